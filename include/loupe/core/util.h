@@ -1,0 +1,38 @@
+/* Small libc-only helpers: clocks, random ids, hex, string checks. */
+#ifndef LOUPE_CORE_UTIL_H
+#define LOUPE_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds on the monotonic clock / since the Unix epoch. */
+int64_t lp_now_mono_ms(void);
+int64_t lp_now_mono_us(void);
+int64_t lp_now_wall_ms(void);
+
+/* "2026-01-02T03:04:05.678Z" of a Unix time in ms; out needs 25 bytes. */
+void lp_time_iso8601(int64_t wall_ms, char out[25]);
+
+/* Fills p with n bytes from the kernel CSPRNG (getrandom). 0 or -1. */
+int lp_random_bytes(void *p, size_t n);
+
+/* Random RFC 4122 version 4 UUID as text; out needs 37 bytes. 0 or -1. */
+int lp_uuid_v4(char out[37]);
+
+/* 1 if s is a canonical lowercase or uppercase UUID text (36 chars). */
+int lp_is_uuid(const char *s);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void lp_hex_encode(const void *p, size_t n, char *out);
+
+/* strcmp in time independent of where the strings differ (same length
+ * compares fully). 1 if equal. */
+int lp_const_time_eq(const void *a, const void *b, size_t n);
+
+/* Copies at most cap-1 bytes and NUL-terminates; returns strlen(src). */
+size_t lp_strlcpy(char *dst, const char *src, size_t cap);
+
+/* 1 if s is valid UTF-8 of len bytes with no NUL. */
+int lp_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/* Interpolation between two keyframe shapes (the rules and formulas are in
+ * docs/GEOMETRY.md; tracks over frames are in track.h). At t in [0, 1]:
+ * - boxes, keypoints, cuboids, ellipse centres and radii, skeleton nodes
+ *   (matched by name, else by index): linear, (1 - t) a + t b;
+ * - ellipse angle: along the shorter arc;
+ * - lines and polygon paths with equal point counts: point by point; with
+ *   different counts both are resampled by arc length to the larger count,
+ *   a polygon path of b turned to a's orientation and started at the
+ *   resampled point that puts it closest to a (least total squared
+ *   distance over every rotation of the starting index);
+ * - paths and nodes follow a: paths are paired by index, and a's paths or
+ *   nodes without a partner in b are held unchanged;
+ * - tags, text and masks are held from a. */
+#ifndef LOUPE_GEOMETRY_INTERPOLATE_H
+#define LOUPE_GEOMETRY_INTERPOLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/error.h"
+#include "loupe/geometry/shape.h"
+
+/* The shape at t (0 gives a, 1 gives b) between two shapes of the same type.
+ * out and everything it points to is new in ar (node names included).
+ * LP_E_INVALID when the types differ or t is not finite; LP_E_NOMEM.
+ * a and b are borrowed and should be valid (lp_geom_validate). 0 or -1. */
+int lp_geom_interpolate(const lp_geom_shape *a, const lp_geom_shape *b, double t, lp_arena *ar,
+                        lp_geom_shape *out, lp_error *err);
+
+/* n points (n >= 1) evenly spaced by arc length along p, starting at its
+ * first point. A closed path (polygon) includes the closing edge and ends
+ * one step before its start; an open one (line) ends on its last point
+ * (n >= 2 then). out->points is new in ar. 0 or -1. */
+int lp_geom_path_resample(const lp_geom_path *p, size_t n, bool closed, lp_arena *ar, lp_geom_path *out,
+                          lp_error *err);
+
+#endif

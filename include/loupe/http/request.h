@@ -1,0 +1,126 @@
+/* The request a handler serves, and the response it builds.
+ *
+ * A handler is `int handler(lp_req *req)`: it reads the request through the
+ * lp_req_* accessors, sets exactly one response with an lp_res_* call and
+ * returns 0 — or fills req->err (lp_error_set/lp_error_field) and returns -1,
+ * and the server renders the error as RFC 9457 application/problem+json with
+ * the status from the error table. Handlers never write SQL (that is src/db)
+ * and never check roles by hand beyond lp_req_require (the route table states
+ * each route's permission).
+ *
+ * Memory: everything a handler allocates for the request comes from req->arena
+ * and is freed when the response has been sent. Strings returned by accessors
+ * are borrowed from the request. */
+#ifndef LOUPE_HTTP_REQUEST_H
+#define LOUPE_HTTP_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/config.h"
+#include "loupe/core/error.h"
+
+struct lp_db_pool;
+struct lp_storage;
+struct lp_metrics;
+
+/* Roles, lowest to highest privilege for the linear part; annotator and
+ * reviewer are siblings (see lp_role_has). */
+typedef enum lp_role { LP_ROLE_NONE = 0, LP_ROLE_VIEWER, LP_ROLE_ANNOTATOR, LP_ROLE_REVIEWER, LP_ROLE_ADMIN, LP_ROLE_OWNER } lp_role;
+
+/* What a route needs. */
+typedef enum lp_perm {
+    LP_PERM_PUBLIC = 0, /* no authentication */
+    LP_PERM_READ,       /* any member: viewer and up */
+    LP_PERM_ANNOTATE,   /* annotator, reviewer, admin, owner */
+    LP_PERM_REVIEW,     /* reviewer, admin, owner */
+    LP_PERM_MANAGE,     /* admin, owner */
+    LP_PERM_OWNER       /* owner */
+} lp_perm;
+
+/* The one place that says which role may do what. */
+int lp_role_has(lp_role role, lp_perm perm);
+const char *lp_role_name(lp_role role);            /* "owner", … ; "" for NONE */
+int lp_role_parse(const char *s, lp_role *out);    /* -1 if unknown */
+
+/* Who is calling. Filled by the server before the handler runs (for routes
+ * that are not PUBLIC, authenticated is always 1 by then). */
+typedef struct lp_principal {
+    int authenticated;
+    int via_session;        /* 1: browser session cookie; 0: API key */
+    char user_id[37];
+    char team_id[37];
+    lp_role role;
+    char credential_id[37]; /* api_keys.id or sessions.id */
+    char csrf_token[64];    /* sessions only */
+} lp_principal;
+
+/* Shared services, owned by the application, read-only for handlers. */
+typedef struct lp_services {
+    const lp_config *cfg;
+    struct lp_db_pool *db;
+    struct lp_storage *storage;   /* NULL until storage is configured */
+    struct lp_metrics *metrics;
+    const char *public_url;       /* without trailing slash */
+    int (*ready)(const struct lp_services *svc, char *why, size_t cap); /* /readyz probe: 0 = ready */
+    void *app;                    /* the application's own state */
+} lp_services;
+
+typedef struct lp_route lp_route;
+typedef struct lp_req lp_req;
+
+struct lp_req {
+    lp_arena *arena;                /* request lifetime */
+    const lp_services *svc;
+    const lp_route *route;
+    const char *method;             /* "GET", … */
+    const char *path;               /* decoded path, without query */
+    char request_id[40];
+    lp_principal who;
+    lp_error err;                   /* filled by a handler returning -1 */
+    const char *body;               /* whole body for BODY_JSON/BODY_BULK routes (NUL-terminated) */
+    size_t body_len;
+    struct lp_req_internal *in;     /* server-private */
+};
+
+/* Path parameter {name} of the matched route; NULL if the route has none. */
+const char *lp_req_param(const lp_req *req, const char *name);
+/* Query parameter (first occurrence, decoded); NULL if absent. */
+const char *lp_req_query(const lp_req *req, const char *name);
+/* Calls fn for every query parameter in order; stops early when fn returns non-zero. */
+int lp_req_query_each(const lp_req *req, int (*fn)(void *cls, const char *key, const char *value), void *cls);
+/* Request header (case-insensitive); NULL if absent. */
+const char *lp_req_header(const lp_req *req, const char *name);
+/* Cookie value; NULL if absent. */
+const char *lp_req_cookie(const lp_req *req, const char *name);
+
+/* The body parsed as JSON (borrowed, owned by the request). On failure
+ * returns NULL and sets req->err: 415 if Content-Type is not JSON, 400 naming
+ * line, column and byte position of the syntax error, 422 if the top level is
+ * not an object (when want_object). Empty body → 400 "request body is empty". */
+json_t *lp_req_json(lp_req *req, int want_object);
+
+/* Fails with 403 unless the caller's role has perm. */
+int lp_req_require(lp_req *req, lp_perm perm);
+
+/* Responses. Each returns 0, or -1 with req->err set (out of memory). */
+int lp_res_json(lp_req *req, int status, json_t *body);          /* steals body (NULL → no body) */
+int lp_res_empty(lp_req *req, int status);
+int lp_res_bytes(lp_req *req, int status, const char *content_type, const void *data, size_t len); /* copies */
+/* Streams len bytes from fd at offset (the server closes fd). */
+int lp_res_fd(lp_req *req, int status, const char *content_type, int fd, uint64_t offset, uint64_t len);
+/* Streams generated content: fn is called with a buffer to fill and returns
+ * the bytes written, 0 at the end, or -1 on failure (the connection is
+ * aborted). free_fn(cls) runs once the response is done (cls may be NULL). */
+typedef ssize_t (*lp_stream_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+int lp_res_stream(lp_req *req, int status, const char *content_type, lp_stream_fn fn, void *cls,
+                  void (*free_fn)(void *cls));
+int lp_res_redirect(lp_req *req, int status, const char *location);
+/* Adds a header to the response being built (name and value are copied). Call
+ * before or after the lp_res_* body call. */
+int lp_res_header(lp_req *req, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,44 @@
+/* Consuming with manual acknowledgements and a prefetch window. */
+#ifndef LOUPE_QUEUE_CONSUME_H
+#define LOUPE_QUEUE_CONSUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/core/error.h"
+#include "loupe/queue/connection.h"
+
+/* Largest message body accepted; a bigger one is delivered with too_large set
+ * and no body, so the consumer can reject it. */
+#define LP_AMQP_BODY_MAX (1024 * 1024)
+
+typedef struct lp_amqp_delivery {
+    uint64_t tag;          /* delivery tag, for ack/reject on the same connection */
+    int redelivered;       /* the broker delivered it before (a consumer died holding it) */
+    int too_large;         /* body over LP_AMQP_BODY_MAX: body is NULL */
+    char queue[128];       /* the queue it came from (the consumer tag is the queue name) */
+    char routing_key[256];
+    char *body;            /* owned, NUL-terminated; NULL when too_large */
+    size_t body_len;
+} lp_amqp_delivery;
+
+/* Starts consuming queue with manual acks. The first call sets the channel's
+ * prefetch (basic.qos, per consumer) to prefetch; call once per queue. */
+int lp_amqp_consume(lp_amqp *c, const char *queue, int prefetch, lp_error *err);
+
+/* Waits up to timeout_ms for the next delivery. Returns 1 and fills *out (free
+ * with lp_amqp_delivery_free), 0 on timeout, -1 when the connection failed or
+ * the server cancelled a consumer (a queue was deleted): LP_E_UNAVAILABLE. */
+int lp_amqp_next(lp_amqp *c, int64_t timeout_ms, lp_amqp_delivery *out, lp_error *err);
+
+/* Frees the body; NULL is a no-op. */
+void lp_amqp_delivery_free(lp_amqp_delivery *d);
+
+/* Acknowledges one delivery. */
+int lp_amqp_ack(lp_amqp *c, uint64_t tag, lp_error *err);
+
+/* Negatively acknowledges one delivery: requeue = 1 puts it back in its queue,
+ * 0 dead-letters it (x-dead-letter-exchange of the queue). */
+int lp_amqp_reject(lp_amqp *c, uint64_t tag, int requeue, lp_error *err);
+
+#endif

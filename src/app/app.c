@@ -1,0 +1,232 @@
+/* louped start-up and shutdown order.
+ *
+ * DESIGN (threads): the main thread owns start-up, then waits for SIGTERM or
+ * SIGINT with sigtimedwait (those signals are blocked in every thread, so
+ * no handler runs at an arbitrary point) and feeds the systemd watchdog.
+ * libmicrohttpd's pool threads serve requests (src/http/server.c); one outbox
+ * relay thread publishes queued work to RabbitMQ (src/jobs/outbox_relay.c).
+ *
+ * Start: config → log → database pool → migrations → metrics → outbox relay
+ * → HTTP server → READY=1.  Stop: STOPPING=1 → stop accepting → let in-flight
+ * requests finish (shutdown_grace) → stop HTTP → stop relay → close pool. */
+#include "app.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loupe/api/admin.h"
+#include "loupe/core/log.h"
+#include "loupe/db/db.h"
+#include "loupe/http/metrics.h"
+#include "loupe/http/server.h"
+#include "loupe/jobs/outbox_relay.h"
+
+typedef struct app_state {
+    lp_outbox_relay *relay;
+} app_state;
+
+static int pool_collector(void *cls, lp_buf *out)
+{
+    lp_db_pool_stats s;
+    lp_db_pool_get_stats(cls, &s);
+    return lp_buf_printf(out,
+                         "# HELP loupe_db_pool_connections Database pool connections by state.\n"
+                         "# TYPE loupe_db_pool_connections gauge\n"
+                         "loupe_db_pool_connections{state=\"size\"} %d\n"
+                         "loupe_db_pool_connections{state=\"open\"} %d\n"
+                         "loupe_db_pool_connections{state=\"in_use\"} %d\n"
+                         "loupe_db_pool_connections{state=\"waiting\"} %d\n"
+                         "# HELP loupe_db_pool_acquire_timeouts_total Requests that found no free connection in time.\n"
+                         "# TYPE loupe_db_pool_acquire_timeouts_total counter\n"
+                         "loupe_db_pool_acquire_timeouts_total %" PRIu64 "\n"
+                         "# HELP loupe_db_pool_reconnects_total Connections re-established after a failure.\n"
+                         "# TYPE loupe_db_pool_reconnects_total counter\n"
+                         "loupe_db_pool_reconnects_total %" PRIu64 "\n",
+                         s.size, s.open, s.in_use, s.waiting, s.timeouts, s.reconnects);
+}
+
+static int readiness(const lp_services *svc, char *why, size_t cap)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    lp_db *db = lp_db_acquire(svc->db, &err);
+    if (!db) {
+        snprintf(why, cap, "database: %s", err.message);
+        return -1;
+    }
+    int64_t rc = lp_db_exec(db, "SELECT 1", 0, NULL, &err);
+    lp_db_release(db);
+    if (rc < 0) {
+        snprintf(why, cap, "database: %s", err.message);
+        return -1;
+    }
+    const app_state *st = svc->app;
+    if (st->relay && !lp_outbox_relay_broker_ok(st->relay)) {
+        snprintf(why, cap, "message broker unreachable");
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate_once(const lp_config *cfg, lp_error *err)
+{
+    lp_db *db = lp_db_connect(cfg->db_url, 0, err);
+    if (!db)
+        return -1;
+    int n = lp_db_migrate(db, err);
+    lp_db_close(db);
+    if (n > 0)
+        LP_INFO("db", "applied %d migration(s)", n);
+    return n < 0 ? -1 : 0;
+}
+
+int lp_app_migrate(lp_config *cfg)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (migrate_once(cfg, &err) != 0) {
+        LP_ERROR("db", "migration failed: %s %s", err.message, err.detail);
+        return 1;
+    }
+    return 0;
+}
+
+int lp_app_bootstrap(lp_config *cfg, const char *team, const char *email, const char *password)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (migrate_once(cfg, &err) != 0) {
+        fprintf(stderr, "louped: %s\n", err.message);
+        return 1;
+    }
+    lp_db *db = lp_db_connect(cfg->db_url, 0, &err);
+    if (!db) {
+        fprintf(stderr, "louped: %s\n", err.message);
+        return 1;
+    }
+    json_t *out = NULL;
+    int rc = lp_admin_bootstrap(db, cfg, team, email, password, &out, &err);
+    lp_db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "louped: bootstrap failed: %s\n", err.message);
+        for (size_t i = 0; i < err.nfields; i++)
+            fprintf(stderr, "  %s: %s\n", err.fields[i].field, err.fields[i].message);
+        return 1;
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (!text)
+        return 1;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Waits for SIGTERM/SIGINT, feeding the watchdog meanwhile. Returns the signal. */
+static int wait_for_stop(const sigset_t *set)
+{
+    int64_t wd = lp_app_watchdog_interval_ms();
+    int64_t tick = wd ? wd : 1000;
+    for (;;) {
+        struct timespec ts = {(time_t)(tick / 1000), (long)(tick % 1000) * 1000000L};
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig > 0)
+            return sig;
+        if (wd)
+            lp_app_notify("WATCHDOG=1");
+    }
+}
+
+int lp_app_serve(lp_config *cfg)
+{
+    sigset_t set;
+    block_signals(&set);
+    lp_error err;
+    lp_error_clear(&err);
+    int rc = 1;
+    app_state st = {0};
+    lp_db_pool *pool = NULL;
+    lp_metrics *metrics = NULL;
+    lp_http_server *srv = NULL;
+    char *public_url = NULL;
+
+    if (cfg->db_migrate_on_start && migrate_once(cfg, &err) != 0) {
+        LP_ERROR("app", "cannot apply migrations: %s %s", err.message, err.detail);
+        goto cleanup;
+    }
+    pool = lp_db_pool_new(cfg->db_url, (int)cfg->db_pool_size, cfg->db_acquire_timeout, cfg->db_statement_timeout,
+                          &err);
+    if (!pool) {
+        LP_ERROR("app", "%s", err.message);
+        goto cleanup;
+    }
+    size_t nroutes;
+    const lp_route *routes = lp_routes(&nroutes);
+    metrics = lp_metrics_new(routes, nroutes);
+    if (!metrics)
+        goto cleanup;
+    lp_metrics_add_collector(metrics, pool_collector, pool);
+    st.relay = lp_outbox_relay_start(cfg, &err);
+    if (!st.relay) {
+        LP_ERROR("app", "cannot start the outbox relay: %s", err.message);
+        goto cleanup;
+    }
+    lp_metrics_add_collector(metrics, lp_outbox_relay_metrics, st.relay);
+
+    lp_services svc = {.cfg = cfg, .db = pool, .metrics = metrics, .public_url = "", .ready = readiness, .app = &st};
+    srv = lp_http_server_start(&svc, routes, nroutes, &err);
+    if (!srv) {
+        LP_ERROR("app", "%s%s%s", err.message, err.hint[0] ? "; " : "", err.hint);
+        goto cleanup;
+    }
+    if (cfg->public_url[0]) {
+        public_url = strdup(cfg->public_url);
+        size_t n = strlen(public_url);
+        while (n > 0 && public_url[n - 1] == '/')
+            public_url[--n] = '\0';
+    } else {
+        const char *fmt = strchr(cfg->http_bind, ':') ? "http://[%s]:%u" : "http://%s:%u";
+        size_t cap = strlen(cfg->http_bind) + 32;
+        public_url = malloc(cap);
+        if (public_url)
+            snprintf(public_url, cap, fmt, cfg->http_bind, (unsigned)lp_http_server_port(srv));
+    }
+    svc.public_url = public_url ? public_url : "";
+    char extra[512];
+    snprintf(extra, sizeof(extra), "\"url\":\"%s\",\"port\":%u", svc.public_url, (unsigned)lp_http_server_port(srv));
+    lp_log_fields(LP_LOG_INFO, "app", "listening", extra);
+    lp_app_notify("READY=1");
+
+    int sig = wait_for_stop(&set);
+    LP_INFO("app", "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lp_app_notify("STOPPING=1");
+    lp_http_server_quiesce(srv);
+    if (lp_http_server_wait_idle(srv, cfg->shutdown_grace) != 0)
+        LP_WARN("app", "%ld request(s) still running after shutdown_grace; closing them",
+                lp_http_server_in_flight(srv));
+    rc = 0;
+
+cleanup:
+    lp_http_server_stop(srv);
+    lp_outbox_relay_stop(st.relay);
+    lp_metrics_free(metrics);
+    lp_db_pool_free(pool);
+    free(public_url);
+    if (rc == 0)
+        LP_INFO("app", "stopped");
+    return rc;
+}

@@ -1,0 +1,147 @@
+/* louped: the Loupe daemon. Parses the command line and hands over to app.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "loupe/core/log.h"
+
+extern char **environ;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: louped [OPTIONS] [COMMAND]\n"
+            "\n"
+            "Commands:\n"
+            "  serve                         run the daemon (default)\n"
+            "  migrate                       apply pending database migrations and exit\n"
+            "  admin bootstrap --team NAME --email EMAIL [--password-stdin]\n"
+            "                                create a team, its owner and an API key; prints JSON\n"
+            "  config [--markdown]           print the effective settings (or the settings table)\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE             read settings from FILE (name = value lines)\n"
+            "  -s, --set NAME=VALUE          set one setting (repeatable; wins over file and environment)\n"
+            "  -h, --help                    show this help\n"
+            "      --version                 show the version\n"
+            "\n");
+    lp_config_print_help(out);
+}
+
+static int read_password_stdin(char *out, size_t cap)
+{
+    if (!fgets(out, (int)cap, stdin))
+        return -1;
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+static int cmd_config(lp_config *cfg, int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--markdown") == 0) {
+        lp_config_print_markdown(stdout);
+        return 0;
+    }
+    size_t n;
+    const lp_cfg_entry *t = lp_config_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char v[1024];
+        lp_config_format(cfg, &t[i], v, sizeof(v));
+        printf("%s = %s\n", t[i].name, v);
+    }
+    return 0;
+}
+
+static int cmd_admin(lp_config *cfg, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "bootstrap") != 0) {
+        fprintf(stderr, "louped admin: expected `bootstrap`\n");
+        return 2;
+    }
+    const char *team = NULL, *email = NULL;
+    int pw_stdin = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--team") == 0 && i + 1 < argc)
+            team = argv[++i];
+        else if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+            email = argv[++i];
+        else if (strcmp(argv[i], "--password-stdin") == 0)
+            pw_stdin = 1;
+        else {
+            fprintf(stderr, "louped admin bootstrap: unexpected argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!team || !email) {
+        fprintf(stderr, "louped admin bootstrap: --team NAME and --email EMAIL are required\n");
+        return 2;
+    }
+    char password[1024] = "";
+    if (pw_stdin && read_password_stdin(password, sizeof(password)) != 0) {
+        fprintf(stderr, "louped admin bootstrap: no password on standard input\n");
+        return 2;
+    }
+    return lp_app_bootstrap(cfg, team, email, pw_stdin ? password : NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"set", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config_path = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof(char *));
+    size_t nsets = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); free(sets); return 0;
+        case 'V': printf("louped %s\n", LOUPE_VERSION); free(sets); return 0;
+        default: usage(stderr); free(sets); return 2;
+        }
+    }
+    lp_config cfg;
+    lp_error err;
+    lp_error_clear(&err);
+    int rc = lp_config_load(&cfg, config_path, environ, &err);
+    for (size_t i = 0; rc == 0 && i < nsets; i++)
+        rc = lp_config_set_pair(&cfg, sets[i], "--set", &err);
+    free(sets);
+    lp_log_level level = LP_LOG_INFO;
+    if (rc == 0 && lp_log_level_parse(cfg.log_level, &level) != 0)
+        rc = lp_error_set(&err, LP_E_INVALID, "log_level: \"%s\" is not one of debug, info, warn, error, off",
+                          cfg.log_level);
+    if (rc != 0) {
+        fprintf(stderr, "louped: %s\n", err.message);
+        if (err.hint[0])
+            fprintf(stderr, "hint: %s\n", err.hint);
+        lp_config_free(&cfg);
+        return 2;
+    }
+    lp_log_init(level, STDERR_FILENO);
+
+    int cargc = argc - optind;
+    char **cargv = argv + optind;
+    const char *cmd = cargc > 0 ? cargv[0] : "serve";
+    if (strcmp(cmd, "serve") == 0)
+        rc = lp_app_serve(&cfg);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = lp_app_migrate(&cfg);
+    else if (strcmp(cmd, "admin") == 0)
+        rc = cmd_admin(&cfg, cargc, cargv);
+    else if (strcmp(cmd, "config") == 0)
+        rc = cmd_config(&cfg, cargc, cargv);
+    else {
+        fprintf(stderr, "louped: unknown command \"%s\" (see louped --help)\n", cmd);
+        rc = 2;
+    }
+    lp_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,365 @@
+/* One PostgreSQL connection: opening it, running parameterised statements
+ * through a per-connection prepared statement cache, transactions, and the
+ * mapping of server errors to lp_error codes. See db.h and db_int.h.
+ *
+ * Server messages are logged (module "db"), never copied into the lp_error
+ * that may reach a client. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "loupe/core/log.h"
+
+/* ---- SQLSTATE mapping ---------------------------------------------------- */
+
+lp_code lp_db_sqlstate_code(const char *s)
+{
+    if (!s || strlen(s) != 5)
+        return LP_E_INTERNAL;
+    if (strcmp(s, "23505") == 0)
+        return LP_E_CONFLICT;
+    if (strcmp(s, "23503") == 0)
+        return LP_E_INVALID;
+    if (strncmp(s, "40", 2) == 0)
+        return LP_E_CONFLICT;
+    if (strncmp(s, "22", 2) == 0)
+        return LP_E_INVALID;
+    if (strcmp(s, "57014") == 0)
+        return LP_E_TIMEOUT;
+    if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+        strcmp(s, "57P03") == 0)
+        return LP_E_UNAVAILABLE;
+    return LP_E_INTERNAL;
+}
+
+uint64_t lp_db_hash_sql(const char *sql)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* First line of a libpq message, for the log. */
+static void first_line(char *out, size_t cap, const char *msg)
+{
+    size_t n = 0;
+    if (msg)
+        while (msg[n] && msg[n] != '\n')
+            n++;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(out, msg, n);
+    out[n] = '\0';
+}
+
+/* Fills err for a failed statement (res may be NULL) and logs the server's
+ * message. Returns -1. */
+static int fail(lp_db *db, PGresult *res, const char *what, lp_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char msg[512];
+    lp_code code;
+
+    first_line(msg, sizeof msg, res ? PQresultErrorMessage(res) : NULL);
+    if (!msg[0] && db->conn)
+        first_line(msg, sizeof msg, PQerrorMessage(db->conn));
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        code = LP_E_UNAVAILABLE;
+    else
+        code = lp_db_sqlstate_code(state);
+
+    lp_log(code == LP_E_INTERNAL ? LP_LOG_ERROR : LP_LOG_DEBUG, "db", "%s failed: sqlstate=%s constraint=%s: %s",
+           what, state ? state : "-", constraint ? constraint : "-", msg);
+
+    switch (code) {
+    case LP_E_CONFLICT:
+        if (state && strncmp(state, "40", 2) == 0)
+            return lp_error_set(err, code, "the database transaction conflicted with a concurrent one; try again");
+        return lp_error_set(err, code, "a record with the same unique value already exists");
+    case LP_E_INVALID:
+        if (state && strcmp(state, "23503") == 0)
+            return lp_error_set(err, code, "a referenced record does not exist");
+        return lp_error_set(err, code, "a value was rejected by the database as malformed or out of range");
+    case LP_E_TIMEOUT:
+        return lp_error_set(err, code, "the database statement ran longer than db_statement_timeout (%" PRId64 " ms)",
+                            db->statement_timeout_ms);
+    case LP_E_UNAVAILABLE:
+        return lp_error_set(err, code, "the database connection was lost; try again");
+    default:
+        return lp_error_set(err, LP_E_INTERNAL, "a database statement failed unexpectedly");
+    }
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+void lp_db_conn_close(lp_db *db)
+{
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    if (db->stmts) {
+        for (size_t i = 0; i < LP_DB_STMT_SLOTS; i++)
+            free(db->stmts[i].sql);
+        free(db->stmts);
+        db->stmts = NULL;
+    }
+    db->nstmts = 0;
+    db->next_stmt_id = 0;
+}
+
+int lp_db_conn_open(lp_db *db, const char *url, lp_error *err)
+{
+    /* Later keywords override earlier ones, including those inside the URL:
+     * the URL may override connect_timeout but not the encoding. */
+    const char *keys[] = {"connect_timeout", "dbname", "fallback_application_name", "client_encoding", NULL};
+    const char *vals[] = {"5", url, "loupe", "UTF8", NULL};
+    char msg[512], timeout[32];
+    const char *params[1] = {timeout};
+    PGresult *res;
+
+    lp_db_conn_close(db);
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory opening a database connection");
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        first_line(msg, sizeof msg, PQerrorMessage(db->conn));
+        LP_WARN("db", "could not connect to the database: %s", msg);
+        lp_db_conn_close(db);
+        lp_error_set(err, LP_E_UNAVAILABLE, "could not connect to the database");
+        return lp_error_hint(err, "check db_url and that PostgreSQL is running; the server log has the reason");
+    }
+    snprintf(timeout, sizeof timeout, "%" PRId64, db->statement_timeout_ms);
+    res = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fail(db, res, "setting statement_timeout", err);
+        PQclear(res);
+        lp_db_conn_close(db);
+        return -1;
+    }
+    PQclear(res);
+    db->ever_connected = 1;
+    return 0;
+}
+
+int lp_db_conn_healthy(lp_db *db)
+{
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return 0;
+    /* Reads whatever the server sent while the connection was idle; a
+     * connection the server closed (restart, idle timeout) fails here. */
+    if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK)
+        return 0;
+    return 1;
+}
+
+lp_db *lp_db_connect(const char *url, int64_t statement_timeout_ms, lp_error *err)
+{
+    lp_db *db;
+
+    if (!url || !*url) {
+        lp_error_field(err, LP_E_INVALID, "db_url", "is empty; set it to a PostgreSQL connection URI");
+        return NULL;
+    }
+    db = calloc(1, sizeof *db);
+    if (!db || !(db->url = strdup(url))) {
+        free(db);
+        lp_error_set(err, LP_E_NOMEM, "out of memory opening a database connection");
+        return NULL;
+    }
+    db->statement_timeout_ms = statement_timeout_ms;
+    if (lp_db_conn_open(db, url, err) != 0) {
+        free(db->url);
+        free(db);
+        return NULL;
+    }
+    return db;
+}
+
+void lp_db_close(lp_db *db)
+{
+    if (!db)
+        return;
+    if (db->pool) {
+        lp_db_release(db);
+        return;
+    }
+    lp_db_conn_close(db);
+    free(db->url);
+    free(db);
+}
+
+PGconn *lp_db_pg(lp_db *db) { return db ? db->conn : NULL; }
+
+int lp_db_ok(lp_db *db) { return db && db->conn && PQstatus(db->conn) == CONNECTION_OK; }
+
+/* ---- statements ---------------------------------------------------------- */
+
+static int check_result(lp_db *db, PGresult *res, const char *what, lp_error *err)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return 0;
+    return fail(db, res, what, err);
+}
+
+/* The cached statement for sql, preparing it if new. Returns its name in
+ * name (cap 16), "" when the cache is full (run unprepared), or -1. */
+static int prepared_name(lp_db *db, const char *sql, int nparams, char name[16], lp_error *err)
+{
+    uint64_t h = lp_db_hash_sql(sql);
+    size_t mask = LP_DB_STMT_SLOTS - 1, i;
+    PGresult *res;
+
+    if (!db->stmts && !(db->stmts = calloc(LP_DB_STMT_SLOTS, sizeof *db->stmts)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory caching a database statement");
+    for (i = (size_t)h & mask; db->stmts[i].sql; i = (i + 1) & mask) {
+        if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0) {
+            snprintf(name, 16, "lp_%u", db->stmts[i].id);
+            return 0;
+        }
+    }
+    if (db->nstmts >= LP_DB_STMT_SLOTS / 2) {
+        name[0] = '\0';
+        return 0;
+    }
+    snprintf(name, 16, "lp_%u", db->next_stmt_id);
+    res = PQprepare(db->conn, name, sql, nparams, NULL);
+    if (check_result(db, res, "preparing a statement", err) != 0) {
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (!(db->stmts[i].sql = strdup(sql))) {
+        /* Prepared on the server but not remembered: run it unprepared. */
+        name[0] = '\0';
+        return 0;
+    }
+    db->stmts[i].hash = h;
+    db->stmts[i].id = db->next_stmt_id++;
+    db->nstmts++;
+    return 0;
+}
+
+PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+{
+    char name[16];
+    PGresult *res;
+
+    if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+        return NULL;
+    }
+    if (prepared_name(db, sql, nparams, name, err) != 0)
+        return NULL;
+    if (name[0])
+        res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+    else
+        res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (check_result(db, res, "a statement", err) != 0) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+{
+    PGresult *res = lp_db_query(db, sql, nparams, params, err);
+    int64_t n;
+    if (!res)
+        return -1;
+    n = strtoll(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+int lp_db_script(lp_db *db, const char *sql, lp_error *err)
+{
+    PGresult *res;
+    int rc;
+
+    if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    res = PQexec(db->conn, sql);
+    rc = check_result(db, res, "a script", err);
+    PQclear(res);
+    return rc;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+int lp_db_in_transaction(const lp_db *db)
+{
+    if (!db || !db->conn)
+        return 0;
+    PGTransactionStatusType t = PQtransactionStatus(db->conn);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+int lp_db_begin(lp_db *db, lp_error *err)
+{
+    if (lp_db_in_transaction(db))
+        return lp_error_set(err, LP_E_INTERNAL, "a transaction is already open on this database connection");
+    return lp_db_script(db, "BEGIN", err);
+}
+
+int lp_db_commit(lp_db *db, lp_error *err)
+{
+    PGresult *res;
+    int rc;
+
+    if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    if (PQtransactionStatus(db->conn) == PQTRANS_INERROR) {
+        lp_db_rollback(db);
+        return lp_error_set(err, LP_E_INTERNAL, "the transaction was rolled back because a statement in it failed");
+    }
+    res = PQexec(db->conn, "COMMIT");
+    rc = check_result(db, res, "COMMIT", err);
+    if (rc == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+        rc = lp_error_set(err, LP_E_INTERNAL, "the transaction was rolled back because a statement in it failed");
+    PQclear(res);
+    return rc;
+}
+
+int lp_db_rollback(lp_db *db)
+{
+    lp_error e;
+    if (!lp_db_in_transaction(db))
+        return 0;
+    lp_error_clear(&e);
+    return lp_db_script(db, "ROLLBACK", &e);
+}
+
+/* ---- result helpers ------------------------------------------------------ */
+
+char *lp_db_text(lp_arena *a, const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    return lp_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+void lp_db_text_copy(char *out, size_t cap, const PGresult *r, int row, int col)
+{
+    if (cap == 0)
+        return;
+    if (PQgetisnull(r, row, col)) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, cap, "%s", PQgetvalue(r, row, col));
+}
+
+int lp_db_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}

@@ -1,0 +1,31 @@
+/* Internals shared by the files of src/http (server.c, request.c). */
+#ifndef LOUPE_HTTP_INT_H
+#define LOUPE_HTTP_INT_H
+
+#include <microhttpd.h>
+
+#include "loupe/core/buf.h"
+#include "loupe/http/route.h"
+#include "loupe/http/server.h"
+
+typedef struct res_header {
+    const char *name, *value; /* arena */
+    struct res_header *next;
+} res_header;
+
+struct lp_req_internal {
+    struct MHD_Connection *conn;
+    lp_http_server *srv;
+    lp_route_match match;
+    lp_buf body;               /* JSON/BULK bodies, bounded by the route's limit */
+    size_t body_limit;
+    uint64_t bytes_in;
+    int failed;                /* req->err holds the reason */
+    int64_t start_us;
+    struct MHD_Response *response;
+    int status;
+    res_header *headers;
+    json_t *json;              /* parsed body, released at completion */
+};
+
+#endif

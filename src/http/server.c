@@ -1,0 +1,427 @@
+/* The HTTP server on libmicrohttpd. See server.h for the thread model.
+ *
+ * A request goes through on_request three ways:
+ *   1. headers in  — create the lp_req (arena, id), match the route, check the
+ *                    declared Content-Length against the route's body limit;
+ *   2. body chunks — append to the bounded body buffer (or note it is too big);
+ *   3. body done   — authenticate, check the route's permission, run the
+ *                    handler, and queue its response or its problem+json.
+ * on_completed records metrics and the access log and frees everything. */
+#include "loupe/http/server.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_int.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/http/auth.h"
+#include "loupe/http/metrics.h"
+
+struct lp_http_server {
+    struct MHD_Daemon *daemon;
+    const lp_services *svc;
+    const lp_route *routes;
+    size_t nroutes;
+    uint16_t port;
+    atomic_long in_flight;
+    atomic_uint_fast64_t next_id;
+    char id_prefix[9];
+    pthread_mutex_t idle_mu;
+    pthread_cond_t idle_cv;
+};
+
+static size_t body_limit(const lp_http_server *srv, lp_body_kind kind)
+{
+    const lp_config *cfg = srv->svc->cfg;
+    switch (kind) {
+    case LP_BODY_JSON: return (size_t)cfg->http_body_limit;
+    case LP_BODY_BULK: return (size_t)cfg->http_bulk_body_limit;
+    case LP_BODY_STREAM: return (size_t)cfg->upload_max_bytes;
+    default: return 0;
+    }
+}
+
+static int valid_request_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 36)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static lp_req *req_new(lp_http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
+{
+    lp_arena *arena = lp_arena_new(16 * 1024, (size_t)srv->svc->cfg->http_arena_limit);
+    if (!arena)
+        return NULL;
+    lp_req *req = lp_arena_calloc(arena, 1, sizeof(*req));
+    struct lp_req_internal *in = lp_arena_calloc(arena, 1, sizeof(*in));
+    if (!req || !in) {
+        lp_arena_free(arena);
+        return NULL;
+    }
+    req->arena = arena;
+    req->svc = srv->svc;
+    req->in = in;
+    req->method = method;
+    req->path = url;
+    in->conn = conn;
+    in->srv = srv;
+    in->start_us = lp_now_mono_us();
+    lp_buf_init(&in->body, 0);
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (valid_request_id(given))
+        lp_strlcpy(req->request_id, given, sizeof(req->request_id));
+    else
+        snprintf(req->request_id, sizeof(req->request_id), "%s%016" PRIxFAST64, srv->id_prefix,
+                 atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed));
+    atomic_fetch_add(&srv->in_flight, 1);
+    return req;
+}
+
+json_t *lp_http_problem(const lp_error *err, const char *instance)
+{
+    lp_code code = err->code == LP_OK ? LP_E_INTERNAL : err->code;
+    int status = lp_code_http_status(code);
+    char type[96];
+    snprintf(type, sizeof(type), "urn:loupe:problem:%s", lp_code_name(code));
+    json_t *p = json_pack("{s:s, s:s, s:i}", "type", type, "title", lp_code_title(code), "status", status);
+    if (!p)
+        return NULL;
+    const char *msg = err->message[0] ? err->message : lp_code_title(code);
+    if (err->detail[0]) {
+        char both[sizeof(err->message) + sizeof(err->detail) + 4];
+        snprintf(both, sizeof(both), "%s. %s", msg, err->detail);
+        json_object_set_new(p, "detail", json_string(both));
+    } else {
+        json_object_set_new(p, "detail", json_string(msg));
+    }
+    if (err->hint[0])
+        json_object_set_new(p, "hint", json_string(err->hint));
+    if (instance)
+        json_object_set_new(p, "instance", json_string(instance));
+    json_t *errors = json_array();
+    for (size_t i = 0; i < err->nfields; i++)
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "field", err->fields[i].field, "message",
+                                                err->fields[i].message));
+    json_object_set_new(p, "errors", errors);
+    if (err->nfields_dropped)
+        json_object_set_new(p, "errors_omitted", json_integer((json_int_t)err->nfields_dropped));
+    return p;
+}
+
+/* Replaces whatever response the handler built with the problem for req->err. */
+static void respond_problem(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    if (req->err.code == LP_OK)
+        lp_error_set(&req->err, LP_E_INTERNAL, "the handler failed without saying why");
+    int status = lp_code_http_status(req->err.code);
+    if (status >= 500)
+        LP_ERROR("http", "%s %s failed: %s %s", req->method, req->path, req->err.message, req->err.detail);
+    json_t *p = lp_http_problem(&req->err, req->path);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    if (in->response) {
+        MHD_destroy_response(in->response);
+        in->response = NULL;
+    }
+    if (text)
+        in->response = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    else
+        in->response = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    in->status = status;
+    if (in->response)
+        MHD_add_response_header(in->response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+    if (req->err.code == LP_E_UNAUTHENTICATED && in->response)
+        MHD_add_response_header(in->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "ApiKey realm=\"loupe\"");
+}
+
+static enum MHD_Result queue(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    if (!in->response) {
+        lp_error_set(&req->err, LP_E_INTERNAL, "the handler returned without a response");
+        respond_problem(req);
+        if (!in->response)
+            return MHD_NO;
+    }
+    MHD_add_response_header(in->response, "X-Request-Id", req->request_id);
+    MHD_add_response_header(in->response, "X-Content-Type-Options", "nosniff");
+    int has_cache_control = 0;
+    for (res_header *h = in->headers; h; h = h->next) {
+        if (strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
+            has_cache_control = 1;
+        MHD_add_response_header(in->response, h->name, h->value);
+    }
+    if (!has_cache_control)
+        MHD_add_response_header(in->response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result r = MHD_queue_response(in->conn, (unsigned)in->status, in->response);
+    MHD_destroy_response(in->response);
+    in->response = NULL;
+    return r;
+}
+
+static void dispatch(lp_req *req)
+{
+    const lp_route *route = req->route;
+    lp_log_set_context(req->request_id);
+    if (route->perm != LP_PERM_PUBLIC) {
+        if (lp_auth_authenticate(req) != 0 || lp_req_require(req, route->perm) != 0) {
+            req->in->failed = 1;
+            return;
+        }
+    }
+    lp_error_clear(&req->err);
+    if (route->handler(req) != 0)
+        req->in->failed = 1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    lp_http_server *srv = cls;
+    lp_req *req = *con_cls;
+    if (!req) {
+        req = req_new(srv, conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        struct lp_req_internal *in = req->in;
+        char allow[96];
+        switch (lp_route_match_path(srv->routes, srv->nroutes, method, url, &in->match, allow, sizeof(allow))) {
+        case LP_ROUTE_FOUND:
+            req->route = in->match.route;
+            break;
+        case LP_ROUTE_NO_METHOD:
+            lp_error_set(&req->err, LP_E_METHOD, "%s is not allowed on %s", method, url);
+            lp_error_hint(&req->err, "allowed methods: %s", allow);
+            lp_res_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+            in->failed = 1;
+            break;
+        default:
+            lp_error_set(&req->err, LP_E_NOT_FOUND, "there is no endpoint at %s", url);
+            in->failed = 1;
+            break;
+        }
+        if (req->route) {
+            in->body_limit = body_limit(srv, req->route->body);
+            lp_buf_init(&in->body, in->body_limit);
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && req->route->body != LP_BODY_NONE && strtoull(cl, NULL, 10) > in->body_limit) {
+                lp_error_set(&req->err, LP_E_TOO_LARGE, "the request body of %s bytes is over this endpoint's limit of %zu bytes",
+                             cl, in->body_limit);
+                in->failed = 1;
+            }
+        }
+        if (in->failed && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+            /* answer now rather than reading a body we will refuse */
+            lp_log_set_context(req->request_id);
+            respond_problem(req);
+            return queue(req);
+        }
+        return MHD_YES;
+    }
+    struct lp_req_internal *in = req->in;
+    if (*upload_data_size) {
+        in->bytes_in += *upload_data_size;
+        if (!in->failed && req->route && req->route->body != LP_BODY_NONE) {
+            if (lp_buf_append(&in->body, upload_data, *upload_data_size) != 0) {
+                lp_error_set(&req->err, LP_E_TOO_LARGE, "the request body is over this endpoint's limit of %zu bytes",
+                             in->body_limit);
+                in->failed = 1;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (in->status) /* already answered (early refusal) */
+        return MHD_YES;
+    if (!in->failed) {
+        req->body = in->body.data ? in->body.data : "";
+        req->body_len = in->body.len;
+        dispatch(req);
+    }
+    lp_log_set_context(req->request_id);
+    if (in->failed)
+        respond_problem(req);
+    enum MHD_Result r = queue(req);
+    lp_log_set_context(NULL);
+    return r;
+}
+
+static void access_log(const lp_req *req, int status, int64_t us)
+{
+    char path[512], extra[1024];
+    lp_json_escape(path, sizeof(path), req->path);
+    int n = snprintf(extra, sizeof(extra), "\"method\":\"%s\",\"path\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                     "\"duration_ms\":%.3f,\"bytes_in\":%" PRIu64,
+                     req->method, path, req->route ? req->route->name : "", status, (double)us / 1000.0,
+                     req->in->bytes_in);
+    if (req->who.authenticated && n > 0 && (size_t)n < sizeof(extra))
+        snprintf(extra + n, sizeof(extra) - (size_t)n, ",\"user_id\":\"%s\",\"team_id\":\"%s\"", req->who.user_id,
+                 req->who.team_id);
+    lp_log_fields(LP_LOG_INFO, "access", "request", extra);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    lp_http_server *srv = cls;
+    lp_req *req = *con_cls;
+    if (!req)
+        return;
+    *con_cls = NULL;
+    struct lp_req_internal *in = req->in;
+    int64_t us = lp_now_mono_us() - in->start_us;
+    int status = in->status ? in->status : 499; /* client went away before an answer */
+    lp_metrics_observe(srv->svc->metrics, req->route, status, us);
+    if (srv->svc->cfg->access_log) {
+        lp_log_set_context(req->request_id);
+        access_log(req, status, us);
+        lp_log_set_context(NULL);
+    }
+    if (in->response)
+        MHD_destroy_response(in->response);
+    json_decref(in->json);
+    lp_buf_free(&in->body);
+    lp_arena_free(req->arena);
+    if (atomic_fetch_sub(&srv->in_flight, 1) == 1) {
+        pthread_mutex_lock(&srv->idle_mu);
+        pthread_cond_broadcast(&srv->idle_cv);
+        pthread_mutex_unlock(&srv->idle_mu);
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    LP_WARN("mhd", "%s", msg);
+}
+
+lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *routes, size_t nroutes, lp_error *err)
+{
+    const lp_config *cfg = svc->cfg;
+    lp_http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    srv->svc = svc;
+    srv->routes = routes;
+    srv->nroutes = nroutes;
+    pthread_mutex_init(&srv->idle_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    unsigned char rnd[4];
+    lp_random_bytes(rnd, sizeof(rnd));
+    lp_hex_encode(rnd, sizeof(rnd), srv->id_prefix);
+
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO |
+                         MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->http_bind, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)cfg->http_port);
+    } else if (inet_pton(AF_INET6, cfg->http_bind, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)cfg->http_port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        lp_error_set(err, LP_E_INVALID, "http_bind: \"%s\" is not an IPv4 or IPv6 address", cfg->http_bind);
+        lp_http_server_stop(srv);
+        return NULL;
+    }
+    long threads = cfg->http_threads ? (long)cfg->http_threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->http_idle_timeout / 1000),
+                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                   MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                                   MHD_OPTION_END);
+    if (!srv->daemon) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "cannot listen on %s port %" PRId64, cfg->http_bind, cfg->http_port);
+        lp_error_hint(err, "is another process using the port? (http_bind, http_port)");
+        lp_http_server_stop(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : (uint16_t)cfg->http_port;
+    return srv;
+}
+
+uint16_t lp_http_server_port(const lp_http_server *srv) { return srv->port; }
+
+void lp_http_server_quiesce(lp_http_server *srv)
+{
+    if (srv && srv->daemon) {
+        MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+}
+
+long lp_http_server_in_flight(const lp_http_server *srv) { return atomic_load(&srv->in_flight); }
+
+int lp_http_server_wait_idle(lp_http_server *srv, int64_t timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(timeout_ms / 1000);
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&srv->idle_mu);
+    while (atomic_load(&srv->in_flight) > 0) {
+        if (pthread_cond_timedwait(&srv->idle_cv, &srv->idle_mu, &deadline) != 0 &&
+            atomic_load(&srv->in_flight) > 0) {
+            rc = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->idle_mu);
+    return rc;
+}
+
+void lp_http_server_stop(lp_http_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    pthread_mutex_destroy(&srv->idle_mu);
+    pthread_cond_destroy(&srv->idle_cv);
+    free(srv);
+}

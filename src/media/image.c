@@ -1,0 +1,282 @@
+/* Images: allow-listed loaders, header checks before decoding, thumbnail,
+ * preview and pyramid. See image.h for the contract and docs/MEDIA.md. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "loupe/core/util.h"
+#include "loupe/media/deepzoom.h"
+#include "loupe/media/image.h"
+#include "media_int.h"
+
+/* The allow-list: libvips loaders we trust with uploads, in sniffing order. */
+static const struct loader {
+    const char *name;   /* libvips loader */
+    const char *format; /* lp_image_info.format */
+    const char *label;  /* for messages */
+} loaders[] = {
+    {"jpegload", "jpeg", "JPEG"}, {"pngload", "png", "PNG"},   {"webpload", "webp", "WebP"},
+    {"tiffload", "tiff", "TIFF"}, {"gifload", "gif", "GIF"},   {"heifload", "heif", "HEIF"},
+    {"jp2kload", "jp2k", "JPEG 2000"},
+};
+
+static const struct loader *sniff(const char *path)
+{
+    for (size_t i = 0; i < sizeof loaders / sizeof loaders[0]; i++)
+        if (vips_foreign_is_a(loaders[i].name, path))
+            return &loaders[i];
+    vips_error_clear();
+    return NULL;
+}
+
+/* EXIF orientation → what libvips' autorot does (vips_autorot). */
+static void orientation_effect(int orientation, int *rotation, int *flipped)
+{
+    static const int rot[9] = {0, 0, 0, 180, 180, 90, 90, 270, 270};
+    static const int flip[9] = {0, 0, 1, 0, 1, 1, 0, 1, 0};
+    if (orientation < 1 || orientation > 8)
+        orientation = 1;
+    *rotation = rot[orientation];
+    *flipped = flip[orientation];
+}
+
+/* Opens path with its allow-listed loader; pixels are decoded lazily. */
+static int open_with(const struct loader *ld, const char *path, VipsAccess access, VipsImage **out, lp_error *err)
+{
+    if (vips_call(ld->name, path, out, "access", access, "fail_on", VIPS_FAIL_ON_ERROR, NULL))
+        return lp_media_vips_fail(err, LP_E_INVALID, "%s file \"%s\" is damaged or truncated: its header cannot be read",
+                                  ld->label, lp_media_basename(path));
+    return 0;
+}
+
+static int probe(const char *path, const lp_media_limits *limits, lp_image_info *info, const struct loader **ld_out,
+                 lp_error *err)
+{
+    memset(info, 0, sizeof *info);
+    if (lp_media_check_file(path, "image", err))
+        return -1;
+    const struct loader *ld = sniff(path);
+    if (!ld) {
+        const char *other = vips_foreign_find_load(path);
+        vips_error_clear();
+        lp_error_set(err, LP_E_MEDIA_TYPE, "\"%s\" is not a supported image format (%s%s)", lp_media_basename(path),
+                     other ? "detected: " : "content not recognised", other ? other : "");
+        return lp_error_hint(err, "Upload JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF or JPEG 2000.");
+    }
+    VipsImage *img = NULL;
+    if (open_with(ld, path, VIPS_ACCESS_SEQUENTIAL, &img, err))
+        return -1;
+    lp_strlcpy(info->format, ld->format, sizeof info->format);
+    lp_strlcpy(info->loader, ld->name, sizeof info->loader);
+    info->stored_width = img->Xsize;
+    info->stored_height = img->Ysize;
+    info->orientation = vips_image_get_orientation(img);
+    orientation_effect(info->orientation, &info->rotation, &info->flipped);
+    if (info->orientation < 1 || info->orientation > 8)
+        info->orientation = 1;
+    int swap = info->rotation == 90 || info->rotation == 270;
+    info->width = swap ? info->stored_height : info->stored_width;
+    info->height = swap ? info->stored_width : info->stored_height;
+    info->bands = img->Bands;
+    info->has_alpha = vips_image_hasalpha(img);
+    info->bits = (int)vips_format_sizeof(img->BandFmt) * 8;
+    lp_strlcpy(info->interpretation, vips_enum_nick(VIPS_TYPE_INTERPRETATION, img->Type), sizeof info->interpretation);
+    info->pages = vips_image_get_n_pages(img);
+    g_object_unref(img);
+
+    int64_t pixels = info->stored_width * info->stored_height;
+    if (pixels <= 0)
+        return lp_error_set(err, LP_E_INVALID, "%s \"%s\" declares an empty size (%" PRId64 "×%" PRId64 ")", ld->label,
+                            lp_media_basename(path), info->stored_width, info->stored_height);
+    if (pixels > limits->image_max_pixels) {
+        lp_error_set(err, LP_E_TOO_LARGE, "%s is %" PRId64 "×%" PRId64 " pixels; the limit is %" PRId64
+                     " pixels (image_max_pixels)", ld->label, info->stored_width, info->stored_height,
+                     limits->image_max_pixels);
+        return lp_error_hint(err, "Downscale or split the image, or raise image_max_pixels.");
+    }
+    *ld_out = ld;
+    return 0;
+}
+
+int lp_image_probe(const char *path, const lp_media_limits *limits, lp_image_info *info, lp_error *err)
+{
+    const struct loader *ld;
+    return probe(path, limits, info, &ld, err);
+}
+
+/* Any image → 8-bit sRGB (1 band grey stays grey only via sRGB: 3 bands),
+ * alpha kept, ICC profile applied and then dropped. *out is new. */
+static int to_srgb8(VipsImage *in, VipsImage **out, lp_error *err)
+{
+    VipsImage *t = NULL;
+    int icc = vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0;
+    if (in->Type == VIPS_INTERPRETATION_CMYK) {
+        if (vips_icc_transform(in, &t, "srgb", "input_profile", "cmyk", "embedded", TRUE, "depth", 8, NULL))
+            return lp_media_vips_fail(err, LP_E_INVALID, "converting CMYK to sRGB failed");
+    } else if (icc && in->Bands >= 3 &&
+               !vips_icc_transform(in, &t, "srgb", "embedded", TRUE, "depth", 8, NULL)) {
+        /* converted with the embedded profile */
+    } else {
+        vips_error_clear(); /* a broken embedded profile: fall back to plain conversion */
+        if (vips_colourspace(in, &t, VIPS_INTERPRETATION_sRGB, NULL))
+            return lp_media_vips_fail(err, LP_E_INVALID, "converting %s to sRGB failed",
+                                      vips_enum_nick(VIPS_TYPE_INTERPRETATION, in->Type));
+    }
+    if (t->BandFmt != VIPS_FORMAT_UCHAR) {
+        VipsImage *c = NULL;
+        int rc = vips_cast_uchar(t, &c, NULL);
+        g_object_unref(t);
+        if (rc)
+            return lp_media_vips_fail(err, LP_E_INTERNAL, "converting to 8 bits per sample failed");
+        t = c;
+    }
+    VipsImage *c = NULL;
+    int rc = vips_copy(t, &c, NULL);
+    g_object_unref(t);
+    if (rc)
+        return lp_media_vips_fail(err, LP_E_INTERNAL, "copying the converted image failed");
+    vips_image_remove(c, VIPS_META_ICC_NAME);
+    c->Type = VIPS_INTERPRETATION_sRGB;
+    *out = c;
+    return 0;
+}
+
+/* Rotations other than a horizontal flip read the source out of order. */
+static VipsAccess access_for(const lp_image_info *info)
+{
+    return info->orientation <= 2 ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM;
+}
+
+/* Upright image of longest side at most size, shrinking on load when
+ * libvips would open path with the same loader we allow. *out is new. */
+static int shrink(const char *path, const struct loader *ld, const lp_image_info *info, int size, VipsImage **out,
+                  lp_error *err)
+{
+    VipsImage *t = NULL;
+    const char *vips_choice = vips_foreign_find_load(path);
+    vips_error_clear();
+    if (vips_choice && !strcmp(vips_choice, ld->name)) {
+        if (vips_thumbnail(path, &t, size, "height", size, "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR,
+                           NULL))
+            return lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label,
+                                      lp_media_basename(path));
+    } else {
+        VipsImage *img = NULL;
+        if (open_with(ld, path, access_for(info), &img, err))
+            return -1;
+        int rc = vips_thumbnail_image(img, &t, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
+        g_object_unref(img);
+        if (rc)
+            return lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label,
+                                      lp_media_basename(path));
+    }
+    int rc = to_srgb8(t, out, err);
+    g_object_unref(t);
+    return rc;
+}
+
+static int make_pyramid(const char *path, const struct loader *ld, const lp_image_info *info, const char *out_path,
+                        lp_error *err)
+{
+    VipsImage *img = NULL, *up = NULL, *srgb = NULL, *flat = NULL;
+    int rc = -1;
+    if (open_with(ld, path, access_for(info), &img, err))
+        goto cleanup;
+    if (vips_autorot(img, &up, NULL)) {
+        lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be rotated upright", ld->label, lp_media_basename(path));
+        goto cleanup;
+    }
+    if (to_srgb8(up, &srgb, err))
+        goto cleanup;
+    if (vips_image_hasalpha(srgb)) {
+        VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
+        int frc = vips_flatten(srgb, &flat, "background", white, NULL);
+        vips_area_unref(VIPS_AREA(white));
+        if (frc) {
+            lp_media_vips_fail(err, LP_E_INTERNAL, "flattening the alpha channel failed");
+            goto cleanup;
+        }
+    } else {
+        flat = srgb;
+        g_object_ref(flat);
+    }
+    if (vips_tiffsave(flat, out_path, "tile", TRUE, "tile_width", 256, "tile_height", 256, "pyramid", TRUE,
+                      "compression", VIPS_FOREIGN_TIFF_COMPRESSION_JPEG, "Q", 85, "bigtiff", TRUE, "strip", TRUE,
+                      NULL)) {
+        lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" could not be decoded into a pyramid", ld->label,
+                           lp_media_basename(path));
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (flat)
+        g_object_unref(flat);
+    if (srgb)
+        g_object_unref(srgb);
+    if (up)
+        g_object_unref(up);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+int lp_image_process(const char *path, const char *out_dir, const lp_media_limits *limits, lp_media_format fmt,
+                     lp_image_result *result, lp_error *err)
+{
+    const struct loader *ld = NULL;
+    VipsImage *preview = NULL, *preview_mem = NULL, *thumb = NULL;
+    char name[32];
+    int rc = -1;
+    memset(result, 0, sizeof *result);
+    if (probe(path, limits, &result->info, &ld, err))
+        return -1;
+    const lp_image_info *info = &result->info;
+    lp_image_outputs *files = &result->files;
+
+    /* Preview first, kept in memory: the thumbnail is cut from it. */
+    if (shrink(path, ld, info, limits->preview_size, &preview, err))
+        goto cleanup;
+    if (!(preview_mem = vips_image_copy_memory(preview))) {
+        lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label, lp_media_basename(path));
+        goto cleanup;
+    }
+    snprintf(name, sizeof name, "preview.%s", lp_media_format_suffix(fmt));
+    if (lp_media_join(files->preview, out_dir, name, err) ||
+        lp_media_save_file(preview_mem, fmt, 85, files->preview, err))
+        goto cleanup;
+    result->preview_width = preview_mem->Xsize;
+    result->preview_height = preview_mem->Ysize;
+
+    if (limits->thumbnail_size <= limits->preview_size) {
+        int ts = limits->thumbnail_size;
+        if (vips_thumbnail_image(preview_mem, &thumb, ts, "height", ts, "size", VIPS_SIZE_DOWN, NULL)) {
+            lp_media_vips_fail(err, LP_E_INTERNAL, "making the thumbnail of \"%s\" failed", lp_media_basename(path));
+            goto cleanup;
+        }
+    } else if (shrink(path, ld, info, limits->thumbnail_size, &thumb, err)) {
+        goto cleanup;
+    }
+    snprintf(name, sizeof name, "thumbnail.%s", lp_media_format_suffix(fmt));
+    if (lp_media_join(files->thumbnail, out_dir, name, err) ||
+        lp_media_save_file(thumb, fmt, 80, files->thumbnail, err))
+        goto cleanup;
+    result->thumbnail_width = thumb->Xsize;
+    result->thumbnail_height = thumb->Ysize;
+
+    if (info->width * info->height >= limits->image_pyramid_pixels) {
+        if (lp_media_join(files->pyramid, out_dir, "pyramid.tif", err) ||
+            make_pyramid(path, ld, info, files->pyramid, err) ||
+            lp_media_join(files->dzi, out_dir, "image.dzi", err) ||
+            lp_deepzoom_write_dzi(files->dzi, info->width, info->height, fmt, err))
+            goto cleanup;
+        result->has_pyramid = 1;
+    }
+    rc = 0;
+cleanup:
+    if (thumb)
+        g_object_unref(thumb);
+    if (preview_mem)
+        g_object_unref(preview_mem);
+    if (preview)
+        g_object_unref(preview);
+    return rc;
+}

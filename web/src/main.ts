@@ -1,0 +1,6 @@
+// Entry point: mounts the application on #app.
+import { createApp } from 'vue'
+import App from './App.vue'
+import './style.css'
+
+createApp(App).mount('#app')

@@ -1,0 +1,32 @@
+// Build and dev-server settings for Loupe's web UI.
+//
+// `npm run build` writes web/dist (index.html + hashed files under assets/), which louped serves
+// at / from its `web_dir` setting. Asset URLs are relative, so the UI also works when a reverse
+// proxy mounts it below a path prefix.
+//
+// `npm run dev` serves the UI with hot reload and forwards /api to a running louped
+// (LOUPE_API_URL, default http://127.0.0.1:8470, louped's default http_port), so the
+// session cookie is same-origin exactly as in production.
+import { defineConfig } from 'vitest/config'
+import vue from '@vitejs/plugin-vue'
+
+const apiTarget = process.env.LOUPE_API_URL ?? 'http://127.0.0.1:8470'
+
+export default defineConfig({
+  base: './',
+  plugins: [vue()],
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+  },
+  server: {
+    proxy: {
+      '/api': { target: apiTarget, changeOrigin: false },
+    },
+  },
+  test: {
+    environment: 'node',
+    include: ['tests/**/*.test.ts'],
+  },
+})
