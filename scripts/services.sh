@@ -358,8 +358,11 @@ amqp_write_conf() {
         "$AMQP_PORT" > "$r/rabbitmq.conf"
 }
 
+# Succeeds when something accepts TCP connections on 127.0.0.1:$1.
+port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 amqp_start() {
-    local r=$DIR/rabbitmq
+    local r=$DIR/rabbitmq epmd_pid
     if amqp_running; then
         note "RabbitMQ already running on port $AMQP_PORT"
         return 0
@@ -368,13 +371,29 @@ amqp_start() {
     for p in "$AMQP_PORT" "$((AMQP_PORT + 2))"; do
         port_free "$p" || die "port $p (RabbitMQ) is in use by another process"
     done
+    if ! port_free "$((AMQP_PORT + 1))"; then
+        # Our own epmd may have survived a crash; anything else there is a conflict.
+        epmd_pid=$(pid_listening "$((AMQP_PORT + 1))")
+        [[ -n "$epmd_pid" && "$(cat "/proc/$epmd_pid/comm" 2>/dev/null)" == epmd ]] \
+            || die "port $((AMQP_PORT + 1)) (epmd of RabbitMQ) is in use by another process"
+    fi
     amqp_write_conf
     rm -f "$r/rabbit.pid"
+    local launcher i
     (cd "$r" && exec setsid env "${RMQ_ENV[@]}" "$RABBITMQ_BIN/rabbitmq-server" \
-        </dev/null >>"$r/log/stdout.log" 2>&1 &)
-    if ! rabbitmqctl_cmd -q wait --timeout 120 "$r/rabbit.pid" >"$r/log/wait.log" 2>&1; then
-        cat "$r/log/wait.log" >&2
-        tail -n 20 "$r/log/stdout.log" >&2 || true
+        </dev/null >>"$r/log/stdout.log" 2>&1) &
+    launcher=$!
+    # Booted when the AMQP listener accepts connections (it opens last); failed when the server
+    # process is gone. Then `rabbitmqctl wait` confirms that the application is running.
+    for ((i = 0; i < 1200; i++)); do
+        pid_alive "$launcher" || break
+        port_accepts "$AMQP_PORT" && break
+        sleep 0.1
+    done
+    if ! pid_alive "$launcher" || ! port_accepts "$AMQP_PORT" \
+        || ! rabbitmqctl_cmd -q wait --timeout 30 "$r/rabbit.pid" >"$r/log/wait.log" 2>&1; then
+        cat "$r/log/wait.log" >&2 2>/dev/null || true
+        tail -n 5 "$r/log/stdout.log" >&2 || true
         amqp_stop >/dev/null 2>&1 || true
         die "RabbitMQ failed to start (logs: $r/log)"
     fi

@@ -115,6 +115,25 @@ void lp_db_conn_close(lp_db *db)
     db->next_stmt_id = 0;
 }
 
+/* Server notices go to the log instead of stderr. A FATAL arriving while the
+ * connection is idle (the server is shutting down or terminated this
+ * backend) is reported by libpq as a notice: remember that the connection
+ * is about to close. */
+static void on_notice(void *arg, const PGresult *res)
+{
+    lp_db *db = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char msg[512];
+
+    first_line(msg, sizeof msg, PQresultErrorMessage(res));
+    if (severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) {
+        db->server_closed = 1;
+        LP_WARN("db", "the server is closing a connection: %s", msg);
+        return;
+    }
+    LP_DEBUG("db", "server notice: %s", msg);
+}
+
 int lp_db_conn_open(lp_db *db, const char *url, lp_error *err)
 {
     /* Later keywords override earlier ones, including those inside the URL:
@@ -136,6 +155,8 @@ int lp_db_conn_open(lp_db *db, const char *url, lp_error *err)
         lp_error_set(err, LP_E_UNAVAILABLE, "could not connect to the database");
         return lp_error_hint(err, "check db_url and that PostgreSQL is running; the server log has the reason");
     }
+    db->server_closed = 0;
+    PQsetNoticeReceiver(db->conn, on_notice, db);
     snprintf(timeout, sizeof timeout, "%" PRId64, db->statement_timeout_ms);
     res = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -151,12 +172,19 @@ int lp_db_conn_open(lp_db *db, const char *url, lp_error *err)
 
 int lp_db_conn_healthy(lp_db *db)
 {
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK || db->server_closed)
         return 0;
-    /* Reads whatever the server sent while the connection was idle; a
-     * connection the server closed (restart, idle timeout) fails here. */
-    if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK)
-        return 0;
+    /* Reads whatever the server sent while the connection was idle, and
+     * parses it (PQisBusy): a FATAL message (restart, terminated backend)
+     * reaches on_notice, the end of the stream makes the status BAD. Twice,
+     * because the message and the end of the stream may come in two reads. */
+    for (int i = 0; i < 2; i++) {
+        if (PQconsumeInput(db->conn) == 0)
+            return 0;
+        (void)PQisBusy(db->conn);
+        if (PQstatus(db->conn) != CONNECTION_OK || db->server_closed)
+            return 0;
+    }
     return 1;
 }
 

@@ -30,6 +30,7 @@ struct lp_db {
     char *url;                 /* standalone only (owned); pooled ones use the pool's */
     int64_t statement_timeout_ms;
     int ever_connected;        /* a later connect counts as a reconnect */
+    int server_closed;         /* the server announced it closes this connection */
     lp_db_stmt *stmts;         /* LP_DB_STMT_SLOTS slots, allocated on first use */
     size_t nstmts;
     unsigned next_stmt_id;
@@ -77,8 +78,10 @@ int lp_db_bool(const PGresult *r, int row, int col);
  * "2026-01-02T03:04:05.678Z". */
 #define LP_SQL_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-/* Text length of LP_SQL_TS values, plus NUL. */
-#define LP_DB_TS_LEN 32
+/* A timestamptz column as integer microseconds since the epoch (an exact
+ * pagination key), and back. */
+#define LP_SQL_USEC(col) "((extract(epoch FROM (" col ")) * 1000000)::bigint)::text"
+#define LP_SQL_FROM_USEC(param) "(timestamptz 'epoch' + (" param ") * interval '1 microsecond')"
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

@@ -180,7 +180,7 @@ void lp_db_release(lp_db *db)
         if (lp_db_rollback(db) != 0 || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
             lp_db_conn_close(db); /* unknown state: start over */
     }
-    if (db->conn && PQstatus(db->conn) != CONNECTION_OK)
+    if (db->conn && (PQstatus(db->conn) != CONNECTION_OK || db->server_closed))
         lp_db_conn_close(db);
     push_free(p, db, was_open, db->conn != NULL);
 }

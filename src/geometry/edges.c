@@ -66,7 +66,14 @@ size_t geom_collect_edges(const lp_geom_polygon *p, uint32_t owner, int skip_ver
 static int cmp_edge_xmin(const void *a, const void *b)
 {
     const geom_edge *ea = a, *eb = b;
-    return (ea->xmin > eb->xmin) - (ea->xmin < eb->xmin);
+    if (ea->xmin != eb->xmin)
+        return ea->xmin > eb->xmin ? 1 : -1;
+    /* ties in input order, so what the sweep finds first is deterministic */
+    if (ea->owner != eb->owner)
+        return ea->owner > eb->owner ? 1 : -1;
+    if (ea->path != eb->path)
+        return ea->path > eb->path ? 1 : -1;
+    return (ea->index > eb->index) - (ea->index < eb->index);
 }
 
 int geom_sweep_pairs(geom_edge *e, size_t n, geom_pair_fn fn, void *ctx, lp_error *err)

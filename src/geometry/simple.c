@@ -7,7 +7,7 @@
 #include "geometry_int.h"
 #include "loupe/geometry/measure.h"
 
-static double sign_of(double v)
+static int sign_of(double v)
 {
     return (v > 0) - (v < 0);
 }
@@ -20,8 +20,8 @@ static bool within(lp_geom_point a, lp_geom_point b, lp_geom_point c)
 
 static bool segments_touch(lp_geom_point a, lp_geom_point b, lp_geom_point c, lp_geom_point d)
 {
-    double o1 = sign_of(geom_orient(a, b, c)), o2 = sign_of(geom_orient(a, b, d));
-    double o3 = sign_of(geom_orient(c, d, a)), o4 = sign_of(geom_orient(c, d, b));
+    int o1 = sign_of(geom_orient(a, b, c)), o2 = sign_of(geom_orient(a, b, d));
+    int o3 = sign_of(geom_orient(c, d, a)), o4 = sign_of(geom_orient(c, d, b));
     if (o1 != o2 && o3 != o4)
         return true; /* they cross, or an end of one lies on the other */
     if (o1 == 0 && within(a, b, c))
@@ -39,15 +39,18 @@ typedef struct simple_ctx {
     lp_error *err;
 } simple_ctx;
 
-static int report(simple_ctx *c, const geom_edge *a, const geom_edge *b, const char *what)
+/* Reports edges a and b meeting: crossing or touching, or (folds) two
+ * consecutive edges doubling back along one line. */
+static int report(simple_ctx *c, const geom_edge *a, const geom_edge *b, bool folds)
 {
+    const char *what = folds ? "fold back onto each other" : "cross or touch";
     char f[128];
     const geom_edge *first = (a->path < b->path || (a->path == b->path && a->index < b->index)) ? a : b;
     const geom_edge *other = first == a ? b : a;
     snprintf(f, sizeof f, "polygon.paths[%zu][%zu]", first->path, first->index);
     lp_error_set(c->err, LP_E_INVALID, "The polygon is not simple: two of its edges %s.", what);
     lp_error_field(c->err, LP_E_INVALID, f, "the edge starting here %s the edge starting at paths[%zu][%zu]",
-                   what[0] == 'c' ? "crosses or touches" : "folds back onto", other->path, other->index);
+                   folds ? "folds back onto" : "crosses or touches", other->path, other->index);
     lp_error_detail(c->err, "Edges starting at paths[%zu][%zu] and paths[%zu][%zu] %s.", first->path, first->index,
                     other->path, other->index, what);
     lp_error_hint(c->err, "Remove the self-intersection, or split the shape into separate polygons.");
@@ -74,12 +77,12 @@ static int check_pair(void *ctx, const geom_edge *a, const geom_edge *b)
             lp_geom_point x = e1->p, y = e1->q, z = e2->q;
             double dot = (x.x - y.x) * (z.x - y.x) + (x.y - y.y) * (z.y - y.y);
             if (geom_orient(x, y, z) == 0 && dot > 0)
-                return report(c, e1, e2, "fold back onto each other");
+                return report(c, e1, e2, true);
             return 0;
         }
     }
     if (segments_touch(a->p, a->q, b->p, b->q))
-        return report(c, a, b, "cross or touch");
+        return report(c, a, b, false);
     return 0;
 }
 

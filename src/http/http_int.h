@@ -26,6 +26,8 @@ struct lp_req_internal {
     int status;
     res_header *headers;
     json_t *json;              /* parsed body, released at completion */
+    int has_sink;              /* BODY_STREAM: the handler registered a sink */
+    lp_body_sink sink;
 };
 
 #endif

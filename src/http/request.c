@@ -101,6 +101,15 @@ json_t *lp_req_json(lp_req *req, int want_object)
     return j;
 }
 
+int lp_req_stream_body(lp_req *req, const lp_body_sink *sink)
+{
+    if (!req->route || req->route->body != LP_BODY_STREAM)
+        return lp_error_set(&req->err, LP_E_INTERNAL, "a streamed body on a route that does not declare one");
+    req->in->sink = *sink;
+    req->in->has_sink = 1;
+    return 0;
+}
+
 int lp_req_require(lp_req *req, lp_perm perm)
 {
     if (perm == LP_PERM_PUBLIC || (req->who.authenticated && lp_role_has(req->who.role, perm)))

@@ -7,20 +7,25 @@
 #include "loupe/http/route.h"
 
 /* Compares pattern segment [ps, pe) with path segment [s, e). */
+static int add_param(lp_route_match *m, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    if (m->nparams >= LP_ROUTE_MAX_PARAMS)
+        return 0;
+    m->names[m->nparams] = name;
+    m->name_lens[m->nparams] = nlen;
+    m->values[m->nparams] = v;
+    m->value_lens[m->nparams] = vlen;
+    m->nparams++;
+    return 1;
+}
+
 static int segment_match(const char *ps, const char *pe, const char *s, const char *e, lp_route_match *m)
 {
     size_t plen = (size_t)(pe - ps);
     if (plen >= 2 && ps[0] == '{' && pe[-1] == '}') {
         if (e == s)
             return 0; /* a parameter never matches an empty segment */
-        if (m->nparams >= LP_ROUTE_MAX_PARAMS)
-            return 0;
-        m->names[m->nparams] = ps + 1;
-        m->name_lens[m->nparams] = plen - 2;
-        m->values[m->nparams] = s;
-        m->value_lens[m->nparams] = (size_t)(e - s);
-        m->nparams++;
-        return 1;
+        return add_param(m, ps + 1, plen - 2, s, (size_t)(e - s));
     }
     return plen == (size_t)(e - s) && memcmp(ps, s, plen) == 0;
 }
@@ -39,6 +44,11 @@ static int path_match(const char *pattern, const char *path, lp_route_match *m)
             pe = p + strlen(p);
         if (!se)
             se = s + strlen(s);
+        /* a final "{name*}" takes the rest of the path, slashes included */
+        if (*pe == '\0' && pe - p >= 4 && p[0] == '{' && pe[-2] == '*' && pe[-1] == '}') {
+            size_t rest = strlen(s);
+            return rest > 0 && add_param(m, p + 1, (size_t)(pe - p) - 3, s, rest);
+        }
         if (!segment_match(p, pe, s, se, m))
             return 0;
         if (*pe == '\0' || *se == '\0')

@@ -229,6 +229,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 in->failed = 1;
             }
         }
+        if (!in->failed && req->route->body == LP_BODY_STREAM) {
+            dispatch(req); /* authenticates, then the handler registers its sink */
+            if (!in->failed && !in->has_sink && !in->response) {
+                lp_error_set(&req->err, LP_E_INTERNAL, "the upload handler registered no body sink");
+                in->failed = 1;
+            }
+            if (in->response && !in->failed) /* answered without reading the body */
+                return queue(req);
+        }
         if (in->failed && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
             /* answer now rather than reading a body we will refuse */
             lp_log_set_context(req->request_id);
@@ -240,7 +249,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct lp_req_internal *in = req->in;
     if (*upload_data_size) {
         in->bytes_in += *upload_data_size;
-        if (!in->failed && req->route && req->route->body != LP_BODY_NONE) {
+        if (!in->failed && in->has_sink) {
+            if (in->bytes_in > in->body_limit) {
+                lp_error_set(&req->err, LP_E_TOO_LARGE, "the upload is over the limit of %zu bytes (upload_max_bytes)",
+                             in->body_limit);
+                in->failed = 1;
+            } else if (in->sink.chunk(req, in->sink.cls, upload_data, *upload_data_size) != 0) {
+                in->failed = 1;
+            }
+        } else if (!in->failed && req->route && req->route->body != LP_BODY_NONE) {
             if (lp_buf_append(&in->body, upload_data, *upload_data_size) != 0) {
                 lp_error_set(&req->err, LP_E_TOO_LARGE, "the request body is over this endpoint's limit of %zu bytes",
                              in->body_limit);
@@ -252,7 +269,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (in->status) /* already answered (early refusal) */
         return MHD_YES;
-    if (!in->failed) {
+    if (!in->failed && in->has_sink) {
+        lp_log_set_context(req->request_id);
+        if (in->sink.end(req, in->sink.cls) != 0)
+            in->failed = 1;
+    } else if (!in->failed) {
         req->body = in->body.data ? in->body.data : "";
         req->body_len = in->body.len;
         dispatch(req);
@@ -295,6 +316,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         access_log(req, status, us);
         lp_log_set_context(NULL);
     }
+    if (in->has_sink && in->sink.cleanup)
+        in->sink.cleanup(in->sink.cls);
     if (in->response)
         MHD_destroy_response(in->response);
     json_decref(in->json);

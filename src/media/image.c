@@ -56,7 +56,9 @@ static int probe(const char *path, const lp_media_limits *limits, lp_image_info 
         return -1;
     const struct loader *ld = sniff(path);
     if (!ld) {
-        const char *other = vips_foreign_find_load(path);
+        const char *other = vips_foreign_find_load(path); /* a class name: report its nickname */
+        if (other)
+            other = vips_nickname_find(g_type_from_name(other));
         vips_error_clear();
         lp_error_set(err, LP_E_MEDIA_TYPE, "\"%s\" is not a supported image format (%s%s)", lp_media_basename(path),
                      other ? "detected: " : "content not recognised", other ? other : "");

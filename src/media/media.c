@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "media_int.h"
 
@@ -23,6 +25,27 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     out->video_max_duration_ms = cfg->video_max_duration;
     out->video_max_frames = cfg->video_max_frames;
     out->video_max_pixels = cfg->video_max_pixels;
+}
+
+/* FFmpeg and libvips talk on stderr; their words go to the debug log
+ * instead, since every failure is reported through lp_error anyway. */
+static void av_log_to_debug(void *avcl, int level, const char *fmt, va_list ap)
+{
+    if (level > AV_LOG_WARNING || !lp_log_enabled(LP_LOG_DEBUG))
+        return;
+    char line[512];
+    int prefix = 1;
+    av_log_format_line2(avcl, level, fmt, ap, line, sizeof line, &prefix);
+    size_t n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (n > 0)
+        lp_log(LP_LOG_DEBUG, "media", "ffmpeg: %s", line);
+}
+
+static void vips_log_to_debug(const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+    LP_DEBUG("media", "%s: %s", domain ? domain : "glib", message);
 }
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +62,9 @@ int lp_media_init(const char *argv0, lp_error *err)
             /* Derived files are written once and each input is read once:
              * a cache would only risk answering for a replaced file. */
             vips_cache_set_max(0);
+            g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+                              vips_log_to_debug, NULL);
+            av_log_set_callback(av_log_to_debug);
             init_done = 1;
         }
     }

@@ -47,6 +47,10 @@ int lp_media_av_video_stream(struct AVFormatContext *fmt, const char *path, lp_e
 /* Clockwise rotation (0/90/180/270) from the stream's display matrix. */
 int lp_media_av_rotation(const struct AVFormatContext *fmt, int stream);
 
+/* 1 if the gaps between sorted timestamps differ by more than the rounding
+ * of a time base (one tick, or 5% of the smallest gap). */
+int lp_media_pts_vary(const int64_t *sorted, size_t n);
+
 /* A demuxer + decoder pair reading one video stream frame by frame. */
 typedef struct lp_av_decoder {
     struct AVFormatContext *fmt; /* owned */

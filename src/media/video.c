@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
@@ -101,6 +102,32 @@ static void rate_of(AVRational r, int *num, int *den)
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether the first packets' timestamps (read, not decoded) vary in step. */
+static int sample_vfr(AVFormatContext *fmt, int vs)
+{
+    enum { SAMPLE = 240 };
+    int64_t ts[SAMPLE];
+    size_t n = 0;
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return 0;
+    while (n < SAMPLE && av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == vs && pkt->pts != AV_NOPTS_VALUE && !(pkt->flags & AV_PKT_FLAG_DISCARD))
+            ts[n++] = pkt->pts;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    /* The last few may still be reordered (B-frames) past the sample's end. */
+    qsort(ts, n, sizeof ts[0], cmp_i64);
+    return lp_media_pts_vary(ts, n > 16 && n == SAMPLE ? n - 16 : n);
+}
+
 int lp_video_probe(const char *path, const lp_media_limits *limits, lp_video_info *info, lp_error *err)
 {
     AVFormatContext *fmt = NULL;
@@ -133,6 +160,8 @@ int lp_video_probe(const char *path, const lp_media_limits *limits, lp_video_inf
         double avg = av_q2d(st->avg_frame_rate), real = av_q2d(st->r_frame_rate);
         info->variable_frame_rate = fabs(avg - real) > 0.01 * real;
     }
+    if (!info->variable_frame_rate && sample_vfr(fmt, vs))
+        info->variable_frame_rate = 1;
     info->duration_ms = -1;
     if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
         info->duration_ms = av_rescale_q(st->duration, st->time_base, (AVRational){1, 1000});

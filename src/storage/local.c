@@ -475,7 +475,7 @@ cleanup:
     return rc;
 }
 
-static int local_stat(lp_storage *s, const char *key, lp_storage_stat *out, lp_error *err)
+static int local_stat(lp_storage *s, const char *key, lp_storage_info *out, lp_error *err)
 {
     struct stat st;
     if (fstatat(local_of(s)->dirfd, key, &st, AT_SYMLINK_NOFOLLOW)) {

@@ -300,7 +300,7 @@ int lp_storage_get_fd(lp_storage *s, const char *key, uint64_t offset, uint64_t 
     return lp_storage_get(s, key, offset, length, fd_sink, &fd, err);
 }
 
-int lp_storage_stat(lp_storage *s, const char *key, lp_storage_stat *out, lp_error *err)
+int lp_storage_stat(lp_storage *s, const char *key, lp_storage_info *out, lp_error *err)
 {
     memset(out, 0, sizeof *out);
     if (lp_storage_key_check(key, "key", err))

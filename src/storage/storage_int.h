@@ -20,7 +20,7 @@ typedef struct lp_storage_ops {
     void (*writer_free)(lp_storage_writer *w);
     int (*get)(lp_storage *s, const char *key, uint64_t offset, uint64_t length, lp_storage_sink sink, void *ud,
                lp_error *err);
-    int (*stat)(lp_storage *s, const char *key, lp_storage_stat *out, lp_error *err);
+    int (*stat)(lp_storage *s, const char *key, lp_storage_info *out, lp_error *err);
     int (*del)(lp_storage *s, const char *key, lp_error *err);
     /* Signs for [sign_time, sign_time + ttl_s); key already checked. */
     int (*presign)(lp_storage *s, lp_storage_method method, const char *key, int64_t sign_time, int64_t ttl_s,

@@ -46,8 +46,10 @@ double lp_geom_bbox_iou(const lp_geom_bbox *a, const lp_geom_bbox *b);
  * covered length varies linearly and its midpoint value times the slab
  * width is the exact area (up to floating-point rounding, relative error
  * around 1e-12 for pixel coordinates).
- * Cost grows with the number of edge crossings; more than max_crossings
- * (a caller's limit, e.g. 16 x the total vertices) fail with LP_E_TOO_LARGE.
+ * Cost grows with the number of edge crossings that need an event (those
+ * strictly inside both edges, vertical edges aside); more than
+ * max_crossings (a caller's limit, e.g. 16 x the total vertices) fail with
+ * LP_E_TOO_LARGE.
  * Scratch memory is taken from the heap and released before returning;
  * LP_E_NOMEM when it runs out. Any of the out pointers may be NULL. 0 or -1. */
 int lp_geom_polygon_overlap(const lp_geom_polygon *a, const lp_geom_polygon *b, size_t max_crossings,

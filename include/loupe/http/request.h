@@ -103,6 +103,23 @@ const char *lp_req_cookie(const lp_req *req, const char *name);
  * not an object (when want_object). Empty body → 400 "request body is empty". */
 json_t *lp_req_json(lp_req *req, int want_object);
 
+/* Streamed bodies (BODY_STREAM routes, e.g. file uploads): the server
+ * authenticates and calls the handler as soon as the headers are in, with
+ * req->body NULL. The handler validates what it can, then registers a sink
+ * and returns 0 without a response. The server hands each chunk to
+ * sink->chunk as it arrives (never buffering the body), then calls
+ * sink->end, which sets the response. A chunk or end callback that fails
+ * sets req->err and returns -1: the rest of the body is discarded and the
+ * error answered. sink->cleanup(cls) runs exactly once when the request is
+ * done, whatever happened (client gone, error, success). The sink is copied. */
+typedef struct lp_body_sink {
+    int (*chunk)(lp_req *req, void *cls, const char *data, size_t len);
+    int (*end)(lp_req *req, void *cls);
+    void (*cleanup)(void *cls);
+    void *cls;
+} lp_body_sink;
+int lp_req_stream_body(lp_req *req, const lp_body_sink *sink);
+
 /* Fails with 403 unless the caller's role has perm. */
 int lp_req_require(lp_req *req, lp_perm perm);
 

@@ -2,6 +2,8 @@
  *
  * Routes are declared once, in src/http/routes.def:
  *   LP_ROUTE(METHOD, "/api/v1/items/{id}", handler, PERM, BODY)
+ * A last segment "{name*}" matches the rest of the path, slashes included
+ * (e.g. "/files/{key*}").
  * METHOD: GET POST PUT PATCH DELETE HEAD; PERM: lp_perm without the prefix
  * (PUBLIC, READ, ANNOTATE, REVIEW, MANAGE, OWNER); BODY: NONE, JSON (limit
  * http_body_limit), BULK (http_bulk_body_limit) or STREAM (upload_max_bytes,

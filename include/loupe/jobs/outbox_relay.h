@@ -1,12 +1,20 @@
-/* The outbox relay: a thread inside louped that publishes rows of the outbox
- * table to RabbitMQ with publisher confirms, then marks them published.
+/* The outbox relay: a thread in louped that publishes committed outbox rows
+ * to RabbitMQ with publisher confirms.
  *
- * (Contract used by src/app/app.c; implemented in src/jobs/outbox_relay.c.)
- * The relay owns its own database connection and AMQP connection, declares
- * the broker topology when it connects, and reconnects with backoff when
- * either server goes away; rows are never lost while the broker is down. */
+ * DESIGN (thread): the relay thread owns its own database connection
+ * (LISTEN loupe_outbox) and its own broker connection; nothing else touches
+ * them. Loop: wait for a notification, at most outbox_poll; BEGIN; claim up to
+ * outbox_batch unpublished rows FOR UPDATE SKIP LOCKED (several louped nodes
+ * relay at once without publishing a row twice); publish them; stamp
+ * published_at on the confirmed ones; COMMIT. A row is stamped only after the
+ * broker confirmed it, so a broker outage loses nothing: rows stay and go out
+ * after reconnecting (with backoff, topology redeclared). A crash between
+ * publish and COMMIT can publish a row twice; consumers are idempotent.
+ * Counters and flags are atomics, readable from any thread. */
 #ifndef LOUPE_JOBS_OUTBOX_RELAY_H
 #define LOUPE_JOBS_OUTBOX_RELAY_H
+
+#include <stdint.h>
 
 #include "loupe/core/buf.h"
 #include "loupe/core/config.h"
@@ -14,19 +22,33 @@
 
 typedef struct lp_outbox_relay lp_outbox_relay;
 
-/* Starts the relay thread. cfg is borrowed and must outlive the relay.
- * Returns NULL with err only for errors that retrying cannot fix (bad URL,
- * out of memory); an unreachable broker or database is retried in the thread. */
+typedef struct lp_outbox_stats {
+    uint64_t published;   /* messages confirmed by the broker */
+    uint64_t failures;    /* failed publish or database rounds */
+    int64_t pending;      /* unpublished rows at the last look (-1 = unknown) */
+    int broker_ok;        /* connected to the broker, topology declared */
+    int db_ok;            /* connected to the database */
+} lp_outbox_stats;
+
+/* Starts the relay thread. cfg is borrowed and must outlive the relay. Fails
+ * only on a bad amqp_url or if the thread cannot start: an unreachable
+ * database or broker is retried in the background. */
 lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_error *err);
 
-/* Stops the thread (within about a second) and frees. NULL is a no-op. */
-void lp_outbox_relay_stop(lp_outbox_relay *relay);
+/* Stops the thread (within about a second: a publish in flight is
+ * finished or abandoned, its rows stay unpublished) and frees. NULL is a no-op. */
+void lp_outbox_relay_stop(lp_outbox_relay *r);
 
-/* 1 if the relay's broker connection is up (for /readyz). */
-int lp_outbox_relay_broker_ok(const lp_outbox_relay *relay);
+/* 1 when the broker is connected (for /readyz). */
+int lp_outbox_relay_broker_ok(const lp_outbox_relay *r);
 
-/* lp_metrics collector (cls = the relay): published / failed counters,
- * pending rows, broker connection state. */
+void lp_outbox_relay_stats(const lp_outbox_relay *r, lp_outbox_stats *out);
+
+/* A /metrics collector (lp_metrics_collector): appends the relay's counters
+ * in Prometheus text format. cls is the relay. 0 or -1. */
 int lp_outbox_relay_metrics(void *cls, lp_buf *out);
+
+/* Wakes the relay to look for rows now (after a commit that wrote some). */
+void lp_outbox_relay_kick(lp_outbox_relay *r);
 
 #endif

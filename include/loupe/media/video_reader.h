@@ -25,8 +25,10 @@ typedef struct lp_video_reader lp_video_reader;
 /* Opens path (borrowed) for frame access with index (borrowed: it must stay
  * valid until the reader is closed, and must have been built from this
  * file — a stream index or time base that differs is LP_E_INVALID).
- * Returns NULL with err set on failure. */
-lp_video_reader *lp_video_reader_open(const char *path, const lp_video_index *index, lp_error *err);
+ * limits (copied) bounds the frame size (video_max_pixels), also when a
+ * stream changes size midway. Returns NULL with err set on failure. */
+lp_video_reader *lp_video_reader_open(const char *path, const lp_video_index *index, const lp_media_limits *limits,
+                                      lp_error *err);
 
 /* Closes the reader; NULL is a no-op. */
 void lp_video_reader_close(lp_video_reader *r);

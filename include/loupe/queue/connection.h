@@ -51,9 +51,11 @@ void lp_amqp_close(lp_amqp *c);
 /* 1 while usable, 0 once broken. */
 int lp_amqp_ok(const lp_amqp *c);
 
-/* Services an otherwise idle connection: sends and checks heartbeats and
- * notices a server-side close, without blocking. Call it at least once per
- * heartbeat interval on a connection that is only used now and then. Returns 0,
+/* Services an otherwise idle publishing connection: sends and checks
+ * heartbeats and notices a server-side close, without blocking. Call it at
+ * least once per heartbeat interval on a connection that is only used now and
+ * then. Never on a consuming connection (it would discard deliveries; waiting
+ * in lp_amqp_next services heartbeats there). Returns 0,
  * or -1 (LP_E_UNAVAILABLE) when the connection is broken. */
 int lp_amqp_pump(lp_amqp *c, lp_error *err);
 

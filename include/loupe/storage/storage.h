@@ -38,11 +38,11 @@ typedef struct lp_storage_object {
     char etag[LP_STORAGE_ETAG_MAX];     /* the backend's entity tag, without quotes */
 } lp_storage_object;
 
-typedef struct lp_storage_stat {
+typedef struct lp_storage_info {
     uint64_t size;
     char etag[LP_STORAGE_ETAG_MAX];     /* without quotes; changes whenever the object does */
     int64_t mtime;                      /* last modification, Unix seconds */
-} lp_storage_stat;
+} lp_storage_info;
 
 /* A presigned URL and the moment it stops working. */
 typedef struct lp_storage_url {
@@ -137,7 +137,7 @@ int lp_storage_get_fd(lp_storage *s, const char *key, uint64_t offset, uint64_t 
 
 /* Size, entity tag and modification time of object key. Returns 0, or -1
  * with err set (LP_E_NOT_FOUND when there is no such object). */
-int lp_storage_stat(lp_storage *s, const char *key, lp_storage_stat *out, lp_error *err);
+int lp_storage_stat(lp_storage *s, const char *key, lp_storage_info *out, lp_error *err);
 
 /* Removes object key. Removing a missing object succeeds (as S3 does).
  * Returns 0 or -1 with err set. */

@@ -1,0 +1,256 @@
+/* A team and its members:
+ *   GET/PATCH /api/v1/teams/{team_id}
+ *   GET/POST  /api/v1/teams/{team_id}/members
+ *   PATCH/DELETE /api/v1/teams/{team_id}/members/{user_id}
+ *
+ * Only the caller's own team exists for them (another id answers 404).
+ * Rules on owners: only an owner grants, changes or removes the owner role,
+ * and a team always keeps at least one owner. Membership changes of a team
+ * take its row lock, so two concurrent demotions cannot both pass the
+ * last-owner check. Every change writes an audit row in its transaction. */
+#include <string.h>
+
+#include "identity.h"
+#include "loupe/api/input.h"
+#include "loupe/api/handlers.h"
+
+int lp_api_team_get(lp_req *req)
+{
+    const char *team_id = lp_identity_own_team(req, "team_id");
+    lp_team_row team;
+    lp_db *db;
+    int rc;
+
+    if (!team_id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+        return -1;
+    rc = lp_db_team_get(db, req->arena, team_id, &team, &req->err);
+    lp_db_release(db);
+    return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
+}
+
+int lp_api_team_update(lp_req *req)
+{
+    static const char *const fields[] = {"name", NULL};
+    const char *team_id = lp_identity_own_team(req, "team_id"), *name = NULL;
+    json_t *body;
+    lp_team_row team;
+    lp_db *db;
+    int rc = -1;
+
+    if (!team_id || !(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, NULL, fields);
+    lp_in_string(req, body, NULL, "name", LP_IN_REQUIRED, 0, &name);
+    if (name)
+        lp_identity_name(name, "name", (size_t)req->svc->cfg->string_max_length, &req->err);
+    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+        return -1;
+    if (lp_db_begin(db, &req->err) == 0 && lp_db_team_rename(db, req->arena, team_id, name, &team, &req->err) == 0 &&
+        lp_identity_audit(db, team_id, req->who.user_id, "team.update", "team", team_id,
+                          json_pack("{s:s}", "name", name), &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+    lp_db_release(db);
+    return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
+}
+
+int lp_api_members_list(lp_req *req)
+{
+    const char *team_id = lp_identity_own_team(req, "team_id");
+    lp_member_row *rows;
+    lp_page page;
+    size_t n;
+    json_t *items, *doc;
+    lp_db *db;
+    int rc;
+
+    if (!team_id || lp_page_read(req, &page) != 0)
+        return -1;
+    if (page.after_key && !lp_identity_cursor_key_ok(page.after_key))
+        return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
+    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+        return -1;
+    rc = lp_db_member_list(db, req->arena, team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
+                           &req->err);
+    lp_db_release(db);
+    if (rc != 0)
+        return -1;
+    if (!(doc = json_object()) || !(items = json_array()) || json_object_set_new(doc, "items", items) != 0) {
+        json_decref(doc);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && i < (size_t)page.size; i++) {
+        if (json_array_append_new(items, lp_identity_member_json(&rows[i])) != 0) {
+            json_decref(doc);
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        }
+    }
+    if (lp_page_set_next(req, doc, n > (size_t)page.size
+                                       ? lp_page_cursor(req, rows[page.size - 1].cursor_key, rows[page.size - 1].user_id)
+                                       : NULL) != 0) {
+        json_decref(doc);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    }
+    return lp_res_json(req, 200, doc);
+}
+
+/* The part of an email before '@' (arena), a default display name. */
+static const char *local_part(lp_arena *a, const char *email)
+{
+    return lp_arena_strndup(a, email, strcspn(email, "@"));
+}
+
+int lp_api_members_create(lp_req *req)
+{
+    static const char *const fields[] = {"email", "name", "role", "password", NULL};
+    const lp_config *cfg = req->svc->cfg;
+    lp_error *err = &req->err;
+    const char *team_id = lp_identity_own_team(req, "team_id");
+    const char *email_in = NULL, *name = NULL, *role_s = NULL, *password = NULL;
+    char *email = NULL, hash[LP_PASSWORD_HASH_MAX];
+    lp_role role = LP_ROLE_NONE;
+    json_t *body;
+    lp_user_row user;
+    lp_member_row member;
+    lp_db *db;
+    int created, rc = -1;
+
+    if (!team_id || !(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, NULL, fields);
+    lp_in_string(req, body, NULL, "email", LP_IN_REQUIRED, LP_EMAIL_MAX, &email_in);
+    lp_in_string(req, body, NULL, "name", LP_IN_NULLABLE, 0, &name);
+    lp_in_string(req, body, NULL, "role", LP_IN_REQUIRED, 0, &role_s);
+    lp_in_string(req, body, NULL, "password", LP_IN_NULLABLE, LP_PASSWORD_MAX, &password);
+    if (email_in)
+        email = lp_identity_email(req->arena, email_in, "email", err);
+    if (name)
+        lp_identity_name(name, "name", (size_t)cfg->string_max_length, err);
+    if (role_s)
+        lp_identity_role(role_s, "role", &role, err);
+    if (password)
+        lp_identity_password(cfg, password, "password", err);
+    if (err->code != LP_OK)
+        return -1;
+    if (role == LP_ROLE_OWNER && req->who.role != LP_ROLE_OWNER)
+        return lp_error_set(err, LP_E_FORBIDDEN, "only an owner may grant the owner role");
+    if (!name && !(name = local_part(req->arena, email)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    if (password && lp_identity_hash_password(cfg, password, hash, err) != 0)
+        return -1;
+
+    if (!(db = lp_db_acquire(req->svc->db, err)))
+        return -1;
+    if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0)
+        goto cleanup;
+    created = lp_db_user_create(db, req->arena, email, name, password ? hash : NULL, &user, err);
+    if (created < 0)
+        goto cleanup;
+    if (created == 1 && password) {
+        lp_error_set(err, LP_E_CONFLICT, "%s already has an account, so its password cannot be set here", email);
+        lp_error_hint(err, "add the member without \"password\"; they sign in with their own");
+        goto cleanup;
+    }
+    if (lp_db_member_add(db, team_id, user.id, lp_role_name(role), err) != 0) {
+        if (err->code == LP_E_CONFLICT)
+            lp_error_set(err, LP_E_CONFLICT, "%s is already a member of this team", email);
+        goto cleanup;
+    }
+    if (lp_identity_audit(db, team_id, req->who.user_id, "member.add", "membership", user.id,
+                          json_pack("{s:s, s:s, s:b}", "email", email, "role", lp_role_name(role), "user_created",
+                                    created == 0),
+                          err) != 0 ||
+        lp_db_member_get(db, req->arena, team_id, user.id, &member, err) != 0 || lp_db_commit(db, err) != 0)
+        goto cleanup;
+    rc = 0;
+
+cleanup:
+    lp_db_release(db);
+    return rc != 0 ? -1 : lp_res_json(req, 201, lp_identity_member_json(&member));
+}
+
+/* Loads the member to change under the team lock and applies the owner
+ * rules for changing their role to new_role (LP_ROLE_NONE: removal). */
+static int check_owner_rules(lp_req *req, lp_db *db, const char *team_id, const lp_member_row *m, lp_role new_role)
+{
+    int is_owner = strcmp(m->role, "owner") == 0;
+    int64_t owners;
+
+    if ((is_owner || new_role == LP_ROLE_OWNER) && req->who.role != LP_ROLE_OWNER)
+        return lp_error_set(&req->err, LP_E_FORBIDDEN, "only an owner may grant, change or remove the owner role");
+    if (!is_owner || new_role == LP_ROLE_OWNER)
+        return 0;
+    if ((owners = lp_db_member_count_owners(db, team_id, &req->err)) < 0)
+        return -1;
+    if (owners <= 1) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "%s is the last owner of the team and cannot be %s", m->email,
+                     new_role == LP_ROLE_NONE ? "removed" : "demoted");
+        return lp_error_hint(&req->err, "make another member an owner first");
+    }
+    return 0;
+}
+
+int lp_api_members_update(lp_req *req)
+{
+    static const char *const fields[] = {"role", NULL};
+    lp_error *err = &req->err;
+    const char *team_id = lp_identity_own_team(req, "team_id"), *user_id, *role_s = NULL;
+    lp_role role = LP_ROLE_NONE;
+    json_t *body;
+    lp_member_row member;
+    char old_role[LP_DB_ROLE_LEN];
+    lp_db *db;
+    int rc = -1;
+
+    if (!team_id || !(user_id = lp_identity_uuid_param(req, "user_id", "member")) || !(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, NULL, fields);
+    lp_in_string(req, body, NULL, "role", LP_IN_REQUIRED, 0, &role_s);
+    if (role_s)
+        lp_identity_role(role_s, "role", &role, err);
+    if (err->code != LP_OK || !(db = lp_db_acquire(req->svc->db, err)))
+        return -1;
+    if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0 ||
+        lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 ||
+        check_owner_rules(req, db, team_id, &member, role) != 0)
+        goto cleanup;
+    memcpy(old_role, member.role, sizeof old_role);
+    if (lp_db_member_set_role(db, team_id, user_id, lp_role_name(role), err) != 0 ||
+        lp_identity_audit(db, team_id, req->who.user_id, "member.role_change", "membership", member.user_id,
+                          json_pack("{s:s, s:s, s:s}", "email", member.email, "from", old_role, "to",
+                                    lp_role_name(role)),
+                          err) != 0 ||
+        lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 || lp_db_commit(db, err) != 0)
+        goto cleanup;
+    rc = 0;
+
+cleanup:
+    lp_db_release(db);
+    return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_member_json(&member));
+}
+
+int lp_api_members_delete(lp_req *req)
+{
+    lp_error *err = &req->err;
+    const char *team_id = lp_identity_own_team(req, "team_id"), *user_id;
+    lp_member_row member;
+    lp_db *db;
+    int rc = -1;
+
+    if (!team_id || !(user_id = lp_identity_uuid_param(req, "user_id", "member")) ||
+        !(db = lp_db_acquire(req->svc->db, err)))
+        return -1;
+    if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0 ||
+        lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 ||
+        check_owner_rules(req, db, team_id, &member, LP_ROLE_NONE) != 0 ||
+        lp_db_member_remove(db, team_id, user_id, err) != 0 ||
+        lp_identity_audit(db, team_id, req->who.user_id, "member.remove", "membership", member.user_id,
+                          json_pack("{s:s, s:s}", "email", member.email, "role", member.role), err) != 0 ||
+        lp_db_commit(db, err) != 0)
+        goto cleanup;
+    rc = 0;
+
+cleanup:
+    lp_db_release(db);
+    return rc != 0 ? -1 : lp_res_empty(req, 204);
+}

@@ -1,0 +1,671 @@
+/* Statements about items and slots. See loupe/db/items_sql.h.
+ *
+ * Filters compile to SQL with a small builder (sqlb): the text is appended
+ * from constant fragments whose only variable part is a parameter number
+ * ("AND i.status = ANY($4::text[])"); every value travels as a parameter.
+ * The table alias of the filtered items is always "i". Index notes for the
+ * statements below are in docs/DATA_MODEL.md. */
+#include "loupe/db/items_sql.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "loupe/core/buf.h"
+#include "loupe/core/util.h"
+
+#define SQLB_MAX_PARAMS 64
+#define SQLB_MAX_TEXT (64 * 1024)
+#define SQLB_ARENA_MAX (64u * 1024 * 1024)
+
+#define ITEM_COLUMNS                                                                                             \
+    "i.id, i.dataset_id, i.name, i.path, i.status, i.error, i.priority, i.metadata, i.annotation_count, "         \
+    "array_to_json(i.class_ids), " LP_SQL_TS("i.created_at") ", " LP_SQL_TS("i.updated_at")
+
+/* ---- The statement builder --------------------------------------------- */
+
+typedef struct sqlb {
+    lp_buf sql;
+    const char *params[SQLB_MAX_PARAMS];
+    int n;
+    lp_arena *a;   /* owned: array literals and number texts */
+    int failed;
+} sqlb;
+
+static int sqlb_init(sqlb *b, lp_error *err)
+{
+    memset(b, 0, sizeof *b);
+    lp_buf_init(&b->sql, SQLB_MAX_TEXT);
+    b->a = lp_arena_new(0, SQLB_ARENA_MAX);
+    if (!b->a)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory building an item query");
+    return 0;
+}
+
+static void sqlb_free(sqlb *b)
+{
+    lp_buf_free(&b->sql);
+    lp_arena_free(b->a);
+}
+
+/* Adds a parameter (NULL = SQL NULL) and returns its number. */
+static int sqlb_param(sqlb *b, const char *value)
+{
+    if (b->n >= SQLB_MAX_PARAMS) {
+        b->failed = 1;
+        return 1;
+    }
+    b->params[b->n++] = value;
+    return b->n;
+}
+
+/* Appends a constant fragment; its conversions are only parameter numbers. */
+__attribute__((format(printf, 2, 3))) static void sqlb_add(sqlb *b, const char *fragment, ...)
+{
+    va_list ap;
+    va_start(ap, fragment);
+    if (lp_buf_vprintf(&b->sql, fragment, ap) != 0)
+        b->failed = 1;
+    va_end(ap);
+}
+
+static const char *sqlb_int(sqlb *b, int64_t v)
+{
+    const char *s = lp_arena_printf(b->a, "%lld", (long long)v);
+    if (!s)
+        b->failed = 1;
+    return s;
+}
+
+/* A PostgreSQL array literal of n strings, each quoted ({"a","b\"c"}). */
+static const char *sqlb_array(sqlb *b, const char *const *v, size_t n)
+{
+    lp_buf t;
+    char *out;
+    lp_buf_init(&t, SQLB_ARENA_MAX / 2);
+    int rc = lp_buf_puts(&t, "{");
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        rc |= lp_buf_puts(&t, k ? ",\"" : "\"");
+        for (const char *p = v[k]; rc == 0 && *p; p++) {
+            if (*p == '"' || *p == '\\')
+                rc |= lp_buf_puts(&t, "\\");
+            rc |= lp_buf_append(&t, p, 1);
+        }
+        rc |= lp_buf_puts(&t, "\"");
+    }
+    rc |= lp_buf_puts(&t, "}");
+    out = rc == 0 ? lp_arena_strndup(b->a, t.data, t.len) : NULL;
+    lp_buf_free(&t);
+    if (!out)
+        b->failed = 1;
+    return out;
+}
+
+static int sqlb_check(sqlb *b, lp_error *err)
+{
+    if (b->failed)
+        return lp_error_set(err, LP_E_TOO_LARGE, "the item filter is too large to run");
+    return 0;
+}
+
+/* Appends the filter as a WHERE condition (without "WHERE"); the team is
+ * parameter $1, so it must be the first thing built. */
+static void sqlb_filter(sqlb *b, const lp_item_filter *f)
+{
+    sqlb_add(b, "i.team_id = $%d::uuid", sqlb_param(b, f->team_id));
+    if (f->dataset_id)
+        sqlb_add(b, " AND i.dataset_id = $%d::uuid", sqlb_param(b, f->dataset_id));
+    if (f->item_ids) {
+        sqlb_add(b, " AND i.id = ANY($%d::uuid[])", sqlb_param(b, sqlb_array(b, f->item_ids, f->nitem_ids)));
+        sqlb_add(b, " AND i.dataset_id IN (SELECT d.id FROM datasets d WHERE d.team_id = $1::uuid "
+                    "AND d.deleted_at IS NULL)");
+    }
+    if (f->path && strcmp(f->path, "/") != 0) {
+        /* The folder itself or anything below it: a range of the
+         * (dataset_id, path, name) index under COLLATE "C" ('0' follows '/'). */
+        int p = sqlb_param(b, f->path);
+        sqlb_add(b, " AND (i.path = $%d::text OR (i.path >= $%d::text || '/' AND i.path < $%d::text || '0'))", p, p,
+                 p);
+    }
+    if (f->name_contains)
+        sqlb_add(b, " AND strpos(lower(i.name), lower($%d::text)) > 0", sqlb_param(b, f->name_contains));
+    if (f->nstatuses)
+        sqlb_add(b, " AND i.status = ANY($%d::text[])", sqlb_param(b, sqlb_array(b, f->statuses, f->nstatuses)));
+    if (f->has_class)
+        sqlb_add(b, " AND i.class_ids @> ARRAY[$%d::uuid]", sqlb_param(b, f->has_class));
+    if (f->lacks_class)
+        sqlb_add(b, " AND NOT (i.class_ids @> ARRAY[$%d::uuid])", sqlb_param(b, f->lacks_class));
+    if (f->has_count_gte)
+        sqlb_add(b, " AND i.annotation_count >= $%d::bigint", sqlb_param(b, sqlb_int(b, f->count_gte)));
+    if (f->has_count_lte)
+        sqlb_add(b, " AND i.annotation_count <= $%d::bigint", sqlb_param(b, sqlb_int(b, f->count_lte)));
+    for (size_t k = 0; k < f->nmeta && k < LP_ITEM_FILTER_META_MAX; k++) {
+        int key = sqlb_param(b, f->meta_keys[k]);
+        sqlb_add(b, " AND i.metadata ->> $%d::text = $%d::text", key, sqlb_param(b, f->meta_values[k]));
+    }
+    if (f->created_gte)
+        sqlb_add(b, " AND i.created_at >= $%d::timestamptz", sqlb_param(b, f->created_gte));
+    if (f->created_lte)
+        sqlb_add(b, " AND i.created_at <= $%d::timestamptz", sqlb_param(b, f->created_lte));
+    if (f->updated_gte)
+        sqlb_add(b, " AND i.updated_at >= $%d::timestamptz", sqlb_param(b, f->updated_gte));
+    if (f->updated_lte)
+        sqlb_add(b, " AND i.updated_at <= $%d::timestamptz", sqlb_param(b, f->updated_lte));
+}
+
+/* ---- Rows ---------------------------------------------------------------- */
+
+static int64_t int_or(const PGresult *r, int row, int col, int64_t def)
+{
+    return PQgetisnull(r, row, col) ? def : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int read_item(lp_arena *a, const PGresult *r, int row, lp_item_row *out, lp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->dataset_id, sizeof out->dataset_id, r, row, 1);
+    out->name = lp_db_text(a, r, row, 2);
+    out->path = lp_db_text(a, r, row, 3);
+    out->status = lp_db_text(a, r, row, 4);
+    out->error = lp_db_text(a, r, row, 5);
+    out->priority = int_or(r, row, 6, 0);
+    out->metadata = lp_db_text(a, r, row, 7);
+    out->annotation_count = int_or(r, row, 8, 0);
+    out->class_ids = lp_db_text(a, r, row, 9);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 10);
+    lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, row, 11);
+    if (!out->name || !out->path || !out->status || !out->metadata || !out->class_ids ||
+        (!PQgetisnull(r, row, 5) && !out->error))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading item %s", out->id);
+    return 0;
+}
+
+static int read_items(lp_arena *a, PGresult *r, lp_item_row **out, size_t *n, lp_error *err)
+{
+    int rows = PQntuples(r), rc = 0;
+    *n = 0;
+    *out = lp_arena_calloc(a, (size_t)rows + 1, sizeof **out);
+    if (!*out)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %d items", rows);
+    for (int k = 0; rc == 0 && k < rows; k++)
+        rc = read_item(a, r, k, &(*out)[k], err);
+    if (rc == 0)
+        *n = (size_t)rows;
+    return rc;
+}
+
+/* One item row expected, else "not found". Clears r. */
+static int read_one_item(lp_arena *a, PGresult *r, const char *id, lp_item_row *out, lp_error *err)
+{
+    int rc = PQntuples(r) == 0 ? lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", id)
+                               : read_item(a, r, 0, out, err);
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err)
+{
+    const char **ids;
+    sqlb b;
+    PGresult *r;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    ids = lp_arena_calloc(a, n, sizeof *ids);
+    if (!ids)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory loading slots");
+    for (size_t k = 0; k < n; k++)
+        ids[k] = rows[k].id;
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    const char *p[1] = {sqlb_array(&b, ids, n)};
+    if (sqlb_check(&b, err) != 0) {
+        sqlb_free(&b);
+        return -1;
+    }
+    r = lp_db_query(db,
+                    "SELECT s.item_id, s.id, s.name, s.type, s.width, s.height, s.frame_count, s.fps, s.rotation, "
+                    "s.format, s.metadata, s.position "
+                    "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(item_id, ord) "
+                    "JOIN slots s ON s.item_id = u.item_id ORDER BY u.ord, s.position",
+                    1, p, err);
+    sqlb_free(&b);
+    if (!r)
+        return -1;
+
+    int total = PQntuples(r);
+    lp_slot_row *all = lp_arena_calloc(a, (size_t)total + 1, sizeof *all);
+    if (!all)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %d slots", total);
+    size_t item = 0;
+    for (size_t k = 0; k < n; k++) {
+        rows[k].slots = all;
+        rows[k].nslots = 0;
+    }
+    for (int row = 0; rc == 0 && row < total; row++) {
+        const char *item_id = PQgetvalue(r, row, 0);
+        while (item < n && strcmp(rows[item].id, item_id) != 0)
+            item++;
+        if (item == n)
+            break; /* cannot happen: rows come in the order of ids */
+        lp_slot_row *s = &all[row];
+        if (rows[item].nslots == 0)
+            rows[item].slots = s;
+        rows[item].nslots++;
+        lp_db_text_copy(s->id, sizeof s->id, r, row, 1);
+        s->name = lp_db_text(a, r, row, 2);
+        s->type = lp_db_text(a, r, row, 3);
+        s->width = int_or(r, row, 4, -1);
+        s->height = int_or(r, row, 5, -1);
+        s->frame_count = int_or(r, row, 6, -1);
+        s->fps = PQgetisnull(r, row, 7) ? -1 : strtod(PQgetvalue(r, row, 7), NULL);
+        s->rotation = (int)int_or(r, row, 8, 0);
+        s->format = lp_db_text(a, r, row, 9);
+        s->metadata = lp_db_text(a, r, row, 10);
+        s->position = (int)int_or(r, row, 11, 0);
+        if (!s->name || !s->type || !s->metadata || (!PQgetisnull(r, row, 9) && !s->format))
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots of item %s", rows[item].id);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- Single items ---------------------------------------------------------- */
+
+static int dataset_live(lp_db *db, const char *team_id, const char *dataset_id, lp_error *err)
+{
+    const char *p[2] = {team_id, dataset_id};
+    PGresult *r = lp_db_query(db, "SELECT 1 FROM datasets WHERE team_id = $1 AND id = $2 AND deleted_at IS NULL", 2,
+                              p, err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    PQclear(r);
+    return found ? 0 : lp_error_set(err, LP_E_NOT_FOUND, "dataset %s not found", dataset_id);
+}
+
+static int insert_slots(lp_db *db, const char *item_id, const lp_slot_input *slots, size_t nslots, lp_error *err)
+{
+    sqlb b;
+    const char **cols[9];
+    int rc = -1;
+
+    if (nslots == 0)
+        return 0;
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    for (int c = 0; c < 9; c++) {
+        cols[c] = lp_arena_calloc(b.a, nslots, sizeof(char *));
+        if (!cols[c])
+            b.failed = 1;
+    }
+    for (size_t k = 0; !b.failed && k < nslots; k++) {
+        const lp_slot_input *s = &slots[k];
+        cols[0][k] = s->name;
+        cols[1][k] = s->type;
+        cols[2][k] = s->width >= 0 ? sqlb_int(&b, s->width) : NULL;
+        cols[3][k] = s->height >= 0 ? sqlb_int(&b, s->height) : NULL;
+        cols[4][k] = s->frame_count >= 0 ? sqlb_int(&b, s->frame_count) : NULL;
+        cols[5][k] = s->fps >= 0 ? lp_arena_printf(b.a, "%.17g", s->fps) : NULL;
+        cols[6][k] = sqlb_int(&b, s->rotation);
+        cols[7][k] = s->format;
+        cols[8][k] = s->metadata ? s->metadata : "{}";
+    }
+    /* NULL elements become the unquoted NULL of an array literal. */
+    const char *p[10];
+    p[0] = item_id;
+    for (int c = 0; !b.failed && c < 9; c++) {
+        lp_buf t;
+        lp_buf_init(&t, SQLB_ARENA_MAX / 2);
+        int e = lp_buf_puts(&t, "{");
+        for (size_t k = 0; e == 0 && k < nslots; k++) {
+            const char *v = cols[c][k];
+            if (k)
+                e |= lp_buf_puts(&t, ",");
+            if (!v) {
+                e |= lp_buf_puts(&t, "NULL");
+                continue;
+            }
+            const char *one = sqlb_array(&b, &v, 1); /* "{\"v\"}": take the quoted element */
+            if (!one) {
+                e = -1;
+                break;
+            }
+            e |= lp_buf_append(&t, one + 1, strlen(one) - 2);
+        }
+        e |= lp_buf_puts(&t, "}");
+        p[c + 1] = e == 0 ? lp_arena_strndup(b.a, t.data, t.len) : NULL;
+        if (!p[c + 1])
+            b.failed = 1;
+        lp_buf_free(&t);
+    }
+    if (sqlb_check(&b, err) == 0)
+        rc = lp_db_exec(db,
+                        "INSERT INTO slots (item_id, name, type, width, height, frame_count, fps, rotation, format, "
+                        "metadata, position) "
+                        "SELECT $1, u.name, u.type, u.width, u.height, u.frame_count, u.fps, u.rotation, u.format, "
+                        "u.metadata, (u.ord - 1)::integer "
+                        "FROM unnest($2::text[], $3::text[], $4::integer[], $5::integer[], $6::integer[], "
+                        "$7::float8[], $8::integer[], $9::text[], $10::jsonb[]) WITH ORDINALITY "
+                        "AS u(name, type, width, height, frame_count, fps, rotation, format, metadata, ord)",
+                        10, p, err) < 0
+                 ? -1
+                 : 0;
+    sqlb_free(&b);
+    return rc;
+}
+
+int lp_db_item_create(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *name,
+                      const char *path, int64_t priority, const char *metadata, const lp_slot_input *slots,
+                      size_t nslots, lp_item_row *out, lp_error *err)
+{
+    char prio[24];
+    snprintf(prio, sizeof prio, "%lld", (long long)priority);
+    const char *p[6] = {team_id, dataset_id, name, path, prio, metadata ? metadata : "{}"};
+    PGresult *r = lp_db_query(db,
+                              "INSERT INTO items AS i (team_id, dataset_id, name, path, priority, metadata) "
+                              "SELECT d.team_id, d.id, $3, $4, $5::integer, $6::jsonb FROM datasets d "
+                              "WHERE d.team_id = $1 AND d.id = $2 AND d.deleted_at IS NULL "
+                              "ON CONFLICT (dataset_id, path, name) DO NOTHING RETURNING " ITEM_COLUMNS,
+                              6, p, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return dataset_live(db, team_id, dataset_id, err) != 0 ? -1 : 1;
+    }
+    if (read_one_item(a, r, "", out, err) != 0 || insert_slots(db, out->id, slots, nslots, err) != 0)
+        return -1;
+    return lp_db_items_load_slots(db, a, out, 1, err);
+}
+
+int lp_db_item_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_item_row *out, lp_error *err)
+{
+    const char *p[2] = {team_id, id};
+    PGresult *r = lp_db_query(db,
+                              "SELECT " ITEM_COLUMNS " FROM items i "
+                              "JOIN datasets d ON d.id = i.dataset_id AND d.deleted_at IS NULL "
+                              "WHERE i.team_id = $1 AND i.id = $2",
+                              2, p, err);
+    if (!r || read_one_item(a, r, id, out, err) != 0)
+        return -1;
+    return lp_db_items_load_slots(db, a, out, 1, err);
+}
+
+int lp_db_item_update(lp_db *db, lp_arena *a, const char *team_id, const char *id, const char *name,
+                      const char *path, int has_priority, int64_t priority, const char *metadata, lp_item_row *out,
+                      lp_error *err)
+{
+    char prio[24];
+    lp_error e;
+    snprintf(prio, sizeof prio, "%lld", (long long)priority);
+    const char *p[6] = {team_id, id, name, path, has_priority ? prio : NULL, metadata};
+    lp_error_clear(&e);
+    PGresult *r = lp_db_query(db,
+                              "UPDATE items i SET name = coalesce($3, i.name), path = coalesce($4, i.path), "
+                              "priority = coalesce($5::integer, i.priority), "
+                              "metadata = coalesce($6::jsonb, i.metadata), updated_at = now() "
+                              "FROM datasets d WHERE d.id = i.dataset_id AND d.deleted_at IS NULL "
+                              "AND i.team_id = $1 AND i.id = $2 RETURNING " ITEM_COLUMNS,
+                              6, p, &e);
+    if (!r) {
+        if (e.code == LP_E_CONFLICT)
+            return 1;
+        *err = e;
+        return -1;
+    }
+    if (read_one_item(a, r, id, out, err) != 0)
+        return -1;
+    return lp_db_items_load_slots(db, a, out, 1, err);
+}
+
+int lp_db_item_delete(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_item_row *out,
+                      lp_error *err)
+{
+    const char *p[2] = {team_id, id};
+    PGresult *r = lp_db_query(db,
+                              "DELETE FROM items i USING datasets d "
+                              "WHERE d.id = i.dataset_id AND d.deleted_at IS NULL AND i.team_id = $1 AND i.id = $2 "
+                              "RETURNING " ITEM_COLUMNS,
+                              2, p, err);
+    return r ? read_one_item(a, r, id, out, err) : -1;
+}
+
+/* ---- Lists ------------------------------------------------------------------ */
+
+int lp_db_items_list(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_item_sort sort, const char *after_key,
+                     const char *after_id, int64_t limit, lp_item_row **out, size_t *n, lp_error *err)
+{
+    /* Sort column, its cast for the cursor key, and the direction. */
+    static const struct {
+        const char *col, *cast;
+        int desc;
+    } SORTS[] = {
+        [LP_ITEM_SORT_NAME] = {"i.name", "text", 0},           [LP_ITEM_SORT_NAME_DESC] = {"i.name", "text", 1},
+        [LP_ITEM_SORT_CREATED] = {"i.created_at", "timestamptz", 0},
+        [LP_ITEM_SORT_CREATED_DESC] = {"i.created_at", "timestamptz", 1},
+        [LP_ITEM_SORT_PRIORITY] = {"i.priority", "integer", 0},
+        [LP_ITEM_SORT_PRIORITY_DESC] = {"i.priority", "integer", 1},
+    };
+    sqlb b;
+    PGresult *r;
+    int rc;
+
+    if ((unsigned)sort >= sizeof SORTS / sizeof SORTS[0])
+        return lp_error_set(err, LP_E_INTERNAL, "unknown item sort order %d", (int)sort);
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    sqlb_add(&b, "SELECT " ITEM_COLUMNS " FROM items i WHERE ");
+    sqlb_filter(&b, f);
+    if (after_key && after_id) {
+        int k = sqlb_param(&b, after_key);
+        sqlb_add(&b, " AND (%s, i.id) %s ($%d::%s, $%d::uuid)", SORTS[sort].col, SORTS[sort].desc ? "<" : ">", k,
+                 SORTS[sort].cast, sqlb_param(&b, after_id));
+    }
+    sqlb_add(&b, " ORDER BY %s %s, i.id %s LIMIT $%d::bigint", SORTS[sort].col, SORTS[sort].desc ? "DESC" : "ASC",
+             SORTS[sort].desc ? "DESC" : "ASC", sqlb_param(&b, sqlb_int(&b, limit)));
+    if (sqlb_check(&b, err) != 0) {
+        sqlb_free(&b);
+        return -1;
+    }
+    r = lp_db_query(db, b.sql.data, b.n, b.params, err);
+    sqlb_free(&b);
+    if (!r)
+        return -1;
+    rc = read_items(a, r, out, n, err);
+    PQclear(r);
+    return rc;
+}
+
+int64_t lp_db_items_count(lp_db *db, const lp_item_filter *f, int64_t limit, lp_error *err)
+{
+    sqlb b;
+    int64_t count = -1;
+
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
+    sqlb_filter(&b, f);
+    if (limit > 0)
+        sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, limit)));
+    sqlb_add(&b, ") s");
+    if (sqlb_check(&b, err) == 0) {
+        PGresult *r = lp_db_query(db, b.sql.data, b.n, b.params, err);
+        if (r) {
+            count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+    }
+    sqlb_free(&b);
+    return count;
+}
+
+/* ---- Bulk actions ------------------------------------------------------------ */
+
+int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *target_dataset_id,
+                          size_t max, lp_item_conflict **out, size_t *n, lp_error *err)
+{
+    sqlb b;
+    PGresult *r;
+    int rc = -1;
+
+    *n = 0;
+    *out = NULL;
+    if (!f->item_ids) {
+        /* Items of one dataset are unique by path and name already: only
+         * the target can collide, and an empty target cannot. */
+        const char *p[1] = {target_dataset_id};
+        r = lp_db_query(db, "SELECT EXISTS (SELECT 1 FROM items WHERE dataset_id = $1)", 1, p, err);
+        if (!r)
+            return -1;
+        int any = lp_db_bool(r, 0, 0);
+        PQclear(r);
+        if (!any)
+            return 0;
+    }
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    /* Each half repeats the filter text; the parameters are shared. */
+    size_t mark = 0;
+    sqlb_add(&b, "(SELECT i.path, i.name FROM items i WHERE ");
+    mark = b.sql.len;
+    sqlb_filter(&b, f);
+    size_t filter_len = b.sql.len - mark;
+    int t = sqlb_param(&b, target_dataset_id);
+    sqlb_add(&b, " AND EXISTS (SELECT 1 FROM items x WHERE x.dataset_id = $%d::uuid AND x.path = i.path "
+                 "AND x.name = i.name AND x.id <> i.id))", t);
+    if (f->item_ids) {
+        char *filter_text = lp_arena_strndup(b.a, b.sql.data + mark, filter_len);
+        if (!filter_text)
+            b.failed = 1;
+        sqlb_add(&b, " UNION ALL (SELECT i.path, i.name FROM items i WHERE ");
+        if (filter_text && lp_buf_puts(&b.sql, filter_text) != 0)
+            b.failed = 1;
+        sqlb_add(&b, " AND i.dataset_id <> $%d::uuid GROUP BY i.path, i.name HAVING count(*) > 1)", t);
+    }
+    sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, (int64_t)max)));
+    if (sqlb_check(&b, err) != 0)
+        goto cleanup;
+    r = lp_db_query(db, b.sql.data, b.n, b.params, err);
+    if (!r)
+        goto cleanup;
+    int rows = PQntuples(r);
+    *out = lp_arena_calloc(a, (size_t)rows + 1, sizeof **out);
+    rc = *out ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory listing conflicts");
+    for (int k = 0; rc == 0 && k < rows; k++) {
+        (*out)[k].path = lp_db_text(a, r, k, 0);
+        (*out)[k].name = lp_db_text(a, r, k, 1);
+        if (!(*out)[k].path || !(*out)[k].name)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory listing conflicts");
+    }
+    if (rc == 0)
+        *n = (size_t)rows;
+    PQclear(r);
+cleanup:
+    sqlb_free(&b);
+    return rc;
+}
+
+/* The statement acting on the selection "sel(id, created_at)", as further
+ * CTEs. Copy carries slots and annotations (with their frames) under new
+ * ids; every column not named here keeps its default. */
+static void add_action(sqlb *b, const lp_items_change *c, int target)
+{
+    switch (c->op) {
+    case LP_ITEMS_MOVE:
+        sqlb_add(b, ", act AS (UPDATE items u SET dataset_id = $%d::uuid, updated_at = now() "
+                    "FROM sel WHERE u.id = sel.id)", target);
+        break;
+    case LP_ITEMS_DELETE:
+        sqlb_add(b, ", act AS (DELETE FROM items u USING sel WHERE u.id = sel.id)");
+        break;
+    case LP_ITEMS_UPDATE: {
+        int prio = sqlb_param(b, c->has_priority ? sqlb_int(b, c->priority) : NULL);
+        int set = sqlb_param(b, c->metadata_set);
+        int rm = sqlb_param(b, sqlb_array(b, c->metadata_remove, c->nmetadata_remove));
+        sqlb_add(b, ", act AS (UPDATE items u SET priority = coalesce($%d::integer, u.priority), "
+                    "metadata = (u.metadata || coalesce($%d::jsonb, '{}')) - $%d::text[], updated_at = now() "
+                    "FROM sel WHERE u.id = sel.id)", prio, set, rm);
+        break;
+    }
+    case LP_ITEMS_COPY:
+        sqlb_add(b, ", m AS (SELECT sel.id AS old_id, gen_random_uuid() AS new_id FROM sel)"
+                    ", ci AS (INSERT INTO items (id, team_id, dataset_id, name, path, status, error, priority, "
+                    "metadata, annotation_count, class_ids) "
+                    "SELECT m.new_id, i.team_id, $%d::uuid, i.name, i.path, i.status, i.error, i.priority, "
+                    "i.metadata, i.annotation_count, i.class_ids FROM m JOIN items i ON i.id = m.old_id)", target);
+        sqlb_add(b, ", cs AS (INSERT INTO slots (item_id, name, type, width, height, frame_count, fps, rotation, "
+                    "format, storage, metadata, position) "
+                    "SELECT m.new_id, s.name, s.type, s.width, s.height, s.frame_count, s.fps, s.rotation, "
+                    "s.format, s.storage, s.metadata, s.position FROM m JOIN slots s ON s.item_id = m.old_id)");
+        break;
+    }
+}
+
+int64_t lp_db_items_apply(lp_db *db, const lp_item_filter *f, const lp_items_change *c, lp_items_cursor *cursor,
+                          int64_t batch, lp_error *err)
+{
+    sqlb b;
+    PGresult *r = NULL;
+    int64_t count = -1;
+    int target = 0;
+    lp_error e;
+
+    if (sqlb_init(&b, err) != 0)
+        return -1;
+    sqlb_add(&b, "WITH sel AS (SELECT i.id, i.created_at FROM items i WHERE ");
+    sqlb_filter(&b, f);
+    if (c->op == LP_ITEMS_MOVE || c->op == LP_ITEMS_COPY) {
+        target = sqlb_param(&b, c->target_dataset_id);
+        sqlb_add(&b, " AND EXISTS (SELECT 1 FROM datasets t WHERE t.id = $%d::uuid AND t.team_id = $1::uuid "
+                     "AND t.deleted_at IS NULL)", target);
+        if (c->op == LP_ITEMS_MOVE)
+            sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", target);
+    }
+    if (cursor) {
+        if (cursor->set) {
+            int k = sqlb_param(&b, cursor->created_at);
+            sqlb_add(&b, " AND (i.created_at, i.id) > ($%d::timestamptz, $%d::uuid)", k,
+                     sqlb_param(&b, cursor->id));
+        }
+        sqlb_add(&b, " ORDER BY i.created_at, i.id LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, batch)));
+    }
+    sqlb_add(&b, ")");
+    add_action(&b, c, target);
+    sqlb_add(&b, " SELECT count(*), (SELECT " LP_SQL_TS("l.created_at") " || ' ' || l.id FROM sel l "
+                 "ORDER BY l.created_at DESC, l.id DESC LIMIT 1) FROM sel");
+    if (sqlb_check(&b, err) != 0)
+        goto cleanup;
+    lp_error_clear(&e);
+    r = lp_db_query(db, b.sql.data, b.n, b.params, &e);
+    if (!r) {
+        *err = e;
+        if (e.code == LP_E_CONFLICT)
+            lp_error_set(err, LP_E_CONFLICT,
+                         "an item with the same path and name already exists in dataset %s",
+                         c->target_dataset_id ? c->target_dataset_id : "(none)");
+        goto cleanup;
+    }
+    count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    if (cursor && count > 0) {
+        /* "<created_at> <id>" of the last row of the batch. */
+        const char *last = PQgetvalue(r, 0, 1);
+        const char *sp = strchr(last, ' ');
+        if (sp && (size_t)(sp - last) < sizeof cursor->created_at) {
+            memcpy(cursor->created_at, last, (size_t)(sp - last));
+            cursor->created_at[sp - last] = '\0';
+            lp_strlcpy(cursor->id, sp + 1, sizeof cursor->id);
+            cursor->set = 1;
+        } else {
+            count = lp_error_set(err, LP_E_INTERNAL, "bulk item action: unreadable batch position \"%s\"", last);
+        }
+    }
+    PQclear(r);
+cleanup:
+    sqlb_free(&b);
+    return count;
+}

@@ -1,0 +1,141 @@
+/* Poster image and scrubber sprite sheet of a video. See video_thumbs.h. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/media/video_thumbs.h"
+#include "media_int.h"
+
+int64_t lp_video_poster_frame(const lp_video_index *ix)
+{
+    return ix->count / 10;
+}
+
+/* Frame n of r as a libvips image fitting side × side (never enlarged,
+ * unless force gives the exact size w × h), copied out of the reader's
+ * buffer. *out is new. */
+static int frame_image(lp_video_reader *r, int64_t n, int side, int force_w, int force_h, VipsImage **out,
+                       lp_error *err)
+{
+    lp_video_frame f;
+    VipsImage *wrap = NULL, *small = NULL;
+    int rc = -1;
+    if (lp_video_reader_frame(r, n, &f, err))
+        return -1;
+    wrap = vips_image_new_from_memory(f.rgb, f.stride * (size_t)f.height, f.width, f.height, 3, VIPS_FORMAT_UCHAR);
+    if (!wrap) {
+        lp_media_vips_fail(err, LP_E_INTERNAL, "wrapping frame %" PRId64 " failed", n);
+        goto cleanup;
+    }
+    wrap->Type = VIPS_INTERPRETATION_sRGB;
+    int thumb_rc = force_w > 0
+        ? vips_thumbnail_image(wrap, &small, force_w, "height", force_h, "size", VIPS_SIZE_FORCE, NULL)
+        : vips_thumbnail_image(wrap, &small, side, "height", side, "size", VIPS_SIZE_DOWN, NULL);
+    if (thumb_rc) {
+        lp_media_vips_fail(err, LP_E_INTERNAL, "scaling frame %" PRId64 " failed", n);
+        goto cleanup;
+    }
+    /* The reader reuses its buffer on the next frame: render now. */
+    if (!(*out = vips_image_copy_memory(small))) {
+        lp_media_vips_fail(err, LP_E_INTERNAL, "scaling frame %" PRId64 " failed", n);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (small)
+        g_object_unref(small);
+    if (wrap)
+        g_object_unref(wrap);
+    return rc;
+}
+
+int lp_video_poster(lp_video_reader *r, int max_side, lp_media_format fmt, const char *out_path, int64_t *frame_out,
+                    lp_error *err)
+{
+    if (max_side < 16 || max_side > 16384)
+        return lp_error_field(err, LP_E_INVALID, "max_side", "poster size %d is outside 16..16384", max_side);
+    int64_t n = lp_video_poster_frame(lp_video_reader_index(r));
+    VipsImage *img = NULL;
+    if (frame_image(r, n, max_side, 0, 0, &img, err))
+        return -1;
+    int rc = lp_media_save_file(img, fmt, 85, out_path, err);
+    g_object_unref(img);
+    if (rc == 0 && frame_out)
+        *frame_out = n;
+    return rc;
+}
+
+void lp_video_sprite_free(lp_video_sprite *s)
+{
+    if (!s)
+        return;
+    free(s->frames);
+    free(s->times_ms);
+    s->frames = s->times_ms = NULL;
+    s->count = 0;
+}
+
+int lp_video_sprite_make(lp_video_reader *r, int64_t interval_ms, int tile_side, int columns, int max_tiles,
+                         lp_media_format fmt, const char *out_path, lp_video_sprite *layout, lp_error *err)
+{
+    const lp_video_index *ix = lp_video_reader_index(r);
+    VipsImage **tiles = NULL, *sheet = NULL;
+    int rc = -1;
+    memset(layout, 0, sizeof *layout);
+    if (interval_ms <= 0)
+        return lp_error_field(err, LP_E_INVALID, "interval_ms", "interval %" PRId64 " ms is not positive", interval_ms);
+    if (tile_side < 16 || tile_side > 1024)
+        return lp_error_field(err, LP_E_INVALID, "tile_side", "tile size %d is outside 16..1024", tile_side);
+    if (columns < 1 || columns > LP_VIDEO_SPRITE_MAX_COLUMNS)
+        return lp_error_field(err, LP_E_INVALID, "columns", "%d columns is outside 1..%d", columns,
+                              LP_VIDEO_SPRITE_MAX_COLUMNS);
+    if (max_tiles < 1 || max_tiles > LP_VIDEO_SPRITE_MAX_TILES)
+        return lp_error_field(err, LP_E_INVALID, "max_tiles", "%d tiles is outside 1..%d", max_tiles,
+                              LP_VIDEO_SPRITE_MAX_TILES);
+
+    const int64_t duration = lp_video_index_time_ms(ix, ix->count - 1);
+    int64_t count = duration / interval_ms + 1;
+    if (count > max_tiles) { /* widen the interval so the tiles still span the video */
+        interval_ms = max_tiles > 1 ? (duration + max_tiles - 2) / (max_tiles - 1) : duration + 1;
+        count = duration / interval_ms + 1;
+    }
+    layout->interval_ms = interval_ms;
+    layout->count = count;
+    layout->columns = count < columns ? (int)count : columns;
+    layout->rows = (int)((count + layout->columns - 1) / layout->columns);
+    layout->frames = calloc((size_t)count, sizeof *layout->frames);
+    layout->times_ms = calloc((size_t)count, sizeof *layout->times_ms);
+    tiles = calloc((size_t)count, sizeof *tiles);
+    if (!layout->frames || !layout->times_ms || !tiles) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory making %" PRId64 " scrubber thumbnails", count);
+        goto cleanup;
+    }
+    for (int64_t i = 0; i < count; i++) {
+        int64_t n = lp_video_index_frame_at_ms(ix, i * interval_ms);
+        layout->frames[i] = n;
+        layout->times_ms[i] = lp_video_index_time_ms(ix, n);
+        if (frame_image(r, n, tile_side, layout->tile_width, layout->tile_height, &tiles[i], err))
+            goto cleanup;
+        if (i == 0) {
+            layout->tile_width = tiles[0]->Xsize;
+            layout->tile_height = tiles[0]->Ysize;
+        }
+    }
+    if (vips_arrayjoin(tiles, &sheet, (int)count, "across", layout->columns, NULL)) {
+        lp_media_vips_fail(err, LP_E_INTERNAL, "joining %" PRId64 " scrubber thumbnails failed", count);
+        goto cleanup;
+    }
+    if (lp_media_save_file(sheet, fmt, 80, out_path, err))
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (sheet)
+        g_object_unref(sheet);
+    for (int64_t i = 0; tiles && i < count; i++)
+        if (tiles[i])
+            g_object_unref(tiles[i]);
+    free(tiles);
+    if (rc)
+        lp_video_sprite_free(layout);
+    return rc;
+}

@@ -1,0 +1,400 @@
+/* loupe-worker's dispatch loop.
+ *
+ * DESIGN (threads):
+ *   main thread   owns the consuming RabbitMQ connection: connects (with
+ *                 backoff), declares the topology, consumes worker_queues with
+ *                 prefetch amqp_prefetch, and acks or rejects each delivery
+ *                 once its job thread has finished. While a job runs it keeps
+ *                 servicing the connection (heartbeats; further deliveries of
+ *                 the prefetch window are buffered in order).
+ *   job thread    one per delivery: lp_job_runner_handle, which owns the
+ *                 runner's database and publishing connections meanwhile.
+ *   heartbeat     lp_heartbeat (own database connection).
+ * One job runs at a time per process; scale by running more processes.
+ *
+ * Signals: SIGTERM/SIGINT set a flag; the job in hand finishes and is
+ * acknowledged, buffered deliveries go back to their queue when the
+ * connection closes, and the process exits 0. A job past job_timeout plus a
+ * grace period that ignores its deadline ends the process (exit 70): its
+ * delivery returns to the queue and the next worker records the abandoned
+ * attempt. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/jobs/heartbeat.h"
+#include "loupe/jobs/job.h"
+#include "loupe/jobs/runner.h"
+#include "loupe/queue/connection.h"
+#include "loupe/queue/consume.h"
+#include "loupe/queue/topology.h"
+#include "worker.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+#define POLL_MS 250
+#define JOB_WAIT_SLICE_MS 200
+#define REQUEUE_PAUSE_MS 1000
+#define HARD_TIMEOUT_GRACE_MS 30000
+#define EXIT_JOB_STUCK 70
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int lp_worker_parse_queues(const char *text, char *buf, size_t bufcap, const char **out, size_t cap, lp_error *err)
+{
+    size_t n = 0;
+    char *save = NULL, *tok;
+
+    if (!text || lp_strlcpy(buf, text, bufcap) >= bufcap)
+        return lp_error_field(err, LP_E_INVALID, "worker_queues", "is too long");
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (!*tok)
+            continue;
+        if (!lp_queue_name_valid(tok))
+            return lp_error_field(err, LP_E_INVALID, "worker_queues",
+                                  "\"%s\" is not a queue name (1 to %d of a-z, 0-9, '_', '-')", tok, LP_QUEUE_NAME_MAX);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(out[i], tok) == 0)
+                return lp_error_field(err, LP_E_INVALID, "worker_queues", "names \"%s\" twice", tok);
+        }
+        if (n == cap)
+            return lp_error_field(err, LP_E_INVALID, "worker_queues", "names more than %zu queues", cap);
+        out[n++] = tok;
+    }
+    if (n == 0)
+        return lp_error_field(err, LP_E_INVALID, "worker_queues", "names no queue; e.g. \"system,media\"");
+    return (int)n;
+}
+
+/* A delivery waiting in the prefetch window, with the connection it came on. */
+typedef struct held {
+    lp_amqp_delivery d;
+    unsigned gen;
+} held;
+
+typedef struct dispatcher {
+    const lp_config *cfg;
+    const char *queues[LP_WORKER_QUEUES_MAX];   /* consumed */
+    size_t nqueues;
+    const char *topology[2 * LP_WORKER_QUEUES_MAX]; /* declared: registry ∪ consumed */
+    size_t ntopology;
+    lp_amqp *mq;
+    unsigned gen;          /* bumped at every (re)connect */
+    int64_t backoff_ms;
+    held *buf;             /* FIFO of buffered deliveries */
+    size_t nbuf, capbuf;
+    lp_job_runner *runner;
+} dispatcher;
+
+typedef struct job_thread {
+    lp_job_runner *runner;
+    const char *body;
+    size_t len;
+    lp_delivery_outcome outcome;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int done;
+} job_thread;
+
+static void pause_ms(int64_t ms)
+{
+    int64_t end = lp_now_mono_ms() + ms;
+    while (!stop_requested && lp_now_mono_ms() < end) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void drop_buffer(dispatcher *w)
+{
+    for (size_t i = 0; i < w->nbuf; i++)
+        lp_amqp_delivery_free(&w->buf[i].d);
+    w->nbuf = 0;
+}
+
+static int connect_broker(dispatcher *w)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    lp_amqp_close(w->mq);
+    drop_buffer(w); /* the broker requeues what the old connection held */
+    w->mq = lp_amqp_connect(w->cfg->amqp_url, (int)w->cfg->amqp_heartbeat, CONNECT_TIMEOUT_MS, &err);
+    if (w->mq && lp_queue_declare_topology(w->mq, w->topology, w->ntopology, &err) == 0) {
+        size_t i;
+        for (i = 0; i < w->nqueues; i++) {
+            char name[LP_QUEUE_FULL_NAME_MAX];
+            lp_queue_work_name(w->queues[i], name);
+            if (lp_amqp_consume(w->mq, name, (int)w->cfg->amqp_prefetch, &err) != 0)
+                break;
+        }
+        if (i == w->nqueues) {
+            w->gen++;
+            w->backoff_ms = 0;
+            LP_INFO("worker", "consuming from RabbitMQ at %s (prefetch %lld)", lp_amqp_where(w->mq),
+                    (long long)w->cfg->amqp_prefetch);
+            return 0;
+        }
+    }
+    if (w->backoff_ms == 0)
+        LP_WARN("worker", "cannot consume from RabbitMQ: %s; retrying with backoff", err.message);
+    lp_amqp_close(w->mq);
+    w->mq = NULL;
+    w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (w->backoff_ms > BACKOFF_MAX_MS)
+        w->backoff_ms = BACKOFF_MAX_MS;
+    return -1;
+}
+
+/* Reads deliveries without waiting longer than timeout_ms, into the buffer.
+ * Returns -1 when the connection failed. */
+static int pump(dispatcher *w, int64_t timeout_ms)
+{
+    lp_error err;
+    for (;;) {
+        held h;
+        int got;
+        lp_error_clear(&err);
+        got = lp_amqp_next(w->mq, timeout_ms, &h.d, &err);
+        if (got < 0) {
+            LP_WARN("worker", "%s", err.message);
+            return -1;
+        }
+        if (got == 0)
+            return 0;
+        if (w->nbuf == w->capbuf) {
+            size_t cap = w->capbuf ? w->capbuf * 2 : 8;
+            held *nb = realloc(w->buf, cap * sizeof(*nb));
+            if (!nb) {
+                lp_amqp_reject(w->mq, h.d.tag, 1, &err);
+                lp_amqp_delivery_free(&h.d);
+                return 0;
+            }
+            w->buf = nb;
+            w->capbuf = cap;
+        }
+        h.gen = w->gen;
+        w->buf[w->nbuf++] = h;
+        timeout_ms = 0; /* take what is there, then return */
+    }
+}
+
+static void *job_main(void *arg)
+{
+    job_thread *t = arg;
+    lp_delivery_outcome out = lp_job_runner_handle(t->runner, t->body, t->len);
+    pthread_mutex_lock(&t->mu);
+    t->outcome = out;
+    t->done = 1;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+/* Runs one delivery's job on a job thread while servicing the connection. */
+static lp_delivery_outcome run_job(dispatcher *w, const lp_amqp_delivery *d)
+{
+    job_thread t;
+    pthread_t th;
+    sigset_t all, old;
+    int64_t hard_deadline = lp_now_mono_ms() + w->cfg->job_timeout + HARD_TIMEOUT_GRACE_MS;
+    int rc;
+
+    memset(&t, 0, sizeof(t));
+    t.runner = w->runner;
+    t.body = d->body;
+    t.len = d->body_len;
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    /* Signals are for the main thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&th, NULL, job_main, &t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        LP_ERROR("worker", "cannot start a job thread: %s", strerror(rc));
+        pthread_mutex_destroy(&t.mu);
+        pthread_cond_destroy(&t.cond);
+        return LP_DELIVERY_REQUEUE;
+    }
+    pthread_mutex_lock(&t.mu);
+    while (!t.done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += JOB_WAIT_SLICE_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&t.cond, &t.mu, &until);
+        if (t.done)
+            break;
+        pthread_mutex_unlock(&t.mu);
+        if (lp_amqp_ok(w->mq))
+            pump(w, 0);
+        if (lp_now_mono_ms() > hard_deadline) {
+            LP_ERROR("worker", "a job ignored its deadline (job_timeout %lld ms + %d ms grace); exiting so that "
+                               "its message goes back to the queue",
+                     (long long)w->cfg->job_timeout, HARD_TIMEOUT_GRACE_MS);
+            _exit(EXIT_JOB_STUCK);
+        }
+        pthread_mutex_lock(&t.mu);
+    }
+    pthread_mutex_unlock(&t.mu);
+    pthread_join(th, NULL);
+    pthread_mutex_destroy(&t.mu);
+    pthread_cond_destroy(&t.cond);
+    return t.outcome;
+}
+
+static void settle(dispatcher *w, const held *h, lp_delivery_outcome out)
+{
+    lp_error err;
+    int rc = 0;
+
+    if (h->gen != w->gen || !lp_amqp_ok(w->mq)) {
+        /* The connection it came on is gone; the broker redelivers it. */
+        LP_INFO("worker", "delivery from %s not settled: its connection closed (it will be redelivered)",
+                h->d.queue);
+        return;
+    }
+    lp_error_clear(&err);
+    switch (out) {
+    case LP_DELIVERY_ACK:
+        rc = lp_amqp_ack(w->mq, h->d.tag, &err);
+        break;
+    case LP_DELIVERY_DEAD_LETTER:
+        rc = lp_amqp_reject(w->mq, h->d.tag, 0, &err);
+        break;
+    case LP_DELIVERY_REQUEUE:
+        pause_ms(REQUEUE_PAUSE_MS);
+        rc = lp_amqp_reject(w->mq, h->d.tag, 1, &err);
+        break;
+    }
+    if (rc != 0)
+        LP_WARN("worker", "%s", err.message);
+}
+
+static void handle(dispatcher *w, held *h)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (h->d.too_large) {
+        LP_ERROR("worker", "dead-lettering a %zu-byte message from %s: over %d bytes", h->d.body_len, h->d.queue,
+                 LP_AMQP_BODY_MAX);
+        settle(w, h, LP_DELIVERY_DEAD_LETTER);
+        return;
+    }
+    settle(w, h, run_job(w, &h->d));
+}
+
+static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
+{
+    lp_error err;
+    const char *reg[LP_WORKER_QUEUES_MAX];
+    size_t nreg;
+    int n;
+
+    lp_error_clear(&err);
+    memset(w, 0, sizeof(*w));
+    w->cfg = cfg;
+    n = lp_worker_parse_queues(cfg->worker_queues, qbuf, qcap, w->queues, LP_WORKER_QUEUES_MAX, &err);
+    if (n < 0) {
+        LP_ERROR("worker", "worker_queues: %s", err.nfields ? err.fields[0].message : err.message);
+        return -1;
+    }
+    w->nqueues = (size_t)n;
+    nreg = lp_job_queues(reg, LP_WORKER_QUEUES_MAX);
+    if (nreg > LP_WORKER_QUEUES_MAX)
+        nreg = LP_WORKER_QUEUES_MAX;
+    for (size_t i = 0; i < nreg; i++)
+        w->topology[w->ntopology++] = reg[i];
+    for (size_t i = 0; i < w->nqueues; i++) {
+        size_t j;
+        for (j = 0; j < w->ntopology && strcmp(w->topology[j], w->queues[i]) != 0; j++) {
+        }
+        if (j == w->ntopology)
+            w->topology[w->ntopology++] = w->queues[i];
+    }
+    w->runner = lp_job_runner_new(cfg, &err);
+    if (!w->runner) {
+        LP_ERROR("worker", "%s", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+int lp_worker_run(const lp_config *cfg)
+{
+    dispatcher w;
+    lp_heartbeat *hb;
+    lp_error err;
+    char qbuf[1024], worker_id[128];
+    struct sigaction sa;
+
+    if (setup(&w, cfg, qbuf, sizeof(qbuf)) != 0)
+        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lp_error_clear(&err);
+    hb = lp_heartbeat_start(cfg, w.queues, w.nqueues, w.runner, worker_id, &err);
+    if (!hb) {
+        LP_ERROR("worker", "%s", err.message);
+        lp_job_runner_free(w.runner);
+        return 1;
+    }
+    lp_log_set_context(worker_id);
+
+    while (!stop_requested) {
+        if (!lp_amqp_ok(w.mq)) {
+            if (connect_broker(&w) != 0) {
+                pause_ms(w.backoff_ms);
+                continue;
+            }
+        }
+        if (w.nbuf == 0 && pump(&w, POLL_MS) != 0)
+            continue; /* reconnect */
+        if (w.nbuf > 0) {
+            held h = w.buf[0];
+            memmove(w.buf, w.buf + 1, (w.nbuf - 1) * sizeof(*w.buf));
+            w.nbuf--;
+            handle(&w, &h);
+            lp_amqp_delivery_free(&h.d);
+            lp_log_set_context(worker_id);
+        }
+    }
+
+    LP_INFO("worker", "stopping");
+    drop_buffer(&w);
+    free(w.buf);
+    lp_amqp_close(w.mq);
+    lp_heartbeat_stop(hb);
+    lp_job_runner_free(w.runner);
+    LP_INFO("worker", "stopped");
+    return 0;
+}

@@ -1,0 +1,69 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+
+static void bounded_growth(void **state)
+{
+    lp_buf b;
+    lp_buf_init(&b, 10);
+    assert_int_equal(lp_buf_puts(&b, "hello"), 0);
+    assert_int_equal(lp_buf_printf(&b, "%d", 1234), 0);
+    assert_string_equal(b.data, "hello1234");
+    assert_int_equal(lp_buf_puts(&b, "xx"), -1);
+    assert_string_equal(b.data, "hello1234");
+    assert_int_equal(lp_buf_puts(&b, "x"), 0);
+    assert_int_equal(b.len, 10);
+    size_t n;
+    char *s = lp_buf_steal(&b, &n);
+    assert_int_equal(n, 10);
+    free(s);
+    assert_null(b.data);
+    lp_buf_free(&b);
+}
+
+static void json_escape(void **state)
+{
+    char out[64];
+    size_t n = lp_json_escape(out, sizeof(out), "a\"b\\c\n\x01");
+    assert_string_equal(out, "a\\\"b\\\\c\\n\\u0001");
+    assert_int_equal(n, strlen(out));
+    char small[4];
+    n = lp_json_escape(small, sizeof(small), "abcdef");
+    assert_int_equal(n, 6);
+    assert_string_equal(small, "abc");
+}
+
+static void ids_and_utf8(void **state)
+{
+    char id[37];
+    assert_int_equal(lp_uuid_v4(id), 0);
+    assert_true(lp_is_uuid(id));
+    assert_int_equal(id[14], '4');
+    assert_false(lp_is_uuid("not-a-uuid"));
+    assert_false(lp_is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
+    assert_true(lp_utf8_valid("h\xc3\xa9llo", 6));
+    assert_false(lp_utf8_valid("\xc3", 1));
+    assert_false(lp_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(lp_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    char ts[25];
+    lp_time_iso8601(86400000LL + 1234, ts);
+    assert_string_equal(ts, "1970-01-02T00:00:01.234Z");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bounded_growth),
+        cmocka_unit_test(json_escape),
+        cmocka_unit_test(ids_and_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,326 @@
+/* Interpolation of each shape type and arc-length resampling. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/geometry/interpolate.h"
+#include "loupe/geometry/measure.h"
+
+#define EPS 1e-9
+#define PATH(arr) ((lp_geom_path){(arr), sizeof(arr) / sizeof((arr)[0])})
+
+static int setup(void **state)
+{
+    *state = lp_arena_new(0, 0);
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    lp_arena_free(*state);
+    return 0;
+}
+
+static void assert_near(double got, double want, double tol)
+{
+    if (fabs(got - want) > tol)
+        fail_msg("got %.12g, want %.12g (tolerance %g)", got, want, tol);
+}
+
+static void assert_points(const lp_geom_path *p, const lp_geom_point *want, size_t n, double tol)
+{
+    assert_int_equal(p->npoints, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_near(p->points[i].x, want[i].x, tol);
+        assert_near(p->points[i].y, want[i].y, tol);
+    }
+}
+
+static void interp(lp_arena *ar, const lp_geom_shape *a, const lp_geom_shape *b, double t, lp_geom_shape *out)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_interpolate(a, b, t, ar, out, &err), 0);
+    assert_int_equal(out->type, a->type);
+}
+
+static void test_simple_types(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_shape a = {.type = LP_GEOM_BOUNDING_BOX, .u.bbox = {0, 0, 10, 20}};
+    lp_geom_shape b = {.type = LP_GEOM_BOUNDING_BOX, .u.bbox = {10, 20, 30, 40}};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(out.u.bbox.x == 5 && out.u.bbox.y == 10 && out.u.bbox.w == 20 && out.u.bbox.h == 30);
+    interp(ar, &a, &b, 1, &out);
+    assert_true(out.u.bbox.x == 10 && out.u.bbox.y == 20 && out.u.bbox.w == 30 && out.u.bbox.h == 40);
+
+    a = (lp_geom_shape){.type = LP_GEOM_KEYPOINT, .u.keypoint = {0, 0}};
+    b = (lp_geom_shape){.type = LP_GEOM_KEYPOINT, .u.keypoint = {4, -2}};
+    interp(ar, &a, &b, 0.25, &out);
+    assert_true(out.u.keypoint.x == 1 && out.u.keypoint.y == -0.5);
+
+    a = (lp_geom_shape){.type = LP_GEOM_CUBOID, .u.cuboid = {{0, 0, 4, 4}, {2, 2, 4, 4}}};
+    b = (lp_geom_shape){.type = LP_GEOM_CUBOID, .u.cuboid = {{10, 0, 8, 4}, {12, 4, 0, 8}}};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(out.u.cuboid.front.x == 5 && out.u.cuboid.front.y == 0 && out.u.cuboid.front.w == 6 &&
+                out.u.cuboid.front.h == 4);
+    assert_true(out.u.cuboid.back.x == 7 && out.u.cuboid.back.y == 3 && out.u.cuboid.back.w == 2 &&
+                out.u.cuboid.back.h == 6);
+}
+
+static void test_ellipse_shorter_arc(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_shape a = {.type = LP_GEOM_ELLIPSE, .u.ellipse = {{0, 0}, {2, 4}, 0.1}};
+    lp_geom_shape b = {.type = LP_GEOM_ELLIPSE, .u.ellipse = {{10, 10}, {4, 8}, 0.5}};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(out.u.ellipse.center.x == 5 && out.u.ellipse.center.y == 5);
+    assert_true(out.u.ellipse.radius.x == 3 && out.u.ellipse.radius.y == 6);
+    assert_near(out.u.ellipse.angle, 0.3, EPS);
+    /* 3.0 -> -3.0 goes through pi (0.28 rad), not through 0 (6 rad) */
+    a.u.ellipse.angle = 3.0;
+    b.u.ellipse.angle = -3.0;
+    interp(ar, &a, &b, 0.5, &out);
+    assert_near(out.u.ellipse.angle, M_PI, EPS);
+    a.u.ellipse.angle = -3.0;
+    b.u.ellipse.angle = 3.0;
+    interp(ar, &a, &b, 0.5, &out);
+    assert_near(out.u.ellipse.angle, -M_PI, EPS);
+    /* more than a full turn apart still takes the shorter arc */
+    a.u.ellipse.angle = 0.2;
+    b.u.ellipse.angle = 0.4 + 4 * M_PI;
+    interp(ar, &a, &b, 0.5, &out);
+    assert_near(out.u.ellipse.angle, 0.3, EPS);
+}
+
+static void test_skeleton_by_name_and_index(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_skeleton_node na[4] = {
+        {"head", 0, 0, false}, {"tail", 10, 0, true}, {"paw", 5, 5, false}, {NULL, 1, 1, false}};
+    lp_geom_skeleton_node nb[4] = {
+        {"tail", 20, 10, false}, {"head", 2, 2, false}, {"ear", 9, 9, false}, {NULL, 3, 5, true}};
+    lp_geom_shape a = {.type = LP_GEOM_SKELETON, .u.skeleton = {na, 4}};
+    lp_geom_shape b = {.type = LP_GEOM_SKELETON, .u.skeleton = {nb, 4}};
+    interp(ar, &a, &b, 0.5, &out);
+    const lp_geom_skeleton *s = &out.u.skeleton;
+    assert_int_equal(s->nnodes, 4);
+    assert_string_equal(s->nodes[0].name, "head");
+    assert_true(s->nodes[0].x == 1 && s->nodes[0].y == 1);
+    assert_string_equal(s->nodes[1].name, "tail");
+    assert_true(s->nodes[1].x == 15 && s->nodes[1].y == 5);
+    assert_true(s->nodes[1].occluded); /* flags come from the earlier keyframe */
+    assert_string_equal(s->nodes[2].name, "paw"); /* no partner: held */
+    assert_true(s->nodes[2].x == 5 && s->nodes[2].y == 5);
+    assert_null(s->nodes[3].name); /* unnamed: by index */
+    assert_true(s->nodes[3].x == 2 && s->nodes[3].y == 3);
+    assert_false(s->nodes[3].occluded);
+    assert_ptr_not_equal(s->nodes[0].name, na[0].name); /* copied into the arena */
+}
+
+static void test_lines(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_point la[2] = {{0, 0}, {10, 0}}, lb[3] = {{0, 10}, {5, 10}, {10, 10}}, lc[2] = {{2, 2}, {4, 6}};
+    lp_geom_shape a = {.type = LP_GEOM_LINE, .u.line = PATH(la)};
+    lp_geom_shape b = {.type = LP_GEOM_LINE, .u.line = PATH(lb)};
+    interp(ar, &a, &b, 0.5, &out);
+    lp_geom_point want[3] = {{0, 5}, {5, 5}, {10, 5}};
+    assert_points(&out.u.line, want, 3, EPS);
+    /* equal counts: point by point */
+    b.u.line = PATH(lc);
+    interp(ar, &a, &b, 0.5, &out);
+    lp_geom_point want2[2] = {{1, 1}, {7, 3}};
+    assert_points(&out.u.line, want2, 2, 0);
+    /* an L-shaped line resampled against a 5-point line */
+    lp_geom_point ll[3] = {{0, 0}, {4, 0}, {4, 4}}, l5[5] = {{0, 0}, {2, 0}, {4, 0}, {4, 2}, {4, 4}};
+    a.u.line = PATH(ll);
+    b.u.line = PATH(l5);
+    interp(ar, &a, &b, 0.5, &out);
+    assert_points(&out.u.line, l5, 5, EPS);
+}
+
+static void test_resample(void **state)
+{
+    lp_arena *ar = *state;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_geom_point sq[4] = {{0, 0}, {10, 0}, {10, 10}, {0, 10}};
+    lp_geom_path p = PATH(sq), out;
+    assert_int_equal(lp_geom_path_resample(&p, 8, true, ar, &out, &err), 0);
+    lp_geom_point want[8] = {{0, 0}, {5, 0}, {10, 0}, {10, 5}, {10, 10}, {5, 10}, {0, 10}, {0, 5}};
+    assert_points(&out, want, 8, 0);
+    assert_int_equal(lp_geom_path_resample(&p, 5, false, ar, &out, &err), 0);
+    lp_geom_point open[5] = {{0, 0}, {7.5, 0}, {10, 5}, {7.5, 10}, {0, 10}};
+    assert_points(&out, open, 5, EPS);
+    assert_int_equal(lp_geom_path_resample(&p, 1, true, ar, &out, &err), 0);
+    assert_points(&out, sq, 1, 0);
+    lp_geom_point same[3] = {{3, 3}, {3, 3}, {3, 3}};
+    lp_geom_path z = PATH(same);
+    assert_int_equal(lp_geom_path_resample(&z, 6, true, ar, &out, &err), 0);
+    for (size_t i = 0; i < 6; i++)
+        assert_true(out.points[i].x == 3 && out.points[i].y == 3);
+    assert_int_equal(lp_geom_path_resample(&p, 0, true, ar, &out, &err), -1);
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_path_resample(&p, 1, false, ar, &out, &err), -1);
+}
+
+/* A square of 4 points to a square of 8 (twice as big): the middle is a
+ * square of side 15 with 8 points, evenly spaced. */
+static void test_polygon_unequal_counts(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_point s4[4] = {{0, 0}, {10, 0}, {10, 10}, {0, 10}};
+    lp_geom_point s8[8] = {{0, 0}, {10, 0}, {20, 0}, {20, 10}, {20, 20}, {10, 20}, {0, 20}, {0, 10}};
+    lp_geom_path pa = PATH(s4), pb = PATH(s8);
+    lp_geom_shape a = {.type = LP_GEOM_POLYGON, .u.polygon = {&pa, 1}};
+    lp_geom_shape b = {.type = LP_GEOM_POLYGON, .u.polygon = {&pb, 1}};
+    lp_geom_point want[8] = {{0, 0}, {7.5, 0}, {15, 0}, {15, 7.5}, {15, 15}, {7.5, 15}, {0, 15}, {0, 7.5}};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_int_equal(out.u.polygon.npaths, 1);
+    assert_points(&out.u.polygon.paths[0], want, 8, EPS);
+    assert_near(lp_geom_polygon_area(&out.u.polygon), 225, EPS);
+
+    /* the same square started elsewhere and running the other way: the
+     * anchor and orientation are found again, the middle is the same */
+    lp_geom_point r8[8] = {{20, 20}, {20, 10}, {20, 0}, {10, 0}, {0, 0}, {0, 10}, {0, 20}, {10, 20}};
+    lp_geom_path pr = PATH(r8);
+    b.u.polygon = (lp_geom_polygon){&pr, 1};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_points(&out.u.polygon.paths[0], want, 8, EPS);
+    /* and from 8 to 4 */
+    interp(ar, &b, &a, 0.5, &out);
+    assert_near(fabs(lp_geom_polygon_area(&out.u.polygon)), 225, EPS);
+    lp_geom_bbox box;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_shape_bbox(&out, &box, &err), 0);
+    assert_true(box.x == 0 && box.y == 0 && box.w == 15 && box.h == 15);
+
+    /* equal counts, point by point: triangle to triangle */
+    lp_geom_point t1[3] = {{0, 0}, {4, 0}, {0, 4}}, t2[3] = {{2, 2}, {6, 2}, {2, 8}};
+    lp_geom_path p1 = PATH(t1), p2 = PATH(t2);
+    a.u.polygon = (lp_geom_polygon){&p1, 1};
+    b.u.polygon = (lp_geom_polygon){&p2, 1};
+    interp(ar, &a, &b, 0.5, &out);
+    lp_geom_point tw[3] = {{1, 1}, {5, 1}, {1, 6}};
+    assert_points(&out.u.polygon.paths[0], tw, 3, 0);
+}
+
+/* Big paths take the coarse-then-refine rotation search: two circles with
+ * their first points half a turn apart still line up. */
+static void test_polygon_large_rotation(void **state)
+{
+    lp_arena *ar = *state;
+    enum { NA = 3000, NB = 5000 };
+    lp_geom_point *ca = malloc(NA * sizeof *ca), *cb = malloc(NB * sizeof *cb);
+    assert_non_null(ca);
+    assert_non_null(cb);
+    for (int i = 0; i < NA; i++)
+        ca[i] = (lp_geom_point){100 + 10 * cos(2 * M_PI * i / NA), 100 + 10 * sin(2 * M_PI * i / NA)};
+    for (int i = 0; i < NB; i++) {
+        double ang = M_PI + 2 * M_PI * i / NB;
+        cb[i] = (lp_geom_point){100 + 20 * cos(ang), 100 + 20 * sin(ang)};
+    }
+    lp_geom_path pa = {ca, NA}, pb = {cb, NB};
+    lp_geom_shape a = {.type = LP_GEOM_POLYGON, .u.polygon = {&pa, 1}};
+    lp_geom_shape b = {.type = LP_GEOM_POLYGON, .u.polygon = {&pb, 1}};
+    lp_geom_shape out;
+    interp(ar, &a, &b, 0.5, &out);
+    const lp_geom_path *p = &out.u.polygon.paths[0];
+    assert_int_equal(p->npoints, NB);
+    /* every point on the circle of radius 15, the first at angle 0 */
+    for (int i = 0; i < NB; i += 97)
+        assert_near(hypot(p->points[i].x - 100, p->points[i].y - 100), 15, 0.01);
+    assert_near(p->points[0].x, 115, 0.01);
+    assert_near(p->points[0].y, 100, 0.05);
+    free(ca);
+    free(cb);
+}
+
+static void test_path_count_mismatch(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_point o1[3] = {{0, 0}, {10, 0}, {0, 10}}, o2[3] = {{10, 10}, {20, 10}, {10, 20}};
+    lp_geom_point h1[3] = {{1, 1}, {3, 1}, {1, 3}};
+    lp_geom_path two[2] = {PATH(o1), PATH(h1)}, one = PATH(o2);
+    lp_geom_shape a = {.type = LP_GEOM_POLYGON, .u.polygon = {two, 2}};
+    lp_geom_shape b = {.type = LP_GEOM_POLYGON, .u.polygon = {&one, 1}};
+    /* a's extra path is held until b's keyframe */
+    interp(ar, &a, &b, 0.5, &out);
+    assert_int_equal(out.u.polygon.npaths, 2);
+    lp_geom_point mid[3] = {{5, 5}, {15, 5}, {5, 15}};
+    assert_points(&out.u.polygon.paths[0], mid, 3, 0);
+    assert_points(&out.u.polygon.paths[1], h1, 3, 0);
+    /* b's extra path appears at b's keyframe */
+    interp(ar, &b, &a, 0.5, &out);
+    assert_int_equal(out.u.polygon.npaths, 1);
+    assert_points(&out.u.polygon.paths[0], mid, 3, 0);
+}
+
+static void test_held_types_and_errors(void **state)
+{
+    lp_arena *ar = *state;
+    lp_error err;
+    lp_geom_shape out;
+    uint32_t ca[2] = {3, 1}, cb[2] = {1, 3};
+    lp_geom_shape a = {.type = LP_GEOM_MASK, .u.mask = {2, 2, LP_GEOM_RLE_ROW_MAJOR, ca, 2}};
+    lp_geom_shape b = {.type = LP_GEOM_MASK, .u.mask = {2, 2, LP_GEOM_RLE_ROW_MAJOR, cb, 2}};
+    interp(ar, &a, &b, 0.9, &out);
+    assert_int_equal(out.u.mask.ncounts, 2);
+    assert_int_equal(out.u.mask.counts[0], 3);
+    assert_ptr_not_equal(out.u.mask.counts, ca);
+    lp_geom_shape tag = {.type = LP_GEOM_TAG};
+    interp(ar, &tag, &tag, 0.5, &out);
+
+    lp_geom_shape box = {.type = LP_GEOM_BOUNDING_BOX, .u.bbox = {0, 0, 1, 1}};
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_interpolate(&box, &tag, 0.5, ar, &out, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_non_null(strstr(err.message, "bounding_box"));
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_interpolate(&box, &box, NAN, ar, &out, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+
+    /* arena exhausted */
+    lp_arena *tiny = lp_arena_new(64, 128);
+    assert_non_null(tiny);
+    lp_geom_point big[64] = {{0, 0}}, small[3] = {{0, 0}, {1, 0}, {0, 1}};
+    for (int i = 0; i < 64; i++)
+        big[i] = (lp_geom_point){cos(i / 10.0), sin(i / 10.0)};
+    lp_geom_path pbig = PATH(big), psmall = PATH(small);
+    lp_geom_shape pa = {.type = LP_GEOM_POLYGON, .u.polygon = {&pbig, 1}};
+    lp_geom_shape pb = {.type = LP_GEOM_POLYGON, .u.polygon = {&psmall, 1}};
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_interpolate(&pa, &pb, 0.5, tiny, &out, &err), -1);
+    assert_int_equal(err.code, LP_E_NOMEM);
+    lp_arena_free(tiny);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_simple_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ellipse_shorter_arc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skeleton_by_name_and_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resample, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_polygon_unequal_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_polygon_large_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path_count_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_types_and_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
