@@ -16,6 +16,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
+    static int marker;
+    if (*con_cls == NULL) { /* headers in; answer on the next call, as libmicrohttpd's examples do */
+        *con_cls = &marker;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);

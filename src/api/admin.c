@@ -89,7 +89,7 @@ int lp_admin_bootstrap(lp_db *db, const lp_config *cfg, const char *team_name, c
 
     if (lp_db_begin(db, err) != 0 || create_team(db, a, team_name, &team, err) != 0)
         goto cleanup;
-    created = lp_db_user_create(db, a, email, lp_arena_strndup(a, email, strcspn(email, "@")),
+    created = lp_db_user_create(db, a, email, lp_arena_strndup(a, email_in, strcspn(email_in, "@")),
                                 password ? hash : NULL, &user, err);
     if (created < 0)
         goto cleanup;

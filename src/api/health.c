@@ -7,7 +7,8 @@
 
 int lp_api_healthz(lp_req *req)
 {
-    return lp_res_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    static const char ok[] = "{\"status\":\"ok\"}";
+    return lp_res_bytes(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 int lp_api_readyz(lp_req *req)

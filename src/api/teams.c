@@ -134,7 +134,7 @@ int lp_api_members_create(lp_req *req)
         return -1;
     if (role == LP_ROLE_OWNER && req->who.role != LP_ROLE_OWNER)
         return lp_error_set(err, LP_E_FORBIDDEN, "only an owner may grant the owner role");
-    if (!name && !(name = local_part(req->arena, email)))
+    if (!name && !(name = local_part(req->arena, email_in)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory");
     if (password && lp_identity_hash_password(cfg, password, hash, err) != 0)
         return -1;

@@ -199,11 +199,12 @@ int lp_app_serve(lp_config *cfg)
         while (n > 0 && public_url[n - 1] == '/')
             public_url[--n] = '\0';
     } else {
-        const char *fmt = strchr(cfg->http_bind, ':') ? "http://[%s]:%u" : "http://%s:%u";
+        int v6 = strchr(cfg->http_bind, ':') != NULL;
         size_t cap = strlen(cfg->http_bind) + 32;
         public_url = malloc(cap);
         if (public_url)
-            snprintf(public_url, cap, fmt, cfg->http_bind, (unsigned)lp_http_server_port(srv));
+            snprintf(public_url, cap, "http://%s%s%s:%u", v6 ? "[" : "", cfg->http_bind, v6 ? "]" : "",
+                     (unsigned)lp_http_server_port(srv));
     }
     svc.public_url = public_url ? public_url : "";
     char extra[512];

@@ -63,9 +63,38 @@ static int valid_request_id(const char *s)
     return 1;
 }
 
+/* Each pool thread keeps one spare arena so a request does not pay for a
+ * fresh block (a connection's callbacks all run on the thread that owns it). */
+static pthread_key_t spare_arena_key;
+static pthread_once_t spare_arena_once = PTHREAD_ONCE_INIT;
+
+static void spare_arena_free(void *a) { lp_arena_free(a); }
+static void spare_arena_init(void) { pthread_key_create(&spare_arena_key, spare_arena_free); }
+
+static lp_arena *arena_take(const lp_http_server *srv)
+{
+    pthread_once(&spare_arena_once, spare_arena_init);
+    lp_arena *a = pthread_getspecific(spare_arena_key);
+    if (a) {
+        pthread_setspecific(spare_arena_key, NULL);
+        return a;
+    }
+    return lp_arena_new(16 * 1024, (size_t)srv->svc->cfg->http_arena_limit);
+}
+
+static void arena_give_back(lp_arena *a)
+{
+    if (!pthread_getspecific(spare_arena_key)) {
+        lp_arena_reset(a);
+        pthread_setspecific(spare_arena_key, a);
+    } else {
+        lp_arena_free(a);
+    }
+}
+
 static lp_req *req_new(lp_http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
 {
-    lp_arena *arena = lp_arena_new(16 * 1024, (size_t)srv->svc->cfg->http_arena_limit);
+    lp_arena *arena = arena_take(srv);
     if (!arena)
         return NULL;
     lp_req *req = lp_arena_calloc(arena, 1, sizeof(*req));
@@ -322,7 +351,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         MHD_destroy_response(in->response);
     json_decref(in->json);
     lp_buf_free(&in->body);
-    lp_arena_free(req->arena);
+    arena_give_back(req->arena);
     if (atomic_fetch_sub(&srv->in_flight, 1) == 1) {
         pthread_mutex_lock(&srv->idle_mu);
         pthread_cond_broadcast(&srv->idle_cv);

@@ -23,7 +23,6 @@
 
 #include "loupe/core/buf.h"
 #include "loupe/core/util.h"
-#include "loupe/crypto/encode.h"
 #include "loupe/crypto/sigv4.h"
 #include "storage_int.h"
 
@@ -138,23 +137,23 @@ cleanup:
 static int derive_files_key(local_storage *l, const char *configured, lp_error *err)
 {
     static const char label[] = "loupe storage files v1";
-    char secret[SECRET_MAX];
+    char stored[SECRET_MAX];
+    const char *secret = configured;
     int rc = -1, r;
 
-    if (configured && *configured) {
-        lp_strlcpy(secret, configured, sizeof secret);
-    } else {
-        r = secret_read(l, secret, sizeof secret, err);
+    if (!secret || !*secret) {
+        r = secret_read(l, stored, sizeof stored, err);
         if (r == 1) {
             if (secret_create(l, err))
                 goto cleanup;
-            r = secret_read(l, secret, sizeof secret, err);
+            r = secret_read(l, stored, sizeof stored, err);
         }
         if (r != 0) {
             if (r == 1)
                 lp_error_set(err, LP_E_IO, "%s/" SECRET_FILE " vanished after it was created", l->dir);
             goto cleanup;
         }
+        secret = stored;
     }
     if (lp_hmac_sha256(secret, strlen(secret), label, sizeof label - 1, l->files_key)) {
         lp_error_set(err, LP_E_INTERNAL, "HMAC-SHA256 failed deriving the file URL key");
@@ -162,7 +161,7 @@ static int derive_files_key(local_storage *l, const char *configured, lp_error *
     }
     rc = 0;
 cleanup:
-    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(stored, sizeof stored);
     return rc;
 }
 

@@ -9,6 +9,7 @@
  * in memory (at most s3_part_size per writer) anyway. Error bodies and XML
  * results are read into a bounded buffer (S3_XML_MAX) and parsed minimally. */
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ typedef struct s3_response {
     uint64_t content_length;
     int64_t last_modified;
     int sink_failed;
+    int range_ignored;               /* a Range request answered with the whole object */
     lp_error *err;                   /* for the sink */
     CURL *curl;
 } s3_response;
@@ -100,6 +102,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     long status = 0;
     curl_easy_getinfo(t->resp->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300 && t->req->sink) {
+        if (t->req->range && status != 206) { /* the whole object: never hand it out as the range */
+            t->resp->range_ignored = 1;
+            return 0;
+        }
         if (t->req->sink(t->req->ud, p, len, t->resp->err)) {
             t->resp->sink_failed = 1;
             return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -148,6 +154,24 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Appends one header line to *list. 0, or -1 on out-of-memory. */
+static int add_header(struct curl_slist **list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_header(struct curl_slist **list, const char *fmt, ...)
+{
+    lp_buf line;
+    struct curl_slist *n = NULL;
+    va_list ap;
+    int rc;
+    lp_buf_init(&line, 8192);
+    va_start(ap, fmt);
+    rc = lp_buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    if (rc == 0 && (n = curl_slist_append(*list, line.data)))
+        *list = n;
+    lp_buf_free(&line);
+    return n ? 0 : -1;
+}
+
 /* The request path: "<prefix>/<key>". */
 static int object_path(const s3_storage *s3, const char *key, lp_buf *out)
 {
@@ -185,8 +209,9 @@ static int status_error(const s3_storage *s3, const s3_request *req, s3_response
  * with err set. resp is initialized here; the caller frees resp->body. */
 static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_response *resp, lp_error *err)
 {
-    lp_buf path, url, auth, query;
+    lp_buf path, url, auth;
     struct curl_slist *hdrs = NULL;
+    int64_t now;
     char amz_date[17], payload[LP_SHA256_HEX_LEN + 1], errbuf[CURL_ERROR_SIZE] = "";
     lp_sigv4_pair sh[4];
     size_t nsh = 0;
@@ -203,10 +228,10 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
     lp_buf_init(&path, 4 * LP_STORAGE_KEY_MAX);
     lp_buf_init(&url, 16 * 1024);
     lp_buf_init(&auth, 4096);
-    lp_buf_init(&query, 8192);
 
-    if (lp_sigv4_amz_date(lp_now_wall_ms() / 1000, amz_date) ||
-        lp_sha256_hex(req->body, req->body_len, payload) || object_path(s3, req->key, &path)) {
+    now = lp_now_wall_ms() / 1000; /* the x-amz-date header and the signature name the same second */
+    if (lp_sigv4_amz_date(now, amz_date) || lp_sha256_hex(req->body, req->body_len, payload) ||
+        object_path(s3, req->key, &path)) {
         lp_error_set(err, LP_E_INTERNAL, "cannot prepare the S3 request for '%s'", req->key);
         goto cleanup;
     }
@@ -218,10 +243,8 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
         sh[nsh++] = (lp_sigv4_pair){"content-type", req->content_type};
     sr = (lp_sigv4_request){
         .method = req->method, .host = s3->host, .path = path.data, .query = req->query, .nquery = req->nquery,
-        .headers = sh, .nheaders = nsh, .payload_hash = payload, .time = lp_now_wall_ms() / 1000,
+        .headers = sh, .nheaders = nsh, .payload_hash = payload, .time = now,
     };
-    /* The date header and the signature must name the same second. */
-    lp_sigv4_amz_date(sr.time, amz_date);
     if (lp_sigv4_authorization(&cred, &sr, &auth, err))
         goto cleanup;
 
@@ -237,47 +260,15 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
             goto too_long;
     }
 
-    {
-        char line[512];
-        struct curl_slist *n;
-#define ADD_HEADER(...)                                                                                         \
-    do {                                                                                                       \
-        snprintf(line, sizeof line, __VA_ARGS__);                                                              \
-        if (!(n = curl_slist_append(hdrs, line)))                                                              \
-            goto nomem;                                                                                        \
-        hdrs = n;                                                                                              \
-    } while (0)
-        ADD_HEADER("Host: %s", s3->host);
-        ADD_HEADER("x-amz-date: %s", amz_date);
-        ADD_HEADER("x-amz-content-sha256: %s", payload);
-        if (req->range)
-            ADD_HEADER("Range: %s", req->range);
-        if (req->content_type)
-            ADD_HEADER("Content-Type: %s", req->content_type);
-        else
-            ADD_HEADER("Content-Type:");
-        ADD_HEADER("Expect:");
-        ADD_HEADER("Accept:");
-        if (!(n = curl_slist_append(hdrs, "Authorization: ")))
-            goto nomem;
-        hdrs = n;
-#undef ADD_HEADER
-    }
-    /* The Authorization value may be long: append it in place of the stub. */
-    {
-        lp_buf a;
-        struct curl_slist *n;
-        lp_buf_init(&a, 8192);
-        if (lp_buf_printf(&a, "Authorization: %s", auth.data)) {
-            lp_buf_free(&a);
-            goto too_long;
-        }
-        n = curl_slist_append(hdrs, a.data);
-        lp_buf_free(&a);
-        if (!n)
-            goto nomem;
-        hdrs = n;
-    }
+    if (add_header(&hdrs, "Host: %s", s3->host) || add_header(&hdrs, "x-amz-date: %s", amz_date) ||
+        add_header(&hdrs, "x-amz-content-sha256: %s", payload) ||
+        (req->range && add_header(&hdrs, "Range: %s", req->range)) ||
+        /* "Content-Type:" with no value stops curl from adding one of its own. */
+        add_header(&hdrs, "Content-Type:%s%s", req->content_type ? " " : "",
+                   req->content_type ? req->content_type : "") ||
+        add_header(&hdrs, "Expect:") || add_header(&hdrs, "Accept:") ||
+        add_header(&hdrs, "Authorization: %s", auth.data))
+        goto nomem;
 
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url.data);
@@ -310,6 +301,11 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
             lp_error_set(err, LP_E_IO, "reading object '%s' was stopped by the receiver", req->key);
         goto cleanup;
     }
+    if (resp->range_ignored) {
+        lp_error_set(err, LP_E_IO, "S3 endpoint ignored the Range header for '%s' (HTTP %ld)", req->key,
+                     resp->status);
+        goto cleanup;
+    }
     if (cc != CURLE_OK) {
         lp_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? LP_E_TIMEOUT : LP_E_UNAVAILABLE,
                      "S3 %s of '%s' failed: %s", req->method, req->key, *errbuf ? errbuf : curl_easy_strerror(cc));
@@ -332,7 +328,6 @@ cleanup:
     lp_buf_free(&path);
     lp_buf_free(&url);
     lp_buf_free(&auth);
-    lp_buf_free(&query);
     return rc;
 }
 
@@ -596,9 +591,6 @@ static int s3_get(lp_storage *s, const char *key, uint64_t offset, uint64_t leng
         req.range = range;
     }
     rc = s3_run(s3_of(s), &req, &resp, err);
-    if (rc == 0 && req.range && resp.status != 206)
-        rc = lp_error_set(err, LP_E_IO, "S3 endpoint ignored the Range header for '%s' (HTTP %ld)", key,
-                          resp.status);
     lp_buf_free(&resp.body);
     return rc;
 }

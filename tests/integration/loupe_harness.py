@@ -325,7 +325,7 @@ class Process:
             try:
                 self.proc.wait(timeout=timeout * TIMEOUT_SCALE)
             except subprocess.TimeoutExpired:
-                _say("%s (pid %d) ignored SIGTERM for %.0fs: killing it" % (self.name, self.pid, timeout))
+                _say("%s (pid %d) ignored SIGTERM for %.1fs: killing it" % (self.name, self.pid, timeout))
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
@@ -757,12 +757,17 @@ class LoupeTestCase(unittest.TestCase):
         return self.sandbox.services.query(sql, self.sandbox.name)
 
     def assertProblem(self, response, status, field=None):
-        """Asserts an RFC 9457 problem response with this status (and, given, a field error)."""
-        self.assertEqual(response.status, status, response.text)
-        self.assertEqual(response.content_type, "application/problem+json", response.text)
-        body = response.json()
-        self.assertEqual(body.get("status"), status, body)
-        if field is not None:
-            fields = [e.get("field") for e in body.get("errors") or []]
-            self.assertIn(field, fields, body)
-        return body
+        return assert_problem(self, response, status, field)
+
+
+def assert_problem(tc, response, status, field=None):
+    """Asserts (with TestCase tc) an RFC 9457 application/problem+json response with this status
+    and, when given, a field error naming `field`. Returns the parsed body."""
+    tc.assertEqual(response.status, status, response.text)
+    tc.assertEqual(response.content_type, "application/problem+json", response.text)
+    body = response.json()
+    tc.assertEqual(body.get("status"), status, body)
+    if field is not None:
+        fields = [e.get("field") for e in body.get("errors") or []]
+        tc.assertIn(field, fields, body)
+    return body

@@ -82,9 +82,9 @@ class HttpClientTest(unittest.TestCase):
         self.assertEqual(r.json()["echo"], {"name": "a", "n": [1, 2]})
         self.assertEqual(r.json()["ctype"], "application/json")
         self.assertEqual(c.get("/whoami").json()["auth"], "ApiKey k_123")
-        tc = unittest.TestCase()
-        tc.assertProblem = lh.LoupeTestCase.assertProblem.__get__(tc)
-        tc.assertProblem(c.post("/items", json={}), 422, field="name")
+        lh.assert_problem(self, c.post("/items", json={}), 422, field="name")
+        with self.assertRaises(AssertionError):
+            lh.assert_problem(self, c.post("/items", json={}), 422, field="other")
 
     def test_cookies_are_kept_and_redirects_not_followed(self):
         c = lh.HttpClient(self.base)

@@ -133,7 +133,8 @@ class HttpCoreTest(lh.LoupeTestCase):
         import os
         import re
         src = os.path.join(os.environ.get("LOUPE_SOURCE_DIR", "."), "src/http/routes.def")
-        routes = re.findall(r'^LP_ROUTE\((\w+),\s*"([^"]+)"', open(src).read(), re.M)
+        with open(src) as f:
+            routes = re.findall(r'^LP_ROUTE\((\w+),\s*"([^"]+)"', f.read(), re.M)
         self.assertTrue(routes)
         missing = []
         for method, pattern in routes:

@@ -43,6 +43,7 @@ typedef enum lp_jtok {
 typedef struct lp_jscan {
     const char *start, *p, *end;
     int depth;
+    uint64_t first; /* bit d-1: the container at depth d has no element yet */
     bool failed;
     const char *fail_at;
     char why[96];
@@ -84,7 +85,7 @@ int lp_jscan_string(lp_jscan *s, lp_arena *a, const char **out, size_t *len);
 /* Reads true, false or null (*out: 1, 0, -1). 0 or -1. */
 int lp_jscan_literal(lp_jscan *s, int *out);
 
-/* Checks and skips one value of any kind; *span/*span_len (may be NULL)
+/* Checks and skips one value of any kind; *span and *span_len (may be NULL)
  * receive its raw text. 0 or -1. */
 int lp_jscan_skip(lp_jscan *s, const char **span, size_t *span_len);
 

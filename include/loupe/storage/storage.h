@@ -96,7 +96,8 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
 /* Starts writing the object key. content_type (may be NULL) is stored where
  * the backend keeps one (S3) and ignored otherwise. Nothing is visible under
  * key until lp_storage_writer_commit. Returns a new writer, or NULL with err
- * set (LP_E_INVALID for a bad key, LP_E_IO, LP_E_UNAVAILABLE for S3). */
+ * set (LP_E_INVALID naming "key" or "content_type"; local: LP_E_CONFLICT when
+ * an object is in the way of the key's directory, LP_E_IO). */
 lp_storage_writer *lp_storage_writer_open(lp_storage *s, const char *key, const char *content_type, lp_error *err);
 
 /* Appends n bytes. Fails with LP_E_TOO_LARGE past cfg->upload_max_bytes.

@@ -1,0 +1,93 @@
+# Loupe — everyday commands. The build itself is CMake (CMakePresets.json); this file only
+# strings the steps together. See docs/OPERATIONS.md.
+#
+#   make / make build   configure (dev preset) if needed, build the C code and the web UI
+#   make test           build, then run the whole suite (unit, integration, e2e) with ctest
+#   make asan-test      the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make run            a complete local instance under ./var (scripts/run-local.sh)
+#   make bench          release build, then the benchmarks in bench/
+#   make fuzz           libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make deps           install the missing Debian packages
+#   make docs-config    regenerate docs/CONFIG.md from the configuration table
+#   make clean          remove the preset build directories and the built web UI
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+CTEST_ARGS ?=
+
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
+
+.PHONY: all build web test asan asan-test release run bench fuzz deps clean docs-config
+
+all: build
+
+# --- configure (once per preset; CMake re-runs itself when CMakeLists change) ----------------
+build/%/CMakeCache.txt:
+	cmake --preset $*
+
+# --- web UI (only when web/package.json exists) ----------------------------------------------
+ifneq ($(wildcard web/package.json),)
+build/web-deps.stamp: web/package.json $(wildcard web/package-lock.json)
+	@mkdir -p build
+	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+build/web.stamp: build/web-deps.stamp $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: build/web.stamp
+else
+web:
+	@:
+endif
+
+# --- builds ----------------------------------------------------------------------------------
+build: build/dev/CMakeCache.txt web
+	cmake --build --preset dev -j $(JOBS)
+
+asan: build/asan/CMakeCache.txt web
+	cmake --build --preset asan -j $(JOBS)
+
+release: build/release/CMakeCache.txt web
+	cmake --build --preset release -j $(JOBS)
+
+# --- tests -----------------------------------------------------------------------------------
+test: build
+	ctest --preset dev $(CTEST_ARGS)
+
+asan-test: asan
+	ctest --preset asan $(CTEST_ARGS)
+
+# --- running ---------------------------------------------------------------------------------
+run:
+	scripts/run-local.sh
+
+# --- benchmarks and fuzzing ------------------------------------------------------------------
+# bench/run.sh (when present) drives the benchmarks against build/release; otherwise the
+# release build's `bench` target does.
+bench: release
+	@if [ -x bench/run.sh ]; then \
+	  LOUPE_BUILD_DIR=$(CURDIR)/build/release bench/run.sh; \
+	else \
+	  cmake --build --preset release --target bench; \
+	fi
+
+fuzz: build/fuzz/CMakeCache.txt
+	cmake --build --preset fuzz -j $(JOBS)
+	scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+# --- housekeeping ----------------------------------------------------------------------------
+deps:
+	scripts/deps.sh install
+
+docs-config: build/dev/CMakeCache.txt
+	cmake --build --preset dev -j $(JOBS) --target louped
+	build/dev/src/app/louped config --markdown > docs/CONFIG.md.tmp || { rm -f docs/CONFIG.md.tmp; exit 1; }
+	mv docs/CONFIG.md.tmp docs/CONFIG.md
+	@echo "docs/CONFIG.md regenerated"
+
+clean:
+	rm -rf build/dev build/release build/asan build/fuzz build/web.stamp build/web-deps.stamp web/dist

@@ -1,0 +1,122 @@
+/* Statements about the files of slots: uploads, the slot's media state and
+ * the item status derived from it (src/db/media_sql.c, migration 0005).
+ *
+ * A slot moves empty → uploading → processing → ready | error; the item's
+ * status follows its slots (lp_db_media_item_refresh): error if any slot is
+ * in error (its reason becomes the item's), else processing, else uploading,
+ * ready when every slot is ready, registered when none has a file yet.
+ *
+ * Statements that change a slot also refresh its item; call them inside a
+ * transaction so both changes land together. Strings in rows are copied into
+ * the caller's arena. team_id NULL means "any team" and is for workers only:
+ * request handlers always pass the caller's team. */
+#ifndef LOUPE_DB_MEDIA_SQL_H
+#define LOUPE_DB_MEDIA_SQL_H
+
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/error.h"
+#include "loupe/db/db.h"
+#include "loupe/db/teams_sql.h"
+
+/* A slot with what the media pipeline needs of it and of its item. */
+typedef struct lp_media_slot {
+    char id[LP_DB_UUID_LEN];
+    char item_id[LP_DB_UUID_LEN];
+    char team_id[LP_DB_UUID_LEN];
+    char *name;            /* arena */
+    char *type;            /* arena: image | video | volume */
+    char *status;          /* arena: empty | uploading | processing | ready | error */
+    char *error;           /* arena; NULL = none */
+    int64_t width, height, frame_count; /* -1 = unknown */
+    double fps;            /* < 0 = unknown */
+    int rotation;
+    char *format;          /* arena; NULL = unknown */
+    char *storage;         /* arena: JSON object text (see migrations/0005_media.sql) */
+    char *metadata;        /* arena: JSON object text */
+    char *item_status;     /* arena */
+} lp_media_slot;
+
+/* The slot called slot_name of item item_id (an item of a live dataset of
+ * the team). 0, or -1 with LP_E_NOT_FOUND naming what is missing. With
+ * for_update (inside a transaction) the slot row is locked until commit. */
+int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *slot_name,
+                         int for_update, lp_media_slot *out, lp_error *err);
+
+/* The same by slot id (workers). */
+int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, const char *slot_id, int for_update,
+                               lp_media_slot *out, lp_error *err);
+
+/* Sets the slot's status (and error, NULL clears it), then refreshes its
+ * item. 0 or -1. */
+int lp_db_media_slot_set_status(lp_db *db, const char *slot_id, const char *status, const char *error,
+                                lp_error *err);
+
+/* Gives the slot a new original: storage becomes storage_json (a JSON object
+ * naming upload_id and original; the derived files of an earlier original
+ * are forgotten), the measured fields are cleared, status becomes
+ * processing; then refreshes the item. 0 or -1. */
+int lp_db_media_slot_set_original(lp_db *db, const char *slot_id, const char *storage_json, lp_error *err);
+
+/* What normalisation found. NULL / negative members are left unknown. */
+typedef struct lp_media_slot_result {
+    int64_t width, height, frame_count;
+    double fps;
+    int rotation;
+    const char *format;
+    const char *storage_merge;  /* JSON object merged into slots.storage (derived keys) */
+    const char *media_json;     /* JSON object stored as metadata.media */
+} lp_media_slot_result;
+
+/* Marks the slot ready with res — only while its storage still names
+ * upload_id (a newer upload wins) — and refreshes the item. Returns 1 when
+ * the slot was updated, 0 when it had moved on to another upload, -1. */
+int lp_db_media_slot_finish(lp_db *db, const char *slot_id, const char *upload_id, const lp_media_slot_result *res,
+                            lp_error *err);
+
+/* Marks the slot error with reason under the same rule. 1, 0 or -1. */
+int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id, const char *reason, lp_error *err);
+
+/* Recomputes items.status and items.error of item_id from its slots
+ * (nothing changes when they already agree). 0 or -1. */
+int lp_db_media_item_refresh(lp_db *db, const char *item_id, lp_error *err);
+
+/* ---- Uploads ----------------------------------------------------------- */
+
+typedef struct lp_media_upload {
+    char id[LP_DB_UUID_LEN];
+    char item_id[LP_DB_UUID_LEN];
+    char slot_id[LP_DB_UUID_LEN];
+    char *kind;            /* arena: direct | presigned | external */
+    char *key;             /* arena */
+    char *state;           /* arena: pending | stored | failed */
+    int64_t size;          /* -1 = unknown */
+    char sha256[65];       /* "" = unknown */
+    char *content_type;    /* arena; NULL = none */
+    char job_id[LP_DB_UUID_LEN];      /* "" = none */
+    char expires_at[LP_DB_TIME_LEN];  /* "" = none */
+    char created_at[LP_DB_TIME_LEN];
+} lp_media_upload;
+
+/* Records a new pending upload with the given id (a UUID the caller made,
+ * so the key can contain it). expires_ms: Unix ms the upload URL expires
+ * (0 = none). out (may be NULL) receives the row. 0 or -1. */
+int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                              const char *slot_id, const char *kind, const char *key, const char *content_type,
+                              int64_t expires_ms, lp_media_upload *out, lp_error *err);
+
+/* Upload upload_id of slot_id (NULL: the slot's latest). 0, or -1 with
+ * LP_E_NOT_FOUND. */
+int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const char *upload_id, lp_media_upload *out,
+                           lp_error *err);
+
+/* Marks an upload stored with its size, SHA-256 (NULL = unknown) and the
+ * job it enqueued. 0 or -1. */
+int lp_db_media_upload_stored(lp_db *db, const char *upload_id, int64_t size, const char *sha256,
+                              const char *job_id, lp_error *err);
+
+/* Marks a pending upload failed with why. 0 or -1. */
+int lp_db_media_upload_failed(lp_db *db, const char *upload_id, const char *why, lp_error *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* Shared by the dataset and item handlers (datasets.c, items.c,
+ * items_bulk.c): the JSON form of datasets and items, and answering with a
+ * queued items.bulk job. */
+#ifndef LOUPE_API_ITEMS_INT_H
+#define LOUPE_API_ITEMS_INT_H
+
+#include <jansson.h>
+
+#include "loupe/db/datasets_sql.h"
+#include "loupe/db/items_sql.h"
+#include "loupe/http/request.h"
+#include "loupe/jobs/item_filter.h"
+
+/* {id, name, slug, created_at, updated_at}. New reference or NULL. */
+json_t *lp_api_dataset_json(const lp_dataset_row *d);
+
+/* {id, dataset_id, name, path, status, error, priority, metadata,
+ * annotation_count, class_ids, created_at, updated_at, slots: […]} (slots
+ * as loaded). New reference or NULL. */
+json_t *lp_api_item_json(const lp_item_row *it);
+
+/* Enqueues an items.bulk job for op with payload made from body (see
+ * lp_items_bulk_payload) inside the caller's transaction on db; copies get a
+ * single attempt (a copy is not idempotent). 0 (id filled) or -1. */
+int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_items_op op, char job_id[37]);
+
+/* Answers 202 {"job": {id, kind, status, url}} with a Location header. */
+int lp_api_respond_job(lp_req *req, const char *job_id);
+
+/* The path parameter name as a UUID, or NULL after setting a 404 naming
+ * what (an id that is not a UUID cannot name anything). */
+const char *lp_api_id_param(lp_req *req, const char *name, const char *what);
+
+#endif

@@ -1,0 +1,297 @@
+/* Statements about uploads and the media state of slots. See
+ * loupe/db/media_sql.h and migrations/0005_media.sql. */
+#include "loupe/db/media_sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+
+#define SLOT_COLUMNS                                                                                             \
+    "s.id, s.item_id, i.team_id, s.name, s.type, s.status, s.error, s.width, s.height, s.frame_count, s.fps, "   \
+    "s.rotation, s.format, s.storage::text, s.metadata::text, i.status"
+
+#define UPLOAD_COLUMNS                                                                                           \
+    "u.id, u.item_id, u.slot_id, u.kind, u.key, u.state, u.size, u.sha256, u.content_type, u.job_id, "            \
+    "CASE WHEN u.expires_at IS NULL THEN NULL ELSE " LP_SQL_TS("u.expires_at") " END, " LP_SQL_TS("u.created_at")
+
+static int64_t int_or(const PGresult *r, int row, int col, int64_t unknown)
+{
+    return PQgetisnull(r, row, col) ? unknown : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int read_slot(lp_arena *a, PGresult *r, const char *what, lp_media_slot *out, lp_error *err)
+{
+    int rc = 0;
+    if (PQntuples(r) == 0) {
+        rc = lp_error_set(err, LP_E_NOT_FOUND, "%s not found", what);
+        goto cleanup;
+    }
+    memset(out, 0, sizeof *out);
+    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, 0, 1);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, 0, 2);
+    out->name = lp_db_text(a, r, 0, 3);
+    out->type = lp_db_text(a, r, 0, 4);
+    out->status = lp_db_text(a, r, 0, 5);
+    out->error = lp_db_text(a, r, 0, 6);
+    out->width = int_or(r, 0, 7, -1);
+    out->height = int_or(r, 0, 8, -1);
+    out->frame_count = int_or(r, 0, 9, -1);
+    out->fps = PQgetisnull(r, 0, 10) ? -1.0 : strtod(PQgetvalue(r, 0, 10), NULL);
+    out->rotation = (int)int_or(r, 0, 11, 0);
+    out->format = lp_db_text(a, r, 0, 12);
+    out->storage = lp_db_text(a, r, 0, 13);
+    out->metadata = lp_db_text(a, r, 0, 14);
+    out->item_status = lp_db_text(a, r, 0, 15);
+    if (!out->name || !out->type || !out->status || !out->storage || !out->metadata || !out->item_status)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slot %s", out->id);
+cleanup:
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *slot_name,
+                         int for_update, lp_media_slot *out, lp_error *err)
+{
+    const char *p[3] = {team_id, item_id, slot_name};
+    char what[160];
+    PGresult *r;
+
+    /* The item first, so a missing item and a missing slot read differently. */
+    r = lp_db_query(db,
+                    "SELECT 1 FROM items i JOIN datasets d ON d.id = i.dataset_id "
+                    "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND i.id = $2 AND d.deleted_at IS NULL",
+                    2, p, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
+    }
+    PQclear(r);
+    r = lp_db_query(db,
+                    for_update ? "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
+                                 "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.item_id = $2 AND s.name = $3 "
+                                 "FOR UPDATE OF s"
+                               : "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
+                                 "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.item_id = $2 AND s.name = $3",
+                    3, p, err);
+    if (!r)
+        return -1;
+    snprintf(what, sizeof what, "slot \"%.80s\" of item %s", slot_name, item_id);
+    return read_slot(a, r, what, out, err);
+}
+
+int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, const char *slot_id, int for_update,
+                               lp_media_slot *out, lp_error *err)
+{
+    const char *p[2] = {team_id, slot_id};
+    char what[64];
+    PGresult *r = lp_db_query(db,
+                              for_update ? "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
+                                           "JOIN datasets d ON d.id = i.dataset_id "
+                                           "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.id = $2 "
+                                           "AND d.deleted_at IS NULL FOR UPDATE OF s"
+                                         : "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
+                                           "JOIN datasets d ON d.id = i.dataset_id "
+                                           "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.id = $2 "
+                                           "AND d.deleted_at IS NULL",
+                              2, p, err);
+    if (!r)
+        return -1;
+    snprintf(what, sizeof what, "slot %s", slot_id);
+    return read_slot(a, r, what, out, err);
+}
+
+int lp_db_media_item_refresh(lp_db *db, const char *item_id, lp_error *err)
+{
+    const char *p[1] = {item_id};
+    /* One slot in error decides; its reason names the slot when there are several. */
+    return lp_db_exec(db,
+                      "WITH s AS (SELECT CASE "
+                      "  WHEN bool_or(status = 'error') THEN 'error' "
+                      "  WHEN bool_or(status = 'processing') THEN 'processing' "
+                      "  WHEN bool_or(status = 'uploading') THEN 'uploading' "
+                      "  WHEN bool_and(status = 'ready') THEN 'ready' "
+                      "  WHEN bool_and(status = 'empty') THEN 'registered' "
+                      "  ELSE 'uploading' END AS status, "
+                      " (SELECT CASE WHEN (SELECT count(*) FROM slots c WHERE c.item_id = $1) > 1 "
+                      "          THEN 'slot \"' || e.name || '\": ' ELSE '' END || e.error "
+                      "  FROM slots e WHERE e.item_id = $1 AND e.status = 'error' ORDER BY e.position LIMIT 1) AS error "
+                      " FROM slots WHERE item_id = $1) "
+                      "UPDATE items i SET status = s.status, error = s.error, updated_at = now() FROM s "
+                      "WHERE i.id = $1 AND s.status IS NOT NULL "
+                      "AND (i.status, i.error) IS DISTINCT FROM (s.status, s.error)",
+                      1, p, err) < 0
+               ? -1
+               : 0;
+}
+
+/* Runs a statement that changes one slot and returns its item_id, then
+ * refreshes that item. Returns rows changed (0 or 1) or -1. */
+static int slot_change(lp_db *db, const char *sql, int n, const char *const *p, lp_error *err)
+{
+    char item_id[LP_DB_UUID_LEN];
+    PGresult *r = lp_db_query(db, sql, n, p, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    lp_db_text_copy(item_id, sizeof item_id, r, 0, 0);
+    PQclear(r);
+    return lp_db_media_item_refresh(db, item_id, err) ? -1 : 1;
+}
+
+int lp_db_media_slot_set_status(lp_db *db, const char *slot_id, const char *status, const char *error,
+                                lp_error *err)
+{
+    const char *p[3] = {slot_id, status, error};
+    return slot_change(db, "UPDATE slots SET status = $2, error = $3 WHERE id = $1 RETURNING item_id", 3, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_media_slot_set_original(lp_db *db, const char *slot_id, const char *storage_json, lp_error *err)
+{
+    const char *p[2] = {slot_id, storage_json};
+    return slot_change(db,
+                       "UPDATE slots SET storage = $2::jsonb, status = 'processing', error = NULL, width = NULL, "
+                       "height = NULL, frame_count = NULL, fps = NULL, rotation = 0, format = NULL, "
+                       "metadata = metadata - 'media' WHERE id = $1 RETURNING item_id",
+                       2, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_media_slot_finish(lp_db *db, const char *slot_id, const char *upload_id, const lp_media_slot_result *res,
+                            lp_error *err)
+{
+    char w[24], h[24], fc[24], fps[40], rot[16];
+    const char *p[10];
+    snprintf(w, sizeof w, "%lld", (long long)res->width);
+    snprintf(h, sizeof h, "%lld", (long long)res->height);
+    snprintf(fc, sizeof fc, "%lld", (long long)res->frame_count);
+    snprintf(fps, sizeof fps, "%.17g", res->fps);
+    snprintf(rot, sizeof rot, "%d", res->rotation);
+    p[0] = slot_id;
+    p[1] = upload_id;
+    p[2] = res->width > 0 ? w : NULL;
+    p[3] = res->height > 0 ? h : NULL;
+    p[4] = res->frame_count > 0 ? fc : NULL;
+    p[5] = res->fps > 0 ? fps : NULL;
+    p[6] = rot;
+    p[7] = res->format;
+    p[8] = res->storage_merge ? res->storage_merge : "{}";
+    p[9] = res->media_json ? res->media_json : "{}";
+    return slot_change(db,
+                       "UPDATE slots SET status = 'ready', error = NULL, width = $3::integer, height = $4::integer, "
+                       "frame_count = $5::integer, fps = $6::float8, rotation = $7::integer, format = $8, "
+                       "storage = storage || $9::jsonb, "
+                       "metadata = jsonb_set(metadata, '{media}', $10::jsonb) "
+                       "WHERE id = $1 AND storage->>'upload_id' = $2 RETURNING item_id",
+                       10, p, err);
+}
+
+int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id, const char *reason, lp_error *err)
+{
+    const char *p[3] = {slot_id, upload_id, reason};
+    return slot_change(db,
+                       "UPDATE slots SET status = 'error', error = $3 "
+                       "WHERE id = $1 AND storage->>'upload_id' = $2 RETURNING item_id",
+                       3, p, err);
+}
+
+/* ---- Uploads ----------------------------------------------------------- */
+
+static int read_upload(lp_arena *a, PGresult *r, const char *what, lp_media_upload *out, lp_error *err)
+{
+    int rc = 0;
+    if (PQntuples(r) == 0) {
+        rc = lp_error_set(err, LP_E_NOT_FOUND, "%s not found", what);
+        goto cleanup;
+    }
+    memset(out, 0, sizeof *out);
+    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, 0, 1);
+    lp_db_text_copy(out->slot_id, sizeof out->slot_id, r, 0, 2);
+    out->kind = lp_db_text(a, r, 0, 3);
+    out->key = lp_db_text(a, r, 0, 4);
+    out->state = lp_db_text(a, r, 0, 5);
+    out->size = int_or(r, 0, 6, -1);
+    lp_db_text_copy(out->sha256, sizeof out->sha256, r, 0, 7);
+    out->content_type = lp_db_text(a, r, 0, 8);
+    lp_db_text_copy(out->job_id, sizeof out->job_id, r, 0, 9);
+    lp_db_text_copy(out->expires_at, sizeof out->expires_at, r, 0, 10);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, 0, 11);
+    if (!out->kind || !out->key || !out->state)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading upload %s", out->id);
+cleanup:
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                              const char *slot_id, const char *kind, const char *key, const char *content_type,
+                              int64_t expires_ms, lp_media_upload *out, lp_error *err)
+{
+    char exp[24];
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_ms);
+    const char *p[8] = {id, team_id, item_id, slot_id, kind, key, content_type, expires_ms > 0 ? exp : NULL};
+    PGresult *r = lp_db_query(db,
+                              "INSERT INTO uploads AS u (id, team_id, item_id, slot_id, kind, key, content_type, "
+                              "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                              "to_timestamp($8::bigint / 1000.0)) RETURNING " UPLOAD_COLUMNS,
+                              8, p, err);
+    if (!r)
+        return -1;
+    if (!out) {
+        PQclear(r);
+        return 0;
+    }
+    return read_upload(a, r, "upload", out, err);
+}
+
+int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const char *upload_id, lp_media_upload *out,
+                           lp_error *err)
+{
+    const char *p[2] = {slot_id, upload_id};
+    char what[80];
+    PGresult *r = lp_db_query(db,
+                              "SELECT " UPLOAD_COLUMNS " FROM uploads u WHERE u.slot_id = $1 "
+                              "AND ($2::uuid IS NULL OR u.id = $2) ORDER BY u.created_at DESC, u.id LIMIT 1",
+                              2, p, err);
+    if (!r)
+        return -1;
+    if (upload_id)
+        snprintf(what, sizeof what, "upload %s of this slot", upload_id);
+    else
+        snprintf(what, sizeof what, "an upload of this slot");
+    return read_upload(a, r, what, out, err);
+}
+
+int lp_db_media_upload_stored(lp_db *db, const char *upload_id, int64_t size, const char *sha256,
+                              const char *job_id, lp_error *err)
+{
+    char sz[24];
+    snprintf(sz, sizeof sz, "%lld", (long long)size);
+    const char *p[4] = {upload_id, size >= 0 ? sz : NULL, sha256 && *sha256 ? sha256 : NULL, job_id};
+    return lp_db_exec(db,
+                      "UPDATE uploads SET state = 'stored', size = $2::bigint, sha256 = $3, job_id = $4, "
+                      "error = NULL, stored_at = now() WHERE id = $1",
+                      4, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_media_upload_failed(lp_db *db, const char *upload_id, const char *why, lp_error *err)
+{
+    const char *p[2] = {upload_id, why};
+    return lp_db_exec(db, "UPDATE uploads SET state = 'failed', error = $2 WHERE id = $1 AND state = 'pending'", 2,
+                      p, err) < 0
+               ? -1
+               : 0;
+}

@@ -1,0 +1,232 @@
+/* The decoding half of media.normalize (runs in a sandbox child). See
+ * media_transform.h. */
+#include "media_transform.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loupe/media/image.h"
+#include "loupe/media/video.h"
+#include "loupe/media/video_index.h"
+#include "loupe/media/video_mezzanine.h"
+#include "loupe/media/video_reader.h"
+#include "loupe/media/video_thumbs.h"
+
+#define SPRITE_TILE_SIDE 160
+#define SPRITE_COLUMNS 10
+#define SPRITE_MAX_TILES 60
+#define SPRITE_MIN_INTERVAL_MS 1000
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int emit(int fd, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    int rc = text ? write_all(fd, text, strlen(text)) : -1;
+    free(text);
+    json_decref(doc);
+    return rc == 0 ? 0 : 1;
+}
+
+static int emit_error(int fd, const lp_error *err)
+{
+    return emit(fd, json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "code", lp_code_name(err->code), "message",
+                              err->message[0] ? err->message : "processing failed without a message", "detail",
+                              err->detail));
+}
+
+/* Adds files[name] = {file, variant, content_type} when path is set. */
+static int add_file(json_t *files, const char *name, const char *path, const char *variant, const char *type)
+{
+    if (!path || !*path)
+        return 0;
+    const char *slash = strrchr(path, '/');
+    return json_object_set_new(files, name,
+                               json_pack("{s:s, s:s, s:s}", "file", slash ? slash + 1 : path, "variant", variant,
+                                         "content_type", type));
+}
+
+static json_t *image_doc(const lp_media_transform_args *a, lp_error *err)
+{
+    lp_image_result res;
+    char thumb[64], preview[64];
+    if (lp_image_process(a->src, a->out_dir, &a->limits, LP_MEDIA_JPEG, &res, err))
+        return NULL;
+    const lp_image_info *in = &res.info;
+    snprintf(thumb, sizeof thumb, "thumb-%d.jpg", a->limits.thumbnail_size);
+    snprintf(preview, sizeof preview, "preview-%d.jpg", a->limits.preview_size);
+    json_t *files = json_object();
+    add_file(files, "thumbnail", res.files.thumbnail, thumb, "image/jpeg");
+    add_file(files, "preview", res.files.preview, preview, "image/jpeg");
+    if (res.has_pyramid)
+        add_file(files, "pyramid", res.files.pyramid, "pyramid.tif", "image/tiff");
+    return json_pack("{s:b, s:I, s:I, s:i, s:s, s:{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:i, s:b, s:i, s:s, s:i, "
+                     "s:I, s:I, s:I, s:I, s:b}, s:o}",
+                     "ok", 1, "width", (json_int_t)in->width, "height", (json_int_t)in->height, "rotation",
+                     in->rotation, "format", in->format, "media", "kind", "image", "loader", in->loader,
+                     "stored_width", (json_int_t)in->stored_width, "stored_height", (json_int_t)in->stored_height,
+                     "orientation", in->orientation, "rotation", in->rotation, "flipped", in->flipped, "bands",
+                     in->bands, "has_alpha", in->has_alpha, "bits", in->bits, "interpretation", in->interpretation,
+                     "pages", in->pages, "thumbnail_width", (json_int_t)res.thumbnail_width, "thumbnail_height",
+                     (json_int_t)res.thumbnail_height, "preview_width", (json_int_t)res.preview_width,
+                     "preview_height", (json_int_t)res.preview_height, "pyramid", res.has_pyramid, "files", files);
+}
+
+/* "mov,mp4,m4a,3gp,3g2,mj2" → "mp4", "matroska,webm" → "matroska", else the first name. */
+static void container_format(const char *container, char *out, size_t cap)
+{
+    if (strstr(container, "mp4")) {
+        snprintf(out, cap, "mp4");
+        return;
+    }
+    size_t n = strcspn(container, ",");
+    snprintf(out, cap, "%.*s", (int)n, container);
+}
+
+static json_t *sprite_json(const lp_video_sprite *s)
+{
+    json_t *frames = json_array(), *times = json_array();
+    for (int64_t i = 0; i < s->count; i++) {
+        json_array_append_new(frames, json_integer(s->frames[i]));
+        json_array_append_new(times, json_integer(s->times_ms[i]));
+    }
+    return json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:o, s:o}", "tile_width", s->tile_width, "tile_height",
+                     s->tile_height, "columns", s->columns, "rows", s->rows, "count", (json_int_t)s->count,
+                     "interval_ms", (json_int_t)s->interval_ms, "frames", frames, "times_ms", times);
+}
+
+static json_t *video_doc(const lp_media_transform_args *a, lp_error *err)
+{
+    lp_video_info info;
+    lp_video_index *ix = NULL, *mix = NULL;
+    lp_video_reader *r = NULL;
+    lp_video_mezzanine_result mz;
+    lp_video_sprite sprite;
+    json_t *doc = NULL, *files = NULL, *mezz = json_null();
+    char path[LP_MEDIA_PATH_MAX], thumb[LP_MEDIA_PATH_MAX], preview[LP_MEDIA_PATH_MAX], sheet[LP_MEDIA_PATH_MAX];
+    char variant[64], pvariant[64], format[32];
+    int64_t poster = 0;
+
+    memset(&sprite, 0, sizeof sprite);
+    memset(&mz, 0, sizeof mz);
+    if (lp_video_probe(a->src, &a->limits, &info, err) || lp_video_index_build(a->src, &a->limits, &ix, err))
+        goto cleanup;
+    files = json_object();
+    snprintf(path, sizeof path, "%s/index.lpvidx", a->out_dir);
+    if (lp_video_index_save(ix, path, err))
+        goto cleanup;
+    add_file(files, "index", path, "index.lpvidx", "application/octet-stream");
+
+    const char *frames_path = a->src;
+    const lp_video_index *frames_ix = ix;
+    if (lp_video_needs_mezzanine(ix, LP_VIDEO_MEZZANINE_THRESHOLD)) {
+        if (lp_video_mezzanine(a->src, a->out_dir, &a->limits, &mz, err) ||
+            lp_video_index_build(mz.path, &a->limits, &mix, err))
+            goto cleanup;
+        if (mix->count != ix->count) {
+            lp_error_set(err, LP_E_INTERNAL,
+                         "the fast-seek copy of the video has %lld frames but the original has %lld",
+                         (long long)mix->count, (long long)ix->count);
+            goto cleanup;
+        }
+        snprintf(path, sizeof path, "%s/frames.lpvidx", a->out_dir);
+        if (lp_video_index_save(mix, path, err))
+            goto cleanup;
+        snprintf(variant, sizeof variant, "mezzanine-g%d.%s", mz.gop, strcmp(mz.codec, "h264") ? "mkv" : "mp4");
+        add_file(files, "mezzanine", mz.path, variant, strcmp(mz.codec, "h264") ? "video/x-matroska" : "video/mp4");
+        add_file(files, "frames_index", path, "mezzanine.lpvidx", "application/octet-stream");
+        json_decref(mezz);
+        mezz = json_pack("{s:s, s:i}", "codec", mz.codec, "gop", mz.gop);
+        frames_path = mz.path;
+        frames_ix = mix;
+    }
+    if (!(r = lp_video_reader_open(frames_path, frames_ix, &a->limits, err)))
+        goto cleanup;
+    snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
+    snprintf(preview, sizeof preview, "%s/preview.jpg", a->out_dir);
+    if (lp_video_poster(r, a->limits.thumbnail_size, LP_MEDIA_JPEG, thumb, &poster, err) ||
+        lp_video_poster(r, a->limits.preview_size, LP_MEDIA_JPEG, preview, NULL, err))
+        goto cleanup;
+    snprintf(variant, sizeof variant, "poster-%d.jpg", a->limits.thumbnail_size);
+    snprintf(pvariant, sizeof pvariant, "poster-%d.jpg", a->limits.preview_size);
+    add_file(files, "thumbnail", thumb, variant, "image/jpeg");
+    add_file(files, "preview", preview, pvariant, "image/jpeg");
+
+    int64_t duration = lp_video_index_time_ms(ix, ix->count - 1);
+    int64_t interval = duration / SPRITE_MAX_TILES;
+    if (interval < SPRITE_MIN_INTERVAL_MS)
+        interval = SPRITE_MIN_INTERVAL_MS;
+    snprintf(sheet, sizeof sheet, "%s/sprite.jpg", a->out_dir);
+    if (lp_video_sprite_make(r, interval, SPRITE_TILE_SIDE, SPRITE_COLUMNS, SPRITE_MAX_TILES, LP_MEDIA_JPEG, sheet,
+                             &sprite, err))
+        goto cleanup;
+    add_file(files, "sprite", sheet, "sprite-160.jpg", "image/jpeg");
+
+    double fps = -1;
+    if (info.avg_rate_num > 0 && info.avg_rate_den > 0)
+        fps = (double)info.avg_rate_num / info.avg_rate_den;
+    else if (duration > 0)
+        fps = (double)(ix->count - 1) * 1000.0 / (double)duration;
+    container_format(info.container, format, sizeof format);
+    doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:f, s:{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:I, s:I, "
+                    "s:I, s:o}, s:O, s:o}",
+                    "ok", 1, "width", (json_int_t)info.display_width, "height", (json_int_t)info.display_height,
+                    "rotation", info.rotation, "format", format, "frame_count", (json_int_t)ix->count, "fps",
+                    fps > 0 ? fps : 0.0, "media", "kind", "video", "container", info.container, "codec",
+                    info.codec, "pixel_format", info.pixel_format, "coded_width", (json_int_t)info.width,
+                    "coded_height", (json_int_t)info.height, "duration_ms", (json_int_t)info.duration_ms,
+                    "variable_frame_rate", (ix->flags & LP_VIDEO_INDEX_VFR) ? 1 : 0, "has_audio", info.has_audio,
+                    "keyframes", (json_int_t)ix->keyframes, "max_gop", (json_int_t)ix->max_gop, "poster_frame",
+                    (json_int_t)poster, "mezzanine", mezz, "files", files, "sprite_layout", sprite_json(&sprite));
+    mezz = NULL;
+    if (!doc)
+        lp_error_set(err, LP_E_NOMEM, "out of memory describing the video");
+cleanup:
+    json_decref(mezz);
+    json_decref(files);
+    lp_video_sprite_free(&sprite);
+    lp_video_reader_close(r);
+    lp_video_index_free(mix);
+    lp_video_index_free(ix);
+    return doc;
+}
+
+int lp_media_transform_child(void *arg, int out_fd)
+{
+    const lp_media_transform_args *a = arg;
+    lp_error err;
+    json_t *doc = NULL;
+
+    lp_error_clear(&err);
+    if (lp_media_init(NULL, &err) == 0) {
+        if (strcmp(a->type, "image") == 0)
+            doc = image_doc(a, &err);
+        else if (strcmp(a->type, "video") == 0)
+            doc = video_doc(a, &err);
+        else
+            lp_error_set(&err, LP_E_MEDIA_TYPE, "slots of type %s are not normalized yet; use an image or video slot",
+                         a->type);
+    }
+    if (!doc) {
+        if (err.code == LP_OK)
+            lp_error_set(&err, LP_E_INTERNAL, "processing failed without a message");
+        return emit_error(out_fd, &err);
+    }
+    return emit(out_fd, doc);
+}
