@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
@@ -21,8 +22,13 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define CONFIRM_TIMEOUT_MS 10000
-/* A job another live worker holds comes back after this tier ("30s"). */
-#define BUSY_RETRY_TIER 2
+/* A job's advisory lock may outlive a killed worker by a moment (until its
+ * server backend notices the closed socket): try this long before deciding
+ * that another live worker holds the job. */
+#define LOCK_WAIT_MS 3000
+#define LOCK_RETRY_MS 100
+/* A job another live worker holds is looked at again after this tier ("5s"). */
+#define BUSY_RETRY_TIER 1
 #define JOB_ARENA_MAX (256LL * 1024 * 1024)
 #define MESSAGE_MAX 2048
 
@@ -365,7 +371,13 @@ lp_delivery_outcome lp_job_runner_handle(lp_job_runner *r, const char *body, siz
         LP_ERROR("jobs", "job %s: database unavailable: %s", m.job_id, err.message);
         return LP_DELIVERY_REQUEUE;
     }
-    locked = lp_db_job_try_advisory_lock(r->db, m.job_id, &err);
+    for (int64_t until = lp_now_mono_ms() + LOCK_WAIT_MS;;) {
+        locked = lp_db_job_try_advisory_lock(r->db, m.job_id, &err);
+        if (locked != 0 || lp_now_mono_ms() >= until)
+            break;
+        struct timespec ts = {0, LOCK_RETRY_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (locked < 0) {
         LP_ERROR("jobs", "job %s: %s", m.job_id, err.message);
         return LP_DELIVERY_REQUEUE;

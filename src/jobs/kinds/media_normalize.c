@@ -1,0 +1,470 @@
+/* media.normalize: turns a slot's uploaded original into what Loupe serves.
+ *
+ * payload {"item_id": uuid, "slot_id": uuid, "upload_id": uuid}
+ * result  {"item_id", "slot_id", "upload_id", "status": "ready"|"error", "error"?, "skipped"?}
+ *
+ * Steps: read the slot (a newer upload, a deleted item or a slot already
+ * finished for this upload: nothing to do) → fetch the original from storage
+ * into a private temporary directory, hashing it → decode and derive in a
+ * sandboxed child (sandbox.h: worker_memory_limit, a CPU limit, killed at the
+ * attempt's deadline; media_transform.c) → store every derived file under its
+ * content-addressed key (derived/<sha256 of the original>/<variant>) → one
+ * transaction fills the slot and marks it ready, or error with the reason.
+ *
+ * Anything wrong with the file itself (refused by a check, a decoder crash,
+ * a timeout) ends the slot in error and the job in success: the job did its
+ * work, and the item says why the file is unusable. Storage or database
+ * trouble fails the attempt so it is retried; the last attempt also marks the
+ * slot. Redelivery is harmless: derived keys depend only on the bytes of the
+ * original and the recipe, and the final update applies only while the slot
+ * still names this upload and is not finished. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../jobs_int.h"
+#include "../media_transform.h"
+#include "../sandbox.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/crypto/sha256.h"
+#include "loupe/db/media_sql.h"
+#include "loupe/storage/storage.h"
+
+/* One storage handle per worker process, opened on first use. */
+static pthread_mutex_t storage_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_storage *storage_handle;
+
+static lp_storage *worker_storage(const lp_config *cfg, lp_error *err)
+{
+    lp_storage *s;
+    pthread_mutex_lock(&storage_lock);
+    if (!storage_handle)
+        storage_handle = lp_storage_open(cfg, err);
+    s = storage_handle;
+    pthread_mutex_unlock(&storage_lock);
+    return s;
+}
+
+static int uuid_member(const json_t *payload, const char *name, lp_error *err)
+{
+    const json_t *v = json_object_get(payload, name);
+    if (!json_is_string(v) || !lp_is_uuid(json_string_value(v)))
+        return lp_error_field(err, LP_E_INVALID, name, "is required and must be a UUID");
+    return 0;
+}
+
+int lp_job_media_normalize_validate(const json_t *payload, const lp_config *cfg, lp_error *err)
+{
+    const char *key;
+    const json_t *value;
+    int rc = 0;
+    (void)cfg;
+    rc |= uuid_member(payload, "item_id", err);
+    rc |= uuid_member(payload, "slot_id", err);
+    rc |= uuid_member(payload, "upload_id", err);
+    json_object_foreach((json_t *)payload, key, value) {
+        if (strcmp(key, "item_id") && strcmp(key, "slot_id") && strcmp(key, "upload_id"))
+            rc = lp_error_field(err, LP_E_INVALID, key,
+                                "is not a member of a media.normalize payload (item_id, slot_id, upload_id)");
+    }
+    return rc ? -1 : 0;
+}
+
+/* ---- Temporary directory ------------------------------------------------ */
+
+static int make_workdir(char *out, size_t cap, lp_error *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, cap, "%s/loupe-media-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(out))
+        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s: %s",
+                            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    return 0;
+}
+
+/* Removes dir and the files in it and in its subdirectories (one level deep
+ * is all the transforms make). */
+static void remove_tree(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[LP_MEDIA_PATH_MAX];
+    if (d) {
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (unlink(path) != 0 && errno == EISDIR && depth < 2)
+                remove_tree(path, depth + 1);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* ---- Fetching the original ---------------------------------------------- */
+
+typedef struct fetch_sink {
+    int fd;
+    lp_sha256_ctx *sha;
+    uint64_t size;
+} fetch_sink;
+
+static int fetch_chunk(void *ud, const void *p, size_t n, lp_error *err)
+{
+    fetch_sink *f = ud;
+    const char *c = p;
+    if (lp_sha256_update(f->sha, p, n) != 0)
+        return lp_error_set(err, LP_E_NOMEM, "cannot hash the original");
+    f->size += n;
+    while (n > 0) {
+        ssize_t w = write(f->fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return lp_error_set(err, LP_E_IO, "cannot write the original to a temporary file: %s", strerror(errno));
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fetch_original(lp_storage *s, const char *key, const char *path, char sha_hex[LP_SHA256_HEX_LEN + 1],
+                          uint64_t *size, lp_error *err)
+{
+    uint8_t digest[LP_SHA256_LEN];
+    fetch_sink f = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), .sha = lp_sha256_new()};
+    int rc = -1;
+    if (f.fd < 0 || !f.sha) {
+        lp_error_set(err, LP_E_IO, "cannot create the temporary file %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (lp_storage_get(s, key, 0, LP_STORAGE_TO_END, fetch_chunk, &f, err) != 0)
+        goto cleanup;
+    if (lp_sha256_final(f.sha, digest, sha_hex) != 0) {
+        lp_error_set(err, LP_E_NOMEM, "cannot hash the original");
+        goto cleanup;
+    }
+    *size = f.size;
+    rc = 0;
+cleanup:
+    if (f.fd >= 0)
+        close(f.fd);
+    lp_sha256_free(f.sha);
+    return rc;
+}
+
+/* ---- The sandboxed run ---------------------------------------------------- */
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGXCPU: return "SIGXCPU";
+    default: return "a signal";
+    }
+}
+
+static void size_text(int64_t bytes, char *out, size_t cap)
+{
+    if (bytes >= (1LL << 30) && bytes % (1LL << 30) == 0)
+        snprintf(out, cap, "%lldG", (long long)(bytes >> 30));
+    else if (bytes >= (1LL << 20))
+        snprintf(out, cap, "%lldM", (long long)(bytes >> 20));
+    else
+        snprintf(out, cap, "%lld bytes", (long long)bytes);
+}
+
+/* Runs the transform; on a file problem returns 1 with *reason (arena) set,
+ * on success 0 with *doc (new), on an infrastructure failure -1 with err. */
+static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_t **doc, char **reason)
+{
+    lp_sandbox_limits lim = {.memory_bytes = ctx->cfg->worker_memory_limit, .deadline_ms = ctx->deadline_ms};
+    lp_sandbox_result res;
+    char mem[32], limit_s[32];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int64_t left_s = (ctx->deadline_ms - lp_now_mono_ms()) / 1000 + 1;
+    json_error_t jerr;
+
+    *doc = NULL;
+    *reason = NULL;
+    lim.cpu_seconds = left_s * (cpus > 0 ? cpus : 1) + 1;
+    size_text(ctx->cfg->worker_memory_limit, mem, sizeof mem);
+    snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->job_timeout / 1000));
+    if (lp_sandbox_run(lp_media_transform_child, (void *)args, &lim, &res, &ctx->err) != 0)
+        return -1;
+    switch (res.end) {
+    case LP_SANDBOX_TIMED_OUT:
+        *reason = lp_arena_printf(ctx->arena,
+                                  "processing this file took longer than job_timeout (%s) and was stopped; the file "
+                                  "may be too large for this worker or crafted to hang the decoder",
+                                  limit_s);
+        break;
+    case LP_SANDBOX_SIGNALED:
+        if (res.status == SIGXCPU || res.status == SIGKILL)
+            *reason = lp_arena_printf(ctx->arena,
+                                      "decoding this file used more CPU time than job_timeout (%s) allows and was "
+                                      "stopped (%s)",
+                                      limit_s, signal_name(res.status));
+        else
+            *reason = lp_arena_printf(ctx->arena,
+                                      "the decoder crashed on this file (%s, signal %d); the file is probably "
+                                      "corrupt, or decoding it needs more memory than worker_memory_limit (%s)",
+                                      signal_name(res.status), res.status, ctx->cfg->worker_memory_limit ? mem : "none");
+        break;
+    case LP_SANDBOX_EXITED:
+        *doc = res.output_len ? json_loadb(res.output, res.output_len, 0, &jerr) : NULL;
+        if (!json_is_object(*doc)) {
+            json_decref(*doc);
+            *doc = NULL;
+            *reason = lp_arena_printf(ctx->arena,
+                                      "the decoder stopped without a result (exit status %d); it may have run out "
+                                      "of memory (worker_memory_limit %s)",
+                                      res.status, ctx->cfg->worker_memory_limit ? mem : "none");
+        } else if (!json_is_true(json_object_get(*doc, "ok"))) {
+            const char *msg = json_string_value(json_object_get(*doc, "message"));
+            const char *code = json_string_value(json_object_get(*doc, "code"));
+            const char *detail = json_string_value(json_object_get(*doc, "detail"));
+            if (code && !strcmp(code, "nomem"))
+                *reason = lp_arena_printf(ctx->arena, "%s (worker_memory_limit is %s)", msg ? msg : "out of memory",
+                                          ctx->cfg->worker_memory_limit ? mem : "none");
+            else
+                *reason = lp_arena_strdup(ctx->arena, msg ? msg : "processing failed without a message");
+            if (detail && *detail)
+                LP_INFO("media", "job %s: %s (%s)", ctx->id, msg ? msg : "", detail);
+            json_decref(*doc);
+            *doc = NULL;
+        }
+        break;
+    }
+    lp_sandbox_result_free(&res);
+    if (!*doc && !*reason)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    return *doc ? 0 : 1;
+}
+
+/* ---- Storing results ------------------------------------------------------ */
+
+/* Stores every file of doc.files under derived keys; fills merge (slot
+ * storage members). 0 or -1 with ctx->err. */
+static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, const char *original_key,
+                         json_t *doc, json_t *merge)
+{
+    json_t *files = json_object_get(doc, "files");
+    const char *name;
+    json_t *f;
+    char key[LP_STORAGE_KEY_MAX + 1], path[LP_MEDIA_PATH_MAX];
+
+    json_object_foreach(files, name, f) {
+        const char *file = json_string_value(json_object_get(f, "file"));
+        const char *variant = json_string_value(json_object_get(f, "variant"));
+        const char *type = json_string_value(json_object_get(f, "content_type"));
+        if (!file || !variant || strchr(file, '/'))
+            return lp_error_set(&ctx->err, LP_E_INTERNAL, "the decoder described an unusable output file");
+        if (lp_storage_key_derived(sha, variant, key, sizeof key, &ctx->err))
+            return -1;
+        snprintf(path, sizeof path, "%s/out/%s", dir, file);
+        if (lp_storage_put_file(s, key, path, type, NULL, &ctx->err))
+            return -1;
+        json_object_set_new(merge, name, json_string(key));
+        if (lp_job_check(ctx))
+            return -1;
+    }
+    if (json_object_get(merge, "pyramid"))
+        json_object_set_new(merge, "tile_format", json_string("jpeg"));
+    if (json_object_get(merge, "index")) {
+        json_t *mz = json_object_get(merge, "mezzanine");
+        json_object_set(merge, "frames", mz ? mz : json_string(original_key));
+        if (!mz)
+            json_object_set(merge, "frames_index", json_object_get(merge, "index"));
+    }
+    if (json_object_get(doc, "sprite_layout"))
+        json_object_set(merge, "sprite_layout", json_object_get(doc, "sprite_layout"));
+    return 0;
+}
+
+static int finish(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, const char *status,
+                  const char *reason)
+{
+    lp_job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "item_id", slot->item_id, "slot_id", slot->id,
+                                     "upload_id", upload_id, "status", status, "error", reason));
+    return ctx->result ? 0 : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory building the result");
+}
+
+/* Marks the slot error (transaction); 0 or -1. */
+static int fail_slot(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, const char *reason)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (lp_db_begin(ctx->db, &err) || lp_db_media_slot_fail(ctx->db, slot->id, upload_id, reason, &err) < 0 ||
+        lp_db_commit(ctx->db, &err)) {
+        lp_db_rollback(ctx->db);
+        ctx->err = err;
+        return -1;
+    }
+    LP_INFO("media", "job %s: slot %s of item %s: %s", ctx->id, slot->id, slot->item_id, reason);
+    return finish(ctx, slot, upload_id, "error", reason);
+}
+
+static int apply_result(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, json_t *doc,
+                        json_t *merge)
+{
+    lp_media_slot_result res;
+    char *storage_text = json_dumps(merge, JSON_COMPACT);
+    char *media_text = json_dumps(json_object_get(doc, "media"), JSON_COMPACT);
+    json_t *fps = json_object_get(doc, "fps");
+    int rc = -1, changed = 0;
+
+    memset(&res, 0, sizeof res);
+    res.width = json_integer_value(json_object_get(doc, "width"));
+    res.height = json_integer_value(json_object_get(doc, "height"));
+    res.frame_count = json_is_integer(json_object_get(doc, "frame_count"))
+                          ? json_integer_value(json_object_get(doc, "frame_count"))
+                          : -1;
+    res.fps = json_is_number(fps) ? json_number_value(fps) : -1;
+    res.rotation = (int)json_integer_value(json_object_get(doc, "rotation"));
+    res.format = json_string_value(json_object_get(doc, "format"));
+    res.storage_merge = storage_text;
+    res.media_json = media_text;
+    if (!storage_text || !media_text) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (lp_db_begin(ctx->db, &ctx->err) ||
+        (changed = lp_db_media_slot_finish(ctx->db, slot->id, upload_id, &res, &ctx->err)) < 0 ||
+        lp_db_commit(ctx->db, &ctx->err)) {
+        lp_db_rollback(ctx->db);
+        goto cleanup;
+    }
+    if (!changed) {
+        rc = finish(ctx, slot, upload_id, "superseded", NULL);
+        goto cleanup;
+    }
+    rc = finish(ctx, slot, upload_id, "ready", NULL);
+cleanup:
+    free(storage_text);
+    free(media_text);
+    return rc;
+}
+
+int lp_job_media_normalize_run(lp_job_ctx *ctx)
+{
+    const char *item_id, *slot_id, *upload_id, *key;
+    lp_media_slot slot;
+    lp_storage *s;
+    json_t *storage = NULL, *doc = NULL, *merge = NULL;
+    json_error_t jerr;
+    char dir[512], src[600], out_dir[600], sha[LP_SHA256_HEX_LEN + 1];
+    char *reason = NULL;
+    uint64_t size = 0;
+    int rc = -1, t;
+
+    dir[0] = '\0';
+    if (lp_job_media_normalize_validate(ctx->payload, ctx->cfg, &ctx->err))
+        return -1;
+    item_id = json_string_value(json_object_get(ctx->payload, "item_id"));
+    slot_id = json_string_value(json_object_get(ctx->payload, "slot_id"));
+    upload_id = json_string_value(json_object_get(ctx->payload, "upload_id"));
+
+    if (lp_db_media_slot_get_by_id(ctx->db, ctx->arena, ctx->team_id, slot_id, 0, &slot, &ctx->err) != 0) {
+        if (ctx->err.code != LP_E_NOT_FOUND)
+            return -1;
+        /* Deleted meanwhile: nothing left to do. */
+        lp_job_set_result(ctx, json_pack("{s:s, s:s, s:s}", "item_id", item_id, "slot_id", slot_id, "skipped",
+                                         "the item or slot no longer exists"));
+        return 0;
+    }
+    storage = json_loads(slot.storage, 0, &jerr);
+    if (!json_is_object(storage) ||
+        strcmp(json_string_value(json_object_get(storage, "upload_id")) ? json_string_value(json_object_get(storage, "upload_id")) : "",
+               upload_id) != 0) {
+        rc = finish(ctx, &slot, upload_id, "superseded", NULL);
+        goto cleanup;
+    }
+    if (!strcmp(slot.status, "ready") || !strcmp(slot.status, "error")) {
+        /* A redelivery after this upload was finished: change nothing. */
+        rc = finish(ctx, &slot, upload_id, slot.status, slot.error);
+        goto cleanup;
+    }
+    key = json_string_value(json_object_get(storage, "original"));
+    if (!key) {
+        rc = fail_slot(ctx, &slot, upload_id, "the slot names no original file; upload it again");
+        goto cleanup;
+    }
+    if (!(s = worker_storage(ctx->cfg, &ctx->err)))
+        goto cleanup;
+    if (make_workdir(dir, sizeof dir, &ctx->err))
+        goto cleanup;
+    snprintf(src, sizeof src, "%s/original", dir);
+    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    if (mkdir(out_dir, 0700) != 0) {
+        lp_error_set(&ctx->err, LP_E_IO, "cannot create %s: %s", out_dir, strerror(errno));
+        goto cleanup;
+    }
+    if (fetch_original(s, key, src, sha, &size, &ctx->err) != 0) {
+        if (ctx->err.code == LP_E_NOT_FOUND)
+            rc = fail_slot(ctx, &slot, upload_id,
+                           lp_arena_printf(ctx->arena, "the uploaded file (%s) is missing from storage; upload it again",
+                                           key));
+        goto cleanup;
+    }
+    if (size == 0) {
+        rc = fail_slot(ctx, &slot, upload_id, "the uploaded file is empty (0 bytes); upload the file again");
+        goto cleanup;
+    }
+    lp_job_progress(ctx, 0.1);
+
+    lp_media_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
+    lp_media_limits_from_config(&args.limits, ctx->cfg);
+    t = transform(ctx, &args, &doc, &reason);
+    if (t < 0)
+        goto cleanup;
+    if (t > 0) {
+        rc = fail_slot(ctx, &slot, upload_id, reason);
+        goto cleanup;
+    }
+    lp_job_progress(ctx, 0.8);
+    merge = json_object();
+    if (!merge || json_object_set_new(merge, "sha256", json_string(sha)) ||
+        json_object_set_new(merge, "size", json_integer((json_int_t)size))) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (store_outputs(ctx, s, dir, sha, key, doc, merge) != 0)
+        goto cleanup;
+    rc = apply_result(ctx, &slot, upload_id, doc, merge);
+
+cleanup:
+    if (rc != 0 && ctx->attempt >= ctx->max_attempts && ctx->err.code != LP_OK &&
+        lp_job_error_retryable(ctx->err.code)) {
+        /* The last attempt: the item must not stay "processing" forever. */
+        lp_error saved = ctx->err;
+        char *why = lp_arena_printf(ctx->arena, "processing failed %d times; the last error was: %s", ctx->attempt,
+                                    saved.message);
+        lp_error_clear(&ctx->err);
+        if (why && lp_db_begin(ctx->db, &ctx->err) == 0 &&
+            lp_db_media_slot_fail(ctx->db, slot_id, upload_id, why, &ctx->err) >= 0)
+            lp_db_commit(ctx->db, &ctx->err);
+        lp_db_rollback(ctx->db);
+        ctx->err = saved;
+    }
+    if (dir[0])
+        remove_tree(dir, 0);
+    json_decref(merge);
+    json_decref(doc);
+    json_decref(storage);
+    return rc;
+}
