@@ -18,6 +18,7 @@ PACKAGES=(
     libcmocka-dev
     # services and tools the daemon, the workers and the tests run
     postgresql rabbitmq-server ffmpeg libvips-tools python3 procps iproute2 util-linux ca-certificates
+    curl jq
     # browser tests, fuzzing, benchmarks
     chromium clang libclang-rt-14-dev wrk hyperfine imagemagick
 )

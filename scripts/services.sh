@@ -475,7 +475,8 @@ cmd_start() {
     [[ -n "$want_amqp" ]] && AMQP_PORT=$want_amqp
     [[ -n "$PG_PORT" ]] || PG_PORT=$(pick_ports 1)
     [[ -n "$AMQP_PORT" ]] || AMQP_PORT=$(pick_ports 3)
-    [[ -n "$PG_ROOT" ]] || pg_choose_root
+    # A throwaway cluster kept outside DIR is deleted by `stop`: choose again.
+    [[ -n "$PG_ROOT" && -d "$PG_ROOT" ]] || pg_choose_root
     set_rabbitmq_env
     export SERVICES_SH
     SERVICES_SH=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")

@@ -88,15 +88,6 @@ static int parse_rfc3339(const char *s, int64_t *out_ms)
     return 0;
 }
 
-/* 1 if role a may do nothing that role b may not (see lp_role_has). */
-static int role_within(lp_role a, lp_role b)
-{
-    for (int p = LP_PERM_PUBLIC; p <= LP_PERM_OWNER; p++)
-        if (lp_role_has(a, (lp_perm)p) && !lp_role_has(b, (lp_perm)p))
-            return 0;
-    return 1;
-}
-
 int lp_api_api_keys_create(lp_req *req)
 {
     static const char *const fields[] = {"name", "expires_at", "role", NULL};
@@ -132,7 +123,7 @@ int lp_api_api_keys_create(lp_req *req)
         lp_identity_role(role_s, "role", &role, err);
     if (err->code != LP_OK)
         return -1;
-    if (!role_within(role, req->who.role)) {
+    if (!lp_role_within(role, req->who.role)) {
         lp_error_set(err, LP_E_FORBIDDEN, "an API key cannot have a higher role than yours (%s)",
                      lp_role_name(req->who.role));
         return lp_error_hint(err, "omit \"role\" to give the key your own role");

@@ -155,6 +155,15 @@ int lp_db_media_slot_set_status(lp_db *db, const char *slot_id, const char *stat
                : 0;
 }
 
+int lp_db_media_slot_restore(lp_db *db, const char *slot_id, const char *status, lp_error *err)
+{
+    const char *p[2] = {slot_id, status};
+    return slot_change(db, "UPDATE slots SET status = $2 WHERE id = $1 AND status = 'uploading' RETURNING item_id", 2,
+                       p, err) < 0
+               ? -1
+               : 0;
+}
+
 int lp_db_media_slot_set_original(lp_db *db, const char *slot_id, const char *storage_json, lp_error *err)
 {
     const char *p[2] = {slot_id, storage_json};

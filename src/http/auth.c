@@ -63,8 +63,7 @@ int lp_role_parse(const char *s, lp_role *out)
     return -1;
 }
 
-/* 1 if role a may do nothing that role b may not. */
-static int role_within(lp_role a, lp_role b)
+int lp_role_within(lp_role a, lp_role b)
 {
     for (int p = LP_PERM_PUBLIC; p <= LP_PERM_OWNER; p++)
         if (lp_role_has(a, (lp_perm)p) && !lp_role_has(b, (lp_perm)p))
@@ -76,9 +75,9 @@ static int role_within(lp_role a, lp_role b)
  * member_role: the lower of the two (none if they were incomparable). */
 static lp_role effective_role(lp_role key_role, lp_role member_role)
 {
-    if (role_within(key_role, member_role))
+    if (lp_role_within(key_role, member_role))
         return key_role;
-    if (role_within(member_role, key_role))
+    if (lp_role_within(member_role, key_role))
         return member_role;
     return LP_ROLE_NONE;
 }

@@ -1,4 +1,5 @@
 /* Child processes with resource limits for untrusted decoding. See sandbox.h. */
+#define _GNU_SOURCE /* pipe2 */
 #include "sandbox.h"
 
 #include <errno.h>

@@ -53,6 +53,10 @@ int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, cons
 int lp_db_media_slot_set_status(lp_db *db, const char *slot_id, const char *status, const char *error,
                                 lp_error *err);
 
+/* Puts a slot that is still "uploading" back to status (an upload that did
+ * not complete), then refreshes the item. 0 or -1. */
+int lp_db_media_slot_restore(lp_db *db, const char *slot_id, const char *status, lp_error *err);
+
 /* Gives the slot a new original: storage becomes storage_json (a JSON object
  * naming upload_id and original; the derived files of an earlier original
  * are forgotten), the measured fields are cleared, status becomes

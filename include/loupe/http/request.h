@@ -45,6 +45,8 @@ typedef enum lp_perm {
 int lp_role_has(lp_role role, lp_perm perm);
 const char *lp_role_name(lp_role role);            /* "owner", … ; "" for NONE */
 int lp_role_parse(const char *s, lp_role *out);    /* -1 if unknown */
+/* 1 if role a may do nothing that role b may not. */
+int lp_role_within(lp_role a, lp_role b);
 
 /* Who is calling. Filled by the server before the handler runs (for routes
  * that are not PUBLIC, authenticated is always 1 by then). */

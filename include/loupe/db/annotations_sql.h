@@ -1,0 +1,189 @@
+/* Statements about annotations (src/db/annotations_sql.c): the item's
+ * annotation version, batch writes with COPY, streamed reads, idempotency
+ * keys.
+ *
+ * Writes are set-based: a batch of any size is a handful of statements (one
+ * DELETE, one COPY of annotations, one COPY of frames, one summary UPDATE),
+ * never a round trip per annotation. Reads run in single-row mode with
+ * binary results and hand out one row at a time, so an answer of any size is
+ * streamed with flat memory.
+ *
+ * Team scoping: the item is checked against the team once per request
+ * (lp_db_ann_item_lock / lp_db_ann_item_version); every later statement is
+ * keyed by that item. */
+#ifndef LOUPE_DB_ANNOTATIONS_SQL_H
+#define LOUPE_DB_ANNOTATIONS_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/error.h"
+#include "loupe/db/db.h"
+
+/* ---- the item and its version ------------------------------------------------ */
+
+/* For a write: checks that the item is the team's (live dataset), then locks
+ * its version row (creating it at 0) until the transaction ends, which
+ * serialises writers of one item. *version gets the current version.
+ * 0, or -1 (LP_E_NOT_FOUND "item … not found"). Call inside a transaction. */
+int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
+
+/* For a read: the item's current version (0 when never written). 0, or -1
+ * (LP_E_NOT_FOUND). */
+int lp_db_ann_item_version(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
+
+typedef struct lp_db_slot_row {
+    char *name;
+    char *type;            /* image, video, volume */
+    int64_t frame_count;   /* 0 when unknown */
+} lp_db_slot_row;
+
+/* The item's slots in position order (*out new in a). */
+int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_db_slot_row **out, size_t *n, lp_error *err);
+
+/* Which of ids (JSON array of UUID strings) are annotations of the item:
+ * *found (new in a) gets them, lower-case. */
+int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
+                       lp_error *err);
+
+/* What a replaced annotation keeps. */
+typedef struct lp_db_ann_kept {
+    char id[37];
+    char *created_by;      /* NULL when unknown */
+    char *created_at;
+    int32_t version;
+} lp_db_ann_kept;
+
+/* Deletes the item's annotations among ids (JSON array) with their frames;
+ * *kept (new in a, may be NULL) gets what each deleted row keeps when it is
+ * replaced by an update. Returns the number deleted, or -1. */
+int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, lp_db_ann_kept **kept,
+                         lp_error *err);
+
+/* One annotation row to insert. Text values are borrowed; geom is raw bytes. */
+typedef struct lp_db_ann_row {
+    const char *id;
+    const char *class_id;
+    const char *slot;
+    const char *type;
+    const void *geom;      /* NULL = SQL NULL */
+    size_t geom_len;
+    const char *data;      /* JSON object text */
+    size_t data_len;
+    const char *extra;     /* NULL = SQL NULL */
+    size_t extra_len;
+    bool has_z;
+    int32_t z;
+    const char *source;
+    bool has_confidence;
+    double confidence;
+    const char *ranges;    /* PostgreSQL array text "{0,11}", NULL = SQL NULL */
+    const char *hidden;
+    int32_t version;
+    const char *created_by; /* NULL: the writer */
+    const char *created_at; /* NULL: now */
+} lp_db_ann_row;
+
+typedef struct lp_db_ann_frame_row {
+    const char *annotation_id;
+    int64_t frame;
+    bool keyframe;
+    const void *geom;
+    size_t geom_len;
+    const char *data;
+    size_t data_len;
+    const char *extra;
+    size_t extra_len;
+} lp_db_ann_frame_row;
+
+/* Inserts rows with COPY (text format, streamed in chunks). user_id is the
+ * writer (created_by when a row has none, and updated_by). A duplicate id
+ * fails with LP_E_CONFLICT. 0 or -1. */
+int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
+                     const lp_db_ann_row *rows, size_t n, lp_error *err);
+int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n, lp_error *err);
+
+/* After a write: refreshes the item's annotation_count and class_ids and
+ * bumps its version; *version gets the new one. 0 or -1. */
+int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err);
+
+/* ---- streamed reads ------------------------------------------------------------ */
+
+typedef struct lp_db_ann_cursor lp_db_ann_cursor;
+
+/* One row of a cursor; every pointer is valid until the next call. Strings
+ * are NUL-terminated; blobs and JSON texts come with their lengths. */
+typedef struct lp_db_ann_out {
+    char id[37];
+    char class_id[37];
+    const char *slot;
+    const char *type;
+    const void *geom;      /* NULL when SQL NULL */
+    size_t geom_len;
+    const char *data;      /* JSON text */
+    size_t data_len;
+    const char *extra;     /* NULL when SQL NULL */
+    size_t extra_len;
+    bool has_z;
+    int32_t z;
+    const char *source;
+    bool has_confidence;
+    double confidence;
+    int32_t version;
+    const char *ranges;    /* "{0,11,…}" or NULL */
+    const char *hidden;
+    bool interpolated;
+    /* frame columns; has_frame false for an annotation without frames */
+    bool has_frame;
+    int32_t frame;
+    bool keyframe;
+    const void *frame_geom;
+    size_t frame_geom_len;
+    const char *frame_data;
+    size_t frame_data_len;
+    const char *frame_extra;
+    size_t frame_extra_len;
+} lp_db_ann_out;
+
+/* Every annotation of the item (of one slot when slot is not NULL) with its
+ * frames: one row per frame (one row for an annotation without frames),
+ * ordered by slot, annotation id, frame. The connection is busy until the
+ * cursor is closed. NULL on failure. */
+lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err);
+
+/* The keyframes of the slot's video annotations (raster layers excepted)
+ * needed to compute frames [from, to]: those inside the window plus the
+ * nearest one on each side. Ordered by annotation id, frame. */
+lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
+                                           lp_error *err);
+
+/* 1 with *row filled, 0 at the end, -1 on error. */
+int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err);
+
+/* Ends the cursor (cancelling the query when rows remain) and leaves the
+ * connection ready for the next statement. NULL is a no-op. */
+void lp_db_ann_close(lp_db_ann_cursor *c);
+
+/* ---- idempotency keys ----------------------------------------------------------- */
+
+typedef struct lp_db_idem {
+    int status;            /* 0 when this request claimed the key */
+    char *request_hash;
+    char *etag;            /* or NULL */
+    char *response;
+} lp_db_idem;
+
+/* Claims (team, key) for this request in the caller's transaction, or finds
+ * the stored answer of an earlier one made within 24 hours: out->status is 0
+ * when claimed, else the stored status with hash, etag and response (arena).
+ * A concurrent request with the same key waits for this transaction. */
+int lp_db_idem_claim(lp_db *db, lp_arena *a, const char *team_id, const char *key, const char *request_hash,
+                     lp_db_idem *out, lp_error *err);
+
+/* Stores the answer for a claimed key (same transaction). */
+int lp_db_idem_store(lp_db *db, const char *team_id, const char *key, int status, const char *etag,
+                     const char *response, lp_error *err);
+
+#endif

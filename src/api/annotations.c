@@ -1,0 +1,1224 @@
+/* An item's annotations: the streamed read, the frame-range read ("vectors
+ * on demand") and the atomic batch write (docs/ANNOTATIONS.md).
+ *
+ * GET  /api/v1/items/{id}/annotations[?slot=…]          READ      streamed JSON
+ * GET  /api/v1/items/{id}/annotations?slot=…&frames=a..b READ      streamed NDJSON
+ * POST /api/v1/items/{id}/annotations/batch             ANNOTATE  BULK body
+ *
+ * Threads and connections: a streamed read holds its pooled database
+ * connection (inside a read-only REPEATABLE READ transaction, so the rows
+ * match the version in the ETag) until the last byte is sent or the client
+ * goes away; the stream callbacks run on the thread that serves the
+ * connection. The frame-range read loads the keyframes it needs first,
+ * gives the connection back, and computes frames while sending. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "identity.h"
+#include "loupe/api/annotation_codec.h"
+#include "loupe/api/handlers.h"
+#include "loupe/api/input.h"
+#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/crypto/sha256.h"
+#include "loupe/db/annotations_sql.h"
+#include "loupe/db/audit_sql.h"
+#include "loupe/db/classes_sql.h"
+#include "loupe/geometry/track.h"
+
+/* Most frames one frame-range read may cover. */
+#define LP_ANN_FRAMES_MAX 10000
+/* Output is produced in chunks of about this size. */
+#define STREAM_CHUNK (64 * 1024)
+
+static void lim_from_cfg(const lp_config *cfg, lp_ann_limits *lim)
+{
+    lim->geom.max_points = (size_t)cfg->annotation_max_points;
+    lim->geom.max_paths = (size_t)cfg->annotation_max_paths;
+    lim->geom.max_pixels = (uint64_t)cfg->image_max_pixels;
+    lim->max_frame = cfg->video_max_frames - 1;
+    lim->max_string = (size_t)cfg->string_max_length;
+}
+
+/* Anchors the field errors added since mark under name ("create[3]"). */
+static void anchor_fields(lp_error *err, size_t mark, const char *name)
+{
+    for (size_t i = mark; i < err->nfields; i++) {
+        char tmp[sizeof err->fields[i].field];
+        const char *f = err->fields[i].field;
+        snprintf(tmp, sizeof tmp, "%s%s%s", name, f[0] && f[0] != '[' ? "." : "", f);
+        lp_strlcpy(err->fields[i].field, tmp, sizeof err->fields[i].field);
+    }
+}
+
+/* "{0,11,20,30}" → [[0,11],[20,30]] */
+static int write_ranges(lp_buf *o, const char *name, const char *text)
+{
+    if (!text)
+        return 0;
+    if (lp_buf_printf(o, ",\"%s\":[", name) != 0)
+        return -1;
+    const char *p = text + (*text == '{');
+    int k = 0;
+    while (*p && *p != '}') {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        if (lp_buf_printf(o, k % 2 == 0 ? (k ? ",[%lld" : "[%lld") : ",%lld]", v) != 0)
+            return -1;
+        k++;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return lp_buf_puts(o, "]");
+}
+
+static int parse_ranges(lp_arena *a, const char *text, lp_geom_frame_range **out, size_t *n)
+{
+    size_t count = 0, k = 0;
+    *out = NULL;
+    *n = 0;
+    if (!text)
+        return 0;
+    for (const char *p = text; *p; p++)
+        if (*p == ',')
+            count++;
+    lp_geom_frame_range *r = lp_arena_calloc(a, count / 2 + 1, sizeof *r);
+    if (!r)
+        return -1;
+    const char *p = text + (*text == '{');
+    while (*p && *p != '}') {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        if (k % 2 == 0)
+            r[k / 2].start = v;
+        else
+            r[k / 2].end = v;
+        k++;
+        p = *end == ',' ? end + 1 : end;
+    }
+    *out = r;
+    *n = k / 2;
+    return 0;
+}
+
+static int etag_header(lp_req *req, int64_t version)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "\"%lld\"", (long long)version);
+    return lp_res_header(req, "ETag", tag);
+}
+
+/* 1 when the If-Match / If-None-Match list names version (or is "*"). */
+static int etag_listed(const char *list, int64_t version)
+{
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end - start >= 3 && start[0] == '"' && end[-1] == '"') {
+            char *e;
+            long long v = strtoll(start + 1, &e, 10);
+            if (e == end - 1 && e > start + 1 && v == version)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- GET: the whole set, streamed ----------------------------------------------- */
+
+typedef struct item_stream {
+    lp_db *db;
+    lp_db_ann_cursor *cur;
+    lp_arena *arena;        /* decoded shapes of the row being written */
+    lp_buf out;
+    size_t out_pos;
+    int64_t version;
+    bool started, finished, any, open_video;
+    char open_id[37];
+    char *ranges, *hidden;  /* of the open video annotation (malloc) */
+} item_stream;
+
+static void item_stream_free(void *cls)
+{
+    item_stream *s = cls;
+    lp_db_ann_close(s->cur);
+    lp_db_rollback(s->db);
+    lp_db_release(s->db);
+    lp_arena_free(s->arena);
+    lp_buf_free(&s->out);
+    free(s->ranges);
+    free(s->hidden);
+    free(s);
+}
+
+static int write_geom_blob(lp_buf *o, lp_arena *a, const void *blob, size_t len, lp_error *err)
+{
+    lp_ann_geom g;
+    if (lp_ann_geom_decode(blob, len, a, &g, err) != 0)
+        return -1;
+    return lp_buf_append(o, ",", 1) || lp_ann_write_geom(o, &g) ? -1 : 0;
+}
+
+static int close_video(item_stream *s)
+{
+    lp_buf *o = &s->out;
+    if (lp_buf_puts(o, "}") || write_ranges(o, "ranges", s->ranges) || write_ranges(o, "hidden_areas", s->hidden) ||
+        lp_buf_puts(o, "}"))
+        return -1;
+    s->open_video = false;
+    free(s->ranges);
+    free(s->hidden);
+    s->ranges = s->hidden = NULL;
+    return 0;
+}
+
+/* Writes one cursor row: a new annotation, or the next frame of the open one. */
+static int write_row(item_stream *s, const lp_db_ann_out *r, lp_error *err)
+{
+    lp_buf *o = &s->out;
+    if (s->open_video && strcmp(s->open_id, r->id) == 0) {
+        /* next frame of the same annotation */
+        if (lp_buf_printf(o, ",\"%d\":{\"keyframe\":%s", (int)r->frame, r->keyframe ? "true" : "false") != 0)
+            return -1;
+        goto frame_body;
+    }
+    if (s->open_video && close_video(s) != 0)
+        return -1;
+    lp_arena_reset(s->arena);
+    if ((s->any && lp_buf_append(o, ",", 1) != 0) ||
+        lp_buf_printf(o, "{\"id\":\"%s\",\"class_id\":\"%s\",\"slot\":", r->id, r->class_id) != 0 ||
+        lp_ann_write_string(o, r->slot, strlen(r->slot)) != 0 ||
+        lp_buf_printf(o, ",\"version\":%d,\"source\":\"%s\"", (int)r->version, r->source) != 0)
+        return -1;
+    s->any = true;
+    if (r->has_z && lp_buf_printf(o, ",\"z\":%d", (int)r->z) != 0)
+        return -1;
+    if (r->has_confidence) {
+        char num[32];
+        lp_ann_format_double(r->confidence, num);
+        if (lp_buf_printf(o, ",\"confidence\":%s", num) != 0)
+            return -1;
+    }
+    if (r->geom && write_geom_blob(o, s->arena, r->geom, r->geom_len, err) != 0)
+        return -1;
+    if (lp_ann_write_members(o, r->data, r->data_len) != 0 || lp_ann_write_members(o, r->extra, r->extra_len) != 0)
+        return -1;
+    if (!r->ranges)
+        return lp_buf_puts(o, "}");
+    /* a video annotation: its frames follow, one per row */
+    s->open_video = true;
+    lp_strlcpy(s->open_id, r->id, sizeof s->open_id);
+    s->ranges = strdup(r->ranges);
+    s->hidden = r->hidden ? strdup(r->hidden) : NULL;
+    if (!s->ranges || (r->hidden && !s->hidden))
+        return -1;
+    if (lp_buf_puts(o, ",\"frames\":{") != 0)
+        return -1;
+    if (!r->has_frame)
+        return 0;
+    if (lp_buf_printf(o, "\"%d\":{\"keyframe\":%s", (int)r->frame, r->keyframe ? "true" : "false") != 0)
+        return -1;
+frame_body:
+    if (r->frame_geom && write_geom_blob(o, s->arena, r->frame_geom, r->frame_geom_len, err) != 0)
+        return -1;
+    if (lp_ann_write_members(o, r->frame_data, r->frame_data_len) != 0 ||
+        lp_ann_write_members(o, r->frame_extra, r->frame_extra_len) != 0)
+        return -1;
+    return lp_buf_puts(o, "}");
+}
+
+static ssize_t item_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    item_stream *s = cls;
+    lp_error err;
+    (void)pos;
+    lp_error_clear(&err);
+    if (s->out_pos == s->out.len) {
+        lp_buf_reset(&s->out);
+        s->out_pos = 0;
+    }
+    if (!s->started) {
+        if (lp_buf_printf(&s->out, "{\"version\":%lld,\"annotations\":[", (long long)s->version) != 0)
+            return -1;
+        s->started = true;
+    }
+    while (!s->finished && s->out.len - s->out_pos < max) {
+        lp_db_ann_out row;
+        int rc = lp_db_ann_next(s->cur, &row, &err);
+        if (rc < 0) {
+            LP_ERROR("api", "streaming annotations failed: %s", err.message);
+            return -1;
+        }
+        if (rc == 0) {
+            if ((s->open_video && close_video(s) != 0) || lp_buf_puts(&s->out, "]}") != 0)
+                return -1;
+            s->finished = true;
+            break;
+        }
+        if (write_row(s, &row, &err) != 0) {
+            LP_ERROR("api", "rendering annotation %s failed: %s", row.id, err.message[0] ? err.message : "buffer full");
+            return -1;
+        }
+    }
+    size_t n = s->out.len - s->out_pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->out.data + s->out_pos, n);
+    s->out_pos += n;
+    return (ssize_t)n;
+}
+
+/* ---- GET with frames=a..b: every shape on every frame --------------------------- */
+
+typedef struct track {
+    char id[37];
+    char class_id[37];
+    int type;
+    lp_geom_track t;
+    lp_ann_geom *geoms;      /* per keyframe, as stored */
+    size_t ngeoms;
+} track;
+
+typedef struct frame_stream {
+    lp_arena *tracks_arena;  /* tracks and keyframes */
+    lp_arena *frame_arena;   /* computed shapes of one frame */
+    track *tracks;
+    size_t ntracks;
+    int64_t from, to, next;
+    int64_t version;
+    char header[256];
+    bool started;
+    lp_buf out;
+    size_t out_pos;
+} frame_stream;
+
+static void frame_stream_free(void *cls)
+{
+    frame_stream *s = cls;
+    lp_arena_free(s->tracks_arena);
+    lp_arena_free(s->frame_arena);
+    lp_buf_free(&s->out);
+    free(s);
+}
+
+/* The keyframe held at f for types that do not interpolate: the last one at
+ * or before f, else the first. */
+static size_t held_index(const lp_geom_track *t, int64_t f)
+{
+    size_t lo = 0, hi = t->nkeyframes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->keyframes[mid].frame <= f)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? lo - 1 : 0;
+}
+
+static int write_frame(frame_stream *s, int64_t f, lp_error *err)
+{
+    lp_buf *o = &s->out;
+    bool any = false;
+    lp_arena_reset(s->frame_arena);
+    if (lp_buf_printf(o, "{\"frame\":%lld,\"annotations\":[", (long long)f) != 0)
+        return -1;
+    for (size_t i = 0; i < s->ntracks; i++) {
+        track *tr = &s->tracks[i];
+        lp_geom_shape shape;
+        lp_geom_frame_kind kind;
+        if (lp_geom_track_at(&tr->t, f, s->frame_arena, &shape, &kind, err) != 0)
+            return -1;
+        if (kind == LP_GEOM_FRAME_ABSENT)
+            continue;
+        if ((any && lp_buf_append(o, ",", 1) != 0) ||
+            lp_buf_printf(o, "{\"id\":\"%s\",\"class_id\":\"%s\",\"keyframe\":%s,", tr->id, tr->class_id,
+                          kind == LP_GEOM_FRAME_KEYFRAME ? "true" : "false") != 0)
+            return -1;
+        any = true;
+        int rc;
+        if (tr->type == LP_GEOM_TAG || tr->type == LP_GEOM_MASK || tr->type == LP_GEOM_TEXT)
+            rc = lp_ann_write_geom(o, &tr->geoms[held_index(&tr->t, f)]);
+        else
+            rc = lp_ann_write_shape(o, &shape);
+        if (rc != 0 || lp_buf_puts(o, "}") != 0)
+            return -1;
+    }
+    return lp_buf_puts(o, "]}\n");
+}
+
+static ssize_t frame_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    frame_stream *s = cls;
+    lp_error err;
+    (void)pos;
+    lp_error_clear(&err);
+    if (s->out_pos == s->out.len) {
+        lp_buf_reset(&s->out);
+        s->out_pos = 0;
+    }
+    if (!s->started) {
+        if (lp_buf_puts(&s->out, s->header) != 0)
+            return -1;
+        s->started = true;
+    }
+    while (s->next <= s->to && s->out.len - s->out_pos < max) {
+        if (write_frame(s, s->next, &err) != 0) {
+            LP_ERROR("api", "computing frame %lld failed: %s", (long long)s->next,
+                     err.message[0] ? err.message : "buffer full");
+            return -1;
+        }
+        s->next++;
+    }
+    size_t n = s->out.len - s->out_pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->out.data + s->out_pos, n);
+    s->out_pos += n;
+    return (ssize_t)n;
+}
+
+/* Reads the keyframes for [from, to] into s (single-row mode, one track at a time). */
+static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_stream *s, lp_error *err)
+{
+    lp_db_ann_cursor *cur = lp_db_ann_open_keyframes(db, item_id, slot, s->from, s->to, err);
+    size_t cap = 16, kcap = 0;
+    lp_geom_keyframe *kf = NULL;
+    lp_db_ann_out row;
+    int rc;
+    if (!cur)
+        return -1;
+    s->tracks = lp_arena_calloc(s->tracks_arena, cap, sizeof *s->tracks);
+    if (!s->tracks) {
+        lp_db_ann_close(cur);
+        return lp_error_set(err, LP_E_TOO_LARGE, "the annotations of this slot do not fit in memory");
+    }
+    while ((rc = lp_db_ann_next(cur, &row, err)) == 1) {
+        track *tr = s->ntracks ? &s->tracks[s->ntracks - 1] : NULL;
+        if (!tr || strcmp(tr->id, row.id) != 0) {
+            if (s->ntracks == cap) {
+                track *nt = lp_arena_calloc(s->tracks_arena, cap * 2, sizeof *nt);
+                if (!nt)
+                    goto toolarge;
+                memcpy(nt, s->tracks, cap * sizeof *nt);
+                s->tracks = nt;
+                cap *= 2;
+            }
+            tr = &s->tracks[s->ntracks++];
+            lp_strlcpy(tr->id, row.id, sizeof tr->id);
+            lp_strlcpy(tr->class_id, row.class_id, sizeof tr->class_id);
+            int t = -1;
+            lp_ann_type_from_name(row.type, strlen(row.type), &t);
+            tr->type = t;
+            tr->t.interpolate = row.interpolated;
+            lp_geom_frame_range *r;
+            size_t n;
+            if (parse_ranges(s->tracks_arena, row.ranges, &r, &n) != 0)
+                goto toolarge;
+            tr->t.ranges = r;
+            tr->t.nranges = n;
+            if (parse_ranges(s->tracks_arena, row.hidden, &r, &n) != 0)
+                goto toolarge;
+            tr->t.hidden = r;
+            tr->t.nhidden = n;
+            kcap = 0;
+            kf = NULL;
+        }
+        if (tr->t.nkeyframes == kcap) {
+            size_t nc = kcap ? kcap * 2 : 4;
+            lp_geom_keyframe *nk = lp_arena_calloc(s->tracks_arena, nc, sizeof *nk);
+            lp_ann_geom *ng = lp_arena_calloc(s->tracks_arena, nc, sizeof *ng);
+            if (!nk || !ng)
+                goto toolarge;
+            if (kcap) {
+                memcpy(nk, kf, kcap * sizeof *nk);
+                memcpy(ng, tr->geoms, kcap * sizeof *ng);
+            }
+            kf = nk;
+            tr->geoms = ng;
+            kcap = nc;
+            tr->t.keyframes = kf;
+        }
+        lp_ann_geom *g = &tr->geoms[tr->t.nkeyframes];
+        if (!row.frame_geom || lp_ann_geom_decode(row.frame_geom, row.frame_geom_len, s->tracks_arena, g, err) != 0) {
+            if (!row.frame_geom)
+                lp_error_set(err, LP_E_INTERNAL, "keyframe %d of annotation %s has no shape", (int)row.frame, row.id);
+            lp_db_ann_close(cur);
+            return -1;
+        }
+        /* raw texts point into the row: keep copies */
+        if (g->raw) {
+            char *copy = lp_arena_memdup(s->tracks_arena, g->raw, g->raw_len + 1);
+            if (!copy)
+                goto toolarge;
+            copy[g->raw_len] = '\0';
+            g->raw = copy;
+        }
+        kf[tr->t.nkeyframes].frame = row.frame;
+        kf[tr->t.nkeyframes].shape = g->shape;
+        tr->t.nkeyframes++;
+        tr->ngeoms = tr->t.nkeyframes;
+    }
+    lp_db_ann_close(cur);
+    return rc < 0 ? -1 : 0;
+toolarge:
+    lp_db_ann_close(cur);
+    return lp_error_set(err, LP_E_TOO_LARGE, "the keyframes of this slot do not fit in memory (http_arena_limit)");
+}
+
+/* "a..b" */
+static int read_frames_param(lp_req *req, const char *v, int64_t *from, int64_t *to)
+{
+    char *end;
+    long long a = strtoll(v, &end, 10);
+    if (end == v || end[0] != '.' || end[1] != '.' || a < 0)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "frames", "must be a range like 0..99 (first..last frame)");
+    const char *q = end + 2;
+    long long b = strtoll(q, &end, 10);
+    if (end == q || *end || b < a)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "frames", "must be a range like 0..99 (first..last frame)");
+    if (b - a + 1 > LP_ANN_FRAMES_MAX)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "frames",
+                              "covers %lld frames; ask for at most %d at a time", b - a + 1, LP_ANN_FRAMES_MAX);
+    *from = a;
+    *to = b;
+    return 0;
+}
+
+static int get_frames(lp_req *req, const char *item_id, const char *slot, const char *frames)
+{
+    int64_t from = 0, to = 0, version = 0;
+    lp_db *db;
+    int rc = -1;
+    if (read_frames_param(req, frames, &from, &to) != 0)
+        return -1;
+    if (!slot)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "is required with frames");
+    frame_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    s->tracks_arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
+    s->frame_arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
+    lp_buf_init(&s->out, 16 * STREAM_CHUNK);
+    s->from = s->next = from;
+    s->to = to;
+    if (!s->tracks_arena || !s->frame_arena) {
+        frame_stream_free(s);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    }
+    if (!(db = lp_db_acquire(req->svc->db, &req->err))) {
+        frame_stream_free(s);
+        return -1;
+    }
+    if (lp_db_begin(db, &req->err) == 0 &&
+        lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) >= 0 &&
+        lp_db_ann_item_version(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
+        load_tracks(db, item_id, slot, s, &req->err) == 0)
+        rc = 0;
+    lp_db_rollback(db);
+    lp_db_release(db);
+    if (rc != 0) {
+        frame_stream_free(s);
+        return -1;
+    }
+    s->version = version;
+    char *slot_json = NULL;
+    lp_buf tmp;
+    lp_buf_init(&tmp, 1024);
+    if (lp_ann_write_string(&tmp, slot, strlen(slot)) == 0)
+        slot_json = tmp.data;
+    snprintf(s->header, sizeof s->header,
+             "{\"version\":%lld,\"item_id\":\"%s\",\"slot\":%s,\"from\":%lld,\"to\":%lld}\n", (long long)version,
+             item_id, slot_json ? slot_json : "null", (long long)from, (long long)to);
+    lp_buf_free(&tmp);
+    etag_header(req, version);
+    return lp_res_stream(req, 200, "application/x-ndjson", frame_stream_read, s, frame_stream_free);
+}
+
+int lp_api_annotations_get(lp_req *req)
+{
+    const char *item_id = lp_identity_uuid_param(req, "id", "item");
+    const char *slot = lp_req_query(req, "slot"), *frames = lp_req_query(req, "frames");
+    int64_t version = 0;
+    lp_db *db;
+
+    if (!item_id)
+        return -1;
+    if (slot && (!*slot || strlen(slot) > 255))
+        return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
+    if (frames)
+        return get_frames(req, item_id, slot, frames);
+    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+        return -1;
+    if (lp_db_begin(db, &req->err) != 0 ||
+        lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) < 0 ||
+        lp_db_ann_item_version(db, req->who.team_id, item_id, &version, &req->err) != 0)
+        goto fail;
+    etag_header(req, version);
+    const char *inm = lp_req_header(req, "If-None-Match");
+    if (inm && etag_listed(inm, version)) {
+        lp_db_rollback(db);
+        lp_db_release(db);
+        return lp_res_empty(req, 304);
+    }
+    item_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    s->db = db;
+    s->version = version;
+    s->arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
+    lp_buf_init(&s->out, (size_t)req->svc->cfg->http_arena_limit);
+    if (!s->arena || !(s->cur = lp_db_ann_open_item(db, item_id, slot, &req->err))) {
+        if (!s->arena)
+            lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        item_stream_free(s);
+        return -1;
+    }
+    return lp_res_stream(req, 200, "application/json", item_stream_read, s, item_stream_free);
+fail:
+    lp_db_rollback(db);
+    lp_db_release(db);
+    return -1;
+}
+
+/* ---- POST batch --------------------------------------------------------------------- */
+
+typedef struct batch {
+    lp_ann *create, *update;
+    size_t ncreate, nupdate;
+    const char **del;
+    size_t ndel;
+} batch;
+
+/* Appends to an arena array that doubles. */
+static void *grow(lp_arena *a, void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *na = lp_arena_alloc(a, nc * size);
+    if (!na)
+        return NULL;
+    if (n)
+        memcpy(na, arr, n * size);
+    *cap = nc;
+    return na;
+}
+
+static int read_ann_list(lp_req *req, lp_jscan *s, const lp_ann_limits *lim, lp_ann_mode mode, const char *name,
+                         lp_ann **out, size_t *n, size_t *total)
+{
+    size_t cap = 0;
+    int more;
+    lp_jtok t = lp_jscan_peek(s);
+    if (t != LP_JT_ARRAY) {
+        if (t == LP_JT_ERROR)
+            return lp_jscan_error(s, &req->err);
+        lp_error_field(&req->err, LP_E_INVALID, name, "must be an array of annotations");
+        return lp_jscan_skip(s, NULL, NULL) != 0 ? lp_jscan_error(s, &req->err) : 0;
+    }
+    if (lp_jscan_array_begin(s) != 0)
+        return lp_jscan_error(s, &req->err);
+    while ((more = lp_jscan_array_next(s)) == 1) {
+        if (++*total > (size_t)req->svc->cfg->annotation_batch_max) {
+            lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch holds more than %lld annotations (annotation_batch_max)",
+                         (long long)req->svc->cfg->annotation_batch_max);
+            return -1;
+        }
+        if (!(*out = grow(req->arena, *out, *n, &cap, sizeof **out)))
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
+        size_t mark = req->err.nfields;
+        lp_code before = req->err.code;
+        int rc = lp_ann_read(s, req->arena, lim, mode, &(*out)[*n], &req->err);
+        if (rc < 0)
+            return s->failed ? lp_jscan_error(s, &req->err) : -1;
+        if (rc > 0) {
+            char where[48];
+            snprintf(where, sizeof where, "%s[%zu]", name, *n);
+            anchor_fields(&req->err, mark, where);
+            if (before == LP_OK && req->err.code == LP_E_INVALID)
+                lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
+        }
+        (*n)++;
+    }
+    return more < 0 ? lp_jscan_error(s, &req->err) : 0;
+}
+
+static int read_delete_list(lp_req *req, lp_jscan *s, batch *b, size_t *total)
+{
+    size_t cap = 0;
+    int more;
+    lp_jtok t = lp_jscan_peek(s);
+    if (t != LP_JT_ARRAY) {
+        if (t == LP_JT_ERROR)
+            return lp_jscan_error(s, &req->err);
+        lp_error_field(&req->err, LP_E_INVALID, "delete", "must be an array of annotation ids");
+        return lp_jscan_skip(s, NULL, NULL) != 0 ? lp_jscan_error(s, &req->err) : 0;
+    }
+    if (lp_jscan_array_begin(s) != 0)
+        return lp_jscan_error(s, &req->err);
+    while ((more = lp_jscan_array_next(s)) == 1) {
+        const char *id = NULL;
+        if (++*total > (size_t)req->svc->cfg->annotation_batch_max)
+            return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch holds more than %lld annotations "
+                                                          "(annotation_batch_max)",
+                                (long long)req->svc->cfg->annotation_batch_max);
+        if (!(b->del = grow(req->arena, b->del, b->ndel, &cap, sizeof *b->del)))
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
+        if (lp_jscan_peek(s) == LP_JT_STRING) {
+            if (lp_jscan_string(s, req->arena, &id, NULL) != 0)
+                return lp_jscan_error(s, &req->err);
+        } else if (lp_jscan_skip(s, NULL, NULL) != 0) {
+            return lp_jscan_error(s, &req->err);
+        }
+        char field[48];
+        snprintf(field, sizeof field, "delete[%zu]", b->ndel);
+        if (!id || !lp_is_uuid(id)) {
+            lp_error_field(&req->err, LP_E_INVALID, field, "must be an annotation id (a UUID)");
+            id = "";
+        } else {
+            char *low = lp_arena_strdup(req->arena, id);
+            for (char *q = low; q && *q; q++)
+                if (*q >= 'A' && *q <= 'F')
+                    *q = (char)(*q - 'A' + 'a');
+            id = low ? low : id;
+        }
+        b->del[b->ndel++] = id;
+    }
+    return more < 0 ? lp_jscan_error(s, &req->err) : 0;
+}
+
+static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
+{
+    lp_jscan s;
+    lp_jstr key;
+    int more;
+    unsigned seen = 0;
+    size_t total = 0;
+    const char *ct = lp_req_header(req, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0)
+        return lp_error_set(&req->err, LP_E_MEDIA_TYPE, "the request body must be application/json");
+    if (req->body_len == 0)
+        return lp_error_set(&req->err, LP_E_MALFORMED, "request body is empty");
+    lp_jscan_init(&s, req->body, req->body_len);
+    if (lp_jscan_peek(&s) != LP_JT_OBJECT) {
+        if (s.failed)
+            return lp_jscan_error(&s, &req->err);
+        return lp_error_set(&req->err, LP_E_INVALID, "the request body must be a JSON object "
+                                                     "{\"create\": […], \"update\": […], \"delete\": […]}");
+    }
+    lp_jscan_object_begin(&s);
+    while ((more = lp_jscan_object_next(&s, &key)) == 1) {
+        int rc, which = lp_jstr_eq(&key, "create") ? 1 : lp_jstr_eq(&key, "update") ? 2 : lp_jstr_eq(&key, "delete") ? 4 : 0;
+        if (!which || (seen & (unsigned)which)) {
+            char f[80];
+            snprintf(f, sizeof f, "%.*s", (int)(key.n < 60 ? key.n : 60), key.p);
+            lp_error_field(&req->err, LP_E_INVALID, f,
+                           which ? "appears more than once" : "is not a known field (create, update, delete)");
+            if (lp_jscan_skip(&s, NULL, NULL) != 0)
+                return lp_jscan_error(&s, &req->err);
+            continue;
+        }
+        seen |= (unsigned)which;
+        if (which == 1)
+            rc = read_ann_list(req, &s, lim, LP_ANN_CREATE, "create", &b->create, &b->ncreate, &total);
+        else if (which == 2)
+            rc = read_ann_list(req, &s, lim, LP_ANN_UPDATE, "update", &b->update, &b->nupdate, &total);
+        else
+            rc = read_delete_list(req, &s, b, &total);
+        if (rc != 0)
+            return -1;
+    }
+    if (more < 0 || lp_jscan_finish(&s) != 0)
+        return lp_jscan_error(&s, &req->err);
+    if (req->err.code == LP_OK && total == 0)
+        lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update or delete");
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Every id at most once across the batch; new ids for creates without one. */
+static int check_ids(lp_req *req, batch *b)
+{
+    size_t n = b->ncreate + b->nupdate + b->ndel, k = 0;
+    const char **all = lp_arena_calloc(req->arena, n ? n : 1, sizeof *all);
+    if (!all)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->ncreate; i++) {
+        if (!b->create[i].id) {
+            char *id = lp_arena_alloc(req->arena, 37);
+            if (!id || lp_uuid_v4(id) != 0)
+                return lp_error_set(&req->err, LP_E_NOMEM, "could not make an annotation id");
+            b->create[i].id = id;
+        }
+        all[k++] = b->create[i].id;
+    }
+    for (size_t i = 0; i < b->nupdate; i++)
+        all[k++] = b->update[i].id;
+    for (size_t i = 0; i < b->ndel; i++)
+        all[k++] = b->del[i];
+    qsort(all, k, sizeof *all, cmp_str);
+    for (size_t i = 1; i < k; i++)
+        if (strcmp(all[i], all[i - 1]) == 0)
+            lp_error_field(&req->err, LP_E_INVALID, "id",
+                           "annotation %s appears more than once in this batch (create, update and delete "
+                           "name each annotation at most once)",
+                           all[i]);
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
+/* ---- checks against classes, slots and what is stored ----------------------------- */
+
+static unsigned type_bits(const char *json)
+{
+    json_t *arr = json_loads(json, 0, NULL), *v;
+    size_t i;
+    unsigned bits = 0;
+    json_array_foreach(arr, i, v) {
+        int t;
+        const char *s = json_string_value(v);
+        if (s && lp_ann_type_from_name(s, strlen(s), &t) == 0)
+            bits |= 1u << t;
+    }
+    json_decref(arr);
+    return bits;
+}
+
+static unsigned sub_bits(const char *json)
+{
+    json_t *arr = json_loads(json, 0, NULL), *v;
+    size_t i;
+    unsigned bits = 0;
+    json_array_foreach(arr, i, v)
+        if (json_is_string(v))
+            bits |= lp_ann_sub_type_flag(json_string_value(v));
+    json_decref(arr);
+    return bits;
+}
+
+static int to_check_class(lp_req *req, const lp_class_row *row, lp_ann_class *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = row->id;
+    c->types = type_bits(row->annotation_types);
+    c->sub_types = sub_bits(row->sub_types);
+    c->properties_json = row->properties;
+    if (row->skeleton) {
+        json_t *sk = json_loads(row->skeleton, 0, NULL), *nodes = json_object_get(sk, "nodes"), *v;
+        size_t i, n = json_array_size(nodes);
+        const char **names = lp_arena_calloc(req->arena, n ? n : 1, sizeof *names);
+        if (!names) {
+            json_decref(sk);
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        }
+        json_array_foreach(nodes, i, v)
+            names[i] = lp_arena_strdup(req->arena, json_string_value(json_object_get(v, "name")));
+        json_decref(sk);
+        c->skeleton_nodes = names;
+        c->nskeleton_nodes = n;
+    }
+    return 0;
+}
+
+/* Builds a JSON array text of ids. */
+static const char *ids_json(lp_req *req, const char *const *ids, size_t n, size_t stride)
+{
+    char *out = lp_arena_alloc(req->arena, n * 39 + 3), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        const char *id = *(const char *const *)(const void *)((const char *)ids + i * stride);
+        if (i)
+            *o++ = ',';
+        *o++ = '"';
+        memcpy(o, id, 36);
+        o += 36;
+        *o++ = '"';
+    }
+    *o++ = ']';
+    *o = '\0';
+    return out;
+}
+
+static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_db_slot_row **slots_out,
+                            size_t *nslots_out)
+{
+    lp_db_slot_row *slots;
+    size_t nslots, nclasses;
+    lp_class_row *classes;
+    size_t nann = b->ncreate + b->nupdate;
+
+    if (lp_db_ann_slots(db, req->arena, item_id, &slots, &nslots, &req->err) != 0)
+        return -1;
+    *slots_out = slots;
+    *nslots_out = nslots;
+    /* the distinct classes named */
+    const char **cids = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *cids);
+    if (!cids)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nann; i++)
+        cids[i] = i < b->ncreate ? b->create[i].class_id : b->update[i - b->ncreate].class_id;
+    qsort(cids, nann, sizeof *cids, cmp_str);
+    size_t ndistinct = 0;
+    for (size_t i = 0; i < nann; i++)
+        if (!ndistinct || strcmp(cids[i], cids[ndistinct - 1]) != 0)
+            cids[ndistinct++] = cids[i];
+    const char *cj = ids_json(req, cids, ndistinct, sizeof *cids);
+    if (!cj || lp_db_classes_by_ids(db, req->arena, req->who.team_id, cj, &classes, &nclasses, &req->err) != 0)
+        return cj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    lp_ann_class *cc = lp_arena_calloc(req->arena, nclasses ? nclasses : 1, sizeof *cc);
+    if (!cc)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nclasses; i++)
+        if (to_check_class(req, &classes[i], &cc[i]) != 0)
+            return -1;
+    /* each annotation against its class and slot */
+    for (size_t i = 0; i < nann; i++) {
+        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        const lp_ann_class *cls = NULL;
+        lp_ann_slot slot, *sp = NULL;
+        for (size_t k = 0; k < nclasses; k++)
+            if (strcmp(cc[k].id, an->class_id) == 0)
+                cls = &cc[k];
+        if (!an->slot && nslots == 1)
+            an->slot = slots[0].name;
+        for (size_t k = 0; an->slot && k < nslots; k++) {
+            if (strcmp(slots[k].name, an->slot) == 0) {
+                slot.name = slots[k].name;
+                slot.video = strcmp(slots[k].type, "image") != 0;
+                slot.frame_count = slots[k].frame_count;
+                sp = &slot;
+            }
+        }
+        size_t mark = req->err.nfields;
+        lp_code before = req->err.code;
+        if (lp_ann_check(an, cls, sp, req->arena, &req->err) != 0) {
+            char where[48];
+            if (i < b->ncreate)
+                snprintf(where, sizeof where, "create[%zu]", i);
+            else
+                snprintf(where, sizeof where, "update[%zu]", i - b->ncreate);
+            anchor_fields(&req->err, mark, where);
+            if (before == LP_OK)
+                lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
+        }
+    }
+    /* one raster layer per slot among the new shapes */
+    for (size_t i = 0; i < nann; i++) {
+        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        if (an->type != LP_ANN_RASTER_LAYER || !an->slot)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            lp_ann *other = j < b->ncreate ? &b->create[j] : &b->update[j - b->ncreate];
+            if (other->type == LP_ANN_RASTER_LAYER && other->slot && strcmp(other->slot, an->slot) == 0)
+                lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
+                               "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
+        }
+    }
+    if (req->err.code != LP_OK)
+        return -1;
+    /* updates and deletes name annotations of this item */
+    size_t nref = b->nupdate + b->ndel;
+    if (!nref)
+        return 0;
+    const char **refs = lp_arena_calloc(req->arena, nref, sizeof *refs);
+    if (!refs)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nref; i++)
+        refs[i] = i < b->nupdate ? b->update[i].id : b->del[i - b->nupdate];
+    const char *rj = ids_json(req, refs, nref, sizeof *refs);
+    char **found;
+    size_t nfound;
+    if (!rj || lp_db_ann_existing(db, req->arena, item_id, rj, &found, &nfound, &req->err) != 0)
+        return rj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    qsort(found, nfound, sizeof *found, cmp_str);
+    for (size_t i = 0; i < nref; i++) {
+        if (bsearch(&refs[i], found, nfound, sizeof *found, cmp_str))
+            continue;
+        char field[48];
+        if (i < b->nupdate)
+            snprintf(field, sizeof field, "update[%zu].id", i);
+        else
+            snprintf(field, sizeof field, "delete[%zu]", i - b->nupdate);
+        lp_error_field(&req->err, LP_E_INVALID, field, "item %s has no annotation %s", item_id, refs[i]);
+    }
+    if (req->err.code != LP_OK)
+        lp_error_set(&req->err, LP_E_INVALID, "the batch names annotations this item does not have; nothing was "
+                                              "saved");
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+static int cmp_kept(const void *a, const void *b)
+{
+    return strcmp(((const lp_db_ann_kept *)a)->id, ((const lp_db_ann_kept *)b)->id);
+}
+
+/* "{0,11,20,30}" for ranges. */
+static const char *ranges_text(lp_arena *a, const lp_geom_frame_range *r, size_t n)
+{
+    char *out = lp_arena_alloc(a, n * 44 + 3), *o = out;
+    if (!out)
+        return NULL;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%s%lld,%lld", i ? "," : "", (long long)r[i].start, (long long)r[i].end);
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
+typedef struct pending_geom {
+    size_t off, len;
+    bool present;
+} pending_geom;
+
+static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_buf *blobs)
+{
+    size_t nann = b->ncreate + b->nupdate, nframes = 0;
+    lp_db_ann_kept *kept = NULL;
+    int64_t nkept = 0;
+
+    /* replaced and deleted rows go first (their frames with them) */
+    size_t nref = b->nupdate + b->ndel;
+    if (nref) {
+        const char **refs = lp_arena_calloc(req->arena, nref, sizeof *refs);
+        if (!refs)
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < nref; i++)
+            refs[i] = i < b->nupdate ? b->update[i].id : b->del[i - b->nupdate];
+        const char *rj = ids_json(req, refs, nref, sizeof *refs);
+        if (!rj || (nkept = lp_db_ann_delete(db, req->arena, item_id, rj, &kept, &req->err)) < 0)
+            return rj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        qsort(kept, (size_t)nkept, sizeof *kept, cmp_kept);
+    }
+    for (size_t i = 0; i < nann; i++) {
+        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        nframes += an->nframes;
+    }
+    lp_db_ann_row *rows = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *rows);
+    lp_db_ann_frame_row *frows = lp_arena_calloc(req->arena, nframes ? nframes : 1, sizeof *frows);
+    pending_geom *pg = lp_arena_calloc(req->arena, nann + nframes + 1, sizeof *pg);
+    if (!rows || !frows || !pg)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    size_t fi = 0;
+    for (size_t i = 0; i < nann; i++) {
+        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        lp_db_ann_row *r = &rows[i];
+        r->id = an->id;
+        r->class_id = an->class_id;
+        r->slot = an->slot;
+        r->type = lp_ann_type_name(an->type);
+        r->data = an->body.data;
+        r->data_len = an->body.data_len;
+        r->extra = an->body.extra;
+        r->extra_len = an->body.extra_len;
+        r->has_z = an->has_z;
+        r->z = an->z;
+        r->source = lp_ann_source_name(an->source);
+        r->has_confidence = an->has_confidence;
+        r->confidence = an->confidence;
+        r->version = 1;
+        if (i >= b->ncreate) {
+            lp_db_ann_kept key, *k;
+            lp_strlcpy(key.id, an->id, sizeof key.id);
+            k = bsearch(&key, kept, (size_t)nkept, sizeof *kept, cmp_kept);
+            if (k) {
+                r->version = k->version + 1;
+                r->created_by = k->created_by;
+                r->created_at = k->created_at;
+            }
+        }
+        if (an->video) {
+            r->ranges = ranges_text(req->arena, an->ranges, an->nranges);
+            r->hidden = an->nhidden ? ranges_text(req->arena, an->hidden, an->nhidden) : NULL;
+            if (!r->ranges || (an->nhidden && !r->hidden))
+                return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+            for (size_t k = 0; k < an->nframes; k++, fi++) {
+                lp_ann_frame *f = &an->frames[k];
+                lp_db_ann_frame_row *fr = &frows[fi];
+                fr->annotation_id = an->id;
+                fr->frame = f->frame;
+                fr->keyframe = f->keyframe;
+                fr->data = f->body.data;
+                fr->data_len = f->body.data_len;
+                fr->extra = f->body.extra;
+                fr->extra_len = f->body.extra_len;
+                if (f->body.geom.type >= 0) {
+                    pending_geom *p = &pg[nann + fi];
+                    p->off = blobs->len;
+                    if (lp_ann_geom_encode(&f->body.geom, blobs) != 0)
+                        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
+                    p->len = blobs->len - p->off;
+                    p->present = true;
+                }
+            }
+        } else {
+            pending_geom *p = &pg[i];
+            p->off = blobs->len;
+            if (lp_ann_geom_encode(&an->body.geom, blobs) != 0)
+                return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
+            p->len = blobs->len - p->off;
+            p->present = true;
+        }
+    }
+    /* the blob buffer no longer moves: resolve offsets */
+    for (size_t i = 0; i < nann; i++)
+        if (pg[i].present) {
+            rows[i].geom = blobs->data + pg[i].off;
+            rows[i].geom_len = pg[i].len;
+        }
+    for (size_t k = 0; k < nframes; k++)
+        if (pg[nann + k].present) {
+            frows[k].geom = blobs->data + pg[nann + k].off;
+            frows[k].geom_len = pg[nann + k].len;
+        }
+    if (lp_db_ann_insert(db, req->who.team_id, item_id, req->who.user_id[0] ? req->who.user_id : NULL, rows, nann,
+                         &req->err) != 0)
+        return -1;
+    return lp_db_ann_frames_insert(db, frows, nframes, &req->err);
+}
+
+static int put_id_list(lp_buf *o, const char *name, const lp_ann *anns, size_t n, const char *const *ids)
+{
+    if (lp_buf_printf(o, ",\"%s\":[", name) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (lp_buf_printf(o, "%s\"%s\"", i ? "," : "", anns ? anns[i].id : ids[i]) != 0)
+            return -1;
+    return lp_buf_puts(o, "]");
+}
+
+/* 0 when the key is acceptable (or absent). */
+static int read_idempotency_key(lp_req *req, const char **key)
+{
+    const char *k = lp_req_header(req, "Idempotency-Key");
+    *key = NULL;
+    if (!k)
+        return 0;
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "Idempotency-Key", "must be 1 to 255 characters");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+            return lp_error_field(&req->err, LP_E_MALFORMED, "Idempotency-Key",
+                                  "must be printable ASCII without spaces");
+    *key = k;
+    return 0;
+}
+
+int lp_api_annotations_batch(lp_req *req)
+{
+    const char *item_id = lp_identity_uuid_param(req, "id", "item"), *idem_key = NULL;
+    const char *if_match = lp_req_header(req, "If-Match");
+    char hash[LP_SHA256_HEX_LEN + 1] = "";
+    lp_ann_limits lim;
+    batch b;
+    lp_buf blobs, resp;
+    lp_db_slot_row *slots = NULL;
+    size_t nslots = 0;
+    int64_t version = 0;
+    lp_db *db = NULL;
+    int rc = -1;
+
+    memset(&b, 0, sizeof b);
+    if (!item_id || read_idempotency_key(req, &idem_key) != 0)
+        return -1;
+    lim_from_cfg(req->svc->cfg, &lim);
+    if (read_batch(req, &lim, &b) != 0 || check_ids(req, &b) != 0)
+        return -1;
+    if (idem_key) {
+        lp_sha256_ctx *h = lp_sha256_new();
+        uint8_t digest[LP_SHA256_LEN];
+        if (!h || lp_sha256_update(h, item_id, 36) != 0 || lp_sha256_update(h, req->body, req->body_len) != 0 ||
+            lp_sha256_final(h, digest, hash) != 0) {
+            lp_sha256_free(h);
+            return lp_error_set(&req->err, LP_E_INTERNAL, "could not hash the request");
+        }
+        lp_sha256_free(h);
+    }
+    lp_buf_init(&blobs, (size_t)req->svc->cfg->http_bulk_body_limit * 2);
+    lp_buf_init(&resp, (size_t)req->svc->cfg->http_bulk_body_limit);
+    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+        goto done;
+    if (lp_db_begin(db, &req->err) != 0 || lp_db_ann_item_lock(db, req->who.team_id, item_id, &version, &req->err) != 0)
+        goto done;
+    if (idem_key) {
+        lp_db_idem prior;
+        if (lp_db_idem_claim(db, req->arena, req->who.team_id, idem_key, hash, &prior, &req->err) != 0)
+            goto done;
+        if (prior.status) {
+            lp_db_rollback(db);
+            if (strcmp(prior.request_hash, hash) != 0) {
+                lp_error_set(&req->err, LP_E_INVALID, "Idempotency-Key \"%.100s\" was used within the last 24 hours "
+                                                      "for a different request", idem_key);
+                lp_error_hint(&req->err, "use a new key for a new request");
+                goto done;
+            }
+            if (prior.etag)
+                lp_res_header(req, "ETag", prior.etag);
+            lp_res_header(req, "Idempotent-Replayed", "true");
+            rc = lp_res_bytes(req, prior.status, "application/json", prior.response, strlen(prior.response));
+            goto done;
+        }
+    }
+    if (if_match && !etag_listed(if_match, version)) {
+        etag_header(req, version);
+        lp_error_set(&req->err, LP_E_PRECONDITION, "the annotations of item %s changed since you read them",
+                     item_id);
+        lp_error_detail(&req->err, "the current version is %lld", (long long)version);
+        lp_error_hint(&req->err, "read them again (GET …/annotations), merge, and retry with If-Match: \"%lld\"",
+                      (long long)version);
+        goto done;
+    }
+    if (check_against_db(req, db, item_id, &b, &slots, &nslots) != 0 || write_batch(req, db, item_id, &b, &blobs) != 0 ||
+        lp_db_ann_item_commit(db, item_id, &version, &req->err) != 0)
+        goto done;
+    if (lp_buf_printf(&resp, "{\"version\":%lld", (long long)version) != 0 ||
+        put_id_list(&resp, "created", b.create, b.ncreate, NULL) != 0 ||
+        put_id_list(&resp, "updated", b.update, b.nupdate, NULL) != 0 ||
+        put_id_list(&resp, "deleted", NULL, b.ndel, b.del) != 0 || lp_buf_puts(&resp, "}") != 0) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory writing the answer");
+        goto done;
+    }
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    if (lp_db_audit(db, req->who.team_id, req->who.user_id[0] ? req->who.user_id : NULL, "annotations.batch", "item",
+                    item_id, resp.data, &req->err) != 0)
+        goto done;
+    if (idem_key && lp_db_idem_store(db, req->who.team_id, idem_key, 200, etag, resp.data, &req->err) != 0)
+        goto done;
+    if (lp_db_commit(db, &req->err) != 0)
+        goto done;
+    lp_res_header(req, "ETag", etag);
+    rc = lp_res_bytes(req, 200, "application/json", resp.data, resp.len);
+done:
+    lp_db_release(db);
+    lp_buf_free(&blobs);
+    lp_buf_free(&resp);
+    return rc;
+}

@@ -1,0 +1,269 @@
+/* Stored files of the local storage backend, reached only through signed
+ * URLs (lp_storage_presign):
+ *
+ *   GET|HEAD /files/{key*}?expires=…&sig=…   the object; Range → 206, ETag, Cache-Control
+ *   PUT      /files/{key*}?expires=…&sig=…   the body becomes the object (presigned uploads)
+ *
+ * A missing, expired, tampered or wrongly-scoped signature (a GET URL used
+ * for PUT) answers 403 before anything is read. Derived files have
+ * content-addressed keys, so they are served as immutable; anything else may
+ * be cached privately until its URL expires. With the S3 backend these
+ * routes answer 404: clients go to the bucket directly. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/api/handlers.h"
+#include "loupe/core/util.h"
+#include "media_api.h"
+
+/* Ranges up to this size are read into memory and answered with a length;
+ * larger ones are streamed. */
+#define BUFFERED_MAX (8u * 1024 * 1024)
+
+static const char *content_type_of(const char *key)
+{
+    static const struct { const char *suffix, *type; } types[] = {
+        {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".png", "image/png"},   {".webp", "image/webp"},
+        {".tif", "image/tiff"}, {".tiff", "image/tiff"}, {".gif", "image/gif"},   {".mp4", "video/mp4"},
+        {".mkv", "video/x-matroska"}, {".webm", "video/webm"}, {".json", "application/json"},
+        {".dzi", "application/xml"},
+    };
+    size_t n = strlen(key);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        size_t m = strlen(types[i].suffix);
+        if (n > m && strcmp(key + n - m, types[i].suffix) == 0)
+            return types[i].type;
+    }
+    return "application/octet-stream";
+}
+
+static lp_storage *local_storage(lp_req *req)
+{
+    lp_storage *s = lp_media_api_storage(req);
+    if (s && strcmp(lp_storage_backend(s), "local") != 0) {
+        lp_error_set(&req->err, LP_E_NOT_FOUND, "files are served by the S3 store, not by this node");
+        return NULL;
+    }
+    return s;
+}
+
+static int check_signature(lp_req *req, lp_storage *s, lp_storage_method m, const char *key)
+{
+    lp_storage_sig v = lp_storage_local_verify(s, m, key, lp_req_query(req, "expires"), lp_req_query(req, "sig"),
+                                               lp_now_wall_ms(), &req->err);
+    return v == LP_STORAGE_SIG_OK ? 0 : -1;
+}
+
+/* Parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" range against size.
+ * 1 with [*off, *off + *len) set; 0 when the header should be ignored (absent,
+ * several ranges, not bytes); -1 when unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    char *end;
+    unsigned long long a, b;
+    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    h += 6;
+    while (*h == ' ')
+        h++;
+    if (*h == '-') {
+        if (h[1] < '0' || h[1] > '9')
+            return 0;
+        b = strtoull(h + 1, &end, 10);
+        if (*end)
+            return 0;
+        if (b == 0 || size == 0)
+            return -1;
+        *len = b > size ? size : b;
+        *off = size - *len;
+        return 1;
+    }
+    if (*h < '0' || *h > '9')
+        return 0;
+    a = strtoull(h, &end, 10);
+    if (*end != '-')
+        return 0;
+    h = end + 1;
+    if (*h == '\0') {
+        b = size ? size - 1 : 0;
+    } else {
+        if (*h < '0' || *h > '9')
+            return 0;
+        b = strtoull(h, &end, 10);
+        if (*end || b < a)
+            return 0;
+    }
+    if (a >= size)
+        return -1;
+    if (b >= size)
+        b = size - 1;
+    *off = a;
+    *len = b - a + 1;
+    return 1;
+}
+
+/* 1 if the If-None-Match header lists etag (quoted) or "*". */
+static int etag_matches(const char *header, const char *etag)
+{
+    if (!header)
+        return 0;
+    if (strcmp(header, "*") == 0)
+        return 1;
+    const char *p = strstr(header, etag);
+    return p != NULL;
+}
+
+typedef struct mem_sink {
+    char *p;
+    size_t len, cap;
+} mem_sink;
+
+static int mem_chunk(void *ud, const void *p, size_t n, lp_error *err)
+{
+    mem_sink *m = ud;
+    if (n > m->cap - m->len)
+        return lp_error_set(err, LP_E_IO, "the object grew while it was being read");
+    memcpy(m->p + m->len, p, n);
+    m->len += n;
+    return 0;
+}
+
+typedef struct stream_src {
+    lp_storage *s;
+    char *key;
+    uint64_t off, len;
+} stream_src;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_src *src = cls;
+    mem_sink m = {buf, 0, max};
+    lp_error err;
+    if (pos >= src->len)
+        return 0;
+    if (max > src->len - pos)
+        max = (size_t)(src->len - pos);
+    m.cap = max;
+    lp_error_clear(&err);
+    if (lp_storage_get(src->s, src->key, src->off + pos, max, mem_chunk, &m, &err) != 0 || m.len == 0)
+        return -1;
+    return (ssize_t)m.len;
+}
+
+static void stream_free(void *cls)
+{
+    stream_src *src = cls;
+    if (src)
+        free(src->key);
+    free(src);
+}
+
+int lp_api_files_get(lp_req *req)
+{
+    const char *key = lp_req_param(req, "key");
+    lp_storage *s = local_storage(req);
+    lp_storage_info info;
+    uint64_t off = 0, len;
+    char etag[LP_STORAGE_ETAG_MAX + 4], cache[96], range[96];
+    int status = 200, r;
+
+    if (!s || !key || check_signature(req, s, LP_STORAGE_GET, key) != 0)
+        return -1;
+    if (lp_storage_stat(s, key, &info, &req->err) != 0)
+        return -1;
+    snprintf(etag, sizeof etag, "\"%s\"", info.etag);
+    if (strncmp(key, "derived/", 8) == 0) {
+        snprintf(cache, sizeof cache, "public, max-age=31536000, immutable");
+    } else {
+        int64_t left = strtoll(lp_req_query(req, "expires"), NULL, 10) - lp_now_wall_ms() / 1000;
+        snprintf(cache, sizeof cache, "private, max-age=%lld", (long long)(left > 0 ? left : 0));
+    }
+    lp_res_header(req, "ETag", etag);
+    lp_res_header(req, "Cache-Control", cache);
+    lp_res_header(req, "Accept-Ranges", "bytes");
+    if (etag_matches(lp_req_header(req, "If-None-Match"), etag))
+        return lp_res_empty(req, 304);
+    len = info.size;
+    r = parse_range(lp_req_header(req, "Range"), info.size, &off, &len);
+    if (r < 0) {
+        snprintf(range, sizeof range, "bytes */%" PRIu64, info.size);
+        lp_res_header(req, "Content-Range", range);
+        return lp_error_set(&req->err, LP_E_RANGE, "the range is outside the file, which has %" PRIu64 " bytes",
+                            info.size);
+    }
+    if (r > 0) {
+        status = 206;
+        snprintf(range, sizeof range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1, info.size);
+        lp_res_header(req, "Content-Range", range);
+    }
+    if (len <= BUFFERED_MAX) {
+        mem_sink m = {lp_arena_alloc(req->arena, (size_t)len + 1), 0, (size_t)len};
+        if (!m.p)
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        if (len > 0 && lp_storage_get(s, key, off, len, mem_chunk, &m, &req->err) != 0)
+            return -1;
+        return lp_res_bytes(req, status, content_type_of(key), m.p, m.len);
+    }
+    stream_src *src = calloc(1, sizeof *src);
+    if (!src || !(src->key = strdup(key))) {
+        free(src);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    }
+    src->s = s;
+    src->off = off;
+    src->len = len;
+    return lp_res_stream(req, status, content_type_of(key), stream_read, src, stream_free);
+}
+
+/* ---- PUT: a presigned upload ------------------------------------------------ */
+
+typedef struct put_ctx {
+    lp_storage_writer *w;
+} put_ctx;
+
+static int put_chunk(lp_req *req, void *cls, const char *data, size_t len)
+{
+    put_ctx *c = cls;
+    return lp_storage_writer_write(c->w, data, len, &req->err);
+}
+
+static int put_end(lp_req *req, void *cls)
+{
+    put_ctx *c = cls;
+    lp_storage_object obj;
+    char etag[LP_STORAGE_ETAG_MAX + 4];
+    lp_storage_writer *w = c->w;
+    c->w = NULL;
+    if (lp_storage_writer_commit(w, &obj, &req->err) != 0)
+        return -1;
+    snprintf(etag, sizeof etag, "\"%s\"", obj.etag);
+    lp_res_header(req, "ETag", etag);
+    return lp_res_json(req, 200, json_pack("{s:I, s:s}", "size", (json_int_t)obj.size, "sha256", obj.sha256));
+}
+
+static void put_cleanup(void *cls)
+{
+    put_ctx *c = cls;
+    lp_storage_writer_abort(c->w);
+    free(c);
+}
+
+int lp_api_files_put(lp_req *req)
+{
+    const char *key = lp_req_param(req, "key");
+    lp_storage *s = local_storage(req);
+    put_ctx *c;
+
+    if (!s || !key || check_signature(req, s, LP_STORAGE_PUT, key) != 0)
+        return -1;
+    if (!(c = calloc(1, sizeof *c)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (!(c->w = lp_storage_writer_open(s, key, lp_req_header(req, "Content-Type"), &req->err))) {
+        free(c);
+        return -1;
+    }
+    lp_body_sink sink = {.chunk = put_chunk, .end = put_end, .cleanup = put_cleanup, .cls = c};
+    return lp_req_stream_body(req, &sink) != 0 ? -1 : 0;
+}

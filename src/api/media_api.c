@@ -1,0 +1,58 @@
+/* Helpers shared by the media handlers. See media_api.h. */
+#include "media_api.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "identity.h"
+#include "loupe/core/log.h"
+
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_storage *fallback_storage;
+
+lp_storage *lp_media_api_storage(lp_req *req)
+{
+    lp_storage *s;
+    if (req->svc->storage)
+        return req->svc->storage;
+    pthread_mutex_lock(&fallback_lock);
+    if (!fallback_storage) {
+        /* Local URLs must point at this node as clients reach it. */
+        lp_config cfg = *req->svc->cfg;
+        if (!cfg.public_url[0] && req->svc->public_url)
+            cfg.public_url = (char *)req->svc->public_url;
+        fallback_storage = lp_storage_open(&cfg, &req->err);
+        if (!fallback_storage) {
+            LP_ERROR("storage", "cannot open storage: %s", req->err.message);
+            req->err.code = req->err.code == LP_E_INVALID ? LP_E_UNAVAILABLE : req->err.code;
+        }
+    }
+    s = fallback_storage;
+    pthread_mutex_unlock(&fallback_lock);
+    return s;
+}
+
+int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)
+{
+    const char *item_id = lp_identity_uuid_param(req, "id", "item");
+    const char *slot = lp_req_param(req, "slot");
+    if (!item_id || !slot)
+        return -1;
+    return lp_db_media_slot_get(db, req->arena, req->who.team_id, item_id, slot, for_update, out, &req->err);
+}
+
+json_t *lp_media_api_upload_json(const lp_media_upload *u)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:o, s:s}", "id", u->id, "kind", u->kind, "state",
+                     u->state, "key", u->key, "size", u->size >= 0 ? json_integer(u->size) : json_null(), "sha256",
+                     u->sha256[0] ? json_string(u->sha256) : json_null(), "content_type", u->content_type, "job_id",
+                     u->job_id[0] ? json_string(u->job_id) : json_null(), "expires_at",
+                     u->expires_at[0] ? json_string(u->expires_at) : json_null(), "created_at", u->created_at);
+}
+
+void lp_media_api_original_key(const char *team_id, const char *item_id, const char *upload_id, char *out,
+                               size_t cap)
+{
+    snprintf(out, cap, "originals/%s/%s/%s", team_id, item_id, upload_id);
+}

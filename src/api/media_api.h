@@ -1,0 +1,31 @@
+/* Shared by the media handlers (uploads.c, media.c, files.c): the storage
+ * handle, the slot named by a route, and the JSON of an upload. */
+#ifndef LOUPE_API_MEDIA_API_H
+#define LOUPE_API_MEDIA_API_H
+
+#include <jansson.h>
+
+#include "loupe/db/media_sql.h"
+#include "loupe/http/request.h"
+#include "loupe/storage/storage.h"
+
+/* The node's storage: req->svc->storage when the application opened one,
+ * else one opened here on first use from the settings (with the node's
+ * public URL) and kept for the life of the process. NULL with req->err set
+ * when it cannot be opened (503). Thread-safe. */
+lp_storage *lp_media_api_storage(lp_req *req);
+
+/* The slot named by the route's {id} (item UUID) and {slot} (slot name) in
+ * the caller's team. 0, or -1 with req->err set (404 naming what is
+ * missing). for_update: lock the slot row (inside a transaction on db). */
+int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out);
+
+/* {id, kind, state, key, size, sha256, content_type, job_id, expires_at,
+ * created_at}. New reference or NULL. */
+json_t *lp_media_api_upload_json(const lp_media_upload *u);
+
+/* "originals/<team>/<item>/<upload_id>" into out (cap bytes). */
+void lp_media_api_original_key(const char *team_id, const char *item_id, const char *upload_id, char *out,
+                               size_t cap);
+
+#endif

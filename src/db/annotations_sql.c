@@ -1,0 +1,615 @@
+/* Statements about annotations. See loupe/db/annotations_sql.h. */
+#include "loupe/db/annotations_sql.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
+
+#define COPY_CHUNK (1u << 20)
+
+/* ---- the item and its version ------------------------------------------------ */
+
+int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
+{
+    const char *p[2] = {team_id, item_id};
+    PGresult *r = lp_db_query(db,
+                              "WITH it AS (SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id "
+                              "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL) "
+                              "INSERT INTO item_annotation_versions (item_id) SELECT id FROM it "
+                              "ON CONFLICT (item_id) DO UPDATE SET version = item_annotation_versions.version "
+                              "RETURNING version",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 0)
+        rc = lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
+    else
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_ann_item_version(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
+{
+    const char *p[2] = {team_id, item_id};
+    PGresult *r = lp_db_query(db,
+                              "SELECT coalesce(v.version, 0) FROM items i JOIN datasets d ON d.id = i.dataset_id "
+                              "LEFT JOIN item_annotation_versions v ON v.item_id = i.id "
+                              "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 0)
+        rc = lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
+    else
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_db_slot_row **out, size_t *n, lp_error *err)
+{
+    const char *p[1] = {item_id};
+    PGresult *r = lp_db_query(db,
+                              "SELECT name, type, coalesce(frame_count, 0) FROM slots WHERE item_id = $1 "
+                              "ORDER BY position, name",
+                              1, p, err);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r), rc = 0;
+    *out = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **out);
+    if (!*out)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
+    for (int i = 0; i < rows && rc == 0; i++) {
+        (*out)[i].name = lp_db_text(a, r, i, 0);
+        (*out)[i].type = lp_db_text(a, r, i, 1);
+        (*out)[i].frame_count = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (!(*out)[i].name || !(*out)[i].type)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
+    }
+    *n = rc == 0 ? (size_t)rows : 0;
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
+                       lp_error *err)
+{
+    const char *p[2] = {item_id, ids_json};
+    PGresult *r = lp_db_query(db,
+                              "SELECT id FROM annotations WHERE item_id = $1 AND id IN "
+                              "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r), rc = 0;
+    *found = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **found);
+    if (!*found)
+        rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
+    for (int i = 0; i < rows && rc == 0; i++)
+        if (!((*found)[i] = lp_db_text(a, r, i, 0)))
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
+    *n = rc == 0 ? (size_t)rows : 0;
+    PQclear(r);
+    return rc;
+}
+
+int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, lp_db_ann_kept **kept,
+                         lp_error *err)
+{
+    const char *p[2] = {item_id, ids_json};
+    PGresult *r = lp_db_query(db,
+                              "DELETE FROM annotations WHERE item_id = $1 AND id IN "
+                              "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x) "
+                              "RETURNING id, created_by, created_at, version",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    int64_t rc = rows;
+    if (kept) {
+        *kept = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **kept);
+        if (!*kept)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
+        for (int i = 0; i < rows && rc >= 0; i++) {
+            lp_db_ann_kept *k = &(*kept)[i];
+            lp_db_text_copy(k->id, sizeof k->id, r, i, 0);
+            k->created_by = PQgetisnull(r, i, 1) ? NULL : lp_db_text(a, r, i, 1);
+            k->created_at = lp_db_text(a, r, i, 2);
+            k->version = (int32_t)strtol(PQgetvalue(r, i, 3), NULL, 10);
+            if (!k->created_at)
+                rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- COPY ------------------------------------------------------------------------ */
+
+/* A COPY FROM STDIN in progress: rows are formatted into buf and sent in
+ * chunks. */
+typedef struct copy_in {
+    PGconn *conn;
+    lp_buf buf;
+    bool failed;
+} copy_in;
+
+static int copy_fail(copy_in *c, PGresult *res, const char *what, lp_error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    lp_code code = PQstatus(c->conn) != CONNECTION_OK ? LP_E_UNAVAILABLE : lp_db_sqlstate_code(state);
+    lp_log(code == LP_E_INTERNAL ? LP_LOG_ERROR : LP_LOG_DEBUG, "db", "%s failed: sqlstate=%s: %s", what,
+           state ? state : "-", res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn));
+    c->failed = true;
+    if (code == LP_E_CONFLICT && state && strcmp(state, "23505") == 0)
+        return lp_error_set(err, code, "an annotation with the same id already exists (or the slot already has a "
+                                       "raster layer)");
+    if (code == LP_E_INVALID && state && strcmp(state, "23503") == 0)
+        return lp_error_set(err, code, "an annotation refers to a class or item that does not exist");
+    if (code == LP_E_INVALID)
+        return lp_error_set(err, code, "a value was rejected by the database as malformed or out of range");
+    if (code == LP_E_UNAVAILABLE)
+        return lp_error_set(err, code, "the database connection was lost; try again");
+    if (code == LP_E_CONFLICT || code == LP_E_TIMEOUT)
+        return lp_error_set(err, code, "the database rejected %s; try again", what);
+    return lp_error_set(err, LP_E_INTERNAL, "a database statement failed unexpectedly");
+}
+
+static int copy_begin(copy_in *c, lp_db *db, const char *sql, lp_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->conn = lp_db_pg(db);
+    lp_buf_init(&c->buf, COPY_CHUNK * 2);
+    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    PGresult *res = PQexec(c->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        copy_fail(c, res, "COPY", err);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int copy_flush(copy_in *c, lp_error *err)
+{
+    if (c->buf.len && PQputCopyData(c->conn, c->buf.data, (int)c->buf.len) != 1) {
+        c->failed = true;
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost during COPY; try again");
+    }
+    lp_buf_reset(&c->buf);
+    return 0;
+}
+
+/* Ends the COPY (aborting it when failed) and frees the buffer. 0 or -1. */
+static int copy_end(copy_in *c, int rc, lp_error *err)
+{
+    if (rc == 0 && copy_flush(c, err) != 0)
+        rc = -1;
+    if (PQputCopyEnd(c->conn, rc == 0 ? NULL : "aborted by the server") != 1 && rc == 0)
+        rc = lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost during COPY; try again");
+    PGresult *res;
+    while ((res = PQgetResult(c->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+            rc = copy_fail(c, res, "COPY", err);
+        PQclear(res);
+    }
+    lp_buf_free(&c->buf);
+    return rc;
+}
+
+/* Appends text escaped for COPY's text format. */
+static int put_text(lp_buf *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i], e;
+        switch (c) {
+        case '\\': e = '\\'; break;
+        case '\n': e = 'n'; break;
+        case '\r': e = 'r'; break;
+        case '\t': e = 't'; break;
+        default: continue;
+        }
+        char esc[2] = {'\\', e};
+        if (lp_buf_append(b, s + start, i - start) != 0 || lp_buf_append(b, esc, 2) != 0)
+            return -1;
+        start = i + 1;
+    }
+    return lp_buf_append(b, s + start, n - start);
+}
+
+static int put_str(lp_buf *b, const char *s) { return s ? put_text(b, s, strlen(s)) : lp_buf_append(b, "\\N", 2); }
+
+static int put_bytea(lp_buf *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!p)
+        return lp_buf_append(b, "\\N", 2);
+    if (lp_buf_append(b, "\\\\x", 3) != 0)
+        return -1;
+    const unsigned char *u = p;
+    char tmp[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        tmp[k++] = hex[u[i] >> 4];
+        tmp[k++] = hex[u[i] & 15];
+        if (k == sizeof tmp) {
+            if (lp_buf_append(b, tmp, k) != 0)
+                return -1;
+            k = 0;
+        }
+    }
+    return lp_buf_append(b, tmp, k);
+}
+
+int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
+                     const lp_db_ann_row *rows, size_t n, lp_error *err)
+{
+    copy_in c;
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    if (copy_begin(&c, db,
+                   "COPY annotations (id, team_id, item_id, slot, class_id, type, geom, data, extra, z, source, "
+                   "confidence, ranges, hidden, version, created_by, updated_by, created_at, updated_at) FROM STDIN",
+                   err) != 0)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const lp_db_ann_row *r = &rows[i];
+        lp_buf *b = &c.buf;
+        char num[64];
+        if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 || put_text(b, r->slot, strlen(r->slot)) ||
+            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, r->type) != 0 || put_bytea(b, r->geom, r->geom_len) ||
+            lp_buf_append(b, "\t", 1) || put_text(b, r->data, r->data_len) || lp_buf_append(b, "\t", 1) ||
+            (r->extra ? put_text(b, r->extra, r->extra_len) : lp_buf_append(b, "\\N", 2)))
+            rc = -1;
+        if (rc == 0) {
+            if (r->has_z)
+                snprintf(num, sizeof num, "\t%d\t", (int)r->z);
+            else
+                snprintf(num, sizeof num, "\t\\N\t");
+            if (lp_buf_puts(b, num) || lp_buf_puts(b, r->source))
+                rc = -1;
+        }
+        if (rc == 0) {
+            if (r->has_confidence)
+                snprintf(num, sizeof num, "\t%.17g\t", r->confidence);
+            else
+                snprintf(num, sizeof num, "\t\\N\t");
+            if (lp_buf_puts(b, num) || put_str(b, r->ranges) || lp_buf_append(b, "\t", 1) || put_str(b, r->hidden) ||
+                lp_buf_printf(b, "\t%d\t", (int)r->version) || put_str(b, r->created_by ? r->created_by : user_id) ||
+                lp_buf_append(b, "\t", 1) || put_str(b, user_id) || lp_buf_append(b, "\t", 1) ||
+                put_str(b, r->created_at ? r->created_at : "now") || lp_buf_puts(b, "\tnow\n"))
+                rc = -1;
+        }
+        if (rc != 0)
+            rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation row is too large to store");
+        else if (c.buf.len >= COPY_CHUNK)
+            rc = copy_flush(&c, err);
+    }
+    return copy_end(&c, rc, err);
+}
+
+int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n, lp_error *err)
+{
+    copy_in c;
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    if (copy_begin(&c, db, "COPY annotation_frames (annotation_id, frame, keyframe, geom, data, extra) FROM STDIN",
+                   err) != 0)
+        return -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const lp_db_ann_frame_row *r = &rows[i];
+        lp_buf *b = &c.buf;
+        if (lp_buf_printf(b, "%s\t%" PRId64 "\t%s\t", r->annotation_id, r->frame, r->keyframe ? "t" : "f") ||
+            put_bytea(b, r->geom, r->geom_len) || lp_buf_append(b, "\t", 1) || put_text(b, r->data, r->data_len) ||
+            lp_buf_append(b, "\t", 1) ||
+            (r->extra ? put_text(b, r->extra, r->extra_len) : lp_buf_append(b, "\\N", 2)) ||
+            lp_buf_append(b, "\n", 1))
+            rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
+        else if (c.buf.len >= COPY_CHUNK)
+            rc = copy_flush(&c, err);
+    }
+    return copy_end(&c, rc, err);
+}
+
+int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err)
+{
+    const char *p[1] = {item_id};
+    PGresult *r = lp_db_query(db,
+                              "WITH s AS (SELECT count(*) AS n, "
+                              "coalesce(array_agg(DISTINCT class_id ORDER BY class_id), '{}') AS cls "
+                              "FROM annotations WHERE item_id = $1), "
+                              "u AS (UPDATE items SET annotation_count = s.n, class_ids = s.cls, updated_at = now() "
+                              "FROM s WHERE items.id = $1) "
+                              "UPDATE item_annotation_versions SET version = version + 1 WHERE item_id = $1 "
+                              "RETURNING version",
+                              1, p, err);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 0)
+        rc = lp_error_set(err, LP_E_INTERNAL, "the annotation version of item %s was not locked", item_id);
+    else
+        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- streamed reads ------------------------------------------------------------ */
+
+struct lp_db_ann_cursor {
+    lp_db *db;
+    PGconn *conn;
+    PGresult *res;
+    bool done;
+};
+
+#define ANN_COLUMNS                                                                                                  \
+    "a.id, a.class_id, a.slot, a.type, a.geom, a.data, a.extra, a.z, a.source, a.confidence, a.version, "            \
+    "a.ranges::text, a.hidden::text, (a.data->>'interpolated') IS DISTINCT FROM 'false'"
+
+static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const char *const *params, lp_error *err)
+{
+    PGconn *conn = lp_db_pg(db);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+        return NULL;
+    }
+    lp_db_ann_cursor *c = calloc(1, sizeof *c);
+    if (!c) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->db = db;
+    c->conn = conn;
+    if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 1) || !PQsetSingleRowMode(conn)) {
+        lp_log(LP_LOG_ERROR, "db", "could not start a streamed query: %s", PQerrorMessage(conn));
+        lp_db_ann_close(c);
+        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+        return NULL;
+    }
+    return c;
+}
+
+lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err)
+{
+    const char *p[2] = {item_id, slot};
+    return cursor_open(db,
+                       "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra "
+                       "FROM annotations a LEFT JOIN annotation_frames f ON f.annotation_id = a.id "
+                       "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) "
+                       "ORDER BY a.slot, a.id, f.frame",
+                       2, p, err);
+}
+
+lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
+                                           lp_error *err)
+{
+    char f[24], t[24];
+    snprintf(f, sizeof f, "%lld", (long long)from);
+    snprintf(t, sizeof t, "%lld", (long long)to);
+    const char *p[4] = {item_id, slot, f, t};
+    return cursor_open(db,
+                       "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, NULL::jsonb, NULL::jsonb "
+                       "FROM annotations a JOIN annotation_frames f ON f.annotation_id = a.id AND f.keyframe "
+                       "WHERE a.item_id = $1 AND a.slot = $2 AND a.ranges IS NOT NULL AND a.type <> 'raster_layer' "
+                       "AND f.frame >= coalesce((SELECT max(g.frame) FROM annotation_frames g "
+                       "WHERE g.annotation_id = a.id AND g.keyframe AND g.frame <= $3::int), $3::int) "
+                       "AND f.frame <= coalesce((SELECT min(g.frame) FROM annotation_frames g "
+                       "WHERE g.annotation_id = a.id AND g.keyframe AND g.frame >= $4::int), $4::int) "
+                       "ORDER BY a.id, f.frame",
+                       4, p, err);
+}
+
+static void uuid_text(const char *v, int len, char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)v;
+    size_t k = 0;
+    if (len != 16) {
+        out[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[u[i] >> 4];
+        out[k++] = hex[u[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+static uint32_t be32(const char *v)
+{
+    const unsigned char *u = (const unsigned char *)v;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+/* jsonb in binary: a version byte (1) then the text. */
+static const char *jsonb_text(const PGresult *r, int col, size_t *len)
+{
+    if (PQgetisnull(r, 0, col) || PQgetlength(r, 0, col) < 1) {
+        *len = 0;
+        return NULL;
+    }
+    *len = (size_t)PQgetlength(r, 0, col) - 1;
+    return PQgetvalue(r, 0, col) + 1;
+}
+
+static void read_row(const PGresult *r, lp_db_ann_out *o)
+{
+    memset(o, 0, sizeof *o);
+    uuid_text(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), o->id);
+    uuid_text(PQgetvalue(r, 0, 1), PQgetlength(r, 0, 1), o->class_id);
+    o->slot = PQgetvalue(r, 0, 2);
+    o->type = PQgetvalue(r, 0, 3);
+    if (!PQgetisnull(r, 0, 4)) {
+        o->geom = PQgetvalue(r, 0, 4);
+        o->geom_len = (size_t)PQgetlength(r, 0, 4);
+    }
+    o->data = jsonb_text(r, 5, &o->data_len);
+    if (!o->data) {
+        o->data = "{}";
+        o->data_len = 2;
+    }
+    o->extra = jsonb_text(r, 6, &o->extra_len);
+    if ((o->has_z = !PQgetisnull(r, 0, 7)))
+        o->z = (int32_t)be32(PQgetvalue(r, 0, 7));
+    o->source = PQgetvalue(r, 0, 8);
+    if ((o->has_confidence = !PQgetisnull(r, 0, 9))) {
+        const char *v = PQgetvalue(r, 0, 9);
+        uint64_t bits = (uint64_t)be32(v) << 32 | be32(v + 4);
+        memcpy(&o->confidence, &bits, 8);
+    }
+    o->version = (int32_t)be32(PQgetvalue(r, 0, 10));
+    o->ranges = PQgetisnull(r, 0, 11) ? NULL : PQgetvalue(r, 0, 11);
+    o->hidden = PQgetisnull(r, 0, 12) ? NULL : PQgetvalue(r, 0, 12);
+    o->interpolated = PQgetvalue(r, 0, 13)[0] != 0;
+    if ((o->has_frame = !PQgetisnull(r, 0, 14))) {
+        o->frame = (int32_t)be32(PQgetvalue(r, 0, 14));
+        o->keyframe = PQgetvalue(r, 0, 15)[0] != 0;
+        if (!PQgetisnull(r, 0, 16)) {
+            o->frame_geom = PQgetvalue(r, 0, 16);
+            o->frame_geom_len = (size_t)PQgetlength(r, 0, 16);
+        }
+        o->frame_data = jsonb_text(r, 17, &o->frame_data_len);
+        o->frame_extra = jsonb_text(r, 18, &o->frame_extra_len);
+    }
+}
+
+int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
+{
+    if (c->done)
+        return 0;
+    PQclear(c->res);
+    c->res = PQgetResult(c->conn);
+    if (!c->res) {
+        c->done = true;
+        return 0;
+    }
+    switch (PQresultStatus(c->res)) {
+    case PGRES_SINGLE_TUPLE:
+        if (PQnfields(c->res) != 19) {
+            c->done = true;
+            return lp_error_set(err, LP_E_INTERNAL, "a streamed annotation query returned %d columns",
+                                PQnfields(c->res));
+        }
+        read_row(c->res, row);
+        return 1;
+    case PGRES_TUPLES_OK: /* the end: drain */
+        PQclear(c->res);
+        c->res = NULL;
+        while ((c->res = PQgetResult(c->conn)) != NULL) {
+            PQclear(c->res);
+            c->res = NULL;
+        }
+        c->done = true;
+        return 0;
+    default: {
+        const char *state = PQresultErrorField(c->res, PG_DIAG_SQLSTATE);
+        lp_code code = PQstatus(c->conn) != CONNECTION_OK ? LP_E_UNAVAILABLE : lp_db_sqlstate_code(state);
+        lp_log(LP_LOG_ERROR, "db", "a streamed annotation query failed: sqlstate=%s: %s", state ? state : "-",
+               PQresultErrorMessage(c->res));
+        PQclear(c->res);
+        c->res = NULL;
+        while ((c->res = PQgetResult(c->conn)) != NULL) {
+            PQclear(c->res);
+            c->res = NULL;
+        }
+        c->done = true;
+        return lp_error_set(err, code == LP_E_INTERNAL ? LP_E_INTERNAL : code,
+                            "reading annotations from the database failed");
+    }
+    }
+}
+
+void lp_db_ann_close(lp_db_ann_cursor *c)
+{
+    if (!c)
+        return;
+    PQclear(c->res);
+    c->res = NULL;
+    if (!c->done && c->conn) {
+        PGcancel *cancel = PQgetCancel(c->conn);
+        char buf[256];
+        if (cancel) {
+            PQcancel(cancel, buf, sizeof buf);
+            PQfreeCancel(cancel);
+        }
+        PGresult *r;
+        while ((r = PQgetResult(c->conn)) != NULL)
+            PQclear(r);
+    }
+    free(c);
+}
+
+/* ---- idempotency keys ----------------------------------------------------------- */
+
+int lp_db_idem_claim(lp_db *db, lp_arena *a, const char *team_id, const char *key, const char *request_hash,
+                     lp_db_idem *out, lp_error *err)
+{
+    const char *p[3] = {team_id, key, request_hash};
+    memset(out, 0, sizeof *out);
+    int64_t n = lp_db_exec(db,
+                           "INSERT INTO idempotency_keys (team_id, key, request_hash, status, response) "
+                           "VALUES ($1, $2, $3, 0, '') ON CONFLICT (team_id, key) DO UPDATE "
+                           "SET request_hash = EXCLUDED.request_hash, status = 0, etag = NULL, response = '', "
+                           "created_at = now() "
+                           "WHERE idempotency_keys.created_at < now() - interval '24 hours'",
+                           3, p, err);
+    if (n < 0)
+        return -1;
+    if (n == 1)
+        return 0;
+    PGresult *r = lp_db_query(db,
+                              "SELECT request_hash, status, etag, response FROM idempotency_keys "
+                              "WHERE team_id = $1 AND key = $2",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (PQntuples(r) == 0) {
+        rc = lp_error_set(err, LP_E_CONFLICT, "a request with the same Idempotency-Key is in progress; try again");
+    } else {
+        out->request_hash = lp_db_text(a, r, 0, 0);
+        out->status = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
+        out->etag = PQgetisnull(r, 0, 2) ? NULL : lp_db_text(a, r, 0, 2);
+        out->response = lp_db_text(a, r, 0, 3);
+        if (!out->request_hash || !out->response)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
+    }
+    PQclear(r);
+    return rc;
+}
+
+int lp_db_idem_store(lp_db *db, const char *team_id, const char *key, int status, const char *etag,
+                     const char *response, lp_error *err)
+{
+    char st[16];
+    snprintf(st, sizeof st, "%d", status);
+    const char *p[5] = {team_id, key, st, etag, response};
+    if (lp_db_exec(db,
+                   "UPDATE idempotency_keys SET status = $3::int, etag = $4, response = $5 "
+                   "WHERE team_id = $1 AND key = $2",
+                   5, p, err) < 0)
+        return -1;
+    /* Expired keys go a few at a time, so no request pays for a big sweep. */
+    return lp_db_exec(db,
+                      "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
+                      "WHERE created_at < now() - interval '24 hours' LIMIT 100)",
+                      0, NULL, err) < 0
+               ? -1
+               : 0;
+}
