@@ -1,5 +1,10 @@
 -- Classes and annotations (docs/ANNOTATIONS.md).
 -- A class belongs to one team; an annotation to one item's slot and one class.
+-- Foreign keys are kept to what integrity needs (the item, for cascading
+-- deletes, and the class): every key checked costs an index probe per row,
+-- and a batch inserts thousands of rows. team_id is the item's team (the
+-- write code takes it from the item); created_by and updated_by are history,
+-- like audit_log's actor, and may outlive the user.
 -- Geometry is stored compactly (geom: little-endian float64 coordinates, the
 -- layout is in docs/ANNOTATIONS.md) beside a small jsonb of everything else,
 -- because parsing jsonb dominated the cost of saving and loading shapes.
@@ -25,7 +30,7 @@ CREATE TABLE classes (
 -- data in annotation_frames; geom is NULL for it and for tags and text.
 CREATE TABLE annotations (
     id          uuid PRIMARY KEY,
-    team_id     uuid NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    team_id     uuid NOT NULL,
     item_id     uuid NOT NULL REFERENCES items (id) ON DELETE CASCADE,
     slot        text NOT NULL,
     class_id    uuid NOT NULL REFERENCES classes (id),
@@ -39,8 +44,8 @@ CREATE TABLE annotations (
     ranges      integer[],
     hidden      integer[],
     version     integer NOT NULL DEFAULT 1,
-    created_by  uuid REFERENCES users (id) ON DELETE SET NULL,
-    updated_by  uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_by  uuid,
+    updated_by  uuid,
     created_at  timestamptz(3) NOT NULL DEFAULT now(),
     updated_at  timestamptz(3) NOT NULL DEFAULT now()
 );

@@ -15,6 +15,9 @@
 # worker unchanged (see docs/CONFIG.md). LOUPE_SKIP_DEPS=1 skips the package check,
 # LOUPE_SKIP_BUILD=1 the build; LOUPE_BUILD_DIR runs binaries from another build directory.
 set -euo pipefail
+# The braces make bash read the whole script before running it, so editing or updating the
+# file while it runs cannot change what runs.
+{
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$ROOT"
@@ -197,3 +200,4 @@ else
     say "louped exited with status $status; stopping"
 fi
 exit "$status"
+}

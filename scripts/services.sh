@@ -25,6 +25,9 @@
 #
 # Exit codes: 0 ok, 1 failure, 2 usage error, 77 PostgreSQL or RabbitMQ is not installed.
 set -euo pipefail
+# The braces make bash read the whole script before running it, so editing or updating the
+# file while it runs cannot change what runs.
+{
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
@@ -34,7 +37,7 @@ die() { echo "services.sh: $*" >&2; exit 1; }
 note() { echo "services.sh: $*" >&2; }
 
 usage() {
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     exit 2
 }
 
@@ -496,7 +499,7 @@ cmd_stop_loaded() {
     local left
     left=$(pids_mentioning "$DIR"; [[ "$PG_ROOT" == "$DIR/pg" ]] || pids_mentioning "$PG_ROOT")
     if [[ -n "$left" ]]; then
-        die "processes still running in $DIR: $(echo $left)"
+        die "processes still running in $DIR: ${left//$'\n'/ }"
     fi
 }
 
@@ -540,3 +543,5 @@ main() {
 }
 
 main "$@"
+exit $?
+}

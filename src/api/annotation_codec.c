@@ -1610,8 +1610,16 @@ static inline void le64(unsigned char *b, double d)
         b[i] = (unsigned char)(v >> (8 * i));
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1
+#else
+#define HOST_LE 0
+#endif
+
 static int put_f64s(lp_buf *o, const double *d, size_t n)
 {
+    if (HOST_LE)
+        return lp_buf_append(o, d, n * sizeof *d);
     unsigned char b[8 * 16];
     while (n) {
         size_t k = n < 16 ? n : 16;
@@ -1706,6 +1714,11 @@ static void get_f64s(blob_rd *b, double *d, size_t n)
     if ((size_t)(b->end - b->p) / 8 < n) {
         b->bad = true;
         memset(d, 0, n * sizeof *d);
+        return;
+    }
+    if (HOST_LE) {
+        memcpy(d, b->p, n * 8);
+        b->p += n * 8;
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1850,13 +1863,18 @@ size_t lp_ann_format_double(double v, char out[32])
 {
     /* Fast path: v = m / 10^k with an integer m below 2^53 for a small k.
      * Dividing two exact doubles rounds correctly, so when m / 10^k == v the
-     * decimal "m e-k" reads back as v, and the smallest k is the shortest. */
+     * decimal "m e-k" reads back as v, and the smallest such k is the
+     * shortest. A cheap integrality test picks the candidate k; one division
+     * confirms it. */
     double av = fabs(v);
     if (av < 1e15) {
         for (int k = 0; k <= 15; k++) {
-            double m = nearbyint(av * p10[k]);
-            if (m >= 9007199254740992.0)
+            double scaled = av * p10[k];
+            if (scaled >= 9007199254740992.0)
                 break;
+            double m = (double)(uint64_t)(scaled + 0.5);
+            if (m != scaled && fabs(m - scaled) > scaled * 1e-15)
+                continue;
             if (m / p10[k] != av)
                 continue;
             char digits[24];

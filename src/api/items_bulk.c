@@ -91,7 +91,7 @@ static int bulk(lp_req *req, lp_items_op op)
     if (lp_db_begin(db, &req->err) != 0)
         goto cleanup;
     if (b.change.target_dataset_id) {
-        if (lp_db_items_conflicts(db, req->arena, &b.filter, b.change.target_dataset_id, CONFLICTS_SHOWN,
+        if (lp_db_items_conflicts(db, req->arena, &b.filter, op, b.change.target_dataset_id, CONFLICTS_SHOWN,
                                   &conflicts, &nconflicts, &req->err) != 0)
             goto cleanup;
         if (nconflicts > 0) {

@@ -27,9 +27,12 @@ void lp_jscan_init(lp_jscan *s, const char *text, size_t len)
     s->end = text + len;
 }
 
-static inline void skip_ws(lp_jscan *s)
+/* Compact JSON has no whitespace at all: test one byte before looping. */
+static inline __attribute__((always_inline)) void skip_ws(lp_jscan *s)
 {
     const char *p = s->p, *e = s->end;
+    if (p < e && (unsigned char)*p > ' ')
+        return;
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     s->p = p;

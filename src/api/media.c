@@ -518,7 +518,7 @@ static int frame_format(lp_req *req, lp_media_format *fmt)
     const char *accept = lp_req_header(req, "Accept");
     if (q) {
         if (lp_media_format_parse(q, fmt) != 0)
-            return lp_error_field(&req->err, LP_E_INVALID, "format", "must be jpeg or webp");
+            return lp_error_field(&req->err, LP_E_MALFORMED, "format", "must be jpeg or webp");
         return 0;
     }
     *fmt = accept && strstr(accept, "image/webp") ? LP_MEDIA_WEBP : LP_MEDIA_JPEG;

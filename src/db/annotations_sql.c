@@ -354,11 +354,22 @@ struct lp_db_ann_cursor {
     PGconn *conn;
     PGresult *res;
     bool done;
+    /* a second statement to run when the first ends (item reads) */
+    const char *then_sql;
+    char *then_params[2];
 };
 
 #define ANN_COLUMNS                                                                                                  \
     "a.id, a.class_id, a.slot, a.type, a.geom, a.data, a.extra, a.z, a.source, a.confidence, a.version, "            \
     "a.ranges::text, a.hidden::text, (a.data->>'interpolated') IS DISTINCT FROM 'false'"
+
+static bool cursor_send(lp_db_ann_cursor *c, const char *sql, int n, const char *const *params)
+{
+    if (PQsendQueryParams(c->conn, sql, n, NULL, params, NULL, NULL, 1) && PQsetSingleRowMode(c->conn))
+        return true;
+    lp_log(LP_LOG_ERROR, "db", "could not start a streamed query: %s", PQerrorMessage(c->conn));
+    return false;
+}
 
 static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const char *const *params, lp_error *err)
 {
@@ -374,8 +385,7 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
     }
     c->db = db;
     c->conn = conn;
-    if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 1) || !PQsetSingleRowMode(conn)) {
-        lp_log(LP_LOG_ERROR, "db", "could not start a streamed query: %s", PQerrorMessage(conn));
+    if (!cursor_send(c, sql, n, params)) {
         lp_db_ann_close(c);
         lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
         return NULL;
@@ -383,15 +393,33 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
     return c;
 }
 
+/* Item reads run two statements: the annotations without frames in storage
+ * order (no sort, however many there are), then the video and volume ones
+ * with their frames in (id, frame) order, which groups each one's rows. */
+#define ITEM_IMAGES_SQL                                                                                              \
+    "SELECT " ANN_COLUMNS ", NULL::int, NULL::bool, NULL::bytea, NULL::jsonb, NULL::jsonb "                          \
+    "FROM annotations a WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NULL"
+#define ITEM_VIDEOS_SQL                                                                                              \
+    "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra "                                          \
+    "FROM annotations a LEFT JOIN annotation_frames f ON f.annotation_id = a.id "                                    \
+    "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NOT NULL "                     \
+    "ORDER BY a.id, f.frame"
+
 lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err)
 {
     const char *p[2] = {item_id, slot};
-    return cursor_open(db,
-                       "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra "
-                       "FROM annotations a LEFT JOIN annotation_frames f ON f.annotation_id = a.id "
-                       "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) "
-                       "ORDER BY a.slot, a.id, f.frame",
-                       2, p, err);
+    lp_db_ann_cursor *c = cursor_open(db, ITEM_IMAGES_SQL, 2, p, err);
+    if (!c)
+        return NULL;
+    c->then_sql = ITEM_VIDEOS_SQL;
+    c->then_params[0] = strdup(item_id);
+    c->then_params[1] = slot ? strdup(slot) : NULL;
+    if (!c->then_params[0] || (slot && !c->then_params[1])) {
+        lp_db_ann_close(c);
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    return c;
 }
 
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
@@ -508,12 +536,21 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
         }
         read_row(c->res, row);
         return 1;
-    case PGRES_TUPLES_OK: /* the end: drain */
+    case PGRES_TUPLES_OK: /* the end: drain, then the next statement if any */
         PQclear(c->res);
         c->res = NULL;
         while ((c->res = PQgetResult(c->conn)) != NULL) {
             PQclear(c->res);
             c->res = NULL;
+        }
+        if (c->then_sql) {
+            const char *sql = c->then_sql;
+            c->then_sql = NULL;
+            if (!cursor_send(c, sql, 2, (const char *const *)c->then_params)) {
+                c->done = true;
+                return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+            }
+            return lp_db_ann_next(c, row, err);
         }
         c->done = true;
         return 0;
@@ -552,6 +589,8 @@ void lp_db_ann_close(lp_db_ann_cursor *c)
         while ((r = PQgetResult(c->conn)) != NULL)
             PQclear(r);
     }
+    free(c->then_params[0]);
+    free(c->then_params[1]);
     free(c);
 }
 

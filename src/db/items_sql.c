@@ -506,8 +506,9 @@ int64_t lp_db_items_count(lp_db *db, const lp_item_filter *f, int64_t limit, lp_
 
 /* ---- Bulk actions ------------------------------------------------------------ */
 
-int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *target_dataset_id,
-                          size_t max, lp_item_conflict **out, size_t *n, lp_error *err)
+int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_items_op op,
+                          const char *target_dataset_id, size_t max, lp_item_conflict **out, size_t *n,
+                          lp_error *err)
 {
     sqlb b;
     PGresult *r;
@@ -536,8 +537,9 @@ int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, const
     sqlb_filter(&b, f);
     size_t filter_len = b.sql.len - mark;
     int t = sqlb_param(&b, target_dataset_id);
+    /* A moved item does not collide with itself; a copied one does. */
     sqlb_add(&b, " AND EXISTS (SELECT 1 FROM items x WHERE x.dataset_id = $%d::uuid AND x.path = i.path "
-                 "AND x.name = i.name AND x.id <> i.id))", t);
+                 "AND x.name = i.name%s))", t, op == LP_ITEMS_COPY ? "" : " AND x.id <> i.id");
     if (f->item_ids) {
         char *filter_text = lp_arena_strndup(b.a, b.sql.data + mark, filter_len);
         if (!filter_text)
@@ -545,7 +547,9 @@ int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, const
         sqlb_add(&b, " UNION ALL (SELECT i.path, i.name FROM items i WHERE ");
         if (filter_text && lp_buf_puts(&b.sql, filter_text) != 0)
             b.failed = 1;
-        sqlb_add(&b, " AND i.dataset_id <> $%d::uuid GROUP BY i.path, i.name HAVING count(*) > 1)", t);
+        if (op != LP_ITEMS_COPY)
+            sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", t);
+        sqlb_add(&b, " GROUP BY i.path, i.name HAVING count(*) > 1)");
     }
     sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, (int64_t)max)));
     if (sqlb_check(&b, err) != 0)

@@ -45,6 +45,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import openapi_check
+
 SKIP = 77
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -474,13 +476,13 @@ class HttpClient:
         req = urllib.request.Request(url, data=body, headers=h, method=method)
         try:
             with self._opener.open(req, timeout=timeout or self.timeout) as resp:
-                return Response(resp.status, resp.reason, resp.headers, resp.read(), url)
+                return _checked(method, Response(resp.status, resp.reason, resp.headers, resp.read(), url))
         except urllib.error.HTTPError as e:
             try:
                 payload = e.read()
             finally:
                 e.close()
-            return Response(e.code, e.reason, e.headers, payload, url)
+            return _checked(method, Response(e.code, e.reason, e.headers, payload, url))
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -499,6 +501,13 @@ class HttpClient:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+
+def _checked(method, response):
+    """Fails the test when a JSON response contradicts docs/openapi.yaml (openapi_check.py;
+    LOUPE_OPENAPI_CHECK=0 turns it off, =strict also fails on undocumented statuses)."""
+    openapi_check.harness_check(method, response.url, response.status, response.headers, response.body)
+    return response
 
 
 def _json_dumps(value):

@@ -162,8 +162,10 @@ class InlineTest(BulkCase):
         self.assertEqual(self.query("SELECT count(*) FROM annotations WHERE item_id = '%s'" % a), [["2"]])
         self.assertEqual(self.names(src), ["/p|a.jpg", "/q|b.jpg"])
         # Copying into the same dataset collides with the originals.
-        self.assertProblem(self.c.post("/api/v1/items/copy", json={"filters": {"dataset_id": src},
-                                                                   "target_dataset_id": src}), 409)
+        for mode in ("auto", "job"):
+            self.assertProblem(self.c.post("/api/v1/items/copy", json={"filters": {"dataset_id": src},
+                                                                       "target_dataset_id": src, "mode": mode}),
+                               409, "target_dataset_id")
 
     def test_delete_and_update_by_filter(self):
         ds = self.dataset("Set")

@@ -3,6 +3,7 @@ confirms, loupe-worker runs it and commits the result before acking. Covers succ
 through the backoff queues, dead-lettering, a worker killed mid-job (redelivered, completed
 exactly once), a broker outage (nothing lost), graceful worker shutdown, the worker fleet
 endpoint, team scoping and permissions."""
+# ctest-timeout: 900
 
 import os
 import signal

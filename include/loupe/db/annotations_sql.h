@@ -147,10 +147,10 @@ typedef struct lp_db_ann_out {
     size_t frame_extra_len;
 } lp_db_ann_out;
 
-/* Every annotation of the item (of one slot when slot is not NULL) with its
- * frames: one row per frame (one row for an annotation without frames),
- * ordered by slot, annotation id, frame. The connection is busy until the
- * cursor is closed. NULL on failure. */
+/* Every annotation of the item (of one slot when slot is not NULL): first
+ * those without frames, in storage order, one row each; then the video and
+ * volume ones, one row per frame, in (annotation id, frame) order. The
+ * connection is busy until the cursor is closed. NULL on failure. */
 lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err);
 
 /* The keyframes of the slot's video annotations (raster layers excepted)

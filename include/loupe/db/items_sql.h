@@ -156,12 +156,14 @@ typedef struct lp_item_conflict {
     char *name;   /* arena */
 } lp_item_conflict;
 
-/* Items the filter selects that cannot be moved or copied to target because
- * the target already holds an item with the same path and name, or because
- * two selected items share a path and name (item_ids filters): at most max.
+/* Items the filter selects that cannot be moved or copied (op) to target
+ * because the target already holds an item with the same path and name (for
+ * a copy, an item of the target collides with its own copy), or because two
+ * selected items share a path and name (item_ids filters): at most max.
  * Cheap when the target is empty. 0 (*n may be 0), or -1. */
-int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *target_dataset_id,
-                          size_t max, lp_item_conflict **out, size_t *n, lp_error *err);
+int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_items_op op,
+                          const char *target_dataset_id, size_t max, lp_item_conflict **out, size_t *n,
+                          lp_error *err);
 
 /* Applies change to the selected items with one set-based statement.
  * cursor NULL: every selected item. cursor given: the next at most batch

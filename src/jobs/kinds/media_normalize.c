@@ -81,13 +81,16 @@ int lp_job_media_normalize_validate(const json_t *payload, const lp_config *cfg,
 
 /* ---- Temporary directory ------------------------------------------------ */
 
-static int make_workdir(char *out, size_t cap, lp_error *err)
+static int make_workdir(const lp_config *cfg, char *out, size_t cap, lp_error *err)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(out, cap, "%s/loupe-media-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    const char *tmp = cfg->worker_tmp_dir && *cfg->worker_tmp_dir ? cfg->worker_tmp_dir : getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (snprintf(out, cap, "%s/loupe-media-XXXXXX", tmp) >= (int)cap)
+        return lp_error_field(err, LP_E_INVALID, "worker_tmp_dir", "is too long");
     if (!mkdtemp(out))
-        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s: %s",
-                            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s (worker_tmp_dir): %s", tmp,
+                            strerror(errno));
     return 0;
 }
 
@@ -407,7 +410,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     if (!(s = worker_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
-    if (make_workdir(dir, sizeof dir, &ctx->err))
+    if (make_workdir(ctx->cfg, dir, sizeof dir, &ctx->err))
         goto cleanup;
     snprintf(src, sizeof src, "%s/original", dir);
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);

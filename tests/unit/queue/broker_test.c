@@ -18,7 +18,10 @@
 #include "loupe/queue/publish.h"
 #include "loupe/queue/topology.h"
 
-static const char *const QUEUES[] = {"unit_a", "unit_b"};
+/* One queue per test: a message acked just before its consumer's connection
+ * closes may come back (at-least-once), and must not leak into another test. */
+static const char *const QUEUES[] = {"unit_a", "unit_b", "unit_c", "unit_d"};
+#define NQUEUES (sizeof(QUEUES) / sizeof(QUEUES[0]))
 
 static lp_amqp *connect_or_fail(void)
 {
@@ -38,7 +41,7 @@ static int setup(void **state)
     lp_error err;
     lp_error_clear(&err);
     lp_amqp *c = connect_or_fail();
-    int rc = lp_queue_declare_topology(c, QUEUES, 2, &err);
+    int rc = lp_queue_declare_topology(c, QUEUES, NQUEUES, &err);
     if (rc != 0)
         fprintf(stderr, "declare: %s (%s)\n", err.message, err.hint);
     lp_amqp_close(c);
@@ -82,8 +85,8 @@ static void test_declare_is_idempotent(void **state)
     NEED_BROKER();
     lp_error_clear(&err);
     lp_amqp *c = connect_or_fail();
-    assert_int_equal(lp_queue_declare_topology(c, QUEUES, 2, &err), 0);
-    assert_int_equal(lp_queue_declare_topology(c, QUEUES, 2, &err), 0);
+    assert_int_equal(lp_queue_declare_topology(c, QUEUES, NQUEUES, &err), 0);
+    assert_int_equal(lp_queue_declare_topology(c, QUEUES, NQUEUES, &err), 0);
     assert_true(lp_amqp_ok(c));
     lp_amqp_close(c);
 }
@@ -164,18 +167,18 @@ static void test_retry_queue_returns_after_ttl(void **state)
     (void)state;
     NEED_BROKER();
     lp_error_clear(&err);
-    lp_queue_retry_name("unit_a", 0, retry);
+    lp_queue_retry_name("unit_c", 0, retry);
     lp_amqp *pub = connect_or_fail();
     lp_amqp_msg m = {"", retry, "{\"retry\":true}", 14, "r-1"};
     int64_t t0 = lp_now_mono_ms();
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
     lp_amqp *con = connect_or_fail();
-    assert_int_equal(lp_amqp_consume(con, "loupe.unit_a", 1, &err), 0);
+    assert_int_equal(lp_amqp_consume(con, "loupe.unit_c", 1, &err), 0);
     char *b = take_one(con, 10000, 1, rk);
     assert_non_null(b);
     assert_string_equal(b, "{\"retry\":true}");
-    assert_string_equal(rk, "unit_a"); /* x-dead-letter-routing-key */
+    assert_string_equal(rk, "unit_c"); /* x-dead-letter-routing-key */
     assert_true(lp_now_mono_ms() - t0 >= 900);
     free(b);
     lp_amqp_close(con);
@@ -189,18 +192,18 @@ static void test_reject_dead_letters(void **state)
     NEED_BROKER();
     lp_error_clear(&err);
     lp_amqp *pub = connect_or_fail();
-    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_b", "not json", 8, "d-1"};
+    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_d", "not json", 8, "d-1"};
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
     lp_amqp *con = connect_or_fail();
-    assert_int_equal(lp_amqp_consume(con, "loupe.unit_b", 1, &err), 0);
+    assert_int_equal(lp_amqp_consume(con, "loupe.unit_d", 1, &err), 0);
     char *b = take_one(con, 5000, 0, NULL); /* reject without requeue */
     assert_string_equal(b, "not json");
     free(b);
     lp_amqp_close(con);
 
     lp_amqp *dead = connect_or_fail();
-    assert_int_equal(lp_amqp_consume(dead, "loupe.unit_b.dead", 1, &err), 0);
+    assert_int_equal(lp_amqp_consume(dead, "loupe.unit_d.dead", 1, &err), 0);
     b = take_one(dead, 5000, 1, NULL);
     assert_non_null(b);
     assert_string_equal(b, "not json");

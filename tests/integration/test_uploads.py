@@ -1,0 +1,302 @@
+"""Upload flows and signed URLs: direct PUT, presigned PUT + confirm, objects already in the bucket,
+the /files route (Range, ETag, Cache-Control), URLs identical across nodes, expired or tampered
+URLs refused, the S3 backend against s3rver, and a worker killed with SIGKILL mid-normalization."""
+
+import glob
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+import urllib.parse
+
+import loupe_harness as lh
+import media_testlib as mt
+
+lh.require_services(("louped", "loupe-worker"))
+if not (mt.have("ffmpeg") and mt.have("vipsheader")):
+    lh._say("SKIP: ffmpeg and vipsheader are needed to make the test images")
+    raise SystemExit(lh.SKIP)
+
+
+def s3rver_js():
+    """s3rver.js: LOUPE_S3RVER_JS, or an `npm install s3rver@3.7.1` under build/ or tests/."""
+    js = os.environ.get("LOUPE_S3RVER_JS")
+    if js and os.path.isfile(js):
+        return js
+    rel = os.path.join("node_modules", "s3rver", "bin", "s3rver.js")
+    patterns = [os.path.join(lh.SOURCE_DIR, "tests", "integration", rel),
+                os.path.join(lh.SOURCE_DIR, "build", "*", "tests", "unit", "storage", "s3rver", rel),
+                os.path.join(lh.SOURCE_DIR, "build", "*", rel)]
+    for p in patterns:
+        found = sorted(glob.glob(p))
+        if found:
+            return found[0]
+    return None
+
+
+class UploadTest(mt.MediaTestCase):
+    def jpeg(self, name="up.jpg", w=120, h=80):
+        with open(mt.two_band_jpeg(self.path(name), w, h), "rb") as f:
+            return f.read()
+
+    def test_direct_upload_and_files_route(self):
+        self.start_stack()
+        data = self.jpeg()
+        item_id = self.make_item("direct.jpg")
+        r = self.put_file(item_id, data, content_type="image/jpeg")
+        body = r.json()
+        self.assertEqual(body["status"], "processing")
+        self.assertEqual(body["upload"]["kind"], "direct")
+        self.assertEqual(body["upload"]["size"], len(data))
+        self.assertEqual(body["upload"]["sha256"], hashlib.sha256(data).hexdigest())
+        self.assertEqual(body["job"]["kind"], "media.normalize")
+        self.assertEqual(r.header("Location"), "/api/v1/jobs/%s" % body["job"]["id"])
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(self.job(body["job"]["id"])["status"], "succeeded")
+
+        # original through /files: Range, ETag, conditional GET, private caching until expiry
+        r = self.client.get("/api/v1/items/%s/slots/0/original" % item_id)
+        self.assertEqual(r.status, 302)
+        url = r.header("Location")
+        full = mt.fetch(url)
+        self.assertEqual(full.status, 200)
+        self.assertEqual(full.body, data)
+        self.assertEqual(full.header("Accept-Ranges"), "bytes")
+        self.assertTrue(full.header("Cache-Control").startswith("private, max-age="), full.header("Cache-Control"))
+        part = mt.fetch(url, headers={"Range": "bytes=10-19"})
+        self.assertEqual(part.status, 206)
+        self.assertEqual(part.body, data[10:20])
+        self.assertEqual(part.header("Content-Range"), "bytes 10-19/%d" % len(data))
+        tail = mt.fetch(url, headers={"Range": "bytes=-5"})
+        self.assertEqual((tail.status, tail.body), (206, data[-5:]))
+        self.assertEqual(mt.fetch(url, headers={"Range": "bytes=%d-" % (len(data) + 5)}).status, 416)
+        self.assertEqual(mt.fetch(url, headers={"If-None-Match": full.header("ETag")}).status, 304)
+        head = mt.fetch(url, method="HEAD")
+        self.assertEqual(head.status, 200)
+        self.assertEqual(int(head.header("Content-Length")), len(data))
+
+        # a second upload replaces the original; the item goes through processing to ready again
+        data2 = self.jpeg("second.jpg", 90, 60)
+        self.put_file(item_id, data2, content_type="image/jpeg")
+        item = self.wait_item(item_id)
+        self.assertEqual((item["status"], item["slots"][0]["width"]), ("ready", 90), item)
+        rows = self.query("SELECT kind, state, size FROM uploads WHERE item_id = '%s' ORDER BY created_at" % item_id)
+        self.assertEqual(rows, [["direct", "stored", str(len(data))], ["direct", "stored", str(len(data2))]])
+
+        # errors name what is wrong
+        self.assertProblem(self.client.put("/api/v1/items/%s/slots/nope/file" % item_id, data=b"x"), 404)
+        self.assertProblem(self.client.put("/api/v1/items/not-a-uuid/slots/0/file", data=b"x"), 404)
+        self.assertProblem(self.client.get("/api/v1/items/%s/slots/0/tiles/image.dzi" % item_id), 404)
+
+    def test_upload_size_limit(self):
+        self.start_stack(settings={"upload_max_bytes": "1000"})
+        item_id = self.make_item("big.jpg")
+        self.put_file(item_id, b"x" * 5000, expect=413)
+        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id, json={"size": 5000})
+        self.assertProblem(r, 413, field="size")
+        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "registered")
+
+    def test_presigned_local_upload_and_confirm(self):
+        self.start_stack()
+        data = self.jpeg()
+        item_id = self.make_item("three-steps.jpg")
+        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id, json={"content_type": "image/jpeg"})
+        self.assertEqual(r.status, 201, r.text)
+        up = r.json()
+        self.assertEqual(up["method"], "PUT")
+        self.assertEqual(up["headers"], {"Content-Type": "image/jpeg"})
+        self.assertTrue(up["upload_url"].startswith(self.daemon.url + "/files/originals/"), up)
+        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "uploading")
+
+        # confirming before the file is there: 409 with what to do
+        body = self.assertProblem(self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id), 409)
+        self.assertIn("nothing has been uploaded", body["detail"])
+
+        # a tampered signature, or a GET URL used for PUT: 403, nothing stored
+        bad = up["upload_url"][:-1] + ("0" if up["upload_url"][-1] != "0" else "1")
+        self.assertEqual(mt.fetch(bad, method="PUT", data=data).status, 403)
+        self.assertEqual(mt.fetch(up["upload_url"], method="GET").status, 403)
+
+        r = mt.fetch(up["upload_url"], method="PUT", data=data, headers=up["headers"])
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["sha256"], hashlib.sha256(data).hexdigest())
+        r = self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id, json={"upload_id": up["upload_id"]})
+        self.assertEqual(r.status, 202, r.text)
+        job_id = r.json()["job"]["id"]
+        again = self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id)
+        self.assertEqual((again.status, again.json()["job"]["id"]), (202, job_id))
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
+        self.assertEqual(r.body, data)
+
+    def test_register_external_objects(self):
+        self.start_stack()
+        data = self.jpeg()
+        # an object already in the bucket (the local backend keeps object KEY at storage_dir/KEY)
+        os.makedirs(os.path.join(self.sandbox.storage_dir, "customer", "cam1"))
+        with open(os.path.join(self.sandbox.storage_dir, "customer", "cam1", "a.jpg"), "wb") as f:
+            f.write(data)
+        url = "/api/v1/datasets/%s/items/register-external" % self.dataset_id
+        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/missing.jpg"}]}]}), 422,
+            field="items[0].slots[0].key")
+        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
+            {"name": "0", "type": "image", "key": "../etc/passwd"}]}]}), 422, field="items[0].slots[0].key")
+        self.assertProblem(self.client.post(url, json={"items": []}), 422, field="items")
+        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
+        self.assertEqual(r.status, 202, r.text)
+        item_id = r.json()["items"][0]["id"]
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(item["path"], "/cam1")
+        loc, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
+        self.assertIn("/files/customer/cam1/a.jpg?", loc)
+        self.assertEqual(r.body, data)
+        media = self.slot_media(item_id)
+        self.assertEqual(media["upload"]["kind"], "external")
+        # registering the same name again conflicts
+        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
+        self.assertProblem(r, 409)
+
+    def test_signed_urls_are_identical_across_nodes_and_expire(self):
+        settings = {"public_url": "http://loupe.example", "signed_url_ttl": "3s", "signed_url_window": "1s"}
+        self.start_stack(settings=settings)
+        other = self.start_louped(settings)
+        other_client = other.client(api_key=self.boot["api_key"])
+        item_id, item = self.upload_and_wait("same.jpg", self.jpeg())
+        self.assertEqual(item["status"], "ready", item)
+        path = "/api/v1/items/%s/slots/0/thumbnail" % item_id
+
+        def pair():
+            a = self.client.get(path).header("Location")
+            b = other_client.get(path).header("Location")
+            return (a, b) if a == b else None
+        a, b = mt.wait(pair, timeout=10, message="two nodes to sign within one window")
+        self.assertTrue(a.startswith("http://loupe.example/files/derived/"), a)
+
+        # the URL works on either node (both read the same storage and secret)
+        rel = a[len("http://loupe.example"):]
+        self.assertEqual(self.client.get(rel).status, 200)
+        self.assertEqual(other_client.get(rel).status, 200)
+        parts = urllib.parse.urlsplit(rel)
+        q = dict(urllib.parse.parse_qsl(parts.query))
+        sig = q["sig"]
+        tampered = "%s?expires=%s&sig=%s" % (parts.path, q["expires"], ("0" if sig[0] != "0" else "1") + sig[1:])
+        self.assertProblem(self.client.get(tampered), 403)
+        later = "%s?expires=%d&sig=%s" % (parts.path, int(q["expires"]) + 60, sig)
+        self.assertProblem(self.client.get(later), 403)
+        other_key = parts.path.replace("derived/", "derived-x/") + "?" + parts.query
+        self.assertEqual(self.client.get(other_key).status, 403)
+        self.assertProblem(self.client.get(parts.path), 403)
+        # expired: wait past expires
+        time.sleep(max(0.0, int(q["expires"]) - time.time()) + 1.1)
+        body = self.assertProblem(self.client.get(rel), 403)
+        self.assertIn("expired", body["detail"])
+
+    def test_s3_backend_through_s3rver(self):
+        js = s3rver_js()
+        if not js or not mt.have("node"):
+            self.skipTest("s3rver is not installed (npm install s3rver@3.7.1 under build/ or tests/integration, "
+                          "or set LOUPE_S3RVER_JS)")
+        port = lh.free_port()
+        data_dir = self.path("s3")
+        os.makedirs(data_dir)
+        log = open(self.path("s3rver.log"), "wb")
+        proc = subprocess.Popen(["node", js, "--directory", data_dir, "--port", str(port), "--address", "127.0.0.1",
+                                 "--configure-bucket", "loupe"], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+        def stop():
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+        self.addCleanup(stop)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        mt.wait(up, timeout=30, message="s3rver to listen")
+        endpoint = "http://127.0.0.1:%d" % port
+        self.start_stack(settings={"storage_backend": "s3", "s3_endpoint": endpoint, "s3_bucket": "loupe",
+                                   "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,
+                                   "s3_region": "us-east-1"})
+        data = self.jpeg()
+        item_id, item = self.upload_and_wait("s3.jpg", data, content_type="image/jpeg")
+        self.assertEqual(item["status"], "ready", item)
+        loc, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id, expect_prefix=endpoint + "/loupe/")
+        self.assertIn("X-Amz-Signature=", loc)
+        self.assertEqual(r.body, data)
+        _, r = self.follow("/api/v1/items/%s/slots/0/thumbnail" % item_id, expect_prefix=endpoint + "/loupe/derived/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body[:2], b"\xff\xd8")
+        # the /files route is for the local backend only
+        self.assertProblem(self.client.get("/files/derived/x"), 404)
+
+        # three steps against S3: presigned PUT straight to the bucket, then confirm
+        item_id = self.make_item("s3-presigned.jpg")
+        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id)
+        self.assertEqual(r.status, 201, r.text)
+        up = r.json()
+        self.assertTrue(up["upload_url"].startswith(endpoint + "/loupe/originals/"), up)
+        r = mt.fetch(up["upload_url"], method="PUT", data=data)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id).status, 202)
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(item["slots"][0]["width"], 120)
+
+    def test_worker_killed_mid_normalization_is_redelivered(self):
+        self.start_stack()
+        big = self.path("big.jpg")
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=7000x5000", "-frames:v", "1", "-q:v", "4", big)
+        item_id = self.make_item("big.jpg")
+        self.put_file(item_id, big, content_type="image/jpeg")
+        worker = self.workers[0]
+
+        def decoding():
+            out = mt.run("ps", "-eo", "ppid=,pid=").decode().split()
+            kids = [out[i + 1] for i in range(0, len(out), 2) if out[i] == str(worker.pid)]
+            return kids or None
+        kids = mt.wait(decoding, timeout=60, message="the worker to start decoding")
+        worker.kill()  # SIGKILL, mid-normalization
+        # the decoding child dies with its worker
+        mt.wait(lambda: not any(os.path.exists("/proc/%s" % k) and
+                                open("/proc/%s/stat" % k).read().split()[2] != "Z" for k in kids),
+                timeout=10, message="the decoding child to die with its worker")
+        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "processing")
+
+        self.workers.append(self.start_worker())
+        item = self.wait_item(item_id, timeout=180)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual((item["slots"][0]["width"], item["slots"][0]["height"]), (7000, 5000))
+        jobs = mt.jobs_of(self, item_id)
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assertEqual(jobs[0][1:], ["succeeded", "2"])
+        events = self.query("SELECT event, attempt FROM job_events WHERE job_id = '%s' ORDER BY id" % jobs[0][0])
+        self.assertEqual(events.count(["succeeded", "2"]), 1, events)
+        self.assertEqual([e for e in events if e[0] == "succeeded"], [["succeeded", "2"]], events)
+        self.assertIsNotNone(self.slot_media(item_id)["tiles"])
+        before = self.query("SELECT storage::text, updated_at FROM slots s JOIN items i ON i.id = s.item_id "
+                            "WHERE i.id = '%s'" % item_id)
+        time.sleep(1.5)
+        after = self.query("SELECT storage::text, updated_at FROM slots s JOIN items i ON i.id = s.item_id "
+                           "WHERE i.id = '%s'" % item_id)
+        self.assertEqual(before, after)
+
+
+if __name__ == "__main__":
+    unittest.main()
