@@ -21,6 +21,7 @@ for b in "$build/src/app/louped" "$build/src/worker/loupe-worker"; do
 done
 
 work=$(mktemp -d)
+chmod 755 "$work"   # the postgres user must reach the cluster directory
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -723,7 +723,7 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
         return lp_error_set(&req->err, LP_E_MALFORMED, "request body is empty");
     lp_jscan_init(&s, req->body, req->body_len);
     if (lp_jscan_peek(&s) != LP_JT_OBJECT) {
-        if (s.failed)
+        if (s.failed || lp_jscan_skip(&s, NULL, NULL) != 0 || lp_jscan_finish(&s) != 0)
             return lp_jscan_error(&s, &req->err);
         return lp_error_set(&req->err, LP_E_INVALID, "the request body must be a JSON object "
                                                      "{\"create\": […], \"update\": […], \"delete\": […]}");
@@ -752,6 +752,8 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
     }
     if (more < 0 || lp_jscan_finish(&s) != 0)
         return lp_jscan_error(&s, &req->err);
+    if (req->err.code == LP_E_INVALID)
+        lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
     if (req->err.code == LP_OK && total == 0)
         lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update or delete");
     return req->err.code == LP_OK ? 0 : -1;
@@ -938,8 +940,10 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
                                "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
         }
     }
-    if (req->err.code != LP_OK)
+    if (req->err.code != LP_OK) {
+        lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
         return -1;
+    }
     /* updates and deletes name annotations of this item */
     size_t nref = b->nupdate + b->ndel;
     if (!nref)

@@ -265,5 +265,9 @@ int lp_api_files_put(lp_req *req)
         return -1;
     }
     lp_body_sink sink = {.chunk = put_chunk, .end = put_end, .cleanup = put_cleanup, .cls = c};
-    return lp_req_stream_body(req, &sink) != 0 ? -1 : 0;
+    if (lp_req_stream_body(req, &sink) != 0) {
+        put_cleanup(c);
+        return -1;
+    }
+    return 0;
 }

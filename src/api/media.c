@@ -413,8 +413,9 @@ int lp_api_slot_media_get(lp_req *req)
     storage = json_loads(slot.storage, 0, &jerr);
     meta = json_loads(slot.metadata, 0, &jerr);
     media = json_object_get(meta, "media");
-    base = lp_arena_printf(req->arena, "/api/v1/items/%s/slots/%s", slot.item_id, segment(req->arena, slot.name));
-    if (!(files = json_object()) || !base)
+    const char *seg = segment(req->arena, slot.name);
+    base = seg ? lp_arena_printf(req->arena, "/api/v1/items/%s/slots/%s", slot.item_id, seg) : NULL;
+    if (!base || !(files = json_object()))
         goto nomem;
     int ready = strcmp(slot.status, "ready") == 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

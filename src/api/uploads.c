@@ -196,8 +196,10 @@ int lp_api_slot_file_put(lp_req *req)
         direct_cleanup(u);
         return -1;
     }
-    if (lp_req_stream_body(req, &sink) != 0)
-        return -1; /* the server runs cleanup */
+    if (lp_req_stream_body(req, &sink) != 0) {
+        direct_cleanup(u); /* not registered: ours to undo */
+        return -1;
+    }
     return 0;
 }
 
@@ -355,6 +357,19 @@ typedef struct ext_item {
     size_t nslots;
 } ext_item;
 
+/* "/" or "/a/b": no trailing slash, no empty segment (the items table's rule). */
+static int path_ok(const char *p)
+{
+    if (!p || p[0] != '/')
+        return 0;
+    if (p[1] == '\0')
+        return 1;
+    for (const char *c = p; *c; c++)
+        if (*c == '/' && (c[1] == '/' || c[1] == '\0'))
+            return 0;
+    return 1;
+}
+
 static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **out, size_t *n)
 {
     static const char *const top[] = {"items", NULL};
@@ -386,6 +401,12 @@ static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **ou
         lp_in_string(req, it, prefix, "name", LP_IN_REQUIRED, 0, &list[i].name);
         list[i].path = "/";
         lp_in_string(req, it, prefix, "path", LP_IN_OPTIONAL, 0, &list[i].path);
+        if (list[i].name && strchr(list[i].name, '/'))
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%sname", prefix),
+                           "must not contain \"/\" (put folders in path)");
+        if (!path_ok(list[i].path))
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%spath", prefix),
+                           "must be \"/\" or a folder like \"/a/b\" (no trailing or double slash)");
         slots = NULL;
         lp_in_array(req, it, prefix, "slots", LP_IN_REQUIRED, REGISTER_MAX_SLOTS, &slots);
         if (!slots)

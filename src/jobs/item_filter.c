@@ -87,6 +87,8 @@ int lp_item_path_normalize(const char *in, lp_arena *a, const char *field, const
         return lp_error_field(err, LP_E_INVALID, field, "is %zu bytes long; the limit is %d", n, LP_ITEM_PATH_MAX);
     if (!lp_utf8_valid(in, n))
         return lp_error_field(err, LP_E_INVALID, field, "must be valid UTF-8");
+    if (strstr(in, "//"))
+        return lp_error_field(err, LP_E_INVALID, field, "must not contain empty segments (\"//\")");
     if (n > 1 && in[n - 1] == '/')
         n--;
     for (size_t k = 0; k < n; k++)

@@ -33,7 +33,7 @@ static void child_limits(const lp_sandbox_limits *lim, pid_t parent)
     sigprocmask(SIG_SETMASK, &none, NULL);
     rl.rlim_cur = rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);
-    if (lim->memory_bytes > 0) {
+    if (lim->memory_bytes > 0 && !LP_SANDBOX_NO_AS_LIMIT) {
         rl.rlim_cur = rl.rlim_max = (rlim_t)lim->memory_bytes;
         setrlimit(RLIMIT_AS, &rl);
     }

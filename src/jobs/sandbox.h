@@ -22,6 +22,15 @@
 
 #define LP_SANDBOX_OUTPUT_MAX (1024 * 1024)
 
+/* AddressSanitizer reserves terabytes of shadow address space before main,
+ * so an address-space limit would fail every allocation: sanitizer builds
+ * (tests only) run children without RLIMIT_AS. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LP_SANDBOX_NO_AS_LIMIT 1
+#else
+#define LP_SANDBOX_NO_AS_LIMIT 0
+#endif
+
 typedef struct lp_sandbox_limits {
     int64_t memory_bytes;  /* RLIMIT_AS; 0 = none */
     int64_t deadline_ms;   /* lp_now_mono_ms() time at which the child is killed */

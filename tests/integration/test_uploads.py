@@ -274,9 +274,14 @@ class UploadTest(mt.MediaTestCase):
         kids = mt.wait(decoding, timeout=60, message="the worker to start decoding")
         worker.kill()  # SIGKILL, mid-normalization
         # the decoding child dies with its worker
-        mt.wait(lambda: not any(os.path.exists("/proc/%s" % k) and
-                                open("/proc/%s/stat" % k).read().split()[2] != "Z" for k in kids),
-                timeout=10, message="the decoding child to die with its worker")
+        def alive(pid):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    return f.read().split()[2] != "Z"
+            except OSError:
+                return False
+        mt.wait(lambda: not any(alive(k) for k in kids), timeout=10,
+                message="the decoding child to die with its worker")
         self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "processing")
 
         self.workers.append(self.start_worker())

@@ -452,12 +452,13 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
 
 cleanup:
-    if (rc != 0 && ctx->attempt >= ctx->max_attempts && ctx->err.code != LP_OK &&
-        lp_job_error_retryable(ctx->err.code)) {
-        /* The last attempt: the item must not stay "processing" forever. */
+    if (rc != 0 && ctx->err.code != LP_OK &&
+        (ctx->attempt >= ctx->max_attempts || !lp_job_error_retryable(ctx->err.code))) {
+        /* No attempt will follow: the item must not stay "processing" forever. */
         lp_error saved = ctx->err;
-        char *why = lp_arena_printf(ctx->arena, "processing failed %d times; the last error was: %s", ctx->attempt,
-                                    saved.message);
+        char *why = ctx->attempt > 1 ? lp_arena_printf(ctx->arena, "processing failed %d times; the last error was: %s",
+                                                       ctx->attempt, saved.message)
+                                     : lp_arena_printf(ctx->arena, "processing failed: %s", saved.message);
         lp_error_clear(&ctx->err);
         if (why && lp_db_begin(ctx->db, &ctx->err) == 0 &&
             lp_db_media_slot_fail(ctx->db, slot_id, upload_id, why, &ctx->err) >= 0)

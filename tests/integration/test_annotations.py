@@ -1,0 +1,530 @@
+"""Annotations through the real louped and PostgreSQL: every type validated (good and bad, each bad
+case a problem naming the field), round trips of every type and of the Darwin JSON 2.0 samples,
+atomic batches, ETag / If-Match, Idempotency-Key, updates and deletes with the item summary and
+the audit trail, and the cross-team / role matrix."""
+
+import copy
+import json
+import os
+import uuid
+
+import loupe_harness as lh
+
+lh.require_services()
+
+FIXTURES = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(lh.SOURCE_DIR, "..", "shared", "fixtures")
+DARWIN = os.path.join(FIXTURES, "darwin")
+
+ALL_TYPES = ["bounding_box", "polygon", "line", "keypoint", "skeleton", "ellipse", "cuboid", "tag", "mask",
+             "text", "raster_layer"]
+ALL_SUB_TYPES = ["attributes", "text", "instance_id", "directional_vector"]
+# What the server adds to an annotation it returns.
+SERVER_KEYS = {"id", "class_id", "slot", "version", "source"}
+
+
+def pt(x, y):
+    return {"x": x, "y": y}
+
+
+class AnnCase(lh.LoupeTestCase):
+    """A team with a dataset, an item with one image slot and a class allowing everything."""
+
+    settings = None
+
+    def setUp(self):
+        super().setUp()
+        self.boot = self.bootstrap()
+        self.d = self.start_louped(self.settings)
+        self.c = self.d.client(api_key=self.boot["api_key"])
+        self.team = self.boot["team_id"]
+        r = self.c.post("/api/v1/datasets", json={"name": "Scenes"})
+        self.assertEqual(r.status, 201, r.text)
+        self.ds = r.json()
+        self.item = self.make_item("a.jpg")
+        self.cls = self.make_class("thing")
+
+    def make_item(self, name, slots=None, client=None):
+        slots = slots or [{"name": "0", "type": "image", "width": 640, "height": 480}]
+        r = (client or self.c).post("/api/v1/datasets/%s/items" % self.ds["id"], json={"name": name, "slots": slots})
+        self.assertEqual(r.status, 201, r.text)
+        return r.json()
+
+    def make_class(self, name, types=None, sub_types=None, client=None, **kw):
+        body = {"name": name, "annotation_types": types or ALL_TYPES,
+                "sub_types": ALL_SUB_TYPES if sub_types is None else sub_types}
+        body.update(kw)
+        r = (client or self.c).post("/api/v1/classes", json=body)
+        self.assertEqual(r.status, 201, r.text)
+        return r.json()
+
+    def batch(self, body, item=None, client=None, headers=None):
+        return (client or self.c).post("/api/v1/items/%s/annotations/batch" % (item or self.item)["id"], json=body,
+                                       headers=headers)
+
+    def create(self, *annotations, item=None, status=200):
+        r = self.batch({"create": list(annotations)}, item=item)
+        self.assertEqual(r.status, status, r.text)
+        return r
+
+    def annotations(self, item=None, client=None, query=None):
+        r = (client or self.c).get("/api/v1/items/%s/annotations" % (item or self.item)["id"], query=query)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.content_type, "application/json")
+        doc = r.json()
+        self.assertEqual(r.header("ETag"), '"%d"' % doc["version"])
+        return doc
+
+    def by_id(self, item=None):
+        return {a["id"]: a for a in self.annotations(item)["annotations"]}
+
+    def ann(self, **kw):
+        a = {"class_id": self.cls["id"]}
+        a.update(kw)
+        return a
+
+
+def strip(a):
+    return {k: v for k, v in a.items() if k not in SERVER_KEYS}
+
+
+GOOD = {
+    "bounding_box": {"bounding_box": {"x": 10.5, "y": 20, "w": 30.25, "h": 0}},
+    "polygon_with_hole": {"polygon": {"paths": [[pt(0, 0), pt(100, 0), pt(100, 100), pt(0, 100)],
+                                                [pt(25, 25), pt(75, 25), pt(75, 75), pt(25, 75)]]},
+                          "bounding_box": {"x": 0, "y": 0, "w": 100, "h": 100}},
+    "line": {"line": {"path": [pt(142.624, -0.1339), pt(171.0572, -45.1531), pt(199.4903, 0.4584)]}},
+    "keypoint": {"keypoint": pt(49.6239, 173.4268), "instance_id": {"value": 4}},
+    "skeleton": {"skeleton": {"nodes": [{"name": "head", "x": 1, "y": 2, "occluded": False},
+                                        {"name": "tail", "x": 3.5, "y": 4, "occluded": True}]}},
+    "ellipse": {"ellipse": {"center": pt(133.4425, 69.1719), "radius": pt(18.3176, 9), "angle": 0.3985}},
+    "cuboid": {"cuboid": {"front": {"x": 1, "y": 2, "w": 3, "h": 4}, "back": {"x": 5, "y": 6, "w": 7, "h": 8}}},
+    "tag": {"tag": {}, "attributes": ["night", "rain"]},
+    "mask": {"mask": {}},
+    "text": {"text": {"text": "STOP"}},
+    "raster_layer": {"raster_layer": {"dense_rle": [0, 300000, 1, 7200, 0, 0],
+                                      "mask_annotation_ids_mapping": {"4f58cca2-e174-4564-b242-1d17042f1b01": 1},
+                                      "total_pixels": 307200}},
+    "subtypes_and_extras": {"bounding_box": {"x": 1, "y": 1, "w": 2, "h": 2}, "text": {"text": "a\n\"quoted\"\t"},
+                            "directional_vector": {"angle": -1.6494, "length": 118.3181},
+                            "z": -3, "confidence": 0.875, "source": "model",
+                            "name": "from an import", "slot_names": ["0"], "nested": {"keep": [1, "two", None, True]},
+                            "unicode": "caf\u00e9 \u2603"},
+}
+
+
+class TypesTest(AnnCase):
+    def test_every_type_round_trips(self):
+        sent = {}
+        for label, body in GOOD.items():
+            r = self.create(self.ann(**copy.deepcopy(body)))
+            sent[r.json()["created"][0]] = (label, body)
+        got = self.by_id()
+        self.assertEqual(set(got), set(sent))
+        for aid, (label, body) in sent.items():
+            with self.subTest(label):
+                a = got[aid]
+                self.assertEqual(a["class_id"], self.cls["id"])
+                self.assertEqual(a["slot"], "0")
+                self.assertEqual(a["version"], 1)
+                self.assertEqual(a["source"], body.get("source", "human"))
+                expected = {k: v for k, v in body.items() if k != "source"}
+                self.assertEqual(strip(a), expected)
+
+    def test_item_summary_follows(self):
+        other = self.make_class("other", types=["tag"], sub_types=[])
+        self.create(self.ann(tag={}), {"class_id": other["id"], "tag": {}}, self.ann(keypoint=pt(1, 2)))
+        it = self.c.get("/api/v1/items/" + self.item["id"]).json()
+        self.assertEqual(it["annotation_count"], 3)
+        self.assertEqual(sorted(it["class_ids"]), sorted([self.cls["id"], other["id"]]))
+
+    def test_client_ids_are_kept(self):
+        aid = str(uuid.uuid4()).upper()
+        r = self.create(self.ann(id=aid, tag={}))
+        self.assertEqual(r.json()["created"], [aid.lower()])
+        self.assertIn(aid.lower(), self.by_id())
+        # The same id again is a conflict, and nothing is written.
+        self.assertProblem(self.batch({"create": [self.ann(tag={}), self.ann(id=aid, tag={})]}), 409)
+        self.assertEqual(len(self.by_id()), 1)
+
+
+BAD = [
+    # (label, annotation members, field, status)
+    ("box w negative", {"bounding_box": {"x": 0, "y": 0, "w": -1, "h": 1}}, "create[0].bounding_box.w", 422),
+    ("box x string", {"bounding_box": {"x": "1", "y": 0, "w": 1, "h": 1}}, "create[0].bounding_box.x", 422),
+    ("box x missing", {"bounding_box": {"y": 0, "w": 1, "h": 1}}, "create[0].bounding_box.x", 422),
+    ("box extra member", {"bounding_box": {"x": 0, "y": 0, "w": 1, "h": 1, "d": 1}}, "create[0].bounding_box.d", 422),
+    ("polygon no paths", {"polygon": {"paths": []}}, "create[0].polygon.paths", 422),
+    ("polygon two points", {"polygon": {"paths": [[pt(0, 0), pt(1, 1)]]}}, "create[0].polygon.paths[0]", 422),
+    ("polygon empty path", {"polygon": {"paths": [[pt(0, 0), pt(1, 0), pt(1, 1)], []]}}, "create[0].polygon.paths[1]",
+     422),
+    ("polygon point y null", {"polygon": {"paths": [[pt(0, 0), pt(1, 0), {"x": 2, "y": None}]]}},
+     "create[0].polygon.paths[0][2].y", 422),
+    ("polygon path not array", {"polygon": {"paths": [{"x": 1}]}}, "create[0].polygon.paths[0]", 422),
+    ("polygon too many points", {"polygon": {"paths": [[pt(i, i % 3) for i in range(11)]]}},
+     "create[0].polygon.paths[0]", 422),
+    ("polygon too many paths", {"polygon": {"paths": [[pt(0, 0), pt(1, 0), pt(1, 1)]] * 4}},
+     "create[0].polygon.paths", 422),
+    ("line one point", {"line": {"path": [pt(0, 0)]}}, "create[0].line.path", 422),
+    ("keypoint missing y", {"keypoint": {"x": 1}}, "create[0].keypoint.y", 422),
+    ("skeleton no nodes", {"skeleton": {"nodes": []}}, "create[0].skeleton.nodes", 422),
+    ("skeleton node x bad", {"skeleton": {"nodes": [{"name": "a", "x": [], "y": 1}]}},
+     "create[0].skeleton.nodes[0].x", 422),
+    ("ellipse radius negative", {"ellipse": {"center": pt(0, 0), "radius": pt(-1, 1), "angle": 0}},
+     "create[0].ellipse.radius.x", 422),
+    ("cuboid back missing", {"cuboid": {"front": {"x": 0, "y": 0, "w": 1, "h": 1}}}, "create[0].cuboid.back", 422),
+    ("tag not object", {"tag": []}, "create[0].tag", 422),
+    ("mask not object", {"mask": 1}, "create[0].mask", 422),
+    ("text empty", {"text": {"text": ""}}, "create[0].text.text", 422),
+    ("raster odd values", {"raster_layer": {"dense_rle": [0, 10, 1], "mask_annotation_ids_mapping": {},
+                                            "total_pixels": 10}}, "create[0].raster_layer.dense_rle", 422),
+    ("raster sum", {"raster_layer": {"dense_rle": [0, 10, 1, 5], "mask_annotation_ids_mapping": {},
+                                     "total_pixels": 10}}, "create[0].raster_layer.dense_rle", 422),
+    ("raster label", {"raster_layer": {"dense_rle": [300, 10], "mask_annotation_ids_mapping": {},
+                                       "total_pixels": 10}}, "create[0].raster_layer.dense_rle[0]", 422),
+    ("two shapes", {"polygon": {"paths": [[pt(0, 0), pt(1, 0), pt(1, 1)]]}, "keypoint": pt(1, 1)}, "create[0]", 422),
+    ("no shape", {"instance_id": {"value": 1}}, "create[0]", 422),
+    ("instance id negative", {"tag": {}, "instance_id": {"value": -1}}, "create[0].instance_id.value", 422),
+    ("attributes not strings", {"tag": {}, "attributes": [1]}, "create[0].attributes[0]", 422),
+    ("confidence above one", {"tag": {}, "confidence": 1.5}, "create[0].confidence", 422),
+    ("source unknown", {"tag": {}, "source": "robot"}, "create[0].source", 422),
+    ("z fraction", {"tag": {}, "z": 1.5}, "create[0].z", 422),
+    ("class_id missing", {"class_id": None, "tag": {}}, "create[0].class_id", 422),
+    ("class_id unknown", {"class_id": str(uuid.uuid4()), "tag": {}}, "create[0].class_id", 422),
+    ("slot unknown", {"slot": "left", "tag": {}}, "create[0].slot", 422),
+    ("ranges on an image annotation", {"tag": {}, "ranges": [[0, 1]]}, "create[0].ranges", 422),
+    ("id not a uuid", {"id": "abc", "tag": {}}, "create[0].id", 422),
+]
+
+
+class ValidationTest(AnnCase):
+    settings = {"annotation_max_points": 10, "annotation_max_paths": 3}
+
+    def test_each_bad_case_names_its_field(self):
+        for label, members, field, status in BAD:
+            with self.subTest(label):
+                a = self.ann(**members)
+                if a.get("class_id") is None:
+                    del a["class_id"]
+                body = self.assertProblem(self.batch({"create": [self.ann(tag={}), a]}), status,
+                                          field.replace("create[0]", "create[1]"))
+                self.assertIn("nothing was saved", body["detail"])
+        self.assertEqual(self.annotations()["annotations"], [])
+        self.assertEqual(self.annotations()["version"], 0)
+
+    def test_class_rules(self):
+        boxes = self.make_class("boxes only", types=["bounding_box"], sub_types=["instance_id"],
+                                properties=[{"name": "colour", "type": "single_select",
+                                             "options": [{"value": "red"}, {"value": "blue"}]},
+                                            {"name": "count", "type": "number"}])
+        skel = self.make_class("person", types=["skeleton"], sub_types=[],
+                               skeleton={"nodes": [{"name": "head"}, {"name": "hip"}], "edges": [[0, 1]]})
+        box = {"x": 0, "y": 0, "w": 1, "h": 1}
+        cases = [
+            ({"class_id": boxes["id"], "polygon": {"paths": [[pt(0, 0), pt(1, 0), pt(1, 1)]]}}, "create[0].polygon"),
+            ({"class_id": boxes["id"], "bounding_box": box, "text": {"text": "x"}}, "create[0].text"),
+            ({"class_id": boxes["id"], "bounding_box": box, "properties": [{"name": "size", "value": "big"}]},
+             "create[0].properties[0].name"),
+            ({"class_id": boxes["id"], "bounding_box": box, "properties": [{"name": "colour", "value": "green"}]},
+             "create[0].properties[0].value"),
+            ({"class_id": boxes["id"], "bounding_box": box, "properties": [{"name": "count", "value": "two"}]},
+             "create[0].properties[0].value"),
+            ({"class_id": boxes["id"], "bounding_box": box, "properties": [{"value": "red"}]},
+             "create[0].properties[0].name"),
+            ({"class_id": skel["id"], "skeleton": {"nodes": [{"name": "head", "x": 0, "y": 0}]}},
+             "create[0].skeleton.nodes"),
+            ({"class_id": skel["id"], "skeleton": {"nodes": [{"name": "head", "x": 0, "y": 0},
+                                                             {"name": "knee", "x": 1, "y": 1}]}},
+             "create[0].skeleton.nodes[1].name"),
+        ]
+        for a, field in cases:
+            with self.subTest(field=field, a=a):
+                self.assertProblem(self.batch({"create": [a]}), 422, field)
+        ok = [{"class_id": boxes["id"], "bounding_box": box, "instance_id": {"value": 7},
+               "properties": [{"name": "colour", "value": "red", "frame_index": 0},
+                              {"name": "count", "value": 3, "frame_index": "global"}]},
+              {"class_id": skel["id"], "skeleton": {"nodes": [{"name": "hip", "x": 0, "y": 0, "occluded": False},
+                                                              {"name": "head", "x": 1, "y": 1, "occluded": True}]}}]
+        r = self.create(*ok)
+        got = self.by_id()
+        for aid, a in zip(r.json()["created"], ok):
+            self.assertEqual(strip(got[aid]), {k: v for k, v in a.items() if k != "class_id"})
+
+    def test_malformed_bodies(self):
+        path = "/api/v1/items/%s/annotations/batch" % self.item["id"]
+        hdr = {"Content-Type": "application/json"}
+        # NaN and Infinity are not JSON: the body is malformed (400), not a value error.
+        for text in ('{"create": [{"class_id": "%s", "keypoint": {"x": NaN, "y": 1}}]}' % self.cls["id"],
+                     '{"create": [{"class_id": "%s", "keypoint": {"x": Infinity, "y": 1}}]}' % self.cls["id"],
+                     '{"create": [', '{"create": [],}', '[]x', '{"create": "\\u0000"}'):
+            with self.subTest(text=text):
+                body = self.assertProblem(self.c.post(path, data=text.encode(), headers=hdr), 400)
+                self.assertIn("not valid JSON", body["detail"])
+        # A number too large for a double is valid JSON but not a finite coordinate.
+        text = '{"create": [{"class_id": "%s", "bounding_box": {"x": 1e999, "y": 0, "w": 1, "h": 1}}]}' % self.cls["id"]
+        self.assertProblem(self.c.post(path, data=text.encode(), headers=hdr), 422, "create[0].bounding_box.x")
+        self.assertProblem(self.c.post(path, data=b"[]", headers=hdr), 422)
+        self.assertProblem(self.c.post(path, data=b"{}", headers=hdr), 422)
+        self.assertProblem(self.c.post(path, data=b'{"creat": []}', headers=hdr), 422, "creat")
+        self.assertProblem(self.c.post(path, data=b'{"delete": ["nope"]}', headers=hdr), 422, "delete[0]")
+        self.assertProblem(self.c.post(path, data=b'{"create": []}', headers={"Content-Type": "text/plain"}), 415)
+        self.assertProblem(self.c.post("/api/v1/items/not-a-uuid/annotations/batch", json={"create": []}), 404)
+        self.assertProblem(self.c.post("/api/v1/items/%s/annotations/batch" % uuid.uuid4(),
+                                       json={"create": [self.ann(tag={})]}), 404)
+        self.assertProblem(self.batch({"update": [self.ann(tag={})]}), 422, "update[0].id")
+        self.assertProblem(self.batch({"update": [self.ann(id=str(uuid.uuid4()), tag={})]}), 422, "update[0].id")
+        self.assertProblem(self.batch({"delete": [str(uuid.uuid4())]}), 422, "delete[0]")
+        aid = str(uuid.uuid4())
+        self.assertProblem(self.batch({"create": [self.ann(id=aid, tag={})], "delete": [aid]}), 422, "id")
+
+    def test_batch_limit(self):
+        d = self.start_louped({"annotation_batch_max": 3})
+        c = d.client(api_key=self.boot["api_key"])
+        r = c.post("/api/v1/items/%s/annotations/batch" % self.item["id"],
+                   json={"create": [self.ann(tag={}) for _ in range(4)]})
+        self.assertProblem(r, 413)
+
+
+class BatchTest(AnnCase):
+    def test_atomic_batch_writes_nothing_on_one_bad_shape(self):
+        good = [self.ann(keypoint=pt(i, i)) for i in range(50)]
+        bad = self.ann(polygon={"paths": [[pt(0, 0), pt(1, float("inf")), pt(2, 2)]]})
+        # float("inf") is written by Python's json as Infinity: not JSON at all → 400
+        self.assertEqual(self.batch({"create": good + [bad]}).status, 400)
+        bad = self.ann(polygon={"paths": [[pt(0, 0), pt(1, 1)]]})
+        body = self.assertProblem(self.batch({"create": good[:25] + [bad] + good[25:]}), 422,
+                                  "create[25].polygon.paths[0]")
+        self.assertIn("nothing was saved", body["detail"])
+        doc = self.annotations()
+        self.assertEqual((doc["version"], doc["annotations"]), (0, []))
+        self.assertEqual(self.query("SELECT count(*) FROM annotations"), [["0"]])
+        # A database-level failure part way (a duplicate id) also writes nothing.
+        aid = str(uuid.uuid4())
+        self.create(self.ann(id=aid, tag={}))
+        self.assertProblem(self.batch({"create": good + [self.ann(id=aid, tag={})]}), 409)
+        self.assertEqual(len(self.by_id()), 1)
+
+    def test_update_and_delete(self):
+        r = self.create(self.ann(tag={}), self.ann(keypoint=pt(1, 2)), self.ann(text={"text": "a"}))
+        a, b, t = r.json()["created"]
+        self.assertEqual(r.json()["version"], 1)
+        r = self.batch({"update": [self.ann(id=b, keypoint=pt(5, 6), z=2)], "delete": [a],
+                        "create": [self.ann(bounding_box={"x": 1, "y": 1, "w": 1, "h": 1})]})
+        self.assertEqual(r.status, 200, r.text)
+        doc = r.json()
+        self.assertEqual((doc["version"], doc["updated"], doc["deleted"]), (2, [b], [a]))
+        self.assertEqual(r.header("ETag"), '"2"')
+        got = self.by_id()
+        self.assertEqual(set(got), {b, t, doc["created"][0]})
+        self.assertEqual(got[b]["keypoint"], pt(5, 6))
+        self.assertEqual(got[b]["z"], 2)
+        self.assertEqual(got[b]["version"], 2)
+        self.assertEqual(got[t]["version"], 1)
+        # created_by survives the update; updated_by names the writer.
+        rows = self.query("SELECT created_by = updated_by, created_by IS NOT NULL FROM annotations WHERE id = '%s'" % b)
+        self.assertEqual(rows, [["t", "t"]])
+        self.assertEqual(self.c.get("/api/v1/items/" + self.item["id"]).json()["annotation_count"], 3)
+        # The audit trail: one row per batch with the ids.
+        audit = self.query("SELECT object_type, object_id, data::text FROM audit_log "
+                           "WHERE action = 'annotations.batch' ORDER BY id")
+        self.assertEqual(len(audit), 2)
+        self.assertEqual(audit[1][:2], ["item", self.item["id"]])
+        data = json.loads(audit[1][2])
+        self.assertEqual((data["version"], data["updated"], data["deleted"]), (2, [b], [a]))
+        # Updating to another type is a full replacement too.
+        r = self.batch({"update": [self.ann(id=b, polygon={"paths": [[pt(0, 0), pt(4, 0), pt(4, 4)]]})]})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertNotIn("keypoint", self.by_id()[b])
+        self.assertEqual(self.by_id()[b]["polygon"]["paths"][0][1], pt(4, 0))
+
+    def test_etag_if_match(self):
+        doc = self.annotations()
+        self.assertEqual(doc, {"version": 0, "annotations": []})
+        r = self.batch({"create": [self.ann(tag={})]}, headers={"If-Match": '"0"'})
+        self.assertEqual(r.status, 200, r.text)
+        aid = r.json()["created"][0]
+        # A writer still holding version 0 is refused with the current version.
+        r = self.batch({"delete": [aid]}, headers={"If-Match": '"0"'})
+        body = self.assertProblem(r, 412)
+        self.assertEqual(r.header("ETag"), '"1"')
+        self.assertIn("current version is 1", body["detail"])
+        self.assertEqual(len(self.by_id()), 1)
+        self.assertProblem(self.batch({"delete": [aid]}, headers={"If-Match": "garbage"}), 412)
+        # Weak tags, lists and * match.
+        r = self.batch({"create": [self.ann(tag={})]}, headers={"If-Match": 'W/"7", "1"'})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.batch({"create": [self.ann(tag={})]}, headers={"If-Match": "*"})
+        self.assertEqual((r.status, r.header("ETag")), (200, '"3"'))
+        # If-None-Match on a read: 304 while nothing changed.
+        path = "/api/v1/items/%s/annotations" % self.item["id"]
+        r = self.c.get(path, headers={"If-None-Match": '"3"'})
+        self.assertEqual((r.status, r.header("ETag")), (304, '"3"'))
+        self.assertEqual(self.c.get(path, headers={"If-None-Match": '"2"'}).status, 200)
+
+    def test_idempotency_key(self):
+        body = {"create": [self.ann(tag={}), self.ann(keypoint=pt(1, 1))]}
+        key = {"Idempotency-Key": "batch-" + str(uuid.uuid4())}
+        first = self.batch(body, headers=key)
+        self.assertEqual(first.status, 200, first.text)
+        again = self.batch(body, headers=key)
+        self.assertEqual((again.status, again.json()), (200, first.json()))
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(again.header("ETag"), first.header("ETag"))
+        self.assertEqual(len(self.by_id()), 2)
+        self.assertEqual(self.annotations()["version"], 1)
+        # A replay answers even when If-Match has gone stale since.
+        again = self.batch(body, headers=dict(key, **{"If-Match": '"0"'}))
+        self.assertEqual((again.status, again.json()), (200, first.json()))
+        # The same key with another body is refused; a new key writes.
+        other = {"create": [self.ann(tag={})]}
+        body2 = self.assertProblem(self.batch(other, headers=key), 422)
+        self.assertIn("Idempotency-Key", body2["detail"])
+        self.assertEqual(self.batch(other, headers={"Idempotency-Key": "another"}).status, 200)
+        self.assertEqual(len(self.by_id()), 3)
+        # A failed request does not use up its key.
+        k2 = {"Idempotency-Key": "fails-first"}
+        self.assertProblem(self.batch({"create": [self.ann(line={"path": []})]}, headers=k2), 422)
+        self.assertEqual(self.batch({"create": [self.ann(tag={})]}, headers=k2).status, 200)
+        self.assertProblem(self.batch(other, headers={"Idempotency-Key": "has space"}), 400, "Idempotency-Key")
+        # Keys belong to a team: another team's identical key is theirs alone.
+        rival = self.bootstrap(team="Rivals", email="rival@example.com")
+        rc = self.d.client(api_key=rival["api_key"])
+        rds = rc.post("/api/v1/datasets", json={"name": "theirs"}).json()
+        rit = rc.post("/api/v1/datasets/%s/items" % rds["id"],
+                      json={"name": "b.jpg", "slots": [{"name": "0", "type": "image"}]}).json()
+        rcls = self.make_class("theirs", client=rc)
+        r = rc.post("/api/v1/items/%s/annotations/batch" % rit["id"],
+                    json={"create": [{"class_id": rcls["id"], "tag": {}}]}, headers=key)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertNotEqual(r.json(), first.json())
+
+    def test_slot_choice(self):
+        two = self.make_item("stereo.jpg", slots=[{"name": "left", "type": "image"},
+                                                  {"name": "right", "type": "image"}])
+        self.assertProblem(self.batch({"create": [self.ann(tag={})]}, item=two), 422, "create[0].slot")
+        r = self.create(self.ann(tag={}, slot="right"), self.ann(tag={}, slot="left"), item=two)
+        self.assertEqual(len(r.json()["created"]), 2)
+        doc = self.annotations(item=two, query={"slot": "right"})
+        self.assertEqual([a["slot"] for a in doc["annotations"]], ["right"])
+        # One raster layer per slot.
+        layer = {"dense_rle": [0, 4], "mask_annotation_ids_mapping": {}, "total_pixels": 4}
+        self.create(self.ann(raster_layer=layer, slot="left"), item=two)
+        self.assertProblem(self.batch({"create": [self.ann(raster_layer=layer, slot="left")]}, item=two), 409)
+        self.assertProblem(self.batch({"create": [self.ann(raster_layer=layer, slot="right"),
+                                                  self.ann(raster_layer=layer, slot="right")]}, item=two), 422)
+
+    def test_large_batch(self):
+        n = 2000
+        anns = [self.ann(polygon={"paths": [[pt(i + k * 0.5, (k * 7) % 13) for k in range(32)]]}) for i in range(n)]
+        r = self.create(*anns)
+        ids = r.json()["created"]
+        self.assertEqual(len(ids), n)
+        got = self.by_id()
+        self.assertEqual(len(got), n)
+        for i in (0, 777, n - 1):
+            self.assertEqual(got[ids[i]]["polygon"], anns[i]["polygon"])
+        self.assertEqual(self.c.get("/api/v1/items/" + self.item["id"]).json()["annotation_count"], n)
+
+
+class DarwinFixturesTest(AnnCase):
+    def setUp(self):
+        path = os.path.join(DARWIN, "image_with_subtypes.json")
+        if not os.path.exists(path):
+            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
+        super().setUp()
+
+    def import_file(self, name, item):
+        with open(os.path.join(DARWIN, name)) as f:
+            doc = json.load(f)
+        # one class per Darwin class name, allowing what its annotations use
+        props = {}
+        for a in doc["annotations"]:
+            for p in a.get("properties", []):
+                props.setdefault(a["name"], {})[p["name"]] = None
+        classes = {}
+        for a in doc["annotations"]:
+            if a["name"] in classes:
+                continue
+            defs = [{"name": p, "type": "text"} for p in props.get(a["name"], {})]
+            classes[a["name"]] = self.make_class(a["name"], properties=defs)["id"]
+        sent = []
+        for a in doc["annotations"]:
+            b = copy.deepcopy(a)
+            b["class_id"] = classes[a["name"]]
+            b["slot"] = a["slot_names"][0]
+            sent.append(b)
+        r = self.batch({"create": sent}, item=item)
+        self.assertEqual(r.status, 200, r.text)
+        return doc, r.json()["created"]
+
+    def test_image_samples_round_trip(self):
+        for name in ("image_with_subtypes.json", "annotation_with_properties.json"):
+            with self.subTest(name):
+                with open(os.path.join(DARWIN, name)) as f:
+                    slot = json.load(f)["item"]["slots"][0]
+                item = self.make_item(name, slots=[{"name": slot["slot_name"], "type": "image",
+                                                    "width": slot["width"], "height": slot["height"]}])
+                doc, ids = self.import_file(name, item)
+                got = self.by_id(item)
+                for aid, original in zip(ids, doc["annotations"]):
+                    a = got[aid]
+                    if "id" in original:
+                        self.assertEqual(aid, original["id"])
+                    back = {k: v for k, v in a.items() if k not in SERVER_KEYS}
+                    self.assertEqual(back, {k: v for k, v in original.items() if k != "id"})
+
+
+class AccessTest(AnnCase):
+    def test_cross_team_and_roles(self):
+        aid = self.create(self.ann(tag={})).json()["created"][0]
+        rival_boot = self.bootstrap(team="Rivals", email="rival@example.com")
+        rival = self.d.client(api_key=rival_boot["api_key"])
+        rival_cls = self.make_class("rival", client=rival)
+        ann_path = "/api/v1/items/%s/annotations" % self.item["id"]
+        cls_path = "/api/v1/classes/" + self.cls["id"]
+        calls = [
+            ("GET", ann_path, None),
+            ("GET", ann_path + "?slot=0&frames=0..3", None),
+            ("POST", ann_path + "/batch", {"create": [{"class_id": rival_cls["id"], "tag": {}}]}),
+            ("POST", ann_path + "/batch", {"delete": [aid]}),
+            ("GET", cls_path, None),
+            ("PATCH", cls_path, {"name": "mine"}),
+            ("DELETE", cls_path + "?force=true", None),
+        ]
+        for method, path, body in calls:
+            with self.subTest(method=method, path=path):
+                kw = {} if body is None else {"json": body}
+                self.assertProblem(rival.request(method, path, **kw), 404)
+        # Our item cannot use their class either (it is not ours: unknown class).
+        self.assertProblem(self.batch({"create": [{"class_id": rival_cls["id"], "tag": {}}]}), 422,
+                           "create[0].class_id")
+        self.assertEqual([c["id"] for c in rival.get("/api/v1/classes").json()["classes"]], [rival_cls["id"]])
+        self.assertEqual(len(self.by_id()), 1)
+
+        # A viewer reads and writes nothing; an annotator writes annotations, not classes.
+        keys = {}
+        for role in ("viewer", "annotator"):
+            r = self.c.post("/api/v1/api-keys", json={"name": role, "role": role})
+            self.assertEqual(r.status, 201, r.text)
+            keys[role] = self.d.client(api_key=r.json()["key"])
+        viewer, annotator = keys["viewer"], keys["annotator"]
+        self.assertEqual(viewer.get(ann_path).status, 200)
+        self.assertEqual(viewer.get(cls_path).status, 200)
+        for client, method, path, body in [
+            (viewer, "POST", ann_path + "/batch", {"create": [self.ann(tag={})]}),
+            (viewer, "POST", "/api/v1/classes", {"name": "v", "annotation_types": ["tag"]}),
+            (viewer, "PATCH", cls_path, {"color": "#000000"}),
+            (viewer, "DELETE", cls_path, None),
+            (annotator, "POST", "/api/v1/classes", {"name": "a", "annotation_types": ["tag"]}),
+            (annotator, "DELETE", cls_path, None),
+        ]:
+            with self.subTest(method=method, path=path):
+                kw = {} if body is None else {"json": body}
+                self.assertProblem(client.request(method, path, **kw), 403)
+        r = annotator.post(ann_path + "/batch", json={"create": [self.ann(tag={})]})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(len(self.by_id()), 2)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

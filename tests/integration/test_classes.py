@@ -1,0 +1,192 @@
+"""Annotation classes through the real louped and PostgreSQL: create / list / get / patch / delete,
+validation errors naming the field, unique names per team, deleting a class in use (409, or
+?force=true with its annotations and the item summaries), the audit trail, and the Darwin
+metadata sample's classes."""
+
+import json
+import os
+import uuid
+
+import loupe_harness as lh
+
+lh.require_services()
+
+FIXTURES = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(lh.SOURCE_DIR, "..", "shared", "fixtures")
+
+
+class ClassesTest(lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.boot = self.bootstrap()
+        self.d = self.start_louped()
+        self.c = self.d.client(api_key=self.boot["api_key"])
+
+    def create(self, body, status=201):
+        r = self.c.post("/api/v1/classes", json=body)
+        self.assertEqual(r.status, status, r.text)
+        return r.json()
+
+    def test_crud(self):
+        body = {"name": "Bottle", "annotation_types": ["polygon", "bounding_box"], "color": "#FF0055",
+                "description": "Glass or plastic", "sub_types": ["attributes", "instance_id"],
+                "properties": [{"name": "Colors", "type": "multi-select", "granularity": "section", "required": True,
+                                "options": [{"value": "red", "color": "#ff0000"}, {"value": "green"}]},
+                               {"name": "Count", "type": "number"}]}
+        cls = self.create(body)
+        self.assertEqual(cls["name"], "Bottle")
+        self.assertEqual(cls["color"], "#ff0055")
+        self.assertEqual(cls["annotation_types"], ["polygon", "bounding_box"])
+        self.assertEqual(cls["sub_types"], ["attributes", "instance_id"])
+        self.assertIsNone(cls["skeleton"])
+        colors, count = cls["properties"]
+        self.assertTrue(uuid.UUID(colors["id"]))
+        self.assertEqual((colors["type"], colors["granularity"], colors["required"]), ("multi_select", "frame", True))
+        self.assertEqual(colors["options"], [{"value": "red", "color": "#ff0000"}, {"value": "green"}])
+        self.assertEqual((count["type"], count["granularity"], count["required"]), ("number", "annotation", False))
+        self.assertEqual(self.c.get("/api/v1/classes/" + cls["id"]).json(), cls)
+
+        # PATCH merges: other members keep their values; property ids survive.
+        r = self.c.patch("/api/v1/classes/" + cls["id"], json={"color": "#00ff00", "description": ""})
+        self.assertEqual(r.status, 200, r.text)
+        patched = r.json()
+        self.assertEqual((patched["color"], patched["description"]), ("#00ff00", ""))
+        self.assertEqual(patched["properties"], cls["properties"])
+        self.assertEqual(patched["name"], "Bottle")
+
+        skel = self.create({"name": "Person", "annotation_types": ["skeleton"],
+                            "skeleton": {"nodes": [{"name": "head"}, {"name": "neck"}, {"name": "hip"}],
+                                         "edges": [[0, 1], [1, 2]]}})
+        self.assertEqual(skel["skeleton"]["edges"], [[0, 1], [1, 2]])
+        self.assertEqual(skel["color"], "#888888")
+
+        # The list is by name, paged.
+        for n in ("a", "c", "b"):
+            self.create({"name": n, "annotation_types": ["tag"]})
+        names, nxt, pages = [], "/api/v1/classes?page[size]=2", 0
+        while nxt:
+            doc = self.c.get(nxt).json()
+            self.assertLessEqual(len(doc["classes"]), 2)
+            names += [c["name"] for c in doc["classes"]]
+            nxt, pages = doc["next"], pages + 1
+        self.assertEqual(names, ["Bottle", "Person", "a", "b", "c"])
+        self.assertEqual(pages, 3)
+
+        # Names are unique per team: another team may reuse one.
+        self.assertProblem(self.c.post("/api/v1/classes", json={"name": "Bottle", "annotation_types": ["tag"]}),
+                           409)
+        self.assertProblem(self.c.patch("/api/v1/classes/" + skel["id"], json={"name": "Bottle"}), 409)
+        rival = self.d.client(api_key=self.bootstrap(team="Rivals", email="r@example.com")["api_key"])
+        self.assertEqual(rival.post("/api/v1/classes", json={"name": "Bottle", "annotation_types": ["tag"]}).status,
+                         201)
+        self.assertProblem(rival.get("/api/v1/classes/" + cls["id"]), 404)
+
+        self.assertEqual(self.c.delete("/api/v1/classes/" + skel["id"]).status, 204)
+        self.assertProblem(self.c.get("/api/v1/classes/" + skel["id"]), 404)
+        self.assertProblem(self.c.get("/api/v1/classes/nope"), 404)
+        actions = [r[0] for r in self.query("SELECT action FROM audit_log WHERE object_type = 'class' ORDER BY id")]
+        self.assertEqual(actions[:3], ["class.create", "class.update", "class.create"])
+        self.assertEqual(actions[-1], "class.delete")
+
+    def test_validation_names_the_field(self):
+        cases = [
+            ({}, "name"),
+            ({"name": "x"}, "annotation_types"),
+            ({"name": "x", "annotation_types": []}, "annotation_types"),
+            ({"name": "x", "annotation_types": ["hexagon"]}, "annotation_types[0]"),
+            ({"name": "x", "annotation_types": ["tag", "tag"]}, "annotation_types[1]"),
+            ({"name": "", "annotation_types": ["tag"]}, "name"),
+            ({"name": "x", "annotation_types": ["tag"], "color": "red"}, "color"),
+            ({"name": "x", "annotation_types": ["tag"], "colour": "#ffffff"}, "colour"),
+            ({"name": "x", "annotation_types": ["tag"], "sub_types": ["halo"]}, "sub_types[0]"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"type": "text"}]}, "properties[0].name"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "colour"}]},
+             "properties[0].type"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "text",
+                                                                        "granularity": "pixel"}]},
+             "properties[0].granularity"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "single_select"}]},
+             "properties[0].options"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "text",
+                                                                        "options": [{"value": "a"}]}]},
+             "properties[0].options"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [
+                {"name": "p", "type": "single_select", "options": [{"value": "a"}, {"value": "a"}]}]},
+             "properties[0].options[1].value"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [
+                {"name": "p", "type": "single_select", "options": [{"value": "a", "color": "blue"}]}]},
+             "properties[0].options[0].color"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "text"},
+                                                                       {"name": "p", "type": "number"}]},
+             "properties[1].name"),
+            ({"name": "x", "annotation_types": ["tag"], "properties": [{"name": "p", "type": "text", "size": 1}]},
+             "properties[0].size"),
+            ({"name": "x", "annotation_types": ["tag"], "skeleton": {"nodes": [{"name": "a"}]}}, "skeleton"),
+            ({"name": "x", "annotation_types": ["skeleton"], "skeleton": {"nodes": []}}, "skeleton.nodes"),
+            ({"name": "x", "annotation_types": ["skeleton"], "skeleton": {"nodes": [{"name": "a"}, {"name": "a"}]}},
+             "skeleton.nodes[1].name"),
+            ({"name": "x", "annotation_types": ["skeleton"], "skeleton": {"nodes": [{"name": "a"}],
+                                                                          "edges": [[0, 1]]}},
+             "skeleton.edges[0]"),
+        ]
+        for body, field in cases:
+            with self.subTest(field=field, body=body):
+                self.assertProblem(self.c.post("/api/v1/classes", json=body), 422, field)
+        cls = self.create({"name": "ok", "annotation_types": ["tag"]})
+        self.assertProblem(self.c.patch("/api/v1/classes/" + cls["id"], json={"annotation_types": []}), 422,
+                           "annotation_types")
+        self.assertProblem(self.c.patch("/api/v1/classes/" + cls["id"], json={"id": str(uuid.uuid4())}), 422, "id")
+        self.assertProblem(self.c.delete("/api/v1/classes/%s?force=maybe" % cls["id"]), 400, "force")
+        self.assertEqual(self.query("SELECT count(*) FROM classes"), [["1"]])
+
+    def test_delete_in_use(self):
+        cls = self.create({"name": "car", "annotation_types": ["tag", "keypoint"]})
+        keep = self.create({"name": "tree", "annotation_types": ["tag"]})
+        ds = self.c.post("/api/v1/datasets", json={"name": "streets"}).json()
+        items = [self.c.post("/api/v1/datasets/%s/items" % ds["id"],
+                             json={"name": "%d.jpg" % i, "slots": [{"name": "0", "type": "image"}]}).json()
+                 for i in range(2)]
+        for it in items:
+            r = self.c.post("/api/v1/items/%s/annotations/batch" % it["id"],
+                            json={"create": [{"class_id": cls["id"], "tag": {}},
+                                             {"class_id": cls["id"], "keypoint": {"x": 1, "y": 2}},
+                                             {"class_id": keep["id"], "tag": {}}]})
+            self.assertEqual(r.status, 200, r.text)
+        body = self.assertProblem(self.c.delete("/api/v1/classes/" + cls["id"]), 409)
+        self.assertIn("4 annotations", body["detail"])
+        self.assertIn("force=true", body["hint"])
+        self.assertEqual(self.c.get("/api/v1/classes/" + cls["id"]).status, 200)
+
+        self.assertEqual(self.c.delete("/api/v1/classes/%s?force=true" % cls["id"]).status, 204)
+        self.assertProblem(self.c.get("/api/v1/classes/" + cls["id"]), 404)
+        for it in items:
+            got = self.c.get("/api/v1/items/" + it["id"]).json()
+            self.assertEqual((got["annotation_count"], got["class_ids"]), (1, [keep["id"]]))
+            doc = self.c.get("/api/v1/items/%s/annotations" % it["id"]).json()
+            self.assertEqual(doc["version"], 2)
+            self.assertEqual([a["class_id"] for a in doc["annotations"]], [keep["id"]])
+        audit = self.query("SELECT data::text FROM audit_log WHERE action = 'class.delete'")
+        data = json.loads(audit[0][0])
+        self.assertEqual((data["force"], data["annotations_deleted"], data["items_touched"]), (True, 4, 2))
+        # The other class is still in use.
+        self.assertEqual(self.c.delete("/api/v1/classes/" + keep["id"]).status, 409)
+
+    def test_darwin_metadata_classes(self):
+        path = os.path.join(FIXTURES, "darwin", "metadata.json")
+        if not os.path.exists(path):
+            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
+        with open(path) as f:
+            meta = json.load(f)
+        for dc in meta["classes"]:
+            props = [{"name": p["name"], "type": p["type"], "granularity": p["granularity"],
+                      "required": p["required"], "description": p["description"],
+                      "options": [{"value": v["value"]} for v in p["property_values"]]} for p in dc["properties"]]
+            cls = self.create({"name": dc["name"], "annotation_types": [dc["type"]], "description": dc["description"],
+                               "sub_types": dc["sub_types"], "properties": props})
+            self.assertEqual([p["type"] for p in cls["properties"]], ["multi_select", "single_select"])
+            self.assertEqual([p["granularity"] for p in cls["properties"]], ["frame", "frame"])
+            self.assertEqual([o["value"] for o in cls["properties"][0]["options"]], ["red", "green", "blue"])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

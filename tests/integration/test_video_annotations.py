@@ -1,0 +1,246 @@
+"""Video and volume annotations through the real louped and PostgreSQL: keyframes, visibility
+ranges (end exclusive) and hidden areas stored and returned as sent; server-side interpolation
+through the frame-range read (GET …/annotations?slot=…&frames=a..b, NDJSON) with exact expected
+values for boxes, polygons with unequal vertex counts, held keypoints and tags; validation of
+frames; and the Darwin JSON 2.0 video sample round-tripped."""
+
+import copy
+import json
+import os
+
+import loupe_harness as lh
+import test_annotations as ta
+
+lh.require_services()
+
+SQUARE4 = [ta.pt(0, 0), ta.pt(10, 0), ta.pt(10, 10), ta.pt(0, 10)]
+SQUARE8_SHIFTED = [ta.pt(x + 20, y) for x, y in [(0, 0), (5, 0), (10, 0), (10, 5), (10, 10), (5, 10), (0, 10), (0, 5)]]
+
+
+class VideoCase(ta.AnnCase):
+    def setUp(self):
+        super().setUp()
+        self.video = self.make_item("clip.mp4", slots=[{"name": "cam", "type": "video", "width": 1920,
+                                                        "height": 1080, "frame_count": 100, "fps": 25}])
+
+    def frames(self, query, item=None, status=200):
+        r = self.c.get("/api/v1/items/%s/annotations" % (item or self.video)["id"], query=query)
+        self.assertEqual(r.status, status, r.text)
+        if status != 200:
+            return r
+        self.assertEqual(r.content_type, "application/x-ndjson")
+        lines = r.text.splitlines()
+        head = json.loads(lines[0])
+        self.assertEqual(r.header("ETag"), '"%d"' % head["version"])
+        return head, [json.loads(line) for line in lines[1:]]
+
+    def at(self, rows, frame, aid):
+        """The entry of annotation aid on frame, or None when absent there."""
+        row = [r for r in rows if r["frame"] == frame]
+        self.assertEqual(len(row), 1, rows)
+        hits = [a for a in row[0]["annotations"] if a["id"] == aid]
+        return hits[0] if hits else None
+
+    def assertBox(self, got, x, y, w, h):
+        for k, v in zip("xywh", (x, y, w, h)):
+            self.assertAlmostEqual(got[k], v, places=9, msg=(k, got))
+
+    def assertPath(self, got, expected):
+        self.assertEqual(len(got), len(expected), got)
+        for g, e in zip(got, expected):
+            self.assertAlmostEqual(g["x"], e["x"], places=9, msg=got)
+            self.assertAlmostEqual(g["y"], e["y"], places=9, msg=got)
+
+
+class InterpolationTest(VideoCase):
+    def test_frames_on_demand(self):
+        box = self.ann(slot="cam", frames={"0": {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}},
+                                           "10": {"keyframe": True, "bounding_box": {"x": 100, "y": 50, "w": 20, "h": 30}}},
+                       ranges=[[0, 11]], hidden_areas=[[6, 8]])
+        poly = self.ann(slot="cam", frames={"0": {"keyframe": True, "polygon": {"paths": [SQUARE4]}},
+                                            "10": {"keyframe": True, "polygon": {"paths": [SQUARE8_SHIFTED]}}},
+                        ranges=[[0, 11]])
+        held = self.ann(slot="cam", interpolated=False,
+                        frames={"0": {"keyframe": True, "keypoint": ta.pt(0, 0)},
+                                "10": {"keyframe": True, "keypoint": ta.pt(10, 10)}}, ranges=[[0, 11]])
+        tag = self.ann(slot="cam", frames={"2": {"keyframe": True, "tag": {}, "text": {"text": "t"}}}, ranges=[[0, 4]])
+        r = self.create(box, poly, held, tag, item=self.video)
+        box_id, poly_id, held_id, tag_id = r.json()["created"]
+
+        head, rows = self.frames({"slot": "cam", "frames": "0..12"})
+        self.assertEqual(head, {"version": 1, "item_id": self.video["id"], "slot": "cam", "from": 0, "to": 12})
+        self.assertEqual([row["frame"] for row in rows], list(range(13)))
+
+        # Boxes: linear; keyframes marked; hidden areas and the end of the range leave gaps.
+        a = self.at(rows, 0, box_id)
+        self.assertEqual((a["keyframe"], a["class_id"]), (True, self.cls["id"]))
+        self.assertEqual(a["bounding_box"], {"x": 0, "y": 0, "w": 10, "h": 10})
+        a = self.at(rows, 4, box_id)
+        self.assertFalse(a["keyframe"])
+        self.assertBox(a["bounding_box"], 40, 20, 14, 18)
+        self.assertBox(self.at(rows, 5, box_id)["bounding_box"], 50, 25, 15, 20)
+        self.assertIsNone(self.at(rows, 6, box_id))
+        self.assertIsNone(self.at(rows, 7, box_id))
+        self.assertBox(self.at(rows, 8, box_id)["bounding_box"], 80, 40, 18, 26)
+        a = self.at(rows, 10, box_id)
+        self.assertTrue(a["keyframe"])
+        self.assertEqual(a["bounding_box"], {"x": 100, "y": 50, "w": 20, "h": 30})
+        self.assertIsNone(self.at(rows, 11, box_id))
+        self.assertIsNone(self.at(rows, 12, box_id))
+
+        # Polygons with 4 and 8 vertices: both resampled to 8 by arc length, then linear.
+        self.assertEqual(self.at(rows, 0, poly_id)["polygon"], {"paths": [SQUARE4]})
+        mid = [ta.pt(x, y) for x, y in [(10, 0), (15, 0), (20, 0), (20, 5), (20, 10), (15, 10), (10, 10), (10, 5)]]
+        self.assertPath(self.at(rows, 5, poly_id)["polygon"]["paths"][0], mid)
+        fifth = [ta.pt(x + 4, y) for x, y in [(0, 0), (5, 0), (10, 0), (10, 5), (10, 10), (5, 10), (0, 10), (0, 5)]]
+        self.assertPath(self.at(rows, 2, poly_id)["polygon"]["paths"][0], fifth)
+        self.assertFalse(self.at(rows, 2, poly_id)["keyframe"])
+
+        # "interpolated": false holds each keyframe until the next.
+        a = self.at(rows, 9, held_id)
+        self.assertEqual((a["keyframe"], a["keypoint"]), (False, ta.pt(0, 0)))
+
+        # A tag with one keyframe is held over its whole range [0, 4).
+        for f in range(4):
+            a = self.at(rows, f, tag_id)
+            self.assertEqual((a["keyframe"], a["tag"]), (f == 2, {}))
+        self.assertIsNone(self.at(rows, 4, tag_id))
+
+        # A window in the middle needs the keyframes on both sides of it.
+        head, rows = self.frames({"slot": "cam", "frames": "4..5"})
+        self.assertEqual([row["frame"] for row in rows], [4, 5])
+        self.assertBox(self.at(rows, 4, box_id)["bounding_box"], 40, 20, 14, 18)
+        self.assertPath(self.at(rows, 5, poly_id)["polygon"]["paths"][0], mid)
+        # Frames past every annotation are empty, not an error.
+        head, rows = self.frames({"slot": "cam", "frames": "50..51"})
+        self.assertEqual(rows, [{"frame": 50, "annotations": []}, {"frame": 51, "annotations": []}])
+
+        # The stored form comes back exactly as sent.
+        got = self.by_id(self.video)
+        self.assertEqual(ta.strip(got[box_id]), {k: v for k, v in box.items() if k not in ("class_id", "slot")})
+        self.assertEqual(ta.strip(got[poly_id]), {k: v for k, v in poly.items() if k not in ("class_id", "slot")})
+        self.assertEqual(ta.strip(got[held_id]), {k: v for k, v in held.items() if k not in ("class_id", "slot")})
+
+        # A new keyframe changes what the frames say; the version moves.
+        upd = copy.deepcopy(box)
+        upd["id"] = box_id
+        upd["frames"]["5"] = {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}}
+        self.assertEqual(self.batch({"update": [upd]}, item=self.video).status, 200)
+        head, rows = self.frames({"slot": "cam", "frames": "4..5"})
+        self.assertEqual(head["version"], 2)
+        self.assertBox(self.at(rows, 4, box_id)["bounding_box"], 0, 0, 10, 10)
+        self.assertTrue(self.at(rows, 5, box_id)["keyframe"])
+
+    def test_ranges_without_keyframes_and_several_ranges(self):
+        ann = self.ann(slot="cam", frames={"2": {"keypoint": ta.pt(2, 2)}, "20": {"keypoint": ta.pt(20, 20)}},
+                       ranges=[[0, 5], [10, 12], [18, 25]])
+        aid = self.create(ann, item=self.video).json()["created"][0]
+        head, rows = self.frames({"slot": "cam", "frames": "0..25"})
+        present = [row["frame"] for row in rows if self.at(rows, row["frame"], aid)]
+        self.assertEqual(present, [0, 1, 2, 3, 4, 10, 11, 18, 19, 20, 21, 22, 23, 24])
+        # Each range uses its own keyframes: [0,5) holds frame 2; [10,12) has none and holds the last before.
+        self.assertEqual(self.at(rows, 4, aid)["keypoint"], ta.pt(2, 2))
+        self.assertEqual(self.at(rows, 11, aid)["keypoint"], ta.pt(2, 2))
+        self.assertEqual(self.at(rows, 18, aid)["keypoint"], ta.pt(20, 20))
+        # Without ranges, the frames given span one range from the first to the last.
+        ann = self.ann(slot="cam", frames={"30": {"keypoint": ta.pt(0, 0)}, "40": {"keypoint": ta.pt(10, 0)}})
+        aid = self.create(ann, item=self.video).json()["created"][0]
+        self.assertEqual(self.by_id(self.video)[aid]["ranges"], [[30, 41]])
+        head, rows = self.frames({"slot": "cam", "frames": "29..41"})
+        self.assertIsNone(self.at(rows, 29, aid))
+        self.assertEqual(self.at(rows, 35, aid)["keypoint"], ta.pt(5, 0))
+        self.assertIsNone(self.at(rows, 41, aid))
+
+    def test_frame_query_arguments(self):
+        for query, field in [({"slot": "cam", "frames": "5..2"}, "frames"),
+                             ({"slot": "cam", "frames": "0..10000"}, "frames"),
+                             ({"slot": "cam", "frames": "-1..3"}, "frames"),
+                             ({"slot": "cam", "frames": "abc"}, "frames"),
+                             ({"frames": "0..3"}, "slot")]:
+            with self.subTest(query=query):
+                self.assertProblem(self.frames(query, status=400), 400, field)
+        head, rows = self.frames({"slot": "cam", "frames": "0..9999"})
+        self.assertEqual(len(rows), 10000)
+        head, rows = self.frames({"slot": "nope", "frames": "0..1"})
+        self.assertEqual(rows, [{"frame": 0, "annotations": []}, {"frame": 1, "annotations": []}])
+
+
+class VideoValidationTest(VideoCase):
+    def test_bad_frames(self):
+        box = {"x": 0, "y": 0, "w": 1, "h": 1}
+        cases = [
+            ({"slot": "0", "frames": {"0": {"bounding_box": box}}}, None, "create[0].frames"),
+            ({"slot": "cam", "frames": {"100": {"bounding_box": box}}}, "video", "create[0].frames.100"),
+            ({"slot": "cam", "frames": {"01": {"bounding_box": box}}}, "video", "create[0].frames.01"),
+            ({"slot": "cam", "frames": {"x": {"bounding_box": box}}}, "video", "create[0].frames.x"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}, "5": {"keypoint": ta.pt(1, 1)}}}, "video",
+             "create[0].frames.5"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": {"x": 0, "y": 0, "w": -2, "h": 1}}}}, "video",
+             "create[0].frames.0.bounding_box.w"),
+            ({"slot": "cam", "frames": {"0": {"keyframe": False, "bounding_box": box}}}, "video", "create[0].frames"),
+            ({"slot": "cam", "frames": {"0": {"keyframe": "yes", "bounding_box": box}}}, "video",
+             "create[0].frames.0.keyframe"),
+            ({"slot": "cam", "frames": {"0": {}}}, "video", "create[0].frames.0"),
+            ({"slot": "cam", "frames": {}}, "video", "create[0].frames"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}}, "ranges": [[5, 5]]}, "video",
+             "create[0].ranges[0]"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}}, "ranges": [[0, 1, 2]]}, "video",
+             "create[0].ranges[0]"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}}, "hidden_areas": [[3, 1]]}, "video",
+             "create[0].hidden_areas[0]"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}}, "bounding_box": box}, "video",
+             "create[0].bounding_box"),
+            ({"slot": "cam", "frames": {"0": {"bounding_box": box}}, "interpolated": 1}, "video",
+             "create[0].interpolated"),
+        ]
+        for members, where, field in cases:
+            with self.subTest(field=field, members=members):
+                # where None: the image item, whose slot "0" cannot take frames
+                r = self.batch({"create": [self.ann(**members)]}, item=self.video if where else self.item)
+                self.assertProblem(r, 422, field)
+        self.assertEqual(self.annotations(self.video)["annotations"], [])
+
+
+class DarwinVideoTest(VideoCase):
+    def test_video_sample_round_trips(self):
+        path = os.path.join(ta.DARWIN, "video_with_subtypes.json")
+        if not os.path.exists(path):
+            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % ta.FIXTURES)
+        with open(path) as f:
+            doc = json.load(f)
+        s = doc["item"]["slots"][0]
+        item = self.make_item("mini_uct.mp4", slots=[{"name": s["slot_name"], "type": "video", "width": s["width"],
+                                                      "height": s["height"], "frame_count": s["frame_count"]}])
+        classes = {}
+        for a in doc["annotations"]:
+            if a["name"] not in classes:
+                names = sorted({p["name"] for x in doc["annotations"] if x["name"] == a["name"]
+                                for p in x.get("properties", [])})
+                classes[a["name"]] = self.make_class(a["name"], properties=[{"name": n, "type": "text"}
+                                                                            for n in names])["id"]
+        sent = []
+        for a in doc["annotations"]:
+            b = copy.deepcopy(a)
+            b["class_id"] = classes[a["name"]]
+            b["slot"] = a["slot_names"][0]
+            sent.append(b)
+        r = self.batch({"create": sent}, item=item)
+        self.assertEqual(r.status, 200, r.text)
+        got = self.by_id(item)
+        for original in doc["annotations"]:
+            with self.subTest(original["name"]):
+                self.assertEqual(ta.strip(got[original["id"]]), {k: v for k, v in original.items() if k != "id"})
+        # Every frame of the clip can be asked for; the raster layer is not a vector and is left out.
+        head, rows = self.frames({"slot": s["slot_name"], "frames": "0..9"}, item=item)
+        self.assertEqual(len(rows), 10)
+        layer = [a["id"] for a in doc["annotations"] if "raster_layer" in json.dumps(a)][0]
+        self.assertFalse(any(a["id"] == layer for row in rows for a in row["annotations"]))
+        skel = [a for a in doc["annotations"] if a["name"].startswith("test_skeleton")][0]
+        a = self.at(rows, 1, skel["id"])
+        self.assertTrue(a["keyframe"])
+        self.assertEqual(a["skeleton"], skel["frames"]["1"]["skeleton"])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

@@ -1,0 +1,290 @@
+/* The annotation codec without a server: the pull parser (grammar, numbers,
+ * spans), reading annotations with field errors, the stored blob of every
+ * type, and the shortest round-trip number format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/api/annotation_codec.h"
+#include "loupe/api/json_scan.h"
+
+static const lp_ann_limits LIMITS = {
+    .geom = {.max_points = 1000, .max_paths = 10, .max_pixels = 1000000}, .max_frame = 999, .max_string = 100};
+
+/* Skips one whole document; 0 when it is valid JSON. */
+static int scan_all(const char *text)
+{
+    lp_jscan s;
+    lp_jscan_init(&s, text, strlen(text));
+    return lp_jscan_skip(&s, NULL, NULL) == 0 && lp_jscan_finish(&s) == 0 ? 0 : -1;
+}
+
+static void test_scanner_grammar(void **state)
+{
+    (void)state;
+    const char *good[] = {"{}", "[]", "0", "-0.5e-3", "\"\\u00e9\\ud83d\\ude00\"", " {\"a\" : [1, {\"b\": null}] } ",
+                          "[true,false,null]", "\"caf\xc3\xa9\""};
+    const char *bad[] = {"{,}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "1e", "NaN", "Infinity", "[1 2]", "{\"a\" 1}",
+                         "\"\\u0000\"", "\"abc", "\"\\x\"", "\"a\tb\"", "\"\xff\"", "[] []", "", "tru", "{\"a\":}"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal(scan_all(good[i]), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (scan_all(bad[i]) != -1)
+            fail_msg("accepted invalid JSON: %s", bad[i]);
+    }
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    lp_jscan s;
+    lp_jscan_init(&s, deep, sizeof deep);
+    assert_int_equal(lp_jscan_skip(&s, NULL, NULL), -1);
+    lp_error err;
+    lp_error_clear(&err);
+    lp_jscan_error(&s, &err);
+    assert_int_equal(err.code, LP_E_MALFORMED);
+    assert_non_null(strstr(err.message, "too deep"));
+}
+
+static void test_scanner_numbers_and_spans(void **state)
+{
+    (void)state;
+    char text[64];
+    srand(7);
+    for (int i = 0; i < 20000; i++) {
+        /* random decimals with up to 17 digits: the fast path must agree with strtod */
+        long long m = ((long long)rand() << 20) ^ rand();
+        int scale = rand() % 12;
+        snprintf(text, sizeof text, "%s%lld.%0*d", i % 2 ? "-" : "", m % 1000000000000LL, scale ? scale : 1, rand() % 1000);
+        double d;
+        bool is_int;
+        lp_jscan s;
+        lp_jscan_init(&s, text, strlen(text));
+        assert_int_equal(lp_jscan_number(&s, &d, &is_int, NULL), 0);
+        assert_true(d == strtod(text, NULL));
+        assert_false(is_int);
+    }
+    const char *cases[] = {"12345678901234567890123", "1e300", "4.9e-324", "1.7976931348623157e308", "0.1e-30"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double d;
+        lp_jscan s;
+        lp_jscan_init(&s, cases[i], strlen(cases[i]));
+        assert_int_equal(lp_jscan_number(&s, &d, NULL, NULL), 0);
+        assert_true(d == strtod(cases[i], NULL));
+    }
+    double d;
+    int64_t iv;
+    bool is_int;
+    lp_jscan s;
+    lp_jscan_init(&s, "1e999", 5);
+    assert_int_equal(lp_jscan_number(&s, &d, &is_int, &iv), 0);
+    assert_true(isinf(d));
+    lp_jscan_init(&s, "-42", 3);
+    assert_int_equal(lp_jscan_number(&s, &d, &is_int, &iv), 0);
+    assert_true(is_int);
+    assert_int_equal(iv, -42);
+
+    const char *doc = "{\"a\": [1, {\"b\": \"x\"}] , \"c\":2}";
+    const char *span;
+    size_t len;
+    lp_jstr key;
+    lp_jscan_init(&s, doc, strlen(doc));
+    assert_int_equal(lp_jscan_object_begin(&s), 0);
+    assert_int_equal(lp_jscan_object_next(&s, &key), 1);
+    assert_true(lp_jstr_eq(&key, "a"));
+    assert_int_equal(lp_jscan_skip(&s, &span, &len), 0);
+    assert_int_equal(len, strlen("[1, {\"b\": \"x\"}]"));
+    assert_memory_equal(span, "[1, {\"b\": \"x\"}]", len);
+    assert_int_equal(lp_jscan_object_next(&s, &key), 1);
+    assert_true(lp_jstr_eq(&key, "c"));
+    assert_int_equal(lp_jscan_skip(&s, NULL, NULL), 0);
+    assert_int_equal(lp_jscan_object_next(&s, &key), 0);
+    assert_int_equal(lp_jscan_finish(&s), 0);
+}
+
+static void test_format_double(void **state)
+{
+    (void)state;
+    struct {
+        double v;
+        const char *text;
+    } fixed[] = {{0, "0"}, {1, "1"}, {-2.5, "-2.5"}, {0.1, "0.1"}, {100, "100"}, {35.85509999999999, "35.85509999999999"},
+                 {0.0001, "0.0001"}, {123456.789, "123456.789"}, {-0.0, "-0"}};
+    char out[32];
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        lp_ann_format_double(fixed[i].v, out);
+        assert_string_equal(out, fixed[i].text);
+    }
+    srand(11);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = ((uint64_t)rand() << 42) ^ ((uint64_t)rand() << 21) ^ (uint64_t)rand();
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v))
+            continue;
+        size_t n = lp_ann_format_double(v, out);
+        assert_int_equal(n, strlen(out));
+        assert_true(strtod(out, NULL) == v);
+        double w = (double)(rand() % 2000000 - 1000000) / 1000.0; /* typical coordinates */
+        lp_ann_format_double(w, out);
+        assert_true(strtod(out, NULL) == w);
+        assert_true(strlen(out) <= 9);
+    }
+}
+
+/* Reads one annotation from text. */
+static int read_one(lp_arena *a, const char *text, lp_ann *ann, lp_error *err)
+{
+    lp_jscan s;
+    lp_error_clear(err);
+    lp_jscan_init(&s, text, strlen(text));
+    return lp_ann_read(&s, a, &LIMITS, LP_ANN_CREATE, ann, err);
+}
+
+static int has_field(const lp_error *err, const char *field)
+{
+    for (size_t i = 0; i < err->nfields; i++)
+        if (strcmp(err->fields[i].field, field) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_read_annotations(void **state)
+{
+    (void)state;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_ann ann;
+    lp_error err;
+    const char *cls = "\"class_id\":\"6A52A094-D998-4E6E-81B3-6BEEEBFAAE0B\"";
+    char text[1024];
+
+    snprintf(text, sizeof text,
+             "{%s,\"polygon\":{\"paths\":[[{\"x\":1,\"y\":2},{\"x\":3,\"y\":4},{\"x\":5,\"y\":0}]]},"
+             "\"bounding_box\":{\"x\":1,\"y\":0,\"w\":4,\"h\":4},\"text\":{\"text\":\"hi\"},\"z\":-2,"
+             "\"instance_id\":{\"value\":3},\"name\":\"kept\",\"weird\":[1,{\"deep\":true}]}",
+             cls);
+    assert_int_equal(read_one(a, text, &ann, &err), 0);
+    assert_string_equal(ann.class_id, "6a52a094-d998-4e6e-81b3-6beeebfaae0b");
+    assert_int_equal(ann.type, LP_GEOM_POLYGON);
+    assert_int_equal(ann.body.geom.shape.u.polygon.npaths, 1);
+    assert_int_equal(ann.body.geom.shape.u.polygon.paths[0].npoints, 3);
+    assert_true(ann.has_z && ann.z == -2);
+    assert_int_equal(ann.body.sub_types, LP_ANN_SUB_TEXT | LP_ANN_SUB_INSTANCE_ID);
+    assert_string_equal(ann.body.extra, "{\"name\":\"kept\",\"weird\":[1,{\"deep\":true}]}");
+    assert_non_null(strstr(ann.body.data, "\"bounding_box\":{\"x\":1,\"y\":0,\"w\":4,\"h\":4}"));
+    assert_non_null(strstr(ann.body.data, "\"text\":{\"text\":\"hi\"}"));
+
+    /* every problem of one annotation is reported, each naming its field */
+    snprintf(text, sizeof text,
+             "{\"polygon\":{\"paths\":[[{\"x\":1,\"y\":2},{\"x\":\"3\",\"y\":4},{\"x\":5}]]},\"confidence\":2,"
+             "\"source\":\"alien\"}");
+    assert_int_equal(read_one(a, text, &ann, &err), 1);
+    assert_true(has_field(&err, "class_id"));
+    assert_true(has_field(&err, "polygon.paths[0][1].x"));
+    assert_true(has_field(&err, "polygon.paths[0][2].y"));
+    assert_true(has_field(&err, "confidence"));
+    assert_true(has_field(&err, "source"));
+
+    snprintf(text, sizeof text, "{%s,\"line\":{\"path\":[{\"x\":1,\"y\":2}]}}", cls);
+    assert_int_equal(read_one(a, text, &ann, &err), 1);
+    assert_true(has_field(&err, "line.path"));
+
+    /* video: frames come back sorted; ranges default to the frames' span */
+    snprintf(text, sizeof text,
+             "{%s,\"frames\":{\"10\":{\"keypoint\":{\"x\":1,\"y\":1}},\"2\":{\"keyframe\":false,"
+             "\"keypoint\":{\"x\":0,\"y\":0},\"text\":{\"text\":\"t\"}}},\"hidden_areas\":[[4,5]]}",
+             cls);
+    assert_int_equal(read_one(a, text, &ann, &err), 0);
+    assert_true(ann.video);
+    assert_int_equal(ann.type, LP_GEOM_KEYPOINT);
+    assert_int_equal(ann.nframes, 2);
+    assert_int_equal(ann.frames[0].frame, 2);
+    assert_false(ann.frames[0].keyframe);
+    assert_int_equal(ann.frames[0].body.sub_types, LP_ANN_SUB_TEXT);
+    assert_int_equal(ann.nranges, 1);
+    assert_int_equal(ann.ranges[0].start, 2);
+    assert_int_equal(ann.ranges[0].end, 11);
+    assert_int_equal(ann.nhidden, 1);
+
+    snprintf(text, sizeof text, "{%s,\"frames\":{\"1000\":{\"tag\":{}}},\"ranges\":[[3,3]]}", cls);
+    assert_int_equal(read_one(a, text, &ann, &err), 1);
+    assert_true(has_field(&err, "frames.1000"));
+
+    snprintf(text, sizeof text, "{%s,\"frames\":{\"1\":{\"tag\":{}}},\"ranges\":[[3,3]]}", cls);
+    assert_int_equal(read_one(a, text, &ann, &err), 1);
+    assert_true(has_field(&err, "ranges[0]"));
+    lp_arena_free(a);
+}
+
+/* Encodes and decodes a shape read from text; the JSON written back must
+ * equal expect. */
+static void round_trip(lp_arena *a, const char *member, const char *expect)
+{
+    char text[512], out_text[512];
+    lp_ann ann;
+    lp_error err;
+    lp_buf blob, out;
+    lp_ann_geom g;
+    snprintf(text, sizeof text, "{\"class_id\":\"6a52a094-d998-4e6e-81b3-6beeebfaae0b\",%s}", member);
+    if (read_one(a, text, &ann, &err) != 0)
+        fail_msg("%s: %s %s", member, err.message, err.nfields ? err.fields[0].field : "");
+    lp_buf_init(&blob, 1 << 20);
+    lp_buf_init(&out, 1 << 20);
+    assert_int_equal(lp_ann_geom_encode(&ann.body.geom, &blob), 0);
+    assert_int_equal(lp_ann_geom_decode(blob.data, blob.len, a, &g, &err), 0);
+    assert_int_equal(g.type, ann.type);
+    assert_int_equal(lp_ann_write_geom(&out, &g), 0);
+    snprintf(out_text, sizeof out_text, "%s", out.data);
+    assert_string_equal(out_text, expect);
+    /* any truncation of the blob is refused, never read past */
+    for (size_t cut = 0; cut < blob.len; cut++)
+        assert_int_equal(lp_ann_geom_decode(blob.data, cut, a, &g, &err), -1);
+    lp_buf_free(&blob);
+    lp_buf_free(&out);
+}
+
+static void test_blob_round_trips(void **state)
+{
+    (void)state;
+    lp_arena *a = lp_arena_new(0, 0);
+    const char *same[] = {
+        "\"bounding_box\":{\"x\":10.5,\"y\":-2,\"w\":3.25,\"h\":0}",
+        "\"polygon\":{\"paths\":[[{\"x\":0,\"y\":0},{\"x\":4,\"y\":0},{\"x\":4,\"y\":4}],"
+        "[{\"x\":1,\"y\":1},{\"x\":2,\"y\":1},{\"x\":2,\"y\":2}]]}",
+        "\"line\":{\"path\":[{\"x\":142.624,\"y\":-0.1339},{\"x\":171.0572,\"y\":-45.1531}]}",
+        "\"keypoint\":{\"x\":49.6239,\"y\":173.4268}",
+        "\"skeleton\":{\"nodes\":[{\"name\":\"a\\\"b\",\"x\":1,\"y\":2,\"occluded\":true},"
+        "{\"x\":3,\"y\":4,\"occluded\":false}]}",
+        "\"ellipse\":{\"center\":{\"x\":1,\"y\":2},\"radius\":{\"x\":3,\"y\":4},\"angle\":0.3985}",
+        "\"cuboid\":{\"front\":{\"x\":1,\"y\":2,\"w\":3,\"h\":4},\"back\":{\"x\":5,\"y\":6,\"w\":7,\"h\":8}}",
+        "\"tag\":{}",
+        "\"mask\":{\"sparse_rle\":null}",
+        "\"text\":{\"text\":\"STOP\"}",
+        "\"raster_layer\":{\"dense_rle\":[0,5,1,5],\"mask_annotation_ids_mapping\":{\"x\":1},\"total_pixels\":10}",
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+        round_trip(a, same[i], same[i]);
+    lp_error err;
+    lp_ann_geom g;
+    unsigned char junk[4] = {9, 0, 0, 0};
+    assert_int_equal(lp_ann_geom_decode(junk, sizeof junk, a, &g, &err), -1);
+    assert_int_equal(err.code, LP_E_INTERNAL);
+    lp_arena_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scanner_grammar),
+        cmocka_unit_test(test_scanner_numbers_and_spans),
+        cmocka_unit_test(test_format_double),
+        cmocka_unit_test(test_read_annotations),
+        cmocka_unit_test(test_blob_round_trips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
