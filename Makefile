@@ -85,7 +85,7 @@ deps:
 
 docs-config: build/dev/CMakeCache.txt
 	cmake --build --preset dev -j $(JOBS) --target louped
-	build/dev/src/app/louped config --markdown > docs/CONFIG.md.tmp || { rm -f docs/CONFIG.md.tmp; exit 1; }
+	scripts/docs-config.sh build/dev/src/app/louped docs/CONFIG.md.tmp || { rm -f docs/CONFIG.md.tmp; exit 1; }
 	mv docs/CONFIG.md.tmp docs/CONFIG.md
 	@echo "docs/CONFIG.md regenerated"
 

@@ -283,8 +283,14 @@ pg_choose_root() {
                 chown postgres:postgres "$PG_ROOT"
                 note "user postgres cannot reach $DIR; the throwaway cluster lives in $PG_ROOT"
             else
-                die "user postgres cannot write $DIR/pg (is a parent directory private, e.g. /root?); \
-choose a directory that user postgres can reach"
+                # A cluster that must outlive this run: keep it in a system directory that the
+                # postgres user can reach, named after DIR so each checkout keeps its own.
+                rmdir "$PG_ROOT"
+                PG_ROOT=/var/lib/loupe/clusters/$(printf '%s' "$DIR" | sha256sum | cut -c1-16)
+                mkdir -p "$PG_ROOT"
+                chmod 755 /var/lib/loupe /var/lib/loupe/clusters
+                chown postgres:postgres "$PG_ROOT"
+                note "user postgres cannot reach $DIR; the cluster lives in $PG_ROOT"
             fi
         fi
     fi

@@ -579,8 +579,8 @@ static int read_mapping(reader *r)
 /* Concatenates spans into "{…}" text (or without braces when bare). */
 static const char *join_spans(reader *r, const span *list, bool braces, size_t *len)
 {
-    size_t n = braces ? 2 : 0, count = 0;
-    for (const span *sp = list; sp; sp = sp->next, count++)
+    size_t n = braces ? 2 : 0;
+    for (const span *sp = list; sp; sp = sp->next)
         n += sp->key_len + sp->val_len + 4;
     char *out = lp_arena_alloc(r->a, n + 1), *o = out;
     if (!out)
@@ -788,14 +788,12 @@ static int read_sub_type(reader *r, const lp_jstr *key, unsigned flag, body_stat
     int rc = 0, more;
     lp_jtok t = lp_jscan_peek(r->s);
     if (flag == LP_ANN_SUB_INSTANCE_ID) {
-        static const char *const names[] = {"value", NULL};
         int64_t v;
         if (t != LP_JT_OBJECT) {
             rc = wrong_kind(r, NULL, "an object like {\"value\": 1}", t);
         } else {
             lp_jstr k;
             bool seen = false;
-            (void)names;
             if (lp_jscan_object_begin(r->s) != 0)
                 return -1;
             while ((more = lp_jscan_object_next(r->s, &k)) == 1) {
@@ -976,7 +974,7 @@ static int body_key(reader *r, const lp_jstr *key, body_state *st)
  * beside another shape is the text sub-type; both go to data. */
 static int settle_body(reader *r, body_state *st, bool shape_required)
 {
-    int primary = -1, rc = 0, count = 0;
+    int primary = -1, rc = 0;
     lp_ann_body *b = st->body;
     for (int t = 0; t < LP_ANN_TYPE_COUNT; t++) {
         if (!st->geo[t].present || t == LP_GEOM_BOUNDING_BOX || t == LP_GEOM_TEXT)
@@ -987,7 +985,6 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
             rc = 1;
         }
         primary = t;
-        count++;
     }
     if (primary < 0 && st->geo[LP_GEOM_BOUNDING_BOX].present)
         primary = LP_GEOM_BOUNDING_BOX;
@@ -1024,7 +1021,6 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
         lp_error_set(r->err, LP_E_NOMEM, "out of memory reading an annotation");
         return -1;
     }
-    (void)count;
     return rc;
 }
 

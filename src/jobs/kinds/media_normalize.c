@@ -291,7 +291,7 @@ static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const 
         json_object_set_new(merge, "tile_format", json_string("jpeg"));
     if (json_object_get(merge, "index")) {
         json_t *mz = json_object_get(merge, "mezzanine");
-        json_object_set(merge, "frames", mz ? mz : json_string(original_key));
+        json_object_set_new(merge, "frames", mz ? json_incref(mz) : json_string(original_key));
         if (!mz)
             json_object_set(merge, "frames_index", json_object_get(merge, "index"));
     }
