@@ -971,12 +971,14 @@ static int body_key(reader *r, const lp_jstr *key, body_state *st)
 
 /* Decides the shape among the geometry keys found and validates it. A
  * bounding_box beside another shape is that shape's companion box, and text
- * beside another shape is the text sub-type; both go to data. */
+ * beside another shape is the text sub-type; both go to data. The top level
+ * of a video annotation has no shape (shape_required false): text there is
+ * the sub-type too. */
 static int settle_body(reader *r, body_state *st, bool shape_required)
 {
     int primary = -1, rc = 0;
     lp_ann_body *b = st->body;
-    for (int t = 0; t < LP_ANN_TYPE_COUNT; t++) {
+    for (int t = 0; t < LP_ANN_TYPE_COUNT && shape_required; t++) {
         if (!st->geo[t].present || t == LP_GEOM_BOUNDING_BOX || t == LP_GEOM_TEXT)
             continue;
         if (primary >= 0) {
@@ -986,9 +988,9 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
         }
         primary = t;
     }
-    if (primary < 0 && st->geo[LP_GEOM_BOUNDING_BOX].present)
+    if (primary < 0 && shape_required && st->geo[LP_GEOM_BOUNDING_BOX].present)
         primary = LP_GEOM_BOUNDING_BOX;
-    else if (primary < 0 && st->geo[LP_GEOM_TEXT].present)
+    else if (primary < 0 && shape_required && st->geo[LP_GEOM_TEXT].present)
         primary = LP_GEOM_TEXT;
     if (st->geo[LP_GEOM_BOUNDING_BOX].present && primary != LP_GEOM_BOUNDING_BOX) {
         found_geom *f = &st->geo[LP_GEOM_BOUNDING_BOX];

@@ -1,14 +1,11 @@
 /* louped: the Loupe daemon. Parses the command line and hands over to app.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "app.h"
-#include "loupe/core/log.h"
-
-extern char **environ;
+#include "loupe/core/cli.h"
 
 static void usage(FILE *out)
 {
@@ -26,9 +23,7 @@ static void usage(FILE *out)
             "  -c, --config FILE             read settings from FILE (name = value lines)\n"
             "  -s, --set NAME=VALUE          set one setting (repeatable; wins over file and environment)\n"
             "  -h, --help                    show this help\n"
-            "      --version                 show the version\n"
-            "\n");
-    lp_config_print_help(out);
+            "      --version                 show the version\n");
 }
 
 static int read_password_stdin(char *out, size_t cap)
@@ -89,46 +84,15 @@ static int cmd_admin(lp_config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"set", required_argument, NULL, 's'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config_path = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof(char *));
-    size_t nsets = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+c:s:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config_path = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'h': usage(stdout); free(sets); return 0;
-        case 'V': printf("louped %s\n", LOUPE_VERSION); free(sets); return 0;
-        default: usage(stderr); free(sets); return 2;
-        }
-    }
     lp_config cfg;
-    lp_error err;
-    lp_error_clear(&err);
-    int rc = lp_config_load(&cfg, config_path, environ, &err);
-    for (size_t i = 0; rc == 0 && i < nsets; i++)
-        rc = lp_config_set_pair(&cfg, sets[i], "--set", &err);
-    free(sets);
-    lp_log_level level = LP_LOG_INFO;
-    if (rc == 0 && lp_log_level_parse(cfg.log_level, &level) != 0)
-        rc = lp_error_set(&err, LP_E_INVALID, "log_level: \"%s\" is not one of debug, info, warn, error, off",
-                          cfg.log_level);
-    if (rc != 0) {
-        fprintf(stderr, "louped: %s\n", err.message);
-        if (err.hint[0])
-            fprintf(stderr, "hint: %s\n", err.hint);
-        lp_config_free(&cfg);
-        return 2;
+    int first, rc;
+    switch (lp_cli_load(argc, argv, "louped", LOUPE_VERSION, usage, &cfg, &first)) {
+    case LP_CLI_EXIT_OK: return 0;
+    case LP_CLI_EXIT_USAGE: return 2;
+    default: break;
     }
-    lp_log_init(level, STDERR_FILENO);
-
-    int cargc = argc - optind;
-    char **cargv = argv + optind;
+    int cargc = argc - first;
+    char **cargv = argv + first;
     const char *cmd = cargc > 0 ? cargv[0] : "serve";
     if (strcmp(cmd, "serve") == 0)
         rc = lp_app_serve(&cfg);

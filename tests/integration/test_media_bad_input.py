@@ -1,5 +1,6 @@
 """Hostile and broken files: each ends its item in `error` with a reason a person can act on, and
 the worker goes on serving later jobs — also after a decode that had to be killed at job_timeout."""
+# ctest-timeout: 600
 
 import os
 import struct

@@ -1,6 +1,7 @@
 """Images through the whole pipeline: upload → media.normalize in loupe-worker → ready, then the
 derived files: EXIF orientation applied, colour converted to 8-bit sRGB, real dimensions on the
 slot, thumbnail/preview/original redirects, and DeepZoom tiles cut from the pyramid."""
+# ctest-timeout: 600
 
 import os
 import re

@@ -2,6 +2,7 @@
 GOPs) a short-GOP mezzanine made by loupe-worker; then exact frames from louped compared pixel by
 pixel with the same frames decoded independently by the ffmpeg tool — constant and variable frame
 rate, rotated by the display matrix, stepping forwards, jumping and going back."""
+# ctest-timeout: 600
 
 import unittest
 

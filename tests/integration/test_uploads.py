@@ -1,6 +1,7 @@
 """Upload flows and signed URLs: direct PUT, presigned PUT + confirm, objects already in the bucket,
 the /files route (Range, ETag, Cache-Control), URLs identical across nodes, expired or tampered
 URLs refused, the S3 backend against s3rver, and a worker killed with SIGKILL mid-normalization."""
+# ctest-timeout: 900
 
 import glob
 import hashlib

@@ -197,10 +197,13 @@ static void test_read_annotations(void **state)
     /* video: frames come back sorted; ranges default to the frames' span */
     snprintf(text, sizeof text,
              "{%s,\"frames\":{\"10\":{\"keypoint\":{\"x\":1,\"y\":1}},\"2\":{\"keyframe\":false,"
-             "\"keypoint\":{\"x\":0,\"y\":0},\"text\":{\"text\":\"t\"}}},\"hidden_areas\":[[4,5]]}",
+             "\"keypoint\":{\"x\":0,\"y\":0},\"text\":{\"text\":\"t\"}}},\"hidden_areas\":[[4,5]],"
+             "\"text\":{\"text\":\"whole clip\"}}",
              cls);
     assert_int_equal(read_one(a, text, &ann, &err), 0);
     assert_true(ann.video);
+    assert_int_equal(ann.body.geom.type, -1);
+    assert_string_equal(ann.body.data, "{\"text\":{\"text\":\"whole clip\"}}");
     assert_int_equal(ann.type, LP_GEOM_KEYPOINT);
     assert_int_equal(ann.nframes, 2);
     assert_int_equal(ann.frames[0].frame, 2);
