@@ -1,36 +1,17 @@
 /* Helpers shared by the media handlers. See media_api.h. */
 #include "media_api.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "identity.h"
 #include "loupe/core/log.h"
 
-static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
-static lp_storage *fallback_storage;
-
 lp_storage *lp_media_api_storage(lp_req *req)
 {
-    lp_storage *s;
-    if (req->svc->storage)
-        return req->svc->storage;
-    pthread_mutex_lock(&fallback_lock);
-    if (!fallback_storage) {
-        /* Local URLs must point at this node as clients reach it. */
-        lp_config cfg = *req->svc->cfg;
-        if (!cfg.public_url[0] && req->svc->public_url)
-            cfg.public_url = (char *)req->svc->public_url;
-        fallback_storage = lp_storage_open(&cfg, &req->err);
-        if (!fallback_storage) {
-            LP_ERROR("storage", "cannot open storage: %s", req->err.message);
-            req->err.code = req->err.code == LP_E_INVALID ? LP_E_UNAVAILABLE : req->err.code;
-        }
-    }
-    s = fallback_storage;
-    pthread_mutex_unlock(&fallback_lock);
-    return s;
+    if (!req->svc->storage)
+        lp_error_set(&req->err, LP_E_UNAVAILABLE, "storage is not open yet; try again in a moment");
+    return req->svc->storage;
 }
 
 int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)

@@ -9,10 +9,8 @@
 #include "loupe/http/request.h"
 #include "loupe/storage/storage.h"
 
-/* The node's storage: req->svc->storage when the application opened one,
- * else one opened here on first use from the settings (with the node's
- * public URL) and kept for the life of the process. NULL with req->err set
- * when it cannot be opened (503). Thread-safe. */
+/* The node's storage (opened by the application at start-up), or NULL with
+ * req->err set to 503 during the moment before it is open. Borrowed. */
 lp_storage *lp_media_api_storage(lp_req *req);
 
 /* The slot named by the route's {id} (item UUID) and {slot} (slot name) in

@@ -25,6 +25,7 @@
 #include "loupe/http/metrics.h"
 #include "loupe/http/server.h"
 #include "loupe/jobs/outbox_relay.h"
+#include "loupe/storage/storage.h"
 
 typedef struct app_state {
     lp_outbox_relay *relay;
@@ -127,6 +128,39 @@ int lp_app_bootstrap(lp_config *cfg, const char *team, const char *email, const 
     return 0;
 }
 
+/* The base URL clients use: public_url, else http://<bind>:<port>. New string. */
+static char *public_url_of(const lp_config *cfg, unsigned port)
+{
+    if (cfg->public_url[0]) {
+        char *u = strdup(cfg->public_url);
+        size_t n = u ? strlen(u) : 0;
+        while (n > 0 && u[n - 1] == '/')
+            u[--n] = '\0';
+        return u;
+    }
+    int v6 = strchr(cfg->http_bind, ':') != NULL;
+    size_t cap = strlen(cfg->http_bind) + 32;
+    char *u = malloc(cap);
+    if (u)
+        snprintf(u, cap, "http://%s%s%s:%u", v6 ? "[" : "", cfg->http_bind, v6 ? "]" : "", port);
+    return u;
+}
+
+static int open_storage(const lp_config *cfg, unsigned port, char **public_url, lp_storage **out, lp_error *err)
+{
+    *public_url = public_url_of(cfg, port);
+    if (!*public_url)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    lp_config with_url = *cfg;
+    with_url.public_url = *public_url;
+    *out = lp_storage_open(&with_url, err);
+    if (!*out) {
+        LP_ERROR("app", "cannot open storage: %s%s%s", err->message, err->hint[0] ? "; " : "", err->hint);
+        return -1;
+    }
+    return 0;
+}
+
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
@@ -162,6 +196,7 @@ int lp_app_serve(lp_config *cfg)
     lp_db_pool *pool = NULL;
     lp_metrics *metrics = NULL;
     lp_http_server *srv = NULL;
+    lp_storage *storage = NULL;
     char *public_url = NULL;
 
     if (cfg->db_migrate_on_start && migrate_once(cfg, &err) != 0) {
@@ -188,25 +223,24 @@ int lp_app_serve(lp_config *cfg)
     lp_metrics_add_collector(metrics, lp_outbox_relay_metrics, st.relay);
 
     lp_services svc = {.cfg = cfg, .db = pool, .metrics = metrics, .public_url = "", .ready = readiness, .app = &st};
+    /* Signed local URLs name this node as clients reach it, so storage opens
+     * once the public URL is known: before listening when the port is fixed,
+     * else right after (until then storage routes answer 503). */
+    if (cfg->http_port != 0 && open_storage(cfg, (unsigned)cfg->http_port, &public_url, &storage, &err) != 0)
+        goto cleanup;
+    svc.public_url = public_url ? public_url : "";
+    svc.storage = storage;
     srv = lp_http_server_start(&svc, routes, nroutes, &err);
     if (!srv) {
         LP_ERROR("app", "%s%s%s", err.message, err.hint[0] ? "; " : "", err.hint);
         goto cleanup;
     }
-    if (cfg->public_url[0]) {
-        public_url = strdup(cfg->public_url);
-        size_t n = strlen(public_url);
-        while (n > 0 && public_url[n - 1] == '/')
-            public_url[--n] = '\0';
-    } else {
-        int v6 = strchr(cfg->http_bind, ':') != NULL;
-        size_t cap = strlen(cfg->http_bind) + 32;
-        public_url = malloc(cap);
-        if (public_url)
-            snprintf(public_url, cap, "http://%s%s%s:%u", v6 ? "[" : "", cfg->http_bind, v6 ? "]" : "",
-                     (unsigned)lp_http_server_port(srv));
+    if (!storage) {
+        if (open_storage(cfg, lp_http_server_port(srv), &public_url, &storage, &err) != 0)
+            goto cleanup;
+        svc.public_url = public_url;
+        svc.storage = storage;
     }
-    svc.public_url = public_url ? public_url : "";
     char extra[512];
     snprintf(extra, sizeof(extra), "\"url\":\"%s\",\"port\":%u", svc.public_url, (unsigned)lp_http_server_port(srv));
     lp_log_fields(LP_LOG_INFO, "app", "listening", extra);
@@ -223,6 +257,7 @@ int lp_app_serve(lp_config *cfg)
 
 cleanup:
     lp_http_server_stop(srv);
+    lp_storage_free(storage);
     lp_outbox_relay_stop(st.relay);
     lp_metrics_free(metrics);
     lp_db_pool_free(pool);
