@@ -505,7 +505,8 @@ class HttpClient:
 
 def _checked(method, response):
     """Fails the test when a JSON response contradicts docs/openapi.yaml (openapi_check.py;
-    LOUPE_OPENAPI_CHECK=0 turns it off, =strict also fails on undocumented statuses)."""
+    LOUPE_OPENAPI_CHECK=0 turns it off; =1 forgives undocumented statuses, which the default,
+    strict, also fails on)."""
     openapi_check.harness_check(method, response.url, response.status, response.headers, response.body)
     return response
 
