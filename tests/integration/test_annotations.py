@@ -1,3 +1,4 @@
+# ctest-timeout: 900
 """Annotations through the real louped and PostgreSQL: every type validated (good and bad, each bad
 case a problem naming the field), round trips of every type and of the Darwin JSON 2.0 samples,
 atomic batches, ETag / If-Match, Idempotency-Key, updates and deletes with the item summary and
@@ -423,6 +424,28 @@ class BatchTest(AnnCase):
         for i in (0, 777, n - 1):
             self.assertEqual(got[ids[i]]["polygon"], anns[i]["polygon"])
         self.assertEqual(self.c.get("/api/v1/items/" + self.item["id"]).json()["annotation_count"], n)
+
+
+class StreamTest(AnnCase):
+    settings = {"db_pool_size": 1}
+
+    def test_client_leaving_mid_stream_frees_the_connection(self):
+        import http.client
+        self.create(*[self.ann(polygon={"paths": [[pt(i, k) for k in range(64)]]}) for i in range(3000)])
+        for _ in range(3):
+            conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+            conn.request("GET", "/api/v1/items/%s/annotations" % self.item["id"],
+                         headers={"Authorization": "ApiKey " + self.boot["api_key"]})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.read(5000).startswith(b'{"version":1,"annotations":[{'))
+            conn.close()  # gone with most of the answer unsent
+        # The single pooled connection is usable again: reads and writes go through.
+        lh.wait_until(lambda: self.c.get("/api/v1/items/%s/annotations" % self.item["id"],
+                                         query={"slot": "none"}).status == 200, timeout=20,
+                      message="the database connection to come back")
+        self.assertEqual(len(self.by_id()), 3000)
+        self.assertEqual(self.batch({"create": [self.ann(tag={})]}).status, 200)
 
 
 class DarwinFixturesTest(AnnCase):

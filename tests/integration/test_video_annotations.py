@@ -1,3 +1,4 @@
+# ctest-timeout: 600
 """Video and volume annotations through the real louped and PostgreSQL: keyframes, visibility
 ranges (end exclusive) and hidden areas stored and returned as sent; server-side interpolation
 through the frame-range read (GET …/annotations?slot=…&frames=a..b, NDJSON) with exact expected
