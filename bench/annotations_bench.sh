@@ -9,8 +9,8 @@
 # Goals: save >= 0.3x the COPY-in rate; load <= 2x the COPY-out time.
 # Use a Release build for figures worth quoting (cmake --preset release).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
+. "$(dirname "$0")/lib/bench.sh"
+bench_init annotations_bench
 build=${1:-}
 if [[ -z "$build" ]]; then
     build=$root/build/release
@@ -23,33 +23,15 @@ louped=$build/src/app/louped
 [[ -x "$louped" ]] || { echo "annotations_bench: $louped not found (build it first)" >&2; exit 77; }
 command -v curl >/dev/null || { echo "annotations_bench: curl is not installed" >&2; exit 77; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$root/scripts/services.sh" stop "$work/services" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "annotations_bench: $1 did not answer" >&2; return 1; }
-
-"$root/scripts/services.sh" start "$work/services" --fast >/dev/null
-# shellcheck disable=SC1091
-. "$work/services/services.env"
-psql "$SERVICES_PG_URL" -qc "CREATE DATABASE bench"
-db_url=${SERVICES_PG_URL%/*}/bench
+bench_services
 sql() { psql "$db_url" -qAtX "$@"; }
 
-export LOUPE_DB_URL=$db_url LOUPE_AMQP_URL=$SERVICES_AMQP_URL LOUPE_STORAGE_DIR=$work/storage LOUPE_ACCESS_LOG=false \
-       LOUPE_LOG_LEVEL=warn
 key=$("$louped" admin bootstrap --team bench --email bench@loupe.local | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-port=$(free_port)
-LOUPE_HTTP_PORT=$port "$louped" serve 2>"$work/louped.log" & pids+=($!)
+port=$(bench_free_port)
+LOUPE_HTTP_PORT=$port bench_start "$louped" serve
 base=http://127.0.0.1:$port
-wait_http "$base/healthz"
+bench_wait_http "$base/healthz"
 
 api() { # METHOD PATH [JSON] → body
     curl -fsS -X "$1" -H "Authorization: ApiKey $key" -H "Content-Type: application/json" ${3:+--data "$3"} "$base$2"

@@ -16,8 +16,8 @@
 # its short-GOP mezzanine), then BENCH_FRAMES (30) random exact frames are fetched warm over HTTP
 # and compared with `ffmpeg -ss T -i file -frames:v 1` for the same frames; goal <= 0.3x the CLI.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
+. "$(dirname "$0")/lib/bench.sh"
+bench_init media_bench
 build=${1:-$root/build/dev}
 nimg=${BENCH_IMAGES:-8}
 nframes=${BENCH_FRAMES:-30}
@@ -35,15 +35,6 @@ for b in "$build/bench/media_normalize_bench" "$build/bench/vips_baseline" "$bui
     [ -x "$b" ] || { echo "media_bench: $b is not built (cmake --build $build)" >&2; exit 77; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$root/scripts/services.sh" stop "$work/services" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 # measure NAME NFILES CMD... → appends "NAME seconds rss_kib nfiles" to $work/results
 measure() {
@@ -92,17 +83,13 @@ video=$work/video.mp4
 ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -t 20 -c:v libx264 -preset veryfast \
     -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p "$video"
 
-"$root/scripts/services.sh" start "$work/services" --fast >/dev/null
-# shellcheck disable=SC1091
-. "$work/services/services.env"
-psql "$SERVICES_PG_URL" -qc "CREATE DATABASE bench"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export LOUPE_DB_URL=${SERVICES_PG_URL%/*}/bench LOUPE_AMQP_URL=$SERVICES_AMQP_URL LOUPE_STORAGE_DIR=$work/storage \
-       LOUPE_MEDIA_CACHE_DIR=$work/cache LOUPE_ACCESS_LOG=false LOUPE_HTTP_PORT=$port LOUPE_HTTP_THREADS=2
+bench_services
+port=$(bench_free_port)
+export LOUPE_MEDIA_CACHE_DIR=$work/cache LOUPE_HTTP_PORT=$port LOUPE_HTTP_THREADS=2
 key=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-"$build/src/app/louped" serve 2>"$work/louped.log" & pids+=($!)
-"$build/src/worker/loupe-worker" 2>"$work/worker.log" & pids+=($!)
+bench_start "$build/src/app/louped" serve
+bench_start "$build/src/worker/loupe-worker"
 
 python3 - "$port" "$key" "$video" "$nframes" "$work" "$work/results" <<'PY'
 import http.client, json, random, subprocess, sys, time

@@ -11,8 +11,8 @@
 # Prints the best time of each and the ratio; the goal is API <= 2x the bare UPDATE.
 # PostgreSQL runs with scripts/services.sh --fast settings (fsync off) for both.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
+. "$(dirname "$0")/lib/bench.sh"
+bench_init move_items
 build=${1:-$root/build/dev}
 items=${BENCH_ITEMS:-1000000}
 rounds=${BENCH_ROUNDS:-2}
@@ -20,34 +20,14 @@ for b in "$build/src/app/louped" "$build/src/worker/loupe-worker"; do
     [ -x "$b" ] || { echo "move_items: $b is not built" >&2; exit 77; }
 done
 
-work=$(mktemp -d)
-chmod 755 "$work"   # the postgres user must reach the cluster directory
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$root/scripts/services.sh" stop "$work/services" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "move_items: $1 did not answer" >&2; return 1; }
-
-"$root/scripts/services.sh" start "$work/services" --fast >/dev/null
-# shellcheck disable=SC1091
-. "$work/services/services.env"
-psql "$SERVICES_PG_URL" -qc "CREATE DATABASE bench"
-db_url=${SERVICES_PG_URL%/*}/bench
-
-export LOUPE_DB_URL=$db_url LOUPE_AMQP_URL=$SERVICES_AMQP_URL LOUPE_STORAGE_DIR=$work/storage LOUPE_ACCESS_LOG=false \
-       LOUPE_LOG_LEVEL=warn LOUPE_WORKER_QUEUES=system
+bench_services
+export LOUPE_WORKER_QUEUES=system
 "$build/src/app/louped" migrate >/dev/null
 boot=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local | tail -n 1)
-port=$(free_port)
-LOUPE_HTTP_PORT=$port "$build/src/app/louped" serve 2>"$work/louped.log" & pids+=($!)
-"$build/src/worker/loupe-worker" 2>"$work/worker.log" & pids+=($!)
-wait_http "http://127.0.0.1:$port/healthz"
+port=$(bench_free_port)
+LOUPE_HTTP_PORT=$port bench_start "$build/src/app/louped" serve
+bench_start "$build/src/worker/loupe-worker"
+bench_wait_http "http://127.0.0.1:$port/healthz"
 
 python3 - "http://127.0.0.1:$port" "$db_url" "$boot" "$items" "$rounds" <<'PY'
 import json, re, subprocess, sys, time, urllib.request

@@ -101,7 +101,7 @@ int lp_admin_bootstrap(lp_db *db, const lp_config *cfg, const char *team_name, c
     if (lp_db_member_add(db, team.id, user.id, "owner", err) != 0 ||
         lp_db_api_key_create(db, a, team.id, user.id, "bootstrap", key.prefix, key.hash_hex, "owner", NULL, &key_row,
                              err) != 0 ||
-        lp_identity_audit(db, team.id, NULL, "team.bootstrap", "team", team.id,
+        lp_audit_record(db, team.id, NULL, "team.bootstrap", "team", team.id,
                           json_pack("{s:s, s:s, s:s, s:b}", "name", team.name, "slug", team.slug, "owner_email", email,
                                     "user_created", created == 0),
                           err) != 0 ||

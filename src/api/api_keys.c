@@ -133,7 +133,7 @@ int lp_api_api_keys_create(lp_req *req)
     if (lp_db_begin(db, err) == 0 &&
         lp_db_api_key_create(db, req->arena, req->who.team_id, req->who.user_id, name, key.prefix, key.hash_hex,
                              lp_role_name(role), expires_s ? expires : NULL, &row, err) == 0 &&
-        lp_identity_audit(db, req->who.team_id, req->who.user_id, "api_key.create", "api_key", row.id,
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "api_key.create", "api_key", row.id,
                           json_pack("{s:s, s:s, s:s}", "name", name, "prefix", key.prefix, "role", lp_role_name(role)),
                           err) == 0 &&
         lp_db_commit(db, err) == 0)
@@ -201,7 +201,7 @@ int lp_api_api_keys_revoke(lp_req *req)
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         lp_db_api_key_revoke(db, req->who.team_id, key_id, only_user, &req->err) == 0 &&
-        lp_identity_audit(db, req->who.team_id, req->who.user_id, "api_key.revoke", "api_key", key_id, NULL,
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "api_key.revoke", "api_key", key_id, NULL,
                           &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;

@@ -336,7 +336,7 @@ int lp_api_class_create(lp_req *req)
         (made = lp_db_class_create(db, req->arena, req->who.team_id, &v, &row, &req->err)) >= 0) {
         if (made == 1)
             name_taken(req, v.name);
-        else if (lp_identity_audit(db, req->who.team_id, req->who.user_id, "class.create", "class", row.id,
+        else if (lp_audit_record(db, req->who.team_id, req->who.user_id, "class.create", "class", row.id,
                                    json_pack("{s:s}", "name", v.name), &req->err) == 0 &&
                  lp_db_commit(db, &req->err) == 0)
             rc = 0;
@@ -424,7 +424,7 @@ int lp_api_class_update(lp_req *req)
     done = lp_db_class_update(db, req->arena, req->who.team_id, id, &v, &row, &req->err);
     if (done == 1)
         name_taken(req, v.name);
-    else if (done == 0 && lp_identity_audit(db, req->who.team_id, req->who.user_id, "class.update", "class", id,
+    else if (done == 0 && lp_audit_record(db, req->who.team_id, req->who.user_id, "class.update", "class", id,
                                             json_deep_copy(body), &req->err) == 0 &&
              lp_db_commit(db, &req->err) == 0)
         rc = 0;
@@ -465,7 +465,7 @@ int lp_api_class_delete(lp_req *req)
         }
     }
     if (lp_db_class_delete(db, req->who.team_id, id, &deleted, &items, &req->err) == 0 &&
-        lp_identity_audit(db, req->who.team_id, req->who.user_id, "class.delete", "class", id,
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "class.delete", "class", id,
                           json_pack("{s:s, s:b, s:I, s:I}", "name", row.name, "force", force, "annotations_deleted",
                                     (json_int_t)deleted, "items_touched", (json_int_t)items),
                           &req->err) == 0 &&

@@ -109,7 +109,7 @@ int lp_api_datasets_create(lp_req *req)
         (made = lp_db_dataset_create(db, req->arena, req->who.team_id, name, slug, &ds, &req->err)) >= 0) {
         if (made == 1)
             slug_taken(req, slug);
-        else if (lp_identity_audit(db, req->who.team_id, req->who.user_id, "dataset.create", "dataset", ds.id,
+        else if (lp_audit_record(db, req->who.team_id, req->who.user_id, "dataset.create", "dataset", ds.id,
                                    json_pack("{s:s, s:s}", "name", name, "slug", slug), &req->err) == 0 &&
                  lp_db_commit(db, &req->err) == 0)
             rc = 0;
@@ -192,7 +192,7 @@ int lp_api_datasets_update(lp_req *req)
         (done = lp_db_dataset_update(db, req->arena, req->who.team_id, id, name, slug, &ds, &req->err)) >= 0) {
         if (done == 1)
             slug_taken(req, slug);
-        else if (lp_identity_audit(db, req->who.team_id, req->who.user_id, "dataset.update", "dataset", id,
+        else if (lp_audit_record(db, req->who.team_id, req->who.user_id, "dataset.update", "dataset", id,
                                    json_pack("{s:o, s:o}", "name", name ? json_string(name) : json_null(), "slug",
                                              slug ? json_string(slug) : json_null()),
                                    &req->err) == 0 &&
@@ -220,7 +220,7 @@ int lp_api_datasets_delete(lp_req *req)
     if ((db = lp_db_acquire(req->svc->db, &req->err)) && lp_db_begin(db, &req->err) == 0 &&
         lp_db_dataset_soft_delete(db, req->who.team_id, id, &req->err) == 0 &&
         lp_api_items_bulk_enqueue(req, db, body, LP_ITEMS_DELETE, job_id) == 0 &&
-        lp_identity_audit(db, req->who.team_id, req->who.user_id, "dataset.delete", "dataset", id,
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "dataset.delete", "dataset", id,
                           json_pack("{s:s}", "job_id", job_id), &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;

@@ -177,19 +177,3 @@ json_t *lp_identity_whoami_json(const lp_user_row *u, const lp_team_row *t, cons
     }
     return o;
 }
-
-int lp_identity_audit(lp_db *db, const char *team_id, const char *actor_id, const char *action,
-                      const char *object_type, const char *object_id, json_t *data, lp_error *err)
-{
-    char *text = NULL;
-    int rc;
-
-    if (data && !(text = json_dumps(data, JSON_COMPACT))) {
-        json_decref(data);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory writing an audit record");
-    }
-    json_decref(data);
-    rc = lp_db_audit(db, team_id, actor_id && *actor_id ? actor_id : NULL, action, object_type, object_id, text, err);
-    free(text);
-    return rc;
-}

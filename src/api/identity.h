@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "loupe/api/audit.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
@@ -63,10 +64,5 @@ json_t *lp_identity_api_key_json(const lp_api_key_row *k);
 /* {user, team, role, auth, csrf_token (sessions only)}: GET /api/v1/me and the login answer. */
 json_t *lp_identity_whoami_json(const lp_user_row *u, const lp_team_row *t, const char *role, int via_session,
                                 const char *csrf_token);
-
-/* Appends an audit row inside the caller's transaction; data (may be NULL)
- * is stolen. actor_id may be NULL (command-line tools). 0 or -1. */
-int lp_identity_audit(lp_db *db, const char *team_id, const char *actor_id, const char *action,
-                      const char *object_type, const char *object_id, json_t *data, lp_error *err);
 
 #endif

@@ -212,7 +212,7 @@ int lp_api_items_create(lp_req *req)
             lp_error_field(&req->err, LP_E_CONFLICT, "name", "an item named \"%s\" already exists in folder \"%s\"",
                            name, path);
             lp_error_hint(&req->err, "rename the item or register it in another path");
-        } else if (lp_identity_audit(db, req->who.team_id, req->who.user_id, "item.create", "item", item.id,
+        } else if (lp_audit_record(db, req->who.team_id, req->who.user_id, "item.create", "item", item.id,
                                      json_pack("{s:s, s:s, s:s}", "dataset_id", dataset_id, "name", name, "path",
                                                path),
                                      &req->err) == 0 &&
@@ -441,7 +441,7 @@ int lp_api_items_update(lp_req *req)
         } else {
             json_t *data = changes;
             changes = NULL; /* the audit steals it */
-            if (lp_identity_audit(db, req->who.team_id, req->who.user_id, "item.update", "item", id, data,
+            if (lp_audit_record(db, req->who.team_id, req->who.user_id, "item.update", "item", id, data,
                                   &req->err) == 0)
                 rc = lp_db_commit(db, &req->err);
         }
@@ -461,7 +461,7 @@ int lp_api_items_delete(lp_req *req)
     if (!id || !(db = lp_db_acquire(req->svc->db, &req->err)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && lp_db_item_delete(db, req->arena, req->who.team_id, id, &item, &req->err) == 0 &&
-        lp_identity_audit(db, req->who.team_id, req->who.user_id, "item.delete", "item", id,
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "item.delete", "item", id,
                           json_pack("{s:s, s:s, s:s}", "dataset_id", item.dataset_id, "name",
                                     item.name, "path", item.path),
                           &req->err) == 0 &&

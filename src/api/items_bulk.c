@@ -113,7 +113,7 @@ static int bulk(lp_req *req, lp_items_op op)
     } else {
         count = lp_db_items_apply(db, &b.filter, &b.change, NULL, 0, &req->err);
         snprintf(action, sizeof action, "items.%s", lp_items_op_name(op));
-        if (count < 0 || lp_identity_audit(db, req->who.team_id, req->who.user_id, action, "dataset",
+        if (count < 0 || lp_audit_record(db, req->who.team_id, req->who.user_id, action, "dataset",
                                            b.filter.dataset_id, lp_items_bulk_audit_data(body, count, NULL),
                                            &req->err) != 0)
             goto cleanup;

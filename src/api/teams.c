@@ -46,7 +46,7 @@ int lp_api_team_update(lp_req *req)
     if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && lp_db_team_rename(db, req->arena, team_id, name, &team, &req->err) == 0 &&
-        lp_identity_audit(db, team_id, req->who.user_id, "team.update", "team", team_id,
+        lp_audit_record(db, team_id, req->who.user_id, "team.update", "team", team_id,
                           json_pack("{s:s}", "name", name), &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
@@ -156,7 +156,7 @@ int lp_api_members_create(lp_req *req)
             lp_error_set(err, LP_E_CONFLICT, "%s is already a member of this team", email);
         goto cleanup;
     }
-    if (lp_identity_audit(db, team_id, req->who.user_id, "member.add", "membership", user.id,
+    if (lp_audit_record(db, team_id, req->who.user_id, "member.add", "membership", user.id,
                           json_pack("{s:s, s:s, s:b}", "email", email, "role", lp_role_name(role), "user_created",
                                     created == 0),
                           err) != 0 ||
@@ -216,7 +216,7 @@ int lp_api_members_update(lp_req *req)
         goto cleanup;
     memcpy(old_role, member.role, sizeof old_role);
     if (lp_db_member_set_role(db, team_id, user_id, lp_role_name(role), err) != 0 ||
-        lp_identity_audit(db, team_id, req->who.user_id, "member.role_change", "membership", member.user_id,
+        lp_audit_record(db, team_id, req->who.user_id, "member.role_change", "membership", member.user_id,
                           json_pack("{s:s, s:s, s:s}", "email", member.email, "from", old_role, "to",
                                     lp_role_name(role)),
                           err) != 0 ||
@@ -244,7 +244,7 @@ int lp_api_members_delete(lp_req *req)
         lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 ||
         check_owner_rules(req, db, team_id, &member, LP_ROLE_NONE) != 0 ||
         lp_db_member_remove(db, team_id, user_id, err) != 0 ||
-        lp_identity_audit(db, team_id, req->who.user_id, "member.remove", "membership", member.user_id,
+        lp_audit_record(db, team_id, req->who.user_id, "member.remove", "membership", member.user_id,
                           json_pack("{s:s, s:s}", "email", member.email, "role", member.role), err) != 0 ||
         lp_db_commit(db, err) != 0)
         goto cleanup;
