@@ -49,7 +49,7 @@ static const char *const source_names[] = {"human", "model", "import"};
 
 const char *lp_ann_source_name(lp_ann_source s) { return (unsigned)s < 3 ? source_names[s] : "human"; }
 
-/* ---- the reader ----------------------------------------------------------- */
+/* ---- the reader: field paths and errors -------------------------------------- */
 
 /* A member kept as raw text: `"key":value`. */
 typedef struct span {
@@ -78,8 +78,8 @@ typedef struct reader {
     path_seg segs[PATH_MAX_SEGS];
     size_t depth;   /* segments pushed (may exceed PATH_MAX_SEGS; deeper ones are not named) */
     bool bad;       /* a field error was recorded for the current annotation */
-    lp_geom_point *pts; /* scratch for one path (malloc) */
-    size_t pts_cap;
+    unsigned char *stack; /* elements of the arrays being read, innermost last (malloc) */
+    size_t stack_len, stack_cap;
 } reader;
 
 static size_t push_name(reader *r, const char *name, size_t len)
@@ -120,21 +120,57 @@ static void render_path(const reader *r, const char *suffix, char *out, size_t c
     }
 }
 
-/* Field error at the current path plus suffix. Returns 1 (so callers can
- * `return ferr(...)` from a reader step that skipped the value). */
-static int ferr(reader *r, const char *suffix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ferr(reader *r, const char *suffix, const char *fmt, ...)
+static void vferr(reader *r, const char *suffix, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vferr(reader *r, const char *suffix, const char *fmt, va_list ap)
 {
     char field[200], msg[256];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     render_path(r, suffix, field, sizeof field);
     lp_error_field(r->err, LP_E_INVALID, field, "%s", msg);
     r->bad = true;
+}
+
+/* Field error at the current path plus suffix. Returns 1 (so a reader step
+ * can `return ferr(...)` once its value is consumed). */
+static int ferr(reader *r, const char *suffix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ferr(reader *r, const char *suffix, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vferr(r, suffix, fmt, ap);
+    va_end(ap);
     return 1;
 }
+
+/* Field error at the current path about the value at hand, which is
+ * skipped. 1, or -1 on a syntax error. */
+static int reject(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reject(reader *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vferr(r, NULL, fmt, ap);
+    va_end(ap);
+    return lp_jscan_skip(r->s, NULL, NULL) != 0 ? -1 : 1;
+}
+
+/* "out of memory reading <what>". Returns -1. */
+static int nomem(reader *r, const char *what) { return lp_error_set(r->err, LP_E_NOMEM, "out of memory reading %s", what); }
+
+/* Folds one step's result into *rc (a field error sticks); true when the
+ * step failed outright (-1: syntax error or out of memory). */
+static bool step_failed(int *rc, int step)
+{
+    if (step > 0)
+        *rc = 1;
+    return step < 0;
+}
+
+/* ---- values ------------------------------------------------------------------ */
+
+/* Every reader step returns 0 (read, valid), 1 (read or skipped, with field
+ * errors recorded at the current path) or -1 (syntax error, or out of memory
+ * with err set). */
 
 static const char *kind_name(lp_jtok t)
 {
@@ -150,430 +186,249 @@ static const char *kind_name(lp_jtok t)
     }
 }
 
-/* Skips a value of the wrong kind, recording "must be <want>". 1, or -1 on a syntax error. */
-static int wrong_kind(reader *r, const char *suffix, const char *want, lp_jtok got)
+/* Skips a value of the wrong kind, recording "must be <want>". 1 or -1. */
+static int wrong_kind(reader *r, const char *want, lp_jtok got)
 {
-    if (got == LP_JT_ERROR)
-        return -1;
-    ferr(r, suffix, "must be %s, not %s", want, kind_name(got));
-    return lp_jscan_skip(r->s, NULL, NULL) != 0 ? -1 : 1;
+    return got == LP_JT_ERROR ? -1 : reject(r, "must be %s, not %s", want, kind_name(got));
 }
 
-/* Reads a finite number at path+suffix. 0 ok, 1 field error, -1 syntax error. */
-static int read_number(reader *r, const char *suffix, double *out)
+/* 0 when the next value is of kind k; else as wrong_kind. */
+static int expect_kind(reader *r, lp_jtok k, const char *want)
 {
     lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_NUMBER)
-        return wrong_kind(r, suffix, "a number", t);
+    return t == k ? 0 : wrong_kind(r, want, t);
+}
+
+/* Where the next value's text starts (after whitespace). */
+static const char *value_start(reader *r)
+{
+    lp_jscan_peek(r->s);
+    return r->s->p;
+}
+
+/* A finite number. */
+static int read_number(reader *r, double *out)
+{
+    int rc = expect_kind(r, LP_JT_NUMBER, "a number");
+    if (rc != 0)
+        return rc;
     if (lp_jscan_number(r->s, out, NULL, NULL) != 0)
         return -1;
-    if (!isfinite(*out))
-        return ferr(r, suffix, "must be a finite number");
-    return 0;
+    return isfinite(*out) ? 0 : ferr(r, NULL, "must be a finite number");
 }
 
-static int read_int(reader *r, const char *suffix, int64_t min, int64_t max, int64_t *out)
+/* An integer from min to max. */
+static int read_int(reader *r, int64_t min, int64_t max, int64_t *out)
 {
-    lp_jtok t = lp_jscan_peek(r->s);
     bool is_int = false;
     double d;
-    if (t != LP_JT_NUMBER)
-        return wrong_kind(r, suffix, "an integer", t);
+    int rc = expect_kind(r, LP_JT_NUMBER, "an integer");
+    if (rc != 0)
+        return rc;
     if (lp_jscan_number(r->s, &d, &is_int, out) != 0)
         return -1;
     if (!is_int)
-        return ferr(r, suffix, "must be an integer");
+        return ferr(r, NULL, "must be an integer");
     if (*out < min || *out > max)
-        return ferr(r, suffix, "must be between %lld and %lld", (long long)min, (long long)max);
+        return ferr(r, NULL, "must be between %lld and %lld", (long long)min, (long long)max);
     return 0;
 }
 
-static int read_bool(reader *r, const char *suffix, bool *out)
+static int read_bool(reader *r, bool *out)
 {
     lp_jtok t = lp_jscan_peek(r->s);
     int v;
     if (t != LP_JT_TRUE && t != LP_JT_FALSE)
-        return wrong_kind(r, suffix, "true or false", t);
+        return wrong_kind(r, "true or false", t);
     if (lp_jscan_literal(r->s, &v) != 0)
         return -1;
     *out = v == 1;
     return 0;
 }
 
-/* Reads a string (decoded into the arena), non-empty, at most max bytes. */
-static int read_string(reader *r, const char *suffix, size_t max, const char **out)
+/* A string (decoded into the arena), non-empty, at most max bytes. */
+static int read_string(reader *r, size_t max, const char **out)
 {
-    lp_jtok t = lp_jscan_peek(r->s);
     size_t n;
-    if (t != LP_JT_STRING)
-        return wrong_kind(r, suffix, "a string", t);
+    int rc = expect_kind(r, LP_JT_STRING, "a string");
+    if (rc != 0)
+        return rc;
     if (lp_jscan_string(r->s, r->a, out, &n) != 0)
         return -1;
     if (n == 0)
-        return ferr(r, suffix, "must not be empty");
+        return ferr(r, NULL, "must not be empty");
     if (n > max)
-        return ferr(r, suffix, "is %zu bytes long; the limit is %zu", n, max);
+        return ferr(r, NULL, "is %zu bytes long; the limit is %zu", n, max);
     return 0;
 }
 
-/* Combines step results: -1 wins, then 1. */
-#define STEP(acc, expr)                                                                                              \
-    do {                                                                                                             \
-        int step_rc_ = (expr);                                                                                       \
-        if (step_rc_ < 0)                                                                                            \
-            return -1;                                                                                               \
-        if (step_rc_ > 0)                                                                                            \
-            (acc) = 1;                                                                                               \
-    } while (0)
-
-/* Walks an object whose members are all listed in names (NULL-terminated);
- * calls member(r, index, ctx) for each, reports unknown members and missing
- * required ones (required: bit i set = names[i] required). */
-typedef int (*member_fn)(reader *r, int index, void *ctx);
-
-static int read_members(reader *r, const char *const *names, unsigned required, member_fn fn, void *ctx)
+/* A UUID, stored lower-case. */
+static int read_uuid(reader *r, const char **out)
 {
-    lp_jstr key;
-    unsigned seen = 0;
-    int rc = 0, more;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_OBJECT)
-        return wrong_kind(r, NULL, "an object", t);
-    if (lp_jscan_object_begin(r->s) != 0)
+    const char *sv;
+    int rc = expect_kind(r, LP_JT_STRING, "a UUID string");
+    if (rc != 0)
+        return rc;
+    if (lp_jscan_string(r->s, r->a, &sv, NULL) != 0)
         return -1;
-    while ((more = lp_jscan_object_next(r->s, &key)) == 1) {
-        int i;
-        for (i = 0; names[i]; i++)
-            if (lp_jstr_eq(&key, names[i]))
-                break;
-        if (!names[i]) {
-            char suffix[80];
-            snprintf(suffix, sizeof suffix, ".%.*s", (int)(key.n < 60 ? key.n : 60), key.p);
-            ferr(r, suffix, "is not a known field");
-            rc = 1;
-            if (lp_jscan_skip(r->s, NULL, NULL) != 0)
-                return -1;
-            continue;
-        }
-        if (seen & (1u << i)) {
-            char suffix[80];
-            snprintf(suffix, sizeof suffix, ".%s", names[i]);
-            ferr(r, suffix, "appears more than once");
-            rc = 1;
-            if (lp_jscan_skip(r->s, NULL, NULL) != 0)
-                return -1;
-            continue;
-        }
-        seen |= 1u << i;
-        size_t saved = push_name(r, names[i], strlen(names[i]));
-        int step = fn(r, i, ctx);
-        path_pop(r, saved);
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
+    if (!lp_is_uuid(sv))
+        return ferr(r, NULL, "must be a UUID");
+    char *c = lp_arena_strdup(r->a, sv);
+    if (!c)
+        return lp_error_set(r->err, LP_E_NOMEM, "out of memory");
+    for (char *q = c; *q; q++)
+        if (*q >= 'A' && *q <= 'F')
+            *q = (char)(*q - 'A' + 'a');
+    *out = c;
+    return 0;
+}
+
+/* ---- arrays and objects -------------------------------------------------------- */
+
+/* Arrays are collected on the reader's stack: an array's elements sit on top
+ * of it until its ']' and then move to the arena in one block of the exact
+ * size, so nested arrays (a polygon's paths, each path's points) waste no
+ * arena space. A read that fails (-1) leaves the stack as it is; lp_ann_read
+ * frees it. */
+static int stack_push(reader *r, const void *elem, size_t size, const char *what)
+{
+    if (r->stack_cap - r->stack_len < size) {
+        size_t cap = r->stack_cap ? r->stack_cap : 4096;
+        while (cap - r->stack_len < size)
+            cap *= 2;
+        unsigned char *grown = realloc(r->stack, cap);
+        if (!grown)
+            return nomem(r, what);
+        r->stack = grown;
+        r->stack_cap = cap;
     }
-    if (more < 0)
-        return -1;
-    for (int i = 0; names[i]; i++) {
-        if ((required & (1u << i)) && !(seen & (1u << i))) {
-            char suffix[80];
-            snprintf(suffix, sizeof suffix, ".%s", names[i]);
-            ferr(r, suffix, "is required");
-            rc = 1;
-        }
+    if (size) {
+        memcpy(r->stack + r->stack_len, elem, size);
+        r->stack_len += size;
     }
-    return rc;
+    return 0;
 }
 
-/* {x, y} */
-static int point_member(reader *r, int i, void *ctx)
+/* Moves what was pushed since base into one arena block (*out; NULL when
+ * nothing was) and pops it. 0 or -1. */
+static int stack_take(reader *r, size_t base, const char *what, void **out)
 {
-    lp_geom_point *p = ctx;
-    return read_number(r, NULL, i == 0 ? &p->x : &p->y);
+    size_t len = r->stack_len - base;
+    *out = len ? lp_arena_memdup(r->a, r->stack + base, len) : NULL;
+    r->stack_len = base;
+    return len && !*out ? nomem(r, what) : 0;
 }
 
-static const char *const xy_names[] = {"x", "y", NULL};
+/* Room for one array element of any type the reader collects. */
+typedef union elem_slot {
+    lp_geom_point point;
+    lp_geom_path path;
+    lp_geom_skeleton_node node;
+    lp_ann_prop prop;
+    lp_geom_frame_range range;
+    uint32_t value;
+} elem_slot;
 
-static int read_point(reader *r, lp_geom_point *p)
+/* Reads element i of an array into elem (zeroed, of the array's type). */
+typedef int (*elem_fn)(reader *r, size_t i, void *elem, void *ctx);
+
+/* Reads an array, element i through fn at path "[i]", into *out (arena,
+ * exact size, NULL when empty) and *n. elem_size 0: the elements are only
+ * checked (out may be NULL). want names the array for a value of the wrong
+ * kind ("an array of paths"), what for out of memory ("a polygon"). */
+static int read_array(reader *r, const char *want, const char *what, size_t elem_size, elem_fn fn, void *ctx,
+                      void **out, size_t *n)
 {
-    p->x = p->y = 0;
-    return read_members(r, xy_names, 3, point_member, p);
-}
-
-static int bbox_member(reader *r, int i, void *ctx)
-{
-    double *v = ctx;
-    return read_number(r, NULL, &v[i]);
-}
-
-static const char *const bbox_names[] = {"x", "y", "w", "h", NULL};
-
-static int read_bbox(reader *r, lp_geom_bbox *b)
-{
-    double v[4] = {0, 0, 0, 0};
-    int rc = read_members(r, bbox_names, 15, bbox_member, v);
-    b->x = v[0];
-    b->y = v[1];
-    b->w = v[2];
-    b->h = v[3];
-    return rc;
-}
-
-/* An array of points into the arena. */
-static int read_path(reader *r, lp_geom_path *out)
-{
-    int rc = 0, more;
-    size_t n = 0;
-    lp_jtok t = lp_jscan_peek(r->s);
-    out->points = NULL;
-    out->npoints = 0;
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of points", t);
+    size_t base = r->stack_len, count = 0;
+    void *arr;
+    int more, rc = expect_kind(r, LP_JT_ARRAY, want);
+    if (out)
+        *out = NULL;
+    *n = 0;
+    if (rc != 0)
+        return rc;
     if (lp_jscan_array_begin(r->s) != 0)
         return -1;
     while ((more = lp_jscan_array_next(r->s)) == 1) {
-        if (n == r->pts_cap) {
-            size_t cap = r->pts_cap ? r->pts_cap * 2 : 256;
-            lp_geom_point *np = realloc(r->pts, cap * sizeof *np);
-            if (!np) {
-                lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a path");
-                return -1;
-            }
-            r->pts = np;
-            r->pts_cap = cap;
-        }
-        size_t saved = push_index(r, n);
-        int step = read_point(r, &r->pts[n]);
+        elem_slot e;
+        memset(&e, 0, elem_size);
+        size_t saved = push_index(r, count);
+        int step = fn(r, count, &e, ctx);
         path_pop(r, saved);
-        if (step < 0)
+        if (step_failed(&rc, step) || stack_push(r, &e, elem_size, what) != 0)
             return -1;
-        if (step > 0)
-            rc = 1;
-        n++;
+        count++;
     }
-    if (more < 0)
+    if (more < 0 || stack_take(r, base, what, &arr) != 0)
         return -1;
-    if (n) {
-        out->points = lp_arena_memdup(r->a, r->pts, n * sizeof *r->pts);
-        if (!out->points) {
-            lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a path");
-            return -1;
-        }
-    }
-    out->npoints = n;
+    if (out)
+        *out = arr;
+    *n = count;
     return rc;
 }
 
-static int polygon_member(reader *r, int i, void *ctx)
-{
-    lp_geom_polygon *pg = ctx;
-    int rc = 0, more;
-    size_t cap = 4, n = 0;
-    lp_jtok t = lp_jscan_peek(r->s);
-    (void)i;
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of paths", t);
-    lp_geom_path *paths = lp_arena_alloc(r->a, cap * sizeof *paths);
-    if (!paths || lp_jscan_array_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_array_next(r->s)) == 1) {
-        if (n == cap) {
-            lp_geom_path *np = lp_arena_alloc(r->a, cap * 2 * sizeof *np);
-            if (!np)
-                goto fail;
-            memcpy(np, paths, n * sizeof *np);
-            paths = np;
-            cap *= 2;
-        }
-        size_t saved = push_index(r, n);
-        int step = read_path(r, &paths[n]);
-        path_pop(r, saved);
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
-        n++;
-    }
-    if (more < 0)
-        return -1;
-    pg->paths = paths;
-    pg->npaths = n;
-    return rc;
-fail:
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a polygon");
-    return -1;
-}
+/* Reads the value of member key, whose name is on the path. */
+typedef int (*key_fn)(reader *r, const lp_jstr *key, void *ctx);
 
-static const char *const polygon_names[] = {"paths", NULL};
-static const char *const line_names[] = {"path", NULL};
-
-static int line_member(reader *r, int i, void *ctx)
-{
-    (void)i;
-    return read_path(r, ctx);
-}
-
-static const char *const ellipse_names[] = {"center", "radius", "angle", NULL};
-
-static int ellipse_member(reader *r, int i, void *ctx)
-{
-    lp_geom_ellipse *e = ctx;
-    if (i == 0)
-        return read_point(r, &e->center);
-    if (i == 1)
-        return read_point(r, &e->radius);
-    return read_number(r, NULL, &e->angle);
-}
-
-static const char *const cuboid_names[] = {"front", "back", NULL};
-
-static int cuboid_member(reader *r, int i, void *ctx)
-{
-    lp_geom_cuboid *c = ctx;
-    return read_bbox(r, i == 0 ? &c->front : &c->back);
-}
-
-static const char *const node_names[] = {"name", "x", "y", "occluded", NULL};
-
-static int node_member(reader *r, int i, void *ctx)
-{
-    lp_geom_skeleton_node *nd = ctx;
-    switch (i) {
-    case 0: return read_string(r, NULL, r->lim->max_string, &nd->name);
-    case 1: return read_number(r, NULL, &nd->x);
-    case 2: return read_number(r, NULL, &nd->y);
-    default: return read_bool(r, NULL, &nd->occluded);
-    }
-}
-
-static const char *const skeleton_names[] = {"nodes", NULL};
-
-static int skeleton_member(reader *r, int i, void *ctx)
-{
-    lp_geom_skeleton *sk = ctx;
-    int rc = 0, more;
-    size_t cap = 8, n = 0;
-    lp_jtok t = lp_jscan_peek(r->s);
-    (void)i;
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of nodes", t);
-    lp_geom_skeleton_node *nodes = lp_arena_calloc(r->a, cap, sizeof *nodes);
-    if (!nodes || lp_jscan_array_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_array_next(r->s)) == 1) {
-        if (n == cap) {
-            lp_geom_skeleton_node *nn = lp_arena_calloc(r->a, cap * 2, sizeof *nn);
-            if (!nn)
-                goto fail;
-            memcpy(nn, nodes, n * sizeof *nn);
-            nodes = nn;
-            cap *= 2;
-        }
-        size_t saved = push_index(r, n);
-        int step = read_members(r, node_names, 6, node_member, &nodes[n]);
-        path_pop(r, saved);
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
-        n++;
-    }
-    if (more < 0)
-        return -1;
-    sk->nodes = nodes;
-    sk->nnodes = n;
-    return rc;
-fail:
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a skeleton");
-    return -1;
-}
-
-/* Raster layer: dense_rle checked, the other members kept as text. */
-typedef struct raster_ctx {
-    lp_ann_geom *g;
-    int64_t total;
-    bool has_total;
-    uint64_t sum;
-    span *rest;
-} raster_ctx;
-
-static int read_dense(reader *r, raster_ctx *c)
-{
-    int rc = 0, more;
-    size_t n = 0, cap = 64;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of integers", t);
-    uint32_t *v = malloc(cap * sizeof *v);
-    if (!v || lp_jscan_array_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_array_next(r->s)) == 1) {
-        int64_t x = 0;
-        char suffix[32];
-        snprintf(suffix, sizeof suffix, "[%zu]", n);
-        int step = read_int(r, suffix, 0, (n % 2 == 0) ? 255 : (int64_t)UINT32_MAX, &x);
-        if (step < 0) {
-            free(v);
-            return -1;
-        }
-        if (step > 0)
-            rc = 1;
-        if (n == cap) {
-            uint32_t *nv = realloc(v, cap * 2 * sizeof *nv);
-            if (!nv)
-                goto fail;
-            v = nv;
-            cap *= 2;
-        }
-        v[n] = (uint32_t)x;
-        if (n % 2 == 1)
-            c->sum += (uint64_t)x;
-        n++;
-    }
-    if (more < 0) {
-        free(v);
-        return -1;
-    }
-    if (n % 2 != 0)
-        rc = ferr(r, NULL, "must hold pairs of label and count (an even number of values, not %zu)", n);
-    c->g->dense = n ? lp_arena_memdup(r->a, v, n * sizeof *v) : NULL;
-    c->g->ndense = n;
-    free(v);
-    if (n && !c->g->dense) {
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a raster layer");
-        return -1;
-    }
-    return rc;
-fail:
-    free(v);
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a raster layer");
-    return -1;
-}
-
-static int read_mapping(reader *r)
+/* Walks the members of the object at hand (its kind checked with
+ * expect_kind), calling fn for each. */
+static int walk_object(reader *r, key_fn fn, void *ctx)
 {
     lp_jstr key;
     int rc = 0, more;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_OBJECT)
-        return wrong_kind(r, NULL, "an object of annotation ids to labels", t);
     if (lp_jscan_object_begin(r->s) != 0)
         return -1;
     while ((more = lp_jscan_object_next(r->s, &key)) == 1) {
-        char suffix[80];
-        int64_t label;
-        snprintf(suffix, sizeof suffix, ".%.*s", (int)(key.n < 60 ? key.n : 60), key.p);
-        int step = read_int(r, suffix, 1, 255, &label);
-        if (step < 0)
+        size_t saved = push_name(r, key.p, key.n);
+        int step = fn(r, &key, ctx);
+        path_pop(r, saved);
+        if (step_failed(&rc, step))
             return -1;
-        if (step > 0)
-            rc = 1;
     }
     return more < 0 ? -1 : rc;
+}
+
+/* Reads member names[index] of a fixed-shape object. */
+typedef int (*member_fn)(reader *r, int index, void *ctx);
+
+typedef struct members {
+    const char *const *names;
+    member_fn fn;
+    void *ctx;
+    unsigned seen; /* bit i: names[i] was read */
+} members;
+
+static int member_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    members *m = ctx;
+    int i = 0;
+    while (m->names[i] && !lp_jstr_eq(key, m->names[i]))
+        i++;
+    if (!m->names[i])
+        return reject(r, "is not a known field");
+    if (m->seen & (1u << i))
+        return reject(r, "appears more than once");
+    m->seen |= 1u << i;
+    return m->fn(r, i, m->ctx);
+}
+
+/* Reads an object whose members are all listed in names (NULL-terminated),
+ * each through fn(r, index, ctx); unknown and repeated members are field
+ * errors, and so are missing required ones (bit i set: names[i] required). */
+static int read_members(reader *r, const char *const *names, unsigned required, member_fn fn, void *ctx)
+{
+    members m = {names, fn, ctx, 0};
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object");
+    if (rc != 0 || (rc = walk_object(r, member_key, &m)) < 0)
+        return rc;
+    for (int i = 0; names[i]; i++) {
+        if ((required & (1u << i)) && !(m.seen & (1u << i))) {
+            char suffix[80];
+            snprintf(suffix, sizeof suffix, ".%s", names[i]);
+            rc = ferr(r, suffix, "is required");
+        }
+    }
+    return rc;
 }
 
 /* Concatenates spans into "{…}" text (or without braces when bare). */
@@ -609,10 +464,8 @@ static const char *join_spans(reader *r, const span *list, bool braces, size_t *
 static int add_span(reader *r, span **list, const lp_jstr *key, const char *val, size_t val_len)
 {
     span *sp = lp_arena_alloc(r->a, sizeof *sp);
-    if (!sp) {
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading an annotation");
-        return -1;
-    }
+    if (!sp)
+        return nomem(r, "an annotation");
     sp->key = key->p;
     sp->key_len = key->n;
     sp->val = val;
@@ -624,57 +477,205 @@ static int add_span(reader *r, span **list, const lp_jstr *key, const char *val,
     return 0;
 }
 
+/* Keeps the value just read, whose text began at before, as a span. */
+static int keep_value(reader *r, span **list, const lp_jstr *key, const char *before)
+{
+    return add_span(r, list, key, before, (size_t)(r->s->p - before));
+}
+
+/* ---- shapes ------------------------------------------------------------------ */
+
+/* Member i as a number into ((double *)ctx)[i]: points, boxes, vectors. */
+static int number_member(reader *r, int i, void *ctx) { return read_number(r, &((double *)ctx)[i]); }
+
+static const char *const xy_names[] = {"x", "y", NULL};
+static const char *const bbox_names[] = {"x", "y", "w", "h", NULL};
+
+static int read_point(reader *r, lp_geom_point *p)
+{
+    double v[2] = {0, 0};
+    int rc = read_members(r, xy_names, 3, number_member, v);
+    p->x = v[0];
+    p->y = v[1];
+    return rc;
+}
+
+static int read_bbox(reader *r, lp_geom_bbox *b)
+{
+    double v[4] = {0, 0, 0, 0};
+    int rc = read_members(r, bbox_names, 15, number_member, v);
+    b->x = v[0];
+    b->y = v[1];
+    b->w = v[2];
+    b->h = v[3];
+    return rc;
+}
+
+static int point_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    (void)i;
+    (void)ctx;
+    return read_point(r, elem);
+}
+
+static int read_path(reader *r, lp_geom_path *out)
+{
+    void *points;
+    int rc = read_array(r, "an array of points", "a path", sizeof *out->points, point_elem, NULL, &points,
+                        &out->npoints);
+    out->points = points;
+    return rc;
+}
+
+static int path_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    (void)i;
+    (void)ctx;
+    return read_path(r, elem);
+}
+
+static const char *const polygon_names[] = {"paths", NULL};
+
+static int polygon_member(reader *r, int i, void *ctx)
+{
+    lp_geom_polygon *pg = ctx;
+    void *paths;
+    (void)i;
+    int rc = read_array(r, "an array of paths", "a polygon", sizeof *pg->paths, path_elem, NULL, &paths, &pg->npaths);
+    pg->paths = paths;
+    return rc;
+}
+
+static const char *const line_names[] = {"path", NULL};
+
+static int line_member(reader *r, int i, void *ctx)
+{
+    (void)i;
+    return read_path(r, ctx);
+}
+
+static const char *const ellipse_names[] = {"center", "radius", "angle", NULL};
+
+static int ellipse_member(reader *r, int i, void *ctx)
+{
+    lp_geom_ellipse *e = ctx;
+    if (i == 0)
+        return read_point(r, &e->center);
+    if (i == 1)
+        return read_point(r, &e->radius);
+    return read_number(r, &e->angle);
+}
+
+static const char *const cuboid_names[] = {"front", "back", NULL};
+
+static int cuboid_member(reader *r, int i, void *ctx)
+{
+    lp_geom_cuboid *c = ctx;
+    return read_bbox(r, i == 0 ? &c->front : &c->back);
+}
+
+static const char *const node_names[] = {"name", "x", "y", "occluded", NULL};
+
+static int node_member(reader *r, int i, void *ctx)
+{
+    lp_geom_skeleton_node *nd = ctx;
+    switch (i) {
+    case 0: return read_string(r, r->lim->max_string, &nd->name);
+    case 1: return read_number(r, &nd->x);
+    case 2: return read_number(r, &nd->y);
+    default: return read_bool(r, &nd->occluded);
+    }
+}
+
+static int node_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    (void)i;
+    (void)ctx;
+    return read_members(r, node_names, 6, node_member, elem);
+}
+
+static const char *const skeleton_names[] = {"nodes", NULL};
+
+static int skeleton_member(reader *r, int i, void *ctx)
+{
+    lp_geom_skeleton *sk = ctx;
+    void *nodes;
+    (void)i;
+    int rc = read_array(r, "an array of nodes", "a skeleton", sizeof *sk->nodes, node_elem, NULL, &nodes, &sk->nnodes);
+    sk->nodes = nodes;
+    return rc;
+}
+
+/* Raster layer: dense_rle checked, the other members kept as text. */
+typedef struct raster_ctx {
+    lp_ann_geom *g;
+    int64_t total;
+    bool has_total, has_dense;
+    uint64_t sum;
+    span *rest;
+} raster_ctx;
+
+/* dense_rle holds label, count, label, count, … */
+static int dense_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    raster_ctx *c = ctx;
+    int64_t x = 0;
+    int rc = read_int(r, 0, (i % 2 == 0) ? 255 : (int64_t)UINT32_MAX, &x);
+    *(uint32_t *)elem = (uint32_t)x;
+    if (i % 2 == 1)
+        c->sum += (uint64_t)x;
+    return rc;
+}
+
+static int read_dense(reader *r, raster_ctx *c)
+{
+    lp_ann_geom *g = c->g;
+    void *dense;
+    int rc = read_array(r, "an array of integers", "a raster layer", sizeof *g->dense, dense_elem, c, &dense,
+                        &g->ndense);
+    g->dense = dense;
+    if (rc >= 0 && g->ndense % 2 != 0)
+        rc = ferr(r, NULL, "must hold pairs of label and count (an even number of values, not %zu)", g->ndense);
+    return rc;
+}
+
+static int mapping_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    int64_t label;
+    (void)key;
+    (void)ctx;
+    return read_int(r, 1, 255, &label);
+}
+
+static int raster_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    raster_ctx *c = ctx;
+    int rc;
+    if (lp_jstr_eq(key, "dense_rle")) {
+        c->has_dense = true;
+        return read_dense(r, c);
+    }
+    const char *before = value_start(r);
+    if (lp_jstr_eq(key, "total_pixels")) {
+        rc = read_int(r, 1, (int64_t)r->lim->geom.max_pixels, &c->total);
+        c->has_total = rc == 0;
+    } else if (lp_jstr_eq(key, "mask_annotation_ids_mapping")) {
+        rc = expect_kind(r, LP_JT_OBJECT, "an object of annotation ids to labels");
+        if (rc == 0)
+            rc = walk_object(r, mapping_key, NULL);
+    } else {
+        rc = lp_jscan_skip(r->s, NULL, NULL);
+    }
+    return rc < 0 || keep_value(r, &c->rest, key, before) != 0 ? -1 : rc;
+}
+
 static int read_raster(reader *r, lp_ann_geom *g)
 {
     raster_ctx c = {.g = g};
-    lp_jstr key;
-    int rc = 0, more;
-    bool has_dense = false;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_OBJECT)
-        return wrong_kind(r, NULL, "an object", t);
-    if (lp_jscan_object_begin(r->s) != 0)
-        return -1;
-    while ((more = lp_jscan_object_next(r->s, &key)) == 1) {
-        const char *val;
-        size_t vlen;
-        int step = 0;
-        if (lp_jstr_eq(&key, "dense_rle")) {
-            size_t saved = push_name(r, "dense_rle", 9);
-            step = read_dense(r, &c);
-            path_pop(r, saved);
-            has_dense = true;
-            if (step < 0)
-                return -1;
-            if (step > 0)
-                rc = 1;
-            continue;
-        }
-        const char *before = r->s->p;
-        if (lp_jstr_eq(&key, "total_pixels")) {
-            step = read_int(r, ".total_pixels", 1, (int64_t)r->lim->geom.max_pixels, &c.total);
-            c.has_total = step == 0;
-        } else if (lp_jstr_eq(&key, "mask_annotation_ids_mapping")) {
-            size_t saved = push_name(r, "mask_annotation_ids_mapping", 27);
-            step = read_mapping(r);
-            path_pop(r, saved);
-        } else {
-            step = lp_jscan_skip(r->s, NULL, NULL);
-        }
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
-        while (before < r->s->p && (*before == ' ' || *before == '\n' || *before == '\t' || *before == '\r'))
-            before++;
-        val = before;
-        vlen = (size_t)(r->s->p - before);
-        if (add_span(r, &c.rest, &key, val, vlen) != 0)
-            return -1;
-    }
-    if (more < 0)
-        return -1;
-    if (!has_dense)
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object");
+    if (rc != 0 || (rc = walk_object(r, raster_key, &c)) < 0)
+        return rc;
+    if (!c.has_dense)
         rc = ferr(r, ".dense_rle", "is required");
     if (!c.has_total && rc == 0)
         rc = ferr(r, ".total_pixels", "is required");
@@ -683,11 +684,7 @@ static int read_raster(reader *r, lp_ann_geom *g)
                   (unsigned long long)c.sum, (long long)c.total);
     g->type = LP_ANN_RASTER_LAYER;
     g->raw = join_spans(r, c.rest, false, &g->raw_len);
-    if (!g->raw) {
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a raster layer");
-        return -1;
-    }
-    return rc;
+    return g->raw ? rc : nomem(r, "a raster layer");
 }
 
 /* ---- bodies: one annotation's or one frame's keys ---------------------------- */
@@ -714,7 +711,7 @@ static const char *const text_names[] = {"text", NULL};
 static int text_member(reader *r, int i, void *ctx)
 {
     (void)i;
-    return read_string(r, NULL, r->lim->max_string, ctx);
+    return read_string(r, r->lim->max_string, ctx);
 }
 
 /* Runs lp_geom_validate on a shape read without field errors, naming its
@@ -733,14 +730,12 @@ static int validate_shape(reader *r, const lp_geom_shape *shape)
     return 1;
 }
 
-/* Reads the value of a geometry key (type t) into f. 0/1/-1. */
+/* Reads the value of a geometry key (type t) into f. */
 static int read_geom_value(reader *r, int t, found_geom *f)
 {
     lp_ann_geom *g = &f->g;
-    const char *before;
+    const char *before = value_start(r);
     int rc;
-    lp_jscan_peek(r->s);
-    before = r->s->p;
     memset(g, 0, sizeof *g);
     g->type = t;
     g->shape.type = t < LP_ANN_RASTER_LAYER ? (lp_geom_type)t : LP_GEOM_MASK;
@@ -758,14 +753,11 @@ static int read_geom_value(reader *r, int t, found_geom *f)
         rc = read_members(r, text_names, 1, text_member, &txt);
         break;
     }
-    default: { /* tag, mask: any object, kept as text */
-        lp_jtok k = lp_jscan_peek(r->s);
-        if (k != LP_JT_OBJECT)
-            rc = wrong_kind(r, NULL, "an object", k);
-        else
+    default: /* tag, mask: any object, kept as text */
+        rc = expect_kind(r, LP_JT_OBJECT, "an object");
+        if (rc == 0)
             rc = lp_jscan_skip(r->s, NULL, NULL);
         break;
-    }
     }
     if (rc < 0)
         return -1;
@@ -780,193 +772,156 @@ static int read_geom_value(reader *r, int t, found_geom *f)
     return rc;
 }
 
-/* Sub-type values are checked, then kept as text in data. */
+/* ---- sub-types and properties (checked, then kept as text in data) --------------- */
+
+static int instance_id_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    bool *seen = ctx;
+    int64_t v;
+    if (lp_jstr_eq(key, "value") && !*seen) {
+        *seen = true;
+        return read_int(r, 0, INT32_MAX, &v);
+    }
+    path_pop(r, r->depth - 1); /* this error names instance_id, not the key */
+    return reject(r, "may only hold \"value\"");
+}
+
+static int read_instance_id(reader *r)
+{
+    bool seen = false;
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object like {\"value\": 1}");
+    if (rc != 0 || (rc = walk_object(r, instance_id_key, &seen)) < 0)
+        return rc;
+    return seen ? rc : ferr(r, ".value", "is required");
+}
+
+static int attribute_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    const char *sv;
+    (void)i;
+    (void)elem;
+    (void)ctx;
+    return read_string(r, r->lim->max_string, &sv);
+}
+
+static const char *const vector_names[] = {"angle", "length", NULL};
+
 static int read_sub_type(reader *r, const lp_jstr *key, unsigned flag, body_state *st)
 {
-    lp_jscan_peek(r->s);
-    const char *before = r->s->p;
-    int rc = 0, more;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (flag == LP_ANN_SUB_INSTANCE_ID) {
-        int64_t v;
-        if (t != LP_JT_OBJECT) {
-            rc = wrong_kind(r, NULL, "an object like {\"value\": 1}", t);
-        } else {
-            lp_jstr k;
-            bool seen = false;
-            if (lp_jscan_object_begin(r->s) != 0)
-                return -1;
-            while ((more = lp_jscan_object_next(r->s, &k)) == 1) {
-                int step;
-                if (lp_jstr_eq(&k, "value") && !seen) {
-                    seen = true;
-                    step = read_int(r, ".value", 0, INT32_MAX, &v);
-                } else {
-                    step = ferr(r, NULL, "may only hold \"value\"");
-                    if (lp_jscan_skip(r->s, NULL, NULL) != 0)
-                        return -1;
-                }
-                if (step < 0)
-                    return -1;
-                if (step > 0)
-                    rc = 1;
-            }
-            if (more < 0)
-                return -1;
-            if (!seen)
-                rc = ferr(r, ".value", "is required");
-        }
-    } else if (flag == LP_ANN_SUB_ATTRIBUTES) {
-        if (t != LP_JT_ARRAY) {
-            rc = wrong_kind(r, NULL, "an array of strings", t);
-        } else {
-            size_t n = 0;
-            if (lp_jscan_array_begin(r->s) != 0)
-                return -1;
-            while ((more = lp_jscan_array_next(r->s)) == 1) {
-                const char *sv;
-                char suffix[32];
-                snprintf(suffix, sizeof suffix, "[%zu]", n++);
-                int step = read_string(r, suffix, r->lim->max_string, &sv);
-                if (step < 0)
-                    return -1;
-                if (step > 0)
-                    rc = 1;
-            }
-            if (more < 0)
-                return -1;
-        }
-    } else if (flag == LP_ANN_SUB_DIRECTIONAL_VECTOR) {
-        static const char *const names[] = {"angle", "length", NULL};
-        double v[2];
-        rc = read_members(r, names, 3, bbox_member, v);
-        if (rc < 0)
-            return -1;
-    }
+    const char *before = value_start(r);
+    double vector[2];
+    size_t n;
+    int rc;
+    if (flag == LP_ANN_SUB_INSTANCE_ID)
+        rc = read_instance_id(r);
+    else if (flag == LP_ANN_SUB_ATTRIBUTES)
+        rc = read_array(r, "an array of strings", "attributes", 0, attribute_elem, NULL, NULL, &n);
+    else
+        rc = read_members(r, vector_names, 3, number_member, vector);
     if (rc < 0)
         return -1;
     st->body->sub_types |= flag;
-    return add_span(r, &st->data, key, before, (size_t)(r->s->p - before)) != 0 ? -1 : rc;
+    return keep_value(r, &st->data, key, before) != 0 ? -1 : rc;
 }
 
-/* "properties": [{"name", "value", "frame_index"?, …}] */
+/* A property's value: null, a string, a number, or anything else (checked
+ * against the class by lp_ann_check). */
+static int read_prop_value(reader *r, lp_ann_prop *p)
+{
+    int lit;
+    switch (lp_jscan_peek(r->s)) {
+    case LP_JT_NULL:
+        p->kind = 0;
+        return lp_jscan_literal(r->s, &lit);
+    case LP_JT_STRING:
+        p->kind = 1;
+        return lp_jscan_string(r->s, r->a, &p->str, NULL);
+    case LP_JT_NUMBER:
+        p->kind = 2;
+        if (lp_jscan_number(r->s, &p->num, NULL, NULL) != 0)
+            return -1;
+        return isfinite(p->num) ? 0 : ferr(r, NULL, "must be a finite number");
+    default:
+        p->kind = 3;
+        return lp_jscan_skip(r->s, NULL, NULL);
+    }
+}
+
+/* A frame number or "global". */
+static int read_frame_index(reader *r)
+{
+    const char *sv;
+    int64_t fi;
+    if (lp_jscan_peek(r->s) != LP_JT_STRING)
+        return read_int(r, 0, r->lim->max_frame, &fi);
+    if (lp_jscan_string(r->s, r->a, &sv, NULL) != 0)
+        return -1;
+    return strcmp(sv, "global") == 0 ? 0 : ferr(r, NULL, "must be a frame number or \"global\"");
+}
+
+static int property_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    lp_ann_prop *p = ctx;
+    if (lp_jstr_eq(key, "name"))
+        return read_string(r, r->lim->max_string, &p->name);
+    if (lp_jstr_eq(key, "value"))
+        return read_prop_value(r, p);
+    if (lp_jstr_eq(key, "frame_index"))
+        return read_frame_index(r);
+    return lp_jscan_skip(r->s, NULL, NULL); /* kept as sent */
+}
+
+/* {"name", "value", "frame_index"?, …} */
+static int property_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    lp_ann_prop *p = elem;
+    (void)i;
+    (void)ctx;
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object like {\"name\": …, \"value\": …}");
+    if (rc != 0)
+        return rc;
+    p->kind = -1;
+    if ((rc = walk_object(r, property_key, p)) < 0)
+        return -1;
+    if (!p->name)
+        rc = ferr(r, ".name", "is required");
+    if (p->kind < 0)
+        rc = ferr(r, ".value", "is required");
+    return rc;
+}
+
 static int read_properties(reader *r, const lp_jstr *key, body_state *st)
 {
-    lp_jtok t = lp_jscan_peek(r->s);
-    const char *before = r->s->p;
-    int rc = 0, more;
-    size_t n = 0, cap = 8;
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of property values", t);
-    lp_ann_prop *props = lp_arena_calloc(r->a, cap, sizeof *props);
-    if (!props || lp_jscan_array_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_array_next(r->s)) == 1) {
-        lp_jstr k;
-        char suffix[48];
-        if (n == cap) {
-            lp_ann_prop *np = lp_arena_calloc(r->a, cap * 2, sizeof *np);
-            if (!np)
-                goto fail;
-            memcpy(np, props, n * sizeof *np);
-            props = np;
-            cap *= 2;
-        }
-        lp_ann_prop *p = &props[n];
-        size_t saved = push_index(r, n);
-        n++;
-        if (lp_jscan_peek(r->s) != LP_JT_OBJECT) {
-            int step = wrong_kind(r, NULL, "an object like {\"name\": …, \"value\": …}", lp_jscan_peek(r->s));
-            path_pop(r, saved);
-            if (step < 0)
-                return -1;
-            rc = 1;
-            continue;
-        }
-        if (lp_jscan_object_begin(r->s) != 0)
-            return -1;
-        p->kind = -1;
-        while ((more = lp_jscan_object_next(r->s, &k)) == 1) {
-            int step = 0;
-            if (lp_jstr_eq(&k, "name")) {
-                step = read_string(r, ".name", r->lim->max_string, &p->name);
-            } else if (lp_jstr_eq(&k, "value")) {
-                lp_jtok vt = lp_jscan_peek(r->s);
-                if (vt == LP_JT_NULL) {
-                    int lit;
-                    p->kind = 0;
-                    step = lp_jscan_literal(r->s, &lit);
-                } else if (vt == LP_JT_STRING) {
-                    p->kind = 1;
-                    step = lp_jscan_string(r->s, r->a, &p->str, NULL);
-                } else if (vt == LP_JT_NUMBER) {
-                    p->kind = 2;
-                    step = lp_jscan_number(r->s, &p->num, NULL, NULL);
-                    if (step == 0 && !isfinite(p->num))
-                        step = ferr(r, ".value", "must be a finite number");
-                } else {
-                    p->kind = 3;
-                    step = lp_jscan_skip(r->s, NULL, NULL);
-                }
-            } else if (lp_jstr_eq(&k, "frame_index")) {
-                lp_jtok vt = lp_jscan_peek(r->s);
-                if (vt == LP_JT_STRING) {
-                    const char *sv;
-                    step = lp_jscan_string(r->s, r->a, &sv, NULL);
-                    if (step == 0 && strcmp(sv, "global") != 0)
-                        step = ferr(r, ".frame_index", "must be a frame number or \"global\"");
-                } else {
-                    int64_t fi;
-                    step = read_int(r, ".frame_index", 0, r->lim->max_frame, &fi);
-                }
-            } else {
-                step = lp_jscan_skip(r->s, NULL, NULL); /* kept as sent */
-            }
-            if (step < 0)
-                return -1;
-            if (step > 0)
-                rc = 1;
-        }
-        if (more < 0)
-            return -1;
-        snprintf(suffix, sizeof suffix, ".name");
-        if (!p->name)
-            rc = ferr(r, suffix, "is required");
-        if (p->kind < 0)
-            rc = ferr(r, ".value", "is required");
-        path_pop(r, saved);
-    }
-    if (more < 0)
-        return -1;
+    const char *before = value_start(r);
+    void *props;
+    int rc = read_array(r, "an array of property values", "properties", sizeof *st->body->props, property_elem, NULL,
+                        &props, &st->body->nprops);
     st->body->props = props;
-    st->body->nprops = n;
-    return add_span(r, &st->data, key, before, (size_t)(r->s->p - before)) != 0 ? -1 : rc;
-fail:
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading properties");
-    return -1;
+    return rc < 0 || keep_value(r, &st->data, key, before) != 0 ? -1 : rc;
 }
 
-/* Handles one body key (geometry, sub-type, properties, companion bbox);
- * returns 2 when the key is not a body key (the caller decides). */
+/* One key of a body: a shape, a sub-type or properties; any other key is
+ * kept as sent in extra. */
 static int body_key(reader *r, const lp_jstr *key, body_state *st)
 {
+    static const char *const subs[] = {"instance_id", "attributes", "directional_vector", NULL};
+    const char *val;
+    size_t vlen;
     int t;
     if (!key->escaped && lp_ann_type_from_name(key->p, key->n, &t) == 0) {
-        if (st->geo[t].present) {
-            ferr(r, NULL, "appears more than once");
-            return lp_jscan_skip(r->s, NULL, NULL) != 0 ? -1 : 1;
-        }
+        if (st->geo[t].present)
+            return reject(r, "appears more than once");
         st->geo[t].key = *key;
         return read_geom_value(r, t, &st->geo[t]);
     }
     if (lp_jstr_eq(key, "properties"))
         return read_properties(r, key, st);
-    static const char *const subs[] = {"instance_id", "attributes", "directional_vector", NULL};
     for (int i = 0; subs[i]; i++)
         if (lp_jstr_eq(key, subs[i]))
             return read_sub_type(r, key, lp_ann_sub_type_flag(subs[i]), st);
-    return 2;
+    if (lp_jscan_skip(r->s, &val, &vlen) != 0)
+        return -1;
+    return add_span(r, &st->extra, key, val, vlen);
 }
 
 /* Decides the shape among the geometry keys found and validates it. A
@@ -1028,48 +983,61 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
 
 /* ---- frames, ranges ---------------------------------------------------------- */
 
+typedef struct frame_ctx {
+    lp_ann_frame *fr;
+    body_state st;
+    bool seen_keyframe;
+} frame_ctx;
+
+static int frame_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    frame_ctx *c = ctx;
+    if (lp_jstr_eq(key, "keyframe") && !c->seen_keyframe) {
+        c->seen_keyframe = true;
+        return read_bool(r, &c->fr->keyframe);
+    }
+    return body_key(r, key, &c->st);
+}
+
 static int read_frame_object(reader *r, lp_ann_frame *fr)
 {
-    body_state st;
-    lp_jstr key;
-    int rc = 0, more;
-    bool seen_kf = false;
-    memset(&st, 0, sizeof st);
-    st.body = &fr->body;
+    frame_ctx c = {.fr = fr, .st = {.body = &fr->body}};
     fr->keyframe = true;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_OBJECT)
-        return wrong_kind(r, NULL, "an object", t);
-    if (lp_jscan_object_begin(r->s) != 0)
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object");
+    if (rc != 0 || (rc = walk_object(r, frame_key, &c)) < 0)
+        return rc;
+    int settled = settle_body(r, &c.st, true);
+    if (settled < 0)
         return -1;
-    while ((more = lp_jscan_object_next(r->s, &key)) == 1) {
-        size_t saved = push_name(r, key.p, key.n);
-        int step;
-        if (lp_jstr_eq(&key, "keyframe") && !seen_kf) {
-            seen_kf = true;
-            step = read_bool(r, NULL, &fr->keyframe);
-        } else {
-            step = body_key(r, &key, &st);
-            if (step == 2) {
-                const char *val;
-                size_t vlen;
-                step = lp_jscan_skip(r->s, &val, &vlen);
-                if (step == 0 && add_span(r, &st.extra, &key, val, vlen) != 0)
-                    step = -1;
-            }
-        }
-        path_pop(r, saved);
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
+    return rc || settled;
+}
+
+/* A frame number: digits without leading zeros, at most max. */
+static bool frame_number(const lp_jstr *key, int64_t max, int64_t *out)
+{
+    int64_t f = 0;
+    if (key->n == 0 || key->n > 10 || key->escaped || (key->n > 1 && key->p[0] == '0'))
+        return false;
+    for (size_t i = 0; i < key->n; i++) {
+        if (key->p[i] < '0' || key->p[i] > '9')
+            return false;
+        f = f * 10 + (key->p[i] - '0');
     }
-    if (more < 0)
-        return -1;
-    int s2 = settle_body(r, &st, true);
-    if (s2 < 0)
-        return -1;
-    return rc || s2;
+    *out = f;
+    return f <= max;
+}
+
+/* One frame, pushed on the reader's stack. */
+static int frames_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    lp_ann_frame fr;
+    (void)ctx;
+    memset(&fr, 0, sizeof fr);
+    if (!frame_number(key, r->lim->max_frame, &fr.frame))
+        return reject(r, "is not a frame number (0 to %lld, written without leading zeros)",
+                      (long long)r->lim->max_frame);
+    int rc = read_frame_object(r, &fr);
+    return rc < 0 || stack_push(r, &fr, sizeof fr, "frames") != 0 ? -1 : rc;
 }
 
 static int cmp_frame(const void *a, const void *b)
@@ -1080,138 +1048,64 @@ static int cmp_frame(const void *a, const void *b)
 
 static int read_frames(reader *r, lp_ann *ann)
 {
-    lp_jstr key;
-    int rc = 0, more;
-    size_t n = 0, cap = 8;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_OBJECT)
-        return wrong_kind(r, NULL, "an object of frame numbers to frames", t);
-    lp_ann_frame *frames = lp_arena_calloc(r->a, cap, sizeof *frames);
-    if (!frames || lp_jscan_object_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_object_next(r->s, &key)) == 1) {
-        int64_t f = 0;
-        bool okkey = key.n > 0 && key.n <= 10 && !key.escaped && !(key.n > 1 && key.p[0] == '0');
-        for (size_t i = 0; okkey && i < key.n; i++) {
-            if (key.p[i] < '0' || key.p[i] > '9')
-                okkey = false;
-            else
-                f = f * 10 + (key.p[i] - '0');
-        }
-        size_t saved = push_name(r, key.p, key.n);
-        if (!okkey || f > r->lim->max_frame) {
-            ferr(r, NULL, "is not a frame number (0 to %lld, written without leading zeros)",
-                 (long long)r->lim->max_frame);
-            path_pop(r, saved);
-            rc = 1;
-            if (lp_jscan_skip(r->s, NULL, NULL) != 0)
-                return -1;
-            continue;
-        }
-        if (n == cap) {
-            lp_ann_frame *nf = lp_arena_calloc(r->a, cap * 2, sizeof *nf);
-            if (!nf)
-                goto fail;
-            memcpy(nf, frames, n * sizeof *nf);
-            frames = nf;
-            cap *= 2;
-        }
-        frames[n].frame = f;
-        int step = read_frame_object(r, &frames[n]);
-        path_pop(r, saved);
-        if (step < 0)
-            return -1;
-        if (step > 0)
-            rc = 1;
-        n++;
-    }
-    if (more < 0)
+    size_t base = r->stack_len;
+    void *frames;
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object of frame numbers to frames");
+    if (rc != 0 || (rc = walk_object(r, frames_key, NULL)) < 0)
+        return rc;
+    size_t n = (r->stack_len - base) / sizeof *ann->frames;
+    if (stack_take(r, base, "frames", &frames) != 0)
         return -1;
-    qsort(frames, n, sizeof *frames, cmp_frame);
+    ann->frames = frames;
+    ann->nframes = n;
+    if (n > 1)
+        qsort(ann->frames, n, sizeof *ann->frames, cmp_frame);
     for (size_t i = 1; i < n; i++) {
-        if (frames[i].frame == frames[i - 1].frame) {
+        if (ann->frames[i].frame == ann->frames[i - 1].frame) {
             char seg[40];
-            snprintf(seg, sizeof seg, ".%lld", (long long)frames[i].frame);
+            snprintf(seg, sizeof seg, ".%lld", (long long)ann->frames[i].frame);
             rc = ferr(r, seg, "appears more than once");
         }
     }
     if (n == 0)
         rc = ferr(r, NULL, "needs at least one frame");
-    ann->frames = frames;
-    ann->nframes = n;
     return rc;
-fail:
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading frames");
-    return -1;
+}
+
+/* Bound i of a [start, end] pair into ((int64_t *)ctx)[i]. */
+static int bound_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    int64_t *pair = ctx, x = 0;
+    (void)elem;
+    int rc = read_int(r, 0, r->lim->max_frame + 1, &x);
+    if (i < 2)
+        pair[i] = x;
+    return rc;
+}
+
+static int range_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    static const char want[] = "a [start, end] pair";
+    lp_geom_frame_range *range = elem;
+    int64_t pair[2] = {0, 0};
+    size_t k;
+    (void)i;
+    (void)ctx;
+    int rc = expect_kind(r, LP_JT_ARRAY, want);
+    if (rc != 0 || (rc = read_array(r, want, "ranges", 0, bound_elem, pair, NULL, &k)) < 0)
+        return rc;
+    range->start = pair[0];
+    range->end = pair[1];
+    return k == 2 ? rc : ferr(r, NULL, "must be a pair [start, end] (end exclusive), not %zu values", k);
 }
 
 /* [[start, end], …] */
-static int read_ranges(reader *r, lp_geom_frame_range **out, size_t *nout)
+static int read_ranges(reader *r, lp_geom_frame_range **out, size_t *n)
 {
-    int rc = 0, more;
-    size_t n = 0, cap = 4;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_ARRAY)
-        return wrong_kind(r, NULL, "an array of [start, end] pairs", t);
-    lp_geom_frame_range *v = lp_arena_calloc(r->a, cap, sizeof *v);
-    if (!v || lp_jscan_array_begin(r->s) != 0)
-        goto fail;
-    while ((more = lp_jscan_array_next(r->s)) == 1) {
-        char suffix[48];
-        if (n == cap) {
-            lp_geom_frame_range *nv = lp_arena_calloc(r->a, cap * 2, sizeof *nv);
-            if (!nv)
-                goto fail;
-            memcpy(nv, v, n * sizeof *nv);
-            v = nv;
-            cap *= 2;
-        }
-        snprintf(suffix, sizeof suffix, "[%zu]", n);
-        lp_jtok et = lp_jscan_peek(r->s);
-        if (et != LP_JT_ARRAY) {
-            int step = wrong_kind(r, suffix, "a [start, end] pair", et);
-            if (step < 0)
-                return -1;
-            rc = 1;
-            n++;
-            continue;
-        }
-        int64_t pair[2] = {0, 0};
-        size_t k = 0;
-        int inner;
-        if (lp_jscan_array_begin(r->s) != 0)
-            return -1;
-        while ((inner = lp_jscan_array_next(r->s)) == 1) {
-            char s2[64];
-            snprintf(s2, sizeof s2, "[%zu][%zu]", n, k);
-            int64_t x = 0;
-            int step = read_int(r, s2, 0, r->lim->max_frame + 1, &x);
-            if (step < 0)
-                return -1;
-            if (step > 0)
-                rc = 1;
-            if (k < 2)
-                pair[k] = x;
-            k++;
-        }
-        if (inner < 0)
-            return -1;
-        if (k != 2)
-            rc = ferr(r, suffix, "must be a pair [start, end] (end exclusive), not %zu values", k);
-        v[n].start = pair[0];
-        v[n].end = pair[1];
-        n++;
-    }
-    if (more < 0)
-        return -1;
-    *out = v;
-    *nout = n;
+    void *ranges;
+    int rc = read_array(r, "an array of [start, end] pairs", "ranges", sizeof **out, range_elem, NULL, &ranges, n);
+    *out = ranges;
     return rc;
-fail:
-    if (!r->s->failed)
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory reading ranges");
-    return -1;
 }
 
 /* Checks a video annotation's frames: one type, at least one keyframe, the
@@ -1279,158 +1173,117 @@ static int settle_video(reader *r, lp_ann *ann, bool has_ranges)
 
 /* ---- one annotation ------------------------------------------------------------ */
 
-static int lower_uuid(reader *r, const char *suffix, const char **out)
+typedef struct ann_ctx {
+    lp_ann *out;
+    body_state st;
+    bool has_ranges, has_interp;
+    lp_jstr interp_key;  /* "interpolated" goes to data after the other keys */
+    const char *interp_raw;
+    size_t interp_len;
+} ann_ctx;
+
+static int read_source(reader *r, lp_ann_source *out)
 {
-    const char *sv;
-    lp_jtok t = lp_jscan_peek(r->s);
-    if (t != LP_JT_STRING)
-        return wrong_kind(r, suffix, "a UUID string", t);
-    if (lp_jscan_string(r->s, r->a, &sv, NULL) != 0)
-        return -1;
-    if (!lp_is_uuid(sv))
-        return ferr(r, suffix, "must be a UUID");
-    char *c = lp_arena_strdup(r->a, sv);
-    if (!c) {
-        lp_error_set(r->err, LP_E_NOMEM, "out of memory");
-        return -1;
+    const char *sv = NULL;
+    int rc = read_string(r, 32, &sv);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof source_names / sizeof *source_names; i++) {
+        if (strcmp(sv, source_names[i]) == 0) {
+            *out = (lp_ann_source)i;
+            return 0;
+        }
     }
-    for (char *q = c; *q; q++)
-        if (*q >= 'A' && *q <= 'F')
-            *q = (char)(*q - 'A' + 'a');
-    *out = c;
-    return 0;
+    return ferr(r, NULL, "must be one of \"human\", \"model\", \"import\"");
+}
+
+static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    ann_ctx *c = ctx;
+    lp_ann *out = c->out;
+    int rc;
+    if (lp_jstr_eq(key, "id"))
+        return read_uuid(r, &out->id);
+    if (lp_jstr_eq(key, "class_id"))
+        return read_uuid(r, &out->class_id);
+    if (lp_jstr_eq(key, "slot"))
+        return read_string(r, 255, &out->slot);
+    if (lp_jstr_eq(key, "z")) {
+        int64_t z = 0;
+        rc = read_int(r, INT32_MIN, INT32_MAX, &z);
+        out->has_z = rc == 0;
+        out->z = (int32_t)z;
+        return rc;
+    }
+    if (lp_jstr_eq(key, "source"))
+        return read_source(r, &out->source);
+    if (lp_jstr_eq(key, "confidence")) {
+        rc = read_number(r, &out->confidence);
+        if (rc == 0 && (out->confidence < 0 || out->confidence > 1))
+            rc = ferr(r, NULL, "must be between 0 and 1");
+        out->has_confidence = rc == 0;
+        return rc;
+    }
+    if (lp_jstr_eq(key, "frames")) {
+        out->video = true;
+        return read_frames(r, out);
+    }
+    if (lp_jstr_eq(key, "ranges")) {
+        c->has_ranges = true;
+        return read_ranges(r, &out->ranges, &out->nranges);
+    }
+    if (lp_jstr_eq(key, "hidden_areas"))
+        return read_ranges(r, &out->hidden, &out->nhidden);
+    if (lp_jstr_eq(key, "interpolated")) {
+        c->interp_key = *key;
+        c->interp_raw = value_start(r);
+        rc = read_bool(r, &out->interpolated);
+        c->interp_len = (size_t)(r->s->p - c->interp_raw);
+        c->has_interp = rc == 0;
+        return rc;
+    }
+    return body_key(r, key, &c->st);
+}
+
+static int read_annotation(reader *r, lp_ann_mode mode, lp_ann *out)
+{
+    ann_ctx c = {.out = out, .st = {.body = &out->body}};
+    int rc = expect_kind(r, LP_JT_OBJECT, "an annotation object");
+    if (rc != 0 || (rc = walk_object(r, annotation_key, &c)) < 0)
+        return rc;
+    if (!out->class_id)
+        rc = ferr(r, "class_id", "is required");
+    if (mode == LP_ANN_UPDATE && !out->id)
+        rc = ferr(r, "id", "is required to say which annotation to replace");
+    if (c.has_interp && add_span(r, &c.st.data, &c.interp_key, c.interp_raw, c.interp_len) != 0)
+        return -1;
+    if (out->video) {
+        for (int t = 0; t < LP_ANN_TYPE_COUNT; t++)
+            if (c.st.geo[t].present && t != LP_GEOM_TEXT)
+                rc = ferr(r, lp_ann_type_name(t), "must be given per frame in \"frames\" for a video annotation");
+    } else if (c.has_ranges || out->nhidden) {
+        rc = ferr(r, c.has_ranges ? "ranges" : "hidden_areas", "applies only to video annotations (with \"frames\")");
+    }
+    if (step_failed(&rc, settle_body(r, &c.st, !out->video)))
+        return -1;
+    if (!out->video)
+        out->type = out->body.geom.type;
+    else if ((rc == 0 || out->nframes) && step_failed(&rc, settle_video(r, out, c.has_ranges)))
+        return -1;
+    return rc;
 }
 
 int lp_ann_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode mode, lp_ann *out, lp_error *err)
 {
     reader r = {.s = s, .a = a, .lim = lim, .err = err};
-    body_state st;
-    lp_jstr key;
-    int rc = 0, more;
-    bool has_ranges = false, has_interp = false;
-    const char *interp_raw = NULL;
-    size_t interp_len = 0;
-    lp_jstr interp_key = {0};
-
     memset(out, 0, sizeof *out);
-    memset(&st, 0, sizeof st);
-    st.body = &out->body;
     out->type = -1;
     out->interpolated = true;
-    lp_jtok t = lp_jscan_peek(s);
-    if (t != LP_JT_OBJECT) {
-        rc = wrong_kind(&r, "", "an annotation object", t);
-        return rc;
-    }
-    if (lp_jscan_object_begin(s) != 0)
+    int rc = read_annotation(&r, mode, out);
+    free(r.stack);
+    if (rc < 0)
         return -1;
-    while ((more = lp_jscan_object_next(s, &key)) == 1) {
-        int step;
-        size_t saved = push_name(&r, key.p, key.n);
-        if (lp_jstr_eq(&key, "id")) {
-            step = lower_uuid(&r, NULL, &out->id);
-        } else if (lp_jstr_eq(&key, "class_id")) {
-            step = lower_uuid(&r, NULL, &out->class_id);
-        } else if (lp_jstr_eq(&key, "slot")) {
-            step = read_string(&r, NULL, 255, &out->slot);
-        } else if (lp_jstr_eq(&key, "z")) {
-            int64_t z = 0;
-            step = read_int(&r, NULL, INT32_MIN, INT32_MAX, &z);
-            out->has_z = step == 0;
-            out->z = (int32_t)z;
-        } else if (lp_jstr_eq(&key, "source")) {
-            const char *sv = NULL;
-            step = read_string(&r, NULL, 32, &sv);
-            if (step == 0) {
-                if (strcmp(sv, "human") == 0)
-                    out->source = LP_ANN_HUMAN;
-                else if (strcmp(sv, "model") == 0)
-                    out->source = LP_ANN_MODEL;
-                else if (strcmp(sv, "import") == 0)
-                    out->source = LP_ANN_IMPORT;
-                else
-                    step = ferr(&r, NULL, "must be one of \"human\", \"model\", \"import\"");
-            }
-        } else if (lp_jstr_eq(&key, "confidence")) {
-            step = read_number(&r, NULL, &out->confidence);
-            if (step == 0 && (out->confidence < 0 || out->confidence > 1))
-                step = ferr(&r, NULL, "must be between 0 and 1");
-            out->has_confidence = step == 0;
-        } else if (lp_jstr_eq(&key, "frames")) {
-            out->video = true;
-            step = read_frames(&r, out);
-        } else if (lp_jstr_eq(&key, "ranges")) {
-            has_ranges = true;
-            step = read_ranges(&r, &out->ranges, &out->nranges);
-        } else if (lp_jstr_eq(&key, "hidden_areas")) {
-            step = read_ranges(&r, &out->hidden, &out->nhidden);
-        } else if (lp_jstr_eq(&key, "interpolated")) {
-            lp_jscan_peek(s);
-            interp_raw = s->p;
-            interp_key = key;
-            step = read_bool(&r, NULL, &out->interpolated);
-            interp_len = (size_t)(s->p - interp_raw);
-            has_interp = step == 0;
-        } else {
-            step = body_key(&r, &key, &st);
-            if (step == 2) {
-                const char *val;
-                size_t vlen;
-                step = lp_jscan_skip(s, &val, &vlen);
-                if (step == 0 && add_span(&r, &st.extra, &key, val, vlen) != 0)
-                    step = -1;
-            }
-        }
-        path_pop(&r, saved);
-        if (step < 0)
-            goto fail;
-        if (step > 0)
-            rc = 1;
-    }
-    if (more < 0)
-        goto fail;
-    if (!out->class_id) {
-        ferr(&r, "class_id", "is required");
-        rc = 1;
-    }
-    if (mode == LP_ANN_UPDATE && !out->id) {
-        ferr(&r, "id", "is required to say which annotation to replace");
-        rc = 1;
-    }
-    if (has_interp && add_span(&r, &st.data, &interp_key, interp_raw, interp_len) != 0)
-        goto fail;
-    if (out->video) {
-        for (int ty = 0; ty < LP_ANN_TYPE_COUNT; ty++) {
-            if (st.geo[ty].present && ty != LP_GEOM_TEXT) {
-                char f[48];
-                snprintf(f, sizeof f, "%s", lp_ann_type_name(ty));
-                ferr(&r, f, "must be given per frame in \"frames\" for a video annotation");
-                rc = 1;
-            }
-        }
-    } else if (has_ranges || out->nhidden) {
-        ferr(&r, has_ranges ? "ranges" : "hidden_areas", "applies only to video annotations (with \"frames\")");
-        rc = 1;
-    }
-    int s2 = settle_body(&r, &st, !out->video);
-    if (s2 < 0)
-        goto fail;
-    if (s2 > 0)
-        rc = 1;
-    if (!out->video) {
-        out->type = out->body.geom.type;
-    } else if (rc == 0 || out->nframes) {
-        int s3 = settle_video(&r, out, has_ranges);
-        if (s3 < 0)
-            goto fail;
-        if (s3 > 0)
-            rc = 1;
-    }
-    free(r.pts);
     return rc || r.bad ? 1 : 0;
-fail:
-    free(r.pts);
-    return -1;
 }
 
 /* ---- checks against class and slot ---------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "identity.h"
+#include "respond.h"
 #include "loupe/api/input.h"
 #include "loupe/api/handlers.h"
 #include "loupe/core/util.h"
@@ -150,13 +151,17 @@ int lp_api_api_keys_create(lp_req *req)
     return lp_res_json(req, 201, answer);
 }
 
+static json_t *api_key_at(const void *rows, size_t i)
+{
+    return lp_identity_api_key_json((const lp_api_key_row *)rows + i);
+}
+
 int lp_api_api_keys_list(lp_req *req)
 {
     const char *only_user = lp_role_has(req->who.role, LP_PERM_MANAGE) ? NULL : req->who.user_id;
     lp_api_key_row *rows;
     lp_page page;
-    size_t n;
-    json_t *items, *doc;
+    size_t n, shown;
     lp_db *db;
     int rc;
 
@@ -171,23 +176,9 @@ int lp_api_api_keys_list(lp_req *req)
     lp_db_release(db);
     if (rc != 0)
         return -1;
-    if (!(doc = json_object()) || !(items = json_array()) || json_object_set_new(doc, "items", items) != 0) {
-        json_decref(doc);
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n && i < (size_t)page.size; i++) {
-        if (json_array_append_new(items, lp_identity_api_key_json(&rows[i])) != 0) {
-            json_decref(doc);
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        }
-    }
-    if (lp_page_set_next(req, doc, n > (size_t)page.size
-                                       ? lp_page_cursor(req, rows[page.size - 1].cursor_key, rows[page.size - 1].id)
-                                       : NULL) != 0) {
-        json_decref(doc);
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    }
-    return lp_res_json(req, 200, doc);
+    shown = n > (size_t)page.size ? (size_t)page.size : n;
+    return lp_api_respond_page(req, "items", rows, shown, api_key_at,
+                               n > shown ? lp_page_cursor(req, rows[shown - 1].cursor_key, rows[shown - 1].id) : NULL);
 }
 
 int lp_api_api_keys_revoke(lp_req *req)

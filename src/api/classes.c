@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "respond.h"
 #include "loupe/api/annotation_codec.h"
 #include "loupe/api/handlers.h"
 #include "loupe/api/input.h"
@@ -313,6 +314,11 @@ static json_t *class_json(const lp_class_row *c)
                      "sub_types", parsed(c->sub_types), "created_at", c->created_at, "updated_at", c->updated_at);
 }
 
+static json_t *class_at(const void *rows, size_t i)
+{
+    return class_json((const lp_class_row *)rows + i);
+}
+
 static void name_taken(lp_req *req, const char *name)
 {
     lp_error_set(&req->err, LP_E_CONFLICT, "the team already has a class named \"%.200s\"", name);
@@ -342,12 +348,7 @@ int lp_api_class_create(lp_req *req)
             rc = 0;
     }
     lp_db_release(db);
-    if (rc != 0)
-        return -1;
-    const char *loc = lp_arena_printf(req->arena, "/api/v1/classes/%s", row.id);
-    if (loc)
-        lp_res_header(req, "Location", loc);
-    return lp_res_json(req, 201, class_json(&row));
+    return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/classes", row.id, class_json(&row));
 }
 
 int lp_api_class_list(lp_req *req)
@@ -365,17 +366,8 @@ int lp_api_class_list(lp_req *req)
     if (rc != 0)
         return -1;
     size_t shown = n > (size_t)page.size ? (size_t)page.size : n;
-    json_t *arr = json_array(), *doc = json_pack("{s:o}", "classes", arr);
-    if (!doc)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering classes");
-    for (size_t i = 0; i < shown; i++)
-        json_array_append_new(arr, class_json(&rows[i]));
-    const char *cursor = n > shown ? lp_page_cursor(req, rows[shown - 1].name, rows[shown - 1].id) : NULL;
-    if (lp_page_set_next(req, doc, cursor) != 0) {
-        json_decref(doc);
-        return -1;
-    }
-    return lp_res_json(req, 200, doc);
+    return lp_api_respond_page(req, "classes", rows, shown, class_at,
+                               n > shown ? lp_page_cursor(req, rows[shown - 1].name, rows[shown - 1].id) : NULL);
 }
 
 int lp_api_class_get(lp_req *req)

@@ -12,9 +12,9 @@
 
 #include "identity.h"
 #include "items_int.h"
+#include "respond.h"
 #include "loupe/api/handlers.h"
 #include "loupe/api/input.h"
-#include "loupe/core/util.h"
 
 #define SLUG_MAX 100
 
@@ -22,16 +22,6 @@ json_t *lp_api_dataset_json(const lp_dataset_row *d)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", d->id, "name", d->name, "slug", d->slug, "created_at",
                      d->created_at, "updated_at", d->updated_at);
-}
-
-const char *lp_api_id_param(lp_req *req, const char *name, const char *what)
-{
-    const char *id = lp_req_param(req, name);
-    if (!id || !lp_is_uuid(id)) {
-        lp_error_set(&req->err, LP_E_NOT_FOUND, "%s %s not found", what, id ? id : "");
-        return NULL;
-    }
-    return id;
 }
 
 static int slug_valid(const char *s)
@@ -115,20 +105,19 @@ int lp_api_datasets_create(lp_req *req)
             rc = 0;
     }
     lp_db_release(db);
-    if (rc != 0)
-        return -1;
-    const char *loc = lp_arena_printf(req->arena, "/api/v1/datasets/%s", ds.id);
-    if (loc)
-        lp_res_header(req, "Location", loc);
-    return lp_res_json(req, 201, lp_api_dataset_json(&ds));
+    return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/datasets", ds.id, lp_api_dataset_json(&ds));
+}
+
+static json_t *dataset_at(const void *rows, size_t i)
+{
+    return lp_api_dataset_json((const lp_dataset_row *)rows + i);
 }
 
 int lp_api_datasets_list(lp_req *req)
 {
     lp_page page;
     lp_dataset_row *rows;
-    size_t n;
-    json_t *doc, *arr;
+    size_t n, shown;
     lp_db *db;
     int rc;
 
@@ -143,27 +132,14 @@ int lp_api_datasets_list(lp_req *req)
     lp_db_release(db);
     if (rc != 0)
         return -1;
-    size_t shown = n > (size_t)page.size ? (size_t)page.size : n;
-    if (!(doc = json_object()) || !(arr = json_array()) || json_object_set_new(doc, "datasets", arr) != 0) {
-        json_decref(doc);
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering datasets");
-    }
-    for (size_t k = 0; k < shown; k++)
-        if (json_array_append_new(arr, lp_api_dataset_json(&rows[k])) != 0) {
-            json_decref(doc);
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering datasets");
-        }
-    const char *cursor = n > shown ? lp_page_cursor(req, rows[shown - 1].created_at, rows[shown - 1].id) : NULL;
-    if (lp_page_set_next(req, doc, cursor) != 0) {
-        json_decref(doc);
-        return -1;
-    }
-    return lp_res_json(req, 200, doc);
+    shown = n > (size_t)page.size ? (size_t)page.size : n;
+    return lp_api_respond_page(req, "datasets", rows, shown, dataset_at,
+                               n > shown ? lp_page_cursor(req, rows[shown - 1].created_at, rows[shown - 1].id) : NULL);
 }
 
 int lp_api_datasets_get(lp_req *req)
 {
-    const char *id = lp_api_id_param(req, "id", "dataset");
+    const char *id = lp_identity_uuid_param(req, "id", "dataset");
     lp_dataset_row ds;
     lp_db *db;
     int rc;
@@ -177,7 +153,7 @@ int lp_api_datasets_get(lp_req *req)
 
 int lp_api_datasets_update(lp_req *req)
 {
-    const char *id = lp_api_id_param(req, "id", "dataset"), *name = NULL, *slug = NULL;
+    const char *id = lp_identity_uuid_param(req, "id", "dataset"), *name = NULL, *slug = NULL;
     json_t *body;
     lp_dataset_row ds;
     lp_db *db;
@@ -205,7 +181,7 @@ int lp_api_datasets_update(lp_req *req)
 
 int lp_api_datasets_delete(lp_req *req)
 {
-    const char *id = lp_api_id_param(req, "id", "dataset");
+    const char *id = lp_identity_uuid_param(req, "id", "dataset");
     json_t *body;
     char job_id[37];
     lp_db *db;

@@ -115,21 +115,6 @@ static int etag_matches(const char *header, const char *etag)
     return p != NULL;
 }
 
-typedef struct mem_sink {
-    char *p;
-    size_t len, cap;
-} mem_sink;
-
-static int mem_chunk(void *ud, const void *p, size_t n, lp_error *err)
-{
-    mem_sink *m = ud;
-    if (n > m->cap - m->len)
-        return lp_error_set(err, LP_E_IO, "the object grew while it was being read");
-    memcpy(m->p + m->len, p, n);
-    m->len += n;
-    return 0;
-}
-
 typedef struct stream_src {
     lp_storage *s;
     char *key;
@@ -139,17 +124,16 @@ typedef struct stream_src {
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     stream_src *src = cls;
-    mem_sink m = {buf, 0, max};
+    size_t got;
     lp_error err;
     if (pos >= src->len)
         return 0;
     if (max > src->len - pos)
         max = (size_t)(src->len - pos);
-    m.cap = max;
     lp_error_clear(&err);
-    if (lp_storage_get(src->s, src->key, src->off + pos, max, mem_chunk, &m, &err) != 0 || m.len == 0)
+    if (lp_media_api_read(src->s, src->key, src->off + pos, max, buf, max, &got, &err) != 0 || got == 0)
         return -1;
-    return (ssize_t)m.len;
+    return (ssize_t)got;
 }
 
 static void stream_free(void *cls)
@@ -199,12 +183,13 @@ int lp_api_files_get(lp_req *req)
         lp_res_header(req, "Content-Range", range);
     }
     if (len <= BUFFERED_MAX) {
-        mem_sink m = {lp_arena_alloc(req->arena, (size_t)len + 1), 0, (size_t)len};
-        if (!m.p)
+        char *data = lp_arena_alloc(req->arena, (size_t)len + 1);
+        size_t got = 0;
+        if (!data)
             return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        if (len > 0 && lp_storage_get(s, key, off, len, mem_chunk, &m, &req->err) != 0)
+        if (len > 0 && lp_media_api_read(s, key, off, len, data, (size_t)len, &got, &req->err) != 0)
             return -1;
-        return lp_res_bytes(req, status, content_type_of(key), m.p, m.len);
+        return lp_res_bytes(req, status, content_type_of(key), data, got);
     }
     stream_src *src = calloc(1, sizeof *src);
     if (!src || !(src->key = strdup(key))) {

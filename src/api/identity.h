@@ -1,5 +1,6 @@
 /* Shared by the identity handlers (auth.c, me.c, teams.c, api_keys.c,
- * admin.c): input validation of the identity fields and their JSON form.
+ * admin.c): input validation of the identity fields and their JSON form;
+ * and by every handler: the UUID path parameters of its routes.
  *
  * Handlers read members with loupe/api/input.h; the checks here add what is
  * particular to identity values. Validators add a field error to err (code

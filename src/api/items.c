@@ -15,6 +15,7 @@
 
 #include "identity.h"
 #include "items_int.h"
+#include "respond.h"
 #include "loupe/api/handlers.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
@@ -169,7 +170,7 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
 int lp_api_items_create(lp_req *req)
 {
     static const char *const fields[] = {"name", "path", "priority", "metadata", "slots", NULL};
-    const char *dataset_id = lp_api_id_param(req, "id", "dataset");
+    const char *dataset_id = lp_identity_uuid_param(req, "id", "dataset");
     const char *name = NULL, *path = "/", *metadata;
     int64_t priority = 0;
     json_t *body, *slots_in = NULL;
@@ -220,12 +221,7 @@ int lp_api_items_create(lp_req *req)
             rc = 0;
     }
     lp_db_release(db);
-    if (rc != 0)
-        return -1;
-    const char *loc = lp_arena_printf(req->arena, "/api/v1/items/%s", item.id);
-    if (loc)
-        lp_res_header(req, "Location", loc);
-    return lp_res_json(req, 201, lp_api_item_json(&item));
+    return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/items", item.id, lp_api_item_json(&item));
 }
 
 /* Turns the list's query parameters into a filter document. */
@@ -315,6 +311,11 @@ static int cursor_key_valid(lp_item_sort sort, const char *key)
     }
 }
 
+static json_t *item_at(const void *rows, size_t i)
+{
+    return lp_api_item_json((const lp_item_row *)rows + i);
+}
+
 int lp_api_items_list(lp_req *req)
 {
     static const char *const sorts[] = {"name", "-name", "created", "-created", "priority", "-priority", NULL};
@@ -325,7 +326,6 @@ int lp_api_items_list(lp_req *req)
     lp_page page;
     lp_item_row *rows = NULL;
     size_t n = 0, shown;
-    json_t *doc = NULL, *arr;
     lp_db *db = NULL;
     int rc = -1;
 
@@ -371,31 +371,18 @@ int lp_api_items_list(lp_req *req)
         goto cleanup;
     lp_db_release(db);
     db = NULL;
-    if (!(doc = json_object()) || !(arr = json_array()) || json_object_set_new(doc, "items", arr) != 0) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering items");
-        goto cleanup;
-    }
-    for (size_t k = 0; k < shown; k++)
-        if (json_array_append_new(arr, lp_api_item_json(&rows[k])) != 0) {
-            lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering items");
-            goto cleanup;
-        }
-    const char *cursor = n > shown ? lp_page_cursor(req, sort_key(req, sort, &rows[shown - 1]), rows[shown - 1].id)
-                                   : NULL;
-    if (lp_page_set_next(req, doc, cursor) != 0)
-        goto cleanup;
-    rc = lp_res_json(req, 200, doc);
-    doc = NULL;
+    rc = lp_api_respond_page(
+        req, "items", rows, shown, item_at,
+        n > shown ? lp_page_cursor(req, sort_key(req, sort, &rows[shown - 1]), rows[shown - 1].id) : NULL);
 cleanup:
     lp_db_release(db);
-    json_decref(doc);
     json_decref(q.doc);
     return rc;
 }
 
 int lp_api_items_get(lp_req *req)
 {
-    const char *id = lp_api_id_param(req, "id", "item");
+    const char *id = lp_identity_uuid_param(req, "id", "item");
     lp_item_row item;
     lp_db *db;
     int rc;
@@ -410,7 +397,7 @@ int lp_api_items_get(lp_req *req)
 int lp_api_items_update(lp_req *req)
 {
     static const char *const fields[] = {"name", "path", "priority", "metadata", NULL};
-    const char *id = lp_api_id_param(req, "id", "item");
+    const char *id = lp_identity_uuid_param(req, "id", "item");
     const char *name = NULL, *path = NULL, *metadata;
     int64_t priority = 0;
     json_t *body, *changes;
@@ -453,7 +440,7 @@ int lp_api_items_update(lp_req *req)
 
 int lp_api_items_delete(lp_req *req)
 {
-    const char *id = lp_api_id_param(req, "id", "item");
+    const char *id = lp_identity_uuid_param(req, "id", "item");
     lp_item_row item;
     lp_db *db;
     int rc = -1;

@@ -27,8 +27,4 @@ int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_ite
 /* Answers 202 {"job": {id, kind, status, url}} with a Location header. */
 int lp_api_respond_job(lp_req *req, const char *job_id);
 
-/* The path parameter name as a UUID, or NULL after setting a 404 naming
- * what (an id that is not a UUID cannot name anything). */
-const char *lp_api_id_param(lp_req *req, const char *name, const char *what);
-
 #endif

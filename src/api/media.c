@@ -230,48 +230,33 @@ static int cache_fetch(lp_req *req, lp_storage *s, cache_entry *e)
     return 0;
 }
 
-typedef struct mem_sink {
-    char *p;
-    size_t len, cap;
-} mem_sink;
-
-static int mem_chunk(void *ud, const void *p, size_t n, lp_error *err)
-{
-    mem_sink *m = ud;
-    if (n > m->cap - m->len)
-        return lp_error_set(err, LP_E_INVALID, "the frame index is larger than video_max_frames allows");
-    memcpy(m->p + m->len, p, n);
-    m->len += n;
-    return 0;
-}
-
 /* Under e->lock: the entry's video reader, opened on first use. */
 static lp_video_reader *cache_reader(lp_req *req, lp_storage *s, cache_entry *e, const char *index_key)
 {
     const lp_config *cfg = req->svc->cfg;
     lp_media_limits limits;
     lp_storage_info info;
-    mem_sink m = {0};
+    char *data;
+    size_t max, len;
 
     if (e->reader)
         return e->reader;
     if (cache_fetch(req, s, e) != 0 || lp_storage_stat(s, index_key, &info, &req->err) != 0)
         return NULL;
-    m.cap = LP_VIDEO_INDEX_HEADER_SIZE + (size_t)LP_VIDEO_INDEX_RECORD_SIZE * (size_t)cfg->video_max_frames;
-    if (info.size > m.cap) {
+    max = LP_VIDEO_INDEX_HEADER_SIZE + (size_t)LP_VIDEO_INDEX_RECORD_SIZE * (size_t)cfg->video_max_frames;
+    if (info.size > max) {
         lp_error_set(&req->err, LP_E_INVALID, "the frame index is larger than video_max_frames allows");
         return NULL;
     }
-    m.cap = (size_t)info.size;
-    if (!(m.p = malloc(m.cap ? m.cap : 1))) {
+    if (!(data = malloc(info.size ? (size_t)info.size : 1))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
         return NULL;
     }
     lp_media_limits_from_config(&limits, cfg);
-    if (lp_storage_get(s, index_key, 0, LP_STORAGE_TO_END, mem_chunk, &m, &req->err) == 0 &&
-        lp_video_index_parse(m.p, m.len, cfg->video_max_frames, &e->index, &req->err) == 0)
+    if (lp_media_api_read(s, index_key, 0, LP_STORAGE_TO_END, data, (size_t)info.size, &len, &req->err) == 0 &&
+        lp_video_index_parse(data, len, cfg->video_max_frames, &e->index, &req->err) == 0)
         e->reader = lp_video_reader_open(e->path, e->index, &limits, &req->err);
-    free(m.p);
+    free(data);
     if (!e->reader) {
         lp_video_index_free(e->index);
         e->index = NULL;
@@ -380,6 +365,18 @@ static int not_modified(lp_req *req, const char *etag)
     lp_res_header(req, "Cache-Control", "private, no-cache");
     lp_res_empty(req, 304);
     return 1;
+}
+
+/* For an answer cached under etag (NULL: out of memory making it): 1 after
+ * answering 304 because the client holds it, or 0 with *e the referenced
+ * cache entry of key to make it from; -1 on failure. */
+static int revalidate(lp_req *req, const char *etag, const char *key, cache_entry **e)
+{
+    if (!etag)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (not_modified(req, etag))
+        return 1;
+    return (*e = cache_acquire(req, key)) ? 0 : -1;
 }
 
 /* ---- GET …/media ------------------------------------------------------------------ */
@@ -551,7 +548,7 @@ int lp_api_slot_frame(lp_req *req)
     cache_entry *e = NULL;
     int64_t n, quality;
     char *etag;
-    int rc = -1;
+    int rc = -1, fresh;
 
     if (frame_format(req, &fmt) != 0 || lp_query_int(req, "quality", 1, 100, 85, &quality) != 0)
         return -1;
@@ -579,16 +576,10 @@ int lp_api_slot_frame(lp_req *req)
     }
     etag = lp_arena_printf(req->arena, "\"%.16s-%lld-q%lld.%s\"", sha, (long long)n, (long long)quality,
                            lp_media_format_suffix(fmt));
-    if (!etag) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if ((fresh = revalidate(req, etag, frames, &e)) != 0) {
+        rc = fresh > 0 ? 0 : -1;
         goto cleanup;
     }
-    if (not_modified(req, etag)) {
-        rc = 0;
-        goto cleanup;
-    }
-    if (!(e = cache_acquire(req, frames)))
-        goto cleanup;
     pthread_mutex_lock(&e->lock);
     lp_video_reader *r = cache_reader(req, s, e, index);
     int enc = r ? lp_video_reader_encode(r, n, fmt, (int)quality, &blob, &req->err) : -1;
@@ -643,7 +634,7 @@ int lp_api_slot_tiles(lp_req *req)
     json_t *storage = NULL;
     lp_storage *s = lp_media_api_storage(req);
     cache_entry *e = NULL;
-    int level = 0, is_dzi = path && strcmp(path, "image.dzi") == 0, rc = -1;
+    int level = 0, is_dzi = path && strcmp(path, "image.dzi") == 0, rc = -1, fresh;
     int64_t col = 0, row = 0;
 
     if (!path || (!is_dzi && parse_tile(path, &level, &col, &row, &fmt) != 0))
@@ -674,16 +665,10 @@ int lp_api_slot_tiles(lp_req *req)
     }
     char *etag = lp_arena_printf(req->arena, "\"%.16s-%d-%lld-%lld.%s\"", sha, level, (long long)col, (long long)row,
                                  lp_media_format_suffix(fmt));
-    if (!etag) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if ((fresh = revalidate(req, etag, pyramid, &e)) != 0) {
+        rc = fresh > 0 ? 0 : -1;
         goto cleanup;
     }
-    if (not_modified(req, etag)) {
-        rc = 0;
-        goto cleanup;
-    }
-    if (!(e = cache_acquire(req, pyramid)))
-        goto cleanup;
     pthread_mutex_lock(&e->lock);
     int fetched = cache_fetch(req, s, e);
     pthread_mutex_unlock(&e->lock);

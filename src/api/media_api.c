@@ -14,6 +14,30 @@ lp_storage *lp_media_api_storage(lp_req *req)
     return req->svc->storage;
 }
 
+typedef struct mem_sink {
+    char *p;
+    size_t len, cap;
+} mem_sink;
+
+static int mem_chunk(void *ud, const void *p, size_t n, lp_error *err)
+{
+    mem_sink *m = ud;
+    if (n > m->cap - m->len)
+        return lp_error_set(err, LP_E_IO, "the object grew while it was being read");
+    memcpy(m->p + m->len, p, n);
+    m->len += n;
+    return 0;
+}
+
+int lp_media_api_read(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
+                      lp_error *err)
+{
+    mem_sink m = {buf, 0, cap};
+    int rc = lp_storage_get(s, key, off, len, mem_chunk, &m, err);
+    *got = m.len;
+    return rc;
+}
+
 int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)
 {
     const char *item_id = lp_identity_uuid_param(req, "id", "item");

@@ -1,5 +1,6 @@
 /* Shared by the media handlers (uploads.c, media.c, files.c): the storage
- * handle, the slot named by a route, and the JSON of an upload. */
+ * handle, reading an object into memory, the slot named by a route, and the
+ * JSON of an upload. */
 #ifndef LOUPE_API_MEDIA_API_H
 #define LOUPE_API_MEDIA_API_H
 
@@ -21,6 +22,12 @@ int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out
 /* {id, kind, state, key, size, sha256, content_type, job_id, expires_at,
  * created_at}. New reference or NULL. */
 json_t *lp_media_api_upload_json(const lp_media_upload *u);
+
+/* Reads len bytes (LP_STORAGE_TO_END: to the end) of object key from off
+ * into buf, which holds cap; *got is the number read. An object that yields
+ * more than cap fails with LP_E_IO (it grew while it was being read). 0 or -1. */
+int lp_media_api_read(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
+                      lp_error *err);
 
 /* "originals/<team>/<item>/<upload_id>" into out (cap bytes). */
 void lp_media_api_original_key(const char *team_id, const char *item_id, const char *upload_id, char *out,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "respond.h"
 #include "loupe/api/input.h"
 #include "loupe/api/handlers.h"
 
@@ -54,13 +55,17 @@ int lp_api_team_update(lp_req *req)
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
 }
 
+static json_t *member_at(const void *rows, size_t i)
+{
+    return lp_identity_member_json((const lp_member_row *)rows + i);
+}
+
 int lp_api_members_list(lp_req *req)
 {
     const char *team_id = lp_identity_own_team(req, "team_id");
     lp_member_row *rows;
     lp_page page;
-    size_t n;
-    json_t *items, *doc;
+    size_t n, shown;
     lp_db *db;
     int rc;
 
@@ -75,23 +80,10 @@ int lp_api_members_list(lp_req *req)
     lp_db_release(db);
     if (rc != 0)
         return -1;
-    if (!(doc = json_object()) || !(items = json_array()) || json_object_set_new(doc, "items", items) != 0) {
-        json_decref(doc);
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n && i < (size_t)page.size; i++) {
-        if (json_array_append_new(items, lp_identity_member_json(&rows[i])) != 0) {
-            json_decref(doc);
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        }
-    }
-    if (lp_page_set_next(req, doc, n > (size_t)page.size
-                                       ? lp_page_cursor(req, rows[page.size - 1].cursor_key, rows[page.size - 1].user_id)
-                                       : NULL) != 0) {
-        json_decref(doc);
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    }
-    return lp_res_json(req, 200, doc);
+    shown = n > (size_t)page.size ? (size_t)page.size : n;
+    return lp_api_respond_page(
+        req, "items", rows, shown, member_at,
+        n > shown ? lp_page_cursor(req, rows[shown - 1].cursor_key, rows[shown - 1].user_id) : NULL);
 }
 
 /* The part of an email before '@' (arena), a default display name. */

@@ -9,8 +9,9 @@
     "id, user_id, name, prefix, role, " LP_SQL_TS("created_at") ", " LP_SQL_TS("expires_at") ", "       \
     LP_SQL_TS("revoked_at") ", " LP_SQL_TS("last_used_at") ", " LP_SQL_USEC("created_at")
 
-static int read_key(lp_arena *a, PGresult *r, int row, lp_api_key_row *out, lp_error *err)
+static int read_key(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
+    lp_api_key_row *out = dst;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 1);
     out->name = lp_db_text(a, r, row, 2);
@@ -35,12 +36,7 @@ int lp_db_api_key_create(lp_db *db, lp_arena *a, const char *team_id, const char
                               "INSERT INTO api_keys (team_id, user_id, name, prefix, key_hash, role, expires_at) "
                               "VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz) RETURNING " KEY_COLUMNS,
                               7, p, err);
-    int rc;
-    if (!r)
-        return -1;
-    rc = read_key(a, r, 0, out, err);
-    PQclear(r);
-    return rc;
+    return lp_db_one_found(a, r, read_key, out, err, "API key %s was not created", prefix);
 }
 
 int lp_db_api_key_list(lp_db *db, lp_arena *a, const char *team_id, const char *user_id, const char *after_key,
@@ -48,69 +44,56 @@ int lp_db_api_key_list(lp_db *db, lp_arena *a, const char *team_id, const char *
 {
     char lim[24];
     const char *p[5] = {team_id, user_id, after_key, after_id, lim};
-    PGresult *r;
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
-    r = lp_db_query(db,
-                    "SELECT " KEY_COLUMNS " FROM api_keys WHERE team_id = $1 "
-                    "AND ($2::uuid IS NULL OR user_id = $2::uuid) "
-                    "AND ($3::bigint IS NULL OR (created_at, id) < (" LP_SQL_FROM_USEC("$3::bigint") ", $4::uuid)) "
-                    "ORDER BY created_at DESC, id DESC LIMIT $5::bigint",
-                    5, p, err);
-    int rows, rc = 0;
-    if (!r)
-        return -1;
-    rows = PQntuples(r);
-    *n = 0;
-    *out = lp_arena_calloc(a, (size_t)rows + 1, sizeof **out);
-    if (!*out)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory listing %d API keys", rows);
-    for (int i = 0; rc == 0 && i < rows; i++)
-        rc = read_key(a, r, i, &(*out)[i], err);
-    if (rc == 0)
-        *n = (size_t)rows;
-    PQclear(r);
-    return rc;
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " KEY_COLUMNS " FROM api_keys WHERE team_id = $1 "
+                                  "AND ($2::uuid IS NULL OR user_id = $2::uuid) "
+                                  "AND ($3::bigint IS NULL OR (created_at, id) < (" LP_SQL_FROM_USEC("$3::bigint")
+                                  ", $4::uuid)) ORDER BY created_at DESC, id DESC LIMIT $5::bigint",
+                                  5, p, err),
+                      sizeof **out, read_key, "API keys", n, err);
+    return *out ? 0 : -1;
 }
 
 int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, const char *user_id, lp_error *err)
 {
     const char *p[3] = {team_id, key_id, user_id};
-    int64_t n = lp_db_exec(db,
-                           "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                           "WHERE team_id = $1 AND id = $2 AND ($3::uuid IS NULL OR user_id = $3::uuid)",
-                           3, p, err);
-    if (n < 0)
-        return -1;
-    return n == 0 ? lp_error_set(err, LP_E_NOT_FOUND, "API key %s not found", key_id) : 0;
+    return lp_db_exec_found(db,
+                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+                            "WHERE team_id = $1 AND id = $2 AND ($3::uuid IS NULL OR user_id = $3::uuid)",
+                            3, p, err, "API key %s not found", key_id);
+}
+
+static int read_key_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_api_key_auth *out = dst;
+    (void)a;
+    (void)err;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
+    lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 2);
+    lp_db_text_copy(out->key_hash, sizeof out->key_hash, r, row, 3);
+    lp_db_text_copy(out->key_role, sizeof out->key_role, r, row, 4);
+    lp_db_text_copy(out->member_role, sizeof out->member_role, r, row, 5);
+    out->revoked = lp_db_bool(r, row, 6);
+    out->expired = lp_db_bool(r, row, 7);
+    out->stale = lp_db_bool(r, row, 8);
+    return 0;
 }
 
 int lp_db_api_key_find(lp_db *db, const char *prefix, lp_api_key_auth *out, lp_error *err)
 {
     const char *p[1] = {prefix};
-    PGresult *r = lp_db_query(db,
-                              "SELECT k.id, k.team_id, k.user_id, k.key_hash, k.role, m.role, "
-                              "k.revoked_at IS NOT NULL, coalesce(k.expires_at <= now(), false), "
-                              "coalesce(k.last_used_at < now() - interval '1 minute', true) "
-                              "FROM api_keys k JOIN memberships m ON m.team_id = k.team_id AND m.user_id = k.user_id "
-                              "WHERE k.prefix = $1",
-                              1, p, err);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 1;
-    }
-    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
-    lp_db_text_copy(out->team_id, sizeof out->team_id, r, 0, 1);
-    lp_db_text_copy(out->user_id, sizeof out->user_id, r, 0, 2);
-    lp_db_text_copy(out->key_hash, sizeof out->key_hash, r, 0, 3);
-    lp_db_text_copy(out->key_role, sizeof out->key_role, r, 0, 4);
-    lp_db_text_copy(out->member_role, sizeof out->member_role, r, 0, 5);
-    out->revoked = lp_db_bool(r, 0, 6);
-    out->expired = lp_db_bool(r, 0, 7);
-    out->stale = lp_db_bool(r, 0, 8);
-    PQclear(r);
-    return 0;
+    return lp_db_one(NULL,
+                     lp_db_query(db,
+                                 "SELECT k.id, k.team_id, k.user_id, k.key_hash, k.role, m.role, "
+                                 "k.revoked_at IS NOT NULL, coalesce(k.expires_at <= now(), false), "
+                                 "coalesce(k.last_used_at < now() - interval '1 minute', true) FROM api_keys k "
+                                 "JOIN memberships m ON m.team_id = k.team_id AND m.user_id = k.user_id "
+                                 "WHERE k.prefix = $1",
+                                 1, p, err),
+                     read_key_auth, out, err);
 }
 
 int lp_db_api_key_touch(lp_db *db, const char *key_id, lp_error *err)

@@ -10,8 +10,9 @@
     "c.id, c.name, to_jsonb(c.annotation_types)::text, c.color, c.description, c.properties::text, "                 \
     "c.skeleton::text, to_jsonb(c.sub_types)::text, " LP_SQL_TS("c.created_at") ", " LP_SQL_TS("c.updated_at")
 
-static int read_class(lp_arena *a, PGresult *r, int row, lp_class_row *out, lp_error *err)
+static int read_class(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
+    lp_class_row *out = dst;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     out->name = lp_db_text(a, r, row, 1);
     out->annotation_types = lp_db_text(a, r, row, 2);
@@ -28,48 +29,12 @@ static int read_class(lp_arena *a, PGresult *r, int row, lp_class_row *out, lp_e
     return 0;
 }
 
-/* The rows of r into a new array. Clears r. */
-static int read_classes(lp_arena *a, PGresult *r, lp_class_row **out, size_t *n, lp_error *err)
-{
-    int rows, rc = 0;
-    if (!r)
-        return -1;
-    rows = PQntuples(r);
-    *n = 0;
-    *out = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **out);
-    if (!*out) {
-        PQclear(r);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory reading classes");
-    }
-    for (int i = 0; i < rows && rc == 0; i++)
-        rc = read_class(a, r, i, &(*out)[i], err);
-    PQclear(r);
-    if (rc == 0)
-        *n = (size_t)rows;
-    return rc;
-}
-
-/* The single row of r, 1 when there is none (conflict), or not found. */
-static int one_class(lp_arena *a, PGresult *r, const char *id, int none_is_conflict, lp_class_row *out,
-                     lp_error *err)
-{
-    int rc;
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0)
-        rc = none_is_conflict ? 1 : lp_error_set(err, LP_E_NOT_FOUND, "class %s not found", id ? id : "");
-    else
-        rc = read_class(a, r, 0, out, err);
-    PQclear(r);
-    return rc;
-}
-
 int lp_db_class_create(lp_db *db, lp_arena *a, const char *team_id, const lp_class_values *v, lp_class_row *out,
                        lp_error *err)
 {
     const char *p[8] = {team_id, v->name, v->annotation_types, v->color, v->description, v->properties, v->skeleton,
                         v->sub_types};
-    return one_class(a,
+    return lp_db_one(a,
                      lp_db_query(db,
                                  "WITH c AS (INSERT INTO classes (team_id, name, annotation_types, color, description, "
                                  "properties, skeleton, sub_types) VALUES ($1, $2, "
@@ -78,16 +43,16 @@ int lp_db_class_create(lp_db *db, lp_arena *a, const char *team_id, const lp_cla
                                  "ON CONFLICT (team_id, name) DO NOTHING RETURNING *) "
                                  "SELECT " CLASS_COLUMNS " FROM c",
                                  8, p, err),
-                     NULL, 1, out, err);
+                     read_class, out, err);
 }
 
 int lp_db_class_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_class_row *out, lp_error *err)
 {
     const char *p[2] = {team_id, id};
-    return one_class(a,
-                     lp_db_query(db, "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 AND c.id = $2", 2,
-                                 p, err),
-                     id, 0, out, err);
+    return lp_db_one_found(a,
+                           lp_db_query(db, "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 AND c.id = $2",
+                                       2, p, err),
+                           read_class, out, err, "class %s not found", id);
 }
 
 int lp_db_class_list(lp_db *db, lp_arena *a, const char *team_id, const char *after_name, const char *after_id,
@@ -96,13 +61,14 @@ int lp_db_class_list(lp_db *db, lp_arena *a, const char *team_id, const char *af
     char lim[24];
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
     const char *p[4] = {team_id, after_name, after_id, lim};
-    return read_classes(a,
-                        lp_db_query(db,
-                                    "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 "
-                                    "AND ($2::text IS NULL OR (c.name, c.id) > ($2::text, $3::uuid)) "
-                                    "ORDER BY c.name, c.id LIMIT $4::bigint",
-                                    4, p, err),
-                        out, n, err);
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 "
+                                  "AND ($2::text IS NULL OR (c.name, c.id) > ($2::text, $3::uuid)) "
+                                  "ORDER BY c.name, c.id LIMIT $4::bigint",
+                                  4, p, err),
+                      sizeof **out, read_class, "classes", n, err);
+    return *out ? 0 : -1;
 }
 
 int lp_db_class_update(lp_db *db, lp_arena *a, const char *team_id, const char *id, const lp_class_values *v,
@@ -110,44 +76,34 @@ int lp_db_class_update(lp_db *db, lp_arena *a, const char *team_id, const char *
 {
     const char *p[9] = {team_id, id, v->name, v->annotation_types, v->color, v->description, v->properties,
                         v->skeleton, v->sub_types};
-    lp_error e;
-    lp_error_clear(&e);
-    PGresult *r = lp_db_query(db,
-                              "UPDATE classes c SET name = $3, "
-                              "annotation_types = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), color = $5, "
-                              "description = $6, properties = $7::jsonb, skeleton = $8::jsonb, "
-                              "sub_types = ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), updated_at = now() "
-                              "WHERE c.team_id = $1 AND c.id = $2 RETURNING " CLASS_COLUMNS,
-                              9, p, &e);
-    if (!r) {
-        if (e.code == LP_E_CONFLICT)
-            return 1;
-        *err = e;
-        return -1;
-    }
-    return one_class(a, r, id, 0, out, err);
+    int taken;
+    PGresult *r = lp_db_query_or_conflict(
+        db,
+        "UPDATE classes c SET name = $3, "
+        "annotation_types = ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), color = $5, "
+        "description = $6, properties = $7::jsonb, skeleton = $8::jsonb, "
+        "sub_types = ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), updated_at = now() "
+        "WHERE c.team_id = $1 AND c.id = $2 RETURNING " CLASS_COLUMNS,
+        9, p, &taken, err);
+    if (taken)
+        return 1;
+    return lp_db_one_found(a, r, read_class, out, err, "class %s not found", id);
 }
 
 int64_t lp_db_class_usage(lp_db *db, const char *team_id, const char *id, lp_error *err)
 {
     const char *p[2] = {team_id, id};
-    PGresult *r = lp_db_query(db, "SELECT count(*) FROM annotations WHERE class_id = $2 AND team_id = $1", 2, p, err);
-    if (!r)
-        return -1;
-    int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return n;
+    return lp_db_count(db, "SELECT count(*) FROM annotations WHERE class_id = $2 AND team_id = $1", 2, p, err);
 }
 
 int lp_db_class_delete(lp_db *db, const char *team_id, const char *id, int64_t *deleted, int64_t *items,
                        lp_error *err)
 {
     const char *p[2] = {team_id, id};
-    int64_t n = lp_db_exec(db, "SELECT 1 FROM classes WHERE team_id = $1 AND id = $2 FOR UPDATE", 2, p, err);
-    if (n < 0)
+    int64_t n;
+    if (lp_db_exec_found(db, "SELECT 1 FROM classes WHERE team_id = $1 AND id = $2 FOR UPDATE", 2, p, err,
+                         "class %s not found", id) != 0)
         return -1;
-    if (n == 0)
-        return lp_error_set(err, LP_E_NOT_FOUND, "class %s not found", id);
     /* Annotations of the class, then the summaries of the items they were on. */
     PGresult *r = lp_db_query(db,
                               "WITH d AS (DELETE FROM annotations WHERE class_id = $2 AND team_id = $1 "
@@ -185,10 +141,11 @@ int lp_db_classes_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char
                          size_t *n, lp_error *err)
 {
     const char *p[2] = {team_id, ids_json};
-    return read_classes(a,
-                        lp_db_query(db,
-                                    "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 AND c.id IN "
-                                    "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
-                                    2, p, err),
-                        out, n, err);
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 AND c.id IN "
+                                  "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
+                                  2, p, err),
+                      sizeof **out, read_class, "classes", n, err);
+    return *out ? 0 : -1;
 }

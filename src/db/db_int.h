@@ -1,7 +1,7 @@
 /* Internals shared by src/db files: the connection object, the prepared
- * statement cache, SQLSTATE mapping, result helpers and the embedded
- * migrations. Nothing outside src/db includes this file (unit tests of the
- * area excepted). */
+ * statement cache, SQLSTATE mapping, result helpers, the statement shapes
+ * the <resource>_sql.c files share and the embedded migrations. Nothing
+ * outside src/db includes this file (unit tests of the area excepted). */
 #ifndef LOUPE_DB_INT_H
 #define LOUPE_DB_INT_H
 
@@ -73,6 +73,47 @@ char *lp_db_text(lp_arena *a, const PGresult *r, int row, int col);
 void lp_db_text_copy(char *out, size_t cap, const PGresult *r, int row, int col);
 /* 1 if the column is boolean true ("t"). */
 int lp_db_bool(const PGresult *r, int row, int col);
+/* An integer column, or unknown for SQL NULL (results.c). */
+int64_t lp_db_int_or(const PGresult *r, int row, int col, int64_t unknown);
+
+/* ---- Statements and their rows (results.c) ---------------------------------
+ * The shapes every <resource>_sql.c repeats. Functions that take a PGresult
+ * take it over: they clear it, and a NULL one (the query failed, err is set)
+ * makes them fail at once, so a call can wrap lp_db_query directly. */
+
+/* Reads row `row` of r into out, one element of the caller's row type.
+ * 0, or -1 with err set (LP_E_NOMEM). */
+typedef int (*lp_db_row_reader)(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err);
+
+/* Every row of r read into a new arena array of elem_size-byte elements
+ * (zeroed, with one spare, so an empty result is still an array). Returns
+ * the array with *n rows, or NULL with *n = 0 and err set (out of memory
+ * reading `what`, e.g. "datasets"). Takes r. */
+void *lp_db_rows(lp_arena *a, PGresult *r, size_t elem_size, lp_db_row_reader read, const char *what, size_t *n,
+                 lp_error *err);
+
+/* The first row of r read into out: 0, 1 when r has no row, or -1. Takes r. */
+int lp_db_one(lp_arena *a, PGresult *r, lp_db_row_reader read, void *out, lp_error *err);
+
+/* Like lp_db_one, but no row is an error: LP_E_NOT_FOUND with the message
+ * missing_fmt ("dataset %s not found"). 0 or -1. Takes r. */
+int lp_db_one_found(lp_arena *a, PGresult *r, lp_db_row_reader read, void *out, lp_error *err,
+                    const char *missing_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Like lp_db_query, but a conflict (LP_E_CONFLICT: a unique violation or a
+ * serialization failure) is an answer rather than an error: NULL with
+ * *conflict = 1 and err untouched. Otherwise *conflict = 0. */
+PGresult *lp_db_query_or_conflict(lp_db *db, const char *sql, int nparams, const char *const *params, int *conflict,
+                                  lp_error *err);
+
+/* Like lp_db_exec for a statement that must affect a row: 0, or -1, with
+ * LP_E_NOT_FOUND and the message missing_fmt when it affected none. */
+int lp_db_exec_found(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err,
+                     const char *missing_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Runs a query whose first column of the first row is an integer (count(*)
+ * and the like) and returns it (>= 0), or -1. */
+int64_t lp_db_count(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
 
 /* A timestamptz column rendered as RFC 3339 UTC with milliseconds:
  * "2026-01-02T03:04:05.678Z". */
@@ -82,6 +123,11 @@ int lp_db_bool(const PGresult *r, int row, int col);
  * pagination key), and back. */
 #define LP_SQL_USEC(col) "((extract(epoch FROM (" col ")) * 1000000)::bigint)::text"
 #define LP_SQL_FROM_USEC(param) "(timestamptz 'epoch' + (" param ") * interval '1 microsecond')"
+
+/* The columns of an lp_team_row of table (alias) t, in the order
+ * lp_db_team_read (teams_sql.c, an lp_db_row_reader) reads them. */
+#define LP_DB_TEAM_COLUMNS(t) t ".id, " t ".name, " t ".slug, " LP_SQL_TS(t ".created_at")
+int lp_db_team_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err);
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

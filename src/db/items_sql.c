@@ -157,13 +157,9 @@ static void sqlb_filter(sqlb *b, const lp_item_filter *f)
 
 /* ---- Rows ---------------------------------------------------------------- */
 
-static int64_t int_or(const PGresult *r, int row, int col, int64_t def)
+static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
-    return PQgetisnull(r, row, col) ? def : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static int read_item(lp_arena *a, const PGresult *r, int row, lp_item_row *out, lp_error *err)
-{
+    lp_item_row *out = dst;
     memset(out, 0, sizeof *out);
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->dataset_id, sizeof out->dataset_id, r, row, 1);
@@ -171,9 +167,9 @@ static int read_item(lp_arena *a, const PGresult *r, int row, lp_item_row *out, 
     out->path = lp_db_text(a, r, row, 3);
     out->status = lp_db_text(a, r, row, 4);
     out->error = lp_db_text(a, r, row, 5);
-    out->priority = int_or(r, row, 6, 0);
+    out->priority = lp_db_int_or(r, row, 6, 0);
     out->metadata = lp_db_text(a, r, row, 7);
-    out->annotation_count = int_or(r, row, 8, 0);
+    out->annotation_count = lp_db_int_or(r, row, 8, 0);
     out->class_ids = lp_db_text(a, r, row, 9);
     lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 10);
     lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, row, 11);
@@ -181,29 +177,6 @@ static int read_item(lp_arena *a, const PGresult *r, int row, lp_item_row *out, 
         (!PQgetisnull(r, row, 5) && !out->error))
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading item %s", out->id);
     return 0;
-}
-
-static int read_items(lp_arena *a, PGresult *r, lp_item_row **out, size_t *n, lp_error *err)
-{
-    int rows = PQntuples(r), rc = 0;
-    *n = 0;
-    *out = lp_arena_calloc(a, (size_t)rows + 1, sizeof **out);
-    if (!*out)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %d items", rows);
-    for (int k = 0; rc == 0 && k < rows; k++)
-        rc = read_item(a, r, k, &(*out)[k], err);
-    if (rc == 0)
-        *n = (size_t)rows;
-    return rc;
-}
-
-/* One item row expected, else "not found". Clears r. */
-static int read_one_item(lp_arena *a, PGresult *r, const char *id, lp_item_row *out, lp_error *err)
-{
-    int rc = PQntuples(r) == 0 ? lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", id)
-                               : read_item(a, r, 0, out, err);
-    PQclear(r);
-    return rc;
 }
 
 int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err)
@@ -259,14 +232,14 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
         lp_db_text_copy(s->id, sizeof s->id, r, row, 1);
         s->name = lp_db_text(a, r, row, 2);
         s->type = lp_db_text(a, r, row, 3);
-        s->width = int_or(r, row, 4, -1);
-        s->height = int_or(r, row, 5, -1);
-        s->frame_count = int_or(r, row, 6, -1);
+        s->width = lp_db_int_or(r, row, 4, -1);
+        s->height = lp_db_int_or(r, row, 5, -1);
+        s->frame_count = lp_db_int_or(r, row, 6, -1);
         s->fps = PQgetisnull(r, row, 7) ? -1 : strtod(PQgetvalue(r, row, 7), NULL);
-        s->rotation = (int)int_or(r, row, 8, 0);
+        s->rotation = (int)lp_db_int_or(r, row, 8, 0);
         s->format = lp_db_text(a, r, row, 9);
         s->metadata = lp_db_text(a, r, row, 10);
-        s->position = (int)int_or(r, row, 11, 0);
+        s->position = (int)lp_db_int_or(r, row, 11, 0);
         if (!s->name || !s->type || !s->metadata || (!PQgetisnull(r, row, 9) && !s->format))
             rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots of item %s", rows[item].id);
     }
@@ -372,13 +345,10 @@ int lp_db_item_create(lp_db *db, lp_arena *a, const char *team_id, const char *d
                               "WHERE d.team_id = $1 AND d.id = $2 AND d.deleted_at IS NULL "
                               "ON CONFLICT (dataset_id, path, name) DO NOTHING RETURNING " ITEM_COLUMNS,
                               6, p, err);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    int made = lp_db_one(a, r, read_item, out, err);
+    if (made == 1)
         return dataset_live(db, team_id, dataset_id, err) != 0 ? -1 : 1;
-    }
-    if (read_one_item(a, r, "", out, err) != 0 || insert_slots(db, out->id, slots, nslots, err) != 0)
+    if (made != 0 || insert_slots(db, out->id, slots, nslots, err) != 0)
         return -1;
     return lp_db_items_load_slots(db, a, out, 1, err);
 }
@@ -391,7 +361,7 @@ int lp_db_item_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, 
                               "JOIN datasets d ON d.id = i.dataset_id AND d.deleted_at IS NULL "
                               "WHERE i.team_id = $1 AND i.id = $2",
                               2, p, err);
-    if (!r || read_one_item(a, r, id, out, err) != 0)
+    if (lp_db_one_found(a, r, read_item, out, err, "item %s not found", id) != 0)
         return -1;
     return lp_db_items_load_slots(db, a, out, 1, err);
 }
@@ -401,24 +371,19 @@ int lp_db_item_update(lp_db *db, lp_arena *a, const char *team_id, const char *i
                       lp_error *err)
 {
     char prio[24];
-    lp_error e;
+    int taken;
     snprintf(prio, sizeof prio, "%lld", (long long)priority);
     const char *p[6] = {team_id, id, name, path, has_priority ? prio : NULL, metadata};
-    lp_error_clear(&e);
-    PGresult *r = lp_db_query(db,
-                              "UPDATE items i SET name = coalesce($3, i.name), path = coalesce($4, i.path), "
-                              "priority = coalesce($5::integer, i.priority), "
-                              "metadata = coalesce($6::jsonb, i.metadata), updated_at = now() "
-                              "FROM datasets d WHERE d.id = i.dataset_id AND d.deleted_at IS NULL "
-                              "AND i.team_id = $1 AND i.id = $2 RETURNING " ITEM_COLUMNS,
-                              6, p, &e);
-    if (!r) {
-        if (e.code == LP_E_CONFLICT)
-            return 1;
-        *err = e;
-        return -1;
-    }
-    if (read_one_item(a, r, id, out, err) != 0)
+    PGresult *r = lp_db_query_or_conflict(db,
+                                          "UPDATE items i SET name = coalesce($3, i.name), "
+                                          "path = coalesce($4, i.path), priority = coalesce($5::integer, i.priority), "
+                                          "metadata = coalesce($6::jsonb, i.metadata), updated_at = now() "
+                                          "FROM datasets d WHERE d.id = i.dataset_id AND d.deleted_at IS NULL "
+                                          "AND i.team_id = $1 AND i.id = $2 RETURNING " ITEM_COLUMNS,
+                                          6, p, &taken, err);
+    if (taken)
+        return 1;
+    if (lp_db_one_found(a, r, read_item, out, err, "item %s not found", id) != 0)
         return -1;
     return lp_db_items_load_slots(db, a, out, 1, err);
 }
@@ -432,7 +397,7 @@ int lp_db_item_delete(lp_db *db, lp_arena *a, const char *team_id, const char *i
                               "WHERE d.id = i.dataset_id AND d.deleted_at IS NULL AND i.team_id = $1 AND i.id = $2 "
                               "RETURNING " ITEM_COLUMNS,
                               2, p, err);
-    return r ? read_one_item(a, r, id, out, err) : -1;
+    return lp_db_one_found(a, r, read_item, out, err, "item %s not found", id);
 }
 
 /* ---- Lists ------------------------------------------------------------------ */
@@ -453,7 +418,6 @@ int lp_db_items_list(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_item_so
     };
     sqlb b;
     PGresult *r;
-    int rc;
 
     if ((unsigned)sort >= sizeof SORTS / sizeof SORTS[0])
         return lp_error_set(err, LP_E_INTERNAL, "unknown item sort order %d", (int)sort);
@@ -474,11 +438,8 @@ int lp_db_items_list(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_item_so
     }
     r = lp_db_query(db, b.sql.data, b.n, b.params, err);
     sqlb_free(&b);
-    if (!r)
-        return -1;
-    rc = read_items(a, r, out, n, err);
-    PQclear(r);
-    return rc;
+    *out = lp_db_rows(a, r, sizeof **out, read_item, "items", n, err);
+    return *out ? 0 : -1;
 }
 
 int64_t lp_db_items_count(lp_db *db, const lp_item_filter *f, int64_t limit, lp_error *err)
@@ -493,18 +454,23 @@ int64_t lp_db_items_count(lp_db *db, const lp_item_filter *f, int64_t limit, lp_
     if (limit > 0)
         sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, limit)));
     sqlb_add(&b, ") s");
-    if (sqlb_check(&b, err) == 0) {
-        PGresult *r = lp_db_query(db, b.sql.data, b.n, b.params, err);
-        if (r) {
-            count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-            PQclear(r);
-        }
-    }
+    if (sqlb_check(&b, err) == 0)
+        count = lp_db_count(db, b.sql.data, b.n, b.params, err);
     sqlb_free(&b);
     return count;
 }
 
 /* ---- Bulk actions ------------------------------------------------------------ */
+
+static int read_conflict(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_item_conflict *out = dst;
+    out->path = lp_db_text(a, r, row, 0);
+    out->name = lp_db_text(a, r, row, 1);
+    if (!out->path || !out->name)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory listing conflicts");
+    return 0;
+}
 
 int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_items_op op,
                           const char *target_dataset_id, size_t max, lp_item_conflict **out, size_t *n,
@@ -554,21 +520,9 @@ int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_it
     sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, (int64_t)max)));
     if (sqlb_check(&b, err) != 0)
         goto cleanup;
-    r = lp_db_query(db, b.sql.data, b.n, b.params, err);
-    if (!r)
-        goto cleanup;
-    int rows = PQntuples(r);
-    *out = lp_arena_calloc(a, (size_t)rows + 1, sizeof **out);
-    rc = *out ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory listing conflicts");
-    for (int k = 0; rc == 0 && k < rows; k++) {
-        (*out)[k].path = lp_db_text(a, r, k, 0);
-        (*out)[k].name = lp_db_text(a, r, k, 1);
-        if (!(*out)[k].path || !(*out)[k].name)
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory listing conflicts");
-    }
-    if (rc == 0)
-        *n = (size_t)rows;
-    PQclear(r);
+    *out = lp_db_rows(a, lp_db_query(db, b.sql.data, b.n, b.params, err), sizeof **out, read_conflict, "conflicts",
+                      n, err);
+    rc = *out ? 0 : -1;
 cleanup:
     sqlb_free(&b);
     return rc;

@@ -17,39 +17,35 @@
         "updated_at") ", " LP_SQL_TS("CASE WHEN status = 'running' AND progress > 0 AND progress < 1 "              \
                                      "THEN started_at + (now() - started_at) / progress END")
 
-static int read_job(lp_arena *a, PGresult *r, lp_job_row *out, lp_error *err)
+static int read_job(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
+    lp_job_row *out = dst;
     memset(out, 0, sizeof(*out));
-    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
-    lp_db_text_copy(out->team_id, sizeof out->team_id, r, 0, 1);
-    out->kind = lp_db_text(a, r, 0, 2);
-    out->queue = lp_db_text(a, r, 0, 3);
-    lp_db_text_copy(out->status, sizeof out->status, r, 0, 4);
-    out->progress = strtod(PQgetvalue(r, 0, 5), NULL);
-    out->attempts = atoi(PQgetvalue(r, 0, 6));
-    out->max_attempts = atoi(PQgetvalue(r, 0, 7));
-    out->payload = lp_db_text(a, r, 0, 8);
-    out->result = lp_db_text(a, r, 0, 9);
-    out->error = lp_db_text(a, r, 0, 10);
-    lp_db_text_copy(out->created_at, sizeof out->created_at, r, 0, 11);
-    lp_db_text_copy(out->started_at, sizeof out->started_at, r, 0, 12);
-    lp_db_text_copy(out->finished_at, sizeof out->finished_at, r, 0, 13);
-    lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, 0, 14);
-    lp_db_text_copy(out->eta, sizeof out->eta, r, 0, 15);
-    if (!out->kind || !out->queue || !out->payload || (!out->result && !PQgetisnull(r, 0, 9)) ||
-        (!out->error && !PQgetisnull(r, 0, 10)))
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
+    out->kind = lp_db_text(a, r, row, 2);
+    out->queue = lp_db_text(a, r, row, 3);
+    lp_db_text_copy(out->status, sizeof out->status, r, row, 4);
+    out->progress = strtod(PQgetvalue(r, row, 5), NULL);
+    out->attempts = atoi(PQgetvalue(r, row, 6));
+    out->max_attempts = atoi(PQgetvalue(r, row, 7));
+    out->payload = lp_db_text(a, r, row, 8);
+    out->result = lp_db_text(a, r, row, 9);
+    out->error = lp_db_text(a, r, row, 10);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 11);
+    lp_db_text_copy(out->started_at, sizeof out->started_at, r, row, 12);
+    lp_db_text_copy(out->finished_at, sizeof out->finished_at, r, row, 13);
+    lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, row, 14);
+    lp_db_text_copy(out->eta, sizeof out->eta, r, row, 15);
+    if (!out->kind || !out->queue || !out->payload || (!out->result && !PQgetisnull(r, row, 9)) ||
+        (!out->error && !PQgetisnull(r, row, 10)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading a job");
     return 0;
 }
 
 static int one_job(lp_arena *a, PGresult *r, const char *id, lp_job_row *out, lp_error *err)
 {
-    int rc;
-    if (!r)
-        return -1;
-    rc = PQntuples(r) == 0 ? lp_error_set(err, LP_E_NOT_FOUND, "job %s not found", id) : read_job(a, r, out, err);
-    PQclear(r);
-    return rc;
+    return lp_db_one_found(a, r, read_job, out, err, "job %s not found", id);
 }
 
 int lp_db_job_insert(lp_db *db, const char *id, const char *team_id, const char *kind, const char *queue,
@@ -202,13 +198,7 @@ int lp_db_job_progress(lp_db *db, const char *id, int attempt, double progress, 
 int64_t lp_db_job_event_count(lp_db *db, const char *id, const char *event, lp_error *err)
 {
     const char *p[2] = {id, event};
-    PGresult *r = lp_db_query(db, "SELECT count(*) FROM job_events WHERE job_id = $1 AND event = $2", 2, p, err);
-    int64_t n;
-    if (!r)
-        return -1;
-    n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return n;
+    return lp_db_count(db, "SELECT count(*) FROM job_events WHERE job_id = $1 AND event = $2", 2, p, err);
 }
 
 /* ---- outbox -------------------------------------------------------------- */
@@ -227,47 +217,31 @@ int lp_db_outbox_listen(lp_db *db, lp_error *err)
     return lp_db_script(db, "LISTEN loupe_outbox", err);
 }
 
+static int read_outbox(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_outbox_row *out = dst;
+    out->id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    out->exchange = lp_db_text(a, r, row, 1);
+    out->routing_key = lp_db_text(a, r, row, 2);
+    out->body = lp_db_text(a, r, row, 3);
+    out->body_len = (size_t)PQgetlength(r, row, 3);
+    if (!out->exchange || !out->routing_key || !out->body)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading outbox row %lld", (long long)out->id);
+    return 0;
+}
+
 int lp_db_outbox_claim(lp_db *db, lp_arena *a, int limit, lp_outbox_row **rows, size_t *n, lp_error *err)
 {
     char l[16];
-    PGresult *r;
-    int rc = 0;
-
-    *rows = NULL;
-    *n = 0;
     snprintf(l, sizeof l, "%d", limit);
     const char *p[1] = {l};
-    r = lp_db_query(db,
-                    "SELECT id, exchange, routing_key, body::text FROM outbox WHERE published_at IS NULL "
-                    "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                    1, p, err);
-    if (!r)
-        return -1;
-    size_t count = (size_t)PQntuples(r);
-    if (count) {
-        lp_outbox_row *out = lp_arena_calloc(a, count, sizeof(*out));
-        if (!out) {
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %zu outbox rows", count);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < count; i++) {
-            int row = (int)i;
-            out[i].id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
-            out[i].exchange = lp_db_text(a, r, row, 1);
-            out[i].routing_key = lp_db_text(a, r, row, 2);
-            out[i].body = lp_db_text(a, r, row, 3);
-            out[i].body_len = (size_t)PQgetlength(r, row, 3);
-            if (!out[i].exchange || !out[i].routing_key || !out[i].body) {
-                rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %zu outbox rows", count);
-                goto cleanup;
-            }
-        }
-        *rows = out;
-        *n = count;
-    }
-cleanup:
-    PQclear(r);
-    return rc;
+    *rows = lp_db_rows(a,
+                       lp_db_query(db,
+                                   "SELECT id, exchange, routing_key, body::text FROM outbox WHERE published_at IS NULL "
+                                   "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                                   1, p, err),
+                       sizeof **rows, read_outbox, "outbox rows", n, err);
+    return *rows ? 0 : -1;
 }
 
 int lp_db_outbox_mark_published(lp_db *db, const int64_t *ids, size_t n, lp_error *err)
@@ -295,11 +269,10 @@ int lp_db_outbox_mark_published(lp_db *db, const int64_t *ids, size_t n, lp_erro
 
 int lp_db_outbox_pending(lp_db *db, int64_t *out, lp_error *err)
 {
-    PGresult *r = lp_db_query(db, "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0, NULL, err);
-    if (!r)
+    int64_t pending = lp_db_count(db, "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0, NULL, err);
+    if (pending < 0)
         return -1;
-    *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
+    *out = pending;
     return 0;
 }
 
@@ -351,56 +324,41 @@ int lp_db_worker_delete(lp_db *db, const char *id, lp_error *err)
     return lp_db_exec(db, "DELETE FROM workers WHERE id = $1", 1, p, err) < 0 ? -1 : 0;
 }
 
+static int read_worker(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_worker_row *out = dst;
+    out->id = lp_db_text(a, r, row, 0);
+    out->host = lp_db_text(a, r, row, 1);
+    out->pid = atoi(PQgetvalue(r, row, 2));
+    out->queues_json = lp_db_text(a, r, row, 3);
+    out->cpus = atoi(PQgetvalue(r, row, 4));
+    out->memory_bytes = strtoll(PQgetvalue(r, row, 5), NULL, 10);
+    out->gpus_json = lp_db_text(a, r, row, 6);
+    out->version = lp_db_text(a, r, row, 7);
+    lp_db_text_copy(out->current_job_id, sizeof out->current_job_id, r, row, 8);
+    lp_db_text_copy(out->started_at, sizeof out->started_at, r, row, 9);
+    lp_db_text_copy(out->last_seen_at, sizeof out->last_seen_at, r, row, 10);
+    out->alive = lp_db_bool(r, row, 11);
+    if (!out->id || !out->host || !out->queues_json || !out->gpus_json || !out->version)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading a worker");
+    return 0;
+}
+
 int lp_db_workers_list(lp_db *db, lp_arena *a, int64_t alive_ms, int include_dead, lp_worker_row **rows, size_t *n,
                        lp_error *err)
 {
     char ms[24];
-    PGresult *r;
-    int rc = 0;
-
-    *rows = NULL;
-    *n = 0;
     snprintf(ms, sizeof ms, "%" PRId64, alive_ms);
     const char *p[2] = {ms, include_dead ? "t" : "f"};
-    r = lp_db_query(db,
-                    "SELECT id, host, pid, to_jsonb(queues)::text, cpus, memory_bytes, gpus::text, version, "
-                    "current_job_id, " LP_SQL_TS("started_at") ", " LP_SQL_TS("last_seen_at") ", "
-                    "last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) AS alive "
-                    "FROM workers WHERE $2::boolean OR last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) "
-                    "ORDER BY host, pid, id",
-                    2, p, err);
-    if (!r)
-        return -1;
-    size_t count = (size_t)PQntuples(r);
-    if (count) {
-        lp_worker_row *out = lp_arena_calloc(a, count, sizeof(*out));
-        if (!out) {
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %zu workers", count);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < count; i++) {
-            int row = (int)i;
-            out[i].id = lp_db_text(a, r, row, 0);
-            out[i].host = lp_db_text(a, r, row, 1);
-            out[i].pid = atoi(PQgetvalue(r, row, 2));
-            out[i].queues_json = lp_db_text(a, r, row, 3);
-            out[i].cpus = atoi(PQgetvalue(r, row, 4));
-            out[i].memory_bytes = strtoll(PQgetvalue(r, row, 5), NULL, 10);
-            out[i].gpus_json = lp_db_text(a, r, row, 6);
-            out[i].version = lp_db_text(a, r, row, 7);
-            lp_db_text_copy(out[i].current_job_id, sizeof out[i].current_job_id, r, row, 8);
-            lp_db_text_copy(out[i].started_at, sizeof out[i].started_at, r, row, 9);
-            lp_db_text_copy(out[i].last_seen_at, sizeof out[i].last_seen_at, r, row, 10);
-            out[i].alive = lp_db_bool(r, row, 11);
-            if (!out[i].id || !out[i].host || !out[i].queues_json || !out[i].gpus_json || !out[i].version) {
-                rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %zu workers", count);
-                goto cleanup;
-            }
-        }
-        *rows = out;
-        *n = count;
-    }
-cleanup:
-    PQclear(r);
-    return rc;
+    *rows = lp_db_rows(a,
+                       lp_db_query(db,
+                                   "SELECT id, host, pid, to_jsonb(queues)::text, cpus, memory_bytes, gpus::text, "
+                                   "version, current_job_id, " LP_SQL_TS("started_at") ", " LP_SQL_TS("last_seen_at")
+                                   ", last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) AS alive "
+                                   "FROM workers WHERE $2::boolean "
+                                   "OR last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) "
+                                   "ORDER BY host, pid, id",
+                                   2, p, err),
+                       sizeof **rows, read_worker, "workers", n, err);
+    return *rows ? 0 : -1;
 }

@@ -16,61 +16,43 @@
     "u.id, u.item_id, u.slot_id, u.kind, u.key, u.state, u.size, u.sha256, u.content_type, u.job_id, "            \
     "CASE WHEN u.expires_at IS NULL THEN NULL ELSE " LP_SQL_TS("u.expires_at") " END, " LP_SQL_TS("u.created_at")
 
-static int64_t int_or(const PGresult *r, int row, int col, int64_t unknown)
+static int read_slot(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
-    return PQgetisnull(r, row, col) ? unknown : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static int read_slot(lp_arena *a, PGresult *r, const char *what, lp_media_slot *out, lp_error *err)
-{
-    int rc = 0;
-    if (PQntuples(r) == 0) {
-        rc = lp_error_set(err, LP_E_NOT_FOUND, "%s not found", what);
-        goto cleanup;
-    }
+    lp_media_slot *out = dst;
     memset(out, 0, sizeof *out);
-    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
-    lp_db_text_copy(out->item_id, sizeof out->item_id, r, 0, 1);
-    lp_db_text_copy(out->team_id, sizeof out->team_id, r, 0, 2);
-    out->name = lp_db_text(a, r, 0, 3);
-    out->type = lp_db_text(a, r, 0, 4);
-    out->status = lp_db_text(a, r, 0, 5);
-    out->error = lp_db_text(a, r, 0, 6);
-    out->width = int_or(r, 0, 7, -1);
-    out->height = int_or(r, 0, 8, -1);
-    out->frame_count = int_or(r, 0, 9, -1);
-    out->fps = PQgetisnull(r, 0, 10) ? -1.0 : strtod(PQgetvalue(r, 0, 10), NULL);
-    out->rotation = (int)int_or(r, 0, 11, 0);
-    out->format = lp_db_text(a, r, 0, 12);
-    out->storage = lp_db_text(a, r, 0, 13);
-    out->metadata = lp_db_text(a, r, 0, 14);
-    out->item_status = lp_db_text(a, r, 0, 15);
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 1);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 2);
+    out->name = lp_db_text(a, r, row, 3);
+    out->type = lp_db_text(a, r, row, 4);
+    out->status = lp_db_text(a, r, row, 5);
+    out->error = lp_db_text(a, r, row, 6);
+    out->width = lp_db_int_or(r, row, 7, -1);
+    out->height = lp_db_int_or(r, row, 8, -1);
+    out->frame_count = lp_db_int_or(r, row, 9, -1);
+    out->fps = PQgetisnull(r, row, 10) ? -1.0 : strtod(PQgetvalue(r, row, 10), NULL);
+    out->rotation = (int)lp_db_int_or(r, row, 11, 0);
+    out->format = lp_db_text(a, r, row, 12);
+    out->storage = lp_db_text(a, r, row, 13);
+    out->metadata = lp_db_text(a, r, row, 14);
+    out->item_status = lp_db_text(a, r, row, 15);
     if (!out->name || !out->type || !out->status || !out->storage || !out->metadata || !out->item_status)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slot %s", out->id);
-cleanup:
-    PQclear(r);
-    return rc;
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading slot %s", out->id);
+    return 0;
 }
 
 int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *slot_name,
                          int for_update, lp_media_slot *out, lp_error *err)
 {
     const char *p[3] = {team_id, item_id, slot_name};
-    char what[160];
     PGresult *r;
 
     /* The item first, so a missing item and a missing slot read differently. */
-    r = lp_db_query(db,
-                    "SELECT 1 FROM items i JOIN datasets d ON d.id = i.dataset_id "
-                    "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND i.id = $2 AND d.deleted_at IS NULL",
-                    2, p, err);
-    if (!r)
+    if (lp_db_exec_found(db,
+                         "SELECT 1 FROM items i JOIN datasets d ON d.id = i.dataset_id "
+                         "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND i.id = $2 AND d.deleted_at IS NULL",
+                         2, p, err, "item %s not found", item_id) != 0)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
-    }
-    PQclear(r);
     r = lp_db_query(db,
                     for_update ? "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
                                  "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.item_id = $2 AND s.name = $3 "
@@ -78,17 +60,13 @@ int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char
                                : "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
                                  "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.item_id = $2 AND s.name = $3",
                     3, p, err);
-    if (!r)
-        return -1;
-    snprintf(what, sizeof what, "slot \"%.80s\" of item %s", slot_name, item_id);
-    return read_slot(a, r, what, out, err);
+    return lp_db_one_found(a, r, read_slot, out, err, "slot \"%.80s\" of item %s not found", slot_name, item_id);
 }
 
 int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, const char *slot_id, int for_update,
                                lp_media_slot *out, lp_error *err)
 {
     const char *p[2] = {team_id, slot_id};
-    char what[64];
     PGresult *r = lp_db_query(db,
                               for_update ? "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
                                            "JOIN datasets d ON d.id = i.dataset_id "
@@ -99,10 +77,7 @@ int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, cons
                                            "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.id = $2 "
                                            "AND d.deleted_at IS NULL",
                               2, p, err);
-    if (!r)
-        return -1;
-    snprintf(what, sizeof what, "slot %s", slot_id);
-    return read_slot(a, r, what, out, err);
+    return lp_db_one_found(a, r, read_slot, out, err, "slot %.58s not found", slot_id);
 }
 
 int lp_db_media_item_refresh(lp_db *db, const char *item_id, lp_error *err)
@@ -216,31 +191,25 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
 
 /* ---- Uploads ----------------------------------------------------------- */
 
-static int read_upload(lp_arena *a, PGresult *r, const char *what, lp_media_upload *out, lp_error *err)
+static int read_upload(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
-    int rc = 0;
-    if (PQntuples(r) == 0) {
-        rc = lp_error_set(err, LP_E_NOT_FOUND, "%s not found", what);
-        goto cleanup;
-    }
+    lp_media_upload *out = dst;
     memset(out, 0, sizeof *out);
-    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
-    lp_db_text_copy(out->item_id, sizeof out->item_id, r, 0, 1);
-    lp_db_text_copy(out->slot_id, sizeof out->slot_id, r, 0, 2);
-    out->kind = lp_db_text(a, r, 0, 3);
-    out->key = lp_db_text(a, r, 0, 4);
-    out->state = lp_db_text(a, r, 0, 5);
-    out->size = int_or(r, 0, 6, -1);
-    lp_db_text_copy(out->sha256, sizeof out->sha256, r, 0, 7);
-    out->content_type = lp_db_text(a, r, 0, 8);
-    lp_db_text_copy(out->job_id, sizeof out->job_id, r, 0, 9);
-    lp_db_text_copy(out->expires_at, sizeof out->expires_at, r, 0, 10);
-    lp_db_text_copy(out->created_at, sizeof out->created_at, r, 0, 11);
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 1);
+    lp_db_text_copy(out->slot_id, sizeof out->slot_id, r, row, 2);
+    out->kind = lp_db_text(a, r, row, 3);
+    out->key = lp_db_text(a, r, row, 4);
+    out->state = lp_db_text(a, r, row, 5);
+    out->size = lp_db_int_or(r, row, 6, -1);
+    lp_db_text_copy(out->sha256, sizeof out->sha256, r, row, 7);
+    out->content_type = lp_db_text(a, r, row, 8);
+    lp_db_text_copy(out->job_id, sizeof out->job_id, r, row, 9);
+    lp_db_text_copy(out->expires_at, sizeof out->expires_at, r, row, 10);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 11);
     if (!out->kind || !out->key || !out->state)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading upload %s", out->id);
-cleanup:
-    PQclear(r);
-    return rc;
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading upload %s", out->id);
+    return 0;
 }
 
 int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
@@ -261,25 +230,20 @@ int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char
         PQclear(r);
         return 0;
     }
-    return read_upload(a, r, "upload", out, err);
+    return lp_db_one_found(a, r, read_upload, out, err, "upload not found");
 }
 
 int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const char *upload_id, lp_media_upload *out,
                            lp_error *err)
 {
     const char *p[2] = {slot_id, upload_id};
-    char what[80];
     PGresult *r = lp_db_query(db,
                               "SELECT " UPLOAD_COLUMNS " FROM uploads u WHERE u.slot_id = $1 "
                               "AND ($2::uuid IS NULL OR u.id = $2) ORDER BY u.created_at DESC, u.id LIMIT 1",
                               2, p, err);
-    if (!r)
-        return -1;
     if (upload_id)
-        snprintf(what, sizeof what, "upload %s of this slot", upload_id);
-    else
-        snprintf(what, sizeof what, "an upload of this slot");
-    return read_upload(a, r, what, out, err);
+        return lp_db_one_found(a, r, read_upload, out, err, "upload %.59s of this slot not found", upload_id);
+    return lp_db_one_found(a, r, read_upload, out, err, "an upload of this slot not found");
 }
 
 int lp_db_media_upload_stored(lp_db *db, const char *upload_id, int64_t size, const char *sha256,

@@ -29,30 +29,32 @@ int lp_db_session_create(lp_db *db, const char *team_id, const char *user_id, co
     return 0;
 }
 
+static int read_session_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_session_auth *out = dst;
+    (void)a;
+    (void)err;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
+    lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 2);
+    lp_db_text_copy(out->csrf_token, sizeof out->csrf_token, r, row, 3);
+    lp_db_text_copy(out->role, sizeof out->role, r, row, 4);
+    out->revoked = lp_db_bool(r, row, 5);
+    out->expired = lp_db_bool(r, row, 6);
+    return 0;
+}
+
 int lp_db_session_find(lp_db *db, const char *token_hash, lp_session_auth *out, lp_error *err)
 {
     const char *p[1] = {token_hash};
-    PGresult *r = lp_db_query(db,
-                              "SELECT s.id, s.team_id, s.user_id, s.csrf_token, m.role, s.revoked_at IS NOT NULL, "
-                              "s.expires_at <= now() "
-                              "FROM sessions s JOIN memberships m ON m.team_id = s.team_id AND m.user_id = s.user_id "
-                              "WHERE s.token_hash = $1",
-                              1, p, err);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 1;
-    }
-    lp_db_text_copy(out->id, sizeof out->id, r, 0, 0);
-    lp_db_text_copy(out->team_id, sizeof out->team_id, r, 0, 1);
-    lp_db_text_copy(out->user_id, sizeof out->user_id, r, 0, 2);
-    lp_db_text_copy(out->csrf_token, sizeof out->csrf_token, r, 0, 3);
-    lp_db_text_copy(out->role, sizeof out->role, r, 0, 4);
-    out->revoked = lp_db_bool(r, 0, 5);
-    out->expired = lp_db_bool(r, 0, 6);
-    PQclear(r);
-    return 0;
+    return lp_db_one(NULL,
+                     lp_db_query(db,
+                                 "SELECT s.id, s.team_id, s.user_id, s.csrf_token, m.role, s.revoked_at IS NOT NULL, "
+                                 "s.expires_at <= now() FROM sessions s "
+                                 "JOIN memberships m ON m.team_id = s.team_id AND m.user_id = s.user_id "
+                                 "WHERE s.token_hash = $1",
+                                 1, p, err),
+                     read_session_auth, out, err);
 }
 
 int lp_db_session_revoke(lp_db *db, const char *session_id, lp_error *err)

@@ -92,6 +92,18 @@ static int unauthenticated(lp_req *req, const char *msg, const char *hint)
     return -1;
 }
 
+/* Records who the request acts for once a credential has been accepted. */
+static void set_who(lp_req *req, int via_session, lp_role role, const char *user_id, const char *team_id,
+                    const char *credential_id)
+{
+    req->who.authenticated = 1;
+    req->who.via_session = via_session;
+    req->who.role = role;
+    lp_strlcpy(req->who.user_id, user_id, sizeof req->who.user_id);
+    lp_strlcpy(req->who.team_id, team_id, sizeof req->who.team_id);
+    lp_strlcpy(req->who.credential_id, credential_id, sizeof req->who.credential_id);
+}
+
 /* Returns the credential after "ApiKey " or "Bearer " (case-insensitive
  * scheme), or NULL for another scheme. */
 static const char *authorization_credential(const char *h)
@@ -152,12 +164,7 @@ static int auth_api_key(lp_req *req, const char *header)
         if (lp_db_api_key_touch(db, row.id, &touch_err) != 0)
             LP_WARN("auth", "could not record the use of API key %s: %s", row.id, touch_err.message);
     }
-    req->who.authenticated = 1;
-    req->who.via_session = 0;
-    req->who.role = effective_role(key_role, member_role);
-    lp_strlcpy(req->who.user_id, row.user_id, sizeof req->who.user_id);
-    lp_strlcpy(req->who.team_id, row.team_id, sizeof req->who.team_id);
-    lp_strlcpy(req->who.credential_id, row.id, sizeof req->who.credential_id);
+    set_who(req, 0, effective_role(key_role, member_role), row.user_id, row.team_id, row.id);
     rc = 0;
 
 cleanup:
@@ -222,12 +229,7 @@ static int auth_session(lp_req *req, const char *token)
             goto cleanup;
         }
     }
-    req->who.authenticated = 1;
-    req->who.via_session = 1;
-    req->who.role = role;
-    lp_strlcpy(req->who.user_id, row.user_id, sizeof req->who.user_id);
-    lp_strlcpy(req->who.team_id, row.team_id, sizeof req->who.team_id);
-    lp_strlcpy(req->who.credential_id, row.id, sizeof req->who.credential_id);
+    set_who(req, 1, role, row.user_id, row.team_id, row.id);
     lp_strlcpy(req->who.csrf_token, row.csrf_token, sizeof req->who.csrf_token);
     rc = 0;
 

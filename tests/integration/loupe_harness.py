@@ -92,7 +92,8 @@ def free_port():
     raise RuntimeError("no free TCP port found on 127.0.0.1")
 
 
-def _port_open(port, host="127.0.0.1"):
+def port_open(port, host="127.0.0.1"):
+    """True when something accepts TCP connections on host:port."""
     try:
         socket.create_connection((host, port), timeout=1).close()
         return True
@@ -140,7 +141,7 @@ class Services:
             return None
 
     def reachable(self):
-        return _port_open(self.pg_port) and _port_open(self.amqp_port)
+        return port_open(self.pg_port) and port_open(self.amqp_port)
 
     # PostgreSQL
 
@@ -765,6 +766,18 @@ class LoupeTestCase(unittest.TestCase):
     def query(self, sql):
         """Rows of a SELECT run on this test's database."""
         return self.sandbox.services.query(sql, self.sandbox.name)
+
+    def psql(self, sql):
+        """Runs sql (any statements) on this test's database."""
+        self.sandbox.services.psql(sql, database=self.sandbox.name)
+
+    def start_team(self, settings=None):
+        """The usual start of a test: a bootstrapped team (self.boot, self.team), louped with settings
+        (self.d) and a client holding the owner's API key (self.c)."""
+        self.boot = self.bootstrap()
+        self.team = self.boot["team_id"]
+        self.d = self.start_louped(settings)
+        self.c = self.d.client(api_key=self.boot["api_key"])
 
     def assertProblem(self, response, status, field=None):
         return assert_problem(self, response, status, field)

@@ -17,9 +17,7 @@ FIXTURES = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(lh.SOURCE_DIR, "
 class ClassesTest(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
-        self.boot = self.bootstrap()
-        self.d = self.start_louped()
-        self.c = self.d.client(api_key=self.boot["api_key"])
+        self.start_team()
 
     def create(self, body, status=201):
         r = self.c.post("/api/v1/classes", json=body)

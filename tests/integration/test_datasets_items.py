@@ -19,13 +19,7 @@ def slot(name="0", type_="image", **kw):
 class DataCase(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
-        self.boot = self.bootstrap()
-        self.d = self.start_louped()
-        self.c = self.d.client(api_key=self.boot["api_key"])
-        self.team = self.boot["team_id"]
-
-    def psql(self, sql):
-        self.services.psql(sql, database=self.sandbox.name)
+        self.start_team()
 
     def dataset(self, name="Street scenes", client=None, **kw):
         body = {"name": name}

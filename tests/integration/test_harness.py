@@ -172,14 +172,14 @@ class PrivateServicesTest(lh.LoupeTestCase):
         self.assertEqual(self.query("SELECT current_database()"), [[name]])
 
         priv.pg_stop()
-        self.assertFalse(lh._port_open(priv.pg_port))
+        self.assertFalse(lh.port_open(priv.pg_port))
         with self.assertRaises(RuntimeError):
             self.query("SELECT 1")
         priv.pg_start()
         self.assertEqual(self.query("SELECT 1"), [["1"]])
 
         priv.amqp_stop()
-        self.assertFalse(lh._port_open(priv.amqp_port))
+        self.assertFalse(lh.port_open(priv.amqp_port))
         priv.amqp_start()
         # The vhost lives in the broker's durable store and survives the restart.
         self.assertIn(name, priv.rabbitmqctl("list_vhosts", "name").stdout.split())

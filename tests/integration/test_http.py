@@ -49,9 +49,7 @@ class HttpCoreTest(lh.LoupeTestCase):
 
     def setUp(self):
         super().setUp()
-        self.boot = self.bootstrap()
-        self.d = self.start_louped(settings={"http_body_limit": "4k"})
-        self.c = self.d.client(api_key=self.boot["api_key"])
+        self.start_team(settings={"http_body_limit": "4k"})
 
     def test_unknown_route_and_wrong_method(self):
         p = self.assertProblem(self.c.get("/api/v1/no-such-thing"), 404)
@@ -154,13 +152,7 @@ class HttpCoreTest(lh.LoupeTestCase):
         self.d.signal(signal.SIGTERM)
         time.sleep(0.5)
         # the daemon no longer accepts new connections …
-        def refused():
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return False
-            except OSError:
-                return True
-        lh.wait_until(refused, timeout=5, message="listening socket closed")
+        lh.wait_until(lambda: not lh.port_open(port), timeout=5, message="listening socket closed")
         # … but the request that was under way completes
         s.sendall(body[10:])
         status, headers, data = read_response(s)

@@ -23,9 +23,6 @@ class IdentityTest(lh.LoupeTestCase):
         self.owner = self.d.client(api_key=self.boot["api_key"])
         self.team = self.boot["team_id"]
 
-    def psql(self, sql):
-        self.services.psql(sql, database=self.sandbox.name)
-
     def new_key(self, client, **body):
         body.setdefault("name", "test key")
         r = client.post("/api/v1/api-keys", json=body)

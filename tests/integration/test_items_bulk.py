@@ -14,13 +14,7 @@ lh.require_services(binaries=("louped", "loupe-worker"))
 class BulkCase(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
-        self.boot = self.bootstrap()
-        self.d = self.start_louped()
-        self.c = self.d.client(api_key=self.boot["api_key"])
-        self.team = self.boot["team_id"]
-
-    def psql(self, sql):
-        self.services.psql(sql, database=self.sandbox.name)
+        self.start_team()
 
     def dataset(self, name):
         r = self.c.post("/api/v1/datasets", json={"name": name})

@@ -7,7 +7,6 @@ import glob
 import hashlib
 import os
 import signal
-import socket
 import subprocess
 import time
 import unittest
@@ -224,13 +223,7 @@ class UploadTest(mt.MediaTestCase):
             log.close()
         self.addCleanup(stop)
 
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        mt.wait(up, timeout=30, message="s3rver to listen")
+        mt.wait(lambda: lh.port_open(port), timeout=30, message="s3rver to listen")
         endpoint = "http://127.0.0.1:%d" % port
         self.start_stack(settings={"storage_backend": "s3", "s3_endpoint": endpoint, "s3_bucket": "loupe",
                                    "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,

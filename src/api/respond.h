@@ -1,0 +1,27 @@
+/* Answers the resource handlers share (respond.c): one page of a cursor-
+ * paginated list, and a resource just created. Both take over body/rows
+ * rendering so that every list and every 201 reads the same. */
+#ifndef LOUPE_API_RESPOND_H
+#define LOUPE_API_RESPOND_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "loupe/http/request.h"
+
+/* Renders element i of a row array: a new reference, or NULL when out of
+ * memory. */
+typedef json_t *(*lp_api_row_json)(const void *rows, size_t i);
+
+/* Answers 200 with the list document {"<key>": [render(rows, 0), …,
+ * render(rows, shown - 1)], "next": …}: next links to the page after cursor
+ * (made by lp_page_cursor), or is null when cursor is NULL (the last page).
+ * rows are borrowed. 0, or -1 with req->err set (out of memory). */
+int lp_api_respond_page(lp_req *req, const char *key, const void *rows, size_t shown, lp_api_row_json render,
+                        const char *cursor);
+
+/* Answers 201 with body (stolen) and "Location: <collection>/<id>"
+ * (collection like "/api/v1/datasets"). 0 or -1. */
+int lp_api_respond_created(lp_req *req, const char *collection, const char *id, json_t *body);
+
+#endif
