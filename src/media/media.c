@@ -208,7 +208,7 @@ int lp_media_save_blob(VipsImage *img, lp_media_format fmt, int quality, lp_medi
     if (fmt == LP_MEDIA_WEBP)
         rc = vips_webpsave_buffer(in, &buf, &len, "Q", q, "strip", TRUE, NULL);
     else
-        rc = vips_jpegsave_buffer(in, &buf, &len, "Q", q, "strip", TRUE, "optimize_coding", TRUE, NULL);
+        rc = vips_jpegsave_buffer(in, &buf, &len, "Q", q, "strip", TRUE, NULL);
     g_object_unref(in);
     if (rc)
         return lp_media_vips_fail(err, LP_E_INTERNAL, "encoding a %d×%d image as %s failed", img->Xsize, img->Ysize,
@@ -227,7 +227,7 @@ int lp_media_save_file(VipsImage *img, lp_media_format fmt, int quality, const c
     if (fmt == LP_MEDIA_WEBP)
         rc = vips_webpsave(in, path, "Q", q, "strip", TRUE, NULL);
     else
-        rc = vips_jpegsave(in, path, "Q", q, "strip", TRUE, "optimize_coding", TRUE, NULL);
+        rc = vips_jpegsave(in, path, "Q", q, "strip", TRUE, NULL);
     g_object_unref(in);
     if (rc)
         return lp_media_vips_fail(err, LP_E_IO, "writing %s \"%s\" failed", lp_media_format_name(fmt),
