@@ -51,6 +51,10 @@ const char *lp_ann_source_name(lp_ann_source s) { return (unsigned)s < 3 ? sourc
 
 /* ---- the reader: field paths and errors -------------------------------------- */
 
+/* Every reader step returns 0 (read, valid), 1 (read or skipped, with field
+ * errors recorded at the current path) or -1 (syntax error, or out of memory
+ * with err set). */
+
 /* A member kept as raw text: `"key":value`. */
 typedef struct span {
     const char *key; /* raw key text between the quotes */
@@ -155,7 +159,10 @@ static int reject(reader *r, const char *fmt, ...)
 }
 
 /* "out of memory reading <what>". Returns -1. */
-static int nomem(reader *r, const char *what) { return lp_error_set(r->err, LP_E_NOMEM, "out of memory reading %s", what); }
+static int nomem(reader *r, const char *what)
+{
+    return lp_error_set(r->err, LP_E_NOMEM, "out of memory reading %s", what);
+}
 
 /* Folds one step's result into *rc (a field error sticks); true when the
  * step failed outright (-1: syntax error or out of memory). */
@@ -167,10 +174,6 @@ static bool step_failed(int *rc, int step)
 }
 
 /* ---- values ------------------------------------------------------------------ */
-
-/* Every reader step returns 0 (read, valid), 1 (read or skipped, with field
- * errors recorded at the current path) or -1 (syntax error, or out of memory
- * with err set). */
 
 static const char *kind_name(lp_jtok t)
 {
@@ -319,7 +322,10 @@ static int stack_take(reader *r, size_t base, const char *what, void **out)
     return len && !*out ? nomem(r, what) : 0;
 }
 
-/* Room for one array element of any type the reader collects. */
+/* Room for one array element of any type the reader collects.
+ *
+ * read_array and walk_object are inlined so that each caller's fn becomes a
+ * direct call: points and their members are the bulk of a large batch. */
 typedef union elem_slot {
     lp_geom_point point;
     lp_geom_path path;
@@ -336,8 +342,9 @@ typedef int (*elem_fn)(reader *r, size_t i, void *elem, void *ctx);
  * exact size, NULL when empty) and *n. elem_size 0: the elements are only
  * checked (out may be NULL). want names the array for a value of the wrong
  * kind ("an array of paths"), what for out of memory ("a polygon"). */
-static int read_array(reader *r, const char *want, const char *what, size_t elem_size, elem_fn fn, void *ctx,
-                      void **out, size_t *n)
+static inline __attribute__((always_inline)) int read_array(reader *r, const char *want, const char *what,
+                                                            size_t elem_size, elem_fn fn, void *ctx, void **out,
+                                                            size_t *n)
 {
     size_t base = r->stack_len, count = 0;
     void *arr;
@@ -351,7 +358,7 @@ static int read_array(reader *r, const char *want, const char *what, size_t elem
         return -1;
     while ((more = lp_jscan_array_next(r->s)) == 1) {
         elem_slot e;
-        memset(&e, 0, elem_size);
+        memset(&e, 0, sizeof e);
         size_t saved = push_index(r, count);
         int step = fn(r, count, &e, ctx);
         path_pop(r, saved);
@@ -372,7 +379,7 @@ typedef int (*key_fn)(reader *r, const lp_jstr *key, void *ctx);
 
 /* Walks the members of the object at hand (its kind checked with
  * expect_kind), calling fn for each. */
-static int walk_object(reader *r, key_fn fn, void *ctx)
+static inline __attribute__((always_inline)) int walk_object(reader *r, key_fn fn, void *ctx)
 {
     lp_jstr key;
     int rc = 0, more;
@@ -1148,8 +1155,8 @@ static int settle_video(reader *r, lp_ann *ann, bool has_ranges)
     }
     size_t k = 0;
     for (size_t i = 0; i < ann->nframes; i++) {
-        if (!ann->frames[i].keyframe)
-            continue;
+        if (!ann->frames[i].keyframe || ann->frames[i].body.geom.type < 0)
+            continue; /* as counted above */
         kf[k].frame = ann->frames[i].frame;
         kf[k].shape.type = LP_GEOM_TAG; /* structure only: types were compared above */
         k++;
@@ -1581,13 +1588,21 @@ static void get_f64s(blob_rd *b, double *d, size_t n)
     }
 }
 
-static int get_points(blob_rd *b, lp_arena *a, lp_geom_path *p)
+/* A count of elements of at least min_size bytes each; the blob is bad (and
+ * the count 0) when the rest of it cannot hold that many. */
+static uint32_t get_count(blob_rd *b, size_t min_size)
 {
     uint32_t n = get_u32(b);
-    if (b->bad || (size_t)(b->end - b->p) / 16 < n) {
+    if (!b->bad && (size_t)(b->end - b->p) / min_size < n)
         b->bad = true;
+    return b->bad ? 0 : n;
+}
+
+static int get_points(blob_rd *b, lp_arena *a, lp_geom_path *p)
+{
+    uint32_t n = get_count(b, 16);
+    if (b->bad)
         return -1;
-    }
     p->npoints = n;
     p->points = lp_arena_alloc(a, (size_t)n * sizeof *p->points + 1);
     if (!p->points)
@@ -1634,8 +1649,8 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
             goto nomem;
         break;
     case LP_GEOM_POLYGON: {
-        uint32_t n = get_u32(&b);
-        if (b.bad || (size_t)(b.end - b.p) / 4 < n)
+        uint32_t n = get_count(&b, 4);
+        if (b.bad)
             goto damaged;
         s->u.polygon.npaths = n;
         s->u.polygon.paths = lp_arena_calloc(a, n ? n : 1, sizeof *s->u.polygon.paths);
@@ -1647,8 +1662,8 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
         break;
     }
     case LP_GEOM_SKELETON: {
-        uint32_t n = get_u32(&b);
-        if (b.bad || (size_t)(b.end - b.p) / 21 < n)
+        uint32_t n = get_count(&b, 21);
+        if (b.bad)
             goto damaged;
         s->u.skeleton.nnodes = n;
         s->u.skeleton.nodes = lp_arena_calloc(a, n ? n : 1, sizeof *s->u.skeleton.nodes);
@@ -1681,8 +1696,8 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
         break;
     }
     case LP_ANN_RASTER_LAYER: {
-        uint32_t n = get_u32(&b);
-        if (b.bad || (size_t)(b.end - b.p) / 4 < n)
+        uint32_t n = get_count(&b, 4);
+        if (b.bad)
             goto damaged;
         g->dense = lp_arena_alloc(a, (size_t)n * 4 + 4);
         if (!g->dense)
@@ -1805,6 +1820,19 @@ static int put_box_obj(lp_buf *o, const lp_geom_bbox *b)
                : 0;
 }
 
+/* The two-character escape of c, or NULL when it is written \u00XX. */
+static const char *short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\n': return "\\n";
+    case '\t': return "\\t";
+    case '\r': return "\\r";
+    default: return NULL;
+    }
+}
+
 int lp_ann_write_string(lp_buf *o, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -1818,25 +1846,8 @@ int lp_ann_write_string(lp_buf *o, const char *s, size_t len)
         if (lp_buf_append(o, s + start, i - start) != 0)
             return -1;
         char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-        const char *e = esc;
-        size_t el = 6;
-        if (c == '"') {
-            e = "\\\"";
-            el = 2;
-        } else if (c == '\\') {
-            e = "\\\\";
-            el = 2;
-        } else if (c == '\n') {
-            e = "\\n";
-            el = 2;
-        } else if (c == '\t') {
-            e = "\\t";
-            el = 2;
-        } else if (c == '\r') {
-            e = "\\r";
-            el = 2;
-        }
-        if (lp_buf_append(o, e, el) != 0)
+        const char *e = short_escape(c);
+        if (e ? lp_buf_append(o, e, 2) != 0 : lp_buf_append(o, esc, 6) != 0)
             return -1;
         start = i + 1;
     }

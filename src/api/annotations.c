@@ -143,16 +143,60 @@ static int etag_listed(const char *list, int64_t version)
     return 0;
 }
 
+/* ---- streamed answers ------------------------------------------------------------ */
+
+/* Starts the read-only snapshot a read answers from (so its rows match the
+ * version in the ETag) and reads the item's version. 0 or -1. */
+static int begin_read(lp_req *req, lp_db *db, const char *item_id, int64_t *version)
+{
+    return lp_db_begin(db, &req->err) != 0 ||
+                   lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) <
+                       0 ||
+                   lp_db_ann_item_version(db, req->who.team_id, item_id, version, &req->err) != 0
+               ? -1
+               : 0;
+}
+
+/* The output side of a streamed answer, the first member of each stream:
+ * step appends the next part to out (the first call its header) and sets
+ * done after the last; stream_read hands the server what is produced. */
+typedef struct stream_out {
+    int (*step)(void *stream); /* 0 or -1 */
+    lp_buf out;
+    size_t pos;                /* bytes of out already handed out */
+    bool started, done;
+} stream_out;
+
+/* lp_stream_fn for every stream: produces until max bytes wait (or the
+ * answer ends), then hands out at most max of them. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_out *so = cls;
+    (void)pos;
+    if (so->pos == so->out.len) {
+        lp_buf_reset(&so->out);
+        so->pos = 0;
+    }
+    while (!so->done && so->out.len - so->pos < max)
+        if (so->step(cls) != 0)
+            return -1;
+    size_t n = so->out.len - so->pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, so->out.data + so->pos, n);
+    so->pos += n;
+    return (ssize_t)n;
+}
+
 /* ---- GET: the whole set, streamed ----------------------------------------------- */
 
 typedef struct item_stream {
+    stream_out so;
     lp_db *db;
     lp_db_ann_cursor *cur;
     lp_arena *arena;        /* decoded shapes of the row being written */
-    lp_buf out;
-    size_t out_pos;
     int64_t version;
-    bool started, finished, any, open_video;
+    bool any, open_video;
     char open_id[37];
     char *ranges, *hidden;  /* of the open video annotation (malloc) */
 } item_stream;
@@ -164,23 +208,26 @@ static void item_stream_free(void *cls)
     lp_db_rollback(s->db);
     lp_db_release(s->db);
     lp_arena_free(s->arena);
-    lp_buf_free(&s->out);
+    lp_buf_free(&s->so.out);
     free(s->ranges);
     free(s->hidden);
     free(s);
 }
 
-static int write_geom_blob(lp_buf *o, lp_arena *a, const void *blob, size_t len, lp_error *err)
+/* The members a stored body adds to the object being written, each after a
+ * comma: its shape, then the members of data and extra. */
+static int write_body(lp_buf *o, lp_arena *a, const lp_db_ann_body *b, lp_error *err)
 {
     lp_ann_geom g;
-    if (lp_ann_geom_decode(blob, len, a, &g, err) != 0)
+    if (b->geom && (lp_ann_geom_decode(b->geom, b->geom_len, a, &g, err) != 0 || lp_buf_append(o, ",", 1) != 0 ||
+                    lp_ann_write_geom(o, &g) != 0))
         return -1;
-    return lp_buf_append(o, ",", 1) || lp_ann_write_geom(o, &g) ? -1 : 0;
+    return lp_ann_write_members(o, b->data, b->data_len) || lp_ann_write_members(o, b->extra, b->extra_len) ? -1 : 0;
 }
 
 static int close_video(item_stream *s)
 {
-    lp_buf *o = &s->out;
+    lp_buf *o = &s->so.out;
     if (lp_buf_puts(o, "}") || write_ranges(o, "ranges", s->ranges) || write_ranges(o, "hidden_areas", s->hidden) ||
         lp_buf_puts(o, "}"))
         return -1;
@@ -191,16 +238,24 @@ static int close_video(item_stream *s)
     return 0;
 }
 
+/* `"<frame>":{"keyframe":…,…}` for the row's frame of the open video
+ * annotation (after a comma unless it is the first). */
+static int write_frame_row(item_stream *s, const lp_db_ann_out *r, bool first, lp_error *err)
+{
+    lp_buf *o = &s->so.out;
+    return lp_buf_printf(o, "%s\"%d\":{\"keyframe\":%s", first ? "" : ",", (int)r->frame,
+                         r->keyframe ? "true" : "false") ||
+                   write_body(o, s->arena, &r->frame_body, err) || lp_buf_puts(o, "}")
+               ? -1
+               : 0;
+}
+
 /* Writes one cursor row: a new annotation, or the next frame of the open one. */
 static int write_row(item_stream *s, const lp_db_ann_out *r, lp_error *err)
 {
-    lp_buf *o = &s->out;
-    if (s->open_video && strcmp(s->open_id, r->id) == 0) {
-        /* next frame of the same annotation */
-        if (lp_buf_printf(o, ",\"%d\":{\"keyframe\":%s", (int)r->frame, r->keyframe ? "true" : "false") != 0)
-            return -1;
-        goto frame_body;
-    }
+    lp_buf *o = &s->so.out;
+    if (s->open_video && strcmp(s->open_id, r->id) == 0)
+        return write_frame_row(s, r, false, err);
     if (s->open_video && close_video(s) != 0)
         return -1;
     lp_arena_reset(s->arena);
@@ -218,9 +273,7 @@ static int write_row(item_stream *s, const lp_db_ann_out *r, lp_error *err)
         if (lp_buf_printf(o, ",\"confidence\":%s", num) != 0)
             return -1;
     }
-    if (r->geom && write_geom_blob(o, s->arena, r->geom, r->geom_len, err) != 0)
-        return -1;
-    if (lp_ann_write_members(o, r->data, r->data_len) != 0 || lp_ann_write_members(o, r->extra, r->extra_len) != 0)
+    if (write_body(o, s->arena, &r->body, err) != 0)
         return -1;
     if (!r->ranges)
         return lp_buf_puts(o, "}");
@@ -233,58 +286,34 @@ static int write_row(item_stream *s, const lp_db_ann_out *r, lp_error *err)
         return -1;
     if (lp_buf_puts(o, ",\"frames\":{") != 0)
         return -1;
-    if (!r->has_frame)
-        return 0;
-    if (lp_buf_printf(o, "\"%d\":{\"keyframe\":%s", (int)r->frame, r->keyframe ? "true" : "false") != 0)
-        return -1;
-frame_body:
-    if (r->frame_geom && write_geom_blob(o, s->arena, r->frame_geom, r->frame_geom_len, err) != 0)
-        return -1;
-    if (lp_ann_write_members(o, r->frame_data, r->frame_data_len) != 0 ||
-        lp_ann_write_members(o, r->frame_extra, r->frame_extra_len) != 0)
-        return -1;
-    return lp_buf_puts(o, "}");
+    return r->has_frame ? write_frame_row(s, r, true, err) : 0;
 }
 
-static ssize_t item_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+static int item_stream_step(void *stream)
 {
-    item_stream *s = cls;
+    item_stream *s = stream;
+    lp_buf *o = &s->so.out;
+    lp_db_ann_out row;
     lp_error err;
-    (void)pos;
     lp_error_clear(&err);
-    if (s->out_pos == s->out.len) {
-        lp_buf_reset(&s->out);
-        s->out_pos = 0;
+    if (!s->so.started) {
+        s->so.started = true;
+        return lp_buf_printf(o, "{\"version\":%lld,\"annotations\":[", (long long)s->version);
     }
-    if (!s->started) {
-        if (lp_buf_printf(&s->out, "{\"version\":%lld,\"annotations\":[", (long long)s->version) != 0)
-            return -1;
-        s->started = true;
+    int rc = lp_db_ann_next(s->cur, &row, &err);
+    if (rc < 0) {
+        LP_ERROR("api", "streaming annotations failed: %s", err.message);
+        return -1;
     }
-    while (!s->finished && s->out.len - s->out_pos < max) {
-        lp_db_ann_out row;
-        int rc = lp_db_ann_next(s->cur, &row, &err);
-        if (rc < 0) {
-            LP_ERROR("api", "streaming annotations failed: %s", err.message);
-            return -1;
-        }
-        if (rc == 0) {
-            if ((s->open_video && close_video(s) != 0) || lp_buf_puts(&s->out, "]}") != 0)
-                return -1;
-            s->finished = true;
-            break;
-        }
-        if (write_row(s, &row, &err) != 0) {
-            LP_ERROR("api", "rendering annotation %s failed: %s", row.id, err.message[0] ? err.message : "buffer full");
-            return -1;
-        }
+    if (rc == 0) {
+        s->so.done = true;
+        return (s->open_video && close_video(s) != 0) || lp_buf_puts(o, "]}") != 0 ? -1 : 0;
     }
-    size_t n = s->out.len - s->out_pos;
-    if (n > max)
-        n = max;
-    memcpy(buf, s->out.data + s->out_pos, n);
-    s->out_pos += n;
-    return (ssize_t)n;
+    if (write_row(s, &row, &err) != 0) {
+        LP_ERROR("api", "rendering annotation %s failed: %s", row.id, err.message[0] ? err.message : "buffer full");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- GET with frames=a..b: every shape on every frame --------------------------- */
@@ -299,6 +328,7 @@ typedef struct track {
 } track;
 
 typedef struct frame_stream {
+    stream_out so;
     lp_arena *tracks_arena;  /* tracks and keyframes */
     lp_arena *frame_arena;   /* computed shapes of one frame */
     track *tracks;
@@ -306,9 +336,6 @@ typedef struct frame_stream {
     int64_t from, to, next;
     int64_t version;
     char header[256];
-    bool started;
-    lp_buf out;
-    size_t out_pos;
 } frame_stream;
 
 static void frame_stream_free(void *cls)
@@ -316,7 +343,7 @@ static void frame_stream_free(void *cls)
     frame_stream *s = cls;
     lp_arena_free(s->tracks_arena);
     lp_arena_free(s->frame_arena);
-    lp_buf_free(&s->out);
+    lp_buf_free(&s->so.out);
     free(s);
 }
 
@@ -337,7 +364,7 @@ static size_t held_index(const lp_geom_track *t, int64_t f)
 
 static int write_frame(frame_stream *s, int64_t f, lp_error *err)
 {
-    lp_buf *o = &s->out;
+    lp_buf *o = &s->so.out;
     bool any = false;
     lp_arena_reset(s->frame_arena);
     if (lp_buf_printf(o, "{\"frame\":%lld,\"annotations\":[", (long long)f) != 0)
@@ -366,35 +393,22 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
     return lp_buf_puts(o, "]}\n");
 }
 
-static ssize_t frame_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+static int frame_stream_step(void *stream)
 {
-    frame_stream *s = cls;
+    frame_stream *s = stream;
     lp_error err;
-    (void)pos;
     lp_error_clear(&err);
-    if (s->out_pos == s->out.len) {
-        lp_buf_reset(&s->out);
-        s->out_pos = 0;
+    if (!s->so.started) {
+        s->so.started = true;
+        return lp_buf_puts(&s->so.out, s->header);
     }
-    if (!s->started) {
-        if (lp_buf_puts(&s->out, s->header) != 0)
-            return -1;
-        s->started = true;
+    if (write_frame(s, s->next, &err) != 0) {
+        LP_ERROR("api", "computing frame %lld failed: %s", (long long)s->next,
+                 err.message[0] ? err.message : "buffer full");
+        return -1;
     }
-    while (s->next <= s->to && s->out.len - s->out_pos < max) {
-        if (write_frame(s, s->next, &err) != 0) {
-            LP_ERROR("api", "computing frame %lld failed: %s", (long long)s->next,
-                     err.message[0] ? err.message : "buffer full");
-            return -1;
-        }
-        s->next++;
-    }
-    size_t n = s->out.len - s->out_pos;
-    if (n > max)
-        n = max;
-    memcpy(buf, s->out.data + s->out_pos, n);
-    s->out_pos += n;
-    return (ssize_t)n;
+    s->so.done = ++s->next > s->to;
+    return 0;
 }
 
 /* Reads the keyframes for [from, to] into s (single-row mode, one track at a time). */
@@ -459,8 +473,9 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
             tr->t.keyframes = kf;
         }
         lp_ann_geom *g = &tr->geoms[tr->t.nkeyframes];
-        if (!row.frame_geom || lp_ann_geom_decode(row.frame_geom, row.frame_geom_len, s->tracks_arena, g, err) != 0) {
-            if (!row.frame_geom)
+        const lp_db_ann_body *fb = &row.frame_body;
+        if (!fb->geom || lp_ann_geom_decode(fb->geom, fb->geom_len, s->tracks_arena, g, err) != 0) {
+            if (!fb->geom)
                 lp_error_set(err, LP_E_INTERNAL, "keyframe %d of annotation %s has no shape", (int)row.frame, row.id);
             lp_db_ann_close(cur);
             return -1;
@@ -518,7 +533,8 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     s->tracks_arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
     s->frame_arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
-    lp_buf_init(&s->out, 16 * STREAM_CHUNK);
+    s->so.step = frame_stream_step;
+    lp_buf_init(&s->so.out, 16 * STREAM_CHUNK);
     s->from = s->next = from;
     s->to = to;
     if (!s->tracks_arena || !s->frame_arena) {
@@ -529,10 +545,7 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         frame_stream_free(s);
         return -1;
     }
-    if (lp_db_begin(db, &req->err) == 0 &&
-        lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) >= 0 &&
-        lp_db_ann_item_version(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
-        load_tracks(db, item_id, slot, s, &req->err) == 0)
+    if (begin_read(req, db, item_id, &version) == 0 && load_tracks(db, item_id, slot, s, &req->err) == 0)
         rc = 0;
     lp_db_rollback(db);
     lp_db_release(db);
@@ -551,7 +564,7 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
              item_id, slot_json ? slot_json : "null", (long long)from, (long long)to);
     lp_buf_free(&tmp);
     etag_header(req, version);
-    return lp_res_stream(req, 200, "application/x-ndjson", frame_stream_read, s, frame_stream_free);
+    return lp_res_stream(req, 200, "application/x-ndjson", stream_read, s, frame_stream_free);
 }
 
 int lp_api_annotations_get(lp_req *req)
@@ -569,9 +582,7 @@ int lp_api_annotations_get(lp_req *req)
         return get_frames(req, item_id, slot, frames);
     if (!(db = lp_db_acquire(req->svc->db, &req->err)))
         return -1;
-    if (lp_db_begin(db, &req->err) != 0 ||
-        lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) < 0 ||
-        lp_db_ann_item_version(db, req->who.team_id, item_id, &version, &req->err) != 0)
+    if (begin_read(req, db, item_id, &version) != 0)
         goto fail;
     etag_header(req, version);
     const char *inm = lp_req_header(req, "If-None-Match");
@@ -588,14 +599,15 @@ int lp_api_annotations_get(lp_req *req)
     s->db = db;
     s->version = version;
     s->arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
-    lp_buf_init(&s->out, (size_t)req->svc->cfg->http_arena_limit);
+    s->so.step = item_stream_step;
+    lp_buf_init(&s->so.out, (size_t)req->svc->cfg->http_arena_limit);
     if (!s->arena || !(s->cur = lp_db_ann_open_item(db, item_id, slot, &req->err))) {
         if (!s->arena)
             lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
         item_stream_free(s);
         return -1;
     }
-    return lp_res_stream(req, 200, "application/json", item_stream_read, s, item_stream_free);
+    return lp_res_stream(req, 200, "application/json", stream_read, s, item_stream_free);
 fail:
     lp_db_rollback(db);
     lp_db_release(db);
@@ -610,6 +622,25 @@ typedef struct batch {
     const char **del;
     size_t ndel;
 } batch;
+
+#define BATCH_INVALID "the batch has invalid annotations; nothing was saved"
+
+/* Annotation i of the batch: the creates, then the updates. */
+static lp_ann *batch_ann(const batch *b, size_t i)
+{
+    return i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+}
+
+/* Anchors the field errors added since mark under "<list>[<i>]" and, when
+ * they are the request's first errors, says the batch is invalid. */
+static void anchor_batch_errors(lp_req *req, size_t mark, lp_code before, const char *list, size_t i)
+{
+    char where[48];
+    snprintf(where, sizeof where, "%s[%zu]", list, i);
+    anchor_fields(&req->err, mark, where);
+    if (before == LP_OK && req->err.code == LP_E_INVALID)
+        lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
+}
 
 /* Appends to an arena array that doubles. */
 static void *grow(lp_arena *a, void *arr, size_t n, size_t *cap, size_t size)
@@ -626,87 +657,95 @@ static void *grow(lp_arena *a, void *arr, size_t n, size_t *cap, size_t size)
     return na;
 }
 
-static int read_ann_list(lp_req *req, lp_jscan *s, const lp_ann_limits *lim, lp_ann_mode mode, const char *name,
-                         lp_ann **out, size_t *n, size_t *total)
+/* Reads element i of a batch list. 0, or -1 with req->err set. */
+typedef int (*list_elem_fn)(lp_req *req, lp_jscan *s, size_t i, void *ctx);
+
+/* Reads the batch list name, an array (want: "an array of …"), element by
+ * element through fn, counting them in *total against annotation_batch_max.
+ * A value of the wrong kind is a field error. 0, or -1 with req->err set. */
+static int read_list(lp_req *req, lp_jscan *s, const char *name, const char *want, size_t *total, list_elem_fn fn,
+                     void *ctx)
 {
-    size_t cap = 0;
     int more;
+    size_t i = 0;
     lp_jtok t = lp_jscan_peek(s);
     if (t != LP_JT_ARRAY) {
         if (t == LP_JT_ERROR)
             return lp_jscan_error(s, &req->err);
-        lp_error_field(&req->err, LP_E_INVALID, name, "must be an array of annotations");
+        lp_error_field(&req->err, LP_E_INVALID, name, "must be %s", want);
         return lp_jscan_skip(s, NULL, NULL) != 0 ? lp_jscan_error(s, &req->err) : 0;
     }
     if (lp_jscan_array_begin(s) != 0)
         return lp_jscan_error(s, &req->err);
     while ((more = lp_jscan_array_next(s)) == 1) {
-        if (++*total > (size_t)req->svc->cfg->annotation_batch_max) {
-            lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch holds more than %lld annotations (annotation_batch_max)",
-                         (long long)req->svc->cfg->annotation_batch_max);
+        if (++*total > (size_t)req->svc->cfg->annotation_batch_max)
+            return lp_error_set(&req->err, LP_E_TOO_LARGE,
+                                "the batch holds more than %lld annotations (annotation_batch_max)",
+                                (long long)req->svc->cfg->annotation_batch_max);
+        if (fn(req, s, i++, ctx) != 0)
             return -1;
-        }
-        if (!(*out = grow(req->arena, *out, *n, &cap, sizeof **out)))
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
-        size_t mark = req->err.nfields;
-        lp_code before = req->err.code;
-        int rc = lp_ann_read(s, req->arena, lim, mode, &(*out)[*n], &req->err);
-        if (rc < 0)
-            return s->failed ? lp_jscan_error(s, &req->err) : -1;
-        if (rc > 0) {
-            char where[48];
-            snprintf(where, sizeof where, "%s[%zu]", name, *n);
-            anchor_fields(&req->err, mark, where);
-            if (before == LP_OK && req->err.code == LP_E_INVALID)
-                lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
-        }
-        (*n)++;
     }
     return more < 0 ? lp_jscan_error(s, &req->err) : 0;
 }
 
-static int read_delete_list(lp_req *req, lp_jscan *s, batch *b, size_t *total)
+/* "create" or "update": annotations. */
+typedef struct ann_list {
+    const char *name;
+    const lp_ann_limits *lim;
+    lp_ann_mode mode;
+    lp_ann **anns;
+    size_t *n, cap;
+} ann_list;
+
+static int read_ann_elem(lp_req *req, lp_jscan *s, size_t i, void *ctx)
 {
-    size_t cap = 0;
-    int more;
-    lp_jtok t = lp_jscan_peek(s);
-    if (t != LP_JT_ARRAY) {
-        if (t == LP_JT_ERROR)
+    ann_list *l = ctx;
+    if (!(*l->anns = grow(req->arena, *l->anns, i, &l->cap, sizeof **l->anns)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
+    size_t mark = req->err.nfields;
+    lp_code before = req->err.code;
+    int rc = lp_ann_read(s, req->arena, l->lim, l->mode, &(*l->anns)[i], &req->err);
+    if (rc < 0)
+        return s->failed ? lp_jscan_error(s, &req->err) : -1;
+    if (rc > 0)
+        anchor_batch_errors(req, mark, before, l->name, i);
+    *l->n = i + 1;
+    return 0;
+}
+
+/* "delete": annotation ids. */
+typedef struct id_list {
+    batch *b;
+    size_t cap;
+} id_list;
+
+static int read_delete_elem(lp_req *req, lp_jscan *s, size_t i, void *ctx)
+{
+    id_list *l = ctx;
+    batch *b = l->b;
+    const char *id = NULL;
+    if (!(b->del = grow(req->arena, b->del, i, &l->cap, sizeof *b->del)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
+    if (lp_jscan_peek(s) == LP_JT_STRING) {
+        if (lp_jscan_string(s, req->arena, &id, NULL) != 0)
             return lp_jscan_error(s, &req->err);
-        lp_error_field(&req->err, LP_E_INVALID, "delete", "must be an array of annotation ids");
-        return lp_jscan_skip(s, NULL, NULL) != 0 ? lp_jscan_error(s, &req->err) : 0;
-    }
-    if (lp_jscan_array_begin(s) != 0)
+    } else if (lp_jscan_skip(s, NULL, NULL) != 0) {
         return lp_jscan_error(s, &req->err);
-    while ((more = lp_jscan_array_next(s)) == 1) {
-        const char *id = NULL;
-        if (++*total > (size_t)req->svc->cfg->annotation_batch_max)
-            return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch holds more than %lld annotations "
-                                                          "(annotation_batch_max)",
-                                (long long)req->svc->cfg->annotation_batch_max);
-        if (!(b->del = grow(req->arena, b->del, b->ndel, &cap, sizeof *b->del)))
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
-        if (lp_jscan_peek(s) == LP_JT_STRING) {
-            if (lp_jscan_string(s, req->arena, &id, NULL) != 0)
-                return lp_jscan_error(s, &req->err);
-        } else if (lp_jscan_skip(s, NULL, NULL) != 0) {
-            return lp_jscan_error(s, &req->err);
-        }
-        char field[48];
-        snprintf(field, sizeof field, "delete[%zu]", b->ndel);
-        if (!id || !lp_is_uuid(id)) {
-            lp_error_field(&req->err, LP_E_INVALID, field, "must be an annotation id (a UUID)");
-            id = "";
-        } else {
-            char *low = lp_arena_strdup(req->arena, id);
-            for (char *q = low; q && *q; q++)
-                if (*q >= 'A' && *q <= 'F')
-                    *q = (char)(*q - 'A' + 'a');
-            id = low ? low : id;
-        }
-        b->del[b->ndel++] = id;
     }
-    return more < 0 ? lp_jscan_error(s, &req->err) : 0;
+    if (!id || !lp_is_uuid(id)) {
+        char field[48];
+        snprintf(field, sizeof field, "delete[%zu]", i);
+        lp_error_field(&req->err, LP_E_INVALID, field, "must be an annotation id (a UUID)");
+        id = "";
+    } else {
+        char *low = lp_arena_strdup(req->arena, id);
+        for (char *q = low; q && *q; q++)
+            if (*q >= 'A' && *q <= 'F')
+                *q = (char)(*q - 'A' + 'a');
+        id = low ? low : id;
+    }
+    b->del[b->ndel++] = id;
+    return 0;
 }
 
 static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
@@ -741,19 +780,21 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
             continue;
         }
         seen |= (unsigned)which;
-        if (which == 1)
-            rc = read_ann_list(req, &s, lim, LP_ANN_CREATE, "create", &b->create, &b->ncreate, &total);
-        else if (which == 2)
-            rc = read_ann_list(req, &s, lim, LP_ANN_UPDATE, "update", &b->update, &b->nupdate, &total);
-        else
-            rc = read_delete_list(req, &s, b, &total);
+        if (which == 4) {
+            id_list l = {b, 0};
+            rc = read_list(req, &s, "delete", "an array of annotation ids", &total, read_delete_elem, &l);
+        } else {
+            ann_list l = which == 1 ? (ann_list){"create", lim, LP_ANN_CREATE, &b->create, &b->ncreate, 0}
+                                    : (ann_list){"update", lim, LP_ANN_UPDATE, &b->update, &b->nupdate, 0};
+            rc = read_list(req, &s, l.name, "an array of annotations", &total, read_ann_elem, &l);
+        }
         if (rc != 0)
             return -1;
     }
     if (more < 0 || lp_jscan_finish(&s) != 0)
         return lp_jscan_error(&s, &req->err);
     if (req->err.code == LP_E_INVALID)
-        lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
+        lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
     if (req->err.code == LP_OK && total == 0)
         lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update or delete");
     return req->err.code == LP_OK ? 0 : -1;
@@ -845,14 +886,14 @@ static int to_check_class(lp_req *req, const lp_class_row *row, lp_ann_class *c)
 }
 
 /* Builds a JSON array text of ids. */
-static const char *ids_json(lp_req *req, const char *const *ids, size_t n, size_t stride)
+static const char *ids_json(lp_req *req, const char *const *ids, size_t n)
 {
     char *out = lp_arena_alloc(req->arena, n * 39 + 3), *o = out;
     if (!out)
         return NULL;
     *o++ = '[';
     for (size_t i = 0; i < n; i++) {
-        const char *id = *(const char *const *)(const void *)((const char *)ids + i * stride);
+        const char *id = ids[i];
         if (i)
             *o++ = ',';
         *o++ = '"';
@@ -863,6 +904,21 @@ static const char *ids_json(lp_req *req, const char *const *ids, size_t n, size_
     *o++ = ']';
     *o = '\0';
     return out;
+}
+
+/* The ids that updates and deletes name (b->nupdate + b->ndel of them, the
+ * updates first) into *refs, and as a JSON array into *json. 0 or -1. */
+static int ref_ids(lp_req *req, const batch *b, const char ***refs, const char **json)
+{
+    size_t n = b->nupdate + b->ndel;
+    const char **ids = lp_arena_calloc(req->arena, n ? n : 1, sizeof *ids);
+    if (!ids)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ids[i] = i < b->nupdate ? b->update[i].id : b->del[i - b->nupdate];
+    *refs = ids;
+    *json = ids_json(req, ids, n);
+    return *json ? 0 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
 static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_db_slot_row **slots_out,
@@ -882,13 +938,13 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
     if (!cids)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nann; i++)
-        cids[i] = i < b->ncreate ? b->create[i].class_id : b->update[i - b->ncreate].class_id;
+        cids[i] = batch_ann(b, i)->class_id;
     qsort(cids, nann, sizeof *cids, cmp_str);
     size_t ndistinct = 0;
     for (size_t i = 0; i < nann; i++)
         if (!ndistinct || strcmp(cids[i], cids[ndistinct - 1]) != 0)
             cids[ndistinct++] = cids[i];
-    const char *cj = ids_json(req, cids, ndistinct, sizeof *cids);
+    const char *cj = ids_json(req, cids, ndistinct);
     if (!cj || lp_db_classes_by_ids(db, req->arena, req->who.team_id, cj, &classes, &nclasses, &req->err) != 0)
         return cj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     lp_ann_class *cc = lp_arena_calloc(req->arena, nclasses ? nclasses : 1, sizeof *cc);
@@ -899,7 +955,7 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
             return -1;
     /* each annotation against its class and slot */
     for (size_t i = 0; i < nann; i++) {
-        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        lp_ann *an = batch_ann(b, i);
         const lp_ann_class *cls = NULL;
         lp_ann_slot slot, *sp = NULL;
         for (size_t k = 0; k < nclasses; k++)
@@ -917,47 +973,35 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         }
         size_t mark = req->err.nfields;
         lp_code before = req->err.code;
-        if (lp_ann_check(an, cls, sp, req->arena, &req->err) != 0) {
-            char where[48];
-            if (i < b->ncreate)
-                snprintf(where, sizeof where, "create[%zu]", i);
-            else
-                snprintf(where, sizeof where, "update[%zu]", i - b->ncreate);
-            anchor_fields(&req->err, mark, where);
-            if (before == LP_OK)
-                lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
-        }
+        if (lp_ann_check(an, cls, sp, req->arena, &req->err) != 0)
+            anchor_batch_errors(req, mark, before, i < b->ncreate ? "create" : "update",
+                                i < b->ncreate ? i : i - b->ncreate);
     }
     /* one raster layer per slot among the new shapes */
     for (size_t i = 0; i < nann; i++) {
-        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        const lp_ann *an = batch_ann(b, i);
         if (an->type != LP_ANN_RASTER_LAYER || !an->slot)
             continue;
         for (size_t j = 0; j < i; j++) {
-            lp_ann *other = j < b->ncreate ? &b->create[j] : &b->update[j - b->ncreate];
+            const lp_ann *other = batch_ann(b, j);
             if (other->type == LP_ANN_RASTER_LAYER && other->slot && strcmp(other->slot, an->slot) == 0)
                 lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
                                "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
         }
     }
     if (req->err.code != LP_OK) {
-        lp_error_set(&req->err, LP_E_INVALID, "the batch has invalid annotations; nothing was saved");
+        lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
         return -1;
     }
     /* updates and deletes name annotations of this item */
-    size_t nref = b->nupdate + b->ndel;
+    size_t nref = b->nupdate + b->ndel, nfound;
+    const char **refs, *rj;
+    char **found;
     if (!nref)
         return 0;
-    const char **refs = lp_arena_calloc(req->arena, nref, sizeof *refs);
-    if (!refs)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < nref; i++)
-        refs[i] = i < b->nupdate ? b->update[i].id : b->del[i - b->nupdate];
-    const char *rj = ids_json(req, refs, nref, sizeof *refs);
-    char **found;
-    size_t nfound;
-    if (!rj || lp_db_ann_existing(db, req->arena, item_id, rj, &found, &nfound, &req->err) != 0)
-        return rj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (ref_ids(req, b, &refs, &rj) != 0 ||
+        lp_db_ann_existing(db, req->arena, item_id, rj, &found, &nfound, &req->err) != 0)
+        return -1;
     qsort(found, nfound, sizeof *found, cmp_str);
     for (size_t i = 0; i < nref; i++) {
         if (bsearch(&refs[i], found, nfound, sizeof *found, cmp_str))
@@ -996,10 +1040,29 @@ static const char *ranges_text(lp_arena *a, const lp_geom_frame_range *r, size_t
     return out;
 }
 
+/* A shape encoded into the blob buffer, which may still move: its place,
+ * resolved into dst once every shape is in. */
 typedef struct pending_geom {
+    lp_db_ann_body *dst; /* NULL: no shape */
     size_t off, len;
-    bool present;
 } pending_geom;
+
+/* dst stores body: data and extra borrowed, the shape appended to blobs. */
+static int store_body(lp_req *req, const lp_ann_body *body, lp_db_ann_body *dst, pending_geom *pg, lp_buf *blobs)
+{
+    dst->data = body->data;
+    dst->data_len = body->data_len;
+    dst->extra = body->extra;
+    dst->extra_len = body->extra_len;
+    if (body->geom.type < 0)
+        return 0;
+    pg->dst = dst;
+    pg->off = blobs->len;
+    if (lp_ann_geom_encode(&body->geom, blobs) != 0)
+        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
+    pg->len = blobs->len - pg->off;
+    return 0;
+}
 
 static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_buf *blobs)
 {
@@ -1008,22 +1071,15 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
     int64_t nkept = 0;
 
     /* replaced and deleted rows go first (their frames with them) */
-    size_t nref = b->nupdate + b->ndel;
-    if (nref) {
-        const char **refs = lp_arena_calloc(req->arena, nref, sizeof *refs);
-        if (!refs)
-            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        for (size_t i = 0; i < nref; i++)
-            refs[i] = i < b->nupdate ? b->update[i].id : b->del[i - b->nupdate];
-        const char *rj = ids_json(req, refs, nref, sizeof *refs);
-        if (!rj || (nkept = lp_db_ann_delete(db, req->arena, item_id, rj, &kept, &req->err)) < 0)
-            return rj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (b->nupdate + b->ndel) {
+        const char **refs, *rj;
+        if (ref_ids(req, b, &refs, &rj) != 0 ||
+            (nkept = lp_db_ann_delete(db, req->arena, item_id, rj, &kept, &req->err)) < 0)
+            return -1;
         qsort(kept, (size_t)nkept, sizeof *kept, cmp_kept);
     }
-    for (size_t i = 0; i < nann; i++) {
-        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
-        nframes += an->nframes;
-    }
+    for (size_t i = 0; i < nann; i++)
+        nframes += batch_ann(b, i)->nframes;
     lp_db_ann_row *rows = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *rows);
     lp_db_ann_frame_row *frows = lp_arena_calloc(req->arena, nframes ? nframes : 1, sizeof *frows);
     pending_geom *pg = lp_arena_calloc(req->arena, nann + nframes + 1, sizeof *pg);
@@ -1031,16 +1087,14 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     size_t fi = 0;
     for (size_t i = 0; i < nann; i++) {
-        lp_ann *an = i < b->ncreate ? &b->create[i] : &b->update[i - b->ncreate];
+        const lp_ann *an = batch_ann(b, i);
         lp_db_ann_row *r = &rows[i];
         r->id = an->id;
         r->class_id = an->class_id;
         r->slot = an->slot;
         r->type = lp_ann_type_name(an->type);
-        r->data = an->body.data;
-        r->data_len = an->body.data_len;
-        r->extra = an->body.extra;
-        r->extra_len = an->body.extra_len;
+        if (store_body(req, &an->body, &r->body, &pg[i], blobs) != 0)
+            return -1;
         r->has_z = an->has_z;
         r->z = an->z;
         r->source = lp_ann_source_name(an->source);
@@ -1063,44 +1117,23 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
             if (!r->ranges || (an->nhidden && !r->hidden))
                 return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
             for (size_t k = 0; k < an->nframes; k++, fi++) {
-                lp_ann_frame *f = &an->frames[k];
+                const lp_ann_frame *f = &an->frames[k];
                 lp_db_ann_frame_row *fr = &frows[fi];
                 fr->annotation_id = an->id;
                 fr->frame = f->frame;
                 fr->keyframe = f->keyframe;
-                fr->data = f->body.data;
-                fr->data_len = f->body.data_len;
-                fr->extra = f->body.extra;
-                fr->extra_len = f->body.extra_len;
-                if (f->body.geom.type >= 0) {
-                    pending_geom *p = &pg[nann + fi];
-                    p->off = blobs->len;
-                    if (lp_ann_geom_encode(&f->body.geom, blobs) != 0)
-                        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
-                    p->len = blobs->len - p->off;
-                    p->present = true;
-                }
+                if (store_body(req, &f->body, &fr->body, &pg[nann + fi], blobs) != 0)
+                    return -1;
             }
-        } else {
-            pending_geom *p = &pg[i];
-            p->off = blobs->len;
-            if (lp_ann_geom_encode(&an->body.geom, blobs) != 0)
-                return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
-            p->len = blobs->len - p->off;
-            p->present = true;
         }
     }
     /* the blob buffer no longer moves: resolve offsets */
-    for (size_t i = 0; i < nann; i++)
-        if (pg[i].present) {
-            rows[i].geom = blobs->data + pg[i].off;
-            rows[i].geom_len = pg[i].len;
+    for (size_t i = 0; i < nann + nframes; i++) {
+        if (pg[i].dst) {
+            pg[i].dst->geom = blobs->data + pg[i].off;
+            pg[i].dst->geom_len = pg[i].len;
         }
-    for (size_t k = 0; k < nframes; k++)
-        if (pg[nann + k].present) {
-            frows[k].geom = blobs->data + pg[nann + k].off;
-            frows[k].geom_len = pg[nann + k].len;
-        }
+    }
     if (lp_db_ann_insert(db, req->who.team_id, item_id, req->who.user_id[0] ? req->who.user_id : NULL, rows, nann,
                          &req->err) != 0)
         return -1;

@@ -249,10 +249,11 @@ static void read_skeleton(lp_req *req, json_t *doc, int allowed, const char **ou
             lp_error_field(&req->err, LP_E_INVALID, field ? field : "skeleton.edges",
                            "must be a pair of two different node indexes below %zu", n);
     }
-    json_t *norm = json_pack("{s:O, s:O}", "nodes", nodes ? nodes : json_array(), "edges",
-                             edges ? edges : json_array());
+    json_t *empty = json_array(); /* "O" takes a reference of its own */
+    json_t *norm = json_pack("{s:O, s:O}", "nodes", nodes ? nodes : empty, "edges", edges ? edges : empty);
     char *text = norm ? json_dumps(norm, JSON_COMPACT) : NULL;
     json_decref(norm);
+    json_decref(empty);
     *out = text ? lp_arena_strdup(req->arena, text) : NULL;
     free(text);
 }

@@ -164,20 +164,28 @@ static int raw_string(lp_jscan *s, lp_jstr *out)
     return 0;
 }
 
-int lp_jscan_object_next(lp_jscan *s, lp_jstr *key)
+/* Shared by object_next and array_next: 0 at the closing bracket (consumed),
+ * 1 when an element follows (its comma consumed), -1 on error. */
+static int next_element(lp_jscan *s, char close, const char *at_end, const char *no_separator)
 {
     if (s->failed)
         return -1;
     skip_ws(s);
     if (s->p >= s->end)
-        return fail(s, "unexpected end of input in an object");
-    if (*s->p == '}') {
+        return fail(s, at_end);
+    if (*s->p == close) {
         s->p++;
         s->depth--;
         return 0;
     }
-    if (element_separator(s, '}', "expected ',' or '}' in an object") != 0)
-        return -1;
+    return element_separator(s, close, no_separator) != 0 ? -1 : 1;
+}
+
+int lp_jscan_object_next(lp_jscan *s, lp_jstr *key)
+{
+    int rc = next_element(s, '}', "unexpected end of input in an object", "expected ',' or '}' in an object");
+    if (rc != 1)
+        return rc;
     skip_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return fail(s, "expected a member name in quotes");
@@ -197,19 +205,7 @@ int lp_jscan_array_begin(lp_jscan *s)
 
 int lp_jscan_array_next(lp_jscan *s)
 {
-    if (s->failed)
-        return -1;
-    skip_ws(s);
-    if (s->p >= s->end)
-        return fail(s, "unexpected end of input in an array");
-    if (*s->p == ']') {
-        s->p++;
-        s->depth--;
-        return 0;
-    }
-    if (element_separator(s, ']', "expected ',' or ']' in an array") != 0)
-        return -1;
-    return 1;
+    return next_element(s, ']', "unexpected end of input in an array", "expected ',' or ']' in an array");
 }
 
 static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,

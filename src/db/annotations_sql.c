@@ -12,93 +12,104 @@
 
 #define COPY_CHUNK (1u << 20)
 
+#define CONNECTION_LOST "the database connection was lost; try again"
+
+/* db's connection when it is usable; NULL with LP_E_UNAVAILABLE otherwise. */
+static PGconn *live_conn(lp_db *db, lp_error *err)
+{
+    PGconn *conn = lp_db_pg(db);
+    if (conn && PQstatus(conn) == CONNECTION_OK)
+        return conn;
+    lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
+    return NULL;
+}
+
 /* ---- the item and its version ------------------------------------------------ */
+
+/* A bigint first column into *(int64_t *)out (an lp_db_row_reader). */
+static int read_version(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err)
+{
+    (void)a;
+    (void)err;
+    *(int64_t *)out = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    return 0;
+}
 
 int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
 {
     const char *p[2] = {team_id, item_id};
-    PGresult *r = lp_db_query(db,
-                              "WITH it AS (SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id "
-                              "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL) "
-                              "INSERT INTO item_annotation_versions (item_id) SELECT id FROM it "
-                              "ON CONFLICT (item_id) DO UPDATE SET version = item_annotation_versions.version "
-                              "RETURNING version",
-                              2, p, err);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (PQntuples(r) == 0)
-        rc = lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
-    else
-        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return rc;
+    return lp_db_one_found(NULL,
+                           lp_db_query(db,
+                                       "WITH it AS (SELECT i.id FROM items i JOIN datasets d ON d.id = i.dataset_id "
+                                       "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL) "
+                                       "INSERT INTO item_annotation_versions (item_id) SELECT id FROM it "
+                                       "ON CONFLICT (item_id) DO UPDATE SET version = "
+                                       "item_annotation_versions.version RETURNING version",
+                                       2, p, err),
+                           read_version, version, err, "item %s not found", item_id);
 }
 
 int lp_db_ann_item_version(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
 {
     const char *p[2] = {team_id, item_id};
-    PGresult *r = lp_db_query(db,
-                              "SELECT coalesce(v.version, 0) FROM items i JOIN datasets d ON d.id = i.dataset_id "
-                              "LEFT JOIN item_annotation_versions v ON v.item_id = i.id "
-                              "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL",
-                              2, p, err);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (PQntuples(r) == 0)
-        rc = lp_error_set(err, LP_E_NOT_FOUND, "item %s not found", item_id);
-    else
-        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return rc;
+    return lp_db_one_found(NULL,
+                           lp_db_query(db,
+                                       "SELECT coalesce(v.version, 0) FROM items i "
+                                       "JOIN datasets d ON d.id = i.dataset_id "
+                                       "LEFT JOIN item_annotation_versions v ON v.item_id = i.id "
+                                       "WHERE i.id = $2 AND i.team_id = $1 AND d.deleted_at IS NULL",
+                                       2, p, err),
+                           read_version, version, err, "item %s not found", item_id);
+}
+
+static int read_slot(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err)
+{
+    lp_db_slot_row *s = out;
+    s->name = lp_db_text(a, r, row, 0);
+    s->type = lp_db_text(a, r, row, 1);
+    s->frame_count = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+    return s->name && s->type ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
 }
 
 int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_db_slot_row **out, size_t *n, lp_error *err)
 {
     const char *p[1] = {item_id};
-    PGresult *r = lp_db_query(db,
-                              "SELECT name, type, coalesce(frame_count, 0) FROM slots WHERE item_id = $1 "
-                              "ORDER BY position, name",
-                              1, p, err);
-    if (!r)
-        return -1;
-    int rows = PQntuples(r), rc = 0;
-    *out = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **out);
-    if (!*out)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
-    for (int i = 0; i < rows && rc == 0; i++) {
-        (*out)[i].name = lp_db_text(a, r, i, 0);
-        (*out)[i].type = lp_db_text(a, r, i, 1);
-        (*out)[i].frame_count = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        if (!(*out)[i].name || !(*out)[i].type)
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
-    }
-    *n = rc == 0 ? (size_t)rows : 0;
-    PQclear(r);
-    return rc;
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT name, type, coalesce(frame_count, 0) FROM slots WHERE item_id = $1 "
+                                  "ORDER BY position, name",
+                                  1, p, err),
+                      sizeof **out, read_slot, "slots", n, err);
+    return *out ? 0 : -1;
+}
+
+static int read_id(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err)
+{
+    char **id = out;
+    return (*id = lp_db_text(a, r, row, 0)) ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory");
 }
 
 int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
                        lp_error *err)
 {
     const char *p[2] = {item_id, ids_json};
-    PGresult *r = lp_db_query(db,
-                              "SELECT id FROM annotations WHERE item_id = $1 AND id IN "
-                              "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
-                              2, p, err);
-    if (!r)
-        return -1;
-    int rows = PQntuples(r), rc = 0;
-    *found = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **found);
-    if (!*found)
-        rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
-    for (int i = 0; i < rows && rc == 0; i++)
-        if (!((*found)[i] = lp_db_text(a, r, i, 0)))
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
-    *n = rc == 0 ? (size_t)rows : 0;
-    PQclear(r);
-    return rc;
+    *found = lp_db_rows(a,
+                        lp_db_query(db,
+                                    "SELECT id FROM annotations WHERE item_id = $1 AND id IN "
+                                    "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
+                                    2, p, err),
+                        sizeof **found, read_id, "annotation ids", n, err);
+    return *found ? 0 : -1;
+}
+
+static int read_kept(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err)
+{
+    lp_db_ann_kept *k = out;
+    lp_db_text_copy(k->id, sizeof k->id, r, row, 0);
+    k->created_by = PQgetisnull(r, row, 1) ? NULL : lp_db_text(a, r, row, 1);
+    k->created_at = lp_db_text(a, r, row, 2);
+    k->version = (int32_t)strtol(PQgetvalue(r, row, 3), NULL, 10);
+    return k->created_at ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory");
 }
 
 int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, lp_db_ann_kept **kept,
@@ -110,26 +121,15 @@ int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char
                               "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x) "
                               "RETURNING id, created_by, created_at, version",
                               2, p, err);
-    if (!r)
-        return -1;
-    int rows = PQntuples(r);
-    int64_t rc = rows;
-    if (kept) {
-        *kept = lp_arena_calloc(a, rows ? (size_t)rows : 1, sizeof **kept);
-        if (!*kept)
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
-        for (int i = 0; i < rows && rc >= 0; i++) {
-            lp_db_ann_kept *k = &(*kept)[i];
-            lp_db_text_copy(k->id, sizeof k->id, r, i, 0);
-            k->created_by = PQgetisnull(r, i, 1) ? NULL : lp_db_text(a, r, i, 1);
-            k->created_at = lp_db_text(a, r, i, 2);
-            k->version = (int32_t)strtol(PQgetvalue(r, i, 3), NULL, 10);
-            if (!k->created_at)
-                rc = lp_error_set(err, LP_E_NOMEM, "out of memory");
-        }
+    size_t n = 0;
+    if (r && !kept) {
+        n = (size_t)PQntuples(r);
+        PQclear(r);
+        return (int64_t)n;
     }
-    PQclear(r);
-    return rc;
+    if (!(*kept = lp_db_rows(a, r, sizeof **kept, read_kept, "deleted annotations", &n, err)))
+        return -1;
+    return (int64_t)n;
 }
 
 /* ---- COPY ------------------------------------------------------------------------ */
@@ -157,7 +157,7 @@ static int copy_fail(copy_in *c, PGresult *res, const char *what, lp_error *err)
     if (code == LP_E_INVALID)
         return lp_error_set(err, code, "a value was rejected by the database as malformed or out of range");
     if (code == LP_E_UNAVAILABLE)
-        return lp_error_set(err, code, "the database connection was lost; try again");
+        return lp_error_set(err, code, CONNECTION_LOST);
     if (code == LP_E_CONFLICT || code == LP_E_TIMEOUT)
         return lp_error_set(err, code, "the database rejected %s; try again", what);
     return lp_error_set(err, LP_E_INTERNAL, "a database statement failed unexpectedly");
@@ -166,10 +166,9 @@ static int copy_fail(copy_in *c, PGresult *res, const char *what, lp_error *err)
 static int copy_begin(copy_in *c, lp_db *db, const char *sql, lp_error *err)
 {
     memset(c, 0, sizeof *c);
-    c->conn = lp_db_pg(db);
     lp_buf_init(&c->buf, COPY_CHUNK * 2);
-    if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
-        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    if (!(c->conn = live_conn(db, err)))
+        return -1;
     PGresult *res = PQexec(c->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         copy_fail(c, res, "COPY", err);
@@ -252,6 +251,16 @@ static int put_bytea(lp_buf *b, const void *p, size_t n)
     return lp_buf_append(b, tmp, k);
 }
 
+/* geom, data and extra as three tab-separated COPY fields. */
+static int put_body(lp_buf *b, const lp_db_ann_body *body)
+{
+    return put_bytea(b, body->geom, body->geom_len) || lp_buf_append(b, "\t", 1) ||
+                   put_text(b, body->data, body->data_len) || lp_buf_append(b, "\t", 1) ||
+                   (body->extra ? put_text(b, body->extra, body->extra_len) : lp_buf_append(b, "\\N", 2))
+               ? -1
+               : 0;
+}
+
 int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
                      const lp_db_ann_row *rows, size_t n, lp_error *err)
 {
@@ -269,9 +278,7 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
         lp_buf *b = &c.buf;
         char num[64];
         if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 || put_text(b, r->slot, strlen(r->slot)) ||
-            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, r->type) != 0 || put_bytea(b, r->geom, r->geom_len) ||
-            lp_buf_append(b, "\t", 1) || put_text(b, r->data, r->data_len) || lp_buf_append(b, "\t", 1) ||
-            (r->extra ? put_text(b, r->extra, r->extra_len) : lp_buf_append(b, "\\N", 2)))
+            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, r->type) != 0 || put_body(b, &r->body))
             rc = -1;
         if (rc == 0) {
             if (r->has_z)
@@ -313,10 +320,7 @@ int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n
         const lp_db_ann_frame_row *r = &rows[i];
         lp_buf *b = &c.buf;
         if (lp_buf_printf(b, "%s\t%" PRId64 "\t%s\t", r->annotation_id, r->frame, r->keyframe ? "t" : "f") ||
-            put_bytea(b, r->geom, r->geom_len) || lp_buf_append(b, "\t", 1) || put_text(b, r->data, r->data_len) ||
-            lp_buf_append(b, "\t", 1) ||
-            (r->extra ? put_text(b, r->extra, r->extra_len) : lp_buf_append(b, "\\N", 2)) ||
-            lp_buf_append(b, "\n", 1))
+            put_body(b, &r->body) || lp_buf_append(b, "\n", 1))
             rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
         else if (c.buf.len >= COPY_CHUNK)
             rc = copy_flush(&c, err);
@@ -327,24 +331,19 @@ int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n
 int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err)
 {
     const char *p[1] = {item_id};
-    PGresult *r = lp_db_query(db,
-                              "WITH s AS (SELECT count(*) AS n, "
-                              "coalesce(array_agg(DISTINCT class_id ORDER BY class_id), '{}') AS cls "
-                              "FROM annotations WHERE item_id = $1), "
-                              "u AS (UPDATE items SET annotation_count = s.n, class_ids = s.cls, updated_at = now() "
-                              "FROM s WHERE items.id = $1) "
-                              "UPDATE item_annotation_versions SET version = version + 1 WHERE item_id = $1 "
-                              "RETURNING version",
-                              1, p, err);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (PQntuples(r) == 0)
-        rc = lp_error_set(err, LP_E_INTERNAL, "the annotation version of item %s was not locked", item_id);
-    else
-        *version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return rc;
+    int rc = lp_db_one(NULL,
+                       lp_db_query(db,
+                                   "WITH s AS (SELECT count(*) AS n, "
+                                   "coalesce(array_agg(DISTINCT class_id ORDER BY class_id), '{}') AS cls "
+                                   "FROM annotations WHERE item_id = $1), "
+                                   "u AS (UPDATE items SET annotation_count = s.n, class_ids = s.cls, "
+                                   "updated_at = now() FROM s WHERE items.id = $1) "
+                                   "UPDATE item_annotation_versions SET version = version + 1 WHERE item_id = $1 "
+                                   "RETURNING version",
+                                   1, p, err),
+                       read_version, version, err);
+    return rc > 0 ? lp_error_set(err, LP_E_INTERNAL, "the annotation version of item %s was not locked", item_id)
+                  : rc;
 }
 
 /* ---- streamed reads ------------------------------------------------------------ */
@@ -373,11 +372,9 @@ static bool cursor_send(lp_db_ann_cursor *c, const char *sql, int n, const char 
 
 static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const char *const *params, lp_error *err)
 {
-    PGconn *conn = lp_db_pg(db);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    PGconn *conn = live_conn(db, err);
+    if (!conn)
         return NULL;
-    }
     lp_db_ann_cursor *c = calloc(1, sizeof *c);
     if (!c) {
         lp_error_set(err, LP_E_NOMEM, "out of memory");
@@ -387,7 +384,7 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
     c->conn = conn;
     if (!cursor_send(c, sql, n, params)) {
         lp_db_ann_close(c);
-        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+        lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
         return NULL;
     }
     return c;
@@ -476,6 +473,21 @@ static const char *jsonb_text(const PGresult *r, int col, size_t *len)
     return PQgetvalue(r, 0, col) + 1;
 }
 
+/* geom, data, extra from columns col, col + 1, col + 2. */
+static void read_body(const PGresult *r, int col, lp_db_ann_body *body)
+{
+    if (!PQgetisnull(r, 0, col)) {
+        body->geom = PQgetvalue(r, 0, col);
+        body->geom_len = (size_t)PQgetlength(r, 0, col);
+    }
+    body->data = jsonb_text(r, col + 1, &body->data_len);
+    if (!body->data) {
+        body->data = "{}";
+        body->data_len = 2;
+    }
+    body->extra = jsonb_text(r, col + 2, &body->extra_len);
+}
+
 static void read_row(const PGresult *r, lp_db_ann_out *o)
 {
     memset(o, 0, sizeof *o);
@@ -483,16 +495,7 @@ static void read_row(const PGresult *r, lp_db_ann_out *o)
     uuid_text(PQgetvalue(r, 0, 1), PQgetlength(r, 0, 1), o->class_id);
     o->slot = PQgetvalue(r, 0, 2);
     o->type = PQgetvalue(r, 0, 3);
-    if (!PQgetisnull(r, 0, 4)) {
-        o->geom = PQgetvalue(r, 0, 4);
-        o->geom_len = (size_t)PQgetlength(r, 0, 4);
-    }
-    o->data = jsonb_text(r, 5, &o->data_len);
-    if (!o->data) {
-        o->data = "{}";
-        o->data_len = 2;
-    }
-    o->extra = jsonb_text(r, 6, &o->extra_len);
+    read_body(r, 4, &o->body);
     if ((o->has_z = !PQgetisnull(r, 0, 7)))
         o->z = (int32_t)be32(PQgetvalue(r, 0, 7));
     o->source = PQgetvalue(r, 0, 8);
@@ -508,13 +511,18 @@ static void read_row(const PGresult *r, lp_db_ann_out *o)
     if ((o->has_frame = !PQgetisnull(r, 0, 14))) {
         o->frame = (int32_t)be32(PQgetvalue(r, 0, 14));
         o->keyframe = PQgetvalue(r, 0, 15)[0] != 0;
-        if (!PQgetisnull(r, 0, 16)) {
-            o->frame_geom = PQgetvalue(r, 0, 16);
-            o->frame_geom_len = (size_t)PQgetlength(r, 0, 16);
-        }
-        o->frame_data = jsonb_text(r, 17, &o->frame_data_len);
-        o->frame_extra = jsonb_text(r, 18, &o->frame_extra_len);
+        read_body(r, 16, &o->frame_body);
     }
+}
+
+/* Clears the current result and whatever is left of the statement. */
+static void cursor_drain(lp_db_ann_cursor *c)
+{
+    PGresult *r;
+    PQclear(c->res);
+    c->res = NULL;
+    while ((r = PQgetResult(c->conn)) != NULL)
+        PQclear(r);
 }
 
 int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
@@ -537,18 +545,13 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
         read_row(c->res, row);
         return 1;
     case PGRES_TUPLES_OK: /* the end: drain, then the next statement if any */
-        PQclear(c->res);
-        c->res = NULL;
-        while ((c->res = PQgetResult(c->conn)) != NULL) {
-            PQclear(c->res);
-            c->res = NULL;
-        }
+        cursor_drain(c);
         if (c->then_sql) {
             const char *sql = c->then_sql;
             c->then_sql = NULL;
             if (!cursor_send(c, sql, 2, (const char *const *)c->then_params)) {
                 c->done = true;
-                return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+                return lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
             }
             return lp_db_ann_next(c, row, err);
         }
@@ -559,12 +562,7 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
         lp_code code = PQstatus(c->conn) != CONNECTION_OK ? LP_E_UNAVAILABLE : lp_db_sqlstate_code(state);
         lp_log(LP_LOG_ERROR, "db", "a streamed annotation query failed: sqlstate=%s: %s", state ? state : "-",
                PQresultErrorMessage(c->res));
-        PQclear(c->res);
-        c->res = NULL;
-        while ((c->res = PQgetResult(c->conn)) != NULL) {
-            PQclear(c->res);
-            c->res = NULL;
-        }
+        cursor_drain(c);
         c->done = true;
         return lp_error_set(err, code == LP_E_INTERNAL ? LP_E_INTERNAL : code,
                             "reading annotations from the database failed");
@@ -576,8 +574,6 @@ void lp_db_ann_close(lp_db_ann_cursor *c)
 {
     if (!c)
         return;
-    PQclear(c->res);
-    c->res = NULL;
     if (!c->done && c->conn) {
         PGcancel *cancel = PQgetCancel(c->conn);
         char buf[256];
@@ -585,10 +581,9 @@ void lp_db_ann_close(lp_db_ann_cursor *c)
             PQcancel(cancel, buf, sizeof buf);
             PQfreeCancel(cancel);
         }
-        PGresult *r;
-        while ((r = PQgetResult(c->conn)) != NULL)
-            PQclear(r);
+        cursor_drain(c);
     }
+    PQclear(c->res);
     free(c->then_params[0]);
     free(c->then_params[1]);
     free(c);

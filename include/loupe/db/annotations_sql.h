@@ -62,18 +62,25 @@ typedef struct lp_db_ann_kept {
 int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, lp_db_ann_kept **kept,
                          lp_error *err);
 
-/* One annotation row to insert. Text values are borrowed; geom is raw bytes. */
+/* What an annotation, and each frame of a video annotation, stores beside
+ * its other columns: the shape blob (lp_ann_geom_encode) and two JSON
+ * object texts. Borrowed. */
+typedef struct lp_db_ann_body {
+    const void *geom;      /* NULL = SQL NULL */
+    size_t geom_len;
+    const char *data;      /* JSON object text; never NULL in a row read back ("{}") */
+    size_t data_len;
+    const char *extra;     /* unknown keys kept as sent; NULL = SQL NULL */
+    size_t extra_len;
+} lp_db_ann_body;
+
+/* One annotation row to insert. Text values are borrowed. */
 typedef struct lp_db_ann_row {
     const char *id;
     const char *class_id;
     const char *slot;
     const char *type;
-    const void *geom;      /* NULL = SQL NULL */
-    size_t geom_len;
-    const char *data;      /* JSON object text */
-    size_t data_len;
-    const char *extra;     /* NULL = SQL NULL */
-    size_t extra_len;
+    lp_db_ann_body body;
     bool has_z;
     int32_t z;
     const char *source;
@@ -90,12 +97,7 @@ typedef struct lp_db_ann_frame_row {
     const char *annotation_id;
     int64_t frame;
     bool keyframe;
-    const void *geom;
-    size_t geom_len;
-    const char *data;
-    size_t data_len;
-    const char *extra;
-    size_t extra_len;
+    lp_db_ann_body body;
 } lp_db_ann_frame_row;
 
 /* Inserts rows with COPY (text format, streamed in chunks). user_id is the
@@ -120,12 +122,7 @@ typedef struct lp_db_ann_out {
     char class_id[37];
     const char *slot;
     const char *type;
-    const void *geom;      /* NULL when SQL NULL */
-    size_t geom_len;
-    const char *data;      /* JSON text */
-    size_t data_len;
-    const char *extra;     /* NULL when SQL NULL */
-    size_t extra_len;
+    lp_db_ann_body body;
     bool has_z;
     int32_t z;
     const char *source;
@@ -139,12 +136,7 @@ typedef struct lp_db_ann_out {
     bool has_frame;
     int32_t frame;
     bool keyframe;
-    const void *frame_geom;
-    size_t frame_geom_len;
-    const char *frame_data;
-    size_t frame_data_len;
-    const char *frame_extra;
-    size_t frame_extra_len;
+    lp_db_ann_body frame_body;
 } lp_db_ann_out;
 
 /* Every annotation of the item (of one slot when slot is not NULL): first
