@@ -81,8 +81,6 @@ static int migrate_once(const lp_config *cfg, lp_error *err)
         return -1;
     int n = lp_db_migrate(db, err);
     lp_db_close(db);
-    if (n > 0)
-        LP_INFO("db", "applied %d migration(s)", n);
     return n < 0 ? -1 : 0;
 }
 
@@ -163,6 +161,10 @@ static int open_storage(const lp_config *cfg, unsigned port, char **public_url, 
 
 static void block_signals(sigset_t *set)
 {
+    /* A shell starting us in the background may have set SIGINT to "ignore",
+     * which would discard it before sigtimedwait could see it. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);

@@ -412,12 +412,12 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
     if (threads < 1)
         threads = 1;
     srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->http_port, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->http_idle_timeout / 1000),
                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                                    MHD_OPTION_END);
     if (!srv->daemon) {
