@@ -6,7 +6,7 @@
 # Images — BENCH_IMAGES (8) generated 12-megapixel JPEGs (preview 2048 + thumbnail 256 each), then
 # one 100-megapixel JPEG (preview + thumbnail + tiled pyramid):
 #   loupe            lp_image_process in one long-lived process (bench/media_normalize_bench.c)
-#   loupe sandboxed  the same, each file in its own sandboxed child, as loupe-worker runs a job
+#   loupe sandboxed  the same, through the worker's long-lived sandboxed decoder, as loupe-worker runs a job
 #   vips             one long-lived libvips process doing the same operations (bench/vips_baseline.c)
 #   convert          ImageMagick `convert -thumbnail`, one process per file (preview and thumbnail
 #                    written by the same process); the pyramid only with BENCH_IM_PYRAMID=1

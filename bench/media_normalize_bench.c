@@ -3,9 +3,10 @@
  *
  *   media_normalize_bench [--sandbox] OUT_DIR FILE...
  * Without --sandbox: lp_image_process in this one long-lived process (the
- * transform itself). With --sandbox: each file in its own sandboxed child
- * (lp_sandbox_run + the worker's transform), exactly as a worker job runs
- * it. Settings (thumbnail_size, preview_size, image_pyramid_pixels, …) come
+ * transform itself). With --sandbox: each file sent to a sandboxed decoder
+ * process (lp_media_decoder_new + lp_media_transform_call), exactly as a
+ * worker's jobs run it: the decoder starts with the first file and serves
+ * the rest. Settings (thumbnail_size, preview_size, image_pyramid_pixels, …) come
  * from LOUPE_* variables or their defaults. Prints "files=N seconds=S". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
     lp_config cfg;
     lp_error err;
     lp_media_limits limits;
+    lp_sandbox *decoder = NULL;
     char dir[4096];
 
     if (argc <= first) {
@@ -39,7 +41,7 @@ int main(int argc, char **argv)
         return 2;
     }
     lp_media_limits_from_config(&limits, &cfg);
-    if (!sandbox && lp_media_init(argv[0], &err) != 0) {
+    if (sandbox ? !(decoder = lp_media_decoder_new(&cfg, &err)) : lp_media_init(argv[0], &err) != 0) {
         fprintf(stderr, "media_normalize_bench: %s\n", err.message);
         return 1;
     }
@@ -49,12 +51,14 @@ int main(int argc, char **argv)
         mkdir(dir, 0700);
         if (sandbox) {
             lp_media_transform_args a = {.src = argv[i], .out_dir = dir, .type = "image", .limits = limits};
-            lp_sandbox_limits lim = {.memory_bytes = cfg.worker_memory_limit,
-                                     .deadline_ms = lp_now_mono_ms() + cfg.job_timeout};
             lp_sandbox_result res;
-            if (lp_sandbox_run(lp_media_transform_child, &a, &lim, &res, &err) != 0 || res.end != LP_SANDBOX_EXITED ||
-                !strstr(res.output, "\"ok\":true")) {
-                fprintf(stderr, "media_normalize_bench: %s: %s\n", argv[i], err.message[0] ? err.message : res.output);
+            if (lp_media_transform_call(decoder, &a, lp_now_mono_ms() + cfg.job_timeout, &res, &err) != 0) {
+                fprintf(stderr, "media_normalize_bench: %s: %s\n", argv[i], err.message);
+                return 1;
+            }
+            if (res.end != LP_SANDBOX_REPLIED || !strstr(res.output, "\"ok\":true")) {
+                fprintf(stderr, "media_normalize_bench: %s: the decoder %s (status %d): %s\n", argv[i],
+                        res.end == LP_SANDBOX_REPLIED ? "refused it" : "did not answer", res.status, res.output);
                 return 1;
             }
             lp_sandbox_result_free(&res);
@@ -67,6 +71,7 @@ int main(int argc, char **argv)
         }
     }
     printf("files=%d seconds=%.3f\n", argc - first, (double)(lp_now_mono_us() - t0) / 1e6);
+    lp_sandbox_free(decoder);
     lp_config_free(&cfg);
     return 0;
 }

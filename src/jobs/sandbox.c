@@ -1,129 +1,267 @@
-/* Child processes with resource limits for untrusted decoding. See sandbox.h. */
-#define _GNU_SOURCE /* pipe2 */
+/* A long-lived child process with resource limits that serves requests for
+ * untrusted decoding. See sandbox.h. */
+#define _GNU_SOURCE /* close_range */
 #include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
 
-static void child_limits(const lp_sandbox_limits *lim, pid_t parent)
+/* The child's end of the socket, after it has closed everything else. */
+#define CHILD_FD 3
+
+enum { SPAWN_IDLE = 0, SPAWN_WANTED, SPAWN_STOP };
+
+struct lp_sandbox {
+    lp_sandbox_spec spec;
+    pthread_mutex_t mu; /* one call at a time; guards pid, fd, served */
+    pid_t pid;          /* the serving child, 0 when none */
+    int fd;             /* our end of its socket, -1 when none */
+    int served;         /* requests the child has answered */
+
+    /* The spawner thread that forks children (see sandbox.h, DESIGN). */
+    pthread_t spawner;
+    pthread_mutex_t spawn_mu; /* guards the members below */
+    pthread_cond_t spawn_cond;
+    int spawn_state;          /* SPAWN_* */
+    int spawn_done;
+    pid_t spawn_pid;
+    int spawn_fd;
+    int spawn_errno;
+};
+
+/* ---- The child ------------------------------------------------------------- */
+
+static int read_full(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n > 0) {
+        ssize_t got = read(fd, c, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got == 0 && c == (char *)p ? 0 : -1;
+        c += got;
+        n -= (size_t)got;
+    }
+    return 1;
+}
+
+static int send_full(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void child_setup(const lp_sandbox_spec *spec, int fd, pid_t parent)
 {
     struct rlimit rl;
     /* Die with the worker: an orphaned decoder would run on unsupervised. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(124);
-    /* A crash must end the child, whatever handlers the parent installed. */
+    /* A crash must end the child, whatever handlers the parent installed;
+     * an interrupt from the terminal is for the parent, which ends us. */
     static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU, SIGTERM};
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         signal(fatal[i], SIG_DFL);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* Keep stdin, stdout, stderr and the socket; drop the parent's
+     * database, broker and storage connections and files. */
+    if (fd != CHILD_FD) {
+        if (dup2(fd, CHILD_FD) != CHILD_FD)
+            _exit(125);
+        if (fd > CHILD_FD)
+            close(fd);
+    }
+    if (close_range(CHILD_FD + 1, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long i = CHILD_FD + 1; i < (max > 0 && max < 65536 ? max : 65536); i++)
+            close((int)i);
+    }
+
     rl.rlim_cur = rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);
-    if (lim->memory_bytes > 0 && !LP_SANDBOX_NO_AS_LIMIT) {
-        rl.rlim_cur = rl.rlim_max = (rlim_t)lim->memory_bytes;
+    if (spec->memory_bytes > 0 && !LP_SANDBOX_NO_AS_LIMIT) {
+        rl.rlim_cur = rl.rlim_max = (rlim_t)spec->memory_bytes;
         setrlimit(RLIMIT_AS, &rl);
     }
-    if (lim->cpu_seconds > 0) {
-        rl.rlim_cur = (rlim_t)lim->cpu_seconds;
-        rl.rlim_max = (rlim_t)lim->cpu_seconds + 5; /* SIGXCPU first, SIGKILL 5 s later */
-        setrlimit(RLIMIT_CPU, &rl);
+}
+
+/* Serves requests until the parent closes the socket. Never returns. */
+static void child_main(const lp_sandbox_spec *spec, int fd, pid_t parent)
+{
+    child_setup(spec, fd, parent);
+    if (spec->start)
+        spec->start(spec->arg);
+    for (;;) {
+        uint32_t len;
+        int r = read_full(CHILD_FD, &len, sizeof len);
+        if (r == 0)
+            _exit(0); /* the parent is done with us */
+        if (r < 0 || len > LP_SANDBOX_REQUEST_MAX)
+            _exit(2);
+        char *req = malloc((size_t)len + 1);
+        if (!req)
+            _exit(3);
+        if (read_full(CHILD_FD, req, len) != 1)
+            _exit(2);
+        req[len] = '\0';
+
+        lp_buf reply;
+        lp_buf_init(&reply, LP_SANDBOX_OUTPUT_MAX);
+        int status = spec->serve(spec->arg, req, len, &reply);
+        free(req);
+        uint32_t head[2] = {(uint32_t)reply.len, (uint32_t)(status < 0 || status > 125 ? 125 : status)};
+        if (send_full(CHILD_FD, head, sizeof head) != 0 || send_full(CHILD_FD, reply.data, reply.len) != 0)
+            _exit(1);
+        lp_buf_free(&reply);
     }
 }
 
-/* Reaps pid, waiting at most until deadline (then kills it). */
-static int reap(pid_t pid, int64_t deadline, int *status, int *killed)
+/* ---- Starting children --------------------------------------------------- */
+
+static void spawn_now(lp_sandbox *sb, pid_t *pid_out, int *fd_out, int *errno_out)
 {
+    int sv[2];
+    pid_t parent = getpid();
+    *pid_out = -1;
+    *fd_out = -1;
+    *errno_out = 0;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        *errno_out = errno;
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        child_main(&sb->spec, sv[1], parent);
+    }
+    if (pid < 0)
+        *errno_out = errno;
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return;
+    }
+    *pid_out = pid;
+    *fd_out = sv[0];
+}
+
+static void *spawner_main(void *arg)
+{
+    lp_sandbox *sb = arg;
+    pthread_mutex_lock(&sb->spawn_mu);
     for (;;) {
-        pid_t w = waitpid(pid, status, WNOHANG);
-        if (w == pid)
-            return 0;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (!*killed && lp_now_mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            *killed = 1;
+        while (sb->spawn_state == SPAWN_IDLE)
+            pthread_cond_wait(&sb->spawn_cond, &sb->spawn_mu);
+        if (sb->spawn_state == SPAWN_STOP)
+            break;
+        pthread_mutex_unlock(&sb->spawn_mu);
+        pid_t pid;
+        int fd, e;
+        spawn_now(sb, &pid, &fd, &e);
+        pthread_mutex_lock(&sb->spawn_mu);
+        sb->spawn_pid = pid;
+        sb->spawn_fd = fd;
+        sb->spawn_errno = e;
+        sb->spawn_done = 1;
+        if (sb->spawn_state == SPAWN_WANTED)
+            sb->spawn_state = SPAWN_IDLE;
+        pthread_cond_broadcast(&sb->spawn_cond);
+    }
+    pthread_mutex_unlock(&sb->spawn_mu);
+    return NULL;
+}
+
+/* Has the spawner thread fork a child; called with sb->mu held. */
+static int spawn(lp_sandbox *sb, lp_error *err)
+{
+    pthread_mutex_lock(&sb->spawn_mu);
+    sb->spawn_done = 0;
+    sb->spawn_state = SPAWN_WANTED;
+    pthread_cond_broadcast(&sb->spawn_cond);
+    while (!sb->spawn_done)
+        pthread_cond_wait(&sb->spawn_cond, &sb->spawn_mu);
+    pid_t pid = sb->spawn_pid;
+    int fd = sb->spawn_fd, e = sb->spawn_errno;
+    pthread_mutex_unlock(&sb->spawn_mu);
+    if (pid < 0)
+        return lp_error_set(err, LP_E_UNAVAILABLE, "cannot start a decoding process: %s", strerror(e));
+    sb->pid = pid;
+    sb->fd = fd;
+    sb->served = 0;
+    LP_DEBUG("sandbox", "decoding process %d started", (int)pid);
+    return 0;
+}
+
+/* ---- Ending children ----------------------------------------------------- */
+
+static void wait_for(pid_t pid, int *status)
+{
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Kills and reaps the child, if any; the next call starts a new one. */
+static void retire(lp_sandbox *sb)
+{
+    int status;
+    if (sb->pid > 0) {
+        kill(sb->pid, SIGKILL);
+        wait_for(sb->pid, &status);
+    }
+    if (sb->fd >= 0)
+        close(sb->fd);
+    sb->pid = 0;
+    sb->fd = -1;
+    sb->served = 0;
+}
+
+/* The child has closed its socket (it is ending): reaps it, killing it
+ * once deadline passes. Sets out->end and out->status. */
+static void reap_ended(lp_sandbox *sb, int64_t deadline, lp_sandbox_result *out)
+{
+    int status = 0, killed = 0;
+    for (;;) {
+        pid_t w = waitpid(sb->pid, &status, WNOHANG);
+        if (w == sb->pid || (w < 0 && errno != EINTR))
+            break;
+        if (!killed && lp_now_mono_ms() >= deadline) {
+            kill(sb->pid, SIGKILL);
+            killed = 1;
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
+        struct timespec ts = {0, 2 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-}
-
-int lp_sandbox_run(lp_sandbox_fn fn, void *arg, const lp_sandbox_limits *limits, lp_sandbox_result *out,
-                   lp_error *err)
-{
-    int fds[2] = {-1, -1};
-    int status = 0, killed = 0, too_much = 0, rc = -1;
-    int64_t start = lp_now_mono_ms();
-    pid_t parent = getpid(), pid;
-    lp_buf buf;
-
-    memset(out, 0, sizeof *out);
-    lp_buf_init(&buf, LP_SANDBOX_OUTPUT_MAX);
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return lp_error_set(err, LP_E_INTERNAL, "cannot create a pipe for the decoding process: %s",
-                            strerror(errno));
-    pid = fork();
-    if (pid < 0) {
-        lp_error_set(err, LP_E_UNAVAILABLE, "cannot start a decoding process: %s", strerror(errno));
-        goto cleanup;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child_limits(limits, parent);
-        int code = fn(arg, fds[1]);
-        close(fds[1]);
-        _exit(code < 0 || code > 125 ? 125 : code);
-    }
-    close(fds[1]);
-    fds[1] = -1;
-
-    /* Collect the output until the child closes its end or the deadline. */
-    for (;;) {
-        int64_t left = limits->deadline_ms - lp_now_mono_ms();
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = 1;
-            break;
-        }
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-        if (n < 0 && errno != EINTR)
-            break;
-        if (n <= 0)
-            continue;
-        char chunk[16384];
-        ssize_t got = read(fds[0], chunk, sizeof chunk);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (!too_much && lp_buf_append(&buf, chunk, (size_t)got) != 0)
-            too_much = 1;
-    }
-    if (reap(pid, limits->deadline_ms, &status, &killed) != 0) {
-        lp_error_set(err, LP_E_INTERNAL, "cannot wait for the decoding process: %s", strerror(errno));
-        goto cleanup;
-    }
-    if (too_much) {
-        lp_error_set(err, LP_E_INTERNAL, "the decoding process wrote more than %d bytes of results",
-                     LP_SANDBOX_OUTPUT_MAX);
-        goto cleanup;
-    }
-    out->elapsed_ms = lp_now_mono_ms() - start;
     if (killed) {
         out->end = LP_SANDBOX_TIMED_OUT;
         out->status = SIGKILL;
@@ -134,24 +272,265 @@ int lp_sandbox_run(lp_sandbox_fn fn, void *arg, const lp_sandbox_limits *limits,
         out->end = LP_SANDBOX_EXITED;
         out->status = WEXITSTATUS(status);
     }
-    if (buf.len == 0) {
-        out->output = calloc(1, 1);
-        out->output_len = 0;
-    } else {
-        out->output = lp_buf_steal(&buf, &out->output_len);
+    close(sb->fd);
+    sb->pid = 0;
+    sb->fd = -1;
+    sb->served = 0;
+}
+
+/* 1 if the child ended while it was idle (it is reaped then). */
+static int ended_while_idle(lp_sandbox *sb)
+{
+    int status;
+    if (sb->pid <= 0 || waitpid(sb->pid, &status, WNOHANG) != sb->pid)
+        return 0;
+    LP_WARN("sandbox", "decoding process %d ended between jobs (%s %d); starting a new one", (int)sb->pid,
+            WIFSIGNALED(status) ? "signal" : "exit status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    close(sb->fd);
+    sb->pid = 0;
+    sb->fd = -1;
+    sb->served = 0;
+    return 1;
+}
+
+static int64_t resident_bytes(pid_t pid)
+{
+    char path[64];
+    long long size = 0, resident = 0;
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lld %lld", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+/* ---- Talking to the child ------------------------------------------------ */
+
+enum { IO_OK = 1, IO_EOF = 0, IO_ERROR = -1, IO_TIMEOUT = -2 };
+
+/* Waits until fd is ready for events or deadline passes. */
+static int wait_ready(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - lp_now_mono_ms();
+        if (left <= 0)
+            return IO_TIMEOUT;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        if (n > 0)
+            return IO_OK;
+        if (n < 0 && errno != EINTR)
+            return IO_ERROR;
     }
-    if (!out->output) {
+}
+
+static int send_by(int fd, const void *p, size_t n, int64_t deadline)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            c += w;
+            n -= (size_t)w;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int r = wait_ready(fd, POLLOUT, deadline);
+            if (r != IO_OK)
+                return r;
+        } else if (!(w < 0 && errno == EINTR)) {
+            return IO_ERROR;
+        }
+    }
+    return IO_OK;
+}
+
+/* Reads exactly n bytes: IO_OK, IO_EOF (the child closed or reset its end),
+ * IO_TIMEOUT or IO_ERROR. */
+static int recv_by(int fd, void *p, size_t n, int64_t deadline)
+{
+    char *c = p;
+    while (n > 0) {
+        ssize_t got = recv(fd, c, n, MSG_DONTWAIT);
+        if (got > 0) {
+            c += got;
+            n -= (size_t)got;
+        } else if (got == 0 || (got < 0 && errno == ECONNRESET)) {
+            return IO_EOF;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int r = wait_ready(fd, POLLIN, deadline);
+            if (r != IO_OK)
+                return r;
+        } else if (errno != EINTR) {
+            return IO_ERROR;
+        }
+    }
+    return IO_OK;
+}
+
+/* Sends the request, replacing a child that is gone before it could read
+ * it (once). IO_OK, IO_TIMEOUT, or -1 with err. */
+static int send_request(lp_sandbox *sb, const void *req, size_t len, int64_t deadline, lp_error *err)
+{
+    uint32_t head = (uint32_t)len;
+    for (int tries = 0;; tries++) {
+        ended_while_idle(sb);
+        if (sb->pid == 0 && spawn(sb, err) != 0)
+            return -1;
+        int r = send_by(sb->fd, &head, sizeof head, deadline);
+        if (r == IO_OK)
+            r = send_by(sb->fd, req, len, deadline);
+        if (r == IO_OK || r == IO_TIMEOUT)
+            return r;
+        int e = errno;
+        retire(sb);
+        if (tries > 0)
+            return lp_error_set(err, LP_E_INTERNAL, "cannot send a request to the decoding process: %s",
+                                strerror(e));
+    }
+}
+
+static int call_locked(lp_sandbox *sb, const void *req, size_t req_len, int64_t deadline, lp_sandbox_result *out,
+                       lp_error *err)
+{
+    uint32_t head[2];
+    int r = send_request(sb, req, req_len, deadline, err);
+    if (r < 0)
+        return -1;
+    out->pid = sb->pid;
+    if (r == IO_OK)
+        r = recv_by(sb->fd, head, sizeof head, deadline);
+    if (r == IO_OK) {
+        if (head[0] > LP_SANDBOX_OUTPUT_MAX) {
+            retire(sb);
+            return lp_error_set(err, LP_E_INTERNAL, "the decoding process wrote more than %d bytes of results",
+                                LP_SANDBOX_OUTPUT_MAX);
+        }
+        if (!(out->output = malloc((size_t)head[0] + 1))) {
+            retire(sb);
+            return lp_error_set(err, LP_E_NOMEM, "out of memory");
+        }
+        r = recv_by(sb->fd, out->output, head[0], deadline);
+    }
+    switch (r) {
+    case IO_OK:
+        out->end = LP_SANDBOX_REPLIED;
+        out->status = (int)head[1];
+        out->output_len = head[0];
+        out->output[head[0]] = '\0';
+        sb->served++;
+        if (sb->spec.max_requests > 0 && sb->served >= sb->spec.max_requests) {
+            LP_DEBUG("sandbox", "decoding process %d served %d requests; replacing it", (int)sb->pid, sb->served);
+            retire(sb);
+        } else if (sb->spec.max_rss_bytes > 0 && resident_bytes(sb->pid) > sb->spec.max_rss_bytes) {
+            LP_DEBUG("sandbox", "decoding process %d holds more than %lld bytes; replacing it", (int)sb->pid,
+                     (long long)sb->spec.max_rss_bytes);
+            retire(sb);
+        }
+        return 0;
+    case IO_TIMEOUT:
+        retire(sb);
+        out->end = LP_SANDBOX_TIMED_OUT;
+        out->status = SIGKILL;
+        break;
+    case IO_EOF:
+        reap_ended(sb, deadline, out);
+        break;
+    default: {
+        int e = errno;
+        retire(sb);
+        return lp_error_set(err, LP_E_INTERNAL, "cannot read from the decoding process: %s", strerror(e));
+    }
+    }
+    /* The child ended mid-request: whatever it sent of a reply is dropped. */
+    free(out->output);
+    out->output = calloc(1, 1);
+    out->output_len = 0;
+    if (!out->output)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- Public functions ------------------------------------------------------ */
+
+lp_sandbox *lp_sandbox_new(const lp_sandbox_spec *spec, lp_error *err)
+{
+    lp_sandbox *sb = calloc(1, sizeof *sb);
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int rc;
+
+    if (!sb) {
         lp_error_set(err, LP_E_NOMEM, "out of memory");
-        goto cleanup;
+        return NULL;
     }
-    rc = 0;
-cleanup:
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    lp_buf_free(&buf);
+    sb->spec = *spec;
+    sb->fd = -1;
+    pthread_mutex_init(&sb->mu, NULL);
+    pthread_mutex_init(&sb->spawn_mu, NULL);
+    pthread_cond_init(&sb->spawn_cond, NULL);
+    /* Children run on this thread's stack; signals are for other threads. */
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, LP_SANDBOX_STACK);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&sb->spawner, &attr, spawner_main, sb);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "cannot start the thread that starts decoding processes: %s",
+                     strerror(rc));
+        pthread_cond_destroy(&sb->spawn_cond);
+        pthread_mutex_destroy(&sb->spawn_mu);
+        pthread_mutex_destroy(&sb->mu);
+        free(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+int lp_sandbox_call(lp_sandbox *sb, const void *req, size_t req_len, int64_t deadline_ms, lp_sandbox_result *out,
+                    lp_error *err)
+{
+    int64_t start = lp_now_mono_ms();
+    memset(out, 0, sizeof *out);
+    if (req_len > LP_SANDBOX_REQUEST_MAX)
+        return lp_error_set(err, LP_E_INTERNAL, "a request to the decoding process is %zu bytes; the limit is %d",
+                            req_len, LP_SANDBOX_REQUEST_MAX);
+    pthread_mutex_lock(&sb->mu);
+    int rc = call_locked(sb, req, req_len, deadline_ms, out, err);
+    pthread_mutex_unlock(&sb->mu);
+    if (rc != 0)
+        lp_sandbox_result_free(out);
+    out->elapsed_ms = lp_now_mono_ms() - start;
     return rc;
+}
+
+pid_t lp_sandbox_pid(lp_sandbox *sb)
+{
+    pthread_mutex_lock(&sb->mu);
+    pid_t pid = sb->pid;
+    pthread_mutex_unlock(&sb->mu);
+    return pid;
+}
+
+void lp_sandbox_free(lp_sandbox *sb)
+{
+    if (!sb)
+        return;
+    pthread_mutex_lock(&sb->mu);
+    retire(sb);
+    pthread_mutex_unlock(&sb->mu);
+    pthread_mutex_lock(&sb->spawn_mu);
+    sb->spawn_state = SPAWN_STOP;
+    pthread_cond_broadcast(&sb->spawn_cond);
+    pthread_mutex_unlock(&sb->spawn_mu);
+    pthread_join(sb->spawner, NULL);
+    pthread_cond_destroy(&sb->spawn_cond);
+    pthread_mutex_destroy(&sb->spawn_mu);
+    pthread_mutex_destroy(&sb->mu);
+    free(sb);
 }
 
 void lp_sandbox_result_free(lp_sandbox_result *r)

@@ -89,16 +89,22 @@ class BadInputTest(mt.MediaTestCase):
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
         png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)) +
                chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-        _, item = self.upload_and_wait("huge.png", png, timeout=60)
+        def children():
+            out = mt.run("ps", "-eo", "ppid=,pid=").decode().split()
+            return [out[i + 1] for i in range(0, len(out), 2) if out[i] == str(self.workers[0].pid)]
+        item_id = self.make_item("huge.png")
+        self.put_file(item_id, png)
+        hung = mt.wait(children, timeout=60, message="the worker to start its decoder")
+        item = self.wait_item(item_id, timeout=60)
         self.assert_error(item, "job_timeout")
 
         _, item = self.upload_and_wait("after.jpg", self.good_jpeg())
         self.assertEqual(item["status"], "ready", item)
         self.assertTrue(all(w.alive() for w in self.workers))
-        # the killed decoder did not outlive its job
-        out = mt.run("ps", "-eo", "ppid=,pid=").decode().split()
-        children = [out[i + 1] for i in range(0, len(out), 2) if out[i] == str(self.workers[0].pid)]
-        self.assertEqual(children, [], "the worker still has children: %s" % children)
+        # the killed decoder did not outlive its job: the next one ran on a fresh decoder
+        now = children()
+        self.assertEqual(len(now), 1, "the worker should have one decoder: %s" % now)
+        self.assertNotIn(hung[0], now)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@
  *
  * Steps: read the slot (a newer upload, a deleted item or a slot already
  * finished for this upload: nothing to do) → fetch the original from storage
- * into a private temporary directory, hashing it → decode and derive in a
- * sandboxed child (sandbox.h: worker_memory_limit, a CPU limit, killed at the
- * attempt's deadline; media_transform.c) → store every derived file under its
+ * into a private temporary directory, hashing it → decode and derive in the
+ * worker's decoder, a long-lived sandboxed child (sandbox.h:
+ * worker_memory_limit, killed at the attempt's deadline; media_transform.c)
+ * → store every derived file under its
  * content-addressed key (derived/<sha256 of the original>/<variant>) → one
  * transaction fills the slot and marks it ready, or error with the reason.
  *
@@ -168,6 +169,23 @@ cleanup:
 
 /* ---- The sandboxed run ---------------------------------------------------- */
 
+/* One decoder per worker process, prepared on first use; its process
+ * starts with the first transform and is replaced after a crash or a
+ * timeout (sandbox.h). */
+static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_sandbox *decoder_handle;
+
+static lp_sandbox *worker_decoder(const lp_config *cfg, lp_error *err)
+{
+    lp_sandbox *d;
+    pthread_mutex_lock(&decoder_lock);
+    if (!decoder_handle)
+        decoder_handle = lp_media_decoder_new(cfg, err);
+    d = decoder_handle;
+    pthread_mutex_unlock(&decoder_lock);
+    return d;
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -196,19 +214,17 @@ static void size_text(int64_t bytes, char *out, size_t cap)
  * on success 0 with *doc (new), on an infrastructure failure -1 with err. */
 static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_t **doc, char **reason)
 {
-    lp_sandbox_limits lim = {.memory_bytes = ctx->cfg->worker_memory_limit, .deadline_ms = ctx->deadline_ms};
+    lp_sandbox *decoder;
     lp_sandbox_result res;
     char mem[32], limit_s[32];
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int64_t left_s = (ctx->deadline_ms - lp_now_mono_ms()) / 1000 + 1;
     json_error_t jerr;
 
     *doc = NULL;
     *reason = NULL;
-    lim.cpu_seconds = left_s * (cpus > 0 ? cpus : 1) + 1;
     size_text(ctx->cfg->worker_memory_limit, mem, sizeof mem);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->job_timeout / 1000));
-    if (lp_sandbox_run(lp_media_transform_child, (void *)args, &lim, &res, &ctx->err) != 0)
+    if (!(decoder = worker_decoder(ctx->cfg, &ctx->err)) ||
+        lp_media_transform_call(decoder, args, ctx->deadline_ms, &res, &ctx->err) != 0)
         return -1;
     switch (res.end) {
     case LP_SANDBOX_TIMED_OUT:
@@ -218,17 +234,15 @@ static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_
                                   limit_s);
         break;
     case LP_SANDBOX_SIGNALED:
-        if (res.status == SIGXCPU || res.status == SIGKILL)
-            *reason = lp_arena_printf(ctx->arena,
-                                      "decoding this file used more CPU time than job_timeout (%s) allows and was "
-                                      "stopped (%s)",
-                                      limit_s, signal_name(res.status));
-        else
-            *reason = lp_arena_printf(ctx->arena,
-                                      "the decoder crashed on this file (%s, signal %d); the file is probably "
-                                      "corrupt, or decoding it needs more memory than worker_memory_limit (%s)",
-                                      signal_name(res.status), res.status, ctx->cfg->worker_memory_limit ? mem : "none");
+        /* The decoder has no CPU-time limit (the deadline bounds it), so a
+         * SIGKILL we did not send came from outside: the kernel's
+         * out-of-memory killer, most likely. */
+        *reason = lp_arena_printf(ctx->arena,
+                                  "the decoder crashed on this file (%s, signal %d); the file is probably "
+                                  "corrupt, or decoding it needs more memory than worker_memory_limit (%s)",
+                                  signal_name(res.status), res.status, ctx->cfg->worker_memory_limit ? mem : "none");
         break;
+    case LP_SANDBOX_REPLIED:
     case LP_SANDBOX_EXITED:
         *doc = res.output_len ? json_loadb(res.output, res.output_len, 0, &jerr) : NULL;
         if (!json_is_object(*doc)) {

@@ -1,12 +1,21 @@
-/* src/jobs/sandbox.c: a child that succeeds, fails, crashes, hangs or asks
- * for too much memory costs the child only, and the parent learns which. */
+/* src/jobs/sandbox.c: one long-lived child serves request after request; a
+ * request that crashes it, hangs it, makes it exit or asks for too much
+ * memory costs that child only, the caller learns which, and the next
+ * request runs on a fresh child. The child dies with its parent. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,101 +23,206 @@
 #include "../../../src/jobs/sandbox.h"
 #include "loupe/core/util.h"
 
-static int say_hello(void *arg, int fd)
+static int started; /* set in the child by start */
+
+static void on_start(void *arg)
 {
     (void)arg;
-    return write(fd, "hello", 5) == 5 ? 0 : 1;
+    started = 1;
 }
 
-static int exit_seven(void *arg, int fd)
+/* Requests: "hello", "seven", "pid", "crash", "hang", "exit5", "hog",
+ * "fds", "started", "big". */
+static int serve(void *arg, const char *req, size_t len, lp_buf *reply)
 {
     (void)arg;
-    (void)fd;
-    return 7;
+    (void)len;
+    if (!strcmp(req, "hello"))
+        return lp_buf_puts(reply, "hello") == 0 ? 0 : 1;
+    if (!strcmp(req, "seven"))
+        return 7;
+    if (!strcmp(req, "pid"))
+        return lp_buf_printf(reply, "%d", (int)getpid()) == 0 ? 0 : 1;
+    if (!strcmp(req, "started"))
+        return lp_buf_printf(reply, "%d", started) == 0 ? 0 : 1;
+    if (!strcmp(req, "crash"))
+        raise(SIGSEGV);
+    if (!strcmp(req, "hang"))
+        for (;;)
+            pause();
+    if (!strcmp(req, "exit5"))
+        _exit(5);
+    if (!strcmp(req, "hog")) {
+        /* 512 MiB: refused under a 128 MiB address-space limit */
+        size_t n = 512u * 1024 * 1024;
+        char *p = malloc(n);
+        if (!p)
+            return lp_buf_puts(reply, "refused") == 0 ? 3 : 1;
+        memset(p, 1, n);
+        free(p);
+        return 0;
+    }
+    if (!strcmp(req, "fds")) {
+        /* the open descriptors, as "0 1 2 3 " */
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int mine = d ? dirfd(d) : -1;
+        while (d && (e = readdir(d)))
+            if (e->d_name[0] != '.' && atoi(e->d_name) != mine)
+                lp_buf_printf(reply, "%s ", e->d_name);
+        if (d)
+            closedir(d);
+        return 0;
+    }
+    if (!strcmp(req, "big")) {
+        /* more than the reply may hold: the append fails, nothing is sent */
+        static char chunk[64 * 1024];
+        while (lp_buf_append(reply, chunk, sizeof chunk) == 0)
+            ;
+        return 4;
+    }
+    return 125;
 }
 
-static int crash(void *arg, int fd)
+static lp_sandbox *new_sandbox(int64_t memory, int max_requests, int64_t max_rss)
 {
-    (void)arg;
-    (void)fd;
-    raise(SIGSEGV);
-    return 0;
+    lp_sandbox_spec spec = {.start = on_start,
+                            .serve = serve,
+                            .memory_bytes = memory,
+                            .max_requests = max_requests,
+                            .max_rss_bytes = max_rss};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_sandbox *sb = lp_sandbox_new(&spec, &err);
+    assert_non_null(sb);
+    return sb;
 }
 
-static int hang(void *arg, int fd)
+/* Runs req with a deadline ms from now; expects the call itself to work. */
+static lp_sandbox_result call(lp_sandbox *sb, const char *req, int64_t ms)
 {
-    (void)arg;
-    (void)fd;
-    for (;;)
-        pause();
-    return 0;
-}
-
-/* Touches 512 MiB: fails to allocate under a 128 MiB address-space limit. */
-static int hog(void *arg, int fd)
-{
-    (void)arg;
-    size_t n = 512u * 1024 * 1024;
-    char *p = malloc(n);
-    if (!p)
-        return write(fd, "refused", 7) == 7 ? 3 : 1;
-    memset(p, 1, n);
-    free(p);
-    return 0;
-}
-
-static lp_sandbox_limits limits(int64_t ms, int64_t memory)
-{
-    lp_sandbox_limits l = {.memory_bytes = memory, .deadline_ms = lp_now_mono_ms() + ms, .cpu_seconds = 10};
-    return l;
-}
-
-static void test_output_and_exit_status(void **state)
-{
-    (void)state;
     lp_sandbox_result r;
     lp_error err;
     lp_error_clear(&err);
-    lp_sandbox_limits l = limits(10000, 0);
-    assert_int_equal(lp_sandbox_run(say_hello, NULL, &l, &r, &err), 0);
-    assert_int_equal(r.end, LP_SANDBOX_EXITED);
+    int rc = lp_sandbox_call(sb, req, strlen(req), lp_now_mono_ms() + ms, &r, &err);
+    if (rc != 0)
+        fail_msg("lp_sandbox_call(%s): %s", req, err.message);
+    return r;
+}
+
+/* The pid a "pid" request reports (and checks it is the result's pid). */
+static pid_t pid_of(lp_sandbox *sb)
+{
+    lp_sandbox_result r = call(sb, "pid", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    assert_int_equal(r.status, 0);
+    pid_t pid = (pid_t)atoi(r.output);
+    assert_int_equal(pid, r.pid);
+    assert_true(pid > 0 && pid != getpid());
+    lp_sandbox_result_free(&r);
+    return pid;
+}
+
+/* 1 while pid exists and is not a zombie. */
+static int alive(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *end = strrchr(stat, ')');
+    return end && end[1] == ' ' && end[2] != 'Z';
+}
+
+static void test_output_and_status(void **state)
+{
+    (void)state;
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    assert_int_equal(lp_sandbox_pid(sb), 0); /* no child before the first request */
+    lp_sandbox_result r = call(sb, "hello", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.output, "hello");
+    assert_int_equal(r.output_len, 5);
     lp_sandbox_result_free(&r);
 
-    assert_int_equal(lp_sandbox_run(exit_seven, NULL, &l, &r, &err), 0);
-    assert_int_equal(r.end, LP_SANDBOX_EXITED);
+    r = call(sb, "seven", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
     assert_int_equal(r.status, 7);
     assert_int_equal(r.output_len, 0);
+    assert_string_equal(r.output, "");
     lp_sandbox_result_free(&r);
+
+    r = call(sb, "started", 10000);
+    assert_string_equal(r.output, "1"); /* start ran in the child */
+    lp_sandbox_result_free(&r);
+    assert_int_equal(started, 0);       /* not here */
+    lp_sandbox_free(sb);
 }
 
-static void test_crash_is_reported(void **state)
+static void test_consecutive_requests_share_one_child(void **state)
 {
     (void)state;
-    lp_sandbox_result r;
-    lp_error err;
-    lp_error_clear(&err);
-    lp_sandbox_limits l = limits(10000, 0);
-    assert_int_equal(lp_sandbox_run(crash, NULL, &l, &r, &err), 0);
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    pid_t first = pid_of(sb);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(pid_of(sb), first);
+    assert_int_equal(lp_sandbox_pid(sb), first);
+    lp_sandbox_free(sb);
+    /* freeing the sandbox ends and reaps its child */
+    assert_int_equal(kill(first, 0), -1);
+    assert_int_equal(errno, ESRCH);
+}
+
+static void test_crash_is_reported_and_the_next_request_gets_a_new_child(void **state)
+{
+    (void)state;
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    pid_t before = pid_of(sb);
+    lp_sandbox_result r = call(sb, "crash", 10000);
     assert_int_equal(r.end, LP_SANDBOX_SIGNALED);
     assert_int_equal(r.status, SIGSEGV);
+    assert_int_equal(r.pid, before);
+    assert_int_equal(r.output_len, 0);
     lp_sandbox_result_free(&r);
+    assert_int_equal(lp_sandbox_pid(sb), 0);
+    assert_int_equal(kill(before, 0), -1); /* reaped */
+
+    pid_t after = pid_of(sb);
+    assert_int_not_equal(after, before);
+
+    r = call(sb, "exit5", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_EXITED);
+    assert_int_equal(r.status, 5);
+    lp_sandbox_result_free(&r);
+    assert_int_not_equal(pid_of(sb), after);
+    lp_sandbox_free(sb);
 }
 
-static void test_hang_is_killed_at_the_deadline(void **state)
+static void test_hang_is_killed_at_the_deadline_and_the_next_request_succeeds(void **state)
 {
     (void)state;
-    lp_sandbox_result r;
-    lp_error err;
-    lp_error_clear(&err);
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    pid_t before = pid_of(sb);
     int64_t t0 = lp_now_mono_ms();
-    lp_sandbox_limits l = limits(300, 0);
-    assert_int_equal(lp_sandbox_run(hang, NULL, &l, &r, &err), 0);
+    lp_sandbox_result r = call(sb, "hang", 300);
     assert_int_equal(r.end, LP_SANDBOX_TIMED_OUT);
+    assert_int_equal(r.pid, before);
     assert_true(lp_now_mono_ms() - t0 >= 300);
     assert_true(lp_now_mono_ms() - t0 < 5000);
     lp_sandbox_result_free(&r);
+    assert_int_equal(kill(before, 0), -1); /* killed and reaped */
+
+    r = call(sb, "hello", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    assert_string_equal(r.output, "hello");
+    assert_int_not_equal(r.pid, before);
+    lp_sandbox_result_free(&r);
+    lp_sandbox_free(sb);
 }
 
 static void test_memory_limit_applies_to_the_child_only(void **state)
@@ -116,28 +230,184 @@ static void test_memory_limit_applies_to_the_child_only(void **state)
     (void)state;
     if (LP_SANDBOX_NO_AS_LIMIT)
         skip(); /* no address-space limit under AddressSanitizer */
-    lp_sandbox_result r;
-    lp_error err;
-    lp_error_clear(&err);
-    lp_sandbox_limits l = limits(10000, 128LL * 1024 * 1024);
-    assert_int_equal(lp_sandbox_run(hog, NULL, &l, &r, &err), 0);
-    assert_int_equal(r.end, LP_SANDBOX_EXITED);
+    lp_sandbox *sb = new_sandbox(128LL * 1024 * 1024, 0, 0);
+    pid_t before = pid_of(sb);
+    lp_sandbox_result r = call(sb, "hog", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
     assert_int_equal(r.status, 3);
     assert_string_equal(r.output, "refused");
     lp_sandbox_result_free(&r);
-    /* the parent is unaffected */
+    /* the parent is unaffected, and the child serves on */
     void *p = malloc(256u * 1024 * 1024);
     assert_non_null(p);
     free(p);
+    assert_int_equal(pid_of(sb), before);
+    lp_sandbox_free(sb);
+}
+
+static void test_child_is_replaced_after_max_requests_or_rss(void **state)
+{
+    (void)state;
+    lp_sandbox *sb = new_sandbox(0, 3, 0);
+    pid_t a = pid_of(sb);
+    assert_int_equal(pid_of(sb), a);
+    assert_int_equal(pid_of(sb), a);
+    assert_int_equal(lp_sandbox_pid(sb), 0); /* retired after its third reply */
+    assert_int_equal(kill(a, 0), -1);
+    pid_t b = pid_of(sb);
+    assert_int_not_equal(b, a);
+    lp_sandbox_free(sb);
+
+    /* any child holds more than 4 KiB: each serves one request */
+    sb = new_sandbox(0, 0, 4096);
+    a = pid_of(sb);
+    assert_int_not_equal(pid_of(sb), a);
+    lp_sandbox_free(sb);
+}
+
+static void test_child_killed_while_idle_is_replaced_without_blame(void **state)
+{
+    (void)state;
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    pid_t before = pid_of(sb);
+    assert_int_equal(kill(before, SIGKILL), 0);
+    for (int i = 0; i < 200 && alive(before); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    lp_sandbox_result r = call(sb, "hello", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    assert_string_equal(r.output, "hello");
+    assert_int_not_equal(r.pid, before);
+    lp_sandbox_result_free(&r);
+    lp_sandbox_free(sb);
+}
+
+static void test_child_keeps_only_its_socket_and_stdio(void **state)
+{
+    (void)state;
+    int null = open("/dev/null", O_RDONLY);
+    int extra = fcntl(null, F_DUPFD, 10); /* inheritable, like a worker's connections */
+    assert_true(extra >= 10);
+    close(null);
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_sandbox_result r = call(sb, "fds", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    assert_string_equal(r.output, "0 1 2 3 ");
+    lp_sandbox_result_free(&r);
+    lp_sandbox_free(sb);
+    close(extra);
+}
+
+static void test_bounds_of_the_wire_format(void **state)
+{
+    (void)state;
+    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_sandbox_result r;
+    lp_error err;
+    lp_error_clear(&err);
+    size_t n = LP_SANDBOX_REQUEST_MAX + 1;
+    char *big = calloc(1, n);
+    assert_non_null(big);
+    assert_int_equal(lp_sandbox_call(sb, big, n, lp_now_mono_ms() + 10000, &r, &err), -1);
+    assert_non_null(strstr(err.message, "the limit is"));
+    assert_null(r.output);
+    free(big);
+
+    /* a reply that would pass LP_SANDBOX_OUTPUT_MAX never leaves the child */
+    r = call(sb, "big", 10000);
+    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    assert_int_equal(r.status, 4);
+    assert_true(r.output_len <= LP_SANDBOX_OUTPUT_MAX);
+    lp_sandbox_result_free(&r);
+    lp_sandbox_free(sb);
+}
+
+/* ---- The child dies with its parent ------------------------------------- */
+
+typedef struct thread_call {
+    lp_sandbox *sb;
+    pid_t pid;
+} thread_call;
+
+/* A "pid" request without cmocka (for a forked process): the pid, or -1. */
+static pid_t plain_pid_of(lp_sandbox *sb)
+{
+    lp_sandbox_result r;
+    lp_error err;
+    lp_error_clear(&err);
+    if (lp_sandbox_call(sb, "pid", 3, lp_now_mono_ms() + 10000, &r, &err) != 0)
+        return -1;
+    pid_t pid = r.end == LP_SANDBOX_REPLIED ? (pid_t)atoi(r.output) : -1;
+    lp_sandbox_result_free(&r);
+    return pid;
+}
+
+static void *thread_main(void *arg)
+{
+    thread_call *t = arg;
+    t->pid = plain_pid_of(t->sb);
+    return NULL;
+}
+
+static void test_child_dies_with_its_parent(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) {
+        /* A stand-in for a worker: the first request comes from a job
+         * thread that ends before the second; one child serves both. */
+        close(fds[0]);
+        lp_sandbox_spec spec = {.serve = serve};
+        lp_error err;
+        lp_sandbox *sb = lp_sandbox_new(&spec, &err);
+        thread_call t = {.sb = sb};
+        pthread_t th;
+        if (!sb || pthread_create(&th, NULL, thread_main, &t) != 0 || pthread_join(th, NULL) != 0)
+            _exit(1);
+        pid_t again = plain_pid_of(sb);
+        pid_t report[2] = {t.pid, again};
+        if (write(fds[1], report, sizeof report) != (ssize_t)sizeof report)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    pid_t report[2] = {0, 0};
+    ssize_t got = read(fds[0], report, sizeof report);
+    close(fds[0]);
+    int was_alive = report[0] > 0 && alive(report[0]);
+    kill(parent, SIGKILL);
+    waitpid(parent, NULL, 0);
+    assert_int_equal(got, (ssize_t)sizeof report);
+    assert_true(report[0] > 0);
+    assert_int_equal(report[1], report[0]); /* survived the thread that asked first */
+    assert_true(was_alive);
+    int gone = 0;
+    for (int i = 0; i < 500 && !gone; i++) {
+        gone = !alive(report[0]);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(gone);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_output_and_exit_status),
-        cmocka_unit_test(test_crash_is_reported),
-        cmocka_unit_test(test_hang_is_killed_at_the_deadline),
+        cmocka_unit_test(test_output_and_status),
+        cmocka_unit_test(test_consecutive_requests_share_one_child),
+        cmocka_unit_test(test_crash_is_reported_and_the_next_request_gets_a_new_child),
+        cmocka_unit_test(test_hang_is_killed_at_the_deadline_and_the_next_request_succeeds),
         cmocka_unit_test(test_memory_limit_applies_to_the_child_only),
+        cmocka_unit_test(test_child_is_replaced_after_max_requests_or_rss),
+        cmocka_unit_test(test_child_killed_while_idle_is_replaced_without_blame),
+        cmocka_unit_test(test_child_keeps_only_its_socket_and_stdio),
+        cmocka_unit_test(test_bounds_of_the_wire_format),
+        cmocka_unit_test(test_child_dies_with_its_parent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
