@@ -343,7 +343,8 @@ class Process:
 
     def log(self):
         """Everything the process wrote so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -708,6 +709,23 @@ class Sandbox:
         self._cleanups = []
         if errors:
             _say("cleanup problems: " + "; ".join(errors))
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError("sanitizer reports in the processes' logs:\n" + "\n".join(reports))
+
+    # What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def sanitizer_reports(self):
+        """The first lines of every sanitizer report in this test's process logs."""
+        out = []
+        for p in self.processes:
+            lines = p.log().splitlines()
+            for i, line in enumerate(lines):
+                if any(m in line for m in self.SANITIZER_MARKERS):
+                    out.append("%s (%s):\n  %s" % (p.name, p.log_path, "\n  ".join(lines[i:i + 12])))
+                    break
+        return out
 
     def remove_work_dir(self):
         shutil.rmtree(self.work_dir, ignore_errors=True)
