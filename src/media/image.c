@@ -154,7 +154,10 @@ static int shrink(const char *path, const struct loader *ld, const lp_image_info
                   lp_error *err)
 {
     VipsImage *t = NULL;
+    /* vips_foreign_find_load names a class; compare its nickname ("jpegload") */
     const char *vips_choice = vips_foreign_find_load(path);
+    if (vips_choice)
+        vips_choice = vips_nickname_find(g_type_from_name(vips_choice));
     vips_error_clear();
     if (vips_choice && !strcmp(vips_choice, ld->name)) {
         if (vips_thumbnail(path, &t, size, "height", size, "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR,
