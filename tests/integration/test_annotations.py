@@ -13,7 +13,7 @@ import loupe_harness as lh
 
 lh.require_services()
 
-FIXTURES = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(lh.SOURCE_DIR, "..", "shared", "fixtures")
+FIXTURES = lh.FIXTURES_DIR
 DARWIN = os.path.join(FIXTURES, "darwin")
 
 ALL_TYPES = ["bounding_box", "polygon", "line", "keypoint", "skeleton", "ellipse", "cuboid", "tag", "mask",

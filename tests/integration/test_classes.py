@@ -11,7 +11,7 @@ import loupe_harness as lh
 
 lh.require_services()
 
-FIXTURES = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(lh.SOURCE_DIR, "..", "shared", "fixtures")
+FIXTURES = lh.FIXTURES_DIR
 
 
 class ClassesTest(lh.LoupeTestCase):
