@@ -16,6 +16,7 @@
 
 #include "loupe/api/handlers.h"
 #include "loupe/core/util.h"
+#include "loupe/http/range.h"
 #include "media_api.h"
 
 /* Ranges up to this size are read into memory and answered with a length;
@@ -54,54 +55,6 @@ static int check_signature(lp_req *req, lp_storage *s, lp_storage_method m, cons
     lp_storage_sig v = lp_storage_local_verify(s, m, key, lp_req_query(req, "expires"), lp_req_query(req, "sig"),
                                                lp_now_wall_ms(), &req->err);
     return v == LP_STORAGE_SIG_OK ? 0 : -1;
-}
-
-/* Parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" range against size.
- * 1 with [*off, *off + *len) set; 0 when the header should be ignored (absent,
- * several ranges, not bytes); -1 when unsatisfiable. */
-static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-    char *end;
-    unsigned long long a, b;
-    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-        return 0;
-    h += 6;
-    while (*h == ' ')
-        h++;
-    if (*h == '-') {
-        if (h[1] < '0' || h[1] > '9')
-            return 0;
-        b = strtoull(h + 1, &end, 10);
-        if (*end)
-            return 0;
-        if (b == 0 || size == 0)
-            return -1;
-        *len = b > size ? size : b;
-        *off = size - *len;
-        return 1;
-    }
-    if (*h < '0' || *h > '9')
-        return 0;
-    a = strtoull(h, &end, 10);
-    if (*end != '-')
-        return 0;
-    h = end + 1;
-    if (*h == '\0') {
-        b = size ? size - 1 : 0;
-    } else {
-        if (*h < '0' || *h > '9')
-            return 0;
-        b = strtoull(h, &end, 10);
-        if (*end || b < a)
-            return 0;
-    }
-    if (a >= size)
-        return -1;
-    if (b >= size)
-        b = size - 1;
-    *off = a;
-    *len = b - a + 1;
-    return 1;
 }
 
 /* 1 if the If-None-Match header lists etag (quoted) or "*". */
@@ -170,7 +123,7 @@ int lp_api_files_get(lp_req *req)
     if (etag_matches(lp_req_header(req, "If-None-Match"), etag))
         return lp_res_empty(req, 304);
     len = info.size;
-    r = parse_range(lp_req_header(req, "Range"), info.size, &off, &len);
+    r = lp_http_range_parse(lp_req_header(req, "Range"), info.size, &off, &len);
     if (r < 0) {
         snprintf(range, sizeof range, "bytes */%" PRIu64, info.size);
         lp_res_header(req, "Content-Range", range);
