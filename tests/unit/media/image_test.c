@@ -16,19 +16,7 @@
 #include "loupe/media/image.h"
 #include "media_fixture.h"
 
-static lp_media_limits limits(void)
-{
-    lp_media_limits l = {
-        .image_max_pixels = 1000000000,
-        .image_pyramid_pixels = 25000000,
-        .thumbnail_size = 64,
-        .preview_size = 256,
-        .video_max_duration_ms = 3600000,
-        .video_max_frames = 100000,
-        .video_max_pixels = 35389440,
-    };
-    return l;
-}
+static lp_media_limits limits(void) { return fx_limits(64, 256); }
 
 /* w × h sRGB image: left half red, right half blue. */
 static VipsImage *halves(int w, int h)

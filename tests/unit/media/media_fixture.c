@@ -105,3 +105,17 @@ uint32_t fx_crc32(const void *data, size_t len)
     }
     return c ^ 0xFFFFFFFFu;
 }
+
+lp_media_limits fx_limits(int thumbnail_size, int preview_size)
+{
+    lp_media_limits l = {
+        .image_max_pixels = 1000000000,
+        .image_pyramid_pixels = 25000000,
+        .thumbnail_size = thumbnail_size,
+        .preview_size = preview_size,
+        .video_max_duration_ms = 3600000,
+        .video_max_frames = 100000,
+        .video_max_pixels = 35389440,
+    };
+    return l;
+}

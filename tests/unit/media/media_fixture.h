@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loupe/media/media.h"
+
 /* Creates a fresh scratch directory (under $TMPDIR or /tmp) once per
  * process and returns it; removed by fx_cleanup. */
 const char *fx_dir(void);
@@ -31,5 +33,8 @@ double fx_mean_abs_diff(const uint8_t *a, const uint8_t *b, size_t n);
 
 /* CRC-32 (IEEE), as PNG chunks use. */
 uint32_t fx_crc32(const void *data, size_t len);
+
+/* Test limits: the settings' defaults with the given output sizes. */
+lp_media_limits fx_limits(int thumbnail_size, int preview_size);
 
 #endif

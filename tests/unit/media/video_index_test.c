@@ -86,36 +86,24 @@ static void test_header_rules(void **state)
     memcpy(copy, buf, len);
     copy[0] = 'X';
     expect_field(copy, len, "index.magic");
-    memcpy(copy, buf, len);
-    put(copy + 8, 2, 2);
-    expect_field(copy, len, "index.version");
-    memcpy(copy, buf, len);
-    put(copy + 10, 64, 2);
-    expect_field(copy, len, "index.header_size");
-    memcpy(copy, buf, len);
-    put(copy + 12, 4, 4);
-    expect_field(copy, len, "index.flags");
-    memcpy(copy, buf, len);
-    put(copy + 20, 0, 4);
-    expect_field(copy, len, "index.time_base");
-    memcpy(copy, buf, len);
-    put(copy + 16, 0xFFFFFFFF, 4);
-    expect_field(copy, len, "index.time_base");
-    memcpy(copy, buf, len);
-    put(copy + 24, 0xFFFFFFFF, 4);
-    expect_field(copy, len, "index.stream_index");
-    memcpy(copy, buf, len);
-    put(copy + 32, 0, 8);
-    expect_field(copy, len, "index.count");
-    memcpy(copy, buf, len);
-    put(copy + 32, MAX_FRAMES + 1, 8);
-    expect_field(copy, len, "index.count");
-    memcpy(copy, buf, len);
-    put(copy + 32, UINT64_MAX, 8);
-    expect_field(copy, len, "index.count");
-    memcpy(copy, buf, len);
-    put(copy + 40, 1, 8);
-    expect_field(copy, len, "index.reserved");
+    /* one header field set to a bad value at a time: offset, value, width, the field named */
+    static const struct { size_t off; uint64_t value; int width; const char *field; } bad[] = {
+        {8, 2, 2, "index.version"},
+        {10, 64, 2, "index.header_size"},
+        {12, 4, 4, "index.flags"},
+        {20, 0, 4, "index.time_base"},
+        {16, 0xFFFFFFFF, 4, "index.time_base"},
+        {24, 0xFFFFFFFF, 4, "index.stream_index"},
+        {32, 0, 8, "index.count"},
+        {32, MAX_FRAMES + 1, 8, "index.count"},
+        {32, UINT64_MAX, 8, "index.count"},
+        {40, 1, 8, "index.reserved"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(copy, buf, len);
+        put(copy + bad[i].off, bad[i].value, bad[i].width);
+        expect_field(copy, len, bad[i].field);
+    }
     expect_field(buf, len - 1, "index.count");  /* truncated record */
     expect_field(buf, len - 9, "index.count");  /* a whole record missing */
 }

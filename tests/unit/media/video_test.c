@@ -29,19 +29,7 @@
 
 static int have_ffmpeg;
 
-static lp_media_limits limits(void)
-{
-    lp_media_limits l = {
-        .image_max_pixels = 1000000000,
-        .image_pyramid_pixels = 25000000,
-        .thumbnail_size = 256,
-        .preview_size = 2048,
-        .video_max_duration_ms = 3600000,
-        .video_max_frames = 100000,
-        .video_max_pixels = 35389440,
-    };
-    return l;
-}
+static lp_media_limits limits(void) { return fx_limits(256, 2048); }
 
 static int ff(const char *args)
 {
