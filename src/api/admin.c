@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "loupe/crypto/api_key.h"
 
 /* Slugs stay short enough for a suffix and a URL segment. */

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "loupe/api/annotation_codec.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/buf.h"
 #include "loupe/core/log.h"
@@ -541,14 +541,14 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         frame_stream_free(s);
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     }
-    if (!(db = lp_db_acquire(req->svc->db, &req->err))) {
+    if (!(db = lp_req_db(req))) {
         frame_stream_free(s);
         return -1;
     }
     if (begin_read(req, db, item_id, &version) == 0 && load_tracks(db, item_id, slot, s, &req->err) == 0)
         rc = 0;
     lp_db_rollback(db);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0) {
         frame_stream_free(s);
         return -1;
@@ -580,7 +580,7 @@ int lp_api_annotations_get(lp_req *req)
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
     if (frames)
         return get_frames(req, item_id, slot, frames);
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db_take(req)))
         return -1;
     if (begin_read(req, db, item_id, &version) != 0)
         goto fail;
@@ -1200,7 +1200,7 @@ int lp_api_annotations_batch(lp_req *req)
     }
     lp_buf_init(&blobs, (size_t)req->svc->cfg->http_bulk_body_limit * 2);
     lp_buf_init(&resp, (size_t)req->svc->cfg->http_bulk_body_limit);
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         goto done;
     if (lp_db_begin(db, &req->err) != 0 || lp_db_ann_item_lock(db, req->who.team_id, item_id, &version, &req->err) != 0)
         goto done;
@@ -1254,7 +1254,7 @@ int lp_api_annotations_batch(lp_req *req)
     lp_res_header(req, "ETag", etag);
     rc = lp_res_bytes(req, 200, "application/json", resp.data, resp.len);
 done:
-    lp_db_release(db);
+    lp_req_db_release(req);
     lp_buf_free(&blobs);
     lp_buf_free(&resp);
     return rc;

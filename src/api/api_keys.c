@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "identity.h"
-#include "respond.h"
+#include "identity_int.h"
+#include "respond_int.h"
 #include "loupe/api/input.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/api_key.h"
 
@@ -96,7 +96,7 @@ int lp_api_api_keys_create(lp_req *req)
     const char *name = NULL, *expires_s = NULL, *role_s = NULL;
     char expires[25];
     int64_t expires_ms = 0;
-    lp_role role = req->who.role;
+    lp_role role = lp_role_of(req);
     json_t *body, *answer;
     lp_api_key key;
     lp_api_key_row row;
@@ -124,12 +124,12 @@ int lp_api_api_keys_create(lp_req *req)
         lp_identity_role(role_s, "role", &role, err);
     if (err->code != LP_OK)
         return -1;
-    if (!lp_role_within(role, req->who.role)) {
+    if (!lp_role_within(role, lp_role_of(req))) {
         lp_error_set(err, LP_E_FORBIDDEN, "an API key cannot have a higher role than yours (%s)",
-                     lp_role_name(req->who.role));
+                     lp_role_name(lp_role_of(req)));
         return lp_error_hint(err, "omit \"role\" to give the key your own role");
     }
-    if (lp_api_key_generate(&key, err) != 0 || !(db = lp_db_acquire(req->svc->db, err)))
+    if (lp_api_key_generate(&key, err) != 0 || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, err) == 0 &&
         lp_db_api_key_create(db, req->arena, req->who.team_id, req->who.user_id, name, key.prefix, key.hash_hex,
@@ -139,7 +139,7 @@ int lp_api_api_keys_create(lp_req *req)
                           err) == 0 &&
         lp_db_commit(db, err) == 0)
         rc = 0;
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     answer = lp_identity_api_key_json(&row);
@@ -158,7 +158,7 @@ static json_t *api_key_at(const void *rows, size_t i)
 
 int lp_api_api_keys_list(lp_req *req)
 {
-    const char *only_user = lp_role_has(req->who.role, LP_PERM_MANAGE) ? NULL : req->who.user_id;
+    const char *only_user = lp_role_has(lp_role_of(req), LP_PERM_MANAGE) ? NULL : req->who.user_id;
     lp_api_key_row *rows;
     lp_page page;
     size_t n, shown;
@@ -169,11 +169,11 @@ int lp_api_api_keys_list(lp_req *req)
         return -1;
     if (page.after_key && !lp_identity_cursor_key_ok(page.after_key))
         return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_api_key_list(db, req->arena, req->who.team_id, only_user, page.after_key, page.after_id, page.size + 1,
                             &rows, &n, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     shown = n > (size_t)page.size ? (size_t)page.size : n;
@@ -184,11 +184,11 @@ int lp_api_api_keys_list(lp_req *req)
 int lp_api_api_keys_revoke(lp_req *req)
 {
     const char *key_id = lp_identity_uuid_param(req, "key_id", "API key");
-    const char *only_user = lp_role_has(req->who.role, LP_PERM_MANAGE) ? NULL : req->who.user_id;
+    const char *only_user = lp_role_has(lp_role_of(req), LP_PERM_MANAGE) ? NULL : req->who.user_id;
     lp_db *db;
     int rc = -1;
 
-    if (!key_id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!key_id || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         lp_db_api_key_revoke(db, req->who.team_id, key_id, only_user, &req->err) == 0 &&
@@ -196,6 +196,6 @@ int lp_api_api_keys_revoke(lp_req *req)
                           &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
 }

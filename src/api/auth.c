@@ -9,15 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "loupe/api/input.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/crypto/token.h"
 #include "loupe/db/sessions_sql.h"
-#include "loupe/http/auth.h"
+#include "loupe/identity/authenticate.h"
 
 #define BAD_CREDENTIALS "email or password is wrong"
 
@@ -86,10 +86,10 @@ int lp_api_auth_login(lp_req *req)
         return -1;
 
     /* 1. The user, with the connection released before the KDF runs. */
-    if (!(db = lp_db_acquire(req->svc->db, err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     found = lp_db_user_find_by_email(db, req->arena, email, &user, err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     db = NULL;
     if (found < 0)
         return -1;
@@ -104,7 +104,7 @@ int lp_api_auth_login(lp_req *req)
     }
 
     /* 2. The team, and a new session. */
-    if (!(db = lp_db_acquire(req->svc->db, err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     found = lp_db_member_login_team(db, req->arena, user.id, team_id, &team, role, err);
     if (found < 0)
@@ -139,7 +139,7 @@ int lp_api_auth_login(lp_req *req)
     rc = lp_res_json(req, 200, answer);
 
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc;
 }
 
@@ -152,10 +152,10 @@ int lp_api_auth_logout(lp_req *req)
         lp_error_set(&req->err, LP_E_INVALID, "sign-out ends a browser session, but this request used an API key");
         return lp_error_hint(&req->err, "to stop using an API key, revoke it: DELETE /api/v1/api-keys/{id}");
     }
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_session_revoke(db, req->who.credential_id, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     if (lp_res_header(req, "Set-Cookie", LP_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax") != 0)

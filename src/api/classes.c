@@ -7,10 +7,10 @@
  * annotations in the same transaction. */
 #include <string.h>
 
-#include "identity.h"
-#include "respond.h"
+#include "identity_int.h"
+#include "respond_int.h"
 #include "loupe/api/annotation_codec.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
 #include "loupe/db/classes_sql.h"
@@ -337,7 +337,7 @@ int lp_api_class_create(lp_req *req)
     if (!body)
         return -1;
     read_class(req, body, &v);
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         (made = lp_db_class_create(db, req->arena, req->who.team_id, &v, &row, &req->err)) >= 0) {
@@ -348,7 +348,7 @@ int lp_api_class_create(lp_req *req)
                  lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/classes", row.id, class_json(&row));
 }
 
@@ -359,11 +359,11 @@ int lp_api_class_list(lp_req *req)
     size_t n;
     lp_db *db;
 
-    if (lp_page_read(req, &page) != 0 || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (lp_page_read(req, &page) != 0 || !(db = lp_req_db(req)))
         return -1;
     int rc = lp_db_class_list(db, req->arena, req->who.team_id, page.after_key, page.after_id, page.size + 1, &rows,
                               &n, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     size_t shown = n > (size_t)page.size ? (size_t)page.size : n;
@@ -376,10 +376,10 @@ int lp_api_class_get(lp_req *req)
     const char *id = lp_identity_uuid_param(req, "id", "class");
     lp_class_row row;
     lp_db *db;
-    if (!id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!id || !(db = lp_req_db(req)))
         return -1;
     int rc = lp_db_class_get(db, req->arena, req->who.team_id, id, &row, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, class_json(&row));
 }
 
@@ -397,7 +397,7 @@ int lp_api_class_update(lp_req *req)
         return -1;
     if (lp_in_only(req, body, "", class_members) != 0)
         return -1;
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) != 0 || lp_db_class_get(db, req->arena, req->who.team_id, id, &row, &req->err) != 0)
         goto done;
@@ -423,7 +423,7 @@ int lp_api_class_update(lp_req *req)
         rc = 0;
 done:
     json_decref(doc);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, class_json(&row));
 }
 
@@ -443,7 +443,7 @@ int lp_api_class_delete(lp_req *req)
         else if (strcmp(force_s, "false") != 0)
             return lp_error_field(&req->err, LP_E_MALFORMED, "force", "must be true or false");
     }
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) != 0 || lp_db_class_get(db, req->arena, req->who.team_id, id, &row, &req->err) != 0)
         goto done;
@@ -465,6 +465,6 @@ int lp_api_class_delete(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
 done:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
 }

@@ -10,10 +10,10 @@
  * an audit row in its transaction. */
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "items_int.h"
-#include "respond.h"
-#include "loupe/api/handlers.h"
+#include "respond_int.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 
 #define SLUG_MAX 100
@@ -93,7 +93,7 @@ int lp_api_datasets_create(lp_req *req)
         if (slug && !*slug)
             lp_error_field(&req->err, LP_E_INVALID, "slug", "is required when the name has no letters or digits");
     }
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         (made = lp_db_dataset_create(db, req->arena, req->who.team_id, name, slug, &ds, &req->err)) >= 0) {
@@ -104,7 +104,7 @@ int lp_api_datasets_create(lp_req *req)
                  lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/datasets", ds.id, lp_api_dataset_json(&ds));
 }
 
@@ -125,11 +125,11 @@ int lp_api_datasets_list(lp_req *req)
         return -1;
     if (page.after_key && !lp_item_time_valid(page.after_key))
         return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_dataset_list(db, req->arena, req->who.team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
                             &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     shown = n > (size_t)page.size ? (size_t)page.size : n;
@@ -144,10 +144,10 @@ int lp_api_datasets_get(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (!id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!id || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_dataset_get(db, req->arena, req->who.team_id, id, &ds, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_api_dataset_json(&ds));
 }
 
@@ -162,7 +162,7 @@ int lp_api_datasets_update(lp_req *req)
     if (!id || !(body = lp_req_json(req, 1)))
         return -1;
     read_fields(req, body, 0, &name, &slug);
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         (done = lp_db_dataset_update(db, req->arena, req->who.team_id, id, name, slug, &ds, &req->err)) >= 0) {
@@ -175,7 +175,7 @@ int lp_api_datasets_update(lp_req *req)
                  lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_api_dataset_json(&ds));
 }
 
@@ -193,14 +193,14 @@ int lp_api_datasets_delete(lp_req *req)
     body = json_pack("{s:{s:s}}", "filters", "dataset_id", id);
     if (!body)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory deleting dataset %s", id);
-    if ((db = lp_db_acquire(req->svc->db, &req->err)) && lp_db_begin(db, &req->err) == 0 &&
+    if ((db = lp_req_db(req)) && lp_db_begin(db, &req->err) == 0 &&
         lp_db_dataset_soft_delete(db, req->who.team_id, id, &req->err) == 0 &&
         lp_api_items_bulk_enqueue(req, db, body, LP_ITEMS_DELETE, job_id) == 0 &&
         lp_audit_record(db, req->who.team_id, req->who.user_id, "dataset.delete", "dataset", id,
                           json_pack("{s:s}", "job_id", job_id), &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
-    lp_db_release(db);
+    lp_req_db_release(req);
     json_decref(body);
     return rc != 0 ? -1 : lp_api_respond_job(req, job_id);
 }

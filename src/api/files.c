@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/core/util.h"
 #include "loupe/http/range.h"
 #include "media_api.h"

@@ -1,7 +1,7 @@
 /* System endpoints: liveness, readiness, metrics and the OpenAPI document. */
 #include <string.h>
 
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/core/buf.h"
 #include "loupe/http/metrics.h"
 

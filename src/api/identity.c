@@ -1,5 +1,5 @@
 /* Validation and JSON rendering shared by the identity handlers. See identity.h. */
-#include "identity.h"
+#include "identity_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "items_int.h"
-#include "respond.h"
-#include "loupe/api/handlers.h"
+#include "respond_int.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
 
@@ -204,7 +204,7 @@ int lp_api_items_create(lp_req *req)
                 }
         }
     }
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         (made = lp_db_item_create(db, req->arena, req->who.team_id, dataset_id, name, path, priority, metadata, slots,
@@ -220,7 +220,7 @@ int lp_api_items_create(lp_req *req)
                    lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/items", item.id, lp_api_item_json(&item));
 }
 
@@ -359,7 +359,7 @@ int lp_api_items_list(lp_req *req)
         lp_error_field(&req->err, LP_E_INVALID, "dataset_id", "is required: items are listed per dataset");
         goto cleanup;
     }
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         goto cleanup;
     lp_dataset_row ds;
     if (lp_db_dataset_get(db, req->arena, req->who.team_id, f.dataset_id, &ds, &req->err) != 0 ||
@@ -369,13 +369,13 @@ int lp_api_items_list(lp_req *req)
     shown = n > (size_t)page.size ? (size_t)page.size : n;
     if (lp_db_items_load_slots(db, req->arena, rows, shown, &req->err) != 0)
         goto cleanup;
-    lp_db_release(db);
+    lp_req_db_release(req);
     db = NULL;
     rc = lp_api_respond_page(
         req, "items", rows, shown, item_at,
         n > shown ? lp_page_cursor(req, sort_key(req, sort, &rows[shown - 1]), rows[shown - 1].id) : NULL);
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     json_decref(q.doc);
     return rc;
 }
@@ -387,10 +387,10 @@ int lp_api_items_get(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (!id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!id || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_item_get(db, req->arena, req->who.team_id, id, &item, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_api_item_json(&item));
 }
 
@@ -414,7 +414,7 @@ int lp_api_items_update(lp_req *req)
     metadata = read_object_text(req, body, NULL, "metadata");
     if (json_object_size(body) == 0)
         lp_error_field(&req->err, LP_E_INVALID, "name", "give at least one of name, path, priority, metadata");
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     changes = json_deep_copy(body);
     if (lp_db_begin(db, &req->err) == 0 &&
@@ -434,7 +434,7 @@ int lp_api_items_update(lp_req *req)
         }
     }
     json_decref(changes);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_api_item_json(&item));
 }
 
@@ -445,7 +445,7 @@ int lp_api_items_delete(lp_req *req)
     lp_db *db;
     int rc = -1;
 
-    if (!id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!id || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && lp_db_item_delete(db, req->arena, req->who.team_id, id, &item, &req->err) == 0 &&
         lp_audit_record(db, req->who.team_id, req->who.user_id, "item.delete", "item", id,
@@ -454,6 +454,6 @@ int lp_api_items_delete(lp_req *req)
                           &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
 }

@@ -12,9 +12,9 @@
  * (409 listing the first collisions; nothing is changed). */
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "items_int.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/jobs/enqueue.h"
 
 /* Collisions shown in a 409. */
@@ -76,7 +76,7 @@ static int bulk(lp_req *req, lp_items_op op)
 
     if (!body || lp_items_bulk_read(body, op, req->who.team_id, req->arena, &b, &req->err) != 0)
         return -1;
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (b.filter.dataset_id && lp_db_dataset_get(db, req->arena, req->who.team_id, b.filter.dataset_id, &ds,
                                                  &req->err) != 0) {
@@ -120,7 +120,7 @@ static int bulk(lp_req *req, lp_items_op op)
     }
     rc = lp_db_commit(db, &req->err);
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     if (as_job)

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/config.h"
 #include "loupe/db/jobs_sql.h"
@@ -78,14 +78,14 @@ int lp_api_system_echo_create(lp_req *req)
     spec.created_by = req->who.user_id[0] ? req->who.user_id : NULL;
     spec.payload = payload;
     spec.max_attempts = (int)max_attempts;
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         goto cleanup;
     if (lp_jobs_enqueue(db, req->svc->cfg, &spec, id, &req->err) != 0 ||
         lp_db_job_get(db, req->arena, req->who.team_id, id, &row, &req->err) != 0)
         goto cleanup;
     rc = 0;
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     json_decref(payload);
     return rc != 0 ? -1 : respond_job(req, 202, &row);
 }
@@ -97,10 +97,10 @@ int lp_api_jobs_get(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_job_get(db, req->arena, req->who.team_id, id, &row, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : respond_job(req, 200, &row);
 }
 
@@ -125,10 +125,10 @@ int lp_api_workers_list(lp_req *req)
 
     if (flag && lp_parse_bool(flag, &include_dead) != 0)
         return lp_error_field(&req->err, LP_E_MALFORMED, "include_dead", "must be true or false");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_workers_list(db, req->arena, 3 * req->svc->cfg->worker_heartbeat, include_dead, &rows, &n, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     if (!(doc = json_object()) || !(arr = json_array()) || json_object_set_new(doc, "workers", arr) != 0) {

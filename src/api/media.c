@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -275,12 +275,12 @@ static int media_ready(lp_req *req)
 static int load_slot(lp_req *req, lp_media_slot *slot, json_t **storage)
 {
     json_error_t jerr;
-    lp_db *db = lp_db_acquire(req->svc->db, &req->err);
+    lp_db *db = lp_req_db(req);
     int rc;
     if (!db)
         return -1;
     rc = lp_media_api_slot(req, db, 0, slot);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     *storage = json_loads(slot->storage, 0, &jerr);
@@ -392,17 +392,17 @@ int lp_api_slot_media_get(lp_req *req)
     char *base;
     lp_db *db;
 
-    if (!s || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!s || !(db = lp_req_db(req)))
         return -1;
     if (lp_media_api_slot(req, db, 0, &slot) != 0) {
-        lp_db_release(db);
+        lp_req_db_release(req);
         return -1;
     }
     if (lp_db_media_upload_get(db, req->arena, slot.id, NULL, &up, &req->err) == 0)
         upload = lp_media_api_upload_json(&up);
     else if (req->err.code == LP_E_NOT_FOUND)
         lp_error_clear(&req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (req->err.code != LP_OK) {
         json_decref(upload);
         return -1;

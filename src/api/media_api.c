@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "identity.h"
+#include "identity_int.h"
 #include "loupe/core/log.h"
 
 lp_storage *lp_media_api_storage(lp_req *req)

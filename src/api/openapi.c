@@ -1,6 +1,6 @@
 /* GET /api/v1/openapi.json: docs/openapi.yaml (written in YAML's JSON
  * subset, so it is served as it is), embedded in the binary at build time. */
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 
 extern const unsigned char lp_openapi_doc[];
 extern const unsigned long lp_openapi_doc_len;

@@ -1,5 +1,5 @@
 /* Answers shared by the resource handlers. See respond.h. */
-#include "respond.h"
+#include "respond_int.h"
 
 #include "loupe/api/input.h"
 

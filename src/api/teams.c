@@ -10,10 +10,10 @@
  * last-owner check. Every change writes an audit row in its transaction. */
 #include <string.h>
 
-#include "identity.h"
-#include "respond.h"
+#include "identity_int.h"
+#include "respond_int.h"
 #include "loupe/api/input.h"
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 
 int lp_api_team_get(lp_req *req)
 {
@@ -22,10 +22,10 @@ int lp_api_team_get(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (!team_id || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!team_id || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_team_get(db, req->arena, team_id, &team, &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
 }
 
@@ -44,14 +44,14 @@ int lp_api_team_update(lp_req *req)
     lp_in_string(req, body, NULL, "name", LP_IN_REQUIRED, 0, &name);
     if (name)
         lp_identity_name(name, "name", (size_t)req->svc->cfg->string_max_length, &req->err);
-    if (req->err.code != LP_OK || !(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && lp_db_team_rename(db, req->arena, team_id, name, &team, &req->err) == 0 &&
         lp_audit_record(db, team_id, req->who.user_id, "team.update", "team", team_id,
                           json_pack("{s:s}", "name", name), &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
 }
 
@@ -73,11 +73,11 @@ int lp_api_members_list(lp_req *req)
         return -1;
     if (page.after_key && !lp_identity_cursor_key_ok(page.after_key))
         return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_member_list(db, req->arena, team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
                            &req->err);
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     shown = n > (size_t)page.size ? (size_t)page.size : n;
@@ -124,14 +124,14 @@ int lp_api_members_create(lp_req *req)
         lp_identity_password(cfg, password, "password", err);
     if (err->code != LP_OK)
         return -1;
-    if (role == LP_ROLE_OWNER && req->who.role != LP_ROLE_OWNER)
+    if (role == LP_ROLE_OWNER && lp_role_of(req) != LP_ROLE_OWNER)
         return lp_error_set(err, LP_E_FORBIDDEN, "only an owner may grant the owner role");
     if (!name && !(name = local_part(req->arena, email_in)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory");
     if (password && lp_identity_hash_password(cfg, password, hash, err) != 0)
         return -1;
 
-    if (!(db = lp_db_acquire(req->svc->db, err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0)
         goto cleanup;
@@ -157,7 +157,7 @@ int lp_api_members_create(lp_req *req)
     rc = 0;
 
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 201, lp_identity_member_json(&member));
 }
 
@@ -168,7 +168,7 @@ static int check_owner_rules(lp_req *req, lp_db *db, const char *team_id, const 
     int is_owner = strcmp(m->role, "owner") == 0;
     int64_t owners;
 
-    if ((is_owner || new_role == LP_ROLE_OWNER) && req->who.role != LP_ROLE_OWNER)
+    if ((is_owner || new_role == LP_ROLE_OWNER) && lp_role_of(req) != LP_ROLE_OWNER)
         return lp_error_set(&req->err, LP_E_FORBIDDEN, "only an owner may grant, change or remove the owner role");
     if (!is_owner || new_role == LP_ROLE_OWNER)
         return 0;
@@ -200,7 +200,7 @@ int lp_api_members_update(lp_req *req)
     lp_in_string(req, body, NULL, "role", LP_IN_REQUIRED, 0, &role_s);
     if (role_s)
         lp_identity_role(role_s, "role", &role, err);
-    if (err->code != LP_OK || !(db = lp_db_acquire(req->svc->db, err)))
+    if (err->code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0 ||
         lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 ||
@@ -217,7 +217,7 @@ int lp_api_members_update(lp_req *req)
     rc = 0;
 
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_member_json(&member));
 }
 
@@ -230,7 +230,7 @@ int lp_api_members_delete(lp_req *req)
     int rc = -1;
 
     if (!team_id || !(user_id = lp_identity_uuid_param(req, "user_id", "member")) ||
-        !(db = lp_db_acquire(req->svc->db, err)))
+        !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0 ||
         lp_db_member_get(db, req->arena, team_id, user_id, &member, err) != 0 ||
@@ -243,6 +243,6 @@ int lp_api_members_delete(lp_req *req)
     rc = 0;
 
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
 }

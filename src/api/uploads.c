@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity.h"
-#include "loupe/api/handlers.h"
+#include "identity_int.h"
+#include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -109,7 +109,7 @@ static int direct_end(lp_req *req, void *cls)
     u->w = NULL;
     if (lp_storage_writer_commit(w, &obj, &req->err) != 0)
         return -1;
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
         start_normalize(req, db, u->item_id, u->slot_id, u->upload_id, u->key, (int64_t)obj.size, obj.sha256,
@@ -118,7 +118,7 @@ static int direct_end(lp_req *req, void *cls)
         u->done = 1;
         rc = respond_started(req, db, u->item_id, u->slot_name, u->slot_id, u->upload_id);
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc;
 }
 
@@ -165,7 +165,7 @@ int lp_api_slot_file_put(lp_req *req)
     if (!(u = calloc(1, sizeof *u)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     u->svc = req->svc;
-    if (!(db = lp_db_acquire(req->svc->db, &req->err))) {
+    if (!(db = lp_req_db(req))) {
         free(u);
         return -1;
     }
@@ -177,7 +177,7 @@ int lp_api_slot_file_put(lp_req *req)
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0) {
         free(u);
         return -1;
@@ -245,7 +245,7 @@ int lp_api_slot_upload_create(lp_req *req)
                               (long long)size, (long long)req->svc->cfg->upload_max_bytes);
     if (!(url = lp_arena_alloc(req->arena, sizeof *url)) || lp_uuid_v4(upload_id) != 0)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && lp_media_api_slot(req, db, 1, &slot) == 0) {
         lp_media_api_original_key(req->who.team_id, slot.item_id, upload_id, key, sizeof key);
@@ -256,7 +256,7 @@ int lp_api_slot_upload_create(lp_req *req)
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0)
         return -1;
     headers = ctype ? json_pack("{s:s}", "Content-Type", ctype) : json_object();
@@ -294,7 +294,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
     if (upload_id)
         upload_id = lp_arena_strdup(req->arena, upload_id);
     json_decref(body);
-    if (!(db = lp_db_acquire(req->svc->db, &req->err)))
+    if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) != 0 || lp_media_api_slot(req, db, 1, &slot) != 0 ||
         lp_db_media_upload_get(db, req->arena, slot.id, upload_id, &u, &req->err) != 0)
@@ -339,7 +339,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
         goto cleanup;
     rc = respond_started(req, db, slot.item_id, slot.name, slot.id, u.id);
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     return rc;
 }
 
@@ -481,7 +481,7 @@ int lp_api_items_register_external(lp_req *req)
         return -1;
     if (!(out_items = json_array()))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    if (!(db = lp_db_acquire(req->svc->db, &req->err))) {
+    if (!(db = lp_req_db(req))) {
         json_decref(out_items);
         return -1;
     }
@@ -529,7 +529,7 @@ int lp_api_items_register_external(lp_req *req)
         goto cleanup;
     rc = 0;
 cleanup:
-    lp_db_release(db);
+    lp_req_db_release(req);
     if (rc != 0) {
         json_decref(out_items);
         return -1;

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "loupe/api/handlers.h"
+#include "handlers_int.h"
 
 static const struct {
     const char *ext;

@@ -4,11 +4,17 @@
  * SIGINT with sigtimedwait (those signals are blocked in every thread, so
  * no handler runs at an arbitrary point) and feeds the systemd watchdog.
  * libmicrohttpd's pool threads serve requests (src/http/server.c); one outbox
- * relay thread publishes queued work to RabbitMQ (src/jobs/outbox_relay.c).
+ * relay thread publishes queued work to RabbitMQ (src/jobs/outbox_relay.c);
+ * one credential listener thread keeps the credential cache true to the
+ * database (src/identity/credential_listener.c).
  *
- * Start: config → log → database pool → migrations → metrics → outbox relay
- * → HTTP server → READY=1.  Stop: STOPPING=1 → stop accepting → let in-flight
- * requests finish (shutdown_grace) → stop HTTP → stop relay → close pool. */
+ * The HTTP server links no database: the application hands it the pool's
+ * acquire/release and the authentication service (lp_services).
+ *
+ * Start: config → log → migrations → database pool → metrics → outbox relay
+ * → authentication (credential cache + listener) → HTTP server → READY=1.
+ * Stop: STOPPING=1 → stop accepting → let in-flight requests finish
+ * (shutdown_grace) → stop HTTP → stop listener → stop relay → close pool. */
 #include "app.h"
 
 #include <inttypes.h>
@@ -20,10 +26,12 @@
 #include <time.h>
 
 #include "loupe/api/admin.h"
+#include "loupe/api/routes.h"
 #include "loupe/core/log.h"
 #include "loupe/db/db.h"
 #include "loupe/http/metrics.h"
 #include "loupe/http/server.h"
+#include "loupe/identity/authenticate.h"
 #include "loupe/jobs/outbox_relay.h"
 #include "loupe/storage/storage.h"
 
@@ -60,7 +68,7 @@ static int readiness(const lp_services *svc, char *why, size_t cap)
         snprintf(why, cap, "database: %s", err.message);
         return -1;
     }
-    int64_t rc = lp_db_exec(db, "SELECT 1", 0, NULL, &err);
+    int rc = lp_db_ping(db, &err);
     lp_db_release(db);
     if (rc < 0) {
         snprintf(why, cap, "database: %s", err.message);
@@ -199,6 +207,7 @@ int lp_app_serve(lp_config *cfg)
     lp_metrics *metrics = NULL;
     lp_http_server *srv = NULL;
     lp_storage *storage = NULL;
+    lp_auth *auth = NULL;
     char *public_url = NULL;
 
     if (cfg->db_migrate_on_start && migrate_once(cfg, &err) != 0) {
@@ -212,7 +221,7 @@ int lp_app_serve(lp_config *cfg)
         goto cleanup;
     }
     size_t nroutes;
-    const lp_route *routes = lp_routes(&nroutes);
+    const lp_route *routes = lp_api_routes(&nroutes);
     metrics = lp_metrics_new(routes, nroutes);
     if (!metrics)
         goto cleanup;
@@ -223,8 +232,23 @@ int lp_app_serve(lp_config *cfg)
         goto cleanup;
     }
     lp_metrics_add_collector(metrics, lp_outbox_relay_metrics, st.relay);
+    auth = lp_auth_new(cfg, &err);
+    if (!auth) {
+        LP_ERROR("app", "cannot start authentication: %s", err.message);
+        goto cleanup;
+    }
+    lp_metrics_add_collector(metrics, lp_credential_cache_metrics, lp_auth_cache(auth));
 
-    lp_services svc = {.cfg = cfg, .db = pool, .metrics = metrics, .public_url = "", .ready = readiness, .app = &st};
+    lp_services svc = {.cfg = cfg,
+                       .db = pool,
+                       .db_acquire = lp_db_acquire,
+                       .db_release = lp_db_release,
+                       .authenticate = lp_auth_authenticate,
+                       .auth = auth,
+                       .metrics = metrics,
+                       .public_url = "",
+                       .ready = readiness,
+                       .app = &st};
     /* Signed local URLs name this node as clients reach it, so storage opens
      * once the public URL is known: before listening when the port is fixed,
      * else right after (until then storage routes answer 503). */
@@ -260,6 +284,7 @@ int lp_app_serve(lp_config *cfg)
 cleanup:
     lp_http_server_stop(srv);
     lp_storage_free(storage);
+    lp_auth_free(auth);
     lp_outbox_relay_stop(st.relay);
     lp_metrics_free(metrics);
     lp_db_pool_free(pool);

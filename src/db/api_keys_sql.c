@@ -2,6 +2,7 @@
 #include "loupe/db/api_keys_sql.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "db_int.h"
 
@@ -68,8 +69,6 @@ int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, con
 static int read_key_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     lp_api_key_auth *out = dst;
-    (void)a;
-    (void)err;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
     lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 2);
@@ -79,19 +78,21 @@ static int read_key_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_
     out->revoked = lp_db_bool(r, row, 6);
     out->expired = lp_db_bool(r, row, 7);
     out->stale = lp_db_bool(r, row, 8);
-    return 0;
+    out->expires_at_ms = strtoll(PQgetvalue(r, row, 9), NULL, 10);
+    return lp_db_profile_read(a, r, row, 10, &out->member, err);
 }
 
-int lp_db_api_key_find(lp_db *db, const char *prefix, lp_api_key_auth *out, lp_error *err)
+int lp_db_api_key_find(lp_db *db, lp_arena *a, const char *prefix, lp_api_key_auth *out, lp_error *err)
 {
     const char *p[1] = {prefix};
-    return lp_db_one(NULL,
+    return lp_db_one(a,
                      lp_db_query(db,
                                  "SELECT k.id, k.team_id, k.user_id, k.key_hash, k.role, m.role, "
                                  "k.revoked_at IS NOT NULL, coalesce(k.expires_at <= now(), false), "
-                                 "coalesce(k.last_used_at < now() - interval '1 minute', true) FROM api_keys k "
-                                 "JOIN memberships m ON m.team_id = k.team_id AND m.user_id = k.user_id "
-                                 "WHERE k.prefix = $1",
+                                 "coalesce(k.last_used_at < now() - interval '1 minute', true), "
+                                 LP_SQL_MS("k.expires_at") ", " LP_DB_PROFILE_COLUMNS " FROM api_keys k "
+                                 "JOIN memberships m ON m.team_id = k.team_id AND m.user_id = k.user_id"
+                                 LP_DB_PROFILE_JOINS("m") "WHERE k.prefix = $1",
                                  1, p, err),
                      read_key_auth, out, err);
 }

@@ -228,6 +228,8 @@ PGconn *lp_db_pg(lp_db *db) { return db ? db->conn : NULL; }
 
 int lp_db_ok(lp_db *db) { return db && db->conn && PQstatus(db->conn) == CONNECTION_OK; }
 
+int lp_db_ping(lp_db *db, lp_error *err) { return lp_db_exec(db, "SELECT 1", 0, NULL, err) < 0 ? -1 : 0; }
+
 /* ---- statements ---------------------------------------------------------- */
 
 static int check_result(lp_db *db, PGresult *res, const char *what, lp_error *err)

@@ -5,12 +5,14 @@
 #ifndef LOUPE_DB_INT_H
 #define LOUPE_DB_INT_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "loupe/core/arena.h"
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
+#include "loupe/db/memberships_sql.h"
 
 /* One cached prepared statement: the FNV-1a hash of its SQL text, a copy of
  * the text (to tell hash collisions apart) and its number n (name "lp_<n>"). */
@@ -36,6 +38,18 @@ struct lp_db {
     unsigned next_stmt_id;
     lp_db *next_free;          /* pool free list */
 };
+
+/* Runs sql with nparams text parameters (NULL = SQL NULL). Returns a result
+ * the caller owns (PQclear), with status TUPLES_OK or COMMAND_OK; or NULL with
+ * err mapped from the SQLSTATE: unique violation → LP_E_CONFLICT, foreign-key
+ * violation → LP_E_INVALID, invalid text representation → LP_E_INVALID,
+ * statement timeout → LP_E_TIMEOUT, serialization failure → LP_E_CONFLICT,
+ * connection failure → LP_E_UNAVAILABLE, anything else → LP_E_INTERNAL (the
+ * server's message goes to the log, not to the client). */
+PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
+
+/* The underlying connection (borrowed), for COPY and pipeline mode. */
+PGconn *lp_db_pg(lp_db *db);
 
 /* Opens db->conn to url: client_encoding UTF8, fallback application_name
  * "loupe", then sets statement_timeout. 0, or -1 with LP_E_UNAVAILABLE (the
@@ -128,6 +142,17 @@ int64_t lp_db_count(lp_db *db, const char *sql, int nparams, const char *const *
  * lp_db_team_read (teams_sql.c, an lp_db_row_reader) reads them. */
 #define LP_DB_TEAM_COLUMNS(t) t ".id, " t ".name, " t ".slug, " LP_SQL_TS(t ".created_at")
 int lp_db_team_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err);
+
+/* The profile columns of a credential look-up (lp_member_profile) for the
+ * member of table (alias) m, and the joins they need (aliases pu, pt). */
+#define LP_DB_PROFILE_COLUMNS "pu.email, pu.name, pt.name, pt.slug, " LP_SQL_TS("pt.created_at")
+#define LP_DB_PROFILE_JOINS(m) " JOIN users pu ON pu.id = " m ".user_id JOIN teams pt ON pt.id = " m ".team_id "
+#define LP_DB_PROFILE_NCOLUMNS 5
+/* Reads the profile columns starting at column col. 0 or -1 (out of memory). */
+int lp_db_profile_read(lp_arena *a, const PGresult *r, int row, int col, lp_member_profile *out, lp_error *err);
+
+/* A timestamptz column as Unix milliseconds ("0" for NULL). */
+#define LP_SQL_MS(col) "coalesce((extract(epoch FROM (" col ")) * 1000)::bigint, 0)"
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

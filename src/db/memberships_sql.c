@@ -107,3 +107,15 @@ int lp_db_member_login_team(lp_db *db, lp_arena *a, const char *user_id, const c
                                  2, p, err),
                      read_login, &out, err);
 }
+
+int lp_db_profile_read(lp_arena *a, const PGresult *r, int row, int col, lp_member_profile *out, lp_error *err)
+{
+    out->user_email = lp_db_text(a, r, row, col);
+    out->user_name = lp_db_text(a, r, row, col + 1);
+    out->team_name = lp_db_text(a, r, row, col + 2);
+    out->team_slug = lp_db_text(a, r, row, col + 3);
+    lp_db_text_copy(out->team_created_at, sizeof out->team_created_at, r, row, col + 4);
+    if (!out->user_email || !out->user_name || !out->team_name || !out->team_slug)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading a member");
+    return 0;
+}

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "db_int.h"
 
@@ -32,8 +33,6 @@ int lp_db_session_create(lp_db *db, const char *team_id, const char *user_id, co
 static int read_session_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     lp_session_auth *out = dst;
-    (void)a;
-    (void)err;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
     lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 2);
@@ -41,18 +40,20 @@ static int read_session_auth(lp_arena *a, const PGresult *r, int row, void *dst,
     lp_db_text_copy(out->role, sizeof out->role, r, row, 4);
     out->revoked = lp_db_bool(r, row, 5);
     out->expired = lp_db_bool(r, row, 6);
-    return 0;
+    out->expires_at_ms = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+    return lp_db_profile_read(a, r, row, 8, &out->member, err);
 }
 
-int lp_db_session_find(lp_db *db, const char *token_hash, lp_session_auth *out, lp_error *err)
+int lp_db_session_find(lp_db *db, lp_arena *a, const char *token_hash, lp_session_auth *out, lp_error *err)
 {
     const char *p[1] = {token_hash};
-    return lp_db_one(NULL,
+    return lp_db_one(a,
                      lp_db_query(db,
                                  "SELECT s.id, s.team_id, s.user_id, s.csrf_token, m.role, s.revoked_at IS NOT NULL, "
-                                 "s.expires_at <= now() FROM sessions s "
-                                 "JOIN memberships m ON m.team_id = s.team_id AND m.user_id = s.user_id "
-                                 "WHERE s.token_hash = $1",
+                                 "s.expires_at <= now(), " LP_SQL_MS("s.expires_at") ", " LP_DB_PROFILE_COLUMNS
+                                 " FROM sessions s "
+                                 "JOIN memberships m ON m.team_id = s.team_id AND m.user_id = s.user_id"
+                                 LP_DB_PROFILE_JOINS("m") "WHERE s.token_hash = $1",
                                  1, p, err),
                      read_session_auth, out, err);
 }

@@ -28,6 +28,7 @@ struct lp_req_internal {
     json_t *json;              /* parsed body, released at completion */
     int has_sink;              /* BODY_STREAM: the handler registered a sink */
     lp_body_sink sink;
+    struct lp_db *db;          /* lp_req_db's connection; released at the end of the handler's turn */
 };
 
 #endif

@@ -112,12 +112,43 @@ int lp_req_stream_body(lp_req *req, const lp_body_sink *sink)
 
 int lp_req_require(lp_req *req, lp_perm perm)
 {
-    if (perm == LP_PERM_PUBLIC || (req->who.authenticated && lp_role_has(req->who.role, perm)))
+    if (perm == LP_PERM_PUBLIC || (req->who.authenticated && (req->who.perms & LP_PERM_BIT(perm))))
         return 0;
     if (!req->who.authenticated)
         return lp_error_set(&req->err, LP_E_UNAUTHENTICATED, "authentication required");
-    lp_error_set(&req->err, LP_E_FORBIDDEN, "your role (%s) may not do this", lp_role_name(req->who.role));
+    lp_error_set(&req->err, LP_E_FORBIDDEN, "your role (%s) may not do this",
+                 req->who.role_name ? req->who.role_name : "none");
     return -1;
+}
+
+/* ---- the request's database connection ----------------------------------- */
+
+struct lp_db *lp_req_db(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    if (in->db)
+        return in->db;
+    if (!req->svc->db_acquire) {
+        lp_error_set(&req->err, LP_E_UNAVAILABLE, "no database is configured");
+        return NULL;
+    }
+    in->db = req->svc->db_acquire(req->svc->db, &req->err);
+    return in->db;
+}
+
+void lp_req_db_release(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    if (in->db && req->svc->db_release)
+        req->svc->db_release(in->db);
+    in->db = NULL;
+}
+
+struct lp_db *lp_req_db_take(lp_req *req)
+{
+    struct lp_db *db = lp_req_db(req);
+    req->in->db = NULL;
+    return db;
 }
 
 static int set_response(lp_req *req, int status, struct MHD_Response *r, const char *content_type)

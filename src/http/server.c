@@ -22,7 +22,6 @@
 #include "http_int.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
-#include "loupe/http/auth.h"
 #include "loupe/http/metrics.h"
 
 struct lp_http_server {
@@ -205,19 +204,29 @@ static enum MHD_Result queue(lp_req *req)
     return r;
 }
 
+/* Authenticates (through the application's service), checks the route's
+ * permission and runs the handler; then the handler's turn is over and the
+ * request's database connection, if any, goes back to the pool. */
 static void dispatch(lp_req *req)
 {
     const lp_route *route = req->route;
+    const lp_services *svc = req->svc;
     lp_log_set_context(req->request_id);
+    memset(&req->who, 0, sizeof req->who);
     if (route->perm != LP_PERM_PUBLIC) {
-        if (lp_auth_authenticate(req) != 0 || lp_req_require(req, route->perm) != 0) {
+        if (!svc->authenticate) {
+            lp_error_set(&req->err, LP_E_INTERNAL, "no authentication service is configured");
             req->in->failed = 1;
-            return;
+        } else if (svc->authenticate(svc->auth, req) != 0 || lp_req_require(req, route->perm) != 0) {
+            req->in->failed = 1;
         }
     }
-    lp_error_clear(&req->err);
-    if (route->handler(req) != 0)
-        req->in->failed = 1;
+    if (!req->in->failed) {
+        lp_error_clear(&req->err);
+        if (route->handler(req) != 0)
+            req->in->failed = 1;
+    }
+    lp_req_db_release(req);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -302,6 +311,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         lp_log_set_context(req->request_id);
         if (in->sink.end(req, in->sink.cls) != 0)
             in->failed = 1;
+        lp_req_db_release(req);
     } else if (!in->failed) {
         req->body = in->body.data ? in->body.data : "";
         req->body_len = in->body.len;
@@ -347,6 +357,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (in->has_sink && in->sink.cleanup)
         in->sink.cleanup(in->sink.cls);
+    lp_req_db_release(req);
     if (in->response)
         MHD_destroy_response(in->response);
     json_decref(in->json);

@@ -190,14 +190,13 @@ cleanup:
     return rc;
 }
 
+/* A notification only wakes the relay: the rows themselves are read by the
+ * next round. A lost connection is noticed and re-opened by ensure_db. */
 static void drain_notifications(relay_conn *c)
 {
-    PGconn *pg = lp_db_pg(c->db);
-    PGnotify *nt;
-    if (!pg || PQconsumeInput(pg) == 0)
-        return;
-    while ((nt = PQnotifies(pg)) != NULL)
-        PQfreemem(nt);
+    lp_error err;
+    lp_error_clear(&err);
+    lp_db_notifications(c->db, NULL, NULL, &err);
 }
 
 static void *relay_main(void *arg)
@@ -244,8 +243,8 @@ static void *relay_main(void *arg)
 
         fds[0].fd = r->wake[0];
         fds[0].events = POLLIN;
-        if (c.db && lp_db_ok(c.db) && PQsocket(lp_db_pg(c.db)) >= 0) {
-            fds[1].fd = PQsocket(lp_db_pg(c.db));
+        if (lp_db_socket(c.db) >= 0) {
+            fds[1].fd = lp_db_socket(c.db);
             fds[1].events = POLLIN;
             nfds = 2;
         }

@@ -130,7 +130,7 @@ class HttpCoreTest(lh.LoupeTestCase):
         doc = self.c.get("/api/v1/openapi.json").json()
         import os
         import re
-        src = os.path.join(os.environ.get("LOUPE_SOURCE_DIR", "."), "src/http/routes.def")
+        src = os.path.join(os.environ.get("LOUPE_SOURCE_DIR", "."), "src/api/routes.def")
         with open(src) as f:
             routes = re.findall(r'^LP_ROUTE\((\w+),\s*"([^"]+)"', f.read(), re.M)
         self.assertTrue(routes)

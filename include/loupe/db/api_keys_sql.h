@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "loupe/db/memberships_sql.h"
 #include "loupe/db/teams_sql.h"
 
 typedef struct lp_api_key_row {
@@ -48,10 +49,12 @@ typedef struct lp_api_key_auth {
     int revoked;   /* revoked_at is set */
     int expired;   /* expires_at <= now() */
     int stale;     /* last_used_at is unset or over a minute old */
+    int64_t expires_at_ms;      /* Unix ms; 0 = never */
+    lp_member_profile member;   /* strings in the arena */
 } lp_api_key_auth;
 
 /* 0 found, 1 no key has this prefix, -1 failed. */
-int lp_db_api_key_find(lp_db *db, const char *prefix, lp_api_key_auth *out, lp_error *err);
+int lp_db_api_key_find(lp_db *db, lp_arena *a, const char *prefix, lp_api_key_auth *out, lp_error *err);
 
 /* Records that the key was used now (cheap; callers do it when stale). 0 or -1. */
 int lp_db_api_key_touch(lp_db *db, const char *key_id, lp_error *err);

@@ -8,12 +8,18 @@
  * so the pool recovers by itself once the server is back.
  *
  * SQL text is always constant and values always travel as parameters; every
- * statement of a resource lives in src/db/<resource>_sql.c. lp_db_query
- * prepares each distinct statement once per connection and reuses it. */
+ * statement of a resource lives in src/db/<resource>_sql.c (lp_db_query and
+ * the libpq types are internal to src/db: lp_db is opaque to every other
+ * area). lp_db_query prepares each distinct statement once per connection
+ * and reuses it.
+ *
+ * Notifications (LISTEN/NOTIFY): a thread that owns a standalone connection
+ * (lp_db_connect) listens with lp_db_listen, waits for lp_db_socket to be
+ * readable alongside its own descriptors, then reads what arrived with
+ * lp_db_notifications. */
 #ifndef LOUPE_DB_DB_H
 #define LOUPE_DB_DB_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "loupe/core/error.h"
@@ -53,9 +59,6 @@ void lp_db_pool_get_stats(lp_db_pool *pool, lp_db_pool_stats *out);
 lp_db *lp_db_connect(const char *url, int64_t statement_timeout_ms, lp_error *err);
 void lp_db_close(lp_db *db);
 
-/* The underlying connection (borrowed), for COPY and pipeline mode. */
-PGconn *lp_db_pg(lp_db *db);
-
 /* Transactions. begin fails if one is already open. rollback is safe to call
  * when none is open. */
 int lp_db_begin(lp_db *db, lp_error *err);
@@ -63,21 +66,38 @@ int lp_db_commit(lp_db *db, lp_error *err);
 int lp_db_rollback(lp_db *db);
 int lp_db_in_transaction(const lp_db *db);
 
-/* Runs sql with nparams text parameters (NULL = SQL NULL). Returns a result
- * the caller owns (PQclear), with status TUPLES_OK or COMMAND_OK; or NULL with
- * err mapped from the SQLSTATE: unique violation → LP_E_CONFLICT, foreign-key
- * violation → LP_E_INVALID, invalid text representation → LP_E_INVALID,
- * statement timeout → LP_E_TIMEOUT, serialization failure → LP_E_CONFLICT,
- * connection failure → LP_E_UNAVAILABLE, anything else → LP_E_INTERNAL (the
- * server's message goes to the log, not to the client). */
-PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
-
-/* Like lp_db_query for statements whose rows are not needed; returns the
- * number of rows affected (>= 0) or -1. */
+/* Runs sql with nparams text parameters (NULL = SQL NULL) for statements
+ * whose rows are not needed; returns the number of rows affected (>= 0), or
+ * -1 with err mapped from the SQLSTATE as lp_db_query does (src/db/db_int.h). */
 int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
 
 /* 1 if the connection is usable (after a failure, the pool resets it). */
 int lp_db_ok(lp_db *db);
+
+/* One round trip to the server ("SELECT 1"): 0, or -1 with err (readiness probes). */
+int lp_db_ping(lp_db *db, lp_error *err);
+
+/* ---- Notifications --------------------------------------------------------- */
+
+/* LISTEN on channel, an identifier of [a-z0-9_] (quoted by the server's
+ * rules). Notifications then arrive on this connection until it closes.
+ * 0, or -1 with err (LP_E_INVALID for a bad name). */
+int lp_db_listen(lp_db *db, const char *channel, lp_error *err);
+
+/* The connection's socket, to poll(2) for readability together with the
+ * caller's own descriptors; -1 when not connected. */
+int lp_db_socket(lp_db *db);
+
+/* Called for each notification: channel and payload are borrowed for the
+ * call only. */
+typedef void (*lp_db_notify_fn)(void *cls, const char *channel, const char *payload);
+
+/* Reads whatever the server has sent, without blocking, and calls fn (may
+ * be NULL: notifications are then discarded) for each notification in
+ * arrival order. Returns the number of notifications, or -1 with
+ * LP_E_UNAVAILABLE when the connection is lost (the caller reconnects and
+ * listens again: notifications sent meanwhile are gone). */
+int lp_db_notifications(lp_db *db, lp_db_notify_fn fn, void *cls, lp_error *err);
 
 /* Applies pending migrations (embedded from migrations/NNNN_*.sql at build
  * time) in order, each in its own transaction, under a session advisory lock so

@@ -17,6 +17,16 @@ typedef struct lp_member_row {
     char cursor_key[24];         /* joined_at in microseconds since the epoch (pagination) */
 } lp_member_row;
 
+/* A member as GET /api/v1/me shows them, read together with a credential
+ * (lp_db_api_key_find, lp_db_session_find). Strings in the arena. */
+typedef struct lp_member_profile {
+    char *user_email;
+    char *user_name;
+    char *team_name;
+    char *team_slug;
+    char team_created_at[LP_DB_TIME_LEN];
+} lp_member_profile;
+
 /* Members of the team, oldest first (ties by user id), at most limit of
  * them, after the member (after_key, after_id) when after_key is not NULL
  * (a row's cursor_key and user_id; after_key must be an integer as text).

@@ -24,14 +24,14 @@
 #include "loupe/core/error.h"
 
 struct lp_db_pool;
+struct lp_db;
 struct lp_storage;
 struct lp_metrics;
 
-/* Roles, lowest to highest privilege for the linear part; annotator and
- * reviewer are siblings (see lp_role_has). */
-typedef enum lp_role { LP_ROLE_NONE = 0, LP_ROLE_VIEWER, LP_ROLE_ANNOTATOR, LP_ROLE_REVIEWER, LP_ROLE_ADMIN, LP_ROLE_OWNER } lp_role;
-
-/* What a route needs. */
+/* What a route needs (the route table's PERM column). Which role grants
+ * which permission is the identity area's business (loupe/identity/role.h):
+ * the authentication service hands http a set of permissions, never a role
+ * table. */
 typedef enum lp_perm {
     LP_PERM_PUBLIC = 0, /* no authentication */
     LP_PERM_READ,       /* any member: viewer and up */
@@ -41,35 +41,49 @@ typedef enum lp_perm {
     LP_PERM_OWNER       /* owner */
 } lp_perm;
 
-/* The one place that says which role may do what. */
-int lp_role_has(lp_role role, lp_perm perm);
-const char *lp_role_name(lp_role role);            /* "owner", … ; "" for NONE */
-int lp_role_parse(const char *s, lp_role *out);    /* -1 if unknown */
-/* 1 if role a may do nothing that role b may not. */
-int lp_role_within(lp_role a, lp_role b);
+/* The bit of perm in lp_principal.perms. */
+#define LP_PERM_BIT(perm) (1u << (unsigned)(perm))
 
-/* Who is calling. Filled by the server before the handler runs (for routes
- * that are not PUBLIC, authenticated is always 1 by then). */
+/* Who is calling. Filled by the authentication service before the handler
+ * runs (for routes that are not PUBLIC, authenticated is always 1 by then). */
 typedef struct lp_principal {
     int authenticated;
     int via_session;        /* 1: browser session cookie; 0: API key */
     char user_id[37];
     char team_id[37];
-    lp_role role;
+    int role;               /* an lp_role (loupe/identity/role.h); opaque to http */
+    const char *role_name;  /* "owner", … (static); for messages */
+    unsigned perms;         /* LP_PERM_BIT of every permission the caller holds */
     char credential_id[37]; /* api_keys.id or sessions.id */
     char csrf_token[64];    /* sessions only */
+    const void *profile;    /* the service's own record of the caller (loupe/identity/authenticate.h); borrowed */
 } lp_principal;
 
-/* Shared services, owned by the application, read-only for handlers. */
-typedef struct lp_services {
+typedef struct lp_services lp_services;
+typedef struct lp_req lp_req;
+
+/* Shared services, owned by the application, read-only for handlers. http
+ * links no database: it reaches the pool and the credential check only
+ * through the pointers the application sets here. */
+struct lp_services {
     const lp_config *cfg;
     struct lp_db_pool *db;
+    /* The pool's acquire and release (lp_db_acquire/lp_db_release), used by
+     * lp_req_db; NULL → lp_req_db answers 503. */
+    struct lp_db *(*db_acquire)(struct lp_db_pool *pool, lp_error *err);
+    void (*db_release)(struct lp_db *db);
+    /* The authentication service, called for every route that is not
+     * PUBLIC: fills req->who and returns 0, or sets req->err (401, 403,
+     * 503) and returns -1. NULL → every such route answers 500 (deny by
+     * default). auth is its state. */
+    int (*authenticate)(void *auth, lp_req *req);
+    void *auth;
     struct lp_storage *storage;   /* NULL until storage is configured */
     struct lp_metrics *metrics;
     const char *public_url;       /* without trailing slash */
     int (*ready)(const struct lp_services *svc, char *why, size_t cap); /* /readyz probe: 0 = ready */
     void *app;                    /* the application's own state */
-} lp_services;
+};
 
 typedef struct lp_route lp_route;
 typedef struct lp_req lp_req;
@@ -122,8 +136,25 @@ typedef struct lp_body_sink {
 } lp_body_sink;
 int lp_req_stream_body(lp_req *req, const lp_body_sink *sink);
 
-/* Fails with 403 unless the caller's role has perm. */
+/* Fails with 403 unless the caller holds perm. */
 int lp_req_require(lp_req *req, lp_perm perm);
+
+/* The request's one pooled database connection, shared by the
+ * authentication service and the handler: acquired on the first call
+ * (through svc->db_acquire), the same one on every later call, and
+ * released (a transaction left open is rolled back) when the handler's turn
+ * ends — when the handler returns, and for BODY_STREAM routes again after
+ * the body's end. NULL with req->err set (503) when none is free in time. */
+struct lp_db *lp_req_db(lp_req *req);
+
+/* Releases the request's connection now (before slow work that needs no
+ * database, such as a password hash); a later lp_req_db acquires again. */
+void lp_req_db_release(lp_req *req);
+
+/* Hands the request's connection (acquired if need be) over to the caller,
+ * who releases it with lp_db_release — for a response that keeps reading
+ * after the handler returned (a streamed cursor). NULL with req->err. */
+struct lp_db *lp_req_db_take(lp_req *req);
 
 /* Responses. Each returns 0, or -1 with req->err set (out of memory). */
 int lp_res_json(lp_req *req, int status, json_t *body);          /* steals body (NULL → no body) */

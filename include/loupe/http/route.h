@@ -1,6 +1,7 @@
 /* The route table's row and the router.
  *
- * Routes are declared once, in src/http/routes.def:
+ * The application declares its routes once, in a table of these rows (Loupe's
+ * is src/api/routes.def, see loupe/api/routes.h):
  *   LP_ROUTE(METHOD, "/api/v1/items/{id}", handler, PERM, BODY)
  * A last segment "{name*}" matches the rest of the path, slashes included
  * (e.g. "/files/{key*}").
@@ -47,8 +48,5 @@ typedef enum lp_route_result { LP_ROUTE_FOUND = 0, LP_ROUTE_NO_PATH, LP_ROUTE_NO
  * NO_METHOD, allow (if not NULL) receives "GET, POST" style text. */
 lp_route_result lp_route_match_path(const lp_route *routes, size_t n, const char *method, const char *path,
                                     lp_route_match *m, char *allow, size_t allow_cap);
-
-/* The table, built from routes.def by the application. */
-const lp_route *lp_routes(size_t *count);
 
 #endif

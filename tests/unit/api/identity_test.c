@@ -1,4 +1,4 @@
-/* The role table, and the identity input checks shared by the handlers and
+/* The identity input checks shared by the handlers and
  * `louped admin bootstrap` (no server needed). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,46 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "api/identity.h"
+#include "identity_int.h"
 #include "loupe/api/admin.h"
-
-static void test_role_table(void **state)
-{
-    (void)state;
-    /* rows: role; columns: PUBLIC READ ANNOTATE REVIEW MANAGE OWNER */
-    static const int want[6][6] = {
-        {1, 0, 0, 0, 0, 0}, /* none */
-        {1, 1, 0, 0, 0, 0}, /* viewer */
-        {1, 1, 1, 0, 0, 0}, /* annotator */
-        {1, 1, 1, 1, 0, 0}, /* reviewer */
-        {1, 1, 1, 1, 1, 0}, /* admin */
-        {1, 1, 1, 1, 1, 1}, /* owner */
-    };
-    for (int r = LP_ROLE_NONE; r <= LP_ROLE_OWNER; r++)
-        for (int p = LP_PERM_PUBLIC; p <= LP_PERM_OWNER; p++)
-            assert_int_equal(lp_role_has((lp_role)r, (lp_perm)p), want[r][p]);
-    assert_int_equal(lp_role_has((lp_role)42, LP_PERM_READ), 0);
-    assert_int_equal(lp_role_has(LP_ROLE_OWNER, (lp_perm)42), 0);
-}
-
-static void test_role_names(void **state)
-{
-    (void)state;
-    const char *names[] = {"viewer", "annotator", "reviewer", "admin", "owner"};
-    for (int i = 0; i < 5; i++) {
-        lp_role r;
-        assert_int_equal(lp_role_parse(names[i], &r), 0);
-        assert_int_equal(r, LP_ROLE_VIEWER + i);
-        assert_string_equal(lp_role_name(r), names[i]);
-    }
-    lp_role r = LP_ROLE_VIEWER;
-    assert_int_equal(lp_role_parse("Owner", &r), -1);
-    assert_int_equal(lp_role_parse("", &r), -1);
-    assert_int_equal(lp_role_parse(NULL, &r), -1);
-    assert_int_equal(r, LP_ROLE_VIEWER);
-    assert_string_equal(lp_role_name(LP_ROLE_NONE), "");
-    assert_string_equal(lp_role_name((lp_role)99), "");
-}
 
 static void test_email(void **state)
 {
@@ -118,7 +80,7 @@ static void test_cursor_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_role_table), cmocka_unit_test(test_role_names), cmocka_unit_test(test_email),
+        cmocka_unit_test(test_email),
         cmocka_unit_test(test_name),       cmocka_unit_test(test_slugify),    cmocka_unit_test(test_cursor_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

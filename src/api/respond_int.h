@@ -1,8 +1,8 @@
 /* Answers the resource handlers share (respond.c): one page of a cursor-
  * paginated list, and a resource just created. Both take over body/rows
  * rendering so that every list and every 201 reads the same. */
-#ifndef LOUPE_API_RESPOND_H
-#define LOUPE_API_RESPOND_H
+#ifndef LOUPE_API_RESPOND_INT_H
+#define LOUPE_API_RESPOND_INT_H
 
 #include <jansson.h>
 #include <stddef.h>

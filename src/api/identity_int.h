@@ -7,8 +7,8 @@
  * LP_E_INVALID, the field named as the API names it) and return -1, so a
  * handler can check every field, then answer once with all of them. They
  * take plain strings so that command-line tools (admin.c) share them. */
-#ifndef LOUPE_API_IDENTITY_H
-#define LOUPE_API_IDENTITY_H
+#ifndef LOUPE_API_IDENTITY_INT_H
+#define LOUPE_API_IDENTITY_INT_H
 
 #include <jansson.h>
 
@@ -22,6 +22,7 @@
 #include "loupe/db/teams_sql.h"
 #include "loupe/db/users_sql.h"
 #include "loupe/http/request.h"
+#include "loupe/identity/role.h"
 
 /* Longest email address accepted (RFC 5321 path limit). */
 #define LP_EMAIL_MAX 254
