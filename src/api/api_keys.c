@@ -13,6 +13,7 @@
 #include "respond_int.h"
 #include "loupe/api/input.h"
 #include "handlers_int.h"
+#include "loupe/identity/authenticate.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/api_key.h"
 
@@ -197,5 +198,8 @@ int lp_api_api_keys_revoke(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_empty(req, 204);
+    if (rc != 0)
+        return -1;
+    lp_auth_forget_credential(req, key_id);
+    return lp_res_empty(req, 204);
 }

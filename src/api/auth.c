@@ -158,6 +158,7 @@ int lp_api_auth_logout(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
+    lp_auth_forget_credential(req, req->who.credential_id);
     if (lp_res_header(req, "Set-Cookie", LP_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax") != 0)
         return -1;
     return lp_res_empty(req, 204);

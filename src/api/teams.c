@@ -14,6 +14,7 @@
 #include "respond_int.h"
 #include "loupe/api/input.h"
 #include "handlers_int.h"
+#include "loupe/identity/authenticate.h"
 
 int lp_api_team_get(lp_req *req)
 {
@@ -52,7 +53,10 @@ int lp_api_team_update(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_team_json(&team));
+    if (rc != 0)
+        return -1;
+    lp_auth_forget_member(req, team_id, NULL);
+    return lp_res_json(req, 200, lp_identity_team_json(&team));
 }
 
 static json_t *member_at(const void *rows, size_t i)
@@ -218,7 +222,10 @@ int lp_api_members_update(lp_req *req)
 
 cleanup:
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, lp_identity_member_json(&member));
+    if (rc != 0)
+        return -1;
+    lp_auth_forget_member(req, team_id, user_id);
+    return lp_res_json(req, 200, lp_identity_member_json(&member));
 }
 
 int lp_api_members_delete(lp_req *req)
@@ -244,5 +251,8 @@ int lp_api_members_delete(lp_req *req)
 
 cleanup:
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_empty(req, 204);
+    if (rc != 0)
+        return -1;
+    lp_auth_forget_member(req, team_id, user_id);
+    return lp_res_empty(req, 204);
 }

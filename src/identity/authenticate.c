@@ -56,6 +56,21 @@ lp_credential_cache *lp_auth_cache(lp_auth *a) { return a ? a->cache : NULL; }
 
 const lp_credential *lp_auth_caller(const lp_req *req) { return req->who.profile; }
 
+static lp_credential_cache *cache_of(const lp_req *req)
+{
+    return req->svc->authenticate == lp_auth_authenticate ? lp_auth_cache(req->svc->auth) : NULL;
+}
+
+void lp_auth_forget_credential(const lp_req *req, const char *credential_id)
+{
+    lp_credential_cache_drop_credential(cache_of(req), credential_id);
+}
+
+void lp_auth_forget_member(const lp_req *req, const char *team_id, const char *user_id)
+{
+    lp_credential_cache_drop_member(cache_of(req), team_id, user_id);
+}
+
 static int64_t now_unix_ms(void)
 {
     struct timeval tv;
@@ -91,13 +106,16 @@ static int accept_credential(lp_req *req, lp_credential *cred)
     return 0;
 }
 
-static void set_profile(lp_credential *cred, const lp_member_profile *m)
+/* Points cred's profile at m's strings (arena), copying the one m holds
+ * inline. 0 or -1 (out of memory). */
+static int set_profile(lp_req *req, lp_credential *cred, const lp_member_profile *m)
 {
     cred->user_email = m->user_email;
     cred->user_name = m->user_name;
     cred->team_name = m->team_name;
     cred->team_slug = m->team_slug;
-    cred->team_created_at = m->team_created_at;
+    cred->team_created_at = lp_arena_strdup(req->arena, m->team_created_at);
+    return cred->team_created_at ? 0 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
 /* ---- API keys ------------------------------------------------------------ */
@@ -155,7 +173,8 @@ static int api_key_from_db(lp_req *req, lp_auth *a, const lp_api_key *parsed, lp
     lp_strlcpy(cred->team_id, row.team_id, sizeof cred->team_id);
     cred->role = lp_role_effective(key_role, member_role);
     cred->expires_at_ms = row.expires_at_ms;
-    set_profile(cred, &row.member);
+    if (set_profile(req, cred, &row.member) != 0)
+        return -1;
     lp_credential_cache_put(a->cache, LP_CREDENTIAL_API_KEY, parsed->hash_hex, cred, generation, now_unix_ms());
     return 0;
 }
@@ -214,7 +233,8 @@ static int session_from_db(lp_req *req, lp_auth *a, const char *hash, lp_credent
     lp_strlcpy(cred->csrf_token, row.csrf_token, sizeof cred->csrf_token);
     cred->role = role;
     cred->expires_at_ms = row.expires_at_ms;
-    set_profile(cred, &row.member);
+    if (set_profile(req, cred, &row.member) != 0)
+        return -1;
     lp_credential_cache_put(a->cache, LP_CREDENTIAL_SESSION, hash, cred, generation, now_unix_ms());
     return 0;
 }

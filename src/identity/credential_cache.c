@@ -312,6 +312,18 @@ static void drop_matching(lp_credential_cache *c, const match *m)
     }
 }
 
+void lp_credential_cache_drop_credential(lp_credential_cache *c, const char *credential_id)
+{
+    match m = {.credential_id = credential_id};
+    drop_matching(c, &m);
+}
+
+void lp_credential_cache_drop_member(lp_credential_cache *c, const char *team_id, const char *user_id)
+{
+    match m = {.team_id = team_id, .user_id = user_id};
+    drop_matching(c, &m);
+}
+
 void lp_credential_cache_clear(lp_credential_cache *c)
 {
     match m = {.all = 1};

@@ -47,6 +47,16 @@ int lp_auth_authenticate(void *auth, lp_req *req);
  * borrowed from the request; NULL before authentication. */
 const lp_credential *lp_auth_caller(const lp_req *req);
 
+/* Drop what this node cached about a credential, or about a member
+ * (team_id NULL: in every team; user_id NULL: every member of the team),
+ * at once: a handler calls them after committing a change to it, so the
+ * node that made the change never answers with the old state, not even
+ * before the change's notification arrives (every other node learns it
+ * from the notification). No-ops when the request's service is not an
+ * lp_auth. */
+void lp_auth_forget_credential(const lp_req *req, const char *credential_id);
+void lp_auth_forget_member(const lp_req *req, const char *team_id, const char *user_id);
+
 /* The service's cache (borrowed), e.g. for its metrics collector. */
 lp_credential_cache *lp_auth_cache(lp_auth *a);
 

@@ -88,6 +88,12 @@ void lp_credential_cache_put(lp_credential_cache *c, lp_credential_kind kind, co
  * concerned; anything else drops everything (safe). */
 void lp_credential_cache_apply(lp_credential_cache *c, const char *payload);
 
+/* Drops the entries of one credential (api_keys.id or sessions.id). */
+void lp_credential_cache_drop_credential(lp_credential_cache *c, const char *credential_id);
+/* Drops the entries of a member: team_id's and user_id's (NULL: any team,
+ * any user; not both NULL). */
+void lp_credential_cache_drop_member(lp_credential_cache *c, const char *team_id, const char *user_id);
+
 /* Drops every entry. */
 void lp_credential_cache_clear(lp_credential_cache *c);
 
