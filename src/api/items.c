@@ -8,7 +8,7 @@
  * The list's filter parameters are the filter document of the bulk routes
  * written as query parameters (status=ready,error; annotation_count[gte]=1;
  * metadata[camera]=left; created[gte]=2026-01-01) and read by the same code
- * (loupe/jobs/item_filter.h). Every change writes an audit row in its
+ * (loupe/db/item_filter.h). Every change writes an audit row in its
  * transaction. */
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include "loupe/db/datasets_sql.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/http/request.h"
-#include "loupe/jobs/item_filter.h"
+#include "loupe/db/item_filter.h"
 
 /* {id, name, slug, created_at, updated_at}. New reference or NULL. */
 json_t *lp_api_dataset_json(const lp_dataset_row *d);

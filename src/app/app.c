@@ -32,7 +32,7 @@
 #include "loupe/http/metrics.h"
 #include "loupe/http/server.h"
 #include "loupe/identity/authenticate.h"
-#include "loupe/jobs/outbox_relay.h"
+#include "loupe/app/outbox_relay.h"
 #include "loupe/storage/storage.h"
 
 typedef struct app_state {

@@ -59,3 +59,8 @@ void lp_job_set_result(lp_job_ctx *ctx, json_t *result)
     json_decref(ctx->result);
     ctx->result = result;
 }
+
+int lp_job_error_retryable(int code)
+{
+    return code != LP_E_INVALID && code != LP_E_MALFORMED;
+}

@@ -30,13 +30,13 @@
 
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
-#include "loupe/jobs/heartbeat.h"
+#include "loupe/worker/heartbeat.h"
 #include "loupe/jobs/job.h"
-#include "loupe/jobs/runner.h"
+#include "loupe/worker/runner.h"
 #include "loupe/queue/connection.h"
 #include "loupe/queue/consume.h"
 #include "loupe/queue/topology.h"
-#include "worker.h"
+#include "worker_int.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 250

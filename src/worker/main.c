@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "loupe/core/cli.h"
-#include "worker.h"
+#include "worker_int.h"
 
 static void usage(FILE *out)
 {

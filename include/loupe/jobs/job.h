@@ -54,6 +54,10 @@ typedef struct lp_job_kind {
 
 /* The registry. */
 const lp_job_kind *lp_job_kinds(size_t *count);
+
+/* 1 if a handler failure with this code may succeed on another attempt
+ * (invalid or malformed input never will). */
+int lp_job_error_retryable(int code);
 /* The kind called name, or NULL. */
 const lp_job_kind *lp_job_kind_find(const char *name);
 /* Distinct queue names of the registry, in order of first appearance:

@@ -5,7 +5,7 @@
  *
  * payload  the bulk body ({"filters", "target_dataset_id"?, "priority"?,
  *          "metadata"?}) plus "action" and "requested_by" — see
- *          loupe/jobs/item_filter.h
+ *          loupe/db/item_filter.h
  * result   {"action", "count"}
  *
  * The items are visited in (created_at, id) order in batches of
@@ -20,7 +20,7 @@
 
 #include "../jobs_int.h"
 #include "loupe/db/audit_sql.h"
-#include "loupe/jobs/item_filter.h"
+#include "loupe/db/item_filter.h"
 
 int lp_job_items_bulk_validate(const json_t *payload, const lp_config *cfg, lp_error *err)
 {

@@ -37,7 +37,6 @@
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/db/media_sql.h"
-#include "loupe/jobs/runner.h"
 #include "loupe/storage/storage.h"
 
 /* One storage handle per worker process, opened on first use. */

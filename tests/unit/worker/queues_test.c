@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "worker.h"
+#include "worker_int.h"
 
 static void test_split_and_trim(void **state)
 {

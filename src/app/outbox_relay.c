@@ -1,10 +1,10 @@
-/* The outbox relay thread. See loupe/jobs/outbox_relay.h for the design.
+/* The outbox relay thread. See loupe/app/outbox_relay.h for the design.
  *
  * DESIGN (thread): one thread, started by lp_outbox_relay_start, owns `db`
  * (its own PostgreSQL connection, LISTENing on loupe_outbox) and `mq` (its own
  * RabbitMQ connection). Other threads only read the atomics and write a byte
  * to the wake pipe (stop, kick). */
-#include "loupe/jobs/outbox_relay.h"
+#include "loupe/app/outbox_relay.h"
 
 #include <errno.h>
 #include <fcntl.h>

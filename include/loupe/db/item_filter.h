@@ -1,4 +1,6 @@
-/* Item filters and bulk item actions as JSON documents (src/jobs/item_filter.c).
+/* Item filters and bulk item actions as JSON documents (src/db/item_filter.c),
+ * read into the filter model of loupe/db/items_sql.h that the item
+ * statements take.
  *
  * One reader serves the item list (GET /api/v1/items, query parameters turned
  * into the same JSON shape), the bulk routes (POST /api/v1/items/move|copy|
@@ -20,8 +22,8 @@
  *
  * Strings in the results are borrowed from the JSON document or copied into
  * the arena: keep both alive while the result is used. */
-#ifndef LOUPE_JOBS_ITEM_FILTER_H
-#define LOUPE_JOBS_ITEM_FILTER_H
+#ifndef LOUPE_DB_ITEM_FILTER_H
+#define LOUPE_DB_ITEM_FILTER_H
 
 #include <jansson.h>
 

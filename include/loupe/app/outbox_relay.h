@@ -11,8 +11,8 @@
  * after reconnecting (with backoff, topology redeclared). A crash between
  * publish and COMMIT can publish a row twice; consumers are idempotent.
  * Counters and flags are atomics, readable from any thread. */
-#ifndef LOUPE_JOBS_OUTBOX_RELAY_H
-#define LOUPE_JOBS_OUTBOX_RELAY_H
+#ifndef LOUPE_APP_OUTBOX_RELAY_H
+#define LOUPE_APP_OUTBOX_RELAY_H
 
 #include <stdint.h>
 

@@ -2,8 +2,8 @@
  * NVIDIA GPUs. GPUs are read through NVML, loaded at run time with
  * dlopen("libnvidia-ml.so.1"); without the library (or without a driver) the
  * list is empty — never an error. */
-#ifndef LOUPE_JOBS_HOST_INFO_H
-#define LOUPE_JOBS_HOST_INFO_H
+#ifndef LOUPE_WORKER_HOST_INFO_H
+#define LOUPE_WORKER_HOST_INFO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Item filters and bulk item actions as JSON documents. See
- * loupe/jobs/item_filter.h. */
-#include "loupe/jobs/item_filter.h"
+ * loupe/db/item_filter.h. */
+#include "loupe/db/item_filter.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* One attempt of a job in a worker, from delivery to result. See
- * loupe/jobs/runner.h for the sequence and the threading rules. */
-#include "loupe/jobs/runner.h"
+ * loupe/worker/runner.h for the sequence and the threading rules. */
+#include "loupe/worker/runner.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -60,11 +60,6 @@ lp_claim_decision lp_job_claim_decide(const char *status, int attempts, int max_
         return LP_CLAIM_EXHAUSTED;
     *attempt_out = attempts + 1;
     return LP_CLAIM_RUN;
-}
-
-int lp_job_error_retryable(int code)
-{
-    return code != LP_E_INVALID && code != LP_E_MALFORMED;
 }
 
 lp_job_runner *lp_job_runner_new(const lp_config *cfg, lp_error *err)

@@ -2,14 +2,14 @@
  * queues, CPUs, memory, GPUs, current job) every worker_heartbeat, and
  * refreshes the current job's heartbeat_at. It owns its own database
  * connection and reconnects after failures. Stopping deletes the row. */
-#ifndef LOUPE_JOBS_HEARTBEAT_H
-#define LOUPE_JOBS_HEARTBEAT_H
+#ifndef LOUPE_WORKER_HEARTBEAT_H
+#define LOUPE_WORKER_HEARTBEAT_H
 
 #include <stddef.h>
 
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
-#include "loupe/jobs/runner.h"
+#include "loupe/worker/runner.h"
 
 typedef struct lp_heartbeat lp_heartbeat;
 

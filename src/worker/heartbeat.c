@@ -1,9 +1,9 @@
-/* A worker's heartbeat thread. See loupe/jobs/heartbeat.h.
+/* A worker's heartbeat thread. See loupe/worker/heartbeat.h.
  *
  * DESIGN (thread): the heartbeat thread owns its database connection; it
  * reads the runner's current job through lp_job_runner_current (locked) and
  * sleeps on a condition variable so that stop is immediate. */
-#include "loupe/jobs/heartbeat.h"
+#include "loupe/worker/heartbeat.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -17,7 +17,7 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/jobs_sql.h"
-#include "loupe/jobs/host_info.h"
+#include "loupe/worker/host_info.h"
 
 #ifndef LOUPE_VERSION
 #define LOUPE_VERSION "0.1.0"

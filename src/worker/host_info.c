@@ -1,5 +1,5 @@
-/* Host facts a worker announces. See loupe/jobs/host_info.h. */
-#include "loupe/jobs/host_info.h"
+/* Host facts a worker announces. See loupe/worker/host_info.h. */
+#include "loupe/worker/host_info.h"
 
 #include <dlfcn.h>
 #include <jansson.h>

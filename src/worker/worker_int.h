@@ -1,6 +1,6 @@
 /* loupe-worker's dispatch loop (src/worker/dispatch.c), called by main.c. */
-#ifndef LOUPE_WORKER_H
-#define LOUPE_WORKER_H
+#ifndef LOUPE_WORKER_INT_H
+#define LOUPE_WORKER_INT_H
 
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"

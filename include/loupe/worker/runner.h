@@ -21,8 +21,8 @@
  * job thread); it owns a database connection and a publishing broker
  * connection, both reconnected on demand. lp_job_runner_current may be
  * called from any thread (the heartbeat). */
-#ifndef LOUPE_JOBS_RUNNER_H
-#define LOUPE_JOBS_RUNNER_H
+#ifndef LOUPE_WORKER_RUNNER_H
+#define LOUPE_WORKER_RUNNER_H
 
 #include <stddef.h>
 
@@ -49,9 +49,6 @@ typedef enum lp_claim_decision {
  * worker holds the job (its worker died). */
 lp_claim_decision lp_job_claim_decide(const char *status, int attempts, int max_attempts, int msg_attempt,
                                       int *attempt_out, int *abandoned_out);
-
-/* 1 if a handler failure with this code may succeed on another attempt. */
-int lp_job_error_retryable(int code);
 
 /* New runner (connects lazily). cfg is borrowed. NULL on out-of-memory. */
 lp_job_runner *lp_job_runner_new(const lp_config *cfg, lp_error *err);

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "loupe/jobs/item_filter.h"
+#include "loupe/db/item_filter.h"
 
 #define DS "0b7e3f1c-5d1a-4c1e-9a55-1f0e2d3c4b5a"
 #define DS2 "1c8f4a2d-6e2b-4d2f-8b66-2a1f3e4d5c6b"
