@@ -50,13 +50,16 @@ static int pool_collector(void *cls, lp_buf *out)
                          "loupe_db_pool_connections{state=\"open\"} %d\n"
                          "loupe_db_pool_connections{state=\"in_use\"} %d\n"
                          "loupe_db_pool_connections{state=\"waiting\"} %d\n"
+                         "# HELP loupe_db_pool_acquisitions_total Connections handed out by the pool.\n"
+                         "# TYPE loupe_db_pool_acquisitions_total counter\n"
+                         "loupe_db_pool_acquisitions_total %" PRIu64 "\n"
                          "# HELP loupe_db_pool_acquire_timeouts_total Requests that found no free connection in time.\n"
                          "# TYPE loupe_db_pool_acquire_timeouts_total counter\n"
                          "loupe_db_pool_acquire_timeouts_total %" PRIu64 "\n"
                          "# HELP loupe_db_pool_reconnects_total Connections re-established after a failure.\n"
                          "# TYPE loupe_db_pool_reconnects_total counter\n"
                          "loupe_db_pool_reconnects_total %" PRIu64 "\n",
-                         s.size, s.open, s.in_use, s.waiting, s.timeouts, s.reconnects);
+                         s.size, s.open, s.in_use, s.waiting, s.acquired, s.timeouts, s.reconnects);
 }
 
 static int readiness(const lp_services *svc, char *why, size_t cap)

@@ -112,6 +112,25 @@ class CredentialCacheTest(lh.LoupeTestCase):
         self.assertEqual(sa.post("/api/v1/auth/logout").status, 204)
         self.until(self.me_status(sb, 401), "signed-out session refused on node B")
 
+    def test_one_pooled_connection_per_request(self):
+        acquired = lambda d: metric(d, "loupe_db_pool_acquisitions_total")
+        # Without the cache, authentication and the handler share the request's one connection.
+        c = self.start_louped({"auth_cache_entries": 0})
+        cc = c.client(api_key=self.boot["api_key"])
+        self.assertEqual(cc.get("/api/v1/datasets").status, 200)
+        before = acquired(c)
+        for _ in range(10):
+            self.assertEqual(cc.get("/api/v1/datasets").status, 200)
+        self.assertEqual(acquired(c) - before, 10)
+        # With it, a cached credential needs none for authentication, and /me none at all.
+        ob = self.b.client(api_key=self.boot["api_key"])
+        self.assertEqual(ob.get("/api/v1/me").status, 200)
+        before = acquired(self.b)
+        for _ in range(10):
+            self.assertEqual(ob.get("/api/v1/me").status, 200)
+            self.assertEqual(ob.get("/api/v1/datasets").status, 200)
+        self.assertEqual(acquired(self.b) - before, 10)
+
     def test_lost_listener_connection_clears_and_recovers(self):
         kb = self.b.client(api_key=self.boot["api_key"])
         self.assertEqual(kb.get("/api/v1/me").status, 200)
