@@ -4,7 +4,7 @@
  * SIGINT with sigtimedwait (those signals are blocked in every thread, so
  * no handler runs at an arbitrary point) and feeds the systemd watchdog.
  * libmicrohttpd's pool threads serve requests (src/http/server.c); one outbox
- * relay thread publishes queued work to RabbitMQ (src/jobs/outbox_relay.c);
+ * relay thread publishes queued work to RabbitMQ (outbox_relay.c);
  * one credential listener thread keeps the credential cache true to the
  * database (src/identity/credential_listener.c).
  *

@@ -76,7 +76,7 @@ static void ensure_db(lp_outbox_relay *r, relay_conn *c)
         lp_db_close(c->db);
     }
     c->db = lp_db_connect(r->cfg->db_url, r->cfg->db_statement_timeout, &err);
-    if (c->db && lp_db_outbox_listen(c->db, &err) == 0) {
+    if (c->db && lp_db_listen(c->db, LP_DB_OUTBOX_CHANNEL, &err) == 0) {
         if (c->db_backoff)
             LP_INFO("outbox", "database connection re-established");
         c->db_backoff = 0;

@@ -212,11 +212,6 @@ int lp_db_outbox_insert(lp_db *db, const char *exchange, const char *routing_key
                : 0;
 }
 
-int lp_db_outbox_listen(lp_db *db, lp_error *err)
-{
-    return lp_db_script(db, "LISTEN loupe_outbox", err);
-}
-
 static int read_outbox(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     lp_outbox_row *out = dst;

@@ -99,8 +99,9 @@ typedef struct lp_outbox_row {
 int lp_db_outbox_insert(lp_db *db, const char *exchange, const char *routing_key, const char *body_json,
                         lp_error *err);
 
-/* LISTEN loupe_outbox on this connection (notified on every insert). 0 or -1. */
-int lp_db_outbox_listen(lp_db *db, lp_error *err);
+/* The channel notified on every outbox insert (migration 0002), for
+ * lp_db_listen. */
+#define LP_DB_OUTBOX_CHANNEL "loupe_outbox"
 
 /* Inside a transaction: up to limit unpublished rows, oldest first, locked
  * (FOR UPDATE SKIP LOCKED: rows another relay holds are skipped). *rows is an
