@@ -6,9 +6,10 @@
  * Steps: read the slot (a newer upload, a deleted item or a slot already
  * finished for this upload: nothing to do) → fetch the original from storage
  * into a private temporary directory, hashing it → decode and derive in the
- * worker's decoder, a long-lived sandboxed child (sandbox.h:
- * worker_memory_limit, killed at the attempt's deadline; media_transform.c)
- * → store every derived file under its
+ * worker's decoder, a long-lived loupe-decoder process that confines itself
+ * (loupe/jobs/decoder.h: worker_memory_limit, killed at the attempt's
+ * deadline; its files only under the pool's work directory, where the
+ * temporary directory of each job lives) → store every derived file under its
  * content-addressed key (derived/<sha256 of the original>/<variant>) → one
  * transaction fills the slot and marks it ready, or error with the reason.
  *
@@ -31,12 +32,11 @@
 #include <unistd.h>
 
 #include "../jobs_int.h"
-#include "../media_transform.h"
-#include "../sandbox.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/db/media_sql.h"
+#include "loupe/jobs/decoder.h"
 #include "loupe/storage/storage.h"
 
 /* One storage handle per worker process, opened on first use. */
@@ -81,15 +81,13 @@ int lp_job_media_normalize_validate(const json_t *payload, const lp_config *cfg,
 
 /* ---- Temporary directory ------------------------------------------------ */
 
-static int make_workdir(const lp_config *cfg, char *out, size_t cap, lp_error *err)
+/* A new directory name_XXXXXX in dir, into out. */
+static int make_dir_in(const char *dir, const char *name, char *out, size_t cap, lp_error *err)
 {
-    const char *tmp = cfg->worker_tmp_dir && *cfg->worker_tmp_dir ? cfg->worker_tmp_dir : getenv("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = "/tmp";
-    if (snprintf(out, cap, "%s/loupe-media-XXXXXX", tmp) >= (int)cap)
+    if (snprintf(out, cap, "%s/%s-XXXXXX", dir, name) >= (int)cap)
         return lp_error_field(err, LP_E_INVALID, "worker_tmp_dir", "is too long");
     if (!mkdtemp(out))
-        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s (worker_tmp_dir): %s", tmp,
+        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s (worker_tmp_dir): %s", dir,
                             strerror(errno));
     return 0;
 }
@@ -168,18 +166,24 @@ cleanup:
 
 /* ---- The sandboxed run ---------------------------------------------------- */
 
-/* One decoder per worker process, prepared on first use; its process
- * starts with the first transform and is replaced after a crash or a
- * timeout (sandbox.h). */
+/* One decoder per worker process, prepared on first use with its own work
+ * directory <worker_tmp_dir>/loupe-decoder-XXXXXX (each job's directory is
+ * made inside it); its process starts with the first transform and is
+ * replaced after a crash or a timeout (loupe/jobs/decoder.h). */
 static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
-static lp_sandbox *decoder_handle;
+static lp_decoder *decoder_handle;
 
-static lp_sandbox *worker_decoder(const lp_config *cfg, lp_error *err)
+static lp_decoder *worker_decoder(const lp_config *cfg, lp_error *err)
 {
-    lp_sandbox *d;
+    lp_decoder *d;
+    char dir[400];
     pthread_mutex_lock(&decoder_lock);
-    if (!decoder_handle)
-        decoder_handle = lp_media_decoder_new(cfg, err);
+    if (!decoder_handle) {
+        const char *tmp = cfg->worker_tmp_dir && *cfg->worker_tmp_dir ? cfg->worker_tmp_dir : getenv("TMPDIR");
+        if (make_dir_in(tmp && *tmp ? tmp : "/tmp", "loupe-decoder", dir, sizeof dir, err) == 0 &&
+            !(decoder_handle = lp_decoder_new_from_config(cfg, dir, 1, err)))
+            rmdir(dir);
+    }
     d = decoder_handle;
     pthread_mutex_unlock(&decoder_lock);
     return d;
@@ -195,6 +199,7 @@ static const char *signal_name(int sig)
     case SIGILL: return "SIGILL";
     case SIGKILL: return "SIGKILL";
     case SIGXCPU: return "SIGXCPU";
+    case SIGSYS: return "SIGSYS, a system call its sandbox forbids";
     default: return "a signal";
     }
 }
@@ -211,10 +216,10 @@ static void size_text(int64_t bytes, char *out, size_t cap)
 
 /* Runs the transform; on a file problem returns 1 with *reason (arena) set,
  * on success 0 with *doc (new), on an infrastructure failure -1 with err. */
-static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_t **doc, char **reason)
+static int transform(lp_job_ctx *ctx, const lp_decoder_transform_args *args, json_t **doc, char **reason)
 {
-    lp_sandbox *decoder;
-    lp_sandbox_result res;
+    lp_decoder *decoder;
+    lp_decoder_result res;
     char mem[32], limit_s[32];
     json_error_t jerr;
 
@@ -223,16 +228,16 @@ static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_
     size_text(ctx->cfg->worker_memory_limit, mem, sizeof mem);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->job_timeout / 1000));
     if (!(decoder = worker_decoder(ctx->cfg, &ctx->err)) ||
-        lp_media_transform_call(decoder, args, ctx->deadline_ms, &res, &ctx->err) != 0)
+        lp_decoder_transform(decoder, args, ctx->deadline_ms, &res, &ctx->err) != 0)
         return -1;
     switch (res.end) {
-    case LP_SANDBOX_TIMED_OUT:
+    case LP_DECODER_TIMED_OUT:
         *reason = lp_arena_printf(ctx->arena,
                                   "processing this file took longer than job_timeout (%s) and was stopped; the file "
                                   "may be too large for this worker or crafted to hang the decoder",
                                   limit_s);
         break;
-    case LP_SANDBOX_SIGNALED:
+    case LP_DECODER_SIGNALED:
         /* The decoder has no CPU-time limit (the deadline bounds it), so a
          * SIGKILL we did not send came from outside: the kernel's
          * out-of-memory killer, most likely. */
@@ -241,8 +246,8 @@ static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_
                                   "corrupt, or decoding it needs more memory than worker_memory_limit (%s)",
                                   signal_name(res.status), res.status, ctx->cfg->worker_memory_limit ? mem : "none");
         break;
-    case LP_SANDBOX_REPLIED:
-    case LP_SANDBOX_EXITED:
+    case LP_DECODER_REPLIED:
+    case LP_DECODER_EXITED:
         *doc = res.output_len ? json_loadb(res.output, res.output_len, 0, &jerr) : NULL;
         if (!json_is_object(*doc)) {
             json_decref(*doc);
@@ -267,7 +272,7 @@ static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_
         }
         break;
     }
-    lp_sandbox_result_free(&res);
+    lp_decoder_result_free(&res);
     if (!*doc && !*reason)
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
     return *doc ? 0 : 1;
@@ -277,8 +282,8 @@ static int transform(lp_job_ctx *ctx, const lp_media_transform_args *args, json_
 
 /* Stores every file of doc.files under derived keys; fills merge (slot
  * storage members). 0 or -1 with ctx->err. */
-static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, const char *original_key,
-                         json_t *doc, json_t *merge)
+static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, json_t *doc,
+                         json_t *merge)
 {
     json_t *files = json_object_get(doc, "files");
     const char *name;
@@ -303,10 +308,12 @@ static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const 
     if (json_object_get(merge, "pyramid"))
         json_object_set_new(merge, "tile_format", json_string("jpeg"));
     if (json_object_get(merge, "index")) {
+        /* Frames are served from the decoder's own copy only, never from
+         * the original. */
         json_t *mz = json_object_get(merge, "mezzanine");
-        json_object_set_new(merge, "frames", mz ? json_incref(mz) : json_string(original_key));
-        if (!mz)
-            json_object_set(merge, "frames_index", json_object_get(merge, "index"));
+        if (!mz || !json_object_get(merge, "frames_index"))
+            return lp_error_set(&ctx->err, LP_E_INTERNAL, "the decoder made no frame source for the video");
+        json_object_set(merge, "frames", mz);
     }
     if (json_object_get(doc, "sprite_layout"))
         json_object_set(merge, "sprite_layout", json_object_get(doc, "sprite_layout"));
@@ -423,7 +430,8 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     if (!(s = worker_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
-    if (make_workdir(ctx->cfg, dir, sizeof dir, &ctx->err))
+    lp_decoder *decoder = worker_decoder(ctx->cfg, &ctx->err);
+    if (!decoder || make_dir_in(lp_decoder_work_dir(decoder), "loupe-media", dir, sizeof dir, &ctx->err))
         goto cleanup;
     snprintf(src, sizeof src, "%s/original", dir);
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);
@@ -444,7 +452,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     lp_job_progress(ctx, 0.1);
 
-    lp_media_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
+    lp_decoder_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
     lp_media_limits_from_config(&args.limits, ctx->cfg);
     t = transform(ctx, &args, &doc, &reason);
     if (t < 0)
@@ -460,7 +468,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
         goto cleanup;
     }
-    if (store_outputs(ctx, s, dir, sha, key, doc, merge) != 0)
+    if (store_outputs(ctx, s, dir, sha, doc, merge) != 0)
         goto cleanup;
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
 

@@ -1,7 +1,8 @@
-/* src/jobs/sandbox.c: one long-lived child serves request after request; a
- * request that crashes it, hangs it, makes it exit or asks for too much
- * memory costs that child only, the caller learns which, and the next
- * request runs on a fresh child. The child dies with its parent. */
+/* src/jobs/decoder_process.c: one long-lived loupe-decoder process (the
+ * test build, loupe-decoder-probe) serves request after request; a request
+ * that crashes it, hangs it, makes it exit or asks for too much memory
+ * costs that process only, the caller learns which, and the next request
+ * runs on a fresh process. The process dies with its parent. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,106 +21,55 @@
 
 #include <cmocka.h>
 
-#include "../../../src/jobs/sandbox.h"
+#include "../../../src/jobs/decoder_process.h"
 #include "loupe/core/util.h"
 
-static int started; /* set in the child by start */
+static char work_dir[] = "/tmp/loupe-decoder-process-test-XXXXXX";
 
-static void on_start(void *arg)
+static lp_decoder_process *new_sandbox(int64_t memory, int max_requests, int64_t max_rss)
 {
-    (void)arg;
-    started = 1;
-}
-
-/* Requests: "hello", "seven", "pid", "crash", "hang", "exit5", "hog",
- * "fds", "started", "big". */
-static int serve(void *arg, const char *req, size_t len, lp_buf *reply)
-{
-    (void)arg;
-    (void)len;
-    if (!strcmp(req, "hello"))
-        return lp_buf_puts(reply, "hello") == 0 ? 0 : 1;
-    if (!strcmp(req, "seven"))
-        return 7;
-    if (!strcmp(req, "pid"))
-        return lp_buf_printf(reply, "%d", (int)getpid()) == 0 ? 0 : 1;
-    if (!strcmp(req, "started"))
-        return lp_buf_printf(reply, "%d", started) == 0 ? 0 : 1;
-    if (!strcmp(req, "crash"))
-        raise(SIGSEGV);
-    if (!strcmp(req, "hang"))
-        for (;;)
-            pause();
-    if (!strcmp(req, "exit5"))
-        _exit(5);
-    if (!strcmp(req, "hog")) {
-        /* 512 MiB: refused under a 128 MiB address-space limit */
-        size_t n = 512u * 1024 * 1024;
-        char *p = malloc(n);
-        if (!p)
-            return lp_buf_puts(reply, "refused") == 0 ? 3 : 1;
-        memset(p, 1, n);
-        free(p);
-        return 0;
-    }
-    if (!strcmp(req, "fds")) {
-        /* the open descriptors, as "0 1 2 3 " */
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int mine = d ? dirfd(d) : -1;
-        while (d && (e = readdir(d)))
-            if (e->d_name[0] != '.' && atoi(e->d_name) != mine)
-                lp_buf_printf(reply, "%s ", e->d_name);
-        if (d)
-            closedir(d);
-        return 0;
-    }
-    if (!strcmp(req, "big")) {
-        /* more than the reply may hold: the append fails, nothing is sent */
-        static char chunk[64 * 1024];
-        while (lp_buf_append(reply, chunk, sizeof chunk) == 0)
-            ;
-        return 4;
-    }
-    return 125;
-}
-
-static lp_sandbox *new_sandbox(int64_t memory, int max_requests, int64_t max_rss)
-{
-    lp_sandbox_spec spec = {.start = on_start,
-                            .serve = serve,
+    lp_decoder_spec spec = {.program = LOUPE_DECODER_PROBE_PATH,
+                            .work_dir = work_dir,
                             .memory_bytes = memory,
                             .max_requests = max_requests,
                             .max_rss_bytes = max_rss};
     lp_error err;
     lp_error_clear(&err);
-    lp_sandbox *sb = lp_sandbox_new(&spec, &err);
+    lp_decoder_process *sb = lp_decoder_process_new(&spec, &err);
     assert_non_null(sb);
     return sb;
 }
 
-/* Runs req with a deadline ms from now; expects the call itself to work. */
-static lp_sandbox_result call(lp_sandbox *sb, const char *req, int64_t ms)
+/* {"op": "probe", "what": what} */
+static const char *probe(const char *what)
 {
-    lp_sandbox_result r;
+    static char req[256];
+    snprintf(req, sizeof req, "{\"op\": \"probe\", \"what\": \"%s\"}", what);
+    return req;
+}
+
+/* Runs req with a deadline ms from now; expects the call itself to work. */
+static lp_decoder_result call(lp_decoder_process *sb, const char *req, int64_t ms)
+{
+    lp_decoder_result r;
     lp_error err;
     lp_error_clear(&err);
-    int rc = lp_sandbox_call(sb, req, strlen(req), lp_now_mono_ms() + ms, &r, &err);
+    int rc = lp_decoder_process_call(sb, probe(req), strlen(probe(req)), lp_now_mono_ms() + ms, &r, &err);
     if (rc != 0)
-        fail_msg("lp_sandbox_call(%s): %s", req, err.message);
+        fail_msg("lp_decoder_process_call(%s): %s", req, err.message);
     return r;
 }
 
 /* The pid a "pid" request reports (and checks it is the result's pid). */
-static pid_t pid_of(lp_sandbox *sb)
+static pid_t pid_of(lp_decoder_process *sb)
 {
-    lp_sandbox_result r = call(sb, "pid", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    lp_decoder_result r = call(sb, "pid", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
     assert_int_equal(r.status, 0);
     pid_t pid = (pid_t)atoi(r.output);
     assert_int_equal(pid, r.pid);
     assert_true(pid > 0 && pid != getpid());
-    lp_sandbox_result_free(&r);
+    lp_decoder_result_free(&r);
     return pid;
 }
 
@@ -141,38 +91,31 @@ static int alive(pid_t pid)
 static void test_output_and_status(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
-    assert_int_equal(lp_sandbox_pid(sb), 0); /* no child before the first request */
-    lp_sandbox_result r = call(sb, "hello", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_int_equal(r.status, 0);
-    assert_string_equal(r.output, "hello");
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
+    assert_int_equal(lp_decoder_process_pid(sb), 0); /* no process before the first request */
+    lp_decoder_result r = call(sb, "environ", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_int_equal(r.status, LP_DECODER_OK);
+    assert_string_equal(r.output, "empty");
     assert_int_equal(r.output_len, 5);
-    lp_sandbox_result_free(&r);
-
-    r = call(sb, "seven", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_int_equal(r.status, 7);
-    assert_int_equal(r.output_len, 0);
-    assert_string_equal(r.output, "");
-    lp_sandbox_result_free(&r);
-
-    r = call(sb, "started", 10000);
-    assert_string_equal(r.output, "1"); /* start ran in the child */
-    lp_sandbox_result_free(&r);
-    assert_int_equal(started, 0);       /* not here */
-    lp_sandbox_free(sb);
+    lp_decoder_result_free(&r);
+    r = call(sb, "no-such-probe", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_int_equal(r.status, LP_DECODER_FAILED);
+    assert_non_null(strstr(r.output, "\"code\""));
+    lp_decoder_result_free(&r);
+    lp_decoder_process_free(sb);
 }
 
 static void test_consecutive_requests_share_one_child(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
     pid_t first = pid_of(sb);
     for (int i = 0; i < 5; i++)
         assert_int_equal(pid_of(sb), first);
-    assert_int_equal(lp_sandbox_pid(sb), first);
-    lp_sandbox_free(sb);
+    assert_int_equal(lp_decoder_process_pid(sb), first);
+    lp_decoder_process_free(sb);
     /* freeing the sandbox ends and reaps its child */
     assert_int_equal(kill(first, 0), -1);
     assert_int_equal(errno, ESRCH);
@@ -181,165 +124,165 @@ static void test_consecutive_requests_share_one_child(void **state)
 static void test_crash_is_reported_and_the_next_request_gets_a_new_child(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
     pid_t before = pid_of(sb);
-    lp_sandbox_result r = call(sb, "crash", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_SIGNALED);
+    lp_decoder_result r = call(sb, "crash", 10000);
+    assert_int_equal(r.end, LP_DECODER_SIGNALED);
     assert_int_equal(r.status, SIGSEGV);
     assert_int_equal(r.pid, before);
     assert_int_equal(r.output_len, 0);
-    lp_sandbox_result_free(&r);
-    assert_int_equal(lp_sandbox_pid(sb), 0);
+    lp_decoder_result_free(&r);
+    assert_int_equal(lp_decoder_process_pid(sb), 0);
     assert_int_equal(kill(before, 0), -1); /* reaped */
 
     pid_t after = pid_of(sb);
     assert_int_not_equal(after, before);
 
     r = call(sb, "exit5", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_EXITED);
+    assert_int_equal(r.end, LP_DECODER_EXITED);
     assert_int_equal(r.status, 5);
-    lp_sandbox_result_free(&r);
+    lp_decoder_result_free(&r);
     assert_int_not_equal(pid_of(sb), after);
-    lp_sandbox_free(sb);
+    lp_decoder_process_free(sb);
 }
 
 static void test_hang_is_killed_at_the_deadline_and_the_next_request_succeeds(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
     pid_t before = pid_of(sb);
     int64_t t0 = lp_now_mono_ms();
-    lp_sandbox_result r = call(sb, "hang", 300);
-    assert_int_equal(r.end, LP_SANDBOX_TIMED_OUT);
+    lp_decoder_result r = call(sb, "hang", 300);
+    assert_int_equal(r.end, LP_DECODER_TIMED_OUT);
     assert_int_equal(r.pid, before);
     assert_true(lp_now_mono_ms() - t0 >= 300);
     assert_true(lp_now_mono_ms() - t0 < 5000);
-    lp_sandbox_result_free(&r);
+    lp_decoder_result_free(&r);
     assert_int_equal(kill(before, 0), -1); /* killed and reaped */
 
-    r = call(sb, "hello", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_string_equal(r.output, "hello");
+    r = call(sb, "environ", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_string_equal(r.output, "empty");
     assert_int_not_equal(r.pid, before);
-    lp_sandbox_result_free(&r);
-    lp_sandbox_free(sb);
+    lp_decoder_result_free(&r);
+    lp_decoder_process_free(sb);
 }
 
 static void test_memory_limit_applies_to_the_child_only(void **state)
 {
     (void)state;
-    if (LP_SANDBOX_NO_AS_LIMIT)
+    if (LP_DECODER_NO_AS_LIMIT)
         skip(); /* no address-space limit under AddressSanitizer */
-    lp_sandbox *sb = new_sandbox(128LL * 1024 * 1024, 0, 0);
+    lp_decoder_process *sb = new_sandbox(1024LL * 1024 * 1024, 0, 0);
     pid_t before = pid_of(sb);
-    lp_sandbox_result r = call(sb, "hog", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_int_equal(r.status, 3);
+    lp_decoder_result r = call(sb, "hog", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_int_equal(r.status, LP_DECODER_OK);
     assert_string_equal(r.output, "refused");
-    lp_sandbox_result_free(&r);
+    lp_decoder_result_free(&r);
     /* the parent is unaffected, and the child serves on */
     void *p = malloc(256u * 1024 * 1024);
     assert_non_null(p);
     free(p);
     assert_int_equal(pid_of(sb), before);
-    lp_sandbox_free(sb);
+    lp_decoder_process_free(sb);
 }
 
 static void test_child_is_replaced_after_max_requests_or_rss(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 3, 0);
+    lp_decoder_process *sb = new_sandbox(0, 3, 0);
     pid_t a = pid_of(sb);
     assert_int_equal(pid_of(sb), a);
     assert_int_equal(pid_of(sb), a);
-    assert_int_equal(lp_sandbox_pid(sb), 0); /* retired after its third reply */
+    assert_int_equal(lp_decoder_process_pid(sb), 0); /* retired after its third reply */
     assert_int_equal(kill(a, 0), -1);
     pid_t b = pid_of(sb);
     assert_int_not_equal(b, a);
-    lp_sandbox_free(sb);
+    lp_decoder_process_free(sb);
 
     /* any child holds more than 4 KiB: each serves one request */
     sb = new_sandbox(0, 0, 4096);
     a = pid_of(sb);
     assert_int_not_equal(pid_of(sb), a);
-    lp_sandbox_free(sb);
+    lp_decoder_process_free(sb);
 }
 
 static void test_child_killed_while_idle_is_replaced_without_blame(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
     pid_t before = pid_of(sb);
     assert_int_equal(kill(before, SIGKILL), 0);
     for (int i = 0; i < 200 && alive(before); i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    lp_sandbox_result r = call(sb, "hello", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_string_equal(r.output, "hello");
+    lp_decoder_result r = call(sb, "environ", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_string_equal(r.output, "empty");
     assert_int_not_equal(r.pid, before);
-    lp_sandbox_result_free(&r);
-    lp_sandbox_free(sb);
+    lp_decoder_result_free(&r);
+    lp_decoder_process_free(sb);
 }
 
-static void test_child_keeps_only_its_socket_and_stdio(void **state)
+static void test_child_keeps_only_its_socket_stdio_and_directory(void **state)
 {
     (void)state;
     int null = open("/dev/null", O_RDONLY);
     int extra = fcntl(null, F_DUPFD, 10); /* inheritable, like a worker's connections */
     assert_true(extra >= 10);
     close(null);
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
-    lp_sandbox_result r = call(sb, "fds", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
+    lp_decoder_result r = call(sb, "fds", 10000);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
     assert_string_equal(r.output, "0 1 2 3 ");
-    lp_sandbox_result_free(&r);
-    lp_sandbox_free(sb);
+    lp_decoder_result_free(&r);
+    lp_decoder_process_free(sb);
     close(extra);
 }
 
 static void test_bounds_of_the_wire_format(void **state)
 {
     (void)state;
-    lp_sandbox *sb = new_sandbox(0, 0, 0);
-    lp_sandbox_result r;
+    lp_decoder_process *sb = new_sandbox(0, 0, 0);
+    lp_decoder_result r;
     lp_error err;
     lp_error_clear(&err);
-    size_t n = LP_SANDBOX_REQUEST_MAX + 1;
+    size_t n = LP_DECODER_REQUEST_MAX + 1;
     char *big = calloc(1, n);
     assert_non_null(big);
-    assert_int_equal(lp_sandbox_call(sb, big, n, lp_now_mono_ms() + 10000, &r, &err), -1);
+    assert_int_equal(lp_decoder_process_call(sb, big, n, lp_now_mono_ms() + 10000, &r, &err), -1);
     assert_non_null(strstr(err.message, "the limit is"));
     assert_null(r.output);
     free(big);
 
-    /* a reply that would pass LP_SANDBOX_OUTPUT_MAX never leaves the child */
+    /* a reply that would pass LP_DECODER_REPLY_MAX never leaves the process */
     r = call(sb, "big", 10000);
-    assert_int_equal(r.end, LP_SANDBOX_REPLIED);
-    assert_int_equal(r.status, 4);
-    assert_true(r.output_len <= LP_SANDBOX_OUTPUT_MAX);
-    lp_sandbox_result_free(&r);
-    lp_sandbox_free(sb);
+    assert_int_equal(r.end, LP_DECODER_REPLIED);
+    assert_int_equal(r.status, LP_DECODER_FAILED);
+    assert_true(r.output_len <= LP_DECODER_REPLY_MAX);
+    lp_decoder_result_free(&r);
+    lp_decoder_process_free(sb);
 }
 
 /* ---- The child dies with its parent ------------------------------------- */
 
 typedef struct thread_call {
-    lp_sandbox *sb;
+    lp_decoder_process *sb;
     pid_t pid;
 } thread_call;
 
 /* A "pid" request without cmocka (for a forked process): the pid, or -1. */
-static pid_t plain_pid_of(lp_sandbox *sb)
+static pid_t plain_pid_of(lp_decoder_process *sb)
 {
-    lp_sandbox_result r;
+    lp_decoder_result r;
     lp_error err;
     lp_error_clear(&err);
-    if (lp_sandbox_call(sb, "pid", 3, lp_now_mono_ms() + 10000, &r, &err) != 0)
+    if (lp_decoder_process_call(sb, probe("pid"), strlen(probe("pid")), lp_now_mono_ms() + 10000, &r, &err) != 0)
         return -1;
-    pid_t pid = r.end == LP_SANDBOX_REPLIED ? (pid_t)atoi(r.output) : -1;
-    lp_sandbox_result_free(&r);
+    pid_t pid = r.end == LP_DECODER_REPLIED ? (pid_t)atoi(r.output) : -1;
+    lp_decoder_result_free(&r);
     return pid;
 }
 
@@ -361,9 +304,9 @@ static void test_child_dies_with_its_parent(void **state)
         /* A stand-in for a worker: the first request comes from a job
          * thread that ends before the second; one child serves both. */
         close(fds[0]);
-        lp_sandbox_spec spec = {.serve = serve};
+        lp_decoder_spec spec = {.program = LOUPE_DECODER_PROBE_PATH, .work_dir = work_dir};
         lp_error err;
-        lp_sandbox *sb = lp_sandbox_new(&spec, &err);
+        lp_decoder_process *sb = lp_decoder_process_new(&spec, &err);
         thread_call t = {.sb = sb};
         pthread_t th;
         if (!sb || pthread_create(&th, NULL, thread_main, &t) != 0 || pthread_join(th, NULL) != 0)
@@ -405,9 +348,13 @@ int main(void)
         cmocka_unit_test(test_memory_limit_applies_to_the_child_only),
         cmocka_unit_test(test_child_is_replaced_after_max_requests_or_rss),
         cmocka_unit_test(test_child_killed_while_idle_is_replaced_without_blame),
-        cmocka_unit_test(test_child_keeps_only_its_socket_and_stdio),
+        cmocka_unit_test(test_child_keeps_only_its_socket_stdio_and_directory),
         cmocka_unit_test(test_bounds_of_the_wire_format),
         cmocka_unit_test(test_child_dies_with_its_parent),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (!mkdtemp(work_dir))
+        return 1;
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rmdir(work_dir);
+    return rc;
 }

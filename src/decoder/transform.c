@@ -1,12 +1,13 @@
-/* The decoding half of media.normalize: what the decoder process runs, and
- * how the worker asks it. See media_transform.h. */
-#include "media_transform.h"
+/* The transform request: an original becomes the derived files Loupe
+ * serves, described by one JSON document (loupe/jobs/decoder.h). */
+#include "decoder_int.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "loupe/jobs/decoder.h"
 #include "loupe/media/image.h"
 #include "loupe/media/video.h"
 #include "loupe/media/video_index.h"
@@ -19,23 +20,6 @@
 #define SPRITE_MAX_TILES 60
 #define SPRITE_MIN_INTERVAL_MS 1000
 
-/* Appends doc (stolen) to reply: 0, or 1 when it cannot be written. */
-static int emit(lp_buf *reply, json_t *doc)
-{
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    int rc = text ? lp_buf_puts(reply, text) : -1;
-    free(text);
-    json_decref(doc);
-    return rc == 0 ? 0 : 1;
-}
-
-static int emit_error(lp_buf *reply, const lp_error *err)
-{
-    return emit(reply, json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "code", lp_code_name(err->code), "message",
-                                 err->message[0] ? err->message : "processing failed without a message", "detail",
-                                 err->detail));
-}
-
 /* Adds files[name] = {file, variant, content_type} when path is set. */
 static int add_file(json_t *files, const char *name, const char *path, const char *variant, const char *type)
 {
@@ -47,7 +31,7 @@ static int add_file(json_t *files, const char *name, const char *path, const cha
                                          "content_type", type));
 }
 
-static json_t *image_doc(const lp_media_transform_args *a, lp_error *err)
+static json_t *image_doc(const lp_decoder_transform_args *a, lp_error *err)
 {
     lp_image_result res;
     char thumb[64], preview[64];
@@ -96,7 +80,7 @@ static json_t *sprite_json(const lp_video_sprite *s)
                      "interval_ms", (json_int_t)s->interval_ms, "frames", frames, "times_ms", times);
 }
 
-static json_t *video_doc(const lp_media_transform_args *a, lp_error *err)
+static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
 {
     lp_video_info info;
     lp_video_index *ix = NULL, *mix = NULL;
@@ -118,29 +102,26 @@ static json_t *video_doc(const lp_media_transform_args *a, lp_error *err)
         goto cleanup;
     add_file(files, "index", path, "index.lpvidx", "application/octet-stream");
 
-    const char *frames_path = a->src;
-    const lp_video_index *frames_ix = ix;
-    if (lp_video_needs_mezzanine(ix, LP_VIDEO_MEZZANINE_THRESHOLD)) {
-        if (lp_video_mezzanine(a->src, a->out_dir, &a->limits, &mz, err) ||
-            lp_video_index_build(mz.path, &a->limits, &mix, err))
-            goto cleanup;
-        if (mix->count != ix->count) {
-            lp_error_set(err, LP_E_INTERNAL,
-                         "the fast-seek copy of the video has %lld frames but the original has %lld",
-                         (long long)mix->count, (long long)ix->count);
-            goto cleanup;
-        }
-        snprintf(path, sizeof path, "%s/frames.lpvidx", a->out_dir);
-        if (lp_video_index_save(mix, path, err))
-            goto cleanup;
-        snprintf(variant, sizeof variant, "mezzanine-g%d.%s", mz.gop, strcmp(mz.codec, "h264") ? "mkv" : "mp4");
-        add_file(files, "mezzanine", mz.path, variant, strcmp(mz.codec, "h264") ? "video/x-matroska" : "video/mp4");
-        add_file(files, "frames_index", path, "mezzanine.lpvidx", "application/octet-stream");
-        json_decref(mezz);
-        mezz = json_pack("{s:s, s:i}", "codec", mz.codec, "gop", mz.gop);
-        frames_path = mz.path;
-        frames_ix = mix;
+    /* The frame source louped serves is always this decoder's own copy, so
+     * no byte of the original reaches anything but a decoder. */
+    if (lp_video_mezzanine(a->src, a->out_dir, &a->limits, &mz, err) ||
+        lp_video_index_build(mz.path, &a->limits, &mix, err))
+        goto cleanup;
+    if (mix->count != ix->count) {
+        lp_error_set(err, LP_E_INTERNAL, "the fast-seek copy of the video has %lld frames but the original has %lld",
+                     (long long)mix->count, (long long)ix->count);
+        goto cleanup;
     }
+    snprintf(path, sizeof path, "%s/frames.lpvidx", a->out_dir);
+    if (lp_video_index_save(mix, path, err))
+        goto cleanup;
+    snprintf(variant, sizeof variant, "mezzanine-g%d.%s", mz.gop, strcmp(mz.codec, "h264") ? "mkv" : "mp4");
+    add_file(files, "mezzanine", mz.path, variant, strcmp(mz.codec, "h264") ? "video/x-matroska" : "video/mp4");
+    add_file(files, "frames_index", path, "mezzanine.lpvidx", "application/octet-stream");
+    json_decref(mezz);
+    mezz = json_pack("{s:s, s:i}", "codec", mz.codec, "gop", mz.gop);
+    const char *frames_path = mz.path;
+    const lp_video_index *frames_ix = mix;
     if (!(r = lp_video_reader_open(frames_path, frames_ix, &a->limits, err)))
         goto cleanup;
     snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
@@ -192,105 +173,12 @@ cleanup:
     return doc;
 }
 
-/* ---- The request --------------------------------------------------------- */
-
-static json_t *request_json(const lp_media_transform_args *a)
+json_t *lp_decoder_transform_doc(const lp_decoder_transform_args *a, lp_error *err)
 {
-    const lp_media_limits *l = &a->limits;
-    return json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:i, s:i, s:I, s:I, s:I}}", "src", a->src, "out_dir", a->out_dir,
-                     "type", a->type, "limits", "image_max_pixels", (json_int_t)l->image_max_pixels,
-                     "image_pyramid_pixels", (json_int_t)l->image_pyramid_pixels, "thumbnail_size", l->thumbnail_size,
-                     "preview_size", l->preview_size, "video_max_duration_ms", (json_int_t)l->video_max_duration_ms,
-                     "video_max_frames", (json_int_t)l->video_max_frames, "video_max_pixels",
-                     (json_int_t)l->video_max_pixels);
-}
-
-/* Fills a from a request (borrowing its strings); 0 or -1 with err. */
-static int request_parse(json_t *req, lp_media_transform_args *a, lp_error *err)
-{
-    json_error_t jerr;
-    memset(a, 0, sizeof *a);
-    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:{s:I, s:I, s:i, s:i, s:I, s:I, s:I}}", "src",
-                       &a->src, "out_dir", &a->out_dir, "type", &a->type, "limits", "image_max_pixels",
-                       &a->limits.image_max_pixels, "image_pyramid_pixels", &a->limits.image_pyramid_pixels,
-                       "thumbnail_size", &a->limits.thumbnail_size, "preview_size", &a->limits.preview_size,
-                       "video_max_duration_ms", &a->limits.video_max_duration_ms, "video_max_frames",
-                       &a->limits.video_max_frames, "video_max_pixels", &a->limits.video_max_pixels) != 0)
-        return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed request: %s", jerr.text);
-    return 0;
-}
-
-/* ---- In the decoder process ------------------------------------------------ */
-
-/* lp_sandbox_start_fn: libvips starts once per decoder, before its first
- * file. A failure is reported with each request (serve tries again). */
-static void decoder_start(void *arg)
-{
-    lp_error err;
-    (void)arg;
-    lp_error_clear(&err);
-    lp_media_init(NULL, &err);
-}
-
-/* lp_sandbox_serve_fn: one transform. */
-static int decoder_serve(void *arg, const char *text, size_t len, lp_buf *reply)
-{
-    lp_media_transform_args a;
-    lp_error err;
-    json_error_t jerr;
-    json_t *req = json_loadb(text, len, 0, &jerr), *doc = NULL;
-    (void)arg;
-
-    lp_error_clear(&err);
-    if (!req)
-        lp_error_set(&err, LP_E_INTERNAL, "the decoder received a malformed request: %s", jerr.text);
-    else if (request_parse(req, &a, &err) == 0 && lp_media_init(NULL, &err) == 0) {
-        if (strcmp(a.type, "image") == 0)
-            doc = image_doc(&a, &err);
-        else if (strcmp(a.type, "video") == 0)
-            doc = video_doc(&a, &err);
-        else
-            lp_error_set(&err, LP_E_MEDIA_TYPE, "slots of type %s are not normalized yet; use an image or video slot",
-                         a.type);
-    }
-    int rc;
-    if (doc) {
-        rc = emit(reply, doc);
-    } else {
-        if (err.code == LP_OK)
-            lp_error_set(&err, LP_E_INTERNAL, "processing failed without a message");
-        rc = emit_error(reply, &err);
-    }
-    json_decref(req);
-    return rc;
-}
-
-/* ---- In the worker --------------------------------------------------------- */
-
-lp_sandbox *lp_media_decoder_new(const lp_config *cfg, lp_error *err)
-{
-    lp_sandbox_spec spec = {.start = decoder_start,
-                            .serve = decoder_serve,
-                            .memory_bytes = cfg->worker_memory_limit,
-                            .max_requests = LP_MEDIA_DECODER_MAX_JOBS,
-                            .max_rss_bytes = LP_MEDIA_DECODER_MAX_RSS};
-    if (cfg->worker_memory_limit > 0 && cfg->worker_memory_limit / 2 < spec.max_rss_bytes)
-        spec.max_rss_bytes = cfg->worker_memory_limit / 2;
-    return lp_sandbox_new(&spec, err);
-}
-
-int lp_media_transform_call(lp_sandbox *decoder, const lp_media_transform_args *a, int64_t deadline_ms,
-                            lp_sandbox_result *out, lp_error *err)
-{
-    json_t *req = request_json(a);
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    int rc;
-    json_decref(req);
-    memset(out, 0, sizeof *out);
-    if (!text)
-        return lp_error_set(err, LP_E_INTERNAL,
-                            "cannot describe the file to decode (out of memory, or a worker_tmp_dir that is not UTF-8)");
-    rc = lp_sandbox_call(decoder, text, strlen(text), deadline_ms, out, err);
-    free(text);
-    return rc;
+    if (strcmp(a->type, "image") == 0)
+        return image_doc(a, err);
+    if (strcmp(a->type, "video") == 0)
+        return video_doc(a, err);
+    lp_error_set(err, LP_E_MEDIA_TYPE, "slots of type %s are not normalized yet; use an image or video slot", a->type);
+    return NULL;
 }

@@ -1,8 +1,8 @@
-/* src/jobs/media_transform.c: the worker's decoder turns image after image
- * into derived files in one process, reports unusable files and unknown slot
- * types in its reply, and after a transform killed at its deadline the next
- * one succeeds on a fresh process. This process never starts libvips
- * (decoders fork from it); the test images are made in a short-lived child. */
+/* The transform request (src/decoder/transform.c through src/jobs/decoder.c):
+ * the worker's decoder turns image after image into derived files in one
+ * process, reports unusable files and unknown slot types in its reply, and
+ * after a transform killed at its deadline the next one succeeds on a fresh
+ * process. The test images are made in a short-lived child. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../../src/jobs/media_transform.h"
+#include "loupe/jobs/decoder.h"
 #include "loupe/core/util.h"
 
 static char dir[512];
@@ -86,20 +86,26 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static lp_decoder *new_decoder(lp_error *err)
+{
+    lp_decoder_spec spec = {.program = LOUPE_DECODER_PROBE_PATH, .work_dir = dir, .processes = 1};
+    return lp_decoder_new(&spec, err);
+}
+
 /* Runs one transform of src (type) into a new directory out; returns the
  * reply document (new) and the decoder's pid. */
-static json_t *transform(lp_sandbox *d, const char *src, const char *type, const char *out, int64_t ms,
-                         lp_sandbox_result *res)
+static json_t *transform(lp_decoder *d, const char *src, const char *type, const char *out, int64_t ms,
+                         lp_decoder_result *res)
 {
-    lp_media_transform_args a = {.src = path_in(src), .out_dir = path_in(out), .type = type};
+    lp_decoder_transform_args a = {.src = path_in(src), .out_dir = path_in(out), .type = type};
     lp_error err;
     json_error_t jerr;
     lp_error_clear(&err);
     lp_media_limits_from_config(&a.limits, &cfg);
     assert_int_equal(mkdir(a.out_dir, 0700), 0);
-    if (lp_media_transform_call(d, &a, lp_now_mono_ms() + ms, res, &err) != 0)
-        fail_msg("lp_media_transform_call: %s", err.message);
-    if (res->end != LP_SANDBOX_REPLIED)
+    if (lp_decoder_transform(d, &a, lp_now_mono_ms() + ms, res, &err) != 0)
+        fail_msg("lp_decoder_transform: %s", err.message);
+    if (res->end != LP_DECODER_REPLIED)
         return NULL;
     assert_int_equal(res->status, 0);
     json_t *doc = json_loadb(res->output, res->output_len, 0, &jerr);
@@ -111,8 +117,8 @@ static void test_one_decoder_serves_image_after_image(void **state)
 {
     (void)state;
     lp_error err;
-    lp_sandbox_result r1, r2;
-    lp_sandbox *d = lp_media_decoder_new(&cfg, &err);
+    lp_decoder_result r1, r2;
+    lp_decoder *d = new_decoder(&err);
     assert_non_null(d);
 
     json_t *doc = transform(d, "a.jpg", "image", "out-a", 30000, &r1);
@@ -137,17 +143,17 @@ static void test_one_decoder_serves_image_after_image(void **state)
     json_decref(doc);
     assert_int_equal(r2.pid, r1.pid);
     assert_int_not_equal(r1.pid, getpid());
-    lp_sandbox_result_free(&r1);
-    lp_sandbox_result_free(&r2);
-    lp_sandbox_free(d);
+    lp_decoder_result_free(&r1);
+    lp_decoder_result_free(&r2);
+    lp_decoder_free(d);
 }
 
 static void test_unusable_files_are_answered_not_fatal(void **state)
 {
     (void)state;
     lp_error err;
-    lp_sandbox_result r1, r2, r3;
-    lp_sandbox *d = lp_media_decoder_new(&cfg, &err);
+    lp_decoder_result r1, r2, r3;
+    lp_decoder *d = new_decoder(&err);
     assert_non_null(d);
 
     json_t *doc = transform(d, "junk.jpg", "image", "out-junk", 30000, &r1);
@@ -168,24 +174,24 @@ static void test_unusable_files_are_answered_not_fatal(void **state)
     json_decref(doc);
     assert_int_equal(r2.pid, r1.pid);
     assert_int_equal(r3.pid, r1.pid);
-    lp_sandbox_result_free(&r1);
-    lp_sandbox_result_free(&r2);
-    lp_sandbox_result_free(&r3);
-    lp_sandbox_free(d);
+    lp_decoder_result_free(&r1);
+    lp_decoder_result_free(&r2);
+    lp_decoder_result_free(&r3);
+    lp_decoder_free(d);
 }
 
 static void test_a_transform_past_its_deadline_is_killed_and_the_next_succeeds(void **state)
 {
     (void)state;
     lp_error err;
-    lp_sandbox_result r1, r2, r3;
-    lp_sandbox *d = lp_media_decoder_new(&cfg, &err);
+    lp_decoder_result r1, r2, r3;
+    lp_decoder *d = new_decoder(&err);
     assert_non_null(d);
 
     json_decref(transform(d, "a.jpg", "image", "out-warm", 30000, &r1));
     /* 1 ms is too short for any decode */
     assert_null(transform(d, "a.jpg", "image", "out-late", 1, &r2));
-    assert_int_equal(r2.end, LP_SANDBOX_TIMED_OUT);
+    assert_int_equal(r2.end, LP_DECODER_TIMED_OUT);
     assert_int_equal(r2.pid, r1.pid);
     assert_int_equal(kill(r1.pid, 0), -1); /* killed and reaped */
 
@@ -194,10 +200,10 @@ static void test_a_transform_past_its_deadline_is_killed_and_the_next_succeeds(v
     assert_true(json_is_true(json_object_get(doc, "ok")));
     assert_int_not_equal(r3.pid, r1.pid);
     json_decref(doc);
-    lp_sandbox_result_free(&r1);
-    lp_sandbox_result_free(&r2);
-    lp_sandbox_result_free(&r3);
-    lp_sandbox_free(d);
+    lp_decoder_result_free(&r1);
+    lp_decoder_result_free(&r2);
+    lp_decoder_result_free(&r3);
+    lp_decoder_free(d);
 }
 
 int main(void)

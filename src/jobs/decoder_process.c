@@ -1,7 +1,7 @@
-/* A long-lived child process with resource limits that serves requests for
- * untrusted decoding. See sandbox.h. */
+/* One loupe-decoder process at a time, started with exec and replaced as
+ * needed. See decoder_process.h. */
 #define _GNU_SOURCE /* close_range */
-#include "sandbox.h"
+#include "decoder_process.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,19 +21,23 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 
-/* The child's end of the socket, after it has closed everything else. */
-#define CHILD_FD 3
+/* The descriptors the decoder starts with (src/decoder/decoder_int.h). */
+#define CHILD_SOCKET_IN 0
+#define CHILD_SOCKET_OUT 1
+#define CHILD_DIR_FD 3
 
 enum { SPAWN_IDLE = 0, SPAWN_WANTED, SPAWN_STOP };
 
-struct lp_sandbox {
-    lp_sandbox_spec spec;
+struct lp_decoder_process {
+    lp_decoder_spec spec;
+    char *program;      /* spec.program, owned */
+    int dir_fd;         /* the work directory, O_PATH */
     pthread_mutex_t mu; /* one call at a time; guards pid, fd, served */
     pid_t pid;          /* the serving child, 0 when none */
     int fd;             /* our end of its socket, -1 when none */
     int served;         /* requests the child has answered */
 
-    /* The spawner thread that forks children (see sandbox.h, DESIGN). */
+    /* The spawner thread that forks children (see decoder_process.h, DESIGN). */
     pthread_t spawner;
     pthread_mutex_t spawn_mu; /* guards the members below */
     pthread_cond_t spawn_cond;
@@ -44,112 +48,48 @@ struct lp_sandbox {
     int spawn_errno;
 };
 
-/* ---- The child ------------------------------------------------------------- */
+/* ---- Starting children --------------------------------------------------- */
 
-static int read_full(int fd, void *p, size_t n)
+/* In the forked child: only async-signal-safe calls until exec. */
+static void child_exec(const lp_decoder_process *sb, int sock, pid_t parent)
 {
-    char *c = p;
-    while (n > 0) {
-        ssize_t got = read(fd, c, n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return got == 0 && c == (char *)p ? 0 : -1;
-        c += got;
-        n -= (size_t)got;
-    }
-    return 1;
-}
-
-static int send_full(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void child_setup(const lp_sandbox_spec *spec, int fd, pid_t parent)
-{
+    static char *const envp[] = {NULL};
+    char *const argv[] = {sb->program, NULL};
     struct rlimit rl;
-    /* Die with the worker: an orphaned decoder would run on unsupervised. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(124);
-    /* A crash must end the child, whatever handlers the parent installed;
-     * an interrupt from the terminal is for the parent, which ends us. */
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU, SIGTERM};
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-        signal(fatal[i], SIG_DFL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
+    struct sigaction dfl;
     sigset_t none;
+
+    /* Die with the parent: an orphaned decoder would run on unsupervised. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(124);
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP and the reserved ones */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    /* Keep stdin, stdout, stderr and the socket; drop the parent's
-     * database, broker and storage connections and files. */
-    if (fd != CHILD_FD) {
-        if (dup2(fd, CHILD_FD) != CHILD_FD)
-            _exit(125);
-        if (fd > CHILD_FD)
-            close(fd);
-    }
-    if (close_range(CHILD_FD + 1, ~0U, 0) != 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (long i = CHILD_FD + 1; i < (max > 0 && max < 65536 ? max : 65536); i++)
-            close((int)i);
+    /* 0 and 1 the socket, 2 stderr, 3 the work directory; nothing else. */
+    int dir = fcntl(sb->dir_fd, F_DUPFD_CLOEXEC, 10), s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
+    if (dir < 0 || s < 0 || dup2(s, CHILD_SOCKET_IN) != CHILD_SOCKET_IN ||
+        dup2(s, CHILD_SOCKET_OUT) != CHILD_SOCKET_OUT || dup2(dir, CHILD_DIR_FD) != CHILD_DIR_FD)
+        _exit(125);
+    if (close_range(CHILD_DIR_FD + 1, ~0U, 0) != 0) {
+        for (int i = CHILD_DIR_FD + 1; i < 65536; i++)
+            close(i);
     }
 
     rl.rlim_cur = rl.rlim_max = 0;
     setrlimit(RLIMIT_CORE, &rl);
-    if (spec->memory_bytes > 0 && !LP_SANDBOX_NO_AS_LIMIT) {
-        rl.rlim_cur = rl.rlim_max = (rlim_t)spec->memory_bytes;
+    if (sb->spec.memory_bytes > 0 && !LP_DECODER_NO_AS_LIMIT) {
+        rl.rlim_cur = rl.rlim_max = (rlim_t)sb->spec.memory_bytes;
         setrlimit(RLIMIT_AS, &rl);
     }
+    execve(sb->program, argv, envp);
+    _exit(127);
 }
 
-/* Serves requests until the parent closes the socket. Never returns. */
-static void child_main(const lp_sandbox_spec *spec, int fd, pid_t parent)
-{
-    child_setup(spec, fd, parent);
-    if (spec->start)
-        spec->start(spec->arg);
-    for (;;) {
-        uint32_t len;
-        int r = read_full(CHILD_FD, &len, sizeof len);
-        if (r == 0)
-            _exit(0); /* the parent is done with us */
-        if (r < 0 || len > LP_SANDBOX_REQUEST_MAX)
-            _exit(2);
-        char *req = malloc((size_t)len + 1);
-        if (!req)
-            _exit(3);
-        if (read_full(CHILD_FD, req, len) != 1)
-            _exit(2);
-        req[len] = '\0';
-
-        lp_buf reply;
-        lp_buf_init(&reply, LP_SANDBOX_OUTPUT_MAX);
-        int status = spec->serve(spec->arg, req, len, &reply);
-        free(req);
-        uint32_t head[2] = {(uint32_t)reply.len, (uint32_t)(status < 0 || status > 125 ? 125 : status)};
-        if (send_full(CHILD_FD, head, sizeof head) != 0 || send_full(CHILD_FD, reply.data, reply.len) != 0)
-            _exit(1);
-        lp_buf_free(&reply);
-    }
-}
-
-/* ---- Starting children --------------------------------------------------- */
-
-static void spawn_now(lp_sandbox *sb, pid_t *pid_out, int *fd_out, int *errno_out)
+static void spawn_now(lp_decoder_process *sb, pid_t *pid_out, int *fd_out, int *errno_out)
 {
     int sv[2];
     pid_t parent = getpid();
@@ -161,10 +101,8 @@ static void spawn_now(lp_sandbox *sb, pid_t *pid_out, int *fd_out, int *errno_ou
         return;
     }
     pid_t pid = fork();
-    if (pid == 0) {
-        close(sv[0]);
-        child_main(&sb->spec, sv[1], parent);
-    }
+    if (pid == 0)
+        child_exec(sb, sv[1], parent);
     if (pid < 0)
         *errno_out = errno;
     close(sv[1]);
@@ -178,7 +116,7 @@ static void spawn_now(lp_sandbox *sb, pid_t *pid_out, int *fd_out, int *errno_ou
 
 static void *spawner_main(void *arg)
 {
-    lp_sandbox *sb = arg;
+    lp_decoder_process *sb = arg;
     pthread_mutex_lock(&sb->spawn_mu);
     for (;;) {
         while (sb->spawn_state == SPAWN_IDLE)
@@ -203,7 +141,7 @@ static void *spawner_main(void *arg)
 }
 
 /* Has the spawner thread fork a child; called with sb->mu held. */
-static int spawn(lp_sandbox *sb, lp_error *err)
+static int spawn(lp_decoder_process *sb, lp_error *err)
 {
     pthread_mutex_lock(&sb->spawn_mu);
     sb->spawn_done = 0;
@@ -219,7 +157,7 @@ static int spawn(lp_sandbox *sb, lp_error *err)
     sb->pid = pid;
     sb->fd = fd;
     sb->served = 0;
-    LP_DEBUG("sandbox", "decoding process %d started", (int)pid);
+    LP_DEBUG("decoder", "decoding process %d started", (int)pid);
     return 0;
 }
 
@@ -232,7 +170,7 @@ static void wait_for(pid_t pid, int *status)
 }
 
 /* Kills and reaps the child, if any; the next call starts a new one. */
-static void retire(lp_sandbox *sb)
+static void retire(lp_decoder_process *sb)
 {
     int status;
     if (sb->pid > 0) {
@@ -248,7 +186,7 @@ static void retire(lp_sandbox *sb)
 
 /* The child has closed its socket (it is ending): reaps it, killing it
  * once deadline passes. Sets out->end and out->status. */
-static void reap_ended(lp_sandbox *sb, int64_t deadline, lp_sandbox_result *out)
+static void reap_ended(lp_decoder_process *sb, int64_t deadline, lp_decoder_result *out)
 {
     int status = 0, killed = 0;
     for (;;) {
@@ -263,13 +201,13 @@ static void reap_ended(lp_sandbox *sb, int64_t deadline, lp_sandbox_result *out)
         nanosleep(&ts, NULL);
     }
     if (killed) {
-        out->end = LP_SANDBOX_TIMED_OUT;
+        out->end = LP_DECODER_TIMED_OUT;
         out->status = SIGKILL;
     } else if (WIFSIGNALED(status)) {
-        out->end = LP_SANDBOX_SIGNALED;
+        out->end = LP_DECODER_SIGNALED;
         out->status = WTERMSIG(status);
     } else {
-        out->end = LP_SANDBOX_EXITED;
+        out->end = LP_DECODER_EXITED;
         out->status = WEXITSTATUS(status);
     }
     close(sb->fd);
@@ -279,12 +217,12 @@ static void reap_ended(lp_sandbox *sb, int64_t deadline, lp_sandbox_result *out)
 }
 
 /* 1 if the child ended while it was idle (it is reaped then). */
-static int ended_while_idle(lp_sandbox *sb)
+static int ended_while_idle(lp_decoder_process *sb)
 {
     int status;
     if (sb->pid <= 0 || waitpid(sb->pid, &status, WNOHANG) != sb->pid)
         return 0;
-    LP_WARN("sandbox", "decoding process %d ended between jobs (%s %d); starting a new one", (int)sb->pid,
+    LP_WARN("decoder", "decoding process %d ended between jobs (%s %d); starting a new one", (int)sb->pid,
             WIFSIGNALED(status) ? "signal" : "exit status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     close(sb->fd);
     sb->pid = 0;
@@ -371,7 +309,7 @@ static int recv_by(int fd, void *p, size_t n, int64_t deadline)
 
 /* Sends the request, replacing a child that is gone before it could read
  * it (once). IO_OK, IO_TIMEOUT, or -1 with err. */
-static int send_request(lp_sandbox *sb, const void *req, size_t len, int64_t deadline, lp_error *err)
+static int send_request(lp_decoder_process *sb, const void *req, size_t len, int64_t deadline, lp_error *err)
 {
     uint32_t head = (uint32_t)len;
     for (int tries = 0;; tries++) {
@@ -391,7 +329,7 @@ static int send_request(lp_sandbox *sb, const void *req, size_t len, int64_t dea
     }
 }
 
-static int call_locked(lp_sandbox *sb, const void *req, size_t req_len, int64_t deadline, lp_sandbox_result *out,
+static int call_locked(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline, lp_decoder_result *out,
                        lp_error *err)
 {
     uint32_t head[2];
@@ -402,10 +340,10 @@ static int call_locked(lp_sandbox *sb, const void *req, size_t req_len, int64_t 
     if (r == IO_OK)
         r = recv_by(sb->fd, head, sizeof head, deadline);
     if (r == IO_OK) {
-        if (head[0] > LP_SANDBOX_OUTPUT_MAX) {
+        if (head[0] > LP_DECODER_REPLY_MAX) {
             retire(sb);
             return lp_error_set(err, LP_E_INTERNAL, "the decoding process wrote more than %d bytes of results",
-                                LP_SANDBOX_OUTPUT_MAX);
+                                LP_DECODER_REPLY_MAX);
         }
         if (!(out->output = malloc((size_t)head[0] + 1))) {
             retire(sb);
@@ -415,23 +353,23 @@ static int call_locked(lp_sandbox *sb, const void *req, size_t req_len, int64_t 
     }
     switch (r) {
     case IO_OK:
-        out->end = LP_SANDBOX_REPLIED;
+        out->end = LP_DECODER_REPLIED;
         out->status = (int)head[1];
         out->output_len = head[0];
         out->output[head[0]] = '\0';
         sb->served++;
         if (sb->spec.max_requests > 0 && sb->served >= sb->spec.max_requests) {
-            LP_DEBUG("sandbox", "decoding process %d served %d requests; replacing it", (int)sb->pid, sb->served);
+            LP_DEBUG("decoder", "decoding process %d served %d requests; replacing it", (int)sb->pid, sb->served);
             retire(sb);
         } else if (sb->spec.max_rss_bytes > 0 && resident_bytes(sb->pid) > sb->spec.max_rss_bytes) {
-            LP_DEBUG("sandbox", "decoding process %d holds more than %lld bytes; replacing it", (int)sb->pid,
+            LP_DEBUG("decoder", "decoding process %d holds more than %lld bytes; replacing it", (int)sb->pid,
                      (long long)sb->spec.max_rss_bytes);
             retire(sb);
         }
         return 0;
     case IO_TIMEOUT:
         retire(sb);
-        out->end = LP_SANDBOX_TIMED_OUT;
+        out->end = LP_DECODER_TIMED_OUT;
         out->status = SIGKILL;
         break;
     case IO_EOF:
@@ -454,9 +392,9 @@ static int call_locked(lp_sandbox *sb, const void *req, size_t req_len, int64_t 
 
 /* ---- Public functions ------------------------------------------------------ */
 
-lp_sandbox *lp_sandbox_new(const lp_sandbox_spec *spec, lp_error *err)
+lp_decoder_process *lp_decoder_process_new(const lp_decoder_spec *spec, lp_error *err)
 {
-    lp_sandbox *sb = calloc(1, sizeof *sb);
+    lp_decoder_process *sb = calloc(1, sizeof *sb);
     pthread_attr_t attr;
     sigset_t all, old;
     int rc;
@@ -467,12 +405,24 @@ lp_sandbox *lp_sandbox_new(const lp_sandbox_spec *spec, lp_error *err)
     }
     sb->spec = *spec;
     sb->fd = -1;
+    sb->program = strdup(spec->program ? spec->program : "");
+    sb->spec.program = sb->program;
+    sb->spec.work_dir = NULL;
+    sb->dir_fd = open(spec->work_dir ? spec->work_dir : "", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (!sb->program || sb->dir_fd < 0) {
+        lp_error_set(err, sb->program ? LP_E_IO : LP_E_NOMEM, "cannot open the decoder's work directory %s: %s",
+                     spec->work_dir ? spec->work_dir : "(none)", strerror(errno));
+        if (sb->dir_fd >= 0)
+            close(sb->dir_fd);
+        free(sb->program);
+        free(sb);
+        return NULL;
+    }
     pthread_mutex_init(&sb->mu, NULL);
     pthread_mutex_init(&sb->spawn_mu, NULL);
     pthread_cond_init(&sb->spawn_cond, NULL);
-    /* Children run on this thread's stack; signals are for other threads. */
+    /* Signals are for other threads. */
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, LP_SANDBOX_STACK);
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     rc = pthread_create(&sb->spawner, &attr, spawner_main, sb);
@@ -484,30 +434,32 @@ lp_sandbox *lp_sandbox_new(const lp_sandbox_spec *spec, lp_error *err)
         pthread_cond_destroy(&sb->spawn_cond);
         pthread_mutex_destroy(&sb->spawn_mu);
         pthread_mutex_destroy(&sb->mu);
+        close(sb->dir_fd);
+        free(sb->program);
         free(sb);
         return NULL;
     }
     return sb;
 }
 
-int lp_sandbox_call(lp_sandbox *sb, const void *req, size_t req_len, int64_t deadline_ms, lp_sandbox_result *out,
+int lp_decoder_process_call(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline_ms, lp_decoder_result *out,
                     lp_error *err)
 {
     int64_t start = lp_now_mono_ms();
     memset(out, 0, sizeof *out);
-    if (req_len > LP_SANDBOX_REQUEST_MAX)
+    if (req_len > LP_DECODER_REQUEST_MAX)
         return lp_error_set(err, LP_E_INTERNAL, "a request to the decoding process is %zu bytes; the limit is %d",
-                            req_len, LP_SANDBOX_REQUEST_MAX);
+                            req_len, LP_DECODER_REQUEST_MAX);
     pthread_mutex_lock(&sb->mu);
     int rc = call_locked(sb, req, req_len, deadline_ms, out, err);
     pthread_mutex_unlock(&sb->mu);
     if (rc != 0)
-        lp_sandbox_result_free(out);
+        lp_decoder_result_free(out);
     out->elapsed_ms = lp_now_mono_ms() - start;
     return rc;
 }
 
-pid_t lp_sandbox_pid(lp_sandbox *sb)
+pid_t lp_decoder_process_pid(lp_decoder_process *sb)
 {
     pthread_mutex_lock(&sb->mu);
     pid_t pid = sb->pid;
@@ -515,7 +467,7 @@ pid_t lp_sandbox_pid(lp_sandbox *sb)
     return pid;
 }
 
-void lp_sandbox_free(lp_sandbox *sb)
+void lp_decoder_process_free(lp_decoder_process *sb)
 {
     if (!sb)
         return;
@@ -530,10 +482,12 @@ void lp_sandbox_free(lp_sandbox *sb)
     pthread_cond_destroy(&sb->spawn_cond);
     pthread_mutex_destroy(&sb->spawn_mu);
     pthread_mutex_destroy(&sb->mu);
+    close(sb->dir_fd);
+    free(sb->program);
     free(sb);
 }
 
-void lp_sandbox_result_free(lp_sandbox_result *r)
+void lp_decoder_result_free(lp_decoder_result *r)
 {
     if (!r)
         return;
