@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int64_t lp_now_mono_us(void)
@@ -145,4 +146,22 @@ int lp_utf8_valid(const char *s, size_t len)
         p += n + 1;
     }
     return 1;
+}
+
+int lp_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[4096];
+    size_t len = lp_strlcpy(buf, path, sizeof buf);
+    if (len >= sizeof buf)
+        return errno = ENAMETOOLONG, -1;
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, (mode_t)mode) && errno != EEXIST)
+            return -1;
+        if (i < len)
+            buf[i] = '/';
+    }
+    return 0;
 }

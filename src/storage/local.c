@@ -167,24 +167,6 @@ cleanup:
 
 /* --- open ---------------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    size_t len = lp_strlcpy(buf, path, sizeof buf);
-    if (len >= sizeof buf)
-        return errno = ENAMETOOLONG, -1;
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0750) && errno != EEXIST)
-            return -1;
-        if (i < len)
-            buf[i] = '/';
-    }
-    return 0;
-}
-
 static char *default_public_url(const lp_config *cfg)
 {
     lp_buf b;
@@ -221,7 +203,7 @@ lp_storage *lp_storage_local_open(const lp_config *cfg, lp_error *err)
     l->dirfd = -1;
     if (!(l->dir = strdup(dir)))
         goto nomem;
-    if (mkdir_p(dir)) {
+    if (lp_mkdir_p(dir, 0750)) {
         lp_error_set(err, LP_E_IO, "cannot create storage_dir '%s': %s", dir, strerror(errno));
         goto fail;
     }

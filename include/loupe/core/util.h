@@ -29,6 +29,10 @@ void lp_hex_encode(const void *p, size_t n, char *out);
  * compares fully). 1 if equal. */
 int lp_const_time_eq(const void *a, const void *b, size_t n);
 
+/* Creates directory path and any missing parents with mode (existing ones
+ * are fine). 0, or -1 with errno set (ENAMETOOLONG past 4095 bytes). */
+int lp_mkdir_p(const char *path, unsigned mode);
+
 /* Copies at most cap-1 bytes and NUL-terminates; returns strlen(src). */
 size_t lp_strlcpy(char *dst, const char *src, size_t cap);
 
