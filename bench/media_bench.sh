@@ -31,7 +31,7 @@ for c in convert-im6.q16 magick convert; do
 done
 [ -n "$convert_bin" ] || { echo "media_bench: ImageMagick is not installed (apt-get install imagemagick)" >&2; exit 77; }
 for b in "$build/bench/media_normalize_bench" "$build/bench/vips_baseline" "$build/src/app/louped" \
-         "$build/src/worker/loupe-worker"; do
+         "$build/src/worker/loupe-worker" "$build/src/decoder/loupe-decoder"; do
     [ -x "$b" ] || { echo "media_bench: $b is not built (cmake --build $build)" >&2; exit 77; }
 done
 
@@ -61,6 +61,7 @@ big=$work/big.jpg
 ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=10000x10000:rate=1" -vf "noise=alls=8:allf=u" \
     -frames:v 1 -q:v 3 "$big"
 
+export LOUPE_DECODER_PATH=$build/src/decoder/loupe-decoder
 export LOUPE_LOG_LEVEL=warn LOUPE_THUMBNAIL_SIZE=256 LOUPE_PREVIEW_SIZE=2048 LOUPE_IMAGE_PYRAMID_PIXELS=25000000
 : > "$work/results"
 convert_one() { "$convert_bin" "$1" -thumbnail '2048x2048>' -quality 85 -write "$2/p.jpg" -thumbnail '256x256>' -quality 80 "$2/t.jpg"; }

@@ -16,8 +16,9 @@
 
 #include "handlers_int.h"
 #include "loupe/core/util.h"
+#include "loupe/http/etag.h"
 #include "loupe/http/range.h"
-#include "media_api.h"
+#include "slot_common.h"
 
 /* Ranges up to this size are read into memory and answered with a length;
  * larger ones are streamed. */
@@ -42,7 +43,7 @@ static const char *content_type_of(const char *key)
 
 static lp_storage *local_storage(lp_req *req)
 {
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     if (s && strcmp(lp_storage_backend(s), "local") != 0) {
         lp_error_set(&req->err, LP_E_NOT_FOUND, "files are served by the S3 store, not by this node");
         return NULL;
@@ -58,16 +59,6 @@ static int check_signature(lp_req *req, lp_storage *s, lp_storage_method m, cons
 }
 
 /* 1 if the If-None-Match header lists etag (quoted) or "*". */
-static int etag_matches(const char *header, const char *etag)
-{
-    if (!header)
-        return 0;
-    if (strcmp(header, "*") == 0)
-        return 1;
-    const char *p = strstr(header, etag);
-    return p != NULL;
-}
-
 typedef struct stream_src {
     lp_storage *s;
     char *key;
@@ -84,7 +75,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (max > src->len - pos)
         max = (size_t)(src->len - pos);
     lp_error_clear(&err);
-    if (lp_media_api_read(src->s, src->key, src->off + pos, max, buf, max, &got, &err) != 0 || got == 0)
+    if (lp_slot_read_object(src->s, src->key, src->off + pos, max, buf, max, &got, &err) != 0 || got == 0)
         return -1;
     return (ssize_t)got;
 }
@@ -111,7 +102,7 @@ int lp_api_files_get(lp_req *req)
     if (lp_storage_stat(s, key, &info, &req->err) != 0)
         return -1;
     snprintf(etag, sizeof etag, "\"%s\"", info.etag);
-    if (strncmp(key, "derived/", 8) == 0) {
+    if (lp_storage_key_kind_of(key) == LP_STORAGE_KEY_DERIVED) {
         snprintf(cache, sizeof cache, "public, max-age=31536000, immutable");
     } else {
         int64_t left = strtoll(lp_req_query(req, "expires"), NULL, 10) - lp_now_wall_ms() / 1000;
@@ -120,7 +111,7 @@ int lp_api_files_get(lp_req *req)
     lp_res_header(req, "ETag", etag);
     lp_res_header(req, "Cache-Control", cache);
     lp_res_header(req, "Accept-Ranges", "bytes");
-    if (etag_matches(lp_req_header(req, "If-None-Match"), etag))
+    if (lp_req_etag_match(req, "If-None-Match", etag))
         return lp_res_empty(req, 304);
     len = info.size;
     r = lp_http_range_parse(lp_req_header(req, "Range"), info.size, &off, &len);
@@ -140,7 +131,7 @@ int lp_api_files_get(lp_req *req)
         size_t got = 0;
         if (!data)
             return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        if (len > 0 && lp_media_api_read(s, key, off, len, data, (size_t)len, &got, &req->err) != 0)
+        if (len > 0 && lp_slot_read_object(s, key, off, len, data, (size_t)len, &got, &req->err) != 0)
             return -1;
         return lp_res_bytes(req, status, content_type_of(key), data, got);
     }

@@ -22,7 +22,7 @@
 #include "loupe/core/util.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/jobs/enqueue.h"
-#include "media_api.h"
+#include "slot_common.h"
 
 #define CONTENT_TYPE_MAX 200
 #define REGISTER_MAX_ITEMS 1000
@@ -70,7 +70,7 @@ static int respond_started(lp_req *req, lp_db *db, const char *item_id, const ch
         return -1;
     snprintf(url, sizeof url, "/api/v1/jobs/%s", u.job_id);
     doc = json_pack("{s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s}}", "item_id", item_id, "slot", slot_name, "status",
-                    "processing", "upload", lp_media_api_upload_json(&u), "job", "id", u.job_id, "kind",
+                    "processing", "upload", lp_slot_upload_json(&u), "job", "id", u.job_id, "kind",
                     "media.normalize", "status", "queued", "url", url);
     if (!doc)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -149,7 +149,7 @@ int lp_api_slot_file_put(lp_req *req)
 {
     const char *ctype = lp_req_header(req, "Content-Type");
     const char *clen = lp_req_header(req, "Content-Length");
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     direct_upload *u = NULL;
     lp_media_slot slot;
     lp_db *db;
@@ -169,8 +169,8 @@ int lp_api_slot_file_put(lp_req *req)
         free(u);
         return -1;
     }
-    if (lp_db_begin(db, &req->err) == 0 && lp_media_api_slot(req, db, 1, &slot) == 0 && lp_uuid_v4(u->upload_id) == 0) {
-        lp_media_api_original_key(req->who.team_id, slot.item_id, u->upload_id, u->key, sizeof u->key);
+    if (lp_db_begin(db, &req->err) == 0 && lp_slot_from_route(req, db, 1, &slot) == 0 && lp_uuid_v4(u->upload_id) == 0) {
+        lp_storage_key_original(req->who.team_id, slot.item_id, u->upload_id, u->key, sizeof u->key);
         if (lp_db_media_upload_create(db, req->arena, u->upload_id, req->who.team_id, slot.item_id, slot.id, "direct",
                                       u->key, ctype, 0, NULL, &req->err) == 0 &&
             lp_db_media_slot_set_status(db, slot.id, "uploading", slot.error, &req->err) == 0 &&
@@ -224,7 +224,7 @@ int lp_api_slot_upload_create(lp_req *req)
     const char *ctype = NULL;
     int64_t size = -1;
     char upload_id[37], key[LP_STORAGE_KEY_MAX + 1];
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     lp_storage_url *url;
     lp_media_slot slot;
     lp_media_upload u;
@@ -247,8 +247,8 @@ int lp_api_slot_upload_create(lp_req *req)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     if (!(db = lp_req_db(req)))
         return -1;
-    if (lp_db_begin(db, &req->err) == 0 && lp_media_api_slot(req, db, 1, &slot) == 0) {
-        lp_media_api_original_key(req->who.team_id, slot.item_id, upload_id, key, sizeof key);
+    if (lp_db_begin(db, &req->err) == 0 && lp_slot_from_route(req, db, 1, &slot) == 0) {
+        lp_storage_key_original(req->who.team_id, slot.item_id, upload_id, key, sizeof key);
         if (lp_storage_presign(s, LP_STORAGE_PUT, key, lp_now_wall_ms(), 0, url, &req->err) == 0 &&
             lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, slot.item_id, slot.id, "presigned",
                                       key, ctype, url->expires * 1000, &u, &req->err) == 0 &&
@@ -263,7 +263,7 @@ int lp_api_slot_upload_create(lp_req *req)
     doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "upload_id", upload_id, "upload_url", url->url,
                     "method", "PUT", "expires_at", u.expires_at, "headers", headers, "key", key, "confirm_url",
                     lp_arena_printf(req->arena, "/api/v1/items/%s/slots/%s/confirm", slot.item_id, slot.name),
-                    "upload", lp_media_api_upload_json(&u));
+                    "upload", lp_slot_upload_json(&u));
     if (!doc)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     lp_res_header(req, "Cache-Control", "no-store");
@@ -274,7 +274,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
 {
     static const char *const fields[] = {"upload_id", NULL};
     const char *upload_id = NULL;
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     lp_storage_info info;
     lp_media_slot slot;
     lp_media_upload u;
@@ -296,7 +296,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
     json_decref(body);
     if (!(db = lp_req_db(req)))
         return -1;
-    if (lp_db_begin(db, &req->err) != 0 || lp_media_api_slot(req, db, 1, &slot) != 0 ||
+    if (lp_db_begin(db, &req->err) != 0 || lp_slot_from_route(req, db, 1, &slot) != 0 ||
         lp_db_media_upload_get(db, req->arena, slot.id, upload_id, &u, &req->err) != 0)
         goto cleanup;
     if (strcmp(u.kind, "presigned") != 0) {
@@ -443,7 +443,7 @@ static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **ou
             char *field = lp_arena_printf(req->arena, "%skey", sp);
             if (lp_storage_key_check(es->key, field, &req->err) != 0)
                 continue;
-            if (strncmp(es->key, "derived/", 8) == 0 || strncmp(es->key, "originals/", 10) == 0) {
+            if (lp_storage_key_kind_of(es->key) != LP_STORAGE_KEY_EXTERNAL) {
                 lp_error_field(&req->err, LP_E_INVALID, field,
                                "names a file Loupe manages itself (derived/…, originals/…), not an external object");
                 continue;
@@ -468,7 +468,7 @@ static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **ou
 int lp_api_items_register_external(lp_req *req)
 {
     const char *dataset_id = lp_identity_uuid_param(req, "id", "dataset");
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     ext_item *list = NULL;
     size_t n = 0;
     json_t *body, *out_items, *doc;

@@ -101,7 +101,7 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
         return lp_error_field(err, LP_E_INVALID, "source_sha256", "must be 64 lowercase hex characters");
     if (lp_storage_key_check(variant, "variant", err))
         return -1;
-    n = snprintf(out, cap, "derived/%.2s/%s/%s", source_sha256, source_sha256, variant);
+    n = snprintf(out, cap, LP_STORAGE_PREFIX_DERIVED "%.2s/%s/%s", source_sha256, source_sha256, variant);
     if (n < 0 || (size_t)n >= cap || n > LP_STORAGE_KEY_MAX) {
         if (cap > 0)
             out[0] = '\0';
@@ -336,4 +336,18 @@ int lp_storage_presign(lp_storage *s, lp_storage_method method, const char *key,
         return lp_error_field(err, LP_E_INVALID, "now", "must not be before 1970");
     floor_ms = now_ms - now_ms % s->window_ms;
     return s->ops->presign(s, method, key, floor_ms / 1000, ttl_ms / 1000, out, err);
+}
+
+void lp_storage_key_original(const char *team_id, const char *item_id, const char *upload_id, char *out, size_t cap)
+{
+    snprintf(out, cap, LP_STORAGE_PREFIX_ORIGINALS "%s/%s/%s", team_id, item_id, upload_id);
+}
+
+lp_storage_key_kind lp_storage_key_kind_of(const char *key)
+{
+    if (strncmp(key, LP_STORAGE_PREFIX_DERIVED, strlen(LP_STORAGE_PREFIX_DERIVED)) == 0)
+        return LP_STORAGE_KEY_DERIVED;
+    if (strncmp(key, LP_STORAGE_PREFIX_ORIGINALS, strlen(LP_STORAGE_PREFIX_ORIGINALS)) == 0)
+        return LP_STORAGE_KEY_ORIGINAL;
+    return LP_STORAGE_KEY_EXTERNAL;
 }

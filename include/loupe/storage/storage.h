@@ -91,6 +91,25 @@ int lp_storage_key_check(const char *key, const char *field, lp_error *err);
  * Returns 0, or -1 with err set (LP_E_INVALID: bad hash, bad variant, too long). */
 int lp_storage_key_derived(const char *source_sha256, const char *variant, char *out, size_t cap, lp_error *err);
 
+/* The key prefixes are this module's alone: every other module builds and
+ * recognises keys through these functions. */
+#define LP_STORAGE_PREFIX_ORIGINALS "originals/"
+#define LP_STORAGE_PREFIX_DERIVED "derived/"
+
+/* Writes the key of an uploaded original into out (cap bytes):
+ * "originals/<team>/<item>/<upload id>" (a new upload never overwrites the
+ * file of an earlier one). */
+void lp_storage_key_original(const char *team_id, const char *item_id, const char *upload_id, char *out, size_t cap);
+
+/* Who owns a key's name. */
+typedef enum lp_storage_key_kind {
+    LP_STORAGE_KEY_EXTERNAL = 0, /* named by a client (register-external) */
+    LP_STORAGE_KEY_ORIGINAL,     /* an upload (lp_storage_key_original) */
+    LP_STORAGE_KEY_DERIVED       /* content-addressed output (lp_storage_key_derived): immutable */
+} lp_storage_key_kind;
+
+lp_storage_key_kind lp_storage_key_kind_of(const char *key);
+
 /* --- writing -------------------------------------------------------------- */
 
 /* Starts writing the object key. content_type (may be NULL) is stored where

@@ -1,5 +1,5 @@
-/* Helpers shared by the media handlers. See media_api.h. */
-#include "media_api.h"
+/* What the slot and file handlers share. See slot_common.h. */
+#include "slot_common.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "identity_int.h"
 #include "loupe/core/log.h"
 
-lp_storage *lp_media_api_storage(lp_req *req)
+lp_storage *lp_slot_storage(lp_req *req)
 {
     if (!req->svc->storage)
         lp_error_set(&req->err, LP_E_UNAVAILABLE, "storage is not open yet; try again in a moment");
@@ -29,7 +29,7 @@ static int mem_chunk(void *ud, const void *p, size_t n, lp_error *err)
     return 0;
 }
 
-int lp_media_api_read(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
+int lp_slot_read_object(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
                       lp_error *err)
 {
     mem_sink m = {buf, 0, cap};
@@ -38,7 +38,7 @@ int lp_media_api_read(lp_storage *s, const char *key, uint64_t off, uint64_t len
     return rc;
 }
 
-int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)
+int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)
 {
     const char *item_id = lp_identity_uuid_param(req, "id", "item");
     const char *slot = lp_req_param(req, "slot");
@@ -47,17 +47,11 @@ int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out
     return lp_db_media_slot_get(db, req->arena, req->who.team_id, item_id, slot, for_update, out, &req->err);
 }
 
-json_t *lp_media_api_upload_json(const lp_media_upload *u)
+json_t *lp_slot_upload_json(const lp_media_upload *u)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:o, s:s}", "id", u->id, "kind", u->kind, "state",
                      u->state, "key", u->key, "size", u->size >= 0 ? json_integer(u->size) : json_null(), "sha256",
                      u->sha256[0] ? json_string(u->sha256) : json_null(), "content_type", u->content_type, "job_id",
                      u->job_id[0] ? json_string(u->job_id) : json_null(), "expires_at",
                      u->expires_at[0] ? json_string(u->expires_at) : json_null(), "created_at", u->created_at);
-}
-
-void lp_media_api_original_key(const char *team_id, const char *item_id, const char *upload_id, char *out,
-                               size_t cap)
-{
-    snprintf(out, cap, "originals/%s/%s/%s", team_id, item_id, upload_id);
 }

@@ -6,270 +6,103 @@
  *   GET /api/v1/items/{id}/slots/{slot}/tiles/image.dzi        DeepZoom descriptor of a large image
  *   GET /api/v1/items/{id}/slots/{slot}/tiles/image_files/{level}/{col}_{row}.jpg|webp   one tile
  *
- * Frames and tiles are cut here, in louped, from local copies of the
- * slot's frame source (the short-GOP mezzanine or the original) and of its
- * pyramidal TIFF.
+ * Frames and tiles come only from files a worker produced — the video's
+ * frame source (always the decoder's own re-encoded copy, never the
+ * original) with its index, and the image's pyramidal TIFF — and are cut
+ * by loupe-decoder processes, never in this process: louped decodes
+ * nothing itself.
  *
- * DESIGN (threads): the local copies live in one process-wide cache, an LRU
- * list bounded by media_cache_files under one mutex that is held only to
- * find, add, reference or evict an entry — never during I/O or decoding.
- * Each entry has its own mutex guarding its download and its open video
- * reader (an lp_video_reader serves one thread at a time), so requests for
- * frames of one video take turns on one reader — which is what makes n,
- * n+1, … cost one decode each — while other videos and tiles proceed in
- * parallel. An entry in use (refs > 0) is never evicted; an evicted entry's
- * reader is closed and its file removed. The files live in
- * <media_cache_dir>/node-<pid>; directories of processes that no longer run
- * are removed when the cache starts. */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
+ * DESIGN (threads): the files are local copies in the node's media cache
+ * (loupe/storage/media_cache.h: bounded in bytes by media_cache_bytes,
+ * fetched by background threads; a request waits at most media_cache_wait
+ * for a cold file and then answers 503 with Retry-After). The cutting is
+ * done by a pool of media_decoders loupe-decoder processes
+ * (loupe/jobs/decoder.h) whose work directory is the cache's directory;
+ * requests for one file go to one process, which keeps that video's reader
+ * open, so n, n+1, … cost one decode each. An HTTP thread holds cache
+ * references while its decoder works, so the files it names stay. The
+ * cache and the pool are made on first use and live as long as the
+ * process. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
-#include "loupe/crypto/sha256.h"
+#include "loupe/http/etag.h"
+#include "loupe/jobs/decoder.h"
 #include "loupe/media/deepzoom.h"
 #include "loupe/media/media.h"
-#include "loupe/media/video_index.h"
-#include "loupe/media/video_reader.h"
-#include "media_api.h"
+#include "loupe/storage/media_cache.h"
+#include "slot_common.h"
 
-#define CACHE_PATH_MAX 4096
 #define DZI_MAX 1024
+#define CACHE_FETCHERS 2
+#define RETRY_AFTER "2"
 
-/* ---- The cache of local copies -------------------------------------------- */
-
-typedef struct cache_entry {
-    struct cache_entry *next;
-    char key[LP_STORAGE_KEY_MAX + 1];
-    char path[CACHE_PATH_MAX];
-    int refs;                 /* cache.lock */
-    uint64_t used;            /* cache.lock */
-    pthread_mutex_t lock;     /* guards everything below */
-    int fetched;
-    lp_video_index *index;
-    lp_video_reader *reader;
-} cache_entry;
+/* ---- The cache and the decoders -------------------------------------------- */
 
 static struct {
     pthread_mutex_t lock;
-    cache_entry *head;
-    size_t count;
-    uint64_t tick;
-    int ready;
-    char dir[CACHE_PATH_MAX];
-} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    lp_media_cache *cache;
+    lp_decoder *decoders;
+    lp_storage *storage;
+} node = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static void remove_flat_dir(const char *dir)
+/* lp_media_cache_fetch_fn: the whole object, on a fetcher thread. */
+static int fetch_object(void *ud, const char *key, int fd, lp_error *err)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[CACHE_PATH_MAX];
-    if (d) {
-        while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
+    return lp_storage_get_fd(ud, key, 0, LP_STORAGE_TO_END, fd, err);
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[CACHE_PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Under cache.lock: creates this process's directory, removing those of
- * processes that are gone. */
-static int cache_init(const lp_config *cfg, lp_error *err)
-{
-    DIR *d;
-    struct dirent *e;
-    char path[CACHE_PATH_MAX];
-    if (cache.ready)
-        return 0;
-    if (mkdir_p(cfg->media_cache_dir) != 0)
-        return lp_error_set(err, LP_E_IO, "cannot create media_cache_dir %s: %s", cfg->media_cache_dir,
-                            strerror(errno));
-    if ((d = opendir(cfg->media_cache_dir))) {
-        while ((e = readdir(d))) {
-            long pid;
-            char *end;
-            if (strncmp(e->d_name, "node-", 5) != 0)
-                continue;
-            pid = strtol(e->d_name + 5, &end, 10);
-            if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH) || pid == (long)getpid()) {
-                if (snprintf(path, sizeof path, "%s/%s", cfg->media_cache_dir, e->d_name) < (int)sizeof path)
-                    remove_flat_dir(path);
-            }
-        }
-        closedir(d);
-    }
-    if (snprintf(cache.dir, sizeof cache.dir, "%s/node-%ld", cfg->media_cache_dir, (long)getpid()) >=
-            (int)sizeof cache.dir ||
-        mkdir_p(cache.dir) != 0)
-        return lp_error_set(err, LP_E_IO, "cannot create a directory in media_cache_dir %s", cfg->media_cache_dir);
-    cache.ready = 1;
-    return 0;
-}
-
-static void entry_free(cache_entry *e)
-{
-    lp_video_reader_close(e->reader);
-    lp_video_index_free(e->index);
-    unlink(e->path);
-    pthread_mutex_destroy(&e->lock);
-    free(e);
-}
-
-/* The entry for key, referenced (release with cache_release). */
-static cache_entry *cache_acquire(lp_req *req, const char *key)
-{
-    cache_entry *e, *victims = NULL;
-    char hex[LP_SHA256_HEX_LEN + 1];
-
-    if (lp_sha256_hex(key, strlen(key), hex) != 0) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_lock(&cache.lock);
-    if (cache_init(req->svc->cfg, &req->err) != 0) {
-        pthread_mutex_unlock(&cache.lock);
-        return NULL;
-    }
-    for (e = cache.head; e; e = e->next)
-        if (strcmp(e->key, key) == 0)
-            break;
-    if (!e && (e = calloc(1, sizeof *e))) {
-        lp_strlcpy(e->key, key, sizeof e->key);
-        snprintf(e->path, sizeof e->path, "%s/%s", cache.dir, hex);
-        pthread_mutex_init(&e->lock, NULL);
-        e->next = cache.head;
-        cache.head = e;
-        cache.count++;
-    }
-    if (e) {
-        e->refs++;
-        e->used = ++cache.tick;
-        while (cache.count > (size_t)req->svc->cfg->media_cache_files) {
-            cache_entry **pp, **victim = NULL;
-            for (pp = &cache.head; *pp; pp = &(*pp)->next)
-                if ((*pp)->refs == 0 && (!victim || (*pp)->used < (*victim)->used))
-                    victim = pp;
-            if (!victim)
-                break;
-            cache_entry *v = *victim;
-            *victim = v->next;
-            v->next = victims;
-            victims = v;
-            cache.count--;
-        }
-    }
-    pthread_mutex_unlock(&cache.lock);
-    while (victims) {
-        cache_entry *next = victims->next;
-        entry_free(victims);
-        victims = next;
-    }
-    if (!e)
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    return e;
-}
-
-static void cache_release(cache_entry *e)
-{
-    if (!e)
-        return;
-    pthread_mutex_lock(&cache.lock);
-    e->refs--;
-    pthread_mutex_unlock(&cache.lock);
-}
-
-/* Under e->lock: downloads the object once. */
-static int cache_fetch(lp_req *req, lp_storage *s, cache_entry *e)
-{
-    char tmp[CACHE_PATH_MAX + 8];
-    int fd, rc;
-    if (e->fetched)
-        return 0;
-    snprintf(tmp, sizeof tmp, "%s.part", e->path);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-        return lp_error_set(&req->err, LP_E_IO, "cannot create a file in media_cache_dir: %s", strerror(errno));
-    rc = lp_storage_get_fd(s, e->key, 0, LP_STORAGE_TO_END, fd, &req->err);
-    if (close(fd) != 0 && rc == 0)
-        rc = lp_error_set(&req->err, LP_E_IO, "cannot write a file in media_cache_dir: %s", strerror(errno));
-    if (rc == 0 && rename(tmp, e->path) != 0)
-        rc = lp_error_set(&req->err, LP_E_IO, "cannot rename a file in media_cache_dir: %s", strerror(errno));
-    if (rc != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    e->fetched = 1;
-    return 0;
-}
-
-/* Under e->lock: the entry's video reader, opened on first use. */
-static lp_video_reader *cache_reader(lp_req *req, lp_storage *s, cache_entry *e, const char *index_key)
+/* The node's cache and decoder pool, made on first use. 0 or -1 (503). */
+static int media_ready(lp_req *req, lp_storage *s)
 {
     const lp_config *cfg = req->svc->cfg;
-    lp_media_limits limits;
-    lp_storage_info info;
-    char *data;
-    size_t max, len;
+    int rc = 0;
+    pthread_mutex_lock(&node.lock);
+    if (!node.cache) {
+        lp_media_cache_spec spec = {.dir = cfg->media_cache_dir,
+                                    .max_bytes = (uint64_t)cfg->media_cache_bytes,
+                                    .fetchers = CACHE_FETCHERS,
+                                    .fetch = fetch_object,
+                                    .ud = s};
+        node.storage = s;
+        node.cache = lp_media_cache_new(&spec, &req->err);
+    }
+    if (node.cache && !node.decoders)
+        node.decoders = lp_decoder_new_from_config(cfg, lp_media_cache_dir(node.cache), (int)cfg->media_decoders,
+                                                    &req->err);
+    if (!node.cache || !node.decoders) {
+        LP_ERROR("media", "frames and tiles cannot be served: %s", req->err.message);
+        req->err.code = LP_E_UNAVAILABLE;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&node.lock);
+    return rc;
+}
 
-    if (e->reader)
-        return e->reader;
-    if (cache_fetch(req, s, e) != 0 || lp_storage_stat(s, index_key, &info, &req->err) != 0)
-        return NULL;
-    max = LP_VIDEO_INDEX_HEADER_SIZE + (size_t)LP_VIDEO_INDEX_RECORD_SIZE * (size_t)cfg->video_max_frames;
-    if (info.size > max) {
-        lp_error_set(&req->err, LP_E_INVALID, "the frame index is larger than video_max_frames allows");
-        return NULL;
-    }
-    if (!(data = malloc(info.size ? (size_t)info.size : 1))) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        return NULL;
-    }
-    lp_media_limits_from_config(&limits, cfg);
-    if (lp_media_api_read(s, index_key, 0, LP_STORAGE_TO_END, data, (size_t)info.size, &len, &req->err) == 0 &&
-        lp_video_index_parse(data, len, cfg->video_max_frames, &e->index, &req->err) == 0)
-        e->reader = lp_video_reader_open(e->path, e->index, &limits, &req->err);
-    free(data);
-    if (!e->reader) {
-        lp_video_index_free(e->index);
-        e->index = NULL;
-    }
-    return e->reader;
+/* The cached copy of key, or -1 with req->err (503 with Retry-After while
+ * it is on its way). */
+static int cached(lp_req *req, const char *key, lp_media_cache_file **out)
+{
+    if (lp_media_cache_acquire(node.cache, key, req->svc->cfg->media_cache_wait, out, &req->err) == 0)
+        return 0;
+    if (req->err.code == LP_E_UNAVAILABLE)
+        lp_res_header(req, "Retry-After", RETRY_AFTER);
+    return -1;
+}
+
+/* The deadline of one decoder request. */
+static int64_t decode_deadline(const lp_req *req)
+{
+    return lp_now_mono_ms() + req->svc->cfg->media_decode_timeout;
 }
 
 /* ---- Helpers ------------------------------------------------------------------ */
-
-static int media_ready(lp_req *req)
-{
-    return lp_media_init(NULL, &req->err);
-}
 
 /* The slot with its storage document (new reference in *storage). */
 static int load_slot(lp_req *req, lp_media_slot *slot, json_t **storage)
@@ -279,7 +112,7 @@ static int load_slot(lp_req *req, lp_media_slot *slot, json_t **storage)
     int rc;
     if (!db)
         return -1;
-    rc = lp_media_api_slot(req, db, 0, slot);
+    rc = lp_slot_from_route(req, db, 0, slot);
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
@@ -346,37 +179,27 @@ static json_t *signed_url(lp_req *req, lp_storage *s, const char *key)
     return json_pack("{s:s, s:s}", "url", u->url, "expires_at", when);
 }
 
-static int respond_image(lp_req *req, lp_media_blob *blob, lp_media_format fmt, const char *etag)
+static int respond_image(lp_req *req, lp_media_blob *blob, lp_media_format fmt)
 {
     int rc;
-    lp_res_header(req, "ETag", etag);
     lp_res_header(req, "Cache-Control", "private, no-cache");
     rc = lp_res_bytes(req, 200, lp_media_format_mime(fmt), blob->data, blob->len);
     lp_media_blob_free(blob);
     return rc;
 }
 
+/* 1 after answering 304 because the client holds the answer cached under
+ * etag; 0 to make it; -1 when etag is NULL (out of memory making it). */
 static int not_modified(lp_req *req, const char *etag)
 {
-    const char *h = lp_req_header(req, "If-None-Match");
-    if (!h || !strstr(h, etag))
+    if (!etag)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (!lp_req_etag_match(req, "If-None-Match", etag))
         return 0;
     lp_res_header(req, "ETag", etag);
     lp_res_header(req, "Cache-Control", "private, no-cache");
     lp_res_empty(req, 304);
     return 1;
-}
-
-/* For an answer cached under etag (NULL: out of memory making it): 1 after
- * answering 304 because the client holds it, or 0 with *e the referenced
- * cache entry of key to make it from; -1 on failure. */
-static int revalidate(lp_req *req, const char *etag, const char *key, cache_entry **e)
-{
-    if (!etag)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    if (not_modified(req, etag))
-        return 1;
-    return (*e = cache_acquire(req, key)) ? 0 : -1;
 }
 
 /* ---- GET …/media ------------------------------------------------------------------ */
@@ -387,19 +210,19 @@ int lp_api_slot_media_get(lp_req *req)
     lp_media_upload up;
     json_t *storage = NULL, *doc = NULL, *files, *meta, *media = NULL, *upload = json_null();
     json_error_t jerr;
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     const char *names[] = {"original", "thumbnail", "preview", "sprite"};
     char *base;
     lp_db *db;
 
     if (!s || !(db = lp_req_db(req)))
         return -1;
-    if (lp_media_api_slot(req, db, 0, &slot) != 0) {
+    if (lp_slot_from_route(req, db, 0, &slot) != 0) {
         lp_req_db_release(req);
         return -1;
     }
     if (lp_db_media_upload_get(db, req->arena, slot.id, NULL, &up, &req->err) == 0)
-        upload = lp_media_api_upload_json(&up);
+        upload = lp_slot_upload_json(&up);
     else if (req->err.code == LP_E_NOT_FOUND)
         lp_error_clear(&req->err);
     lp_req_db_release(req);
@@ -466,7 +289,7 @@ static int redirect_to(lp_req *req, const char *what)
 {
     lp_media_slot slot;
     json_t *storage;
-    lp_storage *s = lp_media_api_storage(req);
+    lp_storage *s = lp_slot_storage(req);
     lp_storage_url *u;
     int rc = -1;
 
@@ -543,18 +366,18 @@ int lp_api_slot_frame(lp_req *req)
     lp_media_slot slot;
     lp_media_format fmt;
     lp_media_blob blob = {0};
+    lp_media_limits limits;
     json_t *storage = NULL;
-    lp_storage *s = lp_media_api_storage(req);
-    cache_entry *e = NULL;
+    lp_storage *s = lp_slot_storage(req);
+    lp_media_cache_file *file = NULL, *index = NULL;
     int64_t n, quality;
-    char *etag;
     int rc = -1, fresh;
 
     if (frame_format(req, &fmt) != 0 || lp_query_int(req, "quality", 1, 100, 85, &quality) != 0)
         return -1;
     if (parse_count(nparam, &n) != 0)
         return lp_error_set(&req->err, LP_E_NOT_FOUND, "\"%.32s\" is not a frame number (0, 1, 2, …)", nparam);
-    if (!s || media_ready(req) != 0 || load_slot(req, &slot, &storage) != 0)
+    if (!s || load_slot(req, &slot, &storage) != 0)
         return -1;
     lp_res_header(req, "Vary", "Accept");
     if (strcmp(slot.type, "video") != 0) {
@@ -563,10 +386,12 @@ int lp_api_slot_frame(lp_req *req)
     }
     if (require_ready(req, &slot) != 0)
         goto cleanup;
-    const char *frames = member(storage, "frames"), *index = member(storage, "frames_index");
-    const char *sha = member(storage, "sha256");
-    if (!frames || !index || !sha) {
-        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no frame index; upload the video again", slot.name);
+    const char *frames = member(storage, "frames"), *frames_index = member(storage, "frames_index");
+    const char *sha = member(storage, "sha256"), *original = member(storage, "original");
+    /* Only a frame source a worker wrote: slots processed before there
+     * always was one may name the original itself. */
+    if (!frames || !frames_index || !sha || (original && strcmp(frames, original) == 0)) {
+        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no frame source; upload the video again", slot.name);
         goto cleanup;
     }
     if (n >= slot.frame_count) {
@@ -574,26 +399,23 @@ int lp_api_slot_frame(lp_req *req)
                      (long long)n, (long long)slot.frame_count - 1);
         goto cleanup;
     }
-    etag = lp_arena_printf(req->arena, "\"%.16s-%lld-q%lld.%s\"", sha, (long long)n, (long long)quality,
-                           lp_media_format_suffix(fmt));
-    if ((fresh = revalidate(req, etag, frames, &e)) != 0) {
+    char *etag = lp_arena_printf(req->arena, "\"%.16s-%lld-q%lld.%s\"", sha, (long long)n, (long long)quality,
+                                 lp_media_format_suffix(fmt));
+    if ((fresh = not_modified(req, etag)) != 0) {
         rc = fresh > 0 ? 0 : -1;
         goto cleanup;
     }
-    pthread_mutex_lock(&e->lock);
-    lp_video_reader *r = cache_reader(req, s, e, index);
-    int enc = r ? lp_video_reader_encode(r, n, fmt, (int)quality, &blob, &req->err) : -1;
-    if (r && enc != 0) { /* a reader that failed may be mid-way: start afresh next time */
-        lp_video_reader_close(e->reader);
-        e->reader = NULL;
-        lp_video_index_free(e->index);
-        e->index = NULL;
+    if (media_ready(req, s) != 0 || cached(req, frames, &file) != 0 || cached(req, frames_index, &index) != 0)
+        goto cleanup;
+    lp_media_limits_from_config(&limits, req->svc->cfg);
+    if (lp_decoder_frame(node.decoders, lp_media_cache_path(file), lp_media_cache_path(index), n, fmt, (int)quality,
+                         &limits, decode_deadline(req), &blob, &req->err) == 0) {
+        lp_res_header(req, "ETag", etag);
+        rc = respond_image(req, &blob, fmt);
     }
-    pthread_mutex_unlock(&e->lock);
-    if (enc == 0)
-        rc = respond_image(req, &blob, fmt, etag);
 cleanup:
-    cache_release(e);
+    lp_media_cache_release(node.cache, index);
+    lp_media_cache_release(node.cache, file);
     json_decref(storage);
     return rc;
 }
@@ -632,15 +454,15 @@ int lp_api_slot_tiles(lp_req *req)
     lp_media_format fmt = LP_MEDIA_JPEG;
     lp_media_blob blob = {0};
     json_t *storage = NULL;
-    lp_storage *s = lp_media_api_storage(req);
-    cache_entry *e = NULL;
+    lp_storage *s = lp_slot_storage(req);
+    lp_media_cache_file *file = NULL;
     int level = 0, is_dzi = path && strcmp(path, "image.dzi") == 0, rc = -1, fresh;
     int64_t col = 0, row = 0;
 
     if (!path || (!is_dzi && parse_tile(path, &level, &col, &row, &fmt) != 0))
         return lp_error_set(&req->err, LP_E_NOT_FOUND,
                             "tiles are image.dzi and image_files/<level>/<column>_<row>.jpg (or .webp)");
-    if (!s || media_ready(req) != 0 || load_slot(req, &slot, &storage) != 0)
+    if (!s || load_slot(req, &slot, &storage) != 0)
         return -1;
     if (require_ready(req, &slot) != 0)
         goto cleanup;
@@ -665,18 +487,19 @@ int lp_api_slot_tiles(lp_req *req)
     }
     char *etag = lp_arena_printf(req->arena, "\"%.16s-%d-%lld-%lld.%s\"", sha, level, (long long)col, (long long)row,
                                  lp_media_format_suffix(fmt));
-    if ((fresh = revalidate(req, etag, pyramid, &e)) != 0) {
+    if ((fresh = not_modified(req, etag)) != 0) {
         rc = fresh > 0 ? 0 : -1;
         goto cleanup;
     }
-    pthread_mutex_lock(&e->lock);
-    int fetched = cache_fetch(req, s, e);
-    pthread_mutex_unlock(&e->lock);
     /* The file stays while we hold a reference; tiles are cut in parallel. */
-    if (fetched == 0 && lp_deepzoom_tile(e->path, level, col, row, fmt, &blob, &req->err) == 0)
-        rc = respond_image(req, &blob, fmt, etag);
+    if (media_ready(req, s) == 0 && cached(req, pyramid, &file) == 0 &&
+        lp_decoder_tile(node.decoders, lp_media_cache_path(file), level, col, row, fmt, decode_deadline(req), &blob,
+                        &req->err) == 0) {
+        lp_res_header(req, "ETag", etag);
+        rc = respond_image(req, &blob, fmt);
+    }
 cleanup:
-    cache_release(e);
+    lp_media_cache_release(node.cache, file);
     json_decref(storage);
     return rc;
 }

@@ -1,8 +1,8 @@
-/* Shared by the media handlers (uploads.c, media.c, files.c): the storage
- * handle, reading an object into memory, the slot named by a route, and the
- * JSON of an upload. */
-#ifndef LOUPE_API_MEDIA_API_H
-#define LOUPE_API_MEDIA_API_H
+/* What the slot and file handlers (uploads.c, slot_media.c, files.c)
+ * share: the node's storage handle, the slot named by a route, reading an
+ * object into memory, and the JSON of an upload. */
+#ifndef LOUPE_API_SLOT_COMMON_H
+#define LOUPE_API_SLOT_COMMON_H
 
 #include <jansson.h>
 
@@ -12,25 +12,21 @@
 
 /* The node's storage (opened by the application at start-up), or NULL with
  * req->err set to 503 during the moment before it is open. Borrowed. */
-lp_storage *lp_media_api_storage(lp_req *req);
+lp_storage *lp_slot_storage(lp_req *req);
 
 /* The slot named by the route's {id} (item UUID) and {slot} (slot name) in
  * the caller's team. 0, or -1 with req->err set (404 naming what is
  * missing). for_update: lock the slot row (inside a transaction on db). */
-int lp_media_api_slot(lp_req *req, lp_db *db, int for_update, lp_media_slot *out);
+int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_media_slot *out);
 
 /* {id, kind, state, key, size, sha256, content_type, job_id, expires_at,
  * created_at}. New reference or NULL. */
-json_t *lp_media_api_upload_json(const lp_media_upload *u);
+json_t *lp_slot_upload_json(const lp_media_upload *u);
 
 /* Reads len bytes (LP_STORAGE_TO_END: to the end) of object key from off
  * into buf, which holds cap; *got is the number read. An object that yields
  * more than cap fails with LP_E_IO (it grew while it was being read). 0 or -1. */
-int lp_media_api_read(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
+int lp_slot_read_object(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
                       lp_error *err);
-
-/* "originals/<team>/<item>/<upload_id>" into out (cap bytes). */
-void lp_media_api_original_key(const char *team_id, const char *item_id, const char *upload_id, char *out,
-                               size_t cap);
 
 #endif
