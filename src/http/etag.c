@@ -57,15 +57,16 @@ int lp_etag_list_match(const char *list, const char *etag, lp_etag_compare cmp)
             p++;
         return *p == '\0';
     }
+    /* The whole list must be well-formed before any of it counts. */
+    int found = 0;
     for (;;) {
         while (*p == ' ' || *p == '\t' || *p == ',') /* empty list elements are allowed */
             p++;
         if (*p == '\0')
-            return 0;
+            return found;
         if (parse_tag(&p, &have) != 0)
             return 0;
-        if (matches(&have, &want, cmp))
-            return 1;
+        found |= matches(&have, &want, cmp);
         while (*p == ' ' || *p == '\t')
             p++;
         if (*p != ',' && *p != '\0')
