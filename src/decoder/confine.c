@@ -108,7 +108,7 @@ static const struct sock_filter filter[] = {
     ALLOW(__NR_clock_gettime), ALLOW(__NR_clock_getres), ALLOW(__NR_clock_nanosleep), ALLOW(__NR_nanosleep),
     ALLOW(__NR_gettimeofday), ALLOW(__NR_getrandom), ALLOW(__NR_getuid), ALLOW(__NR_geteuid),
     ALLOW(__NR_getgid), ALLOW(__NR_getegid), ALLOW(__NR_getrusage), ALLOW(__NR_prlimit64), ALLOW(__NR_uname),
-    ALLOW(__NR_sysinfo), ALLOW(__NR_umask),
+    ALLOW(__NR_sysinfo), ALLOW(__NR_umask), ALLOW(__NR_times),
     ALLOW(__NR_exit), ALLOW(__NR_exit_group),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 };

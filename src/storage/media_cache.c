@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,7 +92,10 @@ static int make_dir(lp_media_cache *c, const char *parent, lp_error *err)
         }
         closedir(d);
     }
-    if (snprintf(c->dir, sizeof c->dir, "%s/node-%ld", parent, (long)getpid()) >= (int)sizeof c->dir ||
+    /* Absolute: the paths are handed to processes in other directories. */
+    char abs[PATH_MAX];
+    if (!realpath(parent, abs) ||
+        snprintf(c->dir, sizeof c->dir, "%s/node-%ld", abs, (long)getpid()) >= (int)sizeof c->dir ||
         lp_mkdir_p(c->dir, 0700) != 0)
         return lp_error_set(err, LP_E_IO, "cannot create a directory in media_cache_dir %s", parent);
     return 0;
