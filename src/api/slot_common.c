@@ -38,7 +38,7 @@ int lp_slot_read_object(lp_storage *s, const char *key, uint64_t off, uint64_t l
     return rc;
 }
 
-int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_media_slot *out)
+int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_slot_row *out)
 {
     const char *item_id = lp_identity_uuid_param(req, "id", "item");
     const char *slot = lp_req_param(req, "slot");

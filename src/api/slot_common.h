@@ -17,7 +17,7 @@ lp_storage *lp_slot_storage(lp_req *req);
 /* The slot named by the route's {id} (item UUID) and {slot} (slot name) in
  * the caller's team. 0, or -1 with req->err set (404 naming what is
  * missing). for_update: lock the slot row (inside a transaction on db). */
-int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_media_slot *out);
+int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_slot_row *out);
 
 /* {id, kind, state, key, size, sha256, content_type, job_id, expires_at,
  * created_at}. New reference or NULL. */

@@ -105,7 +105,7 @@ static int64_t decode_deadline(const lp_req *req)
 /* ---- Helpers ------------------------------------------------------------------ */
 
 /* The slot with its storage document (new reference in *storage). */
-static int load_slot(lp_req *req, lp_media_slot *slot, json_t **storage)
+static int load_slot(lp_req *req, lp_slot_row *slot, json_t **storage)
 {
     json_error_t jerr;
     lp_db *db = lp_req_db(req);
@@ -126,7 +126,7 @@ static int load_slot(lp_req *req, lp_media_slot *slot, json_t **storage)
 }
 
 /* Fails unless the slot is ready: 409 saying what it is doing instead. */
-static int require_ready(lp_req *req, const lp_media_slot *slot)
+static int require_ready(lp_req *req, const lp_slot_row *slot)
 {
     if (strcmp(slot->status, "ready") == 0)
         return 0;
@@ -206,7 +206,7 @@ static int not_modified(lp_req *req, const char *etag)
 
 int lp_api_slot_media_get(lp_req *req)
 {
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_media_upload up;
     json_t *storage = NULL, *doc = NULL, *files, *meta, *media = NULL, *upload = json_null();
     json_error_t jerr;
@@ -287,7 +287,7 @@ fail:
 
 static int redirect_to(lp_req *req, const char *what)
 {
-    lp_media_slot slot;
+    lp_slot_row slot;
     json_t *storage;
     lp_storage *s = lp_slot_storage(req);
     lp_storage_url *u;
@@ -363,7 +363,7 @@ static int parse_count(const char *s, int64_t *out)
 int lp_api_slot_frame(lp_req *req)
 {
     const char *nparam = lp_req_param(req, "n");
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_media_format fmt;
     lp_media_blob blob = {0};
     lp_media_limits limits;
@@ -450,7 +450,7 @@ static int parse_tile(const char *p, int *level, int64_t *col, int64_t *row, lp_
 int lp_api_slot_tiles(lp_req *req)
 {
     const char *path = lp_req_param(req, "path");
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_media_format fmt = LP_MEDIA_JPEG;
     lp_media_blob blob = {0};
     json_t *storage = NULL;

@@ -151,7 +151,7 @@ int lp_api_slot_file_put(lp_req *req)
     const char *clen = lp_req_header(req, "Content-Length");
     lp_storage *s = lp_slot_storage(req);
     direct_upload *u = NULL;
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_db *db;
     int rc = -1;
 
@@ -226,7 +226,7 @@ int lp_api_slot_upload_create(lp_req *req)
     char upload_id[37], key[LP_STORAGE_KEY_MAX + 1];
     lp_storage *s = lp_slot_storage(req);
     lp_storage_url *url;
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_media_upload u;
     json_t *body, *doc, *headers;
     lp_db *db;
@@ -276,7 +276,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
     const char *upload_id = NULL;
     lp_storage *s = lp_slot_storage(req);
     lp_storage_info info;
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_media_upload u;
     char job_id[37];
     json_t *body;

@@ -154,6 +154,13 @@ int lp_db_profile_read(lp_arena *a, const PGresult *r, int row, int col, lp_memb
 /* A timestamptz column as Unix milliseconds ("0" for NULL). */
 #define LP_SQL_MS(col) "coalesce((extract(epoch FROM (" col ")) * 1000)::bigint, 0)"
 
+/* The columns of an lp_slot_row, from slots s joined with items i, and
+ * their lp_db_row_reader (media_sql.c). */
+#define LP_DB_SLOT_COLUMNS                                                                                        \
+    "s.id, s.item_id, i.team_id, s.name, s.type, s.status, s.error, s.width, s.height, s.frame_count, s.fps, "   \
+    "s.rotation, s.format, s.storage::text, s.metadata::text, s.position, i.status"
+int lp_db_slot_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err);
+
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {
     int version;

@@ -201,10 +201,9 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
         return -1;
     }
     r = lp_db_query(db,
-                    "SELECT s.item_id, s.id, s.name, s.type, s.width, s.height, s.frame_count, s.fps, s.rotation, "
-                    "s.format, s.metadata, s.position "
-                    "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(item_id, ord) "
-                    "JOIN slots s ON s.item_id = u.item_id ORDER BY u.ord, s.position",
+                    "SELECT " LP_DB_SLOT_COLUMNS " FROM unnest($1::uuid[]) WITH ORDINALITY AS u(item_id, ord) "
+                    "JOIN slots s ON s.item_id = u.item_id JOIN items i ON i.id = s.item_id "
+                    "ORDER BY u.ord, s.position",
                     1, p, err);
     sqlb_free(&b);
     if (!r)
@@ -220,7 +219,7 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
         rows[k].nslots = 0;
     }
     for (int row = 0; rc == 0 && row < total; row++) {
-        const char *item_id = PQgetvalue(r, row, 0);
+        const char *item_id = PQgetvalue(r, row, 1);
         while (item < n && strcmp(rows[item].id, item_id) != 0)
             item++;
         if (item == n)
@@ -229,19 +228,7 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
         if (rows[item].nslots == 0)
             rows[item].slots = s;
         rows[item].nslots++;
-        lp_db_text_copy(s->id, sizeof s->id, r, row, 1);
-        s->name = lp_db_text(a, r, row, 2);
-        s->type = lp_db_text(a, r, row, 3);
-        s->width = lp_db_int_or(r, row, 4, -1);
-        s->height = lp_db_int_or(r, row, 5, -1);
-        s->frame_count = lp_db_int_or(r, row, 6, -1);
-        s->fps = PQgetisnull(r, row, 7) ? -1 : strtod(PQgetvalue(r, row, 7), NULL);
-        s->rotation = (int)lp_db_int_or(r, row, 8, 0);
-        s->format = lp_db_text(a, r, row, 9);
-        s->metadata = lp_db_text(a, r, row, 10);
-        s->position = (int)lp_db_int_or(r, row, 11, 0);
-        if (!s->name || !s->type || !s->metadata || (!PQgetisnull(r, row, 9) && !s->format))
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading slots of item %s", rows[item].id);
+        rc = lp_db_slot_read(a, r, row, s, err);
     }
     PQclear(r);
     return rc;

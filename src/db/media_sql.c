@@ -8,17 +8,15 @@
 
 #include "db_int.h"
 
-#define SLOT_COLUMNS                                                                                             \
-    "s.id, s.item_id, i.team_id, s.name, s.type, s.status, s.error, s.width, s.height, s.frame_count, s.fps, "   \
-    "s.rotation, s.format, s.storage::text, s.metadata::text, i.status"
+#define SLOT_COLUMNS LP_DB_SLOT_COLUMNS
 
 #define UPLOAD_COLUMNS                                                                                           \
     "u.id, u.item_id, u.slot_id, u.kind, u.key, u.state, u.size, u.sha256, u.content_type, u.job_id, "            \
     "CASE WHEN u.expires_at IS NULL THEN NULL ELSE " LP_SQL_TS("u.expires_at") " END, " LP_SQL_TS("u.created_at")
 
-static int read_slot(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+int lp_db_slot_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
-    lp_media_slot *out = dst;
+    lp_slot_row *out = dst;
     memset(out, 0, sizeof *out);
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 1);
@@ -35,14 +33,16 @@ static int read_slot(lp_arena *a, const PGresult *r, int row, void *dst, lp_erro
     out->format = lp_db_text(a, r, row, 12);
     out->storage = lp_db_text(a, r, row, 13);
     out->metadata = lp_db_text(a, r, row, 14);
-    out->item_status = lp_db_text(a, r, row, 15);
-    if (!out->name || !out->type || !out->status || !out->storage || !out->metadata || !out->item_status)
+    out->position = (int)lp_db_int_or(r, row, 15, 0);
+    out->item_status = lp_db_text(a, r, row, 16);
+    if (!out->name || !out->type || !out->status || !out->storage || !out->metadata || !out->item_status ||
+        (!PQgetisnull(r, row, 12) && !out->format) || (!PQgetisnull(r, row, 6) && !out->error))
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading slot %s", out->id);
     return 0;
 }
 
 int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *slot_name,
-                         int for_update, lp_media_slot *out, lp_error *err)
+                         int for_update, lp_slot_row *out, lp_error *err)
 {
     const char *p[3] = {team_id, item_id, slot_name};
     PGresult *r;
@@ -60,11 +60,11 @@ int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char
                                : "SELECT " SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
                                  "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.item_id = $2 AND s.name = $3",
                     3, p, err);
-    return lp_db_one_found(a, r, read_slot, out, err, "slot \"%.80s\" of item %s not found", slot_name, item_id);
+    return lp_db_one_found(a, r, lp_db_slot_read, out, err, "slot \"%.80s\" of item %s not found", slot_name, item_id);
 }
 
 int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, const char *slot_id, int for_update,
-                               lp_media_slot *out, lp_error *err)
+                               lp_slot_row *out, lp_error *err)
 {
     const char *p[2] = {team_id, slot_id};
     PGresult *r = lp_db_query(db,
@@ -77,7 +77,7 @@ int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, cons
                                            "WHERE ($1::uuid IS NULL OR i.team_id = $1) AND s.id = $2 "
                                            "AND d.deleted_at IS NULL",
                               2, p, err);
-    return lp_db_one_found(a, r, read_slot, out, err, "slot %.58s not found", slot_id);
+    return lp_db_one_found(a, r, lp_db_slot_read, out, err, "slot %.58s not found", slot_id);
 }
 
 int lp_db_media_item_refresh(lp_db *db, const char *item_id, lp_error *err)

@@ -50,16 +50,24 @@ typedef enum lp_item_sort {
     LP_ITEM_SORT_PRIORITY_DESC
 } lp_item_sort;
 
+/* A row of the slots table (with its item's team and status): the one type
+ * for a slot, whether listed with its item or read for the media pipeline. */
 typedef struct lp_slot_row {
     char id[LP_DB_UUID_LEN];
+    char item_id[LP_DB_UUID_LEN];
+    char team_id[LP_DB_UUID_LEN];
     char *name;            /* arena */
     char *type;            /* arena: image | video | volume */
+    char *status;          /* arena: empty | uploading | processing | ready | error */
+    char *error;           /* arena; NULL = none */
     int64_t width, height, frame_count; /* -1 = unknown */
     double fps;            /* < 0 = unknown */
     int rotation;
     char *format;          /* arena; NULL = unknown */
+    char *storage;         /* arena: JSON object text (see migrations/0005_media.sql) */
     char *metadata;        /* arena: JSON object text */
     int position;
+    char *item_status;     /* arena */
 } lp_slot_row;
 
 typedef struct lp_item_row {

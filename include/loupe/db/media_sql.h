@@ -18,35 +18,19 @@
 #include "loupe/core/arena.h"
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
+#include "loupe/db/items_sql.h"
 #include "loupe/db/teams_sql.h"
 
-/* A slot with what the media pipeline needs of it and of its item. */
-typedef struct lp_media_slot {
-    char id[LP_DB_UUID_LEN];
-    char item_id[LP_DB_UUID_LEN];
-    char team_id[LP_DB_UUID_LEN];
-    char *name;            /* arena */
-    char *type;            /* arena: image | video | volume */
-    char *status;          /* arena: empty | uploading | processing | ready | error */
-    char *error;           /* arena; NULL = none */
-    int64_t width, height, frame_count; /* -1 = unknown */
-    double fps;            /* < 0 = unknown */
-    int rotation;
-    char *format;          /* arena; NULL = unknown */
-    char *storage;         /* arena: JSON object text (see migrations/0005_media.sql) */
-    char *metadata;        /* arena: JSON object text */
-    char *item_status;     /* arena */
-} lp_media_slot;
 
 /* The slot called slot_name of item item_id (an item of a live dataset of
  * the team). 0, or -1 with LP_E_NOT_FOUND naming what is missing. With
  * for_update (inside a transaction) the slot row is locked until commit. */
 int lp_db_media_slot_get(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *slot_name,
-                         int for_update, lp_media_slot *out, lp_error *err);
+                         int for_update, lp_slot_row *out, lp_error *err);
 
 /* The same by slot id (workers). */
 int lp_db_media_slot_get_by_id(lp_db *db, lp_arena *a, const char *team_id, const char *slot_id, int for_update,
-                               lp_media_slot *out, lp_error *err);
+                               lp_slot_row *out, lp_error *err);
 
 /* Sets the slot's status (and error, NULL clears it), then refreshes its
  * item. 0 or -1. */

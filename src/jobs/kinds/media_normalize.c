@@ -320,7 +320,7 @@ static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const 
     return 0;
 }
 
-static int finish(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, const char *status,
+static int finish(lp_job_ctx *ctx, const lp_slot_row *slot, const char *upload_id, const char *status,
                   const char *reason)
 {
     lp_job_set_result(ctx, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "item_id", slot->item_id, "slot_id", slot->id,
@@ -329,7 +329,7 @@ static int finish(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload
 }
 
 /* Marks the slot error (transaction); 0 or -1. */
-static int fail_slot(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, const char *reason)
+static int fail_slot(lp_job_ctx *ctx, const lp_slot_row *slot, const char *upload_id, const char *reason)
 {
     lp_error err;
     lp_error_clear(&err);
@@ -343,7 +343,7 @@ static int fail_slot(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upl
     return finish(ctx, slot, upload_id, "error", reason);
 }
 
-static int apply_result(lp_job_ctx *ctx, const lp_media_slot *slot, const char *upload_id, json_t *doc,
+static int apply_result(lp_job_ctx *ctx, const lp_slot_row *slot, const char *upload_id, json_t *doc,
                         json_t *merge)
 {
     lp_media_slot_result res;
@@ -387,7 +387,7 @@ cleanup:
 int lp_job_media_normalize_run(lp_job_ctx *ctx)
 {
     const char *item_id, *slot_id, *upload_id, *key;
-    lp_media_slot slot;
+    lp_slot_row slot;
     lp_storage *s;
     json_t *storage = NULL, *doc = NULL, *merge = NULL;
     json_error_t jerr;
