@@ -329,8 +329,8 @@ static int send_request(lp_decoder_process *sb, const void *req, size_t len, int
     }
 }
 
-static int call_locked(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline, lp_decoder_result *out,
-                       lp_error *err)
+static int call_locked(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline,
+                       lp_decoder_result *out, lp_error *err)
 {
     uint32_t head[2];
     int r = send_request(sb, req, req_len, deadline, err);
@@ -390,6 +390,17 @@ static int call_locked(lp_decoder_process *sb, const void *req, size_t req_len, 
     return 0;
 }
 
+/* Frees what lp_decoder_process_new made (no thread, no child left). */
+static void destroy(lp_decoder_process *sb)
+{
+    pthread_cond_destroy(&sb->spawn_cond);
+    pthread_mutex_destroy(&sb->spawn_mu);
+    pthread_mutex_destroy(&sb->mu);
+    close(sb->dir_fd);
+    free(sb->program);
+    free(sb);
+}
+
 /* ---- Public functions ------------------------------------------------------ */
 
 lp_decoder_process *lp_decoder_process_new(const lp_decoder_spec *spec, lp_error *err)
@@ -431,19 +442,14 @@ lp_decoder_process *lp_decoder_process_new(const lp_decoder_spec *spec, lp_error
     if (rc != 0) {
         lp_error_set(err, LP_E_UNAVAILABLE, "cannot start the thread that starts decoding processes: %s",
                      strerror(rc));
-        pthread_cond_destroy(&sb->spawn_cond);
-        pthread_mutex_destroy(&sb->spawn_mu);
-        pthread_mutex_destroy(&sb->mu);
-        close(sb->dir_fd);
-        free(sb->program);
-        free(sb);
+        destroy(sb);
         return NULL;
     }
     return sb;
 }
 
-int lp_decoder_process_call(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline_ms, lp_decoder_result *out,
-                    lp_error *err)
+int lp_decoder_process_call(lp_decoder_process *sb, const void *req, size_t req_len, int64_t deadline_ms,
+                            lp_decoder_result *out, lp_error *err)
 {
     int64_t start = lp_now_mono_ms();
     memset(out, 0, sizeof *out);
@@ -479,12 +485,7 @@ void lp_decoder_process_free(lp_decoder_process *sb)
     pthread_cond_broadcast(&sb->spawn_cond);
     pthread_mutex_unlock(&sb->spawn_mu);
     pthread_join(sb->spawner, NULL);
-    pthread_cond_destroy(&sb->spawn_cond);
-    pthread_mutex_destroy(&sb->spawn_mu);
-    pthread_mutex_destroy(&sb->mu);
-    close(sb->dir_fd);
-    free(sb->program);
-    free(sb);
+    destroy(sb);
 }
 
 void lp_decoder_result_free(lp_decoder_result *r)
