@@ -42,7 +42,7 @@ static void make_jpeg(const char *path, int width, int height)
         lp_error err;
         lp_media_blob blob = {0};
         uint8_t *rgb = malloc((size_t)width * height * 3);
-        if (!rgb || lp_media_init("media_transform_test", &err) != 0)
+        if (!rgb || lp_media_init("decoder_transform_test", &err) != 0)
             _exit(1);
         for (int i = 0; i < width * height * 3; i++)
             rgb[i] = (uint8_t)(i % 251);
