@@ -8,12 +8,15 @@
 #
 # Steps: install missing Debian packages, build, start PostgreSQL and RabbitMQ, create the
 # database `loupe`, apply migrations, create the demo team on first run, then run louped and
-# one loupe-worker in the foreground. Ctrl-C (or SIGTERM) stops everything this script started.
+# one loupe-worker in the foreground. A worker that dies is restarted with back-off and the
+# restart is said (scripts/supervise.sh); if louped dies, everything stops. Ctrl-C (or SIGTERM)
+# stops everything this script started.
 #
 # Environment: LOUPE_PG_PORT (default 55432), LOUPE_AMQP_PORT (56720; RabbitMQ also uses the
 # next two ports), LOUPE_HTTP_PORT (8470). Other LOUPE_<SETTING> variables reach louped and the
 # worker unchanged (see docs/CONFIG.md). LOUPE_SKIP_DEPS=1 skips the package check,
-# LOUPE_SKIP_BUILD=1 the build; LOUPE_BUILD_DIR runs binaries from another build directory.
+# LOUPE_SKIP_BUILD=1 the build; LOUPE_BUILD_DIR runs binaries from another build directory;
+# LOUPE_RUN_DIR keeps everything in another directory than ./var.
 set -euo pipefail
 # The braces make bash read the whole script before running it, so editing or updating the
 # file while it runs cannot change what runs.
@@ -25,7 +28,7 @@ cd "$ROOT"
 PG_PORT=${LOUPE_PG_PORT:-55432}
 AMQP_PORT=${LOUPE_AMQP_PORT:-56720}
 HTTP_PORT=${LOUPE_HTTP_PORT:-8470}
-VAR=$ROOT/var
+VAR=${LOUPE_RUN_DIR:-$ROOT/var}
 CREDS=$VAR/demo-credentials.json
 BUILD=${LOUPE_BUILD_DIR:-$ROOT/build/dev}
 LOUPED=$BUILD/src/app/louped
@@ -104,7 +107,7 @@ export LOUPE_HTTP_PORT=$HTTP_PORT
 export LOUPE_STORAGE_DIR=${LOUPE_STORAGE_DIR:-$VAR/storage}
 export LOUPE_WEB_DIR=${LOUPE_WEB_DIR:-$ROOT/web/dist}
 # Only settings may be LOUPE_* in the daemon's environment.
-unset LOUPE_PG_PORT LOUPE_AMQP_PORT LOUPE_SKIP_DEPS LOUPE_SKIP_BUILD LOUPE_BUILD_DIR
+unset LOUPE_PG_PORT LOUPE_AMQP_PORT LOUPE_SKIP_DEPS LOUPE_SKIP_BUILD LOUPE_BUILD_DIR LOUPE_RUN_DIR
 
 bind=${LOUPE_HTTP_BIND:-127.0.0.1}
 case "$bind" in
@@ -154,7 +157,7 @@ fi
 say "starting louped on $URL and one loupe-worker"
 "$LOUPED" serve &
 DAEMON_PID=$!
-"$WORKER" &
+"$ROOT/scripts/supervise.sh" loupe-worker "$WORKER" &
 WORKER_PID=$!
 
 python3 - "$HTTP_PORT" "$DAEMON_PID" <<'PY' || die "louped did not become healthy"
@@ -189,13 +192,14 @@ print("  Stop with Ctrl-C.")
 print()
 PY
 
-# Wait until either process ends (or a signal arrives), then stop everything.
+# The worker's supervisor restarts a worker that dies; wait until louped (or the supervisor)
+# ends, or a signal arrives, then stop everything.
 set +e
 wait -n "$DAEMON_PID" "$WORKER_PID"
 status=$?
 set -e
 if kill -0 "$DAEMON_PID" 2>/dev/null; then
-    say "loupe-worker exited with status $status; stopping"
+    say "the loupe-worker supervisor exited with status $status; stopping"
 else
     say "louped exited with status $status; stopping"
 fi

@@ -4,8 +4,9 @@
  * their own (a key never grants more than its creator holds, and at each
  * request it acts with the lower of its role and its user's current role).
  * The key text is in the creation answer only. Admins and owners see and
- * revoke every key of the team; others only their own — another member's key
- * answers 404, as if it did not exist. */
+ * revoke every key of the team, except that only an owner may revoke an
+ * owner's key (403: an admin may not act on an owner's credentials); others
+ * only their own — another member's key answers 404, as if it did not exist. */
 #include <string.h>
 #include <time.h>
 
@@ -192,7 +193,8 @@ int lp_api_api_keys_revoke(lp_req *req)
     if (!key_id || !(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
-        lp_db_api_key_revoke(db, req->who.team_id, key_id, only_user, &req->err) == 0 &&
+        lp_db_api_key_revoke(db, req->who.team_id, key_id, only_user,
+                             lp_role_of(req) == LP_ROLE_OWNER ? NULL : req->who.user_id, &req->err) == 0 &&
         lp_audit_record(db, req->who.team_id, req->who.user_id, "api_key.revoke", "api_key", key_id, NULL,
                           &req->err) == 0 &&
         lp_db_commit(db, &req->err) == 0)

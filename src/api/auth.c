@@ -4,12 +4,14 @@
  * connection (the KDF is slow on purpose), and runs the KDF against a dummy
  * hash when the email is unknown, so both failures take the same time and
  * answer the same words. A session is a random token in an HttpOnly cookie
- * (only its SHA-256 is stored) plus a CSRF token the client sends on writes. */
+ * (only its SHA-256 is stored) plus a CSRF token the client sends on writes.
+ * Failed sign-ins are rate limited (signin_guard_int.h): 429 with Retry-After. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "identity_int.h"
+#include "signin_guard_int.h"
 #include "loupe/api/input.h"
 #include "handlers_int.h"
 #include "loupe/core/log.h"
@@ -82,7 +84,7 @@ int lp_api_auth_login(lp_req *req)
     lp_in_uuid(req, body, NULL, "team_id", LP_IN_NULLABLE, &team_id);
     if (email_in)
         email = lp_identity_email(req->arena, email_in, "email", err);
-    if (err->code != LP_OK)
+    if (err->code != LP_OK || lp_signin_guard_check(req, email) != 0)
         return -1;
 
     /* 1. The user, with the connection released before the KDF runs. */
@@ -95,13 +97,17 @@ int lp_api_auth_login(lp_req *req)
         return -1;
     if (found == 1 || !user.password_hash) {
         dummy_verify(cfg, password);
+        lp_signin_guard_failed(req, email);
         return lp_error_set(err, LP_E_UNAUTHENTICATED, BAD_CREDENTIALS);
     }
     if (lp_password_verify(user.password_hash, password, strlen(password), err) != 0) {
-        if (err->code == LP_E_UNAUTHENTICATED)
+        if (err->code == LP_E_UNAUTHENTICATED) {
+            lp_signin_guard_failed(req, email);
             lp_error_set(err, LP_E_UNAUTHENTICATED, BAD_CREDENTIALS);
+        }
         return -1;
     }
+    lp_signin_guard_succeeded(req, email);
 
     /* 2. The team, and a new session. */
     if (!(db = lp_req_db(req)))

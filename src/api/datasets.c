@@ -24,7 +24,7 @@ json_t *lp_api_dataset_json(const lp_dataset_row *d)
                      d->created_at, "updated_at", d->updated_at);
 }
 
-static int slug_valid(const char *s)
+int lp_api_slug_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > SLUG_MAX || s[0] == '-' || s[n - 1] == '-')
@@ -66,7 +66,8 @@ static void read_fields(lp_req *req, json_t *body, int creating, const char **na
     lp_in_only(req, body, NULL, fields);
     if (lp_in_string(req, body, NULL, "name", creating ? LP_IN_REQUIRED : LP_IN_OPTIONAL, 0, name) == 0 && *name)
         lp_identity_name(*name, "name", (size_t)req->svc->cfg->string_max_length, &req->err);
-    if (lp_in_string(req, body, NULL, "slug", LP_IN_OPTIONAL, SLUG_MAX, slug) == 0 && *slug && !slug_valid(*slug))
+    if (lp_in_string(req, body, NULL, "slug", LP_IN_OPTIONAL, SLUG_MAX, slug) == 0 && *slug &&
+        !lp_api_slug_valid(*slug))
         lp_error_field(&req->err, LP_E_INVALID, "slug",
                        "must be lower-case letters and digits in words joined by single hyphens (e.g. \"street-scenes\")");
 }

@@ -5,7 +5,10 @@
  *   PUT      /files/{key*}?expires=…&sig=…   the body becomes the object (presigned uploads)
  *
  * A missing, expired, tampered or wrongly-scoped signature (a GET URL used
- * for PUT) answers 403 before anything is read. Derived files have
+ * for PUT) answers 403 before anything is read. An upload URL works only
+ * while its upload is open (pending and the slot's latest: 403 once it was
+ * confirmed or superseded), for the Content-Type (403) and size (413/422) it
+ * was issued for. Derived files have
  * content-addressed keys, so they are served as immutable; anything else may
  * be cached privately until its URL expires. With the S3 backend these
  * routes answer 404: clients go to the bucket directly. */
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers_int.h"
 #include "loupe/core/util.h"
@@ -150,11 +154,17 @@ int lp_api_files_get(lp_req *req)
 
 typedef struct put_ctx {
     lp_storage_writer *w;
+    int64_t declared; /* the size the upload URL was issued for; -1 = none */
+    int64_t received;
 } put_ctx;
 
 static int put_chunk(lp_req *req, void *cls, const char *data, size_t len)
 {
     put_ctx *c = cls;
+    c->received += (int64_t)len;
+    if (c->declared >= 0 && c->received > c->declared)
+        return lp_error_set(&req->err, LP_E_TOO_LARGE, "this upload URL was issued for %lld bytes",
+                            (long long)c->declared);
     return lp_storage_writer_write(c->w, data, len, &req->err);
 }
 
@@ -164,6 +174,9 @@ static int put_end(lp_req *req, void *cls)
     lp_storage_object obj;
     char etag[LP_STORAGE_ETAG_MAX + 4];
     lp_storage_writer *w = c->w;
+    if (c->declared >= 0 && c->received != c->declared)
+        return lp_error_set(&req->err, LP_E_INVALID, "this upload URL was issued for %lld bytes; %lld arrived",
+                            (long long)c->declared, (long long)c->received);
     c->w = NULL;
     if (lp_storage_writer_commit(w, &obj, &req->err) != 0)
         return -1;
@@ -179,16 +192,51 @@ static void put_cleanup(void *cls)
     free(c);
 }
 
+/* An upload URL works once: only while its upload is pending and the latest
+ * of its slot (not confirmed, failed or superseded), and only for the size
+ * and Content-Type it was issued for. *declared receives the size (-1: none). */
+static int check_upload_open(lp_req *req, const char *key, int64_t *declared)
+{
+    const char *ctype = lp_req_header(req, "Content-Type"), *clen = lp_req_header(req, "Content-Length");
+    lp_media_upload u;
+    lp_db *db;
+    int rc;
+
+    if (!(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_media_upload_open_by_key(db, req->arena, key, &u, &req->err);
+    lp_req_db_release(req);
+    if (rc != 0) {
+        if (req->err.code != LP_E_NOT_FOUND)
+            return -1;
+        lp_error_clear(&req->err);
+        lp_error_set(&req->err, LP_E_FORBIDDEN, "this upload URL can no longer be used: its upload was confirmed, "
+                                                "failed or superseded by a newer one");
+        return lp_error_hint(&req->err, "ask for a new upload URL with POST …/slots/{slot}/upload");
+    }
+    if (u.content_type && (!ctype || strcasecmp(ctype, u.content_type) != 0))
+        return lp_error_set(&req->err, LP_E_FORBIDDEN, "this upload URL was issued for Content-Type %s",
+                            u.content_type);
+    *declared = u.size;
+    if (u.size >= 0 && clen && strtoll(clen, NULL, 10) != u.size)
+        return lp_error_set(&req->err, strtoll(clen, NULL, 10) > u.size ? LP_E_TOO_LARGE : LP_E_INVALID,
+                            "this upload URL was issued for %lld bytes, not %s", (long long)u.size, clen);
+    return 0;
+}
+
 int lp_api_files_put(lp_req *req)
 {
     const char *key = lp_req_param(req, "key");
     lp_storage *s = local_storage(req);
+    int64_t declared = -1;
     put_ctx *c;
 
-    if (!s || !key || check_signature(req, s, LP_STORAGE_PUT, key) != 0)
+    if (!s || !key || check_signature(req, s, LP_STORAGE_PUT, key) != 0 ||
+        check_upload_open(req, key, &declared) != 0)
         return -1;
     if (!(c = calloc(1, sizeof *c)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    c->declared = declared;
     if (!(c->w = lp_storage_writer_open(s, key, lp_req_header(req, "Content-Type"), &req->err))) {
         free(c);
         return -1;

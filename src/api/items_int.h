@@ -11,6 +11,9 @@
 #include "loupe/http/request.h"
 #include "loupe/db/item_filter.h"
 
+/* 1 if s is a slug: 1 to 100 of a-z, 0-9 and single inner "-". */
+int lp_api_slug_valid(const char *s);
+
 /* {id, name, slug, created_at, updated_at}. New reference or NULL. */
 json_t *lp_api_dataset_json(const lp_dataset_row *d);
 

@@ -127,7 +127,8 @@ int lp_api_workers_list(lp_req *req)
         return lp_error_field(&req->err, LP_E_MALFORMED, "include_dead", "must be true or false");
     if (!(db = lp_req_db(req)))
         return -1;
-    rc = lp_db_workers_list(db, req->arena, 3 * req->svc->cfg->worker_heartbeat, include_dead, &rows, &n, &req->err);
+    rc = lp_db_workers_list(db, req->arena, req->who.team_id, 3 * req->svc->cfg->worker_heartbeat, include_dead, &rows,
+                            &n, &req->err);
     lp_req_db_release(req);
     if (rc != 0)
         return -1;

@@ -1,7 +1,8 @@
 /* A team and its members:
  *   GET/PATCH /api/v1/teams/{team_id}
- *   GET/POST  /api/v1/teams/{team_id}/members
+ *   GET       /api/v1/teams/{team_id}/members
  *   PATCH/DELETE /api/v1/teams/{team_id}/members/{user_id}
+ * (POST …/members invites: invitations.c)
  *
  * Only the caller's own team exists for them (another id answers 404).
  * Rules on owners: only an owner grants, changes or removes the owner role,
@@ -88,81 +89,6 @@ int lp_api_members_list(lp_req *req)
     return lp_api_respond_page(
         req, "items", rows, shown, member_at,
         n > shown ? lp_page_cursor(req, rows[shown - 1].cursor_key, rows[shown - 1].user_id) : NULL);
-}
-
-/* The part of an email before '@' (arena), a default display name. */
-static const char *local_part(lp_arena *a, const char *email)
-{
-    return lp_arena_strndup(a, email, strcspn(email, "@"));
-}
-
-int lp_api_members_create(lp_req *req)
-{
-    static const char *const fields[] = {"email", "name", "role", "password", NULL};
-    const lp_config *cfg = req->svc->cfg;
-    lp_error *err = &req->err;
-    const char *team_id = lp_identity_own_team(req, "team_id");
-    const char *email_in = NULL, *name = NULL, *role_s = NULL, *password = NULL;
-    char *email = NULL, hash[LP_PASSWORD_HASH_MAX];
-    lp_role role = LP_ROLE_NONE;
-    json_t *body;
-    lp_user_row user;
-    lp_member_row member;
-    lp_db *db;
-    int created, rc = -1;
-
-    if (!team_id || !(body = lp_req_json(req, 1)))
-        return -1;
-    lp_in_only(req, body, NULL, fields);
-    lp_in_string(req, body, NULL, "email", LP_IN_REQUIRED, LP_EMAIL_MAX, &email_in);
-    lp_in_string(req, body, NULL, "name", LP_IN_NULLABLE, 0, &name);
-    lp_in_string(req, body, NULL, "role", LP_IN_REQUIRED, 0, &role_s);
-    lp_in_string(req, body, NULL, "password", LP_IN_NULLABLE, LP_PASSWORD_MAX, &password);
-    if (email_in)
-        email = lp_identity_email(req->arena, email_in, "email", err);
-    if (name)
-        lp_identity_name(name, "name", (size_t)cfg->string_max_length, err);
-    if (role_s)
-        lp_identity_role(role_s, "role", &role, err);
-    if (password)
-        lp_identity_password(cfg, password, "password", err);
-    if (err->code != LP_OK)
-        return -1;
-    if (role == LP_ROLE_OWNER && lp_role_of(req) != LP_ROLE_OWNER)
-        return lp_error_set(err, LP_E_FORBIDDEN, "only an owner may grant the owner role");
-    if (!name && !(name = local_part(req->arena, email_in)))
-        return lp_error_set(err, LP_E_NOMEM, "out of memory");
-    if (password && lp_identity_hash_password(cfg, password, hash, err) != 0)
-        return -1;
-
-    if (!(db = lp_req_db(req)))
-        return -1;
-    if (lp_db_begin(db, err) != 0 || lp_db_team_lock(db, team_id, err) != 0)
-        goto cleanup;
-    created = lp_db_user_create(db, req->arena, email, name, password ? hash : NULL, &user, err);
-    if (created < 0)
-        goto cleanup;
-    if (created == 1 && password) {
-        lp_error_set(err, LP_E_CONFLICT, "%s already has an account, so its password cannot be set here", email);
-        lp_error_hint(err, "add the member without \"password\"; they sign in with their own");
-        goto cleanup;
-    }
-    if (lp_db_member_add(db, team_id, user.id, lp_role_name(role), err) != 0) {
-        if (err->code == LP_E_CONFLICT)
-            lp_error_set(err, LP_E_CONFLICT, "%s is already a member of this team", email);
-        goto cleanup;
-    }
-    if (lp_audit_record(db, team_id, req->who.user_id, "member.add", "membership", user.id,
-                          json_pack("{s:s, s:s, s:b}", "email", email, "role", lp_role_name(role), "user_created",
-                                    created == 0),
-                          err) != 0 ||
-        lp_db_member_get(db, req->arena, team_id, user.id, &member, err) != 0 || lp_db_commit(db, err) != 0)
-        goto cleanup;
-    rc = 0;
-
-cleanup:
-    lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 201, lp_identity_member_json(&member));
 }
 
 /* Loads the member to change under the team lock and applies the owner

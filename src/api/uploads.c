@@ -5,10 +5,17 @@
  *   POST /api/v1/items/{id}/slots/{slot}/confirm    checks the object is there
  *   POST /api/v1/datasets/{id}/items/register-external   items whose files already are in the bucket
  *
- * Each way ends the same: the slot names the new original (its earlier
- * derived files are forgotten), slot and item become "processing", and a
+ * register-external takes only keys under one of the team's storage
+ * locations (storage_locations.c), and checks the dataset before any key.
+ *
+ * Each way ends the same: the slot names the new original, and a
  * media.normalize job is enqueued — all in one transaction, so the job runs
- * if and only if the upload is recorded. Originals are stored under
+ * if and only if the upload is recorded. A slot that has media keeps serving
+ * them until the new file is processed: the new original waits as the
+ * slot's "next" (lp_db_media_slot_set_original); an empty or failed slot
+ * becomes "processing". A pending upload not completed within
+ * upload_abandon_after is expired (lp_db_media_uploads_expire) and the slot
+ * put back as it was. Originals are stored under
  * "originals/<team>/<item>/<upload id>", so a new upload never overwrites the
  * file a running job is reading. */
 #include <stdio.h>
@@ -22,11 +29,45 @@
 #include "loupe/core/util.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/jobs/enqueue.h"
+#include "loupe/db/datasets_sql.h"
 #include "slot_common.h"
+#include "storage_locations_int.h"
 
 #define CONTENT_TYPE_MAX 200
 #define REGISTER_MAX_ITEMS 1000
 #define REGISTER_MAX_SLOTS 64
+
+/* 1 if s is a media type as HTTP writes it: type "/" subtype, optional
+ * parameters, printable ASCII only (no CR, LF or other control characters
+ * that could split a header when the value is echoed back). */
+static int media_type_ok(const char *s)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    static const char token[] = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t type_len, sub_len;
+    if (!slash)
+        return 0;
+    type_len = strspn(s, token);
+    sub_len = strspn(slash + 1, token);
+    if (type_len == 0 || s + type_len != slash || sub_len == 0)
+        return 0;
+    const char *rest = slash + 1 + sub_len;
+    for (const char *c = rest; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return 0;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
+/* A slot with media to serve (ready, or an earlier file being processed)
+ * keeps its status while a new file uploads, so its media stay online; only
+ * an empty or failed slot shows "uploading". 0 or -1. */
+static int mark_uploading(lp_req *req, lp_db *db, const lp_slot_row *slot)
+{
+    if (strcmp(slot->status, "ready") == 0 || strcmp(slot->status, "processing") == 0)
+        return 0;
+    return lp_db_media_slot_set_status(db, slot->id, "uploading", slot->error, &req->err);
+}
 
 /* In the caller's transaction: the slot names the stored original, the job
  * is enqueued and the upload marked stored. job_id receives the job. */
@@ -160,7 +201,7 @@ int lp_api_slot_file_put(lp_req *req)
     if (clen && strtoull(clen, NULL, 10) > (unsigned long long)req->svc->cfg->upload_max_bytes)
         return lp_error_set(&req->err, LP_E_TOO_LARGE, "the file is %s bytes; the limit is %lld bytes (upload_max_bytes)",
                             clen, (long long)req->svc->cfg->upload_max_bytes);
-    if (ctype && (strlen(ctype) > CONTENT_TYPE_MAX || !lp_utf8_valid(ctype, strlen(ctype))))
+    if (ctype && (strlen(ctype) > CONTENT_TYPE_MAX || !media_type_ok(ctype)))
         ctype = NULL;
     if (!(u = calloc(1, sizeof *u)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -172,8 +213,8 @@ int lp_api_slot_file_put(lp_req *req)
     if (lp_db_begin(db, &req->err) == 0 && lp_slot_from_route(req, db, 1, &slot) == 0 && lp_uuid_v4(u->upload_id) == 0) {
         lp_storage_key_original(req->who.team_id, slot.item_id, u->upload_id, u->key, sizeof u->key);
         if (lp_db_media_upload_create(db, req->arena, u->upload_id, req->who.team_id, slot.item_id, slot.id, "direct",
-                                      u->key, ctype, 0, NULL, &req->err) == 0 &&
-            lp_db_media_slot_set_status(db, slot.id, "uploading", slot.error, &req->err) == 0 &&
+                                      u->key, ctype, -1, 0, slot.status, NULL, &req->err) == 0 &&
+            mark_uploading(req, db, &slot) == 0 &&
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
@@ -237,6 +278,11 @@ int lp_api_slot_upload_create(lp_req *req)
     lp_in_only(req, body, NULL, fields);
     lp_in_string(req, body, NULL, "content_type", LP_IN_NULLABLE, CONTENT_TYPE_MAX, &ctype);
     lp_in_int(req, body, NULL, "size", LP_IN_NULLABLE, 0, INT64_MAX, &size);
+    if (ctype && !media_type_ok(ctype))
+        lp_error_field(&req->err, LP_E_INVALID, "content_type",
+                       "must be a media type such as \"image/jpeg\" (printable ASCII, no line breaks)");
+    if (ctype)
+        ctype = lp_arena_strdup(req->arena, ctype);
     json_decref(body);
     if (req->err.code != LP_OK)
         return -1;
@@ -251,8 +297,8 @@ int lp_api_slot_upload_create(lp_req *req)
         lp_storage_key_original(req->who.team_id, slot.item_id, upload_id, key, sizeof key);
         if (lp_storage_presign(s, LP_STORAGE_PUT, key, lp_now_wall_ms(), 0, url, &req->err) == 0 &&
             lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, slot.item_id, slot.id, "presigned",
-                                      key, ctype, url->expires * 1000, &u, &req->err) == 0 &&
-            lp_db_media_slot_set_status(db, slot.id, "uploading", slot.error, &req->err) == 0 &&
+                                      key, ctype, size, url->expires * 1000, slot.status, &u, &req->err) == 0 &&
+            mark_uploading(req, db, &slot) == 0 &&
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
@@ -322,15 +368,21 @@ int lp_api_slot_upload_confirm(lp_req *req)
         }
         goto cleanup;
     }
-    if (info.size > (uint64_t)req->svc->cfg->upload_max_bytes) {
+    if (info.size > (uint64_t)req->svc->cfg->upload_max_bytes || (u.size >= 0 && info.size != (uint64_t)u.size)) {
+        int over_limit = info.size > (uint64_t)req->svc->cfg->upload_max_bytes;
         lp_error set_err;
         lp_error_clear(&set_err);
         lp_storage_delete(s, u.key, &set_err);
-        lp_db_media_upload_failed(db, u.id, "over upload_max_bytes", &set_err);
+        lp_db_media_upload_failed(db, u.id, over_limit ? "over upload_max_bytes" : "not the declared size", &set_err);
         lp_db_media_slot_restore(db, slot.id, "empty", &set_err);
         lp_db_commit(db, &set_err);
-        lp_error_set(&req->err, LP_E_TOO_LARGE, "the uploaded file is %llu bytes; the limit is %lld bytes (upload_max_bytes)",
-                     (unsigned long long)info.size, (long long)req->svc->cfg->upload_max_bytes);
+        if (over_limit)
+            lp_error_set(&req->err, LP_E_TOO_LARGE,
+                         "the uploaded file is %llu bytes; the limit is %lld bytes (upload_max_bytes)",
+                         (unsigned long long)info.size, (long long)req->svc->cfg->upload_max_bytes);
+        else
+            lp_error_set(&req->err, LP_E_INVALID, "the uploaded file is %llu bytes, not the %lld bytes declared",
+                         (unsigned long long)info.size, (long long)u.size);
         goto cleanup;
     }
     if (start_normalize(req, db, slot.item_id, slot.id, u.id, u.key, (int64_t)info.size, NULL, u.content_type, 0,
@@ -370,7 +422,8 @@ static int path_ok(const char *p)
     return 1;
 }
 
-static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **out, size_t *n)
+static int read_external(lp_req *req, lp_storage *s, const lp_storage_location_row *locs, size_t nlocs, json_t *body,
+                         ext_item **out, size_t *n)
 {
     static const char *const top[] = {"items", NULL};
     static const char *const item_fields[] = {"name", "path", "slots", NULL};
@@ -448,6 +501,11 @@ static int read_external(lp_req *req, lp_storage *s, json_t *body, ext_item **ou
                                "names a file Loupe manages itself (derived/…, originals/…), not an external object");
                 continue;
             }
+            if (!lp_api_storage_location_covers(locs, nlocs, es->key)) {
+                lp_error_field(&req->err, LP_E_INVALID, field,
+                               "is not under a storage location of this team (GET /api/v1/storage-locations)");
+                continue;
+            }
             lp_error e;
             lp_error_clear(&e);
             if (lp_storage_stat(s, es->key, &es->info, &e) != 0) {
@@ -475,10 +533,23 @@ int lp_api_items_register_external(lp_req *req)
     lp_db *db;
     int rc = -1;
 
+    lp_storage_location_row *locs;
+    lp_dataset_row ds;
+    size_t nlocs;
+
     if (!dataset_id || !s || !(body = lp_req_json(req, 1)))
         return -1;
-    if (read_external(req, s, body, &list, &n) != 0)
+    /* the dataset first: another team's dataset is 404 before any key is looked at */
+    if (!(db = lp_req_db(req)))
         return -1;
+    rc = lp_db_dataset_get(db, req->arena, req->who.team_id, dataset_id, &ds, &req->err) == 0 &&
+                 lp_api_storage_locations_load(req, db, &locs, &nlocs) == 0
+             ? 0
+             : -1;
+    lp_req_db_release(req);
+    if (rc != 0 || read_external(req, s, locs, nlocs, body, &list, &n) != 0)
+        return -1;
+    rc = -1;
     if (!(out_items = json_array()))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     if (!(db = lp_req_db(req))) {
@@ -517,7 +588,7 @@ int lp_api_items_register_external(lp_req *req)
             const ext_slot *es = &list[i].slots[j];
             if (lp_uuid_v4(upload_id) != 0 ||
                 lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, row.id, row.slots[j].id,
-                                          "external", es->key, NULL, 0, NULL, &req->err) != 0 ||
+                                          "external", es->key, NULL, -1, 0, NULL, NULL, &req->err) != 0 ||
                 start_normalize(req, db, row.id, row.slots[j].id, upload_id, es->key, (int64_t)es->info.size, NULL,
                                 NULL, 1, job_id) != 0)
                 goto cleanup;

@@ -2,7 +2,8 @@
  *
  * DESIGN (threads): the main thread owns start-up, then waits for SIGTERM or
  * SIGINT with sigtimedwait (those signals are blocked in every thread, so
- * no handler runs at an arbitrary point) and feeds the systemd watchdog.
+ * no handler runs at an arbitrary point), feeds the systemd watchdog and
+ * expires abandoned uploads.
  * libmicrohttpd's pool threads serve requests (src/http/server.c); one outbox
  * relay thread publishes queued work to RabbitMQ (outbox_relay.c);
  * one credential listener thread keeps the credential cache true to the
@@ -28,7 +29,9 @@
 #include "loupe/api/admin.h"
 #include "loupe/api/routes.h"
 #include "loupe/core/log.h"
+#include "loupe/core/util.h"
 #include "loupe/db/db.h"
+#include "loupe/db/media_sql.h"
 #include "loupe/http/metrics.h"
 #include "loupe/http/server.h"
 #include "loupe/identity/authenticate.h"
@@ -183,11 +186,37 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Waits for SIGTERM/SIGINT, feeding the watchdog meanwhile. Returns the signal. */
-static int wait_for_stop(const sigset_t *set)
+/* Expires abandoned uploads (upload_abandon_after), at most every
+ * upload_abandon_after / 4 and at least once a minute; a batch at a time so
+ * the main thread is never busy for long. Safe on several nodes at once. */
+static void expire_abandoned_uploads(const lp_config *cfg, lp_db_pool *pool, int64_t *next_ms)
+{
+    int64_t now = lp_now_mono_ms(), every = cfg->upload_abandon_after / 4, n;
+    lp_error err;
+    lp_db *db;
+    if (now < *next_ms)
+        return;
+    *next_ms = now + (every < 1000 ? 1000 : every > 60000 ? 60000 : every);
+    lp_error_clear(&err);
+    if (!(db = lp_db_acquire(pool, &err)))
+        return;
+    if (lp_db_begin(db, &err) == 0 && (n = lp_db_media_uploads_expire(db, cfg->upload_abandon_after, 500, &err)) >= 0 &&
+        lp_db_commit(db, &err) == 0) {
+        if (n > 0)
+            LP_INFO("media", "expired %lld abandoned upload(s) (upload_abandon_after)", (long long)n);
+    } else {
+        lp_db_rollback(db);
+        LP_WARN("media", "cannot expire abandoned uploads: %s", err.message);
+    }
+    lp_db_release(db);
+}
+
+/* Waits for SIGTERM/SIGINT, feeding the watchdog and doing the periodic
+ * housekeeping meanwhile. Returns the signal. */
+static int wait_for_stop(const sigset_t *set, const lp_config *cfg, lp_db_pool *pool)
 {
     int64_t wd = lp_app_watchdog_interval_ms();
-    int64_t tick = wd ? wd : 1000;
+    int64_t tick = wd && wd < 1000 ? wd : 1000, next_expiry = 0;
     for (;;) {
         struct timespec ts = {(time_t)(tick / 1000), (long)(tick % 1000) * 1000000L};
         int sig = sigtimedwait(set, NULL, &ts);
@@ -195,6 +224,7 @@ static int wait_for_stop(const sigset_t *set)
             return sig;
         if (wd)
             lp_app_notify("WATCHDOG=1");
+        expire_abandoned_uploads(cfg, pool, &next_expiry);
     }
 }
 
@@ -275,7 +305,7 @@ int lp_app_serve(lp_config *cfg)
     lp_log_fields(LP_LOG_INFO, "app", "listening", extra);
     lp_app_notify("READY=1");
 
-    int sig = wait_for_stop(&set);
+    int sig = wait_for_stop(&set, cfg, pool);
     LP_INFO("app", "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
     lp_app_notify("STOPPING=1");
     lp_http_server_quiesce(srv);

@@ -24,6 +24,8 @@ static const struct {
     [LP_E_INVALID] = {"invalid", 422, "Unprocessable content"},
     [LP_E_PRECONDITION_REQUIRED] = {"precondition_required", 428, "Precondition required"},
     [LP_E_RATE_LIMITED] = {"rate_limited", 429, "Too many requests"},
+    [LP_E_URI_TOO_LONG] = {"uri_too_long", 414, "URI too long"},
+    [LP_E_HEADERS_TOO_LARGE] = {"headers_too_large", 431, "Request header fields too large"},
     [LP_E_INTERNAL] = {"internal", 500, "Internal error"},
     [LP_E_UNAVAILABLE] = {"unavailable", 503, "Service unavailable"},
     [LP_E_TIMEOUT] = {"timeout", 504, "Timed out"},

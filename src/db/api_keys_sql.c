@@ -57,13 +57,31 @@ int lp_db_api_key_list(lp_db *db, lp_arena *a, const char *team_id, const char *
     return *out ? 0 : -1;
 }
 
-int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, const char *user_id, lp_error *err)
+int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, const char *user_id,
+                         const char *spare_owners_for, lp_error *err)
 {
-    const char *p[3] = {team_id, key_id, user_id};
-    return lp_db_exec_found(db,
-                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                            "WHERE team_id = $1 AND id = $2 AND ($3::uuid IS NULL OR user_id = $3::uuid)",
-                            3, p, err, "API key %s not found", key_id);
+    const char *p[4] = {team_id, key_id, user_id, spare_owners_for};
+    PGresult *r = lp_db_query(db,
+                              "SELECT $4::uuid IS NOT NULL AND m.role = 'owner' AND k.user_id <> $4::uuid "
+                              "FROM api_keys k JOIN memberships m ON m.team_id = k.team_id AND m.user_id = k.user_id "
+                              "WHERE k.team_id = $1 AND k.id = $2 AND ($3::uuid IS NULL OR k.user_id = $3::uuid) "
+                              "FOR UPDATE OF k",
+                              4, p, err);
+    int found, spared;
+    if (!r)
+        return -1;
+    found = PQntuples(r) == 1;
+    spared = found && lp_db_bool(r, 0, 0);
+    PQclear(r);
+    if (!found)
+        return lp_error_set(err, LP_E_NOT_FOUND, "API key %s not found", key_id);
+    if (spared)
+        return lp_error_set(err, LP_E_FORBIDDEN, "API key %s belongs to an owner of the team; only an owner may "
+                                                 "revoke it", key_id);
+    return lp_db_exec(db, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1", 1, p + 1,
+                      err) < 0
+               ? -1
+               : 0;
 }
 
 static int read_key_auth(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)

@@ -339,21 +339,23 @@ static int read_worker(lp_arena *a, const PGresult *r, int row, void *dst, lp_er
     return 0;
 }
 
-int lp_db_workers_list(lp_db *db, lp_arena *a, int64_t alive_ms, int include_dead, lp_worker_row **rows, size_t *n,
-                       lp_error *err)
+int lp_db_workers_list(lp_db *db, lp_arena *a, const char *team_id, int64_t alive_ms, int include_dead,
+                       lp_worker_row **rows, size_t *n, lp_error *err)
 {
     char ms[24];
     snprintf(ms, sizeof ms, "%" PRId64, alive_ms);
-    const char *p[2] = {ms, include_dead ? "t" : "f"};
+    const char *p[3] = {ms, include_dead ? "t" : "f", team_id};
     *rows = lp_db_rows(a,
                        lp_db_query(db,
-                                   "SELECT id, host, pid, to_jsonb(queues)::text, cpus, memory_bytes, gpus::text, "
-                                   "version, current_job_id, " LP_SQL_TS("started_at") ", " LP_SQL_TS("last_seen_at")
-                                   ", last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) AS alive "
-                                   "FROM workers WHERE $2::boolean "
-                                   "OR last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) "
-                                   "ORDER BY host, pid, id",
-                                   2, p, err),
+                                   "SELECT w.id, w.host, w.pid, to_jsonb(w.queues)::text, w.cpus, w.memory_bytes, "
+                                   "w.gpus::text, w.version, "
+                                   "(SELECT j.id FROM jobs j WHERE j.id = w.current_job_id AND j.team_id = $3), "
+                                   LP_SQL_TS("w.started_at") ", " LP_SQL_TS("w.last_seen_at")
+                                   ", w.last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) AS alive "
+                                   "FROM workers w WHERE $2::boolean "
+                                   "OR w.last_seen_at >= now() - make_interval(secs => $1::bigint / 1000.0) "
+                                   "ORDER BY w.host, w.pid, w.id",
+                                   3, p, err),
                        sizeof **rows, read_worker, "workers", n, err);
     return *rows ? 0 : -1;
 }

@@ -142,6 +142,12 @@ int lp_db_media_slot_restore(lp_db *db, const char *slot_id, const char *status,
 int lp_db_media_slot_set_original(lp_db *db, const char *slot_id, const char *storage_json, lp_error *err)
 {
     const char *p[2] = {slot_id, storage_json};
+    int rc = slot_change(db,
+                         "UPDATE slots SET storage = jsonb_set(storage, '{next}', $2::jsonb) "
+                         "WHERE id = $1 AND status = 'ready' RETURNING item_id",
+                         2, p, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     return slot_change(db,
                        "UPDATE slots SET storage = $2::jsonb, status = 'processing', error = NULL, width = NULL, "
                        "height = NULL, frame_count = NULL, fps = NULL, rotation = 0, format = NULL, "
@@ -174,9 +180,11 @@ int lp_db_media_slot_finish(lp_db *db, const char *slot_id, const char *upload_i
     return slot_change(db,
                        "UPDATE slots SET status = 'ready', error = NULL, width = $3::integer, height = $4::integer, "
                        "frame_count = $5::integer, fps = $6::float8, rotation = $7::integer, format = $8, "
-                       "storage = storage || $9::jsonb, "
+                       "storage = CASE WHEN storage->'next'->>'upload_id' = $2 THEN (storage->'next') || $9::jsonb "
+                       "          ELSE storage || $9::jsonb END, "
                        "metadata = jsonb_set(metadata, '{media}', $10::jsonb) "
-                       "WHERE id = $1 AND storage->>'upload_id' = $2 RETURNING item_id",
+                       "WHERE id = $1 AND (storage->>'upload_id' = $2 OR storage->'next'->>'upload_id' = $2) "
+                       "RETURNING item_id",
                        10, p, err);
 }
 
@@ -184,8 +192,12 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
 {
     const char *p[3] = {slot_id, upload_id, reason};
     return slot_change(db,
-                       "UPDATE slots SET status = 'error', error = $3 "
-                       "WHERE id = $1 AND storage->>'upload_id' = $2 RETURNING item_id",
+                       "UPDATE slots SET "
+                       "status = CASE WHEN storage->'next'->>'upload_id' = $2 THEN status ELSE 'error' END, "
+                       "error = CASE WHEN storage->'next'->>'upload_id' = $2 THEN error ELSE $3 END, "
+                       "storage = CASE WHEN storage->'next'->>'upload_id' = $2 THEN storage - 'next' ELSE storage END "
+                       "WHERE id = $1 AND (storage->>'upload_id' = $2 OR storage->'next'->>'upload_id' = $2) "
+                       "RETURNING item_id",
                        3, p, err);
 }
 
@@ -214,16 +226,19 @@ static int read_upload(lp_arena *a, const PGresult *r, int row, void *dst, lp_er
 
 int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
                               const char *slot_id, const char *kind, const char *key, const char *content_type,
-                              int64_t expires_ms, lp_media_upload *out, lp_error *err)
+                              int64_t size, int64_t expires_ms, const char *slot_status_before, lp_media_upload *out,
+                              lp_error *err)
 {
-    char exp[24];
+    char exp[24], sz[24];
     snprintf(exp, sizeof exp, "%lld", (long long)expires_ms);
-    const char *p[8] = {id, team_id, item_id, slot_id, kind, key, content_type, expires_ms > 0 ? exp : NULL};
+    snprintf(sz, sizeof sz, "%lld", (long long)size);
+    const char *p[10] = {id, team_id, item_id, slot_id, kind, key, content_type, expires_ms > 0 ? exp : NULL,
+                         size >= 0 ? sz : NULL, slot_status_before};
     PGresult *r = lp_db_query(db,
                               "INSERT INTO uploads AS u (id, team_id, item_id, slot_id, kind, key, content_type, "
-                              "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                              "to_timestamp($8::bigint / 1000.0)) RETURNING " UPLOAD_COLUMNS,
-                              8, p, err);
+                              "expires_at, size, slot_status_before) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                              "to_timestamp($8::bigint / 1000.0), $9::bigint, $10) RETURNING " UPLOAD_COLUMNS,
+                              10, p, err);
     if (!r)
         return -1;
     if (!out) {
@@ -244,6 +259,54 @@ int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const ch
     if (upload_id)
         return lp_db_one_found(a, r, read_upload, out, err, "upload %.59s of this slot not found", upload_id);
     return lp_db_one_found(a, r, read_upload, out, err, "an upload of this slot not found");
+}
+
+int lp_db_media_upload_open_by_key(lp_db *db, lp_arena *a, const char *key, lp_media_upload *out, lp_error *err)
+{
+    const char *p[1] = {key};
+    PGresult *r = lp_db_query(db,
+                              "SELECT " UPLOAD_COLUMNS " FROM uploads u WHERE u.key = $1 AND u.kind = 'presigned' "
+                              "AND u.state = 'pending' AND NOT EXISTS (SELECT 1 FROM uploads n "
+                              "WHERE n.slot_id = u.slot_id AND n.id <> u.id AND n.created_at >= u.created_at)",
+                              1, p, err);
+    return lp_db_one_found(a, r, read_upload, out, err, "no upload is waiting for this URL");
+}
+
+int64_t lp_db_media_uploads_expire(lp_db *db, int64_t older_than_ms, int64_t limit, lp_error *err)
+{
+    char ms[24], lim[24];
+    int64_t expired = 0;
+    snprintf(ms, sizeof ms, "%lld", (long long)older_than_ms);
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[2] = {ms, lim};
+    PGresult *r = lp_db_query(db,
+                              "WITH gone AS ("
+                              " UPDATE uploads u SET state = 'failed', "
+                              "   error = 'abandoned: not completed within upload_abandon_after' "
+                              " WHERE u.id IN (SELECT id FROM uploads WHERE state = 'pending' AND kind <> 'external' "
+                              "   AND created_at < now() - make_interval(secs => $1::bigint / 1000.0) "
+                              "   ORDER BY created_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED) "
+                              " RETURNING u.id, u.slot_id, u.created_at, u.slot_status_before), "
+                              "back AS ("
+                              " UPDATE slots s SET status = coalesce(g.slot_status_before, 'empty') FROM gone g "
+                              " WHERE s.id = g.slot_id AND s.status = 'uploading' AND NOT EXISTS ("
+                              "   SELECT 1 FROM uploads n WHERE n.slot_id = g.slot_id AND n.id <> g.id "
+                              "   AND n.created_at >= g.created_at) "
+                              " RETURNING s.item_id) "
+                              "SELECT (SELECT count(*) FROM gone)::text, b.item_id FROM (SELECT 1) one "
+                              "LEFT JOIN (SELECT DISTINCT item_id FROM back) b ON true",
+                              2, p, err);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        expired = lp_db_int_or(r, i, 0, 0);
+        if (!PQgetisnull(r, i, 1) && lp_db_media_item_refresh(db, PQgetvalue(r, i, 1), err) != 0) {
+            PQclear(r);
+            return -1;
+        }
+    }
+    PQclear(r);
+    return expired;
 }
 
 int lp_db_media_upload_stored(lp_db *db, const char *upload_id, int64_t size, const char *sha256,

@@ -21,6 +21,7 @@ struct lp_req_internal {
     size_t body_limit;
     uint64_t bytes_in;
     int failed;                /* req->err holds the reason */
+    int close;                 /* the connection closes after the answer */
     int64_t start_us;
     struct MHD_Response *response;
     int status;
@@ -30,5 +31,14 @@ struct lp_req_internal {
     lp_body_sink sink;
     struct lp_db *db;          /* lp_req_db's connection; released at the end of the handler's turn */
 };
+
+/* 1 if the Content-Type value is application/json or application/<x>+json
+ * (parameters such as charset allowed). The one rule for JSON bodies. */
+int lp_http_is_json_type(const char *content_type);
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: decodes %XX in place except %00, which stays
+ * as it is so a NUL never cuts a path or a query value short. Returns the new
+ * length. */
+size_t lp_http_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
 #endif

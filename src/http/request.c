@@ -1,5 +1,8 @@
 /* Request accessors and response builders for handlers. See request.h. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +25,39 @@ const char *lp_req_param(const lp_req *req, const char *name)
 const char *lp_req_query(const lp_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->in->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void lp_req_client_address(const lp_req *req, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->in->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (cap)
+        out[0] = '\0';
+    if (!sa || cap == 0)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+size_t lp_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)conn;
+    for (const char *r = s; *r; r++) {
+        char hex[3] = {r[0] == '%' ? r[1] : 0, r[1] ? r[2] : 0, 0};
+        long byte = isxdigit((unsigned char)hex[0]) && isxdigit((unsigned char)hex[1]) ? strtol(hex, NULL, 16) : 0;
+        if (byte != 0) {
+            *w++ = (char)byte;
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }
 
 typedef struct query_iter {
@@ -57,7 +93,7 @@ const char *lp_req_cookie(const lp_req *req, const char *name)
     return MHD_lookup_connection_value(req->in->conn, MHD_COOKIE_KIND, name);
 }
 
-static int is_json_type(const char *ct)
+int lp_http_is_json_type(const char *ct)
 {
     if (!ct)
         return 0;
@@ -74,7 +110,7 @@ json_t *lp_req_json(lp_req *req, int want_object)
 {
     if (req->in->json)
         return req->in->json;
-    if (!is_json_type(lp_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+    if (!lp_http_is_json_type(lp_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         lp_error_set(&req->err, LP_E_MEDIA_TYPE, "the request body must be JSON");
         lp_error_hint(&req->err, "send the header Content-Type: application/json");
         return NULL;

@@ -1,8 +1,12 @@
 /* The HTTP server on libmicrohttpd. See server.h for the thread model.
  *
  * A request goes through on_request three ways:
- *   1. headers in  — create the lp_req (arena, id), match the route, check the
- *                    declared Content-Length against the route's body limit;
+ *   1. headers in  — create the lp_req (arena, id); refuse bad framing
+ *                    (Content-Length with Transfer-Encoding: 400 and close),
+ *                    an over-long target (414) or header section (431);
+ *                    match the route, check the declared Content-Length
+ *                    against the route's body limit and a JSON route's
+ *                    Content-Type (one rule: 415);
  *   2. body chunks — append to the bounded body buffer (or note it is too big);
  *   3. body done   — authenticate, check the route's permission, run the
  *                    handler, and queue its response or its problem+json.
@@ -198,6 +202,8 @@ static enum MHD_Result queue(lp_req *req)
     }
     if (!has_cache_control)
         MHD_add_response_header(in->response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (in->close)
+        MHD_add_response_header(in->response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(in->conn, (unsigned)in->status, in->response);
     MHD_destroy_response(in->response);
     in->response = NULL;
@@ -229,6 +235,72 @@ static void dispatch(lp_req *req)
     lp_req_db_release(req);
 }
 
+typedef struct header_size {
+    size_t bytes;
+} header_size;
+
+/* Adds one name/value pair's size to a header_size. */
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    header_size *h = cls;
+    (void)kind;
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* "key: value\r\n" */
+    return MHD_YES;
+}
+
+/* The framing and size rules every request meets before its route is looked
+ * at (RFC 9112): 0, or -1 with req->err set and the connection marked to be
+ * closed when the rest of the stream cannot be trusted. */
+static int check_framing(lp_req *req, struct MHD_Connection *conn, const char *url)
+{
+    const lp_config *cfg = req->svc->cfg;
+    struct lp_req_internal *in = req->in;
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    header_size h = {0}, target = {strlen(url)};
+
+    if (te && cl) {
+        /* RFC 9112 §6.1: a request with both may be an attempt at request
+         * smuggling; answer 400 and close the connection. */
+        in->close = 1;
+        lp_error_set(&req->err, LP_E_MALFORMED, "the request has both Content-Length and Transfer-Encoding");
+        return lp_error_hint(&req->err, "send one of them (RFC 9112 §6.1)");
+    }
+    /* the target as decoded: path, then each query parameter ("k=v&") */
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_header_size, &target);
+    if (target.bytes > (size_t)cfg->http_max_url_bytes) {
+        in->close = 1;
+        return lp_error_set(&req->err, LP_E_URI_TOO_LONG,
+                            "the request target is %zu bytes; the limit is %lld (http_max_url_bytes)", target.bytes,
+                            (long long)cfg->http_max_url_bytes);
+    }
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &h);
+    if (h.bytes > (size_t)cfg->http_max_header_bytes) {
+        in->close = 1;
+        return lp_error_set(&req->err, LP_E_HEADERS_TOO_LARGE,
+                            "the request headers are %zu bytes; the limit is %lld (http_max_header_bytes)", h.bytes,
+                            (long long)cfg->http_max_header_bytes);
+    }
+    return 0;
+}
+
+/* One rule for every route that takes a JSON body (JSON and BULK): a body is
+ * application/json or application/<something>+json, nothing else. */
+static int check_body_type(lp_req *req, struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    lp_body_kind kind = req->route->body;
+    if (kind != LP_BODY_JSON && kind != LP_BODY_BULK)
+        return 0;
+    if (!te && (!cl || strtoull(cl, NULL, 10) == 0))
+        return 0; /* no body: the handler decides whether it needs one */
+    if (lp_http_is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return 0;
+    lp_error_set(&req->err, LP_E_MEDIA_TYPE, "the request body must be JSON");
+    return lp_error_hint(&req->err, "send the header Content-Type: application/json");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -242,6 +314,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         struct lp_req_internal *in = req->in;
         char allow[96];
+        if (check_framing(req, conn, url) != 0) {
+            lp_log_set_context(req->request_id);
+            in->failed = 1;
+            respond_problem(req);
+            return queue(req);
+        }
         switch (lp_route_match_path(srv->routes, srv->nroutes, method, url, &in->match, allow, sizeof(allow))) {
         case LP_ROUTE_FOUND:
             req->route = in->match.route;
@@ -265,6 +343,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 lp_error_set(&req->err, LP_E_TOO_LARGE, "the request body of %s bytes is over this endpoint's limit of %zu bytes",
                              cl, in->body_limit);
                 in->failed = 1;
+            } else if (check_body_type(req, conn) != 0) {
+                in->failed = 1;
             }
         }
         if (!in->failed && req->route->body == LP_BODY_STREAM) {
@@ -276,7 +356,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (in->response && !in->failed) /* answered without reading the body */
                 return queue(req);
         }
-        if (in->failed && MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (in->failed && (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+                           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))) {
             /* answer now rather than reading a body we will refuse */
             lp_log_set_context(req->request_id);
             respond_problem(req);
@@ -419,6 +500,11 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
         lp_http_server_stop(srv);
         return NULL;
     }
+    /* room for the largest request head we accept, so that we (not the
+     * library's silent close) answer 414 and 431 */
+    size_t conn_memory = (size_t)(cfg->http_max_url_bytes + cfg->http_max_header_bytes) + 16 * 1024;
+    if (conn_memory < 32 * 1024)
+        conn_memory = 32 * 1024;
     long threads = cfg->http_threads ? (long)cfg->http_threads : sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
@@ -429,6 +515,8 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(cfg->http_idle_timeout / 1000),
                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                   MHD_OPTION_UNESCAPE_CALLBACK, lp_http_unescape, NULL,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
                                    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                                    MHD_OPTION_END);
     if (!srv->daemon) {

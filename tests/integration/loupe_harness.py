@@ -56,6 +56,14 @@ FIXTURES_DIR = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(SOURCE_DIR, 
 TIMEOUT_SCALE = float(os.environ.get("LOUPE_TEST_TIMEOUT_SCALE") or "1")
 
 
+# The metrics_token every test's louped gets: GET /metrics with metrics_headers().
+METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
+
+
+def metrics_headers():
+    return {"Authorization": "Bearer " + METRICS_TOKEN}
+
+
 def _say(msg):
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
@@ -591,6 +599,7 @@ class Sandbox:
             "shutdown_grace": "5s",
             "kdf_memory_kib": "8192",
             "kdf_iterations": "1",
+            "metrics_token": METRICS_TOKEN,
         }
         base.update(settings or {})
         for k, v in base.items():

@@ -15,7 +15,7 @@ WITHIN = 1.0  # seconds: the promise of docs/ARCHITECTURE.md
 
 def metric(d, name, labels=""):
     """A sample of louped's /metrics (None when absent)."""
-    r = d.client().get("/metrics")
+    r = d.client().get("/metrics", headers=lh.metrics_headers())
     if r.status != 200:
         return None
     for line in r.text.splitlines():
@@ -52,8 +52,9 @@ class CredentialCacheTest(lh.LoupeTestCase):
         return probe
 
     def new_member(self, email, role):
-        r = self.owner_a.post("/api/v1/teams/%s/members" % self.team,
-                              json={"email": email, "role": role, "password": PASSWORD})
+        r = self.owner_a.post("/api/v1/teams/%s/members" % self.team, json={"email": email, "role": role})
+        self.assertEqual(r.status, 202, r.text)
+        r = self.a.client().post("/api/v1/invitations/accept", json={"token": r.json()["token"], "password": PASSWORD})
         self.assertEqual(r.status, 201, r.text)
         user_id = r.json()["user"]["id"]
         s = self.a.client()

@@ -115,7 +115,7 @@ class HttpCoreTest(lh.LoupeTestCase):
     def test_metrics_and_openapi(self):
         self.c.get("/healthz")
         self.c.get("/api/v1/me")
-        r = self.c.get("/metrics")
+        r = self.d.client().get("/metrics", headers=lh.metrics_headers())
         self.assertEqual(r.status, 200)
         text = r.text
         self.assertIn('loupe_http_requests_total{route="GET /healthz",status="200"}', text)

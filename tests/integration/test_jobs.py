@@ -74,7 +74,7 @@ class EchoTest(JobsTestCase):
 
         # The outbox row was stamped published; the relay counts it.
         self.assertEqual(self.query("SELECT count(*) FROM outbox WHERE published_at IS NULL"), [["0"]])
-        metrics = self.c.get("/metrics").text
+        metrics = self.d.client().get("/metrics", headers=lh.metrics_headers()).text
         self.assertIn("loupe_outbox_published_total 1", metrics)
         self.assertIn("loupe_broker_up 1", metrics)
 

@@ -79,9 +79,11 @@ class UploadTest(mt.MediaTestCase):
         self.assertEqual(head.status, 200)
         self.assertEqual(int(head.header("Content-Length")), len(data))
 
-        # a second upload replaces the original; the item goes through processing to ready again
+        # a second upload replaces the original once processed; the item stays ready meanwhile
         data2 = self.jpeg("second.jpg", 90, 60)
-        self.put_file(item_id, data2, content_type="image/jpeg")
+        job2 = self.put_file(item_id, data2, content_type="image/jpeg").json()["job"]["id"]
+        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "ready")
+        mt.wait(lambda: self.job(job2)["status"] == "succeeded", message="the second upload processed")
         item = self.wait_item(item_id)
         self.assertEqual((item["status"], item["slots"][0]["width"]), ("ready", 90), item)
         rows = self.query("SELECT kind, state, size FROM uploads WHERE item_id = '%s' ORDER BY created_at" % item_id)
@@ -142,6 +144,8 @@ class UploadTest(mt.MediaTestCase):
         with open(os.path.join(self.sandbox.storage_dir, "customer", "cam1", "a.jpg"), "wb") as f:
             f.write(data)
         url = "/api/v1/datasets/%s/items/register-external" % self.dataset_id
+        r = self.client.post("/api/v1/storage-locations", json={"slug": "customer", "prefix": "customer/"})
+        self.assertEqual(r.status, 201, r.text)
         self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
             {"name": "0", "type": "image", "key": "customer/cam1/missing.jpg"}]}]}), 422,
             field="items[0].slots[0].key")

@@ -28,6 +28,8 @@ typedef enum lp_code {
     LP_E_INVALID,         /* 422: well-formed but semantically wrong */
     LP_E_PRECONDITION_REQUIRED, /* 428 */
     LP_E_RATE_LIMITED,    /* 429 */
+    LP_E_URI_TOO_LONG,    /* 414: request target over http_max_url_bytes */
+    LP_E_HEADERS_TOO_LARGE, /* 431: header section over http_max_header_bytes */
     LP_E_INTERNAL,        /* 500: a bug or an unexpected library failure */
     LP_E_UNAVAILABLE,     /* 503: pool exhausted, database or broker down */
     LP_E_TIMEOUT,         /* 504 */

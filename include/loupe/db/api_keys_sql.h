@@ -34,9 +34,13 @@ int lp_db_api_key_list(lp_db *db, lp_arena *a, const char *team_id, const char *
                        const char *after_id, int64_t limit, lp_api_key_row **out, size_t *n, lp_error *err);
 
 /* Revokes key_id of the team (only if it belongs to user_id, when not NULL).
- * Revoking a revoked key changes nothing and succeeds. 0, or -1 with
- * LP_E_NOT_FOUND when there is no such key. */
-int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, const char *user_id, lp_error *err);
+ * With spare_owners_for (the caller's user id, when the caller is not an
+ * owner) a key of an owner other than the caller is refused with
+ * LP_E_FORBIDDEN: an admin may not act on an owner's credentials. Revoking a
+ * revoked key changes nothing and succeeds. 0, or -1 with LP_E_NOT_FOUND when
+ * there is no such key. */
+int lp_db_api_key_revoke(lp_db *db, const char *team_id, const char *key_id, const char *user_id,
+                         const char *spare_owners_for, lp_error *err);
 
 /* What authentication needs to know about the key with a given prefix. */
 typedef struct lp_api_key_auth {

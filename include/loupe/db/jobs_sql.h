@@ -155,8 +155,10 @@ int lp_db_worker_heartbeat(lp_db *db, const lp_worker_info *w, lp_error *err);
 int lp_db_worker_delete(lp_db *db, const char *id, lp_error *err);
 
 /* Workers ordered by host, pid. alive = seen within alive_ms; with
- * include_dead 0 only those. *rows is an arena array. 0 or -1. */
-int lp_db_workers_list(lp_db *db, lp_arena *a, int64_t alive_ms, int include_dead, lp_worker_row **rows, size_t *n,
-                       lp_error *err);
+ * include_dead 0 only those. current_job_id is shown only when that job
+ * belongs to team_id (another team's work is not the caller's business).
+ * *rows is an arena array. 0 or -1. */
+int lp_db_workers_list(lp_db *db, lp_arena *a, const char *team_id, int64_t alive_ms, int include_dead,
+                       lp_worker_row **rows, size_t *n, lp_error *err);
 
 #endif

@@ -41,10 +41,13 @@ int lp_db_media_slot_set_status(lp_db *db, const char *slot_id, const char *stat
  * not complete), then refreshes the item. 0 or -1. */
 int lp_db_media_slot_restore(lp_db *db, const char *slot_id, const char *status, lp_error *err);
 
-/* Gives the slot a new original: storage becomes storage_json (a JSON object
- * naming upload_id and original; the derived files of an earlier original
- * are forgotten), the measured fields are cleared, status becomes
- * processing; then refreshes the item. 0 or -1. */
+/* Gives the slot a new original, storage_json (a JSON object naming
+ * upload_id and original). A ready slot keeps serving its media: the new
+ * original waits in storage.next, and status stays ready until the job
+ * finishes (lp_db_media_slot_finish promotes it) or fails (it is dropped).
+ * Any other slot's storage becomes storage_json (earlier derived files are
+ * forgotten), the measured fields are cleared and status becomes processing.
+ * Then refreshes the item. 0 or -1. */
 int lp_db_media_slot_set_original(lp_db *db, const char *slot_id, const char *storage_json, lp_error *err);
 
 /* What normalisation found. NULL / negative members are left unknown. */
@@ -57,13 +60,15 @@ typedef struct lp_media_slot_result {
     const char *media_json;     /* JSON object stored as metadata.media */
 } lp_media_slot_result;
 
-/* Marks the slot ready with res — only while its storage still names
- * upload_id (a newer upload wins) — and refreshes the item. Returns 1 when
- * the slot was updated, 0 when it had moved on to another upload, -1. */
+/* Marks the slot ready with res — only while its storage (or storage.next,
+ * which then becomes the storage) still names upload_id (a newer upload
+ * wins) — and refreshes the item. Returns 1 when the slot was updated, 0 when
+ * it had moved on to another upload, -1. */
 int lp_db_media_slot_finish(lp_db *db, const char *slot_id, const char *upload_id, const lp_media_slot_result *res,
                             lp_error *err);
 
-/* Marks the slot error with reason under the same rule. 1, 0 or -1. */
+/* Marks the slot error with reason under the same rule; a failed
+ * storage.next is dropped instead and the slot keeps its media. 1, 0 or -1. */
 int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id, const char *reason, lp_error *err);
 
 /* Recomputes items.status and items.error of item_id from its slots
@@ -79,7 +84,7 @@ typedef struct lp_media_upload {
     char *kind;            /* arena: direct | presigned | external */
     char *key;             /* arena */
     char *state;           /* arena: pending | stored | failed */
-    int64_t size;          /* -1 = unknown */
+    int64_t size;          /* -1 = unknown; while pending, the size declared (presigned) */
     char sha256[65];       /* "" = unknown */
     char *content_type;    /* arena; NULL = none */
     char job_id[LP_DB_UUID_LEN];      /* "" = none */
@@ -88,16 +93,31 @@ typedef struct lp_media_upload {
 } lp_media_upload;
 
 /* Records a new pending upload with the given id (a UUID the caller made,
- * so the key can contain it). expires_ms: Unix ms the upload URL expires
+ * so the key can contain it). size: the size the client declared (-1 =
+ * none). slot_status_before: the slot's status when the upload began (to put
+ * it back should the upload be abandoned; NULL for none). expires_ms: Unix ms the upload URL expires
  * (0 = none). out (may be NULL) receives the row. 0 or -1. */
 int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
                               const char *slot_id, const char *kind, const char *key, const char *content_type,
-                              int64_t expires_ms, lp_media_upload *out, lp_error *err);
+                              int64_t size, int64_t expires_ms, const char *slot_status_before, lp_media_upload *out,
+                              lp_error *err);
+
+/* Expires at most limit pending uploads older than older_than_ms (abandoned:
+ * never completed or confirmed): marks them failed and puts a slot still
+ * "uploading" for that upload back to the status it had before
+ * (slot_status_before). Safe on several nodes at once. Returns how many
+ * uploads expired, or -1. */
+int64_t lp_db_media_uploads_expire(lp_db *db, int64_t older_than_ms, int64_t limit, lp_error *err);
 
 /* Upload upload_id of slot_id (NULL: the slot's latest). 0, or -1 with
  * LP_E_NOT_FOUND. */
 int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const char *upload_id, lp_media_upload *out,
                            lp_error *err);
+
+/* The presigned upload with storage key key while its URL may still be used:
+ * pending (not confirmed, not failed) and the latest upload of its slot (not
+ * superseded by a newer one). 0, or -1 with LP_E_NOT_FOUND. */
+int lp_db_media_upload_open_by_key(lp_db *db, lp_arena *a, const char *key, lp_media_upload *out, lp_error *err);
 
 /* Marks an upload stored with its size, SHA-256 (NULL = unknown) and the
  * job it enqueued. 0 or -1. */

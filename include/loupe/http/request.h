@@ -112,6 +112,9 @@ int lp_req_query_each(const lp_req *req, int (*fn)(void *cls, const char *key, c
 const char *lp_req_header(const lp_req *req, const char *name);
 /* Cookie value; NULL if absent. */
 const char *lp_req_cookie(const lp_req *req, const char *name);
+/* The peer's IP address as text ("127.0.0.1", "::1") into out; "" when
+ * unknown. This is the TCP peer: behind a proxy, the proxy's address. */
+void lp_req_client_address(const lp_req *req, char *out, size_t cap);
 
 /* The body parsed as JSON (borrowed, owned by the request). On failure
  * returns NULL and sets req->err: 415 if Content-Type is not JSON, 400 naming

@@ -384,12 +384,19 @@ cleanup:
     return rc;
 }
 
+/* 1 if obj is a storage object naming upload_id. */
+static int names_upload(const json_t *obj, const char *upload_id)
+{
+    const char *u = json_is_object(obj) ? json_string_value(json_object_get(obj, "upload_id")) : NULL;
+    return u && strcmp(u, upload_id) == 0;
+}
+
 int lp_job_media_normalize_run(lp_job_ctx *ctx)
 {
     const char *item_id, *slot_id, *upload_id, *key;
     lp_slot_row slot;
     lp_storage *s;
-    json_t *storage = NULL, *doc = NULL, *merge = NULL;
+    json_t *storage = NULL, *current, *doc = NULL, *merge = NULL;
     json_error_t jerr;
     char dir[512], src[600], out_dir[600], sha[LP_SHA256_HEX_LEN + 1];
     char *reason = NULL;
@@ -412,18 +419,20 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         return 0;
     }
     storage = json_loads(slot.storage, 0, &jerr);
-    if (!json_is_object(storage) ||
-        strcmp(json_string_value(json_object_get(storage, "upload_id")) ? json_string_value(json_object_get(storage, "upload_id")) : "",
-               upload_id) != 0) {
+    /* A ready slot keeps its media while a new original waits in storage.next. */
+    current = names_upload(storage, upload_id) ? storage : NULL;
+    if (!current && names_upload(json_object_get(storage, "next"), upload_id))
+        current = json_object_get(storage, "next");
+    if (!current) {
         rc = finish(ctx, &slot, upload_id, "superseded", NULL);
         goto cleanup;
     }
-    if (!strcmp(slot.status, "ready") || !strcmp(slot.status, "error")) {
+    if (current == storage && (!strcmp(slot.status, "ready") || !strcmp(slot.status, "error"))) {
         /* A redelivery after this upload was finished: change nothing. */
         rc = finish(ctx, &slot, upload_id, slot.status, slot.error);
         goto cleanup;
     }
-    key = json_string_value(json_object_get(storage, "original"));
+    key = json_string_value(json_object_get(current, "original"));
     if (!key) {
         rc = fail_slot(ctx, &slot, upload_id, "the slot names no original file; upload it again");
         goto cleanup;
