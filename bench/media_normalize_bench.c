@@ -63,7 +63,8 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s/%d", argv[first - 1], i - first);
         mkdir(dir, 0700);
         if (sandbox) {
-            snprintf(src, sizeof src, "%s/in-%d", argv[first - 1], i - first);
+            snprintf(src, sizeof src, "%s/in-%d", lp_decoder_work_dir(decoder), i - first);
+            snprintf(dir, sizeof dir, "%s/%d", lp_decoder_work_dir(decoder), i - first);
             lp_decoder_transform_args a = {.src = src, .out_dir = dir, .type = "image", .limits = limits};
             lp_decoder_result res;
             if (lp_decoder_transform(decoder, &a, lp_now_mono_ms() + cfg.job_timeout, &res, &err) != 0) {

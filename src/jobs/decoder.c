@@ -58,14 +58,23 @@ int lp_decoder_find_program(const lp_config *cfg, char *out, size_t cap, lp_erro
 lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err)
 {
     int n = spec->processes > 0 ? spec->processes : 1;
+    lp_decoder_spec abs_spec = *spec;
     lp_decoder *d = calloc(1, sizeof *d + (size_t)n * sizeof d->procs[0]);
-    if (!d || !(d->work_dir = strdup(spec->work_dir ? spec->work_dir : ""))) {
-        free(d);
+    if (!d) {
         lp_error_set(err, LP_E_NOMEM, "out of memory");
         return NULL;
     }
+    /* Absolute: the decoders run in their work directory, so a relative
+     * path in a request would name another file. */
+    if (!(d->work_dir = realpath(spec->work_dir ? spec->work_dir : "", NULL))) {
+        lp_error_set(err, LP_E_IO, "cannot find the decoder's work directory %s: %s",
+                     spec->work_dir ? spec->work_dir : "(none)", strerror(errno));
+        free(d);
+        return NULL;
+    }
+    abs_spec.work_dir = d->work_dir;
     for (d->n = 0; d->n < n; d->n++) {
-        if (!(d->procs[d->n] = lp_decoder_process_new(spec, err))) {
+        if (!(d->procs[d->n] = lp_decoder_process_new(&abs_spec, err))) {
             lp_decoder_free(d);
             return NULL;
         }

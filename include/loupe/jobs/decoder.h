@@ -105,7 +105,8 @@ lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err);
  * LP_DECODER_MAX_RSS (or half of worker_memory_limit, if less). */
 lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, int processes, lp_error *err);
 
-/* The pool's work directory (borrowed). */
+/* The pool's work directory as an absolute path (borrowed): build the paths
+ * of requests from it, since its processes run in it. */
 const char *lp_decoder_work_dir(const lp_decoder *d);
 
 /* Sends req (req_len bytes, borrowed) to the process affinity picks and

@@ -180,6 +180,41 @@ static void test_unusable_files_are_answered_not_fatal(void **state)
     lp_decoder_free(d);
 }
 
+/* A pool made with a relative work directory names it absolutely: its
+ * processes run inside it, so requests must not carry relative paths. */
+static void test_a_relative_work_directory_is_made_absolute(void **state)
+{
+    (void)state;
+    char cwd[1024], rel[600], src[1200];
+    lp_error err;
+    lp_decoder_result r;
+    json_error_t jerr;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    const char *slash = strrchr(dir, '/');
+    assert_non_null(slash);
+    snprintf(rel, sizeof rel, "%.*s", (int)(slash - dir), dir);
+    assert_int_equal(chdir(rel), 0);
+    lp_decoder_spec spec = {.program = LOUPE_DECODER_PROBE_PATH, .work_dir = slash + 1, .processes = 1};
+    lp_error_clear(&err);
+    lp_decoder *d = lp_decoder_new(&spec, &err);
+    assert_int_equal(chdir(cwd), 0);
+    assert_non_null(d);
+    char *abs = realpath(dir, NULL);
+    assert_non_null(abs);
+    assert_string_equal(lp_decoder_work_dir(d), abs);
+    free(abs);
+    snprintf(src, sizeof src, "%s/a.jpg", lp_decoder_work_dir(d));
+    lp_decoder_transform_args a = {.src = src, .out_dir = path_in("out-rel"), .type = "image"};
+    lp_media_limits_from_config(&a.limits, &cfg);
+    assert_int_equal(mkdir(a.out_dir, 0700), 0);
+    assert_int_equal(lp_decoder_transform(d, &a, lp_now_mono_ms() + 30000, &r, &err), 0);
+    json_t *doc = json_loadb(r.output, r.output_len, 0, &jerr);
+    assert_true(json_is_true(json_object_get(doc, "ok")));
+    json_decref(doc);
+    lp_decoder_result_free(&r);
+    lp_decoder_free(d);
+}
+
 static void test_a_transform_past_its_deadline_is_killed_and_the_next_succeeds(void **state)
 {
     (void)state;
@@ -212,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_one_decoder_serves_image_after_image),
         cmocka_unit_test(test_unusable_files_are_answered_not_fatal),
         cmocka_unit_test(test_a_transform_past_its_deadline_is_killed_and_the_next_succeeds),
+        cmocka_unit_test(test_a_relative_work_directory_is_made_absolute),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
