@@ -3,7 +3,7 @@
 Python 3 standard library only. A test file looks like this:
 
     import loupe_harness as lh
-    lh.require_services()               # exit 77 (skip) when the services are not there
+    lh.require_services()               # skip the file (exit 77) when the services are not there
 
     class HealthTest(lh.LoupeTestCase):
         def test_healthz(self):
@@ -24,6 +24,10 @@ Environment:
   LOUPE_SOURCE_DIR     the source tree (default: two levels above this file)
   LOUPE_TEST_WORK_DIR  where per-test work directories go (default: the system temp dir)
   LOUPE_TEST_TIMEOUT_SCALE  multiplies start-up and shutdown timeouts (e.g. 3 under sanitizers)
+  LOUPE_TEST_REQUIRE   "all": every skip is a failure (CI)
+  LOUPE_TEST_SKIP_LOG  file each skip appends "<LOUPE_TEST_NAME>: <reason>" to (`make test` prints it)
+
+Every skip goes through skip() (a test) or skip_file() (a whole file), never unittest's own.
 """
 
 import csv
@@ -67,6 +71,38 @@ def metrics_headers():
 def _say(msg):
     sys.stderr.write(msg + "\n")
     sys.stderr.flush()
+
+
+def skips_fail():
+    """True under LOUPE_TEST_REQUIRE=all: a test that cannot run fails instead of skipping."""
+    return os.environ.get("LOUPE_TEST_REQUIRE") == "all"
+
+
+def _record_skip(reason):
+    _say("SKIP: " + reason)
+    log = os.environ.get("LOUPE_TEST_SKIP_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write("%s: %s\n" % (os.environ.get("LOUPE_TEST_NAME") or "integration test", reason))
+
+
+def skip(reason):
+    """Skips the running test because something it needs is missing (name it and how to get it
+    in `reason`); under LOUPE_TEST_REQUIRE=all it fails instead. Never returns."""
+    if skips_fail():
+        raise AssertionError("cannot run: %s (LOUPE_TEST_REQUIRE=all turns skips into failures)" % reason)
+    _record_skip(reason)
+    raise unittest.SkipTest(reason)
+
+
+def skip_file(reason):
+    """skip() for a whole test file, before any test runs: exits 77 (ctest's skip), or 1 under
+    LOUPE_TEST_REQUIRE=all."""
+    if skips_fail():
+        _say("FAIL: cannot run: %s (LOUPE_TEST_REQUIRE=all turns skips into failures)" % reason)
+        sys.exit(1)
+    _record_skip(reason)
+    sys.exit(SKIP)
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
@@ -289,7 +325,7 @@ def find_binary(name):
 
 
 def require_services(binaries=("louped",)):
-    """Exits with status 77 (a skip for ctest) when the services or the binaries are missing.
+    """Skips the file (skip_file) when the services or the binaries are missing.
 
     Call it at the top of a test file, after importing this module."""
     problem = services_problem()
@@ -299,8 +335,7 @@ def require_services(binaries=("louped",)):
                 problem = "%s is not built (looked in %s)" % (b, os.pathsep.join(bin_dirs()))
                 break
     if problem is not None:
-        _say("SKIP: " + problem)
-        sys.exit(SKIP)
+        skip_file(problem)
 
 
 class Process:
@@ -543,7 +578,7 @@ class Sandbox:
         Sandbox._counter += 1
         self.services = services or Services.from_env()
         if self.services is None:
-            raise unittest.SkipTest(services_problem() or "no services")
+            skip(services_problem() or "no services")
         safe = "".join(ch if ch.isalnum() else "_" for ch in label.split(".")[-1].lower())[:30]
         self.name = "lt_%s_%d_%d_%s" % (safe, os.getpid(), Sandbox._counter, secrets.token_hex(3))
         root = os.environ.get("LOUPE_TEST_WORK_DIR")
@@ -613,13 +648,13 @@ class Sandbox:
     def louped_binary(self):
         b = find_binary("louped")
         if b is None:
-            raise unittest.SkipTest("louped is not built (looked in %s)" % os.pathsep.join(bin_dirs()))
+            skip("louped is not built (looked in %s)" % os.pathsep.join(bin_dirs()))
         return b
 
     def worker_binary(self):
         b = find_binary("loupe-worker")
         if b is None:
-            raise unittest.SkipTest("loupe-worker is not built (looked in %s)" % os.pathsep.join(bin_dirs()))
+            skip("loupe-worker is not built (looked in %s)" % os.pathsep.join(bin_dirs()))
         return b
 
     def run_louped(self, *args, settings=None, input=None, timeout=120.0, check=True):

@@ -452,7 +452,7 @@ class DarwinFixturesTest(AnnCase):
     def setUp(self):
         path = os.path.join(DARWIN, "image_with_subtypes.json")
         if not os.path.exists(path):
-            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
+            lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
         super().setUp()
 
     def import_file(self, name, item):

@@ -171,7 +171,7 @@ class ClassesTest(lh.LoupeTestCase):
     def test_darwin_metadata_classes(self):
         path = os.path.join(FIXTURES, "darwin", "metadata.json")
         if not os.path.exists(path):
-            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
+            lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
         with open(path) as f:
             meta = json.load(f)
         for dc in meta["classes"]:

@@ -206,7 +206,7 @@ class DarwinVideoTest(VideoCase):
     def test_video_sample_round_trips(self):
         path = os.path.join(ta.DARWIN, "video_with_subtypes.json")
         if not os.path.exists(path):
-            self.skipTest("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % ta.FIXTURES)
+            lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % ta.FIXTURES)
         with open(path) as f:
             doc = json.load(f)
         s = doc["item"]["slots"][0]

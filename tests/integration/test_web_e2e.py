@@ -19,14 +19,14 @@ E2E = os.path.join(SOURCE, "tests", "e2e")
 class WebSignInTest(lh.LoupeTestCase):
     def test_sign_in_and_out(self):
         if not os.path.exists(os.path.join(DIST, "index.html")):
-            raise unittest.SkipTest("web UI not built (make web)")
+            lh.skip("web UI not built (make web)")
         if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
-            raise unittest.SkipTest("node or chromium missing")
+            lh.skip("node or chromium missing")
         if not os.path.isdir(os.path.join(E2E, "node_modules", "playwright-core")):
             proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=E2E, capture_output=True, text=True,
                                   timeout=300)
             if proc.returncode != 0:
-                raise unittest.SkipTest("cannot install playwright-core: " + proc.stderr[-500:])
+                lh.skip("cannot install playwright-core: " + proc.stderr[-500:])
         boot = self.bootstrap(team="Vision Lab", email="ada@example.com", password="correct horse battery")
         d = self.start_louped(settings={"web_dir": DIST})
         env = dict(os.environ, LOUPE_E2E_URL="http://127.0.0.1:%d" % d.port, LOUPE_E2E_EMAIL=boot["email"],
@@ -34,7 +34,7 @@ class WebSignInTest(lh.LoupeTestCase):
         proc = subprocess.run(["node", "signin.spec.mjs"], cwd=E2E, env=env, capture_output=True, text=True,
                               timeout=180)
         if proc.returncode == 77:
-            raise unittest.SkipTest(proc.stdout[-500:] + proc.stderr[-500:])
+            lh.skip(proc.stdout[-500:] + proc.stderr[-500:])
         self.assertEqual(proc.returncode, 0, proc.stdout[-4000:] + proc.stderr[-4000:])
 
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_skip.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,7 @@ static int setup(void **state)
 #define NEED_SERVER()                                                                                  \
     do {                                                                                               \
         if (!g_admin_url[0])                                                                           \
-            skip();                                                                                    \
+            LP_TEST_SKIP("LOUPE_TEST_PG_HOST is not set (run it through with_postgres.sh)"); \
     } while (0)
 
 static void test_bad_arguments(void **state)

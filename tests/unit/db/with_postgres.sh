@@ -3,12 +3,11 @@
 # Unix socket in a temporary directory (no TCP port), then removes it.
 #   with_postgres.sh PROGRAM [ARGS...]
 # The program finds the server through LOUPE_TEST_PG_HOST (socket directory)
-# and LOUPE_TEST_PG_PORT. Exits 77 (skip) when PostgreSQL is not installed.
+# and LOUPE_TEST_PG_PORT. Skips (tests/skip.sh) when PostgreSQL is not installed.
 set -eu
 BIN=${LOUPE_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$BIN" ] || [ ! -x "$BIN/initdb" ]; then
-  echo "PostgreSQL server binaries not found (set LOUPE_PG_BIN); skipping" >&2
-  exit 77
+  exec "$(dirname "$0")/../../skip.sh" "PostgreSQL server binaries not found (apt-get install postgresql, or set LOUPE_PG_BIN)"
 fi
 D=$(mktemp -d)
 RUN=""

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_skip.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,10 +85,10 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_FFMPEG()      \
-    do {                   \
-        if (!have_ffmpeg)  \
-            skip();        \
+#define NEED_FFMPEG()                                                                              \
+    do {                                                                                           \
+        if (!have_ffmpeg)                                                                          \
+            LP_TEST_SKIP("ffmpeg is not installed (apt-get install ffmpeg)");                      \
     } while (0)
 
 static lp_video_index *build(const char *name)

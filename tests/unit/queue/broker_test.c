@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "test_skip.h"
+
 #include "loupe/core/util.h"
 #include "loupe/queue/connection.h"
 #include "loupe/queue/consume.h"
@@ -51,7 +53,7 @@ static int setup(void **state)
 #define NEED_BROKER()                                                                                                \
     do {                                                                                                             \
         if (!getenv("LOUPE_TEST_AMQP_URL"))                                                                          \
-            skip();                                                                                                  \
+            LP_TEST_SKIP("LOUPE_TEST_AMQP_URL is not set (run it through with_rabbitmq.sh)");                \
     } while (0)
 
 /* Consumes one message from queue within timeout_ms; returns its body (malloc) or NULL. */

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every fuzz target into tests/fuzz/corpus/<target>/ (valid inputs
+and near-misses). Run it again after changing a format; crash inputs found by `make fuzz` are
+added by hand (named crash-<what>) and are never removed. Existing files are left alone."""
+
+import binascii
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def coco(counts):
+    """COCO's compressed RLE string of a run-length list (as pycocotools writes it)."""
+    out = []
+    for i, x in enumerate(counts):
+        if i > 2:
+            x -= counts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = (x != -1) if c & 0x10 else (x != 0)
+            if more:
+                c |= 0x20
+            out.append(chr(c + 48))
+    return "".join(out).encode()
+
+
+def dense(values):
+    return b"".join(struct.pack("<h", v) for v in values)
+
+
+def video_index(pts_flags, num=1, den=25, vfr=False, bad_crc=False, version=1):
+    recs = b"".join(struct.pack("<qB", p, f) for p, f in pts_flags)
+    crc = binascii.crc32(recs) ^ (1 if bad_crc else 0)
+    head = b"LPVIDX\r\n" + struct.pack("<HHIiiiIqq", version, 48, 1 if vfr else 0, num, den, 0, crc,
+                                         len(pts_flags), 0)
+    return head + recs
+
+
+ID = "0b7e3f1c-5d1a-4c1e-9a55-1f0e2d3c4b5a"
+CLS = '"class_id":"6a52a094-d998-4e6e-81b3-6beeebfaae0b"'
+
+SEEDS = {
+    "rle_fuzz": {
+        # bytes 0 and 1: width and height - 1 (mod 64); then the COCO string / dense values
+        "coco-4x4-square": b"\x03\x03" + coco([5, 2, 2, 2, 5]),
+        "coco-8x2-empty": b"\x07\x01" + coco([16]),
+        "coco-1x1-full": b"\x00\x00" + coco([0, 1]),
+        "coco-too-long": b"\x01\x01" + coco([3, 9]),
+        "coco-bad-char": b"\x03\x03" + b"5\x7f2",
+        "dense-3x3": b"\x02\x02" + dense([0, 4, 1, 5]),
+        "dense-negative": b"\x02\x02" + dense([1, -3, 2, 12]),
+        "empty": b"",
+    },
+    "config_fuzz": {
+        "valid": b"# comment\n\nhttp_port = 9000\nstorage_dir = \"/srv/loupe data\"\n"
+                 b"log_level = debug  # trailing comment\nhttp_body_limit=2M\n",
+        "durations": b"shutdown_grace = 1500ms\ndb_pool_size = 8\n",
+        "no-equals": b"http_port 9000\n",
+        "unknown-key": b"no_such_setting = 1\n",
+        "unterminated-quote": b"storage_dir = \"/srv\n",
+        "size-overflow": b"http_body_limit = 99999999999999999999T\n",
+        "bool-and-nul": b"s3_path_style = yes\x00\nhttp_port = -1\n",
+    },
+    "media_video_index_fuzz": {
+        "cfr-3-frames": video_index([(0, 1), (1, 0), (2, 0)]),
+        "vfr-bframes": video_index([(0, 1), (3, 0), (7, 1), (8, 0)], num=1, den=1000, vfr=True),
+        "bad-crc": video_index([(0, 1), (1, 0)], bad_crc=True),
+        "no-keyframe": video_index([(0, 0), (1, 0)]),
+        "not-increasing": video_index([(5, 1), (5, 0)]),
+        "version-2": video_index([(0, 1)], version=2),
+        "truncated": video_index([(0, 1), (1, 0)])[:60],
+        "zero-time-base": video_index([(0, 1)], num=0),
+    },
+    "s3_xml_fuzz": {
+        "initiate": b'<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult '
+                    b'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><Key>k</Key>'
+                    b"<UploadId>VXBsb2FkSWQ</UploadId></InitiateMultipartUploadResult>",
+        "complete": b"<CompleteMultipartUploadResult><ETag>&quot;3858f62230ac3c915f300c664312c11f-2&quot;"
+                    b"</ETag></CompleteMultipartUploadResult>",
+        "error": b"<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message>"
+                 b"</Error>",
+        "unterminated": b"<Error><Code>NoSuch",
+        "cdata-and-entities": b"<Error><Message><![CDATA[a<b]]>&amp;&#x41;&#65;&bogus;</Message></Error>",
+        "empty": b"",
+    },
+    "annotation_fuzz": {
+        "polygon-box": ('{%s,"polygon":{"paths":[[{"x":1,"y":2},{"x":3,"y":4},{"x":5,"y":0}]]},'
+                        '"bounding_box":{"x":1,"y":0,"w":4,"h":4},"text":{"text":"hi"},"z":-2,'
+                        '"instance_id":{"value":3},"name":"kept"}' % CLS).encode(),
+        "line": ('{%s,"line":{"path":[{"x":1,"y":2},{"x":8,"y":9}]}}' % CLS).encode(),
+        "video-frames": ('{%s,"frames":{"10":{"keypoint":{"x":1,"y":1}},"2":{"keyframe":false,'
+                         '"tag":{}}},"ranges":[[2,12]]}' % CLS).encode(),
+        "rle-mask": ('{%s,"raster_layer":{"dense_rle":[0,4,1,5],"mask_annotation_ids_mapping":{}}}'
+                     % CLS).encode(),
+        "wrong-types": ('{"polygon":{"paths":[[{"x":1,"y":2},{"x":"3","y":4},{"x":5}]]},"confidence":2,'
+                        '%s}' % CLS).encode(),
+        "deep-nesting": b"[" * 200 + b"]" * 200,
+        "bad-escape": b'{"class_id":"\\ud800","tag":{}}',
+        "truncated": ('{%s,"polygon":{"paths":[[{"x":1' % CLS).encode(),
+    },
+    "job_message_fuzz": {
+        "echo": ('{"v":1,"job_id":"%s","kind":"system.echo"}' % ID).encode(),
+        "normalize-extra": ('{"kind":"media.normalize","job_id":"%s","v":1,"attempt":3,"extra":[1]}' % ID).encode(),
+        "duplicate-key": b'{"v":1,"v":1}',
+        "version-2": ('{"v":2,"job_id":"%s","kind":"system.echo"}' % ID).encode(),
+        "bad-id-kind": b'{"v":1,"job_id":"nope","kind":"System.Echo","attempt":0}',
+        "not-json": b"\xff\xfe{",
+    },
+    "http_range_fuzz": {
+        "first-100": b"bytes=0-99",
+        "suffix": b"bytes=-500",
+        "open-end": b"bytes=9500-",
+        "multi": b"bytes=0-1,5-9",
+        "reversed": b"bytes=10-5",
+        "overflow": b"bytes=0-184467440737095516150",
+        "unit": b"items=0-1",
+        "spaces": b"bytes = 1 - 2",
+    },
+}
+
+
+def main():
+    made = 0
+    for target, files in SEEDS.items():
+        d = os.path.join(HERE, "corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in files.items():
+            p = os.path.join(d, name)
+            if not os.path.exists(p):
+                with open(p, "wb") as f:
+                    f.write(data)
+                made += 1
+    print("make_seeds.py: %d new seed files" % made)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
