@@ -2,12 +2,15 @@
 # strings the steps together. See docs/OPERATIONS.md.
 #
 #   make / make build   configure (dev preset) if needed, build the C code and the web UI
-#   make test           build, then run the whole suite (unit, integration, e2e) with ctest
+#   make test           build, then run the whole suite (unit, integration, e2e, fuzz corpus
+#                       replays) with ctest; lists what was skipped and why at the end
+#                       (LOUPE_TEST_REQUIRE=all turns every skip into a failure, as CI does)
 #   make asan-test      the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make run            a complete local instance under ./var (scripts/run-local.sh)
 #   make bench          release build, then the benchmarks in bench/
 #   make fuzz           libFuzzer targets (clang), each run for FUZZ_SECONDS
-#   make deps           install the missing Debian packages
+#   make deps           install the missing Debian packages (every build does this when
+#                       something is missing; LOUPE_SKIP_DEPS=1 leaves packages alone)
 #   make docs-config    regenerate docs/CONFIG.md from the configuration table
 #   make clean          remove the preset build directories and the built web UI
 
@@ -19,17 +22,24 @@ CTEST_ARGS ?=
 
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: all build web test asan asan-test release run bench fuzz deps clean docs-config
+.PHONY: all build web test asan asan-test release run bench fuzz deps deps-ready clean docs-config
 
 all: build
 
+# --- packages: installed when missing, so `make test` on a fresh machine needs nothing else ---
+# (one dpkg-query call when everything is there)
+deps-ready:
+ifneq ($(LOUPE_SKIP_DEPS),1)
+	@scripts/deps.sh check >/dev/null || scripts/deps.sh install
+endif
+
 # --- configure (once per preset; CMake re-runs itself when CMakeLists change) ----------------
-build/%/CMakeCache.txt:
+build/%/CMakeCache.txt: | deps-ready
 	cmake --preset $*
 
 # --- web UI (only when web/package.json exists) ----------------------------------------------
 ifneq ($(wildcard web/package.json),)
-build/web-deps.stamp: web/package.json $(wildcard web/package-lock.json)
+build/web-deps.stamp: web/package.json $(wildcard web/package-lock.json) | deps-ready
 	@mkdir -p build
 	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $@
@@ -45,21 +55,33 @@ web:
 endif
 
 # --- builds ----------------------------------------------------------------------------------
-build: build/dev/CMakeCache.txt web
+build: deps-ready build/dev/CMakeCache.txt web
 	cmake --build --preset dev -j $(JOBS)
 
-asan: build/asan/CMakeCache.txt web
+asan: deps-ready build/asan/CMakeCache.txt web
 	cmake --build --preset asan -j $(JOBS)
 
-release: build/release/CMakeCache.txt web
+release: deps-ready build/release/CMakeCache.txt web
 	cmake --build --preset release -j $(JOBS)
 
 # --- tests -----------------------------------------------------------------------------------
+# Every skip appends "<test>: <reason>" to build/<preset>/test-skips.log (cmake/LoupeTesting.cmake);
+# the list is printed after ctest, whether it passed or not.
+define run_ctest
+	@rm -f build/$(1)/test-skips.log
+	@rc=0; ctest --preset $(1) $(CTEST_ARGS) || rc=$$?; \
+	if [ -s build/$(1)/test-skips.log ]; then \
+	  echo "== skipped (they need what this machine lacks; LOUPE_TEST_REQUIRE=all fails them):"; \
+	  sort -u build/$(1)/test-skips.log | sed 's/^/   /'; \
+	else echo "== nothing was skipped"; fi; \
+	exit $$rc
+endef
+
 test: build
-	ctest --preset dev $(CTEST_ARGS)
+	$(call run_ctest,dev)
 
 asan-test: asan
-	ctest --preset asan $(CTEST_ARGS)
+	$(call run_ctest,asan)
 
 # --- running ---------------------------------------------------------------------------------
 run:
@@ -75,7 +97,7 @@ bench: release
 	  if [ $$rc -eq 77 ]; then echo "   (skipped)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	done
 
-fuzz: build/fuzz/CMakeCache.txt
+fuzz: deps-ready build/fuzz/CMakeCache.txt
 	cmake --build --preset fuzz -j $(JOBS)
 	scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 

@@ -50,7 +50,7 @@ if [[ "${LOUPE_SKIP_DEPS:-0}" != 1 ]]; then
 fi
 if [[ "${LOUPE_SKIP_BUILD:-0}" != 1 ]]; then
     say "building"
-    make --no-print-directory build
+    LOUPE_SKIP_DEPS=1 make --no-print-directory build  # packages were checked above
 fi
 [[ -x "$LOUPED" ]] || die "$LOUPED was not built"
 [[ -x "$WORKER" ]] || die "$WORKER was not built"

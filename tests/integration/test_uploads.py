@@ -2,6 +2,7 @@
 the /files route (Range, ETag, Cache-Control), URLs identical across nodes, expired or tampered
 URLs refused, the S3 backend against s3rver, and a worker killed with SIGKILL mid-normalization."""
 # ctest-timeout: 900
+# ctest-fixtures: s3rver
 
 import glob
 import hashlib
@@ -207,7 +208,7 @@ class UploadTest(mt.MediaTestCase):
     def test_s3_backend_through_s3rver(self):
         js = s3rver_js()
         if not js or not mt.have("node"):
-            self.skipTest("s3rver is not installed (npm install s3rver@3.7.1 under build/ or tests/integration, "
+            lh.skip("s3rver is not installed (ctest's unit/storage_s3rver_setup installs it, "
                           "or set LOUPE_S3RVER_JS)")
         port = lh.free_port()
         data_dir = self.path("s3")
