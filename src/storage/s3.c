@@ -3,17 +3,25 @@
  * Requests: PUT object (small writes, up to one part), multipart upload for
  * larger ones (CreateMultipartUpload, UploadPart every s3_part_size bytes,
  * CompleteMultipartUpload; AbortMultipartUpload on any failure), GET with
- * Range, HEAD, DELETE; presigned GET/PUT URLs. Each operation uses its own
- * curl easy handle (a writer keeps one for all its parts), so the handle
- * needs no locks. Every body is signed with its SHA-256: parts are buffered
- * in memory (at most s3_part_size per writer) anyway. Error bodies and XML
- * results are read into a bounded buffer (S3_XML_MAX) and parsed minimally. */
+ * Range, HEAD, DELETE; presigned GET/PUT URLs. Each operation borrows a curl
+ * easy handle from the backend's pool (a writer keeps one for all its parts)
+ * and gives it back, so its open connection serves the next operation; the
+ * pool keeps at most s3_connections idle handles. An idempotent call (GET,
+ * HEAD, PUT, DELETE — never the multipart POSTs) that meets a 5xx/408/429
+ * answer or a dropped connection before any body byte reached the caller is
+ * retried up to s3_retry_attempts times, waiting s3_retry_backoff, then twice
+ * that, … (with jitter). Every body is signed with its SHA-256: parts are
+ * buffered in memory (at most s3_part_size per writer) anyway. Error bodies
+ * and XML results are read into a bounded buffer (S3_XML_MAX) and parsed
+ * minimally. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -39,6 +47,11 @@ typedef struct s3_storage {
     char *access_key;
     char *secret_key;
     size_t part_size;
+    int retry_attempts;       /* s3_retry_attempts: 1 = no retry */
+    int64_t retry_backoff_ms; /* s3_retry_backoff: the first wait */
+    pthread_mutex_t pool_mu;  /* guards idle, nidle */
+    CURL **idle;              /* handles whose connections stay open for the next call */
+    size_t nidle, idle_max;   /* idle_max: s3_connections */
 } s3_storage;
 
 typedef struct s3_part_etag {
@@ -86,6 +99,8 @@ typedef struct s3_response {
     int64_t last_modified;
     int sink_failed;
     int range_ignored;               /* a Range request answered with the whole object */
+    int transient;                   /* failed in a way worth retrying (5xx, dropped connection) */
+    uint64_t delivered;              /* body bytes handed to the sink (a retry needs 0) */
     lp_error *err;                   /* for the sink */
     CURL *curl;
 } s3_response;
@@ -110,6 +125,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
             t->resp->sink_failed = 1;
             return 0; /* makes curl stop with CURLE_WRITE_ERROR */
         }
+        t->resp->delivered += len;
         return len;
     }
     if (t->resp->body.len < S3_XML_MAX) {
@@ -307,12 +323,16 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
         goto cleanup;
     }
     if (cc != CURLE_OK) {
+        resp->transient = cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+                          cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
         lp_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? LP_E_TIMEOUT : LP_E_UNAVAILABLE,
                      "S3 %s of '%s' failed: %s", req->method, req->key, *errbuf ? errbuf : curl_easy_strerror(cc));
         lp_error_hint(err, "check that s3_endpoint (%s://%s) is reachable", s3->scheme, s3->host);
         goto cleanup;
     }
     if (resp->status < 200 || resp->status > 299) {
+        resp->transient = resp->status == 408 || resp->status == 429 || resp->status == 500 ||
+                          resp->status == 502 || resp->status == 503 || resp->status == 504;
         status_error(s3, req, resp, err);
         goto cleanup;
     }
@@ -331,18 +351,75 @@ cleanup:
     return rc;
 }
 
-/* Runs a request on a fresh curl handle. */
+/* --- connection pool and retries ------------------------------------------- */
+
+/* An idle handle from the pool (its connection still open), or a new one; NULL when out of memory. */
+static CURL *handle_take(s3_storage *s3)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&s3->pool_mu);
+    if (s3->nidle > 0)
+        c = s3->idle[--s3->nidle];
+    pthread_mutex_unlock(&s3->pool_mu);
+    return c ? c : curl_easy_init();
+}
+
+/* Returns c to the pool, or closes it when the pool is full. */
+static void handle_give(s3_storage *s3, CURL *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&s3->pool_mu);
+    if (s3->nidle < s3->idle_max) {
+        s3->idle[s3->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s3->pool_mu);
+    if (c)
+        curl_easy_cleanup(c);
+}
+
+/* Sleeps before retry number `retry` (1, 2, …): backoff · 2^(retry-1), less up to half of it. */
+static void backoff_sleep(const s3_storage *s3, int retry)
+{
+    int64_t ms = s3->retry_backoff_ms << (retry - 1 < 20 ? retry - 1 : 20);
+    uint16_t r = 0;
+    struct timespec ts;
+    lp_random_bytes(&r, sizeof r);
+    ms -= ms / 2 * r / 65535;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* s3_perform, retried (see the top of this file) while the failure is transient, the method
+ * idempotent, no body byte reached the sink and attempts remain. */
+static int s3_call(s3_storage *s3, CURL *curl, const s3_request *req, s3_response *resp, lp_error *err)
+{
+    int idempotent = strcmp(req->method, "POST") != 0;
+    for (int attempt = 1;; attempt++) {
+        int rc = s3_perform(s3, curl, req, resp, err);
+        if (rc == 0 || !idempotent || !resp->transient || resp->delivered > 0 || attempt >= s3->retry_attempts)
+            return rc;
+        lp_buf_free(&resp->body);
+        lp_error_clear(err);
+        backoff_sleep(s3, attempt);
+    }
+}
+
+/* Runs a request on a pooled handle. */
 static int s3_run(s3_storage *s3, const s3_request *req, s3_response *resp, lp_error *err)
 {
-    CURL *curl = curl_easy_init();
+    CURL *curl = handle_take(s3);
     int rc;
     if (!curl) {
         memset(resp, 0, sizeof *resp);
         lp_buf_init(&resp->body, S3_XML_MAX);
         return lp_error_set(err, LP_E_NOMEM, "cannot create a curl handle for '%s'", req->key);
     }
-    rc = s3_perform(s3, curl, req, resp, err);
-    curl_easy_cleanup(curl);
+    rc = s3_call(s3, curl, req, resp, err);
+    handle_give(s3, curl);
     return rc;
 }
 
@@ -370,7 +447,7 @@ static lp_storage_writer *s3_writer_open(lp_storage *s, const char *key, const c
     }
     if (lp_storage_writer_init(&w->base, s, key, err))
         goto fail;
-    if (!(w->curl = curl_easy_init()) ||
+    if (!(w->curl = handle_take(s3_of(s))) ||
         !(w->content_type = strdup(content_type ? content_type : "application/octet-stream"))) {
         lp_error_set(err, LP_E_NOMEM, "out of memory starting a write of '%s'", key);
         goto fail;
@@ -378,8 +455,7 @@ static lp_storage_writer *s3_writer_open(lp_storage *s, const char *key, const c
     return &w->base;
 fail:
     lp_storage_writer_fini(&w->base);
-    if (w->curl)
-        curl_easy_cleanup(w->curl);
+    handle_give(s3_of(s), w->curl);
     free(w);
     return NULL;
 }
@@ -434,7 +510,7 @@ static int upload_part(s3_writer *w, lp_error *err)
     snprintf(number, sizeof number, "%zu", w->nparts + 1);
     q[0] = (lp_sigv4_pair){"partNumber", number};
     q[1] = (lp_sigv4_pair){"uploadId", w->upload_id};
-    if (s3_perform(s3, w->curl, &req, &resp, err))
+    if (s3_call(s3, w->curl, &req, &resp, err))
         goto cleanup;
     if (!resp.etag[0]) {
         lp_error_set(err, LP_E_IO, "S3 UploadPart %s of '%s' answered without an ETag", number, w->base.key);
@@ -543,7 +619,7 @@ static int s3_writer_commit(lp_storage_writer *base, lp_storage_object *out, lp_
     if (!w->upload_id[0]) { /* everything fits in one request */
         s3_request req = {.method = "PUT", .key = base->key, .body = w->buf, .body_len = w->len,
                           .content_type = w->content_type};
-        rc = s3_perform(s3_of(base->s), w->curl, &req, &resp, err);
+        rc = s3_call(s3_of(base->s), w->curl, &req, &resp, err);
         if (rc == 0)
             unquote(resp.etag, out->etag);
         lp_buf_free(&resp.body);
@@ -561,7 +637,7 @@ static void s3_writer_free(lp_storage_writer *base)
 {
     s3_writer *w = (s3_writer *)base;
     s3_writer_abort(base);
-    curl_easy_cleanup(w->curl);
+    handle_give(s3_of(base->s), w->curl);
     free(w->content_type);
     free(w->buf);
     free(w->parts);
@@ -656,6 +732,10 @@ cleanup:
 static void s3_free(lp_storage *s)
 {
     s3_storage *s3 = s3_of(s);
+    while (s3->nidle > 0)
+        curl_easy_cleanup(s3->idle[--s3->nidle]);
+    free(s3->idle);
+    pthread_mutex_destroy(&s3->pool_mu);
     free(s3->scheme);
     free(s3->host);
     free(s3->path_prefix);
@@ -741,6 +821,12 @@ lp_storage *lp_storage_s3_open(const lp_config *cfg, lp_error *err)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     s3->base.ops = &s3_ops;
     s3->part_size = (size_t)cfg->s3_part_size;
+    s3->retry_attempts = (int)cfg->s3_retry_attempts;
+    s3->retry_backoff_ms = cfg->s3_retry_backoff;
+    s3->idle_max = (size_t)cfg->s3_connections;
+    pthread_mutex_init(&s3->pool_mu, NULL);
+    if (!(s3->idle = calloc(s3->idle_max, sizeof *s3->idle)))
+        goto nomem;
     lp_buf_init(&b, 512);
     if (cfg->s3_endpoint && *cfg->s3_endpoint) {
         if (parse_endpoint(cfg->s3_endpoint, &s3->scheme, &authority, &is_ip, err))
