@@ -87,6 +87,8 @@ typedef struct s3_request {
     size_t body_len;
     const char *content_type;        /* sent and signed when not NULL */
     const char *range;               /* "bytes=…" or NULL */
+    uint64_t range_first;            /* with range: its first byte, and how many bytes at most */
+    uint64_t range_len;              /* (UINT64_MAX: to the end) */
     lp_storage_sink sink;            /* receives a 2xx body (GET); else it is kept in resp.body */
     void *ud;
 } s3_request;
@@ -101,6 +103,9 @@ typedef struct s3_response {
     int range_ignored;               /* a Range request answered with the whole object */
     int transient;                   /* failed in a way worth retrying (5xx, dropped connection) */
     uint64_t delivered;              /* body bytes handed to the sink (a retry needs 0) */
+    int has_content_range;
+    uint64_t content_range_first;    /* first byte of a 206 answer (Content-Range) */
+    int range_outside;               /* a 206 whose Content-Range starts past the object's end */
     lp_error *err;                   /* for the sink */
     CURL *curl;
 } s3_response;
@@ -117,15 +122,24 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     long status = 0;
     curl_easy_getinfo(t->resp->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300 && t->req->sink) {
-        if (t->req->range && status != 206) { /* the whole object: never hand it out as the range */
-            t->resp->range_ignored = 1;
-            return 0;
+        size_t take = len;
+        if (t->req->range) {
+            /* the whole object, or another range: never hand it out as the range asked for */
+            if (status != 206 || (t->resp->has_content_range && t->resp->content_range_first != t->req->range_first)) {
+                t->resp->range_ignored = 1;
+                return 0;
+            }
+            /* a server that sends more than asked (some do for "bytes=0-0"): only what was asked */
+            if (t->req->range_len - t->resp->delivered < take)
+                take = (size_t)(t->req->range_len - t->resp->delivered);
+            if (take == 0)
+                return len;
         }
-        if (t->req->sink(t->req->ud, p, len, t->resp->err)) {
+        if (t->req->sink(t->req->ud, p, take, t->resp->err)) {
             t->resp->sink_failed = 1;
             return 0; /* makes curl stop with CURLE_WRITE_ERROR */
         }
-        t->resp->delivered += len;
+        t->resp->delivered += take;
         return len;
     }
     if (t->resp->body.len < S3_XML_MAX) {
@@ -155,6 +169,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     char value[256];
     if (len > 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after 100 Continue, say) */
         r->etag[0] = '\0';
+        r->has_content_range = 0;
         r->content_length = 0;
         r->last_modified = 0;
     } else if (len > 5 && strncasecmp(p, "ETag:", 5) == 0) {
@@ -162,6 +177,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     } else if (len > 15 && strncasecmp(p, "Content-Length:", 15) == 0) {
         trim_header_value(p + 15, len - 15, value, sizeof value);
         r->content_length = strtoull(value, NULL, 10);
+    } else if (len > 14 && strncasecmp(p, "Content-Range:", 14) == 0) {
+        const char *slash;
+        trim_header_value(p + 14, len - 14, value, sizeof value);
+        r->has_content_range = strncmp(value, "bytes ", 6) == 0;
+        r->content_range_first = r->has_content_range ? strtoull(value + 6, NULL, 10) : 0;
+        /* "bytes 0-0/0" for an empty object (some S3 look-alikes): S3 itself answers 416 */
+        if (r->has_content_range && (slash = strchr(value, '/')) && slash[1] >= '0' && slash[1] <= '9' &&
+            r->content_range_first >= strtoull(slash + 1, NULL, 10)) {
+            r->range_outside = 1;
+            return 0; /* stop: there is no such range */
+        }
     } else if (len > 14 && strncasecmp(p, "Last-Modified:", 14) == 0) {
         trim_header_value(p + 14, len - 14, value, sizeof value);
         time_t t = curl_getdate(value, NULL);
@@ -315,6 +341,10 @@ static int s3_perform(s3_storage *s3, CURL *curl, const s3_request *req, s3_resp
     if (resp->sink_failed) {
         if (!err || err->code == LP_OK)
             lp_error_set(err, LP_E_IO, "reading object '%s' was stopped by the receiver", req->key);
+        goto cleanup;
+    }
+    if (resp->range_outside) {
+        lp_error_set(err, LP_E_RANGE, "range %s is outside object '%s'", req->range ? req->range : "", req->key);
         goto cleanup;
     }
     if (resp->range_ignored) {
@@ -665,6 +695,8 @@ static int s3_get(lp_storage *s, const char *key, uint64_t offset, uint64_t leng
             snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)offset,
                      (unsigned long long)(offset + length - 1));
         req.range = range;
+        req.range_first = offset;
+        req.range_len = length;
     }
     rc = s3_run(s3_of(s), &req, &resp, err);
     lp_buf_free(&resp.body);
