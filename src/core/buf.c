@@ -10,6 +10,7 @@ void lp_buf_init(lp_buf *b, size_t max)
     b->data = NULL;
     b->len = b->cap = 0;
     b->max = max;
+    b->nomem = 0;
 }
 
 void lp_buf_free(lp_buf *b)
@@ -19,11 +20,13 @@ void lp_buf_free(lp_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->nomem = 0;
 }
 
 void lp_buf_reset(lp_buf *b)
 {
     b->len = 0;
+    b->nomem = 0;
     if (b->data)
         b->data[0] = '\0';
 }
@@ -31,7 +34,7 @@ void lp_buf_reset(lp_buf *b)
 static int buf_reserve(lp_buf *b, size_t extra)
 {
     if (extra > b->max || b->len > b->max - extra)
-        return -1;
+        return LP_BUF_OVER_LIMIT;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -39,8 +42,10 @@ static int buf_reserve(lp_buf *b, size_t extra)
     while (cap < need)
         cap = cap > (b->max + 1) / 2 ? b->max + 1 : cap * 2;
     char *p = realloc(b->data, cap);
-    if (!p)
-        return -1;
+    if (!p) {
+        b->nomem = 1;
+        return LP_BUF_NOMEM;
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -48,8 +53,9 @@ static int buf_reserve(lp_buf *b, size_t extra)
 
 int lp_buf_append(lp_buf *b, const void *p, size_t n)
 {
-    if (buf_reserve(b, n) != 0)
-        return -1;
+    int rc = buf_reserve(b, n);
+    if (rc != 0)
+        return rc;
     if (n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -66,10 +72,12 @@ int lp_buf_vprintf(lp_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(NULL, 0, fmt, ap2), rc;
     va_end(ap2);
-    if (n < 0 || buf_reserve(b, (size_t)n) != 0)
-        return -1;
+    if (n < 0)
+        return LP_BUF_OVER_LIMIT; /* EOVERFLOW: longer than INT_MAX */
+    if ((rc = buf_reserve(b, (size_t)n)) != 0)
+        return rc;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return 0;
@@ -82,6 +90,11 @@ int lp_buf_printf(lp_buf *b, const char *fmt, ...)
     int rc = lp_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+lp_code lp_buf_failure(const lp_buf *b)
+{
+    return b->nomem ? LP_E_NOMEM : LP_E_TOO_LARGE;
 }
 
 char *lp_buf_steal(lp_buf *b, size_t *len)

@@ -378,8 +378,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
         } else if (!in->failed && req->route && req->route->body != LP_BODY_NONE) {
             if (lp_buf_append(&in->body, upload_data, *upload_data_size) != 0) {
-                lp_error_set(&req->err, LP_E_TOO_LARGE, "the request body is over this endpoint's limit of %zu bytes",
-                             in->body_limit);
+                if (lp_buf_failure(&in->body) == LP_E_NOMEM)
+                    lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the request body");
+                else
+                    lp_error_set(&req->err, LP_E_TOO_LARGE,
+                                 "the request body is over this endpoint's limit of %zu bytes", in->body_limit);
                 in->failed = 1;
             }
         }

@@ -10,6 +10,16 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 
+/* The test binary links with -Wl,--wrap=realloc: lp_buf's allocations come here, and fail
+ * while fail_realloc is set. */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static int fail_realloc;
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_realloc ? NULL : __real_realloc(p, n);
+}
+
 static void bounded_growth(void **state)
 {
     lp_buf b;
@@ -26,6 +36,44 @@ static void bounded_growth(void **state)
     assert_int_equal(n, 10);
     free(s);
     assert_null(b.data);
+    lp_buf_free(&b);
+}
+
+/* Over the maximum and out of memory are different failures: 413 versus 503 "out of memory". */
+static void over_limit_is_not_out_of_memory(void **state)
+{
+    lp_buf b;
+    (void)state;
+    lp_buf_init(&b, 8);
+    assert_int_equal(lp_buf_puts(&b, "123456789"), LP_BUF_OVER_LIMIT);
+    assert_int_equal(lp_buf_printf(&b, "%s", "123456789"), LP_BUF_OVER_LIMIT);
+    assert_false(b.nomem);
+    assert_int_equal(lp_buf_failure(&b), LP_E_TOO_LARGE);
+    assert_int_equal(lp_code_http_status(lp_buf_failure(&b)), 413);
+
+    lp_buf_init(&b, 1 << 20);
+    assert_int_equal(lp_buf_puts(&b, "kept"), 0);
+    fail_realloc = 1;
+    assert_int_equal(lp_buf_append(&b, "x", 4096), LP_BUF_NOMEM); /* needs more than the first 256 bytes */
+    assert_int_equal(lp_buf_printf(&b, "%4096d", 1), LP_BUF_NOMEM);
+    fail_realloc = 0;
+    assert_true(b.nomem);
+    assert_string_equal(b.data, "kept"); /* unchanged */
+    assert_int_equal(lp_buf_failure(&b), LP_E_NOMEM);
+    assert_int_equal(lp_code_http_status(lp_buf_failure(&b)) / 100, 5);
+    /* a reset starts over */
+    lp_buf_reset(&b);
+    assert_false(b.nomem);
+    assert_int_equal(lp_buf_puts(&b, "again"), 0);
+    lp_buf_free(&b);
+
+    /* the very first allocation failing too */
+    lp_buf_init(&b, 100);
+    fail_realloc = 1;
+    assert_int_equal(lp_buf_puts(&b, "x"), LP_BUF_NOMEM);
+    fail_realloc = 0;
+    assert_null(b.data);
+    assert_int_equal(lp_buf_failure(&b), LP_E_NOMEM);
     lp_buf_free(&b);
 }
 
@@ -62,6 +110,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bounded_growth),
+        cmocka_unit_test(over_limit_is_not_out_of_memory),
         cmocka_unit_test(json_escape),
         cmocka_unit_test(ids_and_utf8),
     };
