@@ -101,6 +101,32 @@ class DatasetsTest(DataCase):
         self.assertEqual([row[0] for row in self.audit("dataset.create")], made)
         self.assertEqual(len(self.audit("dataset.update")), 1)
 
+    def test_creation_order_is_stable_within_a_millisecond(self):
+        # Rows made by one statement share created_at (the transaction's start, in ms): only the
+        # id can keep them in the order they were made. Oldest first and newest first, through
+        # pages, must agree with that order, for datasets and for items.
+        n = 24
+        self.psql("INSERT INTO datasets (team_id, name, slug) SELECT '%s', 'same ms ' || k, 'same-ms-' || k "
+                  "FROM generate_series(1, %d) AS k ORDER BY k" % (self.team, n))
+        got, r = [], self.c.get("/api/v1/datasets", query={"page[size]": "5"})
+        while True:
+            self.assertEqual(r.status, 200, r.text)
+            got.extend(d["name"] for d in r.json()["datasets"])
+            if r.json()["next"] is None:
+                break
+            r = self.c.get(r.json()["next"])
+        made = ["same ms %d" % k for k in range(1, n + 1)]
+        self.assertEqual(got, made)
+
+        ds = self.dataset("Burst")
+        self.psql("INSERT INTO items (team_id, dataset_id, name) SELECT '%s', '%s', 'burst' || k || '.jpg' "
+                  "FROM generate_series(1, %d) AS k ORDER BY k" % (self.team, ds["id"], n))
+        made = ["burst%d.jpg" % k for k in range(1, n + 1)]
+        for sort, want in (("created", made), ("-created", made[::-1])):
+            with self.subTest(sort=sort):
+                got = self.pages({"dataset_id": ds["id"], "sort": sort}, size=5)
+                self.assertEqual([i["name"] for i in got], want)
+
     def test_delete_is_soft_and_a_job_removes_the_items(self):
         self.start_worker()
         ds = self.dataset("Doomed")
