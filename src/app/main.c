@@ -17,13 +17,7 @@ static void usage(FILE *out)
             "  migrate                       apply pending database migrations and exit\n"
             "  admin bootstrap --team NAME --email EMAIL [--password-stdin]\n"
             "                                create a team, its owner and an API key; prints JSON\n"
-            "  config [--markdown]           print the effective settings (or the settings table)\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE             read settings from FILE (name = value lines)\n"
-            "  -s, --set NAME=VALUE          set one setting (repeatable; wins over file and environment)\n"
-            "  -h, --help                    show this help\n"
-            "      --version                 show the version\n");
+            "  config [--markdown]           print the effective settings (or the settings table)\n");
 }
 
 static int read_password_stdin(char *out, size_t cap)

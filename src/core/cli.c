@@ -9,9 +9,21 @@
 
 extern char **environ;
 
+void lp_cli_print_options(FILE *out)
+{
+    fputs("Options:\n"
+          "  -c, --config FILE             read settings from FILE (name = value lines)\n"
+          "  -s, --set NAME=VALUE          set one setting (repeatable; wins over file and environment)\n"
+          "  -h, --help                    show this help\n"
+          "      --version                 show the version\n",
+          out);
+}
+
 static void print_usage(void (*usage)(FILE *), FILE *out)
 {
     usage(out);
+    fputc('\n', out);
+    lp_cli_print_options(out);
     fputc('\n', out);
     lp_config_print_help(out);
 }

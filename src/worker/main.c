@@ -10,13 +10,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: loupe-worker [OPTIONS]\n"
                  "\n"
                  "Consumes the job queues named by worker_queues and runs their jobs.\n"
-                 "SIGTERM or SIGINT: finish the job in hand, then exit.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -c, --config FILE             read settings from FILE (name = value lines)\n"
-                 "  -s, --set NAME=VALUE          set one setting (repeatable; wins over file and environment)\n"
-                 "  -h, --help                    show this help\n"
-                 "      --version                 show the version\n");
+                 "SIGTERM or SIGINT: finish the job in hand, then exit.\n");
 }
 
 int main(int argc, char **argv)

@@ -15,10 +15,14 @@ typedef enum lp_cli_result {
 } lp_cli_result;
 
 /* Parses argv, loads cfg (defaults < file < LOUPE_* environment < --set) and
- * initialises logging from log_level. usage(out) prints the program's help
- * (the settings list is appended). On LP_CLI_RUN, *first_operand indexes the
+ * initialises logging from log_level. usage(out) prints what is the program's
+ * own (usage line, commands); --help appends the shared options
+ * (lp_cli_print_options) and the settings list. On LP_CLI_RUN, *first_operand indexes the
  * first non-option argument (== argc when none) and cfg must be freed with
  * lp_config_free; otherwise cfg holds nothing. */
+/* Prints the "Options:" block above, the one text of the shared options. */
+void lp_cli_print_options(FILE *out);
+
 lp_cli_result lp_cli_load(int argc, char **argv, const char *program, const char *version, void (*usage)(FILE *out),
                           lp_config *cfg, int *first_operand);
 
