@@ -158,19 +158,26 @@ static json_t *api_key_at(const void *rows, size_t i)
     return lp_identity_api_key_json((const lp_api_key_row *)rows + i);
 }
 
+static void api_key_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    (void)req;
+    const lp_api_key_row *r = (const lp_api_key_row *)rows + i;
+    (void)ctx;
+    *key = r->cursor_key;
+    *id = r->id;
+}
+
 int lp_api_api_keys_list(lp_req *req)
 {
     const char *only_user = lp_role_has(lp_role_of(req), LP_PERM_MANAGE) ? NULL : req->who.user_id;
     lp_api_key_row *rows;
     lp_page page;
-    size_t n, shown;
+    size_t n;
     lp_db *db;
     int rc;
 
-    if (lp_page_read(req, &page) != 0)
+    if (lp_page_read_checked(req, &page, lp_identity_cursor_key_ok) != 0)
         return -1;
-    if (page.after_key && !lp_identity_cursor_key_ok(page.after_key))
-        return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
     if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_api_key_list(db, req->arena, req->who.team_id, only_user, page.after_key, page.after_id, page.size + 1,
@@ -178,9 +185,7 @@ int lp_api_api_keys_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    shown = n > (size_t)page.size ? (size_t)page.size : n;
-    return lp_api_respond_page(req, "items", rows, shown, api_key_at,
-                               n > shown ? lp_page_cursor(req, rows[shown - 1].cursor_key, rows[shown - 1].id) : NULL);
+    return lp_api_respond_keyset(req, "items", &page, rows, n, api_key_at, api_key_cursor, NULL);
 }
 
 int lp_api_api_keys_revoke(lp_req *req)

@@ -352,6 +352,15 @@ int lp_api_class_create(lp_req *req)
     return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/classes", row.id, class_json(&row));
 }
 
+static void class_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    (void)req;
+    const lp_class_row *r = (const lp_class_row *)rows + i;
+    (void)ctx;
+    *key = r->name;
+    *id = r->id;
+}
+
 int lp_api_class_list(lp_req *req)
 {
     lp_page page;
@@ -366,9 +375,7 @@ int lp_api_class_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    size_t shown = n > (size_t)page.size ? (size_t)page.size : n;
-    return lp_api_respond_page(req, "classes", rows, shown, class_at,
-                               n > shown ? lp_page_cursor(req, rows[shown - 1].name, rows[shown - 1].id) : NULL);
+    return lp_api_respond_keyset(req, "classes", &page, rows, n, class_at, class_cursor, NULL);
 }
 
 int lp_api_class_get(lp_req *req)

@@ -114,18 +114,25 @@ static json_t *dataset_at(const void *rows, size_t i)
     return lp_api_dataset_json((const lp_dataset_row *)rows + i);
 }
 
+static void dataset_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    (void)req;
+    const lp_dataset_row *r = (const lp_dataset_row *)rows + i;
+    (void)ctx;
+    *key = r->created_at;
+    *id = r->id;
+}
+
 int lp_api_datasets_list(lp_req *req)
 {
     lp_page page;
     lp_dataset_row *rows;
-    size_t n, shown;
+    size_t n;
     lp_db *db;
     int rc;
 
-    if (lp_page_read(req, &page) != 0)
+    if (lp_page_read_checked(req, &page, lp_item_time_valid) != 0)
         return -1;
-    if (page.after_key && !lp_item_time_valid(page.after_key))
-        return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
     if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_dataset_list(db, req->arena, req->who.team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
@@ -133,9 +140,7 @@ int lp_api_datasets_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    shown = n > (size_t)page.size ? (size_t)page.size : n;
-    return lp_api_respond_page(req, "datasets", rows, shown, dataset_at,
-                               n > shown ? lp_page_cursor(req, rows[shown - 1].created_at, rows[shown - 1].id) : NULL);
+    return lp_api_respond_keyset(req, "datasets", &page, rows, n, dataset_at, dataset_cursor, NULL);
 }
 
 int lp_api_datasets_get(lp_req *req)

@@ -232,6 +232,15 @@ int lp_page_read(lp_req *req, lp_page *page)
     return 0;
 }
 
+int lp_page_read_checked(lp_req *req, lp_page *page, int (*key_ok)(const char *key))
+{
+    if (lp_page_read(req, page) != 0)
+        return -1;
+    if (page->after_key && key_ok && !key_ok(page->after_key))
+        return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
+    return 0;
+}
+
 const char *lp_page_cursor(lp_req *req, const char *key, const char *id)
 {
     char *raw = lp_arena_printf(req->arena, "%s\x1f%s", key ? key : "", id);

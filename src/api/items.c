@@ -279,19 +279,23 @@ static int add_query_param(void *cls, const char *param, const char *value)
     return 0;
 }
 
-/* The cursor key of a row for the sort order. */
-static const char *sort_key(lp_req *req, lp_item_sort sort, const lp_item_row *it)
+/* The cursor of a row for the sort order (ctx: the lp_item_sort). */
+static void item_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
 {
-    switch (sort) {
+    const lp_item_row *it = (const lp_item_row *)rows + i;
+    switch (*(const lp_item_sort *)ctx) {
     case LP_ITEM_SORT_CREATED:
     case LP_ITEM_SORT_CREATED_DESC:
-        return it->created_at;
+        *key = it->created_at;
+        break;
     case LP_ITEM_SORT_PRIORITY:
     case LP_ITEM_SORT_PRIORITY_DESC:
-        return lp_arena_printf(req->arena, "%lld", (long long)it->priority);
+        *key = lp_arena_printf(req->arena, "%lld", (long long)it->priority);
+        break;
     default:
-        return it->name;
+        *key = it->name;
     }
+    *id = it->id;
 }
 
 static int cursor_key_valid(lp_item_sort sort, const char *key)
@@ -371,9 +375,7 @@ int lp_api_items_list(lp_req *req)
         goto cleanup;
     lp_req_db_release(req);
     db = NULL;
-    rc = lp_api_respond_page(
-        req, "items", rows, shown, item_at,
-        n > shown ? lp_page_cursor(req, sort_key(req, sort, &rows[shown - 1]), rows[shown - 1].id) : NULL);
+    rc = lp_api_respond_keyset(req, "items", &page, rows, n, item_at, item_cursor, &sort);
 cleanup:
     lp_req_db_release(req);
     json_decref(q.doc);

@@ -27,6 +27,19 @@ nomem:
     return -1;
 }
 
+int lp_api_respond_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
+                          lp_api_row_json render, lp_api_row_cursor cursor, const void *ctx)
+{
+    size_t shown = n > (size_t)page->size ? (size_t)page->size : n;
+    const char *next = NULL, *k = NULL, *id = NULL;
+    if (n > shown) {
+        cursor(req, rows, shown - 1, ctx, &k, &id);
+        if (!(next = lp_page_cursor(req, k, id)))
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory making the next page's cursor");
+    }
+    return lp_api_respond_page(req, key, rows, shown, render, next);
+}
+
 int lp_api_respond_created(lp_req *req, const char *collection, const char *id, json_t *body)
 {
     const char *loc = lp_arena_printf(req->arena, "%s/%s", collection, id);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "loupe/api/input.h"
 #include "loupe/http/request.h"
 
 /* Renders element i of a row array: a new reference, or NULL when out of
@@ -19,6 +20,17 @@ typedef json_t *(*lp_api_row_json)(const void *rows, size_t i);
  * rows are borrowed. 0, or -1 with req->err set (out of memory). */
 int lp_api_respond_page(lp_req *req, const char *key, const void *rows, size_t shown, lp_api_row_json render,
                         const char *cursor);
+
+/* The (sort key, id) of row i, from which the next page's cursor is made (ctx: the handler's,
+ * e.g. its sort order). */
+typedef void (*lp_api_row_cursor)(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key,
+                                  const char **id);
+
+/* Answers one page of a keyset-paginated list, the shape every list handler shares: rows holds
+ * the n rows read for page (asked for page->size + 1, in list order); the first page->size are
+ * shown, and when there were more, "next" carries the cursor of the last one shown. */
+int lp_api_respond_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
+                          lp_api_row_json render, lp_api_row_cursor cursor, const void *ctx);
 
 /* Answers 201 with body (stolen) and "Location: <collection>/<id>"
  * (collection like "/api/v1/datasets"). 0 or -1. */

@@ -65,19 +65,26 @@ static json_t *member_at(const void *rows, size_t i)
     return lp_identity_member_json((const lp_member_row *)rows + i);
 }
 
+static void member_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    (void)req;
+    const lp_member_row *r = (const lp_member_row *)rows + i;
+    (void)ctx;
+    *key = r->cursor_key;
+    *id = r->user_id;
+}
+
 int lp_api_members_list(lp_req *req)
 {
     const char *team_id = lp_identity_own_team(req, "team_id");
     lp_member_row *rows;
     lp_page page;
-    size_t n, shown;
+    size_t n;
     lp_db *db;
     int rc;
 
-    if (!team_id || lp_page_read(req, &page) != 0)
+    if (!team_id || lp_page_read_checked(req, &page, lp_identity_cursor_key_ok) != 0)
         return -1;
-    if (page.after_key && !lp_identity_cursor_key_ok(page.after_key))
-        return lp_error_field(&req->err, LP_E_MALFORMED, "page[after]", "is not a cursor from this list's next link");
     if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_member_list(db, req->arena, team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
@@ -85,10 +92,7 @@ int lp_api_members_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    shown = n > (size_t)page.size ? (size_t)page.size : n;
-    return lp_api_respond_page(
-        req, "items", rows, shown, member_at,
-        n > shown ? lp_page_cursor(req, rows[shown - 1].cursor_key, rows[shown - 1].user_id) : NULL);
+    return lp_api_respond_keyset(req, "items", &page, rows, n, member_at, member_cursor, NULL);
 }
 
 /* Loads the member to change under the team lock and applies the owner

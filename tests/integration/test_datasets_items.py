@@ -54,6 +54,17 @@ class DataCase(lh.LoupeTestCase):
             self.assertIn("page%5Bafter%5D=", doc["next"])
             r = c.get(doc["next"])
 
+    def dataset_pages(self, size):
+        """Every dataset of the team, oldest first, following next links with pages of size."""
+        out, r = [], self.c.get("/api/v1/datasets", query={"page[size]": str(size)})
+        while True:
+            self.assertEqual(r.status, 200, r.text)
+            self.assertLessEqual(len(r.json()["datasets"]), size)
+            out.extend(r.json()["datasets"])
+            if r.json()["next"] is None:
+                return out
+            r = self.c.get(r.json()["next"])
+
     def audit(self, action):
         return self.query("SELECT object_id, data::text FROM audit_log WHERE action = '%s' ORDER BY id" % action)
 
@@ -83,14 +94,7 @@ class DatasetsTest(DataCase):
 
         # Pages of 2 through 5 datasets, in creation order.
         made = [ds["id"], other["id"]] + [self.dataset("Set %d" % k)["id"] for k in range(3)]
-        got, r = [], self.c.get("/api/v1/datasets", query={"page[size]": "2"})
-        while True:
-            self.assertEqual(r.status, 200, r.text)
-            got.extend(d["id"] for d in r.json()["datasets"])
-            if r.json()["next"] is None:
-                break
-            r = self.c.get(r.json()["next"])
-        self.assertEqual(got, made)
+        self.assertEqual([d["id"] for d in self.dataset_pages(2)], made)
         self.assertProblem(self.c.get("/api/v1/datasets", query={"page[size]": "0"}), 400, "page[size]")
         self.assertProblem(self.c.get("/api/v1/datasets", query={"page[after]": "garbage"}), 400, "page[after]")
 
@@ -108,15 +112,8 @@ class DatasetsTest(DataCase):
         n = 24
         self.psql("INSERT INTO datasets (team_id, name, slug) SELECT '%s', 'same ms ' || k, 'same-ms-' || k "
                   "FROM generate_series(1, %d) AS k ORDER BY k" % (self.team, n))
-        got, r = [], self.c.get("/api/v1/datasets", query={"page[size]": "5"})
-        while True:
-            self.assertEqual(r.status, 200, r.text)
-            got.extend(d["name"] for d in r.json()["datasets"])
-            if r.json()["next"] is None:
-                break
-            r = self.c.get(r.json()["next"])
         made = ["same ms %d" % k for k in range(1, n + 1)]
-        self.assertEqual(got, made)
+        self.assertEqual([d["name"] for d in self.dataset_pages(5)], made)
 
         ds = self.dataset("Burst")
         self.psql("INSERT INTO items (team_id, dataset_id, name) SELECT '%s', '%s', 'burst' || k || '.jpg' "

@@ -51,6 +51,9 @@ typedef struct lp_page {
     const char *after_id;   /* id of the last row seen, or NULL */
 } lp_page;
 int lp_page_read(lp_req *req, lp_page *page);
+/* lp_page_read, then the decoded page[after] key checked by key_ok (NULL: any): a key that
+ * cannot be one of this list's is a 400 naming page[after]. */
+int lp_page_read_checked(lp_req *req, lp_page *page, int (*key_ok)(const char *key));
 /* Opaque cursor for (sort key, id): base64url of "key\x1fid". Arena string. */
 const char *lp_page_cursor(lp_req *req, const char *key, const char *id);
 /* Sets "next" in the list document: the request URL with page[after]=cursor

@@ -20,58 +20,32 @@
 
 static const char *backend; /* argv[1] */
 
-typedef struct fixture {
-    char dir[1024]; /* scratch directory (files for put_file/get_fd; the local backend's root) */
-    lp_config cfg;
-    lp_storage *s;
-} fixture;
-
 /* Opens the backend under test with the extra settings (name/value pairs, NULL-terminated). */
-static lp_storage *open_backend(fixture *f, const char *const *extra)
+static lp_storage *open_backend(storage_fixture *f, const char *const *extra)
 {
     const char *pairs[32];
-    size_t n = 0;
-    lp_error err;
-    lp_storage *s;
     if (strcmp(backend, "local") == 0) {
+        size_t n = 0;
         pairs[n++] = "storage_dir";
         pairs[n++] = f->dir;
+        for (size_t i = 0; extra && extra[i] && n + 1 < 32; i++)
+            pairs[n++] = extra[i];
+        pairs[n] = NULL;
     } else {
-        pairs[n++] = "storage_backend";
-        pairs[n++] = "s3";
-        pairs[n++] = "s3_endpoint";
-        pairs[n++] = srv.endpoint;
-        pairs[n++] = "s3_path_style";
-        pairs[n++] = "true";
-        pairs[n++] = "s3_bucket";
-        pairs[n++] = S3RVER_BUCKET;
-        pairs[n++] = "s3_access_key";
-        pairs[n++] = "S3RVER";
-        pairs[n++] = "s3_secret_key";
-        pairs[n++] = "S3RVER";
-        pairs[n++] = "s3_part_size";
-        pairs[n++] = "5M";
+        s3rver_settings(pairs, 32, S3RVER_BUCKET, extra);
     }
-    for (size_t i = 0; extra && extra[i] && n < 30; i++)
-        pairs[n++] = extra[i];
-    pairs[n] = NULL;
-    config_with(&f->cfg, pairs);
-    lp_error_clear(&err);
-    if (!(s = lp_storage_open(&f->cfg, &err)))
-        fail_msg("open %s: %s", backend, err.message);
-    return s;
+    return storage_open_with(&f->cfg, pairs);
 }
 
 static int setup_with(void **state, const char *const *extra)
 {
-    fixture *f = calloc(1, sizeof *f);
+    storage_fixture *f = calloc(1, sizeof *f);
     *state = f;
     if (!f || scratch_make("conformance", f->dir, sizeof f->dir))
         return -1;
     if (srv.skip_reason)
         return 0;
-    f->s = open_backend(f, extra);
-    return 0;
+    return (f->s = open_backend(f, extra)) ? 0 : -1;
 }
 
 static int setup(void **state)
@@ -83,18 +57,6 @@ static int setup_small_limit(void **state)
 {
     const char *extra[] = {"upload_max_bytes", "1000", NULL};
     return setup_with(state, extra);
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f) {
-        lp_storage_free(f->s);
-        lp_config_free(&f->cfg);
-        scratch_remove(f->dir);
-        free(f);
-    }
-    return 0;
 }
 
 static void expect_get(lp_storage *s, const char *key, uint64_t off, uint64_t len, const void *want, size_t want_len)
@@ -120,7 +82,7 @@ static void expect_error(int rc, lp_error *err, lp_code code)
 
 static void test_put_stat_get_overwrite_delete(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     static const char text[] = "hello, storage";
     char sha[65], first_etag[LP_STORAGE_ETAG_MAX];
     lp_storage_object obj;
@@ -167,7 +129,7 @@ static void test_put_stat_get_overwrite_delete(void **state)
 
 static void test_bad_keys_are_refused(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     static const char *const bad[] = {"../escape", "/abs", "a//b", "", "a/./b"};
     lp_storage_info info;
     lp_buf got;
@@ -191,7 +153,7 @@ static void test_bad_keys_are_refused(void **state)
 
 static void test_streaming_writer_commit_and_abort(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     enum { N = 6 * 1024 * 1024 + 17 }; /* more than one S3 part of 5 MiB */
     unsigned char *data = malloc(N);
     char sha[65];
@@ -261,7 +223,7 @@ static void expect_range_error(lp_storage *s, const char *key, uint64_t off, uin
 
 static void test_ranges(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     unsigned char data[1000];
     lp_error err;
     NEED_S3RVER();
@@ -294,7 +256,7 @@ static int failing_sink(void *ud, const void *p, size_t n, lp_error *err)
 
 static void test_files_and_sink_errors(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     char src[1200], dst[1200];
     unsigned char data[70000], back[70000];
     lp_storage_object obj;
@@ -332,7 +294,7 @@ static void test_files_and_sink_errors(void **state)
 
 static void test_size_limit(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     char chunk[600];
     lp_storage_writer *w;
     lp_storage_info info;
@@ -369,12 +331,12 @@ static int stop(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_stat_get_overwrite_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_keys_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_streaming_writer_commit_and_abort, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_files_and_sink_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_size_limit, setup_small_limit, teardown),
+        cmocka_unit_test_setup_teardown(test_put_stat_get_overwrite_delete, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_keys_are_refused, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_writer_commit_and_abort, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ranges, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_files_and_sink_errors, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_size_limit, setup_small_limit, storage_fixture_teardown),
     };
     int rc;
     if (argc != 2 || (strcmp(argv[1], "local") != 0 && strcmp(argv[1], "s3") != 0)) {

@@ -14,37 +14,14 @@
 #include "loupe/storage/storage.h"
 #include "test_support.h"
 
-typedef struct fixture {
-    char dir[1024];
-    lp_config cfg;
-    lp_storage *s;
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    lp_error err;
+    storage_fixture *f = calloc(1, sizeof *f);
+    *state = f;
     if (!f || scratch_make("storage-local", f->dir, sizeof f->dir))
         return -1;
     const char *pairs[] = {"storage_dir", f->dir, "public_url", "https://loupe.example/", NULL};
-    config_with(&f->cfg, pairs);
-    lp_error_clear(&err);
-    if (!(f->s = lp_storage_open(&f->cfg, &err))) {
-        fprintf(stderr, "open: %s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    lp_storage_free(f->s);
-    lp_config_free(&f->cfg);
-    scratch_remove(f->dir);
-    free(f);
-    return 0;
+    return (f->s = storage_open_with(&f->cfg, pairs)) ? 0 : -1;
 }
 
 /* Number of directory entries starting with ".tmp-" under dir/sub. */
@@ -139,7 +116,7 @@ static void test_key_derived(void **state)
 
 static void test_object_in_the_way_is_a_conflict(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     lp_error err;
     lp_error_clear(&err);
     assert_int_equal(lp_storage_put_mem(f->s, "p/q/r", "x", 1, NULL, NULL, &err), 0);
@@ -150,7 +127,7 @@ static void test_object_in_the_way_is_a_conflict(void **state)
 
 static void test_writer_temp_files(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     lp_storage_writer *w;
     lp_error err;
     lp_error_clear(&err);
@@ -182,7 +159,7 @@ static void split_url(const char *url, char *key, char *expires, char *sig)
 
 static void test_signed_urls(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     const int64_t now = 1700000123456; /* ms */
     const int64_t window = 600000, ttl = 3600000;
     char key[256], expires[32], sig[80], bad[80];
@@ -394,9 +371,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_rules),
         cmocka_unit_test(test_key_derived),
-        cmocka_unit_test_setup_teardown(test_object_in_the_way_is_a_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_writer_temp_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_signed_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_object_in_the_way_is_a_conflict, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_temp_files, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_signed_urls, setup, storage_fixture_teardown),
         cmocka_unit_test(test_urls_identical_across_handles),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_s3_presign_offline),

@@ -35,39 +35,16 @@ static int stop_server(void **state)
     return 0;
 }
 
-typedef struct fixture {
-    lp_config cfg;
-    lp_storage *s;
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f;
-    lp_error err;
-    if (srv.skip_reason) {
-        *state = NULL;
+    storage_fixture *f;
+    *state = NULL;
+    if (srv.skip_reason)
         return 0;
-    }
-    f = calloc(1, sizeof *f);
-    s3rver_config(&f->cfg, BUCKET);
-    lp_error_clear(&err);
-    if (!(f->s = lp_storage_open(&f->cfg, &err))) {
-        fprintf(stderr, "open: %s\n", err.message);
+    if (!(f = calloc(1, sizeof *f)))
         return -1;
-    }
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f) {
-        lp_storage_free(f->s);
-        lp_config_free(&f->cfg);
-        free(f);
-    }
-    return 0;
+    return (f->s = s3rver_open(&f->cfg, BUCKET)) ? 0 : -1;
 }
 
 static void expect_get(lp_storage *s, const char *key, uint64_t off, uint64_t len, const unsigned char *want,
@@ -92,7 +69,7 @@ static int sha_sink(void *ud, const void *p, size_t n, lp_error *err)
 
 static void test_multipart_upload(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     const size_t n = 12 * MiB + 12345;
     unsigned char *data = malloc(n);
     char hex[65];
@@ -170,7 +147,7 @@ static long http(const char *method, const char *url, const void *body, size_t l
 
 static void test_presigned_urls(void **state)
 {
-    fixture *f = *state;
+    storage_fixture *f = *state;
     unsigned char data[4096];
     lp_storage_url url;
     lp_buf got;
@@ -210,9 +187,8 @@ static void test_missing_bucket_is_reported(void **state)
     lp_error err;
     (void)state;
     NEED_S3RVER();
-    s3rver_config(&cfg, "no-such-bucket");
+    assert_non_null(s = s3rver_open(&cfg, "no-such-bucket"));
     lp_error_clear(&err);
-    assert_non_null(s = lp_storage_open(&cfg, &err));
     assert_int_equal(lp_storage_put_mem(s, "k", "x", 1, NULL, NULL, &err), -1);
     assert_int_equal(err.code, LP_E_NOT_FOUND);
     assert_non_null(strstr(err.message, "NoSuchBucket"));
@@ -245,8 +221,8 @@ static void test_unreachable_endpoint(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_multipart_upload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_presigned_urls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart_upload, setup, storage_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_presigned_urls, setup, storage_fixture_teardown),
         cmocka_unit_test(test_missing_bucket_is_reported),
         cmocka_unit_test(test_unreachable_endpoint),
     };

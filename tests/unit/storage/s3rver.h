@@ -66,13 +66,27 @@ static inline int s3rver_port_open(int port)
     return ok;
 }
 
-/* The settings of the s3 backend on this server and bucket (more name/value pairs may follow). */
-static inline void s3rver_config(lp_config *cfg, const char *bucket)
+/* The settings of the s3 backend on this server and bucket, then extra (name/value pairs, NULL-
+ * terminated, may be NULL), into pairs (room for cap entries); NULL-terminated. */
+static inline void s3rver_settings(const char **pairs, size_t cap, const char *bucket, const char *const *extra)
 {
-    const char *pairs[] = {"storage_backend", "s3", "s3_endpoint", srv.endpoint, "s3_path_style", "true",
-                           "s3_bucket", bucket, "s3_region", "us-east-1", "s3_access_key", "S3RVER",
-                           "s3_secret_key", "S3RVER", "s3_part_size", "5M", NULL};
-    config_with(cfg, pairs);
+    const char *base[] = {"storage_backend", "s3", "s3_endpoint", srv.endpoint, "s3_path_style", "true",
+                          "s3_bucket", bucket, "s3_region", "us-east-1", "s3_access_key", "S3RVER",
+                          "s3_secret_key", "S3RVER", "s3_part_size", "5M"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof base / sizeof base[0] && n + 1 < cap; i++)
+        pairs[n++] = base[i];
+    for (size_t i = 0; extra && extra[i] && n + 1 < cap; i++)
+        pairs[n++] = extra[i];
+    pairs[n] = NULL;
+}
+
+/* The s3 backend on this server and bucket; its settings are left in cfg. NULL when it cannot open. */
+static inline lp_storage *s3rver_open(lp_config *cfg, const char *bucket)
+{
+    const char *pairs[32];
+    s3rver_settings(pairs, 32, bucket, NULL);
+    return storage_open_with(cfg, pairs);
 }
 
 /* Starts s3rver with the bucket S3RVER_BUCKET and waits until it answers (30 s at most).
@@ -97,19 +111,10 @@ static inline int s3rver_start(void)
     snprintf(port, sizeof port, "%d", srv.port);
     snprintf(srv.endpoint, sizeof srv.endpoint, "http://127.0.0.1:%d", srv.port);
     mkdir(data, 0700);
-    srv.pid = fork();
-    if (srv.pid < 0)
+    char *argv[] = {"node", (char *)js, "--directory", data, "--port", port, "--address", "127.0.0.1",
+                    "--configure-bucket", S3RVER_BUCKET, NULL};
+    if ((srv.pid = server_spawn(argv, logpath)) < 0)
         return -1;
-    if (srv.pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("node", "node", js, "--directory", data, "--port", port, "--address", "127.0.0.1",
-               "--configure-bucket", S3RVER_BUCKET, (char *)NULL);
-        _exit(127);
-    }
     for (int i = 0; i < 300; i++) {
         int status;
         struct timespec ts = {0, 100 * 1000 * 1000};
@@ -120,12 +125,10 @@ static inline int s3rver_start(void)
         }
         if (s3rver_port_open(srv.port)) {
             lp_config cfg;
-            lp_storage *s;
+            lp_storage *s = s3rver_open(&cfg, S3RVER_BUCKET);
             lp_storage_info info;
             lp_error err;
-            s3rver_config(&cfg, S3RVER_BUCKET);
             lp_error_clear(&err);
-            s = lp_storage_open(&cfg, &err);
             if (s && lp_storage_stat(s, "probe", &info, &err) != 0 && err.code == LP_E_NOT_FOUND) {
                 lp_storage_free(s);
                 lp_config_free(&cfg);
@@ -142,12 +145,7 @@ static inline int s3rver_start(void)
 
 static inline void s3rver_stop(void)
 {
-    if (srv.pid > 0) {
-        kill(srv.pid, SIGTERM);
-        waitpid(srv.pid, NULL, 0);
-        srv.pid = -1;
-    }
-    scratch_remove(srv.dir);
+    server_stop(&srv.pid, srv.dir);
     curl_global_cleanup();
 }
 
