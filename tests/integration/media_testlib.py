@@ -20,6 +20,13 @@ def have(tool):
     return shutil.which(tool) is not None
 
 
+def require_tools(*tools, purpose="to make the test files"):
+    """Skips the whole file (lh.skip_file) unless every tool is on PATH."""
+    missing = [t for t in tools if not have(t)]
+    if missing:
+        lh.skip_file("%s needed %s (make deps installs ffmpeg and libvips-tools)" % (", ".join(missing), purpose))
+
+
 def run(*argv, timeout=300):
     proc = subprocess.run([str(a) for a in argv], capture_output=True, timeout=timeout * lh.TIMEOUT_SCALE)
     if proc.returncode != 0:

@@ -11,9 +11,7 @@ import loupe_harness as lh
 import media_testlib as mt
 
 lh.require_services(("louped", "loupe-worker"))
-if not (mt.have("ffmpeg") and mt.have("vips")):
-    lh._say("SKIP: ffmpeg and vips are needed to make the test files")
-    raise SystemExit(lh.SKIP)
+mt.require_tools("ffmpeg", "vips", purpose="to make the test files")
 
 
 class BadInputTest(mt.MediaTestCase):

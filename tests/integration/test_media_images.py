@@ -11,9 +11,7 @@ import loupe_harness as lh
 import media_testlib as mt
 
 lh.require_services(("louped", "loupe-worker"))
-if not (mt.have("ffmpeg") and mt.have("ffprobe") and mt.have("vips") and mt.have("vipsheader")):
-    lh._say("SKIP: ffmpeg, ffprobe, vips and vipsheader are needed to make and check the test images")
-    raise SystemExit(lh.SKIP)
+mt.require_tools("ffmpeg", "ffprobe", "vips", "vipsheader", purpose="to make and check the test images")
 
 
 class ImageTest(mt.MediaTestCase):

@@ -11,9 +11,7 @@ import loupe_harness as lh
 import media_testlib as mt
 
 lh.require_services(("louped", "loupe-worker"))
-if not (mt.have("ffmpeg") and mt.have("ffprobe") and mt.have("vipsheader")):
-    lh._say("SKIP: ffmpeg, ffprobe and vipsheader are needed to make and check the test videos")
-    raise SystemExit(lh.SKIP)
+mt.require_tools("ffmpeg", "ffprobe", "vipsheader", purpose="to make and check the test videos")
 
 W, H = 320, 240
 # JPEG at quality 95 against ffmpeg's own decode: mean absolute difference per channel
