@@ -1,6 +1,8 @@
-"""Upload flows and signed URLs: direct PUT, presigned PUT + confirm, objects already in the bucket,
-the /files route (Range, ETag, Cache-Control), URLs identical across nodes, expired or tampered
-URLs refused, the S3 backend against s3rver, and a worker killed with SIGKILL mid-normalization."""
+"""Upload flows and signed URLs. The flows every storage backend carries — direct PUT, presigned
+PUT + confirm, objects already in the bucket — are one set of cases (UploadFlows) run against
+the local backend (LocalUploadTest) and S3 through s3rver (S3UploadTest). What only the local
+backend has: the /files route (Range, ETag, Cache-Control), URLs identical across nodes, expired
+or tampered URLs refused; and a worker killed with SIGKILL mid-normalization."""
 # ctest-timeout: 900
 # ctest-fixtures: s3rver
 
@@ -36,10 +38,108 @@ def s3rver_js():
     return None
 
 
-class UploadTest(mt.MediaTestCase):
+class UploadCase(mt.MediaTestCase):
     def jpeg(self, name="up.jpg", w=120, h=80):
         with open(mt.two_band_jpeg(self.path(name), w, h), "rb") as f:
             return f.read()
+
+    def start_presigned_upload(self, name):
+        """Step one of a three-step upload of a JPEG: (item id, the upload answer, the bytes)."""
+        data = self.jpeg()
+        item_id = self.make_item(name)
+        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id, json={"content_type": "image/jpeg"})
+        self.assertEqual(r.status, 201, r.text)
+        up = r.json()
+        self.assertEqual(up["method"], "PUT")
+        return item_id, up, data
+
+
+class UploadFlows:
+    """The upload cases every storage backend must pass. A backend's class provides
+    storage_settings(), url_prefix() (where its signed URLs for a key start, key appended) and
+    put_object(key, data) (an object placed in the store behind Loupe's back)."""
+
+    def test_direct_upload_then_original_thumbnail_and_replacement(self):
+        self.start_stack(settings=self.storage_settings())
+        data = self.jpeg()
+        item_id, item = self.upload_and_wait("direct.jpg", data, content_type="image/jpeg")
+        self.assertEqual(item["status"], "ready", item)
+        loc, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id, expect_prefix=self.url_prefix())
+        self.assertEqual(r.body, data)
+        _, r = self.follow("/api/v1/items/%s/slots/0/thumbnail" % item_id,
+                           expect_prefix=self.url_prefix("derived/"))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body[:2], b"\xff\xd8")
+        # a second upload replaces the original once processed; the item stays ready meanwhile
+        data2 = self.jpeg("second.jpg", 90, 60)
+        job2 = self.put_file(item_id, data2, content_type="image/jpeg").json()["job"]["id"]
+        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "ready")
+        mt.wait(lambda: self.job(job2)["status"] == "succeeded", message="the second upload processed")
+        item = self.wait_item(item_id)
+        self.assertEqual((item["status"], item["slots"][0]["width"]), ("ready", 90), item)
+        _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
+        self.assertEqual(r.body, data2)
+        rows = self.query("SELECT kind, state, size FROM uploads WHERE item_id = '%s' ORDER BY created_at" % item_id)
+        self.assertEqual(rows, [["direct", "stored", str(len(data))], ["direct", "stored", str(len(data2))]])
+
+    def test_presigned_upload_and_confirm(self):
+        self.start_stack(settings=self.storage_settings())
+        item_id, up, data = self.start_presigned_upload("three-steps.jpg")
+        self.assertTrue(up["upload_url"].startswith(self.url_prefix("originals/")), up)
+        self.assertProblem(self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id), 409)
+        r = mt.fetch(up["upload_url"], method="PUT", data=data, headers=up.get("headers") or {})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id, json={"upload_id": up["upload_id"]})
+        self.assertEqual(r.status, 202, r.text)
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(item["slots"][0]["width"], 120)
+        _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
+        self.assertEqual(r.body, data)
+
+    def test_register_external_objects(self):
+        self.start_stack(settings=self.storage_settings())
+        data = self.jpeg()
+        self.put_object("customer/cam1/a.jpg", data)
+        url = "/api/v1/datasets/%s/items/register-external" % self.dataset_id
+        r = self.client.post("/api/v1/storage-locations", json={"slug": "customer", "prefix": "customer/"})
+        self.assertEqual(r.status, 201, r.text)
+        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/missing.jpg"}]}]}), 422,
+            field="items[0].slots[0].key")
+        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
+            {"name": "0", "type": "image", "key": "../etc/passwd"}]}]}), 422, field="items[0].slots[0].key")
+        self.assertProblem(self.client.post(url, json={"items": []}), 422, field="items")
+        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
+        self.assertEqual(r.status, 202, r.text)
+        item_id = r.json()["items"][0]["id"]
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(item["path"], "/cam1")
+        _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id,
+                           expect_prefix=self.url_prefix("customer/cam1/a.jpg?"))
+        self.assertEqual(r.body, data)
+        self.assertEqual(self.slot_media(item_id)["upload"]["kind"], "external")
+        # registering the same name again conflicts
+        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
+            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
+        self.assertProblem(r, 409)
+
+
+class LocalUploadTest(UploadFlows, UploadCase):
+    def storage_settings(self):
+        return {}
+
+    def url_prefix(self, key=""):
+        return self.daemon.url + "/files/" + key
+
+    def put_object(self, key, data):
+        # the local backend keeps object KEY at storage_dir/KEY
+        path = os.path.join(self.sandbox.storage_dir, *key.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
 
     def test_direct_upload_and_files_route(self):
         self.start_stack()
@@ -78,16 +178,6 @@ class UploadTest(mt.MediaTestCase):
         self.assertEqual(head.status, 200)
         self.assertEqual(int(head.header("Content-Length")), len(data))
 
-        # a second upload replaces the original once processed; the item stays ready meanwhile
-        data2 = self.jpeg("second.jpg", 90, 60)
-        job2 = self.put_file(item_id, data2, content_type="image/jpeg").json()["job"]["id"]
-        self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "ready")
-        mt.wait(lambda: self.job(job2)["status"] == "succeeded", message="the second upload processed")
-        item = self.wait_item(item_id)
-        self.assertEqual((item["status"], item["slots"][0]["width"]), ("ready", 90), item)
-        rows = self.query("SELECT kind, state, size FROM uploads WHERE item_id = '%s' ORDER BY created_at" % item_id)
-        self.assertEqual(rows, [["direct", "stored", str(len(data))], ["direct", "stored", str(len(data2))]])
-
         # errors name what is wrong
         self.assertProblem(self.client.put("/api/v1/items/%s/slots/nope/file" % item_id, data=b"x"), 404)
         self.assertProblem(self.client.put("/api/v1/items/not-a-uuid/slots/0/file", data=b"x"), 404)
@@ -103,12 +193,7 @@ class UploadTest(mt.MediaTestCase):
 
     def test_presigned_local_upload_and_confirm(self):
         self.start_stack()
-        data = self.jpeg()
-        item_id = self.make_item("three-steps.jpg")
-        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id, json={"content_type": "image/jpeg"})
-        self.assertEqual(r.status, 201, r.text)
-        up = r.json()
-        self.assertEqual(up["method"], "PUT")
+        item_id, up, data = self.start_presigned_upload("three-steps.jpg")
         self.assertEqual(up["headers"], {"Content-Type": "image/jpeg"})
         self.assertTrue(up["upload_url"].startswith(self.daemon.url + "/files/originals/"), up)
         self.assertEqual(self.client.get("/api/v1/items/%s" % item_id).json()["status"], "uploading")
@@ -134,39 +219,6 @@ class UploadTest(mt.MediaTestCase):
         self.assertEqual(item["status"], "ready", item)
         _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
         self.assertEqual(r.body, data)
-
-    def test_register_external_objects(self):
-        self.start_stack()
-        data = self.jpeg()
-        # an object already in the bucket (the local backend keeps object KEY at storage_dir/KEY)
-        os.makedirs(os.path.join(self.sandbox.storage_dir, "customer", "cam1"))
-        with open(os.path.join(self.sandbox.storage_dir, "customer", "cam1", "a.jpg"), "wb") as f:
-            f.write(data)
-        url = "/api/v1/datasets/%s/items/register-external" % self.dataset_id
-        r = self.client.post("/api/v1/storage-locations", json={"slug": "customer", "prefix": "customer/"})
-        self.assertEqual(r.status, 201, r.text)
-        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
-            {"name": "0", "type": "image", "key": "customer/cam1/missing.jpg"}]}]}), 422,
-            field="items[0].slots[0].key")
-        self.assertProblem(self.client.post(url, json={"items": [{"name": "x.jpg", "slots": [
-            {"name": "0", "type": "image", "key": "../etc/passwd"}]}]}), 422, field="items[0].slots[0].key")
-        self.assertProblem(self.client.post(url, json={"items": []}), 422, field="items")
-        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
-            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
-        self.assertEqual(r.status, 202, r.text)
-        item_id = r.json()["items"][0]["id"]
-        item = self.wait_item(item_id)
-        self.assertEqual(item["status"], "ready", item)
-        self.assertEqual(item["path"], "/cam1")
-        loc, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
-        self.assertIn("/files/customer/cam1/a.jpg?", loc)
-        self.assertEqual(r.body, data)
-        media = self.slot_media(item_id)
-        self.assertEqual(media["upload"]["kind"], "external")
-        # registering the same name again conflicts
-        r = self.client.post(url, json={"items": [{"name": "a.jpg", "path": "/cam1", "slots": [
-            {"name": "0", "type": "image", "key": "customer/cam1/a.jpg"}]}]})
-        self.assertProblem(r, 409)
 
     def test_signed_urls_are_identical_across_nodes_and_expire(self):
         settings = {"public_url": "http://loupe.example", "signed_url_ttl": "3s", "signed_url_window": "1s"}
@@ -202,59 +254,6 @@ class UploadTest(mt.MediaTestCase):
         time.sleep(max(0.0, int(q["expires"]) - time.time()) + 1.1)
         body = self.assertProblem(self.client.get(rel), 403)
         self.assertIn("expired", body["detail"])
-
-    def test_s3_backend_through_s3rver(self):
-        js = s3rver_js()
-        if not js or not mt.have("node"):
-            lh.skip("s3rver is not installed (ctest's unit/storage_s3rver_setup installs it, "
-                          "or set LOUPE_S3RVER_JS)")
-        port = lh.free_port()
-        data_dir = self.path("s3")
-        os.makedirs(data_dir)
-        log = open(self.path("s3rver.log"), "wb")
-        proc = subprocess.Popen(["node", js, "--directory", data_dir, "--port", str(port), "--address", "127.0.0.1",
-                                 "--configure-bucket", "loupe"], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-        def stop():
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-        self.addCleanup(stop)
-
-        mt.wait(lambda: lh.port_open(port), timeout=30, message="s3rver to listen")
-        endpoint = "http://127.0.0.1:%d" % port
-        self.start_stack(settings={"storage_backend": "s3", "s3_endpoint": endpoint, "s3_bucket": "loupe",
-                                   "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,
-                                   "s3_region": "us-east-1"})
-        data = self.jpeg()
-        item_id, item = self.upload_and_wait("s3.jpg", data, content_type="image/jpeg")
-        self.assertEqual(item["status"], "ready", item)
-        loc, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id, expect_prefix=endpoint + "/loupe/")
-        self.assertIn("X-Amz-Signature=", loc)
-        self.assertEqual(r.body, data)
-        _, r = self.follow("/api/v1/items/%s/slots/0/thumbnail" % item_id, expect_prefix=endpoint + "/loupe/derived/")
-        self.assertEqual(r.status, 200)
-        self.assertEqual(r.body[:2], b"\xff\xd8")
-        # the /files route is for the local backend only
-        self.assertProblem(self.client.get("/files/derived/x"), 404)
-
-        # three steps against S3: presigned PUT straight to the bucket, then confirm
-        item_id = self.make_item("s3-presigned.jpg")
-        r = self.client.post("/api/v1/items/%s/slots/0/upload" % item_id)
-        self.assertEqual(r.status, 201, r.text)
-        up = r.json()
-        self.assertTrue(up["upload_url"].startswith(endpoint + "/loupe/originals/"), up)
-        r = mt.fetch(up["upload_url"], method="PUT", data=data)
-        self.assertEqual(r.status, 200, r.text)
-        self.assertEqual(self.client.post("/api/v1/items/%s/slots/0/confirm" % item_id).status, 202)
-        item = self.wait_item(item_id)
-        self.assertEqual(item["status"], "ready", item)
-        self.assertEqual(item["slots"][0]["width"], 120)
 
     def test_worker_killed_mid_normalization_is_redelivered(self):
         self.start_stack()
@@ -298,6 +297,53 @@ class UploadTest(mt.MediaTestCase):
         after = self.query("SELECT storage::text, updated_at FROM slots s JOIN items i ON i.id = s.item_id "
                            "WHERE i.id = '%s'" % item_id)
         self.assertEqual(before, after)
+
+
+class S3UploadTest(UploadFlows, UploadCase):
+    """The same flows with storage_backend s3, against s3rver started for each test."""
+
+    def setUp(self):
+        super().setUp()
+        js = s3rver_js()
+        if not js or not mt.have("node"):
+            lh.skip("s3rver is not installed (ctest's unit/storage_s3rver_setup installs it, "
+                    "or set LOUPE_S3RVER_JS)")
+        port = lh.free_port()
+        data_dir = self.path("s3")
+        os.makedirs(data_dir)
+        log = open(self.path("s3rver.log"), "wb")
+        proc = subprocess.Popen(["node", js, "--directory", data_dir, "--port", str(port), "--address", "127.0.0.1",
+                                 "--configure-bucket", "loupe"], stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+        def stop():
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+        self.addCleanup(stop)
+        mt.wait(lambda: lh.port_open(port), timeout=30, message="s3rver to listen")
+        self.endpoint = "http://127.0.0.1:%d" % port
+
+    def storage_settings(self):
+        return {"storage_backend": "s3", "s3_endpoint": self.endpoint, "s3_bucket": "loupe",
+                "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,
+                "s3_region": "us-east-1"}
+
+    def url_prefix(self, key=""):
+        return self.endpoint + "/loupe/" + key
+
+    def put_object(self, key, data):
+        # s3rver does not check signatures: a plain PUT places the object
+        r = mt.fetch(self.url_prefix(key), method="PUT", data=data)
+        self.assertEqual(r.status, 200, r.text)
+
+    def test_files_route_is_for_the_local_backend_only(self):
+        self.start_stack(settings=self.storage_settings())
+        self.assertProblem(self.client.get("/files/derived/x"), 404)
 
 
 if __name__ == "__main__":
