@@ -20,7 +20,7 @@ def children(pid):
     try:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     except FileNotFoundError:
-        raise unittest.SkipTest("pgrep is missing")
+        lh.skip("pgrep is missing (apt-get install procps)")
     return [int(x) for x in out.split()]
 
 
@@ -64,7 +64,7 @@ class RunLocalTest(lh.LoupeTestCase):
     def test_make_run_restarts_a_dead_worker(self):
         louped = lh.find_binary("louped")
         if louped is None:
-            raise unittest.SkipTest("louped is not built")
+            lh.skip("louped is not built (make build)")
         build = os.path.dirname(os.path.dirname(os.path.dirname(louped)))
         run_dir = os.path.join(self.sandbox.work_dir, "run")
         pg, amqp, http = lh.free_port(), lh.free_port(), lh.free_port()

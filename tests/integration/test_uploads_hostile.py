@@ -11,9 +11,7 @@ import loupe_harness as lh
 import media_testlib as mt
 
 lh.require_services(("louped", "loupe-worker"))
-if not (mt.have("ffmpeg") and mt.have("vipsheader")):
-    lh._say("SKIP: ffmpeg and vipsheader are needed to make the test images")
-    raise SystemExit(lh.SKIP)
+mt.require_tools("ffmpeg", "vipsheader", purpose="to make the test images")
 
 
 class UploadUrlTest(mt.MediaTestCase):
