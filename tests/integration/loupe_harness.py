@@ -55,8 +55,8 @@ SKIP = 77
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.abspath(os.environ.get("LOUPE_SOURCE_DIR") or os.path.join(_HERE, "..", ".."))
-# Sample files (e.g. Darwin JSON) kept in tests/fixtures, read by path.
-FIXTURES_DIR = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(SOURCE_DIR, "tests", "fixtures")
+# Shared sample files (e.g. Darwin JSON), read by path; tests skip when they are absent.
+FIXTURES_DIR = os.environ.get("LOUPE_FIXTURES_DIR") or os.path.join(SOURCE_DIR, "..", "shared", "fixtures")
 TIMEOUT_SCALE = float(os.environ.get("LOUPE_TEST_TIMEOUT_SCALE") or "1")
 
 
