@@ -81,8 +81,7 @@ int lp_api_storage_locations_create(lp_req *req)
         if (n < 2 || prefix[n - 1] != '/')
             lp_error_field(&req->err, LP_E_INVALID, "prefix", "must be a folder such as \"acme/cameras/\" (ending "
                                                               "with \"/\")");
-        else if (strncmp(prefix, "originals/", 10) == 0 || strncmp(prefix, "derived/", 8) == 0 ||
-                 strncmp("originals/", prefix, n) == 0 || strncmp("derived/", prefix, n) == 0)
+        else if (lp_storage_prefix_overlaps_managed(prefix))
             lp_error_field(&req->err, LP_E_INVALID, "prefix", "must not overlap the files Loupe manages itself "
                                                               "(originals/, derived/)");
         else {

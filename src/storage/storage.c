@@ -351,3 +351,13 @@ lp_storage_key_kind lp_storage_key_kind_of(const char *key)
         return LP_STORAGE_KEY_ORIGINAL;
     return LP_STORAGE_KEY_EXTERNAL;
 }
+
+int lp_storage_prefix_overlaps_managed(const char *prefix)
+{
+    static const char *const managed[] = {LP_STORAGE_PREFIX_ORIGINALS, LP_STORAGE_PREFIX_DERIVED};
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++)
+        if (strncmp(prefix, managed[i], strlen(managed[i])) == 0 || strncmp(managed[i], prefix, n) == 0)
+            return 1;
+    return 0;
+}

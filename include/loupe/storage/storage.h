@@ -110,6 +110,11 @@ typedef enum lp_storage_key_kind {
 
 lp_storage_key_kind lp_storage_key_kind_of(const char *key);
 
+/* 1 if a folder prefix (ending in '/') overlaps the keys Loupe names
+ * itself — it lies inside originals/ or derived/, or contains them — so no
+ * external storage location may use it. */
+int lp_storage_prefix_overlaps_managed(const char *prefix);
+
 /* --- writing -------------------------------------------------------------- */
 
 /* Starts writing the object key. content_type (may be NULL) is stored where
