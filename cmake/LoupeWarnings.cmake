@@ -1,6 +1,6 @@
 # Warning and sanitizer flags shared by every target.
 add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-                    -Wpointer-arith -Wformat=2 -Wno-format-truncation -Wno-unused-parameter -fno-strict-aliasing)
+                    -Wpointer-arith -Wformat=2 -Wno-unused-parameter -fno-strict-aliasing)
 if(LOUPE_WERROR)
   add_compile_options(-Werror)
 endif()

@@ -1,38 +1,53 @@
 /* An item's annotations: the streamed read, the frame-range read ("vectors
  * on demand") and the atomic batch write (docs/ANNOTATIONS.md).
  *
- * GET  /api/v1/items/{id}/annotations[?slot=…]          READ      streamed JSON
+ * GET  /api/v1/items/{id}/annotations[?slot=…]          READ      spooled JSON
  * GET  /api/v1/items/{id}/annotations?slot=…&frames=a..b READ      streamed NDJSON
  * POST /api/v1/items/{id}/annotations/batch             ANNOTATE  BULK body
  *
- * Threads and connections: a streamed read holds its pooled database
- * connection (inside a read-only REPEATABLE READ transaction, so the rows
- * match the version in the ETag) until the last byte is sent or the client
- * goes away; the stream callbacks run on the thread that serves the
- * connection. The frame-range read loads the keyframes it needs first,
- * gives the connection back, and computes frames while sending. */
+ * Threads and connections: no read holds a pooled database connection while
+ * waiting on a client. The whole-set read renders its rows (inside a
+ * read-only REPEATABLE READ snapshot, so they match the version in the
+ * ETag): an answer up to ANSWER_IN_MEMORY bytes on the request's thread,
+ * sent from memory; a larger one on a renderer thread of its own that
+ * appends to an unlinked spool file in annotation_spool_dir (at most
+ * annotation_spool_max bytes) and gives the connection back after the last
+ * row, while the connection's thread sends the file as it grows, at the
+ * client's pace. The frame-range read loads the keyframes it needs first,
+ * gives the connection back, and computes frames while sending (on the
+ * thread that serves the connection). */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "identity_int.h"
-#include "loupe/api/annotation_codec.h"
+#include "loupe/annotation/annotation.h"
+#include "loupe/annotation/stored.h"
 #include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/buf.h"
+#include "loupe/core/json_scan.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/db/annotations_sql.h"
 #include "loupe/db/audit_sql.h"
 #include "loupe/db/classes_sql.h"
+#include "loupe/formats/darwin.h"
+#include "loupe/formats/json_text.h"
 #include "loupe/geometry/track.h"
 
 /* Most frames one frame-range read may cover. */
 #define LP_ANN_FRAMES_MAX 10000
 /* Output is produced in chunks of about this size. */
 #define STREAM_CHUNK (64 * 1024)
+/* A whole-set answer up to this size is kept in memory; a larger one goes
+ * to a spool file. */
+#define ANSWER_IN_MEMORY (1024 * 1024)
 
 static void lim_from_cfg(const lp_config *cfg, lp_ann_limits *lim)
 {
@@ -52,59 +67,6 @@ static void anchor_fields(lp_error *err, size_t mark, const char *name)
         snprintf(tmp, sizeof tmp, "%s%s%s", name, f[0] && f[0] != '[' ? "." : "", f);
         lp_strlcpy(err->fields[i].field, tmp, sizeof err->fields[i].field);
     }
-}
-
-/* "{0,11,20,30}" → [[0,11],[20,30]] */
-static int write_ranges(lp_buf *o, const char *name, const char *text)
-{
-    if (!text)
-        return 0;
-    if (lp_buf_printf(o, ",\"%s\":[", name) != 0)
-        return -1;
-    const char *p = text + (*text == '{');
-    int k = 0;
-    while (*p && *p != '}') {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        if (lp_buf_printf(o, k % 2 == 0 ? (k ? ",[%lld" : "[%lld") : ",%lld]", v) != 0)
-            return -1;
-        k++;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return lp_buf_puts(o, "]");
-}
-
-static int parse_ranges(lp_arena *a, const char *text, lp_geom_frame_range **out, size_t *n)
-{
-    size_t count = 0, k = 0;
-    *out = NULL;
-    *n = 0;
-    if (!text)
-        return 0;
-    for (const char *p = text; *p; p++)
-        if (*p == ',')
-            count++;
-    lp_geom_frame_range *r = lp_arena_calloc(a, count / 2 + 1, sizeof *r);
-    if (!r)
-        return -1;
-    const char *p = text + (*text == '{');
-    while (*p && *p != '}') {
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (end == p)
-            break;
-        if (k % 2 == 0)
-            r[k / 2].start = v;
-        else
-            r[k / 2].end = v;
-        k++;
-        p = *end == ',' ? end + 1 : end;
-    }
-    *out = r;
-    *n = k / 2;
-    return 0;
 }
 
 static int etag_header(lp_req *req, int64_t version)
@@ -145,29 +107,17 @@ static int etag_listed(const char *list, int64_t version)
 
 /* ---- streamed answers ------------------------------------------------------------ */
 
-/* Starts the read-only snapshot a read answers from (so its rows match the
- * version in the ETag) and reads the item's version. 0 or -1. */
-static int begin_read(lp_req *req, lp_db *db, const char *item_id, int64_t *version)
-{
-    return lp_db_begin(db, &req->err) != 0 ||
-                   lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &req->err) <
-                       0 ||
-                   lp_db_ann_item_version(db, req->who.team_id, item_id, version, &req->err) != 0
-               ? -1
-               : 0;
-}
-
-/* The output side of a streamed answer, the first member of each stream:
- * step appends the next part to out (the first call its header) and sets
- * done after the last; stream_read hands the server what is produced. */
+/* The output side of a streamed answer, the first member of the stream:
+ * step appends the next part to out and sets done after the last;
+ * stream_read hands the server what is produced. */
 typedef struct stream_out {
     int (*step)(void *stream); /* 0 or -1 */
     lp_buf out;
     size_t pos;                /* bytes of out already handed out */
-    bool started, done;
+    bool done;
 } stream_out;
 
-/* lp_stream_fn for every stream: produces until max bytes wait (or the
+/* lp_stream_fn of a streamed answer: produces until max bytes wait (or the
  * answer ends), then hands out at most max of them. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -188,132 +138,188 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-/* ---- GET: the whole set, streamed ----------------------------------------------- */
+/* ---- GET: the whole set, spooled ------------------------------------------------ */
 
-typedef struct item_stream {
-    stream_out so;
+/* A whole-set read. The handler renders the first ANSWER_IN_MEMORY bytes
+ * itself; a smaller answer is sent from memory. A larger one is finished by
+ * a renderer thread that owns the database connection until the last row
+ * and appends to an unlinked spool file, which the client reads from at its
+ * own pace, as it grows: rendering and sending overlap, and the connection
+ * goes back as soon as the rows are rendered, however slow the client. */
+typedef struct item_read {
+    /* rendering: the handler's, then the renderer thread's */
     lp_db *db;
     lp_db_ann_cursor *cur;
-    lp_arena *arena;        /* decoded shapes of the row being written */
-    int64_t version;
-    bool any, open_video;
-    char open_id[37];
-    char *ranges, *hidden;  /* of the open video annotation (malloc) */
-} item_stream;
+    lp_arena *arena;          /* decoded shapes of the row being written */
+    lp_buf mem;               /* rendered, not yet in the file */
+    lp_ann_row open;          /* the video annotation whose frames are being written */
+    bool any, is_open;
+    uint64_t max;             /* annotation_spool_max */
+    const char *dir;          /* annotation_spool_dir (the config's) */
+    int fd;                   /* the spool file; -1 until there is one */
+    bool threaded;
+    pthread_t thread;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    uint64_t size;            /* bytes in the file */
+    bool done, failed, cancel;
+    /* the sender's */
+    uint64_t sent;
+} item_read;
 
-static void item_stream_free(void *cls)
+/* Appends what is in memory to the spool file (creating it) and tells the
+ * sender. 0, or -1 with err (also when the client has gone away). */
+static int spool_flush(item_read *r, lp_error *err)
 {
-    item_stream *s = cls;
-    lp_db_ann_close(s->cur);
-    lp_db_rollback(s->db);
-    lp_db_release(s->db);
-    lp_arena_free(s->arena);
-    lp_buf_free(&s->so.out);
-    free(s->ranges);
-    free(s->hidden);
-    free(s);
-}
-
-/* The members a stored body adds to the object being written, each after a
- * comma: its shape, then the members of data and extra. */
-static int write_body(lp_buf *o, lp_arena *a, const lp_db_ann_body *b, lp_error *err)
-{
-    lp_ann_geom g;
-    if (b->geom && (lp_ann_geom_decode(b->geom, b->geom_len, a, &g, err) != 0 || lp_buf_append(o, ",", 1) != 0 ||
-                    lp_ann_write_geom(o, &g) != 0))
-        return -1;
-    return lp_ann_write_members(o, b->data, b->data_len) || lp_ann_write_members(o, b->extra, b->extra_len) ? -1 : 0;
-}
-
-static int close_video(item_stream *s)
-{
-    lp_buf *o = &s->so.out;
-    if (lp_buf_puts(o, "}") || write_ranges(o, "ranges", s->ranges) || write_ranges(o, "hidden_areas", s->hidden) ||
-        lp_buf_puts(o, "}"))
-        return -1;
-    s->open_video = false;
-    free(s->ranges);
-    free(s->hidden);
-    s->ranges = s->hidden = NULL;
-    return 0;
-}
-
-/* `"<frame>":{"keyframe":…,…}` for the row's frame of the open video
- * annotation (after a comma unless it is the first). */
-static int write_frame_row(item_stream *s, const lp_db_ann_out *r, bool first, lp_error *err)
-{
-    lp_buf *o = &s->so.out;
-    return lp_buf_printf(o, "%s\"%d\":{\"keyframe\":%s", first ? "" : ",", (int)r->frame,
-                         r->keyframe ? "true" : "false") ||
-                   write_body(o, s->arena, &r->frame_body, err) || lp_buf_puts(o, "}")
-               ? -1
-               : 0;
-}
-
-/* Writes one cursor row: a new annotation, or the next frame of the open one. */
-static int write_row(item_stream *s, const lp_db_ann_out *r, lp_error *err)
-{
-    lp_buf *o = &s->so.out;
-    if (s->open_video && strcmp(s->open_id, r->id) == 0)
-        return write_frame_row(s, r, false, err);
-    if (s->open_video && close_video(s) != 0)
-        return -1;
-    lp_arena_reset(s->arena);
-    if ((s->any && lp_buf_append(o, ",", 1) != 0) ||
-        lp_buf_printf(o, "{\"id\":\"%s\",\"class_id\":\"%s\",\"slot\":", r->id, r->class_id) != 0 ||
-        lp_ann_write_string(o, r->slot, strlen(r->slot)) != 0 ||
-        lp_buf_printf(o, ",\"version\":%d,\"source\":\"%s\"", (int)r->version, r->source) != 0)
-        return -1;
-    s->any = true;
-    if (r->has_z && lp_buf_printf(o, ",\"z\":%d", (int)r->z) != 0)
-        return -1;
-    if (r->has_confidence) {
-        char num[32];
-        lp_ann_format_double(r->confidence, num);
-        if (lp_buf_printf(o, ",\"confidence\":%s", num) != 0)
-            return -1;
+    if (r->fd < 0) {
+        char path[4096];
+        const char *dir = r->dir && *r->dir ? r->dir : getenv("TMPDIR");
+        if (!dir || !*dir)
+            dir = "/tmp";
+        if ((size_t)snprintf(path, sizeof path, "%s/loupe-annotations-XXXXXX", dir) >= sizeof path)
+            return lp_error_set(err, LP_E_INTERNAL, "annotation_spool_dir is too long");
+        if ((r->fd = mkstemp(path)) < 0)
+            return lp_error_set(err, LP_E_IO, "cannot create a spool file in %s (annotation_spool_dir): %s", dir,
+                                strerror(errno));
+        unlink(path);
     }
-    if (write_body(o, s->arena, &r->body, err) != 0)
-        return -1;
-    if (!r->ranges)
-        return lp_buf_puts(o, "}");
-    /* a video annotation: its frames follow, one per row */
-    s->open_video = true;
-    lp_strlcpy(s->open_id, r->id, sizeof s->open_id);
-    s->ranges = strdup(r->ranges);
-    s->hidden = r->hidden ? strdup(r->hidden) : NULL;
-    if (!s->ranges || (r->hidden && !s->hidden))
-        return -1;
-    if (lp_buf_puts(o, ",\"frames\":{") != 0)
-        return -1;
-    return r->has_frame ? write_frame_row(s, r, true, err) : 0;
+    if (r->size + r->mem.len > r->max)
+        return lp_error_set(err, LP_E_TOO_LARGE, "the answer is larger than %llu bytes (annotation_spool_max)",
+                            (unsigned long long)r->max);
+    for (size_t off = 0; off < r->mem.len;) {
+        ssize_t n = pwrite(r->fd, r->mem.data + off, r->mem.len - off, (off_t)(r->size + off));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return lp_error_set(err, LP_E_IO, "writing the annotation spool failed: %s",
+                                n < 0 ? strerror(errno) : "no space");
+        off += (size_t)n;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->size += r->mem.len;
+    bool cancel = r->cancel;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    lp_buf_reset(&r->mem);
+    return cancel ? lp_error_set(err, LP_E_UNAVAILABLE, "the client went away") : 0;
 }
 
-static int item_stream_step(void *stream)
+/* Renders the cursor's rows into r->mem (the header is already there): all
+ * of them when all (spooling each ANSWER_IN_MEMORY bytes), else until
+ * ANSWER_IN_MEMORY bytes wait. 1 when rows remain, 0 when the answer is
+ * complete (and spooled, if it has a file), -1 with err. */
+static int render_rows(item_read *r, bool all, lp_error *err)
 {
-    item_stream *s = stream;
-    lp_buf *o = &s->so.out;
+    lp_buf *o = &r->mem;
     lp_db_ann_out row;
+    int rc;
+    while ((rc = lp_db_ann_next(r->cur, &row, err)) == 1) {
+        int wrc;
+        lp_arena_reset(r->arena);
+        if (r->is_open && strcmp(r->open.id, row.ann.id) == 0) {
+            wrc = lp_darwin_write_frame(o, r->arena, &row.frame, false, err);
+        } else {
+            wrc = (r->is_open && lp_darwin_write_row_end(o, &r->open) != 0) ||
+                          (r->any && lp_buf_append(o, ",", 1) != 0) ||
+                          lp_darwin_write_row(o, r->arena, &row.ann, err) != 0 ||
+                          (row.has_frame && lp_darwin_write_frame(o, r->arena, &row.frame, true, err) != 0)
+                      ? -1
+                      : 0;
+            r->any = true;
+            r->is_open = row.ann.video;
+            memcpy(r->open.id, row.ann.id, sizeof r->open.id);
+            r->open.video = row.ann.video;
+        }
+        if (wrc != 0)
+            return err->code != LP_OK ? -1
+                                      : lp_error_set(err, LP_E_NOMEM, "out of memory rendering annotation %s",
+                                                     row.ann.id);
+        if (o->len >= ANSWER_IN_MEMORY) {
+            if (!all)
+                return 1;
+            if (spool_flush(r, err) != 0)
+                return -1;
+        }
+    }
+    if (rc < 0)
+        return -1;
+    if ((r->is_open && lp_darwin_write_row_end(o, &r->open) != 0) || lp_buf_puts(o, "]}") != 0)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory rendering annotations");
+    return r->fd >= 0 ? spool_flush(r, err) : 0;
+}
+
+/* Gives the connection back (ending the read-only transaction). */
+static void item_read_release(item_read *r)
+{
+    lp_db_ann_close(r->cur);
+    r->cur = NULL;
+    if (r->db) {
+        lp_db_rollback(r->db);
+        lp_db_release(r->db);
+        r->db = NULL;
+    }
+}
+
+/* The renderer thread: the rest of the rows, then the connection back. */
+static void *item_read_render(void *arg)
+{
+    item_read *r = arg;
     lp_error err;
     lp_error_clear(&err);
-    if (!s->so.started) {
-        s->so.started = true;
-        return lp_buf_printf(o, "{\"version\":%lld,\"annotations\":[", (long long)s->version);
-    }
-    int rc = lp_db_ann_next(s->cur, &row, &err);
-    if (rc < 0) {
-        LP_ERROR("api", "streaming annotations failed: %s", err.message);
+    int rc = render_rows(r, true, &err);
+    if (rc < 0 && err.code != LP_E_UNAVAILABLE)
+        LP_ERROR("api", "rendering annotations failed: %s", err.message);
+    item_read_release(r);
+    pthread_mutex_lock(&r->mu);
+    r->done = true;
+    r->failed = rc < 0;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* lp_stream_fn: what the spool holds beyond what was sent, waiting for the
+ * renderer when the client has caught up with it. */
+static ssize_t item_read_send(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    item_read *r = cls;
+    (void)pos;
+    pthread_mutex_lock(&r->mu);
+    while (r->sent == r->size && !r->done)
+        pthread_cond_wait(&r->cond, &r->mu);
+    uint64_t avail = r->size - r->sent;
+    bool failed = r->failed;
+    pthread_mutex_unlock(&r->mu);
+    if (avail == 0)
+        return failed ? -1 : 0;
+    ssize_t n = pread(r->fd, buf, avail < max ? (size_t)avail : max, (off_t)r->sent);
+    if (n <= 0)
         return -1;
+    r->sent += (uint64_t)n;
+    return n;
+}
+
+/* Ends a read: stops and waits for the renderer, gives everything back. */
+static void item_read_free(void *cls)
+{
+    item_read *r = cls;
+    if (!r)
+        return;
+    if (r->threaded) {
+        pthread_mutex_lock(&r->mu);
+        r->cancel = true;
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
     }
-    if (rc == 0) {
-        s->so.done = true;
-        return (s->open_video && close_video(s) != 0) || lp_buf_puts(o, "]}") != 0 ? -1 : 0;
-    }
-    if (write_row(s, &row, &err) != 0) {
-        LP_ERROR("api", "rendering annotation %s failed: %s", row.id, err.message[0] ? err.message : "buffer full");
-        return -1;
-    }
-    return 0;
+    item_read_release(r);
+    if (r->fd >= 0)
+        close(r->fd);
+    lp_arena_free(r->arena);
+    lp_buf_free(&r->mem);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cond);
+    free(r);
 }
 
 /* ---- GET with frames=a..b: every shape on every frame --------------------------- */
@@ -335,7 +341,6 @@ typedef struct frame_stream {
     size_t ntracks;
     int64_t from, to, next;
     int64_t version;
-    char header[256];
 } frame_stream;
 
 static void frame_stream_free(void *cls)
@@ -384,9 +389,9 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
         any = true;
         int rc;
         if (tr->type == LP_GEOM_TAG || tr->type == LP_GEOM_MASK || tr->type == LP_GEOM_TEXT)
-            rc = lp_ann_write_geom(o, &tr->geoms[held_index(&tr->t, f)]);
+            rc = lp_darwin_write_geom(o, &tr->geoms[held_index(&tr->t, f)]);
         else
-            rc = lp_ann_write_shape(o, &shape);
+            rc = lp_darwin_write_shape(o, &shape);
         if (rc != 0 || lp_buf_puts(o, "}") != 0)
             return -1;
     }
@@ -398,10 +403,6 @@ static int frame_stream_step(void *stream)
     frame_stream *s = stream;
     lp_error err;
     lp_error_clear(&err);
-    if (!s->so.started) {
-        s->so.started = true;
-        return lp_buf_puts(&s->so.out, s->header);
-    }
     if (write_frame(s, s->next, &err) != 0) {
         LP_ERROR("api", "computing frame %lld failed: %s", (long long)s->next,
                  err.message[0] ? err.message : "buffer full");
@@ -428,7 +429,7 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
     }
     while ((rc = lp_db_ann_next(cur, &row, err)) == 1) {
         track *tr = s->ntracks ? &s->tracks[s->ntracks - 1] : NULL;
-        if (!tr || strcmp(tr->id, row.id) != 0) {
+        if (!tr || strcmp(tr->id, row.ann.id) != 0) {
             if (s->ntracks == cap) {
                 track *nt = lp_arena_calloc(s->tracks_arena, cap * 2, sizeof *nt);
                 if (!nt)
@@ -438,22 +439,19 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
                 cap *= 2;
             }
             tr = &s->tracks[s->ntracks++];
-            lp_strlcpy(tr->id, row.id, sizeof tr->id);
-            lp_strlcpy(tr->class_id, row.class_id, sizeof tr->class_id);
-            int t = -1;
-            lp_ann_type_from_name(row.type, strlen(row.type), &t);
-            tr->type = t;
-            tr->t.interpolate = row.interpolated;
-            lp_geom_frame_range *r;
-            size_t n;
-            if (parse_ranges(s->tracks_arena, row.ranges, &r, &n) != 0)
+            lp_strlcpy(tr->id, row.ann.id, sizeof tr->id);
+            lp_strlcpy(tr->class_id, row.ann.class_id, sizeof tr->class_id);
+            tr->type = row.ann.type;
+            tr->t.interpolate = row.ann.interpolated;
+            /* the row's ranges live until the next row: keep copies */
+            tr->t.ranges = lp_arena_memdup(s->tracks_arena, row.ann.ranges, row.ann.nranges * sizeof *row.ann.ranges);
+            tr->t.nranges = row.ann.nranges;
+            tr->t.hidden = row.ann.nhidden ? lp_arena_memdup(s->tracks_arena, row.ann.hidden,
+                                                             row.ann.nhidden * sizeof *row.ann.hidden)
+                                           : NULL;
+            tr->t.nhidden = row.ann.nhidden;
+            if ((row.ann.nranges && !tr->t.ranges) || (row.ann.nhidden && !tr->t.hidden))
                 goto toolarge;
-            tr->t.ranges = r;
-            tr->t.nranges = n;
-            if (parse_ranges(s->tracks_arena, row.hidden, &r, &n) != 0)
-                goto toolarge;
-            tr->t.hidden = r;
-            tr->t.nhidden = n;
             kcap = 0;
             kf = NULL;
         }
@@ -473,10 +471,11 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
             tr->t.keyframes = kf;
         }
         lp_ann_geom *g = &tr->geoms[tr->t.nkeyframes];
-        const lp_db_ann_body *fb = &row.frame_body;
+        const lp_ann_stored *fb = &row.frame.body;
         if (!fb->geom || lp_ann_geom_decode(fb->geom, fb->geom_len, s->tracks_arena, g, err) != 0) {
             if (!fb->geom)
-                lp_error_set(err, LP_E_INTERNAL, "keyframe %d of annotation %s has no shape", (int)row.frame, row.id);
+                lp_error_set(err, LP_E_INTERNAL, "keyframe %lld of annotation %s has no shape",
+                             (long long)row.frame.frame, row.ann.id);
             lp_db_ann_close(cur);
             return -1;
         }
@@ -488,7 +487,7 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
             copy[g->raw_len] = '\0';
             g->raw = copy;
         }
-        kf[tr->t.nkeyframes].frame = row.frame;
+        kf[tr->t.nkeyframes].frame = row.frame.frame;
         kf[tr->t.nkeyframes].shape = g->shape;
         tr->t.nkeyframes++;
         tr->ngeoms = tr->t.nkeyframes;
@@ -545,7 +544,8 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         frame_stream_free(s);
         return -1;
     }
-    if (begin_read(req, db, item_id, &version) == 0 && load_tracks(db, item_id, slot, s, &req->err) == 0)
+    if (lp_db_ann_read_begin(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
+        load_tracks(db, item_id, slot, s, &req->err) == 0)
         rc = 0;
     lp_db_rollback(db);
     lp_req_db_release(req);
@@ -554,15 +554,13 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         return -1;
     }
     s->version = version;
-    char *slot_json = NULL;
-    lp_buf tmp;
-    lp_buf_init(&tmp, 1024);
-    if (lp_ann_write_string(&tmp, slot, strlen(slot)) == 0)
-        slot_json = tmp.data;
-    snprintf(s->header, sizeof s->header,
-             "{\"version\":%lld,\"item_id\":\"%s\",\"slot\":%s,\"from\":%lld,\"to\":%lld}\n", (long long)version,
-             item_id, slot_json ? slot_json : "null", (long long)from, (long long)to);
-    lp_buf_free(&tmp);
+    /* the header line goes out first: {"version":…,"item_id":…,"slot":…,"from":…,"to":…} */
+    if (lp_buf_printf(&s->so.out, "{\"version\":%lld,\"item_id\":\"%s\",\"slot\":", (long long)version, item_id) != 0 ||
+        lp_json_write_string(&s->so.out, slot, strlen(slot)) != 0 ||
+        lp_buf_printf(&s->so.out, ",\"from\":%lld,\"to\":%lld}\n", (long long)from, (long long)to) != 0) {
+        frame_stream_free(s);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    }
     etag_header(req, version);
     return lp_res_stream(req, 200, "application/x-ndjson", stream_read, s, frame_stream_free);
 }
@@ -571,8 +569,10 @@ int lp_api_annotations_get(lp_req *req)
 {
     const char *item_id = lp_identity_uuid_param(req, "id", "item");
     const char *slot = lp_req_query(req, "slot"), *frames = lp_req_query(req, "frames");
+    const lp_config *cfg = req->svc->cfg;
     int64_t version = 0;
-    lp_db *db;
+    item_read *r;
+    int rc;
 
     if (!item_id)
         return -1;
@@ -580,37 +580,52 @@ int lp_api_annotations_get(lp_req *req)
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
     if (frames)
         return get_frames(req, item_id, slot, frames);
-    if (!(db = lp_req_db_take(req)))
-        return -1;
-    if (begin_read(req, db, item_id, &version) != 0)
+    if (!(r = calloc(1, sizeof *r)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    r->fd = -1;
+    r->max = (uint64_t)cfg->annotation_spool_max;
+    r->dir = cfg->annotation_spool_dir;
+    lp_buf_init(&r->mem, ANSWER_IN_MEMORY + (size_t)cfg->http_arena_limit);
+    if (!(r->arena = lp_arena_new(64 * 1024, (size_t)cfg->http_arena_limit))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (!(r->db = lp_req_db_take(req)) ||
+        lp_db_ann_read_begin(r->db, req->who.team_id, item_id, &version, &req->err) != 0)
         goto fail;
     etag_header(req, version);
     const char *inm = lp_req_header(req, "If-None-Match");
     if (inm && etag_listed(inm, version)) {
-        lp_db_rollback(db);
-        lp_db_release(db);
+        item_read_free(r);
         return lp_res_empty(req, 304);
     }
-    item_stream *s = calloc(1, sizeof *s);
-    if (!s) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (!(r->cur = lp_db_ann_open_item(r->db, item_id, slot, &req->err)))
+        goto fail;
+    if (lp_buf_printf(&r->mem, "{\"version\":%lld,\"annotations\":[", (long long)version) != 0) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering annotations");
         goto fail;
     }
-    s->db = db;
-    s->version = version;
-    s->arena = lp_arena_new(64 * 1024, (size_t)req->svc->cfg->http_arena_limit);
-    s->so.step = item_stream_step;
-    lp_buf_init(&s->so.out, (size_t)req->svc->cfg->http_arena_limit);
-    if (!s->arena || !(s->cur = lp_db_ann_open_item(db, item_id, slot, &req->err))) {
-        if (!s->arena)
-            lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        item_stream_free(s);
-        return -1;
+    if ((rc = render_rows(r, false, &req->err)) < 0)
+        goto fail;
+    if (rc == 0) { /* the whole answer is in memory */
+        item_read_release(r);
+        rc = lp_res_bytes(req, 200, "application/json", r->mem.data, r->mem.len);
+        item_read_free(r);
+        return rc;
     }
-    return lp_res_stream(req, 200, "application/json", stream_read, s, item_stream_free);
+    /* a large answer: the renderer finishes it while the client reads */
+    if (spool_flush(r, &req->err) != 0)
+        goto fail;
+    if (pthread_create(&r->thread, NULL, item_read_render, r) != 0) {
+        lp_error_set(&req->err, LP_E_UNAVAILABLE, "could not start rendering the annotations; try again");
+        goto fail;
+    }
+    r->threaded = true;
+    return lp_res_stream(req, 200, "application/json", item_read_send, r, item_read_free);
 fail:
-    lp_db_rollback(db);
-    lp_db_release(db);
+    item_read_free(r);
     return -1;
 }
 
@@ -704,7 +719,7 @@ static int read_ann_elem(lp_req *req, lp_jscan *s, size_t i, void *ctx)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the batch");
     size_t mark = req->err.nfields;
     lp_code before = req->err.code;
-    int rc = lp_ann_read(s, req->arena, l->lim, l->mode, &(*l->anns)[i], &req->err);
+    int rc = lp_darwin_read(s, req->arena, l->lim, l->mode, &(*l->anns)[i], &req->err);
     if (rc < 0)
         return s->failed ? lp_jscan_error(s, &req->err) : -1;
     if (rc > 0)
@@ -953,7 +968,11 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
     for (size_t i = 0; i < nclasses; i++)
         if (to_check_class(req, &classes[i], &cc[i]) != 0)
             return -1;
-    /* each annotation against its class and slot */
+    /* each annotation against its class and slot; one raster layer per slot
+     * among the new shapes (counted per slot as they go by) */
+    unsigned char *rasters = lp_arena_calloc(req->arena, nslots ? nslots : 1, 1);
+    if (!rasters)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nann; i++) {
         lp_ann *an = batch_ann(b, i);
         const lp_ann_class *cls = NULL;
@@ -969,6 +988,11 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
                 slot.video = strcmp(slots[k].type, "image") != 0;
                 slot.frame_count = slots[k].frame_count;
                 sp = &slot;
+                if (an->type == LP_ANN_RASTER_LAYER && rasters[k])
+                    lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
+                                   "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
+                if (an->type == LP_ANN_RASTER_LAYER)
+                    rasters[k] = 1;
             }
         }
         size_t mark = req->err.nfields;
@@ -976,18 +1000,6 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         if (lp_ann_check(an, cls, sp, req->arena, &req->err) != 0)
             anchor_batch_errors(req, mark, before, i < b->ncreate ? "create" : "update",
                                 i < b->ncreate ? i : i - b->ncreate);
-    }
-    /* one raster layer per slot among the new shapes */
-    for (size_t i = 0; i < nann; i++) {
-        const lp_ann *an = batch_ann(b, i);
-        if (an->type != LP_ANN_RASTER_LAYER || !an->slot)
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            const lp_ann *other = batch_ann(b, j);
-            if (other->type == LP_ANN_RASTER_LAYER && other->slot && strcmp(other->slot, an->slot) == 0)
-                lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
-                               "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
-        }
     }
     if (req->err.code != LP_OK) {
         lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
@@ -1026,49 +1038,13 @@ static int cmp_kept(const void *a, const void *b)
     return strcmp(((const lp_db_ann_kept *)a)->id, ((const lp_db_ann_kept *)b)->id);
 }
 
-/* "{0,11,20,30}" for ranges. */
-static const char *ranges_text(lp_arena *a, const lp_geom_frame_range *r, size_t n)
-{
-    char *out = lp_arena_alloc(a, n * 44 + 3), *o = out;
-    if (!out)
-        return NULL;
-    *o++ = '{';
-    for (size_t i = 0; i < n; i++)
-        o += sprintf(o, "%s%lld,%lld", i ? "," : "", (long long)r[i].start, (long long)r[i].end);
-    *o++ = '}';
-    *o = '\0';
-    return out;
-}
-
-/* A shape encoded into the blob buffer, which may still move: its place,
- * resolved into dst once every shape is in. */
-typedef struct pending_geom {
-    lp_db_ann_body *dst; /* NULL: no shape */
-    size_t off, len;
-} pending_geom;
-
-/* dst stores body: data and extra borrowed, the shape appended to blobs. */
-static int store_body(lp_req *req, const lp_ann_body *body, lp_db_ann_body *dst, pending_geom *pg, lp_buf *blobs)
-{
-    dst->data = body->data;
-    dst->data_len = body->data_len;
-    dst->extra = body->extra;
-    dst->extra_len = body->extra_len;
-    if (body->geom.type < 0)
-        return 0;
-    pg->dst = dst;
-    pg->off = blobs->len;
-    if (lp_ann_geom_encode(&body->geom, blobs) != 0)
-        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the batch's shapes are too large to store");
-    pg->len = blobs->len - pg->off;
-    return 0;
-}
-
 static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_buf *blobs)
 {
     size_t nann = b->ncreate + b->nupdate, nframes = 0;
     lp_db_ann_kept *kept = NULL;
     int64_t nkept = 0;
+    lp_ann_row *rows;
+    lp_ann_frame_row *frames;
 
     /* replaced and deleted rows go first (their frames with them) */
     if (b->nupdate + b->ndel) {
@@ -1078,66 +1054,28 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
             return -1;
         qsort(kept, (size_t)nkept, sizeof *kept, cmp_kept);
     }
-    for (size_t i = 0; i < nann; i++)
-        nframes += batch_ann(b, i)->nframes;
-    lp_db_ann_row *rows = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *rows);
-    lp_db_ann_frame_row *frows = lp_arena_calloc(req->arena, nframes ? nframes : 1, sizeof *frows);
-    pending_geom *pg = lp_arena_calloc(req->arena, nann + nframes + 1, sizeof *pg);
-    if (!rows || !frows || !pg)
+    const lp_ann **anns = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *anns);
+    lp_db_ann_origin *origins = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *origins);
+    if (!anns || !origins)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    size_t fi = 0;
-    for (size_t i = 0; i < nann; i++) {
-        const lp_ann *an = batch_ann(b, i);
-        lp_db_ann_row *r = &rows[i];
-        r->id = an->id;
-        r->class_id = an->class_id;
-        r->slot = an->slot;
-        r->type = lp_ann_type_name(an->type);
-        if (store_body(req, &an->body, &r->body, &pg[i], blobs) != 0)
-            return -1;
-        r->has_z = an->has_z;
-        r->z = an->z;
-        r->source = lp_ann_source_name(an->source);
-        r->has_confidence = an->has_confidence;
-        r->confidence = an->confidence;
-        r->version = 1;
-        if (i >= b->ncreate) {
-            lp_db_ann_kept key, *k;
-            lp_strlcpy(key.id, an->id, sizeof key.id);
-            k = bsearch(&key, kept, (size_t)nkept, sizeof *kept, cmp_kept);
-            if (k) {
-                r->version = k->version + 1;
-                r->created_by = k->created_by;
-                r->created_at = k->created_at;
-            }
-        }
-        if (an->video) {
-            r->ranges = ranges_text(req->arena, an->ranges, an->nranges);
-            r->hidden = an->nhidden ? ranges_text(req->arena, an->hidden, an->nhidden) : NULL;
-            if (!r->ranges || (an->nhidden && !r->hidden))
-                return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-            for (size_t k = 0; k < an->nframes; k++, fi++) {
-                const lp_ann_frame *f = &an->frames[k];
-                lp_db_ann_frame_row *fr = &frows[fi];
-                fr->annotation_id = an->id;
-                fr->frame = f->frame;
-                fr->keyframe = f->keyframe;
-                if (store_body(req, &f->body, &fr->body, &pg[nann + fi], blobs) != 0)
-                    return -1;
-            }
-        }
-    }
-    /* the blob buffer no longer moves: resolve offsets */
-    for (size_t i = 0; i < nann + nframes; i++) {
-        if (pg[i].dst) {
-            pg[i].dst->geom = blobs->data + pg[i].off;
-            pg[i].dst->geom_len = pg[i].len;
-        }
-    }
-    if (lp_db_ann_insert(db, req->who.team_id, item_id, req->who.user_id[0] ? req->who.user_id : NULL, rows, nann,
-                         &req->err) != 0)
+    for (size_t i = 0; i < nann; i++)
+        anns[i] = batch_ann(b, i);
+    if (lp_ann_store(anns, nann, req->arena, blobs, &rows, &frames, &nframes, &req->err) != 0)
         return -1;
-    return lp_db_ann_frames_insert(db, frows, nframes, &req->err);
+    /* an update keeps who made the annotation and when, and counts up its version */
+    for (size_t i = b->ncreate; i < nann; i++) {
+        lp_db_ann_kept key, *k;
+        lp_strlcpy(key.id, rows[i].id, sizeof key.id);
+        if ((k = bsearch(&key, kept, (size_t)nkept, sizeof *kept, cmp_kept))) {
+            rows[i].version = k->version + 1;
+            origins[i].created_by = k->created_by;
+            origins[i].created_at = k->created_at;
+        }
+    }
+    if (lp_db_ann_insert(db, req->who.team_id, item_id, req->who.user_id[0] ? req->who.user_id : NULL, rows, origins,
+                         nann, &req->err) != 0)
+        return -1;
+    return lp_db_ann_frames_insert(db, frames, nframes, &req->err);
 }
 
 static int put_id_list(lp_buf *o, const char *name, const lp_ann *anns, size_t n, const char *const *ids)

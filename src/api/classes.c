@@ -9,7 +9,7 @@
 
 #include "identity_int.h"
 #include "respond_int.h"
-#include "loupe/api/annotation_codec.h"
+#include "loupe/annotation/annotation.h"
 #include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"

@@ -91,6 +91,18 @@ int lp_error_hint(lp_error *e, const char *fmt, ...)
     return -1;
 }
 
+/* Writes a, sep and b into out (cap bytes), cut at cap: a summary line or a
+ * field path may be shortened, never overrun. */
+static void join(char *out, size_t cap, const char *a, const char *sep, const char *b)
+{
+    const char *parts[3] = {a, sep, b};
+    size_t n = 0;
+    for (int i = 0; i < 3; i++)
+        for (const char *p = parts[i]; *p && n + 1 < cap; p++)
+            out[n++] = *p;
+    out[n] = '\0';
+}
+
 int lp_error_field(lp_error *e, lp_code code, const char *field, const char *fmt, ...)
 {
     if (!e)
@@ -102,7 +114,7 @@ int lp_error_field(lp_error *e, lp_code code, const char *field, const char *fmt
     va_end(ap);
     if (e->code == LP_OK) {
         e->code = code;
-        snprintf(e->message, sizeof(e->message), "%s: %s", field ? field : "", msg);
+        join(e->message, sizeof(e->message), field ? field : "", ": ", msg);
     }
     if (e->nfields >= LP_ERROR_MAX_FIELDS) {
         e->nfields_dropped++;
@@ -120,10 +132,10 @@ void lp_error_prefix_fields(lp_error *e, size_t mark, const char *prefix)
         return;
     for (size_t i = mark; i < e->nfields; i++) {
         char tmp[sizeof(e->fields[i].field)];
-        snprintf(tmp, sizeof(tmp), "%s%s", prefix, e->fields[i].field);
+        join(tmp, sizeof(tmp), prefix, "", e->fields[i].field);
         memcpy(e->fields[i].field, tmp, sizeof(tmp));
     }
     if (mark == 0 && e->nfields > 0) {
-        snprintf(e->message, sizeof(e->message), "%s: %s", e->fields[0].field, e->fields[0].message);
+        join(e->message, sizeof(e->message), e->fields[0].field, ": ", e->fields[0].message);
     }
 }

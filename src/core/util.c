@@ -29,8 +29,10 @@ void lp_time_iso8601(int64_t wall_ms, char out[25])
     time_t secs = (time_t)(wall_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
+    /* each field reduced to its width, so the text always fits 24 characters */
+    snprintf(out, 25, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+             (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)(wall_ms % 1000) % 1000u);
 }
 
 int lp_random_bytes(void *p, size_t n)

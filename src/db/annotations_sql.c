@@ -9,6 +9,7 @@
 #include "db_int.h"
 #include "loupe/core/buf.h"
 #include "loupe/core/log.h"
+#include "loupe/core/util.h"
 
 #define COPY_CHUNK (1u << 20)
 
@@ -49,9 +50,12 @@ int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int
                            read_version, version, err, "item %s not found", item_id);
 }
 
-int lp_db_ann_item_version(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
+int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err)
 {
     const char *p[2] = {team_id, item_id};
+    if (lp_db_begin(db, err) != 0 ||
+        lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, err) < 0)
+        return -1;
     return lp_db_one_found(NULL,
                            lp_db_query(db,
                                        "SELECT coalesce(v.version, 0) FROM items i "
@@ -108,7 +112,7 @@ static int read_kept(lp_arena *a, const PGresult *r, int row, void *out, lp_erro
     lp_db_text_copy(k->id, sizeof k->id, r, row, 0);
     k->created_by = PQgetisnull(r, row, 1) ? NULL : lp_db_text(a, r, row, 1);
     k->created_at = lp_db_text(a, r, row, 2);
-    k->version = (int32_t)strtol(PQgetvalue(r, row, 3), NULL, 10);
+    k->version = strtoll(PQgetvalue(r, row, 3), NULL, 10);
     return k->created_at ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory");
 }
 
@@ -251,8 +255,22 @@ static int put_bytea(lp_buf *b, const void *p, size_t n)
     return lp_buf_append(b, tmp, k);
 }
 
+/* Frame ranges as an integer[] literal "{s0,e0,s1,e1,…}" (flat pairs);
+ * NULL (\N) when not video. */
+static int put_ranges(lp_buf *b, bool present, const lp_geom_frame_range *r, size_t n)
+{
+    if (!present)
+        return lp_buf_append(b, "\\N", 2);
+    if (lp_buf_append(b, "{", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (lp_buf_printf(b, "%s%lld,%lld", i ? "," : "", (long long)r[i].start, (long long)r[i].end) != 0)
+            return -1;
+    return lp_buf_append(b, "}", 1);
+}
+
 /* geom, data and extra as three tab-separated COPY fields. */
-static int put_body(lp_buf *b, const lp_db_ann_body *body)
+static int put_body(lp_buf *b, const lp_ann_stored *body)
 {
     return put_bytea(b, body->geom, body->geom_len) || lp_buf_append(b, "\t", 1) ||
                    put_text(b, body->data, body->data_len) || lp_buf_append(b, "\t", 1) ||
@@ -262,7 +280,7 @@ static int put_body(lp_buf *b, const lp_db_ann_body *body)
 }
 
 int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
-                     const lp_db_ann_row *rows, size_t n, lp_error *err)
+                     const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err)
 {
     copy_in c;
     int rc = 0;
@@ -274,32 +292,25 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
                    err) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const lp_db_ann_row *r = &rows[i];
+        const lp_ann_row *r = &rows[i];
+        const char *created_by = origins ? origins[i].created_by : NULL;
+        const char *created_at = origins ? origins[i].created_at : NULL;
+        const char *type = lp_ann_type_name(r->type);
         lp_buf *b = &c.buf;
-        char num[64];
+        if (!type) {
+            rc = lp_error_set(err, LP_E_INTERNAL, "annotation %s has no known type", r->id);
+            break;
+        }
         if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 || put_text(b, r->slot, strlen(r->slot)) ||
-            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, r->type) != 0 || put_body(b, &r->body))
-            rc = -1;
-        if (rc == 0) {
-            if (r->has_z)
-                snprintf(num, sizeof num, "\t%d\t", (int)r->z);
-            else
-                snprintf(num, sizeof num, "\t\\N\t");
-            if (lp_buf_puts(b, num) || lp_buf_puts(b, r->source))
-                rc = -1;
-        }
-        if (rc == 0) {
-            if (r->has_confidence)
-                snprintf(num, sizeof num, "\t%.17g\t", r->confidence);
-            else
-                snprintf(num, sizeof num, "\t\\N\t");
-            if (lp_buf_puts(b, num) || put_str(b, r->ranges) || lp_buf_append(b, "\t", 1) || put_str(b, r->hidden) ||
-                lp_buf_printf(b, "\t%d\t", (int)r->version) || put_str(b, r->created_by ? r->created_by : user_id) ||
-                lp_buf_append(b, "\t", 1) || put_str(b, user_id) || lp_buf_append(b, "\t", 1) ||
-                put_str(b, r->created_at ? r->created_at : "now") || lp_buf_puts(b, "\tnow\n"))
-                rc = -1;
-        }
-        if (rc != 0)
+            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, type) != 0 || put_body(b, &r->body) ||
+            (r->has_z ? lp_buf_printf(b, "\t%d\t", (int)r->z) : lp_buf_puts(b, "\t\\N\t")) ||
+            lp_buf_puts(b, lp_ann_source_name(r->source)) ||
+            (r->has_confidence ? lp_buf_printf(b, "\t%.17g\t", r->confidence) : lp_buf_puts(b, "\t\\N\t")) ||
+            put_ranges(b, r->video, r->ranges, r->nranges) || lp_buf_append(b, "\t", 1) ||
+            put_ranges(b, r->video && r->nhidden, r->hidden, r->nhidden) ||
+            lp_buf_printf(b, "\t%lld\t", (long long)r->version) || put_str(b, created_by ? created_by : user_id) ||
+            lp_buf_append(b, "\t", 1) || put_str(b, user_id) || lp_buf_append(b, "\t", 1) ||
+            put_str(b, created_at ? created_at : "now") || lp_buf_puts(b, "\tnow\n"))
             rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation row is too large to store");
         else if (c.buf.len >= COPY_CHUNK)
             rc = copy_flush(&c, err);
@@ -307,7 +318,7 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
     return copy_end(&c, rc, err);
 }
 
-int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n, lp_error *err)
+int lp_db_ann_frames_insert(lp_db *db, const lp_ann_frame_row *rows, size_t n, lp_error *err)
 {
     copy_in c;
     int rc = 0;
@@ -317,8 +328,12 @@ int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n
                    err) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const lp_db_ann_frame_row *r = &rows[i];
+        const lp_ann_frame_row *r = &rows[i];
         lp_buf *b = &c.buf;
+        if (!r->annotation_id || !lp_is_uuid(r->annotation_id)) {
+            rc = lp_error_set(err, LP_E_INTERNAL, "frame %" PRId64 " names no annotation", r->frame);
+            break;
+        }
         if (lp_buf_printf(b, "%s\t%" PRId64 "\t%s\t", r->annotation_id, r->frame, r->keyframe ? "t" : "f") ||
             put_body(b, &r->body) || lp_buf_append(b, "\n", 1))
             rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
@@ -352,6 +367,9 @@ struct lp_db_ann_cursor {
     lp_db *db;
     PGconn *conn;
     PGresult *res;
+    lp_arena *arena;      /* the current row's frame ranges */
+    bool checked;         /* the current statement's column types were checked */
+    bool failed;          /* a row could not be read: no more rows */
     bool done;
     /* a second statement to run when the first ends (item reads) */
     const char *then_sql;
@@ -370,6 +388,9 @@ static bool cursor_send(lp_db_ann_cursor *c, const char *sql, int n, const char 
     return false;
 }
 
+/* Frame ranges of one row: at most this many bytes. */
+#define RANGES_ARENA_MAX (16u << 20)
+
 static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const char *const *params, lp_error *err)
 {
     PGconn *conn = live_conn(db, err);
@@ -382,6 +403,11 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
     }
     c->db = db;
     c->conn = conn;
+    if (!(c->arena = lp_arena_new(4096, RANGES_ARENA_MAX))) {
+        lp_db_ann_close(c);
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
     if (!cursor_send(c, sql, n, params)) {
         lp_db_ann_close(c);
         lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
@@ -438,15 +464,48 @@ lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const
                        4, p, err);
 }
 
-static void uuid_text(const char *v, int len, char out[37])
+/* ---- decoding a row (binary results) ---------------------------------------------- */
+
+/* The column types of a streamed row, by position (pg_type OIDs). */
+enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701,
+       OID_UUID = 2950, OID_JSONB = 3802 };
+static const Oid row_types[] = {OID_UUID, OID_UUID, OID_TEXT, OID_TEXT, OID_BYTEA, OID_JSONB, OID_JSONB,
+                                OID_INT4, OID_TEXT, OID_FLOAT8, OID_INT8, OID_TEXT, OID_TEXT, OID_BOOL,
+                                OID_INT4, OID_BOOL, OID_BYTEA, OID_JSONB, OID_JSONB};
+#define ROW_COLUMNS ((int)(sizeof row_types / sizeof *row_types))
+
+/* 0 when r has the columns read_row expects, in binary format. */
+static int check_columns(const PGresult *r, lp_error *err)
+{
+    if (PQnfields(r) != ROW_COLUMNS)
+        return lp_error_set(err, LP_E_INTERNAL, "a streamed annotation query returned %d columns, not %d",
+                            PQnfields(r), ROW_COLUMNS);
+    for (int i = 0; i < ROW_COLUMNS; i++)
+        if (PQftype(r, i) != row_types[i] || PQfformat(r, i) != 1)
+            return lp_error_set(err, LP_E_INTERNAL,
+                                "column %d of a streamed annotation query has type %u (format %d), not %u", i,
+                                (unsigned)PQftype(r, i), PQfformat(r, i), (unsigned)row_types[i]);
+    return 0;
+}
+
+/* Value (row 0, col) when it is not NULL and exactly len bytes long (any
+ * length when len is 0); NULL otherwise, with *bad set when it is not NULL. */
+static const char *fixed(const PGresult *r, int col, int len, bool *bad)
+{
+    if (PQgetisnull(r, 0, col))
+        return NULL;
+    if (len && PQgetlength(r, 0, col) != len) {
+        *bad = true;
+        return NULL;
+    }
+    return PQgetvalue(r, 0, col);
+}
+
+static void uuid_text(const char *v, char out[37])
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)v;
     size_t k = 0;
-    if (len != 16) {
-        out[0] = '\0';
-        return;
-    }
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             out[k++] = '-';
@@ -462,57 +521,134 @@ static uint32_t be32(const char *v)
     return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
+static uint64_t be64(const char *v) { return (uint64_t)be32(v) << 32 | be32(v + 4); }
+
 /* jsonb in binary: a version byte (1) then the text. */
-static const char *jsonb_text(const PGresult *r, int col, size_t *len)
+static const char *jsonb_text(const PGresult *r, int col, size_t *len, bool *bad)
 {
-    if (PQgetisnull(r, 0, col) || PQgetlength(r, 0, col) < 1) {
-        *len = 0;
+    *len = 0;
+    if (PQgetisnull(r, 0, col))
+        return NULL;
+    const char *v = PQgetvalue(r, 0, col);
+    if (PQgetlength(r, 0, col) < 1 || v[0] != 1) {
+        *bad = true;
         return NULL;
     }
     *len = (size_t)PQgetlength(r, 0, col) - 1;
-    return PQgetvalue(r, 0, col) + 1;
+    return v + 1;
 }
 
 /* geom, data, extra from columns col, col + 1, col + 2. */
-static void read_body(const PGresult *r, int col, lp_db_ann_body *body)
+static void read_body(const PGresult *r, int col, lp_ann_stored *body, bool *bad)
 {
     if (!PQgetisnull(r, 0, col)) {
         body->geom = PQgetvalue(r, 0, col);
         body->geom_len = (size_t)PQgetlength(r, 0, col);
     }
-    body->data = jsonb_text(r, col + 1, &body->data_len);
+    body->data = jsonb_text(r, col + 1, &body->data_len, bad);
     if (!body->data) {
         body->data = "{}";
         body->data_len = 2;
     }
-    body->extra = jsonb_text(r, col + 2, &body->extra_len);
+    body->extra = jsonb_text(r, col + 2, &body->extra_len, bad);
 }
 
-static void read_row(const PGresult *r, lp_db_ann_out *o)
+/* An integer[] column as text, "{s0,e0,s1,e1,…}", into pairs (new in a).
+ * 0, or -1 when the text is not an even list of integers or a is full. */
+static int parse_ranges(lp_arena *a, const char *text, const lp_geom_frame_range **out, size_t *n)
 {
+    size_t count = 1, k = 0;
+    for (const char *p = text; *p; p++)
+        count += *p == ',';
+    lp_geom_frame_range *r = lp_arena_calloc(a, count / 2 + 1, sizeof *r);
+    if (!r || *text != '{')
+        return -1;
+    const char *p = text + 1;
+    while (*p != '}') {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '}'))
+            return -1;
+        if (k % 2 == 0)
+            r[k / 2].start = v;
+        else
+            r[k / 2].end = v;
+        k++;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (k % 2 != 0 || p[1] != '\0')
+        return -1;
+    *out = r;
+    *n = k / 2;
+    return 0;
+}
+
+/* Fills o from the current single-row result (columns already checked).
+ * 0, or -1 (LP_E_INTERNAL) for a value of the wrong length or a text that
+ * does not parse. */
+static int read_row(lp_db_ann_cursor *c, lp_db_ann_out *o, lp_error *err)
+{
+    const PGresult *r = c->res;
+    lp_ann_row *a = &o->ann;
+    bool bad = false;
+    const char *v;
     memset(o, 0, sizeof *o);
-    uuid_text(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), o->id);
-    uuid_text(PQgetvalue(r, 0, 1), PQgetlength(r, 0, 1), o->class_id);
-    o->slot = PQgetvalue(r, 0, 2);
-    o->type = PQgetvalue(r, 0, 3);
-    read_body(r, 4, &o->body);
-    if ((o->has_z = !PQgetisnull(r, 0, 7)))
-        o->z = (int32_t)be32(PQgetvalue(r, 0, 7));
-    o->source = PQgetvalue(r, 0, 8);
-    if ((o->has_confidence = !PQgetisnull(r, 0, 9))) {
-        const char *v = PQgetvalue(r, 0, 9);
-        uint64_t bits = (uint64_t)be32(v) << 32 | be32(v + 4);
-        memcpy(&o->confidence, &bits, 8);
+    lp_arena_reset(c->arena);
+    if (!(v = fixed(r, 0, 16, &bad)))
+        bad = true;
+    else
+        uuid_text(v, a->id);
+    if (!(v = fixed(r, 1, 16, &bad)))
+        bad = true;
+    else
+        uuid_text(v, a->class_id);
+    a->slot = fixed(r, 2, 0, &bad);
+    v = fixed(r, 3, 0, &bad);
+    int type = -1;
+    if (!a->slot || !v || lp_ann_type_from_name(v, strlen(v), &type) != 0)
+        bad = true;
+    a->type = type;
+    read_body(r, 4, &a->body, &bad);
+    if ((v = fixed(r, 7, 4, &bad))) {
+        a->has_z = true;
+        a->z = (int32_t)be32(v);
     }
-    o->version = (int32_t)be32(PQgetvalue(r, 0, 10));
-    o->ranges = PQgetisnull(r, 0, 11) ? NULL : PQgetvalue(r, 0, 11);
-    o->hidden = PQgetisnull(r, 0, 12) ? NULL : PQgetvalue(r, 0, 12);
-    o->interpolated = PQgetvalue(r, 0, 13)[0] != 0;
-    if ((o->has_frame = !PQgetisnull(r, 0, 14))) {
-        o->frame = (int32_t)be32(PQgetvalue(r, 0, 14));
-        o->keyframe = PQgetvalue(r, 0, 15)[0] != 0;
-        read_body(r, 16, &o->frame_body);
+    v = fixed(r, 8, 0, &bad);
+    if (!v || lp_ann_source_from_name(v, &a->source) != 0)
+        bad = true;
+    if ((v = fixed(r, 9, 8, &bad))) {
+        uint64_t bits = be64(v);
+        a->has_confidence = true;
+        memcpy(&a->confidence, &bits, 8);
     }
+    if ((v = fixed(r, 10, 8, &bad)))
+        a->version = (int64_t)be64(v);
+    else
+        bad = true;
+    if ((v = fixed(r, 11, 0, &bad))) {
+        a->video = true;
+        if (parse_ranges(c->arena, v, &a->ranges, &a->nranges) != 0)
+            bad = true;
+    }
+    if ((v = fixed(r, 12, 0, &bad)) && parse_ranges(c->arena, v, &a->hidden, &a->nhidden) != 0)
+        bad = true;
+    if ((v = fixed(r, 13, 1, &bad)))
+        a->interpolated = v[0] != 0;
+    else
+        bad = true;
+    if ((v = fixed(r, 14, 4, &bad))) {
+        o->has_frame = true;
+        o->frame.frame = (int32_t)be32(v);
+        if ((v = fixed(r, 15, 1, &bad)))
+            o->frame.keyframe = v[0] != 0;
+        else
+            bad = true;
+        read_body(r, 16, &o->frame.body, &bad);
+    }
+    if (bad)
+        return lp_error_set(err, LP_E_INTERNAL, "annotation %s was read back damaged (a value of the wrong size)",
+                            a->id[0] ? a->id : "?");
+    return 0;
 }
 
 /* Clears the current result and whatever is left of the statement. */
@@ -527,6 +663,8 @@ static void cursor_drain(lp_db_ann_cursor *c)
 
 int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
 {
+    if (c->failed)
+        return lp_error_set(err, LP_E_INTERNAL, "reading annotations from the database failed");
     if (c->done)
         return 0;
     PQclear(c->res);
@@ -537,18 +675,19 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
     }
     switch (PQresultStatus(c->res)) {
     case PGRES_SINGLE_TUPLE:
-        if (PQnfields(c->res) != 19) {
-            c->done = true;
-            return lp_error_set(err, LP_E_INTERNAL, "a streamed annotation query returned %d columns",
-                                PQnfields(c->res));
+        if ((!c->checked && check_columns(c->res, err) != 0) || read_row(c, row, err) != 0) {
+            LP_ERROR("db", "%s", err->message);
+            c->failed = true; /* lp_db_ann_close cancels the rest */
+            return -1;
         }
-        read_row(c->res, row);
+        c->checked = true;
         return 1;
     case PGRES_TUPLES_OK: /* the end: drain, then the next statement if any */
         cursor_drain(c);
         if (c->then_sql) {
             const char *sql = c->then_sql;
             c->then_sql = NULL;
+            c->checked = false;
             if (!cursor_send(c, sql, 2, (const char *const *)c->then_params)) {
                 c->done = true;
                 return lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
@@ -584,6 +723,7 @@ void lp_db_ann_close(lp_db_ann_cursor *c)
         cursor_drain(c);
     }
     PQclear(c->res);
+    lp_arena_free(c->arena);
     free(c->then_params[0]);
     free(c->then_params[1]);
     free(c);

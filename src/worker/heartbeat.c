@@ -126,7 +126,8 @@ lp_heartbeat *lp_heartbeat_start(const lp_config *cfg, const char *const *queues
     lp_host_info_read(&hb->host);
     if (lp_host_gpus_json(&hb->host, hb->gpus_json, sizeof(hb->gpus_json)) < 0)
         lp_strlcpy(hb->gpus_json, "[]", sizeof(hb->gpus_json));
-    snprintf(hb->id, sizeof(hb->id), "%s:%d:%lld", hb->host.host, (int)getpid(), (long long)(hb->started_ms / 1000));
+    /* a host name is at most 64 bytes (HOST_NAME_MAX); the id fits 128 */
+    snprintf(hb->id, sizeof(hb->id), "%.64s:%d:%lld", hb->host.host, (int)getpid(), (long long)(hb->started_ms / 1000));
     if (worker_id_out)
         lp_strlcpy(worker_id_out, hb->id, 128);
     pthread_mutex_init(&hb->mu, NULL);

@@ -1,11 +1,12 @@
-/* Fuzzes the annotation reader (src/api/annotation_codec.c over the JSON
- * scanner of src/api/json_scan.c), then the stored-geometry round trip of
+/* Fuzzes the annotation reader (src/formats/darwin.c over the JSON
+ * scanner of src/core/json_scan.c), then the stored-geometry round trip of
  * whatever it accepted. */
 #include <stdint.h>
 #include <string.h>
 
-#include "loupe/api/annotation_codec.h"
-#include "loupe/api/json_scan.h"
+#include "loupe/annotation/stored.h"
+#include "loupe/formats/darwin.h"
+#include "loupe/core/json_scan.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/buf.h"
 
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lp_error err;
         lp_error_clear(&err);
         lp_jscan_init(&s, (const char *)data, size);
-        if (lp_ann_read(&s, a, &lim, (lp_ann_mode)mode, &ann, &err) == 0 && !ann.video) {
+        if (lp_darwin_read(&s, a, &lim, (lp_ann_mode)mode, &ann, &err) == 0 && !ann.video) {
             lp_buf blob;
             lp_buf_init(&blob, 64u << 20);
             lp_ann_geom decoded;

@@ -413,6 +413,25 @@ class BatchTest(AnnCase):
         self.assertProblem(self.batch({"create": [self.ann(raster_layer=layer, slot="right"),
                                                   self.ann(raster_layer=layer, slot="right")]}, item=two), 422)
 
+    def test_raster_layers_of_a_big_batch_are_checked_in_linear_time(self):
+        # 30,000 raster layers for one slot: each is refused (one per slot) without comparing every
+        # pair (a pairwise check takes minutes here).
+        import time
+        layer = {"dense_rle": [0, 4], "mask_annotation_ids_mapping": {}, "total_pixels": 4}
+        t = time.monotonic()
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.item["id"],
+                        json={"create": [self.ann(raster_layer=layer) for _ in range(30000)]}, timeout=60)
+        took = time.monotonic() - t
+        self.assertProblem(r, 422)
+        self.assertIn("two raster layers", r.text)
+        self.assertLess(took, 10 * lh.TIMEOUT_SCALE)
+
+    def test_annotation_version_past_32_bits(self):
+        aid = self.create(self.ann(tag={})).json()["created"][0]
+        self.psql("UPDATE annotations SET version = 2147483647 WHERE id = '%s'" % aid)
+        self.assertEqual(self.batch({"update": [self.ann(id=aid, tag={})]}).status, 200)
+        self.assertEqual(self.by_id()[aid]["version"], 2147483648)
+
     def test_large_batch(self):
         n = 2000
         anns = [self.ann(polygon={"paths": [[pt(i + k * 0.5, (k * 7) % 13) for k in range(32)]]}) for i in range(n)]
@@ -446,6 +465,75 @@ class StreamTest(AnnCase):
                       message="the database connection to come back")
         self.assertEqual(len(self.by_id()), 3000)
         self.assertEqual(self.batch({"create": [self.ann(tag={})]}).status, 200)
+
+
+class SlowReadersTest(AnnCase):
+    """Clients that read an annotation list a few bytes a second hold no database connection:
+    with more slow readers than the pool has connections, every other request still answers."""
+
+    READERS = 32  # twice db_pool_size (16)
+
+    def test_slow_readers_do_not_starve_the_pool(self):
+        import socket
+        import sys
+        import threading
+        import time
+        self.create(*[self.ann(polygon={"paths": [[pt(i + k % 7, k) for k in range(64)]]}) for i in range(2000)])
+        path = "/api/v1/items/%s/annotations" % self.item["id"]
+        request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ApiKey %s\r\n\r\n"
+                   % (path, self.boot["api_key"])).encode()
+        stop = threading.Event()
+        firsts = [None] * self.READERS
+
+        def slow_reader(n):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # let the server's sends back up
+            sock.settimeout(30)
+            try:
+                sock.connect(("127.0.0.1", self.d.port))
+                sock.sendall(request)
+                got = b""
+                while not stop.is_set():
+                    got += sock.recv(8)  # a few bytes a second
+                    if firsts[n] is None and b"\r\n" in got:
+                        firsts[n] = got.split(b"\r\n", 1)[0]
+                    stop.wait(0.5)
+            except OSError:
+                pass
+            finally:
+                sock.close()
+
+        def latencies(count):
+            out = []
+            for _ in range(count):
+                t = time.monotonic()
+                r = self.c.get("/api/v1/datasets")
+                out.append((r.status, time.monotonic() - t))
+            return out
+
+        before = latencies(10)
+        readers = [threading.Thread(target=slow_reader, args=(n,), daemon=True) for n in range(self.READERS)]
+        for t in readers:
+            t.start()
+        try:
+            deadline = time.monotonic() + 30 * lh.TIMEOUT_SCALE
+            while not all(firsts) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)
+            during = latencies(20)
+            ann = self.c.get(path, query={"slot": "0"})  # an annotation read too
+        finally:
+            stop.set()
+            for t in readers:
+                t.join(10)
+        worst = max(s for _, s in during)
+        sys.stderr.write("\n%d slow readers (%s): other requests before %s, during %s (worst %.3f s)\n" % (
+            self.READERS, {(f or b"no answer").decode(): firsts.count(f) for f in set(firsts)}, [round(s, 3) for _, s in before],
+            [(st, round(s, 3)) for st, s in during], worst))
+        self.assertEqual(set(firsts), {b"HTTP/1.1 200 OK"})
+        self.assertEqual([st for st, _ in during], [200] * len(during))
+        self.assertEqual(ann.status, 200, ann.text)
+        self.assertLess(worst, 1.0)
 
 
 class DarwinFixturesTest(AnnCase):

@@ -202,6 +202,21 @@ class VideoValidationTest(VideoCase):
         self.assertEqual(self.annotations(self.video)["annotations"], [])
 
 
+class LongSlotNameTest(VideoCase):
+    def test_frame_read_header_with_a_255_byte_slot_name(self):
+        # The longest slot name, with characters JSON escapes: the NDJSON header line stays whole.
+        name = ('long "slot" \\ ' * 20)[:255]
+        self.assertEqual(len(name.encode()), 255)
+        item = self.make_item("long.mp4", slots=[{"name": name, "type": "video", "width": 64, "height": 64,
+                                                  "frame_count": 10, "fps": 25}])
+        box = self.ann(slot=name, frames={"0": {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 1, "h": 1}}},
+                       ranges=[[0, 3]])
+        self.create(box, item=item)
+        head, rows = self.frames({"slot": name, "frames": "0..2"}, item=item)
+        self.assertEqual(head, {"version": 1, "item_id": item["id"], "slot": name, "from": 0, "to": 2})
+        self.assertEqual([row["frame"] for row in rows], [0, 1, 2])
+
+
 class DarwinVideoTest(VideoCase):
     def test_video_sample_round_trips(self):
         path = os.path.join(ta.DARWIN, "video_with_subtypes.json")

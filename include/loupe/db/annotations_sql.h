@@ -9,8 +9,12 @@
  * streamed with flat memory.
  *
  * Team scoping: the item is checked against the team once per request
- * (lp_db_ann_item_lock / lp_db_ann_item_version); every later statement is
- * keyed by that item. */
+ * (lp_db_ann_item_lock / lp_db_ann_read_begin); every later statement is
+ * keyed by that item.
+ *
+ * Types: rows go in and come out as the annotation module's stored form
+ * (loupe/annotation/stored.h); PostgreSQL's syntax (array literals,
+ * isolation levels, binary formats) stays in this file. */
 #ifndef LOUPE_DB_ANNOTATIONS_SQL_H
 #define LOUPE_DB_ANNOTATIONS_SQL_H
 
@@ -18,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loupe/annotation/stored.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
@@ -30,9 +35,10 @@
  * 0, or -1 (LP_E_NOT_FOUND "item … not found"). Call inside a transaction. */
 int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
 
-/* For a read: the item's current version (0 when never written). 0, or -1
- * (LP_E_NOT_FOUND). */
-int lp_db_ann_item_version(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
+/* For a read: starts a read-only REPEATABLE READ transaction (so that what
+ * is read next matches *version) and reads the item's current version (0
+ * when never written). 0, or -1 (LP_E_NOT_FOUND); the caller rolls back. */
+int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
 
 typedef struct lp_db_slot_row {
     char *name;
@@ -53,7 +59,7 @@ typedef struct lp_db_ann_kept {
     char id[37];
     char *created_by;      /* NULL when unknown */
     char *created_at;
-    int32_t version;
+    int64_t version;
 } lp_db_ann_kept;
 
 /* Deletes the item's annotations among ids (JSON array) with their frames;
@@ -62,50 +68,20 @@ typedef struct lp_db_ann_kept {
 int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, lp_db_ann_kept **kept,
                          lp_error *err);
 
-/* What an annotation, and each frame of a video annotation, stores beside
- * its other columns: the shape blob (lp_ann_geom_encode) and two JSON
- * object texts. Borrowed. */
-typedef struct lp_db_ann_body {
-    const void *geom;      /* NULL = SQL NULL */
-    size_t geom_len;
-    const char *data;      /* JSON object text; never NULL in a row read back ("{}") */
-    size_t data_len;
-    const char *extra;     /* unknown keys kept as sent; NULL = SQL NULL */
-    size_t extra_len;
-} lp_db_ann_body;
-
-/* One annotation row to insert. Text values are borrowed. */
-typedef struct lp_db_ann_row {
-    const char *id;
-    const char *class_id;
-    const char *slot;
-    const char *type;
-    lp_db_ann_body body;
-    bool has_z;
-    int32_t z;
-    const char *source;
-    bool has_confidence;
-    double confidence;
-    const char *ranges;    /* PostgreSQL array text "{0,11}", NULL = SQL NULL */
-    const char *hidden;
-    int32_t version;
+/* Who made a replaced annotation and when, kept across an update. */
+typedef struct lp_db_ann_origin {
     const char *created_by; /* NULL: the writer */
     const char *created_at; /* NULL: now */
-} lp_db_ann_row;
+} lp_db_ann_origin;
 
-typedef struct lp_db_ann_frame_row {
-    const char *annotation_id;
-    int64_t frame;
-    bool keyframe;
-    lp_db_ann_body body;
-} lp_db_ann_frame_row;
-
-/* Inserts rows with COPY (text format, streamed in chunks). user_id is the
- * writer (created_by when a row has none, and updated_by). A duplicate id
- * fails with LP_E_CONFLICT. 0 or -1. */
+/* Inserts rows (lp_ann_store) with COPY (text format, streamed in chunks).
+ * origins (n of them, or NULL: every row is new) says who made each row;
+ * user_id is the writer (created_by when a row has none, and updated_by).
+ * A duplicate id fails with LP_E_CONFLICT. 0 or -1. */
 int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
-                     const lp_db_ann_row *rows, size_t n, lp_error *err);
-int lp_db_ann_frames_insert(lp_db *db, const lp_db_ann_frame_row *rows, size_t n, lp_error *err);
+                     const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err);
+/* Inserts the frames of inserted video annotations (annotation_id set). */
+int lp_db_ann_frames_insert(lp_db *db, const lp_ann_frame_row *rows, size_t n, lp_error *err);
 
 /* After a write: refreshes the item's annotation_count and class_ids and
  * bumps its version; *version gets the new one. 0 or -1. */
@@ -115,28 +91,11 @@ int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_e
 
 typedef struct lp_db_ann_cursor lp_db_ann_cursor;
 
-/* One row of a cursor; every pointer is valid until the next call. Strings
- * are NUL-terminated; blobs and JSON texts come with their lengths. */
+/* One row of a cursor; every pointer is valid until the next call. */
 typedef struct lp_db_ann_out {
-    char id[37];
-    char class_id[37];
-    const char *slot;
-    const char *type;
-    lp_db_ann_body body;
-    bool has_z;
-    int32_t z;
-    const char *source;
-    bool has_confidence;
-    double confidence;
-    int32_t version;
-    const char *ranges;    /* "{0,11,…}" or NULL */
-    const char *hidden;
-    bool interpolated;
-    /* frame columns; has_frame false for an annotation without frames */
-    bool has_frame;
-    int32_t frame;
-    bool keyframe;
-    lp_db_ann_body frame_body;
+    lp_ann_row ann;
+    bool has_frame;            /* false for an annotation without frames */
+    lp_ann_frame_row frame;
 } lp_db_ann_out;
 
 /* Every annotation of the item (of one slot when slot is not NULL): first
@@ -151,7 +110,8 @@ lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
                                            lp_error *err);
 
-/* 1 with *row filled, 0 at the end, -1 on error. */
+/* 1 with *row filled, 0 at the end, -1 on error (LP_E_INTERNAL for a row
+ * whose columns are not of the expected types or lengths). */
 int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err);
 
 /* Ends the cursor (cancelling the query when rows remain) and leaves the

@@ -217,7 +217,7 @@ static void test_reject_dead_letters(void **state)
 static void test_unreachable_and_bad_vhost(void **state)
 {
     lp_error err;
-    char url[512];
+    char url[1024];
     lp_amqp_url u;
     (void)state;
     NEED_BROKER();

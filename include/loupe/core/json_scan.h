@@ -17,8 +17,8 @@
  * byte offset). Type mismatches are the caller's to report (peek first).
  * The scanner borrows the text, which must outlive it and every span or
  * string it returns. Not thread-safe; one owner. */
-#ifndef LOUPE_API_JSON_SCAN_H
-#define LOUPE_API_JSON_SCAN_H
+#ifndef LOUPE_CORE_JSON_SCAN_H
+#define LOUPE_CORE_JSON_SCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

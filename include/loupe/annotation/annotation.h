@@ -1,33 +1,21 @@
-/* Annotations in and out: Darwin JSON 2.0 objects ⇄ parsed annotations ⇄
- * the stored form (docs/ANNOTATIONS.md).
+/* The annotation model (docs/ANNOTATIONS.md): what one annotation holds
+ * once read — its shape, sub-types, properties, frames — whatever format it
+ * came in, and the checks of an annotation against its class and slot.
  *
- * In: lp_ann_read parses one annotation object of a request with the pull
- * parser (json_scan.h), checks its shape with the geometry library
- * (lp_geom_validate, lp_geom_track_check) and its sub-types, and keeps every
- * key it does not know as raw text ("extra"), so imports round-trip.
- * lp_ann_check_class then checks it against its class and slot.
- * Field errors name the member from the annotation down
- * ("polygon.paths[0][2].x"); the caller anchors them ("create[3].").
+ * Formats (loupe/formats/) read into these types and write from the stored
+ * form (loupe/annotation/stored.h); the database (loupe/db/annotations_sql.h)
+ * stores them. Pure: no database, no HTTP.
  *
- * Stored form: the geometry as a compact little-endian blob
- * (lp_ann_geom_encode / lp_ann_geom_decode), everything else as jsonb text.
- *
- * Out: lp_ann_write_* render JSON text into an lp_buf directly (no
- * intermediate tree), with the shortest decimal that reads back as the same
- * double for every coordinate.
- *
- * Memory: everything parsed lives in the caller's arena and borrows the
- * request text (spans point into it). */
-#ifndef LOUPE_API_ANNOTATION_CODEC_H
-#define LOUPE_API_ANNOTATION_CODEC_H
+ * Memory: everything lives in the caller's arena; strings may borrow the
+ * text the annotation was read from. */
+#ifndef LOUPE_ANNOTATION_ANNOTATION_H
+#define LOUPE_ANNOTATION_ANNOTATION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loupe/api/json_scan.h"
 #include "loupe/core/arena.h"
-#include "loupe/core/buf.h"
 #include "loupe/core/error.h"
 #include "loupe/geometry/shape.h"
 #include "loupe/geometry/track.h"
@@ -91,7 +79,10 @@ typedef struct lp_ann_frame {
 } lp_ann_frame;
 
 typedef enum lp_ann_source { LP_ANN_HUMAN = 0, LP_ANN_MODEL, LP_ANN_IMPORT } lp_ann_source;
+/* "human", "model", "import". */
 const char *lp_ann_source_name(lp_ann_source s);
+/* 0, or -1 when unknown. */
+int lp_ann_source_from_name(const char *name, lp_ann_source *out);
 
 typedef struct lp_ann {
     const char *id;            /* canonical lower-case UUID, or NULL (a new one is assigned) */
@@ -123,14 +114,6 @@ typedef struct lp_ann_limits {
 /* What ids the reader requires: an update names the annotation it replaces. */
 typedef enum lp_ann_mode { LP_ANN_CREATE = 0, LP_ANN_UPDATE } lp_ann_mode;
 
-/* Reads one annotation object at the scanner's position into out. A syntax
- * error fails the scanner (the caller reports lp_jscan_error); a value that is
- * wrong records field errors in err and the reader carries on to the end of
- * the object, so one response lists every problem. Returns 0 when the object
- * was read and valid, 1 when it was read with field errors, -1 on a syntax
- * error or out of memory (err says which for the latter). */
-int lp_ann_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode mode, lp_ann *out, lp_error *err);
-
 /* A class as the checks need it. */
 typedef struct lp_ann_class {
     const char *id;
@@ -150,39 +133,9 @@ typedef struct lp_ann_slot {
 /* Checks ann against its class (type allowed, sub-types allowed, skeleton
  * nodes, property names and values) and its slot (frames only on video and
  * volume slots, within frame_count). cls or slot NULL: the class / slot does
- * not exist (422 naming class_id / slot). Field errors as lp_ann_read. 0 or
+ * not exist (422 naming class_id / slot). Field errors as the readers
+ * record them (member paths from the annotation down). 0 or
  * -1. */
 int lp_ann_check(const lp_ann *ann, const lp_ann_class *cls, const lp_ann_slot *slot, lp_arena *a, lp_error *err);
-
-/* ---- stored geometry ---------------------------------------------------- */
-
-/* Appends the blob of g (layout in docs/ANNOTATIONS.md) to out. 0, or -1
- * when out is full. */
-int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *out);
-
-/* Decodes a blob (borrowed, len bytes) into g, arrays allocated in a and raw
- * text borrowed from the blob. 0, or -1 with LP_E_INTERNAL for a damaged
- * blob (or LP_E_NOMEM). */
-int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g, lp_error *err);
-
-/* ---- output ------------------------------------------------------------- */
-
-/* Shortest decimal text that reads back as exactly v (v finite). Returns the
- * length written to out (at most 32 bytes with the NUL). */
-size_t lp_ann_format_double(double v, char out[32]);
-
-/* Writes `"<key>":<value>` for g (its Darwin key and value). The caller
- * writes the separators around it. 0 or -1 (buffer full). */
-int lp_ann_write_geom(lp_buf *out, const lp_ann_geom *g);
-
-/* Writes `"<key>":<value>` for a computed shape (interpolation output). */
-int lp_ann_write_shape(lp_buf *out, const lp_geom_shape *s);
-
-/* Appends the members of a JSON object text "{…}" (jsonb output) to out,
- * each preceded by a comma; nothing for "{}" or NULL. 0 or -1. */
-int lp_ann_write_members(lp_buf *out, const char *obj, size_t len);
-
-/* Appends s as a JSON string (quoted, escaped). 0 or -1. */
-int lp_ann_write_string(lp_buf *out, const char *s, size_t len);
 
 #endif

@@ -1,6 +1,6 @@
-/* The annotation codec without a server: the pull parser (grammar, numbers,
- * spans), reading annotations with field errors, the stored blob of every
- * type, and the shortest round-trip number format. */
+/* Darwin JSON 2.0 without a server: reading annotations with field errors,
+ * every type through the stored blob and back to Darwin JSON, and the
+ * shortest round-trip number format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,101 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loupe/api/annotation_codec.h"
-#include "loupe/api/json_scan.h"
+#include "loupe/annotation/stored.h"
+#include "loupe/core/json_scan.h"
+#include "loupe/formats/darwin.h"
+#include "loupe/formats/json_text.h"
 
 static const lp_ann_limits LIMITS = {
     .geom = {.max_points = 1000, .max_paths = 10, .max_pixels = 1000000}, .max_frame = 999, .max_string = 100};
-
-/* Skips one whole document; 0 when it is valid JSON. */
-static int scan_all(const char *text)
-{
-    lp_jscan s;
-    lp_jscan_init(&s, text, strlen(text));
-    return lp_jscan_skip(&s, NULL, NULL) == 0 && lp_jscan_finish(&s) == 0 ? 0 : -1;
-}
-
-static void test_scanner_grammar(void **state)
-{
-    (void)state;
-    const char *good[] = {"{}", "[]", "0", "-0.5e-3", "\"\\u00e9\\ud83d\\ude00\"", " {\"a\" : [1, {\"b\": null}] } ",
-                          "[true,false,null]", "\"caf\xc3\xa9\""};
-    const char *bad[] = {"{,}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "1e", "NaN", "Infinity", "[1 2]", "{\"a\" 1}",
-                         "\"\\u0000\"", "\"abc", "\"\\x\"", "\"a\tb\"", "\"\xff\"", "[] []", "", "tru", "{\"a\":}"};
-    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-        assert_int_equal(scan_all(good[i]), 0);
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        if (scan_all(bad[i]) != -1)
-            fail_msg("accepted invalid JSON: %s", bad[i]);
-    }
-    char deep[200];
-    memset(deep, '[', 100);
-    memset(deep + 100, ']', 100);
-    lp_jscan s;
-    lp_jscan_init(&s, deep, sizeof deep);
-    assert_int_equal(lp_jscan_skip(&s, NULL, NULL), -1);
-    lp_error err;
-    lp_error_clear(&err);
-    lp_jscan_error(&s, &err);
-    assert_int_equal(err.code, LP_E_MALFORMED);
-    assert_non_null(strstr(err.message, "too deep"));
-}
-
-static void test_scanner_numbers_and_spans(void **state)
-{
-    (void)state;
-    char text[64];
-    srand(7);
-    for (int i = 0; i < 20000; i++) {
-        /* random decimals with up to 17 digits: the fast path must agree with strtod */
-        long long m = ((long long)rand() << 20) ^ rand();
-        int scale = rand() % 12;
-        snprintf(text, sizeof text, "%s%lld.%0*d", i % 2 ? "-" : "", m % 1000000000000LL, scale ? scale : 1, rand() % 1000);
-        double d;
-        bool is_int;
-        lp_jscan s;
-        lp_jscan_init(&s, text, strlen(text));
-        assert_int_equal(lp_jscan_number(&s, &d, &is_int, NULL), 0);
-        assert_true(d == strtod(text, NULL));
-        assert_false(is_int);
-    }
-    const char *cases[] = {"12345678901234567890123", "1e300", "4.9e-324", "1.7976931348623157e308", "0.1e-30"};
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        double d;
-        lp_jscan s;
-        lp_jscan_init(&s, cases[i], strlen(cases[i]));
-        assert_int_equal(lp_jscan_number(&s, &d, NULL, NULL), 0);
-        assert_true(d == strtod(cases[i], NULL));
-    }
-    double d;
-    int64_t iv;
-    bool is_int;
-    lp_jscan s;
-    lp_jscan_init(&s, "1e999", 5);
-    assert_int_equal(lp_jscan_number(&s, &d, &is_int, &iv), 0);
-    assert_true(isinf(d));
-    lp_jscan_init(&s, "-42", 3);
-    assert_int_equal(lp_jscan_number(&s, &d, &is_int, &iv), 0);
-    assert_true(is_int);
-    assert_int_equal(iv, -42);
-
-    const char *doc = "{\"a\": [1, {\"b\": \"x\"}] , \"c\":2}";
-    const char *span;
-    size_t len;
-    lp_jstr key;
-    lp_jscan_init(&s, doc, strlen(doc));
-    assert_int_equal(lp_jscan_object_begin(&s), 0);
-    assert_int_equal(lp_jscan_object_next(&s, &key), 1);
-    assert_true(lp_jstr_eq(&key, "a"));
-    assert_int_equal(lp_jscan_skip(&s, &span, &len), 0);
-    assert_int_equal(len, strlen("[1, {\"b\": \"x\"}]"));
-    assert_memory_equal(span, "[1, {\"b\": \"x\"}]", len);
-    assert_int_equal(lp_jscan_object_next(&s, &key), 1);
-    assert_true(lp_jstr_eq(&key, "c"));
-    assert_int_equal(lp_jscan_skip(&s, NULL, NULL), 0);
-    assert_int_equal(lp_jscan_object_next(&s, &key), 0);
-    assert_int_equal(lp_jscan_finish(&s), 0);
-}
 
 static void test_format_double(void **state)
 {
@@ -117,7 +29,7 @@ static void test_format_double(void **state)
                  {0.0001, "0.0001"}, {123456.789, "123456.789"}, {-0.0, "-0"}};
     char out[32];
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
-        lp_ann_format_double(fixed[i].v, out);
+        lp_json_format_double(fixed[i].v, out);
         assert_string_equal(out, fixed[i].text);
     }
     srand(11);
@@ -127,11 +39,11 @@ static void test_format_double(void **state)
         memcpy(&v, &bits, sizeof v);
         if (!isfinite(v))
             continue;
-        size_t n = lp_ann_format_double(v, out);
+        size_t n = lp_json_format_double(v, out);
         assert_int_equal(n, strlen(out));
         assert_true(strtod(out, NULL) == v);
         double w = (double)(rand() % 2000000 - 1000000) / 1000.0; /* typical coordinates */
-        lp_ann_format_double(w, out);
+        lp_json_format_double(w, out);
         assert_true(strtod(out, NULL) == w);
         assert_true(strlen(out) <= 9);
     }
@@ -143,7 +55,7 @@ static int read_one(lp_arena *a, const char *text, lp_ann *ann, lp_error *err)
     lp_jscan s;
     lp_error_clear(err);
     lp_jscan_init(&s, text, strlen(text));
-    return lp_ann_read(&s, a, &LIMITS, LP_ANN_CREATE, ann, err);
+    return lp_darwin_read(&s, a, &LIMITS, LP_ANN_CREATE, ann, err);
 }
 
 static int has_field(const lp_error *err, const char *field)
@@ -241,7 +153,7 @@ static void round_trip(lp_arena *a, const char *member, const char *expect)
     assert_int_equal(lp_ann_geom_encode(&ann.body.geom, &blob), 0);
     assert_int_equal(lp_ann_geom_decode(blob.data, blob.len, a, &g, &err), 0);
     assert_int_equal(g.type, ann.type);
-    assert_int_equal(lp_ann_write_geom(&out, &g), 0);
+    assert_int_equal(lp_darwin_write_geom(&out, &g), 0);
     snprintf(out_text, sizeof out_text, "%s", out.data);
     assert_string_equal(out_text, expect);
     /* any truncation of the blob is refused, never read past */
@@ -283,8 +195,6 @@ static void test_blob_round_trips(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scanner_grammar),
-        cmocka_unit_test(test_scanner_numbers_and_spans),
         cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_read_annotations),
         cmocka_unit_test(test_blob_round_trips),

@@ -1,5 +1,5 @@
-/* Pull parser for large JSON bodies. See include/loupe/api/json_scan.h. */
-#include "loupe/api/json_scan.h"
+/* Pull parser for large JSON bodies. See include/loupe/core/json_scan.h. */
+#include "loupe/core/json_scan.h"
 
 #include <math.h>
 #include <stdio.h>

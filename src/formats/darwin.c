@@ -1,8 +1,7 @@
-/* Annotations: Darwin JSON 2.0 in, stored blobs, JSON text out.
- * See include/loupe/api/annotation_codec.h and docs/ANNOTATIONS.md. */
-#include "loupe/api/annotation_codec.h"
+/* Darwin JSON 2.0: the annotation reader and writer.
+ * See include/loupe/formats/darwin.h and docs/ANNOTATIONS.md. */
+#include "loupe/formats/darwin.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,44 +9,7 @@
 #include <string.h>
 
 #include "loupe/core/util.h"
-
-/* ---- type tables ---------------------------------------------------------- */
-
-const char *lp_ann_type_name(int type)
-{
-    if (type == LP_ANN_RASTER_LAYER)
-        return "raster_layer";
-    return lp_geom_type_name((lp_geom_type)type);
-}
-
-int lp_ann_type_from_name(const char *name, size_t len, int *out)
-{
-    for (int t = 0; t < LP_ANN_TYPE_COUNT; t++) {
-        const char *n = lp_ann_type_name(t);
-        if (strlen(n) == len && memcmp(n, name, len) == 0) {
-            *out = t;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-unsigned lp_ann_sub_type_flag(const char *name)
-{
-    if (strcmp(name, "attributes") == 0)
-        return LP_ANN_SUB_ATTRIBUTES;
-    if (strcmp(name, "text") == 0)
-        return LP_ANN_SUB_TEXT;
-    if (strcmp(name, "instance_id") == 0)
-        return LP_ANN_SUB_INSTANCE_ID;
-    if (strcmp(name, "directional_vector") == 0)
-        return LP_ANN_SUB_DIRECTIONAL_VECTOR;
-    return 0;
-}
-
-static const char *const source_names[] = {"human", "model", "import"};
-
-const char *lp_ann_source_name(lp_ann_source s) { return (unsigned)s < 3 ? source_names[s] : "human"; }
+#include "loupe/formats/json_text.h"
 
 /* ---- the reader: field paths and errors -------------------------------------- */
 
@@ -1195,12 +1157,8 @@ static int read_source(reader *r, lp_ann_source *out)
     int rc = read_string(r, 32, &sv);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < sizeof source_names / sizeof *source_names; i++) {
-        if (strcmp(sv, source_names[i]) == 0) {
-            *out = (lp_ann_source)i;
-            return 0;
-        }
-    }
+    if (lp_ann_source_from_name(sv, out) == 0)
+        return 0;
     return ferr(r, NULL, "must be one of \"human\", \"model\", \"import\"");
 }
 
@@ -1280,7 +1238,7 @@ static int read_annotation(reader *r, lp_ann_mode mode, lp_ann *out)
     return rc;
 }
 
-int lp_ann_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode mode, lp_ann *out, lp_error *err)
+int lp_darwin_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode mode, lp_ann *out, lp_error *err)
 {
     reader r = {.s = s, .a = a, .lim = lim, .err = err};
     memset(out, 0, sizeof *out);
@@ -1293,496 +1251,13 @@ int lp_ann_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode 
     return rc || r.bad ? 1 : 0;
 }
 
-/* ---- checks against class and slot ---------------------------------------------- */
-
-static bool prop_value_ok(const lp_ann_prop *p, json_t *def, char *why, size_t cap)
-{
-    const char *type = json_string_value(json_object_get(def, "type"));
-    if (p->kind == 0)
-        return true;
-    if (!type)
-        return true;
-    if (strcmp(type, "number") == 0) {
-        if (p->kind != 2) {
-            snprintf(why, cap, "must be a number for property \"%s\"", p->name);
-            return false;
-        }
-        return true;
-    }
-    if (p->kind != 1) {
-        snprintf(why, cap, "must be a string for property \"%s\"", p->name);
-        return false;
-    }
-    if (strcmp(type, "text") == 0)
-        return true;
-    json_t *opts = json_object_get(def, "options"), *o;
-    size_t i;
-    json_array_foreach(opts, i, o) {
-        const char *v = json_string_value(json_object_get(o, "value"));
-        if (v && strcmp(v, p->str) == 0)
-            return true;
-    }
-    snprintf(why, cap, "\"%.80s\" is not an option of property \"%.80s\"", p->str, p->name);
-    return false;
-}
-
-static int check_props(const lp_ann_body *b, json_t *defs, const char *prefix, lp_error *err)
-{
-    int rc = 0;
-    for (size_t i = 0; i < b->nprops; i++) {
-        const lp_ann_prop *p = &b->props[i];
-        json_t *d, *def = NULL;
-        size_t j;
-        char field[160], why[256];
-        if (!p->name)
-            continue;
-        json_array_foreach(defs, j, d) {
-            const char *n = json_string_value(json_object_get(d, "name"));
-            const char *id = json_string_value(json_object_get(d, "id"));
-            if ((n && strcmp(n, p->name) == 0) || (id && strcmp(id, p->name) == 0)) {
-                def = d;
-                break;
-            }
-        }
-        if (!def) {
-            snprintf(field, sizeof field, "%sproperties[%zu].name", prefix, i);
-            rc = lp_error_field(err, LP_E_INVALID, field, "the class has no property \"%.80s\"", p->name);
-            continue;
-        }
-        if (!prop_value_ok(p, def, why, sizeof why)) {
-            snprintf(field, sizeof field, "%sproperties[%zu].value", prefix, i);
-            rc = lp_error_field(err, LP_E_INVALID, field, "%s", why);
-        }
-    }
-    return rc;
-}
-
-static int check_body(const lp_ann_body *b, const lp_ann_class *cls, json_t *defs, const char *prefix,
-                      lp_error *err)
-{
-    static const char *const sub_names[] = {"attributes", "text", "instance_id", "directional_vector"};
-    int rc = 0;
-    char field[160];
-    for (int i = 0; i < 4; i++) {
-        unsigned f = 1u << i;
-        if ((b->sub_types & f) && !(cls->sub_types & f)) {
-            snprintf(field, sizeof field, "%s%s", prefix, sub_names[i]);
-            rc = lp_error_field(err, LP_E_INVALID, field, "class %s does not allow the %s sub-type (sub_types)",
-                                cls->id, sub_names[i]);
-        }
-    }
-    if (b->geom.type == LP_GEOM_SKELETON && cls->skeleton_nodes) {
-        const lp_geom_skeleton *sk = &b->geom.shape.u.skeleton;
-        if (sk->nnodes != cls->nskeleton_nodes) {
-            snprintf(field, sizeof field, "%sskeleton.nodes", prefix);
-            rc = lp_error_field(err, LP_E_INVALID, field, "must have the class's %zu nodes, not %zu",
-                                cls->nskeleton_nodes, sk->nnodes);
-        } else {
-            for (size_t i = 0; i < sk->nnodes; i++) {
-                const char *name = sk->nodes[i].name;
-                size_t j;
-                if (!name)
-                    continue;
-                for (j = 0; j < cls->nskeleton_nodes; j++)
-                    if (strcmp(cls->skeleton_nodes[j], name) == 0)
-                        break;
-                if (j == cls->nskeleton_nodes) {
-                    snprintf(field, sizeof field, "%sskeleton.nodes[%zu].name", prefix, i);
-                    rc = lp_error_field(err, LP_E_INVALID, field, "\"%.80s\" is not a node of the class's skeleton",
-                                        name);
-                }
-            }
-        }
-    }
-    if (check_props(b, defs, prefix, err) != 0)
-        rc = -1;
-    return rc;
-}
-
-int lp_ann_check(const lp_ann *ann, const lp_ann_class *cls, const lp_ann_slot *slot, lp_arena *a, lp_error *err)
-{
-    int rc = 0;
-    (void)a;
-    if (!cls)
-        return lp_error_field(err, LP_E_INVALID, "class_id", "no class %s in this team",
-                              ann->class_id ? ann->class_id : "");
-    if (!slot) {
-        if (ann->slot)
-            rc = lp_error_field(err, LP_E_INVALID, "slot", "the item has no slot named \"%.100s\"", ann->slot);
-        else
-            rc = lp_error_field(err, LP_E_INVALID, "slot", "is required: the item has several slots");
-    }
-    if (ann->type >= 0 && !(cls->types & (1u << ann->type)))
-        rc = lp_error_field(err, LP_E_INVALID, lp_ann_type_name(ann->type),
-                            "class %s does not allow %s annotations (its annotation_types)", cls->id,
-                            lp_ann_type_name(ann->type));
-    json_t *defs = json_loads(cls->properties_json ? cls->properties_json : "[]", 0, NULL);
-    if (!defs)
-        defs = json_array();
-    if (check_body(&ann->body, cls, defs, "", err) != 0)
-        rc = -1;
-    for (size_t i = 0; i < ann->nframes; i++) {
-        char prefix[48];
-        snprintf(prefix, sizeof prefix, "frames.%lld.", (long long)ann->frames[i].frame);
-        if (check_body(&ann->frames[i].body, cls, defs, prefix, err) != 0)
-            rc = -1;
-    }
-    json_decref(defs);
-    if (slot && ann->video) {
-        if (!slot->video) {
-            rc = lp_error_field(err, LP_E_INVALID, "frames", "slot \"%.100s\" is an image; frames need a video or volume slot",
-                                slot->name);
-        } else if (slot->frame_count > 0 && ann->nframes &&
-                   ann->frames[ann->nframes - 1].frame >= slot->frame_count) {
-            char field[64];
-            snprintf(field, sizeof field, "frames.%lld", (long long)ann->frames[ann->nframes - 1].frame);
-            rc = lp_error_field(err, LP_E_INVALID, field, "is past the end of slot \"%.100s\" (%lld frames)",
-                                slot->name, (long long)slot->frame_count);
-        }
-    }
-    return rc ? -1 : 0;
-}
-
-/* ---- stored geometry --------------------------------------------------------------- */
-
-#define BLOB_VERSION 1
-
-static int put_u8(lp_buf *o, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-    return lp_buf_append(o, &c, 1);
-}
-
-static int put_u32(lp_buf *o, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    return lp_buf_append(o, b, 4);
-}
-
-static inline void le64(unsigned char *b, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define HOST_LE 1
-#else
-#define HOST_LE 0
-#endif
-
-static int put_f64s(lp_buf *o, const double *d, size_t n)
-{
-    if (HOST_LE)
-        return lp_buf_append(o, d, n * sizeof *d);
-    unsigned char b[8 * 16];
-    while (n) {
-        size_t k = n < 16 ? n : 16;
-        for (size_t i = 0; i < k; i++)
-            le64(b + 8 * i, d[i]);
-        if (lp_buf_append(o, b, 8 * k) != 0)
-            return -1;
-        d += k;
-        n -= k;
-    }
-    return 0;
-}
-
-static int put_points(lp_buf *o, const lp_geom_path *p)
-{
-    if (put_u32(o, (uint32_t)p->npoints) != 0)
-        return -1;
-    /* lp_geom_point is two doubles with no padding */
-    return put_f64s(o, (const double *)(const void *)p->points, p->npoints * 2);
-}
-
-static int put_bbox(lp_buf *o, const lp_geom_bbox *b)
-{
-    double v[4] = {b->x, b->y, b->w, b->h};
-    return put_f64s(o, v, 4);
-}
-
-int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
-{
-    if (put_u8(o, BLOB_VERSION) != 0 || put_u8(o, (unsigned)g->type) != 0)
-        return -1;
-    const lp_geom_shape *s = &g->shape;
-    switch (g->type) {
-    case LP_GEOM_BOUNDING_BOX: return put_bbox(o, &s->u.bbox);
-    case LP_GEOM_KEYPOINT: return put_f64s(o, &s->u.keypoint.x, 1) || put_f64s(o, &s->u.keypoint.y, 1) ? -1 : 0;
-    case LP_GEOM_ELLIPSE: {
-        double v[5] = {s->u.ellipse.center.x, s->u.ellipse.center.y, s->u.ellipse.radius.x, s->u.ellipse.radius.y,
-                       s->u.ellipse.angle};
-        return put_f64s(o, v, 5);
-    }
-    case LP_GEOM_CUBOID: return put_bbox(o, &s->u.cuboid.front) || put_bbox(o, &s->u.cuboid.back) ? -1 : 0;
-    case LP_GEOM_LINE: return put_points(o, &s->u.line);
-    case LP_GEOM_POLYGON:
-        if (put_u32(o, (uint32_t)s->u.polygon.npaths) != 0)
-            return -1;
-        for (size_t i = 0; i < s->u.polygon.npaths; i++)
-            if (put_points(o, &s->u.polygon.paths[i]) != 0)
-                return -1;
-        return 0;
-    case LP_GEOM_SKELETON:
-        if (put_u32(o, (uint32_t)s->u.skeleton.nnodes) != 0)
-            return -1;
-        for (size_t i = 0; i < s->u.skeleton.nnodes; i++) {
-            const lp_geom_skeleton_node *nd = &s->u.skeleton.nodes[i];
-            double v[2] = {nd->x, nd->y};
-            size_t nl = nd->name ? strlen(nd->name) : 0;
-            if (put_f64s(o, v, 2) != 0 || put_u8(o, nd->occluded ? 1 : 0) != 0 ||
-                put_u32(o, nd->name ? (uint32_t)nl : UINT32_MAX) != 0 || lp_buf_append(o, nd->name, nl) != 0)
-                return -1;
-        }
-        return 0;
-    case LP_ANN_RASTER_LAYER:
-        if (put_u32(o, (uint32_t)g->ndense) != 0)
-            return -1;
-        for (size_t i = 0; i < g->ndense; i++)
-            if (put_u32(o, g->dense[i]) != 0)
-                return -1;
-        return put_u32(o, (uint32_t)g->raw_len) || lp_buf_append(o, g->raw, g->raw_len) ? -1 : 0;
-    default: /* tag, mask, text: the JSON value as text */
-        return put_u32(o, (uint32_t)g->raw_len) || lp_buf_append(o, g->raw, g->raw_len) ? -1 : 0;
-    }
-}
-
-typedef struct blob_rd {
-    const unsigned char *p, *end;
-    bool bad;
-} blob_rd;
-
-static uint32_t get_u32(blob_rd *b)
-{
-    if (b->end - b->p < 4) {
-        b->bad = true;
-        return 0;
-    }
-    uint32_t v = (uint32_t)b->p[0] | (uint32_t)b->p[1] << 8 | (uint32_t)b->p[2] << 16 | (uint32_t)b->p[3] << 24;
-    b->p += 4;
-    return v;
-}
-
-static void get_f64s(blob_rd *b, double *d, size_t n)
-{
-    if ((size_t)(b->end - b->p) / 8 < n) {
-        b->bad = true;
-        memset(d, 0, n * sizeof *d);
-        return;
-    }
-    if (HOST_LE) {
-        memcpy(d, b->p, n * 8);
-        b->p += n * 8;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = 0;
-        for (int k = 7; k >= 0; k--)
-            v = (v << 8) | b->p[k];
-        memcpy(&d[i], &v, 8);
-        b->p += 8;
-    }
-}
-
-/* A count of elements of at least min_size bytes each; the blob is bad (and
- * the count 0) when the rest of it cannot hold that many. */
-static uint32_t get_count(blob_rd *b, size_t min_size)
-{
-    uint32_t n = get_u32(b);
-    if (!b->bad && (size_t)(b->end - b->p) / min_size < n)
-        b->bad = true;
-    return b->bad ? 0 : n;
-}
-
-static int get_points(blob_rd *b, lp_arena *a, lp_geom_path *p)
-{
-    uint32_t n = get_count(b, 16);
-    if (b->bad)
-        return -1;
-    p->npoints = n;
-    p->points = lp_arena_alloc(a, (size_t)n * sizeof *p->points + 1);
-    if (!p->points)
-        return -1;
-    get_f64s(b, (double *)(void *)p->points, (size_t)n * 2);
-    return 0;
-}
-
-static const char *get_text(blob_rd *b, size_t *len)
-{
-    uint32_t n = get_u32(b);
-    if (b->bad || (size_t)(b->end - b->p) < n) {
-        b->bad = true;
-        return NULL;
-    }
-    const char *t = (const char *)b->p;
-    b->p += n;
-    *len = n;
-    return t;
-}
-
-int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g, lp_error *err)
-{
-    blob_rd b = {.p = blob, .end = (const unsigned char *)blob + len};
-    memset(g, 0, sizeof *g);
-    if (len < 2 || b.p[0] != BLOB_VERSION || b.p[1] >= LP_ANN_TYPE_COUNT)
-        return lp_error_set(err, LP_E_INTERNAL, "a stored annotation shape is damaged (unknown layout)");
-    g->type = b.p[1];
-    b.p += 2;
-    g->shape.type = g->type < LP_ANN_RASTER_LAYER ? (lp_geom_type)g->type : LP_GEOM_MASK;
-    lp_geom_shape *s = &g->shape;
-    switch (g->type) {
-    case LP_GEOM_BOUNDING_BOX: get_f64s(&b, &s->u.bbox.x, 4); break;
-    case LP_GEOM_KEYPOINT: get_f64s(&b, &s->u.keypoint.x, 2); break;
-    case LP_GEOM_ELLIPSE: {
-        double v[5];
-        get_f64s(&b, v, 5);
-        s->u.ellipse = (lp_geom_ellipse){{v[0], v[1]}, {v[2], v[3]}, v[4]};
-        break;
-    }
-    case LP_GEOM_CUBOID: get_f64s(&b, &s->u.cuboid.front.x, 4); get_f64s(&b, &s->u.cuboid.back.x, 4); break;
-    case LP_GEOM_LINE:
-        if (get_points(&b, a, &s->u.line) != 0 && !b.bad)
-            goto nomem;
-        break;
-    case LP_GEOM_POLYGON: {
-        uint32_t n = get_count(&b, 4);
-        if (b.bad)
-            goto damaged;
-        s->u.polygon.npaths = n;
-        s->u.polygon.paths = lp_arena_calloc(a, n ? n : 1, sizeof *s->u.polygon.paths);
-        if (!s->u.polygon.paths)
-            goto nomem;
-        for (uint32_t i = 0; i < n && !b.bad; i++)
-            if (get_points(&b, a, &s->u.polygon.paths[i]) != 0 && !b.bad)
-                goto nomem;
-        break;
-    }
-    case LP_GEOM_SKELETON: {
-        uint32_t n = get_count(&b, 21);
-        if (b.bad)
-            goto damaged;
-        s->u.skeleton.nnodes = n;
-        s->u.skeleton.nodes = lp_arena_calloc(a, n ? n : 1, sizeof *s->u.skeleton.nodes);
-        if (!s->u.skeleton.nodes)
-            goto nomem;
-        for (uint32_t i = 0; i < n && !b.bad; i++) {
-            lp_geom_skeleton_node *nd = &s->u.skeleton.nodes[i];
-            double v[2];
-            get_f64s(&b, v, 2);
-            nd->x = v[0];
-            nd->y = v[1];
-            if (b.p >= b.end) {
-                b.bad = true;
-                break;
-            }
-            nd->occluded = *b.p++ != 0;
-            uint32_t nl = get_u32(&b);
-            if (nl != UINT32_MAX) {
-                if ((size_t)(b.end - b.p) < nl) {
-                    b.bad = true;
-                    break;
-                }
-                char *name = lp_arena_strndup(a, (const char *)b.p, nl);
-                if (!name)
-                    goto nomem;
-                nd->name = name;
-                b.p += nl;
-            }
-        }
-        break;
-    }
-    case LP_ANN_RASTER_LAYER: {
-        uint32_t n = get_count(&b, 4);
-        if (b.bad)
-            goto damaged;
-        g->dense = lp_arena_alloc(a, (size_t)n * 4 + 4);
-        if (!g->dense)
-            goto nomem;
-        for (uint32_t i = 0; i < n; i++)
-            g->dense[i] = get_u32(&b);
-        g->ndense = n;
-        g->raw = get_text(&b, &g->raw_len);
-        break;
-    }
-    default:
-        g->raw = get_text(&b, &g->raw_len);
-        break;
-    }
-    if (b.bad || b.p != b.end)
-        goto damaged;
-    return 0;
-damaged:
-    return lp_error_set(err, LP_E_INTERNAL, "a stored %s shape is damaged", lp_ann_type_name(g->type));
-nomem:
-    return lp_error_set(err, LP_E_NOMEM, "out of memory decoding a stored shape");
-}
 
 /* ---- output ------------------------------------------------------------------------- */
-
-static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-size_t lp_ann_format_double(double v, char out[32])
-{
-    /* Fast path: v = m / 10^k with an integer m below 2^53 for a small k.
-     * Dividing two exact doubles rounds correctly, so when m / 10^k == v the
-     * decimal "m e-k" reads back as v, and the smallest such k is the
-     * shortest. A cheap integrality test picks the candidate k; one division
-     * confirms it. */
-    double av = fabs(v);
-    if (av < 1e15) {
-        for (int k = 0; k <= 15; k++) {
-            double scaled = av * p10[k];
-            if (scaled >= 9007199254740992.0)
-                break;
-            double m = (double)(uint64_t)(scaled + 0.5);
-            if (m != scaled && fabs(m - scaled) > scaled * 1e-15)
-                continue;
-            if (m / p10[k] != av)
-                continue;
-            char digits[24];
-            int nd = 0;
-            uint64_t u = (uint64_t)m;
-            do {
-                digits[nd++] = (char)('0' + u % 10);
-                u /= 10;
-            } while (u);
-            char *o = out;
-            if (v < 0 || (v == 0 && signbit(v)))
-                *o++ = '-';
-            if (nd <= k) {
-                *o++ = '0';
-                *o++ = '.';
-                for (int z = 0; z < k - nd; z++)
-                    *o++ = '0';
-                for (int i = nd - 1; i >= 0; i--)
-                    *o++ = digits[i];
-            } else {
-                for (int i = nd - 1; i >= 0; i--) {
-                    *o++ = digits[i];
-                    if (i == k && k > 0)
-                        *o++ = '.';
-                }
-            }
-            *o = '\0';
-            return (size_t)(o - out);
-        }
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        int n = snprintf(out, 32, "%.*g", prec, v);
-        if (prec == 17 || strtod(out, NULL) == v)
-            return (size_t)n;
-    }
-    return 0;
-}
 
 static int put_num(lp_buf *o, double v)
 {
     char t[32];
-    size_t n = lp_ann_format_double(v, t);
+    size_t n = lp_json_format_double(v, t);
     return lp_buf_append(o, t, n);
 }
 
@@ -1792,10 +1267,10 @@ static int put_xy(lp_buf *o, double x, double y)
     size_t n = 0;
     memcpy(t, "{\"x\":", 5);
     n = 5;
-    n += lp_ann_format_double(x, t + n);
+    n += lp_json_format_double(x, t + n);
     memcpy(t + n, ",\"y\":", 5);
     n += 5;
-    n += lp_ann_format_double(y, t + n);
+    n += lp_json_format_double(y, t + n);
     t[n++] = '}';
     return lp_buf_append(o, t, n);
 }
@@ -1820,43 +1295,7 @@ static int put_box_obj(lp_buf *o, const lp_geom_bbox *b)
                : 0;
 }
 
-/* The two-character escape of c, or NULL when it is written \u00XX. */
-static const char *short_escape(unsigned char c)
-{
-    switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    case '\t': return "\\t";
-    case '\r': return "\\r";
-    default: return NULL;
-    }
-}
-
-int lp_ann_write_string(lp_buf *o, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (lp_buf_append(o, "\"", 1) != 0)
-        return -1;
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        if (lp_buf_append(o, s + start, i - start) != 0)
-            return -1;
-        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-        const char *e = short_escape(c);
-        if (e ? lp_buf_append(o, e, 2) != 0 : lp_buf_append(o, esc, 6) != 0)
-            return -1;
-        start = i + 1;
-    }
-    if (lp_buf_append(o, s + start, len - start) != 0)
-        return -1;
-    return lp_buf_append(o, "\"", 1);
-}
-
-int lp_ann_write_shape(lp_buf *o, const lp_geom_shape *s)
+int lp_darwin_write_shape(lp_buf *o, const lp_geom_shape *s)
 {
     const char *name = lp_geom_type_name(s->type);
     if (!name || lp_buf_printf(o, "\"%s\":", name) != 0)
@@ -1892,7 +1331,7 @@ int lp_ann_write_shape(lp_buf *o, const lp_geom_shape *s)
                 return -1;
             if (lp_buf_puts(o, "{") != 0)
                 return -1;
-            if (nd->name && (lp_buf_puts(o, "\"name\":") || lp_ann_write_string(o, nd->name, strlen(nd->name)) ||
+            if (nd->name && (lp_buf_puts(o, "\"name\":") || lp_json_write_string(o, nd->name, strlen(nd->name)) ||
                              lp_buf_puts(o, ",")))
                 return -1;
             if (lp_buf_puts(o, "\"x\":") || put_num(o, nd->x) || lp_buf_puts(o, ",\"y\":") || put_num(o, nd->y) ||
@@ -1905,7 +1344,7 @@ int lp_ann_write_shape(lp_buf *o, const lp_geom_shape *s)
     }
 }
 
-int lp_ann_write_geom(lp_buf *o, const lp_ann_geom *g)
+int lp_darwin_write_geom(lp_buf *o, const lp_ann_geom *g)
 {
     if (g->type == LP_ANN_RASTER_LAYER) {
         if (lp_buf_puts(o, "\"raster_layer\":{\"dense_rle\":[") != 0)
@@ -1925,26 +1364,69 @@ int lp_ann_write_geom(lp_buf *o, const lp_ann_geom *g)
                    ? -1
                    : 0;
     }
-    return lp_ann_write_shape(o, &g->shape);
+    return lp_darwin_write_shape(o, &g->shape);
 }
 
-int lp_ann_write_members(lp_buf *o, const char *obj, size_t len)
+
+/* ---- stored rows -------------------------------------------------------------------- */
+
+/* `,"<name>":[[s,e],…]` for frame ranges; nothing when there are none. */
+static int write_ranges(lp_buf *o, const char *name, const lp_geom_frame_range *r, size_t n, bool always)
 {
-    if (!obj)
+    if (!n && !always)
         return 0;
-    /* trim "{" … "}" and surrounding whitespace */
-    size_t b = 0, e = len;
-    while (b < e && obj[b] != '{')
-        b++;
-    while (e > b && obj[e - 1] != '}')
-        e--;
-    if (e - b < 2)
-        return 0;
-    b++;
-    e--;
-    while (b < e && (obj[b] == ' ' || obj[b] == '\n'))
-        b++;
-    if (b == e)
-        return 0;
-    return lp_buf_append(o, ",", 1) || lp_buf_append(o, obj + b, e - b) ? -1 : 0;
+    if (lp_buf_printf(o, ",\"%s\":[", name) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (lp_buf_printf(o, "%s[%lld,%lld]", i ? "," : "", (long long)r[i].start, (long long)r[i].end) != 0)
+            return -1;
+    return lp_buf_puts(o, "]");
 }
+
+/* The members a stored body adds to the object being written, each after a
+ * comma: its shape, then the members of data and extra. */
+static int write_stored(lp_buf *o, lp_arena *a, const lp_ann_stored *b, lp_error *err)
+{
+    lp_ann_geom g;
+    if (b->geom && (lp_ann_geom_decode(b->geom, b->geom_len, a, &g, err) != 0 || lp_buf_append(o, ",", 1) != 0 ||
+                    lp_darwin_write_geom(o, &g) != 0))
+        return -1;
+    return lp_json_write_members(o, b->data, b->data_len) || lp_json_write_members(o, b->extra, b->extra_len) ? -1
+                                                                                                               : 0;
+}
+
+int lp_darwin_write_row(lp_buf *o, lp_arena *a, const lp_ann_row *r, lp_error *err)
+{
+    if (lp_buf_printf(o, "{\"id\":\"%s\",\"class_id\":\"%s\",\"slot\":", r->id, r->class_id) != 0 ||
+        lp_json_write_string(o, r->slot, strlen(r->slot)) != 0 ||
+        lp_buf_printf(o, ",\"version\":%lld,\"source\":\"%s\"", (long long)r->version,
+                      lp_ann_source_name(r->source)) != 0)
+        return -1;
+    if (r->has_z && lp_buf_printf(o, ",\"z\":%d", (int)r->z) != 0)
+        return -1;
+    if (r->has_confidence) {
+        char num[32];
+        lp_json_format_double(r->confidence, num);
+        if (lp_buf_printf(o, ",\"confidence\":%s", num) != 0)
+            return -1;
+    }
+    if (write_stored(o, a, &r->body, err) != 0)
+        return -1;
+    if (!r->video)
+        return lp_buf_puts(o, "}");
+    return write_ranges(o, "ranges", r->ranges, r->nranges, true) ||
+                   write_ranges(o, "hidden_areas", r->hidden, r->nhidden, false) || lp_buf_puts(o, ",\"frames\":{")
+               ? -1
+               : 0;
+}
+
+int lp_darwin_write_frame(lp_buf *o, lp_arena *a, const lp_ann_frame_row *f, bool first, lp_error *err)
+{
+    return lp_buf_printf(o, "%s\"%lld\":{\"keyframe\":%s", first ? "" : ",", (long long)f->frame,
+                         f->keyframe ? "true" : "false") ||
+                   write_stored(o, a, &f->body, err) || lp_buf_puts(o, "}")
+               ? -1
+               : 0;
+}
+
+int lp_darwin_write_row_end(lp_buf *o, const lp_ann_row *r) { return r->video ? lp_buf_puts(o, "}}") : 0; }
