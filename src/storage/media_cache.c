@@ -279,8 +279,13 @@ static lp_media_cache_file *find_or_queue(lp_media_cache *c, const char *key, co
         return NULL;
     lp_strlcpy(f->key, key, sizeof f->key);
     /* A name of its own: an evicted copy of the same key may still be
-     * being deleted (outside the lock) while this one is fetched. */
-    snprintf(f->path, sizeof f->path, "%s/%s-%llu", c->dir, hex, (unsigned long long)++c->serial);
+     * being deleted (outside the lock) while this one is fetched. A cache
+     * directory too long to hold the name gets no entry. */
+    if ((size_t)snprintf(f->path, sizeof f->path, "%s/%s-%llu", c->dir, hex, (unsigned long long)++c->serial) >=
+        sizeof f->path) {
+        free(f);
+        return NULL;
+    }
     f->state = QUEUED;
     f->listed = 1;
     f->next = c->head;
