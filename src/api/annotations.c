@@ -40,6 +40,7 @@
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
 #include "loupe/geometry/track.h"
+#include "loupe/http/etag.h"
 
 /* Most frames one frame-range read may cover. */
 #define LP_ANN_FRAMES_MAX 10000
@@ -69,40 +70,17 @@ static void anchor_fields(lp_error *err, size_t mark, const char *name)
     }
 }
 
+/* The entity tag of version into tag. */
+static const char *etag_of(int64_t version, char tag[32])
+{
+    snprintf(tag, 32, "\"%lld\"", (long long)version);
+    return tag;
+}
+
 static int etag_header(lp_req *req, int64_t version)
 {
     char tag[32];
-    snprintf(tag, sizeof tag, "\"%lld\"", (long long)version);
-    return lp_res_header(req, "ETag", tag);
-}
-
-/* 1 when the If-Match / If-None-Match list names version (or is "*"). */
-static int etag_listed(const char *list, int64_t version)
-{
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        if (*p == '*')
-            return 1;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end - start >= 3 && start[0] == '"' && end[-1] == '"') {
-            char *e;
-            long long v = strtoll(start + 1, &e, 10);
-            if (e == end - 1 && e > start + 1 && v == version)
-                return 1;
-        }
-    }
-    return 0;
+    return lp_res_header(req, "ETag", etag_of(version, tag));
 }
 
 /* ---- streamed answers ------------------------------------------------------------ */
@@ -596,8 +574,8 @@ int lp_api_annotations_get(lp_req *req)
         lp_db_ann_read_begin(r->db, req->who.team_id, item_id, &version, &req->err) != 0)
         goto fail;
     etag_header(req, version);
-    const char *inm = lp_req_header(req, "If-None-Match");
-    if (inm && etag_listed(inm, version)) {
+    char tag[32];
+    if (lp_req_etag_match(req, "If-None-Match", etag_of(version, tag))) {
         item_read_free(r);
         return lp_res_empty(req, 304);
     }
@@ -1161,7 +1139,8 @@ int lp_api_annotations_batch(lp_req *req)
             goto done;
         }
     }
-    if (if_match && !etag_listed(if_match, version)) {
+    char tag[32];
+    if (if_match && !lp_req_etag_match(req, "If-Match", etag_of(version, tag))) {
         etag_header(req, version);
         lp_error_set(&req->err, LP_E_PRECONDITION, "the annotations of item %s changed since you read them",
                      item_id);
