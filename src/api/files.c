@@ -22,7 +22,7 @@
 #include "loupe/core/util.h"
 #include "loupe/http/etag.h"
 #include "loupe/http/range.h"
-#include "slot_common.h"
+#include "slot_common_int.h"
 
 /* Ranges up to this size are read into memory and answered with a length;
  * larger ones are streamed. */

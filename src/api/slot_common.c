@@ -1,5 +1,5 @@
-/* What the slot and file handlers share. See slot_common.h. */
-#include "slot_common.h"
+/* What the slot and file handlers share. See slot_common_int.h. */
+#include "slot_common_int.h"
 
 #include <stdio.h>
 #include <string.h>

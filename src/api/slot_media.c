@@ -37,7 +37,7 @@
 #include "loupe/media/deepzoom.h"
 #include "loupe/media/media.h"
 #include "loupe/storage/media_cache.h"
-#include "slot_common.h"
+#include "slot_common_int.h"
 
 #define DZI_MAX 1024
 #define CACHE_FETCHERS 2

@@ -30,7 +30,7 @@
 #include "loupe/db/items_sql.h"
 #include "loupe/jobs/enqueue.h"
 #include "loupe/db/datasets_sql.h"
-#include "slot_common.h"
+#include "slot_common_int.h"
 #include "storage_locations_int.h"
 
 #define CONTENT_TYPE_MAX 200

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "decoder_process.h"
+#include "decoder_process_int.h"
 #include "loupe/core/util.h"
 
 struct lp_decoder {

@@ -1,7 +1,7 @@
 /* One loupe-decoder process at a time, started with exec and replaced as
- * needed. See decoder_process.h. */
+ * needed. See decoder_process_int.h. */
 #define _GNU_SOURCE /* close_range */
-#include "decoder_process.h"
+#include "decoder_process_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@ struct lp_decoder_process {
     int fd;             /* our end of its socket, -1 when none */
     int served;         /* requests the child has answered */
 
-    /* The spawner thread that forks children (see decoder_process.h, DESIGN). */
+    /* The spawner thread that forks children (see decoder_process_int.h, DESIGN). */
     pthread_t spawner;
     pthread_mutex_t spawn_mu; /* guards the members below */
     pthread_cond_t spawn_cond;

@@ -28,7 +28,7 @@
 #include "loupe/core/buf.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sigv4.h"
-#include "s3_xml.h"
+#include "s3_xml_int.h"
 #include "storage_int.h"
 
 #define S3_XML_MAX (256 * 1024)     /* largest XML body read */

@@ -1,5 +1,5 @@
 /* Minimal, bounded reading and writing of S3 XML. */
-#include "s3_xml.h"
+#include "s3_xml_int.h"
 
 #include <string.h>
 

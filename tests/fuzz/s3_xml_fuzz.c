@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/storage/s3_xml.h"
+#include "../../src/storage/s3_xml_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

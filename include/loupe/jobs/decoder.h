@@ -11,7 +11,7 @@
  * request's process at the request's deadline, replaces a process that
  * crashed, timed out, served max_requests or grew past max_rss_bytes, and
  * never lets a process's failure become its caller's
- * (decoder_process.h has the mechanics).
+ * (decoder_process_int.h has the mechanics).
  *
  * Requests are JSON (at most LP_DECODER_REQUEST_MAX bytes); a reply is
  * bytes (at most LP_DECODER_REPLY_MAX) and a status:

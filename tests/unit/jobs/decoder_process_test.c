@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "../../../src/jobs/decoder_process.h"
+#include "../../../src/jobs/decoder_process_int.h"
 #include "loupe/core/util.h"
 
 static char work_dir[] = "/tmp/loupe-decoder-process-test-XXXXXX";

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "s3_xml.h"
+#include "s3_xml_int.h"
 
 static int text(const char *xml, const char *tag, char *out, size_t cap)
 {

@@ -32,8 +32,8 @@
  * *thread* that forked a process ends: children forked by a job or HTTP
  * thread would die with it. One call runs at a time (a second caller waits);
  * every function here is thread-safe. */
-#ifndef LOUPE_JOBS_DECODER_PROCESS_H
-#define LOUPE_JOBS_DECODER_PROCESS_H
+#ifndef LOUPE_JOBS_DECODER_PROCESS_INT_H
+#define LOUPE_JOBS_DECODER_PROCESS_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* What the slot and file handlers (uploads.c, slot_media.c, files.c)
  * share: the node's storage handle, the slot named by a route, reading an
  * object into memory, and the JSON of an upload. */
-#ifndef LOUPE_API_SLOT_COMMON_H
-#define LOUPE_API_SLOT_COMMON_H
+#ifndef LOUPE_API_SLOT_COMMON_INT_H
+#define LOUPE_API_SLOT_COMMON_INT_H
 
 #include <jansson.h>
 

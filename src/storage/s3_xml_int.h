@@ -3,8 +3,8 @@
  * an <Error> from a result). Not a general XML parser: no namespaces, no
  * CDATA, no nesting of the wanted element. Input is bounded by the caller;
  * every output is bounded by its capacity. */
-#ifndef LOUPE_STORAGE_S3_XML_H
-#define LOUPE_STORAGE_S3_XML_H
+#ifndef LOUPE_STORAGE_S3_XML_INT_H
+#define LOUPE_STORAGE_S3_XML_INT_H
 
 #include <stddef.h>
 
