@@ -75,6 +75,18 @@ int lp_uuid_v4(char out[37])
     return 0;
 }
 
+int lp_is_token(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+            return 0;
+    }
+    return 1;
+}
+
 int lp_is_uuid(const char *s)
 {
     if (!s || strlen(s) != 36)

@@ -248,18 +248,62 @@ static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const
     return MHD_YES;
 }
 
+/* What one pass over the request's header fields finds for check_framing. */
+typedef struct header_scan {
+    header_size size;
+    const char *bad_name;       /* a field name that is not a token (borrowed) */
+    const char *content_length; /* the first Content-Length value (borrowed) */
+    int conflicting_lengths;    /* another Content-Length with a different value */
+} header_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    header_scan *h = cls;
+    add_header_size(&h->size, kind, key, value);
+    if (!h->bad_name && !lp_is_token(key))
+        h->bad_name = key;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!h->content_length)
+            h->content_length = value ? value : "";
+        else if (strcmp(h->content_length, value ? value : "") != 0)
+            h->conflicting_lengths = 1;
+    }
+    return MHD_YES;
+}
+
 /* The framing and size rules every request meets before its route is looked
  * at (RFC 9112): 0, or -1 with req->err set and the connection marked to be
- * closed when the rest of the stream cannot be trusted. */
+ * closed when the rest of the stream cannot be trusted.
+ *
+ * A Content-Length that is not a decimal number never gets here: the library
+ * answers it (400, or 413 for a number past 64 bits) and closes the connection
+ * before any callback runs. What it lets through and we refuse: a field name
+ * that is not a token ("Content-Length :5", a folded line), which the library
+ * keeps under a name no one reads so that the body would run as the next
+ * request, and Content-Length fields that disagree (it reads the first). */
 static int check_framing(lp_req *req, struct MHD_Connection *conn, const char *url)
 {
     const lp_config *cfg = req->svc->cfg;
     struct lp_req_internal *in = req->in;
     const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    header_size h = {0}, target = {strlen(url)};
+    header_scan h = {0};
+    header_size target = {strlen(url)};
 
-    if (te && cl) {
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &h);
+    if (h.bad_name) {
+        /* RFC 9112 §5.1: whitespace between a field name and its colon
+         * MUST be refused with 400; the connection cannot be trusted after. */
+        in->close = 1;
+        lp_error_set(&req->err, LP_E_MALFORMED, "a request header name is not a token");
+        return lp_error_hint(&req->err, "no space or tab between a header name and its colon, no folded lines "
+                                        "(RFC 9112 §5.1)");
+    }
+    if (h.conflicting_lengths) {
+        in->close = 1;
+        lp_error_set(&req->err, LP_E_MALFORMED, "the request has Content-Length fields with different values");
+        return lp_error_hint(&req->err, "send one Content-Length (RFC 9112 §6.3)");
+    }
+    if (te && h.content_length) {
         /* RFC 9112 §6.1: a request with both may be an attempt at request
          * smuggling; answer 400 and close the connection. */
         in->close = 1;
@@ -274,12 +318,11 @@ static int check_framing(lp_req *req, struct MHD_Connection *conn, const char *u
                             "the request target is %zu bytes; the limit is %lld (http_max_url_bytes)", target.bytes,
                             (long long)cfg->http_max_url_bytes);
     }
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &h);
-    if (h.bytes > (size_t)cfg->http_max_header_bytes) {
+    if (h.size.bytes > (size_t)cfg->http_max_header_bytes) {
         in->close = 1;
         return lp_error_set(&req->err, LP_E_HEADERS_TOO_LARGE,
-                            "the request headers are %zu bytes; the limit is %lld (http_max_header_bytes)", h.bytes,
-                            (long long)cfg->http_max_header_bytes);
+                            "the request headers are %zu bytes; the limit is %lld (http_max_header_bytes)",
+                            h.size.bytes, (long long)cfg->http_max_header_bytes);
     }
     return 0;
 }

@@ -3,6 +3,7 @@ Content-Length and Transfer-Encoding together, invalid Content-Length, over-long
 sections, JSON look-alike media types, NUL bytes in path ids, and the /metrics token."""
 
 import json
+import re
 import socket
 import unittest
 
@@ -31,9 +32,9 @@ def read_all(s, timeout=5.0):
 
 
 def statuses(data):
-    """The status codes of every HTTP/1.1 status line in data."""
-    return [int(line.split()[1]) for line in data.decode("latin-1").split("\r\n")
-            if line.startswith("HTTP/1.") and len(line.split()) > 1]
+    """The status codes of every HTTP/1.x status line in data, also one that follows a body
+    without a line break."""
+    return [int(m.group(1)) for m in re.finditer(rb"HTTP/1\.[01] (\d{3}) ", data)]
 
 
 class HostileHttpTest(lh.LoupeTestCase):
@@ -62,19 +63,46 @@ class HostileHttpTest(lh.LoupeTestCase):
         # no key was made
         self.assertEqual(len(self.c.get("/api/v1/api-keys").json()["items"]), 1)
 
-    def test_invalid_content_length_is_refused_and_closed(self):
-        # libmicrohttpd 0.9.75 answers these itself, before any callback of ours runs, and writes
-        # its status line and headers twice (docs/SECURITY.md, "Known limits"); what we can hold
-        # it to: a 4xx, the connection closed, and nothing after the head runs as a request.
+    def post_with_header_lines(self, lines):
+        """A POST whose Content-Length field(s) are given as raw header lines, followed by a
+        second request that must never run. Returns (data, closed)."""
         smuggled = b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n" + self.auth() + b"\r\n"
-        for cl in (b"abc", b"-1", b"1, 2", b"99999999999999999999999"):
-            data, closed = self.raw(b"POST /api/v1/api-keys HTTP/1.1\r\nHost: x\r\n" + self.auth() +
-                                    b"Content-Type: application/json\r\nContent-Length: " + cl +
-                                    b"\r\n\r\n" + smuggled)
+        return self.raw(b"POST /api/v1/api-keys HTTP/1.1\r\nHost: x\r\n" + self.auth() +
+                        b"Content-Type: application/json\r\n" + lines + b"\r\n" + smuggled)
+
+    def test_ambiguous_content_length_is_refused_once_and_closed(self):
+        # what the HTTP library lets through: Content-Length fields that disagree (it reads the
+        # first), whitespace before the colon and a folded line (it keeps the field under a name
+        # no one reads, so the bytes after the head would run as the next request)
+        for lines in (b"Content-Length: 5\r\nContent-Length: 7\r\n",
+                      b"Content-Length: 7\r\ncontent-length: 0\r\n",
+                      b"Content-Length :5\r\n",
+                      b"Content-Length\t: 5\r\n",
+                      b"Content-Length: 5\r\n Content-Length: 7\r\n"):
+            data, closed = self.post_with_header_lines(lines)
+            self.assertEqual(statuses(data), [400], "%r: %r" % (lines, data[:600]))
+            self.assertTrue(closed, lines)
+            self.assertIn(b"application/problem+json", data, lines)
+        # no key was made
+        self.assertEqual(len(self.c.get("/api/v1/api-keys").json()["items"]), 1)
+
+    # libmicrohttpd 0.9.75 answers a Content-Length that is not a decimal number itself, before
+    # any callback of ours runs, and writes its status line and headers twice (docs/SECURITY.md,
+    # "Known limits"): this test measures that limit and fails the day it is gone.
+    @unittest.expectedFailure
+    def test_invalid_content_length_is_answered_once(self):
+        for cl in (b"abc", b"-1", b"1, 2", b"1 2", b"5 ", b"", b"99999999999999999999999"):
+            data, closed = self.post_with_header_lines(b"Content-Length: " + cl + b"\r\n")
+            self.assertEqual(len(statuses(data)), 1, "Content-Length %r: %r" % (cl, data[:600]))
+
+    def test_invalid_content_length_is_refused_and_closed(self):
+        for cl in (b"abc", b"-1", b"1, 2", b"1 2", b"5 ", b"", b"99999999999999999999999"):
+            data, closed = self.post_with_header_lines(b"Content-Length: " + cl + b"\r\n")
             st = statuses(data)
-            self.assertTrue(st and all(s in (400, 413) for s in st), "Content-Length %r: %r" % (cl, data[:600]))
-            self.assertNotIn(200, st)
+            # 413 only for a number past 64 bits
+            self.assertEqual(set(st), {413 if cl.isdigit() else 400}, "Content-Length %r: %r" % (cl, data[:600]))
             self.assertTrue(closed, cl)
+        self.assertEqual(len(self.c.get("/api/v1/api-keys").json()["items"]), 1)
 
     def test_long_url_and_headers_answer_414_and_431(self):
         data, closed = self.raw(b"GET /api/v1/items?x=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -39,4 +39,7 @@ size_t lp_strlcpy(char *dst, const char *src, size_t cap);
 /* 1 if s is valid UTF-8 of len bytes with no NUL. */
 int lp_utf8_valid(const char *s, size_t len);
 
+/* 1 if s is a non-empty RFC 9110 token (the syntax of an HTTP field name). */
+int lp_is_token(const char *s);
+
 #endif
