@@ -101,6 +101,14 @@ static void ids_and_utf8(void **state)
     assert_false(lp_utf8_valid("\xc3", 1));
     assert_false(lp_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
     assert_false(lp_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    assert_true(lp_is_token("Content-Length"));
+    assert_true(lp_is_token("x-amz-meta_1!#$%&'*+.^`|~"));
+    assert_false(lp_is_token(""));
+    assert_false(lp_is_token("Content-Length ")); /* space before the colon */
+    assert_false(lp_is_token("Content-LengthContent-Length: 7"));
+    assert_false(lp_is_token("a\tb"));
+    assert_false(lp_is_token("a(b"));
+    assert_false(lp_is_token("caf\xc3\xa9"));
     char ts[25];
     lp_time_iso8601(86400000LL + 1234, ts);
     assert_string_equal(ts, "1970-01-02T00:00:01.234Z");
