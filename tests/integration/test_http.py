@@ -115,9 +115,14 @@ class HttpCoreTest(lh.LoupeTestCase):
     def test_metrics_and_openapi(self):
         self.c.get("/healthz")
         self.c.get("/api/v1/me")
-        r = self.d.client().get("/metrics", headers=lh.metrics_headers())
-        self.assertEqual(r.status, 200)
-        text = r.text
+        # A request is counted when it completes, just after its answer went out.
+        me_line = 'loupe_http_request_duration_seconds_bucket{route="GET /api/v1/me"'
+
+        def scrape():
+            r = self.d.client().get("/metrics", headers=lh.metrics_headers())
+            self.assertEqual(r.status, 200)
+            return r.text if me_line in r.text else None
+        text = lh.wait_until(scrape, timeout=5, message="GET /api/v1/me in /metrics")
         self.assertIn('loupe_http_requests_total{route="GET /healthz",status="200"}', text)
         self.assertIn('loupe_http_request_duration_seconds_bucket{route="GET /api/v1/me"', text)
         self.assertIn('loupe_db_pool_connections{state="size"}', text)
