@@ -13,6 +13,27 @@
 #include "loupe/jobs/decoder.h"
 #include "loupe/media/media.h"
 
+/* Sanitizer builds (tests only): AddressSanitizer's options are built in,
+ * since an empty environment brings no ASAN_OPTIONS. They keep the ways
+ * the process ends those of the production build, under its unchanged
+ * seccomp filter:
+ *   handle_*=0      a crash or abort() ends it by its signal, which the
+ *                   parent reports (ASan's handler would print a report
+ *                   and exit with status 1 instead);
+ *   detect_leaks=0  LeakSanitizer's check at exit stops the world with a
+ *                   tracer process (clone without CLONE_THREAD, ptrace),
+ *                   which the filter refuses.
+ * Memory errors are still detected, reported on stderr and end the process
+ * with status 1; leaks of the confined process go unchecked. */
+#if LP_DECODER_ASAN
+#include <sanitizer/asan_interface.h>
+
+__attribute__((no_sanitize_address, visibility("default"), used)) const char *__asan_default_options(void)
+{
+    return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0";
+}
+#endif
+
 static int read_full(int fd, void *p, size_t n)
 {
     char *c = p;

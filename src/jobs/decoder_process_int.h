@@ -45,11 +45,7 @@
 /* AddressSanitizer reserves terabytes of shadow address space before main,
  * so an address-space limit would fail every allocation: sanitizer builds
  * (tests only) run decoders without RLIMIT_AS. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LP_DECODER_NO_AS_LIMIT 1
-#else
-#define LP_DECODER_NO_AS_LIMIT 0
-#endif
+#define LP_DECODER_NO_AS_LIMIT LP_DECODER_ASAN
 
 typedef struct lp_decoder_process lp_decoder_process;
 

@@ -58,6 +58,21 @@
 #define LP_DECODER_MAX_RSS (1024LL * 1024 * 1024)
 #define LP_DECODER_PROGRAM "loupe-decoder"
 
+/* 1 in AddressSanitizer builds (tests only), else 0: there decoders run
+ * without RLIMIT_AS and with the sanitizer options built into loupe-decoder
+ * (docs/MEDIA_PIPELINE.md, Sandboxing). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LP_DECODER_ASAN 1
+#endif
+#endif
+#if !defined(LP_DECODER_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define LP_DECODER_ASAN 1
+#endif
+#ifndef LP_DECODER_ASAN
+#define LP_DECODER_ASAN 0
+#endif
+
 /* Reply statuses. */
 #define LP_DECODER_OK 0
 #define LP_DECODER_FAILED 1
