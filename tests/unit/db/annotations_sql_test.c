@@ -160,7 +160,10 @@ static void round_trip(const char *file, const char *item_id)
         class_id_for(names, json_string_value(json_object_get(a, "name")), cid);
         json_object_set_new(b, "class_id", json_string(cid));
         json_object_set(b, "slot", json_array_get(json_object_get(a, "slot_names"), 0));
-        char *one = lp_arena_strdup(arena, json_dumps(b, JSON_COMPACT));
+        char *dumped = json_dumps(b, JSON_COMPACT);
+        assert_non_null(dumped);
+        char *one = lp_arena_strdup(arena, dumped);
+        free(dumped);
         json_decref(b);
         lp_error_clear(&err);
         lp_jscan_init(&s, one, strlen(one));
