@@ -548,7 +548,7 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
     }
     /* room for the largest request head we accept, so that we (not the
      * library's silent close) answer 414 and 431 */
-    size_t conn_memory = (size_t)(cfg->http_max_url_bytes + cfg->http_max_header_bytes) + 16 * 1024;
+    size_t conn_memory = (size_t)(cfg->http_max_url_bytes + cfg->http_max_header_bytes) + 8 * 1024;
     if (conn_memory < 32 * 1024)
         conn_memory = 32 * 1024;
     long threads = cfg->http_threads ? (long)cfg->http_threads : sysconf(_SC_NPROCESSORS_ONLN);
