@@ -914,10 +914,10 @@ static int ref_ids(lp_req *req, const batch *b, const char ***refs, const char *
     return *json ? 0 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
-static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_db_slot_row **slots_out,
+static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_slot_row **slots_out,
                             size_t *nslots_out)
 {
-    lp_db_slot_row *slots;
+    lp_slot_row *slots;
     size_t nslots, nclasses;
     lp_class_row *classes;
     size_t nann = b->ncreate + b->nupdate;
@@ -964,7 +964,7 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
             if (strcmp(slots[k].name, an->slot) == 0) {
                 slot.name = slots[k].name;
                 slot.video = strcmp(slots[k].type, "image") != 0;
-                slot.frame_count = slots[k].frame_count;
+                slot.frame_count = slots[k].frame_count > 0 ? slots[k].frame_count : 0; /* -1: unknown */
                 sp = &slot;
                 if (an->type == LP_ANN_RASTER_LAYER && rasters[k])
                     lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
@@ -1092,7 +1092,7 @@ int lp_api_annotations_batch(lp_req *req)
     lp_ann_limits lim;
     batch b;
     lp_buf blobs, resp;
-    lp_db_slot_row *slots = NULL;
+    lp_slot_row *slots = NULL;
     size_t nslots = 0;
     int64_t version = 0;
     lp_db *db = NULL;

@@ -66,24 +66,15 @@ int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, in
                            read_version, version, err, "item %s not found", item_id);
 }
 
-static int read_slot(lp_arena *a, const PGresult *r, int row, void *out, lp_error *err)
-{
-    lp_db_slot_row *s = out;
-    s->name = lp_db_text(a, r, row, 0);
-    s->type = lp_db_text(a, r, row, 1);
-    s->frame_count = strtoll(PQgetvalue(r, row, 2), NULL, 10);
-    return s->name && s->type ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory reading slots");
-}
-
-int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_db_slot_row **out, size_t *n, lp_error *err)
+int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_slot_row **out, size_t *n, lp_error *err)
 {
     const char *p[1] = {item_id};
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  "SELECT name, type, coalesce(frame_count, 0) FROM slots WHERE item_id = $1 "
-                                  "ORDER BY position, name",
+                                  "SELECT " LP_DB_SLOT_COLUMNS " FROM slots s JOIN items i ON i.id = s.item_id "
+                                  "WHERE s.item_id = $1 ORDER BY s.position, s.name",
                                   1, p, err),
-                      sizeof **out, read_slot, "slots", n, err);
+                      sizeof **out, lp_db_slot_read, "slots", n, err);
     return *out ? 0 : -1;
 }
 

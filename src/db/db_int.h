@@ -120,6 +120,12 @@ int lp_db_one_found(lp_arena *a, PGresult *r, lp_db_row_reader read, void *out, 
 PGresult *lp_db_query_or_conflict(lp_db *db, const char *sql, int nparams, const char *const *params, int *conflict,
                                   lp_error *err);
 
+/* Runs sql with nparams text parameters (NULL = SQL NULL) for statements
+ * whose rows are not needed; returns the number of rows affected (>= 0), or
+ * -1 with err mapped from the SQLSTATE as lp_db_query does. Private to src/db:
+ * every statement lives in a <resource>_sql.c. */
+int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
+
 /* Like lp_db_exec for a statement that must affect a row: 0, or -1, with
  * LP_E_NOT_FOUND and the message missing_fmt when it affected none. */
 int lp_db_exec_found(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err,

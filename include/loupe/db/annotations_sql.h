@@ -26,6 +26,7 @@
 #include "loupe/core/arena.h"
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
+#include "loupe/db/items_sql.h"
 
 /* ---- the item and its version ------------------------------------------------ */
 
@@ -40,14 +41,9 @@ int lp_db_ann_item_lock(lp_db *db, const char *team_id, const char *item_id, int
  * when never written). 0, or -1 (LP_E_NOT_FOUND); the caller rolls back. */
 int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, int64_t *version, lp_error *err);
 
-typedef struct lp_db_slot_row {
-    char *name;
-    char *type;            /* image, video, volume */
-    int64_t frame_count;   /* 0 when unknown */
-} lp_db_slot_row;
-
-/* The item's slots in position order (*out new in a). */
-int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_db_slot_row **out, size_t *n, lp_error *err);
+/* The item's slots in position order (*out new in a), as the one slot row type
+ * of items_sql.h. */
+int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_slot_row **out, size_t *n, lp_error *err);
 
 /* Which of ids (JSON array of UUID strings) are annotations of the item:
  * *found (new in a) gets them, lower-case. */

@@ -66,11 +66,6 @@ int lp_db_commit(lp_db *db, lp_error *err);
 int lp_db_rollback(lp_db *db);
 int lp_db_in_transaction(const lp_db *db);
 
-/* Runs sql with nparams text parameters (NULL = SQL NULL) for statements
- * whose rows are not needed; returns the number of rows affected (>= 0), or
- * -1 with err mapped from the SQLSTATE as lp_db_query does (src/db/db_int.h). */
-int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
-
 /* 1 if the connection is usable (after a failure, the pool resets it). */
 int lp_db_ok(lp_db *db);
 

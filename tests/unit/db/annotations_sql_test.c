@@ -23,6 +23,8 @@
 #include "loupe/db/db.h"
 #include "loupe/formats/darwin.h"
 
+#include "db_int.h" /* lp_db_exec, for setting up rows */
+
 #define TEAM "11111111-1111-4111-8111-111111111111"
 #define DATASET "22222222-2222-4222-8222-222222222222"
 
