@@ -1,0 +1,66 @@
+/* The workflow engine: tasks entering a workflow and moving along its graph,
+ * written to the database (tasks, task_history, events) with set-based
+ * statements, whatever the number of tasks. The graph and the routing rules
+ * are pure (loupe/workflow/graph.h, route.h); the statements are in
+ * src/db/workflows_sql.c; this module joins them.
+ *
+ * Every function here works inside the caller's transaction (begin before,
+ * commit after), so a transition, its history rows and its events commit or
+ * roll back together. */
+#ifndef LOUPE_WORKFLOW_ENGINE_H
+#define LOUPE_WORKFLOW_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/config.h"
+#include "loupe/core/error.h"
+#include "loupe/db/db.h"
+#include "loupe/db/items_sql.h"
+#include "loupe/workflow/graph.h"
+
+/* A workflow's current version, read and validated. */
+typedef struct lp_wf {
+    char id[37];
+    char team_id[37];
+    int version;
+    int64_t seed;
+    lp_wf_graph graph;            /* arena */
+} lp_wf;
+
+/* Reads the current version of a workflow of the team (404 when none) and
+ * its graph. lock: 1 takes FOR SHARE on the workflow row, so that a PUT of
+ * a new version waits for transitions in flight (and they for it). 0 or -1. */
+int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *workflow_id, int lock,
+               lp_wf *out, lp_error *err);
+
+/* Items enter: a task is created at the entry stage for every item the
+ * filter selects (or ids lists) that has no task yet, and is routed on at
+ * once; history rows and task.created events are written. actor_id may be
+ * NULL (the workflow router). Returns the number of tasks created, or -1. */
+int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, const char *actor_id,
+                           lp_error *err);
+int64_t lp_wf_enter_items(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *item_ids, size_t n,
+                          const char *actor_id, lp_error *err);
+
+/* One task leaving its stage. */
+typedef struct lp_wf_move {
+    const char *task_id;
+    size_t from;                  /* stage index the task is on */
+    size_t port;                  /* port index of that stage */
+    const char *subject_id;       /* whose work is judged (approve/reject), or NULL */
+} lp_wf_move;
+
+/* Sends tasks out of their stage through a port and routes them on to the
+ * stage where each rests (lp_wf_route_batch), in its first state and
+ * unassigned; appends one history row per hop (action on the first hop,
+ * "route" on the hops the workflow made by itself) and the events
+ * (task.stage_changed per task, task.completed on complete/discard,
+ * task.webhook for each webhook stage reached). The caller has locked the
+ * tasks (FOR UPDATE) and checked that each is on moves[i].from. comment may
+ * be NULL. 0 or -1. */
+int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
+                  const char *comment, const lp_wf_move *moves, size_t n, lp_error *err);
+
+#endif
