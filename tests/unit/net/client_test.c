@@ -1,0 +1,237 @@
+/* The HTTP client against real listeners on loopback: a refused address is
+ * never connected to (directly, by name or through a redirect), an allowed
+ * one answers; redirect, size and time limits. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "loupe/net/client.h"
+
+typedef struct server {
+    int fd, port;
+    atomic_int conns, stop;
+    char response[512]; /* written after the request head; "" = never answer */
+    pthread_t th;
+} server;
+
+static void *serve(void *arg)
+{
+    server *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd pfd = {s->fd, POLLIN, 0};
+        char buf[4096];
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        atomic_fetch_add(&s->conns, 1);
+        ssize_t n = recv(c, buf, sizeof(buf), 0);
+        if (n > 0 && s->response[0])
+            (void)!write(c, s->response, strlen(s->response));
+        while (!s->response[0] && !atomic_load(&s->stop)) {
+            struct pollfd q = {c, POLLIN, 0};
+            if (poll(&q, 1, 50) > 0 && recv(c, buf, sizeof(buf), 0) <= 0)
+                break;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void server_start(server *s, const char *addr, const char *response)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int one = 1;
+    memset(s, 0, sizeof(*s));
+    snprintf(s->response, sizeof(s->response), "%s", response);
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s->fd >= 0);
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, addr, &a.sin_addr);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    getsockname(s->fd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+}
+
+static int server_stop(server *s)
+{
+    atomic_store(&s->stop, 1);
+    pthread_join(s->th, NULL);
+    close(s->fd);
+    return atomic_load(&s->conns);
+}
+
+typedef struct fixture {
+    lp_net_allowlist allow;
+    lp_net_policy p;
+    lp_net_client *c;
+    server refused;   /* on 127.0.0.1: must never see a connection */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    lp_error err;
+    lp_error_clear(&err);
+    if (!f || lp_net_allowlist_parse("127.0.0.2/32", &f->allow, &err) != 0)
+        return -1;
+    f->p = (lp_net_policy){&f->allow, 1, 3, 2000, 1 << 20};
+    f->c = lp_net_client_new(&err);
+    server_start(&f->refused, "127.0.0.1", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    *state = f;
+    return f->c ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    int seen = server_stop(&f->refused);
+    lp_net_client_free(f->c);
+    free(f);
+    return seen == 0 ? 0 : -1; /* the refused listener saw no connection */
+}
+
+static int fetch(fixture *f, const char *url, lp_net_response *r, lp_error *err)
+{
+    lp_net_request req = {.method = "POST", .url = url, .body = "{}", .body_len = 2, .keep_bytes = 16};
+    lp_error_clear(err);
+    return lp_net_fetch(f->c, &f->p, &req, r, err);
+}
+
+static void test_allowed_address_answers(void **state)
+{
+    fixture *f = *state;
+    server ok;
+    char url[128];
+    lp_net_response r;
+    lp_error err;
+    server_start(&ok, "127.0.0.2",
+                 "HTTP/1.1 201 Created\r\nContent-Length: 40\r\nConnection: close\r\n\r\n"
+                 "0123456789012345678901234567890123456789");
+    snprintf(url, sizeof(url), "http://127.0.0.2:%d/hook", ok.port);
+    assert_int_equal(fetch(f, url, &r, &err), 0);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(r.total_bytes, 40);
+    assert_int_equal(r.body_len, 16); /* keep_bytes */
+    assert_memory_equal(r.body, "0123456789012345", 16);
+    assert_string_equal(r.address, "127.0.0.2");
+    lp_net_response_free(&r);
+    assert_int_equal(server_stop(&ok), 1);
+}
+
+static void test_refused_address_is_never_connected(void **state)
+{
+    fixture *f = *state;
+    char url[128];
+    lp_net_response r;
+    lp_error err;
+    const char *forms[] = {"127.0.0.1", "2130706433", "0x7f000001", "017700000001", "localhost", "[::ffff:127.0.0.1]"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(url, sizeof(url), "http://%s:%d/", forms[i], f->refused.port);
+        assert_int_equal(fetch(f, url, &r, &err), -1);
+        assert_int_equal(err.code, LP_E_FORBIDDEN);
+        assert_non_null(strstr(err.message, "is not allowed (loopback)"));
+        assert_int_equal(r.status, 0);
+        lp_net_response_free(&r);
+    }
+}
+
+static void test_redirect_to_refused_address(void **state)
+{
+    fixture *f = *state;
+    server hop;
+    char url[128], resp[256];
+    lp_net_response r;
+    lp_error err;
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:%d/x\r\nContent-Length: 0\r\n"
+             "Connection: close\r\n\r\n", f->refused.port);
+    server_start(&hop, "127.0.0.2", resp);
+    snprintf(url, sizeof(url), "http://127.0.0.2:%d/", hop.port);
+    assert_int_equal(fetch(f, url, &r, &err), -1);
+    assert_int_equal(err.code, LP_E_FORBIDDEN);
+    assert_string_equal(err.message, "address 127.0.0.1 is not allowed (loopback)");
+    lp_net_response_free(&r);
+    assert_int_equal(server_stop(&hop), 1);
+}
+
+static void test_redirect_limit(void **state)
+{
+    fixture *f = *state;
+    server loop;
+    char url[128], resp[256];
+    lp_net_response r;
+    lp_error err;
+    /* redirects to itself, forever */
+    server_start(&loop, "127.0.0.2", "");
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:%d/again\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+             loop.port);
+    snprintf(loop.response, sizeof(loop.response), "%s", resp);
+    snprintf(url, sizeof(url), "http://127.0.0.2:%d/", loop.port);
+    assert_int_equal(fetch(f, url, &r, &err), -1);
+    assert_int_equal(err.code, LP_E_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "more than 3 redirects"));
+    lp_net_response_free(&r);
+    assert_int_equal(server_stop(&loop), 4);
+}
+
+static void test_size_and_time_caps(void **state)
+{
+    fixture *f = *state;
+    server big, slow;
+    char url[128];
+    lp_net_response r;
+    lp_error err;
+    server_start(&big, "127.0.0.2", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
+                                    "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                    "012345678901234567890123456789");
+    f->p.max_response_bytes = 50;
+    snprintf(url, sizeof(url), "http://127.0.0.2:%d/", big.port);
+    assert_int_equal(fetch(f, url, &r, &err), -1);
+    assert_int_equal(err.code, LP_E_TOO_LARGE);
+    lp_net_response_free(&r);
+    server_stop(&big);
+
+    server_start(&slow, "127.0.0.2", "");
+    f->p.timeout_ms = 300;
+    snprintf(url, sizeof(url), "http://127.0.0.2:%d/", slow.port);
+    assert_int_equal(fetch(f, url, &r, &err), -1);
+    assert_int_equal(err.code, LP_E_TIMEOUT);
+    assert_true(r.elapsed_ms >= 250);
+    lp_net_response_free(&r);
+    server_stop(&slow);
+    f->p.timeout_ms = 2000;
+    f->p.max_response_bytes = 1 << 20;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allowed_address_answers),
+        cmocka_unit_test(test_refused_address_is_never_connected),
+        cmocka_unit_test(test_redirect_to_refused_address),
+        cmocka_unit_test(test_redirect_limit),
+        cmocka_unit_test(test_size_and_time_caps),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
