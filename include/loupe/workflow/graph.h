@@ -18,7 +18,13 @@
 #include <stdint.h>
 
 #include "loupe/core/arena.h"
+#include "loupe/core/config.h"
 #include "loupe/core/error.h"
+
+/* Longest stage id, state or rule name, in bytes: they are identifiers
+ * ([A-Za-z0-9_-]) that appear in URLs and task rows, a syntax rule rather
+ * than a resource limit. */
+#define LP_WF_ID_MAX 64
 
 /* Sizes a definition may have (config entries workflow_stages_max, …). */
 typedef struct lp_wf_limits {
@@ -27,7 +33,13 @@ typedef struct lp_wf_limits {
     size_t rules_max;         /* rules of one logic stage */
     size_t assignees_max;     /* users listed in one stage's pool */
     size_t id_max;            /* bytes of a stage id, state or rule name */
+    size_t name_max;          /* bytes of a stage name and of any other text in a config */
 } lp_wf_limits;
+
+/* The limits of the configuration: workflow_stages_max, workflow_states_max,
+ * workflow_rules_max, workflow_assignees_max, string_max_length (name_max)
+ * and LP_WF_ID_MAX. */
+void lp_wf_limits_from_config(const lp_config *cfg, lp_wf_limits *out);
 
 typedef enum lp_wf_stage_type {
     LP_WF_DATASET = 0, /* entry: port next */
@@ -92,13 +104,13 @@ typedef enum lp_wf_sampling_mode {
 typedef struct lp_wf_stage {
     const char *id;               /* the client's short id, unique in the workflow */
     lp_wf_stage_type type;
-    const char *name;
+    const char *name;             /* the id when the definition gives none */
     const char *const *states;    /* at least one; states[0] is where a task starts */
     size_t nstates;
     const char *const *ports;     /* in the order of lp_wf_stage_ports */
     size_t nports;
     size_t *next;                 /* per port: index of the stage the edge leads to */
-    const json_t *config;         /* the stage's config object (borrowed) */
+    const json_t *config;         /* the stage's config object (borrowed); NULL when none was given */
 
     /* annotate, review, consensus */
     lp_wf_pool pool;
@@ -126,13 +138,16 @@ typedef struct lp_wf_graph {
 
 /* Reads and validates a definition (the "stages" and "edges" members of
  * doc; other members are the caller's business). Rules:
- *   - stage ids unique, [A-Za-z0-9_-]{1,id_max}; a known type; name optional;
- *     config an object valid for its type (unknown members refused);
- *     "states" when given: 1..states_max unique names;
- *   - exactly one dataset stage; every stage reachable from it;
+ *   - stage ids unique, [A-Za-z0-9_-]{1,id_max}; a known type; name optional
+ *     (text of at most name_max bytes); config optional, else an object valid
+ *     for its type (unknown members refused; docs/WORKFLOWS.md, "Stage
+ *     types"); "states" when given: 1..states_max unique names of the id
+ *     syntax, else ["new"];
+ *   - exactly one dataset stage; every stage reachable from it; no edge
+ *     leads back to it;
  *   - every port of a stage joined to exactly one edge; an edge names a
  *     real stage and one of its from-stage's ports; none leaves complete or
- *     discard;
+ *     discard; at most nstages * (rules_max + 1) edges;
  *   - a cycle must pass through a human stage (annotate, review, consensus):
  *     review loops are fine, an automatic loop is refused;
  *   - model stages are refused ("no model is configured").
