@@ -343,18 +343,26 @@ void lp_storage_key_original(const char *team_id, const char *item_id, const cha
     snprintf(out, cap, LP_STORAGE_PREFIX_ORIGINALS "%s/%s/%s", team_id, item_id, upload_id);
 }
 
+void lp_storage_key_export(const char *team_id, const char *export_id, char *out, size_t cap)
+{
+    snprintf(out, cap, LP_STORAGE_PREFIX_EXPORTS "%s/%s.zip", team_id, export_id);
+}
+
 lp_storage_key_kind lp_storage_key_kind_of(const char *key)
 {
     if (strncmp(key, LP_STORAGE_PREFIX_DERIVED, strlen(LP_STORAGE_PREFIX_DERIVED)) == 0)
         return LP_STORAGE_KEY_DERIVED;
     if (strncmp(key, LP_STORAGE_PREFIX_ORIGINALS, strlen(LP_STORAGE_PREFIX_ORIGINALS)) == 0)
         return LP_STORAGE_KEY_ORIGINAL;
+    if (strncmp(key, LP_STORAGE_PREFIX_EXPORTS, strlen(LP_STORAGE_PREFIX_EXPORTS)) == 0)
+        return LP_STORAGE_KEY_EXPORT;
     return LP_STORAGE_KEY_EXTERNAL;
 }
 
 int lp_storage_prefix_overlaps_managed(const char *prefix)
 {
-    static const char *const managed[] = {LP_STORAGE_PREFIX_ORIGINALS, LP_STORAGE_PREFIX_DERIVED};
+    static const char *const managed[] = {LP_STORAGE_PREFIX_ORIGINALS, LP_STORAGE_PREFIX_DERIVED,
+                                          LP_STORAGE_PREFIX_EXPORTS};
     size_t n = strlen(prefix);
     for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++)
         if (strncmp(prefix, managed[i], strlen(managed[i])) == 0 || strncmp(managed[i], prefix, n) == 0)

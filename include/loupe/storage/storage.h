@@ -95,23 +95,29 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
  * recognises keys through these functions. */
 #define LP_STORAGE_PREFIX_ORIGINALS "originals/"
 #define LP_STORAGE_PREFIX_DERIVED "derived/"
+#define LP_STORAGE_PREFIX_EXPORTS "exports/"
 
 /* Writes the key of an uploaded original into out (cap bytes):
  * "originals/<team>/<item>/<upload id>" (a new upload never overwrites the
  * file of an earlier one). */
 void lp_storage_key_original(const char *team_id, const char *item_id, const char *upload_id, char *out, size_t cap);
 
+/* Writes the key of an export's archive into out (cap bytes):
+ * "exports/<team>/<export id>.zip". */
+void lp_storage_key_export(const char *team_id, const char *export_id, char *out, size_t cap);
+
 /* Who owns a key's name. */
 typedef enum lp_storage_key_kind {
     LP_STORAGE_KEY_EXTERNAL = 0, /* named by a client (register-external) */
     LP_STORAGE_KEY_ORIGINAL,     /* an upload (lp_storage_key_original) */
-    LP_STORAGE_KEY_DERIVED       /* content-addressed output (lp_storage_key_derived): immutable */
+    LP_STORAGE_KEY_DERIVED,      /* content-addressed output (lp_storage_key_derived): immutable */
+    LP_STORAGE_KEY_EXPORT        /* an export's archive (lp_storage_key_export) */
 } lp_storage_key_kind;
 
 lp_storage_key_kind lp_storage_key_kind_of(const char *key);
 
 /* 1 if a folder prefix (ending in '/') overlaps the keys Loupe names
- * itself — it lies inside originals/ or derived/, or contains them — so no
+ * itself — it lies inside originals/, derived/ or exports/, or contains them — so no
  * external storage location may use it. */
 int lp_storage_prefix_overlaps_managed(const char *prefix);
 

@@ -21,6 +21,9 @@ static void test_original_key_and_kinds(void **state)
     assert_int_equal(lp_storage_key_kind_of("derived/ab/abc/thumb-256.jpg"), LP_STORAGE_KEY_DERIVED);
     assert_int_equal(lp_storage_key_kind_of("acme/cameras/a.jpg"), LP_STORAGE_KEY_EXTERNAL);
     assert_int_equal(lp_storage_key_kind_of("originalsx/a"), LP_STORAGE_KEY_EXTERNAL);
+    lp_storage_key_export("t1", "e2", key, sizeof key);
+    assert_string_equal(key, "exports/t1/e2.zip");
+    assert_int_equal(lp_storage_key_kind_of(key), LP_STORAGE_KEY_EXPORT);
 }
 
 static void test_prefixes_that_overlap_managed_keys(void **state)
@@ -29,6 +32,7 @@ static void test_prefixes_that_overlap_managed_keys(void **state)
     assert_true(lp_storage_prefix_overlaps_managed("originals/"));
     assert_true(lp_storage_prefix_overlaps_managed("originals/t1/"));
     assert_true(lp_storage_prefix_overlaps_managed("derived/ab/"));
+    assert_true(lp_storage_prefix_overlaps_managed("exports/t1/"));
     assert_true(lp_storage_prefix_overlaps_managed("o"));
     assert_false(lp_storage_prefix_overlaps_managed("acme/cameras/"));
     assert_false(lp_storage_prefix_overlaps_managed("originalsx/"));
