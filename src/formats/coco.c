@@ -218,21 +218,11 @@ static int write_ann(lp_fmt_writer *w, coco *c, const lp_fmt_ann *ann, const fmt
     return 0;
 }
 
-static void drop_all(lp_fmt_writer *w, const lp_fmt_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        if (b->v[i].row.type != LP_ANN_RASTER_LAYER)
-            FMT_DROPPED(w, b->v[i].row.type);
-}
-
 static int coco_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err)
 {
     coco *c = w->state;
-    if (it->width <= 0 || it->height <= 0 || strcmp(it->slot_type, "image") != 0) {
-        w->stats.items_skipped++;
-        drop_all(w, b);
-        return 0;
-    }
+    if (!fmt_image_sized(it))
+        return fmt_skip_item(w, b);
     fmt_raster r;
     if (fmt_raster_load(it, b, a, &r, err) != 0)
         return -1;

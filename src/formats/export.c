@@ -139,20 +139,28 @@ static int decode(lp_arena *a, const lp_ann_stored *body, lp_ann_geom *g, lp_err
     return lp_ann_geom_decode(body->geom, body->geom_len, a, g, err);
 }
 
+/* Room for one more element in an arena array of n (doubling). 0 or -1. */
+static int grow(lp_arena *a, void **v, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? 2 * *cap : first;
+    void *nv = lp_arena_alloc(a, c * size);
+    if (!nv)
+        return -1;
+    if (n)
+        memcpy(nv, *v, n * size);
+    *v = nv;
+    *cap = c;
+    return 0;
+}
+
 static lp_fmt_ann *new_ann(lp_fmt_batch *b, const lp_ann_row *row, lp_error *err)
 {
     lp_arena *a = b->arena;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        lp_fmt_ann *v = lp_arena_alloc(a, cap * sizeof *v);
-        if (!v) {
-            nomem(err);
-            return NULL;
-        }
-        if (b->n)
-            memcpy(v, b->v, b->n * sizeof *v);
-        b->v = v;
-        b->cap = cap;
+    if (grow(a, (void **)&b->v, &b->cap, b->n, sizeof *b->v, 64) != 0) {
+        nomem(err);
+        return NULL;
     }
     lp_fmt_ann *x = &b->v[b->n];
     memset(x, 0, sizeof *x);
@@ -187,16 +195,8 @@ int lp_fmt_batch_add(lp_fmt_batch *b, const lp_ann_row *row, const lp_ann_frame_
         return -1;
     if (!frame)
         return 0;
-    if (x->nframes == x->cap_frames) {
-        size_t cap = x->cap_frames ? 2 * x->cap_frames : 16;
-        lp_fmt_frame *v = lp_arena_alloc(b->arena, cap * sizeof *v);
-        if (!v)
-            return nomem(err);
-        if (x->nframes)
-            memcpy(v, x->frames, x->nframes * sizeof *v);
-        x->frames = v;
-        x->cap_frames = cap;
-    }
+    if (grow(b->arena, (void **)&x->frames, &x->cap_frames, x->nframes, sizeof *x->frames, 16) != 0)
+        return nomem(err);
     lp_fmt_frame *f = &x->frames[x->nframes];
     memset(f, 0, sizeof *f);
     f->frame = frame->frame;
@@ -358,6 +358,20 @@ int fmt_xml(lp_buf *b, const char *s)
         }
     }
     return lp_buf_append(b, run, (size_t)(s - run));
+}
+
+bool fmt_image_sized(const lp_fmt_item *it)
+{
+    return it->width > 0 && it->height > 0 && strcmp(it->slot_type, "image") == 0;
+}
+
+int fmt_skip_item(lp_fmt_writer *w, const lp_fmt_batch *b)
+{
+    w->stats.items_skipped++;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->v[i].row.type != LP_ANN_RASTER_LAYER)
+            FMT_DROPPED(w, b->v[i].row.type);
+    return 0;
 }
 
 /* ---- geometry --------------------------------------------------------------------------- */

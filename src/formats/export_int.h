@@ -92,6 +92,13 @@ int fmt_mask_rle(const fmt_raster *r, const lp_fmt_ann *ann, lp_geom_rle_order o
 int fmt_ann_bbox(const lp_fmt_ann *ann, const lp_ann_geom *g, const fmt_raster *r, lp_arena *a, lp_geom_bbox *out,
                  lp_error *err);
 
+/* 1 for an image item of known width and height (what the per-image
+ * formats need). */
+bool fmt_image_sized(const lp_fmt_item *it);
+/* Counts an item the format cannot hold as skipped and its annotations as
+ * dropped. 0. */
+int fmt_skip_item(lp_fmt_writer *w, const lp_fmt_batch *b);
+
 /* Counters. */
 #define FMT_WRITTEN(w, t) ((w)->stats.written[(t)]++)
 #define FMT_CONVERTED(w, t) ((w)->stats.converted[(t)]++)

@@ -200,14 +200,8 @@ static void instance_color(unsigned k, unsigned char rgb[3])
 static int mask_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err)
 {
     mask *m = w->state;
-    if (it->width <= 0 || it->height <= 0 || strcmp(it->slot_type, "image") != 0 ||
-        (uint64_t)it->width * (uint64_t)it->height > SIZE_MAX) {
-        w->stats.items_skipped++;
-        for (size_t i = 0; i < b->n; i++)
-            if (b->v[i].row.type != LP_ANN_RASTER_LAYER)
-                FMT_DROPPED(w, b->v[i].row.type);
-        return 0;
-    }
+    if (!fmt_image_sized(it) || (uint64_t)it->width * (uint64_t)it->height > SIZE_MAX)
+        return fmt_skip_item(w, b);
     uint32_t W = (uint32_t)it->width, H = (uint32_t)it->height;
     fmt_raster r;
     uint8_t *lab = lp_arena_calloc(a, (size_t)W * H, 1);

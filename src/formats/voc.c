@@ -40,13 +40,8 @@ static int put_object(lp_buf *b, const lp_fmt_ann *ann, const lp_geom_bbox *x, c
 static int voc_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err)
 {
     lp_buf *o = &w->buf;
-    if (it->width <= 0 || it->height <= 0 || strcmp(it->slot_type, "image") != 0) {
-        w->stats.items_skipped++;
-        for (size_t i = 0; i < b->n; i++)
-            if (b->v[i].row.type != LP_ANN_RASTER_LAYER)
-                FMT_DROPPED(w, b->v[i].row.type);
-        return 0;
-    }
+    if (!fmt_image_sized(it))
+        return fmt_skip_item(w, b);
     fmt_raster r;
     char *name = fmt_file_name(a, "Annotations", it, ".xml"), *folder = fmt_file_name(a, NULL, it, NULL);
     if (!name || !folder)

@@ -151,13 +151,8 @@ static int write_ann(lp_fmt_writer *w, yolo *y, const lp_fmt_ann *ann, const fmt
 static int yolo_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err)
 {
     yolo *y = w->state;
-    if (it->width <= 0 || it->height <= 0 || strcmp(it->slot_type, "image") != 0) {
-        w->stats.items_skipped++;
-        for (size_t i = 0; i < b->n; i++)
-            if (b->v[i].row.type != LP_ANN_RASTER_LAYER)
-                FMT_DROPPED(w, b->v[i].row.type);
-        return 0;
-    }
+    if (!fmt_image_sized(it))
+        return fmt_skip_item(w, b);
     fmt_raster r;
     char *name = fmt_file_name(a, "labels", it, ".txt");
     if (!name)
