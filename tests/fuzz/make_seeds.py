@@ -43,6 +43,31 @@ def video_index(pts_flags, num=1, den=25, vfr=False, bad_crc=False, version=1):
 ID = "0b7e3f1c-5d1a-4c1e-9a55-1f0e2d3c4b5a"
 CLS = '"class_id":"6a52a094-d998-4e6e-81b3-6beeebfaae0b"'
 
+WF_REVIEW_LOOP = (b'{"stages":[{"id":"in","type":"dataset"},{"id":"ann","type":"annotate","config":{"assignees":"any"}},'
+                  b'{"id":"rev","type":"review"},{"id":"done","type":"complete"}],'
+                  b'"edges":[{"from":"in","port":"next","to":"ann"},{"from":"ann","port":"done","to":"rev"},'
+                  b'{"from":"rev","port":"approve","to":"done"},{"from":"rev","port":"reject","to":"ann"}]}')
+WF_EVERY_TYPE = ('{"stages":[{"id":"in","type":"dataset"},{"id":"s","type":"sampling","config":{"percent":30}},'
+                 '{"id":"a","type":"annotate","config":{"assignees":["%s"],"max_open_tasks":5,"states":["new","wip"]}},'
+                 '{"id":"c","type":"consensus","config":{"annotators":3,"iou_threshold":0.6}},'
+                 '{"id":"l","type":"logic","config":{"rules":[{"name":"cars","when":{"class_present":"%s",'
+                 '"annotation_count":{"gte":1},"metadata":{"camera":"left"},"path":"/city","name_pattern":"*.png",'
+                 '"slot_type":"video","property":{"name":"colour","value":"red"}}}]}},'
+                 '{"id":"w","type":"webhook","config":{"wait":false}},{"id":"r","type":"review"},'
+                 '{"id":"done","type":"complete"},{"id":"d","type":"discard"}],'
+                 '"edges":[{"from":"in","port":"next","to":"s"},{"from":"s","port":"sampled","to":"a"},'
+                 '{"from":"s","port":"rest","to":"l"},{"from":"a","port":"done","to":"c"},'
+                 '{"from":"c","port":"agree","to":"l"},{"from":"c","port":"disagree","to":"r"},'
+                 '{"from":"r","port":"approve","to":"l"},{"from":"r","port":"reject","to":"a"},'
+                 '{"from":"l","port":"cars","to":"w"},{"from":"l","port":"default","to":"d"},'
+                 '{"from":"w","port":"next","to":"done"}]}' % (ID, ID)).encode()
+WF_TOP_SERIES = (b'{"stages":[{"id":"in","type":"dataset"},{"id":"t2","type":"sampling","config":{"top":2}},'
+                 b'{"id":"t3","type":"sampling","config":{"top":3,"score":"priority"}},{"id":"x","type":"discard"},'
+                 b'{"id":"ann","type":"annotate","config":{"assignees":"any"}}],'
+                 b'"edges":[{"from":"in","port":"next","to":"t3"},{"from":"t3","port":"sampled","to":"t2"},'
+                 b'{"from":"t3","port":"rest","to":"x"},{"from":"t2","port":"sampled","to":"ann"},'
+                 b'{"from":"t2","port":"rest","to":"x"},{"from":"ann","port":"done","to":"ann"}]}')
+
 SEEDS = {
     "rle_fuzz": {
         # bytes 0 and 1: width and height - 1 (mod 64); then the COCO string / dense values
@@ -119,6 +144,19 @@ SEEDS = {
         "overflow": b"bytes=0-184467440737095516150",
         "unit": b"items=0-1",
         "spaces": b"bytes = 1 - 2",
+    },
+    "workflow_graph_fuzz": {
+        "review-loop": WF_REVIEW_LOOP,
+        "every-type": WF_EVERY_TYPE,
+        "top-in-series": WF_TOP_SERIES,
+        "automatic-loop": WF_EVERY_TYPE.replace(b'"default","to":"d"', b'"default","to":"s"'),
+        "unjoined-port": WF_REVIEW_LOOP.replace(b',{"from":"rev","port":"reject","to":"ann"}', b""),
+        "bad-config": b'{"stages":[{"id":"in","type":"dataset","config":{"states":[]}},'
+                      b'{"id":"s","type":"sampling","config":{"percent":1e300,"top":-1}}],"edges":[{}]}',
+        "model": b'{"stages":[{"id":"in","type":"dataset"},{"id":"m","type":"model"}],'
+                 b'"edges":[{"from":"in","port":"next","to":"m"}]}',
+        "not-object": b"[]",
+        "deep-nesting": b'{"stages":' + b"[" * 100 + b"]" * 100 + b"}",
     },
 }
 

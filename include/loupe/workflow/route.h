@@ -42,7 +42,11 @@ typedef struct lp_wf_facts {
 
 /* Where in [0, 10000) an item falls for percent sampling: the first 32 bits
  * of SHA-256("<seed>:<item_id>") (seed in decimal), big-endian, modulo
- * 10000. The item is sampled when bucket < percent * 100. */
+ * 10000. The item is sampled when bucket < percent * 100. (In SQL:
+ * ('x' || substr(encode(sha256(convert_to(seed || ':' || id, 'UTF8')), 'hex'),
+ * 1, 8))::bit(32)::bigint % 10000.) LP_WF_BUCKET_FAILED, never a bucket, when
+ * the digest cannot be computed (OpenSSL out of memory). */
+#define LP_WF_BUCKET_FAILED 10000u
 uint32_t lp_wf_sample_bucket(int64_t seed, const char *item_id);
 
 /* 1 when every condition of rule holds for f. */
@@ -74,10 +78,12 @@ typedef struct lp_wf_route {
  * index into that stage's ports) and is carried through routing stages
  * until it reaches a stage that rests. Tasks that reach a sampling stage in
  * top mode together are ranked together (score, then sample bucket, then
- * item id), so a batch is judged as a batch. facts[i] describes task i's
- * item. out[i] receives task i's route. A route longer than the number of
- * stages (only possible for a graph that was not validated) fails with
- * LP_E_INVALID. 0 or -1 (LP_E_NOMEM). */
+ * item id), so a batch is judged as a batch: a top stage is judged once
+ * every task of the batch that can still reach it has arrived. facts[i]
+ * describes task i's item. out[i] receives task i's route. A route longer
+ * than the number of stages (only possible for a graph that was not
+ * validated), a stage index or port out of range fail with LP_E_INVALID.
+ * 0 or -1 (LP_E_NOMEM). */
 int lp_wf_route_batch(const lp_wf_graph *g, int64_t seed, const size_t *from, const size_t *port,
                       const lp_wf_facts *facts, size_t n, lp_arena *a, lp_wf_route *out, lp_error *err);
 

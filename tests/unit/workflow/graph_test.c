@@ -12,9 +12,7 @@
 #include <string.h>
 
 #include "loupe/workflow/graph.h"
-
-static const lp_wf_limits LIM = {.stages_max = 100, .states_max = 20, .rules_max = 50, .assignees_max = 1000,
-                                 .id_max = LP_WF_ID_MAX, .name_max = 4096};
+#include "wf_test.h"
 
 /* Stage "x" sits between the entry and the end: stages[1]; its out-edges come second. */
 #define DEF(stages, edges) "{'stages':[" stages "],'edges':[" edges "]}"
@@ -35,49 +33,6 @@ static const lp_wf_limits LIM = {.stages_max = 100, .states_max = 20, .rules_max
 #define U1 "'6a52a094-d998-4e6e-81b3-6beeebfaae0b'"
 #define U2 "'0b7e3f1c-5d1a-4c1e-9a55-1f0e2d3c4b5a'"
 
-typedef struct fixture {
-    lp_arena *a;
-    json_t *doc;
-    lp_wf_graph g;
-    lp_error err;
-} fixture;
-
-/* Reads json (single quotes turned into double ones) with limits lim. */
-static int read_def(fixture *fx, const char *json, const lp_wf_limits *lim)
-{
-    char *text = strdup(json);
-    assert_non_null(text);
-    for (char *p = text; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t jerr;
-    json_decref(fx->doc);
-    fx->doc = json_loads(text, 0, &jerr);
-    if (!fx->doc)
-        fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
-    free(text);
-    lp_error_clear(&fx->err);
-    return lp_wf_graph_read(fx->doc, lim, fx->a, &fx->g, &fx->err);
-}
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    assert_non_null(fx->a = lp_arena_new(0, 0));
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    json_decref(fx->doc);
-    lp_arena_free(fx->a);
-    free(fx);
-    return 0;
-}
-
 static bool has_field(const lp_error *err, const char *field, const char *words)
 {
     for (size_t i = 0; i < err->nfields; i++)
@@ -96,12 +51,12 @@ static void print_fields(const lp_error *err)
 
 static void test_minimal(void **state)
 {
-    fixture *fx = *state;
-    int rc = read_def(fx, DEF(S_IN ",{'id':'ann','type':'annotate','name':'Label it','config':{'assignees':'any'}},"
+    wf_fixture *fx = *state;
+    int rc = wf_read(fx, DEF(S_IN ",{'id':'ann','type':'annotate','name':'Label it','config':{'assignees':'any'}},"
                                    "{'id':'rev','type':'review'}," S_DONE,
                               "{'from':'in','port':'next','to':'ann'},{'from':'ann','port':'done','to':'rev'},"
                               "{'from':'rev','port':'approve','to':'done'},{'from':'rev','port':'reject','to':'ann'}"),
-                      &LIM);
+                      &WF_LIM);
     print_fields(&fx->err);
     assert_int_equal(rc, 0);
     lp_wf_graph *g = &fx->g;
@@ -130,8 +85,8 @@ static void test_minimal(void **state)
 
 static void test_every_type(void **state)
 {
-    fixture *fx = *state;
-    int rc = read_def(
+    wf_fixture *fx = *state;
+    int rc = wf_read(
         fx,
         DEF(S_IN ","
                  "{'id':'s','type':'sampling','config':{'percent':30,'states':['queued']}},"
@@ -157,7 +112,7 @@ static void test_every_type(void **state)
             "{'from':'l','port':'cars','to':'w'},{'from':'l','port':'empty','to':'d'},"
             "{'from':'l','port':'default','to':'w2'},{'from':'w','port':'next','to':'done'},"
             "{'from':'w2','port':'next','to':'done'}"),
-        &LIM);
+        &WF_LIM);
     print_fields(&fx->err);
     assert_int_equal(rc, 0);
     lp_wf_graph *g = &fx->g;
@@ -199,8 +154,8 @@ static void test_every_type(void **state)
 
 static void test_upper_case_uuids_read_lower(void **state)
 {
-    fixture *fx = *state;
-    assert_int_equal(read_def(fx, ANN("{'assignees':['6A52A094-D998-4E6E-81B3-6BEEEBFAAE0B']}"), &LIM), 0);
+    wf_fixture *fx = *state;
+    assert_int_equal(wf_read(fx, ANN("{'assignees':['6A52A094-D998-4E6E-81B3-6BEEEBFAAE0B']}"), &WF_LIM), 0);
     assert_string_equal(fx->g.stages[1].pool.user_ids[0], "6a52a094-d998-4e6e-81b3-6beeebfaae0b");
 }
 
@@ -241,10 +196,10 @@ static void test_limits_from_config(void **state)
 /* Every rule broken is listed in one answer. */
 static void test_errors_listed_together(void **state)
 {
-    fixture *fx = *state;
-    assert_int_equal(read_def(fx, MID("{'id':'x','type':'sampling','config':{'percent':101,'colour':1}}",
+    wf_fixture *fx = *state;
+    assert_int_equal(wf_read(fx, MID("{'id':'x','type':'sampling','config':{'percent':101,'colour':1}}",
                                       "{'from':'x','port':'sampled','to':'nowhere'}"),
-                              &LIM),
+                              &WF_LIM),
                      -1);
     assert_int_equal(fx->err.code, LP_E_INVALID);
     assert_true(has_field(&fx->err, "stages[1].config.percent", NULL));
@@ -257,8 +212,8 @@ static void test_errors_listed_together(void **state)
 
 static void test_not_an_object(void **state)
 {
-    fixture *fx = *state;
-    assert_int_equal(read_def(fx, "[1,2]", &LIM), -1);
+    wf_fixture *fx = *state;
+    assert_int_equal(wf_read(fx, "[1,2]", &WF_LIM), -1);
     assert_int_equal(fx->err.code, LP_E_INVALID);
 }
 
@@ -269,12 +224,12 @@ typedef struct rule_case {
     const char *json;
     const char *field;   /* the field the error must name */
     const char *words;   /* words its message must hold, or NULL */
-    lp_wf_limits lim;    /* a member left zero: LIM's */
+    lp_wf_limits lim;    /* a member left zero: WF_LIM's */
 } rule_case;
 
 #define SMALL(field, n) {field = n}
 
-#define OR_LIM(m) (c->lim.m ? c->lim.m : LIM.m)
+#define OR_LIM(m) (c->lim.m ? c->lim.m : WF_LIM.m)
 
 static const rule_case CASES[] = {
     /* the document */
@@ -441,11 +396,11 @@ static const rule_case CASES[] = {
 static void run_case(void **state)
 {
     const rule_case *c = *state;
-    fixture fx = {0};
+    wf_fixture fx = {0};
     assert_non_null(fx.a = lp_arena_new(0, 0));
     lp_wf_limits lim = {OR_LIM(stages_max), OR_LIM(states_max), OR_LIM(rules_max), OR_LIM(assignees_max),
                         OR_LIM(id_max), OR_LIM(name_max)};
-    int rc = read_def(&fx, c->json, &lim);
+    int rc = wf_read(&fx, c->json, &lim);
     if (rc != -1 || fx.err.code != LP_E_INVALID || !has_field(&fx.err, c->field, c->words)) {
         print_error("case %s: want %s (\"%s\"), got rc %d code %d:\n", c->name, c->field, c->words ? c->words : "",
                     rc, (int)fx.err.code);
@@ -461,13 +416,13 @@ static void run_case(void **state)
 int main(void)
 {
     const struct CMUnitTest fixed[] = {
-        cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_type, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_upper_case_uuids_read_lower, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_minimal, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_every_type, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_upper_case_uuids_read_lower, wf_setup, wf_teardown),
         cmocka_unit_test(test_names_and_types),
         cmocka_unit_test(test_limits_from_config),
-        cmocka_unit_test_setup_teardown(test_errors_listed_together, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_an_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_listed_together, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_not_an_object, wf_setup, wf_teardown),
     };
     size_t nfixed = sizeof fixed / sizeof *fixed, ncases = sizeof CASES / sizeof *CASES;
     struct CMUnitTest *tests = calloc(nfixed + ncases, sizeof *tests);
