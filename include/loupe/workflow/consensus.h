@@ -4,8 +4,11 @@
  * For each class and each pair of annotators, their shapes of that class
  * are matched one to one, greedily by decreasing IoU, counting only pairs
  * with IoU >= iou_threshold (boxes by box IoU, polygons by exact polygon
- * IoU, every other geometric type by the IoU of its bounding box; a tag
- * matches a tag, a text the same text). The pair's score for the class is
+ * IoU, every other geometric type by the IoU of its bounding box — two boxes
+ * without area, as of keypoints, match only when equal; a tag matches a tag,
+ * a text the same text; shapes on different slots never match; a video
+ * annotation is compared by its first keyframe; raster layers are left out,
+ * their masks count). The pair's score for the class is
  * 2 * matches / (shapes of one + shapes of the other) — 1 when neither drew
  * the class. A class's score is the mean over all pairs; the item's is the
  * lowest class score (1 when nobody annotated anything). An annotator's
