@@ -4,11 +4,28 @@
 
 #include <string.h>
 
+static const char *const extra_type_names[] = {"raster_layer", "complex_polygon", "table", "simple_table", "string",
+                                               "graph"};
+_Static_assert(sizeof extra_type_names / sizeof *extra_type_names == LP_ANN_TYPE_COUNT - LP_ANN_RASTER_LAYER,
+               "a name for every annotation type beyond the geometry library's");
+
 const char *lp_ann_type_name(int type)
 {
-    if (type == LP_ANN_RASTER_LAYER)
-        return "raster_layer";
+    if (type >= LP_ANN_RASTER_LAYER && type < LP_ANN_TYPE_COUNT)
+        return extra_type_names[type - LP_ANN_RASTER_LAYER];
     return lp_geom_type_name((lp_geom_type)type);
+}
+
+lp_geom_type lp_ann_geom_type(int type)
+{
+    if (type == LP_ANN_COMPLEX_POLYGON)
+        return LP_GEOM_POLYGON;
+    return type >= 0 && type < LP_ANN_RASTER_LAYER ? (lp_geom_type)type : LP_GEOM_MASK;
+}
+
+bool lp_ann_type_is_text(int type)
+{
+    return type == LP_GEOM_TAG || type == LP_GEOM_MASK || type == LP_GEOM_TEXT || type >= LP_ANN_TABLE;
 }
 
 int lp_ann_type_from_name(const char *name, size_t len, int *out)
@@ -23,16 +40,16 @@ int lp_ann_type_from_name(const char *name, size_t len, int *out)
     return -1;
 }
 
+static const char *const sub_type_names[LP_ANN_SUB_COUNT] = {"attributes",         "text",      "instance_id",
+                                                             "directional_vector", "inference", "measures"};
+
+const char *lp_ann_sub_type_name(int i) { return i >= 0 && i < LP_ANN_SUB_COUNT ? sub_type_names[i] : NULL; }
+
 unsigned lp_ann_sub_type_flag(const char *name)
 {
-    if (strcmp(name, "attributes") == 0)
-        return LP_ANN_SUB_ATTRIBUTES;
-    if (strcmp(name, "text") == 0)
-        return LP_ANN_SUB_TEXT;
-    if (strcmp(name, "instance_id") == 0)
-        return LP_ANN_SUB_INSTANCE_ID;
-    if (strcmp(name, "directional_vector") == 0)
-        return LP_ANN_SUB_DIRECTIONAL_VECTOR;
+    for (int i = 0; i < LP_ANN_SUB_COUNT; i++)
+        if (strcmp(name, sub_type_names[i]) == 0)
+            return 1u << i;
     return 0;
 }
 

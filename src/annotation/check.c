@@ -73,15 +73,14 @@ static int check_props(const lp_ann_body *b, json_t *defs, const char *prefix, l
 static int check_body(const lp_ann_body *b, const lp_ann_class *cls, json_t *defs, const char *prefix,
                       lp_error *err)
 {
-    static const char *const sub_names[] = {"attributes", "text", "instance_id", "directional_vector"};
     int rc = 0;
     char field[160];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < LP_ANN_SUB_COUNT; i++) {
         unsigned f = 1u << i;
         if ((b->sub_types & f) && !(cls->sub_types & f)) {
-            snprintf(field, sizeof field, "%s%s", prefix, sub_names[i]);
+            snprintf(field, sizeof field, "%s%s", prefix, lp_ann_sub_type_name(i));
             rc = lp_error_field(err, LP_E_INVALID, field, "class %s does not allow the %s sub-type (sub_types)",
-                                cls->id, sub_names[i]);
+                                cls->id, lp_ann_sub_type_name(i));
         }
     }
     if (b->geom.type == LP_GEOM_SKELETON && cls->skeleton_nodes) {
@@ -116,14 +115,20 @@ int lp_ann_check(const lp_ann *ann, const lp_ann_class *cls, const lp_ann_slot *
 {
     int rc = 0;
     (void)a;
+    if (!cls && ann->class_id)
+        return lp_error_field(err, LP_E_INVALID, "class_id", "no class %s in this team", ann->class_id);
     if (!cls)
-        return lp_error_field(err, LP_E_INVALID, "class_id", "no class %s in this team",
-                              ann->class_id ? ann->class_id : "");
+        return lp_error_field(err, LP_E_INVALID, "name", "no class named \"%.100s\" in this team",
+                              ann->class_name ? ann->class_name : "");
+    if (ann->class_name && cls->name && strcmp(ann->class_name, cls->name) != 0)
+        rc = lp_error_field(err, LP_E_INVALID, "name", "\"%.100s\" contradicts class_id: class %s is named \"%.100s\"",
+                            ann->class_name, cls->id, cls->name);
     if (!slot) {
+        const char *field = ann->slot_from_names ? "slot_names" : "slot";
         if (ann->slot)
-            rc = lp_error_field(err, LP_E_INVALID, "slot", "the item has no slot named \"%.100s\"", ann->slot);
+            rc = lp_error_field(err, LP_E_INVALID, field, "the item has no slot named \"%.100s\"", ann->slot);
         else
-            rc = lp_error_field(err, LP_E_INVALID, "slot", "is required: the item has several slots");
+            rc = lp_error_field(err, LP_E_INVALID, field, "is required: the item has no slots");
     }
     if (ann->type >= 0 && !(cls->types & (1u << ann->type)))
         rc = lp_error_field(err, LP_E_INVALID, lp_ann_type_name(ann->type),
@@ -156,3 +161,26 @@ int lp_ann_check(const lp_ann *ann, const lp_ann_class *cls, const lp_ann_slot *
     return rc ? -1 : 0;
 }
 
+
+int lp_ann_check_item_properties(const lp_ann_body *props, const char *const *class_properties, size_t nclasses,
+                                 lp_error *err)
+{
+    json_t *defs = json_array();
+    int rc = 0;
+    if (!defs)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory checking item properties");
+    for (size_t i = 0; i < nclasses; i++) {
+        json_t *arr = json_loads(class_properties[i] ? class_properties[i] : "[]", 0, NULL), *d;
+        size_t k;
+        json_array_foreach(arr, k, d) {
+            const char *g = json_string_value(json_object_get(d, "granularity"));
+            if (g && strcmp(g, "item") == 0)
+                json_array_append(defs, d);
+        }
+        json_decref(arr);
+    }
+    if (check_props(props, defs, "", err) != 0)
+        rc = -1;
+    json_decref(defs);
+    return rc;
+}

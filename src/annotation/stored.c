@@ -22,6 +22,11 @@ _Static_assert(LP_ANN_TYPE_COUNT <= 255, "annotation types fit the blob's type b
 /* ---- stored geometry --------------------------------------------------------------- */
 
 #define BLOB_VERSION LP_ANN_BLOB_VERSION
+/* The type byte of a polygon sent in Darwin's legacy single-path form: the
+ * polygon layout, written back as {"path": [points]}. Type bytes below it are
+ * annotation types. */
+#define BLOB_POLYGON_PATH LP_ANN_TYPE_COUNT
+_Static_assert(BLOB_POLYGON_PATH <= 255, "the legacy polygon form fits the blob's type byte");
 
 static int put_u8(lp_buf *o, unsigned v)
 {
@@ -83,7 +88,8 @@ static int put_bbox(lp_buf *o, const lp_geom_bbox *b)
 
 int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
 {
-    if (put_u8(o, BLOB_VERSION) != 0 || put_u8(o, (unsigned)g->type) != 0)
+    unsigned type_byte = g->type == LP_GEOM_POLYGON && g->legacy_path ? BLOB_POLYGON_PATH : (unsigned)g->type;
+    if (put_u8(o, BLOB_VERSION) != 0 || put_u8(o, type_byte) != 0)
         return -1;
     const lp_geom_shape *s = &g->shape;
     switch (g->type) {
@@ -97,6 +103,7 @@ int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
     case LP_GEOM_CUBOID: return put_bbox(o, &s->u.cuboid.front) || put_bbox(o, &s->u.cuboid.back) ? -1 : 0;
     case LP_GEOM_LINE: return put_points(o, &s->u.line);
     case LP_GEOM_POLYGON:
+    case LP_ANN_COMPLEX_POLYGON:
         if (put_u32(o, (uint32_t)s->u.polygon.npaths) != 0)
             return -1;
         for (size_t i = 0; i < s->u.polygon.npaths; i++)
@@ -122,7 +129,7 @@ int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
             if (put_u32(o, g->dense[i]) != 0)
                 return -1;
         return put_u32(o, (uint32_t)g->raw_len) || lp_buf_append(o, g->raw, g->raw_len) ? -1 : 0;
-    default: /* tag, mask, text: the JSON value as text */
+    default: /* tag, mask, text, table, simple_table, string, graph: the JSON value as text */
         return put_u32(o, (uint32_t)g->raw_len) || lp_buf_append(o, g->raw, g->raw_len) ? -1 : 0;
     }
 }
@@ -204,11 +211,15 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
 {
     blob_rd b = {.p = blob, .end = (const unsigned char *)blob + len};
     memset(g, 0, sizeof *g);
-    if (len < 2 || b.p[0] != BLOB_VERSION || b.p[1] >= LP_ANN_TYPE_COUNT)
+    if (len < 2 || b.p[0] != BLOB_VERSION || b.p[1] > BLOB_POLYGON_PATH)
         return lp_error_set(err, LP_E_INTERNAL, "a stored annotation shape is damaged (unknown layout)");
     g->type = b.p[1];
+    if (g->type == BLOB_POLYGON_PATH) {
+        g->type = LP_GEOM_POLYGON;
+        g->legacy_path = true;
+    }
     b.p += 2;
-    g->shape.type = g->type < LP_ANN_RASTER_LAYER ? (lp_geom_type)g->type : LP_GEOM_MASK;
+    g->shape.type = lp_ann_geom_type(g->type);
     lp_geom_shape *s = &g->shape;
     switch (g->type) {
     case LP_GEOM_BOUNDING_BOX: get_f64s(&b, &s->u.bbox.x, 4); break;
@@ -224,7 +235,8 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
         if (get_points(&b, a, &s->u.line) != 0 && !b.bad)
             goto nomem;
         break;
-    case LP_GEOM_POLYGON: {
+    case LP_GEOM_POLYGON:
+    case LP_ANN_COMPLEX_POLYGON: {
         uint32_t n = get_count(&b, 4);
         if (b.bad)
             goto damaged;
@@ -353,6 +365,8 @@ int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs
         r->video = true;
         r->ranges = an->ranges;
         r->nranges = an->nranges;
+        r->ranges_given = an->ranges_given;
+        r->has_hidden = an->has_hidden;
         r->hidden = an->hidden;
         r->nhidden = an->nhidden;
         for (size_t k = 0; k < an->nframes; k++, fi++) {

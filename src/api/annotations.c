@@ -39,6 +39,7 @@
 #include "loupe/db/classes_sql.h"
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
+#include "loupe/geometry/measure.h"
 #include "loupe/geometry/track.h"
 #include "loupe/http/etag.h"
 
@@ -309,6 +310,9 @@ typedef struct track {
     lp_geom_track t;
     lp_ann_geom *geoms;      /* per keyframe, as stored */
     size_t ngeoms;
+    const char **data;       /* per keyframe: its sub-types ("{…}"), for the keyframe itself */
+    const char **held;       /* per keyframe: the same without bounding_box, for the frames it holds */
+    bool *boxed;             /* per keyframe: it has a companion bounding_box (recomputed on other frames) */
 } track;
 
 typedef struct frame_stream {
@@ -365,11 +369,27 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
                           kind == LP_GEOM_FRAME_KEYFRAME ? "true" : "false") != 0)
             return -1;
         any = true;
-        int rc;
-        if (tr->type == LP_GEOM_TAG || tr->type == LP_GEOM_MASK || tr->type == LP_GEOM_TEXT)
-            rc = lp_darwin_write_geom(o, &tr->geoms[held_index(&tr->t, f)]);
-        else
-            rc = lp_darwin_write_shape(o, &shape);
+        /* the shape, then the sub-types: the keyframe's own on a keyframe; on
+         * other frames those of the keyframe held, with the companion box of
+         * the computed shape */
+        size_t k = held_index(&tr->t, f);
+        const lp_ann_geom *g = &tr->geoms[k];
+        int rc = lp_ann_type_is_text(tr->type) ? lp_darwin_write_geom(o, g) : lp_darwin_write_computed(o, g, &shape);
+        if (rc != 0)
+            return -1;
+        if (kind == LP_GEOM_FRAME_KEYFRAME) {
+            rc = lp_json_write_members(o, tr->data[k], strlen(tr->data[k]));
+        } else {
+            lp_geom_bbox box;
+            rc = lp_json_write_members(o, tr->held[k], strlen(tr->held[k]));
+            if (rc == 0 && tr->boxed[k]) {
+                lp_geom_shape b = {.type = LP_GEOM_BOUNDING_BOX};
+                if (lp_geom_shape_bbox(&shape, &box, err) != 0)
+                    return -1;
+                b.u.bbox = box;
+                rc = lp_buf_append(o, ",", 1) != 0 || lp_darwin_write_shape(o, &b) != 0 ? -1 : 0;
+            }
+        }
         if (rc != 0 || lp_buf_puts(o, "}") != 0)
             return -1;
     }
@@ -388,6 +408,31 @@ static int frame_stream_step(void *stream)
     }
     s->so.done = ++s->next > s->to;
     return 0;
+}
+
+/* Keeps keyframe k's sub-types (data, borrowed from the row) in tr: as they
+ * are, and without the companion bounding_box for the frames it holds. 0 or
+ * -1 (out of memory). */
+static int keyframe_data(lp_arena *a, const char *const *data, size_t len, track *tr, size_t k)
+{
+    const char *text = *data ? *data : "{}";
+    size_t n = *data ? len : 2;
+    char *copy = lp_arena_strndup(a, text, n);
+    if (!copy)
+        return -1;
+    tr->data[k] = tr->held[k] = copy;
+    if (!strstr(copy, "\"bounding_box\""))
+        return 0;
+    json_t *obj = json_loadb(text, n, 0, NULL);
+    if (obj && json_object_get(obj, "bounding_box")) {
+        json_object_del(obj, "bounding_box");
+        char *rest = json_dumps(obj, JSON_COMPACT);
+        tr->held[k] = rest ? lp_arena_strdup(a, rest) : NULL;
+        tr->boxed[k] = true;
+        free(rest);
+    }
+    json_decref(obj);
+    return tr->held[k] ? 0 : -1;
 }
 
 /* Reads the keyframes for [from, to] into s (single-row mode, one track at a time). */
@@ -437,14 +482,23 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
             size_t nc = kcap ? kcap * 2 : 4;
             lp_geom_keyframe *nk = lp_arena_calloc(s->tracks_arena, nc, sizeof *nk);
             lp_ann_geom *ng = lp_arena_calloc(s->tracks_arena, nc, sizeof *ng);
-            if (!nk || !ng)
+            const char **nd = lp_arena_calloc(s->tracks_arena, nc, sizeof *nd);
+            const char **nh = lp_arena_calloc(s->tracks_arena, nc, sizeof *nh);
+            bool *nb = lp_arena_calloc(s->tracks_arena, nc, sizeof *nb);
+            if (!nk || !ng || !nd || !nh || !nb)
                 goto toolarge;
             if (kcap) {
                 memcpy(nk, kf, kcap * sizeof *nk);
                 memcpy(ng, tr->geoms, kcap * sizeof *ng);
+                memcpy(nd, tr->data, kcap * sizeof *nd);
+                memcpy(nh, tr->held, kcap * sizeof *nh);
+                memcpy(nb, tr->boxed, kcap * sizeof *nb);
             }
             kf = nk;
             tr->geoms = ng;
+            tr->data = nd;
+            tr->held = nh;
+            tr->boxed = nb;
             kcap = nc;
             tr->t.keyframes = kf;
         }
@@ -465,6 +519,8 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_s
             copy[g->raw_len] = '\0';
             g->raw = copy;
         }
+        if (keyframe_data(s->tracks_arena, &fb->data, fb->data_len, tr, tr->t.nkeyframes) != 0)
+            goto toolarge;
         kf[tr->t.nkeyframes].frame = row.frame.frame;
         kf[tr->t.nkeyframes].shape = g->shape;
         tr->t.nkeyframes++;
@@ -579,9 +635,13 @@ int lp_api_annotations_get(lp_req *req)
         item_read_free(r);
         return lp_res_empty(req, 304);
     }
-    if (!(r->cur = lp_db_ann_open_item(r->db, item_id, slot, &req->err)))
+    char *props = NULL;
+    if (lp_db_ann_item_properties_get(r->db, r->arena, item_id, &props, &req->err) != 0 ||
+        !(r->cur = lp_db_ann_open_item(r->db, item_id, slot, &req->err)))
         goto fail;
-    if (lp_buf_printf(&r->mem, "{\"version\":%lld,\"annotations\":[", (long long)version) != 0) {
+    if (lp_buf_printf(&r->mem, "{\"version\":%lld,", (long long)version) != 0 ||
+        (props && lp_buf_printf(&r->mem, "\"properties\":%s,", props) != 0) ||
+        lp_buf_puts(&r->mem, "\"annotations\":[") != 0) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering annotations");
         goto fail;
     }
@@ -614,6 +674,8 @@ typedef struct batch {
     size_t ncreate, nupdate;
     const char **del;
     size_t ndel;
+    bool has_props;          /* "properties": the item's own (Darwin's top-level) properties */
+    lp_ann_body props;
 } batch;
 
 #define BATCH_INVALID "the batch has invalid annotations; nothing was saved"
@@ -762,17 +824,32 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
     }
     lp_jscan_object_begin(&s);
     while ((more = lp_jscan_object_next(&s, &key)) == 1) {
-        int rc, which = lp_jstr_eq(&key, "create") ? 1 : lp_jstr_eq(&key, "update") ? 2 : lp_jstr_eq(&key, "delete") ? 4 : 0;
+        int rc, which = lp_jstr_eq(&key, "create")       ? 1
+                        : lp_jstr_eq(&key, "update")     ? 2
+                        : lp_jstr_eq(&key, "delete")     ? 4
+                        : lp_jstr_eq(&key, "properties") ? 8
+                                                         : 0;
         if (!which || (seen & (unsigned)which)) {
             char f[80];
             snprintf(f, sizeof f, "%.*s", (int)(key.n < 60 ? key.n : 60), key.p);
             lp_error_field(&req->err, LP_E_INVALID, f,
-                           which ? "appears more than once" : "is not a known field (create, update, delete)");
+                           which ? "appears more than once"
+                                 : "is not a known field (create, update, delete, properties)");
             if (lp_jscan_skip(&s, NULL, NULL) != 0)
                 return lp_jscan_error(&s, &req->err);
             continue;
         }
         seen |= (unsigned)which;
+        if (which == 8) {
+            size_t mark = req->err.nfields;
+            rc = lp_darwin_read_properties(&s, req->arena, lim, &b->props, &req->err);
+            if (rc < 0)
+                return s.failed ? lp_jscan_error(&s, &req->err) : -1;
+            if (rc > 0)
+                anchor_fields(&req->err, mark, "properties");
+            b->has_props = true;
+            continue;
+        }
         if (which == 4) {
             id_list l = {b, 0};
             rc = read_list(req, &s, "delete", "an array of annotation ids", &total, read_delete_elem, &l);
@@ -788,15 +865,17 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
         return lp_jscan_error(&s, &req->err);
     if (req->err.code == LP_E_INVALID)
         lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
-    if (req->err.code == LP_OK && total == 0)
-        lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update or delete");
+    if (req->err.code == LP_OK && total == 0 && !b->has_props)
+        lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update, delete or properties");
     return req->err.code == LP_OK ? 0 : -1;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-/* Every id at most once across the batch; new ids for creates without one. */
-static int check_ids(lp_req *req, batch *b)
+/* Every id at most once across the batch (ids are unique per item, so the
+ * same id on two slots of the item is refused too); new ids for creates
+ * without one. */
+static int check_ids(lp_req *req, const char *item_id, batch *b)
 {
     size_t n = b->ncreate + b->nupdate + b->ndel, k = 0;
     const char **all = lp_arena_calloc(req->arena, n ? n : 1, sizeof *all);
@@ -819,9 +898,9 @@ static int check_ids(lp_req *req, batch *b)
     for (size_t i = 1; i < k; i++)
         if (strcmp(all[i], all[i - 1]) == 0)
             lp_error_field(&req->err, LP_E_INVALID, "id",
-                           "annotation %s appears more than once in this batch (create, update and delete "
-                           "name each annotation at most once)",
-                           all[i]);
+                           "annotation %s appears more than once in this batch for item %s (an id names one "
+                           "annotation of the item, on one slot; create, update and delete name each at most once)",
+                           all[i], item_id);
     return req->err.code == LP_OK ? 0 : -1;
 }
 
@@ -858,6 +937,7 @@ static int to_check_class(lp_req *req, const lp_class_row *row, lp_ann_class *c)
 {
     memset(c, 0, sizeof *c);
     c->id = row->id;
+    c->name = row->name;
     c->types = type_bits(row->annotation_types);
     c->sub_types = sub_bits(row->sub_types);
     c->properties_json = row->properties;
@@ -914,6 +994,39 @@ static int ref_ids(lp_req *req, const batch *b, const char ***refs, const char *
     return *json ? 0 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
+/* The ids of creates are new on the item: 409 naming each id taken and the
+ * item (ids are unique per item; another item may hold the same id). */
+static int check_new_ids(lp_req *req, lp_db *db, const char *item_id, const batch *b)
+{
+    const char **ids = lp_arena_calloc(req->arena, b->ncreate ? b->ncreate : 1, sizeof *ids), *json;
+    char **found;
+    size_t nfound;
+    if (!b->ncreate)
+        return 0;
+    if (!ids)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->ncreate; i++)
+        ids[i] = b->create[i].id;
+    if (!(json = ids_json(req, ids, b->ncreate)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    if (lp_db_ann_existing(db, req->arena, item_id, json, &found, &nfound, &req->err) != 0)
+        return -1;
+    if (!nfound)
+        return 0;
+    qsort(found, nfound, sizeof *found, cmp_str);
+    for (size_t i = 0; i < b->ncreate; i++) {
+        if (!bsearch(&ids[i], found, nfound, sizeof *found, cmp_str))
+            continue;
+        char field[48];
+        snprintf(field, sizeof field, "create[%zu].id", i);
+        lp_error_field(&req->err, LP_E_CONFLICT, field, "item %s already has annotation %s", item_id, ids[i]);
+    }
+    lp_error_set(&req->err, LP_E_CONFLICT, "item %s already has annotation %s%s; nothing was saved", item_id,
+                 found[0], nfound > 1 ? " and others (see errors)" : "");
+    lp_error_hint(&req->err, "send it as an update to replace it, or delete it first");
+    return -1;
+}
+
 static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_slot_row **slots_out,
                             size_t *nslots_out)
 {
@@ -926,26 +1039,47 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         return -1;
     *slots_out = slots;
     *nslots_out = nslots;
-    /* the distinct classes named */
+    /* the distinct classes named, by id or (Darwin) by name */
     const char **cids = lp_arena_calloc(req->arena, nann ? nann : 1, sizeof *cids);
-    if (!cids)
+    json_t *names = json_array();
+    char *nj = NULL;
+    size_t ncids = 0;
+    if (!cids || !names) {
+        json_decref(names);
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < nann; i++)
-        cids[i] = batch_ann(b, i)->class_id;
-    qsort(cids, nann, sizeof *cids, cmp_str);
+    }
+    for (size_t i = 0; i < nann; i++) {
+        const lp_ann *an = batch_ann(b, i);
+        if (an->class_id)
+            cids[ncids++] = an->class_id;
+        else if (an->class_name)
+            json_array_append_new(names, json_string(an->class_name));
+    }
+    qsort(cids, ncids, sizeof *cids, cmp_str);
     size_t ndistinct = 0;
-    for (size_t i = 0; i < nann; i++)
+    for (size_t i = 0; i < ncids; i++)
         if (!ndistinct || strcmp(cids[i], cids[ndistinct - 1]) != 0)
             cids[ndistinct++] = cids[i];
     const char *cj = ids_json(req, cids, ndistinct);
-    if (!cj || lp_db_classes_by_ids(db, req->arena, req->who.team_id, cj, &classes, &nclasses, &req->err) != 0)
-        return cj ? -1 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    nj = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    int qrc = cj && nj ? lp_db_classes_for_annotations(db, req->arena, req->who.team_id, cj, nj, b->has_props,
+                                                       &classes, &nclasses, &req->err)
+                       : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    free(nj);
+    if (qrc != 0)
+        return -1;
     lp_ann_class *cc = lp_arena_calloc(req->arena, nclasses ? nclasses : 1, sizeof *cc);
-    if (!cc)
+    const char **class_props = lp_arena_calloc(req->arena, nclasses ? nclasses : 1, sizeof *class_props);
+    if (!cc || !class_props)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < nclasses; i++)
+    for (size_t i = 0; i < nclasses; i++) {
         if (to_check_class(req, &classes[i], &cc[i]) != 0)
             return -1;
+        class_props[i] = classes[i].properties;
+    }
+    if (b->has_props && lp_ann_check_item_properties(&b->props, class_props, nclasses, &req->err) != 0)
+        lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
     /* each annotation against its class and slot; one raster layer per slot
      * among the new shapes (counted per slot as they go by) */
     unsigned char *rasters = lp_arena_calloc(req->arena, nslots ? nslots : 1, 1);
@@ -955,10 +1089,12 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         lp_ann *an = batch_ann(b, i);
         const lp_ann_class *cls = NULL;
         lp_ann_slot slot, *sp = NULL;
-        for (size_t k = 0; k < nclasses; k++)
-            if (strcmp(cc[k].id, an->class_id) == 0)
+        for (size_t k = 0; k < nclasses && !cls; k++)
+            if (an->class_id ? strcmp(cc[k].id, an->class_id) == 0 : strcmp(cc[k].name, an->class_name) == 0)
                 cls = &cc[k];
-        if (!an->slot && nslots == 1)
+        if (cls && !an->class_id)
+            an->class_id = cls->id;
+        if (!an->slot && nslots > 0) /* the item's first slot, as the reference client does */
             an->slot = slots[0].name;
         for (size_t k = 0; an->slot && k < nslots; k++) {
             if (strcmp(slots[k].name, an->slot) == 0) {
@@ -983,6 +1119,8 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
         return -1;
     }
+    if (check_new_ids(req, db, item_id, b) != 0)
+        return -1;
     /* updates and deletes name annotations of this item */
     size_t nref = b->nupdate + b->ndel, nfound;
     const char **refs, *rj;
@@ -1053,7 +1191,13 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
     if (lp_db_ann_insert(db, req->who.team_id, item_id, req->who.user_id[0] ? req->who.user_id : NULL, rows, origins,
                          nann, &req->err) != 0)
         return -1;
-    return lp_db_ann_frames_insert(db, frames, nframes, &req->err);
+    if (lp_db_ann_frames_insert(db, item_id, frames, nframes, &req->err) != 0)
+        return -1;
+    if (!b->has_props)
+        return 0;
+    char *props = lp_arena_strndup(req->arena, b->props.data, b->props.data_len);
+    return props ? lp_db_ann_item_properties_set(db, item_id, props, &req->err)
+                 : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
 static int put_id_list(lp_buf *o, const char *name, const lp_ann *anns, size_t n, const char *const *ids)
@@ -1102,7 +1246,7 @@ int lp_api_annotations_batch(lp_req *req)
     if (!item_id || read_idempotency_key(req, &idem_key) != 0)
         return -1;
     lim_from_cfg(req->svc->cfg, &lim);
-    if (read_batch(req, &lim, &b) != 0 || check_ids(req, &b) != 0)
+    if (read_batch(req, &lim, &b) != 0 || check_ids(req, item_id, &b) != 0)
         return -1;
     if (idem_key) {
         lp_sha256_ctx *h = lp_sha256_new();

@@ -127,6 +127,28 @@ int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char
     return (int64_t)n;
 }
 
+/* ---- item-level properties ------------------------------------------------------ */
+
+int lp_db_ann_item_properties_set(lp_db *db, const char *item_id, const char *properties_json, lp_error *err)
+{
+    const char *p[2] = {item_id, properties_json};
+    return lp_db_exec(db,
+                      "INSERT INTO item_properties (item_id, properties) VALUES ($1, $2::jsonb) "
+                      "ON CONFLICT (item_id) DO UPDATE SET properties = excluded.properties",
+                      2, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_ann_item_properties_get(lp_db *db, lp_arena *a, const char *item_id, char **properties_json, lp_error *err)
+{
+    const char *p[1] = {item_id};
+    *properties_json = NULL;
+    int rc = lp_db_one(a, lp_db_query(db, "SELECT properties::text FROM item_properties WHERE item_id = $1", 1, p, err),
+                       read_id, properties_json, err);
+    return rc < 0 ? -1 : 0;
+}
+
 /* ---- COPY ------------------------------------------------------------------------ */
 
 /* A COPY FROM STDIN in progress: rows are formatted into buf and sent in
@@ -145,8 +167,8 @@ static int copy_fail(copy_in *c, PGresult *res, const char *what, lp_error *err)
            state ? state : "-", res ? PQresultErrorMessage(res) : PQerrorMessage(c->conn));
     c->failed = true;
     if (code == LP_E_CONFLICT && state && strcmp(state, "23505") == 0)
-        return lp_error_set(err, code, "an annotation with the same id already exists (or the slot already has a "
-                                       "raster layer)");
+        return lp_error_set(err, code, "the slot already has a raster layer, or an annotation with the same id "
+                                       "was written meanwhile");
     if (code == LP_E_INVALID && state && strcmp(state, "23503") == 0)
         return lp_error_set(err, code, "an annotation refers to a class or item that does not exist");
     if (code == LP_E_INVALID)
@@ -161,7 +183,7 @@ static int copy_fail(copy_in *c, PGresult *res, const char *what, lp_error *err)
 static int copy_begin(copy_in *c, lp_db *db, const char *sql, lp_error *err)
 {
     memset(c, 0, sizeof *c);
-    lp_buf_init(&c->buf, COPY_CHUNK * 2);
+    lp_buf_init(&c->buf, COPY_CHUNK * 4); /* a chunk, plus what one append adds past it */
     if (!(c->conn = live_conn(db, err)))
         return -1;
     PGresult *res = PQexec(c->conn, sql);
@@ -201,32 +223,48 @@ static int copy_end(copy_in *c, int rc, lp_error *err)
     return rc;
 }
 
+/* Makes room in c's buffer: past COPY_CHUNK it is sent, even in the middle
+ * of a row (COPY data need not break at rows), so a row of any size streams
+ * through a bounded buffer. 0, or -1 with c->failed and err set. */
+static int copy_room(copy_in *c, lp_error *err) { return c->buf.len >= COPY_CHUNK ? copy_flush(c, err) : 0; }
+
 /* Appends text escaped for COPY's text format. */
-static int put_text(lp_buf *b, const char *s, size_t n)
+static int put_text(copy_in *c, const char *s, size_t n, lp_error *err)
 {
+    lp_buf *b = &c->buf;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i], e;
-        switch (c) {
+        char ch = s[i], e;
+        switch (ch) {
         case '\\': e = '\\'; break;
         case '\n': e = 'n'; break;
         case '\r': e = 'r'; break;
         case '\t': e = 't'; break;
-        default: continue;
+        default:
+            if (i - start < COPY_CHUNK)
+                continue;
+            if (lp_buf_append(b, s + start, i - start) != 0 || copy_room(c, err) != 0)
+                return -1;
+            start = i;
+            continue;
         }
         char esc[2] = {'\\', e};
-        if (lp_buf_append(b, s + start, i - start) != 0 || lp_buf_append(b, esc, 2) != 0)
+        if (lp_buf_append(b, s + start, i - start) != 0 || lp_buf_append(b, esc, 2) != 0 || copy_room(c, err) != 0)
             return -1;
         start = i + 1;
     }
     return lp_buf_append(b, s + start, n - start);
 }
 
-static int put_str(lp_buf *b, const char *s) { return s ? put_text(b, s, strlen(s)) : lp_buf_append(b, "\\N", 2); }
+static int put_str(copy_in *c, const char *s, lp_error *err)
+{
+    return s ? put_text(c, s, strlen(s), err) : lp_buf_append(&c->buf, "\\N", 2);
+}
 
-static int put_bytea(lp_buf *b, const void *p, size_t n)
+static int put_bytea(copy_in *c, const void *p, size_t n, lp_error *err)
 {
     static const char hex[] = "0123456789abcdef";
+    lp_buf *b = &c->buf;
     if (!p)
         return lp_buf_append(b, "\\N", 2);
     if (lp_buf_append(b, "\\\\x", 3) != 0)
@@ -238,7 +276,7 @@ static int put_bytea(lp_buf *b, const void *p, size_t n)
         tmp[k++] = hex[u[i] >> 4];
         tmp[k++] = hex[u[i] & 15];
         if (k == sizeof tmp) {
-            if (lp_buf_append(b, tmp, k) != 0)
+            if (lp_buf_append(b, tmp, k) != 0 || copy_room(c, err) != 0)
                 return -1;
             k = 0;
         }
@@ -261,11 +299,12 @@ static int put_ranges(lp_buf *b, bool present, const lp_geom_frame_range *r, siz
 }
 
 /* geom, data and extra as three tab-separated COPY fields. */
-static int put_body(lp_buf *b, const lp_ann_stored *body)
+static int put_body(copy_in *c, const lp_ann_stored *body, lp_error *err)
 {
-    return put_bytea(b, body->geom, body->geom_len) || lp_buf_append(b, "\t", 1) ||
-                   put_text(b, body->data, body->data_len) || lp_buf_append(b, "\t", 1) ||
-                   (body->extra ? put_text(b, body->extra, body->extra_len) : lp_buf_append(b, "\\N", 2))
+    lp_buf *b = &c->buf;
+    return put_bytea(c, body->geom, body->geom_len, err) || lp_buf_append(b, "\t", 1) ||
+                   put_text(c, body->data, body->data_len, err) || lp_buf_append(b, "\t", 1) ||
+                   (body->extra ? put_text(c, body->extra, body->extra_len, err) : lp_buf_append(b, "\\N", 2))
                ? -1
                : 0;
 }
@@ -279,7 +318,8 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
         return 0;
     if (copy_begin(&c, db,
                    "COPY annotations (id, team_id, item_id, slot, class_id, type, geom, data, extra, z, source, "
-                   "confidence, ranges, hidden, version, created_by, updated_by, created_at, updated_at) FROM STDIN",
+                   "confidence, ranges, hidden, version, created_by, updated_by, created_at, updated_at, "
+                   "ranges_given) FROM STDIN",
                    err) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -292,30 +332,34 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
             rc = lp_error_set(err, LP_E_INTERNAL, "annotation %s has no known type", r->id);
             break;
         }
-        if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 || put_text(b, r->slot, strlen(r->slot)) ||
-            lp_buf_printf(b, "\t%s\t%s\t", r->class_id, type) != 0 || put_body(b, &r->body) ||
+        if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 ||
+            put_text(&c, r->slot, strlen(r->slot), err) || lp_buf_printf(b, "\t%s\t%s\t", r->class_id, type) != 0 ||
+            put_body(&c, &r->body, err) ||
             (r->has_z ? lp_buf_printf(b, "\t%d\t", (int)r->z) : lp_buf_puts(b, "\t\\N\t")) ||
             lp_buf_puts(b, lp_ann_source_name(r->source)) ||
             (r->has_confidence ? lp_buf_printf(b, "\t%.17g\t", r->confidence) : lp_buf_puts(b, "\t\\N\t")) ||
             put_ranges(b, r->video, r->ranges, r->nranges) || lp_buf_append(b, "\t", 1) ||
-            put_ranges(b, r->video && r->nhidden, r->hidden, r->nhidden) ||
-            lp_buf_printf(b, "\t%lld\t", (long long)r->version) || put_str(b, created_by ? created_by : user_id) ||
-            lp_buf_append(b, "\t", 1) || put_str(b, user_id) || lp_buf_append(b, "\t", 1) ||
-            put_str(b, created_at ? created_at : "now") || lp_buf_puts(b, "\tnow\n"))
-            rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation row is too large to store");
+            put_ranges(b, r->video && (r->has_hidden || r->nhidden), r->hidden, r->nhidden) ||
+            lp_buf_printf(b, "\t%lld\t", (long long)r->version) ||
+            put_str(&c, created_by ? created_by : user_id, err) || lp_buf_append(b, "\t", 1) ||
+            put_str(&c, user_id, err) || lp_buf_append(b, "\t", 1) ||
+            put_str(&c, created_at ? created_at : "now", err) || lp_buf_puts(b, "\tnow\t") ||
+            lp_buf_puts(b, !r->video || r->ranges_given ? "t\n" : "f\n"))
+            rc = c.failed ? -1 : lp_error_set(err, LP_E_TOO_LARGE, "an annotation row is too large to store");
         else if (c.buf.len >= COPY_CHUNK)
             rc = copy_flush(&c, err);
     }
     return copy_end(&c, rc, err);
 }
 
-int lp_db_ann_frames_insert(lp_db *db, const lp_ann_frame_row *rows, size_t n, lp_error *err)
+int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_row *rows, size_t n, lp_error *err)
 {
     copy_in c;
     int rc = 0;
     if (n == 0)
         return 0;
-    if (copy_begin(&c, db, "COPY annotation_frames (annotation_id, frame, keyframe, geom, data, extra) FROM STDIN",
+    if (copy_begin(&c, db,
+                   "COPY annotation_frames (item_id, annotation_id, frame, keyframe, geom, data, extra) FROM STDIN",
                    err) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -325,9 +369,10 @@ int lp_db_ann_frames_insert(lp_db *db, const lp_ann_frame_row *rows, size_t n, l
             rc = lp_error_set(err, LP_E_INTERNAL, "frame %" PRId64 " names no annotation", r->frame);
             break;
         }
-        if (lp_buf_printf(b, "%s\t%" PRId64 "\t%s\t", r->annotation_id, r->frame, r->keyframe ? "t" : "f") ||
-            put_body(b, &r->body) || lp_buf_append(b, "\n", 1))
-            rc = lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
+        if (lp_buf_printf(b, "%s\t%s\t%" PRId64 "\t%s\t", item_id, r->annotation_id, r->frame,
+                          r->keyframe ? "t" : "f") ||
+            put_body(&c, &r->body, err) || lp_buf_append(b, "\n", 1))
+            rc = c.failed ? -1 : lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
         else if (c.buf.len >= COPY_CHUNK)
             rc = copy_flush(&c, err);
     }
@@ -367,9 +412,12 @@ struct lp_db_ann_cursor {
     char *then_params[2];
 };
 
+/* The annotation's columns, then the frame's (FRAME_COLUMNS or NULLs), then
+ * ANN_TAIL (the class's name for Darwin's "name", whether ranges were sent). */
 #define ANN_COLUMNS                                                                                                  \
     "a.id, a.class_id, a.slot, a.type, a.geom, a.data, a.extra, a.z, a.source, a.confidence, a.version, "            \
-    "a.ranges::text, a.hidden::text, (a.data->>'interpolated') IS DISTINCT FROM 'false'"
+    "a.ranges::text, a.hidden::text, coalesce((a.data->>'interpolated') = 'true', false)"
+#define ANN_TAIL ", c.name, a.ranges_given"
 
 static bool cursor_send(lp_db_ann_cursor *c, const char *sql, int n, const char *const *params)
 {
@@ -411,11 +459,13 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
  * order (no sort, however many there are), then the video and volume ones
  * with their frames in (id, frame) order, which groups each one's rows. */
 #define ITEM_IMAGES_SQL                                                                                              \
-    "SELECT " ANN_COLUMNS ", NULL::int, NULL::bool, NULL::bytea, NULL::jsonb, NULL::jsonb "                          \
-    "FROM annotations a WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NULL"
+    "SELECT " ANN_COLUMNS ", NULL::int, NULL::bool, NULL::bytea, NULL::jsonb, NULL::jsonb" ANN_TAIL " "              \
+    "FROM annotations a JOIN classes c ON c.id = a.class_id "                                                        \
+    "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NULL"
 #define ITEM_VIDEOS_SQL                                                                                              \
-    "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra "                                          \
-    "FROM annotations a LEFT JOIN annotation_frames f ON f.annotation_id = a.id "                                    \
+    "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra" ANN_TAIL " "                              \
+    "FROM annotations a JOIN classes c ON c.id = a.class_id "                                                        \
+    "LEFT JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id "                             \
     "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NOT NULL "                     \
     "ORDER BY a.id, f.frame"
 
@@ -444,13 +494,16 @@ lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const
     snprintf(t, sizeof t, "%lld", (long long)to);
     const char *p[4] = {item_id, slot, f, t};
     return cursor_open(db,
-                       "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, NULL::jsonb, NULL::jsonb "
-                       "FROM annotations a JOIN annotation_frames f ON f.annotation_id = a.id AND f.keyframe "
+                       "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, NULL::jsonb" ANN_TAIL " "
+                       "FROM annotations a JOIN classes c ON c.id = a.class_id "
+                       "JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id AND f.keyframe "
                        "WHERE a.item_id = $1 AND a.slot = $2 AND a.ranges IS NOT NULL AND a.type <> 'raster_layer' "
                        "AND f.frame >= coalesce((SELECT max(g.frame) FROM annotation_frames g "
-                       "WHERE g.annotation_id = a.id AND g.keyframe AND g.frame <= $3::int), $3::int) "
+                       "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
+                       "AND g.frame <= $3::int), $3::int) "
                        "AND f.frame <= coalesce((SELECT min(g.frame) FROM annotation_frames g "
-                       "WHERE g.annotation_id = a.id AND g.keyframe AND g.frame >= $4::int), $4::int) "
+                       "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
+                       "AND g.frame >= $4::int), $4::int) "
                        "ORDER BY a.id, f.frame",
                        4, p, err);
 }
@@ -462,7 +515,7 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 2
        OID_UUID = 2950, OID_JSONB = 3802 };
 static const Oid row_types[] = {OID_UUID, OID_UUID, OID_TEXT, OID_TEXT, OID_BYTEA, OID_JSONB, OID_JSONB,
                                 OID_INT4, OID_TEXT, OID_FLOAT8, OID_INT8, OID_TEXT, OID_TEXT, OID_BOOL,
-                                OID_INT4, OID_BOOL, OID_BYTEA, OID_JSONB, OID_JSONB};
+                                OID_INT4, OID_BOOL, OID_BYTEA, OID_JSONB, OID_JSONB, OID_TEXT, OID_BOOL};
 #define ROW_COLUMNS ((int)(sizeof row_types / sizeof *row_types))
 
 /* 0 when r has the columns read_row expects, in binary format. */
@@ -621,8 +674,11 @@ static int read_row(lp_db_ann_cursor *c, lp_db_ann_out *o, lp_error *err)
         if (parse_ranges(c->arena, v, &a->ranges, &a->nranges) != 0)
             bad = true;
     }
-    if ((v = fixed(r, 12, 0, &bad)) && parse_ranges(c->arena, v, &a->hidden, &a->nhidden) != 0)
-        bad = true;
+    if ((v = fixed(r, 12, 0, &bad))) {
+        a->has_hidden = true;
+        if (parse_ranges(c->arena, v, &a->hidden, &a->nhidden) != 0)
+            bad = true;
+    }
     if ((v = fixed(r, 13, 1, &bad)))
         a->interpolated = v[0] != 0;
     else
@@ -636,6 +692,11 @@ static int read_row(lp_db_ann_cursor *c, lp_db_ann_out *o, lp_error *err)
             bad = true;
         read_body(r, 16, &o->frame.body, &bad);
     }
+    a->class_name = fixed(r, 19, 0, &bad);
+    if ((v = fixed(r, 20, 1, &bad)))
+        a->ranges_given = v[0] != 0;
+    else
+        bad = true;
     if (bad)
         return lp_error_set(err, LP_E_INTERNAL, "annotation %s was read back damaged (a value of the wrong size)",
                             a->id[0] ? a->id : "?");

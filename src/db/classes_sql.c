@@ -149,3 +149,19 @@ int lp_db_classes_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char
                       sizeof **out, read_class, "classes", n, err);
     return *out ? 0 : -1;
 }
+
+int lp_db_classes_for_annotations(lp_db *db, lp_arena *a, const char *team_id, const char *ids_json,
+                                  const char *names_json, bool item_properties, lp_class_row **out, size_t *n,
+                                  lp_error *err)
+{
+    const char *p[4] = {team_id, ids_json, names_json, item_properties ? "true" : "false"};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.team_id = $1 AND (c.id IN "
+                                  "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x) OR c.name IN "
+                                  "(SELECT x FROM jsonb_array_elements_text($3::jsonb) x) OR "
+                                  "($4::boolean AND c.properties @> '[{\"granularity\": \"item\"}]'))",
+                                  4, p, err),
+                      sizeof **out, read_class, "classes", n, err);
+    return *out ? 0 : -1;
+}

@@ -503,15 +503,104 @@ static int path_elem(reader *r, size_t i, void *elem, void *ctx)
     return read_path(r, elem);
 }
 
-static const char *const polygon_names[] = {"paths", NULL};
+/* A polygon is {"paths": [path, …]}, or Darwin's legacy {"path": path} (one
+ * path, still read by the reference client and written back as sent);
+ * complex_polygon (Darwin 1.0) is {"path": [path, …]}. */
+static const char *const polygon_names[] = {"paths", "path", NULL};
+static const char *const complex_polygon_names[] = {"path", NULL};
+
+static int read_paths(reader *r, lp_geom_polygon *pg)
+{
+    void *paths;
+    int rc = read_array(r, "an array of paths", "a polygon", sizeof *pg->paths, path_elem, NULL, &paths, &pg->npaths);
+    pg->paths = paths;
+    return rc;
+}
 
 static int polygon_member(reader *r, int i, void *ctx)
 {
-    lp_geom_polygon *pg = ctx;
-    void *paths;
+    lp_ann_geom *g = ctx;
+    lp_geom_polygon *pg = &g->shape.u.polygon;
+    if (i == 0)
+        return read_paths(r, pg);
+    /* the legacy single path */
+    g->legacy_path = true;
+    pg->paths = lp_arena_calloc(r->a, 1, sizeof *pg->paths);
+    if (!pg->paths)
+        return nomem(r, "a polygon");
+    pg->npaths = 1;
+    return read_path(r, &pg->paths[0]);
+}
+
+static int complex_polygon_member(reader *r, int i, void *ctx)
+{
     (void)i;
-    int rc = read_array(r, "an array of paths", "a polygon", sizeof *pg->paths, path_elem, NULL, &paths, &pg->npaths);
-    pg->paths = paths;
+    return read_paths(r, ctx);
+}
+
+static int read_polygon(reader *r, lp_ann_geom *g)
+{
+    members m = {polygon_names, polygon_member, g, 0};
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object like {\"paths\": [[{\"x\": …, \"y\": …}, …]]}");
+    if (rc != 0 || (rc = walk_object(r, member_key, &m)) < 0)
+        return rc;
+    if (m.seen == 0)
+        return ferr(r, ".paths", "is required");
+    if (m.seen == 3)
+        return ferr(r, ".path", "cannot be given with paths (path is the legacy form of one path)");
+    return rc;
+}
+
+/* ---- document types: table, simple_table, string, graph ------------------------- */
+
+/* Their members are checked for kind (the ones listed are required); the
+ * value is kept as its JSON text. */
+typedef struct doc_member {
+    const char *name;
+    lp_jtok kind;      /* LP_JT_OBJECT for bounding_box (checked as a box), else LP_JT_ARRAY */
+} doc_member;
+
+typedef struct doc_spec {
+    const doc_member *members;
+    unsigned seen;
+} doc_spec;
+
+static const doc_member table_members[] = {{"bounding_box", LP_JT_OBJECT}, {"cells", LP_JT_ARRAY}, {NULL, 0}};
+static const doc_member simple_table_members[] = {
+    {"bounding_box", LP_JT_OBJECT}, {"col_offsets", LP_JT_ARRAY}, {"row_offsets", LP_JT_ARRAY}, {NULL, 0}};
+static const doc_member string_members[] = {{"sources", LP_JT_ARRAY}, {NULL, 0}};
+static const doc_member graph_members[] = {{"nodes", LP_JT_ARRAY}, {"edges", LP_JT_ARRAY}, {NULL, 0}};
+
+static int doc_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    doc_spec *d = ctx;
+    for (int i = 0; d->members[i].name; i++) {
+        if (!lp_jstr_eq(key, d->members[i].name))
+            continue;
+        d->seen |= 1u << i;
+        if (d->members[i].kind == LP_JT_OBJECT) {
+            lp_geom_bbox b;
+            return read_bbox(r, &b);
+        }
+        int rc = expect_kind(r, LP_JT_ARRAY, "an array");
+        return rc != 0 ? rc : lp_jscan_skip(r->s, NULL, NULL);
+    }
+    return lp_jscan_skip(r->s, NULL, NULL); /* kept as sent */
+}
+
+static int read_document(reader *r, const doc_member *spec)
+{
+    doc_spec d = {spec, 0};
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object");
+    if (rc != 0 || (rc = walk_object(r, doc_key, &d)) < 0)
+        return rc;
+    for (int i = 0; spec[i].name; i++) {
+        if (!(d.seen & (1u << i))) {
+            char suffix[40];
+            snprintf(suffix, sizeof suffix, ".%s", spec[i].name);
+            rc = ferr(r, suffix, "is required");
+        }
+    }
     return rc;
 }
 
@@ -707,10 +796,17 @@ static int read_geom_value(reader *r, int t, found_geom *f)
     int rc;
     memset(g, 0, sizeof *g);
     g->type = t;
-    g->shape.type = t < LP_ANN_RASTER_LAYER ? (lp_geom_type)t : LP_GEOM_MASK;
+    g->shape.type = lp_ann_geom_type(t);
     switch (t) {
     case LP_GEOM_BOUNDING_BOX: rc = read_bbox(r, &g->shape.u.bbox); break;
-    case LP_GEOM_POLYGON: rc = read_members(r, polygon_names, 1, polygon_member, &g->shape.u.polygon); break;
+    case LP_GEOM_POLYGON: rc = read_polygon(r, g); break;
+    case LP_ANN_COMPLEX_POLYGON:
+        rc = read_members(r, complex_polygon_names, 1, complex_polygon_member, &g->shape.u.polygon);
+        break;
+    case LP_ANN_TABLE: rc = read_document(r, table_members); break;
+    case LP_ANN_SIMPLE_TABLE: rc = read_document(r, simple_table_members); break;
+    case LP_ANN_STRING: rc = read_document(r, string_members); break;
+    case LP_ANN_GRAPH: rc = read_document(r, graph_members); break;
     case LP_GEOM_LINE: rc = read_members(r, line_names, 1, line_member, &g->shape.u.line); break;
     case LP_GEOM_KEYPOINT: rc = read_point(r, &g->shape.u.keypoint); break;
     case LP_GEOM_SKELETON: rc = read_members(r, skeleton_names, 1, skeleton_member, &g->shape.u.skeleton); break;
@@ -734,7 +830,7 @@ static int read_geom_value(reader *r, int t, found_geom *f)
     f->ok = rc == 0;
     f->raw = before;
     f->raw_len = (size_t)(r->s->p - before);
-    if (t == LP_GEOM_TAG || t == LP_GEOM_MASK || t == LP_GEOM_TEXT) {
+    if (lp_ann_type_is_text(t)) {
         g->raw = before;
         g->raw_len = f->raw_len;
     }
@@ -775,6 +871,24 @@ static int attribute_elem(reader *r, size_t i, void *elem, void *ctx)
 
 static const char *const vector_names[] = {"angle", "length", NULL};
 
+/* inference {"confidence"?, "model"?, …} and measures {…}: objects, with a
+ * confidence in [0, 1] when there is one. */
+static int opaque_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    double c;
+    (void)ctx;
+    if (!lp_jstr_eq(key, "confidence"))
+        return lp_jscan_skip(r->s, NULL, NULL);
+    int rc = read_number(r, &c);
+    return rc == 0 && (c < 0 || c > 1) ? ferr(r, NULL, "must be between 0 and 1") : rc;
+}
+
+static int read_opaque_sub(reader *r)
+{
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object");
+    return rc != 0 ? rc : walk_object(r, opaque_key, NULL);
+}
+
 static int read_sub_type(reader *r, const lp_jstr *key, unsigned flag, body_state *st)
 {
     const char *before = value_start(r);
@@ -785,6 +899,8 @@ static int read_sub_type(reader *r, const lp_jstr *key, unsigned flag, body_stat
         rc = read_instance_id(r);
     else if (flag == LP_ANN_SUB_ATTRIBUTES)
         rc = read_array(r, "an array of strings", "attributes", 0, attribute_elem, NULL, NULL, &n);
+    else if (flag == LP_ANN_SUB_INFERENCE || flag == LP_ANN_SUB_MEASURES)
+        rc = read_opaque_sub(r);
     else
         rc = read_members(r, vector_names, 3, number_member, vector);
     if (rc < 0)
@@ -869,11 +985,39 @@ static int read_properties(reader *r, const lp_jstr *key, body_state *st)
     return rc < 0 || keep_value(r, &st->data, key, before) != 0 ? -1 : rc;
 }
 
-/* One key of a body: a shape, a sub-type or properties; any other key is
- * kept as sent in extra. */
+/* annotators and reviewers: [{"email", "full_name", …}], kept in data. */
+static int author_key(reader *r, const lp_jstr *key, void *ctx)
+{
+    const char *sv;
+    (void)ctx;
+    if (lp_jstr_eq(key, "email") || lp_jstr_eq(key, "full_name"))
+        return read_string(r, r->lim->max_string, &sv);
+    return lp_jscan_skip(r->s, NULL, NULL); /* kept as sent */
+}
+
+static int author_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    (void)i;
+    (void)elem;
+    (void)ctx;
+    int rc = expect_kind(r, LP_JT_OBJECT, "an object like {\"email\": …, \"full_name\": …}");
+    return rc != 0 ? rc : walk_object(r, author_key, NULL);
+}
+
+static int read_authors(reader *r, const lp_jstr *key, body_state *st)
+{
+    const char *before = value_start(r);
+    size_t n;
+    int rc = read_array(r, "an array of people", "annotators", 0, author_elem, NULL, NULL, &n);
+    return rc < 0 || keep_value(r, &st->data, key, before) != 0 ? -1 : rc;
+}
+
+/* One key of a body: a shape, a sub-type, properties, annotators or
+ * reviewers; any other key is kept as sent in extra. */
 static int body_key(reader *r, const lp_jstr *key, body_state *st)
 {
-    static const char *const subs[] = {"instance_id", "attributes", "directional_vector", NULL};
+    static const char *const subs[] = {"instance_id", "attributes", "directional_vector", "inference", "measures",
+                                       NULL};
     const char *val;
     size_t vlen;
     int t;
@@ -885,6 +1029,8 @@ static int body_key(reader *r, const lp_jstr *key, body_state *st)
     }
     if (lp_jstr_eq(key, "properties"))
         return read_properties(r, key, st);
+    if (lp_jstr_eq(key, "annotators") || lp_jstr_eq(key, "reviewers"))
+        return read_authors(r, key, st);
     for (int i = 0; subs[i]; i++)
         if (lp_jstr_eq(key, subs[i]))
             return read_sub_type(r, key, lp_ann_sub_type_flag(subs[i]), st);
@@ -932,13 +1078,13 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
     b->geom.type = -1;
     if (primary < 0) {
         if (shape_required)
-            rc = ferr(r, "", "needs a shape: one of bounding_box, polygon, line, keypoint, skeleton, ellipse, cuboid, "
-                             "tag, mask, text or raster_layer");
+            rc = ferr(r, "", "needs a shape: one of bounding_box, polygon, complex_polygon, line, keypoint, skeleton, "
+                             "ellipse, cuboid, tag, mask, text, raster_layer, table, simple_table, string or graph");
     } else {
         found_geom *f = &st->geo[primary];
         b->geom = f->g;
-        if (f->ok && primary < LP_ANN_RASTER_LAYER && primary != LP_GEOM_MASK && primary != LP_GEOM_TAG &&
-            primary != LP_GEOM_TEXT && validate_shape(r, &f->g.shape) != 0)
+        if (f->ok && primary != LP_ANN_RASTER_LAYER && !lp_ann_type_is_text(primary) &&
+            validate_shape(r, &f->g.shape) != 0)
             rc = 1;
     }
     b->data = join_spans(r, st->data, true, &b->data_len);
@@ -1079,7 +1225,7 @@ static int read_ranges(reader *r, lp_geom_frame_range **out, size_t *n)
 
 /* Checks a video annotation's frames: one type, at least one keyframe, the
  * ranges and hidden areas (through lp_geom_track_check). */
-static int settle_video(reader *r, lp_ann *ann, bool has_ranges)
+static int settle_video(reader *r, lp_ann *ann)
 {
     int rc = 0, type = -1;
     size_t nkey = 0;
@@ -1100,7 +1246,7 @@ static int settle_video(reader *r, lp_ann *ann, bool has_ranges)
             nkey++;
     }
     ann->type = type;
-    if (!has_ranges && ann->nframes) {
+    if (!ann->ranges_given && ann->nframes) {
         ann->ranges = lp_arena_calloc(r->a, 1, sizeof *ann->ranges);
         if (!ann->ranges) {
             lp_error_set(r->err, LP_E_NOMEM, "out of memory");
@@ -1145,7 +1291,8 @@ static int settle_video(reader *r, lp_ann *ann, bool has_ranges)
 typedef struct ann_ctx {
     lp_ann *out;
     body_state st;
-    bool has_ranges, has_interp;
+    const char *slot_names;  /* the one name of "slot_names" */
+    bool has_interp;
     lp_jstr interp_key;  /* "interpolated" goes to data after the other keys */
     const char *interp_raw;
     size_t interp_len;
@@ -1162,6 +1309,31 @@ static int read_source(reader *r, lp_ann_source *out)
     return ferr(r, NULL, "must be one of \"human\", \"model\", \"import\"");
 }
 
+/* slot_names: Loupe keeps one slot per annotation; [] names none (the
+ * item's first slot). */
+static int slot_name_elem(reader *r, size_t i, void *elem, void *ctx)
+{
+    const char **names = ctx;
+    (void)elem;
+    if (i > 0) {
+        const char *sv;
+        int rc = read_string(r, 255, &sv);
+        return rc != 0 ? rc : ferr(r, NULL, "an annotation is on one slot; give one slot name");
+    }
+    return read_string(r, 255, &names[0]);
+}
+
+static int read_slot_names(reader *r, ann_ctx *c)
+{
+    const char *name = NULL;
+    size_t n;
+    int rc = read_array(r, "an array of one slot name", "slot_names", 0, slot_name_elem, &name, NULL, &n);
+    if (rc != 0 || !name)
+        return rc;
+    c->slot_names = name;
+    return 0;
+}
+
 static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
 {
     ann_ctx *c = ctx;
@@ -1171,8 +1343,12 @@ static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
         return read_uuid(r, &out->id);
     if (lp_jstr_eq(key, "class_id"))
         return read_uuid(r, &out->class_id);
+    if (lp_jstr_eq(key, "name"))
+        return read_string(r, r->lim->max_string, &out->class_name);
     if (lp_jstr_eq(key, "slot"))
         return read_string(r, 255, &out->slot);
+    if (lp_jstr_eq(key, "slot_names"))
+        return read_slot_names(r, c);
     if (lp_jstr_eq(key, "z")) {
         int64_t z = 0;
         rc = read_int(r, INT32_MIN, INT32_MAX, &z);
@@ -1180,8 +1356,10 @@ static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
         out->z = (int32_t)z;
         return rc;
     }
-    if (lp_jstr_eq(key, "source"))
+    if (lp_jstr_eq(key, "source")) {
+        out->has_source = true;
         return read_source(r, &out->source);
+    }
     if (lp_jstr_eq(key, "confidence")) {
         rc = read_number(r, &out->confidence);
         if (rc == 0 && (out->confidence < 0 || out->confidence > 1))
@@ -1194,11 +1372,13 @@ static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
         return read_frames(r, out);
     }
     if (lp_jstr_eq(key, "ranges")) {
-        c->has_ranges = true;
+        out->ranges_given = true;
         return read_ranges(r, &out->ranges, &out->nranges);
     }
-    if (lp_jstr_eq(key, "hidden_areas"))
+    if (lp_jstr_eq(key, "hidden_areas")) {
+        out->has_hidden = true;
         return read_ranges(r, &out->hidden, &out->nhidden);
+    }
     if (lp_jstr_eq(key, "interpolated")) {
         c->interp_key = *key;
         c->interp_raw = value_start(r);
@@ -1216,8 +1396,14 @@ static int read_annotation(reader *r, lp_ann_mode mode, lp_ann *out)
     int rc = expect_kind(r, LP_JT_OBJECT, "an annotation object");
     if (rc != 0 || (rc = walk_object(r, annotation_key, &c)) < 0)
         return rc;
-    if (!out->class_id)
-        rc = ferr(r, "class_id", "is required");
+    if (!out->class_id && !out->class_name)
+        rc = ferr(r, "class_id", "is required (or the class's \"name\")");
+    if (c.slot_names && out->slot && strcmp(c.slot_names, out->slot) != 0)
+        rc = ferr(r, "slot_names", "names slot \"%.100s\", but slot is \"%.100s\"", c.slot_names, out->slot);
+    else if (c.slot_names) {
+        out->slot = c.slot_names;
+        out->slot_from_names = true;
+    }
     if (mode == LP_ANN_UPDATE && !out->id)
         rc = ferr(r, "id", "is required to say which annotation to replace");
     if (c.has_interp && add_span(r, &c.st.data, &c.interp_key, c.interp_raw, c.interp_len) != 0)
@@ -1226,14 +1412,15 @@ static int read_annotation(reader *r, lp_ann_mode mode, lp_ann *out)
         for (int t = 0; t < LP_ANN_TYPE_COUNT; t++)
             if (c.st.geo[t].present && t != LP_GEOM_TEXT)
                 rc = ferr(r, lp_ann_type_name(t), "must be given per frame in \"frames\" for a video annotation");
-    } else if (c.has_ranges || out->nhidden) {
-        rc = ferr(r, c.has_ranges ? "ranges" : "hidden_areas", "applies only to video annotations (with \"frames\")");
+    } else if (out->ranges_given || out->has_hidden) {
+        rc = ferr(r, out->ranges_given ? "ranges" : "hidden_areas",
+                  "applies only to video annotations (with \"frames\")");
     }
     if (step_failed(&rc, settle_body(r, &c.st, !out->video)))
         return -1;
     if (!out->video)
         out->type = out->body.geom.type;
-    else if ((rc == 0 || out->nframes) && step_failed(&rc, settle_video(r, out, c.has_ranges)))
+    else if ((rc == 0 || out->nframes) && step_failed(&rc, settle_video(r, out)))
         return -1;
     return rc;
 }
@@ -1243,11 +1430,28 @@ int lp_darwin_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mo
     reader r = {.s = s, .a = a, .lim = lim, .err = err};
     memset(out, 0, sizeof *out);
     out->type = -1;
-    out->interpolated = true;
+    out->interpolated = false; /* absent: not interpolated, as the reference client reads it */
     int rc = read_annotation(&r, mode, out);
     free(r.stack);
     if (rc < 0)
         return -1;
+    return rc || r.bad ? 1 : 0;
+}
+
+int lp_darwin_read_properties(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_body *out, lp_error *err)
+{
+    reader r = {.s = s, .a = a, .lim = lim, .err = err};
+    body_state st = {.body = out};
+    lp_jstr key = {.p = "properties", .n = 10};
+    memset(out, 0, sizeof *out);
+    out->geom.type = -1;
+    int rc = read_properties(&r, &key, &st);
+    free(r.stack);
+    if (rc < 0)
+        return -1;
+    /* the array's text, without the member name keep_value put before it */
+    out->data = st.data ? st.data->val : "[]";
+    out->data_len = st.data ? st.data->val_len : 2;
     return rc || r.bad ? 1 : 0;
 }
 
@@ -1344,6 +1548,27 @@ int lp_darwin_write_shape(lp_buf *o, const lp_geom_shape *s)
     }
 }
 
+/* {"path":[[…],…]} (complex_polygon) or {"path":[…]} (a legacy polygon). */
+static int put_path_form(lp_buf *o, const lp_geom_polygon *pg, bool nested)
+{
+    if (lp_buf_puts(o, nested ? "{\"path\":[" : "{\"path\":") != 0)
+        return -1;
+    for (size_t i = 0; i < pg->npaths && (nested || i == 0); i++)
+        if ((i && lp_buf_append(o, ",", 1) != 0) || put_path(o, &pg->paths[i]) != 0)
+            return -1;
+    return lp_buf_puts(o, nested ? "]}" : "}");
+}
+
+int lp_darwin_write_computed(lp_buf *o, const lp_ann_geom *like, const lp_geom_shape *s)
+{
+    if (s->type == LP_GEOM_POLYGON && (like->type == LP_ANN_COMPLEX_POLYGON || like->legacy_path))
+        return lp_buf_printf(o, "\"%s\":", lp_ann_type_name(like->type)) ||
+                       put_path_form(o, &s->u.polygon, like->type == LP_ANN_COMPLEX_POLYGON)
+                   ? -1
+                   : 0;
+    return lp_darwin_write_shape(o, s);
+}
+
 int lp_darwin_write_geom(lp_buf *o, const lp_ann_geom *g)
 {
     if (g->type == LP_ANN_RASTER_LAYER) {
@@ -1358,13 +1583,13 @@ int lp_darwin_write_geom(lp_buf *o, const lp_ann_geom *g)
             return -1;
         return lp_buf_puts(o, "}");
     }
-    if (g->type == LP_GEOM_TAG || g->type == LP_GEOM_MASK || g->type == LP_GEOM_TEXT) {
+    if (lp_ann_type_is_text(g->type)) {
         return lp_buf_printf(o, "\"%s\":", lp_ann_type_name(g->type)) ||
                        (g->raw_len ? lp_buf_append(o, g->raw, g->raw_len) : lp_buf_puts(o, "{}"))
                    ? -1
                    : 0;
     }
-    return lp_darwin_write_shape(o, &g->shape);
+    return lp_darwin_write_computed(o, g, &g->shape);
 }
 
 
@@ -1398,7 +1623,10 @@ static int write_stored(lp_buf *o, lp_arena *a, const lp_ann_stored *b, lp_error
 int lp_darwin_write_row(lp_buf *o, lp_arena *a, const lp_ann_row *r, lp_error *err)
 {
     if (lp_buf_printf(o, "{\"id\":\"%s\",\"class_id\":\"%s\",\"slot\":", r->id, r->class_id) != 0 ||
-        lp_json_write_string(o, r->slot, strlen(r->slot)) != 0 ||
+        lp_json_write_string(o, r->slot, strlen(r->slot)) != 0 || lp_buf_puts(o, ",\"slot_names\":[") != 0 ||
+        lp_json_write_string(o, r->slot, strlen(r->slot)) != 0 || lp_buf_puts(o, "]") != 0 ||
+        (r->class_name && (lp_buf_puts(o, ",\"name\":") != 0 ||
+                           lp_json_write_string(o, r->class_name, strlen(r->class_name)) != 0)) ||
         lp_buf_printf(o, ",\"version\":%lld,\"source\":\"%s\"", (long long)r->version,
                       lp_ann_source_name(r->source)) != 0)
         return -1;
@@ -1414,8 +1642,9 @@ int lp_darwin_write_row(lp_buf *o, lp_arena *a, const lp_ann_row *r, lp_error *e
         return -1;
     if (!r->video)
         return lp_buf_puts(o, "}");
-    return write_ranges(o, "ranges", r->ranges, r->nranges, true) ||
-                   write_ranges(o, "hidden_areas", r->hidden, r->nhidden, false) || lp_buf_puts(o, ",\"frames\":{")
+    return write_ranges(o, "ranges", r->ranges, r->nranges, r->ranges_given) ||
+                   write_ranges(o, "hidden_areas", r->hidden, r->nhidden, r->has_hidden) ||
+                   lp_buf_puts(o, ",\"frames\":{")
                ? -1
                : 0;
 }

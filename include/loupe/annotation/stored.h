@@ -48,6 +48,7 @@ typedef struct lp_ann_stored {
 typedef struct lp_ann_row {
     char id[37];
     char class_id[37];
+    const char *class_name;    /* read back only (Darwin "name", derived from the class); NULL when writing */
     const char *slot;
     int type;                  /* LP_GEOM_* or LP_ANN_RASTER_LAYER */
     lp_ann_stored body;
@@ -60,9 +61,11 @@ typedef struct lp_ann_row {
     bool video;                /* has ranges, and frames */
     const lp_geom_frame_range *ranges;
     size_t nranges;
+    bool ranges_given;         /* the ranges were sent (else they are the default, not returned) */
     const lp_geom_frame_range *hidden;
     size_t nhidden;
-    bool interpolated;         /* read back only (data's "interpolated", default true) */
+    bool has_hidden;           /* hidden areas were sent (an empty list is kept) */
+    bool interpolated;         /* read back only (data's "interpolated"; absent: false) */
 } lp_ann_row;
 
 /* One stored frame of a video annotation. */

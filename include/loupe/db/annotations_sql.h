@@ -45,7 +45,8 @@ int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, in
  * of items_sql.h. */
 int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_slot_row **out, size_t *n, lp_error *err);
 
-/* Which of ids (JSON array of UUID strings) are annotations of the item:
+/* Which of ids (JSON array of UUID strings) are annotations of the item
+ * (annotation ids are unique per item, not across items):
  * *found (new in a) gets them, lower-case. */
 int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
                        lp_error *err);
@@ -76,12 +77,23 @@ typedef struct lp_db_ann_origin {
  * A duplicate id fails with LP_E_CONFLICT. 0 or -1. */
 int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
                      const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err);
-/* Inserts the frames of inserted video annotations (annotation_id set). */
-int lp_db_ann_frames_insert(lp_db *db, const lp_ann_frame_row *rows, size_t n, lp_error *err);
+/* Inserts the frames of inserted video annotations (annotation_id set) of
+ * the item. */
+int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_row *rows, size_t n, lp_error *err);
 
 /* After a write: refreshes the item's annotation_count and class_ids and
  * bumps its version; *version gets the new one. 0 or -1. */
 int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err);
+
+/* ---- item-level properties (Darwin's top-level "properties") ----------------------- */
+
+/* Replaces the item's properties with properties_json (a JSON array text,
+ * checked by the caller). 0 or -1. */
+int lp_db_ann_item_properties_set(lp_db *db, const char *item_id, const char *properties_json, lp_error *err);
+
+/* The item's properties as stored (*properties_json new in a), or NULL when
+ * none were ever set. 0 or -1. */
+int lp_db_ann_item_properties_get(lp_db *db, lp_arena *a, const char *item_id, char **properties_json, lp_error *err);
 
 /* ---- streamed reads ------------------------------------------------------------ */
 

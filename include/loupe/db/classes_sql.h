@@ -8,6 +8,7 @@
 #ifndef LOUPE_DB_CLASSES_SQL_H
 #define LOUPE_DB_CLASSES_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,12 @@ int lp_db_class_delete(lp_db *db, const char *team_id, const char *id, int64_t *
  * as needed to check annotations. */
 int lp_db_classes_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char *ids_json, lp_class_row **out,
                          size_t *n, lp_error *err);
+
+/* The team's classes among ids (a JSON array of UUIDs) or named in names (a
+ * JSON array of strings), plus, when item_properties, every class with a
+ * property of granularity "item" (*out new in a). 0 or -1. */
+int lp_db_classes_for_annotations(lp_db *db, lp_arena *a, const char *team_id, const char *ids_json,
+                                  const char *names_json, bool item_properties, lp_class_row **out, size_t *n,
+                                  lp_error *err);
 
 #endif

@@ -38,6 +38,12 @@
  * error or out of memory (err says which for the latter). */
 int lp_darwin_read(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_mode mode, lp_ann *out, lp_error *err);
 
+/* Reads a Darwin "properties" array (an item's top-level properties) at the
+ * scanner's position into out->props / out->nprops, with out->data the
+ * array's text as sent. Field errors name "[i].name" (the caller anchors
+ * them). 0, 1 or -1 as lp_darwin_read. */
+int lp_darwin_read_properties(lp_jscan *s, lp_arena *a, const lp_ann_limits *lim, lp_ann_body *out, lp_error *err);
+
 /* Writes `"<key>":<value>` for g (its Darwin key and value). The caller
  * writes the separators around it. 0 or -1 (buffer full). */
 int lp_darwin_write_geom(lp_buf *out, const lp_ann_geom *g);
@@ -45,9 +51,15 @@ int lp_darwin_write_geom(lp_buf *out, const lp_ann_geom *g);
 /* Writes `"<key>":<value>` for a computed shape (interpolation output). */
 int lp_darwin_write_shape(lp_buf *out, const lp_geom_shape *s);
 
-/* Writes the annotation object of a stored row: id, class_id, slot, version,
- * source, z, confidence, its shape and the members of data and extra; for a
- * video annotation also ranges and hidden_areas, then opens "frames" (the
+/* As lp_darwin_write_shape, in the form of the stored keyframe like: a
+ * complex_polygon or a legacy single-path polygon keeps its key and form. */
+int lp_darwin_write_computed(lp_buf *out, const lp_ann_geom *like, const lp_geom_shape *s);
+
+/* Writes the annotation object of a stored row: id, class_id, slot and
+ * Darwin's slot_names (derived from the slot), name (the class's, when the
+ * row has class_name), version, source, z, confidence, its shape and the
+ * members of data and extra; for a video annotation also ranges and
+ * hidden_areas when they were sent, then opens "frames" (the
  * frames follow with lp_darwin_write_frame). Shapes are decoded into a
  * (reset it between rows). 0, or -1 (buffer full, or a damaged blob: err). */
 int lp_darwin_write_row(lp_buf *out, lp_arena *a, const lp_ann_row *row, lp_error *err);

@@ -201,7 +201,7 @@ static void round_trip(const char *file, const char *item_id)
     assert_int_equal(lp_db_begin(g_db, &err), 0);
     assert_int_equal(lp_db_ann_item_lock(g_db, TEAM, item_id, &version, &err), 0);
     assert_int_equal(lp_db_ann_insert(g_db, TEAM, item_id, NULL, rows, NULL, n, &err), 0);
-    assert_int_equal(lp_db_ann_frames_insert(g_db, frows, nframes, &err), 0);
+    assert_int_equal(lp_db_ann_frames_insert(g_db, item_id, frows, nframes, &err), 0);
     assert_int_equal(lp_db_ann_item_commit(g_db, item_id, &version, &err), 0);
     assert_int_equal(lp_db_commit(g_db, &err), 0);
     assert_int_equal(version, 1);
