@@ -676,6 +676,8 @@ typedef struct batch {
     size_t ndel;
     bool has_props;          /* "properties": the item's own (Darwin's top-level) properties */
     lp_ann_body props;
+    bool has_source;         /* "source": the default of annotations sent without one (an import says "import") */
+    lp_ann_source source;
 } batch;
 
 #define BATCH_INVALID "the batch has invalid annotations; nothing was saved"
@@ -828,18 +830,32 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
                         : lp_jstr_eq(&key, "update")     ? 2
                         : lp_jstr_eq(&key, "delete")     ? 4
                         : lp_jstr_eq(&key, "properties") ? 8
+                        : lp_jstr_eq(&key, "source")     ? 16
                                                          : 0;
         if (!which || (seen & (unsigned)which)) {
             char f[80];
             snprintf(f, sizeof f, "%.*s", (int)(key.n < 60 ? key.n : 60), key.p);
             lp_error_field(&req->err, LP_E_INVALID, f,
                            which ? "appears more than once"
-                                 : "is not a known field (create, update, delete, properties)");
+                                 : "is not a known field (create, update, delete, properties, source)");
             if (lp_jscan_skip(&s, NULL, NULL) != 0)
                 return lp_jscan_error(&s, &req->err);
             continue;
         }
         seen |= (unsigned)which;
+        if (which == 16) {
+            const char *name = NULL;
+            if (lp_jscan_peek(&s) == LP_JT_STRING) {
+                if (lp_jscan_string(&s, req->arena, &name, NULL) != 0)
+                    return lp_jscan_error(&s, &req->err);
+            } else if (lp_jscan_skip(&s, NULL, NULL) != 0) {
+                return lp_jscan_error(&s, &req->err);
+            }
+            if (!name || lp_ann_source_from_name(name, &b->source) != 0)
+                lp_error_field(&req->err, LP_E_INVALID, "source", "must be one of \"human\", \"model\", \"import\"");
+            b->has_source = true;
+            continue;
+        }
         if (which == 8) {
             size_t mark = req->err.nfields;
             rc = lp_darwin_read_properties(&s, req->arena, lim, &b->props, &req->err);
@@ -865,6 +881,11 @@ static int read_batch(lp_req *req, const lp_ann_limits *lim, batch *b)
         return lp_jscan_error(&s, &req->err);
     if (req->err.code == LP_E_INVALID)
         lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
+    for (size_t i = 0; b->has_source && i < b->ncreate + b->nupdate; i++) {
+        lp_ann *an = batch_ann(b, i);
+        if (!an->has_source)
+            an->source = b->source;
+    }
     if (req->err.code == LP_OK && total == 0 && !b->has_props)
         lp_error_set(&req->err, LP_E_INVALID, "the batch is empty: give create, update, delete or properties");
     return req->err.code == LP_OK ? 0 : -1;
@@ -1014,15 +1035,18 @@ static int check_new_ids(lp_req *req, lp_db *db, const char *item_id, const batc
     if (!nfound)
         return 0;
     qsort(found, nfound, sizeof *found, cmp_str);
+    const char *first = NULL;
     for (size_t i = 0; i < b->ncreate; i++) {
         if (!bsearch(&ids[i], found, nfound, sizeof *found, cmp_str))
             continue;
         char field[48];
         snprintf(field, sizeof field, "create[%zu].id", i);
         lp_error_field(&req->err, LP_E_CONFLICT, field, "item %s already has annotation %s", item_id, ids[i]);
+        if (!first)
+            first = ids[i];
     }
     lp_error_set(&req->err, LP_E_CONFLICT, "item %s already has annotation %s%s; nothing was saved", item_id,
-                 found[0], nfound > 1 ? " and others (see errors)" : "");
+                 first, nfound > 1 ? " and others (see errors)" : "");
     lp_error_hint(&req->err, "send it as an update to replace it, or delete it first");
     return -1;
 }

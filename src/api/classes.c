@@ -21,19 +21,46 @@
 #define CLASS_MAX_NODES 1000
 #define DEFAULT_COLOR "#888888"
 
-static const char *const class_members[] = {"name", "annotation_types", "color", "description", "properties",
+/* "type" is Darwin's single annotation type (metadata.json): it stands for
+ * annotation_types [type] when those are not given. */
+static const char *const class_members[] = {"name", "annotation_types", "type", "color", "description", "properties",
                                             "skeleton", "sub_types", NULL};
+#define COLOR_MAX 64
+#define COLOR_WANT "must be a colour like \"#ff0055\" or \"rgba(255,0,85,1.0)\""
 
+/* "#rrggbb", or Darwin's "rgba(r,g,b,a)" / "rgb(r,g,b)" (kept as written):
+ * integers 0 … 255 and an alpha from 0 to 1. */
 static int is_color(const char *s)
 {
-    if (strlen(s) != 7 || s[0] != '#')
-        return 0;
-    for (int i = 1; i < 7; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+    if (s[0] == '#') {
+        if (strlen(s) != 7)
             return 0;
+        for (int i = 1; i < 7; i++) {
+            char c = s[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+                return 0;
+        }
+        return 1;
     }
-    return 1;
+    int alpha = strncmp(s, "rgba(", 5) == 0;
+    if (!alpha && strncmp(s, "rgb(", 4) != 0)
+        return 0;
+    const char *p = s + (alpha ? 5 : 4);
+    for (int k = 0; k < (alpha ? 4 : 3); k++) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        double v = strtod(p, &end);
+        if (end == p || v < 0 || v > (k == 3 ? 1.0 : 255.0) || (k < 3 && v != (double)(int)v))
+            return 0;
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (*p != (k == (alpha ? 3 : 2) ? ')' : ','))
+            return 0;
+        p++;
+    }
+    return *p == '\0';
 }
 
 /* "#AbCdEf" → "#abcdef" in the arena. */
@@ -87,8 +114,107 @@ static int sub_type_ok(const char *s) { return lp_ann_sub_type_flag(s) != 0; }
 
 static const char *const property_types[] = {"single_select", "multi_select", "text", "number", NULL};
 static const char *const granularities[] = {"item", "annotation", "frame", NULL};
-static const char *const property_members[] = {"id",       "name",    "type",        "granularity",
-                                               "required", "options", "description", NULL};
+/* Darwin's property_values (its options, colours and all) are kept as sent;
+ * parent_name and trigger_condition nest a property under another of the
+ * class (shown when the parent's value matches). */
+static const char *const property_members[] = {
+    "id",          "name",            "type",        "granularity",       "required", "options",
+    "description", "property_values", "parent_name", "trigger_condition", NULL};
+static const char *const trigger_types[] = {"value_match", "any_value", "no_value", NULL};
+
+/* Checks an option's colour ("options[k].color"): kept, "#rrggbb" lower-cased. */
+static void read_option_color(lp_req *req, json_t *o, const char *op)
+{
+    const char *color = NULL;
+    if (lp_in_string(req, o, op, "color", LP_IN_OPTIONAL, COLOR_MAX, &color) != 0 || !color)
+        return;
+    if (!is_color(color))
+        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%scolor", op), COLOR_WANT);
+    else if (color[0] == '#')
+        json_object_set_new(o, "color", json_string(lower_color(req, color)));
+}
+
+/* parent_name names another property of the class; trigger_condition says
+ * when the child shows: {"type": value_match, "values": [options of the
+ * parent]}, {"type": any_value} or {"type": no_value}. */
+static void read_nesting(lp_req *req, json_t *props, size_t i, const char *prefix)
+{
+    static const char *const trigger_members[] = {"type", "values", NULL};
+    json_t *p = json_array_get(props, i), *trig = NULL, *parent = NULL, *q, *values = NULL;
+    const char *parent_name = NULL;
+    size_t k;
+    int ttype = -1;
+    lp_in_string(req, p, prefix, "parent_name", LP_IN_OPTIONAL, CLASS_NAME_MAX, &parent_name);
+    lp_in_object(req, p, prefix, "trigger_condition", LP_IN_OPTIONAL, &trig);
+    if (!parent_name) {
+        if (trig)
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%strigger_condition", prefix),
+                           "applies only to a nested property (with parent_name)");
+        return;
+    }
+    json_array_foreach(props, k, q) {
+        const char *n = json_string_value(json_object_get(q, "name"));
+        if (k != i && n && strcmp(n, parent_name) == 0)
+            parent = q;
+    }
+    if (!parent)
+        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%sparent_name", prefix),
+                       "the class has no other property named \"%.100s\"", parent_name);
+    if (!trig)
+        return;
+    const char *tp = lp_arena_printf(req->arena, "%strigger_condition.", prefix);
+    lp_in_only(req, trig, tp, trigger_members);
+    lp_in_enum(req, trig, tp, "type", LP_IN_REQUIRED, trigger_types, &ttype);
+    lp_in_array(req, trig, tp, "values", LP_IN_OPTIONAL, CLASS_MAX_OPTIONS, &values);
+    json_array_foreach(values, k, q) {
+        json_t *o, *opts = parent ? json_object_get(parent, "options") : NULL;
+        size_t m;
+        int found = !parent;
+        json_array_foreach(opts, m, o)
+            if (json_equal(json_object_get(o, "value"), q))
+                found = 1;
+        if (!json_is_string(q) || !found)
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%svalues[%zu]", tp, k),
+                           "must be an option of property \"%.100s\"", parent_name);
+    }
+    if (ttype == 0 && json_array_size(values) == 0)
+        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%svalues", tp),
+                       "must list the parent's values that show this property");
+}
+
+/* Darwin's property_values [{value, color?, …}] are kept as sent; a select
+ * property without options takes its options from them. */
+static void read_property_values(lp_req *req, json_t *p, const char *prefix, int select, json_t **opts)
+{
+    json_t *pv = NULL, *o;
+    size_t k;
+    if (lp_in_array(req, p, prefix, "property_values", LP_IN_OPTIONAL, CLASS_MAX_OPTIONS, &pv) != 0 || !pv)
+        return;
+    json_t *derived = select && !*opts ? json_array() : NULL;
+    json_array_foreach(pv, k, o) {
+        const char *op = lp_arena_printf(req->arena, "%sproperty_values[%zu].", prefix, k);
+        const char *value = NULL;
+        if (!json_is_object(o)) {
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%sproperty_values[%zu]", prefix, k),
+                           "must be an object like {\"value\": \"red\"}");
+            continue;
+        }
+        lp_in_string(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_MAX, &value);
+        const char *color = json_string_value(json_object_get(o, "color"));
+        if (color && !is_color(color))
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%scolor", op), COLOR_WANT);
+        if (derived && value) {
+            json_t *opt = json_pack("{s:s}", "value", value);
+            if (opt && color && is_color(color))
+                json_object_set_new(opt, "color", json_string(color[0] == '#' ? lower_color(req, color) : color));
+            json_array_append_new(derived, opt);
+        }
+    }
+    if (derived) {
+        json_object_set_new(p, "options", derived);
+        *opts = derived;
+    }
+}
 
 /* Darwin spells "single-select" and "section"; accept those and store ours. */
 static void normalise_property(json_t *p)
@@ -140,6 +266,7 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
         lp_in_bool(req, p, prefix, "required", LP_IN_OPTIONAL, &required);
         lp_in_string(req, p, prefix, "description", LP_IN_OPTIONAL, 0, &desc);
         lp_in_array(req, p, prefix, "options", LP_IN_OPTIONAL, CLASS_MAX_OPTIONS, &opts);
+        read_property_values(req, p, prefix, type == 0 || type == 1, &opts);
         for (size_t j = 0; j < i && name; j++) {
             const char *other = json_string_value(json_object_get(json_array_get(copy, j), "name"));
             if (other && strcmp(other, name) == 0)
@@ -155,7 +282,7 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
             json_array_foreach(opts, k, o) {
                 const char *op = lp_arena_printf(req->arena, "%soptions[%zu].", prefix, k);
                 static const char *const option_members[] = {"value", "color", NULL};
-                const char *value = NULL, *color = NULL;
+                const char *value = NULL;
                 if (!json_is_object(o)) {
                     lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%soptions[%zu]", prefix, k),
                                    "must be an object like {\"value\": \"red\"}");
@@ -163,13 +290,7 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
                 }
                 lp_in_only(req, o, op, option_members);
                 lp_in_string(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_MAX, &value);
-                if (lp_in_string(req, o, op, "color", LP_IN_OPTIONAL, 16, &color) == 0 && color) {
-                    if (!is_color(color))
-                        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%scolor", op),
-                                       "must be a colour like \"#ff0055\"");
-                    else
-                        json_object_set_new(o, "color", json_string(lower_color(req, color)));
-                }
+                read_option_color(req, o, op);
                 for (size_t j = 0; j < k && value; j++) {
                     const char *other = json_string_value(json_object_get(json_array_get(opts, j), "value"));
                     if (other && strcmp(other, value) == 0)
@@ -192,6 +313,12 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
             json_object_set_new(p, "required", json_false());
         if (!json_object_get(p, "options") && (type == 0 || type == 1))
             json_object_set_new(p, "options", json_array());
+    }
+    /* nesting names other properties: checked once all are read */
+    json_array_foreach(copy, i, p) {
+        const char *prefix = lp_arena_printf(req->arena, "properties[%zu].", i);
+        if (prefix && json_is_object(p))
+            read_nesting(req, copy, i, prefix);
     }
     char *text = json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
@@ -261,18 +388,26 @@ static void read_skeleton(lp_req *req, json_t *doc, int allowed, const char **ou
 /* Validates a whole class document into v. Field errors go to req->err. */
 static void read_class(lp_req *req, json_t *doc, lp_class_values *v)
 {
-    const char *color = NULL;
+    static const char *const type_want = "an annotation type (bounding_box, polygon, complex_polygon, line, keypoint, "
+                                         "skeleton, ellipse, cuboid, tag, mask, text, raster_layer, table, "
+                                         "simple_table, string, graph)";
+    const char *color = NULL, *darwin_type = NULL;
     memset(v, 0, sizeof *v);
     lp_in_only(req, doc, "", class_members);
     lp_in_string(req, doc, "", "name", LP_IN_REQUIRED, CLASS_NAME_MAX, &v->name);
-    read_name_list(req, doc, "annotation_types", 1, type_ok,
-                   "an annotation type (bounding_box, polygon, line, keypoint, skeleton, ellipse, cuboid, tag, mask, "
-                   "text, raster_layer)",
-                   &v->annotation_types);
-    if (lp_in_string(req, doc, "", "color", LP_IN_OPTIONAL, 16, &color) == 0) {
+    if (lp_in_string(req, doc, "", "type", LP_IN_OPTIONAL, 64, &darwin_type) == 0 && darwin_type &&
+        !type_ok(darwin_type))
+        lp_error_field(&req->err, LP_E_INVALID, "type", "must be %s", type_want);
+    read_name_list(req, doc, "annotation_types", !darwin_type, type_ok, type_want, &v->annotation_types);
+    if (darwin_type && !v->annotation_types)
+        v->annotation_types = lp_arena_printf(req->arena, "[\"%s\"]", darwin_type);
+    else if (darwin_type && v->annotation_types &&
+             !strstr(v->annotation_types, lp_arena_printf(req->arena, "\"%s\"", darwin_type)))
+        lp_error_field(&req->err, LP_E_INVALID, "type", "must be one of annotation_types");
+    if (lp_in_string(req, doc, "", "color", LP_IN_OPTIONAL, COLOR_MAX, &color) == 0) {
         if (color && !is_color(color))
-            lp_error_field(&req->err, LP_E_INVALID, "color", "must be a colour like \"#ff0055\"");
-        v->color = color ? lower_color(req, color) : DEFAULT_COLOR;
+            lp_error_field(&req->err, LP_E_INVALID, "color", COLOR_WANT);
+        v->color = !color ? DEFAULT_COLOR : color[0] == '#' ? lower_color(req, color) : color;
     }
     json_t *d = json_object_get(doc, "description");
     if (d && !json_is_null(d)) {
@@ -286,16 +421,11 @@ static void read_class(lp_req *req, json_t *doc, lp_class_values *v)
     if (!v->description)
         v->description = "";
     read_properties(req, doc, &v->properties);
-    read_name_list(req, doc, "sub_types", 0, sub_type_ok, "one of attributes, text, instance_id, directional_vector",
-                   &v->sub_types);
+    read_name_list(req, doc, "sub_types", 0, sub_type_ok,
+                   "one of attributes, text, instance_id, directional_vector, inference, measures", &v->sub_types);
     if (!v->sub_types)
         v->sub_types = "[]";
-    json_t *types = json_object_get(doc, "annotation_types"), *t;
-    size_t i;
-    int skeleton = 0;
-    json_array_foreach(types, i, t)
-        if (json_is_string(t) && strcmp(json_string_value(t), "skeleton") == 0)
-            skeleton = 1;
+    int skeleton = v->annotation_types && strstr(v->annotation_types, "\"skeleton\"") != NULL;
     read_skeleton(req, doc, skeleton, &v->skeleton);
     if (req->err.code == LP_OK && (!v->properties || !v->annotation_types || !v->sub_types))
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the class");

@@ -120,7 +120,7 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
 {
     static const char *const fields[] = {"name",     "type",   "width",  "height",   "frame_count",
                                          "fps",      "rotation", "format", "metadata", NULL};
-    static const char *const types[] = {"image", "video", "volume", NULL};
+    static const char *const types[] = {"image", "video", "volume", "dicom", "pdf", "audio", NULL};
     const lp_config *cfg = req->svc->cfg;
     const char *prefix = lp_arena_printf(req->arena, "slots[%zu].", k);
     int type = -1;

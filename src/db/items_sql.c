@@ -547,19 +547,22 @@ static void add_action(sqlb *b, const lp_items_change *c, int target)
                     "format, storage, metadata, position) "
                     "SELECT m.new_id, s.name, s.type, s.width, s.height, s.frame_count, s.fps, s.rotation, "
                     "s.format, s.storage, s.metadata, s.position FROM m JOIN slots s ON s.item_id = m.old_id)");
-        /* Annotations and their frames (migration 0004): new ids, every
-         * other column kept — a new column there belongs here too. */
-        sqlb_add(b, ", am AS (SELECT a.id AS old_id, gen_random_uuid() AS new_id, m.new_id AS item_id "
-                    "FROM m JOIN annotations a ON a.item_id = m.old_id)"
-                    ", ca AS (INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, data, "
+        /* Annotations and their frames (migrations 0004, 0013), their item
+         * properties: ids are unique per item, so the copies keep them (and a
+         * raster layer's mapping still names its masks); every other column
+         * kept — a new column there belongs here too. */
+        sqlb_add(b, ", ca AS (INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, data, "
                     "extra, z, source, confidence, ranges, hidden, version, created_by, updated_by, created_at, "
-                    "updated_at) "
-                    "SELECT am.new_id, a.team_id, am.item_id, a.slot, a.class_id, a.type, a.geom, a.data, a.extra, "
+                    "updated_at, ranges_given) "
+                    "SELECT a.id, a.team_id, m.new_id, a.slot, a.class_id, a.type, a.geom, a.data, a.extra, "
                     "a.z, a.source, a.confidence, a.ranges, a.hidden, a.version, a.created_by, a.updated_by, "
-                    "a.created_at, a.updated_at FROM am JOIN annotations a ON a.id = am.old_id)"
-                    ", cf AS (INSERT INTO annotation_frames (annotation_id, frame, keyframe, geom, data, extra) "
-                    "SELECT am.new_id, f.frame, f.keyframe, f.geom, f.data, f.extra "
-                    "FROM am JOIN annotation_frames f ON f.annotation_id = am.old_id)");
+                    "a.created_at, a.updated_at, a.ranges_given FROM m JOIN annotations a ON a.item_id = m.old_id)"
+                    ", cf AS (INSERT INTO annotation_frames (item_id, annotation_id, frame, keyframe, geom, data, "
+                    "extra) "
+                    "SELECT m.new_id, f.annotation_id, f.frame, f.keyframe, f.geom, f.data, f.extra "
+                    "FROM m JOIN annotation_frames f ON f.item_id = m.old_id)"
+                    ", cp AS (INSERT INTO item_properties (item_id, properties) "
+                    "SELECT m.new_id, p.properties FROM m JOIN item_properties p ON p.item_id = m.old_id)");
         break;
     }
 }

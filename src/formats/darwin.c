@@ -1595,10 +1595,11 @@ int lp_darwin_write_geom(lp_buf *o, const lp_ann_geom *g)
 
 /* ---- stored rows -------------------------------------------------------------------- */
 
-/* `,"<name>":[[s,e],…]` for frame ranges; nothing when there are none. */
-static int write_ranges(lp_buf *o, const char *name, const lp_geom_frame_range *r, size_t n, bool always)
+/* `,"<name>":[[s,e],…]` for frame ranges that were sent ([] included);
+ * nothing when they were not. */
+static int write_ranges(lp_buf *o, const char *name, const lp_geom_frame_range *r, size_t n, bool sent)
 {
-    if (!n && !always)
+    if (!sent)
         return 0;
     if (lp_buf_printf(o, ",\"%s\":[", name) != 0)
         return -1;
@@ -1643,7 +1644,7 @@ int lp_darwin_write_row(lp_buf *o, lp_arena *a, const lp_ann_row *r, lp_error *e
     if (!r->video)
         return lp_buf_puts(o, "}");
     return write_ranges(o, "ranges", r->ranges, r->nranges, r->ranges_given) ||
-                   write_ranges(o, "hidden_areas", r->hidden, r->nhidden, r->has_hidden) ||
+                   write_ranges(o, "hidden_areas", r->hidden, r->nhidden, r->has_hidden || r->nhidden) ||
                    lp_buf_puts(o, ",\"frames\":{")
                ? -1
                : 0;

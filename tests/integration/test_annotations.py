@@ -19,8 +19,9 @@ DARWIN = os.path.join(FIXTURES, "darwin")
 ALL_TYPES = ["bounding_box", "polygon", "line", "keypoint", "skeleton", "ellipse", "cuboid", "tag", "mask",
              "text", "raster_layer"]
 ALL_SUB_TYPES = ["attributes", "text", "instance_id", "directional_vector"]
-# What the server adds to an annotation it returns.
-SERVER_KEYS = {"id", "class_id", "slot", "version", "source"}
+# What the server adds to an annotation it returns (Darwin's name and slot_names are derived from the
+# class and the slot on every read).
+SERVER_KEYS = {"id", "class_id", "slot", "version", "source", "name", "slot_names"}
 
 
 def pt(x, y):
@@ -108,7 +109,7 @@ GOOD = {
     "subtypes_and_extras": {"bounding_box": {"x": 1, "y": 1, "w": 2, "h": 2}, "text": {"text": "a\n\"quoted\"\t"},
                             "directional_vector": {"angle": -1.6494, "length": 118.3181},
                             "z": -3, "confidence": 0.875, "source": "model",
-                            "name": "from an import", "slot_names": ["0"], "nested": {"keep": [1, "two", None, True]},
+                            "nested": {"keep": [1, "two", None, True]},
                             "unicode": "caf\u00e9 \u2603"},
 }
 
@@ -128,6 +129,7 @@ class TypesTest(AnnCase):
                 self.assertEqual(a["slot"], "0")
                 self.assertEqual(a["version"], 1)
                 self.assertEqual(a["source"], body.get("source", "human"))
+                self.assertEqual((a["name"], a["slot_names"]), ("thing", ["0"]))
                 expected = {k: v for k, v in body.items() if k != "source"}
                 self.assertEqual(strip(a), expected)
 
@@ -401,9 +403,19 @@ class BatchTest(AnnCase):
     def test_slot_choice(self):
         two = self.make_item("stereo.jpg", slots=[{"name": "left", "type": "image"},
                                                   {"name": "right", "type": "image"}])
-        self.assertProblem(self.batch({"create": [self.ann(tag={})]}, item=two), 422, "create[0].slot")
-        r = self.create(self.ann(tag={}, slot="right"), self.ann(tag={}, slot="left"), item=two)
+        # Without slot or slot_names, the item's first slot, as the reference client does.
+        first = self.create(self.ann(tag={}), item=two).json()["created"][0]
+        self.assertEqual(self.by_id(two)[first]["slot_names"], ["left"])
+        self.assertEqual(self.batch({"delete": [first]}, item=two).status, 200)
+        r = self.create(self.ann(tag={}, slot="right"), self.ann(tag={}, slot_names=["left"]), item=two)
         self.assertEqual(len(r.json()["created"]), 2)
+        # slot and slot_names must agree; an annotation is on one slot.
+        self.assertProblem(self.batch({"create": [self.ann(tag={}, slot="right", slot_names=["left"])]}, item=two),
+                           422, "create[0].slot_names")
+        self.assertProblem(self.batch({"create": [self.ann(tag={}, slot_names=["left", "right"])]}, item=two),
+                           422, "create[0].slot_names[1]")
+        self.assertProblem(self.batch({"create": [self.ann(tag={}, slot_names=["middle"])]}, item=two),
+                           422, "create[0].slot_names")
         doc = self.annotations(item=two, query={"slot": "right"})
         self.assertEqual([a["slot"] for a in doc["annotations"]], ["right"])
         # One raster layer per slot.
@@ -536,52 +548,204 @@ class SlowReadersTest(AnnCase):
         self.assertLess(worst, 1.0)
 
 
+def darwin_samples():
+    """The Darwin annotation files among the samples (every *.json but the metadata)."""
+    if not os.path.isdir(DARWIN):
+        return []
+    return sorted(f for f in os.listdir(DARWIN) if f.endswith(".json") and f != "metadata.json")
+
+
 class DarwinFixturesTest(AnnCase):
+    """Every Darwin JSON 2.0 sample, imported through the batch API as it is (classes named by "name",
+    slots by "slot_names", the file's ids, its item-level properties) and read back: equal to the
+    original field by field, numbers compared as numbers."""
+
     def setUp(self):
-        path = os.path.join(DARWIN, "image_with_subtypes.json")
-        if not os.path.exists(path):
+        if not darwin_samples():
             lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
         super().setUp()
 
-    def import_file(self, name, item):
+    def load(self, name):
         with open(os.path.join(DARWIN, name)) as f:
-            doc = json.load(f)
-        # one class per Darwin class name, allowing what its annotations use
-        props = {}
-        for a in doc["annotations"]:
-            for p in a.get("properties", []):
-                props.setdefault(a["name"], {})[p["name"]] = None
-        classes = {}
-        for a in doc["annotations"]:
-            if a["name"] in classes:
-                continue
-            defs = [{"name": p, "type": "text"} for p in props.get(a["name"], {})]
-            classes[a["name"]] = self.make_class(a["name"], properties=defs)["id"]
-        sent = []
-        for a in doc["annotations"]:
-            b = copy.deepcopy(a)
-            b["class_id"] = classes[a["name"]]
-            b["slot"] = a["slot_names"][0]
-            sent.append(b)
-        r = self.batch({"create": sent}, item=item)
-        self.assertEqual(r.status, 200, r.text)
-        return doc, r.json()["created"]
+            return json.load(f)
 
-    def test_image_samples_round_trip(self):
-        for name in ("image_with_subtypes.json", "annotation_with_properties.json"):
+    def sample_item(self, doc, name):
+        slots = [{k: v for k, v in (("name", s["slot_name"]), ("type", s["type"]), ("width", s.get("width")),
+                                    ("height", s.get("height")), ("frame_count", s.get("frame_count")))
+                  if v is not None} for s in doc["item"]["slots"]]
+        return self.make_item(name, slots=slots)
+
+    def sample_classes(self):
+        """One class per Darwin class name of every sample, with the properties its annotations use."""
+        props = {}
+        for name in darwin_samples():
+            for a in self.load(name)["annotations"]:
+                names = props.setdefault(a["name"], set())
+                names.update(p["name"] for p in a.get("properties", []))
+        for cname, names in sorted(props.items()):
+            self.make_class(cname, properties=[{"name": p, "type": "text"} for p in sorted(names)])
+
+    def import_sample(self, doc, item):
+        body = {"create": copy.deepcopy(doc["annotations"]), "source": "import"}
+        if "properties" in doc:
+            body["properties"] = doc["properties"]
+        return self.batch(body, item=item)
+
+    def test_every_sample_round_trips(self):
+        self.sample_classes()
+        for name in darwin_samples():
             with self.subTest(name):
-                with open(os.path.join(DARWIN, name)) as f:
-                    slot = json.load(f)["item"]["slots"][0]
-                item = self.make_item(name, slots=[{"name": slot["slot_name"], "type": "image",
-                                                    "width": slot["width"], "height": slot["height"]}])
-                doc, ids = self.import_file(name, item)
-                got = self.by_id(item)
-                for aid, original in zip(ids, doc["annotations"]):
-                    a = got[aid]
-                    if "id" in original:
-                        self.assertEqual(aid, original["id"])
-                    back = {k: v for k, v in a.items() if k not in SERVER_KEYS}
-                    self.assertEqual(back, {k: v for k, v in original.items() if k != "id"})
+                doc = self.load(name)
+                item = self.sample_item(doc, name)
+                r = self.import_sample(doc, item)
+                self.assertEqual(r.status, 200, r.text)
+                self.assertEqual(r.json()["created"], [a["id"] for a in doc["annotations"]])
+                back = self.annotations(item)
+                if "properties" in doc:
+                    self.assertEqual(back["properties"], doc["properties"])
+                else:
+                    self.assertNotIn("properties", back)
+                got = {a["id"]: a for a in back["annotations"]}
+                self.assertEqual(set(got), {a["id"] for a in doc["annotations"]})
+                for original in doc["annotations"]:
+                    a = got[original["id"]]
+                    self.assertEqual({k: a.get(k) for k in original}, original, original["name"])
+                    self.assertLessEqual(set(a) - set(original), {"class_id", "slot", "version", "source"})
+                    self.assertEqual(a["source"], "import")
+
+    def test_ids_are_unique_per_item(self):
+        doc = self.load(darwin_samples()[0])
+        self.sample_classes()
+        first, second = self.sample_item(doc, "first"), self.sample_item(doc, "second")
+        # The same file goes into two items, keeping its ids in both.
+        for item in (first, second):
+            r = self.import_sample(doc, item)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual(set(self.by_id(item)), {a["id"] for a in doc["annotations"]})
+        # A second import into the same item: 409 naming the id and the item.
+        aid = doc["annotations"][0]["id"]
+        body = self.assertProblem(self.import_sample(doc, first), 409, "create[0].id")
+        self.assertIn(aid, body["detail"])
+        self.assertIn(first["id"], body["detail"])
+        self.assertIn(first["id"], body["errors"][0]["message"])
+        # The same id twice in one item (e.g. on two slots) is refused, naming both.
+        two = self.make_item("stereo", slots=[{"name": "l", "type": "image"}, {"name": "r", "type": "image"}])
+        body = self.assertProblem(self.batch({"create": [self.ann(id=aid, tag={}, slot="l"),
+                                                         self.ann(id=aid, tag={}, slot="r")]}, item=two), 422, "id")
+        self.assertIn(aid, body["errors"][0]["message"])
+        self.assertIn(two["id"], body["errors"][0]["message"])
+        # Deleting in one item leaves the other's.
+        self.assertEqual(self.batch({"delete": [aid]}, item=first).status, 200)
+        self.assertIn(aid, self.by_id(second))
+        self.assertNotIn(aid, self.by_id(first))
+
+    def test_name_must_agree_with_the_class(self):
+        doc = self.load(darwin_samples()[0])
+        self.sample_classes()
+        a = copy.deepcopy(doc["annotations"][0])
+        a["class_id"] = self.cls["id"]  # "thing", not a["name"]
+        self.assertProblem(self.batch({"create": [a]}), 422, "create[0].name")
+        a = copy.deepcopy(doc["annotations"][0])
+        a["name"] = "no such class"
+        self.assertProblem(self.batch({"create": [a]}), 422, "create[0].name")
+        # Renaming the class renames what is read back.
+        a = copy.deepcopy(doc["annotations"][0])
+        self.assertEqual(self.batch({"create": [a]}).status, 200)
+        cid = self.by_id()[a["id"]]["class_id"]
+        self.assertEqual(self.c.patch("/api/v1/classes/" + cid, json={"name": "renamed"}).status, 200)
+        self.assertEqual(self.by_id()[a["id"]]["name"], "renamed")
+
+    def test_item_properties(self):
+        self.make_class("scene", types=["tag"], properties=[
+            {"name": "weather", "type": "single_select", "granularity": "item",
+             "options": [{"value": "sun"}, {"value": "rain"}]},
+            {"name": "notes", "type": "text", "granularity": "item"},
+            {"name": "per_shape", "type": "text"}])
+        props = [{"name": "weather", "value": "rain"}, {"name": "notes", "value": "wet", "frame_index": "global"}]
+        # Properties without annotations: not an empty batch.
+        r = self.batch({"properties": props})
+        self.assertEqual(r.status, 200, r.text)
+        doc = self.annotations()
+        self.assertEqual((doc["properties"], doc["annotations"]), (props, []))
+        self.assertEqual(doc["version"], 1)
+        # The same checks as an annotation's properties, against the item-level ones.
+        for bad, field in [([{"name": "weather", "value": "snow"}], "properties[0].value"),
+                           ([{"name": "per_shape", "value": "x"}], "properties[0].name"),
+                           ([{"value": "x"}], "properties[0].name"),
+                           ([{"name": "notes", "value": 3}], "properties[0].value")]:
+            with self.subTest(bad=bad):
+                self.assertProblem(self.batch({"properties": bad}), 422, field)
+        self.assertEqual(self.annotations()["properties"], props)
+        # An empty list is kept as sent.
+        self.assertEqual(self.batch({"properties": []}).status, 200)
+        self.assertEqual(self.annotations()["properties"], [])
+
+
+class DarwinShapesTest(AnnCase):
+    """The Darwin types and keys Loupe used to refuse or lose."""
+
+    def test_more_types_round_trip(self):
+        cls = self.make_class("doc", types=["table", "simple_table", "string", "graph", "complex_polygon", "polygon"],
+                              sub_types=["inference", "measures", "text"])
+        bbox = {"x": 1, "y": 2, "w": 30, "h": 40}
+        people = [{"email": "ann@example.com", "full_name": "Ann Notator"}]
+        sent = [
+            {"table": {"bounding_box": bbox, "cells": [{"col": 0, "row": 0, "col_span": 1, "row_span": 1,
+                                                          "id": "c1", "is_header": False,
+                                                          "bounding_box": bbox}]}},
+            {"simple_table": {"bounding_box": bbox, "col_offsets": [0, 0.5], "row_offsets": [0, 0.25, 0.75]}},
+            {"string": {"sources": [{"id": "c1", "ranges": [[0, 4]]}]}, "text": {"text": "Loupe"}},
+            {"graph": {"nodes": [{"id": "a", "name": "key"}, {"id": "b", "name": "value"}],
+                       "edges": [{"start": "a", "end": "b"}]}},
+            {"complex_polygon": {"path": [[pt(0, 0), pt(10, 0), pt(10, 10)], [pt(2, 2), pt(4, 2), pt(4, 4)]]},
+             "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}},
+            {"polygon": {"path": [pt(0, 0), pt(5, 0), pt(5, 5)]}, "annotators": people, "reviewers": people,
+             "inference": {"confidence": 0.75, "model": {"id": "m1", "name": "yolo", "type": "external"}},
+             "measures": {"area": {"value": 12.5, "unit": "px2"}}},
+        ]
+        ids = self.create(*[dict(a, class_id=cls["id"]) for a in copy.deepcopy(sent)]).json()["created"]
+        got = self.by_id()
+        for aid, a in zip(ids, sent):
+            with self.subTest(next(iter(a))):
+                self.assertEqual(strip(got[aid]), a)
+        # Wrong structure names the field; a confidence beyond [0, 1] too.
+        for bad, field in [({"table": {"cells": []}}, "create[0].table.bounding_box"),
+                           ({"simple_table": {"bounding_box": bbox, "col_offsets": 1, "row_offsets": []}},
+                            "create[0].simple_table.col_offsets"),
+                           ({"graph": {"nodes": []}}, "create[0].graph.edges"),
+                           ({"polygon": {"path": [pt(0, 0), pt(1, 1)]}}, "create[0].polygon.paths[0]"),
+                           ({"polygon": {"path": [pt(0, 0)], "paths": []}}, "create[0].polygon.path"),
+                           ({"tag": {}, "annotators": [{"email": 3}]}, "create[0].annotators[0].email"),
+                           ({"tag": {}, "inference": {"confidence": 2}}, "create[0].inference.confidence")]:
+            with self.subTest(field):
+                self.assertProblem(self.batch({"create": [self.ann(**bad)]}), 422, field)
+        # The class decides which sub-types an annotation may carry.
+        plain = self.make_class("plain", types=["tag"], sub_types=[])
+        self.assertProblem(self.batch({"create": [{"class_id": plain["id"], "tag": {}, "measures": {}}]}), 422,
+                           "create[0].measures")
+
+    def test_other_slot_types(self):
+        for kind in ("dicom", "pdf", "audio"):
+            with self.subTest(kind):
+                item = self.make_item("file." + kind, slots=[{"name": "0", "type": kind}])
+                self.assertEqual(item["slots"][0]["type"], kind)
+                self.create(self.ann(tag={}), item=item)
+                self.assertEqual(len(self.by_id(item)), 1)
+
+    def test_large_raster_layers(self):
+        # A 100-megapixel image's raster layer of 1,000,000 dense_rle values (a real layer of 285,498
+        # values used to be refused as "an annotation row is too large to store").
+        item = self.make_item("big.tif", slots=[{"name": "0", "type": "image", "width": 10000, "height": 10000}])
+        runs = 500000
+        dense = []
+        for i in range(runs):
+            dense += [i % 2, 200]
+        dense[-1] += 100000000 - 200 * runs
+        layer = {"dense_rle": dense, "mask_annotation_ids_mapping": {}, "total_pixels": 100000000}
+        r = self.batch({"create": [self.ann(raster_layer=layer)]}, item=item)
+        self.assertEqual(r.status, 200, r.text[:500])
+        back = self.annotations(item)["annotations"][0]["raster_layer"]
+        self.assertEqual(back, layer)
 
 
 class AccessTest(AnnCase):

@@ -174,16 +174,65 @@ class ClassesTest(lh.LoupeTestCase):
             lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % FIXTURES)
         with open(path) as f:
             meta = json.load(f)
+        # The class definitions as Darwin writes them: "type", rgba colours, property_values.
         for dc in meta["classes"]:
-            props = [{"name": p["name"], "type": p["type"], "granularity": p["granularity"],
-                      "required": p["required"], "description": p["description"],
-                      "options": [{"value": v["value"]} for v in p["property_values"]]} for p in dc["properties"]]
-            cls = self.create({"name": dc["name"], "annotation_types": [dc["type"]], "description": dc["description"],
-                               "sub_types": dc["sub_types"], "properties": props})
+            cls = self.create(dc)
+            self.assertEqual((cls["name"], cls["description"], cls["color"], cls["annotation_types"], cls["sub_types"]),
+                             (dc["name"], dc["description"], dc["color"], [dc["type"]], dc["sub_types"]))
+            for got, want in zip(cls["properties"], dc["properties"]):
+                self.assertEqual(got["property_values"], want["property_values"])
+                self.assertEqual([(o["value"], o["color"]) for o in got["options"]],
+                                 [(v["value"], v["color"]) for v in want["property_values"]])
+                self.assertEqual((got["name"], got["description"], got["required"]),
+                                 (want["name"], want["description"], want["required"]))
             self.assertEqual([p["type"] for p in cls["properties"]], ["multi_select", "single_select"])
             self.assertEqual([p["granularity"] for p in cls["properties"]], ["frame", "frame"])
-            self.assertEqual([o["value"] for o in cls["properties"][0]["options"]], ["red", "green", "blue"])
+            self.assertEqual(self.c.get("/api/v1/classes/" + cls["id"]).json(), cls)
 
+    def test_darwin_class_features(self):
+        # Nested properties, the inference and measures sub-types, rgba colours, the newer types.
+        body = {"name": "bone", "type": "bounding_box", "description": None, "color": "rgba(255,0,255,1.0)",
+                "sub_types": ["inference", "measures"],
+                "properties": [
+                    {"name": "finding", "type": "single_select", "granularity": "annotation",
+                     "property_values": [{"value": "break", "color": "rgba(0,255,0,1.0)"},
+                                         {"value": "none", "color": "#00FF00"}]},
+                    {"name": "detail", "type": "multi_select", "granularity": "section",
+                     "property_values": [{"value": "open"}], "parent_name": "finding",
+                     "trigger_condition": {"type": "value_match", "values": ["break"]}},
+                    {"name": "remark", "type": "text", "property_values": [], "parent_name": "finding",
+                     "trigger_condition": {"type": "any_value"}}]}
+        cls = self.create(body)
+        self.assertEqual((cls["color"], cls["sub_types"], cls["annotation_types"]),
+                         ("rgba(255,0,255,1.0)", ["inference", "measures"], ["bounding_box"]))
+        props = cls["properties"]
+        self.assertEqual([p.get("parent_name") for p in props], [None, "finding", "finding"])
+        self.assertEqual(props[1]["trigger_condition"], {"type": "value_match", "values": ["break"]})
+        self.assertEqual(props[0]["options"], [{"value": "break", "color": "rgba(0,255,0,1.0)"},
+                                               {"value": "none", "color": "#00ff00"}])
+        for t in ("table", "simple_table", "string", "graph", "complex_polygon"):
+            self.create({"name": "c-" + t, "annotation_types": [t]})
+        # Wrong nesting, colours and types name their field.
+        bad = [({"color": "rgba(300,0,0,1)"}, "color"),
+               ({"color": "rgba(1,2,3)"}, "color"),
+               ({"type": "blob", "annotation_types": None}, "type"),
+               ({"properties": [{"name": "a", "type": "text", "parent_name": "nobody"}]}, "properties[0].parent_name"),
+               ({"properties": [{"name": "a", "type": "single_select", "options": [{"value": "x"}]},
+                                {"name": "b", "type": "text", "parent_name": "a",
+                                 "trigger_condition": {"type": "value_match", "values": ["y"]}}]},
+                "properties[1].trigger_condition.values[0]"),
+               ({"properties": [{"name": "a", "type": "text", "trigger_condition": {"type": "any_value"}}]},
+                "properties[0].trigger_condition"),
+               ({"properties": [{"name": "a", "type": "single_select",
+                                 "property_values": [{"value": "x", "color": "red"}]}]},
+                "properties[0].property_values[0].color")]
+        for i, (change, field) in enumerate(bad):
+            with self.subTest(field):
+                doc = {"name": "bad%d" % i, "annotation_types": ["tag"]}
+                doc.update(change)
+                doc = {k: v for k, v in doc.items() if v is not None}
+                r = self.c.post("/api/v1/classes", json=doc)
+                self.assertProblem(r, 422, field)
 
 if __name__ == "__main__":
     import unittest

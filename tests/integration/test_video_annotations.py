@@ -57,10 +57,10 @@ class InterpolationTest(VideoCase):
     def test_frames_on_demand(self):
         box = self.ann(slot="cam", frames={"0": {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}},
                                            "10": {"keyframe": True, "bounding_box": {"x": 100, "y": 50, "w": 20, "h": 30}}},
-                       ranges=[[0, 11]], hidden_areas=[[6, 8]])
+                       ranges=[[0, 11]], hidden_areas=[[6, 8]], interpolated=True)
         poly = self.ann(slot="cam", frames={"0": {"keyframe": True, "polygon": {"paths": [SQUARE4]}},
                                             "10": {"keyframe": True, "polygon": {"paths": [SQUARE8_SHIFTED]}}},
-                        ranges=[[0, 11]])
+                        ranges=[[0, 11]], interpolated=True)
         held = self.ann(slot="cam", interpolated=False,
                         frames={"0": {"keyframe": True, "keypoint": ta.pt(0, 0)},
                                 "10": {"keyframe": True, "keypoint": ta.pt(10, 10)}}, ranges=[[0, 11]])
@@ -143,14 +143,49 @@ class InterpolationTest(VideoCase):
         self.assertEqual(self.at(rows, 4, aid)["keypoint"], ta.pt(2, 2))
         self.assertEqual(self.at(rows, 11, aid)["keypoint"], ta.pt(2, 2))
         self.assertEqual(self.at(rows, 18, aid)["keypoint"], ta.pt(20, 20))
-        # Without ranges, the frames given span one range from the first to the last.
-        ann = self.ann(slot="cam", frames={"30": {"keypoint": ta.pt(0, 0)}, "40": {"keypoint": ta.pt(10, 0)}})
-        aid = self.create(ann, item=self.video).json()["created"][0]
-        self.assertEqual(self.by_id(self.video)[aid]["ranges"], [[30, 41]])
+        # Without ranges, the frames given span one range from the first to the last (the default is not
+        # returned: the annotation comes back as sent). Without "interpolated", keyframes are held, as the
+        # reference client reads it; with it, they are interpolated.
+        held = self.ann(slot="cam", frames={"30": {"keypoint": ta.pt(0, 0)}, "40": {"keypoint": ta.pt(10, 0)}})
+        moved = self.ann(slot="cam", frames={"30": {"keypoint": ta.pt(0, 0)}, "40": {"keypoint": ta.pt(10, 0)}},
+                         interpolated=True)
+        held_id, moved_id = self.create(held, moved, item=self.video).json()["created"]
+        back = self.by_id(self.video)
+        self.assertNotIn("ranges", back[held_id])
+        self.assertNotIn("interpolated", back[held_id])
         head, rows = self.frames({"slot": "cam", "frames": "29..41"})
-        self.assertIsNone(self.at(rows, 29, aid))
-        self.assertEqual(self.at(rows, 35, aid)["keypoint"], ta.pt(5, 0))
-        self.assertIsNone(self.at(rows, 41, aid))
+        for aid in (held_id, moved_id):
+            self.assertIsNone(self.at(rows, 29, aid))
+            self.assertIsNone(self.at(rows, 41, aid))
+        self.assertEqual(self.at(rows, 35, held_id)["keypoint"], ta.pt(0, 0))
+        self.assertEqual(self.at(rows, 35, moved_id)["keypoint"], ta.pt(5, 0))
+
+    def test_frames_carry_sub_annotations(self):
+        # Each frame of the stream carries what the plain read gives a frame: instance_id, text,
+        # attributes, and a polygon's bounding box (recomputed for the shape of a computed frame).
+        a = self.ann(slot="cam", interpolated=True, hidden_areas=[], frames={
+            "0": {"keyframe": True, "polygon": {"paths": [SQUARE4]}, "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10},
+                  "instance_id": {"value": 4}, "text": {"text": "first"}, "attributes": ["moving"]},
+            "10": {"keyframe": True, "polygon": {"paths": [[ta.pt(x + 20, y) for x, y in
+                                                           [(0, 0), (10, 0), (10, 10), (0, 10)]]]},
+                   "bounding_box": {"x": 20, "y": 0, "w": 10, "h": 10}, "instance_id": {"value": 4},
+                   "text": {"text": "last"}}})
+        aid = self.create(a, item=self.video).json()["created"][0]
+        # "hidden_areas": [] and no "ranges": given back as sent.
+        back = self.by_id(self.video)[aid]
+        self.assertEqual(back["hidden_areas"], [])
+        self.assertNotIn("ranges", back)
+        head, rows = self.frames({"slot": "cam", "frames": "0..10"})
+        first, mid, last = self.at(rows, 0, aid), self.at(rows, 5, aid), self.at(rows, 10, aid)
+        self.assertEqual({k: first[k] for k in ("instance_id", "text", "attributes", "bounding_box")},
+                         {"instance_id": {"value": 4}, "text": {"text": "first"}, "attributes": ["moving"],
+                          "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}})
+        self.assertFalse(mid["keyframe"])
+        self.assertEqual((mid["instance_id"], mid["text"], mid["attributes"]),
+                         ({"value": 4}, {"text": "first"}, ["moving"]))
+        self.assertBox(mid["bounding_box"], 10, 0, 10, 10)
+        self.assertEqual((last["text"], last["bounding_box"]), ({"text": "last"}, {"x": 20, "y": 0, "w": 10, "h": 10}))
+        self.assertNotIn("attributes", last)
 
     def test_frame_query_arguments(self):
         for query, field in [({"slot": "cam", "frames": "5..2"}, "frames"),
@@ -245,7 +280,8 @@ class DarwinVideoTest(VideoCase):
         got = self.by_id(item)
         for original in doc["annotations"]:
             with self.subTest(original["name"]):
-                self.assertEqual(ta.strip(got[original["id"]]), {k: v for k, v in original.items() if k != "id"})
+                back = {k: v for k, v in got[original["id"]].items() if k not in {"class_id", "slot", "version", "source"}}
+                self.assertEqual(back, original)
         # Every frame of the clip can be asked for; the raster layer is not a vector and is left out.
         head, rows = self.frames({"slot": s["slot_name"], "frames": "0..9"}, item=item)
         self.assertEqual(len(rows), 10)

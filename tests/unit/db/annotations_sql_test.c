@@ -110,7 +110,8 @@ static char *read_file(const char *path)
     return s;
 }
 
-/* A class id per Darwin class name: "…-<index>" */
+/* A class id per Darwin class name across every file: "…-<index>" (a
+ * class's name is unique in the team). */
 static void class_id_for(json_t *names, const char *name, char out[37])
 {
     size_t i;
@@ -133,7 +134,10 @@ static void round_trip(const char *file, const char *item_id)
     if (!text)
         skip();
     json_error_t jerr;
-    json_t *doc = json_loads(text, 0, &jerr), *names = json_array(), *a, *slot0;
+    static json_t *names;
+    json_t *doc = json_loads(text, 0, &jerr), *a, *slot0;
+    if (!names)
+        names = json_array();
     assert_non_null(doc);
     json_t *list = json_object_get(doc, "annotations");
     slot0 = json_array_get(json_object_get(json_object_get(doc, "item"), "slots"), 0);
@@ -270,7 +274,6 @@ static void round_trip(const char *file, const char *item_id)
     json_decref(back);
     json_decref(want_doc);
     json_decref(doc);
-    json_decref(names);
     lp_buf_free(&out);
     lp_arena_free(arena);
     free(text);

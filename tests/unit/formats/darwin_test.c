@@ -87,7 +87,8 @@ static void test_read_annotations(void **state)
     assert_int_equal(ann.body.geom.shape.u.polygon.paths[0].npoints, 3);
     assert_true(ann.has_z && ann.z == -2);
     assert_int_equal(ann.body.sub_types, LP_ANN_SUB_TEXT | LP_ANN_SUB_INSTANCE_ID);
-    assert_string_equal(ann.body.extra, "{\"name\":\"kept\",\"weird\":[1,{\"deep\":true}]}");
+    assert_string_equal(ann.body.extra, "{\"weird\":[1,{\"deep\":true}]}");
+    assert_string_equal(ann.class_name, "kept"); /* Darwin's name: checked against the class, derived on read */
     assert_non_null(strstr(ann.body.data, "\"bounding_box\":{\"x\":1,\"y\":0,\"w\":4,\"h\":4}"));
     assert_non_null(strstr(ann.body.data, "\"text\":{\"text\":\"hi\"}"));
 
@@ -181,6 +182,15 @@ static void test_blob_round_trips(void **state)
         "\"mask\":{\"sparse_rle\":null}",
         "\"text\":{\"text\":\"STOP\"}",
         "\"raster_layer\":{\"dense_rle\":[0,5,1,5],\"mask_annotation_ids_mapping\":{\"x\":1},\"total_pixels\":10}",
+        /* Darwin 1.0's complex_polygon and the legacy single-path polygon keep their form */
+        "\"complex_polygon\":{\"path\":[[{\"x\":0,\"y\":0},{\"x\":4,\"y\":0},{\"x\":4,\"y\":4}],"
+        "[{\"x\":1,\"y\":1},{\"x\":2,\"y\":1},{\"x\":2,\"y\":2}]]}",
+        "\"polygon\":{\"path\":[{\"x\":0,\"y\":0},{\"x\":4,\"y\":0},{\"x\":4,\"y\":4}]}",
+        "\"table\":{\"bounding_box\":{\"x\":1,\"y\":2,\"w\":3,\"h\":4},\"cells\":[{\"col\":0,\"row\":0}]}",
+        "\"simple_table\":{\"bounding_box\":{\"x\":1,\"y\":2,\"w\":3,\"h\":4},\"col_offsets\":[0,0.5],"
+        "\"row_offsets\":[0]}",
+        "\"string\":{\"sources\":[{\"id\":\"c1\",\"ranges\":[[0,4]]}]}",
+        "\"graph\":{\"nodes\":[{\"id\":\"a\"}],\"edges\":[]}",
     };
     for (size_t i = 0; i < sizeof same / sizeof *same; i++)
         round_trip(a, same[i], same[i]);
@@ -192,12 +202,111 @@ static void test_blob_round_trips(void **state)
     lp_arena_free(a);
 }
 
+/* Writes a stored row of ann (as it reads back: class_name set) into out. */
+static void write_back(lp_arena *a, const lp_ann *ann, const char *class_name, lp_buf *out)
+{
+    lp_buf blobs;
+    lp_ann_row *rows;
+    lp_ann_frame_row *frames;
+    size_t nframes;
+    lp_error err;
+    const lp_ann *list[1] = {ann};
+    lp_buf_init(&blobs, 1 << 20);
+    assert_int_equal(lp_ann_store(list, 1, a, &blobs, &rows, &frames, &nframes, &err), 0);
+    rows[0].class_name = class_name;
+    rows[0].slot = "0";
+    assert_int_equal(lp_darwin_write_row(out, a, &rows[0], &err), 0);
+    for (size_t i = 0; i < nframes; i++)
+        assert_int_equal(lp_darwin_write_frame(out, a, &frames[i], i == 0, &err), 0);
+    assert_int_equal(lp_darwin_write_row_end(out, &rows[0]), 0);
+    lp_buf_free(&blobs);
+}
+
+static void test_darwin_keys(void **state)
+{
+    (void)state;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_ann ann;
+    lp_error err;
+    lp_buf out;
+    const char *id = "\"id\":\"3893e60c-436b-47a8-9544-ff60d018a694\"";
+
+    /* name and slot_names name the class and the slot; the writer derives them */
+    assert_int_equal(read_one(a, "{\"id\":\"3893e60c-436b-47a8-9544-ff60d018a694\",\"name\":\"car\","
+                                 "\"slot_names\":[\"0\"],\"tag\":{},"
+                                 "\"annotators\":[{\"email\":\"a@b.c\",\"full_name\":\"A\"}],"
+                                 "\"inference\":{\"confidence\":0.5,\"model\":{\"id\":\"m\"}},\"measures\":{}}",
+                         &ann, &err),
+                     0);
+    assert_null(ann.class_id);
+    assert_string_equal(ann.class_name, "car");
+    assert_string_equal(ann.slot, "0");
+    assert_true(ann.slot_from_names);
+    assert_false(ann.has_source);
+    assert_int_equal(ann.body.sub_types, LP_ANN_SUB_INFERENCE | LP_ANN_SUB_MEASURES);
+    assert_null(ann.body.extra);
+    lp_buf_init(&out, 1 << 16);
+    write_back(a, &ann, "car", &out);
+    assert_non_null(strstr(out.data, "\"slot_names\":[\"0\"]"));
+    assert_non_null(strstr(out.data, "\"name\":\"car\""));
+    assert_non_null(strstr(out.data, "\"annotators\":[{\"email\":\"a@b.c\",\"full_name\":\"A\"}]"));
+    lp_buf_free(&out);
+
+    /* contradictions and shapes Darwin does not allow name their field */
+    const struct {
+        const char *text, *field;
+    } bad[] = {
+        {"{\"name\":\"car\",\"slot\":\"1\",\"slot_names\":[\"0\"],\"tag\":{}}", "slot_names"},
+        {"{\"name\":\"car\",\"slot_names\":[\"0\",\"1\"],\"tag\":{}}", "slot_names[1]"},
+        {"{\"tag\":{}}", "class_id"},
+        {"{\"name\":\"car\",\"tag\":{},\"reviewers\":[1]}", "reviewers[0]"},
+        {"{\"name\":\"car\",\"tag\":{},\"inference\":{\"confidence\":-1}}", "inference.confidence"},
+        {"{\"name\":\"car\",\"string\":{}}", "string.sources"},
+        {"{\"name\":\"car\",\"table\":{\"bounding_box\":{\"x\":1},\"cells\":[]}}", "table.bounding_box.y"},
+        {"{\"name\":\"car\",\"complex_polygon\":{\"paths\":[]}}", "complex_polygon.paths"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (read_one(a, bad[i].text, &ann, &err) != 1 || !has_field(&err, bad[i].field))
+            fail_msg("%s: expected a field error on %s, got %s", bad[i].text, bad[i].field,
+                     err.nfields ? err.fields[0].field : "none");
+    }
+
+    /* video: interpolated absent is false; ranges and hidden_areas come back only as sent */
+    char text[512];
+    snprintf(text, sizeof text,
+             "{%s,\"name\":\"car\",\"frames\":{\"0\":{\"keypoint\":{\"x\":1,\"y\":1}}},\"hidden_areas\":[]}", id);
+    assert_int_equal(read_one(a, text, &ann, &err), 0);
+    assert_false(ann.interpolated);
+    assert_false(ann.ranges_given);
+    assert_true(ann.has_hidden);
+    assert_int_equal(ann.nranges, 1); /* the default range, kept for frames on demand */
+    lp_buf_init(&out, 1 << 16);
+    write_back(a, &ann, "car", &out);
+    assert_null(strstr(out.data, "\"ranges\""));
+    assert_non_null(strstr(out.data, "\"hidden_areas\":[]"));
+    assert_null(strstr(out.data, "\"interpolated\""));
+    lp_buf_free(&out);
+    snprintf(text, sizeof text,
+             "{%s,\"name\":\"car\",\"frames\":{\"0\":{\"keypoint\":{\"x\":1,\"y\":1}}},\"ranges\":[[0,3]],"
+             "\"interpolated\":true}",
+             id);
+    assert_int_equal(read_one(a, text, &ann, &err), 0);
+    assert_true(ann.interpolated);
+    lp_buf_init(&out, 1 << 16);
+    write_back(a, &ann, "car", &out);
+    assert_non_null(strstr(out.data, "\"ranges\":[[0,3]]"));
+    assert_null(strstr(out.data, "\"hidden_areas\""));
+    lp_buf_free(&out);
+    lp_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_read_annotations),
         cmocka_unit_test(test_blob_round_trips),
+        cmocka_unit_test(test_darwin_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
