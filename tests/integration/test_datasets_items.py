@@ -192,7 +192,7 @@ class ItemsTest(DataCase):
             ({"name": "x.jpg", "metadata": [1], "slots": [slot()]}, "metadata"),
             ({"name": "x.jpg"}, "slots"),
             ({"name": "x.jpg", "slots": []}, "slots"),
-            ({"name": "x.jpg", "slots": [slot(), slot("1", "audio")]}, "slots[1].type"),
+            ({"name": "x.jpg", "slots": [slot(), slot("1", "hologram")]}, "slots[1].type"),
             ({"name": "x.jpg", "slots": [slot(width=0)]}, "slots[0].width"),
             ({"name": "x.jpg", "slots": [slot(fps=-1)]}, "slots[0].fps"),
             ({"name": "x.jpg", "slots": [slot(rotation=45)]}, "slots[0].rotation"),

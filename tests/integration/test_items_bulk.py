@@ -52,8 +52,8 @@ class BulkCase(lh.LoupeTestCase):
                   "VALUES ('%s', '%s', '%s', '0', '%s', 'bounding_box', '\\x0102', '{\"k\": 1}', %s)"
                   % (ann, self.team, item_id, class_id, "'{0,%d}'" % frames if frames else "NULL"))
         for f in range(frames):
-            self.psql("INSERT INTO annotation_frames (annotation_id, frame, keyframe, data) "
-                      "VALUES ('%s', %d, %s, '{\"f\": %d}')" % (ann, f, "true" if f == 0 else "false", f))
+            self.psql("INSERT INTO annotation_frames (item_id, annotation_id, frame, keyframe, data) "
+                      "VALUES ('%s', '%s', %d, %s, '{\"f\": %d}')" % (item_id, ann, f, "true" if f == 0 else "false", f))
         self.psql("UPDATE items SET annotation_count = (SELECT count(*) FROM annotations a WHERE a.item_id = '%s'), "
                   "class_ids = ARRAY(SELECT DISTINCT class_id FROM annotations a WHERE a.item_id = '%s') "
                   "WHERE id = '%s'" % (item_id, item_id, item_id))
@@ -130,6 +130,7 @@ class InlineTest(BulkCase):
         self.item(src, "b.jpg", "/q")
         ann = self.annotate(a, cls, frames=2)
         self.annotate(a, cls)
+        self.psql("INSERT INTO item_properties (item_id, properties) VALUES ('%s', '[{\"name\": \"p\"}]')" % a)
 
         out = self.bulk("copy", {"filters": {"dataset_id": src, "path": "/p"}, "target_dataset_id": dst})
         self.assertEqual(out, {"count": 1})
@@ -143,15 +144,18 @@ class InlineTest(BulkCase):
         self.assertEqual([(s["name"], s["type"], s["width"], s["frame_count"]) for s in cp["slots"]],
                          [(s["name"], s["type"], s["width"], s["frame_count"]) for s in orig["slots"]])
         self.assertNotEqual({s["id"] for s in cp["slots"]}, {s["id"] for s in orig["slots"]})
-        # The annotations are new rows with the same content; frames follow their annotation.
+        # The annotations are new rows with the same content and the same ids (ids are unique per
+        # item); frames and the item's own properties follow.
         rows = self.query("SELECT id, class_id, type, encode(geom, 'hex'), data::text, ranges::text "
                           "FROM annotations WHERE item_id = '%s' ORDER BY ranges NULLS LAST" % cp["id"])
         self.assertEqual(len(rows), 2)
-        self.assertNotIn(ann, [r[0] for r in rows])
+        self.assertEqual(rows[0][0], ann)
         self.assertEqual(rows[0][1:], [cls, "bounding_box", "0102", '{"k": 1}', "{0,2}"])
-        frames = self.query("SELECT frame, keyframe, data::text FROM annotation_frames WHERE annotation_id = '%s' "
-                            "ORDER BY frame" % rows[0][0])
+        frames = self.query("SELECT frame, keyframe, data::text FROM annotation_frames WHERE item_id = '%s' "
+                            "AND annotation_id = '%s' ORDER BY frame" % (cp["id"], ann))
         self.assertEqual(frames, [["0", "t", '{"f": 0}'], ["1", "f", '{"f": 1}']])
+        self.assertEqual(self.query("SELECT properties::text FROM item_properties WHERE item_id = '%s'" % cp["id"]),
+                         [['[{"name": "p"}]']])
         # The originals are untouched.
         self.assertEqual(self.query("SELECT count(*) FROM annotations WHERE item_id = '%s'" % a), [["2"]])
         self.assertEqual(self.names(src), ["/p|a.jpg", "/q|b.jpg"])
@@ -244,9 +248,10 @@ class JobTest(BulkCase):
                          ({"action": "copy", "count": 2}, 1, 1))
         self.assertEqual(self.names(dst), ["/|a.jpg", "/|b.jpg"])
         copy_a = self.query("SELECT id FROM items WHERE dataset_id = '%s' AND name = 'a.jpg'" % dst)[0][0]
+        # the copy keeps the annotation's id (unique per item), with its frame
         self.assertEqual(self.query("SELECT count(*) FROM annotations a JOIN annotation_frames f "
-                                    "ON f.annotation_id = a.id WHERE a.item_id = '%s' AND a.id <> '%s'"
-                                    % (copy_a, ann)), [["1"]])
+                                    "ON f.item_id = a.item_id AND f.annotation_id = a.id WHERE a.item_id = '%s' "
+                                    "AND a.id = '%s'" % (copy_a, ann)), [["1"]])
         audit = self.query("SELECT user_id, data::text FROM audit_log WHERE action = 'items.copy'")
         self.assertEqual(audit[0][0], self.boot["user_id"])
         self.assertEqual((json.loads(audit[0][1])["count"], json.loads(audit[0][1])["job_id"]), (2, job["id"]))
