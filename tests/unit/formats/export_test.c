@@ -173,7 +173,7 @@ static const lp_fmt_stats *run(const char *format, const char *variant, files *o
     if (video) {
         lp_fmt_batch_clear(&b);
         add(&b, &blobs,
-            "{\"class_id\":\"" CAT "\",\"ranges\":[[0,10]],\"frames\":{"
+            "{\"class_id\":\"" CAT "\",\"ranges\":[[0,10]],\"interpolated\":true,\"frames\":{"
             "\"0\":{\"keyframe\":true,\"bounding_box\":{\"x\":0,\"y\":0,\"w\":2,\"h\":2}},"
             "\"4\":{\"keyframe\":true,\"bounding_box\":{\"x\":4,\"y\":4,\"w\":2,\"h\":2}}}}");
         lp_fmt_item v = ITEM;
