@@ -17,8 +17,16 @@ typedef struct arena_block {
     _Alignas(16) unsigned char data[];
 } arena_block;
 
+/* A function lp_arena_defer registered (the node lives in the arena). */
+typedef struct arena_deferred {
+    struct arena_deferred *next;
+    void (*fn)(void *);
+    void *arg;
+} arena_deferred;
+
 struct lp_arena {
     arena_block *head;  /* current block (most recent) */
+    arena_deferred *deferred; /* most recent first */
     size_t block_size;
     size_t max_bytes;
     size_t reserved;    /* bytes in all blocks, counted against max_bytes */
@@ -54,10 +62,33 @@ lp_arena *lp_arena_new(size_t block_size, size_t max_bytes)
     return a;
 }
 
+/* Runs the deferred functions, most recent first, and forgets them. */
+static void run_deferred(lp_arena *a)
+{
+    while (a->deferred) {
+        arena_deferred *d = a->deferred;
+        a->deferred = d->next;
+        d->fn(d->arg);
+    }
+}
+
+int lp_arena_defer(lp_arena *a, void (*fn)(void *), void *arg)
+{
+    arena_deferred *d = lp_arena_alloc(a, sizeof *d);
+    if (!d)
+        return -1;
+    d->fn = fn;
+    d->arg = arg;
+    d->next = a->deferred;
+    a->deferred = d;
+    return 0;
+}
+
 void lp_arena_free(lp_arena *a)
 {
     if (!a)
         return;
+    run_deferred(a);
     arena_block *b = a->head;
     while (b) {
         arena_block *next = b->next;
@@ -71,6 +102,7 @@ void lp_arena_reset(lp_arena *a)
 {
     if (!a)
         return;
+    run_deferred(a);
     /* keep the oldest block (the first, of block_size), free the rest */
     arena_block *b = a->head, *keep = NULL;
     while (b) {

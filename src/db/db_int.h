@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include "loupe/core/arena.h"
+#include "loupe/core/buf.h"
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
+#include "loupe/db/items_sql.h"
 #include "loupe/db/memberships_sql.h"
 
 /* One cached prepared statement: the FNV-1a hash of its SQL text, a copy of
@@ -166,6 +168,45 @@ int lp_db_profile_read(lp_arena *a, const PGresult *r, int row, int col, lp_memb
     "s.id, s.item_id, i.team_id, s.name, s.type, s.status, s.error, s.width, s.height, s.frame_count, s.fps, "   \
     "s.rotation, s.format, s.storage::text, s.metadata::text, s.position, i.status"
 int lp_db_slot_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err);
+
+/* ---- The statement builder (sqlb.c) ----------------------------------------
+ * Statements whose shape depends on the input (filters) are appended from
+ * constant fragments whose only variable part is a parameter number; every
+ * value travels as a parameter. Failures (too many parameters, too much text,
+ * out of memory) are remembered and reported once by lp_sqlb_check. */
+
+#define LP_SQLB_MAX_PARAMS 64
+#define LP_SQLB_MAX_TEXT (64 * 1024)
+#define LP_SQLB_ARENA_MAX (64u * 1024 * 1024)
+
+typedef struct lp_sqlb {
+    lp_buf sql;
+    const char *params[LP_SQLB_MAX_PARAMS];
+    int n;
+    lp_arena *a;   /* owned: array literals and number texts */
+    int failed;
+} lp_sqlb;
+
+int lp_sqlb_init(lp_sqlb *b, lp_error *err);
+void lp_sqlb_free(lp_sqlb *b);
+/* Adds a parameter (NULL = SQL NULL) and returns its number. */
+int lp_sqlb_param(lp_sqlb *b, const char *value);
+/* Appends a constant fragment; its conversions are only parameter numbers. */
+void lp_sqlb_add(lp_sqlb *b, const char *fragment, ...) __attribute__((format(printf, 2, 3)));
+/* Texts owned by the builder: a number, an array literal (lp_db_array_literal). */
+const char *lp_sqlb_int(lp_sqlb *b, int64_t v);
+const char *lp_sqlb_array(lp_sqlb *b, const char *const *v, size_t n);
+/* 0, or -1 with LP_E_TOO_LARGE when something failed along the way. */
+int lp_sqlb_check(lp_sqlb *b, lp_error *err);
+
+/* Appends the item filter as a condition on items "i" (without "WHERE");
+ * the team is parameter $1, so it must be the first thing built
+ * (items_sql.c). */
+void lp_sqlb_item_filter(lp_sqlb *b, const lp_item_filter *f);
+
+/* A PostgreSQL array literal of n strings, each quoted, NULL elements as
+ * NULL ({"a",NULL,"b\"c"}), in the arena; NULL when out of memory. */
+char *lp_db_array_literal(lp_arena *a, const char *const *v, size_t n);
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

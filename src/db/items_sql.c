@@ -1,9 +1,7 @@
 /* Statements about items and slots. See loupe/db/items_sql.h.
  *
- * Filters compile to SQL with a small builder (sqlb): the text is appended
- * from constant fragments whose only variable part is a parameter number
- * ("AND i.status = ANY($4::text[])"); every value travels as a parameter.
- * The table alias of the filtered items is always "i". Index notes for the
+ * Filters compile to SQL with the statement builder (lp_sqlb, sqlb.c); the
+ * table alias of the filtered items is always "i". Index notes for the
  * statements below are in docs/DATA_MODEL.md. */
 #include "loupe/db/items_sql.h"
 
@@ -16,143 +14,52 @@
 #include "loupe/core/buf.h"
 #include "loupe/core/util.h"
 
-#define SQLB_MAX_PARAMS 64
-#define SQLB_MAX_TEXT (64 * 1024)
-#define SQLB_ARENA_MAX (64u * 1024 * 1024)
 
 #define ITEM_COLUMNS                                                                                             \
     "i.id, i.dataset_id, i.name, i.path, i.status, i.error, i.priority, i.metadata, i.annotation_count, "         \
     "array_to_json(i.class_ids), " LP_SQL_TS("i.created_at") ", " LP_SQL_TS("i.updated_at")
 
-/* ---- The statement builder --------------------------------------------- */
-
-typedef struct sqlb {
-    lp_buf sql;
-    const char *params[SQLB_MAX_PARAMS];
-    int n;
-    lp_arena *a;   /* owned: array literals and number texts */
-    int failed;
-} sqlb;
-
-static int sqlb_init(sqlb *b, lp_error *err)
+void lp_sqlb_item_filter(lp_sqlb *b, const lp_item_filter *f)
 {
-    memset(b, 0, sizeof *b);
-    lp_buf_init(&b->sql, SQLB_MAX_TEXT);
-    b->a = lp_arena_new(0, SQLB_ARENA_MAX);
-    if (!b->a)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory building an item query");
-    return 0;
-}
-
-static void sqlb_free(sqlb *b)
-{
-    lp_buf_free(&b->sql);
-    lp_arena_free(b->a);
-}
-
-/* Adds a parameter (NULL = SQL NULL) and returns its number. */
-static int sqlb_param(sqlb *b, const char *value)
-{
-    if (b->n >= SQLB_MAX_PARAMS) {
-        b->failed = 1;
-        return 1;
-    }
-    b->params[b->n++] = value;
-    return b->n;
-}
-
-/* Appends a constant fragment; its conversions are only parameter numbers. */
-__attribute__((format(printf, 2, 3))) static void sqlb_add(sqlb *b, const char *fragment, ...)
-{
-    va_list ap;
-    va_start(ap, fragment);
-    if (lp_buf_vprintf(&b->sql, fragment, ap) != 0)
-        b->failed = 1;
-    va_end(ap);
-}
-
-static const char *sqlb_int(sqlb *b, int64_t v)
-{
-    const char *s = lp_arena_printf(b->a, "%lld", (long long)v);
-    if (!s)
-        b->failed = 1;
-    return s;
-}
-
-/* A PostgreSQL array literal of n strings, each quoted ({"a","b\"c"}). */
-static const char *sqlb_array(sqlb *b, const char *const *v, size_t n)
-{
-    lp_buf t;
-    char *out;
-    lp_buf_init(&t, SQLB_ARENA_MAX / 2);
-    int rc = lp_buf_puts(&t, "{");
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        rc |= lp_buf_puts(&t, k ? ",\"" : "\"");
-        for (const char *p = v[k]; rc == 0 && *p; p++) {
-            if (*p == '"' || *p == '\\')
-                rc |= lp_buf_puts(&t, "\\");
-            rc |= lp_buf_append(&t, p, 1);
-        }
-        rc |= lp_buf_puts(&t, "\"");
-    }
-    rc |= lp_buf_puts(&t, "}");
-    out = rc == 0 ? lp_arena_strndup(b->a, t.data, t.len) : NULL;
-    lp_buf_free(&t);
-    if (!out)
-        b->failed = 1;
-    return out;
-}
-
-static int sqlb_check(sqlb *b, lp_error *err)
-{
-    if (b->failed)
-        return lp_error_set(err, LP_E_TOO_LARGE, "the item filter is too large to run");
-    return 0;
-}
-
-/* Appends the filter as a WHERE condition (without "WHERE"); the team is
- * parameter $1, so it must be the first thing built. */
-static void sqlb_filter(sqlb *b, const lp_item_filter *f)
-{
-    sqlb_add(b, "i.team_id = $%d::uuid", sqlb_param(b, f->team_id));
+    lp_sqlb_add(b, "i.team_id = $%d::uuid", lp_sqlb_param(b, f->team_id));
     if (f->dataset_id)
-        sqlb_add(b, " AND i.dataset_id = $%d::uuid", sqlb_param(b, f->dataset_id));
+        lp_sqlb_add(b, " AND i.dataset_id = $%d::uuid", lp_sqlb_param(b, f->dataset_id));
     if (f->item_ids) {
-        sqlb_add(b, " AND i.id = ANY($%d::uuid[])", sqlb_param(b, sqlb_array(b, f->item_ids, f->nitem_ids)));
-        sqlb_add(b, " AND i.dataset_id IN (SELECT d.id FROM datasets d WHERE d.team_id = $1::uuid "
+        lp_sqlb_add(b, " AND i.id = ANY($%d::uuid[])", lp_sqlb_param(b, lp_sqlb_array(b, f->item_ids, f->nitem_ids)));
+        lp_sqlb_add(b, " AND i.dataset_id IN (SELECT d.id FROM datasets d WHERE d.team_id = $1::uuid "
                     "AND d.deleted_at IS NULL)");
     }
     if (f->path && strcmp(f->path, "/") != 0) {
         /* The folder itself or anything below it: a range of the
          * (dataset_id, path, name) index under COLLATE "C" ('0' follows '/'). */
-        int p = sqlb_param(b, f->path);
-        sqlb_add(b, " AND (i.path = $%d::text OR (i.path >= $%d::text || '/' AND i.path < $%d::text || '0'))", p, p,
+        int p = lp_sqlb_param(b, f->path);
+        lp_sqlb_add(b, " AND (i.path = $%d::text OR (i.path >= $%d::text || '/' AND i.path < $%d::text || '0'))", p, p,
                  p);
     }
     if (f->name_contains)
-        sqlb_add(b, " AND strpos(lower(i.name), lower($%d::text)) > 0", sqlb_param(b, f->name_contains));
+        lp_sqlb_add(b, " AND strpos(lower(i.name), lower($%d::text)) > 0", lp_sqlb_param(b, f->name_contains));
     if (f->nstatuses)
-        sqlb_add(b, " AND i.status = ANY($%d::text[])", sqlb_param(b, sqlb_array(b, f->statuses, f->nstatuses)));
+        lp_sqlb_add(b, " AND i.status = ANY($%d::text[])", lp_sqlb_param(b, lp_sqlb_array(b, f->statuses, f->nstatuses)));
     if (f->has_class)
-        sqlb_add(b, " AND i.class_ids @> ARRAY[$%d::uuid]", sqlb_param(b, f->has_class));
+        lp_sqlb_add(b, " AND i.class_ids @> ARRAY[$%d::uuid]", lp_sqlb_param(b, f->has_class));
     if (f->lacks_class)
-        sqlb_add(b, " AND NOT (i.class_ids @> ARRAY[$%d::uuid])", sqlb_param(b, f->lacks_class));
+        lp_sqlb_add(b, " AND NOT (i.class_ids @> ARRAY[$%d::uuid])", lp_sqlb_param(b, f->lacks_class));
     if (f->has_count_gte)
-        sqlb_add(b, " AND i.annotation_count >= $%d::bigint", sqlb_param(b, sqlb_int(b, f->count_gte)));
+        lp_sqlb_add(b, " AND i.annotation_count >= $%d::bigint", lp_sqlb_param(b, lp_sqlb_int(b, f->count_gte)));
     if (f->has_count_lte)
-        sqlb_add(b, " AND i.annotation_count <= $%d::bigint", sqlb_param(b, sqlb_int(b, f->count_lte)));
+        lp_sqlb_add(b, " AND i.annotation_count <= $%d::bigint", lp_sqlb_param(b, lp_sqlb_int(b, f->count_lte)));
     for (size_t k = 0; k < f->nmeta && k < LP_ITEM_FILTER_META_MAX; k++) {
-        int key = sqlb_param(b, f->meta_keys[k]);
-        sqlb_add(b, " AND i.metadata ->> $%d::text = $%d::text", key, sqlb_param(b, f->meta_values[k]));
+        int key = lp_sqlb_param(b, f->meta_keys[k]);
+        lp_sqlb_add(b, " AND i.metadata ->> $%d::text = $%d::text", key, lp_sqlb_param(b, f->meta_values[k]));
     }
     if (f->created_gte)
-        sqlb_add(b, " AND i.created_at >= $%d::timestamptz", sqlb_param(b, f->created_gte));
+        lp_sqlb_add(b, " AND i.created_at >= $%d::timestamptz", lp_sqlb_param(b, f->created_gte));
     if (f->created_lte)
-        sqlb_add(b, " AND i.created_at <= $%d::timestamptz", sqlb_param(b, f->created_lte));
+        lp_sqlb_add(b, " AND i.created_at <= $%d::timestamptz", lp_sqlb_param(b, f->created_lte));
     if (f->updated_gte)
-        sqlb_add(b, " AND i.updated_at >= $%d::timestamptz", sqlb_param(b, f->updated_gte));
+        lp_sqlb_add(b, " AND i.updated_at >= $%d::timestamptz", lp_sqlb_param(b, f->updated_gte));
     if (f->updated_lte)
-        sqlb_add(b, " AND i.updated_at <= $%d::timestamptz", sqlb_param(b, f->updated_lte));
+        lp_sqlb_add(b, " AND i.updated_at <= $%d::timestamptz", lp_sqlb_param(b, f->updated_lte));
 }
 
 /* ---- Rows ---------------------------------------------------------------- */
@@ -182,7 +89,7 @@ static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_erro
 int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err)
 {
     const char **ids;
-    sqlb b;
+    lp_sqlb b;
     PGresult *r;
     int rc = 0;
 
@@ -193,11 +100,11 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
         return lp_error_set(err, LP_E_NOMEM, "out of memory loading slots");
     for (size_t k = 0; k < n; k++)
         ids[k] = rows[k].id;
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[1] = {sqlb_array(&b, ids, n)};
-    if (sqlb_check(&b, err) != 0) {
-        sqlb_free(&b);
+    const char *p[1] = {lp_sqlb_array(&b, ids, n)};
+    if (lp_sqlb_check(&b, err) != 0) {
+        lp_sqlb_free(&b);
         return -1;
     }
     r = lp_db_query(db,
@@ -205,7 +112,7 @@ int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, 
                     "JOIN slots s ON s.item_id = u.item_id JOIN items i ON i.id = s.item_id "
                     "ORDER BY u.ord, s.position",
                     1, p, err);
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     if (!r)
         return -1;
 
@@ -250,13 +157,13 @@ static int dataset_live(lp_db *db, const char *team_id, const char *dataset_id, 
 
 static int insert_slots(lp_db *db, const char *item_id, const lp_slot_input *slots, size_t nslots, lp_error *err)
 {
-    sqlb b;
+    lp_sqlb b;
     const char **cols[9];
     int rc = -1;
 
     if (nslots == 0)
         return 0;
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
     for (int c = 0; c < 9; c++) {
         cols[c] = lp_arena_calloc(b.a, nslots, sizeof(char *));
@@ -267,43 +174,19 @@ static int insert_slots(lp_db *db, const char *item_id, const lp_slot_input *slo
         const lp_slot_input *s = &slots[k];
         cols[0][k] = s->name;
         cols[1][k] = s->type;
-        cols[2][k] = s->width >= 0 ? sqlb_int(&b, s->width) : NULL;
-        cols[3][k] = s->height >= 0 ? sqlb_int(&b, s->height) : NULL;
-        cols[4][k] = s->frame_count >= 0 ? sqlb_int(&b, s->frame_count) : NULL;
+        cols[2][k] = s->width >= 0 ? lp_sqlb_int(&b, s->width) : NULL;
+        cols[3][k] = s->height >= 0 ? lp_sqlb_int(&b, s->height) : NULL;
+        cols[4][k] = s->frame_count >= 0 ? lp_sqlb_int(&b, s->frame_count) : NULL;
         cols[5][k] = s->fps >= 0 ? lp_arena_printf(b.a, "%.17g", s->fps) : NULL;
-        cols[6][k] = sqlb_int(&b, s->rotation);
+        cols[6][k] = lp_sqlb_int(&b, s->rotation);
         cols[7][k] = s->format;
         cols[8][k] = s->metadata ? s->metadata : "{}";
     }
-    /* NULL elements become the unquoted NULL of an array literal. */
     const char *p[10];
     p[0] = item_id;
-    for (int c = 0; !b.failed && c < 9; c++) {
-        lp_buf t;
-        lp_buf_init(&t, SQLB_ARENA_MAX / 2);
-        int e = lp_buf_puts(&t, "{");
-        for (size_t k = 0; e == 0 && k < nslots; k++) {
-            const char *v = cols[c][k];
-            if (k)
-                e |= lp_buf_puts(&t, ",");
-            if (!v) {
-                e |= lp_buf_puts(&t, "NULL");
-                continue;
-            }
-            const char *one = sqlb_array(&b, &v, 1); /* "{\"v\"}": take the quoted element */
-            if (!one) {
-                e = -1;
-                break;
-            }
-            e |= lp_buf_append(&t, one + 1, strlen(one) - 2);
-        }
-        e |= lp_buf_puts(&t, "}");
-        p[c + 1] = e == 0 ? lp_arena_strndup(b.a, t.data, t.len) : NULL;
-        if (!p[c + 1])
-            b.failed = 1;
-        lp_buf_free(&t);
-    }
-    if (sqlb_check(&b, err) == 0)
+    for (int c = 0; !b.failed && c < 9; c++)
+        p[c + 1] = lp_sqlb_array(&b, cols[c], nslots);
+    if (lp_sqlb_check(&b, err) == 0)
         rc = lp_db_exec(db,
                         "INSERT INTO slots (item_id, name, type, width, height, frame_count, fps, rotation, format, "
                         "metadata, position) "
@@ -315,7 +198,7 @@ static int insert_slots(lp_db *db, const char *item_id, const lp_slot_input *slo
                         10, p, err) < 0
                  ? -1
                  : 0;
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     return rc;
 }
 
@@ -403,47 +286,47 @@ int lp_db_items_list(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_item_so
         [LP_ITEM_SORT_PRIORITY] = {"i.priority", "integer", 0},
         [LP_ITEM_SORT_PRIORITY_DESC] = {"i.priority", "integer", 1},
     };
-    sqlb b;
+    lp_sqlb b;
     PGresult *r;
 
     if ((unsigned)sort >= sizeof SORTS / sizeof SORTS[0])
         return lp_error_set(err, LP_E_INTERNAL, "unknown item sort order %d", (int)sort);
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    sqlb_add(&b, "SELECT " ITEM_COLUMNS " FROM items i WHERE ");
-    sqlb_filter(&b, f);
+    lp_sqlb_add(&b, "SELECT " ITEM_COLUMNS " FROM items i WHERE ");
+    lp_sqlb_item_filter(&b, f);
     if (after_key && after_id) {
-        int k = sqlb_param(&b, after_key);
-        sqlb_add(&b, " AND (%s, i.id) %s ($%d::%s, $%d::uuid)", SORTS[sort].col, SORTS[sort].desc ? "<" : ">", k,
-                 SORTS[sort].cast, sqlb_param(&b, after_id));
+        int k = lp_sqlb_param(&b, after_key);
+        lp_sqlb_add(&b, " AND (%s, i.id) %s ($%d::%s, $%d::uuid)", SORTS[sort].col, SORTS[sort].desc ? "<" : ">", k,
+                 SORTS[sort].cast, lp_sqlb_param(&b, after_id));
     }
-    sqlb_add(&b, " ORDER BY %s %s, i.id %s LIMIT $%d::bigint", SORTS[sort].col, SORTS[sort].desc ? "DESC" : "ASC",
-             SORTS[sort].desc ? "DESC" : "ASC", sqlb_param(&b, sqlb_int(&b, limit)));
-    if (sqlb_check(&b, err) != 0) {
-        sqlb_free(&b);
+    lp_sqlb_add(&b, " ORDER BY %s %s, i.id %s LIMIT $%d::bigint", SORTS[sort].col, SORTS[sort].desc ? "DESC" : "ASC",
+             SORTS[sort].desc ? "DESC" : "ASC", lp_sqlb_param(&b, lp_sqlb_int(&b, limit)));
+    if (lp_sqlb_check(&b, err) != 0) {
+        lp_sqlb_free(&b);
         return -1;
     }
     r = lp_db_query(db, b.sql.data, b.n, b.params, err);
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     *out = lp_db_rows(a, r, sizeof **out, read_item, "items", n, err);
     return *out ? 0 : -1;
 }
 
 int64_t lp_db_items_count(lp_db *db, const lp_item_filter *f, int64_t limit, lp_error *err)
 {
-    sqlb b;
+    lp_sqlb b;
     int64_t count = -1;
 
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
-    sqlb_filter(&b, f);
+    lp_sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
+    lp_sqlb_item_filter(&b, f);
     if (limit > 0)
-        sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, limit)));
-    sqlb_add(&b, ") s");
-    if (sqlb_check(&b, err) == 0)
+        lp_sqlb_add(&b, " LIMIT $%d::bigint", lp_sqlb_param(&b, lp_sqlb_int(&b, limit)));
+    lp_sqlb_add(&b, ") s");
+    if (lp_sqlb_check(&b, err) == 0)
         count = lp_db_count(db, b.sql.data, b.n, b.params, err);
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     return count;
 }
 
@@ -463,7 +346,7 @@ int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_it
                           const char *target_dataset_id, size_t max, lp_item_conflict **out, size_t *n,
                           lp_error *err)
 {
-    sqlb b;
+    lp_sqlb b;
     PGresult *r;
     int rc = -1;
 
@@ -481,69 +364,69 @@ int lp_db_items_conflicts(lp_db *db, lp_arena *a, const lp_item_filter *f, lp_it
         if (!any)
             return 0;
     }
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
     /* Each half repeats the filter text; the parameters are shared. */
     size_t mark = 0;
-    sqlb_add(&b, "(SELECT i.path, i.name FROM items i WHERE ");
+    lp_sqlb_add(&b, "(SELECT i.path, i.name FROM items i WHERE ");
     mark = b.sql.len;
-    sqlb_filter(&b, f);
+    lp_sqlb_item_filter(&b, f);
     size_t filter_len = b.sql.len - mark;
-    int t = sqlb_param(&b, target_dataset_id);
+    int t = lp_sqlb_param(&b, target_dataset_id);
     /* A moved item does not collide with itself; a copied one does. */
-    sqlb_add(&b, " AND EXISTS (SELECT 1 FROM items x WHERE x.dataset_id = $%d::uuid AND x.path = i.path "
+    lp_sqlb_add(&b, " AND EXISTS (SELECT 1 FROM items x WHERE x.dataset_id = $%d::uuid AND x.path = i.path "
                  "AND x.name = i.name%s))", t, op == LP_ITEMS_COPY ? "" : " AND x.id <> i.id");
     if (f->item_ids) {
         char *filter_text = lp_arena_strndup(b.a, b.sql.data + mark, filter_len);
         if (!filter_text)
             b.failed = 1;
-        sqlb_add(&b, " UNION ALL (SELECT i.path, i.name FROM items i WHERE ");
+        lp_sqlb_add(&b, " UNION ALL (SELECT i.path, i.name FROM items i WHERE ");
         if (filter_text && lp_buf_puts(&b.sql, filter_text) != 0)
             b.failed = 1;
         if (op != LP_ITEMS_COPY)
-            sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", t);
-        sqlb_add(&b, " GROUP BY i.path, i.name HAVING count(*) > 1)");
+            lp_sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", t);
+        lp_sqlb_add(&b, " GROUP BY i.path, i.name HAVING count(*) > 1)");
     }
-    sqlb_add(&b, " LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, (int64_t)max)));
-    if (sqlb_check(&b, err) != 0)
+    lp_sqlb_add(&b, " LIMIT $%d::bigint", lp_sqlb_param(&b, lp_sqlb_int(&b, (int64_t)max)));
+    if (lp_sqlb_check(&b, err) != 0)
         goto cleanup;
     *out = lp_db_rows(a, lp_db_query(db, b.sql.data, b.n, b.params, err), sizeof **out, read_conflict, "conflicts",
                       n, err);
     rc = *out ? 0 : -1;
 cleanup:
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     return rc;
 }
 
 /* The statement acting on the selection "sel(id, created_at)", as further
  * CTEs. Copy carries slots and annotations (with their frames) under new
  * ids; every column not named here keeps its default. */
-static void add_action(sqlb *b, const lp_items_change *c, int target)
+static void add_action(lp_sqlb *b, const lp_items_change *c, int target)
 {
     switch (c->op) {
     case LP_ITEMS_MOVE:
-        sqlb_add(b, ", act AS (UPDATE items u SET dataset_id = $%d::uuid, updated_at = now() "
+        lp_sqlb_add(b, ", act AS (UPDATE items u SET dataset_id = $%d::uuid, updated_at = now() "
                     "FROM sel WHERE u.id = sel.id)", target);
         break;
     case LP_ITEMS_DELETE:
-        sqlb_add(b, ", act AS (DELETE FROM items u USING sel WHERE u.id = sel.id)");
+        lp_sqlb_add(b, ", act AS (DELETE FROM items u USING sel WHERE u.id = sel.id)");
         break;
     case LP_ITEMS_UPDATE: {
-        int prio = sqlb_param(b, c->has_priority ? sqlb_int(b, c->priority) : NULL);
-        int set = sqlb_param(b, c->metadata_set);
-        int rm = sqlb_param(b, sqlb_array(b, c->metadata_remove, c->nmetadata_remove));
-        sqlb_add(b, ", act AS (UPDATE items u SET priority = coalesce($%d::integer, u.priority), "
+        int prio = lp_sqlb_param(b, c->has_priority ? lp_sqlb_int(b, c->priority) : NULL);
+        int set = lp_sqlb_param(b, c->metadata_set);
+        int rm = lp_sqlb_param(b, lp_sqlb_array(b, c->metadata_remove, c->nmetadata_remove));
+        lp_sqlb_add(b, ", act AS (UPDATE items u SET priority = coalesce($%d::integer, u.priority), "
                     "metadata = (u.metadata || coalesce($%d::jsonb, '{}')) - $%d::text[], updated_at = now() "
                     "FROM sel WHERE u.id = sel.id)", prio, set, rm);
         break;
     }
     case LP_ITEMS_COPY:
-        sqlb_add(b, ", m AS (SELECT sel.id AS old_id, gen_random_uuid() AS new_id FROM sel)"
+        lp_sqlb_add(b, ", m AS (SELECT sel.id AS old_id, gen_random_uuid() AS new_id FROM sel)"
                     ", ci AS (INSERT INTO items (id, team_id, dataset_id, name, path, status, error, priority, "
                     "metadata, annotation_count, class_ids) "
                     "SELECT m.new_id, i.team_id, $%d::uuid, i.name, i.path, i.status, i.error, i.priority, "
                     "i.metadata, i.annotation_count, i.class_ids FROM m JOIN items i ON i.id = m.old_id)", target);
-        sqlb_add(b, ", cs AS (INSERT INTO slots (item_id, name, type, width, height, frame_count, fps, rotation, "
+        lp_sqlb_add(b, ", cs AS (INSERT INTO slots (item_id, name, type, width, height, frame_count, fps, rotation, "
                     "format, storage, metadata, position) "
                     "SELECT m.new_id, s.name, s.type, s.width, s.height, s.frame_count, s.fps, s.rotation, "
                     "s.format, s.storage, s.metadata, s.position FROM m JOIN slots s ON s.item_id = m.old_id)");
@@ -551,7 +434,7 @@ static void add_action(sqlb *b, const lp_items_change *c, int target)
          * properties: ids are unique per item, so the copies keep them (and a
          * raster layer's mapping still names its masks); every other column
          * kept — a new column there belongs here too. */
-        sqlb_add(b, ", ca AS (INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, data, "
+        lp_sqlb_add(b, ", ca AS (INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, data, "
                     "extra, z, source, confidence, ranges, hidden, version, created_by, updated_by, created_at, "
                     "updated_at, ranges_given) "
                     "SELECT a.id, a.team_id, m.new_id, a.slot, a.class_id, a.type, a.geom, a.data, a.extra, "
@@ -570,36 +453,36 @@ static void add_action(sqlb *b, const lp_items_change *c, int target)
 int64_t lp_db_items_apply(lp_db *db, const lp_item_filter *f, const lp_items_change *c, lp_items_cursor *cursor,
                           int64_t batch, lp_error *err)
 {
-    sqlb b;
+    lp_sqlb b;
     PGresult *r = NULL;
     int64_t count = -1;
     int target = 0;
     lp_error e;
 
-    if (sqlb_init(&b, err) != 0)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    sqlb_add(&b, "WITH sel AS (SELECT i.id, i.created_at FROM items i WHERE ");
-    sqlb_filter(&b, f);
+    lp_sqlb_add(&b, "WITH sel AS (SELECT i.id, i.created_at FROM items i WHERE ");
+    lp_sqlb_item_filter(&b, f);
     if (c->op == LP_ITEMS_MOVE || c->op == LP_ITEMS_COPY) {
-        target = sqlb_param(&b, c->target_dataset_id);
-        sqlb_add(&b, " AND EXISTS (SELECT 1 FROM datasets t WHERE t.id = $%d::uuid AND t.team_id = $1::uuid "
+        target = lp_sqlb_param(&b, c->target_dataset_id);
+        lp_sqlb_add(&b, " AND EXISTS (SELECT 1 FROM datasets t WHERE t.id = $%d::uuid AND t.team_id = $1::uuid "
                      "AND t.deleted_at IS NULL)", target);
         if (c->op == LP_ITEMS_MOVE)
-            sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", target);
+            lp_sqlb_add(&b, " AND i.dataset_id <> $%d::uuid", target);
     }
     if (cursor) {
         if (cursor->set) {
-            int k = sqlb_param(&b, cursor->created_at);
-            sqlb_add(&b, " AND (i.created_at, i.id) > ($%d::timestamptz, $%d::uuid)", k,
-                     sqlb_param(&b, cursor->id));
+            int k = lp_sqlb_param(&b, cursor->created_at);
+            lp_sqlb_add(&b, " AND (i.created_at, i.id) > ($%d::timestamptz, $%d::uuid)", k,
+                     lp_sqlb_param(&b, cursor->id));
         }
-        sqlb_add(&b, " ORDER BY i.created_at, i.id LIMIT $%d::bigint", sqlb_param(&b, sqlb_int(&b, batch)));
+        lp_sqlb_add(&b, " ORDER BY i.created_at, i.id LIMIT $%d::bigint", lp_sqlb_param(&b, lp_sqlb_int(&b, batch)));
     }
-    sqlb_add(&b, ")");
+    lp_sqlb_add(&b, ")");
     add_action(&b, c, target);
-    sqlb_add(&b, " SELECT count(*), (SELECT " LP_SQL_TS("l.created_at") " || ' ' || l.id FROM sel l "
+    lp_sqlb_add(&b, " SELECT count(*), (SELECT " LP_SQL_TS("l.created_at") " || ' ' || l.id FROM sel l "
                  "ORDER BY l.created_at DESC, l.id DESC LIMIT 1) FROM sel");
-    if (sqlb_check(&b, err) != 0)
+    if (lp_sqlb_check(&b, err) != 0)
         goto cleanup;
     lp_error_clear(&e);
     r = lp_db_query(db, b.sql.data, b.n, b.params, &e);
@@ -627,6 +510,6 @@ int64_t lp_db_items_apply(lp_db *db, const lp_item_filter *f, const lp_items_cha
     }
     PQclear(r);
 cleanup:
-    sqlb_free(&b);
+    lp_sqlb_free(&b);
     return count;
 }

@@ -39,6 +39,12 @@ void *lp_arena_memdup(lp_arena *a, const void *p, size_t n);
 char *lp_arena_printf(lp_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *lp_arena_vprintf(lp_arena *a, const char *fmt, va_list ap);
 
+/* Ties an outside object to the arena: fn(arg) runs when the arena is
+ * freed or reset, most recently deferred first (a parsed JSON document
+ * whose strings the arena's structures borrow, for instance). 0, or -1
+ * when out of memory (fn is then not registered: the caller releases arg). */
+int lp_arena_defer(lp_arena *a, void (*fn)(void *), void *arg);
+
 /* Bytes handed out so far (including alignment padding). */
 size_t lp_arena_used(const lp_arena *a);
 

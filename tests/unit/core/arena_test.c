@@ -79,12 +79,42 @@ static void reset_reuses_memory(void **state)
     lp_arena_free(NULL);
 }
 
+/* Each call appends its tag to the log: log[0] counts, log[1..] are the tags. */
+typedef struct deferred_call {
+    int *log;
+    int tag;
+} deferred_call;
+
+static void record(void *arg)
+{
+    deferred_call *c = arg;
+    c->log[++c->log[0]] = c->tag;
+}
+
+static void deferred_run_last_first_on_reset_and_free(void **state)
+{
+    int log[4] = {0};
+    deferred_call c1 = {log, 1}, c2 = {log, 2}, c3 = {log, 3};
+    lp_arena *a = lp_arena_new(0, 0);
+    assert_int_equal(lp_arena_defer(a, record, &c1), 0);
+    lp_arena_reset(a);
+    assert_int_equal(log[0], 1); /* ran at reset, then forgotten */
+    assert_int_equal(lp_arena_defer(a, record, &c2), 0);
+    assert_int_equal(lp_arena_defer(a, record, &c3), 0);
+    lp_arena_free(a);
+    assert_int_equal(log[0], 3);
+    assert_int_equal(log[1], 1);
+    assert_int_equal(log[2], 3); /* most recent first */
+    assert_int_equal(log[3], 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(alloc_is_aligned_and_usable), cmocka_unit_test(large_allocation_gets_its_own_block),
         cmocka_unit_test(ceiling_is_enforced),         cmocka_unit_test(overflowing_calloc_fails),
         cmocka_unit_test(strings),                     cmocka_unit_test(reset_reuses_memory),
+        cmocka_unit_test(deferred_run_last_first_on_reset_and_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,763 @@
+/* Statements about workflows and the engine's set-based task statements.
+ * See loupe/db/workflows_sql.h.
+ *
+ * Many tasks travel as parallel arrays (array literals, one per column)
+ * joined back with unnest ... WITH ORDINALITY, so one statement serves one
+ * task or a hundred thousand. */
+#include "loupe/db/workflows_sql.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "loupe/core/util.h"
+
+/* The datasets of workflow row w as a sorted JSON array. */
+#define WF_DATASETS(w)                                                                                            \
+    "coalesce((SELECT json_agg(wd.dataset_id ORDER BY wd.dataset_id) FROM workflow_datasets wd "                  \
+    "WHERE wd.workflow_id = " w ".id), '[]')::text"
+#define WF_COLUMNS_BUT_DATASETS                                                                                   \
+    "w.id, w.team_id, w.name, w.version, w.seed, w.definition::text, "
+#define WF_COLUMNS_TAIL                                                                                           \
+    ", w.created_by, " LP_SQL_TS("w.created_at") ", " LP_SQL_TS("w.updated_at")
+#define WF_COLUMNS WF_COLUMNS_BUT_DATASETS WF_DATASETS("w") WF_COLUMNS_TAIL
+/* A written row: its datasets are the ones just given ($n), since a
+ * statement does not see its own inserts. */
+#define WF_COLUMNS_WRITTEN(param)                                                                                  \
+    WF_COLUMNS_BUT_DATASETS "coalesce((SELECT json_agg(x ORDER BY x) FROM unnest(" param                         \
+                            "::uuid[]) x), '[]')::text" WF_COLUMNS_TAIL
+
+/* ---- Helpers ----------------------------------------------------------------- */
+
+/* A work arena for the array literals of one statement. */
+#define WORK_ARENA_MAX (512u * 1024 * 1024)
+
+static lp_arena *work_arena(lp_error *err)
+{
+    lp_arena *w = lp_arena_new(64 * 1024, WORK_ARENA_MAX);
+    if (!w)
+        lp_error_set(err, LP_E_NOMEM, "out of memory preparing a workflow statement");
+    return w;
+}
+
+/* The array literal of n strings taken from n structs of size elem at
+ * offset off (a column of an array of rows). */
+static const char *column(lp_arena *w, const void *rows, size_t elem, size_t off, size_t n, int *failed)
+{
+    const char **v = lp_arena_calloc(w, n + 1, sizeof *v);
+    const char *lit = NULL;
+    if (v) {
+        for (size_t k = 0; k < n; k++)
+            v[k] = *(const char *const *)((const char *)rows + k * elem + off);
+        lit = lp_db_array_literal(w, v, n);
+    }
+    if (!lit)
+        *failed = 1;
+    return lit;
+}
+
+static const char *literal(lp_arena *w, const char *const *v, size_t n, int *failed)
+{
+    const char *lit = lp_db_array_literal(w, v, n);
+    if (!lit)
+        *failed = 1;
+    return lit;
+}
+
+/* Reads a JSON array of strings (or of [name, value] pairs when pairs) into
+ * arena arrays. Empty or NULL text gives none. 0 or -1. */
+static int json_strings(lp_arena *a, const char *text, int pairs, const char ***first, const char ***second,
+                        size_t *n)
+{
+    *first = NULL;
+    *n = 0;
+    if (second)
+        *second = NULL;
+    if (!text || !*text)
+        return 0;
+    json_t *doc = json_loads(text, JSON_DECODE_ANY, NULL);
+    int rc = -1;
+    if (!doc || !json_is_array(doc))
+        goto cleanup;
+    size_t count = json_array_size(doc);
+    *first = lp_arena_calloc(a, count + 1, sizeof **first);
+    if (pairs)
+        *second = lp_arena_calloc(a, count + 1, sizeof **second);
+    if (!*first || (pairs && !*second))
+        goto cleanup;
+    for (size_t k = 0; k < count; k++) {
+        json_t *e = json_array_get(doc, k);
+        const char *x = json_string_value(pairs ? json_array_get(e, 0) : e);
+        const char *y = pairs ? json_string_value(json_array_get(e, 1)) : NULL;
+        if (!x || (pairs && !y))
+            continue; /* a property without a name or value routes as absent */
+        (*first)[*n] = lp_arena_strdup(a, x);
+        if (pairs)
+            (*second)[*n] = lp_arena_strdup(a, y);
+        if (!(*first)[*n] || (pairs && !(*second)[*n]))
+            goto cleanup;
+        (*n)++;
+    }
+    rc = 0;
+cleanup:
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- Workflows --------------------------------------------------------------- */
+
+static int read_workflow(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_workflow_row *out = dst;
+    memset(out, 0, sizeof *out);
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
+    out->name = lp_db_text(a, r, row, 2);
+    out->version = (int)lp_db_int_or(r, row, 3, 1);
+    out->seed = lp_db_int_or(r, row, 4, 0);
+    out->definition = lp_db_text(a, r, row, 5);
+    out->dataset_ids = lp_db_text(a, r, row, 6);
+    lp_db_text_copy(out->created_by, sizeof out->created_by, r, row, 7);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 8);
+    lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, row, 9);
+    if (!out->name || !out->definition || !out->dataset_ids)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading workflow %s", out->id);
+    return 0;
+}
+
+int lp_db_workflow_datasets_check(lp_db *db, const char *team_id, const char *workflow_id,
+                                  const char *const *dataset_ids, size_t n, int *status, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[3] = {team_id, workflow_id, literal(w, dataset_ids, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory checking datasets");
+        goto cleanup;
+    }
+    PGresult *r = lp_db_query(db,
+                              "SELECT CASE WHEN d.id IS NULL THEN 1 "
+                              "WHEN wd.workflow_id IS NOT NULL AND wd.workflow_id IS DISTINCT FROM $2::uuid THEN 2 "
+                              "ELSE 0 END "
+                              "FROM unnest($3::uuid[]) WITH ORDINALITY AS u(id, ord) "
+                              "LEFT JOIN datasets d ON d.id = u.id AND d.team_id = $1 AND d.deleted_at IS NULL "
+                              "LEFT JOIN workflow_datasets wd ON wd.dataset_id = u.id ORDER BY u.ord",
+                              3, p, err);
+    if (!r)
+        goto cleanup;
+    for (size_t k = 0; k < n && k < (size_t)PQntuples(r); k++)
+        status[k] = (int)lp_db_int_or(r, (int)k, 0, 1);
+    PQclear(r);
+    rc = 0;
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_workflow_create(lp_db *db, lp_arena *a, const char *team_id, const char *name, int64_t seed,
+                          const char *definition, const char *created_by, const char *const *dataset_ids, size_t n,
+                          lp_workflow_row *out, lp_error *err)
+{
+    char seed_text[24];
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    snprintf(seed_text, sizeof seed_text, "%lld", (long long)seed);
+    const char *p[6] = {team_id, name, seed_text, definition, created_by, literal(w, dataset_ids, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory creating a workflow");
+        goto cleanup;
+    }
+    rc = lp_db_one_found(
+        a,
+        lp_db_query(db,
+                    "WITH w AS (INSERT INTO workflows (team_id, name, seed, definition, created_by) "
+                    "VALUES ($1, $2, $3::bigint, $4::jsonb, $5::uuid) RETURNING *), "
+                    "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, created_by) "
+                    "SELECT id, version, definition, created_by FROM w), "
+                    "d AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
+                    "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x) "
+                    "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
+                    6, p, err),
+        read_workflow, out, err, "workflow not created");
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_workflow_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_db_lock lock,
+                       lp_workflow_row *out, lp_error *err)
+{
+    static const char *const SQL[] = {
+        [LP_DB_LOCK_NONE] = "SELECT " WF_COLUMNS " FROM workflows w WHERE w.team_id = $1 AND w.id = $2",
+        [LP_DB_LOCK_SHARE] = "SELECT " WF_COLUMNS " FROM workflows w WHERE w.team_id = $1 AND w.id = $2 FOR SHARE",
+        [LP_DB_LOCK_UPDATE] = "SELECT " WF_COLUMNS " FROM workflows w WHERE w.team_id = $1 AND w.id = $2 "
+                              "FOR UPDATE",
+    };
+    const char *p[2] = {team_id, id};
+    if ((unsigned)lock > LP_DB_LOCK_UPDATE)
+        return lp_error_set(err, LP_E_INTERNAL, "unknown lock mode %d", (int)lock);
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "workflow %s not found", id);
+    return lp_db_one_found(a, lp_db_query(db, SQL[lock], 2, p, err), read_workflow, out, err,
+                           "workflow %s not found", id);
+}
+
+int lp_db_workflow_list(lp_db *db, lp_arena *a, const char *team_id, const char *after_created, const char *after_id,
+                        int64_t limit, lp_workflow_row **out, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[4] = {team_id, after_created, after_id, lim};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " WF_COLUMNS " FROM workflows w WHERE w.team_id = $1 "
+                                  "AND ($2::timestamptz IS NULL OR (w.created_at, w.id) > ($2::timestamptz, $3::uuid)) "
+                                  "ORDER BY w.created_at, w.id LIMIT $4::bigint",
+                                  4, p, err),
+                      sizeof **out, read_workflow, "workflows", n, err);
+    return *out ? 0 : -1;
+}
+
+int lp_db_workflow_update(lp_db *db, lp_arena *a, const char *team_id, const char *id, const char *name,
+                          const char *definition, const char *updated_by, const char *const *dataset_ids, size_t n,
+                          lp_workflow_row *out, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[6] = {team_id, id, name, definition, updated_by, literal(w, dataset_ids, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory updating a workflow");
+        goto cleanup;
+    }
+    /* A dataset linked to another workflow meanwhile makes the insert fail
+     * on the primary key (LP_E_CONFLICT), never a silent skip. */
+    rc = lp_db_one_found(
+        a,
+        lp_db_query(db,
+                    "WITH w AS (UPDATE workflows SET name = $3, definition = $4::jsonb, version = version + 1, "
+                    "updated_at = now() WHERE team_id = $1 AND id = $2 RETURNING *), "
+                    "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, created_by) "
+                    "SELECT id, version, definition, $5::uuid FROM w), "
+                    "del AS (DELETE FROM workflow_datasets wd USING w WHERE wd.workflow_id = w.id "
+                    "AND wd.dataset_id <> ALL ($6::uuid[])), "
+                    "ins AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
+                    "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x WHERE NOT EXISTS "
+                    "(SELECT 1 FROM workflow_datasets o WHERE o.dataset_id = x AND o.workflow_id = w.id)) "
+                    "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
+                    6, p, err),
+        read_workflow, out, err, "workflow %s not found", id);
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_workflow_delete(lp_db *db, const char *team_id, const char *id, lp_error *err)
+{
+    const char *p[2] = {team_id, id};
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "workflow %s not found", id);
+    return lp_db_exec_found(db, "DELETE FROM workflows WHERE team_id = $1 AND id = $2", 2, p, err,
+                            "workflow %s not found", id);
+}
+
+/* ---- Counts and statistics ------------------------------------------------------- */
+
+static int read_count(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_wf_count_row *out = dst;
+    out->stage = lp_db_text(a, r, row, 0);
+    out->state = lp_db_text(a, r, row, 1);
+    out->count = lp_db_int_or(r, row, 2, 0);
+    out->assigned = lp_db_int_or(r, row, 3, 0);
+    if (!out->stage || !out->state)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading counts");
+    return 0;
+}
+
+int lp_db_workflow_board(lp_db *db, lp_arena *a, const char *workflow_id, bool with_assigned, lp_wf_count_row **out,
+                         size_t *n, lp_error *err)
+{
+    const char *p[1] = {workflow_id};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  with_assigned
+                                      ? "SELECT stage, state, count(*), count(assignee_id) FROM tasks "
+                                        "WHERE workflow_id = $1 GROUP BY stage, state ORDER BY stage, state"
+                                      : "SELECT stage, state, count(*), 0 FROM tasks "
+                                        "WHERE workflow_id = $1 GROUP BY stage, state ORDER BY stage, state",
+                                  1, p, err),
+                      sizeof **out, read_count, "counts", n, err);
+    return *out ? 0 : -1;
+}
+
+static double double_or(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? -1.0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static int read_stats(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    (void)a;
+    (void)err;
+    lp_wf_stats_row *out = dst;
+    lp_db_text_copy(out->user_id, sizeof out->user_id, r, row, 0);
+    out->submitted = lp_db_int_or(r, row, 1, 0);
+    out->approved = lp_db_int_or(r, row, 2, 0);
+    out->rejected = lp_db_int_or(r, row, 3, 0);
+    out->median_s = double_or(r, row, 4);
+    out->agreement = double_or(r, row, 5);
+    return 0;
+}
+
+int lp_db_workflow_stats(lp_db *db, lp_arena *a, const char *workflow_id, const char *from, const char *to,
+                         lp_wf_stats_row **out, size_t *n, lp_error *err)
+{
+    const char *p[3] = {workflow_id, from, to};
+    /* submit rows count for their actor, approve/reject rows for the work's
+     * author (subject_id); task_history_stats_idx serves the range. */
+    *out = lp_db_rows(
+        a,
+        lp_db_query(db,
+                    "WITH h AS (SELECT action, actor_id, subject_id, at, stage_entered_at FROM task_history "
+                    "WHERE workflow_id = $1 AND at >= coalesce($2::timestamptz, '-infinity') "
+                    "AND at < coalesce($3::timestamptz, 'infinity') "
+                    "AND action IN ('submit', 'approve', 'reject')), "
+                    "sub AS (SELECT actor_id AS user_id, count(*) AS submitted, "
+                    "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM at - stage_entered_at)) AS med "
+                    "FROM h WHERE action = 'submit' AND actor_id IS NOT NULL GROUP BY actor_id), "
+                    "rev AS (SELECT subject_id AS user_id, count(*) FILTER (WHERE action = 'approve') AS approved, "
+                    "count(*) FILTER (WHERE action = 'reject') AS rejected FROM h "
+                    "WHERE action IN ('approve', 'reject') AND subject_id IS NOT NULL GROUP BY subject_id), "
+                    "con AS (SELECT c.user_id, avg(c.agreement) AS agreement FROM task_consensus c "
+                    "JOIN tasks t ON t.id = c.task_id WHERE t.workflow_id = $1 AND c.agreement IS NOT NULL "
+                    "AND c.submitted_at >= coalesce($2::timestamptz, '-infinity') "
+                    "AND c.submitted_at < coalesce($3::timestamptz, 'infinity') GROUP BY c.user_id) "
+                    "SELECT user_id, coalesce(sub.submitted, 0), coalesce(rev.approved, 0), "
+                    "coalesce(rev.rejected, 0), sub.med, con.agreement "
+                    "FROM sub FULL JOIN rev USING (user_id) FULL JOIN con USING (user_id) ORDER BY user_id",
+                    3, p, err),
+        sizeof **out, read_stats, "statistics", n, err);
+    return *out ? 0 : -1;
+}
+
+/* ---- What routing reads of items --------------------------------------------------- */
+
+/* Columns of an lp_wf_item_row from items i (and tasks t, or NULLs), the
+ * optional ones computed only when their flag parameter is true. */
+#define WF_ITEM_COLUMNS(task, flags)                                                                              \
+    "i.id, " task ", i.name, i.path, i.priority, i.annotation_count, "                                            \
+    "CASE WHEN (" flags "::integer & 1) <> 0 THEN array_to_json(i.class_ids)::text END, "                         \
+    "CASE WHEN (" flags "::integer & 2) <> 0 THEN (SELECT coalesce(json_agg(json_build_array(p ->> 'name', "      \
+    "p ->> 'value')), '[]')::text FROM annotations an, jsonb_array_elements(CASE WHEN "                          \
+    "jsonb_typeof(an.data -> 'properties') = 'array' THEN an.data -> 'properties' ELSE '[]' END) p "             \
+    "WHERE an.item_id = i.id) END, "                                                                              \
+    "CASE WHEN (" flags "::integer & 4) <> 0 THEN i.metadata::text END, "                                         \
+    "CASE WHEN (" flags "::integer & 8) <> 0 THEN (SELECT coalesce(json_agg(DISTINCT s.type), '[]')::text "       \
+    "FROM slots s WHERE s.item_id = i.id) END"
+#define WF_NO_TASK "NULL::uuid, NULL::text, NULL::text"
+#define WF_TASK "t.id, t.state, " LP_SQL_TS("t.stage_entered_at")
+/* Items of the live datasets that feed workflow $param. */
+#define WF_ATTACHED(param)                                                                                        \
+    "i.dataset_id IN (SELECT wd.dataset_id FROM workflow_datasets wd JOIN datasets d ON d.id = wd.dataset_id "   \
+    "AND d.deleted_at IS NULL WHERE wd.workflow_id = " param "::uuid) "                                           \
+    "AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.item_id = i.id)"
+
+static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_wf_item_row *out = dst;
+    memset(out, 0, sizeof *out);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 0);
+    lp_db_text_copy(out->task_id, sizeof out->task_id, r, row, 1);
+    out->state = lp_db_text(a, r, row, 2);
+    lp_db_text_copy(out->task_entered_at, sizeof out->task_entered_at, r, row, 3);
+    out->name = lp_db_text(a, r, row, 4);
+    out->path = lp_db_text(a, r, row, 5);
+    out->priority = lp_db_int_or(r, row, 6, 0);
+    out->annotation_count = lp_db_int_or(r, row, 7, 0);
+    out->metadata = lp_db_text(a, r, row, 10);
+    if (!out->name || !out->path || (!PQgetisnull(r, row, 10) && !out->metadata) ||
+        json_strings(a, PQgetisnull(r, row, 8) ? NULL : PQgetvalue(r, row, 8), 0, &out->class_ids, NULL,
+                     &out->nclass_ids) != 0 ||
+        json_strings(a, PQgetisnull(r, row, 9) ? NULL : PQgetvalue(r, row, 9), 1, &out->prop_names,
+                     &out->prop_values, &out->nprops) != 0 ||
+        json_strings(a, PQgetisnull(r, row, 11) ? NULL : PQgetvalue(r, row, 11), 0, &out->slot_types, NULL,
+                     &out->nslot_types) != 0)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading item %s", out->item_id);
+    return 0;
+}
+
+static const char *flags_text(lp_arena *a, unsigned want)
+{
+    return lp_arena_printf(a, "%u", want);
+}
+
+int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *workflow_id,
+                             unsigned want, int64_t limit, lp_wf_item_row **out, size_t *n, lp_error *err)
+{
+    lp_sqlb b;
+    int rc = -1;
+    *out = NULL;
+    *n = 0;
+    if (lp_sqlb_init(&b, err) != 0)
+        return -1;
+    /* The filter comes first: its team is $1. */
+    lp_sqlb_add(&b, "WITH sel AS (SELECT i.id, i.created_at FROM items i WHERE ");
+    lp_sqlb_item_filter(&b, f);
+    int wf = lp_sqlb_param(&b, workflow_id);
+    int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
+    lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " ORDER BY i.created_at, i.id LIMIT $%d::bigint) ", wf, lim);
+    int fl = lp_sqlb_param(&b, flags_text(b.a, want));
+    lp_sqlb_add(&b, "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
+                "ORDER BY sel.created_at, sel.id", fl, fl, fl, fl);
+    if (lp_sqlb_check(&b, err) == 0) {
+        *out = lp_db_rows(a, lp_db_query(db, b.sql.data, b.n, b.params, err), sizeof **out, read_item, "items", n,
+                          err);
+        rc = *out ? 0 : -1;
+    }
+    lp_sqlb_free(&b);
+    return rc;
+}
+
+int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
+                          const char *const *item_ids, size_t n, unsigned want, lp_wf_item_row **out, size_t *nout,
+                          lp_error *err)
+{
+    int failed = 0, rc = -1;
+    *out = NULL;
+    *nout = 0;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[4] = {team_id, workflow_id, literal(w, item_ids, n, &failed), flags_text(w, want)};
+    if (failed || !p[3]) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory reading items");
+        goto cleanup;
+    }
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
+                                  "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
+                                  "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
+                                  4, p, err),
+                      sizeof **out, read_item, "items", nout, err);
+    rc = *out ? 0 : -1;
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *task_ids, size_t n,
+                            unsigned want, lp_wf_item_row *out, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[3] = {workflow_id, literal(w, task_ids, n, &failed), flags_text(w, want)};
+    if (failed || !p[2]) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
+        goto cleanup;
+    }
+    PGresult *r = lp_db_query(db,
+                              "SELECT " WF_ITEM_COLUMNS(WF_TASK, "$3") " FROM unnest($2::uuid[]) "
+                              "WITH ORDINALITY AS u(id, ord) JOIN tasks t ON t.id = u.id AND t.workflow_id = $1 "
+                              "JOIN items i ON i.id = t.item_id ORDER BY u.ord",
+                              3, p, err);
+    if (!r)
+        goto cleanup;
+    if ((size_t)PQntuples(r) != n) {
+        PQclear(r);
+        lp_error_set(err, LP_E_NOT_FOUND, "%zu of %zu tasks are not in workflow %s", n - (size_t)PQntuples(r), n,
+                     workflow_id);
+        goto cleanup;
+    }
+    rc = 0;
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        rc = read_item(a, r, (int)k, &out[k], err);
+    PQclear(r);
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+/* ---- Tasks, many at once ------------------------------------------------------------ */
+
+int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
+                              const char *const *item_ids, const char *const *stages, const char *const *states,
+                              size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err)
+{
+    int failed = 0;
+    int64_t made = -1;
+    (void)a;
+    for (size_t k = 0; k < n; k++)
+        task_ids[k][0] = '\0';
+    if (n == 0)
+        return 0;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[5] = {team_id, workflow_id, literal(w, item_ids, n, &failed), literal(w, stages, n, &failed),
+                        literal(w, states, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
+        goto cleanup;
+    }
+    PGresult *r = lp_db_query(db,
+                              "WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[]) "
+                              "WITH ORDINALITY AS u(item_id, stage, state, ord)), "
+                              "ins AS (INSERT INTO tasks (team_id, workflow_id, item_id, stage, state, priority) "
+                              "SELECT $1, $2, u.item_id, u.stage, u.state, i.priority FROM u "
+                              "JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
+                              "ON CONFLICT (item_id) DO NOTHING RETURNING id, item_id) "
+                              "SELECT ins.id, u.ord FROM ins JOIN u USING (item_id)",
+                              5, p, err);
+    if (!r)
+        goto cleanup;
+    made = PQntuples(r);
+    for (int row = 0; row < PQntuples(r); row++) {
+        int64_t ord = lp_db_int_or(r, row, 1, 0);
+        if (ord >= 1 && (size_t)ord <= n)
+            lp_db_text_copy(task_ids[ord - 1], LP_DB_UUID_LEN, r, row, 0);
+    }
+    PQclear(r);
+cleanup:
+    lp_arena_free(w);
+    return made;
+}
+
+int lp_db_wf_tasks_place(lp_db *db, const char *workflow_id, const char *const *task_ids,
+                         const char *const *stages, const char *const *states, size_t n, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    if (n == 0)
+        return 0;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[4] = {workflow_id, literal(w, task_ids, n, &failed), literal(w, stages, n, &failed),
+                        literal(w, states, n, &failed)};
+    if (failed)
+        lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
+    else
+        rc = lp_db_exec(db,
+                        "UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
+                        "claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
+                        "FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(id, stage, state) "
+                        "WHERE t.id = u.id AND t.workflow_id = $1",
+                        4, p, err) < 0
+                 ? -1
+                 : 0;
+    lp_arena_free(w);
+    return rc;
+}
+
+static int read_task_ref(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_wf_task_ref *out = dst;
+    lp_db_text_copy(out->task_id, sizeof out->task_id, r, row, 0);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 1);
+    out->stage = lp_db_text(a, r, row, 2);
+    out->state = lp_db_text(a, r, row, 3);
+    out->new_state = PQnfields(r) > 4 ? lp_db_text(a, r, row, 4) : NULL;
+    if (!out->stage || !out->state || (PQnfields(r) > 4 && !out->new_state))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
+    return 0;
+}
+
+int lp_db_wf_tasks_on_stages(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *stages, size_t n,
+                             lp_wf_task_ref **out, size_t *nout, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[2] = {workflow_id, literal(w, stages, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
+        goto cleanup;
+    }
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT t.id, t.item_id, t.stage, t.state FROM tasks t "
+                                  "WHERE t.workflow_id = $1 AND t.stage = ANY ($2::text[]) "
+                                  "ORDER BY t.stage, t.created_at, t.id FOR UPDATE",
+                                  2, p, err),
+                      sizeof **out, read_task_ref, "tasks", nout, err);
+    rc = *out ? 0 : -1;
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *stages,
+                                const char *const *first_states, const char *const *states_json, size_t n,
+                                lp_wf_task_ref **out, size_t *nout, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[4] = {workflow_id, literal(w, stages, n, &failed), literal(w, first_states, n, &failed),
+                        literal(w, states_json, n, &failed)};
+    if (failed) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
+        goto cleanup;
+    }
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) "
+                                  "AS u(stage, first_state, states)), "
+                                  "old AS (SELECT t.id, t.item_id, t.stage, t.state, u.first_state FROM tasks t "
+                                  "JOIN u ON u.stage = t.stage WHERE t.workflow_id = $1 AND NOT (u.states ? t.state) "
+                                  "FOR UPDATE OF t), "
+                                  "upd AS (UPDATE tasks t SET state = old.first_state, updated_at = now() FROM old "
+                                  "WHERE t.id = old.id) "
+                                  "SELECT id, item_id, stage, state, first_state FROM old ORDER BY stage, id",
+                                  4, p, err),
+                      sizeof **out, read_task_ref, "tasks", nout, err);
+    rc = *out ? 0 : -1;
+cleanup:
+    lp_arena_free(w);
+    return rc;
+}
+
+/* ---- History and events ----------------------------------------------------------------- */
+
+#define COL(rows, type, member) column(w, rows, sizeof(type), offsetof(type, member), n, &failed)
+
+int lp_db_wf_history_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_history_row *rows,
+                            size_t n, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    if (n == 0)
+        return 0;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[13] = {team_id,
+                         workflow_id,
+                         COL(rows, lp_wf_history_row, task_id),
+                         COL(rows, lp_wf_history_row, action),
+                         COL(rows, lp_wf_history_row, actor_id),
+                         COL(rows, lp_wf_history_row, subject_id),
+                         COL(rows, lp_wf_history_row, from_stage),
+                         COL(rows, lp_wf_history_row, from_state),
+                         COL(rows, lp_wf_history_row, to_stage),
+                         COL(rows, lp_wf_history_row, to_state),
+                         COL(rows, lp_wf_history_row, port),
+                         COL(rows, lp_wf_history_row, comment),
+                         COL(rows, lp_wf_history_row, stage_entered_at)};
+    if (failed)
+        lp_error_set(err, LP_E_NOMEM, "out of memory writing %zu history rows", n);
+    else
+        rc = lp_db_exec(db,
+                        "INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
+                        "from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at) "
+                        "SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
+                        "u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()) "
+                        "FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], "
+                        "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) WITH ORDINALITY "
+                        "AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
+                        "port, comment, entered, ord) ORDER BY u.ord",
+                        13, p, err) < 0
+                 ? -1
+                 : 0;
+    lp_arena_free(w);
+    return rc;
+}
+
+int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_event_row *rows,
+                           size_t n, lp_error *err)
+{
+    int failed = 0, rc = -1;
+    if (n == 0)
+        return 0;
+    lp_arena *w = work_arena(err);
+    if (!w)
+        return -1;
+    const char *p[6] = {team_id,
+                        workflow_id,
+                        COL(rows, lp_wf_event_row, type),
+                        COL(rows, lp_wf_event_row, item_id),
+                        COL(rows, lp_wf_event_row, task_id),
+                        COL(rows, lp_wf_event_row, data)};
+    if (failed)
+        lp_error_set(err, LP_E_NOMEM, "out of memory writing %zu events", n);
+    else
+        rc = lp_db_exec(db,
+                        "INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
+                        "SELECT $1, u.type, $2, u.item_id, u.task_id, u.data "
+                        "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) WITH ORDINALITY "
+                        "AS u(type, item_id, task_id, data, ord) ORDER BY u.ord",
+                        6, p, err) < 0
+                 ? -1
+                 : 0;
+    lp_arena_free(w);
+    return rc;
+}
+
+/* ---- The inbox of the workflow router ----------------------------------------------------- */
+
+static int read_inbox(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    (void)a;
+    (void)err;
+    lp_wf_inbox_row *out = dst;
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 0);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
+    lp_db_text_copy(out->workflow_id, sizeof out->workflow_id, r, row, 2);
+    return 0;
+}
+
+int lp_db_wf_inbox_take(lp_db *db, lp_arena *a, int64_t limit, lp_wf_inbox_row **out, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[1] = {lim};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "WITH one AS (SELECT workflow_id FROM workflow_inbox ORDER BY created_at "
+                                  "LIMIT 1 FOR UPDATE SKIP LOCKED), "
+                                  "sel AS (SELECT b.item_id FROM workflow_inbox b "
+                                  "WHERE b.workflow_id = (SELECT workflow_id FROM one) ORDER BY b.created_at "
+                                  "LIMIT $1::bigint FOR UPDATE SKIP LOCKED) "
+                                  "DELETE FROM workflow_inbox b USING sel WHERE b.item_id = sel.item_id "
+                                  "RETURNING b.item_id, b.team_id, b.workflow_id",
+                                  1, p, err),
+                      sizeof **out, read_inbox, "inbox rows", n, err);
+    return *out ? 0 : -1;
+}
+
+/* ---- An item's task ---------------------------------------------------------------------------- */
+
+static int read_item_task(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_item_task_row *out = dst;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->workflow_id, sizeof out->workflow_id, r, row, 1);
+    out->stage = lp_db_text(a, r, row, 2);
+    out->state = lp_db_text(a, r, row, 3);
+    if (!out->stage || !out->state)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading a task");
+    return 0;
+}
+
+int lp_db_item_task(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, lp_item_task_row *out,
+                    lp_error *err)
+{
+    const char *p[2] = {team_id, item_id};
+    return lp_db_one(a,
+                     lp_db_query(db,
+                                 "SELECT id, workflow_id, stage, state FROM tasks WHERE team_id = $1 AND item_id = $2",
+                                 2, p, err),
+                     read_item_task, out, err);
+}
