@@ -63,4 +63,21 @@ typedef struct lp_wf_move {
 int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
                   const char *comment, const lp_wf_move *moves, size_t n, lp_error *err);
 
+/* Where the tasks of a stage that a new version removes go. */
+typedef struct lp_wf_stage_move {
+    const char *from;             /* a stage id of the old version */
+    const char *to;               /* a stage id of wf (the new version) */
+} lp_wf_stage_move;
+
+/* After a new version of the workflow is stored (wf is that version): tasks
+ * on a stage that kept its id but not their state go to the stage's first
+ * state (history "move", task.state_changed); tasks on each moves[i].from
+ * go to moves[i].to in its first state, unassigned (history "move",
+ * task.stage_changed), and are routed on at once when that stage routes by
+ * itself, as lp_wf_advance does. The caller holds the workflow row FOR
+ * UPDATE and has checked that every removed stage holding tasks has a
+ * move. 0 or -1. */
+int lp_wf_follow_version(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_stage_move *moves, size_t nmoves,
+                         const char *actor_id, lp_error *err);
+
 #endif

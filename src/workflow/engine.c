@@ -1,0 +1,624 @@
+/* The workflow engine: tasks entering a workflow and moving along its graph.
+ * See loupe/workflow/engine.h.
+ *
+ * Every operation has the same shape, whatever the number of tasks: read
+ * what routing needs of the items (one statement), route them all in memory
+ * (lp_wf_route_batch), then write the tasks, their history rows and their
+ * events (one statement each). */
+#include "loupe/workflow/engine.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "loupe/db/workflows_sql.h"
+#include "loupe/formats/json_text.h"
+#include "loupe/workflow/route.h"
+
+/* Most bytes of one event's data. */
+#define EVENT_DATA_MAX (64u * 1024)
+
+static void json_release(void *doc)
+{
+    json_decref(doc);
+}
+
+int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *workflow_id, int lock,
+               lp_wf *out, lp_error *err)
+{
+    lp_workflow_row row;
+    lp_wf_limits lim;
+    json_error_t jerr;
+
+    memset(out, 0, sizeof *out);
+    if (lp_db_workflow_get(db, a, team_id, workflow_id, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &row, err) != 0)
+        return -1;
+    json_t *doc = json_loads(row.definition, 0, &jerr);
+    if (!doc)
+        return lp_error_set(err, LP_E_INTERNAL, "workflow %s: stored definition unreadable: %s", row.id, jerr.text);
+    if (lp_arena_defer(a, json_release, doc) != 0) {
+        json_decref(doc);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory loading workflow %s", row.id);
+    }
+    lp_wf_limits_from_config(cfg, &lim);
+    if (lp_wf_graph_read(doc, &lim, a, &out->graph, err) != 0) {
+        /* A stored version was valid when saved; limits lowered since then
+         * must not strand its tasks, so this is the server's problem. */
+        lp_error_set(err, LP_E_INTERNAL, "workflow %s version %d no longer validates", row.id, row.version);
+        return -1;
+    }
+    memcpy(out->id, row.id, sizeof out->id);
+    memcpy(out->team_id, row.team_id, sizeof out->team_id);
+    out->version = row.version;
+    out->seed = row.seed;
+    return 0;
+}
+
+/* ---- Facts ------------------------------------------------------------------ */
+
+/* The optional facts the graph's logic rules read. */
+static unsigned facts_wanted(const lp_wf_graph *g)
+{
+    unsigned want = 0;
+    for (size_t s = 0; s < g->nstages; s++) {
+        const lp_wf_stage *st = &g->stages[s];
+        for (size_t r = 0; st->type == LP_WF_LOGIC && r < st->nrules; r++)
+            for (size_t c = 0; c < st->rules[r].nconds; c++)
+                switch (st->rules[r].conds[c].kind) {
+                case LP_WF_COND_CLASS_PRESENT:
+                case LP_WF_COND_CLASS_ABSENT:
+                    want |= LP_DB_WF_CLASSES;
+                    break;
+                case LP_WF_COND_PROPERTY:
+                    want |= LP_DB_WF_PROPS;
+                    break;
+                case LP_WF_COND_METADATA:
+                    want |= LP_DB_WF_METADATA;
+                    break;
+                case LP_WF_COND_SLOT_TYPE:
+                    want |= LP_DB_WF_SLOT_TYPES;
+                    break;
+                default:
+                    break;
+                }
+    }
+    return want;
+}
+
+/* Routing's view of the rows read (metadata parsed, tied to the arena). */
+static lp_wf_facts *facts_of(lp_arena *a, const lp_wf_item_row *rows, size_t n, lp_error *err)
+{
+    lp_wf_facts *f = lp_arena_calloc(a, n + 1, sizeof *f);
+    if (!f) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory routing %zu tasks", n);
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const lp_wf_item_row *r = &rows[k];
+        lp_wf_prop *props = lp_arena_calloc(a, r->nprops + 1, sizeof *props);
+        if (!props) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory routing %zu tasks", n);
+            return NULL;
+        }
+        for (size_t p = 0; p < r->nprops; p++) {
+            props[p].name = r->prop_names[p];
+            props[p].value = r->prop_values[p];
+        }
+        f[k] = (lp_wf_facts){.item_id = r->item_id,
+                             .name = r->name,
+                             .path = r->path,
+                             .priority = r->priority,
+                             .annotation_count = r->annotation_count,
+                             .class_ids = r->class_ids,
+                             .nclass_ids = r->nclass_ids,
+                             .props = props,
+                             .nprops = r->nprops,
+                             .slot_types = r->slot_types,
+                             .nslot_types = r->nslot_types};
+        if (r->metadata) {
+            json_t *md = json_loads(r->metadata, 0, NULL);
+            if (md && lp_arena_defer(a, json_release, md) != 0) {
+                json_decref(md);
+                md = NULL;
+            }
+            f[k].metadata = md;
+        }
+    }
+    return f;
+}
+
+/* ---- What a batch writes --------------------------------------------------------- */
+
+typedef struct batch {
+    lp_arena *a;
+    const lp_wf *wf;
+    lp_wf_history_row *hist;
+    size_t nhist, caphist;
+    lp_wf_event_row *ev;
+    size_t nev, capev;
+    lp_buf data;          /* scratch for one event's data */
+    int failed;
+} batch;
+
+static void batch_init(batch *b, lp_arena *a, const lp_wf *wf)
+{
+    memset(b, 0, sizeof *b);
+    b->a = a;
+    b->wf = wf;
+    lp_buf_init(&b->data, EVENT_DATA_MAX);
+}
+
+static void *grow(lp_arena *a, void *v, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return v;
+    size_t cap2 = *cap ? *cap * 2 : 64;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *w = lp_arena_calloc(a, cap2, elem);
+    if (w && v)
+        memcpy(w, v, *cap * elem);
+    if (w)
+        *cap = cap2;
+    return w;
+}
+
+static lp_wf_history_row *hist_add(batch *b)
+{
+    lp_wf_history_row *h = grow(b->a, b->hist, &b->caphist, b->nhist + 1, sizeof *h);
+    if (!h) {
+        b->failed = 1;
+        return NULL;
+    }
+    b->hist = h;
+    h = &b->hist[b->nhist++];
+    memset(h, 0, sizeof *h);
+    return h;
+}
+
+static const lp_wf_stage *stage(const batch *b, size_t k)
+{
+    return &b->wf->graph.stages[k];
+}
+
+/* Event data is built as text: "{" then members "k":v separated by commas. */
+static void data_begin(batch *b)
+{
+    lp_buf_reset(&b->data);
+    if (lp_buf_puts(&b->data, "{") != 0)
+        b->failed = 1;
+}
+
+static void data_str(batch *b, const char *key, const char *value)
+{
+    int rc = lp_buf_puts(&b->data, b->data.len > 1 ? ",\"" : "\"");
+    rc |= lp_buf_puts(&b->data, key);
+    rc |= lp_buf_puts(&b->data, "\":");
+    rc |= value ? lp_json_write_string(&b->data, value, strlen(value)) : lp_buf_puts(&b->data, "null");
+    if (rc != 0)
+        b->failed = 1;
+}
+
+static void data_raw(batch *b, const char *key, const char *json)
+{
+    if (lp_buf_printf(&b->data, "%s\"%s\":%s", b->data.len > 1 ? "," : "", key, json) != 0)
+        b->failed = 1;
+}
+
+static void event_add(batch *b, const char *type, const char *item_id, const char *task_id)
+{
+    lp_wf_event_row *e = grow(b->a, b->ev, &b->capev, b->nev + 1, sizeof *e);
+    char *data = NULL;
+    if (e && lp_buf_puts(&b->data, "}") == 0)
+        data = lp_arena_strndup(b->a, b->data.data, b->data.len);
+    if (!e || !data) {
+        b->failed = 1;
+        return;
+    }
+    b->ev = e;
+    b->ev[b->nev++] = (lp_wf_event_row){.type = type, .item_id = item_id, .task_id = task_id, .data = data};
+}
+
+static void webhook_event(batch *b, const char *task_id, const char *item_id, size_t k)
+{
+    const lp_wf_stage *st = stage(b, k);
+    if (st->type != LP_WF_WEBHOOK)
+        return;
+    data_begin(b);
+    data_str(b, "stage", st->id);
+    data_raw(b, "wait", st->wait ? "true" : "false");
+    event_add(b, "task.webhook", item_id, task_id);
+}
+
+/* The task arrived at stage `arrive`, then the workflow carried it along
+ * the hops of route from hop `first` on: a history row per such hop
+ * (action "route", no actor), a task.webhook event per webhook stage
+ * reached, and task.completed when the route ends on complete or discard. */
+static void route_rows(batch *b, const char *task_id, const char *item_id, const lp_wf_route *route, size_t arrive,
+                       size_t first)
+{
+    webhook_event(b, task_id, item_id, arrive);
+    for (size_t h = first; h < route->nhops; h++) {
+        const lp_wf_hop *hop = &route->hops[h];
+        lp_wf_history_row *row = hist_add(b);
+        if (!row)
+            return;
+        *row = (lp_wf_history_row){.task_id = task_id,
+                                   .action = "route",
+                                   .from_stage = stage(b, hop->from)->id,
+                                   .from_state = stage(b, hop->from)->states[0],
+                                   .to_stage = stage(b, hop->to)->id,
+                                   .to_state = stage(b, hop->to)->states[0],
+                                   .port = stage(b, hop->from)->ports[hop->port]};
+    }
+    for (size_t h = first; h < route->nhops; h++)
+        webhook_event(b, task_id, item_id, route->hops[h].to);
+    const lp_wf_stage *end = stage(b, route->stage);
+    if (end->type == LP_WF_COMPLETE || end->type == LP_WF_DISCARD) {
+        data_begin(b);
+        data_str(b, "stage", end->id);
+        data_str(b, "outcome", end->type == LP_WF_COMPLETE ? "complete" : "discard");
+        event_add(b, "task.completed", item_id, task_id);
+    }
+}
+
+static int batch_write(lp_db *db, batch *b, lp_error *err)
+{
+    int rc = -1;
+    if (b->failed)
+        lp_error_set(err, LP_E_NOMEM, "out of memory writing workflow history");
+    else if (lp_db_wf_history_append(db, b->wf->team_id, b->wf->id, b->hist, b->nhist, err) == 0 &&
+             lp_db_wf_events_append(db, b->wf->team_id, b->wf->id, b->ev, b->nev, err) == 0)
+        rc = 0;
+    lp_buf_free(&b->data);
+    return rc;
+}
+
+/* ---- Entering ---------------------------------------------------------------------- */
+
+static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_item_row *rows, size_t n,
+                          const char *actor_id, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    const lp_wf_stage *entry = &g->stages[g->entry];
+    batch b;
+
+    if (n == 0)
+        return 0;
+    size_t *from = lp_arena_calloc(a, n, sizeof *from);
+    size_t *port = lp_arena_calloc(a, n, sizeof *port);
+    lp_wf_route *routes = lp_arena_calloc(a, n, sizeof *routes);
+    const char **item_ids = lp_arena_calloc(a, n, sizeof *item_ids);
+    const char **stages = lp_arena_calloc(a, n, sizeof *stages);
+    const char **states = lp_arena_calloc(a, n, sizeof *states);
+    char(*task_ids)[LP_DB_UUID_LEN] = lp_arena_calloc(a, n, sizeof *task_ids);
+    lp_wf_facts *facts = facts_of(a, rows, n, err);
+    if (!facts)
+        return -1;
+    if (!from || !port || !routes || !item_ids || !stages || !states || !task_ids)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
+    for (size_t k = 0; k < n; k++)
+        from[k] = g->entry; /* port 0: the dataset stage's one port, next */
+    if (lp_wf_route_batch(g, wf->seed, from, port, facts, n, a, routes, err) != 0)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        item_ids[k] = rows[k].item_id;
+        stages[k] = g->stages[routes[k].stage].id;
+        states[k] = g->stages[routes[k].stage].states[0];
+    }
+    int64_t made = lp_db_wf_tasks_create(db, a, wf->team_id, wf->id, item_ids, stages, states, n, task_ids, err);
+    if (made <= 0)
+        return made;
+
+    batch_init(&b, a, wf);
+    for (size_t k = 0; k < n && !b.failed; k++) {
+        if (!task_ids[k][0])
+            continue; /* entered meanwhile by someone else */
+        lp_wf_history_row *row = hist_add(&b);
+        if (!row)
+            break;
+        *row = (lp_wf_history_row){.task_id = task_ids[k],
+                                   .action = "created",
+                                   .actor_id = actor_id,
+                                   .to_stage = entry->id,
+                                   .to_state = entry->states[0]};
+        data_begin(&b);
+        data_str(&b, "stage", stages[k]);
+        data_str(&b, "state", states[k]);
+        if (lp_buf_printf(&b.data, ",\"route\":[") != 0)
+            b.failed = 1;
+        for (size_t h = 0; h < routes[k].nhops; h++) {
+            const char *id = g->stages[routes[k].hops[h].from].id;
+            if ((h && lp_buf_puts(&b.data, ",") != 0) || lp_json_write_string(&b.data, id, strlen(id)) != 0)
+                b.failed = 1;
+        }
+        if (lp_buf_printf(&b.data, "%s", routes[k].nhops ? "," : "") != 0 ||
+            lp_json_write_string(&b.data, stages[k], strlen(stages[k])) != 0 || lp_buf_puts(&b.data, "]") != 0)
+            b.failed = 1;
+        event_add(&b, "task.created", rows[k].item_id, task_ids[k]);
+        route_rows(&b, task_ids[k], rows[k].item_id, &routes[k], g->entry, 0);
+    }
+    return batch_write(db, &b, err) == 0 ? made : -1;
+}
+
+int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, const char *actor_id,
+                           lp_error *err)
+{
+    lp_wf_item_row *rows;
+    size_t n;
+    if (lp_db_wf_items_by_filter(db, a, f, wf->id, facts_wanted(&wf->graph), 0, &rows, &n, err) != 0)
+        return -1;
+    return enter_rows(db, a, wf, rows, n, actor_id, err);
+}
+
+int64_t lp_wf_enter_items(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *item_ids, size_t n,
+                          const char *actor_id, lp_error *err)
+{
+    lp_wf_item_row *rows;
+    size_t nrows;
+    if (n == 0)
+        return 0;
+    if (lp_db_wf_items_by_ids(db, a, wf->team_id, wf->id, item_ids, n, facts_wanted(&wf->graph), &rows, &nrows,
+                              err) != 0)
+        return -1;
+    return enter_rows(db, a, wf, rows, nrows, actor_id, err);
+}
+
+/* ---- Moving ---------------------------------------------------------------------- */
+
+/* One task leaving the stage it is on (by id, which may be gone from the
+ * graph): its own step takes it to stage `arrive`, then the workflow
+ * carries it along route's hops from `first_hop` on (the hops before it are
+ * the own step, or were never taken: a relocated task joins a route at the
+ * stage it was sent to). */
+typedef struct leg {
+    const char *task_id;
+    const char *from_stage;
+    const char *subject_id;
+    const char *port;               /* the port it left by, or NULL */
+    lp_wf_route route;
+    size_t arrive;
+    size_t first_hop;
+} leg;
+
+/* Writes legs: the tasks placed where their routes end, one history row for
+ * the task's own step (action by actor, with comment) then one per hop the
+ * workflow made, a task.stage_changed event each and the arrival events. */
+static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
+                      const char *comment, const leg *legs, const lp_wf_item_row *rows, size_t n, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    const char **ids = lp_arena_calloc(a, n + 1, sizeof *ids);
+    const char **stages = lp_arena_calloc(a, n + 1, sizeof *stages);
+    const char **states = lp_arena_calloc(a, n + 1, sizeof *states);
+    batch b;
+
+    if (!ids || !stages || !states)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
+    batch_init(&b, a, wf);
+    for (size_t k = 0; k < n && !b.failed; k++) {
+        const leg *l = &legs[k];
+        const lp_wf_route *r = &l->route;
+        const lp_wf_stage *end = &g->stages[r->stage];
+        ids[k] = l->task_id;
+        stages[k] = end->id;
+        states[k] = end->states[0];
+        size_t arrive = l->arrive;
+        lp_wf_history_row *row = hist_add(&b);
+        if (!row)
+            break;
+        *row = (lp_wf_history_row){.task_id = l->task_id,
+                                   .action = action,
+                                   .actor_id = actor_id,
+                                   .subject_id = l->subject_id,
+                                   .from_stage = l->from_stage,
+                                   .from_state = rows[k].state,
+                                   .to_stage = g->stages[arrive].id,
+                                   .to_state = g->stages[arrive].states[0],
+                                   .port = l->port,
+                                   .comment = comment,
+                                   .stage_entered_at = rows[k].task_entered_at[0] ? rows[k].task_entered_at : NULL};
+        data_begin(&b);
+        data_str(&b, "from_stage", l->from_stage);
+        data_str(&b, "to_stage", end->id);
+        data_str(&b, "port", l->port);
+        data_str(&b, "actor_id", actor_id);
+        event_add(&b, "task.stage_changed", rows[k].item_id, l->task_id);
+        route_rows(&b, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
+    }
+    if (b.failed) {
+        lp_buf_free(&b.data);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
+    }
+    if (lp_db_wf_tasks_place(db, wf->id, ids, stages, states, n, err) != 0) {
+        lp_buf_free(&b.data);
+        return -1;
+    }
+    return batch_write(db, &b, err);
+}
+
+/* Reads the tasks' items and routes: task k leaves from[k] through port[k]. */
+static int route_tasks(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *task_ids, const size_t *from,
+                       const size_t *port, size_t n, lp_wf_item_row **rows_out, lp_wf_route **routes_out,
+                       lp_error *err)
+{
+    lp_wf_item_row *rows = lp_arena_calloc(a, n + 1, sizeof *rows);
+    lp_wf_route *routes = lp_arena_calloc(a, n + 1, sizeof *routes);
+    if (!rows || !routes)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory routing %zu tasks", n);
+    if (lp_db_wf_items_by_tasks(db, a, wf->id, task_ids, n, facts_wanted(&wf->graph), rows, err) != 0)
+        return -1;
+    lp_wf_facts *facts = facts_of(a, rows, n, err);
+    if (!facts || lp_wf_route_batch(&wf->graph, wf->seed, from, port, facts, n, a, routes, err) != 0)
+        return -1;
+    *rows_out = rows;
+    *routes_out = routes;
+    return 0;
+}
+
+int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
+                  const char *comment, const lp_wf_move *moves, size_t n, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    if (n == 0)
+        return 0;
+    const char **task_ids = lp_arena_calloc(a, n, sizeof *task_ids);
+    size_t *from = lp_arena_calloc(a, n, sizeof *from);
+    size_t *port = lp_arena_calloc(a, n, sizeof *port);
+    leg *legs = lp_arena_calloc(a, n, sizeof *legs);
+    lp_wf_item_row *rows;
+    lp_wf_route *routes;
+    if (!task_ids || !from || !port || !legs)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
+    for (size_t k = 0; k < n; k++) {
+        if (moves[k].from >= g->nstages || moves[k].port >= g->stages[moves[k].from].nports)
+            return lp_error_set(err, LP_E_INTERNAL, "task %s: no port %zu on stage %zu", moves[k].task_id,
+                                moves[k].port, moves[k].from);
+        task_ids[k] = moves[k].task_id;
+        from[k] = moves[k].from;
+        port[k] = moves[k].port;
+    }
+    if (route_tasks(db, a, wf, task_ids, from, port, n, &rows, &routes, err) != 0)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        legs[k] = (leg){.task_id = moves[k].task_id,
+                        .from_stage = g->stages[from[k]].id,
+                        .subject_id = moves[k].subject_id,
+                        .port = g->stages[from[k]].ports[port[k]],
+                        .route = routes[k],
+                        .arrive = routes[k].nhops ? routes[k].hops[0].to : routes[k].stage,
+                        .first_hop = 1};
+    return write_legs(db, a, wf, action, actor_id, comment, legs, rows, n, err);
+}
+
+/* ---- A new version ------------------------------------------------------------------ */
+
+/* Tasks on stages that kept their id but lost their state go to the
+ * stage's first state ("move" history rows, task.state_changed events). */
+static int reset_states(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actor_id, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    const char **ids = lp_arena_calloc(a, g->nstages + 1, sizeof *ids);
+    const char **first = lp_arena_calloc(a, g->nstages + 1, sizeof *first);
+    const char **lists = lp_arena_calloc(a, g->nstages + 1, sizeof *lists);
+    lp_wf_task_ref *t;
+    size_t nt;
+    batch b;
+
+    if (!ids || !first || !lists)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory applying a workflow version");
+    batch_init(&b, a, wf);
+    for (size_t s = 0; s < g->nstages; s++) {
+        ids[s] = g->stages[s].id;
+        first[s] = g->stages[s].states[0];
+        lp_buf_reset(&b.data);
+        int rc = lp_buf_puts(&b.data, "[");
+        for (size_t k = 0; k < g->stages[s].nstates; k++) {
+            const char *st = g->stages[s].states[k];
+            rc |= (k ? lp_buf_puts(&b.data, ",") : 0) | lp_json_write_string(&b.data, st, strlen(st));
+        }
+        rc |= lp_buf_puts(&b.data, "]");
+        lists[s] = rc == 0 ? lp_arena_strndup(a, b.data.data, b.data.len) : NULL;
+        if (!lists[s])
+            b.failed = 1;
+    }
+    if (b.failed || lp_db_wf_tasks_reset_states(db, a, wf->id, ids, first, lists, g->nstages, &t, &nt, err) != 0) {
+        lp_buf_free(&b.data);
+        return b.failed ? lp_error_set(err, LP_E_NOMEM, "out of memory applying a workflow version") : -1;
+    }
+    for (size_t k = 0; k < nt && !b.failed; k++) {
+        lp_wf_history_row *row = hist_add(&b);
+        if (!row)
+            break;
+        *row = (lp_wf_history_row){.task_id = t[k].task_id,
+                                   .action = "move",
+                                   .actor_id = actor_id,
+                                   .from_stage = t[k].stage,
+                                   .from_state = t[k].state,
+                                   .to_stage = t[k].stage,
+                                   .to_state = t[k].new_state};
+        data_begin(&b);
+        data_str(&b, "stage", t[k].stage);
+        data_str(&b, "from_state", t[k].state);
+        data_str(&b, "to_state", t[k].new_state);
+        event_add(&b, "task.state_changed", t[k].item_id, t[k].task_id);
+    }
+    return batch_write(db, &b, err);
+}
+
+/* Where a task arriving at stage `to` starts its route: an edge into it
+ * (so that routing passes through it as if the task had come that way),
+ * or, for the entry stage that no edge reaches, its own port. *first_hop:
+ * the first hop of that route the workflow makes after the arrival. */
+static void arrival(const lp_wf_graph *g, size_t to, size_t *from, size_t *port, size_t *first_hop)
+{
+    for (size_t s = 0; s < g->nstages; s++)
+        for (size_t p = 0; p < g->stages[s].nports; p++)
+            if (g->stages[s].next[p] == to) {
+                *from = s;
+                *port = p;
+                *first_hop = 1;
+                return;
+            }
+    *from = to;
+    *port = 0;
+    *first_hop = 0;
+}
+
+int lp_wf_follow_version(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_stage_move *moves, size_t nmoves,
+                         const char *actor_id, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    lp_wf_task_ref *t;
+    size_t nt;
+
+    if (reset_states(db, a, wf, actor_id, err) != 0)
+        return -1;
+    if (nmoves == 0)
+        return 0;
+    const char **olds = lp_arena_calloc(a, nmoves, sizeof *olds);
+    if (!olds)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory applying a workflow version");
+    for (size_t m = 0; m < nmoves; m++)
+        olds[m] = moves[m].from;
+    if (lp_db_wf_tasks_on_stages(db, a, wf->id, olds, nmoves, &t, &nt, err) != 0)
+        return -1;
+    if (nt == 0)
+        return 0;
+
+    const char **task_ids = lp_arena_calloc(a, nt, sizeof *task_ids);
+    size_t *from = lp_arena_calloc(a, nt, sizeof *from);
+    size_t *port = lp_arena_calloc(a, nt, sizeof *port);
+    size_t *first_hop = lp_arena_calloc(a, nt, sizeof *first_hop);
+    size_t *target = lp_arena_calloc(a, nt, sizeof *target);
+    leg *legs = lp_arena_calloc(a, nt, sizeof *legs);
+    lp_wf_item_row *rows;
+    lp_wf_route *routes;
+    if (!task_ids || !from || !port || !first_hop || !target || !legs)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory applying a workflow version");
+    for (size_t k = 0; k < nt; k++) {
+        int to = -1;
+        for (size_t m = 0; m < nmoves && to < 0; m++)
+            if (strcmp(moves[m].from, t[k].stage) == 0)
+                to = lp_wf_graph_find(g, moves[m].to);
+        if (to < 0)
+            return lp_error_set(err, LP_E_INTERNAL, "task %s: stage %s has no target", t[k].task_id, t[k].stage);
+        task_ids[k] = t[k].task_id;
+        target[k] = (size_t)to;
+        arrival(g, target[k], &from[k], &port[k], &first_hop[k]);
+    }
+    if (route_tasks(db, a, wf, task_ids, from, port, nt, &rows, &routes, err) != 0)
+        return -1;
+    for (size_t k = 0; k < nt; k++) {
+        legs[k] = (leg){.task_id = t[k].task_id,
+                        .from_stage = t[k].stage,
+                        .route = routes[k],
+                        .arrive = target[k],
+                        .first_hop = first_hop[k]};
+        if (lp_wf_stage_rests(&g->stages[target[k]])) {
+            /* It stays where it was sent. */
+            legs[k].route.stage = target[k];
+            legs[k].route.nhops = 0;
+        }
+    }
+    return write_legs(db, a, wf, "move", actor_id, NULL, legs, rows, nt, err);
+}
