@@ -41,11 +41,16 @@ int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_ite
 
 int lp_api_respond_job(lp_req *req, const char *job_id)
 {
+    return lp_api_respond_job_of(req, "items.bulk", job_id);
+}
+
+int lp_api_respond_job_of(lp_req *req, const char *kind, const char *job_id)
+{
     const char *url = lp_arena_printf(req->arena, "/api/v1/jobs/%s", job_id);
     if (!url || lp_res_header(req, "Location", url) != 0)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory answering with job %s", job_id);
     return lp_res_json(req, 202,
-                       json_pack("{s:{s:s, s:s, s:s, s:s}}", "job", "id", job_id, "kind", "items.bulk", "status",
+                       json_pack("{s:{s:s, s:s, s:s, s:s}}", "job", "id", job_id, "kind", kind, "status",
                                  "queued", "url", url));
 }
 

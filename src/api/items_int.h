@@ -27,7 +27,9 @@ json_t *lp_api_item_json(const lp_item_row *it);
  * single attempt (a copy is not idempotent). 0 (id filled) or -1. */
 int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_items_op op, char job_id[37]);
 
-/* Answers 202 {"job": {id, kind, status, url}} with a Location header. */
+/* Answers 202 {"job": {id, kind, status, url}} with a Location header:
+ * an items.bulk job, or a job of another kind. */
 int lp_api_respond_job(lp_req *req, const char *job_id);
+int lp_api_respond_job_of(lp_req *req, const char *kind, const char *job_id);
 
 #endif

@@ -427,6 +427,24 @@ int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, co
     return rc;
 }
 
+int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *workflow_id, int64_t limit,
+                             lp_error *err)
+{
+    lp_sqlb b;
+    int64_t count = -1;
+    if (lp_sqlb_init(&b, err) != 0)
+        return -1;
+    lp_sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
+    lp_sqlb_item_filter(&b, f);
+    int wf = lp_sqlb_param(&b, workflow_id);
+    int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
+    lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " LIMIT $%d::bigint) s", wf, lim);
+    if (lp_sqlb_check(&b, err) == 0)
+        count = lp_db_count(db, b.sql.data, b.n, b.params, err);
+    lp_sqlb_free(&b);
+    return count;
+}
+
 int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
                           const char *const *item_ids, size_t n, unsigned want, lp_wf_item_row **out, size_t *nout,
                           lp_error *err)

@@ -130,6 +130,11 @@ typedef struct lp_wf_item_row {
 int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *workflow_id,
                              unsigned want, int64_t limit, lp_wf_item_row **out, size_t *n, lp_error *err);
 
+/* How many items lp_db_wf_items_by_filter would read, counting at most up
+ * to limit (0 = all). -1 on failure. */
+int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *workflow_id, int64_t limit,
+                             lp_error *err);
+
 /* The items among ids (of the team) that belong to a dataset feeding
  * workflow_id and have no task yet, in the order of ids. */
 int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,

@@ -36,11 +36,14 @@ int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id
                lp_wf *out, lp_error *err);
 
 /* Items enter: a task is created at the entry stage for every item the
- * filter selects (or ids lists) that has no task yet, and is routed on at
- * once; history rows and task.created events are written. actor_id may be
- * NULL (the workflow router). Returns the number of tasks created, or -1. */
-int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, const char *actor_id,
-                           lp_error *err);
+ * filter selects (or ids lists) that belongs to a live dataset feeding the
+ * workflow and has no task yet, and is routed on at once; history rows and
+ * task.created events are written. The filter takes the first limit such
+ * items in (created_at, id) order (0 = all): a job enters batch after
+ * batch. actor_id may be NULL (the workflow router). Returns the number of
+ * tasks created, or -1. */
+int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
+                           const char *actor_id, lp_error *err);
 int64_t lp_wf_enter_items(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *item_ids, size_t n,
                           const char *actor_id, lp_error *err);
 
