@@ -19,6 +19,7 @@
 #include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
+#include "loupe/db/workflows_sql.h"
 
 /* Most slots one item may have. */
 #define ITEM_SLOTS_MAX 256
@@ -243,7 +244,8 @@ static int split_bracket(lp_req *req, const char *param, const char **key, const
 
 static int add_query_param(void *cls, const char *param, const char *value)
 {
-    static const char *const plain[] = {"dataset_id", "path", "name_contains", "has_class", "lacks_class", NULL};
+    static const char *const plain[] = {"dataset_id", "path",  "name_contains", "has_class", "lacks_class",
+                                        "stage",      "state", "assignee",      NULL};
     static const char *const ranged[] = {"annotation_count", "metadata", "created", "updated", NULL};
     query_doc *q = cls;
     const char *key, *sub;
@@ -275,7 +277,7 @@ static int add_query_param(void *cls, const char *param, const char *value)
             }
     lp_error_field(&q->req->err, LP_E_MALFORMED, param,
                    "is not a parameter of this list (filters: dataset_id, path, name_contains, status, has_class, "
-                   "lacks_class, annotation_count[gte|lte], metadata[key], created[gte|lte], updated[gte|lte])");
+                   "lacks_class, annotation_count[gte|lte], metadata[key], created[gte|lte], updated[gte|lte], stage, state, assignee)");
     return 0;
 }
 
@@ -386,14 +388,30 @@ int lp_api_items_get(lp_req *req)
 {
     const char *id = lp_identity_uuid_param(req, "id", "item");
     lp_item_row item;
+    lp_item_task_row task;
     lp_db *db;
-    int rc;
+    int rc, has_task = 1;
 
     if (!id || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_item_get(db, req->arena, req->who.team_id, id, &item, &req->err);
+    if (rc == 0)
+        has_task = lp_db_item_task(db, req->arena, req->who.team_id, id, &task, &req->err);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, lp_api_item_json(&item));
+    if (rc != 0 || has_task < 0)
+        return -1;
+    json_t *out = lp_api_item_json(&item);
+    if (out && json_object_set_new(out, "task",
+                                   has_task == 0 ? json_pack("{s:s, s:s, s:s, s:s}", "id", task.id, "workflow_id",
+                                                             task.workflow_id, "stage", task.stage, "state",
+                                                             task.state)
+                                                 : json_null()) != 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    if (!out)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory answering with item %s", id);
+    return lp_res_json(req, 200, out);
 }
 
 int lp_api_items_update(lp_req *req)

@@ -36,10 +36,12 @@
 #include "loupe/http/server.h"
 #include "loupe/identity/authenticate.h"
 #include "loupe/app/outbox_relay.h"
+#include "loupe/app/workflow_router.h"
 #include "loupe/storage/storage.h"
 
 typedef struct app_state {
     lp_outbox_relay *relay;
+    lp_workflow_router *router;
 } app_state;
 
 static int pool_collector(void *cls, lp_buf *out)
@@ -265,6 +267,12 @@ int lp_app_serve(lp_config *cfg)
         goto cleanup;
     }
     lp_metrics_add_collector(metrics, lp_outbox_relay_metrics, st.relay);
+    st.router = lp_workflow_router_start(cfg, &err);
+    if (!st.router) {
+        LP_ERROR("app", "cannot start the workflow router: %s", err.message);
+        goto cleanup;
+    }
+    lp_metrics_add_collector(metrics, lp_workflow_router_metrics, st.router);
     auth = lp_auth_new(cfg, &err);
     if (!auth) {
         LP_ERROR("app", "cannot start authentication: %s", err.message);
@@ -318,6 +326,7 @@ cleanup:
     lp_http_server_stop(srv);
     lp_storage_free(storage);
     lp_auth_free(auth);
+    lp_workflow_router_stop(st.router);
     lp_outbox_relay_stop(st.relay);
     lp_metrics_free(metrics);
     lp_db_pool_free(pool);

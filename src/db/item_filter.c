@@ -322,6 +322,12 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
             rc |= read_time_range(&r, v, key, &out->created_gte, &out->created_lte);
         else if (strcmp(key, "updated") == 0)
             rc |= read_time_range(&r, v, key, &out->updated_gte, &out->updated_lte);
+        else if (strcmp(key, "stage") == 0)
+            rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->stage);
+        else if (strcmp(key, "state") == 0)
+            rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->state);
+        else if (strcmp(key, "assignee") == 0)
+            rc |= read_uuid(&r, v, key, NULL, &out->assignee_id);
         else
             rc |= bad(&r, key, NULL, "is not a known filter");
     }

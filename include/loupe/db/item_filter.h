@@ -19,6 +19,8 @@
  *   annotation_count  {"gte": n, "lte": n}
  *   metadata          {"key": "value", …} (value compared as text; at most 16 keys)
  *   created, updated  {"gte": RFC 3339, "lte": RFC 3339}
+ *   stage, state      the item's workflow task is on this stage / in this state
+ *   assignee          user UUID: the item's task is assigned to them
  *
  * Strings in the results are borrowed from the JSON document or copied into
  * the arena: keep both alive while the result is used. */

@@ -39,6 +39,9 @@ typedef struct lp_item_filter {
     const char *meta_values[LP_ITEM_FILTER_META_MAX];
     const char *created_gte, *created_lte; /* RFC 3339 timestamps, inclusive */
     const char *updated_gte, *updated_lte;
+    const char *stage;                   /* the item's task is on this stage (a workflow stage id) */
+    const char *state;                   /* … in this state */
+    const char *assignee_id;             /* … assigned to this user */
 } lp_item_filter;
 
 typedef enum lp_item_sort {

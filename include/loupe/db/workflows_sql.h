@@ -215,6 +215,9 @@ int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_
 
 /* ---- The inbox of the workflow router ------------------------------------------ */
 
+/* The channel the items trigger notifies when it queues an item. */
+#define LP_DB_WORKFLOW_INBOX_CHANNEL "loupe_workflow_inbox"
+
 typedef struct lp_wf_inbox_row {
     char item_id[LP_DB_UUID_LEN];
     char team_id[LP_DB_UUID_LEN];
