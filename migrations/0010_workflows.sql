@@ -127,7 +127,7 @@ CREATE INDEX events_team_seq_idx ON events (team_id, seq);
 
 -- Items of a dataset that feeds a workflow enter it when they become ready:
 -- the trigger queues them here in the same transaction, and the workflow
--- router in louped routes them (src/workflow/router.c).
+-- router in louped routes them (src/app/workflow_router.c).
 CREATE TABLE workflow_inbox (
     item_id     uuid PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
     team_id     uuid NOT NULL,
