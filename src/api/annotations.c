@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "annotations_int.h"
 #include "identity_int.h"
 #include "loupe/annotation/annotation.h"
 #include "loupe/annotation/stored.h"
@@ -37,6 +38,7 @@
 #include "loupe/db/annotations_sql.h"
 #include "loupe/db/audit_sql.h"
 #include "loupe/db/classes_sql.h"
+#include "loupe/db/tasks_sql.h"
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
 #include "loupe/geometry/measure.h"
@@ -678,9 +680,16 @@ typedef struct batch {
     lp_ann_body props;
     bool has_source;         /* "source": the default of annotations sent without one (an import says "import") */
     lp_ann_source source;
+    const char *create_name; /* how field errors name the creates (NULL: "create") */
 } batch;
 
 #define BATCH_INVALID "the batch has invalid annotations; nothing was saved"
+
+/* How field errors name annotation i's list. */
+static const char *list_name(const batch *b, size_t i)
+{
+    return i >= b->ncreate ? "update" : b->create_name ? b->create_name : "create";
+}
 
 /* Annotation i of the batch: the creates, then the updates. */
 static lp_ann *batch_ann(const batch *b, size_t i)
@@ -1127,7 +1136,7 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
                 slot.frame_count = slots[k].frame_count > 0 ? slots[k].frame_count : 0; /* -1: unknown */
                 sp = &slot;
                 if (an->type == LP_ANN_RASTER_LAYER && rasters[k])
-                    lp_error_field(&req->err, LP_E_INVALID, i < b->ncreate ? "create" : "update",
+                    lp_error_field(&req->err, LP_E_INVALID, list_name(b, i),
                                    "slot \"%.100s\" gets two raster layers; a slot has one", an->slot);
                 if (an->type == LP_ANN_RASTER_LAYER)
                     rasters[k] = 1;
@@ -1136,8 +1145,7 @@ static int check_against_db(lp_req *req, lp_db *db, const char *item_id, batch *
         size_t mark = req->err.nfields;
         lp_code before = req->err.code;
         if (lp_ann_check(an, cls, sp, req->arena, &req->err) != 0)
-            anchor_batch_errors(req, mark, before, i < b->ncreate ? "create" : "update",
-                                i < b->ncreate ? i : i - b->ncreate);
+            anchor_batch_errors(req, mark, before, list_name(b, i), i < b->ncreate ? i : i - b->ncreate);
     }
     if (req->err.code != LP_OK) {
         lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
@@ -1223,6 +1231,62 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
     return props ? lp_db_ann_item_properties_set(db, item_id, props, &req->err)
                  : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
+
+/* ---- shared with consensus work (annotations_int.h) ------------------------------- */
+
+int lp_api_ann_read_list(lp_req *req, lp_jscan *s, const char *name, lp_ann **out, size_t *n)
+{
+    lp_ann_limits lim;
+    size_t total = 0;
+    lim_from_cfg(req->svc->cfg, &lim);
+    ann_list l = {name, &lim, LP_ANN_CREATE, out, n, 0};
+    *out = NULL;
+    *n = 0;
+    if (read_list(req, s, name, "an array of annotations", &total, read_ann_elem, &l) != 0)
+        return -1;
+    if (req->err.code == LP_E_INVALID)
+        lp_error_set(&req->err, LP_E_INVALID, BATCH_INVALID);
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
+int lp_api_ann_check(lp_req *req, lp_db *db, const char *item_id, lp_ann *anns, size_t n, const char *name)
+{
+    batch b = {.create = anns, .ncreate = n, .create_name = name};
+    lp_slot_row *slots;
+    size_t nslots;
+    return check_ids(req, item_id, &b) != 0 || check_against_db(req, db, item_id, &b, &slots, &nslots) != 0 ? -1 : 0;
+}
+
+int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n)
+{
+    batch b = {.ncreate = n};
+    lp_slot_row *slots;
+    size_t nslots, nids;
+    char **ids;
+    int64_t version;
+    lp_buf blobs;
+    int rc = -1;
+
+    if (lp_db_ann_item_lock(db, req->who.team_id, item_id, &version, &req->err) != 0 ||
+        lp_db_ann_existing(db, req->arena, item_id, NULL, &ids, &nids, &req->err) != 0)
+        return -1;
+    if (!(b.create = lp_arena_calloc(req->arena, n ? n : 1, sizeof *b.create)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        b.create[i] = anns[i];
+        b.create[i].id = NULL; /* new rows: the item's old ones go */
+    }
+    b.del = (const char **)ids;
+    b.ndel = nids;
+    lp_buf_init(&blobs, (size_t)req->svc->cfg->http_bulk_body_limit * 2);
+    if (check_ids(req, item_id, &b) == 0 && check_against_db(req, db, item_id, &b, &slots, &nslots) == 0 &&
+        write_batch(req, db, item_id, &b, &blobs) == 0 && lp_db_ann_item_commit(db, item_id, &version, &req->err) == 0)
+        rc = 0;
+    lp_buf_free(&blobs);
+    return rc;
+}
+
+/* ---- the batch route ------------------------------------------------------------------ */
 
 static int put_id_list(lp_buf *o, const char *name, const lp_ann *anns, size_t n, const char *const *ids)
 {
@@ -1319,6 +1383,11 @@ int lp_api_annotations_batch(lp_req *req)
     }
     if (check_against_db(req, db, item_id, &b, &slots, &nslots) != 0 || write_batch(req, db, item_id, &b, &blobs) != 0 ||
         lp_db_ann_item_commit(db, item_id, &version, &req->err) != 0)
+        goto done;
+    /* work on the item keeps its holder's claim on the item's task alive */
+    if (req->who.user_id[0] &&
+        lp_db_task_renew_claim(db, req->who.team_id, item_id, req->who.user_id, req->svc->cfg->task_claim_ttl,
+                               &req->err) < 0)
         goto done;
     if (lp_buf_printf(&resp, "{\"version\":%lld", (long long)version) != 0 ||
         put_id_list(&resp, "created", b.create, b.ncreate, NULL) != 0 ||

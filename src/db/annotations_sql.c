@@ -90,8 +90,8 @@ int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *
     const char *p[2] = {item_id, ids_json};
     *found = lp_db_rows(a,
                         lp_db_query(db,
-                                    "SELECT id FROM annotations WHERE item_id = $1 AND id IN "
-                                    "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
+                                    "SELECT id FROM annotations WHERE item_id = $1 AND ($2::jsonb IS NULL OR id IN "
+                                    "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x))",
                                     2, p, err),
                         sizeof **found, read_id, "annotation ids", n, err);
     return *found ? 0 : -1;

@@ -45,9 +45,9 @@ int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, in
  * of items_sql.h. */
 int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_slot_row **out, size_t *n, lp_error *err);
 
-/* Which of ids (JSON array of UUID strings) are annotations of the item
- * (annotation ids are unique per item, not across items):
- * *found (new in a) gets them, lower-case. */
+/* Which of ids (JSON array of UUID strings; NULL: every one) are
+ * annotations of the item (annotation ids are unique per item, not across
+ * items): *found (new in a) gets them, lower-case. */
 int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
                        lp_error *err);
 

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "test_fields.h"
+
 #include "loupe/db/item_filter.h"
 
 #define DS "0b7e3f1c-5d1a-4c1e-9a55-1f0e2d3c4b5a"
@@ -26,14 +28,6 @@ static int teardown(void **state)
 {
     (void)state;
     lp_arena_free(arena);
-    return 0;
-}
-
-static int has_field(const lp_error *e, const char *field)
-{
-    for (size_t i = 0; i < e->nfields; i++)
-        if (strcmp(e->fields[i].field, field) == 0)
-            return 1;
     return 0;
 }
 
@@ -80,7 +74,7 @@ static void path_bad(const char *in)
     const char *out = NULL;
     lp_error_clear(&err);
     assert_int_equal(lp_item_path_normalize(in, arena, "path", &out, &err), -1);
-    assert_true(has_field(&err, "path"));
+    assert_true(lp_test_has_field(&err, "path"));
     assert_int_equal(err.code, LP_E_INVALID);
 }
 
@@ -131,24 +125,24 @@ static void test_filter_read(void **state)
     d = doc("{\"annotation_count\": {\"gte\": \"x\", \"most\": \"1\"}, \"status\": \"done\", \"colour\": 1}");
     lp_error_clear(&err);
     assert_int_equal(lp_item_filter_read(d, LP_FILTER_QUERY, NULL, arena, &f, &err), -1);
-    assert_true(has_field(&err, "annotation_count[gte]"));
-    assert_true(has_field(&err, "annotation_count[most]"));
-    assert_true(has_field(&err, "status"));
-    assert_true(has_field(&err, "colour"));
+    assert_true(lp_test_has_field(&err, "annotation_count[gte]"));
+    assert_true(lp_test_has_field(&err, "annotation_count[most]"));
+    assert_true(lp_test_has_field(&err, "status"));
+    assert_true(lp_test_has_field(&err, "colour"));
     json_decref(d);
 
     d = doc("{\"dataset_id\": \"" DS "\", \"item_ids\": [\"" DS2 "\"]}");
     lp_error_clear(&err);
     assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, NULL, arena, &f, &err), -1);
-    assert_true(has_field(&err, "filters.item_ids"));
+    assert_true(lp_test_has_field(&err, "filters.item_ids"));
     json_decref(d);
 
     d = doc("{\"item_ids\": [\"" DS2 "\", 7], \"created\": {\"lte\": \"2026-02-30\"}, \"metadata\": {\"a\": [1]}}");
     lp_error_clear(&err);
     assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, NULL, arena, &f, &err), -1);
-    assert_true(has_field(&err, "filters.item_ids[1]"));
-    assert_true(has_field(&err, "filters.created.lte"));
-    assert_true(has_field(&err, "filters.metadata.a"));
+    assert_true(lp_test_has_field(&err, "filters.item_ids[1]"));
+    assert_true(lp_test_has_field(&err, "filters.created.lte"));
+    assert_true(lp_test_has_field(&err, "filters.metadata.a"));
     json_decref(d);
 }
 
@@ -186,21 +180,21 @@ static void test_bulk_read_and_payload(void **state)
     body = doc("{\"filters\": {}, \"priority\": 1}");
     lp_error_clear(&err);
     assert_int_equal(lp_items_bulk_read(body, LP_ITEMS_MOVE, NULL, arena, &b, &err), -1);
-    assert_true(has_field(&err, "filters.dataset_id"));
-    assert_true(has_field(&err, "priority"));
-    assert_true(has_field(&err, "target_dataset_id"));
+    assert_true(lp_test_has_field(&err, "filters.dataset_id"));
+    assert_true(lp_test_has_field(&err, "priority"));
+    assert_true(lp_test_has_field(&err, "target_dataset_id"));
     json_decref(body);
 
     body = doc("{\"filters\": {\"dataset_id\": \"" DS "\"}}");
     lp_error_clear(&err);
     assert_int_equal(lp_items_bulk_read(body, LP_ITEMS_UPDATE, NULL, arena, &b, &err), -1);
-    assert_true(has_field(&err, "priority"));
+    assert_true(lp_test_has_field(&err, "priority"));
     json_decref(body);
 
     payload = doc("{\"action\": \"fly\", \"filters\": {\"dataset_id\": \"" DS "\"}}");
     lp_error_clear(&err);
     assert_int_equal(lp_items_bulk_read_payload(payload, NULL, arena, &b, &err), -1);
-    assert_true(has_field(&err, "action"));
+    assert_true(lp_test_has_field(&err, "action"));
     json_decref(payload);
 }
 
