@@ -290,89 +290,94 @@ done:
     return rc;
 }
 
+/* What an action does to the task c holds open (arg: its input). 0 or -1. */
+typedef int (*task_action)(lp_req *req, task_ctx *c, const void *arg);
+
+/* Runs one action on the task of the path in one transaction: open it
+ * (task_open), act, commit and answer with the task as it is now. */
+static int run_action(lp_req *req, task_action act, const void *arg)
+{
+    task_ctx c;
+    int rc = -1;
+    if (task_open(req, &c) == 0 && act(req, &c, arg) == 0)
+        rc = finish(req, &c);
+    release(req, c.db);
+    return rc;
+}
+
+/* The one member of a small JSON body (name, read as a UUID or as text):
+ * 0 with *out set (NULL when optional and absent, or when the body is empty
+ * and may be), or -1 with a field error. */
+static int read_member(lp_req *req, const char *name, int uuid, int flags, const char **out)
+{
+    const char *const known[] = {name, NULL};
+    json_t *body;
+    *out = NULL;
+    if (req->body_len == 0 && !(flags & LP_IN_REQUIRED))
+        return 0;
+    if (!(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, "", known);
+    if (uuid)
+        lp_in_uuid(req, body, "", name, flags, out);
+    else
+        lp_in_string(req, body, "", name, flags, 0, out);
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
 /* ---- assignment and states ---------------------------------------------------------- */
+
+static int act_assign(lp_req *req, task_ctx *c, const void *arg)
+{
+    const char *user_id = arg;
+    lp_task_row t;
+    if (c->st->type != LP_WF_ANNOTATE && c->st->type != LP_WF_REVIEW)
+        return wrong_stage(req, c, "an annotate or review stage");
+    return check_assignee(req, c->db, c->st, user_id, "user_id") != 0
+               ? -1
+               : lp_db_task_assign(c->db, req->arena, req->who.team_id, c->task.id, user_id, req->who.user_id, &t,
+                                   &req->err);
+}
 
 int lp_api_tasks_assign(lp_req *req)
 {
-    static const char *const KNOWN[] = {"user_id", NULL};
-    json_t *body = lp_req_json(req, 1);
-    const char *user_id = NULL;
-    lp_task_row t;
-    task_ctx c;
-    int rc = -1;
+    const char *user_id;
+    return read_member(req, "user_id", 1, LP_IN_REQUIRED, &user_id) != 0 ? -1 : run_action(req, act_assign, user_id);
+}
 
-    if (!body)
-        return -1;
-    lp_in_only(req, body, "", KNOWN);
-    lp_in_uuid(req, body, "", "user_id", LP_IN_REQUIRED, &user_id);
-    if (req->err.code != LP_OK)
-        return -1;
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (c.st->type != LP_WF_ANNOTATE && c.st->type != LP_WF_REVIEW) {
-        wrong_stage(req, &c, "an annotate or review stage");
-        goto done;
-    }
-    if (check_assignee(req, c.db, c.st, user_id, "user_id") != 0 ||
-        lp_db_task_assign(c.db, req->arena, req->who.team_id, c.task.id, user_id, req->who.user_id, &t, &req->err) != 0)
-        goto done;
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+static int act_unassign(lp_req *req, task_ctx *c, const void *arg)
+{
+    lp_task_row t;
+    (void)arg;
+    if (!c->task.assignee_id[0])
+        return 0;
+    return lp_db_task_assign(c->db, req->arena, req->who.team_id, c->task.id, NULL, req->who.user_id, &t, &req->err);
 }
 
 int lp_api_tasks_unassign(lp_req *req)
 {
-    lp_task_row t;
-    task_ctx c;
-    int rc = -1;
+    return run_action(req, act_unassign, NULL);
+}
 
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (c.task.assignee_id[0] &&
-        lp_db_task_assign(c.db, req->arena, req->who.team_id, c.task.id, NULL, req->who.user_id, &t, &req->err) != 0)
-        goto done;
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+static int act_state(lp_req *req, task_ctx *c, const void *arg)
+{
+    const char *state = arg;
+    lp_task_row t;
+    if (!is_holder(req, &c->task) && !is_manager(req))
+        return lp_error_set(&req->err, LP_E_FORBIDDEN,
+                            "only the assignee of task %s or a manager may change its state", c->task.id);
+    if (lp_wf_stage_state(c->st, state) < 0)
+        return lp_error_field(&req->err, LP_E_INVALID, "state",
+                              "\"%.64s\" is not a state of stage \"%s\" (its states: %s%s%s)", state, c->st->id,
+                              c->st->states[0], c->st->nstates > 1 ? ", " : "", c->st->nstates > 1 ? c->st->states[1] : "");
+    return lp_db_task_set_state(c->db, req->arena, req->who.team_id, c->task.id, state, req->who.user_id, &t,
+                                &req->err);
 }
 
 int lp_api_tasks_state(lp_req *req)
 {
-    static const char *const KNOWN[] = {"state", NULL};
-    json_t *body = lp_req_json(req, 1);
-    const char *state = NULL;
-    lp_task_row t;
-    task_ctx c;
-    int rc = -1;
-
-    if (!body)
-        return -1;
-    lp_in_only(req, body, "", KNOWN);
-    lp_in_string(req, body, "", "state", LP_IN_REQUIRED, 0, &state);
-    if (req->err.code != LP_OK)
-        return -1;
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (!is_holder(req, &c.task) && !is_manager(req)) {
-        lp_error_set(&req->err, LP_E_FORBIDDEN, "only the assignee of task %s or a manager may change its state",
-                     c.task.id);
-        goto done;
-    }
-    if (lp_wf_stage_state(c.st, state) < 0) {
-        lp_error_field(&req->err, LP_E_INVALID, "state", "\"%.64s\" is not a state of stage \"%s\" (its states: %s%s%s)",
-                       state, c.st->id, c.st->states[0], c.st->nstates > 1 ? ", " : "",
-                       c.st->nstates > 1 ? c.st->states[1] : "");
-        goto done;
-    }
-    if (lp_db_task_set_state(c.db, req->arena, req->who.team_id, c.task.id, state, req->who.user_id, &t, &req->err) != 0)
-        goto done;
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+    const char *state;
+    return read_member(req, "state", 0, LP_IN_REQUIRED, &state) != 0 ? -1 : run_action(req, act_state, state);
 }
 
 /* ---- consensus ---------------------------------------------------------------------- */
@@ -496,98 +501,66 @@ static int consensus_submit(lp_req *req, task_ctx *c)
 
 /* ---- moving on ----------------------------------------------------------------------- */
 
-int lp_api_tasks_submit(lp_req *req)
+static int act_submit(lp_req *req, task_ctx *c, const void *arg)
 {
-    task_ctx c;
-    int rc = -1;
-
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (c.st->type == LP_WF_CONSENSUS) {
-        if (consensus_submit(req, &c) != 0)
-            goto done;
-    } else if (c.st->type == LP_WF_ANNOTATE) {
-        if (!is_holder(req, &c.task) && !is_manager(req)) {
-            lp_error_set(&req->err, LP_E_FORBIDDEN, "only the assignee of task %s or a manager may submit it",
-                         c.task.id);
-            goto done;
-        }
-        if (advance(req, &c, "submit", "done", NULL, NULL) != 0)
-            goto done;
-    } else {
-        wrong_stage(req, &c, "an annotate or consensus stage");
-        goto done;
-    }
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+    (void)arg;
+    if (c->st->type == LP_WF_CONSENSUS)
+        return consensus_submit(req, c);
+    if (c->st->type != LP_WF_ANNOTATE)
+        return wrong_stage(req, c, "an annotate or consensus stage");
+    if (!is_holder(req, &c->task) && !is_manager(req))
+        return lp_error_set(&req->err, LP_E_FORBIDDEN, "only the assignee of task %s or a manager may submit it",
+                            c->task.id);
+    return advance(req, c, "submit", "done", NULL, NULL);
 }
 
-/* approve (comment optional) and reject (comment required). */
-static int review(lp_req *req, const char *action, const char *port, int need_comment)
+int lp_api_tasks_submit(lp_req *req)
 {
-    static const char *const KNOWN[] = {"comment", NULL};
-    const char *comment = NULL;
-    char subject[LP_DB_UUID_LEN];
-    task_ctx c;
-    int rc = -1;
+    return run_action(req, act_submit, NULL);
+}
 
-    if (req->body_len > 0 || need_comment) {
-        json_t *body = lp_req_json(req, 1);
-        if (!body)
-            return -1;
-        lp_in_only(req, body, "", KNOWN);
-        lp_in_string(req, body, "", "comment", need_comment ? LP_IN_REQUIRED : LP_IN_OPTIONAL, 0, &comment);
-        if (req->err.code != LP_OK)
-            return -1;
-    }
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (c.st->type != LP_WF_REVIEW) {
-        wrong_stage(req, &c, "a review stage");
-        goto done;
-    }
-    if (!is_manager(req) && !in_pool(c.st, req->who.user_id)) {
-        lp_error_set(&req->err, LP_E_FORBIDDEN, "you are not in the pool of stage \"%s\"", c.st->id);
-        goto done;
-    }
-    if (lp_db_task_last_submitter(c.db, c.task.id, subject, &req->err) != 0 ||
-        advance(req, &c, action, port, subject, comment) != 0)
-        goto done;
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+/* A review's verdict: the port it leaves by (also the history's action) and its comment. */
+typedef struct verdict {
+    const char *port;
+    const char *comment;
+} verdict;
+
+static int act_review(lp_req *req, task_ctx *c, const void *arg)
+{
+    const verdict *v = arg;
+    char subject[LP_DB_UUID_LEN];
+    if (c->st->type != LP_WF_REVIEW)
+        return wrong_stage(req, c, "a review stage");
+    if (!is_manager(req) && !in_pool(c->st, req->who.user_id))
+        return lp_error_set(&req->err, LP_E_FORBIDDEN, "you are not in the pool of stage \"%s\"", c->st->id);
+    if (lp_db_task_last_submitter(c->db, c->task.id, subject, &req->err) != 0)
+        return -1;
+    return advance(req, c, v->port, v->port, subject, v->comment);
 }
 
 int lp_api_tasks_approve(lp_req *req)
 {
-    return review(req, "approve", "approve", 0);
+    verdict v = {"approve", NULL};
+    return read_member(req, "comment", 0, LP_IN_OPTIONAL, &v.comment) != 0 ? -1 : run_action(req, act_review, &v);
 }
 
 int lp_api_tasks_reject(lp_req *req)
 {
-    return review(req, "reject", "reject", 1);
+    verdict v = {"reject", NULL};
+    return read_member(req, "comment", 0, LP_IN_REQUIRED, &v.comment) != 0 ? -1 : run_action(req, act_review, &v);
+}
+
+static int act_continue(lp_req *req, task_ctx *c, const void *arg)
+{
+    (void)arg;
+    if (c->st->type != LP_WF_WEBHOOK || !c->st->wait)
+        return wrong_stage(req, c, "a webhook stage that waits");
+    return advance(req, c, "continue", "next", NULL, NULL);
 }
 
 int lp_api_tasks_continue(lp_req *req)
 {
-    task_ctx c;
-    int rc = -1;
-
-    if (task_open(req, &c) != 0)
-        goto done;
-    if (c.st->type != LP_WF_WEBHOOK || !c.st->wait) {
-        wrong_stage(req, &c, "a webhook stage that waits");
-        goto done;
-    }
-    if (advance(req, &c, "continue", "next", NULL, NULL) != 0)
-        goto done;
-    rc = finish(req, &c);
-done:
-    release(req, c.db);
-    return rc;
+    return run_action(req, act_continue, NULL);
 }
 
 /* ---- bulk ------------------------------------------------------------------------------ */
