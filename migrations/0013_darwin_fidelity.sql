@@ -4,12 +4,18 @@
 -- file keeps its ids, and the same file can be imported into two items (or a
 -- copied item keeps its ids, so a raster layer's mask_annotation_ids_mapping
 -- still names its masks). Frames carry their item to reference (item, id).
+-- An id is a UUID (lower-case) or, as Darwin files and the reference client
+-- allow, 1 to 64 characters of A-Z a-z 0-9 . _ : - (nothing to escape in
+-- JSON, XML, CSV or COPY text).
 ALTER TABLE annotation_frames ADD COLUMN item_id uuid;
 UPDATE annotation_frames f SET item_id = a.item_id FROM annotations a WHERE a.id = f.annotation_id;
 ALTER TABLE annotation_frames ALTER COLUMN item_id SET NOT NULL;
 ALTER TABLE annotation_frames DROP CONSTRAINT annotation_frames_annotation_id_fkey;
 ALTER TABLE annotation_frames DROP CONSTRAINT annotation_frames_pkey;
 ALTER TABLE annotations DROP CONSTRAINT annotations_pkey;
+ALTER TABLE annotations ALTER COLUMN id TYPE text;
+ALTER TABLE annotations ADD CONSTRAINT annotations_id_check CHECK (id ~ '^[A-Za-z0-9._:-]{1,64}$');
+ALTER TABLE annotation_frames ALTER COLUMN annotation_id TYPE text;
 ALTER TABLE annotations ADD PRIMARY KEY (item_id, id);
 ALTER TABLE annotation_frames ADD PRIMARY KEY (item_id, annotation_id, frame);
 ALTER TABLE annotation_frames ADD FOREIGN KEY (item_id, annotation_id)

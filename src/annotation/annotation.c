@@ -53,6 +53,18 @@ unsigned lp_ann_sub_type_flag(const char *name)
     return 0;
 }
 
+bool lp_ann_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '-'))
+            return false;
+    }
+    return n >= 1 && n <= LP_ANN_ID_MAX;
+}
+
 static const char *const source_names[] = {"human", "model", "import"};
 
 const char *lp_ann_source_name(lp_ann_source s) { return (unsigned)s < 3 ? source_names[s] : "human"; }

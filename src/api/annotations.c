@@ -306,7 +306,7 @@ static void item_read_free(void *cls)
 /* ---- GET with frames=a..b: every shape on every frame --------------------------- */
 
 typedef struct track {
-    char id[37];
+    char id[LP_ANN_ID_MAX + 1];
     char class_id[37];
     int type;
     lp_geom_track t;
@@ -798,12 +798,12 @@ static int read_delete_elem(lp_req *req, lp_jscan *s, size_t i, void *ctx)
     } else if (lp_jscan_skip(s, NULL, NULL) != 0) {
         return lp_jscan_error(s, &req->err);
     }
-    if (!id || !lp_is_uuid(id)) {
+    if (!id || !lp_ann_id_ok(id)) {
         char field[48];
         snprintf(field, sizeof field, "delete[%zu]", i);
-        lp_error_field(&req->err, LP_E_INVALID, field, "must be an annotation id (a UUID)");
+        lp_error_field(&req->err, LP_E_INVALID, field, "must be an annotation id");
         id = "";
-    } else {
+    } else if (lp_is_uuid(id)) { /* stored lower-case */
         char *low = lp_arena_strdup(req->arena, id);
         for (char *q = low; q && *q; q++)
             if (*q >= 'A' && *q <= 'F')
@@ -988,20 +988,24 @@ static int to_check_class(lp_req *req, const lp_class_row *row, lp_ann_class *c)
     return 0;
 }
 
-/* Builds a JSON array text of ids. */
+/* Builds a JSON array text of ids (UUIDs or annotation ids: nothing in
+ * them needs escaping). */
 static const char *ids_json(lp_req *req, const char *const *ids, size_t n)
 {
-    char *out = lp_arena_alloc(req->arena, n * 39 + 3), *o = out;
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(ids[i]) + 3;
+    char *out = lp_arena_alloc(req->arena, len), *o = out;
     if (!out)
         return NULL;
     *o++ = '[';
     for (size_t i = 0; i < n; i++) {
-        const char *id = ids[i];
+        size_t k = strlen(ids[i]);
         if (i)
             *o++ = ',';
         *o++ = '"';
-        memcpy(o, id, 36);
-        o += 36;
+        memcpy(o, ids[i], k);
+        o += k;
         *o++ = '"';
     }
     *o++ = ']';

@@ -91,7 +91,7 @@ int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *
     *found = lp_db_rows(a,
                         lp_db_query(db,
                                     "SELECT id FROM annotations WHERE item_id = $1 AND ($2::jsonb IS NULL OR id IN "
-                                    "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x))",
+                                    "(SELECT x FROM jsonb_array_elements_text($2::jsonb) x))",
                                     2, p, err),
                         sizeof **found, read_id, "annotation ids", n, err);
     return *found ? 0 : -1;
@@ -113,7 +113,7 @@ int64_t lp_db_ann_delete(lp_db *db, lp_arena *a, const char *item_id, const char
     const char *p[2] = {item_id, ids_json};
     PGresult *r = lp_db_query(db,
                               "DELETE FROM annotations WHERE item_id = $1 AND id IN "
-                              "(SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x) "
+                              "(SELECT x FROM jsonb_array_elements_text($2::jsonb) x) "
                               "RETURNING id, created_by, created_at, version",
                               2, p, err);
     size_t n = 0;
@@ -365,7 +365,7 @@ int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_r
     for (size_t i = 0; i < n && rc == 0; i++) {
         const lp_ann_frame_row *r = &rows[i];
         lp_buf *b = &c.buf;
-        if (!r->annotation_id || !lp_is_uuid(r->annotation_id)) {
+        if (!r->annotation_id || !lp_ann_id_ok(r->annotation_id)) {
             rc = lp_error_set(err, LP_E_INTERNAL, "frame %" PRId64 " names no annotation", r->frame);
             break;
         }
@@ -513,7 +513,7 @@ lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const
 /* The column types of a streamed row, by position (pg_type OIDs). */
 enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701,
        OID_UUID = 2950, OID_JSONB = 3802 };
-static const Oid row_types[] = {OID_UUID, OID_UUID, OID_TEXT, OID_TEXT, OID_BYTEA, OID_JSONB, OID_JSONB,
+static const Oid row_types[] = {OID_TEXT, OID_UUID, OID_TEXT, OID_TEXT, OID_BYTEA, OID_JSONB, OID_JSONB,
                                 OID_INT4, OID_TEXT, OID_FLOAT8, OID_INT8, OID_TEXT, OID_TEXT, OID_BOOL,
                                 OID_INT4, OID_BOOL, OID_BYTEA, OID_JSONB, OID_JSONB, OID_TEXT, OID_BOOL};
 #define ROW_COLUMNS ((int)(sizeof row_types / sizeof *row_types))
@@ -638,10 +638,10 @@ static int read_row(lp_db_ann_cursor *c, lp_db_ann_out *o, lp_error *err)
     const char *v;
     memset(o, 0, sizeof *o);
     lp_arena_reset(c->arena);
-    if (!(v = fixed(r, 0, 16, &bad)))
+    if (!(v = fixed(r, 0, 0, &bad)) || PQgetlength(r, 0, 0) > LP_ANN_ID_MAX)
         bad = true;
     else
-        uuid_text(v, a->id);
+        lp_strlcpy(a->id, v, sizeof a->id);
     if (!(v = fixed(r, 1, 16, &bad)))
         bad = true;
     else

@@ -248,6 +248,29 @@ static int read_uuid(reader *r, const char **out)
     return 0;
 }
 
+/* An annotation id: a UUID (stored lower-case) or a short plain id kept as
+ * sent (lp_ann_id_ok). */
+static int read_ann_id(reader *r, const char **out)
+{
+    const char *sv;
+    int rc = expect_kind(r, LP_JT_STRING, "a string");
+    if (rc != 0)
+        return rc;
+    if (lp_jscan_string(r->s, r->a, &sv, NULL) != 0)
+        return -1;
+    if (!lp_ann_id_ok(sv))
+        return ferr(r, NULL, "must be a UUID or 1 to %d characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+                    LP_ANN_ID_MAX);
+    char *c = lp_arena_strdup(r->a, sv);
+    if (!c)
+        return lp_error_set(r->err, LP_E_NOMEM, "out of memory");
+    for (char *q = c; lp_is_uuid(sv) && *q; q++)
+        if (*q >= 'A' && *q <= 'F')
+            *q = (char)(*q - 'A' + 'a');
+    *out = c;
+    return 0;
+}
+
 /* ---- arrays and objects -------------------------------------------------------- */
 
 /* Arrays are collected on the reader's stack: an array's elements sit on top
@@ -1340,7 +1363,7 @@ static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
     lp_ann *out = c->out;
     int rc;
     if (lp_jstr_eq(key, "id"))
-        return read_uuid(r, &out->id);
+        return read_ann_id(r, &out->id);
     if (lp_jstr_eq(key, "class_id"))
         return read_uuid(r, &out->class_id);
     if (lp_jstr_eq(key, "name"))

@@ -724,6 +724,26 @@ class DarwinShapesTest(AnnCase):
         self.assertProblem(self.batch({"create": [{"class_id": plain["id"], "tag": {}, "measures": {}}]}), 422,
                            "create[0].measures")
 
+    def test_plain_ids(self):
+        # Ids need not be UUIDs (the reference client writes "uuid-1"): kept as sent, deleted by them,
+        # named by a raster layer's mapping; ids that would need escaping are refused.
+        mask, layer = "mask-1", "raster_layer:v2"
+        r = self.create(self.ann(id=mask, mask={}),
+                        self.ann(id=layer, raster_layer={"dense_rle": [0, 300000, 1, 7200],
+                                                          "mask_annotation_ids_mapping": {mask: 1},
+                                                          "total_pixels": 307200}))
+        self.assertEqual(r.json()["created"], [mask, layer])
+        got = self.by_id()
+        self.assertEqual(set(got), {mask, layer})
+        self.assertEqual(got[layer]["raster_layer"]["mask_annotation_ids_mapping"], {mask: 1})
+        self.assertProblem(self.batch({"create": [self.ann(id=mask, tag={})]}), 409, "create[0].id")
+        for bad in ("a b", "x\"y", "", "é", "x" * 65):
+            with self.subTest(bad=bad):
+                self.assertProblem(self.batch({"create": [self.ann(id=bad, tag={})]}), 422, "create[0].id")
+                self.assertProblem(self.batch({"delete": [bad]}), 422, "delete[0]")
+        self.assertEqual(self.batch({"delete": [mask]}).status, 200)
+        self.assertEqual(set(self.by_id()), {layer})
+
     def test_other_slot_types(self):
         for kind in ("dicom", "pdf", "audio"):
             with self.subTest(kind):

@@ -46,6 +46,14 @@ lp_geom_type lp_ann_geom_type(int type);
  * the document types). */
 bool lp_ann_type_is_text(int type);
 
+/* An annotation id: unique per item; a UUID (stored lower-case) or, as
+ * Darwin files and the reference client allow, 1 … LP_ANN_ID_MAX characters
+ * of A-Z a-z 0-9 . _ : - (kept as sent). Such ids need no escaping in JSON,
+ * XML, CSV or COPY text. */
+#define LP_ANN_ID_MAX 64
+/* True when s is an annotation id (see above). */
+bool lp_ann_id_ok(const char *s);
+
 /* Sub-types a class may allow (bit flags). */
 enum {
     LP_ANN_SUB_ATTRIBUTES = 1,
@@ -108,7 +116,7 @@ const char *lp_ann_source_name(lp_ann_source s);
 int lp_ann_source_from_name(const char *name, lp_ann_source *out);
 
 typedef struct lp_ann {
-    const char *id;            /* canonical lower-case UUID, or NULL (a new one is assigned) */
+    const char *id;            /* an annotation id (UUIDs lower-case), or NULL (a new UUID is assigned) */
     const char *class_id;      /* lower-case UUID, or NULL when the class is named by class_name */
     const char *class_name;    /* Darwin "name" (NULL when not sent): names the class, or must match class_id's */
     const char *slot;          /* "slot", or Darwin "slot_names"' one name; NULL: the item's first slot */

@@ -46,7 +46,7 @@ typedef struct lp_ann_stored {
 
 /* One stored annotation, as written and read back. */
 typedef struct lp_ann_row {
-    char id[37];
+    char id[LP_ANN_ID_MAX + 1];
     char class_id[37];
     const char *class_name;    /* read back only (Darwin "name", derived from the class); NULL when writing */
     const char *slot;

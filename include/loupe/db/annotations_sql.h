@@ -45,15 +45,15 @@ int lp_db_ann_read_begin(lp_db *db, const char *team_id, const char *item_id, in
  * of items_sql.h. */
 int lp_db_ann_slots(lp_db *db, lp_arena *a, const char *item_id, lp_slot_row **out, size_t *n, lp_error *err);
 
-/* Which of ids (JSON array of UUID strings; NULL: every one) are
+/* Which of ids (JSON array of annotation ids; NULL: every one) are
  * annotations of the item (annotation ids are unique per item, not across
- * items): *found (new in a) gets them, lower-case. */
+ * items): *found (new in a) gets them, as stored. */
 int lp_db_ann_existing(lp_db *db, lp_arena *a, const char *item_id, const char *ids_json, char ***found, size_t *n,
                        lp_error *err);
 
 /* What a replaced annotation keeps. */
 typedef struct lp_db_ann_kept {
-    char id[37];
+    char id[LP_ANN_ID_MAX + 1];
     char *created_by;      /* NULL when unknown */
     char *created_at;
     int64_t version;

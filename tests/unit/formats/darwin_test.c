@@ -264,7 +264,19 @@ static void test_darwin_keys(void **state)
         {"{\"name\":\"car\",\"string\":{}}", "string.sources"},
         {"{\"name\":\"car\",\"table\":{\"bounding_box\":{\"x\":1},\"cells\":[]}}", "table.bounding_box.y"},
         {"{\"name\":\"car\",\"complex_polygon\":{\"paths\":[]}}", "complex_polygon.paths"},
+        {"{\"id\":\"a b\",\"name\":\"car\",\"tag\":{}}", "id"},
+        {"{\"id\":\"x\\\"y\",\"name\":\"car\",\"tag\":{}}", "id"},
+        {"{\"id\":\"\",\"name\":\"car\",\"tag\":{}}", "id"},
+        {"{\"id\":\"12345678901234567890123456789012345678901234567890123456789012345\",\"name\":\"car\","
+         "\"tag\":{}}",
+         "id"},
     };
+    /* ids: UUIDs are stored lower-case; plain ids (as the reference client allows) as sent */
+    assert_int_equal(read_one(a, "{\"id\":\"3893E60C-436B-47A8-9544-FF60D018A694\",\"name\":\"c\",\"tag\":{}}", &ann, &err),
+                     0);
+    assert_string_equal(ann.id, "3893e60c-436b-47a8-9544-ff60d018a694");
+    assert_int_equal(read_one(a, "{\"id\":\"Mask_1:v2.a-b\",\"name\":\"c\",\"tag\":{}}", &ann, &err), 0);
+    assert_string_equal(ann.id, "Mask_1:v2.a-b");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (read_one(a, bad[i].text, &ann, &err) != 1 || !has_field(&err, bad[i].field))
             fail_msg("%s: expected a field error on %s, got %s", bad[i].text, bad[i].field,
