@@ -195,7 +195,7 @@ BAD = [
     ("class_id unknown", {"class_id": str(uuid.uuid4()), "tag": {}}, "create[0].class_id", 422),
     ("slot unknown", {"slot": "left", "tag": {}}, "create[0].slot", 422),
     ("ranges on an image annotation", {"tag": {}, "ranges": [[0, 1]]}, "create[0].ranges", 422),
-    ("id not a uuid", {"id": "abc", "tag": {}}, "create[0].id", 422),
+    ("id with a space", {"id": "a b", "tag": {}}, "create[0].id", 422),
 ]
 
 
