@@ -1,6 +1,9 @@
 /* The web UI's static files: GET / (index.html) and GET /assets/{file} from
  * web_dir. Asset names are content-hashed by the build, so they are served
- * as immutable; index.html is revalidated on every load. */
+ * as immutable; index.html is revalidated on every load. The app routes in
+ * the browser (history mode), so every other GET path outside the API, the
+ * files and the health routes answers index.html too: deep links and reloads
+ * of /datasets/{id} work. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -61,6 +64,25 @@ static int serve_file(lp_req *req, const char *rel, const char *cache_control)
     }
     lp_res_header(req, "Cache-Control", cache_control);
     return lp_res_fd(req, 200, content_type_of(rel), fd, 0, (uint64_t)st.st_size);
+}
+
+/* Paths the app never owns: a miss there stays the API's JSON 404. */
+static int server_path(const char *path)
+{
+    static const char *const roots[] = {"/api", "/files", "/assets", "/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        size_t len = strlen(roots[i]);
+        if (strncmp(path, roots[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+int lp_api_web_app(lp_req *req)
+{
+    if (server_path(req->path))
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "there is no endpoint at %s", req->path);
+    return lp_api_web_index(req);
 }
 
 int lp_api_web_index(lp_req *req)

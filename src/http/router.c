@@ -58,18 +58,33 @@ static int path_match(const char *pattern, const char *path, lp_route_match *m)
     }
 }
 
+/* "/{name*}": the whole path; such a route is the fallback (see route.h). */
+static int is_fallback(const char *pattern)
+{
+    size_t len = strlen(pattern);
+    return len >= 5 && pattern[1] == '{' && strchr(pattern + 1, '/') == NULL && pattern[len - 2] == '*';
+}
+
 lp_route_result lp_route_match_path(const lp_route *routes, size_t n, const char *method, const char *path,
                                     lp_route_match *m, char *allow, size_t allow_cap)
 {
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     int path_seen = 0;
     size_t alen = 0;
+    lp_route_match fallback = {0};
     if (allow && allow_cap)
         allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         lp_route_match tmp;
         if (!path_match(routes[i].pattern, path, &tmp))
             continue;
+        if (is_fallback(routes[i].pattern)) {
+            if (!fallback.route && strcmp(routes[i].method, want) == 0) {
+                fallback = tmp;
+                fallback.route = &routes[i];
+            }
+            continue;
+        }
         if (strcmp(routes[i].method, want) == 0) {
             *m = tmp;
             m->route = &routes[i];
@@ -86,5 +101,11 @@ lp_route_result lp_route_match_path(const lp_route *routes, size_t n, const char
             }
         }
     }
-    return path_seen ? LP_ROUTE_NO_METHOD : LP_ROUTE_NO_PATH;
+    if (path_seen)
+        return LP_ROUTE_NO_METHOD;
+    if (fallback.route) {
+        *m = fallback;
+        return LP_ROUTE_FOUND;
+    }
+    return LP_ROUTE_NO_PATH;
 }

@@ -4,7 +4,9 @@
  * is src/api/routes.def, see loupe/api/routes.h):
  *   LP_ROUTE(METHOD, "/api/v1/items/{id}", handler, PERM, BODY)
  * A last segment "{name*}" matches the rest of the path, slashes included
- * (e.g. "/files/{key*}").
+ * (e.g. "/files/{key*}"). A route whose pattern is only "/{name*}" is the
+ * fallback: it is chosen only for a path that no other route matches with any
+ * method (louped serves the web app this way, so 405 answers are unchanged).
  * METHOD: GET POST PUT PATCH DELETE HEAD; PERM: lp_perm without the prefix
  * (PUBLIC, READ, ANNOTATE, REVIEW, MANAGE, OWNER); BODY: NONE, JSON (limit
  * http_body_limit), BULK (http_bulk_body_limit) or STREAM (upload_max_bytes,

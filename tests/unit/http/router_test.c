@@ -72,6 +72,33 @@ static void rest_of_path(void **state)
     assert_int_equal(lp_route_match_path(table, N, "GET", "/files/", &m, NULL, 0), LP_ROUTE_NO_PATH);
 }
 
+/* "/{path*}" is the fallback: chosen only when no other route has the path. */
+static void fallback_route(void **state)
+{
+    static const lp_route with_app[] = {
+        {"GET", "/{path*}", h, LP_PERM_PUBLIC, LP_BODY_NONE, "GET /{path*}"},
+        {"GET", "/healthz", h, LP_PERM_PUBLIC, LP_BODY_NONE, "GET /healthz"},
+        {"POST", "/api/v1/items/move", h, LP_PERM_ANNOTATE, LP_BODY_JSON, "POST /api/v1/items/move"},
+        {"GET", "/", h, LP_PERM_PUBLIC, LP_BODY_NONE, "GET /"},
+    };
+    size_t n = sizeof(with_app) / sizeof(with_app[0]);
+    lp_route_match m;
+    char allow[32];
+    assert_int_equal(lp_route_match_path(with_app, n, "GET", "/healthz", &m, NULL, 0), LP_ROUTE_FOUND);
+    assert_ptr_equal(m.route, &with_app[1]);
+    assert_int_equal(lp_route_match_path(with_app, n, "GET", "/", &m, NULL, 0), LP_ROUTE_FOUND);
+    assert_ptr_equal(m.route, &with_app[3]);
+    assert_int_equal(lp_route_match_path(with_app, n, "HEAD", "/datasets/d1", &m, NULL, 0), LP_ROUTE_FOUND);
+    assert_ptr_equal(m.route, &with_app[0]);
+    assert_int_equal(m.nparams, 1);
+    assert_int_equal(m.value_lens[0], strlen("datasets/d1"));
+    /* a path another route has keeps its 405 */
+    assert_int_equal(lp_route_match_path(with_app, n, "GET", "/api/v1/items/move", &m, allow, sizeof(allow)),
+                     LP_ROUTE_NO_METHOD);
+    assert_string_equal(allow, "POST");
+    assert_int_equal(lp_route_match_path(with_app, n, "POST", "/datasets", &m, NULL, 0), LP_ROUTE_NO_PATH);
+}
+
 static void head_matches_get(void **state)
 {
     lp_route_match m;
@@ -86,6 +113,7 @@ int main(void)
         cmocka_unit_test(misses),
         cmocka_unit_test(head_matches_get),
         cmocka_unit_test(rest_of_path),
+        cmocka_unit_test(fallback_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
