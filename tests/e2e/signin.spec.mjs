@@ -10,7 +10,7 @@
 //   LOUPE_E2E_CHROMIUM  optional: the browser binary (default /usr/bin/chromium)
 //   LOUPE_E2E_TIMEOUT_MS optional: how long one step may wait (default 15000)
 //
-// Steps: load /, sign in with a wrong password and expect the server's problem shown; sign in
+// Steps: load / (the app sends a visitor without a session to /signin), sign in with a wrong password and expect the server's problem shown; sign in
 // correctly and expect the email and team shown and an HttpOnly session cookie; reload and
 // still be signed in (cookie + GET /api/v1/me); sign out (with the CSRF header) and be back
 // at the form, also after another reload.
@@ -109,11 +109,11 @@ async function run(cfg, chromium) {
     })
 
     const signInHeading = page.getByRole('heading', { name: 'Sign in to Loupe' })
-    const signedInHeading = page.getByRole('heading', { name: 'Signed in' })
+    const signedInHeading = page.getByRole('heading', { name: 'Datasets' })
     const emailInput = page.getByLabel('Email')
     const passwordInput = page.getByLabel('Password')
     const submit = page.getByRole('button', { name: 'Sign in' })
-    const field = (name) => page.locator(`dd[data-field="${name}"]`)
+    const field = (name) => page.locator(`header [data-field="${name}"]`)
 
     // 1. The page loads and, with no session, shows the form.
     await page.goto(`${cfg.origin}/`)

@@ -10,7 +10,27 @@
 //   (an answer the UI does not understand, naming the field).
 
 import { DecodeError, decodeProblem, decodeSession } from './decode'
-import type { FieldError, LoginRequest, Problem, Session } from './types'
+import { decodeList, decodeModel, type ModelName } from './models'
+import type {
+  AnnotationBatch,
+  AnnotationBatchResult,
+  AnnotationClass,
+  AnnotationSet,
+  ApiKey,
+  ApiKeyCreated,
+  BulkAction,
+  BulkResult,
+  Dataset,
+  FieldError,
+  Item,
+  ItemFilter,
+  ItemsBulk,
+  Job,
+  LoginRequest,
+  Page,
+  Problem,
+  Session,
+} from './types'
 
 /** The server refused a request; `problem` holds its RFC 9457 description. */
 export class ApiError extends Error {
@@ -66,6 +86,32 @@ export interface ClientOptions {
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
+/** A successful answer: the parsed JSON body (undefined when empty) and the response headers. */
+interface Answer {
+  status: number
+  body: unknown
+  headers: Headers
+}
+
+interface RequestOptions {
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+/** Query parameters of GET /api/v1/items for a filter (status=a,b; metadata[key]=value). */
+export function itemQuery(filter: ItemFilter): URLSearchParams {
+  const q = new URLSearchParams()
+  if (filter.dataset_id) q.set('dataset_id', filter.dataset_id)
+  if (filter.path) q.set('path', filter.path)
+  if (filter.name_contains) q.set('name_contains', filter.name_contains)
+  if (filter.status && filter.status.length) q.set('status', filter.status.join(','))
+  if (filter.has_class) q.set('has_class', filter.has_class)
+  for (const [k, v] of Object.entries(filter.metadata ?? {})) q.set(`metadata[${k}]`, v)
+  return q
+}
+
+const seg = encodeURIComponent
+
 const JSON_TYPES = /^application\/(problem\+)?json\b/i
 
 export class ApiClient {
@@ -120,6 +166,168 @@ export class ApiClient {
     this.csrf = undefined
   }
 
+  // --- resources -------------------------------------------------------------------------
+
+  private async get<T>(path: string, model: ModelName): Promise<T> {
+    const body = await this.request('GET', path)
+    return this.decode('GET', path, () => decodeModel<T>(model, body))
+  }
+
+  private async page<T>(path: string, member: string, model: ModelName): Promise<Page<T>> {
+    const body = await this.request('GET', path)
+    return this.decode('GET', path, () => {
+      const o = body as Record<string, unknown>
+      if (typeof o !== 'object' || o === null) throw new DecodeError('', 'an object')
+      const next = o.next
+      if (next !== null && typeof next !== 'string') throw new DecodeError('next', 'a string or null')
+      return { items: decodeList<T>(model, o[member], member), next }
+    })
+  }
+
+  private async write<T>(method: Method, path: string, body: unknown, model: ModelName): Promise<T> {
+    const answer = await this.request(method, path, body)
+    return this.decode(method, path, () => decodeModel<T>(model, answer))
+  }
+
+  /** Datasets in creation order; pass a page's `next` to read the following page. */
+  listDatasets(next?: string | null): Promise<Page<Dataset>> {
+    return this.page(next ?? '/api/v1/datasets?page[size]=200', 'datasets', 'Dataset')
+  }
+
+  createDataset(name: string): Promise<Dataset> {
+    return this.write('POST', '/api/v1/datasets', { name }, 'Dataset')
+  }
+
+  getDataset(id: string): Promise<Dataset> {
+    return this.get(`/api/v1/datasets/${seg(id)}`, 'Dataset')
+  }
+
+  /** Items matching `filter`, `size` a page; `next` (a page's next) continues the same list. */
+  listItems(filter: ItemFilter, size = 200, next?: string | null): Promise<Page<Item>> {
+    if (next) return this.page(next, 'items', 'Item')
+    const q = itemQuery(filter)
+    q.set('page[size]', String(size))
+    return this.page(`/api/v1/items?${q.toString()}`, 'items', 'Item')
+  }
+
+  getItem(id: string): Promise<Item> {
+    return this.get(`/api/v1/items/${seg(id)}`, 'Item')
+  }
+
+  /** Registers an item with one image slot named `slot` in folder `path`. */
+  createItem(datasetId: string, name: string, path: string, slot = '0'): Promise<Item> {
+    return this.write('POST', `/api/v1/datasets/${seg(datasetId)}/items`, { name, path, slots: [{ name: slot, type: 'image' }] }, 'Item')
+  }
+
+  /** Moves, copies, deletes or updates every item the filter names: a count, or a job to follow. */
+  async bulk(action: BulkAction, body: ItemsBulk): Promise<BulkResult> {
+    const path = `/api/v1/items/${action}`
+    const answer = await this.send('POST', path, { body })
+    return this.decode('POST', path, () =>
+      answer.status === 202
+        ? decodeModel<BulkResult>('JobQueued', answer.body)
+        : decodeModel<BulkResult>('ItemsBulkCount', answer.body),
+    )
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.get(`/api/v1/jobs/${seg(id)}`, 'Job')
+  }
+
+  listApiKeys(): Promise<Page<ApiKey>> {
+    return this.page('/api/v1/api-keys?page[size]=200', 'items', 'ApiKey')
+  }
+
+  createApiKey(name: string): Promise<ApiKeyCreated> {
+    return this.write('POST', '/api/v1/api-keys', { name }, 'ApiKeyCreated')
+  }
+
+  async revokeApiKey(id: string): Promise<void> {
+    await this.request('DELETE', `/api/v1/api-keys/${seg(id)}`)
+  }
+
+  listClasses(): Promise<Page<AnnotationClass>> {
+    return this.page('/api/v1/classes?page[size]=200', 'classes', 'Class')
+  }
+
+  createClass(body: Record<string, unknown>): Promise<AnnotationClass> {
+    return this.write('POST', '/api/v1/classes', body, 'Class')
+  }
+
+  /** The item's annotation set. */
+  async getAnnotations(itemId: string): Promise<AnnotationSet> {
+    const path = `/api/v1/items/${seg(itemId)}/annotations`
+    const body = await this.request('GET', path)
+    return this.decode('GET', path, () => {
+      const set = decodeModel<AnnotationSet>('AnnotationSet', body)
+      decodeList('Annotation', set.annotations, 'annotations')
+      return set
+    })
+  }
+
+  /**
+   * Applies a batch all or nothing. `version` becomes If-Match (412 when the set changed since);
+   * `idempotencyKey` makes a retry of the same batch safe.
+   */
+  saveAnnotations(itemId: string, batch: AnnotationBatch, version: number, idempotencyKey: string): Promise<AnnotationBatchResult> {
+    const path = `/api/v1/items/${seg(itemId)}/annotations/batch`
+    return this.send('POST', path, {
+      body: batch,
+      headers: { 'If-Match': `"${version}"`, 'Idempotency-Key': idempotencyKey },
+    }).then((a) => this.decode('POST', path, () => decodeModel<AnnotationBatchResult>('AnnotationBatchResult', a.body)))
+  }
+
+  /**
+   * PUTs a slot's file with upload progress (XMLHttpRequest: fetch reports none). Rejects with
+   * NetworkError when the connection fails (worth a retry), ApiError when the server refuses.
+   */
+  putSlotFile(itemId: string, slot: string, body: Blob, onProgress: (loaded: number) => void): Promise<void> {
+    const url = this.slotFileUrl(itemId, slot)
+    const path = url.slice(this.baseUrl.length)
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('PUT', url)
+      xhr.withCredentials = true
+      xhr.setRequestHeader('Accept', 'application/json, application/problem+json')
+      xhr.setRequestHeader('Content-Type', body.type || 'application/octet-stream')
+      if (this.csrf !== undefined) xhr.setRequestHeader('X-CSRF-Token', this.csrf)
+      xhr.upload.onprogress = (e) => onProgress(e.loaded)
+      xhr.onerror = () => reject(new NetworkError('PUT', path, 'the connection failed'))
+      xhr.ontimeout = () => reject(new NetworkError('PUT', path, 'timed out'))
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) return resolve()
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(xhr.responseText)
+        } catch {
+          parsed = undefined
+        }
+        reject(new ApiError(decodeProblem(parsed, xhr.status, xhr.statusText)))
+      }
+      xhr.send(body)
+    })
+  }
+
+  /** Where a slot's file is PUT (the uploader streams it there with progress). */
+  slotFileUrl(itemId: string, slot: string): string {
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/file`
+  }
+
+  /** The slot's thumbnail (a redirect to a signed URL), usable as an <img> src. */
+  thumbnailUrl(itemId: string, slot: string): string {
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/thumbnail`
+  }
+
+  /** The slot's web preview, or the original for the editor. */
+  mediaUrl(itemId: string, slot: string, kind: 'preview' | 'original'): string {
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/${kind}`
+  }
+
+  /** One DeepZoom tile (level/col_row.jpg) of a slot's pyramid; `tiles/` + 'info' for the descriptor. */
+  tileUrl(itemId: string, slot: string, rest: string): string {
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/${rest}`
+  }
+
   private decode<T>(method: Method, path: string, fn: () => T): T {
     try {
       return fn()
@@ -135,7 +343,15 @@ export class ApiClient {
    * for a successful answer that is not JSON.
    */
   private async request(method: Method, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' }
+    return (await this.send(method, path, { body })).body
+  }
+
+  private async send(method: Method, path: string, options: RequestOptions = {}): Promise<Answer> {
+    const body = options.body
+    const headers: Record<string, string> = {
+      Accept: 'application/json, application/problem+json',
+      ...options.headers,
+    }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     if (method !== 'GET' && this.csrf !== undefined) headers['X-CSRF-Token'] = this.csrf
 
@@ -176,12 +392,12 @@ export class ApiClient {
       throw new ApiError(decodeProblem(parsed, response.status, response.statusText))
     }
 
-    if (text === '') return undefined
+    if (text === '') return { status: response.status, body: undefined, headers: response.headers }
     if (!isJson) {
       throw new ProtocolError(method, path, '', `expected JSON, got ${response.headers.get('Content-Type') ?? 'no Content-Type'}`)
     }
     try {
-      return JSON.parse(text) as unknown
+      return { status: response.status, body: JSON.parse(text) as unknown, headers: response.headers }
     } catch {
       throw new ProtocolError(method, path, '', 'the body is not valid JSON')
     }

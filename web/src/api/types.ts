@@ -53,3 +53,144 @@ export interface Problem {
   detail?: string
   errors: FieldError[]
 }
+
+/** A named collection of items. */
+export interface Dataset {
+  id: string
+  name: string
+  slug: string
+  created_at: string
+  updated_at: string
+}
+
+export type ItemStatus = 'registered' | 'uploading' | 'processing' | 'ready' | 'error'
+
+/** One media file of an item (an image, a video, a volume). */
+export interface Slot {
+  id: string
+  name: string
+  type: 'image' | 'video' | 'volume'
+  width: number | null
+  height: number | null
+  frame_count: number | null
+  rotation: number
+  format: string | null
+  position: number
+}
+
+/** A unit of work: one or more slots with their annotations. */
+export interface Item {
+  id: string
+  dataset_id: string
+  name: string
+  path: string
+  status: ItemStatus
+  error: string | null
+  priority: number
+  metadata: Record<string, unknown>
+  annotation_count: number
+  class_ids: string[]
+  created_at: string
+  updated_at: string
+  slots: Slot[]
+}
+
+/** A page of a cursor-paginated list: `next` is the path of the next page, or null. */
+export interface Page<T> {
+  items: T[]
+  next: string | null
+}
+
+/** Which items: the list's query parameters and the bulk API's `filters`. */
+export interface ItemFilter {
+  dataset_id?: string | undefined
+  item_ids?: string[] | undefined
+  path?: string | undefined
+  name_contains?: string | undefined
+  status?: ItemStatus[] | undefined
+  has_class?: string | undefined
+  metadata?: Record<string, string> | undefined
+}
+
+export type BulkAction = 'move' | 'copy' | 'delete' | 'update'
+
+/** Body of POST /api/v1/items/{move,copy,delete,update}. */
+export interface ItemsBulk {
+  filters: ItemFilter
+  target_dataset_id?: string
+  priority?: number
+  mode?: 'auto' | 'job'
+}
+
+/** A bulk action either finished in the request (count) or became a job. */
+export type BulkResult = { count: number } | { job: { id: string; kind: string; status: string; url: string } }
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+export interface Job {
+  id: string
+  kind: string
+  status: JobStatus
+  progress: number
+  error: string | null
+}
+
+export interface ApiKey {
+  id: string
+  name: string
+  prefix: string
+  role: string
+  created_at: string
+  expires_at: string | null
+  revoked_at: string | null
+  last_used_at: string | null
+}
+
+/** A new key: `key` is shown only in this answer. */
+export interface ApiKeyCreated extends ApiKey {
+  key: string
+}
+
+export interface SkeletonDef {
+  nodes: { name: string }[]
+  edges: [number, number][]
+}
+
+export interface AnnotationClass {
+  id: string
+  name: string
+  annotation_types: string[]
+  color: string
+  description: string
+  properties: unknown[]
+  skeleton: SkeletonDef | null
+  sub_types: string[]
+}
+
+/** A stored annotation: Darwin JSON 2.0 members plus id, class_id, slot and version. */
+export interface Annotation {
+  id: string
+  class_id: string
+  slot: string
+  version: number
+  z?: number
+  [geometry: string]: unknown
+}
+
+export interface AnnotationSet {
+  version: number
+  annotations: Annotation[]
+}
+
+export interface AnnotationBatch {
+  create?: Record<string, unknown>[]
+  update?: Record<string, unknown>[]
+  delete?: string[]
+}
+
+export interface AnnotationBatchResult {
+  version: number
+  created: string[]
+  updated: string[]
+  deleted: string[]
+}

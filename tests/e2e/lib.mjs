@@ -1,0 +1,79 @@
+// Shared by the browser tests: launching Debian's Chromium through playwright-core, screenshots
+// and the axe-core accessibility check.
+
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export const PASS = 0
+export const FAIL = 1
+export const SKIP = 77
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+]
+
+export function log(message) {
+  process.stdout.write(`${message}\n`)
+}
+
+/** playwright-core's chromium, or a skip reason. */
+export async function loadChromium(binary) {
+  if (!existsSync(binary)) return { skip: `no Chromium at ${binary} (apt-get install chromium, or set LOUPE_E2E_CHROMIUM)` }
+  try {
+    const { chromium } = await import('playwright-core')
+    return { chromium }
+  } catch {
+    return { skip: 'playwright-core is not installed (run npm ci in tests/e2e)' }
+  }
+}
+
+/** A browser with a fresh profile; close() removes the profile too. */
+export async function launch(chromium, binary, viewport) {
+  const profile = await mkdtemp(join(tmpdir(), 'loupe-e2e-'))
+  const browser = await chromium.launch({ executablePath: binary, headless: true, args: CHROMIUM_ARGS })
+  return {
+    browser,
+    newContext: (options = {}) => browser.newContext({ viewport, ...options }),
+    async close() {
+      await browser.close()
+      await rm(profile, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Saves a PNG of the page as <dir>/<name>-<width>x<height>.png; returns the path. */
+export async function screenshot(page, dir, name) {
+  await mkdir(dir, { recursive: true })
+  const { width, height } = page.viewportSize()
+  const path = join(dir, `${name}-${width}x${height}.png`)
+  await page.screenshot({ path })
+  return path
+}
+
+let axeSource
+/** Runs axe-core on the page; returns the serious and critical violations ([] when none). */
+export async function axeViolations(page) {
+  if (!axeSource) {
+    const require = createRequire(import.meta.url)
+    axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8')
+  }
+  // evaluated through the debugging protocol: the page's CSP forbids inline scripts
+  await page.evaluate(axeSource)
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }))
+  })
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
