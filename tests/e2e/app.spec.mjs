@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { axeViolations, FAIL, launch, loadChromium, log, PASS, screenshot, SKIP } from './lib.mjs'
+import { axeViolations, launch, log, main, screenshot } from './lib.mjs'
 
 const VIEWPORTS = [
   { width: 1280, height: 720 },
@@ -247,28 +247,4 @@ async function run(cfg, chromium) {
   }
 }
 
-async function main() {
-  let cfg
-  try {
-    cfg = config()
-  } catch (e) {
-    log(`not ok - configuration: ${e.message}`)
-    return FAIL
-  }
-  const { chromium, skip } = await loadChromium(cfg.chromium)
-  if (skip) {
-    log(`skip - ${skip}`)
-    return SKIP
-  }
-  try {
-    await run(cfg, chromium)
-  } catch (e) {
-    log(`not ok - ${e instanceof Error ? e.message : String(e)}`)
-    if (e instanceof Error && e.stack) log(`# ${e.stack.replace(/\n/g, '\n# ')}`)
-    return FAIL
-  }
-  log('pass - the web app works end to end')
-  return PASS
-}
-
-process.exitCode = await main()
+process.exitCode = await main(config, run, 'the web app works end to end')

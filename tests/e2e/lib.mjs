@@ -38,6 +38,34 @@ export async function loadChromium(binary) {
   }
 }
 
+/**
+ * The whole of a spec's main: reads the configuration (readConfig throws on a bad one), loads
+ * Chromium, runs `run(cfg, chromium)` and turns the outcome into the exit status.
+ */
+export async function main(readConfig, run, passMessage) {
+  let cfg
+  try {
+    cfg = readConfig()
+  } catch (error) {
+    log(`not ok - configuration: ${error.message}`)
+    return FAIL
+  }
+  const { chromium, skip } = await loadChromium(cfg.chromium)
+  if (skip) {
+    log(`skip - ${skip}`)
+    return SKIP
+  }
+  try {
+    await run(cfg, chromium)
+  } catch (error) {
+    log(`not ok - ${error instanceof Error ? error.message : String(error)}`)
+    if (error instanceof Error && error.stack) log(`# ${error.stack.replace(/\n/g, '\n# ')}`)
+    return FAIL
+  }
+  log(`pass - ${passMessage}`)
+  return PASS
+}
+
 /** A browser with a fresh profile; close() removes the profile too. */
 export async function launch(chromium, binary, viewport) {
   const profile = await mkdtemp(join(tmpdir(), 'loupe-e2e-'))

@@ -19,30 +19,10 @@
 // playwright-core: run `npm ci` in tests/e2e).
 
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-const PASS = 0
-const FAIL = 1
-const SKIP = 77
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-]
-
-function log(message) {
-  process.stdout.write(`${message}\n`)
-}
+import { CHROMIUM_ARGS, log, main } from './lib.mjs'
 
 function readConfig() {
   const missing = ['LOUPE_E2E_URL', 'LOUPE_E2E_EMAIL', 'LOUPE_E2E_PASSWORD'].filter((name) => !process.env[name])
@@ -199,34 +179,4 @@ async function run(cfg, chromium) {
   }
 }
 
-async function main() {
-  let cfg
-  try {
-    cfg = readConfig()
-  } catch (error) {
-    log(`not ok - configuration: ${error.message}`)
-    return FAIL
-  }
-  if (!existsSync(cfg.chromium)) {
-    log(`skip - no Chromium at ${cfg.chromium} (apt-get install chromium, or set LOUPE_E2E_CHROMIUM)`)
-    return SKIP
-  }
-  let chromium
-  try {
-    ;({ chromium } = await import('playwright-core'))
-  } catch {
-    log('skip - playwright-core is not installed (run npm ci in tests/e2e)')
-    return SKIP
-  }
-  try {
-    await run(cfg, chromium)
-  } catch (error) {
-    log(`not ok - ${error instanceof Error ? error.message : String(error)}`)
-    if (error instanceof Error && error.stack) log(`# ${error.stack.replace(/\n/g, '\n# ')}`)
-    return FAIL
-  }
-  log('pass - sign-in, reload and sign-out work in the browser')
-  return PASS
-}
-
-process.exitCode = await main()
+process.exitCode = await main(readConfig, run, 'sign-in, reload and sign-out work in the browser')
