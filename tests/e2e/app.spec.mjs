@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { axeViolations, launch, log, main, screenshot } from './lib.mjs'
+import { apiClient, axeViolations, launch, log, main, screenshot } from './lib.mjs'
 
 const VIEWPORTS = [
   { width: 1280, height: 720 },
@@ -40,20 +40,6 @@ function config() {
     bigDataset: process.env.LOUPE_E2E_BIG_DATASET || undefined,
     chromium: process.env.LOUPE_E2E_CHROMIUM || '/usr/bin/chromium',
     timeout: Number(process.env.LOUPE_E2E_TIMEOUT_MS ?? '20000'),
-  }
-}
-
-/** The API as the test's own client (API key), for setup and for checking what the UI did. */
-function apiClient(cfg) {
-  return async (method, path, body) => {
-    const r = await fetch(cfg.origin + path, {
-      method,
-      headers: { Authorization: `ApiKey ${cfg.apiKey}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await r.text()
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`)
-    return text ? JSON.parse(text) : undefined
   }
 }
 
@@ -84,7 +70,7 @@ async function shots(page, cfg, name) {
 }
 
 async function run(cfg, chromium) {
-  const api = apiClient(cfg)
+  const api = apiClient(cfg.origin, cfg.apiKey)
   const b = await launch(chromium, cfg.chromium, VIEWPORTS[0])
   try {
     const context = await b.newContext()

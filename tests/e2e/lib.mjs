@@ -105,3 +105,26 @@ export async function axeViolations(page) {
   })
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical')
 }
+
+/** Signs in through the form at /signin. */
+export async function signIn(page, origin, email, password) {
+  await page.goto(`${origin}/signin`)
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: 'Datasets' }).waitFor()
+}
+
+/** The API as the test's own client (an API key), for setup and for checking what the UI did. */
+export function apiClient(origin, apiKey) {
+  return async (method, path, body) => {
+    const r = await fetch(origin + path, {
+      method,
+      headers: { Authorization: `ApiKey ${apiKey}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await r.text()
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`)
+    return text ? JSON.parse(text) : undefined
+  }
+}

@@ -30,6 +30,7 @@ import type {
   Page,
   Problem,
   Session,
+  SlotMedia,
 } from './types'
 
 /** The server refused a request; `problem` holds its RFC 9457 description. */
@@ -323,9 +324,37 @@ export class ApiClient {
     return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/${kind}`
   }
 
-  /** One DeepZoom tile (level/col_row.jpg) of a slot's pyramid; `tiles/` + 'info' for the descriptor. */
-  tileUrl(itemId: string, slot: string, rest: string): string {
-    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/${rest}`
+  getSlotMedia(itemId: string, slot: string): Promise<SlotMedia> {
+    return this.get(`/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/media`, 'SlotMedia')
+  }
+
+  /** The DeepZoom descriptor (XML text) of a slot's pyramid. */
+  async getTileDescriptor(itemId: string, slot: string): Promise<string> {
+    const path = `/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/image.dzi`
+    const init: RequestInit = { credentials: 'same-origin', signal: AbortSignal.timeout(this.timeoutMs) }
+    let response: Response
+    try {
+      response = await this.fetchImpl(this.baseUrl + path, init)
+    } catch (e) {
+      throw new NetworkError('GET', path, e instanceof Error ? e.message : String(e))
+    }
+    const text = await response.text()
+    if (!response.ok) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        parsed = undefined
+      }
+      throw new ApiError(decodeProblem(parsed, response.status, response.statusText))
+    }
+    return text
+  }
+
+  /** One DeepZoom tile of a slot's pyramid. */
+  tileUrl(itemId: string, slot: string, level: number, col: number, row: number, format: 'jpeg' | 'webp'): string {
+    const ext = format === 'webp' ? 'webp' : 'jpg'
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/image_files/${level}/${col}_${row}.${ext}`
   }
 
   private decode<T>(method: Method, path: string, fn: () => T): T {

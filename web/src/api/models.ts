@@ -5,7 +5,7 @@
 import { DecodeError } from './decode'
 
 /** 'string?' and 'number?' also accept null (OpenAPI `type: [string, null]`). */
-export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'object' | 'array'
+export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'object' | 'object?' | 'array'
 
 export const MODELS = {
   Dataset: { id: 'string', name: 'string', slug: 'string', created_at: 'string', updated_at: 'string' },
@@ -34,6 +34,7 @@ export const MODELS = {
   AnnotationSet: { version: 'number', annotations: 'array' },
   AnnotationBatchResult: { version: 'number', created: 'array', updated: 'array', deleted: 'array' },
   UploadStarted: { item_id: 'string', slot: 'string', status: 'string' },
+  SlotMedia: { item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?' },
 } as const satisfies Record<string, Record<string, FieldKind>>
 
 export type ModelName = keyof typeof MODELS

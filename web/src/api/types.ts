@@ -194,3 +194,14 @@ export interface AnnotationBatchResult {
   updated: string[]
   deleted: string[]
 }
+
+/** A slot's media: processing status, size and, for big images, the DeepZoom pyramid. */
+export interface SlotMedia {
+  item_id: string
+  slot: string
+  status: string
+  error: string | null
+  width: number | null
+  height: number | null
+  tiles: { dzi: string; format: 'jpeg' | 'webp' } | null
+}

@@ -33,7 +33,9 @@ export function keyName(e: KeyboardEvent): string {
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null
   if (!el || !el.tagName) return false
-  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName)
+  if (el.isContentEditable || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT') return true
+  // radios, checkboxes and buttons take no text: shortcuts keep working after a click on one
+  return el.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'submit', 'range', 'color'].includes((el as HTMLInputElement).type)
 }
 
 export function dispatch(e: KeyboardEvent): void {

@@ -82,6 +82,10 @@ describe('the API client against docs/openapi.yaml', () => {
         }
         // an enum or const without a type: the field must be required and a string in the UI
         if (!types.length) expect(['string', 'number', 'object'].includes(want), `${schema}.${field}`).toBe(true)
+        // anyOf [null, …]: nullable
+        if (!types.length && prop!.anyOf) {
+          expect(prop!.anyOf.some((a: Json) => a.type === 'null'), `${schema}.${field} nullability`).toBe(kind.endsWith('?'))
+        }
       }
     }
   })
@@ -110,6 +114,8 @@ describe('the API client against docs/openapi.yaml', () => {
       () => client.createClass({ name: 'cat', annotation_types: ['polygon'] }),
       () => client.getAnnotations(ID),
       () => client.saveAnnotations(ID, { create: [], update: [], delete: [] }, 3, 'key-1'),
+      () => client.getSlotMedia(ID, '0'),
+      () => client.getTileDescriptor(ID, '0'),
     ]
     for (const call of calls) await call().catch(() => undefined)
     expect(sent.length).toBe(calls.length)
@@ -119,7 +125,7 @@ describe('the API client against docs/openapi.yaml', () => {
       ['GET', client.thumbnailUrl(ID, '0')],
       ['GET', client.mediaUrl(ID, '0', 'preview')],
       ['GET', client.mediaUrl(ID, '0', 'original')],
-      ['GET', client.tileUrl(ID, '0', '3/0_1.jpeg')],
+      ['GET', client.tileUrl(ID, '0', 12, 0, 1, 'jpeg')],
     ]
     for (const [method, url] of urls) sent.push({ method, url: new URL(url), headers: new Headers(), body: undefined })
 

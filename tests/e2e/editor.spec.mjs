@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// End-to-end test of the annotation editor in a real headless Chromium, against a real louped.
+//
+//   LOUPE_E2E_URL, LOUPE_E2E_EMAIL, LOUPE_E2E_PASSWORD, LOUPE_E2E_API_KEY   as in app.spec.mjs
+//   LOUPE_E2E_ITEM        a ready item with one image slot (at least 640 × 480)
+//   LOUPE_E2E_BIG_ITEM    optional: a ready item whose image has a tile pyramid (20,000 × 20,000)
+//   LOUPE_E2E_ARTIFACTS   where screenshots go
+//
+// Steps: draw a box, a polygon with a hole, a keypoint skeleton and a brush mask; everything
+// autosaves; a reload shows the same shapes with the same coordinates; undo and redo; an edit
+// from a second browser context makes the first one's save conflict and show the dialog, and
+// "keep mine" wins; offline (setOffline) edits are journaled, and reach the server on return, also
+// after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn.
+
+import assert from 'node:assert/strict'
+import { apiClient, axeViolations, launch, log, main, screenshot, signIn } from './lib.mjs'
+
+function config() {
+  const need = ['LOUPE_E2E_URL', 'LOUPE_E2E_EMAIL', 'LOUPE_E2E_PASSWORD', 'LOUPE_E2E_API_KEY', 'LOUPE_E2E_ITEM', 'LOUPE_E2E_ARTIFACTS']
+  const missing = need.filter((n) => !process.env[n])
+  if (missing.length) throw new Error(`set ${missing.join(', ')} (see the comment at the top of editor.spec.mjs)`)
+  return {
+    origin: new URL(process.env.LOUPE_E2E_URL).origin,
+    email: process.env.LOUPE_E2E_EMAIL,
+    password: process.env.LOUPE_E2E_PASSWORD,
+    apiKey: process.env.LOUPE_E2E_API_KEY,
+    item: process.env.LOUPE_E2E_ITEM,
+    bigItem: process.env.LOUPE_E2E_BIG_ITEM || undefined,
+    artifacts: process.env.LOUPE_E2E_ARTIFACTS,
+    chromium: process.env.LOUPE_E2E_CHROMIUM || '/usr/bin/chromium',
+    timeout: Number(process.env.LOUPE_E2E_TIMEOUT_MS ?? '20000'),
+  }
+}
+
+const CLASSES = [
+  { name: 'car', annotation_types: ['bounding_box', 'polygon', 'tag'], color: '#e4572e' },
+  { name: 'person', annotation_types: ['skeleton', 'keypoint'], color: '#f3a712', skeleton: { nodes: [{ name: 'head' }, { name: 'left hand' }, { name: 'right hand' }], edges: [[0, 1], [0, 2]] } },
+  { name: 'road', annotation_types: ['polygon', 'mask', 'line', 'ellipse', 'cuboid'], color: '#2e86ab' },
+  { name: 'raster', annotation_types: ['raster_layer'], color: '#000000' },
+]
+
+/** The editor's shapes as the page holds them (version and order aside). */
+function pageShapes(page) {
+  return page.evaluate(() =>
+    window
+      .loupeEditor()
+      .doc.all()
+      .map(({ version, source, slot, ...s }) => s)
+      .sort((a, b) => (a.id < b.id ? -1 : 1)),
+  )
+}
+
+async function serverShapes(api, item) {
+  const set = await api('GET', `/api/v1/items/${item}/annotations`)
+  return set.annotations.map(({ version, source, slot, ...s }) => s).sort((a, b) => (a.id < b.id ? -1 : 1))
+}
+
+async function openEditor(page, cfg, item) {
+  await page.goto(`${cfg.origin}/items/${item}`)
+  await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+  return page.locator('canvas.editor-canvas').boundingBox()
+}
+
+async function saved(page) {
+  await page.waitForFunction(() => {
+    const s = window.loupeSaver?.()
+    return s && s.state === 'saved' && s.pendingCount === 0
+  })
+}
+
+/** Screen position (page coordinates) of an image point. */
+async function screenOf(page, canvas, x, y) {
+  const p = await page.evaluate(([x, y]) => window.loupeEditor().view.toScreen({ x, y }), [x, y])
+  return { x: canvas.x + p.x, y: canvas.y + p.y }
+}
+
+async function clickAt(page, canvas, x, y, modifiers = []) {
+  const p = await screenOf(page, canvas, x, y)
+  await page.mouse.click(p.x, p.y, { modifiers })
+}
+
+async function dragImage(page, canvas, from, to) {
+  const a = await screenOf(page, canvas, ...from)
+  const b = await screenOf(page, canvas, ...to)
+  await page.mouse.move(a.x, a.y)
+  await page.mouse.down()
+  await page.mouse.move(b.x, b.y, { steps: 6 })
+  await page.mouse.up()
+}
+
+function near(a, b, what) {
+  assert.ok(Math.abs(a - b) <= 2, `${what}: ${a} is not within 2 px of ${b}`)
+}
+
+async function pickClass(page, name) {
+  await page.getByRole('radio', { name: new RegExp(`^${name}`) }).check()
+}
+
+async function run(cfg, chromium) {
+  const api = apiClient(cfg.origin, cfg.apiKey)
+  const have = (await api('GET', '/api/v1/classes?page[size]=200')).classes
+  for (const c of CLASSES) if (!have.some((h) => h.name === c.name)) await api('POST', '/api/v1/classes', c)
+  // start from an item without annotations
+  const old = await api('GET', `/api/v1/items/${cfg.item}/annotations`)
+  if (old.annotations.length) await api('POST', `/api/v1/items/${cfg.item}/annotations/batch`, { delete: old.annotations.map((a) => a.id) })
+
+  const b = await launch(chromium, cfg.chromium, { width: 1280, height: 720 })
+  try {
+    const context = await b.newContext()
+    context.setDefaultTimeout(cfg.timeout)
+    const page = await context.newPage()
+    const errors = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await signIn(page, cfg.origin, cfg.email, cfg.password)
+    let canvas = await openEditor(page, cfg, cfg.item)
+
+    // 1. A box, a polygon with a hole, a skeleton and a brush mask.
+    await pickClass(page, 'car')
+    await page.keyboard.press('b')
+    await dragImage(page, canvas, [40, 40], [200, 150])
+    await page.keyboard.press('p')
+    for (const [x, y] of [[250, 40], [450, 40], [450, 220], [250, 220]]) await clickAt(page, canvas, x, y, ['Shift'])
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('h')
+    for (const [x, y] of [[300, 80], [400, 80], [350, 180]]) await clickAt(page, canvas, x, y)
+    await page.keyboard.press('Enter')
+    await pickClass(page, 'person')
+    await page.keyboard.press('s')
+    for (const [x, y] of [[100, 300], [60, 380], [140, 380]]) await clickAt(page, canvas, x, y)
+    await pickClass(page, 'road')
+    await page.keyboard.press('m')
+    await dragImage(page, canvas, [300, 350], [450, 400])
+    await page.keyboard.press('v')
+    await saved(page)
+    const drawn = await pageShapes(page)
+    const kinds = drawn.map((s) => ['bounding_box', 'polygon', 'skeleton', 'mask', 'raster_layer'].find((k) => s[k] && !(k === 'bounding_box' && s.polygon)))
+    assert.deepEqual([...kinds].sort(), ['bounding_box', 'mask', 'polygon', 'raster_layer', 'skeleton'], `the five shapes: ${kinds}`)
+    const box = drawn.find((s) => s.bounding_box && !s.polygon).bounding_box
+    near(box.x, 40, 'box x')
+    near(box.y, 40, 'box y')
+    near(box.w, 160, 'box w')
+    near(box.h, 110, 'box h')
+    const poly = drawn.find((s) => s.polygon).polygon
+    assert.equal(poly.paths.length, 2, 'the polygon has its hole')
+    near(poly.paths[1][2].x, 350, 'hole vertex x')
+    const skel = drawn.find((s) => s.skeleton).skeleton
+    assert.deepEqual(skel.nodes.map((n) => n.name), ['head', 'left hand', 'right hand'], 'skeleton nodes from the class')
+    const layer = drawn.find((s) => s.raster_layer).raster_layer
+    assert.ok(layer.dense_rle.some((v, i) => i % 2 === 0 && v > 0), 'the brush painted pixels')
+    assert.deepEqual(await serverShapes(api, cfg.item), drawn, 'the server holds exactly what was drawn')
+    await screenshot(page, cfg.artifacts, 'editor-drawn')
+    const violations = await axeViolations(page)
+    assert.deepEqual(violations, [], `axe-core on the editor: ${JSON.stringify(violations)}`)
+    log('ok - box, polygon with a hole, skeleton and brush mask drawn and autosaved (axe-core clean)')
+
+    // 2. A reload shows the same shapes at the same coordinates.
+    canvas = await openEditor(page, cfg, cfg.item)
+    assert.deepEqual(await pageShapes(page), drawn, 'the same shapes after a reload')
+    log('ok - a reload shows the same shapes with the same coordinates')
+
+    // 3. Undo and redo (keyboard), saved each time.
+    const before = await pageShapes(page)
+    await page.keyboard.press('b')
+    await pickClass(page, 'car')
+    await dragImage(page, canvas, [500, 300], [600, 420])
+    await saved(page)
+    assert.equal((await serverShapes(api, cfg.item)).length, before.length + 1)
+    await page.locator('canvas.editor-canvas').focus()
+    await page.keyboard.press('Control+z')
+    await saved(page)
+    assert.deepEqual(await serverShapes(api, cfg.item), before, 'undo removed the box on the server too')
+    await page.keyboard.press('Control+Shift+z')
+    await saved(page)
+    assert.equal((await serverShapes(api, cfg.item)).length, before.length + 1, 'redo brought it back')
+    log('ok - undo and redo')
+
+    // 4. A second browser context edits the same item: the first one's next save conflicts.
+    const other = await b.newContext()
+    other.setDefaultTimeout(cfg.timeout)
+    const page2 = await other.newPage()
+    await signIn(page2, cfg.origin, cfg.email, cfg.password)
+    await openEditor(page2, cfg, cfg.item)
+    await page2.locator('canvas.editor-canvas').focus()
+    await page2.keyboard.press('Control+a')
+    await page2.keyboard.press('Shift+ArrowRight')
+    await saved(page2)
+    const theirs = await serverShapes(api, cfg.item)
+    await page.locator('canvas.editor-canvas').focus()
+    await page.keyboard.press('Control+a')
+    await page.keyboard.press('ArrowDown')
+    const dialog = page.getByRole('dialog', { name: 'This item was changed by someone else' })
+    await dialog.waitFor()
+    assert.deepEqual(await serverShapes(api, cfg.item), theirs, 'nothing was overwritten while the dialog is open')
+    await screenshot(page, cfg.artifacts, 'editor-conflict')
+    await dialog.getByRole('button', { name: 'Keep my version' }).click()
+    await saved(page)
+    assert.deepEqual(await serverShapes(api, cfg.item), await pageShapes(page), 'my version won')
+    await other.close()
+    log('ok - a conflicting edit shows the dialog; keeping mine saves mine')
+
+    // 5. Offline: edits are journaled and reach the server on return, also after closing the tab.
+    const onServer = (await serverShapes(api, cfg.item)).length
+    await context.setOffline(true)
+    await page.keyboard.press('b')
+    await dragImage(page, canvas, [520, 60], [600, 120])
+    await page.waitForFunction(() => window.loupeSaver().state === 'offline')
+    await page.getByText('change(s) kept on this device').waitFor()
+    await screenshot(page, cfg.artifacts, 'editor-offline')
+    await context.setOffline(false)
+    await saved(page)
+    assert.equal((await serverShapes(api, cfg.item)).length, onServer + 1, 'the offline box reached the server')
+    await context.setOffline(true)
+    await page.keyboard.press('b')
+    await dragImage(page, canvas, [520, 140], [600, 200])
+    await page.waitForFunction(() => window.loupeSaver().state === 'offline')
+    await page.close()
+    await context.setOffline(false)
+    const page3 = await context.newPage()
+    await openEditor(page3, cfg, cfg.item)
+    await saved(page3)
+    assert.equal((await serverShapes(api, cfg.item)).length, onServer + 2, 'the journal of the closed tab was replayed')
+    log('ok - offline edits are kept and saved on return, also after the tab was closed')
+
+    // 6. A 20,000 × 20,000 image opens through its tiles and zooms into a corner.
+    if (cfg.bigItem) {
+      const tiles = []
+      page3.on('request', (r) => r.url().includes('/tiles/image_files/') && tiles.push(r.url()))
+      const c = await openEditor(page3, cfg, cfg.bigItem)
+      await page3.getByText('tiled image').waitFor()
+      await screenshot(page3, cfg.artifacts, 'editor-big-fit')
+      for (let i = 0; i < 12; i++) await page3.mouse.wheel(0, -400).then(() => page3.mouse.move(c.x + 5, c.y + 5))
+      await page3.evaluate(() => {
+        const ed = window.loupeEditor()
+        ed.view.scale = 1
+        ed.view.tx = 0
+        ed.view.ty = 0
+        ed.invalidate()
+      })
+      await page3.waitForTimeout(500)
+      await page3.waitForLoadState('networkidle')
+      const deep = tiles.filter((u) => /image_files\/15\//.test(u))
+      assert.ok(deep.length > 0, `full-resolution tiles were fetched for the corner (${tiles.length} tiles in all)`)
+      assert.ok(tiles.length < 200, `only tiles in view are fetched (${tiles.length})`)
+      await screenshot(page3, cfg.artifacts, 'editor-big-corner')
+      log(`ok - the 20,000 × 20,000 image opened from tiles and zoomed into a corner (${tiles.length} tiles)`)
+    }
+    assert.deepEqual(errors, [], 'no uncaught errors')
+  } finally {
+    await b.close()
+  }
+}
+
+process.exitCode = await main(config, run, 'the editor works end to end')

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest'
+import {
+  bounds,
+  deleteVertex,
+  hitTest,
+  insertVertex,
+  kindOf,
+  moveVertex,
+  translate,
+  vertexAt,
+  type Shape,
+} from '../../src/editor/geometry'
+
+const box: Shape = { id: 'b', class_id: 'c', bounding_box: { x: 10, y: 20, w: 100, h: 50 } }
+const square = (x: number, y: number, s: number) => [
+  { x, y },
+  { x: x + s, y },
+  { x: x + s, y: y + s },
+  { x, y: y + s },
+]
+const donut: Shape = { id: 'p', class_id: 'c', polygon: { paths: [square(0, 0, 100), square(25, 25, 50)] } }
+const line: Shape = { id: 'l', class_id: 'c', line: { path: [{ x: 0, y: 0 }, { x: 100, y: 0 }, { x: 100, y: 100 }] } }
+const ellipse: Shape = { id: 'e', class_id: 'c', ellipse: { center: { x: 50, y: 50 }, radius: { x: 40, y: 10 }, angle: Math.PI / 2 } }
+const skeleton: Shape = { id: 's', class_id: 'c', skeleton: { nodes: [{ name: 'head', x: 5, y: 5 }, { name: 'tail', x: 50, y: 60 }] } }
+
+describe('geometry', () => {
+  it('names the geometry key, a companion box aside', () => {
+    expect(kindOf(box)).toBe('bounding_box')
+    expect(kindOf({ ...donut, bounding_box: { x: 0, y: 0, w: 100, h: 100 } })).toBe('polygon')
+    expect(kindOf({ id: 't', class_id: 'c', tag: {} })).toBe('tag')
+  })
+
+  it('bounds every kind, a rotated ellipse included, and none for a tag', () => {
+    expect(bounds(box)).toEqual({ x0: 10, y0: 20, x1: 110, y1: 70 })
+    expect(bounds(donut)).toEqual({ x0: 0, y0: 0, x1: 100, y1: 100 })
+    const e = bounds(ellipse)!
+    expect(e.x0).toBeCloseTo(40)
+    expect(e.x1).toBeCloseTo(60)
+    expect(e.y0).toBeCloseTo(10)
+    expect(e.y1).toBeCloseTo(90)
+    expect(bounds({ id: 't', class_id: 'c', tag: {} })).toBeNull()
+  })
+
+  it('hit-tests areas, holes (even-odd), lines, points and rotated ellipses', () => {
+    expect(hitTest(box, { x: 50, y: 40 }, 0)).toBe(true)
+    expect(hitTest(box, { x: 5, y: 40 }, 2)).toBe(false)
+    expect(hitTest(box, { x: 9, y: 40 }, 2)).toBe(true)
+    expect(hitTest(donut, { x: 10, y: 10 }, 0)).toBe(true)
+    expect(hitTest(donut, { x: 50, y: 50 }, 0)).toBe(false) // in the hole
+    expect(hitTest(donut, { x: 50, y: 26 }, 2)).toBe(true) // on the hole's edge
+    expect(hitTest(line, { x: 50, y: 3 }, 4)).toBe(true)
+    expect(hitTest(line, { x: 50, y: 50 }, 4)).toBe(false) // lines are not areas
+    expect(hitTest(ellipse, { x: 50, y: 85 }, 0)).toBe(true) // long axis vertical after rotation
+    expect(hitTest(ellipse, { x: 85, y: 50 }, 0)).toBe(false)
+    expect(hitTest(skeleton, { x: 51, y: 61 }, 3)).toBe(true)
+  })
+
+  it('moves shapes and vertices; a box keeps its opposite corner', () => {
+    const moved = translate(donut, 5, -5)
+    expect(moved.polygon!.paths[1]![0]).toEqual({ x: 30, y: 20 })
+    expect(donut.polygon!.paths[1]![0]).toEqual({ x: 25, y: 25 }) // the original is untouched
+    const i = vertexAt(box, { x: 111, y: 71 }, 3)
+    expect(i).toBe(2)
+    expect(moveVertex(box, i, { x: 0, y: 0 }).bounding_box).toEqual({ x: 0, y: 0, w: 10, h: 20 })
+    expect(translate(ellipse, 1, 2).ellipse!.center).toEqual({ x: 51, y: 52 })
+  })
+
+  it('adds and deletes vertices, never below a valid shape', () => {
+    const more = insertVertex(donut, { x: 50, y: 1 }, 3)!
+    expect(more.polygon!.paths[0]).toHaveLength(5)
+    expect(more.polygon!.paths[0]![1]).toEqual({ x: 50, y: 1 })
+    expect(deleteVertex(more, 1)!.polygon!.paths[0]).toHaveLength(4)
+    const tri: Shape = { id: 't', class_id: 'c', polygon: { paths: [square(0, 0, 1).slice(0, 3)] } }
+    expect(deleteVertex(tri, 0)).toBeNull()
+    expect(deleteVertex(line, 1)!.line!.path).toHaveLength(2)
+    expect(deleteVertex(deleteVertex(line, 1)!, 0)).toBeNull()
+    expect(insertVertex(box, { x: 0, y: 0 }, 5)).toBeNull()
+  })
+})
+
+import { RasterLayer } from '../../src/editor/raster'
+
+describe('RasterLayer', () => {
+  it('paints, erases and round-trips through dense_rle', () => {
+    const r = new RasterLayer(20, 10)
+    expect(r.encode()).toEqual([0, 200])
+    expect(r.stroke(5, 5, 15, 5, 2, 3)).toBe(true)
+    const painted = r.count(3)
+    expect(painted).toBeGreaterThan(30)
+    const rle = r.encode()
+    expect(rle.filter((_, i) => i % 2 === 1).reduce((a, b) => a + b, 0)).toBe(200)
+    expect(RasterLayer.decode(20, 10, rle).labels).toEqual(r.labels)
+    r.disc(5, 5, 3, 0, 3) // the eraser only clears its own label
+    expect(r.count(3)).toBeLessThan(painted)
+  })
+})
