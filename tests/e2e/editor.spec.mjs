@@ -227,6 +227,8 @@ async function run(cfg, chromium) {
       page3.on('request', (r) => r.url().includes('/tiles/image_files/') && tiles.push(r.url()))
       const c = await openEditor(page3, cfg, cfg.bigItem)
       await page3.getByText('tiled image').waitFor()
+      await page3.waitForLoadState('networkidle')
+      await page3.waitForTimeout(300)
       await screenshot(page3, cfg.artifacts, 'editor-big-fit')
       for (let i = 0; i < 12; i++) await page3.mouse.wheel(0, -400).then(() => page3.mouse.move(c.x + 5, c.y + 5))
       await page3.evaluate(() => {

@@ -1,8 +1,12 @@
-"""The web app end to end in a real headless Chromium (tests/e2e/app.spec.mjs) against a real
-louped and worker: sign-in with return-to, API keys, shortcuts, the 404 page, a dataset created,
-three images and a folder uploaded until ready, filters in the URL, a bulk move, axe-core on the
-main screens, and the grid over 100,000 items. Screenshots at 1280×720 and 1920×1080 are kept
-under the build directory (e2e-screenshots/app)."""
+"""The web app end to end in a real headless Chromium against a real louped and worker.
+
+tests/e2e/app.spec.mjs: sign-in with return-to, API keys, shortcuts, the 404 page, a dataset
+created, three images and a folder uploaded until ready, filters in the URL, a bulk move, axe-core
+on the main screens, and the grid over 100,000 items. tests/e2e/editor.spec.mjs: a box, a polygon
+with a hole, a skeleton and a brush mask drawn and saved; reload; undo/redo; a conflict from a
+second browser context; offline edits; a 20,000 × 20,000 image opened from its tiles and zoomed
+into a corner. Screenshots (1280×720 and 1920×1080) are kept under the build directory
+(e2e-screenshots/app)."""
 
 import os
 import unittest
@@ -12,7 +16,7 @@ import media_testlib as mt
 import web_e2e_lib as we
 
 lh.require_services(("louped", "loupe-worker"))
-mt.require_tools("ffmpeg")
+mt.require_tools("ffmpeg", "vips")
 
 BIG_ITEMS = 100000
 
@@ -42,6 +46,30 @@ class WebAppEndToEndTest(lh.LoupeTestCase):
         """ % (self.team, BIG_ITEMS))
         return self.query("SELECT id FROM datasets WHERE slug = 'many-frames'")[0][0]
 
+    def ready_item(self, client, dataset_id, name, path):
+        """An item with one image slot holding the file at path, once the worker made it ready."""
+        r = client.post("/api/v1/datasets/%s/items" % dataset_id, json={"name": name, "slots": [{"name": "0", "type": "image"}]})
+        self.assertEqual(r.status, 201, r.text)
+        item = r.json()["id"]
+        with open(path, "rb") as f:
+            r = client.put("/api/v1/items/%s/slots/0/file" % item, data=f.read(), headers={"Content-Type": "image/jpeg"})
+        self.assertEqual(r.status, 202, r.text)
+        lh.wait_until(lambda: client.get("/api/v1/items/" + item).json()["status"] in ("ready", "error"), timeout=240,
+                      message="%s processed" % name)
+        self.assertEqual(client.get("/api/v1/items/" + item).json()["status"], "ready")
+        return item
+
+    def big_image(self):
+        """A 20,000 × 20,000 JPEG with smooth stripes (a few MB): big enough for a tile pyramid."""
+        work = self.sandbox.work_dir
+        stripes, grey, out = (os.path.join(work, n) for n in ("stripes.v", "grey.v", "big.jpg"))
+        mt.run("vips", "sines", stripes, "20000", "20000", "--hfreq", "0.01", "--vfreq", "0.007")
+        mt.run("vips", "linear", stripes, grey, "100", "128", "--uchar")
+        mt.run("vips", "jpegsave", grey, out, "--Q", "60")
+        os.remove(stripes)
+        os.remove(grey)
+        return out
+
     def test_app(self):
         we.require_browser_test()
         boot = self.bootstrap(team="Vision Lab", email="ada@example.com", password="correct horse battery")
@@ -58,6 +86,15 @@ class WebAppEndToEndTest(lh.LoupeTestCase):
             "LOUPE_E2E_ARTIFACTS": we.artifacts_dir("app"),
         }
         out = we.run_spec(self, "app.spec.mjs", env)
+        lh._say(out[-1500:])
+
+        client = d.client(api_key=boot["api_key"])
+        r = client.post("/api/v1/datasets", json={"name": "Editor"})
+        self.assertEqual(r.status, 201, r.text)
+        images = env["LOUPE_E2E_IMAGES"]
+        env["LOUPE_E2E_ITEM"] = self.ready_item(client, r.json()["id"], "a.jpg", os.path.join(images, "a.jpg"))
+        env["LOUPE_E2E_BIG_ITEM"] = self.ready_item(client, r.json()["id"], "big.jpg", self.big_image())
+        out = we.run_spec(self, "editor.spec.mjs", env)
         lh._say(out[-1500:])
 
 
