@@ -45,14 +45,15 @@ function pageShapes(page) {
     window
       .loupeEditor()
       .doc.all()
-      .map(({ version, source, slot, ...s }) => s)
+      .map(({ version, source, slot, name, slot_names, ...s }) => s)
       .sort((a, b) => (a.id < b.id ? -1 : 1)),
   )
 }
 
 async function serverShapes(api, item) {
   const set = await api('GET', `/api/v1/items/${item}/annotations`)
-  return set.annotations.map(({ version, source, slot, ...s }) => s).sort((a, b) => (a.id < b.id ? -1 : 1))
+  // members the server adds (Darwin's name and slot_names, the version, the source) aside
+  return set.annotations.map(({ version, source, slot, name, slot_names, ...s }) => s).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
 async function openEditor(page, cfg, item) {

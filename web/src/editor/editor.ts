@@ -7,6 +7,7 @@ import type { Background } from './background'
 import { byZ, ShapeDocument } from './document'
 import {
   bounds,
+  type Rect,
   boxFromCorners,
   deleteVertex,
   hitTest,
@@ -43,6 +44,8 @@ export interface EditorEvents {
 const HANDLE_PX = 5
 const HIT_PX = 6
 const FREEHAND_PX = 4
+/** How long the view must rest before the shape layer is redrawn sharp at the new zoom. */
+const LAYER_REST_MS = 120
 
 type Drag =
   | { kind: 'pan'; last: Point }
@@ -85,6 +88,15 @@ export class Editor {
   private paintMaskId: string | null = null
   brushRadius = 12
   private readonly cleanup: (() => void)[] = []
+  private layer: HTMLCanvasElement | null = null
+  private layerView = { scale: 1, tx: 0, ty: 0 }
+  private layerTimer: ReturnType<typeof setTimeout> | undefined
+  /** The whole layer must be redrawn (a load, a class colour, hidden shapes …). */
+  private layerFull = true
+  /** Image rectangles of the layer to redraw (where single shapes changed). */
+  private dirtyRects: Rect[] = []
+  /** Shapes being dragged: drawn live on top of the layer. */
+  private live = new Set<string>()
   /** Frames drawn (the benchmark reads it). */
   frames = 0
   lastDrawMs = 0
@@ -112,6 +124,7 @@ export class Editor {
 
   dispose(): void {
     cancelAnimationFrame(this.frame)
+    clearTimeout(this.layerTimer)
     this.cleanup.forEach((f) => f())
     this.background?.dispose()
   }
@@ -120,6 +133,7 @@ export class Editor {
 
   setClasses(list: EditorClass[]): void {
     this.classes = new Map(list.map((c) => [c.id, c]))
+    this.layerFull = true
     if (!this.classes.has(this.classId)) this.classId = list[0]?.id ?? ''
     this.paths.clear()
     this.invalidate()
@@ -236,19 +250,103 @@ export class Editor {
       ctx.drawImage(this.rasterCanvas, 0, 0)
       ctx.globalAlpha = 1
     }
+    // the shapes that are not moving come from the layer: redrawn only when they changed, and
+    // otherwise stretched and shifted with the view until it rests (then redrawn sharp)
+    const L = this.layerView
+    if (this.layerFull || !this.layer || this.layer.width !== this.canvas.width || this.layer.height !== this.canvas.height) {
+      this.renderLayer(scaled)
+    } else {
+      if (this.dirtyRects.length) this.patchLayer()
+      if (L.scale !== scaled.scale || L.tx !== scaled.tx || L.ty !== scaled.ty) this.scheduleLayer()
+    }
+    const k = scaled.scale / L.scale
+    ctx.setTransform(k, 0, 0, k, scaled.tx - L.tx * k, scaled.ty - L.ty * k)
+    ctx.imageSmoothingEnabled = true
+    ctx.drawImage(this.layer!, 0, 0)
+    ctx.setTransform(scaled.scale, 0, 0, scaled.scale, scaled.tx, scaled.ty)
     const px = 1 / v.scale // one screen pixel in image pixels
-    const shapes = this.doc.inRect(v.visible())
+    this.drawShapes(ctx, [...this.live].map((id) => this.doc.get(id)).filter((x): x is Shape => !!x), px)
+    this.drawSelection(ctx, px)
+    this.drawDraft(ctx, px)
+    this.frames++
+    this.drawnRevision = this.doc.revision
+    this.lastDrawMs = performance.now() - t0
+  }
+
+  /** Draws the shapes that are not moving, as the view is now, into the layer. */
+  private renderLayer(scaled: View): void {
+    clearTimeout(this.layerTimer)
+    this.layer ??= document.createElement('canvas')
+    const c = this.layer
+    if (c.width !== this.canvas.width || c.height !== this.canvas.height) {
+      c.width = this.canvas.width
+      c.height = this.canvas.height
+    }
+    const ctx = c.getContext('2d')!
+    ctx.setTransform(1, 0, 0, 1, 0, 0)
+    ctx.clearRect(0, 0, c.width, c.height)
+    ctx.setTransform(scaled.scale, 0, 0, scaled.scale, scaled.tx, scaled.ty)
+    const shapes = this.doc.inRect(this.view.visible()).filter((s) => !this.live.has(s.id))
+    this.drawShapes(ctx, shapes, 1 / this.view.scale)
+    this.layerView = { scale: scaled.scale, tx: scaled.tx, ty: scaled.ty }
+    this.layerFull = false
+    this.dirtyRects = []
+  }
+
+  /** Redraws only the dirty rectangles of the layer, at the layer's own transform. */
+  private patchLayer(): void {
+    const ctx = this.layer!.getContext('2d')!
+    const L = this.layerView
+    const dpr = this.canvas.width / Math.max(1, this.view.width)
+    const margin = (8 * dpr) / L.scale // strokes and point markers reach a few screen pixels out
+    for (const r of this.dirtyRects) {
+      const x0 = Math.floor((r.x0 - margin) * L.scale + L.tx)
+      const y0 = Math.floor((r.y0 - margin) * L.scale + L.ty)
+      const x1 = Math.ceil((r.x1 + margin) * L.scale + L.tx)
+      const y1 = Math.ceil((r.y1 + margin) * L.scale + L.ty)
+      if (x1 < 0 || y1 < 0 || x0 > this.layer!.width || y0 > this.layer!.height) continue
+      ctx.save()
+      ctx.setTransform(1, 0, 0, 1, 0, 0)
+      ctx.beginPath()
+      ctx.rect(x0, y0, x1 - x0, y1 - y0)
+      ctx.clip()
+      ctx.clearRect(x0, y0, x1 - x0, y1 - y0)
+      ctx.setTransform(L.scale, 0, 0, L.scale, L.tx, L.ty)
+      const area = { x0: (x0 - L.tx) / L.scale, y0: (y0 - L.ty) / L.scale, x1: (x1 - L.tx) / L.scale, y1: (y1 - L.ty) / L.scale }
+      this.drawShapes(ctx, this.doc.inRect(area).filter((s) => !this.live.has(s.id)), dpr / L.scale)
+      ctx.restore()
+    }
+    this.dirtyRects = []
+  }
+
+  /** Marks where shapes changed, for patchLayer (too many rectangles: redraw it all). */
+  private dirtyShapes(shapes: (Shape | null | undefined)[]): void {
+    for (const s of shapes) {
+      const b = s && bounds(s)
+      if (b) this.dirtyRects.push(b)
+    }
+    if (this.dirtyRects.length > 64) this.layerFull = true
+  }
+
+  private scheduleLayer(): void {
+    clearTimeout(this.layerTimer)
+    this.layerTimer = setTimeout(() => {
+      this.layerFull = true
+      this.invalidate()
+    }, LAYER_REST_MS)
+  }
+
+  private drawShapes(ctx: CanvasRenderingContext2D, shapes: Shape[], px: number): void {
     // group by colour: one fill and one stroke style change per class
     const byColor = new Map<string, Shape[]>()
     for (const s of shapes) {
-      const st = this.doc.state(s.id)
-      if (st.hidden) continue
+      if (this.doc.state(s.id).hidden) continue
       const c = this.color(s)
       let list = byColor.get(c)
       if (!list) byColor.set(c, (list = []))
       list.push(s)
     }
-    ctx.lineJoin = 'round'
+    ctx.lineJoin = 'miter'
     for (const [color, list] of byColor) {
       ctx.strokeStyle = color
       ctx.fillStyle = color + '33'
@@ -271,11 +369,6 @@ export class Editor {
         ctx.stroke(p)
       }
     }
-    this.drawSelection(ctx, px)
-    this.drawDraft(ctx, px)
-    this.frames++
-    this.drawnRevision = this.doc.revision
-    this.lastDrawMs = performance.now() - t0
   }
 
   private drawSelection(ctx: CanvasRenderingContext2D, px: number): void {
@@ -331,6 +424,8 @@ export class Editor {
 
   private onDocChange(after: Shape | null, before: Shape | null): void {
     const id = after?.id ?? before?.id
+    if (!id) this.layerFull = true
+    else if (!this.live.has(id)) this.dirtyShapes([before, after])
     if (id && !after) {
       this.paths.delete(id)
       if (this.selected.delete(id)) this.events.selection?.([...this.selected])
@@ -611,12 +706,14 @@ export class Editor {
         d.last = sp
         break
       case 'move': {
+        if (!this.live.size) this.setLive(d.originals.map((o) => o.id))
         const dx = p.x - d.start.x
         const dy = p.y - d.start.y
         for (const s of d.originals) this.doc.put(s.id, translate(s, dx, dy))
         break
       }
       case 'vertex':
+        if (!this.live.size) this.setLive([d.id])
         this.doc.put(d.id, moveVertex(d.original, d.index, p))
         break
       case 'create':
@@ -636,8 +733,16 @@ export class Editor {
     this.invalidate()
   }
 
+  /** Shapes drawn live (being dragged) instead of from the layer. */
+  private setLive(ids: string[]): void {
+    const was = [...this.live]
+    this.live = new Set(ids)
+    this.dirtyShapes([...was, ...ids].map((id) => this.doc.get(id)))
+  }
+
   private onUp(e: PointerEvent): void {
     this.pointers.delete(e.pointerId)
+    if (this.live.size) this.setLive([])
     if (this.pinch) {
       if (this.pointers.size < 2) this.pinch = null
       return
@@ -874,7 +979,10 @@ export class Editor {
     const changed = [...this.selected]
       .map((id) => this.doc.get(id)!)
       .filter((s) => s && cls && cls.types.includes(kindOf(s)))
-      .map((s) => ({ ...s, class_id: classId }))
+      .map((s) => {
+        const { name: _name, ...rest } = s // Darwin's name is the class's: the server writes it
+        return { ...rest, class_id: classId }
+      })
     if (changed.length) this.stack.apply('Change class', changed)
   }
 
@@ -923,6 +1031,12 @@ export class Editor {
   setBrushRadius(r: number): void {
     this.brushRadius = Math.max(1, Math.min(200, r))
     this.hint()
+    this.invalidate()
+  }
+
+  /** Redraws every shape on the next frame (the benchmark times it with lastDrawMs). */
+  redrawAll(): void {
+    this.layerFull = true
     this.invalidate()
   }
 
