@@ -127,6 +127,14 @@ async function run(cfg, chromium) {
     await shots(page, cfg, 'not-found')
     log('ok - ? lists the shortcuts; an unknown path shows the 404 page')
 
+    // 3b. Work queues: the server has workflows, so the link shows and the page lists them.
+    await page.getByRole('link', { name: 'Work', exact: true }).click()
+    await page.getByRole('heading', { name: 'Work' }).waitFor()
+    await page.getByText('No workflows yet').waitFor()
+    await shots(page, cfg, 'work')
+    await checkAxe(page, 'the work page')
+    log('ok - the work queues page')
+
     // 4. Create a dataset through the UI (keyboard: g d, then n).
     await page.keyboard.press('g')
     await page.keyboard.press('d')

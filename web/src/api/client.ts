@@ -31,6 +31,8 @@ import type {
   Problem,
   Session,
   SlotMedia,
+  Workflow,
+  WorkflowBoard,
 } from './types'
 
 /** The server refused a request; `problem` holds its RFC 9457 description. */
@@ -307,6 +309,20 @@ export class ApiClient {
       }
       xhr.send(body)
     })
+  }
+
+  /** The team's workflows; null when this server has no workflows (404: the screens stay hidden). */
+  async listWorkflows(): Promise<Page<Workflow> | null> {
+    try {
+      return await this.page('/api/v1/workflows?page[size]=200', 'workflows', 'Workflow')
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null
+      throw e
+    }
+  }
+
+  getWorkflowBoard(id: string): Promise<WorkflowBoard> {
+    return this.get(`/api/v1/workflows/${seg(id)}/board`, 'WorkflowBoard')
   }
 
   /** Where a slot's file is PUT (the uploader streams it there with progress). */

@@ -34,6 +34,8 @@ export const MODELS = {
   AnnotationSet: { version: 'number', annotations: 'array' },
   AnnotationBatchResult: { version: 'number', created: 'array', updated: 'array', deleted: 'array' },
   UploadStarted: { item_id: 'string', slot: 'string', status: 'string' },
+  Workflow: { id: 'string', name: 'string', version: 'number', dataset_ids: 'array', stages: 'array' },
+  WorkflowBoard: { workflow_id: 'string', version: 'number', total: 'number', stages: 'array' },
   SlotMedia: { item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?' },
 } as const satisfies Record<string, Record<string, FieldKind>>
 

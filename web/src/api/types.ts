@@ -205,3 +205,20 @@ export interface SlotMedia {
   height: number | null
   tiles: { dzi: string; format: 'jpeg' | 'webp' } | null
 }
+
+/** A workflow (the stages items go through); the UI reads its name and stages. */
+export interface Workflow {
+  id: string
+  name: string
+  version: number
+  dataset_ids: string[]
+  stages: { id: string; name: string; type: string }[]
+}
+
+/** How many items wait in each stage of a workflow, by state. */
+export interface WorkflowBoard {
+  workflow_id: string
+  version: number
+  total: number
+  stages: { id: string; name: string; type: string; count: number; assigned: number; states: { state: string; count: number }[] }[]
+}

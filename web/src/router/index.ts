@@ -12,6 +12,8 @@ export const router = createRouter({
     { path: '/datasets', name: 'datasets', component: () => import('../views/DatasetsView.vue'), meta: { title: 'Datasets' } },
     { path: '/datasets/:id', name: 'dataset', component: () => import('../views/DatasetView.vue'), props: true, meta: { title: 'Dataset' } },
     { path: '/items/:id', name: 'item', component: () => import('../views/ItemView.vue'), props: true, meta: { title: 'Editor', wide: true } },
+    { path: '/work', name: 'work', component: () => import('../views/WorkView.vue'), meta: { title: 'Work' } },
+    { path: '/work/:id', name: 'workflow', component: () => import('../views/WorkView.vue'), props: true, meta: { title: 'Work' } },
     { path: '/settings/api-keys', name: 'api-keys', component: () => import('../views/ApiKeysView.vue'), meta: { title: 'API keys' } },
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('../views/NotFoundView.vue'), meta: { public: true, title: 'Not found' } },
   ],

@@ -10,6 +10,8 @@ const ANNOTATORS = ['owner', 'admin', 'reviewer', 'annotator']
 
 export const useSession = defineStore('session', () => {
   const session = ref<Session | null>(null)
+  /** Whether this server has workflows (the Work screens are hidden until it does). */
+  const hasWorkflows = ref(false)
   const loaded = ref(false)
   let loading: Promise<void> | null = null
 
@@ -17,9 +19,10 @@ export const useSession = defineStore('session', () => {
   function load(): Promise<void> {
     loading ??= api
       .me()
-      .then((s) => {
+      .then(async (s) => {
         session.value = s
         loaded.value = true
+        if (s) await probeWorkflows()
       })
       .catch((e: unknown) => {
         loading = null
@@ -28,10 +31,18 @@ export const useSession = defineStore('session', () => {
     return loading
   }
 
+  async function probeWorkflows(): Promise<void> {
+    hasWorkflows.value = await api.listWorkflows().then(
+      (page) => page !== null,
+      () => false,
+    )
+  }
+
   async function signIn(credentials: LoginRequest): Promise<Session> {
     const s = await api.login(credentials)
     session.value = s
     loaded.value = true
+    await probeWorkflows()
     return s
   }
 
@@ -48,5 +59,5 @@ export const useSession = defineStore('session', () => {
   const canManage = computed(() => MANAGERS.includes(session.value?.role ?? ''))
   const canAnnotate = computed(() => ANNOTATORS.includes(session.value?.role ?? ''))
 
-  return { session, loaded, load, signIn, signOut, expired, canManage, canAnnotate }
+  return { session, loaded, hasWorkflows, load, signIn, signOut, expired, canManage, canAnnotate }
 })

@@ -115,6 +115,8 @@ describe('the API client against docs/openapi.yaml', () => {
       () => client.getAnnotations(ID),
       () => client.saveAnnotations(ID, { create: [], update: [], delete: [] }, 3, 'key-1'),
       () => client.getSlotMedia(ID, '0'),
+      () => client.listWorkflows(),
+      () => client.getWorkflowBoard(ID),
       () => client.getTileDescriptor(ID, '0'),
     ]
     for (const call of calls) await call().catch(() => undefined)
