@@ -33,7 +33,7 @@ function config() {
 }
 
 const CLASSES = [
-  { name: 'car', annotation_types: ['bounding_box', 'polygon', 'tag'], color: '#e4572e' },
+  { name: 'car', annotation_types: ['bounding_box', 'polygon', 'tag'], color: '#e4572e', sub_types: ['text', 'attributes', 'instance_id'] },
   { name: 'person', annotation_types: ['skeleton', 'keypoint'], color: '#f3a712', skeleton: { nodes: [{ name: 'head' }, { name: 'left hand' }, { name: 'right hand' }], edges: [[0, 1], [0, 2]] } },
   { name: 'road', annotation_types: ['polygon', 'mask', 'line', 'ellipse', 'cuboid'], color: '#2e86ab' },
   { name: 'raster', annotation_types: ['raster_layer'], color: '#000000' },
@@ -159,7 +159,22 @@ async function run(cfg, chromium) {
     assert.deepEqual(await pageShapes(page), drawn, 'the same shapes after a reload')
     log('ok - a reload shows the same shapes with the same coordinates')
 
+    // 2b. Sub-types: text, attributes and instance id of the box, from the panel.
+    await page.keyboard.press('v')
+    await clickAt(page, canvas, 60, 60)
+    await page.getByLabel('Text').fill('parked')
+    await page.getByLabel('Text').press('Tab')
+    await page.getByLabel('Attributes (comma-separated)').fill('red, occluded')
+    await page.getByLabel('Attributes (comma-separated)').press('Tab')
+    await page.getByLabel('Instance id').fill('7')
+    await page.getByLabel('Instance id').press('Tab')
+    await saved(page)
+    const withSub = (await serverShapes(api, cfg.item)).find((s) => s.id === drawn.find((d) => d.bounding_box && !d.polygon).id)
+    assert.deepEqual([withSub.text, withSub.attributes, withSub.instance_id], [{ text: 'parked' }, ['red', 'occluded'], { value: 7 }], 'sub-types saved')
+    log('ok - text, attributes and instance id set from the panel')
+
     // 3. Undo and redo (keyboard), saved each time.
+    await page.keyboard.press('Escape')
     const before = await pageShapes(page)
     await page.keyboard.press('b')
     await pickClass(page, 'car')
