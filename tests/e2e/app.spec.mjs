@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { apiClient, axeViolations, launch, log, main, screenshot } from './lib.mjs'
+import { apiClient, axeViolations, launch, log, main, readSpecConfig, screenshot } from './lib.mjs'
 
 const VIEWPORTS = [
   { width: 1280, height: 720 },
@@ -27,20 +27,7 @@ const VIEWPORTS = [
 ]
 
 function config() {
-  const need = ['LOUPE_E2E_URL', 'LOUPE_E2E_EMAIL', 'LOUPE_E2E_PASSWORD', 'LOUPE_E2E_API_KEY', 'LOUPE_E2E_IMAGES', 'LOUPE_E2E_ARTIFACTS']
-  const missing = need.filter((n) => !process.env[n])
-  if (missing.length) throw new Error(`set ${missing.join(', ')} (see the comment at the top of app.spec.mjs)`)
-  return {
-    origin: new URL(process.env.LOUPE_E2E_URL).origin,
-    email: process.env.LOUPE_E2E_EMAIL,
-    password: process.env.LOUPE_E2E_PASSWORD,
-    apiKey: process.env.LOUPE_E2E_API_KEY,
-    images: process.env.LOUPE_E2E_IMAGES,
-    artifacts: process.env.LOUPE_E2E_ARTIFACTS,
-    bigDataset: process.env.LOUPE_E2E_BIG_DATASET || undefined,
-    chromium: process.env.LOUPE_E2E_CHROMIUM || '/usr/bin/chromium',
-    timeout: Number(process.env.LOUPE_E2E_TIMEOUT_MS ?? '20000'),
-  }
+  return readSpecConfig('app.spec.mjs', { images: ['LOUPE_E2E_IMAGES', true], bigDataset: ['LOUPE_E2E_BIG_DATASET', false] })
 }
 
 async function allItems(api, datasetId) {

@@ -13,23 +13,10 @@
 // after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn.
 
 import assert from 'node:assert/strict'
-import { apiClient, axeViolations, launch, log, main, screenshot, signIn } from './lib.mjs'
+import { apiClient, axeViolations, launch, log, main, readSpecConfig, screenshot, signIn } from './lib.mjs'
 
 function config() {
-  const need = ['LOUPE_E2E_URL', 'LOUPE_E2E_EMAIL', 'LOUPE_E2E_PASSWORD', 'LOUPE_E2E_API_KEY', 'LOUPE_E2E_ITEM', 'LOUPE_E2E_ARTIFACTS']
-  const missing = need.filter((n) => !process.env[n])
-  if (missing.length) throw new Error(`set ${missing.join(', ')} (see the comment at the top of editor.spec.mjs)`)
-  return {
-    origin: new URL(process.env.LOUPE_E2E_URL).origin,
-    email: process.env.LOUPE_E2E_EMAIL,
-    password: process.env.LOUPE_E2E_PASSWORD,
-    apiKey: process.env.LOUPE_E2E_API_KEY,
-    item: process.env.LOUPE_E2E_ITEM,
-    bigItem: process.env.LOUPE_E2E_BIG_ITEM || undefined,
-    artifacts: process.env.LOUPE_E2E_ARTIFACTS,
-    chromium: process.env.LOUPE_E2E_CHROMIUM || '/usr/bin/chromium',
-    timeout: Number(process.env.LOUPE_E2E_TIMEOUT_MS ?? '20000'),
-  }
+  return readSpecConfig('editor.spec.mjs', { item: ['LOUPE_E2E_ITEM', true], bigItem: ['LOUPE_E2E_BIG_ITEM', false] })
 }
 
 const CLASSES = [

@@ -128,3 +128,25 @@ export function apiClient(origin, apiKey) {
     return text ? JSON.parse(text) : undefined
   }
 }
+
+/**
+ * The settings every app spec shares (URL, credentials, API key, artifacts, browser, timeout),
+ * plus `extra`: { key: ['LOUPE_E2E_NAME', required] }. Throws naming what is missing.
+ */
+export function readSpecConfig(spec, extra) {
+  const need = ['LOUPE_E2E_URL', 'LOUPE_E2E_EMAIL', 'LOUPE_E2E_PASSWORD', 'LOUPE_E2E_API_KEY', 'LOUPE_E2E_ARTIFACTS']
+  for (const [name, required] of Object.values(extra)) if (required) need.push(name)
+  const missing = need.filter((n) => !process.env[n])
+  if (missing.length) throw new Error(`set ${missing.join(', ')} (see the comment at the top of ${spec})`)
+  const cfg = {
+    origin: new URL(process.env.LOUPE_E2E_URL).origin,
+    email: process.env.LOUPE_E2E_EMAIL,
+    password: process.env.LOUPE_E2E_PASSWORD,
+    apiKey: process.env.LOUPE_E2E_API_KEY,
+    artifacts: process.env.LOUPE_E2E_ARTIFACTS,
+    chromium: process.env.LOUPE_E2E_CHROMIUM || '/usr/bin/chromium',
+    timeout: Number(process.env.LOUPE_E2E_TIMEOUT_MS ?? '20000'),
+  }
+  for (const [key, [name]] of Object.entries(extra)) cfg[key] = process.env[name] || undefined
+  return cfg
+}
