@@ -1,3 +1,4 @@
+# ctest-timeout: 900
 """The web app end to end in a real headless Chromium against a real louped and worker.
 
 tests/e2e/app.spec.mjs: sign-in with return-to, API keys, shortcuts, the 404 page, a dataset
