@@ -145,6 +145,20 @@ int lp_config_set(lp_config *cfg, const char *name, const char *value, const cha
         *(int *)field = b;
         return 0;
     }
+    if (e->type == LP_CFG_REAL) {
+        char *end;
+        double d;
+        errno = 0;
+        d = strtod(value, &end);
+        if (end == value || *end || errno || d != d)
+            return lp_error_set(err, LP_E_INVALID, "%s: %s: \"%s\" is not a number (e.g. 1 or 0.001)", source, name,
+                                value);
+        if (d < (double)e->min || d > (double)e->max)
+            return lp_error_set(err, LP_E_INVALID, "%s: %s: %g is outside %" PRId64 " … %" PRId64, source, name, d,
+                                e->min, e->max);
+        *(double *)field = d;
+        return 0;
+    }
     int64_t v;
     int rc = e->type == LP_CFG_SIZE ? lp_parse_size(value, &v)
              : e->type == LP_CFG_MS ? lp_parse_duration_ms(value, &v)
@@ -283,6 +297,9 @@ void lp_config_format(const lp_config *cfg, const lp_cfg_entry *e, char *out, si
     case LP_CFG_BOOL:
         snprintf(out, cap, "%s", *(const int *)field ? "true" : "false");
         break;
+    case LP_CFG_REAL:
+        snprintf(out, cap, "%g", *(const double *)field);
+        break;
     default:
         snprintf(out, cap, "%" PRId64, *(const int64_t *)field);
         break;
@@ -293,7 +310,7 @@ static const char *type_name(lp_cfg_type t)
 {
     static const char *const names[] = {[LP_CFG_STR] = "string", [LP_CFG_INT] = "integer", [LP_CFG_BOOL] = "bool",
                                         [LP_CFG_SIZE] = "size", [LP_CFG_MS] = "duration",
-                                        [LP_CFG_SECRET] = "secret"};
+                                        [LP_CFG_SECRET] = "secret", [LP_CFG_REAL] = "number"};
     return names[t];
 }
 
@@ -325,7 +342,7 @@ void lp_config_print_markdown(FILE *out)
         const lp_cfg_entry *e = &table[i];
         char env[128], range[96] = "";
         env_name(e->name, env, sizeof(env));
-        if (e->type == LP_CFG_INT || e->type == LP_CFG_SIZE || e->type == LP_CFG_MS)
+        if (e->type == LP_CFG_INT || e->type == LP_CFG_SIZE || e->type == LP_CFG_MS || e->type == LP_CFG_REAL)
             snprintf(range, sizeof(range), "%" PRId64 " … %" PRId64 "%s", e->min, e->max,
                      e->type == LP_CFG_SIZE ? " bytes" : e->type == LP_CFG_MS ? " ms" : "");
         fprintf(out, "| `%s` | `%s` | %s | `%s` | %s | %s |\n", e->name, env, type_name(e->type), e->def, range,

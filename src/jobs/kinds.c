@@ -27,6 +27,10 @@ const lp_job_kind *lp_job_kind_find(const char *name)
     return NULL;
 }
 
+/* Queues whose messages are not jobs but share the jobs' topology (work,
+ * retry and dead queues): webhook deliveries (src/webhooks). */
+static const char *const OTHER_QUEUES[] = {"webhooks"};
+
 size_t lp_job_queues(const char **out, size_t cap)
 {
     size_t n = 0;
@@ -40,6 +44,11 @@ size_t lp_job_queues(const char **out, size_t cap)
             continue; /* seen */
         if (n < cap)
             out[n] = KINDS[i].queue;
+        n++;
+    }
+    for (size_t i = 0; i < sizeof(OTHER_QUEUES) / sizeof(OTHER_QUEUES[0]); i++) {
+        if (n < cap)
+            out[n] = OTHER_QUEUES[i];
         n++;
     }
     return n;

@@ -8,7 +8,9 @@
  *                 servicing the connection (heartbeats; further deliveries of
  *                 the prefetch window are buffered in order).
  *   job thread    one per delivery: lp_job_runner_handle, which owns the
- *                 runner's database and publishing connections meanwhile.
+ *                 runner's database and publishing connections meanwhile;
+ *                 for the webhooks queue lp_webhook_sender_handle, which
+ *                 owns the sender's database connection and HTTP client.
  *   heartbeat     lp_heartbeat (own database connection).
  * One job runs at a time per process; scale by running more processes.
  *
@@ -36,6 +38,7 @@
 #include "loupe/queue/connection.h"
 #include "loupe/queue/consume.h"
 #include "loupe/queue/topology.h"
+#include "loupe/webhooks/sender.h"
 #include "worker_int.h"
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -105,10 +108,13 @@ typedef struct dispatcher {
     held *buf;             /* FIFO of buffered deliveries */
     size_t nbuf, capbuf;
     lp_job_runner *runner;
+    lp_webhook_sender *sender;     /* NULL unless the webhooks queue is consumed */
+    char webhooks_queue[LP_QUEUE_FULL_NAME_MAX];
 } dispatcher;
 
 typedef struct job_thread {
     lp_job_runner *runner;
+    lp_webhook_sender *sender;     /* set: a webhook delivery, else a job */
     const char *body;
     size_t len;
     lp_delivery_outcome outcome;
@@ -201,8 +207,14 @@ static int pump(dispatcher *w, int64_t timeout_ms)
 
 static void *job_main(void *arg)
 {
+    static const lp_delivery_outcome settle_of[] = {
+        [LP_WEBHOOK_ACK] = LP_DELIVERY_ACK,
+        [LP_WEBHOOK_REQUEUE] = LP_DELIVERY_REQUEUE,
+        [LP_WEBHOOK_REJECT] = LP_DELIVERY_DEAD_LETTER,
+    };
     job_thread *t = arg;
-    lp_delivery_outcome out = lp_job_runner_handle(t->runner, t->body, t->len);
+    lp_delivery_outcome out = t->sender ? settle_of[lp_webhook_sender_handle(t->sender, t->body, t->len)]
+                                        : lp_job_runner_handle(t->runner, t->body, t->len);
     pthread_mutex_lock(&t->mu);
     t->outcome = out;
     t->done = 1;
@@ -222,6 +234,8 @@ static lp_delivery_outcome run_job(dispatcher *w, const lp_amqp_delivery *d)
 
     memset(&t, 0, sizeof(t));
     t.runner = w->runner;
+    if (w->sender && strcmp(d->queue, w->webhooks_queue) == 0)
+        t.sender = w->sender;
     t.body = d->body;
     t.len = d->body_len;
     pthread_mutex_init(&t.mu, NULL);
@@ -341,6 +355,15 @@ static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
         LP_ERROR("worker", "%s", err.message);
         return -1;
     }
+    lp_queue_work_name(LP_WEBHOOK_QUEUE, w->webhooks_queue);
+    for (size_t i = 0; i < w->nqueues; i++) {
+        if (strcmp(w->queues[i], LP_WEBHOOK_QUEUE) == 0 && !(w->sender = lp_webhook_sender_new(cfg, &err))) {
+            LP_ERROR("worker", "%s%s%s", err.nfields ? err.fields[0].field : "", err.nfields ? ": " : "",
+                     err.nfields ? err.fields[0].message : err.message);
+            lp_job_runner_free(w->runner);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -365,6 +388,7 @@ int lp_worker_run(const lp_config *cfg)
     hb = lp_heartbeat_start(cfg, w.queues, w.nqueues, w.runner, worker_id, &err);
     if (!hb) {
         LP_ERROR("worker", "%s", err.message);
+        lp_webhook_sender_free(w.sender);
         lp_job_runner_free(w.runner);
         return 1;
     }
@@ -394,6 +418,7 @@ int lp_worker_run(const lp_config *cfg)
     free(w.buf);
     lp_amqp_close(w.mq);
     lp_heartbeat_stop(hb);
+    lp_webhook_sender_free(w.sender);
     lp_job_runner_free(w.runner);
     LP_INFO("worker", "stopped");
     return 0;

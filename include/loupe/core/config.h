@@ -12,7 +12,7 @@
 
 #include "loupe/core/error.h"
 
-typedef enum lp_cfg_type { LP_CFG_STR, LP_CFG_INT, LP_CFG_BOOL, LP_CFG_SIZE, LP_CFG_MS, LP_CFG_SECRET } lp_cfg_type;
+typedef enum lp_cfg_type { LP_CFG_STR, LP_CFG_INT, LP_CFG_BOOL, LP_CFG_SIZE, LP_CFG_MS, LP_CFG_SECRET, LP_CFG_REAL } lp_cfg_type;
 
 #define LP_CFG_FIELD_STR(n)    char *n;
 #define LP_CFG_FIELD_SECRET(n) char *n;
@@ -20,9 +20,10 @@ typedef enum lp_cfg_type { LP_CFG_STR, LP_CFG_INT, LP_CFG_BOOL, LP_CFG_SIZE, LP_
 #define LP_CFG_FIELD_SIZE(n)   int64_t n;
 #define LP_CFG_FIELD_MS(n)     int64_t n;
 #define LP_CFG_FIELD_BOOL(n)   int n;
+#define LP_CFG_FIELD_REAL(n)   double n;
 
 /* Every setting as a typed field: cfg->http_port, cfg->db_url, … Strings are
- * owned by the config (freed by lp_config_free). SIZE is bytes, MS milliseconds. */
+ * owned by the config (freed by lp_config_free). SIZE is bytes, MS milliseconds, REAL a double. */
 typedef struct lp_config {
 #define LP_CFG(name, type, def, min, max, help) LP_CFG_FIELD_##type(name)
 #include "loupe/core/config.def"

@@ -60,8 +60,9 @@ const lp_job_kind *lp_job_kinds(size_t *count);
 int lp_job_error_retryable(int code);
 /* The kind called name, or NULL. */
 const lp_job_kind *lp_job_kind_find(const char *name);
-/* Distinct queue names of the registry, in order of first appearance:
- * fills out[0..cap) and returns how many there are. */
+/* Distinct queue names of the registry, in order of first appearance,
+ * then the queues whose messages are not jobs but share their topology
+ * ("webhooks"): fills out[0..cap) and returns how many there are. */
 size_t lp_job_queues(const char **out, size_t cap);
 
 /* Records progress (clamped to 0..1; written at most every 250 ms, and

@@ -128,11 +128,32 @@ static void table_is_complete(void **state)
     lp_config_free(&cfg);
 }
 
+static void real_settings(void **state)
+{
+    lp_config cfg;
+    lp_error err;
+    char out[64];
+    (void)state;
+    lp_error_clear(&err);
+    assert_int_equal(lp_config_defaults(&cfg, &err), 0);
+    assert_true(cfg.webhook_retry_scale == 1.0);
+    assert_int_equal(lp_config_set(&cfg, "webhook_retry_scale", "0.001", "test", &err), 0);
+    assert_true(cfg.webhook_retry_scale > 0.00099 && cfg.webhook_retry_scale < 0.00101);
+    lp_config_format(&cfg, lp_config_find("webhook_retry_scale"), out, sizeof(out));
+    assert_string_equal(out, "0.001");
+    assert_int_equal(lp_config_set(&cfg, "webhook_retry_scale", "fast", "test", &err), -1);
+    assert_non_null(strstr(err.message, "is not a number"));
+    lp_error_clear(&err);
+    assert_int_equal(lp_config_set(&cfg, "webhook_retry_scale", "-1", "test", &err), -1);
+    assert_int_equal(lp_config_set(&cfg, "webhook_retry_scale", "nan", "test", &err), -1);
+    lp_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_load), cmocka_unit_test(parsers), cmocka_unit_test(errors_name_the_setting_and_source),
-        cmocka_unit_test(file_then_env), cmocka_unit_test(table_is_complete),
+        cmocka_unit_test(file_then_env), cmocka_unit_test(table_is_complete), cmocka_unit_test(real_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

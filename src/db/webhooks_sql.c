@@ -1,0 +1,428 @@
+/* Statements about webhook subscriptions and deliveries. See
+ * loupe/db/webhooks_sql.h and migrations/0011_webhooks.sql. */
+#include "loupe/db/webhooks_sql.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "loupe/core/util.h"
+
+#define WEBHOOK_COLUMNS                                                                                             \
+    "id, url, to_jsonb(events)::text, active, ordered, description, disabled_reason, secret, "                     \
+    "CASE WHEN previous_secret_expires_at > now() THEN previous_secret END, "                                      \
+    "CASE WHEN previous_secret_expires_at > now() THEN " LP_SQL_TS("previous_secret_expires_at") " END, "          \
+    LP_SQL_TS("created_at") ", " LP_SQL_TS("updated_at")
+
+#define EVENTS_ARRAY(n) "ARRAY(SELECT jsonb_array_elements_text($" #n "::jsonb))"
+
+static int read_webhook(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_webhook_row *out = dst;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    out->url = lp_db_text(a, r, row, 1);
+    out->events_json = lp_db_text(a, r, row, 2);
+    out->active = lp_db_bool(r, row, 3);
+    out->ordered = lp_db_bool(r, row, 4);
+    out->description = lp_db_text(a, r, row, 5);
+    out->disabled_reason = lp_db_text(a, r, row, 6);
+    out->secret = lp_db_text(a, r, row, 7);
+    out->previous_secret = lp_db_text(a, r, row, 8);
+    lp_db_text_copy(out->previous_secret_expires_at, sizeof out->previous_secret_expires_at, r, row, 9);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 10);
+    lp_db_text_copy(out->updated_at, sizeof out->updated_at, r, row, 11);
+    if (!out->url || !out->events_json || !out->description || !out->secret)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading webhook %s", out->id);
+    return 0;
+}
+
+static const char *flag(int v)
+{
+    return v < 0 ? NULL : v ? "true" : "false";
+}
+
+int lp_db_webhook_create(lp_db *db, lp_arena *a, const char *team_id, const char *user_id,
+                         const lp_webhook_fields *f, const char *secret, int64_t max, lp_webhook_row *out,
+                         lp_error *err)
+{
+    char lim[24];
+    int64_t taken;
+    const char *p[8] = {team_id, user_id, f->url, f->events_json, flag(f->active), flag(f->ordered),
+                        f->description, secret};
+    snprintf(lim, sizeof lim, "%lld", (long long)max);
+    /* one creation per team at a time, so the count below holds */
+    if (lp_db_exec(db, "SELECT pg_advisory_xact_lock(hashtext('loupe.webhooks.' || $1))", 1, p, err) < 0 ||
+        (taken = lp_db_count(db, "SELECT count(*) FROM webhooks WHERE team_id = $1", 1, p, err)) < 0)
+        return -1;
+    if (taken >= max)
+        return lp_error_set(err, LP_E_CONFLICT, "the team has %lld webhook subscriptions, the most allowed "
+                                                "(webhooks_max); delete one first", (long long)taken);
+    return lp_db_one_found(a,
+                           lp_db_query(db,
+                                       "INSERT INTO webhooks (team_id, created_by, url, events, active, ordered, "
+                                       "description, secret) VALUES ($1, $2, $3, " EVENTS_ARRAY(4) ", "
+                                       "coalesce($5::boolean, true), coalesce($6::boolean, false), coalesce($7, ''), $8) "
+                                       "RETURNING " WEBHOOK_COLUMNS,
+                                       8, p, err),
+                           read_webhook, out, err, "webhook not created");
+}
+
+int lp_db_webhook_list(lp_db *db, lp_arena *a, const char *team_id, const char *after_id, int64_t limit,
+                       lp_webhook_row **out, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[3] = {team_id, after_id, lim};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " WEBHOOK_COLUMNS " FROM webhooks WHERE team_id = $1 "
+                                  "AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3::bigint",
+                                  3, p, err),
+                      sizeof **out, read_webhook, "webhooks", n, err);
+    return *out ? 0 : -1;
+}
+
+int lp_db_webhook_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_webhook_row *out,
+                      lp_error *err)
+{
+    const char *p[2] = {team_id, id};
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", id);
+    return lp_db_one_found(a,
+                           lp_db_query(db, "SELECT " WEBHOOK_COLUMNS " FROM webhooks WHERE team_id = $1 AND id = $2",
+                                       2, p, err),
+                           read_webhook, out, err, "webhook %s not found", id);
+}
+
+int lp_db_webhook_update(lp_db *db, lp_arena *a, const char *team_id, const char *id, const lp_webhook_fields *f,
+                         lp_webhook_row *out, lp_error *err)
+{
+    const char *p[7] = {team_id, id, f->url, f->events_json, flag(f->active), flag(f->ordered), f->description};
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", id);
+    if (lp_db_one_found(a,
+                        lp_db_query(db,
+                                    "UPDATE webhooks SET url = coalesce($3, url), "
+                                    "events = CASE WHEN $4::jsonb IS NULL THEN events ELSE " EVENTS_ARRAY(4) " END, "
+                                    "disabled_reason = CASE WHEN $5::boolean THEN NULL ELSE disabled_reason END, "
+                                    "failing_since = CASE WHEN $5::boolean AND NOT active THEN NULL "
+                                    "ELSE failing_since END, "
+                                    "active = coalesce($5::boolean, active), ordered = coalesce($6::boolean, ordered), "
+                                    "description = coalesce($7, description), updated_at = now() "
+                                    "WHERE team_id = $1 AND id = $2 RETURNING " WEBHOOK_COLUMNS,
+                                    7, p, err),
+                        read_webhook, out, err, "webhook %s not found", id) != 0)
+        return -1;
+    if (!out->active || out->ordered)
+        return 0;
+    /* pending deliveries an ordered or disabled subscription held back */
+    return lp_db_exec(db,
+                      "INSERT INTO outbox (exchange, routing_key, body) "
+                      "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', id) "
+                      "FROM webhook_deliveries WHERE webhook_id = $2 AND status = 'pending' "
+                      "AND next_attempt_at <= now() AND team_id = $1",
+                      2, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_webhook_delete(lp_db *db, const char *team_id, const char *id, lp_error *err)
+{
+    const char *p[2] = {team_id, id};
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", id);
+    return lp_db_exec_found(db, "DELETE FROM webhooks WHERE team_id = $1 AND id = $2", 2, p, err,
+                            "webhook %s not found", id);
+}
+
+int lp_db_webhook_rotate(lp_db *db, lp_arena *a, const char *team_id, const char *id, const char *secret,
+                         int64_t grace_ms, lp_webhook_row *out, lp_error *err)
+{
+    char grace[24];
+    snprintf(grace, sizeof grace, "%lld", (long long)grace_ms);
+    const char *p[4] = {team_id, id, secret, grace};
+    if (!lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", id);
+    return lp_db_one_found(a,
+                           lp_db_query(db,
+                                       "UPDATE webhooks SET previous_secret = secret, secret = $3, "
+                                       "previous_secret_expires_at = now() + $4::bigint * interval '1 millisecond', "
+                                       "updated_at = now() WHERE team_id = $1 AND id = $2 RETURNING " WEBHOOK_COLUMNS,
+                                       4, p, err),
+                           read_webhook, out, err, "webhook %s not found", id);
+}
+
+#define DELIVERY_COLUMNS                                                                                            \
+    "d.id, d.event_id, d.event_type, d.status, d.attempts, d.last_status_code, d.last_error, "                     \
+    "CASE WHEN d.status = 'pending' THEN " LP_SQL_TS("d.next_attempt_at") " END, " LP_SQL_TS("d.created_at") ", " \
+    LP_SQL_TS("d.delivered_at")
+
+static int read_delivery(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_webhook_delivery_row *out = dst;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->event_id, sizeof out->event_id, r, row, 1);
+    out->event_type = lp_db_text(a, r, row, 2);
+    lp_db_text_copy(out->status, sizeof out->status, r, row, 3);
+    out->attempts = lp_db_int_or(r, row, 4, 0);
+    out->last_status_code = lp_db_int_or(r, row, 5, -1);
+    out->last_error = lp_db_text(a, r, row, 6);
+    lp_db_text_copy(out->next_attempt_at, sizeof out->next_attempt_at, r, row, 7);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 8);
+    lp_db_text_copy(out->delivered_at, sizeof out->delivered_at, r, row, 9);
+    out->attempts_json = PQnfields(r) > 10 ? lp_db_text(a, r, row, 10) : NULL;
+    if (!out->event_type)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading delivery %s", out->id);
+    return 0;
+}
+
+static int webhook_exists(lp_db *db, const char *team_id, const char *webhook_id, lp_error *err)
+{
+    const char *p[2] = {team_id, webhook_id};
+    int64_t n;
+    if (!lp_is_uuid(webhook_id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", webhook_id);
+    n = lp_db_count(db, "SELECT count(*) FROM webhooks WHERE team_id = $1 AND id = $2", 2, p, err);
+    if (n < 0)
+        return -1;
+    return n ? 0 : lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", webhook_id);
+}
+
+int lp_db_webhook_delivery_list(lp_db *db, lp_arena *a, const char *team_id, const char *webhook_id,
+                                const char *status, const char *before_id, int64_t limit,
+                                lp_webhook_delivery_row **out, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[5] = {team_id, webhook_id, status, before_id, lim};
+    *out = NULL;
+    *n = 0;
+    if (webhook_exists(db, team_id, webhook_id, err) != 0)
+        return -1;
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries d WHERE d.team_id = $1 "
+                                  "AND d.webhook_id = $2 AND ($3::text IS NULL OR d.status = $3) "
+                                  "AND ($4::uuid IS NULL OR d.id < $4::uuid) ORDER BY d.id DESC LIMIT $5::bigint",
+                                  5, p, err),
+                      sizeof **out, read_delivery, "deliveries", n, err);
+    return *out ? 0 : -1;
+}
+
+int lp_db_webhook_delivery_get(lp_db *db, lp_arena *a, const char *team_id, const char *webhook_id,
+                               const char *id, lp_webhook_delivery_row *out, lp_error *err)
+{
+    const char *p[3] = {team_id, webhook_id, id};
+    if (!lp_is_uuid(webhook_id) || !lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "delivery %s not found", id);
+    return lp_db_one_found(
+        a,
+        lp_db_query(db,
+                    "SELECT " DELIVERY_COLUMNS ", coalesce((SELECT jsonb_agg(jsonb_build_object("
+                    "'n', t.n, 'started_at', " LP_SQL_TS("t.started_at") ", 'response_code', t.response_code, "
+                    "'duration_ms', t.duration_ms, 'response_body', t.response_body, 'error', t.error) ORDER BY t.n) "
+                    "FROM webhook_attempts t WHERE t.delivery_id = d.id), '[]')::text "
+                    "FROM webhook_deliveries d WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3",
+                    3, p, err),
+        read_delivery, out, err, "delivery %s not found", id);
+}
+
+int lp_db_webhook_delivery_redeliver(lp_db *db, const char *team_id, const char *webhook_id, const char *id,
+                                     lp_error *err)
+{
+    const char *p[3] = {team_id, webhook_id, id};
+    int64_t n;
+    if (!lp_is_uuid(webhook_id) || !lp_is_uuid(id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "delivery %s not found", id);
+    n = lp_db_exec(db,
+                   "WITH d AS (UPDATE webhook_deliveries d SET status = 'pending', retry_base = d.attempts, "
+                   "next_attempt_at = now(), updated_at = now() FROM webhooks w "
+                   "WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3 AND w.id = d.webhook_id AND w.active "
+                   "RETURNING d.id) "
+                   "INSERT INTO outbox (exchange, routing_key, body) "
+                   "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', id) FROM d",
+                   3, p, err);
+    if (n < 0)
+        return -1;
+    if (n > 0)
+        return 0;
+    n = lp_db_count(db, "SELECT count(*) FROM webhook_deliveries WHERE team_id = $1 AND webhook_id = $2 AND id = $3",
+                    3, p, err);
+    if (n < 0)
+        return -1;
+    return n ? lp_error_set(err, LP_E_CONFLICT, "the webhook is disabled; activate it (PATCH active: true) first")
+             : lp_error_set(err, LP_E_NOT_FOUND, "delivery %s not found", id);
+}
+
+int lp_db_webhook_test_event(lp_db *db, const char *team_id, const char *webhook_id,
+                             char delivery_id[LP_DB_UUID_LEN], lp_error *err)
+{
+    const char *p[2] = {team_id, webhook_id};
+    PGresult *r;
+    int64_t active;
+    delivery_id[0] = '\0';
+    if (webhook_exists(db, team_id, webhook_id, err) != 0)
+        return -1;
+    active = lp_db_count(db, "SELECT count(*) FROM webhooks WHERE team_id = $1 AND id = $2 AND active", 2, p, err);
+    if (active < 0)
+        return -1;
+    if (active == 0)
+        return lp_error_set(err, LP_E_CONFLICT, "the webhook is disabled; activate it (PATCH active: true) first");
+    r = lp_db_query(db,
+                    "WITH e AS (INSERT INTO events (team_id, type, data) VALUES ($1, 'webhook.test', "
+                    "jsonb_build_object('webhook_id', $2::uuid)) RETURNING id) SELECT id FROM e",
+                    2, p, err);
+    if (!r)
+        return -1;
+    {
+        char event_id[LP_DB_UUID_LEN];
+        const char *q[2] = {webhook_id, event_id};
+        lp_db_text_copy(event_id, sizeof event_id, r, 0, 0);
+        PQclear(r);
+        r = lp_db_query(db, "SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND event_id = $2", 2, q, err);
+        if (!r)
+            return -1;
+        if (PQntuples(r) == 1)
+            lp_db_text_copy(delivery_id, LP_DB_UUID_LEN, r, 0, 0);
+        PQclear(r);
+    }
+    return delivery_id[0] ? 0 : lp_error_set(err, LP_E_INTERNAL, "the test event made no delivery");
+}
+
+/* ---- The sender ----------------------------------------------------------- */
+
+static int read_claim(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_webhook_claim *out = dst;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    lp_db_text_copy(out->webhook_id, sizeof out->webhook_id, r, row, 1);
+    lp_db_text_copy(out->status, sizeof out->status, r, row, 2);
+    out->attempts = (int)lp_db_int_or(r, row, 3, 0);
+    out->retry_base = (int)lp_db_int_or(r, row, 4, 0);
+    out->event_seq = lp_db_int_or(r, row, 5, 0);
+    out->wait_ms = lp_db_int_or(r, row, 6, 0);
+    out->url = lp_db_text(a, r, row, 7);
+    out->active = lp_db_bool(r, row, 8);
+    out->ordered = lp_db_bool(r, row, 9);
+    out->secret = lp_db_text(a, r, row, 10);
+    out->previous_secret = lp_db_text(a, r, row, 11);
+    out->body = lp_db_text(a, r, row, 12);
+    if (!out->url || !out->secret || !out->body)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading delivery %s", out->id);
+    return 0;
+}
+
+int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err)
+{
+    const char *p[1] = {delivery_id};
+    if (!lp_is_uuid(delivery_id))
+        return 1;
+    return lp_db_one(
+        a,
+        lp_db_query(db,
+                    "SELECT d.id, d.webhook_id, d.status, d.attempts, d.retry_base, d.event_seq, "
+                    "greatest(0, ceil(extract(epoch FROM d.next_attempt_at - clock_timestamp()) * 1000))::bigint, "
+                    "w.url, w.active, w.ordered, w.secret, "
+                    "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "
+                    "jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "
+                    "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "
+                    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "
+                    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                    "JOIN events e ON e.id = d.event_id WHERE d.id = $1 FOR UPDATE OF d SKIP LOCKED",
+                    1, p, err),
+        read_claim, out, err);
+}
+
+int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_seq, lp_error *err)
+{
+    char seq[24];
+    int64_t n;
+    snprintf(seq, sizeof seq, "%lld", (long long)event_seq);
+    const char *p[2] = {webhook_id, seq};
+    n = lp_db_count(db, "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE SKIP LOCKED) w", 1, p,
+                    err);
+    if (n <= 0)
+        return n < 0 ? -1 : 0;
+    n = lp_db_count(db,
+                    "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1 "
+                    "AND status = 'pending' AND event_seq < $2::bigint LIMIT 1) x",
+                    2, p, err);
+    return n < 0 ? -1 : n == 0;
+}
+
+int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err)
+{
+    static const char *const outcomes[] = {"delivered", "retry", "failed", "gone"};
+    char n[16], started[24], code[16], duration[24], delay[24], disable[24];
+    const lp_webhook_claim *c = at->c;
+    snprintf(n, sizeof n, "%d", at->n);
+    snprintf(started, sizeof started, "%lld", (long long)at->started_wall_ms);
+    snprintf(code, sizeof code, "%ld", at->response_code);
+    snprintf(duration, sizeof duration, "%lld", (long long)at->duration_ms);
+    snprintf(delay, sizeof delay, "%lld", (long long)at->delay_ms);
+    snprintf(disable, sizeof disable, "%lld", (long long)at->disable_after_ms);
+    const char *p[14] = {c->id,
+                         c->webhook_id,
+                         n,
+                         started,
+                         at->response_code ? code : NULL,
+                         duration,
+                         at->response_body,
+                         at->error,
+                         outcomes[at->outcome],
+                         delay,
+                         at->outcome == LP_WEBHOOK_RETRY ? at->retry_queue : NULL,
+                         disable,
+                         c->ordered ? "true" : "false",
+                         at->disable_reason};
+    return lp_db_exec(
+               db,
+               "WITH a AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
+               "response_body, error) VALUES ($1, $3::integer, to_timestamp($4::bigint / 1000.0), $5::integer, "
+               "$6::integer, $7, $8)), "
+               "d AS (UPDATE webhook_deliveries SET attempts = $3::integer, "
+               "status = CASE $9 WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'failed' END, "
+               "next_attempt_at = CASE WHEN $9 = 'retry' THEN now() + $10::bigint * interval '1 millisecond' "
+               "ELSE next_attempt_at END, last_status_code = $5::integer, last_error = $8, updated_at = now(), "
+               "delivered_at = CASE WHEN $9 = 'delivered' THEN now() END WHERE id = $1 RETURNING event_seq), "
+               "w AS (UPDATE webhooks SET "
+               "failing_since = CASE WHEN $9 = 'delivered' THEN NULL ELSE coalesce(failing_since, now()) END, "
+               "active = active AND $9 <> 'gone' AND ($9 = 'delivered' "
+               "OR coalesce(failing_since, now()) > now() - $12::bigint * interval '1 millisecond'), "
+               "disabled_reason = CASE WHEN $9 = 'gone' THEN 'the receiver answered 410 Gone' "
+               "WHEN $9 <> 'delivered' AND coalesce(failing_since, now()) <= now() - $12::bigint * interval "
+               "'1 millisecond' THEN $14 ELSE disabled_reason END, updated_at = now() "
+               "WHERE id = $2 AND ($9 <> 'delivered' OR failing_since IS NOT NULL)), "
+               "r AS (INSERT INTO outbox (exchange, routing_key, body) SELECT '', $11, "
+               "jsonb_build_object('v', 1, 'delivery_id', $1::uuid) WHERE $9 = 'retry') "
+               "INSERT INTO outbox (exchange, routing_key, body) "
+               "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', x.id) "
+               "FROM (SELECT n.id FROM webhook_deliveries n, d WHERE $13::boolean AND $9 IN ('delivered', 'failed') "
+               "AND n.webhook_id = $2 AND n.status = 'pending' AND n.event_seq > d.event_seq "
+               "ORDER BY n.event_seq LIMIT 1) x",
+               14, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_webhook_abandon(lp_db *db, const char *delivery_id, const char *why, lp_error *err)
+{
+    const char *p[2] = {delivery_id, why};
+    return lp_db_exec(db,
+                      "UPDATE webhook_deliveries SET status = 'failed', last_error = $2, updated_at = now() "
+                      "WHERE id = $1",
+                      2, p, err) < 0
+               ? -1
+               : 0;
+}
+
+int lp_db_webhook_park(lp_db *db, const char *delivery_id, const char *queue, lp_error *err)
+{
+    const char *p[2] = {delivery_id, queue};
+    return lp_db_exec(db,
+                      "INSERT INTO outbox (exchange, routing_key, body) "
+                      "VALUES ('', $2, jsonb_build_object('v', 1, 'delivery_id', $1::uuid))",
+                      2, p, err) < 0
+               ? -1
+               : 0;
+}

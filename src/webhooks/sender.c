@@ -1,0 +1,268 @@
+/* Delivering webhooks. See loupe/webhooks/sender.h for the sequence. */
+#include "loupe/webhooks/sender.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/crypto/webhook_sig.h"
+#include "loupe/db/db.h"
+#include "loupe/db/webhooks_sql.h"
+#include "loupe/net/client.h"
+#include "loupe/queue/topology.h"
+#include "loupe/webhooks/schedule.h"
+#include "loupe/webhooks/subscription.h"
+
+#define ARENA_MAX (64LL * 1024 * 1024)
+
+struct lp_webhook_sender {
+    const lp_config *cfg;
+    lp_net_allowlist allow;
+    lp_net_policy policy;
+    lp_net_client *http;
+    lp_db *db;
+    lp_arena *arena;
+};
+
+lp_webhook_sender *lp_webhook_sender_new(const lp_config *cfg, lp_error *err)
+{
+    lp_webhook_sender *s = calloc(1, sizeof(*s));
+    if (!s) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory creating the webhook sender");
+        return NULL;
+    }
+    s->cfg = cfg;
+    if (lp_webhook_net_policy(cfg, &s->allow, &s->policy, err) != 0 || !(s->http = lp_net_client_new(err)) ||
+        !(s->arena = lp_arena_new(64 * 1024, (size_t)ARENA_MAX))) {
+        if (s->http && !s->arena)
+            lp_error_set(err, LP_E_NOMEM, "out of memory creating the webhook sender");
+        lp_webhook_sender_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void lp_webhook_sender_free(lp_webhook_sender *s)
+{
+    if (!s)
+        return;
+    lp_db_close(s->db);
+    lp_net_client_free(s->http);
+    lp_arena_free(s->arena);
+    free(s);
+}
+
+/* The delivery id of a message, or -1. */
+static int parse_message(const char *body, size_t len, char id[37])
+{
+    json_error_t jerr;
+    json_t *m = json_loadb(body, len, 0, &jerr);
+    const char *s = json_string_value(json_object_get(m, "delivery_id"));
+    int rc = (json_integer_value(json_object_get(m, "v")) == 1 && s && lp_is_uuid(s)) ? 0 : -1;
+    if (rc == 0)
+        lp_strlcpy(id, s, 37);
+    json_decref(m);
+    return rc;
+}
+
+/* The response excerpt as text PostgreSQL accepts: a character cut at the
+ * end is dropped; other invalid bytes and NULs become '?'. In place. */
+static void text_safe(char *s, size_t *len)
+{
+    for (int cut = 0; cut < 4 && *len > 0 && !lp_utf8_valid(s, *len); cut++)
+        (*len)--;
+    if (!lp_utf8_valid(s, *len)) {
+        for (size_t i = 0; i < *len; i++) {
+            if ((unsigned char)s[i] >= 0x80)
+                s[i] = '?';
+        }
+    }
+    for (size_t i = 0; i < *len; i++) {
+        if (s[i] == '\0')
+            s[i] = '?';
+    }
+    s[*len] = '\0';
+}
+
+/* POSTs the claimed delivery; fills at (response, error, outcome). */
+static void send_one(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_attempt *at, char *errbuf,
+                     size_t errcap)
+{
+    char sig[LP_WEBHOOK_SIG_LEN], sig_old[LP_WEBHOOK_SIG_LEN];
+    char h_id[64], h_ts[48], h_sig[2 * LP_WEBHOOK_SIG_LEN + 32];
+    const char *headers[] = {"Content-Type: application/json", h_id, h_ts, h_sig, NULL};
+    int64_t ts = lp_now_wall_ms() / 1000;
+    size_t body_len = strlen(c->body);
+    lp_net_response resp;
+    lp_error err;
+    int rc;
+
+    lp_error_clear(&err);
+    at->started_wall_ms = lp_now_wall_ms();
+    if (lp_webhook_sign(c->secret, c->id, ts, c->body, body_len, sig, &err) != 0 ||
+        (c->previous_secret &&
+         lp_webhook_sign(c->previous_secret, c->id, ts, c->body, body_len, sig_old, &err) != 0)) {
+        snprintf(errbuf, errcap, "%s", err.message);
+        at->error = errbuf;
+        return;
+    }
+    snprintf(h_id, sizeof h_id, "webhook-id: %s", c->id);
+    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
+    if (c->previous_secret)
+        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s %s", sig, sig_old);
+    else
+        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+
+    lp_net_request req = {.method = "POST",
+                          .url = c->url,
+                          .headers = headers,
+                          .body = c->body,
+                          .body_len = body_len,
+                          .keep_bytes = LP_WEBHOOK_LOG_BODY_BYTES};
+    rc = lp_net_fetch(s->http, &s->policy, &req, &resp, &err);
+    at->duration_ms = resp.elapsed_ms;
+    if (rc != 0) {
+        snprintf(errbuf, errcap, "%s", err.message);
+        at->error = errbuf;
+    } else {
+        at->response_code = resp.status;
+        text_safe(resp.body, &resp.body_len);
+        at->response_body = lp_arena_strdup(s->arena, resp.body);
+        if (resp.status < 200 || resp.status > 299) {
+            snprintf(errbuf, errcap, "the receiver answered %ld", resp.status);
+            at->error = errbuf;
+        }
+    }
+    lp_net_response_free(&resp);
+}
+
+/* The outcome of the attempt in at, and for a retry its delay and queue. */
+static void decide(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_attempt *at, char *queue)
+{
+    uint32_t r;
+    int step = at->n - c->retry_base;
+    if (!at->error) {
+        at->outcome = LP_WEBHOOK_DELIVERED;
+        return;
+    }
+    if (at->response_code == 410) {
+        at->outcome = LP_WEBHOOK_GONE;
+        return;
+    }
+    if (lp_random_bytes(&r, sizeof r) != 0)
+        r = 0x80000000u;
+    at->delay_ms = lp_webhook_retry_delay_ms(step, s->cfg->webhook_retry_scale, (double)r / 4294967296.0);
+    if (at->delay_ms < 0) {
+        at->outcome = LP_WEBHOOK_FAILED;
+        return;
+    }
+    at->outcome = LP_WEBHOOK_RETRY;
+    lp_queue_retry_name(LP_WEBHOOK_QUEUE, lp_webhook_park_tier(at->delay_ms), queue);
+    at->retry_queue = queue;
+}
+
+static int ensure_db(lp_webhook_sender *s, lp_error *err)
+{
+    if (s->db && lp_db_ok(s->db))
+        return 0;
+    lp_db_close(s->db);
+    s->db = lp_db_connect(s->cfg->db_url, 0, err);
+    return s->db ? 0 : -1;
+}
+
+static lp_webhook_settle handle_claimed(lp_webhook_sender *s, const lp_webhook_claim *c, lp_error *err)
+{
+    char queue[LP_QUEUE_FULL_NAME_MAX], errbuf[512], reason[160];
+    lp_webhook_attempt at;
+    int turn;
+
+    if (strcmp(c->status, "pending") != 0) {
+        lp_db_rollback(s->db);
+        return LP_WEBHOOK_ACK; /* a duplicate message */
+    }
+    if (!c->active) {
+        if (lp_db_webhook_abandon(s->db, c->id, "the subscription is disabled", err) != 0 ||
+            lp_db_commit(s->db, err) != 0)
+            return LP_WEBHOOK_REQUEUE;
+        return LP_WEBHOOK_ACK;
+    }
+    if (!lp_webhook_due(c->wait_ms)) {
+        lp_queue_retry_name(LP_WEBHOOK_QUEUE, lp_webhook_park_tier(c->wait_ms), queue);
+        if (lp_db_webhook_park(s->db, c->id, queue, err) != 0 || lp_db_commit(s->db, err) != 0)
+            return LP_WEBHOOK_REQUEUE;
+        return LP_WEBHOOK_ACK;
+    }
+    if (c->ordered) {
+        turn = lp_db_webhook_ordered_turn(s->db, c->webhook_id, c->event_seq, err);
+        if (turn < 0)
+            return LP_WEBHOOK_REQUEUE;
+        if (turn == 0) {
+            lp_db_rollback(s->db); /* an earlier delivery goes first; the chain brings this one */
+            return LP_WEBHOOK_ACK;
+        }
+    }
+    memset(&at, 0, sizeof at);
+    at.c = c;
+    at.n = c->attempts + 1;
+    at.disable_after_ms = s->cfg->webhook_disable_after;
+    snprintf(reason, sizeof reason, "every delivery failed for %lld s without a success; fix the receiver, then "
+                                    "activate the subscription again",
+             (long long)(s->cfg->webhook_disable_after / 1000));
+    at.disable_reason = reason;
+    send_one(s, c, &at, errbuf, sizeof errbuf);
+    decide(s, c, &at, queue);
+    if (lp_db_webhook_record(s->db, &at, err) != 0 || lp_db_commit(s->db, err) != 0)
+        return LP_WEBHOOK_REQUEUE;
+    if (at.outcome == LP_WEBHOOK_DELIVERED)
+        LP_DEBUG("webhooks", "delivery %s delivered (attempt %d, %ld)", c->id, at.n, at.response_code);
+    else
+        LP_INFO("webhooks", "delivery %s attempt %d failed: %s%s", c->id, at.n, at.error,
+                at.outcome == LP_WEBHOOK_RETRY ? "; will retry" : at.outcome == LP_WEBHOOK_GONE
+                                                                       ? "; the subscription is disabled (410)"
+                                                                       : "; no attempt left");
+    return LP_WEBHOOK_ACK;
+}
+
+lp_webhook_settle lp_webhook_sender_handle(lp_webhook_sender *s, const char *body, size_t len)
+{
+    char id[37];
+    lp_webhook_claim c;
+    lp_error err;
+    lp_webhook_settle out;
+    int rc;
+
+    lp_error_clear(&err);
+    if (parse_message(body, len, id) != 0) {
+        LP_ERROR("webhooks", "dead-lettering an unreadable delivery message");
+        return LP_WEBHOOK_REJECT;
+    }
+    if (ensure_db(s, &err) != 0) {
+        LP_ERROR("webhooks", "delivery %s: database unavailable: %s", id, err.message);
+        return LP_WEBHOOK_REQUEUE;
+    }
+    lp_arena_reset(s->arena);
+    memset(&c, 0, sizeof c);
+    if (lp_db_begin(s->db, &err) != 0)
+        goto failed;
+    rc = lp_db_webhook_claim(s->db, s->arena, id, &c, &err);
+    if (rc < 0)
+        goto failed;
+    if (rc == 1) {
+        lp_db_rollback(s->db); /* gone, or being sent by another worker */
+        return LP_WEBHOOK_ACK;
+    }
+    out = handle_claimed(s, &c, &err);
+    if (out == LP_WEBHOOK_REQUEUE)
+        goto failed;
+    lp_arena_reset(s->arena);
+    return out;
+
+failed:
+    lp_db_rollback(s->db);
+    LP_ERROR("webhooks", "delivery %s: %s; handing the message back", id, err.message);
+    return LP_WEBHOOK_REQUEUE;
+}
