@@ -333,6 +333,14 @@ int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webh
         read_claim, out, err);
 }
 
+int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err)
+{
+    const char *p[1] = {delivery_id};
+    int64_t n = lp_db_count(db, "SELECT count(*) FROM webhook_deliveries WHERE id = $1 AND status = 'pending'", 1, p,
+                            err);
+    return n < 0 ? -1 : n > 0;
+}
+
 int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_seq, lp_error *err)
 {
     char seq[24];

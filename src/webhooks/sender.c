@@ -18,6 +18,8 @@
 #include "loupe/webhooks/subscription.h"
 
 #define ARENA_MAX (64LL * 1024 * 1024)
+/* A delivery another session holds is looked at again after this tier ("5s"). */
+#define BUSY_TIER 1
 
 struct lp_webhook_sender {
     const lp_config *cfg;
@@ -252,7 +254,20 @@ lp_webhook_settle lp_webhook_sender_handle(lp_webhook_sender *s, const char *bod
     if (rc < 0)
         goto failed;
     if (rc == 1) {
-        lp_db_rollback(s->db); /* gone, or being sent by another worker */
+        /* Gone, or locked: by a worker sending it now, or by one that was
+         * killed and whose session the server has not closed yet. Look
+         * again later unless it is gone or done. */
+        char queue[LP_QUEUE_FULL_NAME_MAX];
+        rc = lp_db_webhook_pending(s->db, id, &err);
+        if (rc < 0)
+            goto failed;
+        if (rc == 1) {
+            lp_queue_retry_name(LP_WEBHOOK_QUEUE, BUSY_TIER, queue);
+            if (lp_db_webhook_park(s->db, id, queue, &err) != 0 || lp_db_commit(s->db, &err) != 0)
+                goto failed;
+            return LP_WEBHOOK_ACK;
+        }
+        lp_db_rollback(s->db);
         return LP_WEBHOOK_ACK;
     }
     out = handle_claimed(s, &c, &err);

@@ -132,6 +132,10 @@ typedef struct lp_webhook_claim {
  * worker holds it, or -1. */
 int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err);
 
+/* 1 if the delivery exists and is pending (whoever holds it), 0 if not,
+ * -1 on error. */
+int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err);
+
 /* For an ordered subscription, in the caller's transaction: 1 when this
  * sender may go on (it locked the subscription, and no pending delivery of
  * an earlier event waits), 0 when it must leave the delivery to the chain
