@@ -132,21 +132,20 @@ CREATE TRIGGER items_events_insert AFTER INSERT ON items
     REFERENCING NEW TABLE AS new_items
     FOR EACH STATEMENT EXECUTE FUNCTION items_events_insert();
 
+-- Row by row, and only for rows whose status became ready or error: the
+-- many other updates of items (counts, metadata) cost nothing.
 CREATE FUNCTION items_events_status() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO events (team_id, type, item_id, data)
-    SELECT n.team_id, 'item.' || n.status, n.id,
-           jsonb_strip_nulls(jsonb_build_object('dataset_id', n.dataset_id, 'name', n.name, 'path', n.path,
-                                                'status', n.status, 'error', n.error))
-      FROM new_items n JOIN old_items o ON o.id = n.id
-     WHERE n.status IN ('ready', 'error') AND o.status IS DISTINCT FROM n.status
-     ORDER BY n.id;
+    VALUES (NEW.team_id, 'item.' || NEW.status, NEW.id,
+            jsonb_strip_nulls(jsonb_build_object('dataset_id', NEW.dataset_id, 'name', NEW.name, 'path', NEW.path,
+                                                 'status', NEW.status, 'error', NEW.error)));
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER items_events_status AFTER UPDATE ON items
-    REFERENCING OLD TABLE AS old_items NEW TABLE AS new_items
-    FOR EACH STATEMENT EXECUTE FUNCTION items_events_status();
+CREATE TRIGGER items_events_status AFTER UPDATE OF status ON items
+    FOR EACH ROW WHEN (NEW.status IN ('ready', 'error') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION items_events_status();
 
 CREATE FUNCTION items_events_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -189,19 +188,19 @@ CREATE TRIGGER annotations_events_update AFTER UPDATE ON annotations
 CREATE TRIGGER annotations_events_delete AFTER DELETE ON annotations
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION annotations_events();
 
--- Job events: a team's job that finished (system jobs have no team).
+-- Job events: a team's job that finished (system jobs have no team), row by
+-- row and only on that change (progress updates cost nothing).
 CREATE FUNCTION jobs_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO events (team_id, type, data)
-    SELECT n.team_id, CASE n.status WHEN 'succeeded' THEN 'job.completed' ELSE 'job.failed' END,
-           jsonb_strip_nulls(jsonb_build_object('job_id', n.id, 'kind', n.kind, 'status', n.status,
-                                                'attempts', n.attempts, 'error', n.error))
-      FROM new_jobs n JOIN old_jobs o ON o.id = n.id JOIN teams t ON t.id = n.team_id
-     WHERE n.status IN ('succeeded', 'failed') AND o.status IS DISTINCT FROM n.status
-     ORDER BY n.id;
+    SELECT NEW.team_id, CASE NEW.status WHEN 'succeeded' THEN 'job.completed' ELSE 'job.failed' END,
+           jsonb_strip_nulls(jsonb_build_object('job_id', NEW.id, 'kind', NEW.kind, 'status', NEW.status,
+                                                'attempts', NEW.attempts, 'error', NEW.error))
+      FROM teams t WHERE t.id = NEW.team_id;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER jobs_events AFTER UPDATE ON jobs
-    REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
-    FOR EACH STATEMENT EXECUTE FUNCTION jobs_events();
+CREATE TRIGGER jobs_events AFTER UPDATE OF status ON jobs
+    FOR EACH ROW WHEN (NEW.team_id IS NOT NULL AND NEW.status IN ('succeeded', 'failed')
+                       AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION jobs_events();

@@ -1320,6 +1320,48 @@ static int read_idempotency_key(lp_req *req, const char **key)
     return 0;
 }
 
+/* After the item's lock: checks the batch against the item, its slots and
+ * classes, writes it, bumps the item's version into *version, renders the
+ * answer {"version", "created", "updated", "deleted"} into resp and audits
+ * it. 0 or -1 with req->err. */
+static int apply_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp_buf *blobs, lp_buf *resp,
+                       int64_t *version)
+{
+    lp_slot_row *slots = NULL;
+    size_t nslots = 0;
+    if (check_against_db(req, db, item_id, b, &slots, &nslots) != 0 || write_batch(req, db, item_id, b, blobs) != 0 ||
+        lp_db_ann_item_commit(db, item_id, version, &req->err) != 0)
+        return -1;
+    if (lp_buf_printf(resp, "{\"version\":%lld", (long long)*version) != 0 ||
+        put_id_list(resp, "created", b->create, b->ncreate, NULL) != 0 ||
+        put_id_list(resp, "updated", b->update, b->nupdate, NULL) != 0 ||
+        put_id_list(resp, "deleted", NULL, b->ndel, b->del) != 0 || lp_buf_puts(resp, "}") != 0)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory writing the answer");
+    return lp_db_audit(db, req->who.team_id, req->who.user_id[0] ? req->who.user_id : NULL, "annotations.batch", "item",
+                       item_id, resp->data, &req->err);
+}
+
+int lp_api_annotations_import(lp_req *req, lp_db *db, const char *item_id, lp_buf *resp)
+{
+    lp_ann_limits lim;
+    batch b;
+    lp_buf blobs;
+    int64_t version = 0;
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    lim_from_cfg(req->svc->cfg, &lim);
+    if (read_batch(req, &lim, &b) != 0 || check_ids(req, item_id, &b) != 0)
+        return -1;
+    lp_buf_init(&blobs, (size_t)req->svc->cfg->http_bulk_body_limit * 2);
+    rc = lp_db_ann_item_lock(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
+                 apply_batch(req, db, item_id, &b, &blobs, resp, &version) == 0
+             ? 0
+             : -1;
+    lp_buf_free(&blobs);
+    return rc;
+}
+
 int lp_api_annotations_batch(lp_req *req)
 {
     const char *item_id = lp_identity_uuid_param(req, "id", "item"), *idem_key = NULL;
@@ -1328,8 +1370,6 @@ int lp_api_annotations_batch(lp_req *req)
     lp_ann_limits lim;
     batch b;
     lp_buf blobs, resp;
-    lp_slot_row *slots = NULL;
-    size_t nslots = 0;
     int64_t version = 0;
     lp_db *db = NULL;
     int rc = -1;
@@ -1385,26 +1425,15 @@ int lp_api_annotations_batch(lp_req *req)
                       (long long)version);
         goto done;
     }
-    if (check_against_db(req, db, item_id, &b, &slots, &nslots) != 0 || write_batch(req, db, item_id, &b, &blobs) != 0 ||
-        lp_db_ann_item_commit(db, item_id, &version, &req->err) != 0)
+    if (apply_batch(req, db, item_id, &b, &blobs, &resp, &version) != 0)
         goto done;
     /* work on the item keeps its holder's claim on the item's task alive */
     if (req->who.user_id[0] &&
         lp_db_task_renew_claim(db, req->who.team_id, item_id, req->who.user_id, req->svc->cfg->task_claim_ttl,
                                &req->err) < 0)
         goto done;
-    if (lp_buf_printf(&resp, "{\"version\":%lld", (long long)version) != 0 ||
-        put_id_list(&resp, "created", b.create, b.ncreate, NULL) != 0 ||
-        put_id_list(&resp, "updated", b.update, b.nupdate, NULL) != 0 ||
-        put_id_list(&resp, "deleted", NULL, b.ndel, b.del) != 0 || lp_buf_puts(&resp, "}") != 0) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory writing the answer");
-        goto done;
-    }
     char etag[32];
     snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
-    if (lp_db_audit(db, req->who.team_id, req->who.user_id[0] ? req->who.user_id : NULL, "annotations.batch", "item",
-                    item_id, resp.data, &req->err) != 0)
-        goto done;
     if (idem_key && lp_db_idem_store(db, req->who.team_id, idem_key, 200, etag, resp.data, &req->err) != 0)
         goto done;
     if (lp_db_commit(db, &req->err) != 0)

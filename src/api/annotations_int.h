@@ -1,5 +1,6 @@
 /* What the annotation handlers (annotations.c) share with consensus work
- * (tasks.c, POST /api/v1/tasks/{id}/submit): Darwin JSON 2.0 annotations
+ * (tasks.c, POST /api/v1/tasks/{id}/submit) and the inbound integrations
+ * (integrations.c, annotations.import): Darwin JSON 2.0 annotations
  * read, checked and stored exactly as the batch route does it
  * (POST /api/v1/items/{id}/annotations/batch), so one reader and one set of
  * checks judge every annotation whichever way it arrives.
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "loupe/annotation/annotation.h"
+#include "loupe/core/buf.h"
 #include "loupe/core/json_scan.h"
 #include "loupe/db/db.h"
 #include "loupe/http/request.h"
@@ -33,5 +35,12 @@ int lp_api_ann_check(lp_req *req, lp_db *db, const char *item_id, lp_ann *anns, 
  * checks and writes the new ones and moves the version on. Call inside a
  * transaction. */
 int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n);
+
+/* Inside the caller's transaction on db: reads req->body as an annotation
+ * batch ({"create", "update", "delete"}, checked exactly like POST
+ * …/annotations/batch, field errors named from the batch down: "create[1]…"),
+ * locks and writes it for item_id of req->who.team_id, and renders the
+ * batch answer into resp. 0, or -1 with req->err; the caller rolls back. */
+int lp_api_annotations_import(lp_req *req, lp_db *db, const char *item_id, lp_buf *resp);
 
 #endif

@@ -2,6 +2,7 @@
 #include "respond_int.h"
 
 #include "loupe/api/input.h"
+#include "loupe/core/util.h"
 
 int lp_api_respond_page(lp_req *req, const char *key, const void *rows, size_t shown, lp_api_row_json render,
                         const char *cursor)
@@ -46,4 +47,9 @@ int lp_api_respond_created(lp_req *req, const char *collection, const char *id, 
     if (loc)
         lp_res_header(req, "Location", loc);
     return lp_res_json(req, 201, body);
+}
+
+int lp_api_uuid_cursor_ok(const char *key)
+{
+    return lp_is_uuid(key);
 }

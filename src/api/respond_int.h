@@ -32,6 +32,10 @@ typedef void (*lp_api_row_cursor)(lp_req *req, const void *rows, size_t i, const
 int lp_api_respond_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
                           lp_api_row_json render, lp_api_row_cursor cursor, const void *ctx);
 
+/* 1 if a decoded page[after] key is a UUID: the key of lists ordered by
+ * their (time-ordered) ids. */
+int lp_api_uuid_cursor_ok(const char *key);
+
 /* Answers 201 with body (stolen) and "Location: <collection>/<id>"
  * (collection like "/api/v1/datasets"). 0 or -1. */
 int lp_api_respond_created(lp_req *req, const char *collection, const char *id, json_t *body);

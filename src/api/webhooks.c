@@ -47,11 +47,6 @@ static void webhook_cursor(lp_req *req, const void *rows, size_t i, const void *
     *id = w->id;
 }
 
-static int uuid_key(const char *key)
-{
-    return lp_is_uuid(key);
-}
-
 /* Reads the members of a create (required = 1) or an update into f; the
  * events pattern list becomes JSON text in the arena. */
 static int read_fields(lp_req *req, json_t *body, int required, lp_webhook_fields *f)
@@ -141,7 +136,7 @@ int lp_api_webhooks_list(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (lp_page_read_checked(req, &page, uuid_key) != 0 || !(db = lp_req_db(req)))
+    if (lp_page_read_checked(req, &page, lp_api_uuid_cursor_ok) != 0 || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_webhook_list(db, req->arena, req->who.team_id, page.after_id, page.size + 1, &rows, &n, &req->err);
     lp_req_db_release(req);
@@ -286,7 +281,7 @@ int lp_api_webhook_deliveries_list(lp_req *req)
     lp_db *db;
     int rc;
 
-    if (!id || lp_page_read_checked(req, &page, uuid_key) != 0)
+    if (!id || lp_page_read_checked(req, &page, lp_api_uuid_cursor_ok) != 0)
         return -1;
     if (status) {
         size_t k;

@@ -1,0 +1,349 @@
+/* Inbound integrations (docs/WEBHOOKS.md, Inbound integrations):
+ *
+ *   POST   /api/v1/integrations                {name} → 201 {id, name, url, secret, created_at} (MANAGE)
+ *   GET    /api/v1/integrations                the team's integrations, without secrets (MANAGE)
+ *   GET    /api/v1/integrations/{id}           (MANAGE)
+ *   DELETE /api/v1/integrations/{id}           → 204 (MANAGE)
+ *   POST   /api/v1/hooks/{integration_id}      PUBLIC: a third party's signed push
+ *
+ * A push is signed the Standard Webhooks way with the integration's secret
+ * (webhook-id, webhook-timestamp within 5 minutes, webhook-signature) and
+ * says {"type": "<action>", "data": {…}}. It runs as the integration's team,
+ * in one transaction with the record of its webhook-id: a webhook-id seen
+ * before answers the stored answer and writes nothing; a refused push
+ * writes nothing at all. */
+#include <stdio.h>
+#include <string.h>
+
+#include "annotations_int.h"
+#include "handlers_int.h"
+#include "identity_int.h"
+#include "respond_int.h"
+#include "loupe/api/audit.h"
+#include "loupe/api/input.h"
+#include "loupe/core/util.h"
+#include "loupe/crypto/webhook_sig.h"
+#include "loupe/db/integrations_sql.h"
+#include "loupe/db/items_sql.h"
+
+#define NAME_MAX_LEN 200
+#define TOLERANCE_S 300
+#define PRIORITY_LIMIT 2147483647
+
+static json_t *integration_json(lp_req *req, const lp_integration_row *r)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/v1/hooks/%s", req->svc->public_url ? req->svc->public_url : "", r->id);
+    return json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "name", r->name, "url", url, "created_at", r->created_at);
+}
+
+/* The list renderer has no request: the URL is relative there. */
+static json_t *integration_row_json(const void *rows, size_t i)
+{
+    const lp_integration_row *r = (const lp_integration_row *)rows + i;
+    char url[96];
+    snprintf(url, sizeof url, "/api/v1/hooks/%s", r->id);
+    return json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "name", r->name, "url", url, "created_at", r->created_at);
+}
+
+static void integration_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key,
+                               const char **id)
+{
+    const lp_integration_row *r = (const lp_integration_row *)rows + i;
+    (void)req;
+    (void)ctx;
+    *key = r->id;
+    *id = r->id;
+}
+
+int lp_api_integrations_create(lp_req *req)
+{
+    static const char *const members[] = {"name", NULL};
+    json_t *body = lp_req_json(req, 1), *doc;
+    const char *name = NULL;
+    char secret[LP_WEBHOOK_SECRET_MAX];
+    lp_integration_row row;
+    lp_db *db;
+    int rc = -1;
+
+    if (!body)
+        return -1;
+    lp_in_only(req, body, NULL, members);
+    lp_in_string(req, body, NULL, "name", LP_IN_REQUIRED, NAME_MAX_LEN, &name);
+    if (req->err.code != LP_OK)
+        return -1;
+    if (lp_webhook_secret_new(secret, sizeof secret) != 0)
+        return lp_error_set(&req->err, LP_E_INTERNAL, "cannot generate a secret (no randomness available)");
+    if (!(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_begin(db, &req->err) == 0 &&
+        lp_db_integration_create(db, req->arena, req->who.team_id, req->who.user_id[0] ? req->who.user_id : NULL,
+                                 name, secret, req->svc->cfg->integrations_max, &row, &req->err) == 0 &&
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "integration.create", "integration", row.id,
+                        json_pack("{s:s}", "name", row.name), &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    doc = integration_json(req, &row);
+    json_object_set_new(doc, "secret", json_string(secret));
+    return lp_api_respond_created(req, "/api/v1/integrations", row.id, doc);
+}
+
+int lp_api_integrations_list(lp_req *req)
+{
+    lp_page page;
+    lp_integration_row *rows;
+    size_t n;
+    lp_db *db;
+    int rc;
+
+    if (lp_page_read_checked(req, &page, lp_api_uuid_cursor_ok) != 0 || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_integration_list(db, req->arena, req->who.team_id, page.after_id, page.size + 1, &rows, &n, &req->err);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    return lp_api_respond_keyset(req, "items", &page, rows, n, integration_row_json, integration_cursor, NULL);
+}
+
+int lp_api_integrations_get(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "integration");
+    lp_integration_row row;
+    lp_db *db;
+    int rc;
+
+    if (!id || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_integration_get(db, req->arena, req->who.team_id, id, &row, &req->err);
+    lp_req_db_release(req);
+    return rc != 0 ? -1 : lp_res_json(req, 200, integration_json(req, &row));
+}
+
+int lp_api_integrations_delete(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "integration");
+    lp_db *db;
+    int rc = -1;
+
+    if (!id || !(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_begin(db, &req->err) == 0 && lp_db_integration_delete(db, req->who.team_id, id, &req->err) == 0 &&
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "integration.delete", "integration", id, NULL,
+                        &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+    lp_req_db_release(req);
+    return rc != 0 ? -1 : lp_res_empty(req, 204);
+}
+
+/* ---- Pushes --------------------------------------------------------------- */
+
+/* items.update {"item_id", "metadata"?, "priority"?}: metadata merged into
+ * the item's as the bulk update does. */
+static json_t *action_items_update(lp_req *req, lp_db *db, json_t *data)
+{
+    static const char *const members[] = {"item_id", "metadata", "priority", NULL};
+    const char *item_id = NULL;
+    json_t *metadata = NULL;
+    int64_t priority = 0;
+    char *meta_text = NULL;
+    int64_t n;
+
+    lp_in_only(req, data, "data.", members);
+    lp_in_uuid(req, data, "data.", "item_id", LP_IN_REQUIRED, &item_id);
+    lp_in_object(req, data, "data.", "metadata", LP_IN_OPTIONAL, &metadata);
+    lp_in_int(req, data, "data.", "priority", LP_IN_OPTIONAL, -PRIORITY_LIMIT, PRIORITY_LIMIT, &priority);
+    if (req->err.code == LP_OK && !metadata && !json_object_get(data, "priority"))
+        lp_error_field(&req->err, LP_E_INVALID, "data", "give metadata, priority or both");
+    if (req->err.code != LP_OK)
+        return NULL;
+    if (metadata && !(meta_text = json_dumps(metadata, JSON_COMPACT))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    lp_item_filter f = {.team_id = req->who.team_id, .item_ids = &item_id, .nitem_ids = 1};
+    lp_items_change ch = {.op = LP_ITEMS_UPDATE,
+                          .has_priority = json_object_get(data, "priority") != NULL,
+                          .priority = priority,
+                          .metadata_set = meta_text};
+    n = lp_db_items_apply(db, &f, &ch, NULL, 0, &req->err);
+    free(meta_text);
+    if (n < 0)
+        return NULL;
+    if (n == 0) {
+        lp_error_field(&req->err, LP_E_INVALID, "data.item_id", "no item %s in the integration's team", item_id);
+        return NULL;
+    }
+    if (lp_audit_record(db, req->who.team_id, NULL, "item.update", "item", item_id, json_deep_copy(data),
+                        &req->err) != 0)
+        return NULL;
+    return json_pack("{s:s, s:s}", "type", "items.update", "item_id", item_id);
+}
+
+/* The item an annotations.import names: item_id, or dataset_id + path + name. */
+static const char *import_item(lp_req *req, lp_db *db, json_t *data)
+{
+    const char *item_id = NULL, *dataset_id = NULL, *path = "/", *name = NULL;
+    lp_item_row item, *rows;
+    size_t n;
+
+    lp_in_uuid(req, data, "data.", "item_id", LP_IN_OPTIONAL, &item_id);
+    lp_in_uuid(req, data, "data.", "dataset_id", LP_IN_OPTIONAL, &dataset_id);
+    lp_in_string(req, data, "data.", "path", LP_IN_OPTIONAL, 4096, &path);
+    lp_in_string(req, data, "data.", "name", LP_IN_OPTIONAL, 4096, &name);
+    if (req->err.code != LP_OK)
+        return NULL;
+    if (item_id) {
+        if (lp_db_item_get(db, req->arena, req->who.team_id, item_id, &item, &req->err) == 0)
+            return item_id;
+        if (req->err.code == LP_E_NOT_FOUND) {
+            lp_error_clear(&req->err);
+            lp_error_field(&req->err, LP_E_INVALID, "data.item_id", "no item %s in the integration's team", item_id);
+        }
+        return NULL;
+    }
+    if (!dataset_id || !name) {
+        lp_error_field(&req->err, LP_E_INVALID, "data.item_id", "give item_id, or dataset_id, path and name");
+        return NULL;
+    }
+    lp_item_filter f = {.team_id = req->who.team_id, .dataset_id = dataset_id, .path = path, .name_contains = name};
+    if (lp_db_items_list(db, req->arena, &f, LP_ITEM_SORT_NAME, NULL, NULL, 1000, &rows, &n, &req->err) != 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].name, name) == 0 && strcmp(rows[i].path, path) == 0)
+            return lp_arena_strdup(req->arena, rows[i].id);
+    }
+    lp_error_field(&req->err, LP_E_INVALID, "data.name", "no item %s%s%s in dataset %s of the integration's team", path,
+                   strcmp(path, "/") ? "/" : "", name, dataset_id);
+    return NULL;
+}
+
+/* annotations.import {"item_id" | "dataset_id", "path"?, "name"; "annotations": […]}:
+ * Darwin JSON 2.0 annotations created on the item, checked like a batch. */
+static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data)
+{
+    static const char *const members[] = {"item_id", "dataset_id", "path", "name", "annotations", NULL};
+    json_t *anns = NULL, *batch, *answer = NULL;
+    const char *item_id;
+    char *text;
+    lp_buf resp;
+
+    lp_in_only(req, data, "data.", members);
+    lp_in_array(req, data, "data.", "annotations", LP_IN_REQUIRED, (size_t)req->svc->cfg->annotation_batch_max, &anns);
+    if (req->err.code != LP_OK || !(item_id = import_item(req, db, data)))
+        return NULL;
+    batch = json_pack("{s:O}", "create", anns);
+    text = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
+    json_decref(batch);
+    if (!text) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    req->body = lp_arena_strdup(req->arena, text);
+    req->body_len = strlen(text);
+    free(text);
+    lp_buf_init(&resp, (size_t)req->svc->cfg->http_bulk_body_limit);
+    if (req->body && lp_api_annotations_import(req, db, item_id, &resp) == 0) {
+        answer = json_loads(resp.data, 0, NULL);
+        if (answer) {
+            json_object_set_new(answer, "type", json_string("annotations.import"));
+            json_object_set_new(answer, "item_id", json_string(item_id));
+        }
+    }
+    lp_buf_free(&resp);
+    /* the batch names fields from its own top ("create[2].polygon"): say where they are here */
+    for (size_t i = 0; i < req->err.nfields; i++) {
+        char *f = req->err.fields[i].field;
+        if (strncmp(f, "create", 6) == 0) {
+            char renamed[sizeof req->err.fields[i].field + 16];
+            snprintf(renamed, sizeof renamed, "data.annotations%s", f + 6);
+            lp_strlcpy(f, renamed, sizeof req->err.fields[i].field);
+        }
+    }
+    if (!answer && req->err.code == LP_OK)
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    return answer;
+}
+
+typedef json_t *(*action_fn)(lp_req *req, lp_db *db, json_t *data);
+
+static const struct {
+    const char *type;
+    action_fn run;
+} ACTIONS[] = {
+    {"items.update", action_items_update},
+    {"annotations.import", action_annotations_import},
+};
+
+int lp_api_hooks_receive(lp_req *req)
+{
+    static const char *const members[] = {"type", "data", NULL};
+    const char *id = lp_identity_uuid_param(req, "integration_id", "integration");
+    const char *msg_id = lp_req_header(req, "webhook-id"), *type = NULL;
+    lp_integration_row in;
+    json_t *body, *data = NULL, *answer = NULL;
+    action_fn run = NULL;
+    char *stored = NULL, *text = NULL;
+    int status = 0, seen, rc = -1;
+    lp_db *db;
+
+    if (!id || !(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_integration_get(db, req->arena, NULL, id, &in, &req->err) != 0)
+        goto done;
+    {
+        const char *secrets[1] = {in.secret};
+        if (lp_webhook_verify(secrets, 1, msg_id, lp_req_header(req, "webhook-timestamp"),
+                              lp_req_header(req, "webhook-signature"), req->body, req->body_len,
+                              lp_now_wall_ms() / 1000, TOLERANCE_S, &req->err) != 0)
+            goto done;
+    }
+    if (!(body = lp_req_json(req, 1)))
+        goto done;
+    lp_in_only(req, body, NULL, members);
+    lp_in_string(req, body, NULL, "type", LP_IN_REQUIRED, 64, &type);
+    lp_in_object(req, body, NULL, "data", LP_IN_REQUIRED, &data);
+    for (size_t i = 0; type && i < sizeof ACTIONS / sizeof ACTIONS[0]; i++) {
+        if (strcmp(ACTIONS[i].type, type) == 0)
+            run = ACTIONS[i].run;
+    }
+    if (type && !run)
+        lp_error_field(&req->err, LP_E_INVALID, "type", "\"%s\" is not an action (items.update, annotations.import)",
+                       type);
+    if (req->err.code != LP_OK)
+        goto done;
+    lp_strlcpy(req->who.team_id, in.team_id, sizeof req->who.team_id);
+    req->who.user_id[0] = '\0';
+    if (lp_db_begin(db, &req->err) != 0)
+        goto done;
+    seen = lp_db_integration_message_claim(db, req->arena, in.id, msg_id, &status, &stored, &req->err);
+    if (seen < 0)
+        goto done;
+    if (seen == 1) {
+        lp_db_rollback(db);
+        lp_res_header(req, "Idempotent-Replayed", "true");
+        rc = lp_res_bytes(req, status, "application/json", stored, strlen(stored));
+        goto done;
+    }
+    if (!(answer = run(req, db, data)))
+        goto done;
+    if (!(text = json_dumps(answer, JSON_COMPACT))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (lp_db_integration_message_answer(db, in.id, msg_id, 200, text, &req->err) != 0 ||
+        lp_db_commit(db, &req->err) != 0)
+        goto done;
+    rc = lp_res_bytes(req, 200, "application/json", text, strlen(text));
+
+done:
+    if (rc != 0 && lp_db_in_transaction(db))
+        lp_db_rollback(db);
+    lp_req_db_release(req);
+    free(text);
+    json_decref(answer);
+    return rc;
+}
