@@ -82,6 +82,10 @@ CREATE TABLE integration_messages (
     PRIMARY KEY (integration_id, message_id)
 );
 
+-- Files an inbound integration names by URL are fetched by a worker.
+ALTER TABLE uploads DROP CONSTRAINT uploads_kind_check,
+    ADD CONSTRAINT uploads_kind_check CHECK (kind IN ('direct', 'presigned', 'external', 'fetch'));
+
 -- 1 if an event type matches one of a subscription's patterns: "*", an
 -- exact type, or "area.*" (every type starting with "area.").
 CREATE FUNCTION loupe_webhook_matches(patterns text[], event_type text) RETURNS boolean

@@ -18,6 +18,7 @@
 #include "annotations_int.h"
 #include "handlers_int.h"
 #include "identity_int.h"
+#include "items_int.h"
 #include "respond_int.h"
 #include "loupe/api/audit.h"
 #include "loupe/api/input.h"
@@ -25,6 +26,10 @@
 #include "loupe/crypto/webhook_sig.h"
 #include "loupe/db/integrations_sql.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/db/media_sql.h"
+#include "loupe/jobs/enqueue.h"
+#include "loupe/net/client.h"
+#include "loupe/storage/storage.h"
 
 #define NAME_MAX_LEN 200
 #define TOLERANCE_S 300
@@ -137,6 +142,22 @@ int lp_api_integrations_delete(lp_req *req)
         rc = 0;
     lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
+}
+
+/* Field errors from index `from` on were named from an inner document's
+ * top ("name", "create[2].polygon"): name them from the push's. strip is
+ * the inner name's own first part to replace ("create"), or "" to keep it. */
+static void name_fields_from(lp_req *req, size_t from, const char *prefix, const char *strip)
+{
+    for (size_t i = from; i < req->err.nfields; i++) {
+        char *f = req->err.fields[i].field;
+        char renamed[sizeof req->err.fields[i].field + 64];
+        size_t n = strlen(strip);
+        if (strncmp(f, strip, n) != 0)
+            continue;
+        snprintf(renamed, sizeof renamed, "%s%s", prefix, f + n);
+        lp_strlcpy(f, renamed, sizeof req->err.fields[i].field);
+    }
 }
 
 /* ---- Pushes --------------------------------------------------------------- */
@@ -254,18 +275,139 @@ static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data)
         }
     }
     lp_buf_free(&resp);
-    /* the batch names fields from its own top ("create[2].polygon"): say where they are here */
-    for (size_t i = 0; i < req->err.nfields; i++) {
-        char *f = req->err.fields[i].field;
-        if (strncmp(f, "create", 6) == 0) {
-            char renamed[sizeof req->err.fields[i].field + 16];
-            snprintf(renamed, sizeof renamed, "data.annotations%s", f + 6);
-            lp_strlcpy(f, renamed, sizeof req->err.fields[i].field);
-        }
-    }
+    /* the batch names fields from its own top ("create[2].polygon") */
+    name_fields_from(req, 0, "data.annotations", "create");
     if (!answer && req->err.code == LP_OK)
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     return answer;
+}
+
+/* items.register {"dataset_id", "items": [{name, path?, priority?, metadata?,
+ * slots: [{name, type, …, "url"}]}]}: the items with their slots, and for
+ * each slot an items.fetch job that fetches its file through the SSRF guard
+ * and hands it to media.normalize. */
+static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
+{
+    static const char *const members[] = {"dataset_id", "items", NULL};
+    const lp_config *cfg = req->svc->cfg;
+    const char *dataset_id = NULL;
+    json_t *items = NULL, *answer = NULL, *list = NULL, *keep;
+    lp_net_allowlist allow;
+    lp_net_policy policy = {0};
+    lp_item_input *in;
+    const char ***urls;
+    size_t n;
+
+    lp_in_only(req, data, "data.", members);
+    lp_in_uuid(req, data, "data.", "dataset_id", LP_IN_REQUIRED, &dataset_id);
+    lp_in_array(req, data, "data.", "items", LP_IN_REQUIRED, (size_t)cfg->integration_items_max, &items);
+    if (req->err.code != LP_OK)
+        return NULL;
+    if ((n = json_array_size(items)) == 0) {
+        lp_error_field(&req->err, LP_E_INVALID, "data.items", "must hold at least one item");
+        return NULL;
+    }
+    if (lp_net_allowlist_parse(cfg->net_allow, &allow, &req->err) != 0)
+        return NULL;
+    policy.allow = &allow;
+    policy.allow_http = cfg->webhook_allow_http;
+    in = lp_arena_calloc(req->arena, n, sizeof *in);
+    urls = lp_arena_calloc(req->arena, n, sizeof *urls);
+    keep = json_array(); /* the read items point into these copies */
+    if (!in || !urls || !keep) {
+        json_decref(keep);
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    /* 1. read every item (the URLs out of its slots, the rest as the items API reads it) */
+    for (size_t i = 0; i < n; i++) {
+        json_t *copy = json_deep_copy(json_array_get(items, i)), *slots = json_object_get(copy, "slots"), *slot;
+        const char *prefix = lp_arena_printf(req->arena, "data.items[%zu].", i);
+        size_t k, from;
+        json_array_append_new(keep, copy);
+        if (!json_is_object(copy)) {
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "data.items[%zu]", i),
+                           "must be an object {name, path?, slots: [{name, type, url}]}");
+            continue;
+        }
+        urls[i] = lp_arena_calloc(req->arena, json_array_size(slots) + 1, sizeof *urls[i]);
+        json_array_foreach(slots, k, slot) {
+            const char *field = lp_arena_printf(req->arena, "%sslots[%zu].url", prefix, k);
+            json_t *u = json_object_get(slot, "url");
+            lp_error e;
+            lp_error_clear(&e);
+            if (!json_is_object(slot))
+                continue;
+            if (!json_is_string(u))
+                lp_error_field(&req->err, LP_E_INVALID, field, "is required: the URL Loupe fetches the file from");
+            else if (lp_net_url_check(&policy, json_string_value(u), 0, &e) != 0)
+                lp_error_field(&req->err, LP_E_INVALID, field, "%s", e.message);
+            else if (urls[i])
+                urls[i][k] = lp_arena_strdup(req->arena, json_string_value(u));
+            json_object_del(slot, "url");
+        }
+        from = req->err.nfields;
+        lp_api_item_input_read(req, copy, &in[i]);
+        name_fields_from(req, from, prefix, "");
+    }
+    if (req->err.code != LP_OK)
+        goto failed;
+    /* 2. register them, each slot with its fetch */
+    if (!(list = json_array())) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        goto failed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lp_item_row item;
+        size_t from = req->err.nfields;
+        if (lp_api_item_register(req, db, dataset_id, &in[i], &item) != 0) {
+            if (req->err.code == LP_E_NOT_FOUND) {
+                lp_error_clear(&req->err);
+                lp_error_field(&req->err, LP_E_INVALID, "data.dataset_id", "no dataset %s in the integration's team",
+                               dataset_id);
+            }
+            name_fields_from(req, from, lp_arena_printf(req->arena, "data.items[%zu].", i), "");
+            goto failed;
+        }
+        for (size_t k = 0; k < in[i].nslots; k++) {
+            const lp_slot_row *slot = NULL;
+            char upload_id[37], key[LP_STORAGE_KEY_MAX + 1], job_id[37];
+            json_t *payload;
+            int rc;
+            for (size_t j = 0; j < item.nslots; j++) {
+                if (strcmp(item.slots[j].name, in[i].slots[k].name) == 0)
+                    slot = &item.slots[j];
+            }
+            if (!slot || lp_uuid_v4(upload_id) != 0) {
+                lp_error_set(&req->err, LP_E_INTERNAL, "the registered item lacks slot %s", in[i].slots[k].name);
+                goto failed;
+            }
+            lp_storage_key_original(req->who.team_id, item.id, upload_id, key, sizeof key);
+            payload = json_pack("{s:s, s:s, s:s, s:s}", "item_id", item.id, "slot_id", slot->id, "upload_id",
+                                upload_id, "url", urls[i][k]);
+            lp_job_spec spec = {.kind = "items.fetch", .team_id = req->who.team_id, .payload = payload};
+            rc = payload && lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, item.id, slot->id,
+                                                      "fetch", key, NULL, -1, 0, slot->status, NULL, &req->err) == 0 &&
+                         lp_db_media_slot_set_status(db, slot->id, "uploading", NULL, &req->err) == 0 &&
+                         lp_jobs_enqueue(db, cfg, &spec, job_id, &req->err) == 0
+                     ? 0
+                     : -1;
+            json_decref(payload);
+            if (rc != 0)
+                goto failed;
+        }
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", item.id, "name", item.name, "path", item.path));
+    }
+    answer = json_pack("{s:s, s:s, s:o}", "type", "items.register", "dataset_id", dataset_id, "items", list);
+    json_decref(keep);
+    if (!answer)
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    return answer;
+
+failed:
+    json_decref(list);
+    json_decref(keep);
+    return NULL;
 }
 
 typedef json_t *(*action_fn)(lp_req *req, lp_db *db, json_t *data);
@@ -276,6 +418,7 @@ static const struct {
 } ACTIONS[] = {
     {"items.update", action_items_update},
     {"annotations.import", action_annotations_import},
+    {"items.register", action_items_register},
 };
 
 int lp_api_hooks_receive(lp_req *req)
@@ -311,7 +454,7 @@ int lp_api_hooks_receive(lp_req *req)
             run = ACTIONS[i].run;
     }
     if (type && !run)
-        lp_error_field(&req->err, LP_E_INVALID, "type", "\"%s\" is not an action (items.update, annotations.import)",
+        lp_error_field(&req->err, LP_E_INVALID, "type", "\"%s\" is not an action (items.register, items.update, annotations.import)",
                        type);
     if (req->err.code != LP_OK)
         goto done;

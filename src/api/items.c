@@ -168,59 +168,70 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
 
 /* ---- Handlers ---------------------------------------------------------------- */
 
-int lp_api_items_create(lp_req *req)
+int lp_api_item_input_read(lp_req *req, json_t *body, lp_item_input *in)
 {
     static const char *const fields[] = {"name", "path", "priority", "metadata", "slots", NULL};
-    const char *dataset_id = lp_identity_uuid_param(req, "id", "dataset");
-    const char *name = NULL, *path = "/", *metadata;
-    int64_t priority = 0;
-    json_t *body, *slots_in = NULL;
-    lp_slot_input *slots = NULL;
-    size_t nslots = 0;
-    lp_item_row item;
-    lp_db *db;
-    int rc = -1, made;
+    json_t *slots_in = NULL;
 
-    if (!dataset_id || !(body = lp_req_json(req, 1)))
-        return -1;
+    memset(in, 0, sizeof *in);
+    in->path = "/";
     lp_in_only(req, body, NULL, fields);
-    read_name(req, body, LP_IN_REQUIRED, &name);
-    read_path(req, body, &path);
-    lp_in_int(req, body, NULL, "priority", LP_IN_OPTIONAL, -PRIORITY_MAX, PRIORITY_MAX, &priority);
-    metadata = read_object_text(req, body, NULL, "metadata");
+    read_name(req, body, LP_IN_REQUIRED, &in->name);
+    read_path(req, body, &in->path);
+    lp_in_int(req, body, NULL, "priority", LP_IN_OPTIONAL, -PRIORITY_MAX, PRIORITY_MAX, &in->priority);
+    in->metadata = read_object_text(req, body, NULL, "metadata");
     if (lp_in_array(req, body, NULL, "slots", LP_IN_REQUIRED, ITEM_SLOTS_MAX, &slots_in) == 0 && slots_in) {
-        nslots = json_array_size(slots_in);
-        if (nslots == 0)
+        in->nslots = json_array_size(slots_in);
+        if (in->nslots == 0)
             lp_error_field(&req->err, LP_E_INVALID, "slots", "must hold at least one slot");
-        slots = lp_arena_calloc(req->arena, nslots + 1, sizeof *slots);
-        if (!slots)
+        in->slots = lp_arena_calloc(req->arena, in->nslots + 1, sizeof *in->slots);
+        if (!in->slots)
             return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading slots");
-        for (size_t k = 0; k < nslots; k++) {
-            read_slot(req, json_array_get(slots_in, k), k, &slots[k]);
-            for (size_t j = 0; j < k && slots[k].name; j++)
-                if (slots[j].name && strcmp(slots[j].name, slots[k].name) == 0) {
+        for (size_t k = 0; k < in->nslots; k++) {
+            read_slot(req, json_array_get(slots_in, k), k, &in->slots[k]);
+            for (size_t j = 0; j < k && in->slots[k].name; j++)
+                if (in->slots[j].name && strcmp(in->slots[j].name, in->slots[k].name) == 0) {
                     lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "slots[%zu].name", k),
                                    "repeats the name of slots[%zu]; slot names are unique within an item", j);
                     break;
                 }
         }
     }
-    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
+int lp_api_item_register(lp_req *req, lp_db *db, const char *dataset_id, const lp_item_input *in, lp_item_row *out)
+{
+    int made = lp_db_item_create(db, req->arena, req->who.team_id, dataset_id, in->name, in->path, in->priority,
+                                 in->metadata, in->slots, in->nslots, out, &req->err);
+    if (made < 0)
         return -1;
-    if (lp_db_begin(db, &req->err) == 0 &&
-        (made = lp_db_item_create(db, req->arena, req->who.team_id, dataset_id, name, path, priority, metadata, slots,
-                                  nslots, &item, &req->err)) >= 0) {
-        if (made == 1) {
-            lp_error_field(&req->err, LP_E_CONFLICT, "name", "an item named \"%s\" already exists in folder \"%s\"",
-                           name, path);
-            lp_error_hint(&req->err, "rename the item or register it in another path");
-        } else if (lp_audit_record(db, req->who.team_id, req->who.user_id, "item.create", "item", item.id,
-                                     json_pack("{s:s, s:s, s:s}", "dataset_id", dataset_id, "name", name, "path",
-                                               path),
-                                     &req->err) == 0 &&
-                   lp_db_commit(db, &req->err) == 0)
-            rc = 0;
+    if (made == 1) {
+        lp_error_field(&req->err, LP_E_CONFLICT, "name", "an item named \"%s\" already exists in folder \"%s\"",
+                       in->name, in->path);
+        lp_error_hint(&req->err, "rename the item or register it in another path");
+        return -1;
     }
+    return lp_audit_record(db, req->who.team_id, req->who.user_id, "item.create", "item", out->id,
+                           json_pack("{s:s, s:s, s:s}", "dataset_id", dataset_id, "name", in->name, "path", in->path),
+                           &req->err);
+}
+
+int lp_api_items_create(lp_req *req)
+{
+    const char *dataset_id = lp_identity_uuid_param(req, "id", "dataset");
+    json_t *body;
+    lp_item_input in;
+    lp_item_row item;
+    lp_db *db;
+    int rc = -1;
+
+    if (!dataset_id || !(body = lp_req_json(req, 1)) || lp_api_item_input_read(req, body, &in) != 0 ||
+        !(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_begin(db, &req->err) == 0 && lp_api_item_register(req, db, dataset_id, &in, &item) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
     lp_req_db_release(req);
     return rc != 0 ? -1 : lp_api_respond_created(req, "/api/v1/items", item.id, lp_api_item_json(&item));
 }

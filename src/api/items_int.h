@@ -32,4 +32,23 @@ int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_ite
 int lp_api_respond_job(lp_req *req, const char *job_id);
 int lp_api_respond_job_of(lp_req *req, const char *kind, const char *job_id);
 
+/* An item to register, as POST /api/v1/datasets/{id}/items reads it. */
+typedef struct lp_item_input {
+    const char *name, *path;  /* path normalised; "/" when absent */
+    int64_t priority;
+    const char *metadata;     /* JSON object text; NULL = {} */
+    lp_slot_input *slots;     /* arena */
+    size_t nslots;
+} lp_item_input;
+
+/* Reads {name, path?, priority?, metadata?, slots} from body into in
+ * (field errors named from the body's top: "name", "slots[1].type"). 0, or
+ * -1 with req->err. */
+int lp_api_item_input_read(lp_req *req, json_t *body, lp_item_input *in);
+
+/* In the caller's transaction: registers the item in dataset_id of
+ * req->who.team_id, with its audit row. A taken path and name is a 409 on
+ * "name" (the transaction is then aborted). 0, or -1 with req->err. */
+int lp_api_item_register(lp_req *req, lp_db *db, const char *dataset_id, const lp_item_input *in, lp_item_row *out);
+
 #endif

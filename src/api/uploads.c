@@ -29,6 +29,7 @@
 #include "loupe/core/util.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/jobs/enqueue.h"
+#include "loupe/jobs/normalize.h"
 #include "loupe/db/datasets_sql.h"
 #include "slot_common_int.h"
 #include "storage_locations_int.h"
@@ -75,29 +76,17 @@ static int start_normalize(lp_req *req, lp_db *db, const char *item_id, const ch
                            const char *key, int64_t size, const char *sha256, const char *content_type, int external,
                            char job_id[37])
 {
-    json_t *storage = json_pack("{s:s, s:s, s:b, s:I, s:s?, s:s?}", "upload_id", upload_id, "original", key,
-                                "external", external, "size", (json_int_t)size, "sha256", sha256, "content_type",
-                                content_type);
-    json_t *payload = json_pack("{s:s, s:s, s:s}", "item_id", item_id, "slot_id", slot_id, "upload_id", upload_id);
-    char *text = storage ? json_dumps(storage, JSON_COMPACT) : NULL;
-    int rc = -1;
-
-    if (!text || !payload) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-        goto cleanup;
-    }
-    lp_job_spec spec = {.kind = "media.normalize", .team_id = req->who.team_id,
-                        .created_by = req->who.user_id[0] ? req->who.user_id : NULL, .payload = payload};
-    if (lp_db_media_slot_set_original(db, slot_id, text, &req->err) != 0 ||
-        lp_jobs_enqueue(db, req->svc->cfg, &spec, job_id, &req->err) != 0 ||
-        lp_db_media_upload_stored(db, upload_id, size, sha256, job_id, &req->err) != 0)
-        goto cleanup;
-    rc = 0;
-cleanup:
-    free(text);
-    json_decref(storage);
-    json_decref(payload);
-    return rc;
+    lp_normalize_start ns = {.team_id = req->who.team_id,
+                             .created_by = req->who.user_id[0] ? req->who.user_id : NULL,
+                             .item_id = item_id,
+                             .slot_id = slot_id,
+                             .upload_id = upload_id,
+                             .key = key,
+                             .size = size,
+                             .sha256 = sha256,
+                             .content_type = content_type,
+                             .external = external};
+    return lp_jobs_start_normalize(db, req->svc->cfg, &ns, job_id, &req->err);
 }
 
 /* 202 {"item_id", "slot", "status": "processing", "upload": {…}, "job": {id, kind, status, url}}. */

@@ -7,13 +7,57 @@ import base64
 import hashlib
 import hmac
 import json
+import struct
+import threading
 import time
 import unittest
 import uuid
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import loupe_harness as lh
+import webhook_receiver as wr
 
-lh.require_services(binaries=("louped",))
+lh.require_services(binaries=("louped", "loupe-worker"))
+
+
+def png(width=32, height=24):
+    """A small valid RGB PNG, made here."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 7 % 256, y * 9 % 256, 128)) for x in range(width))
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+class FileServer:
+    """Serves one file at /file.png on 127.0.0.2 (inside the tests' net_allow)."""
+
+    def __init__(self, content):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                status = 200 if self.path == "/file.png" else 404
+                body = content if status == 200 else b"no such file"
+                self.send_response(status)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = "http://127.0.0.2:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def signed(secret, body, msg_id=None, ts=None, key_override=None):
@@ -146,6 +190,74 @@ class IntegrationsTest(lh.LoupeTestCase):
         self.assertProblem(self.push({"type": "annotations.import",
                                       "data": {"dataset_id": self.ds["id"], "name": "zzz.jpg", "annotations": anns}}),
                            422, "data.name")
+
+
+
+class RegisterTest(lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        settings = {"net_allow": "127.0.0.2/32", "webhook_allow_http": "true", "worker_queues": "system,media"}
+        self.start_team(settings)
+        self.start_workers(1, settings)
+        self.integ = self.c.post("/api/v1/integrations", json={"name": "camera pipeline"}).json()
+        self.anon = self.d.client()
+        self.ds = self.c.post("/api/v1/datasets", json={"name": "Pushed"}).json()
+        self.files = FileServer(png())
+        self.addCleanup(self.files.close)
+        self.refused = wr.Listener("127.0.0.1")
+        self.addCleanup(self.refused.close)
+
+    def push(self, doc):
+        body = json.dumps(doc).encode()
+        return self.anon.post("/api/v1/hooks/" + self.integ["id"], data=body, headers=signed(self.integ["secret"], body))
+
+    def items(self):
+        return self.c.get("/api/v1/items", query={"dataset_id": self.ds["id"]}).json()["items"]
+
+    def test_files_are_fetched_through_the_guard_and_normalized(self):
+        r = self.push({"type": "items.register", "data": {"dataset_id": self.ds["id"], "items": [
+            {"name": "a.png", "path": "/cam1", "metadata": {"source": "cam1"},
+             "slots": [{"name": "0", "type": "image", "url": self.files.base + "/file.png"}]},
+            {"name": "b.png", "slots": [{"name": "0", "type": "image",
+                                         "url": "http://localhost:%d/b.png" % self.refused.port}]},
+            {"name": "c.png", "slots": [{"name": "0", "type": "image", "url": self.files.base + "/missing.png"}]}]}})
+        self.assertEqual(r.status, 200, r.text)
+        ids = {i["name"]: i["id"] for i in r.json()["items"]}
+        self.assertEqual(set(ids), {"a.png", "b.png", "c.png"})
+
+        def settled():
+            got = {i["name"]: i for i in self.items()}
+            return got if all(got[n]["status"] in ("ready", "error") for n in ids) else None
+        got = lh.wait_until(settled, timeout=90, message="the pushed items to be processed")
+        self.assertEqual(got["a.png"]["status"], "ready", got["a.png"])
+        self.assertEqual(got["a.png"]["metadata"], {"source": "cam1"})
+        self.assertEqual(got["b.png"]["status"], "error")
+        self.assertIn("address 127.0.0.1 is not allowed (loopback)", got["b.png"]["error"])
+        self.assertEqual(got["c.png"]["status"], "error")
+        self.assertIn("the server answered 404", got["c.png"]["error"])
+        self.assertEqual(self.refused.connections, 0)
+
+    def test_refused_urls_and_bad_items_write_nothing(self):
+        for items, field in [
+            ([{"name": "x.png", "slots": [{"name": "0", "type": "image", "url": "http://127.0.0.1:%d/x" % self.refused.port}]}],
+             "data.items[0].slots[0].url"),
+            ([{"name": "x.png", "slots": [{"name": "0", "type": "image", "url": "file:///etc/passwd"}]}],
+             "data.items[0].slots[0].url"),
+            ([{"name": "x.png", "slots": [{"name": "0", "type": "image"}]}], "data.items[0].slots[0].url"),
+            ([{"name": "ok.png", "slots": [{"name": "0", "type": "image", "url": self.files.base + "/file.png"}]},
+              {"name": "x/y.png", "slots": [{"name": "0", "type": "image", "url": self.files.base + "/file.png"}]}],
+             "data.items[1].name"),
+            ([{"name": "x.png", "slots": [{"name": "0", "type": "sound", "url": self.files.base + "/file.png"}]}],
+             "data.items[0].slots[0].type"),
+        ]:
+            self.assertProblem(self.push({"type": "items.register", "data": {"dataset_id": self.ds["id"],
+                                                                             "items": items}}), 422, field)
+        # a name taken by the second item of the same push: the first is not kept either
+        dup = {"name": "d.png", "slots": [{"name": "0", "type": "image", "url": self.files.base + "/file.png"}]}
+        self.assertProblem(self.push({"type": "items.register", "data": {"dataset_id": self.ds["id"],
+                                                                         "items": [dup, dup]}}), 409, "data.items[1].name")
+        self.assertEqual(self.items(), [])
+        self.assertEqual(self.refused.connections, 0)
 
 
 if __name__ == "__main__":

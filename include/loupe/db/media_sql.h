@@ -81,7 +81,7 @@ typedef struct lp_media_upload {
     char id[LP_DB_UUID_LEN];
     char item_id[LP_DB_UUID_LEN];
     char slot_id[LP_DB_UUID_LEN];
-    char *kind;            /* arena: direct | presigned | external */
+    char *kind;            /* arena: direct | presigned | external | fetch */
     char *key;             /* arena */
     char *state;           /* arena: pending | stored | failed */
     int64_t size;          /* -1 = unknown; while pending, the size declared (presigned) */
