@@ -369,48 +369,46 @@ int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err)
     snprintf(duration, sizeof duration, "%lld", (long long)at->duration_ms);
     snprintf(delay, sizeof delay, "%lld", (long long)at->delay_ms);
     snprintf(disable, sizeof disable, "%lld", (long long)at->disable_after_ms);
-    const char *p[14] = {c->id,
-                         c->webhook_id,
-                         n,
-                         started,
-                         at->response_code ? code : NULL,
-                         duration,
-                         at->response_body,
-                         at->error,
-                         outcomes[at->outcome],
-                         delay,
-                         at->outcome == LP_WEBHOOK_RETRY ? at->retry_queue : NULL,
-                         disable,
-                         c->ordered ? "true" : "false",
-                         at->disable_reason};
-    return lp_db_exec(
-               db,
-               "WITH a AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
-               "response_body, error) VALUES ($1, $3::integer, to_timestamp($4::bigint / 1000.0), $5::integer, "
-               "$6::integer, $7, $8)), "
-               "d AS (UPDATE webhook_deliveries SET attempts = $3::integer, "
-               "status = CASE $9 WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'failed' END, "
-               "next_attempt_at = CASE WHEN $9 = 'retry' THEN now() + $10::bigint * interval '1 millisecond' "
-               "ELSE next_attempt_at END, last_status_code = $5::integer, last_error = $8, updated_at = now(), "
-               "delivered_at = CASE WHEN $9 = 'delivered' THEN now() END WHERE id = $1 RETURNING event_seq), "
-               "w AS (UPDATE webhooks SET "
-               "failing_since = CASE WHEN $9 = 'delivered' THEN NULL ELSE coalesce(failing_since, now()) END, "
-               "active = active AND $9 <> 'gone' AND ($9 = 'delivered' "
-               "OR coalesce(failing_since, now()) > now() - $12::bigint * interval '1 millisecond'), "
-               "disabled_reason = CASE WHEN $9 = 'gone' THEN 'the receiver answered 410 Gone' "
-               "WHEN $9 <> 'delivered' AND coalesce(failing_since, now()) <= now() - $12::bigint * interval "
-               "'1 millisecond' THEN $14 ELSE disabled_reason END, updated_at = now() "
-               "WHERE id = $2 AND ($9 <> 'delivered' OR failing_since IS NOT NULL)), "
-               "r AS (INSERT INTO outbox (exchange, routing_key, body) SELECT '', $11, "
-               "jsonb_build_object('v', 1, 'delivery_id', $1::uuid) WHERE $9 = 'retry') "
-               "INSERT INTO outbox (exchange, routing_key, body) "
-               "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', x.id) "
-               "FROM (SELECT n.id FROM webhook_deliveries n, d WHERE $13::boolean AND $9 IN ('delivered', 'failed') "
-               "AND n.webhook_id = $2 AND n.status = 'pending' AND n.event_seq > d.event_seq "
-               "ORDER BY n.event_seq LIMIT 1) x",
-               14, p, err) < 0
-               ? -1
-               : 0;
+    const char *p[12] = {c->id,        c->webhook_id,      n,     started,  at->response_code ? code : NULL,
+                         duration,     at->response_body,  at->error, outcomes[at->outcome], delay,
+                         disable,      at->disable_reason};
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)c->event_seq);
+    if (lp_db_exec(db,
+                   "WITH a AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
+                   "response_body, error) VALUES ($1, $3::integer, to_timestamp($4::bigint / 1000.0), $5::integer, "
+                   "$6::integer, $7, $8)), "
+                   "d AS (UPDATE webhook_deliveries SET attempts = $3::integer, "
+                   "status = CASE $9 WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'failed' END, "
+                   "next_attempt_at = CASE WHEN $9 = 'retry' THEN now() + $10::bigint * interval '1 millisecond' "
+                   "ELSE next_attempt_at END, last_status_code = $5::integer, last_error = $8, updated_at = now(), "
+                   "delivered_at = CASE WHEN $9 = 'delivered' THEN now() END WHERE id = $1) "
+                   "UPDATE webhooks SET "
+                   "failing_since = CASE WHEN $9 = 'delivered' THEN NULL ELSE coalesce(failing_since, now()) END, "
+                   "active = active AND $9 <> 'gone' AND ($9 = 'delivered' "
+                   "OR coalesce(failing_since, now()) > now() - $11::bigint * interval '1 millisecond'), "
+                   "disabled_reason = CASE WHEN $9 = 'gone' THEN 'the receiver answered 410 Gone' "
+                   "WHEN $9 <> 'delivered' AND coalesce(failing_since, now()) <= now() - $11::bigint * interval "
+                   "'1 millisecond' THEN $12 ELSE disabled_reason END, updated_at = now() "
+                   "WHERE id = $2 AND ($9 <> 'delivered' OR failing_since IS NOT NULL)",
+                   12, p, err) < 0)
+        return -1;
+    /* The next message, when there is one: a statement only then (each
+     * outbox insert wakes the relay). */
+    if (at->outcome == LP_WEBHOOK_RETRY)
+        return lp_db_webhook_park(db, c->id, at->retry_queue, err);
+    if (c->ordered && (at->outcome == LP_WEBHOOK_DELIVERED || at->outcome == LP_WEBHOOK_FAILED)) {
+        const char *q[2] = {c->webhook_id, seq};
+        return lp_db_exec(db,
+                          "INSERT INTO outbox (exchange, routing_key, body) "
+                          "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', n.id) "
+                          "FROM (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending' "
+                          "AND event_seq > $2::bigint ORDER BY event_seq LIMIT 1) n",
+                          2, q, err) < 0
+                   ? -1
+                   : 0;
+    }
+    return 0;
 }
 
 int lp_db_webhook_abandon(lp_db *db, const char *delivery_id, const char *why, lp_error *err)

@@ -164,10 +164,11 @@ typedef struct lp_webhook_attempt {
     const char *disable_reason; /* the reason then */
 } lp_webhook_attempt;
 
-/* In the caller's transaction, one statement: the attempt's log row, the
- * delivery's new state, the subscription's failing streak (and disabling),
- * the retry's message (to retry_queue) or, for an ordered subscription, the
- * message of its next pending delivery. 0 or -1. */
+/* In the caller's transaction: the attempt's log row, the delivery's new
+ * state and the subscription's failing streak (and disabling) in one
+ * statement; then, only when there is one, the next message: the retry's
+ * (to retry_queue) or, for an ordered subscription, that of its next
+ * pending delivery. 0 or -1. */
 int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err);
 
 /* Marks a delivery failed without an attempt (its subscription is
