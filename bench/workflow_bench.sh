@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Workflow benchmark, two parts on the same throwaway PostgreSQL:
+# Workflow benchmark, three parts on the same throwaway PostgreSQL:
 #
 # 1. Entry: N items (default 100,000) enter a workflow through the API —
 #    POST /api/v1/workflows/{id}/enter by filter, which answers 202 with a
@@ -14,9 +14,14 @@
 # 2. Board: M tasks (default 1,000,000) over 6 stages and 3 states of another
 #    workflow; GET /api/v1/workflows/{id}/board through the API (best of 10)
 #    and its query's EXPLAIN ANALYZE. Goal: <= 50 ms.
+# 3. Claims: 8 annotators claim the next task of an annotate stage and submit
+#    it, over and over, through the API (wrk), against the bare claim
+#    statement (UPDATE … FOR UPDATE SKIP LOCKED) run by 8 pgbench clients.
+#    Goal: >= 1,000 claims/s. Needs wrk and pgbench (skipped without them).
 #
 #   bench/workflow_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
-# Environment: BENCH_ITEMS (100000), BENCH_ROUNDS (3), BENCH_BOARD_TASKS (1000000).
+# Environment: BENCH_ITEMS (100000), BENCH_ROUNDS (3), BENCH_BOARD_TASKS (1000000),
+# BENCH_CLAIM_SECONDS (10), BENCH_CLAIM_TASKS (60000 per side).
 # PostgreSQL runs with scripts/services.sh --fast settings (fsync off) for both sides.
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
@@ -155,4 +160,116 @@ print("  its query alone (psql \\timing, best of 5)    %8.1f ms" % (sql_board * 
 print("  EXPLAIN ANALYZE:")
 for line in plan.splitlines():
     print("    " + line)
+PY
+
+# ---- 3. Claims ----
+# 8 annotators (one wrk connection and one API key each) claim the next task
+# of an annotate stage (POST …/stages/label/next) and submit it, over and
+# over, for BENCH_CLAIM_SECONDS; against the bare claim statement (the same
+# UPDATE … FOR UPDATE SKIP LOCKED, without HTTP, history or events) run by 8
+# pgbench clients, in the same run on the same database. Each Loupe claim is
+# followed by a submit (a holder gets its own claim back until the task
+# leaves the stage), so the figure counts claim-and-submit cycles: a lower
+# bound of the claim rate. Goal: >= 1,000 claims/s.
+claim_secs=${BENCH_CLAIM_SECONDS:-10}
+claim_tasks=${BENCH_CLAIM_TASKS:-60000}
+claimers=8
+if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
+    echo "Claims: skipped (wrk and pgbench are needed)"
+    exit 0
+fi
+base=http://127.0.0.1:$port
+key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_key"])' "$boot")
+team=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["team_id"])' "$boot")
+api() { # METHOD PATH [JSON] → body
+    curl -fsS -X "$1" -H "Authorization: ApiKey $key" -H "Content-Type: application/json" ${3:+--data "$3"} "$base$2"
+}
+jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+env_keys=()
+for i in $(seq "$claimers"); do
+    token=$(api POST "/api/v1/teams/$team/members" "{\"email\": \"a$i@loupe.local\", \"role\": \"annotator\"}" | jget token)
+    curl -fsS -H "Content-Type: application/json" --data "{\"token\": \"$token\", \"password\": \"bench password $i\"}" \
+        "$base/api/v1/invitations/accept" >/dev/null
+    csrf=$(curl -fsS -c "$work/jar$i" -H "Content-Type: application/json" \
+        --data "{\"email\": \"a$i@loupe.local\", \"password\": \"bench password $i\"}" "$base/api/v1/auth/login" | jget csrf_token)
+    env_keys+=("CLAIM_KEY_$i=$(curl -fsS -b "$work/jar$i" -H "X-CSRF-Token: $csrf" -H "Content-Type: application/json" \
+        --data '{"name": "bench"}' "$base/api/v1/api-keys" | jget key)")
+done
+ds=$(api POST /api/v1/datasets '{"name": "bench claims"}' | jget id)
+wf=$(api POST /api/v1/workflows "{\"name\": \"bench claims\", \"dataset_ids\": [\"$ds\"], \"stages\": [
+  {\"id\": \"in\", \"type\": \"dataset\"}, {\"id\": \"label\", \"type\": \"annotate\", \"config\": {\"assignees\": \"any\"}},
+  {\"id\": \"done\", \"type\": \"complete\"}],
+  \"edges\": [{\"from\": \"in\", \"port\": \"next\", \"to\": \"label\"}, {\"from\": \"label\", \"port\": \"done\", \"to\": \"done\"}]}" | jget id)
+# Open tasks on label and, as many, on a stage "bare" that only the baseline's
+# statement knows (set up with SQL, as entering leaves them).
+psql "$db_url" -qAtX -c "INSERT INTO items (team_id, dataset_id, name) SELECT '$team', '$ds', 'c' || g
+                         FROM generate_series(1, 2 * $claim_tasks) g" \
+    -c "INSERT INTO tasks (team_id, workflow_id, item_id, stage, state, priority)
+        SELECT team_id, '$wf', id, CASE WHEN row_number() OVER () % 2 = 0 THEN 'label' ELSE 'bare' END, 'new',
+               (random() * 10)::int FROM items WHERE dataset_id = '$ds'" -c "VACUUM ANALYZE tasks" >/dev/null
+cat >"$work/claim.lua" <<'LUA'
+local n, threads = 0, {}
+function setup(thread)
+  n = n + 1
+  thread:set("key", os.getenv("CLAIM_KEY_" .. n))
+  table.insert(threads, thread)
+end
+function init(args)
+  claims, submits, empty, failures, task = 0, 0, 0, 0, nil
+  next_path = "/api/v1/workflows/" .. os.getenv("CLAIM_WF") .. "/stages/label/next"
+end
+function request()
+  local h = {["Authorization"] = "ApiKey " .. key}
+  if task then
+    pending = "submit"
+    return wrk.format("POST", "/api/v1/tasks/" .. task .. "/submit", h)
+  end
+  pending = "next"
+  return wrk.format("POST", next_path, h)
+end
+function response(status, headers, body)
+  if pending == "next" then
+    if status == 200 then
+      task = body:match('"id":%s*"([%x%-]+)"')
+      claims = claims + 1
+    elseif status == 204 then
+      empty = empty + 1
+    else
+      failures = failures + 1
+    end
+  else
+    task = nil
+    if status == 200 then submits = submits + 1 else failures = failures + 1 end
+  end
+end
+function done(summary, latency, requests)
+  local c, s, e, f = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    c, s, e, f = c + t:get("claims"), s + t:get("submits"), e + t:get("empty"), f + t:get("failures")
+  end
+  io.write(string.format("RESULT %d %d %d %d %.3f\n", c, s, e, f, summary.duration / 1e6))
+end
+LUA
+read -r _ claims submits empty failures secs_run < <(env "${env_keys[@]}" CLAIM_WF="$wf" \
+    wrk -t"$claimers" -c"$claimers" -d"${claim_secs}s" -s "$work/claim.lua" "$base" | awk '/^RESULT/')
+twice=$(psql "$db_url" -qAtX -c "SELECT count(*) FROM (SELECT task_id FROM task_history WHERE workflow_id = '$wf'
+                                  AND action = 'claim' GROUP BY task_id HAVING count(*) > 1) d")
+[ "$twice" = 0 ] || { echo "workflow_bench: $twice tasks were claimed more than once" >&2; exit 1; }
+owner=$(psql "$db_url" -qAtX -c "SELECT user_id FROM memberships WHERE team_id = '$team' AND role = 'owner'")
+per_client=$(( claims / claimers > 250 ? claims / claimers : 250 ))
+cat >"$work/bare.sql" <<SQL
+UPDATE tasks SET assignee_id = '$owner', claim_expires_at = now() + interval '30 minutes', updated_at = now()
+ WHERE id = (SELECT id FROM tasks WHERE workflow_id = '$wf' AND stage = 'bare' AND assignee_id IS NULL
+              ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED);
+SQL
+bare=$(pgbench -n -c "$claimers" -j 2 -t "$per_client" -f "$work/bare.sql" "$db_url" 2>/dev/null | awk '/^tps = / {print $3; exit}')
+python3 - "$claims" "$submits" "$empty" "$failures" "$secs_run" "$bare" "$claimers" <<'PY'
+import sys
+claims, submits, empty, failures = (int(x) for x in sys.argv[1:5])
+secs, bare, k = float(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
+rate = claims / secs
+print("Claims: %s concurrent claimers, %.0f s (wrk; pgbench for the bare statement)" % (k, secs))
+print("  API next + submit per claim                 %8.0f claims/s  (goal >= 1000; %d claims, %d submits, "
+      "%d failures, %d empty; no task claimed twice)" % (rate, claims, submits, failures, empty))
+print("  bare UPDATE ... FOR UPDATE SKIP LOCKED      %8.0f claims/s  (API / bare %.2fx)" % (bare, rate / bare))
 PY
