@@ -211,18 +211,26 @@ int lp_fmt_batch_add(lp_fmt_batch *b, const lp_ann_row *row, const lp_ann_frame_
 
 /* ---- output ------------------------------------------------------------------------ */
 
+/* ud: the lp_fmt_out itself, so the level travels with the archive. */
 static int zip_open(void *ud, const char *name, bool compress, lp_error *err)
 {
-    return lp_zip_begin(ud, name, compress ? LP_ZIP_DEFLATE : LP_ZIP_STORE, 6, err);
+    const lp_fmt_out *o = ud;
+    bool deflate = compress && o->level > 0;
+    return lp_zip_begin(o->zip, name, deflate ? LP_ZIP_DEFLATE : LP_ZIP_STORE, o->level, err);
 }
 
-static int zip_write(void *ud, const void *p, size_t n, lp_error *err) { return lp_zip_write(ud, p, n, err); }
+static int zip_write(void *ud, const void *p, size_t n, lp_error *err)
+{
+    return lp_zip_write(((const lp_fmt_out *)ud)->zip, p, n, err);
+}
 
-void lp_fmt_out_zip(lp_fmt_out *out, lp_zip *z)
+void lp_fmt_out_zip(lp_fmt_out *out, lp_zip *z, int level)
 {
     out->open = zip_open;
     out->write = zip_write;
-    out->ud = z;
+    out->ud = out;
+    out->zip = z;
+    out->level = level;
 }
 
 int fmt_flush(lp_fmt_writer *w, bool force, lp_error *err)

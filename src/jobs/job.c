@@ -1,8 +1,11 @@
-/* The context a job's handler runs in: progress, deadline, result.
- * See loupe/jobs/job.h. */
+/* The context a job's handler runs in: progress, deadline, result; the
+ * storage handle the handlers share. See loupe/jobs/job.h and jobs_int.h. */
 #include "loupe/jobs/job.h"
 
+#include <pthread.h>
 #include <time.h>
+
+#include "jobs_int.h"
 
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -63,4 +66,19 @@ void lp_job_set_result(lp_job_ctx *ctx, json_t *result)
 int lp_job_error_retryable(int code)
 {
     return code != LP_E_INVALID && code != LP_E_MALFORMED;
+}
+
+/* One storage handle per worker process, opened on first use. */
+static pthread_mutex_t storage_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_storage *storage_handle;
+
+lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err)
+{
+    lp_storage *s;
+    pthread_mutex_lock(&storage_lock);
+    if (!storage_handle)
+        storage_handle = lp_storage_open(cfg, err);
+    s = storage_handle;
+    pthread_mutex_unlock(&storage_lock);
+    return s;
 }

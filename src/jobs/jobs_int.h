@@ -1,9 +1,15 @@
 /* Internals shared by the files of src/jobs: the prototypes of every kind's
- * validator and handler, generated from kinds.def. */
+ * validator and handler, generated from kinds.def, and the storage handle
+ * the handlers share. */
 #ifndef LOUPE_JOBS_INT_H
 #define LOUPE_JOBS_INT_H
 
 #include "loupe/jobs/job.h"
+#include "loupe/storage/storage.h"
+
+/* The worker process's storage handle, opened on first use (thread-safe);
+ * borrowed: it lives as long as the process. NULL with err. */
+lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err);
 
 #define LP_JOB_KIND(name, queue, max_attempts, validate, run)                                                        \
     int validate(const json_t *payload, const lp_config *cfg, lp_error *err);                                        \

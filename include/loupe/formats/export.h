@@ -107,10 +107,13 @@ typedef struct lp_fmt_out {
     int (*open)(void *ud, const char *name, bool compress, lp_error *err);
     int (*write)(void *ud, const void *p, size_t n, lp_error *err);
     void *ud;
+    lp_zip *zip;                 /* lp_fmt_out_zip: the archive */
+    int level;                   /* lp_fmt_out_zip: deflate level of compressible files (0: stored) */
 } lp_fmt_out;
 
-/* An lp_fmt_out into a zip archive (z borrowed, must outlive the result). */
-void lp_fmt_out_zip(lp_fmt_out *out, lp_zip *z);
+/* An lp_fmt_out into a zip archive (z borrowed, must outlive the result),
+ * deflating compressible files at level (0..9; 0 stores them). */
+void lp_fmt_out_zip(lp_fmt_out *out, lp_zip *z, int level);
 
 /* ---- writers --------------------------------------------------------------------- */
 

@@ -39,21 +39,6 @@
 #include "loupe/jobs/decoder.h"
 #include "loupe/storage/storage.h"
 
-/* One storage handle per worker process, opened on first use. */
-static pthread_mutex_t storage_lock = PTHREAD_MUTEX_INITIALIZER;
-static lp_storage *storage_handle;
-
-static lp_storage *worker_storage(const lp_config *cfg, lp_error *err)
-{
-    lp_storage *s;
-    pthread_mutex_lock(&storage_lock);
-    if (!storage_handle)
-        storage_handle = lp_storage_open(cfg, err);
-    s = storage_handle;
-    pthread_mutex_unlock(&storage_lock);
-    return s;
-}
-
 static int uuid_member(const json_t *payload, const char *name, lp_error *err)
 {
     const json_t *v = json_object_get(payload, name);
@@ -437,7 +422,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         rc = fail_slot(ctx, &slot, upload_id, "the slot names no original file; upload it again");
         goto cleanup;
     }
-    if (!(s = worker_storage(ctx->cfg, &ctx->err)))
+    if (!(s = lp_job_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
     lp_decoder *decoder = worker_decoder(ctx->cfg, &ctx->err);
     if (!decoder || make_dir_in(lp_decoder_work_dir(decoder), "loupe-media", dir, sizeof dir, &ctx->err))

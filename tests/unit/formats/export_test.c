@@ -158,7 +158,7 @@ static const lp_fmt_stats *run(const char *format, const char *variant, files *o
 {
     lp_arena *a = lp_arena_new(0, 0);
     lp_buf blobs;
-    lp_fmt_out o = {mem_open, mem_write, out};
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = out};
     lp_fmt_options opt = {.variant = variant, .created = "2026-01-01T00:00:00Z"};
     lp_error err;
     lp_error_clear(&err);
@@ -302,7 +302,7 @@ static void test_yolo(void **state)
     lp_error err;
     lp_error_clear(&err);
     lp_fmt_options bad = {.variant = "obb"};
-    lp_fmt_out o = {mem_open, mem_write, &out};
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &out};
     assert_null(lp_fmt_writer_new("yolo", &o, &CLS, &bad, &err));
     assert_string_equal(err.fields[0].field, "options.variant");
 }
@@ -443,7 +443,7 @@ static void test_names(void **state)
     lp_error err;
     lp_error_clear(&err);
     files out = {.n = 0};
-    lp_fmt_out o = {mem_open, mem_write, &out};
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &out};
     assert_null(lp_fmt_writer_new("tfrecord", &o, &CLS, NULL, &err));
     assert_string_equal(err.fields[0].field, "format");
     assert_true(lp_fmt_variant_valid("yolo", "segment"));

@@ -1,0 +1,314 @@
+/* exports.write: writes an export's archive (POST /api/v1/exports) straight
+ * into storage.
+ *
+ * payload  {"export_id", "format", "variant"?, "filters"} — filters as the
+ *          item list takes them (loupe/db/item_filter.h)
+ * result   {"export_id", "size_bytes", "sha256", "items", "items_skipped",
+ *          "files", "annotations": {"written", "converted", "dropped"}
+ *          (each by annotation type)}
+ *
+ * Memory stays flat however many items pass: items are read a page at a
+ * time (export_page_items, keyset by name and id), each item's annotations
+ * are streamed from the database into one arena (at most
+ * export_item_max_bytes, reset per item), the format writer
+ * (src/formats) sees one item at a time, and the zip archive goes out through
+ * a storage writer as it is made (S3: multipart). A retried attempt starts
+ * again and overwrites the same key, so retries are harmless. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../jobs_int.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/db/annotations_sql.h"
+#include "loupe/db/classes_sql.h"
+#include "loupe/db/exports_sql.h"
+#include "loupe/db/item_filter.h"
+#include "loupe/formats/export.h"
+
+#define CLASS_PAGE 1000
+
+int lp_job_exports_write_validate(const json_t *payload, const lp_config *cfg, lp_error *err)
+{
+    const json_t *id = json_object_get(payload, "export_id"), *format = json_object_get(payload, "format");
+    const json_t *variant = json_object_get(payload, "variant");
+    lp_item_filter f;
+    int rc = 0;
+    (void)cfg;
+    if (!json_is_string(id) || !lp_is_uuid(json_string_value(id)))
+        rc = lp_error_field(err, LP_E_INVALID, "export_id", "must be a UUID");
+    if (!json_is_string(format) ||
+        !lp_fmt_variant_valid(json_string_value(format), json_is_string(variant) ? json_string_value(variant) : NULL))
+        rc = lp_error_field(err, LP_E_INVALID, "format", "is not a known format and variant");
+    lp_arena *a = lp_arena_new(0, 0);
+    if (!a)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory validating an exports.write payload");
+    if (lp_item_filter_read(json_object_get(payload, "filters"), LP_FILTER_JSON, NULL, a, &f, err) != 0)
+        rc = -1;
+    lp_arena_free(a);
+    return rc;
+}
+
+/* The class as the writers take it: allowed types, skeleton nodes and edges. */
+static int class_of(lp_arena *a, const lp_class_row *r, lp_fmt_class *out, lp_error *err)
+{
+    json_t *types = json_loads(r->annotation_types, 0, NULL);
+    json_t *sk = r->skeleton ? json_loads(r->skeleton, 0, NULL) : NULL;
+    json_t *nodes = json_object_get(sk, "nodes"), *edges = json_object_get(sk, "edges"), *v;
+    size_t i;
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    out->id = r->id;
+    out->name = r->name;
+    out->color = r->color;
+    out->sub_types_json = r->sub_types;
+    out->properties_json = r->properties;
+    out->description = r->description;
+    json_array_foreach(types, i, v) {
+        int t;
+        const char *name = json_string_value(v);
+        if (name && lp_ann_type_from_name(name, strlen(name), &t) == 0)
+            out->types |= 1u << t;
+    }
+    if (json_array_size(nodes) > 0) {
+        const char **names = lp_arena_calloc(a, json_array_size(nodes), sizeof *names);
+        uint32_t *pairs = lp_arena_calloc(a, 2 * json_array_size(edges) + 1, sizeof *pairs);
+        if (!names || !pairs)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading class %s", r->id);
+        for (i = 0; rc == 0 && i < json_array_size(nodes); i++) {
+            const char *n = json_string_value(json_object_get(json_array_get(nodes, i), "name"));
+            if (!(names[i] = lp_arena_strdup(a, n ? n : "")))
+                rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading class %s", r->id);
+        }
+        json_array_foreach(edges, i, v) {
+            if (rc != 0)
+                break;
+            pairs[out->nedges * 2] = (uint32_t)json_integer_value(json_array_get(v, 0));
+            pairs[out->nedges * 2 + 1] = (uint32_t)json_integer_value(json_array_get(v, 1));
+            out->nedges++;
+        }
+        out->nodes = names;
+        out->nnodes = json_array_size(nodes);
+        out->edges = pairs;
+    }
+    json_decref(types);
+    json_decref(sk);
+    return rc;
+}
+
+/* Every class of the team (*out new in a). */
+static int load_classes(lp_job_ctx *ctx, lp_fmt_classes *out)
+{
+    lp_fmt_class *v = NULL;
+    size_t n = 0, cap = 0;
+    const char *after_name = NULL, *after_id = NULL;
+    for (;;) {
+        lp_class_row *rows;
+        size_t got;
+        if (lp_db_class_list(ctx->db, ctx->arena, ctx->team_id, after_name, after_id, CLASS_PAGE, &rows, &got,
+                             &ctx->err) != 0)
+            return -1;
+        if (n + got > cap) {
+            size_t ncap = (n + got) * 2;
+            lp_fmt_class *nv = lp_arena_alloc(ctx->arena, ncap * sizeof *nv);
+            if (!nv)
+                return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory reading the team's classes");
+            if (n)
+                memcpy(nv, v, n * sizeof *v);
+            v = nv;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < got; i++)
+            if (class_of(ctx->arena, &rows[i], &v[n++], &ctx->err) != 0)
+                return -1;
+        if (got < CLASS_PAGE)
+            break;
+        after_name = rows[got - 1].name;
+        after_id = rows[got - 1].id;
+    }
+    out->v = v;
+    out->n = n;
+    return lp_fmt_classes_prepare(out, &ctx->err);
+}
+
+/* What one run holds. */
+typedef struct run {
+    lp_job_ctx *ctx;
+    lp_item_filter filter;
+    lp_storage_writer *sw;
+    lp_zip *zip;
+    lp_fmt_writer *w;
+    lp_arena *page, *item;
+    lp_fmt_classes classes;
+    int64_t total, done;
+} run;
+
+static int to_storage(void *ud, const void *p, size_t n, lp_error *err)
+{
+    return lp_storage_writer_write(ud, p, n, err);
+}
+
+/* Streams one item's annotations on its first slot into the writer. */
+static int export_item(run *r, const lp_item_row *row)
+{
+    lp_job_ctx *ctx = r->ctx;
+    const lp_slot_row *slot = row->nslots ? &row->slots[0] : NULL;
+    lp_fmt_item it = {.id = row->id,
+                      .name = row->name,
+                      .path = row->path,
+                      .dataset_id = row->dataset_id,
+                      .slot = slot ? slot->name : "",
+                      .slot_type = slot ? slot->type : "image",
+                      .width = slot ? slot->width : -1,
+                      .height = slot ? slot->height : -1,
+                      .frame_count = slot ? slot->frame_count : -1,
+                      .fps = slot ? slot->fps : -1};
+    lp_fmt_batch b = {.arena = r->item, .classes = &r->classes};
+    lp_db_ann_out o;
+    int rc = 0;
+    lp_arena_reset(r->item);
+    if (slot) {
+        lp_db_ann_cursor *c = lp_db_ann_open_item(ctx->db, row->id, slot->name, &ctx->err);
+        if (!c)
+            return -1;
+        while ((rc = lp_db_ann_next(c, &o, &ctx->err)) == 1)
+            if (lp_fmt_batch_add(&b, &o.ann, o.has_frame ? &o.frame : NULL, &ctx->err) != 0) {
+                rc = -1;
+                break;
+            }
+        lp_db_ann_close(c);
+        if (rc < 0) {
+            if (ctx->err.code == LP_E_NOMEM && lp_arena_used(r->item) > 0)
+                lp_error_hint(&ctx->err, "item %s holds more than export_item_max_bytes of annotations", row->id);
+            return -1;
+        }
+    }
+    return lp_fmt_writer_item(r->w, &it, &b, r->item, &ctx->err);
+}
+
+static int export_items(run *r)
+{
+    lp_job_ctx *ctx = r->ctx;
+    const char *after_name = NULL, *after_id = NULL;
+    int64_t page = ctx->cfg->export_page_items;
+    for (;;) {
+        lp_item_row *rows;
+        size_t n;
+        lp_arena_reset(r->page);
+        if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name, after_id, page, &rows, &n,
+                             &ctx->err) != 0 ||
+            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (export_item(r, &rows[i]) != 0)
+                return -1;
+            r->done++;
+            if (lp_job_progress(ctx, r->total > 0 ? 0.99 * (double)r->done / (double)r->total : 0) != 0)
+                return -1;
+        }
+        if ((int64_t)n < page)
+            return 0;
+        after_name = rows[n - 1].name;
+        after_id = rows[n - 1].id;
+    }
+}
+
+/* {"bounding_box": n, …} of the non-zero counts. */
+static json_t *by_type(const uint64_t *counts)
+{
+    json_t *o = json_object();
+    for (int t = 0; o && t < LP_ANN_TYPE_COUNT; t++)
+        if (counts[t] && json_object_set_new(o, lp_ann_type_name(t), json_integer((json_int_t)counts[t])) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+static json_t *stats_json(const lp_fmt_stats *s)
+{
+    return json_pack("{s:I, s:I, s:I, s:{s:o*, s:o*, s:o*}}", "items", (json_int_t)s->items, "items_skipped",
+                     (json_int_t)s->items_skipped, "files", (json_int_t)s->files, "annotations", "written",
+                     by_type(s->written), "converted", by_type(s->converted), "dropped", by_type(s->dropped));
+}
+
+/* Records the archive on the export row and sets the result. */
+static int finish(run *r, const char *export_id, const char *key, const lp_storage_object *obj)
+{
+    lp_job_ctx *ctx = r->ctx;
+    json_t *stats = stats_json(lp_fmt_writer_stats(r->w));
+    char *text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
+    int rc = -1;
+    if (!text)
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory writing the result of job %s", ctx->id);
+    else if (lp_db_export_finish(ctx->db, export_id, key, (int64_t)obj->size, obj->sha256, text, &ctx->err) == 0) {
+        json_object_set_new(stats, "export_id", json_string(export_id));
+        json_object_set_new(stats, "size_bytes", json_integer((json_int_t)obj->size));
+        json_object_set_new(stats, "sha256", json_string(obj->sha256));
+        lp_job_set_result(ctx, stats);
+        stats = NULL;
+        rc = 0;
+    }
+    free(text);
+    json_decref(stats);
+    return rc;
+}
+
+int lp_job_exports_write_run(lp_job_ctx *ctx)
+{
+    const char *export_id = json_string_value(json_object_get(ctx->payload, "export_id"));
+    const char *format = json_string_value(json_object_get(ctx->payload, "format"));
+    const json_t *variant = json_object_get(ctx->payload, "variant");
+    char key[LP_STORAGE_KEY_MAX + 1], created[32];
+    lp_storage_object obj;
+    lp_fmt_out out;
+    run r;
+    int rc = -1;
+
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    if (!ctx->team_id || !*ctx->team_id)
+        return lp_error_set(&ctx->err, LP_E_INVALID, "job %s: exports.write needs a team", ctx->id);
+    if (lp_item_filter_read(json_object_get(ctx->payload, "filters"), LP_FILTER_JSON, ctx->team_id, ctx->arena,
+                            &r.filter, &ctx->err) != 0 ||
+        load_classes(ctx, &r.classes) != 0 || (r.total = lp_db_items_count(ctx->db, &r.filter, 0, &ctx->err)) < 0)
+        return -1;
+    lp_storage *s = lp_job_storage(ctx->cfg, &ctx->err);
+    if (!s)
+        return -1;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    lp_fmt_options opt = {.variant = json_is_string(variant) ? json_string_value(variant) : NULL,
+                          .schema_version = "1",
+                          .created = created};
+    lp_storage_key_export(ctx->team_id, export_id, key, sizeof key);
+    if (!(r.page = lp_arena_new(0, 0)) || !(r.item = lp_arena_new(0, (size_t)ctx->cfg->export_item_max_bytes))) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory starting export %s", export_id);
+        goto cleanup;
+    }
+    if (!(r.sw = lp_storage_writer_open(s, key, "application/zip", &ctx->err)) ||
+        !(r.zip = lp_zip_new(to_storage, r.sw, now, &ctx->err)))
+        goto cleanup;
+    lp_fmt_out_zip(&out, r.zip, (int)ctx->cfg->export_zip_level);
+    if (!(r.w = lp_fmt_writer_new(format, &out, &r.classes, &opt, &ctx->err)) || export_items(&r) != 0 ||
+        lp_fmt_writer_end(r.w, &ctx->err) != 0 || lp_zip_finish(r.zip, &ctx->err) != 0)
+        goto cleanup;
+    rc = lp_storage_writer_commit(r.sw, &obj, &ctx->err);
+    r.sw = NULL;
+    if (rc == 0)
+        rc = finish(&r, export_id, key, &obj);
+    if (rc == 0)
+        LP_INFO("jobs", "export %s: %lld items, %llu bytes", export_id, (long long)r.done,
+                (unsigned long long)obj.size);
+cleanup:
+    lp_fmt_writer_free(r.w);
+    lp_zip_free(r.zip);
+    lp_storage_writer_abort(r.sw);
+    lp_arena_free(r.item);
+    lp_arena_free(r.page);
+    return rc;
+}
