@@ -84,10 +84,13 @@ def png_pixels(data):
 
 
 class ExportCase(lh.LoupeTestCase):
+    # small pages, so that every test pages through the items
+    worker_settings = {"export_page_items": "2"}
+
     def setUp(self):
         super().setUp()
         self.start_team()
-        self.worker = self.start_worker()
+        self.worker = self.start_worker(self.worker_settings)
         r = self.c.post("/api/v1/datasets", json={"name": "Scenes"})
         self.assertEqual(r.status, 201, r.text)
         self.ds = r.json()["id"]
@@ -351,11 +354,12 @@ class MemoryTest(ExportCase):
         small = self.peak_rss_kb(self.worker)
         self.worker.stop()
         self.grow(template, 270, 29)                  # 300 items, 120,000 polygons
-        self.worker = self.start_worker()
+        self.worker = self.start_worker(self.worker_settings)
         e10, z = self.export("coco")
         big = self.peak_rss_kb(self.worker)
         print("worker peak RSS: %d KiB exporting 12,000 polygons, %d KiB exporting 120,000" % (small, big))
         self.assertEqual(e10["stats"]["annotations"]["written"]["polygon"], 120000)
+        self.assertEqual(e10["stats"]["items"], 300)  # every page, each item once
         self.assertGreater(z.getinfo("annotations/instances.json").file_size, 30 << 20)
         # the 10x dataset's JSON alone is over 30 MiB; the worker grows by far less than that
         self.assertLess(big - small, 16 << 10, (small, big))

@@ -188,31 +188,45 @@ static int export_item(run *r, const lp_item_row *row)
     return lp_fmt_writer_item(r->w, &it, &b, r->item, &ctx->err);
 }
 
+/* Pages of items in (name, id) order. The cursor of the next page is kept
+ * outside the page's arena, which is reset for each page. */
 static int export_items(run *r)
 {
     lp_job_ctx *ctx = r->ctx;
-    const char *after_name = NULL, *after_id = NULL;
+    char *after_name = NULL, after_id[LP_DB_UUID_LEN] = "";
     int64_t page = ctx->cfg->export_page_items;
+    int rc = -1;
     for (;;) {
         lp_item_row *rows;
         size_t n;
         lp_arena_reset(r->page);
-        if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name, after_id, page, &rows, &n,
-                             &ctx->err) != 0 ||
+        if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name,
+                             after_name ? after_id : NULL, page, &rows, &n, &ctx->err) != 0 ||
             lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0)
-            return -1;
-        for (size_t i = 0; i < n; i++) {
+            break;
+        size_t i;
+        for (i = 0; i < n; i++) {
             if (export_item(r, &rows[i]) != 0)
-                return -1;
+                break;
             r->done++;
             if (lp_job_progress(ctx, r->total > 0 ? 0.99 * (double)r->done / (double)r->total : 0) != 0)
-                return -1;
+                break;
         }
-        if ((int64_t)n < page)
-            return 0;
-        after_name = rows[n - 1].name;
-        after_id = rows[n - 1].id;
+        if (i < n)
+            break;
+        if ((int64_t)n < page) {
+            rc = 0;
+            break;
+        }
+        free(after_name);
+        if (!(after_name = strdup(rows[n - 1].name))) {
+            lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory paging through the items of an export");
+            break;
+        }
+        snprintf(after_id, sizeof after_id, "%s", rows[n - 1].id);
     }
+    free(after_name);
+    return rc;
 }
 
 /* {"bounding_box": n, …} of the non-zero counts. */
