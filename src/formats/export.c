@@ -456,9 +456,12 @@ int fmt_raster_load(const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, f
     const char *key;
     json_t *value;
     json_object_foreach(map, key, value) {
-        if (!json_is_integer(value) || strlen(key) != 36)
+        if (!json_is_integer(value))
             continue;
-        memcpy(r->ids[r->nids], key, 37);
+        if (!(r->ids[r->nids] = lp_arena_strdup(a, key))) {
+            json_decref(members);
+            return nomem(err);
+        }
         r->id_labels[r->nids++] = (uint8_t)json_integer_value(value);
     }
     json_decref(members);
@@ -471,7 +474,7 @@ int fmt_raster_load(const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, f
 uint8_t fmt_raster_label(const fmt_raster *r, const char *id)
 {
     for (size_t i = 0; r->present && i < r->nids; i++)
-        if (strcasecmp(r->ids[i], id) == 0)
+        if (strcmp(r->ids[i], id) == 0 || (strlen(id) == 36 && strcasecmp(r->ids[i], id) == 0))
             return r->id_labels[i];
     return 0;
 }

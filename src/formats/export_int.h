@@ -72,7 +72,7 @@ typedef struct fmt_raster {
     bool present;
     uint32_t width, height;
     uint8_t *labels;               /* row-major, width * height (arena) */
-    char (*ids)[37];               /* annotation ids … */
+    const char **ids;              /* annotation ids (arena) … */
     uint8_t *id_labels;            /* … and their labels */
     size_t nids;
 } fmt_raster;
