@@ -126,6 +126,13 @@ SEEDS = {
         "deep-nesting": b"[" * 200 + b"]" * 200,
         "bad-escape": b'{"class_id":"\\ud800","tag":{}}',
         "truncated": ('{%s,"polygon":{"paths":[[{"x":1' % CLS).encode(),
+        "darwin-types": ('{"id":"uuid-1","name":"doc","slot_names":["0"],"table":{"bounding_box":'
+                         '{"x":1,"y":2,"w":3,"h":4},"cells":[]},"annotators":[{"email":"a@b.c","full_name":"A"}],'
+                         '"inference":{"confidence":0.5},"measures":{}}').encode(),
+        "legacy-polygon": ('{%s,"polygon":{"path":[{"x":0,"y":0},{"x":4,"y":0},{"x":4,"y":4}]},'
+                           '"complex_polygon":{"path":[[{"x":0,"y":0}]]}}' % CLS).encode(),
+        "video-as-sent": ('{"name":"car","frames":{"0":{"keypoint":{"x":1,"y":1},"graph":{"nodes":[],'
+                          '"edges":[]}}},"hidden_areas":[],"interpolated":false}').encode(),
     },
     "job_message_fuzz": {
         "echo": ('{"v":1,"job_id":"%s","kind":"system.echo"}' % ID).encode(),
