@@ -158,6 +158,8 @@ async function run(cfg, chromium) {
     await page.locator('.thumb img').first().waitFor()
     await shots(page, cfg, 'dataset-3-items')
     await checkAxe(page, 'the item grid')
+    await page.getByRole('button', { name: 'Clear finished' }).click()
+    await page.getByRole('region', { name: 'Uploads' }).waitFor({ state: 'detached' })
     log(`ok - uploaded ${total} files (3 + a folder of ${folderFiles}); all ready with thumbnails`)
 
     // 6. Filters in the URL: a reload of a filtered deep link shows the same items.

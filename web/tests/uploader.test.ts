@@ -55,6 +55,8 @@ describe('Uploader', () => {
     expect(creates).toBe(1)
     up.markProcessed('item1')
     expect(up.entries[0]!.state).toBe('done')
+    up.clearDone()
+    expect(up.entries).toHaveLength(0)
   })
 
   it('does not retry a refusal', async () => {

@@ -95,6 +95,13 @@ export class Uploader {
     this.pump()
   }
 
+  /** Forgets the files that are done (their items are ready or failed on the server). */
+  clearDone(): void {
+    const keep = this.entries.filter((e) => e.state !== 'done')
+    this.entries.splice(0, this.entries.length, ...keep)
+    this.changed()
+  }
+
   /** Resolves when nothing is waiting or running. */
   whenIdle(): Promise<void> {
     return this.running ? new Promise((r) => this.idle.push(r)) : Promise.resolve()
