@@ -169,15 +169,15 @@ async function run(cfg, chromium) {
     await page.getByLabel('Folder').press('Enter')
     await page.waitForFunction(() => new URLSearchParams(location.search).get('path') === '/street')
     await page.reload()
-    await page.waitForFunction((n) => document.querySelectorAll('.item-card').length === n, folderFiles)
+    await page.waitForFunction((n) => document.querySelectorAll('.item-card[data-name]').length === n, folderFiles)
     assert.equal(await page.getByRole('button', { name: 'ready', exact: true }).getAttribute('aria-pressed'), 'true', 'the status filter survives a reload')
     log('ok - filters live in the URL and survive a reload')
 
     // 7. Bulk-move two items to another dataset.
     const other = await api('POST', '/api/v1/datasets', { name: `Archive ${Date.now()}` })
     await page.goto(`${cfg.origin}/datasets/${datasetId}`)
-    await page.locator('.item-card').nth(total - 1).waitFor()
-    const cards = page.locator('.item-card')
+    const cards = page.locator('.item-card[data-name]') // loaded cards, not the placeholders
+    await cards.nth(total - 1).waitFor()
     const moved = [await cards.nth(0).getAttribute('data-name'), await cards.nth(1).getAttribute('data-name')]
     await cards.nth(0).locator('input[type=checkbox]').click()
     await cards.nth(1).locator('input[type=checkbox]').click()
@@ -185,7 +185,7 @@ async function run(cfg, chromium) {
     await page.getByLabel('Target dataset').selectOption(other.id)
     await shots(page, cfg, 'dataset-selection')
     await page.getByRole('button', { name: 'Move', exact: true }).click()
-    await page.waitForFunction((n) => document.querySelectorAll('.item-card').length === n, total - 2)
+    await page.waitForFunction((n) => document.querySelectorAll('.item-card[data-name]').length === n, total - 2)
     const inOther = await allItems(api, other.id)
     assert.deepEqual(inOther.map((i) => i.name).sort(), moved.sort(), 'the two items are in the other dataset')
     log('ok - bulk-moved two items')
