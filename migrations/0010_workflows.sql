@@ -58,8 +58,49 @@ CREATE TABLE tasks (
     updated_at       timestamptz(3) NOT NULL DEFAULT now(),
     FOREIGN KEY (workflow_id, team_id) REFERENCES workflows (id, team_id) ON DELETE CASCADE
 );
--- The board (counts per stage and state) and filters by stage/state.
+-- Filters by stage and state (the items list, bulk actions).
 CREATE INDEX tasks_board_idx ON tasks (workflow_id, stage, state);
+-- The board: tasks per workflow, stage and state, kept by statement-level
+-- triggers on tasks (one upsert per statement whatever its number of rows,
+-- none when only the assignee changed), so that reading the board never
+-- counts the tasks themselves. Rows that fall to 0 stay (the board skips them).
+CREATE TABLE workflow_task_counts (
+    workflow_id uuid NOT NULL,
+    stage       text NOT NULL,
+    state       text NOT NULL,
+    count       bigint NOT NULL,
+    PRIMARY KEY (workflow_id, stage, state)
+);
+
+CREATE FUNCTION tasks_count_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Keys in order, so that concurrent transitions lock count rows in one order.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO workflow_task_counts AS c (workflow_id, stage, state, count)
+        SELECT workflow_id, stage, state, count(*) FROM new_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (workflow_id, stage, state) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO workflow_task_counts AS c (workflow_id, stage, state, count)
+        SELECT workflow_id, stage, state, -count(*) FROM old_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (workflow_id, stage, state) DO UPDATE SET count = c.count + EXCLUDED.count;
+    ELSE
+        INSERT INTO workflow_task_counts AS c (workflow_id, stage, state, count)
+        SELECT workflow_id, stage, state, sum(d) FROM (
+            SELECT workflow_id, stage, state, 1 AS d FROM new_rows
+            UNION ALL SELECT workflow_id, stage, state, -1 FROM old_rows) x
+        GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (workflow_id, stage, state) DO UPDATE SET count = c.count + EXCLUDED.count;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_changes();
+CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_changes();
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_changes();
+
 -- Claiming: the open tasks of a stage, highest priority first, then oldest.
 CREATE INDEX tasks_open_idx ON tasks (workflow_id, stage, priority DESC, created_at, id) WHERE assignee_id IS NULL;
 -- A user's tasks, and claims that lapse.

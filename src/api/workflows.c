@@ -312,7 +312,7 @@ static int check_moves(lp_req *req, lp_db *db, const lp_workflow_row *old, const
     }
     if (req->err.code != LP_OK)
         goto cleanup;
-    if (lp_db_workflow_board(db, req->arena, old->id, false, &counts, &ncounts, &req->err) != 0)
+    if (lp_db_workflow_board(db, req->arena, old->id, &counts, &ncounts, &req->err) != 0)
         goto cleanup;
     int missing = 0;
     for (size_t k = 0; k < nold; k++) {
@@ -516,7 +516,7 @@ int lp_api_workflows_board(lp_req *req)
     if (!id || !(db = lp_req_db(req)))
         return -1;
     if (lp_wf_load(db, req->arena, req->svc->cfg, req->who.team_id, id, 0, &wf, &req->err) == 0 &&
-        lp_db_workflow_board(db, req->arena, id, true, &rows, &n, &req->err) == 0)
+        lp_db_workflow_board(db, req->arena, id, &rows, &n, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
     if (rc != 0)
@@ -527,7 +527,7 @@ int lp_api_workflows_board(lp_req *req)
     for (size_t s = 0; stages && s < wf.graph.nstages; s++) {
         const lp_wf_stage *st = &wf.graph.stages[s];
         json_t *states = json_array();
-        int64_t count = 0, assigned = 0;
+        int64_t count = 0;
         /* The stage's own states first, in its order, then any other
          * state a task holds there. */
         for (size_t k = 0; states && k < st->nstates; k++) {
@@ -541,15 +541,14 @@ int lp_api_workflows_board(lp_req *req)
             if (strcmp(rows[r].stage, st->id) != 0)
                 continue;
             count += rows[r].count;
-            assigned += rows[r].assigned;
             if (lp_wf_stage_state(st, rows[r].state) < 0)
                 json_array_append_new(states,
                                       json_pack("{s:s, s:I}", "state", rows[r].state, "count", (json_int_t)rows[r].count));
         }
         total += count;
-        json_array_append_new(stages, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o*}", "id", st->id, "name", st->name,
+        json_array_append_new(stages, json_pack("{s:s, s:s, s:s, s:I, s:o*}", "id", st->id, "name", st->name,
                                                 "type", lp_wf_stage_type_name(st->type), "count", (json_int_t)count,
-                                                "assigned", (json_int_t)assigned, "states", states));
+                                                "states", states));
     }
     return lp_res_json(req, 200,
                        stages ? json_pack("{s:s, s:i, s:I, s:o}", "workflow_id", id, "version", wf.version, "total",

@@ -177,7 +177,7 @@ int lp_db_slot_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error
 
 #define LP_SQLB_MAX_PARAMS 64
 #define LP_SQLB_MAX_TEXT (64 * 1024)
-#define LP_SQLB_ARENA_MAX (64u * 1024 * 1024)
+#define LP_SQLB_ARENA_MAX (1024u * 1024 * 1024) /* a ceiling: array literals of many rows */
 
 typedef struct lp_sqlb {
     lp_buf sql;
@@ -198,6 +198,15 @@ const char *lp_sqlb_int(lp_sqlb *b, int64_t v);
 const char *lp_sqlb_array(lp_sqlb *b, const char *const *v, size_t n);
 /* 0, or -1 with LP_E_TOO_LARGE when something failed along the way. */
 int lp_sqlb_check(lp_sqlb *b, lp_error *err);
+/* The array literal of a column of n rows: the string member at offset off
+ * of each elem-byte row (NULL members are NULL elements). */
+const char *lp_sqlb_column(lp_sqlb *b, const void *rows, size_t elem, size_t off, size_t n);
+/* Runs sql (NULL: the text built) with the parameters, then frees the
+ * builder: the result (the caller clears it), or NULL with err. */
+PGresult *lp_sqlb_query(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);
+/* Like lp_sqlb_query for a statement whose rows are not needed: the rows
+ * affected, or -1. */
+int64_t lp_sqlb_exec(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);
 
 /* Appends the item filter as a condition on items "i" (without "WHERE");
  * the team is parameter $1, so it must be the first thing built

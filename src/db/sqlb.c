@@ -20,6 +20,7 @@ void lp_sqlb_free(lp_sqlb *b)
 {
     lp_buf_free(&b->sql);
     lp_arena_free(b->a);
+    b->a = NULL;
 }
 
 int lp_sqlb_param(lp_sqlb *b, const char *value)
@@ -60,8 +61,38 @@ const char *lp_sqlb_array(lp_sqlb *b, const char *const *v, size_t n)
 int lp_sqlb_check(lp_sqlb *b, lp_error *err)
 {
     if (b->failed)
-        return lp_error_set(err, LP_E_TOO_LARGE, "the item filter is too large to run");
+        return lp_error_set(err, LP_E_TOO_LARGE, "the statement is too large to run (too many values)");
     return 0;
+}
+
+const char *lp_sqlb_column(lp_sqlb *b, const void *rows, size_t elem, size_t off, size_t n)
+{
+    const char **v = lp_arena_calloc(b->a, n + 1, sizeof *v);
+    if (!v) {
+        b->failed = 1;
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++)
+        v[k] = *(const char *const *)((const char *)rows + k * elem + off);
+    return lp_sqlb_array(b, v, n);
+}
+
+PGresult *lp_sqlb_query(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+{
+    PGresult *r = NULL;
+    if (lp_sqlb_check(b, err) == 0)
+        r = lp_db_query(db, sql ? sql : b->sql.data, b->n, b->params, err);
+    lp_sqlb_free(b);
+    return r;
+}
+
+int64_t lp_sqlb_exec(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+{
+    int64_t n = -1;
+    if (lp_sqlb_check(b, err) == 0)
+        n = lp_db_exec(db, sql ? sql : b->sql.data, b->n, b->params, err);
+    lp_sqlb_free(b);
+    return n;
 }
 
 char *lp_db_array_literal(lp_arena *a, const char *const *v, size_t n)

@@ -32,40 +32,12 @@
 
 /* ---- Helpers ----------------------------------------------------------------- */
 
-/* A work arena for the array literals of one statement. */
-#define WORK_ARENA_MAX (512u * 1024 * 1024)
-
-static lp_arena *work_arena(lp_error *err)
-{
-    lp_arena *w = lp_arena_new(64 * 1024, WORK_ARENA_MAX);
-    if (!w)
-        lp_error_set(err, LP_E_NOMEM, "out of memory preparing a workflow statement");
-    return w;
-}
-
-/* The array literal of n strings taken from n structs of size elem at
- * offset off (a column of an array of rows). */
-static const char *column(lp_arena *w, const void *rows, size_t elem, size_t off, size_t n, int *failed)
-{
-    const char **v = lp_arena_calloc(w, n + 1, sizeof *v);
-    const char *lit = NULL;
-    if (v) {
-        for (size_t k = 0; k < n; k++)
-            v[k] = *(const char *const *)((const char *)rows + k * elem + off);
-        lit = lp_db_array_literal(w, v, n);
-    }
-    if (!lit)
-        *failed = 1;
-    return lit;
-}
-
-static const char *literal(lp_arena *w, const char *const *v, size_t n, int *failed)
-{
-    const char *lit = lp_db_array_literal(w, v, n);
-    if (!lit)
-        *failed = 1;
-    return lit;
-}
+/* Rows go in the order of their arrays: unnest yields them in that order,
+ * and a plain INSERT ... SELECT FROM unnest takes serial values (history
+ * ids, event seq) in it. Statements with array parameters gather them in an lp_sqlb (its arena
+ * holds the literals) and run through lp_sqlb_query / lp_sqlb_exec, which
+ * free it. */
+#define COLUMN(b, rows, type, member, n) lp_sqlb_column(b, rows, sizeof(type), offsetof(type, member), n)
 
 /* Reads a JSON array of strings (or of [name, value] pairs when pairs) into
  * arena arrays. Empty or NULL text gives none. 0 or -1. */
@@ -131,64 +103,52 @@ static int read_workflow(lp_arena *a, const PGresult *r, int row, void *dst, lp_
 int lp_db_workflow_datasets_check(lp_db *db, const char *team_id, const char *workflow_id,
                                   const char *const *dataset_ids, size_t n, int *status, lp_error *err)
 {
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[3] = {team_id, workflow_id, literal(w, dataset_ids, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory checking datasets");
-        goto cleanup;
-    }
-    PGresult *r = lp_db_query(db,
-                              "SELECT CASE WHEN d.id IS NULL THEN 1 "
-                              "WHEN wd.workflow_id IS NOT NULL AND wd.workflow_id IS DISTINCT FROM $2::uuid THEN 2 "
-                              "ELSE 0 END "
-                              "FROM unnest($3::uuid[]) WITH ORDINALITY AS u(id, ord) "
-                              "LEFT JOIN datasets d ON d.id = u.id AND d.team_id = $1 AND d.deleted_at IS NULL "
-                              "LEFT JOIN workflow_datasets wd ON wd.dataset_id = u.id ORDER BY u.ord",
-                              3, p, err);
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, dataset_ids, n));
+    PGresult *r = lp_sqlb_query(&b, db,
+                                "SELECT CASE WHEN d.id IS NULL THEN 1 "
+                                "WHEN wd.workflow_id IS NOT NULL AND wd.workflow_id IS DISTINCT FROM $2::uuid THEN 2 "
+                                "ELSE 0 END "
+                                "FROM unnest($3::uuid[]) WITH ORDINALITY AS u(id, ord) "
+                                "LEFT JOIN datasets d ON d.id = u.id AND d.team_id = $1 AND d.deleted_at IS NULL "
+                                "LEFT JOIN workflow_datasets wd ON wd.dataset_id = u.id ORDER BY u.ord",
+                                err);
     if (!r)
-        goto cleanup;
-    for (size_t k = 0; k < n && k < (size_t)PQntuples(r); k++)
-        status[k] = (int)lp_db_int_or(r, (int)k, 0, 1);
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        status[k] = k < (size_t)PQntuples(r) ? (int)lp_db_int_or(r, (int)k, 0, 1) : 1;
     PQclear(r);
-    rc = 0;
-cleanup:
-    lp_arena_free(w);
-    return rc;
+    return 0;
 }
 
 int lp_db_workflow_create(lp_db *db, lp_arena *a, const char *team_id, const char *name, int64_t seed,
                           const char *definition, const char *created_by, const char *const *dataset_ids, size_t n,
                           lp_workflow_row *out, lp_error *err)
 {
-    char seed_text[24];
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    snprintf(seed_text, sizeof seed_text, "%lld", (long long)seed);
-    const char *p[6] = {team_id, name, seed_text, definition, created_by, literal(w, dataset_ids, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory creating a workflow");
-        goto cleanup;
-    }
-    rc = lp_db_one_found(
-        a,
-        lp_db_query(db,
-                    "WITH w AS (INSERT INTO workflows (team_id, name, seed, definition, created_by) "
-                    "VALUES ($1, $2, $3::bigint, $4::jsonb, $5::uuid) RETURNING *), "
-                    "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, created_by) "
-                    "SELECT id, version, definition, created_by FROM w), "
-                    "d AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
-                    "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x) "
-                    "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
-                    6, p, err),
-        read_workflow, out, err, "workflow not created");
-cleanup:
-    lp_arena_free(w);
-    return rc;
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, name);
+    lp_sqlb_param(&b, lp_sqlb_int(&b, seed));
+    lp_sqlb_param(&b, definition);
+    lp_sqlb_param(&b, created_by);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, dataset_ids, n));
+    return lp_db_one_found(a,
+                           lp_sqlb_query(&b, db,
+                                         "WITH w AS (INSERT INTO workflows (team_id, name, seed, definition, "
+                                         "created_by) VALUES ($1, $2, $3::bigint, $4::jsonb, $5::uuid) RETURNING *), "
+                                         "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, "
+                                         "created_by) SELECT id, version, definition, created_by FROM w), "
+                                         "d AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
+                                         "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x) "
+                                         "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
+                                         err),
+                           read_workflow, out, err, "workflow not created");
 }
 
 int lp_db_workflow_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_db_lock lock,
@@ -229,35 +189,32 @@ int lp_db_workflow_update(lp_db *db, lp_arena *a, const char *team_id, const cha
                           const char *definition, const char *updated_by, const char *const *dataset_ids, size_t n,
                           lp_workflow_row *out, lp_error *err)
 {
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[6] = {team_id, id, name, definition, updated_by, literal(w, dataset_ids, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory updating a workflow");
-        goto cleanup;
-    }
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, id);
+    lp_sqlb_param(&b, name);
+    lp_sqlb_param(&b, definition);
+    lp_sqlb_param(&b, updated_by);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, dataset_ids, n));
     /* A dataset linked to another workflow meanwhile makes the insert fail
      * on the primary key (LP_E_CONFLICT), never a silent skip. */
-    rc = lp_db_one_found(
+    return lp_db_one_found(
         a,
-        lp_db_query(db,
-                    "WITH w AS (UPDATE workflows SET name = $3, definition = $4::jsonb, version = version + 1, "
-                    "updated_at = now() WHERE team_id = $1 AND id = $2 RETURNING *), "
-                    "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, created_by) "
-                    "SELECT id, version, definition, $5::uuid FROM w), "
-                    "del AS (DELETE FROM workflow_datasets wd USING w WHERE wd.workflow_id = w.id "
-                    "AND wd.dataset_id <> ALL ($6::uuid[])), "
-                    "ins AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
-                    "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x WHERE NOT EXISTS "
-                    "(SELECT 1 FROM workflow_datasets o WHERE o.dataset_id = x AND o.workflow_id = w.id)) "
-                    "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
-                    6, p, err),
+        lp_sqlb_query(&b, db,
+                      "WITH w AS (UPDATE workflows SET name = $3, definition = $4::jsonb, version = version + 1, "
+                      "updated_at = now() WHERE team_id = $1 AND id = $2 RETURNING *), "
+                      "v AS (INSERT INTO workflow_versions (workflow_id, version, definition, created_by) "
+                      "SELECT id, version, definition, $5::uuid FROM w), "
+                      "del AS (DELETE FROM workflow_datasets wd USING w WHERE wd.workflow_id = w.id "
+                      "AND wd.dataset_id <> ALL ($6::uuid[])), "
+                      "ins AS (INSERT INTO workflow_datasets (dataset_id, team_id, workflow_id) "
+                      "SELECT x, w.team_id, w.id FROM w, unnest($6::uuid[]) x WHERE NOT EXISTS "
+                      "(SELECT 1 FROM workflow_datasets o WHERE o.dataset_id = x AND o.workflow_id = w.id)) "
+                      "SELECT " WF_COLUMNS_WRITTEN("$6") " FROM w",
+                      err),
         read_workflow, out, err, "workflow %s not found", id);
-cleanup:
-    lp_arena_free(w);
-    return rc;
 }
 
 int lp_db_workflow_delete(lp_db *db, const char *team_id, const char *id, lp_error *err)
@@ -265,8 +222,11 @@ int lp_db_workflow_delete(lp_db *db, const char *team_id, const char *id, lp_err
     const char *p[2] = {team_id, id};
     if (!lp_is_uuid(id))
         return lp_error_set(err, LP_E_NOT_FOUND, "workflow %s not found", id);
-    return lp_db_exec_found(db, "DELETE FROM workflows WHERE team_id = $1 AND id = $2", 2, p, err,
-                            "workflow %s not found", id);
+    /* The tasks go by cascade; their counts with them. */
+    if (lp_db_exec_found(db, "DELETE FROM workflows WHERE team_id = $1 AND id = $2", 2, p, err,
+                         "workflow %s not found", id) != 0)
+        return -1;
+    return lp_db_exec(db, "DELETE FROM workflow_task_counts WHERE workflow_id = $1", 1, &p[1], err) < 0 ? -1 : 0;
 }
 
 /* ---- Counts and statistics ------------------------------------------------------- */
@@ -277,23 +237,19 @@ static int read_count(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
     out->stage = lp_db_text(a, r, row, 0);
     out->state = lp_db_text(a, r, row, 1);
     out->count = lp_db_int_or(r, row, 2, 0);
-    out->assigned = lp_db_int_or(r, row, 3, 0);
     if (!out->stage || !out->state)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading counts");
     return 0;
 }
 
-int lp_db_workflow_board(lp_db *db, lp_arena *a, const char *workflow_id, bool with_assigned, lp_wf_count_row **out,
-                         size_t *n, lp_error *err)
+int lp_db_workflow_board(lp_db *db, lp_arena *a, const char *workflow_id, lp_wf_count_row **out, size_t *n,
+                         lp_error *err)
 {
     const char *p[1] = {workflow_id};
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  with_assigned
-                                      ? "SELECT stage, state, count(*), count(assignee_id) FROM tasks "
-                                        "WHERE workflow_id = $1 GROUP BY stage, state ORDER BY stage, state"
-                                      : "SELECT stage, state, count(*), 0 FROM tasks "
-                                        "WHERE workflow_id = $1 GROUP BY stage, state ORDER BY stage, state",
+                                  "SELECT stage, state, count FROM workflow_task_counts "
+                                  "WHERE workflow_id = $1 AND count <> 0 ORDER BY stage, state",
                                   1, p, err),
                       sizeof **out, read_count, "counts", n, err);
     return *out ? 0 : -1;
@@ -395,18 +351,10 @@ static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_erro
     return 0;
 }
 
-static const char *flags_text(lp_arena *a, unsigned want)
-{
-    return lp_arena_printf(a, "%u", want);
-}
-
 int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *workflow_id,
                              unsigned want, int64_t limit, lp_wf_item_row **out, size_t *n, lp_error *err)
 {
     lp_sqlb b;
-    int rc = -1;
-    *out = NULL;
-    *n = 0;
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
     /* The filter comes first: its team is $1. */
@@ -415,23 +363,17 @@ int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, co
     int wf = lp_sqlb_param(&b, workflow_id);
     int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
     lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " ORDER BY i.created_at, i.id LIMIT $%d::bigint) ", wf, lim);
-    int fl = lp_sqlb_param(&b, flags_text(b.a, want));
+    int fl = lp_sqlb_param(&b, lp_sqlb_int(&b, want));
     lp_sqlb_add(&b, "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
                 "ORDER BY sel.created_at, sel.id", fl, fl, fl, fl);
-    if (lp_sqlb_check(&b, err) == 0) {
-        *out = lp_db_rows(a, lp_db_query(db, b.sql.data, b.n, b.params, err), sizeof **out, read_item, "items", n,
-                          err);
-        rc = *out ? 0 : -1;
-    }
-    lp_sqlb_free(&b);
-    return rc;
+    *out = lp_db_rows(a, lp_sqlb_query(&b, db, NULL, err), sizeof **out, read_item, "items", n, err);
+    return *out ? 0 : -1;
 }
 
 int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *workflow_id, int64_t limit,
                              lp_error *err)
 {
     lp_sqlb b;
-    int64_t count = -1;
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
     lp_sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
@@ -439,9 +381,11 @@ int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *wor
     int wf = lp_sqlb_param(&b, workflow_id);
     int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
     lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " LIMIT $%d::bigint) s", wf, lim);
-    if (lp_sqlb_check(&b, err) == 0)
-        count = lp_db_count(db, b.sql.data, b.n, b.params, err);
-    lp_sqlb_free(&b);
+    PGresult *r = lp_sqlb_query(&b, db, NULL, err);
+    if (!r)
+        return -1;
+    int64_t count = lp_db_int_or(r, 0, 0, 0);
+    PQclear(r);
     return count;
 }
 
@@ -449,61 +393,46 @@ int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const cha
                           const char *const *item_ids, size_t n, unsigned want, lp_wf_item_row **out, size_t *nout,
                           lp_error *err)
 {
-    int failed = 0, rc = -1;
-    *out = NULL;
-    *nout = 0;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[4] = {team_id, workflow_id, literal(w, item_ids, n, &failed), flags_text(w, want)};
-    if (failed || !p[3]) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory reading items");
-        goto cleanup;
-    }
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
+    lp_sqlb_param(&b, lp_sqlb_int(&b, want));
     *out = lp_db_rows(a,
-                      lp_db_query(db,
-                                  "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
-                                  "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
-                                  "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
-                                  4, p, err),
+                      lp_sqlb_query(&b, db,
+                                    "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
+                                    "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
+                                    "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
+                                    err),
                       sizeof **out, read_item, "items", nout, err);
-    rc = *out ? 0 : -1;
-cleanup:
-    lp_arena_free(w);
-    return rc;
+    return *out ? 0 : -1;
 }
 
 int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *task_ids, size_t n,
                             unsigned want, lp_wf_item_row *out, lp_error *err)
 {
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    int rc = 0;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[3] = {workflow_id, literal(w, task_ids, n, &failed), flags_text(w, want)};
-    if (failed || !p[2]) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
-        goto cleanup;
-    }
-    PGresult *r = lp_db_query(db,
-                              "SELECT " WF_ITEM_COLUMNS(WF_TASK, "$3") " FROM unnest($2::uuid[]) "
-                              "WITH ORDINALITY AS u(id, ord) JOIN tasks t ON t.id = u.id AND t.workflow_id = $1 "
-                              "JOIN items i ON i.id = t.item_id ORDER BY u.ord",
-                              3, p, err);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, task_ids, n));
+    lp_sqlb_param(&b, lp_sqlb_int(&b, want));
+    PGresult *r = lp_sqlb_query(&b, db,
+                                "SELECT " WF_ITEM_COLUMNS(WF_TASK, "$3") " FROM unnest($2::uuid[]) "
+                                "WITH ORDINALITY AS u(id, ord) JOIN tasks t ON t.id = u.id AND t.workflow_id = $1 "
+                                "JOIN items i ON i.id = t.item_id ORDER BY u.ord",
+                                err);
     if (!r)
-        goto cleanup;
-    if ((size_t)PQntuples(r) != n) {
-        PQclear(r);
-        lp_error_set(err, LP_E_NOT_FOUND, "%zu of %zu tasks are not in workflow %s", n - (size_t)PQntuples(r), n,
-                     workflow_id);
-        goto cleanup;
-    }
-    rc = 0;
+        return -1;
+    if ((size_t)PQntuples(r) != n)
+        rc = lp_error_set(err, LP_E_NOT_FOUND, "%zu of %zu tasks are not in workflow %s", n - (size_t)PQntuples(r),
+                          n, workflow_id);
     for (size_t k = 0; rc == 0 && k < n; k++)
         rc = read_item(a, r, (int)k, &out[k], err);
     PQclear(r);
-cleanup:
-    lp_arena_free(w);
     return rc;
 }
 
@@ -513,69 +442,60 @@ int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const
                               const char *const *item_ids, const char *const *stages, const char *const *states,
                               size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err)
 {
-    int failed = 0;
-    int64_t made = -1;
+    lp_sqlb b;
     (void)a;
     for (size_t k = 0; k < n; k++)
         task_ids[k][0] = '\0';
     if (n == 0)
         return 0;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[5] = {team_id, workflow_id, literal(w, item_ids, n, &failed), literal(w, stages, n, &failed),
-                        literal(w, states, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
-        goto cleanup;
-    }
-    PGresult *r = lp_db_query(db,
-                              "WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[]) "
-                              "WITH ORDINALITY AS u(item_id, stage, state, ord)), "
-                              "ins AS (INSERT INTO tasks (team_id, workflow_id, item_id, stage, state, priority) "
-                              "SELECT $1, $2, u.item_id, u.stage, u.state, i.priority FROM u "
-                              "JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
-                              "ON CONFLICT (item_id) DO NOTHING RETURNING id, item_id) "
-                              "SELECT ins.id, u.ord FROM ins JOIN u USING (item_id)",
-                              5, p, err);
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
+    PGresult *r = lp_sqlb_query(&b, db,
+                                "WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[]) "
+                                "WITH ORDINALITY AS u(item_id, stage, state, ord)), "
+                                "ins AS (INSERT INTO tasks (team_id, workflow_id, item_id, stage, state, priority) "
+                                "SELECT $1, $2, u.item_id, u.stage, u.state, i.priority FROM u "
+                                "JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
+                                "ON CONFLICT (item_id) DO NOTHING RETURNING id, item_id) "
+                                "SELECT ins.id, u.ord FROM ins JOIN u USING (item_id)",
+                                err);
     if (!r)
-        goto cleanup;
-    made = PQntuples(r);
+        return -1;
+    int64_t made = PQntuples(r);
     for (int row = 0; row < PQntuples(r); row++) {
         int64_t ord = lp_db_int_or(r, row, 1, 0);
         if (ord >= 1 && (size_t)ord <= n)
             lp_db_text_copy(task_ids[ord - 1], LP_DB_UUID_LEN, r, row, 0);
     }
     PQclear(r);
-cleanup:
-    lp_arena_free(w);
     return made;
 }
 
 int lp_db_wf_tasks_place(lp_db *db, const char *workflow_id, const char *const *task_ids,
                          const char *const *stages, const char *const *states, size_t n, lp_error *err)
 {
-    int failed = 0, rc = -1;
+    lp_sqlb b;
     if (n == 0)
         return 0;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[4] = {workflow_id, literal(w, task_ids, n, &failed), literal(w, stages, n, &failed),
-                        literal(w, states, n, &failed)};
-    if (failed)
-        lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
-    else
-        rc = lp_db_exec(db,
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, task_ids, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
+    return lp_sqlb_exec(&b, db,
                         "UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
                         "claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
                         "FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(id, stage, state) "
                         "WHERE t.id = u.id AND t.workflow_id = $1",
-                        4, p, err) < 0
-                 ? -1
-                 : 0;
-    lp_arena_free(w);
-    return rc;
+                        err) < 0
+               ? -1
+               : 0;
 }
 
 static int read_task_ref(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
@@ -594,133 +514,106 @@ static int read_task_ref(lp_arena *a, const PGresult *r, int row, void *dst, lp_
 int lp_db_wf_tasks_on_stages(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *stages, size_t n,
                              lp_wf_task_ref **out, size_t *nout, lp_error *err)
 {
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[2] = {workflow_id, literal(w, stages, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
-        goto cleanup;
-    }
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
     *out = lp_db_rows(a,
-                      lp_db_query(db,
-                                  "SELECT t.id, t.item_id, t.stage, t.state FROM tasks t "
-                                  "WHERE t.workflow_id = $1 AND t.stage = ANY ($2::text[]) "
-                                  "ORDER BY t.stage, t.created_at, t.id FOR UPDATE",
-                                  2, p, err),
+                      lp_sqlb_query(&b, db,
+                                    "SELECT t.id, t.item_id, t.stage, t.state FROM tasks t "
+                                    "WHERE t.workflow_id = $1 AND t.stage = ANY ($2::text[]) "
+                                    "ORDER BY t.stage, t.created_at, t.id FOR UPDATE",
+                                    err),
                       sizeof **out, read_task_ref, "tasks", nout, err);
-    rc = *out ? 0 : -1;
-cleanup:
-    lp_arena_free(w);
-    return rc;
+    return *out ? 0 : -1;
 }
 
 int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *stages,
                                 const char *const *first_states, const char *const *states_json, size_t n,
                                 lp_wf_task_ref **out, size_t *nout, lp_error *err)
 {
-    int failed = 0, rc = -1;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[4] = {workflow_id, literal(w, stages, n, &failed), literal(w, first_states, n, &failed),
-                        literal(w, states_json, n, &failed)};
-    if (failed) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
-        goto cleanup;
-    }
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, first_states, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, states_json, n));
     *out = lp_db_rows(a,
-                      lp_db_query(db,
-                                  "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) "
-                                  "AS u(stage, first_state, states)), "
-                                  "old AS (SELECT t.id, t.item_id, t.stage, t.state, u.first_state FROM tasks t "
-                                  "JOIN u ON u.stage = t.stage WHERE t.workflow_id = $1 AND NOT (u.states ? t.state) "
-                                  "FOR UPDATE OF t), "
-                                  "upd AS (UPDATE tasks t SET state = old.first_state, updated_at = now() FROM old "
-                                  "WHERE t.id = old.id) "
-                                  "SELECT id, item_id, stage, state, first_state FROM old ORDER BY stage, id",
-                                  4, p, err),
+                      lp_sqlb_query(&b, db,
+                                    "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) "
+                                    "AS u(stage, first_state, states)), "
+                                    "old AS (SELECT t.id, t.item_id, t.stage, t.state, u.first_state FROM tasks t "
+                                    "JOIN u ON u.stage = t.stage WHERE t.workflow_id = $1 "
+                                    "AND NOT (u.states ? t.state) FOR UPDATE OF t), "
+                                    "upd AS (UPDATE tasks t SET state = old.first_state, updated_at = now() FROM old "
+                                    "WHERE t.id = old.id) "
+                                    "SELECT id, item_id, stage, state, first_state FROM old ORDER BY stage, id",
+                                    err),
                       sizeof **out, read_task_ref, "tasks", nout, err);
-    rc = *out ? 0 : -1;
-cleanup:
-    lp_arena_free(w);
-    return rc;
+    return *out ? 0 : -1;
 }
 
 /* ---- History and events ----------------------------------------------------------------- */
 
-#define COL(rows, type, member) column(w, rows, sizeof(type), offsetof(type, member), n, &failed)
-
 int lp_db_wf_history_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_history_row *rows,
                             size_t n, lp_error *err)
 {
-    int failed = 0, rc = -1;
+    lp_sqlb b;
     if (n == 0)
         return 0;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[13] = {team_id,
-                         workflow_id,
-                         COL(rows, lp_wf_history_row, task_id),
-                         COL(rows, lp_wf_history_row, action),
-                         COL(rows, lp_wf_history_row, actor_id),
-                         COL(rows, lp_wf_history_row, subject_id),
-                         COL(rows, lp_wf_history_row, from_stage),
-                         COL(rows, lp_wf_history_row, from_state),
-                         COL(rows, lp_wf_history_row, to_stage),
-                         COL(rows, lp_wf_history_row, to_state),
-                         COL(rows, lp_wf_history_row, port),
-                         COL(rows, lp_wf_history_row, comment),
-                         COL(rows, lp_wf_history_row, stage_entered_at)};
-    if (failed)
-        lp_error_set(err, LP_E_NOMEM, "out of memory writing %zu history rows", n);
-    else
-        rc = lp_db_exec(db,
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, task_id, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, action, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, actor_id, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, subject_id, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, from_stage, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, from_state, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, to_stage, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, to_state, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, port, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, comment, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, stage_entered_at, n));
+    return lp_sqlb_exec(&b, db,
                         "INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
                         "from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at) "
                         "SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
                         "u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()) "
                         "FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], "
-                        "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) WITH ORDINALITY "
+                        "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) "
                         "AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
-                        "port, comment, entered, ord) ORDER BY u.ord",
-                        13, p, err) < 0
-                 ? -1
-                 : 0;
-    lp_arena_free(w);
-    return rc;
+                        "port, comment, entered)",
+                        err) < 0
+               ? -1
+               : 0;
 }
 
 int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_event_row *rows,
                            size_t n, lp_error *err)
 {
-    int failed = 0, rc = -1;
+    lp_sqlb b;
     if (n == 0)
         return 0;
-    lp_arena *w = work_arena(err);
-    if (!w)
+    if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    const char *p[6] = {team_id,
-                        workflow_id,
-                        COL(rows, lp_wf_event_row, type),
-                        COL(rows, lp_wf_event_row, item_id),
-                        COL(rows, lp_wf_event_row, task_id),
-                        COL(rows, lp_wf_event_row, data)};
-    if (failed)
-        lp_error_set(err, LP_E_NOMEM, "out of memory writing %zu events", n);
-    else
-        rc = lp_db_exec(db,
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, type, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, item_id, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, task_id, n));
+    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, data, n));
+    return lp_sqlb_exec(&b, db,
                         "INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
                         "SELECT $1, u.type, $2, u.item_id, u.task_id, u.data "
-                        "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) WITH ORDINALITY "
-                        "AS u(type, item_id, task_id, data, ord) ORDER BY u.ord",
-                        6, p, err) < 0
-                 ? -1
-                 : 0;
-    lp_arena_free(w);
-    return rc;
+                        "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) "
+                        "AS u(type, item_id, task_id, data)",
+                        err) < 0
+               ? -1
+               : 0;
 }
 
 /* ---- The inbox of the workflow router ----------------------------------------------------- */

@@ -319,10 +319,15 @@ class BoardStatsTest(WorkflowCase):
         by = {s["id"]: s for s in b["stages"]}
         self.assertEqual(b["total"], 20)
         self.assertEqual(by["annotate"]["count"], sampled)
-        self.assertEqual(by["annotate"]["assigned"], 1)
         self.assertEqual(by["dropped"]["count"], 20 - sampled)
         self.assertEqual(by["review"]["count"], 0)
         self.assertEqual(by["annotate"]["states"], [{"state": "new", "count": sampled}])
+        # Counts follow every change, set-based or not, and never go stale.
+        self.psql("UPDATE tasks SET state = 'odd' WHERE stage = 'dropped'")
+        b2 = {s["id"]: s for s in self.c.get("/api/v1/workflows/%s/board" % wf["id"]).json()["stages"]}
+        self.assertEqual(b2["dropped"]["states"], [{"state": "new", "count": 0}, {"state": "odd", "count": 20 - sampled}])
+        self.assertEqual(rows(self, "SELECT sum(count) FROM workflow_task_counts WHERE workflow_id = '%s'" % wf["id"]),
+                         [("20",)])
         # The same share on every run: the sample follows the workflow's seed.
         seed_run = sorted(i for i, s in tasks.items() if s[0] == "annotate")
         self.psql("DELETE FROM tasks")

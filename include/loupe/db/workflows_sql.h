@@ -74,14 +74,13 @@ typedef struct lp_wf_count_row {
     char *stage;                  /* arena */
     char *state;                  /* arena */
     int64_t count;
-    int64_t assigned;             /* of count, tasks with an assignee */
 } lp_wf_count_row;
 
-/* Tasks of a workflow per stage and state, in (stage, state) order: one
- * index-only pass over tasks_board_idx (assigned from the heap when
- * with_assigned). 0 or -1. */
-int lp_db_workflow_board(lp_db *db, lp_arena *a, const char *workflow_id, bool with_assigned, lp_wf_count_row **out,
-                         size_t *n, lp_error *err);
+/* Tasks of a workflow per stage and state (only those with tasks), in
+ * (stage, state) order: the rows of workflow_task_counts, which triggers on
+ * tasks keep exact in every transaction. 0 or -1. */
+int lp_db_workflow_board(lp_db *db, lp_arena *a, const char *workflow_id, lp_wf_count_row **out, size_t *n,
+                         lp_error *err);
 
 typedef struct lp_wf_stats_row {
     char user_id[LP_DB_UUID_LEN];
