@@ -20,23 +20,30 @@
 /* Collisions shown in a 409. */
 #define CONFLICTS_SHOWN 10
 
-int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_items_op op, char job_id[37])
+int lp_api_enqueue_job(lp_req *req, lp_db *db, const char *kind, json_t *payload, int max_attempts,
+                       char job_id[37])
 {
-    json_t *payload = lp_items_bulk_payload(body, op, req->who.user_id[0] ? req->who.user_id : NULL);
     lp_job_spec spec;
     int rc;
 
     if (!payload)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory creating an items.bulk job");
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory creating a %s job", kind);
     memset(&spec, 0, sizeof spec);
-    spec.kind = "items.bulk";
+    spec.kind = kind;
     spec.team_id = req->who.team_id;
     spec.created_by = req->who.user_id[0] ? req->who.user_id : NULL;
     spec.payload = payload;
-    spec.max_attempts = op == LP_ITEMS_COPY ? 1 : 0;
+    spec.max_attempts = max_attempts;
     rc = lp_jobs_enqueue(db, req->svc->cfg, &spec, job_id, &req->err);
     json_decref(payload);
     return rc;
+}
+
+int lp_api_items_bulk_enqueue(lp_req *req, lp_db *db, const json_t *body, lp_items_op op, char job_id[37])
+{
+    return lp_api_enqueue_job(req, db, "items.bulk",
+                              lp_items_bulk_payload(body, op, req->who.user_id[0] ? req->who.user_id : NULL),
+                              op == LP_ITEMS_COPY ? 1 : 0, job_id);
 }
 
 int lp_api_respond_job(lp_req *req, const char *job_id)

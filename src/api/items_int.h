@@ -22,6 +22,12 @@ json_t *lp_api_dataset_json(const lp_dataset_row *d);
  * as loaded). New reference or NULL. */
 json_t *lp_api_item_json(const lp_item_row *it);
 
+/* Enqueues a job of kind for the caller's team, by the caller, with payload
+ * (stolen; NULL: out of memory) inside the caller's transaction on db;
+ * max_attempts 0 = the configured default. 0 (id filled) or -1. */
+int lp_api_enqueue_job(lp_req *req, lp_db *db, const char *kind, json_t *payload, int max_attempts,
+                       char job_id[37]);
+
 /* Enqueues an items.bulk job for op with payload made from body (see
  * lp_items_bulk_payload) inside the caller's transaction on db; copies get a
  * single attempt (a copy is not idempotent). 0 (id filled) or -1. */

@@ -27,7 +27,6 @@
 #include "loupe/db/item_filter.h"
 #include "loupe/db/workflows_sql.h"
 #include "loupe/http/etag.h"
-#include "loupe/jobs/enqueue.h"
 #include "loupe/workflow/engine.h"
 
 #define WORKFLOW_NAME_MAX 200
@@ -411,26 +410,6 @@ int lp_api_workflows_delete(lp_req *req)
 
 /* ---- Entry by filter -------------------------------------------------------------- */
 
-static int enter_enqueue(lp_req *req, lp_db *db, const char *workflow_id, const json_t *filters,
-                         char job_id[37])
-{
-    json_t *payload = json_pack("{s:s, s:O, s:s?}", "workflow_id", workflow_id, "filters", filters, "requested_by",
-                                req->who.user_id[0] ? req->who.user_id : NULL);
-    lp_job_spec spec;
-    int rc;
-
-    if (!payload)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory creating a workflow.enter job");
-    memset(&spec, 0, sizeof spec);
-    spec.kind = "workflow.enter";
-    spec.team_id = req->who.team_id;
-    spec.created_by = req->who.user_id[0] ? req->who.user_id : NULL;
-    spec.payload = payload;
-    rc = lp_jobs_enqueue(db, req->svc->cfg, &spec, job_id, &req->err);
-    json_decref(payload);
-    return rc;
-}
-
 /* 1 if dataset_id is among the JSON array text of dataset ids. */
 static int feeds(const char *dataset_ids, const char *dataset_id)
 {
@@ -483,7 +462,9 @@ int lp_api_workflows_enter(lp_req *req)
         as_job = count > LP_ITEMS_BULK_INLINE_MAX;
     }
     if (as_job) {
-        if (enter_enqueue(req, db, id, filters, job_id) != 0)
+        json_t *payload = json_pack("{s:s, s:O, s:s?}", "workflow_id", id, "filters", filters, "requested_by",
+                                    req->who.user_id[0] ? req->who.user_id : NULL);
+        if (lp_api_enqueue_job(req, db, "workflow.enter", payload, 0, job_id) != 0)
             goto cleanup;
     } else if ((count = lp_wf_enter_filter(db, req->arena, &wf, &f, 0,
                                            req->who.user_id[0] ? req->who.user_id : NULL, &req->err)) < 0 ||
