@@ -166,7 +166,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_team_seq_idx ON events (team_id, seq);
 
--- Items of a dataset that feeds a workflow enter it when they become ready:
+-- Items of a dataset that feeds a workflow enter it when they become ready
+-- there (made ready, created ready, or moved there ready):
 -- the trigger queues them here in the same transaction, and the workflow
 -- router in louped routes them (src/app/workflow_router.c).
 CREATE TABLE workflow_inbox (
@@ -190,6 +191,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER items_workflow_inbox AFTER UPDATE OF status ON items
-    FOR EACH ROW WHEN (NEW.status = 'ready' AND OLD.status IS DISTINCT FROM 'ready')
+CREATE TRIGGER items_workflow_inbox AFTER UPDATE OF status, dataset_id ON items
+    FOR EACH ROW WHEN (NEW.status = 'ready'
+                       AND (OLD.status IS DISTINCT FROM 'ready' OR OLD.dataset_id IS DISTINCT FROM NEW.dataset_id))
+    EXECUTE FUNCTION items_workflow_inbox();
+-- Items created ready (copies of ready items) enter too.
+CREATE TRIGGER items_workflow_inbox_insert AFTER INSERT ON items
+    FOR EACH ROW WHEN (NEW.status = 'ready')
     EXECUTE FUNCTION items_workflow_inbox();

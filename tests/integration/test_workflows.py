@@ -236,7 +236,8 @@ class EntryTest(WorkflowCase):
                           "JOIN tasks t ON t.id = h.task_id WHERE t.item_id = '%s' ORDER BY h.id" % items[0])
         self.assertEqual(hist, [("created", "", "entry", "", "f"), ("route", "entry", "sample", "next", "t"),
                                 ("route", "sample", "annotate", "sampled", "t")])
-        ev = rows(self, "SELECT type, data ->> 'stage', data -> 'route' FROM events WHERE item_id = '%s'" % items[0])
+        ev = rows(self, "SELECT type, data ->> 'stage', data -> 'route' FROM events WHERE item_id = '%s' "
+                  "AND type LIKE 'task.%%'" % items[0])
         self.assertEqual(ev, [("task.created", "annotate", '["entry", "sample", "annotate"]')])
 
         # The rest as a job (mode job), with progress and an audit row.
@@ -255,6 +256,25 @@ class EntryTest(WorkflowCase):
         self.assertEqual(set(self.tasks(wf["id"])), set(items))
         self.assertEqual(rows(self, "SELECT action FROM audit_log WHERE object_id = '%s' ORDER BY id" % wf["id"]),
                          [("workflow.create",), ("workflow.enter",), ("workflow.enter",), ("workflow.enter",)])
+
+    def test_ready_items_moved_or_copied_in_enter(self):
+        src, ds = self.dataset("Source"), self.dataset()
+        wf = self.workflow([ds])
+        moved, copied, waiting = self.items(src, 3)
+        self.psql("UPDATE items SET status = 'ready' WHERE id IN ('%s', '%s')" % (moved, copied))
+        self.assertEqual(rows(self, "SELECT count(*) FROM workflow_inbox"), [("0",)])  # src feeds nothing
+        r = self.c.post("/api/v1/items/move", json={"filters": {"item_ids": [moved, waiting]}, "target_dataset_id": ds})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.c.post("/api/v1/items/copy", json={"filters": {"item_ids": [copied]}, "target_dataset_id": ds})
+        self.assertEqual(r.status, 200, r.text)
+        copy = rows(self, "SELECT id FROM items WHERE dataset_id = '%s' AND name = 'i001.jpg'" % ds)[0][0]
+
+        def entered():
+            t = self.tasks(wf["id"])
+            return t if len(t) == 2 else None
+        t = lh.wait_until(entered, timeout=30, interval=0.1, message="the router")
+        self.assertEqual(set(t), {moved, copy})  # the item that is not ready waits
+        self.assertEqual(rows(self, "SELECT count(*) FROM workflow_inbox"), [("0",)])
 
     def test_items_list_filters_and_item_task(self):
         ds = self.dataset()
