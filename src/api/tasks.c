@@ -11,8 +11,9 @@
  * POST /api/v1/tasks/{id}/continue                     MANAGE    a webhook stage that waits
  * POST /api/v1/tasks/bulk                              MANAGE    by filter, inline or as a tasks.bulk job
  *
- * Every action runs in one transaction: the workflow is read FOR SHARE
- * (so that a new version waits for it), then the task is locked; moves go
+ * Every action runs in one transaction: the task's workflow is read FOR
+ * SHARE (so that a new version waits for it; its graph comes from the
+ * cache of validated graphs), then the task is locked; moves go
  * through the engine (lp_wf_advance), which writes history and events with
  * them. An action on a task in another stage answers 409 naming the stage
  * the task is in. */
@@ -130,8 +131,9 @@ static int in_pool(const lp_wf_stage *st, const char *user_id)
     return 0;
 }
 
-/* Begins the action's transaction: reads the task of the path (404), its
- * workflow FOR SHARE, then locks the task. 0 or -1. */
+/* Begins the action's transaction: finds the workflow of the path's task
+ * (404) and takes FOR SHARE on it in one statement, then locks the task.
+ * 0 or -1. */
 static int task_open(lp_req *req, task_ctx *c)
 {
     const char *id = lp_identity_uuid_param(req, "id", "task");
@@ -139,8 +141,7 @@ static int task_open(lp_req *req, task_ctx *c)
 
     memset(c, 0, sizeof *c);
     if (!id || !(c->db = lp_req_db(req)) || lp_db_begin(c->db, &req->err) != 0 ||
-        lp_db_task_get(c->db, req->arena, req->who.team_id, id, 0, &c->task, &req->err) != 0 ||
-        lp_wf_load(c->db, req->arena, req->svc->cfg, req->who.team_id, c->task.workflow_id, 1, &c->wf, &req->err) != 0 ||
+        lp_wf_load_of_task(c->db, req->arena, req->svc->cfg, req->who.team_id, id, 1, &c->wf, &req->err) != 0 ||
         lp_db_task_get(c->db, req->arena, req->who.team_id, id, 1, &c->task, &req->err) != 0)
         return -1;
     if ((k = lp_wf_graph_find(&c->wf.graph, c->task.stage)) < 0)

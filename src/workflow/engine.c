@@ -12,6 +12,7 @@
 
 #include "loupe/db/workflows_sql.h"
 #include "loupe/formats/json_text.h"
+#include "loupe/workflow/graph_cache.h"
 #include "loupe/workflow/route.h"
 
 /* Most bytes of one event's data. */
@@ -22,35 +23,56 @@ static void json_release(void *doc)
     json_decref(doc);
 }
 
-int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *workflow_id, int lock,
-               lp_wf *out, lp_error *err)
+/* The graph of the version head names: the cached one, else read from the
+ * row (which the head's statement has locked when it had to) and kept. */
+static int load_graph(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workflow_head *head, lp_wf *out,
+                      lp_error *err)
 {
     lp_workflow_row row;
     lp_wf_limits lim;
-    json_error_t jerr;
+    int hit = lp_wf_graph_cache_get(head->id, head->version, a, &out->graph, err);
 
-    memset(out, 0, sizeof *out);
-    if (lp_db_workflow_get(db, a, team_id, workflow_id, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &row, err) != 0)
+    memcpy(out->id, head->id, sizeof out->id);
+    memcpy(out->team_id, head->team_id, sizeof out->team_id);
+    out->version = head->version;
+    out->seed = head->seed;
+    if (hit != 0)
+        return hit < 0 ? -1 : 0;
+    if (lp_db_workflow_get(db, a, head->team_id, head->id, LP_DB_LOCK_NONE, &row, err) != 0)
         return -1;
-    json_t *doc = json_loads(row.definition, 0, &jerr);
-    if (!doc)
-        return lp_error_set(err, LP_E_INTERNAL, "workflow %s: stored definition unreadable: %s", row.id, jerr.text);
-    if (lp_arena_defer(a, json_release, doc) != 0) {
-        json_decref(doc);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory loading workflow %s", row.id);
-    }
     lp_wf_limits_from_config(cfg, &lim);
-    if (lp_wf_graph_read(doc, &lim, a, &out->graph, err) != 0) {
+    if (lp_wf_graph_cache_read(row.id, row.version, row.definition, &lim, (size_t)cfg->workflow_graph_cache, a,
+                               &out->graph, err) != 0) {
         /* A stored version was valid when saved; limits lowered since then
          * must not strand its tasks, so this is the server's problem. */
-        lp_error_set(err, LP_E_INTERNAL, "workflow %s version %d no longer validates", row.id, row.version);
+        if (err->code == LP_E_INVALID)
+            lp_error_set(err, LP_E_INTERNAL, "workflow %s version %d no longer validates", row.id, row.version);
         return -1;
     }
-    memcpy(out->id, row.id, sizeof out->id);
-    memcpy(out->team_id, row.team_id, sizeof out->team_id);
+    /* without a lock, a new version may have come between the statements */
     out->version = row.version;
     out->seed = row.seed;
     return 0;
+}
+
+int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *workflow_id, int lock,
+               lp_wf *out, lp_error *err)
+{
+    lp_workflow_head head;
+    memset(out, 0, sizeof *out);
+    if (lp_db_workflow_head(db, team_id, workflow_id, NULL, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &head, err) != 0)
+        return -1;
+    return load_graph(db, a, cfg, &head, out, err);
+}
+
+int lp_wf_load_of_task(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *task_id,
+                       int lock, lp_wf *out, lp_error *err)
+{
+    lp_workflow_head head;
+    memset(out, 0, sizeof *out);
+    if (lp_db_workflow_head(db, team_id, NULL, task_id, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &head, err) != 0)
+        return -1;
+    return load_graph(db, a, cfg, &head, out, err);
 }
 
 /* ---- Facts ------------------------------------------------------------------ */

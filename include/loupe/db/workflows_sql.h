@@ -52,6 +52,21 @@ int lp_db_workflow_create(lp_db *db, lp_arena *a, const char *team_id, const cha
 int lp_db_workflow_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_db_lock lock,
                        lp_workflow_row *out, lp_error *err);
 
+/* What identifies a workflow's current version, without its definition. */
+typedef struct lp_workflow_head {
+    char id[LP_DB_UUID_LEN];
+    char team_id[LP_DB_UUID_LEN];
+    int version;
+    int64_t seed;
+} lp_workflow_head;
+
+/* The current version of a workflow of the team, found by its id
+ * (workflow_id) or as the workflow of a task of the team (task_id; the
+ * other one NULL), taking lock on the workflow's row: one statement. 0, or
+ * -1 with LP_E_NOT_FOUND naming the workflow or the task. */
+int lp_db_workflow_head(lp_db *db, const char *team_id, const char *workflow_id, const char *task_id, lp_db_lock lock,
+                        lp_workflow_head *out, lp_error *err);
+
 /* The team's workflows in (created_at, id) order after (after_created,
  * after_id) when both are given; at most limit rows. 0 or -1. */
 int lp_db_workflow_list(lp_db *db, lp_arena *a, const char *team_id, const char *after_created, const char *after_id,
