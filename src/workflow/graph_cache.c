@@ -133,7 +133,8 @@ int lp_wf_graph_cache_read(const char *workflow_id, int version, const char *def
     }
     snprintf(e->workflow_id, sizeof e->workflow_id, "%s", workflow_id);
     e->version = version;
-    if (!(e->doc = parse(workflow_id, definition, err)) || lp_wf_graph_read(e->doc, lim, e->arena, &e->graph, err) != 0) {
+    if (!(e->doc = parse(workflow_id, definition, err)) ||
+        lp_wf_graph_read(e->doc, lim, e->arena, &e->graph, err) != 0) {
         entry_free(e);
         return -1;
     }

@@ -17,9 +17,10 @@
 
 #define WF_A "0190a0a0-0000-7000-8000-00000000000a"
 #define WF_B "0190a0a0-0000-7000-8000-00000000000b"
-#define DEF_ONE                                                                                                       \
-    "{\"stages\":[{\"id\":\"in\",\"type\":\"dataset\"},{\"id\":\"label\",\"type\":\"annotate\"},"                  \
-    "{\"id\":\"done\",\"type\":\"complete\"}],\"edges\":[{\"from\":\"in\",\"port\":\"next\",\"to\":\"label\"},"    \
+#define DEF_ONE                                                                                                      \
+    "{\"stages\":[{\"id\":\"in\",\"type\":\"dataset\"},"                                                             \
+    "{\"id\":\"label\",\"type\":\"annotate\",\"config\":{\"assignees\":\"any\"}},"                                   \
+    "{\"id\":\"done\",\"type\":\"complete\"}],\"edges\":[{\"from\":\"in\",\"port\":\"next\",\"to\":\"label\"},"      \
     "{\"from\":\"label\",\"port\":\"done\",\"to\":\"done\"}]}"
 #define DEF_TWO                                                                                                       \
     "{\"stages\":[{\"id\":\"in\",\"type\":\"dataset\"},{\"id\":\"done\",\"type\":\"complete\"}],"                  \
