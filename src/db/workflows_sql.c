@@ -35,9 +35,43 @@
 /* Rows go in the order of their arrays: unnest yields them in that order,
  * and a plain INSERT ... SELECT FROM unnest takes serial values (history
  * ids, event seq) in it. Statements with array parameters gather them in an lp_sqlb (its arena
- * holds the literals) and run through lp_sqlb_query / lp_sqlb_exec, which
- * free it. */
-#define COLUMN(b, rows, type, member, n) lp_sqlb_column(b, rows, sizeof(type), offsetof(type, member), n)
+ * holds the literals) and run through sqlb_run / sqlb_rows / sqlb_append
+ * (or lp_sqlb_query where a result needs more than its rows), which free it. */
+
+/* Runs the statement in b (and frees b) for its effect: 0 or -1. */
+static int sqlb_run(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+{
+    return lp_sqlb_exec(b, db, sql, err) < 0 ? -1 : 0;
+}
+
+/* Runs the statement in b (and frees b) and reads its rows with lp_db_rows
+ * into the arena array whose address is out (a T ** for elem_size-byte rows
+ * of type T). 0, or -1 with the array NULL and err set. */
+static int sqlb_rows(lp_sqlb *b, lp_db *db, lp_arena *a, const char *sql, size_t elem_size, lp_db_row_reader read,
+                     const char *what, void *out, size_t *n, lp_error *err)
+{
+    void *rows = lp_db_rows(a, lp_sqlb_query(b, db, sql, err), elem_size, read, what, n, err);
+    memcpy(out, &rows, sizeof rows);
+    return rows ? 0 : -1;
+}
+
+/* Appends n rows of elem_size bytes for one workflow: $1 is team_id, $2
+ * workflow_id, then one array parameter per string member at offs[0..ncols)
+ * of the rows, in that order; sql inserts from them. None is 0. 0 or -1. */
+static int sqlb_append(lp_db *db, const char *team_id, const char *workflow_id, const void *rows, size_t elem_size,
+                       const size_t *offs, size_t ncols, size_t n, const char *sql, lp_error *err)
+{
+    lp_sqlb b;
+    if (n == 0)
+        return 0;
+    if (lp_sqlb_init(&b, err) != 0)
+        return -1;
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    for (size_t i = 0; i < ncols; i++)
+        lp_sqlb_param(&b, lp_sqlb_column(&b, rows, elem_size, offs[i], n));
+    return sqlb_run(&b, db, sql, err);
+}
 
 /* Reads a JSON array of strings (or of [name, value] pairs when pairs) into
  * arena arrays. Empty or NULL text gives none. 0 or -1. */
@@ -402,8 +436,7 @@ int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, co
     int fl = lp_sqlb_param(&b, lp_sqlb_int(&b, want));
     lp_sqlb_add(&b, "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
                 "ORDER BY sel.created_at, sel.id", fl, fl, fl, fl);
-    *out = lp_db_rows(a, lp_sqlb_query(&b, db, NULL, err), sizeof **out, read_item, "items", n, err);
-    return *out ? 0 : -1;
+    return sqlb_rows(&b, db, a, NULL, sizeof **out, read_item, "items", out, n, err);
 }
 
 int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *workflow_id, int64_t limit,
@@ -436,14 +469,11 @@ int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const cha
     lp_sqlb_param(&b, workflow_id);
     lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
     lp_sqlb_param(&b, lp_sqlb_int(&b, want));
-    *out = lp_db_rows(a,
-                      lp_sqlb_query(&b, db,
-                                    "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
-                                    "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
-                                    "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
-                                    err),
-                      sizeof **out, read_item, "items", nout, err);
-    return *out ? 0 : -1;
+    return sqlb_rows(&b, db, a,
+                     "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
+                     "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
+                     "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
+                     sizeof **out, read_item, "items", out, nout, err);
 }
 
 int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *task_ids, size_t n,
@@ -524,14 +554,12 @@ int lp_db_wf_tasks_place(lp_db *db, const char *workflow_id, const char *const *
     lp_sqlb_param(&b, lp_sqlb_array(&b, task_ids, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
-    return lp_sqlb_exec(&b, db,
-                        "UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
-                        "claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
-                        "FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(id, stage, state) "
-                        "WHERE t.id = u.id AND t.workflow_id = $1",
-                        err) < 0
-               ? -1
-               : 0;
+    return sqlb_run(&b, db,
+                    "UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
+                    "claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
+                    "FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(id, stage, state) "
+                    "WHERE t.id = u.id AND t.workflow_id = $1",
+                    err);
 }
 
 static int read_task_ref(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
@@ -555,14 +583,11 @@ int lp_db_wf_tasks_on_stages(lp_db *db, lp_arena *a, const char *workflow_id, co
         return -1;
     lp_sqlb_param(&b, workflow_id);
     lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
-    *out = lp_db_rows(a,
-                      lp_sqlb_query(&b, db,
-                                    "SELECT t.id, t.item_id, t.stage, t.state FROM tasks t "
-                                    "WHERE t.workflow_id = $1 AND t.stage = ANY ($2::text[]) "
-                                    "ORDER BY t.stage, t.created_at, t.id FOR UPDATE",
-                                    err),
-                      sizeof **out, read_task_ref, "tasks", nout, err);
-    return *out ? 0 : -1;
+    return sqlb_rows(&b, db, a,
+                     "SELECT t.id, t.item_id, t.stage, t.state FROM tasks t "
+                     "WHERE t.workflow_id = $1 AND t.stage = ANY ($2::text[]) "
+                     "ORDER BY t.stage, t.created_at, t.id FOR UPDATE",
+                     sizeof **out, read_task_ref, "tasks", out, nout, err);
 }
 
 int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *stages,
@@ -576,19 +601,16 @@ int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id,
     lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, first_states, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, states_json, n));
-    *out = lp_db_rows(a,
-                      lp_sqlb_query(&b, db,
-                                    "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) "
-                                    "AS u(stage, first_state, states)), "
-                                    "old AS (SELECT t.id, t.item_id, t.stage, t.state, u.first_state FROM tasks t "
-                                    "JOIN u ON u.stage = t.stage WHERE t.workflow_id = $1 "
-                                    "AND NOT (u.states ? t.state) FOR UPDATE OF t), "
-                                    "upd AS (UPDATE tasks t SET state = old.first_state, updated_at = now() FROM old "
-                                    "WHERE t.id = old.id) "
-                                    "SELECT id, item_id, stage, state, first_state FROM old ORDER BY stage, id",
-                                    err),
-                      sizeof **out, read_task_ref, "tasks", nout, err);
-    return *out ? 0 : -1;
+    return sqlb_rows(&b, db, a,
+                     "WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::jsonb[]) "
+                     "AS u(stage, first_state, states)), "
+                     "old AS (SELECT t.id, t.item_id, t.stage, t.state, u.first_state FROM tasks t "
+                     "JOIN u ON u.stage = t.stage WHERE t.workflow_id = $1 "
+                     "AND NOT (u.states ? t.state) FOR UPDATE OF t), "
+                     "upd AS (UPDATE tasks t SET state = old.first_state, updated_at = now() FROM old "
+                     "WHERE t.id = old.id) "
+                     "SELECT id, item_id, stage, state, first_state FROM old ORDER BY stage, id",
+                     sizeof **out, read_task_ref, "tasks", out, nout, err);
 }
 
 /* ---- History and events ----------------------------------------------------------------- */
@@ -596,60 +618,46 @@ int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id,
 int lp_db_wf_history_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_history_row *rows,
                             size_t n, lp_error *err)
 {
-    lp_sqlb b;
-    if (n == 0)
-        return 0;
-    if (lp_sqlb_init(&b, err) != 0)
-        return -1;
-    lp_sqlb_param(&b, team_id);
-    lp_sqlb_param(&b, workflow_id);
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, task_id, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, action, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, actor_id, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, subject_id, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, from_stage, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, from_state, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, to_stage, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, to_state, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, port, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, comment, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_history_row, stage_entered_at, n));
-    return lp_sqlb_exec(&b, db,
-                        "INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
-                        "from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at) "
-                        "SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
-                        "u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()) "
-                        "FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], "
-                        "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) "
-                        "AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
-                        "port, comment, entered)",
-                        err) < 0
-               ? -1
-               : 0;
+    static const size_t cols[] = {
+        offsetof(lp_wf_history_row, task_id),
+        offsetof(lp_wf_history_row, action),
+        offsetof(lp_wf_history_row, actor_id),
+        offsetof(lp_wf_history_row, subject_id),
+        offsetof(lp_wf_history_row, from_stage),
+        offsetof(lp_wf_history_row, from_state),
+        offsetof(lp_wf_history_row, to_stage),
+        offsetof(lp_wf_history_row, to_state),
+        offsetof(lp_wf_history_row, port),
+        offsetof(lp_wf_history_row, comment),
+        offsetof(lp_wf_history_row, stage_entered_at),
+    };
+    return sqlb_append(db, team_id, workflow_id, rows, sizeof *rows, cols, sizeof cols / sizeof *cols, n,
+                       "INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
+                       "from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at) "
+                       "SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
+                       "u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()) "
+                       "FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], "
+                       "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) "
+                       "AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
+                       "port, comment, entered)",
+                       err);
 }
 
 int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_event_row *rows,
                            size_t n, lp_error *err)
 {
-    lp_sqlb b;
-    if (n == 0)
-        return 0;
-    if (lp_sqlb_init(&b, err) != 0)
-        return -1;
-    lp_sqlb_param(&b, team_id);
-    lp_sqlb_param(&b, workflow_id);
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, type, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, item_id, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, task_id, n));
-    lp_sqlb_param(&b, COLUMN(&b, rows, lp_wf_event_row, data, n));
-    return lp_sqlb_exec(&b, db,
-                        "INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
-                        "SELECT $1, u.type, $2, u.item_id, u.task_id, u.data "
-                        "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) "
-                        "AS u(type, item_id, task_id, data)",
-                        err) < 0
-               ? -1
-               : 0;
+    static const size_t cols[] = {
+        offsetof(lp_wf_event_row, type),
+        offsetof(lp_wf_event_row, item_id),
+        offsetof(lp_wf_event_row, task_id),
+        offsetof(lp_wf_event_row, data),
+    };
+    return sqlb_append(db, team_id, workflow_id, rows, sizeof *rows, cols, sizeof cols / sizeof *cols, n,
+                       "INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
+                       "SELECT $1, u.type, $2, u.item_id, u.task_id, u.data "
+                       "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) "
+                       "AS u(type, item_id, task_id, data)",
+                       err);
 }
 
 /* ---- The inbox of the workflow router ----------------------------------------------------- */
