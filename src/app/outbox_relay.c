@@ -1,6 +1,6 @@
 /* The outbox relay thread. See loupe/app/outbox_relay.h for the design.
  *
- * DESIGN (thread): one thread, started by lp_outbox_relay_start, owns `db`
+ * DESIGN (thread): one thread, started by lp_outbox_relay_start, owns `l`
  * (its own PostgreSQL connection, LISTENing on loupe_outbox) and `mq` (its own
  * RabbitMQ connection). Other threads only read the atomics and write a byte
  * to the wake pipe (stop, kick). */
@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "listen_loop_int.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -26,8 +26,6 @@
 #include "loupe/queue/publish.h"
 #include "loupe/queue/topology.h"
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 30000
 #define CONNECT_TIMEOUT_MS 2000
 #define CONFIRM_TIMEOUT_MS 5000
 #define PRUNE_EVERY_MS 60000
@@ -49,48 +47,12 @@ struct lp_outbox_relay {
 
 /* State private to the relay thread. */
 typedef struct relay_conn {
-    lp_db *db;
+    lp_listen_conn l;
     lp_amqp *mq;
-    int64_t db_retry_at, db_backoff;
     int64_t mq_retry_at, mq_backoff;
     int64_t prune_at;
     lp_arena *arena;
 } relay_conn;
-
-static int64_t next_backoff(int64_t cur)
-{
-    int64_t n = cur ? cur * 2 : BACKOFF_MIN_MS;
-    return n > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : n;
-}
-
-static void ensure_db(lp_outbox_relay *r, relay_conn *c)
-{
-    lp_error err;
-    if (c->db && lp_db_ok(c->db))
-        return;
-    if (lp_now_mono_ms() < c->db_retry_at)
-        return;
-    lp_error_clear(&err);
-    if (c->db) {
-        LP_WARN("outbox", "lost the database connection; reconnecting");
-        lp_db_close(c->db);
-    }
-    c->db = lp_db_connect(r->cfg->db_url, r->cfg->db_statement_timeout, &err);
-    if (c->db && lp_db_listen(c->db, LP_DB_OUTBOX_CHANNEL, &err) == 0) {
-        if (c->db_backoff)
-            LP_INFO("outbox", "database connection re-established");
-        c->db_backoff = 0;
-        atomic_store(&r->db_ok, 1);
-        return;
-    }
-    if (c->db_backoff == 0)
-        LP_WARN("outbox", "cannot reach the database: %s; retrying with backoff", err.message);
-    lp_db_close(c->db);
-    c->db = NULL;
-    c->db_backoff = next_backoff(c->db_backoff);
-    c->db_retry_at = lp_now_mono_ms() + c->db_backoff;
-    atomic_store(&r->db_ok, 0);
-}
 
 static void ensure_mq(lp_outbox_relay *r, relay_conn *c)
 {
@@ -122,7 +84,7 @@ static void ensure_mq(lp_outbox_relay *r, relay_conn *c)
         LP_WARN("outbox", "cannot reach RabbitMQ: %s; outbox rows wait, retrying with backoff", err.message);
     lp_amqp_close(c->mq);
     c->mq = NULL;
-    c->mq_backoff = next_backoff(c->mq_backoff);
+    c->mq_backoff = lp_listen_next_backoff(c->mq_backoff);
     c->mq_retry_at = lp_now_mono_ms() + c->mq_backoff;
 }
 
@@ -141,12 +103,12 @@ static int relay_round(lp_outbox_relay *r, relay_conn *c)
 
     lp_error_clear(&err);
     lp_arena_reset(c->arena);
-    if (lp_db_begin(c->db, &err) != 0)
+    if (lp_db_begin(c->l.db, &err) != 0)
         goto cleanup;
-    if (lp_db_outbox_claim(c->db, c->arena, limit, &rows, &n, &err) != 0)
+    if (lp_db_outbox_claim(c->l.db, c->arena, limit, &rows, &n, &err) != 0)
         goto cleanup;
     if (n == 0) {
-        rc = lp_db_commit(c->db, &err) == 0 ? 0 : -1;
+        rc = lp_db_commit(c->l.db, &err) == 0 ? 0 : -1;
         goto cleanup;
     }
     msgs = lp_arena_calloc(c->arena, n, sizeof(*msgs));
@@ -174,7 +136,7 @@ static int relay_round(lp_outbox_relay *r, relay_conn *c)
             ids[nconfirmed++] = rows[i].id;
     }
     lp_error_clear(&err);
-    if (lp_db_outbox_mark_published(c->db, ids, nconfirmed, &err) != 0 || lp_db_commit(c->db, &err) != 0)
+    if (lp_db_outbox_mark_published(c->l.db, ids, nconfirmed, &err) != 0 || lp_db_commit(c->l.db, &err) != 0)
         goto cleanup;
     atomic_fetch_add(&r->published, nconfirmed);
     rc = (nconfirmed == n && n == (size_t)limit) ? 1 : 0;
@@ -186,17 +148,8 @@ cleanup:
         LP_WARN("outbox", "relay round failed: %s", err.message);
         atomic_fetch_add(&r->failures, 1);
     }
-    lp_db_rollback(c->db);
+    lp_db_rollback(c->l.db);
     return rc;
-}
-
-/* A notification only wakes the relay: the rows themselves are read by the
- * next round. A lost connection is noticed and re-opened by ensure_db. */
-static void drain_notifications(relay_conn *c)
-{
-    lp_error err;
-    lp_error_clear(&err);
-    lp_db_notifications(c->db, NULL, NULL, &err);
 }
 
 static void *relay_main(void *arg)
@@ -206,6 +159,8 @@ static void *relay_main(void *arg)
     lp_error err;
 
     memset(&c, 0, sizeof(c));
+    c.l.module = "outbox";
+    c.l.channel = LP_DB_OUTBOX_CHANNEL;
     lp_log_set_context("outbox-relay");
     c.arena = lp_arena_new(64 * 1024, 1024LL * 1024 * 1024);
     c.prune_at = lp_now_mono_ms() + PRUNE_EVERY_MS;
@@ -216,12 +171,10 @@ static void *relay_main(void *arg)
     while (!atomic_load(&r->stop)) {
         int more = 0;
         int64_t wait_ms = r->cfg->outbox_poll;
-        struct pollfd fds[2];
-        nfds_t nfds = 1;
 
-        ensure_db(r, &c);
+        atomic_store(&r->db_ok, lp_listen_ensure(&c.l, r->cfg));
         ensure_mq(r, &c);
-        if (c.db && lp_db_ok(c.db)) {
+        if (c.l.db && lp_db_ok(c.l.db)) {
             int64_t pending;
             if (c.mq && lp_amqp_ok(c.mq)) {
                 more = relay_round(r, &c) > 0;
@@ -229,42 +182,31 @@ static void *relay_main(void *arg)
                     atomic_store(&r->broker_ok, 0);
             }
             lp_error_clear(&err);
-            if (lp_db_outbox_pending(c.db, &pending, &err) == 0)
+            if (lp_db_outbox_pending(c.l.db, &pending, &err) == 0)
                 atomic_store(&r->pending, pending);
             if (lp_now_mono_ms() >= c.prune_at) {
                 c.prune_at = lp_now_mono_ms() + PRUNE_EVERY_MS;
-                if (lp_db_outbox_prune(c.db, PRUNE_KEEP_MS, PRUNE_LIMIT, &err) < 0)
+                if (lp_db_outbox_prune(c.l.db, PRUNE_KEEP_MS, PRUNE_LIMIT, &err) < 0)
                     LP_WARN("outbox", "pruning published rows: %s", err.message);
             }
         }
-        atomic_store(&r->db_ok, c.db && lp_db_ok(c.db));
+        atomic_store(&r->db_ok, c.l.db && lp_db_ok(c.l.db));
         if (more)
             continue;
 
-        fds[0].fd = r->wake[0];
-        fds[0].events = POLLIN;
-        if (lp_db_socket(c.db) >= 0) {
-            fds[1].fd = lp_db_socket(c.db);
-            fds[1].events = POLLIN;
-            nfds = 2;
-        }
         /* Without a connection, wake up when the next reconnect is due. */
-        if (!c.db || !c.mq) {
-            int64_t due = (!c.db ? c.db_retry_at : c.mq_retry_at) - lp_now_mono_ms();
+        if (!c.l.db || !c.mq) {
+            int64_t due = (!c.l.db ? c.l.retry_at : c.mq_retry_at) - lp_now_mono_ms();
             if (due < wait_ms)
                 wait_ms = due < 10 ? 10 : due;
         }
-        if (poll(fds, nfds, (int)wait_ms) > 0) {
-            char buf[64];
-            if (fds[0].revents & POLLIN)
-                while (read(r->wake[0], buf, sizeof(buf)) > 0) {
-                }
-            if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
-                drain_notifications(&c);
-        }
+        /* A notification only wakes the relay: the rows themselves are read
+         * by the next round. */
+        if (lp_listen_wait(&c.l, r->wake[0], wait_ms))
+            lp_listen_drain(&c.l);
     }
     lp_amqp_close(c.mq);
-    lp_db_close(c.db);
+    lp_listen_close(&c.l);
     lp_arena_free(c.arena);
     atomic_store(&r->broker_ok, 0);
     atomic_store(&r->db_ok, 0);

@@ -1,6 +1,6 @@
 /* The workflow router thread. See loupe/app/workflow_router.h for the design.
  *
- * DESIGN (thread): one thread, started by lp_workflow_router_start, owns `db`
+ * DESIGN (thread): one thread, started by lp_workflow_router_start, owns `l`
  * (its own PostgreSQL connection, LISTENing on loupe_workflow_inbox) and its
  * arena. Other threads only read the atomics and write a byte to the wake
  * pipe (stop). */
@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "listen_loop_int.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -23,8 +23,6 @@
 #include "loupe/db/workflows_sql.h"
 #include "loupe/workflow/engine.h"
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 30000
 #define ROUND_ARENA_MAX (1024u * 1024 * 1024)
 
 struct lp_workflow_router {
@@ -38,35 +36,9 @@ struct lp_workflow_router {
 
 /* State private to the router thread. */
 typedef struct router_conn {
-    lp_db *db;
-    int64_t retry_at, backoff;
+    lp_listen_conn l;
     lp_arena *arena;
 } router_conn;
-
-static void ensure_db(lp_workflow_router *r, router_conn *c)
-{
-    lp_error err;
-    if ((c->db && lp_db_ok(c->db)) || lp_now_mono_ms() < c->retry_at)
-        return;
-    lp_error_clear(&err);
-    if (c->db) {
-        LP_WARN("workflow", "lost the database connection; reconnecting");
-        lp_db_close(c->db);
-    }
-    c->db = lp_db_connect(r->cfg->db_url, r->cfg->db_statement_timeout, &err);
-    if (c->db && lp_db_listen(c->db, LP_DB_WORKFLOW_INBOX_CHANNEL, &err) == 0) {
-        if (c->backoff)
-            LP_INFO("workflow", "database connection re-established");
-        c->backoff = 0;
-        return;
-    }
-    if (c->backoff == 0)
-        LP_WARN("workflow", "cannot reach the database: %s; retrying with backoff", err.message);
-    lp_db_close(c->db);
-    c->db = NULL;
-    c->backoff = c->backoff ? (c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff * 2) : BACKOFF_MIN_MS;
-    c->retry_at = lp_now_mono_ms() + c->backoff;
-}
 
 /* One transaction: take a batch of one workflow's inbox, enter it. Returns
  * 1 when a full batch was taken (more may wait), 0 when the inbox was
@@ -82,8 +54,8 @@ static int route_round(lp_workflow_router *r, router_conn *c)
 
     lp_error_clear(&err);
     lp_arena_reset(c->arena);
-    if (lp_db_begin(c->db, &err) != 0 ||
-        lp_db_wf_inbox_take(c->db, c->arena, r->cfg->workflow_router_batch, &rows, &n, &err) != 0)
+    if (lp_db_begin(c->l.db, &err) != 0 ||
+        lp_db_wf_inbox_take(c->l.db, c->arena, r->cfg->workflow_router_batch, &rows, &n, &err) != 0)
         goto cleanup;
     if (n > 0) {
         const char **ids = lp_arena_calloc(c->arena, n, sizeof *ids);
@@ -95,11 +67,11 @@ static int route_round(lp_workflow_router *r, router_conn *c)
             ids[k] = rows[k].item_id;
         /* The batch is of one workflow (lp_db_wf_inbox_take); one deleted
          * meanwhile took its inbox rows with it. */
-        if (lp_wf_load(c->db, c->arena, r->cfg, rows[0].team_id, rows[0].workflow_id, 1, &wf, &err) != 0 ||
-            (entered = lp_wf_enter_items(c->db, c->arena, &wf, ids, n, NULL, &err)) < 0)
+        if (lp_wf_load(c->l.db, c->arena, r->cfg, rows[0].team_id, rows[0].workflow_id, 1, &wf, &err) != 0 ||
+            (entered = lp_wf_enter_items(c->l.db, c->arena, &wf, ids, n, NULL, &err)) < 0)
             goto cleanup;
     }
-    if (lp_db_commit(c->db, &err) != 0)
+    if (lp_db_commit(c->l.db, &err) != 0)
         goto cleanup;
     atomic_fetch_add(&r->entered, (uint_fast64_t)entered);
     rc = n == (size_t)r->cfg->workflow_router_batch ? 1 : 0;
@@ -108,7 +80,7 @@ cleanup:
         LP_WARN("workflow", "routing %zu ready items failed: %s", n, err.message);
         atomic_fetch_add(&r->failures, 1);
     }
-    lp_db_rollback(c->db);
+    lp_db_rollback(c->l.db);
     return rc;
 }
 
@@ -116,9 +88,10 @@ static void *router_main(void *arg)
 {
     lp_workflow_router *r = arg;
     router_conn c;
-    lp_error err;
 
     memset(&c, 0, sizeof c);
+    c.l.module = "workflow";
+    c.l.channel = LP_DB_WORKFLOW_INBOX_CHANNEL;
     lp_log_set_context("workflow-router");
     c.arena = lp_arena_new(64 * 1024, ROUND_ARENA_MAX);
     if (!c.arena) {
@@ -127,38 +100,23 @@ static void *router_main(void *arg)
     }
     while (!atomic_load(&r->stop)) {
         int64_t wait_ms = r->cfg->workflow_router_poll;
-        struct pollfd fds[2];
-        nfds_t nfds = 1;
 
-        ensure_db(r, &c);
-        if (c.db && lp_db_ok(c.db)) {
+        if (lp_listen_ensure(&c.l, r->cfg)) {
             /* Notifications only wake the router; the rows are read here. */
-            lp_error_clear(&err);
-            lp_db_notifications(c.db, NULL, NULL, &err);
+            lp_listen_drain(&c.l);
             int more = route_round(r, &c);
             if (more > 0)
                 continue;
-            if (more < 0 && wait_ms > BACKOFF_MAX_MS)
-                wait_ms = BACKOFF_MAX_MS;
+            if (more < 0 && wait_ms > LP_LISTEN_BACKOFF_MAX_MS)
+                wait_ms = LP_LISTEN_BACKOFF_MAX_MS;
         } else {
-            int64_t due = c.retry_at - lp_now_mono_ms();
+            int64_t due = c.l.retry_at - lp_now_mono_ms();
             if (due < wait_ms)
                 wait_ms = due < 10 ? 10 : due;
         }
-        fds[0].fd = r->wake[0];
-        fds[0].events = POLLIN;
-        if (lp_db_socket(c.db) >= 0) {
-            fds[1].fd = lp_db_socket(c.db);
-            fds[1].events = POLLIN;
-            nfds = 2;
-        }
-        if (poll(fds, nfds, (int)wait_ms) > 0 && (fds[0].revents & POLLIN)) {
-            char buf[64];
-            while (read(r->wake[0], buf, sizeof buf) > 0) {
-            }
-        }
+        lp_listen_wait(&c.l, r->wake[0], wait_ms);
     }
-    lp_db_close(c.db);
+    lp_listen_close(&c.l);
     lp_arena_free(c.arena);
     lp_log_set_context(NULL);
     return NULL;
