@@ -64,7 +64,7 @@ static void integration_cursor(lp_req *req, const void *rows, size_t i, const vo
 int lp_api_integrations_create(lp_req *req)
 {
     static const char *const members[] = {"name", NULL};
-    json_t *body = lp_req_json(req, 1), *doc;
+    json_t *body = lp_req_json(req, 1);
     const char *name = NULL;
     char secret[LP_WEBHOOK_SECRET_MAX];
     lp_integration_row row;
@@ -89,11 +89,8 @@ int lp_api_integrations_create(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    doc = integration_json(req, &row);
-    json_object_set_new(doc, "secret", json_string(secret));
-    return lp_api_respond_created(req, "/api/v1/integrations", row.id, doc);
+    return rc != 0 ? -1
+                   : lp_api_respond_secret(req, "/api/v1/integrations", row.id, integration_json(req, &row), secret);
 }
 
 int lp_api_integrations_list(lp_req *req)

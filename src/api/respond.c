@@ -49,6 +49,12 @@ int lp_api_respond_created(lp_req *req, const char *collection, const char *id, 
     return lp_res_json(req, 201, body);
 }
 
+int lp_api_respond_secret(lp_req *req, const char *collection, const char *id, json_t *doc, const char *secret)
+{
+    json_object_set_new(doc, "secret", json_string(secret));
+    return collection ? lp_api_respond_created(req, collection, id, doc) : lp_res_json(req, 200, doc);
+}
+
 int lp_api_uuid_cursor_ok(const char *key)
 {
     return lp_is_uuid(key);

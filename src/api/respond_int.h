@@ -40,4 +40,9 @@ int lp_api_uuid_cursor_ok(const char *key);
  * (collection like "/api/v1/datasets"). 0 or -1. */
 int lp_api_respond_created(lp_req *req, const char *collection, const char *id, json_t *body);
 
+/* The one answer that shows a secret: doc (stolen) with its "secret" member
+ * added, as 201 like lp_api_respond_created when collection is set, else as
+ * 200. 0 or -1. */
+int lp_api_respond_secret(lp_req *req, const char *collection, const char *id, json_t *doc, const char *secret);
+
 #endif

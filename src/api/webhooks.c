@@ -100,7 +100,7 @@ static int read_fields(lp_req *req, json_t *body, int required, lp_webhook_field
 
 int lp_api_webhooks_create(lp_req *req)
 {
-    json_t *body = lp_req_json(req, 1), *doc;
+    json_t *body = lp_req_json(req, 1);
     char secret[LP_WEBHOOK_SECRET_MAX];
     lp_webhook_fields f;
     lp_webhook_row w;
@@ -121,11 +121,7 @@ int lp_api_webhooks_create(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    doc = webhook_json(&w, 0);
-    json_object_set_new(doc, "secret", json_string(secret));
-    return lp_api_respond_created(req, "/api/v1/webhooks", w.id, doc);
+    return rc != 0 ? -1 : lp_api_respond_secret(req, "/api/v1/webhooks", w.id, webhook_json(&w, 0), secret);
 }
 
 int lp_api_webhooks_list(lp_req *req)
@@ -140,9 +136,7 @@ int lp_api_webhooks_list(lp_req *req)
         return -1;
     rc = lp_db_webhook_list(db, req->arena, req->who.team_id, page.after_id, page.size + 1, &rows, &n, &req->err);
     lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    return lp_api_respond_keyset(req, "items", &page, rows, n, webhook_json, webhook_cursor, NULL);
+    return rc != 0 ? -1 : lp_api_respond_keyset(req, "items", &page, rows, n, webhook_json, webhook_cursor, NULL);
 }
 
 int lp_api_webhooks_get(lp_req *req)
@@ -202,7 +196,6 @@ int lp_api_webhooks_rotate_secret(lp_req *req)
     const char *id = lp_identity_uuid_param(req, "id", "webhook");
     char secret[LP_WEBHOOK_SECRET_MAX];
     lp_webhook_row w;
-    json_t *doc;
     lp_db *db;
     int rc = -1;
 
@@ -220,11 +213,7 @@ int lp_api_webhooks_rotate_secret(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    doc = webhook_json(&w, 0);
-    json_object_set_new(doc, "secret", json_string(secret));
-    return lp_res_json(req, 200, doc);
+    return rc != 0 ? -1 : lp_api_respond_secret(req, NULL, NULL, webhook_json(&w, 0), secret);
 }
 
 int lp_api_webhooks_test(lp_req *req)
@@ -295,9 +284,7 @@ int lp_api_webhook_deliveries_list(lp_req *req)
     rc = lp_db_webhook_delivery_list(db, req->arena, req->who.team_id, id, status, page.after_id, page.size + 1,
                                      &rows, &n, &req->err);
     lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    return lp_api_respond_keyset(req, "items", &page, rows, n, delivery_json, delivery_cursor, NULL);
+    return rc != 0 ? -1 : lp_api_respond_keyset(req, "items", &page, rows, n, delivery_json, delivery_cursor, NULL);
 }
 
 int lp_api_webhook_deliveries_get(lp_req *req)
