@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loupe/geometry/measure.h"
 
 /* Above this many points the best rotation is searched on every
  * stride-th point first, then refined around the winner on all points. */
@@ -93,11 +92,12 @@ static double rotation_cost(const lp_geom_point *a, const lp_geom_point *b, size
     return sum;
 }
 
-/* The rotation r minimising rotation_cost(a, b, n, r, 1); the smallest r
- * on ties. Exhaustive up to ROTATION_EXACT_POINTS points; beyond, a coarse
- * search over every stride-th rotation on every stride-th point, refined
- * over the rotations within one stride of the coarse winner. */
-static size_t best_rotation(const lp_geom_point *a, const lp_geom_point *b, size_t n)
+/* The rotation r minimising rotation_cost(a, b, n, r, 1), whose cost goes
+ * to *cost; the smallest r on ties. Exhaustive up to ROTATION_EXACT_POINTS
+ * points; beyond, a coarse search over every stride-th rotation on every
+ * stride-th point, refined over the rotations within one stride of the
+ * coarse winner. */
+static size_t best_rotation(const lp_geom_point *a, const lp_geom_point *b, size_t n, double *cost)
 {
     size_t stride = (n + ROTATION_EXACT_POINTS - 1) / ROTATION_EXACT_POINTS, best = 0;
     double best_cost = INFINITY;
@@ -108,18 +108,19 @@ static size_t best_rotation(const lp_geom_point *a, const lp_geom_point *b, size
             best = r;
         }
     }
-    if (stride == 1)
-        return best;
-    size_t centre = best;
-    best_cost = INFINITY;
-    for (size_t d = 0; d <= 2 * stride; d++) {
-        size_t r = (centre + n - stride + d) % n;
-        double c = rotation_cost(a, b, n, r, 1);
-        if (c < best_cost || (c == best_cost && r < best)) {
-            best_cost = c;
-            best = r;
+    if (stride > 1) {
+        size_t centre = best;
+        best_cost = INFINITY;
+        for (size_t d = 0; d <= 2 * stride; d++) {
+            size_t r = (centre + n - stride + d) % n;
+            double c = rotation_cost(a, b, n, r, 1);
+            if (c < best_cost || (c == best_cost && r < best)) {
+                best_cost = c;
+                best = r;
+            }
         }
     }
+    *cost = best_cost;
     return best;
 }
 
@@ -135,29 +136,56 @@ static int lerp_points(const lp_geom_point *a, const lp_geom_point *b, size_t n,
     return 0;
 }
 
+/* p walked the other way: a closed path keeps its first point first, an
+ * open one starts at its last. out->points is new in ar. 0 or -1. */
+static int path_reversed(const lp_geom_path *p, bool closed, lp_arena *ar, lp_geom_path *out, lp_error *err)
+{
+    size_t n = p->npoints;
+    lp_geom_point *pts = lp_arena_calloc(ar, n ? n : 1, sizeof *pts);
+    if (!pts)
+        return nomem(err);
+    for (size_t i = 0; i < n; i++)
+        pts[i] = closed ? p->points[(n - i) % n] : p->points[n - 1 - i];
+    *out = (lp_geom_path){pts, n};
+    return 0;
+}
+
+/* a and b have n points each (resampled when their counts differed). The
+ * pairing of b's points with a's of least total squared distance: b's own
+ * direction or the other one, and for a closed path every rotation of the
+ * starting point. Ties keep b's direction, then the smaller rotation, so
+ * shapes edited point by point keep the annotator's correspondence. */
+static int pair_and_lerp(const lp_geom_path *a, const lp_geom_path *b, bool closed, double t, lp_arena *ar,
+                         lp_geom_path *out, lp_error *err)
+{
+    size_t n = a->npoints;
+    lp_geom_path rb;
+    if (path_reversed(b, closed, ar, &rb, err) < 0)
+        return -1;
+    double cost_f, cost_r;
+    size_t rot_f = 0, rot_r = 0;
+    if (closed) {
+        rot_f = best_rotation(a->points, b->points, n, &cost_f);
+        rot_r = best_rotation(a->points, rb.points, n, &cost_r);
+    } else {
+        cost_f = rotation_cost(a->points, b->points, n, 0, 1);
+        cost_r = rotation_cost(a->points, rb.points, n, 0, 1);
+    }
+    if (cost_r < cost_f)
+        return lerp_points(a->points, rb.points, n, rot_r, t, ar, out, err);
+    return lerp_points(a->points, b->points, n, rot_f, t, ar, out, err);
+}
+
 static int interpolate_path(const lp_geom_path *a, const lp_geom_path *b, bool closed, double t, lp_arena *ar,
                             lp_geom_path *out, lp_error *err)
 {
     if (a->npoints == b->npoints)
-        return lerp_points(a->points, b->points, a->npoints, 0, t, ar, out, err);
+        return pair_and_lerp(a, b, closed, t, ar, out, err);
     size_t n = a->npoints > b->npoints ? a->npoints : b->npoints;
-    lp_geom_path ra, rb, bb = *b;
-    if (closed) {
-        /* Turn b to a's orientation, keeping its first point first. */
-        double sa = lp_geom_path_signed_area(a), sb = lp_geom_path_signed_area(b);
-        if ((sa > 0 && sb < 0) || (sa < 0 && sb > 0)) {
-            bb.points = lp_arena_calloc(ar, b->npoints, sizeof *bb.points);
-            if (!bb.points)
-                return nomem(err);
-            bb.points[0] = b->points[0];
-            for (size_t i = 1; i < b->npoints; i++)
-                bb.points[i] = b->points[b->npoints - i];
-        }
-    }
-    if (lp_geom_path_resample(a, n, closed, ar, &ra, err) < 0 || lp_geom_path_resample(&bb, n, closed, ar, &rb, err) < 0)
+    lp_geom_path ra, rb;
+    if (lp_geom_path_resample(a, n, closed, ar, &ra, err) < 0 || lp_geom_path_resample(b, n, closed, ar, &rb, err) < 0)
         return -1;
-    size_t rot = closed ? best_rotation(ra.points, rb.points, n) : 0;
-    return lerp_points(ra.points, rb.points, n, rot, t, ar, out, err);
+    return pair_and_lerp(&ra, &rb, closed, t, ar, out, err);
 }
 
 static int interpolate_polygon(const lp_geom_polygon *a, const lp_geom_polygon *b, double t, lp_arena *ar,
@@ -275,7 +303,12 @@ int lp_geom_interpolate(const lp_geom_shape *a, const lp_geom_shape *b, double t
         return interpolate_polygon(&a->u.polygon, &b->u.polygon, t, ar, &out->u.polygon, err);
     case LP_GEOM_SKELETON:
         return interpolate_skeleton(&a->u.skeleton, &b->u.skeleton, t, ar, &out->u.skeleton, err);
-    default: /* tag, text, mask: held */
+    case LP_GEOM_MASK:
+        if (a->u.mask.ncounts == 0 || b->u.mask.ncounts == 0 || a->u.mask.width != b->u.mask.width ||
+            a->u.mask.height != b->u.mask.height)
+            return lp_geom_shape_copy(ar, out, a, err); /* pixels elsewhere, or sizes differ: held */
+        return lp_geom_mask_interpolate(&a->u.mask, &b->u.mask, t, ar, &out->u.mask, err);
+    default: /* tag, text: held */
         return lp_geom_shape_copy(ar, out, a, err);
     }
 }

@@ -10,7 +10,12 @@
  *   distance over every rotation of the starting index);
  * - paths and nodes follow a: paths are paired by index, and a's paths or
  *   nodes without a partner in b are held unchanged;
- * - tags, text and masks are held from a. */
+ * - masks with their pixels attached: by signed distance (below); tags,
+ *   text, and masks whose pixels live elsewhere are held from a.
+ * Polygon paths and lines pair their points with the least total squared
+ * distance over both directions of b (and, for polygons, every starting
+ * point), so a shape drawn from another vertex or the other way round does
+ * not twist on its way. */
 #ifndef LOUPE_GEOMETRY_INTERPOLATE_H
 #define LOUPE_GEOMETRY_INTERPOLATE_H
 
@@ -35,5 +40,15 @@ int lp_geom_interpolate(const lp_geom_shape *a, const lp_geom_shape *b, double t
  * (n >= 2 then). out->points is new in ar. 0 or -1. */
 int lp_geom_path_resample(const lp_geom_path *p, size_t n, bool closed, lp_arena *ar, lp_geom_path *out,
                           lp_error *err);
+
+/* The mask at t between two masks of the same size (a and b checked RLEs):
+ * each mask's signed distance field (negative inside) blended as
+ * (1 - t) da + t db, foreground where the blend is below zero. Exact at
+ * t = 0 and t = 1. When either mask is empty the result is a copy of a
+ * (held). out->counts is new in ar, in a's order; scratch memory grows
+ * with the window holding both masks, not with the image. LP_E_INVALID
+ * when the sizes differ; LP_E_NOMEM. 0 or -1. */
+int lp_geom_mask_interpolate(const lp_geom_rle *a, const lp_geom_rle *b, double t, lp_arena *ar, lp_geom_rle *out,
+                             lp_error *err);
 
 #endif

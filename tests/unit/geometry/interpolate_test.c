@@ -11,6 +11,7 @@
 
 #include "loupe/geometry/interpolate.h"
 #include "loupe/geometry/measure.h"
+#include "loupe/geometry/rle.h"
 
 #define EPS 1e-9
 #define PATH(arr) ((lp_geom_path){(arr), sizeof(arr) / sizeof((arr)[0])})
@@ -249,6 +250,124 @@ static void test_polygon_large_rotation(void **state)
     free(cb);
 }
 
+/* A square listed from another corner and the other way round, turned by
+ * 30 degrees: the points pair with their nearest partners, so the middle
+ * is a square of the same size (simple, same area), not a bow tie. */
+static void test_polygon_does_not_twist(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_error err;
+    lp_geom_point sq[4] = {{0, 0}, {10, 0}, {10, 10}, {0, 10}}, turned[4];
+    double c = cos(M_PI / 6), s = sin(M_PI / 6);
+    for (int i = 0; i < 4; i++) {
+        lp_geom_point p = sq[(2 + 4 - i) % 4]; /* from corner 2, backwards */
+        turned[i] = (lp_geom_point){5 + c * (p.x - 5) - s * (p.y - 5), 5 + s * (p.x - 5) + c * (p.y - 5)};
+    }
+    lp_geom_path pa = PATH(sq), pb = PATH(turned);
+    lp_geom_shape a = {.type = LP_GEOM_POLYGON, .u.polygon = {&pa, 1}};
+    lp_geom_shape b = {.type = LP_GEOM_POLYGON, .u.polygon = {&pb, 1}};
+    for (double t = 0.1; t < 1; t += 0.1) {
+        interp(ar, &a, &b, t, &out);
+        lp_error_clear(&err);
+        assert_int_equal(lp_geom_polygon_check_simple(&out.u.polygon, &err), 0);
+        assert_true(fabs(lp_geom_polygon_area(&out.u.polygon)) > 0.9 * 100);
+    }
+    /* the same square listed from another corner: nothing moves */
+    lp_geom_point from1[4] = {{10, 0}, {10, 10}, {0, 10}, {0, 0}};
+    lp_geom_path p1 = PATH(from1);
+    b.u.polygon = (lp_geom_polygon){&p1, 1};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_points(&out.u.polygon.paths[0], sq, 4, 0);
+    /* a line drawn the other way is not folded onto its middle */
+    lp_geom_point la[3] = {{0, 0}, {5, 1}, {10, 0}}, lb[3] = {{10, 0}, {5, 1}, {0, 0}};
+    a = (lp_geom_shape){.type = LP_GEOM_LINE, .u.line = PATH(la)};
+    b = (lp_geom_shape){.type = LP_GEOM_LINE, .u.line = PATH(lb)};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_points(&out.u.line, la, 3, 0);
+}
+
+/* A disc of radius r centred at (cx, cy) in a w x h mask. */
+static lp_geom_rle disc(lp_arena *ar, uint32_t w, uint32_t h, double cx, double cy, double r,
+                        lp_geom_rle_order order)
+{
+    uint8_t *px = calloc((size_t)w * h, 1);
+    assert_non_null(px);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            px[(size_t)y * w + x] = hypot(x - cx, y - cy) <= r;
+    lp_geom_rle out;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_rle_encode(px, w, h, 1, order, (uint64_t)w * h, ar, &out, &err), 0);
+    free(px);
+    return out;
+}
+
+static double mask_iou(const lp_geom_rle *a, const lp_geom_rle *b)
+{
+    size_t n = (size_t)a->width * a->height;
+    uint8_t *pa = malloc(n), *pb = malloc(n);
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_rle_decode(a, n, pa, n, &err), 0);
+    assert_int_equal(lp_geom_rle_decode(b, n, pb, n, &err), 0);
+    size_t inter = 0, uni = 0;
+    for (size_t i = 0; i < n; i++) {
+        inter += pa[i] && pb[i];
+        uni += pa[i] || pb[i];
+    }
+    free(pa);
+    free(pb);
+    return uni ? (double)inter / (double)uni : 1;
+}
+
+/* Midway between a disc of radius 10 and one of radius 30 (same centre)
+ * is the disc of radius 20; a quarter of the way, radius 15; the ends are
+ * exact, in both run orders. */
+static void test_mask_signed_distance(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    for (int o = 0; o < 2; o++) {
+        lp_geom_rle_order order = o ? LP_GEOM_RLE_COLUMN_MAJOR : LP_GEOM_RLE_ROW_MAJOR;
+        lp_geom_rle small = disc(ar, 160, 120, 70, 60, 10, order), big = disc(ar, 160, 120, 70, 60, 30, order);
+        lp_geom_shape a = {.type = LP_GEOM_MASK, .u.mask = small};
+        lp_geom_shape b = {.type = LP_GEOM_MASK, .u.mask = big};
+        interp(ar, &a, &b, 0.5, &out);
+        assert_int_equal(out.u.mask.order, order);
+        lp_geom_rle mid = disc(ar, 160, 120, 70, 60, 20, order);
+        assert_true(mask_iou(&out.u.mask, &mid) >= 0.95);
+        interp(ar, &a, &b, 0.25, &out);
+        lp_geom_rle quarter = disc(ar, 160, 120, 70, 60, 15, order);
+        assert_true(mask_iou(&out.u.mask, &quarter) >= 0.95);
+        interp(ar, &a, &b, 0, &out);
+        assert_true(mask_iou(&out.u.mask, &small) == 1);
+        interp(ar, &a, &b, 1, &out);
+        assert_true(mask_iou(&out.u.mask, &big) == 1);
+    }
+    /* a disc moving across: halfway it lies between, about its own size */
+    lp_geom_rle left = disc(ar, 200, 100, 60, 50, 20, LP_GEOM_RLE_ROW_MAJOR);
+    lp_geom_rle right = disc(ar, 200, 100, 80, 50, 20, LP_GEOM_RLE_ROW_MAJOR);
+    lp_geom_rle centre = disc(ar, 200, 100, 70, 50, 20, LP_GEOM_RLE_ROW_MAJOR);
+    lp_geom_shape a = {.type = LP_GEOM_MASK, .u.mask = left};
+    lp_geom_shape b = {.type = LP_GEOM_MASK, .u.mask = right};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(mask_iou(&out.u.mask, &centre) >= 0.85);
+    /* a mask touching the image's edges, and an empty one (held) */
+    lp_geom_rle corner = disc(ar, 50, 50, 0, 0, 30, LP_GEOM_RLE_ROW_MAJOR);
+    lp_geom_rle corner2 = disc(ar, 50, 50, 0, 0, 10, LP_GEOM_RLE_ROW_MAJOR);
+    lp_geom_rle corner_mid = disc(ar, 50, 50, 0, 0, 20, LP_GEOM_RLE_ROW_MAJOR);
+    a.u.mask = corner;
+    b.u.mask = corner2;
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(mask_iou(&out.u.mask, &corner_mid) >= 0.9);
+    lp_geom_rle empty = disc(ar, 50, 50, -100, -100, 1, LP_GEOM_RLE_ROW_MAJOR);
+    b.u.mask = empty;
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(mask_iou(&out.u.mask, &corner) == 1);
+}
+
 static void test_path_count_mismatch(void **state)
 {
     lp_arena *ar = *state;
@@ -275,13 +394,17 @@ static void test_held_types_and_errors(void **state)
     lp_arena *ar = *state;
     lp_error err;
     lp_geom_shape out;
-    uint32_t ca[2] = {3, 1}, cb[2] = {1, 3};
+    /* masks whose pixels live in the raster layer, or of different sizes: held */
+    uint32_t ca[2] = {3, 1}, cb[2] = {1, 8};
     lp_geom_shape a = {.type = LP_GEOM_MASK, .u.mask = {2, 2, LP_GEOM_RLE_ROW_MAJOR, ca, 2}};
-    lp_geom_shape b = {.type = LP_GEOM_MASK, .u.mask = {2, 2, LP_GEOM_RLE_ROW_MAJOR, cb, 2}};
+    lp_geom_shape b = {.type = LP_GEOM_MASK, .u.mask = {3, 3, LP_GEOM_RLE_ROW_MAJOR, cb, 2}};
     interp(ar, &a, &b, 0.9, &out);
     assert_int_equal(out.u.mask.ncounts, 2);
     assert_int_equal(out.u.mask.counts[0], 3);
     assert_ptr_not_equal(out.u.mask.counts, ca);
+    lp_geom_shape elsewhere = {.type = LP_GEOM_MASK, .u.mask = {2, 2, LP_GEOM_RLE_ROW_MAJOR, NULL, 0}};
+    interp(ar, &elsewhere, &a, 0.5, &out);
+    assert_int_equal(out.u.mask.ncounts, 0);
     lp_geom_shape tag = {.type = LP_GEOM_TAG};
     interp(ar, &tag, &tag, 0.5, &out);
 
@@ -319,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resample, setup, teardown),
         cmocka_unit_test_setup_teardown(test_polygon_unequal_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_polygon_large_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_polygon_does_not_twist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mask_signed_distance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_count_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_types_and_errors, setup, teardown),
     };
