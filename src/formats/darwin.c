@@ -1402,6 +1402,8 @@ static int annotation_key(reader *r, const lp_jstr *key, void *ctx)
         out->has_hidden = true;
         return read_ranges(r, &out->hidden, &out->nhidden);
     }
+    if (lp_jstr_eq(key, "version")) /* the stored annotation's counter, written on read: never kept */
+        return read_int(r, 0, INT64_MAX, &(int64_t){0});
     if (lp_jstr_eq(key, "interpolated")) {
         c->interp_key = *key;
         c->interp_raw = value_start(r);

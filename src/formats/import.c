@@ -1,0 +1,188 @@
+/* Import readers: dispatch by format and what every reader shares.
+ * See include/loupe/formats/import.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "import_int.h"
+
+static const lp_imp_ops *const FORMATS[] = {&lp_imp_darwin_ops};
+#define NFORMATS (sizeof FORMATS / sizeof FORMATS[0])
+
+const char *const lp_imp_reader_names[] = {"darwin", NULL};
+
+static const lp_imp_ops *find_ops(const char *name)
+{
+    for (size_t i = 0; name && i < NFORMATS; i++)
+        if (strcmp(FORMATS[i]->name, name) == 0)
+            return FORMATS[i];
+    return NULL;
+}
+
+static const char *resolve_variant(const lp_imp_ops *ops, const char *variant)
+{
+    if (!ops->variants)
+        return variant ? NULL : "";
+    if (!variant)
+        return ops->variants[0];
+    for (const char *const *v = ops->variants; *v; v++)
+        if (strcmp(*v, variant) == 0)
+            return *v;
+    return NULL;
+}
+
+int lp_imp_format_valid(const char *format, const char *variant)
+{
+    const lp_imp_ops *ops = find_ops(format);
+    return ops && resolve_variant(ops, variant) != NULL;
+}
+
+lp_imp_reader *lp_imp_reader_new(const char *format, const lp_imp_options *opt, const lp_imp_sink *sink,
+                                 lp_error *err)
+{
+    const lp_imp_ops *ops = find_ops(format);
+    if (!ops) {
+        lp_error_set(err, LP_E_INVALID, "no import reader for format \"%.40s\"", format ? format : "");
+        return NULL;
+    }
+    const char *variant = resolve_variant(ops, opt->variant);
+    if (!variant) {
+        lp_error_set(err, LP_E_INVALID, "format %s has no variant \"%.40s\"", ops->name, opt->variant);
+        return NULL;
+    }
+    lp_imp_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory starting a %s reader", ops->name);
+        return NULL;
+    }
+    r->ops = ops;
+    r->opt = *opt;
+    r->opt.variant = variant;
+    r->sink = *sink;
+    return r;
+}
+
+lp_imp_role lp_imp_reader_role(const lp_imp_reader *r, const char *name) { return r->ops->role(r, name); }
+
+int lp_imp_reader_file(lp_imp_reader *r, const char *name, const char *data, size_t len, lp_arena *a,
+                       lp_error *err)
+{
+    return r->ops->file(r, name, data, len, a, err);
+}
+
+int lp_imp_reader_end(lp_imp_reader *r, lp_arena *a, lp_error *err)
+{
+    return r->ops->end ? r->ops->end(r, a, err) : 0;
+}
+
+void lp_imp_reader_free(lp_imp_reader *r)
+{
+    if (!r)
+        return;
+    if (r->ops->free)
+        r->ops->free(r);
+    free(r);
+}
+
+/* ---- shared by the readers ------------------------------------------------------- */
+
+int imp_problem(lp_imp_reader *r, const char *file, const char *where, lp_imp_skip skip, lp_error *err,
+                const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lp_imp_problem p = {file ? file : "", where ? where : "", msg, skip};
+    return r->sink.problem(r->sink.ud, &p, err);
+}
+
+int imp_field_problems(lp_imp_reader *r, const char *file, const char *prefix, const lp_error *fe,
+                       lp_imp_skip skip, lp_error *err)
+{
+    char where[320];
+    size_t plen = strlen(prefix);
+    if (fe->nfields == 0) {
+        snprintf(where, sizeof where, "%.*s", (int)(plen && prefix[plen - 1] == '.' ? plen - 1 : plen), prefix);
+        return imp_problem(r, file, where, skip, err, "%s", fe->message);
+    }
+    for (size_t i = 0; i < fe->nfields; i++) {
+        const char *f = fe->fields[i].field;
+        int keep = (int)(plen && prefix[plen - 1] == '.' && (f[0] == '[' || f[0] == '\0') ? plen - 1 : plen);
+        snprintf(where, sizeof where, "%.*s%s", keep, prefix, f);
+        if (imp_problem(r, file, where, i == 0 ? skip : LP_IMP_NOTE, err, "%s", fe->fields[i].message) != 0)
+            return -1;
+    }
+    if (fe->nfields_dropped > 0) {
+        snprintf(where, sizeof where, "%.*s", (int)(plen && prefix[plen - 1] == '.' ? plen - 1 : plen), prefix);
+        return imp_problem(r, file, where, LP_IMP_NOTE, err, "and %zu more problems here", fe->nfields_dropped);
+    }
+    return 0;
+}
+
+const char *imp_line_col(lp_arena *a, const char *text, const char *p)
+{
+    size_t line = 1, col = 1;
+    for (const char *q = text; q < p; q++) {
+        if (*q == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)*q & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    return lp_arena_printf(a, "line %zu, column %zu", line, col);
+}
+
+int imp_json_problem(lp_imp_reader *r, const char *file, const lp_jscan *s, const char *text, lp_error *err)
+{
+    char where[64];
+    size_t line = 1, col = 1;
+    const char *at = s->fail_at ? s->fail_at : s->p;
+    for (const char *q = text; at && q < at; q++) {
+        if (*q == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)*q & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    snprintf(where, sizeof where, "line %zu, column %zu", line, col);
+    return imp_problem(r, file, where, LP_IMP_SKIP_FILE, err, "not valid JSON: %s; the file was not read",
+                       s->why[0] ? s->why : "unexpected end of the text");
+}
+
+int imp_item(lp_imp_reader *r, const lp_imp_item *it, lp_error *err)
+{
+    if (r->opt.max_items && r->items >= r->opt.max_items)
+        return lp_error_set(err, LP_E_TOO_LARGE, "the upload holds more than %llu items (import_max_items)",
+                            (unsigned long long)r->opt.max_items);
+    r->items++;
+    return r->sink.item(r->sink.ud, it, err);
+}
+
+bool imp_has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), k = strlen(ext);
+    return n > k && strcasecmp(name + n - k, ext) == 0;
+}
+
+void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        void *nv = lp_arena_alloc(a, nc * size);
+        if (!nv)
+            return NULL;
+        if (*n)
+            memcpy(nv, *v, *n * size);
+        *v = nv;
+        *cap = nc;
+    }
+    void *e = (char *)*v + (*n)++ * size;
+    memset(e, 0, size);
+    return e;
+}

@@ -1,0 +1,53 @@
+/* What the import readers share (src/formats/import.c): the reader object,
+ * each format's operations, and helpers to report problems and yield items.
+ * Private to src/formats. */
+#ifndef LOUPE_FORMATS_IMPORT_INT_H
+#define LOUPE_FORMATS_IMPORT_INT_H
+
+#include "loupe/core/json_scan.h"
+#include "loupe/formats/import.h"
+
+typedef struct lp_imp_ops {
+    const char *name;
+    const char *const *variants; /* NULL-terminated, the first is the default; NULL: none */
+    lp_imp_role (*role)(const lp_imp_reader *r, const char *name);
+    int (*file)(lp_imp_reader *r, const char *name, const char *data, size_t len, lp_arena *a, lp_error *err);
+    int (*end)(lp_imp_reader *r, lp_arena *a, lp_error *err); /* may be NULL */
+    void (*free)(lp_imp_reader *r);                           /* the format's state; may be NULL */
+} lp_imp_ops;
+
+struct lp_imp_reader {
+    const lp_imp_ops *ops;
+    lp_imp_options opt;            /* variant resolved to the default when NULL */
+    lp_imp_sink sink;
+    uint64_t items;                /* yielded so far */
+    void *state;                   /* the format's own, freed by ops->free */
+};
+
+extern const lp_imp_ops lp_imp_darwin_ops;
+
+/* Reports a problem (message printf) through the sink. 0, or -1 when the
+ * sink says stop. */
+int imp_problem(lp_imp_reader *r, const char *file, const char *where, lp_imp_skip skip, lp_error *err,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Reports the field errors of fe as problems located at "<prefix><field>"
+ * (prefix "annotations[3]." — its dot dropped before a "[…]" field), the
+ * first with skip and the rest as notes; fe's message when it has no field
+ * errors. 0 or -1. */
+int imp_field_problems(lp_imp_reader *r, const char *file, const char *prefix, const lp_error *fe,
+                       lp_imp_skip skip, lp_error *err);
+/* Reports the scanner's syntax error (at its line and column in text) as a
+ * problem that leaves out the file. 0 or -1. */
+int imp_json_problem(lp_imp_reader *r, const char *file, const lp_jscan *s, const char *text, lp_error *err);
+/* "line L, column C" of position p in text (new in a; NULL on NOMEM). */
+const char *imp_line_col(lp_arena *a, const char *text, const char *p);
+/* Yields an item through the sink, counting it against opt.max_items (one
+ * more fails the import: LP_E_TOO_LARGE). 0 or -1. */
+int imp_item(lp_imp_reader *r, const lp_imp_item *it, lp_error *err);
+/* 1 when name ends with ext (ASCII, case-insensitive). */
+bool imp_has_ext(const char *name, const char *ext);
+/* Appends one element of size bytes to an arena array that doubles (*v, *n,
+ * *cap). The new element (zeroed), or NULL on NOMEM. */
+void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size);
+
+#endif

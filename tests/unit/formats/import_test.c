@@ -1,0 +1,419 @@
+/* Import readers without a server: what the export writers write is read
+ * back by the readers and written again — equal, byte for byte — and files
+ * with problems are reported where they are wrong, with what was left out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loupe/annotation/stored.h"
+#include "loupe/core/json_scan.h"
+#include "loupe/formats/darwin.h"
+#include "loupe/formats/export.h"
+#include "loupe/formats/import.h"
+
+#define MAX_FILES 16
+#define CAT "6a52a094-d998-4e6e-81b3-6beeebfaae0b"
+#define PERSON "0b3f8a0e-2a36-4c1e-9d59-1f3c5d6a7e8f"
+#define MASK_ID "11111111-1111-4111-8111-111111111111"
+
+/* ---- files in memory ----------------------------------------------------------- */
+
+typedef struct files {
+    char names[MAX_FILES][128];
+    lp_buf data[MAX_FILES];
+    int n;
+} files;
+
+static int mem_open(void *ud, const char *name, bool compress, lp_error *err)
+{
+    files *f = ud;
+    (void)compress;
+    if (f->n == MAX_FILES)
+        return lp_error_set(err, LP_E_TOO_LARGE, "too many files");
+    snprintf(f->names[f->n], sizeof f->names[0], "%s", name);
+    lp_buf_init(&f->data[f->n], 64u << 20);
+    f->n++;
+    return 0;
+}
+
+static int mem_write(void *ud, const void *p, size_t n, lp_error *err)
+{
+    files *f = ud;
+    (void)err;
+    return f->n ? lp_buf_append(&f->data[f->n - 1], p, n) : -1;
+}
+
+static void files_free(files *f)
+{
+    for (int i = 0; i < f->n; i++)
+        lp_buf_free(&f->data[i]);
+    f->n = 0;
+}
+
+/* ---- classes and the item exported ------------------------------------------------ */
+
+static const char *const NODES[] = {"nose", "eye"};
+static const uint32_t EDGES[] = {0, 1};
+static lp_fmt_class CLASSES[2];
+static lp_fmt_classes CLS = {CLASSES, 2};
+
+static const lp_ann_limits LIMITS = {
+    .geom = {.max_points = 1000, .max_paths = 10, .max_pixels = 1000000}, .max_frame = 999, .max_string = 100};
+
+static const lp_fmt_item ITEM = {.id = "22222222-2222-4222-8222-222222222222",
+                                 .name = "cat.jpg",
+                                 .path = "/a/b",
+                                 .slot = "0",
+                                 .slot_type = "image",
+                                 .width = 10,
+                                 .height = 8,
+                                 .frame_count = -1,
+                                 .fps = -1};
+
+static const char *const ANNS[] = {
+    "{\"class_id\":\"" CAT "\",\"bounding_box\":{\"x\":1,\"y\":2,\"w\":3,\"h\":4},\"text\":{\"text\":\"hi\"}}",
+    "{\"class_id\":\"" CAT "\",\"polygon\":{\"paths\":[[{\"x\":0,\"y\":0},{\"x\":4,\"y\":0},{\"x\":4,\"y\":4},"
+    "{\"x\":0,\"y\":4}]]},\"my_key\":[1,2]}",
+    "{\"class_id\":\"" CAT "\",\"ellipse\":{\"center\":{\"x\":5,\"y\":4},\"radius\":{\"x\":2,\"y\":1},"
+    "\"angle\":0.5}}",
+    "{\"id\":\"" MASK_ID "\",\"class_id\":\"" CAT "\",\"mask\":{\"sparse_rle\":null}}",
+    "{\"class_id\":\"" CAT "\",\"raster_layer\":{\"dense_rle\":[0,16,1,3,0,7,1,1,0,53],"
+    "\"mask_annotation_ids_mapping\":{\"" MASK_ID "\":1},\"total_pixels\":80}}",
+    "{\"class_id\":\"" PERSON "\",\"skeleton\":{\"nodes\":[{\"name\":\"eye\",\"x\":6,\"y\":2,\"occluded\":true},"
+    "{\"name\":\"nose\",\"x\":5,\"y\":3,\"occluded\":false}]}}",
+    "{\"class_id\":\"" CAT "\",\"line\":{\"path\":[{\"x\":0,\"y\":0},{\"x\":9.25,\"y\":7}]}}",
+    "{\"class_id\":\"" CAT "\",\"tag\":{},\"source\":\"model\",\"confidence\":0.75}",
+    "{\"class_id\":\"" CAT "\",\"keypoint\":{\"x\":2.5,\"y\":3.5},\"z\":3}",
+};
+#define NANNS (sizeof ANNS / sizeof ANNS[0])
+
+static const char VIDEO_ANN[] = "{\"class_id\":\"" CAT "\",\"ranges\":[[0,10]],\"interpolated\":true,\"frames\":{"
+                                "\"0\":{\"keyframe\":true,\"bounding_box\":{\"x\":0,\"y\":0,\"w\":2,\"h\":2}},"
+                                "\"4\":{\"keyframe\":true,\"bounding_box\":{\"x\":4,\"y\":4,\"w\":2,\"h\":2}}}}";
+
+static const lp_fmt_class *class_named(const char *name)
+{
+    for (size_t i = 0; i < CLS.n; i++)
+        if (strcmp(CLS.v[i].name, name) == 0)
+            return &CLS.v[i];
+    return NULL;
+}
+
+/* Stores one read annotation (its class found by id or, as an import does,
+ * by name) and adds its rows to b. */
+static void add_ann(lp_fmt_batch *b, lp_buf *blobs, lp_ann *ann, size_t k)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (!ann->class_id) {
+        const lp_fmt_class *c = class_named(ann->class_name);
+        assert_non_null(c);
+        ann->class_id = c->id;
+    }
+    if (!ann->id)
+        ann->id = lp_arena_printf(b->arena, "00000000-0000-4000-8000-%012zu", k + 1);
+    if (!ann->slot)
+        ann->slot = "0";
+    const lp_ann *one = ann;
+    lp_ann_row *rows;
+    lp_ann_frame_row *frames;
+    size_t nframes;
+    assert_int_equal(lp_ann_store(&one, 1, b->arena, blobs, &rows, &frames, &nframes, &err), 0);
+    rows[0].interpolated = ann->interpolated;
+    rows[0].class_name = lp_fmt_class_find(&CLS, rows[0].class_id)->name;
+    if (nframes == 0)
+        assert_int_equal(lp_fmt_batch_add(b, &rows[0], NULL, &err), 0);
+    for (size_t i = 0; i < nframes; i++)
+        assert_int_equal(lp_fmt_batch_add(b, &rows[0], &frames[i], &err), 0);
+}
+
+static void add_text(lp_fmt_batch *b, lp_buf *blobs, const char *text, size_t k)
+{
+    lp_jscan s;
+    lp_ann ann;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_jscan_init(&s, text, strlen(text));
+    if (lp_darwin_read(&s, b->arena, &LIMITS, LP_ANN_CREATE, &ann, &err) != 0)
+        fail_msg("%s: %s %s", text, err.message, err.nfields ? err.fields[0].field : "");
+    add_ann(b, blobs, &ann, k);
+}
+
+/* ---- what a reader yields, collected ------------------------------------------------ */
+
+typedef struct got {
+    lp_arena *a;
+    lp_buf blobs;
+    lp_fmt_writer *w;            /* items read are written again here */
+    files out;
+    size_t nitems, nclasses, nproblems, skipped[4];
+    char classes[16][64];
+    unsigned class_types[16];
+    size_t class_nodes[16];
+    char problems[16][400];
+    lp_imp_item last;
+} got;
+
+static int on_class(void *ud, const lp_imp_class *c, lp_error *err)
+{
+    got *g = ud;
+    (void)err;
+    if (g->nclasses < 16) {
+        snprintf(g->classes[g->nclasses], 64, "%s", c->name);
+        g->class_types[g->nclasses] = c->types;
+        g->class_nodes[g->nclasses] = c->nnodes;
+    }
+    g->nclasses++;
+    return 0;
+}
+
+static int on_problem(void *ud, const lp_imp_problem *p, lp_error *err)
+{
+    got *g = ud;
+    (void)err;
+    if (g->nproblems < 16)
+        snprintf(g->problems[g->nproblems], 400, "%s|%s|%s", p->file, p->where, p->message);
+    g->nproblems++;
+    g->skipped[p->skip]++;
+    return 0;
+}
+
+static int on_item(void *ud, const lp_imp_item *it, lp_error *err)
+{
+    got *g = ud;
+    g->nitems++;
+    g->last = *it;
+    if (!g->w)
+        return 0;
+    lp_fmt_batch b = {.arena = g->a, .classes = &CLS};
+    lp_fmt_item fi = ITEM;
+    fi.name = it->name;
+    fi.path = it->path;
+    assert_int_equal(it->nslots, 1);
+    fi.slot = it->slots[0].name;
+    fi.slot_type = it->slots[0].type;
+    fi.width = it->slots[0].width;
+    fi.height = it->slots[0].height;
+    fi.frame_count = it->slots[0].frame_count;
+    for (size_t i = 0; i < it->nanns; i++) {
+        assert_null(it->anns[i].class_id); /* named, never numbered */
+        assert_non_null(it->anns[i].class_name);
+        add_ann(&b, &g->blobs, &it->anns[i], i);
+    }
+    return lp_fmt_writer_item(g->w, &fi, &b, g->a, err);
+}
+
+static void got_init(got *g)
+{
+    memset(g, 0, sizeof *g);
+    g->a = lp_arena_new(0, 0);
+    lp_buf_init(&g->blobs, 1 << 20);
+}
+
+static void got_free(got *g)
+{
+    lp_fmt_writer_free(g->w);
+    files_free(&g->out);
+    lp_buf_free(&g->blobs);
+    lp_arena_free(g->a);
+}
+
+static lp_imp_reader *reader(const char *format, got *g)
+{
+    lp_imp_options opt = {.lim = &LIMITS};
+    lp_imp_sink sink = {on_class, on_item, on_problem, g};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_imp_reader *r = lp_imp_reader_new(format, &opt, &sink, &err);
+    if (!r)
+        fail_msg("%s: %s", format, err.message);
+    return r;
+}
+
+/* Feeds every file of in to r the way the import job does: its metadata
+ * files first, then those holding items. */
+static void feed(lp_imp_reader *r, const files *in, lp_arena *a)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    for (int pass = LP_IMP_ROLE_META; pass <= LP_IMP_ROLE_ITEMS; pass++)
+        for (int i = 0; i < in->n; i++)
+            if ((int)lp_imp_reader_role(r, in->names[i]) == pass &&
+                lp_imp_reader_file(r, in->names[i], in->data[i].data, in->data[i].len, a, &err) != 0)
+                fail_msg("%s: %s", in->names[i], err.message);
+    if (lp_imp_reader_end(r, a, &err) != 0)
+        fail_msg("end: %s", err.message);
+}
+
+static void feed_one(lp_imp_reader *r, const char *name, const char *text, lp_arena *a)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (lp_imp_reader_file(r, name, text, strlen(text), a, &err) != 0)
+        fail_msg("%s: %s", name, err.message);
+}
+
+/* Exports ITEM (every image annotation type) and a video item in format. */
+static void export_all(const char *format, files *out)
+{
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_buf blobs;
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_buf_init(&blobs, 1 << 20);
+    lp_fmt_writer *w = lp_fmt_writer_new(format, &o, &CLS, &opt, &err);
+    assert_non_null(w);
+    lp_fmt_batch b = {.arena = a, .classes = &CLS};
+    for (size_t i = 0; i < NANNS; i++)
+        add_text(&b, &blobs, ANNS[i], i);
+    assert_int_equal(lp_fmt_writer_item(w, &ITEM, &b, a, &err), 0);
+    lp_fmt_batch_clear(&b);
+    add_text(&b, &blobs, VIDEO_ANN, 100);
+    lp_fmt_item v = ITEM;
+    v.name = "clip.mp4";
+    v.slot_type = "video";
+    v.frame_count = 20;
+    assert_int_equal(lp_fmt_writer_item(w, &v, &b, a, &err), 0);
+    assert_int_equal(lp_fmt_writer_end(w, &err), 0);
+    lp_fmt_writer_free(w);
+    lp_buf_free(&blobs);
+    lp_arena_free(a);
+}
+
+/* ---- Darwin ----------------------------------------------------------------------------- */
+
+static void test_darwin_round_trip(void **state)
+{
+    (void)state;
+    files in = {.n = 0};
+    got g;
+    lp_error err;
+    lp_error_clear(&err);
+    export_all("darwin", &in);
+    got_init(&g);
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g.out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    g.w = lp_fmt_writer_new("darwin", &o, &CLS, &opt, &err);
+    lp_imp_reader *r = reader("darwin", &g);
+    assert_int_equal(lp_imp_reader_role(r, ".v7/metadata.json"), LP_IMP_ROLE_META);
+    assert_int_equal(lp_imp_reader_role(r, "a/b/cat.json"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "a/b/cat.jpg"), LP_IMP_ROLE_SKIP);
+    feed(r, &in, g.a);
+    assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.nitems, 2);
+    assert_int_equal(g.nclasses, 11); /* cat: 10 types, person: 1 (with its skeleton) */
+    assert_string_equal(g.classes[10], "person");
+    assert_int_equal(g.class_types[10], 1u << LP_GEOM_SKELETON);
+    assert_int_equal(g.class_nodes[10], 2);
+    /* written again: the same files, byte for byte */
+    assert_int_equal(g.out.n, in.n);
+    for (int i = 0; i < in.n; i++) {
+        assert_string_equal(g.out.names[i], in.names[i]);
+        assert_string_equal(g.out.data[i].data, in.data[i].data);
+    }
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&in);
+}
+
+static void test_darwin_problems(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("darwin", &g);
+    /* not JSON: located by line and column, the file left out */
+    feed_one(r, "bad.json", "{\"version\":\"2.0\",\n \"item\": {\"name\": x}}", g.a);
+    assert_int_equal(g.nproblems, 1);
+    assert_non_null(strstr(g.problems[0], "bad.json|line 2, column 19|not valid JSON: "));
+    assert_non_null(strstr(g.problems[0], "; the file was not read"));
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], 1);
+    /* a wrong annotation: left out, located by JSON path; the others come */
+    feed_one(r, "x/one.json",
+             "{\"version\":\"2.0\",\"item\":{\"name\":\"one.jpg\",\"path\":\"/x\",\"slots\":[{\"slot_name\":\"0\","
+             "\"type\":\"image\",\"width\":4,\"height\":3}]},\"annotations\":["
+             "{\"name\":\"cat\",\"bounding_box\":{\"x\":1,\"y\":2,\"w\":3,\"h\":4}},"
+             "{\"name\":\"cat\",\"polygon\":{\"paths\":[[{\"x\":0,\"y\":0}]]}},"
+             "{\"name\":\"cat\",\"tag\":{}}],\"properties\":[{\"name\":\"p\",\"value\":\"v\"}]}",
+             g.a);
+    assert_int_equal(g.nitems, 1);
+    assert_int_equal(g.last.nanns, 2);
+    assert_string_equal(g.last.name, "one.jpg");
+    assert_string_equal(g.last.path, "/x");
+    assert_string_equal(g.last.ann_where[1], "annotations[2]");
+    assert_int_equal(g.last.slots[0].width, 4);
+    assert_true(g.last.has_props);
+    assert_int_equal(g.last.props.nprops, 1);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 1);
+    assert_non_null(strstr(g.problems[1], "x/one.json|annotations[1].polygon"));
+    /* Darwin 1.0, a missing item name, not an object */
+    size_t before = g.skipped[LP_IMP_SKIP_FILE];
+    feed_one(r, "old.json", "{\"image\":{\"filename\":\"a.jpg\"},\"annotations\":[]}", g.a);
+    feed_one(r, "anon.json", "{\"version\":\"2.0\",\"item\":{\"path\":\"/\"},\"annotations\":[]}", g.a);
+    feed_one(r, "list.json", "[1,2]", g.a);
+    feed_one(r, "v3.json", "{\"version\":\"3.0\"}", g.a);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], before + 4);
+    assert_int_equal(g.nitems, 1);
+    assert_non_null(strstr(g.problems[g.nproblems - 4], "old.json|image|"));
+    assert_non_null(strstr(g.problems[g.nproblems - 3], "anon.json|item.name|"));
+    lp_imp_reader_free(r);
+    got_free(&g);
+}
+
+static void test_limits_and_names(void **state)
+{
+    (void)state;
+    got g;
+    lp_error err;
+    lp_error_clear(&err);
+    got_init(&g);
+    lp_imp_options opt = {.lim = &LIMITS, .max_items = 1};
+    lp_imp_sink sink = {on_class, on_item, on_problem, &g};
+    lp_imp_reader *r = lp_imp_reader_new("darwin", &opt, &sink, &err);
+    static const char one[] = "{\"version\":\"2.0\",\"item\":{\"name\":\"a.jpg\"},\"annotations\":[]}";
+    assert_int_equal(lp_imp_reader_file(r, "a.json", one, strlen(one), g.a, &err), 0);
+    assert_int_equal(lp_imp_reader_file(r, "b.json", one, strlen(one), g.a, &err), -1);
+    assert_int_equal(err.code, LP_E_TOO_LARGE);
+    lp_imp_reader_free(r);
+    assert_null(lp_imp_reader_new("tfrecord", &opt, &sink, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_true(lp_imp_format_valid("darwin", NULL));
+    assert_false(lp_imp_format_valid("darwin", "segment"));
+    assert_false(lp_imp_format_valid("nope", NULL));
+    got_free(&g);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    lp_error err;
+    memset(CLASSES, 0, sizeof CLASSES);
+    CLASSES[0] = (lp_fmt_class){.id = CAT, .name = "cat", .color = "#ff0000", .types = 0x3ff};
+    CLASSES[1] = (lp_fmt_class){.id = PERSON,
+                                .name = "person",
+                                .color = "rgba(0,0,255,1)",
+                                .types = 1u << LP_GEOM_SKELETON,
+                                .nodes = NODES,
+                                .nnodes = 2,
+                                .edges = EDGES,
+                                .nedges = 1};
+    return lp_fmt_classes_prepare(&CLS, &err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_darwin_round_trip),
+        cmocka_unit_test(test_darwin_problems),
+        cmocka_unit_test(test_limits_and_names),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
