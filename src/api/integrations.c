@@ -19,15 +19,19 @@
 #include "handlers_int.h"
 #include "identity_int.h"
 #include "items_int.h"
+#include "slot_common_int.h"
 #include "respond_int.h"
 #include "loupe/api/audit.h"
 #include "loupe/api/input.h"
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
+#include "loupe/crypto/encode.h"
 #include "loupe/crypto/webhook_sig.h"
 #include "loupe/db/integrations_sql.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/db/media_sql.h"
 #include "loupe/jobs/enqueue.h"
+#include "loupe/jobs/normalize.h"
 #include "loupe/net/client.h"
 #include "loupe/storage/storage.h"
 
@@ -159,9 +163,28 @@ static void name_fields_from(lp_req *req, size_t from, const char *prefix, const
 
 /* ---- Pushes --------------------------------------------------------------- */
 
+/* What a push wrote outside its transaction (files given inline), removed
+ * again when the push is refused or its transaction does not commit. */
+typedef struct push_undo {
+    const char **keys; /* arena */
+    size_t n;
+} push_undo;
+
+static void push_undo_run(lp_req *req, const push_undo *undo)
+{
+    lp_storage *s = undo->n ? lp_slot_storage(req) : NULL;
+    for (size_t i = 0; s && i < undo->n; i++) {
+        lp_error e;
+        lp_error_clear(&e);
+        if (lp_storage_delete(s, undo->keys[i], &e) != 0)
+            LP_WARN("integrations", "cannot remove %s, stored by a push that was not recorded: %s", undo->keys[i],
+                    e.message);
+    }
+}
+
 /* items.update {"item_id", "metadata"?, "priority"?}: metadata merged into
  * the item's as the bulk update does. */
-static json_t *action_items_update(lp_req *req, lp_db *db, json_t *data)
+static json_t *action_items_update(lp_req *req, lp_db *db, json_t *data, push_undo *undo)
 {
     static const char *const members[] = {"item_id", "metadata", "priority", NULL};
     const char *item_id = NULL;
@@ -170,6 +193,7 @@ static json_t *action_items_update(lp_req *req, lp_db *db, json_t *data)
     char *meta_text = NULL;
     int64_t n;
 
+    (void)undo;
     lp_in_only(req, data, "data.", members);
     lp_in_uuid(req, data, "data.", "item_id", LP_IN_REQUIRED, &item_id);
     lp_in_object(req, data, "data.", "metadata", LP_IN_OPTIONAL, &metadata);
@@ -241,7 +265,7 @@ static const char *import_item(lp_req *req, lp_db *db, json_t *data)
 
 /* annotations.import {"item_id" | "dataset_id", "path"?, "name"; "annotations": […]}:
  * Darwin JSON 2.0 annotations created on the item, checked like a batch. */
-static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data)
+static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data, push_undo *undo)
 {
     static const char *const members[] = {"item_id", "dataset_id", "path", "name", "annotations", NULL};
     json_t *anns = NULL, *batch, *answer = NULL;
@@ -249,6 +273,7 @@ static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data)
     char *text;
     lp_buf resp;
 
+    (void)undo;
     lp_in_only(req, data, "data.", members);
     lp_in_array(req, data, "data.", "annotations", LP_IN_REQUIRED, (size_t)req->svc->cfg->annotation_batch_max, &anns);
     if (req->err.code != LP_OK || !(item_id = import_item(req, db, data)))
@@ -279,11 +304,153 @@ static json_t *action_annotations_import(lp_req *req, lp_db *db, json_t *data)
     return answer;
 }
 
+/* Where a registered slot's file comes from: a URL (fetched by an
+ * items.fetch job) or bytes given inline (decoded into the arena). */
+typedef struct slot_source {
+    const char *url;
+    const uint8_t *bytes;
+    size_t len;
+    const char *content_type; /* inline only; may be NULL */
+} slot_source;
+
+/* Reads an inline file {"base64", "content_type"?} at field (…slots[k].file):
+ * padded standard base64 of at most integration_inline_max decoded bytes. */
+static void read_inline_file(lp_req *req, json_t *file, const char *field, slot_source *out)
+{
+    static const char *const members[] = {"base64", "content_type", NULL};
+    const char *prefix = lp_arena_printf(req->arena, "%s.", field), *b64_field = lp_arena_printf(req->arena, "%sbase64", prefix);
+    int64_t max = req->svc->cfg->integration_inline_max;
+    json_t *b64 = json_object_get(file, "base64");
+    const char *ctype = NULL, *text;
+    size_t len, cap;
+    uint8_t *bytes;
+    long n;
+
+    if (!json_is_object(file)) {
+        lp_error_field(&req->err, LP_E_INVALID, field, "must be an object {base64, content_type?}");
+        return;
+    }
+    lp_in_only(req, file, prefix, members);
+    lp_in_string(req, file, prefix, "content_type", LP_IN_OPTIONAL, LP_SLOT_CONTENT_TYPE_MAX, &ctype);
+    if (ctype && !lp_slot_media_type_ok(ctype))
+        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%scontent_type", prefix),
+                       "must be a media type such as \"image/png\" (printable ASCII, no line breaks)");
+    if (!json_is_string(b64)) {
+        lp_error_field(&req->err, LP_E_INVALID, b64_field, "is required: the file's bytes in base64");
+        return;
+    }
+    text = json_string_value(b64);
+    len = json_string_length(b64);
+    cap = len / 4 * 3;
+    if (cap > (size_t)max + 2) { /* at most two padding characters below the bound */
+        lp_error_field(&req->err, LP_E_TOO_LARGE, b64_field,
+                       "holds about %zu bytes; the limit is %lld bytes (integration_inline_max): give larger files "
+                       "by url",
+                       cap, (long long)max);
+        return;
+    }
+    if (!(bytes = lp_arena_alloc(req->arena, cap + 1))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        return;
+    }
+    n = lp_base64_decode(text, len, bytes, cap + 1);
+    if (n < 0)
+        lp_error_field(&req->err, LP_E_INVALID, b64_field,
+                       "is not base64: padded standard base64 (RFC 4648 section 4: A-Z a-z 0-9 + /, '=' padding, "
+                       "no line breaks) is expected");
+    else if (n == 0)
+        lp_error_field(&req->err, LP_E_INVALID, b64_field, "is empty: give the file's bytes");
+    else if (n > max)
+        lp_error_field(&req->err, LP_E_TOO_LARGE, b64_field,
+                       "holds %ld bytes; the limit is %lld bytes (integration_inline_max): give larger files by url",
+                       n, (long long)max);
+    else {
+        out->bytes = bytes;
+        out->len = (size_t)n;
+        out->content_type = ctype ? lp_arena_strdup(req->arena, ctype) : NULL;
+    }
+}
+
+/* Reads where the slot at prefix (data.items[i].slots[k].) takes its file
+ * from, "url" or "file", and removes both from slot (the rest is read as
+ * the items API reads a slot). */
+static void read_slot_source(lp_req *req, const lp_net_policy *policy, json_t *slot, const char *prefix,
+                             slot_source *out)
+{
+    json_t *u = json_object_get(slot, "url"), *file = json_object_get(slot, "file");
+    const char *url_field = lp_arena_printf(req->arena, "%surl", prefix);
+    lp_error e;
+
+    lp_error_clear(&e);
+    if (u && file)
+        lp_error_field(&req->err, LP_E_INVALID, url_field, "give the file by url or inline as file, not both");
+    else if (file)
+        read_inline_file(req, file, lp_arena_printf(req->arena, "%sfile", prefix), out);
+    else if (!json_is_string(u))
+        lp_error_field(&req->err, LP_E_INVALID, url_field,
+                       "is required: the URL Loupe fetches the file from (or give the file inline as file.base64)");
+    else if (lp_net_url_check(policy, json_string_value(u), 0, &e) != 0)
+        lp_error_field(&req->err, LP_E_INVALID, url_field, "%s", e.message);
+    else
+        out->url = lp_arena_strdup(req->arena, json_string_value(u));
+    json_object_del(slot, "url");
+    json_object_del(slot, "file");
+}
+
+/* In the push's transaction: the slot's file, fetched later by an
+ * items.fetch job (url), or stored now and handed to media.normalize like
+ * any upload (inline). A stored key is added to undo->keys. 0 or -1. */
+static int give_slot_file(lp_req *req, lp_db *db, const lp_item_row *item, const lp_slot_row *slot,
+                          const slot_source *src, push_undo *undo)
+{
+    const lp_config *cfg = req->svc->cfg;
+    char upload_id[37], key[LP_STORAGE_KEY_MAX + 1], job_id[37];
+    lp_storage_object obj;
+    lp_storage *s;
+    json_t *payload;
+    int rc;
+
+    if (lp_uuid_v4(upload_id) != 0)
+        return lp_error_set(&req->err, LP_E_INTERNAL, "cannot make an upload id (no randomness available)");
+    lp_storage_key_original(req->who.team_id, item->id, upload_id, key, sizeof key);
+    if (src->url) {
+        payload = json_pack("{s:s, s:s, s:s, s:s}", "item_id", item->id, "slot_id", slot->id, "upload_id", upload_id,
+                            "url", src->url);
+        lp_job_spec spec = {.kind = "items.fetch", .team_id = req->who.team_id, .payload = payload};
+        rc = payload && lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, item->id, slot->id,
+                                                  "fetch", key, NULL, -1, 0, slot->status, NULL, &req->err) == 0 &&
+                     lp_db_media_slot_set_status(db, slot->id, "uploading", NULL, &req->err) == 0 &&
+                     lp_jobs_enqueue(db, cfg, &spec, job_id, &req->err) == 0
+                 ? 0
+                 : -1;
+        json_decref(payload);
+        if (rc != 0 && req->err.code == LP_OK)
+            lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        return rc;
+    }
+    if (!(s = lp_slot_storage(req)) ||
+        lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, item->id, slot->id, "direct", key,
+                                  src->content_type, (int64_t)src->len, 0, slot->status, NULL, &req->err) != 0 ||
+        lp_storage_put_mem(s, key, src->bytes, src->len, src->content_type, &obj, &req->err) != 0)
+        return -1;
+    undo->keys[undo->n++] = lp_arena_strdup(req->arena, key);
+    lp_normalize_start ns = {.team_id = req->who.team_id,
+                             .item_id = item->id,
+                             .slot_id = slot->id,
+                             .upload_id = upload_id,
+                             .key = key,
+                             .size = (int64_t)obj.size,
+                             .sha256 = obj.sha256,
+                             .content_type = src->content_type};
+    return lp_jobs_start_normalize(db, cfg, &ns, job_id, &req->err);
+}
+
 /* items.register {"dataset_id", "items": [{name, path?, priority?, metadata?,
- * slots: [{name, type, …, "url"}]}]}: the items with their slots, and for
- * each slot an items.fetch job that fetches its file through the SSRF guard
- * and hands it to media.normalize. */
-static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
+ * slots: [{name, type, …, "url" | "file": {"base64", "content_type"?}}]}]}:
+ * the items with their slots; a slot's file given by URL is fetched by an
+ * items.fetch job through the SSRF guard, one given inline is stored at
+ * once; both are then handed to media.normalize. */
+static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data, push_undo *undo)
 {
     static const char *const members[] = {"dataset_id", "items", NULL};
     const lp_config *cfg = req->svc->cfg;
@@ -292,8 +459,8 @@ static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
     lp_net_allowlist allow;
     lp_net_policy policy = {0};
     lp_item_input *in;
-    const char ***urls;
-    size_t n;
+    slot_source **sources;
+    size_t n, nslots = 0;
 
     lp_in_only(req, data, "data.", members);
     lp_in_uuid(req, data, "data.", "dataset_id", LP_IN_REQUIRED, &dataset_id);
@@ -309,14 +476,14 @@ static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
     policy.allow = &allow;
     policy.allow_http = cfg->webhook_allow_http;
     in = lp_arena_calloc(req->arena, n, sizeof *in);
-    urls = lp_arena_calloc(req->arena, n, sizeof *urls);
+    sources = lp_arena_calloc(req->arena, n, sizeof *sources);
     keep = json_array(); /* the read items point into these copies */
-    if (!in || !urls || !keep) {
+    if (!in || !sources || !keep) {
         json_decref(keep);
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
         return NULL;
     }
-    /* 1. read every item (the URLs out of its slots, the rest as the items API reads it) */
+    /* 1. read every item (the file sources out of its slots, the rest as the items API reads it) */
     for (size_t i = 0; i < n; i++) {
         json_t *copy = json_deep_copy(json_array_get(items, i)), *slots = json_object_get(copy, "slots"), *slot;
         const char *prefix = lp_arena_printf(req->arena, "data.items[%zu].", i);
@@ -324,36 +491,31 @@ static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
         json_array_append_new(keep, copy);
         if (!json_is_object(copy)) {
             lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "data.items[%zu]", i),
-                           "must be an object {name, path?, slots: [{name, type, url}]}");
+                           "must be an object {name, path?, slots: [{name, type, url | file}]}");
             continue;
         }
-        urls[i] = lp_arena_calloc(req->arena, json_array_size(slots) + 1, sizeof *urls[i]);
-        json_array_foreach(slots, k, slot) {
-            const char *field = lp_arena_printf(req->arena, "%sslots[%zu].url", prefix, k);
-            json_t *u = json_object_get(slot, "url");
-            lp_error e;
-            lp_error_clear(&e);
-            if (!json_is_object(slot))
-                continue;
-            if (!json_is_string(u))
-                lp_error_field(&req->err, LP_E_INVALID, field, "is required: the URL Loupe fetches the file from");
-            else if (lp_net_url_check(&policy, json_string_value(u), 0, &e) != 0)
-                lp_error_field(&req->err, LP_E_INVALID, field, "%s", e.message);
-            else if (urls[i])
-                urls[i][k] = lp_arena_strdup(req->arena, json_string_value(u));
-            json_object_del(slot, "url");
+        sources[i] = lp_arena_calloc(req->arena, json_array_size(slots) + 1, sizeof *sources[i]);
+        if (!sources[i]) {
+            lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+            goto failed;
         }
+        json_array_foreach(slots, k, slot) {
+            if (json_is_object(slot))
+                read_slot_source(req, &policy, slot, lp_arena_printf(req->arena, "%sslots[%zu].", prefix, k),
+                                 &sources[i][k]);
+        }
+        nslots += json_array_size(slots);
         from = req->err.nfields;
         lp_api_item_input_read(req, copy, &in[i]);
         name_fields_from(req, from, prefix, "");
     }
     if (req->err.code != LP_OK)
         goto failed;
-    /* 2. register them, each slot with its fetch */
-    if (!(list = json_array())) {
+    if (!(undo->keys = lp_arena_calloc(req->arena, nslots + 1, sizeof *undo->keys)) || !(list = json_array())) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
         goto failed;
     }
+    /* 2. register them, each slot with its file */
     for (size_t i = 0; i < n; i++) {
         lp_item_row item;
         size_t from = req->err.nfields;
@@ -368,29 +530,15 @@ static json_t *action_items_register(lp_req *req, lp_db *db, json_t *data)
         }
         for (size_t k = 0; k < in[i].nslots; k++) {
             const lp_slot_row *slot = NULL;
-            char upload_id[37], key[LP_STORAGE_KEY_MAX + 1], job_id[37];
-            json_t *payload;
-            int rc;
             for (size_t j = 0; j < item.nslots; j++) {
                 if (strcmp(item.slots[j].name, in[i].slots[k].name) == 0)
                     slot = &item.slots[j];
             }
-            if (!slot || lp_uuid_v4(upload_id) != 0) {
+            if (!slot) {
                 lp_error_set(&req->err, LP_E_INTERNAL, "the registered item lacks slot %s", in[i].slots[k].name);
                 goto failed;
             }
-            lp_storage_key_original(req->who.team_id, item.id, upload_id, key, sizeof key);
-            payload = json_pack("{s:s, s:s, s:s, s:s}", "item_id", item.id, "slot_id", slot->id, "upload_id",
-                                upload_id, "url", urls[i][k]);
-            lp_job_spec spec = {.kind = "items.fetch", .team_id = req->who.team_id, .payload = payload};
-            rc = payload && lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, item.id, slot->id,
-                                                      "fetch", key, NULL, -1, 0, slot->status, NULL, &req->err) == 0 &&
-                         lp_db_media_slot_set_status(db, slot->id, "uploading", NULL, &req->err) == 0 &&
-                         lp_jobs_enqueue(db, cfg, &spec, job_id, &req->err) == 0
-                     ? 0
-                     : -1;
-            json_decref(payload);
-            if (rc != 0)
+            if (give_slot_file(req, db, &item, slot, &sources[i][k], undo) != 0)
                 goto failed;
         }
         json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", item.id, "name", item.name, "path", item.path));
@@ -407,7 +555,7 @@ failed:
     return NULL;
 }
 
-typedef json_t *(*action_fn)(lp_req *req, lp_db *db, json_t *data);
+typedef json_t *(*action_fn)(lp_req *req, lp_db *db, json_t *data, push_undo *undo);
 
 static const struct {
     const char *type;
@@ -426,6 +574,7 @@ int lp_api_hooks_receive(lp_req *req)
     lp_integration_row in;
     json_t *body, *data = NULL, *answer = NULL;
     action_fn run = NULL;
+    push_undo undo = {NULL, 0};
     char *stored = NULL, *text = NULL;
     int status = 0, seen, rc = -1;
     lp_db *db;
@@ -468,7 +617,7 @@ int lp_api_hooks_receive(lp_req *req)
         rc = lp_res_bytes(req, status, "application/json", stored, strlen(stored));
         goto done;
     }
-    if (!(answer = run(req, db, data)))
+    if (!(answer = run(req, db, data, &undo)))
         goto done;
     if (!(text = json_dumps(answer, JSON_COMPACT))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -477,11 +626,14 @@ int lp_api_hooks_receive(lp_req *req)
     if (lp_db_integration_message_answer(db, in.id, msg_id, 200, text, &req->err) != 0 ||
         lp_db_commit(db, &req->err) != 0)
         goto done;
+    undo.n = 0; /* recorded: the files are the items' now */
     rc = lp_res_bytes(req, 200, "application/json", text, strlen(text));
 
 done:
     if (rc != 0 && lp_db_in_transaction(db))
         lp_db_rollback(db);
+    if (rc != 0)
+        push_undo_run(req, &undo);
     lp_req_db_release(req);
     free(text);
     json_decref(answer);

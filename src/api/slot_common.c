@@ -7,6 +7,25 @@
 #include "identity_int.h"
 #include "loupe/core/log.h"
 
+int lp_slot_media_type_ok(const char *s)
+{
+    const char *slash = s ? strchr(s, '/') : NULL;
+    static const char token[] = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t type_len, sub_len;
+    if (!slash)
+        return 0;
+    type_len = strspn(s, token);
+    sub_len = strspn(slash + 1, token);
+    if (type_len == 0 || s + type_len != slash || sub_len == 0)
+        return 0;
+    const char *rest = slash + 1 + sub_len;
+    for (const char *c = rest; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return 0;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
 lp_storage *lp_slot_storage(lp_req *req)
 {
     if (!req->svc->storage)

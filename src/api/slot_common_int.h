@@ -1,5 +1,6 @@
 /* What the slot and file handlers (uploads.c, slot_media.c, files.c)
- * share: the node's storage handle, the slot named by a route, reading an
+ * share (and inbound integrations that give a file inline): the node's
+ * storage handle, media types, the slot named by a route, reading an
  * object into memory, and the JSON of an upload. */
 #ifndef LOUPE_API_SLOT_COMMON_INT_H
 #define LOUPE_API_SLOT_COMMON_INT_H
@@ -9,6 +10,14 @@
 #include "loupe/db/media_sql.h"
 #include "loupe/http/request.h"
 #include "loupe/storage/storage.h"
+
+/* Longest Content-Type a client may give a file. */
+#define LP_SLOT_CONTENT_TYPE_MAX 200
+
+/* 1 if s is a media type as HTTP writes it: type "/" subtype, optional
+ * parameters, printable ASCII only (no CR, LF or other control characters
+ * that could split a header when the value is echoed back). */
+int lp_slot_media_type_ok(const char *s);
 
 /* The node's storage (opened by the application at start-up), or NULL with
  * req->err set to 503 during the moment before it is open. Borrowed. */

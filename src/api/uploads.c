@@ -34,31 +34,8 @@
 #include "slot_common_int.h"
 #include "storage_locations_int.h"
 
-#define CONTENT_TYPE_MAX 200
 #define REGISTER_MAX_ITEMS 1000
 #define REGISTER_MAX_SLOTS 64
-
-/* 1 if s is a media type as HTTP writes it: type "/" subtype, optional
- * parameters, printable ASCII only (no CR, LF or other control characters
- * that could split a header when the value is echoed back). */
-static int media_type_ok(const char *s)
-{
-    const char *slash = s ? strchr(s, '/') : NULL;
-    static const char token[] = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    size_t type_len, sub_len;
-    if (!slash)
-        return 0;
-    type_len = strspn(s, token);
-    sub_len = strspn(slash + 1, token);
-    if (type_len == 0 || s + type_len != slash || sub_len == 0)
-        return 0;
-    const char *rest = slash + 1 + sub_len;
-    for (const char *c = rest; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            return 0;
-    rest += strspn(rest, " \t");
-    return *rest == '\0' || *rest == ';';
-}
 
 /* A slot with media to serve (ready, or an earlier file being processed)
  * keeps its status while a new file uploads, so its media stay online; only
@@ -190,7 +167,7 @@ int lp_api_slot_file_put(lp_req *req)
     if (clen && strtoull(clen, NULL, 10) > (unsigned long long)req->svc->cfg->upload_max_bytes)
         return lp_error_set(&req->err, LP_E_TOO_LARGE, "the file is %s bytes; the limit is %lld bytes (upload_max_bytes)",
                             clen, (long long)req->svc->cfg->upload_max_bytes);
-    if (ctype && (strlen(ctype) > CONTENT_TYPE_MAX || !media_type_ok(ctype)))
+    if (ctype && (strlen(ctype) > LP_SLOT_CONTENT_TYPE_MAX || !lp_slot_media_type_ok(ctype)))
         ctype = NULL;
     if (!(u = calloc(1, sizeof *u)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -265,9 +242,9 @@ int lp_api_slot_upload_create(lp_req *req)
     if (!s || !(body = optional_body(req)))
         return -1;
     lp_in_only(req, body, NULL, fields);
-    lp_in_string(req, body, NULL, "content_type", LP_IN_NULLABLE, CONTENT_TYPE_MAX, &ctype);
+    lp_in_string(req, body, NULL, "content_type", LP_IN_NULLABLE, LP_SLOT_CONTENT_TYPE_MAX, &ctype);
     lp_in_int(req, body, NULL, "size", LP_IN_NULLABLE, 0, INT64_MAX, &size);
-    if (ctype && !media_type_ok(ctype))
+    if (ctype && !lp_slot_media_type_ok(ctype))
         lp_error_field(&req->err, LP_E_INVALID, "content_type",
                        "must be a media type such as \"image/jpeg\" (printable ASCII, no line breaks)");
     if (ctype)

@@ -20,6 +20,7 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/db.h"
+#include "loupe/db/integrations_sql.h"
 #include "loupe/db/jobs_sql.h"
 #include "loupe/jobs/job.h"
 #include "loupe/queue/connection.h"
@@ -28,7 +29,6 @@
 
 #define CONNECT_TIMEOUT_MS 2000
 #define CONFIRM_TIMEOUT_MS 5000
-#define PRUNE_EVERY_MS 60000
 #define PRUNE_KEEP_MS (24LL * 3600 * 1000)
 #define PRUNE_LIMIT 10000
 #define QUEUES_MAX 64
@@ -152,6 +152,19 @@ cleanup:
     return rc;
 }
 
+/* What is kept only for a while: published outbox rows, and the message ids
+ * of inbound pushes past integration_message_keep. */
+static void prune(lp_outbox_relay *r, relay_conn *c)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (lp_db_outbox_prune(c->l.db, PRUNE_KEEP_MS, PRUNE_LIMIT, &err) < 0)
+        LP_WARN("outbox", "pruning published rows: %s", err.message);
+    lp_error_clear(&err);
+    if (lp_db_integration_messages_prune(c->l.db, r->cfg->integration_message_keep, PRUNE_LIMIT, &err) < 0)
+        LP_WARN("outbox", "pruning inbound message ids: %s", err.message);
+}
+
 static void *relay_main(void *arg)
 {
     lp_outbox_relay *r = arg;
@@ -163,7 +176,7 @@ static void *relay_main(void *arg)
     c.l.channel = LP_DB_OUTBOX_CHANNEL;
     lp_log_set_context("outbox-relay");
     c.arena = lp_arena_new(64 * 1024, 1024LL * 1024 * 1024);
-    c.prune_at = lp_now_mono_ms() + PRUNE_EVERY_MS;
+    c.prune_at = lp_now_mono_ms() + r->cfg->prune_every;
     if (!c.arena) {
         LP_ERROR("outbox", "out of memory: the outbox relay stops");
         return NULL;
@@ -185,9 +198,8 @@ static void *relay_main(void *arg)
             if (lp_db_outbox_pending(c.l.db, &pending, &err) == 0)
                 atomic_store(&r->pending, pending);
             if (lp_now_mono_ms() >= c.prune_at) {
-                c.prune_at = lp_now_mono_ms() + PRUNE_EVERY_MS;
-                if (lp_db_outbox_prune(c.l.db, PRUNE_KEEP_MS, PRUNE_LIMIT, &err) < 0)
-                    LP_WARN("outbox", "pruning published rows: %s", err.message);
+                c.prune_at = lp_now_mono_ms() + r->cfg->prune_every;
+                prune(r, &c);
             }
         }
         atomic_store(&r->db_ok, c.l.db && lp_db_ok(c.l.db));

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import struct
 import threading
 import time
@@ -192,6 +193,38 @@ class IntegrationsTest(lh.LoupeTestCase):
                            422, "data.name")
 
 
+class PruneTest(lh.LoupeTestCase):
+    """Inbound message ids are kept integration_message_keep, then pruned by louped's periodic
+    maintenance (every prune_every); a fresh id still answers its replay."""
+
+    def test_old_message_ids_are_pruned(self):
+        self.start_team({"prune_every": "200ms", "integration_message_keep": "1h"})
+        integ = self.c.post("/api/v1/integrations", json={"name": "vendor"}).json()
+        ds = self.c.post("/api/v1/datasets", json={"name": "Pruned"}).json()
+        item = self.c.post("/api/v1/datasets/%s/items" % ds["id"],
+                           json={"name": "a.jpg", "slots": [{"name": "0", "type": "image"}]}).json()
+        anon = self.d.client()
+        sent = []
+        for priority in (1, 2):
+            body = json.dumps({"type": "items.update", "data": {"item_id": item["id"], "priority": priority}}).encode()
+            headers = signed(integ["secret"], body)
+            r = anon.post("/api/v1/hooks/" + integ["id"], data=body, headers=headers)
+            self.assertEqual(r.status, 200, r.text)
+            sent.append((body, headers))
+        old_id, fresh_id = sent[0][1]["webhook-id"], sent[1][1]["webhook-id"]
+        # the first id was recorded two hours ago (past the 1 h keep), the second just now
+        self.psql("UPDATE integration_messages SET created_at = now() - interval '2 hours' "
+                   "WHERE message_id = '%s'" % old_id)
+
+        def ids():
+            return sorted(r[0] for r in self.query("SELECT message_id FROM integration_messages"))
+        lh.wait_until(lambda: ids() == [fresh_id], timeout=20, message="the old message id to be pruned")
+        # a replay of the fresh one still answers the stored result and writes nothing
+        r = anon.post("/api/v1/hooks/" + integ["id"], data=sent[1][0], headers=sent[1][1])
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.header("Idempotent-Replayed"), "true")
+        self.assertEqual(ids(), [fresh_id])
+
 
 class RegisterTest(lh.LoupeTestCase):
     def setUp(self):
@@ -258,6 +291,77 @@ class RegisterTest(lh.LoupeTestCase):
                                                                          "items": [dup, dup]}}), 409, "data.items[1].name")
         self.assertEqual(self.items(), [])
         self.assertEqual(self.refused.connections, 0)
+
+
+class InlineTest(lh.LoupeTestCase):
+    """items.register with files given inline in base64: stored at once and normalized like any
+    upload; bad base64 and files over integration_inline_max refused naming the field, nothing
+    written (no item, no upload, no stored file, no message id)."""
+
+    def setUp(self):
+        super().setUp()
+        settings = {"integration_inline_max": "20k", "worker_queues": "system,media"}
+        self.start_team(settings)
+        self.start_workers(1, settings)
+        self.integ = self.c.post("/api/v1/integrations", json={"name": "scanner"}).json()
+        self.anon = self.d.client()
+        self.ds = self.c.post("/api/v1/datasets", json={"name": "Inline"}).json()
+
+    def push(self, items):
+        body = json.dumps({"type": "items.register", "data": {"dataset_id": self.ds["id"], "items": items}}).encode()
+        return self.anon.post("/api/v1/hooks/" + self.integ["id"], data=body, headers=signed(self.integ["secret"], body))
+
+    def stored_files(self):
+        found = []
+        for top, _, files in os.walk(self.sandbox.storage_dir):
+            found += [os.path.join(top, f) for f in files]
+        return found
+
+    def assert_nothing_written(self):
+        self.assertEqual(self.c.get("/api/v1/items", query={"dataset_id": self.ds["id"]}).json()["items"], [])
+        self.assertEqual(self.query("SELECT count(*) FROM uploads"), [["0"]])
+        self.assertEqual(self.query("SELECT count(*) FROM integration_messages"), [["0"]])
+        self.assertEqual(self.stored_files(), [])
+
+    def test_inline_file_becomes_a_ready_item(self):
+        data = base64.b64encode(png(40, 30)).decode()
+        r = self.push([{"name": "i.png", "path": "/scans",
+                        "slots": [{"name": "0", "type": "image", "file": {"base64": data, "content_type": "image/png"}}]}])
+        self.assertEqual(r.status, 200, r.text)
+        item_id = r.json()["items"][0]["id"]
+
+        def settled():
+            it = self.c.get("/api/v1/items/" + item_id).json()
+            return it if it["status"] in ("ready", "error") else None
+        item = lh.wait_until(settled, timeout=90, message="the inline file to be processed")
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual((item["slots"][0]["width"], item["slots"][0]["height"]), (40, 30), item)
+        self.assertTrue(self.stored_files())   # where the refusals below must leave nothing
+
+    def test_bad_and_oversized_inline_files_write_nothing(self):
+        good = base64.b64encode(png()).decode()
+        big = base64.b64encode(png(160, 120) + b"\0" * 21000).decode()   # over 20 KiB decoded
+        for slots, status, field in [
+            ([{"name": "0", "type": "image", "file": {"base64": "not base64!"}}], 422,
+             "data.items[0].slots[0].file.base64"),
+            ([{"name": "0", "type": "image", "file": {"base64": good}},
+              {"name": "1", "type": "image", "file": {"base64": good[:-1]}}], 422,
+             "data.items[0].slots[1].file.base64"),
+            ([{"name": "0", "type": "image", "file": {"base64": big}}], 413, "data.items[0].slots[0].file.base64"),
+            ([{"name": "0", "type": "image", "file": {}}], 422, "data.items[0].slots[0].file.base64"),
+            ([{"name": "0", "type": "image", "file": {"base64": good, "content_type": "image/png\r\nX: y"}}], 422,
+             "data.items[0].slots[0].file.content_type"),
+            ([{"name": "0", "type": "image", "file": {"base64": good}, "url": "http://127.0.0.2/x.png"}], 422,
+             "data.items[0].slots[0].url"),
+        ]:
+            body = self.assertProblem(self.push([{"name": "x.png", "slots": slots}]), status, field)
+            if status == 413:
+                self.assertIn("integration_inline_max", json.dumps(body))
+        # the first item's file is stored before the second item is refused (its name is taken):
+        # the stored file is removed again with the rolled-back transaction
+        one = {"name": "d.png", "slots": [{"name": "0", "type": "image", "file": {"base64": good}}]}
+        self.assertProblem(self.push([one, one]), 409, "data.items[1].name")
+        self.assert_nothing_written()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@
  * broker confirmed it, so a broker outage loses nothing: rows stay and go out
  * after reconnecting (with backoff, topology redeclared). A crash between
  * publish and COMMIT can publish a row twice; consumers are idempotent.
+ * Every prune_every it also removes what is kept only for a while: outbox
+ * rows published a day ago, and inbound message ids past
+ * integration_message_keep.
  * Counters and flags are atomics, readable from any thread. */
 #ifndef LOUPE_APP_OUTBOX_RELAY_H
 #define LOUPE_APP_OUTBOX_RELAY_H

@@ -50,4 +50,9 @@ int lp_db_integration_message_claim(lp_db *db, lp_arena *a, const char *integrat
 int lp_db_integration_message_answer(lp_db *db, const char *integration_id, const char *message_id, int status,
                                      const char *answer, lp_error *err);
 
+/* Deletes up to limit message ids recorded more than keep_ms ago (their
+ * timestamps are long stale: a replay is refused by its signature check).
+ * Rows deleted, or -1. Safe on several nodes at once. */
+int64_t lp_db_integration_messages_prune(lp_db *db, int64_t keep_ms, int limit, lp_error *err);
+
 #endif
