@@ -133,6 +133,10 @@ int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *p
 int lp_db_exec_found(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err,
                      const char *missing_fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* Runs a pruning statement whose $1 is an age in milliseconds (bigint) and
+ * $2 a row limit (integer): rows deleted, or -1. */
+int64_t lp_db_prune(lp_db *db, const char *sql, int64_t keep_ms, int limit, lp_error *err);
+
 /* Runs a query whose first column of the first row is an integer (count(*)
  * and the like) and returns it (>= 0), or -1. */
 int64_t lp_db_count(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);

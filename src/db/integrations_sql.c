@@ -2,7 +2,6 @@
  * migrations/0011_webhooks.sql. */
 #include "loupe/db/integrations_sql.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -125,12 +124,8 @@ int lp_db_integration_message_answer(lp_db *db, const char *integration_id, cons
 
 int64_t lp_db_integration_messages_prune(lp_db *db, int64_t keep_ms, int limit, lp_error *err)
 {
-    char k[24], l[16];
-    snprintf(k, sizeof k, "%" PRId64, keep_ms);
-    snprintf(l, sizeof l, "%d", limit);
-    const char *p[2] = {k, l};
-    return lp_db_exec(db,
-                      "DELETE FROM integration_messages WHERE ctid IN (SELECT ctid FROM integration_messages "
-                      "WHERE created_at < now() - make_interval(secs => $1::bigint / 1000.0) LIMIT $2::integer)",
-                      2, p, err);
+    return lp_db_prune(db,
+                       "DELETE FROM integration_messages WHERE ctid IN (SELECT ctid FROM integration_messages "
+                       "WHERE created_at < now() - make_interval(secs => $1::bigint / 1000.0) LIMIT $2::integer)",
+                       keep_ms, limit, err);
 }

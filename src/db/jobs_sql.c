@@ -273,14 +273,10 @@ int lp_db_outbox_pending(lp_db *db, int64_t *out, lp_error *err)
 
 int64_t lp_db_outbox_prune(lp_db *db, int64_t keep_ms, int limit, lp_error *err)
 {
-    char k[24], l[16];
-    snprintf(k, sizeof k, "%" PRId64, keep_ms);
-    snprintf(l, sizeof l, "%d", limit);
-    const char *p[2] = {k, l};
-    return lp_db_exec(db,
-                      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL "
-                      "AND published_at < now() - make_interval(secs => $1::bigint / 1000.0) LIMIT $2)",
-                      2, p, err);
+    return lp_db_prune(db,
+                       "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL "
+                       "AND published_at < now() - make_interval(secs => $1::bigint / 1000.0) LIMIT $2::integer)",
+                       keep_ms, limit, err);
 }
 
 /* ---- workers ------------------------------------------------------------- */

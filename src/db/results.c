@@ -1,7 +1,9 @@
 /* The statement shapes the <resource>_sql.c files share: rows into arena
  * arrays, "exactly one row", "must affect a row", counts and unique
- * conflicts as answers. See db_int.h. */
+ * conflicts as answers, pruning by age. See db_int.h. */
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "db_int.h"
@@ -86,6 +88,15 @@ int lp_db_exec_found(lp_db *db, const char *sql, int nparams, const char *const 
         va_end(ap);
     }
     return rc;
+}
+
+int64_t lp_db_prune(lp_db *db, const char *sql, int64_t keep_ms, int limit, lp_error *err)
+{
+    char k[24], l[16];
+    snprintf(k, sizeof k, "%" PRId64, keep_ms);
+    snprintf(l, sizeof l, "%d", limit);
+    const char *p[2] = {k, l};
+    return lp_db_exec(db, sql, 2, p, err);
 }
 
 int64_t lp_db_count(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
