@@ -407,6 +407,8 @@ struct lp_db_ann_cursor {
     bool checked;         /* the current statement's column types were checked */
     bool failed;          /* a row could not be read: no more rows */
     bool done;
+    bool paged;           /* lp_db_ann_open_items: one more column, the item's position from 1 */
+    int64_t last_item;    /* … of the row before (positions never decrease) */
     /* a second statement to run when the first ends (item reads) */
     const char *then_sql;
     char *then_params[2];
@@ -486,6 +488,34 @@ lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char
     return c;
 }
 
+/* The same two reads for each (item, slot) pair of a list, in the list's
+ * order: a nested loop over the list WITH ORDINALITY, whose order the
+ * planner keeps (no sort of the rows); lp_db_ann_next checks it. */
+#define ITEMS_SQL                                                                                                    \
+    "SELECT x.*, p.ord FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS p(item_id, slot, ord) "                \
+    "CROSS JOIN LATERAL ((SELECT " ANN_COLUMNS ", NULL::int, NULL::bool, NULL::bytea, NULL::jsonb, NULL::jsonb"      \
+    ANN_TAIL " FROM annotations a JOIN classes c ON c.id = a.class_id "                                              \
+    "WHERE a.item_id = p.item_id AND a.slot = p.slot AND a.ranges IS NULL) "                                         \
+    "UNION ALL (SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra" ANN_TAIL " "                   \
+    "FROM annotations a JOIN classes c ON c.id = a.class_id "                                                        \
+    "LEFT JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id "                             \
+    "WHERE a.item_id = p.item_id AND a.slot = p.slot AND a.ranges IS NOT NULL ORDER BY a.id, f.frame)) x "           \
+    "ORDER BY p.ord"
+
+lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, const char *const *slots, size_t n,
+                                       lp_error *err)
+{
+    lp_arena *a = lp_arena_new(0, 0);
+    const char *p[2] = {a ? lp_db_array_literal(a, item_ids, n) : NULL, a ? lp_db_array_literal(a, slots, n) : NULL};
+    lp_db_ann_cursor *c = NULL;
+    if (!p[0] || !p[1])
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+    else if ((c = cursor_open(db, ITEMS_SQL, 2, p, err)))
+        c->paged = true;
+    lp_arena_free(a);
+    return c;
+}
+
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
                                            lp_error *err)
 {
@@ -518,12 +548,15 @@ static const Oid row_types[] = {OID_TEXT, OID_UUID, OID_TEXT, OID_TEXT, OID_BYTE
                                 OID_INT4, OID_BOOL, OID_BYTEA, OID_JSONB, OID_JSONB, OID_TEXT, OID_BOOL};
 #define ROW_COLUMNS ((int)(sizeof row_types / sizeof *row_types))
 
-/* 0 when r has the columns read_row expects, in binary format. */
-static int check_columns(const PGresult *r, lp_error *err)
+/* 0 when r has the columns read_row expects, in binary format (and the
+ * item's position, int8, after them when paged). */
+static int check_columns(const PGresult *r, bool paged, lp_error *err)
 {
-    if (PQnfields(r) != ROW_COLUMNS)
+    if (PQnfields(r) != ROW_COLUMNS + paged)
         return lp_error_set(err, LP_E_INTERNAL, "a streamed annotation query returned %d columns, not %d",
-                            PQnfields(r), ROW_COLUMNS);
+                            PQnfields(r), ROW_COLUMNS + paged);
+    if (paged && (PQftype(r, ROW_COLUMNS) != OID_INT8 || PQfformat(r, ROW_COLUMNS) != 1))
+        return lp_error_set(err, LP_E_INTERNAL, "the item position of a streamed annotation query is not an int8");
     for (int i = 0; i < ROW_COLUMNS; i++)
         if (PQftype(r, i) != row_types[i] || PQfformat(r, i) != 1)
             return lp_error_set(err, LP_E_INTERNAL,
@@ -697,6 +730,13 @@ static int read_row(lp_db_ann_cursor *c, lp_db_ann_out *o, lp_error *err)
         a->ranges_given = v[0] != 0;
     else
         bad = true;
+    if (c->paged) {
+        int64_t pos = (v = fixed(r, ROW_COLUMNS, 8, &bad)) ? (int64_t)be64(v) : 0;
+        if (pos < 1 || pos < c->last_item)
+            return lp_error_set(err, LP_E_INTERNAL, "the annotations of a page of items came out of order");
+        c->last_item = pos;
+        o->item = (size_t)(pos - 1);
+    }
     if (bad)
         return lp_error_set(err, LP_E_INTERNAL, "annotation %s was read back damaged (a value of the wrong size)",
                             a->id[0] ? a->id : "?");
@@ -727,7 +767,7 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
     }
     switch (PQresultStatus(c->res)) {
     case PGRES_SINGLE_TUPLE:
-        if ((!c->checked && check_columns(c->res, err) != 0) || read_row(c, row, err) != 0) {
+        if ((!c->checked && check_columns(c->res, c->paged, err) != 0) || read_row(c, row, err) != 0) {
             LP_ERROR("db", "%s", err->message);
             c->failed = true; /* lp_db_ann_close cancels the rest */
             return -1;

@@ -101,6 +101,7 @@ typedef struct lp_db_ann_cursor lp_db_ann_cursor;
 
 /* One row of a cursor; every pointer is valid until the next call. */
 typedef struct lp_db_ann_out {
+    size_t item;               /* lp_db_ann_open_items: which item of the list (0-based); else 0 */
     lp_ann_row ann;
     bool has_frame;            /* false for an annotation without frames */
     lp_ann_frame_row frame;
@@ -111,6 +112,14 @@ typedef struct lp_db_ann_out {
  * volume ones, one row per frame, in (annotation id, frame) order. The
  * connection is busy until the cursor is closed. NULL on failure. */
 lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err);
+
+/* The annotations of n items, each on one slot (item_ids[i] on slots[i]), in
+ * one statement: every row of items[0] (as lp_db_ann_open_item gives them),
+ * then every row of items[1], and so on; row->item says whose a row is. An
+ * item listed twice gets its rows twice. The exporter reads a page of items
+ * with it instead of one cursor per item. NULL on failure. */
+lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, const char *const *slots, size_t n,
+                                       lp_error *err);
 
 /* The keyframes of the slot's video annotations (raster layers excepted)
  * needed to compute frames [from, to]: those inside the window plus the

@@ -8,8 +8,9 @@
  *          (each by annotation type)}
  *
  * Memory stays flat however many items pass: items are read a page at a
- * time (export_page_items, keyset by name and id), each item's annotations
- * are streamed from the database into one arena (at most
+ * time (export_page_items, keyset by name and id), the annotations of a
+ * page come through one cursor in item order, each item's rows are
+ * collected as they stream into one arena (at most
  * export_item_max_bytes, reset per item), the format writer
  * (src/formats) sees one item at a time, and the zip archive goes out through
  * a storage writer as it is made (S3: multipart). A retried attempt starts
@@ -150,42 +151,72 @@ static int to_storage(void *ud, const void *p, size_t n, lp_error *err)
     return lp_storage_writer_write(ud, p, n, err);
 }
 
-/* Streams one item's annotations on its first slot into the writer. */
-static int export_item(run *r, const lp_item_row *row)
+/* The item as the writers see it: its first slot. */
+static lp_fmt_item item_of(const lp_item_row *row)
+{
+    const lp_slot_row *slot = row->nslots ? &row->slots[0] : NULL;
+    return (lp_fmt_item){.id = row->id,
+                         .name = row->name,
+                         .path = row->path,
+                         .dataset_id = row->dataset_id,
+                         .slot = slot ? slot->name : "",
+                         .slot_type = slot ? slot->type : "image",
+                         .width = slot ? slot->width : -1,
+                         .height = slot ? slot->height : -1,
+                         .frame_count = slot ? slot->frame_count : -1,
+                         .fps = slot ? slot->fps : -1};
+}
+
+/* Writes a page of items: one cursor reads the annotations of every item of
+ * the page (on its first slot) in page order, and each item's rows are
+ * collected into the item arena as they stream, then handed to the writer.
+ * The cursor holds the connection, so progress is recorded after the page. */
+static int export_page(run *r, const lp_item_row *rows, size_t n)
 {
     lp_job_ctx *ctx = r->ctx;
-    const lp_slot_row *slot = row->nslots ? &row->slots[0] : NULL;
-    lp_fmt_item it = {.id = row->id,
-                      .name = row->name,
-                      .path = row->path,
-                      .dataset_id = row->dataset_id,
-                      .slot = slot ? slot->name : "",
-                      .slot_type = slot ? slot->type : "image",
-                      .width = slot ? slot->width : -1,
-                      .height = slot ? slot->height : -1,
-                      .frame_count = slot ? slot->frame_count : -1,
-                      .fps = slot ? slot->fps : -1};
-    lp_fmt_batch b = {.arena = r->item, .classes = &r->classes};
+    const char **ids = lp_arena_calloc(r->page, n + 1, sizeof *ids);
+    const char **slots = lp_arena_calloc(r->page, n + 1, sizeof *slots);
+    size_t nlisted = 0, listed = 0;
     lp_db_ann_out o;
-    int rc = 0;
-    lp_arena_reset(r->item);
-    if (slot) {
-        lp_db_ann_cursor *c = lp_db_ann_open_item(ctx->db, row->id, slot->name, &ctx->err);
-        if (!c)
-            return -1;
-        while ((rc = lp_db_ann_next(c, &o, &ctx->err)) == 1)
-            if (lp_fmt_batch_add(&b, &o.ann, o.has_frame ? &o.frame : NULL, &ctx->err) != 0) {
-                rc = -1;
+    int more = 0, rc = 0;
+    if (!ids || !slots)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory paging through the items of an export");
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].nslots) {
+            ids[nlisted] = rows[i].id;
+            slots[nlisted++] = rows[i].slots[0].name;
+        }
+    lp_db_ann_cursor *c = nlisted ? lp_db_ann_open_items(ctx->db, ids, slots, nlisted, &ctx->err) : NULL;
+    if (nlisted && (!c || (more = lp_db_ann_next(c, &o, &ctx->err)) < 0))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        lp_fmt_item it = item_of(&rows[i]);
+        lp_fmt_batch b = {.arena = r->item, .classes = &r->classes};
+        lp_arena_reset(r->item);
+        if (rows[i].nslots) {
+            while (rc == 0 && more == 1 && o.item == listed) {
+                if (lp_fmt_batch_add(&b, &o.ann, o.has_frame ? &o.frame : NULL, &ctx->err) != 0)
+                    rc = -1;
+                else if ((more = lp_db_ann_next(c, &o, &ctx->err)) < 0)
+                    rc = -1;
+            }
+            listed++;
+            if (rc != 0) {
+                if (ctx->err.code == LP_E_NOMEM && lp_arena_used(r->item) > 0)
+                    lp_error_hint(&ctx->err, "item %s holds more than export_item_max_bytes of annotations",
+                                  rows[i].id);
                 break;
             }
-        lp_db_ann_close(c);
-        if (rc < 0) {
-            if (ctx->err.code == LP_E_NOMEM && lp_arena_used(r->item) > 0)
-                lp_error_hint(&ctx->err, "item %s holds more than export_item_max_bytes of annotations", row->id);
-            return -1;
         }
+        if (lp_fmt_writer_item(r->w, &it, &b, r->item, &ctx->err) != 0 || lp_job_check(ctx) != 0)
+            rc = -1;
+        else
+            r->done++;
     }
-    return lp_fmt_writer_item(r->w, &it, &b, r->item, &ctx->err);
+    lp_db_ann_close(c);
+    if (rc == 0 && lp_job_progress(ctx, r->total > 0 ? 0.99 * (double)r->done / (double)r->total : 0) != 0)
+        rc = -1;
+    return rc;
 }
 
 /* Pages of items in (name, id) order. The cursor of the next page is kept
@@ -202,17 +233,7 @@ static int export_items(run *r)
         lp_arena_reset(r->page);
         if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name,
                              after_name ? after_id : NULL, page, &rows, &n, &ctx->err) != 0 ||
-            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0)
-            break;
-        size_t i;
-        for (i = 0; i < n; i++) {
-            if (export_item(r, &rows[i]) != 0)
-                break;
-            r->done++;
-            if (lp_job_progress(ctx, r->total > 0 ? 0.99 * (double)r->done / (double)r->total : 0) != 0)
-                break;
-        }
-        if (i < n)
+            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0 || export_page(r, rows, n) != 0)
             break;
         if ((int64_t)n < page) {
             rc = 0;

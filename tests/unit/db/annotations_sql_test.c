@@ -320,11 +320,84 @@ static void test_unexpected_column_type_is_refused(void **state)
     lp_db_rollback(g_db);
 }
 
+/* "id:frame;" of every row of a cursor; row->item of each into items (at most cap). */
+static size_t cursor_rows(lp_db_ann_cursor *cur, char *out, size_t cap, size_t *items, size_t icap)
+{
+    lp_error err;
+    lp_db_ann_out row;
+    size_t len = 0, n = 0;
+    int rc;
+    lp_error_clear(&err);
+    out[0] = '\0';
+    while ((rc = lp_db_ann_next(cur, &row, &err)) == 1) {
+        len += (size_t)snprintf(out + len, cap - len, "%s:%lld;", row.ann.id,
+                                row.has_frame ? (long long)row.frame.frame : -1LL);
+        assert_true(len < cap);
+        assert_true(n < icap);
+        items[n++] = row.item;
+    }
+    assert_int_equal(rc, 0);
+    return n;
+}
+
+/* One cursor over a list of items gives each item's rows, as the cursor of
+ * that item alone gives them, in the list's order (an item listed twice
+ * twice), each row saying whose it is. */
+static void test_items_cursor_follows_the_list(void **state)
+{
+    (void)state;
+    static const char *const items[] = {"44444444-4444-4444-8444-000000000003", "44444444-4444-4444-8444-000000000001",
+                                        "44444444-4444-4444-8444-000000000003", "44444444-4444-4444-8444-000000000002"};
+    enum { N = 4, CAP = 1 << 16 };
+    const char *slots[N];
+    char *want = calloc(1, CAP), *got = calloc(1, CAP), *one = calloc(1, CAP);
+    size_t *idx = calloc(4096, sizeof *idx), total = 0;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_error err;
+    lp_db_ann_out row;
+    lp_error_clear(&err);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_non_null(one);
+    assert_non_null(idx);
+    assert_non_null(a);
+    for (size_t i = 0; i < N; i++) { /* each item's slot and rows alone */
+        lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, items[i], NULL, &err);
+        assert_non_null(cur);
+        assert_int_equal(lp_db_ann_next(cur, &row, &err), 1);
+        slots[i] = lp_arena_strdup(a, row.ann.slot);
+        lp_db_ann_close(cur);
+        cur = lp_db_ann_open_item(g_db, items[i], slots[i], &err);
+        assert_non_null(cur);
+        size_t k = cursor_rows(cur, one, CAP, idx, 4096);
+        assert_true(k > 0);
+        total += k;
+        strcat(want, one);
+        lp_db_ann_close(cur);
+    }
+    lp_db_ann_cursor *cur = lp_db_ann_open_items(g_db, items, slots, N, &err);
+    assert_non_null(cur);
+    size_t n = cursor_rows(cur, got, CAP, idx, 4096);
+    lp_db_ann_close(cur);
+    assert_int_equal(n, total);
+    assert_string_equal(got, want);
+    for (size_t k = 1; k < n; k++)
+        assert_true(idx[k] >= idx[k - 1]);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[n - 1], N - 1);
+    free(want);
+    free(got);
+    free(one);
+    free(idx);
+    lp_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_files_round_trip),
         cmocka_unit_test(test_video_file_round_trips),
+        cmocka_unit_test(test_items_cursor_follows_the_list),
         cmocka_unit_test(test_unexpected_column_type_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
