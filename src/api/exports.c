@@ -54,27 +54,41 @@ static json_t *export_json(lp_req *req, const lp_export_row *e)
 }
 
 static const char *const BODY_MEMBERS[] = {"format", "filters", "options", NULL};
-static const char *const OPTION_MEMBERS[] = {"variant", NULL};
+static const char *const OPTION_MEMBERS[] = {"variant", "frames", "include_media", NULL};
 
-/* Reads and checks the body: *format, *variant (NULL = default), the filter. */
-static int read_body(lp_req *req, json_t *body, const char **format, const char **variant, json_t **filters,
+/* What the body's options say. */
+typedef struct export_options {
+    const char *variant;   /* NULL = the format's default */
+    int frames;            /* lp_fmt_frames */
+    int include_media;
+} export_options;
+
+/* Reads and checks the body: *format, the options, the filter. */
+static int read_body(lp_req *req, json_t *body, const char **format, export_options *o, json_t **filters,
                      lp_item_filter *f)
 {
     json_t *options = NULL;
     int which;
-    *variant = NULL;
+    memset(o, 0, sizeof *o);
     lp_in_only(req, body, NULL, BODY_MEMBERS);
-    if (lp_in_enum(req, body, NULL, "format", LP_IN_REQUIRED, lp_fmt_writer_names, &which) == 0)
-        *format = lp_fmt_writer_names[which];
+    if (lp_in_enum(req, body, NULL, "format", LP_IN_REQUIRED, lp_fmt_export_names, &which) == 0)
+        *format = lp_fmt_export_names[which];
     lp_in_object(req, body, NULL, "filters", LP_IN_REQUIRED, filters);
     if (lp_in_object(req, body, NULL, "options", LP_IN_OPTIONAL, &options) == 0 && options) {
         lp_in_only(req, options, "options.", OPTION_MEMBERS);
-        lp_in_string(req, options, "options.", "variant", LP_IN_OPTIONAL, 32, variant);
+        lp_in_string(req, options, "options.", "variant", LP_IN_OPTIONAL, 32, &o->variant);
+        int frames = -1;
+        if (lp_in_enum(req, options, "options.", "frames", LP_IN_OPTIONAL, lp_fmt_frames_names, &frames) == 0 &&
+            frames >= 0)
+            o->frames = frames + 1;
+        lp_in_bool(req, options, "options.", "include_media", LP_IN_OPTIONAL, &o->include_media);
     }
     if (req->err.code != LP_OK)
         return -1;
-    if (!lp_fmt_variant_valid(*format, *variant))
+    if (strcmp(*format, "nifti") != 0 && !lp_fmt_variant_valid(*format, o->variant))
         return lp_error_field(&req->err, LP_E_INVALID, "options.variant", "is not a variant of the %s format", *format);
+    if (o->frames && !lp_fmt_per_image(*format))
+        return lp_error_field(&req->err, LP_E_INVALID, "options.frames", "applies only to coco, voc, yolo and mask");
     if (lp_item_filter_read(*filters, LP_FILTER_JSON, req->who.team_id, req->arena, f, &req->err) != 0)
         return -1;
     if (!f->dataset_id && !f->nitem_ids)
@@ -82,9 +96,24 @@ static int read_body(lp_req *req, json_t *body, const char **format, const char 
     return 0;
 }
 
+/* NIfTI label volumes are written from volume slots, and no writer exists
+ * yet: the request is refused, saying whether the selection has any. -1. */
+static int nifti_refused(lp_req *req, lp_db *db, lp_item_filter *f)
+{
+    f->slot_type = "volume";
+    int64_t n = lp_db_items_count(db, f, 1, &req->err);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        return lp_error_field(&req->err, LP_E_INVALID, "format", "no volume slots: no selected item has a volume slot");
+    return lp_error_field(&req->err, LP_E_INVALID, "format",
+                          "nifti label volumes cannot be written yet; export the volume slots as darwin");
+}
+
 int lp_api_exports_create(lp_req *req)
 {
-    const char *format = NULL, *variant = NULL;
+    const char *format = NULL;
+    export_options o;
     json_t *body, *filters = NULL, *payload = NULL;
     char *filters_text = NULL;
     char id[37], job_id[37];
@@ -95,12 +124,17 @@ int lp_api_exports_create(lp_req *req)
     lp_db *db;
     int rc = -1;
 
-    if (!(body = lp_req_json(req, 1)) || read_body(req, body, &format, &variant, &filters, &f) != 0)
+    if (!(body = lp_req_json(req, 1)) || read_body(req, body, &format, &o, &filters, &f) != 0)
         return -1;
+    const char *variant = o.variant;
     if (!(db = lp_req_db(req)))
         return -1;
     if (f.dataset_id && lp_db_dataset_get(db, req->arena, req->who.team_id, f.dataset_id, &ds, &req->err) != 0) {
         lp_error_field(&req->err, LP_E_NOT_FOUND, "filters.dataset_id", "no such dataset");
+        goto cleanup;
+    }
+    if (strcmp(format, "nifti") == 0) {
+        nifti_refused(req, db, &f);
         goto cleanup;
     }
     if (!(filters_text = json_dumps(filters, JSON_COMPACT))) {
@@ -111,9 +145,12 @@ int lp_api_exports_create(lp_req *req)
         lp_db_export_create(db, req->who.team_id, req->who.user_id[0] ? req->who.user_id : NULL, format, variant,
                             filters_text, id, &req->err) != 0)
         goto cleanup;
-    payload = json_pack("{s:s, s:s, s:O}", "export_id", id, "format", format, "filters", filters);
+    payload = json_pack("{s:s, s:s, s:O, s:b}", "export_id", id, "format", format, "filters", filters,
+                        "include_media", o.include_media);
     if (payload && variant)
         json_object_set_new(payload, "variant", json_string(variant));
+    if (payload && o.frames)
+        json_object_set_new(payload, "frames", json_string(lp_fmt_frames_names[o.frames - 1]));
     if (!payload) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory creating an export");
         goto cleanup;

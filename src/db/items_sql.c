@@ -60,6 +60,9 @@ void lp_sqlb_item_filter(lp_sqlb *b, const lp_item_filter *f)
         lp_sqlb_add(b, " AND i.updated_at >= $%d::timestamptz", lp_sqlb_param(b, f->updated_gte));
     if (f->updated_lte)
         lp_sqlb_add(b, " AND i.updated_at <= $%d::timestamptz", lp_sqlb_param(b, f->updated_lte));
+    if (f->slot_type)
+        lp_sqlb_add(b, " AND EXISTS (SELECT 1 FROM slots s WHERE s.item_id = i.id AND s.type = $%d::text)",
+                    lp_sqlb_param(b, f->slot_type));
     if (f->stage || f->state || f->assignee_id) {
         /* The item's task (tasks.item_id is unique: one probe of its index). */
         lp_sqlb_add(b, " AND EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id");

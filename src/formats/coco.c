@@ -273,4 +273,4 @@ static void coco_free(lp_fmt_writer *w)
     free(c);
 }
 
-const lp_fmt_ops lp_fmt_coco_ops = {"coco", NULL, coco_begin, coco_item, coco_end, coco_free};
+const lp_fmt_ops lp_fmt_coco_ops = {"coco", NULL, coco_begin, coco_item, coco_end, coco_free, true};

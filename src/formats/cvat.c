@@ -276,25 +276,22 @@ static bool in_ranges(const lp_geom_frame_range *r, size_t n, int64_t f)
 static int put_track(lp_fmt_writer *w, const lp_fmt_ann *ann, uint64_t id, lp_arena *a, lp_error *err)
 {
     lp_buf *o = &w->buf;
-    size_t nk = 0;
-    lp_geom_keyframe *kf = lp_arena_alloc(a, (ann->nframes + 1) * sizeof *kf);
+    lp_geom_track t;
+    int rc = fmt_ann_track(ann, a, &t, err);
+    if (rc != 0)
+        return rc;
+    const lp_geom_keyframe *kf = t.keyframes;
+    size_t nk = t.nkeyframes;
     size_t cap = ann->nframes + 2 * (ann->row.nranges + ann->row.nhidden) + 1;
     event *ev = lp_arena_alloc(a, cap * sizeof *ev);
     size_t ne = 0;
     bool failed = false;
-    if (!kf || !ev)
+    if (!ev)
         return lp_error_set(err, LP_E_NOMEM, "out of memory writing a CVAT track");
-    for (size_t i = 0; i < ann->nframes; i++)
-        if (ann->frames[i].keyframe && ann->frames[i].geom.type >= 0 && ann->frames[i].geom.type < LP_GEOM_TYPE_COUNT)
-            kf[nk++] = (lp_geom_keyframe){ann->frames[i].frame, ann->frames[i].geom.shape};
-    if (nk == 0)
-        return 1;
     int type = kf[0].shape.type;
     if (type != LP_GEOM_BOUNDING_BOX && type != LP_GEOM_POLYGON && type != LP_GEOM_LINE && type != LP_GEOM_KEYPOINT &&
         type != LP_GEOM_ELLIPSE)
         return 1;
-    lp_geom_track t = {kf, nk, ann->row.ranges, ann->row.nranges, ann->row.hidden, ann->row.nhidden,
-                       ann->row.interpolated};
     for (size_t i = 0; i < nk; i++)
         if (in_ranges(t.ranges, t.nranges, kf[i].frame) && !in_ranges(t.hidden, t.nhidden, kf[i].frame))
             ev[ne++] = (event){kf[i].frame, &kf[i].shape, false, true};
@@ -327,7 +324,7 @@ static int put_track(lp_fmt_writer *w, const lp_fmt_ann *ann, uint64_t id, lp_ar
         bool conv;
         snprintf(extra, sizeof extra, " frame=\"%lld\" keyframe=\"1\" outside=\"%d\"", (long long)ev[i].frame,
                  ev[i].outside ? 1 : 0);
-        int rc = put_shape(o, ann, ev[i].shape, type, NULL, extra, &conv, a, err);
+        rc = put_shape(o, ann, ev[i].shape, type, NULL, extra, &conv, a, err);
         if (rc != 0)
             return rc < 0 && err->code == LP_OK ? fmt_nomem(w, err) : rc;
     }
@@ -400,4 +397,4 @@ static void cvat_free(lp_fmt_writer *w)
     free(c);
 }
 
-const lp_fmt_ops lp_fmt_cvat_ops = {"cvat", NULL, cvat_begin, cvat_item, cvat_end, cvat_free};
+const lp_fmt_ops lp_fmt_cvat_ops = {"cvat", NULL, cvat_begin, cvat_item, cvat_end, cvat_free, false};

@@ -113,4 +113,4 @@ static int darwin_end(lp_fmt_writer *w, lp_error *err)
     return lp_buf_puts(b, "],\"properties\":[]}") ? fmt_nomem(w, err) : 0;
 }
 
-const lp_fmt_ops lp_fmt_darwin_ops = {"darwin", NULL, darwin_begin, darwin_item, darwin_end, NULL};
+const lp_fmt_ops lp_fmt_darwin_ops = {"darwin", NULL, darwin_begin, darwin_item, darwin_end, NULL, false};

@@ -23,6 +23,8 @@ static const lp_fmt_ops *const FORMATS[] = {&lp_fmt_darwin_ops, &lp_fmt_coco_ops
 #define NFORMATS (sizeof FORMATS / sizeof *FORMATS)
 
 const char *const lp_fmt_writer_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", NULL};
+const char *const lp_fmt_export_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", "nifti", NULL};
+const char *const lp_fmt_frames_names[] = {"all", "keyframes", "annotated", NULL};
 
 static const lp_fmt_ops *find_ops(const char *name)
 {
@@ -43,6 +45,12 @@ static const char *resolve_variant(const lp_fmt_ops *ops, const char *variant)
         if (strcmp(*v, variant) == 0)
             return *v;
     return NULL;
+}
+
+int lp_fmt_per_image(const char *format)
+{
+    const lp_fmt_ops *ops = find_ops(format);
+    return ops && ops->per_image;
 }
 
 int lp_fmt_variant_valid(const char *format, const char *variant)
@@ -307,6 +315,8 @@ char *fmt_file_name(lp_arena *a, const char *prefix, const lp_fmt_item *it, cons
     return s;
 }
 
+char *lp_fmt_media_name(lp_arena *a, const lp_fmt_item *it) { return fmt_file_name(a, "images", it, NULL); }
+
 void fmt_color_rgb(const char *color, unsigned out[3])
 {
     out[0] = out[1] = out[2] = 0;
@@ -521,6 +531,10 @@ lp_fmt_writer *lp_fmt_writer_new(const char *format, const lp_fmt_out *out, cons
         lp_error_field(err, LP_E_INVALID, "options.variant", "is not a variant of the %s format", format);
         return NULL;
     }
+    if (opt && opt->frames != LP_FMT_FRAMES_NONE && !ops->per_image) {
+        lp_error_field(err, LP_E_INVALID, "options.frames", "applies only to coco, voc, yolo and mask");
+        return NULL;
+    }
     lp_fmt_writer *w = calloc(1, sizeof *w);
     if (!w) {
         lp_error_set(err, LP_E_NOMEM, "out of memory starting an export writer");
@@ -547,9 +561,10 @@ lp_fmt_writer *lp_fmt_writer_new(const char *format, const lp_fmt_out *out, cons
 int lp_fmt_writer_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *anns, lp_arena *a,
                        lp_error *err)
 {
-    if (w->ops->item(w, it, anns, a, err) != 0)
-        return -1;
-    return fmt_flush(w, false, err);
+    int rc = w->ops->per_image && w->opt.frames != LP_FMT_FRAMES_NONE && strcmp(it->slot_type, "video") == 0
+                 ? fmt_video_frames(w, it, anns, a, err)
+                 : w->ops->item(w, it, anns, a, err);
+    return rc != 0 ? -1 : fmt_flush(w, false, err);
 }
 
 int lp_fmt_writer_end(lp_fmt_writer *w, lp_error *err)
@@ -568,5 +583,6 @@ void lp_fmt_writer_free(lp_fmt_writer *w)
     if (w->ops->free)
         w->ops->free(w);
     lp_buf_free(&w->buf);
+    lp_arena_free(w->frame);
     free(w);
 }

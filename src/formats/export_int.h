@@ -9,6 +9,7 @@
 
 #include "loupe/formats/export.h"
 #include "loupe/geometry/shape.h"
+#include "loupe/geometry/track.h"
 
 typedef struct lp_fmt_ops {
     const char *name;
@@ -17,6 +18,7 @@ typedef struct lp_fmt_ops {
     int (*item)(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err);
     int (*end)(lp_fmt_writer *w, lp_error *err);
     void (*free)(lp_fmt_writer *w);  /* the format's state; may be NULL */
+    bool per_image;                  /* one image at a time: video items go frame by frame */
 } lp_fmt_ops;
 
 struct lp_fmt_writer {
@@ -28,6 +30,7 @@ struct lp_fmt_writer {
     lp_buf buf;                    /* bytes of the open file not yet written out */
     bool file_open;
     void *state;                   /* the format's own, freed by ops->free */
+    lp_arena *frame;               /* a video frame's annotations (frames.c), reset per frame */
 };
 
 extern const lp_fmt_ops lp_fmt_coco_ops, lp_fmt_voc_ops, lp_fmt_yolo_ops, lp_fmt_cvat_ops, lp_fmt_mask_ops,
@@ -98,6 +101,16 @@ bool fmt_image_sized(const lp_fmt_item *it);
 /* Counts an item the format cannot hold as skipped and its annotations as
  * dropped. 0. */
 int fmt_skip_item(lp_fmt_writer *w, const lp_fmt_batch *b);
+
+/* The track of a video annotation: its keyframes that have a shape (new in
+ * a), ranges, hidden areas, interpolation (frames.c). 0, 1 when no keyframe
+ * has a shape, -1 (LP_E_NOMEM). */
+int fmt_ann_track(const lp_fmt_ann *ann, lp_arena *a, lp_geom_track *t, lp_error *err);
+
+/* A video item as one image item per frame of w->opt.frames, each with
+ * the shapes computed at that frame (src/geometry/track.c), through
+ * w->ops->item (frames.c). 0 or -1. */
+int fmt_video_frames(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err);
 
 /* Counters. */
 #define FMT_WRITTEN(w, t) ((w)->stats.written[(t)]++)

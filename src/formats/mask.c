@@ -290,4 +290,4 @@ static void mask_free(lp_fmt_writer *w)
     free(m);
 }
 
-const lp_fmt_ops lp_fmt_mask_ops = {"mask", VARIANTS, mask_begin, mask_item, mask_end, mask_free};
+const lp_fmt_ops lp_fmt_mask_ops = {"mask", VARIANTS, mask_begin, mask_item, mask_end, mask_free, true};

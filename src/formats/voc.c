@@ -103,4 +103,4 @@ static int voc_end(lp_fmt_writer *w, lp_error *err)
     return 0;
 }
 
-const lp_fmt_ops lp_fmt_voc_ops = {"voc", NULL, voc_begin, voc_item, voc_end, NULL};
+const lp_fmt_ops lp_fmt_voc_ops = {"voc", NULL, voc_begin, voc_item, voc_end, NULL, true};

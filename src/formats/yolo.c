@@ -198,4 +198,4 @@ static int yolo_end(lp_fmt_writer *w, lp_error *err)
 
 static void yolo_free(lp_fmt_writer *w) { free(w->state); }
 
-const lp_fmt_ops lp_fmt_yolo_ops = {"yolo", VARIANTS, yolo_begin, yolo_item, yolo_end, yolo_free};
+const lp_fmt_ops lp_fmt_yolo_ops = {"yolo", VARIANTS, yolo_begin, yolo_item, yolo_end, yolo_free, true};

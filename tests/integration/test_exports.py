@@ -10,13 +10,16 @@ roles and teams are enforced; and the worker's peak RSS stays bounded while the 
 import io
 import json
 import os
+import shutil
 import struct
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 
 import loupe_harness as lh
+import media_testlib as mt
 from media_testlib import fetch
 
 lh.require_services()
@@ -112,10 +115,12 @@ class ExportCase(lh.LoupeTestCase):
         r = self.c.post("/api/v1/items/%s/annotations/batch" % item, json={"create": list(anns)})
         self.assertEqual(r.status, 200, r.text)
 
-    def export(self, fmt, variant=None, filters=None):
+    def export(self, fmt, variant=None, filters=None, **options):
         body = {"format": fmt, "filters": filters or {"dataset_id": self.ds}}
         if variant:
-            body["options"] = {"variant": variant}
+            options["variant"] = variant
+        if options:
+            body["options"] = options
         r = self.c.post("/api/v1/exports", json=body)
         self.assertEqual(r.status, 202, r.text)
         e = r.json()
@@ -325,6 +330,132 @@ class FormatsTest(ExportCase):
         r = self.c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": self.ds}})
         self.assertEqual(r.status, 202)
         self.assertProblem(self.c.get("/api/v1/exports/%s/download" % r.json()["id"]), 409)
+
+
+class VideoFramesTest(ExportCase):
+    """Video items in the per-image formats: with options.frames each chosen frame is an image of its
+    own, "<name>/frame_NNNNNN.jpg", holding the shapes the server computes at that frame."""
+
+    def setUp(self):
+        super().setUp()
+        self.cat = self.make_class("cat", ["bounding_box"])
+        # 20 frames; a box track visible in frames 0..11 with keyframes at 0 and 10 (x 0 → 10)
+        self.v = self.make_item("clip.mp4", path="/v", slots=[{"name": "0", "type": "video", "width": W,
+                                                               "height": H, "frame_count": 20, "fps": 25}])
+        self.annotate(self.v, {"class_id": self.cat, "ranges": [[0, 12]], "interpolated": True, "frames": {
+            "0": {"keyframe": True, "bounding_box": {"x": 0, "y": 4, "w": 10, "h": 8}},
+            "10": {"keyframe": True, "bounding_box": {"x": 10, "y": 4, "w": 10, "h": 8}}}})
+        self.make_item("still.jpg")  # an image item beside it
+
+    def yolo_frames(self, frames):
+        e, z = self.export("yolo", frames=frames)
+        got = {}
+        for name in z.namelist():
+            if name.startswith("labels/v/clip.mp4/"):
+                self.assertRegex(name, r"^labels/v/clip\.mp4/frame_\d{6}\.txt$")
+                boxes = []
+                for line in z.read(name).decode().splitlines():
+                    cls, cx, cy, w, h = (float(v) for v in line.split())
+                    boxes.append((round((cx - w / 2) * W, 6), round((cy - h / 2) * H, 6), round(w * W, 6),
+                                  round(h * H, 6)))
+                got[int(name[-10:-4])] = boxes
+        self.assertIn("labels/still.txt", z.namelist())
+        return e, got
+
+    def test_all_keyframes_annotated(self):
+        e, got = self.yolo_frames("all")
+        self.assertEqual(sorted(got), list(range(20)))
+        for f in range(12):  # interpolated by the server between the keyframes, held after the last
+            self.assertEqual(got[f], [(min(f, 10), 4, 10, 8)], f)
+        for f in range(12, 20):  # outside the range: an image without labels
+            self.assertEqual(got[f], [], f)
+        self.assertEqual(e["stats"]["items"], 21)
+        self.assertEqual(e["stats"]["annotations"]["written"], {"bounding_box": 12})
+
+        _, got = self.yolo_frames("keyframes")
+        self.assertEqual(got, {0: [(0, 4, 10, 8)], 10: [(10, 4, 10, 8)]})
+
+        _, got = self.yolo_frames("annotated")
+        self.assertEqual(sorted(got), list(range(12)))
+        self.assertEqual(got[5], [(5, 4, 10, 8)])
+
+        # COCO and VOC name the frames the same way
+        _, z = self.export("coco", frames="keyframes")
+        doc = json.loads(z.read("annotations/instances.json"))
+        names = {i["id"]: i["file_name"] for i in doc["images"]}
+        self.assertEqual(sorted(names.values()), ["still.jpg", "v/clip.mp4/frame_000000.jpg",
+                                                  "v/clip.mp4/frame_000010.jpg"])
+        boxes = sorted((names[a["image_id"]], a["bbox"]) for a in doc["annotations"])
+        self.assertEqual(boxes, [("v/clip.mp4/frame_000000.jpg", [0, 4, 10, 8]),
+                                 ("v/clip.mp4/frame_000010.jpg", [10, 4, 10, 8])])
+        _, z = self.export("voc", frames="annotated")
+        root = ET.fromstring(z.read("Annotations/v/clip.mp4/frame_000003.xml"))
+        self.assertEqual([int(root.find("object/bndbox/" + k).text) for k in ("xmin", "ymin", "xmax", "ymax")],
+                         [4, 5, 13, 12])
+
+        # without frames, video items are skipped by the per-image formats, as before
+        e, z = self.export("yolo")
+        self.assertEqual(e["stats"]["items_skipped"], 1)
+        self.assertFalse([n for n in z.namelist() if "clip" in n])
+
+        # frames apply only to the per-image formats, and must be one of the three
+        for body, field in (({"format": "darwin", "options": {"frames": "all"}}, "options.frames"),
+                            ({"format": "cvat", "options": {"frames": "all"}}, "options.frames"),
+                            ({"format": "yolo", "options": {"frames": "some"}}, "options.frames"),
+                            ({"format": "yolo", "options": {"include_media": "yes"}}, "options.include_media")):
+            body["filters"] = {"dataset_id": self.ds}
+            self.assertProblem(self.c.post("/api/v1/exports", json=body), 422, field)
+
+
+class MediaAndNiftiTest(ExportCase):
+    def test_include_media_copies_the_originals(self):
+        mt.require_tools("ffmpeg")
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        jpeg = mt.two_band_jpeg(os.path.join(tmp, "photo.jpg"), W, H)
+        video = os.path.join(tmp, "clip.mp4")
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=%dx%d:rate=10" % (W, H), "-t", "1", "-c:v", "libx264",
+                  "-pix_fmt", "yuv420p", video)
+        cat = self.make_class("cat", ["bounding_box"])
+        photo = self.make_item("photo.jpg", path="/p")
+        clip = self.make_item("clip.mp4", slots=[{"name": "0", "type": "video", "width": W, "height": H,
+                                                  "frame_count": 10}])
+        self.make_item("nofile.jpg")
+        files = {}
+        for item, path in ((photo, jpeg), (clip, video)):
+            with open(path, "rb") as f:
+                files[item] = f.read()
+            r = self.c.put("/api/v1/items/%s/slots/0/file" % item, data=files[item],
+                           headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(r.status, 202, r.text)
+        for item in files:  # normalised (the slot's size and frames are known again)
+            lh.wait_until(lambda: self.c.get("/api/v1/items/" + item).json()["status"] == "ready", timeout=120,
+                          interval=0.2, message="item %s ready" % item)
+        self.annotate(photo, {"class_id": cat, "bounding_box": {"x": 1, "y": 1, "w": 5, "h": 5}})
+        self.annotate(clip, {"class_id": cat, "ranges": [[0, 2]], "frames": {
+            "0": {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 4, "h": 4}}}})
+        e, z = self.export("yolo", frames="annotated", include_media=True)
+        names = z.namelist()
+        self.assertEqual(z.read("images/p/photo.jpg"), files[photo])   # the stored original, byte for byte
+        self.assertEqual(z.getinfo("images/p/photo.jpg").compress_type, zipfile.ZIP_STORED)
+        self.assertEqual(z.read("images/clip.mp4"), files[clip])       # a video goes in as its file
+        self.assertIn("labels/p/photo.txt", names)
+        self.assertEqual(sorted(n for n in names if n.startswith("labels/clip.mp4/")),
+                         ["labels/clip.mp4/frame_000000.txt", "labels/clip.mp4/frame_000001.txt"])
+        self.assertFalse([n for n in names if "nofile" in n and n.startswith("images/")])
+        self.assertEqual(e["stats"]["media"], {"files": 2, "bytes": len(files[photo]) + len(files[clip]),
+                                               "missing": 1})
+        # without the option, no media and no media stats
+        e, z = self.export("coco")
+        self.assertFalse([n for n in z.namelist() if n.startswith("images/")])
+        self.assertNotIn("media", e["stats"])
+
+    def test_nifti_without_volume_slots(self):
+        self.make_item("a.jpg")
+        r = self.c.post("/api/v1/exports", json={"format": "nifti", "filters": {"dataset_id": self.ds}})
+        self.assertProblem(r, 422, "format")
+        self.assertIn("no volume slots", r.text)
+        self.assertEqual(self.c.get("/api/v1/exports").json()["exports"], [])  # nothing was started
 
 
 class MemoryTest(ExportCase):

@@ -42,6 +42,7 @@ typedef struct lp_item_filter {
     const char *stage;                   /* the item's task is on this stage (a workflow stage id) */
     const char *state;                   /* … in this state */
     const char *assignee_id;             /* … assigned to this user */
+    const char *slot_type;               /* has a slot of this type (set by code, not read from requests) */
 } lp_item_filter;
 
 typedef enum lp_item_sort {

@@ -115,6 +115,11 @@ typedef struct lp_fmt_out {
  * deflating compressible files at level (0..9; 0 stores them). */
 void lp_fmt_out_zip(lp_fmt_out *out, lp_zip *z, int level);
 
+/* Where an item's media file goes in an archive with include_media:
+ * "images/<path>/<name>" (new in a; NULL on NOMEM), the layout YOLO's
+ * labels/ expect beside them. */
+char *lp_fmt_media_name(lp_arena *a, const lp_fmt_item *it);
+
 /* ---- writers --------------------------------------------------------------------- */
 
 typedef struct lp_fmt_stats {
@@ -126,8 +131,21 @@ typedef struct lp_fmt_stats {
     uint64_t dropped[LP_ANN_TYPE_COUNT];
 } lp_fmt_stats;
 
+/* Which frames of a video item the per-image formats (COCO, VOC, YOLO,
+ * masks) write, each as an image of its own (docs/FORMATS.md, Video). */
+typedef enum lp_fmt_frames {
+    LP_FMT_FRAMES_NONE = 0,      /* none: video items are skipped (the default) */
+    LP_FMT_FRAMES_ALL,           /* every frame of the video */
+    LP_FMT_FRAMES_KEYFRAMES,     /* the frames where some annotation has a keyframe */
+    LP_FMT_FRAMES_ANNOTATED      /* the frames where some annotation is visible */
+} lp_fmt_frames;
+
+/* "all", "keyframes", "annotated" (lp_fmt_frames 1, 2, 3), NULL-terminated. */
+extern const char *const lp_fmt_frames_names[];
+
 typedef struct lp_fmt_options {
     const char *variant;         /* yolo: "detect" | "segment" | "pose"; mask: "semantic" | "instance" */
+    lp_fmt_frames frames;        /* per-image formats only */
     const char *schema_version;  /* written into COCO's info and Darwin files */
     const char *created;         /* RFC 3339 time of the export */
 } lp_fmt_options;
@@ -136,16 +154,25 @@ typedef struct lp_fmt_writer lp_fmt_writer;
 
 /* The names of every format with a writer, NULL-terminated. */
 extern const char *const lp_fmt_writer_names[];
+/* The formats an export may name: the writers' and "nifti" (label volumes
+ * of volume slots, refused while no writer exists), NULL-terminated. */
+extern const char *const lp_fmt_export_names[];
+/* 1 for a format that writes one image at a time (COCO, VOC, YOLO, masks):
+ * the ones lp_fmt_options.frames applies to. */
+int lp_fmt_per_image(const char *format);
 /* 1 if variant is valid for format (NULL = its default). */
 int lp_fmt_variant_valid(const char *format, const char *variant);
 
 /* A writer of format sending to out (borrowed), for classes (borrowed,
  * prepared) and opt (borrowed). NULL with err (LP_E_INVALID: unknown format
- * or variant, or more classes than the format holds; LP_E_NOMEM, LP_E_IO). */
+ * or variant, frames for a format that is not per image, or more classes
+ * than the format holds; LP_E_NOMEM, LP_E_IO). */
 lp_fmt_writer *lp_fmt_writer_new(const char *format, const lp_fmt_out *out, const lp_fmt_classes *classes,
                                  const lp_fmt_options *opt, lp_error *err);
 /* Writes one item and its annotations (scratch memory from a, which the
- * caller resets between items). 0 or -1. */
+ * caller resets between items). A video item in a per-image format with
+ * opt.frames set is written as one image per frame (src/formats/frames.c).
+ * 0 or -1. */
 int lp_fmt_writer_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *anns, lp_arena *a,
                        lp_error *err);
 /* Writes what comes after the last item (COCO's images, data.yaml, …). 0 or -1. */

@@ -1,11 +1,13 @@
 /* exports.write: writes an export's archive (POST /api/v1/exports) straight
  * into storage.
  *
- * payload  {"export_id", "format", "variant"?, "filters"} — filters as the
- *          item list takes them (loupe/db/item_filter.h)
+ * payload  {"export_id", "format", "variant"?, "frames"?, "include_media"?,
+ *          "filters"} — filters as the item list takes them
+ *          (loupe/db/item_filter.h); frames as lp_fmt_frames_names
  * result   {"export_id", "size_bytes", "sha256", "items", "items_skipped",
  *          "files", "annotations": {"written", "converted", "dropped"}
- *          (each by annotation type)}
+ *          (each by annotation type), "media": {"files", "bytes",
+ *          "missing"} with include_media}
  *
  * Memory stays flat however many items pass: items are read a page at a
  * time (export_page_items, keyset by name and id), the annotations of a
@@ -13,7 +15,9 @@
  * collected as they stream into one arena (at most
  * export_item_max_bytes, reset per item), the format writer
  * (src/formats) sees one item at a time, and the zip archive goes out through
- * a storage writer as it is made (S3: multipart). A retried attempt starts
+ * a storage writer as it is made (S3: multipart). With include_media a
+ * second pass over the same pages copies each item's original file from
+ * storage into the archive as it streams (stored, not deflated). A retried attempt starts
  * again and overwrites the same key, so retries are harmless. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +35,28 @@
 
 #define CLASS_PAGE 1000
 
+/* lp_fmt_frames of a name of lp_fmt_frames_names; NONE for NULL or another. */
+static lp_fmt_frames frames_of(const char *name)
+{
+    for (int i = 0; name && lp_fmt_frames_names[i]; i++)
+        if (strcmp(lp_fmt_frames_names[i], name) == 0)
+            return (lp_fmt_frames)(i + 1);
+    return LP_FMT_FRAMES_NONE;
+}
+
 int lp_job_exports_write_validate(const json_t *payload, const lp_config *cfg, lp_error *err)
 {
     const json_t *id = json_object_get(payload, "export_id"), *format = json_object_get(payload, "format");
-    const json_t *variant = json_object_get(payload, "variant");
+    const json_t *variant = json_object_get(payload, "variant"), *frames = json_object_get(payload, "frames");
+    const json_t *media = json_object_get(payload, "include_media");
     lp_item_filter f;
     int rc = 0;
     (void)cfg;
+    if (frames && !(json_is_string(frames) && frames_of(json_string_value(frames)) != LP_FMT_FRAMES_NONE &&
+                    lp_fmt_per_image(json_string_value(format))))
+        rc = lp_error_field(err, LP_E_INVALID, "frames", "must be all, keyframes or annotated, for a per-image format");
+    if (media && !json_is_boolean(media))
+        rc = lp_error_field(err, LP_E_INVALID, "include_media", "must be true or false");
     if (!json_is_string(id) || !lp_is_uuid(json_string_value(id)))
         rc = lp_error_field(err, LP_E_INVALID, "export_id", "must be a UUID");
     if (!json_is_string(format) ||
@@ -138,13 +157,23 @@ static int load_classes(lp_job_ctx *ctx, lp_fmt_classes *out)
 typedef struct run {
     lp_job_ctx *ctx;
     lp_item_filter filter;
+    lp_storage *storage;
     lp_storage_writer *sw;
     lp_zip *zip;
+    lp_fmt_out out;
     lp_fmt_writer *w;
     lp_arena *page, *item;
     lp_fmt_classes classes;
     int64_t total, done;
+    int passes;                    /* 2 with include_media */
+    uint64_t media_files, media_bytes, media_missing;
 } run;
+
+/* The fraction done, over every pass. */
+static double fraction(const run *r)
+{
+    return r->total > 0 ? 0.99 * (double)r->done / (double)(r->total * r->passes) : 0;
+}
 
 static int to_storage(void *ud, const void *p, size_t n, lp_error *err)
 {
@@ -214,14 +243,55 @@ static int export_page(run *r, const lp_item_row *rows, size_t n)
             r->done++;
     }
     lp_db_ann_close(c);
-    if (rc == 0 && lp_job_progress(ctx, r->total > 0 ? 0.99 * (double)r->done / (double)r->total : 0) != 0)
+    if (rc == 0 && lp_job_progress(ctx, fraction(r)) != 0)
         rc = -1;
     return rc;
 }
 
-/* Pages of items in (name, id) order. The cursor of the next page is kept
- * outside the page's arena, which is reset for each page. */
-static int export_items(run *r)
+/* Counts the bytes of a media file on their way into the archive. */
+static int to_archive(void *ud, const void *p, size_t n, lp_error *err)
+{
+    run *r = ud;
+    r->media_bytes += n;
+    return r->out.write(r->out.ud, p, n, err);
+}
+
+/* Copies the original file of each item's first slot into the archive,
+ * streamed from storage (lp_fmt_media_name). Items without a file are
+ * counted as missing. */
+static int media_page(run *r, const lp_item_row *rows, size_t n)
+{
+    lp_job_ctx *ctx = r->ctx;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        lp_fmt_item it = item_of(&rows[i]);
+        json_t *storage = rows[i].nslots && rows[i].slots[0].storage ? json_loads(rows[i].slots[0].storage, 0, NULL)
+                                                                     : NULL;
+        const char *key = json_string_value(json_object_get(storage, "original"));
+        char *name = key ? lp_fmt_media_name(r->page, &it) : NULL;
+        if (!key)
+            r->media_missing++;
+        else if (!name)
+            rc = lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory naming the media of item %s", rows[i].id);
+        else if (r->out.open(r->out.ud, name, false, &ctx->err) != 0 ||
+                 lp_storage_get(r->storage, key, 0, LP_STORAGE_TO_END, to_archive, r, &ctx->err) != 0)
+            rc = -1;
+        else
+            r->media_files++;
+        json_decref(storage);
+        if (rc == 0 && lp_job_check(ctx) != 0)
+            rc = -1;
+        r->done++;
+    }
+    if (rc == 0 && lp_job_progress(ctx, fraction(r)) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* Pages of items in (name, id) order, each handed to page_fn. The cursor of
+ * the next page is kept outside the page's arena, which is reset for each
+ * page. */
+static int export_items(run *r, int (*page_fn)(run *, const lp_item_row *, size_t))
 {
     lp_job_ctx *ctx = r->ctx;
     char *after_name = NULL, after_id[LP_DB_UUID_LEN] = "";
@@ -233,7 +303,7 @@ static int export_items(run *r)
         lp_arena_reset(r->page);
         if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name,
                              after_name ? after_id : NULL, page, &rows, &n, &ctx->err) != 0 ||
-            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0 || export_page(r, rows, n) != 0)
+            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0 || page_fn(r, rows, n) != 0)
             break;
         if ((int64_t)n < page) {
             rc = 0;
@@ -262,18 +332,27 @@ static json_t *by_type(const uint64_t *counts)
     return o;
 }
 
-static json_t *stats_json(const lp_fmt_stats *s)
+static json_t *stats_json(const run *r)
 {
-    return json_pack("{s:I, s:I, s:I, s:{s:o*, s:o*, s:o*}}", "items", (json_int_t)s->items, "items_skipped",
-                     (json_int_t)s->items_skipped, "files", (json_int_t)s->files, "annotations", "written",
-                     by_type(s->written), "converted", by_type(s->converted), "dropped", by_type(s->dropped));
+    const lp_fmt_stats *s = lp_fmt_writer_stats(r->w);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:{s:o*, s:o*, s:o*}}", "items", (json_int_t)s->items, "items_skipped",
+                          (json_int_t)s->items_skipped, "files", (json_int_t)s->files, "annotations", "written",
+                          by_type(s->written), "converted", by_type(s->converted), "dropped", by_type(s->dropped));
+    if (o && r->passes > 1 &&
+        json_object_set_new(o, "media",
+                            json_pack("{s:I, s:I, s:I}", "files", (json_int_t)r->media_files, "bytes",
+                                      (json_int_t)r->media_bytes, "missing", (json_int_t)r->media_missing)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 /* Records the archive on the export row and sets the result. */
 static int finish(run *r, const char *export_id, const char *key, const lp_storage_object *obj)
 {
     lp_job_ctx *ctx = r->ctx;
-    json_t *stats = stats_json(lp_fmt_writer_stats(r->w));
+    json_t *stats = stats_json(r);
     char *text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
     int rc = -1;
     if (!text)
@@ -296,21 +375,22 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
     const char *export_id = json_string_value(json_object_get(ctx->payload, "export_id"));
     const char *format = json_string_value(json_object_get(ctx->payload, "format"));
     const json_t *variant = json_object_get(ctx->payload, "variant");
+    lp_fmt_frames frames = frames_of(json_string_value(json_object_get(ctx->payload, "frames")));
     char key[LP_STORAGE_KEY_MAX + 1], created[32];
     lp_storage_object obj;
-    lp_fmt_out out;
     run r;
     int rc = -1;
 
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
+    r.passes = json_is_true(json_object_get(ctx->payload, "include_media")) ? 2 : 1;
     if (!ctx->team_id || !*ctx->team_id)
         return lp_error_set(&ctx->err, LP_E_INVALID, "job %s: exports.write needs a team", ctx->id);
     if (lp_item_filter_read(json_object_get(ctx->payload, "filters"), LP_FILTER_JSON, ctx->team_id, ctx->arena,
                             &r.filter, &ctx->err) != 0 ||
         load_classes(ctx, &r.classes) != 0 || (r.total = lp_db_items_count(ctx->db, &r.filter, 0, &ctx->err)) < 0)
         return -1;
-    lp_storage *s = lp_job_storage(ctx->cfg, &ctx->err);
+    lp_storage *s = r.storage = lp_job_storage(ctx->cfg, &ctx->err);
     if (!s)
         return -1;
     time_t now = time(NULL);
@@ -318,6 +398,7 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
     gmtime_r(&now, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     lp_fmt_options opt = {.variant = json_is_string(variant) ? json_string_value(variant) : NULL,
+                          .frames = frames,
                           .schema_version = "1",
                           .created = created};
     lp_storage_key_export(ctx->team_id, export_id, key, sizeof key);
@@ -328,9 +409,10 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
     if (!(r.sw = lp_storage_writer_open(s, key, "application/zip", &ctx->err)) ||
         !(r.zip = lp_zip_new(to_storage, r.sw, now, &ctx->err)))
         goto cleanup;
-    lp_fmt_out_zip(&out, r.zip, (int)ctx->cfg->export_zip_level);
-    if (!(r.w = lp_fmt_writer_new(format, &out, &r.classes, &opt, &ctx->err)) || export_items(&r) != 0 ||
-        lp_fmt_writer_end(r.w, &ctx->err) != 0 || lp_zip_finish(r.zip, &ctx->err) != 0)
+    lp_fmt_out_zip(&r.out, r.zip, (int)ctx->cfg->export_zip_level);
+    if (!(r.w = lp_fmt_writer_new(format, &r.out, &r.classes, &opt, &ctx->err)) || export_items(&r, export_page) != 0 ||
+        lp_fmt_writer_end(r.w, &ctx->err) != 0 || (r.passes > 1 && export_items(&r, media_page) != 0) ||
+        lp_zip_finish(r.zip, &ctx->err) != 0)
         goto cleanup;
     rc = lp_storage_writer_commit(r.sw, &obj, &ctx->err);
     r.sw = NULL;
