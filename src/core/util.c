@@ -2,6 +2,7 @@
 #include "loupe/core/util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -72,6 +73,49 @@ int lp_uuid_v4(char out[37])
     char hex[33];
     lp_hex_encode(b, 16, hex);
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return 0;
+}
+
+/* The last time and counter lp_uuid_v7 used (the counter's low 32 bits go
+ * into an id and wrap, as the database's sequence does). */
+static uint64_t v7_last_ms;
+static uint64_t v7_made;
+static pthread_mutex_t v7_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int lp_uuid_v7(char (*out)[37], size_t n)
+{
+    unsigned char rnd[256 * 5];
+    for (size_t done = 0; done < n;) {
+        size_t batch = n - done < 256 ? n - done : 256;
+        if (lp_random_bytes(rnd, batch * 5) != 0)
+            return -1;
+        pthread_mutex_lock(&v7_mu);
+        uint64_t ms = (uint64_t)lp_now_wall_ms();
+        if (ms < v7_last_ms)
+            ms = v7_last_ms;
+        v7_last_ms = ms;
+        for (size_t k = 0; k < batch; k++) {
+            uint64_t made = v7_made++;
+            uint32_t c = (uint32_t)made;
+            const unsigned char *r = &rnd[k * 5];
+            unsigned char b[16];
+            if (c == 0 && made != 0) /* wrapped: this id must still sort after the last */
+                v7_last_ms = ++ms;
+            for (int i = 0; i < 6; i++)
+                b[i] = (unsigned char)(ms >> (40 - 8 * i));
+            b[6] = (unsigned char)(0x70 | ((c >> 28) & 0x0f));
+            b[7] = (unsigned char)(c >> 20);
+            b[8] = (unsigned char)(0x80 | ((c >> 14) & 0x3f));
+            b[9] = (unsigned char)(c >> 6);
+            b[10] = (unsigned char)((c & 0x3f) << 2);
+            memcpy(&b[11], r, 5);
+            char hex[33];
+            lp_hex_encode(b, 16, hex);
+            snprintf(out[done + k], 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+        }
+        pthread_mutex_unlock(&v7_mu);
+        done += batch;
+    }
     return 0;
 }
 

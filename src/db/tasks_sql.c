@@ -69,9 +69,17 @@ int lp_db_task_history(lp_db *db, lp_arena *a, const char *task_id, lp_task_hist
     const char *p[1] = {task_id};
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  "SELECT id, action, actor_id, subject_id, from_stage, from_state, to_stage, "
-                                  "to_state, port, comment, " LP_SQL_TS("at") " FROM task_history "
-                                  "WHERE task_id = $1 ORDER BY id",
+                                  /* a row, then the hops of its route (migrations/0017) */
+                                  "SELECT h.id, s.action, s.actor_id, s.subject_id, s.from_stage, s.from_state, "
+                                  "s.to_stage, s.to_state, s.port, s.comment, " LP_SQL_TS("h.at") " "
+                                  "FROM task_history h CROSS JOIN LATERAL ("
+                                  "  SELECT 0::bigint AS k, h.action, h.actor_id, h.subject_id, h.from_stage, "
+                                  "  h.from_state, h.to_stage, h.to_state, h.port, h.comment "
+                                  "  UNION ALL SELECT r.k, 'route', NULL, NULL, r.hop ->> 'from_stage', "
+                                  "  r.hop ->> 'from_state', r.hop ->> 'to_stage', r.hop ->> 'to_state', "
+                                  "  r.hop ->> 'port', NULL "
+                                  "  FROM jsonb_array_elements(h.route) WITH ORDINALITY AS r(hop, k)) s "
+                                  "WHERE h.task_id = $1 ORDER BY h.id, s.k",
                                   1, p, err),
                       sizeof **out, read_history, "history rows", n, err);
     return *out ? 0 : -1;

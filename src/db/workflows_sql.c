@@ -35,7 +35,7 @@
 /* Rows go in the order of their arrays: unnest yields them in that order,
  * and a plain INSERT ... SELECT FROM unnest takes serial values (history
  * ids, event seq) in it. Statements with array parameters gather them in an lp_sqlb (its arena
- * holds the literals) and run through sqlb_run / sqlb_rows / sqlb_append
+ * holds the literals) and run through sqlb_run / sqlb_rows
  * (or lp_sqlb_query where a result needs more than its rows), which free it. */
 
 /* Runs the statement in b (and frees b) for its effect: 0 or -1. */
@@ -53,24 +53,6 @@ static int sqlb_rows(lp_sqlb *b, lp_db *db, lp_arena *a, const char *sql, size_t
     void *rows = lp_db_rows(a, lp_sqlb_query(b, db, sql, err), elem_size, read, what, n, err);
     memcpy(out, &rows, sizeof rows);
     return rows ? 0 : -1;
-}
-
-/* Appends n rows of elem_size bytes for one workflow: $1 is team_id, $2
- * workflow_id, then one array parameter per string member at offs[0..ncols)
- * of the rows, in that order; sql inserts from them. None is 0. 0 or -1. */
-static int sqlb_append(lp_db *db, const char *team_id, const char *workflow_id, const void *rows, size_t elem_size,
-                       const size_t *offs, size_t ncols, size_t n, const char *sql, lp_error *err)
-{
-    lp_sqlb b;
-    if (n == 0)
-        return 0;
-    if (lp_sqlb_init(&b, err) != 0)
-        return -1;
-    lp_sqlb_param(&b, team_id);
-    lp_sqlb_param(&b, workflow_id);
-    for (size_t i = 0; i < ncols; i++)
-        lp_sqlb_param(&b, lp_sqlb_column(&b, rows, elem_size, offs[i], n));
-    return sqlb_run(&b, db, sql, err);
 }
 
 /* Reads a JSON array of strings (or of [name, value] pairs when pairs) into
@@ -509,57 +491,62 @@ int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const
                               size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err)
 {
     lp_sqlb b;
-    (void)a;
-    for (size_t k = 0; k < n; k++)
-        task_ids[k][0] = '\0';
     if (n == 0)
         return 0;
+    const char **ids = lp_arena_calloc(a, n, sizeof *ids);
+    if (!ids)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
+    for (size_t k = 0; k < n; k++)
+        ids[k] = task_ids[k];
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
     lp_sqlb_param(&b, team_id);
     lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, ids, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
     PGresult *r = lp_sqlb_query(&b, db,
-                                "WITH u AS (SELECT * FROM unnest($3::uuid[], $4::text[], $5::text[]) "
-                                "WITH ORDINALITY AS u(item_id, stage, state, ord)), "
-                                "ins AS (INSERT INTO tasks (team_id, workflow_id, item_id, stage, state, priority) "
-                                "SELECT $1, $2, u.item_id, u.stage, u.state, i.priority FROM u "
+                                "INSERT INTO tasks (id, team_id, workflow_id, item_id, stage, state, priority) "
+                                "SELECT u.id, $1, $2, u.item_id, u.stage, u.state, i.priority "
+                                "FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[]) "
+                                "WITH ORDINALITY AS u(id, item_id, stage, state, ord) "
                                 "JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
-                                "ON CONFLICT (item_id) DO NOTHING RETURNING id, item_id) "
-                                "SELECT ins.id, u.ord FROM ins JOIN u USING (item_id)",
+                                "ON CONFLICT (item_id) DO NOTHING RETURNING id",
                                 err);
     if (!r)
         return -1;
     int64_t made = PQntuples(r);
-    for (int row = 0; row < PQntuples(r); row++) {
-        int64_t ord = lp_db_int_or(r, row, 1, 0);
-        if (ord >= 1 && (size_t)ord <= n)
-            lp_db_text_copy(task_ids[ord - 1], LP_DB_UUID_LEN, r, row, 0);
+    if ((size_t)made < n) {
+        /* Which were made: the ids are in ascending order, so each one
+         * returned is found by bisection; the others are cleared. */
+        unsigned char *kept = lp_arena_calloc(a, n, 1);
+        if (!kept) {
+            PQclear(r);
+            return lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
+        }
+        for (int row = 0; row < PQntuples(r); row++) {
+            const char *id = PQgetvalue(r, row, 0);
+            size_t lo = 0, hi = n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(task_ids[mid], id);
+                if (c == 0) {
+                    kept[mid] = 1;
+                    break;
+                }
+                if (c < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+        }
+        for (size_t k = 0; k < n; k++)
+            if (!kept[k])
+                task_ids[k][0] = '\0';
     }
     PQclear(r);
     return made;
-}
-
-int lp_db_wf_tasks_place(lp_db *db, const char *workflow_id, const char *const *task_ids,
-                         const char *const *stages, const char *const *states, size_t n, lp_error *err)
-{
-    lp_sqlb b;
-    if (n == 0)
-        return 0;
-    if (lp_sqlb_init(&b, err) != 0)
-        return -1;
-    lp_sqlb_param(&b, workflow_id);
-    lp_sqlb_param(&b, lp_sqlb_array(&b, task_ids, n));
-    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
-    lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
-    return sqlb_run(&b, db,
-                    "UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
-                    "claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
-                    "FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(id, stage, state) "
-                    "WHERE t.id = u.id AND t.workflow_id = $1",
-                    err);
 }
 
 static int read_task_ref(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
@@ -615,49 +602,53 @@ int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id,
 
 /* ---- History and events ----------------------------------------------------------------- */
 
-int lp_db_wf_history_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_history_row *rows,
-                            size_t n, lp_error *err)
+int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_writes *w, lp_error *err)
 {
-    static const size_t cols[] = {
-        offsetof(lp_wf_history_row, task_id),
-        offsetof(lp_wf_history_row, action),
-        offsetof(lp_wf_history_row, actor_id),
-        offsetof(lp_wf_history_row, subject_id),
-        offsetof(lp_wf_history_row, from_stage),
-        offsetof(lp_wf_history_row, from_state),
-        offsetof(lp_wf_history_row, to_stage),
-        offsetof(lp_wf_history_row, to_state),
-        offsetof(lp_wf_history_row, port),
-        offsetof(lp_wf_history_row, comment),
-        offsetof(lp_wf_history_row, stage_entered_at),
+    static const size_t hist_cols[] = {
+        offsetof(lp_wf_history_row, task_id),    offsetof(lp_wf_history_row, action),
+        offsetof(lp_wf_history_row, actor_id),   offsetof(lp_wf_history_row, subject_id),
+        offsetof(lp_wf_history_row, from_stage), offsetof(lp_wf_history_row, from_state),
+        offsetof(lp_wf_history_row, to_stage),   offsetof(lp_wf_history_row, to_state),
+        offsetof(lp_wf_history_row, port),       offsetof(lp_wf_history_row, comment),
+        offsetof(lp_wf_history_row, stage_entered_at), offsetof(lp_wf_history_row, route),
     };
-    return sqlb_append(db, team_id, workflow_id, rows, sizeof *rows, cols, sizeof cols / sizeof *cols, n,
-                       "INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
-                       "from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at) "
-                       "SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
-                       "u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()) "
-                       "FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], "
-                       "$9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[]) "
-                       "AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
-                       "port, comment, entered)",
-                       err);
-}
-
-int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_event_row *rows,
-                           size_t n, lp_error *err)
-{
-    static const size_t cols[] = {
-        offsetof(lp_wf_event_row, type),
-        offsetof(lp_wf_event_row, item_id),
-        offsetof(lp_wf_event_row, task_id),
-        offsetof(lp_wf_event_row, data),
+    static const size_t ev_cols[] = {
+        offsetof(lp_wf_event_row, id),      offsetof(lp_wf_event_row, type), offsetof(lp_wf_event_row, item_id),
+        offsetof(lp_wf_event_row, task_id), offsetof(lp_wf_event_row, data),
     };
-    return sqlb_append(db, team_id, workflow_id, rows, sizeof *rows, cols, sizeof cols / sizeof *cols, n,
-                       "INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
-                       "SELECT $1, u.type, $2, u.item_id, u.task_id, u.data "
-                       "FROM unnest($3::text[], $4::uuid[], $5::uuid[], $6::jsonb[]) "
-                       "AS u(type, item_id, task_id, data)",
-                       err);
+    lp_sqlb b;
+    if (w->nplace == 0 && w->nhist == 0 && w->nev == 0)
+        return 0;
+    if (lp_sqlb_init(&b, err) != 0)
+        return -1;
+    lp_sqlb_param(&b, team_id);
+    lp_sqlb_param(&b, workflow_id);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, w->task_ids, w->nplace));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, w->stages, w->nplace));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, w->states, w->nplace));
+    for (size_t i = 0; i < sizeof hist_cols / sizeof *hist_cols; i++)
+        lp_sqlb_param(&b, lp_sqlb_column(&b, w->hist, sizeof *w->hist, hist_cols[i], w->nhist));
+    for (size_t i = 0; i < sizeof ev_cols / sizeof *ev_cols; i++)
+        lp_sqlb_param(&b, lp_sqlb_column(&b, w->ev, sizeof *w->ev, ev_cols[i], w->nev));
+    /* The events' fan-out trigger (migrations/0011) runs once, on all of them. */
+    return sqlb_run(&b, db,
+                    "WITH place AS (UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
+                    "  claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
+                    "  FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(id, stage, state) "
+                    "  WHERE t.id = u.id AND t.workflow_id = $2), "
+                    "hist AS (INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
+                    "  from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at, route) "
+                    "  SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
+                    "  u.to_stage, u.to_state, u.port, u.comment, coalesce(u.entered, now()), u.route "
+                    "  FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], "
+                    "  $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::jsonb[]) "
+                    "  AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
+                    "  port, comment, entered, route)) "
+                    "INSERT INTO events (id, team_id, type, workflow_id, item_id, task_id, data) "
+                    "SELECT coalesce(u.id, loupe_uuid_v7()), $1, u.type, $2, u.item_id, u.task_id, u.data "
+                    "FROM unnest($18::uuid[], $19::text[], $20::uuid[], $21::uuid[], $22::jsonb[]) "
+                    "AS u(id, type, item_id, task_id, data)",
+                    err);
 }
 
 /* ---- The inbox of the workflow router ----------------------------------------------------- */

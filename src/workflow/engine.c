@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "loupe/core/util.h"
 #include "loupe/db/workflows_sql.h"
 #include "loupe/formats/json_text.h"
 #include "loupe/workflow/graph_cache.h"
@@ -251,27 +252,43 @@ static void webhook_event(batch *b, const char *task_id, const char *item_id, si
     event_add(b, "task.webhook", item_id, task_id);
 }
 
-/* The task arrived at stage `arrive`, then the workflow carried it along
- * the hops of route from hop `first` on: a history row per such hop
- * (action "route", no actor), a task.webhook event per webhook stage
- * reached, and task.completed when the route ends on complete or discard. */
-static void route_rows(batch *b, const char *task_id, const char *item_id, const lp_wf_route *route, size_t arrive,
-                       size_t first)
+/* The JSON array of route's hops from hop `first` on (arena), or NULL when
+ * there are none or on failure (b->failed). */
+static const char *route_json(batch *b, const lp_wf_route *route, size_t first)
 {
-    webhook_event(b, task_id, item_id, arrive);
+    static const char *const keys[] = {"{\"from_stage\":", ",\"from_state\":", ",\"port\":", ",\"to_stage\":",
+                                       ",\"to_state\":"};
+    int rc = 0;
+    if (first >= route->nhops)
+        return NULL;
+    lp_buf_reset(&b->data);
+    rc |= lp_buf_puts(&b->data, "[");
     for (size_t h = first; h < route->nhops; h++) {
         const lp_wf_hop *hop = &route->hops[h];
-        lp_wf_history_row *row = hist_add(b);
-        if (!row)
-            return;
-        *row = (lp_wf_history_row){.task_id = task_id,
-                                   .action = "route",
-                                   .from_stage = stage(b, hop->from)->id,
-                                   .from_state = stage(b, hop->from)->states[0],
-                                   .to_stage = stage(b, hop->to)->id,
-                                   .to_state = stage(b, hop->to)->states[0],
-                                   .port = stage(b, hop->from)->ports[hop->port]};
+        const char *v[5] = {stage(b, hop->from)->id, stage(b, hop->from)->states[0],
+                            stage(b, hop->from)->ports[hop->port], stage(b, hop->to)->id, stage(b, hop->to)->states[0]};
+        rc |= h > first ? lp_buf_puts(&b->data, ",") : 0;
+        for (size_t i = 0; i < 5; i++)
+            rc |= lp_buf_puts(&b->data, keys[i]) | lp_json_write_string(&b->data, v[i], strlen(v[i]));
+        rc |= lp_buf_puts(&b->data, "}");
     }
+    rc |= lp_buf_puts(&b->data, "]");
+    const char *text = rc == 0 ? lp_arena_strndup(b->a, b->data.data, b->data.len) : NULL;
+    if (!text)
+        b->failed = 1;
+    return text;
+}
+
+/* The task arrived at stage `arrive` by history row `row` (an index into
+ * b->hist), then the workflow carried it along the hops of route from hop
+ * `first` on: those hops become the row's route (no actor; the history
+ * reads them back as "route" steps), a task.webhook event per webhook stage
+ * reached, and task.completed when the route ends on complete or discard. */
+static void route_rows(batch *b, size_t row, const char *task_id, const char *item_id, const lp_wf_route *route,
+                       size_t arrive, size_t first)
+{
+    b->hist[row].route = route_json(b, route, first);
+    webhook_event(b, task_id, item_id, arrive);
     for (size_t h = first; h < route->nhops; h++)
         webhook_event(b, task_id, item_id, route->hops[h].to);
     const lp_wf_stage *end = stage(b, route->stage);
@@ -283,13 +300,25 @@ static void route_rows(batch *b, const char *task_id, const char *item_id, const
     }
 }
 
-static int batch_write(lp_db *db, batch *b, lp_error *err)
+/* Writes the batch's history rows and events, with the tasks placed as
+ * place says (NULL: none), in one statement; frees the batch. 0 or -1. */
+static int batch_write(lp_db *db, batch *b, const lp_wf_writes *place, lp_error *err)
 {
+    char(*ids)[LP_DB_UUID_LEN] = b->nev ? lp_arena_calloc(b->a, b->nev, sizeof *ids) : NULL;
+    lp_wf_writes w = place ? *place : (lp_wf_writes){0};
     int rc = -1;
+    /* the events' ids made here rather than row by row in the database */
+    if (b->nev && (!ids || lp_uuid_v7(ids, b->nev) != 0))
+        b->failed = 1;
+    for (size_t k = 0; !b->failed && k < b->nev; k++)
+        b->ev[k].id = ids[k];
+    w.hist = b->hist;
+    w.nhist = b->nhist;
+    w.ev = b->ev;
+    w.nev = b->nev;
     if (b->failed)
         lp_error_set(err, LP_E_NOMEM, "out of memory writing workflow history");
-    else if (lp_db_wf_history_append(db, b->wf->team_id, b->wf->id, b->hist, b->nhist, err) == 0 &&
-             lp_db_wf_events_append(db, b->wf->team_id, b->wf->id, b->ev, b->nev, err) == 0)
+    else if (lp_db_wf_write(db, b->wf->team_id, b->wf->id, &w, err) == 0)
         rc = 0;
     lp_buf_free(&b->data);
     return rc;
@@ -316,7 +345,7 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
     lp_wf_facts *facts = facts_of(a, rows, n, err);
     if (!facts)
         return -1;
-    if (!from || !port || !routes || !item_ids || !stages || !states || !task_ids)
+    if (!from || !port || !routes || !item_ids || !stages || !states || !task_ids || lp_uuid_v7(task_ids, n) != 0)
         return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
     for (size_t k = 0; k < n; k++)
         from[k] = g->entry; /* port 0: the dataset stage's one port, next */
@@ -357,9 +386,9 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
             lp_json_write_string(&b.data, stages[k], strlen(stages[k])) != 0 || lp_buf_puts(&b.data, "]") != 0)
             b.failed = 1;
         event_add(&b, "task.created", rows[k].item_id, task_ids[k]);
-        route_rows(&b, task_ids[k], rows[k].item_id, &routes[k], g->entry, 0);
+        route_rows(&b, b.nhist - 1, task_ids[k], rows[k].item_id, &routes[k], g->entry, 0);
     }
-    return batch_write(db, &b, err) == 0 ? made : -1;
+    return batch_write(db, &b, NULL, err) == 0 ? made : -1;
 }
 
 int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
@@ -403,8 +432,9 @@ typedef struct leg {
 } leg;
 
 /* Writes legs: the tasks placed where their routes end, one history row for
- * the task's own step (action by actor, with comment) then one per hop the
- * workflow made, a task.stage_changed event each and the arrival events. */
+ * the task's own step (action by actor, with comment) whose route holds the
+ * hops the workflow made, a task.stage_changed event each and the arrival
+ * events. */
 static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
                       const char *comment, const leg *legs, const lp_wf_item_row *rows, size_t n, lp_error *err)
 {
@@ -445,17 +475,10 @@ static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actio
         data_str(&b, "port", l->port);
         data_str(&b, "actor_id", actor_id);
         event_add(&b, "task.stage_changed", rows[k].item_id, l->task_id);
-        route_rows(&b, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
+        route_rows(&b, b.nhist - 1, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
     }
-    if (b.failed) {
-        lp_buf_free(&b.data);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory moving %zu tasks", n);
-    }
-    if (lp_db_wf_tasks_place(db, wf->id, ids, stages, states, n, err) != 0) {
-        lp_buf_free(&b.data);
-        return -1;
-    }
-    return batch_write(db, &b, err);
+    lp_wf_writes place = {.task_ids = ids, .stages = stages, .states = states, .nplace = n};
+    return batch_write(db, &b, &place, err);
 }
 
 /* Reads the tasks' items and routes: task k leaves from[k] through port[k]. */
@@ -564,7 +587,7 @@ static int reset_states(lp_db *db, lp_arena *a, const lp_wf *wf, const char *act
         data_str(&b, "to_state", t[k].new_state);
         event_add(&b, "task.state_changed", t[k].item_id, t[k].task_id);
     }
-    return batch_write(db, &b, err);
+    return batch_write(db, &b, NULL, err);
 }
 
 /* Where a task arriving at stage `to` starts its route: an edge into it

@@ -232,10 +232,16 @@ class EntryTest(WorkflowCase):
         self.assertEqual(set(tasks), set(items[:2]))
         self.assertEqual(set(tasks.values()), {("annotate", "new")})
         # History: created at the entry, then routed twice by the workflow.
-        hist = rows(self, "SELECT action, from_stage, to_stage, port, actor_id IS NULL FROM task_history h "
-                          "JOIN tasks t ON t.id = h.task_id WHERE t.item_id = '%s' ORDER BY h.id" % items[0])
-        self.assertEqual(hist, [("created", "", "entry", "", "f"), ("route", "entry", "sample", "next", "t"),
-                                ("route", "sample", "annotate", "sampled", "t")])
+        task_id = rows(self, "SELECT id FROM tasks WHERE item_id = '%s'" % items[0])[0][0]
+        hist = self.c.get("/api/v1/tasks/" + task_id).json()["history"]
+        self.assertEqual([(h["action"], h["from_stage"], h["from_state"], h["to_stage"], h["to_state"], h["port"],
+                           h["actor_id"] is None) for h in hist],
+                         [("created", None, None, "entry", "new", None, False),
+                          ("route", "entry", "new", "sample", "new", "next", True),
+                          ("route", "sample", "new", "annotate", "new", "sampled", True)])
+        # ... stored as one row: the step that entered it, with the workflow's hops as its route.
+        self.assertEqual(rows(self, "SELECT action, jsonb_array_length(route) FROM task_history "
+                                    "WHERE task_id = '%s'" % task_id), [("created", "2")])
         ev = rows(self, "SELECT type, data ->> 'stage', data -> 'route' FROM events WHERE item_id = '%s' "
                   "AND type LIKE 'task.%%'" % items[0])
         self.assertEqual(ev, [("task.created", "annotate", '["entry", "sample", "annotate"]')])

@@ -19,6 +19,14 @@ int lp_random_bytes(void *p, size_t n);
 /* Random RFC 4122 version 4 UUID as text; out needs 37 bytes. 0 or -1. */
 int lp_uuid_v4(char out[37]);
 
+/* n time-ordered UUIDs (RFC 9562 version 7) as text, the layout of the
+ * database's loupe_uuid_v7() (migrations/0007): 48 bits of Unix time in ms,
+ * a 32-bit creation counter of this process, 40 random bits. Ids made later
+ * by one process sort after earlier ones (the clock never runs back for
+ * them), so out[0..n) is in ascending order. One system call for the
+ * random bits of up to 256 ids. 0 or -1. */
+int lp_uuid_v7(char (*out)[37], size_t n);
+
 /* 1 if s is a canonical lowercase or uppercase UUID text (36 chars). */
 int lp_is_uuid(const char *s);
 

@@ -41,7 +41,8 @@ typedef struct lp_task_row {
     char updated_at[LP_DB_TIME_LEN];
 } lp_task_row;
 
-/* One task_history row (NULL members: absent). */
+/* One step of a task's history (NULL members: absent): a task_history row,
+ * or one hop of its route (action "route", no actor; id and time its row's). */
 typedef struct lp_task_history_row {
     int64_t id;
     char *action, *actor_id, *subject_id, *from_stage, *from_state, *to_stage, *to_state, *port, *comment;
@@ -65,7 +66,8 @@ typedef struct lp_task_consensus_row {
 int lp_db_task_get(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, int lock, lp_task_row *out,
                    lp_error *err);
 
-/* The task's history, oldest first (*out new in a). 0 or -1. */
+/* The task's history, oldest first, each row's route expanded into its
+ * hops after it (*out new in a). 0 or -1. */
 int lp_db_task_history(lp_db *db, lp_arena *a, const char *task_id, lp_task_history_row **out, size_t *n,
                        lp_error *err);
 

@@ -164,16 +164,12 @@ int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, con
 /* ---- Tasks, many at once ------------------------------------------------------- */
 
 /* Creates a task per item at stages[i] in states[i] (priority from the
- * item); items that have a task already are skipped. task_ids[i] receives
- * the new task's id, or "" when skipped. Returns the number created, or -1. */
+ * item) with the id task_ids[i] (made by the caller: lp_uuid_v7, in
+ * ascending order); items that have a task already are skipped, and their
+ * task_ids[i] set to "". Returns the number created, or -1. */
 int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
                               const char *const *item_ids, const char *const *stages, const char *const *states,
                               size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err);
-
-/* Places n tasks of the workflow: task i on stages[i] in states[i],
- * unassigned, entered now. 0 or -1. */
-int lp_db_wf_tasks_place(lp_db *db, const char *workflow_id, const char *const *task_ids,
-                         const char *const *stages, const char *const *states, size_t n, lp_error *err);
 
 /* A task of a stage that a new version changes. */
 typedef struct lp_wf_task_ref {
@@ -207,25 +203,34 @@ typedef struct lp_wf_history_row {
     const char *port;
     const char *comment;
     const char *stage_entered_at; /* RFC 3339 when the task entered from_stage; NULL = now */
+    const char *route;            /* JSON array of the hops the workflow made after this step
+                                   * ({"from_stage", "from_state", "port", "to_stage", "to_state"}), or NULL */
 } lp_wf_history_row;
 
-/* Appends n history rows of the workflow's tasks (team_id, workflow_id on
- * each), in order. 0 or -1. */
-int lp_db_wf_history_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_history_row *rows,
-                            size_t n, lp_error *err);
-
-/* One event row: type ("task.created"), the item and task, data (a JSON
- * object text). */
+/* One event row: its id (NULL: the database makes one), type
+ * ("task.created"), the item and task, data (a JSON object text). */
 typedef struct lp_wf_event_row {
+    const char *id;
     const char *type;
     const char *item_id, *task_id;
     const char *data;
 } lp_wf_event_row;
 
-/* Appends n events of the workflow (team_id, workflow_id on each), in
- * order. 0 or -1. */
-int lp_db_wf_events_append(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_event_row *rows,
-                           size_t n, lp_error *err);
+/* What one transition of many tasks writes, in one statement: tasks
+ * placed (task_ids[i] on stages[i] in states[i], unassigned, entered now;
+ * nplace may be 0), history rows and events appended in order. */
+typedef struct lp_wf_writes {
+    const char *const *task_ids, *const *stages, *const *states;
+    size_t nplace;
+    const lp_wf_history_row *hist;
+    size_t nhist;
+    const lp_wf_event_row *ev;
+    size_t nev;
+} lp_wf_writes;
+
+/* Writes w for the workflow's tasks (team_id, workflow_id on every row).
+ * 0 or -1. */
+int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_writes *w, lp_error *err);
 
 /* ---- The inbox of the workflow router ------------------------------------------ */
 

@@ -44,8 +44,9 @@ int lp_wf_load_of_task(lp_db *db, lp_arena *a, const lp_config *cfg, const char 
 
 /* Items enter: a task is created at the entry stage for every item the
  * filter selects (or ids lists) that belongs to a live dataset feeding the
- * workflow and has no task yet, and is routed on at once; history rows and
- * task.created events are written. The filter takes the first limit such
+ * workflow and has no task yet (its id made here, lp_uuid_v7), and is
+ * routed on at once; one history row per task ("created", the hops the
+ * workflow made as its route) and one task.created event are written. The filter takes the first limit such
  * items in (created_at, id) order (0 = all): a job enters batch after
  * batch. actor_id may be NULL (the workflow router). Returns the number of
  * tasks created, or -1. */
@@ -64,8 +65,9 @@ typedef struct lp_wf_move {
 
 /* Sends tasks out of their stage through a port and routes them on to the
  * stage where each rests (lp_wf_route_batch), in its first state and
- * unassigned; appends one history row per hop (action on the first hop,
- * "route" on the hops the workflow made by itself) and the events
+ * unassigned; appends one history row per task (action on the first hop,
+ * the hops the workflow made by itself as its route, read back as "route"
+ * steps) and the events
  * (task.stage_changed per task, task.completed on complete/discard,
  * task.webhook for each webhook stage reached). The caller has locked the
  * tasks (FOR UPDATE) and checked that each is on moves[i].from. comment may

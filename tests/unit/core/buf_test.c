@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -95,6 +96,23 @@ static void ids_and_utf8(void **state)
     assert_int_equal(lp_uuid_v4(id), 0);
     assert_true(lp_is_uuid(id));
     assert_int_equal(id[14], '4');
+    /* version 7: valid, in ascending order across batches of random bits,
+     * the time in the first 48 bits */
+    static char v7[600][37];
+    int64_t before = lp_now_wall_ms();
+    assert_int_equal(lp_uuid_v7(v7, 600), 0);
+    for (size_t k = 0; k < 600; k++) {
+        assert_true(lp_is_uuid(v7[k]));
+        assert_int_equal(v7[k][14], '7');
+        assert_non_null(strchr("89ab", v7[k][19]));
+        assert_true(k == 0 || strcmp(v7[k - 1], v7[k]) < 0);
+    }
+    char ms_hex[13];
+    snprintf(ms_hex, sizeof ms_hex, "%.8s%.4s", v7[0], v7[0] + 9);
+    int64_t ms = (int64_t)strtoull(ms_hex, NULL, 16);
+    assert_true(ms >= before && ms <= lp_now_wall_ms());
+    assert_int_equal(lp_uuid_v7(v7, 1), 0);
+    assert_true(strcmp(v7[599], v7[0]) < 0); /* a later call sorts after */
     assert_false(lp_is_uuid("not-a-uuid"));
     assert_false(lp_is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
     assert_true(lp_utf8_valid("h\xc3\xa9llo", 6));
