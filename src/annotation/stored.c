@@ -2,10 +2,12 @@
  * see include/loupe/annotation/stored.h. */
 #include "loupe/annotation/stored.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "loupe/core/util.h"
+#include "loupe/geometry/measure.h"
 
 /* ---- the layout's assumptions ------------------------------------------------------ */
 
@@ -332,6 +334,32 @@ static int store_body(const lp_ann_body *body, lp_ann_stored *st, lp_buf *blobs,
     return 0;
 }
 
+/* Grows row's box by body's shape, when that shape has an extent. */
+static void bbox_add(lp_ann_row *row, const lp_ann_body *body)
+{
+    lp_geom_bbox b;
+    lp_error ignored;
+    int t = body->geom.type;
+    lp_geom_shape shape = body->geom.shape;
+    /* a complex polygon is a polygon's paths; text types and raster layers
+     * have no shape; a stored mask has no pixels of its own (they are in
+     * the raster layer) */
+    if (t == LP_ANN_COMPLEX_POLYGON)
+        shape.type = t = LP_GEOM_POLYGON;
+    if (t < 0 || t >= (int)LP_GEOM_TYPE_COUNT || t == LP_GEOM_TAG || t == LP_GEOM_TEXT || t == LP_GEOM_MASK ||
+        lp_geom_shape_bbox(&shape, &b, &ignored) != 0)
+        return;
+    if (row->has_bbox) {
+        double x1 = fmax(row->bbox.x + row->bbox.w, b.x + b.w), y1 = fmax(row->bbox.y + row->bbox.h, b.y + b.h);
+        b.x = fmin(row->bbox.x, b.x);
+        b.y = fmin(row->bbox.y, b.y);
+        b.w = x1 - b.x;
+        b.h = y1 - b.y;
+    }
+    row->bbox = b;
+    row->has_bbox = true;
+}
+
 int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs, lp_ann_row **rows_out,
                  lp_ann_frame_row **frames_out, size_t *nframes_out, lp_error *err)
 {
@@ -360,8 +388,10 @@ int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs
         r->interpolated = an->interpolated;
         if (store_body(&an->body, &r->body, blobs, &offs[i]) != 0)
             goto full;
-        if (!an->video)
+        if (!an->video) {
+            bbox_add(r, &an->body);
             continue;
+        }
         r->video = true;
         r->ranges = an->ranges;
         r->nranges = an->nranges;
@@ -374,6 +404,7 @@ int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs
             fr->annotation_id = an->id;
             fr->frame = an->frames[k].frame;
             fr->keyframe = an->frames[k].keyframe;
+            bbox_add(r, &an->frames[k].body);
             if (store_body(&an->frames[k].body, &fr->body, blobs, &offs[n + fi]) != 0)
                 goto full;
         }

@@ -1,8 +1,11 @@
 /* An item's annotations: the streamed read, the frame-range read ("vectors
  * on demand") and the atomic batch write (docs/ANNOTATIONS.md).
  *
- * GET  /api/v1/items/{id}/annotations[?slot=…]          READ      spooled JSON
+ * GET  /api/v1/items/{id}/annotations[?slot=…][&bbox=…]  READ      spooled JSON
  * GET  /api/v1/items/{id}/annotations?slot=…&frames=a..b READ      streamed NDJSON
+ *
+ * bbox=x0,y0,x1,y1 narrows either read to the annotations that may show in
+ * that viewport (annotations_bbox_idx serves it; see lp_db_ann_open_item).
  * POST /api/v1/items/{id}/annotations/batch             ANNOTATE  BULK body
  *
  * Threads and connections: no read holds a pooled database connection while
@@ -17,6 +20,7 @@
  * gives the connection back, and computes frames while sending (on the
  * thread that serves the connection). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,9 +442,10 @@ static int keyframe_data(lp_arena *a, const char *const *data, size_t len, track
 }
 
 /* Reads the keyframes for [from, to] into s (single-row mode, one track at a time). */
-static int load_tracks(lp_db *db, const char *item_id, const char *slot, frame_stream *s, lp_error *err)
+static int load_tracks(lp_db *db, const char *item_id, const char *slot, const lp_geom_bbox *view, frame_stream *s,
+                       lp_error *err)
 {
-    lp_db_ann_cursor *cur = lp_db_ann_open_keyframes(db, item_id, slot, s->from, s->to, err);
+    lp_db_ann_cursor *cur = lp_db_ann_open_keyframes(db, item_id, slot, s->from, s->to, view, err);
     size_t cap = 16, kcap = 0;
     lp_geom_keyframe *kf = NULL;
     lp_db_ann_out row;
@@ -554,7 +559,33 @@ static int read_frames_param(lp_req *req, const char *v, int64_t *from, int64_t 
     return 0;
 }
 
-static int get_frames(lp_req *req, const char *item_id, const char *slot, const char *frames)
+/* "x0,y0,x1,y1": four finite numbers with x0 < x1 and y0 < y1, the viewport
+ * in image pixels. NULL (absent) leaves *view NULL. */
+static int read_bbox_param(lp_req *req, lp_geom_bbox *box, const lp_geom_bbox **view)
+{
+    const char *v = lp_req_query(req, "bbox");
+    double n[4];
+    *view = NULL;
+    if (!v)
+        return 0;
+    const char *p = v;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        n[i] = strtod(p, &end);
+        if (end == p || !isfinite(n[i]) || *end != (i < 3 ? ',' : '\0'))
+            return lp_error_field(&req->err, LP_E_INVALID, "bbox",
+                                  "must be four finite numbers x0,y0,x1,y1 (the viewport in image pixels)");
+        p = end + 1;
+    }
+    if (!(n[0] < n[2]) || !(n[1] < n[3]))
+        return lp_error_field(&req->err, LP_E_INVALID, "bbox", "must have x0 < x1 and y0 < y1");
+    *box = (lp_geom_bbox){n[0], n[1], n[2] - n[0], n[3] - n[1]};
+    *view = box;
+    return 0;
+}
+
+static int get_frames(lp_req *req, const char *item_id, const char *slot, const char *frames,
+                      const lp_geom_bbox *view)
 {
     int64_t from = 0, to = 0, version = 0;
     lp_db *db;
@@ -581,7 +612,7 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         return -1;
     }
     if (lp_db_ann_read_begin(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
-        load_tracks(db, item_id, slot, s, &req->err) == 0)
+        load_tracks(db, item_id, slot, view, s, &req->err) == 0)
         rc = 0;
     lp_db_rollback(db);
     lp_req_db_release(req);
@@ -607,6 +638,8 @@ int lp_api_annotations_get(lp_req *req)
     const char *slot = lp_req_query(req, "slot"), *frames = lp_req_query(req, "frames");
     const lp_config *cfg = req->svc->cfg;
     int64_t version = 0;
+    lp_geom_bbox box;
+    const lp_geom_bbox *view;
     item_read *r;
     int rc;
 
@@ -614,8 +647,10 @@ int lp_api_annotations_get(lp_req *req)
         return -1;
     if (slot && (!*slot || strlen(slot) > 255))
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
+    if (read_bbox_param(req, &box, &view) != 0)
+        return -1;
     if (frames)
-        return get_frames(req, item_id, slot, frames);
+        return get_frames(req, item_id, slot, frames, view);
     if (!(r = calloc(1, sizeof *r)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
     pthread_mutex_init(&r->mu, NULL);
@@ -639,7 +674,7 @@ int lp_api_annotations_get(lp_req *req)
     }
     char *props = NULL;
     if (lp_db_ann_item_properties_get(r->db, r->arena, item_id, &props, &req->err) != 0 ||
-        !(r->cur = lp_db_ann_open_item(r->db, item_id, slot, &req->err)))
+        !(r->cur = lp_db_ann_open_item(r->db, item_id, slot, view, &req->err)))
         goto fail;
     if (lp_buf_printf(&r->mem, "{\"version\":%lld,", (long long)version) != 0 ||
         (props && lp_buf_printf(&r->mem, "\"properties\":%s,", props) != 0) ||

@@ -309,6 +309,16 @@ static int put_body(copy_in *c, const lp_ann_stored *body, lp_error *err)
                : 0;
 }
 
+/* The row's extent as a box literal "(x1,y1),(x0,y0)" and the line's end;
+ * \N when it has none. */
+static int put_box(lp_buf *b, const lp_ann_row *r)
+{
+    if (!r->has_bbox)
+        return lp_buf_puts(b, "\\N\n");
+    return lp_buf_printf(b, "(%.17g,%.17g),(%.17g,%.17g)\n", r->bbox.x + r->bbox.w, r->bbox.y + r->bbox.h, r->bbox.x,
+                         r->bbox.y);
+}
+
 int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
                      const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err)
 {
@@ -319,7 +329,7 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
     if (copy_begin(&c, db,
                    "COPY annotations (id, team_id, item_id, slot, class_id, type, geom, data, extra, z, source, "
                    "confidence, ranges, hidden, version, created_by, updated_by, created_at, updated_at, "
-                   "ranges_given) FROM STDIN",
+                   "ranges_given, bbox) FROM STDIN",
                    err) != 0)
         return -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -344,7 +354,7 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
             put_str(&c, created_by ? created_by : user_id, err) || lp_buf_append(b, "\t", 1) ||
             put_str(&c, user_id, err) || lp_buf_append(b, "\t", 1) ||
             put_str(&c, created_at ? created_at : "now", err) || lp_buf_puts(b, "\tnow\t") ||
-            lp_buf_puts(b, !r->video || r->ranges_given ? "t\n" : "f\n"))
+            lp_buf_puts(b, !r->video || r->ranges_given ? "t\t" : "f\t") || put_box(b, r))
             rc = c.failed ? -1 : lp_error_set(err, LP_E_TOO_LARGE, "an annotation row is too large to store");
         else if (c.buf.len >= COPY_CHUNK)
             rc = copy_flush(&c, err);
@@ -411,7 +421,7 @@ struct lp_db_ann_cursor {
     int64_t last_item;    /* … of the row before (positions never decrease) */
     /* a second statement to run when the first ends (item reads) */
     const char *then_sql;
-    char *then_params[2];
+    char *then_params[3];
 };
 
 /* The annotation's columns, then the frame's (FRAME_COLUMNS or NULLs), then
@@ -457,30 +467,48 @@ static lp_db_ann_cursor *cursor_open(lp_db *db, const char *sql, int n, const ch
     return c;
 }
 
+/* The annotation may show in the viewport p (a box parameter; NULL: no
+ * viewport): its extent meets it, or it has none (tags, masks, raster
+ * layers, rows stored before extents were). Planned with the value known
+ * (unnamed statements), so a viewport read is served by annotations_bbox_idx. */
+#define IN_VIEW(p) "(" p "::box IS NULL OR a.bbox IS NULL OR a.bbox && " p "::box)"
+
+/* The viewport as a box parameter in buf, or NULL. */
+static const char *view_param(const lp_geom_bbox *view, char buf[128])
+{
+    if (!view)
+        return NULL;
+    snprintf(buf, 128, "(%.17g,%.17g),(%.17g,%.17g)", view->x + view->w, view->y + view->h, view->x, view->y);
+    return buf;
+}
+
 /* Item reads run two statements: the annotations without frames in storage
  * order (no sort, however many there are), then the video and volume ones
  * with their frames in (id, frame) order, which groups each one's rows. */
 #define ITEM_IMAGES_SQL                                                                                              \
     "SELECT " ANN_COLUMNS ", NULL::int, NULL::bool, NULL::bytea, NULL::jsonb, NULL::jsonb" ANN_TAIL " "              \
     "FROM annotations a JOIN classes c ON c.id = a.class_id "                                                        \
-    "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NULL"
+    "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NULL AND " IN_VIEW("$3")
 #define ITEM_VIDEOS_SQL                                                                                              \
     "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, f.extra" ANN_TAIL " "                              \
     "FROM annotations a JOIN classes c ON c.id = a.class_id "                                                        \
     "LEFT JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id "                             \
     "WHERE a.item_id = $1 AND ($2::text IS NULL OR a.slot = $2::text) AND a.ranges IS NOT NULL "                     \
-    "ORDER BY a.id, f.frame"
+    "AND " IN_VIEW("$3") " ORDER BY a.id, f.frame"
 
-lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err)
+lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, const lp_geom_bbox *view,
+                                      lp_error *err)
 {
-    const char *p[2] = {item_id, slot};
-    lp_db_ann_cursor *c = cursor_open(db, ITEM_IMAGES_SQL, 2, p, err);
+    char box[128];
+    const char *p[3] = {item_id, slot, view_param(view, box)};
+    lp_db_ann_cursor *c = cursor_open(db, ITEM_IMAGES_SQL, 3, p, err);
     if (!c)
         return NULL;
     c->then_sql = ITEM_VIDEOS_SQL;
     c->then_params[0] = strdup(item_id);
     c->then_params[1] = slot ? strdup(slot) : NULL;
-    if (!c->then_params[0] || (slot && !c->then_params[1])) {
+    c->then_params[2] = p[2] ? strdup(p[2]) : NULL;
+    if (!c->then_params[0] || (slot && !c->then_params[1]) || (p[2] && !c->then_params[2])) {
         lp_db_ann_close(c);
         lp_error_set(err, LP_E_NOMEM, "out of memory");
         return NULL;
@@ -517,17 +545,18 @@ lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, c
 }
 
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
-                                           lp_error *err)
+                                           const lp_geom_bbox *view, lp_error *err)
 {
-    char f[24], t[24];
+    char f[24], t[24], box[128];
     snprintf(f, sizeof f, "%lld", (long long)from);
     snprintf(t, sizeof t, "%lld", (long long)to);
-    const char *p[4] = {item_id, slot, f, t};
+    const char *p[5] = {item_id, slot, f, t, view_param(view, box)};
     return cursor_open(db,
                        "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, NULL::jsonb" ANN_TAIL " "
                        "FROM annotations a JOIN classes c ON c.id = a.class_id "
                        "JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id AND f.keyframe "
                        "WHERE a.item_id = $1 AND a.slot = $2 AND a.ranges IS NOT NULL AND a.type <> 'raster_layer' "
+                       "AND " IN_VIEW("$5") " "
                        "AND f.frame >= coalesce((SELECT max(g.frame) FROM annotation_frames g "
                        "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
                        "AND g.frame <= $3::int), $3::int) "
@@ -535,7 +564,7 @@ lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const
                        "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
                        "AND g.frame >= $4::int), $4::int) "
                        "ORDER BY a.id, f.frame",
-                       4, p, err);
+                       5, p, err);
 }
 
 /* ---- decoding a row (binary results) ---------------------------------------------- */
@@ -780,7 +809,7 @@ int lp_db_ann_next(lp_db_ann_cursor *c, lp_db_ann_out *row, lp_error *err)
             const char *sql = c->then_sql;
             c->then_sql = NULL;
             c->checked = false;
-            if (!cursor_send(c, sql, 2, (const char *const *)c->then_params)) {
+            if (!cursor_send(c, sql, 3, (const char *const *)c->then_params)) {
                 c->done = true;
                 return lp_error_set(err, LP_E_UNAVAILABLE, CONNECTION_LOST);
             }
@@ -818,6 +847,7 @@ void lp_db_ann_close(lp_db_ann_cursor *c)
     lp_arena_free(c->arena);
     free(c->then_params[0]);
     free(c->then_params[1]);
+    free(c->then_params[2]);
     free(c);
 }
 

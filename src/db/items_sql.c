@@ -450,10 +450,10 @@ static void add_action(lp_sqlb *b, const lp_items_change *c, int target)
          * kept — a new column there belongs here too. */
         lp_sqlb_add(b, ", ca AS (INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, data, "
                     "extra, z, source, confidence, ranges, hidden, version, created_by, updated_by, created_at, "
-                    "updated_at, ranges_given) "
+                    "updated_at, ranges_given, bbox) "
                     "SELECT a.id, a.team_id, m.new_id, a.slot, a.class_id, a.type, a.geom, a.data, a.extra, "
                     "a.z, a.source, a.confidence, a.ranges, a.hidden, a.version, a.created_by, a.updated_by, "
-                    "a.created_at, a.updated_at, a.ranges_given FROM m JOIN annotations a ON a.item_id = m.old_id)"
+                    "a.created_at, a.updated_at, a.ranges_given, a.bbox FROM m JOIN annotations a ON a.item_id = m.old_id)"
                     ", cf AS (INSERT INTO annotation_frames (item_id, annotation_id, frame, keyframe, geom, data, "
                     "extra) "
                     "SELECT m.new_id, f.annotation_id, f.frame, f.keyframe, f.geom, f.data, f.extra "

@@ -823,3 +823,110 @@ class AccessTest(AnnCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class ViewportTest(AnnCase):
+    """GET …/annotations?bbox=x0,y0,x1,y1: exactly the annotations whose extent meets the viewport
+    (closed edges), plus those without an extent; served by annotations_bbox_idx."""
+
+    def shapes(self):
+        """Shapes with known extents: name -> (annotation, (x0, y0, x1, y1) or None)."""
+        return {
+            "box": (self.ann(bounding_box={"x": 0, "y": 0, "w": 10, "h": 10}), (0, 0, 10, 10)),
+            "far_box": (self.ann(bounding_box={"x": 500, "y": 400, "w": 20, "h": 20}), (500, 400, 520, 420)),
+            "polygon": (self.ann(polygon={"paths": [[pt(40, 40), pt(60, 45), pt(50, 70)]]}), (40, 40, 60, 70)),
+            "line": (self.ann(line={"path": [pt(100, 0), pt(300, 5)]}), (100, 0, 300, 5)),
+            "keypoint": (self.ann(keypoint=pt(200, 200)), (200, 200, 200, 200)),
+            "ellipse": (self.ann(ellipse={"center": pt(300, 300), "radius": pt(20, 10), "angle": 0}),
+                        (280, 290, 320, 310)),
+            "cuboid": (self.ann(cuboid={"front": {"x": 10, "y": 300, "w": 5, "h": 5},
+                                        "back": {"x": 30, "y": 320, "w": 5, "h": 5}}), (10, 300, 35, 325)),
+            "skeleton": (self.ann(skeleton={"nodes": [{"name": "a", "x": 600, "y": 10, "occluded": False},
+                                                      {"name": "b", "x": 610, "y": 30, "occluded": True}]}),
+                         (600, 10, 610, 30)),
+            "tag": (self.ann(tag={}), None),
+            "text": (self.ann(text={"text": "STOP"}), None),
+        }
+
+    def read_view(self, bbox, item=None, **query):
+        query["bbox"] = ",".join(str(v) for v in bbox)
+        return {a["id"] for a in self.annotations(item=item, query=query)["annotations"]}
+
+    def test_exactly_the_shapes_that_meet_the_viewport(self):
+        shapes = self.shapes()
+        names = list(shapes)
+        ids = dict(zip(names, self.create(*[shapes[n][0] for n in names]).json()["created"]))
+        views = [(0, 0, 20, 20), (10, 10, 45, 45), (199, 199, 201, 201), (150, 3, 160, 4), (0, 0, 640, 480),
+                 (1000, 1000, 1001, 1001), (-50, -50, -1, -1), (301, 306, 302, 309), (34.5, 324.5, 40, 330)]
+        for view in views:
+            want = {ids[n] for n, (_, e) in shapes.items()
+                    if e is None or (e[0] <= view[2] and view[0] <= e[2] and e[1] <= view[3] and view[1] <= e[3])}
+            self.assertEqual(self.read_view(view), want, (view, sorted(n for n in names if ids[n] in want)))
+        # with the other read options: one slot, and a whole set unchanged without bbox
+        self.assertEqual(self.read_view((0, 0, 20, 20), slot="0"), {ids["box"], ids["tag"], ids["text"]})
+        self.assertEqual(len(self.annotations()["annotations"]), len(names))
+        # an update moves the extent with the shape
+        moved = self.ann(id=ids["far_box"], bounding_box={"x": 5, "y": 5, "w": 1, "h": 1})
+        self.assertEqual(self.batch({"update": [moved]}).status, 200)
+        self.assertIn(ids["far_box"], self.read_view((0, 0, 8, 8)))
+        self.assertNotIn(ids["far_box"], self.read_view((490, 390, 530, 430)))
+
+    def test_bad_viewports_name_bbox(self):
+        for bad in ["", "1,2,3", "1,2,3,4,5", "a,b,c,d", "0,0,0,5", "5,0,1,9", "0,9,5,1", "nan,0,1,1",
+                    "0,0,inf,1", "1e999,0,2e999,1", "0, 0,1,1x", "0,0,1,1,"]:
+            r = self.c.get("/api/v1/items/%s/annotations" % self.item["id"], query={"bbox": bad})
+            self.assertProblem(r, 422, "bbox")
+
+    def test_video_annotations_use_the_union_of_their_frames(self):
+        video = self.make_item("clip.mp4", slots=[{"name": "cam", "type": "video", "width": 640, "height": 480,
+                                                   "frame_count": 100, "fps": 25}])
+        track = self.ann(slot="cam", ranges=[[0, 11]], interpolated=True,
+                         frames={"0": {"keyframe": True, "bounding_box": {"x": 0, "y": 0, "w": 10, "h": 10}},
+                                 "10": {"keyframe": True, "bounding_box": {"x": 100, "y": 50, "w": 20, "h": 30}}})
+        tid = self.create(track, item=video).json()["created"][0]
+        self.assertEqual(self.read_view((50, 30, 60, 40), item=video), {tid})   # between the keyframes
+        self.assertEqual(self.read_view((200, 200, 300, 300), item=video), set())
+        r = self.c.get("/api/v1/items/%s/annotations" % video["id"],
+                       query={"slot": "cam", "frames": "0..1", "bbox": "200,200,300,300"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertNotIn(tid, r.text)
+        r = self.c.get("/api/v1/items/%s/annotations" % video["id"],
+                       query={"slot": "cam", "frames": "0..1", "bbox": "0,0,5,5"})
+        self.assertIn(tid, r.text)
+
+    def test_backfill_matches_the_daemon(self):
+        """The migration's backfill (SQL decoding the geometry blob) computes the box the daemon
+        stores on save, for every type."""
+        shapes = self.shapes()
+        self.create(*[a for a, _ in shapes.values()])
+        before = self.query("SELECT id, bbox::text FROM annotations ORDER BY id")
+        self.assertEqual(sum(1 for _, b in before if b), 8)
+        self.psql("UPDATE annotations SET bbox = NULL")
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "migrations", "0015_annotation_bbox.sql")
+        with open(path) as f:
+            sql = f.read()
+        sql = sql.replace("ALTER TABLE annotations ADD COLUMN bbox box;", "")
+        sql = sql[:sql.index("CREATE INDEX annotations_bbox_idx")]
+        self.psql(sql)
+        self.assertEqual(self.query("SELECT id, bbox::text FROM annotations ORDER BY id"), before)
+
+    def test_the_index_serves_viewport_reads(self):
+        items = [self.make_item("big%d.jpg" % i) for i in range(4)]
+        ids = self.create(self.ann(bounding_box={"x": 1, "y": 1, "w": 2, "h": 2}), item=items[0]).json()["created"]
+        # 4 x 25,000 boxes on a 500 x 50 grid of 10 px cells
+        for it in items:
+            # (the rows share one stored shape: what is read here is the extent column)
+            self.psql("INSERT INTO annotations (id, team_id, item_id, slot, class_id, type, geom, bbox) "
+                      "SELECT 'g' || g, '%s', '%s', '0', '%s', 'bounding_box', "
+                      "(SELECT geom FROM annotations WHERE id = '%s'), "
+                      "box(point((g %% 500) * 10 + 8, (g / 500) * 10 + 8), point((g %% 500) * 10, (g / 500) * 10)) "
+                      "FROM generate_series(0, 24999) g" % (self.team, it["id"], self.cls["id"], ids[0]))
+        self.psql("ANALYZE annotations")
+        # the daemon's statement (src/db/annotations_sql.c, ITEM_IMAGES_SQL) with a viewport
+        plan = "\n".join(r[0] for r in self.query(
+            "EXPLAIN SELECT a.id FROM annotations a JOIN classes c ON c.id = a.class_id "
+            "WHERE a.item_id = '%s' AND (NULL::text IS NULL OR a.slot = NULL::text) AND a.ranges IS NULL AND "
+            "('(25,25),(0,0)'::box IS NULL OR a.bbox IS NULL OR a.bbox && '(25,25),(0,0)'::box)" % items[1]["id"]))
+        self.assertIn("annotations_bbox_idx", plan, plan)
+        got = self.read_view((0, 0, 25, 25), item=items[0])
+        self.assertEqual(got, {"g0", "g1", "g2", "g500", "g501", "g502", "g1000", "g1001", "g1002"} | set(ids))

@@ -66,6 +66,8 @@ typedef struct lp_ann_row {
     size_t nhidden;
     bool has_hidden;           /* hidden areas were sent (an empty list is kept) */
     bool interpolated;         /* read back only (data's "interpolated"; absent: false) */
+    bool has_bbox;             /* written only: bbox holds the shape's extent (see lp_ann_store) */
+    lp_geom_bbox bbox;
 } lp_ann_row;
 
 /* One stored frame of a video annotation. */
@@ -79,7 +81,11 @@ typedef struct lp_ann_frame_row {
 /* The stored form of n annotations (read and checked, ids assigned): *rows
  * (n) and *frames (*nframes, every video annotation's frames in order), new
  * in a, with version 1; text borrowed from anns, shapes encoded into blobs,
- * which must not change until the rows are stored. 0, or -1 with err
+ * which must not change until the rows are stored. Each row's bbox is the
+ * extent of its shape (lp_geom_shape_bbox), for a video annotation the union
+ * of its stored frames' extents (interpolation never leaves it); has_bbox is
+ * false for what has no extent of its own: tags, text, raster layers and
+ * masks whose pixels live in the raster layer. 0, or -1 with err
  * (LP_E_TOO_LARGE when blobs is full, LP_E_NOMEM). */
 int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs, lp_ann_row **rows,
                  lp_ann_frame_row **frames, size_t *nframes, lp_error *err);

@@ -107,11 +107,14 @@ typedef struct lp_db_ann_out {
     lp_ann_frame_row frame;
 } lp_db_ann_out;
 
-/* Every annotation of the item (of one slot when slot is not NULL): first
- * those without frames, in storage order, one row each; then the video and
- * volume ones, one row per frame, in (annotation id, frame) order. The
- * connection is busy until the cursor is closed. NULL on failure. */
-lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, lp_error *err);
+/* Every annotation of the item (of one slot when slot is not NULL; of those
+ * that may show in the viewport view when view is not NULL: whose extent
+ * meets it, closed edges included, or that have no extent): first those
+ * without frames, in storage order, one row each; then the video and volume
+ * ones, one row per frame, in (annotation id, frame) order. The connection
+ * is busy until the cursor is closed. NULL on failure. */
+lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char *slot, const lp_geom_bbox *view,
+                                      lp_error *err);
 
 /* The annotations of n items, each on one slot (item_ids[i] on slots[i]), in
  * one statement: every row of items[0] (as lp_db_ann_open_item gives them),
@@ -121,11 +124,12 @@ lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char
 lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, const char *const *slots, size_t n,
                                        lp_error *err);
 
-/* The keyframes of the slot's video annotations (raster layers excepted)
- * needed to compute frames [from, to]: those inside the window plus the
- * nearest one on each side. Ordered by annotation id, frame. */
+/* The keyframes of the slot's video annotations (raster layers excepted;
+ * those that may show in view, as above, when it is not NULL) needed to
+ * compute frames [from, to]: those inside the window plus the nearest one
+ * on each side. Ordered by annotation id, frame. */
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
-                                           lp_error *err);
+                                           const lp_geom_bbox *view, lp_error *err);
 
 /* 1 with *row filled, 0 at the end, -1 on error (LP_E_INTERNAL for a row
  * whose columns are not of the expected types or lengths). */

@@ -219,7 +219,7 @@ static void round_trip(const char *file, const char *item_id)
     int rc;
     lp_buf_init(&out, 1 << 26);
     assert_int_equal(lp_db_ann_read_begin(g_db, TEAM, item_id, &version, &err), 0);
-    lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, item_id, NULL, &err);
+    lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, item_id, NULL, NULL, &err);
     assert_non_null(cur);
     assert_int_equal(lp_buf_puts(&out, "["), 0);
     while ((rc = lp_db_ann_next(cur, &row, &err)) == 1) {
@@ -304,7 +304,7 @@ static void test_unexpected_column_type_is_refused(void **state)
     lp_error_clear(&err);
     script("ALTER TABLE annotations ALTER COLUMN z TYPE bigint");
     assert_int_equal(lp_db_ann_read_begin(g_db, TEAM, item, &version, &err), 0);
-    lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, item, NULL, &err);
+    lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, item, NULL, NULL, &err);
     assert_non_null(cur);
     assert_int_equal(lp_db_ann_next(cur, &row, &err), -1);
     assert_int_equal(err.code, LP_E_INTERNAL);
@@ -314,7 +314,7 @@ static void test_unexpected_column_type_is_refused(void **state)
     /* the connection is usable again */
     script("ALTER TABLE annotations ALTER COLUMN z TYPE integer");
     assert_int_equal(lp_db_ann_read_begin(g_db, TEAM, item, &version, &err), 0);
-    cur = lp_db_ann_open_item(g_db, item, NULL, &err);
+    cur = lp_db_ann_open_item(g_db, item, NULL, NULL, &err);
     assert_int_equal(lp_db_ann_next(cur, &row, &err), 1);
     lp_db_ann_close(cur);
     lp_db_rollback(g_db);
@@ -362,12 +362,12 @@ static void test_items_cursor_follows_the_list(void **state)
     assert_non_null(idx);
     assert_non_null(a);
     for (size_t i = 0; i < N; i++) { /* each item's slot and rows alone */
-        lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, items[i], NULL, &err);
+        lp_db_ann_cursor *cur = lp_db_ann_open_item(g_db, items[i], NULL, NULL, &err);
         assert_non_null(cur);
         assert_int_equal(lp_db_ann_next(cur, &row, &err), 1);
         slots[i] = lp_arena_strdup(a, row.ann.slot);
         lp_db_ann_close(cur);
-        cur = lp_db_ann_open_item(g_db, items[i], slots[i], &err);
+        cur = lp_db_ann_open_item(g_db, items[i], slots[i], NULL, &err);
         assert_non_null(cur);
         size_t k = cursor_rows(cur, one, CAP, idx, 4096);
         assert_true(k > 0);
