@@ -51,6 +51,14 @@ static json_t *slot_json(const lp_slot_row *s)
                      json_text(s->metadata, json_object()), "position", s->position);
 }
 
+/* "task": {id, workflow_id, stage, state}, or null for an item in no workflow. */
+static json_t *task_json(const lp_item_task_row *t)
+{
+    return t ? json_pack("{s:s, s:s, s:s, s:s}", "id", t->id, "workflow_id", t->workflow_id, "stage", t->stage,
+                         "state", t->state)
+             : json_null();
+}
+
 json_t *lp_api_item_json(const lp_item_row *it)
 {
     json_t *slots = json_array();
@@ -61,12 +69,18 @@ json_t *lp_api_item_json(const lp_item_row *it)
         }
     if (!slots)
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:s, s:s, s:o}", "id", it->id, "dataset_id",
-                     it->dataset_id, "name", it->name, "path", it->path, "status", it->status, "error",
-                     it->error ? json_string(it->error) : json_null(), "priority", (json_int_t)it->priority,
-                     "metadata", json_text(it->metadata, json_object()), "annotation_count",
-                     (json_int_t)it->annotation_count, "class_ids", json_text(it->class_ids, json_array()),
-                     "created_at", it->created_at, "updated_at", it->updated_at, "slots", slots);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:o, s:s, s:s, s:o}", "id", it->id,
+                            "dataset_id", it->dataset_id, "name", it->name, "path", it->path, "status", it->status,
+                            "error", it->error ? json_string(it->error) : json_null(), "priority",
+                            (json_int_t)it->priority, "metadata", json_text(it->metadata, json_object()),
+                            "annotation_count", (json_int_t)it->annotation_count, "class_ids",
+                            json_text(it->class_ids, json_array()), "created_at", it->created_at, "updated_at",
+                            it->updated_at, "slots", slots);
+    if (out && it->task_known && json_object_set_new(out, "task", task_json(it->task)) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }
 
 /* ---- Input ----------------------------------------------------------------- */
@@ -384,7 +398,8 @@ int lp_api_items_list(lp_req *req)
                          &req->err) != 0)
         goto cleanup;
     shown = n > (size_t)page.size ? (size_t)page.size : n;
-    if (lp_db_items_load_slots(db, req->arena, rows, shown, &req->err) != 0)
+    if (lp_db_items_load_slots(db, req->arena, rows, shown, &req->err) != 0 ||
+        lp_db_items_load_tasks(db, req->arena, rows, shown, &req->err) != 0)
         goto cleanup;
     lp_req_db_release(req);
     db = NULL;
@@ -411,15 +426,9 @@ int lp_api_items_get(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0 || has_task < 0)
         return -1;
+    item.task_known = true;
+    item.task = has_task == 0 ? &task : NULL;
     json_t *out = lp_api_item_json(&item);
-    if (out && json_object_set_new(out, "task",
-                                   has_task == 0 ? json_pack("{s:s, s:s, s:s, s:s}", "id", task.id, "workflow_id",
-                                                             task.workflow_id, "stage", task.stage, "state",
-                                                             task.state)
-                                                 : json_null()) != 0) {
-        json_decref(out);
-        out = NULL;
-    }
     if (!out)
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory answering with item %s", id);
     return lp_res_json(req, 200, out);

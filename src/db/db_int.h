@@ -217,6 +217,11 @@ int64_t lp_sqlb_exec(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);
  * (items_sql.c). */
 void lp_sqlb_item_filter(lp_sqlb *b, const lp_item_filter *f);
 
+/* Runs sql with $1 the ids of n item rows (a uuid[] in their order; unnest
+ * it WITH ORDINALITY to keep it): the result (the caller clears it), or
+ * NULL with err (items_sql.c). */
+PGresult *lp_db_items_by_ids(lp_db *db, const lp_item_row *rows, size_t n, const char *sql, lp_error *err);
+
 /* A PostgreSQL array literal of n strings, each quoted, NULL elements as
  * NULL ({"a",NULL,"b\"c"}), in the arena; NULL when out of memory. */
 char *lp_db_array_literal(lp_arena *a, const char *const *v, size_t n);

@@ -100,33 +100,32 @@ static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_erro
     return 0;
 }
 
+PGresult *lp_db_items_by_ids(lp_db *db, const lp_item_row *rows, size_t n, const char *sql, lp_error *err)
+{
+    lp_sqlb b;
+    if (lp_sqlb_init(&b, err) != 0)
+        return NULL;
+    const char **ids = lp_arena_calloc(b.a, n + 1, sizeof *ids);
+    if (!ids)
+        b.failed = 1;
+    for (size_t k = 0; ids && k < n; k++)
+        ids[k] = rows[k].id;
+    lp_sqlb_param(&b, ids ? lp_sqlb_array(&b, ids, n) : NULL);
+    return lp_sqlb_query(&b, db, sql, err);
+}
+
 int lp_db_items_load_slots(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err)
 {
-    const char **ids;
-    lp_sqlb b;
     PGresult *r;
     int rc = 0;
 
     if (n == 0)
         return 0;
-    ids = lp_arena_calloc(a, n, sizeof *ids);
-    if (!ids)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory loading slots");
-    for (size_t k = 0; k < n; k++)
-        ids[k] = rows[k].id;
-    if (lp_sqlb_init(&b, err) != 0)
-        return -1;
-    const char *p[1] = {lp_sqlb_array(&b, ids, n)};
-    if (lp_sqlb_check(&b, err) != 0) {
-        lp_sqlb_free(&b);
-        return -1;
-    }
-    r = lp_db_query(db,
-                    "SELECT " LP_DB_SLOT_COLUMNS " FROM unnest($1::uuid[]) WITH ORDINALITY AS u(item_id, ord) "
-                    "JOIN slots s ON s.item_id = u.item_id JOIN items i ON i.id = s.item_id "
-                    "ORDER BY u.ord, s.position",
-                    1, p, err);
-    lp_sqlb_free(&b);
+    r = lp_db_items_by_ids(db, rows, n,
+                           "SELECT " LP_DB_SLOT_COLUMNS " FROM unnest($1::uuid[]) WITH ORDINALITY AS u(item_id, ord) "
+                           "JOIN slots s ON s.item_id = u.item_id JOIN items i ON i.id = s.item_id "
+                           "ORDER BY u.ord, s.position",
+                           err);
     if (!r)
         return -1;
 

@@ -707,3 +707,35 @@ int lp_db_item_task(lp_db *db, lp_arena *a, const char *team_id, const char *ite
                                  2, p, err),
                      read_item_task, out, err);
 }
+
+int lp_db_items_load_tasks(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err)
+{
+    PGresult *r;
+    int rc = 0;
+
+    for (size_t k = 0; k < n; k++) {
+        rows[k].task = NULL;
+        rows[k].task_known = true;
+    }
+    if (n == 0)
+        return 0;
+    /* tasks.item_id is unique: one probe of its index per item */
+    r = lp_db_items_by_ids(db, rows, n,
+                           "SELECT t.id, t.workflow_id, t.stage, t.state, u.ord FROM unnest($1::uuid[]) "
+                           "WITH ORDINALITY AS u(item_id, ord) JOIN tasks t ON t.item_id = u.item_id",
+                           err);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        long long ord = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+        lp_item_task_row *t = lp_arena_calloc(a, 1, sizeof *t);
+        if (ord < 1 || (size_t)ord > n)
+            rc = lp_error_set(err, LP_E_INTERNAL, "a task row names no listed item");
+        else if (!t)
+            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading tasks");
+        else if ((rc = read_item_task(a, r, i, t, err)) == 0)
+            rows[ord - 1].task = t;
+    }
+    PQclear(r);
+    return rc;
+}

@@ -19,12 +19,8 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { apiClient, axeViolations, launch, log, main, readSpecConfig, screenshot } from './lib.mjs'
+import { apiClient, checkAxe, launch, log, main, readSpecConfig, screenshot, shots, VIEWPORTS } from './lib.mjs'
 
-const VIEWPORTS = [
-  { width: 1280, height: 720 },
-  { width: 1920, height: 1080 },
-]
 
 function config() {
   return readSpecConfig('app.spec.mjs', { images: ['LOUPE_E2E_IMAGES', true], bigDataset: ['LOUPE_E2E_BIG_DATASET', false] })
@@ -41,20 +37,7 @@ async function allItems(api, datasetId) {
   return out
 }
 
-async function checkAxe(page, screen) {
-  const violations = await axeViolations(page)
-  assert.deepEqual(violations, [], `axe-core finds serious violations on ${screen}: ${JSON.stringify(violations, null, 1)}`)
-  log(`ok - axe-core: no serious violation on ${screen}`)
-}
 
-async function shots(page, cfg, name) {
-  for (const vp of VIEWPORTS) {
-    await page.setViewportSize(vp)
-    await page.waitForTimeout(150)
-    await screenshot(page, cfg.artifacts, name)
-  }
-  await page.setViewportSize(VIEWPORTS[0])
-}
 
 async function run(cfg, chromium) {
   const api = apiClient(cfg.origin, cfg.apiKey)
@@ -70,7 +53,7 @@ async function run(cfg, chromium) {
     await page.goto(`${cfg.origin}/settings/api-keys`)
     await page.getByRole('heading', { name: 'Sign in to Loupe' }).waitFor()
     assert.equal(new URL(page.url()).searchParams.get("next"), "/settings/api-keys", 'the sign-in URL names the page asked for')
-    await shots(page, cfg, 'signin')
+    await shots(page, cfg.artifacts, 'signin')
     await checkAxe(page, 'the sign-in page')
     await page.getByLabel('Email').fill(cfg.email)
     await page.getByLabel('Password').fill(cfg.password)
@@ -90,7 +73,7 @@ async function run(cfg, chromium) {
     assert.match(key, /^lp_[a-z0-9]{8}_/, 'the new key is shown')
     const check = await fetch(`${cfg.origin}/api/v1/me`, { headers: { Authorization: `ApiKey ${key}` } })
     assert.equal(check.status, 200, 'the shown key works')
-    await shots(page, cfg, 'api-keys')
+    await shots(page, cfg.artifacts, 'api-keys')
     await checkAxe(page, 'the API keys page')
     page.once('dialog', (d) => d.accept())
     await page.getByRole('row', { name: new RegExp(keyName) }).getByRole('button', { name: 'Revoke' }).click()
@@ -106,19 +89,19 @@ async function run(cfg, chromium) {
     const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' })
     await help.waitFor()
     assert.ok((await help.innerText()).includes('Go to the datasets'), 'the help lists the shortcuts')
-    await shots(page, cfg, 'shortcuts')
+    await shots(page, cfg.artifacts, 'shortcuts')
     await page.keyboard.press('Escape')
     await help.waitFor({ state: 'detached' })
     await page.goto(`${cfg.origin}/no/such/page`)
     await page.getByRole('heading', { name: 'Page not found' }).waitFor()
-    await shots(page, cfg, 'not-found')
+    await shots(page, cfg.artifacts, 'not-found')
     log('ok - ? lists the shortcuts; an unknown path shows the 404 page')
 
     // 3b. Work queues: the server has workflows, so the link shows and the page lists them.
     await page.getByRole('link', { name: 'Work', exact: true }).click()
     await page.getByRole('heading', { name: 'Work' }).waitFor()
     await page.getByText('No workflows yet').waitFor()
-    await shots(page, cfg, 'work')
+    await shots(page, cfg.artifacts, 'work')
     await checkAxe(page, 'the work page')
     log('ok - the work queues page')
 
@@ -134,7 +117,7 @@ async function run(cfg, chromium) {
     const datasetId = new URL(page.url()).pathname.split('/').pop()
     assert.match(datasetId, /^[0-9a-f-]{36}$/, 'at the new dataset')
     await page.getByText('This dataset is empty').waitFor()
-    await shots(page, cfg, 'dataset-empty')
+    await shots(page, cfg.artifacts, 'dataset-empty')
     await checkAxe(page, 'an empty dataset')
     log('ok - dataset created with the keyboard')
 
@@ -156,7 +139,7 @@ async function run(cfg, chromium) {
     assert.deepEqual(items.filter((i) => i.path === '/street').length, folderFiles, 'the folder is kept as the path')
     assert.ok(items.every((i) => i.status === 'ready'), 'every item is ready')
     await page.locator('.thumb img').first().waitFor()
-    await shots(page, cfg, 'dataset-3-items')
+    await shots(page, cfg.artifacts, 'dataset-3-items')
     await checkAxe(page, 'the item grid')
     await page.getByRole('button', { name: 'Clear finished' }).click()
     await page.getByRole('region', { name: 'Uploads' }).waitFor({ state: 'detached' })
@@ -183,7 +166,7 @@ async function run(cfg, chromium) {
     await cards.nth(1).locator('input[type=checkbox]').click()
     assert.equal((await page.locator('[data-field="selection"]').innerText()).trim(), '2 selected')
     await page.getByLabel('Target dataset').selectOption(other.id)
-    await shots(page, cfg, 'dataset-selection')
+    await shots(page, cfg.artifacts, 'dataset-selection')
     await page.getByRole('button', { name: 'Move', exact: true }).click()
     await page.waitForFunction((n) => document.querySelectorAll('.item-card[data-name]').length === n, total - 2)
     const inOther = await allItems(api, other.id)
@@ -197,7 +180,7 @@ async function run(cfg, chromium) {
       await page.locator('.thumb-state, .thumb img').first().waitFor()
       const rendered = await page.locator('.item-card[data-name]').count()
       assert.ok(rendered < 400, `only the cards in view are in the DOM (${rendered})`)
-      await shots(page, cfg, 'dataset-100k-items')
+      await shots(page, cfg.artifacts, 'dataset-100k-items')
       const grid = page.getByTestId('item-grid')
       const frames = await page.evaluate(async () => {
         const el = document.querySelector('[data-testid="item-grid"]')

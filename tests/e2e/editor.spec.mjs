@@ -10,7 +10,9 @@
 // autosaves; a reload shows the same shapes with the same coordinates; undo and redo; an edit
 // from a second browser context makes the first one's save conflict and show the dialog, and
 // "keep mine" wins; offline (setOffline) edits are journaled, and reach the server on return, also
-// after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn.
+// after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn; with
+// 2,500 shapes on it (over the viewport threshold), a link to a region loads only the shapes
+// around it, panning loads more, and an edit of a loaded shape saves without losing the others.
 
 import assert from 'node:assert/strict'
 import { apiClient, axeViolations, launch, log, main, readSpecConfig, screenshot, signIn } from './lib.mjs'
@@ -248,6 +250,37 @@ async function run(cfg, chromium) {
       assert.ok(tiles.length < 200, `only tiles in view are fetched (${tiles.length})`)
       await screenshot(page3, cfg.artifacts, 'editor-big-corner')
       log(`ok - the 20,000 × 20,000 image opened from tiles and zoomed into a corner (${tiles.length} tiles)`)
+
+      // 7. More shapes than the threshold (2,000): only those around the view load, more as it
+      // pans; an edit of a loaded shape saves without touching the others.
+      const car = (await api('GET', '/api/v1/classes?page[size]=200')).classes.find((x) => x.name === 'car')
+      const grid = []
+      for (let i = 0; i < 50; i++) for (let j = 0; j < 50; j++) grid.push({ class_id: car.id, bounding_box: { x: i * 400 + 10, y: j * 400 + 10, w: 100, h: 100 } })
+      await api('POST', `/api/v1/items/${cfg.bigItem}/annotations/batch`, { create: grid })
+      const reads = []
+      page3.on('request', (r) => /\/annotations(\?|$)/.test(r.url()) && r.method() === 'GET' && reads.push(new URL(r.url()).searchParams.get('bbox')))
+      await page3.goto(`${cfg.origin}/items/${cfg.bigItem}?view=0,0,2000,1000`)
+      await page3.waitForFunction(() => window.loupeEditor?.()?.drawn === true && window.loupeSaver?.())
+      const loadedFirst = await page3.evaluate(() => window.loupeEditor().doc.size)
+      assert.ok(reads.length >= 1 && reads.every((b) => b), `every read names a viewport (${reads.join(' | ')})`)
+      assert.ok(loadedFirst > 0 && loadedFirst < 200, `only the shapes around the view are loaded (${loadedFirst} of 2500)`)
+      await page3.getByText(`of 2500 shape(s) loaded`).waitFor()
+      await screenshot(page3, cfg.artifacts, 'editor-viewport')
+      await page3.evaluate(() => {
+        const ed = window.loupeEditor()
+        ed.showRect({ x0: 18000, y0: 18000, x1: 20000, y1: 19000 })
+      })
+      await page3.waitForFunction((n) => window.loupeEditor().doc.size > n, loadedFirst)
+      const far = await page3.evaluate(() => window.loupeEditor().doc.all().find((s) => s.bounding_box && s.bounding_box.x > 18000 && s.bounding_box.y > 18000))
+      assert.ok(far, 'panning far loaded the shapes there')
+      await page3.evaluate((id) => window.loupeEditor().select([id]), far.id)
+      await page3.locator('canvas.editor-canvas').focus()
+      await page3.keyboard.press('ArrowRight')
+      await saved(page3)
+      const after = await api('GET', `/api/v1/items/${cfg.bigItem}/annotations`)
+      assert.equal(after.annotations.length, 2500, 'no shape was lost or duplicated')
+      assert.equal(after.annotations.find((a) => a.id === far.id).bounding_box.x, far.bounding_box.x + 1, 'the edit of a loaded shape was saved')
+      log(`ok - 2,500 shapes load by viewport (${loadedFirst} at first, more on panning); an edit saves`)
     }
     assert.deepEqual(errors, [], 'no uncaught errors')
   } finally {

@@ -89,6 +89,22 @@ export async function screenshot(page, dir, name) {
   return path
 }
 
+/** The two sizes every screen is checked at. */
+export const VIEWPORTS = [
+  { width: 1280, height: 720 },
+  { width: 1920, height: 1080 },
+]
+
+/** Screenshots of the page at every size in VIEWPORTS (named <name>-<w>x<h>.png), then back to the first. */
+export async function shots(page, dir, name) {
+  for (const vp of VIEWPORTS) {
+    await page.setViewportSize(vp)
+    await page.waitForTimeout(150)
+    await screenshot(page, dir, name)
+  }
+  await page.setViewportSize(VIEWPORTS[0])
+}
+
 let axeSource
 /** Runs axe-core on the page; returns the serious and critical violations ([] when none). */
 export async function axeViolations(page) {
@@ -104,6 +120,13 @@ export async function axeViolations(page) {
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }))
   })
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+/** Fails unless axe-core finds no serious or critical violation on the page; logs the check. */
+export async function checkAxe(page, screen) {
+  const violations = await axeViolations(page)
+  if (violations.length) throw new Error(`axe-core finds serious violations on ${screen}: ${JSON.stringify(violations, null, 1)}`)
+  log(`ok - axe-core: no serious violation on ${screen}`)
 }
 
 /** Signs in through the form at /signin. */

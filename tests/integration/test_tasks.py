@@ -439,6 +439,31 @@ class BulkAndStateTest(TaskCase):
         self.assertEqual(self.query("SELECT count(*) FROM audit_log WHERE action = 'tasks.bulk'"), [["4"]])
 
 
+class ItemListTest(TaskCase):
+    def test_the_item_list_carries_each_item_task(self):
+        """GET /items answers each item's task (stage and state) or null, and filters by them."""
+        wf = self.simple_workflow()
+        ids = self.items(3)
+        self.enter(wf)
+        other = self.dataset("Elsewhere")
+        lone = self.items(1, dataset=other)[0]
+        tid = self.task_of(ids[1])
+        self.act(self.c, tid, "state", {"state": "blocked"})
+        r = self.c.get("/api/v1/items", query={"dataset_id": self.ds, "sort": "created", "page[size]": "2"})
+        self.assertEqual(r.status, 200, r.text)
+        page = r.json()
+        self.assertEqual([i["task"]["stage"] for i in page["items"]], ["label", "label"])
+        self.assertEqual([i["task"]["state"] for i in page["items"]], ["new", "blocked"])
+        self.assertEqual(page["items"][1]["task"], {"id": tid, "workflow_id": wf, "stage": "label", "state": "blocked"})
+        rest = self.c.get(page["next"]).json()["items"]
+        self.assertEqual([i["id"] for i in rest], [ids[2]])
+        self.assertEqual(rest[0]["task"]["id"], self.task_of(ids[2]))
+        r = self.c.get("/api/v1/items", query={"dataset_id": self.ds, "stage": "label", "state": "blocked"})
+        self.assertEqual([i["id"] for i in r.json()["items"]], [ids[1]])
+        r = self.c.get("/api/v1/items", query={"dataset_id": other})
+        self.assertEqual([(i["id"], i["task"]) for i in r.json()["items"]], [(lone, None)])
+
+
 class AccessTest(TaskCase):
     def test_other_team_roles_and_bad_input(self):
         wf = self.workflow(

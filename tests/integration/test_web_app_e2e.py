@@ -6,8 +6,10 @@ created, three images and a folder uploaded until ready, filters in the URL, a b
 on the main screens, and the grid over 100,000 items. tests/e2e/editor.spec.mjs: a box, a polygon
 with a hole, a skeleton and a brush mask drawn and saved; reload; undo/redo; a conflict from a
 second browser context; offline edits; a 20,000 × 20,000 image opened from its tiles and zoomed
-into a corner. Screenshots (1280×720 and 1920×1080) are kept under the build directory
-(e2e-screenshots/app)."""
+into a corner. tests/e2e/queues.spec.mjs: a workflow (annotate → review → complete) worked through
+by an annotator and a reviewer in their own browsers — next task, submit, reject with a comment,
+resubmit, approve — with the history on the item page and stage/state in the grid. Screenshots
+(1280×720 and 1920×1080) are kept under the build directory (e2e-screenshots/app)."""
 
 import os
 import unittest
@@ -96,6 +98,8 @@ class WebAppEndToEndTest(lh.LoupeTestCase):
         env["LOUPE_E2E_ITEM"] = self.ready_item(client, r.json()["id"], "a.jpg", os.path.join(images, "a.jpg"))
         env["LOUPE_E2E_BIG_ITEM"] = self.ready_item(client, r.json()["id"], "big.jpg", self.big_image())
         out = we.run_spec(self, "editor.spec.mjs", env)
+        lh._say(out[-1500:])
+        out = we.run_spec(self, "queues.spec.mjs", env)
         lh._say(out[-1500:])
 
 

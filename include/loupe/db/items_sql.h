@@ -12,6 +12,7 @@
 #ifndef LOUPE_DB_ITEMS_SQL_H
 #define LOUPE_DB_ITEMS_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,13 @@ typedef struct lp_slot_row {
     char *item_status;     /* arena */
 } lp_slot_row;
 
+/* Where an item stands in its workflow (docs/WORKFLOWS.md). */
+typedef struct lp_item_task_row {
+    char id[LP_DB_UUID_LEN];
+    char workflow_id[LP_DB_UUID_LEN];
+    char *stage, *state;          /* arena */
+} lp_item_task_row;
+
 typedef struct lp_item_row {
     char id[LP_DB_UUID_LEN];
     char dataset_id[LP_DB_UUID_LEN];
@@ -89,6 +97,8 @@ typedef struct lp_item_row {
     char updated_at[LP_DB_TIME_LEN];
     lp_slot_row *slots;    /* arena; filled by lp_db_items_load_slots */
     size_t nslots;
+    bool task_known;       /* task was read (lp_db_items_load_tasks, or by the caller) */
+    lp_item_task_row *task; /* arena; NULL: in no workflow */
 } lp_item_row;
 
 /* A slot to register. NULL / negative members are unknown. */

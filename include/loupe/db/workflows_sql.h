@@ -250,14 +250,14 @@ int lp_db_wf_inbox_take(lp_db *db, lp_arena *a, int64_t limit, lp_wf_inbox_row *
 
 /* ---- An item's task -------------------------------------------------------------- */
 
-typedef struct lp_item_task_row {
-    char id[LP_DB_UUID_LEN];
-    char workflow_id[LP_DB_UUID_LEN];
-    char *stage, *state;          /* arena */
-} lp_item_task_row;
+/* (lp_item_task_row is in items_sql.h: an item row carries its task.) */
 
 /* The task of an item of the team: 0 (out filled), 1 when it has none, -1. */
 int lp_db_item_task(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, lp_item_task_row *out,
                     lp_error *err);
+
+/* Fills rows[i].task (new in a; NULL for an item in no workflow) and sets
+ * rows[i].task_known, for n rows with one statement. 0 or -1. */
+int lp_db_items_load_tasks(lp_db *db, lp_arena *a, lp_item_row *rows, size_t n, lp_error *err);
 
 #endif

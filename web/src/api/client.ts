@@ -27,10 +27,12 @@ import type {
   ItemsBulk,
   Job,
   LoginRequest,
+  Membership,
   Page,
   Problem,
   Session,
   SlotMedia,
+  Task,
   Workflow,
   WorkflowBoard,
 } from './types'
@@ -109,6 +111,8 @@ export function itemQuery(filter: ItemFilter): URLSearchParams {
   if (filter.name_contains) q.set('name_contains', filter.name_contains)
   if (filter.status && filter.status.length) q.set('status', filter.status.join(','))
   if (filter.has_class) q.set('has_class', filter.has_class)
+  if (filter.stage) q.set('stage', filter.stage)
+  if (filter.state) q.set('state', filter.state)
   for (const [k, v] of Object.entries(filter.metadata ?? {})) q.set(`metadata[${k}]`, v)
   return q
 }
@@ -257,9 +261,15 @@ export class ApiClient {
     return this.write('POST', '/api/v1/classes', body, 'Class')
   }
 
-  /** The item's annotation set. */
-  async getAnnotations(itemId: string): Promise<AnnotationSet> {
-    const path = `/api/v1/items/${seg(itemId)}/annotations`
+  /**
+   * The item's annotation set; with `bbox` ("x0,y0,x1,y1", image pixels) only the annotations that
+   * may show in that rectangle, with `slot` only that slot's.
+   */
+  async getAnnotations(itemId: string, options: { bbox?: string | undefined; slot?: string | undefined } = {}): Promise<AnnotationSet> {
+    const q = new URLSearchParams()
+    if (options.slot) q.set('slot', options.slot)
+    if (options.bbox) q.set('bbox', options.bbox)
+    const path = `/api/v1/items/${seg(itemId)}/annotations${q.size ? `?${q.toString()}` : ''}`
     const body = await this.request('GET', path)
     return this.decode('GET', path, () => {
       const set = decodeModel<AnnotationSet>('AnnotationSet', body)
@@ -323,6 +333,39 @@ export class ApiClient {
 
   getWorkflowBoard(id: string): Promise<WorkflowBoard> {
     return this.get(`/api/v1/workflows/${seg(id)}/board`, 'WorkflowBoard')
+  }
+
+  /** The team's members (first 200), e.g. to name who did what in a task's history. */
+  listMembers(teamId: string): Promise<Page<Membership>> {
+    return this.page(`/api/v1/teams/${seg(teamId)}/members?page[size]=200`, 'items', 'Membership')
+  }
+
+  getWorkflow(id: string): Promise<Workflow> {
+    return this.get(`/api/v1/workflows/${seg(id)}`, 'Workflow')
+  }
+
+  /** Claims the caller's next task on a stage (or returns the one already held); null when none is open (204). */
+  async nextTask(workflowId: string, stage: string): Promise<Task | null> {
+    const path = `/api/v1/workflows/${seg(workflowId)}/stages/${seg(stage)}/next`
+    const answer = await this.send('POST', path)
+    if (answer.status === 204) return null
+    return this.decode('POST', path, () => decodeModel<Task>('Task', answer.body))
+  }
+
+  /** A task with its history, oldest first. */
+  async getTask(id: string): Promise<Task> {
+    const path = `/api/v1/tasks/${seg(id)}`
+    const body = await this.request('GET', path)
+    return this.decode('GET', path, () => {
+      const task = decodeModel<Task>('Task', body)
+      task.history = decodeList('TaskHistoryEntry', (body as { history?: unknown }).history, 'history')
+      return task
+    })
+  }
+
+  /** Acts on a task: submit (annotate), approve or reject (review, reject needs a comment), or set its state. */
+  taskAction(id: string, action: 'submit' | 'approve' | 'reject' | 'state', body?: { comment?: string; state?: string }): Promise<Task> {
+    return this.write('POST', `/api/v1/tasks/${seg(id)}/${action}`, body, 'Task')
   }
 
   /** Where a slot's file is PUT (the uploader streams it there with progress). */

@@ -35,6 +35,9 @@ export const MODELS = {
   AnnotationBatchResult: { version: 'number', created: 'array', updated: 'array', deleted: 'array' },
   UploadStarted: { item_id: 'string', slot: 'string', status: 'string' },
   Workflow: { id: 'string', name: 'string', version: 'number', dataset_ids: 'array', stages: 'array' },
+  Membership: { user: 'object', role: 'string' },
+  Task: { id: 'string', item_id: 'string', workflow_id: 'string', stage: 'string', state: 'string', assignee_id: 'string?' },
+  TaskHistoryEntry: { action: 'string', actor_id: 'string?', comment: 'string?', from_stage: 'string?', to_stage: 'string?', to_state: 'string?', at: 'string' },
   WorkflowBoard: { workflow_id: 'string', version: 'number', total: 'number', stages: 'array' },
   SlotMedia: { item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?' },
 } as const satisfies Record<string, Record<string, FieldKind>>

@@ -93,6 +93,43 @@ export interface Item {
   created_at: string
   updated_at: string
   slots: Slot[]
+  /** The item's task when it is in a workflow (lists and GET /items/{id}); null when it is in none. */
+  task?: ItemTask | null
+}
+
+/** A member of the team: who they are and their role. */
+export interface Membership {
+  user: User
+  role: string
+}
+
+/** Where an item stands in its workflow. */
+export interface ItemTask {
+  id: string
+  workflow_id: string
+  stage: string
+  state: string
+}
+
+/** An item's place in a workflow (GET /api/v1/tasks/{id} adds its history). */
+export interface Task extends ItemTask {
+  item_id: string
+  assignee_id: string | null
+  history?: TaskEvent[]
+}
+
+/** One transition of a task, oldest first in its history. */
+export interface TaskEvent {
+  action: string
+  actor_id: string | null
+  subject_id: string | null
+  from_stage: string | null
+  from_state: string | null
+  to_stage: string | null
+  to_state: string | null
+  port: string | null
+  comment: string | null
+  at: string
 }
 
 /** A page of a cursor-paginated list: `next` is the path of the next page, or null. */
@@ -110,6 +147,9 @@ export interface ItemFilter {
   status?: ItemStatus[] | undefined
   has_class?: string | undefined
   metadata?: Record<string, string> | undefined
+  /** The item's task is on this stage (a stage id) / in this state (list only). */
+  stage?: string | undefined
+  state?: string | undefined
 }
 
 export type BulkAction = 'move' | 'copy' | 'delete' | 'update'
@@ -212,7 +252,15 @@ export interface Workflow {
   name: string
   version: number
   dataset_ids: string[]
-  stages: { id: string; name: string; type: string }[]
+  stages: WorkflowStage[]
+}
+
+export interface WorkflowStage {
+  id: string
+  name: string
+  type: string
+  /** The stage's settings; `states` lists its states (absent: the one state "new"). */
+  config?: { states?: string[] } | null
 }
 
 /** How many items wait in each stage of a workflow, by state. */
@@ -220,5 +268,5 @@ export interface WorkflowBoard {
   workflow_id: string
   version: number
   total: number
-  stages: { id: string; name: string; type: string; count: number; assigned: number; states: { state: string; count: number }[] }[]
+  stages: { id: string; name: string; type: string; count: number; states: { state: string; count: number }[] }[]
 }

@@ -71,6 +71,20 @@ export class ShapeDocument {
     this.emit({ type: 'update', before: null, after: null })
   }
 
+  /**
+   * Adds shapes loaded from the server after the first load (the viewport moved): not a change of
+   * the user's, so not reported as one. Shapes already here are left as they are.
+   */
+  merge(shapes: Shape[]): void {
+    for (const s of shapes) {
+      if (this.shapes.has(s.id)) continue
+      this.shapes.set(s.id, s)
+      this.file(s)
+    }
+    this.revision++
+    this.emit({ type: 'update', before: null, after: null })
+  }
+
   /** Puts `after` in place of the shape with its id (adding it when new); null removes `id`. */
   put(id: string, after: Shape | null): void {
     const before = this.shapes.get(id) ?? null

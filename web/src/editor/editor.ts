@@ -39,6 +39,8 @@ export interface EditorEvents {
   selection?: (ids: string[]) => void
   tool?: (tool: ToolName, hint: string) => void
   error?: (message: string) => void
+  /** The view moved or zoomed (reported once per drawn frame that shows a new view). */
+  view?: (visible: Rect) => void
 }
 
 const HANDLE_PX = 5
@@ -100,6 +102,8 @@ export class Editor {
   /** Frames drawn (the benchmark reads it). */
   frames = 0
   lastDrawMs = 0
+  /** The view of the last frame drawn, to report changes (events.view). */
+  private lastView = ''
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -235,6 +239,11 @@ export class Editor {
     this.frame = 0
     if (!this.dirty) return
     this.dirty = false
+    const seen = `${this.view.scale} ${this.view.tx} ${this.view.ty} ${this.view.width} ${this.view.height}`
+    if (seen !== this.lastView) {
+      this.lastView = seen
+      this.events.view?.(this.view.visible())
+    }
     const t0 = performance.now()
     const ctx = this.ctx
     const dpr = this.canvas.width / Math.max(1, this.view.width)
@@ -585,6 +594,12 @@ export class Editor {
 
   fit(): void {
     if (this.background) this.view.fit(this.background.width, this.background.height)
+    this.invalidate()
+  }
+
+  /** Shows the image rectangle r (a deep link to a region: /items/{id}?view=x0,y0,x1,y1). */
+  showRect(r: Rect): void {
+    this.view.fitRect(r)
     this.invalidate()
   }
 

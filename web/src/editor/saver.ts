@@ -89,6 +89,21 @@ export class Saver {
     this.inflight = null
   }
 
+  /**
+   * Shapes loaded after `reset` (the viewport moved) become part of the server's set as far as
+   * the saver knows: returns those it did not know, the ones to add to the document. A shape the
+   * user changed or deleted meanwhile is not taken again.
+   */
+  adopt(shapes: Shape[]): Shape[] {
+    const fresh: Shape[] = []
+    for (const s of shapes) {
+      if (this.server.has(s.id) || this.dirty.has(s.id) || this.inflight?.snapshots.has(s.id)) continue
+      this.server.set(s.id, s)
+      fresh.push(s)
+    }
+    return fresh
+  }
+
   /** Edits not yet acknowledged (dirty or in flight). */
   get pendingCount(): number {
     return this.dirty.size + (this.inflight?.snapshots.size ?? 0)

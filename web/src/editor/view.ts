@@ -26,10 +26,17 @@ export class View {
 
   /** Whole image in view, centred, with a margin. */
   fit(imageW: number, imageH: number, margin = 16): void {
-    const s = Math.min((this.width - 2 * margin) / imageW, (this.height - 2 * margin) / imageH)
+    this.fitRect({ x0: 0, y0: 0, x1: imageW, y1: imageH }, margin)
+  }
+
+  /** The image rectangle r in view, centred, with a margin. */
+  fitRect(r: Rect, margin = 16): void {
+    const w = r.x1 - r.x0
+    const h = r.y1 - r.y0
+    const s = Math.min((this.width - 2 * margin) / w, (this.height - 2 * margin) / h)
     this.scale = s > 0 && Number.isFinite(s) ? s : 1
-    this.tx = (this.width - imageW * this.scale) / 2
-    this.ty = (this.height - imageH * this.scale) / 2
+    this.tx = (this.width - w * this.scale) / 2 - r.x0 * this.scale
+    this.ty = (this.height - h * this.scale) / 2 - r.y0 * this.scale
   }
 
   /** Zooms by `factor` keeping the image point under screen point `at` in place. */

@@ -1,4 +1,5 @@
-// The item grid's filters live in the URL query (?status=ready,error&path=/a&q=cat&class=…&meta=k:v),
+// The item grid's filters live in the URL query (?status=ready,error&path=/a&q=cat&class=…&meta=k:v
+// &stage=label&state=blocked — the workflow stage id and state of the item's task),
 // so a filtered view can be reloaded and shared. These functions convert both ways.
 import type { ItemFilter, ItemStatus } from '../api/types'
 
@@ -26,6 +27,10 @@ export function filterFromQuery(datasetId: string, query: Query): ItemFilter {
     const at = meta.indexOf(':')
     f.metadata = { [meta.slice(0, at)]: meta.slice(at + 1) }
   }
+  const stage = one(query.stage)
+  if (stage) f.stage = stage
+  const state = one(query.state)
+  if (state) f.state = state
   return f
 }
 
@@ -37,5 +42,7 @@ export function queryFromFilter(f: ItemFilter): Record<string, string> {
   if (f.has_class) q.class = f.has_class
   const meta = Object.entries(f.metadata ?? {})[0]
   if (meta) q.meta = `${meta[0]}:${meta[1]}`
+  if (f.stage) q.stage = f.stage
+  if (f.state) q.state = f.state
   return q
 }
