@@ -7,7 +7,8 @@
 //   LOUPE_E2E_ARTIFACTS   where screenshots go
 //
 // Steps: draw a box, a polygon with a hole, a keypoint skeleton and a brush mask; everything
-// autosaves; a reload shows the same shapes with the same coordinates; undo and redo; an edit
+// autosaves; a reload shows the same shapes with the same coordinates; sub-types and property
+// values set from the panel; undo and redo; an edit
 // from a second browser context makes the first one's save conflict and show the dialog, and
 // "keep mine" wins; offline (setOffline) edits are journaled, and reach the server on return, also
 // after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn; with
@@ -22,7 +23,17 @@ function config() {
 }
 
 const CLASSES = [
-  { name: 'car', annotation_types: ['bounding_box', 'polygon', 'tag'], color: '#e4572e', sub_types: ['text', 'attributes', 'instance_id'] },
+  {
+    name: 'car',
+    annotation_types: ['bounding_box', 'polygon', 'tag'],
+    color: '#e4572e',
+    sub_types: ['text', 'attributes', 'instance_id'],
+    properties: [
+      { name: 'colour', type: 'single_select', required: true, options: [{ value: 'red' }, { value: 'blue' }] },
+      { name: 'parts', type: 'multi_select', options: [{ value: 'wheel' }, { value: 'door' }] },
+      { name: 'plate', type: 'text' },
+    ],
+  },
   { name: 'person', annotation_types: ['skeleton', 'keypoint'], color: '#f3a712', skeleton: { nodes: [{ name: 'head' }, { name: 'left hand' }, { name: 'right hand' }], edges: [[0, 1], [0, 2]] } },
   { name: 'road', annotation_types: ['polygon', 'mask', 'line', 'ellipse', 'cuboid'], color: '#2e86ab' },
   { name: 'raster', annotation_types: ['raster_layer'], color: '#000000' },
@@ -161,6 +172,25 @@ async function run(cfg, chromium) {
     const withSub = (await serverShapes(api, cfg.item)).find((s) => s.id === drawn.find((d) => d.bounding_box && !d.polygon).id)
     assert.deepEqual([withSub.text, withSub.attributes, withSub.instance_id], [{ text: 'parked' }, ['red', 'occluded'], { value: 7 }], 'sub-types saved')
     log('ok - text, attributes and instance id set from the panel')
+
+    // 2c. Property values of the box's class, from the panel: a select, checkboxes, a text field.
+    await page.getByText('Still needed: colour').waitFor()
+    await page.locator('[data-property="colour"] select').selectOption('blue')
+    await page.locator('[data-property="parts"]').getByLabel('wheel').check()
+    await page.locator('[data-property="parts"]').getByLabel('door').check()
+    await page.locator('[data-property="plate"] input').fill('AB-123')
+    await page.locator('[data-property="plate"] input').press('Tab')
+    await saved(page)
+    assert.equal(await page.getByText('Still needed: colour').count(), 0, 'the required property has a value')
+    const withProps = (await serverShapes(api, cfg.item)).find((s) => s.id === withSub.id)
+    assert.deepEqual(withProps.properties, [
+      { name: 'colour', value: 'blue' },
+      { name: 'parts', value: 'wheel' },
+      { name: 'parts', value: 'door' },
+      { name: 'plate', value: 'AB-123' },
+    ])
+    await screenshot(page, cfg.artifacts, 'editor-properties')
+    log('ok - property values (select, multi-select, text) set from the panel and saved')
 
     // 3. Undo and redo (keyboard), saved each time.
     await page.keyboard.press('Escape')

@@ -57,6 +57,8 @@ export class Saver {
   private server = new Map<string, Shape>()
   version = 0
   private dirty = new Set<string>()
+  /** Shapes whose deletion the server acknowledged: a read that began before must not bring them back. */
+  private gone = new Set<string>()
   private inflight: InFlight | null = null
   private timer: ReturnType<typeof setTimeout> | undefined
   private attempts = 0
@@ -86,6 +88,7 @@ export class Saver {
     this.version = version
     this.server = new Map(shapes.map((s) => [s.id, s]))
     this.dirty.clear()
+    this.gone.clear()
     this.inflight = null
   }
 
@@ -97,7 +100,7 @@ export class Saver {
   adopt(shapes: Shape[]): Shape[] {
     const fresh: Shape[] = []
     for (const s of shapes) {
-      if (this.server.has(s.id) || this.dirty.has(s.id) || this.inflight?.snapshots.has(s.id)) continue
+      if (this.server.has(s.id) || this.gone.has(s.id) || this.dirty.has(s.id) || this.inflight?.snapshots.has(s.id)) continue
       this.server.set(s.id, s)
       fresh.push(s)
     }
@@ -193,8 +196,13 @@ export class Saver {
     try {
       this.version = await this.transport.save(f.batch, this.version, f.key)
       for (const [id, s] of f.snapshots) {
-        if (s) this.server.set(id, s)
-        else this.server.delete(id)
+        if (s) {
+          this.server.set(id, s)
+          this.gone.delete(id)
+        } else {
+          this.server.delete(id)
+          this.gone.add(id)
+        }
       }
       this.inflight = null
       this.attempts = 0

@@ -138,3 +138,26 @@ describe('Saver', () => {
     expect(u.saver.version).toBe(9)
   })
 })
+
+describe('shapes loaded later (by viewport)', () => {
+  it('are adopted as the server has them: not sent, edits of them are updates, deleted ones stay deleted', async () => {
+    const t = setup()
+    const later = [{ ...kp('far1', 100), version: 1 }, { ...kp('far2', 200), version: 1 }]
+    t.doc.merge(t.saver.adopt(later))
+    expect(t.doc.size).toBe(3)
+    expect(t.saver.pendingCount).toBe(0)
+    await t.saver.flush()
+    expect(t.server.calls).toEqual([])
+    // an edit of a loaded shape is an update; a deleted one is a delete
+    t.stack.apply('Move', [kp('far1', 101)])
+    t.stack.apply('Delete', [], ['far2'])
+    await t.saver.flush()
+    expect(t.server.calls[0]!.batch).toEqual({ create: [], update: [kp('far1', 101)], delete: ['far2'] })
+    // the same shapes coming again (an overlapping viewport) change nothing
+    const again = t.saver.adopt(later)
+    t.doc.merge(again)
+    expect(again).toEqual([])
+    expect(t.doc.get('far2')).toBeUndefined()
+    expect(t.doc.get('far1')).toEqual(kp('far1', 101))
+  })
+})
