@@ -2,11 +2,13 @@
 # Webhook delivery benchmark: events recorded in PostgreSQL, fanned out through the outbox and
 # RabbitMQ, signed and POSTed by loupe-worker to a local keep-alive receiver
 # (bench/webhook_receiver.c) — against wrk POSTing the same body with the same headers to the same
-# receiver over as many connections as there are workers, in the same run.
+# receiver over as many connections as Loupe may open to it (workers x BENCH_HOST_CONNECTIONS), in
+# the same run.
 #
 #   bench/webhook_bench.sh [BUILD_DIR]     (default build/dev)
 # Environment: BENCH_EVENTS (20000), BENCH_RATE (1000 events/s for the latency run),
-# BENCH_WORKERS (2 loupe-worker processes), BENCH_PREFETCH (64).
+# BENCH_WORKERS (2 loupe-worker processes), BENCH_PREFETCH (64; also the batch a worker sends at
+# once, webhook_batch), BENCH_HOST_CONNECTIONS (8: webhook_host_connections).
 # Prints: the burst rate (all events recorded at once: deliveries/s from the first commit to the
 # last receipt), the latency from commit to receipt (p50/p99) at BENCH_RATE, wrk's rate and the
 # ratio. Goals: >= 1000 deliveries/s, p99 < 1 s at 1000/s, >= 0.3x the raw POST rate.
@@ -17,12 +19,14 @@ build=${1:-$root/build/dev}
 n=${BENCH_EVENTS:-20000}
 rate=${BENCH_RATE:-1000}
 workers=${BENCH_WORKERS:-2}
+conns=${BENCH_HOST_CONNECTIONS:-8}
 command -v wrk >/dev/null || bench_die "wrk is not installed (apt-get install wrk)"
 [ -x "$build/bench/webhook_receiver" ] || bench_die "build the benchmarks first ($build/bench/webhook_receiver)"
 
 bench_services
 export LOUPE_NET_ALLOW=127.0.0.1/32 LOUPE_WEBHOOK_ALLOW_HTTP=true LOUPE_WORKER_QUEUES=webhooks \
-    LOUPE_AMQP_PREFETCH=${BENCH_PREFETCH:-64} LOUPE_OUTBOX_BATCH=1000 LOUPE_OUTBOX_POLL=100ms
+    LOUPE_AMQP_PREFETCH=${BENCH_PREFETCH:-64} LOUPE_WEBHOOK_BATCH=${BENCH_PREFETCH:-64} \
+    LOUPE_WEBHOOK_HOST_CONNECTIONS=$conns LOUPE_OUTBOX_BATCH=1000 LOUPE_OUTBOX_POLL=100ms
 boot=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local)
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_key"])' "$boot")
 team=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["team_id"])' "$boot")
@@ -72,13 +76,13 @@ wrk.headers["webhook-id"] = "0193a2b4-0000-7000-8000-000000000000"
 wrk.headers["webhook-timestamp"] = "1765000000"
 wrk.headers["webhook-signature"] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 LUA
-raw=$(wrk -t1 -c"$workers" -d5s -s "$work/post.lua" "http://127.0.0.1:$rport/raw" | awk '/Requests\/sec/ {print $2}')
+raw=$(wrk -t1 -c"$((workers * conns))" -d5s -s "$work/post.lua" "http://127.0.0.1:$rport/raw" | awk '/Requests\/sec/ {print $2}')
 failed=$(psql "$db_url" -Atc "SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'")
 
-python3 - "$work/burst.stats" "$work/paced.stats" "$start_ms" "$raw" "$n" "$rate" "$workers" "$failed" <<'PY'
+python3 - "$work/burst.stats" "$work/paced.stats" "$start_ms" "$raw" "$n" "$rate" "$workers" "$failed" "$((workers * conns))" <<'PY'
 import sys
 burst = sys.argv[1]; paced = sys.argv[2]; start = float(sys.argv[3]); raw = float(sys.argv[4])
-n, rate, workers, failed = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+n, rate, workers, failed, conns = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8], sys.argv[9]
 b = [float(x) for x in open(burst).read().split()]
 p = [float(x) for x in open(paced).read().split()]
 burst_rate = b[0] / ((b[2] - start) / 1000.0)
@@ -86,6 +90,6 @@ paced_rate = p[0] / ((p[2] - p[1]) / 1000.0) if p[2] > p[1] else 0
 print(f"Webhook deliveries, {n} events, {workers} loupe-worker processes, keep-alive receiver on loopback")
 print(f"  burst (all recorded at once)   {burst_rate:8.0f} deliveries/s   (goal >= 1000)   p50 {b[3]:7.0f} ms  p99 {b[4]:7.0f} ms (queueing included)")
 print(f"  paced at {rate}/s                {paced_rate:8.0f} deliveries/s   p50 {p[3]:7.1f} ms  p99 {p[4]:7.1f} ms  (goal p99 < 1000 ms)")
-print(f"  wrk, same POSTs, {workers} connections  {raw:8.0f} req/s          Loupe burst {burst_rate / raw:.2f}x (goal >= 0.30x)")
+print(f"  wrk, same POSTs, {conns} connections  {raw:8.0f} req/s          Loupe burst {burst_rate / raw:.2f}x (goal >= 0.30x)")
 print(f"  deliveries not delivered: {failed}")
 PY

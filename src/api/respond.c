@@ -1,5 +1,9 @@
 /* Answers shared by the resource handlers. See respond.h. */
+#include <stdio.h>
+
 #include "respond_int.h"
+#include "identity_int.h"
+#include "loupe/api/audit.h"
 
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
@@ -58,4 +62,22 @@ int lp_api_respond_secret(lp_req *req, const char *collection, const char *id, j
 int lp_api_uuid_cursor_ok(const char *key)
 {
     return lp_is_uuid(key);
+}
+
+int lp_api_respond_deleted(lp_req *req, const char *label, const char *resource, lp_api_delete_fn del)
+{
+    const char *id = lp_identity_uuid_param(req, "id", label);
+    char action[64];
+    lp_db *db;
+    int rc = -1;
+
+    if (!id || !(db = lp_req_db(req)))
+        return -1;
+    snprintf(action, sizeof action, "%s.delete", resource);
+    if (lp_db_begin(db, &req->err) == 0 && del(db, req->who.team_id, id, &req->err) == 0 &&
+        lp_audit_record(db, req->who.team_id, req->who.user_id, action, resource, id, NULL, &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+    lp_req_db_release(req);
+    return rc != 0 ? -1 : lp_res_empty(req, 204);
 }

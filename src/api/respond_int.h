@@ -1,6 +1,7 @@
 /* Answers the resource handlers share (respond.c): one page of a cursor-
- * paginated list, and a resource just created. Both take over body/rows
- * rendering so that every list and every 201 reads the same. */
+ * paginated list, a resource just created, and a resource deleted. They take
+ * over body/rows rendering so that every list, every 201 and every 204
+ * reads the same. */
 #ifndef LOUPE_API_RESPOND_INT_H
 #define LOUPE_API_RESPOND_INT_H
 
@@ -8,6 +9,7 @@
 #include <stddef.h>
 
 #include "loupe/api/input.h"
+#include "loupe/db/db.h"
 #include "loupe/http/request.h"
 
 /* Renders element i of a row array: a new reference, or NULL when out of
@@ -44,5 +46,14 @@ int lp_api_respond_created(lp_req *req, const char *collection, const char *id, 
  * added, as 201 like lp_api_respond_created when collection is set, else as
  * 200. 0 or -1. */
 int lp_api_respond_secret(lp_req *req, const char *collection, const char *id, json_t *doc, const char *secret);
+
+/* Removes the team's row id of a resource: 0, or -1 with LP_E_NOT_FOUND
+ * when the team has none (lp_db_webhook_delete and the like). */
+typedef int (*lp_api_delete_fn)(lp_db *db, const char *team_id, const char *id, lp_error *err);
+
+/* DELETE …/{id} of a team's resource: del and the audit row
+ * "<resource>.delete" in one transaction, then 204; or -1 with req->err
+ * (404 naming label, "webhook", when {id} is not one of the team's). */
+int lp_api_respond_deleted(lp_req *req, const char *label, const char *resource, lp_api_delete_fn del);
 
 #endif

@@ -176,19 +176,7 @@ int lp_api_webhooks_update(lp_req *req)
 
 int lp_api_webhooks_delete(lp_req *req)
 {
-    const char *id = lp_identity_uuid_param(req, "id", "webhook");
-    lp_db *db;
-    int rc = -1;
-
-    if (!id || !(db = lp_req_db(req)))
-        return -1;
-    if (lp_db_begin(db, &req->err) == 0 && lp_db_webhook_delete(db, req->who.team_id, id, &req->err) == 0 &&
-        lp_audit_record(db, req->who.team_id, req->who.user_id, "webhook.delete", "webhook", id, NULL,
-                        &req->err) == 0 &&
-        lp_db_commit(db, &req->err) == 0)
-        rc = 0;
-    lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_empty(req, 204);
+    return lp_api_respond_deleted(req, "webhook", "webhook", lp_db_webhook_delete);
 }
 
 int lp_api_webhooks_rotate_secret(lp_req *req)

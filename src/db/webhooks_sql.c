@@ -2,10 +2,13 @@
  * loupe/db/webhooks_sql.h and migrations/0011_webhooks.sql. */
 #include "loupe/db/webhooks_sql.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_int.h"
+#include "loupe/core/buf.h"
 #include "loupe/core/util.h"
 
 #define WEBHOOK_COLUMNS                                                                                             \
@@ -312,25 +315,55 @@ static int read_claim(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
     return 0;
 }
 
+/* What sending a delivery needs, for the rows of d the WHERE clause that
+ * follows picks, locked (FOR UPDATE OF d SKIP LOCKED). */
+#define CLAIM_SELECT                                                                                                   \
+    "SELECT d.id, d.webhook_id, d.status, d.attempts, d.retry_base, d.event_seq, "                                     \
+    "greatest(0, ceil(extract(epoch FROM d.next_attempt_at - clock_timestamp()) * 1000))::bigint, "                    \
+    "w.url, w.active, w.ordered, w.secret, "                                                                           \
+    "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "                                      \
+    "jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "                                  \
+    "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "                                      \
+    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "                                                   \
+    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id "
+
 int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err)
 {
     const char *p[1] = {delivery_id};
     if (!lp_is_uuid(delivery_id))
         return 1;
-    return lp_db_one(
-        a,
-        lp_db_query(db,
-                    "SELECT d.id, d.webhook_id, d.status, d.attempts, d.retry_base, d.event_seq, "
-                    "greatest(0, ceil(extract(epoch FROM d.next_attempt_at - clock_timestamp()) * 1000))::bigint, "
-                    "w.url, w.active, w.ordered, w.secret, "
-                    "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "
-                    "jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "
-                    "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "
-                    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "
-                    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-                    "JOIN events e ON e.id = d.event_id WHERE d.id = $1 FOR UPDATE OF d SKIP LOCKED",
-                    1, p, err),
-        read_claim, out, err);
+    return lp_db_one(a, lp_db_query(db, CLAIM_SELECT "WHERE d.id = $1 FOR UPDATE OF d SKIP LOCKED", 1, p, err),
+                     read_claim, out, err);
+}
+
+int lp_db_webhook_claim_many(lp_db *db, lp_arena *a, const char *const *ids, size_t n, lp_webhook_claim **out,
+                             size_t *nout, lp_error *err)
+{
+    lp_buf arr;
+    int rc;
+
+    *nout = 0;
+    lp_buf_init(&arr, n * (LP_DB_UUID_LEN + 1) + 8);
+    rc = lp_buf_puts(&arr, "{");
+    for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
+        if (lp_is_uuid(ids[i]))
+            rc = lp_buf_printf(&arr, "%s%s", k++ ? "," : "", ids[i]);
+    }
+    if (rc == 0)
+        rc = lp_buf_puts(&arr, "}");
+    if (rc != 0) {
+        lp_buf_free(&arr);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory claiming %zu deliveries", n);
+    }
+    const char *p[1] = {arr.data};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  CLAIM_SELECT "WHERE d.id = ANY ($1::uuid[]) AND d.status = 'pending' "
+                                               "FOR UPDATE OF d SKIP LOCKED",
+                                  1, p, err),
+                      sizeof **out, read_claim, "deliveries", nout, err);
+    lp_buf_free(&arr);
+    return *out ? 0 : -1;
 }
 
 int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err)
@@ -347,10 +380,14 @@ int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_
     int64_t n;
     snprintf(seq, sizeof seq, "%lld", (long long)event_seq);
     const char *p[2] = {webhook_id, seq};
-    n = lp_db_count(db, "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE SKIP LOCKED) w", 1, p,
-                    err);
+    /* NO KEY UPDATE: senders of the subscription exclude one another, while
+     * the foreign-key checks of transactions recording its deliveries (KEY
+     * SHARE) do not hold them up */
+    n = lp_db_count(db,
+                    "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) w", 1,
+                    p, err);
     if (n <= 0)
-        return n < 0 ? -1 : 0;
+        return n < 0 ? -1 : 2;
     n = lp_db_count(db,
                     "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1 "
                     "AND status = 'pending' AND event_seq < $2::bigint LIMIT 1) x",
@@ -409,6 +446,74 @@ int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err)
                    : 0;
     }
     return 0;
+}
+
+int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err)
+{
+    static const char *const outcomes[] = {"delivered", "retry", "failed", "gone"};
+    json_t *rows = json_array();
+    char *text = NULL, disable[24];
+    int rc = -1;
+
+    if (n == 0) {
+        json_decref(rows);
+        return 0;
+    }
+    for (size_t i = 0; rows && i < n; i++) {
+        const lp_webhook_attempt *at = &ats[i];
+        if (at->c->ordered) {
+            json_decref(rows);
+            return lp_error_set(err, LP_E_INTERNAL, "delivery %s is of an ordered subscription: record it alone",
+                                at->c->id);
+        }
+        if (json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:I, s:o, s:I, s:s?, s:s?, s:s, s:I, s:s?}", "id",
+                                                  at->c->id, "webhook_id", at->c->webhook_id, "n", at->n, "started",
+                                                  (json_int_t)at->started_wall_ms, "code",
+                                                  at->response_code ? json_integer(at->response_code) : json_null(),
+                                                  "duration", (json_int_t)at->duration_ms, "body", at->response_body,
+                                                  "error", at->error, "outcome", outcomes[at->outcome], "delay",
+                                                  (json_int_t)at->delay_ms, "queue", at->retry_queue)) != 0) {
+            json_decref(rows);
+            rows = NULL;
+        }
+    }
+    if (!rows || !(text = json_dumps(rows, JSON_COMPACT))) {
+        json_decref(rows);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
+    }
+    snprintf(disable, sizeof disable, "%lld", (long long)ats[0].disable_after_ms);
+    const char *p[3] = {text, disable, ats[0].disable_reason};
+    if (lp_db_exec(db,
+                   "WITH a AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, webhook_id uuid, n integer, "
+                   "started bigint, code integer, duration integer, body text, error text, outcome text, delay bigint, "
+                   "queue text)), "
+                   "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
+                   "response_body, error) SELECT id, n, to_timestamp(started / 1000.0), code, duration, body, error "
+                   "FROM a), "
+                   "d AS (UPDATE webhook_deliveries wd SET attempts = a.n, "
+                   "status = CASE a.outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' "
+                   "ELSE 'failed' END, "
+                   "next_attempt_at = CASE WHEN a.outcome = 'retry' THEN now() + a.delay * interval '1 millisecond' "
+                   "ELSE wd.next_attempt_at END, last_status_code = a.code, last_error = a.error, updated_at = now(), "
+                   "delivered_at = CASE WHEN a.outcome = 'delivered' THEN now() END FROM a WHERE wd.id = a.id), "
+                   "o AS (INSERT INTO outbox (exchange, routing_key, body) "
+                   "SELECT '', a.queue, jsonb_build_object('v', 1, 'delivery_id', a.id) FROM a "
+                   "WHERE a.outcome = 'retry'), "
+                   "s AS (SELECT webhook_id, bool_or(outcome = 'delivered') AS ok, bool_or(outcome = 'gone') AS gone "
+                   "FROM a GROUP BY webhook_id) "
+                   "UPDATE webhooks w SET "
+                   "failing_since = CASE WHEN s.ok THEN NULL ELSE coalesce(w.failing_since, now()) END, "
+                   "active = w.active AND NOT s.gone AND (s.ok "
+                   "OR coalesce(w.failing_since, now()) > now() - $2::bigint * interval '1 millisecond'), "
+                   "disabled_reason = CASE WHEN s.gone THEN 'the receiver answered 410 Gone' "
+                   "WHEN NOT s.ok AND coalesce(w.failing_since, now()) <= now() - $2::bigint * interval "
+                   "'1 millisecond' THEN $3 ELSE w.disabled_reason END, updated_at = now() "
+                   "FROM s WHERE w.id = s.webhook_id AND (NOT s.ok OR s.gone OR w.failing_since IS NOT NULL)",
+                   3, p, err) >= 0)
+        rc = 0;
+    free(text);
+    json_decref(rows);
+    return rc;
 }
 
 int lp_db_webhook_abandon(lp_db *db, const char *delivery_id, const char *why, lp_error *err)

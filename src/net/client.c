@@ -15,9 +15,13 @@
 
 #define HOST_MAX 256
 #define CONNECT_TIMEOUT_MS 10000
+/* Idle connections the client keeps open (keep-alive), all hosts together. */
+#define KEEP_CONNECTIONS 256L
 
 struct lp_net_client {
-    CURL *curl;
+    CURLM *multi;          /* owns the connection cache: keep-alive per host and port */
+    CURL **easy;           /* idle easy handles, reused */
+    size_t neasy, capeasy;
 };
 
 /* A URL taken apart and checked. */
@@ -60,11 +64,12 @@ lp_net_client *lp_net_client_new(lp_error *err)
     if (global_init(err) != 0)
         return NULL;
     c = calloc(1, sizeof(*c));
-    if (!c || !(c->curl = curl_easy_init())) {
+    if (!c || !(c->multi = curl_multi_init())) {
         free(c);
         lp_error_set(err, LP_E_NOMEM, "out of memory creating an HTTP client");
         return NULL;
     }
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, KEEP_CONNECTIONS);
     return c;
 }
 
@@ -72,8 +77,32 @@ void lp_net_client_free(lp_net_client *c)
 {
     if (!c)
         return;
-    curl_easy_cleanup(c->curl);
+    for (size_t i = 0; i < c->neasy; i++)
+        curl_easy_cleanup(c->easy[i]);
+    free(c->easy);
+    curl_multi_cleanup(c->multi);
     free(c);
+}
+
+/* An easy handle from the idle ones, or a new one; NULL when out of memory. */
+static CURL *easy_take(lp_net_client *c)
+{
+    return c->neasy ? c->easy[--c->neasy] : curl_easy_init();
+}
+
+static void easy_give(lp_net_client *c, CURL *h)
+{
+    if (c->neasy == c->capeasy) {
+        size_t cap = c->capeasy ? 2 * c->capeasy : 8;
+        CURL **n = realloc(c->easy, cap * sizeof(*n));
+        if (!n) {
+            curl_easy_cleanup(h);
+            return;
+        }
+        c->easy = n;
+        c->capeasy = cap;
+    }
+    c->easy[c->neasy++] = h;
 }
 
 void lp_net_response_free(lp_net_response *r)
@@ -235,152 +264,269 @@ static int map_curl_error(CURLcode cc, const transfer *t, const char *errbuf, in
     return lp_error_set(err, LP_E_UNAVAILABLE, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
-/* One hop: the request to url, pinned to the checked address. Fills
- * *status and, for a redirect, next_url (new; curl_free'd by the caller via
- * free). */
-static int one_hop(lp_net_client *c, transfer *tr, const target *tg, const char *url, const char *method,
-                   int with_body, int64_t remaining_ms, long *status, char **next_url, lp_error *err)
-{
-    const lp_net_request *req = tr->req;
-    CURL *h = c->curl;
-    struct curl_slist *hdrs = NULL, *resolve = NULL, *tmp;
-    char errbuf[CURL_ERROR_SIZE] = "", pin[HOST_MAX + 80], ip[64];
-    char *redirect = NULL;
-    CURLcode cc;
-    int rc = -1;
+/* One request in flight through lp_net_fetch_many: its hops one after
+ * another, each on an easy handle of the client's multi handle. */
+typedef enum xfer_state { XFER_WAITING, XFER_RUNNING, XFER_DONE } xfer_state;
 
-    *next_url = NULL;
+typedef struct xfer {
+    transfer tr;
+    target tg;             /* of the current hop, checked */
+    char key[HOST_MAX + 24]; /* "host:port" of the current hop: the per-host limit */
+    xfer_state state;
+    char *url;             /* the current hop's (new) */
+    const char *method;
+    int with_body, hop;
+    int64_t start;         /* when its first hop started (mono ms); 0 before */
+    CURL *h;
+    struct curl_slist *hdrs, *resolve;
+    char errbuf[CURL_ERROR_SIZE];
+    lp_net_response *out;
+    lp_error *err;
+    int *rc;
+} xfer;
+
+static void hop_release(lp_net_client *c, xfer *x)
+{
+    if (x->h) {
+        curl_multi_remove_handle(c->multi, x->h);
+        curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, NULL);
+        curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(x->h, CURLOPT_RESOLVE, NULL);
+        easy_give(c, x->h);
+        x->h = NULL;
+    }
+    curl_slist_free_all(x->hdrs);
+    curl_slist_free_all(x->resolve);
+    x->hdrs = x->resolve = NULL;
+}
+
+/* Ends x: 0 with its response, or -1 with its error (already in *x->err). */
+static void xfer_finish(lp_net_client *c, xfer *x, int rc)
+{
+    hop_release(c, x);
+    x->state = XFER_DONE;
+    *x->rc = rc;
+    x->out->elapsed_ms = x->start ? lp_now_mono_ms() - x->start : 0;
+    lp_strlcpy(x->out->address, x->tr.address, sizeof(x->out->address));
+    if (rc == 0) {
+        x->out->total_bytes = x->tr.total;
+        x->out->body_len = x->tr.kept.len;
+        x->out->body = lp_buf_steal(&x->tr.kept, NULL);
+        if (!x->out->body && !(x->out->body = calloc(1, 1))) {
+            lp_error_set(x->err, LP_E_NOMEM, "out of memory");
+            *x->rc = -1;
+        }
+    }
+    lp_buf_free(&x->tr.kept);
+    free(x->url);
+    x->url = NULL;
+}
+
+/* Checks the current hop's URL (resolving its host) and names its host and
+ * port. 0, or -1 with x finished. */
+static int hop_target(lp_net_client *c, xfer *x)
+{
+    if (parse_target(x->tr.p, x->url, 1, &x->tg, x->err) != 0) {
+        xfer_finish(c, x, -1);
+        return -1;
+    }
+    snprintf(x->key, sizeof(x->key), "%s:%ld", x->tg.host, x->tg.port);
+    return 0;
+}
+
+/* Starts the current hop: pinned to the checked address, added to the multi
+ * handle. 0, or -1 with x finished. */
+static int hop_start(lp_net_client *c, xfer *x)
+{
+    const lp_net_request *req = x->tr.req;
+    struct curl_slist *tmp;
+    char pin[HOST_MAX + 80], ip[64];
+    int64_t remaining;
+    CURL *h;
+
+    if (!x->start)
+        x->start = lp_now_mono_ms();
+    remaining = x->tr.p->timeout_ms - (lp_now_mono_ms() - x->start);
+    if (remaining <= 0) {
+        lp_error_set(x->err, LP_E_TIMEOUT, "no complete answer within %lld ms", (long long)x->tr.p->timeout_ms);
+        xfer_finish(c, x, -1);
+        return -1;
+    }
+    lp_buf_reset(&x->tr.kept);
+    x->tr.total = 0;
+    x->errbuf[0] = '\0';
+    if (!(h = x->h = easy_take(c)))
+        goto nomem;
     curl_easy_reset(h);
     for (const char *const *l = req->headers; l && *l; l++) {
-        if (!(tmp = curl_slist_append(hdrs, *l)))
+        if (!(tmp = curl_slist_append(x->hdrs, *l)))
             goto nomem;
-        hdrs = tmp;
+        x->hdrs = tmp;
     }
-    if (!(tmp = curl_slist_append(hdrs, "Expect:")))
+    if (!(tmp = curl_slist_append(x->hdrs, "Expect:")))
         goto nomem;
-    hdrs = tmp;
-    if (!tg->literal) {
-        lp_net_ip_format(&tg->ip, ip, sizeof(ip));
-        snprintf(pin, sizeof(pin), tg->ip.family == AF_INET6 ? "%s:%ld:[%s]" : "%s:%ld:%s", tg->host, tg->port, ip);
-        if (!(resolve = curl_slist_append(NULL, pin)))
+    x->hdrs = tmp;
+    if (!x->tg.literal) {
+        lp_net_ip_format(&x->tg.ip, ip, sizeof(ip));
+        snprintf(pin, sizeof(pin), x->tg.ip.family == AF_INET6 ? "%s:%ld:[%s]" : "%s:%ld:%s", x->tg.host,
+                 x->tg.port, ip);
+        if (!(x->resolve = curl_slist_append(NULL, pin)))
             goto nomem;
-        curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+        curl_easy_setopt(h, CURLOPT_RESOLVE, x->resolve);
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(h, CURLOPT_URL, x->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(remaining_ms > 0 ? remaining_ms : 1));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(remaining_ms < CONNECT_TIMEOUT_MS ? (remaining_ms > 0 ? remaining_ms : 1)
-                                                              : CONNECT_TIMEOUT_MS));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)remaining);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(remaining < CONNECT_TIMEOUT_MS ? remaining : CONNECT_TIMEOUT_MS));
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, tr);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &x->tr);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, tr);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x->tr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "Loupe-Webhooks/1");
-    if (with_body) {
+    if (x->with_body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-    if (strcmp(method, "GET") == 0)
+    if (strcmp(x->method, "GET") == 0)
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    else if (!with_body || strcmp(method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        map_curl_error(cc, tr, errbuf, tr->p->timeout_ms, err);
-        goto cleanup;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-    if (*status >= 300 && *status < 400 && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK &&
-        redirect) {
-        if (!(*next_url = strdup(redirect)))
-            goto nomem;
-    }
-    rc = 0;
-    goto cleanup;
+    else if (!x->with_body || strcmp(x->method, "POST") != 0)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
+    if (curl_multi_add_handle(c->multi, h) != CURLM_OK)
+        goto nomem;
+    x->state = XFER_RUNNING;
+    return 0;
 
 nomem:
-    lp_error_set(err, LP_E_NOMEM, "out of memory preparing an HTTP request");
-cleanup:
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
-    curl_slist_free_all(hdrs);
-    curl_slist_free_all(resolve);
-    return rc;
+    lp_error_set(x->err, LP_E_NOMEM, "out of memory preparing an HTTP request");
+    xfer_finish(c, x, -1);
+    return -1;
+}
+
+/* The current hop of x ended with cc: finishes x, or sets it waiting for
+ * its next hop (a redirect). */
+static void hop_done(lp_net_client *c, xfer *x, CURLcode cc)
+{
+    long status = 0;
+    char *redirect = NULL, *next;
+    const lp_net_policy *p = x->tr.p;
+
+    if (cc != CURLE_OK) {
+        map_curl_error(cc, &x->tr, x->errbuf, p->timeout_ms, x->err);
+        xfer_finish(c, x, -1);
+        return;
+    }
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+    x->out->status = status;
+    if (status < 300 || status >= 400 || curl_easy_getinfo(x->h, CURLINFO_REDIRECT_URL, &redirect) != CURLE_OK ||
+        !redirect || p->max_redirects == 0) {
+        xfer_finish(c, x, 0); /* a final answer, or a 3xx the caller sees */
+        return;
+    }
+    if (x->hop >= p->max_redirects) {
+        lp_error_set(x->err, LP_E_UNAVAILABLE, "more than %d redirects", p->max_redirects);
+        xfer_finish(c, x, -1);
+        return;
+    }
+    if (!(next = strdup(redirect))) {
+        lp_error_set(x->err, LP_E_NOMEM, "out of memory");
+        xfer_finish(c, x, -1);
+        return;
+    }
+    hop_release(c, x);
+    free(x->url);
+    x->url = next;
+    x->hop++;
+    if (status == 301 || status == 302 || status == 303) {
+        x->method = "GET";
+        x->with_body = 0;
+    }
+    x->state = XFER_WAITING;
+    hop_target(c, x);
+}
+
+/* Hops running now for host key k. */
+static int running_for(const xfer *xs, size_t n, const char *k)
+{
+    int r = 0;
+    for (size_t i = 0; i < n; i++)
+        r += xs[i].state == XFER_RUNNING && strcmp(xs[i].key, k) == 0;
+    return r;
+}
+
+int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
+                      lp_net_response *outs, int *rcs, lp_error *errs)
+{
+    xfer *xs = calloc(n ? n : 1, sizeof(*xs));
+    size_t left = n;
+
+    if (per_host < 1)
+        per_host = 1;
+    for (size_t i = 0; i < n; i++) {
+        xfer *x = &xs[i];
+        memset(&outs[i], 0, sizeof(outs[i]));
+        lp_error_clear(&errs[i]);
+        rcs[i] = -1;
+        if (!xs) {
+            lp_error_set(&errs[i], LP_E_NOMEM, "out of memory preparing an HTTP request");
+            continue;
+        }
+        x->tr.p = p;
+        x->tr.req = &reqs[i];
+        lp_buf_init(&x->tr.kept, reqs[i].keep_bytes);
+        lp_error_clear(&x->tr.guard);
+        x->out = &outs[i];
+        x->err = &errs[i];
+        x->rc = &rcs[i];
+        x->method = reqs[i].method ? reqs[i].method : "GET";
+        x->with_body = reqs[i].body != NULL;
+        x->state = XFER_WAITING;
+        if (!(x->url = strdup(reqs[i].url ? reqs[i].url : ""))) {
+            lp_error_set(x->err, LP_E_NOMEM, "out of memory");
+            xfer_finish(c, x, -1);
+            continue;
+        }
+        hop_target(c, x);
+    }
+    if (!xs)
+        return -1;
+    while (left > 0) {
+        CURLMsg *m;
+        int running = 0, queued;
+        /* start what the per-host limit lets through, in order */
+        for (size_t i = 0; i < n; i++) {
+            if (xs[i].state == XFER_WAITING && running_for(xs, n, xs[i].key) < per_host)
+                hop_start(c, &xs[i]);
+        }
+        curl_multi_perform(c->multi, &running);
+        while ((m = curl_multi_info_read(c->multi, &queued))) {
+            xfer *x = NULL;
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x)
+                hop_done(c, x, m->data.result);
+        }
+        left = 0;
+        for (size_t i = 0; i < n; i++)
+            left += xs[i].state != XFER_DONE;
+        if (left > 0 && running > 0)
+            curl_multi_poll(c->multi, NULL, 0, 100, NULL);
+    }
+    free(xs);
+    return 0;
 }
 
 int lp_net_fetch(lp_net_client *c, const lp_net_policy *p, const lp_net_request *req, lp_net_response *out,
                  lp_error *err)
 {
-    transfer tr;
-    target tg;
-    int64_t start = lp_now_mono_ms();
-    char *url = NULL, *next = NULL;
-    const char *method = req->method ? req->method : "GET";
-    int with_body = req->body != NULL, rc = -1;
-
-    memset(out, 0, sizeof(out[0]));
-    memset(&tr, 0, sizeof(tr));
-    tr.p = p;
-    tr.req = req;
-    lp_buf_init(&tr.kept, req->keep_bytes);
-    lp_error_clear(&tr.guard);
-    if (!(url = strdup(req->url ? req->url : ""))) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory");
-        goto cleanup;
-    }
-    for (int hop = 0;; hop++) {
-        long status = 0;
-        int64_t remaining = p->timeout_ms - (lp_now_mono_ms() - start);
-        if (parse_target(p, url, 1, &tg, err) != 0)
-            goto cleanup;
-        if (remaining <= 0) {
-            lp_error_set(err, LP_E_TIMEOUT, "no complete answer within %lld ms", (long long)p->timeout_ms);
-            goto cleanup;
-        }
-        lp_buf_reset(&tr.kept);
-        tr.total = 0;
-        if (one_hop(c, &tr, &tg, url, method, with_body, remaining, &status, &next, err) != 0)
-            goto cleanup;
-        out->status = status;
-        if (!next)
-            break;
-        if (hop >= p->max_redirects) {
-            free(next);
-            next = NULL;
-            if (p->max_redirects == 0)
-                break; /* the caller sees the 3xx */
-            lp_error_set(err, LP_E_UNAVAILABLE, "more than %d redirects", p->max_redirects);
-            goto cleanup;
-        }
-        free(url);
-        url = next;
-        next = NULL;
-        if (status == 301 || status == 302 || status == 303) {
-            method = "GET";
-            with_body = 0;
-        }
-    }
-    out->total_bytes = tr.total;
-    out->body_len = tr.kept.len;
-    out->body = lp_buf_steal(&tr.kept, NULL);
-    if (!out->body && !(out->body = calloc(1, 1))) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory");
-        goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
-    out->elapsed_ms = lp_now_mono_ms() - start;
-    lp_strlcpy(out->address, tr.address, sizeof(out->address));
-    lp_buf_free(&tr.kept);
-    free(url);
+    int rc = -1;
+    if (lp_net_fetch_many(c, p, req, 1, 1, out, &rc, err) != 0)
+        return -1;
     return rc;
 }

@@ -28,7 +28,16 @@ struct lp_webhook_sender {
     lp_net_client *http;
     lp_db *db;
     lp_arena *arena;
+    int per_host;         /* webhook_host_connections */
 };
+
+/* What one attempt's request holds (headers, texts the attempt points to). */
+typedef struct outgoing {
+    char h_id[64], h_ts[48], h_sig[2 * LP_WEBHOOK_SIG_LEN + 32];
+    const char *headers[5];
+    char errbuf[512];
+    char queue[LP_QUEUE_FULL_NAME_MAX];
+} outgoing;
 
 lp_webhook_sender *lp_webhook_sender_new(const lp_config *cfg, lp_error *err)
 {
@@ -38,6 +47,7 @@ lp_webhook_sender *lp_webhook_sender_new(const lp_config *cfg, lp_error *err)
         return NULL;
     }
     s->cfg = cfg;
+    s->per_host = (int)cfg->webhook_host_connections;
     if (lp_webhook_net_policy(cfg, &s->allow, &s->policy, err) != 0 || !(s->http = lp_net_client_new(err)) ||
         !(s->arena = lp_arena_new(64 * 1024, (size_t)ARENA_MAX))) {
         if (s->http && !s->arena)
@@ -90,61 +100,68 @@ static void text_safe(char *s, size_t *len)
     s[*len] = '\0';
 }
 
-/* POSTs the claimed delivery; fills at (response, error, outcome). */
-static void send_one(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_attempt *at, char *errbuf,
-                     size_t errcap)
+/* Signs the delivery of at into o and req (the attempt starts now). 0, or
+ * -1 with at->error set. */
+static int prepare(lp_webhook_attempt *at, outgoing *o, lp_net_request *req)
 {
+    const lp_webhook_claim *c = at->c;
     char sig[LP_WEBHOOK_SIG_LEN], sig_old[LP_WEBHOOK_SIG_LEN];
-    char h_id[64], h_ts[48], h_sig[2 * LP_WEBHOOK_SIG_LEN + 32];
-    const char *headers[] = {"Content-Type: application/json", h_id, h_ts, h_sig, NULL};
     int64_t ts = lp_now_wall_ms() / 1000;
     size_t body_len = strlen(c->body);
-    lp_net_response resp;
     lp_error err;
-    int rc;
 
     lp_error_clear(&err);
     at->started_wall_ms = lp_now_wall_ms();
     if (lp_webhook_sign(c->secret, c->id, ts, c->body, body_len, sig, &err) != 0 ||
         (c->previous_secret &&
          lp_webhook_sign(c->previous_secret, c->id, ts, c->body, body_len, sig_old, &err) != 0)) {
-        snprintf(errbuf, errcap, "%s", err.message);
-        at->error = errbuf;
-        return;
+        snprintf(o->errbuf, sizeof o->errbuf, "%s", err.message);
+        at->error = o->errbuf;
+        return -1;
     }
-    snprintf(h_id, sizeof h_id, "webhook-id: %s", c->id);
-    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
+    snprintf(o->h_id, sizeof o->h_id, "webhook-id: %s", c->id);
+    snprintf(o->h_ts, sizeof o->h_ts, "webhook-timestamp: %lld", (long long)ts);
     if (c->previous_secret)
-        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s %s", sig, sig_old);
+        snprintf(o->h_sig, sizeof o->h_sig, "webhook-signature: %s %s", sig, sig_old);
     else
-        snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+        snprintf(o->h_sig, sizeof o->h_sig, "webhook-signature: %s", sig);
+    o->headers[0] = "Content-Type: application/json";
+    o->headers[1] = o->h_id;
+    o->headers[2] = o->h_ts;
+    o->headers[3] = o->h_sig;
+    o->headers[4] = NULL;
+    *req = (lp_net_request){.method = "POST",
+                            .url = c->url,
+                            .headers = o->headers,
+                            .body = c->body,
+                            .body_len = body_len,
+                            .keep_bytes = LP_WEBHOOK_LOG_BODY_BYTES};
+    return 0;
+}
 
-    lp_net_request req = {.method = "POST",
-                          .url = c->url,
-                          .headers = headers,
-                          .body = c->body,
-                          .body_len = body_len,
-                          .keep_bytes = LP_WEBHOOK_LOG_BODY_BYTES};
-    rc = lp_net_fetch(s->http, &s->policy, &req, &resp, &err);
-    at->duration_ms = resp.elapsed_ms;
+/* Fills at from the answer of its POST (rc, resp, err). */
+static void conclude(lp_webhook_sender *s, lp_webhook_attempt *at, outgoing *o, int rc, lp_net_response *resp,
+                     const lp_error *err)
+{
+    at->duration_ms = resp->elapsed_ms;
     if (rc != 0) {
-        snprintf(errbuf, errcap, "%s", err.message);
-        at->error = errbuf;
+        snprintf(o->errbuf, sizeof o->errbuf, "%s", err->message);
+        at->error = o->errbuf;
     } else {
-        at->response_code = resp.status;
-        text_safe(resp.body, &resp.body_len);
-        at->response_body = lp_arena_strdup(s->arena, resp.body);
-        if (resp.status < 200 || resp.status > 299) {
-            snprintf(errbuf, errcap, "the receiver answered %ld", resp.status);
-            at->error = errbuf;
+        at->response_code = resp->status;
+        text_safe(resp->body, &resp->body_len);
+        at->response_body = lp_arena_strdup(s->arena, resp->body);
+        if (resp->status < 200 || resp->status > 299) {
+            snprintf(o->errbuf, sizeof o->errbuf, "the receiver answered %ld", resp->status);
+            at->error = o->errbuf;
         }
     }
-    lp_net_response_free(&resp);
 }
 
 /* The outcome of the attempt in at, and for a retry its delay and queue. */
-static void decide(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_attempt *at, char *queue)
+static void decide(lp_webhook_sender *s, lp_webhook_attempt *at, char *queue)
 {
+    const lp_webhook_claim *c = at->c;
     uint32_t r;
     int step = at->n - c->retry_base;
     if (!at->error) {
@@ -167,6 +184,64 @@ static void decide(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_a
     at->retry_queue = queue;
 }
 
+/* The attempts ats[0..n) (c, n and the disabling set) are signed and POSTed
+ * at once through the SSRF guard (at most per_host at a time to one host),
+ * and their outcomes decided. 0, or -1 when out of memory (nothing sent). */
+static int send_all(lp_webhook_sender *s, lp_webhook_attempt *ats, size_t n)
+{
+    outgoing *o = lp_arena_calloc(s->arena, n, sizeof *o);
+    lp_net_request *reqs = lp_arena_calloc(s->arena, n, sizeof *reqs);
+    lp_net_response *resps = lp_arena_calloc(s->arena, n, sizeof *resps);
+    lp_error *errs = lp_arena_calloc(s->arena, n, sizeof *errs);
+    int *rcs = lp_arena_calloc(s->arena, n, sizeof *rcs);
+    size_t *which = lp_arena_calloc(s->arena, n, sizeof *which), m = 0;
+
+    if (!o || !reqs || !resps || !errs || !rcs || !which)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (prepare(&ats[i], &o[i], &reqs[m]) == 0)
+            which[m++] = i; /* else: a bad secret, the attempt fails unsent */
+    }
+    if (lp_net_fetch_many(s->http, &s->policy, reqs, m, s->per_host, resps, rcs, errs) != 0)
+        return -1;
+    for (size_t j = 0; j < m; j++) {
+        conclude(s, &ats[which[j]], &o[which[j]], rcs[j], &resps[j], &errs[j]);
+        lp_net_response_free(&resps[j]);
+    }
+    for (size_t i = 0; i < n; i++)
+        decide(s, &ats[i], o[i].queue);
+    return 0;
+}
+
+/* The attempt of claim c, before it is sent. */
+static void attempt_init(lp_webhook_sender *s, const lp_webhook_claim *c, lp_webhook_attempt *at, const char *reason)
+{
+    memset(at, 0, sizeof *at);
+    at->c = c;
+    at->n = c->attempts + 1;
+    at->disable_after_ms = s->cfg->webhook_disable_after;
+    at->disable_reason = reason;
+}
+
+static void log_attempt(const lp_webhook_attempt *at)
+{
+    if (at->outcome == LP_WEBHOOK_DELIVERED)
+        LP_DEBUG("webhooks", "delivery %s delivered (attempt %d, %ld)", at->c->id, at->n, at->response_code);
+    else
+        LP_INFO("webhooks", "delivery %s attempt %d failed: %s%s", at->c->id, at->n, at->error,
+                at->outcome == LP_WEBHOOK_RETRY ? "; will retry" : at->outcome == LP_WEBHOOK_GONE
+                                                                       ? "; the subscription is disabled (410)"
+                                                                       : "; no attempt left");
+}
+
+static const char *disable_reason(lp_webhook_sender *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "every delivery failed for %lld s without a success; fix the receiver, then activate the "
+                       "subscription again",
+             (long long)(s->cfg->webhook_disable_after / 1000));
+    return buf;
+}
+
 static int ensure_db(lp_webhook_sender *s, lp_error *err)
 {
     if (s->db && lp_db_ok(s->db))
@@ -178,7 +253,7 @@ static int ensure_db(lp_webhook_sender *s, lp_error *err)
 
 static lp_webhook_settle handle_claimed(lp_webhook_sender *s, const lp_webhook_claim *c, lp_error *err)
 {
-    char queue[LP_QUEUE_FULL_NAME_MAX], errbuf[512], reason[160];
+    char queue[LP_QUEUE_FULL_NAME_MAX], reason[160];
     lp_webhook_attempt at;
     int turn;
 
@@ -206,26 +281,21 @@ static lp_webhook_settle handle_claimed(lp_webhook_sender *s, const lp_webhook_c
             lp_db_rollback(s->db); /* an earlier delivery goes first; the chain brings this one */
             return LP_WEBHOOK_ACK;
         }
+        if (turn == 2) { /* the subscription is busy: look again later (a duplicate then is dropped) */
+            lp_queue_retry_name(LP_WEBHOOK_QUEUE, BUSY_TIER, queue);
+            if (lp_db_webhook_park(s->db, c->id, queue, err) != 0 || lp_db_commit(s->db, err) != 0)
+                return LP_WEBHOOK_REQUEUE;
+            return LP_WEBHOOK_ACK;
+        }
     }
-    memset(&at, 0, sizeof at);
-    at.c = c;
-    at.n = c->attempts + 1;
-    at.disable_after_ms = s->cfg->webhook_disable_after;
-    snprintf(reason, sizeof reason, "every delivery failed for %lld s without a success; fix the receiver, then "
-                                    "activate the subscription again",
-             (long long)(s->cfg->webhook_disable_after / 1000));
-    at.disable_reason = reason;
-    send_one(s, c, &at, errbuf, sizeof errbuf);
-    decide(s, c, &at, queue);
+    attempt_init(s, c, &at, disable_reason(s, reason, sizeof reason));
+    if (send_all(s, &at, 1) != 0) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory sending delivery %s", c->id);
+        return LP_WEBHOOK_REQUEUE;
+    }
     if (lp_db_webhook_record(s->db, &at, err) != 0 || lp_db_commit(s->db, err) != 0)
         return LP_WEBHOOK_REQUEUE;
-    if (at.outcome == LP_WEBHOOK_DELIVERED)
-        LP_DEBUG("webhooks", "delivery %s delivered (attempt %d, %ld)", c->id, at.n, at.response_code);
-    else
-        LP_INFO("webhooks", "delivery %s attempt %d failed: %s%s", c->id, at.n, at.error,
-                at.outcome == LP_WEBHOOK_RETRY ? "; will retry" : at.outcome == LP_WEBHOOK_GONE
-                                                                       ? "; the subscription is disabled (410)"
-                                                                       : "; no attempt left");
+    log_attempt(&at);
     return LP_WEBHOOK_ACK;
 }
 
@@ -280,4 +350,84 @@ failed:
     lp_db_rollback(s->db);
     LP_ERROR("webhooks", "delivery %s: %s; handing the message back", id, err.message);
     return LP_WEBHOOK_REQUEUE;
+}
+
+/* The batch's fast path, in one transaction: the deliveries of msgs that
+ * are pending, free, due, of an active unordered subscription are locked,
+ * sent at once and recorded in one statement; done[i] is set for those.
+ * 0, or -1 with err (rolled back; nothing recorded). */
+static int send_batch(lp_webhook_sender *s, const char *const *ids, size_t n, int *done, lp_error *err)
+{
+    lp_webhook_claim *cs;
+    lp_webhook_attempt *ats;
+    size_t nc, m = 0;
+    char reason[160];
+
+    if (lp_db_begin(s->db, err) != 0 || lp_db_webhook_claim_many(s->db, s->arena, ids, n, &cs, &nc, err) != 0)
+        goto failed;
+    if (!(ats = lp_arena_calloc(s->arena, nc + 1, sizeof *ats))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", nc);
+        goto failed;
+    }
+    disable_reason(s, reason, sizeof reason);
+    for (size_t i = 0; i < nc; i++) {
+        if (cs[i].active && !cs[i].ordered && lp_webhook_due(cs[i].wait_ms))
+            attempt_init(s, &cs[i], &ats[m++], reason);
+    }
+    if (m == 0) {
+        lp_db_rollback(s->db);
+        return 0;
+    }
+    if (send_all(s, ats, m) != 0) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", m);
+        goto failed;
+    }
+    if (lp_db_webhook_record_many(s->db, ats, m, err) != 0 || lp_db_commit(s->db, err) != 0)
+        goto failed;
+    for (size_t j = 0; j < m; j++) {
+        log_attempt(&ats[j]);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ids[i], ats[j].c->id) == 0)
+                done[i] = 1;
+        }
+    }
+    return 0;
+
+failed:
+    lp_db_rollback(s->db);
+    return -1;
+}
+
+void lp_webhook_sender_handle_batch(lp_webhook_sender *s, const lp_webhook_message *msgs, size_t n,
+                                    lp_webhook_settle *out)
+{
+    char (*ids)[37] = calloc(n ? n : 1, sizeof *ids);
+    const char **idp = calloc(n ? n : 1, sizeof *idp);
+    int *done = calloc(n ? n : 1, sizeof *done);
+    size_t m = 0;
+    lp_error err;
+
+    lp_error_clear(&err);
+    if (n > 1 && ids && idp && done && ensure_db(s, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (parse_message(msgs[i].body, msgs[i].len, ids[i]) == 0)
+                idp[m++] = ids[i];
+        }
+        lp_arena_reset(s->arena);
+        if (m > 0 && send_batch(s, idp, m, done, &err) != 0)
+            LP_WARN("webhooks", "sending %zu deliveries at once: %s; sending them one by one", m, err.message);
+        lp_arena_reset(s->arena);
+        /* done[] is indexed like idp: map back to the messages */
+        for (size_t i = 0, k = 0; i < n; i++) {
+            int mine = k < m && idp[k] == ids[i];
+            out[i] = mine && done[k] ? LP_WEBHOOK_ACK : lp_webhook_sender_handle(s, msgs[i].body, msgs[i].len);
+            k += mine;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            out[i] = lp_webhook_sender_handle(s, msgs[i].body, msgs[i].len);
+    }
+    free(ids);
+    free(idp);
+    free(done);
 }

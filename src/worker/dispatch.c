@@ -9,8 +9,10 @@
  *                 the prefetch window are buffered in order).
  *   job thread    one per delivery: lp_job_runner_handle, which owns the
  *                 runner's database and publishing connections meanwhile;
- *                 for the webhooks queue lp_webhook_sender_handle, which
- *                 owns the sender's database connection and HTTP client.
+ *                 for the webhooks queue one per batch (the deliveries at
+ *                 the head of the buffer, at most webhook_batch):
+ *                 lp_webhook_sender_handle_batch, which owns the sender's
+ *                 database connection and HTTP client.
  *   heartbeat     lp_heartbeat (own database connection).
  * One job runs at a time per process; scale by running more processes.
  *
@@ -114,9 +116,12 @@ typedef struct dispatcher {
 
 typedef struct job_thread {
     lp_job_runner *runner;
-    lp_webhook_sender *sender;     /* set: a webhook delivery, else a job */
+    lp_webhook_sender *sender;     /* set: webhook deliveries (msgs), else a job (body) */
     const char *body;
     size_t len;
+    const lp_webhook_message *msgs;
+    size_t nmsgs;
+    lp_webhook_settle *settles;    /* nmsgs */
     lp_delivery_outcome outcome;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -205,16 +210,20 @@ static int pump(dispatcher *w, int64_t timeout_ms)
     }
 }
 
+static const lp_delivery_outcome settle_of[] = {
+    [LP_WEBHOOK_ACK] = LP_DELIVERY_ACK,
+    [LP_WEBHOOK_REQUEUE] = LP_DELIVERY_REQUEUE,
+    [LP_WEBHOOK_REJECT] = LP_DELIVERY_DEAD_LETTER,
+};
+
 static void *job_main(void *arg)
 {
-    static const lp_delivery_outcome settle_of[] = {
-        [LP_WEBHOOK_ACK] = LP_DELIVERY_ACK,
-        [LP_WEBHOOK_REQUEUE] = LP_DELIVERY_REQUEUE,
-        [LP_WEBHOOK_REJECT] = LP_DELIVERY_DEAD_LETTER,
-    };
     job_thread *t = arg;
-    lp_delivery_outcome out = t->sender ? settle_of[lp_webhook_sender_handle(t->sender, t->body, t->len)]
-                                        : lp_job_runner_handle(t->runner, t->body, t->len);
+    lp_delivery_outcome out = LP_DELIVERY_ACK;
+    if (t->sender)
+        lp_webhook_sender_handle_batch(t->sender, t->msgs, t->nmsgs, t->settles);
+    else
+        out = lp_job_runner_handle(t->runner, t->body, t->len);
     pthread_mutex_lock(&t->mu);
     t->outcome = out;
     t->done = 1;
@@ -223,21 +232,17 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-/* Runs one delivery's job on a job thread while servicing the connection. */
-static lp_delivery_outcome run_job(dispatcher *w, const lp_amqp_delivery *d)
+/* Runs t (a job, or a batch of webhook deliveries) on a job thread while
+ * servicing the connection; the job's outcome in t.outcome, the
+ * deliveries' in t.settles. */
+static void run_job(dispatcher *w, job_thread *tp)
 {
-    job_thread t;
+    job_thread t = *tp;
     pthread_t th;
     sigset_t all, old;
     int64_t hard_deadline = lp_now_mono_ms() + w->cfg->job_timeout + HARD_TIMEOUT_GRACE_MS;
     int rc;
 
-    memset(&t, 0, sizeof(t));
-    t.runner = w->runner;
-    if (w->sender && strcmp(d->queue, w->webhooks_queue) == 0)
-        t.sender = w->sender;
-    t.body = d->body;
-    t.len = d->body_len;
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cond, NULL);
     /* Signals are for the main thread. */
@@ -249,7 +254,10 @@ static lp_delivery_outcome run_job(dispatcher *w, const lp_amqp_delivery *d)
         LP_ERROR("worker", "cannot start a job thread: %s", strerror(rc));
         pthread_mutex_destroy(&t.mu);
         pthread_cond_destroy(&t.cond);
-        return LP_DELIVERY_REQUEUE;
+        tp->outcome = LP_DELIVERY_REQUEUE;
+        for (size_t i = 0; i < t.nmsgs; i++)
+            t.settles[i] = LP_WEBHOOK_REQUEUE;
+        return;
     }
     pthread_mutex_lock(&t.mu);
     while (!t.done) {
@@ -278,7 +286,7 @@ static lp_delivery_outcome run_job(dispatcher *w, const lp_amqp_delivery *d)
     pthread_join(th, NULL);
     pthread_mutex_destroy(&t.mu);
     pthread_cond_destroy(&t.cond);
-    return t.outcome;
+    tp->outcome = t.outcome;
 }
 
 static void settle(dispatcher *w, const held *h, lp_delivery_outcome out)
@@ -309,17 +317,71 @@ static void settle(dispatcher *w, const held *h, lp_delivery_outcome out)
         LP_WARN("worker", "%s", err.message);
 }
 
+/* 1 if h is a webhook delivery this worker sends. */
+static int is_webhook(const dispatcher *w, const held *h)
+{
+    return w->sender && !h->d.too_large && strcmp(h->d.queue, w->webhooks_queue) == 0;
+}
+
 static void handle(dispatcher *w, held *h)
 {
-    lp_error err;
-    lp_error_clear(&err);
+    job_thread t;
+    memset(&t, 0, sizeof(t));
     if (h->d.too_large) {
         LP_ERROR("worker", "dead-lettering a %zu-byte message from %s: over %d bytes", h->d.body_len, h->d.queue,
                  LP_AMQP_BODY_MAX);
         settle(w, h, LP_DELIVERY_DEAD_LETTER);
         return;
     }
-    settle(w, h, run_job(w, &h->d));
+    t.runner = w->runner;
+    t.body = h->d.body;
+    t.len = h->d.body_len;
+    run_job(w, &t);
+    settle(w, h, t.outcome);
+}
+
+/* Takes the webhook deliveries at the head of the buffer (h, the first,
+ * already taken; at most webhook_batch) and sends them together. */
+static void handle_webhooks(dispatcher *w, held *h)
+{
+    size_t max = (size_t)w->cfg->webhook_batch, n = 1;
+    held *batch = NULL;
+    lp_webhook_message *msgs = NULL;
+    lp_webhook_settle *settles = NULL;
+    job_thread t;
+
+    if (lp_amqp_ok(w->mq))
+        pump(w, 0);
+    while (n < max && n - 1 < w->nbuf && is_webhook(w, &w->buf[n - 1]))
+        n++;
+    if (!(batch = malloc(n * sizeof(*batch))) || !(msgs = malloc(n * sizeof(*msgs))) ||
+        !(settles = malloc(n * sizeof(*settles)))) {
+        LP_ERROR("worker", "out of memory taking %zu webhook deliveries; handing one back", n);
+        settle(w, h, LP_DELIVERY_REQUEUE);
+        goto cleanup;
+    }
+    batch[0] = *h;
+    memcpy(batch + 1, w->buf, (n - 1) * sizeof(*batch));
+    memmove(w->buf, w->buf + (n - 1), (w->nbuf - (n - 1)) * sizeof(*w->buf));
+    w->nbuf -= n - 1;
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = (lp_webhook_message){batch[i].d.body, batch[i].d.body_len};
+    memset(&t, 0, sizeof(t));
+    t.sender = w->sender;
+    t.msgs = msgs;
+    t.nmsgs = n;
+    t.settles = settles;
+    run_job(w, &t);
+    for (size_t i = 0; i < n; i++) {
+        settle(w, &batch[i], settle_of[settles[i]]);
+        if (i > 0)
+            lp_amqp_delivery_free(&batch[i].d); /* the caller frees h's */
+    }
+
+cleanup:
+    free(batch);
+    free(msgs);
+    free(settles);
 }
 
 static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
@@ -407,7 +469,10 @@ int lp_worker_run(const lp_config *cfg)
             held h = w.buf[0];
             memmove(w.buf, w.buf + 1, (w.nbuf - 1) * sizeof(*w.buf));
             w.nbuf--;
-            handle(&w, &h);
+            if (is_webhook(&w, &h))
+                handle_webhooks(&w, &h);
+            else
+                handle(&w, &h);
             lp_amqp_delivery_free(&h.d);
             lp_log_set_context(worker_id);
         }

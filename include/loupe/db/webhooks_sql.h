@@ -132,6 +132,13 @@ typedef struct lp_webhook_claim {
  * worker holds it, or -1. */
 int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err);
 
+/* In the caller's transaction: locks those of the n deliveries ids that are
+ * pending and that no other session holds (one statement, FOR UPDATE SKIP
+ * LOCKED) and reads what sending them needs. An arena array of *nout rows
+ * (in no particular order). 0 or -1. */
+int lp_db_webhook_claim_many(lp_db *db, lp_arena *a, const char *const *ids, size_t n, lp_webhook_claim **out,
+                             size_t *nout, lp_error *err);
+
 /* 1 if the delivery exists and is pending (whoever holds it), 0 if not,
  * -1 on error. */
 int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err);
@@ -139,7 +146,9 @@ int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err);
 /* For an ordered subscription, in the caller's transaction: 1 when this
  * sender may go on (it locked the subscription, and no pending delivery of
  * an earlier event waits), 0 when it must leave the delivery to the chain
- * (lp_db_webhook_record queues the next one), -1 on error. */
+ * (lp_db_webhook_record queues the next one), 2 when another session holds
+ * the subscription (a sender, or a change to it: look again later), -1 on
+ * error. */
 int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_seq, lp_error *err);
 
 typedef enum lp_webhook_outcome {
@@ -170,6 +179,14 @@ typedef struct lp_webhook_attempt {
  * (to retry_queue) or, for an ordered subscription, that of its next
  * pending delivery. 0 or -1. */
 int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err);
+
+/* lp_db_webhook_record for n attempts of deliveries of unordered
+ * subscriptions (the chain of an ordered one is recorded alone), in one
+ * statement: their log rows, the deliveries' new states, their retry
+ * messages, and per subscription the failing streak (a success in the batch
+ * ends it) and disabling (410, or a streak past disable_after_ms of the
+ * first attempt, with its disable_reason). 0 or -1. */
+int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err);
 
 /* Marks a delivery failed without an attempt (its subscription is
  * disabled). 0 or -1. */

@@ -17,7 +17,9 @@
  * body by max_response_bytes.
  *
  * DESIGN (threads): an lp_net_client belongs to one thread. It keeps its
- * connections open between requests (keep-alive per host and port). */
+ * connections open between requests (keep-alive per host and port, in one
+ * libcurl multi handle), and runs several requests at once with
+ * lp_net_fetch_many, each under the same guard. */
 #ifndef LOUPE_NET_CLIENT_H
 #define LOUPE_NET_CLIENT_H
 
@@ -80,5 +82,15 @@ int lp_net_fetch(lp_net_client *c, const lp_net_policy *p, const lp_net_request 
                  lp_error *err);
 
 void lp_net_response_free(lp_net_response *r);
+
+/* Performs the n requests reqs at once under the policy, each exactly as
+ * lp_net_fetch does (its own redirects, checks and timeout, which counts
+ * from when its first hop starts): at most per_host hops run at the same
+ * time to one host and port, the others wait their turn in order; open
+ * connections are reused. Each outs[i] is filled as by lp_net_fetch (free
+ * each with lp_net_response_free) and rcs[i] is 0, or -1 with errs[i].
+ * Returns 0, or -1 when out of memory (every rcs[i] -1 with errs[i] set). */
+int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
+                      lp_net_response *outs, int *rcs, lp_error *errs);
 
 #endif

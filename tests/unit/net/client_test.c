@@ -1,6 +1,6 @@
 /* The HTTP client against real listeners on loopback: a refused address is
  * never connected to (directly, by name or through a redirect), an allowed
- * one answers; redirect, size and time limits. */
+ * one answers; redirect, size and time limits; several requests at once. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -224,6 +224,47 @@ static void test_size_and_time_caps(void **state)
     f->p.max_response_bytes = 1 << 20;
 }
 
+/* Several requests at once, each under the guard: the allowed ones answer
+ * (at most two at a time to one host), a refused literal and a redirect to
+ * a refused address fail alone, and the refused listener sees nothing. */
+static void test_many_at_once(void **state)
+{
+    fixture *f = *state;
+    server ok, hop;
+    char ok_url[128], hop_url[128], refused_url[128], resp[256];
+    lp_net_request reqs[7];
+    lp_net_response rs[7];
+    lp_error errs[7];
+    int rcs[7];
+    server_start(&ok, "127.0.0.2", "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    snprintf(resp, sizeof(resp),
+             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:%d/x\r\nContent-Length: 0\r\n"
+             "Connection: close\r\n\r\n", f->refused.port);
+    server_start(&hop, "127.0.0.2", resp);
+    snprintf(ok_url, sizeof(ok_url), "http://127.0.0.2:%d/hook", ok.port);
+    snprintf(hop_url, sizeof(hop_url), "http://127.0.0.2:%d/", hop.port);
+    snprintf(refused_url, sizeof(refused_url), "http://127.0.0.1:%d/", f->refused.port);
+    for (int i = 0; i < 7; i++)
+        reqs[i] = (lp_net_request){.method = "POST", .url = ok_url, .body = "{}", .body_len = 2, .keep_bytes = 16};
+    reqs[2].url = refused_url;
+    reqs[4].url = hop_url;
+    assert_int_equal(lp_net_fetch_many(f->c, &f->p, reqs, 7, 2, rs, rcs, errs), 0);
+    for (int i = 0; i < 7; i++) {
+        if (i == 2 || i == 4) {
+            assert_int_equal(rcs[i], -1);
+            assert_int_equal(errs[i].code, LP_E_FORBIDDEN);
+            assert_string_equal(errs[i].message, "address 127.0.0.1 is not allowed (loopback)");
+        } else {
+            assert_int_equal(rcs[i], 0);
+            assert_int_equal(rs[i].status, 201);
+            assert_string_equal(rs[i].body, "ok");
+        }
+        lp_net_response_free(&rs[i]);
+    }
+    assert_int_equal(server_stop(&ok), 5);
+    assert_int_equal(server_stop(&hop), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_redirect_to_refused_address),
         cmocka_unit_test(test_redirect_limit),
         cmocka_unit_test(test_size_and_time_caps),
+        cmocka_unit_test(test_many_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
