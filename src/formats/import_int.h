@@ -6,6 +6,7 @@
 
 #include "loupe/core/json_scan.h"
 #include "loupe/formats/import.h"
+#include "loupe/formats/xml.h"
 
 typedef struct lp_imp_ops {
     const char *name;
@@ -24,7 +25,7 @@ struct lp_imp_reader {
     void *state;                   /* the format's own, freed by ops->free */
 };
 
-extern const lp_imp_ops lp_imp_darwin_ops;
+extern const lp_imp_ops lp_imp_darwin_ops, lp_imp_voc_ops;
 
 /* Reports a problem (message printf) through the sink. 0, or -1 when the
  * sink says stop. */
@@ -49,5 +50,51 @@ bool imp_has_ext(const char *name, const char *ext);
 /* Appends one element of size bytes to an arena array that doubles (*v, *n,
  * *cap). The new element (zeroed), or NULL on NOMEM. */
 void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size);
+
+/* ---- XML files (import_xml.c), for the XML formats -------------------------------- */
+
+/* Elements nested deeper than this are refused. */
+#define IMP_XML_DEPTH 32
+
+/* One XML file read element by element: path is the element path
+ * ("/annotation/object/name"), text the element's character data (trimmed;
+ * at most IMP_XML_TEXT - 1 bytes, text_long past that). The callbacks
+ * return 0 to go on, -1 to stop the import (err set). */
+#define IMP_XML_TEXT 1024
+typedef struct imp_xml {
+    lp_imp_reader *r;
+    const char *file;
+    lp_arena *a;
+    lp_error *err;
+    lp_xml *x;
+    char path[512];
+    size_t path_len[IMP_XML_DEPTH + 2];
+    size_t depth;
+    char text[IMP_XML_TEXT];
+    size_t ntext;
+    bool text_long;
+    int (*start)(struct imp_xml *x, const char **attrs);
+    int (*end)(struct imp_xml *x);
+    void *ud;
+} imp_xml;
+
+/* Parses data (len bytes) calling x->start and x->end. 0; 1 when the file
+ * is not well-formed XML or holds a refused construct (reported as a
+ * problem that leaves the file out); -1 to stop the import. */
+int imp_xml_read(imp_xml *x, const char *data, size_t len);
+/* "line L, column C" of the element being handled (new in x->a; NULL on NOMEM). */
+const char *imp_xml_where(imp_xml *x);
+/* The value of attribute name, or NULL. */
+const char *imp_xml_attr(const char **attrs, const char *name);
+/* x->text as a finite number: 0, or -1 (not one). */
+int imp_xml_number(const imp_xml *x, double *out);
+
+/* "/a/b" of an archive member "<prefix>/a/b/<file>" (prefix and its slash
+ * dropped when the name starts with it; NULL prefix: none), "/" when it has
+ * no folder (new in a; NULL on NOMEM). */
+const char *imp_folder(lp_arena *a, const char *member, const char *prefix);
+/* The member's file name without folder and extension, with ext appended
+ * (new in a). */
+const char *imp_stem(lp_arena *a, const char *member, const char *ext);
 
 #endif

@@ -126,6 +126,12 @@ int lp_xml_feed(lp_xml *x, const void *p, size_t n, bool final, lp_error *err)
     return 0;
 }
 
+void lp_xml_where(const lp_xml *x, unsigned long *line, unsigned long *column)
+{
+    *line = (unsigned long)XML_GetCurrentLineNumber(x->p);
+    *column = (unsigned long)XML_GetCurrentColumnNumber(x->p) + 1;
+}
+
 void lp_xml_free(lp_xml *x)
 {
     if (!x)

@@ -165,6 +165,16 @@ SEEDS = {
         "not-object": b"[]",
         "deep-nesting": b'{"stages":' + b"[" * 100 + b"]" * 100 + b"}",
     },
+    "voc_import_fuzz": {
+        "voc": b"<annotation><folder>x</folder><filename>a.jpg</filename><size><width>10</width><height>8</height>"
+               b"<depth>3</depth></size><object><name>cat</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>5</xmax>"
+               b"<ymax>8</ymax></bndbox><loupe_id>a1</loupe_id></object></annotation>",
+        "voc-bad-box": b"<annotation><object><name>c</name><bndbox><xmin>9</xmin><ymin>1e400</ymin><xmax>-1</xmax>"
+                       b"</bndbox></object><object/></annotation>",
+        "labelmap": b"# label:color_rgb:parts:actions\nbackground:0,0,0::\ncat:255,0,0::\na:b:1,2,3::\nbad\n",
+        "doctype": b'<!DOCTYPE a [<!ENTITY x "y">]><annotation>&x;</annotation>',
+        "deep": b"<annotation>" + b"<object>" * 40 + b"</object>" * 40 + b"</annotation>",
+    },
 }
 
 

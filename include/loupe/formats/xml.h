@@ -34,6 +34,9 @@ lp_xml *lp_xml_new(const lp_xml_handlers *h, size_t max_depth, lp_error *err);
  * construct, or the handler's error. After -1 the parser accepts nothing. */
 int lp_xml_feed(lp_xml *x, const void *p, size_t n, bool final, lp_error *err);
 
+/* Where the event being handled starts: *line and *column from 1. */
+void lp_xml_where(const lp_xml *x, unsigned long *line, unsigned long *column);
+
 /* NULL is a no-op. */
 void lp_xml_free(lp_xml *x);
 

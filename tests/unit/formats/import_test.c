@@ -368,6 +368,123 @@ static void test_darwin_problems(void **state)
     got_free(&g);
 }
 
+/* Exports ITEM in format, reads the files back with format's reader and
+ * writes what it read again: the same files, byte for byte. *nclasses gets
+ * the classes the reader yielded. */
+static void round_trip_equal(const char *format, size_t want_items, size_t *nclasses)
+{
+    files in = {.n = 0};
+    got g;
+    lp_error err;
+    lp_error_clear(&err);
+    export_all(format, &in);
+    got_init(&g);
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g.out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    g.w = lp_fmt_writer_new(format, &o, &CLS, &opt, &err);
+    assert_non_null(g.w);
+    lp_imp_reader *r = reader(format, &g);
+    feed(r, &in, g.a);
+    assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
+    for (size_t i = 0; i < g.nproblems && i < 16; i++)
+        print_message("problem: %s\n", g.problems[i]);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.nitems, want_items);
+    assert_int_equal(g.out.n, in.n);
+    for (int i = 0; i < in.n; i++) {
+        assert_string_equal(g.out.names[i], in.names[i]);
+        assert_int_equal(g.out.data[i].len, in.data[i].len);
+        assert_memory_equal(g.out.data[i].data, in.data[i].data, in.data[i].len);
+    }
+    *nclasses = g.nclasses;
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&in);
+}
+
+/* ---- Pascal VOC ---------------------------------------------------------------------- */
+
+static void test_voc_round_trip(void **state)
+{
+    (void)state;
+    size_t nclasses;
+    round_trip_equal("voc", 1, &nclasses); /* the video item is not VOC's */
+    assert_int_equal(nclasses, 2);
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("voc", &g);
+    assert_int_equal(lp_imp_reader_role(r, "labelmap.txt"), LP_IMP_ROLE_META);
+    assert_int_equal(lp_imp_reader_role(r, "Annotations/a/b/cat.xml"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "JPEGImages/cat.jpg"), LP_IMP_ROLE_SKIP);
+    /* the inverse of the export's rule: 1-based inclusive pixel indices */
+    feed_one(r, "Annotations/x/y.xml",
+             "<annotation><folder>VOC2012</folder><filename>y.png</filename><size><width>10</width>"
+             "<height>8</height></size><object><name>cat</name><difficult>1</difficult><bndbox><xmin>2</xmin>"
+             "<ymin>3</ymin><xmax>4.5</xmax><ymax>8</ymax></bndbox></object></annotation>",
+             g.a);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.nitems, 1);
+    assert_string_equal(g.last.path, "/x");
+    assert_string_equal(g.last.name, "y.png");
+    assert_int_equal(g.last.slots[0].width, 10);
+    assert_int_equal(g.last.nanns, 1);
+    const lp_geom_bbox *b = &g.last.anns[0].body.geom.shape.u.bbox;
+    assert_true(b->x == 1 && b->y == 2 && b->w == 3.5 && b->h == 6);
+    assert_string_equal(g.last.anns[0].class_name, "cat");
+    assert_null(g.last.anns[0].id);
+    assert_string_equal(g.last.ann_where[0], "line 1, column 111");
+    lp_imp_reader_free(r);
+    got_free(&g);
+}
+
+static void test_voc_problems(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("voc", &g);
+    /* bad objects are left out one by one, located; the good one comes */
+    feed_one(r, "Annotations/p.xml",
+             "<annotation>\n<object><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox>"
+             "</object>\n<object><name>cat</name><bndbox><xmin>5</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax>"
+             "</bndbox></object>\n<object><name>cat</name><bndbox><xmin>x</xmin></bndbox></object>\n"
+             "<object><name>cat</name><loupe_id>no spaces allowed</loupe_id><bndbox><xmin>1</xmin><ymin>1</ymin>"
+             "<xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>",
+             g.a);
+    assert_int_equal(g.nitems, 1);
+    assert_int_equal(g.last.nanns, 1);
+    assert_string_equal(g.last.name, "p.jpg");
+    assert_string_equal(g.last.path, "/");
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 3);
+    assert_non_null(strstr(g.problems[0], "Annotations/p.xml|line 2, column 1|object has no <name>"));
+    assert_non_null(strstr(g.problems[1], "|line 3, column 1|object <bndbox> ends before it starts"));
+    assert_non_null(strstr(g.problems[2], "|line 4, column 1|object has a <xmin> that is not a number"));
+    assert_non_null(strstr(g.problems[3], "|line 5, column 1|<loupe_id> is not an annotation id"));
+    assert_int_equal(g.skipped[LP_IMP_NOTE], 1);
+    /* files left out: not XML, a DOCTYPE (entities: billion laughs, XXE), not VOC */
+    feed_one(r, "bad.xml", "<annotation>\n  <object></annotation>", g.a);
+    feed_one(r, "lol.xml",
+             "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]>"
+             "<annotation>&lol2;</annotation>",
+             g.a);
+    feed_one(r, "xxe.xml",
+             "<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><annotation><filename>&x;</filename>"
+             "</annotation>",
+             g.a);
+    feed_one(r, "cvat.xml", "<annotations><version>1.1</version></annotations>", g.a);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], 4);
+    assert_int_equal(g.nitems, 1);
+    assert_non_null(strstr(g.problems[4], "bad.xml|line 2, column 13|not well-formed XML: mismatched tag"));
+    assert_non_null(strstr(g.problems[7], "cvat.xml||not a Pascal VOC annotation"));
+    /* labelmap: classes with colours; lines that are not labels are notes */
+    feed_one(r, "labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\ndog:1,2,3::\nnope\n", g.a);
+    assert_int_equal(g.nclasses, 1);
+    assert_string_equal(g.classes[0], "dog");
+    assert_non_null(strstr(g.problems[8], "labelmap.txt|line 4|not a label line"));
+    lp_imp_reader_free(r);
+    got_free(&g);
+}
+
 static void test_limits_and_names(void **state)
 {
     (void)state;
@@ -414,6 +531,8 @@ int main(void)
         cmocka_unit_test(test_darwin_round_trip),
         cmocka_unit_test(test_darwin_problems),
         cmocka_unit_test(test_limits_and_names),
+        cmocka_unit_test(test_voc_round_trip),
+        cmocka_unit_test(test_voc_problems),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
