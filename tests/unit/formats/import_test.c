@@ -289,39 +289,26 @@ static void export_all(const char *format, files *out)
 
 /* ---- Darwin ----------------------------------------------------------------------------- */
 
+static void round_trip_equal(const char *format, size_t want_items, got *g);
+
 static void test_darwin_round_trip(void **state)
 {
     (void)state;
-    files in = {.n = 0};
     got g;
-    lp_error err;
-    lp_error_clear(&err);
-    export_all("darwin", &in);
     got_init(&g);
-    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g.out};
-    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
-    g.w = lp_fmt_writer_new("darwin", &o, &CLS, &opt, &err);
     lp_imp_reader *r = reader("darwin", &g);
     assert_int_equal(lp_imp_reader_role(r, ".v7/metadata.json"), LP_IMP_ROLE_META);
     assert_int_equal(lp_imp_reader_role(r, "a/b/cat.json"), LP_IMP_ROLE_ITEMS);
     assert_int_equal(lp_imp_reader_role(r, "a/b/cat.jpg"), LP_IMP_ROLE_SKIP);
-    feed(r, &in, g.a);
-    assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
-    assert_int_equal(g.nproblems, 0);
-    assert_int_equal(g.nitems, 2);
-    assert_int_equal(g.nclasses, 11); /* cat: 10 types, person: 1 (with its skeleton) */
+    lp_imp_reader_free(r);
+    got_free(&g);
+    got_init(&g);
+    round_trip_equal("darwin", 2, &g); /* written again: the same files, byte for byte */
+    assert_int_equal(g.nclasses, 11);  /* cat: 10 types, person: 1 (with its skeleton) */
     assert_string_equal(g.classes[10], "person");
     assert_int_equal(g.class_types[10], 1u << LP_GEOM_SKELETON);
     assert_int_equal(g.class_nodes[10], 2);
-    /* written again: the same files, byte for byte */
-    assert_int_equal(g.out.n, in.n);
-    for (int i = 0; i < in.n; i++) {
-        assert_string_equal(g.out.names[i], in.names[i]);
-        assert_string_equal(g.out.data[i].data, in.data[i].data);
-    }
-    lp_imp_reader_free(r);
     got_free(&g);
-    files_free(&in);
 }
 
 static void test_darwin_problems(void **state)
@@ -368,37 +355,33 @@ static void test_darwin_problems(void **state)
     got_free(&g);
 }
 
-/* Exports ITEM in format, reads the files back with format's reader and
- * writes what it read again: the same files, byte for byte. *nclasses gets
- * the classes the reader yielded. */
-static void round_trip_equal(const char *format, size_t want_items, size_t *nclasses)
+/* Exports ITEM in format into g (initialised), reads the files back with
+ * format's reader and writes what it read again: the same files, byte for
+ * byte. The caller frees g. */
+static void round_trip_equal(const char *format, size_t want_items, got *g)
 {
     files in = {.n = 0};
-    got g;
     lp_error err;
     lp_error_clear(&err);
     export_all(format, &in);
-    got_init(&g);
-    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g.out};
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g->out};
     lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
-    g.w = lp_fmt_writer_new(format, &o, &CLS, &opt, &err);
-    assert_non_null(g.w);
-    lp_imp_reader *r = reader(format, &g);
-    feed(r, &in, g.a);
-    assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
-    for (size_t i = 0; i < g.nproblems && i < 16; i++)
-        print_message("problem: %s\n", g.problems[i]);
-    assert_int_equal(g.nproblems, 0);
-    assert_int_equal(g.nitems, want_items);
-    assert_int_equal(g.out.n, in.n);
+    g->w = lp_fmt_writer_new(format, &o, &CLS, &opt, &err);
+    assert_non_null(g->w);
+    lp_imp_reader *r = reader(format, g);
+    feed(r, &in, g->a);
+    assert_int_equal(lp_fmt_writer_end(g->w, &err), 0);
+    for (size_t i = 0; i < g->nproblems && i < 16; i++)
+        print_message("problem: %s\n", g->problems[i]);
+    assert_int_equal(g->nproblems, 0);
+    assert_int_equal(g->nitems, want_items);
+    assert_int_equal(g->out.n, in.n);
     for (int i = 0; i < in.n; i++) {
-        assert_string_equal(g.out.names[i], in.names[i]);
-        assert_int_equal(g.out.data[i].len, in.data[i].len);
-        assert_memory_equal(g.out.data[i].data, in.data[i].data, in.data[i].len);
+        assert_string_equal(g->out.names[i], in.names[i]);
+        assert_int_equal(g->out.data[i].len, in.data[i].len);
+        assert_memory_equal(g->out.data[i].data, in.data[i].data, in.data[i].len);
     }
-    *nclasses = g.nclasses;
     lp_imp_reader_free(r);
-    got_free(&g);
     files_free(&in);
 }
 
@@ -407,10 +390,11 @@ static void round_trip_equal(const char *format, size_t want_items, size_t *ncla
 static void test_voc_round_trip(void **state)
 {
     (void)state;
-    size_t nclasses;
-    round_trip_equal("voc", 1, &nclasses); /* the video item is not VOC's */
-    assert_int_equal(nclasses, 2);
     got g;
+    got_init(&g);
+    round_trip_equal("voc", 1, &g); /* the video item is not VOC's */
+    assert_int_equal(g.nclasses, 2);
+    got_free(&g);
     got_init(&g);
     lp_imp_reader *r = reader("voc", &g);
     assert_int_equal(lp_imp_reader_role(r, "labelmap.txt"), LP_IMP_ROLE_META);
