@@ -35,11 +35,24 @@ static int fz_problem(void *ud, const lp_imp_problem *p, lp_error *err)
     return p->message ? 0 : -1;
 }
 
+/* Every item exists, 640 × 480 (so that YOLO's labels are read). */
+static int fz_image(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, int64_t *width,
+                    int64_t *height, lp_error *err)
+{
+    (void)ud;
+    (void)path;
+    (void)err;
+    *name = lp_arena_printf(a, "%s.jpg", stem);
+    *width = 640;
+    *height = 480;
+    return *name ? 1 : -1;
+}
+
 static void fuzz_reader(const char *format, const char *const *names, const uint8_t *data, size_t size)
 {
     static const lp_ann_limits lim = {
         .geom = {.max_points = 1000, .max_paths = 100, .max_pixels = 1u << 22}, .max_frame = 100000, .max_string = 1000};
-    lp_imp_options opt = {.lim = &lim, .max_items = 1000};
+    lp_imp_options opt = {.lim = &lim, .max_items = 1000, .image = fz_image};
     lp_imp_sink sink = {fz_cls, fz_item, fz_problem, NULL};
     lp_error err;
     lp_error_clear(&err);

@@ -175,6 +175,14 @@ SEEDS = {
         "doctype": b'<!DOCTYPE a [<!ENTITY x "y">]><annotation>&x;</annotation>',
         "deep": b"<annotation>" + b"<object>" * 40 + b"</object>" * 40 + b"</annotation>",
     },
+    "yolo_import_fuzz": {
+        "data-yaml": b"path: .\ntrain: images\ntask: detect\nnc: 2\nnames:\n  0: \"cat\"\n  1: \"d\\u00e9g\"\n",
+        "names-inline": b"names: ['a', \"b\", c]\nnames: {0: x, 1: 'y''s'}\n",
+        "names-list": b"names:\n  - a\n  -\n  - 'b\n",
+        "detect": b"0 0.5 0.5 0.25 0.125\n1 0.1 0.2 0.3 0.4\n",
+        "segment": b"0 0.1 0.1 0.9 0.1 0.9 0.9 0.1 0.9\n",
+        "bad-lines": b"0 nan 0.5 0.1 0.1\n-1 0 0 0 0\n99999999999 1 1 1 1\n0 1e400 0 0 0\n0 0.5\n",
+    },
 }
 
 

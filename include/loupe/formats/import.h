@@ -137,6 +137,14 @@ typedef struct lp_imp_options {
     const char *variant;         /* as the writer's (yolo: detect | segment | pose; mask: semantic |
                                   * instance); NULL: the format's default */
     uint64_t max_items;          /* items one upload may hold; 0: no limit */
+    /* YOLO: the item a label file is for, whose image size its fractions
+     * are of — the item at path named stem plus an extension (or stem
+     * alone), as stored: *name (new in a), *width and *height. 1 found with
+     * a known size, 0 not (the file is then a problem leaving the item out),
+     * -1 to stop the import (err set). NULL: sizes are never known. */
+    int (*image)(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, int64_t *width,
+                 int64_t *height, lp_error *err);
+    void *image_ud;
 } lp_imp_options;
 
 /* What a file is to a reader, by its name. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,9 +224,23 @@ static void got_free(got *g)
     lp_arena_free(g->a);
 }
 
-static lp_imp_reader *reader(const char *format, got *g)
+/* The import's answer to a YOLO reader: ITEM, whose size is known. */
+static int image_of(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, int64_t *width,
+                    int64_t *height, lp_error *err)
 {
-    lp_imp_options opt = {.lim = &LIMITS};
+    (void)ud;
+    (void)err;
+    if (strcmp(path, ITEM.path) != 0 || strcmp(stem, "cat") != 0)
+        return 0;
+    *name = lp_arena_strdup(a, ITEM.name);
+    *width = ITEM.width;
+    *height = ITEM.height;
+    return 1;
+}
+
+static lp_imp_reader *reader_v(const char *format, const char *variant, got *g)
+{
+    lp_imp_options opt = {.lim = &LIMITS, .variant = variant, .image = image_of};
     lp_imp_sink sink = {on_class, on_item, on_problem, g};
     lp_error err;
     lp_error_clear(&err);
@@ -234,6 +249,8 @@ static lp_imp_reader *reader(const char *format, got *g)
         fail_msg("%s: %s", format, err.message);
     return r;
 }
+
+static lp_imp_reader *reader(const char *format, got *g) { return reader_v(format, NULL, g); }
 
 /* Feeds every file of in to r the way the import job does: its metadata
  * files first, then those holding items. */
@@ -259,12 +276,12 @@ static void feed_one(lp_imp_reader *r, const char *name, const char *text, lp_ar
 }
 
 /* Exports ITEM (every image annotation type) and a video item in format. */
-static void export_all(const char *format, files *out)
+static void export_all(const char *format, const char *variant, files *out)
 {
     lp_arena *a = lp_arena_new(0, 0);
     lp_buf blobs;
     lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = out};
-    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z", .variant = variant};
     lp_error err;
     lp_error_clear(&err);
     lp_buf_init(&blobs, 1 << 20);
@@ -358,30 +375,35 @@ static void test_darwin_problems(void **state)
 /* Exports ITEM in format into g (initialised), reads the files back with
  * format's reader and writes what it read again: the same files, byte for
  * byte. The caller frees g. */
-static void round_trip_equal(const char *format, size_t want_items, got *g)
+static void round_trip(const char *format, const char *variant, size_t want_items, got *g, files *in)
 {
-    files in = {.n = 0};
     lp_error err;
     lp_error_clear(&err);
-    export_all(format, &in);
+    export_all(format, variant, in);
     lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g->out};
-    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z", .variant = variant};
     g->w = lp_fmt_writer_new(format, &o, &CLS, &opt, &err);
     assert_non_null(g->w);
-    lp_imp_reader *r = reader(format, g);
-    feed(r, &in, g->a);
+    lp_imp_reader *r = reader_v(format, variant, g);
+    feed(r, in, g->a);
     assert_int_equal(lp_fmt_writer_end(g->w, &err), 0);
     for (size_t i = 0; i < g->nproblems && i < 16; i++)
         print_message("problem: %s\n", g->problems[i]);
     assert_int_equal(g->nproblems, 0);
     assert_int_equal(g->nitems, want_items);
-    assert_int_equal(g->out.n, in.n);
+    assert_int_equal(g->out.n, in->n);
+    lp_imp_reader_free(r);
+}
+
+static void round_trip_equal(const char *format, size_t want_items, got *g)
+{
+    files in = {.n = 0};
+    round_trip(format, NULL, want_items, g, &in);
     for (int i = 0; i < in.n; i++) {
         assert_string_equal(g->out.names[i], in.names[i]);
         assert_int_equal(g->out.data[i].len, in.data[i].len);
         assert_memory_equal(g->out.data[i].data, in.data[i].data, in.data[i].len);
     }
-    lp_imp_reader_free(r);
     files_free(&in);
 }
 
@@ -469,6 +491,110 @@ static void test_voc_problems(void **state)
     got_free(&g);
 }
 
+/* ---- YOLO -------------------------------------------------------------------------------- */
+
+/* Every number of every file, in order (the label files and data.yaml). */
+static size_t all_numbers(const files *f, double *v, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < f->n; i++) {
+        const char *p = f->data[i].data;
+        while (*p) {
+            char *end;
+            if ((*p >= '0' && *p <= '9') || *p == '-' || *p == '.') {
+                double d = strtod(p, &end);
+                if (end > p) {
+                    assert_true(n < cap);
+                    v[n++] = d;
+                    p = end;
+                    continue;
+                }
+            }
+            p++;
+        }
+    }
+    return n;
+}
+
+/* Written, read back and written again: the same files with the same
+ * numbers, up to the last bits of a double (fractions × size / size). */
+static void yolo_round_trip(const char *variant)
+{
+    static double a[4096], b[4096];
+    files in = {.n = 0};
+    got g;
+    got_init(&g);
+    round_trip("yolo", variant, 1, &g, &in);
+    for (int i = 0; i < in.n; i++)
+        assert_string_equal(g.out.names[i], in.names[i]);
+    size_t na = all_numbers(&in, a, 4096), nb = all_numbers(&g.out, b, 4096);
+    assert_int_equal(na, nb);
+    assert_true(na > 20);
+    for (size_t i = 0; i < na; i++)
+        if (fabs(a[i] - b[i]) > 1e-12)
+            fail_msg("%s: number %zu: %.17g written, %.17g after a round trip", variant, i, a[i], b[i]);
+    assert_int_equal(g.nclasses, 2);
+    got_free(&g);
+    files_free(&in);
+}
+
+static void test_yolo_round_trip(void **state)
+{
+    (void)state;
+    yolo_round_trip("detect");
+    yolo_round_trip("segment");
+}
+
+static void test_yolo_problems(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("yolo", &g);
+    assert_int_equal(lp_imp_reader_role(r, "data.yaml"), LP_IMP_ROLE_META);
+    assert_int_equal(lp_imp_reader_role(r, "labels/a/b/cat.txt"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "images/a/b/cat.jpg"), LP_IMP_ROLE_SKIP);
+    assert_int_equal(lp_imp_reader_role(r, "readme.txt"), LP_IMP_ROLE_SKIP);
+    /* the forms of names Ultralytics writes */
+    feed_one(r, "data.yaml", "path: .\nnames: ['dog', \"cat\"]  # two\n", g.a);
+    assert_int_equal(g.nclasses, 2);
+    assert_string_equal(g.classes[1], "cat");
+    feed_one(r, "data.yaml", "names:\n  - ant\n  - 'b''s'\n", g.a);
+    assert_string_equal(g.classes[3], "b's");
+    feed_one(r, "data.yaml", "names:\n  0: \"x\\u00e9\"\n  1: cat # a comment\nnc: 2\n", g.a);
+    assert_string_equal(g.classes[4], "x\xc3\xa9");
+    assert_string_equal(g.classes[5], "cat");
+    /* fractions of the item's size; bad lines left out, located */
+    feed_one(r, "labels/a/b/cat.txt",
+             "1 0.5 0.5 0.2 0.25\n\n1 0 0 1 0 1 1\n7 0.5 0.5 0.1 0.1\n1 0.5 x 0.1 0.1\n1 0.5 0.5 0.1\n", g.a);
+    assert_int_equal(g.nitems, 1);
+    assert_string_equal(g.last.name, "cat.jpg");
+    assert_string_equal(g.last.path, "/a/b");
+    assert_int_equal(g.last.nanns, 2);
+    const lp_geom_bbox *b = &g.last.anns[0].body.geom.shape.u.bbox;
+    assert_true(b->x == 4 && b->y == 3 && b->w == 2 && b->h == 2);
+    assert_string_equal(g.last.anns[0].class_name, "cat");
+    const lp_geom_path *p = &g.last.anns[1].body.geom.shape.u.polygon.paths[0];
+    assert_int_equal(p->npoints, 3);
+    assert_true(p->points[2].x == 10 && p->points[2].y == 8);
+    assert_string_equal(g.last.ann_where[1], "line 3");
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 3);
+    assert_non_null(strstr(g.problems[0], "labels/a/b/cat.txt|line 4|the line names a class that data.yaml"));
+    assert_non_null(strstr(g.problems[1], "|line 5|the line holds something that is not a number"));
+    assert_non_null(strstr(g.problems[2], "|line 6|the line is neither a box"));
+    /* an item whose size the import does not know: left out */
+    feed_one(r, "labels/dog.txt", "0 0.5 0.5 0.2 0.2\n", g.a);
+    assert_int_equal(g.nitems, 1);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ITEM], 1);
+    assert_non_null(strstr(g.problems[3], "labels/dog.txt||no item at / named dog.* with a known width"));
+    lp_imp_reader_free(r);
+    got_free(&g);
+    lp_error err;
+    lp_error_clear(&err);
+    assert_false(lp_imp_format_valid("yolo", "pose"));
+    assert_true(lp_imp_format_valid("yolo", "segment"));
+}
+
 static void test_limits_and_names(void **state)
 {
     (void)state;
@@ -517,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_limits_and_names),
         cmocka_unit_test(test_voc_round_trip),
         cmocka_unit_test(test_voc_problems),
+        cmocka_unit_test(test_yolo_round_trip),
+        cmocka_unit_test(test_yolo_problems),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,362 @@
+/* YOLO in (Ultralytics layout): data.yaml's class names, then one item per
+ * labels/<path>/<stem>.txt, each line "class cx cy w h" (detect: a
+ * bounding_box) or "class x1 y1 x2 y2 …" (segment: a polygon of three or
+ * more points).
+ *
+ * YOLO's numbers are fractions of the image's width and height, and a
+ * label file does not say the image's size or extension: the reader asks
+ * the import (lp_imp_options.image) for the item at <path> named <stem>.*
+ * with its stored size, and multiplies — x = (cx − w/2) × width,
+ * y = (cy − h/2) × height, w × width, h × height; points x × width,
+ * y × height. An item not found, or of unknown size, is a problem leaving
+ * it out. Pose labels are not read (the variant is refused). docs/FORMATS.md. */
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "import_int.h"
+
+/* Class names at most this many (ids 0 … MAX_CLASSES − 1). */
+#define MAX_CLASSES 100000
+
+typedef struct yolo_in {
+    char **names;                /* by class id; NULL where data.yaml gave none */
+    size_t nnames;
+    bool segment;
+} yolo_in;
+
+static const char *const VARIANTS[] = {"detect", "segment", NULL};
+
+static lp_imp_role yolo_role(const lp_imp_reader *r, const char *name)
+{
+    (void)r;
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (imp_has_ext(base, ".yaml") || imp_has_ext(base, ".yml"))
+        return base == name ? LP_IMP_ROLE_META : LP_IMP_ROLE_SKIP;
+    if (strncmp(name, "labels/", 7) == 0 && imp_has_ext(name, ".txt"))
+        return LP_IMP_ROLE_ITEMS;
+    return LP_IMP_ROLE_SKIP;
+}
+
+/* The reader's state, made on first use. Class names live here, as long as
+ * the reader: annotations borrow them. */
+static yolo_in *state(lp_imp_reader *r, lp_error *err)
+{
+    if (r->state)
+        return r->state;
+    yolo_in *y = calloc(1, sizeof *y);
+    if (!y) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory starting a YOLO reader");
+        return NULL;
+    }
+    y->segment = strcmp(r->opt.variant, "segment") == 0;
+    return r->state = y;
+}
+
+static void yolo_free(lp_imp_reader *r)
+{
+    yolo_in *y = r->state;
+    if (!y)
+        return;
+    for (size_t i = 0; i < y->nnames; i++)
+        free(y->names[i]);
+    free(y->names);
+    free(y);
+}
+
+/* ---- data.yaml (the subset Ultralytics writes) ---------------------------------- */
+
+/* A YAML scalar: "double-quoted" (JSON escapes), 'single-quoted' or plain
+ * (trimmed, a "#" comment cut). New with malloc, or NULL. */
+static char *scalar(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (n >= 2 && s[0] == '"') {
+        json_t *v = json_loadb(s, n, JSON_DECODE_ANY, NULL);
+        char *out = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+        json_decref(v);
+        return out;
+    }
+    if (n >= 2 && s[0] == '\'' && s[n - 1] == '\'') {
+        char *out = malloc(n), *o = out;
+        for (size_t i = 1; out && i + 1 < n; i++) {
+            *o++ = s[i];
+            if (s[i] == '\'' && s[i + 1] == '\'')
+                i++;
+        }
+        if (out)
+            *o = '\0';
+        return out;
+    }
+    const char *hash = memchr(s, '#', n);
+    if (hash && (hash == s || isspace((unsigned char)hash[-1])))
+        n = (size_t)(hash - s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return n ? strndup(s, n) : NULL;
+}
+
+static int set_name(yolo_in *y, size_t id, char *name, lp_error *err)
+{
+    if (id >= MAX_CLASSES) {
+        free(name);
+        return 0;
+    }
+    if (id >= y->nnames) {
+        char **nv = realloc(y->names, (id + 1) * sizeof *nv);
+        if (!nv) {
+            free(name);
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading YOLO class names");
+        }
+        memset(nv + y->nnames, 0, (id + 1 - y->nnames) * sizeof *nv);
+        y->names = nv;
+        y->nnames = id + 1;
+    }
+    free(y->names[id]);
+    y->names[id] = name;
+    return 0;
+}
+
+/* Splits "[a, b]" or "{0: a, 1: b}" (the text between the brackets) at
+ * commas outside quotes, calling set_name for each. */
+static int inline_names(yolo_in *y, const char *s, size_t n, bool map, lp_error *err)
+{
+    size_t id = 0, start = 0;
+    char q = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && q) {
+            if (s[i] == q && !(q == '"' && s[i - 1] == '\\'))
+                q = 0;
+            continue;
+        }
+        if (i < n && (s[i] == '"' || s[i] == '\'')) {
+            q = s[i];
+            continue;
+        }
+        if (i < n && s[i] != ',')
+            continue;
+        const char *e = s + start;
+        size_t len = i - start;
+        size_t key = id;
+        if (map) {
+            char *end;
+            unsigned long k = strtoul(e, &end, 10);
+            const char *colon = memchr(e, ':', len);
+            if (!colon || end == e)
+                return 0;
+            key = (size_t)k;
+            len -= (size_t)(colon + 1 - e);
+            e = colon + 1;
+        }
+        char *v = scalar(e, len);
+        if (v && set_name(y, key, v, err) != 0)
+            return -1;
+        id++;
+        start = i + 1;
+    }
+    return 0;
+}
+
+static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char *data, size_t len, lp_error *err)
+{
+    const char *p = data, *end = data + len;
+    bool in_names = false;
+    size_t list_id = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+        const char *s = p;
+        p = nl ? nl + 1 : end;
+        size_t indent = 0;
+        while (s + indent < e && s[indent] == ' ')
+            indent++;
+        const char *t = s + indent;
+        size_t n = (size_t)(e - t);
+        if (n && t[n - 1] == '\r')
+            n--;
+        if (n == 0 || *t == '#')
+            continue;
+        if (indent == 0) {
+            in_names = false;
+            if (n >= 6 && strncmp(t, "names:", 6) == 0) {
+                const char *v = t + 6, *ve = t + n;
+                while (v < ve && isspace((unsigned char)*v))
+                    v++;
+                if (v < ve && (*v == '[' || *v == '{')) {
+                    const char *close = memchr(v, *v == '[' ? ']' : '}', (size_t)(ve - v));
+                    if (!close)
+                        close = ve;
+                    if (inline_names(y, v + 1, (size_t)(close - v - 1), *v == '{', err) != 0)
+                        return -1;
+                } else {
+                    in_names = true;
+                    list_id = 0;
+                }
+            } else if (n >= 5 && strncmp(t, "task:", 5) == 0) {
+                char *task = scalar(t + 5, n - 5);
+                if (task && strcmp(task, "pose") == 0 &&
+                    imp_problem(r, file, "task", LP_IMP_NOTE, err,
+                                "pose labels are not read: only their boxes' class and place are kept") != 0) {
+                    free(task);
+                    return -1;
+                }
+                if (task && strcmp(task, "segment") == 0)
+                    y->segment = true;
+                free(task);
+            }
+            continue;
+        }
+        if (!in_names)
+            continue;
+        if (*t == '-') { /* "- name" */
+            char *v = scalar(t + 1, n - 1);
+            if (v && set_name(y, list_id, v, err) != 0)
+                return -1;
+            list_id++;
+        } else { /* "id: name" */
+            char *endp;
+            unsigned long id = strtoul(t, &endp, 10);
+            const char *colon = memchr(t, ':', n);
+            if (endp == t || !colon)
+                continue;
+            char *v = scalar(colon + 1, n - (size_t)(colon + 1 - t));
+            if (v && set_name(y, (size_t)id, v, err) != 0)
+                return -1;
+        }
+    }
+    unsigned types = y->segment ? 1u << LP_GEOM_POLYGON : 1u << LP_GEOM_BOUNDING_BOX;
+    for (size_t i = 0; i < y->nnames; i++) {
+        lp_imp_class c = {.name = y->names[i], .types = types};
+        if (y->names[i] && r->sink.cls(r->sink.ud, &c, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- one label file ---------------------------------------------------------------- */
+
+/* Up to cap numbers of one line; the count, or -1 when a token is not a
+ * finite number. */
+static long numbers(const char *s, size_t n, double *v, size_t cap)
+{
+    char buf[64];
+    size_t k = 0, i = 0;
+    while (i < n) {
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
+        if (i == n)
+            break;
+        size_t j = i;
+        while (j < n && !isspace((unsigned char)s[j]))
+            j++;
+        if (j - i >= sizeof buf || k == cap)
+            return -1;
+        memcpy(buf, s + i, j - i);
+        buf[j - i] = '\0';
+        char *end;
+        double d = strtod(buf, &end);
+        if (*end || !isfinite(d))
+            return -1;
+        v[k++] = d;
+        i = j;
+    }
+    return (long)k;
+}
+
+static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_t len, lp_arena *a, lp_error *err)
+{
+    yolo_in *y = state(r, err);
+    if (!y)
+        return -1;
+    if (yolo_role(r, file) == LP_IMP_ROLE_META)
+        return read_yaml(r, y, file, data, len, err);
+    lp_imp_item it = {.file = file, .where = ""};
+    lp_imp_slot *slot = lp_arena_calloc(a, 1, sizeof *slot);
+    const char *stem = imp_stem(a, file, NULL);
+    int64_t W = -1, H = -1;
+    int found = 0;
+    it.path = imp_folder(a, file, "labels");
+    if (!slot || !stem || !it.path)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+    if (r->opt.image &&
+        (found = r->opt.image(r->opt.image_ud, it.path, stem, a, &it.name, &W, &H, err)) < 0)
+        return -1;
+    if (found != 1 || W <= 0 || H <= 0 || !it.name)
+        return imp_problem(r, file, "", LP_IMP_SKIP_ITEM, err,
+                           "no item at %s named %s.* with a known width and height: YOLO coordinates are fractions "
+                           "of the image's size; register the item with its size (or upload its file) first",
+                           it.path, stem);
+    *slot = (lp_imp_slot){.name = "0", .type = "image", .width = W, .height = H, .frame_count = -1};
+    it.slots = slot;
+    it.nslots = 1;
+    size_t cap_anns = 0, nwhere = 0, cap_where = 0, max = 2 * r->opt.lim->geom.max_points + 1;
+    const char **where = NULL;
+    double *v = lp_arena_alloc(a, (max + 1) * sizeof *v);
+    if (!v)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+    const char *p = data, *end = data + len;
+    for (size_t line = 1; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+        const char *s = p;
+        p = nl ? nl + 1 : end;
+        long n = numbers(s, (size_t)(e - s), v, max);
+        if (n == 0)
+            continue;
+        const char *at = lp_arena_printf(a, "line %zu", line);
+        if (!at)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+        const char *why = NULL;
+        size_t cls = (size_t)v[0];
+        if (n < 0)
+            why = "holds something that is not a number (or too many numbers)";
+        else if (v[0] < 0 || v[0] != floor(v[0]) || cls >= y->nnames || !y->names[cls])
+            why = "names a class that data.yaml does not name";
+        else if (n != 5 && (n < 7 || n % 2 == 0))
+            why = "is neither a box (class cx cy w h) nor a polygon (class x1 y1 … of 3 or more points)";
+        lp_geom_shape sh = {.type = n == 5 ? LP_GEOM_BOUNDING_BOX : LP_GEOM_POLYGON};
+        if (!why && n == 5) {
+            sh.u.bbox = (lp_geom_bbox){(v[1] - v[3] / 2) * (double)W, (v[2] - v[4] / 2) * (double)H,
+                                       v[3] * (double)W, v[4] * (double)H};
+        } else if (!why) {
+            size_t k = (size_t)(n - 1) / 2;
+            lp_geom_path *path = lp_arena_alloc(a, sizeof *path);
+            lp_geom_point *pts = lp_arena_alloc(a, k * sizeof *pts);
+            if (!path || !pts)
+                return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+            for (size_t i = 0; i < k; i++)
+                pts[i] = (lp_geom_point){v[1 + 2 * i] * (double)W, v[2 + 2 * i] * (double)H};
+            *path = (lp_geom_path){pts, k};
+            sh.u.polygon = (lp_geom_polygon){path, 1};
+        }
+        lp_error ge;
+        lp_error_clear(&ge);
+        if (!why && lp_geom_validate(&sh, &r->opt.lim->geom, &ge) != 0)
+            why = ge.message;
+        if (why) {
+            if (imp_problem(r, file, at, LP_IMP_SKIP_ANNOTATION, err, "the line %s; it was not read", why) != 0)
+                return -1;
+            continue;
+        }
+        lp_ann *ann = imp_push(a, (void **)&it.anns, &it.nanns, &cap_anns, sizeof *ann);
+        const char **w = imp_push(a, (void **)&where, &nwhere, &cap_where, sizeof *w);
+        if (!ann || !w)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+        ann->class_name = y->names[cls];
+        ann->type = (int)sh.type;
+        ann->body.geom.type = (int)sh.type;
+        ann->body.geom.shape = sh;
+        ann->body.data = "{}";
+        ann->body.data_len = 2;
+        *w = at;
+    }
+    it.ann_where = where;
+    return imp_item(r, &it, err);
+}
+
+const lp_imp_ops lp_imp_yolo_ops = {"yolo", VARIANTS, yolo_role, yolo_file, NULL, yolo_free};
