@@ -131,18 +131,19 @@ static int in_pool(const lp_wf_stage *st, const char *user_id)
     return 0;
 }
 
-/* Begins the action's transaction: finds the workflow of the path's task
- * (404) and takes FOR SHARE on it in one statement, then locks the task.
- * 0 or -1. */
+/* Begins the action's transaction: finds the path's task (404) and its
+ * workflow, taking FOR SHARE on the workflow then FOR UPDATE on the task,
+ * in one statement. 0 or -1. */
 static int task_open(lp_req *req, task_ctx *c)
 {
     const char *id = lp_identity_uuid_param(req, "id", "task");
+    lp_workflow_head head;
     int k;
 
     memset(c, 0, sizeof *c);
     if (!id || !(c->db = lp_req_db(req)) || lp_db_begin(c->db, &req->err) != 0 ||
-        lp_wf_load_of_task(c->db, req->arena, req->svc->cfg, req->who.team_id, id, 1, &c->wf, &req->err) != 0 ||
-        lp_db_task_get(c->db, req->arena, req->who.team_id, id, 1, &c->task, &req->err) != 0)
+        lp_db_task_open(c->db, req->arena, req->who.team_id, id, &head, &c->task, &req->err) != 0 ||
+        lp_wf_load_head(c->db, req->arena, req->svc->cfg, &head, &c->wf, &req->err) != 0)
         return -1;
     if ((k = lp_wf_graph_find(&c->wf.graph, c->task.stage)) < 0)
         return lp_error_set(&req->err, LP_E_CONFLICT, "task %s is in stage \"%s\", which workflow %s no longer has",

@@ -15,6 +15,7 @@
 #include "loupe/db/db.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/db/memberships_sql.h"
+#include "loupe/db/workflows_sql.h"
 
 /* One cached prepared statement: the FNV-1a hash of its SQL text, a copy of
  * the text (to tell hash collisions apart) and its number n (name "lp_<n>"). */
@@ -225,6 +226,11 @@ PGresult *lp_db_items_by_ids(lp_db *db, const lp_item_row *rows, size_t n, const
 /* A PostgreSQL array literal of n strings, each quoted, NULL elements as
  * NULL ({"a",NULL,"b\"c"}), in the arena; NULL when out of memory. */
 char *lp_db_array_literal(lp_arena *a, const char *const *v, size_t n);
+
+/* The columns of an lp_workflow_head of workflows row w, and their reader
+ * from column col on (workflows_sql.c). */
+#define LP_DB_WORKFLOW_HEAD_COLUMNS(w) w ".id, " w ".team_id, " w ".version, " w ".seed"
+int lp_db_read_workflow_head(const PGresult *r, int row, int col, lp_workflow_head *out);
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db_int.h"
+#include "loupe/core/util.h"
 
 /* The columns of an lp_task_row of table (alias) t, in read_task's order. */
 #define TASK_COLUMNS(t)                                                                                          \
@@ -48,6 +49,37 @@ int lp_db_task_get(lp_db *db, lp_arena *a, const char *team_id, const char *task
     const char *sql = lock ? "SELECT " TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2 FOR UPDATE"
                            : "SELECT " TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2";
     return lp_db_one_found(a, lp_db_query(db, sql, 2, p, err), read_task, out, err, "task %s not found", task_id);
+}
+
+/* A task row (read_task) followed by its workflow's head. */
+typedef struct task_and_head {
+    lp_task_row *task;
+    lp_workflow_head *head;
+} task_and_head;
+
+static int read_task_and_head(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    task_and_head *out = dst;
+    return read_task(a, r, row, out->task, err) != 0 ? -1
+                                                     : lp_db_read_workflow_head(r, row, TASK_NCOLUMNS, out->head);
+}
+
+int lp_db_task_open(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, lp_workflow_head *head,
+                    lp_task_row *out, lp_error *err)
+{
+    const char *p[2] = {team_id, task_id};
+    task_and_head both = {out, head};
+    if (!task_id || !lp_is_uuid(task_id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "task %s not found", task_id ? task_id : "(none)");
+    /* Row locks are taken in the order of the locking clauses: the
+     * workflow's first, as a PUT of a new version takes it. */
+    return lp_db_one_found(a,
+                           lp_db_query(db,
+                                       "SELECT " TASK_COLUMNS("t") ", " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " "
+                                       "FROM tasks t JOIN workflows w ON w.id = t.workflow_id AND w.team_id = $1 "
+                                       "WHERE t.team_id = $1 AND t.id = $2 FOR SHARE OF w FOR UPDATE OF t",
+                                       2, p, err),
+                           read_task_and_head, &both, err, "task %s not found", task_id);
 }
 
 static int read_history(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)

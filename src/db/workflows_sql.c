@@ -185,40 +185,41 @@ int lp_db_workflow_get(lp_db *db, lp_arena *a, const char *team_id, const char *
                            "workflow %s not found", id);
 }
 
-static int read_head(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+int lp_db_read_workflow_head(const PGresult *r, int row, int col, lp_workflow_head *out)
 {
-    lp_workflow_head *out = dst;
-    (void)a;
-    (void)err;
     memset(out, 0, sizeof *out);
-    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
-    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, 1);
-    out->version = (int)lp_db_int_or(r, row, 2, 1);
-    out->seed = lp_db_int_or(r, row, 3, 0);
+    lp_db_text_copy(out->id, sizeof out->id, r, row, col);
+    lp_db_text_copy(out->team_id, sizeof out->team_id, r, row, col + 1);
+    out->version = (int)lp_db_int_or(r, row, col + 2, 1);
+    out->seed = lp_db_int_or(r, row, col + 3, 0);
     return 0;
 }
 
-int lp_db_workflow_head(lp_db *db, const char *team_id, const char *workflow_id, const char *task_id, lp_db_lock lock,
+static int read_head(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    (void)a;
+    (void)err;
+    return lp_db_read_workflow_head(r, row, 0, dst);
+}
+
+int lp_db_workflow_head(lp_db *db, const char *team_id, const char *workflow_id, lp_db_lock lock,
                         lp_workflow_head *out, lp_error *err)
 {
-#define HEAD_OF_WORKFLOW "SELECT w.id, w.team_id, w.version, w.seed FROM workflows w WHERE w.team_id = $1 AND w.id = $2"
-#define HEAD_OF_TASK                                                                                              \
-    "SELECT w.id, w.team_id, w.version, w.seed FROM tasks t JOIN workflows w ON w.id = t.workflow_id "            \
-    "WHERE t.team_id = $1 AND t.id = $2 AND w.team_id = $1"
-    static const char *const SQL[2][3] = {
-        {HEAD_OF_WORKFLOW, HEAD_OF_WORKFLOW " FOR SHARE", HEAD_OF_WORKFLOW " FOR UPDATE"},
-        {HEAD_OF_TASK, HEAD_OF_TASK " FOR SHARE OF w", HEAD_OF_TASK " FOR UPDATE OF w"},
+    static const char *const SQL[] = {
+        [LP_DB_LOCK_NONE] = "SELECT " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " FROM workflows w "
+                            "WHERE w.team_id = $1 AND w.id = $2",
+        [LP_DB_LOCK_SHARE] = "SELECT " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " FROM workflows w "
+                             "WHERE w.team_id = $1 AND w.id = $2 FOR SHARE",
+        [LP_DB_LOCK_UPDATE] = "SELECT " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " FROM workflows w "
+                              "WHERE w.team_id = $1 AND w.id = $2 FOR UPDATE",
     };
-#undef HEAD_OF_WORKFLOW
-#undef HEAD_OF_TASK
-    const char *id = task_id ? task_id : workflow_id, *what = task_id ? "task" : "workflow";
-    const char *p[2] = {team_id, id};
+    const char *p[2] = {team_id, workflow_id};
     if ((unsigned)lock > LP_DB_LOCK_UPDATE)
         return lp_error_set(err, LP_E_INTERNAL, "unknown lock mode %d", (int)lock);
-    if (!id || !lp_is_uuid(id))
-        return lp_error_set(err, LP_E_NOT_FOUND, "%s %s not found", what, id ? id : "(none)");
-    return lp_db_one_found(NULL, lp_db_query(db, SQL[task_id != NULL][lock], 2, p, err), read_head, out, err,
-                           "%s %s not found", what, id);
+    if (!workflow_id || !lp_is_uuid(workflow_id))
+        return lp_error_set(err, LP_E_NOT_FOUND, "workflow %s not found", workflow_id ? workflow_id : "(none)");
+    return lp_db_one_found(NULL, lp_db_query(db, SQL[lock], 2, p, err), read_head, out, err,
+                           "workflow %s not found", workflow_id);
 }
 
 int lp_db_workflow_list(lp_db *db, lp_arena *a, const char *team_id, const char *after_created, const char *after_id,

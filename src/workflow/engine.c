@@ -61,19 +61,16 @@ int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id
 {
     lp_workflow_head head;
     memset(out, 0, sizeof *out);
-    if (lp_db_workflow_head(db, team_id, workflow_id, NULL, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &head, err) != 0)
+    if (lp_db_workflow_head(db, team_id, workflow_id, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &head, err) != 0)
         return -1;
     return load_graph(db, a, cfg, &head, out, err);
 }
 
-int lp_wf_load_of_task(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *task_id,
-                       int lock, lp_wf *out, lp_error *err)
+int lp_wf_load_head(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workflow_head *head, lp_wf *out,
+                    lp_error *err)
 {
-    lp_workflow_head head;
     memset(out, 0, sizeof *out);
-    if (lp_db_workflow_head(db, team_id, NULL, task_id, lock ? LP_DB_LOCK_SHARE : LP_DB_LOCK_NONE, &head, err) != 0)
-        return -1;
-    return load_graph(db, a, cfg, &head, out, err);
+    return load_graph(db, a, cfg, head, out, err);
 }
 
 /* ---- Facts ------------------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
 #include "loupe/db/teams_sql.h"
+#include "loupe/db/workflows_sql.h"
 
 typedef struct lp_task_row {
     char id[LP_DB_UUID_LEN];
@@ -65,6 +66,14 @@ typedef struct lp_task_consensus_row {
  * inside a transaction). 0, or -1 with LP_E_NOT_FOUND. */
 int lp_db_task_get(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, int lock, lp_task_row *out,
                    lp_error *err);
+
+/* Opens an action on a task of the team, in one statement (call inside a
+ * transaction): the task, locked FOR UPDATE, and the current version of its
+ * workflow in head, whose row it takes FOR SHARE first (so that a new
+ * version waits for the action, as lp_wf_load with lock). 0, or -1 with
+ * LP_E_NOT_FOUND naming the task. */
+int lp_db_task_open(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, lp_workflow_head *head,
+                    lp_task_row *out, lp_error *err);
 
 /* The task's history, oldest first, each row's route expanded into its
  * hops after it (*out new in a). 0 or -1. */

@@ -60,11 +60,10 @@ typedef struct lp_workflow_head {
     int64_t seed;
 } lp_workflow_head;
 
-/* The current version of a workflow of the team, found by its id
- * (workflow_id) or as the workflow of a task of the team (task_id; the
- * other one NULL), taking lock on the workflow's row: one statement. 0, or
- * -1 with LP_E_NOT_FOUND naming the workflow or the task. */
-int lp_db_workflow_head(lp_db *db, const char *team_id, const char *workflow_id, const char *task_id, lp_db_lock lock,
+/* The current version of a workflow of the team, taking lock on the
+ * workflow's row. 0, or -1 with LP_E_NOT_FOUND. (A task's workflow comes
+ * with the task: lp_db_task_open.) */
+int lp_db_workflow_head(lp_db *db, const char *team_id, const char *workflow_id, lp_db_lock lock,
                         lp_workflow_head *out, lp_error *err);
 
 /* The team's workflows in (created_at, id) order after (after_created,

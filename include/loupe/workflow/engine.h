@@ -18,6 +18,7 @@
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/db/workflows_sql.h"
 #include "loupe/workflow/graph.h"
 
 /* A workflow's current version, read and validated. */
@@ -35,12 +36,12 @@ typedef struct lp_wf {
 int lp_wf_load(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *workflow_id, int lock,
                lp_wf *out, lp_error *err);
 
-/* As lp_wf_load, for the workflow of a task of the team (404 naming the
- * task when none), found and locked in the same statement. The graph of a
- * version read before comes from a process-wide cache (workflow_graph_cache
- * graphs; loupe/workflow/graph_cache.h), borrowed until a is freed. */
-int lp_wf_load_of_task(lp_db *db, lp_arena *a, const lp_config *cfg, const char *team_id, const char *task_id,
-                       int lock, lp_wf *out, lp_error *err);
+/* As lp_wf_load, for the version head names (read by the caller, e.g.
+ * with its task by lp_db_task_open). The graph of a version read before
+ * comes from a process-wide cache (workflow_graph_cache graphs;
+ * loupe/workflow/graph_cache.h), borrowed until a is freed. 0 or -1. */
+int lp_wf_load_head(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workflow_head *head, lp_wf *out,
+                    lp_error *err);
 
 /* Items enter: a task is created at the entry stage for every item the
  * filter selects (or ids lists) that belongs to a live dataset feeding the
