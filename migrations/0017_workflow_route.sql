@@ -13,3 +13,23 @@
 -- instead of three.
 ALTER TABLE task_history ADD COLUMN route jsonb
     CHECK (route IS NULL OR (jsonb_typeof(route) = 'array' AND jsonb_array_length(route) > 0));
+
+-- The history rows of a task go with it by a statement-level trigger on
+-- tasks (one DELETE per statement, as the board counts are kept) rather
+-- than by foreign keys, whose checks ran once per history row written: the
+-- rows are written with their task in hand (created, or locked FOR UPDATE,
+-- in the same transaction), so the task exists. actor_id and subject_id
+-- keep naming users without a foreign key: their ON DELETE SET NULL could
+-- never run on this append-only table (users are not deleted).
+ALTER TABLE task_history DROP CONSTRAINT task_history_task_id_fkey,
+    DROP CONSTRAINT task_history_actor_id_fkey,
+    DROP CONSTRAINT task_history_subject_id_fkey;
+
+CREATE FUNCTION tasks_history_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM task_history h USING old_rows o WHERE h.task_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tasks_history_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_history_delete();

@@ -487,65 +487,61 @@ int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, con
 
 /* ---- Tasks, many at once ------------------------------------------------------------ */
 
-int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
-                              const char *const *item_ids, const char *const *stages, const char *const *states,
-                              size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err)
+int64_t lp_db_wf_tasks_enter(lp_db *db, const char *team_id, const char *workflow_id, const char *actor_id,
+                             const char *entry_stage, const char *entry_state, const char *const *task_ids,
+                             const char *const *item_ids, const char *const *route_nos,
+                             const char *const *event_ids, size_t n, const lp_wf_entry_route *routes,
+                             size_t nroutes, lp_error *err)
 {
+    static const size_t route_cols[] = {
+        offsetof(lp_wf_entry_route, stage),   offsetof(lp_wf_entry_route, state),
+        offsetof(lp_wf_entry_route, route),   offsetof(lp_wf_entry_route, created),
+        offsetof(lp_wf_entry_route, events),
+    };
     lp_sqlb b;
     if (n == 0)
         return 0;
-    const char **ids = lp_arena_calloc(a, n, sizeof *ids);
-    if (!ids)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
-    for (size_t k = 0; k < n; k++)
-        ids[k] = task_ids[k];
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
     lp_sqlb_param(&b, team_id);
     lp_sqlb_param(&b, workflow_id);
-    lp_sqlb_param(&b, lp_sqlb_array(&b, ids, n));
+    lp_sqlb_param(&b, actor_id);
+    lp_sqlb_param(&b, entry_stage);
+    lp_sqlb_param(&b, entry_state);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, task_ids, n));
     lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
-    lp_sqlb_param(&b, lp_sqlb_array(&b, stages, n));
-    lp_sqlb_param(&b, lp_sqlb_array(&b, states, n));
-    PGresult *r = lp_sqlb_query(&b, db,
-                                "INSERT INTO tasks (id, team_id, workflow_id, item_id, stage, state, priority) "
-                                "SELECT u.id, $1, $2, u.item_id, u.stage, u.state, i.priority "
-                                "FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[]) "
-                                "WITH ORDINALITY AS u(id, item_id, stage, state, ord) "
-                                "JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
-                                "ON CONFLICT (item_id) DO NOTHING RETURNING id",
-                                err);
+    lp_sqlb_param(&b, lp_sqlb_array(&b, route_nos, n));
+    lp_sqlb_param(&b, lp_sqlb_array(&b, event_ids, n));
+    for (size_t i = 0; i < sizeof route_cols / sizeof *route_cols; i++)
+        lp_sqlb_param(&b, lp_sqlb_column(&b, routes, sizeof *routes, route_cols[i], nroutes));
+    /* Per task only its ids and route travel; what a route writes is sent
+     * once. History ids and event seq follow the tasks' order. */
+    PGresult *r = lp_sqlb_query(
+        &b, db,
+        "WITH u AS (SELECT * FROM unnest($6::uuid[], $7::uuid[], $8::int[], $9::uuid[]) "
+        "  WITH ORDINALITY AS u(id, item_id, route_no, event_id, ord)), "
+        "r AS (SELECT * FROM unnest($10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::jsonb[]) "
+        "  WITH ORDINALITY AS r(stage, state, hops, created, events, no)), "
+        "ins AS (INSERT INTO tasks (id, team_id, workflow_id, item_id, stage, state, priority) "
+        "  SELECT u.id, $1, $2, u.item_id, r.stage, r.state, i.priority FROM u JOIN r ON r.no = u.route_no "
+        "  JOIN items i ON i.id = u.item_id AND i.team_id = $1 ORDER BY u.ord "
+        "  ON CONFLICT (item_id) DO NOTHING RETURNING id), "
+        "made AS (SELECT u.id, u.item_id, u.event_id, u.ord, r.hops, r.created, r.events "
+        "  FROM u JOIN ins ON ins.id = u.id JOIN r ON r.no = u.route_no), "
+        "hist AS (INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, to_stage, to_state, "
+        "  stage_entered_at, route) "
+        "  SELECT id, $1, $2, 'created', $3::uuid, $4, $5, now(), hops FROM made ORDER BY ord), "
+        "ev AS (INSERT INTO events (id, team_id, type, workflow_id, item_id, task_id, data) "
+        "  SELECT coalesce(e.id, loupe_uuid_v7()), $1, e.type, $2, m.item_id, m.id, e.data FROM made m "
+        "  CROSS JOIN LATERAL (SELECT 0::bigint AS k, m.event_id AS id, 'task.created' AS type, m.created AS data "
+        "    UNION ALL SELECT x.k, NULL, x.e ->> 'type', x.e -> 'data' "
+        "    FROM jsonb_array_elements(m.events) WITH ORDINALITY AS x(e, k)) e "
+        "  ORDER BY m.ord, e.k) "
+        "SELECT count(*) FROM made",
+        err);
     if (!r)
         return -1;
-    int64_t made = PQntuples(r);
-    if ((size_t)made < n) {
-        /* Which were made: the ids are in ascending order, so each one
-         * returned is found by bisection; the others are cleared. */
-        unsigned char *kept = lp_arena_calloc(a, n, 1);
-        if (!kept) {
-            PQclear(r);
-            return lp_error_set(err, LP_E_NOMEM, "out of memory creating %zu tasks", n);
-        }
-        for (int row = 0; row < PQntuples(r); row++) {
-            const char *id = PQgetvalue(r, row, 0);
-            size_t lo = 0, hi = n;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(task_ids[mid], id);
-                if (c == 0) {
-                    kept[mid] = 1;
-                    break;
-                }
-                if (c < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-        }
-        for (size_t k = 0; k < n; k++)
-            if (!kept[k])
-                task_ids[k][0] = '\0';
-    }
+    int64_t made = lp_db_int_or(r, 0, 0, 0);
     PQclear(r);
     return made;
 }

@@ -276,15 +276,13 @@ static const char *route_json(batch *b, const lp_wf_route *route, size_t first)
     return text;
 }
 
-/* The task arrived at stage `arrive` by history row `row` (an index into
- * b->hist), then the workflow carried it along the hops of route from hop
- * `first` on: those hops become the row's route (no actor; the history
- * reads them back as "route" steps), a task.webhook event per webhook stage
+/* The events of a task that arrived at stage `arrive`, then was carried
+ * along the hops of route from hop `first` on (the hops themselves are its
+ * history row's route, route_json): a task.webhook event per webhook stage
  * reached, and task.completed when the route ends on complete or discard. */
-static void route_rows(batch *b, size_t row, const char *task_id, const char *item_id, const lp_wf_route *route,
-                       size_t arrive, size_t first)
+static void route_events(batch *b, const char *task_id, const char *item_id, const lp_wf_route *route,
+                         size_t arrive, size_t first)
 {
-    b->hist[row].route = route_json(b, route, first);
     webhook_event(b, task_id, item_id, arrive);
     for (size_t h = first; h < route->nhops; h++)
         webhook_event(b, task_id, item_id, route->hops[h].to);
@@ -323,11 +321,62 @@ static int batch_write(lp_db *db, batch *b, const lp_wf_writes *place, lp_error 
 
 /* ---- Entering ---------------------------------------------------------------------- */
 
+/* 1 when routes a and b take the same hops. */
+static int same_route(const lp_wf_route *a, const lp_wf_route *b)
+{
+    if (a->stage != b->stage || a->nhops != b->nhops)
+        return 0;
+    for (size_t h = 0; h < a->nhops; h++)
+        if (a->hops[h].from != b->hops[h].from || a->hops[h].port != b->hops[h].port || a->hops[h].to != b->hops[h].to)
+            return 0;
+    return 1;
+}
+
+/* What the tasks taking route r from the entry stage record (the entry
+ * statement writes it for each of them). Events are gathered in b from
+ * b->nev on, then taken out as JSON. */
+static void entry_route(batch *b, const lp_wf_route *r, lp_wf_entry_route *out)
+{
+    const lp_wf_graph *g = &b->wf->graph;
+    const lp_wf_stage *end = &g->stages[r->stage];
+    lp_buf *d = &b->data;
+    int rc = 0;
+
+    out->stage = end->id;
+    out->state = end->states[0];
+    out->route = route_json(b, r, 0);
+    data_begin(b);
+    data_str(b, "stage", end->id);
+    data_str(b, "state", end->states[0]);
+    rc |= lp_buf_puts(d, ",\"route\":[");
+    for (size_t h = 0; h < r->nhops; h++) {
+        const char *id = g->stages[r->hops[h].from].id;
+        rc |= (h ? lp_buf_puts(d, ",") : 0) | lp_json_write_string(d, id, strlen(id));
+    }
+    rc |= (r->nhops ? lp_buf_puts(d, ",") : 0) | lp_json_write_string(d, end->id, strlen(end->id));
+    rc |= lp_buf_puts(d, "]}");
+    if (rc != 0 || !(out->created = lp_arena_strndup(b->a, d->data, d->len)))
+        b->failed = 1;
+    size_t first = b->nev;
+    route_events(b, NULL, NULL, r, g->entry, 0);
+    out->events = NULL;
+    if (b->nev == first || b->failed)
+        return;
+    lp_buf_reset(d);
+    rc = lp_buf_puts(d, "[");
+    for (size_t k = first; k < b->nev; k++)
+        rc |= lp_buf_printf(d, "%s{\"type\":\"%s\",\"data\":%s}", k > first ? "," : "", b->ev[k].type, b->ev[k].data);
+    rc |= lp_buf_puts(d, "]");
+    if (rc != 0 || !(out->events = lp_arena_strndup(b->a, d->data, d->len)))
+        b->failed = 1;
+}
+
 static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_item_row *rows, size_t n,
                           const char *actor_id, lp_error *err)
 {
     const lp_wf_graph *g = &wf->graph;
     const lp_wf_stage *entry = &g->stages[g->entry];
+    size_t nroutes = 0;
     batch b;
 
     if (n == 0)
@@ -336,56 +385,45 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
     size_t *port = lp_arena_calloc(a, n, sizeof *port);
     lp_wf_route *routes = lp_arena_calloc(a, n, sizeof *routes);
     const char **item_ids = lp_arena_calloc(a, n, sizeof *item_ids);
-    const char **stages = lp_arena_calloc(a, n, sizeof *stages);
-    const char **states = lp_arena_calloc(a, n, sizeof *states);
-    char(*task_ids)[LP_DB_UUID_LEN] = lp_arena_calloc(a, n, sizeof *task_ids);
+    const char **route_nos = lp_arena_calloc(a, n, sizeof *route_nos);
+    const char **task_ids = lp_arena_calloc(a, n, sizeof *task_ids);
+    const char **event_ids = lp_arena_calloc(a, n, sizeof *event_ids);
+    char(*ids)[LP_DB_UUID_LEN] = lp_arena_calloc(a, 2 * n, sizeof *ids);
+    size_t *distinct = lp_arena_calloc(a, n, sizeof *distinct); /* task index of each distinct route */
+    lp_wf_entry_route *er = lp_arena_calloc(a, n, sizeof *er);
     lp_wf_facts *facts = facts_of(a, rows, n, err);
     if (!facts)
         return -1;
-    if (!from || !port || !routes || !item_ids || !stages || !states || !task_ids || lp_uuid_v7(task_ids, n) != 0)
+    if (!from || !port || !routes || !item_ids || !route_nos || !task_ids || !event_ids || !ids || !distinct ||
+        !er || lp_uuid_v7(ids, 2 * n) != 0)
         return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
     for (size_t k = 0; k < n; k++)
         from[k] = g->entry; /* port 0: the dataset stage's one port, next */
     if (lp_wf_route_batch(g, wf->seed, from, port, facts, n, a, routes, err) != 0)
         return -1;
-    for (size_t k = 0; k < n; k++) {
-        item_ids[k] = rows[k].item_id;
-        stages[k] = g->stages[routes[k].stage].id;
-        states[k] = g->stages[routes[k].stage].states[0];
-    }
-    int64_t made = lp_db_wf_tasks_create(db, a, wf->team_id, wf->id, item_ids, stages, states, n, task_ids, err);
-    if (made <= 0)
-        return made;
-
+    /* The tasks take few distinct routes: each is sent once, with its
+     * history hops and events, and the tasks name theirs. */
     batch_init(&b, a, wf);
     for (size_t k = 0; k < n && !b.failed; k++) {
-        if (!task_ids[k][0])
-            continue; /* entered meanwhile by someone else */
-        lp_wf_history_row *row = hist_add(&b);
-        if (!row)
-            break;
-        *row = (lp_wf_history_row){.task_id = task_ids[k],
-                                   .action = "created",
-                                   .actor_id = actor_id,
-                                   .to_stage = entry->id,
-                                   .to_state = entry->states[0]};
-        data_begin(&b);
-        data_str(&b, "stage", stages[k]);
-        data_str(&b, "state", states[k]);
-        if (lp_buf_printf(&b.data, ",\"route\":[") != 0)
-            b.failed = 1;
-        for (size_t h = 0; h < routes[k].nhops; h++) {
-            const char *id = g->stages[routes[k].hops[h].from].id;
-            if ((h && lp_buf_puts(&b.data, ",") != 0) || lp_json_write_string(&b.data, id, strlen(id)) != 0)
-                b.failed = 1;
+        size_t d = 0;
+        while (d < nroutes && !same_route(&routes[distinct[d]], &routes[k]))
+            d++;
+        if (d == nroutes) {
+            distinct[nroutes++] = k;
+            entry_route(&b, &routes[k], &er[d]);
         }
-        if (lp_buf_printf(&b.data, "%s", routes[k].nhops ? "," : "") != 0 ||
-            lp_json_write_string(&b.data, stages[k], strlen(stages[k])) != 0 || lp_buf_puts(&b.data, "]") != 0)
+        item_ids[k] = rows[k].item_id;
+        task_ids[k] = ids[k];
+        event_ids[k] = ids[n + k];
+        route_nos[k] = lp_arena_printf(a, "%zu", d + 1);
+        if (!route_nos[k])
             b.failed = 1;
-        event_add(&b, "task.created", rows[k].item_id, task_ids[k]);
-        route_rows(&b, b.nhist - 1, task_ids[k], rows[k].item_id, &routes[k], g->entry, 0);
     }
-    return batch_write(db, &b, NULL, err) == 0 ? made : -1;
+    lp_buf_free(&b.data);
+    if (b.failed)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
+    return lp_db_wf_tasks_enter(db, wf->team_id, wf->id, actor_id, entry->id, entry->states[0], task_ids, item_ids,
+                                route_nos, event_ids, n, er, nroutes, err);
 }
 
 int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
@@ -472,7 +510,8 @@ static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actio
         data_str(&b, "port", l->port);
         data_str(&b, "actor_id", actor_id);
         event_add(&b, "task.stage_changed", rows[k].item_id, l->task_id);
-        route_rows(&b, b.nhist - 1, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
+        b.hist[b.nhist - 1].route = route_json(&b, r, l->first_hop);
+        route_events(&b, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
     }
     lp_wf_writes place = {.task_ids = ids, .stages = stages, .states = states, .nplace = n};
     return batch_write(db, &b, &place, err);

@@ -162,13 +162,27 @@ int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, con
 
 /* ---- Tasks, many at once ------------------------------------------------------- */
 
-/* Creates a task per item at stages[i] in states[i] (priority from the
- * item) with the id task_ids[i] (made by the caller: lp_uuid_v7, in
- * ascending order); items that have a task already are skipped, and their
- * task_ids[i] set to "". Returns the number created, or -1. */
-int64_t lp_db_wf_tasks_create(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id,
-                              const char *const *item_ids, const char *const *stages, const char *const *states,
-                              size_t n, char (*task_ids)[LP_DB_UUID_LEN], lp_error *err);
+/* One of the few routes the tasks entering together take: where they rest
+ * and what each task that takes it records. */
+typedef struct lp_wf_entry_route {
+    const char *stage, *state;    /* where the task rests, in which state */
+    const char *route;            /* history: the hops from the entry stage (JSON array), or NULL */
+    const char *created;          /* data of the task.created event (JSON object) */
+    const char *events;           /* further events, [{"type", "data"}] (JSON array), or NULL */
+} lp_wf_entry_route;
+
+/* Items enter, in one statement: task i (id task_ids[i], made by the
+ * caller: lp_uuid_v7) for item_ids[i] rests where route route_nos[i] (1 +
+ * an index into routes, as text) ends, with the item's priority; its
+ * "created" history row by actor_id (NULL: the workflow) at the entry
+ * stage, with the route's hops; its task.created event (id event_ids[i])
+ * and the route's further events. Items that have a task already are
+ * skipped, with their rows. Returns the number of tasks created, or -1. */
+int64_t lp_db_wf_tasks_enter(lp_db *db, const char *team_id, const char *workflow_id, const char *actor_id,
+                             const char *entry_stage, const char *entry_state, const char *const *task_ids,
+                             const char *const *item_ids, const char *const *route_nos,
+                             const char *const *event_ids, size_t n, const lp_wf_entry_route *routes,
+                             size_t nroutes, lp_error *err);
 
 /* A task of a stage that a new version changes. */
 typedef struct lp_wf_task_ref {
