@@ -33,3 +33,18 @@ END
 $$;
 CREATE TRIGGER tasks_history_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION tasks_history_delete();
+
+-- Likewise a workflow's tasks go with it by a statement-level trigger on
+-- workflows: every statement that creates tasks holds their workflow's row
+-- FOR SHARE (so it cannot be deleted meanwhile) and takes team and workflow
+-- from it, which the composite foreign key checked again row by row.
+ALTER TABLE tasks DROP CONSTRAINT tasks_workflow_id_team_id_fkey;
+
+CREATE FUNCTION workflows_tasks_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM tasks t USING old_rows o WHERE t.workflow_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER workflows_tasks_delete AFTER DELETE ON workflows REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION workflows_tasks_delete();

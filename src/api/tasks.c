@@ -169,7 +169,8 @@ static int advance(lp_req *req, task_ctx *c, const char *action, const char *por
     int p = lp_wf_stage_port(c->st, port);
     if (p < 0)
         return lp_error_set(&req->err, LP_E_INTERNAL, "stage \"%s\" has no port %s", c->task.stage, port);
-    lp_wf_move mv = {c->task.id, c->stage, (size_t)p, subject_id && *subject_id ? subject_id : NULL};
+    lp_wf_move mv = {c->task.id,       c->stage,         (size_t)p, subject_id && *subject_id ? subject_id : NULL,
+                     c->task.item_id, c->task.state, c->task.stage_entered_at};
     return lp_wf_advance(c->db, req->arena, &c->wf, action, req->who.user_id[0] ? req->who.user_id : NULL, comment,
                          &mv, 1, &req->err);
 }

@@ -275,7 +275,8 @@ int lp_db_workflow_delete(lp_db *db, const char *team_id, const char *id, lp_err
     const char *p[2] = {team_id, id};
     if (!lp_is_uuid(id))
         return lp_error_set(err, LP_E_NOT_FOUND, "workflow %s not found", id);
-    /* The tasks go by cascade; their counts with them. */
+    /* The tasks go by a trigger (migrations/0017), their history and counts
+     * with them. */
     if (lp_db_exec_found(db, "DELETE FROM workflows WHERE team_id = $1 AND id = $2", 2, p, err,
                          "workflow %s not found", id) != 0)
         return -1;
@@ -404,20 +405,31 @@ static int read_item(lp_arena *a, const PGresult *r, int row, void *dst, lp_erro
     return 0;
 }
 
+/* Appends the selection of the items f selects that may enter workflow_id,
+ * at most limit (0 = all): their id and created_at in (created_at, id)
+ * order when ordered, else just a row each (to count). The filter comes
+ * first: its team is $1. */
+static void entering_items(lp_sqlb *b, const lp_item_filter *f, const char *workflow_id, int64_t limit, int ordered)
+{
+    lp_sqlb_add(b, ordered ? "SELECT i.id, i.created_at FROM items i WHERE " : "SELECT 1 FROM items i WHERE ");
+    lp_sqlb_item_filter(b, f);
+    int wf = lp_sqlb_param(b, workflow_id);
+    int lim = lp_sqlb_param(b, limit > 0 ? lp_sqlb_int(b, limit) : NULL);
+    lp_sqlb_add(b, ordered ? " AND " WF_ATTACHED("$%d") " ORDER BY i.created_at, i.id LIMIT $%d::bigint"
+                           : " AND " WF_ATTACHED("$%d") " LIMIT $%d::bigint",
+                wf, lim);
+}
+
 int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, const char *workflow_id,
                              unsigned want, int64_t limit, lp_wf_item_row **out, size_t *n, lp_error *err)
 {
     lp_sqlb b;
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    /* The filter comes first: its team is $1. */
-    lp_sqlb_add(&b, "WITH sel AS (SELECT i.id, i.created_at FROM items i WHERE ");
-    lp_sqlb_item_filter(&b, f);
-    int wf = lp_sqlb_param(&b, workflow_id);
-    int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
-    lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " ORDER BY i.created_at, i.id LIMIT $%d::bigint) ", wf, lim);
+    lp_sqlb_add(&b, "WITH sel AS (");
+    entering_items(&b, f, workflow_id, limit, 1);
     int fl = lp_sqlb_param(&b, lp_sqlb_int(&b, want));
-    lp_sqlb_add(&b, "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
+    lp_sqlb_add(&b, ") SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
                 "ORDER BY sel.created_at, sel.id", fl, fl, fl, fl);
     return sqlb_rows(&b, db, a, NULL, sizeof **out, read_item, "items", out, n, err);
 }
@@ -428,11 +440,9 @@ int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *wor
     lp_sqlb b;
     if (lp_sqlb_init(&b, err) != 0)
         return -1;
-    lp_sqlb_add(&b, "SELECT count(*) FROM (SELECT 1 FROM items i WHERE ");
-    lp_sqlb_item_filter(&b, f);
-    int wf = lp_sqlb_param(&b, workflow_id);
-    int lim = lp_sqlb_param(&b, limit > 0 ? lp_sqlb_int(&b, limit) : NULL);
-    lp_sqlb_add(&b, " AND " WF_ATTACHED("$%d") " LIMIT $%d::bigint) s", wf, lim);
+    lp_sqlb_add(&b, "SELECT count(*) FROM (");
+    entering_items(&b, f, workflow_id, limit, 0);
+    lp_sqlb_add(&b, ") s");
     PGresult *r = lp_sqlb_query(&b, db, NULL, err);
     if (!r)
         return -1;

@@ -517,16 +517,31 @@ static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actio
     return batch_write(db, &b, &place, err);
 }
 
-/* Reads the tasks' items and routes: task k leaves from[k] through port[k]. */
+/* Reads the tasks' items (unless moves, when not NULL, say all routing
+ * needs: each task's item and state, and a port that leads to a stage
+ * where tasks rest, so that no fact of the item is read) and routes: task k
+ * leaves from[k] through port[k]. */
 static int route_tasks(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *task_ids, const size_t *from,
-                       const size_t *port, size_t n, lp_wf_item_row **rows_out, lp_wf_route **routes_out,
-                       lp_error *err)
+                       const size_t *port, const lp_wf_move *moves, size_t n, lp_wf_item_row **rows_out,
+                       lp_wf_route **routes_out, lp_error *err)
 {
+    const lp_wf_graph *g = &wf->graph;
     lp_wf_item_row *rows = lp_arena_calloc(a, n + 1, sizeof *rows);
     lp_wf_route *routes = lp_arena_calloc(a, n + 1, sizeof *routes);
+    int known = moves != NULL;
     if (!rows || !routes)
         return lp_error_set(err, LP_E_NOMEM, "out of memory routing %zu tasks", n);
-    if (lp_db_wf_items_by_tasks(db, a, wf->id, task_ids, n, facts_wanted(&wf->graph), rows, err) != 0)
+    for (size_t k = 0; known && k < n; k++)
+        known = moves[k].item_id && moves[k].state && moves[k].stage_entered_at &&
+                lp_wf_stage_rests(&g->stages[g->stages[from[k]].next[port[k]]]);
+    for (size_t k = 0; known && k < n; k++) {
+        lp_strlcpy(rows[k].item_id, moves[k].item_id, sizeof rows[k].item_id);
+        lp_strlcpy(rows[k].task_id, task_ids[k], sizeof rows[k].task_id);
+        lp_strlcpy(rows[k].task_entered_at, moves[k].stage_entered_at, sizeof rows[k].task_entered_at);
+        rows[k].state = (char *)moves[k].state;
+        rows[k].name = rows[k].path = (char *)"";
+    }
+    if (!known && lp_db_wf_items_by_tasks(db, a, wf->id, task_ids, n, facts_wanted(g), rows, err) != 0)
         return -1;
     lp_wf_facts *facts = facts_of(a, rows, n, err);
     if (!facts || lp_wf_route_batch(&wf->graph, wf->seed, from, port, facts, n, a, routes, err) != 0)
@@ -558,7 +573,7 @@ int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, c
         from[k] = moves[k].from;
         port[k] = moves[k].port;
     }
-    if (route_tasks(db, a, wf, task_ids, from, port, n, &rows, &routes, err) != 0)
+    if (route_tasks(db, a, wf, task_ids, from, port, moves, n, &rows, &routes, err) != 0)
         return -1;
     for (size_t k = 0; k < n; k++)
         legs[k] = (leg){.task_id = moves[k].task_id,
@@ -687,7 +702,7 @@ int lp_wf_follow_version(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_st
         target[k] = (size_t)to;
         arrival(g, target[k], &from[k], &port[k], &first_hop[k]);
     }
-    if (route_tasks(db, a, wf, task_ids, from, port, nt, &rows, &routes, err) != 0)
+    if (route_tasks(db, a, wf, task_ids, from, port, NULL, nt, &rows, &routes, err) != 0)
         return -1;
     for (size_t k = 0; k < nt; k++) {
         legs[k] = (leg){.task_id = t[k].task_id,

@@ -62,6 +62,10 @@ typedef struct lp_wf_move {
     size_t from;                  /* stage index the task is on */
     size_t port;                  /* port index of that stage */
     const char *subject_id;       /* whose work is judged (approve/reject), or NULL */
+    /* The task's item, state and stage_entered_at as the caller read them
+     * with its lock, or NULL: when given and the port leads to a stage
+     * where tasks rest, nothing of the item is read again. */
+    const char *item_id, *state, *stage_entered_at;
 } lp_wf_move;
 
 /* Sends tasks out of their stage through a port and routes them on to the
