@@ -183,6 +183,25 @@ SEEDS = {
         "segment": b"0 0.1 0.1 0.9 0.1 0.9 0.9 0.1 0.9\n",
         "bad-lines": b"0 nan 0.5 0.1 0.1\n-1 0 0 0 0\n99999999999 1 1 1 1\n0 1e400 0 0 0\n0 0.5\n",
     },
+    "cvat_import_fuzz": {
+        "images": b'<annotations><version>1.1</version><image id="0" name="a/b.jpg" width="10" height="8">'
+                  b'<box label="c" xtl="1" ytl="2" xbr="3" ybr="4" z_order="1" source="auto"/>'
+                  b'<polygon label="c" points="0,0;4,0;4,4"/><polyline label="c" points="0,0;1,1"/>'
+                  b'<points label="c" points="1,1"/><ellipse label="c" cx="5" cy="4" rx="2" ry="1" rotation="30"/>'
+                  b'<skeleton label="p"><points label="n" points="1,2" occluded="1"/><points label="e" points="x"/>'
+                  b'</skeleton><tag label="c"/><mask label="c" rle="1, 2" left="0" top="0" width="1" height="3"/>'
+                  b'</image></annotations>',
+        "video": b'<annotations><meta><task><name>v.mp4</name><size>20</size></task></meta>'
+                 b'<track id="0" label="c"><box frame="0" keyframe="1" outside="0" xtl="0" ytl="0" xbr="2" ybr="2"/>'
+                 b'<box frame="4" keyframe="0" outside="0" xtl="1" ytl="1" xbr="3" ybr="3"/>'
+                 b'<box frame="10" keyframe="1" outside="1" xtl="1" ytl="1" xbr="3" ybr="3"/>'
+                 b'<polygon frame="12" keyframe="1" outside="0" points="0,0;1,0;1,1"/></track>'
+                 b'<track label="c"><box frame="5" outside="0" xtl="0" ytl="0" xbr="2" ybr="2"/>'
+                 b'<box frame="5" outside="1" xtl="0" ytl="0" xbr="2" ybr="2"/></track></annotations>',
+        "bad-numbers": b'<annotations><image name="x"><box label="c" xtl="nan" ytl="1e999" xbr="-1" ybr=""/>'
+                       b'<polygon label="c" points=";,;1,"/></image><track label="c">'
+                       b'<box frame="-5"/><box frame="99999999999999"/></track></annotations>',
+    },
 }
 
 

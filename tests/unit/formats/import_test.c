@@ -595,6 +595,124 @@ static void test_yolo_problems(void **state)
     assert_true(lp_imp_format_valid("yolo", "segment"));
 }
 
+/* ---- CVAT -------------------------------------------------------------------------------- */
+
+/* s without its lines holding needle (new with malloc). */
+static char *without_lines(const char *s, const char *needle)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    assert_non_null(out);
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)n, s);
+        if (!strstr(line, needle)) {
+            memcpy(o, s, n);
+            o += n;
+        }
+        s += n;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void test_cvat_round_trip(void **state)
+{
+    (void)state;
+    files in = {.n = 0};
+    got g;
+    lp_error err;
+    lp_error_clear(&err);
+    got_init(&g);
+    export_all("cvat", NULL, &in);
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &g.out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    g.w = lp_fmt_writer_new("cvat", &o, &CLS, &opt, &err);
+    lp_imp_reader *r = reader("cvat", &g);
+    feed(r, &in, g.a);
+    assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
+    /* the image and the video; only the mask is not read (CVAT's RLE of a box) */
+    assert_int_equal(g.nitems, 2);
+    assert_int_equal(g.nproblems, 1);
+    assert_non_null(strstr(g.problems[0], "annotations.xml|line "));
+    assert_non_null(strstr(g.problems[0], "<mask> is not read"));
+    assert_int_equal(g.out.n, in.n);
+    for (int i = 0; i < in.n; i++) {
+        assert_string_equal(g.out.names[i], in.names[i]);
+        char *want = without_lines(in.data[i].data, "<mask ");
+        if (strcmp(g.out.data[i].data, want) != 0)
+            fail_msg("%s written again differs:\n%s\n----\n%s", in.names[i], want, g.out.data[i].data);
+        free(want);
+    }
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&in);
+}
+
+static void test_cvat_problems(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("cvat", &g);
+    assert_int_equal(lp_imp_reader_role(r, "annotations.xml"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "images/a.jpg"), LP_IMP_ROLE_SKIP);
+    feed_one(r, "annotations.xml",
+             "<annotations><version>1.1</version>\n"
+             "<image id=\"0\" name=\"x/a.png\" width=\"10\" height=\"8\">\n"
+             "<box label=\"cat\" xtl=\"1\" ytl=\"2\" xbr=\"4\" ybr=\"6\" z_order=\"2\" source=\"auto\"/>\n"
+             "<box xtl=\"1\" ytl=\"2\" xbr=\"4\" ybr=\"6\"/>\n"
+             "<polygon label=\"cat\" points=\"0,0;4,0;x\"/>\n"
+             "<points label=\"cat\" points=\"1,1;2,2\"/>\n"
+             "<cuboid label=\"cat\"/>\n"
+             "</image>\n<image id=\"1\" width=\"3\"/></annotations>",
+             g.a);
+    assert_int_equal(g.nitems, 1);
+    assert_string_equal(g.last.path, "/x");
+    assert_string_equal(g.last.name, "a.png");
+    assert_int_equal(g.last.slots[0].width, 10);
+    assert_int_equal(g.last.nanns, 1);
+    assert_true(g.last.anns[0].has_source && g.last.anns[0].source == LP_ANN_MODEL);
+    assert_true(g.last.anns[0].has_z && g.last.anns[0].z == 2);
+    const lp_geom_bbox *b = &g.last.anns[0].body.geom.shape.u.bbox;
+    assert_true(b->x == 1 && b->y == 2 && b->w == 3 && b->h == 4);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 4);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ITEM], 1);
+    assert_non_null(strstr(g.problems[0], "annotations.xml|line 4, column 1|<box> has no label"));
+    assert_non_null(strstr(g.problems[1], "|line 5, column 1|<polygon> has no points"));
+    assert_non_null(strstr(g.problems[2], "|line 6, column 1|<points> holds more than one point"));
+    assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> is not read"));
+    assert_non_null(strstr(g.problems[4], "|line 9, column 1|<image> has no name"));
+    /* a video: outside closes a range; one without a name is left out */
+    feed_one(r, "videos/v/clip.xml",
+             "<annotations><meta><task><name>clip.mp4</name><size>30</size></task></meta>"
+             "<track id=\"0\" label=\"cat\"><box frame=\"2\" keyframe=\"1\" outside=\"0\" xtl=\"0\" ytl=\"0\" "
+             "xbr=\"2\" ybr=\"2\"/><box frame=\"5\" keyframe=\"1\" outside=\"1\" xtl=\"0\" ytl=\"0\" xbr=\"2\" "
+             "ybr=\"2\"/><box frame=\"9\" keyframe=\"1\" outside=\"0\" xtl=\"4\" ytl=\"4\" xbr=\"6\" ybr=\"6\"/>"
+             "</track><track label=\"cat\"><box frame=\"1\" outside=\"1\" xtl=\"0\" ytl=\"0\" xbr=\"1\" "
+             "ybr=\"1\"/></track></annotations>",
+             g.a);
+    assert_int_equal(g.nitems, 2);
+    assert_string_equal(g.last.path, "/v");
+    assert_string_equal(g.last.name, "clip.mp4");
+    assert_string_equal(g.last.slots[0].type, "video");
+    assert_int_equal(g.last.slots[0].frame_count, 30);
+    assert_int_equal(g.last.nanns, 1);
+    const lp_ann *t = &g.last.anns[0];
+    assert_true(t->video && t->interpolated && t->nframes == 2 && t->nranges == 2);
+    assert_true(t->ranges[0].start == 2 && t->ranges[0].end == 5 && t->ranges[1].start == 9 && t->ranges[1].end == 30);
+    assert_int_equal(t->frames[1].frame, 9);
+    assert_non_null(strstr(g.problems[5], "videos/v/clip.xml|"));
+    assert_non_null(strstr(g.problems[5], "<track> has no visible keyframe"));
+    feed_one(r, "videos/anon.xml", "<annotations><track label=\"cat\"/></annotations>", g.a);
+    feed_one(r, "voc.xml", "<annotation/>", g.a);
+    assert_int_equal(g.nitems, 2);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], 1);
+    lp_imp_reader_free(r);
+    got_free(&g);
+}
+
 static void test_limits_and_names(void **state)
 {
     (void)state;
@@ -645,6 +763,8 @@ int main(void)
         cmocka_unit_test(test_voc_problems),
         cmocka_unit_test(test_yolo_round_trip),
         cmocka_unit_test(test_yolo_problems),
+        cmocka_unit_test(test_cvat_round_trip),
+        cmocka_unit_test(test_cvat_problems),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
