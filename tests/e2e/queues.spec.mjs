@@ -165,6 +165,13 @@ async function run(cfg, chromium) {
     assert.equal(await ann.locator('[data-field="task-stage"]').innerText(), 'Draw vehicles')
     assert.match(await ann.locator('[data-field="task-holder"]').innerText(), /held by you/)
     assert.equal(await ann.locator('[data-action="approve"]').count(), 0, 'no approve for an annotator')
+    await ann.keyboard.press('?')
+    const help = ann.getByRole('dialog', { name: 'Keyboard shortcuts' })
+    const listed = await help.innerText()
+    for (const line of ['Submit the task', 'Approve the task', 'Reject the task with a comment', 'Show or hide the task history']) {
+      assert.ok(listed.includes(line), `? lists "${line}"`)
+    }
+    await help.getByRole('button', { name: 'Close' }).click()
     await ann.locator('[data-field="task-state"]').selectOption('in_progress')
     await ann.waitForFunction(() => document.querySelector('[data-field="task-state"]')?.value === 'in_progress')
     await drawBox(ann, 60)
@@ -232,7 +239,8 @@ async function run(cfg, chromium) {
 
     // 7. The grid: stage and state on each card, and the stage filter in the URL.
     await rev.goto(`${cfg.origin}/datasets/${ds.id}`)
-    await rev.locator('[data-field="task"]').first().waitFor()
+    // (the badge names the stage once the dataset's workflow is read)
+    await rev.locator('[data-field="task"]', { hasText: 'Done · new' }).nth(1).waitFor()
     const badges = await rev.locator('[data-field="task"]').allInnerTexts()
     assert.deepEqual(badges, ['Done · new', 'Done · new'])
     await rev.goto(`${cfg.origin}/datasets/${ds.id}?stage=label`)
