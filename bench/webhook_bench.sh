@@ -7,8 +7,9 @@
 #
 #   bench/webhook_bench.sh [BUILD_DIR]     (default build/dev)
 # Environment: BENCH_EVENTS (20000), BENCH_RATE (1000 events/s for the latency run),
-# BENCH_WORKERS (2 loupe-worker processes), BENCH_PREFETCH (64; also the batch a worker sends at
-# once, webhook_batch), BENCH_HOST_CONNECTIONS (8: webhook_host_connections).
+# BENCH_WORKERS (2 loupe-worker processes), BENCH_BATCH (64: webhook_batch, the deliveries a worker
+# sends at once; webhook_prefetch is twice that, so the next batch waits in the worker while one
+# is sent), BENCH_HOST_CONNECTIONS (8: webhook_host_connections).
 # Prints: the burst rate (all events recorded at once: deliveries/s from the first commit to the
 # last receipt), the latency from commit to receipt (p50/p99) at BENCH_RATE, wrk's rate and the
 # ratio. Goals: >= 1000 deliveries/s, p99 < 1 s at 1000/s, >= 0.3x the raw POST rate.
@@ -20,12 +21,13 @@ n=${BENCH_EVENTS:-20000}
 rate=${BENCH_RATE:-1000}
 workers=${BENCH_WORKERS:-2}
 conns=${BENCH_HOST_CONNECTIONS:-8}
+wbatch=${BENCH_BATCH:-64}
 command -v wrk >/dev/null || bench_die "wrk is not installed (apt-get install wrk)"
 [ -x "$build/bench/webhook_receiver" ] || bench_die "build the benchmarks first ($build/bench/webhook_receiver)"
 
 bench_services
 export LOUPE_NET_ALLOW=127.0.0.1/32 LOUPE_WEBHOOK_ALLOW_HTTP=true LOUPE_WORKER_QUEUES=webhooks \
-    LOUPE_AMQP_PREFETCH=${BENCH_PREFETCH:-64} LOUPE_WEBHOOK_BATCH=${BENCH_PREFETCH:-64} \
+    LOUPE_WEBHOOK_PREFETCH=$((2 * wbatch)) LOUPE_WEBHOOK_BATCH=$wbatch \
     LOUPE_WEBHOOK_HOST_CONNECTIONS=$conns LOUPE_OUTBOX_BATCH=1000 LOUPE_OUTBOX_POLL=100ms
 boot=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local)
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_key"])' "$boot")

@@ -20,13 +20,13 @@ int lp_amqp_consume(lp_amqp *c, const char *queue, int prefetch, lp_error *err)
 {
     if (!lp_amqp_ok(c))
         return lp_error_set(err, LP_E_UNAVAILABLE, "the connection to RabbitMQ at %s is broken", lp_amqp_where(c));
-    if (!c->qos_set) {
+    if (c->qos != prefetch) {
         if (prefetch < 1 || prefetch > 65535)
             return lp_error_field(err, LP_E_INVALID, "amqp_prefetch", "prefetch must be between 1 and 65535");
         amqp_basic_qos(c->conn, LP_AMQP_CHANNEL, 0, (uint16_t)prefetch, 0);
         if (lp_amqp_check_reply(c, amqp_get_rpc_reply(c->conn), "basic.qos", err))
             return -1;
-        c->qos_set = 1;
+        c->qos = prefetch;
     }
     /* The consumer tag is the queue name, so a delivery says where it came from. */
     amqp_basic_consume(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(queue), lp_amqp_cstr(queue), 0, 0, 0,

@@ -17,7 +17,7 @@ struct lp_amqp {
     int broken;             /* set on the first protocol or socket failure */
     int confirm_mode;       /* confirm.select done on the channel */
     uint64_t next_tag;      /* delivery tag of the next publish (confirm mode) */
-    int qos_set;            /* basic.qos done */
+    int qos;                /* the prefetch basic.qos set last; 0 = none */
     int64_t timeout_ms;     /* RPC and confirm timeout given at connect */
     char where[400];        /* host:port/vhost */
 };

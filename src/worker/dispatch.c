@@ -3,7 +3,8 @@
  * DESIGN (threads):
  *   main thread   owns the consuming RabbitMQ connection: connects (with
  *                 backoff), declares the topology, consumes worker_queues with
- *                 prefetch amqp_prefetch, and acks or rejects each delivery
+ *                 prefetch amqp_prefetch (webhooks: webhook_prefetch, so that
+ *                 a batch is waiting while one is sent), and acks or rejects each delivery
  *                 once its job thread has finished. While a job runs it keeps
  *                 servicing the connection (heartbeats; further deliveries of
  *                 the prefetch window are buffered in order).
@@ -156,7 +157,10 @@ static int connect_broker(dispatcher *w)
         for (i = 0; i < w->nqueues; i++) {
             char name[LP_QUEUE_FULL_NAME_MAX];
             lp_queue_work_name(w->queues[i], name);
-            if (lp_amqp_consume(w->mq, name, (int)w->cfg->amqp_prefetch, &err) != 0)
+            if (lp_amqp_consume(w->mq, name,
+                                (int)(w->sender && strcmp(name, w->webhooks_queue) == 0 ? w->cfg->webhook_prefetch
+                                                                                         : w->cfg->amqp_prefetch),
+                                &err) != 0)
                 break;
         }
         if (i == w->nqueues) {

@@ -22,8 +22,9 @@ typedef struct lp_amqp_delivery {
     size_t body_len;
 } lp_amqp_delivery;
 
-/* Starts consuming queue with manual acks. The first call sets the channel's
- * prefetch (basic.qos, per consumer) to prefetch; call once per queue. */
+/* Starts consuming queue with manual acks, with at most prefetch
+ * unacknowledged deliveries (basic.qos per consumer: set again only when it
+ * differs from the previous call's); call once per queue. */
 int lp_amqp_consume(lp_amqp *c, const char *queue, int prefetch, lp_error *err);
 
 /* Waits up to timeout_ms for the next delivery. Returns 1 and fills *out (free
