@@ -68,6 +68,18 @@ WF_TOP_SERIES = (b'{"stages":[{"id":"in","type":"dataset"},{"id":"t2","type":"sa
                  b'{"from":"t3","port":"rest","to":"x"},{"from":"t2","port":"sampled","to":"ann"},'
                  b'{"from":"t2","port":"rest","to":"x"},{"from":"ann","port":"done","to":"ann"}]}')
 
+def png(w, h, rows, filters=None, color=3):
+    """An 8-bit one-channel PNG of rows (lists of values), each with its filter byte (0 unless given)."""
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    raw = b"".join(bytes([(filters or [0] * h)[y]]) + bytes(rows[y]) for y in range(h))
+    plte = chunk(b"PLTE", bytes(range(9))) if color == 3 else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)) + plte +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 SEEDS = {
     "rle_fuzz": {
         # bytes 0 and 1: width and height - 1 (mod 64); then the COCO string / dense values
@@ -201,6 +213,14 @@ SEEDS = {
         "bad-numbers": b'<annotations><image name="x"><box label="c" xtl="nan" ytl="1e999" xbr="-1" ybr=""/>'
                        b'<polygon label="c" points=";,;1,"/></image><track label="c">'
                        b'<box frame="-5"/><box frame="99999999999999"/></track></annotations>',
+    },
+    "mask_import_fuzz": {
+        "mapping": b'index,class,color\n0,background,#000000\n1,"c""at",#ff0000\n2,dog,#00ff00\nx,y\n',
+        "png": png(4, 3, [[0, 1, 1, 0], [2, 2, 0, 0], [0, 0, 0, 1]]),
+        "png-filters": png(3, 5, [[1, 2, 3]] * 5, filters=[0, 1, 2, 3, 4], color=0),
+        "png-interlaced": png(2, 2, [[0, 1], [1, 0]]).replace(b"IHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x03\x00\x00\x00",
+                                                              b"IHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x03\x00\x00\x01"),
+        "png-huge": png(1, 1, [[1]]).replace(b"\x00\x00\x00\x01\x00\x00\x00\x01\x08", b"\x7f\xff\xff\xff\x7f\xff\xff\xff\x08"),
     },
 }
 

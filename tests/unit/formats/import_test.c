@@ -111,8 +111,9 @@ static void add_ann(lp_fmt_batch *b, lp_buf *blobs, lp_ann *ann, size_t k)
 {
     lp_error err;
     lp_error_clear(&err);
-    if (!ann->class_id) {
-        const lp_fmt_class *c = class_named(ann->class_name);
+    if (!ann->class_id) { /* the masks' raster layer is Darwin's "__raster_layer__": here cat's */
+        const lp_fmt_class *c =
+            class_named(strcmp(ann->class_name, "__raster_layer__") == 0 ? "cat" : ann->class_name);
         assert_non_null(c);
         ann->class_id = c->id;
     }
@@ -713,6 +714,73 @@ static void test_cvat_problems(void **state)
     got_free(&g);
 }
 
+/* ---- masks ------------------------------------------------------------------------------- */
+
+static void test_mask_round_trip(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    round_trip_equal("mask", 1, &g); /* the PNG and class_mapping.csv again, byte for byte */
+    assert_int_equal(g.nclasses, 2);
+    /* the item: one mask per class present and the raster layer */
+    assert_string_equal(g.last.name, "cat.jpg");
+    assert_string_equal(g.last.path, "/a/b");
+    size_t masks = 0, layers = 0;
+    for (size_t i = 0; i < g.last.nanns; i++) {
+        masks += g.last.anns[i].type == LP_GEOM_MASK;
+        layers += g.last.anns[i].type == LP_ANN_RASTER_LAYER;
+    }
+    assert_int_equal(masks, 1); /* cat (skeletons are not drawn in masks) */
+    assert_int_equal(layers, 1);
+    got_free(&g);
+}
+
+static void test_mask_problems(void **state)
+{
+    (void)state;
+    files in = {.n = 0};
+    got g;
+    got_init(&g);
+    export_all("mask", NULL, &in);
+    lp_imp_reader *r = reader("mask", &g);
+    assert_int_equal(lp_imp_reader_role(r, "class_mapping.csv"), LP_IMP_ROLE_META);
+    assert_int_equal(lp_imp_reader_role(r, "masks/a/b/cat.png"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "instances/a/b/cat.png"), LP_IMP_ROLE_SKIP);
+    const lp_buf *png = NULL;
+    for (int i = 0; i < in.n; i++)
+        if (strcmp(in.names[i], "masks/a/b/cat.png") == 0)
+            png = &in.data[i];
+    assert_non_null(png);
+    /* no mapping yet: the values are not named */
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_imp_reader_file(r, "masks/a/b/cat.png", png->data, png->len, g.a, &err), 0);
+    assert_int_equal(g.nitems, 1);
+    assert_int_equal(g.last.nanns, 0);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 1);
+    assert_non_null(strstr(g.problems[0], "masks/a/b/cat.png|value 1|"));
+    /* damaged: a flipped byte fails the CRC; cut short; not a PNG; an unknown item */
+    char *bad = malloc(png->len);
+    assert_non_null(bad);
+    memcpy(bad, png->data, png->len);
+    bad[40] ^= 1;
+    assert_int_equal(lp_imp_reader_file(r, "masks/a/b/cat.png", bad, png->len, g.a, &err), 0);
+    assert_int_equal(lp_imp_reader_file(r, "masks/a/b/cat.png", png->data, png->len / 2, g.a, &err), 0);
+    feed_one(r, "masks/a/b/cat.png", "GIF89a", g.a);
+    assert_int_equal(lp_imp_reader_file(r, "masks/x.png", png->data, png->len, g.a, &err), 0);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], 3);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ITEM], 1);
+    assert_non_null(strstr(g.problems[1], "CRC does not match"));
+    assert_non_null(strstr(g.problems[3], "is not a PNG"));
+    assert_non_null(strstr(g.problems[4], "masks/x.png||no item at / named x.*"));
+    assert_int_equal(g.nitems, 1);
+    free(bad);
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&in);
+}
+
 static void test_limits_and_names(void **state)
 {
     (void)state;
@@ -765,6 +833,8 @@ int main(void)
         cmocka_unit_test(test_yolo_problems),
         cmocka_unit_test(test_cvat_round_trip),
         cmocka_unit_test(test_cvat_problems),
+        cmocka_unit_test(test_mask_round_trip),
+        cmocka_unit_test(test_mask_problems),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
