@@ -299,7 +299,8 @@ static int by_frame(const void *p, const void *q)
 /* The track read: a video annotation, or a problem. */
 static int track_end(imp_xml *x, cfile *f)
 {
-    qsort(f->shapes, f->nshapes, sizeof *f->shapes, by_frame);
+    if (f->nshapes) /* qsort takes no NULL, even for nothing */
+        qsort(f->shapes, f->nshapes, sizeof *f->shapes, by_frame);
     size_t nkey = 0, nr = 0;
     int type = -1;
     bool mixed = false;
