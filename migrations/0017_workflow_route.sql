@@ -48,3 +48,32 @@ END
 $$;
 CREATE TRIGGER workflows_tasks_delete AFTER DELETE ON workflows REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION workflows_tasks_delete();
+
+-- And a task goes with its item by a statement-level trigger on items: the
+-- statement that creates tasks locks their items FOR KEY SHARE itself, in
+-- one pass (lp_db_wf_tasks_enter), which the foreign key did again row by
+-- row.
+ALTER TABLE tasks DROP CONSTRAINT tasks_item_id_fkey;
+
+CREATE FUNCTION items_tasks_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM tasks t USING old_items o WHERE t.item_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER items_tasks_delete AFTER DELETE ON items REFERENCING OLD TABLE AS old_items
+    FOR EACH STATEMENT EXECUTE FUNCTION items_tasks_delete();
+
+-- Events go with their team by a statement-level trigger on teams: every
+-- event is written with its team in hand (from the row it is about, or the
+-- workflow), and the foreign key was checked once per event written.
+ALTER TABLE events DROP CONSTRAINT events_team_id_fkey;
+
+CREATE FUNCTION teams_events_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM events e USING old_teams o WHERE e.team_id = o.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER teams_events_delete AFTER DELETE ON teams REFERENCING OLD TABLE AS old_teams
+    FOR EACH STATEMENT EXECUTE FUNCTION teams_events_delete();

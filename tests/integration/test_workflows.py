@@ -103,12 +103,18 @@ class DefinitionTest(WorkflowCase):
         self.assertEqual(rows(self, "SELECT action FROM audit_log WHERE object_id = '%s'" % wf["id"]),
                          [("workflow.create",)])
 
-        # Delete: the workflow and its tasks go, the items stay.
-        items = self.items(ds, 2)
-        self.assertEqual(self.enter(wf["id"], {"dataset_id": ds}), {"count": 2})
+        # A deleted item takes its task and the task's history along.
+        items = self.items(ds, 3)
+        self.assertEqual(self.enter(wf["id"], {"dataset_id": ds}), {"count": 3})
+        self.assertEqual(rows(self, "SELECT count(*) FROM task_history"), [("3",)])
+        self.assertEqual(self.c.delete("/api/v1/items/" + items.pop()).status, 204)
+        self.assertEqual(rows(self, "SELECT count(*) FROM tasks"), [("2",)])
+        self.assertEqual(rows(self, "SELECT count(*) FROM task_history"), [("2",)])
+        # Delete: the workflow and its tasks (with their history) go, the items stay.
         self.assertEqual(self.c.delete("/api/v1/workflows/" + wf["id"]).status, 204)
         self.assertProblem(self.c.get("/api/v1/workflows/" + wf["id"]), 404)
         self.assertEqual(rows(self, "SELECT count(*) FROM tasks"), [("0",)])
+        self.assertEqual(rows(self, "SELECT count(*) FROM task_history"), [("0",)])
         self.assertEqual(rows(self, "SELECT count(*) FROM items WHERE id IN ('%s')" % "','".join(items)), [("2",)])
         # The dataset is free to feed another workflow.
         self.workflow([ds], name="Again")
