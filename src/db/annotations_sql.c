@@ -319,8 +319,10 @@ static int put_box(lp_buf *b, const lp_ann_row *r)
                          r->bbox.y);
 }
 
-int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
-                     const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err)
+/* Rows of one item (item_id) or of several (item_ids[i] per row). */
+static int insert_rows(lp_db *db, const char *team_id, const char *item_id, const char *const *item_ids,
+                       const char *user_id, const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n,
+                       lp_error *err)
 {
     copy_in c;
     int rc = 0;
@@ -342,7 +344,7 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
             rc = lp_error_set(err, LP_E_INTERNAL, "annotation %s has no known type", r->id);
             break;
         }
-        if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_id) != 0 ||
+        if (lp_buf_printf(b, "%s\t%s\t%s\t", r->id, team_id, item_ids ? item_ids[i] : item_id) != 0 ||
             put_text(&c, r->slot, strlen(r->slot), err) || lp_buf_printf(b, "\t%s\t%s\t", r->class_id, type) != 0 ||
             put_body(&c, &r->body, err) ||
             (r->has_z ? lp_buf_printf(b, "\t%d\t", (int)r->z) : lp_buf_puts(b, "\t\\N\t")) ||
@@ -362,7 +364,20 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
     return copy_end(&c, rc, err);
 }
 
-int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_row *rows, size_t n, lp_error *err)
+int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const char *user_id,
+                     const lp_ann_row *rows, const lp_db_ann_origin *origins, size_t n, lp_error *err)
+{
+    return insert_rows(db, team_id, item_id, NULL, user_id, rows, origins, n, err);
+}
+
+int lp_db_ann_insert_items(lp_db *db, const char *team_id, const char *const *item_ids, const char *user_id,
+                           const lp_ann_row *rows, size_t n, lp_error *err)
+{
+    return insert_rows(db, team_id, NULL, item_ids, user_id, rows, NULL, n, err);
+}
+
+static int insert_frames(lp_db *db, const char *item_id, const char *const *item_ids, const lp_ann_frame_row *rows,
+                         size_t n, lp_error *err)
 {
     copy_in c;
     int rc = 0;
@@ -379,7 +394,7 @@ int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_r
             rc = lp_error_set(err, LP_E_INTERNAL, "frame %" PRId64 " names no annotation", r->frame);
             break;
         }
-        if (lp_buf_printf(b, "%s\t%s\t%" PRId64 "\t%s\t", item_id, r->annotation_id, r->frame,
+        if (lp_buf_printf(b, "%s\t%s\t%" PRId64 "\t%s\t", item_ids ? item_ids[i] : item_id, r->annotation_id, r->frame,
                           r->keyframe ? "t" : "f") ||
             put_body(&c, &r->body, err) || lp_buf_append(b, "\n", 1))
             rc = c.failed ? -1 : lp_error_set(err, LP_E_TOO_LARGE, "an annotation frame is too large to store");
@@ -387,6 +402,17 @@ int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_r
             rc = copy_flush(&c, err);
     }
     return copy_end(&c, rc, err);
+}
+
+int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_row *rows, size_t n, lp_error *err)
+{
+    return insert_frames(db, item_id, NULL, rows, n, err);
+}
+
+int lp_db_ann_frames_insert_items(lp_db *db, const char *const *item_ids, const lp_ann_frame_row *rows, size_t n,
+                                  lp_error *err)
+{
+    return insert_frames(db, NULL, item_ids, rows, n, err);
 }
 
 int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err)

@@ -8,10 +8,17 @@
 
 #include "import_int.h"
 
-static const lp_imp_ops *const FORMATS[] = {&lp_imp_darwin_ops, &lp_imp_voc_ops, &lp_imp_yolo_ops, &lp_imp_cvat_ops, &lp_imp_mask_ops};
+static const lp_imp_ops *const FORMATS[] = {
+    &lp_imp_darwin_ops,
+    &lp_imp_coco_ops,
+    &lp_imp_voc_ops,
+    &lp_imp_yolo_ops,
+    &lp_imp_cvat_ops,
+    &lp_imp_mask_ops,
+};
 #define NFORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
-const char *const lp_imp_reader_names[] = {"darwin", "voc", "yolo", "cvat", "mask", NULL};
+const char *const lp_imp_reader_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", NULL};
 
 static const lp_imp_ops *find_ops(const char *name)
 {

@@ -25,8 +25,12 @@ struct lp_imp_reader {
     void *state;                   /* the format's own, freed by ops->free */
 };
 
-extern const lp_imp_ops lp_imp_darwin_ops, lp_imp_voc_ops, lp_imp_yolo_ops, lp_imp_cvat_ops,
-    lp_imp_mask_ops;
+extern const lp_imp_ops lp_imp_darwin_ops;
+extern const lp_imp_ops lp_imp_coco_ops;
+extern const lp_imp_ops lp_imp_voc_ops;
+extern const lp_imp_ops lp_imp_yolo_ops;
+extern const lp_imp_ops lp_imp_cvat_ops;
+extern const lp_imp_ops lp_imp_mask_ops;
 
 /* Reports a problem (message printf) through the sink. 0, or -1 when the
  * sink says stop. */

@@ -348,6 +348,22 @@ void lp_storage_key_export(const char *team_id, const char *export_id, char *out
     snprintf(out, cap, LP_STORAGE_PREFIX_EXPORTS "%s/%s.zip", team_id, export_id);
 }
 
+void lp_storage_key_import(const char *team_id, const char *import_id, char *out, size_t cap)
+{
+    snprintf(out, cap, LP_STORAGE_PREFIX_IMPORTS "%s/%s", team_id, import_id);
+}
+
+int lp_storage_key_team_is(const char *key, const char *team_id)
+{
+    const char *rest = NULL;
+    size_t n = strlen(team_id);
+    if (strncmp(key, LP_STORAGE_PREFIX_EXPORTS, strlen(LP_STORAGE_PREFIX_EXPORTS)) == 0)
+        rest = key + strlen(LP_STORAGE_PREFIX_EXPORTS);
+    else if (strncmp(key, LP_STORAGE_PREFIX_IMPORTS, strlen(LP_STORAGE_PREFIX_IMPORTS)) == 0)
+        rest = key + strlen(LP_STORAGE_PREFIX_IMPORTS);
+    return rest && n > 0 && strncmp(rest, team_id, n) == 0 && rest[n] == '/';
+}
+
 lp_storage_key_kind lp_storage_key_kind_of(const char *key)
 {
     if (strncmp(key, LP_STORAGE_PREFIX_DERIVED, strlen(LP_STORAGE_PREFIX_DERIVED)) == 0)
@@ -356,13 +372,15 @@ lp_storage_key_kind lp_storage_key_kind_of(const char *key)
         return LP_STORAGE_KEY_ORIGINAL;
     if (strncmp(key, LP_STORAGE_PREFIX_EXPORTS, strlen(LP_STORAGE_PREFIX_EXPORTS)) == 0)
         return LP_STORAGE_KEY_EXPORT;
+    if (strncmp(key, LP_STORAGE_PREFIX_IMPORTS, strlen(LP_STORAGE_PREFIX_IMPORTS)) == 0)
+        return LP_STORAGE_KEY_IMPORT;
     return LP_STORAGE_KEY_EXTERNAL;
 }
 
 int lp_storage_prefix_overlaps_managed(const char *prefix)
 {
     static const char *const managed[] = {LP_STORAGE_PREFIX_ORIGINALS, LP_STORAGE_PREFIX_DERIVED,
-                                          LP_STORAGE_PREFIX_EXPORTS};
+                                          LP_STORAGE_PREFIX_EXPORTS, LP_STORAGE_PREFIX_IMPORTS};
     size_t n = strlen(prefix);
     for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++)
         if (strncmp(prefix, managed[i], strlen(managed[i])) == 0 || strncmp(managed[i], prefix, n) == 0)

@@ -81,6 +81,14 @@ int lp_db_ann_insert(lp_db *db, const char *team_id, const char *item_id, const 
  * the item. */
 int lp_db_ann_frames_insert(lp_db *db, const char *item_id, const lp_ann_frame_row *rows, size_t n, lp_error *err);
 
+/* As lp_db_ann_insert and lp_db_ann_frames_insert for rows of several items:
+ * item_ids[i] is row i's item (every row new, made by user_id). Imports
+ * write their batches so. */
+int lp_db_ann_insert_items(lp_db *db, const char *team_id, const char *const *item_ids, const char *user_id,
+                           const lp_ann_row *rows, size_t n, lp_error *err);
+int lp_db_ann_frames_insert_items(lp_db *db, const char *const *item_ids, const lp_ann_frame_row *rows, size_t n,
+                                  lp_error *err);
+
 /* After a write: refreshes the item's annotation_count and class_ids and
  * bumps its version; *version gets the new one. 0 or -1. */
 int lp_db_ann_item_commit(lp_db *db, const char *item_id, int64_t *version, lp_error *err);

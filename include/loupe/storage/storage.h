@@ -96,6 +96,7 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
 #define LP_STORAGE_PREFIX_ORIGINALS "originals/"
 #define LP_STORAGE_PREFIX_DERIVED "derived/"
 #define LP_STORAGE_PREFIX_EXPORTS "exports/"
+#define LP_STORAGE_PREFIX_IMPORTS "imports/"
 
 /* Writes the key of an uploaded original into out (cap bytes):
  * "originals/<team>/<item>/<upload id>" (a new upload never overwrites the
@@ -106,18 +107,27 @@ void lp_storage_key_original(const char *team_id, const char *item_id, const cha
  * "exports/<team>/<export id>.zip". */
 void lp_storage_key_export(const char *team_id, const char *export_id, char *out, size_t cap);
 
+/* Writes the key of an import's uploaded file into out (cap bytes):
+ * "imports/<team>/<import id>". */
+void lp_storage_key_import(const char *team_id, const char *import_id, char *out, size_t cap);
+
+/* 1 if key is an export's archive or an import's file of team team_id
+ * (exports/<team>/…, imports/<team>/…), else 0. */
+int lp_storage_key_team_is(const char *key, const char *team_id);
+
 /* Who owns a key's name. */
 typedef enum lp_storage_key_kind {
     LP_STORAGE_KEY_EXTERNAL = 0, /* named by a client (register-external) */
     LP_STORAGE_KEY_ORIGINAL,     /* an upload (lp_storage_key_original) */
     LP_STORAGE_KEY_DERIVED,      /* content-addressed output (lp_storage_key_derived): immutable */
-    LP_STORAGE_KEY_EXPORT        /* an export's archive (lp_storage_key_export) */
+    LP_STORAGE_KEY_EXPORT,       /* an export's archive (lp_storage_key_export) */
+    LP_STORAGE_KEY_IMPORT        /* an import's uploaded file (lp_storage_key_import) */
 } lp_storage_key_kind;
 
 lp_storage_key_kind lp_storage_key_kind_of(const char *key);
 
 /* 1 if a folder prefix (ending in '/') overlaps the keys Loupe names
- * itself — it lies inside originals/, derived/ or exports/, or contains them — so no
+ * itself — it lies inside originals/, derived/, exports/ or imports/, or contains them — so no
  * external storage location may use it. */
 int lp_storage_prefix_overlaps_managed(const char *prefix);
 

@@ -1,0 +1,401 @@
+# ctest-timeout: 900
+"""Imports through the real louped, loupe-worker, PostgreSQL and RabbitMQ: POST /api/v1/imports →
+201 with an upload URL, PUT the file, POST …/start → 202 with a job, GET the import for its
+status, counts and problems. Darwin JSON 2.0 samples import and read back equal; a COCO export
+imported again gives the same annotations; a dry run writes nothing; merge and replace; classes
+created, mapped or missing; items created; hostile archives and XML refused with nothing written;
+another team's import is 404, a low role 403, bad input 422 naming the field."""
+
+import copy
+import io
+import json
+import os
+import urllib.parse
+import uuid
+import zipfile
+
+import loupe_harness as lh
+
+lh.require_services()
+
+DARWIN = os.path.join(lh.FIXTURES_DIR, "darwin")
+
+
+def darwin_samples():
+    if not os.path.isdir(DARWIN):
+        return []
+    return sorted(f for f in os.listdir(DARWIN) if f.endswith(".json") and f != "metadata.json")
+
+
+def load_sample(name):
+    with open(os.path.join(DARWIN, name)) as f:
+        return json.load(f)
+
+
+def pt(x, y):
+    return {"x": x, "y": y}
+
+
+def zip_of(files):
+    """A zip archive (bytes) of {name: bytes or str}."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def darwin_file(name, anns, path="/", slots=None, properties=None):
+    doc = {"version": "2.0", "item": {"name": name, "path": path,
+                                      "slots": slots or [{"type": "image", "slot_name": "0", "width": 64,
+                                                          "height": 48}]},
+           "annotations": anns}
+    if properties is not None:
+        doc["properties"] = properties
+    return json.dumps(doc)
+
+
+class ImportCase(lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.start_team()
+        self.worker = self.start_worker()
+        self.ds = self.make_dataset("Scenes")
+
+    def make_dataset(self, name, client=None):
+        r = (client or self.c).post("/api/v1/datasets", json={"name": name})
+        self.assertEqual(r.status, 201, r.text)
+        return r.json()["id"]
+
+    def make_item(self, name, path="/", slots=None):
+        slots = slots or [{"name": "0", "type": "image", "width": 64, "height": 48}]
+        r = self.c.post("/api/v1/datasets/%s/items" % self.ds, json={"name": name, "path": path, "slots": slots})
+        self.assertEqual(r.status, 201, r.text)
+        return r.json()
+
+    def make_class(self, name, types, **kw):
+        body = {"name": name, "annotation_types": types}
+        body.update(kw)
+        r = self.c.post("/api/v1/classes", json=body)
+        self.assertEqual(r.status, 201, r.text)
+        return r.json()["id"]
+
+    def annotations(self, item_id):
+        r = self.c.get("/api/v1/items/%s/annotations" % item_id)
+        self.assertEqual(r.status, 200, r.text)
+        return r.json()
+
+    def items(self):
+        r = self.c.get("/api/v1/items", query={"dataset_id": self.ds, "page[size]": "1000"})
+        self.assertEqual(r.status, 200, r.text)
+        return {i["path"].rstrip("/") + "/" + i["name"]: i for i in r.json()["items"]}
+
+    def class_names(self):
+        return sorted(c["name"] for c in self.c.get("/api/v1/classes").json()["classes"])
+
+    def create(self, fmt="darwin", options=None, dry_run=None, client=None, **extra):
+        body = {"format": fmt, "dataset_id": self.ds}
+        if options is not None:
+            body["options"] = options
+        if dry_run is not None:
+            body["dry_run"] = dry_run
+        body.update(extra)
+        r = (client or self.c).post("/api/v1/imports", json=body)
+        self.assertEqual(r.status, 201, r.text)
+        m = r.json()
+        self.assertEqual(r.header("Location"), "/api/v1/imports/" + m["id"])
+        return m
+
+    def upload(self, m, data, client=None):
+        path = urllib.parse.urlparse(m["upload_url"]).path
+        self.assertEqual(path, "/api/v1/imports/%s/file" % m["id"])
+        r = (client or self.c).put(path, data=data, headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["status"], "uploaded")
+        return r.json()
+
+    def start(self, m, client=None):
+        r = (client or self.c).post("/api/v1/imports/%s/start" % m["id"])
+        self.assertEqual(r.status, 202, r.text)
+        self.assertEqual(r.json()["job"]["kind"], "imports.run")
+        return r.json()
+
+    def wait(self, m):
+        def done():
+            x = self.c.get("/api/v1/imports/" + m["id"]).json()
+            return x if x["status"] in ("succeeded", "failed") else None
+        return lh.wait_until(done, timeout=180, interval=0.1, message="import " + m["id"])
+
+    def run_import(self, data, fmt="darwin", options=None, dry_run=None, expect="succeeded"):
+        m = self.create(fmt, options, dry_run)
+        self.upload(m, data)
+        self.start(m)
+        m = self.wait(m)
+        self.assertEqual(m["status"], expect, m)
+        return m
+
+    def snapshot(self):
+        """Every row an import could write, to compare before and after."""
+        return self.query("SELECT (SELECT count(*) FROM annotations), (SELECT count(*) FROM annotation_frames), "
+                          "(SELECT count(*) FROM items), (SELECT count(*) FROM slots), (SELECT count(*) FROM classes), "
+                          "(SELECT count(*) FROM item_properties), "
+                          "(SELECT coalesce(sum(version), 0) FROM item_annotation_versions)")
+
+
+class DarwinTest(ImportCase):
+    """The Darwin JSON 2.0 samples, in one archive with their .v7/metadata.json, into items that exist;
+    read back equal to the files field by field."""
+
+    def setUp(self):
+        if not darwin_samples():
+            lh.skip("Darwin fixtures not found in %s (set LOUPE_FIXTURES_DIR)" % lh.FIXTURES_DIR)
+        super().setUp()
+
+    def sample_items(self):
+        items = {}
+        for name in darwin_samples():
+            doc = load_sample(name)
+            slots = [{k: v for k, v in (("name", s["slot_name"]), ("type", s["type"]), ("width", s.get("width")),
+                                        ("height", s.get("height")), ("frame_count", s.get("frame_count")))
+                      if v is not None} for s in doc["item"]["slots"]]
+            items[name] = self.make_item(doc["item"]["name"], doc["item"].get("path", "/"), slots)
+        return items
+
+    def sample_classes(self):
+        props = {}
+        for name in darwin_samples():
+            for a in load_sample(name)["annotations"]:
+                props.setdefault(a["name"], set()).update(p["name"] for p in a.get("properties", []))
+        types = ["bounding_box", "polygon", "complex_polygon", "ellipse", "line", "keypoint", "skeleton", "tag",
+                 "mask", "raster_layer", "text", "cuboid", "table", "simple_table", "string", "graph"]
+        subs = ["attributes", "text", "instance_id", "directional_vector", "inference", "measures"]
+        for cname, names in sorted(props.items()):
+            self.make_class(cname, types, sub_types=subs,
+                            properties=[{"name": p, "type": "text"} for p in sorted(names)])
+
+    def archive(self):
+        files = {}
+        for name in darwin_samples():
+            with open(os.path.join(DARWIN, name), "rb") as f:
+                files["annotations/" + name] = f.read()
+        return zip_of(files)
+
+    def test_samples_import_and_read_back_equal(self):
+        items = self.sample_items()
+        self.sample_classes()
+        before = self.snapshot()
+        # a dry run: the same counts, nothing written
+        dry = self.run_import(self.archive(), dry_run=True)
+        self.assertEqual(dry["written"], False)
+        self.assertEqual(dry["problems"], [], dry)
+        self.assertEqual(self.snapshot(), before)
+        m = self.run_import(self.archive())
+        self.assertEqual(m["problems"], [], m)
+        self.assertTrue(m["written"])
+        total = sum(len(load_sample(n)["annotations"]) for n in darwin_samples())
+        self.assertEqual(m["counts"]["items"], {"matched": len(items), "created": 0, "skipped": 0})
+        self.assertEqual(m["counts"]["annotations"], {"created": total, "replaced": 0, "removed": 0, "skipped": 0})
+        self.assertEqual(m["counts"]["files_read"], len(items))
+        self.assertEqual(dry["counts"], m["counts"])
+        for name, item in items.items():
+            with self.subTest(name):
+                doc = load_sample(name)
+                back = self.annotations(item["id"])
+                if "properties" in doc:
+                    self.assertEqual(back["properties"], doc["properties"])
+                got = {a["id"]: a for a in back["annotations"]}
+                self.assertEqual(set(got), {a["id"] for a in doc["annotations"]})
+                for original in doc["annotations"]:
+                    a = got[original["id"]]
+                    self.assertEqual({k: a.get(k) for k in original}, original, original["name"])
+                    self.assertEqual(a["source"], "import")
+        # imported again (merge): the same ids replace themselves
+        m = self.run_import(self.archive())
+        self.assertEqual(m["counts"]["annotations"], {"created": 0, "replaced": total, "removed": 0, "skipped": 0})
+
+
+class OptionsTest(ImportCase):
+    def setUp(self):
+        super().setUp()
+        self.cat = self.make_class("cat", ["bounding_box", "polygon", "tag"])
+        self.a = self.make_item("a.jpg")
+        self.b = self.make_item("b.jpg", path="/x")
+
+    def box(self, id=None, name="cat", x=1):
+        a = {"name": name, "bounding_box": {"x": x, "y": 2, "w": 3, "h": 4}}
+        if id:
+            a["id"] = id
+        return a
+
+    def test_merge_and_replace(self):
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a["id"],
+                        json={"create": [{"id": "old-1", "class_id": self.cat, "tag": {}},
+                                         {"id": "keep-2", "class_id": self.cat, "tag": {}}]})
+        self.assertEqual(r.status, 200, r.text)
+        data = darwin_file("a.jpg", [self.box("old-1", x=5), self.box("new-3")])
+        m = self.run_import(data, options={"mode": "merge"})
+        self.assertEqual(m["counts"]["annotations"], {"created": 1, "replaced": 1, "removed": 0, "skipped": 0})
+        got = {a["id"]: a for a in self.annotations(self.a["id"])["annotations"]}
+        self.assertEqual(sorted(got), ["keep-2", "new-3", "old-1"])
+        self.assertEqual(got["old-1"]["bounding_box"]["x"], 5)
+        m = self.run_import(darwin_file("a.jpg", [self.box("new-4")]), options={"mode": "replace"})
+        self.assertEqual(m["counts"]["annotations"], {"created": 1, "replaced": 0, "removed": 3, "skipped": 0})
+        self.assertEqual([a["id"] for a in self.annotations(self.a["id"])["annotations"]], ["new-4"])
+        # a single JSON file (not an archive) is read as one file
+        self.assertEqual(m["counts"]["files_read"], 1)
+
+    def test_classes_created_mapped_or_missing(self):
+        data = zip_of({"a.json": darwin_file("a.jpg", [self.box(name="dog"), self.box(name="cat")]),
+                       "x/b.json": darwin_file("b.jpg", [self.box(name="bird")], path="/x")})
+        before = self.snapshot()
+        # unknown classes: problems naming file and place, nothing written
+        m = self.run_import(data, expect="failed")
+        self.assertFalse(m["written"])
+        self.assertIn("nothing was written", m["error"])
+        self.assertEqual(self.snapshot(), before)
+        where = sorted((p["file"], p["where"], p["skipped"]) for p in m["problems"])
+        self.assertEqual(where, [("a.json", "annotations[0]", "annotation"), ("x/b.json", "annotations[0]", "annotation")])
+        self.assertTrue(all("does not exist" in p["message"] for p in m["problems"]))
+        self.assertEqual(m["counts"]["annotations"]["skipped"], 2)
+        # skip_invalid writes the rest and says what it left out
+        m = self.run_import(data, options={"skip_invalid": True})
+        self.assertTrue(m["written"])
+        self.assertEqual(m["counts"]["annotations"], {"created": 1, "replaced": 0, "removed": 0, "skipped": 2})
+        # class_map: names to the team's classes
+        m = self.run_import(data, options={"class_map": {"dog": self.cat, "bird": self.cat}, "mode": "replace"})
+        self.assertEqual(m["counts"]["annotations"]["created"], 3)
+        self.assertEqual({a["name"] for a in self.annotations(self.b["id"])["annotations"]}, {"cat"})
+        # create_classes: made with the types their annotations use
+        m = self.run_import(data, options={"create_classes": True, "mode": "replace"})
+        self.assertEqual(m["counts"]["classes_created"], 2)
+        self.assertEqual(self.class_names(), ["bird", "cat", "dog"])
+        dog = [c for c in self.c.get("/api/v1/classes").json()["classes"] if c["name"] == "dog"][0]
+        self.assertEqual(dog["annotation_types"], ["bounding_box"])
+        self.assertEqual({a["name"] for a in self.annotations(self.b["id"])["annotations"]}, {"bird"})
+
+    def test_create_items(self):
+        data = zip_of({"n/new.json": darwin_file("new.jpg", [self.box()], path="/n",
+                                                 slots=[{"type": "image", "slot_name": "main", "width": 10,
+                                                         "height": 8}])})
+        m = self.run_import(data, expect="failed")
+        self.assertEqual(m["problems"][0]["skipped"], "item")
+        self.assertIn("create_items", m["problems"][0]["message"])
+        self.assertNotIn("/n/new.jpg", self.items())
+        m = self.run_import(data, options={"create_items": True})
+        self.assertEqual(m["counts"]["items"], {"matched": 0, "created": 1, "skipped": 0})
+        item = self.items()["/n/new.jpg"]
+        self.assertEqual(item["status"], "registered")
+        self.assertEqual([(s["name"], s["width"], s["height"]) for s in item["slots"]], [("main", 10, 8)])
+        self.assertEqual(self.annotations(item["id"])["annotations"][0]["slot"], "main")
+
+    def test_bad_annotations_are_located(self):
+        bad = {"name": "cat", "polygon": {"paths": [[pt(0, 0), pt(1, 1)]]}}
+        data = zip_of({"a.json": darwin_file("a.jpg", [self.box(), bad]),
+                       "broken.json": '{"version": "2.0",\n "item": {"name": "b.jpg", }}',
+                       "notes.txt": "ignored"})
+        before = self.snapshot()
+        m = self.run_import(data, expect="failed")
+        self.assertEqual(self.snapshot(), before)
+        by_file = {p["file"]: p for p in m["problems"]}
+        self.assertTrue(by_file["a.json"]["where"].startswith("annotations[1].polygon"), m["problems"])
+        self.assertEqual(by_file["broken.json"]["where"], "line 2, column 28")
+        self.assertEqual(by_file["broken.json"]["skipped"], "file")
+        self.assertEqual(m["counts"]["files_ignored"], 1)
+
+
+class RefusalsTest(ImportCase):
+    def test_hostile_archives_write_nothing(self):
+        self.make_class("cat", ["bounding_box"])
+        self.make_item("a.jpg")
+        good = darwin_file("a.jpg", [{"name": "cat", "bounding_box": {"x": 1, "y": 1, "w": 2, "h": 2}}])
+        symlink = io.BytesIO()
+        with zipfile.ZipFile(symlink, "w") as z:
+            z.writestr("a.json", good)
+            info = zipfile.ZipInfo("link.json")
+            info.external_attr = (0o120777 << 16)
+            z.writestr(info, "/etc/passwd")
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("a.json", good)
+            z.writestr("big.json", b" " * (50 << 20))
+        nested = zip_of({"a.json": good, "inner.zip": zip_of({"b.json": good})})
+        cases = [("zip-slip", zip_of({"a.json": good, "../../x.json": good}), ".."),
+                 ("absolute", zip_of({"a.json": good, "/etc/x.json": good}), "/etc/x.json"),
+                 ("symlink", symlink.getvalue(), "link.json"),
+                 ("bomb", bomb.getvalue(), "big.json"),
+                 ("nested", nested, "inner.zip")]
+        before = self.snapshot()
+        for label, data, named in cases:
+            with self.subTest(label):
+                m = self.run_import(data, expect="failed")
+                self.assertFalse(m["written"])
+                self.assertIn("refused", m["error"])
+                self.assertIn(named, m["problems"][0]["message"])
+                self.assertEqual(self.snapshot(), before)
+
+    def test_bad_input_roles_and_teams(self):
+        m = self.create(options={"create_classes": True})
+        self.assertEqual(m["status"], "awaiting_upload")
+        self.assertIsNone(m["counts"])
+        # start before the file: 409
+        self.assertProblem(self.c.post("/api/v1/imports/%s/start" % m["id"]), 409)
+        bad = [({"format": "tfrecord", "dataset_id": self.ds}, 422, "format"),
+               ({"dataset_id": self.ds}, 422, "format"),
+               ({"format": "darwin"}, 422, "dataset_id"),
+               ({"format": "darwin", "dataset_id": "nope"}, 422, "dataset_id"),
+               ({"format": "darwin", "dataset_id": str(uuid.uuid4())}, 404, "dataset_id"),
+               ({"format": "darwin", "dataset_id": self.ds, "options": {"mode": "overwrite"}}, 422, "options.mode"),
+               ({"format": "darwin", "dataset_id": self.ds, "options": {"create_classes": "yes"}}, 422,
+                "options.create_classes"),
+               ({"format": "darwin", "dataset_id": self.ds, "options": {"class_map": {"cat": "x"}}}, 422,
+                "options.class_map.cat"),
+               ({"format": "darwin", "dataset_id": self.ds, "options": {"class_map": {"cat": str(uuid.uuid4())}}},
+                422, "options.class_map.cat"),
+               ({"format": "darwin", "dataset_id": self.ds, "options": {"colour": 1}}, 422, "options.colour"),
+               ({"format": "darwin", "dataset_id": self.ds, "dry_run": "no"}, 422, "dry_run"),
+               ({"format": "darwin", "dataset_id": self.ds, "storage_key": "../x"}, 422, "storage_key")]
+        for body, status, field in bad:
+            with self.subTest(body=body):
+                self.assertProblem(self.c.post("/api/v1/imports", json=body), status, field)
+        # another team: its import is 404, its key is refused without saying whether it exists
+        rival_boot = self.bootstrap(team="Rivals", email="rival@example.com")
+        rival = self.d.client(api_key=rival_boot["api_key"])
+        rds = self.make_dataset("Theirs", client=rival)
+        theirs = rival.post("/api/v1/imports", json={"format": "darwin", "dataset_id": rds}).json()
+        r = rival.put("/api/v1/imports/%s/file" % theirs["id"], data=b"{}")
+        self.assertEqual(r.status, 200, r.text)
+        their_key = r.json()["storage_key"]
+        self.assertTrue(their_key.startswith("imports/" + rival_boot["team_id"] + "/"), their_key)
+        for key in (their_key, "imports/%s/%s" % (rival_boot["team_id"], uuid.uuid4()),
+                    "exports/%s/%s.zip" % (rival_boot["team_id"], uuid.uuid4())):
+            body = self.assertProblem(self.c.post("/api/v1/imports", json={"format": "darwin", "dataset_id": self.ds,
+                                                                           "storage_key": key}), 422, "storage_key")
+            self.assertIn("not a file of this team", json.dumps(body))
+        for method, path in (("get", "/api/v1/imports/%s"), ("post", "/api/v1/imports/%s/start")):
+            self.assertProblem(getattr(self.c, method)(path % theirs["id"]), 404)
+        self.assertProblem(self.c.put("/api/v1/imports/%s/file" % theirs["id"], data=b"{}"), 404)
+        self.assertProblem(rival.get("/api/v1/imports/" + m["id"]), 404)
+        self.assertEqual([x["id"] for x in rival.get("/api/v1/imports").json()["imports"]], [theirs["id"]])
+        self.assertProblem(rival.post("/api/v1/imports", json={"format": "darwin", "dataset_id": self.ds}), 404,
+                           "dataset_id")
+        # a viewer and an annotator read imports but cannot create, upload or start one
+        for role in ("viewer", "annotator"):
+            r = self.c.post("/api/v1/api-keys", json={"name": role, "role": role})
+            low = self.d.client(api_key=r.json()["key"])
+            self.assertEqual(low.get("/api/v1/imports/" + m["id"]).status, 200)
+            self.assertProblem(low.post("/api/v1/imports", json={"format": "darwin", "dataset_id": self.ds}), 403)
+            self.assertProblem(low.put("/api/v1/imports/%s/file" % m["id"], data=b"{}"), 403)
+            self.assertProblem(low.post("/api/v1/imports/%s/start" % m["id"]), 403)
+        # a file of the team named by its key: its own earlier upload
+        self.upload(m, darwin_file("a.jpg", []))
+        key = self.c.get("/api/v1/imports/" + m["id"]).json()["storage_key"]
+        again = self.create(storage_key=key, options={"create_items": True})
+        self.assertEqual(again["status"], "uploaded")
+        self.assertIsNone(again["upload_url"])
+        self.start(again)
+        self.assertEqual(self.wait(again)["counts"]["items"]["created"], 1)
+        # started: the file cannot change, and it cannot start twice
+        self.assertProblem(self.c.post("/api/v1/imports/%s/start" % again["id"]), 409)
+        listed = self.c.get("/api/v1/imports", query={"page[size]": "1"}).json()
+        self.assertEqual([x["id"] for x in listed["imports"]], [again["id"]])
+        self.assertIsNotNone(listed["next"])
