@@ -208,7 +208,8 @@ static int write_ann(lp_fmt_writer *w, coco *c, const lp_fmt_ann *ann, const fmt
         return 1;
     }
     if (rc || put_bbox(b, &box) || lp_buf_puts(b, ",\"area\":") || fmt_num(b, area) ||
-        lp_buf_printf(b, ",\"iscrowd\":0,\"loupe_id\":\"%s\"}", ann->row.id))
+        lp_buf_printf(b, ",\"iscrowd\":0,\"loupe_id\":\"%s\",\"loupe_type\":\"%s\"}", ann->row.id,
+                      lp_ann_type_name(g->type)))
         return fmt_nomem(w, err);
     c->ann_id++;
     if (g->type == LP_GEOM_ELLIPSE || g->type == LP_GEOM_CUBOID)

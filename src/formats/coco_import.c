@@ -5,7 +5,7 @@
  * value); the annotations are then sorted by image, and each image is
  * yielded as one item with its annotations, each read again from where it
  * starts. So "images" may come before or after "annotations", and memory
- * holds the image table and 16 bytes per annotation, never the parsed
+ * holds the image table and 24 bytes per annotation, never the parsed
  * annotations of more than one image.
  *
  * Each COCO annotation becomes Darwin annotations, written as Darwin JSON
@@ -376,6 +376,7 @@ typedef struct coco_ann {
     int64_t category_id;
     bool has_category;
     const char *loupe_id;
+    const char *loupe_type;      /* Loupe's own exports: the annotation's type */
     double bbox[4];
     bool has_bbox;
     /* polygons: paths of numbers */
@@ -511,6 +512,8 @@ static int read_coco_ann(lp_jscan *s, lp_arena *a, coco_ann *c)
             rc = read_int(s, &c->category_id, &c->has_category);
         } else if (lp_jstr_eq(&key, "loupe_id")) {
             rc = read_str(s, a, &c->loupe_id);
+        } else if (lp_jstr_eq(&key, "loupe_type")) {
+            rc = read_str(s, a, &c->loupe_type);
         } else if (lp_jstr_eq(&key, "bbox")) {
             double *v = NULL;
             size_t n = 0, cap = 0;
@@ -618,9 +621,12 @@ static int put_head(lp_buf *b, const char *id, const char *name)
                : 0;
 }
 
-/* True when the polygon is the 4-corner rectangle of the box. */
+/* True when the polygon stands for its box: Loupe's exports say so
+ * (loupe_type); otherwise when it is the 4-corner rectangle of the box. */
 static bool is_box(const coco_ann *c)
 {
+    if (c->loupe_type)
+        return strcmp(c->loupe_type, "bounding_box") == 0 || strcmp(c->loupe_type, "cuboid") == 0;
     if (c->npaths != 1 || c->path_len[0] != 8 || !c->has_bbox)
         return false;
     const double *p = c->paths[0], *b = c->bbox;
@@ -741,7 +747,7 @@ static int convert(item_build *ib, const ann_ref *ref, lp_buf *b)
                 return lp_error_set(f->err, LP_E_INTERNAL, "could not make an annotation id"), sink_stopped(f);
             id = idbuf;
         }
-        if (put_head(b, id, cat->name) || lp_buf_puts(b, "\"mask\":{\"sparse_rle\":null}}"))
+        if (put_head(b, id, cat->name) || lp_buf_puts(b, "\"mask\":{}}"))
             return lp_error_set(f->err, LP_E_NOMEM, "out of memory"), sink_stopped(f);
         if (mask_of(ib, &c, id, where) != 0 || f->stop)
             return f->stop ? -1 : 0;

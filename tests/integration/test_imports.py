@@ -399,3 +399,93 @@ class RefusalsTest(ImportCase):
         listed = self.c.get("/api/v1/imports", query={"page[size]": "1"}).json()
         self.assertEqual([x["id"] for x in listed["imports"]], [again["id"]])
         self.assertIsNotNone(listed["next"])
+
+
+class CocoTest(ImportCase):
+    """A COCO export imported again (into a second dataset, its items created) holds the same
+    annotations: boxes, polygons, the mask pixel for pixel, skeletons by node name, keypoints; the
+    ellipse comes back as its polygon, and what COCO cannot hold (lines, tags) is not there."""
+
+    def test_export_then_import_is_equal(self):
+        W, H = 64, 48
+        cat = self.make_class("cat", ["bounding_box", "polygon", "ellipse", "mask", "raster_layer", "keypoint",
+                                      "line", "tag"])
+        person = self.make_class("person", ["skeleton"],
+                                 skeleton={"nodes": [{"name": "nose"}, {"name": "eye"}], "edges": [[0, 1]]})
+        a = self.make_item("a.jpg", slots=[{"name": "0", "type": "image", "width": W, "height": H}])
+        b = self.make_item("c.jpg", path="/b", slots=[{"name": "0", "type": "image", "width": W, "height": H}])
+        mask_id = str(uuid.uuid4())
+        dense = [0, 10 * W + 20, 1, 10, 0, W - 10, 1, 10, 0, W * H - (11 * W + 30)]
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % a["id"], json={"create": [
+            {"class_id": cat, "bounding_box": {"x": 1.5, "y": 2, "w": 10, "h": 20}},
+            {"class_id": cat, "polygon": {"paths": [[pt(30, 5), pt(50, 5), pt(50, 25), pt(30, 25)]]}},
+            {"class_id": cat, "polygon": {"paths": [[pt(1, 1), pt(9, 2.25), pt(4, 8)]]}},
+            {"class_id": cat, "ellipse": {"center": pt(40, 30), "radius": pt(8, 4), "angle": 0.5}},
+            {"id": mask_id, "class_id": cat, "mask": {}},
+            {"class_id": cat, "raster_layer": {"dense_rle": dense, "mask_annotation_ids_mapping": {mask_id: 1},
+                                               "total_pixels": W * H}},
+            {"class_id": person, "skeleton": {"nodes": [{"name": "eye", "x": 12, "y": 8, "occluded": True},
+                                                        {"name": "nose", "x": 10, "y": 10, "occluded": False}]}},
+            {"class_id": cat, "keypoint": {"x": 3, "y": 4}},
+            {"class_id": cat, "line": {"path": [pt(0, 0), pt(9, 7)]}},
+            {"class_id": cat, "tag": {}}]})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % b["id"],
+                        json={"create": [{"class_id": cat, "bounding_box": {"x": 0, "y": 0, "w": W, "h": H}}]})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": self.ds}})
+        self.assertEqual(r.status, 202, r.text)
+        e = r.json()
+        e = lh.wait_until(lambda: (lambda x: x if x["status"] in ("succeeded", "failed") else None)(
+            self.c.get("/api/v1/exports/" + e["id"]).json()), timeout=180, interval=0.1, message="export")
+        self.assertEqual(e["status"], "succeeded", e)
+        # the export's archive, named by its key: a file of this team
+        original = {item["id"]: self.annotations(item["id"])["annotations"] for item in (a, b)}
+        target = self.make_dataset("Again")
+        body = {"format": "coco", "dataset_id": target, "storage_key": "exports/%s/%s.zip" % (self.team, e["id"]),
+                "options": {"create_items": True}}
+        for dry in (True, False):
+            before = self.snapshot()
+            r = self.c.post("/api/v1/imports", json=dict(body, dry_run=dry))
+            self.assertEqual(r.status, 201, r.text)
+            m = r.json()
+            self.assertEqual((m["status"], m["upload_url"]), ("uploaded", None))
+            self.start(m)
+            m = self.wait(m)
+            self.assertEqual(m["status"], "succeeded", m)
+            self.assertEqual(m["problems"], [])
+            self.assertEqual(m["counts"]["items"], {"matched": 0, "created": 2, "skipped": 0})
+            # box, 2 polygons, ellipse, mask, skeleton, keypoint, raster layer; box
+            self.assertEqual(m["counts"]["annotations"]["created"], 9)
+            self.assertEqual(m["written"], not dry)
+            if dry:
+                self.assertEqual(self.snapshot(), before)
+        self.ds = target
+        items = self.items()
+        self.assertEqual(sorted(items), ["/a.jpg", "/b/c.jpg"])
+        for old_item, new_path in ((a, "/a.jpg"), (b, "/b/c.jpg")):
+            new_item = items[new_path]
+            self.assertEqual(new_item["slots"][0]["width"], W)
+            got = {x["id"]: x for x in self.annotations(new_item["id"])["annotations"]}
+            for old in original[old_item["id"]]:
+                kind = [k for k in ("bounding_box", "polygon", "mask", "skeleton", "keypoint", "ellipse", "line",
+                                    "tag", "raster_layer") if k in old][0]
+                with self.subTest(item=new_path, kind=kind):
+                    if kind in ("line", "tag"):
+                        self.assertNotIn(old["id"], got)
+                        continue
+                    if kind == "raster_layer":
+                        new = [x for x in got.values() if "raster_layer" in x][0]
+                        self.assertEqual(new["raster_layer"]["dense_rle"], old["raster_layer"]["dense_rle"])
+                        self.assertEqual(new["raster_layer"]["mask_annotation_ids_mapping"], {mask_id: 1})
+                        continue
+                    new = got[old["id"]]
+                    self.assertEqual(new["name"], old["name"])
+                    self.assertEqual(new["source"], "import")
+                    if kind == "ellipse":
+                        self.assertEqual(len(new["polygon"]["paths"][0]), 64)
+                    elif kind == "skeleton":
+                        self.assertEqual(sorted(new["skeleton"]["nodes"], key=lambda n: n["name"]),
+                                         sorted(old["skeleton"]["nodes"], key=lambda n: n["name"]))
+                    else:
+                        self.assertEqual(new[kind], old[kind])

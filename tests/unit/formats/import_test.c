@@ -800,7 +800,128 @@ static void test_limits_and_names(void **state)
     assert_int_equal(err.code, LP_E_INVALID);
     assert_true(lp_imp_format_valid("darwin", NULL));
     assert_false(lp_imp_format_valid("darwin", "segment"));
+    assert_true(lp_imp_format_valid("coco", NULL));
     assert_false(lp_imp_format_valid("nope", NULL));
+    got_free(&g);
+}
+
+
+/* ---- COCO ------------------------------------------------------------------------------ */
+
+static const lp_ann *ann_of_type(const lp_imp_item *it, int type, size_t nth)
+{
+    for (size_t i = 0; i < it->nanns; i++)
+        if (it->anns[i].type == type && nth-- == 0)
+            return &it->anns[i];
+    return NULL;
+}
+
+/* What the COCO writer wrote comes back: boxes as boxes (loupe_type), polygons — a rectangle too —, the
+ * ellipse as its polygon, the mask pixel for pixel (column-major RLE back to
+ * the row-major raster layer), the skeleton by node names, the keypoint,
+ * and Loupe's annotation ids. */
+static void test_coco_round_trip(void **state)
+{
+    (void)state;
+    files in = {.n = 0};
+    got g;
+    export_all("coco", NULL, &in);
+    got_init(&g);
+    lp_imp_reader *r = reader("coco", &g);
+    assert_int_equal(lp_imp_reader_role(r, "annotations/instances.json"), LP_IMP_ROLE_ITEMS);
+    feed(r, &in, g.a);
+    for (size_t i = 0; i < g.nproblems && i < 16; i++)
+        print_message("%s\n", g.problems[i]);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.nitems, 1); /* the video item is not in COCO */
+    assert_int_equal(g.nclasses, 2);
+    const lp_imp_item *it = &g.last;
+    assert_string_equal(it->path, "/a/b");
+    assert_string_equal(it->name, "cat.jpg");
+    assert_int_equal(it->slots[0].width, 10);
+    assert_int_equal(it->slots[0].height, 8);
+    /* box, polygon, ellipse (a polygon), mask, skeleton, keypoint, and the raster layer */
+    assert_int_equal(it->nanns, 7);
+    const lp_ann *box = ann_of_type(it, LP_GEOM_BOUNDING_BOX, 0);
+    assert_non_null(box);
+    assert_string_equal(box->class_name, "cat");
+    assert_string_equal(box->id, "00000000-0000-4000-8000-000000000001");
+    assert_true(box->body.geom.shape.u.bbox.x == 1 && box->body.geom.shape.u.bbox.w == 3);
+    const lp_ann *poly = ann_of_type(it, LP_GEOM_POLYGON, 0);
+    assert_non_null(poly);
+    assert_int_equal(poly->body.geom.shape.u.polygon.paths[0].npoints, 4);
+    const lp_ann *ellipse = ann_of_type(it, LP_GEOM_POLYGON, 1);
+    assert_non_null(ellipse);
+    assert_int_equal(ellipse->body.geom.shape.u.polygon.paths[0].npoints, 64);
+    const lp_ann *mask = ann_of_type(it, LP_GEOM_MASK, 0);
+    assert_non_null(mask);
+    assert_string_equal(mask->id, MASK_ID);
+    const lp_ann *raster = ann_of_type(it, LP_ANN_RASTER_LAYER, 0);
+    assert_non_null(raster);
+    static const uint32_t dense[] = {0, 16, 1, 3, 0, 7, 1, 1, 0, 53};
+    assert_int_equal(raster->body.geom.ndense, 10);
+    assert_memory_equal(raster->body.geom.dense, dense, sizeof dense);
+    assert_non_null(strstr(raster->body.geom.raw, "\"" MASK_ID "\":1"));
+    const lp_ann *sk = ann_of_type(it, LP_GEOM_SKELETON, 0);
+    assert_non_null(sk);
+    assert_string_equal(sk->class_name, "person");
+    const lp_geom_skeleton *s = &sk->body.geom.shape.u.skeleton;
+    assert_int_equal(s->nnodes, 2);
+    assert_string_equal(s->nodes[0].name, "nose");
+    assert_true(s->nodes[0].x == 5 && s->nodes[0].y == 3 && !s->nodes[0].occluded);
+    assert_string_equal(s->nodes[1].name, "eye");
+    assert_true(s->nodes[1].occluded);
+    const lp_ann *kp = ann_of_type(it, LP_GEOM_KEYPOINT, 0);
+    assert_non_null(kp);
+    assert_true(kp->body.geom.shape.u.keypoint.x == 2.5 && kp->body.geom.shape.u.keypoint.y == 3.5);
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&in);
+}
+
+/* An RLE with uncompressed counts (column-major) on a 3 x 2 image: the
+ * raster layer walks rows. Counts 2, 3, 1 walk columns: pixels (x, y) =
+ * (1, 0), (1, 1), (2, 0) are set. */
+static void test_coco_rle_counts_and_problems(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("coco", &g);
+    feed_one(r, "instances.json",
+             "{\"annotations\":["
+             "{\"id\":1,\"image_id\":7,\"category_id\":3,\"iscrowd\":1,"
+             "\"segmentation\":{\"size\":[2,3],\"counts\":[2,3,1]},\"bbox\":[1,0,2,2]},"
+             "{\"id\":2,\"image_id\":7,\"category_id\":9,\"bbox\":[0,0,1,1]},"
+             "{\"id\":3,\"image_id\":8,\"category_id\":3,\"bbox\":[0,0,1,1]},"
+             "{\"id\":4,\"image_id\":7,\"category_id\":3,\"segmentation\":[[0,0,1,0]]},"
+             "{\"id\":5,\"image_id\":7,\"category_id\":3,\"segmentation\":[[0,0,2,0,2,2,0,2]],\"bbox\":[0,0,2,2]}],"
+             "\"images\":[{\"id\":7,\"file_name\":\"x/y.png\",\"width\":3,\"height\":2}],"
+             "\"categories\":[{\"id\":3,\"name\":\"blob\"}]}",
+             g.a);
+    assert_int_equal(g.nitems, 1);
+    const lp_imp_item *it = &g.last;
+    assert_string_equal(it->path, "/x");
+    assert_string_equal(it->name, "y.png");
+    const lp_ann *raster = ann_of_type(it, LP_ANN_RASTER_LAYER, 0);
+    assert_non_null(raster);
+    static const uint32_t dense[] = {0, 1, 1, 2, 0, 1, 1, 1, 0, 1};
+    assert_int_equal(raster->body.geom.ndense, 10);
+    assert_memory_equal(raster->body.geom.dense, dense, sizeof dense);
+    assert_non_null(ann_of_type(it, LP_GEOM_BOUNDING_BOX, 0)); /* the 4-corner rectangle of its bbox */
+    /* unknown category, no image, a polygon of two points: each located, each left out */
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 3);
+    bool cat = false, img = false, poly = false;
+    for (size_t i = 0; i < g.nproblems; i++) {
+        cat |= strstr(g.problems[i], "instances.json|annotations[1].category_id|") != NULL;
+        img |= strstr(g.problems[i], "instances.json|annotations[2].image_id|") != NULL;
+        poly |= strstr(g.problems[i], "instances.json|annotations[3].polygon") != NULL;
+    }
+    assert_true(cat && img && poly);
+    /* not JSON */
+    feed_one(r, "bad.json", "{\"images\": [}", g.a);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_FILE], 1);
+    lp_imp_reader_free(r);
     got_free(&g);
 }
 
@@ -835,6 +956,8 @@ int main(void)
         cmocka_unit_test(test_cvat_problems),
         cmocka_unit_test(test_mask_round_trip),
         cmocka_unit_test(test_mask_problems),
+        cmocka_unit_test(test_coco_round_trip),
+        cmocka_unit_test(test_coco_rle_counts_and_problems),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
