@@ -166,6 +166,44 @@ int lp_db_import_match(lp_db *db, lp_arena *a, const char *team_id, const char *
     return *out ? 0 : -1;
 }
 
+typedef struct found_image {
+    char *name;
+    int64_t width, height;
+} found_image;
+
+static int read_found_image(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    found_image *f = dst;
+    f->name = lp_db_text(a, r, row, 0);
+    f->width = lp_db_int_or(r, row, 1, -1);
+    f->height = lp_db_int_or(r, row, 2, -1);
+    return f->name ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory");
+}
+
+int lp_db_import_find_image(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *path,
+                            const char *stem, char **name, int64_t *width, int64_t *height, lp_error *err)
+{
+    const char *p[4] = {team_id, dataset_id, path, stem};
+    found_image f = {NULL, -1, -1};
+    int rc = lp_db_one(a,
+                       lp_db_query(db,
+                                   "SELECT i.name, s.width, s.height FROM items i "
+                                   "LEFT JOIN LATERAL (SELECT width, height FROM slots WHERE item_id = i.id "
+                                   "ORDER BY position, name LIMIT 1) s ON true "
+                                   "WHERE i.team_id = $1 AND i.dataset_id = $2 AND i.path = $3 AND (i.name = $4 "
+                                   "OR (left(i.name, length($4) + 1) = $4 || '.' "
+                                   "AND position('.' IN substr(i.name, length($4) + 2)) = 0)) "
+                                   "ORDER BY i.name LIMIT 1",
+                                   4, p, err),
+                       read_found_image, &f, err);
+    if (rc < 0)
+        return -1;
+    *name = f.name;
+    *width = f.width;
+    *height = f.height;
+    return rc == 0 ? 1 : 0;
+}
+
 int lp_db_import_items_create(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id,
                               const char *items_json, lp_import_hit **out, size_t *n, lp_error *err)
 {

@@ -333,6 +333,30 @@ class RefusalsTest(ImportCase):
                 self.assertIn(named, m["problems"][0]["message"])
                 self.assertEqual(self.snapshot(), before)
 
+    def test_hostile_xml_writes_nothing(self):
+        """Billion laughs and an external entity naming a local file: refused (expat never sees a
+        DOCTYPE through), the import fails naming the file, and nothing is written."""
+        self.make_class("cat", ["bounding_box"])
+        self.make_item("a.jpg")
+        laughs = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">' +
+                  "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%s;" % (i - 1 if i > 1 else "")) * 10)
+                          for i in range(1, 10)) +
+                  ']>\n<annotation><filename>a.jpg</filename><object><name>&lol9;</name>'
+                  '<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>')
+        xxe = ('<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+               '<annotation><filename>a.jpg</filename><object><name>&x;</name>'
+               '<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>')
+        before = self.snapshot()
+        for label, doc in (("billion laughs", laughs), ("xxe", xxe)):
+            with self.subTest(label):
+                m = self.run_import(zip_of({"Annotations/a.xml": doc}), fmt="voc", expect="failed")
+                self.assertFalse(m["written"])
+                p = m["problems"][0]
+                self.assertEqual((p["file"], p["skipped"]), ("Annotations/a.xml", "file"))
+                self.assertIn("DOCTYPE", p["message"])
+                self.assertNotIn("root:", json.dumps(m))
+                self.assertEqual(self.snapshot(), before)
+
     def test_bad_input_roles_and_teams(self):
         m = self.create(options={"create_classes": True})
         self.assertEqual(m["status"], "awaiting_upload")

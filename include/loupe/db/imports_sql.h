@@ -90,6 +90,13 @@ typedef struct lp_import_hit {
 int lp_db_import_match(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *keys_json,
                        lp_import_hit **out, size_t *n, lp_error *err);
 
+/* The item of the dataset in folder path named stem or stem plus one
+ * extension ("a" → "a", "a.jpg"; the first by name), with its first slot's
+ * size: *name (new in a), *width, *height (-1 when unknown). 1 found, 0 not,
+ * -1. */
+int lp_db_import_find_image(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *path,
+                            const char *stem, char **name, int64_t *width, int64_t *height, lp_error *err);
+
 /* Creates items in the dataset, without files, from a JSON array of
  * {"path", "name", "slots": [{"name", "type", "width"?, "height"?,
  * "frame_count"?}]} (status registered); *out gets each one's position and

@@ -1030,6 +1030,19 @@ static int read_upload(imp *m, lp_imp_reader *r, int fd, uint64_t size)
     return rc == 0 ? flush(m) : -1;
 }
 
+/* The reader's question (YOLO): which item a label file is for, and its
+ * size. Asked inside the import's transaction, so items it created count. */
+static int find_image(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, int64_t *width,
+                      int64_t *height, lp_error *err)
+{
+    imp *m = ud;
+    char *found = NULL;
+    int rc = lp_db_import_find_image(m->ctx->db, a, m->ctx->team_id, m->row.dataset_id, path, stem, &found, width,
+                                     height, err);
+    *name = found;
+    return rc == 1 && *width > 0 && *height > 0 ? 1 : rc < 0 ? -1 : 0;
+}
+
 /* ---- the run ------------------------------------------------------------------------ */
 
 static json_t *counts_json(const imp *m)
@@ -1140,7 +1153,9 @@ int lp_job_imports_run_run(lp_job_ctx *ctx)
     }
     lp_imp_options opt = {.lim = &m.lim,
                           .variant = json_string_value(json_object_get(m.options, "variant")),
-                          .max_items = (uint64_t)cfg->import_max_items};
+                          .max_items = (uint64_t)cfg->import_max_items,
+                          .image = find_image,
+                          .image_ud = &m};
     lp_imp_sink sink = {on_class, on_item, on_problem, &m};
     if (!(r = lp_imp_reader_new(m.row.format, &opt, &sink, &ctx->err)) || (fd = fetch(&m, &size)) < 0)
         goto cleanup;
