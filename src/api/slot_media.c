@@ -360,16 +360,65 @@ static int parse_count(const char *s, int64_t *out)
     return 0;
 }
 
+/* The frame source of the route's video slot: its keys in storage (borrowed
+ * from *storage, a new reference the caller drops). 0, or -1 with req->err. */
+typedef struct frame_source {
+    lp_slot_row slot;
+    json_t *storage;
+    const char *frames, *frames_index, *sha;
+} frame_source;
+
+static int frame_source_load(lp_req *req, frame_source *fs)
+{
+    memset(fs, 0, sizeof *fs);
+    if (load_slot(req, &fs->slot, &fs->storage) != 0)
+        return -1;
+    lp_slot_row *slot = &fs->slot;
+    if (strcmp(slot->type, "video") != 0)
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" holds an image; frames exist only for videos",
+                            slot->name);
+    if (require_ready(req, slot) != 0)
+        return -1;
+    fs->frames = member(fs->storage, "frames");
+    fs->frames_index = member(fs->storage, "frames_index");
+    fs->sha = member(fs->storage, "sha256");
+    const char *original = member(fs->storage, "original");
+    /* Only a frame source a worker wrote: slots processed before there
+     * always was one may name the original itself. */
+    if (!fs->frames || !fs->frames_index || !fs->sha || (original && strcmp(fs->frames, original) == 0))
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no frame source; upload the video again",
+                            slot->name);
+    return 0;
+}
+
+/* Decodes with the cached copies of fs's files: a single frame (w NULL) or
+ * a window, into blob. */
+static int frame_source_decode(lp_req *req, lp_storage *s, const frame_source *fs, int64_t n,
+                               const lp_video_window *w, lp_media_format fmt, int quality, lp_media_blob *blob)
+{
+    lp_media_cache_file *file = NULL, *index = NULL;
+    lp_media_limits limits;
+    int rc = -1;
+    if (media_ready(req, s) != 0 || cached(req, fs->frames, &file) != 0 || cached(req, fs->frames_index, &index) != 0)
+        goto cleanup;
+    lp_media_limits_from_config(&limits, req->svc->cfg);
+    rc = w ? lp_decoder_window(node.decoders, lp_media_cache_path(file), lp_media_cache_path(index), w, quality,
+                               &limits, decode_deadline(req), blob, &req->err)
+           : lp_decoder_frame(node.decoders, lp_media_cache_path(file), lp_media_cache_path(index), n, fmt, quality,
+                              &limits, decode_deadline(req), blob, &req->err);
+cleanup:
+    lp_media_cache_release(node.cache, index);
+    lp_media_cache_release(node.cache, file);
+    return rc;
+}
+
 int lp_api_slot_frame(lp_req *req)
 {
     const char *nparam = lp_req_param(req, "n");
-    lp_slot_row slot;
+    frame_source fs;
     lp_media_format fmt;
     lp_media_blob blob = {0};
-    lp_media_limits limits;
-    json_t *storage = NULL;
     lp_storage *s = lp_slot_storage(req);
-    lp_media_cache_file *file = NULL, *index = NULL;
     int64_t n, quality;
     int rc = -1, fresh;
 
@@ -377,46 +426,110 @@ int lp_api_slot_frame(lp_req *req)
         return -1;
     if (parse_count(nparam, &n) != 0)
         return lp_error_set(&req->err, LP_E_NOT_FOUND, "\"%.32s\" is not a frame number (0, 1, 2, …)", nparam);
-    if (!s || load_slot(req, &slot, &storage) != 0)
+    if (!s)
         return -1;
     lp_res_header(req, "Vary", "Accept");
-    if (strcmp(slot.type, "video") != 0) {
-        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" holds an image; frames exist only for videos", slot.name);
+    if (frame_source_load(req, &fs) != 0)
         goto cleanup;
-    }
-    if (require_ready(req, &slot) != 0)
-        goto cleanup;
-    const char *frames = member(storage, "frames"), *frames_index = member(storage, "frames_index");
-    const char *sha = member(storage, "sha256"), *original = member(storage, "original");
-    /* Only a frame source a worker wrote: slots processed before there
-     * always was one may name the original itself. */
-    if (!frames || !frames_index || !sha || (original && strcmp(frames, original) == 0)) {
-        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no frame source; upload the video again", slot.name);
-        goto cleanup;
-    }
-    if (n >= slot.frame_count) {
+    if (n >= fs.slot.frame_count) {
         lp_error_set(&req->err, LP_E_NOT_FOUND, "frame %lld is outside the video, which has frames 0 to %lld",
-                     (long long)n, (long long)slot.frame_count - 1);
+                     (long long)n, (long long)fs.slot.frame_count - 1);
         goto cleanup;
     }
-    char *etag = lp_arena_printf(req->arena, "\"%.16s-%lld-q%lld.%s\"", sha, (long long)n, (long long)quality,
+    char *etag = lp_arena_printf(req->arena, "\"%.16s-%lld-q%lld.%s\"", fs.sha, (long long)n, (long long)quality,
                                  lp_media_format_suffix(fmt));
     if ((fresh = not_modified(req, etag)) != 0) {
         rc = fresh > 0 ? 0 : -1;
         goto cleanup;
     }
-    if (media_ready(req, s) != 0 || cached(req, frames, &file) != 0 || cached(req, frames_index, &index) != 0)
-        goto cleanup;
-    lp_media_limits_from_config(&limits, req->svc->cfg);
-    if (lp_decoder_frame(node.decoders, lp_media_cache_path(file), lp_media_cache_path(index), n, fmt, (int)quality,
-                         &limits, decode_deadline(req), &blob, &req->err) == 0) {
+    if (frame_source_decode(req, s, &fs, n, NULL, fmt, (int)quality, &blob) == 0) {
         lp_res_header(req, "ETag", etag);
         rc = respond_image(req, &blob, fmt);
     }
 cleanup:
-    lp_media_cache_release(node.cache, index);
-    lp_media_cache_release(node.cache, file);
-    json_decref(storage);
+    json_decref(fs.storage);
+    return rc;
+}
+
+/* Frames per row of a window's sprite. */
+#define WINDOW_COLUMNS 8
+
+/* The size of each frame of a window: the upright video fitted into
+ * size × size, never enlarged. */
+static void window_tile(const lp_slot_row *slot, int64_t size, lp_video_window *w)
+{
+    int64_t vw = slot->width > 0 ? slot->width : size, vh = slot->height > 0 ? slot->height : size;
+    int64_t long_side = vw > vh ? vw : vh;
+    if (long_side > size) {
+        vw = (vw * size + long_side / 2) / long_side;
+        vh = (vh * size + long_side / 2) / long_side;
+    }
+    w->tile_width = (int)(vw > 0 ? vw : 1);
+    w->tile_height = (int)(vh > 0 ? vh : 1);
+}
+
+int lp_api_slot_frames_window(lp_req *req)
+{
+    const lp_config *cfg = req->svc->cfg;
+    frame_source fs;
+    lp_video_window w = {0};
+    lp_media_blob blob = {0};
+    lp_storage *s = lp_slot_storage(req);
+    int64_t from, count, size, quality;
+    int rc = -1, fresh;
+
+    memset(&fs, 0, sizeof fs);
+    if (!lp_req_query(req, "from"))
+        return lp_error_field(&req->err, LP_E_INVALID, "from", "is required: the first frame of the window");
+    if (lp_query_int(req, "from", 0, INT64_MAX, 0, &from) != 0 ||
+        lp_query_int(req, "count", 1, cfg->frame_window_max, cfg->frame_window_max < 16 ? cfg->frame_window_max : 16,
+                     &count) != 0 ||
+        lp_query_int(req, "size", 16, cfg->frame_window_max_size,
+                     cfg->frame_window_max_size < 640 ? cfg->frame_window_max_size : 640, &size) != 0 ||
+        lp_query_int(req, "quality", 1, 100, 85, &quality) != 0) {
+        req->err.code = LP_E_INVALID;
+        return -1;
+    }
+    if (!s || frame_source_load(req, &fs) != 0)
+        goto cleanup;
+    if (from >= fs.slot.frame_count) {
+        lp_error_field(&req->err, LP_E_INVALID, "from", "frame %lld is outside the video, which has %lld frames (0 to %lld)",
+                       (long long)from, (long long)fs.slot.frame_count, (long long)fs.slot.frame_count - 1);
+        goto cleanup;
+    }
+    if (from + count > fs.slot.frame_count) {
+        lp_error_field(&req->err, LP_E_INVALID, "count",
+                       "frames %lld to %lld go past the end of the video, which has %lld frames; at most %lld from %lld",
+                       (long long)from, (long long)(from + count - 1), (long long)fs.slot.frame_count,
+                       (long long)(fs.slot.frame_count - from), (long long)from);
+        goto cleanup;
+    }
+    w.from = from;
+    w.count = (int)count;
+    w.columns = count < WINDOW_COLUMNS ? (int)count : WINDOW_COLUMNS;
+    window_tile(&fs.slot, size, &w);
+    if ((int64_t)w.tile_width * w.tile_height * count > cfg->frame_window_max_pixels) {
+        lp_error_field(&req->err, LP_E_INVALID, "count",
+                       "%lld frames of %d×%d pixels are more than frame_window_max_pixels (%lld); ask for fewer or "
+                       "smaller frames",
+                       (long long)count, w.tile_width, w.tile_height, (long long)cfg->frame_window_max_pixels);
+        goto cleanup;
+    }
+    char *etag = lp_arena_printf(req->arena, "\"%.16s-w%lld-%lld-s%lld-q%lld.jpg\"", fs.sha, (long long)from,
+                                 (long long)count, (long long)size, (long long)quality);
+    if ((fresh = not_modified(req, etag)) != 0) {
+        rc = fresh > 0 ? 0 : -1;
+        goto cleanup;
+    }
+    if (frame_source_decode(req, s, &fs, 0, &w, LP_MEDIA_JPEG, (int)quality, &blob) == 0) {
+        lp_res_header(req, "ETag", etag);
+        lp_res_header(req, "Loupe-Frame-Window",
+                      lp_arena_printf(req->arena, "from=%lld; count=%d; columns=%d; width=%d; height=%d",
+                                      (long long)from, w.count, w.columns, w.tile_width, w.tile_height));
+        rc = respond_image(req, &blob, LP_MEDIA_JPEG);
+    }
+cleanup:
+    json_decref(fs.storage);
     return rc;
 }
 

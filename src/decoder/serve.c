@@ -1,4 +1,4 @@
-/* Requests to loupe-decoder: transform, frame, tile (and probe in test
+/* Requests to loupe-decoder: transform, frame, window, tile (and probe in test
  * builds). See loupe/jobs/decoder.h for the protocol. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "loupe/media/deepzoom.h"
 #include "loupe/media/video_index.h"
 #include "loupe/media/video_reader.h"
+#include "loupe/media/video_thumbs.h"
 
 /* Open frame sources, most recently used first: stepping through one video
  * costs one decode per frame. */
@@ -126,6 +127,35 @@ static int frame(json_t *req, lp_buf *reply, lp_error *err)
     return rc == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the frame is larger than a reply may be");
 }
 
+static int window(json_t *req, lp_buf *reply, lp_error *err)
+{
+    const char *file, *index, *op;
+    lp_video_window w;
+    json_int_t from;
+    int quality;
+    json_t *limits;
+    lp_media_limits l;
+    lp_media_blob blob = {0};
+    json_error_t jerr;
+    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:o}", "op", &op,
+                       "file", &file, "index", &index, "from", &from, "count", &w.count, "width", &w.tile_width,
+                       "height", &w.tile_height, "columns", &w.columns, "quality", &quality, "limits", &limits) != 0)
+        return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed window request: %s", jerr.text);
+    w.from = from;
+    if (limits_parse(limits, &l, err))
+        return -1;
+    lp_video_reader *r = reader_for(file, index, &l, err);
+    if (!r)
+        return -1;
+    if (lp_video_window_encode(r, &w, LP_MEDIA_JPEG, quality, &blob, err) != 0) {
+        reader_close(&readers[0]);
+        return -1;
+    }
+    int rc = lp_buf_append(reply, blob.data, blob.len);
+    lp_media_blob_free(&blob);
+    return rc == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the window is larger than a reply may be");
+}
+
 static int tile(json_t *req, lp_buf *reply, lp_error *err)
 {
     const char *file, *format;
@@ -188,6 +218,8 @@ int lp_decoder_serve(const char *text, size_t len, lp_buf *reply)
         rc = transform(req, reply, &err);
     else if (strcmp(op, "frame") == 0)
         rc = frame(req, reply, &err);
+    else if (strcmp(op, "window") == 0)
+        rc = window(req, reply, &err);
     else if (strcmp(op, "tile") == 0)
         rc = tile(req, reply, &err);
 #ifdef LP_DECODER_PROBE

@@ -212,6 +212,20 @@ int lp_decoder_frame(lp_decoder *d, const char *file, const char *index, int64_t
     return image_reply(&r, "a frame", out, err);
 }
 
+int lp_decoder_window(lp_decoder *d, const char *file, const char *index, const lp_video_window *w, int quality,
+                      const lp_media_limits *limits, int64_t deadline_ms, lp_media_blob *out, lp_error *err)
+{
+    lp_decoder_result r;
+    json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:o}", "op", "window", "file", file,
+                            "index", index, "from", (json_int_t)w->from, "count", w->count, "width", w->tile_width,
+                            "height", w->tile_height, "columns", w->columns, "quality", quality, "limits",
+                            limits_json(limits));
+    /* the same process as single frames of the file: it holds the open reader */
+    if (call_json(d, affinity_of(file), req, deadline_ms, &r, err) != 0)
+        return -1;
+    return image_reply(&r, "a window of frames", out, err);
+}
+
 int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int64_t row, lp_media_format fmt,
                     int64_t deadline_ms, lp_media_blob *out, lp_error *err)
 {

@@ -49,6 +49,22 @@ cleanup:
     return rc;
 }
 
+/* tiles (borrowed, count of them) joined row-major in columns into *out (new). */
+static int join_tiles(VipsImage **tiles, int count, int columns, VipsImage **out, lp_error *err)
+{
+    if (vips_arrayjoin(tiles, out, count, "across", columns, NULL))
+        return lp_media_vips_fail(err, LP_E_INTERNAL, "joining %d frames into one image failed", count);
+    return 0;
+}
+
+static void free_tiles(VipsImage **tiles, int64_t count)
+{
+    for (int64_t i = 0; tiles && i < count; i++)
+        if (tiles[i])
+            g_object_unref(tiles[i]);
+    free(tiles);
+}
+
 int lp_video_poster(lp_video_reader *r, int max_side, lp_media_format fmt, const char *out_path, int64_t *frame_out,
                     lp_error *err)
 {
@@ -121,21 +137,44 @@ int lp_video_sprite_make(lp_video_reader *r, int64_t interval_ms, int tile_side,
             layout->tile_height = tiles[0]->Ysize;
         }
     }
-    if (vips_arrayjoin(tiles, &sheet, (int)count, "across", layout->columns, NULL)) {
-        lp_media_vips_fail(err, LP_E_INTERNAL, "joining %" PRId64 " scrubber thumbnails failed", count);
-        goto cleanup;
-    }
-    if (lp_media_save_file(sheet, fmt, 80, out_path, err))
+    if (join_tiles(tiles, (int)count, layout->columns, &sheet, err) || lp_media_save_file(sheet, fmt, 80, out_path, err))
         goto cleanup;
     rc = 0;
 cleanup:
     if (sheet)
         g_object_unref(sheet);
-    for (int64_t i = 0; tiles && i < count; i++)
-        if (tiles[i])
-            g_object_unref(tiles[i]);
-    free(tiles);
+    free_tiles(tiles, count);
     if (rc)
         lp_video_sprite_free(layout);
+    return rc;
+}
+
+int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_media_format fmt, int quality,
+                           lp_media_blob *out, lp_error *err)
+{
+    VipsImage **tiles = NULL, *sheet = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (w->count < 1 || w->count > LP_VIDEO_SPRITE_MAX_TILES)
+        return lp_error_field(err, LP_E_INVALID, "count", "%d frames is outside 1..%d", w->count,
+                              LP_VIDEO_SPRITE_MAX_TILES);
+    if (w->tile_width < 1 || w->tile_width > 16384 || w->tile_height < 1 || w->tile_height > 16384)
+        return lp_error_field(err, LP_E_INVALID, "size", "frames of %d×%d pixels are outside 1..16384", w->tile_width,
+                              w->tile_height);
+    if (w->columns < 1 || w->columns > LP_VIDEO_SPRITE_MAX_COLUMNS)
+        return lp_error_field(err, LP_E_INVALID, "columns", "%d columns is outside 1..%d", w->columns,
+                              LP_VIDEO_SPRITE_MAX_COLUMNS);
+    if (!(tiles = calloc((size_t)w->count, sizeof *tiles)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a window of %d frames", w->count);
+    for (int i = 0; i < w->count; i++)
+        if (frame_image(r, w->from + i, 0, w->tile_width, w->tile_height, &tiles[i], err))
+            goto cleanup;
+    if (join_tiles(tiles, w->count, w->columns, &sheet, err) || lp_media_save_blob(sheet, fmt, quality, out, err))
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (sheet)
+        g_object_unref(sheet);
+    free_tiles(tiles, w->count);
     return rc;
 }

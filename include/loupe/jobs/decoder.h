@@ -21,6 +21,11 @@
  *   {"op": "frame", "file", "index", "n", "format", "quality", "limits"}
  *       LP_DECODER_OK with the encoded frame n of the worker-written
  *       frame source file (its frame index in index)
+ *   {"op": "window", "file", "index", "from", "count", "width", "height",
+ *    "columns", "quality", "limits"}
+ *       LP_DECODER_OK with frames from .. from+count-1 of that file in one
+ *       JPEG, each width × height, row-major in columns (one seek, then
+ *       decoding forward; loupe/media/video_thumbs.h)
  *   {"op": "tile", "file", "level", "col", "row", "format"}
  *       LP_DECODER_OK with one DeepZoom tile of the pyramidal TIFF file
  *   any failure: LP_DECODER_FAILED with {"code", "message", "detail"}
@@ -51,6 +56,7 @@
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
 #include "loupe/media/media.h"
+#include "loupe/media/video_thumbs.h"
 
 #define LP_DECODER_REQUEST_MAX (64 * 1024)
 #define LP_DECODER_REPLY_MAX (64 * 1024 * 1024)
@@ -151,6 +157,11 @@ int lp_decoder_transform(lp_decoder *d, const lp_decoder_transform_args *a, int6
 int lp_decoder_frame(lp_decoder *d, const char *file, const char *index, int64_t n, lp_media_format fmt,
                      int quality, const lp_media_limits *limits, int64_t deadline_ms, lp_media_blob *out,
                      lp_error *err);
+
+/* The window w (borrowed) of the frame source file (with its index) as
+ * one JPEG at quality, as lp_decoder_frame. */
+int lp_decoder_window(lp_decoder *d, const char *file, const char *index, const lp_video_window *w, int quality,
+                      const lp_media_limits *limits, int64_t deadline_ms, lp_media_blob *out, lp_error *err);
 
 /* One DeepZoom tile of the pyramidal TIFF file (under the work directory),
  * as lp_decoder_frame. */

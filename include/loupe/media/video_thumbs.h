@@ -44,4 +44,21 @@ int lp_video_sprite_make(lp_video_reader *r, int64_t interval_ms, int tile_side,
 
 void lp_video_sprite_free(lp_video_sprite *s);
 
+/* A window of consecutive frames in one image: frames from .. from+count-1,
+ * each scaled to exactly tile_width × tile_height, laid out row-major in
+ * columns (frame from+i at x = (i % columns) × tile_width, y = (i / columns)
+ * × tile_height). Decoding goes forward from one seek (video_reader.h). */
+typedef struct lp_video_window {
+    int64_t from;
+    int count;                    /* 1..LP_VIDEO_SPRITE_MAX_TILES */
+    int tile_width, tile_height;  /* 1..16384 each */
+    int columns;                  /* 1..LP_VIDEO_SPRITE_MAX_COLUMNS */
+} lp_video_window;
+
+/* Encodes window w (borrowed) of r as fmt at quality (1..100) into out
+ * (new; lp_media_blob_free). LP_E_INVALID naming the field for a bad
+ * layout; LP_E_NOT_FOUND for frames outside the video. */
+int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_media_format fmt, int quality,
+                           lp_media_blob *out, lp_error *err);
+
 #endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Video benchmark.
+#
+#   bench/video_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
+#
+# (b) Sequential frame windows at 1080p: a 1080p 30 fps H.264 video (GOP 60, BENCH_SECONDS = 20 s) is
+#     uploaded through the API (the worker makes its short-GOP mezzanine); then the whole video is
+#     fetched warm, in order, as windows of BENCH_WINDOW (32) frames at full size
+#     (GET …/frames?from=&count=&size=1920), and, in the same run, frame by frame through
+#     GET …/frames/{n}. Frames/s of each against the video's own rate; goal: windows >= 4x real time.
+set -euo pipefail
+. "$(dirname "$0")/lib/bench.sh"
+bench_init video_bench
+build=${1:-$root/build/dev}
+seconds=${BENCH_SECONDS:-20}
+window=${BENCH_WINDOW:-32}
+size=${BENCH_SIZE:-1920}
+
+command -v ffmpeg >/dev/null || bench_die "ffmpeg is not installed"
+for b in "$build/src/app/louped" "$build/src/worker/loupe-worker" "$build/src/decoder/loupe-decoder"; do
+    [ -x "$b" ] || bench_die "$b is not built (cmake --build $build)"
+done
+
+echo "video_bench: making a ${seconds} s 1080p H.264 video (30 fps, GOP 60) ..." >&2
+video=$work/video.mp4
+ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -t "$seconds" -c:v libx264 \
+    -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p "$video"
+
+bench_services
+port=$(bench_free_port)
+export LOUPE_DECODER_PATH=$build/src/decoder/loupe-decoder LOUPE_MEDIA_CACHE_DIR=$work/cache \
+    LOUPE_HTTP_PORT=$port LOUPE_HTTP_THREADS=2 LOUPE_FRAME_WINDOW_MAX_PIXELS=1000000000
+key=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+bench_start "$build/src/app/louped" serve
+bench_start "$build/src/worker/loupe-worker"
+
+python3 - "$port" "$key" "$video" "$window" "$size" <<'PY'
+import http.client, json, sys, time
+port, key, video, window, size = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+H = {"Authorization": "ApiKey " + key}
+def conn():
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=300); c.request("GET", "/healthz"); c.getresponse().read(); return c
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("video_bench: louped did not start")
+c = conn()
+def call(method, path, body=None, headers=None):
+    h = dict(H); h.update(headers or {})
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse(); data = r.read()
+    return r.status, data, r
+st, d, _ = call("POST", "/api/v1/datasets", json.dumps({"name": "bench", "slug": "bench"}), {"Content-Type": "application/json"})
+ds = json.loads(d)["id"]
+st, d, _ = call("POST", "/api/v1/datasets/%s/items" % ds, json.dumps({"name": "video.mp4", "slots": [{"name": "0", "type": "video"}]}),
+                {"Content-Type": "application/json"})
+item = json.loads(d)["id"]
+with open(video, "rb") as f:
+    st, d, _ = call("PUT", "/api/v1/items/%s/slots/0/file" % item, f.read(), {"Content-Type": "video/mp4"})
+assert st == 202, d
+while True:
+    st, d, _ = call("GET", "/api/v1/items/%s" % item)
+    it = json.loads(d)
+    if it["status"] in ("ready", "error"):
+        break
+    time.sleep(0.5)
+assert it["status"] == "ready", it
+slot = it["slots"][0]
+count, fps = slot["frame_count"], slot["fps"]
+base = "/api/v1/items/%s/slots/0/frames" % item
+st, _, _ = call("GET", base + "/0?format=jpeg")  # warm: file cached, reader open
+assert st == 200
+t = time.perf_counter()
+n = 0
+while n < count:
+    k = min(window, count - n)
+    st, data, r = call("GET", "%s?from=%d&count=%d&size=%d" % (base, n, k, size))
+    assert st == 200 and data[:2] == b"\xff\xd8", (st, data[:300])
+    n += k
+win = time.perf_counter() - t
+t = time.perf_counter()
+for i in range(count):
+    st, data, _ = call("GET", "%s/%d?format=jpeg" % (base, i))
+    assert st == 200 and data[:2] == b"\xff\xd8", (st, data[:300])
+single = time.perf_counter() - t
+print("== (b) sequential exact frames of a %dx%d %.0f fps video, %d frames (%.1f s), warm"
+      % (slot["width"], slot["height"], fps, count, count / fps))
+for name, secs in (("windows of %d at size %d" % (window, size), win), ("single frames (frames/{n})", single)):
+    rate = count / secs
+    print("  %-30s %8.1f frames/s = %5.2fx real time" % (name, rate, rate / fps))
+r = (count / win) / fps
+print("  windows: %.2fx real time (goal >= 4x: %s)" % (r, "met" if r >= 4 else "NOT met"))
+PY
