@@ -145,7 +145,7 @@ static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_g
             s->u.keypoint = pts[0];
         }
     } else {
-        return "is not read (CVAT masks, cuboids and other elements have no reader yet)";
+        return "has no reader yet (CVAT masks, cuboids and other elements)";
     }
     return bad ? lp_arena_printf(x->a, "has no number in %s", bad) : NULL;
 }

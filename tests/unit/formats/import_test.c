@@ -637,7 +637,7 @@ static void test_cvat_round_trip(void **state)
     assert_int_equal(g.nitems, 2);
     assert_int_equal(g.nproblems, 1);
     assert_non_null(strstr(g.problems[0], "annotations.xml|line "));
-    assert_non_null(strstr(g.problems[0], "<mask> is not read"));
+    assert_non_null(strstr(g.problems[0], "<mask> has no reader yet"));
     assert_int_equal(g.out.n, in.n);
     for (int i = 0; i < in.n; i++) {
         assert_string_equal(g.out.names[i], in.names[i]);
@@ -683,7 +683,7 @@ static void test_cvat_problems(void **state)
     assert_non_null(strstr(g.problems[0], "annotations.xml|line 4, column 1|<box> has no label"));
     assert_non_null(strstr(g.problems[1], "|line 5, column 1|<polygon> has no points"));
     assert_non_null(strstr(g.problems[2], "|line 6, column 1|<points> holds more than one point"));
-    assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> is not read"));
+    assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> has no reader yet"));
     assert_non_null(strstr(g.problems[4], "|line 9, column 1|<image> has no name"));
     /* a video: outside closes a range; one without a name is left out */
     feed_one(r, "videos/v/clip.xml",
