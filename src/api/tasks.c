@@ -108,6 +108,8 @@ typedef struct task_ctx {
     lp_wf wf;
     size_t stage;             /* index of the task's stage in wf.graph */
     const lp_wf_stage *st;
+    int moved;                /* after: the task as the action left it */
+    lp_task_row after;
 } task_ctx;
 
 static int is_manager(const lp_req *req)
@@ -171,18 +173,22 @@ static int advance(lp_req *req, task_ctx *c, const char *action, const char *por
         return lp_error_set(&req->err, LP_E_INTERNAL, "stage \"%s\" has no port %s", c->task.stage, port);
     lp_wf_move mv = {c->task.id,       c->stage,         (size_t)p, subject_id && *subject_id ? subject_id : NULL,
                      c->task.item_id, c->task.state, c->task.stage_entered_at};
-    return lp_wf_advance(c->db, req->arena, &c->wf, action, req->who.user_id[0] ? req->who.user_id : NULL, comment,
-                         &mv, 1, &req->err);
+    if (lp_wf_advance(c->db, req->arena, &c->wf, action, req->who.user_id[0] ? req->who.user_id : NULL, comment, &mv,
+                      1, &c->after, &req->err) != 0)
+        return -1;
+    c->moved = 1;
+    return 0;
 }
 
-/* Commits and answers 200 with the task as it is now. */
+/* Commits and answers 200 with the task as it is now (as the move left it,
+ * or read again). */
 static int finish(lp_req *req, task_ctx *c)
 {
     lp_task_row t;
-    if (lp_db_task_get(c->db, req->arena, req->who.team_id, c->task.id, 0, &t, &req->err) != 0 ||
+    if ((!c->moved && lp_db_task_get(c->db, req->arena, req->who.team_id, c->task.id, 0, &t, &req->err) != 0) ||
         lp_db_commit(c->db, &req->err) != 0)
         return -1;
-    return lp_res_json(req, 200, task_json(&t));
+    return lp_res_json(req, 200, task_json(c->moved ? &c->after : &t));
 }
 
 /* The member who is to hold tasks of st: a member of the team whose role

@@ -15,6 +15,7 @@
 #include "loupe/db/db.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/db/memberships_sql.h"
+#include "loupe/db/tasks_sql.h"
 #include "loupe/db/workflows_sql.h"
 
 /* One cached prepared statement: the FNV-1a hash of its SQL text, a copy of
@@ -231,6 +232,16 @@ char *lp_db_array_literal(lp_arena *a, const char *const *v, size_t n);
  * from column col on (workflows_sql.c). */
 #define LP_DB_WORKFLOW_HEAD_COLUMNS(w) w ".id, " w ".team_id, " w ".version, " w ".seed"
 int lp_db_read_workflow_head(const PGresult *r, int row, int col, lp_workflow_head *out);
+
+/* The columns of an lp_task_row of tasks row (alias) t, in
+ * lp_db_read_task's order, and that reader (tasks_sql.c; dst is an
+ * lp_task_row). */
+#define LP_DB_TASK_COLUMNS(t)                                                                                    \
+    t ".id, " t ".team_id, " t ".workflow_id, " t ".item_id, " t ".stage, " t ".state, " t ".assignee_id, "     \
+    LP_SQL_TS(t ".claim_expires_at") ", coalesce(" t ".claim_expires_at < now(), false), " t ".priority, "       \
+    LP_SQL_TS(t ".stage_entered_at") ", " LP_SQL_TS(t ".created_at") ", " LP_SQL_TS(t ".updated_at")
+#define LP_DB_TASK_NCOLUMNS 13
+int lp_db_read_task(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err);
 
 /* One migration embedded at build time from migrations/NNNN_name.sql. */
 typedef struct lp_migration {

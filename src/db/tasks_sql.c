@@ -11,17 +11,10 @@
 #include "db_int.h"
 #include "loupe/core/util.h"
 
-/* The columns of an lp_task_row of table (alias) t, in read_task's order. */
-#define TASK_COLUMNS(t)                                                                                          \
-    t ".id, " t ".team_id, " t ".workflow_id, " t ".item_id, " t ".stage, " t ".state, " t ".assignee_id, "     \
-    LP_SQL_TS(t ".claim_expires_at") ", coalesce(" t ".claim_expires_at < now(), false), " t ".priority, "       \
-    LP_SQL_TS(t ".stage_entered_at") ", " LP_SQL_TS(t ".created_at") ", " LP_SQL_TS(t ".updated_at")
-#define TASK_NCOLUMNS 13
-
 /* A claim's expiry, ttl milliseconds ($n) from now. */
 #define EXPIRY(n) "now() + " n "::bigint * interval '1 millisecond'"
 
-static int read_task(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+int lp_db_read_task(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     lp_task_row *out = dst;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
@@ -46,12 +39,12 @@ int lp_db_task_get(lp_db *db, lp_arena *a, const char *team_id, const char *task
                    lp_error *err)
 {
     const char *p[2] = {team_id, task_id};
-    const char *sql = lock ? "SELECT " TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2 FOR UPDATE"
-                           : "SELECT " TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2";
-    return lp_db_one_found(a, lp_db_query(db, sql, 2, p, err), read_task, out, err, "task %s not found", task_id);
+    const char *sql = lock ? "SELECT " LP_DB_TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2 FOR UPDATE"
+                           : "SELECT " LP_DB_TASK_COLUMNS("t") " FROM tasks t WHERE t.team_id = $1 AND t.id = $2";
+    return lp_db_one_found(a, lp_db_query(db, sql, 2, p, err), lp_db_read_task, out, err, "task %s not found", task_id);
 }
 
-/* A task row (read_task) followed by its workflow's head. */
+/* A task row (lp_db_read_task) followed by its workflow's head. */
 typedef struct task_and_head {
     lp_task_row *task;
     lp_workflow_head *head;
@@ -60,8 +53,8 @@ typedef struct task_and_head {
 static int read_task_and_head(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     task_and_head *out = dst;
-    return read_task(a, r, row, out->task, err) != 0 ? -1
-                                                     : lp_db_read_workflow_head(r, row, TASK_NCOLUMNS, out->head);
+    return lp_db_read_task(a, r, row, out->task, err) != 0 ? -1
+                                                     : lp_db_read_workflow_head(r, row, LP_DB_TASK_NCOLUMNS, out->head);
 }
 
 int lp_db_task_open(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, lp_workflow_head *head,
@@ -75,7 +68,7 @@ int lp_db_task_open(lp_db *db, lp_arena *a, const char *team_id, const char *tas
      * workflow's first, as a PUT of a new version takes it. */
     return lp_db_one_found(a,
                            lp_db_query(db,
-                                       "SELECT " TASK_COLUMNS("t") ", " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " "
+                                       "SELECT " LP_DB_TASK_COLUMNS("t") ", " LP_DB_WORKFLOW_HEAD_COLUMNS("w") " "
                                        "FROM tasks t JOIN workflows w ON w.id = t.workflow_id AND w.team_id = $1 "
                                        "WHERE t.team_id = $1 AND t.id = $2 FOR SHARE OF w FOR UPDATE OF t",
                                        2, p, err),
@@ -146,10 +139,10 @@ static int claim_result(lp_arena *a, PGresult *r, lp_task_row *out, lp_error *er
         PQclear(r);
         return LP_TASK_NONE;
     }
-    if (read_task(a, r, 0, out, err) != 0)
+    if (lp_db_read_task(a, r, 0, out, err) != 0)
         rc = -1;
     else
-        rc = lp_db_bool(r, 0, TASK_NCOLUMNS) ? LP_TASK_OWN : LP_TASK_CLAIMED;
+        rc = lp_db_bool(r, 0, LP_DB_TASK_NCOLUMNS) ? LP_TASK_OWN : LP_TASK_CLAIMED;
     PQclear(r);
     return rc;
 }
@@ -201,7 +194,7 @@ int lp_db_task_claim_next(lp_db *db, lp_arena *a, const char *team_id, const cha
             "claimed AS ("
             "  UPDATE tasks t SET assignee_id = $4, claim_expires_at = " EXPIRY("$5") ", updated_at = now() "
             "  FROM chosen WHERE t.id = chosen.id RETURNING t.*, chosen.own), " CLAIM_RECORDS
-            "SELECT " TASK_COLUMNS("claimed") ", own FROM claimed",
+            "SELECT " LP_DB_TASK_COLUMNS("claimed") ", own FROM claimed",
             6, p, err),
         out, err);
     if (rc != LP_TASK_NONE || max_open <= 0)
@@ -236,9 +229,9 @@ int lp_db_task_assign(lp_db *db, lp_arena *a, const char *team_id, const char *t
             "ev AS (INSERT INTO events (team_id, type, workflow_id, item_id, task_id, data) "
             "  SELECT team_id, 'task.assigned', workflow_id, item_id, id, "
             "  jsonb_build_object('assignee_id', $3::uuid, 'stage', stage) FROM upd) "
-            "SELECT " TASK_COLUMNS("upd") " FROM upd",
+            "SELECT " LP_DB_TASK_COLUMNS("upd") " FROM upd",
             4, p, err),
-        read_task, out, err, "task %s not found", task_id);
+        lp_db_read_task, out, err, "task %s not found", task_id);
 }
 
 int lp_db_task_set_state(lp_db *db, lp_arena *a, const char *team_id, const char *task_id, const char *state,
@@ -326,7 +319,7 @@ int lp_db_task_consensus_claim(lp_db *db, lp_arena *a, const char *team_id, cons
             "claimed AS ("
             "  SELECT t.*, false AS own FROM tasks t JOIN seat ON seat.task_id = t.id "
             "  UNION ALL SELECT t.*, true FROM tasks t JOIN renew ON renew.task_id = t.id), " CLAIM_RECORDS
-            "SELECT " TASK_COLUMNS("claimed") ", own FROM claimed",
+            "SELECT " LP_DB_TASK_COLUMNS("claimed") ", own FROM claimed",
             6, p, err),
         out, err);
 }

@@ -35,14 +35,8 @@
 /* Rows go in the order of their arrays: unnest yields them in that order,
  * and a plain INSERT ... SELECT FROM unnest takes serial values (history
  * ids, event seq) in it. Statements with array parameters gather them in an lp_sqlb (its arena
- * holds the literals) and run through sqlb_run / sqlb_rows
+ * holds the literals) and run through sqlb_rows
  * (or lp_sqlb_query where a result needs more than its rows), which free it. */
-
-/* Runs the statement in b (and frees b) for its effect: 0 or -1. */
-static int sqlb_run(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
-{
-    return lp_sqlb_exec(b, db, sql, err) < 0 ? -1 : 0;
-}
 
 /* Runs the statement in b (and frees b) and reads its rows with lp_db_rows
  * into the arena array whose address is out (a T ** for elem_size-byte rows
@@ -612,7 +606,8 @@ int lp_db_wf_tasks_reset_states(lp_db *db, lp_arena *a, const char *workflow_id,
 
 /* ---- History and events ----------------------------------------------------------------- */
 
-int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_writes *w, lp_error *err)
+int lp_db_wf_write(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id, const lp_wf_writes *w,
+                   struct lp_task_row *placed, lp_error *err)
 {
     static const size_t hist_cols[] = {
         offsetof(lp_wf_history_row, task_id),    offsetof(lp_wf_history_row, action),
@@ -640,12 +635,13 @@ int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, cons
         lp_sqlb_param(&b, lp_sqlb_column(&b, w->hist, sizeof *w->hist, hist_cols[i], w->nhist));
     for (size_t i = 0; i < sizeof ev_cols / sizeof *ev_cols; i++)
         lp_sqlb_param(&b, lp_sqlb_column(&b, w->ev, sizeof *w->ev, ev_cols[i], w->nev));
-    /* The events' fan-out trigger (migrations/0011) runs once, on all of them. */
-    return sqlb_run(&b, db,
+    /* The events' fan-out trigger (migrations/0011) runs once, on all of
+     * them. The first task placed comes back (for the answer to one). */
+    PGresult *r = lp_sqlb_query(&b, db,
                     "WITH place AS (UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
                     "  claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
-                    "  FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(id, stage, state) "
-                    "  WHERE t.id = u.id AND t.workflow_id = $2), "
+                    "  FROM unnest($3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, stage, state, ord) "
+                    "  WHERE t.id = u.id AND t.workflow_id = $2 RETURNING t.*, u.ord), "
                     "hist AS (INSERT INTO task_history (task_id, team_id, workflow_id, action, actor_id, subject_id, "
                     "  from_stage, from_state, to_stage, to_state, port, comment, stage_entered_at, route) "
                     "  SELECT u.task_id, $1, $2, u.action, u.actor_id, u.subject_id, u.from_stage, u.from_state, "
@@ -653,12 +649,18 @@ int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, cons
                     "  FROM unnest($6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], "
                     "  $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::jsonb[]) "
                     "  AS u(task_id, action, actor_id, subject_id, from_stage, from_state, to_stage, to_state, "
-                    "  port, comment, entered, route)) "
-                    "INSERT INTO events (id, team_id, type, workflow_id, item_id, task_id, data) "
-                    "SELECT coalesce(u.id, loupe_uuid_v7()), $1, u.type, $2, u.item_id, u.task_id, u.data "
-                    "FROM unnest($18::uuid[], $19::text[], $20::uuid[], $21::uuid[], $22::jsonb[]) "
-                    "AS u(id, type, item_id, task_id, data)",
+                    "  port, comment, entered, route)), "
+                    "ev AS (INSERT INTO events (id, team_id, type, workflow_id, item_id, task_id, data) "
+                    "  SELECT coalesce(u.id, loupe_uuid_v7()), $1, u.type, $2, u.item_id, u.task_id, u.data "
+                    "  FROM unnest($18::uuid[], $19::text[], $20::uuid[], $21::uuid[], $22::jsonb[]) "
+                    "  AS u(id, type, item_id, task_id, data)) "
+                    "SELECT " LP_DB_TASK_COLUMNS("place") " FROM place ORDER BY ord LIMIT 1",
                     err);
+    int rc = r ? 0 : -1;
+    if (r && placed && PQntuples(r) == 1)
+        rc = lp_db_read_task(a, r, 0, placed, err);
+    PQclear(r);
+    return rc;
 }
 
 /* ---- The inbox of the workflow router ----------------------------------------------------- */

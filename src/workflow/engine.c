@@ -296,8 +296,9 @@ static void route_events(batch *b, const char *task_id, const char *item_id, con
 }
 
 /* Writes the batch's history rows and events, with the tasks placed as
- * place says (NULL: none), in one statement; frees the batch. 0 or -1. */
-static int batch_write(lp_db *db, batch *b, const lp_wf_writes *place, lp_error *err)
+ * place says (NULL: none), in one statement; frees the batch. placed, when
+ * not NULL, receives the first task placed. 0 or -1. */
+static int batch_write(lp_db *db, batch *b, const lp_wf_writes *place, lp_task_row *placed, lp_error *err)
 {
     char(*ids)[LP_DB_UUID_LEN] = b->nev ? lp_arena_calloc(b->a, b->nev, sizeof *ids) : NULL;
     lp_wf_writes w = place ? *place : (lp_wf_writes){0};
@@ -313,7 +314,7 @@ static int batch_write(lp_db *db, batch *b, const lp_wf_writes *place, lp_error 
     w.nev = b->nev;
     if (b->failed)
         lp_error_set(err, LP_E_NOMEM, "out of memory writing workflow history");
-    else if (lp_db_wf_write(db, b->wf->team_id, b->wf->id, &w, err) == 0)
+    else if (lp_db_wf_write(db, b->a, b->wf->team_id, b->wf->id, &w, placed, err) == 0)
         rc = 0;
     lp_buf_free(&b->data);
     return rc;
@@ -471,7 +472,8 @@ typedef struct leg {
  * hops the workflow made, a task.stage_changed event each and the arrival
  * events. */
 static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
-                      const char *comment, const leg *legs, const lp_wf_item_row *rows, size_t n, lp_error *err)
+                      const char *comment, const leg *legs, const lp_wf_item_row *rows, size_t n,
+                      lp_task_row *placed, lp_error *err)
 {
     const lp_wf_graph *g = &wf->graph;
     const char **ids = lp_arena_calloc(a, n + 1, sizeof *ids);
@@ -514,7 +516,7 @@ static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actio
         route_events(&b, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
     }
     lp_wf_writes place = {.task_ids = ids, .stages = stages, .states = states, .nplace = n};
-    return batch_write(db, &b, &place, err);
+    return batch_write(db, &b, &place, placed, err);
 }
 
 /* Reads the tasks' items (unless moves, when not NULL, say all routing
@@ -552,7 +554,7 @@ static int route_tasks(lp_db *db, lp_arena *a, const lp_wf *wf, const char *cons
 }
 
 int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
-                  const char *comment, const lp_wf_move *moves, size_t n, lp_error *err)
+                  const char *comment, const lp_wf_move *moves, size_t n, lp_task_row *placed, lp_error *err)
 {
     const lp_wf_graph *g = &wf->graph;
     if (n == 0)
@@ -583,7 +585,7 @@ int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, c
                         .route = routes[k],
                         .arrive = routes[k].nhops ? routes[k].hops[0].to : routes[k].stage,
                         .first_hop = 1};
-    return write_legs(db, a, wf, action, actor_id, comment, legs, rows, n, err);
+    return write_legs(db, a, wf, action, actor_id, comment, legs, rows, n, placed, err);
 }
 
 /* ---- A new version ------------------------------------------------------------------ */
@@ -638,7 +640,7 @@ static int reset_states(lp_db *db, lp_arena *a, const lp_wf *wf, const char *act
         data_str(&b, "to_state", t[k].new_state);
         event_add(&b, "task.state_changed", t[k].item_id, t[k].task_id);
     }
-    return batch_write(db, &b, NULL, err);
+    return batch_write(db, &b, NULL, NULL, err);
 }
 
 /* Where a task arriving at stage `to` starts its route: an edge into it
@@ -716,5 +718,5 @@ int lp_wf_follow_version(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_st
             legs[k].route.nhops = 0;
         }
     }
-    return write_legs(db, a, wf, "move", actor_id, NULL, legs, rows, nt, err);
+    return write_legs(db, a, wf, "move", actor_id, NULL, legs, rows, nt, NULL, err);
 }

@@ -241,9 +241,12 @@ typedef struct lp_wf_writes {
     size_t nev;
 } lp_wf_writes;
 
-/* Writes w for the workflow's tasks (team_id, workflow_id on every row).
- * 0 or -1. */
-int lp_db_wf_write(lp_db *db, const char *team_id, const char *workflow_id, const lp_wf_writes *w, lp_error *err);
+/* Writes w for the workflow's tasks (team_id, workflow_id on every row);
+ * when placed is not NULL and w places tasks, the first one placed is read
+ * back into it as it is now (strings in a). 0 or -1. */
+struct lp_task_row; /* loupe/db/tasks_sql.h */
+int lp_db_wf_write(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id, const lp_wf_writes *w,
+                   struct lp_task_row *placed, lp_error *err);
 
 /* ---- The inbox of the workflow router ------------------------------------------ */
 

@@ -18,6 +18,7 @@
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/db/tasks_sql.h"
 #include "loupe/db/workflows_sql.h"
 #include "loupe/workflow/graph.h"
 
@@ -76,9 +77,10 @@ typedef struct lp_wf_move {
  * (task.stage_changed per task, task.completed on complete/discard,
  * task.webhook for each webhook stage reached). The caller has locked the
  * tasks (FOR UPDATE) and checked that each is on moves[i].from. comment may
- * be NULL. 0 or -1. */
+ * be NULL. placed, when not NULL, receives moves[0]'s task as it is then
+ * (in a). 0 or -1. */
 int lp_wf_advance(lp_db *db, lp_arena *a, const lp_wf *wf, const char *action, const char *actor_id,
-                  const char *comment, const lp_wf_move *moves, size_t n, lp_error *err);
+                  const char *comment, const lp_wf_move *moves, size_t n, lp_task_row *placed, lp_error *err);
 
 /* Where the tasks of a stage that a new version removes go. */
 typedef struct lp_wf_stage_move {
