@@ -152,8 +152,6 @@ cleanup:
 int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_media_format fmt, int quality,
                            lp_media_blob *out, lp_error *err)
 {
-    VipsImage **tiles = NULL, *sheet = NULL;
-    int rc = -1;
     memset(out, 0, sizeof *out);
     if (w->count < 1 || w->count > LP_VIDEO_SPRITE_MAX_TILES)
         return lp_error_field(err, LP_E_INVALID, "count", "%d frames is outside 1..%d", w->count,
@@ -164,17 +162,46 @@ int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_medi
     if (w->columns < 1 || w->columns > LP_VIDEO_SPRITE_MAX_COLUMNS)
         return lp_error_field(err, LP_E_INVALID, "columns", "%d columns is outside 1..%d", w->columns,
                               LP_VIDEO_SPRITE_MAX_COLUMNS);
-    if (!(tiles = calloc((size_t)w->count, sizeof *tiles)))
+    /* One RGB sheet, encoded once: a frame of the tile's size is copied
+     * straight from the reader, only others go through libvips to scale. */
+    const int rows = (w->count + w->columns - 1) / w->columns;
+    const size_t tile_row = (size_t)w->tile_width * 3, stride = tile_row * (size_t)w->columns;
+    uint8_t *sheet = calloc((size_t)rows * (size_t)w->tile_height, stride);
+    VipsImage *small = NULL;
+    int rc = -1;
+    if (!sheet)
         return lp_error_set(err, LP_E_NOMEM, "out of memory for a window of %d frames", w->count);
-    for (int i = 0; i < w->count; i++)
-        if (frame_image(r, w->from + i, 0, w->tile_width, w->tile_height, &tiles[i], err))
+    for (int i = 0; i < w->count; i++) {
+        uint8_t *at = sheet + (size_t)(i / w->columns) * (size_t)w->tile_height * stride +
+                      (size_t)(i % w->columns) * tile_row;
+        const uint8_t *src;
+        size_t src_stride;
+        lp_video_frame f;
+        if (lp_video_reader_frame(r, w->from + i, &f, err))
             goto cleanup;
-    if (join_tiles(tiles, w->count, w->columns, &sheet, err) || lp_media_save_blob(sheet, fmt, quality, out, err))
-        goto cleanup;
-    rc = 0;
+        if (f.width == w->tile_width && f.height == w->tile_height) {
+            src = f.rgb;
+            src_stride = f.stride;
+        } else {
+            if (frame_image(r, w->from + i, 0, w->tile_width, w->tile_height, &small, err))
+                goto cleanup;
+            if (small->Bands != 3 || small->BandFmt != VIPS_FORMAT_UCHAR) {
+                lp_error_set(err, LP_E_INTERNAL, "scaling frame %" PRId64 " gave %d bands", w->from + i, small->Bands);
+                goto cleanup;
+            }
+            src = VIPS_IMAGE_ADDR(small, 0, 0);
+            src_stride = (size_t)VIPS_IMAGE_SIZEOF_LINE(small);
+        }
+        for (int y = 0; y < w->tile_height; y++)
+            memcpy(at + (size_t)y * stride, src + (size_t)y * src_stride, tile_row);
+        if (small)
+            g_object_unref(small);
+        small = NULL;
+    }
+    rc = lp_media_encode_rgb(sheet, w->tile_width * w->columns, w->tile_height * rows, stride, fmt, quality, out, err);
 cleanup:
-    if (sheet)
-        g_object_unref(sheet);
-    free_tiles(tiles, w->count);
+    if (small)
+        g_object_unref(small);
+    free(sheet);
     return rc;
 }
