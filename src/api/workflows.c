@@ -467,7 +467,7 @@ int lp_api_workflows_enter(lp_req *req)
         if (lp_api_enqueue_job(req, db, "workflow.enter", payload, 0, job_id) != 0)
             goto cleanup;
     } else if ((count = lp_wf_enter_filter(db, req->arena, &wf, &f, 0,
-                                           req->who.user_id[0] ? req->who.user_id : NULL, &req->err)) < 0 ||
+                                           req->who.user_id[0] ? req->who.user_id : NULL, NULL, &req->err)) < 0 ||
                lp_audit_record(db, req->who.team_id, req->who.user_id, "workflow.enter", "workflow", id,
                                json_pack("{s:O, s:I}", "filters", filters, "count", (json_int_t)count),
                                &req->err) != 0) {

@@ -428,12 +428,14 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
 }
 
 int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
-                           const char *actor_id, lp_error *err)
+                           const char *actor_id, size_t *selected, lp_error *err)
 {
     lp_wf_item_row *rows;
     size_t n;
     if (lp_db_wf_items_by_filter(db, a, f, wf->id, facts_wanted(&wf->graph), limit, &rows, &n, err) != 0)
         return -1;
+    if (selected)
+        *selected = n;
     return enter_rows(db, a, wf, rows, n, actor_id, err);
 }
 

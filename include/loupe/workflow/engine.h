@@ -50,10 +50,11 @@ int lp_wf_load_head(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workf
  * routed on at once; one history row per task ("created", the hops the
  * workflow made as its route) and one task.created event are written. The filter takes the first limit such
  * items in (created_at, id) order (0 = all): a job enters batch after
- * batch. actor_id may be NULL (the workflow router). Returns the number of
- * tasks created, or -1. */
+ * batch, and stops once *selected (may be NULL: the items the filter
+ * selected) is below limit. actor_id may be NULL (the workflow router).
+ * Returns the number of tasks created, or -1. */
 int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
-                           const char *actor_id, lp_error *err);
+                           const char *actor_id, size_t *selected, lp_error *err);
 int64_t lp_wf_enter_items(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *item_ids, size_t n,
                           const char *actor_id, lp_error *err);
 

@@ -7,7 +7,8 @@
  *
  * Batches of LP_ITEMS_BULK_BATCH items, each in its own transaction: the
  * first items the filter selects that have no task yet enter (and are
- * routed) together, with progress after each batch. A retried attempt goes
+ * routed) together, with progress after each batch, until a batch selects
+ * fewer than LP_ITEMS_BULK_BATCH (no query for an empty last batch). A retried attempt goes
  * on where the last one stopped, since entered items have their task. The
  * audit row is written with the final count. */
 #include <stdlib.h>
@@ -52,8 +53,11 @@ int lp_job_workflow_enter_validate(const json_t *payload, const lp_config *cfg, 
 }
 
 /* One batch in its own transaction (the workflow read again, so that a new
- * version saved meanwhile routes the next batch). Returns tasks created. */
-static int64_t run_batch(lp_job_ctx *ctx, const char *workflow_id, const lp_item_filter *f, const char *actor)
+ * version saved meanwhile routes the next batch). Returns tasks created;
+ * *selected: the items the filter selected (below the batch size: none
+ * are left). */
+static int64_t run_batch(lp_job_ctx *ctx, const char *workflow_id, const lp_item_filter *f, const char *actor,
+                         size_t *selected)
 {
     lp_arena *a = lp_arena_new(0, 1024u * 1024 * 1024);
     lp_wf wf;
@@ -63,7 +67,7 @@ static int64_t run_batch(lp_job_ctx *ctx, const char *workflow_id, const lp_item
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory entering items");
     if (lp_db_begin(ctx->db, &ctx->err) == 0 &&
         lp_wf_load(ctx->db, a, ctx->cfg, ctx->team_id, workflow_id, 1, &wf, &ctx->err) == 0)
-        n = lp_wf_enter_filter(ctx->db, a, &wf, f, LP_ITEMS_BULK_BATCH, actor, &ctx->err);
+        n = lp_wf_enter_filter(ctx->db, a, &wf, f, LP_ITEMS_BULK_BATCH, actor, selected, &ctx->err);
     if (n < 0 || lp_db_commit(ctx->db, &ctx->err) != 0) {
         lp_db_rollback(ctx->db);
         n = -1;
@@ -79,6 +83,7 @@ int lp_job_workflow_enter_run(lp_job_ctx *ctx)
     const char *workflow_id;
     lp_item_filter f;
     int64_t total, done = 0, n;
+    size_t selected = 0;
 
     if (!ctx->team_id || !*ctx->team_id)
         return lp_error_set(&ctx->err, LP_E_INVALID, "job %s: workflow.enter needs a team", ctx->id);
@@ -90,13 +95,13 @@ int lp_job_workflow_enter_run(lp_job_ctx *ctx)
     do {
         if (lp_job_check(ctx) != 0)
             return -1;
-        n = run_batch(ctx, workflow_id, &f, actor);
+        n = run_batch(ctx, workflow_id, &f, actor, &selected);
         if (n < 0)
             return -1;
         done += n;
         if (lp_job_progress(ctx, total > 0 ? (double)done / (double)total : 1.0) != 0)
             return -1;
-    } while (n > 0);
+    } while (selected == LP_ITEMS_BULK_BATCH); /* a short batch was the last */
 
     json_t *data = json_pack("{s:O, s:I, s:s}", "filters", json_object_get(ctx->payload, "filters"), "count",
                              (json_int_t)done, "job_id", ctx->id);
