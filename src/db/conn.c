@@ -101,6 +101,7 @@ static int fail(lp_db *db, PGresult *res, const char *what, lp_error *err)
 
 void lp_db_conn_close(lp_db *db)
 {
+    db->begin_pending = 0;
     if (db->conn) {
         PQfinish(db->conn);
         db->conn = NULL;
@@ -224,7 +225,16 @@ void lp_db_close(lp_db *db)
     free(db);
 }
 
-PGconn *lp_db_pg(lp_db *db) { return db ? db->conn : NULL; }
+static int flush_begin(lp_db *db, lp_error *err);
+
+PGconn *lp_db_pg(lp_db *db)
+{
+    lp_error e;
+    lp_error_clear(&e);
+    if (db && flush_begin(db, &e) != 0)
+        LP_WARN("db", "could not begin a transaction: %s", e.message);
+    return db ? db->conn : NULL;
+}
 
 int lp_db_ok(lp_db *db) { return db && db->conn && PQstatus(db->conn) == CONNECTION_OK; }
 
@@ -278,6 +288,59 @@ static int prepared_name(lp_db *db, const char *sql, int nparams, char name[16],
     return 0;
 }
 
+/* The next result of a pipeline, the NULL that ends it consumed; NULL when
+ * none came (a broken connection). */
+static PGresult *pipeline_result(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn), *more;
+    if (res && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+        while ((more = PQgetResult(conn)) != NULL)
+            PQclear(more);
+    return res;
+}
+
+/* Runs the statement (prepared as name, or sql when name is "") after the
+ * BEGIN that lp_db_begin left pending, both in one round trip. Returns the
+ * statement's result (PGRES_PIPELINE_ABORTED when BEGIN failed), or NULL. */
+static PGresult *exec_after_begin(lp_db *db, const char *name, const char *sql, int nparams,
+                                  const char *const *params)
+{
+    PGconn *conn = db->conn;
+    PGresult *begin = NULL, *res = NULL, *sync = NULL;
+    db->begin_pending = 0;
+    if (!PQenterPipelineMode(conn))
+        return NULL;
+    if (PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+        (name[0] ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                 : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) &&
+        PQpipelineSync(conn)) {
+        begin = pipeline_result(conn);
+        res = pipeline_result(conn);
+        sync = pipeline_result(conn);
+    }
+    if (begin && PQresultStatus(begin) != PGRES_COMMAND_OK && !(res && PQresultStatus(res) == PGRES_FATAL_ERROR)) {
+        PQclear(res);
+        res = begin; /* its error is the one to report */
+        begin = NULL;
+    }
+    PQclear(begin);
+    PQclear(sync);
+    if (!PQexitPipelineMode(conn)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Sends the BEGIN that lp_db_begin left pending, alone. 0 or -1. */
+static int flush_begin(lp_db *db, lp_error *err)
+{
+    if (!db->begin_pending)
+        return 0;
+    db->begin_pending = 0;
+    return lp_db_script(db, "BEGIN", err);
+}
+
 PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
 {
     char name[16];
@@ -289,7 +352,9 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
     }
     if (prepared_name(db, sql, nparams, name, err) != 0)
         return NULL;
-    if (name[0])
+    if (db->begin_pending)
+        res = exec_after_begin(db, name, sql, nparams, params);
+    else if (name[0])
         res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
     else
         res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -318,6 +383,8 @@ int lp_db_script(lp_db *db, const char *sql, lp_error *err)
 
     if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    if (flush_begin(db, err) != 0)
+        return -1;
     res = PQexec(db->conn, sql);
     rc = check_result(db, res, "a script", err);
     PQclear(res);
@@ -330,6 +397,8 @@ int lp_db_in_transaction(const lp_db *db)
 {
     if (!db || !db->conn)
         return 0;
+    if (db->begin_pending)
+        return 1;
     PGTransactionStatusType t = PQtransactionStatus(db->conn);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
@@ -338,7 +407,10 @@ int lp_db_begin(lp_db *db, lp_error *err)
 {
     if (lp_db_in_transaction(db))
         return lp_error_set(err, LP_E_INTERNAL, "a transaction is already open on this database connection");
-    return lp_db_script(db, "BEGIN", err);
+    if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    db->begin_pending = 1; /* sent with the first statement (exec_after_begin) */
+    return 0;
 }
 
 int lp_db_commit(lp_db *db, lp_error *err)
@@ -348,6 +420,10 @@ int lp_db_commit(lp_db *db, lp_error *err)
 
     if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+    if (db->begin_pending) { /* nothing was run in it */
+        db->begin_pending = 0;
+        return 0;
+    }
     if (PQtransactionStatus(db->conn) == PQTRANS_INERROR) {
         lp_db_rollback(db);
         return lp_error_set(err, LP_E_INTERNAL, "the transaction was rolled back because a statement in it failed");
@@ -363,6 +439,10 @@ int lp_db_commit(lp_db *db, lp_error *err)
 int lp_db_rollback(lp_db *db)
 {
     lp_error e;
+    if (db && db->begin_pending) { /* nothing was run in it */
+        db->begin_pending = 0;
+        return 0;
+    }
     if (!lp_db_in_transaction(db))
         return 0;
     lp_error_clear(&e);

@@ -40,6 +40,7 @@ struct lp_db {
     lp_db_stmt *stmts;         /* LP_DB_STMT_SLOTS slots, allocated on first use */
     size_t nstmts;
     unsigned next_stmt_id;
+    int begin_pending;         /* lp_db_begin's BEGIN goes with the next statement */
     lp_db *next_free;          /* pool free list */
 };
 

@@ -175,7 +175,7 @@ void lp_db_release(lp_db *db)
         return;
     }
     was_open = db->conn != NULL;
-    if (db->conn && PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK && lp_db_in_transaction(db)) {
         LP_WARN("db", "a database connection was released inside a transaction; rolling it back");
         if (lp_db_rollback(db) != 0 || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
             lp_db_conn_close(db); /* unknown state: start over */

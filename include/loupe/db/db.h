@@ -60,7 +60,8 @@ lp_db *lp_db_connect(const char *url, int64_t statement_timeout_ms, lp_error *er
 void lp_db_close(lp_db *db);
 
 /* Transactions. begin fails if one is already open. rollback is safe to call
- * when none is open. */
+ * when none is open. The BEGIN is sent in one round trip with the
+ * transaction's first statement (libpq pipeline mode). */
 int lp_db_begin(lp_db *db, lp_error *err);
 int lp_db_commit(lp_db *db, lp_error *err);
 int lp_db_rollback(lp_db *db);

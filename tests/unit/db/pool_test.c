@@ -211,6 +211,58 @@ static void test_transactions(void **state)
     lp_db_pool_free(p);
 }
 
+/* BEGIN travels with the transaction's first statement: that statement
+ * and the next run in one transaction, a failed first one fails the
+ * transaction, and an empty one commits or rolls back as nothing. */
+static void test_begin_goes_with_the_first_statement(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    char url[512], v[64], first[64];
+    lp_error err;
+    lp_error_clear(&err);
+    fresh_database("lp_t_begin", url, sizeof url);
+    lp_db *db = lp_db_connect(url, 2000, &err);
+    assert_non_null(db);
+    assert_int_equal(lp_db_script(db, "CREATE TABLE t (v int)", &err), 0);
+
+    /* one transaction: the same transaction id, and a rollback undoes both */
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    scalar(db, "SELECT txid_current()::text", 0, NULL, first, sizeof first);
+    assert_string_equal(scalar(db, "SELECT txid_current()::text", 0, NULL, v, sizeof v), first);
+    assert_int_equal(lp_db_exec(db, "INSERT INTO t VALUES (1)", 0, NULL, &err), 1);
+    assert_int_equal(lp_db_rollback(db), 0);
+    assert_false(lp_db_in_transaction(db));
+    assert_string_equal(scalar(db, "SELECT count(*) FROM t", 0, NULL, v, sizeof v), "0");
+
+    /* the first statement fails: its error is reported, commit fails */
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    assert_null(lp_db_query(db, "SELECT 1/0", 0, NULL, &err));
+    assert_int_equal(err.code, LP_E_INVALID); /* division by zero, SQLSTATE 22012 */
+    lp_error_clear(&err);
+    assert_true(lp_db_in_transaction(db));
+    assert_int_equal(lp_db_commit(db, &err), -1);
+    lp_error_clear(&err);
+    assert_false(lp_db_in_transaction(db));
+    const char *bad[1] = {"not-a-uuid"};
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    assert_null(lp_db_query(db, "SELECT $1::uuid", 1, bad, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    lp_error_clear(&err);
+    assert_int_equal(lp_db_rollback(db), 0);
+
+    /* a script first (unprepared) and nothing at all */
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    assert_int_equal(lp_db_script(db, "INSERT INTO t VALUES (2)", &err), 0);
+    assert_int_equal(lp_db_commit(db, &err), 0);
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    assert_true(lp_db_in_transaction(db));
+    assert_int_equal(lp_db_commit(db, &err), 0);
+    assert_false(lp_db_in_transaction(db));
+    assert_string_equal(scalar(db, "SELECT string_agg(v::text, ',') FROM t", 0, NULL, v, sizeof v), "2");
+    lp_db_close(db);
+}
+
 static void test_exhaustion_times_out(void **state)
 {
     (void)state;
@@ -414,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_query_prepares_once),
         cmocka_unit_test(test_errors_are_mapped),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_begin_goes_with_the_first_statement),
         cmocka_unit_test(test_exhaustion_times_out),
         cmocka_unit_test(test_waiter_gets_released_connection),
         cmocka_unit_test(test_reconnects_after_connection_loss),
