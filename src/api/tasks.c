@@ -36,6 +36,7 @@
 #include "loupe/jobs/enqueue.h"
 #include "loupe/workflow/consensus.h"
 #include "loupe/workflow/engine.h"
+#include "loupe/workflow/graph_cache.h"
 
 /* Polygon overlaps in a consensus may cost this many edge crossings per
  * vertex a shape may have (lp_geom_polygon_overlap). */
@@ -244,54 +245,71 @@ int lp_api_tasks_get(lp_req *req)
 
 /* ---- claiming --------------------------------------------------------------------- */
 
+/* Claims the next task of stage for the caller on wf's graph (version as
+ * lp_db_task_claim_next takes it: > 0 when the graph is a kept one that the
+ * statement checks). An lp_task_claim_result, or -1 with req->err set. */
+static int claim_on(lp_req *req, lp_db *db, const char *wf_id, const lp_wf *wf, const char *stage, int version,
+                    lp_task_row *t)
+{
+    const lp_config *cfg = req->svc->cfg;
+    int k = lp_wf_graph_find(&wf->graph, stage);
+    if (k < 0)
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "workflow %s has no stage \"%.64s\"", wf_id, stage);
+    const lp_wf_stage *st = &wf->graph.stages[k];
+    if (st->type != LP_WF_ANNOTATE && st->type != LP_WF_REVIEW && st->type != LP_WF_CONSENSUS)
+        return lp_error_field(&req->err, LP_E_INVALID, "stage",
+                              "stage \"%s\" is a %s stage: tasks are handed out on annotate, review and consensus "
+                              "stages",
+                              st->id, lp_wf_stage_type_name(st->type));
+    if (st->type == LP_WF_REVIEW && lp_req_require(req, LP_PERM_REVIEW) != 0)
+        return -1;
+    if (!in_pool(st, req->who.user_id)) {
+        lp_error_set(&req->err, LP_E_FORBIDDEN, "you are not in the pool of stage \"%s\"", st->id);
+        return lp_error_hint(&req->err, "a manager adds you to the stage's assignees in the workflow");
+    }
+    if (st->type == LP_WF_CONSENSUS)
+        return version > 0 ? LP_TASK_NONE /* claimed once the workflow is read */
+                           : lp_db_task_consensus_claim(db, req->arena, req->who.team_id, wf_id, st->id,
+                                                        req->who.user_id, st->annotators, cfg->task_claim_ttl, t,
+                                                        &req->err);
+    int got = lp_db_task_claim_next(db, req->arena, req->who.team_id, wf_id, st->id, req->who.user_id,
+                                    cfg->task_claim_ttl, st->max_open_tasks, version, t, &req->err);
+    if (got == LP_TASK_AT_LIMIT) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "you hold %lld open tasks of stage \"%s\", its max_open_tasks",
+                     (long long)st->max_open_tasks, st->id);
+        return lp_error_hint(&req->err, "submit one of them first");
+    }
+    return got;
+}
+
 int lp_api_tasks_next(lp_req *req)
 {
     const char *wf_id = lp_identity_uuid_param(req, "id", "workflow"), *stage = lp_req_param(req, "stage");
-    const lp_config *cfg = req->svc->cfg;
-    const lp_wf_stage *st;
     lp_task_row t;
     lp_wf wf;
     lp_db *db;
-    int k, got, rc = -1;
+    int version = 0, got = -1, rc = -1, kept;
 
     if (!wf_id || !(db = lp_req_db(req)))
         return -1;
     /* No transaction: the claim, its history row and its event are one
-     * statement, and the workflow is read without a lock before it. */
-    if (lp_wf_load(db, req->arena, cfg, req->who.team_id, wf_id, 0, &wf, &req->err) != 0)
+     * statement. It runs first on the newest graph this process keeps of
+     * the workflow, and checks that version (and the team) itself; only
+     * when none is kept, or that claim gets no task or is refused, is the
+     * workflow read (without a lock) and the claim made on its graph. */
+    memset(&wf, 0, sizeof wf);
+    if ((kept = lp_wf_graph_cache_newest(wf_id, req->arena, &wf.graph, &version, &req->err)) < 0)
         goto done;
-    if ((k = lp_wf_graph_find(&wf.graph, stage)) < 0) {
-        lp_error_set(&req->err, LP_E_NOT_FOUND, "workflow %s has no stage \"%.64s\"", wf_id, stage);
-        goto done;
+    if (kept) {
+        got = claim_on(req, db, wf_id, &wf, stage, version, &t);
+        if (got != LP_TASK_CLAIMED && got != LP_TASK_OWN) {
+            lp_error_clear(&req->err);
+            kept = 0;
+        }
     }
-    st = &wf.graph.stages[k];
-    if (st->type != LP_WF_ANNOTATE && st->type != LP_WF_REVIEW && st->type != LP_WF_CONSENSUS) {
-        lp_error_field(&req->err, LP_E_INVALID, "stage",
-                       "stage \"%s\" is a %s stage: tasks are handed out on annotate, review and consensus stages",
-                       st->id, lp_wf_stage_type_name(st->type));
+    if (!kept && (lp_wf_load(db, req->arena, req->svc->cfg, req->who.team_id, wf_id, 0, &wf, &req->err) != 0 ||
+                  (got = claim_on(req, db, wf_id, &wf, stage, 0, &t)) < 0))
         goto done;
-    }
-    if (st->type == LP_WF_REVIEW && lp_req_require(req, LP_PERM_REVIEW) != 0)
-        goto done;
-    if (!in_pool(st, req->who.user_id)) {
-        lp_error_set(&req->err, LP_E_FORBIDDEN, "you are not in the pool of stage \"%s\"", st->id);
-        lp_error_hint(&req->err, "a manager adds you to the stage's assignees in the workflow");
-        goto done;
-    }
-    if (st->type == LP_WF_CONSENSUS)
-        got = lp_db_task_consensus_claim(db, req->arena, req->who.team_id, wf_id, st->id, req->who.user_id,
-                                         st->annotators, cfg->task_claim_ttl, &t, &req->err);
-    else
-        got = lp_db_task_claim_next(db, req->arena, req->who.team_id, wf_id, st->id, req->who.user_id,
-                                    cfg->task_claim_ttl, st->max_open_tasks, &t, &req->err);
-    if (got < 0)
-        goto done;
-    if (got == LP_TASK_AT_LIMIT) {
-        lp_error_set(&req->err, LP_E_CONFLICT, "you hold %lld open tasks of stage \"%s\", its max_open_tasks",
-                     (long long)st->max_open_tasks, st->id);
-        lp_error_hint(&req->err, "submit one of them first");
-        goto done;
-    }
     rc = got == LP_TASK_NONE ? lp_res_empty(req, 204) : lp_res_json(req, 200, task_json(&t));
 done:
     release(req, db);

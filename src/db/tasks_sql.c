@@ -159,24 +159,29 @@ static int claim_result(lp_arena *a, PGresult *r, lp_task_row *out, lp_error *er
     "  jsonb_build_object('assignee_id', $4::uuid, 'stage', stage) FROM claimed WHERE NOT own) "
 
 int lp_db_task_claim_next(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id, const char *stage,
-                          const char *user_id, int64_t ttl_ms, int64_t max_open, lp_task_row *out, lp_error *err)
+                          const char *user_id, int64_t ttl_ms, int64_t max_open, int version, lp_task_row *out,
+                          lp_error *err)
 {
-    char ttl[24], lim[24];
+    char ttl[24], lim[24], ver[16];
     snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
     snprintf(lim, sizeof lim, "%lld", (long long)max_open);
-    const char *p[6] = {team_id, workflow_id, stage, user_id, ttl, lim};
+    snprintf(ver, sizeof ver, "%d", version > 0 ? version : 0);
+    const char *p[7] = {team_id, workflow_id, stage, user_id, ttl, lim, ver};
     int rc = claim_result(
         a,
         lp_db_query(
             db,
-            "WITH mine AS ("
+            "WITH cur AS (SELECT $7::int = 0 OR EXISTS (SELECT 1 FROM workflows "
+            "  WHERE id = $2 AND team_id = $1 AND version = $7::int) AS ok), "
+            "mine AS ("
             "  SELECT id FROM tasks WHERE team_id = $1 AND workflow_id = $2 AND stage = $3 AND assignee_id = $4 "
-            "  AND claim_expires_at >= now() ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE), "
+            "  AND claim_expires_at >= now() AND (SELECT ok FROM cur) "
+            "  ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE), "
             "held AS ("
             "  SELECT count(*) AS n FROM tasks WHERE assignee_id = $4 AND workflow_id = $2 AND stage = $3 "
             "  AND (claim_expires_at IS NULL OR claim_expires_at >= now())), "
-            "go AS (SELECT NOT EXISTS (SELECT 1 FROM mine) "
-            "  AND ($6::bigint = 0 OR (SELECT n FROM held) < $6::bigint) AS ok), "
+            "go AS (SELECT (SELECT ok FROM cur) AND NOT EXISTS (SELECT 1 FROM mine) "
+            "  AND ($6::bigint = 0 OR (SELECT n FROM held) < $6::bigint) AS ok),  "
             "free AS ("
             "  SELECT id, priority, created_at FROM tasks "
             "  WHERE team_id = $1 AND workflow_id = $2 AND stage = $3 AND assignee_id IS NULL "
@@ -195,10 +200,10 @@ int lp_db_task_claim_next(lp_db *db, lp_arena *a, const char *team_id, const cha
             "  UPDATE tasks t SET assignee_id = $4, claim_expires_at = " EXPIRY("$5") ", updated_at = now() "
             "  FROM chosen WHERE t.id = chosen.id RETURNING t.*, chosen.own), " CLAIM_RECORDS
             "SELECT " LP_DB_TASK_COLUMNS("claimed") ", own FROM claimed",
-            6, p, err),
+            7, p, err),
         out, err);
-    if (rc != LP_TASK_NONE || max_open <= 0)
-        return rc;
+    if (rc != LP_TASK_NONE || max_open <= 0 || version > 0)
+        return rc; /* a checked version: the caller reads the workflow and asks again */
     /* nothing claimed: because of the limit? */
     const char *q[4] = {workflow_id, stage, user_id, lim};
     int64_t held = lp_db_count(db,

@@ -91,6 +91,22 @@ int lp_wf_graph_cache_get(const char *workflow_id, int version, lp_arena *a, lp_
     return rc;
 }
 
+int lp_wf_graph_cache_newest(const char *workflow_id, lp_arena *a, lp_wf_graph *out, int *version, lp_error *err)
+{
+    entry *newest = NULL;
+    int rc = 0;
+    pthread_mutex_lock(&g_mu);
+    for (entry *e = g_head; e; e = e->next)
+        if (strcmp(e->workflow_id, workflow_id) == 0 && (!newest || e->version > newest->version))
+            newest = e;
+    if (newest) {
+        *version = newest->version;
+        rc = lend_locked(newest, a, out, err) == 0 ? 1 : -1;
+    }
+    pthread_mutex_unlock(&g_mu);
+    return rc;
+}
+
 static void json_release(void *doc)
 {
     json_decref(doc);

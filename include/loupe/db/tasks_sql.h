@@ -102,10 +102,13 @@ typedef enum lp_task_claim_result {
  * task. The claim expires ttl_ms from now; a new claim writes a "claim"
  * history row and a task.assigned event. max_open > 0: no new claim while
  * user_id holds that many unexpired tasks of the stage (claims and
- * assignments). Call inside a transaction. Returns an lp_task_claim_result,
- * or -1. */
+ * assignments). version > 0: only while the team's workflow is at that
+ * version (else LP_TASK_NONE and nothing done), so that a caller may claim
+ * on a graph it kept without reading the workflow first; 0: unchecked. Call
+ * inside a transaction. Returns an lp_task_claim_result, or -1. */
 int lp_db_task_claim_next(lp_db *db, lp_arena *a, const char *team_id, const char *workflow_id, const char *stage,
-                          const char *user_id, int64_t ttl_ms, int64_t max_open, lp_task_row *out, lp_error *err);
+                          const char *user_id, int64_t ttl_ms, int64_t max_open, int version, lp_task_row *out,
+                          lp_error *err);
 
 /* Assigns the task to user_id (NULL: unassigns it) on behalf of actor_id:
  * no expiry (a manager's assignment does not lapse). Writes an "assign" /

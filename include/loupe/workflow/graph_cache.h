@@ -19,6 +19,12 @@
  * above; 0 when it is not cached; -1 when out of memory. */
 int lp_wf_graph_cache_get(const char *workflow_id, int version, lp_arena *a, lp_wf_graph *out, lp_error *err);
 
+/* 1 with *out the graph of the newest version of workflow_id cached and
+ * *version that version (which need not be the workflow's current one: the
+ * caller checks it with its statement), borrowed as said above; 0 when none
+ * is cached; -1 when out of memory. */
+int lp_wf_graph_cache_newest(const char *workflow_id, lp_arena *a, lp_wf_graph *out, int *version, lp_error *err);
+
 /* Reads definition (a stored definition's JSON text) with lp_wf_graph_read
  * and keeps the graph under (workflow_id, version), the least recently used
  * one making way when capacity graphs are kept already; *out as with

@@ -130,7 +130,7 @@ static int claim(const char *user, const char *stage, int64_t max_open, lp_task_
     lp_error err;
     lp_error_clear(&err);
     assert_int_equal(lp_db_begin(g_db, &err), 0);
-    int rc = lp_db_task_claim_next(g_db, g_arena, TEAM, WF, stage, user, TTL_MS, max_open, t, &err);
+    int rc = lp_db_task_claim_next(g_db, g_arena, TEAM, WF, stage, user, TTL_MS, max_open, 0, t, &err);
     if (rc < 0)
         fail_msg("claim: %s", err.message);
     assert_int_equal(lp_db_commit(g_db, &err), 0);
@@ -176,6 +176,36 @@ static void test_claim_order_own_first_lapsed_and_limit(void **state)
     lp_arena_reset(g_arena);
 }
 
+/* A claim made on a kept graph names its version: another version (or
+ * another team's workflow) claims nothing and writes nothing. */
+static void test_claim_checks_the_version(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_task_row t;
+    lp_error_clear(&err);
+    make_tasks("label", 2, NULL);
+    int version = (int)count("SELECT version FROM workflows WHERE id = '" WF "'");
+    assert_int_equal(lp_db_begin(g_db, &err), 0);
+    assert_int_equal(lp_db_task_claim_next(g_db, g_arena, TEAM, WF, "label", ANN, TTL_MS, 0, version + 1, &t, &err),
+                     LP_TASK_NONE);
+    assert_int_equal(lp_db_task_claim_next(g_db, g_arena, BOB, WF, "label", ANN, TTL_MS, 0, version, &t, &err),
+                     LP_TASK_NONE);
+    assert_int_equal(lp_db_commit(g_db, &err), 0);
+    assert_int_equal(count("SELECT count(*) FROM tasks WHERE assignee_id IS NOT NULL"), 0);
+    assert_int_equal(count("SELECT count(*) FROM task_history WHERE action = 'claim'"), 0);
+    assert_int_equal(lp_db_begin(g_db, &err), 0);
+    assert_int_equal(lp_db_task_claim_next(g_db, g_arena, TEAM, WF, "label", ANN, TTL_MS, 0, version, &t, &err),
+                     LP_TASK_CLAIMED);
+    /* the holder's own claim is checked as well */
+    assert_int_equal(lp_db_task_claim_next(g_db, g_arena, TEAM, WF, "label", ANN, TTL_MS, 0, version + 1, &t, &err),
+                     LP_TASK_NONE);
+    assert_int_equal(lp_db_task_claim_next(g_db, g_arena, TEAM, WF, "label", ANN, TTL_MS, 0, version, &t, &err),
+                     LP_TASK_OWN);
+    assert_int_equal(lp_db_commit(g_db, &err), 0);
+    lp_arena_reset(g_arena);
+}
+
 /* ---- concurrency ---------------------------------------------------------------- */
 
 #define CLAIMERS 8
@@ -205,7 +235,7 @@ static void *claim_loop(void *arg)
             c->failed = 1;
             break;
         }
-        int rc = lp_db_task_claim_next(db, a, TEAM, WF, "label", c->user, TTL_MS, 0, &t, &err);
+        int rc = lp_db_task_claim_next(db, a, TEAM, WF, "label", c->user, TTL_MS, 0, 0, &t, &err);
         /* the claimer submits at once: the task leaves the stage */
         const char *p[1] = {t.id};
         if (rc == LP_TASK_CLAIMED &&
@@ -412,6 +442,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_order_own_first_lapsed_and_limit),
+        cmocka_unit_test(test_claim_checks_the_version),
         cmocka_unit_test(test_concurrent_claimers_never_share),
         cmocka_unit_test(test_consensus_seats),
         cmocka_unit_test(test_assign_state_renew_and_bulk),

@@ -52,6 +52,26 @@ static void test_hit_for_the_same_version_only(void **state)
     lp_arena_free(b);
 }
 
+static void test_newest_version_of_a_workflow(void **state)
+{
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_wf_graph g;
+    lp_error err;
+    int version = 0;
+    (void)state;
+    lp_error_clear(&err);
+    assert_int_equal(lp_wf_graph_cache_newest(WF_A, a, &g, &version, &err), 0);
+    assert_int_equal(lp_wf_graph_cache_read(WF_A, 2, DEF_TWO, &WF_LIM, 4, a, &g, &err), 0);
+    assert_int_equal(lp_wf_graph_cache_read(WF_A, 1, DEF_ONE, &WF_LIM, 4, a, &g, &err), 0);
+    assert_int_equal(lp_wf_graph_cache_read(WF_B, 3, DEF_ONE, &WF_LIM, 4, a, &g, &err), 0);
+    assert_int_equal(lp_wf_graph_cache_newest(WF_A, a, &g, &version, &err), 1);
+    assert_int_equal(version, 2);
+    assert_int_equal(g.nstages, 2);
+    assert_int_equal(lp_wf_graph_cache_newest(WF_B, a, &g, &version, &err), 1);
+    assert_int_equal(version, 3);
+    lp_arena_free(a);
+}
+
 static void test_least_recently_used_makes_way(void **state)
 {
     lp_arena *a = lp_arena_new(0, 0);
@@ -120,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_hit_for_the_same_version_only, clear),
+        cmocka_unit_test_teardown(test_newest_version_of_a_workflow, clear),
         cmocka_unit_test_teardown(test_least_recently_used_makes_way, clear),
         cmocka_unit_test_teardown(test_borrowed_graph_outlives_its_entry, clear),
         cmocka_unit_test_teardown(test_no_capacity_keeps_nothing, clear),
