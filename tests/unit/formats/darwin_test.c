@@ -49,6 +49,50 @@ static void test_format_double(void **state)
     }
 }
 
+/* printf's answer: the fewest of 15, 16 or 17 significant digits that read back. */
+static size_t printf_double(double v, char out[32])
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    return (size_t)n;
+}
+
+/* Sums, products and ratios of coordinates need 15 to 17 digits: each reads
+ * back as the same double, in no more characters than printf's shortest. */
+static void test_format_double_long(void **state)
+{
+    (void)state;
+    struct {
+        double v;
+        const char *text;
+    } fixed[] = {{0.1 + 0.2, "0.30000000000000004"}, {1.0 / 3, "0.3333333333333333"}, {2.0 / 3, "0.6666666666666666"},
+                 {1920.0 / 7, "274.2857142857143"},  {0.0001 / 3, "3.3333333333333335e-05"}, {1e15 / 3, "333333333333333.3"}};
+    char out[32], ref[32];
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        lp_json_format_double(fixed[i].v, out);
+        assert_string_equal(out, fixed[i].text);
+    }
+    srand(12);
+    for (int i = 0; i < 300000; i++) {
+        double a = (double)(rand() % 200000) / 100.0, b = (double)(rand() % 200000) / 1000.0, v;
+        switch (i % 4) {
+        case 0: v = a + b; break;
+        case 1: v = a * b; break;
+        case 2: v = b / 1920.0; break;
+        default: v = -a / (b + 1) * 1e-3; break;
+        }
+        size_t n = lp_json_format_double(v, out);
+        assert_int_equal(n, strlen(out));
+        assert_true(strtod(out, NULL) == v);
+        if (fabs(v) >= 1e-4 && n > printf_double(v, ref)) /* below, printf writes an exponent */
+            fail_msg("%.17g: %s, printf %s", v, out, ref);
+    }
+}
+
 /* Reads one annotation from text. */
 static int read_one(lp_arena *a, const char *text, lp_ann *ann, lp_error *err)
 {
@@ -316,6 +360,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_double),
+        cmocka_unit_test(test_format_double_long),
         cmocka_unit_test(test_read_annotations),
         cmocka_unit_test(test_blob_round_trips),
         cmocka_unit_test(test_darwin_keys),
