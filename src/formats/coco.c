@@ -152,8 +152,9 @@ static int write_ann(lp_fmt_writer *w, coco *c, const lp_fmt_ann *ann, const fmt
 
     if (!ann->cls)
         return 1;
-    if (lp_buf_printf(b, "%s{\"id\":%llu,\"image_id\":%llu,\"category_id\":%u,", c->ann_id ? "," : "",
-                      (unsigned long long)c->ann_id + 1, (unsigned long long)c->image_id, ann->cls->index + 1))
+    if (lp_buf_puts(b, c->ann_id ? ",{\"id\":" : "{\"id\":") || fmt_uint(b, c->ann_id + 1) ||
+        lp_buf_puts(b, ",\"image_id\":") || fmt_uint(b, c->image_id) || lp_buf_puts(b, ",\"category_id\":") ||
+        fmt_uint(b, ann->cls->index + 1u) || lp_buf_puts(b, ","))
         return fmt_nomem(w, err);
     switch (g->type) {
     case LP_GEOM_BOUNDING_BOX:
@@ -208,8 +209,8 @@ static int write_ann(lp_fmt_writer *w, coco *c, const lp_fmt_ann *ann, const fmt
         return 1;
     }
     if (rc || put_bbox(b, &box) || lp_buf_puts(b, ",\"area\":") || fmt_num(b, area) ||
-        lp_buf_printf(b, ",\"iscrowd\":0,\"loupe_id\":\"%s\",\"loupe_type\":\"%s\"}", ann->row.id,
-                      lp_ann_type_name(g->type)))
+        lp_buf_puts(b, ",\"iscrowd\":0,\"loupe_id\":\"") || lp_buf_puts(b, ann->row.id) ||
+        lp_buf_puts(b, "\",\"loupe_type\":\"") || lp_buf_puts(b, lp_ann_type_name(g->type)) || lp_buf_puts(b, "\"}"))
         return fmt_nomem(w, err);
     c->ann_id++;
     if (g->type == LP_GEOM_ELLIPSE || g->type == LP_GEOM_CUBOID)

@@ -344,6 +344,17 @@ int fmt_num(lp_buf *b, double v)
     return lp_buf_append(b, t, n);
 }
 
+int fmt_uint(lp_buf *b, uint64_t v)
+{
+    char t[20];
+    size_t n = sizeof t;
+    do {
+        t[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return lp_buf_append(b, t + n, sizeof t - n);
+}
+
 int fmt_csv(lp_buf *b, const char *s)
 {
     if (lp_buf_puts(b, "\""))

@@ -61,6 +61,8 @@ int fmt_csv(lp_buf *b, const char *s);
 
 /* Shortest round-trip decimal of v. */
 int fmt_num(lp_buf *b, double v);
+/* The decimal of v (no printf on the per-shape path). */
+int fmt_uint(lp_buf *b, uint64_t v);
 /* s as XML character data or attribute value (escaped). */
 int fmt_xml(lp_buf *b, const char *s);
 
