@@ -299,32 +299,47 @@ static PGresult *pipeline_result(PGconn *conn)
     return res;
 }
 
-/* Runs the statement (prepared as name, or sql when name is "") after the
- * BEGIN that lp_db_begin left pending, both in one round trip. Returns the
- * statement's result (PGRES_PIPELINE_ABORTED when BEGIN failed), or NULL. */
-static PGresult *exec_after_begin(lp_db *db, const char *name, const char *sql, int nparams,
-                                  const char *const *params)
+/* Runs, in one round trip (libpq pipeline mode), the parameterless
+ * commands before[0..nbefore), then the statement (prepared as name, or
+ * sql when name is ""), then after[0..nafter). Returns the statement's
+ * result, or the error of a command around it that failed (the statement
+ * then aborted, or its effect lost), or NULL when nothing came back. */
+static PGresult *exec_pipeline(lp_db *db, const char *const *before, size_t nbefore, const char *name,
+                               const char *sql, int nparams, const char *const *params, const char *const *after,
+                               size_t nafter)
 {
     PGconn *conn = db->conn;
-    PGresult *begin = NULL, *res = NULL, *sync = NULL;
-    db->begin_pending = 0;
+    PGresult *res = NULL, *failed = NULL, *r;
+    size_t k;
+    int sent;
+
     if (!PQenterPipelineMode(conn))
         return NULL;
-    if (PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-        (name[0] ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
-                 : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) &&
-        PQpipelineSync(conn)) {
-        begin = pipeline_result(conn);
-        res = pipeline_result(conn);
-        sync = pipeline_result(conn);
+    sent = 1;
+    for (k = 0; sent && k < nbefore; k++)
+        sent = PQsendQueryParams(conn, before[k], 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && (name[0] ? PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0)
+                            : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+    for (k = 0; sent && k < nafter; k++)
+        sent = PQsendQueryParams(conn, after[k], 0, NULL, NULL, NULL, NULL, 0);
+    if (sent && PQpipelineSync(conn)) {
+        for (k = 0; k < nbefore + 1 + nafter; k++) {
+            r = pipeline_result(conn);
+            if (k == nbefore)
+                res = r;
+            else if (!failed && r && PQresultStatus(r) == PGRES_FATAL_ERROR)
+                failed = r;
+            else
+                PQclear(r);
+        }
+        PQclear(pipeline_result(conn)); /* the sync */
     }
-    if (begin && PQresultStatus(begin) != PGRES_COMMAND_OK && !(res && PQresultStatus(res) == PGRES_FATAL_ERROR)) {
+    if (failed && !(res && PQresultStatus(res) == PGRES_FATAL_ERROR)) {
         PQclear(res);
-        res = begin; /* its error is the one to report */
-        begin = NULL;
+        res = failed;
+        failed = NULL;
     }
-    PQclear(begin);
-    PQclear(sync);
+    PQclear(failed);
     if (!PQexitPipelineMode(conn)) {
         PQclear(res);
         return NULL;
@@ -352,12 +367,45 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
     }
     if (prepared_name(db, sql, nparams, name, err) != 0)
         return NULL;
-    if (db->begin_pending)
-        res = exec_after_begin(db, name, sql, nparams, params);
-    else if (name[0])
+    if (db->begin_pending) {
+        static const char *const begin[] = {"BEGIN"};
+        db->begin_pending = 0;
+        res = exec_pipeline(db, begin, 1, name, sql, nparams, params, NULL, 0);
+    } else if (name[0])
         res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
     else
         res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (check_result(db, res, "a statement", err) != 0) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+{
+    /* set_config(..., true) lasts until the transaction ends: the implicit
+     * one of the pipeline when none is open, else reset after it. */
+    static const char *const force = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+    static const char *const reset[] = {"SET LOCAL plan_cache_mode TO DEFAULT"};
+    const char *before[2];
+    size_t nbefore = 0;
+    char name[16];
+    PGresult *res;
+    int open;
+
+    if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
+        return NULL;
+    }
+    if (prepared_name(db, sql, nparams, name, err) != 0)
+        return NULL;
+    if (db->begin_pending)
+        before[nbefore++] = "BEGIN";
+    db->begin_pending = 0;
+    before[nbefore++] = force;
+    open = lp_db_in_transaction(db) || nbefore == 2;
+    res = exec_pipeline(db, before, nbefore, name, sql, nparams, params, reset, open ? 1 : 0);
     if (check_result(db, res, "a statement", err) != 0) {
         PQclear(res);
         return NULL;
@@ -409,7 +457,7 @@ int lp_db_begin(lp_db *db, lp_error *err)
         return lp_error_set(err, LP_E_INTERNAL, "a transaction is already open on this database connection");
     if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
-    db->begin_pending = 1; /* sent with the first statement (exec_after_begin) */
+    db->begin_pending = 1; /* sent with the first statement (exec_pipeline) */
     return 0;
 }
 

@@ -53,6 +53,13 @@ struct lp_db {
  * server's message goes to the log, not to the client). */
 PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
 
+/* As lp_db_query, with PostgreSQL's generic plan of the statement
+ * (plan_cache_mode force_generic_plan for that statement alone, set and
+ * reset in the same round trip): for the hot statements about one row whose
+ * planning would cost more than their run. Outside a transaction, the
+ * statement runs in one of its own, as with lp_db_query. */
+PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
+
 /* The underlying connection (borrowed), for COPY and pipeline mode. */
 PGconn *lp_db_pg(lp_db *db);
 

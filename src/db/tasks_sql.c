@@ -167,9 +167,10 @@ int lp_db_task_claim_next(lp_db *db, lp_arena *a, const char *team_id, const cha
     snprintf(lim, sizeof lim, "%lld", (long long)max_open);
     snprintf(ver, sizeof ver, "%d", version > 0 ? version : 0);
     const char *p[7] = {team_id, workflow_id, stage, user_id, ttl, lim, ver};
+    /* the generic plan: planning this statement costs more than running it */
     int rc = claim_result(
         a,
-        lp_db_query(
+        lp_db_query_generic(
             db,
             "WITH cur AS (SELECT $7::int = 0 OR EXISTS (SELECT 1 FROM workflows "
             "  WHERE id = $2 AND team_id = $1 AND version = $7::int) AS ok), "

@@ -637,7 +637,7 @@ int lp_db_wf_write(lp_db *db, lp_arena *a, const char *team_id, const char *work
         lp_sqlb_param(&b, lp_sqlb_column(&b, w->ev, sizeof *w->ev, ev_cols[i], w->nev));
     /* The events' fan-out trigger (migrations/0011) runs once, on all of
      * them. The first task placed comes back (for the answer to one). */
-    PGresult *r = lp_sqlb_query(&b, db,
+    static const char *const sql =
                     "WITH place AS (UPDATE tasks t SET stage = u.stage, state = u.state, assignee_id = NULL, "
                     "  claim_expires_at = NULL, stage_entered_at = now(), updated_at = now() "
                     "  FROM unnest($3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, stage, state, ord) "
@@ -654,8 +654,13 @@ int lp_db_wf_write(lp_db *db, lp_arena *a, const char *team_id, const char *work
                     "  SELECT coalesce(u.id, loupe_uuid_v7()), $1, u.type, $2, u.item_id, u.task_id, u.data "
                     "  FROM unnest($18::uuid[], $19::text[], $20::uuid[], $21::uuid[], $22::jsonb[]) "
                     "  AS u(id, type, item_id, task_id, data)) "
-                    "SELECT " LP_DB_TASK_COLUMNS("place") " FROM place ORDER BY ord LIMIT 1",
-                    err);
+                    "SELECT " LP_DB_TASK_COLUMNS("place") " FROM place ORDER BY ord LIMIT 1";
+    /* One task (a person's action): the generic plan, planning it would
+     * cost more than running it. */
+    PGresult *r = NULL;
+    if (lp_sqlb_check(&b, err) == 0)
+        r = w->nplace == 1 ? lp_db_query_generic(db, sql, b.n, b.params, err) : lp_db_query(db, sql, b.n, b.params, err);
+    lp_sqlb_free(&b);
     int rc = r ? 0 : -1;
     if (r && placed && PQntuples(r) == 1)
         rc = lp_db_read_task(a, r, 0, placed, err);

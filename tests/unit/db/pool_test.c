@@ -263,6 +263,44 @@ static void test_begin_goes_with_the_first_statement(void **state)
     lp_db_close(db);
 }
 
+/* A statement run with its generic plan answers as it would otherwise, in
+ * the transaction open (or pending) if any, and leaves plan_cache_mode as
+ * it was for the statements after it. */
+static void test_generic_plan_for_one_statement(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    char url[512], v[64], first[64];
+    lp_error err;
+    lp_error_clear(&err);
+    fresh_database("lp_t_generic", url, sizeof url);
+    lp_db *db = lp_db_connect(url, 2000, &err);
+    assert_non_null(db);
+    const char *args[1] = {"41"};
+    for (int i = 0; i < 8; i++) { /* past the executions that choose between plans */
+        PGresult *r = lp_db_query_generic(db, "SELECT $1::int + 1, current_setting('plan_cache_mode')", 1, args, &err);
+        assert_non_null(r);
+        assert_string_equal(PQgetvalue(r, 0, 0), "42");
+        assert_string_equal(PQgetvalue(r, 0, 1), "force_generic_plan");
+        PQclear(r);
+    }
+    assert_string_equal(scalar(db, "SHOW plan_cache_mode", 0, NULL, v, sizeof v), "auto");
+
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    PGresult *r = lp_db_query_generic(db, "SELECT txid_current()::text", 0, NULL, &err);
+    assert_non_null(r);
+    snprintf(first, sizeof first, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    assert_string_equal(scalar(db, "SELECT txid_current()::text", 0, NULL, v, sizeof v), first);
+    assert_string_equal(scalar(db, "SHOW plan_cache_mode", 0, NULL, v, sizeof v), "auto");
+    assert_null(lp_db_query_generic(db, "SELECT 1/0", 0, NULL, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    lp_error_clear(&err);
+    assert_int_equal(lp_db_commit(db, &err), -1);
+    assert_false(lp_db_in_transaction(db));
+    lp_db_close(db);
+}
+
 static void test_exhaustion_times_out(void **state)
 {
     (void)state;
@@ -467,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_errors_are_mapped),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_begin_goes_with_the_first_statement),
+        cmocka_unit_test(test_generic_plan_for_one_statement),
         cmocka_unit_test(test_exhaustion_times_out),
         cmocka_unit_test(test_waiter_gets_released_connection),
         cmocka_unit_test(test_reconnects_after_connection_loss),
