@@ -6,6 +6,7 @@
  * The export row, its exports.write job and the audit row are written in one
  * transaction; the job writes the archive into storage (src/jobs/kinds). */
 #include <jansson.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "handlers_int.h"
@@ -227,26 +228,9 @@ int lp_api_exports_download(lp_req *req)
     return lp_res_redirect(req, 302, u->url);
 }
 
-/* A listed export with the request its download URL is signed for (the
- * list renderer is given only the rows). */
-typedef struct listed {
-    lp_req *req;
-    const lp_export_row *row;
-} listed;
-
-static json_t *listed_at(const void *rows, size_t i)
+static json_t *listed_json(lp_req *req, const void *row)
 {
-    const listed *l = (const listed *)rows + i;
-    return export_json(l->req, l->row);
-}
-
-static void listed_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
-{
-    const listed *l = (const listed *)rows + i;
-    (void)req;
-    (void)ctx;
-    *key = l->row->id;
-    *id = l->row->id;
+    return export_json(req, row);
 }
 
 int lp_api_exports_list(lp_req *req)
@@ -265,10 +249,6 @@ int lp_api_exports_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    listed *l = lp_arena_alloc(req->arena, (n ? n : 1) * sizeof *l);
-    if (!l)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory listing exports");
-    for (size_t i = 0; i < n; i++)
-        l[i] = (listed){req, &rows[i]};
-    return lp_api_respond_keyset(req, "exports", &page, l, n, listed_at, listed_cursor, NULL);
+    return lp_api_respond_id_keyset(req, "exports", &page, rows, n, sizeof *rows, offsetof(lp_export_row, id),
+                                    listed_json);
 }

@@ -11,6 +11,7 @@
  * file of the caller's team: its own export or import files, or an object
  * under one of its storage locations — never another team's. */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,24 +274,9 @@ int lp_api_imports_get(lp_req *req)
     return load(req, &row) != 0 ? -1 : respond_import(req, 200, &row);
 }
 
-typedef struct listed {
-    lp_req *req;
-    const lp_import_row *row;
-} listed;
-
-static json_t *listed_at(const void *rows, size_t i)
+static json_t *listed_json(lp_req *req, const void *row)
 {
-    const listed *l = (const listed *)rows + i;
-    return import_json(l->req, l->row);
-}
-
-static void listed_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
-{
-    const listed *l = (const listed *)rows + i;
-    (void)req;
-    (void)ctx;
-    *key = l->row->id;
-    *id = l->row->id;
+    return import_json(req, row);
 }
 
 int lp_api_imports_list(lp_req *req)
@@ -309,12 +295,8 @@ int lp_api_imports_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    listed *l = lp_arena_alloc(req->arena, (n ? n : 1) * sizeof *l);
-    if (!l)
-        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory listing imports");
-    for (size_t i = 0; i < n; i++)
-        l[i] = (listed){req, &rows[i]};
-    return lp_api_respond_keyset(req, "imports", &page, l, n, listed_at, listed_cursor, NULL);
+    return lp_api_respond_id_keyset(req, "imports", &page, rows, n, sizeof *rows, offsetof(lp_import_row, id),
+                                    listed_json);
 }
 
 /* ---- PUT /api/v1/imports/{id}/file ------------------------------------------------------- */

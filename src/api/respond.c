@@ -45,6 +45,42 @@ int lp_api_respond_keyset(lp_req *req, const char *key, const lp_page *page, con
     return lp_api_respond_page(req, key, rows, shown, render, next);
 }
 
+/* One row of an id-ordered list with what rendering it needs. */
+typedef struct id_row {
+    lp_req *req;
+    const char *row;
+    const char *id;
+    lp_api_row_render render;
+} id_row;
+
+static json_t *id_row_json(const void *rows, size_t i)
+{
+    const id_row *r = (const id_row *)rows + i;
+    return r->render(r->req, r->row);
+}
+
+static void id_row_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    const id_row *r = (const id_row *)rows + i;
+    (void)req;
+    (void)ctx;
+    *key = r->id;
+    *id = r->id;
+}
+
+int lp_api_respond_id_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
+                             size_t row_size, size_t id_offset, lp_api_row_render render)
+{
+    id_row *v = lp_arena_alloc(req->arena, (n ? n : 1) * sizeof *v);
+    if (!v)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory listing %s", key);
+    for (size_t i = 0; i < n; i++) {
+        const char *row = (const char *)rows + i * row_size;
+        v[i] = (id_row){req, row, row + id_offset, render};
+    }
+    return lp_api_respond_keyset(req, key, page, v, n, id_row_json, id_row_cursor, NULL);
+}
+
 int lp_api_respond_created(lp_req *req, const char *collection, const char *id, json_t *body)
 {
     const char *loc = lp_arena_printf(req->arena, "%s/%s", collection, id);

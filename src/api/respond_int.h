@@ -34,6 +34,17 @@ typedef void (*lp_api_row_cursor)(lp_req *req, const void *rows, size_t i, const
 int lp_api_respond_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
                           lp_api_row_json render, lp_api_row_cursor cursor, const void *ctx);
 
+/* Renders one row for the request it answers (a new reference, or NULL
+ * when out of memory): for rows whose document needs the request, such as
+ * a URL signed for it. */
+typedef json_t *(*lp_api_row_render)(lp_req *req, const void *row);
+
+/* lp_api_respond_keyset for a list ordered by id alone whose rows render
+ * with the request: rows is an array of n rows of row_size bytes, each
+ * holding its id as a string at id_offset (a char array member). */
+int lp_api_respond_id_keyset(lp_req *req, const char *key, const lp_page *page, const void *rows, size_t n,
+                             size_t row_size, size_t id_offset, lp_api_row_render render);
+
 /* 1 if a decoded page[after] key is a UUID: the key of lists ordered by
  * their (time-ordered) ids. */
 int lp_api_uuid_cursor_ok(const char *key);
