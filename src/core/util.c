@@ -223,3 +223,11 @@ int lp_mkdir_p(const char *path, unsigned mode)
     }
     return 0;
 }
+
+const char *lp_strv_find(const char *const *list, const char *s)
+{
+    for (; s && *list; list++)
+        if (strcmp(*list, s) == 0)
+            return *list;
+    return NULL;
+}

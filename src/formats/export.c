@@ -10,6 +10,7 @@
 
 #include "export_int.h"
 #include "loupe/annotation/stored.h"
+#include "loupe/core/util.h"
 #include "loupe/formats/json_text.h"
 #include "loupe/geometry/measure.h"
 #include "loupe/geometry/rle.h"
@@ -39,12 +40,7 @@ static const char *resolve_variant(const lp_fmt_ops *ops, const char *variant)
 {
     if (!ops->variants)
         return variant ? NULL : "";
-    if (!variant)
-        return ops->variants[0];
-    for (const char *const *v = ops->variants; *v; v++)
-        if (strcmp(*v, variant) == 0)
-            return *v;
-    return NULL;
+    return variant ? lp_strv_find(ops->variants, variant) : ops->variants[0];
 }
 
 int lp_fmt_per_image(const char *format)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "import_int.h"
+#include "loupe/core/util.h"
 
 static const lp_imp_ops *const FORMATS[] = {
     &lp_imp_darwin_ops,
@@ -32,12 +33,7 @@ static const char *resolve_variant(const lp_imp_ops *ops, const char *variant)
 {
     if (!ops->variants)
         return variant ? NULL : "";
-    if (!variant)
-        return ops->variants[0];
-    for (const char *const *v = ops->variants; *v; v++)
-        if (strcmp(*v, variant) == 0)
-            return *v;
-    return NULL;
+    return variant ? lp_strv_find(ops->variants, variant) : ops->variants[0];
 }
 
 int lp_imp_format_valid(const char *format, const char *variant)

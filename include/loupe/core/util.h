@@ -41,6 +41,9 @@ int lp_const_time_eq(const void *a, const void *b, size_t n);
  * are fine). 0, or -1 with errno set (ENAMETOOLONG past 4095 bytes). */
 int lp_mkdir_p(const char *path, unsigned mode);
 
+/* The entry of list (NULL-terminated) equal to s, or NULL (also when s is NULL). */
+const char *lp_strv_find(const char *const *list, const char *s);
+
 /* Copies at most cap-1 bytes and NUL-terminates; returns strlen(src). */
 size_t lp_strlcpy(char *dst, const char *src, size_t cap);
 
