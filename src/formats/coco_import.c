@@ -908,6 +908,7 @@ static int yield_images(cfile *f)
                 ib.it.slots = slot;
                 ib.it.nslots = 1;
                 ib.it.ann_where = ib.where;
+                ib.it.done = (double)(i + 1) / (double)d->nimages;
                 if (!ib.it.where || !ib.it.path || !ib.it.name)
                     rc = lp_error_set(f->err, LP_E_NOMEM, "out of memory reading %s", f->name);
                 else

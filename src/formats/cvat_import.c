@@ -454,6 +454,7 @@ static int cvat_end_el(imp_xml *x)
         f->it.slots = &f->slot;
         f->it.nslots = 1;
         f->it.ann_where = f->where;
+        f->it.done = imp_xml_done(x);
         return imp_item(x->r, &f->it, x->err);
     }
     if (strcmp(p, "/annotations/track") == 0)
@@ -495,6 +496,7 @@ static int cvat_file(lp_imp_reader *r, const char *name, const char *data, size_
                          .ann_where = f.track_wheres};
     if (!f.it.path)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", name);
+    f.it.done = 1;
     return imp_item(r, &f.it, err);
 }
 

@@ -281,6 +281,7 @@ static int darwin_file(lp_imp_reader *r, const char *name, const char *data, siz
         f.it.path = "/";
     f.it.slots = f.slots;
     f.it.ann_where = f.where;
+    f.it.done = 1;
     return imp_item(r, &f.it, err);
 }
 

@@ -72,6 +72,7 @@ typedef struct imp_xml {
     lp_arena *a;
     lp_error *err;
     lp_xml *x;
+    size_t len;                  /* the file's size, for imp_xml_done */
     char path[512];
     size_t path_len[IMP_XML_DEPTH + 2];
     size_t depth;
@@ -87,6 +88,8 @@ typedef struct imp_xml {
  * is not well-formed XML or holds a refused construct (reported as a
  * problem that leaves the file out); -1 to stop the import. */
 int imp_xml_read(imp_xml *x, const char *data, size_t len);
+/* The share of the file read up to the element being handled, 0..1. */
+double imp_xml_done(const imp_xml *x);
 /* "line L, column C" of the element being handled (new in x->a; NULL on NOMEM). */
 const char *imp_xml_where(imp_xml *x);
 /* The value of attribute name, or NULL. */

@@ -63,6 +63,7 @@ int imp_xml_read(imp_xml *x, const char *data, size_t len)
     lp_error_clear(&pe);
     x->path[0] = '\0';
     x->depth = 0;
+    x->len = len;
     if (!(x->x = lp_xml_new(&h, IMP_XML_DEPTH, x->err)))
         return -1;
     int rc = lp_xml_feed(x->x, data, len, true, &pe);
@@ -84,6 +85,11 @@ int imp_xml_read(imp_xml *x, const char *data, size_t len)
                        msg) != 0
                ? -1
                : 1;
+}
+
+double imp_xml_done(const imp_xml *x)
+{
+    return x->x && x->len ? (double)lp_xml_offset(x->x) / (double)x->len : 0;
 }
 
 const char *imp_xml_where(imp_xml *x)

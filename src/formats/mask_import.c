@@ -383,6 +383,7 @@ static int mask_png(lp_imp_reader *r, mask_in *m, const char *file, const char *
         }
     }
     it.ann_where = where;
+    it.done = 1;
     if (rc == 0)
         rc = imp_item(r, &it, err);
 done:

@@ -220,6 +220,7 @@ static int voc_file(lp_imp_reader *r, const char *name, const char *data, size_t
     f.it.ann_where = f.where;
     if (!f.it.path || !f.it.name)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", name);
+    f.it.done = 1;
     return imp_item(r, &f.it, err);
 }
 

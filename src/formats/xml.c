@@ -132,6 +132,12 @@ void lp_xml_where(const lp_xml *x, unsigned long *line, unsigned long *column)
     *column = (unsigned long)XML_GetCurrentColumnNumber(x->p) + 1;
 }
 
+size_t lp_xml_offset(const lp_xml *x)
+{
+    XML_Index i = XML_GetCurrentByteIndex(x->p);
+    return i > 0 ? (size_t)i : 0;
+}
+
 void lp_xml_free(lp_xml *x)
 {
     if (!x)

@@ -356,6 +356,7 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
         *w = at;
     }
     it.ann_where = where;
+    it.done = 1;
     return imp_item(r, &it, err);
 }
 

@@ -31,10 +31,11 @@ int lp_job_progress(lp_job_ctx *ctx, double fraction)
     if (fraction > 1)
         fraction = 1;
     ctx->progress = fraction;
-    if (ctx->db && (fraction >= 1 || now - ctx->progress_written_ms >= PROGRESS_EVERY_MS)) {
+    lp_db *db = ctx->progress_db ? ctx->progress_db : ctx->db;
+    if (db && (fraction >= 1 || now - ctx->progress_written_ms >= PROGRESS_EVERY_MS)) {
         lp_error e;
         lp_error_clear(&e);
-        if (lp_db_job_progress(ctx->db, ctx->id, ctx->attempt, fraction, &e) != 0)
+        if (lp_db_job_progress(db, ctx->id, ctx->attempt, fraction, &e) != 0)
             LP_WARN("jobs", "job %s: cannot record progress: %s", ctx->id, e.message);
         ctx->progress_written_ms = now;
     }

@@ -10,6 +10,7 @@ import copy
 import io
 import json
 import os
+import subprocess
 import urllib.parse
 import uuid
 import zipfile
@@ -301,6 +302,95 @@ class OptionsTest(ImportCase):
         self.assertEqual(by_file["broken.json"]["where"], "line 2, column 28")
         self.assertEqual(by_file["broken.json"]["skipped"], "file")
         self.assertEqual(m["counts"]["files_ignored"], 1)
+
+
+    def test_created_classes_keep_declared_properties(self):
+        # .v7/metadata.json declares the class's properties (Darwin's spellings); the class the
+        # import creates carries them, and the annotation's values are checked against them
+        meta = {"classes": [{"name": "dog", "type": "bounding_box", "description": "a good dog",
+                             "sub_types": ["text"], "color": "rgba(255,0,85,1.0)",
+                             "properties": [
+                                 {"name": "Colors", "type": "multi-select", "granularity": "section", "required": True,
+                                  "property_values": [{"value": "red", "color": "rgba(255, 0, 0, 0)"},
+                                                      {"value": "blue"}]},
+                                 {"name": "Size", "type": "single-select", "options": [{"value": "big"}]},
+                                 {"name": "Note", "type": "text", "granularity": "item"},
+                                 {"name": "Odd", "type": "sparkle"}]}]}
+        ann = self.box(name="dog")
+        ann["properties"] = [{"name": "Size", "value": "big"}]
+        ann["text"] = {"text": "woof"}
+        data = zip_of({".v7/metadata.json": json.dumps(meta),
+                       "a.json": darwin_file("a.jpg", [ann], properties=[{"name": "Note", "value": "hello"}])})
+        m = self.run_import(data, options={"create_classes": True})
+        self.assertEqual(m["counts"]["classes_created"], 1)
+        self.assertEqual([(p["where"], p.get("skipped")) for p in m["problems"]],
+                         [('classes["dog"].properties[3]', None)], m["problems"])
+        self.assertIn("not kept", m["problems"][0]["message"])
+        dog = [c for c in self.c.get("/api/v1/classes").json()["classes"] if c["name"] == "dog"][0]
+        self.assertEqual(dog["description"], "a good dog")
+        self.assertEqual(dog["sub_types"], ["text"])
+        props = {p["name"]: p for p in dog["properties"]}
+        self.assertEqual(sorted(props), ["Colors", "Note", "Size"])
+        self.assertEqual(props["Colors"]["type"], "multi_select")
+        self.assertEqual(props["Colors"]["granularity"], "frame")
+        self.assertTrue(props["Colors"]["required"])
+        self.assertEqual([o["value"] for o in props["Colors"]["options"]], ["red", "blue"])
+        self.assertEqual(props["Size"], {"id": props["Size"]["id"], "name": "Size", "type": "single_select",
+                                         "options": [{"value": "big"}], "granularity": "annotation",
+                                         "required": False})
+        uuid.UUID(props["Size"]["id"])
+        self.assertEqual(props["Note"]["granularity"], "item")
+        back = self.annotations(self.a["id"])
+        self.assertEqual(back["annotations"][0]["properties"], ann["properties"])
+        self.assertEqual(back["properties"], [{"name": "Note", "value": "hello"}])
+        # a value the declared property does not hold is a problem
+        ann["properties"] = [{"name": "Size", "value": "tiny"}]
+        m = self.run_import(zip_of({"a.json": darwin_file("a.jpg", [ann])}), options={"mode": "replace"},
+                            expect="failed")
+        self.assertEqual(m["problems"][0]["where"], "annotations[0].properties[0].value", m["problems"])
+
+
+class ProgressTest(ImportCase):
+    def setUp(self):
+        lh.LoupeTestCase.setUp(self)
+        self.start_team()
+        # one item per batch, so that the import writes (and waits on a lock) item by item
+        self.worker = self.start_worker(settings={"import_batch_annotations": 1})
+        self.ds = self.make_dataset("Scenes")
+
+    def test_progress_advances_while_the_import_runs(self):
+        for i in range(6):
+            self.make_item("i%d.jpg" % i)
+        data = zip_of({"i%d.json" % i: darwin_file("i%d.jpg" % i, [{"name": "cat", "bounding_box": {
+            "x": 1, "y": 2, "w": 3, "h": 4}}]) for i in range(6)})
+        self.make_class("cat", ["bounding_box"])
+        # another session holds the fourth item: the import stops there, mid-way, until it lets go
+        argv = list(self.sandbox.services.info["psql"]) + ["-d", self.sandbox.name, "-q", "-tA", "-v",
+                                                            "ON_ERROR_STOP=1"]
+        holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write("BEGIN;\nSELECT 'held' FROM items WHERE name = 'i3.jpg' FOR UPDATE;\n")
+            holder.stdin.flush()
+            self.assertEqual(holder.stdout.readline().strip(), "held")
+            m = self.create()
+            self.upload(m, data)
+            self.start(m)
+            mid = lh.wait_until(lambda: (lambda x: x if x["progress"] > 0 else None)(
+                self.c.get("/api/v1/imports/" + m["id"]).json()), timeout=60, interval=0.05, message="progress")
+            self.assertEqual(mid["status"], "running", mid)
+            self.assertLess(mid["progress"], 1)
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            holder.stdout.close()
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait()
+        done = self.wait(m)
+        self.assertEqual(done["status"], "succeeded", done)
+        self.assertEqual(done["progress"], 1)
+        self.assertEqual(done["counts"]["annotations"]["created"], 6)
 
 
 class RefusalsTest(ImportCase):

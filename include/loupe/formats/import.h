@@ -103,6 +103,8 @@ typedef struct lp_imp_item {
     const char *const *ann_where; /* nanns locations in file ("annotations[3]"), for problems the job finds */
     bool has_props;              /* item-level properties were given (an empty list too) */
     lp_ann_body props;           /* props.props / props.nprops, props.data: the array as sent */
+    double done;                 /* how far through file the reader is once this item is read, 0..1
+                                  * (the share of its images, or of its bytes); 0: it cannot tell */
 } lp_imp_item;
 
 /* What a problem made the reader leave out. */

@@ -37,6 +37,9 @@ int lp_xml_feed(lp_xml *x, const void *p, size_t n, bool final, lp_error *err);
 /* Where the event being handled starts: *line and *column from 1. */
 void lp_xml_where(const lp_xml *x, unsigned long *line, unsigned long *column);
 
+/* The byte offset in the document of the event being handled. */
+size_t lp_xml_offset(const lp_xml *x);
+
 /* NULL is a no-op. */
 void lp_xml_free(lp_xml *x);
 

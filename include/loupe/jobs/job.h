@@ -33,6 +33,9 @@ typedef struct lp_job_ctx {
     int max_attempts;
     lp_arena *arena;          /* freed after the attempt */
     lp_db *db;                /* the worker's connection, for the handler's own statements */
+    lp_db *progress_db;       /* NULL, or where progress is written instead of db: a handler that
+                               * works in one long transaction on db opens (and closes) it, so
+                               * that its progress is seen while it runs */
     const lp_config *cfg;
     lp_error err;             /* filled by a failing handler */
     /* Set through the functions below. */
@@ -66,7 +69,7 @@ const lp_job_kind *lp_job_kind_find(const char *name);
 size_t lp_job_queues(const char **out, size_t cap);
 
 /* Records progress (clamped to 0..1; written at most every 250 ms, and
- * always when 1). Returns 0, or -1 with ctx->err = LP_E_TIMEOUT when the
+ * always when 1; on progress_db when set, else on db). Returns 0, or -1 with ctx->err = LP_E_TIMEOUT when the
  * attempt is past its deadline. A failed database write is only logged. */
 int lp_job_progress(lp_job_ctx *ctx, double fraction);
 

@@ -74,7 +74,7 @@ typedef struct klass {
     bool created;                /* made by this import: grows with what its annotations use */
     bool dirty;                  /* created and changed since written */
     json_t *props;               /* created: its property definitions */
-    const char *color, *skeleton_json;
+    const char *color, *skeleton_json, *description;
 } klass;
 
 typedef struct imp {
@@ -101,6 +101,8 @@ typedef struct imp {
     json_t *problems;
     uint64_t problems_total;
     size_t max_problems;
+    /* progress: bytes of the files the reader reads, those read before the current one, its size */
+    uint64_t bytes_total, bytes_done, bytes_current;
 } imp;
 
 static int nomem(imp *m, const char *what)
@@ -242,7 +244,7 @@ static int class_save(imp *m, klass *k, bool insert)
     lp_class_values v = {.name = k->name,
                          .annotation_types = types,
                          .color = k->color ? k->color : DEFAULT_COLOR,
-                         .description = "",
+                         .description = k->description ? k->description : "",
                          .properties = props,
                          .skeleton = (k->chk.types & (1u << LP_GEOM_SKELETON)) ? k->skeleton_json : NULL,
                          .sub_types = subs};
@@ -271,6 +273,81 @@ static int class_save(imp *m, klass *k, bool insert)
 }
 
 static int class_grow(imp *m, klass *k, const lp_ann *ann);
+static int add_problem(imp *m, const char *file, const char *where, lp_imp_skip skip, const char *msg);
+
+/* The property definitions the files declare for class name (Darwin's
+ * .v7/metadata.json), as the classes API stores them: Darwin's spellings
+ * ("single-select", "multi-select", granularity "section") in Loupe's, an
+ * id (the file's when it is a UUID), granularity "annotation" and required
+ * false when absent, a select's options from its property_values when it
+ * lists none; every other member kept. A definition the class could not
+ * hold (no name, a repeated name, an unknown type or granularity, a select
+ * without options) is left out with a problem. New array, or NULL on NOMEM. */
+static json_t *declared_properties(imp *m, const char *name, json_t *arr)
+{
+    static const char *const types[] = {"single_select", "multi_select", "text", "number", NULL};
+    static const char *const grans[] = {"item", "annotation", "frame", NULL};
+    json_t *out = json_array(), *p;
+    size_t i;
+    json_array_foreach(arr, i, p) {
+        json_t *d = json_is_object(p) ? json_deep_copy(p) : NULL;
+        const char *pname = json_string_value(json_object_get(d, "name"));
+        const char *t = json_string_value(json_object_get(d, "type"));
+        const char *g = json_string_value(json_object_get(d, "granularity"));
+        const char *why = NULL;
+        char where[320];
+        t = !t ? NULL : strcmp(t, "single-select") == 0 ? "single_select" : strcmp(t, "multi-select") == 0 ? "multi_select" : t;
+        g = !g ? "annotation" : strcmp(g, "section") == 0 ? "frame" : g;
+        if (!out)
+            break;
+        if (!json_is_object(p))
+            why = "is not an object";
+        else if (!d)
+            return json_decref(out), NULL;
+        else if (!pname || !*pname)
+            why = "has no name";
+        else if (!t || !lp_strv_find(types, t))
+            why = "has no type Loupe knows (single_select, multi_select, text, number)";
+        else if (!lp_strv_find(grans, g))
+            why = "has a granularity that is not item, annotation or frame";
+        for (size_t j = 0; !why && j < json_array_size(out); j++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(out, j), "name")), pname) == 0)
+                why = "repeats the name of an earlier property";
+        bool select = t && (strcmp(t, "single_select") == 0 || strcmp(t, "multi_select") == 0);
+        if (!why && select && !json_is_array(json_object_get(d, "options"))) {
+            json_t *opts = json_array(), *v;
+            size_t k;
+            json_array_foreach(json_object_get(d, "property_values"), k, v) {
+                const char *value = json_string_value(json_object_get(v, "value"));
+                const char *color = color_ok(json_string_value(json_object_get(v, "color")));
+                if (value)
+                    json_array_append_new(opts, color ? json_pack("{s:s, s:s}", "value", value, "color", color)
+                                                      : json_pack("{s:s}", "value", value));
+            }
+            json_object_set_new(d, "options", opts);
+        }
+        if (!why && select && json_array_size(json_object_get(d, "options")) == 0)
+            why = "is a select property without options";
+        if (why) {
+            snprintf(where, sizeof where, "classes[\"%.200s\"].properties[%zu]", name, i);
+            json_decref(d);
+            if (add_problem(m, "", where, LP_IMP_NOTE, lp_arena_printf(m->ctx->arena, "%s; the property was not kept", why)) != 0)
+                return json_decref(out), NULL;
+            continue;
+        }
+        char uuid[37];
+        const char *id = json_string_value(json_object_get(d, "id"));
+        if ((!id || !lp_is_uuid(id)) && (lp_uuid_v4(uuid) != 0 || json_object_set_new(d, "id", json_string(uuid)) != 0))
+            return json_decref(d), json_decref(out), NULL;
+        json_object_set_new(d, "type", json_string(t));
+        json_object_set_new(d, "granularity", json_string(g));
+        if (!json_is_boolean(json_object_get(d, "required")))
+            json_object_set_new(d, "required", json_false());
+        if (json_array_append_new(out, d) != 0)
+            return json_decref(out), NULL;
+    }
+    return out;
+}
 
 /* A new class named name, from what the files declare of it and what ann
  * uses. NULL on failure. */
@@ -283,7 +360,7 @@ static klass *class_create(imp *m, const char *name, const lp_ann *ann)
         return NULL;
     }
     k->name = strdup(name);
-    k->props = json_array();
+    k->props = declared_properties(m, name, json_object_get(d, "properties"));
     if (!k->name || !k->props) {
         nomem(m, "creating a class");
         return NULL;
@@ -292,6 +369,9 @@ static klass *class_create(imp *m, const char *name, const lp_ann *ann)
     k->chk.id = k->id;
     k->chk.name = k->name;
     k->chk.types = (unsigned)json_integer_value(json_object_get(d, "types"));
+    k->chk.sub_types = (unsigned)json_integer_value(json_object_get(d, "sub_types"));
+    k->description = json_string_value(json_object_get(d, "description"));
+    k->description = k->description ? lp_arena_strdup(m->ctx->arena, k->description) : NULL;
     k->color = color_ok(json_string_value(json_object_get(d, "color")));
     k->color = k->color ? lp_arena_strdup(m->ctx->arena, k->color) : NULL;
     json_t *sk = json_object_get(d, "skeleton");
@@ -393,7 +473,7 @@ static int add_problem(imp *m, const char *file, const char *where, lp_imp_skip 
         m->files_skipped++;
     if (json_array_size(m->problems) >= m->max_problems)
         return 0;
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s?}", "file", file ? file : "", "where", where ? where : "", "message",
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s*}", "file", file ? file : "", "where", where ? where : "", "message",
                           msg, "skipped", SKIP_NAMES[skip]);
     return p && json_array_append_new(m->problems, p) == 0 ? 0 : nomem(m, "recording a problem");
 }
@@ -439,6 +519,15 @@ static int on_class(void *ud, const lp_imp_class *c, lp_error *err)
     json_object_set_new(d, "types", json_integer((json_int_t)((unsigned)json_integer_value(json_object_get(d, "types")) | c->types)));
     if (c->color && !json_object_get(d, "color"))
         json_object_set_new(d, "color", json_string(c->color));
+    if (c->description && !json_object_get(d, "description"))
+        json_object_set_new(d, "description", json_string(c->description));
+    if (c->sub_types_json)
+        json_object_set_new(d, "sub_types", json_integer((json_int_t)((unsigned)json_integer_value(
+                                                json_object_get(d, "sub_types")) | bits_of(c->sub_types_json, true))));
+    json_t *props = c->properties_json ? json_loads(c->properties_json, 0, NULL) : NULL;
+    if (json_is_array(props) && !json_object_get(d, "properties"))
+        json_object_set(d, "properties", props);
+    json_decref(props);
     if (c->nnodes && !json_object_get(d, "skeleton")) {
         json_t *nodes = json_array(), *edges = json_array();
         for (size_t i = 0; i < c->nnodes; i++)
@@ -463,10 +552,21 @@ static bool same_place(const lp_imp_item *a, const lp_imp_item *b)
     return strcmp(a->name, b->name) == 0 && strcmp(a->path, b->path) == 0;
 }
 
+/* Records how far the import has read: the files read before the current
+ * one, and the share of it the reader has read (done, 0..1), as a share of
+ * 0.99 (the job's success makes it 1). 0, or -1 past the job's deadline. */
+static int progress(imp *m, double done)
+{
+    double read = (double)m->bytes_done + done * (double)m->bytes_current;
+    return lp_job_progress(m->ctx, m->bytes_total ? 0.99 * read / (double)m->bytes_total : 0);
+}
+
 static int on_item(void *ud, const lp_imp_item *it, lp_error *err)
 {
     imp *m = ud;
     (void)err;
+    if (progress(m, it->done) != 0)
+        return -1;
     for (size_t i = 0; i < m->nitems; i++)
         if (same_place(&m->items[i], it)) { /* the same item twice: the first is written before the second */
             if (flush(m) != 0)
@@ -912,8 +1012,12 @@ static int read_archive(imp *m, lp_imp_reader *r, lp_unzip *z)
     size_t *idx = calloc(n + 1, sizeof *idx);
     if (!idx)
         return nomem(m, "reading the archive");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const lp_unzip_member *mb = lp_unzip_at(z, i);
         idx[i] = i;
+        if (!mb->folder && lp_imp_reader_role(r, mb->name) != LP_IMP_ROLE_SKIP)
+            m->bytes_total += mb->size;
+    }
     sort_members(z, idx, n);
     int rc = 0;
     for (int pass = LP_IMP_ROLE_META; rc == 0 && pass <= LP_IMP_ROLE_ITEMS; pass++) {
@@ -956,8 +1060,13 @@ static int read_archive(imp *m, lp_imp_reader *r, lp_unzip *z)
             m->texts[m->ntexts++] = b.p;
             m->current_text = b.p;
             m->files_read++;
+            m->bytes_current = mb->size;
             rc = lp_imp_reader_file(r, name, b.p, b.len, m->batch, &ctx->err);
             m->current_text = NULL;
+            m->bytes_done += mb->size;
+            m->bytes_current = 0;
+            if (rc == 0)
+                rc = progress(m, 0);
         }
     }
     free(idx);
@@ -1019,6 +1128,7 @@ static int read_upload(imp *m, lp_imp_reader *r, int fd, uint64_t size)
             i++;
         const char *name = i < size && p[i] == '<' ? "upload.xml" : "upload.json";
         m->files_read++;
+        m->bytes_total = m->bytes_current = size;
         rc = lp_imp_reader_file(r, name, size ? p : "", size, m->batch, &ctx->err);
         if (rc == 0)
             rc = flush(m); /* the items borrow the mapping */
@@ -1159,6 +1269,11 @@ int lp_job_imports_run_run(lp_job_ctx *ctx)
     lp_imp_sink sink = {on_class, on_item, on_problem, &m};
     if (!(r = lp_imp_reader_new(m.row.format, &opt, &sink, &ctx->err)) || (fd = fetch(&m, &size)) < 0)
         goto cleanup;
+    /* the import is one transaction: its progress goes through a connection of its own */
+    lp_error pe;
+    lp_error_clear(&pe);
+    if (!(ctx->progress_db = lp_db_connect(cfg->db_url, 0, &pe)))
+        LP_WARN("jobs", "import %s: no connection for its progress (%s): it is recorded at the end", id, pe.message);
     if (lp_db_begin(ctx->db, &ctx->err) != 0)
         goto cleanup;
     if (lp_db_dataset_get(ctx->db, ctx->arena, ctx->team_id, m.row.dataset_id, &ds, &ctx->err) != 0 ||
@@ -1204,6 +1319,8 @@ int lp_job_imports_run_run(lp_job_ctx *ctx)
 rollback:
     lp_db_rollback(ctx->db);
 cleanup:
+    lp_db_close(ctx->progress_db);
+    ctx->progress_db = NULL;
     if (fd >= 0)
         close(fd);
     lp_imp_reader_free(r);

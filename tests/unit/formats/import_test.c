@@ -158,6 +158,7 @@ typedef struct got {
     unsigned class_types[16];
     size_t class_nodes[16];
     char problems[16][400];
+    double done[16];             /* each item's share of its file read */
     lp_imp_item last;
 } got;
 
@@ -188,6 +189,8 @@ static int on_problem(void *ud, const lp_imp_problem *p, lp_error *err)
 static int on_item(void *ud, const lp_imp_item *it, lp_error *err)
 {
     got *g = ud;
+    if (g->nitems < 16)
+        g->done[g->nitems] = it->done;
     g->nitems++;
     g->last = *it;
     if (!g->w)
@@ -925,6 +928,46 @@ static void test_coco_rle_counts_and_problems(void **state)
     got_free(&g);
 }
 
+/* Each item says how far through its file the reader is: the share of the
+ * images read (COCO), of the bytes (CVAT), or the whole file (one item per
+ * file) — what the import job reports as its progress. */
+static void test_items_say_how_far(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("coco", &g);
+    feed_one(r, "c.json",
+             "{\"images\":[{\"id\":1,\"file_name\":\"a.jpg\",\"width\":10,\"height\":8},{\"id\":2,"
+             "\"file_name\":\"b.jpg\",\"width\":10,\"height\":8},{\"id\":3,\"file_name\":\"c.jpg\"}],"
+             "\"annotations\":[],\"categories\":[]}",
+             g.a);
+    lp_imp_reader_free(r);
+    assert_int_equal(g.nitems, 3);
+    assert_true(g.done[0] == 1.0 / 3 && g.done[1] == 2.0 / 3 && g.done[2] == 1);
+    got_free(&g);
+
+    got_init(&g);
+    r = reader("cvat", &g);
+    const char *xml = "<annotations><image name=\"a.jpg\" width=\"10\" height=\"8\"></image>"
+                      "<image name=\"b.jpg\" width=\"10\" height=\"8\"></image>"
+                      "<image name=\"c.jpg\" width=\"10\" height=\"8\"></image></annotations>";
+    feed_one(r, "c.xml", xml, g.a);
+    lp_imp_reader_free(r);
+    assert_int_equal(g.nitems, 3);
+    assert_true(g.done[0] > 0 && g.done[0] < g.done[1] && g.done[1] < g.done[2] && g.done[2] < 1);
+    got_free(&g);
+
+    got_init(&g);
+    r = reader("darwin", &g);
+    feed_one(r, "a.json",
+             "{\"version\":\"2.0\",\"item\":{\"name\":\"a.jpg\",\"path\":\"/\"},\"annotations\":[]}", g.a);
+    lp_imp_reader_free(r);
+    assert_int_equal(g.nitems, 1);
+    assert_true(g.done[0] == 1);
+    got_free(&g);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -958,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_mask_problems),
         cmocka_unit_test(test_coco_round_trip),
         cmocka_unit_test(test_coco_rle_counts_and_problems),
+        cmocka_unit_test(test_items_say_how_far),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
