@@ -5,7 +5,9 @@
  *            ellipses, cuboids, skeletons, masks);
  *   segment  "class x1 y1 x2 y2 …" per polygon path (boxes and ellipses as
  *            polygons);
- *   pose     "class cx cy w h x1 y1 v1 …" per skeleton, padded to kpt_shape.
+ *   pose     "class cx cy w h x1 y1 v1 …" per skeleton, padded to kpt_shape;
+ *            data.yaml names each skeleton class's nodes (kpt_names) and
+ *            edges (kpt_edges), which the YOLO reader reads back.
  * Every number is normalized by the image's width or height and clipped to
  * [0, 1] (docs/FORMATS.md). */
 #include <stdio.h>
@@ -172,6 +174,35 @@ static int yolo_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch
     return 0;
 }
 
+/* kpt_names and kpt_edges: each skeleton class's nodes (in the order its
+ * keypoints are written) and edges, by class id. */
+static int put_skeletons(lp_buf *b, const lp_fmt_classes *cls)
+{
+    for (int edges = 0; edges <= 1; edges++) {
+        bool any = false;
+        for (uint32_t i = 0; i < cls->n; i++) {
+            const lp_fmt_class *c = lp_fmt_class_at(cls, i);
+            if (!c->nodes || !c->nnodes)
+                continue;
+            if (!any && lp_buf_puts(b, edges ? "kpt_edges:\n" : "kpt_names:\n"))
+                return -1;
+            any = true;
+            if (lp_buf_printf(b, "  %u: [", i))
+                return -1;
+            for (size_t k = 0; k < (edges ? c->nedges : c->nnodes); k++) {
+                if (k && lp_buf_puts(b, ", "))
+                    return -1;
+                if (edges ? lp_buf_printf(b, "[%u, %u]", c->edges[2 * k], c->edges[2 * k + 1])
+                          : lp_json_write_string(b, c->nodes[k], strlen(c->nodes[k])))
+                    return -1;
+            }
+            if (lp_buf_puts(b, "]\n"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int yolo_end(lp_fmt_writer *w, lp_error *err)
 {
     yolo *y = w->state;
@@ -193,7 +224,7 @@ static int yolo_end(lp_fmt_writer *w, lp_error *err)
             lp_buf_puts(b, "\n"))
             return fmt_nomem(w, err);
     }
-    return 0;
+    return y->task == POSE && put_skeletons(b, w->classes) ? fmt_nomem(w, err) : 0;
 }
 
 static void yolo_free(lp_fmt_writer *w) { free(w->state); }

@@ -1,7 +1,12 @@
 /* YOLO in (Ultralytics layout): data.yaml's class names, then one item per
  * labels/<path>/<stem>.txt, each line "class cx cy w h" (detect: a
  * bounding_box) or "class x1 y1 x2 y2 …" (segment: a polygon of three or
- * more points).
+ * more points), or, for pose (variant pose, or data.yaml's task: pose),
+ * "class cx cy w h x1 y1 [v1] …" with kpt_shape: [K, 2|3] keypoints: a
+ * skeleton of the class's nodes — as many as data.yaml's kpt_names lists for
+ * the class (the export writes them, with kpt_edges), else K, named by
+ * kpt_names when given —, a node occluded when its v is below 2 (the box is
+ * not kept: a skeleton's box is its nodes').
  *
  * YOLO's numbers are fractions of the image's width and height, and a
  * label file does not say the image's size or extension: the reader asks
@@ -9,7 +14,8 @@
  * with its stored size, and multiplies — x = (cx − w/2) × width,
  * y = (cy − h/2) × height, w × width, h × height; points x × width,
  * y × height. An item not found, or of unknown size, is a problem leaving
- * it out. Pose labels are not read (the variant is refused). docs/FORMATS.md. */
+ * it out. docs/FORMATS.md. */
+#define _GNU_SOURCE /* memrchr */
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -22,13 +28,24 @@
 /* Class names at most this many (ids 0 … MAX_CLASSES − 1). */
 #define MAX_CLASSES 100000
 
+/* One class's skeleton as data.yaml gives it (kpt_names, kpt_edges). */
+typedef struct kpt_class {
+    char **nodes;                /* node names, malloc */
+    size_t nnodes;
+    uint32_t *edges;             /* 2 * nedges node indices */
+    size_t nedges;
+} kpt_class;
+
 typedef struct yolo_in {
     char **names;                /* by class id; NULL where data.yaml gave none */
     size_t nnames;
-    bool segment;
+    bool segment, pose;
+    size_t kpts, kdims;          /* pose: kpt_shape [kpts, kdims]; 0 when not given */
+    kpt_class *kc;               /* by class id, nkc of them */
+    size_t nkc;
 } yolo_in;
 
-static const char *const VARIANTS[] = {"detect", "segment", NULL};
+static const char *const VARIANTS[] = {"detect", "segment", "pose", NULL};
 
 static lp_imp_role yolo_role(const lp_imp_reader *r, const char *name)
 {
@@ -54,6 +71,7 @@ static yolo_in *state(lp_imp_reader *r, lp_error *err)
         return NULL;
     }
     y->segment = strcmp(r->opt.variant, "segment") == 0;
+    y->pose = strcmp(r->opt.variant, "pose") == 0;
     return r->state = y;
 }
 
@@ -65,6 +83,13 @@ static void yolo_free(lp_imp_reader *r)
     for (size_t i = 0; i < y->nnames; i++)
         free(y->names[i]);
     free(y->names);
+    for (size_t i = 0; i < y->nkc; i++) {
+        for (size_t k = 0; k < y->kc[i].nnodes; k++)
+            free(y->kc[i].nodes[k]);
+        free(y->kc[i].nodes);
+        free(y->kc[i].edges);
+    }
+    free(y->kc);
     free(y);
 }
 
@@ -124,9 +149,53 @@ static int set_name(yolo_in *y, size_t id, char *name, lp_error *err)
     return 0;
 }
 
+/* The skeleton of class id (made empty on first use); NULL past
+ * MAX_CLASSES or on NOMEM (*err set). */
+static kpt_class *kpt_of(yolo_in *y, size_t id, lp_error *err)
+{
+    if (id >= MAX_CLASSES)
+        return NULL;
+    if (id >= y->nkc) {
+        kpt_class *v = realloc(y->kc, (id + 1) * sizeof *v);
+        if (!v) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory reading YOLO keypoint names");
+            return NULL;
+        }
+        memset(v + y->nkc, 0, (id + 1 - y->nkc) * sizeof *v);
+        y->kc = v;
+        y->nkc = id + 1;
+    }
+    return &y->kc[id];
+}
+
+/* Where a value of a name list goes: a class name, or a node of a skeleton. */
+typedef struct name_dst {
+    yolo_in *y;
+    kpt_class *kc;               /* NULL: class names */
+    size_t max_nodes;
+} name_dst;
+
+static int put_name(name_dst *d, size_t id, char *v, lp_error *err)
+{
+    if (!d->kc)
+        return set_name(d->y, id, v, err);
+    if (d->kc->nnodes >= d->max_nodes) { /* a skeleton past the limit: the class's lines say so */
+        free(v);
+        return 0;
+    }
+    char **nv = realloc(d->kc->nodes, (d->kc->nnodes + 1) * sizeof *nv);
+    if (!nv) {
+        free(v);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading YOLO keypoint names");
+    }
+    d->kc->nodes = nv;
+    nv[d->kc->nnodes++] = v;
+    return 0;
+}
+
 /* Splits "[a, b]" or "{0: a, 1: b}" (the text between the brackets) at
- * commas outside quotes, calling set_name for each. */
-static int inline_names(yolo_in *y, const char *s, size_t n, bool map, lp_error *err)
+ * commas outside quotes, calling put_name for each. */
+static int inline_names(name_dst *d, const char *s, size_t n, bool map, lp_error *err)
 {
     size_t id = 0, start = 0;
     char q = 0;
@@ -156,7 +225,7 @@ static int inline_names(yolo_in *y, const char *s, size_t n, bool map, lp_error 
             e = colon + 1;
         }
         char *v = scalar(e, len);
-        if (v && set_name(y, key, v, err) != 0)
+        if (v && put_name(d, key, v, err) != 0)
             return -1;
         id++;
         start = i + 1;
@@ -164,11 +233,64 @@ static int inline_names(yolo_in *y, const char *s, size_t n, bool map, lp_error 
     return 0;
 }
 
+/* The unsigned integers of s (n bytes) in order, at most cap; how many. */
+static size_t integers(const char *s, size_t n, unsigned long *v, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap;) {
+        if (!isdigit((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        unsigned long x = 0;
+        while (i < n && isdigit((unsigned char)s[i]) && x < 100000000UL)
+            x = x * 10 + (unsigned long)(s[i++] - '0');
+        v[k++] = x;
+    }
+    return k;
+}
+
+/* "[[a, b], [c, d]]" as the edges of kc (indices past max_nodes dropped). */
+static int inline_edges(kpt_class *kc, const char *s, size_t n, size_t max_nodes, lp_error *err)
+{
+    unsigned long v[2];
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '[' || (i + 1 < n && s[i + 1] == '['))
+            continue;
+        const char *close = memchr(s + i, ']', n - i);
+        if (!close)
+            return 0;
+        size_t got = integers(s + i, (size_t)(close - s - i), v, 2);
+        i = (size_t)(close - s);
+        if (got != 2 || v[0] >= max_nodes || v[1] >= max_nodes)
+            continue;
+        uint32_t *e = realloc(kc->edges, (kc->nedges + 1) * 2 * sizeof *e);
+        if (!e)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading YOLO keypoint edges");
+        kc->edges = e;
+        e[2 * kc->nedges] = (uint32_t)v[0];
+        e[2 * kc->nedges + 1] = (uint32_t)v[1];
+        kc->nedges++;
+    }
+    return 0;
+}
+
+/* The top-level keys of data.yaml whose indented lines the reader reads. */
+typedef enum { SEC_NONE = 0, SEC_NAMES, SEC_KPT_NAMES, SEC_KPT_EDGES } yaml_section;
+
+static bool key_is(const char *t, size_t n, const char *key)
+{
+    size_t k = strlen(key);
+    return n >= k && strncmp(t, key, k) == 0;
+}
+
 static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char *data, size_t len, lp_error *err)
 {
     const char *p = data, *end = data + len;
-    bool in_names = false;
-    size_t list_id = 0;
+    yaml_section sec = SEC_NONE;
+    size_t list_id = 0, max_nodes = r->opt.lim->geom.max_points;
+    name_dst names = {y, NULL, 0}, nodes = {y, NULL, max_nodes};
+    (void)file;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
         const char *s = p;
@@ -183,8 +305,8 @@ static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char 
         if (n == 0 || *t == '#')
             continue;
         if (indent == 0) {
-            in_names = false;
-            if (n >= 6 && strncmp(t, "names:", 6) == 0) {
+            sec = SEC_NONE;
+            if (key_is(t, n, "names:")) {
                 const char *v = t + 6, *ve = t + n;
                 while (v < ve && isspace((unsigned char)*v))
                     v++;
@@ -192,47 +314,98 @@ static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char 
                     const char *close = memchr(v, *v == '[' ? ']' : '}', (size_t)(ve - v));
                     if (!close)
                         close = ve;
-                    if (inline_names(y, v + 1, (size_t)(close - v - 1), *v == '{', err) != 0)
+                    if (inline_names(&names, v + 1, (size_t)(close - v - 1), *v == '{', err) != 0)
                         return -1;
                 } else {
-                    in_names = true;
+                    sec = SEC_NAMES;
                     list_id = 0;
                 }
-            } else if (n >= 5 && strncmp(t, "task:", 5) == 0) {
-                char *task = scalar(t + 5, n - 5);
-                if (task && strcmp(task, "pose") == 0 &&
-                    imp_problem(r, file, "task", LP_IMP_NOTE, err,
-                                "pose labels are not read: only their boxes' class and place are kept") != 0) {
-                    free(task);
-                    return -1;
+            } else if (key_is(t, n, "kpt_names:")) {
+                sec = SEC_KPT_NAMES;
+                nodes.kc = NULL;
+            } else if (key_is(t, n, "kpt_edges:")) {
+                sec = SEC_KPT_EDGES;
+            } else if (key_is(t, n, "kpt_shape:")) {
+                unsigned long v[2];
+                if (integers(t + 10, n - 10, v, 2) == 2 && v[0] >= 1 && v[0] <= max_nodes && (v[1] == 2 || v[1] == 3)) {
+                    y->kpts = v[0];
+                    y->kdims = v[1];
                 }
+            } else if (key_is(t, n, "task:")) {
+                char *task = scalar(t + 5, n - 5);
                 if (task && strcmp(task, "segment") == 0)
                     y->segment = true;
+                if (task && strcmp(task, "pose") == 0)
+                    y->pose = true;
                 free(task);
             }
             continue;
         }
-        if (!in_names)
+        if (sec == SEC_NONE)
             continue;
-        if (*t == '-') { /* "- name" */
+        if (*t == '-') { /* "- name": a class name, or a node of the class being read */
             char *v = scalar(t + 1, n - 1);
-            if (v && set_name(y, list_id, v, err) != 0)
+            if (v && sec == SEC_NAMES && set_name(y, list_id++, v, err) != 0)
                 return -1;
-            list_id++;
-        } else { /* "id: name" */
-            char *endp;
-            unsigned long id = strtoul(t, &endp, 10);
-            const char *colon = memchr(t, ':', n);
-            if (endp == t || !colon)
-                continue;
-            char *v = scalar(colon + 1, n - (size_t)(colon + 1 - t));
-            if (v && set_name(y, (size_t)id, v, err) != 0)
+            if (v && sec == SEC_KPT_NAMES && nodes.kc && put_name(&nodes, 0, v, err) != 0)
+                return -1;
+            if (v && !(sec == SEC_NAMES || (sec == SEC_KPT_NAMES && nodes.kc)))
+                free(v);
+            continue;
+        }
+        /* "id: value" */
+        char *endp;
+        unsigned long id = strtoul(t, &endp, 10);
+        const char *colon = memchr(t, ':', n);
+        if (endp == t || !colon)
+            continue;
+        const char *v = colon + 1, *ve = t + n;
+        while (v < ve && isspace((unsigned char)*v))
+            v++;
+        if (sec == SEC_NAMES) {
+            char *name = scalar(v, (size_t)(ve - v));
+            if (name && set_name(y, (size_t)id, name, err) != 0)
+                return -1;
+            continue;
+        }
+        kpt_class *kc = kpt_of(y, (size_t)id, err);
+        if (!kc) {
+            if (err->code != LP_OK)
+                return -1;
+            continue;
+        }
+        if (sec == SEC_KPT_EDGES) {
+            if (inline_edges(kc, v, (size_t)(ve - v), max_nodes, err) != 0)
+                return -1;
+            continue;
+        }
+        nodes.kc = kc; /* kpt_names: an inline list, or "- name" lines to follow */
+        if (v < ve && *v == '[') {
+            const char *close = memrchr(v, ']', (size_t)(ve - v));
+            if (inline_names(&nodes, v + 1, (size_t)((close ? close : ve) - v - 1), false, err) != 0)
                 return -1;
         }
     }
-    unsigned types = y->segment ? 1u << LP_GEOM_POLYGON : 1u << LP_GEOM_BOUNDING_BOX;
+    unsigned types = y->pose      ? 1u << LP_GEOM_SKELETON
+                     : y->segment ? 1u << LP_GEOM_POLYGON
+                                  : 1u << LP_GEOM_BOUNDING_BOX;
     for (size_t i = 0; i < y->nnames; i++) {
         lp_imp_class c = {.name = y->names[i], .types = types};
+        if (y->pose && i < y->nkc) {
+            kpt_class *kc = &y->kc[i];
+            size_t kept = 0; /* edges between nodes the class has */
+            for (size_t k = 0; k < kc->nedges; k++)
+                if (kc->edges[2 * k] < kc->nnodes && kc->edges[2 * k + 1] < kc->nnodes) {
+                    kc->edges[2 * kept] = kc->edges[2 * k];
+                    kc->edges[2 * kept + 1] = kc->edges[2 * k + 1];
+                    kept++;
+                }
+            kc->nedges = kept;
+            c.nodes = (const char *const *)y->kc[i].nodes;
+            c.nnodes = y->kc[i].nnodes;
+            c.edges = y->kc[i].edges;
+            c.nedges = y->kc[i].nedges;
+        }
         if (y->names[i] && r->sink.cls(r->sink.ud, &c, err) != 0)
             return -1;
     }
@@ -269,6 +442,35 @@ static long numbers(const char *s, size_t n, double *v, size_t cap)
     return (long)k;
 }
 
+/* A pose line's skeleton (v: its n numbers, class first): the class's nodes
+ * (kpt_names' count, else kpt_shape's), named when kpt_names names them.
+ * NULL with *why for a line that is not one, or on NOMEM (*why NULL). */
+static lp_geom_skeleton_node *pose_nodes(const yolo_in *y, const double *v, long n, size_t cls, double W, double H,
+                                         lp_arena *a, size_t *count, const char **why)
+{
+    const kpt_class *kc = cls < y->nkc && y->kc[cls].nnodes ? &y->kc[cls] : NULL;
+    size_t k = kc ? kc->nnodes : y->kpts, d = y->kdims;
+    if (!y->kpts) {
+        *why = "is a pose line, but data.yaml gives no kpt_shape: [keypoints, 2 or 3]";
+        return NULL;
+    }
+    if (n != (long)(5 + y->kpts * d)) {
+        *why = "is not a pose line (class cx cy w h, then kpt_shape's keypoints × dimensions numbers)";
+        return NULL;
+    }
+    if (k > y->kpts) {
+        *why = "names a class whose kpt_names list more keypoints than kpt_shape";
+        return NULL;
+    }
+    lp_geom_skeleton_node *nodes = lp_arena_calloc(a, k ? k : 1, sizeof *nodes);
+    for (size_t i = 0; nodes && i < k; i++) {
+        const double *q = v + 5 + d * i;
+        nodes[i] = (lp_geom_skeleton_node){kc ? kc->nodes[i] : NULL, q[0] * W, q[1] * H, d == 3 && q[2] < 2};
+    }
+    *count = k;
+    return nodes;
+}
+
 static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_t len, lp_arena *a, lp_error *err)
 {
     yolo_in *y = state(r, err);
@@ -295,7 +497,8 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
     *slot = (lp_imp_slot){.name = "0", .type = "image", .width = W, .height = H, .frame_count = -1};
     it.slots = slot;
     it.nslots = 1;
-    size_t cap_anns = 0, nwhere = 0, cap_where = 0, max = 2 * r->opt.lim->geom.max_points + 1;
+    /* the longest line: a pose line of max_points keypoints of 3 numbers (a polygon's is shorter) */
+    size_t cap_anns = 0, nwhere = 0, cap_where = 0, max = 3 * r->opt.lim->geom.max_points + 5;
     const char **where = NULL;
     double *v = lp_arena_alloc(a, (max + 1) * sizeof *v);
     if (!v)
@@ -317,10 +520,14 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
             why = "holds something that is not a number (or too many numbers)";
         else if (v[0] < 0 || v[0] != floor(v[0]) || cls >= y->nnames || !y->names[cls])
             why = "names a class that data.yaml does not name";
-        else if (n != 5 && (n < 7 || n % 2 == 0))
+        else if (!y->pose && n != 5 && (n < 7 || n % 2 == 0))
             why = "is neither a box (class cx cy w h) nor a polygon (class x1 y1 … of 3 or more points)";
-        lp_geom_shape sh = {.type = n == 5 ? LP_GEOM_BOUNDING_BOX : LP_GEOM_POLYGON};
-        if (!why && n == 5) {
+        lp_geom_shape sh = {.type = y->pose ? LP_GEOM_SKELETON : n == 5 ? LP_GEOM_BOUNDING_BOX : LP_GEOM_POLYGON};
+        if (!why && y->pose) {
+            sh.u.skeleton.nodes = pose_nodes(y, v, n, cls, (double)W, (double)H, a, &sh.u.skeleton.nnodes, &why);
+            if (!sh.u.skeleton.nodes && !why)
+                return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+        } else if (!why && n == 5) {
             sh.u.bbox = (lp_geom_bbox){(v[1] - v[3] / 2) * (double)W, (v[2] - v[4] / 2) * (double)H,
                                        v[3] * (double)W, v[4] * (double)H};
         } else if (!why) {

@@ -194,6 +194,11 @@ SEEDS = {
         "detect": b"0 0.5 0.5 0.25 0.125\n1 0.1 0.2 0.3 0.4\n",
         "segment": b"0 0.1 0.1 0.9 0.1 0.9 0.9 0.1 0.9\n",
         "bad-lines": b"0 nan 0.5 0.1 0.1\n-1 0 0 0 0\n99999999999 1 1 1 1\n0 1e400 0 0 0\n0 0.5\n",
+        "pose": b"task: pose\nkpt_shape: [3, 3]\nnames: [p, q]\nkpt_names:\n  0: [\"a\", \"b, c\"]\n  1:\n    - x\n"
+                b"    -\n  99999999: [z]\nkpt_edges:\n  0: [[0, 1], [1, 9], [2]]\n  1: [[0, 0]\n"
+                b"0 0.5 0.5 0.2 0.2 0.1 0.1 2 0.2 0.2 1 0 0 0\n1 0.5 0.5 0.2 0.2 0.1 0.1 2 0.2 0.2 0 0.3 0.3 2\n"
+                b"0 0.5 0.5 0.2 0.2 0.1\n",
+        "pose-2d": b"task: pose\nkpt_shape: [2, 2]\nnames:\n  0: p\n0 0.5 0.5 0.2 0.2 0.1 0.1 0.2 0.2\n",
     },
     "cvat_import_fuzz": {
         "images": b'<annotations><version>1.1</version><image id="0" name="a/b.jpg" width="10" height="8">'

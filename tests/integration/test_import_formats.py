@@ -142,3 +142,26 @@ class ImportFormatsTest(lh.LoupeTestCase):
             self.assertEqual(labels[y * W + x], 1, (y, x))
         self.assertEqual(labels[47 * W + 63], 0)
         self.assertEqual(layer["mask_annotation_ids_mapping"], {masks[0]["id"]: 1})
+
+    def test_yolo_pose(self):
+        # a skeleton class: its nodes travel in data.yaml's kpt_names, so the skeleton reads back
+        # node for node (occluded as v = 1), whether the class exists or the import creates it
+        r = self.c.post("/api/v1/classes", json={"name": "person", "annotation_types": ["skeleton"], "skeleton": {
+            "nodes": [{"name": "nose"}, {"name": "left eye"}, {"name": "right eye"}], "edges": [[0, 1], [0, 2]]}})
+        self.assertEqual(r.status, 201, r.text)
+        person = r.json()["id"]
+        nodes = [{"name": "nose", "x": 10, "y": 12, "occluded": False},
+                 {"name": "left eye", "x": 8, "y": 9.5, "occluded": True},
+                 {"name": "right eye", "x": 12, "y": 9, "occluded": False}]
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a, json={"create": [
+            {"class_id": person, "skeleton": {"nodes": nodes}}]})
+        self.assertEqual(r.status, 200, r.text)
+        m, anns = self.round_trip("yolo", "pose")
+        self.assertEqual(m["problems"], [])
+        self.assertEqual(m["counts"]["annotations"]["created"] + m["counts"]["annotations"]["replaced"], 1)
+        sk = self.kinds(anns, "skeleton")
+        self.assertEqual(len(sk), 1)
+        got = [{"name": n["name"], "x": round(n["x"], 9), "y": round(n["y"], 9), "occluded": n["occluded"]}
+               for n in sk[0]["nodes"]]
+        self.assertEqual(got, nodes)
+        self.assertEqual([a["name"] for a in anns if "skeleton" in a], ["person"])
