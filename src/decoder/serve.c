@@ -53,13 +53,17 @@ static json_t *error_json(const lp_error *err)
 static int limits_parse(json_t *o, lp_media_limits *l, lp_error *err)
 {
     json_error_t jerr;
+    const char *codecs = NULL;
     memset(l, 0, sizeof *l);
-    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I}", "image_max_pixels",
+    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s}", "image_max_pixels",
                        &l->image_max_pixels, "image_pyramid_pixels", &l->image_pyramid_pixels, "thumbnail_size",
                        &l->thumbnail_size, "preview_size", &l->preview_size, "video_max_duration_ms",
                        &l->video_max_duration_ms, "video_max_frames", &l->video_max_frames, "video_max_pixels",
-                       &l->video_max_pixels) != 0)
+                       &l->video_max_pixels, "video_max_side", &l->video_max_side, "video_codecs", &codecs) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: %s", jerr.text);
+    if (strlen(codecs) >= sizeof l->video_codecs)
+        return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: video_codecs is too long");
+    memcpy(l->video_codecs, codecs, strlen(codecs) + 1);
     return 0;
 }
 

@@ -11,6 +11,8 @@
 #include "loupe/media/image.h"
 #include "loupe/media/video.h"
 #include "loupe/media/video_index.h"
+#include "loupe/media/video_ingest.h"
+#include "loupe/media/video_manifest.h"
 #include "loupe/media/video_mezzanine.h"
 #include "loupe/media/video_reader.h"
 #include "loupe/media/video_thumbs.h"
@@ -80,20 +82,58 @@ static json_t *sprite_json(const lp_video_sprite *s)
                      "interval_ms", (json_int_t)s->interval_ms, "frames", frames, "times_ms", times);
 }
 
+static json_t *track_json(const lp_video_track *t)
+{
+    return json_pack("{s:s, s:i, s:i, s:s, s:I, s:I, s:I}", "name", t->name, "width", t->width, "height", t->height,
+                     "codecs", t->codecs, "bandwidth", (json_int_t)t->bandwidth, "average_bandwidth",
+                     (json_int_t)t->average_bandwidth, "segments", (json_int_t)t->segments);
+}
+
+/* Adds the HLS tracks to files (hls_<name> and hls_<name>_playlist) and
+ * returns their description (new), or null when none was made. */
+static json_t *hls_json(const lp_video_ingest_result *in, json_t *files)
+{
+    char name[64], variant[64];
+    json_t *renditions = json_array();
+    for (int i = 0; i < in->renditions + in->has_audio_track; i++) {
+        const lp_video_track *t = i < in->renditions ? &in->rendition[i] : &in->audio;
+        snprintf(name, sizeof name, "hls_%s", t->name);
+        snprintf(variant, sizeof variant, "hls-%s-s%d.mp4", t->name, in->segment_frames);
+        add_file(files, name, t->media, variant, t->width ? "video/mp4" : "audio/mp4");
+        snprintf(name, sizeof name, "hls_%s_playlist", t->name);
+        snprintf(variant, sizeof variant, "hls-%s-s%d.m3u8", t->name, in->segment_frames);
+        add_file(files, name, t->playlist, variant, "application/vnd.apple.mpegurl");
+        if (i < in->renditions)
+            json_array_append_new(renditions, track_json(t));
+    }
+    if (!in->renditions) {
+        json_decref(renditions);
+        return json_null();
+    }
+    return json_pack("{s:i, s:I, s:o, s:o}", "segment_frames", in->segment_frames, "segments",
+                     (json_int_t)in->segments, "renditions", renditions, "audio",
+                     in->has_audio_track ? track_json(&in->audio) : json_null());
+}
+
 static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
 {
     lp_video_info info;
     lp_video_index *ix = NULL, *mix = NULL;
     lp_video_reader *r = NULL;
+    lp_video_ingest_result *in = calloc(1, sizeof *in);
     lp_video_mezzanine_result mz;
     lp_video_sprite sprite;
-    json_t *doc = NULL, *files = NULL, *mezz = json_null();
+    json_t *doc = NULL, *files = NULL, *mezz = json_null(), *hls = NULL;
     char path[LP_MEDIA_PATH_MAX], thumb[LP_MEDIA_PATH_MAX], preview[LP_MEDIA_PATH_MAX], sheet[LP_MEDIA_PATH_MAX];
     char variant[64], pvariant[64], format[32];
     int64_t poster = 0;
 
     memset(&sprite, 0, sizeof sprite);
     memset(&mz, 0, sizeof mz);
+    if (!in) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        goto cleanup;
+    }
     if (lp_video_probe(a->src, &a->limits, &info, err) || lp_video_index_build(a->src, &a->limits, &ix, err))
         goto cleanup;
     files = json_object();
@@ -104,8 +144,10 @@ static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
 
     /* The frame source louped serves is always this decoder's own copy, so
      * no byte of the original reaches anything but a decoder. */
-    if (lp_video_mezzanine(a->src, a->out_dir, &a->limits, &mz, err) ||
-        lp_video_index_build(mz.path, &a->limits, &mix, err))
+    if (lp_video_ingest(a->src, a->out_dir, &a->limits, NULL, in, err))
+        goto cleanup;
+    mz = in->mezzanine;
+    if (lp_video_index_build(mz.path, &a->limits, &mix, err))
         goto cleanup;
     if (mix->count != ix->count) {
         lp_error_set(err, LP_E_INTERNAL, "the fast-seek copy of the video has %lld frames but the original has %lld",
@@ -119,7 +161,17 @@ static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
     add_file(files, "mezzanine", mz.path, variant, strcmp(mz.codec, "h264") ? "video/x-matroska" : "video/mp4");
     add_file(files, "frames_index", path, "mezzanine.lpvidx", "application/octet-stream");
     json_decref(mezz);
-    mezz = json_pack("{s:s, s:i}", "codec", mz.codec, "gop", mz.gop);
+    mezz = json_pack("{s:s, s:i, s:s?}", "codec", mz.codec, "gop", mz.gop, "audio",
+                     in->mezzanine_audio[0] ? in->mezzanine_audio : NULL);
+    hls = hls_json(in, files);
+    if (in->peaks[0])
+        add_file(files, "peaks", in->peaks, "peaks-10ms.bin", "application/octet-stream");
+    lp_video_manifest_layout layout = {
+        .mezzanine_gop = mz.gop, .segment_frames = in->segment_frames, .segments = in->segments};
+    snprintf(path, sizeof path, "%s/manifest.json", a->out_dir);
+    if (lp_video_manifest_write(ix, &layout, path, err))
+        goto cleanup;
+    add_file(files, "manifest", path, "manifest-v1.json", "application/json");
     const char *frames_path = mz.path;
     const lp_video_index *frames_ix = mix;
     if (!(r = lp_video_reader_open(frames_path, frames_ix, &a->limits, err)))
@@ -151,7 +203,7 @@ static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
         fps = (double)(ix->count - 1) * 1000.0 / (double)duration;
     container_format(info.container, format, sizeof format);
     doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:f, s:{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b, s:I, s:I, "
-                    "s:I, s:o}, s:O, s:o}",
+                    "s:I, s:o, s:I}, s:O, s:o, s:o}",
                     "ok", 1, "width", (json_int_t)info.display_width, "height", (json_int_t)info.display_height,
                     "rotation", info.rotation, "format", format, "frame_count", (json_int_t)ix->count, "fps",
                     fps > 0 ? fps : 0.0, "media", "kind", "video", "container", info.container, "codec",
@@ -159,17 +211,21 @@ static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
                     "coded_height", (json_int_t)info.height, "duration_ms", (json_int_t)info.duration_ms,
                     "variable_frame_rate", (ix->flags & LP_VIDEO_INDEX_VFR) ? 1 : 0, "has_audio", info.has_audio,
                     "keyframes", (json_int_t)ix->keyframes, "max_gop", (json_int_t)ix->max_gop, "poster_frame",
-                    (json_int_t)poster, "mezzanine", mezz, "files", files, "sprite_layout", sprite_json(&sprite));
+                    (json_int_t)poster, "mezzanine", mezz, "peak_buckets", (json_int_t)in->peak_buckets, "files",
+                    files, "sprite_layout", sprite_json(&sprite), "hls", hls);
     mezz = NULL;
+    hls = NULL;
     if (!doc)
         lp_error_set(err, LP_E_NOMEM, "out of memory describing the video");
 cleanup:
     json_decref(mezz);
+    json_decref(hls);
     json_decref(files);
     lp_video_sprite_free(&sprite);
     lp_video_reader_close(r);
     lp_video_index_free(mix);
     lp_video_index_free(ix);
+    free(in);
     return doc;
 }
 

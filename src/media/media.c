@@ -25,6 +25,8 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     out->video_max_duration_ms = cfg->video_max_duration;
     out->video_max_frames = cfg->video_max_frames;
     out->video_max_pixels = cfg->video_max_pixels;
+    out->video_max_side = cfg->video_max_side;
+    lp_strlcpy(out->video_codecs, cfg->video_codecs ? cfg->video_codecs : "", sizeof out->video_codecs);
 }
 
 /* FFmpeg and libvips talk on stderr; their words go to the debug log

@@ -2,6 +2,7 @@
 #ifndef LOUPE_MEDIA_INT_H
 #define LOUPE_MEDIA_INT_H
 
+#include <libavutil/rational.h>
 #include <vips/vips.h>
 
 #include "loupe/core/error.h"
@@ -11,6 +12,10 @@ struct AVCodecContext;
 struct AVFormatContext;
 struct AVFrame;
 struct AVPacket;
+struct AVCodecParameters;
+struct AVStream;
+struct lp_video_mezzanine_result;
+struct lp_video_track;
 
 /* Sets err (code + printf message) and moves libvips' error buffer into the
  * detail, clearing it. Returns -1. */
@@ -44,6 +49,10 @@ int lp_media_av_open(const char *path, struct AVFormatContext **out, lp_error *e
  * or -1 with err set ("has no video stream"). */
 int lp_media_av_video_stream(struct AVFormatContext *fmt, const char *path, lp_error *err);
 
+/* 1 if codec (an FFmpeg name) is in list (comma-separated, spaces around
+ * names ignored), or list is empty. */
+int lp_media_codec_allowed(const char *list, const char *codec);
+
 /* Clockwise rotation (0/90/180/270) from the stream's display matrix. */
 int lp_media_av_rotation(const struct AVFormatContext *fmt, int stream);
 
@@ -59,6 +68,11 @@ typedef struct lp_av_decoder {
     int stream;
     int draining;                /* end of file reached, decoder being flushed */
     int64_t bad_packets;         /* packets the decoder rejected (skipped) */
+    /* Optional: called with every packet of another stream before it is
+     * dropped (the packet is borrowed; ref it to keep it). Nonzero fails
+     * lp_av_decoder_next with the callback's err. */
+    int (*other_packet)(void *ud, struct AVPacket *pkt, lp_error *err);
+    void *other_ud;
 } lp_av_decoder;
 
 /* Opens path (lp_media_av_open) and the decoder of its video stream. */
@@ -72,5 +86,58 @@ int lp_av_decoder_next(lp_av_decoder *d, struct AVFrame *frame, const char *path
 int64_t lp_av_frame_ts(const struct AVFrame *frame);
 
 void lp_av_decoder_close(lp_av_decoder *d);
+
+/* ---- Outputs of the ingest pass (video_ingest.h) ---- */
+
+/* The mezzanine being written (video_mezzanine.c). */
+typedef struct lp_mezz_out lp_mezz_out;
+
+/* Opens out_dir/mezzanine.mp4 (.mkv without libx264) for the video stream
+ * ist (borrowed) and, when audio is not NULL, an audio stream of those
+ * parameters whose packets come in time base audio_tb. Fills the path and
+ * codec of res. name is the source's name for messages. */
+int lp_mezz_out_open(lp_mezz_out **out, const char *out_dir, const struct AVStream *ist,
+                     const struct AVCodecParameters *audio, AVRational audio_tb, struct lp_video_mezzanine_result *res,
+                     const char *name, lp_error *err);
+
+/* 1 if the mezzanine's container takes audio of codec_id as it is. */
+int lp_mezz_out_takes_audio(int codec_id);
+
+/* Encodes frame f (borrowed) with timestamp pts (source time base). */
+int lp_mezz_out_video(lp_mezz_out *m, const struct AVFrame *f, int64_t pts, lp_error *err);
+
+/* Writes an audio packet (borrowed; copied) of time base audio_tb. */
+int lp_mezz_out_audio(lp_mezz_out *m, const struct AVPacket *pkt, lp_error *err);
+
+/* Flushes the encoder and finishes the file. */
+int lp_mezz_out_finish(lp_mezz_out *m, lp_error *err);
+
+void lp_mezz_out_free(lp_mezz_out *m);
+
+/* One HLS track being written (video_hls.c): a fragmented MP4 with one
+ * fragment per segment, and its media playlist at the end. */
+typedef struct lp_hls_track lp_hls_track;
+
+/* A video rendition "hls-<name>" of ist (borrowed) at width × height
+ * upright (even sizes), turning frames by rotation (clockwise degrees),
+ * with an IDR frame and a new segment every gop frames. */
+int lp_hls_video_open(lp_hls_track **out, const char *out_dir, const char *name, int width, int height, int rotation,
+                      const struct AVStream *ist, int gop, lp_error *err);
+
+/* Scales, turns and encodes frame f (borrowed) at pts (source time base). */
+int lp_hls_video_frame(lp_hls_track *t, const struct AVFrame *f, int64_t pts, lp_error *err);
+
+/* The audio track "hls-audio" of packets encoded by enc (borrowed; open),
+ * a new segment every per_segment packets. */
+int lp_hls_audio_open(lp_hls_track **out, const char *out_dir, const struct AVCodecContext *enc, int per_segment,
+                      lp_error *err);
+
+/* Writes an encoded audio packet (borrowed; copied), in enc's time base. */
+int lp_hls_audio_packet(lp_hls_track *t, const struct AVPacket *pkt, lp_error *err);
+
+/* Flushes, finishes the file, writes the playlist and describes it in info. */
+int lp_hls_finish(lp_hls_track *t, struct lp_video_track *info, lp_error *err);
+
+void lp_hls_free(lp_hls_track *t);
 
 #endif

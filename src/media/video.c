@@ -128,6 +128,27 @@ static int sample_vfr(AVFormatContext *fmt, int vs)
     return lp_media_pts_vary(ts, n > 16 && n == SAMPLE ? n - 16 : n);
 }
 
+int lp_media_codec_allowed(const char *list, const char *codec)
+{
+    size_t n = strlen(codec);
+    if (!list || !*list)
+        return 1;
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        const char *s = p;
+        while (len > 0 && *s == ' ')
+            s++, len--;
+        while (len > 0 && s[len - 1] == ' ')
+            len--;
+        if (len == n && strncmp(s, codec, n) == 0)
+            return 1;
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 int lp_video_probe(const char *path, const lp_media_limits *limits, lp_video_info *info, lp_error *err)
 {
     AVFormatContext *fmt = NULL;
@@ -184,6 +205,19 @@ int lp_video_probe(const char *path, const lp_media_limits *limits, lp_video_inf
         lp_error_set(err, LP_E_TOO_LARGE, "video frames are %" PRId64 "×%" PRId64 " pixels; the limit is %" PRId64
                      " pixels (video_max_pixels)", info->width, info->height, limits->video_max_pixels);
         lp_error_hint(err, "Downscale the video, or raise video_max_pixels.");
+        goto cleanup;
+    }
+    int64_t longest = info->width > info->height ? info->width : info->height;
+    if (limits->video_max_side > 0 && longest > limits->video_max_side) {
+        lp_error_set(err, LP_E_TOO_LARGE, "video frames are %" PRId64 "×%" PRId64 " pixels; the limit is %" PRId64
+                     " pixels a side (video_max_side)", info->width, info->height, limits->video_max_side);
+        lp_error_hint(err, "Downscale the video, or raise video_max_side.");
+        goto cleanup;
+    }
+    if (!lp_media_codec_allowed(limits->video_codecs, info->codec)) {
+        lp_error_set(err, LP_E_MEDIA_TYPE, "the video codec of \"%s\" is %s, which is not accepted here "
+                     "(video_codecs: %s)", name, info->codec, limits->video_codecs);
+        lp_error_hint(err, "Convert the video to H.264 or VP9, or add %s to video_codecs.", info->codec);
         goto cleanup;
     }
     if (info->duration_ms > limits->video_max_duration_ms) {
@@ -261,7 +295,10 @@ int lp_av_decoder_next(lp_av_decoder *d, AVFrame *frame, const char *path, lp_er
         if (rc < 0)
             return lp_media_av_fail(err, LP_E_INVALID, rc, "reading \"%s\" failed", lp_media_basename(path));
         if (d->pkt->stream_index != d->stream) {
+            rc = d->other_packet ? d->other_packet(d->other_ud, d->pkt, err) : 0;
             av_packet_unref(d->pkt);
+            if (rc)
+                return -1;
             continue;
         }
         rc = avcodec_send_packet(d->dec, d->pkt);

@@ -181,6 +181,15 @@ int lp_video_index_build(const char *path, const lp_media_limits *limits, lp_vid
         lp_error_set(err, LP_E_INVALID, "the video stream of \"%s\" has no keyframe to start decoding from", name);
         goto cleanup;
     }
+    /* The container may state no duration, or a wrong one: the frames' own times decide. */
+    int64_t span = lp_video_index_time_ms(ix, ix->count - 1);
+    if (span > limits->video_max_duration_ms) {
+        lp_video_index_free(ix);
+        lp_error_set(err, LP_E_TOO_LARGE, "video lasts %.1f s; the limit is %.1f s (video_max_duration)",
+                     (double)span / 1000.0, (double)limits->video_max_duration_ms / 1000.0);
+        lp_error_hint(err, "Split the video into shorter parts, or raise video_max_duration.");
+        goto cleanup;
+    }
     *out = ix;
     rc = 0;
 cleanup:

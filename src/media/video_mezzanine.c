@@ -1,6 +1,9 @@
-/* Mezzanine transcode: short closed GOPs for fast random frame access.
+/* Mezzanine: short closed GOPs for fast random frame access, with the
+ * source's audio. Written by the ingest pass (video_ingest.c) through
+ * lp_mezz_out; lp_video_mezzanine is that pass without renditions or peaks.
  * See video_mezzanine.h. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
@@ -10,6 +13,7 @@
 
 #include "loupe/core/util.h"
 #include "loupe/media/video.h"
+#include "loupe/media/video_ingest.h"
 #include "loupe/media/video_mezzanine.h"
 #include "media_int.h"
 
@@ -18,37 +22,50 @@ int lp_video_needs_mezzanine(const lp_video_index *ix, int64_t max_gop)
     return ix->max_gop > max_gop;
 }
 
-typedef struct mezz {
-    lp_av_decoder d;
+struct lp_mezz_out {
     AVFormatContext *oc;
     AVCodecContext *enc;
-    AVStream *ost;
-    AVFrame *in, *out;
+    AVStream *ost, *aost;
+    AVRational audio_tb;
+    AVFrame *out;
     AVPacket *pkt;
     struct SwsContext *sws;
     int64_t frame_duration; /* nominal, in the encoder's time base */
-} mezz;
+    int header_written;
+    const char *name;
+};
+
+static const char *mezz_container(void)
+{
+    return avcodec_find_encoder_by_name("libx264") ? "mp4" : "matroska";
+}
+
+int lp_mezz_out_takes_audio(int codec_id)
+{
+    return avformat_query_codec(av_guess_format(mezz_container(), NULL, NULL), (enum AVCodecID)codec_id,
+                                FF_COMPLIANCE_NORMAL) == 1;
+}
 
 /* Drains the encoder's packets into the file. */
-static int write_packets(mezz *m, const char *name, lp_error *err)
+static int write_packets(lp_mezz_out *m, lp_error *err)
 {
     for (;;) {
         int rc = avcodec_receive_packet(m->enc, m->pkt);
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return lp_media_av_fail(err, LP_E_INTERNAL, rc, "encoding the mezzanine of \"%s\" failed", name);
+            return lp_media_av_fail(err, LP_E_INTERNAL, rc, "encoding the mezzanine of \"%s\" failed", m->name);
         if (m->pkt->duration <= 0) /* the muxer needs it for the last frame */
             m->pkt->duration = m->frame_duration;
         av_packet_rescale_ts(m->pkt, m->enc->time_base, m->ost->time_base);
         m->pkt->stream_index = m->ost->index;
         rc = av_interleaved_write_frame(m->oc, m->pkt);
         if (rc < 0)
-            return lp_media_av_fail(err, LP_E_IO, rc, "writing the mezzanine of \"%s\" failed", name);
+            return lp_media_av_fail(err, LP_E_IO, rc, "writing the mezzanine of \"%s\" failed", m->name);
     }
 }
 
-static int open_encoder(mezz *m, const AVStream *ist, int h264, const char *name, lp_error *err)
+static int open_encoder(lp_mezz_out *m, const AVStream *ist, int h264, lp_error *err)
 {
     const AVCodec *codec = h264 ? avcodec_find_encoder_by_name("libx264") : avcodec_find_encoder(AV_CODEC_ID_MJPEG);
     if (!codec || !(m->enc = avcodec_alloc_context3(codec)))
@@ -86,138 +103,157 @@ static int open_encoder(mezz *m, const AVStream *ist, int h264, const char *name
     int rc = avcodec_open2(e, codec, &opts);
     av_dict_free(&opts);
     if (rc < 0)
-        return lp_media_av_fail(err, LP_E_INTERNAL, rc, "the %s encoder rejects the video of \"%s\"", codec->name, name);
+        return lp_media_av_fail(err, LP_E_INTERNAL, rc, "the %s encoder rejects the video of \"%s\"", codec->name,
+                                m->name);
     return 0;
 }
 
-static int encode_frame(mezz *m, const AVFrame *f, int64_t pts, const char *name, lp_error *err)
+int lp_mezz_out_open(lp_mezz_out **out, const char *out_dir, const AVStream *ist, const AVCodecParameters *audio,
+                     AVRational audio_tb, lp_video_mezzanine_result *res, const char *name, lp_error *err)
+{
+    lp_mezz_out *m = calloc(1, sizeof *m);
+    const int h264 = avcodec_find_encoder_by_name("libx264") != NULL;
+    int r;
+    *out = NULL;
+    if (!m)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory transcoding \"%s\"", name);
+    m->name = name;
+    m->audio_tb = audio_tb;
+    if (lp_media_join(res->path, out_dir, h264 ? "mezzanine.mp4" : "mezzanine.mkv", err))
+        goto fail;
+    lp_strlcpy(res->codec, h264 ? "h264" : "mjpeg", sizeof res->codec);
+    res->gop = h264 ? LP_VIDEO_MEZZANINE_GOP : 1;
+    if ((r = avformat_alloc_output_context2(&m->oc, NULL, mezz_container(), res->path)) < 0) {
+        lp_media_av_fail(err, LP_E_INTERNAL, r, "cannot set up the mezzanine container");
+        goto fail;
+    }
+    if (open_encoder(m, ist, h264, err))
+        goto fail;
+    if (!(m->ost = avformat_new_stream(m->oc, NULL)) || !(m->out = av_frame_alloc()) ||
+        !(m->pkt = av_packet_alloc()) || (audio && !(m->aost = avformat_new_stream(m->oc, NULL)))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory transcoding \"%s\"", name);
+        goto fail;
+    }
+    m->out->format = m->enc->pix_fmt;
+    m->out->width = m->enc->width;
+    m->out->height = m->enc->height;
+    if ((r = av_frame_get_buffer(m->out, 0)) < 0 || (r = avcodec_parameters_from_context(m->ost->codecpar, m->enc)) < 0 ||
+        (m->aost && (r = avcodec_parameters_copy(m->aost->codecpar, audio)) < 0)) {
+        lp_media_av_fail(err, LP_E_NOMEM, r, "out of memory transcoding \"%s\"", name);
+        goto fail;
+    }
+    m->ost->time_base = m->enc->time_base;
+    if (m->aost) {
+        m->aost->time_base = audio_tb;
+        m->aost->codecpar->codec_tag = 0;
+    }
+    size_t sd_size = 0;
+    const uint8_t *matrix = av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sd_size);
+    if (matrix) {
+        uint8_t *copy = av_stream_new_side_data(m->ost, AV_PKT_DATA_DISPLAYMATRIX, sd_size);
+        if (copy)
+            memcpy(copy, matrix, sd_size);
+    }
+    if ((r = avio_open(&m->oc->pb, res->path, AVIO_FLAG_WRITE)) < 0) {
+        lp_media_av_fail(err, LP_E_IO, r, "cannot create the mezzanine of \"%s\"", name);
+        goto fail;
+    }
+    AVDictionary *mux_opts = NULL;
+    if (h264)
+        av_dict_set(&mux_opts, "movflags", "+faststart", 0);
+    r = avformat_write_header(m->oc, &mux_opts);
+    av_dict_free(&mux_opts);
+    if (r < 0) {
+        lp_media_av_fail(err, LP_E_IO, r, "cannot write the mezzanine of \"%s\"", name);
+        goto fail;
+    }
+    m->header_written = 1;
+    *out = m;
+    return 0;
+fail:
+    lp_mezz_out_free(m);
+    return -1;
+}
+
+int lp_mezz_out_video(lp_mezz_out *m, const AVFrame *f, int64_t pts, lp_error *err)
 {
     m->sws = sws_getCachedContext(m->sws, f->width, f->height, (enum AVPixelFormat)f->format, m->enc->width,
                                   m->enc->height, m->enc->pix_fmt, SWS_BICUBIC, NULL, NULL, NULL);
     if (!m->sws)
         return lp_error_set(err, LP_E_INTERNAL, "no conversion from %s for the mezzanine of \"%s\"",
-                            av_get_pix_fmt_name((enum AVPixelFormat)f->format), name);
+                            av_get_pix_fmt_name((enum AVPixelFormat)f->format), m->name);
     int rc = av_frame_make_writable(m->out);
     if (rc < 0)
-        return lp_media_av_fail(err, LP_E_NOMEM, rc, "out of memory transcoding \"%s\"", name);
+        return lp_media_av_fail(err, LP_E_NOMEM, rc, "out of memory transcoding \"%s\"", m->name);
     sws_scale(m->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, m->out->data, m->out->linesize);
     m->out->pts = pts;
     m->out->pkt_duration = f->pkt_duration > 0 ? f->pkt_duration : m->frame_duration;
     rc = avcodec_send_frame(m->enc, m->out);
     if (rc < 0)
-        return lp_media_av_fail(err, LP_E_INTERNAL, rc, "encoding the mezzanine of \"%s\" failed", name);
-    return write_packets(m, name, err);
+        return lp_media_av_fail(err, LP_E_INTERNAL, rc, "encoding the mezzanine of \"%s\" failed", m->name);
+    return write_packets(m, err);
+}
+
+int lp_mezz_out_audio(lp_mezz_out *m, const AVPacket *pkt, lp_error *err)
+{
+    if (!m->aost || (pkt->pts == AV_NOPTS_VALUE && pkt->dts == AV_NOPTS_VALUE))
+        return 0;
+    AVPacket *p = av_packet_clone(pkt);
+    if (!p)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory copying the audio of \"%s\"", m->name);
+    av_packet_rescale_ts(p, m->audio_tb, m->aost->time_base);
+    p->stream_index = m->aost->index;
+    p->pos = -1;
+    int rc = av_interleaved_write_frame(m->oc, p);
+    av_packet_free(&p);
+    if (rc < 0)
+        return lp_media_av_fail(err, LP_E_IO, rc, "writing the audio of the mezzanine of \"%s\" failed", m->name);
+    return 0;
+}
+
+int lp_mezz_out_finish(lp_mezz_out *m, lp_error *err)
+{
+    int r;
+    if ((r = avcodec_send_frame(m->enc, NULL)) < 0)
+        return lp_media_av_fail(err, LP_E_INTERNAL, r, "finishing the mezzanine of \"%s\" failed", m->name);
+    if (write_packets(m, err))
+        return -1;
+    m->header_written = 0;
+    if ((r = av_write_trailer(m->oc)) < 0)
+        return lp_media_av_fail(err, LP_E_IO, r, "finishing the mezzanine of \"%s\" failed", m->name);
+    return 0;
+}
+
+void lp_mezz_out_free(lp_mezz_out *m)
+{
+    if (!m)
+        return;
+    if (m->header_written)
+        av_write_trailer(m->oc);
+    if (m->oc) {
+        if (m->oc->pb)
+            avio_closep(&m->oc->pb);
+        avformat_free_context(m->oc);
+    }
+    sws_freeContext(m->sws);
+    av_packet_free(&m->pkt);
+    av_frame_free(&m->out);
+    avcodec_free_context(&m->enc);
+    free(m);
 }
 
 int lp_video_mezzanine(const char *path, const char *out_dir, const lp_media_limits *limits,
                        lp_video_mezzanine_result *result, lp_error *err)
 {
-    mezz m = {0};
-    lp_video_info info;
-    int rc = -1, header_written = 0;
+    lp_video_ingest_result *res = calloc(1, sizeof *res);
+    const lp_video_ingest_opts opts = {.renditions = 0, .peaks = 0};
+    int rc;
     memset(result, 0, sizeof *result);
-    if (lp_video_probe(path, limits, &info, err))
-        return -1;
-    const char *name = lp_media_basename(path);
-    const int h264 = avcodec_find_encoder_by_name("libx264") != NULL;
-    if (lp_media_join(result->path, out_dir, h264 ? "mezzanine.mp4" : "mezzanine.mkv", err))
-        return -1;
-    if (lp_av_decoder_open(&m.d, path, err))
-        return -1;
-    const AVStream *ist = m.d.fmt->streams[m.d.stream];
-    int r = avformat_alloc_output_context2(&m.oc, NULL, h264 ? "mp4" : "matroska", result->path);
-    if (r < 0) {
-        lp_media_av_fail(err, LP_E_INTERNAL, r, "cannot set up the mezzanine container");
-        goto cleanup;
-    }
-    if (open_encoder(&m, ist, h264, name, err))
-        goto cleanup;
-    if (!(m.ost = avformat_new_stream(m.oc, NULL)) || !(m.in = av_frame_alloc()) || !(m.out = av_frame_alloc()) ||
-        !(m.pkt = av_packet_alloc())) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory transcoding \"%s\"", name);
-        goto cleanup;
-    }
-    m.out->format = m.enc->pix_fmt;
-    m.out->width = m.enc->width;
-    m.out->height = m.enc->height;
-    if ((r = av_frame_get_buffer(m.out, 0)) < 0 || (r = avcodec_parameters_from_context(m.ost->codecpar, m.enc)) < 0) {
-        lp_media_av_fail(err, LP_E_NOMEM, r, "out of memory transcoding \"%s\"", name);
-        goto cleanup;
-    }
-    m.ost->time_base = m.enc->time_base;
-    size_t sd_size = 0;
-    const uint8_t *matrix = av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, &sd_size);
-    if (matrix) {
-        uint8_t *copy = av_stream_new_side_data(m.ost, AV_PKT_DATA_DISPLAYMATRIX, sd_size);
-        if (copy)
-            memcpy(copy, matrix, sd_size);
-    }
-    if ((r = avio_open(&m.oc->pb, result->path, AVIO_FLAG_WRITE)) < 0) {
-        lp_media_av_fail(err, LP_E_IO, r, "cannot create the mezzanine of \"%s\"", name);
-        goto cleanup;
-    }
-    AVDictionary *mux_opts = NULL;
-    if (h264)
-        av_dict_set(&mux_opts, "movflags", "+faststart", 0);
-    r = avformat_write_header(m.oc, &mux_opts);
-    av_dict_free(&mux_opts);
-    if (r < 0) {
-        lp_media_av_fail(err, LP_E_IO, r, "cannot write the mezzanine of \"%s\"", name);
-        goto cleanup;
-    }
-    header_written = 1;
-
-    int64_t last = AV_NOPTS_VALUE;
-    for (;;) {
-        int got = lp_av_decoder_next(&m.d, m.in, path, err);
-        if (got < 0)
-            goto cleanup;
-        if (got == 0)
-            break;
-        int64_t ts = lp_av_frame_ts(m.in);
-        if (ts == AV_NOPTS_VALUE || (last != AV_NOPTS_VALUE && ts <= last))
-            continue; /* as in the index: one frame per timestamp */
-        if (result->frames >= limits->video_max_frames) {
-            lp_error_set(err, LP_E_TOO_LARGE, "video has more than %" PRId64 " frames (video_max_frames)",
-                         limits->video_max_frames);
-            goto cleanup;
-        }
-        if (encode_frame(&m, m.in, ts, name, err))
-            goto cleanup;
-        last = ts;
-        result->frames++;
-    }
-    if ((r = avcodec_send_frame(m.enc, NULL)) < 0) {
-        lp_media_av_fail(err, LP_E_INTERNAL, r, "finishing the mezzanine of \"%s\" failed", name);
-        goto cleanup;
-    }
-    if (write_packets(&m, name, err))
-        goto cleanup;
-    if ((r = av_write_trailer(m.oc)) < 0) {
-        lp_media_av_fail(err, LP_E_IO, r, "finishing the mezzanine of \"%s\" failed", name);
-        goto cleanup;
-    }
-    header_written = 0;
-    if (result->frames == 0) {
-        lp_error_set(err, LP_E_INVALID, "no frame of \"%s\" could be decoded", name);
-        goto cleanup;
-    }
-    lp_strlcpy(result->codec, h264 ? "h264" : "mjpeg", sizeof result->codec);
-    result->gop = h264 ? LP_VIDEO_MEZZANINE_GOP : 1;
-    rc = 0;
-cleanup:
-    if (header_written)
-        av_write_trailer(m.oc);
-    if (m.oc) {
-        if (m.oc->pb)
-            avio_closep(&m.oc->pb);
-        avformat_free_context(m.oc);
-    }
-    sws_freeContext(m.sws);
-    av_packet_free(&m.pkt);
-    av_frame_free(&m.in);
-    av_frame_free(&m.out);
-    avcodec_free_context(&m.enc);
-    lp_av_decoder_close(&m.d);
+    if (!res)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    rc = lp_video_ingest(path, out_dir, limits, &opts, res, err);
+    if (rc == 0)
+        *result = res->mezzanine;
+    free(res);
     return rc;
 }

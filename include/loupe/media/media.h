@@ -31,6 +31,8 @@ typedef struct lp_media_limits {
     int64_t video_max_duration_ms;
     int64_t video_max_frames;
     int64_t video_max_pixels;     /* width × height of one video frame */
+    int64_t video_max_side;       /* longest side of one video frame (0: no limit) */
+    char video_codecs[256];       /* accepted video codecs, comma-separated FFmpeg names ("": any) */
 } lp_media_limits;
 
 /* Copies the media settings of cfg (borrowed) into out. */

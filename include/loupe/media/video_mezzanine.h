@@ -11,8 +11,9 @@
  * and no B-frames; where FFmpeg lacks libx264 it is intra-only Motion JPEG
  * in Matroska. Every decoded frame is encoded
  * once, in order, with its original timestamp, so frame n of the mezzanine is
- * frame n of the source; the rotation is carried over as metadata. Audio is
- * dropped. */
+ * frame n of the source; the rotation is carried over as metadata. The
+ * audio stream is kept: copied when the container takes its codec, else
+ * re-encoded as AAC (video_ingest.h makes the mezzanine in its one pass). */
 #ifndef LOUPE_MEDIA_VIDEO_MEZZANINE_H
 #define LOUPE_MEDIA_VIDEO_MEZZANINE_H
 
@@ -35,8 +36,9 @@ typedef struct lp_video_mezzanine_result {
     int gop;                      /* frames per GOP */
 } lp_video_mezzanine_result;
 
-/* Transcodes the video stream of path (borrowed; checked against limits as
- * lp_video_probe does) into out_dir (an existing directory). */
+/* Transcodes path (borrowed; checked against limits as lp_video_probe
+ * does) into out_dir (an existing directory): lp_video_ingest without
+ * renditions or peaks. */
 int lp_video_mezzanine(const char *path, const char *out_dir, const lp_media_limits *limits,
                        lp_video_mezzanine_result *result, lp_error *err);
 

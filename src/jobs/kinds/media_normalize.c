@@ -302,6 +302,8 @@ static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const 
     }
     if (json_object_get(doc, "sprite_layout"))
         json_object_set(merge, "sprite_layout", json_object_get(doc, "sprite_layout"));
+    if (json_is_object(json_object_get(doc, "hls")))
+        json_object_set(merge, "hls", json_object_get(doc, "hls"));
     return 0;
 }
 
