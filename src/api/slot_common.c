@@ -6,6 +6,7 @@
 
 #include "identity_int.h"
 #include "loupe/core/log.h"
+#include "loupe/core/util.h"
 
 int lp_slot_media_type_ok(const char *s)
 {
@@ -73,4 +74,70 @@ json_t *lp_slot_upload_json(const lp_media_upload *u)
                      u->sha256[0] ? json_string(u->sha256) : json_null(), "content_type", u->content_type, "job_id",
                      u->job_id[0] ? json_string(u->job_id) : json_null(), "expires_at",
                      u->expires_at[0] ? json_string(u->expires_at) : json_null(), "created_at", u->created_at);
+}
+
+int lp_slot_load(lp_req *req, lp_slot_row *slot, json_t **storage)
+{
+    json_error_t jerr;
+    lp_db *db = lp_req_db(req);
+    int rc;
+    if (!db)
+        return -1;
+    rc = lp_slot_from_route(req, db, 0, slot);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    *storage = json_loads(slot->storage, 0, &jerr);
+    if (!json_is_object(*storage)) {
+        json_decref(*storage);
+        *storage = NULL;
+        return lp_error_set(&req->err, LP_E_INTERNAL, "the storage record of slot %s is not a JSON object", slot->id);
+    }
+    return 0;
+}
+
+int lp_slot_require_ready(lp_req *req, const lp_slot_row *slot)
+{
+    if (strcmp(slot->status, "ready") == 0)
+        return 0;
+    if (strcmp(slot->status, "error") == 0)
+        return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" could not be processed: %s", slot->name,
+                            slot->error ? slot->error : "no reason recorded");
+    if (strcmp(slot->status, "empty") == 0)
+        return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" has no file yet; upload one first", slot->name);
+    return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" is %s; try again when it is ready", slot->name,
+                        slot->status);
+}
+
+char *lp_slot_path_segment(lp_arena *a, const char *s)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = lp_arena_alloc(a, n * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hexd[c >> 4];
+            *o++ = hexd[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+json_t *lp_slot_signed_url(lp_req *req, lp_storage *s, const char *key)
+{
+    lp_storage_url *u;
+    char when[25];
+    if (!key)
+        return json_null();
+    if (!(u = lp_arena_alloc(req->arena, sizeof *u)) || lp_storage_presign(s, LP_STORAGE_GET, key, lp_now_wall_ms(), 0, u, &req->err) != 0)
+        return NULL;
+    lp_time_iso8601(u->expires * 1000, when);
+    return json_pack("{s:s, s:s}", "url", u->url, "expires_at", when);
 }

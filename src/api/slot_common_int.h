@@ -38,4 +38,24 @@ json_t *lp_slot_upload_json(const lp_media_upload *u);
 int lp_slot_read_object(lp_storage *s, const char *key, uint64_t off, uint64_t len, char *buf, size_t cap, size_t *got,
                       lp_error *err);
 
+/* The slot of the route with its storage document (new reference in
+ * *storage). 0, or -1 with req->err set. */
+int lp_slot_load(lp_req *req, lp_slot_row *slot, json_t **storage);
+
+/* Fails unless the slot is ready: 409 saying what it is doing instead. */
+int lp_slot_require_ready(lp_req *req, const lp_slot_row *slot);
+
+/* s percent-encoded as one path segment, in the request's arena. */
+char *lp_slot_path_segment(lp_arena *a, const char *s);
+
+/* {"url", "expires_at"} of a signed GET of key (new reference), JSON null
+ * when key is NULL; NULL with req->err set when it cannot be signed. */
+json_t *lp_slot_signed_url(lp_req *req, lp_storage *s, const char *key);
+
+/* The "playback" member of GET …/media (slot_playback.c): the playlists'
+ * and manifest's routes under base (the slot's path), each track's signed
+ * URL and layout; JSON null when the slot has no renditions. New reference,
+ * or NULL with req->err set. */
+json_t *lp_slot_playback_json(lp_req *req, lp_storage *s, const char *base, const json_t *storage);
+
 #endif

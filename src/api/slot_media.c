@@ -104,80 +104,14 @@ static int64_t decode_deadline(const lp_req *req)
 
 /* ---- Helpers ------------------------------------------------------------------ */
 
-/* The slot with its storage document (new reference in *storage). */
-static int load_slot(lp_req *req, lp_slot_row *slot, json_t **storage)
-{
-    json_error_t jerr;
-    lp_db *db = lp_req_db(req);
-    int rc;
-    if (!db)
-        return -1;
-    rc = lp_slot_from_route(req, db, 0, slot);
-    lp_req_db_release(req);
-    if (rc != 0)
-        return -1;
-    *storage = json_loads(slot->storage, 0, &jerr);
-    if (!json_is_object(*storage)) {
-        json_decref(*storage);
-        *storage = NULL;
-        return lp_error_set(&req->err, LP_E_INTERNAL, "the storage record of slot %s is not a JSON object", slot->id);
-    }
-    return 0;
-}
 
-/* Fails unless the slot is ready: 409 saying what it is doing instead. */
-static int require_ready(lp_req *req, const lp_slot_row *slot)
-{
-    if (strcmp(slot->status, "ready") == 0)
-        return 0;
-    if (strcmp(slot->status, "error") == 0)
-        return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" could not be processed: %s", slot->name,
-                            slot->error ? slot->error : "no reason recorded");
-    if (strcmp(slot->status, "empty") == 0)
-        return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" has no file yet; upload one first", slot->name);
-    return lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" is %s; try again when it is ready", slot->name,
-                        slot->status);
-}
 
 static const char *member(const json_t *o, const char *name)
 {
     return json_string_value(json_object_get(o, name));
 }
 
-/* Percent-encodes a path segment into the arena. */
-static char *segment(lp_arena *a, const char *s)
-{
-    static const char hexd[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = lp_arena_alloc(a, n * 3 + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = hexd[c >> 4];
-            *o++ = hexd[c & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
 
-/* {"url", "expires_at"} for key, or null when key is NULL. */
-static json_t *signed_url(lp_req *req, lp_storage *s, const char *key)
-{
-    lp_storage_url *u;
-    char when[25];
-    if (!key)
-        return json_null();
-    if (!(u = lp_arena_alloc(req->arena, sizeof *u)) || lp_storage_presign(s, LP_STORAGE_GET, key, lp_now_wall_ms(), 0, u, &req->err) != 0)
-        return NULL;
-    lp_time_iso8601(u->expires * 1000, when);
-    return json_pack("{s:s, s:s}", "url", u->url, "expires_at", when);
-}
 
 static int respond_image(lp_req *req, lp_media_blob *blob, lp_media_format fmt)
 {
@@ -211,7 +145,7 @@ int lp_api_slot_media_get(lp_req *req)
     json_t *storage = NULL, *doc = NULL, *files, *meta, *media = NULL, *upload = json_null();
     json_error_t jerr;
     lp_storage *s = lp_slot_storage(req);
-    const char *names[] = {"original", "thumbnail", "preview", "sprite"};
+    const char *names[] = {"original", "thumbnail", "preview", "sprite", "peaks"};
     char *base;
     lp_db *db;
 
@@ -233,14 +167,14 @@ int lp_api_slot_media_get(lp_req *req)
     storage = json_loads(slot.storage, 0, &jerr);
     meta = json_loads(slot.metadata, 0, &jerr);
     media = json_object_get(meta, "media");
-    const char *seg = segment(req->arena, slot.name);
+    const char *seg = lp_slot_path_segment(req->arena, slot.name);
     base = seg ? lp_arena_printf(req->arena, "/api/v1/items/%s/slots/%s", slot.item_id, seg) : NULL;
     if (!base || !(files = json_object()))
         goto nomem;
     int ready = strcmp(slot.status, "ready") == 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *key = member(storage, names[i]);
-        json_t *u = signed_url(req, s, i == 0 || ready ? key : NULL);
+        json_t *u = lp_slot_signed_url(req, s, i == 0 || ready ? key : NULL);
         if (!u) {
             json_decref(files);
             goto fail;
@@ -271,6 +205,13 @@ int lp_api_slot_media_get(lp_req *req)
     upload = NULL;
     if (!doc)
         goto nomem;
+    json_t *playback = ready ? lp_slot_playback_json(req, s, base, storage) : json_null();
+    if (!playback || json_object_set_new(doc, "playback", playback)) {
+        json_decref(doc);
+        if (playback)
+            goto nomem;
+        goto fail;
+    }
     json_decref(storage);
     json_decref(meta);
     return lp_res_json(req, 200, doc);
@@ -293,10 +234,10 @@ static int redirect_to(lp_req *req, const char *what)
     lp_storage_url *u;
     int rc = -1;
 
-    if (!s || load_slot(req, &slot, &storage) != 0)
+    if (!s || lp_slot_load(req, &slot, &storage) != 0)
         return -1;
     const char *key = member(storage, what);
-    if (strcmp(what, "original") != 0 && require_ready(req, &slot) != 0)
+    if (strcmp(what, "original") != 0 && lp_slot_require_ready(req, &slot) != 0)
         goto cleanup;
     if (!key) {
         lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" of item %s has no %s", slot.name, slot.item_id, what);
@@ -371,13 +312,13 @@ typedef struct frame_source {
 static int frame_source_load(lp_req *req, frame_source *fs)
 {
     memset(fs, 0, sizeof *fs);
-    if (load_slot(req, &fs->slot, &fs->storage) != 0)
+    if (lp_slot_load(req, &fs->slot, &fs->storage) != 0)
         return -1;
     lp_slot_row *slot = &fs->slot;
     if (strcmp(slot->type, "video") != 0)
         return lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" holds an image; frames exist only for videos",
                             slot->name);
-    if (require_ready(req, slot) != 0)
+    if (lp_slot_require_ready(req, slot) != 0)
         return -1;
     fs->frames = member(fs->storage, "frames");
     fs->frames_index = member(fs->storage, "frames_index");
@@ -575,9 +516,9 @@ int lp_api_slot_tiles(lp_req *req)
     if (!path || (!is_dzi && parse_tile(path, &level, &col, &row, &fmt) != 0))
         return lp_error_set(&req->err, LP_E_NOT_FOUND,
                             "tiles are image.dzi and image_files/<level>/<column>_<row>.jpg (or .webp)");
-    if (!s || load_slot(req, &slot, &storage) != 0)
+    if (!s || lp_slot_load(req, &slot, &storage) != 0)
         return -1;
-    if (require_ready(req, &slot) != 0)
+    if (lp_slot_require_ready(req, &slot) != 0)
         goto cleanup;
     const char *pyramid = member(storage, "pyramid"), *sha = member(storage, "sha256");
     if (!pyramid || !sha) {
