@@ -117,6 +117,22 @@ static int drain_aac(ingest *g, lp_error *err)
     }
 }
 
+/* a->out made ready for n samples in the encoder's format. */
+static int out_frame(ingest *g, int n, lp_error *err)
+{
+    audio_path *a = &g->a;
+    av_frame_unref(a->out);
+    a->out->nb_samples = n;
+    a->out->format = AV_SAMPLE_FMT_FLTP;
+    a->out->sample_rate = a->enc->sample_rate;
+    int rc = av_channel_layout_copy(&a->out->ch_layout, &a->enc->ch_layout);
+    if (rc >= 0)
+        rc = av_frame_get_buffer(a->out, 0);
+    if (rc < 0)
+        return lp_media_av_fail(err, LP_E_NOMEM, rc, "out of memory for the audio of \"%s\"", g->name);
+    return 0;
+}
+
 /* Encodes whole AAC frames from the FIFO (and the rest, padded, at the end). */
 static int encode_fifo(ingest *g, int final, lp_error *err)
 {
@@ -124,15 +140,9 @@ static int encode_fifo(ingest *g, int final, lp_error *err)
     const int fs = a->enc->frame_size;
     while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
         int n = av_audio_fifo_size(a->fifo) < fs ? av_audio_fifo_size(a->fifo) : fs;
-        av_frame_unref(a->out);
-        a->out->nb_samples = n;
-        a->out->format = AV_SAMPLE_FMT_FLTP;
-        a->out->sample_rate = a->enc->sample_rate;
-        int rc = av_channel_layout_copy(&a->out->ch_layout, &a->enc->ch_layout);
-        if (rc >= 0)
-            rc = av_frame_get_buffer(a->out, 0);
-        if (rc < 0)
-            return lp_media_av_fail(err, LP_E_NOMEM, rc, "out of memory encoding the audio of \"%s\"", g->name);
+        int rc;
+        if (out_frame(g, n, err))
+            return -1;
         av_audio_fifo_read(a->fifo, (void **)a->out->data, n);
         a->out->pts = a->next_pts;
         a->next_pts += n;
@@ -151,15 +161,8 @@ static int convert(ingest *g, const AVFrame *in, lp_error *err)
     int max = swr_get_out_samples(a->swr, in ? in->nb_samples : 0);
     if (max <= 0)
         return 0;
-    av_frame_unref(a->out);
-    a->out->nb_samples = max;
-    a->out->format = AV_SAMPLE_FMT_FLTP;
-    a->out->sample_rate = a->enc->sample_rate;
-    int rc = av_channel_layout_copy(&a->out->ch_layout, &a->enc->ch_layout);
-    if (rc >= 0)
-        rc = av_frame_get_buffer(a->out, 0);
-    if (rc < 0)
-        return lp_media_av_fail(err, LP_E_NOMEM, rc, "out of memory converting the audio of \"%s\"", g->name);
+    if (out_frame(g, max, err))
+        return -1;
     int got = swr_convert(a->swr, a->out->data, max, in ? (const uint8_t **)in->extended_data : NULL,
                           in ? in->nb_samples : 0);
     if (got < 0)
