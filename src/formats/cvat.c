@@ -1,7 +1,8 @@
 /* CVAT XML out.
  *   annotations.xml — CVAT for images 1.1: one <image> per image item with
- *     <box>, <polygon>, <polyline>, <points>, <ellipse>, <skeleton>, <tag>
- *     and <mask> (CVAT's RLE of the mask's box) elements;
+ *     <box>, <polygon>, <polyline>, <points>, <ellipse>, <skeleton>, <tag>,
+ *     <cuboid> (two rectangular faces) and <mask> (CVAT's RLE of the mask's
+ *     box) elements;
  *   videos/<path>/<stem>.xml — CVAT for video 1.1, one per video item: a
  *     <track> per annotation with its keyframes, a keyframe computed by the
  *     server (src/geometry) where a visible range or a hidden area ends and
@@ -94,6 +95,21 @@ static int put_box_attrs(lp_buf *b, const lp_geom_bbox *x)
            fmt_num(b, x->y + x->h) || lp_buf_puts(b, "\"");
 }
 
+/* A cuboid's eight corners: face n (1 front, 2 back), each a rectangle. */
+static int put_cuboid_attrs(lp_buf *b, const lp_geom_cuboid *c)
+{
+    for (int n = 1; n <= 2; n++) {
+        const lp_geom_bbox *f = n == 1 ? &c->front : &c->back;
+        double xs[4] = {f->x, f->x, f->x + f->w, f->x + f->w}, ys[4] = {f->y, f->y + f->h, f->y, f->y + f->h};
+        static const char *const corners[] = {"tl", "bl", "tr", "br"};
+        for (int i = 0; i < 4; i++)
+            if (lp_buf_printf(b, " x%s%d=\"", corners[i], n) || fmt_num(b, xs[i]) ||
+                lp_buf_printf(b, "\" y%s%d=\"", corners[i], n) || fmt_num(b, ys[i]) || lp_buf_puts(b, "\""))
+                return -1;
+    }
+    return 0;
+}
+
 /* CVAT's mask RLE: row-major over the mask's box, starting with background. */
 static int put_mask(lp_buf *b, const fmt_raster *r, uint8_t label, const lp_geom_bbox *box)
 {
@@ -135,10 +151,8 @@ static int put_shape(lp_buf *b, const lp_fmt_ann *ann, const lp_geom_shape *s, i
     case LP_GEOM_BOUNDING_BOX:
         return OPEN("box") || put_box_attrs(b, &s->u.bbox) || lp_buf_printf(b, " z_order=\"%d\"/>\n", ann->row.z);
     case LP_GEOM_CUBOID:
-        if (lp_geom_shape_bbox(s, &box, err) != 0)
-            return -1;
-        *converted = true;
-        return OPEN("box") || put_box_attrs(b, &box) || lp_buf_printf(b, " z_order=\"%d\"/>\n", ann->row.z);
+        return OPEN("cuboid") || put_cuboid_attrs(b, &s->u.cuboid) ||
+               lp_buf_printf(b, " z_order=\"%d\"/>\n", ann->row.z);
     case LP_GEOM_POLYGON:
         *converted = s->u.polygon.npaths > 1; /* each path its own polygon: holes are not kept */
         for (size_t i = 0; i < s->u.polygon.npaths; i++)

@@ -6,8 +6,13 @@
  * line), <points> (a keypoint per point), <ellipse> (cx cy rx ry, rotation
  * in degrees), <skeleton> (its <points> children by label, occluded) and
  * <tag> become annotations of the class named by label; source="auto" is
- * a model's; z_order is kept. <mask> and <cuboid> are not read (a problem
- * says so, for each).
+ * a model's; z_order is kept. A <cuboid> (its eight corners, xtl1 … ybr2)
+ * is a cuboid whose front face is the box of the four corners numbered 1
+ * and back face of those numbered 2 (exact for the cuboids Loupe writes:
+ * rectangles). A <mask> (CVAT's RLE: run lengths over its box left, top,
+ * width × height, row by row, starting with background) is a mask
+ * annotation with a new id, and the image's masks one raster layer (of the
+ * first mask's class, as COCO's), later masks over earlier ones: exact.
  *
  * Video: the item is the task's <name> (else its <source>) in the file's
  * folder after a leading "videos/"; its slot a video of <size> frames. Each
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "import_int.h"
+#include "loupe/core/util.h"
 #include "loupe/geometry/track.h"
 
 static lp_imp_role cvat_role(const lp_imp_reader *r, const char *name)
@@ -44,6 +50,11 @@ typedef struct cfile {
     bool root_ok, in_image, video;
     const char *task_name, *task_source;
     int64_t task_size;
+    /* the image's masks: its label map (NULL until one), their ids by label − 1 */
+    uint8_t *labels;
+    char (*mask_ids)[37];
+    unsigned nmasks;
+    const char *layer_class;
     /* a <skeleton> being read */
     lp_ann *skel;
     size_t skel_cap;
@@ -104,6 +115,20 @@ static lp_geom_point *parse_points(lp_arena *a, const char *s, size_t *n, bool *
     return k ? pts : NULL;
 }
 
+/* The box of a cuboid face's four corners (face 0: the attributes numbered
+ * 1, the front; face 1: numbered 2, the back). */
+static lp_geom_bbox face_box(const char **attrs, int face, const char **bad)
+{
+    static const char *const names[2][8] = {{"xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1"},
+                                            {"xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2"}};
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    for (int i = 0; i < 8; i += 2) {
+        double x = num_attr(attrs, names[face][i], bad), y = num_attr(attrs, names[face][i + 1], bad);
+        x0 = fmin(x0, x), y0 = fmin(y0, y), x1 = fmax(x1, x), y1 = fmax(y1, y);
+    }
+    return (lp_geom_bbox){x0, y0, x1 - x0, y1 - y0};
+}
+
 /* The shape of a CVAT element (box, polygon, …), or a reason it has none. */
 static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_geom_shape *s, bool *oom)
 {
@@ -144,11 +169,18 @@ static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_g
             s->type = LP_GEOM_KEYPOINT;
             s->u.keypoint = pts[0];
         }
+    } else if (strcmp(el, "cuboid") == 0) {
+        s->type = LP_GEOM_CUBOID;
+        s->u.cuboid.front = face_box(attrs, 0, &bad);
+        s->u.cuboid.back = face_box(attrs, 1, &bad);
+    } else if (strcmp(el, "mask") == 0) {
+        return "is read in images only, not in tracks";
     } else {
-        return "has no reader yet (CVAT masks, cuboids and other elements)";
+        return "has no reader (not an element of CVAT for images or video 1.1)";
     }
     return bad ? lp_arena_printf(x->a, "has no number in %s", bad) : NULL;
 }
+
 
 /* A new annotation of the image from an element. */
 static lp_ann *new_ann(imp_xml *x, cfile *f, const char **attrs, int type, const char *where)
@@ -192,6 +224,108 @@ static void check_shape(imp_xml *x, const lp_geom_shape *s, const char **why)
         *why = lp_arena_strdup(x->a, ge.nfields ? ge.fields[0].message : ge.message);
 }
 
+/* An attribute as an integer in 0..max; *bad names the first that is not. */
+static uint32_t int_attr(const char **attrs, const char *name, uint32_t max, const char **bad)
+{
+    double d = num_attr(attrs, name, bad);
+    if (d < 0 || d > max || d != floor(d)) {
+        if (!*bad)
+            *bad = name;
+        return 0;
+    }
+    return (uint32_t)d;
+}
+
+/* Walks CVAT's RLE text ("3, 5, 2, …": background first) over a box at
+ * left, top, w pixels wide in an image W wide, setting its foreground
+ * pixels to label in labels (NULL: only counts). The pixels the runs cover,
+ * or -1 when the text is not run lengths (or they pass 2^40). */
+static int64_t mask_runs(const char *rle, uint32_t left, uint32_t top, uint32_t w, uint32_t W, uint8_t *labels,
+                         uint8_t label)
+{
+    uint64_t i = 0;
+    bool fg = false;
+    for (const char *p = rle;; fg = !fg) {
+        char *end;
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            return (int64_t)i;
+        unsigned long long run = strtoull(p, &end, 10);
+        if (end == p || (*end && *end != ',' && *end != ' ') || run > ((uint64_t)1 << 40) - i)
+            return -1;
+        for (unsigned long long k = 0; labels && fg && k < run; k++) {
+            uint64_t j = i + k;
+            labels[(size_t)(top + j / w) * W + left + j % w] = label;
+        }
+        i += run;
+        p = end;
+    }
+}
+
+/* A <mask>: its pixels into the image's label map (over the masks before
+ * it), and a mask annotation with a new id. */
+static int image_mask(imp_xml *x, cfile *f, const char **attrs, const char *where)
+{
+    const char *bad = NULL, *rle = imp_xml_attr(attrs, "rle");
+    if (f->slot.width < 1 || f->slot.height < 1)
+        return drop(x, where, "mask", "is in an <image> without width and height");
+    if (f->nmasks == 255)
+        return drop(x, where, "mask", "is past the 255 masks an image holds (its raster layer's labels)");
+    uint32_t W = (uint32_t)f->slot.width, H = (uint32_t)f->slot.height;
+    uint32_t left = int_attr(attrs, "left", W - 1, &bad), top = int_attr(attrs, "top", H - 1, &bad);
+    uint32_t w = int_attr(attrs, "width", W, &bad), h = int_attr(attrs, "height", H, &bad);
+    if (bad)
+        return drop(x, where, "mask", lp_arena_printf(x->a, "has no %s within the image", bad));
+    if (w == 0 || h == 0 || left + w > W || top + h > H)
+        return drop(x, where, "mask", "has a box outside the image");
+    if (!rle)
+        return drop(x, where, "mask", "has no rle=\"…\"");
+    if (!f->labels && (!(f->labels = lp_arena_calloc(x->a, (size_t)W * H, 1)) ||
+                       !(f->mask_ids = lp_arena_alloc(x->a, 255 * sizeof *f->mask_ids))))
+        return nomem(x);
+    /* check the runs first, so that a bad mask paints nothing */
+    uint8_t label = (uint8_t)(f->nmasks + 1);
+    int64_t total = mask_runs(rle, left, top, w, W, NULL, label);
+    if (total < 0)
+        return drop(x, where, "mask", "has an rle that is not run lengths (\"3, 5, 2, …\")");
+    if ((uint64_t)total != (uint64_t)w * h)
+        return drop(x, where, "mask", lp_arena_printf(x->a, "has runs of %lld pixels in total, not its box's %llu",
+                                                      (long long)total, (unsigned long long)w * h));
+    mask_runs(rle, left, top, w, W, f->labels, label);
+    lp_ann *ann = new_ann(x, f, attrs, LP_GEOM_MASK, where);
+    if (!ann)
+        return -1;
+    lp_uuid_v4(f->mask_ids[f->nmasks]);
+    ann->id = f->mask_ids[f->nmasks];
+    ann->body.geom.shape.type = LP_GEOM_MASK;
+    ann->body.geom.raw = "{}"; /* as Darwin's {"mask": {}}: the pixels are the raster layer's */
+    ann->body.geom.raw_len = 2;
+    if (f->nmasks++ == 0)
+        f->layer_class = ann->class_name;
+    return 0;
+}
+
+/* The image's raster layer, once its masks are read. */
+static int image_layer(imp_xml *x, cfile *f)
+{
+    lp_buf b;
+    lp_buf_init(&b, (size_t)f->slot.width * (size_t)f->slot.height * 24 + (1u << 20));
+    int rc = imp_raster_text(&b, f->layer_class, f->labels, (uint32_t)f->slot.width, (uint32_t)f->slot.height,
+                             (const char (*)[37])f->mask_ids, f->nmasks) != 0
+                 ? nomem(x)
+                 : imp_darwin_ann(x->r, x->file, "raster layer", &b, LP_IMP_SKIP_ANNOTATION, &f->it, &f->cap_anns,
+                                  x->a, x->err);
+    lp_buf_free(&b);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    const char **w = imp_push(x->a, (void **)&f->where, &f->nwhere, &f->cap_where, sizeof *w);
+    if (!w)
+        return nomem(x);
+    *w = "raster layer";
+    return 0;
+}
+
 static int image_shape(imp_xml *x, cfile *f, const char *el, const char **attrs)
 {
     const char *where = imp_xml_where(x), *label = imp_xml_attr(attrs, "label");
@@ -205,6 +339,8 @@ static int image_shape(imp_xml *x, cfile *f, const char *el, const char **attrs)
             ann->body.geom.shape.type = LP_GEOM_TAG;
         return ann ? 0 : -1;
     }
+    if (strcmp(el, "mask") == 0)
+        return image_mask(x, f, attrs, where);
     if (strcmp(el, "skeleton") == 0) {
         if (!(f->skel = new_ann(x, f, attrs, LP_GEOM_SKELETON, where)))
             return -1;
@@ -396,6 +532,8 @@ static int cvat_start(imp_xml *x, const char **attrs)
         memset(&f->it, 0, sizeof f->it);
         f->cap_anns = f->nwhere = f->cap_where = 0;
         f->where = NULL;
+        f->labels = NULL;
+        f->nmasks = 0;
         f->in_image = name && *name;
         if (!f->in_image)
             return imp_problem(x->r, x->file, imp_xml_where(x), LP_IMP_SKIP_ITEM, x->err,
@@ -450,6 +588,8 @@ static int cvat_end_el(imp_xml *x)
     }
     if (strcmp(p, "/annotations/image") == 0 && f->in_image) {
         f->in_image = false;
+        if (f->nmasks && image_layer(x, f) != 0)
+            return -1;
         f->it.file = x->file;
         f->it.slots = &f->slot;
         f->it.nslots = 1;

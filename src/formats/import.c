@@ -8,6 +8,8 @@
 
 #include "import_int.h"
 #include "loupe/core/util.h"
+#include "loupe/formats/darwin.h"
+#include "loupe/formats/json_text.h"
 
 static const lp_imp_ops *const FORMATS[] = {
     &lp_imp_darwin_ops,
@@ -188,4 +190,47 @@ void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size)
     void *e = (char *)*v + (*n)++ * size;
     memset(e, 0, size);
     return e;
+}
+
+int imp_darwin_ann(lp_imp_reader *r, const char *file, const char *where, const lp_buf *json, lp_imp_skip skip,
+                   lp_imp_item *it, size_t *cap, lp_arena *a, lp_error *err)
+{
+    lp_jscan s;
+    lp_error fe;
+    lp_error_clear(&fe);
+    char *text = lp_arena_strndup(a, json->data ? json->data : "", json->len);
+    if (!text)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+    lp_jscan_init(&s, text, json->len);
+    lp_ann *ann = imp_push(a, (void **)&it->anns, &it->nanns, cap, sizeof *ann);
+    if (!ann)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+    if (lp_darwin_read(&s, a, r->opt.lim, LP_ANN_CREATE, ann, &fe) != 0) {
+        it->nanns--;
+        if (fe.code == LP_E_NOMEM)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+        return imp_field_problems(r, file, where, &fe, skip, err) != 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+int imp_raster_text(lp_buf *b, const char *cls, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37],
+                    unsigned nids)
+{
+    size_t i = 0, n = (size_t)w * h;
+    bool first = true;
+    int bad = lp_buf_puts(b, "{\"name\":") || lp_json_write_string(b, cls, strlen(cls)) ||
+              lp_buf_puts(b, ",\"raster_layer\":{\"dense_rle\":[");
+    while (!bad && i < n) { /* runs of labels, row by row */
+        size_t j = i;
+        while (j < n && labels[j] == labels[i])
+            j++;
+        bad = lp_buf_printf(b, first ? "%u,%zu" : ",%u,%zu", labels[i], j - i);
+        first = false;
+        i = j;
+    }
+    bad = bad || lp_buf_puts(b, "],\"mask_annotation_ids_mapping\":{");
+    for (unsigned k = 0; !bad && k < nids; k++)
+        bad = lp_buf_printf(b, "%s\"%s\":%u", k ? "," : "", ids[k], k + 1);
+    return bad || lp_buf_printf(b, "},\"total_pixels\":%zu}}", n) ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 #ifndef LOUPE_FORMATS_IMPORT_INT_H
 #define LOUPE_FORMATS_IMPORT_INT_H
 
+#include "loupe/core/buf.h"
 #include "loupe/core/json_scan.h"
 #include "loupe/formats/import.h"
 #include "loupe/formats/xml.h"
@@ -55,6 +56,22 @@ bool imp_has_ext(const char *name, const char *ext);
 /* Appends one element of size bytes to an arena array that doubles (*v, *n,
  * *cap). The new element (zeroed), or NULL on NOMEM. */
 void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size);
+
+/* ---- masks, for the readers that read them ------------------------------------------ */
+
+/* Reads one annotation from its Darwin JSON text (json, copied into a) with
+ * darwin.c's reader — so it is checked as the annotation API checks it — and
+ * appends it to it->anns (*cap: their capacity). 0; 1 when the text makes
+ * no annotation (problems located at where, the first leaving out skip);
+ * -1 on NOMEM or when the sink says stop. */
+int imp_darwin_ann(lp_imp_reader *r, const char *file, const char *where, const lp_buf *json, lp_imp_skip skip,
+                   lp_imp_item *it, size_t *cap, lp_arena *a, lp_error *err);
+/* Appends to b the Darwin JSON text of a raster layer of class cls over a
+ * w × h label map (row by row; 0 background, k in 1..nids the mask whose id
+ * is ids[k - 1]): its dense_rle, mask_annotation_ids_mapping and
+ * total_pixels. 0, or -1 (NOMEM). */
+int imp_raster_text(lp_buf *b, const char *cls, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37],
+                    unsigned nids);
 
 /* ---- XML files (import_xml.c), for the XML formats -------------------------------- */
 

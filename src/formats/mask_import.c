@@ -12,7 +12,15 @@
  * The annotations are read by darwin.c's reader from the Darwin JSON they
  * are written as, so they are checked as the annotation API checks them.
  * PNGs are decoded here with zlib: chunks CRC-checked, no interlace, the
- * five row filters. Instance masks are not read. docs/FORMATS.md. */
+ * five row filters.
+ *
+ * Instance masks (as the instance mask export writes them): instances.csv
+ * (image, instance, class, annotation_id), then one item per
+ * instances/<path>/<stem>.png whose pixel values are instance numbers of
+ * that image: each number present becomes one mask annotation of the row's
+ * class, with the row's annotation id (a new one when it is not a valid
+ * id), and the PNG one raster layer (of the first mask's class, as COCO's).
+ * docs/FORMATS.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +32,19 @@
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
 
+/* One row of instances.csv. */
+typedef struct inst {
+    char *image;                 /* "<folder>/<name>" as the export names the image (malloc) */
+    char *cls;                   /* class name (malloc) */
+    char id[37];                 /* the annotation id, or "" (a new one is given) */
+    unsigned number;             /* the pixel value, 1..255 */
+} inst;
+
 typedef struct mask_in {
     char *names[256];            /* by class index; NULL where the mapping gives none */
+    inst *inst;                  /* instances.csv's rows, sorted by image and number once read */
+    size_t ninst, cap_inst;
+    bool sorted;
 } mask_in;
 
 static lp_imp_role mask_role(const lp_imp_reader *r, const char *name)
@@ -33,9 +52,11 @@ static lp_imp_role mask_role(const lp_imp_reader *r, const char *name)
     (void)r;
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
-    if (strcmp(base, "class_mapping.csv") == 0)
+    if (strcmp(base, "class_mapping.csv") == 0 || strcmp(base, "instances.csv") == 0)
         return LP_IMP_ROLE_META;
-    return strncmp(name, "masks/", 6) == 0 && imp_has_ext(name, ".png") ? LP_IMP_ROLE_ITEMS : LP_IMP_ROLE_SKIP;
+    return (strncmp(name, "masks/", 6) == 0 || strncmp(name, "instances/", 10) == 0) && imp_has_ext(name, ".png")
+               ? LP_IMP_ROLE_ITEMS
+               : LP_IMP_ROLE_SKIP;
 }
 
 static mask_in *state(lp_imp_reader *r, lp_error *err)
@@ -52,6 +73,11 @@ static void mask_free(lp_imp_reader *r)
         return;
     for (int i = 0; i < 256; i++)
         free(m->names[i]);
+    for (size_t i = 0; i < m->ninst; i++) {
+        free(m->inst[i].image);
+        free(m->inst[i].cls);
+    }
+    free(m->inst);
     free(m);
 }
 
@@ -89,17 +115,29 @@ static char *csv_field(const char **p, const char *end)
     return out;
 }
 
+/* The next line of a CSV file that is not empty: [*q, *e) without its line
+ * end, *line its number (from 1); *p moves past it. false at the end. */
+static bool csv_line(const char **p, const char *end, const char **q, const char **e, size_t *line)
+{
+    while (*p < end) {
+        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+        *q = *p;
+        *e = nl ? nl : end;
+        *p = nl ? nl + 1 : end;
+        ++*line;
+        if (*e > *q && (*e)[-1] == '\r')
+            --*e;
+        if (*e > *q)
+            return true;
+    }
+    return false;
+}
+
 static int read_mapping(lp_imp_reader *r, mask_in *m, const char *file, const char *data, size_t len, lp_error *err)
 {
-    const char *p = data, *end = data + len;
-    for (size_t line = 1; p < end; line++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
-        const char *q = p;
-        p = nl ? nl + 1 : end;
-        if (e > q && e[-1] == '\r')
-            e--;
-        if (e == q)
-            continue;
+    const char *p = data, *end = data + len, *q, *e;
+    size_t line = 0;
+    while (csv_line(&p, end, &q, &e, &line)) {
         char *idx = csv_field(&q, e), *name = csv_field(&q, e), *color = csv_field(&q, e), *x;
         long v = idx ? strtol(idx, &x, 10) : -1;
         bool header = line == 1 && idx && strcmp(idx, "index") == 0;
@@ -250,35 +288,76 @@ static uint8_t *png_read(const unsigned char *d, size_t n, uint64_t max_pixels, 
     return out;
 }
 
-/* ---- one PNG ------------------------------------------------------------------------------ */
+/* ---- instances.csv: image,instance,class,annotation_id ---------------------------- */
 
-/* The item's annotations as Darwin JSON text, one object at a time, read by
- * darwin.c's reader into it. */
-static int add_darwin(lp_imp_reader *r, const char *file, lp_imp_item *it, size_t *cap, const lp_buf *json,
-                      const char *where, lp_arena *a, lp_error *err)
+static int cmp_inst(const void *x, const void *y)
 {
-    lp_jscan s;
-    lp_error fe;
-    lp_error_clear(&fe);
-    char *text = lp_arena_strndup(a, json->data, json->len);
-    if (!text)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-    lp_jscan_init(&s, text, json->len);
-    lp_ann *ann = imp_push(a, (void **)&it->anns, &it->nanns, cap, sizeof *ann);
-    if (!ann)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-    if (lp_darwin_read(&s, a, r->opt.lim, LP_ANN_CREATE, ann, &fe) != 0) {
-        it->nanns--;
-        if (fe.code == LP_E_NOMEM)
-            return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-        return imp_field_problems(r, file, where, &fe, LP_IMP_SKIP_ITEM, err) != 0 ? -1 : 1;
+    const inst *a = x, *b = y;
+    int c = strcmp(a->image, b->image);
+    return c ? c : (a->number > b->number) - (a->number < b->number);
+}
+
+static int read_instances(lp_imp_reader *r, mask_in *m, const char *file, const char *data, size_t len,
+                          lp_error *err)
+{
+    const char *p = data, *end = data + len, *q, *e;
+    size_t line = 0;
+    while (csv_line(&p, end, &q, &e, &line)) {
+        char *image = csv_field(&q, e), *num = csv_field(&q, e), *cls = csv_field(&q, e), *id = csv_field(&q, e), *x;
+        long v = num ? strtol(num, &x, 10) : -1;
+        bool header = line == 1 && image && strcmp(image, "image") == 0;
+        int rc = 0;
+        if (!header && (!image || !*image || !num || *x || v < 1 || v > 255 || !cls || !*cls)) {
+            char where[32];
+            snprintf(where, sizeof where, "line %zu", line);
+            rc = imp_problem(r, file, where, LP_IMP_NOTE, err,
+                             "not an instance line (image,instance 1-255,class,annotation_id); the line was not read");
+        } else if (!header) {
+            if (m->ninst == m->cap_inst) {
+                size_t nc = m->cap_inst ? 2 * m->cap_inst : 256;
+                inst *nv = realloc(m->inst, nc * sizeof *nv);
+                if (!nv)
+                    rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
+                else
+                    m->inst = nv, m->cap_inst = nc;
+            }
+            if (rc == 0) {
+                inst *in = &m->inst[m->ninst++];
+                *in = (inst){image, cls, "", (unsigned)v};
+                if (id && lp_ann_id_ok(id) && strlen(id) < sizeof in->id)
+                    snprintf(in->id, sizeof in->id, "%s", id);
+                image = cls = NULL;
+                m->sorted = false;
+            }
+        }
+        free(image);
+        free(num);
+        free(cls);
+        free(id);
+        if (rc != 0)
+            return -1;
     }
     return 0;
 }
 
+/* The instance number v of image (its folder and name as the export writes
+ * them), or NULL. */
+static const inst *find_inst(mask_in *m, const char *image, unsigned v)
+{
+    if (!m->sorted && m->ninst) {
+        qsort(m->inst, m->ninst, sizeof *m->inst, cmp_inst);
+        m->sorted = true;
+    }
+    inst key = {(char *)image, NULL, "", v};
+    return m->ninst ? bsearch(&key, m->inst, m->ninst, sizeof *m->inst, cmp_inst) : NULL;
+}
+
+/* ---- one PNG ------------------------------------------------------------------------------ */
+
 static int mask_png(lp_imp_reader *r, mask_in *m, const char *file, const char *data, size_t len, lp_arena *a,
                     lp_error *err)
 {
+    bool instance = strncmp(file, "instances/", 10) == 0;
     uint32_t W = 0, H = 0;
     const char *why = NULL;
     uint8_t *px = png_read((const unsigned char *)data, len, r->opt.lim->geom.max_pixels, &W, &H, &why);
@@ -289,7 +368,7 @@ static int mask_png(lp_imp_reader *r, mask_in *m, const char *file, const char *
     const char *stem = imp_stem(a, file, NULL);
     int64_t sw = -1, sh = -1;
     int found = 0, rc = 0;
-    it.path = imp_folder(a, file, "masks");
+    it.path = imp_folder(a, file, instance ? "instances" : "masks");
     lp_buf json;
     lp_buf_init(&json, (size_t)W * H * 24 + (1u << 20));
     if (!slot || !stem || !it.path) {
@@ -312,70 +391,66 @@ static int mask_png(lp_imp_reader *r, mask_in *m, const char *file, const char *
     *slot = (lp_imp_slot){.name = "0", .type = "image", .width = W, .height = H, .frame_count = -1};
     it.slots = slot;
     it.nslots = 1;
-    /* which classes are present; labels 1..k in index order */
+    /* the image as instances.csv names it: its folder (no leading slash) and name */
+    const char *image = strcmp(it.path, "/") == 0 ? it.name : lp_arena_printf(a, "%s/%s", it.path + 1, it.name);
+    /* which values are present: one mask each (semantic: a class; instance: an instance), labels 1..k in
+     * value order */
     uint64_t count[256] = {0};
     uint8_t label[256] = {0};
     char ids[256][37];
+    const char *cls_of[256] = {NULL};
     for (size_t i = 0; i < (size_t)W * H; i++)
         count[px[i]]++;
-    size_t cap = 0, k = 0;
+    size_t cap = 0;
+    unsigned k = 0;
     const char **where = lp_arena_calloc(a, 257, sizeof *where);
-    if (!where) {
+    if (!where || !image) {
         rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
         goto done;
     }
     for (int v = 1; v < 256 && rc == 0; v++) {
         if (!count[v])
             continue;
-        if (!m->names[v]) {
+        const inst *in = instance ? find_inst(m, image, (unsigned)v) : NULL;
+        cls_of[v] = instance ? (in ? in->cls : NULL) : m->names[v];
+        if (!cls_of[v]) {
             char at[32];
             snprintf(at, sizeof at, "value %d", v);
             rc = imp_problem(r, file, at, LP_IMP_SKIP_ANNOTATION, err,
-                             "%llu pixels have a value that class_mapping.csv does not name; they were not read",
-                             (unsigned long long)count[v]);
+                             "%llu pixels have a value that %s does not name; they were not read",
+                             (unsigned long long)count[v],
+                             instance ? lp_arena_printf(a, "instances.csv (for image %s)", image) : "class_mapping.csv");
             continue;
         }
-        label[v] = (uint8_t)++k;
-        lp_uuid_v4(ids[v]);
+        if (in && in->id[0])
+            memcpy(ids[k], in->id, sizeof ids[k]);
+        else
+            lp_uuid_v4(ids[k]);
         lp_buf_reset(&json);
-        if (lp_buf_printf(&json, "{\"id\":\"%s\",\"name\":", ids[v]) ||
-            lp_json_write_string(&json, m->names[v], strlen(m->names[v])) || lp_buf_puts(&json, ",\"mask\":{}}"))
+        if (lp_buf_printf(&json, "{\"id\":\"%s\",\"name\":", ids[k]) ||
+            lp_json_write_string(&json, cls_of[v], strlen(cls_of[v])) || lp_buf_puts(&json, ",\"mask\":{}}"))
             rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
         const char *at = lp_arena_printf(a, "value %d", v);
         if (rc == 0 && !at)
             rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-        if (rc == 0 && (rc = add_darwin(r, file, &it, &cap, &json, at, a, err)) > 0) {
-            label[v] = 0; /* refused (a problem says why): its pixels are background */
-            k--;
-            rc = 0;
+        if (rc == 0 && (rc = imp_darwin_ann(r, file, at, &json, LP_IMP_SKIP_ITEM, &it, &cap, a, err)) > 0) {
+            rc = 0; /* refused (a problem says why): its pixels are background */
         } else if (rc == 0) {
             where[it.nanns - 1] = at;
+            label[v] = (uint8_t)++k;
         }
     }
-    if (rc == 0 && k > 0) { /* the raster layer: runs of labels, row by row */
+    if (rc == 0 && k > 0) { /* the raster layer: every pixel its mask's label */
+        for (size_t i = 0; i < (size_t)W * H; i++)
+            px[i] = label[px[i]];
+        const char *layer_class = instance ? cls_of[0] : "__raster_layer__";
+        for (int v = 1; !layer_class && v < 256; v++)
+            if (label[v])
+                layer_class = cls_of[v]; /* instance masks: the first mask's class, as COCO's */
         lp_buf_reset(&json);
-        int bad = lp_buf_puts(&json, "{\"name\":\"__raster_layer__\",\"raster_layer\":{\"dense_rle\":[");
-        size_t i = 0, n = (size_t)W * H;
-        bool first = true;
-        while (!bad && i < n) {
-            size_t j = i;
-            while (j < n && label[px[j]] == label[px[i]])
-                j++;
-            bad = lp_buf_printf(&json, first ? "%u,%zu" : ",%u,%zu", label[px[i]], j - i);
-            first = false;
-            i = j;
-        }
-        bad = bad || lp_buf_puts(&json, "],\"mask_annotation_ids_mapping\":{");
-        first = true;
-        for (int v = 1; !bad && v < 256; v++)
-            if (label[v]) {
-                bad = lp_buf_printf(&json, "%s\"%s\":%u", first ? "" : ",", ids[v], label[v]);
-                first = false;
-            }
-        bad = bad || lp_buf_printf(&json, "},\"total_pixels\":%zu}}", n);
-        if (bad)
+        if (imp_raster_text(&json, layer_class, px, W, H, (const char (*)[37])ids, k) != 0)
             rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-        else if ((rc = add_darwin(r, file, &it, &cap, &json, "raster layer", a, err)) == 0)
+        else if ((rc = imp_darwin_ann(r, file, "raster layer", &json, LP_IMP_SKIP_ITEM, &it, &cap, a, err)) == 0)
             where[it.nanns - 1] = "raster layer";
         if (rc > 0) { /* no layer (a problem says why): the masks have no pixels either */
             rc = 0;
@@ -394,14 +469,17 @@ done:
 
 static int mask_file(lp_imp_reader *r, const char *name, const char *data, size_t len, lp_arena *a, lp_error *err)
 {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
     mask_in *m = state(r, err);
     if (!m)
         return -1;
     if (mask_role(r, name) == LP_IMP_ROLE_META)
-        return read_mapping(r, m, name, data, len, err);
+        return strcmp(base, "instances.csv") == 0 ? read_instances(r, m, name, data, len, err)
+                                                  : read_mapping(r, m, name, data, len, err);
     return mask_png(r, m, name, data, len, a, err);
 }
 
-static const char *const VARIANTS[] = {"semantic", NULL};
+static const char *const VARIANTS[] = {"semantic", "instance", NULL};
 
 const lp_imp_ops lp_imp_mask_ops = {"mask", VARIANTS, mask_role, mask_file, NULL, mask_free};

@@ -215,6 +215,13 @@ SEEDS = {
                  b'<polygon frame="12" keyframe="1" outside="0" points="0,0;1,0;1,1"/></track>'
                  b'<track label="c"><box frame="5" outside="0" xtl="0" ytl="0" xbr="2" ybr="2"/>'
                  b'<box frame="5" outside="1" xtl="0" ytl="0" xbr="2" ybr="2"/></track></annotations>',
+        "cuboid-masks": b'<annotations><image name="a.jpg" width="4" height="3"><cuboid label="c" xtl1="1" ytl1="2" '
+                        b'xbl1="1" ybl1="6" xtr1="4" ytr1="2" xbr1="4" ybr1="6" xtl2="5" ytl2="6" xbl2="5" ybl2="14" '
+                        b'xtr2="12" ytr2="6" xbr2="12" ybr2="14"/><mask label="c" rle="1, 2, 1" left="1" top="0" '
+                        b'width="2" height="2"/><mask label="d" rle="0, 99999999999" left="0" top="0" width="4" '
+                        b'height="3"/><mask label="c" rle=", ,1,,1" left="3" top="2" width="1" height="1"/>'
+                        b'<mask label="c" rle="1" left="-1" top="1e9" width="0" height="x"/></image>'
+                        b'<image name="b.jpg"><mask label="c" rle="1"/></image></annotations>',
         "bad-numbers": b'<annotations><image name="x"><box label="c" xtl="nan" ytl="1e999" xbr="-1" ybr=""/>'
                        b'<polygon label="c" points=";,;1,"/></image><track label="c">'
                        b'<box frame="-5"/><box frame="99999999999999"/></track></annotations>',
@@ -225,6 +232,8 @@ SEEDS = {
         "png-filters": png(3, 5, [[1, 2, 3]] * 5, filters=[0, 1, 2, 3, 4], color=0),
         "png-interlaced": png(2, 2, [[0, 1], [1, 0]]).replace(b"IHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x03\x00\x00\x00",
                                                               b"IHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x03\x00\x00\x01"),
+        "instances": b'image,instance,class,annotation_id\nb.jpg,1,cat,4f58cca2-e174-4564-b242-1d17042f1b01\n'
+                     b'b.jpg,2,"d""og",x\nb.jpg,300,cat,\n,1,,\nb.jpg,2,cat\n',
         "png-huge": png(1, 1, [[1]]).replace(b"\x00\x00\x00\x01\x00\x00\x00\x01\x08", b"\x7f\xff\xff\xff\x7f\xff\xff\xff\x08"),
     },
 }

@@ -6,7 +6,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const names[] = {"class_mapping.csv", "masks/a/b.png", NULL};
+    static const char *const names[] = {"class_mapping.csv", "instances.csv", "masks/a/b.png", "instances/a/b.png",
+                                        NULL};
     fuzz_reader("mask", names, data, size);
     return 0;
 }

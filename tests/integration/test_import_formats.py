@@ -112,13 +112,16 @@ class ImportFormatsTest(lh.LoupeTestCase):
         self.assertIn([(30, 5), (50, 5), (50, 25), (30, 25)], polys)
         self.assertIn(64, [len(p) for p in polys])  # the ellipse, as the export wrote it
 
-        # CVAT: every shape as it is; the mask is not read (a problem says so, and without
-        # skip_invalid nothing is written)
-        m, _ = self.round_trip("cvat", expect="failed")
-        self.assertFalse(m["written"])
-        m, anns = self.round_trip("cvat", skip_invalid=True)
-        self.assertEqual(len(m["problems"]), 1, m["problems"])
-        self.assertIn("<mask> has no reader yet", m["problems"][0]["message"])
+        # CVAT: every shape as it is, the mask through its raster layer, pixel for pixel (a new id:
+        # CVAT keeps none)
+        m, anns = self.round_trip("cvat")
+        self.assertEqual(m["problems"], [])
+        self.assertTrue(m["written"])
+        masks = [a for a in anns if "mask" in a]
+        self.assertEqual(len(masks), 1)
+        layer = self.kinds(anns, "raster_layer")[0]
+        self.assertEqual(layer["dense_rle"], self.dense)
+        self.assertEqual(layer["mask_annotation_ids_mapping"], {masks[0]["id"]: 1})
         self.assertEqual(self.kinds(anns, "bounding_box"), [{"x": 2, "y": 3, "w": 10, "h": 20}])
         self.assertEqual(self.kinds(anns, "line"), [{"path": [pt(0, 0), pt(9, 7)]}])
         self.assertEqual(self.kinds(anns, "keypoint"), [{"x": 3, "y": 4}])
@@ -143,6 +146,25 @@ class ImportFormatsTest(lh.LoupeTestCase):
         self.assertEqual(labels[47 * W + 63], 0)
         self.assertEqual(layer["mask_annotation_ids_mapping"], {masks[0]["id"]: 1})
 
+        # instance masks: each drawn shape a mask of its class with its annotation id back
+        # (instances.csv), the PNG one raster layer
+        m, anns = self.round_trip("mask", "instance")
+        self.assertEqual(m["problems"], [])
+        masks = {a["id"]: a for a in anns if "mask" in a}
+        self.assertEqual(len(masks), 4)  # the box, the polygon, the ellipse and the mask
+        self.assertIn("4f58cca2-e174-4564-b242-1d17042f1b01", masks)
+        self.assertEqual({a["name"] for a in masks.values()}, {"cat"})
+        layer = self.kinds(anns, "raster_layer")[0]
+        self.assertEqual(sorted(layer["mask_annotation_ids_mapping"]), sorted(masks))
+        labels = []
+        for i in range(0, len(layer["dense_rle"]), 2):
+            labels += [layer["dense_rle"][i]] * layer["dense_rle"][i + 1]
+        mask_label = layer["mask_annotation_ids_mapping"]["4f58cca2-e174-4564-b242-1d17042f1b01"]
+        self.assertEqual(labels[10 * W + 25], mask_label)  # the mask's own pixels
+        self.assertEqual(labels[4 * W + 3], layer["mask_annotation_ids_mapping"][
+            [a["id"] for a in self.c.get("/api/v1/items/%s/annotations" % self.a).json()["annotations"]
+             if "bounding_box" in a][0]])
+
     def test_yolo_pose(self):
         # a skeleton class: its nodes travel in data.yaml's kpt_names, so the skeleton reads back
         # node for node (occluded as v = 1), whether the class exists or the import creates it
@@ -165,3 +187,16 @@ class ImportFormatsTest(lh.LoupeTestCase):
                for n in sk[0]["nodes"]]
         self.assertEqual(got, nodes)
         self.assertEqual([a["name"] for a in anns if "skeleton" in a], ["person"])
+
+    def test_cvat_cuboid(self):
+        # CVAT's <cuboid>: written with its eight corners, read back as the same two faces
+        r = self.c.post("/api/v1/classes", json={"name": "crate", "annotation_types": ["cuboid"]})
+        self.assertEqual(r.status, 201, r.text)
+        cuboid = {"front": {"x": 1.5, "y": 2, "w": 3, "h": 4}, "back": {"x": 5, "y": 6, "w": 7.25, "h": 8}}
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a, json={"create": [
+            {"class_id": r.json()["id"], "cuboid": cuboid}]})
+        self.assertEqual(r.status, 200, r.text)
+        m, anns = self.round_trip("cvat")
+        self.assertEqual(m["problems"], [])
+        self.assertEqual(self.kinds(anns, "cuboid"), [cuboid])
+        self.assertEqual([a["name"] for a in anns if "cuboid" in a], ["crate"])

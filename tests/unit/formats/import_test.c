@@ -702,15 +702,14 @@ static void test_cvat_round_trip(void **state)
     lp_imp_reader *r = reader("cvat", &g);
     feed(r, &in, g.a);
     assert_int_equal(lp_fmt_writer_end(g.w, &err), 0);
-    /* the image and the video; only the mask is not read (CVAT's RLE of a box) */
+    /* the image and the video, every shape (the mask through its raster layer) */
     assert_int_equal(g.nitems, 2);
-    assert_int_equal(g.nproblems, 1);
-    assert_non_null(strstr(g.problems[0], "annotations.xml|line "));
-    assert_non_null(strstr(g.problems[0], "<mask> has no reader yet"));
+    assert_int_equal(g.nproblems, 0);
     assert_int_equal(g.out.n, in.n);
     for (int i = 0; i < in.n; i++) {
         assert_string_equal(g.out.names[i], in.names[i]);
-        char *want = without_lines(in.data[i].data, "<mask ");
+        assert_non_null(strstr(in.data[i].data, strcmp(in.names[i], "annotations.xml") == 0 ? "<mask " : "<track"));
+        char *want = without_lines(in.data[i].data, "\x01"); /* every line */
         if (strcmp(g.out.data[i].data, want) != 0)
             fail_msg("%s written again differs:\n%s\n----\n%s", in.names[i], want, g.out.data[i].data);
         free(want);
@@ -735,7 +734,7 @@ static void test_cvat_problems(void **state)
              "<box xtl=\"1\" ytl=\"2\" xbr=\"4\" ybr=\"6\"/>\n"
              "<polygon label=\"cat\" points=\"0,0;4,0;x\"/>\n"
              "<points label=\"cat\" points=\"1,1;2,2\"/>\n"
-             "<cuboid label=\"cat\"/>\n"
+             "<cuboid label=\"cat\" xtl1=\"1\"/>\n"
              "</image>\n<image id=\"1\" width=\"3\"/></annotations>",
              g.a);
     assert_int_equal(g.nitems, 1);
@@ -752,7 +751,7 @@ static void test_cvat_problems(void **state)
     assert_non_null(strstr(g.problems[0], "annotations.xml|line 4, column 1|<box> has no label"));
     assert_non_null(strstr(g.problems[1], "|line 5, column 1|<polygon> has no points"));
     assert_non_null(strstr(g.problems[2], "|line 6, column 1|<points> holds more than one point"));
-    assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> has no reader yet"));
+    assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> has no number in ytl1"));
     assert_non_null(strstr(g.problems[4], "|line 9, column 1|<image> has no name"));
     /* a video: outside closes a range; one without a name is left out */
     feed_one(r, "videos/v/clip.xml",
@@ -783,6 +782,109 @@ static void test_cvat_problems(void **state)
     got_free(&g);
 }
 
+/* CVAT's cuboids (eight corners: two faces) and masks (RLE over a box, one
+ * raster layer per image, later masks over earlier ones), and their
+ * problems. */
+static void test_cvat_cuboid_and_masks(void **state)
+{
+    (void)state;
+    got g;
+    got_init(&g);
+    lp_imp_reader *r = reader("cvat", &g);
+    feed_one(r, "annotations.xml",
+             "<annotations>\n<image id=\"0\" name=\"a/b/cat.jpg\" width=\"4\" height=\"3\">\n"
+             "<cuboid label=\"cat\" xtl1=\"1\" ytl1=\"2\" xbl1=\"1\" ybl1=\"6\" xtr1=\"4\" ytr1=\"2\" xbr1=\"4\" "
+             "ybr1=\"6\" xtl2=\"5\" ytl2=\"6\" xbl2=\"5.5\" ybl2=\"14\" xtr2=\"12\" ytr2=\"6\" xbr2=\"12\" ybr2=\"14\"/>\n"
+             "<mask label=\"cat\" rle=\"1, 2, 1\" left=\"1\" top=\"0\" width=\"2\" height=\"2\" z_order=\"1\"/>\n"
+             "<mask label=\"dog\" rle=\"0, 2\" left=\"2\" top=\"1\" width=\"2\" height=\"1\"/>\n"
+             "<mask label=\"cat\" rle=\"1, 2\" left=\"0\" top=\"0\" width=\"2\" height=\"1\"/>\n"
+             "<mask label=\"cat\" rle=\"1, x\" left=\"0\" top=\"0\" width=\"2\" height=\"1\"/>\n"
+             "<mask label=\"cat\" rle=\"4\" left=\"3\" top=\"0\" width=\"2\" height=\"2\"/>\n"
+             "</image>\n<image id=\"1\" name=\"d.jpg\"><mask label=\"cat\" rle=\"0, 1\" left=\"0\" top=\"0\" "
+             "width=\"1\" height=\"1\"/></image></annotations>",
+             g.a);
+    assert_int_equal(g.nitems, 2);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 4);
+    assert_non_null(strstr(g.problems[0], "|line 6, column 1|<mask> has runs of 3 pixels in total, not its box's 2"));
+    assert_non_null(strstr(g.problems[1], "|line 7, column 1|<mask> has an rle that is not run lengths"));
+    assert_non_null(strstr(g.problems[2], "|line 8, column 1|<mask> has a box outside the image"));
+    assert_non_null(strstr(g.problems[3], "|line 10, column 28|"));
+    assert_non_null(strstr(g.problems[3], "<mask> is in an <image> without width and height"));
+    lp_imp_reader_free(r);
+    got_free(&g);
+    /* the cuboid, three masks, one raster layer */
+    got_init(&g);
+    r = reader("cvat", &g);
+    feed_one(r, "annotations.xml",
+             "<annotations><image id=\"0\" name=\"a/b/cat.jpg\" width=\"4\" height=\"3\">"
+             "<cuboid label=\"cat\" xtl1=\"1\" ytl1=\"2\" xbl1=\"1\" ybl1=\"6\" xtr1=\"4\" ytr1=\"2\" xbr1=\"4\" "
+             "ybr1=\"6\" xtl2=\"5\" ytl2=\"6\" xbl2=\"5.5\" ybl2=\"14\" xtr2=\"12\" ytr2=\"6\" xbr2=\"12\" ybr2=\"14\"/>"
+             "<mask label=\"cat\" rle=\"1, 2, 1\" left=\"1\" top=\"0\" width=\"2\" height=\"2\" z_order=\"1\"/>"
+             "<mask label=\"dog\" rle=\"0, 2\" left=\"2\" top=\"1\" width=\"2\" height=\"1\"/>"
+             "<mask label=\"cat\" rle=\"1, 1\" left=\"0\" top=\"0\" width=\"2\" height=\"1\"/>"
+             "</image></annotations>",
+             g.a);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.last.nanns, 5);
+    const lp_ann *c = &g.last.anns[0];
+    assert_int_equal(c->type, LP_GEOM_CUBOID);
+    const lp_geom_cuboid *cu = &c->body.geom.shape.u.cuboid;
+    assert_true(cu->front.x == 1 && cu->front.y == 2 && cu->front.w == 3 && cu->front.h == 4);
+    assert_true(cu->back.x == 5 && cu->back.y == 6 && cu->back.w == 7 && cu->back.h == 8);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(g.last.anns[i].type, LP_GEOM_MASK);
+        assert_true(lp_ann_id_ok(g.last.anns[i].id));
+    }
+    assert_true(g.last.anns[1].has_z && g.last.anns[1].z == 1);
+    assert_string_equal(g.last.anns[2].class_name, "dog");
+    const lp_ann *layer = &g.last.anns[4];
+    assert_int_equal(layer->type, LP_ANN_RASTER_LAYER);
+    assert_string_equal(layer->class_name, "cat");
+    assert_string_equal(g.last.ann_where[4], "raster layer");
+    /* 4 × 3, row by row: mask 1 at (2,0) (1,1), mask 2 at (2,1) (3,1), mask 3 at (1,0) */
+    static const uint32_t want[] = {0, 1, 3, 1, 1, 1, 0, 2, 1, 1, 2, 2, 0, 4};
+    assert_int_equal(layer->body.geom.ndense, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < layer->body.geom.ndense; i++)
+        assert_int_equal(layer->body.geom.dense[i], want[i]);
+    assert_non_null(strstr(layer->body.geom.raw, g.last.anns[1].id));
+    lp_imp_reader_free(r);
+    got_free(&g);
+
+    /* a cuboid written by the CVAT export reads back as it was */
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_buf blobs;
+    files out = {.n = 0};
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z"};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_buf_init(&blobs, 1 << 20);
+    lp_fmt_writer *w = lp_fmt_writer_new("cvat", &o, &CLS, &opt, &err);
+    lp_fmt_batch b = {.arena = a, .classes = &CLS};
+    add_text(&b, &blobs,
+             "{\"class_id\":\"" CAT "\",\"cuboid\":{\"front\":{\"x\":1.5,\"y\":2,\"w\":3,\"h\":4},"
+             "\"back\":{\"x\":5,\"y\":6,\"w\":7.25,\"h\":8}}}",
+             0);
+    assert_int_equal(lp_fmt_writer_item(w, &ITEM, &b, a, &err), 0);
+    assert_int_equal(lp_fmt_writer_end(w, &err), 0);
+    assert_int_equal(lp_fmt_writer_stats(w)->written[LP_GEOM_CUBOID], 1);
+    assert_int_equal(lp_fmt_writer_stats(w)->converted[LP_GEOM_CUBOID], 0);
+    lp_fmt_writer_free(w);
+    got_init(&g);
+    r = reader("cvat", &g);
+    feed(r, &out, g.a);
+    assert_int_equal(g.nproblems, 0);
+    assert_int_equal(g.last.nanns, 1);
+    cu = &g.last.anns[0].body.geom.shape.u.cuboid;
+    assert_true(cu->front.x == 1.5 && cu->front.y == 2 && cu->front.w == 3 && cu->front.h == 4);
+    assert_true(cu->back.x == 5 && cu->back.y == 6 && cu->back.w == 7.25 && cu->back.h == 8);
+    lp_imp_reader_free(r);
+    got_free(&g);
+    files_free(&out);
+    lp_buf_free(&blobs);
+    lp_arena_free(a);
+}
+
 /* ---- masks ------------------------------------------------------------------------------- */
 
 static void test_mask_round_trip(void **state)
@@ -805,6 +907,53 @@ static void test_mask_round_trip(void **state)
     got_free(&g);
 }
 
+/* Instance masks: every instance a mask with its annotation id and class
+ * (instances.csv), the PNG one raster layer; written again byte for byte. */
+static void test_mask_instance_round_trip(void **state)
+{
+    (void)state;
+    files in = {.n = 0};
+    got g;
+    got_init(&g);
+    round_trip("mask", "instance", 1, &g, &in);
+    for (int i = 0; i < in.n; i++) {
+        assert_string_equal(g.out.names[i], in.names[i]);
+        assert_int_equal(g.out.data[i].len, in.data[i].len);
+        assert_memory_equal(g.out.data[i].data, in.data[i].data, in.data[i].len);
+    }
+    size_t masks = 0, layers = 0;
+    for (size_t i = 0; i < g.last.nanns; i++) {
+        const lp_ann *ann = &g.last.anns[i];
+        masks += ann->type == LP_GEOM_MASK;
+        layers += ann->type == LP_ANN_RASTER_LAYER;
+        if (ann->type == LP_GEOM_MASK && strcmp(ann->id, MASK_ID) == 0)
+            assert_string_equal(ann->class_name, "cat");
+    }
+    assert_int_equal(masks, 4); /* the box, the polygon, the ellipse and the mask, as drawn */
+    assert_int_equal(layers, 1);
+    files_free(&in);
+    got_free(&g);
+
+    /* an instance instances.csv does not name for that image: a problem; a bad line: a note */
+    got_init(&g);
+    lp_imp_reader *r = reader_v("mask", "instance", &g);
+    feed_one(r, "instances.csv", "image,instance,class,annotation_id\nother.jpg,1,cat,x\na/b/cat.jpg,x,cat,\n", g.a);
+    export_all("mask", "instance", &in);
+    for (int i = 0; i < in.n; i++)
+        if (strcmp(in.names[i], "instances/a/b/cat.png") == 0)
+            assert_int_equal(lp_imp_reader_file(r, in.names[i], in.data[i].data, in.data[i].len, g.a, &(lp_error){0}),
+                             0);
+    assert_int_equal(g.nitems, 1);
+    assert_int_equal(g.last.nanns, 0);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 4);
+    assert_non_null(strstr(g.problems[0], "instances.csv|line 3|not an instance line"));
+    assert_non_null(strstr(g.problems[1], "instances/a/b/cat.png|value 1|"));
+    assert_non_null(strstr(g.problems[1], "instances.csv (for image a/b/cat.jpg) does not name"));
+    lp_imp_reader_free(r);
+    files_free(&in);
+    got_free(&g);
+}
+
 static void test_mask_problems(void **state)
 {
     (void)state;
@@ -815,7 +964,9 @@ static void test_mask_problems(void **state)
     lp_imp_reader *r = reader("mask", &g);
     assert_int_equal(lp_imp_reader_role(r, "class_mapping.csv"), LP_IMP_ROLE_META);
     assert_int_equal(lp_imp_reader_role(r, "masks/a/b/cat.png"), LP_IMP_ROLE_ITEMS);
-    assert_int_equal(lp_imp_reader_role(r, "instances/a/b/cat.png"), LP_IMP_ROLE_SKIP);
+    assert_int_equal(lp_imp_reader_role(r, "instances/a/b/cat.png"), LP_IMP_ROLE_ITEMS);
+    assert_int_equal(lp_imp_reader_role(r, "instances.csv"), LP_IMP_ROLE_META);
+    assert_int_equal(lp_imp_reader_role(r, "images/a/b/cat.png"), LP_IMP_ROLE_SKIP);
     const lp_buf *png = NULL;
     for (int i = 0; i < in.n; i++)
         if (strcmp(in.names[i], "masks/a/b/cat.png") == 0)
@@ -1064,8 +1215,10 @@ int main(void)
         cmocka_unit_test(test_yolo_pose),
         cmocka_unit_test(test_cvat_round_trip),
         cmocka_unit_test(test_cvat_problems),
+        cmocka_unit_test(test_cvat_cuboid_and_masks),
         cmocka_unit_test(test_mask_round_trip),
         cmocka_unit_test(test_mask_problems),
+        cmocka_unit_test(test_mask_instance_round_trip),
         cmocka_unit_test(test_coco_round_trip),
         cmocka_unit_test(test_coco_rle_counts_and_problems),
         cmocka_unit_test(test_items_say_how_far),
