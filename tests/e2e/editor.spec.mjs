@@ -8,7 +8,7 @@
 //
 // Steps: draw a box, a polygon with a hole, a keypoint skeleton and a brush mask; everything
 // autosaves; a reload shows the same shapes with the same coordinates; sub-types and property
-// values set from the panel; undo and redo; an edit
+// values set from the panel (what is typed survives an autosave landing meanwhile); undo and redo; an edit
 // from a second browser context makes the first one's save conflict and show the dialog, and
 // "keep mine" wins; offline (setOffline) edits are journaled, and reach the server on return, also
 // after the tab was closed; a pyramid image opens and zooms into a corner, tiles drawn; with
@@ -56,9 +56,40 @@ async function serverShapes(api, item) {
   return set.annotations.map(({ version, source, slot, name, slot_names, ...s }) => s).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
+const pageLogs = new WeakMap()
+
+/** What the page printed and threw, kept for a failure's message. */
+function pageLog(page) {
+  let lines = pageLogs.get(page)
+  if (!lines) {
+    pageLogs.set(page, (lines = []))
+    page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`))
+    page.on('pageerror', (e) => lines.push(`pageerror: ${e.stack ?? e.message}`))
+    page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+  }
+  return lines
+}
+
 async function openEditor(page, cfg, item) {
+  const lines = pageLog(page)
   await page.goto(`${cfg.origin}/items/${item}`)
-  await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+  try {
+    await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+  } catch (e) {
+    // say where the editor stood: not made yet (the item's load never ended), or never drawn
+    const state = await page
+      .evaluate(() => {
+        const ed = window.loupeEditor?.()
+        return {
+          url: location.href,
+          editor: window.loupeEditor ? (ed ? { dirty: ed.dirty, frame: ed.frame, drawnRevision: ed.drawnRevision, revision: ed.doc.revision, shapes: ed.doc.size } : null) : 'not published',
+          saver: window.loupeSaver?.()?.state ?? null,
+          text: document.body.innerText.slice(0, 600),
+        }
+      })
+      .catch((x) => ({ evaluate: String(x) }))
+    throw new Error(`the editor did not draw ${item}: ${JSON.stringify(state)}\n${lines.slice(-40).join('\n')}\n${e.message}`)
+  }
   return page.locator('canvas.editor-canvas').boundingBox()
 }
 
@@ -165,6 +196,9 @@ async function run(cfg, chromium) {
     await page.getByLabel('Text').fill('parked')
     await page.getByLabel('Text').press('Tab')
     await page.getByLabel('Attributes (comma-separated)').fill('red, occluded')
+    // the text's autosave lands while the attributes are still being typed: what was typed stays
+    await saved(page)
+    assert.equal(await page.getByLabel('Attributes (comma-separated)').inputValue(), 'red, occluded', 'typing survives an autosave')
     await page.getByLabel('Attributes (comma-separated)').press('Tab')
     await page.getByLabel('Instance id').fill('7')
     await page.getByLabel('Instance id').press('Tab')

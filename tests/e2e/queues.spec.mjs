@@ -240,7 +240,7 @@ async function run(cfg, chromium) {
     // 7. The grid: stage and state on each card, and the stage filter in the URL.
     await rev.goto(`${cfg.origin}/datasets/${ds.id}`)
     // (the badge names the stage once the dataset's workflow is read)
-    await rev.locator('[data-field="task"]', { hasText: 'Done · new' }).nth(1).waitFor()
+    await rev.locator('[data-field="task"]', { hasText: /Done · new/ }).nth(1).waitFor()
     const badges = await rev.locator('[data-field="task"]').allInnerTexts()
     assert.deepEqual(badges, ['Done · new', 'Done · new'])
     await rev.goto(`${cfg.origin}/datasets/${ds.id}?stage=label`)
