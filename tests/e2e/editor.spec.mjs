@@ -74,7 +74,8 @@ async function openEditor(page, cfg, item) {
   const lines = pageLog(page)
   await page.goto(`${cfg.origin}/items/${item}`)
   try {
-    await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+    // (polled on a timer, not on animation frames: a page whose frames stall must still be seen)
+    await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true, undefined, { polling: 100 })
   } catch (e) {
     // say where the editor stood: not made yet (the item's load never ended), or never drawn
     const state = await page
