@@ -243,7 +243,7 @@ int lp_db_webhook_delivery_redeliver(lp_db *db, const char *team_id, const char 
                    "WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3 AND w.id = d.webhook_id AND w.active "
                    "RETURNING d.id) "
                    "INSERT INTO outbox (exchange, routing_key, body) "
-                   "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', id) FROM d",
+                   "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', '{\"v\": 1}' FROM d",
                    3, p, err);
     if (n < 0)
         return -1;
@@ -299,160 +299,62 @@ static int read_claim(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
     lp_webhook_claim *out = dst;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->webhook_id, sizeof out->webhook_id, r, row, 1);
-    lp_db_text_copy(out->status, sizeof out->status, r, row, 2);
-    out->attempts = (int)lp_db_int_or(r, row, 3, 0);
-    out->retry_base = (int)lp_db_int_or(r, row, 4, 0);
-    out->event_seq = lp_db_int_or(r, row, 5, 0);
-    out->wait_ms = lp_db_int_or(r, row, 6, 0);
-    out->url = lp_db_text(a, r, row, 7);
-    out->active = lp_db_bool(r, row, 8);
-    out->ordered = lp_db_bool(r, row, 9);
-    out->secret = lp_db_text(a, r, row, 10);
-    out->previous_secret = lp_db_text(a, r, row, 11);
-    out->body = lp_db_text(a, r, row, 12);
+    out->attempts = (int)lp_db_int_or(r, row, 2, 0);
+    out->retry_base = (int)lp_db_int_or(r, row, 3, 0);
+    out->url = lp_db_text(a, r, row, 4);
+    out->active = lp_db_bool(r, row, 5);
+    out->ordered = lp_db_bool(r, row, 6);
+    out->secret = lp_db_text(a, r, row, 7);
+    out->previous_secret = lp_db_text(a, r, row, 8);
+    out->body = lp_db_text(a, r, row, 9);
     if (!out->url || !out->secret || !out->body)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading delivery %s", out->id);
     return 0;
 }
 
-/* What sending a delivery needs, for the rows of d the WHERE clause that
- * follows picks, locked (FOR UPDATE OF d SKIP LOCKED). */
-#define CLAIM_SELECT                                                                                                   \
-    "SELECT d.id, d.webhook_id, d.status, d.attempts, d.retry_base, d.event_seq, "                                     \
-    "greatest(0, ceil(extract(epoch FROM d.next_attempt_at - clock_timestamp()) * 1000))::bigint, "                    \
-    "w.url, w.active, w.ordered, w.secret, "                                                                           \
+/* What sending a delivery d of subscription w and event e needs. */
+#define CLAIM_COLUMNS                                                                                                  \
+    "d.id, d.webhook_id, d.attempts, d.retry_base, w.url, w.active, w.ordered, w.secret, "                             \
     "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "                                      \
     "jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "                                  \
     "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "                                      \
-    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "                                                   \
-    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id "
+    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "
+#define CLAIM_DUE(d) d ".status = 'pending' AND " d ".next_attempt_at <= now() + $2::bigint * interval '1 millisecond' "
 
-int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err)
+int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
+                            size_t *nout, lp_error *err)
 {
-    const char *p[1] = {delivery_id};
-    if (!lp_is_uuid(delivery_id))
-        return 1;
-    return lp_db_one(a, lp_db_query(db, CLAIM_SELECT "WHERE d.id = $1 FOR UPDATE OF d SKIP LOCKED", 1, p, err),
-                     read_claim, out, err);
-}
-
-int lp_db_webhook_claim_many(lp_db *db, lp_arena *a, const char *const *ids, size_t n, lp_webhook_claim **out,
-                             size_t *nout, lp_error *err)
-{
-    lp_buf arr;
-    int rc;
-
-    *nout = 0;
-    lp_buf_init(&arr, n * (LP_DB_UUID_LEN + 1) + 8);
-    rc = lp_buf_puts(&arr, "{");
-    for (size_t i = 0, k = 0; rc == 0 && i < n; i++) {
-        if (lp_is_uuid(ids[i]))
-            rc = lp_buf_printf(&arr, "%s%s", k++ ? "," : "", ids[i]);
-    }
-    if (rc == 0)
-        rc = lp_buf_puts(&arr, "}");
-    if (rc != 0) {
-        lp_buf_free(&arr);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory claiming %zu deliveries", n);
-    }
-    const char *p[1] = {arr.data};
+    char lim[24], slack[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    snprintf(slack, sizeof slack, "%lld", (long long)slack_ms);
+    const char *p[2] = {lim, slack};
+    /* webhook_deliveries_due_idx for the first, webhook_deliveries_pending_idx
+     * for the head of each ordered subscription */
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  CLAIM_SELECT "WHERE d.id = ANY ($1::uuid[]) AND d.status = 'pending' "
-                                               "FOR UPDATE OF d SKIP LOCKED",
-                                  1, p, err),
+                                  "WITH free AS (SELECT " CLAIM_COLUMNS
+                                  "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                                  "JOIN events e ON e.id = d.event_id "
+                                  "WHERE " CLAIM_DUE("d") "AND NOT (w.ordered AND w.active) "
+                                  "ORDER BY d.next_attempt_at LIMIT $1::bigint FOR UPDATE OF d SKIP LOCKED), "
+                                  "heads AS (SELECT " CLAIM_COLUMNS "FROM webhooks w CROSS JOIN LATERAL "
+                                  "(SELECT * FROM webhook_deliveries h WHERE h.webhook_id = w.id "
+                                  "AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "
+                                  "JOIN events e ON e.id = d.event_id "
+                                  "WHERE w.ordered AND w.active AND " CLAIM_DUE("d")
+                                  "FOR NO KEY UPDATE OF w SKIP LOCKED) "
+                                  "SELECT * FROM free UNION ALL SELECT * FROM heads",
+                                  2, p, err),
                       sizeof **out, read_claim, "deliveries", nout, err);
-    lp_buf_free(&arr);
     return *out ? 0 : -1;
-}
-
-int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err)
-{
-    const char *p[1] = {delivery_id};
-    int64_t n = lp_db_count(db, "SELECT count(*) FROM webhook_deliveries WHERE id = $1 AND status = 'pending'", 1, p,
-                            err);
-    return n < 0 ? -1 : n > 0;
-}
-
-int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_seq, lp_error *err)
-{
-    char seq[24];
-    int64_t n;
-    snprintf(seq, sizeof seq, "%lld", (long long)event_seq);
-    const char *p[2] = {webhook_id, seq};
-    /* NO KEY UPDATE: senders of the subscription exclude one another, while
-     * the foreign-key checks of transactions recording its deliveries (KEY
-     * SHARE) do not hold them up */
-    n = lp_db_count(db,
-                    "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) w", 1,
-                    p, err);
-    if (n <= 0)
-        return n < 0 ? -1 : 2;
-    n = lp_db_count(db,
-                    "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1 "
-                    "AND status = 'pending' AND event_seq < $2::bigint LIMIT 1) x",
-                    2, p, err);
-    return n < 0 ? -1 : n == 0;
-}
-
-int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err)
-{
-    static const char *const outcomes[] = {"delivered", "retry", "failed", "gone"};
-    char n[16], started[24], code[16], duration[24], delay[24], disable[24];
-    const lp_webhook_claim *c = at->c;
-    snprintf(n, sizeof n, "%d", at->n);
-    snprintf(started, sizeof started, "%lld", (long long)at->started_wall_ms);
-    snprintf(code, sizeof code, "%ld", at->response_code);
-    snprintf(duration, sizeof duration, "%lld", (long long)at->duration_ms);
-    snprintf(delay, sizeof delay, "%lld", (long long)at->delay_ms);
-    snprintf(disable, sizeof disable, "%lld", (long long)at->disable_after_ms);
-    const char *p[12] = {c->id,        c->webhook_id,      n,     started,  at->response_code ? code : NULL,
-                         duration,     at->response_body,  at->error, outcomes[at->outcome], delay,
-                         disable,      at->disable_reason};
-    char seq[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)c->event_seq);
-    if (lp_db_exec(db,
-                   "WITH a AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
-                   "response_body, error) VALUES ($1, $3::integer, to_timestamp($4::bigint / 1000.0), $5::integer, "
-                   "$6::integer, $7, $8)), "
-                   "d AS (UPDATE webhook_deliveries SET attempts = $3::integer, "
-                   "status = CASE $9 WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' ELSE 'failed' END, "
-                   "next_attempt_at = CASE WHEN $9 = 'retry' THEN now() + $10::bigint * interval '1 millisecond' "
-                   "ELSE next_attempt_at END, last_status_code = $5::integer, last_error = $8, updated_at = now(), "
-                   "delivered_at = CASE WHEN $9 = 'delivered' THEN now() END WHERE id = $1) "
-                   "UPDATE webhooks SET "
-                   "failing_since = CASE WHEN $9 = 'delivered' THEN NULL ELSE coalesce(failing_since, now()) END, "
-                   "active = active AND $9 <> 'gone' AND ($9 = 'delivered' "
-                   "OR coalesce(failing_since, now()) > now() - $11::bigint * interval '1 millisecond'), "
-                   "disabled_reason = CASE WHEN $9 = 'gone' THEN 'the receiver answered 410 Gone' "
-                   "WHEN $9 <> 'delivered' AND coalesce(failing_since, now()) <= now() - $11::bigint * interval "
-                   "'1 millisecond' THEN $12 ELSE disabled_reason END, updated_at = now() "
-                   "WHERE id = $2 AND ($9 <> 'delivered' OR failing_since IS NOT NULL)",
-                   12, p, err) < 0)
-        return -1;
-    /* The next message, when there is one: a statement only then (each
-     * outbox insert wakes the relay). */
-    if (at->outcome == LP_WEBHOOK_RETRY)
-        return lp_db_webhook_park(db, c->id, at->retry_queue, err);
-    if (c->ordered && (at->outcome == LP_WEBHOOK_DELIVERED || at->outcome == LP_WEBHOOK_FAILED)) {
-        const char *q[2] = {c->webhook_id, seq};
-        return lp_db_exec(db,
-                          "INSERT INTO outbox (exchange, routing_key, body) "
-                          "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', n.id) "
-                          "FROM (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending' "
-                          "AND event_seq > $2::bigint ORDER BY event_seq LIMIT 1) n",
-                          2, q, err) < 0
-                   ? -1
-                   : 0;
-    }
-    return 0;
 }
 
 int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err)
 {
-    static const char *const outcomes[] = {"delivered", "retry", "failed", "gone"};
+    static const char *const outcomes[] = {"delivered", "retry", "failed", "gone", "abandoned"};
     json_t *rows = json_array();
     char *text = NULL, disable[24];
+    lp_buf ids;
     int rc = -1;
 
     if (n == 0) {
@@ -461,11 +363,6 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
     }
     for (size_t i = 0; rows && i < n; i++) {
         const lp_webhook_attempt *at = &ats[i];
-        if (at->c->ordered) {
-            json_decref(rows);
-            return lp_error_set(err, LP_E_INTERNAL, "delivery %s is of an ordered subscription: record it alone",
-                                at->c->id);
-        }
         if (json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:I, s:o, s:I, s:s?, s:s?, s:s, s:I, s:s?}", "id",
                                                   at->c->id, "webhook_id", at->c->webhook_id, "n", at->n, "started",
                                                   (json_int_t)at->started_wall_ms, "code",
@@ -481,26 +378,40 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
         json_decref(rows);
         return lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
     }
+    lp_buf_init(&ids, n * LP_DB_UUID_LEN + 2);
+    for (size_t i = 0; i < n; i++) {
+        if (lp_buf_printf(&ids, "%c%s", i ? ',' : '{', ats[i].c->id) != 0)
+            goto nomem;
+    }
+    if (lp_buf_puts(&ids, "}") != 0)
+        goto nomem;
     snprintf(disable, sizeof disable, "%lld", (long long)ats[0].disable_after_ms);
-    const char *p[3] = {text, disable, ats[0].disable_reason};
+    const char *p[4] = {text, disable, ats[0].disable_reason, ids.data};
     if (lp_db_exec(db,
                    "WITH a AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, webhook_id uuid, n integer, "
                    "started bigint, code integer, duration integer, body text, error text, outcome text, delay bigint, "
                    "queue text)), "
                    "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
                    "response_body, error) SELECT id, n, to_timestamp(started / 1000.0), code, duration, body, error "
-                   "FROM a), "
+                   "FROM a WHERE outcome <> 'abandoned'), "
                    "d AS (UPDATE webhook_deliveries wd SET attempts = a.n, "
                    "status = CASE a.outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' "
                    "ELSE 'failed' END, "
-                   "next_attempt_at = CASE WHEN a.outcome = 'retry' THEN now() + a.delay * interval '1 millisecond' "
-                   "ELSE wd.next_attempt_at END, last_status_code = a.code, last_error = a.error, updated_at = now(), "
-                   "delivered_at = CASE WHEN a.outcome = 'delivered' THEN now() END FROM a WHERE wd.id = a.id), "
+                   "next_attempt_at = CASE WHEN a.outcome = 'retry' "
+                   "THEN clock_timestamp() + a.delay * interval '1 millisecond' ELSE wd.next_attempt_at END, "
+                   "last_status_code = CASE WHEN a.outcome = 'abandoned' THEN wd.last_status_code ELSE a.code END, "
+                   "last_error = a.error, updated_at = now(), "
+                   "delivered_at = CASE WHEN a.outcome = 'delivered' THEN now() END FROM a "
+                   /* the ids again, as an array: the planner then looks the rows up by key
+                    * (it cannot count the rows of a, and would scan the table) */
+                   "WHERE wd.id = a.id AND wd.id = ANY ($4::uuid[])), "
+                   /* one wake-up per retry queue and 250 ms of due time, when the last of them is due */
                    "o AS (INSERT INTO outbox (exchange, routing_key, body) "
-                   "SELECT '', a.queue, jsonb_build_object('v', 1, 'delivery_id', a.id) FROM a "
-                   "WHERE a.outcome = 'retry'), "
+                   "SELECT '', r.queue, jsonb_build_object('v', 1, 'due_at', max(r.due_at)) "
+                   "FROM (SELECT queue, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + delay AS due_at FROM a "
+                   "WHERE outcome = 'retry') r GROUP BY r.queue, r.due_at / 250), "
                    "s AS (SELECT webhook_id, bool_or(outcome = 'delivered') AS ok, bool_or(outcome = 'gone') AS gone "
-                   "FROM a GROUP BY webhook_id) "
+                   "FROM a WHERE outcome <> 'abandoned' GROUP BY webhook_id) "
                    "UPDATE webhooks w SET "
                    "failing_since = CASE WHEN s.ok THEN NULL ELSE coalesce(w.failing_since, now()) END, "
                    "active = w.active AND NOT s.gone AND (s.ok "
@@ -509,31 +420,24 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
                    "WHEN NOT s.ok AND coalesce(w.failing_since, now()) <= now() - $2::bigint * interval "
                    "'1 millisecond' THEN $3 ELSE w.disabled_reason END, updated_at = now() "
                    "FROM s WHERE w.id = s.webhook_id AND (NOT s.ok OR s.gone OR w.failing_since IS NOT NULL)",
-                   3, p, err) >= 0)
+                   4, p, err) >= 0)
         rc = 0;
+    goto cleanup;
+
+nomem:
+    lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
+cleanup:
+    lp_buf_free(&ids);
     free(text);
     json_decref(rows);
     return rc;
 }
 
-int lp_db_webhook_abandon(lp_db *db, const char *delivery_id, const char *why, lp_error *err)
+int lp_db_webhook_wake(lp_db *db, const char *queue, const char *body, lp_error *err)
 {
-    const char *p[2] = {delivery_id, why};
-    return lp_db_exec(db,
-                      "UPDATE webhook_deliveries SET status = 'failed', last_error = $2, updated_at = now() "
-                      "WHERE id = $1",
-                      2, p, err) < 0
-               ? -1
-               : 0;
-}
-
-int lp_db_webhook_park(lp_db *db, const char *delivery_id, const char *queue, lp_error *err)
-{
-    const char *p[2] = {delivery_id, queue};
-    return lp_db_exec(db,
-                      "INSERT INTO outbox (exchange, routing_key, body) "
-                      "VALUES ('', $2, jsonb_build_object('v', 1, 'delivery_id', $1::uuid))",
-                      2, p, err) < 0
+    const char *p[2] = {queue, body};
+    return lp_db_exec(db, "INSERT INTO outbox (exchange, routing_key, body) VALUES ('', $1, $2::jsonb)", 2, p, err) <
+                   0
                ? -1
                : 0;
 }

@@ -21,6 +21,13 @@ int64_t lp_webhook_retry_delay_ms(int step, double scale, double r)
     return d < 0 ? 0 : (int64_t)d;
 }
 
+int64_t lp_webhook_retry_wait_ms(int64_t delay_ms)
+{
+    size_t n;
+    const lp_retry_tier *t = lp_queue_retry_tiers(&n);
+    return delay_ms < t[0].ttl_ms ? t[0].ttl_ms : delay_ms;
+}
+
 size_t lp_webhook_park_tier(int64_t wait_ms)
 {
     size_t n, best = 0;
@@ -32,9 +39,14 @@ size_t lp_webhook_park_tier(int64_t wait_ms)
     return best;
 }
 
-int lp_webhook_due(int64_t wait_ms)
+int64_t lp_webhook_due_slack_ms(void)
 {
     size_t n;
     const lp_retry_tier *t = lp_queue_retry_tiers(&n);
-    return wait_ms * 2 < t[0].ttl_ms;
+    return (t[0].ttl_ms - 1) / 2;
+}
+
+int lp_webhook_due(int64_t wait_ms)
+{
+    return wait_ms <= lp_webhook_due_slack_ms();
 }

@@ -18,8 +18,8 @@
 #include "loupe/webhooks/subscription.h"
 
 #define ARENA_MAX (64LL * 1024 * 1024)
-/* A delivery another session holds is looked at again after this tier ("5s"). */
-#define BUSY_TIER 1
+/* How long one wake-up message keeps a worker sending rounds. */
+#define ROUNDS_MS 5000
 
 struct lp_webhook_sender {
     const lp_config *cfg;
@@ -68,15 +68,18 @@ void lp_webhook_sender_free(lp_webhook_sender *s)
     free(s);
 }
 
-/* The delivery id of a message, or -1. */
-static int parse_message(const char *body, size_t len, char id[37])
+/* A wake-up message: 0 with *due_at (epoch ms; 0 when it has none), or -1
+ * when it is not one. Older messages also name a delivery_id: they are
+ * wake-ups too. */
+static int parse_message(const char *body, size_t len, int64_t *due_at)
 {
     json_error_t jerr;
     json_t *m = json_loadb(body, len, 0, &jerr);
-    const char *s = json_string_value(json_object_get(m, "delivery_id"));
-    int rc = (json_integer_value(json_object_get(m, "v")) == 1 && s && lp_is_uuid(s)) ? 0 : -1;
-    if (rc == 0)
-        lp_strlcpy(id, s, 37);
+    json_t *due = json_object_get(m, "due_at");
+    int rc = json_is_object(m) && json_integer_value(json_object_get(m, "v")) == 1 && (!due || json_is_integer(due))
+                 ? 0
+                 : -1;
+    *due_at = rc == 0 && due ? (int64_t)json_integer_value(due) : 0;
     json_decref(m);
     return rc;
 }
@@ -179,6 +182,7 @@ static void decide(lp_webhook_sender *s, lp_webhook_attempt *at, char *queue)
         at->outcome = LP_WEBHOOK_FAILED;
         return;
     }
+    at->delay_ms = lp_webhook_retry_wait_ms(at->delay_ms);
     at->outcome = LP_WEBHOOK_RETRY;
     lp_queue_retry_name(LP_WEBHOOK_QUEUE, lp_webhook_park_tier(at->delay_ms), queue);
     at->retry_queue = queue;
@@ -227,6 +231,8 @@ static void log_attempt(const lp_webhook_attempt *at)
 {
     if (at->outcome == LP_WEBHOOK_DELIVERED)
         LP_DEBUG("webhooks", "delivery %s delivered (attempt %d, %ld)", at->c->id, at->n, at->response_code);
+    else if (at->outcome == LP_WEBHOOK_ABANDONED)
+        LP_INFO("webhooks", "delivery %s failed unsent: %s", at->c->id, at->error);
     else
         LP_INFO("webhooks", "delivery %s attempt %d failed: %s%s", at->c->id, at->n, at->error,
                 at->outcome == LP_WEBHOOK_RETRY ? "; will retry" : at->outcome == LP_WEBHOOK_GONE
@@ -251,147 +257,106 @@ static int ensure_db(lp_webhook_sender *s, lp_error *err)
     return s->db ? 0 : -1;
 }
 
-static lp_webhook_settle handle_claimed(lp_webhook_sender *s, const lp_webhook_claim *c, lp_error *err)
-{
-    char queue[LP_QUEUE_FULL_NAME_MAX], reason[160];
-    lp_webhook_attempt at;
-    int turn;
-
-    if (strcmp(c->status, "pending") != 0) {
-        lp_db_rollback(s->db);
-        return LP_WEBHOOK_ACK; /* a duplicate message */
-    }
-    if (!c->active) {
-        if (lp_db_webhook_abandon(s->db, c->id, "the subscription is disabled", err) != 0 ||
-            lp_db_commit(s->db, err) != 0)
-            return LP_WEBHOOK_REQUEUE;
-        return LP_WEBHOOK_ACK;
-    }
-    if (!lp_webhook_due(c->wait_ms)) {
-        lp_queue_retry_name(LP_WEBHOOK_QUEUE, lp_webhook_park_tier(c->wait_ms), queue);
-        if (lp_db_webhook_park(s->db, c->id, queue, err) != 0 || lp_db_commit(s->db, err) != 0)
-            return LP_WEBHOOK_REQUEUE;
-        return LP_WEBHOOK_ACK;
-    }
-    if (c->ordered) {
-        turn = lp_db_webhook_ordered_turn(s->db, c->webhook_id, c->event_seq, err);
-        if (turn < 0)
-            return LP_WEBHOOK_REQUEUE;
-        if (turn == 0) {
-            lp_db_rollback(s->db); /* an earlier delivery goes first; the chain brings this one */
-            return LP_WEBHOOK_ACK;
-        }
-        if (turn == 2) { /* the subscription is busy: look again later (a duplicate then is dropped) */
-            lp_queue_retry_name(LP_WEBHOOK_QUEUE, BUSY_TIER, queue);
-            if (lp_db_webhook_park(s->db, c->id, queue, err) != 0 || lp_db_commit(s->db, err) != 0)
-                return LP_WEBHOOK_REQUEUE;
-            return LP_WEBHOOK_ACK;
-        }
-    }
-    attempt_init(s, c, &at, disable_reason(s, reason, sizeof reason));
-    if (send_all(s, &at, 1) != 0) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory sending delivery %s", c->id);
-        return LP_WEBHOOK_REQUEUE;
-    }
-    if (lp_db_webhook_record(s->db, &at, err) != 0 || lp_db_commit(s->db, err) != 0)
-        return LP_WEBHOOK_REQUEUE;
-    log_attempt(&at);
-    return LP_WEBHOOK_ACK;
-}
-
-lp_webhook_settle lp_webhook_sender_handle(lp_webhook_sender *s, const char *body, size_t len)
-{
-    char id[37];
-    lp_webhook_claim c;
-    lp_error err;
-    lp_webhook_settle out;
-    int rc;
-
-    lp_error_clear(&err);
-    if (parse_message(body, len, id) != 0) {
-        LP_ERROR("webhooks", "dead-lettering an unreadable delivery message");
-        return LP_WEBHOOK_REJECT;
-    }
-    if (ensure_db(s, &err) != 0) {
-        LP_ERROR("webhooks", "delivery %s: database unavailable: %s", id, err.message);
-        return LP_WEBHOOK_REQUEUE;
-    }
-    lp_arena_reset(s->arena);
-    memset(&c, 0, sizeof c);
-    if (lp_db_begin(s->db, &err) != 0)
-        goto failed;
-    rc = lp_db_webhook_claim(s->db, s->arena, id, &c, &err);
-    if (rc < 0)
-        goto failed;
-    if (rc == 1) {
-        /* Gone, or locked: by a worker sending it now, or by one that was
-         * killed and whose session the server has not closed yet. Look
-         * again later unless it is gone or done. */
-        char queue[LP_QUEUE_FULL_NAME_MAX];
-        rc = lp_db_webhook_pending(s->db, id, &err);
-        if (rc < 0)
-            goto failed;
-        if (rc == 1) {
-            lp_queue_retry_name(LP_WEBHOOK_QUEUE, BUSY_TIER, queue);
-            if (lp_db_webhook_park(s->db, id, queue, &err) != 0 || lp_db_commit(s->db, &err) != 0)
-                goto failed;
-            return LP_WEBHOOK_ACK;
-        }
-        lp_db_rollback(s->db);
-        return LP_WEBHOOK_ACK;
-    }
-    out = handle_claimed(s, &c, &err);
-    if (out == LP_WEBHOOK_REQUEUE)
-        goto failed;
-    lp_arena_reset(s->arena);
-    return out;
-
-failed:
-    lp_db_rollback(s->db);
-    LP_ERROR("webhooks", "delivery %s: %s; handing the message back", id, err.message);
-    return LP_WEBHOOK_REQUEUE;
-}
-
-/* The batch's fast path, in one transaction: the deliveries of msgs that
- * are pending, free, due, of an active unordered subscription are locked,
- * sent at once and recorded in one statement; done[i] is set for those.
- * 0, or -1 with err (rolled back; nothing recorded). */
-static int send_batch(lp_webhook_sender *s, const char *const *ids, size_t n, int *done, lp_error *err)
+/* One round, in one transaction: claims the due deliveries (at most
+ * webhook_batch), sends those of active subscriptions at once, and records
+ * every outcome in one statement. *claimed is how many it claimed (0: none
+ * was due and free). 0, or -1 with err (rolled back; nothing recorded). */
+static int send_round(lp_webhook_sender *s, size_t *claimed, lp_error *err)
 {
     lp_webhook_claim *cs;
     lp_webhook_attempt *ats;
     size_t nc, m = 0;
     char reason[160];
 
-    if (lp_db_begin(s->db, err) != 0 || lp_db_webhook_claim_many(s->db, s->arena, ids, n, &cs, &nc, err) != 0)
+    *claimed = 0;
+    lp_arena_reset(s->arena);
+    if (lp_db_begin(s->db, err) != 0 ||
+        lp_db_webhook_claim_due(s->db, s->arena, s->cfg->webhook_batch, lp_webhook_due_slack_ms(), &cs, &nc, err) !=
+            0)
         goto failed;
-    if (!(ats = lp_arena_calloc(s->arena, nc + 1, sizeof *ats))) {
+    if (nc == 0) {
+        lp_db_rollback(s->db);
+        return 0;
+    }
+    if (!(ats = lp_arena_calloc(s->arena, nc, sizeof *ats))) {
         lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", nc);
         goto failed;
     }
     disable_reason(s, reason, sizeof reason);
+    /* the active subscriptions' first, sent together; then the abandoned */
     for (size_t i = 0; i < nc; i++) {
-        if (cs[i].active && !cs[i].ordered && lp_webhook_due(cs[i].wait_ms))
+        if (cs[i].active)
             attempt_init(s, &cs[i], &ats[m++], reason);
     }
-    if (m == 0) {
-        lp_db_rollback(s->db);
-        return 0;
-    }
-    if (send_all(s, ats, m) != 0) {
+    if (m > 0 && send_all(s, ats, m) != 0) {
         lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", m);
         goto failed;
     }
-    if (lp_db_webhook_record_many(s->db, ats, m, err) != 0 || lp_db_commit(s->db, err) != 0)
-        goto failed;
-    for (size_t j = 0; j < m; j++) {
-        log_attempt(&ats[j]);
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(ids[i], ats[j].c->id) == 0)
-                done[i] = 1;
+    for (size_t i = 0, k = m; i < nc; i++) {
+        if (!cs[i].active) {
+            attempt_init(s, &cs[i], &ats[k], reason);
+            ats[k].n = cs[i].attempts;
+            ats[k].outcome = LP_WEBHOOK_ABANDONED;
+            ats[k++].error = "the subscription is disabled";
         }
     }
+    if (lp_db_webhook_record_many(s->db, ats, nc, err) != 0 || lp_db_commit(s->db, err) != 0)
+        goto failed;
+    for (size_t j = 0; j < nc; j++)
+        log_attempt(&ats[j]);
+    *claimed = nc;
     return 0;
+
+failed:
+    lp_db_rollback(s->db);
+    return -1;
+}
+
+/* Rounds until none finds a due, free delivery. After ROUNDS_MS it stops
+ * and queues a wake-up for the rest, so that a message is never held for
+ * long. 0, or -1 with err. */
+static int send_due(lp_webhook_sender *s, lp_error *err)
+{
+    int64_t until = lp_now_mono_ms() + ROUNDS_MS;
+    size_t claimed;
+    char queue[LP_QUEUE_FULL_NAME_MAX];
+
+    do {
+        if (send_round(s, &claimed, err) != 0)
+            return -1;
+    } while (claimed > 0 && lp_now_mono_ms() < until);
+    if (claimed == 0)
+        return 0;
+    lp_queue_work_name(LP_WEBHOOK_QUEUE, queue);
+    return lp_db_webhook_wake(s->db, queue, "{\"v\": 1}", err);
+}
+
+/* Queues msgs[i] (a wake-up due later than the slack) again in the retry
+ * tier of its remaining wait; one transaction for all of them. 0 or -1. */
+static int park(lp_webhook_sender *s, const lp_webhook_message *msgs, const int64_t *due_at, size_t n,
+                lp_error *err)
+{
+    int64_t now = lp_now_wall_ms();
+    char queue[LP_QUEUE_FULL_NAME_MAX];
+
+    if (lp_db_begin(s->db, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char *body;
+        int rc;
+        if (due_at[i] - now <= lp_webhook_due_slack_ms())
+            continue;
+        if (!(body = strndup(msgs[i].body, msgs[i].len))) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory parking a wake-up");
+            goto failed;
+        }
+        lp_queue_retry_name(LP_WEBHOOK_QUEUE, lp_webhook_park_tier(due_at[i] - now), queue);
+        rc = lp_db_webhook_wake(s->db, queue, body, err);
+        free(body);
+        if (rc != 0)
+            goto failed;
+    }
+    return lp_db_commit(s->db, err);
 
 failed:
     lp_db_rollback(s->db);
@@ -401,33 +366,43 @@ failed:
 void lp_webhook_sender_handle_batch(lp_webhook_sender *s, const lp_webhook_message *msgs, size_t n,
                                     lp_webhook_settle *out)
 {
-    char (*ids)[37] = calloc(n ? n : 1, sizeof *ids);
-    const char **idp = calloc(n ? n : 1, sizeof *idp);
-    int *done = calloc(n ? n : 1, sizeof *done);
-    size_t m = 0;
+    int64_t *due_at = calloc(n ? n : 1, sizeof *due_at), now = lp_now_wall_ms();
+    size_t wake = 0, later = 0;
     lp_error err;
+    int rc = 0;
 
     lp_error_clear(&err);
-    if (n > 1 && ids && idp && done && ensure_db(s, &err) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (parse_message(msgs[i].body, msgs[i].len, ids[i]) == 0)
-                idp[m++] = ids[i];
+    for (size_t i = 0; i < n; i++) {
+        out[i] = LP_WEBHOOK_ACK;
+        if (!due_at) {
+            out[i] = LP_WEBHOOK_REQUEUE;
+        } else if (parse_message(msgs[i].body, msgs[i].len, &due_at[i]) != 0) {
+            LP_ERROR("webhooks", "dead-lettering an unreadable message of the webhooks queue");
+            out[i] = LP_WEBHOOK_REJECT;
+        } else if (lp_webhook_due(due_at[i] - now)) {
+            wake++;
+        } else {
+            later++;
         }
-        lp_arena_reset(s->arena);
-        if (m > 0 && send_batch(s, idp, m, done, &err) != 0)
-            LP_WARN("webhooks", "sending %zu deliveries at once: %s; sending them one by one", m, err.message);
-        lp_arena_reset(s->arena);
-        /* done[] is indexed like idp: map back to the messages */
-        for (size_t i = 0, k = 0; i < n; i++) {
-            int mine = k < m && idp[k] == ids[i];
-            out[i] = mine && done[k] ? LP_WEBHOOK_ACK : lp_webhook_sender_handle(s, msgs[i].body, msgs[i].len);
-            k += mine;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            out[i] = lp_webhook_sender_handle(s, msgs[i].body, msgs[i].len);
     }
-    free(ids);
-    free(idp);
-    free(done);
+    if (!due_at || wake + later == 0)
+        goto done;
+    if (ensure_db(s, &err) != 0) {
+        LP_ERROR("webhooks", "database unavailable: %s; handing %zu messages back", err.message, wake + later);
+        rc = -1;
+    } else if (later > 0 && park(s, msgs, due_at, n, &err) != 0) {
+        LP_ERROR("webhooks", "parking %zu wake-ups: %s; handing the messages back", later, err.message);
+        rc = -1;
+    } else if (wake > 0 && send_due(s, &err) != 0) {
+        LP_ERROR("webhooks", "sending the due deliveries: %s; handing the messages back", err.message);
+        rc = -1;
+    }
+    lp_arena_reset(s->arena);
+    for (size_t i = 0; rc != 0 && i < n; i++) {
+        if (out[i] == LP_WEBHOOK_ACK)
+            out[i] = LP_WEBHOOK_REQUEUE;
+    }
+
+done:
+    free(due_at);
 }

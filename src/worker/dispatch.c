@@ -3,15 +3,14 @@
  * DESIGN (threads):
  *   main thread   owns the consuming RabbitMQ connection: connects (with
  *                 backoff), declares the topology, consumes worker_queues with
- *                 prefetch amqp_prefetch (webhooks: webhook_prefetch, so that
- *                 a batch is waiting while one is sent), and acks or rejects each delivery
+ *                 prefetch amqp_prefetch (webhooks: webhook_prefetch), and acks or rejects each delivery
  *                 once its job thread has finished. While a job runs it keeps
  *                 servicing the connection (heartbeats; further deliveries of
  *                 the prefetch window are buffered in order).
  *   job thread    one per delivery: lp_job_runner_handle, which owns the
  *                 runner's database and publishing connections meanwhile;
- *                 for the webhooks queue one per batch (the deliveries at
- *                 the head of the buffer, at most webhook_batch):
+ *                 for the webhooks queue one per run of wake-up messages
+ *                 at the head of the buffer (at most webhook_batch):
  *                 lp_webhook_sender_handle_batch, which owns the sender's
  *                 database connection and HTTP client.
  *   heartbeat     lp_heartbeat (own database connection).
@@ -344,8 +343,8 @@ static void handle(dispatcher *w, held *h)
     settle(w, h, t.outcome);
 }
 
-/* Takes the webhook deliveries at the head of the buffer (h, the first,
- * already taken; at most webhook_batch) and sends them together. */
+/* Takes the webhook wake-up messages at the head of the buffer (h, the
+ * first, already taken; at most webhook_batch) and handles them together. */
 static void handle_webhooks(dispatcher *w, held *h)
 {
     size_t max = (size_t)w->cfg->webhook_batch, n = 1;

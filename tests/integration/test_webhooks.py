@@ -269,6 +269,41 @@ class DeliveryTest(WebhookCase):
         self.assertIsNone(d["next_attempt_at"])
         wr.verify(self, hook["secret"], self.rx.requests[-1:])
 
+    def test_one_wake_up_per_transaction(self):
+        # 30 events of two statements in one transaction: 30 deliveries, one broker message
+        hook = self.subscribe(["item.ready"])
+        insert = ("INSERT INTO events (team_id, type, data) SELECT '%s', 'item.ready', jsonb_build_object('n', g) "
+                  "FROM generate_series(%%d, %%d) g;" % self.team)
+        before = int(self.query("SELECT count(*) FROM outbox WHERE routing_key = 'webhooks'")[0][0])
+        self.psql("BEGIN; " + insert % (1, 20) + insert % (21, 30) + " COMMIT;")
+        self.assertEqual(int(self.query("SELECT count(*) FROM outbox WHERE routing_key = 'webhooks'")[0][0]),
+                         before + 1)
+        self.rx.wait_for(30)
+        self.assertEqual(sorted(e["data"]["n"] for e in self.rx.events()), list(range(1, 31)))
+        wr.verify(self, hook["secret"], self.rx.requests)
+        lh.wait_until(lambda: all(d["status"] == "delivered" for d in self.deliveries(hook, limit=100)),
+                      timeout=20, message="30 deliveries recorded as delivered")
+        # a rolled-back transaction leaves neither deliveries nor a message
+        self.psql("BEGIN; " + insert % (31, 40) + " ROLLBACK;")
+        self.assertEqual(int(self.query("SELECT count(*) FROM outbox WHERE routing_key = 'webhooks'")[0][0]),
+                         before + 1)
+        self.assertEqual(len(self.deliveries(hook, limit=100)), 30)
+
+    def test_pending_deliveries_of_a_disabled_subscription_fail_unsent(self):
+        hook = self.subscribe(["item.ready"])
+        # recorded while the workers are away, then the subscription is disabled
+        self.workers[0].stop()
+        self.psql("INSERT INTO events (team_id, type, data) SELECT '%s', 'item.ready', jsonb_build_object('n', g) "
+                  "FROM generate_series(1, 3) g" % self.team)
+        self.assertEqual(self.c.patch("/api/v1/webhooks/" + hook["id"], json={"active": False}).status, 200)
+        self.start_workers(1, self.s)
+        got = lh.wait_until(lambda: (lambda ds: ds if len(ds) == 3 and all(d["status"] == "failed" for d in ds)
+                                     else None)(self.deliveries(hook)), timeout=30, message="3 failed deliveries")
+        for d in got:
+            self.assertEqual(d["last_error"], "the subscription is disabled")
+            self.assertEqual(self.delivery(hook, d["id"])["attempt_log"], [])
+        self.assertEqual(self.rx.requests, [])
+
     def test_rotation_signs_with_both_secrets(self):
         hook = self.subscribe(["*"])
         new = self.c.post("/api/v1/webhooks/%s/rotate-secret" % hook["id"]).json()["secret"]

@@ -116,10 +116,7 @@ int lp_db_webhook_test_event(lp_db *db, const char *team_id, const char *webhook
 typedef struct lp_webhook_claim {
     char id[LP_DB_UUID_LEN];
     char webhook_id[LP_DB_UUID_LEN];
-    char status[16];
     int attempts, retry_base;
-    int64_t event_seq;
-    int64_t wait_ms;        /* until next_attempt_at; 0 when due */
     char *url;              /* arena */
     int active, ordered;
     char *secret;           /* arena */
@@ -127,35 +124,25 @@ typedef struct lp_webhook_claim {
     char *body;             /* arena: the JSON body {"type", "timestamp", "data"} */
 } lp_webhook_claim;
 
-/* In the caller's transaction: locks the delivery (FOR UPDATE SKIP LOCKED)
- * and reads what sending it needs. 0, 1 when it does not exist or another
- * worker holds it, or -1. */
-int lp_db_webhook_claim(lp_db *db, lp_arena *a, const char *delivery_id, lp_webhook_claim *out, lp_error *err);
-
-/* In the caller's transaction: locks those of the n deliveries ids that are
- * pending and that no other session holds (one statement, FOR UPDATE SKIP
- * LOCKED) and reads what sending them needs. An arena array of *nout rows
- * (in no particular order). 0 or -1. */
-int lp_db_webhook_claim_many(lp_db *db, lp_arena *a, const char *const *ids, size_t n, lp_webhook_claim **out,
-                             size_t *nout, lp_error *err);
-
-/* 1 if the delivery exists and is pending (whoever holds it), 0 if not,
- * -1 on error. */
-int lp_db_webhook_pending(lp_db *db, const char *delivery_id, lp_error *err);
-
-/* For an ordered subscription, in the caller's transaction: 1 when this
- * sender may go on (it locked the subscription, and no pending delivery of
- * an earlier event waits), 0 when it must leave the delivery to the chain
- * (lp_db_webhook_record queues the next one), 2 when another session holds
- * the subscription (a sender, or a change to it: look again later), -1 on
- * error. */
-int lp_db_webhook_ordered_turn(lp_db *db, const char *webhook_id, int64_t event_seq, lp_error *err);
+/* In the caller's transaction: claims at most limit due deliveries (their
+ * next_attempt_at at most slack_ms away) that no other session holds, in one
+ * statement, and reads what sending them needs:
+ *   - of unordered or disabled subscriptions: the oldest due first, each row
+ *     locked (FOR UPDATE SKIP LOCKED);
+ *   - of each active ordered subscription no other session holds: only its
+ *     earliest pending delivery, when that one is due, with the subscription
+ *     locked (FOR NO KEY UPDATE SKIP LOCKED), so that one sender at a time
+ *     sends its deliveries, one after another, in event order.
+ * An arena array of *nout rows (in no particular order). 0 or -1. */
+int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
+                            size_t *nout, lp_error *err);
 
 typedef enum lp_webhook_outcome {
     LP_WEBHOOK_DELIVERED = 0, /* 2xx */
     LP_WEBHOOK_RETRY,         /* another attempt after delay_ms */
     LP_WEBHOOK_FAILED,        /* no attempt left */
-    LP_WEBHOOK_GONE           /* 410: the subscription is disabled */
+    LP_WEBHOOK_GONE,          /* 410: the subscription is disabled */
+    LP_WEBHOOK_ABANDONED      /* not sent: the subscription is disabled (error says so) */
 } lp_webhook_outcome;
 
 typedef struct lp_webhook_attempt {
@@ -173,27 +160,18 @@ typedef struct lp_webhook_attempt {
     const char *disable_reason; /* the reason then */
 } lp_webhook_attempt;
 
-/* In the caller's transaction: the attempt's log row, the delivery's new
- * state and the subscription's failing streak (and disabling) in one
- * statement; then, only when there is one, the next message: the retry's
- * (to retry_queue) or, for an ordered subscription, that of its next
- * pending delivery. 0 or -1. */
-int lp_db_webhook_record(lp_db *db, const lp_webhook_attempt *at, lp_error *err);
-
-/* lp_db_webhook_record for n attempts of deliveries of unordered
- * subscriptions (the chain of an ordered one is recorded alone), in one
- * statement: their log rows, the deliveries' new states, their retry
- * messages, and per subscription the failing streak (a success in the batch
- * ends it) and disabling (410, or a streak past disable_after_ms of the
- * first attempt, with its disable_reason). 0 or -1. */
+/* In the caller's transaction, one statement for n attempts: their log
+ * rows (none for LP_WEBHOOK_ABANDONED), the deliveries' new states, the
+ * retries' wake-up messages (to their retry_queue, {"v":1,"due_at":ms}; one
+ * per queue and 250 ms of due time, due_at the latest of them), and per
+ * subscription the failing streak (a success in the batch ends it) and
+ * disabling (410, or a streak past disable_after_ms of the first attempt,
+ * with its disable_reason). 0 or -1. */
 int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err);
 
-/* Marks a delivery failed without an attempt (its subscription is
- * disabled). 0 or -1. */
-int lp_db_webhook_abandon(lp_db *db, const char *delivery_id, const char *why, lp_error *err);
-
-/* Queues the delivery's message again in the broker queue `queue` (a retry
- * queue: it comes back when the queue's delay has passed). 0 or -1. */
-int lp_db_webhook_park(lp_db *db, const char *delivery_id, const char *queue, lp_error *err);
+/* In the caller's transaction: queues the wake-up message body (JSON text,
+ * borrowed) in the broker queue `queue` (a retry queue, where it waits for
+ * the queue's delay; or the webhooks queue itself). 0 or -1. */
+int lp_db_webhook_wake(lp_db *db, const char *queue, const char *body, lp_error *err);
 
 #endif

@@ -1,18 +1,22 @@
-/* Delivering webhooks: what loupe-worker does with a message of the
- * "webhooks" queue ({"v":1,"delivery_id":"…"}, written by the fan-out
- * trigger, a retry, a redelivery or the ordering chain).
+/* Delivering webhooks: what loupe-worker does with the messages of the
+ * "webhooks" queue. A message only wakes a sender up ({"v":1}, queued once
+ * per transaction that made deliveries, by a redelivery, or to continue a
+ * long backlog); a retry's wake-up names when it is due ({"v":1,"due_at":
+ * epoch ms}) and is parked again in a retry queue while it is early.
  *
- * One transaction per message: lock the delivery (another worker holding
- * it means it is being sent: drop the message), skip it when it is no
- * longer pending, fail it when its subscription is disabled, park it in a
- * retry queue when it is not yet due, leave it to the chain when an earlier
- * delivery of an ordered subscription is pending; else sign and POST it
- * through the SSRF guard, and record the attempt with the delivery's next
- * state and message in the same transaction. The row lock is held during
- * the POST, so a worker killed mid-delivery releases it and the broker's
- * redelivery sends the same delivery (same webhook-id) again.
- *
- * Several messages at once: lp_webhook_sender_handle_batch.
+ * Awake, a sender works in rounds until a round finds nothing to do (or for
+ * a few seconds, then it queues a wake-up for the rest). One round is one
+ * transaction: claim the due deliveries straight from the table
+ * (lp_db_webhook_claim_due: at most webhook_batch, FOR UPDATE SKIP LOCKED;
+ * an ordered subscription only its earliest pending one, with the
+ * subscription locked), sign and POST them at once through the SSRF guard
+ * (webhook_host_connections at a time per receiver host, keep-alive), and
+ * record every attempt, the deliveries' next states and the retries'
+ * wake-ups in one statement. Deliveries of a disabled subscription fail
+ * unsent. The row locks are held during the POSTs, so a worker killed
+ * mid-round releases them with nothing recorded, and the broker's
+ * redelivery of its message sends the same deliveries (same webhook-id)
+ * again. A message is acknowledged only after its rounds are committed.
  *
  * DESIGN (threads): a sender belongs to one thread at a time; it owns its
  * database connection and its HTTP client (keep-alive per host, several
@@ -39,25 +43,15 @@ typedef struct lp_webhook_sender lp_webhook_sender;
 lp_webhook_sender *lp_webhook_sender_new(const lp_config *cfg, lp_error *err);
 void lp_webhook_sender_free(lp_webhook_sender *s);
 
-/* Handles one message body (len bytes, borrowed). */
-lp_webhook_settle lp_webhook_sender_handle(lp_webhook_sender *s, const char *body, size_t len);
-
 typedef struct lp_webhook_message {
     const char *body; /* borrowed */
     size_t len;
 } lp_webhook_message;
 
-/* Handles n messages at once; out[i] is how to settle msgs[i]. The common
- * case goes together: the deliveries that are pending, not held by another
- * worker, due, and of an active unordered subscription are locked in one
- * statement, POSTed concurrently (webhook_host_connections at a time per
- * receiver host, keep-alive), and recorded in one statement, in one
- * transaction that holds their locks during the POSTs (so a worker killed
- * mid-batch releases them and the broker's redelivery sends the same
- * deliveries, same webhook-id, again). Every other message (a duplicate, a
- * delivery of an ordered or disabled subscription, one not yet due or held
- * elsewhere) goes through lp_webhook_sender_handle after that transaction,
- * so an ordered subscription's deliveries stay serial and in event order. */
+/* Handles n messages at once (see above); out[i] is how to settle msgs[i]:
+ * acknowledged once the rounds they woke are committed (or their wake-up is
+ * parked again), handed back when the database failed, dead-lettered when
+ * unreadable. */
 void lp_webhook_sender_handle_batch(lp_webhook_sender *s, const lp_webhook_message *msgs, size_t n,
                                     lp_webhook_settle *out);
 

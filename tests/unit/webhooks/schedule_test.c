@@ -40,6 +40,14 @@ static void test_parking(void **state)
     assert_true(lp_webhook_due(0));
     assert_true(lp_webhook_due(t[0].ttl_ms / 2 - 1));
     assert_false(lp_webhook_due(t[0].ttl_ms));
+    assert_true(lp_webhook_due(lp_webhook_due_slack_ms()));
+    assert_false(lp_webhook_due(lp_webhook_due_slack_ms() + 1));
+    assert_true(lp_webhook_due_slack_ms() * 2 < t[0].ttl_ms);
+    /* a retry waits at least the shortest tier, longer than the slack */
+    assert_int_equal(lp_webhook_retry_wait_ms(0), t[0].ttl_ms);
+    assert_int_equal(lp_webhook_retry_wait_ms(5), t[0].ttl_ms);
+    assert_int_equal(lp_webhook_retry_wait_ms(t[1].ttl_ms), t[1].ttl_ms);
+    assert_false(lp_webhook_due(lp_webhook_retry_wait_ms(1)));
 }
 
 int main(void)
