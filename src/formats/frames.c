@@ -3,7 +3,9 @@
  * of its own, "<path>/<name>/frame_NNNNNN.jpg", whose annotations are the
  * shapes at that frame as the server computes them — lp_geom_track_at, the
  * computation behind the frame stream ?frames=a..b — so the formats
- * themselves know nothing of videos. See docs/FORMATS.md (Video). */
+ * themselves know nothing of videos; each frame written is told to
+ * lp_fmt_options.frame (the export puts its image in the archive). See
+ * docs/FORMATS.md (Video). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,7 +155,7 @@ int fmt_video_frames(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch
         if (w->opt.frames == LP_FMT_FRAMES_ANNOTATED && fb.n == 0)
             continue;
         if (frame_item(it, f, w->frame, &fi, err) != 0 || w->ops->item(w, &fi, &fb, w->frame, err) != 0 ||
-            fmt_flush(w, false, err) != 0)
+            fmt_flush(w, false, err) != 0 || (w->opt.frame && w->opt.frame(w->opt.frame_ud, it, f, &fi, err) != 0))
             return -1;
     }
     return 0;

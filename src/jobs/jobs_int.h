@@ -11,6 +11,14 @@
  * borrowed: it lives as long as the process. NULL with err. */
 lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err);
 
+/* The worker process's decoder (a pool of one loupe-decoder process),
+ * prepared on first use with its own work directory
+ * <worker_tmp_dir>/loupe-decoder-XXXXXX (thread-safe); borrowed: it lives
+ * as long as the process. Every file it is to read goes under its work
+ * directory (lp_decoder_work_dir). NULL with err. */
+struct lp_decoder;
+struct lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err);
+
 #define LP_JOB_KIND(name, queue, max_attempts, validate, run)                                                        \
     int validate(const json_t *payload, const lp_config *cfg, lp_error *err);                                        \
     int run(lp_job_ctx *ctx);

@@ -438,13 +438,32 @@ class MediaAndNiftiTest(ExportCase):
         names = z.namelist()
         self.assertEqual(z.read("images/p/photo.jpg"), files[photo])   # the stored original, byte for byte
         self.assertEqual(z.getinfo("images/p/photo.jpg").compress_type, zipfile.ZIP_STORED)
-        self.assertEqual(z.read("images/clip.mp4"), files[clip])       # a video goes in as its file
         self.assertIn("labels/p/photo.txt", names)
         self.assertEqual(sorted(n for n in names if n.startswith("labels/clip.mp4/")),
                          ["labels/clip.mp4/frame_000000.txt", "labels/clip.mp4/frame_000001.txt"])
+        # a video written frame by frame: one JPEG per frame written, beside its labels, not the video file
+        self.assertNotIn("images/clip.mp4", names)
+        frames = sorted(n for n in names if n.startswith("images/clip.mp4/"))
+        self.assertEqual(frames, ["images/clip.mp4/frame_000000.jpg", "images/clip.mp4/frame_000001.jpg"])
+        for n in frames:
+            self.assertEqual(z.read(n)[:3], b"\xff\xd8\xff", n)
+        # each the exact frame: as GET …/slots/0/frames/{n} serves it (the same decoder, the same source)
+        rgb = []
+        for f in (0, 1):
+            served = self.c.get("/api/v1/items/%s/slots/0/frames/%d" % (clip, f), query={"quality": "90"})
+            self.assertEqual(served.status, 200)
+            sw, sh, s_rgb = mt.rgb_of(served.body, tmp, "served%d" % f)
+            aw, ah, a_rgb = mt.rgb_of(z.read(frames[f]), tmp, "archived%d" % f)
+            self.assertEqual((aw, ah), (W, H))
+            self.assertLess(mt.mean_abs_diff(s_rgb, a_rgb), 1.0)
+            rgb.append(a_rgb)
+        self.assertGreater(mt.mean_abs_diff(rgb[0], rgb[1]), 0.5)  # two frames, not one twice
         self.assertFalse([n for n in names if "nofile" in n and n.startswith("images/")])
-        self.assertEqual(e["stats"]["media"], {"files": 2, "bytes": len(files[photo]) + len(files[clip]),
-                                               "missing": 1})
+        self.assertEqual(e["stats"]["media"], {"files": 3, "bytes": len(files[photo]) + sum(
+            z.getinfo(n).file_size for n in frames), "missing": 1})
+        # a format that keeps videos as videos (Darwin) puts the video file in
+        e, z = self.export("darwin", include_media=True)
+        self.assertEqual(z.read("images/clip.mp4"), files[clip])
         # without the option, no media and no media stats
         e, z = self.export("coco")
         self.assertFalse([n for n in z.namelist() if n.startswith("images/")])

@@ -148,6 +148,12 @@ typedef struct lp_fmt_options {
     lp_fmt_frames frames;        /* per-image formats only */
     const char *schema_version;  /* written into COCO's info and Darwin files */
     const char *created;         /* RFC 3339 time of the export */
+    /* Called once for each frame of a video item written as an image of its
+     * own (frames set), after its labels: video is the video item, image
+     * the frame's image item (its path and name as the format refers to
+     * it: lp_fmt_media_name). 0 to go on, -1 to stop (err set). NULL: none. */
+    int (*frame)(void *ud, const lp_fmt_item *video, int64_t frame, const lp_fmt_item *image, lp_error *err);
+    void *frame_ud;
 } lp_fmt_options;
 
 typedef struct lp_fmt_writer lp_fmt_writer;

@@ -17,12 +17,22 @@
  * (src/formats) sees one item at a time, and the zip archive goes out through
  * a storage writer as it is made (S3: multipart). With include_media a
  * second pass over the same pages copies each item's original file from
- * storage into the archive as it streams (stored, not deflated). A retried attempt starts
+ * storage into the archive as it streams (stored, not deflated) — except a
+ * video item that a per-image format wrote frame by frame (frames): it puts
+ * one JPEG per frame written, named as the labels refer to it
+ * ("images/<path>/<name>/frame_NNNNNN.jpg"), decoded from the slot's frame
+ * source (the worker-written mezzanine, as GET …/slots/{slot}/frames/{n}
+ * serves them) by the worker's sandboxed decoder. The frames written are
+ * spooled to a temporary file in the first pass (one line each) and read
+ * back in the second, so memory stays flat. A retried attempt starts
  * again and overwrites the same key, so retries are harmless. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../jobs_int.h"
 #include "loupe/core/log.h"
@@ -32,8 +42,11 @@
 #include "loupe/db/exports_sql.h"
 #include "loupe/db/item_filter.h"
 #include "loupe/formats/export.h"
+#include "loupe/jobs/decoder.h"
 
 #define CLASS_PAGE 1000
+/* JPEG quality of the frames put into an archive. */
+#define FRAME_QUALITY 90
 
 /* lp_fmt_frames of a name of lp_fmt_frames_names; NONE for NULL or another. */
 static lp_fmt_frames frames_of(const char *name)
@@ -167,6 +180,13 @@ typedef struct run {
     int64_t total, done;
     int passes;                    /* 2 with include_media */
     uint64_t media_files, media_bytes, media_missing;
+    /* include_media with frames: "<video item id>\t<frame>\t<image name>" per frame written */
+    FILE *frames;
+    lp_arena *names;               /* a frame's image name, reset per frame */
+    char *line;                    /* the spooled line read ahead (getline), or NULL */
+    size_t line_cap;
+    bool line_ready;
+    char dir[512];                 /* the job's directory under the decoder's work directory, or "" */
 } run;
 
 /* The fraction done, over every pass. */
@@ -248,6 +268,122 @@ static int export_page(run *r, const lp_item_row *rows, size_t n)
     return rc;
 }
 
+/* lp_fmt_options.frame: spools a video frame written as an image. */
+static int spool_frame(void *ud, const lp_fmt_item *video, int64_t frame, const lp_fmt_item *image, lp_error *err)
+{
+    run *r = ud;
+    lp_arena_reset(r->names);
+    char *name = lp_fmt_media_name(r->names, image);
+    if (!name)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory naming frame %lld of item %s", (long long)frame, video->id);
+    if (fprintf(r->frames, "%s\t%lld\t%s\n", video->id, (long long)frame, name) < 0)
+        return lp_error_set(err, LP_E_IO, "cannot spool the frames of an export: %s", strerror(errno));
+    return 0;
+}
+
+/* The frame spool, written, to be read from its start. 0 or -1. */
+static int spool_rewind(run *r)
+{
+    if (fflush(r->frames) != 0 || fseek(r->frames, 0, SEEK_SET) != 0)
+        return lp_error_set(&r->ctx->err, LP_E_IO, "cannot read back the frame spool of an export: %s",
+                            strerror(errno));
+    return 0;
+}
+
+/* The next spooled frame of video item id: its number and image name
+ * (borrowed until the next call). 1, or 0 when the next belongs to
+ * another item (or none is left). */
+static int next_frame(run *r, const char *id, int64_t *frame, const char **name)
+{
+    if (!r->line_ready) {
+        if (getline(&r->line, &r->line_cap, r->frames) < 0)
+            return 0;
+        r->line_ready = true;
+    }
+    char *tab = strchr(r->line, '\t'), *tab2 = tab ? strchr(tab + 1, '\t') : NULL, *nl = strchr(r->line, '\n');
+    if (!tab || !tab2 || (size_t)(tab - r->line) != strlen(id) || strncmp(r->line, id, strlen(id)) != 0)
+        return 0;
+    if (nl)
+        *nl = '\0';
+    *frame = strtoll(tab + 1, NULL, 10);
+    *name = tab2 + 1;
+    r->line_ready = false;
+    return 1;
+}
+
+/* A stored file into path. */
+static int fetch_file(lp_storage *s, const char *key, const char *path, lp_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return lp_error_set(err, LP_E_IO, "cannot create %s: %s", path, strerror(errno));
+    int rc = lp_storage_get_fd(s, key, 0, LP_STORAGE_TO_END, fd, err);
+    close(fd);
+    return rc;
+}
+
+static int to_archive(void *ud, const void *p, size_t n, lp_error *err);
+
+/* The frames the first pass wrote of video item row: each decoded from the
+ * slot's frame source into the archive as a JPEG, under the name the
+ * labels refer to. A slot without a frame source counts as missing. */
+static int media_frames(run *r, const lp_item_row *row, json_t *storage)
+{
+    lp_job_ctx *ctx = r->ctx;
+    const char *src = json_string_value(json_object_get(storage, "frames"));
+    const char *index = json_string_value(json_object_get(storage, "frames_index"));
+    const char *name;
+    int64_t frame;
+    char file[600], idx[600];
+    lp_decoder *d = NULL;
+    int rc = 0, have = 0;
+    bool source = src && index;
+    if (!source && next_frame(r, row->id, &frame, &name) == 1) {
+        r->media_missing++; /* no frame source: its frames are left out (read past) */
+        while (next_frame(r, row->id, &frame, &name) == 1)
+            ;
+        return 0;
+    }
+    while (rc == 0 && next_frame(r, row->id, &frame, &name) == 1) {
+        if (!have++) { /* the first frame of the item: its frame source */
+            if (!(d = lp_job_decoder(ctx->cfg, &ctx->err)))
+                return -1;
+            if (!r->dir[0]) {
+                snprintf(r->dir, sizeof r->dir, "%s/loupe-export-XXXXXX", lp_decoder_work_dir(d));
+                if (!mkdtemp(r->dir)) {
+                    r->dir[0] = '\0';
+                    return lp_error_set(&ctx->err, LP_E_IO, "cannot create a directory for the frames of an export: %s",
+                                        strerror(errno));
+                }
+            }
+            snprintf(file, sizeof file, "%s/frames", r->dir);
+            snprintf(idx, sizeof idx, "%s/frames_index", r->dir);
+            if (fetch_file(r->storage, src, file, &ctx->err) != 0 || fetch_file(r->storage, index, idx, &ctx->err) != 0)
+                return -1;
+        }
+        lp_media_limits limits;
+        lp_media_blob blob = {0};
+        lp_media_limits_from_config(&limits, ctx->cfg);
+        if (lp_decoder_frame(d, file, idx, frame, LP_MEDIA_JPEG, FRAME_QUALITY, &limits, ctx->deadline_ms, &blob,
+                             &ctx->err) != 0 ||
+            r->out.open(r->out.ud, name, false, &ctx->err) != 0 || to_archive(r, blob.data, blob.len, &ctx->err) != 0 ||
+            lp_job_check(ctx) != 0) {
+            if (ctx->err.code != LP_E_TIMEOUT)
+                lp_error_hint(&ctx->err, "while putting frame %lld of item %s into the archive", (long long)frame,
+                              row->id);
+            rc = -1;
+        } else {
+            r->media_files++;
+        }
+        lp_media_blob_free(&blob);
+    }
+    if (have) {
+        unlink(file);
+        unlink(idx);
+    }
+    return rc;
+}
+
 /* Counts the bytes of a media file on their way into the archive. */
 static int to_archive(void *ud, const void *p, size_t n, lp_error *err)
 {
@@ -269,7 +405,9 @@ static int media_page(run *r, const lp_item_row *rows, size_t n)
                                                                      : NULL;
         const char *key = json_string_value(json_object_get(storage, "original"));
         char *name = key ? lp_fmt_media_name(r->page, &it) : NULL;
-        if (!key)
+        if (r->frames && strcmp(it.slot_type, "video") == 0) /* written frame by frame: its frames' images */
+            rc = media_frames(r, &rows[i], storage);
+        else if (!key)
             r->media_missing++;
         else if (!name)
             rc = lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory naming the media of item %s", rows[i].id);
@@ -401,6 +539,15 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
                           .frames = frames,
                           .schema_version = "1",
                           .created = created};
+    if (r.passes > 1 && frames != LP_FMT_FRAMES_NONE) {
+        if (!(r.frames = tmpfile()) || !(r.names = lp_arena_new(0, 0))) {
+            lp_error_set(&ctx->err, LP_E_IO, "cannot create the frame spool of export %s: %s", export_id,
+                         strerror(errno));
+            goto cleanup;
+        }
+        opt.frame = spool_frame;
+        opt.frame_ud = &r;
+    }
     lp_storage_key_export(ctx->team_id, export_id, key, sizeof key);
     if (!(r.page = lp_arena_new(0, 0)) || !(r.item = lp_arena_new(0, (size_t)ctx->cfg->export_item_max_bytes))) {
         lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory starting export %s", export_id);
@@ -411,7 +558,8 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
         goto cleanup;
     lp_fmt_out_zip(&r.out, r.zip, (int)ctx->cfg->export_zip_level);
     if (!(r.w = lp_fmt_writer_new(format, &r.out, &r.classes, &opt, &ctx->err)) || export_items(&r, export_page) != 0 ||
-        lp_fmt_writer_end(r.w, &ctx->err) != 0 || (r.passes > 1 && export_items(&r, media_page) != 0) ||
+        lp_fmt_writer_end(r.w, &ctx->err) != 0 || (r.frames && spool_rewind(&r) != 0) ||
+        (r.passes > 1 && export_items(&r, media_page) != 0) ||
         lp_zip_finish(r.zip, &ctx->err) != 0)
         goto cleanup;
     rc = lp_storage_writer_commit(r.sw, &obj, &ctx->err);
@@ -422,6 +570,12 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
         LP_INFO("jobs", "export %s: %lld items, %llu bytes", export_id, (long long)r.done,
                 (unsigned long long)obj.size);
 cleanup:
+    if (r.frames)
+        fclose(r.frames);
+    lp_arena_free(r.names);
+    free(r.line);
+    if (r.dir[0])
+        rmdir(r.dir);
     lp_fmt_writer_free(r.w);
     lp_zip_free(r.zip);
     lp_storage_writer_abort(r.sw);

@@ -154,11 +154,12 @@ cleanup:
 /* One decoder per worker process, prepared on first use with its own work
  * directory <worker_tmp_dir>/loupe-decoder-XXXXXX (each job's directory is
  * made inside it); its process starts with the first transform and is
- * replaced after a crash or a timeout (loupe/jobs/decoder.h). */
+ * replaced after a crash or a timeout (loupe/jobs/decoder.h). Declared in
+ * jobs_int.h: exports decode the frames they put in archives with it too. */
 static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
 static lp_decoder *decoder_handle;
 
-static lp_decoder *worker_decoder(const lp_config *cfg, lp_error *err)
+lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
 {
     lp_decoder *d;
     char dir[400];
@@ -212,7 +213,7 @@ static int transform(lp_job_ctx *ctx, const lp_decoder_transform_args *args, jso
     *reason = NULL;
     size_text(ctx->cfg->worker_memory_limit, mem, sizeof mem);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->job_timeout / 1000));
-    if (!(decoder = worker_decoder(ctx->cfg, &ctx->err)) ||
+    if (!(decoder = lp_job_decoder(ctx->cfg, &ctx->err)) ||
         lp_decoder_transform(decoder, args, ctx->deadline_ms, &res, &ctx->err) != 0)
         return -1;
     switch (res.end) {
@@ -426,7 +427,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     if (!(s = lp_job_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
-    lp_decoder *decoder = worker_decoder(ctx->cfg, &ctx->err);
+    lp_decoder *decoder = lp_job_decoder(ctx->cfg, &ctx->err);
     if (!decoder || make_dir_in(lp_decoder_work_dir(decoder), "loupe-media", dir, sizeof dir, &ctx->err))
         goto cleanup;
     snprintf(src, sizeof src, "%s/original", dir);

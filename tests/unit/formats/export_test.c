@@ -307,6 +307,69 @@ static void test_yolo(void **state)
     assert_string_equal(err.fields[0].field, "options.variant");
 }
 
+/* What the frame callback was told. */
+typedef struct told {
+    int64_t frames[32];
+    char names[32][80];
+    size_t n;
+} told;
+
+static int tell_frame(void *ud, const lp_fmt_item *video, int64_t frame, const lp_fmt_item *image, lp_error *err)
+{
+    told *t = ud;
+    lp_arena *a = lp_arena_new(0, 0);
+    char *name = lp_fmt_media_name(a, image);
+    (void)err;
+    assert_string_equal(video->name, "clip.mp4");
+    assert_true(t->n < 32);
+    t->frames[t->n] = frame;
+    snprintf(t->names[t->n++], 80, "%s", name);
+    lp_arena_free(a);
+    return 0;
+}
+
+/* A video written frame by frame tells each frame, with the name of its
+ * image (for the media put beside the labels); the keyframes here. */
+static void test_video_frames_told(void **state)
+{
+    (void)state;
+    files out = {.n = 0};
+    told t = {.n = 0};
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_buf blobs;
+    lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &out};
+    lp_fmt_options opt = {.created = "2026-01-01T00:00:00Z", .frames = LP_FMT_FRAMES_KEYFRAMES,
+                          .frame = tell_frame, .frame_ud = &t};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_buf_init(&blobs, 1 << 20);
+    lp_fmt_writer *w = lp_fmt_writer_new("yolo", &o, &CLS, &opt, &err);
+    assert_non_null(w);
+    lp_fmt_batch b = {.arena = a, .classes = &CLS};
+    add(&b, &blobs,
+        "{\"class_id\":\"" CAT "\",\"ranges\":[[0,10]],\"interpolated\":true,\"frames\":{"
+        "\"0\":{\"keyframe\":true,\"bounding_box\":{\"x\":0,\"y\":0,\"w\":2,\"h\":2}},"
+        "\"4\":{\"keyframe\":true,\"bounding_box\":{\"x\":4,\"y\":4,\"w\":2,\"h\":2}}}}");
+    lp_fmt_item v = ITEM;
+    v.name = "clip.mp4";
+    v.slot_type = "video";
+    v.frame_count = 20;
+    assert_int_equal(lp_fmt_writer_item(w, &v, &b, a, &err), 0);
+    lp_fmt_batch_clear(&b);
+    image_batch(&b, &blobs); /* an image item: told nothing */
+    assert_int_equal(lp_fmt_writer_item(w, &ITEM, &b, a, &err), 0);
+    assert_int_equal(lp_fmt_writer_end(w, &err), 0);
+    assert_int_equal(t.n, 2);
+    assert_true(t.frames[0] == 0 && t.frames[1] == 4);
+    assert_string_equal(t.names[0], "images/a/b/clip.mp4/frame_000000.jpg");
+    assert_string_equal(t.names[1], "images/a/b/clip.mp4/frame_000004.jpg");
+    assert_non_null(file_named(&out, "labels/a/b/clip.mp4/frame_000004.txt"));
+    lp_fmt_writer_free(w);
+    files_free(&out);
+    lp_buf_free(&blobs);
+    lp_arena_free(a);
+}
+
 static void test_voc_and_cvat(void **state)
 {
     (void)state;
@@ -463,6 +526,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coco),  cmocka_unit_test(test_yolo),   cmocka_unit_test(test_voc_and_cvat),
         cmocka_unit_test(test_masks), cmocka_unit_test(test_darwin), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_video_frames_told),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
