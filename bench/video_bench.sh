@@ -2,6 +2,17 @@
 # Video benchmark.
 #
 #   bench/video_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
+#   BENCH_PARTS="a b" (default both) picks the parts.
+#
+# (a) Ingest of a long 720p H.264 video: BENCH_INGEST_FRAMES frames (default 100000, the figure of
+#     record; a few thousand for a quick run) at 30 fps, GOP 250, with a stereo AAC track, generated
+#     by the ffmpeg tool (untimed). Timed in one process by video_ingest_bench, as the worker's
+#     decoder runs them: the packet index alone (goal <= 15 s for 100,000 frames); everything
+#     media.normalize makes but the 1080p rendition (index, the one decoding pass with the
+#     mezzanine, the 360p rendition, the AAC track and the peaks, the mezzanine's index, posters and
+#     sprite) against the video's duration (goal <= 0.25x real time); the 1080p rendition's extra
+#     time apart. Baseline in the same run: the ffmpeg tool decoding the video alone
+#     (ffmpeg -i FILE -f null -).
 #
 # (b) Sequential frame windows at 1080p: a 1080p 30 fps H.264 video (GOP 60, BENCH_SECONDS = 20 s) is
 #     uploaded through the API (the worker makes its short-GOP mezzanine); then the whole video is
@@ -16,7 +27,53 @@ seconds=${BENCH_SECONDS:-20}
 window=${BENCH_WINDOW:-32}
 size=${BENCH_SIZE:-1920}
 
+parts=${BENCH_PARTS:-a b}
+ingest_frames=${BENCH_INGEST_FRAMES:-100000}
+
 command -v ffmpeg >/dev/null || bench_die "ffmpeg is not installed"
+
+if [[ " $parts " == *" a "* ]]; then
+    [ -x "$build/bench/video_ingest_bench" ] || bench_die "$build/bench/video_ingest_bench is not built"
+    echo "video_bench: making a ${ingest_frames}-frame 720p H.264 video (30 fps, GOP 250, AAC) ..." >&2
+    long=$work/long720.mp4
+    ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" \
+        -f lavfi -i "sine=frequency=440:sample_rate=48000" -frames:v "$ingest_frames" -ac 2 -c:a aac \
+        -c:v libx264 -preset ultrafast -g 250 -pix_fmt yuv420p -shortest "$long"
+    t0=$(date +%s.%N)
+    /usr/bin/time -f "%U %S" -o "$work/decode.cpu" ffmpeg -nostdin -v error -i "$long" -map 0:v -f null -
+    decode=$(echo "$(date +%s.%N) - $t0" | bc)
+    mkdir -p "$work/ingest"
+    "$build/bench/video_ingest_bench" "$long" "$work/ingest" > "$work/ingest.txt"
+    python3 - "$work/ingest.txt" "$decode" "$(cat "$work/decode.cpu")" "$(nproc)" <<'PY'
+import sys
+v = dict(line.split("=", 1) for line in open(sys.argv[1]).read().split() if "=" in line)
+f = {k: float(x) for k, x in v.items()}
+dur, decode, cores = f["duration_seconds"], float(sys.argv[2]), int(sys.argv[4])
+decode_cpu = sum(float(x) for x in sys.argv[3].split())
+print("== (a) ingest of a %d-frame 720p H.264 video (%.1f s at 30 fps, with AAC audio), %d cores"
+      % (f["frames"], dur, cores))
+print("  %-38s %9s %9s  %s" % ("", "wall s", "CPU s", "wall / duration; CPU / (cores x duration)"))
+rows = (("packet index alone", "index"),
+        ("everything but the 1080p rendition", "ingest_without_1080p"),
+        ("  of which the one decoding pass", "one_pass_without_1080p"),
+        ("  mezzanine index, posters, sprite", "mezzanine_index_and_thumbnails"),
+        ("1080p rendition (extra, apart)", "rendition_1080p"))
+for name, key in rows:
+    secs, c = f[key + "_seconds"], f[key + "_cpu"]
+    print("  %-38s %9.2f %9.2f  %6.3fx  %6.3fx" % (name, secs, c, secs / dur, c / cores / dur))
+print("  %-38s %9.2f %9.2f  %6.3fx  %6.3fx" % ("ffmpeg tool: decode alone", decode, decode_cpu, decode / dur,
+                                              decode_cpu / cores / dur))
+r = f["ingest_without_1080p_seconds"] / dur
+rc = f["ingest_without_1080p_cpu"] / cores / dur
+print("  ingest without 1080p: %.3fx real time by the wall clock, %.3fx by CPU time on %d cores (goal <= 0.25x: %s)"
+      % (r, rc, cores, "met" if r <= 0.25 else "met by CPU time only" if rc <= 0.25 else "NOT met"))
+idx = f["index_seconds"] * 100000 / f["frames"]
+print("  packet index: %.2f s, %.2f s per 100,000 frames (goal <= 15 s: %s)" % (f["index_seconds"], idx,
+      "met" if idx <= 15 else "NOT met"))
+print("  one pass vs the ffmpeg tool's decode alone (CPU): %.2fx" % (f["one_pass_without_1080p_cpu"] / decode_cpu))
+PY
+fi
+[[ " $parts " == *" b "* ]] || exit 0
 for b in "$build/src/app/louped" "$build/src/worker/loupe-worker" "$build/src/decoder/loupe-decoder"; do
     [ -x "$b" ] || bench_die "$b is not built (cmake --build $build)"
 done
