@@ -112,6 +112,8 @@ class IngestTest(mt.MediaTestCase):
         for t in pb["renditions"]:
             r = self.client.get(t["playlist"])
             self.assertEqual(r.status, 200, r.text)
+            # names signed URLs: cached no longer than they are valid
+            self.assertRegex(r.header("Cache-Control"), r"^private, max-age=[0-9]+$")
             pl = r.text
             init = re.search(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="([0-9@]+)"', pl)
             self.assertIsNotNone(init, pl)
