@@ -15,10 +15,12 @@ PACKAGES=(
     build-essential pkg-config cmake
     libmicrohttpd-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libargon2-dev
     libvips-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev librabbitmq-dev
-    libcmocka-dev zlib1g-dev libexpat1-dev
+    libcmocka-dev zlib1g-dev libexpat1-dev libnifti2-dev
     # services and tools the daemon, the workers and the tests run
     postgresql rabbitmq-server ffmpeg libvips-tools python3 procps iproute2 util-linux ca-certificates
     curl jq
+    # medical volumes: DICOM conversion, and the Python packages the orientation tests compare with
+    dcm2niix dcmtk python3-nibabel python3-pydicom
     # browser tests, fuzzing, benchmarks
     chromium clang libclang-rt-14-dev wrk hyperfine imagemagick
 )

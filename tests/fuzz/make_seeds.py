@@ -28,6 +28,36 @@ def coco(counts):
     return "".join(out).encode()
 
 
+def nifti1(dims=(3, 4, 3, 2), datatype=4, bitpix=16, magic=b"n+1\0", offset=352.0, data=True, endian="<"):
+    """A single-file NIfTI-1 volume: header, empty extension flag, voxels (counting up)."""
+    h = bytearray(348)
+    struct.pack_into(endian + "i", h, 0, 348)
+    dim = list(dims) + [1] * (8 - len(dims))
+    struct.pack_into(endian + "8h", h, 40, *dim)
+    struct.pack_into(endian + "hh", h, 70, datatype, bitpix)
+    struct.pack_into(endian + "8f", h, 76, 1.0, 1.0, 2.0, 3.0, 1.0, 1.0, 1.0, 1.0)
+    struct.pack_into(endian + "fff", h, 108, offset, 1.0, 0.0)
+    struct.pack_into(endian + "hh", h, 252, 1, 1)  # qform, sform codes
+    struct.pack_into(endian + "12f", h, 280, -1, 0, 0, 4, 0, 0, 2, -5, 0, 3, 0, 6)  # srow_x/y/z (LSA)
+    h[344:348] = magic
+    out = bytes(h) + b"\0\0\0\0"
+    if data:
+        n = 1
+        for d in dims[1:dims[0] + 1]:
+            n *= d
+        out += b"".join(struct.pack(endian + "h", i % 200 - 50) for i in range(n))
+    return out
+
+
+def nifti2(dims=(3, 2, 2, 2)):
+    h = bytearray(540)
+    struct.pack_into("<i8shh", h, 0, 540, b"n+2\0\r\n\x1a\n", 2, 8)
+    struct.pack_into("<8q", h, 16, *(list(dims) + [1] * (8 - len(dims))))
+    struct.pack_into("<8d", h, 104, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into("<q", h, 168, 544)
+    return bytes(h) + b"\0\0\0\0" + bytes(range(8))
+
+
 def dense(values):
     return b"".join(struct.pack("<h", v) for v in values)
 
@@ -91,6 +121,18 @@ SEEDS = {
         "dense-3x3": b"\x02\x02" + dense([0, 4, 1, 5]),
         "dense-negative": b"\x02\x02" + dense([1, -3, 2, 12]),
         "empty": b"",
+    },
+    "volume_nifti_fuzz": {
+        "int16-lsa": nifti1(),
+        "big-endian": nifti1(endian=">"),
+        "4d-two-volumes": nifti1(dims=(4, 2, 2, 2, 2)),
+        "float32": nifti1(datatype=16, bitpix=32, data=False) + struct.pack("<12f", *range(12)) * 2,
+        "nifti2-uint8": nifti2(),
+        "truncated-data": nifti1()[:360],
+        "huge-dims": nifti1(dims=(3, 32767, 32767, 32767), data=False),
+        "two-file-magic": nifti1(magic=b"ni1\0"),
+        "rgb": nifti1(datatype=128, bitpix=24),
+        "offset-inside": nifti1(offset=100.0),
     },
     "config_fuzz": {
         "valid": b"# comment\n\nhttp_port = 9000\nstorage_dir = \"/srv/loupe data\"\n"

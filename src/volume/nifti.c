@@ -1,0 +1,360 @@
+/* NIfTI reading and writing through nifticlib, behind a header check of our
+ * own. See volume.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nifti2_io.h>
+#include <zlib.h>
+
+#include "loupe/volume/volume.h"
+
+#define N1_SIZE 348
+#define N2_SIZE 540
+#define MAX_VOX_OFFSET ((double)((int64_t)1 << 40))
+
+static uint32_t rd32(const unsigned char *p, int swap)
+{
+    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return swap ? __builtin_bswap32(v) : v;
+}
+
+static int16_t rd16(const unsigned char *p, int swap)
+{
+    uint16_t v = (uint16_t)(p[0] | p[1] << 8);
+    return (int16_t)(swap ? __builtin_bswap16(v) : v);
+}
+
+static int64_t rd64(const unsigned char *p, int swap)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return (int64_t)(swap ? __builtin_bswap64(v) : v);
+}
+
+static int type_bits(int datatype)
+{
+    switch (datatype) {
+    case DT_UINT8: case DT_INT8: return 8;
+    case DT_INT16: case DT_UINT16: return 16;
+    case DT_INT32: case DT_UINT32: case DT_FLOAT32: return 32;
+    case DT_INT64: case DT_UINT64: case DT_FLOAT64: return 64;
+    default: return 0; /* complex, RGB, binary, float128: not a scalar volume we read */
+    }
+}
+
+static int bad(lp_error *err, const char *field, const char *msg)
+{
+    return lp_error_field(err, LP_E_INVALID, field, "%s", msg);
+}
+
+int lp_volume_nifti_header_parse(const void *buf, size_t len, const lp_volume_limits *limits,
+                                 lp_volume_nifti_header *out, lp_error *err)
+{
+    const unsigned char *p = buf;
+    memset(out, 0, sizeof *out);
+    if (len < 4)
+        return bad(err, "header", "the file is too short to be NIfTI");
+    int swap;
+    uint32_t size = rd32(p, 0);
+    if (size == N1_SIZE || size == N2_SIZE)
+        swap = 0;
+    else if (__builtin_bswap32(size) == N1_SIZE || __builtin_bswap32(size) == N2_SIZE)
+        swap = 1, size = __builtin_bswap32(size);
+    else
+        return bad(err, "header.sizeof_hdr", "the file is not NIfTI (its header size is neither 348 nor 540)");
+    if (len < size + 4)
+        return bad(err, "header", "the NIfTI header is truncated");
+    int64_t dim[8];
+    int bitpix;
+    double vox_offset;
+    if (size == N1_SIZE) {
+        if (memcmp(p + 344, "n+1\0", 4) != 0)
+            return bad(err, "header.magic", "only single-file NIfTI (.nii, magic n+1) is read");
+        for (int i = 0; i < 8; i++)
+            dim[i] = rd16(p + 40 + 2 * i, swap);
+        out->datatype = rd16(p + 70, swap);
+        bitpix = rd16(p + 72, swap);
+        uint32_t f = rd32(p + 108, swap);
+        float fv;
+        memcpy(&fv, &f, sizeof fv);
+        vox_offset = fv;
+        out->version = 1;
+    } else {
+        if (memcmp(p + 4, "n+2\0\r\n\032\n", 8) != 0)
+            return bad(err, "header.magic", "only single-file NIfTI-2 (.nii, magic n+2) is read");
+        out->datatype = rd16(p + 12, swap);
+        bitpix = rd16(p + 14, swap);
+        for (int i = 0; i < 8; i++)
+            dim[i] = rd64(p + 16 + 8 * i, swap);
+        vox_offset = (double)rd64(p + 168, swap);
+        out->version = 2;
+    }
+    if (dim[0] < 1 || dim[0] > 7)
+        return bad(err, "header.dim", "the number of dimensions is not between 1 and 7");
+    for (int i = 1; i <= dim[0]; i++)
+        if (dim[i] < 1)
+            return bad(err, "header.dim", "a dimension is zero or negative");
+    for (int i = 0; i < 3; i++)
+        out->dim[i] = i + 1 <= dim[0] ? dim[i + 1] : 1;
+    out->volumes = 1;
+    for (int i = 4; i <= dim[0]; i++) {
+        if (dim[i] > INT64_MAX / out->volumes)
+            return bad(err, "header.dim", "the dimensions overflow");
+        out->volumes *= dim[i];
+    }
+    int bits = type_bits(out->datatype);
+    if (bits == 0)
+        return bad(err, "header.datatype", "the voxel type is not a scalar number (complex and RGB volumes are not read)");
+    if (bitpix != bits)
+        return bad(err, "header.bitpix", "bitpix does not match the voxel type");
+    if (!(vox_offset >= size + 4) || vox_offset > MAX_VOX_OFFSET)
+        return bad(err, "header.vox_offset", "the data offset points inside the header or past any sane file");
+    out->vox_offset = vox_offset;
+    int64_t side = 0, voxels = 1;
+    for (int i = 0; i < 3; i++) {
+        if (out->dim[i] > side)
+            side = out->dim[i];
+        if (out->dim[i] > INT64_MAX / voxels)
+            return bad(err, "header.dim", "the dimensions overflow");
+        voxels *= out->dim[i];
+    }
+    if (limits && side > limits->max_side) {
+        lp_error_field(err, LP_E_INVALID, "header.dim", "the volume is %lld voxels along one side, over the limit of %lld",
+                       (long long)side, (long long)limits->max_side);
+        return lp_error_hint(err, "volume_max_side sets the limit");
+    }
+    if (limits && voxels > limits->max_voxels) {
+        lp_error_field(err, LP_E_INVALID, "header.dim", "the volume has %lld voxels, over the limit of %lld",
+                       (long long)voxels, (long long)limits->max_voxels);
+        return lp_error_hint(err, "volume_max_voxels sets the limit");
+    }
+    return 0;
+}
+
+size_t lp_volume_sample_size(lp_volume_type type)
+{
+    return type == LP_VOLUME_I16 ? sizeof(int16_t) : sizeof(float);
+}
+
+int64_t lp_volume_count(const lp_volume *v)
+{
+    return v->dim[0] * v->dim[1] * v->dim[2];
+}
+
+lp_volume *lp_volume_new(const int64_t dim[3], lp_volume_type type, lp_error *err)
+{
+    for (int i = 0; i < 3; i++)
+        if (dim[i] < 1 || dim[i] > ((int64_t)1 << 20)) {
+            lp_error_set(err, LP_E_INVALID, "a volume dimension is out of range");
+            return NULL;
+        }
+    lp_volume *v = calloc(1, sizeof *v);
+    size_t n = (size_t)dim[0] * (size_t)dim[1] * (size_t)dim[2];
+    if (v)
+        v->voxels = calloc(n, lp_volume_sample_size(type));
+    if (!v || !v->voxels) {
+        free(v);
+        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu voxels", n);
+        return NULL;
+    }
+    memcpy(v->dim, dim, sizeof v->dim);
+    v->type = type;
+    for (int i = 0; i < 4; i++)
+        v->affine[i][i] = v->original_affine[i][i] = 1;
+    for (int i = 0; i < 3; i++)
+        v->pixdim[i] = 1;
+    return v;
+}
+
+void lp_volume_free(lp_volume *v)
+{
+    if (!v)
+        return;
+    free(v->voxels);
+    free(v);
+}
+
+double lp_volume_at(const lp_volume *v, int64_t i, int64_t j, int64_t k)
+{
+    size_t at = (size_t)(i + v->dim[0] * (j + v->dim[1] * k));
+    return v->type == LP_VOLUME_I16 ? ((const int16_t *)v->voxels)[at] : ((const float *)v->voxels)[at];
+}
+
+/* The source sample at index n of nifticlib's buffer as a double. */
+static double sample(const void *data, int datatype, size_t n)
+{
+    switch (datatype) {
+    case DT_UINT8: return ((const uint8_t *)data)[n];
+    case DT_INT8: return ((const int8_t *)data)[n];
+    case DT_INT16: return ((const int16_t *)data)[n];
+    case DT_UINT16: return ((const uint16_t *)data)[n];
+    case DT_INT32: return ((const int32_t *)data)[n];
+    case DT_UINT32: return ((const uint32_t *)data)[n];
+    case DT_INT64: return (double)((const int64_t *)data)[n];
+    case DT_UINT64: return (double)((const uint64_t *)data)[n];
+    case DT_FLOAT32: return ((const float *)data)[n];
+    default: return ((const double *)data)[n];
+    }
+}
+
+/* Copies nifticlib's samples into v's storage: int16 when every value is an
+ * integer that fits and no scaling applies, else float32 scaled. */
+static int convert(lp_volume *v, const nifti_image *nim, const void *data, lp_error *err)
+{
+    size_t n = (size_t)lp_volume_count(v);
+    double slope = nim->scl_slope, inter = nim->scl_inter;
+    int scaled = isfinite(slope) && slope != 0 && (slope != 1 || (isfinite(inter) && inter != 0));
+    if (!isfinite(inter))
+        inter = 0;
+    int as_i16 = !scaled && nim->datatype != DT_FLOAT32 && nim->datatype != DT_FLOAT64;
+    for (size_t i = 0; as_i16 && i < n; i++) {
+        double s = sample(data, nim->datatype, i);
+        as_i16 = s >= INT16_MIN && s <= INT16_MAX;
+    }
+    v->type = as_i16 ? LP_VOLUME_I16 : LP_VOLUME_F32;
+    v->voxels = malloc(n * lp_volume_sample_size(v->type));
+    if (!v->voxels)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu voxels", n);
+    if (as_i16) {
+        int16_t *o = v->voxels;
+        for (size_t i = 0; i < n; i++)
+            o[i] = (int16_t)sample(data, nim->datatype, i);
+    } else {
+        float *o = v->voxels;
+        for (size_t i = 0; i < n; i++) {
+            double s = sample(data, nim->datatype, i);
+            o[i] = (float)(scaled ? s * slope + inter : s);
+            if (!isfinite(o[i]))
+                o[i] = 0; /* NaN and infinities carry no intensity; they would poison windows and histograms */
+        }
+    }
+    return 0;
+}
+
+static void best_affine(const nifti_image *nim, double a[4][4])
+{
+    memset(a, 0, 16 * sizeof(double));
+    if (nim->sform_code > 0 || nim->qform_code > 0) {
+        const nifti_dmat44 *m = nim->sform_code > 0 ? &nim->sto_xyz : &nim->qto_xyz;
+        memcpy(a, m->m, 16 * sizeof(double));
+        return;
+    }
+    double d[3] = {fabs(nim->dx) > 0 ? fabs(nim->dx) : 1, fabs(nim->dy) > 0 ? fabs(nim->dy) : 1,
+                   fabs(nim->dz) > 0 ? fabs(nim->dz) : 1};
+    int64_t n[3] = {nim->nx, nim->ny, nim->nz};
+    for (int i = 0; i < 3; i++) {
+        double s = i == 0 ? -d[i] : d[i];
+        a[i][i] = s;
+        a[i][3] = -s * (double)(n[i] - 1) / 2.0;
+    }
+    a[3][3] = 1;
+}
+
+static int read_header_bytes(const char *path, unsigned char *buf, size_t cap, size_t *got, lp_error *err)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return lp_error_set(err, LP_E_IO, "the volume file cannot be opened");
+    int n = gzread(f, buf, (unsigned)cap);
+    gzclose(f);
+    if (n < 0)
+        return lp_error_set(err, LP_E_INVALID, "the volume file is not readable gzip or NIfTI");
+    *got = (size_t)n;
+    return 0;
+}
+
+lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits, lp_error *err)
+{
+    unsigned char head[N2_SIZE + 4];
+    size_t got = 0;
+    lp_volume_nifti_header hdr;
+    lp_volume *v = NULL;
+    nifti_image *nim = NULL;
+    void *data = NULL;
+    if (read_header_bytes(path, head, sizeof head, &got, err) != 0 ||
+        lp_volume_nifti_header_parse(head, got, limits, &hdr, err) != 0)
+        return NULL;
+    nifti_set_debug_level(0);
+    nim = nifti_image_read(path, 0);
+    if (!nim || nim->nx != hdr.dim[0] || (nim->ndim >= 2 && nim->ny != hdr.dim[1]) ||
+        (nim->ndim >= 3 && nim->nz != hdr.dim[2])) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI header is not valid");
+        goto cleanup;
+    }
+    int64_t first[8] = {0, -1, -1, -1, 0, 0, 0, 0}; /* the first 3D volume of a 4D (or more) file */
+    for (int i = (int)nim->ndim + 1; i < 8; i++)
+        first[i] = 0;
+    if (nifti_read_collapsed_image(nim, first, &data) < 0 || !data) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
+        goto cleanup;
+    }
+    v = calloc(1, sizeof *v);
+    if (!v) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    memcpy(v->dim, hdr.dim, sizeof v->dim);
+    double d[3] = {nim->dx, nim->dy, nim->dz};
+    for (int i = 0; i < 3; i++)
+        v->pixdim[i] = isfinite(d[i]) && fabs(d[i]) > 0 ? fabs(d[i]) : 1;
+    best_affine(nim, v->affine);
+    memcpy(v->original_affine, v->affine, sizeof v->affine);
+    if (convert(v, nim, data, err) != 0) {
+        lp_volume_free(v);
+        v = NULL;
+    }
+cleanup:
+    free(data);
+    nifti_image_free(nim);
+    return v;
+}
+
+int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err)
+{
+    int64_t dims[8] = {3, v->dim[0], v->dim[1], v->dim[2], 1, 1, 1, 1};
+    nifti_set_debug_level(0);
+    nifti_image *nim = nifti_make_new_nim(dims, v->type == LP_VOLUME_I16 ? DT_INT16 : DT_FLOAT32, 0);
+    if (!nim)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a NIfTI header");
+    int rc = -1;
+    nifti_dmat44 m;
+    memcpy(m.m, v->affine, sizeof m.m);
+    nim->sto_xyz = m;
+    nim->sto_ijk = nifti_dmat44_inverse(m);
+    nim->sform_code = nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;
+    double qdx, qdy, qdz;
+    nifti_dmat44_to_quatern(m, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                            &nim->qoffset_y, &nim->qoffset_z, &qdx, &qdy, &qdz, &nim->qfac);
+    nim->qto_xyz = nifti_quatern_to_dmat44(nim->quatern_b, nim->quatern_c, nim->quatern_d, nim->qoffset_x,
+                                           nim->qoffset_y, nim->qoffset_z, v->pixdim[0], v->pixdim[1],
+                                           v->pixdim[2], nim->qfac);
+    nim->qto_ijk = nifti_dmat44_inverse(nim->qto_xyz);
+    nim->dx = nim->pixdim[1] = v->pixdim[0];
+    nim->dy = nim->pixdim[2] = v->pixdim[1];
+    nim->dz = nim->pixdim[3] = v->pixdim[2];
+    nim->xyz_units = NIFTI_UNITS_MM;
+    nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+    if (nifti_set_filenames(nim, path, 0, 1) != 0) {
+        lp_error_set(err, LP_E_INTERNAL, "the volume's output name is not a NIfTI name (.nii or .nii.gz)");
+        goto cleanup;
+    }
+    nim->data = v->voxels; /* borrowed for the write, handed back below */
+    nifti_image_write(nim);
+    nim->data = NULL;
+    unsigned char head[N1_SIZE + 4];
+    size_t got = 0;
+    lp_volume_nifti_header hdr;
+    if (read_header_bytes(path, head, sizeof head, &got, err) != 0 ||
+        lp_volume_nifti_header_parse(head, got, NULL, &hdr, err) != 0 || hdr.dim[0] != v->dim[0] ||
+        hdr.dim[1] != v->dim[1] || hdr.dim[2] != v->dim[2]) {
+        lp_error_clear(err);
+        lp_error_set(err, LP_E_IO, "the normalized volume could not be written");
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    nifti_image_free(nim);
+    return rc;
+}

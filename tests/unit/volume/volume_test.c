@@ -1,0 +1,348 @@
+/* The volume area: NIfTI header checks, reading and writing, orientation to
+ * RAS+, slices of each plane, windows and metadata. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loupe/volume/meta.h"
+#include "loupe/volume/orient.h"
+#include "loupe/volume/slice.h"
+#include "loupe/volume/volume.h"
+#include "loupe/volume/window.h"
+#include "test_skip.h"
+
+static const lp_volume_limits limits = {.max_voxels = 1 << 24, .max_side = 4096};
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/volume_test.XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *path(const char *name)
+{
+    static char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
+/* A 5 × 4 × 3 int16 volume stored L→R reversed, P→A reversed and with its
+ * second and third axes swapped (axis codes "LSP"), anisotropic spacing,
+ * voxel value = 100·i + 10·j + k. */
+static lp_volume *lsp_volume(void)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    lp_volume *v = lp_volume_new((int64_t[3]){5, 4, 3}, LP_VOLUME_I16, &err);
+    assert_non_null(v);
+    double a[4][4] = {{-0.5, 0, 0, 10}, {0, 0, -3.0, 20}, {0, 2.0, 0, -30}, {0, 0, 0, 1}};
+    memcpy(v->affine, a, sizeof a);
+    memcpy(v->original_affine, a, sizeof a);
+    v->pixdim[0] = 0.5, v->pixdim[1] = 2.0, v->pixdim[2] = 3.0;
+    int16_t *s = v->voxels;
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < 5; i++)
+                s[i + 5 * (j + 4 * k)] = (int16_t)(100 * i + 10 * j + k);
+    snprintf(v->modality, sizeof v->modality, "CT");
+    return v;
+}
+
+static void world(const double a[4][4], double i, double j, double k, double out[3])
+{
+    for (int r = 0; r < 3; r++)
+        out[r] = a[r][0] * i + a[r][1] * j + a[r][2] * k + a[r][3];
+}
+
+static void test_axcodes(void **state)
+{
+    (void)state;
+    lp_volume *v = lsp_volume();
+    char codes[4];
+    assert_int_equal(lp_volume_axcodes(v->affine, codes), 0);
+    assert_string_equal(codes, "LSP");
+    double oblique[4][4] = {{0.9, 0.3, 0, 0}, {-0.3, 0.9, 0, 0}, {0, 0, -2.5, 0}, {0, 0, 0, 1}};
+    assert_int_equal(lp_volume_axcodes(oblique, codes), 0);
+    assert_string_equal(codes, "RAI");
+    double flat[4][4] = {{1, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
+    assert_int_equal(lp_volume_axcodes(flat, codes), -1);
+    lp_volume_free(v);
+}
+
+/* Every voxel keeps its value and its patient coordinate through to_ras. */
+static void test_to_ras_keeps_positions(void **state)
+{
+    (void)state;
+    lp_volume *v = lsp_volume();
+    double before[4][4];
+    memcpy(before, v->affine, sizeof before);
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_volume_to_ras(v, &err), 0);
+    char codes[4];
+    lp_volume_axcodes(v->affine, codes);
+    assert_string_equal(codes, "RAS");
+    assert_int_equal(v->dim[0], 5);
+    assert_int_equal(v->dim[1], 3);
+    assert_int_equal(v->dim[2], 4);
+    assert_true(fabs(v->pixdim[1] - 3.0) < 1e-9 && fabs(v->pixdim[2] - 2.0) < 1e-9);
+    assert_memory_equal(v->original_affine, before, sizeof before);
+    for (int k = 0; k < v->dim[2]; k++)
+        for (int j = 0; j < v->dim[1]; j++)
+            for (int i = 0; i < v->dim[0]; i++) {
+                int value = (int)lp_volume_at(v, i, j, k);
+                int oi = value / 100, oj = value / 10 % 10, ok = value % 10;
+                double a[3], b[3];
+                world(v->affine, i, j, k, a);
+                world(before, oi, oj, ok, b);
+                for (int r = 0; r < 3; r++)
+                    assert_true(fabs(a[r] - b[r]) < 1e-9);
+            }
+    lp_volume_free(v);
+}
+
+static void test_nifti_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = {"v.nii", "v.nii.gz"};
+    for (int n = 0; n < 2; n++) {
+        lp_volume *v = lsp_volume();
+        lp_error err;
+        lp_error_clear(&err);
+        char p[128];
+        snprintf(p, sizeof p, "%s", path(names[n]));
+        assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+        lp_volume *r = lp_volume_read_nifti(p, &limits, &err);
+        assert_non_null(r);
+        assert_int_equal(r->type, LP_VOLUME_I16);
+        assert_memory_equal(r->dim, v->dim, sizeof v->dim);
+        assert_memory_equal(r->voxels, v->voxels, (size_t)lp_volume_count(v) * 2);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                assert_true(fabs(r->affine[i][j] - v->affine[i][j]) < 1e-5);
+        lp_volume_free(r);
+        lp_volume_free(v);
+    }
+}
+
+static void put16(const char *p, long at, int16_t value)
+{
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    assert_int_equal(fwrite(&value, 2, 1, f), 1);
+    fclose(f);
+}
+
+/* Huge declared dimensions are refused from the header, before any data is read. */
+static void test_limits_and_truncation(void **state)
+{
+    (void)state;
+    lp_volume *v = lsp_volume();
+    lp_error err;
+    lp_error_clear(&err);
+    char p[128];
+    snprintf(p, sizeof p, "%s", path("big.nii"));
+    assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+    put16(p, 42, 30000);
+    put16(p, 44, 30000);
+    assert_null(lp_volume_read_nifti(p, &limits, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_string_equal(err.fields[0].field, "header.dim");
+    assert_non_null(strstr(err.fields[0].message, "over the limit"));
+
+    snprintf(p, sizeof p, "%s", path("cut.nii"));
+    assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+    assert_int_equal(truncate(p, 352 + 20), 0);
+    lp_error_clear(&err);
+    assert_null(lp_volume_read_nifti(p, &limits, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_non_null(strstr(err.message, "ends before"));
+
+    FILE *f = fopen(path("text.nii"), "w");
+    fputs("not a volume at all", f);
+    fclose(f);
+    lp_error_clear(&err);
+    assert_null(lp_volume_read_nifti(path("text.nii"), &limits, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    lp_volume_free(v);
+}
+
+static void test_header_parse(void **state)
+{
+    (void)state;
+    unsigned char h[352] = {0};
+    int32_t size = 348;
+    memcpy(h, &size, 4);
+    int16_t dim[8] = {3, 4, 5, 6, 1, 1, 1, 1}, dt = 4, bits = 16;
+    memcpy(h + 40, dim, sizeof dim);
+    memcpy(h + 70, &dt, 2);
+    memcpy(h + 72, &bits, 2);
+    float off = 352;
+    memcpy(h + 108, &off, 4);
+    memcpy(h + 344, "n+1\0", 4);
+    lp_volume_nifti_header out;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_volume_nifti_header_parse(h, sizeof h, &limits, &out, &err), 0);
+    assert_int_equal(out.version, 1);
+    assert_int_equal(out.dim[2], 6);
+    assert_int_equal(out.volumes, 1);
+    struct { long at; int16_t value; const char *field; } cases[] = {
+        {40, 0, "header.dim"}, {46, -2, "header.dim"}, {70, 32, "header.datatype"}, {72, 8, "header.bitpix"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        unsigned char b[352];
+        memcpy(b, h, sizeof b);
+        memcpy(b + cases[c].at, &cases[c].value, 2);
+        lp_error_clear(&err);
+        assert_int_equal(lp_volume_nifti_header_parse(b, sizeof b, &limits, &out, &err), -1);
+        assert_string_equal(err.fields[0].field, cases[c].field);
+    }
+    unsigned char b[352];
+    memcpy(b, h, sizeof b);
+    memcpy(b + 344, "ni1\0", 4);
+    lp_error_clear(&err);
+    assert_int_equal(lp_volume_nifti_header_parse(b, sizeof b, &limits, &out, &err), -1);
+    assert_string_equal(err.fields[0].field, "header.magic");
+    lp_error_clear(&err);
+    assert_int_equal(lp_volume_nifti_header_parse(h, 200, &limits, &out, &err), -1);
+}
+
+/* A marked voxel lands where slice.h says on each plane, and nowhere else. */
+static void test_slices(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_volume *v = lp_volume_new((int64_t[3]){6, 5, 4}, LP_VOLUME_I16, &err);
+    int64_t mi = 4, mj = 1, mk = 2;
+    ((int16_t *)v->voxels)[mi + 6 * (mj + 5 * mk)] = 1000;
+    lp_volume_window w = {"test", 500, 1000};
+    for (int p = 0; p < 3; p++) {
+        int64_t width, height, count, index, col, row;
+        lp_volume_plane_size(v, (lp_volume_plane)p, &width, &height, &count);
+        lp_volume_plane_pixel(v, (lp_volume_plane)p, mi, mj, mk, &index, &col, &row);
+        uint8_t *img = malloc((size_t)(width * height));
+        assert_int_equal(lp_volume_slice(v, (lp_volume_plane)p, index, &w, img, &err), 0);
+        for (int64_t y = 0; y < height; y++)
+            for (int64_t x = 0; x < width; x++)
+                assert_int_equal(img[y * width + x], x == col && y == row ? 255 : 0);
+        assert_int_equal(lp_volume_slice(v, (lp_volume_plane)p, count, &w, img, &err), -1);
+        assert_string_equal(err.fields[0].field, "index");
+        lp_error_clear(&err);
+        free(img);
+    }
+    int64_t index, col, row;
+    lp_volume_plane_pixel(v, LP_PLANE_AXIAL, mi, mj, mk, &index, &col, &row);
+    assert_true(index == 2 && col == 4 && row == 3); /* anterior at the top */
+    lp_volume_plane_pixel(v, LP_PLANE_SAGITTAL, mi, mj, mk, &index, &col, &row);
+    assert_true(index == 4 && col == 1 && row == 1); /* superior at the top */
+    lp_volume_plane plane;
+    assert_int_equal(lp_volume_plane_parse("Coronal", &plane), 0);
+    assert_int_equal(plane, LP_PLANE_CORONAL);
+    assert_int_equal(lp_volume_plane_parse("oblique", &plane), -1);
+    lp_volume_free(v);
+}
+
+static void test_windows_and_metadata(void **state)
+{
+    (void)state;
+    lp_volume *v = lsp_volume();
+    lp_volume_histogram h;
+    lp_volume_histogram_compute(v, &h);
+    uint64_t total = 0;
+    for (int b = 0; b < LP_VOLUME_HIST_BINS; b++)
+        total += h.counts[b];
+    assert_int_equal(total, 60);
+    assert_true(h.min == 0 && h.max == 432);
+    lp_volume_window declared = {"WINDOW1", 50, 350}, presets[LP_VOLUME_MAX_WINDOWS], w;
+    int n = lp_volume_presets(v, &h, &declared, 1, presets);
+    assert_int_equal(n, 7);
+    assert_string_equal(presets[0].name, "WINDOW1");
+    assert_string_equal(presets[2].name, "lung");
+    assert_string_equal(presets[6].name, "full");
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_volume_window_parse("bone", presets, n, &w, &err), 0);
+    assert_true(w.center == 400 && w.width == 1800);
+    assert_int_equal(lp_volume_window_parse("-50.5,300", presets, n, &w, &err), 0);
+    assert_true(w.center == -50.5 && w.width == 300);
+    assert_int_equal(lp_volume_window_parse(NULL, presets, n, &w, &err), 0);
+    assert_string_equal(w.name, "WINDOW1");
+    const char *bad[] = {"40,0", "40,", "x", "40,400,1", "nan,3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lp_error_clear(&err);
+        assert_int_equal(lp_volume_window_parse(bad[i], presets, n, &w, &err), -1);
+        assert_string_equal(err.fields[0].field, "window");
+    }
+    assert_int_equal(lp_volume_window_apply(&w, -1e9), 0);
+    assert_int_equal(lp_volume_window_apply(&w, 1e9), 255);
+
+    json_t *meta = lp_volume_metadata(v, "volume", presets, n, &h);
+    assert_non_null(meta);
+    assert_string_equal(json_string_value(json_object_get(meta, "primary_plane")), "AXIAL");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "plane_map"), "volume")), "AXIAL");
+    assert_string_equal(json_string_value(json_object_get(meta, "orientation")), "LSP");
+    assert_int_equal(json_array_size(json_object_get(meta, "affine")), 4);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(meta, "shape"), 2)), 3);
+    lp_volume_window back[LP_VOLUME_MAX_WINDOWS];
+    assert_int_equal(lp_volume_metadata_windows(meta, back), n);
+    assert_string_equal(back[2].name, "lung");
+    json_decref(meta);
+    lp_volume_free(v);
+}
+
+/* Real files: nibabel's test data, when the package is there. */
+static void test_nibabel_files(void **state)
+{
+    (void)state;
+    const char *d = getenv("LOUPE_NIBABEL_DATA");
+    char p[512];
+    snprintf(p, sizeof p, "%s/anatomical.nii", d && *d ? d : "/usr/lib/python3/dist-packages/nibabel/tests/data");
+    if (access(p, R_OK) != 0)
+        LP_TEST_SKIP("nibabel's test data is not installed (python3-nibabel)");
+    lp_error err;
+    lp_error_clear(&err);
+    lp_volume *v = lp_volume_read_nifti(p, &limits, &err);
+    assert_non_null(v);
+    assert_true(v->dim[0] > 1 && v->dim[1] > 1 && v->dim[2] > 1);
+    assert_int_equal(lp_volume_to_ras(v, &err), 0);
+    lp_volume_free(v);
+    snprintf(p, sizeof p, "%s/example4d.nii.gz", d && *d ? d : "/usr/lib/python3/dist-packages/nibabel/tests/data");
+    v = lp_volume_read_nifti(p, &limits, &err);
+    assert_non_null(v); /* the first of its volumes */
+    lp_volume_free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_axcodes),
+        cmocka_unit_test(test_to_ras_keeps_positions),
+        cmocka_unit_test(test_nifti_round_trip),
+        cmocka_unit_test(test_limits_and_truncation),
+        cmocka_unit_test(test_header_parse),
+        cmocka_unit_test(test_slices),
+        cmocka_unit_test(test_windows_and_metadata),
+        cmocka_unit_test(test_nibabel_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
