@@ -71,6 +71,7 @@ idx = f["index_seconds"] * 100000 / f["frames"]
 print("  packet index: %.2f s, %.2f s per 100,000 frames (goal <= 15 s: %s)" % (f["index_seconds"], idx,
       "met" if idx <= 15 else "NOT met"))
 print("  one pass vs the ffmpeg tool's decode alone (CPU): %.2fx" % (f["one_pass_without_1080p_cpu"] / decode_cpu))
+print("  peak resident memory of the whole run: %.0f MiB" % f["max_rss_mib"])
 PY
 fi
 [[ " $parts " == *" b "* ]] || exit 0

@@ -120,6 +120,9 @@ int main(int argc, char **argv)
     printf("index_cpu=%.3f\ningest_without_1080p_cpu=%.3f\none_pass_without_1080p_cpu=%.3f\n"
            "mezzanine_index_and_thumbnails_cpu=%.3f\none_pass_with_1080p_cpu=%.3f\nrendition_1080p_cpu=%.3f\n",
            index_cpu, index_cpu + pass_cpu + rest_cpu, pass_cpu, rest_cpu, full_cpu, full_cpu - pass_cpu);
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    printf("max_rss_mib=%.1f\n", (double)u.ru_maxrss / 1024.0);
     printf("renditions=%d segments=%lld segment_frames=%d peak_buckets=%lld\n", res.renditions,
            (long long)res.segments, res.segment_frames, (long long)res.peak_buckets);
     lp_video_index_free(mix);
