@@ -382,12 +382,14 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
     return res;
 }
 
-PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+/* Runs sql with the settings made by set (a SELECT of set_config(..., true))
+ * for that statement alone, in one round trip: they last until the
+ * transaction ends, which is the pipeline's implicit one when none is open;
+ * inside a transaction, the nreset commands of reset restore the session's
+ * values after it. */
+static PGresult *query_set(lp_db *db, const char *set, const char *const *reset, size_t nreset, const char *sql,
+                           int nparams, const char *const *params, lp_error *err)
 {
-    /* set_config(..., true) lasts until the transaction ends: the implicit
-     * one of the pipeline when none is open, else reset after it. */
-    static const char *const force = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
-    static const char *const reset[] = {"SET LOCAL plan_cache_mode TO DEFAULT"};
     const char *before[2];
     size_t nbefore = 0;
     char name[16];
@@ -403,14 +405,29 @@ PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const cha
     if (db->begin_pending)
         before[nbefore++] = "BEGIN";
     db->begin_pending = 0;
-    before[nbefore++] = force;
+    before[nbefore++] = set;
     open = lp_db_in_transaction(db) || nbefore == 2;
-    res = exec_pipeline(db, before, nbefore, name, sql, nparams, params, reset, open ? 1 : 0);
+    res = exec_pipeline(db, before, nbefore, name, sql, nparams, params, reset, open ? nreset : 0);
     if (check_result(db, res, "a statement", err) != 0) {
         PQclear(res);
         return NULL;
     }
     return res;
+}
+
+PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+{
+    static const char *const reset[] = {"SET LOCAL plan_cache_mode TO DEFAULT"};
+    return query_set(db, "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)", reset, 1, sql, nparams,
+                     params, err);
+}
+
+PGresult *lp_db_query_batch(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
+{
+    static const char *const reset[] = {"SET LOCAL plan_cache_mode TO DEFAULT", "SET LOCAL jit TO DEFAULT"};
+    return query_set(db,
+                     "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)",
+                     reset, 2, sql, nparams, params, err);
 }
 
 int64_t lp_db_exec(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)

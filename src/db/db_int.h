@@ -60,6 +60,18 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
  * statement runs in one of its own, as with lp_db_query. */
 PGresult *lp_db_query_generic(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
 
+/* As lp_db_query, for the set-based statements over many rows (parameter
+ * arrays, filters that select thousands): planned for the parameters of
+ * each run, without JIT compilation (plan_cache_mode force_custom_plan and
+ * jit off for that statement alone, set and reset in the same round trip).
+ * After five runs PostgreSQL may keep a generic plan, made for whatever the
+ * tables held then and blind to the arrays' lengths: a plan made while a
+ * workflow had no tasks anti-joined 50,000 items with its 50,000 new tasks
+ * by a nested loop. JIT compilation, decided from cost estimates that
+ * unnest() and set-returning functions inflate, took a third of such a
+ * statement's run (docs/WORKFLOWS.md, "What entering costs"). */
+PGresult *lp_db_query_batch(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err);
+
 /* The underlying connection (borrowed), for COPY and pipeline mode. */
 PGconn *lp_db_pg(lp_db *db);
 
@@ -218,6 +230,8 @@ const char *lp_sqlb_column(lp_sqlb *b, const void *rows, size_t elem, size_t off
 /* Runs sql (NULL: the text built) with the parameters, then frees the
  * builder: the result (the caller clears it), or NULL with err. */
 PGresult *lp_sqlb_query(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);
+/* lp_sqlb_query through lp_db_query_batch. */
+PGresult *lp_sqlb_query_batch(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);
 /* Like lp_sqlb_query for a statement whose rows are not needed: the rows
  * affected, or -1. */
 int64_t lp_sqlb_exec(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err);

@@ -77,13 +77,25 @@ const char *lp_sqlb_column(lp_sqlb *b, const void *rows, size_t elem, size_t off
     return lp_sqlb_array(b, v, n);
 }
 
-PGresult *lp_sqlb_query(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+static PGresult *sqlb_run(lp_sqlb *b, lp_db *db, const char *sql,
+                          PGresult *(*query)(lp_db *, const char *, int, const char *const *, lp_error *),
+                          lp_error *err)
 {
     PGresult *r = NULL;
     if (lp_sqlb_check(b, err) == 0)
-        r = lp_db_query(db, sql ? sql : b->sql.data, b->n, b->params, err);
+        r = query(db, sql ? sql : b->sql.data, b->n, b->params, err);
     lp_sqlb_free(b);
     return r;
+}
+
+PGresult *lp_sqlb_query(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+{
+    return sqlb_run(b, db, sql, lp_db_query, err);
+}
+
+PGresult *lp_sqlb_query_batch(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)
+{
+    return sqlb_run(b, db, sql, lp_db_query_batch, err);
 }
 
 int64_t lp_sqlb_exec(lp_sqlb *b, lp_db *db, const char *sql, lp_error *err)

@@ -41,12 +41,19 @@
 /* Runs the statement in b (and frees b) and reads its rows with lp_db_rows
  * into the arena array whose address is out (a T ** for elem_size-byte rows
  * of type T). 0, or -1 with the array NULL and err set. */
+/* The rows of r (consumed) read into an arena array stored at out. */
+static int rows_out(lp_arena *a, PGresult *r, size_t elem_size, lp_db_row_reader read, const char *what, void *out,
+                    size_t *n, lp_error *err)
+{
+    void *rows = lp_db_rows(a, r, elem_size, read, what, n, err);
+    memcpy(out, &rows, sizeof rows);
+    return rows ? 0 : -1;
+}
+
 static int sqlb_rows(lp_sqlb *b, lp_db *db, lp_arena *a, const char *sql, size_t elem_size, lp_db_row_reader read,
                      const char *what, void *out, size_t *n, lp_error *err)
 {
-    void *rows = lp_db_rows(a, lp_sqlb_query(b, db, sql, err), elem_size, read, what, n, err);
-    memcpy(out, &rows, sizeof rows);
-    return rows ? 0 : -1;
+    return rows_out(a, lp_sqlb_query(b, db, sql, err), elem_size, read, what, out, n, err);
 }
 
 /* Reads a JSON array of strings (or of [name, value] pairs when pairs) into
@@ -425,7 +432,8 @@ int lp_db_wf_items_by_filter(lp_db *db, lp_arena *a, const lp_item_filter *f, co
     int fl = lp_sqlb_param(&b, lp_sqlb_int(&b, want));
     lp_sqlb_add(&b, ") SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$%d") " FROM sel JOIN items i ON i.id = sel.id "
                 "ORDER BY sel.created_at, sel.id", fl, fl, fl, fl);
-    return sqlb_rows(&b, db, a, NULL, sizeof **out, read_item, "items", out, n, err);
+    /* planned for each batch: the tasks it anti-joins grow by a batch each time */
+    return rows_out(a, lp_sqlb_query_batch(&b, db, NULL, err), sizeof **out, read_item, "items", out, n, err);
 }
 
 int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *workflow_id, int64_t limit,
@@ -437,7 +445,7 @@ int64_t lp_db_wf_items_count(lp_db *db, const lp_item_filter *f, const char *wor
     lp_sqlb_add(&b, "SELECT count(*) FROM (");
     entering_items(&b, f, workflow_id, limit, 0);
     lp_sqlb_add(&b, ") s");
-    PGresult *r = lp_sqlb_query(&b, db, NULL, err);
+    PGresult *r = lp_sqlb_query_batch(&b, db, NULL, err);
     if (!r)
         return -1;
     int64_t count = lp_db_int_or(r, 0, 0, 0);
@@ -456,11 +464,12 @@ int lp_db_wf_items_by_ids(lp_db *db, lp_arena *a, const char *team_id, const cha
     lp_sqlb_param(&b, workflow_id);
     lp_sqlb_param(&b, lp_sqlb_array(&b, item_ids, n));
     lp_sqlb_param(&b, lp_sqlb_int(&b, want));
-    return sqlb_rows(&b, db, a,
-                     "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
-                     "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
-                     "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
-                     sizeof **out, read_item, "items", out, nout, err);
+    PGresult *r = lp_sqlb_query_batch(&b, db,
+                                      "SELECT " WF_ITEM_COLUMNS(WF_NO_TASK, "$4") " FROM unnest($3::uuid[]) "
+                                      "WITH ORDINALITY AS u(id, ord) JOIN items i ON i.id = u.id AND i.team_id = $1 "
+                                      "WHERE " WF_ATTACHED("$2") " ORDER BY u.ord",
+                                      err);
+    return rows_out(a, r, sizeof **out, read_item, "items", out, nout, err);
 }
 
 int lp_db_wf_items_by_tasks(lp_db *db, lp_arena *a, const char *workflow_id, const char *const *task_ids, size_t n,
@@ -520,8 +529,7 @@ int64_t lp_db_wf_tasks_enter(lp_db *db, const char *team_id, const char *workflo
         lp_sqlb_param(&b, lp_sqlb_column(&b, routes, sizeof *routes, route_cols[i], nroutes));
     /* Per task only its ids and route travel; what a route writes is sent
      * once. History ids and event seq follow the tasks' order. */
-    PGresult *r = lp_sqlb_query(
-        &b, db,
+    static const char *const sql =
         "WITH u AS (SELECT * FROM unnest($6::uuid[], $7::uuid[], $8::int[], $9::uuid[]) "
         "  WITH ORDINALITY AS u(id, item_id, route_no, event_id, ord)), "
         "r AS (SELECT * FROM unnest($10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::jsonb[]) "
@@ -544,8 +552,8 @@ int64_t lp_db_wf_tasks_enter(lp_db *db, const char *team_id, const char *workflo
         "    UNION ALL SELECT x.k, NULL, x.e ->> 'type', x.e -> 'data' "
         "    FROM jsonb_array_elements(m.events) WITH ORDINALITY AS x(e, k)) e "
         "  ORDER BY m.ord, e.k) "
-        "SELECT count(*) FROM made",
-        err);
+        "SELECT count(*) FROM made";
+    PGresult *r = lp_sqlb_query_batch(&b, db, sql, err);
     if (!r)
         return -1;
     int64_t made = lp_db_int_or(r, 0, 0, 0);
@@ -656,10 +664,11 @@ int lp_db_wf_write(lp_db *db, lp_arena *a, const char *team_id, const char *work
                     "  AS u(id, type, item_id, task_id, data)) "
                     "SELECT " LP_DB_TASK_COLUMNS("place") " FROM place ORDER BY ord LIMIT 1";
     /* One task (a person's action): the generic plan, planning it would
-     * cost more than running it. */
+     * cost more than running it; many: without JIT. */
     PGresult *r = NULL;
     if (lp_sqlb_check(&b, err) == 0)
-        r = w->nplace == 1 ? lp_db_query_generic(db, sql, b.n, b.params, err) : lp_db_query(db, sql, b.n, b.params, err);
+        r = w->nplace == 1 ? lp_db_query_generic(db, sql, b.n, b.params, err)
+                           : lp_db_query_batch(db, sql, b.n, b.params, err);
     lp_sqlb_free(&b);
     int rc = r ? 0 : -1;
     if (r && placed && PQntuples(r) == 1)

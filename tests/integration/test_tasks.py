@@ -439,6 +439,29 @@ class BulkAndStateTest(TaskCase):
         self.assertEqual(self.query("SELECT count(*) FROM audit_log WHERE action = 'tasks.bulk'"), [["4"]])
 
 
+    def test_a_deleted_user_leaves_its_tasks_open(self):
+        wf = self.simple_workflow()
+        self.items(3)
+        self.enter(wf)
+        uid, ann = self.member("annotator")
+        claimed = self.next(ann, wf, "label", 200).json()["id"]
+        assigned = [t for (t,) in self.query("SELECT id FROM tasks WHERE id <> '%s' ORDER BY id LIMIT 1" % claimed)][0]
+        self.act(self.c, assigned, "assign", {"user_id": uid})
+        self.assertEqual(self.query("SELECT count(*) FROM tasks WHERE assignee_id = '%s'" % uid), [["2"]])
+        # Users are not deleted through the API; a user deleted in the database unassigns its tasks
+        # (migrations/0020: a statement trigger instead of a foreign key).
+        self.psql("DELETE FROM users WHERE id = '%s'" % uid)
+        self.assertEqual(self.query("SELECT count(*) FROM tasks WHERE assignee_id IS NOT NULL "
+                                    "OR claim_expires_at IS NOT NULL"), [["0"]])
+        _, other = self.member("annotator")
+        got = []
+        for _ in range(3):
+            got.append(self.next(other, wf, "label", 200).json()["id"])
+            self.act(other, got[-1], "submit")
+        self.assertEqual(sorted(got), sorted(t for (t,) in self.query("SELECT id FROM tasks")))
+        self.assertIn(claimed, got)
+        self.assertIn(assigned, got)
+
 class ItemListTest(TaskCase):
     def test_the_item_list_carries_each_item_task(self):
         """GET /items answers each item's task (stage and state) or null, and filters by them."""

@@ -301,6 +301,49 @@ static void test_generic_plan_for_one_statement(void **state)
     lp_db_close(db);
 }
 
+/* A statement of many rows (lp_db_query_batch) is planned for its own
+ * parameters on every run, without JIT, in the transaction open (or
+ * pending) if any; the session's settings are as they were after it. */
+static void test_batch_settings_for_one_statement(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    char url[512], v[64], jit[64], first[64];
+    lp_error err;
+    lp_error_clear(&err);
+    fresh_database("lp_t_batch", url, sizeof url);
+    lp_db *db = lp_db_connect(url, 2000, &err);
+    assert_non_null(db);
+    assert_non_null(scalar(db, "SELECT set_config('jit', 'on', false)", 0, NULL, jit, sizeof jit));
+    const char *args[1] = {"41"};
+    for (int i = 0; i < 8; i++) { /* past the executions that choose between plans */
+        PGresult *r = lp_db_query_batch(
+            db, "SELECT $1::int + 1, current_setting('plan_cache_mode'), current_setting('jit')", 1, args, &err);
+        assert_non_null(r);
+        assert_string_equal(PQgetvalue(r, 0, 0), "42");
+        assert_string_equal(PQgetvalue(r, 0, 1), "force_custom_plan");
+        assert_string_equal(PQgetvalue(r, 0, 2), "off");
+        PQclear(r);
+    }
+    assert_string_equal(scalar(db, "SHOW plan_cache_mode", 0, NULL, v, sizeof v), "auto");
+    assert_string_equal(scalar(db, "SHOW jit", 0, NULL, v, sizeof v), "on");
+
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    PGresult *r = lp_db_query_batch(db, "SELECT txid_current()::text", 0, NULL, &err);
+    assert_non_null(r);
+    snprintf(first, sizeof first, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    assert_string_equal(scalar(db, "SELECT txid_current()::text", 0, NULL, v, sizeof v), first);
+    assert_string_equal(scalar(db, "SHOW plan_cache_mode", 0, NULL, v, sizeof v), "auto");
+    assert_string_equal(scalar(db, "SHOW jit", 0, NULL, v, sizeof v), "on");
+    assert_null(lp_db_query_batch(db, "SELECT 1/0", 0, NULL, &err));
+    assert_int_equal(err.code, LP_E_INVALID);
+    lp_error_clear(&err);
+    assert_int_equal(lp_db_commit(db, &err), -1);
+    assert_false(lp_db_in_transaction(db));
+    lp_db_close(db);
+}
+
 static void test_exhaustion_times_out(void **state)
 {
     (void)state;
@@ -506,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_begin_goes_with_the_first_statement),
         cmocka_unit_test(test_generic_plan_for_one_statement),
+        cmocka_unit_test(test_batch_settings_for_one_statement),
         cmocka_unit_test(test_exhaustion_times_out),
         cmocka_unit_test(test_waiter_gets_released_connection),
         cmocka_unit_test(test_reconnects_after_connection_loss),
