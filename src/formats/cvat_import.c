@@ -544,8 +544,8 @@ static int cvat_start(imp_xml *x, const char **attrs)
         f->it.name = lp_arena_strdup(x->a, base ? base + 1 : name);
         f->slot = (lp_imp_slot){.name = "0",
                                 .type = "image",
-                                .width = !bad && w >= 1 && w == floor(w) ? (int64_t)w : -1,
-                                .height = !bad && h >= 1 && h == floor(h) ? (int64_t)h : -1,
+                                .width = !bad && w >= 1 && w <= 1e9 && w == floor(w) ? (int64_t)w : -1,
+                                .height = !bad && h >= 1 && h <= 1e9 && h == floor(h) ? (int64_t)h : -1,
                                 .frame_count = -1};
         return f->it.where && f->it.path && f->it.name ? 0 : nomem(x);
     }

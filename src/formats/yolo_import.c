@@ -515,7 +515,8 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
         if (!at)
             return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
         const char *why = NULL;
-        size_t cls = (size_t)v[0];
+        /* converted only when in range (a double out of range has no size_t) */
+        size_t cls = n > 0 && v[0] >= 0 && v[0] < MAX_CLASSES ? (size_t)v[0] : SIZE_MAX;
         if (n < 0)
             why = "holds something that is not a number (or too many numbers)";
         else if (v[0] < 0 || v[0] != floor(v[0]) || cls >= y->nnames || !y->names[cls])
