@@ -1,5 +1,5 @@
 -- Webhook deliveries are claimed by loupe-worker straight from
--- webhook_deliveries (the due ones, oldest first, FOR UPDATE SKIP LOCKED, a
+-- webhook_deliveries (the due ones, FOR UPDATE SKIP LOCKED, a
 -- batch per statement); a message of the "webhooks" queue only wakes a worker
 -- up (docs/WEBHOOKS.md). The fan-out queues one message per transaction that
 -- made deliveries instead of one per delivery.

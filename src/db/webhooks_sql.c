@@ -328,22 +328,25 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
     snprintf(slack, sizeof slack, "%lld", (long long)slack_ms);
     const char *p[2] = {lim, slack};
-    /* webhook_deliveries_due_idx for the first, webhook_deliveries_pending_idx
-     * for the head of each ordered subscription */
+    /* free: the rows alone, locked, before anything is joined or built, in
+     * no particular order: a scan that stops at the limit whatever the
+     * planner thinks of a table that has just grown (sorting the due rows
+     * first, or building every body, costs as much as the whole backlog).
+     * heads: webhook_deliveries_pending_idx, one row per ordered subscription. */
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  "WITH free AS (SELECT " CLAIM_COLUMNS
-                                  "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-                                  "JOIN events e ON e.id = d.event_id "
-                                  "WHERE " CLAIM_DUE("d") "AND NOT (w.ordered AND w.active) "
-                                  "ORDER BY d.next_attempt_at LIMIT $1::bigint FOR UPDATE OF d SKIP LOCKED), "
+                                  "WITH free AS (SELECT f.id FROM webhook_deliveries f WHERE " CLAIM_DUE("f")
+                                  "AND NOT EXISTS (SELECT 1 FROM webhooks o WHERE o.id = f.webhook_id "
+                                  "AND o.ordered AND o.active) LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
                                   "heads AS (SELECT " CLAIM_COLUMNS "FROM webhooks w CROSS JOIN LATERAL "
                                   "(SELECT * FROM webhook_deliveries h WHERE h.webhook_id = w.id "
                                   "AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "
                                   "JOIN events e ON e.id = d.event_id "
                                   "WHERE w.ordered AND w.active AND " CLAIM_DUE("d")
                                   "FOR NO KEY UPDATE OF w SKIP LOCKED) "
-                                  "SELECT * FROM free UNION ALL SELECT * FROM heads",
+                                  "SELECT " CLAIM_COLUMNS "FROM free JOIN webhook_deliveries d ON d.id = free.id "
+                                  "JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id "
+                                  "UNION ALL SELECT * FROM heads",
                                   2, p, err),
                       sizeof **out, read_claim, "deliveries", nout, err);
     return *out ? 0 : -1;

@@ -127,8 +127,8 @@ typedef struct lp_webhook_claim {
 /* In the caller's transaction: claims at most limit due deliveries (their
  * next_attempt_at at most slack_ms away) that no other session holds, in one
  * statement, and reads what sending them needs:
- *   - of unordered or disabled subscriptions: the oldest due first, each row
- *     locked (FOR UPDATE SKIP LOCKED);
+ *   - of unordered or disabled subscriptions: any due ones (no order is
+ *     promised), each row locked (FOR UPDATE SKIP LOCKED);
  *   - of each active ordered subscription no other session holds: only its
  *     earliest pending delivery, when that one is due, with the subscription
  *     locked (FOR NO KEY UPDATE SKIP LOCKED), so that one sender at a time
