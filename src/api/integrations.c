@@ -12,6 +12,7 @@
  * in one transaction with the record of its webhook-id: a webhook-id seen
  * before answers the stored answer and writes nothing; a refused push
  * writes nothing at all. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,30 +40,12 @@
 #define TOLERANCE_S 300
 #define PRIORITY_LIMIT 2147483647
 
-static json_t *integration_json(lp_req *req, const lp_integration_row *r)
+static json_t *integration_json(lp_req *req, const void *row)
 {
+    const lp_integration_row *r = row;
     char url[512];
     snprintf(url, sizeof url, "%s/api/v1/hooks/%s", req->svc->public_url ? req->svc->public_url : "", r->id);
     return json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "name", r->name, "url", url, "created_at", r->created_at);
-}
-
-/* The list renderer has no request: the URL is relative there. */
-static json_t *integration_row_json(const void *rows, size_t i)
-{
-    const lp_integration_row *r = (const lp_integration_row *)rows + i;
-    char url[96];
-    snprintf(url, sizeof url, "/api/v1/hooks/%s", r->id);
-    return json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "name", r->name, "url", url, "created_at", r->created_at);
-}
-
-static void integration_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key,
-                               const char **id)
-{
-    const lp_integration_row *r = (const lp_integration_row *)rows + i;
-    (void)req;
-    (void)ctx;
-    *key = r->id;
-    *id = r->id;
 }
 
 int lp_api_integrations_create(lp_req *req)
@@ -111,7 +94,8 @@ int lp_api_integrations_list(lp_req *req)
     lp_req_db_release(req);
     if (rc != 0)
         return -1;
-    return lp_api_respond_keyset(req, "items", &page, rows, n, integration_row_json, integration_cursor, NULL);
+    return lp_api_respond_id_keyset(req, "items", &page, rows, n, sizeof *rows, offsetof(lp_integration_row, id),
+                                    integration_json);
 }
 
 int lp_api_integrations_get(lp_req *req)

@@ -13,6 +13,7 @@
  *
  * All need the MANAGE role; another team's subscription is a 404. The
  * secret is shown by create and rotate-secret only. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,25 +27,16 @@
 #include "loupe/db/webhooks_sql.h"
 #include "loupe/webhooks/subscription.h"
 
-static json_t *webhook_json(const void *rows, size_t i)
+static json_t *webhook_json(lp_req *req, const void *row)
 {
-    const lp_webhook_row *w = (const lp_webhook_row *)rows + i;
+    const lp_webhook_row *w = row;
+    (void)req;
     json_t *events = json_loads(w->events_json, 0, NULL);
     return json_pack("{s:s, s:s, s:o, s:b, s:b, s:s, s:s?, s:s?, s:s, s:s}", "id", w->id, "url", w->url, "events",
                      events ? events : json_array(), "active", w->active, "ordered", w->ordered, "description",
                      w->description, "disabled_reason", w->disabled_reason, "previous_secret_expires_at",
                      w->previous_secret_expires_at[0] ? w->previous_secret_expires_at : NULL, "created_at",
                      w->created_at, "updated_at", w->updated_at);
-}
-
-static void webhook_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key,
-                           const char **id)
-{
-    const lp_webhook_row *w = (const lp_webhook_row *)rows + i;
-    (void)req;
-    (void)ctx;
-    *key = w->id;
-    *id = w->id;
 }
 
 /* Reads the members of a create (required = 1) or an update into f; the
@@ -121,7 +113,7 @@ int lp_api_webhooks_create(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_api_respond_secret(req, "/api/v1/webhooks", w.id, webhook_json(&w, 0), secret);
+    return rc != 0 ? -1 : lp_api_respond_secret(req, "/api/v1/webhooks", w.id, webhook_json(req, &w), secret);
 }
 
 int lp_api_webhooks_list(lp_req *req)
@@ -136,7 +128,9 @@ int lp_api_webhooks_list(lp_req *req)
         return -1;
     rc = lp_db_webhook_list(db, req->arena, req->who.team_id, page.after_id, page.size + 1, &rows, &n, &req->err);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_api_respond_keyset(req, "items", &page, rows, n, webhook_json, webhook_cursor, NULL);
+    return rc != 0 ? -1
+                   : lp_api_respond_id_keyset(req, "items", &page, rows, n, sizeof *rows, offsetof(lp_webhook_row, id),
+                                              webhook_json);
 }
 
 int lp_api_webhooks_get(lp_req *req)
@@ -150,7 +144,7 @@ int lp_api_webhooks_get(lp_req *req)
         return -1;
     rc = lp_db_webhook_get(db, req->arena, req->who.team_id, id, &w, &req->err);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, webhook_json(&w, 0));
+    return rc != 0 ? -1 : lp_res_json(req, 200, webhook_json(req, &w));
 }
 
 int lp_api_webhooks_update(lp_req *req)
@@ -171,7 +165,7 @@ int lp_api_webhooks_update(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, webhook_json(&w, 0));
+    return rc != 0 ? -1 : lp_res_json(req, 200, webhook_json(req, &w));
 }
 
 int lp_api_webhooks_delete(lp_req *req)
@@ -201,7 +195,7 @@ int lp_api_webhooks_rotate_secret(lp_req *req)
         lp_db_commit(db, &req->err) == 0)
         rc = 0;
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_api_respond_secret(req, NULL, NULL, webhook_json(&w, 0), secret);
+    return rc != 0 ? -1 : lp_api_respond_secret(req, NULL, NULL, webhook_json(req, &w), secret);
 }
 
 int lp_api_webhooks_test(lp_req *req)
@@ -221,9 +215,10 @@ int lp_api_webhooks_test(lp_req *req)
     return rc != 0 ? -1 : lp_res_json(req, 202, json_pack("{s:s, s:s}", "delivery_id", delivery, "status", "pending"));
 }
 
-static json_t *delivery_json(const void *rows, size_t i)
+static json_t *delivery_json(lp_req *req, const void *row)
 {
-    const lp_webhook_delivery_row *d = (const lp_webhook_delivery_row *)rows + i;
+    const lp_webhook_delivery_row *d = row;
+    (void)req;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s?, s:s?, s:s, s:s?}", "id", d->id, "event_id",
                           d->event_id, "event_type", d->event_type, "status", d->status, "attempts",
                           (json_int_t)d->attempts, "last_status_code",
@@ -236,16 +231,6 @@ static json_t *delivery_json(const void *rows, size_t i)
         json_object_set_new(o, "attempt_log", log ? log : json_array());
     }
     return o;
-}
-
-static void delivery_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key,
-                            const char **id)
-{
-    const lp_webhook_delivery_row *d = (const lp_webhook_delivery_row *)rows + i;
-    (void)req;
-    (void)ctx;
-    *key = d->id;
-    *id = d->id;
 }
 
 int lp_api_webhook_deliveries_list(lp_req *req)
@@ -272,7 +257,9 @@ int lp_api_webhook_deliveries_list(lp_req *req)
     rc = lp_db_webhook_delivery_list(db, req->arena, req->who.team_id, id, status, page.after_id, page.size + 1,
                                      &rows, &n, &req->err);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_api_respond_keyset(req, "items", &page, rows, n, delivery_json, delivery_cursor, NULL);
+    return rc != 0 ? -1
+                   : lp_api_respond_id_keyset(req, "items", &page, rows, n, sizeof *rows,
+                                              offsetof(lp_webhook_delivery_row, id), delivery_json);
 }
 
 int lp_api_webhook_deliveries_get(lp_req *req)
@@ -287,7 +274,7 @@ int lp_api_webhook_deliveries_get(lp_req *req)
         return -1;
     rc = lp_db_webhook_delivery_get(db, req->arena, req->who.team_id, id, delivery, &d, &req->err);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : lp_res_json(req, 200, delivery_json(&d, 0));
+    return rc != 0 ? -1 : lp_res_json(req, 200, delivery_json(req, &d));
 }
 
 int lp_api_webhook_deliveries_redeliver(lp_req *req)

@@ -450,19 +450,29 @@ static void hop_done(lp_net_client *c, xfer *x, CURLcode cc)
     hop_target(c, x);
 }
 
-/* Hops running now for host key k. */
-static int running_for(const xfer *xs, size_t n, const char *k)
+/* Hops running per host key, for the per-host limit: counted once per pass
+ * of the transfer loop (a pass is O(n x hosts), not O(n x n)). */
+typedef struct host_count {
+    const char *key;
+    int running;
+} host_count;
+
+/* The entry of key k in hs[0..*nh), added (with 0) when missing. */
+static host_count *host_of(host_count *hs, size_t *nh, const char *k)
 {
-    int r = 0;
-    for (size_t i = 0; i < n; i++)
-        r += xs[i].state == XFER_RUNNING && strcmp(xs[i].key, k) == 0;
-    return r;
+    for (size_t j = 0; j < *nh; j++) {
+        if (strcmp(hs[j].key, k) == 0)
+            return &hs[j];
+    }
+    hs[*nh] = (host_count){k, 0};
+    return &hs[(*nh)++];
 }
 
 int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
                       lp_net_response *outs, int *rcs, lp_error *errs)
 {
     xfer *xs = calloc(n ? n : 1, sizeof(*xs));
+    host_count *hs = calloc(n ? n : 1, sizeof(*hs));
     size_t left = n;
 
     if (per_host < 1)
@@ -472,7 +482,7 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
         memset(&outs[i], 0, sizeof(outs[i]));
         lp_error_clear(&errs[i]);
         rcs[i] = -1;
-        if (!xs) {
+        if (!xs || !hs) {
             lp_error_set(&errs[i], LP_E_NOMEM, "out of memory preparing an HTTP request");
             continue;
         }
@@ -493,15 +503,26 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
         }
         hop_target(c, x);
     }
-    if (!xs)
+    if (!xs || !hs) {
+        free(xs);
+        free(hs);
         return -1;
+    }
     while (left > 0) {
         CURLMsg *m;
         int running = 0, queued;
+        size_t nh = 0;
         /* start what the per-host limit lets through, in order */
         for (size_t i = 0; i < n; i++) {
-            if (xs[i].state == XFER_WAITING && running_for(xs, n, xs[i].key) < per_host)
-                hop_start(c, &xs[i]);
+            if (xs[i].state == XFER_RUNNING)
+                host_of(hs, &nh, xs[i].key)->running++;
+        }
+        for (size_t i = 0; i < n; i++) {
+            host_count *h;
+            if (xs[i].state != XFER_WAITING || (h = host_of(hs, &nh, xs[i].key))->running >= per_host)
+                continue;
+            if (hop_start(c, &xs[i]) == 0)
+                h->running++;
         }
         curl_multi_perform(c->multi, &running);
         while ((m = curl_multi_info_read(c->multi, &queued))) {
@@ -519,6 +540,7 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
             curl_multi_poll(c->multi, NULL, 0, 100, NULL);
     }
     free(xs);
+    free(hs);
     return 0;
 }
 
