@@ -389,7 +389,30 @@ export class ApiClient {
 
   /** The DeepZoom descriptor (XML text) of a slot's pyramid. */
   async getTileDescriptor(itemId: string, slot: string): Promise<string> {
-    const path = `/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/image.dzi`
+    return (await this.raw(`/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/tiles/image.dzi`)).text()
+  }
+
+  /**
+   * Frames from … from + count − 1 of a video slot in one JPEG sprite, each fitted into size × size,
+   * and where each frame lies in it (the Loupe-Frame-Window header).
+   */
+  async getFrameWindow(itemId: string, slot: string, from: number, count: number, size: number): Promise<{ sprite: Blob; layout: string }> {
+    const q = new URLSearchParams({ from: String(from), count: String(count), size: String(size) })
+    const path = `/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/frames?${q.toString()}`
+    const response = await this.raw(path)
+    const layout = response.headers.get('Loupe-Frame-Window')
+    if (!layout) throw new ProtocolError('GET', path, '', 'the answer has no Loupe-Frame-Window header')
+    return { sprite: await response.blob(), layout }
+  }
+
+  /** The shapes on frames a … b of a slot as the server interpolates them (NDJSON text: a header line, then a line per frame). */
+  async getAnnotationFrames(itemId: string, slot: string, a: number, b: number): Promise<string> {
+    const q = new URLSearchParams({ slot, frames: `${a}..${b}` })
+    return (await this.raw(`/api/v1/items/${seg(itemId)}/annotations?${q.toString()}`)).text()
+  }
+
+  /** A GET whose successful answer is not JSON: the response, or ApiError / NetworkError. */
+  private async raw(path: string): Promise<Response> {
     const init: RequestInit = { credentials: 'same-origin', signal: AbortSignal.timeout(this.timeoutMs) }
     let response: Response
     try {
@@ -397,8 +420,8 @@ export class ApiClient {
     } catch (e) {
       throw new NetworkError('GET', path, e instanceof Error ? e.message : String(e))
     }
-    const text = await response.text()
     if (!response.ok) {
+      const text = await response.text().catch(() => '')
       let parsed: unknown
       try {
         parsed = JSON.parse(text)
@@ -407,7 +430,7 @@ export class ApiClient {
       }
       throw new ApiError(decodeProblem(parsed, response.status, response.statusText))
     }
-    return text
+    return response
   }
 
   /** One DeepZoom tile of a slot's pyramid. */

@@ -15,7 +15,7 @@ export const MODELS = {
     updated_at: 'string', slots: 'array',
   },
   Slot: {
-    id: 'string', name: 'string', type: 'string', width: 'number?', height: 'number?', frame_count: 'number?',
+    id: 'string', name: 'string', type: 'string', width: 'number?', height: 'number?', frame_count: 'number?', fps: 'number?',
     format: 'string?', position: 'number',
   },
   ItemsBulkCount: { count: 'number' },

@@ -73,6 +73,7 @@ export interface Slot {
   width: number | null
   height: number | null
   frame_count: number | null
+  fps: number | null
   rotation: number
   format: string | null
   position: number

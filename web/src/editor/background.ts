@@ -1,5 +1,6 @@
 // What the shapes are drawn on: the item's image, either one bitmap (the preview or original) or
-// a DeepZoom pyramid whose tiles are fetched for the level and region in view only.
+// a DeepZoom pyramid whose tiles are fetched for the level and region in view only; or a video's
+// frame, a rectangle of a window's sprite.
 import type { View } from './view'
 
 export interface Background {
@@ -25,6 +26,41 @@ export class BitmapBackground implements Background {
   }
 
   dispose(): void {}
+}
+
+/**
+ * A video frame: a rectangle of a sprite holding several frames, drawn stretched to width × height
+ * (the video's size, in which shapes are). `show` swaps the frame without touching the view.
+ */
+export class FrameBackground implements Background {
+  private source: CanvasImageSource | null = null
+  private rect = { x: 0, y: 0, w: 1, h: 1 }
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {}
+
+  show(source: CanvasImageSource, rect: { x: number; y: number; w: number; h: number }): void {
+    this.source = source
+    this.rect = rect
+  }
+
+  draw(ctx: CanvasRenderingContext2D, view: View): void {
+    ctx.setTransform(view.scale, 0, 0, view.scale, view.tx, view.ty)
+    if (!this.source) {
+      ctx.fillStyle = '#000'
+      ctx.fillRect(0, 0, this.width, this.height)
+      return
+    }
+    ctx.imageSmoothingEnabled = true
+    const r = this.rect
+    ctx.drawImage(this.source, r.x, r.y, r.w, r.h, 0, 0, this.width, this.height)
+  }
+
+  dispose(): void {
+    this.source = null
+  }
 }
 
 export interface DeepZoomInfo {

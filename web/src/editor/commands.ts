@@ -13,6 +13,8 @@ export class CommandStack {
   private done: Command[] = []
   private undone: Command[] = []
   private readonly listeners = new Set<() => void>()
+  /** Set by a host that keeps the shapes elsewhere (see redirect). */
+  private target: ((cmd: Command) => void) | null = null
 
   constructor(
     private readonly doc: ShapeDocument,
@@ -40,10 +42,23 @@ export class CommandStack {
     for (const fn of this.listeners) fn()
   }
 
+  /**
+   * Sends every step to `target` instead of applying and recording it (null: back to normal). For
+   * a host whose document only shows derived shapes: the video editor's document holds the shapes
+   * of one frame, and a step on them becomes a step on the tracks they stand for.
+   */
+  redirect(target: ((cmd: Command) => void) | null): void {
+    this.target = target
+  }
+
   /** Applies and records a step. Changes whose before and after are the same object are dropped. */
   run(cmd: Command): void {
     const changes = cmd.changes.filter((c) => c.before !== c.after)
     if (!changes.length) return
+    if (this.target) {
+      this.target({ label: cmd.label, changes })
+      return
+    }
     for (const c of changes) this.doc.put(c.id, c.after)
     this.done.push({ label: cmd.label, changes })
     if (this.done.length > this.limit) this.done.shift()

@@ -97,8 +97,8 @@ function ellipseRect(e: EllipseGeom): Rect {
 /** Every vertex the user can drag, in order (polygon paths one after another). */
 export function vertices(s: Shape): Point[] {
   switch (kindOf(s)) {
-    case 'bounding_box':
-      return boxPoints(s.bounding_box!)
+    case 'bounding_box': // also a shape with no geometry at all (a video track: its shapes are per frame)
+      return s.bounding_box ? boxPoints(s.bounding_box) : []
     case 'polygon':
       return s.polygon!.paths.flat()
     case 'line':

@@ -41,4 +41,18 @@ describe('CommandStack', () => {
     expect(n).toBeGreaterThanOrEqual(200)
     expect(doc.get('a')).toBeUndefined()
   })
+
+  it('sends each step to a redirect target instead of applying it', () => {
+    const doc = new ShapeDocument()
+    const stack = new CommandStack(doc)
+    const seen: string[] = []
+    stack.redirect((cmd) => seen.push(`${cmd.label}:${cmd.changes.map((c) => c.id).join(',')}`))
+    stack.apply('add', [kp('a', 1), kp('b', 2)])
+    expect(seen).toEqual(['add:a,b'])
+    expect(doc.size).toBe(0)
+    expect(stack.canUndo).toBe(false)
+    stack.redirect(null)
+    stack.apply('add', [kp('a', 1)])
+    expect(doc.size).toBe(1)
+  })
 })

@@ -39,6 +39,8 @@ describe('geometry', () => {
     expect(e.y0).toBeCloseTo(10)
     expect(e.y1).toBeCloseTo(90)
     expect(bounds({ id: 't', class_id: 'c', tag: {} })).toBeNull()
+    // a video track keeps its shapes per frame: nothing at the top level
+    expect(bounds({ id: 't', class_id: 'c', frames: { '0': { bounding_box: { x: 0, y: 0, w: 1, h: 1 } } } })).toBeNull()
   })
 
   it('hit-tests areas, holes (even-odd), lines, points and rotated ellipses', () => {
