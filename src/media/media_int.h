@@ -40,6 +40,26 @@ int lp_media_check_file(const char *path, const char *what, lp_error *err);
 int lp_media_save_blob(VipsImage *img, lp_media_format fmt, int quality, lp_media_blob *out, lp_error *err);
 int lp_media_save_file(VipsImage *img, lp_media_format fmt, int quality, const char *path, lp_error *err);
 
+/* A JPEG encoded on a thread of its own while the caller still makes its
+ * rows (jpeg_rows.c). lp_jpeg_rows_start begins encoding a width × height
+ * RGB24 image at quality 1..100 (4:2:0 below 90, 4:4:4 from 90, as
+ * libvips); the encoder thread calls fill(ctx, y, row) to have row y written
+ * into row (width × 3 bytes), in order, and only for rows below those the
+ * caller published (lp_jpeg_rows_publish: the first `rows` rows can be
+ * filled). lp_jpeg_rows_wait blocks until the encoder is done with the first
+ * `rows` rows (so their sources may be reused): 0, or -1 if it ended
+ * without (it failed). lp_jpeg_rows_finish joins the encoder and frees j:
+ * with ok, every row is published and out receives the JPEG (new;
+ * lp_media_blob_free), or -1 with err; without ok (the caller failed) the
+ * encoder stops and -1 is returned leaving err alone. *out is new. */
+typedef struct lp_jpeg_rows lp_jpeg_rows;
+typedef void (*lp_jpeg_fill_fn)(void *ctx, int y, uint8_t *row);
+int lp_jpeg_rows_start(int width, int height, int quality, lp_jpeg_fill_fn fill, void *ctx, lp_jpeg_rows **out,
+                       lp_error *err);
+void lp_jpeg_rows_publish(lp_jpeg_rows *j, int rows);
+int lp_jpeg_rows_wait(lp_jpeg_rows *j, int rows);
+int lp_jpeg_rows_finish(lp_jpeg_rows *j, int ok, lp_media_blob *out, lp_error *err);
+
 /* Opens a local file with FFmpeg under the policy of video.h (no URLs,
  * `file` protocol only, allowed demuxers only) and reads stream info.
  * *out is new (avformat_close_input). */

@@ -149,6 +149,98 @@ cleanup:
     return rc;
 }
 
+/* Frame from + i of window w, at the tile's size, into dst (rows stride
+ * bytes apart): copied straight from the reader when it has that size,
+ * else scaled by libvips. */
+static int window_frame(lp_video_reader *r, const lp_video_window *w, int i, uint8_t *dst, size_t stride,
+                        lp_error *err)
+{
+    const size_t tile_row = (size_t)w->tile_width * 3;
+    VipsImage *small = NULL;
+    const uint8_t *src;
+    size_t src_stride;
+    lp_video_frame f;
+    if (lp_video_reader_frame(r, w->from + i, &f, err))
+        return -1;
+    if (f.width == w->tile_width && f.height == w->tile_height) {
+        src = f.rgb;
+        src_stride = f.stride;
+    } else {
+        if (frame_image(r, w->from + i, 0, w->tile_width, w->tile_height, &small, err))
+            return -1;
+        if (small->Bands != 3 || small->BandFmt != VIPS_FORMAT_UCHAR) {
+            lp_error_set(err, LP_E_INTERNAL, "scaling frame %" PRId64 " gave %d bands", w->from + i, small->Bands);
+            g_object_unref(small);
+            return -1;
+        }
+        src = VIPS_IMAGE_ADDR(small, 0, 0);
+        src_stride = (size_t)VIPS_IMAGE_SIZEOF_LINE(small);
+    }
+    for (int y = 0; y < w->tile_height; y++)
+        memcpy(dst + (size_t)y * stride, src + (size_t)y * src_stride, tile_row);
+    if (small)
+        g_object_unref(small);
+    return 0;
+}
+
+/* The frames of a window being made into a JPEG: two rows of frames, the
+ * one being decoded and the one being encoded (row k in tiles[k % 2]). */
+typedef struct window_rows {
+    const lp_video_window *w;
+    size_t tile_row;
+    uint8_t *tiles[2][LP_VIDEO_SPRITE_MAX_COLUMNS];
+} window_rows;
+
+/* Row y of the sheet, from the frames beside each other (lp_jpeg_fill_fn). */
+static void window_fill(void *ctx, int y, uint8_t *row)
+{
+    const window_rows *b = ctx;
+    const lp_video_window *w = b->w;
+    const int k = y / w->tile_height, ty = y % w->tile_height;
+    for (int c = 0; c < w->columns; c++) {
+        uint8_t *dst = row + (size_t)c * b->tile_row;
+        if (k * w->columns + c < w->count)
+            memcpy(dst, b->tiles[k % 2][c] + (size_t)ty * b->tile_row, b->tile_row);
+        else
+            memset(dst, 0, b->tile_row);
+    }
+}
+
+/* A JPEG is encoded on a second thread as the frames are decoded, one row of
+ * frames behind: only two rows of frames are held, never the whole sheet. */
+static int window_jpeg(lp_video_reader *r, const lp_video_window *w, int quality, lp_media_blob *out, lp_error *err)
+{
+    const int rows = (w->count + w->columns - 1) / w->columns;
+    window_rows b = {.w = w, .tile_row = (size_t)w->tile_width * 3};
+    lp_jpeg_rows *j = NULL;
+    int rc = -1, ok = 0;
+    for (int k = 0; k < (rows < 2 ? rows : 2); k++)
+        for (int c = 0; c < w->columns; c++)
+            if (!(b.tiles[k][c] = malloc(b.tile_row * (size_t)w->tile_height))) {
+                lp_error_set(err, LP_E_NOMEM, "out of memory for a window of %d frames", w->count);
+                goto cleanup;
+            }
+    if (lp_jpeg_rows_start(w->tile_width * w->columns, w->tile_height * rows, quality, window_fill, &b, &j, err))
+        goto cleanup;
+    ok = 1;
+    for (int i = 0; i < w->count && ok; i++) {
+        const int k = i / w->columns, c = i % w->columns;
+        /* the encoder must be done with row k − 2, whose buffers row k takes */
+        if (c == 0 && k >= 2 && lp_jpeg_rows_wait(j, (k - 1) * w->tile_height) != 0)
+            break; /* it failed: finishing reports why */
+        if (window_frame(r, w, i, b.tiles[k % 2][c], b.tile_row, err))
+            ok = 0;
+        else if (c == w->columns - 1)
+            lp_jpeg_rows_publish(j, (k + 1) * w->tile_height);
+    }
+    rc = lp_jpeg_rows_finish(j, ok, out, err);
+cleanup:
+    for (int k = 0; k < 2; k++)
+        for (int c = 0; c < w->columns; c++)
+            free(b.tiles[k][c]);
+    return rc;
+}
+
 int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_media_format fmt, int quality,
                            lp_media_blob *out, lp_error *err)
 {
@@ -162,46 +254,23 @@ int lp_video_window_encode(lp_video_reader *r, const lp_video_window *w, lp_medi
     if (w->columns < 1 || w->columns > LP_VIDEO_SPRITE_MAX_COLUMNS)
         return lp_error_field(err, LP_E_INVALID, "columns", "%d columns is outside 1..%d", w->columns,
                               LP_VIDEO_SPRITE_MAX_COLUMNS);
-    /* One RGB sheet, encoded once: a frame of the tile's size is copied
-     * straight from the reader, only others go through libvips to scale. */
+    if (fmt == LP_MEDIA_JPEG)
+        return window_jpeg(r, w, quality, out, err);
+    /* WebP: one RGB sheet, encoded by libvips once it is whole. */
     const int rows = (w->count + w->columns - 1) / w->columns;
     const size_t tile_row = (size_t)w->tile_width * 3, stride = tile_row * (size_t)w->columns;
     uint8_t *sheet = calloc((size_t)rows * (size_t)w->tile_height, stride);
-    VipsImage *small = NULL;
-    int rc = -1;
     if (!sheet)
         return lp_error_set(err, LP_E_NOMEM, "out of memory for a window of %d frames", w->count);
-    for (int i = 0; i < w->count; i++) {
-        uint8_t *at = sheet + (size_t)(i / w->columns) * (size_t)w->tile_height * stride +
-                      (size_t)(i % w->columns) * tile_row;
-        const uint8_t *src;
-        size_t src_stride;
-        lp_video_frame f;
-        if (lp_video_reader_frame(r, w->from + i, &f, err))
-            goto cleanup;
-        if (f.width == w->tile_width && f.height == w->tile_height) {
-            src = f.rgb;
-            src_stride = f.stride;
-        } else {
-            if (frame_image(r, w->from + i, 0, w->tile_width, w->tile_height, &small, err))
-                goto cleanup;
-            if (small->Bands != 3 || small->BandFmt != VIPS_FORMAT_UCHAR) {
-                lp_error_set(err, LP_E_INTERNAL, "scaling frame %" PRId64 " gave %d bands", w->from + i, small->Bands);
-                goto cleanup;
-            }
-            src = VIPS_IMAGE_ADDR(small, 0, 0);
-            src_stride = (size_t)VIPS_IMAGE_SIZEOF_LINE(small);
-        }
-        for (int y = 0; y < w->tile_height; y++)
-            memcpy(at + (size_t)y * stride, src + (size_t)y * src_stride, tile_row);
-        if (small)
-            g_object_unref(small);
-        small = NULL;
-    }
-    rc = lp_media_encode_rgb(sheet, w->tile_width * w->columns, w->tile_height * rows, stride, fmt, quality, out, err);
-cleanup:
-    if (small)
-        g_object_unref(small);
+    int rc = 0;
+    for (int i = 0; i < w->count && rc == 0; i++)
+        rc = window_frame(r, w, i,
+                          sheet + (size_t)(i / w->columns) * (size_t)w->tile_height * stride +
+                              (size_t)(i % w->columns) * tile_row,
+                          stride, err);
+    if (rc == 0)
+        rc = lp_media_encode_rgb(sheet, w->tile_width * w->columns, w->tile_height * rows, stride, fmt, quality, out,
+                                 err);
     free(sheet);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* Video: probe, index, exact frames, poster, sprite and mezzanine. Every
+/* Video: probe, index, exact frames, poster, sprite, windows of frames and mezzanine. Every
  * input is made here at run time with the ffmpeg tool; reference frames
  * come from the same tool decoding the whole file independently. */
 #include <setjmp.h>
@@ -472,6 +472,72 @@ static void test_poster_and_sprite(void **state)
     lp_video_index_free(ix);
 }
 
+/* Tile i of a decoded window sheet (RGB, tile W × H, columns) as one packed frame. */
+static void window_tile(VipsImage *sheet, int columns, int i, uint8_t *out)
+{
+    for (int y = 0; y < H; y++)
+        memcpy(out + (size_t)y * W * 3, VIPS_IMAGE_ADDR(sheet, (i % columns) * W, (i / columns) * H + y), (size_t)W * 3);
+}
+
+static void test_window(void **state)
+{
+    NEED_FFMPEG();
+    lp_video_index *ix = build("cfr.mp4");
+    size_t ref_len = 0;
+    uint8_t *ref = fx_read(fx_path("cfr.rgb"), &ref_len), *tile = malloc(FRAME_BYTES);
+    assert_non_null(ref);
+    lp_media_limits l = limits();
+    lp_error err;
+    lp_error_clear(&err);
+    lp_video_reader *r = lp_video_reader_open(fx_path("cfr.mp4"), ix, &l, &err);
+    assert_non_null(r);
+    /* 19 frames in 4 columns: 5 rows of frames, so the JPEG path reuses its
+     * two rows of buffers twice, and the last place stays black. */
+    const lp_video_window w = {.from = 3, .count = 19, .tile_width = W, .tile_height = H, .columns = 4};
+    lp_media_format fmts[] = {LP_MEDIA_JPEG, LP_MEDIA_WEBP};
+    const double same[] = {2.0, 7.0}; /* mean absolute difference at quality 95 (WebP's chroma is halved) */
+    for (int f = 0; f < 2; f++) {
+        lp_media_blob blob = {0};
+        assert_int_equal(lp_video_window_encode(r, &w, fmts[f], 95, &blob, &err), 0);
+        VipsImage *sheet = vips_image_new_from_buffer(blob.data, blob.len, "", NULL), *mem = NULL;
+        assert_non_null(sheet);
+        assert_true(sheet->Xsize == 4 * W && sheet->Ysize == 5 * H && sheet->Bands == 3);
+        assert_non_null(mem = vips_image_copy_memory(sheet));
+        for (int i = 0; i < w.count; i++) {
+            window_tile(mem, w.columns, i, tile);
+            assert_true(fx_mean_abs_diff(tile, ref_frame(ref, ref_len, w.from + i), FRAME_BYTES) < same[f]);
+            /* …and not its neighbour */
+            assert_true(fx_mean_abs_diff(tile, ref_frame(ref, ref_len, w.from + i + 2), FRAME_BYTES) > same[f]);
+        }
+        window_tile(mem, w.columns, 19, tile);
+        uint8_t black[FRAME_BYTES];
+        memset(black, 0, sizeof black);
+        assert_true(fx_mean_abs_diff(tile, black, FRAME_BYTES) < 1.0);
+        g_object_unref(mem);
+        g_object_unref(sheet);
+        lp_media_blob_free(&blob);
+    }
+    /* frames scaled to another size, 4:2:0 below quality 90 */
+    const lp_video_window half = {.from = 90, .count = 10, .tile_width = W / 2, .tile_height = H / 2, .columns = 8};
+    lp_media_blob blob = {0};
+    assert_int_equal(lp_video_window_encode(r, &half, LP_MEDIA_JPEG, 80, &blob, &err), 0);
+    VipsImage *sheet = vips_image_new_from_buffer(blob.data, blob.len, "", NULL);
+    assert_non_null(sheet);
+    assert_true(sheet->Xsize == 8 * W / 2 && sheet->Ysize == 2 * H / 2);
+    g_object_unref(sheet);
+    lp_media_blob_free(&blob);
+    /* a frame past the end fails the whole window, and nothing leaks */
+    const lp_video_window past = {.from = 95, .count = 10, .tile_width = W, .tile_height = H, .columns = 2};
+    lp_error_clear(&err);
+    assert_int_equal(lp_video_window_encode(r, &past, LP_MEDIA_JPEG, 80, &blob, &err), -1);
+    assert_int_equal(err.code, LP_E_NOT_FOUND);
+    assert_null(blob.data);
+    lp_video_reader_close(r);
+    free(tile);
+    free(ref);
+    lp_video_index_free(ix);
+}
+
 static void test_mezzanine(void **state)
 {
     NEED_FFMPEG();
@@ -534,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_reader_rotated_and_vfr),
         cmocka_unit_test(test_reader_index_of_another_file),
         cmocka_unit_test(test_poster_and_sprite),
+        cmocka_unit_test(test_window),
         cmocka_unit_test(test_mezzanine),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
