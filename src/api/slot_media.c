@@ -5,6 +5,8 @@
  *   GET /api/v1/items/{id}/slots/{slot}/frames/{n}             exact frame n (JPEG, or WebP by Accept or ?format=)
  *   GET /api/v1/items/{id}/slots/{slot}/tiles/image.dzi        DeepZoom descriptor of a large image
  *   GET /api/v1/items/{id}/slots/{slot}/tiles/image_files/{level}/{col}_{row}.jpg|webp   one tile
+ *   GET /api/v1/items/{id}/slots/{slot}/volume                 302 to the normalized volume (.nii.gz)
+ *   GET /api/v1/items/{id}/slots/{slot}/volume/{plane}/{index}?window=   one windowed slice
  *
  * Frames and tiles come only from files a worker produced — the video's
  * frame source (always the decoder's own re-encoded copy, never the
@@ -19,7 +21,7 @@
  * done by a pool of media_decoders loupe-decoder processes
  * (loupe/jobs/decoder.h) whose work directory is the cache's directory;
  * requests for one file go to one process, which keeps that video's reader
- * open, so n, n+1, … cost one decode each. An HTTP thread holds cache
+ * (or that volume) open, so n, n+1, … cost one decode each. An HTTP thread holds cache
  * references while its decoder works, so the files it names stay. The
  * cache and the pool are made on first use and live as long as the
  * process. */
@@ -37,6 +39,9 @@
 #include "loupe/media/deepzoom.h"
 #include "loupe/media/media.h"
 #include "loupe/storage/media_cache.h"
+#include "loupe/volume/meta.h"
+#include "loupe/volume/slice.h"
+#include "loupe/volume/window.h"
 #include "slot_common_int.h"
 
 #define DZI_MAX 1024
@@ -145,7 +150,7 @@ int lp_api_slot_media_get(lp_req *req)
     json_t *storage = NULL, *doc = NULL, *files, *meta, *media = NULL, *upload = json_null();
     json_error_t jerr;
     lp_storage *s = lp_slot_storage(req);
-    const char *names[] = {"original", "thumbnail", "preview", "sprite", "peaks"};
+    const char *names[] = {"original", "thumbnail", "preview", "sprite", "peaks", "volume"};
     char *base;
     lp_db *db;
 
@@ -167,6 +172,8 @@ int lp_api_slot_media_get(lp_req *req)
     storage = json_loads(slot.storage, 0, &jerr);
     meta = json_loads(slot.metadata, 0, &jerr);
     media = json_object_get(meta, "media");
+    if (json_is_object(media) && strcmp(slot.type, "volume") == 0)
+        json_object_set_new(media, "plane_map", json_pack("{s:s}", slot.name, "AXIAL")); /* Darwin's: slot → plane */
     const char *seg = lp_slot_path_segment(req->arena, slot.name);
     base = seg ? lp_arena_printf(req->arena, "/api/v1/items/%s/slots/%s", slot.item_id, seg) : NULL;
     if (!base || !(files = json_object()))
@@ -202,6 +209,13 @@ int lp_api_slot_media_get(lp_req *req)
                         ? json_string(lp_arena_printf(req->arena, "%s/frames/{n}", base))
                         : json_null(),
                     "upload", upload);
+    if (doc && json_object_set_new(doc, "slices", ready && member(storage, "volume")
+                                                      ? json_string(lp_arena_printf(req->arena,
+                                                                                    "%s/volume/{plane}/{index}", base))
+                                                      : json_null()) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
     upload = NULL;
     if (!doc)
         goto nomem;
@@ -554,6 +568,102 @@ int lp_api_slot_tiles(lp_req *req)
     }
 cleanup:
     lp_media_cache_release(node.cache, file);
+    json_decref(storage);
+    return rc;
+}
+
+/* ---- Volumes ----------------------------------------------------------------------- */
+
+int lp_api_slot_volume(lp_req *req)
+{
+    return redirect_to(req, "volume");
+}
+
+/* The size of the route's volume slot from its metadata (voxels unused). */
+static int volume_shape(lp_req *req, const lp_slot_row *slot, const json_t *media, lp_volume *shape)
+{
+    json_t *dims = json_object_get(media, "shape");
+    memset(shape, 0, sizeof *shape);
+    for (int i = 0; i < 3; i++) {
+        json_t *d = json_array_get(dims, (size_t)i);
+        if (!json_is_integer(d) || json_integer_value(d) < 1)
+            return lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no volume; upload the file again",
+                                slot->name);
+        shape->dim[i] = json_integer_value(d);
+    }
+    return 0;
+}
+
+int lp_api_slot_volume_slice(lp_req *req)
+{
+    const char *plane_name = lp_req_param(req, "plane"), *iparam = lp_req_param(req, "index");
+    lp_slot_row slot;
+    json_t *storage = NULL, *meta = NULL;
+    lp_storage *s = lp_slot_storage(req);
+    lp_media_cache_file *file = NULL;
+    lp_media_blob blob = {0};
+    lp_media_format fmt;
+    lp_volume_plane plane;
+    lp_volume shape;
+    lp_volume_window presets[LP_VOLUME_MAX_WINDOWS], w;
+    int64_t index, quality, width, height, count;
+    int rc = -1, fresh;
+    json_error_t jerr;
+
+    if (frame_format(req, &fmt) != 0 || lp_query_int(req, "quality", 1, 100, 90, &quality) != 0)
+        return -1;
+    if (lp_volume_plane_parse(plane_name, &plane) != 0)
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "\"%.32s\" is not a plane (axial, coronal, sagittal)",
+                            plane_name);
+    if (parse_count(iparam, &index) != 0)
+        return lp_error_set(&req->err, LP_E_NOT_FOUND, "\"%.32s\" is not a slice number (0, 1, 2, …)", iparam);
+    if (!s || lp_slot_load(req, &slot, &storage) != 0)
+        return -1;
+    lp_res_header(req, "Vary", "Accept");
+    if (strcmp(slot.type, "volume") != 0) {
+        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" is a%s %s slot; slices exist only for volumes", slot.name,
+                     strchr("aeiou", slot.type[0]) ? "n" : "",
+                     slot.type);
+        goto cleanup;
+    }
+    if (lp_slot_require_ready(req, &slot) != 0)
+        goto cleanup;
+    const char *key = member(storage, "volume"), *sha = member(storage, "sha256");
+    meta = json_loads(slot.metadata, 0, &jerr);
+    json_t *media = json_object_get(meta, "media");
+    if (!key || !sha) {
+        lp_error_set(&req->err, LP_E_NOT_FOUND, "slot \"%s\" has no volume; upload the file again", slot.name);
+        goto cleanup;
+    }
+    if (volume_shape(req, &slot, media, &shape) != 0)
+        goto cleanup;
+    lp_volume_plane_size(&shape, plane, &width, &height, &count);
+    if (index >= count) {
+        lp_error_set(&req->err, LP_E_NOT_FOUND, "slice %lld is outside the %s plane, which has slices 0 to %lld",
+                     (long long)index, lp_volume_plane_name(plane), (long long)count - 1);
+        goto cleanup;
+    }
+    int n = lp_volume_metadata_windows(media, presets);
+    if (lp_volume_window_parse(lp_req_query(req, "window"), presets, n, &w, &req->err) != 0)
+        goto cleanup;
+    char *etag = lp_arena_printf(req->arena, "\"%.16s-%s-%lld-%.17g-%.17g-q%lld.%s\"", sha,
+                                 lp_volume_plane_name(plane), (long long)index, w.center, w.width, (long long)quality,
+                                 lp_media_format_suffix(fmt));
+    if ((fresh = not_modified(req, etag)) != 0) {
+        rc = fresh > 0 ? 0 : -1;
+        goto cleanup;
+    }
+    lp_media_limits limits;
+    lp_media_limits_from_config(&limits, req->svc->cfg);
+    if (media_ready(req, s) != 0 || cached(req, key, &file) != 0 ||
+        lp_decoder_slice(node.decoders, lp_media_cache_path(file), lp_volume_plane_name(plane), index, w.center,
+                         w.width, fmt, (int)quality, &limits, decode_deadline(req), &blob, &req->err) != 0)
+        goto cleanup;
+    lp_res_header(req, "ETag", etag);
+    rc = respond_image(req, &blob, fmt);
+cleanup:
+    lp_media_cache_release(node.cache, file);
+    json_decref(meta);
     json_decref(storage);
     return rc;
 }

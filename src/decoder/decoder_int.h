@@ -37,8 +37,17 @@ struct lp_decoder_transform_args;
 typedef struct json_t json_t;
 json_t *lp_decoder_transform_doc(const struct lp_decoder_transform_args *a, lp_error *err);
 
-/* Closes what serve keeps open between requests (video readers). */
+/* Closes what serve keeps open between requests (video readers, volumes). */
 void lp_decoder_serve_end(void);
+
+/* volume.c: the transform document of a volume slot's NIfTI original (as
+ * lp_decoder_transform_doc), the slice op (request req, limits l already
+ * read from it; the encoded slice appended to reply; 0 or -1 with err), and
+ * closing the volumes it keeps open. */
+struct lp_media_limits;
+json_t *lp_decoder_volume_doc(const struct lp_decoder_transform_args *a, lp_error *err);
+int lp_decoder_volume_slice(json_t *req, const struct lp_media_limits *l, lp_buf *reply, lp_error *err);
+void lp_decoder_volume_end(void);
 
 #ifdef LP_DECODER_PROBE
 /* Test builds only (loupe-decoder-probe): answers {"op": "probe", "what":

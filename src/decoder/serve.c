@@ -1,4 +1,4 @@
-/* Requests to loupe-decoder: transform, frame, window, tile (and probe in test
+/* Requests to loupe-decoder: transform, frame, window, tile, slice (and probe in test
  * builds). See loupe/jobs/decoder.h for the protocol. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -33,6 +33,7 @@ void lp_decoder_serve_end(void)
 {
     for (int i = 0; i < READERS; i++)
         reader_close(&readers[i]);
+    lp_decoder_volume_end();
 }
 
 static int reply_json(lp_buf *reply, json_t *doc)
@@ -55,11 +56,12 @@ static int limits_parse(json_t *o, lp_media_limits *l, lp_error *err)
     json_error_t jerr;
     const char *codecs = NULL;
     memset(l, 0, sizeof *l);
-    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s}", "image_max_pixels",
+    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "image_max_pixels",
                        &l->image_max_pixels, "image_pyramid_pixels", &l->image_pyramid_pixels, "thumbnail_size",
                        &l->thumbnail_size, "preview_size", &l->preview_size, "video_max_duration_ms",
                        &l->video_max_duration_ms, "video_max_frames", &l->video_max_frames, "video_max_pixels",
-                       &l->video_max_pixels, "video_max_side", &l->video_max_side, "video_codecs", &codecs) != 0)
+                       &l->video_max_pixels, "video_max_side", &l->video_max_side, "video_codecs", &codecs,
+                       "volume_max_voxels", &l->volume_max_voxels, "volume_max_side", &l->volume_max_side) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: %s", jerr.text);
     if (strlen(codecs) >= sizeof l->video_codecs)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: video_codecs is too long");
@@ -205,6 +207,14 @@ static int transform(json_t *req, lp_buf *reply, lp_error *err)
     return 0;
 }
 
+static int slice(json_t *req, lp_buf *reply, lp_error *err)
+{
+    lp_media_limits l;
+    if (limits_parse(json_object_get(req, "limits"), &l, err))
+        return -1;
+    return lp_decoder_volume_slice(req, &l, reply, err);
+}
+
 int lp_decoder_serve(const char *text, size_t len, lp_buf *reply)
 {
     lp_error err;
@@ -226,6 +236,8 @@ int lp_decoder_serve(const char *text, size_t len, lp_buf *reply)
         rc = window(req, reply, &err);
     else if (strcmp(op, "tile") == 0)
         rc = tile(req, reply, &err);
+    else if (strcmp(op, "slice") == 0)
+        rc = slice(req, reply, &err);
 #ifdef LP_DECODER_PROBE
     else if (strcmp(op, "probe") == 0)
         rc = lp_decoder_probe(json_string_value(json_object_get(req, "what")),

@@ -128,12 +128,13 @@ void lp_decoder_free(lp_decoder *d)
 
 static json_t *limits_json(const lp_media_limits *l)
 {
-    return json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s}", "image_max_pixels",
+    return json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "image_max_pixels",
                      (json_int_t)l->image_max_pixels, "image_pyramid_pixels", (json_int_t)l->image_pyramid_pixels,
                      "thumbnail_size", l->thumbnail_size, "preview_size", l->preview_size, "video_max_duration_ms",
                      (json_int_t)l->video_max_duration_ms, "video_max_frames", (json_int_t)l->video_max_frames,
                      "video_max_pixels", (json_int_t)l->video_max_pixels, "video_max_side",
-                     (json_int_t)l->video_max_side, "video_codecs", l->video_codecs);
+                     (json_int_t)l->video_max_side, "video_codecs", l->video_codecs, "volume_max_voxels",
+                     (json_int_t)l->volume_max_voxels, "volume_max_side", (json_int_t)l->volume_max_side);
 }
 
 /* Sends req (stolen) with affinity. */
@@ -237,4 +238,18 @@ int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int
     if (call_json(d, affinity_of(file) + (uint64_t)(col * 31 + row), req, deadline_ms, &r, err) != 0)
         return -1;
     return image_reply(&r, "a tile", out, err);
+}
+
+int lp_decoder_slice(lp_decoder *d, const char *file, const char *plane, int64_t index, double center, double width,
+                     lp_media_format fmt, int quality, const lp_media_limits *limits, int64_t deadline_ms,
+                     lp_media_blob *out, lp_error *err)
+{
+    lp_decoder_result r;
+    json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:s, s:i, s:o}", "op", "slice", "file", file, "plane",
+                            plane, "index", (json_int_t)index, "center", center, "width", width, "format",
+                            lp_media_format_name(fmt), "quality", quality, "limits", limits_json(limits));
+    /* one volume, one process: it holds the volume open */
+    if (call_json(d, affinity_of(file), req, deadline_ms, &r, err) != 0)
+        return -1;
+    return image_reply(&r, "a slice", out, err);
 }

@@ -27,6 +27,8 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     out->video_max_pixels = cfg->video_max_pixels;
     out->video_max_side = cfg->video_max_side;
     lp_strlcpy(out->video_codecs, cfg->video_codecs ? cfg->video_codecs : "", sizeof out->video_codecs);
+    out->volume_max_voxels = cfg->volume_max_voxels;
+    out->volume_max_side = cfg->volume_max_side;
 }
 
 /* FFmpeg and libvips talk on stderr; their words go to the debug log
@@ -237,6 +239,19 @@ int lp_media_save_file(VipsImage *img, lp_media_format fmt, int quality, const c
     return 0;
 }
 
+/* A packed 8-bit image of `bands` bands (1 grey, 3 sRGB) wrapped without a copy. */
+static VipsImage *wrap_packed(const uint8_t *pixels, int width, int height, int bands, lp_error *err)
+{
+    VipsImage *img = vips_image_new_from_memory(pixels, (size_t)width * (size_t)bands * (size_t)height, width, height,
+                                                bands, VIPS_FORMAT_UCHAR);
+    if (!img) {
+        lp_media_vips_fail(err, LP_E_INTERNAL, "wrapping a %d×%d image failed", width, height);
+        return NULL;
+    }
+    img->Type = bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+    return img;
+}
+
 int lp_media_encode_rgb(const uint8_t *rgb, int width, int height, size_t stride, lp_media_format fmt,
                         int quality, lp_media_blob *out, lp_error *err)
 {
@@ -256,15 +271,47 @@ int lp_media_encode_rgb(const uint8_t *rgb, int width, int height, size_t stride
             memcpy(packed + row * (size_t)y, rgb + stride * (size_t)y, row);
         pixels = packed;
     }
-    VipsImage *img = vips_image_new_from_memory(pixels, row * (size_t)height, width, height, 3, VIPS_FORMAT_UCHAR);
-    int rc;
-    if (!img) {
-        rc = lp_media_vips_fail(err, LP_E_INTERNAL, "wrapping a %d×%d RGB image failed", width, height);
-    } else {
-        img->Type = VIPS_INTERPRETATION_sRGB;
-        rc = lp_media_save_blob(img, fmt, quality, out, err);
+    VipsImage *img = wrap_packed(pixels, width, height, 3, err);
+    int rc = img ? lp_media_save_blob(img, fmt, quality, out, err) : -1;
+    if (img)
         g_object_unref(img);
-    }
     g_free(packed);
+    return rc;
+}
+
+int lp_media_encode_grey(const uint8_t *grey, int width, int height, lp_media_format fmt, int quality,
+                         lp_media_blob *out, lp_error *err)
+{
+    out->data = NULL;
+    out->len = 0;
+    if (!grey || width <= 0 || height <= 0)
+        return lp_error_set(err, LP_E_INVALID, "cannot encode a %d×%d grey image", width, height);
+    VipsImage *img = wrap_packed(grey, width, height, 1, err);
+    int rc = img ? lp_media_save_blob(img, fmt, quality, out, err) : -1;
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+int lp_media_save_grey(const uint8_t *grey, int width, int height, int max_side, lp_media_format fmt, int quality,
+                       const char *path, lp_error *err)
+{
+    if (!grey || width <= 0 || height <= 0)
+        return lp_error_set(err, LP_E_INVALID, "cannot write a %d×%d grey image", width, height);
+    VipsImage *img = wrap_packed(grey, width, height, 1, err), *small = NULL;
+    int rc = -1;
+    if (!img)
+        return -1;
+    if (max_side > 0 && (width > max_side || height > max_side)) {
+        if (vips_thumbnail_image(img, &small, max_side, "height", max_side, NULL)) {
+            rc = lp_media_vips_fail(err, LP_E_INTERNAL, "shrinking a %d×%d image failed", width, height);
+            goto cleanup;
+        }
+    }
+    rc = lp_media_save_file(small ? small : img, fmt, quality, path, err);
+cleanup:
+    if (small)
+        g_object_unref(small);
+    g_object_unref(img);
     return rc;
 }

@@ -268,6 +268,19 @@ const char *lp_media_cache_dir(const lp_media_cache *c)
     return c->dir;
 }
 
+/* The suffix of key's last part from its first dot (".nii.gz", ".tif"), or
+ * "" when there is none or it is not short letters, digits and dots. */
+static const char *key_suffix(const char *key)
+{
+    const char *base = strrchr(key, '/'), *dot = strchr(base ? base : key, '.');
+    if (!dot || strlen(dot) > 12)
+        return "";
+    for (const char *p = dot; *p; p++)
+        if (!(*p == '.' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return "";
+    return dot;
+}
+
 /* The entry of key, listed and queued if new; NULL when out of memory. */
 static lp_media_cache_file *find_or_queue(lp_media_cache *c, const char *key, const char *hex)
 {
@@ -280,9 +293,10 @@ static lp_media_cache_file *find_or_queue(lp_media_cache *c, const char *key, co
     lp_strlcpy(f->key, key, sizeof f->key);
     /* A name of its own: an evicted copy of the same key may still be
      * being deleted (outside the lock) while this one is fetched. A cache
-     * directory too long to hold the name gets no entry. */
-    if ((size_t)snprintf(f->path, sizeof f->path, "%s/%s-%llu", c->dir, hex, (unsigned long long)++c->serial) >=
-        sizeof f->path) {
+     * directory too long to hold the name gets no entry. The key's suffix
+     * is kept (".nii.gz"): some readers go by the name. */
+    if ((size_t)snprintf(f->path, sizeof f->path, "%s/%s-%llu%s", c->dir, hex, (unsigned long long)++c->serial,
+                         key_suffix(key)) >= sizeof f->path) {
         free(f);
         return NULL;
     }

@@ -33,13 +33,18 @@ json_t *lp_volume_metadata(const lp_volume *v, const char *slot, const lp_volume
                                              windows[i].center, "width", windows[i].width));
     for (int b = 0; b < LP_VOLUME_HIST_BINS; b++)
         json_array_append_new(counts, json_integer((json_int_t)h->counts[b]));
-    return json_pack("{s:o, s:[fff], s:o, s:o, s:s, s:{s:s}, s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o, s:{s:f, s:f, s:o}}",
+    json_t *meta = json_pack("{s:o, s:[fff], s:o, s:o, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o, s:{s:f, s:f, s:o}}",
                      "shape", triple_int(v->dim), "pixdim", v->pixdim[0], v->pixdim[1], v->pixdim[2], "affine",
                      matrix(v->affine), "original_affine", matrix(v->original_affine), "primary_plane", "AXIAL",
-                     "plane_map", slot, "AXIAL", "orientation", codes, "modality", v->modality, "dtype",
+                     "orientation", codes, "modality", v->modality, "dtype",
                      v->type == LP_VOLUME_I16 ? "int16" : "float32", "slices", "axial", (json_int_t)v->dim[2],
                      "coronal", (json_int_t)v->dim[1], "sagittal", (json_int_t)v->dim[0], "windows", win,
                      "histogram", "min", h->min, "max", h->max, "counts", counts);
+    if (meta && slot && json_object_set_new(meta, "plane_map", json_pack("{s:s}", slot, "AXIAL")) != 0) {
+        json_decref(meta);
+        return NULL;
+    }
+    return meta;
 }
 
 int lp_volume_metadata_windows(const json_t *meta, lp_volume_window *out)

@@ -120,16 +120,14 @@ int lp_volume_nifti_header_parse(const void *buf, size_t len, const lp_volume_li
             return bad(err, "header.dim", "the dimensions overflow");
         voxels *= out->dim[i];
     }
-    if (limits && side > limits->max_side) {
-        lp_error_field(err, LP_E_INVALID, "header.dim", "the volume is %lld voxels along one side, over the limit of %lld",
-                       (long long)side, (long long)limits->max_side);
-        return lp_error_hint(err, "volume_max_side sets the limit");
-    }
-    if (limits && voxels > limits->max_voxels) {
-        lp_error_field(err, LP_E_INVALID, "header.dim", "the volume has %lld voxels, over the limit of %lld",
-                       (long long)voxels, (long long)limits->max_voxels);
-        return lp_error_hint(err, "volume_max_voxels sets the limit");
-    }
+    if (limits && side > limits->max_side)
+        return lp_error_field(err, LP_E_INVALID, "header.dim",
+                              "the volume is %lld voxels along one side, over the limit of %lld (volume_max_side)",
+                              (long long)side, (long long)limits->max_side);
+    if (limits && voxels > limits->max_voxels)
+        return lp_error_field(err, LP_E_INVALID, "header.dim",
+                              "the volume has %lld voxels, over the limit of %lld (volume_max_voxels)",
+                              (long long)voxels, (long long)limits->max_voxels);
     return 0;
 }
 

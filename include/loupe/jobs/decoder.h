@@ -28,6 +28,11 @@
  *       decoding forward; loupe/media/video_thumbs.h)
  *   {"op": "tile", "file", "level", "col", "row", "format"}
  *       LP_DECODER_OK with one DeepZoom tile of the pyramidal TIFF file
+ *   {"op": "slice", "file", "plane", "index", "center", "width", "format",
+ *    "quality", "limits"}
+ *       LP_DECODER_OK with slice index of plane (axial, coronal, sagittal)
+ *       of the worker-written normalized volume file, windowed at center
+ *       and width (loupe/volume/slice.h)
  *   any failure: LP_DECODER_FAILED with {"code", "message", "detail"}
  *
  * The transform document:
@@ -40,7 +45,10 @@
  *   {"ok": false, "code": "invalid", "message": "…", "detail": "…"}
  * files names: thumbnail, preview, pyramid (large images); for videos
  * index, sprite, mezzanine (the frame source: always written by the
- * decoder, whatever the original's GOP) and frames_index (its index).
+ * decoder, whatever the original's GOP) and frames_index (its index); for
+ * volumes (type "volume": a NIfTI file) volume (the normalized RAS+ volume,
+ * .nii.gz), thumbnail and preview, with "media" holding the slot metadata of
+ * loupe/volume/meta.h and frame_count the number of axial slices.
  *
  * DESIGN (threads): every function is thread-safe. A pool of n processes
  * serves n requests at once; a request goes to the process its affinity
@@ -141,7 +149,7 @@ int lp_decoder_call(lp_decoder *d, uint64_t affinity, const void *req, size_t re
 typedef struct lp_decoder_transform_args {
     const char *src;        /* the original, under the work directory */
     const char *out_dir;    /* existing, empty directory under the work directory */
-    const char *type;       /* slot type: "image" or "video" */
+    const char *type;       /* slot type: "image", "video" or "volume" */
     lp_media_limits limits;
 } lp_decoder_transform_args;
 
@@ -167,6 +175,13 @@ int lp_decoder_window(lp_decoder *d, const char *file, const char *index, const 
  * as lp_decoder_frame. */
 int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int64_t row, lp_media_format fmt,
                     int64_t deadline_ms, lp_media_blob *out, lp_error *err);
+
+/* Slice index of plane ("axial", "coronal", "sagittal") of the normalized
+ * volume file (under the work directory), windowed at center/width, as fmt
+ * at quality; as lp_decoder_frame. */
+int lp_decoder_slice(lp_decoder *d, const char *file, const char *plane, int64_t index, double center, double width,
+                     lp_media_format fmt, int quality, const lp_media_limits *limits, int64_t deadline_ms,
+                     lp_media_blob *out, lp_error *err);
 
 /* The pid of process i of the pool, 0 when none runs (tests). */
 pid_t lp_decoder_pid(lp_decoder *d, int i);

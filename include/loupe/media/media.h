@@ -33,6 +33,8 @@ typedef struct lp_media_limits {
     int64_t video_max_pixels;     /* width × height of one video frame */
     int64_t video_max_side;       /* longest side of one video frame (0: no limit) */
     char video_codecs[256];       /* accepted video codecs, comma-separated FFmpeg names ("": any) */
+    int64_t volume_max_voxels;    /* nx × ny × nz of a volume */
+    int64_t volume_max_side;      /* longest side of a volume, in voxels */
 } lp_media_limits;
 
 /* Copies the media settings of cfg (borrowed) into out. */
@@ -69,5 +71,15 @@ void lp_media_blob_free(lp_media_blob *b);
  * quality 1..100 (0 = 85). Returns 0, or -1 with err set. */
 int lp_media_encode_rgb(const uint8_t *rgb, int width, int height, size_t stride, lp_media_format fmt,
                         int quality, lp_media_blob *out, lp_error *err);
+
+/* Encodes a packed 8-bit grey image of width × height (borrowed) as fmt into
+ * out (new). 0, or -1 with err set. */
+int lp_media_encode_grey(const uint8_t *grey, int width, int height, lp_media_format fmt, int quality,
+                         lp_media_blob *out, lp_error *err);
+
+/* Writes that grey image as fmt to path, shrunk to fit max_side × max_side
+ * (0: full size). 0, or -1 with err set. */
+int lp_media_save_grey(const uint8_t *grey, int width, int height, int max_side, lp_media_format fmt, int quality,
+                       const char *path, lp_error *err);
 
 #endif

@@ -16,7 +16,8 @@
 #include "loupe/volume/volume.h"
 #include "loupe/volume/window.h"
 
-/* New reference, or NULL when out of memory. slot is borrowed. */
+/* New reference, or NULL when out of memory. slot is borrowed; NULL leaves
+ * plane_map out (whoever knows the slot's name adds it). */
 json_t *lp_volume_metadata(const lp_volume *v, const char *slot, const lp_volume_window *windows, int nwindows,
                            const lp_volume_histogram *h);
 

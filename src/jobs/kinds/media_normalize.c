@@ -430,7 +430,8 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     lp_decoder *decoder = lp_job_decoder(ctx->cfg, &ctx->err);
     if (!decoder || make_dir_in(lp_decoder_work_dir(decoder), "loupe-media", dir, sizeof dir, &ctx->err))
         goto cleanup;
-    snprintf(src, sizeof src, "%s/original", dir);
+    /* nifticlib goes by the name; zlib reads a plain .nii through the .gz name unchanged */
+    snprintf(src, sizeof src, "%s/original%s", dir, strcmp(slot.type, "volume") == 0 ? ".nii.gz" : "");
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);
     if (mkdir(out_dir, 0700) != 0) {
         lp_error_set(&ctx->err, LP_E_IO, "cannot create %s: %s", out_dir, strerror(errno));

@@ -166,7 +166,7 @@ static void test_unusable_files_are_answered_not_fatal(void **state)
     assert_non_null(doc);
     assert_true(json_is_false(json_object_get(doc, "ok")));
     assert_string_equal(json_string_value(json_object_get(doc, "message")),
-                        "slots of type audio are not normalized yet; use an image or video slot");
+                        "slots of type audio are not normalized yet; use an image, video or volume slot");
     json_decref(doc);
 
     doc = transform(d, "a.jpg", "image", "out-after-junk", 30000, &r3);

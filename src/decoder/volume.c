@@ -1,0 +1,160 @@
+/* The volume requests: a NIfTI original becomes the normalized RAS+ volume
+ * and its description (transform), and windowed slices are cut from that
+ * volume on request (slice), keeping the most recently used volumes open. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoder_int.h"
+#include "loupe/core/util.h"
+#include "loupe/jobs/decoder.h"
+#include "loupe/volume/meta.h"
+#include "loupe/volume/orient.h"
+#include "loupe/volume/slice.h"
+#include "loupe/volume/volume.h"
+
+/* Open volumes, most recently used first: scrolling through one volume
+ * reads it once. */
+#define OPEN_VOLUMES 2
+
+static struct open_volume {
+    char file[LP_MEDIA_PATH_MAX];
+    lp_volume *v;
+} open_volumes[OPEN_VOLUMES];
+
+void lp_decoder_volume_end(void)
+{
+    for (int i = 0; i < OPEN_VOLUMES; i++) {
+        lp_volume_free(open_volumes[i].v);
+        memset(&open_volumes[i], 0, sizeof open_volumes[i]);
+    }
+}
+
+static lp_volume_limits volume_limits(const lp_media_limits *l)
+{
+    return (lp_volume_limits){.max_voxels = l->volume_max_voxels, .max_side = l->volume_max_side};
+}
+
+/* The middle axial slice at the first preset, as a JPEG shrunk to max_side. */
+static int poster(const lp_volume *v, const lp_volume_window *w, int max_side, const char *path, lp_error *err)
+{
+    int64_t width, height, count;
+    lp_volume_plane_size(v, LP_PLANE_AXIAL, &width, &height, &count);
+    uint8_t *px = malloc((size_t)(width * height));
+    if (!px)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a slice");
+    int rc = lp_volume_slice(v, LP_PLANE_AXIAL, count / 2, w, px, err) ||
+             lp_media_save_grey(px, (int)width, (int)height, max_side, LP_MEDIA_JPEG, 85, path, err);
+    free(px);
+    return rc ? -1 : 0;
+}
+
+json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
+{
+    lp_volume_limits vl = volume_limits(&a->limits);
+    lp_volume_histogram h;
+    lp_volume_window presets[LP_VOLUME_MAX_WINDOWS];
+    char path[LP_MEDIA_PATH_MAX], thumb[LP_MEDIA_PATH_MAX], preview[LP_MEDIA_PATH_MAX], variant[64], pvariant[64];
+    json_t *doc = NULL, *meta = NULL, *files = NULL;
+    lp_volume *v = lp_volume_read_nifti(a->src, &vl, err);
+    if (!v || lp_volume_to_ras(v, err) != 0)
+        goto cleanup;
+    lp_volume_histogram_compute(v, &h);
+    int n = lp_volume_presets(v, &h, NULL, 0, presets);
+    snprintf(path, sizeof path, "%s/volume.nii.gz", a->out_dir);
+    snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
+    snprintf(preview, sizeof preview, "%s/preview.jpg", a->out_dir);
+    if (lp_volume_write_nifti(v, path, err) != 0 || poster(v, &presets[0], a->limits.thumbnail_size, thumb, err) ||
+        poster(v, &presets[0], a->limits.preview_size, preview, err))
+        goto cleanup;
+    snprintf(variant, sizeof variant, "slice-%d.jpg", a->limits.thumbnail_size);
+    snprintf(pvariant, sizeof pvariant, "slice-%d.jpg", a->limits.preview_size);
+    files = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "volume", "file", "volume.nii.gz",
+                      "variant", "volume-ras.nii.gz", "content_type", "application/gzip", "thumbnail", "file",
+                      "thumbnail.jpg", "variant", variant, "content_type", "image/jpeg", "preview", "file",
+                      "preview.jpg", "variant", pvariant, "content_type", "image/jpeg");
+    meta = lp_volume_metadata(v, NULL, presets, n, &h);
+    if (!files || !meta) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory describing the volume");
+        goto cleanup;
+    }
+    json_object_set_new(meta, "kind", json_string("volume"));
+    /* width × height and frames: the primary (axial) plane, whose slice index is an annotation's frame */
+    doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:O, s:O}", "ok", 1, "width", (json_int_t)v->dim[0], "height",
+                    (json_int_t)v->dim[1], "rotation", 0, "format", "nifti", "frame_count", (json_int_t)v->dim[2],
+                    "media", meta, "files", files);
+    if (!doc)
+        lp_error_set(err, LP_E_NOMEM, "out of memory describing the volume");
+cleanup:
+    json_decref(meta);
+    json_decref(files);
+    lp_volume_free(v);
+    return doc;
+}
+
+/* The open volume of file, reading it (evicting the least recently used). */
+static const lp_volume *volume_for(const char *file, const lp_media_limits *l, lp_error *err)
+{
+    struct open_volume tmp;
+    int i;
+    for (i = 0; i < OPEN_VOLUMES; i++)
+        if (open_volumes[i].v && strcmp(open_volumes[i].file, file) == 0)
+            break;
+    if (i == OPEN_VOLUMES) {
+        i = OPEN_VOLUMES - 1;
+        lp_volume_free(open_volumes[i].v);
+        memset(&open_volumes[i], 0, sizeof open_volumes[i]);
+        if (strlen(file) >= sizeof open_volumes[i].file) {
+            lp_error_set(err, LP_E_INTERNAL, "the volume's path is too long");
+            return NULL;
+        }
+        lp_volume_limits vl = volume_limits(l);
+        lp_volume *v = lp_volume_read_nifti(file, &vl, err);
+        if (!v || lp_volume_to_ras(v, err) != 0) { /* a normalized volume is RAS+ already: no copy */
+            lp_volume_free(v);
+            return NULL;
+        }
+        open_volumes[i].v = v;
+        lp_strlcpy(open_volumes[i].file, file, sizeof open_volumes[i].file);
+    }
+    tmp = open_volumes[i];
+    memmove(&open_volumes[1], &open_volumes[0], (size_t)i * sizeof open_volumes[0]);
+    open_volumes[0] = tmp;
+    return open_volumes[0].v;
+}
+
+int lp_decoder_volume_slice(json_t *req, const lp_media_limits *l, lp_buf *reply, lp_error *err)
+{
+    const char *op, *file, *plane_name, *format;
+    json_int_t index;
+    int quality;
+    json_t *limits;
+    lp_volume_window w = {"request", 0, 1};
+    lp_volume_plane plane;
+    lp_media_format fmt;
+    lp_media_blob blob = {0};
+    json_error_t jerr;
+    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:F, s:F, s:s, s:i, s:o}", "op", &op, "file",
+                       &file, "plane", &plane_name, "index", &index, "center", &w.center, "width", &w.width, "format",
+                       &format, "quality", &quality, "limits", &limits) != 0)
+        return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed slice request: %s", jerr.text);
+    if (lp_volume_plane_parse(plane_name, &plane) != 0 || !(w.width > 0) || lp_media_format_parse(format, &fmt) != 0)
+        return lp_error_set(err, LP_E_INTERNAL, "the decoder received a slice request it cannot serve");
+    const lp_volume *v = volume_for(file, l, err);
+    if (!v)
+        return -1;
+    int64_t width, height, count;
+    lp_volume_plane_size(v, plane, &width, &height, &count);
+    uint8_t *px = index >= 0 && index < count ? malloc((size_t)(width * height)) : NULL;
+    if (index >= 0 && index < count && !px)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a slice");
+    int rc = lp_volume_slice(v, plane, index, &w, px, err) ||
+             lp_media_encode_grey(px, (int)width, (int)height, fmt, quality, &blob, err);
+    free(px);
+    if (rc)
+        return -1;
+    rc = lp_buf_append(reply, blob.data, blob.len);
+    lp_media_blob_free(&blob);
+    return rc == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the slice is larger than a reply may be");
+}
