@@ -599,8 +599,10 @@ class AccessTest(TaskCase):
         self.assertProblem(self.c.post("/api/v1/tasks/%s/submit" % task_id), 409, "stage")
         t = self.act(self.c, task_id, "approve")
         self.assertEqual(t["stage"], "hook")
+        self.assertEqual(self.events(task_id, "task.webhook"), [{"stage": "hook", "wait": True}])
         t = self.act(self.c, task_id, "continue")
         self.assertEqual(t["stage"], "done")
+        self.assertEqual(self.events(task_id, "task.completed"), [{"stage": "done", "outcome": "complete"}])
 
 
 if __name__ == "__main__":
