@@ -155,6 +155,8 @@ class LocalUploadTest(UploadFlows, UploadCase):
         self.assertEqual(r.header("Location"), "/api/v1/jobs/%s" % body["job"]["id"])
         item = self.wait_item(item_id)
         self.assertEqual(item["status"], "ready", item)
+        # (the job's success is recorded after the item it made ready is committed)
+        lh.wait_until(lambda: self.job(body["job"]["id"])["status"] != "running", timeout=30, message="job recorded")
         self.assertEqual(self.job(body["job"]["id"])["status"], "succeeded")
 
         # original through /files: Range, ETag, conditional GET, private caching until expiry
