@@ -150,7 +150,7 @@ int lp_api_slot_media_get(lp_req *req)
     json_t *storage = NULL, *doc = NULL, *files, *meta, *media = NULL, *upload = json_null();
     json_error_t jerr;
     lp_storage *s = lp_slot_storage(req);
-    const char *names[] = {"original", "thumbnail", "preview", "sprite", "peaks", "volume"};
+    const char *names[] = {"original", "thumbnail", "preview", "sprite", "peaks", "volume", "label", "macro"};
     char *base;
     lp_db *db;
 

@@ -47,7 +47,9 @@ static json_t *image_doc(const lp_decoder_transform_args *a, lp_error *err)
     add_file(files, "preview", res.files.preview, preview, "image/jpeg");
     if (res.has_pyramid)
         add_file(files, "pyramid", res.files.pyramid, "pyramid.tif", "image/tiff");
-    return json_pack("{s:b, s:I, s:I, s:i, s:s, s:{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:i, s:b, s:i, s:s, s:i, "
+    add_file(files, "label", res.files.label, "slide-label.jpg", "image/jpeg");
+    add_file(files, "macro", res.files.macro, "slide-macro.jpg", "image/jpeg");
+    json_t *doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:i, s:b, s:i, s:s, s:i, "
                      "s:I, s:I, s:I, s:I, s:b}, s:o}",
                      "ok", 1, "width", (json_int_t)in->width, "height", (json_int_t)in->height, "rotation",
                      in->rotation, "format", in->format, "media", "kind", "image", "loader", in->loader,
@@ -57,6 +59,15 @@ static json_t *image_doc(const lp_decoder_transform_args *a, lp_error *err)
                      "pages", in->pages, "thumbnail_width", (json_int_t)res.thumbnail_width, "thumbnail_height",
                      (json_int_t)res.thumbnail_height, "preview_width", (json_int_t)res.preview_width,
                      "preview_height", (json_int_t)res.preview_height, "pyramid", res.has_pyramid, "files", files);
+    json_t *media = json_object_get(doc, "media");
+    if (media && in->vendor[0]) { /* a whole slide: what a pathologist's tools need, mpp null when unknown */
+        json_t *slide = json_pack("{s:s, s:o, s:o}", "vendor", in->vendor, "mpp_x",
+                                  in->mpp_x > 0 ? json_real(in->mpp_x) : json_null(), "mpp_y",
+                                  in->mpp_y > 0 ? json_real(in->mpp_y) : json_null());
+        json_object_update(media, slide);
+        json_decref(slide);
+    }
+    return doc;
 }
 
 /* "mov,mp4,m4a,3gp,3g2,mj2" → "mp4", "matroska,webm" → "matroska", else the first name. */

@@ -15,6 +15,8 @@ static const struct loader {
     const char *label;  /* for messages */
 } loaders[] = {
     {"jpegload", "jpeg", "JPEG"}, {"pngload", "png", "PNG"},   {"webpload", "webp", "WebP"},
+    /* before tiffload: a slide (SVS, NDPI, SCN, a tiled pyramidal TIFF …) is read level by level */
+    {"openslideload", "wsi", "Whole-slide image"},
     {"tiffload", "tiff", "TIFF"}, {"gifload", "gif", "GIF"},   {"heifload", "heif", "HEIF"},
     {"jp2kload", "jp2k", "JPEG 2000"},
 };
@@ -48,6 +50,29 @@ static int open_with(const struct loader *ld, const char *path, VipsAccess acces
     return 0;
 }
 
+/* OpenSlide's properties of a slide: vendor, microns per pixel, associated images. */
+static void slide_info(VipsImage *img, lp_image_info *info)
+{
+    const char *s = NULL;
+    if (!vips_image_get_string(img, "openslide.vendor", &s))
+        lp_strlcpy(info->vendor, s, sizeof info->vendor);
+    if (!vips_image_get_string(img, "openslide.mpp-x", &s))
+        info->mpp_x = g_ascii_strtod(s, NULL);
+    if (!vips_image_get_string(img, "openslide.mpp-y", &s))
+        info->mpp_y = g_ascii_strtod(s, NULL);
+    if (!(info->mpp_x > 0 && info->mpp_x < 1e6 && info->mpp_y > 0 && info->mpp_y < 1e6))
+        info->mpp_x = info->mpp_y = 0;
+    if (!vips_image_get_string(img, "slide-associated-images", &s)) {
+        gchar **names = g_strsplit(s, ",", 0);
+        for (gchar **n = names; n && *n; n++) {
+            info->has_label |= strcmp(g_strstrip(*n), "label") == 0;
+            info->has_macro |= strcmp(*n, "macro") == 0;
+        }
+        g_strfreev(names);
+    }
+    vips_error_clear();
+}
+
 static int probe(const char *path, const lp_media_limits *limits, lp_image_info *info, const struct loader **ld_out,
                  lp_error *err)
 {
@@ -62,7 +87,7 @@ static int probe(const char *path, const lp_media_limits *limits, lp_image_info 
         vips_error_clear();
         lp_error_set(err, LP_E_MEDIA_TYPE, "\"%s\" is not a supported image format (%s%s)", lp_media_basename(path),
                      other ? "detected: " : "content not recognised", other ? other : "");
-        return lp_error_hint(err, "Upload JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF or JPEG 2000.");
+        return lp_error_hint(err, "Upload JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF, JPEG 2000 or a whole slide (SVS, NDPI, SCN, MRXS, tiled TIFF).");
     }
     VipsImage *img = NULL;
     if (open_with(ld, path, VIPS_ACCESS_SEQUENTIAL, &img, err))
@@ -83,6 +108,8 @@ static int probe(const char *path, const lp_media_limits *limits, lp_image_info 
     info->bits = (int)vips_format_sizeof(img->BandFmt) * 8;
     lp_strlcpy(info->interpretation, vips_enum_nick(VIPS_TYPE_INTERPRETATION, img->Type), sizeof info->interpretation);
     info->pages = vips_image_get_n_pages(img);
+    if (strcmp(ld->name, "openslideload") == 0)
+        slide_info(img, info);
     g_object_unref(img);
 
     int64_t pixels = info->stored_width * info->stored_height;
@@ -224,6 +251,26 @@ cleanup:
     return rc;
 }
 
+/* A slide's associated image `name` as fmt into path. */
+static int save_associated(const char *path, const char *name, lp_media_format fmt, const char *out_path,
+                           lp_error *err)
+{
+    VipsImage *img = NULL, *srgb = NULL;
+    int rc = -1;
+    if (vips_openslideload(path, &img, "associated", name, "fail_on", VIPS_FAIL_ON_ERROR, NULL)) {
+        lp_media_vips_fail(err, LP_E_INVALID, "the slide's %s image cannot be read", name);
+        goto cleanup;
+    }
+    if (to_srgb8(img, &srgb, err) == 0)
+        rc = lp_media_save_file(srgb, fmt, 85, out_path, err);
+cleanup:
+    if (srgb)
+        g_object_unref(srgb);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
 int lp_image_process(const char *path, const char *out_dir, const lp_media_limits *limits, lp_media_format fmt,
                      lp_image_result *result, lp_error *err)
 {
@@ -275,6 +322,14 @@ int lp_image_process(const char *path, const char *out_dir, const lp_media_limit
             goto cleanup;
         result->has_pyramid = 1;
     }
+    snprintf(name, sizeof name, "label.%s", lp_media_format_suffix(fmt));
+    if (info->has_label &&
+        (lp_media_join(files->label, out_dir, name, err) || save_associated(path, "label", fmt, files->label, err)))
+        goto cleanup;
+    snprintf(name, sizeof name, "macro.%s", lp_media_format_suffix(fmt));
+    if (info->has_macro &&
+        (lp_media_join(files->macro, out_dir, name, err) || save_associated(path, "macro", fmt, files->macro, err)))
+        goto cleanup;
     rc = 0;
 cleanup:
     if (thumb)

@@ -19,7 +19,7 @@
 
 /* What the header says about an image. */
 typedef struct lp_image_info {
-    char format[16];         /* "jpeg", "png", "webp", "tiff", "gif", "heif", "jp2k" */
+    char format[16];         /* "jpeg", "png", "webp", "tiff", "gif", "heif", "jp2k", "wsi" (OpenSlide) */
     char loader[24];         /* the libvips loader used, e.g. "jpegload" */
     int64_t stored_width;    /* as stored, before EXIF orientation */
     int64_t stored_height;
@@ -33,6 +33,10 @@ typedef struct lp_image_info {
     int bits;                /* bits per sample of the original: 8, 16, 32, … */
     char interpretation[16]; /* of the original, libvips name: "srgb", "cmyk", "rgb16", "b-w", … */
     int pages;               /* pages in the file (1 for single-image formats) */
+    /* whole-slide images (loader openslideload) only: */
+    char vendor[32];         /* OpenSlide's vendor: "aperio", "hamamatsu", "generic-tiff", … */
+    double mpp_x, mpp_y;     /* microns per pixel of level 0; 0 when the slide does not say */
+    int has_label, has_macro; /* associated label and macro images */
 } lp_image_info;
 
 /* Reads the header of path (borrowed) and checks it against limits. Decodes
@@ -48,6 +52,8 @@ typedef struct lp_image_outputs {
     char preview[LP_MEDIA_PATH_MAX];   /* preview.<jpg|webp>: longest side preview_size */
     char pyramid[LP_MEDIA_PATH_MAX];   /* pyramid.tif: tiled pyramidal BigTIFF, JPEG tiles */
     char dzi[LP_MEDIA_PATH_MAX];       /* image.dzi: DeepZoom descriptor of the pyramid */
+    char label[LP_MEDIA_PATH_MAX];     /* label.<jpg|webp>: a slide's associated label image */
+    char macro[LP_MEDIA_PATH_MAX];     /* macro.<jpg|webp>: a slide's associated macro (overview) image */
 } lp_image_outputs;
 
 typedef struct lp_image_result {
@@ -62,7 +68,8 @@ typedef struct lp_image_result {
  * a thumbnail and a preview encoded as fmt (both upright per EXIF, 8-bit
  * sRGB, metadata stripped, alpha kept for WebP and flattened on white for
  * JPEG, never enlarged), and when width × height >= image_pyramid_pixels a
- * pyramid and its .dzi (tiles served as fmt). Existing files of those names
+ * pyramid and its .dzi (tiles served as fmt); for a whole-slide image also
+ * its associated label and macro images. Existing files of those names
  * are replaced. Returns 0, or -1 with err set; files written before a
  * failure may remain and should be discarded with the directory. */
 int lp_image_process(const char *path, const char *out_dir, const lp_media_limits *limits, lp_media_format fmt,
