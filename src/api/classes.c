@@ -5,7 +5,11 @@
  * the database always satisfies the rules below. Deleting a class that
  * annotations use answers 409 unless ?force=true, which deletes those
  * annotations in the same transaction. */
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "classes_int.h"
 
 #include "identity_int.h"
 #include "respond_int.h"
@@ -604,4 +608,34 @@ int lp_api_class_delete(lp_req *req)
 done:
     lp_req_db_release(req);
     return rc != 0 ? -1 : lp_res_empty(req, 204);
+}
+
+int lp_api_class_map_check(lp_req *req, lp_db *db, const json_t *map, const char *prefix)
+{
+    json_t *ids, *val;
+    const char *key;
+    lp_class_row *rows;
+    size_t n;
+    char *ij;
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return 0;
+    if (!(ids = json_array()))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    json_object_foreach((json_t *)map, key, val) json_array_append(ids, val);
+    ij = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    int rc = ij ? lp_db_classes_by_ids(db, req->arena, req->who.team_id, ij, &rows, &n, &req->err)
+                : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    free(ij);
+    if (rc != 0)
+        return -1;
+    json_object_foreach((json_t *)map, key, val) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++)
+            found = strcmp(rows[i].id, json_string_value(val)) == 0;
+        if (!found)
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%s%.100s", prefix, key),
+                           "is not a class of this team");
+    }
+    return req->err.code == LP_OK ? 0 : -1;
 }

@@ -17,6 +17,7 @@
 
 #include "handlers_int.h"
 #include "identity_int.h"
+#include "classes_int.h"
 #include "items_int.h"
 #include "loupe/api/audit.h"
 #include "loupe/api/input.h"
@@ -136,38 +137,6 @@ static int read_body(lp_req *req, json_t *body, const char **format, const char 
     return 0;
 }
 
-/* Every class_map value is a class of the team: 422 naming the first that
- * is not. */
-static int check_class_map(lp_req *req, lp_db *db, json_t *options)
-{
-    json_t *map = json_object_get(options, "class_map"), *ids = json_array(), *val;
-    const char *key;
-    lp_class_row *rows;
-    size_t n;
-    char *ij;
-    if (!map || json_object_size(map) == 0) {
-        json_decref(ids);
-        return 0;
-    }
-    json_object_foreach(map, key, val) json_array_append(ids, val);
-    ij = json_dumps(ids, JSON_COMPACT);
-    json_decref(ids);
-    int rc = ij ? lp_db_classes_by_ids(db, req->arena, req->who.team_id, ij, &rows, &n, &req->err)
-                : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
-    free(ij);
-    if (rc != 0)
-        return -1;
-    json_object_foreach(map, key, val) {
-        bool found = false;
-        for (size_t i = 0; i < n && !found; i++)
-            found = strcmp(rows[i].id, json_string_value(val)) == 0;
-        if (!found)
-            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "options.class_map.%.100s", key),
-                           "is not a class of this team");
-    }
-    return req->err.code == LP_OK ? 0 : -1;
-}
-
 /* A storage key named by the caller must be a file of the caller's team;
  * *size gets its size. Ownership is checked before the object is looked
  * up, so the answer says nothing of other teams' objects. */
@@ -227,7 +196,7 @@ int lp_api_imports_create(lp_req *req)
         lp_error_field(&req->err, req->err.code, "dataset_id", "no such dataset");
         goto cleanup;
     }
-    if (check_class_map(req, db, options) != 0 || (storage_key && check_storage_key(req, db, storage_key, &size) != 0))
+    if (lp_api_class_map_check(req, db, json_object_get(options, "class_map"), "options.class_map.") != 0 || (storage_key && check_storage_key(req, db, storage_key, &size) != 0))
         goto cleanup;
     if (!(options_text = json_dumps(options, JSON_COMPACT))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the request");

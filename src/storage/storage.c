@@ -353,6 +353,11 @@ void lp_storage_key_import(const char *team_id, const char *import_id, char *out
     snprintf(out, cap, LP_STORAGE_PREFIX_IMPORTS "%s/%s", team_id, import_id);
 }
 
+void lp_storage_key_model(const char *team_id, const char *model_id, char *out, size_t cap)
+{
+    snprintf(out, cap, LP_STORAGE_PREFIX_MODELS "%s/%s.onnx", team_id, model_id);
+}
+
 int lp_storage_key_team_is(const char *key, const char *team_id)
 {
     const char *rest = NULL;
@@ -374,13 +379,16 @@ lp_storage_key_kind lp_storage_key_kind_of(const char *key)
         return LP_STORAGE_KEY_EXPORT;
     if (strncmp(key, LP_STORAGE_PREFIX_IMPORTS, strlen(LP_STORAGE_PREFIX_IMPORTS)) == 0)
         return LP_STORAGE_KEY_IMPORT;
+    if (strncmp(key, LP_STORAGE_PREFIX_MODELS, strlen(LP_STORAGE_PREFIX_MODELS)) == 0)
+        return LP_STORAGE_KEY_MODEL;
     return LP_STORAGE_KEY_EXTERNAL;
 }
 
 int lp_storage_prefix_overlaps_managed(const char *prefix)
 {
     static const char *const managed[] = {LP_STORAGE_PREFIX_ORIGINALS, LP_STORAGE_PREFIX_DERIVED,
-                                          LP_STORAGE_PREFIX_EXPORTS, LP_STORAGE_PREFIX_IMPORTS};
+                                          LP_STORAGE_PREFIX_EXPORTS, LP_STORAGE_PREFIX_IMPORTS,
+                                          LP_STORAGE_PREFIX_MODELS};
     size_t n = strlen(prefix);
     for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++)
         if (strncmp(prefix, managed[i], strlen(managed[i])) == 0 || strncmp(managed[i], prefix, n) == 0)

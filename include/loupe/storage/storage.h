@@ -97,6 +97,7 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
 #define LP_STORAGE_PREFIX_DERIVED "derived/"
 #define LP_STORAGE_PREFIX_EXPORTS "exports/"
 #define LP_STORAGE_PREFIX_IMPORTS "imports/"
+#define LP_STORAGE_PREFIX_MODELS "models/"
 
 /* Writes the key of an uploaded original into out (cap bytes):
  * "originals/<team>/<item>/<upload id>" (a new upload never overwrites the
@@ -115,19 +116,24 @@ void lp_storage_key_import(const char *team_id, const char *import_id, char *out
  * (exports/<team>/…, imports/<team>/…), else 0. */
 int lp_storage_key_team_is(const char *key, const char *team_id);
 
+/* Writes the key of a registered model's uploaded file into out (cap bytes):
+ * "models/<team>/<model id>.onnx". */
+void lp_storage_key_model(const char *team_id, const char *model_id, char *out, size_t cap);
+
 /* Who owns a key's name. */
 typedef enum lp_storage_key_kind {
     LP_STORAGE_KEY_EXTERNAL = 0, /* named by a client (register-external) */
     LP_STORAGE_KEY_ORIGINAL,     /* an upload (lp_storage_key_original) */
     LP_STORAGE_KEY_DERIVED,      /* content-addressed output (lp_storage_key_derived): immutable */
     LP_STORAGE_KEY_EXPORT,       /* an export's archive (lp_storage_key_export) */
-    LP_STORAGE_KEY_IMPORT        /* an import's uploaded file (lp_storage_key_import) */
+    LP_STORAGE_KEY_IMPORT,       /* an import's uploaded file (lp_storage_key_import) */
+    LP_STORAGE_KEY_MODEL         /* a model's uploaded file (lp_storage_key_model) */
 } lp_storage_key_kind;
 
 lp_storage_key_kind lp_storage_key_kind_of(const char *key);
 
 /* 1 if a folder prefix (ending in '/') overlaps the keys Loupe names
- * itself — it lies inside originals/, derived/, exports/ or imports/, or contains them — so no
+ * itself — it lies inside originals/, derived/, exports/, imports/ or models/, or contains them — so no
  * external storage location may use it. */
 int lp_storage_prefix_overlaps_managed(const char *prefix);
 

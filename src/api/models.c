@@ -1,0 +1,336 @@
+/* The model registry (docs/MODELS.md, docs/API.md "Models"):
+ *   POST   /api/v1/models            a model (loupe/models/spec.h) → 201; an onnx model's
+ *                                    answer holds the upload_url of its file (MANAGE)
+ *   GET    /api/v1/models            the team's models, oldest first (MANAGE)
+ *   GET    /api/v1/models/{id}       with ETag; If-None-Match → 304 (MANAGE)
+ *   PATCH  /api/v1/models/{id}       members merged over the stored model (null removes one),
+ *                                    the result checked whole; If-Match → 412 when stale (MANAGE)
+ *   DELETE /api/v1/models/{id}       → 204 (MANAGE)
+ *   PUT    /api/v1/models/{id}/file  an onnx model's file as the body, streamed into storage (MANAGE)
+ * Every change writes an audit row in its transaction. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classes_int.h"
+#include "handlers_int.h"
+#include "identity_int.h"
+#include "loupe/api/audit.h"
+#include "loupe/api/input.h"
+#include "loupe/core/util.h"
+#include "loupe/db/models_sql.h"
+#include "loupe/http/etag.h"
+#include "loupe/models/spec.h"
+#include "respond_int.h"
+#include "slot_common_int.h"
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static const char *file_url(lp_req *req, const char *id)
+{
+    const char *base = req->svc->cfg->public_url ? req->svc->cfg->public_url : "";
+    size_t n = strlen(base);
+    return lp_arena_printf(req->arena, "%.*s/api/v1/models/%s/file", (int)(n && base[n - 1] == '/' ? n - 1 : n),
+                           base, id);
+}
+
+/* The model as the API shows it: its spec with id, version, file and times. */
+static json_t *model_json(lp_req *req, const lp_model_row *m)
+{
+    json_t *doc = json_loads(m->spec, 0, NULL), *file;
+    if (!doc)
+        return NULL;
+    int onnx = strcmp(m->runtime, "onnx") == 0;
+    file = m->file_key ? json_pack("{s:I, s:s, s:o}", "size_bytes", (json_int_t)m->file_size, "sha256",
+                                   m->file_sha256 ? m->file_sha256 : "", "uploaded_at", str_or_null(m->uploaded_at))
+                       : json_null();
+    if (json_object_set_new(doc, "id", json_string(m->id)) || json_object_set_new(doc, "version", json_integer(m->version)) ||
+        json_object_set_new(doc, "file", file) ||
+        json_object_set_new(doc, "upload_url", onnx ? str_or_null(file_url(req, m->id)) : json_null()) ||
+        json_object_set_new(doc, "created_by", str_or_null(m->created_by)) ||
+        json_object_set_new(doc, "created_at", json_string(m->created_at)) ||
+        json_object_set_new(doc, "updated_at", json_string(m->updated_at))) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static const char *etag_of(int64_t version, char tag[32])
+{
+    snprintf(tag, 32, "\"%lld\"", (long long)version);
+    return tag;
+}
+
+static int respond_model(lp_req *req, int status, const lp_model_row *m)
+{
+    char tag[32];
+    json_t *doc = model_json(req, m);
+    if (!doc || lp_res_header(req, "ETag", etag_of(m->version, tag)) != 0) {
+        json_decref(doc);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering model %s", m->id);
+    }
+    if (status == 201)
+        return lp_api_respond_created(req, "/api/v1/models", m->id, doc);
+    return lp_res_json(req, status, doc);
+}
+
+/* Checks doc whole (a create body, or a stored model with a PATCH merged in)
+ * into v; *norm (new) is the spec as stored. 0, or -1 with req->err. */
+static int read_model(lp_req *req, const json_t *doc, lp_model_values *v, char **norm)
+{
+    lp_model_spec s;
+    json_t *j;
+    *norm = NULL;
+    if (lp_model_spec_read(doc, (size_t)req->svc->cfg->model_labels_max, &s, &req->err) != 0)
+        return -1;
+    if (lp_identity_name(s.name, "name", (size_t)req->svc->cfg->string_max_length, &req->err) != 0)
+        return -1;
+    if (!(j = lp_model_spec_json(&s)) || !(*norm = json_dumps(j, JSON_COMPACT))) {
+        json_decref(j);
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the model");
+    }
+    json_decref(j);
+    *v = (lp_model_values){s.name, lp_model_task_names[s.task], lp_model_runtime_names[s.runtime],
+                           lp_model_queue_names[s.queue], *norm};
+    return 0;
+}
+
+int lp_api_models_create(lp_req *req)
+{
+    json_t *body;
+    lp_model_values v;
+    lp_model_row m;
+    char *norm = NULL;
+    lp_db *db;
+    int rc = -1;
+
+    if (!(body = lp_req_json(req, 1)) || read_model(req, body, &v, &norm) != 0 || !(db = lp_req_db(req))) {
+        free(norm);
+        return -1;
+    }
+    if (lp_api_class_map_check(req, db, json_object_get(body, "class_map"), "class_map.") == 0 &&
+        lp_db_begin(db, &req->err) == 0 &&
+        lp_db_model_create(db, req->arena, req->who.team_id, req->who.user_id, &v, &m, &req->err) == 0 &&
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "model.create", "model", m.id,
+                        json_pack("{s:s, s:s, s:s}", "name", v.name, "task", v.task, "runtime", v.runtime),
+                        &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+    lp_req_db_release(req);
+    free(norm);
+    return rc != 0 ? -1 : respond_model(req, 201, &m);
+}
+
+static json_t *listed_json(lp_req *req, const void *row) { return model_json(req, row); }
+
+int lp_api_models_list(lp_req *req)
+{
+    lp_page page;
+    lp_model_row *rows;
+    size_t n;
+    lp_db *db;
+    int rc;
+
+    if (lp_page_read_checked(req, &page, lp_is_uuid) != 0 || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_model_list(db, req->arena, req->who.team_id, page.after_id, page.size + 1, &rows, &n, &req->err);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    return lp_api_respond_id_keyset(req, "models", &page, rows, n, sizeof *rows, offsetof(lp_model_row, id),
+                                    listed_json);
+}
+
+int lp_api_models_get(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "model");
+    lp_model_row m;
+    lp_db *db;
+    char tag[32];
+    int rc;
+
+    if (!id || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    if (lp_req_etag_match(req, "If-None-Match", etag_of(m.version, tag))) {
+        lp_res_header(req, "ETag", tag);
+        return lp_res_empty(req, 304);
+    }
+    return respond_model(req, 200, &m);
+}
+
+/* The stored spec with the members of patch merged in (null removes one). New, or NULL. */
+static json_t *merged(const lp_model_row *m, json_t *patch)
+{
+    json_t *doc = json_loads(m->spec, 0, NULL), *v;
+    const char *key;
+    if (!doc)
+        return NULL;
+    json_object_foreach(patch, key, v) {
+        if (json_is_null(v))
+            json_object_del(doc, key);
+        else
+            json_object_set(doc, key, v);
+    }
+    return doc;
+}
+
+static int stale(lp_req *req, const lp_model_row *m)
+{
+    char tag[32];
+    lp_res_header(req, "ETag", etag_of(m->version, tag));
+    lp_error_set(&req->err, LP_E_PRECONDITION, "model %s changed since you read it", m->id);
+    lp_error_detail(&req->err, "the current version is %lld", (long long)m->version);
+    return lp_error_hint(&req->err, "read it again (GET /api/v1/models/%s) and retry with If-Match: %s", m->id, tag);
+}
+
+int lp_api_models_update(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "model");
+    json_t *body, *doc = NULL, *fields;
+    lp_model_values v;
+    lp_model_row m;
+    char *norm = NULL, tag[32];
+    lp_db *db;
+    int rc = -1, done;
+
+    if (!id || !(body = lp_req_json(req, 1)) || !(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_begin(db, &req->err) != 0 || lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err) != 0)
+        goto done;
+    if (lp_req_header(req, "If-Match") && !lp_req_etag_match(req, "If-Match", etag_of(m.version, tag))) {
+        stale(req, &m);
+        goto done;
+    }
+    if (!(doc = merged(&m, body))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory merging model %s", id);
+        goto done;
+    }
+    if (read_model(req, doc, &v, &norm) != 0 ||
+        lp_api_class_map_check(req, db, json_object_get(doc, "class_map"), "class_map.") != 0 ||
+        (done = lp_db_model_update(db, req->arena, req->who.team_id, id, m.version, &v, &m, &req->err)) < 0)
+        goto done;
+    if (done == 1) {
+        stale(req, &m);
+        goto done;
+    }
+    fields = json_array();
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) json_array_append_new(fields, json_string(key));
+    if (lp_audit_record(db, req->who.team_id, req->who.user_id, "model.update", "model", id,
+                        json_pack("{s:o, s:I}", "fields", fields, "version", (json_int_t)m.version), &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+done:
+    if (rc != 0 && lp_db_in_transaction(db))
+        lp_db_rollback(db);
+    lp_req_db_release(req);
+    json_decref(doc);
+    free(norm);
+    return rc != 0 ? -1 : respond_model(req, 200, &m);
+}
+
+int lp_api_models_delete(lp_req *req)
+{
+    return lp_api_respond_deleted(req, "model", "model", lp_db_model_soft_delete);
+}
+
+/* ---- PUT /api/v1/models/{id}/file ------------------------------------------------------- */
+
+typedef struct model_upload {
+    lp_storage_writer *w;
+    char team_id[37], user_id[37], id[37];
+    char key[LP_STORAGE_KEY_MAX + 1];
+    uint64_t bytes, max;
+} model_upload;
+
+static int model_chunk(lp_req *req, void *cls, const char *data, size_t len)
+{
+    model_upload *u = cls;
+    if ((u->bytes += len) > u->max)
+        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the model file is over %llu bytes (model_max_bytes)",
+                            (unsigned long long)u->max);
+    return lp_storage_writer_write(u->w, data, len, &req->err);
+}
+
+static int model_end(lp_req *req, void *cls)
+{
+    model_upload *u = cls;
+    lp_storage_object obj;
+    lp_model_row m;
+    lp_db *db;
+    int rc = -1, set;
+
+    lp_storage_writer *w = u->w;
+    u->w = NULL;
+    if (lp_storage_writer_commit(w, &obj, &req->err) != 0 || !(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_begin(db, &req->err) == 0 &&
+        (set = lp_db_model_set_file(db, u->team_id, u->id, u->key, (int64_t)obj.size, obj.sha256, &req->err)) >= 0) {
+        if (set == 1)
+            lp_error_set(&req->err, LP_E_CONFLICT, "model %s does not run on onnx: it has no file", u->id);
+        else if (lp_audit_record(db, u->team_id, u->user_id, "model.upload", "model", u->id,
+                                 json_pack("{s:I, s:s}", "size_bytes", (json_int_t)obj.size, "sha256", obj.sha256),
+                                 &req->err) == 0 &&
+                 lp_db_commit(db, &req->err) == 0 &&
+                 lp_db_model_get(db, req->arena, u->team_id, u->id, &m, &req->err) == 0)
+            rc = 0;
+    }
+    if (rc != 0 && lp_db_in_transaction(db))
+        lp_db_rollback(db);
+    lp_req_db_release(req);
+    return rc == 0 ? respond_model(req, 200, &m) : -1;
+}
+
+static void model_cleanup(void *cls)
+{
+    model_upload *u = cls;
+    lp_storage_writer_abort(u->w);
+    free(u);
+}
+
+int lp_api_models_file(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "model"), *clen = lp_req_header(req, "Content-Length");
+    lp_storage *s = lp_slot_storage(req);
+    lp_model_row m;
+    model_upload *u;
+    lp_db *db;
+    int rc;
+
+    if (!id || !s || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    if (strcmp(m.runtime, "onnx") != 0)
+        return lp_error_set(&req->err, LP_E_CONFLICT, "model %s does not run on onnx: it has no file", id);
+    if (clen && strtoull(clen, NULL, 10) > (unsigned long long)req->svc->cfg->model_max_bytes)
+        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the file is %s bytes; the limit is %lld bytes (model_max_bytes)",
+                            clen, (long long)req->svc->cfg->model_max_bytes);
+    if (!(u = calloc(1, sizeof *u)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    lp_strlcpy(u->team_id, req->who.team_id, sizeof u->team_id);
+    lp_strlcpy(u->user_id, req->who.user_id, sizeof u->user_id);
+    lp_strlcpy(u->id, id, sizeof u->id);
+    u->max = (uint64_t)req->svc->cfg->model_max_bytes;
+    lp_storage_key_model(req->who.team_id, id, u->key, sizeof u->key);
+    if (!(u->w = lp_storage_writer_open(s, u->key, "application/octet-stream", &req->err))) {
+        free(u);
+        return -1;
+    }
+    lp_body_sink sink = {.chunk = model_chunk, .end = model_end, .cleanup = model_cleanup, .cls = u};
+    if (lp_req_stream_body(req, &sink) != 0) {
+        model_cleanup(u);
+        return -1;
+    }
+    return 0;
+}

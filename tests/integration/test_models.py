@@ -1,0 +1,231 @@
+"""The model registry: models registered, listed, read with ETags, changed (merged, checked whole,
+If-Match), deleted; every member of a bad body named in the 422; unknown decoder options refused;
+an onnx model's file uploaded to its upload_url; audit rows; manage role; team isolation."""
+
+import hashlib
+import unittest
+
+import loupe_harness as lh
+
+lh.require_services(binaries=("louped",))
+
+PASSWORD = "a long enough password 1"
+
+
+def detector(**over):
+    body = {
+        "name": "faces",
+        "task": "detect",
+        "runtime": "onnx",
+        "input": {"width": 128, "height": 128, "layout": "NCHW", "resize": "letterbox", "scale": 0.00784313725,
+                  "mean": [1.0], "std": [1, 1, 1], "name": "input"},
+        "output": {"decoder": "ssd_anchors", "names": {"boxes": "regressors", "scores": "classificators"},
+                   "strides": [8, 16], "anchors_per_cell": [2, 6], "box_scale": 128, "score_sigmoid": True},
+        "labels": ["face"],
+        "score_threshold": 0.6,
+        "nms_iou": 0.3,
+        "queue": "cpu",
+    }
+    body.update(over)
+    return body
+
+
+def kserve(**over):
+    body = {
+        "name": "ocr",
+        "task": "text_detect",
+        "runtime": "http",
+        "endpoint": {"protocol": "kserve_v2", "url": "http://127.0.0.2:9000", "model_name": "det"},
+        "input": {"width": 640, "height": 640},
+        "output": {"decoder": "text_polygons", "binary_threshold": 0.3},
+        "labels": ["text"],
+    }
+    body.update(over)
+    return body
+
+
+class ModelsTest(lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.start_team()
+
+    def fields(self, r, status=422):
+        body = self.assertProblem(r, status)
+        return sorted(e["field"] for e in body.get("errors") or [])
+
+    def test_register_read_change_delete(self):
+        r = self.c.post("/api/v1/models", json=detector())
+        self.assertEqual(r.status, 201, r.text)
+        m = r.json()
+        self.assertEqual(r.headers["Location"], "/api/v1/models/" + m["id"])
+        self.assertEqual(r.headers["ETag"], '"1"')
+        self.assertEqual(m["version"], 1)
+        # Defaults written out, one mean for every channel.
+        self.assertEqual(m["input"]["mean"], [1.0, 1.0, 1.0])
+        self.assertEqual(m["output"]["box_format"], "xyxy")
+        self.assertEqual(m["output"]["max_detections"], 100)
+        self.assertEqual(m["class_map"], {})
+        self.assertIsNone(m["endpoint"])
+        self.assertIsNone(m["file"])
+        self.assertTrue(m["upload_url"].endswith("/api/v1/models/%s/file" % m["id"]), m["upload_url"])
+
+        # The answer read back is a valid body.
+        back = {k: v for k, v in m.items() if k not in ("id", "version", "file", "upload_url", "created_by",
+                                                          "created_at", "updated_at")}
+        r = self.c.post("/api/v1/models", json=back)
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(r.json()["output"], m["output"])
+
+        # ETags: If-None-Match → 304; a PATCH counts a version; a stale If-Match → 412.
+        r = self.c.get("/api/v1/models/" + m["id"], headers={"If-None-Match": '"1"'})
+        self.assertEqual(r.status, 304)
+        r = self.c.patch("/api/v1/models/" + m["id"], json={"score_threshold": 0.7, "queue": "gpu"},
+                         headers={"If-Match": '"1"'})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual((r.json()["version"], r.json()["score_threshold"], r.json()["queue"]), (2, 0.7, "gpu"))
+        self.assertEqual(r.headers["ETag"], '"2"')
+        self.assertEqual(r.json()["output"]["strides"], [8, 16])  # untouched members kept
+        self.assertProblem(self.c.patch("/api/v1/models/" + m["id"], json={"nms_iou": 0.2},
+                                        headers={"If-Match": '"1"'}), 412)
+        self.assertEqual(self.c.get("/api/v1/models/" + m["id"]).json()["nms_iou"], 0.3)
+        r = self.c.get("/api/v1/models/" + m["id"], headers={"If-None-Match": '"1"'})
+        self.assertEqual(r.status, 200)
+
+        # A PATCH is checked whole: switching to http needs an endpoint.
+        self.assertIn("endpoint", self.fields(self.c.patch("/api/v1/models/" + m["id"], json={"runtime": "http"})))
+        r = self.c.patch("/api/v1/models/" + m["id"], json={
+            "runtime": "http", "endpoint": {"protocol": "v7_byom", "url": "https://models.example.com/infer"}})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertIsNone(r.json()["upload_url"])
+        self.assertEqual(r.json()["endpoint"]["model_name"], None)
+        # null removes an optional member: back to onnx.
+        r = self.c.patch("/api/v1/models/" + m["id"], json={"runtime": "onnx", "endpoint": None})
+        self.assertEqual(r.status, 200, r.text)
+
+        # Listed, paged, oldest first.
+        self.assertEqual(self.c.post("/api/v1/models", json=kserve()).status, 201)
+        names, nxt = [], "/api/v1/models?page[size]=2"
+        while nxt:
+            doc = self.c.get(nxt).json()
+            names += [x["name"] for x in doc["models"]]
+            nxt = doc["next"]
+        self.assertEqual(names, ["faces", "faces", "ocr"])
+
+        self.assertEqual(self.c.delete("/api/v1/models/" + m["id"]).status, 204)
+        self.assertProblem(self.c.get("/api/v1/models/" + m["id"]), 404)
+        self.assertProblem(self.c.delete("/api/v1/models/" + m["id"]), 404)
+        self.assertEqual(len(self.c.get("/api/v1/models").json()["models"]), 2)
+
+        actions = [a for (a,) in self.query("SELECT action FROM audit_log WHERE object_type = 'model' "
+                                             "AND object_id = '%s' ORDER BY id" % m["id"])]
+        self.assertEqual(actions, ["model.create", "model.update", "model.update", "model.update",
+                                   "model.delete"])
+
+    def test_every_bad_member_is_named(self):
+        bad = detector(task="sketch", runtime="tpu", queue="fpga", score_threshold=2, nms_iou=-1, colour="red",
+                       labels=["face", "", "face"], class_map={"cat": "x", "face": "not-a-uuid"},
+                       input={"width": 0, "height": 9000, "layout": "CHW", "resize": "crop"})
+        self.assertEqual(self.fields(self.c.post("/api/v1/models", json=bad)),
+                         ["class_map.cat", "class_map.face", "colour", "input.height", "input.layout", "input.resize",
+                          "input.width", "labels[1]", "labels[2]", "nms_iou", "queue", "runtime", "score_threshold",
+                          "task"])
+        got = self.fields(self.c.post("/api/v1/models", json=detector(
+            input={"width": 1, "height": 1, "scale": 0, "mean": [0, 0], "std": [1, 0, 1], "depth": 3})))
+        self.assertEqual(got, ["input.depth", "input.mean", "input.scale", "input.std[1]"])
+
+        # Required members.
+        self.assertEqual(self.fields(self.c.post("/api/v1/models", json={})),
+                         ["input", "labels", "name", "output", "runtime", "task"])
+
+        # Decoder options: unknown ones, another decoder's, a decoder unfit for the task.
+        got = self.fields(self.c.post("/api/v1/models", json=detector(output={
+            "decoder": "boxes_scores_classes", "names": {"boxes": "b", "masks": "m"}, "box_format": "yxyx",
+            "strides": [8], "iou_magic": 1})))
+        self.assertEqual(got, ["output.box_format", "output.iou_magic", "output.names.masks", "output.strides"])
+        got = self.fields(self.c.post("/api/v1/models", json=detector(output={"decoder": "masks"})))
+        self.assertEqual(got, ["output.decoder"])
+        got = self.fields(self.c.post("/api/v1/models", json=detector(output={
+            "decoder": "ssd_anchors", "strides": [8, 0], "anchors_per_cell": [2]})))
+        self.assertEqual(got, ["output.anchors_per_cell", "output.strides[1]"])
+        got = self.fields(self.c.post("/api/v1/models", json=detector(output={"decoder": "ssd_anchors"})))
+        self.assertEqual(got, ["output.anchors_per_cell", "output.strides"])
+        got = self.fields(self.c.post("/api/v1/models", json=kserve(output={"decoder": "text_polygons",
+                                                                             "unclip_ratio": 0, "min_size": -1})))
+        self.assertEqual(got, ["output.min_size", "output.unclip_ratio"])
+
+        # Endpoints: only for http, checked.
+        self.assertEqual(self.fields(self.c.post("/api/v1/models", json=detector(
+            endpoint={"protocol": "kserve_v2", "url": "http://x", "model_name": "m"}))), ["endpoint"])
+        got = self.fields(self.c.post("/api/v1/models", json=kserve(
+            endpoint={"protocol": "grpc", "url": "ftp://x", "extra": 1})))
+        self.assertEqual(got, ["endpoint.extra", "endpoint.protocol", "endpoint.url"])
+        self.assertEqual(self.fields(self.c.post("/api/v1/models", json=kserve(
+            endpoint={"protocol": "kserve_v2", "url": "http://x"}))), ["endpoint.model_name"])
+
+        # class_map values must be classes of this team.
+        r = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]})
+        self.assertEqual(r.status, 201, r.text)
+        cls = r.json()["id"]
+        self.assertEqual(self.fields(self.c.post("/api/v1/models", json=detector(
+            class_map={"face": "00000000-0000-4000-8000-000000000000"}))), ["class_map.face"])
+        r = self.c.post("/api/v1/models", json=detector(class_map={"face": cls}))
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(r.json()["class_map"], {"face": cls})
+
+        self.assertEqual(self.query("SELECT count(*) FROM models")[0][0], "1")  # nothing half written
+
+    def test_onnx_file_upload(self):
+        m = self.c.post("/api/v1/models", json=detector()).json()
+        blob = b"\x08\x07" + b"not really onnx, bytes all the same" * 100
+        url = m["upload_url"][m["upload_url"].index("/api/v1/"):]
+        r = self.c.put(url, data=blob, headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(r.status, 200, r.text)
+        f = r.json()["file"]
+        self.assertEqual((f["size_bytes"], f["sha256"]), (len(blob), hashlib.sha256(blob).hexdigest()))
+        self.assertEqual(r.json()["version"], 2)
+        key = self.query("SELECT file_key FROM models WHERE id = '%s'" % m["id"])[0][0]
+        self.assertEqual(key, "models/%s/%s.onnx" % (self.team, m["id"]))
+
+        # An http model has no file.
+        h = self.c.post("/api/v1/models", json=kserve()).json()
+        self.assertIsNone(h["upload_url"])
+        self.assertProblem(self.c.put("/api/v1/models/%s/file" % h["id"], data=b"x",
+                                      headers={"Content-Type": "application/octet-stream"}), 409)
+
+        # Over model_max_bytes.
+        d2 = self.start_louped({"model_max_bytes": "2k"})
+        c2 = d2.client(api_key=self.boot["api_key"])
+        self.assertProblem(c2.put(url, data=b"x" * 4096, headers={"Content-Type": "application/octet-stream"}), 413)
+
+    def test_roles_and_teams(self):
+        m = self.c.post("/api/v1/models", json=detector()).json()
+        rival = self.d.client(api_key=self.bootstrap(team="Rivals", email="r@example.com")["api_key"])
+        for method, path, body in (("get", "/api/v1/models/" + m["id"], None),
+                                   ("patch", "/api/v1/models/" + m["id"], {"nms_iou": 0.1}),
+                                   ("delete", "/api/v1/models/" + m["id"], None)):
+            r = getattr(rival, method)(path, **({"json": body} if body is not None else {}))
+            self.assertProblem(r, 404)
+        self.assertProblem(rival.put("/api/v1/models/%s/file" % m["id"], data=b"x",
+                                     headers={"Content-Type": "application/octet-stream"}), 404)
+        self.assertEqual(rival.get("/api/v1/models").json()["models"], [])
+
+        # An annotator may not manage models.
+        r = self.c.post("/api/v1/teams/%s/members" % self.team, json={"email": "a@example.com", "role": "annotator"})
+        self.assertEqual(r.status, 202, r.text)
+        self.assertEqual(self.d.client().post("/api/v1/invitations/accept",
+                                              json={"token": r.json()["token"], "password": PASSWORD}).status, 201)
+        s = self.d.client()
+        r = s.post("/api/v1/auth/login", json={"email": "a@example.com", "password": PASSWORD})
+        self.assertEqual(r.status, 200, r.text)
+        s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        for method, path, body in (("get", "/api/v1/models", None), ("post", "/api/v1/models", detector()),
+                                   ("get", "/api/v1/models/" + m["id"], None),
+                                   ("patch", "/api/v1/models/" + m["id"], {"nms_iou": 0.1}),
+                                   ("delete", "/api/v1/models/" + m["id"], None)):
+            r = getattr(s, method)(path, **({"json": body} if body is not None else {}))
+            self.assertProblem(r, 403)
+        self.assertEqual(self.c.get("/api/v1/models/" + m["id"]).json()["version"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
