@@ -1,0 +1,44 @@
+/* From a detector's output tensors to boxes on the source image
+ * (docs/MODELS.md "Output decoders"). Pure.
+ *
+ * The boxes_scores_classes decoder reads boxes [N×4] in the model's
+ * box_format, scores [N] and class indexes [N] (floats, as models give
+ * them), keeps those at or over the score threshold, suppresses overlaps
+ * per class (greedy NMS at nms_iou), keeps the best max_detections, and maps
+ * each box back to source pixels through the fit, clipped to the image. */
+#ifndef LOUPE_MODELS_DETECT_H
+#define LOUPE_MODELS_DETECT_H
+
+#include <stddef.h>
+
+#include "loupe/core/error.h"
+#include "loupe/models/spec.h"
+#include "loupe/models/tensor.h"
+
+typedef struct lp_model_det {
+    double x, y, w, h; /* pixels of the image the coordinates are in */
+    float score;
+    int label;         /* index into the model's labels */
+} lp_model_det;
+
+/* One box of a box_format as xyxy in tensor pixels (w × h the tensor's size). */
+void lp_model_box_to_xyxy(lp_model_box_format f, const float b[4], int w, int h, double out[4]);
+
+/* Greedy non-maximum suppression in place: dets sorted by score (highest
+ * first, ties by index), a box dropped when its IoU with a kept box of the
+ * same label is over iou; at most max kept. Returns how many are kept
+ * (the first ones of dets). */
+size_t lp_model_nms(lp_model_det *dets, size_t n, double iou, size_t max);
+
+/* Decodes boxes_scores_classes outputs of n candidates into out (n
+ * entries, caller-owned) with spec's thresholds and fit. classes may be
+ * NULL (every box label 0). A class index outside labels is LP_E_INVALID.
+ * Returns the number of detections, or -1 with err set. */
+long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
+                         const float *classes, size_t n, lp_model_det *out, lp_error *err);
+
+/* The Loupe class id the model's label i maps to through class_map
+ * (borrowed), or NULL when it maps to none. */
+const char *lp_model_class_of(const lp_model_spec *spec, int label);
+
+#endif

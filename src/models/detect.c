@@ -1,0 +1,101 @@
+/* From a detector's output tensors to boxes. See loupe/models/detect.h. */
+#include "loupe/models/detect.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void lp_model_box_to_xyxy(lp_model_box_format f, const float b[4], int w, int h, double out[4])
+{
+    switch (f) {
+    case LP_BOX_XYXY:
+        for (int i = 0; i < 4; i++)
+            out[i] = b[i];
+        break;
+    case LP_BOX_XYXY_NORM:
+        out[0] = b[0] * (double)w;
+        out[1] = b[1] * (double)h;
+        out[2] = b[2] * (double)w;
+        out[3] = b[3] * (double)h;
+        break;
+    case LP_BOX_CXCYWH_NORM:
+        out[0] = (b[0] - b[2] / 2.0) * w;
+        out[1] = (b[1] - b[3] / 2.0) * h;
+        out[2] = (b[0] + b[2] / 2.0) * w;
+        out[3] = (b[1] + b[3] / 2.0) * h;
+        break;
+    }
+}
+
+static double iou(const lp_model_det *a, const lp_model_det *b)
+{
+    double ix = fmin(a->x + a->w, b->x + b->w) - fmax(a->x, b->x);
+    double iy = fmin(a->y + a->h, b->y + b->h) - fmax(a->y, b->y);
+    if (ix <= 0 || iy <= 0)
+        return 0;
+    double inter = ix * iy, uni = a->w * a->h + b->w * b->h - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+static int by_score(const void *pa, const void *pb)
+{
+    const lp_model_det *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return 0;
+}
+
+size_t lp_model_nms(lp_model_det *dets, size_t n, double max_iou, size_t max)
+{
+    size_t kept = 0;
+    for (size_t i = 1; i < n; i++) { /* insertion sort: stable (ties keep their order) */
+        lp_model_det d = dets[i];
+        size_t j = i;
+        while (j > 0 && by_score(&dets[j - 1], &d) > 0) {
+            dets[j] = dets[j - 1];
+            j--;
+        }
+        dets[j] = d;
+    }
+    for (size_t i = 0; i < n && kept < max; i++) {
+        int keep = 1;
+        for (size_t k = 0; k < kept && keep; k++)
+            keep = !(dets[k].label == dets[i].label && iou(&dets[k], &dets[i]) > max_iou);
+        if (keep)
+            dets[kept++] = dets[i];
+    }
+    return kept;
+}
+
+long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
+                         const float *classes, size_t n, lp_model_det *out, lp_error *err)
+{
+    size_t m = 0, nlabels = json_array_size(spec->labels);
+    for (size_t i = 0; i < n; i++) {
+        float s = scores[i];
+        if (!(s >= spec->score_threshold))
+            continue;
+        double c = classes ? classes[i] : 0, xyxy[4];
+        if (!(c >= 0 && c < (double)nlabels) || c != floor(c))
+            return lp_error_set(err, LP_E_INVALID, "detection %zu has class %g; the model has %zu labels", i, c,
+                                nlabels);
+        lp_model_box_to_xyxy(spec->output.box_format, boxes + 4 * i, fit->dst_w, fit->dst_h, xyxy);
+        double x0, y0, x1, y1;
+        lp_model_fit_unmap(fit, xyxy[0], xyxy[1], &x0, &y0);
+        lp_model_fit_unmap(fit, xyxy[2], xyxy[3], &x1, &y1);
+        x0 = fmin(fmax(x0, 0), fit->src_w);
+        x1 = fmin(fmax(x1, 0), fit->src_w);
+        y0 = fmin(fmax(y0, 0), fit->src_h);
+        y1 = fmin(fmax(y1, 0), fit->src_h);
+        if (!(x1 > x0 && y1 > y0))
+            continue; /* empty, or wholly in the letterbox bars */
+        out[m++] = (lp_model_det){x0, y0, x1 - x0, y1 - y0, s > 1 ? 1 : s, (int)c};
+    }
+    return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)spec->output.max_detections);
+}
+
+const char *lp_model_class_of(const lp_model_spec *spec, int label)
+{
+    const json_t *name = json_array_get(spec->labels, (size_t)label);
+    return name && spec->class_map ? json_string_value(json_object_get(spec->class_map, json_string_value(name)))
+                                   : NULL;
+}

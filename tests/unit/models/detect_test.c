@@ -1,0 +1,95 @@
+/* Detector outputs to boxes: box formats, NMS, thresholds, the letterbox undone, class_map. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "loupe/models/detect.h"
+
+static void test_box_formats(void **state)
+{
+    (void)state;
+    double o[4];
+    const float a[4] = {10, 20, 30, 60};
+    lp_model_box_to_xyxy(LP_BOX_XYXY, a, 100, 200, o);
+    assert_true(o[0] == 10 && o[1] == 20 && o[2] == 30 && o[3] == 60);
+    const float n[4] = {0.1f, 0.1f, 0.3f, 0.3f};
+    lp_model_box_to_xyxy(LP_BOX_XYXY_NORM, n, 100, 200, o);
+    assert_true(fabs(o[0] - 10) < 1e-4 && fabs(o[1] - 20) < 1e-4 && fabs(o[2] - 30) < 1e-4 && fabs(o[3] - 60) < 1e-4);
+    const float c[4] = {0.5f, 0.5f, 0.2f, 0.1f};
+    lp_model_box_to_xyxy(LP_BOX_CXCYWH_NORM, c, 100, 200, o);
+    assert_true(fabs(o[0] - 40) < 1e-4 && fabs(o[1] - 90) < 1e-4 && fabs(o[2] - 60) < 1e-4 && fabs(o[3] - 110) < 1e-4);
+}
+
+static void test_nms(void **state)
+{
+    (void)state;
+    lp_model_det d[] = {
+        {0, 0, 10, 10, 0.6f, 0},   /* IoU with the 0.9 box: 81/119 = 0.68 → dropped */
+        {1, 1, 10, 10, 0.9f, 0},
+        {1, 1, 10, 10, 0.8f, 1},   /* same place, other label: kept */
+        {20, 20, 5, 5, 0.7f, 0},   /* apart: kept */
+        {5, 0, 10, 10, 0.5f, 0},   /* IoU with 0.9: 54/146 = 0.37 → kept at 0.45, dropped at 0.3 */
+    };
+    lp_model_det e[5];
+    memcpy(e, d, sizeof d);
+    size_t k = lp_model_nms(d, 5, 0.45, 100);
+    assert_int_equal(k, 4);
+    assert_true(d[0].score == 0.9f && d[1].score == 0.8f && d[2].score == 0.7f && d[3].score == 0.5f);
+    k = lp_model_nms(e, 5, 0.3, 100);
+    assert_int_equal(k, 3);
+    memcpy(e, d, sizeof e);
+    assert_int_equal(lp_model_nms(e, 4, 0.45, 2), 2); /* max_detections */
+    assert_int_equal(lp_model_nms(e, 0, 0.45, 2), 0);
+}
+
+static void test_decode_bsc(void **state)
+{
+    (void)state;
+    json_t *labels = json_pack("[s, s]", "cat", "dog"), *map = json_pack("{s:s}", "dog", "7a0f0f0e-0000-4000-8000-000000000001");
+    lp_model_spec s = {.labels = labels, .class_map = map, .score_threshold = 0.5, .nms_iou = 0.45};
+    s.input = (lp_model_input){.width = 640, .height = 640, .resize = LP_MODEL_LETTERBOX};
+    s.output.box_format = LP_BOX_XYXY;
+    s.output.max_detections = 10;
+    lp_model_fit fit;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_fit_compute(&s.input, 1280, 720, &fit, &err), 0); /* s = 0.5, dy = 140 */
+    const float boxes[] = {
+        100, 240, 200, 340, /* → (200, 200)-(400, 400) */
+        102, 242, 202, 342, /* overlaps the first: suppressed */
+        0, 0, 640, 100,     /* wholly in the top bar: dropped */
+        600, 400, 700, 700, /* clipped at the image's corner: (1200, 520)-(1280, 720) */
+        10, 150, 20, 160,   /* under the threshold */
+    };
+    const float scores[] = {0.9f, 0.8f, 0.95f, 0.7f, 0.4f};
+    const float classes[] = {1, 1, 0, 0, 0};
+    lp_model_det out[5];
+    long n = lp_model_decode_bsc(&s, &fit, boxes, scores, classes, 5, out, &err);
+    assert_int_equal(n, 2);
+    assert_true(out[0].x == 200 && out[0].y == 200 && out[0].w == 200 && out[0].h == 200 && out[0].label == 1);
+    assert_true(out[1].x == 1200 && out[1].y == 520 && out[1].w == 80 && out[1].h == 200 && out[1].label == 0);
+    assert_string_equal(lp_model_class_of(&s, out[0].label), "7a0f0f0e-0000-4000-8000-000000000001");
+    assert_null(lp_model_class_of(&s, out[1].label));
+    assert_null(lp_model_class_of(&s, 5));
+
+    const float bad[] = {2};
+    assert_int_equal(lp_model_decode_bsc(&s, &fit, boxes, scores, bad, 1, out, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    json_decref(labels);
+    json_decref(map);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_box_formats),
+        cmocka_unit_test(test_nms),
+        cmocka_unit_test(test_decode_bsc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
