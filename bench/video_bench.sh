@@ -2,7 +2,7 @@
 # Video benchmark.
 #
 #   bench/video_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
-#   BENCH_PARTS="a b" (default both) picks the parts.
+#   BENCH_PARTS="a b d" (default all three) picks the parts.
 #
 # (a) Ingest of a long 720p H.264 video: BENCH_INGEST_FRAMES frames (default 100000, the figure of
 #     record; a few thousand for a quick run) at 30 fps, GOP 250, with a stereo AAC track, generated
@@ -19,6 +19,14 @@
 #     fetched warm, in order, as windows of BENCH_WINDOW (32) frames at full size
 #     (GET …/frames?from=&count=&size=1920), and, in the same run, frame by frame through
 #     GET …/frames/{n}. Frames/s of each against the video's own rate; goal: windows >= 4x real time.
+#
+# (d) Playback in the browser: the web app's video editor in headless Chromium (tests/e2e/video.spec.mjs
+#     with LOUPE_E2E_PLAY_ONLY) plays BENCH_PLAY_SECONDS (60) of a 1280x720 30 fps H.264 video with
+#     BENCH_TRACKS (20) box tracks drawn over it (keyframes every 50 frames, interpolated), frames
+#     and vectors loaded ahead of the playhead as an annotator's browser does; prints the frames
+#     shown, late (due before their pixels were loaded), the stalls and their time, and the frames the
+#     screen skipped (a refresh rate below the video's). Goal: 0 stalls. Needs web/dist (make web),
+#     /usr/bin/chromium and tests/e2e's npm packages; skipped with a message otherwise.
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
 bench_init video_bench
@@ -27,7 +35,7 @@ seconds=${BENCH_SECONDS:-20}
 window=${BENCH_WINDOW:-32}
 size=${BENCH_SIZE:-1920}
 
-parts=${BENCH_PARTS:-a b}
+parts=${BENCH_PARTS:-a b d}
 ingest_frames=${BENCH_INGEST_FRAMES:-100000}
 
 command -v ffmpeg >/dev/null || bench_die "ffmpeg is not installed"
@@ -74,24 +82,26 @@ print("  one pass vs the ffmpeg tool's decode alone (CPU): %.2fx" % (f["one_pass
 print("  peak resident memory of the whole run: %.0f MiB" % f["max_rss_mib"])
 PY
 fi
-[[ " $parts " == *" b "* ]] || exit 0
+[[ " $parts " == *" b "* || " $parts " == *" d "* ]] || exit 0
 for b in "$build/src/app/louped" "$build/src/worker/loupe-worker" "$build/src/decoder/loupe-decoder"; do
     [ -x "$b" ] || bench_die "$b is not built (cmake --build $build)"
 done
 
+bench_services
+port=$(bench_free_port)
+password="bench video player"
+export LOUPE_DECODER_PATH=$build/src/decoder/loupe-decoder LOUPE_MEDIA_CACHE_DIR=$work/cache \
+    LOUPE_HTTP_PORT=$port LOUPE_HTTP_THREADS=2 LOUPE_FRAME_WINDOW_MAX_PIXELS=1000000000 LOUPE_WEB_DIR=$root/web/dist
+key=$(echo "$password" | "$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local --password-stdin |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+bench_start "$build/src/app/louped" serve
+bench_start "$build/src/worker/loupe-worker"
+
+if [[ " $parts " == *" b "* ]]; then
 echo "video_bench: making a ${seconds} s 1080p H.264 video (30 fps, GOP 60) ..." >&2
 video=$work/video.mp4
 ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -t "$seconds" -c:v libx264 \
     -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p "$video"
-
-bench_services
-port=$(bench_free_port)
-export LOUPE_DECODER_PATH=$build/src/decoder/loupe-decoder LOUPE_MEDIA_CACHE_DIR=$work/cache \
-    LOUPE_HTTP_PORT=$port LOUPE_HTTP_THREADS=2 LOUPE_FRAME_WINDOW_MAX_PIXELS=1000000000
-key=$("$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-bench_start "$build/src/app/louped" serve
-bench_start "$build/src/worker/loupe-worker"
 
 python3 - "$port" "$key" "$video" "$window" "$size" <<'PY'
 import http.client, json, sys, time
@@ -150,4 +160,52 @@ for name, secs in (("windows of %d at size %d" % (window, size), win), ("single 
     print("  %-30s %8.1f frames/s = %5.2fx real time" % (name, rate, rate / fps))
 r = (count / win) / fps
 print("  windows: %.2fx real time (goal >= 4x: %s)" % (r, "met" if r >= 4 else "NOT met"))
+PY
+fi
+
+[[ " $parts " == *" d "* ]] || exit 0
+play=${BENCH_PLAY_SECONDS:-60}
+e2e=$root/tests/e2e
+if [ ! -f "$root/web/dist/index.html" ] || [ ! -x /usr/bin/chromium ] || [ ! -d "$e2e/node_modules/playwright-core" ]; then
+    echo "video_bench: (d) skipped: needs web/dist (make web), /usr/bin/chromium and tests/e2e/node_modules (npm ci)" >&2
+    exit 0
+fi
+echo "video_bench: making a $((play + 5)) s 720p H.264 video (30 fps, GOP 60) ..." >&2
+clip=$work/clip.mp4
+ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" -t "$((play + 5))" -c:v libx264 \
+    -preset veryfast -g 60 -pix_fmt yuv420p "$clip"
+item=$(python3 - "$port" "$key" "$clip" <<'PY'
+import json, sys, time, urllib.request
+port, key, clip = sys.argv[1], sys.argv[2], sys.argv[3]
+def call(method, path, body=None, ctype="application/json"):
+    r = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path), data=body, method=method,
+                               headers={"Authorization": "ApiKey " + key, "Content-Type": ctype})
+    with urllib.request.urlopen(r, timeout=300) as a:
+        return json.loads(a.read() or b"null")
+ds = call("POST", "/api/v1/datasets", json.dumps({"name": "player", "slug": "player"}).encode())["id"]
+item = call("POST", "/api/v1/datasets/%s/items" % ds,
+            json.dumps({"name": "clip.mp4", "slots": [{"name": "0", "type": "video"}]}).encode())["id"]
+with open(clip, "rb") as f:
+    call("PUT", "/api/v1/items/%s/slots/0/file" % item, f.read(), "video/mp4")
+while call("GET", "/api/v1/items/" + item)["status"] not in ("ready", "error"):
+    time.sleep(0.5)
+print(item)
+PY
+)
+out=$(cd "$e2e" && LOUPE_E2E_URL=http://127.0.0.1:$port LOUPE_E2E_EMAIL=bench@loupe.local LOUPE_E2E_PASSWORD="$password" \
+      LOUPE_E2E_API_KEY=$key LOUPE_E2E_VIDEO_ITEM=$item LOUPE_E2E_ARTIFACTS=$work/shots LOUPE_E2E_TIMEOUT_MS=60000 \
+      LOUPE_E2E_PLAY_SECONDS=$play LOUPE_E2E_PLAY_ONLY=1 LOUPE_E2E_TRACKS=${BENCH_TRACKS:-20} node video.spec.mjs 2>&1) ||
+    { echo "$out" >&2; bench_die "(d) the playback run failed"; }
+python3 - "$play" "${BENCH_TRACKS:-20}" "$out" <<'PY'
+import re, sys
+play, tracks, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+m = re.search(r"video_player: shown=(\d+) late=(\d+) stalls=(\d+) stall_ms=(\d+) skipped=(\d+)", out)
+if not m:
+    sys.exit("video_bench: (d) no figures in the output:\n" + out[-2000:])
+shown, late, stalls, stall_ms, skipped = map(int, m.groups())
+print("== (d) %d s of playback in headless Chromium, 1280x720 30 fps, %d interpolated box tracks drawn over it"
+      % (play, tracks))
+print("  frames shown %d, skipped by the screen %d (of %d due)" % (shown, skipped, play * 30))
+print("  late frames %d, stalls %d (%d ms in all) (goal 0 stalls: %s)" % (late, stalls, stall_ms,
+      "met" if stalls == 0 else "NOT met"))
 PY

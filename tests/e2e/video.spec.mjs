@@ -159,12 +159,13 @@ async function run(cfg, chromium) {
 async function steps(page, cfg, api, canvas, frameCount) {
   // 1. Playback: no frame may be late.
   const stats = await play(page, cfg.playSeconds)
-  assert.equal(stats.late, 0, `${stats.late} frame(s) were shown late (${stats.stalls} stall(s), ${stats.stallMs} ms)`)
-  log(`ok - ${cfg.playSeconds} s played, ${stats.shown} frames shown, none late`)
   if (cfg.playOnly) {
+    // the benchmark reports what happened; the test below asserts it
     log(`# video_player: shown=${stats.shown} late=${stats.late} stalls=${stats.stalls} stall_ms=${stats.stallMs} skipped=${stats.skipped}`)
     return canvas
   }
+  assert.equal(stats.late, 0, `${stats.late} frame(s) were shown late (${stats.stalls} stall(s), ${stats.stallMs} ms)`)
+  log(`ok - ${cfg.playSeconds} s played, ${stats.shown} frames shown, none late`)
 
   // 2. A box on frame 0, moved on frame 50: two keyframes.
   await page.getByRole('button', { name: 'First frame' }).click()

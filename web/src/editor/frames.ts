@@ -73,8 +73,8 @@ export class WindowCache<T> {
     readonly total: number,
     readonly size: number,
     private readonly onLoad: (from: number) => void,
-    private readonly ahead = 4,
-    private readonly keep = 24,
+    private readonly ahead = 6,
+    private readonly keep = 16,
     private readonly parallel = 2,
   ) {}
 
