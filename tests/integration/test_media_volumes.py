@@ -5,6 +5,7 @@ item error with a sentence while the worker carries on."""
 # ctest-timeout: 600
 
 import gzip
+import json
 import struct
 
 import loupe_harness as lh
@@ -122,6 +123,31 @@ class VolumeTest(mt.MediaTestCase):
         r = self.client.get("/api/v1/items/%s/slots/0/volume/axial/0" % img_id)
         self.assertEqual(r.status, 404, r.text)
         self.assertIn("only for volumes", r.text)
+
+    def test_annotations_on_a_volume_slot_use_axial_frames(self):
+        self.start_stack()
+        item_id, item = self.upload_and_wait("head.nii", nifti(), slot_type="volume")
+        self.assertEqual(item["status"], "ready", item)
+        r = self.client.post("/api/v1/classes", json={"name": "lesion", "annotation_types": ["polygon"]})
+        self.assertEqual(r.status, 201, r.text)
+        cls = r.json()["id"]
+        square = {"polygon": {"paths": [[{"x": 24, "y": 10}, {"x": 28, "y": 10}, {"x": 28, "y": 14},
+                                         {"x": 24, "y": 14}]]}}
+        body = {"create": [{"class_id": cls, "slot": "0", "ranges": [[7, 8]],
+                            "frames": {"7": dict(square, keyframe=True)}}]}
+        r = self.client.post("/api/v1/items/%s/annotations/batch" % item_id, json=body)
+        self.assertEqual(r.status, 200, r.text)
+        r = self.client.get("/api/v1/items/%s/annotations" % item_id, query={"slot": "0", "frames": "7..7"})
+        self.assertEqual(r.status, 200, r.text)
+        lines = [json.loads(line) for line in r.text.splitlines()]  # a header, then one line per frame
+        self.assertEqual((lines[1]["frame"], len(lines[1]["annotations"])), (7, 1), r.text)
+        self.assertEqual(lines[1]["annotations"][0]["polygon"], square["polygon"])
+        # frames are axial slices: the volume has 16, so frame 16 is outside it
+        body["create"][0]["frames"] = {"16": dict(square, keyframe=True)}
+        body["create"][0]["ranges"] = [[16, 17]]
+        r = self.client.post("/api/v1/items/%s/annotations/batch" % item_id, json=body)
+        self.assertEqual(r.status, 422, r.text)
+        self.assertIn("16", r.text)
 
     def test_hostile_volumes_end_in_error_and_the_worker_carries_on(self):
         self.start_stack(worker_settings={"volume_max_voxels": "100000"})
