@@ -226,6 +226,51 @@ class ModelsTest(lh.LoupeTestCase):
             self.assertProblem(r, 403)
         self.assertEqual(self.c.get("/api/v1/models/" + m["id"]).json()["version"], 1)
 
+    def test_item_predictions(self):
+        """Predictions are listed per item with their shape as annotations show it, by model,
+        paged; another team's item is a 404. (Rows are written here as a run would write them:
+        the shape blob is taken from an annotation saved through the API.)"""
+        ds = self.c.post("/api/v1/datasets", json={"name": "Scenes"}).json()
+        item = self.c.post("/api/v1/datasets/%s/items" % ds["id"], json={
+            "name": "a.jpg", "slots": [{"name": "0", "type": "image", "width": 640, "height": 480}]}).json()
+        cls = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % item["id"], json={"create": [
+            {"class_id": cls["id"], "slot": "0", "bounding_box": {"x": 10, "y": 20, "w": 30, "h": 40}}]})
+        self.assertEqual(r.status, 200, r.text)
+        m1 = self.c.post("/api/v1/models", json=detector(class_map={"face": cls["id"]})).json()
+        m2 = self.c.post("/api/v1/models", json=kserve()).json()
+        path = "/api/v1/items/%s/predictions" % item["id"]
+        self.assertEqual(self.c.get(path).json(), {"predictions": [], "next": None})
+        self.psql("INSERT INTO predictions (team_id, item_id, slot, model_id, ordinal, label, class_id, type, geom, "
+                  "score, probabilities) SELECT a.team_id, a.item_id, a.slot, '%s', n, 'face', a.class_id, a.type, "
+                  "a.geom, 0.5 + n / 10.0, ARRAY[1.0]::real[] FROM annotations a, generate_series(0, 2) n"
+                  % m1["id"])
+        self.psql("INSERT INTO predictions (team_id, item_id, slot, model_id, ordinal, label, type, data, score) "
+                  "VALUES ('%s', '%s', '0', '%s', 0, 'text', 'tag', '{}', 0.25)" % (self.team, item["id"], m2["id"]))
+        got, nxt = [], path + "?page[size]=2"
+        while nxt:
+            doc = self.c.get(nxt).json()
+            got += doc["predictions"]
+            nxt = doc["next"]
+        self.assertEqual(len(got), 4)
+        first = got[0]
+        self.assertEqual((first["model_id"], first["label"], first["class_id"], first["type"], first["slot"]),
+                         (m1["id"], "face", cls["id"], "bounding_box", "0"))
+        self.assertEqual(first["bounding_box"], {"x": 10, "y": 20, "w": 30, "h": 40})
+        self.assertEqual((first["score"], first["probabilities"], first["run_id"]), (0.5, [1.0], None))
+        self.assertEqual(got[3]["class_id"], None)
+        self.assertNotIn("bounding_box", got[3])
+        only = self.c.get(path, query={"model_id": m2["id"]}).json()["predictions"]
+        self.assertEqual([p["label"] for p in only], ["text"])
+        self.assertProblem(self.c.get(path, query={"model_id": "nope"}), 400)
+
+        # A deleted model's predictions are not shown; another team's item is not found.
+        self.assertEqual(self.c.delete("/api/v1/models/" + m2["id"]).status, 204)
+        self.assertEqual(len(self.c.get(path).json()["predictions"]), 3)
+        rival = self.d.client(api_key=self.bootstrap(team="Rivals", email="r@example.com")["api_key"])
+        self.assertProblem(rival.get(path), 404)
+        self.assertProblem(self.c.get("/api/v1/items/00000000-0000-4000-8000-000000000000/predictions"), 404)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,29 @@
+/* Statements about predictions (src/db/predictions_sql.c, migrations/0025_models.sql).
+ * Scoped by team: another team's predictions are never read. */
+#ifndef LOUPE_DB_PREDICTIONS_SQL_H
+#define LOUPE_DB_PREDICTIONS_SQL_H
+
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/error.h"
+#include "loupe/db/db.h"
+#include "loupe/db/teams_sql.h"
+
+typedef struct lp_prediction_row {
+    char id[LP_DB_UUID_LEN];
+    const char *slot, *model_id, *label, *type;
+    const char *run_id, *class_id;  /* NULL when unset */
+    const char *geom_hex;           /* the stored shape blob in hex; NULL when none */
+    const char *data;               /* JSON object text */
+    double score;
+    const char *probabilities;      /* JSON array text, NULL when none */
+    char created_at[32];
+} lp_prediction_row;
+
+/* The team's predictions of item_id in id order after after_id (NULL: from
+ * the start), of model_id only when it is not NULL, at most limit. */
+int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *model_id,
+                           const char *after_id, int64_t limit, lp_prediction_row **out, size_t *n, lp_error *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* Statements about predictions. See loupe/db/predictions_sql.h. */
+#include "loupe/db/predictions_sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "db_int.h"
+
+static const char *text_or_null(lp_arena *a, const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : lp_db_text(a, r, row, col);
+}
+
+static int read_prediction(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_prediction_row *out = dst;
+    lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
+    out->slot = lp_db_text(a, r, row, 1);
+    out->model_id = lp_db_text(a, r, row, 2);
+    out->run_id = text_or_null(a, r, row, 3);
+    out->label = lp_db_text(a, r, row, 4);
+    out->class_id = text_or_null(a, r, row, 5);
+    out->type = lp_db_text(a, r, row, 6);
+    out->geom_hex = text_or_null(a, r, row, 7);
+    out->data = lp_db_text(a, r, row, 8);
+    out->score = strtod(PQgetvalue(r, row, 9), NULL);
+    out->probabilities = text_or_null(a, r, row, 10);
+    lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 11);
+    if (!out->slot || !out->model_id || !out->label || !out->type || !out->data)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading prediction %s", out->id);
+    return 0;
+}
+
+int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *model_id,
+                           const char *after_id, int64_t limit, lp_prediction_row **out, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)limit);
+    const char *p[5] = {team_id, item_id, model_id, after_id, lim};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  "SELECT p.id, p.slot, p.model_id, p.run_id, p.label, p.class_id, p.type, "
+                                  "encode(p.geom, 'hex'), p.data::text, p.score::float8, "
+                                  "to_jsonb(p.probabilities)::text, " LP_SQL_TS("p.created_at") " "
+                                  "FROM predictions p JOIN models m ON m.id = p.model_id AND m.deleted_at IS NULL "
+                                  "WHERE p.team_id = $1 AND p.item_id = $2 AND ($3::uuid IS NULL OR p.model_id = $3) "
+                                  "AND ($4::uuid IS NULL OR p.id > $4::uuid) ORDER BY p.id LIMIT $5::bigint",
+                                  5, p, err),
+                      sizeof **out, read_prediction, "predictions", n, err);
+    return *out ? 0 : -1;
+}
