@@ -187,11 +187,16 @@ item = call("POST", "/api/v1/datasets/%s/items" % ds,
             json.dumps({"name": "clip.mp4", "slots": [{"name": "0", "type": "video"}]}).encode())["id"]
 with open(clip, "rb") as f:
     call("PUT", "/api/v1/items/%s/slots/0/file" % item, f.read(), "video/mp4")
-while call("GET", "/api/v1/items/" + item)["status"] not in ("ready", "error"):
+while True:
+    it = call("GET", "/api/v1/items/" + item)
+    if it["status"] in ("ready", "error"):
+        break
     time.sleep(0.5)
+if it["status"] != "ready":
+    sys.exit("video_bench: (d) the clip did not become ready: %s" % it.get("error"))
 print(item)
 PY
-)
+) || bench_die "(d) no item to play"
 out=$(cd "$e2e" && LOUPE_E2E_URL=http://127.0.0.1:$port LOUPE_E2E_EMAIL=bench@loupe.local LOUPE_E2E_PASSWORD="$password" \
       LOUPE_E2E_API_KEY=$key LOUPE_E2E_VIDEO_ITEM=$item LOUPE_E2E_ARTIFACTS=$work/shots LOUPE_E2E_TIMEOUT_MS=60000 \
       LOUPE_E2E_PLAY_SECONDS=$play LOUPE_E2E_PLAY_ONLY=1 LOUPE_E2E_TRACKS=${BENCH_TRACKS:-20} node video.spec.mjs 2>&1) ||

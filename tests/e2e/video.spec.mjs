@@ -31,10 +31,29 @@ const CLASS = { name: 'car', annotation_types: ['bounding_box', 'polygon'], colo
 
 async function openVideo(page, cfg) {
   await page.goto(`${cfg.origin}/items/${cfg.item}`)
-  await page.waitForFunction(() => {
-    const v = window.loupeVideo?.()
-    return v && v.player && v.ready(v.frame) && v.editor.drawn
-  })
+  try {
+    await page.waitForFunction(
+      () => {
+        const v = window.loupeVideo?.()
+        return v && v.player && v.ready(v.frame) && v.editor.drawn
+      },
+      undefined,
+      { polling: 100 },
+    )
+  } catch (e) {
+    // say where the player stood: not made, frame not loaded, or not drawn
+    const state = await page
+      .evaluate(() => {
+        const v = window.loupeVideo?.()
+        return {
+          url: location.href,
+          video: window.loupeVideo ? (v ? { player: !!v.player, frame: v.frame, ready: v.player ? v.ready(v.frame) : null, drawn: v.editor?.drawn } : null) : 'not published',
+          text: document.body.innerText.slice(0, 600),
+        }
+      })
+      .catch((x) => ({ evaluate: String(x) }))
+    throw new Error(`the video editor did not open ${cfg.item}: ${JSON.stringify(state)}\n${e.message}`)
+  }
   return page.locator('canvas.editor-canvas').boundingBox()
 }
 
