@@ -16,7 +16,7 @@
 // around it, panning loads more, and an edit of a loaded shape saves without losing the others.
 
 import assert from 'node:assert/strict'
-import { apiClient, axeViolations, launch, log, main, readSpecConfig, screenshot, signIn } from './lib.mjs'
+import { apiClient, axeViolations, drag, launch, log, main, openUntil, readSpecConfig, screenshot, signIn } from './lib.mjs'
 
 function config() {
   return readSpecConfig('editor.spec.mjs', { item: ['LOUPE_E2E_ITEM', true], bigItem: ['LOUPE_E2E_BIG_ITEM', false] })
@@ -56,41 +56,21 @@ async function serverShapes(api, item) {
   return set.annotations.map(({ version, source, slot, name, slot_names, ...s }) => s).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
-const pageLogs = new WeakMap()
-
-/** What the page printed and threw, kept for a failure's message. */
-function pageLog(page) {
-  let lines = pageLogs.get(page)
-  if (!lines) {
-    pageLogs.set(page, (lines = []))
-    page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`))
-    page.on('pageerror', (e) => lines.push(`pageerror: ${e.stack ?? e.message}`))
-    page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
-  }
-  return lines
-}
-
 async function openEditor(page, cfg, item) {
-  const lines = pageLog(page)
-  await page.goto(`${cfg.origin}/items/${item}`)
-  try {
-    // (polled on a timer, not on animation frames: a page whose frames stall must still be seen)
-    await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true, undefined, { polling: 100 })
-  } catch (e) {
-    // say where the editor stood: not made yet (the item's load never ended), or never drawn
-    const state = await page
-      .evaluate(() => {
-        const ed = window.loupeEditor?.()
-        return {
-          url: location.href,
-          editor: window.loupeEditor ? (ed ? { dirty: ed.dirty, frame: ed.frame, drawnRevision: ed.drawnRevision, revision: ed.doc.revision, shapes: ed.doc.size } : null) : 'not published',
-          saver: window.loupeSaver?.()?.state ?? null,
-          text: document.body.innerText.slice(0, 600),
-        }
-      })
-      .catch((x) => ({ evaluate: String(x) }))
-    throw new Error(`the editor did not draw ${item}: ${JSON.stringify(state)}\n${lines.slice(-40).join('\n')}\n${e.message}`)
-  }
+  // (not drawn: either never made — the item's load did not end — or its frame never came)
+  await openUntil(
+    page,
+    `${cfg.origin}/items/${item}`,
+    `the editor did not draw ${item}`,
+    () => window.loupeEditor?.()?.drawn === true,
+    () => {
+      const ed = window.loupeEditor?.()
+      return {
+        editor: window.loupeEditor ? (ed ? { dirty: ed.dirty, frame: ed.frame, drawnRevision: ed.drawnRevision, revision: ed.doc.revision, shapes: ed.doc.size } : null) : 'not published',
+        saver: window.loupeSaver?.()?.state ?? null,
+      }
+    },
+  )
   return page.locator('canvas.editor-canvas').boundingBox()
 }
 
@@ -113,12 +93,7 @@ async function clickAt(page, canvas, x, y, modifiers = []) {
 }
 
 async function dragImage(page, canvas, from, to) {
-  const a = await screenOf(page, canvas, ...from)
-  const b = await screenOf(page, canvas, ...to)
-  await page.mouse.move(a.x, a.y)
-  await page.mouse.down()
-  await page.mouse.move(b.x, b.y, { steps: 6 })
-  await page.mouse.up()
+  await drag(page, await screenOf(page, canvas, ...from), await screenOf(page, canvas, ...to))
 }
 
 function near(a, b, what) {

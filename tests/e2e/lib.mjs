@@ -173,3 +173,44 @@ export function readSpecConfig(spec, extra) {
   for (const [key, [name]] of Object.entries(extra)) cfg[key] = process.env[name] || undefined
   return cfg
 }
+
+const pageLogs = new WeakMap()
+
+/** What the page printed, threw and failed to fetch, kept from the first call on for failure messages. */
+export function pageLog(page) {
+  let lines = pageLogs.get(page)
+  if (!lines) {
+    pageLogs.set(page, (lines = []))
+    page.on('console', (m) => lines.push(`console.${m.type()}: ${m.text()}`))
+    page.on('pageerror', (e) => lines.push(`pageerror: ${e.stack ?? e.message}`))
+    page.on('requestfailed', (r) => lines.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+  }
+  return lines
+}
+
+/**
+ * Opens url and waits until `ready` (run in the page) is true, polled on a timer rather than on
+ * animation frames, so that a page whose frames stall is still seen. On a timeout the error says
+ * what `describe` (run in the page) reports, the page's text and its last console lines.
+ */
+export async function openUntil(page, url, what, ready, describe) {
+  const lines = pageLog(page)
+  await page.goto(url)
+  try {
+    await page.waitForFunction(ready, undefined, { polling: 100 })
+  } catch (e) {
+    const state = await page
+      .evaluate(describe)
+      .catch((x) => ({ evaluate: String(x) }))
+    const text = await page.evaluate(() => document.body.innerText.slice(0, 600)).catch(() => '')
+    throw new Error(`${what}: ${JSON.stringify(state)}\npage: ${JSON.stringify(text)}\n${lines.slice(-40).join('\n')}\n${e.message}`)
+  }
+}
+
+/** Drags the mouse from screen point a to b (page coordinates) in a few steps. */
+export async function drag(page, a, b) {
+  await page.mouse.move(a.x, a.y)
+  await page.mouse.down()
+  await page.mouse.move(b.x, b.y, { steps: 6 })
+  await page.mouse.up()
+}

@@ -17,7 +17,7 @@
 // interpolated box are kept.
 
 import assert from 'node:assert/strict'
-import { apiClient, launch, log, main, readSpecConfig, shots, signIn } from './lib.mjs'
+import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn } from './lib.mjs'
 
 function config() {
   const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true] })
@@ -30,30 +30,19 @@ function config() {
 const CLASS = { name: 'car', annotation_types: ['bounding_box', 'polygon'], color: '#e4572e' }
 
 async function openVideo(page, cfg) {
-  await page.goto(`${cfg.origin}/items/${cfg.item}`)
-  try {
-    await page.waitForFunction(
-      () => {
-        const v = window.loupeVideo?.()
-        return v && v.player && v.ready(v.frame) && v.editor.drawn
-      },
-      undefined,
-      { polling: 100 },
-    )
-  } catch (e) {
-    // say where the player stood: not made, frame not loaded, or not drawn
-    const state = await page
-      .evaluate(() => {
-        const v = window.loupeVideo?.()
-        return {
-          url: location.href,
-          video: window.loupeVideo ? (v ? { player: !!v.player, frame: v.frame, ready: v.player ? v.ready(v.frame) : null, drawn: v.editor?.drawn } : null) : 'not published',
-          text: document.body.innerText.slice(0, 600),
-        }
-      })
-      .catch((x) => ({ evaluate: String(x) }))
-    throw new Error(`the video editor did not open ${cfg.item}: ${JSON.stringify(state)}\n${e.message}`)
-  }
+  await openUntil(
+    page,
+    `${cfg.origin}/items/${cfg.item}`,
+    `the video editor did not open ${cfg.item}`,
+    () => {
+      const v = window.loupeVideo?.()
+      return v && v.player && v.ready(v.frame) && v.editor.drawn
+    },
+    () => {
+      const v = window.loupeVideo?.()
+      return window.loupeVideo ? (v ? { player: !!v.player, frame: v.frame, ready: v.player ? v.ready(v.frame) : null, drawn: v.editor?.drawn } : null) : 'not published'
+    },
+  )
   return page.locator('canvas.editor-canvas').boundingBox()
 }
 
@@ -81,12 +70,7 @@ async function screenOf(page, canvas, x, y) {
 }
 
 async function dragImage(page, canvas, from, to) {
-  const a = await screenOf(page, canvas, ...from)
-  const b = await screenOf(page, canvas, ...to)
-  await page.mouse.move(a.x, a.y)
-  await page.mouse.down()
-  await page.mouse.move(b.x, b.y, { steps: 6 })
-  await page.mouse.up()
+  await drag(page, await screenOf(page, canvas, ...from), await screenOf(page, canvas, ...to))
 }
 
 /** The box of the one shape on the frame shown. */
