@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { apiClient, checkAxe, launch, log, main, readSpecConfig, screenshot, shots, VIEWPORTS } from './lib.mjs'
+import { apiClient, checkAxe, launch, log, main, readSpecConfig, screenshot, shots, VIEWPORTS, waitUntil } from './lib.mjs'
 
 
 function config() {
@@ -128,7 +128,7 @@ async function run(cfg, chromium) {
     const folderFiles = readdirSync(join(cfg.images, 'street')).length
     const total = 3 + folderFiles
     await page.locator('.upload-list li').nth(total - 1).waitFor()
-    await page.waitForFunction(
+    await waitUntil(page, 
       (n) => document.querySelectorAll('.item-card [data-field="status"]').length === n &&
         [...document.querySelectorAll('.item-card [data-field="status"]')].every((e) => e.textContent.trim() === 'ready'),
       total,
@@ -147,12 +147,12 @@ async function run(cfg, chromium) {
 
     // 6. Filters in the URL: a reload of a filtered deep link shows the same items.
     await page.getByRole('button', { name: 'ready', exact: true }).click()
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('status') === 'ready')
+    await waitUntil(page, () => new URLSearchParams(location.search).get('status') === 'ready')
     await page.getByLabel('Folder').fill('/street')
     await page.getByLabel('Folder').press('Enter')
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('path') === '/street')
+    await waitUntil(page, () => new URLSearchParams(location.search).get('path') === '/street')
     await page.reload()
-    await page.waitForFunction((n) => document.querySelectorAll('.item-card[data-name]').length === n, folderFiles)
+    await waitUntil(page, (n) => document.querySelectorAll('.item-card[data-name]').length === n, folderFiles)
     assert.equal(await page.getByRole('button', { name: 'ready', exact: true }).getAttribute('aria-pressed'), 'true', 'the status filter survives a reload')
     log('ok - filters live in the URL and survive a reload')
 
@@ -168,7 +168,7 @@ async function run(cfg, chromium) {
     await page.getByLabel('Target dataset').selectOption(other.id)
     await shots(page, cfg.artifacts, 'dataset-selection')
     await page.getByRole('button', { name: 'Move', exact: true }).click()
-    await page.waitForFunction((n) => document.querySelectorAll('.item-card[data-name]').length === n, total - 2)
+    await waitUntil(page, (n) => document.querySelectorAll('.item-card[data-name]').length === n, total - 2)
     const inOther = await allItems(api, other.id)
     assert.deepEqual(inOther.map((i) => i.name).sort(), moved.sort(), 'the two items are in the other dataset')
     log('ok - bulk-moved two items')

@@ -16,7 +16,7 @@
 // around it, panning loads more, and an edit of a loaded shape saves without losing the others.
 
 import assert from 'node:assert/strict'
-import { apiClient, axeViolations, drag, launch, log, main, openUntil, readSpecConfig, screenshot, signIn } from './lib.mjs'
+import { apiClient, axeViolations, drag, launch, log, main, openUntil, readSpecConfig, screenshot, signIn, waitUntil } from './lib.mjs'
 
 function config() {
   return readSpecConfig('editor.spec.mjs', { item: ['LOUPE_E2E_ITEM', true], bigItem: ['LOUPE_E2E_BIG_ITEM', false] })
@@ -75,7 +75,7 @@ async function openEditor(page, cfg, item) {
 }
 
 async function saved(page) {
-  await page.waitForFunction(() => {
+  await waitUntil(page, () => {
     const s = window.loupeSaver?.()
     return s && s.state === 'saved' && s.pendingCount === 0
   })
@@ -248,7 +248,7 @@ async function run(cfg, chromium) {
     await context.setOffline(true)
     await page.keyboard.press('b')
     await dragImage(page, canvas, [520, 60], [600, 120])
-    await page.waitForFunction(() => window.loupeSaver().state === 'offline')
+    await waitUntil(page, () => window.loupeSaver().state === 'offline')
     await page.getByText('change(s) kept on this device').waitFor()
     await screenshot(page, cfg.artifacts, 'editor-offline')
     await context.setOffline(false)
@@ -257,7 +257,7 @@ async function run(cfg, chromium) {
     await context.setOffline(true)
     await page.keyboard.press('b')
     await dragImage(page, canvas, [520, 140], [600, 200])
-    await page.waitForFunction(() => window.loupeSaver().state === 'offline')
+    await waitUntil(page, () => window.loupeSaver().state === 'offline')
     await page.close()
     await context.setOffline(false)
     const page3 = await context.newPage()
@@ -300,7 +300,7 @@ async function run(cfg, chromium) {
       const reads = []
       page3.on('request', (r) => /\/annotations(\?|$)/.test(r.url()) && r.method() === 'GET' && reads.push(new URL(r.url()).searchParams.get('bbox')))
       await page3.goto(`${cfg.origin}/items/${cfg.bigItem}?view=0,0,2000,1000`)
-      await page3.waitForFunction(() => window.loupeEditor?.()?.drawn === true && window.loupeSaver?.())
+      await waitUntil(page3, () => window.loupeEditor?.()?.drawn === true && window.loupeSaver?.())
       const loadedFirst = await page3.evaluate(() => window.loupeEditor().doc.size)
       assert.ok(reads.length >= 1 && reads.every((b) => b), `every read names a viewport (${reads.join(' | ')})`)
       assert.ok(loadedFirst > 0 && loadedFirst < 200, `only the shapes around the view are loaded (${loadedFirst} of 2500)`)
@@ -310,7 +310,7 @@ async function run(cfg, chromium) {
         const ed = window.loupeEditor()
         ed.showRect({ x0: 18000, y0: 18000, x1: 20000, y1: 19000 })
       })
-      await page3.waitForFunction((n) => window.loupeEditor().doc.size > n, loadedFirst)
+      await waitUntil(page3, (n) => window.loupeEditor().doc.size > n, loadedFirst)
       const far = await page3.evaluate(() => window.loupeEditor().doc.all().find((s) => s.bounding_box && s.bounding_box.x > 18000 && s.bounding_box.y > 18000))
       assert.ok(far, 'panning far loaded the shapes there')
       await page3.evaluate((id) => window.loupeEditor().select([id]), far.id)

@@ -207,6 +207,20 @@ export async function openUntil(page, url, what, ready, describe) {
   }
 }
 
+/**
+ * Waits until fn(arg), run in the page, is true: polled every 100 ms on a timer rather than on
+ * animation frames (a page in the background gets few of those). On a timeout the error names
+ * what was awaited and carries the page's last console lines.
+ */
+export async function waitUntil(page, fn, arg, options = {}) {
+  try {
+    return await page.waitForFunction(fn, arg, { polling: 100, ...options })
+  } catch (e) {
+    const lines = pageLog(page)
+    throw new Error(`waiting for ${String(fn).slice(0, 300)}\n${lines.slice(-30).join('\n')}\n${e.message}`)
+  }
+}
+
 /** Drags the mouse from screen point a to b (page coordinates) in a few steps. */
 export async function drag(page, a, b) {
   await page.mouse.move(a.x, a.y)

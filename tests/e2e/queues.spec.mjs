@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { apiClient, checkAxe, launch, log, main, readSpecConfig, shots, signIn, VIEWPORTS } from './lib.mjs'
+import { apiClient, checkAxe, launch, log, main, readSpecConfig, shots, signIn, VIEWPORTS, waitUntil } from './lib.mjs'
 
 const PASSWORD = 'queues end to end password'
 const COMMENT = 'The car on the left has no box'
@@ -83,20 +83,20 @@ async function openQueue(page, cfg, wf) {
 async function claimNext(page, stage) {
   await page.locator(`[data-next="${stage}"]`).click()
   await page.waitForURL(/\/items\/.+\?task=/)
-  await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+  await waitUntil(page, () => window.loupeEditor?.()?.drawn === true)
   await page.locator('[data-field="task-stage"]').waitFor()
   return itemOf(page)
 }
 
 /** Waits until the page left the item `from`: another item's task bar, or the queue saying `stage` is empty. */
 async function movedOn(page, from, stage) {
-  await page.waitForFunction(
+  await waitUntil(page, 
     ([from, stage]) =>
       (location.pathname.startsWith('/items/') && !location.pathname.includes(from) && document.querySelector('[data-field="task-stage"]')) ||
       document.querySelector(`[data-empty="${stage}"]`),
     [from, stage],
   )
-  if (itemOf(page)) await page.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+  if (itemOf(page)) await waitUntil(page, () => window.loupeEditor?.()?.drawn === true)
   return itemOf(page)
 }
 
@@ -173,7 +173,7 @@ async function run(cfg, chromium) {
     }
     await help.getByRole('button', { name: 'Close' }).click()
     await ann.locator('[data-field="task-state"]').selectOption('in_progress')
-    await ann.waitForFunction(() => document.querySelector('[data-field="task-state"]')?.value === 'in_progress')
+    await waitUntil(ann, () => document.querySelector('[data-field="task-state"]')?.value === 'in_progress')
     await drawBox(ann, 60)
     await shots(ann, cfg.artifacts, 'task-bar')
     await checkAxe(ann, 'the editor with its task bar')
@@ -228,7 +228,7 @@ async function run(cfg, chromium) {
     const acts = task.history.map((e) => e.action).filter((a) => ['submit', 'approve', 'reject'].includes(a))
     assert.deepEqual(acts, ['submit', 'reject', 'submit', 'approve'])
     await rev.goto(`${cfg.origin}/items/${r1}`)
-    await rev.waitForFunction(() => window.loupeEditor?.()?.drawn === true)
+    await waitUntil(rev, () => window.loupeEditor?.()?.drawn === true)
     assert.equal(await rev.locator('[data-field="task-stage"]').innerText(), 'Done')
     await rev.keyboard.press('Shift+Y')
     const history = await rev.locator('[data-field="history"]').innerText()

@@ -17,7 +17,7 @@
 // interpolated box are kept.
 
 import assert from 'node:assert/strict'
-import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn } from './lib.mjs'
+import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, waitUntil } from './lib.mjs'
 
 function config() {
   const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true] })
@@ -47,7 +47,7 @@ async function openVideo(page, cfg) {
 }
 
 async function saved(page) {
-  await page.waitForFunction(() => {
+  await waitUntil(page, () => {
     const s = window.loupeVideo?.().saver
     return s && s.state === 'saved' && s.pendingCount === 0
   })
@@ -58,7 +58,7 @@ async function goTo(page, n) {
   const field = page.locator('input[data-field="frame"]')
   await field.fill(String(n))
   await field.press('Enter')
-  await page.waitForFunction((n) => {
+  await waitUntil(page, (n) => {
     const v = window.loupeVideo()
     return v.frame === n && v.ready(n) && v.editor.drawn
   }, n)
@@ -95,7 +95,7 @@ async function keyframesShown(page) {
 async function play(page, seconds) {
   await page.getByRole('button', { name: 'First frame' }).click()
   // the first windows ahead are loaded while the page opens: wait for them as a player's pre-roll
-  await page.waitForFunction(() => {
+  await waitUntil(page, () => {
     const v = window.loupeVideo()
     return [0, 16, 32, 48].every((n) => v.ready(n))
   })
@@ -204,7 +204,7 @@ async function steps(page, cfg, api, canvas, frameCount) {
   await page.mouse.move(k50.x, k50.y)
   await page.mouse.down()
   await page.mouse.move(k40.x, k40.y, { steps: 5 })
-  await page.waitForFunction(() => window.loupeVideo().editor.drawn)
+  await waitUntil(page, () => window.loupeVideo().editor.drawn)
   const [live] = await shownBox(page)
   near(live.x, 100 + (200 * 25) / 40, 'x on frame 25 while the keyframe is dragged to 40')
   await shots(page, cfg.artifacts, 'video-drag')

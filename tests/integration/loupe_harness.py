@@ -147,15 +147,22 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
-def _tail(path, lines=200):
+def _tail(path, lines=200, quiet_lines=20):
+    """The last `lines` lines of a log, of which at most the last `quiet_lines` are access-log lines
+    of answered requests (they would otherwise crowd out the warnings and errors that tell why)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
         return "(cannot read %s: %s)" % (path, e)
     text = data.decode("utf-8", "replace").splitlines()
-    cut = text[-lines:]
-    head = "" if len(text) <= lines else "… (%d earlier lines)\n" % (len(text) - lines)
+    access = [i for i, line in enumerate(text) if '"module":"access"' in line and '"level":"info"' in line]
+    dropped = set(access[:-quiet_lines]) if len(access) > quiet_lines else set()
+    kept = [line for i, line in enumerate(text) if i not in dropped]
+    cut = kept[-lines:]
+    head = "" if len(kept) <= lines else "… (%d earlier lines)\n" % (len(kept) - lines)
+    if dropped:
+        head += "… (%d earlier access-log lines left out)\n" % len(dropped)
     return head + "\n".join(cut)
 
 
@@ -802,6 +809,8 @@ class LoupeTestCase(unittest.TestCase):
         box = getattr(self, "sandbox", None)
         if box is not None:
             if len(result.failures) + len(result.errors) > before:
+                why = (result.failures + result.errors)[-1][1]
+                _say("----- why it failed (the logs follow) -----\n" + _cut(why, 6000))
                 box.dump_logs()
                 _say("work directory kept: " + box.work_dir)
             else:
