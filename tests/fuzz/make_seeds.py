@@ -9,6 +9,8 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import dicom_testlib as dicom  # noqa: E402  (DICOM files written byte by byte)
 
 
 def coco(counts):
@@ -121,6 +123,14 @@ SEEDS = {
         "dense-3x3": b"\x02\x02" + dense([0, 4, 1, 5]),
         "dense-negative": b"\x02\x02" + dense([1, -3, 2, 12]),
         "empty": b"",
+    },
+    "volume_dicom_fuzz": {
+        "ct-explicit": dicom.axial_series(4, 3, 1, phi={"PatientName": "DOE^JANE"})[0][1],
+        "ct-implicit": dicom.axial_series(3, 2, 1, syntax=dicom.IMPLICIT)[0][1],
+        "jpeg-syntax": dicom.axial_series(2, 2, 1, syntax="1.2.840.10008.1.2.4.70")[0][1],
+        "huge-dims": dicom.slice_file(b"\0" * 8, 60000, 60000, (0, 0, 0)),
+        "truncated": dicom.axial_series(4, 3, 1)[0][1][:-9],
+        "tilt": dicom.axial_series(2, 2, 1, tilt=15)[0][1],
     },
     "volume_nifti_fuzz": {
         "int16-lsa": nifti1(),
