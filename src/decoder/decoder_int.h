@@ -49,6 +49,10 @@ json_t *lp_decoder_volume_doc(const struct lp_decoder_transform_args *a, lp_erro
 int lp_decoder_volume_slice(json_t *req, const struct lp_media_limits *l, lp_buf *reply, lp_error *err);
 void lp_decoder_volume_end(void);
 
+/* dicom.c: the document of a volume slot's DICOM step (type "dicom", see
+ * loupe/jobs/decoder.h), as lp_decoder_transform_doc. */
+json_t *lp_decoder_dicom_doc(const struct lp_decoder_transform_args *a, lp_error *err);
+
 #ifdef LP_DECODER_PROBE
 /* Test builds only (loupe-decoder-probe): answers {"op": "probe", "what":
  * …} requests that try what the sandbox must forbid. See probe.c. */

@@ -56,12 +56,13 @@ static int limits_parse(json_t *o, lp_media_limits *l, lp_error *err)
     json_error_t jerr;
     const char *codecs = NULL;
     memset(l, 0, sizeof *l);
-    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "image_max_pixels",
+    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "image_max_pixels",
                        &l->image_max_pixels, "image_pyramid_pixels", &l->image_pyramid_pixels, "thumbnail_size",
                        &l->thumbnail_size, "preview_size", &l->preview_size, "video_max_duration_ms",
                        &l->video_max_duration_ms, "video_max_frames", &l->video_max_frames, "video_max_pixels",
                        &l->video_max_pixels, "video_max_side", &l->video_max_side, "video_codecs", &codecs,
-                       "volume_max_voxels", &l->volume_max_voxels, "volume_max_side", &l->volume_max_side) != 0)
+                       "volume_max_voxels", &l->volume_max_voxels, "volume_max_side", &l->volume_max_side,
+                       "dicom_max_files", &l->dicom_max_files, "dicom_max_bytes", &l->dicom_max_bytes) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: %s", jerr.text);
     if (strlen(codecs) >= sizeof l->video_codecs)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: video_codecs is too long");
@@ -187,8 +188,8 @@ static int transform(json_t *req, lp_buf *reply, lp_error *err)
     const char *op;
     json_error_t jerr;
     memset(&a, 0, sizeof a);
-    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:o}", "op", &op, "src", &a.src, "out_dir",
-                       &a.out_dir, "type", &a.type, "limits", &limits) != 0)
+    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:o, s?s, s?o}", "op", &op, "src", &a.src,
+                       "out_dir", &a.out_dir, "type", &a.type, "limits", &limits, "key", &a.key, "hints", &a.hints) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed request: %s", jerr.text);
     if (limits_parse(limits, &a.limits, err))
         return -1;

@@ -248,6 +248,8 @@ json_t *lp_decoder_transform_doc(const lp_decoder_transform_args *a, lp_error *e
         return video_doc(a, err);
     if (strcmp(a->type, "volume") == 0)
         return lp_decoder_volume_doc(a, err);
+    if (strcmp(a->type, "dicom") == 0)
+        return lp_decoder_dicom_doc(a, err);
     lp_error_set(err, LP_E_MEDIA_TYPE, "slots of type %s are not normalized yet; use an image, video or volume slot",
                  a->type);
     return NULL;

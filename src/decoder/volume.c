@@ -9,6 +9,7 @@
 #include "decoder_int.h"
 #include "loupe/core/util.h"
 #include "loupe/jobs/decoder.h"
+#include "loupe/volume/dicom.h"
 #include "loupe/volume/meta.h"
 #include "loupe/volume/orient.h"
 #include "loupe/volume/slice.h"
@@ -50,6 +51,28 @@ static int poster(const lp_volume *v, const lp_volume_window *w, int max_side, c
     return rc ? -1 : 0;
 }
 
+/* What the DICOM step found (hints, may be NULL): the modality into v, the
+ * declared windows into out; returns how many windows. */
+static int hints_read(const json_t *hints, lp_volume *v, lp_volume_window *out)
+{
+    const char *modality = json_string_value(json_object_get(hints, "modality"));
+    const json_t *w;
+    size_t i;
+    int n = 0;
+    if (modality)
+        lp_strlcpy(v->modality, modality, sizeof v->modality);
+    json_array_foreach(json_object_get(hints, "windows"), i, w) {
+        const char *name = json_string_value(json_object_get(w, "name"));
+        double width = json_number_value(json_object_get(w, "width"));
+        if (!name || !(width > 0) || n >= LP_DICOM_MAX_WINDOWS)
+            continue;
+        lp_strlcpy(out[n].name, name, sizeof out[n].name);
+        out[n].center = json_number_value(json_object_get(w, "center"));
+        out[n++].width = width;
+    }
+    return n;
+}
+
 json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
 {
     lp_volume_limits vl = volume_limits(&a->limits);
@@ -60,8 +83,10 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
     lp_volume *v = lp_volume_read_nifti(a->src, &vl, err);
     if (!v || lp_volume_to_ras(v, err) != 0)
         goto cleanup;
+    lp_volume_window declared[LP_VOLUME_MAX_WINDOWS];
+    int ndeclared = hints_read(a->hints, v, declared);
     lp_volume_histogram_compute(v, &h);
-    int n = lp_volume_presets(v, &h, NULL, 0, presets);
+    int n = lp_volume_presets(v, &h, declared, ndeclared, presets);
     snprintf(path, sizeof path, "%s/volume.nii.gz", a->out_dir);
     snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
     snprintf(preview, sizeof preview, "%s/preview.jpg", a->out_dir);
@@ -80,9 +105,14 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
         goto cleanup;
     }
     json_object_set_new(meta, "kind", json_string("volume"));
+    if (a->hints)
+        json_object_set_new(meta, "source",
+                            json_pack("{s:s, s:O?, s:b, s:s}", "format", "dicom", "files",
+                                      json_object_get(a->hints, "files"), "deidentified", 1, "profile",
+                                      LP_DICOM_PROFILE));
     /* width × height and frames: the primary (axial) plane, whose slice index is an annotation's frame */
     doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:O, s:O}", "ok", 1, "width", (json_int_t)v->dim[0], "height",
-                    (json_int_t)v->dim[1], "rotation", 0, "format", "nifti", "frame_count", (json_int_t)v->dim[2],
+                    (json_int_t)v->dim[1], "rotation", 0, "format", a->hints ? "dicom" : "nifti", "frame_count", (json_int_t)v->dim[2],
                     "media", meta, "files", files);
     if (!doc)
         lp_error_set(err, LP_E_NOMEM, "out of memory describing the volume");

@@ -29,6 +29,8 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     lp_strlcpy(out->video_codecs, cfg->video_codecs ? cfg->video_codecs : "", sizeof out->video_codecs);
     out->volume_max_voxels = cfg->volume_max_voxels;
     out->volume_max_side = cfg->volume_max_side;
+    out->dicom_max_files = cfg->dicom_max_files;
+    out->dicom_max_bytes = cfg->dicom_max_bytes;
 }
 
 /* FFmpeg and libvips talk on stderr; their words go to the debug log

@@ -418,7 +418,6 @@ static const struct retained {
 #define NRETAINED (sizeof retained / sizeof *retained)
 
 #define IMPLEMENTATION_UID "2.25.183762201736164011380298318315648371571"
-#define DEID_METHOD "PS3.15 Basic Profile, retain list"
 
 /* "2.25." and the decimal of the first 128 bits of HMAC-SHA256(key, uid). */
 static int replace_uid(const uint8_t key[LP_DICOM_KEY_LEN], const char *uid, char *out, size_t cap)
@@ -580,7 +579,7 @@ int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM
         int rc;
         if (!marked && w->tag > TAG(0x0012, 0x0063)) {
             if (put_string(out, TAG(0x0012, 0x0062), "CS", "YES") ||
-                put_string(out, TAG(0x0012, 0x0063), "LO", DEID_METHOD))
+                put_string(out, TAG(0x0012, 0x0063), "LO", LP_DICOM_PROFILE))
                 goto nomem;
             marked = true;
         }

@@ -50,6 +50,16 @@
  * .nii.gz), thumbnail and preview, with "media" holding the slot metadata of
  * loupe/volume/meta.h and frame_count the number of axial slices.
  *
+ * A DICOM upload of a volume slot takes one more step first, type "dicom"
+ * with "key": src is one DICOM file or a zip of a series; every file is
+ * checked and written de-identified into out_dir as slice-NNNNNN.dcm,
+ * numbered along the slice normal (loupe/volume/dicom.h), and the document
+ * is {"ok": true, "files": n, "skipped": k, "modality", "windows": [{"name",
+ * "center", "width"}…]} (or the error document). Once dcm2niix has made a
+ * NIfTI file of them (loupe/jobs/dcm2niix.h), the "volume" transform gets
+ * that document back as "hints": its modality and windows go into the
+ * metadata.
+ *
  * DESIGN (threads): every function is thread-safe. A pool of n processes
  * serves n requests at once; a request goes to the process its affinity
  * picks (affinity % n), so requests for one file keep finding that file's
@@ -149,8 +159,10 @@ int lp_decoder_call(lp_decoder *d, uint64_t affinity, const void *req, size_t re
 typedef struct lp_decoder_transform_args {
     const char *src;        /* the original, under the work directory */
     const char *out_dir;    /* existing, empty directory under the work directory */
-    const char *type;       /* slot type: "image", "video" or "volume" */
+    const char *type;       /* slot type: "image", "video" or "volume"; "dicom" for a volume slot's DICOM step */
     lp_media_limits limits;
+    const char *key;        /* "dicom" only: the de-identification key, 64 hex digits */
+    struct json_t *hints;   /* "volume" only, may be NULL (borrowed): what the DICOM step found */
 } lp_decoder_transform_args;
 
 /* Has the pool transform a (see lp_decoder_call for the result). */

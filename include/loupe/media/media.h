@@ -35,6 +35,8 @@ typedef struct lp_media_limits {
     char video_codecs[256];       /* accepted video codecs, comma-separated FFmpeg names ("": any) */
     int64_t volume_max_voxels;    /* nx × ny × nz of a volume */
     int64_t volume_max_side;      /* longest side of a volume, in voxels */
+    int64_t dicom_max_files;      /* files of one DICOM series upload */
+    int64_t dicom_max_bytes;      /* bytes of one DICOM series upload, unpacked */
 } lp_media_limits;
 
 /* Copies the media settings of cfg (borrowed) into out. */

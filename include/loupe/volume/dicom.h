@@ -39,6 +39,7 @@
 #define LP_DICOM_MAX_DEPTH 8
 #define LP_DICOM_MAX_WINDOWS 4
 #define LP_DICOM_KEY_LEN 32
+#define LP_DICOM_PROFILE "PS3.15 Basic Profile, retain list"
 
 typedef struct lp_dicom_info {
     char transfer_syntax[65];

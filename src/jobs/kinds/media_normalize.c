@@ -36,8 +36,11 @@
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/db/media_sql.h"
+#include "loupe/crypto/encode.h"
+#include "loupe/jobs/dcm2niix.h"
 #include "loupe/jobs/decoder.h"
 #include "loupe/storage/storage.h"
+#include "loupe/volume/dicom.h"
 
 static int uuid_member(const json_t *payload, const char *name, lp_error *err)
 {
@@ -264,6 +267,143 @@ static int transform(lp_job_ctx *ctx, const lp_decoder_transform_args *args, jso
     return *doc ? 0 : 1;
 }
 
+/* ---- DICOM series ----------------------------------------------------------- */
+
+/* 1 when the original at path is a zip or a DICOM file (a volume slot's
+ * DICOM upload), 0 otherwise (NIfTI, or something the NIfTI check refuses). */
+static int dicom_upload(const char *path)
+{
+    unsigned char head[132];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? pread(fd, head, sizeof head, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    return (got >= 4 && memcmp(head, "PK\3\4", 4) == 0) || (got == (ssize_t)sizeof head && !memcmp(head + 128, "DICM", 4));
+}
+
+/* How many files of dir end in .nii; the first into first. */
+static int nifti_files(const char *dir, char *first, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".nii") == 0 && n++ == 0)
+            snprintf(first, cap, "%s/%s", dir, e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The last line of dcm2niix's log (no patient data reach it: its input is de-identified). */
+static void log_tail(lp_job_ctx *ctx, const char *path)
+{
+    char buf[512];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    ssize_t got = end >= 0 ? pread(fd, buf, sizeof buf - 1, end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got <= 0)
+        return;
+    buf[got] = '\0';
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        buf[--got] = '\0';
+    char *line = strrchr(buf, '\n');
+    LP_INFO("media", "job %s: dcm2niix: %s", ctx->id, line ? line + 1 : buf);
+}
+
+/* A volume slot's DICOM upload, step by step: the decoder checks and
+ * de-identifies it into dir/series, dcm2niix (confined, loupe/jobs/dcm2niix.h)
+ * makes dir/nifti/volume.nii of that, and args then describe the volume
+ * transform of that file with the series' hints (*hints, new). As
+ * transform(): 0, 1 with *reason (a file problem), -1 with ctx->err. */
+static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform_args *args, json_t **hints,
+                          char **reason, char *nifti, size_t cap)
+{
+    char series[600], out[600], log_path[600], program[512], key_hex[2 * LP_DICOM_KEY_LEN + 1], limit_s[32];
+    uint8_t key[LP_DICOM_KEY_LEN];
+    lp_dcm2niix_result res;
+    int t;
+
+    *hints = NULL;
+    snprintf(series, sizeof series, "%s/series", dir);
+    snprintf(out, sizeof out, "%s/nifti", dir);
+    snprintf(log_path, sizeof log_path, "%s/dcm2niix.log", dir);
+    if (mkdir(series, 0700) != 0 || mkdir(out, 0700) != 0)
+        return lp_error_set(&ctx->err, LP_E_IO, "cannot create a directory in %s: %s", dir, strerror(errno));
+    if (lp_random_bytes(key, sizeof key) != 0)
+        return lp_error_set(&ctx->err, LP_E_INTERNAL, "no random bytes for the de-identification key");
+    lp_hex_encode(key, sizeof key, key_hex);
+    lp_decoder_transform_args step = *args;
+    step.type = "dicom";
+    step.out_dir = series;
+    step.key = key_hex;
+    t = transform(ctx, &step, hints, reason);
+    memset(key_hex, 0, sizeof key_hex);
+    memset(key, 0, sizeof key);
+    unlink(args->src); /* the original, patient data and all, is not needed here any more */
+    if (t != 0)
+        return t;
+    lp_job_progress(ctx, 0.3);
+
+    if (lp_dcm2niix_find(ctx->cfg->dicom_converter, program, sizeof program, &ctx->err) != 0)
+        return -1;
+    int64_t deadline = lp_now_mono_ms() + ctx->cfg->dicom_timeout;
+    lp_dcm2niix_spec spec = {.program = program,
+                             .in_dir = series,
+                             .out_dir = out,
+                             .log_path = log_path,
+                             .memory_bytes = ctx->cfg->worker_memory_limit,
+                             .file_bytes = ctx->cfg->volume_max_voxels * 8 + (1 << 20),
+                             .deadline_ms = deadline < ctx->deadline_ms ? deadline : ctx->deadline_ms};
+    if (lp_dcm2niix_run(&spec, &res, &ctx->err) != 0)
+        return -1;
+    remove_tree(series, 1);
+    snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->dicom_timeout / 1000));
+    int made = nifti_files(out, nifti, cap);
+    if (res.end == LP_DCM2NIIX_TIMED_OUT)
+        *reason = lp_arena_printf(ctx->arena, "converting the DICOM series took longer than dicom_timeout (%s) and was "
+                                              "stopped",
+                                  limit_s);
+    else if (res.end == LP_DCM2NIIX_SIGNALED)
+        *reason = lp_arena_printf(ctx->arena, "the DICOM converter (dcm2niix) crashed on this series (signal %d); it may "
+                                              "need more memory than worker_memory_limit",
+                                  res.status);
+    else if (res.status != 0 || made == 0)
+        *reason = lp_arena_printf(ctx->arena, "the DICOM converter (dcm2niix) could not convert this series (exit "
+                                              "status %d)",
+                                  res.status);
+    else if (made > 1)
+        *reason = lp_arena_printf(ctx->arena, "the DICOM converter (dcm2niix) split this series into %d volumes; "
+                                              "upload one volume per item",
+                                  made);
+    if (res.end != LP_DCM2NIIX_EXITED || res.status != 0 || made != 1)
+        log_tail(ctx, log_path);
+    if (made == 1 && res.end == LP_DCM2NIIX_EXITED && res.status == 0) {
+        args->src = nifti;
+        args->hints = *hints;
+        return 0;
+    }
+    if (!*reason)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    return 1;
+}
+
+/* Deletes a DICOM upload's original from storage unless dicom_keep_original
+ * (it holds the patient data de-identification removed). */
+static void drop_original(lp_job_ctx *ctx, lp_storage *s, const char *key)
+{
+    lp_error err;
+    lp_error_clear(&err);
+    if (ctx->cfg->dicom_keep_original)
+        return;
+    if (lp_storage_delete(s, key, &err) != 0 && err.code != LP_E_NOT_FOUND)
+        LP_WARN("media", "job %s: cannot delete the DICOM original %s: %s", ctx->id, key, err.message);
+}
+
 /* ---- Storing results ------------------------------------------------------ */
 
 /* Stores every file of doc.files under derived keys; fills merge (slot
@@ -384,9 +524,10 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     const char *item_id, *slot_id, *upload_id, *key;
     lp_slot_row slot;
     lp_storage *s;
-    json_t *storage = NULL, *current, *doc = NULL, *merge = NULL;
+    json_t *storage = NULL, *current, *doc = NULL, *merge = NULL, *hints = NULL;
     json_error_t jerr;
-    char dir[512], src[600], out_dir[600], sha[LP_SHA256_HEX_LEN + 1];
+    char dir[512], src[600], out_dir[600], nifti[700], sha[LP_SHA256_HEX_LEN + 1];
+    int dicom = 0;
     char *reason = NULL;
     uint64_t size = 0;
     int rc = -1, t;
@@ -452,11 +593,16 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
 
     lp_decoder_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
     lp_media_limits_from_config(&args.limits, ctx->cfg);
-    t = transform(ctx, &args, &doc, &reason);
+    dicom = strcmp(slot.type, "volume") == 0 && dicom_upload(src);
+    t = dicom ? dicom_to_nifti(ctx, dir, &args, &hints, &reason, nifti, sizeof nifti) : 0;
+    if (t == 0)
+        t = transform(ctx, &args, &doc, &reason);
     if (t < 0)
         goto cleanup;
     if (t > 0) {
         rc = fail_slot(ctx, &slot, upload_id, reason);
+        if (rc == 0 && dicom)
+            drop_original(ctx, s, key);
         goto cleanup;
     }
     lp_job_progress(ctx, 0.8);
@@ -468,7 +614,11 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     if (store_outputs(ctx, s, dir, sha, doc, merge) != 0)
         goto cleanup;
+    if (dicom && !ctx->cfg->dicom_keep_original)
+        json_object_set_new(merge, "original", json_null()); /* deleted below, once the slot no longer names it */
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
+    if (rc == 0 && dicom)
+        drop_original(ctx, s, key);
 
 cleanup:
     if (rc != 0 && ctx->err.code != LP_OK &&
@@ -489,6 +639,7 @@ cleanup:
         remove_tree(dir, 0);
     json_decref(merge);
     json_decref(doc);
+    json_decref(hints);
     json_decref(storage);
     return rc;
 }
