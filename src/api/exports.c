@@ -72,8 +72,8 @@ static int read_body(lp_req *req, json_t *body, const char **format, export_opti
     int which;
     memset(o, 0, sizeof *o);
     lp_in_only(req, body, NULL, BODY_MEMBERS);
-    if (lp_in_enum(req, body, NULL, "format", LP_IN_REQUIRED, lp_fmt_export_names, &which) == 0)
-        *format = lp_fmt_export_names[which];
+    if (lp_in_enum(req, body, NULL, "format", LP_IN_REQUIRED, lp_fmt_writer_names, &which) == 0)
+        *format = lp_fmt_writer_names[which];
     lp_in_object(req, body, NULL, "filters", LP_IN_REQUIRED, filters);
     if (lp_in_object(req, body, NULL, "options", LP_IN_OPTIONAL, &options) == 0 && options) {
         lp_in_only(req, options, "options.", OPTION_MEMBERS);
@@ -86,7 +86,7 @@ static int read_body(lp_req *req, json_t *body, const char **format, export_opti
     }
     if (req->err.code != LP_OK)
         return -1;
-    if (strcmp(*format, "nifti") != 0 && !lp_fmt_variant_valid(*format, o->variant))
+    if (!lp_fmt_variant_valid(*format, o->variant))
         return lp_error_field(&req->err, LP_E_INVALID, "options.variant", "is not a variant of the %s format", *format);
     if (o->frames && !lp_fmt_per_image(*format))
         return lp_error_field(&req->err, LP_E_INVALID, "options.frames", "applies only to coco, voc, yolo and mask");
@@ -97,18 +97,16 @@ static int read_body(lp_req *req, json_t *body, const char **format, export_opti
     return 0;
 }
 
-/* NIfTI label volumes are written from volume slots, and no writer exists
- * yet: the request is refused, saying whether the selection has any. -1. */
-static int nifti_refused(lp_req *req, lp_db *db, lp_item_filter *f)
+/* NIfTI label maps are written from volume slots: a selection without any
+ * is refused (422 naming format) rather than exported empty. 0 or -1. */
+static int nifti_has_volumes(lp_req *req, lp_db *db, lp_item_filter f)
 {
-    f->slot_type = "volume";
-    int64_t n = lp_db_items_count(db, f, 1, &req->err);
+    f.slot_type = "volume";
+    int64_t n = lp_db_items_count(db, &f, 1, &req->err);
     if (n < 0)
         return -1;
-    if (n == 0)
-        return lp_error_field(&req->err, LP_E_INVALID, "format", "no volume slots: no selected item has a volume slot");
-    return lp_error_field(&req->err, LP_E_INVALID, "format",
-                          "nifti label volumes cannot be written yet; export the volume slots as darwin");
+    return n == 0 ? lp_error_field(&req->err, LP_E_INVALID, "format", "no volume slots: no selected item has a volume slot")
+                  : 0;
 }
 
 int lp_api_exports_create(lp_req *req)
@@ -134,10 +132,8 @@ int lp_api_exports_create(lp_req *req)
         lp_error_field(&req->err, LP_E_NOT_FOUND, "filters.dataset_id", "no such dataset");
         goto cleanup;
     }
-    if (strcmp(format, "nifti") == 0) {
-        nifti_refused(req, db, &f);
+    if (strcmp(format, "nifti") == 0 && nifti_has_volumes(req, db, f) != 0)
         goto cleanup;
-    }
     if (!(filters_text = json_dumps(filters, JSON_COMPACT))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the request");
         goto cleanup;

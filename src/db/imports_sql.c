@@ -204,6 +204,43 @@ int lp_db_import_find_image(lp_db *db, lp_arena *a, const char *team_id, const c
     return rc == 0 ? 1 : 0;
 }
 
+typedef struct found_volume {
+    char *name, *slot, *metadata;
+} found_volume;
+
+static int read_found_volume(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    found_volume *f = dst;
+    f->name = lp_db_text(a, r, row, 0);
+    f->slot = lp_db_text(a, r, row, 1);
+    f->metadata = lp_db_text(a, r, row, 2);
+    return f->name && f->slot && f->metadata ? 0 : lp_error_set(err, LP_E_NOMEM, "out of memory");
+}
+
+int lp_db_import_find_volume(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *path,
+                             const char *stem, char **name, char **slot, char **metadata, lp_error *err)
+{
+    const char *p[4] = {team_id, dataset_id, path, stem};
+    found_volume f = {NULL, NULL, NULL};
+    int rc = lp_db_one(a,
+                       lp_db_query(db,
+                                   "SELECT i.name, s.name, s.metadata FROM items i "
+                                   "JOIN LATERAL (SELECT name, metadata FROM slots WHERE item_id = i.id "
+                                   "AND type = 'volume' ORDER BY position, name LIMIT 1) s ON true "
+                                   "WHERE i.team_id = $1 AND i.dataset_id = $2 AND i.path = $3 AND (i.name = $4 "
+                                   "OR i.name = $4 || '.nii.gz' OR (left(i.name, length($4) + 1) = $4 || '.' "
+                                   "AND position('.' IN substr(i.name, length($4) + 2)) = 0)) "
+                                   "ORDER BY i.name LIMIT 1",
+                                   4, p, err),
+                       read_found_volume, &f, err);
+    if (rc < 0)
+        return -1;
+    *name = f.name;
+    *slot = f.slot;
+    *metadata = f.metadata;
+    return rc == 0 ? 1 : 0;
+}
+
 int lp_db_import_items_create(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id,
                               const char *items_json, lp_import_hit **out, size_t *n, lp_error *err)
 {

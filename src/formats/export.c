@@ -20,11 +20,11 @@
 #define BUF_MAX (64u * 1024u * 1024u)
 
 static const lp_fmt_ops *const FORMATS[] = {&lp_fmt_darwin_ops, &lp_fmt_coco_ops, &lp_fmt_voc_ops,
-                                            &lp_fmt_yolo_ops,   &lp_fmt_cvat_ops, &lp_fmt_mask_ops};
+                                            &lp_fmt_yolo_ops,   &lp_fmt_cvat_ops, &lp_fmt_mask_ops,
+                                            &lp_fmt_nifti_ops};
 #define NFORMATS (sizeof FORMATS / sizeof *FORMATS)
 
-const char *const lp_fmt_writer_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", NULL};
-const char *const lp_fmt_export_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", "nifti", NULL};
+const char *const lp_fmt_writer_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", "nifti", NULL};
 const char *const lp_fmt_frames_names[] = {"all", "keyframes", "annotated", NULL};
 
 static const lp_fmt_ops *find_ops(const char *name)
@@ -447,14 +447,21 @@ int fmt_raster_load(const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, f
             layer = &b->v[i];
     if (!layer || it->width <= 0 || it->height <= 0)
         return 0;
-    uint64_t total = (uint64_t)it->width * (uint64_t)it->height, sum = 0;
-    const lp_ann_geom *g = &layer->geom;
+    const char *what = lp_arena_printf(a, "item %s: slot %s", it->id, it->slot);
+    return what ? fmt_raster_decode(&layer->geom, it->width, it->height, what, a, r, err) : nomem(err);
+}
+
+int fmt_raster_decode(const lp_ann_geom *g, int64_t width, int64_t height, const char *what, lp_arena *a,
+                      fmt_raster *r, lp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    uint64_t total = (uint64_t)width * (uint64_t)height, sum = 0;
     for (size_t i = 1; i < g->ndense; i += 2)
         sum += g->dense[i];
     if (sum != total || total > SIZE_MAX)
-        return lp_error_set(err, LP_E_INVALID, "item %s: the raster layer covers %llu pixels, but slot %s has %llu",
-                            it->id, (unsigned long long)sum, it->slot, (unsigned long long)total);
-    if (!(r->labels = lp_arena_alloc(a, (size_t)total)))
+        return lp_error_set(err, LP_E_INVALID, "%s: the raster layer covers %llu pixels, but the slot has %llu", what,
+                            (unsigned long long)sum, (unsigned long long)total);
+    if (!(r->labels = lp_arena_alloc(a, (size_t)total ? (size_t)total : 1)))
         return nomem(err);
     size_t at = 0;
     for (size_t i = 0; i + 1 < g->ndense; i += 2) {
@@ -482,8 +489,8 @@ int fmt_raster_load(const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, f
         r->id_labels[r->nids++] = (uint8_t)json_integer_value(value);
     }
     json_decref(members);
-    r->width = (uint32_t)it->width;
-    r->height = (uint32_t)it->height;
+    r->width = (uint32_t)width;
+    r->height = (uint32_t)height;
     r->present = true;
     return 0;
 }
@@ -530,7 +537,7 @@ lp_fmt_writer *lp_fmt_writer_new(const char *format, const lp_fmt_out *out, cons
 {
     const lp_fmt_ops *ops = find_ops(format);
     if (!ops) {
-        lp_error_field(err, LP_E_INVALID, "format", "must be one of darwin, coco, voc, yolo, cvat, mask");
+        lp_error_field(err, LP_E_INVALID, "format", "must be one of darwin, coco, voc, yolo, cvat, mask, nifti");
         return NULL;
     }
     const char *variant = resolve_variant(ops, opt ? opt->variant : NULL);

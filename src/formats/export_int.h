@@ -34,7 +34,7 @@ struct lp_fmt_writer {
 };
 
 extern const lp_fmt_ops lp_fmt_coco_ops, lp_fmt_voc_ops, lp_fmt_yolo_ops, lp_fmt_cvat_ops, lp_fmt_mask_ops,
-    lp_fmt_darwin_ops;
+    lp_fmt_darwin_ops, lp_fmt_nifti_ops;
 
 /* Starts file name in the output (what is buffered goes out first). */
 int fmt_open(lp_fmt_writer *w, const char *name, bool compress, lp_error *err);
@@ -85,6 +85,11 @@ typedef struct fmt_raster {
 /* Loads the raster layer (r->present false when the item has none or its
  * size is unknown). 0, or -1 for a layer that does not match the slot. */
 int fmt_raster_load(const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, fmt_raster *r, lp_error *err);
+/* Decodes raster layer g (its dense RLE and its mask ids) over a width ×
+ * height label map into r. 0, or -1 when the RLE does not cover exactly
+ * width × height pixels (what names the layer: item and slot, or a frame). */
+int fmt_raster_decode(const lp_ann_geom *g, int64_t width, int64_t height, const char *what, lp_arena *a,
+                      fmt_raster *r, lp_error *err);
 /* The label of mask annotation id, 0 when it has none. */
 uint8_t fmt_raster_label(const fmt_raster *r, const char *id);
 /* A mask annotation's pixels as a binary RLE in order (new in a). 1 when it
@@ -96,6 +101,16 @@ int fmt_mask_rle(const fmt_raster *r, const lp_fmt_ann *ann, lp_geom_rle_order o
  * 1 when it has none (tag, text, a mask without pixels), 0, -1. */
 int fmt_ann_bbox(const lp_fmt_ann *ann, const lp_ann_geom *g, const fmt_raster *r, lp_arena *a, lp_geom_bbox *out,
                  lp_error *err);
+
+/* Draws annotation ann's shape (ann->geom; a mask through r) into lab (W × H
+ * labels, row-major) with value v, as the mask export does: a pixel whose
+ * centre lies inside a polygon, ellipse (as a polygon) or box; a mask's
+ * pixels. 0, 1 when it has no area to draw, -1. */
+int fmt_draw(const lp_fmt_ann *ann, const fmt_raster *r, uint8_t *lab, uint32_t W, uint32_t H, uint8_t v,
+             lp_arena *a, lp_error *err);
+/* Writes class_mapping.csv (index,class,color; 0 background, then each
+ * class by index + 1) as the semantic mask export names it. 0 or -1. */
+int fmt_class_mapping(lp_fmt_writer *w, lp_error *err);
 
 /* 1 for an image item of known width and height (what the per-image
  * formats need). */

@@ -18,10 +18,11 @@ static const lp_imp_ops *const FORMATS[] = {
     &lp_imp_yolo_ops,
     &lp_imp_cvat_ops,
     &lp_imp_mask_ops,
+    &lp_imp_nifti_ops,
 };
 #define NFORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
-const char *const lp_imp_reader_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", NULL};
+const char *const lp_imp_reader_names[] = {"darwin", "coco", "voc", "yolo", "cvat", "mask", "nifti", NULL};
 
 static const lp_imp_ops *find_ops(const char *name)
 {
@@ -214,13 +215,31 @@ int imp_darwin_ann(lp_imp_reader *r, const char *file, const char *where, const 
     return 0;
 }
 
+int imp_raster_layer_ann(lp_imp_reader *r, const char *file, const lp_buf *json, lp_imp_item *it, size_t *cap,
+                         const char **where, lp_arena *a, lp_error *err)
+{
+    int rc = imp_darwin_ann(r, file, "raster layer", json, LP_IMP_SKIP_ITEM, it, cap, a, err);
+    if (rc == 0)
+        where[it->nanns - 1] = "raster layer";
+    else if (rc > 0) /* no layer (a problem says why): the masks have no pixels either */
+        it->nanns = 0;
+    return rc < 0 ? -1 : 0;
+}
+
 int imp_raster_text(lp_buf *b, const char *cls, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37],
                     unsigned nids)
 {
+    return lp_buf_puts(b, "{\"name\":") || lp_json_write_string(b, cls, strlen(cls)) || lp_buf_puts(b, ",") ||
+                   imp_raster_member(b, labels, w, h, ids, nids) || lp_buf_puts(b, "}")
+               ? -1
+               : 0;
+}
+
+int imp_raster_member(lp_buf *b, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37], unsigned nids)
+{
     size_t i = 0, n = (size_t)w * h;
     bool first = true;
-    int bad = lp_buf_puts(b, "{\"name\":") || lp_json_write_string(b, cls, strlen(cls)) ||
-              lp_buf_puts(b, ",\"raster_layer\":{\"dense_rle\":[");
+    int bad = lp_buf_puts(b, "\"raster_layer\":{\"dense_rle\":[");
     while (!bad && i < n) { /* runs of labels, row by row */
         size_t j = i;
         while (j < n && labels[j] == labels[i])
@@ -232,5 +251,5 @@ int imp_raster_text(lp_buf *b, const char *cls, const uint8_t *labels, uint32_t 
     bad = bad || lp_buf_puts(b, "],\"mask_annotation_ids_mapping\":{");
     for (unsigned k = 0; !bad && k < nids; k++)
         bad = lp_buf_printf(b, "%s\"%s\":%u", k ? "," : "", ids[k], k + 1);
-    return bad || lp_buf_printf(b, "},\"total_pixels\":%zu}}", n) ? -1 : 0;
+    return bad || lp_buf_printf(b, "},\"total_pixels\":%zu}", n) ? -1 : 0;
 }

@@ -32,6 +32,7 @@ extern const lp_imp_ops lp_imp_voc_ops;
 extern const lp_imp_ops lp_imp_yolo_ops;
 extern const lp_imp_ops lp_imp_cvat_ops;
 extern const lp_imp_ops lp_imp_mask_ops;
+extern const lp_imp_ops lp_imp_nifti_ops;
 
 /* Reports a problem (message printf) through the sink. 0, or -1 when the
  * sink says stop. */
@@ -66,12 +67,27 @@ void *imp_push(lp_arena *a, void **v, size_t *n, size_t *cap, size_t size);
  * -1 on NOMEM or when the sink says stop. */
 int imp_darwin_ann(lp_imp_reader *r, const char *file, const char *where, const lp_buf *json, lp_imp_skip skip,
                    lp_imp_item *it, size_t *cap, lp_arena *a, lp_error *err);
+/* Reads an item's raster layer from its Darwin JSON text (as
+ * imp_darwin_ann, located "raster layer", recorded in where[]); when it
+ * makes no annotation the item keeps none (its masks would have no pixels).
+ * 0, or -1 to stop. */
+int imp_raster_layer_ann(lp_imp_reader *r, const char *file, const lp_buf *json, lp_imp_item *it, size_t *cap,
+                         const char **where, lp_arena *a, lp_error *err);
 /* Appends to b the Darwin JSON text of a raster layer of class cls over a
  * w × h label map (row by row; 0 background, k in 1..nids the mask whose id
  * is ids[k - 1]): its dense_rle, mask_annotation_ids_mapping and
  * total_pixels. 0, or -1 (NOMEM). */
 int imp_raster_text(lp_buf *b, const char *cls, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37],
                     unsigned nids);
+/* The same raster layer as a member, "\"raster_layer\":{…}" (what a frame
+ * of a volume's raster layer holds). 0, or -1 (NOMEM). */
+int imp_raster_member(lp_buf *b, const uint8_t *labels, uint32_t w, uint32_t h, const char (*ids)[37], unsigned nids);
+/* Reads class_mapping.csv (index,class,color — as the mask and NIfTI
+ * exports write it): names[v] (malloc, freed by the caller) the class of
+ * label v in 1..255, each class yielded to the sink (type mask); lines that
+ * are not class lines are notes. 0, or -1 to stop. */
+int imp_class_mapping(lp_imp_reader *r, char *names[256], const char *file, const char *data, size_t len,
+                      lp_error *err);
 
 /* ---- XML files (import_xml.c), for the XML formats -------------------------------- */
 

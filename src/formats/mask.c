@@ -137,9 +137,8 @@ static void fill_box(uint8_t *lab, uint32_t W, uint32_t H, const lp_geom_bbox *b
             memset(lab + (size_t)y * W + x0, v, (size_t)(x1 - x0));
 }
 
-/* Draws one annotation with value v; 1 when it has no area to draw. */
-static int draw(const lp_fmt_ann *ann, const fmt_raster *r, uint8_t *lab, uint32_t W, uint32_t H, uint8_t v,
-                lp_arena *a, lp_error *err)
+int fmt_draw(const lp_fmt_ann *ann, const fmt_raster *r, uint8_t *lab, uint32_t W, uint32_t H, uint8_t v,
+             lp_arena *a, lp_error *err)
 {
     const lp_ann_geom *g = &ann->geom;
     uint64_t px = (uint64_t)W * H;
@@ -221,7 +220,7 @@ static int mask_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch
         uint8_t v = 0;
         if (ann->cls && !ann->row.video)
             v = m->instance ? (npal <= 255 ? (uint8_t)npal : 0) : (uint8_t)(ann->cls->index + 1);
-        int rc = v ? draw(ann, &r, lab, W, H, v, a, err) : 1;
+        int rc = v ? fmt_draw(ann, &r, lab, W, H, v, a, err) : 1;
         if (rc < 0)
             return -1;
         if (rc > 0) {
@@ -258,9 +257,8 @@ static int mask_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch
     return 0;
 }
 
-static int mask_end(lp_fmt_writer *w, lp_error *err)
+int fmt_class_mapping(lp_fmt_writer *w, lp_error *err)
 {
-    mask *m = w->state;
     lp_buf *b = &w->buf;
     if (fmt_open(w, "class_mapping.csv", true, err) != 0 || lp_buf_puts(b, "index,class,color\n0,background,#000000\n"))
         return err->code != LP_OK ? -1 : fmt_nomem(w, err);
@@ -272,6 +270,15 @@ static int mask_end(lp_fmt_writer *w, lp_error *err)
             lp_buf_printf(b, ",#%02x%02x%02x\n", rgb[0], rgb[1], rgb[2]))
             return fmt_nomem(w, err);
     }
+    return 0;
+}
+
+static int mask_end(lp_fmt_writer *w, lp_error *err)
+{
+    mask *m = w->state;
+    lp_buf *b = &w->buf;
+    if (fmt_class_mapping(w, err) != 0)
+        return -1;
     if (!m->instance)
         return 0;
     if (fmt_open(w, "instances.csv", true, err) != 0 || lp_buf_puts(b, "image,instance,class,annotation_id\n"))

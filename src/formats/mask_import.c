@@ -133,7 +133,8 @@ static bool csv_line(const char **p, const char *end, const char **q, const char
     return false;
 }
 
-static int read_mapping(lp_imp_reader *r, mask_in *m, const char *file, const char *data, size_t len, lp_error *err)
+int imp_class_mapping(lp_imp_reader *r, char *names[256], const char *file, const char *data, size_t len,
+                      lp_error *err)
 {
     const char *p = data, *end = data + len, *q, *e;
     size_t line = 0;
@@ -157,8 +158,8 @@ static int read_mapping(lp_imp_reader *r, mask_in *m, const char *file, const ch
             lp_imp_class c = {.name = name,
                               .types = 1u << LP_GEOM_MASK,
                               .color = color && color[0] == '#' && strlen(color) == 7 ? color : NULL};
-            free(m->names[v]);
-            m->names[v] = name;
+            free(names[v]);
+            names[v] = name;
             name = NULL;
             if (r->sink.cls(r->sink.ud, &c, err) != 0) {
                 free(idx);
@@ -448,14 +449,9 @@ static int mask_png(lp_imp_reader *r, mask_in *m, const char *file, const char *
             if (label[v])
                 layer_class = cls_of[v]; /* instance masks: the first mask's class, as COCO's */
         lp_buf_reset(&json);
-        if (imp_raster_text(&json, layer_class, px, W, H, (const char (*)[37])ids, k) != 0)
-            rc = lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
-        else if ((rc = imp_darwin_ann(r, file, "raster layer", &json, LP_IMP_SKIP_ITEM, &it, &cap, a, err)) == 0)
-            where[it.nanns - 1] = "raster layer";
-        if (rc > 0) { /* no layer (a problem says why): the masks have no pixels either */
-            rc = 0;
-            it.nanns = 0;
-        }
+        rc = imp_raster_text(&json, layer_class, px, W, H, (const char (*)[37])ids, k) != 0
+                 ? lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file)
+                 : imp_raster_layer_ann(r, file, &json, &it, &cap, where, a, err);
     }
     it.ann_where = where;
     it.done = 1;
@@ -476,7 +472,7 @@ static int mask_file(lp_imp_reader *r, const char *name, const char *data, size_
         return -1;
     if (mask_role(r, name) == LP_IMP_ROLE_META)
         return strcmp(base, "instances.csv") == 0 ? read_instances(r, m, name, data, len, err)
-                                                  : read_mapping(r, m, name, data, len, err);
+                                                  : imp_class_mapping(r, m->names, name, data, len, err);
     return mask_png(r, m, name, data, len, a, err);
 }
 

@@ -79,6 +79,10 @@ int lp_unzip_name_check(const char *name, size_t len, lp_error *err)
         s = e + 1;
     }
     static const char *const nested[] = {".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst"};
+    /* a gzip-compressed NIfTI volume is one file, not an archive of files: its
+     * reader inflates it only as far as the volume it belongs to allows */
+    if (len > 7 && strncasecmp(name + len - 7, ".nii.gz", 7) == 0)
+        return 0;
     for (size_t i = 0; i < sizeof nested / sizeof *nested; i++) {
         size_t k = strlen(nested[i]);
         if (len > k && strncasecmp(name + len - k, nested[i], k) == 0)

@@ -1,4 +1,5 @@
 /* Volume slot metadata in Darwin's slot shape. See meta.h. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,4 +65,43 @@ int lp_volume_metadata_windows(const json_t *meta, lp_volume_window *out)
         n++;
     }
     return n;
+}
+
+/* A 4×4 matrix of finite numbers from rows. 0 or -1. */
+static int read_matrix(const json_t *rows, double m[4][4])
+{
+    if (!json_is_array(rows) || json_array_size(rows) != 4)
+        return -1;
+    for (int r = 0; r < 4; r++) {
+        const json_t *row = json_array_get(rows, (size_t)r);
+        if (!json_is_array(row) || json_array_size(row) != 4)
+            return -1;
+        for (int c = 0; c < 4; c++) {
+            const json_t *x = json_array_get(row, (size_t)c);
+            if (!json_is_number(x) || !isfinite(json_number_value(x)))
+                return -1;
+            m[r][c] = json_number_value(x);
+        }
+    }
+    return 0;
+}
+
+int lp_volume_metadata_grid(const json_t *meta, lp_volume *v)
+{
+    const json_t *shape = json_object_get(meta, "shape");
+    if (!json_is_array(shape) || json_array_size(shape) != 3)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        const json_t *x = json_array_get(shape, (size_t)i);
+        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > ((json_int_t)1 << 20))
+            return -1;
+        v->dim[i] = json_integer_value(x);
+    }
+    if (read_matrix(json_object_get(meta, "affine"), v->affine) != 0 ||
+        read_matrix(json_object_get(meta, "original_affine"), v->original_affine) != 0)
+        return -1;
+    for (int c = 0; c < 3; c++)
+        v->pixdim[c] = sqrt(v->affine[0][c] * v->affine[0][c] + v->affine[1][c] * v->affine[1][c] +
+                            v->affine[2][c] * v->affine[2][c]);
+    return 0;
 }

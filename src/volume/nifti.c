@@ -1,6 +1,7 @@
 /* NIfTI reading and writing through nifticlib, behind a header check of our
  * own. See volume.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,35 @@ static int read_header_bytes(const char *path, unsigned char *buf, size_t cap, s
     return 0;
 }
 
+/* The volume of nim (whose header hdr checked) from the samples of its first
+ * 3D volume (data). NULL with err. */
+static lp_volume *from_nim(const lp_volume_nifti_header *hdr, const nifti_image *nim, const void *data, lp_error *err)
+{
+    lp_volume *v = calloc(1, sizeof *v);
+    if (!v) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(v->dim, hdr->dim, sizeof v->dim);
+    double d[3] = {nim->dx, nim->dy, nim->dz};
+    for (int i = 0; i < 3; i++)
+        v->pixdim[i] = isfinite(d[i]) && fabs(d[i]) > 0 ? fabs(d[i]) : 1;
+    best_affine(nim, v->affine);
+    memcpy(v->original_affine, v->affine, sizeof v->affine);
+    if (convert(v, nim, data, err) != 0) {
+        lp_volume_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* nifticlib's image agrees with our header check. */
+static int same_dims(const nifti_image *nim, const lp_volume_nifti_header *hdr)
+{
+    return nim->nx == hdr->dim[0] && (nim->ndim < 2 || nim->ny == hdr->dim[1]) &&
+           (nim->ndim < 3 || nim->nz == hdr->dim[2]);
+}
+
 lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits, lp_error *err)
 {
     unsigned char head[N2_SIZE + 4];
@@ -276,8 +306,7 @@ lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits
         return NULL;
     nifti_set_debug_level(0);
     nim = nifti_image_read(path, 0);
-    if (!nim || nim->nx != hdr.dim[0] || (nim->ndim >= 2 && nim->ny != hdr.dim[1]) ||
-        (nim->ndim >= 3 && nim->nz != hdr.dim[2])) {
+    if (!nim || !same_dims(nim, &hdr)) {
         lp_error_set(err, LP_E_INVALID, "the NIfTI header is not valid");
         goto cleanup;
     }
@@ -288,35 +317,125 @@ lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits
         lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
         goto cleanup;
     }
-    v = calloc(1, sizeof *v);
-    if (!v) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory");
-        goto cleanup;
-    }
-    memcpy(v->dim, hdr.dim, sizeof v->dim);
-    double d[3] = {nim->dx, nim->dy, nim->dz};
-    for (int i = 0; i < 3; i++)
-        v->pixdim[i] = isfinite(d[i]) && fabs(d[i]) > 0 ? fabs(d[i]) : 1;
-    best_affine(nim, v->affine);
-    memcpy(v->original_affine, v->affine, sizeof v->affine);
-    if (convert(v, nim, data, err) != 0) {
-        lp_volume_free(v);
-        v = NULL;
-    }
+    v = from_nim(&hdr, nim, data, err);
 cleanup:
     free(data);
     nifti_image_free(nim);
     return v;
 }
 
-int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err)
+/* Inflates gzip data into out (cap bytes) as far as it goes: the number of
+ * bytes made, or -1 when the stream is damaged. */
+static int64_t gunzip_prefix(const void *data, size_t len, unsigned char *out, size_t cap)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK)
+        return -1;
+    size_t made = 0;
+    int zr = Z_OK;
+    zs.next_in = (Bytef *)(uintptr_t)data;
+    while (zr == Z_OK && made < cap && len > 0) {
+        size_t in = len > UINT32_MAX ? UINT32_MAX : len, room = cap - made > UINT32_MAX ? UINT32_MAX : cap - made;
+        zs.avail_in = (uInt)in;
+        zs.next_out = out + made;
+        zs.avail_out = (uInt)room;
+        zr = inflate(&zs, Z_NO_FLUSH);
+        made += room - zs.avail_out;
+        len -= in - zs.avail_in;
+        if (zr == Z_BUF_ERROR && zs.avail_out != 0)
+            break; /* input exhausted */
+    }
+    inflateEnd(&zs);
+    return zr == Z_OK || zr == Z_STREAM_END || zr == Z_BUF_ERROR ? (int64_t)made : -1;
+}
+
+lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volume_limits *limits, lp_error *err)
+{
+    const unsigned char *p = data;
+    int gz = len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+    unsigned char head[N2_SIZE + 4];
+    size_t got = len < sizeof head ? len : sizeof head;
+    lp_volume_nifti_header hdr;
+    if (gz) {
+        int64_t n = gunzip_prefix(data, len, head, sizeof head);
+        if (n < 0) {
+            lp_error_set(err, LP_E_INVALID, "the file is neither NIfTI nor readable gzip");
+            return NULL;
+        }
+        got = (size_t)n;
+    } else {
+        memcpy(head, data, got);
+    }
+    if (lp_volume_nifti_header_parse(head, got, limits, &hdr, err) != 0)
+        return NULL;
+    int bytes = type_bits(hdr.datatype) / 8;
+    uint64_t voxels = (uint64_t)hdr.dim[0] * (uint64_t)hdr.dim[1] * (uint64_t)hdr.dim[2];
+    size_t off = (size_t)hdr.vox_offset, need = off + (size_t)voxels * (size_t)bytes;
+    /* what the bytes given could hold at most (deflate's ratio is below 1032:1) */
+    uint64_t most = gz ? (uint64_t)len * 1032u + 1024u : (uint64_t)len;
+    if (voxels > (SIZE_MAX - off) / 8 || need > most) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
+        return NULL;
+    }
+    unsigned char *whole = NULL;
+    const unsigned char *file = p;
+    size_t flen = len;
+    if (gz) {
+        if (!(whole = malloc(need))) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", need);
+            return NULL;
+        }
+        int64_t n = gunzip_prefix(data, len, whole, need);
+        flen = n < 0 ? 0 : (size_t)n;
+        file = whole;
+    }
+    lp_volume *v = NULL;
+    nifti_image *nim = NULL;
+    void *samples = NULL;
+    if (flen < need) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
+        goto cleanup;
+    }
+    nifti_set_debug_level(0);
+    if (hdr.version == 1) {
+        nifti_1_header h1;
+        memcpy(&h1, file, sizeof h1);
+        nim = nifti_convert_n1hdr2nim(h1, NULL);
+    } else {
+        nifti_2_header h2;
+        memcpy(&h2, file, sizeof h2);
+        nim = nifti_convert_n2hdr2nim(h2, NULL);
+    }
+    if (!nim || !same_dims(nim, &hdr) || nim->nbyper != bytes) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI header is not valid");
+        goto cleanup;
+    }
+    size_t n = need - off;
+    if (!(samples = malloc(n ? n : 1))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
+        goto cleanup;
+    }
+    memcpy(samples, file + off, n);
+    if (bytes > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes(n / (size_t)bytes, bytes, samples);
+    v = from_nim(&hdr, nim, samples, err);
+cleanup:
+    free(samples);
+    free(whole);
+    nifti_image_free(nim);
+    return v;
+}
+
+/* A nifticlib image of v's size, affine and pixdim with voxels of datatype
+ * (no data), or NULL when out of memory. */
+static nifti_image *new_nim(const lp_volume *v, int datatype)
 {
     int64_t dims[8] = {3, v->dim[0], v->dim[1], v->dim[2], 1, 1, 1, 1};
     nifti_set_debug_level(0);
-    nifti_image *nim = nifti_make_new_nim(dims, v->type == LP_VOLUME_I16 ? DT_INT16 : DT_FLOAT32, 0);
+    nifti_image *nim = nifti_make_new_nim(dims, datatype, 0);
     if (!nim)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory for a NIfTI header");
-    int rc = -1;
+        return NULL;
     nifti_dmat44 m;
     memcpy(m.m, v->affine, sizeof m.m);
     nim->sto_xyz = m;
@@ -334,6 +453,38 @@ int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err)
     nim->dz = nim->pixdim[3] = v->pixdim[2];
     nim->xyz_units = NIFTI_UNITS_MM;
     nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+    return nim;
+}
+
+int lp_volume_labels_header(const lp_volume *v, unsigned char out[LP_VOLUME_LABELS_OFFSET], lp_error *err)
+{
+    nifti_image *nim = new_nim(v, DT_UINT8);
+    nifti_1_header h;
+    if (!nim)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a NIfTI header");
+    nim->iname_offset = LP_VOLUME_LABELS_OFFSET;
+    nim->cal_min = 0;
+    nim->cal_max = 255;
+    snprintf(nim->intent_name, sizeof nim->intent_name, "%s", "label");
+    nim->intent_code = NIFTI_INTENT_LABEL;
+    int rc = nifti_convert_nim2n1hdr(nim, &h);
+    nifti_image_free(nim);
+    if (rc != 0)
+        return lp_error_set(err, LP_E_INTERNAL, "the label map's NIfTI header could not be made");
+    _Static_assert(sizeof h == N1_SIZE, "a NIfTI-1 header is 348 bytes");
+    memcpy(h.magic, "n+1\0", 4);
+    h.vox_offset = LP_VOLUME_LABELS_OFFSET;
+    memcpy(out, &h, sizeof h);
+    memset(out + sizeof h, 0, LP_VOLUME_LABELS_OFFSET - sizeof h); /* no extensions */
+    return 0;
+}
+
+int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err)
+{
+    nifti_image *nim = new_nim(v, v->type == LP_VOLUME_I16 ? DT_INT16 : DT_FLOAT32);
+    if (!nim)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory for a NIfTI header");
+    int rc = -1;
     if (nifti_set_filenames(nim, path, 0, 1) != 0) {
         lp_error_set(err, LP_E_INTERNAL, "the volume's output name is not a NIfTI name (.nii or .nii.gz)");
         goto cleanup;

@@ -111,3 +111,40 @@ int lp_volume_to_ras(lp_volume *v, lp_error *err)
     memcpy(v->affine, a, sizeof a);
     return 0;
 }
+
+int lp_volume_from_ras(lp_volume *v, lp_error *err)
+{
+    int world[3], flip[3];
+    if (lp_volume_orientation(v->original_affine, world, flip) != 0)
+        return lp_error_set(err, LP_E_INVALID, "the volume's original affine is degenerate (a voxel axis has no direction)");
+    /* original axis c runs along RAS axis world[c], backwards when flipped:
+     * walking the original order, axis c steps the RAS index along world[c] */
+    int64_t rd[3] = {v->dim[0], v->dim[1], v->dim[2]}, od[3], rstride[3] = {1, rd[0], rd[0] * rd[1]}, step[3],
+            start = 0;
+    double pd[3];
+    for (int c = 0; c < 3; c++) {
+        od[c] = rd[world[c]];
+        pd[c] = v->pixdim[world[c]];
+        step[c] = flip[c] ? -rstride[world[c]] : rstride[world[c]];
+        if (flip[c])
+            start += (od[c] - 1) * rstride[world[c]];
+    }
+    size_t size = lp_volume_sample_size(v->type), n = (size_t)lp_volume_count(v);
+    unsigned char *out = malloc(n * size);
+    if (!out)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reorienting a volume of %zu voxels", n);
+    const unsigned char *in = v->voxels;
+    size_t at = 0;
+    for (int64_t k = 0; k < od[2]; k++)
+        for (int64_t j = 0; j < od[1]; j++) {
+            int64_t o = start + k * step[2] + j * step[1];
+            for (int64_t i = 0; i < od[0]; i++, o += step[0], at++)
+                memcpy(out + at * size, in + (size_t)o * size, size);
+        }
+    free(v->voxels);
+    v->voxels = out;
+    memcpy(v->dim, od, sizeof od);
+    memcpy(v->pixdim, pd, sizeof pd);
+    memcpy(v->affine, v->original_affine, sizeof v->affine);
+    return 0;
+}

@@ -48,11 +48,26 @@ static int fz_image(void *ud, const char *path, const char *stem, lp_arena *a, c
     return *name ? 1 : -1;
 }
 
+/* Every item has a volume slot of 8 × 6 × 4 voxels, stored L→R (so label
+ * maps are read, reoriented and compared). */
+static int fz_volume(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, const char **slot,
+                     const char **metadata, lp_error *err)
+{
+    (void)ud;
+    (void)path;
+    (void)err;
+    *name = lp_arena_printf(a, "%s.nii.gz", stem);
+    *slot = "0";
+    *metadata = "{\"media\":{\"shape\":[8,6,4],\"affine\":[[2,0,0,-7],[0,1,0,0],[0,0,3,0],[0,0,0,1]],"
+                "\"original_affine\":[[-2,0,0,7],[0,1,0,0],[0,0,3,0],[0,0,0,1]]}}";
+    return *name ? 1 : -1;
+}
+
 static void fuzz_reader(const char *format, const char *const *names, const uint8_t *data, size_t size)
 {
     static const lp_ann_limits lim = {
         .geom = {.max_points = 1000, .max_paths = 100, .max_pixels = 1u << 22}, .max_frame = 100000, .max_string = 1000};
-    lp_imp_options opt = {.lim = &lim, .max_items = 1000, .image = fz_image};
+    lp_imp_options opt = {.lim = &lim, .max_items = 1000, .image = fz_image, .volume = fz_volume};
     lp_imp_sink sink = {fz_cls, fz_item, fz_problem, NULL};
     lp_error err;
     lp_error_clear(&err);

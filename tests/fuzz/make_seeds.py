@@ -4,6 +4,7 @@ and near-misses). Run it again after changing a format; crash inputs found by `m
 added by hand (named crash-<what>) and are never removed. Existing files are left alone."""
 
 import binascii
+import gzip
 import os
 import struct
 import sys
@@ -49,6 +50,16 @@ def nifti1(dims=(3, 4, 3, 2), datatype=4, bitpix=16, magic=b"n+1\0", offset=352.
             n *= d
         out += b"".join(struct.pack(endian + "h", i % 200 - 50) for i in range(n))
     return out
+
+
+def labels(dims=(3, 8, 6, 4), srow=(-2, 0, 0, 7, 0, 1, 0, 0, 0, 0, 3, 0), datatype=2, bitpix=8):
+    """A NIfTI-1 label map (uint8 by default) on the import fuzz target's volume grid, labels 0..3."""
+    h = bytearray(nifti1(dims=dims, datatype=datatype, bitpix=bitpix, data=False)[:348])
+    struct.pack_into("<12f", h, 280, *srow)
+    n = dims[1] * dims[2] * dims[3]
+    size = bitpix // 8
+    fmt = {1: "B", 2: "h", 4: "f"}[size]
+    return bytes(h) + b"\0\0\0\0" + b"".join(struct.pack("<" + fmt, (i * 7) % 4) for i in range(n))
 
 
 def nifti2(dims=(3, 2, 2, 2)):
@@ -277,6 +288,17 @@ SEEDS = {
         "bad-numbers": b'<annotations><image name="x"><box label="c" xtl="nan" ytl="1e999" xbr="-1" ybr=""/>'
                        b'<polygon label="c" points=";,;1,"/></image><track label="c">'
                        b'<box frame="-5"/><box frame="99999999999999"/></track></annotations>',
+    },
+    "nifti_import_fuzz": {
+        "mapping": b'index,class,color\n0,background,#000000\n1,liver,#ff0000\n2,"sp""leen",#00ff00\nx,y\n',
+        "labels-source": labels(),
+        "labels-ras": labels(srow=(2, 0, 0, -7, 0, 1, 0, 0, 0, 0, 3, 0)),
+        "labels-gz": gzip.compress(labels(), mtime=0),
+        "labels-int16": labels(datatype=4, bitpix=16),
+        "labels-float": labels(datatype=16, bitpix=32),
+        "labels-shifted": labels(srow=(-2, 0, 0, 9, 0, 1, 0, 0, 0, 0, 3, 0)),
+        "labels-wrong-shape": labels(dims=(3, 6, 8, 4)),
+        "labels-truncated-gz": gzip.compress(labels(), mtime=0)[:60],
     },
     "mask_import_fuzz": {
         "mapping": b'index,class,color\n0,background,#000000\n1,"c""at",#ff0000\n2,dog,#00ff00\nx,y\n',

@@ -97,6 +97,13 @@ int lp_db_import_match(lp_db *db, lp_arena *a, const char *team_id, const char *
 int lp_db_import_find_image(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *path,
                             const char *stem, char **name, int64_t *width, int64_t *height, lp_error *err);
 
+/* The item of the dataset in folder path named stem, stem plus one
+ * extension or stem plus ".nii.gz" that has a volume slot (the first by
+ * name), with that slot: *name, *slot and *metadata (its JSON object text),
+ * new in a. 1 found, 0 not, -1. */
+int lp_db_import_find_volume(lp_db *db, lp_arena *a, const char *team_id, const char *dataset_id, const char *path,
+                             const char *stem, char **name, char **slot, char **metadata, lp_error *err);
+
 /* Creates items in the dataset, without files, from a JSON array of
  * {"path", "name", "slots": [{"name", "type", "width"?, "height"?,
  * "frame_count"?}]} (status registered); *out gets each one's position and

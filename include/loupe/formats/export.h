@@ -67,6 +67,8 @@ typedef struct lp_fmt_item {
     int64_t width, height;       /* -1 when unknown */
     int64_t frame_count;         /* -1 when unknown */
     double fps;                  /* < 0 when unknown */
+    const char *metadata;        /* the slot's metadata (JSON object text), or NULL; a volume's grid is
+                                  * its "media" member (loupe/volume/meta.h) */
 } lp_fmt_item;
 
 typedef struct lp_fmt_frame {
@@ -160,9 +162,6 @@ typedef struct lp_fmt_writer lp_fmt_writer;
 
 /* The names of every format with a writer, NULL-terminated. */
 extern const char *const lp_fmt_writer_names[];
-/* The formats an export may name: the writers' and "nifti" (label volumes
- * of volume slots, refused while no writer exists), NULL-terminated. */
-extern const char *const lp_fmt_export_names[];
 /* 1 for a format that writes one image at a time (COCO, VOC, YOLO, masks):
  * the ones lp_fmt_options.frames applies to. */
 int lp_fmt_per_image(const char *format);

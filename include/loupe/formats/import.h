@@ -147,6 +147,15 @@ typedef struct lp_imp_options {
     int (*image)(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, int64_t *width,
                  int64_t *height, lp_error *err);
     void *image_ud;
+    /* NIfTI: the item a label map is for — the item at path named stem,
+     * stem plus one extension, or stem plus ".nii.gz" (as stored), with a
+     * slot of type volume: *name and *slot (new in a) and *metadata, that
+     * slot's metadata (JSON object text, new in a; its "media" member holds
+     * the volume's grid, loupe/volume/meta.h). 1 found, 0 not (the file is
+     * then a problem leaving the item out), -1 to stop the import (err
+     * set). NULL: never found. Uses image_ud. */
+    int (*volume)(void *ud, const char *path, const char *stem, lp_arena *a, const char **name, const char **slot,
+                  const char **metadata, lp_error *err);
 } lp_imp_options;
 
 /* What a file is to a reader, by its name. */

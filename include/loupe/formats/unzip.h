@@ -9,7 +9,8 @@
  *   - no symbolic links, devices or other non-regular members (Unix mode in
  *     the external attributes); folders are allowed and skipped by callers;
  *   - no nested archive (.zip, .tar, .tgz, .gz, .bz2, .xz, .7z, .rar
- *     members), no encryption, only stored and deflated members;
+ *     members; a .nii.gz, one compressed NIfTI file, is not one), no
+ *     encryption, only stored and deflated members;
  *   - size caps: members, bytes of one member, bytes in all, and the
  *     expansion ratio of each member (zip bombs); members whose data
  *     overlap another's (the overlapping-file bomb) or pass the central

@@ -25,4 +25,10 @@ json_t *lp_volume_metadata(const lp_volume *v, const char *slot, const lp_volume
  * LP_VOLUME_MAX_WINDOWS); returns how many, 0 when there are none. */
 int lp_volume_metadata_windows(const json_t *meta, lp_volume_window *out);
 
+/* Reads back the grid of metadata written above: shape, affine and
+ * original_affine (each 4×4 of finite numbers, shape three sizes >= 1) into
+ * v's dim, affine and original_affine (pixdim from the affine's columns).
+ * 0, or -1 when one is missing or malformed. */
+int lp_volume_metadata_grid(const json_t *meta, lp_volume *v);
+
 #endif

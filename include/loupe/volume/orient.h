@@ -26,4 +26,11 @@ int lp_volume_axcodes(const double affine[4][4], char out[4]);
  * degenerate or memory runs out; v is unchanged then. */
 int lp_volume_to_ras(lp_volume *v, lp_error *err);
 
+/* The inverse of lp_volume_to_ras: reorders a RAS+ volume back into the
+ * voxel order of v->original_affine (the file as uploaded) and sets affine
+ * to it. Only axis order and direction change, so every voxel keeps its
+ * patient coordinate. Returns -1 with err set when original_affine is
+ * degenerate or memory runs out; v is unchanged then. */
+int lp_volume_from_ras(lp_volume *v, lp_error *err);
+
 #endif

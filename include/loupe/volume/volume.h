@@ -59,6 +59,20 @@ int lp_volume_nifti_header_parse(const void *buf, size_t len, const lp_volume_li
  * volume (lp_volume_free) or NULL. */
 lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits, lp_error *err);
 
+/* Reads a NIfTI file held in memory (data, len bytes: a .nii, or the same
+ * gzip-compressed), as lp_volume_read_nifti reads a file: the header checked
+ * against limits before anything else is inflated or allocated, the first
+ * 3D volume converted the same way, the affine chosen the same way. A file
+ * that ends before its voxels do is refused. Returns a new volume or NULL. */
+lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volume_limits *limits, lp_error *err);
+
+/* Bytes of a NIfTI-1 single file holding a label map of v's size, affine and
+ * pixdim as unsigned 8-bit voxels (sform and qform code 1, mm units): its
+ * header and empty extension block, LP_VOLUME_LABELS_OFFSET bytes into out;
+ * the voxels follow, dim[0]·dim[1]·dim[2] bytes x fastest. 0, or -1. */
+#define LP_VOLUME_LABELS_OFFSET 352
+int lp_volume_labels_header(const lp_volume *v, unsigned char out[LP_VOLUME_LABELS_OFFSET], lp_error *err);
+
 /* Writes v as a NIfTI-1 file (gzip-compressed when path ends in .gz) with its
  * affine as both sform and qform (code 1, scanner), mm units. */
 int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err);

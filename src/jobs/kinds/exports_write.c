@@ -213,7 +213,8 @@ static lp_fmt_item item_of(const lp_item_row *row)
                          .width = slot ? slot->width : -1,
                          .height = slot ? slot->height : -1,
                          .frame_count = slot ? slot->frame_count : -1,
-                         .fps = slot ? slot->fps : -1};
+                         .fps = slot ? slot->fps : -1,
+                         .metadata = slot ? slot->metadata : NULL};
 }
 
 /* Writes a page of items: one cursor reads the annotations of every item of

@@ -1153,6 +1153,21 @@ static int find_image(void *ud, const char *path, const char *stem, lp_arena *a,
     return rc == 1 && *width > 0 && *height > 0 ? 1 : rc < 0 ? -1 : 0;
 }
 
+/* The reader's question (NIfTI): which item with a volume slot a label map
+ * is for, that slot and its metadata. Asked inside the import's transaction. */
+static int find_volume(void *ud, const char *path, const char *stem, lp_arena *a, const char **name,
+                       const char **slot, const char **metadata, lp_error *err)
+{
+    imp *m = ud;
+    char *n = NULL, *s = NULL, *meta = NULL;
+    int rc = lp_db_import_find_volume(m->ctx->db, a, m->ctx->team_id, m->row.dataset_id, path, stem, &n, &s, &meta,
+                                      err);
+    *name = n;
+    *slot = s;
+    *metadata = meta;
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------------ */
 
 static json_t *counts_json(const imp *m)
@@ -1265,6 +1280,7 @@ int lp_job_imports_run_run(lp_job_ctx *ctx)
                           .variant = json_string_value(json_object_get(m.options, "variant")),
                           .max_items = (uint64_t)cfg->import_max_items,
                           .image = find_image,
+                          .volume = find_volume,
                           .image_ud = &m};
     lp_imp_sink sink = {on_class, on_item, on_problem, &m};
     if (!(r = lp_imp_reader_new(m.row.format, &opt, &sink, &ctx->err)) || (fd = fetch(&m, &size)) < 0)

@@ -143,6 +143,17 @@ static void test_paths_links_and_nesting(void **state)
     refused(&b, NULL, LP_E_INVALID, "nested archives");
     make(&b, tgz, t, 1, 0);
     refused(&b, NULL, LP_E_INVALID, "nested archives");
+    /* a compressed NIfTI volume is one file */
+    const char *nii[] = {"labels/head.nii.gz"};
+    make(&b, nii, t, 1, 0);
+    lp_error err;
+    int fd;
+    lp_unzip *z = open_buf(&b, &LIM, &err, &fd);
+    if (!z)
+        fail_msg("%s", err.message);
+    lp_unzip_free(z);
+    close(fd);
+    lp_buf_free(&b);
 
     /* an absolute name: written as "Xetc/passwd", patched to "/etc/passwd" */
     const char *abs[] = {"Xetc/passwd"};
