@@ -7,6 +7,8 @@
  *                                    the result checked whole; If-Match → 412 when stale (MANAGE)
  *   DELETE /api/v1/models/{id}       → 204 (MANAGE)
  *   PUT    /api/v1/models/{id}/file  an onnx model's file as the body, streamed into storage (MANAGE)
+ *   POST   /api/v1/models/{id}/runs  {"filters", "slot"?}: a batch run over the items the filter
+ *                                    selects, a models.run job on the model's queue → 202 (MANAGE)
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
 #include <stdint.h>
@@ -17,9 +19,11 @@
 #include "classes_int.h"
 #include "handlers_int.h"
 #include "identity_int.h"
+#include "items_int.h"
 #include "loupe/api/audit.h"
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
+#include "loupe/db/item_filter.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
 #include "loupe/models/spec.h"
@@ -333,4 +337,59 @@ int lp_api_models_file(lp_req *req)
         return -1;
     }
     return 0;
+}
+
+/* The job kind that runs a model on its queue's workers. */
+static const char *run_kind(const lp_model_row *m)
+{
+    return strcmp(m->queue, "gpu") == 0 ? "models.run.gpu" : "models.run";
+}
+
+int lp_api_models_runs_create(lp_req *req)
+{
+    static const char *const allowed[] = {"filters", "slot", NULL};
+    const char *id = lp_identity_uuid_param(req, "id", "model");
+    const char *slot = NULL;
+    json_t *body, *filters = NULL, *payload;
+    lp_item_filter f;
+    lp_model_row m;
+    char job_id[37];
+    lp_db *db;
+    int rc = -1;
+
+    if (!id || !(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, NULL, allowed);
+    lp_in_object(req, body, NULL, "filters", LP_IN_REQUIRED, &filters);
+    lp_in_string(req, body, NULL, "slot", LP_IN_OPTIONAL, 200, &slot);
+    if (req->err.code != LP_OK ||
+        lp_item_filter_read(filters, LP_FILTER_JSON, req->who.team_id, req->arena, &f, &req->err) != 0)
+        return -1;
+    if (!f.dataset_id && !f.nitem_ids)
+        return lp_error_field(&req->err, LP_E_INVALID, "filters.dataset_id", "is required (or filters.item_ids)");
+    if (!(db = lp_req_db(req)))
+        return -1;
+    if (lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err) != 0)
+        goto done;
+    if (strcmp(m.runtime, "onnx") != 0) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "model %s is served over HTTP; batch runs of onnx models only, so far",
+                     id);
+        goto done;
+    }
+    if (!m.file_key) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "model %s has no .onnx file yet", id);
+        lp_error_hint(&req->err, "PUT the file to the model's upload_url first");
+        goto done;
+    }
+    payload = json_pack("{s:s, s:O, s:s*, s:s*}", "model_id", m.id, "filters", filters, "slot", slot,
+                        "requested_by", req->who.user_id[0] ? req->who.user_id : NULL);
+    if (lp_db_begin(db, &req->err) == 0 && lp_api_enqueue_job(req, db, run_kind(&m), payload, 0, job_id) == 0 &&
+        lp_audit_record(db, req->who.team_id, req->who.user_id, "model.run", "model", m.id,
+                        json_pack("{s:s, s:O}", "job_id", job_id, "filters", filters), &req->err) == 0 &&
+        lp_db_commit(db, &req->err) == 0)
+        rc = 0;
+
+done:
+    lp_req_db_release(req); /* rolls back what was not committed */
+    return rc != 0 ? -1 : lp_api_respond_job_of(req, run_kind(&m), job_id);
 }

@@ -49,3 +49,18 @@ int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const ch
                       sizeof **out, read_prediction, "predictions", n, err);
     return *out ? 0 : -1;
 }
+
+int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *model_id, const char *run_id,
+                                 const char *rows_json, lp_error *err)
+{
+    const char *p[4] = {team_id, model_id, run_id, rows_json};
+    return lp_db_exec(db,
+                      "INSERT INTO predictions (team_id, item_id, slot, model_id, run_id, ordinal, label, class_id, "
+                      "type, geom, score) "
+                      "SELECT $1, r.item_id, r.slot, $2, $3, r.ordinal, r.label, c.id, r.type, decode(r.geom, 'hex'), "
+                      "r.score FROM jsonb_to_recordset($4::jsonb) AS r(item_id uuid, slot text, ordinal int, "
+                      "label text, class_id uuid, type text, geom text, score real) "
+                      "LEFT JOIN classes c ON c.id = r.class_id AND c.team_id = $1 "
+                      "ON CONFLICT (run_id, item_id, slot, ordinal) WHERE run_id IS NOT NULL DO NOTHING",
+                      4, p, err);
+}

@@ -8,6 +8,7 @@
 #include "loupe/core/util.h"
 #include "loupe/jobs/decoder.h"
 #include "loupe/media/deepzoom.h"
+#include "loupe/media/image.h"
 #include "loupe/media/video_index.h"
 #include "loupe/media/video_reader.h"
 #include "loupe/media/video_thumbs.h"
@@ -208,6 +209,24 @@ static int transform(json_t *req, lp_buf *reply, lp_error *err)
     return 0;
 }
 
+static int pixels(json_t *req, lp_buf *reply, lp_error *err)
+{
+    const char *file, *op;
+    int max_side;
+    json_t *limits;
+    lp_media_limits l;
+    lp_media_blob blob = {0};
+    json_error_t jerr;
+    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:i, s:o}", "op", &op, "file", &file, "max_side",
+                       &max_side, "limits", &limits) != 0)
+        return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed pixels request: %s", jerr.text);
+    if (limits_parse(limits, &l, err) || lp_image_pixels(file, &l, max_side, &blob, err) != 0)
+        return -1;
+    int rc = lp_buf_append(reply, blob.data, blob.len);
+    lp_media_blob_free(&blob);
+    return rc == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the image is larger than a reply may be");
+}
+
 static int slice(json_t *req, lp_buf *reply, lp_error *err)
 {
     lp_media_limits l;
@@ -239,6 +258,8 @@ int lp_decoder_serve(const char *text, size_t len, lp_buf *reply)
         rc = tile(req, reply, &err);
     else if (strcmp(op, "slice") == 0)
         rc = slice(req, reply, &err);
+    else if (strcmp(op, "pixels") == 0)
+        rc = pixels(req, reply, &err);
 #ifdef LP_DECODER_PROBE
     else if (strcmp(op, "probe") == 0)
         rc = lp_decoder_probe(json_string_value(json_object_get(req, "what")),

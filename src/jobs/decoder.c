@@ -243,6 +243,17 @@ int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int
     return image_reply(&r, "a tile", out, err);
 }
 
+int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_media_limits *limits,
+                      int64_t deadline_ms, lp_media_blob *out, lp_error *err)
+{
+    lp_decoder_result r;
+    json_t *req = json_pack("{s:s, s:s, s:i, s:o}", "op", "pixels", "file", file, "max_side", max_side, "limits",
+                            limits_json(limits));
+    if (call_json(d, affinity_of(file), req, deadline_ms, &r, err) != 0)
+        return -1;
+    return image_reply(&r, "an image", out, err);
+}
+
 int lp_decoder_slice(lp_decoder *d, const char *file, const char *plane, int64_t index, double center, double width,
                      lp_media_format fmt, int quality, const lp_media_limits *limits, int64_t deadline_ms,
                      lp_media_blob *out, lp_error *err)

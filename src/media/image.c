@@ -1,6 +1,7 @@
 /* Images: allow-listed loaders, header checks before decoding, thumbnail,
  * preview and pyramid. See image.h for the contract and docs/MEDIA.md. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "loupe/core/util.h"
@@ -339,4 +340,66 @@ cleanup:
     if (preview)
         g_object_unref(preview);
     return rc;
+}
+
+int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, lp_media_blob *out, lp_error *err)
+{
+    const struct loader *ld = NULL;
+    lp_image_info info;
+    VipsImage *img = NULL, *flat = NULL, *rgb = NULL;
+    void *mem = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (probe(path, limits, &info, &ld, err))
+        return -1;
+    int64_t longest = info.width > info.height ? info.width : info.height;
+    if (shrink(path, ld, &info, max_side > 0 && max_side < longest ? max_side : (int)longest, &img, err))
+        return -1;
+    if (vips_image_hasalpha(img) ? vips_flatten(img, &flat, NULL) : vips_copy(img, &flat, NULL)) {
+        lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be flattened", ld->label, lp_media_basename(path));
+        goto cleanup;
+    }
+    if (vips_extract_band(flat, &rgb, 0, "n", 3, NULL) || !(mem = vips_image_write_to_memory(rgb, &len))) {
+        lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label, lp_media_basename(path));
+        goto cleanup;
+    }
+    char head[48];
+    int n = snprintf(head, sizeof head, "P6\n%d %d\n255\n", rgb->Xsize, rgb->Ysize);
+    if (!(out->data = g_try_malloc((size_t)n + len))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory holding the pixels of \"%s\"", lp_media_basename(path));
+        goto cleanup;
+    }
+    memcpy(out->data, head, (size_t)n);
+    memcpy((char *)out->data + n, mem, len);
+    out->len = (size_t)n + len;
+    rc = 0;
+
+cleanup:
+    g_free(mem);
+    if (rgb)
+        g_object_unref(rgb);
+    if (flat)
+        g_object_unref(flat);
+    if (img)
+        g_object_unref(img);
+    return rc;
+}
+
+int lp_image_ppm_parse(const void *data, size_t len, int *width, int *height, size_t *offset, lp_error *err)
+{
+    char head[48];
+    int n = 0, w = 0, h = 0;
+    size_t k = len < sizeof head - 1 ? len : sizeof head - 1;
+    memcpy(head, data, k);
+    head[k] = '\0';
+    /* the one byte after "255" ends the header: pixels may start with white space */
+    if (sscanf(head, "P6\n%d %d\n255%n", &w, &h, &n) != 2 || n <= 0 || (size_t)n >= k || head[n++] != '\n' ||
+        w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h * 3 != len - (size_t)n)
+        return lp_error_set(err, LP_E_INVALID, "the decoder's pixels are not a %s", "P6 image of the size it says");
+    *width = w;
+    *height = h;
+    *offset = (size_t)n;
+    return 0;
 }

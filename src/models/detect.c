@@ -66,6 +66,19 @@ size_t lp_model_nms(lp_model_det *dets, size_t n, double max_iou, size_t max)
     return kept;
 }
 
+/* A box in tensor pixels (xyxy) back on the source image, clipped: 1 when not empty. */
+static int unmap_box(const lp_model_fit *fit, const double xyxy[4], double b[4])
+{
+    double x0, y0, x1, y1;
+    lp_model_fit_unmap(fit, xyxy[0], xyxy[1], &x0, &y0);
+    lp_model_fit_unmap(fit, xyxy[2], xyxy[3], &x1, &y1);
+    b[0] = fmin(fmax(x0, 0), fit->src_w);
+    b[2] = fmin(fmax(x1, 0), fit->src_w);
+    b[1] = fmin(fmax(y0, 0), fit->src_h);
+    b[3] = fmin(fmax(y1, 0), fit->src_h);
+    return b[2] > b[0] && b[3] > b[1]; /* else empty, or wholly in the letterbox bars */
+}
+
 long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
                          const float *classes, size_t n, lp_model_det *out, lp_error *err)
 {
@@ -79,18 +92,64 @@ long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, con
             return lp_error_set(err, LP_E_INVALID, "detection %zu has class %g; the model has %zu labels", i, c,
                                 nlabels);
         lp_model_box_to_xyxy(spec->output.box_format, boxes + 4 * i, fit->dst_w, fit->dst_h, xyxy);
-        double x0, y0, x1, y1;
-        lp_model_fit_unmap(fit, xyxy[0], xyxy[1], &x0, &y0);
-        lp_model_fit_unmap(fit, xyxy[2], xyxy[3], &x1, &y1);
-        x0 = fmin(fmax(x0, 0), fit->src_w);
-        x1 = fmin(fmax(x1, 0), fit->src_w);
-        y0 = fmin(fmax(y0, 0), fit->src_h);
-        y1 = fmin(fmax(y1, 0), fit->src_h);
-        if (!(x1 > x0 && y1 > y0))
-            continue; /* empty, or wholly in the letterbox bars */
-        out[m++] = (lp_model_det){x0, y0, x1 - x0, y1 - y0, s > 1 ? 1 : s, (int)c};
+        double b[4];
+        if (unmap_box(fit, xyxy, b))
+            out[m++] = (lp_model_det){b[0], b[1], b[2] - b[0], b[3] - b[1], s > 1 ? 1 : s, (int)c};
     }
     return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)spec->output.max_detections);
+}
+
+static int cells(int side, int stride)
+{
+    return (side + stride - 1) / stride;
+}
+
+size_t lp_model_ssd_anchor_count(const lp_model_spec *spec)
+{
+    const lp_model_output *o = &spec->output;
+    size_t n = 0;
+    for (size_t i = 0; i < o->nstrides; i++)
+        n += (size_t)cells(spec->input.width, o->strides[i]) * (size_t)cells(spec->input.height, o->strides[i]) *
+             (size_t)o->anchors_per_cell[i];
+    return n;
+}
+
+long lp_model_decode_ssd(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, size_t box_len,
+                         const float *scores, size_t n, lp_model_det *out, lp_error *err)
+{
+    const lp_model_output *o = &spec->output;
+    double side = o->box_scale > 0 ? o->box_scale : spec->input.width;
+    size_t a = 0, m = 0, want = lp_model_ssd_anchor_count(spec);
+
+    if (n != want || box_len < 4)
+        return lp_error_set(err, LP_E_INVALID,
+                            "the model gives %zu anchors of %zu values; its strides and anchors_per_cell make %zu of "
+                            "at least 4",
+                            n, box_len, want);
+    for (size_t k = 0; k < o->nstrides; k++) {
+        int cx = cells(spec->input.width, o->strides[k]), cy = cells(spec->input.height, o->strides[k]);
+        for (int row = 0; row < cy; row++) {
+            for (int col = 0; col < cx; col++) {
+                for (int j = 0; j < o->anchors_per_cell[k]; j++, a++) {
+                    double s = scores[a];
+                    if (o->score_sigmoid)
+                        s = 1.0 / (1.0 + exp(-fmin(fmax(s, -100.0), 100.0)));
+                    if (!(s >= spec->score_threshold))
+                        continue;
+                    const float *v = boxes + a * box_len;
+                    /* centre and size, 0–1 of the input */
+                    double ax = (col + 0.5) / cx, ay = (row + 0.5) / cy;
+                    double ccx = ax + v[0] / side, ccy = ay + v[1] / side, w = v[2] / side, h = v[3] / side;
+                    double xyxy[4] = {(ccx - w / 2) * fit->dst_w, (ccy - h / 2) * fit->dst_h,
+                                      (ccx + w / 2) * fit->dst_w, (ccy + h / 2) * fit->dst_h};
+                    double b[4];
+                    if (unmap_box(fit, xyxy, b))
+                        out[m++] = (lp_model_det){b[0], b[1], b[2] - b[0], b[3] - b[1], (float)(s > 1 ? 1 : s), 0};
+                }
+            }
+        }
+    }
+    return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)o->max_detections);
 }
 
 const char *lp_model_class_of(const lp_model_spec *spec, int label)

@@ -291,6 +291,34 @@ static const char **name_slot(lp_model_output *o, const char *key)
     return NULL;
 }
 
+/* names.boxes or names.scores of ssd_anchors given as an array: one tensor per stride. */
+static void name_parts(const json_t *v, const char *key, lp_model_output *out, lp_error *err)
+{
+    int boxes = strcmp(key, "boxes") == 0;
+    const char **parts = boxes ? out->boxes_parts : out->scores_parts;
+    size_t *n = boxes ? &out->nboxes_parts : &out->nscores_parts;
+    const json_t *e;
+    size_t i;
+    char f[64];
+    if (json_array_size(v) == 0 || json_array_size(v) > LP_MODEL_STRIDES_MAX) {
+        snprintf(f, sizeof f, "must be a tensor name or an array of 1 to %d names", LP_MODEL_STRIDES_MAX);
+        bad(err, "output.names.", key, f);
+        return;
+    }
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e) || json_string_length(e) == 0 || json_string_length(e) > LP_MODEL_TENSOR_NAME_MAX) {
+            snprintf(f, sizeof f, "output.names.%s[%zu]", key, i);
+            lp_error_field(err, LP_E_INVALID, f, "must be a non-empty string of at most %d bytes",
+                           LP_MODEL_TENSOR_NAME_MAX);
+            *n = 0;
+            return;
+        }
+        parts[i] = json_string_value(e);
+    }
+    *n = json_array_size(v);
+    *name_slot(out, key) = parts[0];
+}
+
 static void read_output(const json_t *doc, lp_model_task task, lp_model_output *out, lp_error *err)
 {
     const json_t *o = object(doc, "", "output", 1, err), *names;
@@ -317,8 +345,12 @@ static void read_output(const json_t *doc, lp_model_task task, lp_model_output *
         only(names, "output.names.", DECODER_NAMES[d], why, err);
         json_object_foreach((json_t *)names, key, v) {
             const char **slot = name_slot(out, key);
-            if (slot && in_list(DECODER_NAMES[d], key) >= 0)
-                str(names, "output.names.", key, 1, LP_MODEL_TENSOR_NAME_MAX, slot, err);
+            if (slot && in_list(DECODER_NAMES[d], key) >= 0) {
+                if (d == LP_DEC_SSD_ANCHORS && json_is_array(v) && strcmp(key, "embedding") != 0)
+                    name_parts(v, key, out, err);
+                else
+                    str(names, "output.names.", key, 1, LP_MODEL_TENSOR_NAME_MAX, slot, err);
+            }
         }
     }
     if (choice(o, "output.", "box_format", 0, lp_model_box_format_names, &c, err) == 0)
@@ -336,6 +368,11 @@ static void read_output(const json_t *doc, lp_model_task task, lp_model_output *
             snprintf(f, sizeof f, "must have one entry per stride (%zu)", out->nstrides);
             bad(err, "output.", "anchors_per_cell", f);
         }
+        snprintf(f, sizeof f, "must name one tensor per stride (%zu)", out->nstrides);
+        if (out->nboxes_parts && out->nboxes_parts != out->nstrides)
+            bad(err, "output.names.", "boxes", f);
+        if (out->nscores_parts && out->nscores_parts != out->nstrides)
+            bad(err, "output.names.", "scores", f);
     }
     number(o, "output.", "box_scale", 0, 1e6, 0, &out->box_scale, err);
     boolean(o, "output.", "score_sigmoid", &out->score_sigmoid, err);
@@ -435,7 +472,14 @@ static json_t *output_json(const lp_model_output *o)
     }
     for (size_t i = 0; keys[i]; i++) {
         const char **slot = name_slot((lp_model_output *)o, keys[i]);
-        if (*slot)
+        int boxes = strcmp(keys[i], "boxes") == 0, scores = strcmp(keys[i], "scores") == 0;
+        size_t nparts = boxes ? o->nboxes_parts : scores ? o->nscores_parts : 0;
+        if (nparts) {
+            json_t *list = json_array();
+            for (size_t k = 0; k < nparts; k++)
+                json_array_append_new(list, json_string(boxes ? o->boxes_parts[k] : o->scores_parts[k]));
+            json_object_set_new(names, keys[i], list);
+        } else if (*slot)
             json_object_set_new(names, keys[i], json_string(*slot));
     }
     json_object_set_new(doc, "names", names);

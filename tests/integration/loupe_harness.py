@@ -856,6 +856,19 @@ class LoupeTestCase(unittest.TestCase):
         self.d = self.start_louped(settings)
         self.c = self.d.client(api_key=self.boot["api_key"])
 
+    def member_session(self, email, role, password="a long enough password 1"):
+        """A signed-in session client (CSRF token set) of a new member of self.team with this
+        role, invited by self.c (after start_team)."""
+        r = self.c.post("/api/v1/teams/%s/members" % self.team, json={"email": email, "role": role})
+        self.assertEqual(r.status, 202, r.text)
+        r = self.d.client().post("/api/v1/invitations/accept", json={"token": r.json()["token"], "password": password})
+        self.assertEqual(r.status, 201, r.text)
+        s = self.d.client()
+        r = s.post("/api/v1/auth/login", json={"email": email, "password": password})
+        self.assertEqual(r.status, 200, r.text)
+        s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        return s
+
     def assertProblem(self, response, status, field=None):
         return assert_problem(self, response, status, field)
 

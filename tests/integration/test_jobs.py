@@ -168,7 +168,7 @@ class WorkersTest(JobsTestCase):
         self.assertEqual(len(ws), 1, ws)
         me = ws[0]
         self.assertEqual(me["pid"], w.pid)
-        self.assertEqual(me["queues"], ["system", "media", "webhooks", "export"])  # the default worker_queues
+        self.assertEqual(me["queues"], ["system", "media", "webhooks", "export", "cpu"])  # the default worker_queues
         self.assertEqual(me["cpus"], os.cpu_count())
         self.assertGreater(me["memory_bytes"], 1 << 20)
         self.assertIsInstance(me["gpus"], list)

@@ -210,14 +210,7 @@ class ModelsTest(lh.LoupeTestCase):
         self.assertEqual(rival.get("/api/v1/models").json()["models"], [])
 
         # An annotator may not manage models.
-        r = self.c.post("/api/v1/teams/%s/members" % self.team, json={"email": "a@example.com", "role": "annotator"})
-        self.assertEqual(r.status, 202, r.text)
-        self.assertEqual(self.d.client().post("/api/v1/invitations/accept",
-                                              json={"token": r.json()["token"], "password": PASSWORD}).status, 201)
-        s = self.d.client()
-        r = s.post("/api/v1/auth/login", json={"email": "a@example.com", "password": PASSWORD})
-        self.assertEqual(r.status, 200, r.text)
-        s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        s = self.member_session("a@example.com", "annotator", PASSWORD)
         for method, path, body in (("get", "/api/v1/models", None), ("post", "/api/v1/models", detector()),
                                    ("get", "/api/v1/models/" + m["id"], None),
                                    ("patch", "/api/v1/models/" + m["id"], {"nms_iou": 0.1}),

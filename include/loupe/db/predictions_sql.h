@@ -26,4 +26,13 @@ typedef struct lp_prediction_row {
 int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const char *item_id, const char *model_id,
                            const char *after_id, int64_t limit, lp_prediction_row **out, size_t *n, lp_error *err);
 
+/* Stores a run's predictions, given as a JSON array of
+ * {"item_id", "slot", "ordinal", "label", "class_id" (or null), "type",
+ * "geom" (the shape blob in hex), "score"}, with one statement. A row whose
+ * (run_id, item_id, slot, ordinal) is stored already is left as it is (a
+ * redelivered run stores nothing twice); a class_id that is not a class of
+ * the team is stored as null. Returns the rows inserted, or -1. */
+int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *model_id, const char *run_id,
+                                 const char *rows_json, lp_error *err);
+
 #endif

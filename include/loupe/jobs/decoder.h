@@ -28,6 +28,9 @@
  *       decoding forward; loupe/media/video_thumbs.h)
  *   {"op": "tile", "file", "level", "col", "row", "format"}
  *       LP_DECODER_OK with one DeepZoom tile of the pyramidal TIFF file
+ *   {"op": "pixels", "file", "max_side", "limits"}
+ *       LP_DECODER_OK with the image's pixels as a binary PPM, upright
+ *       8-bit sRGB, longest side at most max_side (models run on them)
  *   {"op": "slice", "file", "plane", "index", "center", "width", "format",
  *    "quality", "limits"}
  *       LP_DECODER_OK with slice index of plane (axial, coronal, sagittal)
@@ -187,6 +190,12 @@ int lp_decoder_window(lp_decoder *d, const char *file, const char *index, const 
  * as lp_decoder_frame. */
 int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int64_t row, lp_media_format fmt,
                     int64_t deadline_ms, lp_media_blob *out, lp_error *err);
+
+/* The pixels of the image file (under the work directory) as a binary PPM
+ * (loupe/media/image.h, lp_image_pixels): upright 8-bit sRGB, longest side
+ * at most max_side (0: as it is); as lp_decoder_frame. */
+int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_media_limits *limits,
+                      int64_t deadline_ms, lp_media_blob *out, lp_error *err);
 
 /* Slice index of plane ("axial", "coronal", "sagittal") of the normalized
  * volume file (under the work directory), windowed at center/width, as fmt

@@ -75,4 +75,15 @@ typedef struct lp_image_result {
 int lp_image_process(const char *path, const char *out_dir, const lp_media_limits *limits, lp_media_format fmt,
                      lp_image_result *result, lp_error *err);
 
+/* The pixels of path (an allowed image, probed as lp_image_probe does):
+ * upright per EXIF, 8-bit sRGB, alpha flattened on black, shrunk to a
+ * longest side of at most max_side (0 or more than the image: as it is;
+ * never enlarged), as a binary PPM ("P6\n<w> <h>\n255\n" then w × h × 3
+ * bytes) in out (new; free with lp_media_blob_free). 0, or -1 with err. */
+int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, lp_media_blob *out, lp_error *err);
+
+/* Reads the header of a PPM that lp_image_pixels wrote: width, height and
+ * the offset of the pixels. 0, or -1 (LP_E_INVALID) when data is not one. */
+int lp_image_ppm_parse(const void *data, size_t len, int *width, int *height, size_t *offset, lp_error *err);
+
 #endif

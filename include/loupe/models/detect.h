@@ -37,6 +37,21 @@ size_t lp_model_nms(lp_model_det *dets, size_t n, double iou, size_t max);
 long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
                          const float *classes, size_t n, lp_model_det *out, lp_error *err);
 
+/* Anchors of an ssd_anchors decoder: Σ over strides of (width/stride) ×
+ * (height/stride) cells × anchors_per_cell (cell sides rounded up). */
+size_t lp_model_ssd_anchor_count(const lp_model_spec *spec);
+
+/* Decodes ssd_anchors outputs into out (n entries, caller-owned): n
+ * anchors, boxes of box_len (≥ 4) values per anchor, the first four the box
+ * (centre offset x, y and size w, h, in pixels of a box_scale side — 0: the
+ * input width — relative to the anchor's cell centre), one score per anchor
+ * (a logit when score_sigmoid). Anchors run stride by stride, cells row by
+ * row, anchors_per_cell per cell. Every detection has label 0. Thresholds,
+ * NMS and the fit as lp_model_decode_bsc. LP_E_INVALID when n is not the
+ * decoder's anchor count. Returns the number of detections, or -1. */
+long lp_model_decode_ssd(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, size_t box_len,
+                         const float *scores, size_t n, lp_model_det *out, lp_error *err);
+
 /* The Loupe class id the model's label i maps to through class_map
  * (borrowed), or NULL when it maps to none. */
 const char *lp_model_class_of(const lp_model_spec *spec, int label);

@@ -75,6 +75,10 @@ typedef struct lp_model_output {
     size_t nstrides;
     double box_scale;             /* ssd_anchors: offsets are in pixels of a box_scale side (0 = input width) */
     int score_sigmoid;            /* ssd_anchors: scores are logits */
+    /* ssd_anchors: boxes and scores split in one tensor per stride (names.boxes and names.scores
+     * given as arrays), concatenated in stride order; boxes/scores then name the first. */
+    const char *boxes_parts[LP_MODEL_STRIDES_MAX], *scores_parts[LP_MODEL_STRIDES_MAX];
+    size_t nboxes_parts, nscores_parts;
     double mask_threshold;        /* masks */
     int keypoints_count;          /* keypoints */
     double binary_threshold, unclip_ratio; /* text_polygons */

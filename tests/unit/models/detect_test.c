@@ -84,12 +84,50 @@ static void test_decode_bsc(void **state)
     json_decref(map);
 }
 
+/* Anchors stride by stride, cells row by row; offsets in box_scale pixels; logits through the sigmoid. */
+static void test_decode_ssd(void **state)
+{
+    (void)state;
+    json_t *labels = json_pack("[s]", "face");
+    lp_model_spec s = {.labels = labels, .score_threshold = 0.6, .nms_iou = 0.3};
+    s.input = (lp_model_input){.width = 16, .height = 16, .resize = LP_MODEL_STRETCH};
+    s.output = (lp_model_output){.decoder = LP_DEC_SSD_ANCHORS, .nstrides = 2, .strides = {8, 16},
+                                 .anchors_per_cell = {1, 2}, .box_scale = 16, .score_sigmoid = 1,
+                                 .max_detections = 10};
+    lp_model_fit fit;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_ssd_anchor_count(&s), 6); /* 2 × 2 × 1 + 1 × 1 × 2 */
+    assert_int_equal(lp_model_fit_compute(&s.input, 32, 32, &fit, &err), 0);
+    /* 6 values per anchor: the box, then a keypoint the decoder skips */
+    float boxes[6 * 6] = {0};
+    const float a1[6] = {1, 2, 4, 6, 9, 9};   /* stride 8, row 0, col 1: centre (12, 4) + (1, 2) */
+    const float a5[6] = {0, 0, 16, 16, 9, 9}; /* stride 16, second anchor: the whole input */
+    memcpy(boxes + 6, a1, sizeof a1);
+    memcpy(boxes + 30, a5, sizeof a5);
+    const float scores[6] = {-3, 2.0f, -5, -5, -5, 0.5f};
+    lp_model_det out[6];
+    long n = lp_model_decode_ssd(&s, &fit, boxes, 6, scores, 6, out, &err);
+    assert_int_equal(n, 2);
+    /* (11, 3)-(15, 9) in the tensor, × 2 on the 32 × 32 source */
+    assert_true(fabs(out[0].x - 22) < 1e-4 && fabs(out[0].y - 6) < 1e-4 && fabs(out[0].w - 8) < 1e-4 &&
+                fabs(out[0].h - 12) < 1e-4);
+    assert_true(fabs(out[0].score - 0.880797f) < 1e-4 && out[0].label == 0);
+    assert_true(out[1].x == 0 && out[1].y == 0 && out[1].w == 32 && out[1].h == 32);
+    assert_true(fabs(out[1].score - 0.622459f) < 1e-4);
+
+    assert_int_equal(lp_model_decode_ssd(&s, &fit, boxes, 6, scores, 5, out, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    json_decref(labels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_box_formats),
         cmocka_unit_test(test_nms),
         cmocka_unit_test(test_decode_bsc),
+        cmocka_unit_test(test_decode_ssd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,37 @@ static void test_ssd_and_names(void **state)
     json_decref(doc);
 }
 
+/* ssd_anchors may name one boxes and one scores tensor per stride; the list reads back. */
+static void test_ssd_split_outputs(void **state)
+{
+    (void)state;
+    json_t *doc = parse("{" MINIMAL ", \"labels\": [\"face\"], \"output\": {\"decoder\": \"ssd_anchors\", "
+                        "\"names\": {\"boxes\": [\"b8\", \"b16\"], \"scores\": [\"s8\", \"s16\"]}, "
+                        "\"strides\": [8, 16], \"anchors_per_cell\": [2, 6]}}");
+    lp_model_spec s;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    assert_int_equal(s.output.nboxes_parts, 2);
+    assert_string_equal(s.output.boxes_parts[1], "b16");
+    assert_string_equal(s.output.scores_parts[0], "s8");
+    assert_string_equal(s.output.boxes, "b8");
+    json_t *stored = lp_model_spec_json(&s);
+    assert_true(json_equal(json_object_get(json_object_get(json_object_get(stored, "output"), "names"), "scores"),
+                           json_object_get(json_object_get(json_object_get(doc, "output"), "names"), "scores")));
+    json_decref(stored);
+    json_decref(doc);
+
+    doc = parse("{" MINIMAL ", \"labels\": [\"face\"], \"output\": {\"decoder\": \"ssd_anchors\", "
+                "\"names\": {\"boxes\": [\"b8\"], \"scores\": [\"s8\", 3]}, "
+                "\"strides\": [8, 16], \"anchors_per_cell\": [2, 6]}}");
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), -1);
+    assert_true(has_field(&err, "output.names.boxes"));
+    assert_true(has_field(&err, "output.names.scores[1]"));
+    json_decref(doc);
+}
+
 static void test_bad_members_named(void **state)
 {
     (void)state;
@@ -150,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_ssd_and_names),
+        cmocka_unit_test(test_ssd_split_outputs),
         cmocka_unit_test(test_bad_members_named),
         cmocka_unit_test(test_runtime_http),
     };

@@ -1,0 +1,57 @@
+/* Running a registered model on a slot's image, in a worker: what the
+ * models.run job (batch) and live inference share (docs/MODELS.md).
+ *
+ *   the model   read from the registry, its spec checked again, its .onnx
+ *               file fetched from storage and loaded into an ONNX Runtime
+ *               session (loupe/infer/onnx.h) — kept per process, by model id
+ *               and version, for the next item and the next job
+ *   the image   the slot's original, decoded in the sandbox
+ *               (lp_decoder_pixels, longest side model_image_max_side)
+ *   the tensor  fit and packing of loupe/models/tensor.h
+ *   the shapes  the model's decoder (loupe/models/detect.h), in the slot's
+ *               pixels
+ *
+ * DESIGN (threads): one thread at a time (the worker runs one job at a
+ * time); a loaded model stays valid until the next lp_model_infer_load. */
+#ifndef LOUPE_JOBS_MODEL_INFER_H
+#define LOUPE_JOBS_MODEL_INFER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/core/arena.h"
+#include "loupe/core/config.h"
+#include "loupe/core/error.h"
+#include "loupe/db/db.h"
+#include "loupe/db/items_sql.h"
+#include "loupe/models/detect.h"
+#include "loupe/models/spec.h"
+
+typedef struct lp_model_loaded lp_model_loaded;
+
+/* The team's model model_id, ready to run (borrowed; see DESIGN). Errors:
+ * LP_E_NOT_FOUND (no such live model), LP_E_INVALID (not an onnx model,
+ * no file uploaded, a decoder not run yet, a file the runtime refuses),
+ * LP_E_UNAVAILABLE ("onnx runtime not installed: …"). */
+int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, const char *model_id,
+                        lp_model_loaded **out, lp_error *err);
+
+/* The loaded model's spec (borrowed). */
+const lp_model_spec *lp_model_infer_spec(const lp_model_loaded *m);
+
+/* Runs m on the image of slot (an image slot whose original is stored):
+ * the detections in the slot's pixels into *dets (arena a), their number in
+ * *n. Fails past deadline_ms (LP_E_TIMEOUT). LP_E_INVALID when the slot has
+ * no image to run on. */
+int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
+                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_error *err);
+
+/* One detection as a prediction row of lp_db_predictions_insert (and as
+ * live inference answers it): {"item_id", "slot", "ordinal", "label",
+ * "class_id", "type": "bounding_box", "geom" (hex blob), "score",
+ * "bounding_box": {x, y, w, h}}. New reference, NULL out of memory. */
+json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
+                                const lp_model_det *d);
+
+#endif

@@ -1,0 +1,371 @@
+/* Running a registered model on a slot's image. See loupe/jobs/model_infer.h. */
+#include "loupe/jobs/model_infer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobs_int.h"
+#include "loupe/annotation/stored.h"
+#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
+#include "loupe/core/util.h"
+#include "loupe/db/models_sql.h"
+#include "loupe/infer/onnx.h"
+#include "loupe/jobs/decoder.h"
+#include "loupe/media/image.h"
+#include "loupe/models/tensor.h"
+
+/* Models a worker keeps loaded. */
+#define LOADED_MAX 4
+
+struct lp_model_loaded {
+    char id[LP_DB_UUID_LEN];
+    int64_t version;
+    json_t *doc;                /* the stored spec: spec borrows its strings */
+    lp_model_spec spec;
+    lp_onnx_session *session;
+    uint64_t used;              /* last use, for eviction */
+};
+
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_onnx *runtime;
+static lp_model_loaded *loaded[LOADED_MAX];
+static uint64_t uses;
+
+/* The process's ONNX Runtime, loaded on first use (a failure is tried again next time). */
+static lp_onnx *onnx_runtime(const lp_config *cfg, lp_error *err)
+{
+    lp_onnx *rt;
+    pthread_mutex_lock(&runtime_lock);
+    if (!runtime && (runtime = lp_onnx_load(cfg->onnx_runtime_path, (int)cfg->infer_threads, err)))
+        LP_INFO("models", "ONNX Runtime loaded from %s%s", cfg->onnx_runtime_path,
+                lp_onnx_has_cuda(runtime) ? " (with CUDA)" : "");
+    rt = runtime;
+    pthread_mutex_unlock(&runtime_lock);
+    return rt;
+}
+
+static void loaded_free(lp_model_loaded *m)
+{
+    if (!m)
+        return;
+    lp_onnx_session_free(m->session);
+    json_decref(m->doc);
+    free(m);
+}
+
+static int fetch_chunk(void *ud, const void *p, size_t n, lp_error *err)
+{
+    return lp_buf_append(ud, p, n) == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the model file is too large");
+}
+
+/* The decoders this worker runs. */
+static int decoder_runs(lp_model_decoder d)
+{
+    return d == LP_DEC_BOXES_SCORES_CLASSES || d == LP_DEC_SSD_ANCHORS;
+}
+
+static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const lp_model_row *row, lp_error *err)
+{
+    lp_model_loaded *m = calloc(1, sizeof *m);
+    json_error_t jerr;
+    lp_buf file;
+    lp_storage *st;
+    lp_onnx *rt;
+
+    lp_buf_init(&file, (size_t)cfg->model_max_bytes);
+    if (!m) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory loading model %s", row->id);
+        return NULL;
+    }
+    lp_strlcpy(m->id, row->id, sizeof m->id);
+    m->version = row->version;
+    if (!(m->doc = json_loads(row->spec, 0, &jerr)) ||
+        lp_model_spec_read(m->doc, (size_t)cfg->model_labels_max, &m->spec, err) != 0) {
+        if (err->code == LP_OK)
+            lp_error_set(err, LP_E_INTERNAL, "model %s: its stored spec is not JSON", row->id);
+        goto fail;
+    }
+    if (m->spec.runtime != LP_MODEL_ONNX) {
+        lp_error_set(err, LP_E_INVALID, "model %s runs on an HTTP model server; this worker runs onnx models",
+                     row->id);
+        goto fail;
+    }
+    if (!decoder_runs(m->spec.output.decoder)) {
+        lp_error_set(err, LP_E_INVALID, "model %s: decoder %s is not run by this worker yet", row->id,
+                     lp_model_decoder_names[m->spec.output.decoder]);
+        goto fail;
+    }
+    if (!row->file_key) {
+        lp_error_set(err, LP_E_INVALID, "model %s has no .onnx file: PUT it to its upload_url first", row->id);
+        goto fail;
+    }
+    if (!(rt = onnx_runtime(cfg, err)) || !(st = lp_job_storage(cfg, err)) ||
+        lp_storage_get(st, row->file_key, 0, LP_STORAGE_TO_END, fetch_chunk, &file, err) != 0)
+        goto fail;
+    if (!(m->session = lp_onnx_session_new(rt, file.data, file.len, m->spec.queue == LP_MODEL_GPU, err)))
+        goto fail;
+    lp_buf_free(&file);
+    LP_INFO("models", "model %s (version %lld) loaded", row->id, (long long)row->version);
+    return m;
+
+fail:
+    lp_buf_free(&file);
+    loaded_free(m);
+    (void)db;
+    return NULL;
+}
+
+int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, const char *model_id,
+                        lp_model_loaded **out, lp_error *err)
+{
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_model_row row;
+    size_t slot = 0;
+    int rc = -1;
+
+    if (!a)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory loading model %s", model_id);
+    if (lp_db_model_get(db, a, team_id, model_id, &row, err) != 0)
+        goto done;
+    for (size_t i = 0; i < LOADED_MAX; i++) {
+        if (loaded[i] && strcmp(loaded[i]->id, row.id) == 0) {
+            if (loaded[i]->version == row.version) {
+                loaded[i]->used = ++uses;
+                *out = loaded[i];
+                rc = 0;
+                goto done;
+            }
+            loaded_free(loaded[i]); /* changed since: load it again */
+            loaded[i] = NULL;
+        }
+    }
+    for (size_t i = 1; i < LOADED_MAX; i++) { /* a free place, else the least recently used */
+        if (!loaded[slot])
+            break;
+        if (!loaded[i] || loaded[i]->used < loaded[slot]->used)
+            slot = i;
+    }
+    lp_model_loaded *m = load(db, cfg, &row, err);
+    if (!m)
+        goto done;
+    loaded_free(loaded[slot]);
+    loaded[slot] = m;
+    m->used = ++uses;
+    *out = m;
+    rc = 0;
+
+done:
+    lp_arena_free(a);
+    return rc;
+}
+
+const lp_model_spec *lp_model_infer_spec(const lp_model_loaded *m)
+{
+    return &m->spec;
+}
+
+/* The slot's image as RGB pixels (ppm: the decoder's reply) of *w × *h at *pixels. */
+static int slot_pixels(const lp_config *cfg, const lp_slot_row *slot, int64_t deadline_ms, lp_media_blob *ppm,
+                       const uint8_t **pixels, int *w, int *h, lp_error *err)
+{
+    json_t *storage = json_loads(slot->storage ? slot->storage : "{}", 0, NULL);
+    const char *key = json_string_value(json_object_get(storage, "original"));
+    lp_decoder *dec = NULL;
+    lp_storage *st = NULL;
+    lp_media_limits limits;
+    char path[4096];
+    size_t offset = 0;
+    int fd = -1, rc = -1;
+
+    if (strcmp(slot->type, "image") != 0 || !key) {
+        lp_error_set(err, LP_E_INVALID, "slot \"%s\" of item %s has no image to run a model on", slot->name,
+                     slot->item_id);
+        goto done;
+    }
+    if (!(dec = lp_job_decoder(cfg, err)) || !(st = lp_job_storage(cfg, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/model-input-%s", lp_decoder_work_dir(dec), slot->id);
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        lp_error_set(err, LP_E_IO, "cannot create %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (lp_storage_get_fd(st, key, 0, LP_STORAGE_TO_END, fd, err) != 0)
+        goto done;
+    close(fd);
+    fd = -1;
+    lp_media_limits_from_config(&limits, cfg);
+    if (lp_decoder_pixels(dec, path, (int)cfg->model_image_max_side, &limits, deadline_ms, ppm, err) != 0 ||
+        lp_image_ppm_parse(ppm->data, ppm->len, w, h, &offset, err) != 0)
+        goto done;
+    *pixels = (const uint8_t *)ppm->data + offset;
+    rc = 0;
+
+done:
+    if (fd >= 0)
+        close(fd);
+    if (key)
+        unlink(path);
+    json_decref(storage);
+    return rc;
+}
+
+/* The output tensor of role name (NULL: the n-th output), or NULL. */
+static const lp_onnx_tensor *output(const lp_onnx_tensor *outs, size_t nouts, const char *name, size_t n)
+{
+    return name ? lp_onnx_tensor_find(outs, nouts, name) : n < nouts ? &outs[n] : NULL;
+}
+
+/* ssd_anchors: boxes and scores of every anchor, gathered from one tensor per
+ * role or one per stride; *box_len values per anchor. Arrays in a. */
+static int ssd_inputs(const lp_model_output *o, const lp_onnx_tensor *outs, size_t nouts, lp_arena *a,
+                      const float **boxes, size_t *box_len, const float **scores, size_t *n, lp_error *err)
+{
+    const char *const *bparts = o->nboxes_parts ? o->boxes_parts : &o->boxes;
+    const char *const *sparts = o->nscores_parts ? o->scores_parts : &o->scores;
+    size_t nb = o->nboxes_parts ? o->nboxes_parts : 1, ns = o->nscores_parts ? o->nscores_parts : 1;
+    size_t total_b = 0, total_s = 0;
+    const lp_onnx_tensor *tb[LP_MODEL_STRIDES_MAX], *ts[LP_MODEL_STRIDES_MAX];
+
+    for (size_t i = 0; i < nb; i++) {
+        if (!(tb[i] = output(outs, nouts, bparts[i], 0)))
+            return lp_error_set(err, LP_E_INVALID, "the model has no output \"%s\" (output.names.boxes)",
+                                bparts[i] ? bparts[i] : "#0");
+        total_b += tb[i]->count;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        if (!(ts[i] = output(outs, nouts, sparts[i], 1)))
+            return lp_error_set(err, LP_E_INVALID, "the model has no output \"%s\" (output.names.scores)",
+                                sparts[i] ? sparts[i] : "#1");
+        total_s += ts[i]->count;
+    }
+    if (total_s == 0 || total_b % total_s != 0)
+        return lp_error_set(err, LP_E_INVALID, "the model gives %zu box values for %zu scores", total_b, total_s);
+    float *b = nb == 1 ? tb[0]->data : lp_arena_alloc(a, total_b * sizeof *b);
+    float *s = ns == 1 ? ts[0]->data : lp_arena_alloc(a, total_s * sizeof *s);
+    if (!b || !s)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
+    for (size_t i = 0, at = 0; nb > 1 && i < nb; at += tb[i]->count, i++)
+        memcpy(b + at, tb[i]->data, tb[i]->count * sizeof *b);
+    for (size_t i = 0, at = 0; ns > 1 && i < ns; at += ts[i]->count, i++)
+        memcpy(s + at, ts[i]->data, ts[i]->count * sizeof *s);
+    *boxes = b;
+    *scores = s;
+    *n = total_s;
+    *box_len = total_b / total_s;
+    return 0;
+}
+
+static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_onnx_tensor *outs, size_t nouts,
+                   lp_arena *a, lp_model_det **dets, lp_error *err)
+{
+    const lp_model_output *o = &spec->output;
+    if (o->decoder == LP_DEC_SSD_ANCHORS) {
+        const float *boxes, *scores;
+        size_t box_len, n;
+        if (ssd_inputs(o, outs, nouts, a, &boxes, &box_len, &scores, &n, err) != 0)
+            return -1;
+        if (!(*dets = lp_arena_calloc(a, n ? n : 1, sizeof **dets)))
+            return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
+        return lp_model_decode_ssd(spec, fit, boxes, box_len, scores, n, *dets, err);
+    }
+    const lp_onnx_tensor *b = output(outs, nouts, o->boxes, 0), *s = output(outs, nouts, o->scores, 1);
+    const lp_onnx_tensor *c = o->classes ? lp_onnx_tensor_find(outs, nouts, o->classes) : nouts > 2 ? &outs[2] : NULL;
+    if (!b || !s)
+        return lp_error_set(err, LP_E_INVALID, "the model has no %s output (output.names)", b ? "scores" : "boxes");
+    size_t n = s->count;
+    if (b->count != 4 * n || (c && c->count != n))
+        return lp_error_set(err, LP_E_INVALID, "the model gives %zu box values, %zu scores and %zu classes", b->count,
+                            n, c ? c->count : 0);
+    if (!(*dets = lp_arena_calloc(a, n ? n : 1, sizeof **dets)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
+    return lp_model_decode_bsc(spec, fit, b->data, s->data, c ? c->data : NULL, n, *dets, err);
+}
+
+int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
+                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_error *err)
+{
+    const lp_model_spec *spec = &m->spec;
+    lp_media_blob ppm = {0};
+    const uint8_t *pixels = NULL;
+    size_t nouts = 0;
+    lp_onnx_tensor *outs = NULL;
+    lp_model_fit fit;
+    float *tensor = NULL;
+    int w = 0, h = 0, rc = -1;
+    long k;
+
+    *dets = NULL;
+    *n = 0;
+    if (slot_pixels(cfg, slot, deadline_ms, &ppm, &pixels, &w, &h, err) != 0 ||
+        lp_model_fit_compute(&spec->input, w, h, &fit, err) != 0)
+        goto done;
+    lp_onnx_session_outputs(m->session, &nouts);
+    if (!(tensor = malloc(lp_model_tensor_len(&spec->input) * sizeof *tensor)) ||
+        !(outs = calloc(nouts, sizeof *outs))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory making the input tensor");
+        goto done;
+    }
+    lp_model_tensor_pack(&spec->input, &fit, pixels, (size_t)w * 3, tensor);
+    int64_t shape[4] = {1, 3, spec->input.height, spec->input.width};
+    if (spec->input.layout == LP_MODEL_NHWC) {
+        shape[1] = spec->input.height;
+        shape[2] = spec->input.width;
+        shape[3] = 3;
+    }
+    if (lp_onnx_run(m->session, spec->input.name, tensor, shape, 4, outs, err) != 0)
+        goto done;
+    if ((k = decode(spec, &fit, outs, nouts, a, dets, err)) < 0)
+        goto done;
+    /* from the decoded image's pixels to the slot's */
+    double sx = slot->width > 0 ? (double)slot->width / w : 1, sy = slot->height > 0 ? (double)slot->height / h : 1;
+    for (long i = 0; i < k; i++) {
+        (*dets)[i].x *= sx;
+        (*dets)[i].w *= sx;
+        (*dets)[i].y *= sy;
+        (*dets)[i].h *= sy;
+    }
+    *n = (size_t)k;
+    rc = 0;
+
+done:
+    lp_onnx_tensors_free(outs, nouts);
+    free(outs);
+    free(tensor);
+    lp_media_blob_free(&ppm);
+    return rc;
+}
+
+json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
+                                const lp_model_det *d)
+{
+    lp_ann_geom g;
+    lp_buf blob;
+    json_t *doc = NULL;
+    char *hex = NULL;
+    const char *cls = lp_model_class_of(&m->spec, d->label);
+
+    memset(&g, 0, sizeof g);
+    g.type = LP_GEOM_BOUNDING_BOX;
+    g.shape.type = LP_GEOM_BOUNDING_BOX;
+    g.shape.u.bbox = (lp_geom_bbox){d->x, d->y, d->w, d->h};
+    lp_buf_init(&blob, 4096);
+    if (lp_ann_geom_encode(&g, &blob) == 0 && (hex = malloc(2 * blob.len + 1))) {
+        for (size_t i = 0; i < blob.len; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)blob.data[i]);
+        hex[2 * blob.len] = '\0';
+        doc = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s, s:s, s:f, s:{s:f, s:f, s:f, s:f}}", "item_id", item_id,
+                        "slot", slot, "ordinal", ordinal, "label",
+                        json_string_value(json_array_get(m->spec.labels, (size_t)d->label)), "class_id", cls,
+                        "type", "bounding_box", "geom", hex, "score", (double)d->score, "bounding_box", "x", d->x,
+                        "y", d->y, "w", d->w, "h", d->h);
+    }
+    free(hex);
+    lp_buf_free(&blob);
+    return doc;
+}

@@ -1,0 +1,192 @@
+"""Models that run: BlazeFace (a real ONNX face detector) registered with the ssd_anchors decoder and
+run by loupe-worker through ONNX Runtime finds the face in scikit-image's astronaut photograph where it
+is; a batch run over a dataset stores its predictions once per item (skipping items without an
+image), a plain grey image gets none; a worker without ONNX Runtime fails the run saying so; bad
+runs are refused naming why; another team's model is not found and an annotator may not start a run.
+ONNX Runtime, the model and the photograph are fetched into the build tree by the fixture
+integration/model_files_setup (tests/integration/models/install.sh)."""
+# ctest-fixtures: model_files
+# ctest-timeout: 300
+
+import os
+import struct
+import unittest
+import zlib
+
+import loupe_harness as lh
+
+lh.require_services(binaries=("louped", "loupe-worker"))
+
+FILES = os.environ.get("LOUPE_MODEL_FILES") or ""
+ORT = os.path.join(FILES, "lib", "libonnxruntime.so.1")
+BLAZEFACE = os.path.join(FILES, "blazeface.onnx")
+ASTRONAUT = os.path.join(FILES, "astronaut.png")
+# The face in astronaut.png (512 × 512): brows to chin, cheek to cheek, drawn by hand.
+FACE = {"x": 178, "y": 78, "w": 92, "h": 100}
+
+
+def blazeface(class_id, **over):
+    body = {
+        "name": "BlazeFace", "task": "detect", "runtime": "onnx",
+        "input": {"width": 128, "height": 128, "layout": "NHWC", "resize": "letterbox",
+                  "scale": 2 / 255, "mean": [1], "std": [1]},
+        "output": {"decoder": "ssd_anchors",
+                   "names": {"boxes": ["Identity_2:0", "Identity_3:0"], "scores": ["Identity:0", "Identity_1:0"]},
+                   "strides": [8, 16], "anchors_per_cell": [2, 6], "box_scale": 128, "score_sigmoid": True},
+        "labels": ["face"], "class_map": {"face": class_id}, "score_threshold": 0.75, "nms_iou": 0.3,
+    }
+    body.update(over)
+    return body
+
+
+def grey_png(width, height, value=128):
+    """A uniform grey PNG (no face in it)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes([value]) * (3 * width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def iou(a, b):
+    ix = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+    iy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+    if ix <= 0 or iy <= 0:
+        return 0.0
+    inter = ix * iy
+    return inter / (a["w"] * a["h"] + b["w"] * b["h"] - inter)
+
+
+class ModelsInferTest(lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        for path in (ORT, BLAZEFACE, ASTRONAUT):
+            if not os.path.isfile(path):
+                lh.skip("%s is missing (the fixture integration/model_files_setup fetches it)" % path)
+        self.start_team()
+        self.ds = self.c.post("/api/v1/datasets", json={"name": "Crew"}).json()
+        self.face = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
+
+    def worker(self, ort=ORT, **settings):
+        s = {"worker_queues": "system,media,cpu", "onnx_runtime_path": ort}
+        s.update(settings)
+        return self.start_worker(s)
+
+    def item(self, name, data=None):
+        it = self.c.post("/api/v1/datasets/%s/items" % self.ds["id"],
+                         json={"name": name, "slots": [{"name": "0", "type": "image"}]}).json()
+        if data is not None:
+            r = self.c.put("/api/v1/items/%s/slots/0/file" % it["id"], data=data,
+                           headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(r.status, 202, r.text)
+        return it["id"]
+
+    def wait_ready(self, item_id):
+        def ready():
+            body = self.c.get("/api/v1/items/" + item_id).json()
+            self.assertNotEqual(body["status"], "error", body)
+            return body if body["status"] == "ready" else None
+        return lh.wait_until(ready, timeout=60, interval=0.2, message="item %s to be ready" % item_id)
+
+    def model(self, **over):
+        m = self.c.post("/api/v1/models", json=blazeface(self.face["id"], **over))
+        self.assertEqual(m.status, 201, m.text)
+        m = m.json()
+        with open(BLAZEFACE, "rb") as f:
+            r = self.c.put("/api/v1/models/%s/file" % m["id"], data=f.read(),
+                           headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(r.status, 200, r.text)
+        return m
+
+    def run_job(self, model_id, body, status="succeeded"):
+        r = self.c.post("/api/v1/models/%s/runs" % model_id, json=body)
+        self.assertEqual(r.status, 202, r.text)
+        job = r.json()["job"]
+        self.assertEqual(r.headers["Location"], "/api/v1/jobs/" + job["id"])
+
+        def done():
+            j = self.c.get("/api/v1/jobs/" + job["id"]).json()
+            return j if j["status"] in ("succeeded", "failed") else None
+        j = lh.wait_until(done, timeout=120, interval=0.2, message="run %s to finish" % job["id"])
+        self.assertEqual(j["status"], status, j)
+        return j
+
+    def test_blazeface_batch_run_finds_the_face(self):
+        self.worker()
+        with open(ASTRONAUT, "rb") as f:
+            astronaut = self.item("astronaut.png", f.read())
+        grey = self.item("grey.png", grey_png(320, 240))
+        empty = self.item("empty.png")
+        self.wait_ready(astronaut)
+        self.wait_ready(grey)
+        m = self.model()
+        self.assertEqual(m["queue"], "cpu")
+
+        job = self.run_job(m["id"], {"filters": {"dataset_id": self.ds["id"]}})
+        self.assertEqual(job["kind"], "models.run")
+        self.assertEqual(job["result"]["items"], 3, job)
+        self.assertEqual(job["result"]["skipped"], 1, job)  # the item without a file
+        preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
+        self.assertEqual(len(preds), 1, preds)
+        p = preds[0]
+        self.assertEqual((p["label"], p["class_id"], p["type"], p["slot"], p["run_id"], p["model_id"]),
+                         ("face", self.face["id"], "bounding_box", "0", job["id"], m["id"]))
+        self.assertGreaterEqual(p["score"], 0.75)
+        self.assertGreaterEqual(iou(p["bounding_box"], FACE), 0.5, p["bounding_box"])
+        self.assertEqual(job["result"]["predictions"], 1, job)
+        self.assertEqual(self.c.get("/api/v1/items/%s/predictions" % grey).json()["predictions"], [])
+        self.assertEqual(self.c.get("/api/v1/items/%s/predictions" % empty).json()["predictions"], [])
+
+        # The same run's rows again (a redelivered batch) store nothing twice.
+        self.psql("INSERT INTO predictions (team_id, item_id, slot, model_id, run_id, ordinal, label, type, score) "
+                  "SELECT team_id, item_id, slot, model_id, run_id, ordinal, label, type, score FROM predictions "
+                  "ON CONFLICT (run_id, item_id, slot, ordinal) WHERE run_id IS NOT NULL DO NOTHING")
+        self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "1")
+
+        # A second run over the one item stores its own prediction, at the same place.
+        job2 = self.run_job(m["id"], {"filters": {"item_ids": [astronaut]}, "slot": "0"})
+        preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
+        self.assertEqual(sorted(p["run_id"] for p in preds), sorted([job["id"], job2["id"]]))
+        self.assertEqual(preds[0]["bounding_box"], preds[1]["bounding_box"])
+
+    def test_without_onnx_runtime_the_run_says_so(self):
+        self.worker(ort=os.path.join(self.sandbox.work_dir, "no-such-libonnxruntime.so"))
+        with open(ASTRONAUT, "rb") as f:
+            astronaut = self.item("astronaut.png", f.read())
+        self.wait_ready(astronaut)
+        m = self.model()
+        once = self.start_louped({"job_max_attempts": 1}).client(api_key=self.boot["api_key"])
+        r = once.post("/api/v1/models/%s/runs" % m["id"], json={"filters": {"item_ids": [astronaut]}})
+        self.assertEqual(r.status, 202, r.text)
+        job_id = r.json()["job"]["id"]
+
+        def failed():
+            j = self.c.get("/api/v1/jobs/" + job_id).json()
+            return j if j["status"] == "failed" else None
+        j = lh.wait_until(failed, timeout=120, interval=0.2, message="the run to fail")
+        self.assertIn("onnx runtime not installed", j["error"])
+
+    def test_bad_runs_roles_and_teams(self):
+        m = self.model()
+        path = "/api/v1/models/%s/runs" % m["id"]
+        self.assertProblem(self.c.post(path, json={}), 422, "filters")
+        self.assertProblem(self.c.post(path, json={"filters": {}}), 422, "filters.dataset_id")
+        self.assertProblem(self.c.post(path, json={"filters": {"dataset_id": self.ds["id"]}, "slots": "0"}), 422,
+                           "slots")
+        self.assertProblem(self.c.post(path, json={"filters": {"status": "nope", "dataset_id": self.ds["id"]}}),
+                           422)
+        bare = self.c.post("/api/v1/models", json=blazeface(self.face["id"], name="no file")).json()
+        self.assertProblem(self.c.post("/api/v1/models/%s/runs" % bare["id"],
+                                       json={"filters": {"dataset_id": self.ds["id"]}}), 409)
+        self.assertProblem(self.c.post("/api/v1/models/00000000-0000-4000-8000-000000000000/runs",
+                                       json={"filters": {"dataset_id": self.ds["id"]}}), 404)
+        rival = self.d.client(api_key=self.bootstrap(team="Rivals", email="r@example.com")["api_key"])
+        self.assertProblem(rival.post(path, json={"filters": {"dataset_id": self.ds["id"]}}), 404)
+
+        s = self.member_session("a@example.com", "annotator")
+        self.assertProblem(s.post(path, json={"filters": {"dataset_id": self.ds["id"]}}), 403)
+        self.assertEqual(self.query("SELECT count(*) FROM jobs WHERE kind LIKE 'models.run%'")[0][0], "0")
+
+
+if __name__ == "__main__":
+    unittest.main()
