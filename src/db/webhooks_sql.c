@@ -103,6 +103,12 @@ int lp_db_webhook_update(lp_db *db, lp_arena *a, const char *team_id, const char
     const char *p[7] = {team_id, id, f->url, f->events_json, flag(f->active), flag(f->ordered), f->description};
     if (!lp_is_uuid(id))
         return lp_error_set(err, LP_E_NOT_FOUND, "webhook %s not found", id);
+    /* a change of ordered is copied into the pending deliveries' held: the
+     * lock (FOR UPDATE conflicts with the fan-out's FOR KEY SHARE) lets the
+     * fan-outs under way commit first and makes the next ones wait */
+    if (f->ordered >= 0 &&
+        lp_db_exec(db, "SELECT 1 FROM webhooks WHERE team_id = $1 AND id = $2 FOR UPDATE", 2, p, err) < 0)
+        return -1;
     if (lp_db_one_found(a,
                         lp_db_query(db,
                                     "UPDATE webhooks SET url = coalesce($3, url), "
@@ -116,14 +122,21 @@ int lp_db_webhook_update(lp_db *db, lp_arena *a, const char *team_id, const char
                                     7, p, err),
                         read_webhook, out, err, "webhook %s not found", id) != 0)
         return -1;
+    if (f->ordered >= 0 &&
+        lp_db_exec(db,
+                   "UPDATE webhook_deliveries SET held = $3::boolean WHERE webhook_id = $2 AND status = 'pending' "
+                   "AND held <> $3::boolean AND team_id = $1",
+                   3, (const char *[3]){team_id, id, flag(out->ordered)}, err) < 0)
+        return -1;
     if (!out->active || out->ordered)
         return 0;
-    /* pending deliveries an ordered or disabled subscription held back */
+    /* one wake-up for the pending deliveries an ordered or disabled
+     * subscription held back */
     return lp_db_exec(db,
                       "INSERT INTO outbox (exchange, routing_key, body) "
-                      "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', jsonb_build_object('v', 1, 'delivery_id', id) "
+                      "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', '{\"v\": 1}' WHERE EXISTS (SELECT 1 "
                       "FROM webhook_deliveries WHERE webhook_id = $2 AND status = 'pending' "
-                      "AND next_attempt_at <= now() AND team_id = $1",
+                      "AND next_attempt_at <= now() AND team_id = $1)",
                       2, p, err) < 0
                ? -1
                : 0;
@@ -282,7 +295,11 @@ int lp_db_webhook_test_event(lp_db *db, const char *team_id, const char *webhook
         const char *q[2] = {webhook_id, event_id};
         lp_db_text_copy(event_id, sizeof event_id, r, 0, 0);
         PQclear(r);
-        r = lp_db_query(db, "SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND event_id = $2", 2, q, err);
+        /* still pending: this transaction made it */
+        r = lp_db_query(db,
+                        "SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending' "
+                        "AND event_seq = (SELECT seq FROM events WHERE id = $2)",
+                        2, q, err);
         if (!r)
             return -1;
         if (PQntuples(r) == 1)
@@ -299,27 +316,31 @@ static int read_claim(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
     lp_webhook_claim *out = dst;
     lp_db_text_copy(out->id, sizeof out->id, r, row, 0);
     lp_db_text_copy(out->webhook_id, sizeof out->webhook_id, r, row, 1);
-    out->attempts = (int)lp_db_int_or(r, row, 2, 0);
-    out->retry_base = (int)lp_db_int_or(r, row, 3, 0);
-    out->url = lp_db_text(a, r, row, 4);
-    out->active = lp_db_bool(r, row, 5);
-    out->ordered = lp_db_bool(r, row, 6);
-    out->secret = lp_db_text(a, r, row, 7);
-    out->previous_secret = lp_db_text(a, r, row, 8);
-    out->body = lp_db_text(a, r, row, 9);
+    lp_db_text_copy(out->tid, sizeof out->tid, r, row, 2);
+    out->attempts = (int)lp_db_int_or(r, row, 3, 0);
+    out->retry_base = (int)lp_db_int_or(r, row, 4, 0);
+    out->url = lp_db_text(a, r, row, 5);
+    out->active = lp_db_bool(r, row, 6);
+    out->ordered = lp_db_bool(r, row, 7);
+    out->secret = lp_db_text(a, r, row, 8);
+    out->previous_secret = lp_db_text(a, r, row, 9);
+    out->body = lp_db_text(a, r, row, 10);
     if (!out->url || !out->secret || !out->body)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading delivery %s", out->id);
     return 0;
 }
 
-/* What sending a delivery d of subscription w and event e needs. */
+/* What sending a delivery d (with its row address tid) of subscription w
+ * needs, the body built from its event (looked up by key, row by row,
+ * whatever the planner thinks of the tables). */
 #define CLAIM_COLUMNS                                                                                                  \
-    "d.id, d.webhook_id, d.attempts, d.retry_base, w.url, w.active, w.ordered, w.secret, "                             \
+    "d.id, d.webhook_id, d.tid, d.attempts, d.retry_base, w.url, w.active, w.ordered, w.secret, "                     \
     "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "                                      \
-    "jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "                                  \
+    "(SELECT jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "                          \
     "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "                                      \
-    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text "
+    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text FROM events e WHERE e.id = d.event_id) "
 #define CLAIM_DUE(d) d ".status = 'pending' AND " d ".next_attempt_at <= now() + $2::bigint * interval '1 millisecond' "
+#define CLAIM_ROW(f) f ".ctid AS tid, " f ".id, " f ".webhook_id, " f ".event_id, " f ".attempts, " f ".retry_base "
 
 int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
                             size_t *nout, lp_error *err)
@@ -329,24 +350,26 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
     snprintf(slack, sizeof slack, "%lld", (long long)slack_ms);
     const char *p[2] = {lim, slack};
     /* free: the rows alone, locked, before anything is joined or built, in
-     * no particular order: a scan that stops at the limit whatever the
-     * planner thinks of a table that has just grown (sorting the due rows
-     * first, or building every body, costs as much as the whole backlog).
-     * heads: webhook_deliveries_pending_idx, one row per ordered subscription. */
+     * no particular order: a scan of webhook_deliveries_due_idx (which holds
+     * no held delivery) that stops at the limit whatever the planner thinks
+     * of a table that has just grown. heads: webhook_deliveries_pending_idx,
+     * the first pending row of each ordered subscription, its subscription
+     * locked; held: then that row itself, by key (nobody else claims it, but
+     * a redelivery may be rewriting it: the lock waits for that and reads the
+     * row's latest address). */
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  "WITH free AS (SELECT f.id FROM webhook_deliveries f WHERE " CLAIM_DUE("f")
-                                  "AND NOT EXISTS (SELECT 1 FROM webhooks o WHERE o.id = f.webhook_id "
-                                  "AND o.ordered AND o.active) LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
-                                  "heads AS (SELECT " CLAIM_COLUMNS "FROM webhooks w CROSS JOIN LATERAL "
-                                  "(SELECT * FROM webhook_deliveries h WHERE h.webhook_id = w.id "
-                                  "AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "
-                                  "JOIN events e ON e.id = d.event_id "
-                                  "WHERE w.ordered AND w.active AND " CLAIM_DUE("d")
-                                  "FOR NO KEY UPDATE OF w SKIP LOCKED) "
-                                  "SELECT " CLAIM_COLUMNS "FROM free JOIN webhook_deliveries d ON d.id = free.id "
-                                  "JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.id = d.event_id "
-                                  "UNION ALL SELECT * FROM heads",
+                                  "WITH free AS (SELECT " CLAIM_ROW("f") "FROM webhook_deliveries f "
+                                  "WHERE " CLAIM_DUE("f") "AND NOT f.held LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
+                                  "heads AS (SELECT d.webhook_id, d.id FROM webhooks w CROSS JOIN LATERAL "
+                                  "(SELECT h.webhook_id, h.id, h.status, h.next_attempt_at FROM webhook_deliveries h "
+                                  "WHERE h.webhook_id = w.id AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "
+                                  "WHERE w.ordered AND " CLAIM_DUE("d") "FOR NO KEY UPDATE OF w SKIP LOCKED), "
+                                  "held AS (SELECT l.* FROM heads CROSS JOIN LATERAL (SELECT " CLAIM_ROW("f")
+                                  "FROM webhook_deliveries f WHERE f.webhook_id = heads.webhook_id AND f.id = heads.id "
+                                  "AND f.status = 'pending' FOR UPDATE) l) "
+                                  "SELECT " CLAIM_COLUMNS "FROM (SELECT * FROM free UNION ALL SELECT * FROM held) d "
+                                  "JOIN webhooks w ON w.id = d.webhook_id",
                                   2, p, err),
                       sizeof **out, read_claim, "deliveries", nout, err);
     return *out ? 0 : -1;
@@ -366,8 +389,9 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
     }
     for (size_t i = 0; rows && i < n; i++) {
         const lp_webhook_attempt *at = &ats[i];
-        if (json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:I, s:o, s:I, s:s?, s:s?, s:s, s:I, s:s?}", "id",
-                                                  at->c->id, "webhook_id", at->c->webhook_id, "n", at->n, "started",
+        if (json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:i, s:I, s:o, s:I, s:s?, s:s?, s:s, s:I, s:s?}",
+                                                  "id", at->c->id, "webhook_id", at->c->webhook_id, "tid",
+                                                  at->c->tid, "n", at->n, "started",
                                                   (json_int_t)at->started_wall_ms, "code",
                                                   at->response_code ? json_integer(at->response_code) : json_null(),
                                                   "duration", (json_int_t)at->duration_ms, "body", at->response_body,
@@ -381,9 +405,9 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
         json_decref(rows);
         return lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
     }
-    lp_buf_init(&ids, n * LP_DB_UUID_LEN + 2);
+    lp_buf_init(&ids, n * (LP_WEBHOOK_TID_LEN + 2) + 2);
     for (size_t i = 0; i < n; i++) {
-        if (lp_buf_printf(&ids, "%c%s", i ? ',' : '{', ats[i].c->id) != 0)
+        if (lp_buf_printf(&ids, "%c\"%s\"", i ? ',' : '{', ats[i].c->tid) != 0)
             goto nomem;
     }
     if (lp_buf_puts(&ids, "}") != 0)
@@ -391,7 +415,7 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
     snprintf(disable, sizeof disable, "%lld", (long long)ats[0].disable_after_ms);
     const char *p[4] = {text, disable, ats[0].disable_reason, ids.data};
     if (lp_db_exec(db,
-                   "WITH a AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, webhook_id uuid, n integer, "
+                   "WITH a AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, webhook_id uuid, tid tid, n integer, "
                    "started bigint, code integer, duration integer, body text, error text, outcome text, delay bigint, "
                    "queue text)), "
                    "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
@@ -405,9 +429,10 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
                    "last_status_code = CASE WHEN a.outcome = 'abandoned' THEN wd.last_status_code ELSE a.code END, "
                    "last_error = a.error, updated_at = now(), "
                    "delivered_at = CASE WHEN a.outcome = 'delivered' THEN now() END FROM a "
-                   /* the ids again, as an array: the planner then looks the rows up by key
-                    * (it cannot count the rows of a, and would scan the table) */
-                   "WHERE wd.id = a.id AND wd.id = ANY ($4::uuid[])), "
+                   /* the rows by their addresses (they are locked since the claim, so they
+                    * have not moved), again as an array: the planner then fetches them
+                    * directly (it cannot count the rows of a, and would scan the table) */
+                   "WHERE wd.ctid = a.tid AND wd.id = a.id AND wd.ctid = ANY ($4::tid[])), "
                    /* one wake-up per retry queue and 250 ms of due time, when the last of them is due */
                    "o AS (INSERT INTO outbox (exchange, routing_key, body) "
                    "SELECT '', r.queue, jsonb_build_object('v', 1, 'due_at', max(r.due_at)) "

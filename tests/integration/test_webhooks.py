@@ -6,6 +6,8 @@ mid-delivery, a broker outage, the delivery log and its tools, the SSRF guard, a
 # ctest-timeout: 900
 # ctest-fixtures: standardwebhooks
 
+import json
+import socket
 import time
 import unittest
 
@@ -415,6 +417,97 @@ class SsrfTest(WebhookCase):
             a = self.failed_attempt(hook)
             self.assertIn("is not allowed (loopback)", a["error"], host)
         self.assertEqual(self.refused.connections, 0)
+
+
+class WorkflowStageTest(WebhookCase):
+    def test_webhook_stage_is_delivered_and_the_receiver_continues_the_task(self):
+        # in → notify (a webhook stage that waits) → done: the item's task rests in notify until the
+        # receiver, on the signed task.webhook it gets, calls continue.
+        hook = self.subscribe(["task.webhook", "task.completed"])
+        ds = self.dataset()
+        self.psql("INSERT INTO items (team_id, dataset_id, name) VALUES ('%s', '%s', 'frame.jpg')" % (self.team, ds["id"]))
+        self.psql("INSERT INTO slots (item_id, name, type, width, height, position) SELECT id, '0', 'image', 100, 100, 0 "
+                  "FROM items WHERE dataset_id = '%s'" % ds["id"])
+        item_id = self.query("SELECT id FROM items WHERE dataset_id = '%s'" % ds["id"])[0][0]
+        r = self.c.post("/api/v1/workflows", json={
+            "name": "Notify", "dataset_ids": [ds["id"]],
+            "stages": [{"id": "in", "type": "dataset"},
+                       {"id": "notify", "type": "webhook", "config": {"wait": True}},
+                       {"id": "done", "type": "complete"}],
+            "edges": [{"from": "in", "port": "next", "to": "notify"},
+                      {"from": "notify", "port": "next", "to": "done"}]})
+        self.assertEqual(r.status, 201, r.text)
+        wf = r.json()["id"]
+        receiver_client = self.d.client(api_key=self.boot["api_key"])
+        continued = []
+
+        def on_answered(request):
+            event = json.loads(request["body"])
+            if event["type"] == "task.webhook":
+                continued.append(receiver_client.post("/api/v1/tasks/%s/continue" % event["data"]["task_id"]))
+        self.rx.on_answered = on_answered
+
+        r = self.c.post("/api/v1/workflows/%s/enter" % wf, json={"filters": {"dataset_id": ds["id"]}})
+        self.assertIn(r.status, (200, 202), r.text)
+        reqs = self.rx.wait_for(2, timeout=60)  # task.webhook, then task.completed once continued
+        wr.verify(self, hook["secret"], reqs)
+        first, second = [json.loads(q["body"]) for q in reqs[:2]]
+        task_id = self.query("SELECT id FROM tasks WHERE item_id = '%s'" % item_id)[0][0]
+        self.assertEqual(first["type"], "task.webhook")
+        self.assertEqual(first["data"]["task_id"], task_id)
+        self.assertEqual(first["data"]["item_id"], item_id)
+        self.assertEqual(first["data"]["workflow_id"], wf)
+        self.assertEqual(first["data"]["stage"], "notify")
+        self.assertTrue(first["data"]["wait"])
+        self.assertEqual(len(continued), 1)
+        self.assertEqual(continued[0].status, 200, continued[0].text)
+        self.assertEqual(continued[0].json()["stage"], "done")
+        self.assertEqual(second["type"], "task.completed")
+        self.assertEqual(second["data"]["task_id"], task_id)
+        self.assertEqual(second["data"]["stage"], "done")
+        r = self.c.get("/api/v1/tasks/" + task_id)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["stage"], "done")
+
+
+class OrderedBacklogTest(WebhookCase):
+    def due_index_reads(self):
+        return int(self.query("SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes "
+                              "WHERE relname = 'webhook_deliveries'")[0][0])
+
+    def test_an_ordered_backlog_does_not_slow_the_other_subscriptions(self):
+        # Subscription A (ordered) has 5,000 pending deliveries behind a head its dead receiver keeps
+        # failing; B's deliveries go out meanwhile, and the claims that send them do not read A's
+        # backlog (the index reads of the deliveries table stay below A's backlog).
+        dead = socket.socket()
+        dead.bind(("127.0.0.2", 0))
+        dead_port = dead.getsockname()[1]
+        dead.close()  # nothing listens there: every attempt is refused
+        a = self.subscribe(["item.error"], url="http://127.0.0.2:%d/gone" % dead_port, ordered=True)
+        b = self.subscribe(["item.ready"])
+        self.psql("INSERT INTO events (team_id, type, data) SELECT '%s', 'item.error', jsonb_build_object('n', g) "
+                  "FROM generate_series(1, 5000) g" % self.team)
+        lh.wait_until(lambda: int(self.query("SELECT coalesce(max(attempts), 0) FROM webhook_deliveries "
+                                             "WHERE webhook_id = '%s'" % a["id"])[0][0]) >= 1,
+                      timeout=30, message="the ordered head to be attempted")
+        before = self.due_index_reads()
+        self.psql("INSERT INTO events (team_id, type, data) SELECT '%s', 'item.ready', jsonb_build_object('n', g) "
+                  "FROM generate_series(1, 300) g" % self.team)
+        reqs = self.rx.wait_for(300, timeout=60)
+        self.assertEqual(sorted(json.loads(q["body"])["data"]["n"] for q in reqs), list(range(1, 301)))
+        wr.verify(self, b["secret"], reqs)
+        lh.wait_until(lambda: int(self.query("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '%s' "
+                                             "AND status = 'delivered'" % b["id"])[0][0]) == 300,
+                      timeout=30, message="300 deliveries of B recorded as delivered")
+        # A's head fails for good only after ten attempts (a minute at this scale); nothing of A went out
+        self.assertGreaterEqual(int(self.query("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '%s' "
+                                               "AND status = 'pending'" % a["id"])[0][0]), 4999)
+        self.assertEqual(int(self.query("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '%s' "
+                                        "AND status = 'delivered'" % a["id"])[0][0]), 0)
+        # the statistics reach the view within seconds; B's 300 rows were each read once at least
+        reads = lh.wait_until(lambda: (lambda n: n if n >= 300 else None)(self.due_index_reads() - before),
+                              timeout=30, message="the index reads to be counted")
+        self.assertLess(reads, 5000)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@ import loupe_harness as lh
 class Receiver:
     """Listens on host (127.0.0.2 by default: the tests' net_allow). plan(status, …) queues the
     answers of the next requests (default 200); an entry may be ("sleep", seconds, status) or
-    ("redirect", url, status)."""
+    ("redirect", url, status). on_answered(request), when set, is called with each recorded
+    request after it was answered (a receiver acting on what it got)."""
 
     def __init__(self, host="127.0.0.2"):
         self.requests = []
+        self.on_answered = None
         self.started = []       # webhook-ids whose request arrived (before any answer)
         self._plan = []
         self._lock = threading.Lock()
@@ -42,10 +44,10 @@ class Receiver:
                     status = step[2]
                 elif isinstance(step, tuple) and step[0] == "redirect":
                     location, status = step[1], step[2]
+                request = {"headers": {k.lower(): v for k, v in self.headers.items()},
+                           "body": body, "path": self.path, "answered": status, "at": time.time()}
                 with receiver._lock:
-                    receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                                              "body": body, "path": self.path, "answered": status,
-                                              "at": time.time()})
+                    receiver.requests.append(request)
                 answer = b'{"ok": true}' if status < 300 else b"receiver says no"
                 try:
                     self.send_response(status)
@@ -55,8 +57,11 @@ class Receiver:
                     self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
                     self.wfile.write(answer)
+                    self.wfile.flush()
                 except OSError:
                     pass
+                if receiver.on_answered:
+                    receiver.on_answered(request)
 
             do_GET = do_POST
 

@@ -59,9 +59,12 @@ int lp_db_webhook_list(lp_db *db, lp_arena *a, const char *team_id, const char *
 int lp_db_webhook_get(lp_db *db, lp_arena *a, const char *team_id, const char *id, lp_webhook_row *out,
                       lp_error *err);
 
-/* Applies f. Activating clears disabled_reason and the failing streak; when
- * the subscription ends up active and unordered, its pending deliveries are
- * queued again (those an ordered subscription or a disabled one held back).
+/* Applies f. Activating clears disabled_reason and the failing streak; a
+ * change of ordered is copied to the pending deliveries (held), the
+ * subscription locked FOR UPDATE first so that no fan-out runs meanwhile;
+ * when the subscription ends up active and unordered, a wake-up is queued
+ * for its due pending deliveries (those an ordered subscription or a
+ * disabled one held back).
  * 0, or -1 with LP_E_NOT_FOUND. */
 int lp_db_webhook_update(lp_db *db, lp_arena *a, const char *team_id, const char *id, const lp_webhook_fields *f,
                          lp_webhook_row *out, lp_error *err);
@@ -113,9 +116,13 @@ int lp_db_webhook_test_event(lp_db *db, const char *team_id, const char *webhook
 
 /* ---- The sender (loupe-worker) ---------------------------------------- */
 
+/* Room for a row address "(4294967295,65535)". */
+#define LP_WEBHOOK_TID_LEN 24
+
 typedef struct lp_webhook_claim {
     char id[LP_DB_UUID_LEN];
     char webhook_id[LP_DB_UUID_LEN];
+    char tid[LP_WEBHOOK_TID_LEN]; /* the row's physical address ("(page,item)"), stable while it is locked */
     int attempts, retry_base;
     char *url;              /* arena */
     int active, ordered;
@@ -127,12 +134,14 @@ typedef struct lp_webhook_claim {
 /* In the caller's transaction: claims at most limit due deliveries (their
  * next_attempt_at at most slack_ms away) that no other session holds, in one
  * statement, and reads what sending them needs:
- *   - of unordered or disabled subscriptions: any due ones (no order is
- *     promised), each row locked (FOR UPDATE SKIP LOCKED);
- *   - of each active ordered subscription no other session holds: only its
+ *   - of unordered subscriptions: any due ones (no order is promised), each
+ *     row locked (FOR UPDATE SKIP LOCKED), found through an index that holds
+ *     no delivery of an ordered subscription (however large its backlog);
+ *   - of each ordered subscription no other session holds: only its
  *     earliest pending delivery, when that one is due, with the subscription
- *     locked (FOR NO KEY UPDATE SKIP LOCKED), so that one sender at a time
- *     sends its deliveries, one after another, in event order.
+ *     locked (FOR NO KEY UPDATE SKIP LOCKED) and then the row (FOR UPDATE),
+ *     so that one sender at a time sends its deliveries, one after another,
+ *     in event order (a disabled one's are failed unsent, one per round).
  * An arena array of *nout rows (in no particular order). 0 or -1. */
 int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
                             size_t *nout, lp_error *err);
