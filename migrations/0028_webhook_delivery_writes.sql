@@ -49,10 +49,15 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
 -- The claim looks at every ordered subscription's head.
 CREATE INDEX webhooks_ordered_idx ON webhooks (id) WHERE ordered;
 
+-- Two statements: the first waits for the deliveries a sender holds, the
+-- second (a new snapshot) sees the attempts that sender recorded meanwhile.
 CREATE FUNCTION webhooks_delete_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    gone uuid[];
 BEGIN
     WITH d AS (DELETE FROM webhook_deliveries d USING old_webhooks o WHERE d.webhook_id = o.id RETURNING d.id)
-    DELETE FROM webhook_attempts t USING d WHERE t.delivery_id = d.id;
+    SELECT array_agg(d.id) INTO gone FROM d;
+    DELETE FROM webhook_attempts WHERE delivery_id = ANY (gone);
     RETURN NULL;
 END
 $$;
