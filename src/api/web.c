@@ -88,7 +88,8 @@ int lp_api_web_app(lp_req *req)
 int lp_api_web_index(lp_req *req)
 {
     lp_res_header(req, "Content-Security-Policy",
-                  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+                  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+                  "frame-ancestors 'none'");
     lp_res_header(req, "X-Frame-Options", "DENY");
     return serve_file(req, "index.html", "no-cache");
 }

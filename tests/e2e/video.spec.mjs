@@ -14,10 +14,14 @@
 // keyframes, autosaved); the box on frame 25 is the midway interpolation; drag the keyframe of frame
 // 50 on the timeline and see the shape on frame 25 follow before the button is released; split the
 // track at frame 30 and merge it back, then undo both; reload: the track, its keyframes and the
-// interpolated box are kept.
+// interpolated box are kept. Between those: a box dragged past the frame's lower edge is drawn
+// inside the frame only; the track is hidden from frame 60 and shown again from 80 (a hidden area,
+// saved); watch mode plays the HLS renditions through hls.js (segments fetched, the time advancing,
+// the shapes following the picture, a quality picked, the sound decoded when the video has some),
+// and back in annotate mode the playhead is on the frame that was showing.
 
 import assert from 'node:assert/strict'
-import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, waitUntil } from './lib.mjs'
+import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, screenshot, shots, signIn, waitUntil } from './lib.mjs'
 
 function config() {
   const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true] })
@@ -88,6 +92,28 @@ async function laneX(page, frameCount, f) {
   return { x: lane.x + ((f + 0.5) / frameCount) * lane.width, y: lane.y + lane.height / 2 }
 }
 
+/** The most opaque canvas pixel in the image rectangle (x0, y0)–(x1, y1): 0 where nothing is drawn. */
+async function canvasAlpha(page, canvas, x0, y0, x1, y1) {
+  const a = await screenOf(page, canvas, x0, y0)
+  const b = await screenOf(page, canvas, x1, y1)
+  return page.evaluate(
+    ([a, b]) => {
+      const c = document.querySelector('canvas.editor-canvas')
+      const box = c.getBoundingClientRect()
+      const k = c.width / box.width
+      const x = Math.round((a.x - box.left) * k)
+      const y = Math.round((a.y - box.top) * k)
+      const w = Math.max(1, Math.round((b.x - a.x) * k))
+      const h = Math.max(1, Math.round((b.y - a.y) * k))
+      const data = c.getContext('2d').getImageData(x, y, w, h).data
+      let max = 0
+      for (let i = 3; i < data.length; i += 4) max = Math.max(max, data[i])
+      return max
+    },
+    [a, b],
+  )
+}
+
 async function keyframesShown(page) {
   return page.locator('.lanes .keyframe').evaluateAll((els) => els.map((e) => Number(e.dataset.frame)).sort((a, b) => a - b))
 }
@@ -115,6 +141,90 @@ async function play(page, seconds) {
   log(`# played ${seconds} s: ${JSON.stringify(stats)}`)
   assert.ok(stats.frame > 0, 'the playhead did not move')
   return stats
+}
+
+/** The track's box x on frame f by then: keyframes at 0 (x 100) and 50 (x 300), hidden on 60 … 79 (null). */
+function expectedX(f) {
+  if (f >= 60 && f < 80) return null
+  return 100 + (200 * Math.min(f, 50)) / 50
+}
+
+/** The watch step: see the comment at the top. */
+async function watchAndBack(page, cfg, api) {
+  const responses = []
+  page.on('response', (r) => responses.push({ url: r.url(), status: r.status() }))
+  const media = await api('GET', `/api/v1/items/${cfg.item}/slots/0/media`)
+  assert.ok(media.playback, 'the video has playback renditions')
+  await page.getByRole('button', { name: 'First frame' }).click()
+  await page.keyboard.press('w')
+  await waitUntil(page, () => {
+    const v = window.loupeVideo()
+    return v.mode === 'watch' && v.watch && v.watch.engine === 'hls.js' && v.watch.qualities.length > 0
+  })
+  const watch0 = await page.evaluate(() => window.loupeVideo().watch)
+  assert.deepEqual(watch0.qualities, media.playback.renditions.map((r) => r.name), 'the qualities offered are the renditions')
+  assert.equal(await page.getByRole('button', { name: 'Watch' }).getAttribute('aria-pressed'), 'true')
+  // a quality picked by hand, then automatic again
+  const quality = page.locator('select[data-field="quality"]')
+  await quality.selectOption({ label: media.playback.renditions.at(-1).name })
+  await waitUntil(page, (n) => window.loupeVideo().watch.picked === n, media.playback.renditions.length - 1)
+  await quality.selectOption({ index: 0 })
+  await waitUntil(page, () => window.loupeVideo().watch.picked === -1)
+
+  // while it plays, the frame shown and the shape drawn over it are read together at every change
+  // (in the page, on a timer)
+  await page.evaluate(() => {
+    const seen = (window.watchSeen = [])
+    window.watchTimer = setInterval(() => {
+      const v = window.loupeVideo()
+      if (seen.at(-1)?.frame !== v.frame) seen.push({ frame: v.frame, box: v.editor.doc.all().map((x) => x.bounding_box)[0] ?? null })
+    }, 10)
+  })
+  await page.getByRole('button', { name: 'Play' }).click()
+  await waitUntil(page, () => window.loupeVideo().watch.time > 1.5)
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await waitUntil(page, () => !window.loupeVideo().watch.playing)
+  const seen = await page.evaluate(() => {
+    clearInterval(window.watchTimer)
+    return window.watchSeen
+  })
+  const watched = await page.evaluate(() => window.loupeVideo().watch)
+  log(`# watched: ${JSON.stringify({ ...watched, fragmentUrls: watched.fragmentUrls.length })}; overlay on frames ${seen.map((s) => s.frame).join(', ')}`)
+  assert.ok(new Set(seen.map((s) => s.frame)).size >= 4, `the overlay followed only ${seen.length} frame(s) while playing`)
+  for (const s of seen) {
+    const x = expectedX(s.frame)
+    if (x === null) assert.equal(s.box, null, `a shape over frame ${s.frame}, inside the hidden area`)
+    else near(s.box?.x, x, `x of the shape over frame ${s.frame} while watching`)
+  }
+  assert.ok(Math.abs(watched.frame - Math.floor(watched.time * 30 + 1e-3)) <= 1, `frame ${watched.frame} is not the frame at ${watched.time} s`)
+  assert.ok(watched.decoded + watched.dropped >= watched.frame / 2, `the picture stayed behind: ${watched.decoded} frames decoded by frame ${watched.frame}`)
+  // segments: playlists from the …/hls/ route, fragments from the URLs they name
+  assert.ok(responses.some((r) => /\/slots\/0\/hls\/master\.m3u8$/.test(new URL(r.url).pathname) && r.status === 200), 'the master playlist was not fetched')
+  assert.ok(watched.fragments >= 1, 'no segment loaded')
+  assert.ok(
+    responses.some((r) => watched.fragmentUrls.includes(r.url) && (r.status === 200 || r.status === 206)),
+    `no segment fetched: ${JSON.stringify(responses.slice(-10))}`,
+  )
+  if (media.playback.audio) {
+    assert.ok(watched.audioTracks >= 1 && !watched.muted, 'the audio rendition is not playing')
+    assert.ok(watched.audioBytes === undefined || watched.audioBytes > 0, 'no sound was decoded')
+  }
+  await shots(page, cfg.artifacts, 'video-watch')
+  log(`ok - watched through ${watched.engine}: ${watched.fragments} segment(s), ${watched.presented} frames, the shapes following`)
+
+  // back to annotating: the exact frame that was showing
+  await page.keyboard.press('w')
+  await waitUntil(page, (f) => {
+    const v = window.loupeVideo()
+    return v.mode === 'annotate' && v.ready(v.frame) && v.editor.drawn && Math.abs(v.frame - f) <= 1
+  }, watched.frame)
+  const back = await page.evaluate(() => window.loupeVideo().frame)
+  assert.ok(Math.abs(back - watched.frame) <= 1, `annotating on frame ${back}, watched ${watched.frame}`)
+  assert.equal(Number(await page.locator('input[data-field="frame"]').inputValue()), back)
+  const x = expectedX(back)
+  if (x === null) assert.deepEqual(await shownBox(page), [])
+  else near((await shownBox(page))[0].x, x, `x on frame ${back} back in annotate mode`)
+  log(`ok - back to annotating on frame ${back} (watched ${watched.frame})`)
 }
 
 async function run(cfg, chromium) {
@@ -216,6 +326,28 @@ async function steps(page, cfg, api, canvas, frameCount) {
   await saved(page)
   assert.deepEqual(await keyframesShown(page), [0, 50])
 
+  // 4b. The box of frame 50 (300, 200, 100 × 80) dragged 140 px down, past the frame's lower edge
+  // (360): while the button is down, nothing of it is drawn below the frame.
+  await goTo(page, 50)
+  const grab = await screenOf(page, canvas, 350, 240)
+  const down = await screenOf(page, canvas, 350, 380)
+  await page.mouse.move(grab.x, grab.y)
+  await page.mouse.down()
+  await page.mouse.move(down.x, down.y, { steps: 6 })
+  await waitUntil(page, () => window.loupeVideo().editor.drawn)
+  const [dragged] = await shownBox(page)
+  near(dragged.y, 340, 'y of the box dragged down')
+  // its left edge runs from y 340 to 420: inside the frame it is drawn, below the frame it is not
+  assert.ok((await canvasAlpha(page, canvas, 295, 345, 305, 355)) > 0, 'the dragged box is drawn inside the frame')
+  assert.equal(await canvasAlpha(page, canvas, 295, 392, 305, 408), 0, 'the dragged box is drawn past the frame\'s lower edge')
+  await screenshot(page, cfg.artifacts, 'video-box-drag')
+  await page.mouse.up()
+  await saved(page)
+  await page.keyboard.press('Control+z')
+  await saved(page)
+  near((await shownBox(page))[0].y, 200, 'y on frame 50 after the undo')
+  log('ok - a box dragged past the frame is drawn inside the frame only')
+
   // 5. Split at frame 30, merge back, undo both.
   await goTo(page, 30)
   await page.getByRole('button', { name: 'Split here' }).click()
@@ -234,16 +366,44 @@ async function steps(page, cfg, api, canvas, frameCount) {
   assert.deepEqual(await keyframesShown(page), [0, 50])
   log('ok - split and merge, undone')
 
-  // 6. Reload: kept.
+  // 6. Hidden areas: hide the track from frame 60, show it again from frame 80.
+  await goTo(page, 60)
+  await page.locator('.lanes .lane-label').first().click()
+  await page.getByRole('button', { name: 'Hide from here' }).click()
+  await waitUntil(page, () => window.loupeVideo().editor.drawn)
+  assert.deepEqual(await shownBox(page), [], 'a shape on the frame the track is hidden from')
+  await goTo(page, 80)
+  assert.deepEqual(await shownBox(page), [], 'a shape after the frame the track is hidden from')
+  await page.locator('.lanes .lane-label').first().click() // out of the frame field: keys are shortcuts again
+  await page.keyboard.press('Shift+V') // = the "Show from here" button
+  await waitUntil(page, () => window.loupeVideo().editor.drawn)
+  assert.equal((await shownBox(page)).length, 1, 'no shape on the frame the track is shown again from')
+  await saved(page)
+  tracks = await page.evaluate(() => window.loupeVideo().tracks)
+  assert.deepEqual(tracks[0].hidden_areas, [[60, 80]])
+  assert.equal(await page.locator('.lanes .hidden-area').count(), 1)
+  await goTo(page, 70)
+  assert.deepEqual(await shownBox(page), [], 'a shape inside the hidden area')
+  let server = await api('GET', `/api/v1/items/${cfg.item}/annotations`)
+  assert.deepEqual(server.annotations[0].hidden_areas, [[60, 80]])
+  log('ok - the track hidden from frame 60 and shown again from 80, saved')
+
+  // 7. Watch mode: hls.js plays the renditions; the shapes follow the picture; back to annotating on
+  // the frame that was showing.
+  await watchAndBack(page, cfg, api)
+
+  // 8. Reload: kept.
   canvas = await openVideo(page, cfg)
   assert.deepEqual(await keyframesShown(page), [0, 50])
+  assert.equal(await page.locator('.lanes .hidden-area').count(), 1)
   await goTo(page, 25)
   const [again] = await shownBox(page)
   near(again.x, 200, 'x on frame 25 after a reload')
   near(again.y, 150, 'y on frame 25 after a reload')
-  const server = await api('GET', `/api/v1/items/${cfg.item}/annotations`)
+  server = await api('GET', `/api/v1/items/${cfg.item}/annotations`)
   assert.equal(server.annotations.length, 1)
   assert.deepEqual(Object.keys(server.annotations[0].frames).sort((a, b) => a - b), ['0', '50'])
+  assert.deepEqual(server.annotations[0].hidden_areas, [[60, 80]])
   log('ok - after a reload the track and its keyframes are kept')
   await shots(page, cfg.artifacts, 'video-reloaded')
   return canvas

@@ -1,10 +1,13 @@
 # ctest-timeout: 900
 """The video editor end to end in a real headless Chromium against a real louped and worker.
 
-tests/e2e/video.spec.mjs on a 20 s 640×360 30 fps H.264 video: plays 10 s and counts the frames
-shown late (none may be), draws a box on frame 0 and moves it on frame 50 (two keyframes), sees the
-box on frame 25 interpolated, drags a keyframe on the timeline with the shape following live,
-splits and merges the track, undoes, and after a reload finds everything kept. Screenshots
+tests/e2e/video.spec.mjs on a 20 s 640×360 30 fps H.264 video with sound: plays 10 s and counts
+the frames shown late (none may be), draws a box on frame 0 and moves it on frame 50 (two
+keyframes), sees the box on frame 25 interpolated, drags a keyframe on the timeline with the shape
+following live, drags a box past the frame's edge (drawn inside the frame only), splits and merges
+the track, undoes, hides the track from frame 60 and shows it again from 80, watches the HLS
+renditions through hls.js (with sound) and returns to the frame watched, and after a reload finds
+everything kept. Screenshots
 (1280×720 and 1920×1080) are kept under the build directory (e2e-screenshots/video)."""
 
 import os
@@ -26,8 +29,8 @@ class VideoEditorEndToEndTest(lh.LoupeTestCase):
         self.start_workers(1)
         client = d.client(api_key=boot["api_key"])
         video = os.path.join(self.sandbox.work_dir, "street.mp4")
-        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "20", "-c:v", "libx264", "-preset",
-                  "veryfast", "-g", "60", "-pix_fmt", "yuv420p", video)
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                  "-t", "20", "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", video)
         r = client.post("/api/v1/datasets", json={"name": "Videos"})
         self.assertEqual(r.status, 201, r.text)
         r = client.post("/api/v1/datasets/%s/items" % r.json()["id"],

@@ -29,6 +29,8 @@ class WebAppPathsTest(lh.LoupeTestCase):
         self.assertEqual(r.text, INDEX, path)
         self.assertEqual(r.header("Cache-Control"), "no-cache", path)
         self.assertIn("default-src 'self'", r.header("Content-Security-Policy"), path)
+        # watching a video plays Media Source Extensions' blob: URLs
+        self.assertIn("media-src 'self' blob:", r.header("Content-Security-Policy"), path)
 
     def test_deep_links_answer_the_app(self):
         for path in ["/", "/datasets", "/datasets/6f1c7a7e-0000-4000-8000-000000000001", "/items/x/y/z",

@@ -20,6 +20,7 @@ import type {
   ApiKeyCreated,
   BulkAction,
   BulkResult,
+  FrameManifest,
   Dataset,
   FieldError,
   Item,
@@ -383,8 +384,16 @@ export class ApiClient {
     return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/${kind}`
   }
 
-  getSlotMedia(itemId: string, slot: string): Promise<SlotMedia> {
-    return this.get(`/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/media`, 'SlotMedia')
+  async getSlotMedia(itemId: string, slot: string): Promise<SlotMedia> {
+    const path = `/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/media`
+    const media = await this.get<SlotMedia>(path, 'SlotMedia')
+    if (media.playback) this.decode('GET', path, () => decodeModel('SlotPlayback', media.playback, 'playback'))
+    return media
+  }
+
+  /** A ready video's frame manifest (every frame's pts, as runs): immutable, cached by the browser. */
+  getFrameManifest(itemId: string, slot: string): Promise<FrameManifest> {
+    return this.get(`/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/manifest`, 'FrameManifest')
   }
 
   /** The DeepZoom descriptor (XML text) of a slot's pyramid. */

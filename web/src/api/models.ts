@@ -39,7 +39,12 @@ export const MODELS = {
   Task: { id: 'string', item_id: 'string', workflow_id: 'string', stage: 'string', state: 'string', assignee_id: 'string?' },
   TaskHistoryEntry: { action: 'string', actor_id: 'string?', comment: 'string?', from_stage: 'string?', to_stage: 'string?', to_state: 'string?', at: 'string' },
   WorkflowBoard: { workflow_id: 'string', version: 'number', total: 'number', stages: 'array' },
-  SlotMedia: { item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?' },
+  SlotMedia: {
+    item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?',
+    playback: 'object?',
+  },
+  SlotPlayback: { master: 'string', manifest: 'string', segment_frames: 'number', renditions: 'array' },
+  FrameManifest: { frame_count: 'number', time_base: 'array', pts: 'array' },
 } as const satisfies Record<string, Record<string, FieldKind>>
 
 export type ModelName = keyof typeof MODELS

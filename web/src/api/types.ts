@@ -245,6 +245,27 @@ export interface SlotMedia {
   width: number | null
   height: number | null
   tiles: { dzi: string; format: 'jpeg' | 'webp' } | null
+  /** A ready video's HLS renditions and frame manifest (null otherwise). */
+  playback: SlotPlayback | null
+}
+
+/** A run of values: first, first + step, … (count values). */
+export type Run = [first: number, step: number, count: number]
+
+/** A video's frame manifest (docs/MEDIA.md#frame-manifest): every frame's pts as runs; the UI reads these members. */
+export interface FrameManifest {
+  frame_count: number
+  /** Seconds per pts unit, as [numerator, denominator]. */
+  time_base: [number, number]
+  pts: Run[]
+}
+
+/** A video's playback: the HLS multivariant playlist, the frame manifest, and each quality. */
+export interface SlotPlayback {
+  master: string
+  manifest: string
+  segment_frames: number
+  renditions: { name: string; width: number; height: number }[]
 }
 
 /** A workflow (the stages items go through); the UI reads its name and stages. */

@@ -35,6 +35,8 @@ export class BitmapBackground implements Background {
 export class FrameBackground implements Background {
   private source: CanvasImageSource | null = null
   private rect = { x: 0, y: 0, w: 1, h: 1 }
+  /** Draws nothing (the frame is shown by something under the canvas: a playing <video>). */
+  private seeThrough = false
 
   constructor(
     readonly width: number,
@@ -44,9 +46,16 @@ export class FrameBackground implements Background {
   show(source: CanvasImageSource, rect: { x: number; y: number; w: number; h: number }): void {
     this.source = source
     this.rect = rect
+    this.seeThrough = false
+  }
+
+  /** Draws nothing until the next show(): what is under the canvas shows through. */
+  clear(): void {
+    this.seeThrough = true
   }
 
   draw(ctx: CanvasRenderingContext2D, view: View): void {
+    if (this.seeThrough) return
     ctx.setTransform(view.scale, 0, 0, view.scale, view.tx, view.ty)
     if (!this.source) {
       ctx.fillStyle = '#000'

@@ -89,6 +89,8 @@ export class Editor {
   private paintLabel = 0
   private paintMaskId: string | null = null
   brushRadius = 12
+  /** Draw shapes only inside the image (a video frame: nothing shows past its edges). */
+  clipToImage = false
   private readonly cleanup: (() => void)[] = []
   private layer: HTMLCanvasElement | null = null
   private layerView = { scale: 1, tx: 0, ty: 0 }
@@ -268,6 +270,14 @@ export class Editor {
       if (this.dirtyRects.length) this.patchLayer()
       if (L.scale !== scaled.scale || L.tx !== scaled.tx || L.ty !== scaled.ty) this.scheduleLayer()
     }
+    const clip = this.clipToImage && this.background
+    if (clip) {
+      // shapes (resting and moving) end at the image's edges; handles and drafts do not
+      ctx.save()
+      ctx.beginPath()
+      ctx.rect(0, 0, clip.width, clip.height)
+      ctx.clip()
+    }
     const k = scaled.scale / L.scale
     ctx.setTransform(k, 0, 0, k, scaled.tx - L.tx * k, scaled.ty - L.ty * k)
     ctx.imageSmoothingEnabled = true
@@ -275,6 +285,7 @@ export class Editor {
     ctx.setTransform(scaled.scale, 0, 0, scaled.scale, scaled.tx, scaled.ty)
     const px = 1 / v.scale // one screen pixel in image pixels
     this.drawShapes(ctx, [...this.live].map((id) => this.doc.get(id)).filter((x): x is Shape => !!x), px)
+    if (clip) ctx.restore()
     this.drawSelection(ctx, px)
     this.drawDraft(ctx, px)
     this.frames++

@@ -205,3 +205,20 @@ export function merge(a: Track, b: Track): Track {
   if (hidden.length || a.hidden_areas) out.hidden_areas = hidden.reduce<Span[]>(unite, [])
   return out
 }
+
+/**
+ * t hidden from frame f to the end of the range f is in (the object left the view): that hidden
+ * area joins those there were; null when f is not in a range or is hidden already.
+ */
+export function hiddenFrom(t: Track, f: number): Track | null {
+  const span = spans(t).find((s) => inSpan(f, s))
+  if (!span || (t.hidden_areas ?? []).some((h) => inSpan(f, h))) return null
+  return { ...t, hidden_areas: unite(t.hidden_areas ?? [], [f, span[1]]) }
+}
+
+/** t shown again from frame f on: the hidden area holding f ends at f; null when f is not hidden. */
+export function shownFrom(t: Track, f: number): Track | null {
+  const areas = t.hidden_areas ?? []
+  if (!areas.some((h) => inSpan(f, h))) return null
+  return { ...t, hidden_areas: areas.map((h): Span => (inSpan(f, h) ? [h[0], f] : h)).filter((h) => h[1] > h[0]) }
+}

@@ -116,6 +116,7 @@ describe('the API client against docs/openapi.yaml', () => {
       () => client.getAnnotations(ID, { bbox: '0,0,10,10', slot: '0' }),
       () => client.saveAnnotations(ID, { create: [], update: [], delete: [] }, 3, 'key-1'),
       () => client.getSlotMedia(ID, '0'),
+      () => client.getFrameManifest(ID, '0'),
       () => client.listWorkflows(),
       () => client.getWorkflowBoard(ID),
       () => client.getWorkflow(ID),

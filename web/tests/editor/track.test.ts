@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { blend, keyframes, merge, movedKeyframe, newTrack, shapeAt, spans, split, visibleAt, withKeyframe, withoutKeyframe, type Track } from '../../src/editor/track'
+import { blend, hiddenFrom, keyframes, merge, movedKeyframe, newTrack, shapeAt, shownFrom, spans, split, visibleAt, withKeyframe, withoutKeyframe, type Track } from '../../src/editor/track'
 
 function box(x: number, y = 0, w = 10, h = 10) {
   return { bounding_box: { x, y, w, h } }
@@ -110,5 +110,33 @@ describe('split and merge', () => {
   it('refuses to split outside the track', () => {
     expect(split(track(), 0, 'u')).toBeNull()
     expect(split(track(), 11, 'u')).toBeNull()
+  })
+})
+
+describe('hidden areas', () => {
+  it('hides from a frame to the end of its range, and shows again from a later frame', () => {
+    const t = track({ ranges: [[0, 11], [20, 30]], hidden_areas: [] })
+    const hidden = hiddenFrom(t, 3)!
+    expect(hidden.hidden_areas).toEqual([[3, 11]])
+    expect(shapeAt(hidden, 2)).not.toBeNull()
+    expect(shapeAt(hidden, 3)).toBeNull()
+    expect(shapeAt(hidden, 20)).not.toBeNull() // the next range is not touched
+    const shown = shownFrom(hidden, 5)!
+    expect(shown.hidden_areas).toEqual([[3, 5]])
+    expect(shapeAt(shown, 4)).toBeNull()
+    expect(shapeAt(shown, 5)!.bounding_box!.x).toBe(50)
+    expect(shownFrom(hidden, 3)!.hidden_areas).toEqual([]) // shown from where it was hidden: no hidden area left
+    expect(t.hidden_areas).toEqual([]) // the edits make new tracks
+  })
+  it('joins a new hidden area with those it touches', () => {
+    expect(hiddenFrom(track({ hidden_areas: [[8, 9]] }), 4)!.hidden_areas).toEqual([[4, 11]])
+    const none = track()
+    delete none.hidden_areas
+    expect(hiddenFrom(none, 10)!.hidden_areas).toEqual([[10, 11]])
+  })
+  it('refuses what changes nothing', () => {
+    expect(hiddenFrom(track(), 6)).toBeNull() // hidden already
+    expect(hiddenFrom(track(), 11)).toBeNull() // outside the ranges
+    expect(shownFrom(track(), 5)).toBeNull() // not hidden
   })
 })
