@@ -9,8 +9,12 @@
  *   PUT    /api/v1/models/{id}/file  an onnx model's file as the body, streamed into storage (MANAGE)
  *   POST   /api/v1/models/{id}/runs  {"filters", "slot"?}: a batch run over the items the filter
  *                                    selects, a models.run job on the model's queue → 202 (MANAGE)
+ *   POST   /api/v1/models/{id}/infer {"item_id", "slot"?}: live inference — a worker of the model's
+ *                                    queue answers over RabbitMQ within model_infer_timeout → 200
+ *                                    {"predictions"}, 504 past it (MANAGE)
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +28,13 @@
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
+#include "loupe/db/items_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
+#include "loupe/jobs/model_infer.h"
 #include "loupe/models/spec.h"
+#include "loupe/queue/rpc.h"
+#include "loupe/queue/topology.h"
 #include "respond_int.h"
 #include "slot_common_int.h"
 
@@ -345,6 +353,18 @@ static const char *run_kind(const lp_model_row *m)
     return strcmp(m->queue, "gpu") == 0 ? "models.run.gpu" : "models.run";
 }
 
+/* A model that runs here: an onnx model with its file (else 409). */
+static int runnable(lp_req *req, const lp_model_row *m)
+{
+    if (strcmp(m->runtime, "onnx") != 0)
+        return lp_error_set(&req->err, LP_E_CONFLICT, "model %s is served over HTTP; onnx models run, so far", m->id);
+    if (!m->file_key) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "model %s has no .onnx file yet", m->id);
+        return lp_error_hint(&req->err, "PUT the file to the model's upload_url first");
+    }
+    return 0;
+}
+
 int lp_api_models_runs_create(lp_req *req)
 {
     static const char *const allowed[] = {"filters", "slot", NULL};
@@ -371,16 +391,8 @@ int lp_api_models_runs_create(lp_req *req)
         return -1;
     if (lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err) != 0)
         goto done;
-    if (strcmp(m.runtime, "onnx") != 0) {
-        lp_error_set(&req->err, LP_E_CONFLICT, "model %s is served over HTTP; batch runs of onnx models only, so far",
-                     id);
+    if (runnable(req, &m) != 0)
         goto done;
-    }
-    if (!m.file_key) {
-        lp_error_set(&req->err, LP_E_CONFLICT, "model %s has no .onnx file yet", id);
-        lp_error_hint(&req->err, "PUT the file to the model's upload_url first");
-        goto done;
-    }
     payload = json_pack("{s:s, s:O, s:s*, s:s*}", "model_id", m.id, "filters", filters, "slot", slot,
                         "requested_by", req->who.user_id[0] ? req->who.user_id : NULL);
     if (lp_db_begin(db, &req->err) == 0 && lp_api_enqueue_job(req, db, run_kind(&m), payload, 0, job_id) == 0 &&
@@ -392,4 +404,117 @@ int lp_api_models_runs_create(lp_req *req)
 done:
     lp_req_db_release(req); /* rolls back what was not committed */
     return rc != 0 ? -1 : lp_api_respond_job_of(req, run_kind(&m), job_id);
+}
+
+/* louped's connections for live inference, made on first use. */
+static pthread_mutex_t rpc_lock = PTHREAD_MUTEX_INITIALIZER;
+static lp_amqp_rpc *rpc_pool;
+
+static lp_amqp_rpc *rpc(const lp_config *cfg)
+{
+    pthread_mutex_lock(&rpc_lock);
+    if (!rpc_pool)
+        rpc_pool = lp_amqp_rpc_new(cfg->amqp_url, cfg->http_threads > 0 ? (int)cfg->http_threads : 16);
+    pthread_mutex_unlock(&rpc_lock);
+    return rpc_pool;
+}
+
+/* The slot of item to run on: the named one, else the first image slot; it must be a ready image. */
+static const lp_slot_row *infer_slot(lp_req *req, const lp_item_row *item, const char *name)
+{
+    for (size_t i = 0; i < item->nslots; i++) {
+        const lp_slot_row *s = &item->slots[i];
+        if (name ? strcmp(s->name, name) != 0 : strcmp(s->type, "image") != 0)
+            continue;
+        if (strcmp(s->type, "image") != 0)
+            lp_error_field(&req->err, LP_E_INVALID, "slot", "slot \"%s\" is a %s slot; models run on images", s->name,
+                           s->type);
+        else if (strcmp(s->status, "ready") != 0)
+            lp_error_set(&req->err, LP_E_CONFLICT, "slot \"%s\" of item %s is %s, not ready", s->name, item->id,
+                         s->status);
+        else
+            return s;
+        return NULL;
+    }
+    if (name)
+        lp_error_field(&req->err, LP_E_INVALID, "slot", "item %s has no slot \"%s\"", item->id, name);
+    else
+        lp_error_field(&req->err, LP_E_INVALID, "item_id", "item %s has no image slot", item->id);
+    return NULL;
+}
+
+/* The worker's answer as the response. */
+static int respond_answer(lp_req *req, const char *text, size_t len)
+{
+    json_t *doc = json_loadb(text, len, 0, NULL), *preds = json_object_get(doc, "predictions");
+    const json_t *e = json_object_get(doc, "error");
+    int rc;
+    if (json_is_array(preds)) {
+        rc = lp_res_json(req, 200, json_pack("{s:O}", "predictions", preds));
+    } else {
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        lp_code c = LP_E_INTERNAL;
+        for (int i = LP_E_MALFORMED; code && i <= LP_E_IO; i++)
+            if (strcmp(lp_code_name((lp_code)i), code) == 0)
+                c = (lp_code)i;
+        /* the worker keeps its code (a model or image it cannot run: 422); a request it could not read is ours */
+        rc = lp_error_set(&req->err, c == LP_E_MALFORMED ? LP_E_INTERNAL : c, "inference failed: %s",
+                          msg ? msg : "the worker's answer says nothing");
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int lp_api_models_infer(lp_req *req)
+{
+    static const char *const allowed[] = {"item_id", "slot", NULL};
+    const char *id = lp_identity_uuid_param(req, "id", "model");
+    const char *item_id = NULL, *slot_name = NULL;
+    const lp_slot_row *slot;
+    json_t *body, *msg = NULL;
+    lp_model_row m;
+    lp_item_row item;
+    lp_amqp_rpc *pool;
+    char queue[LP_QUEUE_FULL_NAME_MAX], *text = NULL, *answer = NULL;
+    size_t len = 0;
+    lp_db *db;
+    int rc = -1;
+
+    if (!id || !(body = lp_req_json(req, 1)))
+        return -1;
+    lp_in_only(req, body, NULL, allowed);
+    lp_in_uuid(req, body, NULL, "item_id", LP_IN_REQUIRED, &item_id);
+    lp_in_string(req, body, NULL, "slot", LP_IN_OPTIONAL, 200, &slot_name);
+    if (req->err.code != LP_OK || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err) == 0 && runnable(req, &m) == 0 &&
+                 lp_db_item_get(db, req->arena, req->who.team_id, item_id, &item, &req->err) == 0
+             ? 0
+             : -1;
+    lp_req_db_release(req); /* no connection held while a worker answers */
+    if (rc != 0 || !(slot = infer_slot(req, &item, slot_name)))
+        return -1;
+    rc = -1;
+    lp_queue_work_name(m.queue, queue);
+    msg = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id",
+                    req->who.team_id, "model_id", m.id, "item_id", item.id, "slot", slot->name, "expires_at_ms",
+                    (json_int_t)(lp_now_wall_ms() + req->svc->cfg->model_infer_timeout));
+    if (!msg || !(text = json_dumps(msg, JSON_COMPACT)) || !(pool = rpc(req->svc->cfg))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
+        goto done;
+    }
+    if (lp_amqp_rpc_call(pool, queue, text, req->svc->cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
+        if (req->err.code == LP_E_TIMEOUT)
+            lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
+                          m.queue);
+        goto done;
+    }
+    rc = respond_answer(req, answer, len);
+
+done:
+    free(answer);
+    free(text);
+    json_decref(msg);
+    return rc;
 }

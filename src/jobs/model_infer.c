@@ -14,6 +14,7 @@
 #include "loupe/core/buf.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
+#include "loupe/db/media_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/infer/onnx.h"
 #include "loupe/jobs/decoder.h"
@@ -368,4 +369,66 @@ json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, c
     free(hex);
     lp_buf_free(&blob);
     return doc;
+}
+
+int lp_model_infer_is_request(const char *body, size_t len)
+{
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    int yes = doc && json_is_string(json_object_get(doc, "rpc")) &&
+              strcmp(json_string_value(json_object_get(doc, "rpc")), LP_MODEL_INFER_RPC) == 0;
+    json_decref(doc);
+    return yes;
+}
+
+static json_t *error_answer(const lp_error *err)
+{
+    return json_pack("{s:{s:s, s:s}}", "error", "code", lp_code_name(err->code), "message",
+                     err->message[0] ? err->message : "inference failed without a message");
+}
+
+json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, const char *body, size_t len)
+{
+    json_t *req = json_loadb(body, len, 0, NULL), *preds = NULL, *answer = NULL;
+    const char *team, *model, *item, *slot_name;
+    json_int_t expires = 0;
+    lp_model_loaded *m;
+    lp_slot_row slot;
+    lp_model_det *dets;
+    size_t n;
+    lp_error err;
+    int64_t start = lp_now_mono_ms();
+
+    lp_error_clear(&err);
+    if (!req || json_unpack(req, "{s:s, s:s, s:s, s:s, s:I}", "team_id", &team, "model_id", &model, "item_id",
+                            &item, "slot", &slot_name, "expires_at_ms", &expires) != 0) {
+        lp_error_set(&err, LP_E_MALFORMED, "a live inference request lacks team_id, model_id, item_id, slot or "
+                                           "expires_at_ms");
+        answer = error_answer(&err);
+        goto done;
+    }
+    if (lp_now_wall_ms() >= expires)
+        goto done; /* its caller gave up */
+    int64_t deadline = start + (expires - lp_now_wall_ms());
+    if (lp_model_infer_load(db, cfg, team, model, &m, &err) != 0 ||
+        lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, &err) != 0 ||
+        lp_model_infer_slot(cfg, m, &slot, a, deadline, &dets, &n, &err) != 0 || !(preds = json_array())) {
+        if (err.code == LP_OK)
+            lp_error_set(&err, LP_E_NOMEM, "out of memory answering a live inference");
+        answer = error_answer(&err);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const lp_model_det *d = &dets[i];
+        const char *cls = lp_model_class_of(&m->spec, d->label);
+        json_array_append_new(preds, json_pack("{s:s?, s:s?, s:f, s:{s:f, s:f, s:f, s:f}}", "label",
+                                               json_string_value(json_array_get(m->spec.labels, (size_t)d->label)),
+                                               "class_id", cls, "score", (double)d->score, "bounding_box", "x",
+                                               d->x, "y", d->y, "w", d->w, "h", d->h));
+    }
+    answer = json_pack("{s:O, s:I}", "predictions", preds, "infer_ms", (json_int_t)(lp_now_mono_ms() - start));
+
+done:
+    json_decref(preds);
+    json_decref(req);
+    return answer;
 }

@@ -38,6 +38,15 @@ int lp_amqp_consume(lp_amqp *c, const char *queue, int prefetch, lp_error *err)
     return 0;
 }
 
+int lp_amqp_consume_replies(lp_amqp *c, lp_error *err)
+{
+    if (!lp_amqp_ok(c))
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the connection to RabbitMQ at %s is broken", lp_amqp_where(c));
+    amqp_basic_consume(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(LP_AMQP_REPLY_TO), lp_amqp_cstr(LP_AMQP_REPLY_TO), 0,
+                       1, 0, amqp_empty_table);
+    return lp_amqp_check_reply(c, amqp_get_rpc_reply(c->conn), "basic.consume of direct replies", err) ? -1 : 0;
+}
+
 int lp_amqp_next(lp_amqp *c, int64_t timeout_ms, lp_amqp_delivery *out, lp_error *err)
 {
     amqp_envelope_t env;
@@ -70,6 +79,10 @@ int lp_amqp_next(lp_amqp *c, int64_t timeout_ms, lp_amqp_delivery *out, lp_error
     out->redelivered = env.redelivered ? 1 : 0;
     copy_bytes(out->queue, sizeof(out->queue), env.consumer_tag);
     copy_bytes(out->routing_key, sizeof(out->routing_key), env.routing_key);
+    if (env.message.properties._flags & AMQP_BASIC_REPLY_TO_FLAG)
+        copy_bytes(out->reply_to, sizeof(out->reply_to), env.message.properties.reply_to);
+    if (env.message.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+        copy_bytes(out->correlation_id, sizeof(out->correlation_id), env.message.properties.correlation_id);
     out->body_len = env.message.body.len;
     if (env.message.body.len > LP_AMQP_BODY_MAX) {
         out->too_large = 1;

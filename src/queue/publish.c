@@ -152,6 +152,14 @@ int lp_amqp_publish(lp_amqp *c, const lp_amqp_msg *msgs, size_t n, unsigned char
             props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
             props.message_id = lp_amqp_cstr(m->message_id);
         }
+        if (m->reply_to) {
+            props._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+            props.reply_to = lp_amqp_cstr(m->reply_to);
+        }
+        if (m->correlation_id) {
+            props._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+            props.correlation_id = lp_amqp_cstr(m->correlation_id);
+        }
         body.bytes = (void *)m->body;
         body.len = m->body_len;
         status = amqp_basic_publish(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(m->exchange ? m->exchange : ""),

@@ -7,7 +7,9 @@
  *                 once its job thread has finished. While a job runs it keeps
  *                 servicing the connection (heartbeats; further deliveries of
  *                 the prefetch window are buffered in order).
- *   job thread    one per delivery: lp_job_runner_handle, which owns the
+ *   job thread    one per delivery: lp_job_runner_handle (or, for a live
+ *                 inference request with a reply address,
+ *                 lp_job_runner_answer), which owns the
  *                 runner's database and publishing connections meanwhile;
  *                 for the webhooks queue one per run of wake-up messages
  *                 at the head of the buffer (at most webhook_batch):
@@ -36,6 +38,7 @@
 #include "loupe/core/util.h"
 #include "loupe/worker/heartbeat.h"
 #include "loupe/jobs/job.h"
+#include "loupe/jobs/model_infer.h"
 #include "loupe/worker/runner.h"
 #include "loupe/queue/connection.h"
 #include "loupe/queue/consume.h"
@@ -119,6 +122,8 @@ typedef struct job_thread {
     lp_webhook_sender *sender;     /* set: webhook deliveries (msgs), else a job (body) */
     const char *body;
     size_t len;
+    const char *reply_to;          /* set: a request to answer (live inference), not a job */
+    const char *correlation_id;
     const lp_webhook_message *msgs;
     size_t nmsgs;
     lp_webhook_settle *settles;    /* nmsgs */
@@ -225,6 +230,8 @@ static void *job_main(void *arg)
     lp_delivery_outcome out = LP_DELIVERY_ACK;
     if (t->sender)
         lp_webhook_sender_handle_batch(t->sender, t->msgs, t->nmsgs, t->settles);
+    else if (t->reply_to)
+        out = lp_job_runner_answer(t->runner, t->body, t->len, t->reply_to, t->correlation_id);
     else
         out = lp_job_runner_handle(t->runner, t->body, t->len);
     pthread_mutex_lock(&t->mu);
@@ -339,6 +346,10 @@ static void handle(dispatcher *w, held *h)
     t.runner = w->runner;
     t.body = h->d.body;
     t.len = h->d.body_len;
+    if (h->d.reply_to[0] && lp_model_infer_is_request(h->d.body, h->d.body_len)) {
+        t.reply_to = h->d.reply_to;
+        t.correlation_id = h->d.correlation_id;
+    }
     run_job(w, &t);
     settle(w, h, t.outcome);
 }

@@ -16,6 +16,7 @@
 #include "loupe/db/jobs_sql.h"
 #include "loupe/jobs/job.h"
 #include "loupe/jobs/message.h"
+#include "loupe/jobs/model_infer.h"
 #include "loupe/queue/connection.h"
 #include "loupe/queue/publish.h"
 #include "loupe/queue/topology.h"
@@ -115,10 +116,18 @@ static int ensure_db(lp_job_runner *r, lp_error *err)
 
 /* Publishes one message with confirm, reconnecting once if the publishing
  * connection went stale while idle. */
+static int publish_msg(lp_job_runner *r, const lp_amqp_msg *msg, lp_error *err);
+
 static int publish(lp_job_runner *r, const char *exchange, const char *routing_key, const char *body,
                    const char *message_id, lp_error *err)
 {
-    lp_amqp_msg m = {exchange, routing_key, body, strlen(body), message_id};
+    lp_amqp_msg m = {exchange, routing_key, body, strlen(body), message_id, NULL, NULL};
+    return publish_msg(r, &m, err);
+}
+
+static int publish_msg(lp_job_runner *r, const lp_amqp_msg *msg, lp_error *err)
+{
+    const lp_amqp_msg m = *msg;
     for (int attempt = 0; attempt < 2; attempt++) {
         lp_error_clear(err);
         if (!lp_amqp_ok(r->pub)) {
@@ -388,4 +397,31 @@ lp_delivery_outcome lp_job_runner_handle(lp_job_runner *r, const char *body, siz
         LP_WARN("jobs", "job %s: cannot release its advisory lock: %s", m.job_id, err.message);
     lp_arena_reset(r->arena);
     return out;
+}
+
+lp_delivery_outcome lp_job_runner_answer(lp_job_runner *r, const char *body, size_t len, const char *reply_to,
+                                         const char *correlation_id)
+{
+    lp_error err;
+    json_t *answer = NULL;
+    char *text = NULL;
+
+    lp_error_clear(&err);
+    lp_arena_reset(r->arena);
+    if (ensure_db(r, &err) != 0) {
+        answer = json_pack("{s:{s:s, s:s}}", "error", "code", lp_code_name(LP_E_UNAVAILABLE), "message",
+                           "the worker's database is unavailable");
+    } else {
+        answer = lp_model_infer_answer(r->db, r->cfg, r->arena, body, len);
+    }
+    if (answer && (text = json_dumps(answer, JSON_COMPACT))) {
+        lp_amqp_msg m = {"", reply_to, text, strlen(text), NULL, NULL, correlation_id};
+        if (publish_msg(r, &m, &err) != 0)
+            LP_WARN("worker", "a live inference answer was not delivered (its caller may have gone): %s",
+                    err.message);
+    }
+    free(text);
+    json_decref(answer);
+    lp_arena_reset(r->arena);
+    return LP_DELIVERY_ACK;
 }

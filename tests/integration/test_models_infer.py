@@ -143,6 +143,21 @@ class ModelsInferTest(lh.LoupeTestCase):
                   "ON CONFLICT (run_id, item_id, slot, ordinal) WHERE run_id IS NOT NULL DO NOTHING")
         self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "1")
 
+        # Live inference answers the same box at once, through a worker, storing nothing.
+        r = self.c.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": astronaut})
+        self.assertEqual(r.status, 200, r.text)
+        live = r.json()["predictions"]
+        self.assertEqual(len(live), 1, live)
+        self.assertEqual((live[0]["label"], live[0]["class_id"]), ("face", self.face["id"]))
+        for k in ("x", "y", "w", "h"):
+            self.assertAlmostEqual(live[0]["bounding_box"][k], p["bounding_box"][k], places=3)
+        self.assertEqual(self.c.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": grey, "slot": "0"})
+                         .json()["predictions"], [])
+        self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "1")
+        self.assertProblem(self.c.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": empty}), 409)
+        self.assertProblem(self.c.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": astronaut, "slot": "9"}),
+                           422, "slot")
+
         # A second run over the one item stores its own prediction, at the same place.
         job2 = self.run_job(m["id"], {"filters": {"item_ids": [astronaut]}, "slot": "0"})
         preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
@@ -166,6 +181,17 @@ class ModelsInferTest(lh.LoupeTestCase):
         j = lh.wait_until(failed, timeout=120, interval=0.2, message="the run to fail")
         self.assertIn("onnx runtime not installed", j["error"])
 
+    def test_live_inference_without_a_worker_times_out(self):
+        """A gpu model with no gpu worker: live inference answers 504 after model_infer_timeout."""
+        self.worker()
+        with open(ASTRONAUT, "rb") as f:
+            astronaut = self.item("astronaut.png", f.read())
+        self.wait_ready(astronaut)
+        m = self.model(queue="gpu")
+        quick = self.start_louped({"model_infer_timeout": "1s"}).client(api_key=self.boot["api_key"])
+        body = self.assertProblem(quick.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": astronaut}), 504)
+        self.assertIn("gpu", body.get("hint", "") + body["detail"])
+
     def test_bad_runs_roles_and_teams(self):
         m = self.model()
         path = "/api/v1/models/%s/runs" % m["id"]
@@ -185,6 +211,16 @@ class ModelsInferTest(lh.LoupeTestCase):
 
         s = self.member_session("a@example.com", "annotator")
         self.assertProblem(s.post(path, json={"filters": {"dataset_id": self.ds["id"]}}), 403)
+
+        # Live inference: the item is required and must be the team's; an annotator may not.
+        live = "/api/v1/models/%s/infer" % m["id"]
+        self.assertProblem(self.c.post(live, json={}), 422, "item_id")
+        self.assertProblem(self.c.post(live, json={"item_id": "nope"}), 422, "item_id")
+        self.assertProblem(self.c.post(live, json={"item_id": "00000000-0000-4000-8000-000000000000"}), 404)
+        self.assertProblem(rival.post(live, json={"item_id": "00000000-0000-4000-8000-000000000000"}), 404)
+        self.assertProblem(s.post(live, json={"item_id": "00000000-0000-4000-8000-000000000000"}), 403)
+        self.assertProblem(self.c.post("/api/v1/models/%s/infer" % bare["id"],
+                                       json={"item_id": "00000000-0000-4000-8000-000000000000"}), 409)
         self.assertEqual(self.query("SELECT count(*) FROM jobs WHERE kind LIKE 'models.run%'")[0][0], "0")
 
 

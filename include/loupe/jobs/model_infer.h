@@ -54,4 +54,20 @@ int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_
 json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
                                 const lp_model_det *d);
 
+/* Live inference (POST /api/v1/models/{id}/infer): the request louped
+ * sends over RabbitMQ to the model's queue, and the worker's answer.
+ *
+ *   request {"v": 1, "rpc": "models.infer", "team_id", "model_id",
+ *            "item_id", "slot", "expires_at_ms"}   (wall-clock ms)
+ *   answer  {"predictions": [{"label", "class_id", "score",
+ *            "bounding_box": {x, y, w, h}}], "infer_ms"}
+ *           or {"error": {"code": "<lp_code_name>", "message"}}
+ *
+ * lp_model_infer_is_request: 1 when body (len bytes) is such a request.
+ * lp_model_infer_answer: the answer to req (NULL when it expired: nobody
+ * waits for it any more); new reference. */
+#define LP_MODEL_INFER_RPC "models.infer"
+int lp_model_infer_is_request(const char *body, size_t len);
+json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, const char *body, size_t len);
+
 #endif

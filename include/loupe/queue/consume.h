@@ -20,7 +20,20 @@ typedef struct lp_amqp_delivery {
     char routing_key[256];
     char *body;            /* owned, NUL-terminated; NULL when too_large */
     size_t body_len;
+    char reply_to[256];    /* a request's reply address; "" = none */
+    char correlation_id[128]; /* "" = none */
 } lp_amqp_delivery;
+
+/* RabbitMQ's direct reply-to pseudo-queue: a request published with this
+ * reply_to on a connection that consumes it (lp_amqp_consume_replies) gets
+ * its answer on that connection, without a queue of its own. */
+#define LP_AMQP_REPLY_TO "amq.rabbitmq.reply-to"
+
+/* Starts consuming the answers to this connection's requests
+ * (LP_AMQP_REPLY_TO, no acknowledgements); call once, before the first
+ * request. The answers arrive through lp_amqp_next with queue set to
+ * LP_AMQP_REPLY_TO. */
+int lp_amqp_consume_replies(lp_amqp *c, lp_error *err);
 
 /* Starts consuming queue with manual acks, with at most prefetch
  * unacknowledged deliveries (basic.qos per consumer: set again only when it

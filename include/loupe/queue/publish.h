@@ -21,6 +21,9 @@ typedef struct lp_amqp_msg {
     const void *body;
     size_t body_len;
     const char *message_id;  /* should be unique within a batch: matches returned messages */
+    /* Request and reply (RPC): NULL = none. */
+    const char *reply_to;    /* where the answer goes (LP_AMQP_REPLY_TO for a direct reply) */
+    const char *correlation_id;
 } lp_amqp_msg;
 
 /* Publishes msgs[0..n) and waits up to timeout_ms for their confirms.

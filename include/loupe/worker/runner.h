@@ -58,6 +58,13 @@ void lp_job_runner_free(lp_job_runner *r);
  * says what to do with the delivery. */
 lp_delivery_outcome lp_job_runner_handle(lp_job_runner *r, const char *body, size_t len);
 
+/* Answers one request of a caller waiting on a reply address (live
+ * inference, loupe/jobs/model_infer.h): the answer is published to
+ * reply_to with correlation_id. Never fails: the outcome is always ACK (a
+ * lost answer times out at its caller). */
+lp_delivery_outcome lp_job_runner_answer(lp_job_runner *r, const char *body, size_t len, const char *reply_to,
+                                         const char *correlation_id);
+
 /* The id of the job being run, copied into out (37 bytes); 0 if one runs, -1 if idle. */
 int lp_job_runner_current(lp_job_runner *r, char out[37]);
 

@@ -106,7 +106,7 @@ static void test_batch_confirms_and_order(void **state)
     lp_amqp *pub = connect_or_fail();
     for (int i = 0; i < N; i++) {
         snprintf(bodies[i], 32, "{\"n\":%d}", i);
-        msgs[i] = (lp_amqp_msg){LP_QUEUE_EXCHANGE, "unit_a", bodies[i], strlen(bodies[i]), NULL};
+        msgs[i] = (lp_amqp_msg){LP_QUEUE_EXCHANGE, "unit_a", bodies[i], strlen(bodies[i]), NULL, NULL, NULL};
     }
     assert_int_equal(lp_amqp_publish(pub, msgs, N, ok, 10000, &err), 0);
     for (int i = 0; i < N; i++)
@@ -140,9 +140,9 @@ static void test_unroutable_is_not_confirmed(void **state)
     lp_error_clear(&err);
     lp_amqp *pub = connect_or_fail();
     lp_amqp_msg msgs[3] = {
-        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":1}", 7, "m-1"},
-        {LP_QUEUE_EXCHANGE, "no_such_queue", "{\"x\":2}", 7, "m-2"},
-        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":3}", 7, "m-3"},
+        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":1}", 7, "m-1", NULL, NULL},
+        {LP_QUEUE_EXCHANGE, "no_such_queue", "{\"x\":2}", 7, "m-2", NULL, NULL},
+        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":3}", 7, "m-3", NULL, NULL},
     };
     assert_int_equal(lp_amqp_publish(pub, msgs, 3, ok, 10000, &err), -1);
     assert_int_equal(err.code, LP_E_INTERNAL);
@@ -171,7 +171,7 @@ static void test_retry_queue_returns_after_ttl(void **state)
     lp_error_clear(&err);
     lp_queue_retry_name("unit_c", 0, retry);
     lp_amqp *pub = connect_or_fail();
-    lp_amqp_msg m = {"", retry, "{\"retry\":true}", 14, "r-1"};
+    lp_amqp_msg m = {"", retry, "{\"retry\":true}", 14, "r-1", NULL, NULL};
     int64_t t0 = lp_now_mono_ms();
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
@@ -194,7 +194,7 @@ static void test_reject_dead_letters(void **state)
     NEED_BROKER();
     lp_error_clear(&err);
     lp_amqp *pub = connect_or_fail();
-    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_d", "not json", 8, "d-1"};
+    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_d", "not json", 8, "d-1", NULL, NULL};
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
     lp_amqp *con = connect_or_fail();
