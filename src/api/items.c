@@ -42,10 +42,23 @@ static json_t *int_or_null(int64_t v)
     return v >= 0 ? json_integer((json_int_t)v) : json_null();
 }
 
+/* The SHA-256 of the slot's latest stored original (slots.storage, set in the
+ * upload's transaction), or null while none was stored: what lets a client
+ * skip a file it already uploaded. */
+static json_t *original_sha256(const char *storage)
+{
+    json_t *doc = storage ? json_loads(storage, 0, NULL) : NULL;
+    const char *sha = json_string_value(json_object_get(doc, "sha256"));
+    json_t *out = sha ? json_string(sha) : json_null();
+    json_decref(doc);
+    return out;
+}
+
 static json_t *slot_json(const lp_slot_row *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:i}", "id", s->id, "name", s->name, "type",
-                     s->type, "width", int_or_null(s->width), "height", int_or_null(s->height), "frame_count",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:i}", "id", s->id, "name",
+                     s->name, "type", s->type, "status", s->status, "sha256", original_sha256(s->storage), "width",
+                     int_or_null(s->width), "height", int_or_null(s->height), "frame_count",
                      int_or_null(s->frame_count), "fps", s->fps >= 0 ? json_real(s->fps) : json_null(), "rotation",
                      s->rotation, "format", s->format ? json_string(s->format) : json_null(), "metadata",
                      json_text(s->metadata, json_object()), "position", s->position);

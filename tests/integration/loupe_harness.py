@@ -319,7 +319,8 @@ def bin_dirs():
     if value:
         return [d for d in value.split(os.pathsep) if d]
     build = os.path.join(SOURCE_DIR, "build", "dev")
-    return [os.path.join(build, "src", "app"), os.path.join(build, "src", "worker"), build]
+    return [os.path.join(build, "src", "app"), os.path.join(build, "src", "worker"), os.path.join(build, "src", "cli"),
+            build]
 
 
 def find_binary(name):

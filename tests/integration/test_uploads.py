@@ -145,8 +145,14 @@ class LocalUploadTest(UploadFlows, UploadCase):
         self.start_stack()
         data = self.jpeg()
         item_id = self.make_item("direct.jpg")
+        slot = self.client.get("/api/v1/items/%s" % item_id).json()["slots"][0]
+        self.assertEqual((slot["status"], slot["sha256"]), ("empty", None))
         r = self.put_file(item_id, data, content_type="image/jpeg")
         body = r.json()
+        # the slot names its stored original's checksum at once, in the item and in the list
+        listed = self.client.get("/api/v1/items", query={"dataset_id": self.dataset_id}).json()["items"]
+        self.assertEqual([i["slots"][0]["sha256"] for i in listed if i["id"] == item_id],
+                         [hashlib.sha256(data).hexdigest()])
         self.assertEqual(body["status"], "processing")
         self.assertEqual(body["upload"]["kind"], "direct")
         self.assertEqual(body["upload"]["size"], len(data))

@@ -1,0 +1,497 @@
+/* loupe push DIR --dataset SLUG: every media file under DIR becomes an item at the same folder
+ * and name (under --path), uploaded N at a time through one curl multi handle; a file whose
+ * item already holds the same bytes is skipped (loupe/cli/plan.h), so a push resumes.
+ *
+ * Steps: read the folder, hash each file, list the dataset's items with their slots' checksums,
+ * plan, then run the transfers — per file a POST registering its item when it has none, then a
+ * PUT of the file into the item's slot. See loupe/cli/commands.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "loupe/cli/commands.h"
+#include "loupe/cli/plan.h"
+#include "loupe/cli/progress.h"
+#include "loupe/core/util.h"
+#include "loupe/crypto/sha256.h"
+
+#define ANSWER_MAX ((size_t)1 << 20)
+#define DEPTH_MAX 64
+
+/* The media files found: each rel points into its path on disk (owned, malloc), which it
+ * follows after rel_at bytes ("DIR/"). */
+typedef struct files {
+    lp_cli_local_file *v;
+    size_t n, cap;
+    size_t rel_at;
+    size_t ignored; /* not media files */
+} files;
+
+static char *disk_path(const files *fs, size_t i)
+{
+    return (char *)fs->v[i].rel - fs->rel_at;
+}
+
+typedef struct file_result {
+    const char *action; /* uploaded, skipped, failed, conflict */
+    char item_id[40];
+    char job_id[40];
+    char *error;        /* owned */
+} file_result;
+
+/* One transfer in flight: the file's POST (registering its item), then its PUT. */
+typedef struct transfer {
+    size_t file;
+    CURL *h;
+    lp_buf answer;
+    char *post_body;    /* owned while the POST runs */
+    FILE *f;            /* the PUT's body */
+    int64_t sent;       /* bytes of the file sent so far */
+} transfer;
+
+typedef struct push {
+    lp_cli_ctx *ctx;
+    files fs;
+    lp_cli_plan_entry *plan;
+    file_result *res;
+    lp_cli_progress prog;
+    int64_t t0;
+    transfer *slots;    /* parallel many */
+} push;
+
+static int cmp_rel(const void *a, const void *b)
+{
+    return strcmp(((const lp_cli_local_file *)a)->rel, ((const lp_cli_local_file *)b)->rel);
+}
+
+static int add_file(files *fs, const char *disk, int64_t size)
+{
+    if (fs->n == fs->cap) {
+        size_t cap = fs->cap ? fs->cap * 2 : 64;
+        lp_cli_local_file *v = realloc(fs->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        fs->v = v;
+        fs->cap = cap;
+    }
+    char *copy = strdup(disk);
+    if (!copy)
+        return -1;
+    fs->v[fs->n] = (lp_cli_local_file){.rel = copy + fs->rel_at, .size = size};
+    fs->n++;
+    return 0;
+}
+
+/* Adds the media files under dir, not following links, leaving hidden files and folders out. */
+static int walk(files *fs, const char *dir, int depth, lp_cli_error *err)
+{
+    if (depth > DEPTH_MAX)
+        return lp_cli_error_set(err, LP_CLI_FAILED, "%s: folders nested deeper than %d", dir, DEPTH_MAX);
+    DIR *d = opendir(dir);
+    if (!d)
+        return lp_cli_error_set(err, LP_CLI_FAILED, "cannot read the folder %s: %s", dir, strerror(errno));
+    size_t len = strlen(dir);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = malloc(len + strlen(e->d_name) + 2);
+        struct stat st;
+        if (!path) {
+            rc = lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+            break;
+        }
+        sprintf(path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0)
+            rc = lp_cli_error_set(err, LP_CLI_FAILED, "cannot read %s: %s", path, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            rc = walk(fs, path, depth + 1, err);
+        else if (!S_ISREG(st.st_mode) || !lp_cli_media_type(e->d_name))
+            fs->ignored++;
+        else if (add_file(fs, path, (int64_t)st.st_size) != 0)
+            rc = lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+        free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+int lp_cli_file_sha256(const char *path, char hex[LP_CLI_SHA256_HEX], lp_cli_error *err)
+{
+    static unsigned char buf[1 << 16];
+    uint8_t digest[LP_SHA256_LEN];
+    FILE *f = fopen(path, "rb");
+    lp_sha256_ctx *c = lp_sha256_new();
+    int rc = -1;
+    size_t n;
+    if (!f || !c) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "cannot read %s: %s", path, f ? "out of memory" : strerror(errno));
+        goto cleanup;
+    }
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (lp_sha256_update(c, buf, n) != 0)
+            break;
+    if (ferror(f) || !feof(f) || lp_sha256_final(c, digest, hex) != 0) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "cannot read %s", path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (f)
+        fclose(f);
+    lp_sha256_free(c);
+    return rc;
+}
+
+/* The dataset's items (under --path) as look-up entries borrowing from items (kept alive). */
+static int list_remote(push *p, const char *dataset_id, json_t *items, lp_cli_remote_item **out, size_t *n,
+                       lp_cli_error *err)
+{
+    char query[512];
+    const char *folder = p->ctx->args->path;
+    char *esc = folder ? curl_easy_escape(NULL, folder, 0) : NULL;
+    snprintf(query, sizeof query, "/api/v1/items?dataset_id=%s&page%%5Bsize%%5D=1000%s%s", dataset_id,
+             esc ? "&path=" : "", esc ? esc : "");
+    curl_free(esc);
+    if (lp_cli_get_all(p->ctx->client, query, "items", items, err) != 0)
+        return -1;
+    *out = calloc(json_array_size(items) + 1, sizeof **out);
+    if (!*out)
+        return lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+    size_t i;
+    json_t *it;
+    *n = 0;
+    json_array_foreach(items, i, it)
+    {
+        json_t *slot = json_array_get(json_object_get(it, "slots"), 0);
+        lp_cli_remote_item *r = &(*out)[(*n)];
+        r->path = json_string_value(json_object_get(it, "path"));
+        r->name = json_string_value(json_object_get(it, "name"));
+        r->item_id = json_string_value(json_object_get(it, "id"));
+        r->slot = json_string_value(json_object_get(slot, "name"));
+        r->sha256 = json_string_value(json_object_get(slot, "sha256"));
+        if (r->path && r->name && r->item_id && r->slot)
+            (*n)++;
+    }
+    return 0;
+}
+
+static void draw(push *p)
+{
+    char line[512];
+    if (!p->ctx->live)
+        return;
+    p->prog.elapsed_s = (double)(lp_now_mono_ms() - p->t0) / 1000.0;
+    lp_cli_format_push(&p->prog, p->ctx->columns, line, sizeof line);
+    lp_cli_live(p->ctx, line);
+}
+
+/* A file's outcome: counted, and printed as a plain line unless live or --json. */
+static void done(push *p, size_t i, const char *action, const char *error)
+{
+    file_result *r = &p->res[i];
+    r->action = action;
+    free(r->error);
+    r->error = error ? strdup(error) : NULL;
+    p->prog.files_done++;
+    if (strcmp(action, "skipped") == 0)
+        p->prog.skipped++;
+    else if (strcmp(action, "failed") == 0 || strcmp(action, "conflict") == 0)
+        p->prog.failed++;
+    if (!p->ctx->args->json && !p->ctx->args->quiet) {
+        if (error) {
+            lp_cli_live(p->ctx, NULL);
+            fprintf(p->ctx->err, "loupe: %s %s: %s\n", action, p->fs.v[i].rel, error);
+        } else if (!p->ctx->live) {
+            fprintf(p->ctx->out, "%s %s\n", action, p->fs.v[i].rel);
+        }
+    }
+    draw(p);
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal;
+    transfer *t = ud;
+    t->sent = (int64_t)ulnow;
+    return 0;
+}
+
+static CURL *start_put(push *p, transfer *t, const char *item_id, const char *slot, lp_cli_error *err)
+{
+    char path[512];
+    char *esc = curl_easy_escape(NULL, slot, 0);
+    if (!esc)
+        return NULL;
+    snprintf(path, sizeof path, "/api/v1/items/%s/slots/%s/file", item_id, esc);
+    curl_free(esc);
+    t->f = fopen(disk_path(&p->fs, t->file), "rb");
+    if (!t->f) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "cannot read the file: %s", strerror(errno));
+        return NULL;
+    }
+    lp_buf_reset(&t->answer);
+    CURL *h = lp_cli_handle(p->ctx->client, "PUT", path, LP_CLI_BODY_FILE, &t->answer);
+    if (!h) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+        return NULL;
+    }
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READDATA, t->f);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)p->fs.v[t->file].size);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+    return h;
+}
+
+static CURL *start_post(push *p, transfer *t, const char *dataset_id, lp_cli_error *err)
+{
+    char path[1024], url[128];
+    const char *name;
+    const lp_cli_local_file *f = &p->fs.v[t->file];
+    if (lp_cli_remote_location(p->ctx->args->path ? p->ctx->args->path : "/", f->rel, path, sizeof path, &name) !=
+        0) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "its folder's name is too long");
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "name", name, "path", path, "slots", "name", "0", "type",
+                             lp_cli_media_type(f->rel));
+    t->post_body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    snprintf(url, sizeof url, "/api/v1/datasets/%s/items", dataset_id);
+    lp_buf_reset(&t->answer);
+    CURL *h = t->post_body ? lp_cli_handle(p->ctx->client, "POST", url, LP_CLI_BODY_JSON, &t->answer) : NULL;
+    if (!h) {
+        lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+        return NULL;
+    }
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->post_body);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+    return h;
+}
+
+/* Starts file i on the free transfer t: its POST, or at once its PUT. 0, or -1 with the file
+ * counted as failed. */
+static int start(push *p, CURLM *m, transfer *t, size_t i, const char *dataset_id)
+{
+    lp_cli_error err = {0};
+    t->file = i;
+    t->sent = 0;
+    const lp_cli_plan_entry *e = &p->plan[i];
+    t->h = e->action == LP_CLI_CREATE ? start_post(p, t, dataset_id, &err)
+                                      : start_put(p, t, e->item->item_id, e->item->slot, &err);
+    if (t->h && e->action != LP_CLI_CREATE)
+        lp_strlcpy(p->res[i].item_id, e->item->item_id, sizeof p->res[i].item_id);
+    if (!t->h || curl_multi_add_handle(m, t->h) != CURLM_OK) {
+        done(p, i, "failed", err.message[0] ? err.message : "could not start the transfer");
+        lp_cli_error_clear(&err);
+        if (t->h)
+            curl_easy_cleanup(t->h);
+        t->h = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* A finished transfer: a POST goes on to its PUT (t stays busy), a PUT ends the file. */
+static void finish(push *p, CURLM *m, transfer *t, CURLcode result)
+{
+    lp_cli_error err = {0};
+    json_t *answer = NULL;
+    int ok = lp_cli_finish(t->h, result, &t->answer, &answer, &err) == 0;
+    int was_post = t->post_body != NULL;
+    curl_multi_remove_handle(m, t->h);
+    curl_easy_cleanup(t->h);
+    t->h = NULL;
+    free(t->post_body);
+    t->post_body = NULL;
+    if (t->f) {
+        fclose(t->f);
+        t->f = NULL;
+    }
+    if (!ok) {
+        if (was_post && err.status == 409)
+            lp_cli_error_set(&err, LP_CLI_FAILED, "an item of this path and name appeared meanwhile (push again)");
+        done(p, t->file, "failed", err.message);
+    } else if (was_post) {
+        const char *id = json_string_value(json_object_get(answer, "id"));
+        lp_strlcpy(p->res[t->file].item_id, id ? id : "", sizeof p->res[t->file].item_id);
+        t->h = id ? start_put(p, t, id, "0", &err) : NULL;
+        if (!t->h || curl_multi_add_handle(m, t->h) != CURLM_OK) {
+            done(p, t->file, "failed", err.message[0] ? err.message : "could not start the upload");
+            if (t->h)
+                curl_easy_cleanup(t->h);
+            t->h = NULL;
+        }
+    } else {
+        const char *job = json_string_value(json_object_get(json_object_get(answer, "job"), "id"));
+        lp_strlcpy(p->res[t->file].job_id, job ? job : "", sizeof p->res[t->file].job_id);
+        p->prog.bytes_done += p->fs.v[t->file].size;
+        t->sent = 0;
+        done(p, t->file, "uploaded", NULL);
+    }
+    json_decref(answer);
+    lp_cli_error_clear(&err);
+}
+
+static void run_transfers(push *p, const char *dataset_id)
+{
+    size_t parallel = (size_t)p->ctx->args->parallel, next = 0, busy = 0;
+    CURLM *m = curl_multi_init();
+    if (!m) {
+        for (size_t i = 0; i < p->fs.n; i++)
+            if (!p->res[i].action)
+                done(p, i, "failed", "out of memory");
+        return;
+    }
+    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)parallel);
+    for (;;) {
+        for (size_t k = 0; k < parallel; k++) { /* fill the free transfers */
+            transfer *t = &p->slots[k];
+            while (!t->h && next < p->fs.n) {
+                size_t i = next++;
+                if (p->res[i].action)
+                    continue; /* decided already: skipped or conflict */
+                if (start(p, m, t, i, dataset_id) == 0)
+                    busy++;
+            }
+        }
+        if (busy == 0)
+            break;
+        int running = 0, queued;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &queued))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            transfer *t = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            finish(p, m, t, msg->data.result);
+            if (!t->h)
+                busy--;
+        }
+        int64_t inflight = 0;
+        for (size_t k = 0; k < parallel; k++)
+            inflight += p->slots[k].h ? p->slots[k].sent : 0;
+        p->prog.bytes_done += inflight;
+        draw(p);
+        p->prog.bytes_done -= inflight;
+        curl_multi_poll(m, NULL, 0, 200, NULL);
+    }
+    curl_multi_cleanup(m);
+}
+
+static json_t *summary_json(push *p, const char *slug)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < p->fs.n; i++) {
+        file_result *r = &p->res[i];
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "file", p->fs.v[i].rel, "action",
+                                              r->action, "sha256", p->fs.v[i].sha256, "item_id",
+                                              r->item_id[0] ? r->item_id : NULL, "job_id",
+                                              r->job_id[0] ? r->job_id : NULL, "error", r->error));
+    }
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "dataset", slug, "uploaded",
+                     (json_int_t)(p->prog.files_done - p->prog.skipped - p->prog.failed), "skipped",
+                     (json_int_t)p->prog.skipped, "failed", (json_int_t)p->prog.failed, "ignored",
+                     (json_int_t)p->fs.ignored, "files", list);
+}
+
+int lp_cli_cmd_push(lp_cli_ctx *ctx)
+{
+    push p = {.ctx = ctx, .t0 = lp_now_mono_ms()};
+    lp_cli_error err = {0};
+    json_t *dataset = NULL, *items = json_array();
+    lp_cli_remote_item *remote = NULL;
+    size_t nremote = 0;
+    int rc;
+    char *dir = strdup(ctx->args->operands[0]);
+
+    if (!dir || !items) {
+        rc = lp_cli_fail(ctx, (lp_cli_error_set(&err, LP_CLI_FAILED, "out of memory"), &err));
+        goto cleanup;
+    }
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';
+    if (lp_cli_find_dataset(ctx, ctx->args->dataset, &dataset, &err) != 0 ||
+        (p.fs.rel_at = strlen(dir) + 1, walk(&p.fs, dir, 0, &err)) != 0) {
+        rc = lp_cli_fail(ctx, &err);
+        goto cleanup;
+    }
+    qsort(p.fs.v, p.fs.n, sizeof *p.fs.v, cmp_rel);
+    p.plan = calloc(p.fs.n + 1, sizeof *p.plan);
+    p.res = calloc(p.fs.n + 1, sizeof *p.res);
+    p.slots = calloc((size_t)ctx->args->parallel, sizeof *p.slots);
+    if (!p.plan || !p.res || !p.slots) {
+        rc = lp_cli_fail(ctx, (lp_cli_error_set(&err, LP_CLI_FAILED, "out of memory"), &err));
+        goto cleanup;
+    }
+    for (size_t i = 0; i < p.fs.n; i++) {
+        char line[300];
+        snprintf(line, sizeof line, "checksums %zu/%zu", i + 1, p.fs.n);
+        lp_cli_live(ctx, line);
+        if (lp_cli_file_sha256(disk_path(&p.fs, i), p.fs.v[i].sha256, &err) != 0) {
+            rc = lp_cli_fail(ctx, &err);
+            goto cleanup;
+        }
+    }
+    const char *dataset_id = json_string_value(json_object_get(dataset, "id"));
+    const char *slug = json_string_value(json_object_get(dataset, "slug"));
+    if (list_remote(&p, dataset_id, items, &remote, &nremote, &err) != 0 ||
+        lp_cli_plan_push(p.fs.v, p.fs.n, remote, nremote, ctx->args->path ? ctx->args->path : "/",
+                         ctx->args->replace, p.plan) != 0) {
+        rc = lp_cli_fail(ctx, err.message[0] ? &err : (lp_cli_error_set(&err, LP_CLI_FAILED, "out of memory"), &err));
+        goto cleanup;
+    }
+    p.prog.files_total = p.fs.n;
+    for (size_t i = 0; i < p.fs.n; i++)
+        if (p.plan[i].action == LP_CLI_CREATE || p.plan[i].action == LP_CLI_UPLOAD)
+            p.prog.bytes_total += p.fs.v[i].size;
+    for (size_t i = 0; i < p.fs.n; i++) {
+        if (p.plan[i].action == LP_CLI_SKIP) {
+            lp_strlcpy(p.res[i].item_id, p.plan[i].item->item_id, sizeof p.res[i].item_id);
+            done(&p, i, "skipped", NULL);
+        } else if (p.plan[i].action == LP_CLI_CONFLICT) {
+            lp_strlcpy(p.res[i].item_id, p.plan[i].item->item_id, sizeof p.res[i].item_id);
+            done(&p, i, "conflict", "its item holds another file (--replace uploads this one over it)");
+        }
+    }
+    for (size_t k = 0; k < (size_t)ctx->args->parallel; k++)
+        lp_buf_init(&p.slots[k].answer, ANSWER_MAX);
+    run_transfers(&p, dataset_id);
+    for (size_t k = 0; k < (size_t)ctx->args->parallel; k++)
+        lp_buf_free(&p.slots[k].answer);
+    lp_cli_live(ctx, NULL);
+    size_t uploaded = p.prog.files_done - p.prog.skipped - p.prog.failed;
+    if (ctx->args->json) {
+        json_t *doc = summary_json(&p, slug);
+        lp_cli_print_json(ctx, doc);
+        json_decref(doc);
+    } else if (!ctx->args->quiet) {
+        fprintf(ctx->out, "pushed %s to %s: %zu uploaded, %zu skipped (already uploaded), %zu failed", dir, slug,
+                uploaded, p.prog.skipped, p.prog.failed);
+        if (p.fs.ignored)
+            fprintf(ctx->out, ", %zu other files left out", p.fs.ignored);
+        fputc('\n', ctx->out);
+    }
+    rc = p.prog.failed ? LP_CLI_FAILED : LP_CLI_OK;
+cleanup:
+    for (size_t i = 0; p.res && i < p.fs.n; i++)
+        free(p.res[i].error);
+    for (size_t i = 0; i < p.fs.n; i++)
+        free(disk_path(&p.fs, i));
+    free(p.fs.v);
+    free(p.plan);
+    free(p.res);
+    free(p.slots);
+    free(remote);
+    json_decref(items);
+    json_decref(dataset);
+    free(dir);
+    return rc;
+}
