@@ -126,9 +126,13 @@ while True:
     time.sleep(0.05)
 total = time.perf_counter() - t0
 assert it["status"] == "ready", it
-job = subprocess.run(["psql", db_url, "-tAc", "SELECT extract(epoch FROM finished_at - started_at) FROM jobs "
-                      "WHERE kind = 'media.normalize' ORDER BY created_at DESC LIMIT 1"],
-                     capture_output=True, text=True, check=True).stdout.strip()
+for _ in range(600):  # the job row is finished just after the slot
+    job = subprocess.run(["psql", db_url, "-tAc", "SELECT extract(epoch FROM finished_at - started_at) FROM jobs "
+                          "WHERE kind = 'media.normalize' ORDER BY created_at DESC LIMIT 1"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    if job:
+        break
+    time.sleep(0.1)
 job = float(job)
 slot = it["slots"][0]
 st, d = call("GET", "/api/v1/items/%s/slots/0/media" % item)
@@ -156,8 +160,8 @@ for _ in range(nslices):
 times.sort()
 p95 = times[int(0.95 * (len(times) - 1))]
 print("== (2) %d random slices of any plane, warm, window soft_tissue (JPEG)" % nslices)
-print("  median %.1f ms, p95 %.1f ms, mean %.1f ms (goal <= 20 ms: %s)"
-      % (statistics.median(times), p95, statistics.mean(times), "met" if p95 <= 20 else "NOT met (p95)"))
+print("  median %.1f ms, p95 %.1f ms, mean %.1f ms, slowest %.1f ms (goal <= 20 ms: %s)"
+      % (statistics.median(times), p95, statistics.mean(times), times[-1], "met" if p95 <= 20 else "NOT met (p95)"))
 
 def hwm(pid):
     for line in open("/proc/%d/status" % pid):

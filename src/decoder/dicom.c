@@ -25,6 +25,7 @@ typedef struct series {
     const uint8_t *key;
     lp_volume_limits vl;
     lp_dicom_info *info; /* one per written file */
+    size_t *instance_at; /* where each written file's Instance Number is */
     size_t n, cap, skipped;
     lp_buf file, deid;
 } series;
@@ -35,9 +36,12 @@ static int grow(series *s, lp_error *err)
         return 0;
     size_t cap = s->cap ? s->cap * 2 : 64;
     lp_dicom_info *p = realloc(s->info, cap * sizeof *p);
-    if (!p)
+    if (p)
+        s->info = p;
+    size_t *at = p ? realloc(s->instance_at, cap * sizeof *at) : NULL;
+    if (!at)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading the series");
-    s->info = p;
+    s->instance_at = at;
     s->cap = cap;
     return 0;
 }
@@ -71,8 +75,8 @@ static int take(series *s, size_t index, lp_error *err)
         return lp_error_set(err, LP_E_TOO_LARGE, "the series holds more than volume_max_voxels (%lld) voxels",
                             (long long)s->vl.max_voxels);
     lp_buf_reset(&s->deid);
-    /* the instance number is written once the order is known (rename below) */
-    if (lp_dicom_deidentify(s->file.data, s->file.len, s->key, 0, &s->deid, err) != 0)
+    /* the instance number is written once the order is known (number_slices) */
+    if (lp_dicom_deidentify(s->file.data, s->file.len, s->key, 0, &s->deid, &s->instance_at[s->n], err) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/in-%06zu.dcm", s->out_dir, s->n);
     if (write_all(path, s->deid.data, s->deid.len, err))
@@ -154,31 +158,28 @@ cleanup:
 }
 
 /* Numbers the slices by position along the normal: in-N.dcm becomes
- * slice-<rank>.dcm with Instance Number rank + 1. */
+ * slice-<rank>.dcm with Instance Number rank + 1, written in place. */
 static int number_slices(series *s, lp_error *err)
 {
     size_t *order = malloc(s->n * sizeof *order);
-    char from[LP_MEDIA_PATH_MAX], to[LP_MEDIA_PATH_MAX];
+    char from[LP_MEDIA_PATH_MAX], to[LP_MEDIA_PATH_MAX], value[32];
     int rc = -1;
     if (!order)
         return lp_error_set(err, LP_E_NOMEM, "out of memory ordering the slices");
     if (lp_dicom_series_order(s->info, s->n, order, err) != 0)
         goto cleanup;
     for (size_t rank = 0; rank < s->n; rank++) {
-        snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, order[rank]);
-        int fd = open(from, O_RDONLY | O_CLOEXEC);
-        int bad = fd < 0 ? lp_error_set(err, LP_E_IO, "cannot read back a de-identified DICOM file")
-                         : read_fd(fd, &s->file, err);
-        if (fd >= 0)
-            close(fd);
-        if (bad)
-            goto cleanup;
-        lp_buf_reset(&s->deid);
+        size_t i = order[rank];
+        snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, i);
         snprintf(to, sizeof to, "%s/slice-%06zu.dcm", s->out_dir, rank);
-        if (lp_dicom_deidentify(s->file.data, s->file.len, s->key, (int64_t)rank + 1, &s->deid, err) != 0 ||
-            write_all(to, s->deid.data, s->deid.len, err) != 0)
+        snprintf(value, sizeof value, "%-*zu", LP_DICOM_INSTANCE_WIDTH, rank + 1);
+        int fd = open(from, O_WRONLY | O_CLOEXEC);
+        ssize_t w = fd >= 0 ? pwrite(fd, value, LP_DICOM_INSTANCE_WIDTH, (off_t)s->instance_at[i]) : -1;
+        int closed = fd >= 0 ? close(fd) : -1;
+        if (w != LP_DICOM_INSTANCE_WIDTH || closed != 0 || rename(from, to) != 0) {
+            lp_error_set(err, LP_E_IO, "cannot number the de-identified DICOM files");
             goto cleanup;
-        unlink(from);
+        }
     }
     rc = 0;
 cleanup:
@@ -242,6 +243,7 @@ cleanup:
         close(fd);
     json_decref(windows);
     free(s.info);
+    free(s.instance_at);
     lp_buf_free(&s.file);
     lp_buf_free(&s.deid);
     return doc;

@@ -503,8 +503,9 @@ static int by_tag(const void *a, const void *b)
 }
 
 int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
-                        lp_buf *out, lp_error *err)
+                        lp_buf *out, size_t *instance_at, lp_error *err)
 {
+    size_t begin = out->len;
     reader r = {.p = file, .len = len};
     char ts[65], text[MAX_STRING + 1], uid[80], sop_class[80] = "", sop_instance[80] = "";
     kept keep[NRETAINED + 1];
@@ -589,8 +590,10 @@ int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM
             rc = text[0] ? replace_uid(key, text, uid, sizeof uid) || put_string(out, w->tag, "UI", uid) : 0;
             break;
         case KEEP_INSTANCE:
-            snprintf(text, sizeof text, "%lld", (long long)instance);
+            snprintf(text, sizeof text, "%-*lld", LP_DICOM_INSTANCE_WIDTH, (long long)instance);
             rc = put_string(out, w->tag, "IS", text);
+            if (instance_at)
+                *instance_at = out->len - LP_DICOM_INSTANCE_WIDTH - begin;
             break;
         default:
             rc = put_element(out, w->tag, w->tag == TAG(0x7FE0, 0x0010) && bits == 8 ? "OB" : w->vr, r.p + e->value,

@@ -47,6 +47,40 @@ int lp_volume_axcodes(const double affine[4][4], char out[4])
     return 0;
 }
 
+/* Axes reversed where flip says, without a second copy of the voxels:
+ * reversing is its own inverse, so each voxel swaps with its mirror once. */
+static int flip_in_place(lp_volume *v, const int flip[3])
+{
+    const int64_t *d = v->dim;
+    size_t size = lp_volume_sample_size(v->type);
+    unsigned char *p = v->voxels, tmp[4];
+    for (int64_t k = 0; k < d[2]; k++) {
+        int64_t mk = flip[2] ? d[2] - 1 - k : k;
+        for (int64_t j = 0; j < d[1]; j++) {
+            int64_t mj = flip[1] ? d[1] - 1 - j : j;
+            int64_t row = (k * d[1] + j) * d[0], mrow = (mk * d[1] + mj) * d[0];
+            for (int64_t i = 0; i < d[0]; i++) {
+                int64_t a = row + i, b = mrow + (flip[0] ? d[0] - 1 - i : i);
+                if (a >= b)
+                    continue;
+                memcpy(tmp, p + a * (int64_t)size, size);
+                memcpy(p + a * (int64_t)size, p + b * (int64_t)size, size);
+                memcpy(p + b * (int64_t)size, tmp, size);
+            }
+        }
+    }
+    for (int c = 0; c < 3; c++) {
+        if (!flip[c])
+            continue;
+        /* new index i' = n-1-i: column c negated, origin moved to the old last voxel */
+        for (int r = 0; r < 3; r++) {
+            v->affine[r][3] += v->affine[r][c] * (double)(d[c] - 1);
+            v->affine[r][c] = -v->affine[r][c];
+        }
+    }
+    return 0;
+}
+
 int lp_volume_to_ras(lp_volume *v, lp_error *err)
 {
     int world[3], flip[3];
@@ -61,6 +95,8 @@ int lp_volume_to_ras(lp_volume *v, lp_error *err)
     if (identity)
         return 0;
     int64_t od[3] = {v->dim[0], v->dim[1], v->dim[2]}, nd[3];
+    if (src_of[0] == 0 && src_of[1] == 1 && src_of[2] == 2)
+        return flip_in_place(v, flip);
     for (int r = 0; r < 3; r++)
         nd[r] = od[src_of[r]];
     size_t size = lp_volume_sample_size(v->type), n = (size_t)lp_volume_count(v);

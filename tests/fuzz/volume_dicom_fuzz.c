@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lp_buf out;
     lp_buf_init(&out, 1 << 24);
-    if (lp_dicom_deidentify(data, size, key, 1, &out, &err) == 0) {
+    if (lp_dicom_deidentify(data, size, key, 1, &out, NULL, &err) == 0) {
         /* what we write must read back */
         lp_dicom_info again;
         if (lp_dicom_parse(out.data, out.len, &limits, &again, &err) != 0)

@@ -62,10 +62,15 @@ int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp
 
 /* Appends to out the de-identified copy of file (already accepted by
  * lp_dicom_parse), in explicit VR little endian, its Instance Number set to
- * instance. UIDs are replaced through key (LP_DICOM_KEY_LEN secret bytes:
- * one key per upload keeps a series together). 0, or -1 with err. */
+ * instance (0..9999999999). UIDs are replaced through key (LP_DICOM_KEY_LEN
+ * secret bytes: one key per upload keeps a series together). The Instance
+ * Number's value is LP_DICOM_INSTANCE_WIDTH characters (padded with
+ * spaces) at *instance_at (may be NULL) bytes from the start of the copy,
+ * so it can be rewritten in place once the slices are ordered. 0, or -1
+ * with err. */
+#define LP_DICOM_INSTANCE_WIDTH 10
 int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
-                        lp_buf *out, lp_error *err);
+                        lp_buf *out, size_t *instance_at, lp_error *err);
 
 /* Checks that the n files (borrowed) form one volume — one series, one
  * size, pixel type and orientation, no gantry tilt, every file placed, no

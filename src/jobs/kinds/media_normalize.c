@@ -337,6 +337,7 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
     if (lp_random_bytes(key, sizeof key) != 0)
         return lp_error_set(&ctx->err, LP_E_INTERNAL, "no random bytes for the de-identification key");
     lp_hex_encode(key, sizeof key, key_hex);
+    int64_t t0 = lp_now_mono_ms();
     lp_decoder_transform_args step = *args;
     step.type = "dicom";
     step.out_dir = series;
@@ -359,8 +360,11 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
                              .memory_bytes = ctx->cfg->worker_memory_limit,
                              .file_bytes = ctx->cfg->volume_max_voxels * 8 + (1 << 20),
                              .deadline_ms = deadline < ctx->deadline_ms ? deadline : ctx->deadline_ms};
+    int64_t t1 = lp_now_mono_ms();
     if (lp_dcm2niix_run(&spec, &res, &ctx->err) != 0)
         return -1;
+    LP_DEBUG("media", "job %s: DICOM series checked and de-identified in %lld ms, converted in %lld ms", ctx->id,
+             (long long)(t1 - t0), (long long)res.elapsed_ms);
     remove_tree(series, 1);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->dicom_timeout / 1000));
     int made = nifti_files(out, nifti, cap);

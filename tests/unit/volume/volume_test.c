@@ -119,6 +119,42 @@ static void test_to_ras_keeps_positions(void **state)
     lp_volume_free(v);
 }
 
+/* Flips alone (LPI: no axis changes place) are done in place; every voxel
+ * still keeps its value and patient coordinate, odd and even sizes alike. */
+static void test_to_ras_flips_in_place(void **state)
+{
+    (void)state;
+    int64_t dim[3] = {5, 4, 3};
+    lp_error err;
+    lp_error_clear(&err);
+    lp_volume *v = lp_volume_new(dim, LP_VOLUME_I16, &err);
+    assert_non_null(v);
+    double before[4][4] = {{-1, 0, 0, 7}, {0, -2, 0, 8}, {0, 0, -3, 9}, {0, 0, 0, 1}};
+    memcpy(v->affine, before, sizeof before);
+    int16_t *s = v->voxels;
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < 5; i++)
+                s[i + 5 * (j + 4 * k)] = (int16_t)(100 * i + 10 * j + k);
+    void *same = v->voxels;
+    assert_int_equal(lp_volume_to_ras(v, &err), 0);
+    assert_ptr_equal(v->voxels, same);
+    char codes[4];
+    lp_volume_axcodes(v->affine, codes);
+    assert_string_equal(codes, "RAS");
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < 5; i++) {
+                int value = (int)lp_volume_at(v, i, j, k);
+                double a[3], b[3];
+                world(v->affine, i, j, k, a);
+                world(before, value / 100, value / 10 % 10, value % 10, b);
+                for (int r = 0; r < 3; r++)
+                    assert_true(fabs(a[r] - b[r]) < 1e-9);
+            }
+    lp_volume_free(v);
+}
+
 static void test_nifti_round_trip(void **state)
 {
     (void)state;
@@ -337,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_axcodes),
         cmocka_unit_test(test_to_ras_keeps_positions),
+        cmocka_unit_test(test_to_ras_flips_in_place),
         cmocka_unit_test(test_nifti_round_trip),
         cmocka_unit_test(test_limits_and_truncation),
         cmocka_unit_test(test_header_parse),
