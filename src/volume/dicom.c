@@ -97,7 +97,7 @@ static int skip_sequence(reader *r, int depth, lp_error *err)
     if (depth > LP_DICOM_MAX_DEPTH)
         return lp_error_set(err, LP_E_INVALID, "the DICOM file nests sequences more than %d deep", LP_DICOM_MAX_DEPTH);
     for (;;) {
-        element item;
+        element item = {0};
         if (read_header(r, &item, err))
             return -1;
         if (item.tag == TAG(0xFFFE, 0xE0DD))
@@ -109,7 +109,7 @@ static int skip_sequence(reader *r, int depth, lp_error *err)
             continue;
         }
         for (;;) { /* an item of undefined length: elements up to its delimiter */
-            element e;
+            element e = {0};
             if (read_header(r, &e, err))
                 return -1;
             if (e.tag == TAG(0xFFFE, 0xE00D))
@@ -205,7 +205,7 @@ static int read_meta(reader *r, char *ts, size_t cap, lp_error *err)
     r->implicit = false;
     ts[0] = '\0';
     while (r->len - r->pos >= 2 && u16(r->p + r->pos) == 0x0002) {
-        element e;
+        element e = {0};
         if (read_header(r, &e, err))
             return -1;
         if (e.len == UNDEFINED)
@@ -252,7 +252,7 @@ int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp
     if (read_meta(&r, out->transfer_syntax, sizeof out->transfer_syntax, err))
         return -1;
     while (r.pos < r.len) {
-        element e;
+        element e = {0};
         if (read_header(&r, &e, err))
             return -1;
         if (e.len == UNDEFINED) {
@@ -517,7 +517,7 @@ int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM
     if (read_meta(&r, ts, sizeof ts, err))
         return -1;
     while (r.pos < r.len) {
-        element e;
+        element e = {0};
         if (read_header(&r, &e, err))
             return -1;
         if (e.len == UNDEFINED) { /* sequences are never retained */
