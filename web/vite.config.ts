@@ -20,6 +20,8 @@ export default defineConfig({
     outDir: 'dist',
     assetsDir: 'assets',
     emptyOutDir: true,
+    // NiiVue (the volume viewer's renderer, loaded only when a volume opens) is one ~900 kB chunk
+    chunkSizeWarningLimit: 1000,
   },
   server: {
     proxy: {

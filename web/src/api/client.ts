@@ -384,6 +384,11 @@ export class ApiClient {
     return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/${kind}`
   }
 
+  /** A volume slot's normalized NIfTI volume (a redirect to a signed URL serving byte ranges). */
+  volumeUrl(itemId: string, slot: string): string {
+    return `${this.baseUrl}/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/volume`
+  }
+
   async getSlotMedia(itemId: string, slot: string): Promise<SlotMedia> {
     const path = `/api/v1/items/${seg(itemId)}/slots/${seg(slot)}/media`
     const media = await this.get<SlotMedia>(path, 'SlotMedia')

@@ -41,7 +41,7 @@ export const MODELS = {
   WorkflowBoard: { workflow_id: 'string', version: 'number', total: 'number', stages: 'array' },
   SlotMedia: {
     item_id: 'string', slot: 'string', status: 'string', error: 'string?', width: 'number?', height: 'number?', tiles: 'object?',
-    playback: 'object?',
+    playback: 'object?', media: 'object?',
   },
   SlotPlayback: { master: 'string', manifest: 'string', segment_frames: 'number', renditions: 'array' },
   FrameManifest: { frame_count: 'number', time_base: 'array', pts: 'array' },

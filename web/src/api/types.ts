@@ -247,6 +247,8 @@ export interface SlotMedia {
   tiles: { dzi: string; format: 'jpeg' | 'webp' } | null
   /** A ready video's HLS renditions and frame manifest (null otherwise). */
   playback: SlotPlayback | null
+  /** What processing found: for a volume its grid, windows and histogram (docs/VOLUMES.md). */
+  media?: Record<string, unknown> | null
 }
 
 /** A run of values: first, first + step, … (count values). */

@@ -25,6 +25,25 @@ export class SaveOffline extends Error {}
 
 export type SaveState = 'saved' | 'pending' | 'saving' | 'offline' | 'conflict' | 'error'
 
+/** What the save badge says in a state: `detail` for an error, `pending` changes kept offline (when known). */
+export function saveStateLabel(state: SaveState, detail: string, pending?: number): string {
+  switch (state) {
+    case 'saved':
+      return 'All changes saved'
+    case 'pending':
+      return 'Unsaved changes…'
+    case 'saving':
+      return 'Saving…'
+    case 'offline':
+      return pending === undefined ? 'Offline — changes kept on this device' : `Offline — ${pending} change(s) kept on this device`
+    case 'conflict':
+      return 'Someone else changed this item'
+    case 'error':
+      return `Not saved: ${detail}`
+  }
+  return ''
+}
+
 export interface SaverOptions {
   debounceMs?: number
   retryMs?: (attempt: number) => number

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// End-to-end test of the volume viewer in a real headless Chromium (WebGL2), against a real louped.
+//
+//   LOUPE_E2E_URL, LOUPE_E2E_EMAIL, LOUPE_E2E_PASSWORD, LOUPE_E2E_API_KEY   as in app.spec.mjs
+//   LOUPE_E2E_VOLUME_ITEM    a ready item with one volume slot "0"
+//   LOUPE_E2E_CLASS          a class allowing mask and raster_layer
+//   LOUPE_E2E_ARTIFACTS      where screenshots go
+//
+// Steps: open the volume (NiiVue: three planes and the 3D render); pick each window preset and see
+// the display range follow it; scroll axial slices with the keys and the wheel; paint with the
+// brush on an axial slice, see it saved through the annotations API as a mask and a raster layer
+// frame on that slice; erase part of it; draw a polygon on a coronal slice and see it land, filled,
+// on every axial slice it crosses (a raster layer frame each); reload: every painted voxel is back.
+
+import assert from 'node:assert/strict'
+import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, waitUntil } from './lib.mjs'
+
+function config() {
+  return readSpecConfig('volume.spec.mjs', { item: ['LOUPE_E2E_VOLUME_ITEM', true], cls: ['LOUPE_E2E_CLASS', true] })
+}
+
+async function openVolume(page, cfg) {
+  await openUntil(
+    page,
+    `${cfg.origin}/items/${cfg.item}`,
+    `the volume viewer did not open ${cfg.item}`,
+    () => window.loupeVolume?.().ready,
+    () => (window.loupeVolume ? window.loupeVolume() : 'not published'),
+  )
+}
+
+const state = (page) => page.evaluate(() => window.loupeVolume())
+
+async function saved(page) {
+  await waitUntil(page, () => window.loupeVolume().saveState === 'saved')
+}
+
+async function run(cfg, chromium) {
+  const api = apiClient(cfg.origin, cfg.apiKey)
+  const b = await launch(chromium, cfg.chromium, { width: 1280, height: 720 })
+  try {
+    const context = await b.newContext()
+    const page = await context.newPage()
+    page.setDefaultTimeout(cfg.timeout)
+    await signIn(page, cfg.origin, cfg.email, cfg.password)
+    await openVolume(page, cfg)
+    const media = await api('GET', `/api/v1/items/${cfg.item}/slots/0/media`)
+    const [nx, ny, nz] = media.media.shape
+    await page.getByText(`${nx}×${ny}×${nz}`).waitFor()
+    log(`ok - the viewer opened a ${nx}×${ny}×${nz} volume in three planes and 3D`)
+    await shots(page, cfg.artifacts, 'volume-open')
+
+    // window presets: the display range is the preset's centre ± width / 2
+    for (const w of media.media.windows) {
+      await page.locator(`button[data-window="${w.name}"]`).click()
+      await waitUntil(page, (w) => {
+        const s = window.loupeVolume()
+        return s.window === w.name && Math.abs(s.range[0] - (w.center - w.width / 2)) < 1e-3 && Math.abs(s.range[1] - (w.center + w.width / 2)) < 1e-3
+      }, w)
+    }
+    log(`ok - window presets ${media.media.windows.map((w) => w.name).join(', ')} set the display range`)
+
+    // slices: one view, the axial plane; keys and the wheel move the axial index
+    await page.locator('button[data-layout="axial"]').click()
+    const canvas = await page.locator('canvas.editor-canvas').boundingBox()
+    const mid = { x: canvas.x + canvas.width / 2, y: canvas.y + canvas.height / 2 }
+    await page.mouse.click(mid.x, mid.y)
+    const k0 = (await state(page)).voxel[2]
+    await page.locator('canvas.editor-canvas').focus()
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowUp')
+    await waitUntil(page, (k) => window.loupeVolume().voxel[2] === k + 3, k0)
+    await page.mouse.move(mid.x, mid.y)
+    await page.mouse.wheel(0, -120)
+    await waitUntil(page, (k) => window.loupeVolume().voxel[2] !== k + 3, k0)
+    const k = (await state(page)).voxel[2]
+    await page.getByText(`Axial ${k} of ${nz}`).waitFor()
+    log(`ok - slices scroll: axial ${k0} → ${k0 + 3} with the keys, → ${k} with the wheel`)
+
+    // brush: a stroke across the middle of the axial slice, saved as masks
+    await page.locator('button[data-tool="brush"]').click()
+    await drag(page, { x: mid.x - 40, y: mid.y }, { x: mid.x + 40, y: mid.y + 10 })
+    await waitUntil(page, () => window.loupeVolume().labelled > 0)
+    await saved(page)
+    const painted = (await state(page)).labelled
+    const set = await api('GET', `/api/v1/items/${cfg.item}/annotations?slot=0`)
+    const layer = set.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.raster_layer))
+    const mask = set.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.mask))
+    assert.ok(layer && mask, `a mask and a raster layer were saved: ${JSON.stringify(set.annotations).slice(0, 400)}`)
+    assert.deepEqual(Object.keys(layer.frames), [String(k)], 'the stroke lies on the axial slice shown')
+    assert.equal(mask.class_id, cfg.cls)
+    const rle = layer.frames[String(k)].raster_layer.dense_rle
+    let inLayer = 0
+    for (let i = 0; i + 1 < rle.length; i += 2) if (rle[i]) inLayer += rle[i + 1]
+    assert.equal(inLayer, painted, 'the raster layer holds every painted voxel')
+    log(`ok - the brush painted ${painted} voxels on axial slice ${k}, saved as a mask and its raster layer frame`)
+    await shots(page, cfg.artifacts, 'volume-brush')
+
+    // eraser: part of the stroke goes
+    await page.locator('button[data-tool="eraser"]').click()
+    await drag(page, { x: mid.x - 40, y: mid.y }, { x: mid.x - 10, y: mid.y + 4 })
+    await waitUntil(page, (n) => window.loupeVolume().labelled < n, painted)
+    await saved(page)
+    const left = (await state(page)).labelled
+    log(`ok - the eraser left ${left} of ${painted} voxels`)
+
+    // a polygon on a coronal slice: an outline closed and filled on release, in voxel space, so it
+    // lands on every axial slice it crosses
+    await page.locator('button[data-layout="coronal"]').click()
+    await page.locator('button[data-tool="polygon"]').click()
+    const j = (await state(page)).voxel[1]
+    const pts = [[-60, -50], [60, -50], [60, 50], [-60, 50], [-60, -50]].map(([dx, dy]) => ({ x: mid.x + dx, y: mid.y + dy }))
+    await page.mouse.move(pts[0].x, pts[0].y)
+    await page.mouse.down()
+    for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y, { steps: 8 })
+    await page.mouse.up()
+    await waitUntil(page, (n) => window.loupeVolume().labelled > n + 100, left)
+    await saved(page)
+    const all = (await state(page)).labelled
+    const set2 = await api('GET', `/api/v1/items/${cfg.item}/annotations?slot=0`)
+    const layer2 = set2.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.raster_layer))
+    const slices = Object.keys(layer2.frames).map(Number)
+    assert.ok(slices.length > 5, `the coronal polygon spans several axial slices: ${slices}`)
+    assert.equal(Object.keys(set2.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.mask)).frames).length, slices.length)
+    // each axial frame holds the coronal slice's row j only (the polygon is one voxel thick)
+    const row = ny - 1 - j
+    for (const f of slices.filter((s) => s !== k)) { // slice k also holds the brush stroke
+      const r = layer2.frames[String(f)].raster_layer.dense_rle
+      let at = 0
+      for (let i = 0; i + 1 < r.length; i += 2) {
+        if (r[i]) assert.equal(Math.floor(at / nx), row, `slice ${f}: labels on pixel row ${Math.floor(at / nx)}, not ${row}`)
+        at += r[i + 1]
+      }
+    }
+    log(`ok - a polygon on coronal slice ${j} filled ${all - left} voxels on ${slices.length} axial slices (row ${row} of each)`)
+    await shots(page, cfg.artifacts, 'volume-coronal-polygon')
+
+    // back in planes + 3D for the record, then a reload keeps the painted voxels
+    await page.locator('button[data-layout="planes"]').click()
+    await shots(page, cfg.artifacts, 'volume-planes-mask')
+    await openVolume(page, cfg)
+    await waitUntil(page, (n) => window.loupeVolume().labelled === n, all)
+    log(`ok - after a reload the ${all} painted voxels are back`)
+  } finally {
+    await b.close()
+  }
+}
+
+process.exitCode = await main(config, run, 'the volume viewer: planes and 3D, windows, slices, brush and eraser kept')
