@@ -1296,18 +1296,20 @@ int lp_api_ann_check(lp_req *req, lp_db *db, const char *item_id, lp_ann *anns, 
     return check_ids(req, item_id, &b) != 0 || check_against_db(req, db, item_id, &b, &slots, &nslots) != 0 ? -1 : 0;
 }
 
-int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n)
+/* Writes anns as new rows of the item, deleting its old ones first when replace is set. */
+static int add_all(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n, int replace,
+                   const char ***ids_out)
 {
     batch b = {.ncreate = n};
     lp_slot_row *slots;
-    size_t nslots, nids;
-    char **ids;
+    size_t nslots, nids = 0;
+    char **ids = NULL;
     int64_t version;
     lp_buf blobs;
     int rc = -1;
 
     if (lp_db_ann_item_lock(db, req->who.team_id, item_id, &version, &req->err) != 0 ||
-        lp_db_ann_existing(db, req->arena, item_id, NULL, &ids, &nids, &req->err) != 0)
+        (replace && lp_db_ann_existing(db, req->arena, item_id, NULL, &ids, &nids, &req->err) != 0))
         return -1;
     if (!(b.create = lp_arena_calloc(req->arena, n ? n : 1, sizeof *b.create)))
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -1322,7 +1324,25 @@ int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann
         write_batch(req, db, item_id, &b, &blobs) == 0 && lp_db_ann_item_commit(db, item_id, &version, &req->err) == 0)
         rc = 0;
     lp_buf_free(&blobs);
+    if (rc == 0 && ids_out) {
+        const char **out = lp_arena_calloc(req->arena, n ? n : 1, sizeof *out);
+        if (!out)
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            out[i] = b.create[i].id;
+        *ids_out = out;
+    }
     return rc;
+}
+
+int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n)
+{
+    return add_all(req, db, item_id, anns, n, 1, NULL);
+}
+
+int lp_api_ann_append(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n, const char ***ids)
+{
+    return add_all(req, db, item_id, anns, n, 0, ids);
 }
 
 /* ---- the batch route ------------------------------------------------------------------ */

@@ -36,6 +36,11 @@ int lp_api_ann_check(lp_req *req, lp_db *db, const char *item_id, lp_ann *anns, 
  * transaction. */
 int lp_api_ann_replace(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n);
 
+/* Adds anns (ids NULL: new ones are given) to the item's annotations, as
+ * lp_api_ann_replace without deleting anything; *ids (arena, n) gets the
+ * new annotations' ids. Call inside a transaction. */
+int lp_api_ann_append(lp_req *req, lp_db *db, const char *item_id, const lp_ann *anns, size_t n, const char ***ids);
+
 /* Inside the caller's transaction on db: reads req->body as an annotation
  * batch ({"create", "update", "delete"}, checked exactly like POST
  * …/annotations/batch, field errors named from the batch down: "create[1]…"),

@@ -6,6 +6,11 @@
 
 #include "db_int.h"
 
+/* What read_prediction reads, in its order. */
+#define PREDICTION_COLUMNS                                                                                         \
+    "SELECT p.id, p.slot, p.model_id, p.run_id, p.label, p.class_id, p.type, encode(p.geom, 'hex'), p.data::text, " \
+    "p.score::float8, to_jsonb(p.probabilities)::text, " LP_SQL_TS("p.created_at") " "
+
 static const char *text_or_null(lp_arena *a, const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : lp_db_text(a, r, row, col);
@@ -39,9 +44,7 @@ int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const ch
     const char *p[5] = {team_id, item_id, model_id, after_id, lim};
     *out = lp_db_rows(a,
                       lp_db_query(db,
-                                  "SELECT p.id, p.slot, p.model_id, p.run_id, p.label, p.class_id, p.type, "
-                                  "encode(p.geom, 'hex'), p.data::text, p.score::float8, "
-                                  "to_jsonb(p.probabilities)::text, " LP_SQL_TS("p.created_at") " "
+                                  PREDICTION_COLUMNS
                                   "FROM predictions p JOIN models m ON m.id = p.model_id AND m.deleted_at IS NULL "
                                   "WHERE p.team_id = $1 AND p.item_id = $2 AND ($3::uuid IS NULL OR p.model_id = $3) "
                                   "AND ($4::uuid IS NULL OR p.id > $4::uuid) ORDER BY p.id LIMIT $5::bigint",
@@ -63,4 +66,38 @@ int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *mod
                       "LEFT JOIN classes c ON c.id = r.class_id AND c.team_id = $1 "
                       "ON CONFLICT (run_id, item_id, slot, ordinal) WHERE run_id IS NOT NULL DO NOTHING",
                       4, p, err);
+}
+
+int lp_db_predictions_acceptable(lp_db *db, lp_arena *a, const char *team_id, const char *item_id,
+                                 const char *ids_json, double min_score, const char *model_id, const char *run_id,
+                                 lp_prediction_row **out, size_t *n, lp_error *err)
+{
+    char score[32];
+    snprintf(score, sizeof score, "%.9g", min_score);
+    const char *p[6] = {team_id, item_id, ids_json, score, model_id, run_id};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  PREDICTION_COLUMNS
+                                  "FROM predictions p JOIN models m ON m.id = p.model_id AND m.deleted_at IS NULL "
+                                  "JOIN classes c ON c.id = p.class_id AND p.type = ANY (c.annotation_types) "
+                                  "WHERE p.team_id = $1 AND p.item_id = $2 AND p.geom IS NOT NULL "
+                                  "AND NOT p.data ? 'annotation_id' "
+                                  "AND ($3::jsonb IS NULL OR p.id IN (SELECT e::uuid FROM jsonb_array_elements_text($3) e)) "
+                                  "AND p.score >= $4::float8 AND ($5::uuid IS NULL OR p.model_id = $5) "
+                                  "AND ($6::uuid IS NULL OR p.run_id = $6) ORDER BY p.id FOR UPDATE OF p",
+                                  6, p, err),
+                      sizeof **out, read_prediction, "predictions", n, err);
+    return *out ? 0 : -1;
+}
+
+int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *pairs_json, lp_error *err)
+{
+    const char *p[2] = {team_id, pairs_json};
+    return lp_db_exec(db,
+                      "UPDATE predictions p SET data = p.data || jsonb_build_object('annotation_id', r.annotation_id) "
+                      "FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, annotation_id text) "
+                      "WHERE p.id = r.id AND p.team_id = $1",
+                      2, p, err) < 0
+               ? -1
+               : 0;
 }

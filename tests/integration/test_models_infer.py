@@ -164,6 +164,33 @@ class ModelsInferTest(lh.LoupeTestCase):
         self.assertEqual(sorted(p["run_id"] for p in preds), sorted([job["id"], job2["id"]]))
         self.assertEqual(preds[0]["bounding_box"], preds[1]["bounding_box"])
 
+        # Accepted by threshold: the first run's face becomes an annotation (source model, the score as
+        # its confidence), once; the second run's is accepted by its id.
+        accept = "/api/v1/items/%s/predictions/accept" % astronaut
+        first = [q for q in preds if q["run_id"] == job["id"]][0]
+        second = [q for q in preds if q["run_id"] == job2["id"]][0]
+        r = self.c.post(accept, json={"min_score": 0.5, "run_id": job["id"]})
+        self.assertEqual(r.status, 200, r.text)
+        got = r.json()["accepted"]
+        self.assertEqual([a["prediction_id"] for a in got], [first["id"]])
+        anns = self.c.get("/api/v1/items/%s/annotations" % astronaut).json()["annotations"]
+        self.assertEqual(len(anns), 1, anns)
+        a = anns[0]
+        self.assertEqual((a["id"], a["class_id"], a["slot"], a["source"]),
+                         (got[0]["annotation_id"], self.face["id"], "0", "model"))
+        self.assertAlmostEqual(a["confidence"], first["score"], places=5)
+        self.assertEqual(a["bounding_box"], first["bounding_box"])
+        self.assertEqual(self.c.post(accept, json={"min_score": 0.5, "run_id": job["id"]}).json()["accepted"], [])
+        self.assertEqual(self.c.post(accept, json={"min_score": 0.9999}).json()["accepted"]
+                         if second["score"] < 0.9999 else [], [])
+        r = self.c.post(accept, json={"ids": [second["id"]]})
+        self.assertEqual([x["prediction_id"] for x in r.json()["accepted"]], [second["id"]])
+        self.assertEqual(len(self.c.get("/api/v1/items/%s/annotations" % astronaut).json()["annotations"]), 2)
+        self.assertEqual(self.c.get("/api/v1/items/" + astronaut).json()["annotation_count"], 2)
+        listed = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
+        self.assertEqual(sorted(q["data"]["annotation_id"] for q in listed),
+                         sorted([got[0]["annotation_id"], r.json()["accepted"][0]["annotation_id"]]))
+
     def test_without_onnx_runtime_the_run_says_so(self):
         self.worker(ort=os.path.join(self.sandbox.work_dir, "no-such-libonnxruntime.so"))
         with open(ASTRONAUT, "rb") as f:
@@ -211,6 +238,18 @@ class ModelsInferTest(lh.LoupeTestCase):
 
         s = self.member_session("a@example.com", "annotator")
         self.assertProblem(s.post(path, json={"filters": {"dataset_id": self.ds["id"]}}), 403)
+
+        # Accepting: ids or min_score, well-formed; another team's item is not found.
+        accept = "/api/v1/items/%s/predictions/accept" % "00000000-0000-4000-8000-000000000000"
+        item = self.item("x.png")
+        mine = "/api/v1/items/%s/predictions/accept" % item
+        self.assertProblem(self.c.post(mine, json={}), 422, "min_score")
+        self.assertProblem(self.c.post(mine, json={"ids": ["nope"]}), 422, "ids[0]")
+        self.assertProblem(self.c.post(mine, json={"min_score": 2}), 422, "min_score")
+        self.assertProblem(self.c.post(mine, json={"min_score": 0.5, "extra": 1}), 422, "extra")
+        self.assertEqual(self.c.post(mine, json={"min_score": 0.5}).json(), {"accepted": []})
+        self.assertProblem(self.c.post(accept, json={"min_score": 0.5}), 404)
+        self.assertProblem(rival.post(mine, json={"min_score": 0.5}), 404)
 
         # Live inference: the item is required and must be the team's; an annotator may not.
         live = "/api/v1/models/%s/infer" % m["id"]

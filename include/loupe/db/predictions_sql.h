@@ -35,4 +35,19 @@ int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const ch
 int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *model_id, const char *run_id,
                                  const char *rows_json, lp_error *err);
 
+/* The team's predictions of item_id that may become annotations, locked
+ * (FOR UPDATE) for the caller's transaction, in id order: not accepted yet
+ * (data has no "annotation_id"), with a shape and a class of the team that
+ * takes their type, score at least min_score; of ids_json (a JSON array of
+ * prediction ids) only when not NULL, of model_id and run_id only when not
+ * NULL. */
+int lp_db_predictions_acceptable(lp_db *db, lp_arena *a, const char *team_id, const char *item_id,
+                                 const char *ids_json, double min_score, const char *model_id, const char *run_id,
+                                 lp_prediction_row **out, size_t *n, lp_error *err);
+
+/* Records which annotation each prediction became: pairs_json is a JSON
+ * array of {"id", "annotation_id"}; each prediction's data gets
+ * "annotation_id". 0 or -1. */
+int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *pairs_json, lp_error *err);
+
 #endif
