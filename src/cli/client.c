@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "loupe/cli/args.h"
@@ -17,10 +18,11 @@
 
 struct lp_cli_client {
     char *url;
-    CURL *easy;                        /* lp_cli_request's, reused: keep-alive and the session cookie */
+    CURL *easy;                        /* lp_cli_request's, reused: keep-alive */
     struct curl_slist *headers[3];     /* by lp_cli_body: credential, Accept, Content-Type */
     char *auth;                        /* "Authorization: ApiKey …" or NULL */
     char *csrf;                        /* "X-CSRF-Token: …" in a session, else NULL */
+    char *cookie;                      /* the last "name=value" a Set-Cookie gave, sent in a session */
 };
 
 void lp_cli_error_clear(lp_cli_error *err)
@@ -111,6 +113,7 @@ void lp_cli_client_free(lp_cli_client *c)
         curl_easy_cleanup(c->easy);
     free(c->auth);
     free(c->csrf);
+    free(c->cookie);
     free(c->url);
     free(c);
 }
@@ -185,7 +188,8 @@ static int prepare(lp_cli_client *c, CURL *h, const char *method, const char *pa
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
-    curl_easy_setopt(h, CURLOPT_COOKIEFILE, ""); /* keeps a session's cookie on the reused handle */
+    if (c->csrf && c->cookie)
+        curl_easy_setopt(h, CURLOPT_COOKIE, c->cookie);
     return 0;
 }
 
@@ -236,9 +240,34 @@ int lp_cli_finish(CURL *h, CURLcode result, const lp_buf *body, json_t **answer,
     return -1;
 }
 
+/* Keeps the name=value pair of a Set-Cookie header (the sign-in's session) for the session's
+ * requests. */
+static size_t keep_cookie(char *p, size_t size, size_t n, void *ud)
+{
+    lp_cli_client *c = ud;
+    size_t len = size * n;
+    static const char name[] = "set-cookie:";
+    if (len > sizeof name && strncasecmp(p, name, sizeof name - 1) == 0) {
+        const char *v = p + sizeof name - 1, *end = p + len;
+        while (v < end && *v == ' ')
+            v++;
+        size_t k = 0;
+        while (v + k < end && v[k] != ';' && v[k] != '\r' && v[k] != '\n')
+            k++;
+        char *copy = strndup(v, k);
+        if (copy) {
+            free(c->cookie);
+            c->cookie = copy;
+        }
+    }
+    return len;
+}
+
 /* Runs c's reused handle, set up by prepare, and reads its answer. */
 static int perform(lp_cli_client *c, lp_buf *body, json_t **answer, lp_cli_error *err)
 {
+    curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, keep_cookie);
+    curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
     CURLcode rc = curl_easy_perform(c->easy);
     if (rc == CURLE_WRITE_ERROR && body->len > 0)
         return lp_cli_error_set(err, LP_CLI_FAILED, "the server's answer is larger than %zu bytes", body->max);
