@@ -251,9 +251,13 @@ int lp_db_webhook_delivery_redeliver(lp_db *db, const char *team_id, const char 
     if (!lp_is_uuid(webhook_id) || !lp_is_uuid(id))
         return lp_error_set(err, LP_E_NOT_FOUND, "delivery %s not found", id);
     n = lp_db_exec(db,
-                   "WITH d AS (UPDATE webhook_deliveries d SET status = 'pending', retry_base = d.attempts, "
-                   "next_attempt_at = now(), updated_at = now() FROM webhooks w "
-                   "WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3 AND w.id = d.webhook_id AND w.active "
+                   /* held from the subscription as it is now: locked FOR KEY SHARE, so a change
+                    * of ordered under way (FOR UPDATE) is waited for, or waits and sees this row */
+                   "WITH w AS MATERIALIZED (SELECT id, ordered FROM webhooks WHERE team_id = $1 AND id = $2 "
+                   "AND active FOR KEY SHARE), "
+                   "d AS (UPDATE webhook_deliveries d SET status = 'pending', retry_base = d.attempts, "
+                   "held = w.ordered, next_attempt_at = now(), updated_at = now() FROM w "
+                   "WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3 AND w.id = d.webhook_id "
                    "RETURNING d.id) "
                    "INSERT INTO outbox (exchange, routing_key, body) "
                    "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', '{\"v\": 1}' FROM d",

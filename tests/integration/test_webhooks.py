@@ -219,6 +219,21 @@ class DeliveryTest(WebhookCase):
         self.assertProblem(self.c.post("/api/v1/webhooks/%s/test" % hook["id"]), 409)
         self.assertProblem(self.c.post("/api/v1/webhooks/%s/deliveries/%s/redeliver" % (hook["id"], delivery_id)), 409)
 
+    def test_redelivery_follows_the_subscriptions_order_as_it_is_now(self):
+        # delivered while ordered, redelivered after ordered was turned off and after it was turned on again
+        hook = self.subscribe(["item.ready"], ordered=True)
+        delivery_id = self.c.post("/api/v1/webhooks/%s/test" % hook["id"]).json()["delivery_id"]
+        self.wait_delivery(hook, delivery_id, ("delivered",))
+        for n, ordered in [(2, False), (3, True)]:
+            r = self.c.patch("/api/v1/webhooks/" + hook["id"], json={"ordered": ordered})
+            self.assertEqual(r.status, 200, r.text)
+            r = self.c.post("/api/v1/webhooks/%s/deliveries/%s/redeliver" % (hook["id"], delivery_id))
+            self.assertEqual(r.status, 202, r.text)
+            lh.wait_until(lambda: (lambda d: d if d["attempts"] == n and d["status"] == "delivered" else None)(
+                self.delivery(hook, delivery_id)), timeout=20, message="redelivery %d to be delivered" % n)
+        self.assertEqual([q["headers"]["webhook-id"] for q in self.rx.requests], [delivery_id] * 3)
+        wr.verify(self, hook["secret"], self.rx.requests)
+
     def test_500_then_200_delivers_on_the_second_attempt(self):
         hook = self.subscribe(["*"])
         self.rx.plan(500, 200)
