@@ -85,12 +85,12 @@ export LOUPE_DECODER_PATH=$build/src/decoder/loupe-decoder LOUPE_MEDIA_CACHE_DIR
 key=$(echo "bench volume" | "$build/src/app/louped" admin bootstrap --team bench --email bench@loupe.local --password-stdin |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
 bench_start "$build/src/app/louped" serve
-bench_start "$build/src/worker/loupe-worker"
+LOUPE_LOG_LEVEL=debug bench_start "$build/src/worker/loupe-worker"  # its debug lines time the job's steps
 worker_pid=${pids[-1]}
 
 python3 - "$port" "$key" "$work" "$slices" "$raw" "$gz" "$(cat "$work/raw.rss")" "$volume_bytes" "$zip_bytes" \
-    "$worker_pid" "$db_url" <<'PY'
-import http.client, json, os, random, statistics, subprocess, sys, time
+    "$worker_pid" "$db_url" "$work/loupe-worker.log" <<'PY'
+import http.client, json, os, random, re, statistics, subprocess, sys, time
 port, key, work, nslices = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 raw, gz, raw_rss_kib = float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
 volume_bytes, zip_bytes, worker_pid, db_url = int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10]), sys.argv[11]
@@ -144,6 +144,15 @@ print("  dcm2niix alone, -z y (gzip):              %6.2f s" % gz)
 print("  Loupe, upload to ready:                   %6.2f s = %.2fx dcm2niix -z n, %.2fx dcm2niix -z y (goal <= 1.5x: %s)"
       % (total, total / raw, total / gz, "met" if total <= 1.5 * raw else "NOT met"))
 print("  Loupe, the media.normalize job alone:     %6.2f s = %.2fx dcm2niix -z n" % (job, job / raw))
+log = open(sys.argv[12]).read()
+steps = re.search(r"checked and de-identified in (\d+) ms, converted in (\d+) ms", log)
+more = re.search(r"fetched in (\d+) ms, decoded in (\d+) ms, stored in (\d+) ms, recorded in (\d+) ms", log)
+if steps and more:
+    f, d, st_, rec = (int(x) / 1000 for x in more.groups())
+    chk, conv = (int(x) / 1000 for x in steps.groups())
+    print("    its steps: original fetched %.2f s; decoded %.2f s = checked and de-identified %.2f s + dcm2niix %.2f s"
+          " + NIfTI read, RAS+, histogram, compressed volume and posters %.2f s; stored %.2f s; recorded %.2f s"
+          % (f, d, chk, conv, d - chk - conv, st_, rec))
 
 rnd = random.Random(14)
 planes = meta["slices"]

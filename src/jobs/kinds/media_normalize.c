@@ -582,6 +582,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         lp_error_set(&ctx->err, LP_E_IO, "cannot create %s: %s", out_dir, strerror(errno));
         goto cleanup;
     }
+    int64_t t_start = lp_now_mono_ms();
     if (fetch_original(s, key, src, sha, &size, &ctx->err) != 0) {
         if (ctx->err.code == LP_E_NOT_FOUND)
             rc = fail_slot(ctx, &slot, upload_id,
@@ -594,6 +595,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         goto cleanup;
     }
     lp_job_progress(ctx, 0.1);
+    int64_t t_fetched = lp_now_mono_ms();
 
     lp_decoder_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
     lp_media_limits_from_config(&args.limits, ctx->cfg);
@@ -610,6 +612,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         goto cleanup;
     }
     lp_job_progress(ctx, 0.8);
+    int64_t t_decoded = lp_now_mono_ms();
     merge = json_object();
     if (!merge || json_object_set_new(merge, "sha256", json_string(sha)) ||
         json_object_set_new(merge, "size", json_integer((json_int_t)size))) {
@@ -620,9 +623,13 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         goto cleanup;
     if (dicom && !ctx->cfg->dicom_keep_original)
         json_object_set_new(merge, "original", json_null()); /* deleted below, once the slot no longer names it */
+    int64_t t_stored = lp_now_mono_ms();
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
     if (rc == 0 && dicom)
         drop_original(ctx, s, key);
+    LP_DEBUG("media", "job %s: original fetched in %lld ms, decoded in %lld ms, stored in %lld ms, recorded in %lld ms",
+             ctx->id, (long long)(t_fetched - t_start), (long long)(t_decoded - t_fetched),
+             (long long)(t_stored - t_decoded), (long long)(lp_now_mono_ms() - t_stored));
 
 cleanup:
     if (rc != 0 && ctx->err.code != LP_OK &&
