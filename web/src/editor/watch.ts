@@ -122,8 +122,9 @@ export class Watcher {
   /**
    * Reports the frame showing: each frame the element presents (its media time, exact), and where
    * no presented frame was reported lately the frame at the element's clock, read at each screen
-   * refresh (requestVideoFrameCallback is missing, or the compositor presents video frames rarely:
-   * a background tab, a headless browser).
+   * refresh (requestVideoFrameCallback is missing, or, while playing, the compositor presents
+   * video frames rarely: a background tab, a headless browser). Paused, the frame last presented
+   * stays: the clock may stand a little before it.
    */
   private follow(): void {
     const v = this.video as FrameCallbackVideo
@@ -134,7 +135,8 @@ export class Watcher {
         this.host.frame(n)
       }
     }
-    if (v.requestVideoFrameCallback) {
+    const presents = !!v.requestVideoFrameCallback
+    if (presents) {
       const next = () => {
         this.callback = v.requestVideoFrameCallback!((_now, meta) => {
           if (this.disposed) return
@@ -148,7 +150,8 @@ export class Watcher {
     }
     const tick = () => {
       if (this.disposed) return
-      if (!v.seeking && v.readyState >= 2 && performance.now() - this.presentedAt > QUIET_MS) {
+      const quiet = !presents || (!v.paused && performance.now() - this.presentedAt > QUIET_MS)
+      if (quiet && !v.seeking && v.readyState >= 2) {
         this.clocked++
         seen(v.currentTime)
       }
