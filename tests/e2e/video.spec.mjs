@@ -156,6 +156,15 @@ async function watchAndBack(page, cfg, api) {
   const media = await api('GET', `/api/v1/items/${cfg.item}/slots/0/media`)
   assert.ok(media.playback, 'the video has playback renditions')
   await page.getByRole('button', { name: 'First frame' }).click()
+  // the shortcuts of watch mode and of hidden areas are in the help
+  await page.keyboard.press('?')
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' })
+  await help.waitFor()
+  const listed = await help.innerText()
+  for (const what of ['Watch (the video with sound', 'Hide the selected track from here', 'Show the selected track again from here']) {
+    assert.ok(listed.includes(what), `the shortcut help does not list "${what}"`)
+  }
+  await help.getByRole('button', { name: 'Close' }).click()
   await page.keyboard.press('w')
   await waitUntil(page, () => {
     const v = window.loupeVideo()
