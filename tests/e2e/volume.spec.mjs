@@ -48,6 +48,14 @@ async function run(cfg, chromium) {
     const [nx, ny, nz] = media.media.shape
     await page.getByText(`${nx}×${ny}×${nz}`).waitFor()
     log(`ok - the viewer opened a ${nx}×${ny}×${nz} volume in three planes and 3D`)
+    // the crosshair in patient space is where the slot's affine puts its voxel (within a voxel:
+    // the voxel shown is rounded), so drawings are placed in patient coordinates
+    const s0 = await state(page)
+    const A = media.media.affine
+    const want = [0, 1, 2].map((r) => A[r][0] * s0.voxel[0] + A[r][1] * s0.voxel[1] + A[r][2] * s0.voxel[2] + A[r][3])
+    const size = Math.max(...media.media.pixdim)
+    assert.ok(want.every((w, r) => Math.abs(w - s0.mm[r]) <= size), `crosshair at ${s0.mm} mm, voxel ${s0.voxel} is at ${want} mm`)
+    log(`ok - the crosshair at voxel ${s0.voxel} shows ${s0.mm.map((c) => c.toFixed(1))} mm (the affine: ${want.map((c) => c.toFixed(1))})`)
     await shots(page, cfg.artifacts, 'volume-open')
 
     // window presets: the display range is the preset's centre ± width / 2

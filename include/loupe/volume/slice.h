@@ -35,4 +35,37 @@ void lp_volume_plane_pixel(const lp_volume *v, lp_volume_plane p, int64_t i, int
 int lp_volume_slice(const lp_volume *v, lp_volume_plane p, int64_t index, const lp_volume_window *w, uint8_t *out,
                     lp_error *err);
 
+/* ---- plane coordinates ⇄ voxel and patient space ----
+ * Continuous coordinates: pixel (col, row) of a slice covers [col, col + 1)
+ * × [row, row + 1) (its centre at + 0.5, as an annotation's pixel
+ * coordinates are read), voxel (i, j, k) is centred on the integers (as the
+ * affine maps it), and a slice index is the voxel coordinate along the
+ * plane's normal. So a point drawn on any plane has one place in voxel space
+ * and, through the affine, in patient space (mm), and back: the same point
+ * seen on another plane. */
+
+/* Point (x, y) of plane p's slice `index` as voxel coordinates ijk. */
+void lp_volume_plane_to_voxel(const lp_volume *v, lp_volume_plane p, double index, double x, double y, double ijk[3]);
+/* The inverse: where voxel point ijk lies on plane p (slice index, x, y). */
+void lp_volume_voxel_to_plane(const lp_volume *v, lp_volume_plane p, const double ijk[3], double *index, double *x,
+                              double *y);
+/* Voxel point ijk in patient space (mm, RAS+) through v's affine. */
+void lp_volume_voxel_to_world(const lp_volume *v, const double ijk[3], double xyz[3]);
+/* The inverse; -1 when the affine is singular. */
+int lp_volume_world_to_voxel(const lp_volume *v, const double xyz[3], double ijk[3]);
+
+/* ---- label volumes (one uint8 per voxel of grid's dim, x fastest) on any plane ---- */
+
+/* Slice `index` of plane p of labels into out (width·height of that plane,
+ * caller-owned), laid out as lp_volume_slice lays out an image. -1 (naming
+ * "index") outside the plane. */
+int lp_volume_labels_cut(const lp_volume *grid, const uint8_t *labels, lp_volume_plane p, int64_t index, uint8_t *out,
+                         lp_error *err);
+/* The inverse: every non-zero pixel of image (a slice of plane p, as cut
+ * above) written into its voxel; zero pixels leave voxels as they are. So a
+ * mask drawn on a coronal or sagittal slice lands in voxel space, from where
+ * its axial slices (the frames annotations are stored on) are cut. */
+int lp_volume_labels_paint(const lp_volume *grid, uint8_t *labels, lp_volume_plane p, int64_t index,
+                           const uint8_t *image, lp_error *err);
+
 #endif

@@ -262,6 +262,68 @@ static void test_header_parse(void **state)
     assert_int_equal(lp_volume_nifti_header_parse(h, 200, &limits, &out, &err), -1);
 }
 
+/* Points drawn on any plane: to voxel and patient space and back, on every
+ * plane; the pixel a voxel's point falls in is the pixel slice.h puts it on;
+ * a rectangle painted on a coronal slice lands on the axial slices it
+ * crosses (one row of each) and cuts back to itself. */
+static void test_plane_conversions(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_volume *v = lsp_volume();
+    assert_int_equal(lp_volume_to_ras(v, &err), 0); /* 5 × 3 × 4 in RAS+ */
+    const double pts[][3] = {{0, 0, 0}, {4, 2, 3}, {1.25, 0.5, 2.75}, {3, 1, 0}};
+    for (size_t n = 0; n < sizeof pts / sizeof pts[0]; n++)
+        for (int p = 0; p < 3; p++) {
+            double index, x, y, back[3], xyz[3], again[3];
+            lp_volume_voxel_to_plane(v, (lp_volume_plane)p, pts[n], &index, &x, &y);
+            lp_volume_plane_to_voxel(v, (lp_volume_plane)p, index, x, y, back);
+            for (int c = 0; c < 3; c++)
+                assert_true(fabs(back[c] - pts[n][c]) < 1e-12);
+            int64_t si, col, row;
+            if (pts[n][0] == floor(pts[n][0]) && pts[n][1] == floor(pts[n][1]) && pts[n][2] == floor(pts[n][2])) {
+                lp_volume_plane_pixel(v, (lp_volume_plane)p, (int64_t)pts[n][0], (int64_t)pts[n][1], (int64_t)pts[n][2],
+                                      &si, &col, &row);
+                assert_int_equal((int64_t)index, si);
+                assert_int_equal((int64_t)floor(x), col); /* the voxel's centre lies inside its pixel */
+                assert_int_equal((int64_t)floor(y), row);
+            }
+            lp_volume_voxel_to_world(v, pts[n], xyz);
+            assert_int_equal(lp_volume_world_to_voxel(v, xyz, again), 0);
+            for (int c = 0; c < 3; c++)
+                assert_true(fabs(again[c] - pts[n][c]) < 1e-9);
+        }
+    /* the patient point of voxel (2, 1, 3) is where the original file's affine puts that voxel */
+    double ijk[3] = {2, 1, 3}, xyz[3], orig[3];
+    lp_volume_voxel_to_world(v, ijk, xyz);
+    assert_int_equal(lp_volume_at(v, 2, 1, 3), 100 * (4 - 2) + 10 * 3 + (2 - 1)); /* as lsp_volume stores it */
+    world(v->original_affine, 4 - 2, 3, 2 - 1, orig);
+    for (int c = 0; c < 3; c++)
+        assert_true(fabs(xyz[c] - orig[c]) < 1e-9);
+
+    /* a rectangle on coronal slice j = 1: columns 1..3, rows 0..1 (k = 3, 2) */
+    int64_t nx = v->dim[0], ny = v->dim[1], nz = v->dim[2];
+    uint8_t *labels = calloc((size_t)(nx * ny * nz), 1), img[5 * 4] = {0}, cut[5 * 4], axial[5 * 3];
+    assert_non_null(labels);
+    for (int r = 0; r < 2; r++)
+        for (int c = 1; c <= 3; c++)
+            img[r * nx + c] = 7;
+    assert_int_equal(lp_volume_labels_paint(v, labels, LP_PLANE_CORONAL, 1, img, &err), 0);
+    assert_int_equal(lp_volume_labels_cut(v, labels, LP_PLANE_CORONAL, 1, cut, &err), 0);
+    assert_memory_equal(cut, img, sizeof img);
+    for (int64_t k = 0; k < nz; k++) {
+        assert_int_equal(lp_volume_labels_cut(v, labels, LP_PLANE_AXIAL, k, axial, &err), 0);
+        for (int64_t y = 0; y < ny; y++)
+            for (int64_t x = 0; x < nx; x++) /* axial row ny-1-j = 1 holds it, on slices 2 and 3 */
+                assert_int_equal(axial[y * nx + x], k >= 2 && y == ny - 1 - 1 && x >= 1 && x <= 3 ? 7 : 0);
+    }
+    assert_int_equal(lp_volume_labels_cut(v, labels, LP_PLANE_SAGITTAL, nx, cut, &err), -1);
+    assert_string_equal(err.fields[0].field, "index");
+    free(labels);
+    lp_volume_free(v);
+}
+
 /* A marked voxel lands where slice.h says on each plane, and nowhere else. */
 static void test_slices(void **state)
 {
@@ -378,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_limits_and_truncation),
         cmocka_unit_test(test_header_parse),
         cmocka_unit_test(test_slices),
+        cmocka_unit_test(test_plane_conversions),
         cmocka_unit_test(test_windows_and_metadata),
         cmocka_unit_test(test_nibabel_files),
     };
