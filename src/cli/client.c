@@ -14,7 +14,8 @@
 
 #define ANSWER_MAX ((size_t)256 << 20) /* the largest JSON answer read (a page of 1000 items is far less) */
 #define CONNECT_TIMEOUT_S 15L
-#define LOW_SPEED_TIME_S 120L          /* a transfer under 1 byte/s this long is given up */
+#define LOW_SPEED_TIME_S 120L
+#define PAGE_SIZE 1000                 /* items asked per page of a list (the default page_size_max) */          /* a transfer under 1 byte/s this long is given up */
 
 struct lp_cli_client {
     char *url;
@@ -301,22 +302,51 @@ cleanup:
     return rc;
 }
 
+/* Whether err is the server refusing page[size] (400: a page_size_max below PAGE_SIZE). */
+static int page_size_refused(const lp_cli_error *err)
+{
+    size_t i;
+    json_t *e;
+    if (err->status != 400 && err->status != 422)
+        return 0;
+    json_array_foreach(json_object_get(err->problem, "errors"), i, e)
+    {
+        const char *field = json_string_value(json_object_get(e, "field"));
+        if (field && strcmp(field, "page[size]") == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int lp_cli_get_all(lp_cli_client *c, const char *path, const char *member, json_t *into, lp_cli_error *err)
 {
-    char *next = strdup(path);
-    int rc = 0;
+    size_t n = strlen(path) + 32;
+    char *next = malloc(n);
+    int rc = 0, first = 1;
+    if (!next)
+        return lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+    snprintf(next, n, "%s%cpage%%5Bsize%%5D=%d", path, strchr(path, '?') ? '&' : '?', PAGE_SIZE);
     while (rc == 0 && next) {
         json_t *page = NULL;
         rc = lp_cli_request(c, "GET", next, NULL, &page, err);
         free(next);
         next = NULL;
+        if (rc != 0 && first && page_size_refused(err)) { /* the server's pages are smaller: take its own */
+            lp_cli_error_clear(err);
+            if (!(next = strdup(path)))
+                return lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+            rc = 0;
+            first = 0;
+            continue;
+        }
+        first = 0;
         if (rc != 0)
             break;
         json_t *list = json_object_get(page, member);
         if (!json_is_array(list) || json_array_extend(into, list) != 0)
             rc = lp_cli_error_set(err, LP_CLI_FAILED, "the answer of %s has no \"%s\" list", path, member);
-        const char *n = json_string_value(json_object_get(page, "next"));
-        if (rc == 0 && n && !(next = strdup(n)))
+        const char *more = json_string_value(json_object_get(page, "next"));
+        if (rc == 0 && more && !(next = strdup(more)))
             rc = lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
         json_decref(page);
     }

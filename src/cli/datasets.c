@@ -9,7 +9,7 @@ int lp_cli_cmd_datasets_list(lp_cli_ctx *ctx)
     json_t *all = json_array();
     if (!all)
         return LP_CLI_FAILED;
-    if (lp_cli_get_all(ctx->client, "/api/v1/datasets?page%5Bsize%5D=1000", "datasets", all, &err) != 0) {
+    if (lp_cli_get_all(ctx->client, "/api/v1/datasets", "datasets", all, &err) != 0) {
         json_decref(all);
         return lp_cli_fail(ctx, &err);
     }

@@ -52,7 +52,7 @@ int lp_cli_find_dataset(lp_cli_ctx *ctx, const char *name, json_t **dataset, lp_
     json_t *all = json_array();
     if (!all)
         return lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
-    int rc = lp_cli_get_all(ctx->client, "/api/v1/datasets?page%5Bsize%5D=1000", "datasets", all, err);
+    int rc = lp_cli_get_all(ctx->client, "/api/v1/datasets", "datasets", all, err);
     size_t i;
     json_t *d;
     json_array_foreach(all, i, d)

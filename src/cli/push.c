@@ -153,7 +153,7 @@ static int list_remote(push *p, const char *dataset_id, json_t *items, lp_cli_re
     char query[512];
     const char *folder = p->ctx->args->path;
     char *esc = folder ? curl_easy_escape(NULL, folder, 0) : NULL;
-    snprintf(query, sizeof query, "/api/v1/items?dataset_id=%s&page%%5Bsize%%5D=1000%s%s", dataset_id,
+    snprintf(query, sizeof query, "/api/v1/items?dataset_id=%s%s%s", dataset_id,
              esc ? "&path=" : "", esc ? esc : "");
     curl_free(esc);
     if (lp_cli_get_all(p->ctx->client, query, "items", items, err) != 0)

@@ -236,6 +236,8 @@ class CliTest(lh.LoupeTestCase):
         self.assertIn("--dataset", p.stderr)
 
     def test_login_with_password_and_live_progress(self):
+        # a server whose pages hold at most 3: the client falls back to the server's own page size
+        self.daemon = self.start_louped({"page_size_max": "3"})
         out = self.loupe_json("login", "--url", self.daemon.url, "--email", self.boot["email"],
                               "--password-stdin", input=PASSWORD + "\n")
         self.assertEqual(out["user"]["email"], self.boot["email"])
@@ -263,6 +265,8 @@ class CliTest(lh.LoupeTestCase):
         self.assertIn("\r\x1b[K[", screen)
         self.assertIn("6/6 files", screen)
         self.assertIn("6 uploaded, 0 skipped", proc.stdout)
+        out = self.loupe_json("push", folder, "--dataset", ds["slug"])
+        self.assertEqual((out["uploaded"], out["skipped"]), (0, 6), out)
 
     @staticmethod
     def _drain(fd, into):

@@ -51,7 +51,8 @@ int lp_cli_client_session(lp_cli_client *c, const char *csrf);
 int lp_cli_request(lp_cli_client *c, const char *method, const char *path, const json_t *body, json_t **answer,
                    lp_cli_error *err);
 
-/* GETs path and every next page, appending each page's `member` array to into (borrowed). */
+/* GETs path and every next page, appending each page's `member` array to into (borrowed). Asks
+ * for pages of 1000, or of the server's default size when it allows fewer. */
 int lp_cli_get_all(lp_cli_client *c, const char *path, const char *member, json_t *into, lp_cli_error *err);
 
 /* What a request's body is: its Content-Type. */
