@@ -1472,6 +1472,7 @@ int lp_api_annotations_batch(lp_req *req)
     }
     char tag[32];
     if (if_match && !lp_req_etag_match(req, "If-Match", etag_of(version, tag))) {
+        lp_db_rollback(db);
         etag_header(req, version);
         lp_error_set(&req->err, LP_E_PRECONDITION, "the annotations of item %s changed since you read them",
                      item_id);

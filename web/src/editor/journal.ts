@@ -3,6 +3,7 @@
 // every change and clears it once the server has the edits; on opening an item it replays what
 // it finds (see saver.ts).
 import type { Shape } from './geometry'
+import type { Batch } from './saver'
 
 export interface JournalEntry {
   itemId: string
@@ -10,6 +11,12 @@ export interface JournalEntry {
   baseVersion: number
   /** id → the shape as the user left it, or null for a deletion. */
   shapes: Record<string, Shape | null>
+  /**
+   * The batch that was on its way when the entry was written, with its Idempotency-Key: replayed
+   * as it was, so that a save whose answer was lost (the tab closed first) is answered from the
+   * server's record of it instead of conflicting with itself.
+   */
+  inflight?: { key: string; batch: Batch; snapshots: Record<string, Shape | null> }
   savedAt: number
 }
 

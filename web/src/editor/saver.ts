@@ -1,11 +1,12 @@
 // Autosave: the document's changes become batches (create / update / delete, all or nothing)
 // sent with If-Match (the version the edits were made on) and an Idempotency-Key (the same key
-// when a batch is retried, so a save whose answer was lost is not applied twice). Changes are
+// when a batch is retried, so a save whose answer was lost is not applied twice; the journal keeps
+// the batch in flight and its key, so this holds across a closed tab too). Changes are
 // journaled first (journal.ts); a network failure keeps them and retries with growing pauses;
 // a 412 stops saving and asks the user to keep their version or take the server's.
 import type { ShapeDocument } from './document'
 import type { Shape } from './geometry'
-import type { JournalStore } from './journal'
+import type { JournalEntry, JournalStore } from './journal'
 
 export interface Batch {
   create: Shape[]
@@ -164,7 +165,10 @@ export class Saver {
     }
     const shapes: Record<string, Shape | null> = {}
     for (const id of ids) shapes[id] = this.doc.get(id) ?? null
-    await this.journal.put({ itemId: this.itemId, baseVersion: this.version, shapes, savedAt: Date.now() })
+    const entry: JournalEntry = { itemId: this.itemId, baseVersion: this.version, shapes, savedAt: Date.now() }
+    const f = this.inflight
+    if (f) entry.inflight = { key: f.key, batch: f.batch, snapshots: Object.fromEntries(f.snapshots) }
+    await this.journal.put(entry)
   }
 
   /** Applies a journal left by an earlier page (edits not yet saved) as the user's edits. */
@@ -172,8 +176,15 @@ export class Saver {
     const entry = await this.journal.get(this.itemId)
     if (!entry) return 0
     this.version = entry.baseVersion
+    // the batch in flight goes again first, with its key (the server may have applied it already)
+    if (entry.inflight) {
+      const { key, batch, snapshots } = entry.inflight
+      this.inflight = { key, batch, snapshots: new Map(Object.entries(snapshots)) }
+    }
     const n = Object.keys(entry.shapes).length
     for (const [id, shape] of Object.entries(entry.shapes)) this.doc.put(id, shape)
+    // what the batch in flight carries as it is now needs no second batch
+    for (const [id, snap] of this.inflight?.snapshots ?? []) if (sameJson(entry.shapes[id] ?? null, snap)) this.dirty.delete(id)
     return n
   }
 
@@ -204,6 +215,7 @@ export class Saver {
   async flush(): Promise<void> {
     if (this.stopped || this.state === 'conflict' || this.state === 'saving') return
     clearTimeout(this.timer)
+    const fresh = !this.inflight
     this.inflight ??= this.nextBatch()
     if (!this.inflight) {
       await this.writeJournal()
@@ -213,6 +225,7 @@ export class Saver {
     const f = this.inflight
     this.setState('saving')
     try {
+      if (fresh) await this.writeJournal() // the key is kept before the batch leaves
       this.version = await this.transport.save(f.batch, this.version, f.key)
       for (const [id, s] of f.snapshots) {
         if (s) {

@@ -56,7 +56,7 @@ function setup() {
   const initial = [...server.shapes.values()]
   doc.load(initial)
   saver.reset(server.version, initial)
-  return { server, doc, journal, saver, states, stack: new CommandStack(doc), conflict: () => conflict }
+  return { server, transport, doc, journal, saver, states, stack: new CommandStack(doc), conflict: () => conflict }
 }
 
 describe('Saver', () => {
@@ -110,6 +110,35 @@ describe('Saver', () => {
     expect(await saver.replay()).toBe(2)
     await saver.flush()
     expect([...server.shapes.keys()]).toEqual(['a'])
+    expect(await first.journal.get('item1')).toBeUndefined()
+  })
+
+  it('replays the batch of a closed tab whose answer was lost with its key: no conflict, applied once', async () => {
+    const first = setup()
+    first.server.mode = 'lost-answer'
+    first.stack.apply('add', [kp('a', 1)])
+    await first.saver.flush()
+    expect(first.saver.state).toBe('offline')
+    expect(first.server.version).toBe(4) // the server applied it; the page never heard
+    // a new page on the same server and journal: it reads version 4, the journal says 3
+    const { server } = first
+    const doc = new ShapeDocument()
+    const states: string[] = []
+    const saver = new Saver('item1', doc, first.transport, first.journal, {
+      debounceMs: 1e9,
+      newKey: () => 'fresh',
+      onState: (s) => states.push(s),
+      onConflict: () => states.push('conflict-dialog'),
+    })
+    doc.load([...server.shapes.values()])
+    saver.reset(server.version, [...server.shapes.values()])
+    expect(await saver.replay()).toBe(1)
+    await saver.flush()
+    expect(server.calls.map((c) => [c.key, c.version])).toEqual([['key-1', 3], ['key-1', 3]])
+    expect(states).not.toContain('conflict')
+    expect(saver.state).toBe('saved')
+    expect(saver.version).toBe(4)
+    expect(server.shapes.size).toBe(2)
     expect(await first.journal.get('item1')).toBeUndefined()
   })
 
