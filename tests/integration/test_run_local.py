@@ -25,8 +25,12 @@ def children(pid):
 
 
 def read(path):
-    with open(path, errors="replace") as f:
-        return f.read()
+    """The file's text; "" when it is gone (a /proc entry of a process that just exited)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 class SuperviseTest(unittest.TestCase):
@@ -35,7 +39,8 @@ class SuperviseTest(unittest.TestCase):
             log = os.path.join(d, "log")
             env = dict(os.environ, SUPERVISE_BACKOFF_MIN="1", SUPERVISE_BACKOFF_MAX="2")
             with open(log, "w") as out:
-                p = subprocess.Popen([SUPERVISE, "sleeper", "sleep", "1000"], stderr=out, env=env)
+                p = subprocess.Popen([SUPERVISE, "sleeper", "sleep", "1000"], stdout=subprocess.DEVNULL, stderr=out,
+                                     env=env, start_new_session=True)
             try:
                 def commands():
                     return [c for c in children(p.pid) if read("/proc/%d/cmdline" % c) == "sleep\x001000\x00"]
@@ -56,8 +61,12 @@ class SuperviseTest(unittest.TestCase):
                 lh.wait_until(lambda: not os.path.exists("/proc/%d" % third), timeout=5,
                               message="the command stopped with its supervisor")
             finally:
-                if p.poll() is None:
-                    p.kill()
+                # the supervisor and whatever it started, also when an assertion failed midway
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait()
 
 
 class RunLocalTest(lh.LoupeTestCase):
