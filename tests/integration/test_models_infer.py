@@ -191,6 +191,38 @@ class ModelsInferTest(lh.LoupeTestCase):
         self.assertEqual(sorted(q["data"]["annotation_id"] for q in listed),
                          sorted([got[0]["annotation_id"], r.json()["accepted"][0]["annotation_id"]]))
 
+    def test_worker_killed_during_a_run(self):
+        """kill -9 of the worker mid-run: another worker takes the job over, the run completes, and
+        no prediction is stored twice (the pages stored before the kill are not stored again)."""
+        first = self.worker(model_run_batch=2, worker_heartbeat="200ms")
+        with open(ASTRONAUT, "rb") as f:
+            photo = f.read()
+        items = [self.item("a%02d.png" % i, photo) for i in range(40)]
+        for it in items:
+            self.wait_ready(it)
+        m = self.model()
+        r = self.c.post("/api/v1/models/%s/runs" % m["id"], json={"filters": {"dataset_id": self.ds["id"]}})
+        self.assertEqual(r.status, 202, r.text)
+        job_id = r.json()["job"]["id"]
+        count = "SELECT count(*) FROM predictions WHERE run_id = '%s'" % job_id
+        lh.wait_until(lambda: int(self.query(count)[0][0]) > 0, timeout=60, interval=0.01,
+                      message="the run's first predictions")
+        first.kill()
+        before = int(self.query(count)[0][0])
+        self.assertLess(before, 40, "the run ended before the worker was killed")
+        self.worker(model_run_batch=2)
+
+        def done():
+            j = self.c.get("/api/v1/jobs/" + job_id).json()
+            return j if j["status"] in ("succeeded", "failed") else None
+        j = lh.wait_until(done, timeout=120, interval=0.2, message="the run to finish on the other worker")
+        self.assertEqual(j["status"], "succeeded", j)
+        self.assertEqual(j["attempts"], 2, j)
+        self.assertEqual(int(self.query(count)[0][0]), 40)
+        self.assertEqual(self.query("SELECT count(DISTINCT (item_id, slot, ordinal)) FROM predictions "
+                                    "WHERE run_id = '%s'" % job_id)[0][0], "40")
+        self.assertEqual(j["result"]["predictions"], 40 - before, j)
+
     def test_without_onnx_runtime_the_run_says_so(self):
         self.worker(ort=os.path.join(self.sandbox.work_dir, "no-such-libonnxruntime.so"))
         with open(ASTRONAUT, "rb") as f:
