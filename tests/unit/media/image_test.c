@@ -453,6 +453,42 @@ static void test_bad_files(void **state)
     assert_non_null(strstr(err.message, "cut.jpg"));
 }
 
+/* The pixels a model runs on: upright (EXIF 6 turned), shrunk to max_side, as a PPM whose header
+ * reads back; pixel data that starts with white-space bytes is not taken for header. */
+static void test_pixels_for_models(void **state)
+{
+    const char *in = fx_path("pixels6.jpg");
+    VipsImage *img = halves(60, 40), *tagged = NULL;
+    assert_int_equal(vips_copy(img, &tagged, NULL), 0);
+    vips_image_set_int(tagged, VIPS_META_ORIENTATION, 6);
+    assert_int_equal(vips_jpegsave(tagged, in, "strip", FALSE, NULL), 0);
+    g_object_unref(tagged);
+    g_object_unref(img);
+
+    lp_media_limits l = limits();
+    lp_media_blob ppm = {0};
+    lp_error err;
+    int w = 0, h = 0;
+    size_t off = 0;
+    lp_error_clear(&err);
+    assert_int_equal(lp_image_pixels(in, &l, 30, &ppm, &err), 0);
+    assert_int_equal(lp_image_ppm_parse(ppm.data, ppm.len, &w, &h, &off, &err), 0);
+    assert_int_equal(w, 20);
+    assert_int_equal(h, 30);
+    const uint8_t *px = (const uint8_t *)ppm.data + off;
+    assert_true(px[(2 * 20 + 10) * 3] > 200 && px[(2 * 20 + 10) * 3 + 2] < 60);  /* red on top */
+    assert_true(px[(27 * 20 + 10) * 3 + 2] > 200 && px[(27 * 20 + 10) * 3] < 60); /* blue below */
+    lp_media_blob_free(&ppm);
+
+    /* a 2 × 1 image whose first bytes are '\n' and ' ' */
+    const char grey[] = "P6\n2 1\n255\n\n \t\x01\x02\x03";
+    assert_int_equal(lp_image_ppm_parse(grey, sizeof grey - 1, &w, &h, &off, &err), 0);
+    assert_true(w == 2 && h == 1 && off == 11);
+    assert_int_equal(lp_image_ppm_parse(grey, sizeof grey - 2, &w, &h, &off, &err), -1); /* one byte short */
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_int_equal(lp_image_ppm_parse("P5\n2 1\n255\n", 11, &w, &h, &off, &err), -1);
+}
+
 static void test_formats(void **state)
 {
     assert_string_equal(lp_media_format_name(LP_MEDIA_WEBP), "webp");
@@ -492,6 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_jpeg_orientation_6),
+        cmocka_unit_test(test_pixels_for_models),
         cmocka_unit_test(test_png16_to_srgb8),
         cmocka_unit_test(test_cmyk_jpeg),
         cmocka_unit_test(test_alpha_flattened_for_jpeg),
