@@ -454,10 +454,7 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     } else {
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
-        lp_code c = LP_E_INTERNAL;
-        for (int i = LP_E_MALFORMED; code && i <= LP_E_IO; i++)
-            if (strcmp(lp_code_name((lp_code)i), code) == 0)
-                c = (lp_code)i;
+        lp_code c = lp_code_from_name(code);
         /* the worker keeps its code (a model or image it cannot run: 422); a request it could not read is ours */
         rc = lp_error_set(&req->err, c == LP_E_MALFORMED ? LP_E_INTERNAL : c, "inference failed: %s",
                           msg ? msg : "the worker's answer says nothing");

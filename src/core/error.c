@@ -42,6 +42,14 @@ int lp_code_http_status(lp_code code) { return code_table[known(code)].status; }
 const char *lp_code_name(lp_code code) { return code_table[known(code)].name; }
 const char *lp_code_title(lp_code code) { return code_table[known(code)].title; }
 
+lp_code lp_code_from_name(const char *name)
+{
+    for (int c = LP_OK + 1; name && c < LP_CODE_COUNT; c++)
+        if (code_table[c].name && strcmp(code_table[c].name, name) == 0)
+            return (lp_code)c;
+    return LP_E_INTERNAL;
+}
+
 void lp_error_clear(lp_error *e)
 {
     if (!e)

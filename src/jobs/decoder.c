@@ -188,10 +188,7 @@ static int image_reply(lp_decoder_result *r, const char *what, lp_media_blob *bl
         json_t *doc = json_loadb(r->output, r->output_len, 0, &jerr);
         const char *code = json_string_value(json_object_get(doc, "code"));
         const char *msg = json_string_value(json_object_get(doc, "message"));
-        lp_code c = LP_E_INTERNAL;
-        for (int i = LP_E_MALFORMED; code && i <= LP_E_IO; i++)
-            if (strcmp(lp_code_name((lp_code)i), code) == 0)
-                c = (lp_code)i;
+        lp_code c = lp_code_from_name(code);
         lp_error_set(err, c, "%s", msg ? msg : "the decoder failed without a message");
         json_decref(doc);
     } else if (r->end == LP_DECODER_TIMED_OUT) {

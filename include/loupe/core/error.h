@@ -79,6 +79,9 @@ void lp_error_prefix_fields(lp_error *e, size_t mark, const char *prefix);
 /* The table. Unknown codes map as LP_E_INTERNAL. */
 int lp_code_http_status(lp_code code);
 const char *lp_code_name(lp_code code);  /* "invalid", "not_found", … (problem type slug) */
+/* The code whose lp_code_name is name (an error carried in a message from another process);
+ * LP_E_INTERNAL for NULL, "ok" or a name no code has. */
+lp_code lp_code_from_name(const char *name);
 const char *lp_code_title(lp_code code); /* "Unprocessable content", … */
 
 #endif

@@ -25,6 +25,16 @@ static void table_maps_codes_to_statuses(void **state)
     }
 }
 
+static void codes_come_back_from_their_names(void **state)
+{
+    (void)state;
+    for (int c = LP_OK + 1; c < LP_CODE_COUNT; c++)
+        assert_int_equal(lp_code_from_name(lp_code_name((lp_code)c)), c);
+    assert_int_equal(lp_code_from_name("ok"), LP_E_INTERNAL);
+    assert_int_equal(lp_code_from_name("no_such_code"), LP_E_INTERNAL);
+    assert_int_equal(lp_code_from_name(NULL), LP_E_INTERNAL);
+}
+
 static void fields_are_kept_and_bounded(void **state)
 {
     lp_error e;
@@ -55,6 +65,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_maps_codes_to_statuses),
+        cmocka_unit_test(codes_come_back_from_their_names),
         cmocka_unit_test(fields_are_kept_and_bounded),
         cmocka_unit_test(prefixing),
     };
