@@ -121,12 +121,17 @@ void lp_volume_voxel_to_world(const lp_volume *v, const double ijk[3], double xy
         xyz[r] = v->affine[r][0] * ijk[0] + v->affine[r][1] * ijk[1] + v->affine[r][2] * ijk[2] + v->affine[r][3];
 }
 
+static double det3(const double m[3][3])
+{
+    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+           m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
 int lp_volume_world_to_voxel(const lp_volume *v, const double xyz[3], double ijk[3])
 {
     const double(*a)[4] = v->affine;
     double m[3][3] = {{a[0][0], a[0][1], a[0][2]}, {a[1][0], a[1][1], a[1][2]}, {a[2][0], a[2][1], a[2][2]}};
-    double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
-                 m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    double det = det3(m);
     if (!(det != 0) || !isfinite(det))
         return -1;
     double b[3] = {xyz[0] - a[0][3], xyz[1] - a[1][3], xyz[2] - a[2][3]};
@@ -135,9 +140,7 @@ int lp_volume_world_to_voxel(const lp_volume *v, const double xyz[3], double ijk
         memcpy(t, m, sizeof t);
         for (int r = 0; r < 3; r++)
             t[r][c] = b[r];
-        ijk[c] = (t[0][0] * (t[1][1] * t[2][2] - t[1][2] * t[2][1]) - t[0][1] * (t[1][0] * t[2][2] - t[1][2] * t[2][0]) +
-                  t[0][2] * (t[1][0] * t[2][1] - t[1][1] * t[2][0])) /
-                 det;
+        ijk[c] = det3(t) / det;
     }
     return 0;
 }
