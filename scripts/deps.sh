@@ -21,6 +21,9 @@ PACKAGES=(
     curl jq
     # medical volumes: DICOM conversion, and the Python packages the orientation tests compare with
     dcm2niix dcmtk python3-nibabel python3-pydicom
+    # install and packaging checks: systemd-analyze (units), dpkg-shlibdeps and file (cpack -G DEB),
+    # the compose-file schema and a validator for it (docker/compose.yaml)
+    systemd dpkg-dev file passwd python3-yaml python3-jsonschema docker-compose
     # browser tests, fuzzing, benchmarks
     chromium clang libclang-rt-14-dev wrk hyperfine imagemagick
 )

@@ -22,6 +22,7 @@ Environment:
   LOUPE_BIN_DIR        directories holding louped and loupe-worker, separated by ':'
                        (default: <source>/build/dev/src/app:<source>/build/dev/src/worker)
   LOUPE_SOURCE_DIR     the source tree (default: two levels above this file)
+  LOUPE_BUILD_DIR      the CMake build tree (install_testlib.py installs from it; default build/dev)
   LOUPE_TEST_WORK_DIR  where per-test work directories go (default: the system temp dir)
   LOUPE_TEST_TIMEOUT_SCALE  multiplies start-up and shutdown timeouts (e.g. 3 under sanitizers)
   LOUPE_TEST_REQUIRE   "all": every skip is a failure (CI)
@@ -713,9 +714,10 @@ class Sandbox:
         n = sum(1 for p in self.processes if p.name == name)
         return os.path.join(self.work_dir, "%s-%d.log" % (name, n))
 
-    def start_louped(self, settings=None, args=("serve",), wait=True, timeout=30.0):
-        """Starts `louped serve` on a free port; waits for /healthz unless wait=False."""
-        binary = self.louped_binary()
+    def start_louped(self, settings=None, args=("serve",), wait=True, timeout=30.0, binary=None):
+        """Starts `louped serve` (the built one, or `binary`) on a free port; waits for /healthz
+        unless wait=False."""
+        binary = binary or self.louped_binary()
         for attempt in range(3):
             s = dict(settings or {})
             port = int(s.pop("http_port", 0)) or free_port()
