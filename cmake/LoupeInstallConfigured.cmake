@@ -21,7 +21,10 @@ else()
 endif()
 
 file(READ "${LOUPE_SOURCE_DIR}/systemd/hardening.conf" LOUPE_HARDENING)
-file(REMOVE_RECURSE "${LOUPE_STAGE_DIR}")
+# A directory of this run's own: installs into other trees may run side by side (tests, cpack).
+string(MD5 run_id "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}")
+string(RANDOM LENGTH 8 salt)
+set(LOUPE_STAGE_DIR "${LOUPE_STAGE_DIR}/${run_id}-${salt}")
 foreach(unit louped.service loupe-worker@.service loupe-migrate.service)
   configure_file("${LOUPE_SOURCE_DIR}/systemd/${unit}.in" "${LOUPE_STAGE_DIR}/${unit}" @ONLY)
 endforeach()
@@ -36,3 +39,5 @@ if(EXISTS "$ENV{DESTDIR}${LOUPE_SYSCONFDIR}/loupe/loupe.conf")
 else()
   file(INSTALL "${LOUPE_STAGE_DIR}/loupe.conf" DESTINATION "${LOUPE_SYSCONFDIR}/loupe")
 endif()
+
+file(REMOVE_RECURSE "${LOUPE_STAGE_DIR}")
