@@ -26,6 +26,10 @@ PACKAGES=(
     systemd dpkg-dev file passwd python3-yaml python3-jsonschema docker-compose
     # browser tests, fuzzing, benchmarks
     chromium clang libclang-rt-14-dev wrk hyperfine imagemagick
+    # promtool, which checks docs/prometheus/loupe-rules.yml and a real /metrics scrape. On a
+    # host with systemd the package also enables and starts a Prometheus server on port 9090;
+    # nothing here uses that port (`systemctl disable --now prometheus` if unwanted).
+    prometheus
 )
 
 missing_packages() {

@@ -12,7 +12,8 @@
  * The HTTP server links no database: the application hands it the pool's
  * acquire/release and the authentication service (lp_services).
  *
- * Start: config → log → migrations → database pool → metrics → outbox relay
+ * Start: config → log → migrations → database pool → metrics (and the cached
+ * gauges the relay refreshes, when /metrics is on) → outbox relay
  * → authentication (credential cache + listener) → HTTP server → READY=1.
  * Stop: STOPPING=1 → stop accepting → let in-flight requests finish
  * (shutdown_grace) → stop HTTP → stop listener → stop relay → close pool. */
@@ -63,8 +64,15 @@ static int pool_collector(void *cls, lp_buf *out)
                          "loupe_db_pool_acquire_timeouts_total %" PRIu64 "\n"
                          "# HELP loupe_db_pool_reconnects_total Connections re-established after a failure.\n"
                          "# TYPE loupe_db_pool_reconnects_total counter\n"
-                         "loupe_db_pool_reconnects_total %" PRIu64 "\n",
-                         s.size, s.open, s.in_use, s.waiting, s.acquired, s.timeouts, s.reconnects);
+                         "loupe_db_pool_reconnects_total %" PRIu64 "\n"
+                         "# HELP loupe_db_pool_waits_total Acquisitions that found no free connection and waited.\n"
+                         "# TYPE loupe_db_pool_waits_total counter\n"
+                         "loupe_db_pool_waits_total %" PRIu64 "\n"
+                         "# HELP loupe_db_pool_wait_seconds_total Time spent waiting for a free connection.\n"
+                         "# TYPE loupe_db_pool_wait_seconds_total counter\n"
+                         "loupe_db_pool_wait_seconds_total %.6f\n",
+                         s.size, s.open, s.in_use, s.waiting, s.acquired, s.timeouts, s.reconnects, s.waits,
+                         (double)s.wait_us / 1e6);
 }
 
 static int readiness(const lp_services *svc, char *why, size_t cap)
@@ -240,6 +248,7 @@ int lp_app_serve(lp_config *cfg)
     app_state st = {0};
     lp_db_pool *pool = NULL;
     lp_metrics *metrics = NULL;
+    lp_ops_metrics *ops = NULL;
     lp_http_server *srv = NULL;
     lp_storage *storage = NULL;
     lp_auth *auth = NULL;
@@ -261,7 +270,12 @@ int lp_app_serve(lp_config *cfg)
     if (!metrics)
         goto cleanup;
     lp_metrics_add_collector(metrics, pool_collector, pool);
-    st.relay = lp_outbox_relay_start(cfg, &err);
+    if (cfg->metrics_token && cfg->metrics_token[0]) { /* no /metrics, nothing to read for it */
+        if (!(ops = lp_ops_metrics_new(cfg)))
+            goto cleanup;
+        lp_metrics_add_collector(metrics, lp_ops_metrics_collect, ops);
+    }
+    st.relay = lp_outbox_relay_start(cfg, ops, &err);
     if (!st.relay) {
         LP_ERROR("app", "cannot start the outbox relay: %s", err.message);
         goto cleanup;
@@ -328,6 +342,7 @@ cleanup:
     lp_auth_free(auth);
     lp_workflow_router_stop(st.router);
     lp_outbox_relay_stop(st.relay);
+    lp_ops_metrics_free(ops);
     lp_metrics_free(metrics);
     lp_db_pool_free(pool);
     free(public_url);

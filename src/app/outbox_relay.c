@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "listen_loop_int.h"
+#include "loupe/app/ops_metrics.h"
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -35,6 +36,7 @@
 
 struct lp_outbox_relay {
     const lp_config *cfg;
+    lp_ops_metrics *ops;         /* borrowed; NULL = /metrics is off */
     pthread_t thread;
     int wake[2];                 /* [0] read by the relay, [1] written by stop/kick */
     atomic_int stop;
@@ -184,6 +186,8 @@ static void *relay_main(void *arg)
     while (!atomic_load(&r->stop)) {
         int more = 0;
         int64_t wait_ms = r->cfg->outbox_poll;
+        if (r->ops && r->cfg->metrics_refresh < wait_ms)
+            wait_ms = r->cfg->metrics_refresh;
 
         atomic_store(&r->db_ok, lp_listen_ensure(&c.l, r->cfg));
         ensure_mq(r, &c);
@@ -197,6 +201,7 @@ static void *relay_main(void *arg)
             lp_error_clear(&err);
             if (lp_db_outbox_pending(c.l.db, &pending, &err) == 0)
                 atomic_store(&r->pending, pending);
+            lp_ops_metrics_refresh(r->ops, c.l.db, c.mq);
             if (lp_now_mono_ms() >= c.prune_at) {
                 c.prune_at = lp_now_mono_ms() + r->cfg->prune_every;
                 prune(r, &c);
@@ -226,7 +231,7 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_error *err)
+lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_ops_metrics *ops, lp_error *err)
 {
     lp_amqp_url u;
     lp_outbox_relay *r;
@@ -240,6 +245,7 @@ lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_error *err)
         return NULL;
     }
     r->cfg = cfg;
+    r->ops = ops;
     atomic_init(&r->pending, -1);
     if (pipe(r->wake) != 0) {
         lp_error_set(err, LP_E_INTERNAL, "cannot create the outbox relay's wake pipe: %s", strerror(errno));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loupe/core/trace.h"
 #include "loupe/core/util.h"
 
 #define LOG_LINE_MAX 8192
@@ -125,6 +126,8 @@ void lp_log_fields(lp_log_level level, const char *module, const char *msg, cons
         n += lp_json_escape(line + n, room > n ? room - n : 0, t_context);
         if (n > room) n = room;
     }
+    if (lp_trace_current()->trace_id[0])
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"trace_id\":\"%s", lp_trace_current()->trace_id);
     n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"msg\":\"");
     n += lp_json_escape(line + n, room > n ? room - n : 0, msg);
     if (n > room) n = room;

@@ -21,6 +21,7 @@
 
 #include "db_int.h"
 #include "loupe/core/log.h"
+#include "loupe/core/util.h"
 
 struct lp_db_pool {
     char *url;
@@ -32,6 +33,7 @@ struct lp_db_pool {
     lp_db *free_list;      /* guarded by mu */
     int open, in_use, waiting;
     uint64_t acquired, timeouts, reconnects;
+    uint64_t waits, wait_us; /* acquisitions that found no free slot, and their time waiting */
 };
 
 lp_db_pool *lp_db_pool_new(const char *url, int size, int64_t acquire_timeout_ms, int64_t statement_timeout_ms,
@@ -120,12 +122,16 @@ lp_db *lp_db_acquire(lp_db_pool *p, lp_error *err)
     }
 
     pthread_mutex_lock(&p->mu);
+    int64_t wait_from = p->free_list ? 0 : lp_now_mono_us();
+    if (wait_from)
+        p->waits++;
     while (!p->free_list) {
         int rc;
         p->waiting++;
         rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
         p->waiting--;
         if (rc == ETIMEDOUT && !p->free_list) {
+            p->wait_us += (uint64_t)(lp_now_mono_us() - wait_from);
             p->timeouts++;
             pthread_mutex_unlock(&p->mu);
             lp_error_set(err, LP_E_UNAVAILABLE,
@@ -135,6 +141,8 @@ lp_db *lp_db_acquire(lp_db_pool *p, lp_error *err)
             return NULL;
         }
     }
+    if (wait_from)
+        p->wait_us += (uint64_t)(lp_now_mono_us() - wait_from);
     db = p->free_list;
     p->free_list = db->next_free;
     db->next_free = NULL;
@@ -198,5 +206,7 @@ void lp_db_pool_get_stats(lp_db_pool *p, lp_db_pool_stats *out)
     out->acquired = p->acquired;
     out->timeouts = p->timeouts;
     out->reconnects = p->reconnects;
+    out->waits = p->waits;
+    out->wait_us = p->wait_us;
     pthread_mutex_unlock(&p->mu);
 }

@@ -25,6 +25,7 @@
 
 #include "http_int.h"
 #include "loupe/core/log.h"
+#include "loupe/core/trace.h"
 #include "loupe/core/util.h"
 #include "loupe/http/metrics.h"
 
@@ -95,6 +96,19 @@ static void arena_give_back(lp_arena *a)
     }
 }
 
+/* The request's log context on this thread: its id and its trace. */
+static void log_enter(const lp_req *req)
+{
+    lp_log_set_context(req->request_id);
+    lp_trace_set_current(&req->trace);
+}
+
+static void log_leave(void)
+{
+    lp_log_set_context(NULL);
+    lp_trace_set_current(NULL);
+}
+
 static lp_req *req_new(lp_http_server *srv, struct MHD_Connection *conn, const char *url, const char *method)
 {
     lp_arena *arena = arena_take(srv);
@@ -121,6 +135,11 @@ static lp_req *req_new(lp_http_server *srv, struct MHD_Connection *conn, const c
     else
         snprintf(req->request_id, sizeof(req->request_id), "%s%016" PRIxFAST64, srv->id_prefix,
                  atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed));
+    /* W3C trace context: continue the caller's trace with a span of our
+     * own, or start one when the header is absent or invalid. */
+    lp_trace parent;
+    lp_trace_parse(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"), &parent);
+    lp_trace_child(&parent, &req->trace);
     atomic_fetch_add(&srv->in_flight, 1);
     return req;
 }
@@ -193,6 +212,9 @@ static enum MHD_Result queue(lp_req *req)
             return MHD_NO;
     }
     MHD_add_response_header(in->response, "X-Request-Id", req->request_id);
+    char traceparent[LP_TRACEPARENT_LEN + 1];
+    if (lp_trace_format(&req->trace, traceparent) == 0)
+        MHD_add_response_header(in->response, "traceparent", traceparent);
     MHD_add_response_header(in->response, "X-Content-Type-Options", "nosniff");
     int has_cache_control = 0;
     for (res_header *h = in->headers; h; h = h->next) {
@@ -217,7 +239,7 @@ static void dispatch(lp_req *req)
 {
     const lp_route *route = req->route;
     const lp_services *svc = req->svc;
-    lp_log_set_context(req->request_id);
+    log_enter(req);
     memset(&req->who, 0, sizeof req->who);
     if (route->perm != LP_PERM_PUBLIC) {
         if (!svc->authenticate) {
@@ -358,7 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         struct lp_req_internal *in = req->in;
         char allow[96];
         if (check_framing(req, conn, url) != 0) {
-            lp_log_set_context(req->request_id);
+            log_enter(req);
             in->failed = 1;
             respond_problem(req);
             return queue(req);
@@ -402,7 +424,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (in->failed && (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
                            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))) {
             /* answer now rather than reading a body we will refuse */
-            lp_log_set_context(req->request_id);
+            log_enter(req);
             respond_problem(req);
             return queue(req);
         }
@@ -435,7 +457,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (in->status) /* already answered (early refusal) */
         return MHD_YES;
     if (!in->failed && in->has_sink) {
-        lp_log_set_context(req->request_id);
+        log_enter(req);
         if (in->sink.end(req, in->sink.cls) != 0)
             in->failed = 1;
         lp_req_db_release(req);
@@ -444,11 +466,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->body_len = in->body.len;
         dispatch(req);
     }
-    lp_log_set_context(req->request_id);
+    log_enter(req);
     if (in->failed)
         respond_problem(req);
     enum MHD_Result r = queue(req);
-    lp_log_set_context(NULL);
+    log_leave();
     return r;
 }
 
@@ -478,9 +500,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int status = in->status ? in->status : 499; /* client went away before an answer */
     lp_metrics_observe(srv->svc->metrics, req->route, status, us);
     if (srv->svc->cfg->access_log) {
-        lp_log_set_context(req->request_id);
+        log_enter(req);
         access_log(req, status, us);
-        lp_log_set_context(NULL);
+        log_leave();
     }
     if (in->has_sink && in->sink.cleanup)
         in->sink.cleanup(in->sink.cls);

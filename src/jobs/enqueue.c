@@ -54,6 +54,7 @@ int lp_jobs_enqueue(lp_db *db, const lp_config *cfg, const lp_job_spec *spec, ch
         goto cleanup;
     }
     lp_strlcpy(m.kind, kind->name, sizeof(m.kind));
+    lp_trace_format(lp_trace_current(), m.traceparent); /* the creating request's trace, if any */
     if (lp_job_msg_format(&m, NULL, message, sizeof(message)) < 0) {
         lp_error_set(err, LP_E_INTERNAL, "cannot build the message of job kind %s", kind->name);
         goto cleanup;

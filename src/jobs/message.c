@@ -75,6 +75,10 @@ int lp_job_msg_parse(const char *body, size_t len, lp_job_msg *out, lp_error *er
     } else {
         out->attempt = (int)json_integer_value(v);
     }
+
+    lp_trace t;
+    if (lp_trace_parse(json_string_value(json_object_get(root, "traceparent")), &t) == 0)
+        lp_trace_format(&t, out->traceparent);
     json_decref(root);
     return rc;
 }
@@ -91,6 +95,8 @@ int lp_job_msg_format(const lp_job_msg *m, const char *error, char *out, size_t 
                   m->attempt);
     if (!o)
         return -1;
+    if (m->traceparent[0] && json_object_set_new(o, "traceparent", json_string(m->traceparent)) != 0)
+        goto cleanup;
     if (error) {
         json_t *e = json_string(error);
         if (!e)

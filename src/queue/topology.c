@@ -178,3 +178,19 @@ int lp_queue_declare_topology(lp_amqp *c, const char *const *queues, size_t n, l
     }
     return 0;
 }
+
+int lp_queue_depth(lp_amqp *c, const char *name, int64_t *messages, int64_t *consumers, lp_error *err)
+{
+    char what[LP_QUEUE_FULL_NAME_MAX + 32];
+    amqp_queue_declare_ok_t *ok;
+
+    if (!lp_amqp_ok(c))
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the connection to RabbitMQ at %s is broken", lp_amqp_where(c));
+    ok = amqp_queue_declare(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(name), 1, 0, 0, 0, amqp_empty_table);
+    snprintf(what, sizeof(what), "looking at queue %s", name);
+    if (lp_amqp_check_reply(c, amqp_get_rpc_reply(c->conn), what, err) || !ok)
+        return -1;
+    *messages = (int64_t)ok->message_count;
+    *consumers = (int64_t)ok->consumer_count;
+    return 0;
+}

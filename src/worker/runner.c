@@ -11,6 +11,7 @@
 
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
+#include "loupe/core/trace.h"
 #include "loupe/core/util.h"
 #include "loupe/db/db.h"
 #include "loupe/db/jobs_sql.h"
@@ -97,12 +98,19 @@ int lp_job_runner_current(lp_job_runner *r, char out[37])
     return rc;
 }
 
-static void set_current(lp_job_runner *r, const char *id)
+/* The job this thread runs (NULL: none) and, for its log lines and the
+ * messages it writes, its trace: a span of the message's traceparent. */
+static void set_current(lp_job_runner *r, const lp_job_msg *m)
 {
+    lp_trace parent, t;
     pthread_mutex_lock(&r->mu);
-    lp_strlcpy(r->current, id ? id : "", sizeof(r->current));
+    lp_strlcpy(r->current, m ? m->job_id : "", sizeof(r->current));
     pthread_mutex_unlock(&r->mu);
-    lp_log_set_context(id);
+    lp_log_set_context(m ? m->job_id : NULL);
+    if (m && lp_trace_parse(m->traceparent, &parent) == 0 && lp_trace_child(&parent, &t) == 0)
+        lp_trace_set_current(&t);
+    else
+        lp_trace_set_current(NULL);
 }
 
 static int ensure_db(lp_job_runner *r, lp_error *err)
@@ -179,6 +187,7 @@ static lp_delivery_outcome finish_dead(lp_job_runner *r, const lp_job_row *row, 
     m.attempt = attempt;
     lp_strlcpy(m.job_id, row->id, sizeof(m.job_id));
     lp_strlcpy(m.kind, row->kind, sizeof(m.kind));
+    lp_trace_format(lp_trace_current(), m.traceparent);
     snprintf(msg_id, sizeof(msg_id), "job-%s-dead", row->id);
     if (lp_job_msg_format(&m, error, body, sizeof(body)) < 0 ||
         publish(r, LP_QUEUE_DLX, row->queue, body, msg_id, &err) != 0)
@@ -203,6 +212,7 @@ static lp_delivery_outcome finish_retry(lp_job_runner *r, const lp_job_row *row,
     m.attempt = attempt + 1;
     lp_strlcpy(m.job_id, row->id, sizeof(m.job_id));
     lp_strlcpy(m.kind, row->kind, sizeof(m.kind));
+    lp_trace_format(lp_trace_current(), m.traceparent);
     snprintf(msg_id, sizeof(msg_id), "job-%s-%d", row->id, m.attempt);
     if (lp_queue_retry_name(row->queue, tier, retry_queue) != 0 || lp_job_msg_format(&m, NULL, body, sizeof(body)) < 0)
         return finish_dead(r, row, attempt, error);
@@ -389,7 +399,7 @@ lp_delivery_outcome lp_job_runner_handle(lp_job_runner *r, const char *body, siz
     if (locked == 0)
         return defer_busy(r, &m);
 
-    set_current(r, m.job_id);
+    set_current(r, &m);
     out = claim_and_run(r, &m);
     set_current(r, NULL);
     lp_error_clear(&err);

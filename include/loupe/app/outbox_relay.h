@@ -12,13 +12,15 @@
  * publish and COMMIT can publish a row twice; consumers are idempotent.
  * Every prune_every it also removes what is kept only for a while: outbox
  * rows published a day ago, and inbound message ids past
- * integration_message_keep.
+ * integration_message_keep. It also refreshes the cached gauges of
+ * /metrics (loupe/app/ops_metrics.h) with its two connections.
  * Counters and flags are atomics, readable from any thread. */
 #ifndef LOUPE_APP_OUTBOX_RELAY_H
 #define LOUPE_APP_OUTBOX_RELAY_H
 
 #include <stdint.h>
 
+#include "loupe/app/ops_metrics.h"
 #include "loupe/core/buf.h"
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
@@ -33,10 +35,11 @@ typedef struct lp_outbox_stats {
     int db_ok;            /* connected to the database */
 } lp_outbox_stats;
 
-/* Starts the relay thread. cfg is borrowed and must outlive the relay. Fails
+/* Starts the relay thread. cfg and ops (NULL: no /metrics gauges to refresh)
+ * are borrowed and must outlive the relay. Fails
  * only on a bad amqp_url or if the thread cannot start: an unreachable
  * database or broker is retried in the background. */
-lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_error *err);
+lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_ops_metrics *ops, lp_error *err);
 
 /* Stops the thread (within about a second: a publish in flight is
  * finished or abandoned, its rows stay unpublished) and frees. NULL is a no-op. */

@@ -1,11 +1,11 @@
 /* Logging: one JSON object per line on stderr (or a chosen stream).
  *
  *   {"ts":"2026-01-01T00:00:00.000Z","level":"info","module":"http",
- *    "request_id":"…","msg":"…", …extra members…}
+ *    "request_id":"…","trace_id":"…","msg":"…", …extra members…}
  *
  * The request or job id is thread-local context (lp_log_set_context), so every
  * line written while serving a request carries it without threading it through
- * every call. Thread-safe: each line is one write(2). */
+ * every call; so is the trace id (lp_trace_set_current, loupe/core/trace.h). Thread-safe: each line is one write(2). */
 #ifndef LOUPE_CORE_LOG_H
 #define LOUPE_CORE_LOG_H
 

@@ -35,6 +35,8 @@ typedef struct lp_db_pool_stats {
     uint64_t acquired;     /* total successful acquisitions */
     uint64_t timeouts;     /* acquisitions that gave up (503) */
     uint64_t reconnects;   /* connections re-established */
+    uint64_t waits;        /* acquisitions that found no free connection and waited */
+    uint64_t wait_us;      /* total time those waited (timed-out ones included), microseconds */
 } lp_db_pool_stats;
 
 /* New pool of at most size connections to url (opened lazily, so a pool can be

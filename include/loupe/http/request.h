@@ -22,6 +22,7 @@
 #include "loupe/core/arena.h"
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
+#include "loupe/core/trace.h"
 
 struct lp_db_pool;
 struct lp_db;
@@ -95,6 +96,7 @@ struct lp_req {
     const char *method;             /* "GET", … */
     const char *path;               /* decoded path, without query */
     char request_id[40];
+    lp_trace trace;                 /* this request's span: the caller's traceparent's trace, or a new one */
     lp_principal who;
     lp_error err;                   /* filled by a handler returning -1 */
     const char *body;               /* whole body for BODY_JSON/BODY_BULK routes (NUL-terminated) */

@@ -21,7 +21,9 @@ typedef struct lp_job_spec {
 /* Validates spec (unknown kind → LP_E_INVALID on "kind"; the kind's payload
  * validator's field errors) and inserts the job (status queued) and its
  * outbox message with one statement: inside the caller's transaction when
- * one is open, else atomically on its own. Writes the new id to job_id_out.
+ * one is open, else atomically on its own. The message carries the calling
+ * thread's current trace (lp_trace_current), if any, so the worker logs the
+ * job under the trace of the request that made it. Writes the new id to job_id_out.
  * 0, or -1 with err. */
 int lp_jobs_enqueue(lp_db *db, const lp_config *cfg, const lp_job_spec *spec, char job_id_out[37], lp_error *err);
 

@@ -55,4 +55,10 @@ int lp_queue_retry_name(const char *q, size_t tier, char out[LP_QUEUE_FULL_NAME_
  * object the broker refused (the connection is then broken). */
 int lp_queue_declare_topology(lp_amqp *c, const char *const *queues, size_t n, lp_error *err);
 
+/* Messages ready in the broker queue `name` (a full name, "loupe.media") and
+ * its consumers, by a passive declare (no plugin needed; creates nothing).
+ * 0, or -1 with err; a queue that does not exist closes the channel, so the
+ * connection is then broken (declare the topology first). */
+int lp_queue_depth(lp_amqp *c, const char *name, int64_t *messages, int64_t *consumers, lp_error *err);
+
 #endif

@@ -85,7 +85,7 @@ static void test_parse_names_bad_fields(void **state)
 
 static void test_format_round_trip(void **state)
 {
-    lp_job_msg m = {1, ID, "system.echo", 4}, back;
+    lp_job_msg m = {1, ID, "system.echo", 4, ""}, back;
     char out[512];
     (void)state;
     int n = lp_job_msg_format(&m, NULL, out, sizeof(out));
@@ -102,8 +102,32 @@ static void test_format_round_trip(void **state)
     parse_ok(out, &back);
 
     assert_int_equal(lp_job_msg_format(&m, NULL, out, 20), -1); /* does not fit */
-    lp_job_msg bad = {1, "x", "system.echo", 1};
+    lp_job_msg bad = {1, "x", "system.echo", 1, ""};
     assert_int_equal(lp_job_msg_format(&bad, NULL, out, sizeof(out)), -1);
+}
+
+/* The trace rides along: kept through a round trip, absent in old messages,
+ * and an invalid one is dropped without failing the message. */
+static void test_traceparent_is_optional(void **state)
+{
+    static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    lp_job_msg m = {1, ID, "system.echo", 1, ""}, back;
+    char out[512];
+    (void)state;
+    assert_true(lp_job_msg_format(&m, NULL, out, sizeof(out)) > 0);
+    assert_null(strstr(out, "traceparent"));
+    parse_ok(out, &back);
+    assert_string_equal(back.traceparent, "");
+
+    memcpy(m.traceparent, tp, sizeof(tp));
+    assert_true(lp_job_msg_format(&m, NULL, out, sizeof(out)) > 0);
+    parse_ok(out, &back);
+    assert_string_equal(back.traceparent, tp);
+
+    parse_ok("{\"v\":1,\"job_id\":\"" ID "\",\"kind\":\"system.echo\",\"traceparent\":\"00-XYZ\"}", &back);
+    assert_string_equal(back.traceparent, "");
+    parse_ok("{\"v\":1,\"job_id\":\"" ID "\",\"kind\":\"system.echo\",\"traceparent\":7}", &back);
+    assert_string_equal(back.traceparent, "");
 }
 
 static void test_kind_names(void **state)
@@ -133,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_parse_minimal_defaults_attempt), cmocka_unit_test(test_parse_ignores_unknown_members),
         cmocka_unit_test(test_parse_rejects_garbage),          cmocka_unit_test(test_parse_names_bad_fields),
         cmocka_unit_test(test_format_round_trip),              cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_traceparent_is_optional),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
