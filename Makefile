@@ -6,6 +6,9 @@
 #                       replays) with ctest; lists what was skipped and why at the end
 #                       (LOUPE_TEST_REQUIRE=all turns every skip into a failure, as CI does)
 #   make asan-test      the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make faults         build, then only the fault suite (ctest label faults)
+#   make soak           build, then the soak (ctest label soak) for SOAK_SECONDS (1800; make test
+#                       runs it for 180)
 #   make run            a complete local instance under ./var (scripts/run-local.sh)
 #   make bench          release build, then the benchmarks in bench/
 #   make fuzz           libFuzzer targets (clang), each run for FUZZ_SECONDS
@@ -18,11 +21,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 1800
 CTEST_ARGS ?=
 
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: all build web test asan asan-test release run bench fuzz deps deps-ready clean docs-config
+.PHONY: all build web test faults soak asan asan-test release run bench fuzz deps deps-ready clean docs-config
 
 all: build
 
@@ -82,6 +86,12 @@ test: build
 
 asan-test: asan
 	$(call run_ctest,asan)
+
+faults: build
+	ctest --preset dev -L faults $(CTEST_ARGS)
+
+soak: build
+	LOUPE_SOAK_SECONDS=$(SOAK_SECONDS) ctest --preset dev -L soak -V $(CTEST_ARGS)
 
 # --- running ---------------------------------------------------------------------------------
 run:

@@ -31,6 +31,7 @@ static const struct {
     [LP_E_TIMEOUT] = {"timeout", 504, "Timed out"},
     [LP_E_NOMEM] = {"out_of_memory", 503, "Out of memory"},
     [LP_E_IO] = {"io", 500, "Storage failure"},
+    [LP_E_NO_SPACE] = {"insufficient_storage", 507, "Insufficient storage"},
 };
 
 static lp_code known(lp_code c)

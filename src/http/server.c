@@ -202,6 +202,18 @@ static void respond_problem(lp_req *req)
         MHD_add_response_header(in->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "ApiKey realm=\"loupe\"");
 }
 
+/* Seconds a client is told to wait before retrying a 503 whose handler named no wait of its own:
+ * a database or broker restart, the usual cause, is over in about that time. */
+#define RETRY_AFTER_DEFAULT "1"
+
+static int has_header(const res_header *h, const char *name)
+{
+    for (; h; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static enum MHD_Result queue(lp_req *req)
 {
     struct lp_req_internal *in = req->in;
@@ -216,14 +228,14 @@ static enum MHD_Result queue(lp_req *req)
     if (lp_trace_format(&req->trace, traceparent) == 0)
         MHD_add_response_header(in->response, "traceparent", traceparent);
     MHD_add_response_header(in->response, "X-Content-Type-Options", "nosniff");
-    int has_cache_control = 0;
-    for (res_header *h = in->headers; h; h = h->next) {
-        if (strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
-            has_cache_control = 1;
+    for (res_header *h = in->headers; h; h = h->next)
         MHD_add_response_header(in->response, h->name, h->value);
-    }
-    if (!has_cache_control)
+    if (!has_header(in->headers, MHD_HTTP_HEADER_CACHE_CONTROL))
         MHD_add_response_header(in->response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* A 503 is always temporary (the database, the broker or the storage is away, the pool
+     * is busy): say when to try again unless the handler said it already. */
+    if (in->status == MHD_HTTP_SERVICE_UNAVAILABLE && !has_header(in->headers, MHD_HTTP_HEADER_RETRY_AFTER))
+        MHD_add_response_header(in->response, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER_DEFAULT);
     if (in->close)
         MHD_add_response_header(in->response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(in->conn, (unsigned)in->status, in->response);

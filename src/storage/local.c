@@ -240,6 +240,25 @@ static void local_free(lp_storage *s)
 
 /* --- writing -------------------------------------------------------------- */
 
+/* The code for a failed write, mkdir or sync: a full file system is the operator's to fix (507),
+ * anything else a storage failure (500). */
+static lp_code write_failure(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? LP_E_NO_SPACE : LP_E_IO;
+}
+
+/* Fills err for a failed write step on object key and returns -1; a full file system says so, and
+ * what to do about it, in words a person can act on (without the server's paths). */
+static int write_error(lp_error *err, const char *what, const char *key, int e)
+{
+    if (write_failure(e) == LP_E_NO_SPACE) {
+        lp_error_set(err, LP_E_NO_SPACE, "the storage is full: cannot %s object '%s'", what, key);
+        return lp_error_hint(err, "nothing of it was kept; free some space in storage_dir (or give it more), "
+                             "then send the file again");
+    }
+    return lp_error_set(err, LP_E_IO, "cannot %s object '%s': %s", what, key, strerror(e));
+}
+
 /* Creates the directories leading to key (relative to dirfd). 0 or -1 with err. */
 static int make_parents(local_storage *l, const char *key, lp_error *err)
 {
@@ -257,6 +276,8 @@ static int make_parents(local_storage *l, const char *key, lp_error *err)
             if (e == EEXIST || e == ENOTDIR)
                 return lp_error_set(err, LP_E_CONFLICT, "cannot store object '%s': object '%s' is in the way",
                                     key, path);
+            if (write_failure(e) == LP_E_NO_SPACE)
+                return write_error(err, "create a directory for", key, e);
             return lp_error_set(err, LP_E_IO, "cannot create directory '%s' for object '%s': %s", path, key,
                                 strerror(e));
         }
@@ -292,8 +313,7 @@ static lp_storage_writer *local_writer_open(lp_storage *s, const char *key, cons
         snprintf(w->tmp, sizeof w->tmp, "%.*s.tmp-%s", (int)dirlen, key, hex);
         w->fd = openat(l->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (w->fd < 0 && errno != EEXIST) {
-            lp_error_set(err, LP_E_IO, "cannot create a temporary file for object '%s' in %s: %s", key, l->dir,
-                         strerror(errno));
+            write_error(err, "create a temporary file for", key, errno);
             goto fail;
         }
     }
@@ -317,8 +337,7 @@ static int local_writer_write(lp_storage_writer *base, const void *p, size_t n, 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return lp_error_set(err, errno == ENOSPC || errno == EDQUOT ? LP_E_UNAVAILABLE : LP_E_IO,
-                                "cannot write object '%s': %s", base->key, strerror(errno));
+            return write_error(err, "write", base->key, errno);
         c += r;
         n -= (size_t)r;
     }
@@ -350,13 +369,14 @@ static int local_writer_commit(lp_storage_writer *base, lp_storage_object *out, 
     int dfd;
 
     if (fsync(w->fd) || fstat(w->fd, &st)) {
-        lp_error_set(err, LP_E_IO, "cannot sync object '%s': %s", base->key, strerror(errno));
+        write_error(err, "sync", base->key, errno);
         goto fail;
     }
     if (close(w->fd)) {
+        int e = errno;
         w->fd = -1;
         unlinkat(l->dirfd, w->tmp, 0);
-        return lp_error_set(err, LP_E_IO, "cannot close object '%s': %s", base->key, strerror(errno));
+        return write_error(err, "close", base->key, e);
     }
     w->fd = -1;
     if (renameat(l->dirfd, w->tmp, l->dirfd, base->key)) {

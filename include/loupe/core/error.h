@@ -35,6 +35,7 @@ typedef enum lp_code {
     LP_E_TIMEOUT,         /* 504 */
     LP_E_NOMEM,           /* 503: out of memory (transient) */
     LP_E_IO,              /* 500: storage or filesystem failure */
+    LP_E_NO_SPACE,        /* 507: the storage is full (ENOSPC, EDQUOT) */
     LP_CODE_COUNT
 } lp_code;
 

@@ -18,6 +18,7 @@ static void table_maps_codes_to_statuses(void **state)
     assert_int_equal(lp_code_http_status(LP_E_MEDIA_TYPE), 415);
     assert_int_equal(lp_code_http_status(LP_E_INVALID), 422);
     assert_int_equal(lp_code_http_status(LP_E_UNAVAILABLE), 503);
+    assert_int_equal(lp_code_http_status(LP_E_NO_SPACE), 507);
     assert_int_equal(lp_code_http_status((lp_code)999), 500);
     for (int c = 0; c < LP_CODE_COUNT; c++) {
         assert_non_null(lp_code_name((lp_code)c));
