@@ -48,10 +48,12 @@ class WorkerKillTest(lh.LoupeTestCase):
         self.assertEqual(r.status, 201, r.text)
         self.media_ds = self.dataset("media")
         self.line_ds = self.dataset("line")
-        self.jpeg = open(mt.two_band_jpeg(os.path.join(self.sandbox.work_dir, "s.jpg"), 64, 48), "rb").read()
+        with open(mt.two_band_jpeg(os.path.join(self.sandbox.work_dir, "s.jpg"), 64, 48), "rb") as f:
+            self.jpeg = f.read()
         video = os.path.join(self.sandbox.work_dir, "s.mp4")
         mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=1", "-pix_fmt", "yuv420p", video)
-        self.video = open(video, "rb").read()
+        with open(video, "rb") as f:
+            self.video = f.read()
         self.wf = self.workflow()
 
     def dataset(self, name):

@@ -64,7 +64,8 @@ class SoakTest(lh.LoupeTestCase):
         r = c.post("/api/v1/classes", json={"name": "thing", "annotation_types": ["bounding_box"]})
         self.assertEqual(r.status, 201, r.text)
         cls = r.json()["id"]
-        jpeg = open(mt.two_band_jpeg(os.path.join(self.sandbox.work_dir, "s.jpg"), 64, 48), "rb").read()
+        with open(mt.two_band_jpeg(os.path.join(self.sandbox.work_dir, "s.jpg"), 64, 48), "rb") as f:
+            jpeg = f.read()
         paths = ["/api/v1/items?dataset_id=%s&page%%5Bsize%%5D=50" % ds] + ["/api/v1/items/" + i for i in ids]
 
         previous = {}   # per annotating thread: the ids of its last batch, deleted by the next
