@@ -31,6 +31,7 @@ struct lp_ops_metrics {
     const lp_config *cfg;
     pthread_mutex_t mu;
     lp_buf text;                 /* under mu: the last rendering */
+    int64_t refreshed_ms;        /* under mu: when it was made (monotonic; 0 = never) */
     /* The refreshing thread's own state. */
     int64_t next_ms, next_totals_ms;
     char finished_after[64];     /* "" until the first window */
@@ -338,16 +339,26 @@ void lp_ops_metrics_refresh(lp_ops_metrics *m, lp_db *db, lp_amqp *mq)
     pthread_mutex_lock(&m->mu);
     lp_buf_free(&m->text);
     m->text = text;
+    m->refreshed_ms = lp_now_mono_ms();
     pthread_mutex_unlock(&m->mu);
 }
+
+/* A rendering older than this many refresh periods is not shown: the relay
+ * cannot reach the database, and frozen figures would mislead. */
+#define STALE_PERIODS 3
 
 int lp_ops_metrics_collect(void *cls, lp_buf *out)
 {
     lp_ops_metrics *m = cls;
     int rc = 0;
     pthread_mutex_lock(&m->mu);
-    if (m->text.len)
+    int64_t age_ms = m->refreshed_ms ? lp_now_mono_ms() - m->refreshed_ms : -1;
+    if (m->text.len && age_ms <= STALE_PERIODS * m->cfg->metrics_refresh)
         rc = lp_buf_append(out, m->text.data, m->text.len);
     pthread_mutex_unlock(&m->mu);
+    rc |= head(out, "loupe_metrics_refresh_age_seconds", "gauge",
+               "Age of the cached installation figures (-1 before the first refresh); past 3 x metrics_refresh "
+               "they are left out.");
+    rc |= lp_buf_printf(out, "loupe_metrics_refresh_age_seconds %.3f\n", age_ms < 0 ? -1.0 : (double)age_ms / 1000.0);
     return rc;
 }

@@ -59,7 +59,9 @@ class TraceTest(lh.LoupeTestCase):
         c = d.client(api_key=boot["api_key"])
         w = self.start_worker()
 
-        r = c.post("/api/v1/system/echo", json={"message": "traced"}, headers={"traceparent": TRACEPARENT})
+        # fails once: its retry goes through a retry queue and must keep the trace
+        r = c.post("/api/v1/system/echo", json={"message": "traced", "fail_times": 1},
+                   headers={"traceparent": TRACEPARENT})
         self.assertEqual(r.status, 202, r.text)
         m = TRACEPARENT_RE.match(r.header("traceparent") or "")
         self.assertIsNotNone(m, r.header("traceparent"))
@@ -75,7 +77,7 @@ class TraceTest(lh.LoupeTestCase):
         def done():
             j = c.get("/api/v1/jobs/" + job_id).json()
             return j if j["status"] in ("succeeded", "failed") else None
-        self.assertEqual(lh.wait_until(done, timeout=30, message="the echo job")["status"], "succeeded")
+        self.assertEqual(lh.wait_until(done, timeout=60, message="the echo job")["status"], "succeeded")
 
         # louped's access log line of the request carries the trace id ...
         lh.wait_until(lambda: any(l.get("module") == "access" and l.get("route") == "POST /api/v1/system/echo"
@@ -83,7 +85,8 @@ class TraceTest(lh.LoupeTestCase):
                       message="the access log line with the trace id")
         # ... and so do the worker's lines about the job
         job_lines = [l for l in w.log_lines_json() if l.get("request_id") == job_id]
-        self.assertTrue(any("started" in l.get("msg", "") for l in job_lines), job_lines)
+        self.assertTrue(any("attempt 1 of" in l.get("msg", "") for l in job_lines), job_lines)
+        self.assertTrue(any("attempt 2 of" in l.get("msg", "") for l in job_lines), job_lines)
         self.assertTrue(job_lines and all(l.get("trace_id") == TRACE_ID for l in job_lines), job_lines)
 
     def test_invalid_or_missing_traceparent_starts_a_new_trace(self):
@@ -102,7 +105,7 @@ class TraceTest(lh.LoupeTestCase):
             self.assertNotEqual(m.group(1), "0" * 32)
             seen.add(m.group(1))
         self.assertEqual(len(seen), 5)  # a new trace each time
-        # an error answer carries it too, and the error's log line names it
+        # an error answer carries it too
         r = c.get("/api/v1/me", headers={"traceparent": TRACEPARENT})
         self.assertEqual(r.status, 401)
         self.assertEqual(r.header("traceparent").split("-")[1], TRACE_ID)
@@ -140,6 +143,7 @@ class MetricsTest(lh.LoupeTestCase):
         self.assertIn('loupe_webhook_deliveries{status="pending"} 0', text)
         self.assertIn('loupe_webhook_deliveries{status="delivered"} 0', text)
         self.assertIn("loupe_metrics_refresh_errors_total 0", text)
+        self.assertRegex(text, r"loupe_metrics_refresh_age_seconds [0-9.]+\n")
         self.assertIn("loupe_db_pool_waits_total", text)
         self.assertIn("loupe_db_pool_wait_seconds_total", text)
         # the route pattern, never the raw path: bounded label values

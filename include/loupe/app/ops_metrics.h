@@ -28,8 +28,10 @@ void lp_ops_metrics_free(lp_ops_metrics *m);
  * A failed piece is logged and left out of that rendering. NULL m: no-op. */
 void lp_ops_metrics_refresh(lp_ops_metrics *m, lp_db *db, lp_amqp *mq);
 
-/* A /metrics collector (lp_metrics_collector): appends the last rendering.
- * cls is the lp_ops_metrics. 0 or -1. */
+/* A /metrics collector (lp_metrics_collector): appends the last rendering,
+ * unless it is older than 3 x metrics_refresh (the relay has lost the
+ * database: frozen figures would mislead), and its age. cls is the
+ * lp_ops_metrics. 0 or -1. */
 int lp_ops_metrics_collect(void *cls, lp_buf *out);
 
 #endif
