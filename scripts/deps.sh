@@ -17,7 +17,7 @@ PACKAGES=(
     libvips-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev librabbitmq-dev
     libcmocka-dev zlib1g-dev libexpat1-dev libnifti2-dev libjpeg62-turbo-dev
     # services and tools the daemon, the workers and the tests run
-    postgresql rabbitmq-server ffmpeg libvips-tools python3 procps iproute2 util-linux ca-certificates
+    postgresql pgbouncer rabbitmq-server ffmpeg libvips-tools python3 procps iproute2 util-linux ca-certificates
     curl jq
     # medical volumes: DICOM conversion, and the Python packages the orientation tests compare with
     dcm2niix dcmtk python3-nibabel python3-pydicom

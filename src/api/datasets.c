@@ -133,7 +133,7 @@ int lp_api_datasets_list(lp_req *req)
 
     if (lp_page_read_checked(req, &page, lp_item_time_valid) != 0)
         return -1;
-    if (!(db = lp_req_db(req)))
+    if (!(db = lp_req_db_read(req)))
         return -1;
     rc = lp_db_dataset_list(db, req->arena, req->who.team_id, page.after_key, page.after_id, page.size + 1, &rows, &n,
                             &req->err);

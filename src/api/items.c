@@ -403,7 +403,7 @@ int lp_api_items_list(lp_req *req)
         lp_error_field(&req->err, LP_E_INVALID, "dataset_id", "is required: items are listed per dataset");
         goto cleanup;
     }
-    if (!(db = lp_req_db(req)))
+    if (!(db = lp_req_db_read(req)))
         goto cleanup;
     lp_dataset_row ds;
     if (lp_db_dataset_get(db, req->arena, req->who.team_id, f.dataset_id, &ds, &req->err) != 0 ||

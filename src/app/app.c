@@ -12,12 +12,13 @@
  * The HTTP server links no database: the application hands it the pool's
  * acquire/release and the authentication service (lp_services).
  *
- * Start: config → log → migrations → database pool → metrics (and the cached
- * gauges the relay refreshes, when /metrics is on) → outbox relay
+ * Start: config → log → migrations → database pools (database.c) → metrics (and
+ * the cached gauges the relay refreshes, when /metrics is on) → outbox relay
  * → authentication (credential cache + listener) → HTTP server → READY=1.
  * Stop: STOPPING=1 → stop accepting → let in-flight requests finish
  * (shutdown_grace) → stop HTTP → stop listener → stop relay → close pool. */
 #include "app.h"
+#include "database.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -98,9 +99,13 @@ static int readiness(const lp_services *svc, char *why, size_t cap)
     return 0;
 }
 
+/* Migrations hold a session advisory lock for their whole run: on a
+ * session of their own (db_direct_url under a transaction pooler). */
 static int migrate_once(const lp_config *cfg, lp_error *err)
 {
-    lp_db *db = lp_db_connect(cfg->db_url, 0, err);
+    if (lp_app_db_mode(cfg, err) != 0)
+        return -1;
+    lp_db *db = lp_db_connect(lp_db_session_url(cfg->db_url, cfg->db_direct_url), 0, err);
     if (!db)
         return -1;
     int n = lp_db_migrate(db, err);
@@ -246,6 +251,7 @@ int lp_app_serve(lp_config *cfg)
     lp_error_clear(&err);
     int rc = 1;
     app_state st = {0};
+    lp_app_db dbs = {0};
     lp_db_pool *pool = NULL;
     lp_metrics *metrics = NULL;
     lp_ops_metrics *ops = NULL;
@@ -254,16 +260,20 @@ int lp_app_serve(lp_config *cfg)
     lp_auth *auth = NULL;
     char *public_url = NULL;
 
+    if (lp_app_db_mode(cfg, &err) != 0) {
+        LP_ERROR("app", "%s %s", err.fields[0].field, err.fields[0].message);
+        goto cleanup;
+    }
     if (cfg->db_migrate_on_start && migrate_once(cfg, &err) != 0) {
         LP_ERROR("app", "cannot apply migrations: %s %s", err.message, err.detail);
         goto cleanup;
     }
-    pool = lp_db_pool_new(cfg->db_url, (int)cfg->db_pool_size, cfg->db_acquire_timeout, cfg->db_statement_timeout,
-                          &err);
-    if (!pool) {
-        LP_ERROR("app", "%s", err.message);
+    if (lp_app_db_open(cfg, &dbs, &err) != 0) {
+        LP_ERROR("app", "%s%s%s%s", err.message, err.nfields ? err.fields[0].field : "", err.nfields ? " " : "",
+                 err.nfields ? err.fields[0].message : "");
         goto cleanup;
     }
+    pool = dbs.primary;
     size_t nroutes;
     const lp_route *routes = lp_api_routes(&nroutes);
     metrics = lp_metrics_new(routes, nroutes);
@@ -298,6 +308,8 @@ int lp_app_serve(lp_config *cfg)
                        .db = pool,
                        .db_acquire = lp_db_acquire,
                        .db_release = lp_db_release,
+                       .db_read = dbs.read,
+                       .db_read_acquire = lp_db_acquire_optional,
                        .authenticate = lp_auth_authenticate,
                        .auth = auth,
                        .metrics = metrics,
@@ -344,7 +356,7 @@ cleanup:
     lp_outbox_relay_stop(st.relay);
     lp_ops_metrics_free(ops);
     lp_metrics_free(metrics);
-    lp_db_pool_free(pool);
+    lp_app_db_close(&dbs);
     free(public_url);
     if (rc == 0)
         LP_INFO("app", "stopped");

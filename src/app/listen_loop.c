@@ -26,7 +26,7 @@ int lp_listen_ensure(lp_listen_conn *c, const lp_config *cfg)
         LP_WARN(c->module, "lost the database connection; reconnecting");
         lp_db_close(c->db);
     }
-    c->db = lp_db_connect(cfg->db_url, cfg->db_statement_timeout, &err);
+    c->db = lp_db_connect(lp_db_session_url(cfg->db_url, cfg->db_direct_url), cfg->db_statement_timeout, &err);
     if (c->db && lp_db_listen(c->db, c->channel, &err) == 0) {
         if (c->backoff)
             LP_INFO(c->module, "database connection re-established");

@@ -97,6 +97,30 @@ static int fail(lp_db *db, PGresult *res, const char *what, lp_error *err)
     }
 }
 
+/* ---- the pooler mode ---------------------------------------------------- */
+
+/* Written once at start-up (lp_db_use_pooler), before any thread connects. */
+static lp_db_pooler pooler_mode = LP_DB_POOLER_NONE;
+
+int lp_db_use_pooler(const char *name, lp_error *err)
+{
+    if (name && strcmp(name, "none") == 0)
+        pooler_mode = LP_DB_POOLER_NONE;
+    else if (name && strcmp(name, "transaction") == 0)
+        pooler_mode = LP_DB_POOLER_TRANSACTION;
+    else
+        return lp_error_field(err, LP_E_INVALID, "db_pooler", "must be none or transaction, not '%.64s'",
+                              name ? name : "");
+    return 0;
+}
+
+lp_db_pooler lp_db_get_pooler(void) { return pooler_mode; }
+
+const char *lp_db_session_url(const char *url, const char *direct_url)
+{
+    return direct_url && *direct_url ? direct_url : url;
+}
+
 /* ---- connecting ---------------------------------------------------------- */
 
 void lp_db_conn_close(lp_db *db)
@@ -158,6 +182,18 @@ int lp_db_conn_open(lp_db *db, const char *url, lp_error *err)
     }
     db->server_closed = 0;
     PQsetNoticeReceiver(db->conn, on_notice, db);
+    if (pooler_mode == LP_DB_POOLER_TRANSACTION) {
+        /* The server session behind this connection changes with every
+         * transaction: nothing set here would last. Each transaction sets
+         * its own timeout instead (preamble). */
+        snprintf(db->local_timeout, sizeof db->local_timeout,
+                 "SELECT set_config('statement_timeout', '%" PRId64 "', true)", db->statement_timeout_ms);
+        snprintf(db->tx_timeout, sizeof db->tx_timeout, "SET LOCAL statement_timeout = %" PRId64,
+                 db->statement_timeout_ms);
+        db->ever_connected = 1;
+        return 0;
+    }
+    db->local_timeout[0] = db->tx_timeout[0] = '\0';
     snprintf(timeout, sizeof timeout, "%" PRId64, db->statement_timeout_ms);
     res = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -258,6 +294,13 @@ static int prepared_name(lp_db *db, const char *sql, int nparams, char name[16],
     size_t mask = LP_DB_STMT_SLOTS - 1, i;
     PGresult *res;
 
+    if (pooler_mode == LP_DB_POOLER_TRANSACTION) {
+        /* A named statement lives in one server session, which a
+         * transaction pooler hands to another client after each
+         * transaction: run every statement unnamed. */
+        name[0] = '\0';
+        return 0;
+    }
     if (!db->stmts && !(db->stmts = calloc(LP_DB_STMT_SLOTS, sizeof *db->stmts)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory caching a database statement");
     for (i = (size_t)h & mask; db->stmts[i].sql; i = (i + 1) & mask) {
@@ -353,13 +396,47 @@ static int flush_begin(lp_db *db, lp_error *err)
     if (!db->begin_pending)
         return 0;
     db->begin_pending = 0;
+    if (db->tx_timeout[0]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "BEGIN; %s", db->tx_timeout);
+        return lp_db_script(db, sql, err);
+    }
     return lp_db_script(db, "BEGIN", err);
+}
+
+/* The commands sent before a statement in its round trip (at most 2 in
+ * before): the BEGIN lp_db_begin left pending, and under a transaction
+ * pooler the statement_timeout of the transaction the statement opens.
+ * After a BEGIN that is SET LOCAL, which takes no snapshot, so that the
+ * transaction's first statement may still be SET TRANSACTION ISOLATION
+ * LEVEL; for the implicit transaction of a lone statement's pipeline it is
+ * set_config(..., true), which SET LOCAL would warn about outside a
+ * transaction block. *open is set to 1 when the statement runs inside an
+ * explicit transaction. Returns the number of commands. */
+static size_t preamble(lp_db *db, const char **before, int *open)
+{
+    size_t n = 0;
+    int pending = db->begin_pending;
+    int in_tx = !pending && lp_db_in_transaction(db);
+
+    db->begin_pending = 0;
+    if (pending)
+        before[n++] = "BEGIN";
+    if (pending && db->tx_timeout[0])
+        before[n++] = db->tx_timeout;
+    else if (!in_tx && db->local_timeout[0])
+        before[n++] = db->local_timeout;
+    *open = pending || in_tx;
+    return n;
 }
 
 PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
 {
+    const char *before[2];
+    size_t nbefore;
     char name[16];
     PGresult *res;
+    int open;
 
     if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK) {
         lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
@@ -367,11 +444,10 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
     }
     if (prepared_name(db, sql, nparams, name, err) != 0)
         return NULL;
-    if (db->begin_pending) {
-        static const char *const begin[] = {"BEGIN"};
-        db->begin_pending = 0;
-        res = exec_pipeline(db, begin, 1, name, sql, nparams, params, NULL, 0);
-    } else if (name[0])
+    nbefore = preamble(db, before, &open);
+    if (nbefore)
+        res = exec_pipeline(db, before, nbefore, name, sql, nparams, params, NULL, 0);
+    else if (name[0])
         res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
     else
         res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -390,8 +466,8 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
 static PGresult *query_set(lp_db *db, const char *set, const char *const *reset, size_t nreset, const char *sql,
                            int nparams, const char *const *params, lp_error *err)
 {
-    const char *before[2];
-    size_t nbefore = 0;
+    const char *before[3];
+    size_t nbefore;
     char name[16];
     PGresult *res;
     int open;
@@ -402,11 +478,8 @@ static PGresult *query_set(lp_db *db, const char *set, const char *const *reset,
     }
     if (prepared_name(db, sql, nparams, name, err) != 0)
         return NULL;
-    if (db->begin_pending)
-        before[nbefore++] = "BEGIN";
-    db->begin_pending = 0;
+    nbefore = preamble(db, before, &open);
     before[nbefore++] = set;
-    open = lp_db_in_transaction(db) || nbefore == 2;
     res = exec_pipeline(db, before, nbefore, name, sql, nparams, params, reset, open ? nreset : 0);
     if (check_result(db, res, "a statement", err) != 0) {
         PQclear(res);

@@ -41,6 +41,9 @@ struct lp_db {
     size_t nstmts;
     unsigned next_stmt_id;
     int begin_pending;         /* lp_db_begin's BEGIN goes with the next statement */
+    char local_timeout[96];    /* under a transaction pooler, the commands setting statement_timeout for */
+    char tx_timeout[64];       /* a lone statement's implicit transaction and for an explicit one; "" when
+                                * there is none (it is set once per session) */
     lp_db *next_free;          /* pool free list */
 };
 

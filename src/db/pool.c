@@ -34,7 +34,12 @@ struct lp_db_pool {
     int open, in_use, waiting;
     uint64_t acquired, timeouts, reconnects;
     uint64_t waits, wait_us; /* acquisitions that found no free slot, and their time waiting */
+    int64_t down_until_ms; /* guarded by mu; lp_db_acquire_optional: skip the server until then */
 };
+
+/* How long lp_db_acquire_optional leaves a server alone after it could not
+ * be reached: one request in this long pays the failed connect. */
+#define OPTIONAL_RETRY_MS 5000
 
 lp_db_pool *lp_db_pool_new(const char *url, int size, int64_t acquire_timeout_ms, int64_t statement_timeout_ms,
                            lp_error *err)
@@ -167,6 +172,35 @@ lp_db *lp_db_acquire(lp_db_pool *p, lp_error *err)
     if (reconnect)
         p->reconnects++;
     pthread_mutex_unlock(&p->mu);
+    return db;
+}
+
+lp_db *lp_db_acquire_optional(lp_db_pool *p, lp_error *err)
+{
+    int64_t now = lp_now_mono_ms(), until;
+    lp_db *db;
+
+    if (!p) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "no database is configured");
+        return NULL;
+    }
+    pthread_mutex_lock(&p->mu);
+    until = p->down_until_ms;
+    pthread_mutex_unlock(&p->mu);
+    if (now < until) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "the database could not be reached a moment ago");
+        return NULL;
+    }
+    db = lp_db_acquire(p, err);
+    if (!db) {
+        pthread_mutex_lock(&p->mu);
+        if (p->down_until_ms <= now) {
+            p->down_until_ms = lp_now_mono_ms() + OPTIONAL_RETRY_MS;
+            LP_WARN("db", "an optional database is unavailable (%s); using the primary for %d s", err->message,
+                    OPTIONAL_RETRY_MS / 1000);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
     return db;
 }
 

@@ -30,6 +30,7 @@ struct lp_req_internal {
     int has_sink;              /* BODY_STREAM: the handler registered a sink */
     lp_body_sink sink;
     struct lp_db *db;          /* lp_req_db's connection; released at the end of the handler's turn */
+    struct lp_db *db_read;     /* lp_req_db_read's replica connection (NULL: none, or the primary's above) */
 };
 
 /* 1 if the Content-Type value is application/json or application/<x>+json

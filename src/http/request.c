@@ -172,12 +172,30 @@ struct lp_db *lp_req_db(lp_req *req)
     return in->db;
 }
 
+struct lp_db *lp_req_db_read(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    lp_error err;
+
+    if (in->db_read)
+        return in->db_read;
+    if (req->svc->db_read && req->svc->db_read_acquire) {
+        lp_error_clear(&err);
+        if ((in->db_read = req->svc->db_read_acquire(req->svc->db_read, &err)))
+            return in->db_read;
+    }
+    return lp_req_db(req);
+}
+
 void lp_req_db_release(lp_req *req)
 {
     struct lp_req_internal *in = req->in;
     if (in->db && req->svc->db_release)
         req->svc->db_release(in->db);
+    if (in->db_read && req->svc->db_release)
+        req->svc->db_release(in->db_read);
     in->db = NULL;
+    in->db_read = NULL;
 }
 
 struct lp_db *lp_req_db_take(lp_req *req)

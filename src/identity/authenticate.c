@@ -36,7 +36,7 @@ lp_auth *lp_auth_new(const lp_config *cfg, lp_error *err)
         return NULL;
     }
     if (cfg->auth_cache_entries > 0 &&
-        !(a->listener = lp_credential_listener_start(cfg->db_url, cfg->db_statement_timeout, a->cache, err))) {
+        !(a->listener = lp_credential_listener_start(lp_db_session_url(cfg->db_url, cfg->db_direct_url), cfg->db_statement_timeout, a->cache, err))) {
         lp_auth_free(a);
         return NULL;
     }

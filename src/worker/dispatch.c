@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "loupe/core/log.h"
+#include "loupe/db/db.h"
 #include "loupe/core/util.h"
 #include "loupe/worker/heartbeat.h"
 #include "loupe/jobs/job.h"
@@ -408,6 +409,10 @@ static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
     lp_error_clear(&err);
     memset(w, 0, sizeof(*w));
     w->cfg = cfg;
+    if (lp_db_use_pooler(cfg->db_pooler, &err) != 0) {
+        LP_ERROR("worker", "%s %s", err.fields[0].field, err.fields[0].message);
+        return -1;
+    }
     n = lp_worker_parse_queues(cfg->worker_queues, qbuf, qcap, w->queues, LP_WORKER_QUEUES_MAX, &err);
     if (n < 0) {
         LP_ERROR("worker", "worker_queues: %s", err.nfields ? err.fields[0].message : err.message);

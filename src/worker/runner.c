@@ -118,7 +118,9 @@ static int ensure_db(lp_job_runner *r, lp_error *err)
     if (r->db && lp_db_ok(r->db))
         return 0;
     lp_db_close(r->db);
-    r->db = lp_db_connect(r->cfg->db_url, 0, err);
+    /* A session of its own: the job locks are session advisory locks, held
+     * for as long as the job runs (db_direct_url under a transaction pooler). */
+    r->db = lp_db_connect(lp_db_session_url(r->cfg->db_url, r->cfg->db_direct_url), 0, err);
     return r->db ? 0 : -1;
 }
 

@@ -39,6 +39,34 @@ typedef struct lp_db_pool_stats {
     uint64_t wait_us;      /* total time those waited (timed-out ones included), microseconds */
 } lp_db_pool_stats;
 
+/* How the server sessions behind db_url behave (db_pooler):
+ *   LP_DB_POOLER_NONE         each connection is a server session of its own:
+ *                             statements are prepared once per connection and
+ *                             statement_timeout is set once per session;
+ *   LP_DB_POOLER_TRANSACTION  a transaction pooler (PgBouncer pool_mode =
+ *                             transaction) may hand each transaction to another
+ *                             server session: statements run unnamed (no
+ *                             protocol-level prepared statements) and every
+ *                             transaction, explicit or the implicit one of a
+ *                             single statement, sets statement_timeout for
+ *                             itself (set_config(..., true), i.e. SET LOCAL).
+ *                             Session state (LISTEN, session advisory locks,
+ *                             migrations) needs a direct connection:
+ *                             lp_db_session_url. */
+typedef enum lp_db_pooler { LP_DB_POOLER_NONE, LP_DB_POOLER_TRANSACTION } lp_db_pooler;
+
+/* Sets the mode, named "none" or "transaction" (the db_pooler setting), for
+ * every connection this process opens from then on; call once at start-up,
+ * before any connection exists (default none). 0, or -1 with LP_E_INVALID
+ * naming db_pooler. */
+int lp_db_use_pooler(const char *name, lp_error *err);
+lp_db_pooler lp_db_get_pooler(void);
+
+/* The URL for a connection that needs a server session of its own (LISTEN,
+ * session advisory locks, migrations): direct_url when set, else url.
+ * Borrowed from the arguments. */
+const char *lp_db_session_url(const char *url, const char *direct_url);
+
 /* New pool of at most size connections to url (opened lazily, so a pool can be
  * created while the server is down). Returns NULL with err on bad arguments. */
 lp_db_pool *lp_db_pool_new(const char *url, int size, int64_t acquire_timeout_ms, int64_t statement_timeout_ms,
@@ -50,6 +78,12 @@ void lp_db_pool_free(lp_db_pool *pool);
 /* A connection for this thread, or NULL with LP_E_UNAVAILABLE (timed out, or
  * the server is unreachable). */
 lp_db *lp_db_acquire(lp_db_pool *pool, lp_error *err);
+
+/* Like lp_db_acquire, for a server the caller can do without (a read
+ * replica): after a failure to reach it, answers NULL at once for the next
+ * 5 seconds, so that callers fall back to the primary without each paying a
+ * failed connect. NULL with err (LP_E_UNAVAILABLE). */
+lp_db *lp_db_acquire_optional(lp_db_pool *pool, lp_error *err);
 
 /* Returns a connection to its pool; rolls back a transaction left open. NULL is a no-op. */
 void lp_db_release(lp_db *db);

@@ -73,6 +73,10 @@ struct lp_services {
      * lp_req_db; NULL → lp_req_db answers 503. */
     struct lp_db *(*db_acquire)(struct lp_db_pool *pool, lp_error *err);
     void (*db_release)(struct lp_db *db);
+    /* A read-only replica's pool and its acquire (lp_db_acquire_optional),
+     * used by lp_req_db_read; NULL → reads go to the primary. */
+    struct lp_db_pool *db_read;
+    struct lp_db *(*db_read_acquire)(struct lp_db_pool *pool, lp_error *err);
     /* The authentication service, called for every route that is not
      * PUBLIC: fills req->who and returns 0, or sets req->err (401, 403,
      * 503) and returns -1. NULL → every such route answers 500 (deny by
@@ -152,8 +156,18 @@ int lp_req_require(lp_req *req, lp_perm perm);
  * the body's end. NULL with req->err set (503) when none is free in time. */
 struct lp_db *lp_req_db(lp_req *req);
 
-/* Releases the request's connection now (before slow work that needs no
- * database, such as a password hash); a later lp_req_db acquires again. */
+/* A connection for reads that may lag the primary by the replica's delay
+ * (lists): one from the read replica's pool when one is configured and
+ * reachable, else the request's own connection (lp_req_db). Never for a
+ * read that must see this request's writes, or that answers with an ETag a
+ * later If-Match compares (docs/OPERATIONS.md, "Read replicas"). Released
+ * with the request's connection (lp_req_db_release). NULL with req->err set
+ * as lp_req_db. */
+struct lp_db *lp_req_db_read(lp_req *req);
+
+/* Releases the request's connections (lp_req_db's and lp_req_db_read's)
+ * now (before slow work that needs no database, such as a password hash); a
+ * later lp_req_db acquires again. */
 void lp_req_db_release(lp_req *req);
 
 /* Hands the request's connection (acquired if need be) over to the caller,
