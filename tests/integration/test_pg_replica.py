@@ -1,16 +1,37 @@
 """A read replica for lists (db_read_url): a real streaming replica of the test's primary, made
 with pg_basebackup -R and started on another loopback port. Lists are served by the replica
 (shown by pausing its replay: a list then misses what the primary has), reads of single objects
-stay on the primary, and lists fall back to the primary while the replica is stopped."""
+stay on the primary, exports read the replica too, and lists fall back to the primary while the replica is stopped."""
 
 # ctest-timeout: 400
 
+import io
+import json
 import unittest
+import zipfile
 
 import loupe_harness as lh
+import media_testlib as mt
 import pg_testlib as pg
 
-lh.require_services()
+lh.require_services(("louped", "loupe-worker"))
+
+
+def export_names(tc, c, ds):
+    """The image file names of a COCO export of the dataset."""
+    r = c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": ds}})
+    tc.assertEqual(r.status, 202, r.text)
+    export = r.json()["id"]
+
+    def done():
+        x = c.get("/api/v1/exports/" + export).json()
+        return x if x["status"] in ("succeeded", "failed") else None
+    x = lh.wait_until(done, timeout=120, interval=0.2, message="export " + export)
+    tc.assertEqual(x["status"], "succeeded", x)
+    r = c.get("/api/v1/exports/%s/download" % export)
+    tc.assertEqual(r.status, 302, r.text)
+    z = zipfile.ZipFile(io.BytesIO(mt.fetch(r.header("Location")).body))
+    return sorted(i["file_name"] for i in json.loads(z.read("annotations/instances.json"))["images"])
 
 
 class ReplicaTest(lh.LoupeTestCase):
@@ -30,7 +51,8 @@ class ReplicaTest(lh.LoupeTestCase):
             return sorted(i["name"] for i in r.json()["items"])
 
         def add_item(ds, name):
-            r = c.post("/api/v1/datasets/%s/items" % ds, json={"name": name, "slots": [{"name": "0", "type": "image"}]})
+            r = c.post("/api/v1/datasets/%s/items" % ds,
+                       json={"name": name, "slots": [{"name": "0", "type": "image", "width": 64, "height": 48}]})
             self.assertEqual(r.status, 201, r.text)
             return r.json()["id"]
 
@@ -58,11 +80,20 @@ class ReplicaTest(lh.LoupeTestCase):
         pg.wait_replayed(primary.pg_port, replica, db)
         self.assertEqual(names(ds), ["a.jpg", "b.jpg"])
 
+        # exports read the replica too: with replay paused, an export misses the newest item
+        self.start_worker({"db_read_url": replica.url(db)})
+        replica.query("SELECT pg_wal_replay_pause()")
+        add_item(ds, "b2.jpg")
+        self.assertEqual(export_names(self, c, ds), ["a.jpg", "b.jpg"])
+        replica.query("SELECT pg_wal_replay_resume()")
+        pg.wait_replayed(primary.pg_port, replica, db)
+        self.assertEqual(export_names(self, c, ds), ["a.jpg", "b.jpg", "b2.jpg"])
+
         # the replica stops: lists fall back to the primary at once, with a warning
         replica.stop()
         add_item(ds, "c.jpg")
-        self.assertEqual(names(ds), ["a.jpg", "b.jpg", "c.jpg"])
-        self.assertEqual(names(ds), ["a.jpg", "b.jpg", "c.jpg"])
+        self.assertEqual(names(ds), ["a.jpg", "b.jpg", "b2.jpg", "c.jpg"])
+        self.assertEqual(names(ds), ["a.jpg", "b.jpg", "b2.jpg", "c.jpg"])
         self.assertTrue(any("optional database is unavailable" in ln.get("msg", "")
                             for ln in self.d.log_lines_json()), self.d.log())
 
@@ -73,7 +104,7 @@ class ReplicaTest(lh.LoupeTestCase):
         add_item(ds, "d.jpg")
 
         def from_replica():
-            return names(ds) == ["a.jpg", "b.jpg", "c.jpg"]
+            return names(ds) == ["a.jpg", "b.jpg", "b2.jpg", "c.jpg"]
         lh.wait_until(from_replica, timeout=20, interval=0.5, message="lists served by the replica again")
         replica.query("SELECT pg_wal_replay_resume()")
 

@@ -132,7 +132,7 @@ static int class_of(lp_arena *a, const lp_class_row *r, lp_fmt_class *out, lp_er
 }
 
 /* Every class of the team (*out new in a). */
-static int load_classes(lp_job_ctx *ctx, lp_fmt_classes *out)
+static int load_classes(lp_job_ctx *ctx, lp_db *db, lp_fmt_classes *out)
 {
     lp_fmt_class *v = NULL;
     size_t n = 0, cap = 0;
@@ -140,7 +140,7 @@ static int load_classes(lp_job_ctx *ctx, lp_fmt_classes *out)
     for (;;) {
         lp_class_row *rows;
         size_t got;
-        if (lp_db_class_list(ctx->db, ctx->arena, ctx->team_id, after_name, after_id, CLASS_PAGE, &rows, &got,
+        if (lp_db_class_list(db, ctx->arena, ctx->team_id, after_name, after_id, CLASS_PAGE, &rows, &got,
                              &ctx->err) != 0)
             return -1;
         if (n + got > cap) {
@@ -169,6 +169,8 @@ static int load_classes(lp_job_ctx *ctx, lp_fmt_classes *out)
 /* What one run holds. */
 typedef struct run {
     lp_job_ctx *ctx;
+    lp_db *scan;                   /* what the export reads: the replica, else the job's connection */
+    lp_db *replica;                /* a connection to db_read_url (owned), or NULL */
     lp_item_filter filter;
     lp_storage *storage;
     lp_storage_writer *sw;
@@ -236,7 +238,7 @@ static int export_page(run *r, const lp_item_row *rows, size_t n)
             ids[nlisted] = rows[i].id;
             slots[nlisted++] = rows[i].slots[0].name;
         }
-    lp_db_ann_cursor *c = nlisted ? lp_db_ann_open_items(ctx->db, ids, slots, nlisted, &ctx->err) : NULL;
+    lp_db_ann_cursor *c = nlisted ? lp_db_ann_open_items(r->scan, ids, slots, nlisted, &ctx->err) : NULL;
     if (nlisted && (!c || (more = lp_db_ann_next(c, &o, &ctx->err)) < 0))
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -440,9 +442,9 @@ static int export_items(run *r, int (*page_fn)(run *, const lp_item_row *, size_
         lp_item_row *rows;
         size_t n;
         lp_arena_reset(r->page);
-        if (lp_db_items_list(ctx->db, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name,
+        if (lp_db_items_list(r->scan, r->page, &r->filter, LP_ITEM_SORT_NAME, after_name,
                              after_name ? after_id : NULL, page, &rows, &n, &ctx->err) != 0 ||
-            lp_db_items_load_slots(ctx->db, r->page, rows, n, &ctx->err) != 0 || page_fn(r, rows, n) != 0)
+            lp_db_items_load_slots(r->scan, r->page, rows, n, &ctx->err) != 0 || page_fn(r, rows, n) != 0)
             break;
         if ((int64_t)n < page) {
             rc = 0;
@@ -526,12 +528,25 @@ int lp_job_exports_write_run(lp_job_ctx *ctx)
     if (!ctx->team_id || !*ctx->team_id)
         return lp_error_set(&ctx->err, LP_E_INVALID, "job %s: exports.write needs a team", ctx->id);
     if (lp_item_filter_read(json_object_get(ctx->payload, "filters"), LP_FILTER_JSON, ctx->team_id, ctx->arena,
-                            &r.filter, &ctx->err) != 0 ||
-        load_classes(ctx, &r.classes) != 0 || (r.total = lp_db_items_count(ctx->db, &r.filter, 0, &ctx->err)) < 0)
+                            &r.filter, &ctx->err) != 0)
         return -1;
+    r.scan = ctx->db;
+    if (ctx->cfg->db_read_url && *ctx->cfg->db_read_url) {
+        /* Reads that may lag the primary by the replica's delay: an export
+         * asked for right after a write may miss it (docs/OPERATIONS.md). */
+        lp_error e;
+        lp_error_clear(&e);
+        if ((r.replica = lp_db_connect(ctx->cfg->db_read_url, ctx->cfg->db_statement_timeout, &e)))
+            r.scan = r.replica;
+        else
+            LP_WARN("jobs", "export %s: the replica at db_read_url cannot be reached (%s); reading the primary",
+                    export_id, e.message);
+    }
+    if (load_classes(ctx, r.scan, &r.classes) != 0 || (r.total = lp_db_items_count(r.scan, &r.filter, 0, &ctx->err)) < 0)
+        goto cleanup;
     lp_storage *s = r.storage = lp_job_storage(ctx->cfg, &ctx->err);
     if (!s)
-        return -1;
+        goto cleanup;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -582,5 +597,6 @@ cleanup:
     lp_storage_writer_abort(r.sw);
     lp_arena_free(r.item);
     lp_arena_free(r.page);
+    lp_db_close(r.replica);
     return rc;
 }
