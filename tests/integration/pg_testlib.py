@@ -4,12 +4,14 @@ replica made with pg_basebackup, a fresh cluster to restore into, and SQL helper
 PostgreSQL and PgBouncer refuse to run as root: when the tests run as root, their programs run
 as the postgres user (runuser), in directories that user owns."""
 
+import io
+import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-import time
+import zipfile
 
 import loupe_harness as lh
 
@@ -178,5 +180,19 @@ class PgBouncer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def sleep(seconds):
-    time.sleep(seconds)
+def coco_export_names(tc, c, ds):
+    """The image file names of a COCO export of the dataset."""
+    r = c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": ds}})
+    tc.assertEqual(r.status, 202, r.text)
+    export = r.json()["id"]
+
+    def done():
+        x = c.get("/api/v1/exports/" + export).json()
+        return x if x["status"] in ("succeeded", "failed") else None
+    x = lh.wait_until(done, timeout=120, interval=0.2, message="export " + export)
+    tc.assertEqual(x["status"], "succeeded", x)
+    r = c.get("/api/v1/exports/%s/download" % export)
+    tc.assertEqual(r.status, 302, r.text)
+    z = zipfile.ZipFile(io.BytesIO(lh.HttpClient("http://unused").request("GET", r.header("Location")).body))
+    return sorted(i["file_name"] for i in json.loads(z.read("annotations/instances.json"))["images"])
+

@@ -5,33 +5,12 @@ stay on the primary, exports read the replica too, and lists fall back to the pr
 
 # ctest-timeout: 400
 
-import io
-import json
 import unittest
-import zipfile
 
 import loupe_harness as lh
-import media_testlib as mt
 import pg_testlib as pg
 
 lh.require_services(("louped", "loupe-worker"))
-
-
-def export_names(tc, c, ds):
-    """The image file names of a COCO export of the dataset."""
-    r = c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": ds}})
-    tc.assertEqual(r.status, 202, r.text)
-    export = r.json()["id"]
-
-    def done():
-        x = c.get("/api/v1/exports/" + export).json()
-        return x if x["status"] in ("succeeded", "failed") else None
-    x = lh.wait_until(done, timeout=120, interval=0.2, message="export " + export)
-    tc.assertEqual(x["status"], "succeeded", x)
-    r = c.get("/api/v1/exports/%s/download" % export)
-    tc.assertEqual(r.status, 302, r.text)
-    z = zipfile.ZipFile(io.BytesIO(mt.fetch(r.header("Location")).body))
-    return sorted(i["file_name"] for i in json.loads(z.read("annotations/instances.json"))["images"])
 
 
 class ReplicaTest(lh.LoupeTestCase):
@@ -84,10 +63,10 @@ class ReplicaTest(lh.LoupeTestCase):
         self.start_worker({"db_read_url": replica.url(db)})
         replica.query("SELECT pg_wal_replay_pause()")
         add_item(ds, "b2.jpg")
-        self.assertEqual(export_names(self, c, ds), ["a.jpg", "b.jpg"])
+        self.assertEqual(pg.coco_export_names(self, c, ds), ["a.jpg", "b.jpg"])
         replica.query("SELECT pg_wal_replay_resume()")
         pg.wait_replayed(primary.pg_port, replica, db)
-        self.assertEqual(export_names(self, c, ds), ["a.jpg", "b.jpg", "b2.jpg"])
+        self.assertEqual(pg.coco_export_names(self, c, ds), ["a.jpg", "b.jpg", "b2.jpg"])
 
         # the replica stops: lists fall back to the primary at once, with a warning
         replica.stop()
