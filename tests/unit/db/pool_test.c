@@ -344,6 +344,69 @@ static void test_batch_settings_for_one_statement(void **state)
     lp_db_close(db);
 }
 
+/* Under db_pooler = transaction: no named statement is ever prepared, the
+ * session keeps the server's statement_timeout, and every transaction (an
+ * explicit one, whose first statement may still set its isolation level,
+ * and the implicit one of a lone statement or batch statement) runs under
+ * the configured one. */
+static void test_transaction_pooler_mode(void **state)
+{
+    (void)state;
+    NEED_SERVER();
+    char url[512], v[64];
+    lp_error err;
+    lp_error_clear(&err);
+    fresh_database("lp_t_pooler", url, sizeof url);
+    assert_int_equal(lp_db_use_pooler("statement", &err), -1);
+    assert_string_equal(err.fields[0].field, "db_pooler");
+    lp_error_clear(&err);
+    assert_int_equal(lp_db_use_pooler("transaction", &err), 0);
+    lp_db_pool *p = lp_db_pool_new(url, 1, 2000, 1500, &err);
+    lp_db *db = lp_db_acquire(p, &err);
+    assert_non_null(db);
+    const char *args[1] = {"41"};
+    assert_string_equal(scalar(db, "SELECT $1::int + 1", 1, args, v, sizeof v), "42");
+    assert_string_equal(scalar(db, "SELECT $1::int + 1", 1, args, v, sizeof v), "42");
+    assert_string_equal(scalar(db, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, v, sizeof v), "0");
+    assert_string_equal(scalar(db, "SHOW statement_timeout", 0, NULL, v, sizeof v), "1500ms");
+    assert_int_equal(lp_db_script(db, "SELECT 1", &err), 0);
+    PGresult *r = PQexec(lp_db_pg(db), "SHOW statement_timeout"); /* the session's own value */
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    assert_int_equal(lp_db_begin(db, &err), 0);
+    assert_int_equal(lp_db_exec(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, &err), 0);
+    assert_string_equal(scalar(db, "SHOW transaction_isolation", 0, NULL, v, sizeof v), "repeatable read");
+    assert_string_equal(scalar(db, "SHOW statement_timeout", 0, NULL, v, sizeof v), "1500ms");
+    assert_int_equal(lp_db_commit(db, &err), 0);
+    r = lp_db_query_batch(db, "SELECT current_setting('statement_timeout')", 0, NULL, &err);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1500ms");
+    PQclear(r);
+    assert_null(lp_db_query(db, "SELECT pg_sleep(5)", 0, NULL, &err));
+    assert_int_equal(err.code, LP_E_TIMEOUT);
+    assert_non_null(strstr(err.message, "db_statement_timeout"));
+    lp_db_release(db);
+    lp_db_pool_free(p);
+    assert_int_equal(lp_db_use_pooler("none", &err), 0);
+}
+
+/* An optional server that cannot be reached fails at once for a while. */
+static void test_optional_acquire_fails_fast(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_db_pool *p = lp_db_pool_new("postgresql://postgres@127.0.0.1:1/none", 2, 2000, 0, &err);
+    assert_null(lp_db_acquire_optional(p, &err));
+    assert_int_equal(err.code, LP_E_UNAVAILABLE);
+    lp_error_clear(&err);
+    assert_null(lp_db_acquire_optional(p, &err));
+    assert_non_null(strstr(err.message, "a moment ago"));
+    lp_db_pool_free(p);
+    lp_error_clear(&err);
+    assert_null(lp_db_acquire_optional(NULL, &err));
+}
+
 static void test_exhaustion_times_out(void **state)
 {
     (void)state;
@@ -550,6 +613,8 @@ int main(void)
         cmocka_unit_test(test_begin_goes_with_the_first_statement),
         cmocka_unit_test(test_generic_plan_for_one_statement),
         cmocka_unit_test(test_batch_settings_for_one_statement),
+        cmocka_unit_test(test_transaction_pooler_mode),
+        cmocka_unit_test(test_optional_acquire_fails_fast),
         cmocka_unit_test(test_exhaustion_times_out),
         cmocka_unit_test(test_waiter_gets_released_connection),
         cmocka_unit_test(test_reconnects_after_connection_loss),
