@@ -2,10 +2,10 @@
 
 The test's database loads auto_explain (every statement's plan goes to the server log), tens of
 thousands of rows are seeded (items and slots, tasks through a workflow's entry, annotations
-through batches, finished jobs, published outbox rows), the tables are analysed, and then the
+through batches, finished jobs, published outbox rows, delivered webhook deliveries), the tables are analysed, and then the
 real daemon and worker run the hot paths: the item list by dataset and by filter, an item's
-annotations and a viewport (bbox) read, a task claim, the outbox relay's claim, a job's claim
-and an export's scans. Each hot statement's plan — the one the code's own statement got — must
+annotations and a viewport (bbox) read, a task claim, the outbox relay's claim, a job's claim,
+an export's scans and the webhook sender's claim (over 30,000 delivered deliveries). Each hot statement's plan — the one the code's own statement got — must
 reach its rows through the index made for it and never scan a big table sequentially. Every
 plan checked is printed."""
 
@@ -20,7 +20,7 @@ import loupe_harness as lh
 lh.require_services(("louped", "loupe-worker"))
 
 ITEMS = 30000
-BIG = ("items", "slots", "annotations", "tasks", "jobs", "outbox")
+BIG = ("items", "slots", "annotations", "tasks", "jobs", "outbox", "webhook_deliveries")
 
 # name: (a pattern that picks the statement out of the logged query texts, the index its plan
 # uses, "all" when every plan of the statement must use it or "any" when one must: an item's
@@ -38,6 +38,7 @@ HOT = {
     "task claim": (r"FROM tasks .*FOR UPDATE SKIP LOCKED", "tasks_open_idx", "all"),
     "outbox relay claim": (r"FROM outbox WHERE published_at IS NULL", "outbox_unpublished_idx", "all"),
     "job claim": (r"UPDATE jobs SET status = 'running'", "jobs_pkey", "all"),
+    "webhook delivery claim": (r"WITH free AS \(SELECT .*FROM webhook_deliveries f", "webhook_deliveries_due_idx", "all"),
 }
 
 ENTRY = re.compile(r"^\S.*?LOG:\s+duration: [0-9.]+ ms\s+plan:\s*$")
@@ -102,6 +103,12 @@ class PlansTest(lh.LoupeTestCase):
                   % (self.team, ITEMS))
         self.psql("INSERT INTO outbox (exchange, routing_key, body, published_at) SELECT 'loupe.jobs', 'system', "
                   "'{}', now() FROM generate_series(1, %d)" % ITEMS)
+        self.psql("WITH w AS (INSERT INTO webhooks (team_id, url, events, secret) VALUES ('%s', "
+                  "'https://hooks.example.com/loupe', '{task.created}', 'seeded') RETURNING id), "
+                  "e AS (INSERT INTO events (team_id, type) VALUES ('%s', 'task.created') RETURNING id, seq) "
+                  "INSERT INTO webhook_deliveries (team_id, webhook_id, event_id, event_seq, event_type, status, "
+                  "attempts, delivered_at) SELECT '%s', w.id, e.id, e.seq, 'task.created', 'delivered', 1, now() "
+                  "FROM w, e, generate_series(1, %d)" % (self.team, self.team, self.team, ITEMS))
         r = c.post("/api/v1/workflows", json={
             "name": "Line", "dataset_ids": [ds],
             "stages": [{"id": "in", "type": "dataset"},
@@ -134,6 +141,8 @@ class PlansTest(lh.LoupeTestCase):
         self.assertLess(len(r.json()["annotations"]), 20)
         r = c.post("/api/v1/workflows/%s/stages/label/next" % wf)
         self.assertEqual(r.status, 200, r.text)
+        # a wake-up of the webhook sender: one claim round, nothing due
+        self.psql("INSERT INTO outbox (exchange, routing_key, body) VALUES ('', 'loupe.webhooks', '{\"v\": 1}')")
         r = c.post("/api/v1/exports", json={"format": "coco", "filters": {"dataset_id": small}})
         self.assertEqual(r.status, 202, r.text)
         export = r.json()["id"]
