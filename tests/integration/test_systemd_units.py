@@ -18,11 +18,15 @@ import loupe_harness as lh
 it.require_build()
 it.require_systemd_analyze()
 
-# What loupe-decoder and its parent call to start and confine it (src/jobs/decoder_process.c,
-# src/decoder/confine.c): fork/exec, the parent-death signal and no_new_privs (prctl), resource
-# limits, Landlock, and the seccomp filter it installs on itself.
-DECODER_SYSCALLS = ("clone", "execve", "prctl", "setrlimit", "prlimit64", "landlock_create_ruleset",
-                    "landlock_add_rule", "landlock_restrict_self", "seccomp")
+NAMESPACE_FLAGS = {"CLONE_NEWUSER": "user", "CLONE_NEWNET": "net", "CLONE_NEWNS": "mnt", "CLONE_NEWPID": "pid",
+                   "CLONE_NEWIPC": "ipc", "CLONE_NEWUTS": "uts", "CLONE_NEWCGROUP": "cgroup"}
+
+# What loupe-decoder and the dcm2niix child, and their parent, call to start and confine them
+# (src/jobs/decoder_process.c, src/decoder/confine.c, src/jobs/dcm2niix.c): fork/exec, the
+# parent-death signal and no_new_privs (prctl), resource limits, Landlock, the seccomp filters
+# they install on themselves, and the namespaces of dcm2niix.
+SANDBOX_SYSCALLS = ("clone", "execve", "prctl", "setrlimit", "prlimit64", "landlock_create_ruleset",
+                    "landlock_add_rule", "landlock_restrict_self", "seccomp", "unshare")
 
 
 def syscall_groups():
@@ -116,21 +120,43 @@ class SystemdUnitsTest(unittest.TestCase):
         self.assertRegex(self.unit_text("loupe-migrate.service"), r"(?m)^Type=oneshot$")
         self.assertRegex(self.unit_text("loupe-migrate.service"), r"(?m)^ExecStart=/usr/bin/louped .* migrate$")
 
-    def test_the_decoder_sandbox_is_not_forbidden(self):
+    def test_what_each_program_reads_in_proc_is_visible(self):
+        # ProcSubset=pid hides everything in /proc but process entries: only for units whose
+        # program reads nothing else there (the worker's heartbeat reads /proc/meminfo).
+        for unit, areas in (("louped.service", ("app", "api", "http", "jobs")), ("loupe-worker@.service", ("worker", "jobs"))):
+            reads = set()
+            for area in areas:
+                for path in glob.glob(os.path.join(lh.SOURCE_DIR, "src", area, "*.c")):
+                    with open(path) as f:
+                        reads |= set(re.findall(r'"/proc/([a-z]+)', f.read()))
+            if reads - {"self", "thread"}:
+                self.assertNotRegex(self.unit_text(unit), r"(?m)^ProcSubset=pid$",
+                                    "%s hides /proc/%s from its program" % (unit, sorted(reads)))
+        self.assertRegex(self.unit_text("loupe-worker@.service"), r"(?m)^ProtectProc=invisible$")
+
+    def test_the_sandboxes_are_not_forbidden(self):
         groups = syscall_groups()
         self.assertIn("@system-service", groups)
         for unit in ("louped.service", "loupe-worker@.service"):
             text = self.unit_text(unit)
             allowed = allowed_syscalls(text, groups)
-            missing = [s for s in DECODER_SYSCALLS if s not in allowed]
-            self.assertEqual(missing, [], "%s forbids what loupe-decoder needs" % unit)
-            self.assertRegex(text, r"(?m)^RestrictNamespaces=yes$")
-        # RestrictNamespaces=yes costs the decoder nothing because it never makes a namespace;
-        # if that changes, the units must change with it.
-        for path in glob.glob(os.path.join(lh.SOURCE_DIR, "src/decoder/*.c")) + \
-                glob.glob(os.path.join(lh.SOURCE_DIR, "src/jobs/decoder*.c")):
-            with open(path) as f:
-                self.assertNotRegex(f.read(), r"\bunshare\s*\(|CLONE_NEW|setns\s*\(", path)
+            missing = [s for s in SANDBOX_SYSCALLS if s not in allowed]
+            self.assertEqual(missing, [], "%s forbids what the sandboxes need" % unit)
+
+    def test_namespaces_the_programs_make_are_allowed(self):
+        # The dcm2niix child of the worker unshares a user and a network namespace; whatever
+        # kinds the sources of a unit's programs create must stay allowed, and no other.
+        for unit, globs in (("louped.service", ("app", "api", "jobs/decoder", "decoder")),
+                            ("loupe-worker@.service", ("worker", "jobs", "decoder"))):
+            made = set()
+            for g in globs:
+                for path in glob.glob(os.path.join(lh.SOURCE_DIR, "src", g + ("*.c" if "/" in g else "/*.c"))):
+                    with open(path) as f:
+                        made |= {NAMESPACE_FLAGS[flag] for flag in re.findall(r"\b(CLONE_NEW[A-Z]+)\b", f.read())}
+            value = re.search(r"(?m)^RestrictNamespaces=(.*)$", self.unit_text(unit)).group(1).split()
+            allowed = set() if value == ["yes"] else set(value)
+            self.assertEqual(allowed, made, unit)
+        self.assertIn("user", made)  # (the worker's: this check can fail)
 
 
 if __name__ == "__main__":
