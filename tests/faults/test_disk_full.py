@@ -1,5 +1,5 @@
 """Disk full in the storage directory (a small tmpfs mounted over it; a loop-mounted ext4 image
-where tmpfs cannot be mounted): an upload answers 507 problem+json with a sentence that says what
+where tmpfs cannot be mounted): an upload (direct or by a presigned URL) answers 507 problem+json with a sentence that says what
 to do, no partial file remains, the slot goes back to what it was, reads go on being served, and
 uploads work again once there is space."""
 # ctest-timeout: 300
@@ -85,6 +85,13 @@ class DiskFullTest(mt.MediaTestCase):
         second = self.make_item("second.jpg")
         r = self.client.put("/api/v1/items/%s/slots/0/file" % second, data=small, headers={"Content-Type": "image/jpeg"})
         self.assertProblem(r, 507)
+        # the same through a presigned upload URL (PUT /files/…)
+        third = self.make_item("third.jpg")
+        r = self.client.post("/api/v1/items/%s/slots/0/upload" % third, json={"content_type": "image/jpeg"})
+        self.assertEqual(r.status, 201, r.text)
+        up = r.json()
+        r = lh.HttpClient("http://unused").put(up["upload_url"], data=small, headers=up["headers"])
+        self.assertIn("free some space", self.assertProblem(r, 507)["hint"])
         self.assertEqual(files_under(storage), sorted(before + ["filler"]))
 
         # reads are served all the while
@@ -102,7 +109,7 @@ class DiskFullTest(mt.MediaTestCase):
         _, got = self.follow("/api/v1/items/%s/slots/0/original" % second)
         self.assertEqual(got.body, small)
         leftovers = [f for f in files_under(storage) if ".tmp-" in f]
-        print("disk full (%s of %d MiB): 2 uploads refused with 507, %d partial files left, %d reads served "
+        print("disk full (%s of %d MiB): 3 uploads refused with 507 (2 direct, 1 by a presigned URL), %d partial files left, %d reads served "
               "meanwhile, the next upload stored" % (self.how, SIZE_MIB, len(leftovers), reads))
         self.assertEqual(leftovers, [])
         self.assertTrue(self.daemon.alive())
