@@ -3,6 +3,7 @@
 # SECONDS each (default 60). The corpus of target NAME grows in BUILD_DIR/corpus/NAME, seeded
 # from tests/fuzz/corpus/NAME when that exists; tests/fuzz/NAME.dict is used as a dictionary.
 # Crashing inputs land in BUILD_DIR/artifacts/NAME/. Exits 1 when any target found a crash.
+# FUZZ_RUNS=N in the environment stops each target after N inputs as well (CI: scripts/fuzz-ci.sh).
 set -euo pipefail
 
 build=${1:?usage: fuzz.sh BUILD_DIR [SECONDS]}
@@ -26,13 +27,14 @@ for t in "${targets[@]}"; do
     seeds=()
     [[ -d "$src/tests/fuzz/corpus/$name" ]] && seeds=("$src/tests/fuzz/corpus/$name")
     opts=(-max_total_time="$seconds" -artifact_prefix="$artifacts/" -print_final_stats=1)
+    [[ -n "${FUZZ_RUNS:-}" ]] && opts+=(-runs="$FUZZ_RUNS")
     [[ -f "$src/tests/fuzz/$name.dict" ]] && opts+=(-dict="$src/tests/fuzz/$name.dict")
     echo "=== $name: ${seconds}s"
     if ! "$t" "${opts[@]}" "$corpus" "${seeds[@]}" > "$build/artifacts/$name.log" 2>&1; then
         tail -n 40 "$build/artifacts/$name.log"
         failed+=("$name")
     else
-        grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$build/artifacts/$name.log" || true
+        grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$build/artifacts/$name.log" || true
     fi
 done
 

@@ -1,6 +1,8 @@
 /* Memory arena: chained blocks, bump allocation, one free. See arena.h. */
 #include "loupe/core/arena.h"
 
+#include "loupe/core/alloc_fail.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,8 @@ static arena_block *block_new(size_t size)
 
 lp_arena *lp_arena_new(size_t block_size, size_t max_bytes)
 {
+    if (lp_alloc_fail_now())
+        return NULL;
     lp_arena *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
@@ -125,7 +129,7 @@ void lp_arena_reset(lp_arena *a)
 
 void *lp_arena_alloc(lp_arena *a, size_t n)
 {
-    if (!a)
+    if (!a || lp_alloc_fail_now())
         return NULL;
     if (n > SIZE_MAX - ARENA_ALIGN)
         return NULL;

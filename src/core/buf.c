@@ -1,6 +1,8 @@
 /* Bounded growable buffer. See buf.h. */
 #include "loupe/core/buf.h"
 
+#include "loupe/core/alloc_fail.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static int buf_reserve(lp_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > (b->max + 1) / 2 ? b->max + 1 : cap * 2;
-    char *p = realloc(b->data, cap);
+    char *p = lp_alloc_fail_now() ? NULL : realloc(b->data, cap);
     if (!p) {
         b->nomem = 1;
         return LP_BUF_NOMEM;

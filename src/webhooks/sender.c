@@ -68,10 +68,7 @@ void lp_webhook_sender_free(lp_webhook_sender *s)
     free(s);
 }
 
-/* A wake-up message: 0 with *due_at (epoch ms; 0 when it has none), or -1
- * when it is not one. Older messages also name a delivery_id: they are
- * wake-ups too. */
-static int parse_message(const char *body, size_t len, int64_t *due_at)
+int lp_webhook_message_read(const char *body, size_t len, int64_t *due_at)
 {
     json_error_t jerr;
     json_t *m = json_loadb(body, len, 0, &jerr);
@@ -376,7 +373,7 @@ void lp_webhook_sender_handle_batch(lp_webhook_sender *s, const lp_webhook_messa
         out[i] = LP_WEBHOOK_ACK;
         if (!due_at) {
             out[i] = LP_WEBHOOK_REQUEUE;
-        } else if (parse_message(msgs[i].body, msgs[i].len, &due_at[i]) != 0) {
+        } else if (lp_webhook_message_read(msgs[i].body, msgs[i].len, &due_at[i]) != 0) {
             LP_ERROR("webhooks", "dead-lettering an unreadable message of the webhooks queue");
             out[i] = LP_WEBHOOK_REJECT;
         } else if (lp_webhook_due(due_at[i] - now)) {

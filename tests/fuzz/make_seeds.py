@@ -123,7 +123,98 @@ def png(w, h, rows, filters=None, color=3):
             chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def zipfile_bytes(members, symlink=None):
+    """A ZIP archive of (name, bytes, deflated) members; symlink names one stored as a Unix symlink."""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data, deflated in members:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED
+            if name == symlink:
+                info.external_attr = (0o120777 << 16)
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+def webhook_signed(secret, msg_id, ts, body):
+    """secret NUL id NUL timestamp NUL header NUL body, the header signed as Standard Webhooks does."""
+    import base64
+    import hashlib
+    import hmac
+    key = base64.b64decode(secret[len("whsec_"):])
+    sig = base64.b64encode(hmac.new(key, b"%s.%s.%s" % (msg_id, ts, body), hashlib.sha256).digest())
+    return b"\0".join([secret, msg_id, ts, b"v1," + sig, body])
+
+
+def ppm(w, h):
+    return b"P6\n%d %d\n255\n" % (w, h) + bytes(3 * w * h)
+
+
+# api_body_fuzz: byte 0 picks the route among those with a JSON body (in routes.def order, modulo
+# their count); the seeds cover each index with a body of the shape most routes read.
+API_BODIES = [b"{}", b'{"name":"n","slug":"s"}', b'{"url":"https://example.com/h","events":["item.*"]}',
+              b'{"filters":{"dataset_id":"00000000-0000-4000-8000-0000000000c3"},"priority":1e999}',
+              b'{"annotations":[{"type":"bounding_box","data":{"x":1,"y":2,"w":3,"h":4}}]}', b"[]",
+              b'{"name":"\\ud800","email":"a@b","password":"x","role":"owner"}']
+
+
 SEEDS = {
+    "unzip_fuzz": {
+        "stored-and-deflated": zipfile_bytes([("a.txt", b"hello", False), ("d/", b"", False),
+                                              ("d/b.json", b'{"x":1}' * 20, True)]),
+        "zip-slip": zipfile_bytes([("../../etc/x", b"x", False)]),
+        "absolute": zipfile_bytes([("/tmp/x", b"x", False)]),
+        "symlink": zipfile_bytes([("link", b"/etc/passwd", False)], symlink="link"),
+        "bomb": zipfile_bytes([("zeros", bytes(2 << 20), True)]),
+        "truncated": zipfile_bytes([("a.txt", b"hello" * 50, True)])[:-30],
+    },
+    "net_addr_fuzz": {
+        "loopback": b"127.0.0.1", "mapped": b"::ffff:127.0.0.1", "bracketed": b"[fe80::1]",
+        "decimal-url": b"http://2130706433/", "hex-url": b"https://0x7f000001/x", "octal-url": b"http://017700000001/",
+        "v6-url": b"http://[::ffff:7f00:1]:8080/x", "credentials": b"https://user:pw@example.com/", "unspecified": b"0.0.0.0",
+        "metadata": b"http://169.254.169.254/latest/meta-data/", "allowlist": b"10.0.0.0/8, ::1/128,127.0.0.2",
+        "nat64": b"64:ff9b::7f00:1", "public": b"https://example.com:443/a?b#c",
+    },
+    "webhook_sig_fuzz": {
+        "valid": webhook_signed(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", b"msg_1", b"1700000000", b'{"type":"x"}'),
+        "stale": webhook_signed(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", b"msg_1", b"1600000000", b"{}"),
+        "several": b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\0m\01700000000\0v1,AAAA v2,BBBB v1,\0body",
+        "bad-secret": b"whsec_***\0m\0-1\0v1,=\0",
+    },
+    "queue_messages_fuzz": {
+        "webhook-wakeup": b'{"v":1,"due_at":1700000000000}', "webhook-old": b'{"v":1,"delivery_id":"x"}',
+        "webhook-bad-due": b'{"v":1,"due_at":"soon"}',
+        "infer-request": b'{"v":1,"rpc":"models.infer","team_id":"t","model_id":"m","item_id":"i","slot":"0",'
+                         b'"expires_at_ms":1}',
+        "model-spec": b'{"name":"faces","task":"detect","runtime":"onnx","input":{"width":128,"height":128,'
+                      b'"layout":"nchw","mean":[0,0,0],"std":[1,1,1]},"output":{"decoder":"blazeface"},'
+                      b'"labels":["face"],"class_map":{"face":"00000000-0000-4000-8000-0000000000c3"}}',
+        "model-spec-bad": b'{"task":1,"labels":[null],"score_threshold":1e999,"output":{"strides":[-1]}}',
+    },
+    "media_probe_fuzz": {
+        "png": png(4, 3, [[0, 1, 1, 0], [2, 2, 0, 0], [0, 0, 0, 1]]),
+        "png-truncated": png(4, 3, [[0, 1, 1, 0], [2, 2, 0, 0], [0, 0, 0, 1]])[:40],
+        "png-huge": png(1, 1, [[1]]).replace(b"\x00\x00\x00\x01\x00\x00\x00\x01\x08", b"\x7f\xff\xff\xff\x7f\xff\xff\xff\x08"),
+        "ppm": ppm(2, 2), "ppm-short": b"P6\n99999 99999\n255\n", "ppm-spaces": b"P6 \t2\n\n2 255\n" + bytes(12),
+        "gif-header": b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "svg-polyglot": b"\x89PNG\r\n\x1a\n<svg/>",
+        "jpeg-soi": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "mp4-ftyp": b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2",
+        "hls-playlist": b"#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1/x.ts\n",
+    },
+    "api_body_fuzz": dict(("route-%02d-%d" % (i, j), bytes([i]) + body)
+                          for i in range(48) for j, body in enumerate(API_BODIES) if (i + j) % 3 == 0 or j == 0),
+    "api_request_fuzz": {
+        "items-page": b"\x00/api/v1/items?page[size]=5&page[after]=YWJjH3h5eg",
+        "items-filters": b"\x00/api/v1/datasets/00000000-0000-4000-8000-0000000000c3/items?status=ready&sort=-name&q=%00",
+        "bad-page": b"\x00/api/v1/datasets?page[size]=-1&page[size]=99999999999999999999",
+        "tasks": b"\x00/api/v1/tasks?stage_id=x&assignee=me&state=open,done",
+        "no-method": b"\x03/api/v1/datasets", "dotdot": b"\x00/api/v1/../../etc/passwd",
+        "nul-in-path": b"\x00/api/v1/items/%00", "encoded-slash": b"\x00/files/a%2F..%2F..%2Fx",
+        "deep": b"\x00/" + b"a/" * 200, "jobs": b"\x00/api/v1/jobs?status=running&kind=%ff%fe",
+        "audit": b"\x00/api/v1/audit?since=1e999&until=NaN", "post-items": b"\x01/api/v1/items/move?x=1",
+    },
+
     "rle_fuzz": {
         # bytes 0 and 1: width and height - 1 (mod 64); then the COCO string / dense values
         "coco-4x4-square": b"\x03\x03" + coco([5, 2, 2, 2, 5]),

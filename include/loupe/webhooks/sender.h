@@ -48,6 +48,11 @@ typedef struct lp_webhook_message {
     size_t len;
 } lp_webhook_message;
 
+/* Reads a message of the webhooks queue, a wake-up: 0 with *due_at (epoch ms;
+ * 0 when it has none), or -1 when it is not one (it is then dead-lettered).
+ * Older messages also name a delivery_id: they are wake-ups too. */
+int lp_webhook_message_read(const char *body, size_t len, int64_t *due_at);
+
 /* Handles n messages at once (see above); out[i] is how to settle msgs[i]:
  * acknowledged once the rounds they woke are committed (or their wake-up is
  * parked again), handed back when the database failed, dead-lettered when
