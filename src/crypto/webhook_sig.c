@@ -60,7 +60,9 @@ int lp_webhook_sign(const char *secret, const char *msg_id, int64_t timestamp, c
     out[0] = '\0';
     if (n < 0)
         return lp_error_set(err, LP_E_INTERNAL, "the webhook secret is not whsec_ and base64");
-    if (strlen(msg_id) > MSG_ID_MAX || mac(key, (size_t)n, msg_id, timestamp, body, len, d) != 0)
+    if (!*msg_id || strlen(msg_id) > MSG_ID_MAX) /* what lp_webhook_verify refuses is never signed */
+        return lp_error_set(err, LP_E_INTERNAL, "the webhook message id is empty or longer than %d bytes", MSG_ID_MAX);
+    if (mac(key, (size_t)n, msg_id, timestamp, body, len, d) != 0)
         return lp_error_set(err, LP_E_NOMEM, "cannot compute the webhook signature");
     memcpy(out, "v1,", 3);
     lp_base64_encode(d, sizeof(d), out + 3, LP_WEBHOOK_SIG_LEN - 3);

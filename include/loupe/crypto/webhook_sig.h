@@ -34,7 +34,8 @@ int lp_webhook_secret_new(char *out, size_t cap);
 long lp_webhook_secret_key(const char *secret, uint8_t key[LP_WEBHOOK_KEY_MAX]);
 
 /* "v1,<base64 signature>" of (msg_id, timestamp, body) under secret into
- * out (LP_WEBHOOK_SIG_LEN bytes). 0, or -1 with err for a bad secret. */
+ * out (LP_WEBHOOK_SIG_LEN bytes). 0, or -1 with err for a bad secret or a
+ * message id that lp_webhook_verify would refuse (empty, over 256 bytes). */
 int lp_webhook_sign(const char *secret, const char *msg_id, int64_t timestamp, const void *body, size_t len,
                     char out[LP_WEBHOOK_SIG_LEN], lp_error *err);
 
