@@ -17,6 +17,7 @@ struct lp_req_internal {
     struct MHD_Connection *conn;
     lp_http_server *srv;
     lp_route_match match;
+    const char *params[LP_ROUTE_MAX_PARAMS]; /* match's values, NUL-terminated (arena) */
     lp_buf body;               /* JSON/BULK bodies, bounded by the route's limit */
     size_t body_limit;
     uint64_t bytes_in;

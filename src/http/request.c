@@ -17,7 +17,7 @@ const char *lp_req_param(const lp_req *req, const char *name)
     size_t nl = strlen(name);
     for (size_t i = 0; i < m->nparams; i++) {
         if (m->name_lens[i] == nl && memcmp(m->names[i], name, nl) == 0)
-            return lp_arena_strndup(req->arena, m->values[i], m->value_lens[i]);
+            return req->in->params[i];
     }
     return NULL;
 }

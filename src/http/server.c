@@ -378,6 +378,19 @@ static int check_body_type(lp_req *req, struct MHD_Connection *conn)
     return lp_error_hint(&req->err, "send the header Content-Type: application/json");
 }
 
+/* The matched route's path parameters as NUL-terminated arena strings, made
+ * once here so that lp_req_param never allocates: an out-of-memory would
+ * otherwise read as an absent parameter (a 404 instead of a 503). */
+static int copy_params(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    for (size_t i = 0; i < in->match.nparams; i++) {
+        if (!(in->params[i] = lp_arena_strndup(req->arena, in->match.values[i], in->match.value_lens[i])))
+            return lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading the request path");
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -400,6 +413,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         switch (lp_route_match_path(srv->routes, srv->nroutes, method, url, &in->match, allow, sizeof(allow))) {
         case LP_ROUTE_FOUND:
             req->route = in->match.route;
+            if (copy_params(req) != 0)
+                in->failed = 1;
             break;
         case LP_ROUTE_NO_METHOD:
             lp_error_set(&req->err, LP_E_METHOD, "%s is not allowed on %s", method, url);

@@ -27,7 +27,7 @@ static const case_t cases[] = {
     {"GET", "/api/v1/openapi.json", NULL, 200},
     {"GET", "/api/v1/no-such-route", NULL, 404},
     {"DELETE", "/api/v1/datasets", NULL, 405},
-    {"POST", "/api/v1/datasets", "{\"name\": 5, \"slug\": \"\\u0000\", \"extra\": [1, 2]}", 422},
+    {"POST", "/api/v1/datasets", "{\"name\": 5, \"slug\": \"a\\u0001\", \"extra\": [1, 2]}", 422},
     {"POST", "/api/v1/datasets", "{\"name\": \"cats\"}", 503},
     {"POST", "/api/v1/datasets", "{\"name\": ", 400},
     {"POST", "/api/v1/webhooks", "{\"url\": \"http://2130706433/x\", \"events\": [\"item.*\"]}", 422},
