@@ -87,16 +87,20 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
     int ndeclared = hints_read(a->hints, v, declared);
     lp_volume_histogram_compute(v, &h);
     int n = lp_volume_presets(v, &h, declared, ndeclared, presets);
-    snprintf(path, sizeof path, "%s/volume.nii.gz", a->out_dir);
+    /* gzip or not (volume_gzip_level): the 3D viewer reads either; the name says which */
+    const char *name = a->limits.volume_gzip_level > 0 ? "volume.nii.gz" : "volume.nii";
+    snprintf(path, sizeof path, "%s/%s", a->out_dir, name);
     snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
     snprintf(preview, sizeof preview, "%s/preview.jpg", a->out_dir);
-    if (lp_volume_write_nifti(v, path, err) != 0 || poster(v, &presets[0], a->limits.thumbnail_size, thumb, err) ||
+    if (lp_volume_write_nifti(v, path, a->limits.volume_gzip_level, err) != 0 || poster(v, &presets[0], a->limits.thumbnail_size, thumb, err) ||
         poster(v, &presets[0], a->limits.preview_size, preview, err))
         goto cleanup;
     snprintf(variant, sizeof variant, "slice-%d.jpg", a->limits.thumbnail_size);
     snprintf(pvariant, sizeof pvariant, "slice-%d.jpg", a->limits.preview_size);
-    files = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "volume", "file", "volume.nii.gz",
-                      "variant", "volume-ras.nii.gz", "content_type", "application/gzip", "thumbnail", "file",
+    files = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "volume", "file", name,
+                      "variant", a->limits.volume_gzip_level > 0 ? "volume-ras.nii.gz" : "volume-ras.nii",
+                      "content_type", a->limits.volume_gzip_level > 0 ? "application/gzip" : "application/octet-stream",
+                      "thumbnail", "file",
                       "thumbnail.jpg", "variant", variant, "content_type", "image/jpeg", "preview", "file",
                       "preview.jpg", "variant", pvariant, "content_type", "image/jpeg");
     meta = lp_volume_metadata(v, NULL, presets, n, &h);

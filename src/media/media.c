@@ -29,6 +29,7 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     lp_strlcpy(out->video_codecs, cfg->video_codecs ? cfg->video_codecs : "", sizeof out->video_codecs);
     out->volume_max_voxels = cfg->volume_max_voxels;
     out->volume_max_side = cfg->volume_max_side;
+    out->volume_gzip_level = (int)cfg->volume_gzip_level;
     out->dicom_max_files = cfg->dicom_max_files;
     out->dicom_max_bytes = cfg->dicom_max_bytes;
 }

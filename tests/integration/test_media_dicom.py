@@ -94,7 +94,8 @@ class DicomTest(mt.MediaTestCase):
         # every bright voxel of the normalized volume sits where the series put it (RAS = LPS with x, y negated)
         loc, r = self.follow("/api/v1/items/%s/slots/0/volume" % item_id)
         self.assertEqual(r.status, 200)
-        (nx, ny, nz), srow, vox = read_nifti(gzip.decompress(r.body))
+        self.assertEqual(r.body[344:348], b"n+1\0")  # uncompressed (volume_gzip_level 0, the default)
+        (nx, ny, nz), srow, vox = read_nifti(r.body)
         found = []
         for k in range(nz):
             for j in range(ny):
@@ -141,15 +142,18 @@ class DicomTest(mt.MediaTestCase):
         self.assert_no_phi(self.workers[0].log().encode(), "the worker's log")
 
     def test_single_file_and_kept_original(self):
-        self.start_stack(worker_settings={"dicom_keep_original": "true"})
+        self.start_stack(worker_settings={"dicom_keep_original": "true", "volume_gzip_level": "1"})
         one = dt.axial_series(6, 4, 1, phi=PHI, syntax=dt.IMPLICIT)[0][1]
         item_id, item = self.upload_and_wait("slice.dcm", one, slot_type="volume")
         self.assertEqual(item["status"], "ready", item)
         self.assertEqual(item["slots"][0]["frame_count"], 1)
         _, r = self.follow("/api/v1/items/%s/slots/0/original" % item_id)
         self.assertEqual(r.body, one)  # the team keeps its originals: as uploaded
-        _, r = self.follow("/api/v1/items/%s/slots/0/volume" % item_id)
-        self.assert_no_phi(gzip.decompress(r.body), "the volume")
+        loc, r = self.follow("/api/v1/items/%s/slots/0/volume" % item_id)
+        self.assertTrue(loc.split("?")[0].endswith("/volume-ras.nii.gz"), loc)  # volume_gzip_level 1
+        raw = gzip.decompress(r.body)
+        self.assertEqual(raw[344:348], b"n+1\0")
+        self.assert_no_phi(raw, "the volume")
 
     def test_hostile_series_end_in_error_and_the_worker_carries_on(self):
         self.start_stack()

@@ -75,10 +75,13 @@ class VolumeTest(mt.MediaTestCase):
         self.assertEqual(sum(meta["histogram"]["counts"]), 32 * 24 * 16)
         self.assertTrue(media["slices"].endswith("/volume/{plane}/{index}"), media)
 
-        # the volume: signed, gzip NIfTI-1 of the same size, byte ranges honoured
+        # the volume: signed, an uncompressed NIfTI-1 (volume_gzip_level 0, the default) of the
+        # same size, byte ranges honoured
         loc, r = self.follow("/api/v1/items/%s/slots/0/volume" % item_id)
         self.assertEqual(r.status, 200)
-        raw = gzip.decompress(r.body)
+        self.assertTrue(loc.split("?")[0].endswith("/volume-ras.nii"), loc)
+        raw = r.body
+        self.assertEqual(len(raw), 352 + 32 * 24 * 16 * 2)
         self.assertEqual(struct.unpack_from("<i", raw, 0)[0], 348)
         self.assertEqual(list(struct.unpack_from("<4h", raw, 40)), [3, 32, 24, 16])
         part = mt.fetch(loc, headers={"Range": "bytes=0-99"})

@@ -35,6 +35,7 @@ typedef struct lp_media_limits {
     char video_codecs[256];       /* accepted video codecs, comma-separated FFmpeg names ("": any) */
     int64_t volume_max_voxels;    /* nx × ny × nz of a volume */
     int64_t volume_max_side;      /* longest side of a volume, in voxels */
+    int volume_gzip_level;        /* the normalized volume: 0 uncompressed .nii, 1..9 .nii.gz */
     int64_t dicom_max_files;      /* files of one DICOM series upload */
     int64_t dicom_max_bytes;      /* bytes of one DICOM series upload, unpacked */
 } lp_media_limits;

@@ -73,9 +73,11 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
 #define LP_VOLUME_LABELS_OFFSET 352
 int lp_volume_labels_header(const lp_volume *v, unsigned char out[LP_VOLUME_LABELS_OFFSET], lp_error *err);
 
-/* Writes v as a NIfTI-1 file (gzip-compressed when path ends in .gz) with its
- * affine as both sform and qform (code 1, scanner), mm units. */
-int lp_volume_write_nifti(const lp_volume *v, const char *path, lp_error *err);
+/* Writes v as a NIfTI-1 file with its affine as both sform and qform (code
+ * 1, scanner), mm units: gzip-compressed at gzip_level (1 fastest … 9
+ * smallest; out of range is clamped) when path ends in .nii.gz, else
+ * uncompressed (gzip_level unused). */
+int lp_volume_write_nifti(const lp_volume *v, const char *path, int gzip_level, lp_error *err);
 
 /* A new zero-filled volume of the given size and type, identity affine and
  * pixdim 1. NULL when a dimension is below 1 or allocation fails. */

@@ -158,14 +158,20 @@ static void test_to_ras_flips_in_place(void **state)
 static void test_nifti_round_trip(void **state)
 {
     (void)state;
-    const char *names[] = {"v.nii", "v.nii.gz"};
-    for (int n = 0; n < 2; n++) {
+    const char *names[] = {"v.nii", "v.nii.gz", "v9.nii.gz"};
+    const int levels[] = {0, 1, 9};
+    for (int n = 0; n < 3; n++) {
         lp_volume *v = lsp_volume();
         lp_error err;
         lp_error_clear(&err);
         char p[128];
         snprintf(p, sizeof p, "%s", path(names[n]));
-        assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+        assert_int_equal(lp_volume_write_nifti(v, p, levels[n], &err), 0);
+        FILE *f = fopen(p, "rb");
+        assert_non_null(f);
+        int magic = fgetc(f);
+        fclose(f);
+        assert_int_equal(magic == 0x1f, levels[n] > 0); /* gzip exactly when asked */
         lp_volume *r = lp_volume_read_nifti(p, &limits, &err);
         assert_non_null(r);
         assert_int_equal(r->type, LP_VOLUME_I16);
@@ -197,7 +203,7 @@ static void test_limits_and_truncation(void **state)
     lp_error_clear(&err);
     char p[128];
     snprintf(p, sizeof p, "%s", path("big.nii"));
-    assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+    assert_int_equal(lp_volume_write_nifti(v, p, 0, &err), 0);
     put16(p, 42, 30000);
     put16(p, 44, 30000);
     assert_null(lp_volume_read_nifti(p, &limits, &err));
@@ -206,7 +212,7 @@ static void test_limits_and_truncation(void **state)
     assert_non_null(strstr(err.fields[0].message, "over the limit"));
 
     snprintf(p, sizeof p, "%s", path("cut.nii"));
-    assert_int_equal(lp_volume_write_nifti(v, p, &err), 0);
+    assert_int_equal(lp_volume_write_nifti(v, p, 0, &err), 0);
     assert_int_equal(truncate(p, 352 + 20), 0);
     lp_error_clear(&err);
     assert_null(lp_volume_read_nifti(p, &limits, &err));

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     lp_error err;
     lp_error_clear(&err);
     lp_volume *v = lp_volume_read_nifti(argv[1], &limits, &err);
-    if (!v || lp_volume_to_ras(v, &err) != 0 || lp_volume_write_nifti(v, argv[2], &err) != 0) {
+    if (!v || lp_volume_to_ras(v, &err) != 0 || lp_volume_write_nifti(v, argv[2], 1, &err) != 0) {
         fprintf(stderr, "volume_tool: %s %s\n", err.message, err.nfields ? err.fields[0].message : "");
         lp_volume_free(v);
         return 1;
