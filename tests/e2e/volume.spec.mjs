@@ -13,7 +13,7 @@
 // on every axial slice it crosses (a raster layer frame each); reload: every painted voxel is back.
 
 import assert from 'node:assert/strict'
-import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, waitUntil } from './lib.mjs'
+import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, VIEWPORTS, waitUntil } from './lib.mjs'
 
 function config() {
   return readSpecConfig('volume.spec.mjs', { item: ['LOUPE_E2E_VOLUME_ITEM', true], cls: ['LOUPE_E2E_CLASS', true] })
@@ -33,6 +33,56 @@ const state = (page) => page.evaluate(() => window.loupeVolume())
 
 async function saved(page) {
   await waitUntil(page, () => window.loupeVolume().saveState === 'saved')
+}
+
+/**
+ * At every size in VIEWPORTS, the planes + 3D layout fits the stage: the canvas lies inside the
+ * window, its drawing buffer is its CSS box (so NiiVue lays out what is shown), and NiiVue's
+ * three planes and 3D render each lie whole inside that buffer without overlapping; each plane
+ * keeps the volume's proportions in millimetres (fov: [axial, coronal, sagittal] as [w, h]).
+ */
+async function planesFit(page, fov) {
+  for (const vp of VIEWPORTS) {
+    await page.setViewportSize(vp)
+    const at = `${vp.width}×${vp.height}`
+    // the buffer follows the box after NiiVue's resize observer has run
+    await waitUntil(page, () => {
+      const c = document.querySelector('canvas.editor-canvas').getBoundingClientRect()
+      const [w, h] = window.loupeVolume().buffer
+      return Math.abs(w - Math.round(c.width * devicePixelRatio)) <= 1 && Math.abs(h - Math.round(c.height * devicePixelRatio)) <= 1 &&
+        window.loupeVolume().tiles.length === 4
+    })
+    const g = await page.evaluate(() => {
+      const c = document.querySelector('canvas.editor-canvas')
+      const r = c.getBoundingClientRect()
+      const p = c.parentElement.getBoundingClientRect()
+      return { box: [r.left, r.top, r.right, r.bottom], stage: [p.left, p.top, p.right, p.bottom], view: [innerWidth, innerHeight], dpr: devicePixelRatio, ...window.loupeVolume() }
+    })
+    const [bw, bh] = g.buffer
+    assert.ok(g.box[0] >= 0 && g.box[1] >= 0 && g.box[2] <= g.view[0] && g.box[3] <= g.view[1],
+      `${at}: the canvas ${g.box.map(Math.round)} lies inside the window ${g.view}`)
+    assert.ok(g.box[0] >= g.stage[0] - 0.5 && g.box[1] >= g.stage[1] - 0.5 && g.box[2] <= g.stage[2] + 0.5 && g.box[3] <= g.stage[3] + 0.5,
+      `${at}: the canvas ${g.box.map(Math.round)} lies inside its stage ${g.stage.map(Math.round)} (nothing hidden by its overflow)`)
+    assert.deepEqual(g.tiles.map((t) => t.type).sort(), [0, 1, 2, 4], `${at}: three planes and the 3D render are drawn`)
+    for (const t of g.tiles) {
+      const [l, top, w, h] = t.ltwh
+      assert.ok(w > 20 && h > 20 && l >= -0.5 && top >= -0.5 && l + w <= bw + 0.5 && top + h <= bh + 0.5,
+        `${at}: tile ${t.type} at ${t.ltwh.map(Math.round)} lies inside the ${bw}×${bh} canvas`)
+      if (t.type !== 4) {
+        const [fw, fh] = fov[t.type]
+        assert.ok(Math.abs(w / h - fw / fh) < 0.02 * (fw / fh), `${at}: tile ${t.type} is ${w}×${h}, the plane ${fw}×${fh} mm`)
+      }
+    }
+    for (const a of g.tiles) for (const b of g.tiles) {
+      if (a === b) continue
+      const [al, at2, aw, ah] = a.ltwh
+      const [bl, bt, bw2, bh2] = b.ltwh
+      assert.ok(al + aw <= bl + 0.5 || bl + bw2 <= al + 0.5 || at2 + ah <= bt + 0.5 || bt + bh2 <= at2 + 0.5,
+        `${at}: tiles ${a.type} and ${b.type} overlap`)
+    }
+    log(`ok - ${at}: the canvas buffer is its ${bw}×${bh} box and the planes and 3D render fit in it (${g.tiles.map((t) => t.ltwh.map(Math.round).join(',')).join(' | ')})`)
+  }
+  await page.setViewportSize(VIEWPORTS[0])
 }
 
 async function run(cfg, chromium) {
@@ -57,6 +107,9 @@ async function run(cfg, chromium) {
     assert.ok(want.every((w, r) => Math.abs(w - s0.mm[r]) <= size), `crosshair at ${s0.mm} mm, voxel ${s0.voxel} is at ${want} mm`)
     log(`ok - the crosshair at voxel ${s0.voxel} shows ${s0.mm.map((c) => c.toFixed(1))} mm (the affine: ${want.map((c) => c.toFixed(1))})`)
     await shots(page, cfg.artifacts, 'volume-open')
+    // the planes fit the stage at every size (the millimetres each plane spans: x, y, z extents)
+    const [sx, sy, sz] = media.media.pixdim.map((p, i) => p * media.media.shape[i])
+    await planesFit(page, { 0: [sx, sy], 1: [sx, sz], 2: [sy, sz] })
 
     // window presets: the display range is the preset's centre ± width / 2
     for (const w of media.media.windows) {
@@ -144,6 +197,7 @@ async function run(cfg, chromium) {
 
     // back in planes + 3D for the record, then a reload keeps the painted voxels
     await page.locator('button[data-layout="planes"]').click()
+    await planesFit(page, { 0: [sx, sy], 1: [sx, sz], 2: [sy, sz] })
     await shots(page, cfg.artifacts, 'volume-planes-mask')
     await openVolume(page, cfg)
     await waitUntil(page, (n) => window.loupeVolume().labelled === n, all)
