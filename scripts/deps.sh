@@ -24,6 +24,8 @@ PACKAGES=(
     # install and packaging checks: systemd-analyze (units), dpkg-shlibdeps and file (cpack -G DEB),
     # the compose-file schema and a validator for it (docker/compose.yaml)
     systemd dpkg-dev file passwd python3-yaml python3-jsonschema docker-compose
+    # the load balancer of the cluster tests and benchmark (tests/cluster, bench/cluster_bench.sh)
+    haproxy
     # browser tests, fuzzing, benchmarks
     chromium clang libclang-rt-14-dev wrk hyperfine imagemagick
     # promtool, which checks docs/prometheus/loupe-rules.yml and a real /metrics scrape. On a

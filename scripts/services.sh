@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# services.sh — a private PostgreSQL 15 cluster and a private RabbitMQ node, both kept in one
-# directory and listening on loopback only. Used by `make run` (persistent, under ./var) and by
-# the integration tests (throwaway, --fast).
+# services.sh — a private PostgreSQL 15 cluster and a private RabbitMQ node (or a RabbitMQ
+# cluster of several nodes), all kept in one directory and listening on loopback only. Used by
+# `make run` (persistent, under ./var), by the integration tests (throwaway, --fast) and by the
+# cluster tests (--amqp-nodes 3).
 #
-#   services.sh start DIR [--pg-port P] [--amqp-port P] [--fast]
+#   services.sh start DIR [--pg-port P] [--amqp-port P] [--amqp-nodes N] [--fast]
 #   services.sh stop DIR
-#   services.sh pg-start DIR | pg-stop DIR | amqp-start DIR | amqp-stop DIR
+#   services.sh pg-start DIR | pg-stop DIR
+#   services.sh amqp-start DIR [--node K] | amqp-stop DIR [--node K]   (K: 1..N; default all)
 #   services.sh status DIR
 #   services.sh psql DIR [psql arguments…]      psql connected to the cluster as postgres
-#   services.sh rabbitmqctl DIR [arguments…]    rabbitmqctl talking to the private node
+#   services.sh rabbitmqctl DIR [--node K] [arguments…]   rabbitmqctl talking to a private node
+#
+# --amqp-nodes N (1 to 5, default 1) starts N RabbitMQ nodes that form one cluster: node 1 is
+# loupe@localhost in DIR/rabbitmq on port P, node K is loupeK@localhost in DIR/rabbitmqK on port
+# P+3(K-1); they share one Erlang cookie and one private epmd (P+1), and nodes 2..N join node 1
+# (join_cluster) at their first start. A node stopped or killed alone rejoins when started again.
 #
 # start writes DIR/services.env (shell, sourceable) and DIR/services.json (for programs) with
 # the ports, pg_url, amqp_url and the rabbitmqctl command line. Ports not given are picked at
@@ -31,7 +38,7 @@ set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 RABBITMQ_BIN=${RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}
-NODE_NAME=loupe@localhost
+NODE_NAME=loupe@localhost   # the selected node's (node_select)
 
 die() { echo "services.sh: $*" >&2; exit 1; }
 note() { echo "services.sh: $*" >&2; }
@@ -47,7 +54,11 @@ usage() {
 DIR=""           # absolute path of the services directory
 FAST=0
 PG_PORT=""
-AMQP_PORT=""
+AMQP_PORT=""     # node 1's AMQP port; node K listens on AMQP_PORT + 3(K-1)
+AMQP_NODES=1
+NODE=0           # the selected RabbitMQ node, 0-based (node_select)
+NODE_PORT=""     # its AMQP port
+RMQ_DIR=""       # its directory
 PG_ROOT=""       # directory holding PostgreSQL's data/ and server.log (normally DIR/pg)
 STATE_FILE=""
 
@@ -68,6 +79,7 @@ load_state() {
         FAST=${SERVICES_FAST:-0}
         PG_PORT=${SERVICES_PG_PORT:-}
         AMQP_PORT=${SERVICES_AMQP_PORT:-}
+        AMQP_NODES=${SERVICES_AMQP_NODES:-1}
         PG_ROOT=${SERVICES_PG_ROOT:-}
         return 0
     fi
@@ -79,10 +91,26 @@ require_state() {
     set_rabbitmq_env
 }
 
-# The environment under which rabbitmq-server and rabbitmqctl see only this directory.
+# Selects RabbitMQ node $1 (0-based; default the first) for the functions below.
+node_select() {
+    NODE=${1:-0}
+    if ((NODE == 0)); then
+        NODE_NAME=loupe@localhost
+        RMQ_DIR=$DIR/rabbitmq
+    else
+        NODE_NAME=loupe$((NODE + 1))@localhost
+        RMQ_DIR=$DIR/rabbitmq$((NODE + 1))
+    fi
+    NODE_PORT=$((AMQP_PORT + 3 * NODE))
+    set_rabbitmq_env
+}
+
+# The environment under which rabbitmq-server and rabbitmqctl see only the selected node's
+# directory.
 RMQ_ENV=()
 set_rabbitmq_env() {
-    local r=$DIR/rabbitmq
+    local r=$RMQ_DIR
+    [[ -n "$r" ]] || { node_select 0; return; }
     RMQ_ENV=(
         "HOME=$r"
         "RABBITMQ_CONF_ENV_FILE=$r/rabbitmq-env.conf"
@@ -95,8 +123,8 @@ set_rabbitmq_env() {
         "RABBITMQ_PID_FILE=$r/rabbit.pid"
         "RABBITMQ_NODENAME=$NODE_NAME"
         "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1"
-        "RABBITMQ_NODE_PORT=$AMQP_PORT"
-        "RABBITMQ_DIST_PORT=$((AMQP_PORT + 2))"
+        "RABBITMQ_NODE_PORT=$NODE_PORT"
+        "RABBITMQ_DIST_PORT=$((NODE_PORT + 2))"
         "ERL_EPMD_ADDRESS=127.0.0.1"
         "ERL_EPMD_PORT=$((AMQP_PORT + 1))"
         "ERL_CRASH_DUMP=$r/erl_crash.dump"
@@ -117,6 +145,7 @@ write_state() {
         printf 'SERVICES_PG_URL=%q\n' "postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
         printf 'SERVICES_PSQL=%q\n' "$PG_BIN/psql -X -h 127.0.0.1 -p $PG_PORT -U postgres"
         printf 'SERVICES_AMQP_PORT=%q\n' "$AMQP_PORT"
+        printf 'SERVICES_AMQP_NODES=%q\n' "$AMQP_NODES"
         printf 'SERVICES_AMQP_URL=%q\n' "amqp://guest:guest@127.0.0.1:$AMQP_PORT"
         printf 'SERVICES_EPMD_PORT=%q\n' "$((AMQP_PORT + 1))"
         printf 'SERVICES_DIST_PORT=%q\n' "$((AMQP_PORT + 2))"
@@ -125,11 +154,39 @@ write_state() {
     } > "$tmp"
     mv -f "$tmp" "$STATE_FILE"
 
+    # Every node: "--node NAME PORT DIR" then its rabbitmqctl environment.
+    local nodes=() i
+    for ((i = 0; i < AMQP_NODES; i++)); do
+        node_select "$i"
+        nodes+=(--node "$NODE_NAME" "$NODE_PORT" "$RMQ_DIR" "${RMQ_ENV[@]}")
+    done
+    node_select 0
     python3 - "$DIR/services.json" "$DIR" "$FAST" "$PG_ROOT" "$PG_PORT" "$PG_BIN" \
-        "$AMQP_PORT" "$NODE_NAME" "$RABBITMQ_BIN" "${RMQ_ENV[@]}" <<'PY'
+        "$AMQP_PORT" "$NODE_NAME" "$RABBITMQ_BIN" "${nodes[@]}" <<'PY'
 import json, os, sys
-(out, d, fast, pg_root, pg_port, pg_bin, amqp_port, node, rmq_bin), env = sys.argv[1:10], sys.argv[10:]
+(out, d, fast, pg_root, pg_port, pg_bin, amqp_port, node, rmq_bin), rest = sys.argv[1:10], sys.argv[10:]
 pg_port, amqp_port = int(pg_port), int(amqp_port)
+groups = []
+for a in rest:
+    if a == "--node":
+        groups.append([])
+    else:
+        groups[-1].append(a)
+nodes = []
+for name, port, ndir, *env in groups:
+    port = int(port)
+    nodes.append({
+        "name": name,
+        "port": port,
+        "dist_port": port + 2,
+        "dir": ndir,
+        "pid_file": os.path.join(ndir, "rabbit.pid"),
+        "log_dir": os.path.join(ndir, "log"),
+        "url": "amqp://guest:guest@127.0.0.1:%d" % port,
+        "rabbitmqctl": [os.path.join(rmq_bin, "rabbitmqctl"), "-n", name],
+        "rabbitmqctl_env": dict(e.split("=", 1) for e in env),
+    })
+env = nodes[0]["rabbitmqctl_env"]
 doc = {
     "dir": d,
     "fast": fast == "1",
@@ -145,7 +202,8 @@ doc = {
     "rabbitmq_node": node,
     "rabbitmq_log_dir": os.path.join(d, "rabbitmq", "log"),
     "rabbitmqctl": [os.path.join(rmq_bin, "rabbitmqctl"), "-n", node],
-    "rabbitmqctl_env": dict(e.split("=", 1) for e in env),
+    "rabbitmqctl_env": env,
+    "amqp_nodes": nodes,
     "services_sh": os.environ.get("SERVICES_SH"),
 }
 tmp = out + ".tmp"
@@ -354,37 +412,64 @@ pg_stop() {
 # ---------------------------------------------------------------------------------------------
 # RabbitMQ
 
-amqp_pid() { [[ -f "$DIR/rabbitmq/rabbit.pid" ]] && tr -dc '0-9' < "$DIR/rabbitmq/rabbit.pid" || true; }
+# The functions below act on the node that node_select chose.
+
+amqp_pid() { [[ -f "$RMQ_DIR/rabbit.pid" ]] && tr -dc '0-9' < "$RMQ_DIR/rabbit.pid" || true; }
 
 amqp_running() { pid_alive "$(amqp_pid)"; }
 
+epmd_port() { echo $((AMQP_PORT + 1)); }
+
 amqp_write_conf() {
-    local r=$DIR/rabbitmq
+    local r=$RMQ_DIR
     mkdir -p "$r/log" "$r/mnesia"
     : > "$r/rabbitmq-env.conf"
     echo '[].' > "$r/enabled_plugins"
     printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\nlog.console = false\n' \
-        "$AMQP_PORT" > "$r/rabbitmq.conf"
+        "$NODE_PORT" > "$r/rabbitmq.conf"
+    if ((NODE > 0)); then
+        # At its first boot a node finds node 1 and joins it (peer discovery); later boots
+        # find the cluster in their own database.
+        printf '%s\n' "cluster_formation.peer_discovery_backend = classic_config" \
+            "cluster_formation.classic_config.nodes.1 = loupe@localhost" \
+            "cluster_formation.randomized_startup_delay_range.min = 0" \
+            "cluster_formation.randomized_startup_delay_range.max = 1" >> "$r/rabbitmq.conf"
+    fi
+    if ((AMQP_NODES > 1)); then
+        # The nodes of a cluster (and rabbitmqctl, which reads the cookie from HOME) share one
+        # Erlang cookie: node 1's, made here before its first start.
+        local first=$DIR/rabbitmq/.erlang.cookie
+        if [[ ! -s "$first" ]]; then
+            mkdir -p "$DIR/rabbitmq"
+            (umask 077 && head -c 32 /dev/urandom | sha256sum | cut -c1-32 > "$first")
+        fi
+        if [[ "$r/.erlang.cookie" != "$first" ]]; then
+            rm -f "$r/.erlang.cookie"
+            (umask 077 && cp "$first" "$r/.erlang.cookie")
+        fi
+        chmod 400 "$first" "$r/.erlang.cookie"
+    fi
 }
 
 # Succeeds when something accepts TCP connections on 127.0.0.1:$1.
 port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 amqp_start() {
-    local r=$DIR/rabbitmq epmd_pid
+    local r=$RMQ_DIR epmd_pid epmd_port
+    epmd_port=$(epmd_port)
     if amqp_running; then
-        note "RabbitMQ already running on port $AMQP_PORT"
+        note "RabbitMQ $NODE_NAME already running on port $NODE_PORT"
         return 0
     fi
     local p
-    for p in "$AMQP_PORT" "$((AMQP_PORT + 2))"; do
+    for p in "$NODE_PORT" "$((NODE_PORT + 2))"; do
         port_free "$p" || die "port $p (RabbitMQ) is in use by another process"
     done
-    if ! port_free "$((AMQP_PORT + 1))"; then
-        # Our own epmd may have survived a crash; anything else there is a conflict.
-        epmd_pid=$(pid_listening "$((AMQP_PORT + 1))")
+    if ! port_free "$epmd_port"; then
+        # Our own epmd (the cluster's, or one that survived a crash); anything else is a conflict.
+        epmd_pid=$(pid_listening "$epmd_port")
         [[ -n "$epmd_pid" && "$(cat "/proc/$epmd_pid/comm" 2>/dev/null)" == epmd ]] \
-            || die "port $((AMQP_PORT + 1)) (epmd of RabbitMQ) is in use by another process"
+            || die "port $epmd_port (epmd of RabbitMQ) is in use by another process"
     fi
     amqp_write_conf
     rm -f "$r/rabbit.pid"
@@ -396,21 +481,43 @@ amqp_start() {
     # process is gone. Then `rabbitmqctl wait` confirms that the application is running.
     for ((i = 0; i < 1200; i++)); do
         pid_alive "$launcher" || break
-        port_accepts "$AMQP_PORT" && break
+        port_accepts "$NODE_PORT" && break
         sleep 0.1
     done
-    if ! pid_alive "$launcher" || ! port_accepts "$AMQP_PORT" \
-        || ! rabbitmqctl_cmd -q wait --timeout 30 "$r/rabbit.pid" >"$r/log/wait.log" 2>&1; then
+    if ! pid_alive "$launcher" || ! port_accepts "$NODE_PORT" \
+        || ! rabbitmqctl_cmd -q wait --timeout 60 "$r/rabbit.pid" >"$r/log/wait.log" 2>&1; then
         cat "$r/log/wait.log" >&2 2>/dev/null || true
         tail -n 5 "$r/log/stdout.log" >&2 || true
         amqp_stop >/dev/null 2>&1 || true
+        ((AMQP_NODES > 1)) || epmd_stop
         die "RabbitMQ failed to start (logs: $r/log)"
     fi
-    note "RabbitMQ listening on 127.0.0.1:$AMQP_PORT"
+    note "RabbitMQ $NODE_NAME listening on 127.0.0.1:$NODE_PORT"
+}
+
+# Succeeds when the selected node is a member of node 1's cluster.
+amqp_member() {
+    rabbitmqctl_cmd -q cluster_status --formatter json 2>/dev/null \
+        | python3 -c 'import json, sys; sys.exit("loupe@localhost" not in json.load(sys.stdin).get("disk_nodes", []))'
+}
+
+# Node K > 1 joins node 1 at its first start: peer discovery does it while it boots; when it
+# did not (node 1 was not up yet), join_cluster does.
+amqp_join() {
+    ((NODE > 0)) || return 0
+    [[ -f "$RMQ_DIR/joined" ]] && return 0
+    if ! amqp_member; then
+        rabbitmqctl_cmd -q stop_app >/dev/null \
+            && rabbitmqctl_cmd -q join_cluster loupe@localhost >/dev/null \
+            && rabbitmqctl_cmd -q start_app >/dev/null \
+            || die "RabbitMQ $NODE_NAME could not join loupe@localhost (logs: $RMQ_DIR/log)"
+    fi
+    touch "$RMQ_DIR/joined"
+    note "RabbitMQ $NODE_NAME is a member of the cluster of loupe@localhost"
 }
 
 amqp_stop() {
-    local r=$DIR/rabbitmq pid epmd_pid
+    local r=$RMQ_DIR pid
     [[ -d "$r" ]] || return 0
     pid=$(amqp_pid)
     if pid_alive "$pid"; then
@@ -419,19 +526,63 @@ amqp_stop() {
     fi
     # shellcheck disable=SC2046
     terminate 5 $(pids_mentioning "$r")
-    # epmd outlives the node; ours is the one on the private epmd port.
-    if [[ -n "$AMQP_PORT" ]]; then
-        epmd_pid=$(pid_listening "$((AMQP_PORT + 1))")
-        if [[ -n "$epmd_pid" ]]; then
-            if [[ "$(cat "/proc/$epmd_pid/comm" 2>/dev/null)" == epmd ]]; then
-                terminate 5 "$epmd_pid"
-            fi
-        else
-            env ERL_EPMD_PORT=$((AMQP_PORT + 1)) epmd -port $((AMQP_PORT + 1)) -kill >/dev/null 2>&1 || true
-        fi
-    fi
     rm -f "$r/rabbit.pid"
-    note "RabbitMQ stopped"
+    note "RabbitMQ $NODE_NAME stopped"
+}
+
+# epmd outlives the nodes; ours is the one on the private epmd port.
+epmd_stop() {
+    local epmd_pid epmd_port
+    [[ -n "$AMQP_PORT" ]] || return 0
+    epmd_port=$(epmd_port)
+    epmd_pid=$(pid_listening "$epmd_port")
+    if [[ -n "$epmd_pid" ]]; then
+        if [[ "$(cat "/proc/$epmd_pid/comm" 2>/dev/null)" == epmd ]]; then
+            terminate 5 "$epmd_pid"
+        fi
+    else
+        env ERL_EPMD_PORT="$epmd_port" epmd -port "$epmd_port" -kill >/dev/null 2>&1 || true
+    fi
+}
+
+# Nodes named by --node K (1-based), or every node: prints 0-based indexes.
+amqp_nodes_arg() {
+    if [[ "${1:-}" == --node ]]; then
+        [[ "${2:-}" =~ ^[0-9]+$ ]] && (( $2 >= 1 && $2 <= AMQP_NODES )) \
+            || die "--node must be a number from 1 to $AMQP_NODES, got '${2:-}'"
+        echo $(($2 - 1))
+    else
+        [[ $# -eq 0 ]] || usage
+        seq 0 $((AMQP_NODES - 1))
+    fi
+}
+
+# Starts the nodes given (0-based): node 1 first, then the others all at once, then checks that
+# the new ones joined node 1.
+amqp_start_nodes() {
+    local i rc=0 pids=()
+    if [[ "${1:-}" == 0 ]]; then
+        (node_select 0 && amqp_start) || return 1
+        shift
+    fi
+    for i in "$@"; do
+        (node_select "$i" && amqp_start) &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || rc=1; done
+    ((rc == 0)) || return 1
+    for i in "$@"; do (node_select "$i" && amqp_join) || return 1; done
+    node_select 0
+}
+
+amqp_stop_nodes() {
+    local i
+    for i in "$@"; do node_select "$i"; amqp_stop; done
+    node_select 0
+    # Every node stopped: epmd goes too.
+    local all=1
+    for ((i = 0; i < AMQP_NODES; i++)); do (node_select "$i" && amqp_running) && all=0; done
+    ((all == 0)) || epmd_stop
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -449,13 +600,16 @@ require_installed() {
 }
 
 cmd_start() {
-    local want_pg="" want_amqp=""
+    local want_pg="" want_amqp="" want_nodes=""
     set_dir "${1:-}" create; shift
     local fast=0
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --pg-port) [[ $# -ge 2 ]] || usage; check_port_arg --pg-port "$2" 65535; want_pg=$2; shift 2 ;;
             --amqp-port) [[ $# -ge 2 ]] || usage; check_port_arg --amqp-port "$2" 65533; want_amqp=$2; shift 2 ;;
+            --amqp-nodes) [[ $# -ge 2 && "$2" =~ ^[1-5]$ ]] \
+                              || die "--amqp-nodes must be a number from 1 to 5, got '${2:-}'"
+                          want_nodes=$2; shift 2 ;;
             --fast) fast=1; shift ;;
             *) echo "services.sh: unknown option '$1'" >&2; usage ;;
         esac
@@ -466,38 +620,47 @@ cmd_start() {
         set_rabbitmq_env
         if [[ $fast == 1 ]]; then
             # A throwaway cluster from an earlier run: stop whatever runs there and start afresh.
-            amqp_stop >/dev/null 2>&1 || true
+            amqp_stop_nodes $(amqp_nodes_arg) >/dev/null 2>&1 || true
             pg_stop >/dev/null 2>&1 || true
             [[ -n "$PG_ROOT" && "$PG_ROOT" != "$DIR/pg" ]] && rm -rf "$PG_ROOT"
-            rm -rf "$DIR/pg" "$DIR/rabbitmq" "$DIR/services.env" "$DIR/services.json"
+            rm -rf "$DIR/pg" "$DIR"/rabbitmq* "$DIR/services.env" "$DIR/services.json"
             PG_PORT="" AMQP_PORT="" PG_ROOT=""
-        elif [[ ( -n "$want_pg" && "$want_pg" != "$PG_PORT" ) || ( -n "$want_amqp" && "$want_amqp" != "$AMQP_PORT" ) ]]; then
-            # Ports changed: restart on the new ones.
-            if [[ -n "$want_amqp" && "$want_amqp" != "$AMQP_PORT" ]]; then amqp_stop; fi
+        elif [[ ( -n "$want_pg" && "$want_pg" != "$PG_PORT" ) || ( -n "$want_amqp" && "$want_amqp" != "$AMQP_PORT" ) \
+                || ( -n "$want_nodes" && "$want_nodes" != "$AMQP_NODES" ) ]]; then
+            # Ports or nodes changed: restart on the new ones (a cluster that changes size is
+            # made afresh: its nodes' databases name the old members).
+            if [[ ( -n "$want_amqp" && "$want_amqp" != "$AMQP_PORT" ) || ( -n "$want_nodes" && "$want_nodes" != "$AMQP_NODES" ) ]]; then
+                amqp_stop_nodes $(amqp_nodes_arg)
+                [[ -z "$want_nodes" || "$want_nodes" == "$AMQP_NODES" ]] || rm -rf "$DIR"/rabbitmq*
+            fi
             if [[ -n "$want_pg" && "$want_pg" != "$PG_PORT" ]]; then pg_stop; fi
         fi
     elif [[ $fast == 1 ]]; then
-        rm -rf "$DIR/pg" "$DIR/rabbitmq"
+        rm -rf "$DIR/pg" "$DIR"/rabbitmq*
     fi
     [[ $fast == 1 ]] && FAST=1
     [[ -n "$want_pg" ]] && PG_PORT=$want_pg
     [[ -n "$want_amqp" ]] && AMQP_PORT=$want_amqp
+    [[ -n "$want_nodes" ]] && AMQP_NODES=$want_nodes
+    if [[ -n "$AMQP_PORT" ]] && ((AMQP_PORT + 3 * AMQP_NODES - 1 > 65535)); then
+        die "--amqp-port $AMQP_PORT leaves no room for $AMQP_NODES nodes (each takes 3 ports)"
+    fi
     [[ -n "$PG_PORT" ]] || PG_PORT=$(pick_ports 1)
-    [[ -n "$AMQP_PORT" ]] || AMQP_PORT=$(pick_ports 3)
+    [[ -n "$AMQP_PORT" ]] || AMQP_PORT=$(pick_ports $((3 * AMQP_NODES)))
     # A throwaway cluster kept outside DIR is deleted by `stop`: choose again.
     [[ -n "$PG_ROOT" && -d "$PG_ROOT" ]] || pg_choose_root
-    set_rabbitmq_env
+    node_select 0
     export SERVICES_SH
     SERVICES_SH=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
     write_state
 
     if ! (pg_init && pg_start); then cmd_stop_loaded; exit 1; fi
-    if ! (amqp_start); then cmd_stop_loaded; exit 1; fi
+    if ! (amqp_start_nodes $(amqp_nodes_arg)); then cmd_stop_loaded; exit 1; fi
     echo "$DIR/services.env"
 }
 
 cmd_stop_loaded() {
-    amqp_stop
+    amqp_stop_nodes $(amqp_nodes_arg)
     pg_stop
     if [[ $FAST == 1 && -n "$PG_ROOT" && "$PG_ROOT" != "$DIR/pg" ]]; then
         rm -rf "$PG_ROOT"
@@ -524,8 +687,12 @@ cmd_status() {
     local rc=0
     if pg_running; then echo "postgresql: running on 127.0.0.1:$PG_PORT (pid $(pg_postmaster_pid))"
     else echo "postgresql: stopped"; rc=1; fi
-    if amqp_running; then echo "rabbitmq: running on 127.0.0.1:$AMQP_PORT (pid $(amqp_pid))"
-    else echo "rabbitmq: stopped"; rc=1; fi
+    local i
+    for ((i = 0; i < AMQP_NODES; i++)); do
+        node_select "$i"
+        if amqp_running; then echo "rabbitmq $NODE_NAME: running on 127.0.0.1:$NODE_PORT (pid $(amqp_pid))"
+        else echo "rabbitmq $NODE_NAME: stopped"; rc=1; fi
+    done
     return $rc
 }
 
@@ -538,11 +705,15 @@ main() {
         status) cmd_status "$@" ;;
         pg-start) set_dir "${1:-}"; require_installed; require_state; pg_start ;;
         pg-stop) set_dir "${1:-}"; require_state; pg_stop ;;
-        amqp-start) set_dir "${1:-}"; require_installed; require_state; amqp_start ;;
-        amqp-stop) set_dir "${1:-}"; require_state; amqp_stop ;;
+        amqp-start) set_dir "${1:-}"; shift; require_installed; require_state
+                    nodes=$(amqp_nodes_arg "$@"); amqp_start_nodes $nodes ;;
+        amqp-stop) set_dir "${1:-}"; shift; require_state
+                   nodes=$(amqp_nodes_arg "$@"); amqp_stop_nodes $nodes ;;
         psql) set_dir "${1:-}"; shift; require_state
               exec "$PG_BIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" ;;
-        rabbitmqctl) set_dir "${1:-}"; shift; require_state; rabbitmqctl_cmd "$@" ;;
+        rabbitmqctl) set_dir "${1:-}"; shift; require_state
+                     if [[ "${1:-}" == --node ]]; then nodes=$(amqp_nodes_arg --node "${2:-}"); node_select "$nodes"; shift 2; fi
+                     rabbitmqctl_cmd "$@" ;;
         -h|--help|help) usage ;;
         *) echo "services.sh: unknown command '$cmd'" >&2; usage ;;
     esac

@@ -233,11 +233,10 @@ static void *relay_main(void *arg)
 
 lp_outbox_relay *lp_outbox_relay_start(const lp_config *cfg, lp_ops_metrics *ops, lp_error *err)
 {
-    lp_amqp_url u;
     lp_outbox_relay *r;
     int rc;
 
-    if (lp_amqp_url_parse(cfg->amqp_url, &u, err) != 0)
+    if (lp_amqp_url_list_check(cfg->amqp_url, err) < 0)
         return NULL;
     r = calloc(1, sizeof(*r));
     if (!r) {

@@ -1,9 +1,11 @@
-/* RabbitMQ connection: URL parsing, connect/login, close, error mapping,
- * idle servicing. See include/loupe/queue/connection.h. */
+/* RabbitMQ connection: URL parsing (one URL or a list of cluster nodes),
+ * connect/login, close, error mapping, idle servicing.
+ * See include/loupe/queue/connection.h. */
 #include "loupe/queue/connection.h"
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,49 @@ int lp_amqp_url_parse(const char *url, lp_amqp_url *out, lp_error *err)
         return -1;
     out->port = info.port;
     return 0;
+}
+
+/* Parses a comma-separated list of URLs into out[0..*n). */
+static int url_list_parse(const char *urls, lp_amqp_url *out, size_t *n, lp_error *err)
+{
+    const char *p = urls ? urls : "";
+
+    *n = 0;
+    for (;;) {
+        char one[URL_MAX];
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (*n == LP_AMQP_URLS_MAX)
+            return lp_error_field(err, LP_E_INVALID, "amqp_url", "amqp_url lists more than %d RabbitMQ URLs",
+                                  LP_AMQP_URLS_MAX);
+        if (len >= sizeof(one))
+            return lp_error_field(err, LP_E_INVALID, "amqp_url", "the RabbitMQ URL is longer than %d bytes",
+                                  URL_MAX - 1);
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (lp_amqp_url_parse(one, &out[*n], err)) {
+            if (end || *n)
+                lp_error_detail(err, "In URL %zu of the comma-separated list amqp_url.", *n + 1);
+            return -1;
+        }
+        (*n)++;
+        if (!end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+int lp_amqp_url_list_check(const char *urls, lp_error *err)
+{
+    lp_amqp_url u[LP_AMQP_URLS_MAX];
+    size_t n;
+
+    return url_list_parse(urls, u, &n, err) ? -1 : (int)n;
 }
 
 void lp_amqp_url_redact(const lp_amqp_url *u, char *out, size_t cap)
@@ -171,17 +216,15 @@ int lp_amqp_handle_async_method(lp_amqp *c, const amqp_frame_t *f, lp_error *err
     }
 }
 
-lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, lp_error *err)
+/* Connects to one node. */
+static lp_amqp *connect_one(const lp_amqp_url *u, int heartbeat_s, int64_t timeout_ms, lp_error *err)
 {
-    lp_amqp_url u;
     lp_amqp *c = NULL;
     amqp_socket_t *sock;
     struct timeval tv;
     char redacted[sizeof(c->where)];
     int status;
 
-    if (lp_amqp_url_parse(url, &u, err))
-        return NULL;
     c = calloc(1, sizeof(*c));
     if (!c) {
         lp_error_set(err, LP_E_NOMEM, "out of memory connecting to RabbitMQ");
@@ -189,8 +232,8 @@ lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, l
     }
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     c->next_tag = 1;
-    lp_amqp_url_redact(&u, redacted, sizeof(redacted));
-    snprintf(c->where, sizeof(c->where), "%s:%d/%s", u.host, u.port, u.vhost);
+    lp_amqp_url_redact(u, redacted, sizeof(redacted));
+    snprintf(c->where, sizeof(c->where), "%s:%d/%s", u->host, u->port, u->vhost);
     c->conn = amqp_new_connection();
     if (!c->conn) {
         free(c);
@@ -203,7 +246,7 @@ lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, l
         goto cleanup;
     }
     lp_amqp_timeval(c->timeout_ms, &tv);
-    status = amqp_socket_open_noblock(sock, u.host, u.port, &tv);
+    status = amqp_socket_open_noblock(sock, u->host, u->port, &tv);
     if (status != AMQP_STATUS_OK) {
         lp_error_set(err, LP_E_UNAVAILABLE, "cannot connect to RabbitMQ at %s: %s", redacted,
                      amqp_error_string2(status));
@@ -212,8 +255,8 @@ lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, l
     }
     amqp_set_handshake_timeout(c->conn, &tv);
     amqp_set_rpc_timeout(c->conn, &tv);
-    if (lp_amqp_check_reply(c, amqp_login(c->conn, u.vhost, 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN,
-                                          u.user, u.password),
+    if (lp_amqp_check_reply(c, amqp_login(c->conn, u->vhost, 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN,
+                                          u->user, u->password),
                             "login", err)) {
         lp_error_hint(err, "Check the user, password and vhost in amqp_url (%s).", redacted);
         goto cleanup;
@@ -226,6 +269,39 @@ lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, l
 cleanup:
     c->broken = 1;
     lp_amqp_close(c);
+    return NULL;
+}
+
+/* Where the next connect starts in a list of nodes: one further each call, so
+ * that a process's connections spread over the cluster. */
+static atomic_uint next_node;
+
+lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, lp_error *err)
+{
+    lp_amqp_url u[LP_AMQP_URLS_MAX];
+    lp_error local;
+    size_t n, first;
+
+    if (!err)
+        err = &local;
+    if (url_list_parse(url, u, &n, err))
+        return NULL;
+    first = n > 1 ? atomic_fetch_add(&next_node, 1u) % n : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (first + i) % n;
+        lp_amqp *c;
+
+        lp_error_clear(err);
+        c = connect_one(&u[k], heartbeat_s, timeout_ms, err);
+        if (c)
+            return c;
+        if (err->code == LP_E_NOMEM)
+            return NULL;
+        if (n > 1 && i + 1 < n)
+            LP_INFO("queue", "%s; trying the next RabbitMQ node of amqp_url", err->message);
+    }
+    if (n > 1)
+        lp_error_detail(err, "None of the %zu RabbitMQ nodes listed in amqp_url accepted a connection.", n);
     return NULL;
 }
 

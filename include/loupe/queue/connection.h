@@ -35,13 +35,28 @@ typedef struct lp_amqp_url {
  * vhost (a trailing "/"), a part too long. */
 int lp_amqp_url_parse(const char *url, lp_amqp_url *out, lp_error *err);
 
+/* amqp_url may name several nodes of one RabbitMQ cluster, separated by
+ * commas: "amqp://u:p@rabbit1:5672/v,amqp://u:p@rabbit2:5672/v". At most
+ * LP_AMQP_URLS_MAX of them. */
+#define LP_AMQP_URLS_MAX 16
+
+/* Checks every URL of a comma-separated list (as lp_amqp_url_parse; spaces
+ * around a comma are allowed). Returns how many there are (1 for a plain URL),
+ * or -1 with LP_E_INVALID naming "amqp_url" and which entry is wrong. */
+int lp_amqp_url_list_check(const char *urls, lp_error *err);
+
 /* "amqp://user@host:port/vhost" without the password, for logs. */
 void lp_amqp_url_redact(const lp_amqp_url *u, char *out, size_t cap);
 
-/* Connects, logs in, opens channel 1. heartbeat_s: AMQP heartbeat (0 = off);
- * timeout_ms bounds the TCP connect, the login and every later RPC (declares,
- * qos, consume). Returns a new connection (lp_amqp_close frees it) or NULL with
- * LP_E_INVALID (bad URL) or LP_E_UNAVAILABLE (unreachable, refused login). */
+/* Connects, logs in, opens channel 1. url: one amqp:// URL or a comma-separated
+ * list (lp_amqp_url_list_check): the nodes are tried in turn, each call of the
+ * process starting one node further along, so connections spread over the
+ * cluster and a reconnect after a node's loss goes to the next node at once.
+ * heartbeat_s: AMQP heartbeat (0 = off); timeout_ms bounds each TCP connect,
+ * the login and every later RPC (declares, qos, consume). Returns a new
+ * connection (lp_amqp_close frees it) or NULL with LP_E_INVALID (bad URL) or
+ * LP_E_UNAVAILABLE (no node reachable or every login refused; the message is
+ * the last node's reason). */
 lp_amqp *lp_amqp_connect(const char *url, int heartbeat_s, int64_t timeout_ms, lp_error *err);
 
 /* Closes politely when the connection is healthy, then frees. Unacknowledged

@@ -99,6 +99,44 @@ static void test_url_named_vhost(void **state)
     assert_non_null(strstr(red, "u@h:5673"));
 }
 
+static void test_url_list(void **state)
+{
+    lp_error err;
+    char many[40 * (LP_AMQP_URLS_MAX + 1)] = "";
+    (void)state;
+    lp_error_clear(&err);
+    assert_int_equal(lp_amqp_url_list_check("amqp://u:p@h:5673/v", &err), 1);
+    assert_int_equal(lp_amqp_url_list_check("amqp://u:p@h1:5673/v, amqp://u:p@h2:5673/v ,amqp://h3", &err), 3);
+
+    lp_error_clear(&err);
+    assert_int_equal(lp_amqp_url_list_check("amqp://h1,amqp://h2:5672/", &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_string_equal(err.fields[0].field, "amqp_url");
+    assert_non_null(strstr(err.message, "empty vhost"));
+    assert_non_null(strstr(err.detail, "URL 2"));
+
+    lp_error_clear(&err);
+    assert_int_equal(lp_amqp_url_list_check("amqp://h1,,amqp://h2", &err), -1);
+    assert_non_null(strstr(err.message, "empty"));
+
+    for (int i = 0; i <= LP_AMQP_URLS_MAX; i++)
+        strcat(many, i ? ",amqp://h" : "amqp://h");
+    lp_error_clear(&err);
+    assert_int_equal(lp_amqp_url_list_check(many, &err), -1);
+    assert_non_null(strstr(err.message, "more than"));
+}
+
+static void test_connect_tries_every_node(void **state)
+{
+    /* Nothing listens on port 1: both nodes refuse, and the error says so. */
+    lp_error err;
+    (void)state;
+    lp_error_clear(&err);
+    assert_null(lp_amqp_connect("amqp://127.0.0.1:1,amqp://127.0.0.1:2", 0, 1000, &err));
+    assert_int_equal(err.code, LP_E_UNAVAILABLE);
+    assert_non_null(strstr(err.detail, "None of the 2 RabbitMQ nodes"));
+}
+
 static void expect_url_error(const char *url, const char *needle)
 {
     lp_amqp_url u;
@@ -127,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_tiers_grow_and_cap), cmocka_unit_test(test_names),
         cmocka_unit_test(test_invalid_names),      cmocka_unit_test(test_url_default_vhost),
         cmocka_unit_test(test_url_named_vhost),    cmocka_unit_test(test_url_errors),
+        cmocka_unit_test(test_url_list),           cmocka_unit_test(test_connect_tries_every_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
