@@ -445,6 +445,51 @@ class Louped(Process):
             time.sleep(0.05)
 
 
+def s3rver_js():
+    """s3rver.js: LOUPE_S3RVER_JS, or an `npm install s3rver@3.7.1` under build/ or tests/; None
+    when there is none."""
+    import glob
+    js = os.environ.get("LOUPE_S3RVER_JS")
+    if js and os.path.isfile(js):
+        return js
+    rel = os.path.join("node_modules", "s3rver", "bin", "s3rver.js")
+    patterns = [os.path.join(SOURCE_DIR, "tests", "integration", rel),
+                os.path.join(SOURCE_DIR, "build", "*", "tests", "unit", "storage", "s3rver", rel),
+                os.path.join(SOURCE_DIR, "build", "*", rel)]
+    for p in patterns:
+        found = sorted(glob.glob(p))
+        if found:
+            return found[0]
+    return None
+
+
+class S3rver(Process):
+    """An S3-compatible store (s3rver) on a free loopback port, its objects under directory, with
+    one bucket. settings() are the louped and loupe-worker settings that store there. Skips the
+    test when s3rver or node is missing (ctest's unit/storage_s3rver_setup installs s3rver)."""
+
+    def __init__(self, directory, bucket="loupe"):
+        js = s3rver_js()
+        if not js or not shutil.which("node"):
+            skip("s3rver is not installed (ctest's unit/storage_s3rver_setup installs it, or set LOUPE_S3RVER_JS)")
+        self.port = free_port()
+        self.bucket = bucket
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+        data = os.path.join(directory, "s3")
+        os.makedirs(data, exist_ok=True)
+        super().__init__("s3rver", ["node", js, "--directory", data, "--port", str(self.port),
+                                    "--address", "127.0.0.1", "--configure-bucket", bucket],
+                         dict(os.environ), os.path.join(directory, "s3rver.log"), directory)
+        wait_until(lambda: port_open(self.port) or not self.alive(), timeout=30, message="s3rver to listen")
+        if not self.alive():
+            raise AssertionError("s3rver exited; log:\n" + _tail(self.log_path, 40))
+
+    def settings(self):
+        return {"storage_backend": "s3", "s3_endpoint": self.endpoint, "s3_bucket": self.bucket,
+                "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,
+                "s3_region": "us-east-1"}
+
+
 # ---------------------------------------------------------------------------------------------
 # HTTP
 

@@ -6,11 +6,8 @@ or tampered URLs refused; and a worker killed with SIGKILL mid-normalization."""
 # ctest-timeout: 900
 # ctest-fixtures: s3rver
 
-import glob
 import hashlib
 import os
-import signal
-import subprocess
 import time
 import unittest
 import urllib.parse
@@ -20,22 +17,6 @@ import media_testlib as mt
 
 lh.require_services(("louped", "loupe-worker"))
 mt.require_tools("ffmpeg", "vipsheader", purpose="to make the test images")
-
-
-def s3rver_js():
-    """s3rver.js: LOUPE_S3RVER_JS, or an `npm install s3rver@3.7.1` under build/ or tests/."""
-    js = os.environ.get("LOUPE_S3RVER_JS")
-    if js and os.path.isfile(js):
-        return js
-    rel = os.path.join("node_modules", "s3rver", "bin", "s3rver.js")
-    patterns = [os.path.join(lh.SOURCE_DIR, "tests", "integration", rel),
-                os.path.join(lh.SOURCE_DIR, "build", "*", "tests", "unit", "storage", "s3rver", rel),
-                os.path.join(lh.SOURCE_DIR, "build", "*", rel)]
-    for p in patterns:
-        found = sorted(glob.glob(p))
-        if found:
-            return found[0]
-    return None
 
 
 class UploadCase(mt.MediaTestCase):
@@ -312,34 +293,12 @@ class S3UploadTest(UploadFlows, UploadCase):
 
     def setUp(self):
         super().setUp()
-        js = s3rver_js()
-        if not js or not mt.have("node"):
-            lh.skip("s3rver is not installed (ctest's unit/storage_s3rver_setup installs it, "
-                    "or set LOUPE_S3RVER_JS)")
-        port = lh.free_port()
-        data_dir = self.path("s3")
-        os.makedirs(data_dir)
-        log = open(self.path("s3rver.log"), "wb")
-        proc = subprocess.Popen(["node", js, "--directory", data_dir, "--port", str(port), "--address", "127.0.0.1",
-                                 "--configure-bucket", "loupe"], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-        def stop():
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-        self.addCleanup(stop)
-        mt.wait(lambda: lh.port_open(port), timeout=30, message="s3rver to listen")
-        self.endpoint = "http://127.0.0.1:%d" % port
+        self.s3 = lh.S3rver(self.sandbox.work_dir)
+        self.addCleanup(self.s3.stop)
+        self.endpoint = self.s3.endpoint
 
     def storage_settings(self):
-        return {"storage_backend": "s3", "s3_endpoint": self.endpoint, "s3_bucket": "loupe",
-                "s3_access_key": "S3RVER", "s3_secret_key": "S3RVER", "s3_path_style": True,
-                "s3_region": "us-east-1"}
+        return self.s3.settings()
 
     def url_prefix(self, key=""):
         return self.endpoint + "/loupe/" + key
