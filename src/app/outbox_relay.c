@@ -130,8 +130,17 @@ static int relay_round(lp_outbox_relay *r, relay_conn *c)
     if (lp_amqp_publish(c->mq, msgs, n, confirmed, CONFIRM_TIMEOUT_MS, &err) != 0) {
         LP_WARN("outbox", "publishing %zu outbox rows: %s", n, err.message);
         atomic_fetch_add(&r->failures, 1);
-        if (!lp_amqp_ok(c->mq))
-            atomic_store(&r->broker_ok, 0);
+        atomic_store(&r->broker_ok, 0);
+        /* Refused on a healthy connection: a quorum queue whose leader was
+         * lost can go on refusing this channel's publishes after a new leader
+         * is elected. The next round starts over on a fresh connection (to the
+         * next node when amqp_url lists several). */
+        if (lp_amqp_ok(c->mq)) {
+            lp_amqp_close(c->mq);
+            c->mq = NULL;
+            c->mq_backoff = lp_listen_next_backoff(c->mq_backoff);
+            c->mq_retry_at = lp_now_mono_ms() + c->mq_backoff;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         if (confirmed[i])
@@ -195,7 +204,7 @@ static void *relay_main(void *arg)
             int64_t pending;
             if (c.mq && lp_amqp_ok(c.mq)) {
                 more = relay_round(r, &c) > 0;
-                if (lp_amqp_pump(c.mq, &err) != 0)
+                if (c.mq && lp_amqp_pump(c.mq, &err) != 0)
                     atomic_store(&r->broker_ok, 0);
             }
             lp_error_clear(&err);

@@ -82,6 +82,8 @@ class NodeFailoverTest(cl.ClusterTestCase):
         for t in threads:
             t.join()
 
+        lh._say("%d requests succeeded; %d attempts failed and were retried: %s" % (
+            writes[0] * 2, len(failures), failures))
         self.assertEqual(unresolved, [])
         # Only requests in flight at the kill failed: at most one per client.
         self.assertLessEqual(len(failures), CLIENTS, failures)

@@ -477,7 +477,7 @@ class S3rver(Process):
         self.endpoint = "http://127.0.0.1:%d" % self.port
         data = os.path.join(directory, "s3")
         os.makedirs(data, exist_ok=True)
-        super().__init__("s3rver", ["node", js, "--directory", data, "--port", str(self.port),
+        super().__init__("s3rver", ["node", os.path.abspath(js), "--directory", data, "--port", str(self.port),
                                     "--address", "127.0.0.1", "--configure-bucket", bucket],
                          dict(os.environ), os.path.join(directory, "s3rver.log"), directory)
         wait_until(lambda: port_open(self.port) or not self.alive(), timeout=30, message="s3rver to listen")
