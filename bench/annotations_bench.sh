@@ -33,13 +33,9 @@ LOUPE_HTTP_PORT=$port bench_start "$louped" serve
 base=http://127.0.0.1:$port
 bench_wait_http "$base/healthz"
 
-api() { # METHOD PATH [JSON] → body
-    curl -fsS -X "$1" -H "Authorization: ApiKey $key" -H "Content-Type: application/json" ${3:+--data "$3"} "$base$2"
-}
-jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-ds=$(api POST /api/v1/datasets '{"name": "bench"}' | jget id)
-cls=$(api POST /api/v1/classes '{"name": "shape", "annotation_types": ["polygon"]}' | jget id)
-new_item() { api POST "/api/v1/datasets/$ds/items" "{\"name\": \"$1\", \"slots\": [{\"name\": \"0\", \"type\": \"image\"}]}" | jget id; }
+ds=$(bench_api POST /api/v1/datasets '{"name": "bench"}' | bench_jget id)
+cls=$(bench_api POST /api/v1/classes '{"name": "shape", "annotation_types": ["polygon"]}' | bench_jget id)
+new_item() { bench_api POST "/api/v1/datasets/$ds/items" "{\"name\": \"$1\", \"slots\": [{\"name\": \"0\", \"type\": \"image\"}]}" | bench_jget id; }
 
 python3 - "$cls" "$shapes" "$points" >"$work/body.json" <<'PY'
 import json, math, random, sys

@@ -18,7 +18,8 @@
 # (join_cluster) at their first start. A node stopped or killed alone rejoins when started again.
 #
 # start writes DIR/services.env (shell, sourceable) and DIR/services.json (for programs) with
-# the ports, pg_url, amqp_url and the rabbitmqctl command line. Ports not given are picked at
+# the ports, pg_url, amqp_url (node 1; SERVICES_AMQP_URLS and amqp_nodes list every node) and the
+# rabbitmqctl command line. Ports not given are picked at
 # random among free ports below the kernel's ephemeral range; a later start of the same DIR
 # reuses the recorded ports. pg-start/amqp-start restart one server on its recorded port (tests
 # use them to take the database or the broker away and bring it back).
@@ -146,6 +147,11 @@ write_state() {
         printf 'SERVICES_PSQL=%q\n' "$PG_BIN/psql -X -h 127.0.0.1 -p $PG_PORT -U postgres"
         printf 'SERVICES_AMQP_PORT=%q\n' "$AMQP_PORT"
         printf 'SERVICES_AMQP_NODES=%q\n' "$AMQP_NODES"
+        local i urls=""
+        for ((i = 0; i < AMQP_NODES; i++)); do
+            urls+="${urls:+,}amqp://guest:guest@127.0.0.1:$((AMQP_PORT + 3 * i))"
+        done
+        printf 'SERVICES_AMQP_URLS=%q\n' "$urls"
         printf 'SERVICES_AMQP_URL=%q\n' "amqp://guest:guest@127.0.0.1:$AMQP_PORT"
         printf 'SERVICES_EPMD_PORT=%q\n' "$((AMQP_PORT + 1))"
         printf 'SERVICES_DIST_PORT=%q\n' "$((AMQP_PORT + 2))"

@@ -2,9 +2,12 @@
 #
 #   bench_init NAME          $root (source tree), $work (temporary, removed at exit), $pids
 #                            (killed at exit), and a message prefix for bench_die
-#   bench_services           a throwaway PostgreSQL + RabbitMQ (scripts/services.sh --fast), a
-#                            database "bench" ($db_url), and the LOUPE_* settings every
-#                            benchmark runs louped and loupe-worker with
+#   bench_services [OPTS…]   a throwaway PostgreSQL + RabbitMQ (scripts/services.sh --fast; OPTS
+#                            go to `services.sh start`, e.g. --amqp-nodes 3), a database
+#                            "bench" ($db_url), and the LOUPE_* settings every benchmark runs
+#                            louped and loupe-worker with (amqp_url lists every broker node)
+#   bench_api METHOD PATH [JSON]   curl of $base with the API key $key; prints the body
+#   bench_jget KEY           reads JSON on stdin, prints member KEY
 #   bench_start BINARY ARGS… a background process whose stderr goes to $work/<name>.log
 #   bench_wait_http URL      waits until URL answers 2xx
 #   bench_free_port          a free loopback TCP port
@@ -47,12 +50,12 @@ bench_wait_http() {
 }
 
 bench_services() {
-    "$root/scripts/services.sh" start "$work/services" --fast >/dev/null
+    "$root/scripts/services.sh" start "$work/services" --fast "$@" >/dev/null
     # shellcheck disable=SC1091
     . "$work/services/services.env"
     psql "$SERVICES_PG_URL" -qc "CREATE DATABASE bench"
     db_url=${SERVICES_PG_URL%/*}/bench
-    export LOUPE_DB_URL=$db_url LOUPE_AMQP_URL=$SERVICES_AMQP_URL LOUPE_STORAGE_DIR=$work/storage \
+    export LOUPE_DB_URL=$db_url LOUPE_AMQP_URL=$SERVICES_AMQP_URLS LOUPE_STORAGE_DIR=$work/storage \
         LOUPE_ACCESS_LOG=false LOUPE_LOG_LEVEL=warn
 }
 
@@ -62,3 +65,9 @@ bench_start() {
     "$@" 2>>"$work/$name.log" &
     pids+=($!)
 }
+
+bench_api() {
+    curl -fsS -X "$1" -H "Authorization: ApiKey $key" -H "Content-Type: application/json" ${3:+--data "$3"} "$base$2"
+}
+
+bench_jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

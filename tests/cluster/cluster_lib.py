@@ -103,8 +103,9 @@ class ClusterServices(lh.Services):
 
 
 class HAProxy(lh.Process):
-    """HAProxy in front of louped nodes: round-robin, /readyz health checks every 300 ms (down
-    after 2 failures, up after 2 successes), and a request whose connection to a node fails is
+    """HAProxy in front of louped nodes: round-robin, /readyz health checks every 500 ms (out of
+    rotation after 3 failures in a row, so that the second it takes a node to reconnect to
+    another broker node does not take it out; back after 2 successes), and a request whose connection to a node fails is
     sent to another node (retries 3, option redispatch). Nothing that reached a node is replayed:
     that is the client's call (idempotent methods, Idempotency-Key)."""
 
@@ -152,7 +153,7 @@ backend louped
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server check inter 300ms fall 2 rise 2
+    default-server check inter 500ms fall 3 rise 2
 %s""" % (http_reuse, port, servers)
 
 
