@@ -21,8 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -179,7 +177,7 @@ class ClusterTestCase(lh.LoupeTestCase):
         if bootstrap:
             self.boot = self.bootstrap(settings=self.settings)
         self.nodes = [self.start_louped(self.settings, wait=False) for _ in range(nodes)]
-        wait_all_healthy(self.nodes)
+        lh.wait_all_healthy(self.nodes, 60)
         for d in self.nodes:  # ready: the relay reached RabbitMQ (HAProxy's health check)
             c = d.client(timeout=5)
             lh.wait_until(lambda: c.get("/readyz").status == 200, timeout=60, interval=0.1,
@@ -217,25 +215,6 @@ class ClusterTestCase(lh.LoupeTestCase):
         return counts
 
 
-def wait_all_healthy(daemons, timeout=60):
-    """Waits for several louped at once (they may be migrating the same database)."""
-    errors = []
-
-    def wait(d):
-        try:
-            d.wait_healthy(timeout)
-        except AssertionError as e:
-            errors.append(str(e))
-
-    threads = [threading.Thread(target=wait, args=(d,)) for d in daemons]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise AssertionError("\n".join(errors))
-
-
 def metric(client, name):
     """The value of an unlabelled Prometheus metric from a node's /metrics."""
     r = client.get("/metrics", headers=lh.metrics_headers())
@@ -245,7 +224,3 @@ def metric(client, name):
     if not m:
         raise AssertionError("/metrics has no %s" % name)
     return float(m.group(1))
-
-
-def now():
-    return time.monotonic()

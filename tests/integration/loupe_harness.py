@@ -490,6 +490,27 @@ class S3rver(Process):
                 "s3_region": "us-east-1"}
 
 
+def wait_all_healthy(daemons, timeout=30.0):
+    """Waits for several louped at once (started with wait=False; they may be migrating the same
+    database); fails naming every one that did not come up."""
+    import threading
+    errors = []
+
+    def wait(d):
+        try:
+            d.wait_healthy(timeout)
+        except AssertionError as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=wait, args=(d,)) for d in daemons]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise AssertionError("\n".join(errors))
+
+
 # ---------------------------------------------------------------------------------------------
 # HTTP
 

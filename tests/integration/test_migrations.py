@@ -3,7 +3,6 @@ as a no-op on an up-to-date schema, and the connection pool recovering from a Po
 
 import glob
 import os
-import threading
 import unittest
 
 import loupe_harness as lh
@@ -24,20 +23,7 @@ class MigrationTest(lh.LoupeTestCase):
     def test_two_daemons_on_an_empty_database(self):
         # Both start at once against the same empty database; both must come up.
         daemons = [self.start_louped(wait=False) for _ in range(2)]
-        errors = []
-
-        def wait(d):
-            try:
-                d.wait_healthy(60)
-            except AssertionError as e:
-                errors.append(str(e))
-
-        threads = [threading.Thread(target=wait, args=(d,)) for d in daemons]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.assertEqual(errors, [])
+        lh.wait_all_healthy(daemons, 60)
         self.assertEqual([v for v, _, _ in self.applied()], migration_versions())
         for d in daemons:
             self.assertEqual(d.client().get("/healthz").status, 200)
