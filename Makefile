@@ -10,6 +10,9 @@
 #   make soak           build, then the soak (ctest label soak) for SOAK_SECONDS (1800; make test
 #                       runs it for 180)
 #   make run            a complete local instance under ./var (scripts/run-local.sh)
+#   make install        release build, then `cmake --install` of it (PREFIX=/usr/local by
+#                       default; DESTDIR=… stages it elsewhere)
+#   make package        release build, then the Debian package (cpack -G DEB) in build/packages
 #   make bench          release build, then the benchmarks in bench/
 #   make fuzz           libFuzzer targets (clang), each run for FUZZ_SECONDS
 #   make deps           install the missing Debian packages (every build does this when
@@ -26,7 +29,7 @@ CTEST_ARGS ?=
 
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: all build web test faults soak asan asan-test release run bench fuzz deps deps-ready clean docs-config
+.PHONY: all build web test faults soak asan asan-test release run install package bench fuzz deps deps-ready clean docs-config
 
 all: build
 
@@ -97,6 +100,13 @@ soak: build
 run:
 	scripts/run-local.sh
 
+# --- installing and packaging (docs/OPERATIONS.md) --------------------------------------------
+install: release
+	cmake --install build/release $(if $(PREFIX),--prefix $(PREFIX))
+
+package: release
+	cd build/release && cpack -G DEB -B $(CURDIR)/build/packages
+
 # --- benchmarks and fuzzing ------------------------------------------------------------------
 # Every bench/*.sh runs against the release build; one that exits 77 (a tool is missing) is
 # reported as skipped.
@@ -122,4 +132,4 @@ docs-config: build/dev/CMakeCache.txt
 	@echo "docs/CONFIG.md regenerated"
 
 clean:
-	rm -rf build/dev build/release build/asan build/fuzz build/web.stamp build/web-deps.stamp web/dist
+	rm -rf build/dev build/release build/asan build/fuzz build/packages build/web.stamp build/web-deps.stamp web/dist

@@ -294,7 +294,9 @@ class RuntimeTreeTest(unittest.TestCase):
             if p and p not in closure:
                 closure.add(p)
                 todo += deps.get(p, [])
-        missing = sorted(p.split(":")[0] for p in needed if p.split(":")[0] not in closure)
+        # A sanitizer build links the sanitizer runtimes, which an image (a release build) lacks.
+        missing = sorted(p.split(":")[0] for p in needed
+                         if p.split(":")[0] not in closure and not re.match(r"lib(a|ub|l|t)san\d", p))
         self.assertEqual(missing, [], "libraries of the image from packages its runtime stage does not install")
 
 
