@@ -161,6 +161,15 @@ API_BODIES = [b"{}", b'{"name":"n","slug":"s"}', b'{"url":"https://example.com/h
 
 
 SEEDS = {
+    "traceparent_fuzz": {
+        "valid": b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "uppercase": b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+        "zero-trace": b"00-00000000000000000000000000000000-00f067aa0ba902b7-00",
+        "version-ff": b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "later-version": b"cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds",
+        "v00-extra": b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+        "short": b"00-4bf92f35-00f067aa-01",
+    },
     "unzip_fuzz": {
         "stored-and-deflated": zipfile_bytes([("a.txt", b"hello", False), ("d/", b"", False),
                                               ("d/b.json", b'{"x":1}' * 20, True)]),
