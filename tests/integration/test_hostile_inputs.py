@@ -13,8 +13,9 @@ writes nothing (row counts of every written table and the storage files, before 
   strings past string_max_length; numbers out of each field's range.
 - Header and path injection: control characters (CR, LF, NUL) and "/" or ".." in names, "../"
   and NUL in request paths, CR/LF in an X-Request-Id and an Idempotency-Key.
-Archives (zip-slip, symlinks, bombs, nesting) and XML (billion laughs, XXE) on the import routes
-are rows of test_imports.py's RefusalsTest; broken and polyglot media of test_media_bad_input.py."""
+Archives (zip-slip, symlinks, bombs, nesting) and XML (billion laughs, XXE; VOC and CVAT) on the
+import routes are rows of test_imports.py's RefusalsTest (the import job fails, nothing written);
+truncated, mislabelled, bomb and polyglot media are rows of test_media_bad_input.py."""
 
 import base64
 import json

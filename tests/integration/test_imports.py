@@ -424,8 +424,9 @@ class RefusalsTest(ImportCase):
                 self.assertEqual(self.snapshot(), before)
 
     def test_hostile_xml_writes_nothing(self):
-        """Billion laughs and an external entity naming a local file: refused (expat never sees a
-        DOCTYPE through), the import fails naming the file, and nothing is written."""
+        """Billion laughs and an external entity naming a local file, in VOC and in CVAT XML:
+        refused (expat never sees a DOCTYPE through), the import fails naming the file, and
+        nothing is written."""
         self.make_class("cat", ["bounding_box"])
         self.make_item("a.jpg")
         laughs = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">' +
@@ -436,13 +437,21 @@ class RefusalsTest(ImportCase):
         xxe = ('<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
                '<annotation><filename>a.jpg</filename><object><name>&x;</name>'
                '<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>')
+        # the same declarations in front of a CVAT document (entities in its attributes)
+        cvat = ('<annotations><image id="0" name="a.jpg" width="4" height="3">'
+                '<box label="&%s;" xtl="1" ytl="1" xbr="2" ybr="2"/></image></annotations>')
+        cvat_laughs = laughs.split("\n<annotation>")[0] + "\n" + cvat % "lol9"
+        cvat_xxe = xxe.split("\n<annotation>")[0] + "\n" + cvat % "x"
         before = self.snapshot()
-        for label, doc in (("billion laughs", laughs), ("xxe", xxe)):
+        for label, fmt, name, doc in (("VOC billion laughs", "voc", "Annotations/a.xml", laughs),
+                                      ("VOC xxe", "voc", "Annotations/a.xml", xxe),
+                                      ("CVAT billion laughs", "cvat", "annotations.xml", cvat_laughs),
+                                      ("CVAT xxe", "cvat", "annotations.xml", cvat_xxe)):
             with self.subTest(label):
-                m = self.run_import(zip_of({"Annotations/a.xml": doc}), fmt="voc", expect="failed")
+                m = self.run_import(zip_of({name: doc}), fmt=fmt, expect="failed")
                 self.assertFalse(m["written"])
                 p = m["problems"][0]
-                self.assertEqual((p["file"], p["skipped"]), ("Annotations/a.xml", "file"))
+                self.assertEqual((p["file"], p["skipped"]), (name, "file"))
                 self.assertIn("DOCTYPE", p["message"])
                 self.assertNotIn("root:", json.dumps(m))
                 self.assertEqual(self.snapshot(), before)

@@ -64,13 +64,24 @@ class BadInputTest(mt.MediaTestCase):
         _, item = self.upload_and_wait("actually-png.jpg", png)
         self.assertEqual(item["status"], "ready", item)
         self.assertEqual(item["slots"][0]["format"], "png")
+        # a polyglot: that PNG with an HTML page and a ZIP archive appended is judged as the PNG it
+        # starts with, and its original is served so that no browser runs it as a page
+        with open(png, "rb") as f:
+            poly = f.read() + b"<html><script>alert(document.cookie)</script></html>" + \
+                b"PK\x05\x06" + bytes(18)
+        poly_id, item = self.upload_and_wait("polyglot.png", poly, content_type="text/html")
+        self.assertEqual((item["status"], item["slots"][0]["format"]), ("ready", "png"), item)
+        _, r = self.follow("/api/v1/items/%s/slots/0/original" % poly_id)
+        self.assertEqual(r.body, poly)
+        self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+        self.assertNotIn("html", (r.header("Content-Type") or "").lower())
         _, item = self.upload_and_wait("good.jpg", good)
         self.assertEqual(item["status"], "ready", item)
         self.assertTrue(all(w.alive() for w in self.workers))
 
         # the jobs succeeded: the files were judged, the items say why they are unusable
         rows = self.query("SELECT status, count(*) FROM jobs WHERE kind = 'media.normalize' GROUP BY status")
-        self.assertEqual(rows, [["succeeded", "8"]], rows)
+        self.assertEqual(rows, [["succeeded", "9"]], rows)
         # nothing left behind in the temporary directory of the worker
         self.assertEqual([n for n in os.listdir(self.path("tmp")) if n.startswith("loupe-media-")], [])
 
