@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "identity_int.h"
-#include "signin_guard_int.h"
 #include "loupe/api/input.h"
 #include "handlers_int.h"
 #include "loupe/core/log.h"
@@ -20,6 +19,7 @@
 #include "loupe/crypto/token.h"
 #include "loupe/db/sessions_sql.h"
 #include "loupe/identity/authenticate.h"
+#include "loupe/identity/throttle.h"
 
 #define BAD_CREDENTIALS "email or password is wrong"
 
@@ -84,7 +84,7 @@ int lp_api_auth_login(lp_req *req)
     lp_in_uuid(req, body, NULL, "team_id", LP_IN_NULLABLE, &team_id);
     if (email_in)
         email = lp_identity_email(req->arena, email_in, "email", err);
-    if (err->code != LP_OK || lp_signin_guard_check(req, email) != 0)
+    if (err->code != LP_OK || lp_throttle_signin_check(req, email) != 0)
         return -1;
 
     /* 1. The user, with the connection released before the KDF runs. */
@@ -97,17 +97,17 @@ int lp_api_auth_login(lp_req *req)
         return -1;
     if (found == 1 || !user.password_hash) {
         dummy_verify(cfg, password);
-        lp_signin_guard_failed(req, email);
+        lp_throttle_signin_failed(req, email);
         return lp_error_set(err, LP_E_UNAUTHENTICATED, BAD_CREDENTIALS);
     }
     if (lp_password_verify(user.password_hash, password, strlen(password), err) != 0) {
         if (err->code == LP_E_UNAUTHENTICATED) {
-            lp_signin_guard_failed(req, email);
+            lp_throttle_signin_failed(req, email);
             lp_error_set(err, LP_E_UNAUTHENTICATED, BAD_CREDENTIALS);
         }
         return -1;
     }
-    lp_signin_guard_succeeded(req, email);
+    lp_throttle_signin_succeeded(req, email);
 
     /* 2. The team, and a new session. */
     if (!(db = lp_req_db(req)))

@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "identity_int.h"
-#include "signin_guard_int.h"
 #include "handlers_int.h"
 #include "loupe/api/input.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/crypto/token.h"
 #include "loupe/db/invitations_sql.h"
+#include "loupe/identity/throttle.h"
 
 static json_t *invitation_json(const lp_invitation_row *inv)
 {
@@ -112,7 +112,6 @@ static int invitee(lp_req *req, lp_db *db, const lp_invitation_row *inv, const c
         if (user->password_hash &&
             lp_password_verify(user->password_hash, password, strlen(password), &req->err) == 0)
             return 0;
-        lp_signin_guard_failed(req, inv->email);
         lp_error_clear(&req->err);
         lp_error_set(&req->err, LP_E_UNAUTHENTICATED, "the password is wrong");
         return lp_error_hint(&req->err, "this email has an account: accept with its password");
@@ -155,7 +154,7 @@ int lp_api_invitations_accept(lp_req *req)
     if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) != 0 || lp_db_invitation_take(db, req->arena, token_hash, &inv, &req->err) != 0 ||
-        lp_signin_guard_check(req, inv.email) != 0 || invitee(req, db, &inv, password, name, &user) != 0 ||
+        lp_throttle_signin_check(req, inv.email) != 0 || invitee(req, db, &inv, password, name, &user) != 0 ||
         lp_db_team_lock(db, inv.team_id, &req->err) != 0)
         goto cleanup;
     if (lp_db_member_add(db, inv.team_id, user.id, inv.role, &req->err) != 0) {
@@ -170,9 +169,16 @@ int lp_api_invitations_accept(lp_req *req)
         lp_db_member_get(db, req->arena, inv.team_id, user.id, &member, &req->err) != 0 ||
         lp_db_commit(db, &req->err) != 0)
         goto cleanup;
-    lp_signin_guard_succeeded(req, inv.email);
+    lp_throttle_signin_succeeded(req, inv.email);
     rc = 0;
 cleanup:
     lp_req_db_release(req);
+    if (rc != 0 && req->err.code == LP_E_UNAUTHENTICATED) {
+        /* a wrong password: counted once the transaction has rolled back, so the count stays */
+        lp_error saved = req->err;
+        lp_throttle_signin_failed(req, inv.email);
+        lp_req_db_release(req);
+        req->err = saved;
+    }
     return rc != 0 ? -1 : lp_res_json(req, 201, lp_identity_member_json(&member));
 }

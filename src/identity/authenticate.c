@@ -3,15 +3,22 @@
  * Credentials are looked up by what identifies them without revealing them:
  * an API key by its public prefix, then its SHA-256 compared in constant time
  * with the stored one; a session by the SHA-256 of its cookie token. The
- * cache is keyed by the same SHA-256, so a hit also proves possession. */
+ * cache is keyed by the same SHA-256, so a hit also proves possession.
+ *
+ * Abuse limits (docs/SECURITY.md): a key looked up in the database counts
+ * against its client address when it names no key or its secret is wrong
+ * (throttle.h, shared by every node); an accepted credential takes a token
+ * from its bucket (api_rate_per_key, in this node's memory). */
 #include "loupe/identity/authenticate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
 
 #include "loupe/core/log.h"
+#include "loupe/core/token_bucket.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/api_key.h"
 #include "loupe/crypto/sha256.h"
@@ -21,10 +28,12 @@
 #include "loupe/db/sessions_sql.h"
 #include "loupe/identity/credential_listener.h"
 #include "loupe/identity/role.h"
+#include "loupe/identity/throttle.h"
 
 struct lp_auth {
     lp_credential_cache *cache;
     lp_credential_listener *listener;
+    lp_token_buckets *rates; /* NULL: api_rate_per_key is 0 */
 };
 
 lp_auth *lp_auth_new(const lp_config *cfg, lp_error *err)
@@ -33,6 +42,13 @@ lp_auth *lp_auth_new(const lp_config *cfg, lp_error *err)
     if (!a || !(a->cache = lp_credential_cache_new((size_t)cfg->auth_cache_entries, cfg->auth_cache_ttl))) {
         free(a);
         lp_error_set(err, LP_E_NOMEM, "out of memory creating the credential cache (auth_cache_entries)");
+        return NULL;
+    }
+    if (cfg->api_rate_per_key > 0 &&
+        !(a->rates = lp_token_buckets_new((size_t)cfg->api_rate_tracked_keys, (double)cfg->api_rate_per_key,
+                                          cfg->api_rate_burst))) {
+        lp_auth_free(a);
+        lp_error_set(err, LP_E_NOMEM, "out of memory creating the request rate table (api_rate_tracked_keys)");
         return NULL;
     }
     if (cfg->auth_cache_entries > 0 &&
@@ -49,6 +65,7 @@ void lp_auth_free(lp_auth *a)
         return;
     lp_credential_listener_stop(a->listener);
     lp_credential_cache_free(a->cache);
+    lp_token_buckets_free(a->rates);
     free(a);
 }
 
@@ -84,6 +101,20 @@ static int unauthenticated(lp_req *req, const char *msg, const char *hint)
     if (hint)
         lp_error_hint(&req->err, "%s", hint);
     return -1;
+}
+
+/* Takes a token from the credential's bucket: 0, or -1 with 429 and Retry-After. */
+static int take_rate_token(lp_req *req, const lp_auth *a, const char *credential_id)
+{
+    char retry[24];
+    int64_t wait;
+    if (!a->rates || (wait = lp_token_buckets_take(a->rates, credential_id, lp_now_mono_ms())) == 0)
+        return 0;
+    snprintf(retry, sizeof retry, "%lld", (long long)((wait + 999) / 1000));
+    lp_res_header(req, "Retry-After", retry);
+    lp_error_set(&req->err, LP_E_RATE_LIMITED, "too many requests with this credential; try again in %s s", retry);
+    return lp_error_hint(&req->err, "this node allows %lld requests per second per API key or session (api_rate_per_key)",
+                         (long long)req->svc->cfg->api_rate_per_key);
 }
 
 /* Records who the request acts for once a credential has been accepted;
@@ -147,13 +178,15 @@ static int api_key_from_db(lp_req *req, lp_auth *a, const lp_api_key *parsed, lp
     lp_db *db = lp_req_db(req);
     int found;
 
-    if (!db)
+    if (!db || lp_throttle_api_key_check(req) != 0)
         return -1;
     found = lp_db_api_key_find(db, req->arena, parsed->prefix, &row, &req->err);
     if (found < 0)
         return -1;
-    if (found == 1 || !lp_token_equal(row.key_hash, parsed->hash_hex))
+    if (found == 1 || !lp_token_equal(row.key_hash, parsed->hash_hex)) {
+        lp_throttle_api_key_failed(req);
         return unauthenticated(req, "API key is not valid", "check the key, or create a new one");
+    }
     if (row.revoked)
         return unauthenticated(req, "API key was revoked", "create a new key");
     if (row.expired)
@@ -191,6 +224,8 @@ static int auth_api_key(lp_req *req, lp_auth *a, const char *header)
         return -1;
     if (lp_credential_cache_get(a->cache, LP_CREDENTIAL_API_KEY, parsed.hash_hex, now_unix_ms(), req->arena, &cred) != 0 &&
         api_key_from_db(req, a, &parsed, &cred) != 0)
+        return -1;
+    if (take_rate_token(req, a, cred.id) != 0)
         return -1;
     return accept_credential(req, &cred);
 }
@@ -264,6 +299,8 @@ static int auth_session(lp_req *req, lp_auth *a, const char *token)
             return lp_error_hint(&req->err, "use csrf_token from GET /api/v1/me");
         }
     }
+    if (take_rate_token(req, a, cred.id) != 0)
+        return -1;
     return accept_credential(req, &cred);
 }
 
