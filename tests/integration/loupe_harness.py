@@ -27,6 +27,9 @@ Environment:
   LOUPE_TEST_TIMEOUT_SCALE  multiplies start-up and shutdown timeouts (e.g. 3 under sanitizers)
   LOUPE_TEST_REQUIRE   "all": every skip is a failure (CI)
   LOUPE_TEST_SKIP_LOG  file each skip appends "<LOUPE_TEST_NAME>: <reason>" to (`make test` prints it)
+  LOUPE_TEST_EVIDENCE_DIR  where the suite keeps what secrets_scan.py reads: the secrets ledger
+                       (every secret the harness made, set or received), every process log, every
+                       problem+json body received and a /metrics scrape per louped (unset: none kept)
 
 Every skip goes through skip() (a test) or skip_file() (a whole file), never unittest's own.
 """
@@ -67,6 +70,72 @@ METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
 
 def metrics_headers():
     return {"Authorization": "Bearer " + METRICS_TOKEN}
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence for secrets_scan.py (the ctest integration/secrets_never_leak): no secret the suite
+# handles may show up in a log line, a problem+json body or a /metrics line.
+
+EVIDENCE_DIR = os.environ.get("LOUPE_TEST_EVIDENCE_DIR") or None
+# JSON members whose string values are secrets, wherever they appear in a body sent or received.
+SECRET_MEMBERS = {"password": "password", "token": "token", "csrf_token": "session", "secret": "webhook_secret",
+                  "api_key": "api_key"}
+# Settings whose values are secrets (settings_env).
+SECRET_SETTINGS = ("secret_key", "s3_secret_key", "metrics_token")
+# Query parameters that carry a URL's signature (Loupe's signed URLs, S3 presigned URLs).
+SIGNATURE_PARAMS = ("sig", "X-Amz-Signature")
+SECRET_MIN_LEN = 8
+
+
+def _evidence_path(*parts):
+    path = os.path.join(EVIDENCE_DIR, *parts)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def record_secret(kind, value):
+    """Adds one secret (a string of SECRET_MIN_LEN characters or more) to the ledger, as
+    "kind<TAB>value"; short or non-string values are not secrets anyone could find by grepping."""
+    if not EVIDENCE_DIR or not isinstance(value, str) or len(value) < SECRET_MIN_LEN or "\n" in value:
+        return
+    with open(_evidence_path("secrets.ledger"), "a") as f:  # one short line per write: appends do not interleave
+        f.write("%s\t%s\n" % (kind, value))
+
+
+def record_secrets_in(value, parent=None):
+    """Records the secrets of a JSON value: members named in SECRET_MEMBERS, an API key ("key" beside
+    "prefix"), a webhook secret's key material, and the signature of every signed URL."""
+    if not EVIDENCE_DIR:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in SECRET_MEMBERS and isinstance(v, str):
+                record_secret(SECRET_MEMBERS[k], v)
+                if k == "secret" and v.startswith("whsec_"):
+                    record_secret("webhook_secret", v[len("whsec_"):])
+            elif k == "key" and "prefix" in value and isinstance(v, str):
+                record_secret("api_key", v)
+            else:
+                record_secrets_in(v, value)
+    elif isinstance(value, list):
+        for v in value:
+            record_secrets_in(v, parent)
+    elif isinstance(value, str) and "?" in value:
+        record_url_signature(value)
+
+
+def record_url_signature(url):
+    query = urllib.parse.urlsplit(url).query if "://" in url or url.startswith("/") else ""
+    for name, v in urllib.parse.parse_qsl(query):
+        if name in SIGNATURE_PARAMS:
+            record_secret("url_signature", v)
+
+
+def record_problem(response):
+    """Keeps a problem+json body (one line per body, one file per test process)."""
+    if EVIDENCE_DIR and response.content_type == "application/problem+json":
+        with open(_evidence_path("problems", "%d.jsonl" % os.getpid()), "ab") as f:
+            f.write(response.body.replace(b"\n", b" ") + b"\n")
 
 
 def _say(msg):
@@ -598,6 +667,9 @@ class HttpClient:
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
         h.update(headers or {})
+        if json is not _MISSING:
+            record_secrets_in(json)
+        record_url_signature(url)
         req = urllib.request.Request(url, data=body, headers=h, method=method)
         try:
             with self._opener.open(req, timeout=timeout or self.timeout) as resp:
@@ -610,6 +682,30 @@ class HttpClient:
             return self._checked(method, Response(e.code, e.reason, e.headers, payload, url))
 
     def _checked(self, method, response):
+        self._record(response)
+        return self._check_openapi(method, response)
+
+    def _record(self, response):
+        """Records the secrets this exchange showed (ledger) and keeps a problem+json body."""
+        if not EVIDENCE_DIR:
+            return
+        auth = self.headers.get("Authorization", "")
+        if " " in auth:
+            record_secret("api_key", auth.split(" ", 1)[1].strip())
+        for c in self.jar:
+            if c.name == "loupe_session":
+                record_secret("session", c.value)
+        if response.content_type == "application/json" or response.content_type.endswith("+json"):
+            try:
+                record_secrets_in(json.loads(response.body))
+            except ValueError:
+                pass
+        location = response.headers.get("Location")
+        if location:
+            record_url_signature(location)
+        record_problem(response)
+
+    def _check_openapi(self, method, response):
         """Fails the test when a JSON response contradicts docs/openapi.yaml (openapi_check.py;
         LOUPE_OPENAPI_CHECK=0 turns it off; =1 forgives undocumented statuses, which the default,
         strict, also fails on)."""
@@ -719,6 +815,8 @@ class Sandbox:
         for k, v in base.items():
             if v is None:
                 continue
+            if k in SECRET_SETTINGS:
+                record_secret(k, str(v))
             if isinstance(v, bool):
                 v = "true" if v else "false"
             env["LOUPE_" + k.upper()] = str(v)
@@ -772,6 +870,8 @@ class Sandbox:
             if key not in out:
                 raise AssertionError("admin bootstrap output lacks %r: %r" % (key, out))
         out.update({"team": team, "email": email, "password": password})
+        record_secret("api_key", out["api_key"])
+        record_secret("password", password)
         return out
 
     # processes
@@ -820,8 +920,31 @@ class Sandbox:
         if self.processes:
             _say("----- end of logs -----")
 
+    def keep_evidence(self, when):
+        """For secrets_scan.py: before the processes stop ("running"), a /metrics scrape of every
+        louped still up; after ("stopped"), every process log (hard-linked, so nothing is copied)."""
+        if not EVIDENCE_DIR:
+            return
+        for n, p in enumerate(self.processes):
+            if when == "running" and isinstance(p, Louped) and p.alive():
+                try:
+                    r = p.client(openapi_check=False, timeout=5).get("/metrics", headers=metrics_headers())
+                    if r.status == 200:
+                        with open(_evidence_path("metrics", "%s-%d.txt" % (self.name, n)), "wb") as f:
+                            f.write(r.body)
+                except OSError:
+                    pass  # a louped that no longer answers has nothing to scrape
+            elif when == "stopped" and os.path.exists(p.log_path):
+                dest = _evidence_path("logs", self.name, os.path.basename(p.log_path))
+                try:
+                    if not os.path.exists(dest):
+                        os.link(p.log_path, dest)
+                except OSError:
+                    shutil.copyfile(p.log_path, dest)
+
     def close(self):
         errors = []
+        self.keep_evidence("running")
         for p in reversed(self.processes):
             try:
                 p.stop()
@@ -833,6 +956,7 @@ class Sandbox:
             except Exception as e:
                 errors.append(str(e))
         self._cleanups = []
+        self.keep_evidence("stopped")
         if errors:
             _say("cleanup problems: " + "; ".join(errors))
         reports = self.sanitizer_reports()
