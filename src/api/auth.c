@@ -5,7 +5,7 @@
  * hash when the email is unknown, so both failures take the same time and
  * answer the same words. A session is a random token in an HttpOnly cookie
  * (only its SHA-256 is stored) plus a CSRF token the client sends on writes.
- * Failed sign-ins are rate limited (signin_guard_int.h): 429 with Retry-After. */
+ * Failed sign-ins are rate limited (loupe/identity/throttle.h): 429 with Retry-After. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
