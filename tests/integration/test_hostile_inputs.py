@@ -17,17 +17,14 @@ Archives (zip-slip, symlinks, bombs, nesting) and XML (billion laughs, XXE; VOC 
 import routes are rows of test_imports.py's RefusalsTest (the import job fails, nothing written);
 truncated, mislabelled, bomb and polyglot media are rows of test_media_bad_input.py."""
 
-import base64
 import json
-import time
-import uuid
-import hashlib
-import hmac
 import unittest
+import uuid
 
 import hostile_lib as hl
 import loupe_harness as lh
 from hostile_lib import Row
+from test_integrations import signed  # Standard Webhooks headers, signed with Python's hmac
 
 lh.require_services()
 
@@ -53,15 +50,6 @@ SSRF_URLS = [
     ("gopher scheme", "gopher://example.com/x"),
     ("not a URL", "//example.com/x"),
 ]
-
-
-def signed(secret, body):
-    """Standard Webhooks headers for body, signed with Python's hmac."""
-    msg_id, ts = "msg_" + uuid.uuid4().hex, str(int(time.time()))
-    key = base64.b64decode(secret[len("whsec_"):])
-    mac = hmac.new(key, ("%s.%s." % (msg_id, ts)).encode() + body, hashlib.sha256).digest()
-    return {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": "v1," + base64.b64encode(mac).decode(),
-            "Content-Type": "application/json"}
 
 
 class HostileInputsTest(lh.LoupeTestCase):
