@@ -58,7 +58,7 @@ class BrokerOutageTest(lh.LoupeTestCase):
         print("broker stopped for %.1f s, then %.1f s to boot (away %.1f s in all): %d jobs accepted (%d while the broker was down), statuses %s; /readyz "
               "during the outage %s; ready %.2f s after the broker's return, backlog run %.2f s after; "
               "%d lost, %d run twice, %d outbox rows unpublished; louped and %d workers never restarted"
-              % (t_back - t_down, len(accepted), len(during), lt.count_by_status(records),
+              % (t_start - t_down, t_back - t_start, t_back - t_down, len(accepted), len(during), lt.count_by_status(records),
                  sorted(set(readyz)), t_ready - t_back, t_drained - t_back, len(lost), len(twice), int(unpublished),
                  len(workers)))
 
