@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
 
 static const lp_cfg_entry table[] = {
@@ -121,9 +123,27 @@ static int parse_int(const char *s, int64_t *out)
     return 0;
 }
 
+/* Settings an earlier release had and this one no longer reads: a configuration file that still
+ * names one starts with a warning instead of failing (docs/CONFIG.md, "Retired settings"). */
+static const char *const retired_settings[] = {
+    "signin_tracked_keys", /* sign-in failures are counted in PostgreSQL now, across nodes */
+};
+
+static bool is_retired(const char *name)
+{
+    for (size_t i = 0; i < sizeof retired_settings / sizeof *retired_settings; i++)
+        if (strcmp(name, retired_settings[i]) == 0)
+            return true;
+    return false;
+}
+
 int lp_config_set(lp_config *cfg, const char *name, const char *value, const char *source, lp_error *err)
 {
     const lp_cfg_entry *e = lp_config_find(name);
+    if (!e && is_retired(name)) {
+        LP_WARN("config", "%s: the setting \"%s\" is retired and ignored; remove it", source, name);
+        return 0;
+    }
     if (!e) {
         lp_error_set(err, LP_E_INVALID, "%s: unknown setting \"%s\"", source, name);
         return lp_error_hint(err, "run `louped --help` for the list of settings");

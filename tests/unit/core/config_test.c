@@ -69,6 +69,9 @@ static void errors_name_the_setting_and_source(void **state)
     assert_int_equal(lp_config_set(&cfg, "no_such_thing", "1", "test", &err), -1);
     assert_non_null(strstr(err.message, "unknown setting"));
     lp_error_clear(&err);
+    /* a retired setting is ignored with a warning, so an older configuration file still starts */
+    assert_int_equal(lp_config_set(&cfg, "signin_tracked_keys", "100", "test", &err), 0);
+    lp_error_clear(&err);
     assert_int_equal(lp_config_set(&cfg, "http_body_limit", "lots", "LOUPE_HTTP_BODY_LIMIT", &err), -1);
     assert_non_null(strstr(err.message, "LOUPE_HTTP_BODY_LIMIT"));
     lp_config_free(&cfg);
