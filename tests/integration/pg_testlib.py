@@ -113,13 +113,22 @@ class Cluster:
 
 
 def wait_replayed(primary_port, replica, database="postgres", timeout=30):
-    """Waits until the replica has replayed everything the primary had written when called."""
-    lsn = psql(primary_port, "SELECT pg_current_wal_lsn()", database)[0][0]
+    """Waits until the replica has replayed everything the primary had written when called. The
+    insert location, not the write location: the test clusters commit asynchronously
+    (synchronous_commit = off), so a commit just answered may not have reached the WAL files yet."""
+    lsn = psql(primary_port, "SELECT pg_current_wal_insert_lsn()", database)[0][0]
 
     def caught_up():
         rows = replica.query("SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % lsn, database)
         return rows == [["t"]]
     lh.wait_until(caught_up, timeout=timeout, interval=0.05, message="the replica to replay up to " + lsn)
+
+
+def pause_replay(replica, database="postgres", timeout=30):
+    """Pauses the replica's replay and waits until it has stopped (a pause is only a request)."""
+    replica.query("SELECT pg_wal_replay_pause()", database)
+    lh.wait_until(lambda: replica.query("SELECT pg_get_wal_replay_pause_state()", database) == [["paused"]],
+                  timeout=timeout, interval=0.05, message="the replica's replay to pause")
 
 
 class PgBouncer:

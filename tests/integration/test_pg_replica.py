@@ -47,7 +47,7 @@ class ReplicaTest(lh.LoupeTestCase):
         self.assertEqual(sessions, [["1"]])
 
         # with replay paused, the replica lags: lists miss the new item, single reads see it
-        replica.query("SELECT pg_wal_replay_pause()")
+        pg.pause_replay(replica)
         late = add_item(ds, "b.jpg")
         self.assertEqual(names(ds), ["a.jpg"])
         r = c.get("/api/v1/datasets", query={"page[size]": "100"})
@@ -61,7 +61,7 @@ class ReplicaTest(lh.LoupeTestCase):
 
         # exports read the replica too: with replay paused, an export misses the newest item
         self.start_worker({"db_read_url": replica.url(db)})
-        replica.query("SELECT pg_wal_replay_pause()")
+        pg.pause_replay(replica)
         add_item(ds, "b2.jpg")
         self.assertEqual(pg.coco_export_names(self, c, ds), ["a.jpg", "b.jpg"])
         replica.query("SELECT pg_wal_replay_resume()")
@@ -79,7 +79,7 @@ class ReplicaTest(lh.LoupeTestCase):
         # back up: after the retry interval, lists read from the replica again
         replica.start()
         pg.wait_replayed(primary.pg_port, replica, db)
-        replica.query("SELECT pg_wal_replay_pause()")
+        pg.pause_replay(replica)
         add_item(ds, "d.jpg")
 
         def from_replica():
