@@ -5,7 +5,8 @@
 #   bench_services [OPTS…]   a throwaway PostgreSQL + RabbitMQ (scripts/services.sh --fast; OPTS
 #                            go to `services.sh start`, e.g. --amqp-nodes 3), a database
 #                            "bench" ($db_url), and the LOUPE_* settings every benchmark runs
-#                            louped and loupe-worker with (amqp_url lists every broker node)
+#                            louped and loupe-worker with (amqp_url lists every broker node;
+#                            api_rate_per_key off)
 #   bench_api METHOD PATH [JSON]   curl of $base with the API key $key; prints the body
 #   bench_jget KEY           reads JSON on stdin, prints member KEY
 #   bench_start BINARY ARGS… a background process whose stderr goes to $work/<name>.log
@@ -55,8 +56,9 @@ bench_services() {
     . "$work/services/services.env"
     psql "$SERVICES_PG_URL" -qc "CREATE DATABASE bench"
     db_url=${SERVICES_PG_URL%/*}/bench
+    # (no per-key request limit: a benchmark drives one API key far past any person's rate)
     export LOUPE_DB_URL=$db_url LOUPE_AMQP_URL=$SERVICES_AMQP_URLS LOUPE_STORAGE_DIR=$work/storage \
-        LOUPE_ACCESS_LOG=false LOUPE_LOG_LEVEL=warn
+        LOUPE_ACCESS_LOG=false LOUPE_LOG_LEVEL=warn LOUPE_API_RATE_PER_KEY=0
 }
 
 bench_start() {

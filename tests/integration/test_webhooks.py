@@ -486,6 +486,10 @@ class WorkflowStageTest(WebhookCase):
 
 
 class OrderedBacklogTest(WebhookCase):
+    # /metrics off: its refresh counts every delivery by status, and this test counts the index
+    # reads of the sender's claims alone
+    settings = {"metrics_token": None}
+
     def index_reads(self):
         return int(self.query("SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes "
                               "WHERE relname = 'webhook_deliveries'")[0][0])
