@@ -72,6 +72,24 @@ def metrics_headers():
     return {"Authorization": "Bearer " + METRICS_TOKEN}
 
 
+def metric(d, name, labels=""):
+    """A sample of louped d's /metrics (None when absent)."""
+    r = d.client().get("/metrics", headers=metrics_headers())
+    if r.status != 200:
+        return None
+    for line in r.text.splitlines():
+        if line.startswith(name + labels + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def wait_credential_cache_live(d):
+    """Waits until louped d's credential cache listens for invalidations: until then it caches
+    nothing, and going live clears it."""
+    wait_until(lambda: metric(d, "loupe_auth_cache_live") == 1, timeout=10,
+               message="the credential listener of node %d" % d.port)
+
+
 # ---------------------------------------------------------------------------------------------
 # Evidence for secrets_scan.py (the ctest integration/secrets_never_leak): no secret the suite
 # handles may show up in a log line, a problem+json body or a /metrics line.

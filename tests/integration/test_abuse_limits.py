@@ -93,6 +93,7 @@ class ApiKeyGuessingTest(AbuseTestCase):
                   "api_key_guess_backoff_max": "2s"}
         d = self.start_louped(limits)
         d2 = self.start_louped(limits)
+        lh.wait_credential_cache_live(d)  # (going live clears the cache)
         owner = key_headers(boot["api_key"])
         self.assertEqual(call(d, "GET", "/api/v1/me", headers=owner)[0], 200)  # now in d's cache
         status, _, body = call(d, "POST", "/api/v1/api-keys", {"name": "fresh"}, headers=owner)

@@ -13,17 +13,6 @@ PASSWORD = "correct horse battery"
 WITHIN = 1.0  # seconds: the promise of docs/ARCHITECTURE.md
 
 
-def metric(d, name, labels=""):
-    """A sample of louped's /metrics (None when absent)."""
-    r = d.client().get("/metrics", headers=lh.metrics_headers())
-    if r.status != 200:
-        return None
-    for line in r.text.splitlines():
-        if line.startswith(name + labels + " "):
-            return float(line.split()[-1])
-    return None
-
-
 class CredentialCacheTest(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
@@ -32,8 +21,7 @@ class CredentialCacheTest(lh.LoupeTestCase):
         self.a = self.start_louped()
         self.b = self.start_louped()
         for d in (self.a, self.b):
-            lh.wait_until(lambda: metric(d, "loupe_auth_cache_live") == 1, timeout=10,
-                          message="the credential listener of node %d" % d.port)
+            lh.wait_credential_cache_live(d)
         self.owner_a = self.a.client(api_key=self.boot["api_key"])
 
     def until(self, probe, what):
@@ -71,10 +59,10 @@ class CredentialCacheTest(lh.LoupeTestCase):
         key = r.json()
         kb = self.b.client(api_key=key["key"])
         self.assertEqual(kb.get("/api/v1/me").status, 200)  # B looks the key up and caches it
-        hits = metric(self.b, "loupe_auth_cache_lookups_total", '{result="hit"}')
+        hits = lh.metric(self.b, "loupe_auth_cache_lookups_total", '{result="hit"}')
         for _ in range(5):
             self.assertEqual(kb.get("/api/v1/me").status, 200)
-        self.assertEqual(metric(self.b, "loupe_auth_cache_lookups_total", '{result="hit"}'), hits + 5)
+        self.assertEqual(lh.metric(self.b, "loupe_auth_cache_lookups_total", '{result="hit"}'), hits + 5)
 
         self.assertEqual(self.owner_a.delete("/api/v1/api-keys/" + key["id"]).status, 204)
         r, _ = self.until(self.me_status(kb, 401), "revoked key refused on node B")
@@ -114,7 +102,7 @@ class CredentialCacheTest(lh.LoupeTestCase):
         self.until(self.me_status(sb, 401), "signed-out session refused on node B")
 
     def test_one_pooled_connection_per_request(self):
-        acquired = lambda d: metric(d, "loupe_db_pool_acquisitions_total")
+        acquired = lambda d: lh.metric(d, "loupe_db_pool_acquisitions_total")
         # Without the cache, authentication and the handler share the request's one connection.
         c = self.start_louped({"auth_cache_entries": 0})
         cc = c.client(api_key=self.boot["api_key"])
@@ -139,7 +127,7 @@ class CredentialCacheTest(lh.LoupeTestCase):
                   "WHERE query = 'LISTEN loupe_credentials' AND datname = current_database()")
         # both nodes notice, clear their caches and listen again
         for d in (self.a, self.b):
-            lh.wait_until(lambda: metric(d, "loupe_auth_cache_live") == 1, timeout=10,
+            lh.wait_until(lambda: lh.metric(d, "loupe_auth_cache_live") == 1, timeout=10,
                           message="the credential listener to reconnect")
         self.assertEqual(kb.get("/api/v1/me").status, 200)
         r = self.owner_a.post("/api/v1/api-keys", json={"name": "after"})
