@@ -67,14 +67,7 @@ class WorkerKillTest(lh.LoupeTestCase):
                   "FROM generate_series(1, %d) g" % (self.team, self.line_ds, TASK_ITEMS))
         self.psql("INSERT INTO slots (item_id, name, type, width, height, position) SELECT id, '0', 'image', 10, 10, 0 "
                   "FROM items WHERE dataset_id = '%s'" % self.line_ds)
-        r = self.c.post("/api/v1/workflows", json={
-            "name": "Line", "dataset_ids": [self.line_ds],
-            "stages": [{"id": "in", "type": "dataset"},
-                       {"id": "label", "type": "annotate", "config": {"assignees": "any"}},
-                       {"id": "done", "type": "complete"}],
-            "edges": [{"from": "in", "port": "next", "to": "label"}, {"from": "label", "port": "done", "to": "done"}]})
-        self.assertEqual(r.status, 201, r.text)
-        wf = r.json()["id"]
+        wf = lh.line_workflow(self.c, self.line_ds)
         r = self.c.post("/api/v1/workflows/%s/enter" % wf, json={"filters": {"dataset_id": self.line_ds}})
         self.assertEqual(r.status, 200, r.text)
         return wf

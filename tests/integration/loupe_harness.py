@@ -83,6 +83,20 @@ def metric(d, name, labels=""):
     return None
 
 
+def line_workflow(client, dataset_id, name="Line"):
+    """Creates the plainest workflow — in (dataset) → label (annotate, anyone) → done — over
+    dataset_id and returns its id."""
+    r = client.post("/api/v1/workflows", json={
+        "name": name, "dataset_ids": [dataset_id],
+        "stages": [{"id": "in", "type": "dataset"},
+                   {"id": "label", "type": "annotate", "config": {"assignees": "any"}},
+                   {"id": "done", "type": "complete"}],
+        "edges": [{"from": "in", "port": "next", "to": "label"}, {"from": "label", "port": "done", "to": "done"}]})
+    if r.status != 201:
+        raise AssertionError("creating the workflow answered %d: %s" % (r.status, r.text))
+    return r.json()["id"]
+
+
 def wait_credential_cache_live(d):
     """Waits until louped d's credential cache listens for invalidations: until then it caches
     nothing, and going live clears it."""

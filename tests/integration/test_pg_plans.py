@@ -109,14 +109,7 @@ class PlansTest(lh.LoupeTestCase):
                   "INSERT INTO webhook_deliveries (team_id, webhook_id, event_id, event_seq, event_type, status, "
                   "attempts, delivered_at) SELECT '%s', w.id, e.id, e.seq, 'task.created', 'delivered', 1, now() "
                   "FROM w, e, generate_series(1, %d)" % (self.team, self.team, self.team, ITEMS))
-        r = c.post("/api/v1/workflows", json={
-            "name": "Line", "dataset_ids": [ds],
-            "stages": [{"id": "in", "type": "dataset"},
-                       {"id": "label", "type": "annotate", "config": {"assignees": "any"}},
-                       {"id": "done", "type": "complete"}],
-            "edges": [{"from": "in", "port": "next", "to": "label"}, {"from": "label", "port": "done", "to": "done"}]})
-        self.assertEqual(r.status, 201, r.text)
-        wf = r.json()["id"]
+        wf = lh.line_workflow(c, ds)
         self.start_worker()
         r = c.post("/api/v1/workflows/%s/enter" % wf, json={"filters": {"dataset_id": ds}})
         self.assertIn(r.status, (200, 202), r.text)

@@ -93,13 +93,7 @@ class PoolerTest(lh.LoupeTestCase):
         self.assertEqual(r.status, 412, r.text)
 
         # workflow: enter, claim, submit, a bulk move (set-based statements with SET LOCAL settings)
-        wf = c.post("/api/v1/workflows", json={
-            "name": "Line", "dataset_ids": [ds],
-            "stages": [{"id": "in", "type": "dataset"}, {"id": "label", "type": "annotate", "config": {"assignees": "any"}},
-                       {"id": "done", "type": "complete"}],
-            "edges": [{"from": "in", "port": "next", "to": "label"}, {"from": "label", "port": "done", "to": "done"}]})
-        self.assertEqual(wf.status, 201, wf.text)
-        wf = wf.json()["id"]
+        wf = lh.line_workflow(c, ds)
         r = c.post("/api/v1/workflows/%s/enter" % wf, json={"filters": {"dataset_id": ds}})
         self.assertIn(r.status, (200, 202), r.text)
         lh.wait_until(lambda: self.query("SELECT count(*) FROM tasks WHERE workflow_id = '%s'" % wf) == [["12"]],
