@@ -3,11 +3,13 @@
 #include "loupe/cli/client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "loupe/cli/args.h"
 #include "loupe/core/util.h"
@@ -15,7 +17,7 @@
 #define ANSWER_MAX ((size_t)256 << 20) /* the largest JSON answer read (a page of 1000 items is far less) */
 #define CONNECT_TIMEOUT_S 15L
 #define LOW_SPEED_TIME_S 120L
-#define PAGE_SIZE 1000                 /* items asked per page of a list (the default page_size_max) */          /* a transfer under 1 byte/s this long is given up */
+#define PAGE_SIZE 1000                 /* items asked per page of a list (the default page_size_max) */
 
 struct lp_cli_client {
     char *url;
@@ -264,15 +266,49 @@ static size_t keep_cookie(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Runs c's reused handle, set up by prepare, and reads its answer. */
-static int perform(lp_cli_client *c, lp_buf *body, json_t **answer, lp_cli_error *err)
+long lp_cli_retry_delay_ms(long status, long retry_after_s, int attempt)
+{
+    if (attempt >= LP_CLI_RETRIES || (status != 429 && !(status == 503 && retry_after_s >= 0)))
+        return -1;
+    long ms = retry_after_s >= 0 ? retry_after_s * 1000L : 1000L << (attempt < 6 ? attempt : 6);
+    return ms < LP_CLI_RETRY_WAIT_MAX_MS ? ms : LP_CLI_RETRY_WAIT_MAX_MS;
+}
+
+long lp_cli_retry_wait_ms(CURL *h, int attempt)
+{
+    long status = 0;
+    curl_off_t after = -1;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) != CURLE_OK || after <= 0)
+        after = -1; /* libcurl gives 0 for no header; a Retry-After of 0 means "at once" all the same */
+    return status == 0 ? -1 : lp_cli_retry_delay_ms(status, after > LONG_MAX / 1000 ? LONG_MAX / 1000 : (long)after, attempt);
+}
+
+void lp_cli_pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Runs c's reused handle, set up by prepare, and reads its answer; sends it again (body emptied,
+ * upload rewound to its start) while the server refuses it for load. */
+static int perform(lp_cli_client *c, lp_buf *body, FILE *upload, json_t **answer, lp_cli_error *err)
 {
     curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, keep_cookie);
     curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
-    CURLcode rc = curl_easy_perform(c->easy);
-    if (rc == CURLE_WRITE_ERROR && body->len > 0)
-        return lp_cli_error_set(err, LP_CLI_FAILED, "the server's answer is larger than %zu bytes", body->max);
-    return lp_cli_finish(c->easy, rc, body, answer, err);
+    for (int attempt = 0;; attempt++) {
+        CURLcode rc = curl_easy_perform(c->easy);
+        if (rc == CURLE_WRITE_ERROR && body->len > 0)
+            return lp_cli_error_set(err, LP_CLI_FAILED, "the server's answer is larger than %zu bytes", body->max);
+        long wait = rc == CURLE_OK ? lp_cli_retry_wait_ms(c->easy, attempt) : -1;
+        if (wait < 0)
+            return lp_cli_finish(c->easy, rc, body, answer, err);
+        lp_buf_reset(body);
+        if (upload)
+            rewind(upload);
+        lp_cli_pause_ms(wait);
+    }
 }
 
 int lp_cli_request(lp_cli_client *c, const char *method, const char *path, const json_t *body, json_t **answer,
@@ -295,7 +331,7 @@ int lp_cli_request(lp_cli_client *c, const char *method, const char *path, const
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, text);
     else if (strcmp(method, "POST") == 0)
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, 0L), curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, "");
-    rc = perform(c, &got, answer, err);
+    rc = perform(c, &got, NULL, answer, err);
 cleanup:
     free(text);
     lp_buf_free(&got);
@@ -374,7 +410,7 @@ int lp_cli_upload(lp_cli_client *c, const char *method, const char *path, const 
         curl_easy_setopt(c->easy, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c->easy, CURLOPT_READDATA, f);
         curl_easy_setopt(c->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
-        rc = perform(c, &got, answer, err);
+        rc = perform(c, &got, f, answer, err);
     }
     fclose(f);
     lp_buf_free(&got);
@@ -413,7 +449,14 @@ int lp_cli_download(lp_cli_client *c, const char *path, FILE *out, lp_cli_error 
         curl_easy_setopt(c->easy, CURLOPT_MAXREDIRS, 5L);
         curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, save);
         curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &d);
-        CURLcode res = curl_easy_perform(c->easy);
+        CURLcode res;
+        long wait;
+        for (int attempt = 0; (res = curl_easy_perform(c->easy)) == CURLE_OK &&
+                              (wait = lp_cli_retry_wait_ms(c->easy, attempt)) >= 0;
+             attempt++) {
+            lp_buf_reset(&problem); /* a refusal's body; nothing reached out */
+            lp_cli_pause_ms(wait);
+        }
         if (res == CURLE_WRITE_ERROR && ferror(out))
             rc = lp_cli_error_set(err, LP_CLI_FAILED, "cannot write the download: %s", strerror(errno));
         else

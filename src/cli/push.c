@@ -49,6 +49,10 @@ typedef struct transfer {
     char *post_body;    /* owned while the POST runs */
     FILE *f;            /* the PUT's body */
     int64_t sent;       /* bytes of the file sent so far */
+    const char *slot;   /* the PUT's slot (borrowed) */
+    int attempt;        /* retries of the current request so far */
+    int64_t retry_at;   /* > 0: the request refused for load is sent again then (monotonic ms) */
+    int retry_post;     /* that request is the POST (else the PUT) */
 } transfer;
 
 typedef struct push {
@@ -228,6 +232,7 @@ static CURL *start_put(push *p, transfer *t, const char *item_id, const char *sl
         return NULL;
     snprintf(path, sizeof path, "/api/v1/items/%s/slots/%s/file", item_id, esc);
     curl_free(esc);
+    t->slot = slot;
     t->f = fopen(disk_path(&p->fs, t->file), "rb");
     if (!t->f) {
         lp_cli_error_set(err, LP_CLI_FAILED, "cannot read the file: %s", strerror(errno));
@@ -282,6 +287,7 @@ static int start(push *p, CURLM *m, transfer *t, size_t i, const char *dataset_i
     lp_cli_error err = {0};
     t->file = i;
     t->sent = 0;
+    t->attempt = 0;
     const lp_cli_plan_entry *e = &p->plan[i];
     t->h = e->action == LP_CLI_CREATE ? start_post(p, t, dataset_id, &err)
                                       : start_put(p, t, e->item->item_id, e->item->slot, &err);
@@ -298,13 +304,15 @@ static int start(push *p, CURLM *m, transfer *t, size_t i, const char *dataset_i
     return 0;
 }
 
-/* A finished transfer: a POST goes on to its PUT (t stays busy), a PUT ends the file. */
+/* A finished transfer: a POST goes on to its PUT (t stays busy), a PUT ends the file; either,
+ * refused for load, waits in t to be sent again (lp_cli_retry_delay_ms). */
 static void finish(push *p, CURLM *m, transfer *t, CURLcode result)
 {
     lp_cli_error err = {0};
     json_t *answer = NULL;
     int ok = lp_cli_finish(t->h, result, &t->answer, &answer, &err) == 0;
     int was_post = t->post_body != NULL;
+    long wait = ok || result != CURLE_OK ? -1 : lp_cli_retry_wait_ms(t->h, t->attempt);
     curl_multi_remove_handle(m, t->h);
     curl_easy_cleanup(t->h);
     t->h = NULL;
@@ -314,11 +322,17 @@ static void finish(push *p, CURLM *m, transfer *t, CURLcode result)
         fclose(t->f);
         t->f = NULL;
     }
-    if (!ok) {
+    if (wait >= 0) {
+        t->attempt++;
+        t->retry_at = lp_now_mono_ms() + wait;
+        t->retry_post = was_post;
+        t->sent = 0;
+    } else if (!ok) {
         if (was_post && err.status == 409)
             lp_cli_error_set(&err, LP_CLI_FAILED, "an item of this path and name appeared meanwhile (push again)");
         done(p, t->file, "failed", err.message);
     } else if (was_post) {
+        t->attempt = 0;
         const char *id = json_string_value(json_object_get(answer, "id"));
         lp_strlcpy(p->res[t->file].item_id, id ? id : "", sizeof p->res[t->file].item_id);
         t->h = id ? start_put(p, t, id, "0", &err) : NULL;
@@ -339,9 +353,25 @@ static void finish(push *p, CURLM *m, transfer *t, CURLcode result)
     lp_cli_error_clear(&err);
 }
 
+/* Sends again the request t holds back once its wait is over. */
+static void resend(push *p, CURLM *m, transfer *t, const char *dataset_id)
+{
+    lp_cli_error err = {0};
+    t->retry_at = 0;
+    t->h = t->retry_post ? start_post(p, t, dataset_id, &err)
+                         : start_put(p, t, p->res[t->file].item_id, t->slot, &err);
+    if (!t->h || curl_multi_add_handle(m, t->h) != CURLM_OK) {
+        done(p, t->file, "failed", err.message[0] ? err.message : "could not start the transfer");
+        if (t->h)
+            curl_easy_cleanup(t->h);
+        t->h = NULL;
+    }
+    lp_cli_error_clear(&err);
+}
+
 static void run_transfers(push *p, const char *dataset_id)
 {
-    size_t parallel = (size_t)p->ctx->args->parallel, next = 0, busy = 0;
+    size_t parallel = (size_t)p->ctx->args->parallel, next = 0;
     CURLM *m = curl_multi_init();
     if (!m) {
         for (size_t i = 0; i < p->fs.n; i++)
@@ -351,15 +381,18 @@ static void run_transfers(push *p, const char *dataset_id)
     }
     curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)parallel);
     for (;;) {
-        for (size_t k = 0; k < parallel; k++) { /* fill the free transfers */
+        size_t busy = 0;
+        int64_t now = lp_now_mono_ms();
+        for (size_t k = 0; k < parallel; k++) { /* resend what waited long enough, fill the free transfers */
             transfer *t = &p->slots[k];
-            while (!t->h && next < p->fs.n) {
+            if (t->retry_at > 0 && t->retry_at <= now)
+                resend(p, m, t, dataset_id);
+            while (!t->h && t->retry_at == 0 && next < p->fs.n) {
                 size_t i = next++;
-                if (p->res[i].action)
-                    continue; /* decided already: skipped or conflict */
-                if (start(p, m, t, i, dataset_id) == 0)
-                    busy++;
+                if (!p->res[i].action) /* else decided already: skipped or conflict */
+                    start(p, m, t, i, dataset_id);
             }
+            busy += t->h || t->retry_at > 0;
         }
         if (busy == 0)
             break;
@@ -372,8 +405,6 @@ static void run_transfers(push *p, const char *dataset_id)
             transfer *t = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
             finish(p, m, t, msg->data.result);
-            if (!t->h)
-                busy--;
         }
         int64_t inflight = 0;
         for (size_t k = 0; k < parallel; k++)

@@ -4,7 +4,8 @@ XDG_CONFIG_HOME; datasets create and list; push of a generated folder of images 
 lines off a terminal and a live bar on one), then again with everything skipped by checksum, a
 changed file refused unless --replace, an interrupted push resumed; pull of a COCO archive through
 the export API; import of it back; jobs watch; --json parsed everywhere; LOUPE_URL and
-LOUPE_API_KEY overriding the stored login; the exit statuses and the server's problem detail."""
+LOUPE_API_KEY overriding the stored login; the exit statuses and the server's problem detail; a
+push through a node's request limit (429 waited out and sent again)."""
 # ctest-timeout: 600
 
 import hashlib
@@ -234,6 +235,24 @@ class CliTest(lh.LoupeTestCase):
         self.assertEqual(self.loupe_json("datasets", "list")["datasets"], [])
         p = self.loupe("push", "/nonexistent", expect=2)
         self.assertIn("--dataset", p.stderr)
+
+    def test_push_waits_out_the_request_limit(self):
+        # a node allowing a key 2 requests a second after a burst of 4: a push of six files (a POST
+        # and a PUT each, and its listings) is refused with 429 along the way, waits as told and
+        # sends again, and every file arrives
+        self.daemon = self.start_louped({"api_rate_per_key": "2", "api_rate_burst": "4"})
+        self.login()
+        self.loupe_json("datasets", "create", "Limited")
+        folder = self.make_folder()
+        out = self.loupe_json("push", folder, "--dataset", "limited", "--parallel", "3")
+        self.assertEqual((out["uploaded"], out["failed"]), (6, 0), out)
+        metrics = self.daemon.client().get("/metrics", headers=lh.metrics_headers()).text
+        refused = sum(float(line.split()[-1]) for line in metrics.splitlines()
+                      if line.startswith("loupe_http_requests_total{") and 'status="429"' in line)
+        self.assertGreater(refused, 0, "the push never met the limit: the test proves nothing")
+        ds = self.loupe_json("datasets", "list")["datasets"][0]
+        got = self.items(ds["id"])
+        self.assertEqual(len(got), 6)
 
     def test_login_with_password_and_live_progress(self):
         # a server whose pages hold at most 3: the client falls back to the server's own page size

@@ -35,6 +35,24 @@ void lp_cli_problem_text(long status, const json_t *problem, const char *fallbac
  * else LP_CLI_FAILED. Pure. */
 int lp_cli_exit_for_status(long status);
 
+/* Requests the server refused for load — 429, or 503 with a Retry-After (a file still being
+ * prepared) — are sent again, at most LP_CLI_RETRIES times, after the wait the server asked for
+ * (at most LP_CLI_RETRY_WAIT_MAX_MS), else 1 s doubled per retry. */
+#define LP_CLI_RETRIES 6
+#define LP_CLI_RETRY_WAIT_MAX_MS 60000L
+
+/* How long to wait before sending again a request answered with status and the server's
+ * Retry-After in seconds (-1: none), after `attempt` earlier retries (0: none yet); -1 when it is
+ * not sent again (another status, a 503 without Retry-After, or the retries spent). Pure. */
+long lp_cli_retry_delay_ms(long status, long retry_after_s, int attempt);
+
+/* lp_cli_retry_delay_ms for the finished transfer h (its status and Retry-After header); -1 when
+ * it got no answer. */
+long lp_cli_retry_wait_ms(CURL *h, int attempt);
+
+/* Sleeps ms milliseconds (signals do not cut it short). */
+void lp_cli_pause_ms(long ms);
+
 /* A client of url (no trailing "/") with key (NULL: none yet; see lp_cli_client_session).
  * NULL when memory ran out. */
 lp_cli_client *lp_cli_client_new(const char *url, const char *key);
@@ -46,7 +64,8 @@ const char *lp_cli_client_url(const lp_cli_client *c);
 int lp_cli_client_session(lp_cli_client *c, const char *csrf);
 
 /* One request and its JSON answer: method, a path ("/api/v1/…", appended to the URL) or a whole
- * URL, body (borrowed; NULL = none). 0 on a 2xx, *answer (new; NULL for an empty body) when
+ * URL, body (borrowed; NULL = none); sent again while the server refuses it for load (above).
+ * 0 on a 2xx, *answer (new; NULL for an empty body) when
  * answer is not NULL; -1 otherwise (err filled). */
 int lp_cli_request(lp_cli_client *c, const char *method, const char *path, const json_t *body, json_t **answer,
                    lp_cli_error *err);
@@ -70,11 +89,11 @@ CURL *lp_cli_handle(lp_cli_client *c, const char *method, const char *path, lp_c
 int lp_cli_finish(CURL *h, CURLcode result, const lp_buf *body, json_t **answer, lp_cli_error *err);
 
 /* Sends the file at file_path as the body of method path, for the JSON answer as
- * lp_cli_request. */
+ * lp_cli_request (retries included). */
 int lp_cli_upload(lp_cli_client *c, const char *method, const char *path, const char *file_path, json_t **answer,
                   lp_cli_error *err);
 
-/* GETs path, following redirects (a signed URL), into out. 0 on a 2xx; -1 otherwise (err; out
+/* GETs path, following redirects (a signed URL), into out, retrying as lp_cli_request. 0 on a 2xx; -1 otherwise (err; out
  * then holds nothing of an error answer). */
 int lp_cli_download(lp_cli_client *c, const char *path, FILE *out, lp_cli_error *err);
 

@@ -1,5 +1,6 @@
 /* How loupe tells what the server refused (src/cli/client.c): the problem+json detail, title and
- * status, each field error and the hint; a body that is no problem; exit statuses by HTTP status. */
+ * status, each field error and the hint; a body that is no problem; exit statuses by HTTP status;
+ * which refusals are sent again, and after how long. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,11 +49,32 @@ static void test_exit_status(void **state)
     lp_cli_error_clear(&err);
 }
 
+static void test_retry_delay(void **state)
+{
+    (void)state;
+    /* 429: the server's Retry-After, else 1 s doubled per retry; capped; retries end */
+    assert_int_equal(lp_cli_retry_delay_ms(429, 3, 0), 3000);
+    assert_int_equal(lp_cli_retry_delay_ms(429, -1, 0), 1000);
+    assert_int_equal(lp_cli_retry_delay_ms(429, -1, 1), 2000);
+    assert_int_equal(lp_cli_retry_delay_ms(429, -1, 5), 32000);
+    assert_int_equal(lp_cli_retry_delay_ms(429, 3600, 0), LP_CLI_RETRY_WAIT_MAX_MS);
+    assert_int_equal(lp_cli_retry_delay_ms(429, 1, LP_CLI_RETRIES - 1), 1000);
+    assert_int_equal(lp_cli_retry_delay_ms(429, 1, LP_CLI_RETRIES), -1);
+    /* 503 only when the server says when to come back */
+    assert_int_equal(lp_cli_retry_delay_ms(503, 2, 0), 2000);
+    assert_int_equal(lp_cli_retry_delay_ms(503, -1, 0), -1);
+    /* anything else is the answer */
+    assert_int_equal(lp_cli_retry_delay_ms(500, 2, 0), -1);
+    assert_int_equal(lp_cli_retry_delay_ms(409, 2, 0), -1);
+    assert_int_equal(lp_cli_retry_delay_ms(200, -1, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_problem_text),
         cmocka_unit_test(test_exit_status),
+        cmocka_unit_test(test_retry_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,25 @@ export interface ClientOptions {
   fetch?: typeof fetch
   /** A request that takes longer than this fails with NetworkError (default 30 s). */
   timeoutMs?: number
+  /** How the client waits before sending a refused request again (tests pass their own). */
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** A request the server refuses for load is sent again at most this many times. */
+export const RETRIES = 6
+const RETRY_WAIT_MAX_MS = 60_000
+
+/**
+ * How long to wait before sending again a request answered with `status` and `Retry-After`
+ * (seconds, or null), after `attempt` earlier retries; null when it is not sent again. Sent again:
+ * 429 (a key past its request rate), and 503 when the server says when to come back (a derived
+ * file being prepared); the server's wait, else 1 s doubled per retry, at most 60 s.
+ */
+export function retryDelayMs(status: number, retryAfter: string | null, attempt: number): number | null {
+  const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : null
+  if (attempt >= RETRIES || (status !== 429 && !(status === 503 && seconds !== null))) return null
+  const ms = seconds !== null && seconds > 0 ? seconds * 1000 : 1000 * 2 ** Math.min(attempt, 6)
+  return Math.min(ms, RETRY_WAIT_MAX_MS)
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -126,6 +145,7 @@ export class ApiClient {
   private readonly baseUrl: string
   private readonly fetchImpl: typeof fetch
   private readonly timeoutMs: number
+  private readonly sleep: (ms: number) => Promise<void>
   private csrf: string | undefined
 
   constructor(options: ClientOptions = {}) {
@@ -133,6 +153,7 @@ export class ApiClient {
     // Browsers require fetch to be called unbound (this === globalThis); never as a method.
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
     this.timeoutMs = options.timeoutMs ?? 30_000
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
   }
 
   /** The CSRF token the client will send on writes, if it knows one. */
@@ -295,7 +316,17 @@ export class ApiClient {
    * PUTs a slot's file with upload progress (XMLHttpRequest: fetch reports none). Rejects with
    * NetworkError when the connection fails (worth a retry), ApiError when the server refuses.
    */
-  putSlotFile(itemId: string, slot: string, body: Blob, onProgress: (loaded: number) => void): Promise<void> {
+  async putSlotFile(itemId: string, slot: string, body: Blob, onProgress: (loaded: number) => void): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = await this.putOnce(itemId, slot, body, onProgress, attempt)
+      if (wait === null) return
+      onProgress(0)
+      await this.sleep(wait)
+    }
+  }
+
+  /** One PUT of putSlotFile: resolves null when done, the wait when refused for load. */
+  private putOnce(itemId: string, slot: string, body: Blob, onProgress: (loaded: number) => void, attempt: number): Promise<number | null> {
     const url = this.slotFileUrl(itemId, slot)
     const path = url.slice(this.baseUrl.length)
     return new Promise((resolve, reject) => {
@@ -309,7 +340,9 @@ export class ApiClient {
       xhr.onerror = () => reject(new NetworkError('PUT', path, 'the connection failed'))
       xhr.ontimeout = () => reject(new NetworkError('PUT', path, 'timed out'))
       xhr.onload = () => {
-        if (xhr.status >= 200 && xhr.status < 300) return resolve()
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(null)
+        const wait = retryDelayMs(xhr.status, xhr.getResponseHeader('Retry-After'), attempt)
+        if (wait !== null) return resolve(wait)
         let parsed: unknown
         try {
           parsed = JSON.parse(xhr.responseText)
@@ -427,10 +460,9 @@ export class ApiClient {
 
   /** A GET whose successful answer is not JSON: the response, or ApiError / NetworkError. */
   private async raw(path: string): Promise<Response> {
-    const init: RequestInit = { credentials: 'same-origin', signal: AbortSignal.timeout(this.timeoutMs) }
     let response: Response
     try {
-      response = await this.fetchImpl(this.baseUrl + path, init)
+      response = await this.fetchRetrying(path, () => ({ credentials: 'same-origin', signal: AbortSignal.timeout(this.timeoutMs) }))
     } catch (e) {
       throw new NetworkError('GET', path, e instanceof Error ? e.message : String(e))
     }
@@ -471,6 +503,20 @@ export class ApiClient {
     return (await this.send(method, path, { body })).body
   }
 
+  /**
+   * fetch, sent again (with a fresh init: its own timeout) while the server refuses it for load
+   * (retryDelayMs); the last answer, whatever it is, goes back to the caller.
+   */
+  private async fetchRetrying(path: string, init: () => RequestInit): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.fetchImpl(this.baseUrl + path, init())
+      const wait = retryDelayMs(response.status, response.headers.get('Retry-After'), attempt)
+      if (wait === null) return response
+      await response.body?.cancel().catch(() => undefined)
+      await this.sleep(wait)
+    }
+  }
+
   private async send(method: Method, path: string, options: RequestOptions = {}): Promise<Answer> {
     const body = options.body
     const headers: Record<string, string> = {
@@ -480,18 +526,17 @@ export class ApiClient {
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     if (method !== 'GET' && this.csrf !== undefined) headers['X-CSRF-Token'] = this.csrf
 
-    const init: RequestInit = {
-      method,
-      headers,
-      credentials: 'same-origin',
-      signal: AbortSignal.timeout(this.timeoutMs),
+    const json = body !== undefined ? JSON.stringify(body) : undefined
+    const init = (): RequestInit => {
+      const i: RequestInit = { method, headers, credentials: 'same-origin', signal: AbortSignal.timeout(this.timeoutMs) }
+      if (json !== undefined) i.body = json
+      return i
     }
-    if (body !== undefined) init.body = JSON.stringify(body)
 
     let response: Response
     let text: string
     try {
-      response = await this.fetchImpl(this.baseUrl + path, init)
+      response = await this.fetchRetrying(path, init)
       text = await response.text()
     } catch (e) {
       const reason =

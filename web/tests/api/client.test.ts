@@ -3,7 +3,7 @@
 // errors) runs as in the browser.
 
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ApiClient, ApiError, NetworkError, ProtocolError } from '../../src/api/client'
+import { ApiClient, ApiError, NetworkError, ProtocolError, RETRIES, retryDelayMs } from '../../src/api/client'
 
 interface Recorded {
   url: string
@@ -272,6 +272,58 @@ describe('errors', () => {
     const error = await new ApiClient({ fetch, timeoutMs: 50 }).me().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NetworkError)
     expect((error as Error).message).toContain('no answer within')
+  })
+})
+
+describe('a busy server', () => {
+  function busy(status: number, retryAfter?: string): Response {
+    const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' }
+    if (retryAfter !== undefined) headers['Retry-After'] = retryAfter
+    return new Response(JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status }), { status, headers })
+  }
+
+  it('waits as long as Retry-After says, else 1 s doubled per retry, at most 60 s', () => {
+    expect(retryDelayMs(429, '3', 0)).toBe(3000)
+    expect(retryDelayMs(429, null, 0)).toBe(1000)
+    expect(retryDelayMs(429, null, 2)).toBe(4000)
+    expect(retryDelayMs(429, 'Wed, 21 Oct 2015 07:28:00 GMT', 1)).toBe(2000) // a date: the doubling
+    expect(retryDelayMs(429, '3600', 0)).toBe(60_000)
+    expect(retryDelayMs(429, '1', RETRIES)).toBeNull()
+    expect(retryDelayMs(503, '2', 0)).toBe(2000)
+    expect(retryDelayMs(503, null, 0)).toBeNull()
+    expect(retryDelayMs(500, '2', 0)).toBeNull()
+    expect(retryDelayMs(409, '2', 0)).toBeNull()
+  })
+
+  it('sends a refused request again, the same body and headers, after the wait', async () => {
+    const waits: number[] = []
+    const { fetch, calls } = fakeFetch(json(200, meAnswer), busy(429, '2'), busy(429), json(200, { ok: 1 }))
+    const client = new ApiClient({ fetch, sleep: async (ms) => void waits.push(ms) })
+    await client.me()
+    await client.logout()
+    expect(waits).toEqual([2000, 2000]) // the server's 2 s, then the doubling's second step
+    const posts = calls.slice(1)
+    expect(posts.map((c) => c.method)).toEqual(['POST', 'POST', 'POST'])
+    expect(posts.map((c) => c.headers.get('X-CSRF-Token'))).toEqual(['csrf-from-me', 'csrf-from-me', 'csrf-from-me'])
+  })
+
+  it('gives the refusal back once the retries are spent', async () => {
+    const answers = Array.from({ length: RETRIES + 1 }, () => busy(429, '1'))
+    const { fetch, calls } = fakeFetch(...answers)
+    const waits: number[] = []
+    const error = await new ApiClient({ fetch, sleep: async (ms) => void waits.push(ms) }).me().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect((error as ApiError).status).toBe(429)
+    expect(calls).toHaveLength(RETRIES + 1)
+    expect(waits).toHaveLength(RETRIES)
+  })
+
+  it('does not send again what the server refused for another reason', async () => {
+    const { fetch, calls } = fakeFetch(busy(503), busy(500, '1'))
+    const client = new ApiClient({ fetch, sleep: async () => undefined })
+    expect(((await client.me().catch((e: unknown) => e)) as ApiError).status).toBe(503)
+    expect(((await client.me().catch((e: unknown) => e)) as ApiError).status).toBe(500)
+    expect(calls).toHaveLength(2)
   })
 })
 
