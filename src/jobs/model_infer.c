@@ -14,11 +14,14 @@
 #include "loupe/core/buf.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
+#include "loupe/db/classes_sql.h"
 #include "loupe/db/media_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/infer/onnx.h"
 #include "loupe/jobs/decoder.h"
+#include "loupe/formats/darwin.h"
 #include "loupe/media/image.h"
+#include "loupe/models/shapes.h"
 #include "loupe/models/tensor.h"
 
 /* Models a worker keeps loaded. */
@@ -30,6 +33,7 @@ struct lp_model_loaded {
     json_t *doc;                /* the stored spec: spec borrows its strings */
     lp_model_spec spec;
     lp_onnx_session *session;
+    json_t *skeletons;          /* keypoints: class id → the class's skeleton, when it has one */
     uint64_t used;              /* last use, for eviction */
 };
 
@@ -56,6 +60,7 @@ static void loaded_free(lp_model_loaded *m)
     if (!m)
         return;
     lp_onnx_session_free(m->session);
+    json_decref(m->skeletons);
     json_decref(m->doc);
     free(m);
 }
@@ -65,13 +70,46 @@ static int fetch_chunk(void *ud, const void *p, size_t n, lp_error *err)
     return lp_buf_append(ud, p, n) == 0 ? 0 : lp_error_set(err, LP_E_TOO_LARGE, "the model file is too large");
 }
 
-/* The decoders this worker runs. */
-static int decoder_runs(lp_model_decoder d)
+/* keypoints: the skeletons of the classes class_map names, read once per load (a class's skeleton
+ * changed later is seen when the model is loaded again). */
+static int load_skeletons(lp_db *db, const char *team_id, lp_model_loaded *m, lp_error *err)
 {
-    return d == LP_DEC_BOXES_SCORES_CLASSES || d == LP_DEC_SSD_ANCHORS;
+    json_t *ids = json_array(), *v;
+    const char *key;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_class_row *rows = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (!ids || !a || !(m->skeletons = json_object()))
+        goto oom;
+    json_object_foreach((json_t *)m->spec.class_map, key, v) {
+        json_array_append(ids, v);
+    }
+    if (!(text = json_dumps(ids, JSON_COMPACT)))
+        goto oom;
+    if (json_array_size(ids) > 0 && lp_db_classes_by_ids(db, a, team_id, text, &rows, &n, err) != 0)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        json_t *sk = rows[i].skeleton ? json_loads(rows[i].skeleton, 0, NULL) : NULL;
+        if (json_is_array(json_object_get(sk, "nodes")))
+            json_object_set(m->skeletons, rows[i].id, sk);
+        json_decref(sk);
+    }
+    rc = 0;
+    goto done;
+oom:
+    lp_error_set(err, LP_E_NOMEM, "out of memory loading model %s", m->id);
+done:
+    free(text);
+    json_decref(ids);
+    lp_arena_free(a);
+    return rc;
 }
 
-static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const lp_model_row *row, lp_error *err)
+static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_id, const lp_model_row *row,
+                             lp_error *err)
 {
     lp_model_loaded *m = calloc(1, sizeof *m);
     json_error_t jerr;
@@ -97,11 +135,9 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const lp_model_row
                      row->id);
         goto fail;
     }
-    if (!decoder_runs(m->spec.output.decoder)) {
-        lp_error_set(err, LP_E_INVALID, "model %s: decoder %s is not run by this worker yet", row->id,
-                     lp_model_decoder_names[m->spec.output.decoder]);
+    if (m->spec.output.decoder == LP_DEC_KEYPOINTS && m->spec.class_map &&
+        load_skeletons(db, team_id, m, err) != 0)
         goto fail;
-    }
     if (!row->file_key) {
         lp_error_set(err, LP_E_INVALID, "model %s has no .onnx file: PUT it to its upload_url first", row->id);
         goto fail;
@@ -118,7 +154,6 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const lp_model_row
 fail:
     lp_buf_free(&file);
     loaded_free(m);
-    (void)db;
     return NULL;
 }
 
@@ -152,7 +187,7 @@ int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, co
         if (!loaded[i] || loaded[i]->used < loaded[slot]->used)
             slot = i;
     }
-    lp_model_loaded *m = load(db, cfg, &row, err);
+    lp_model_loaded *m = load(db, cfg, team_id, &row, err);
     if (!m)
         goto done;
     loaded_free(loaded[slot]);
@@ -262,11 +297,80 @@ static int ssd_inputs(const lp_model_output *o, const lp_onnx_tensor *outs, size
     return 0;
 }
 
+/* The grid of a tensor: its last two dimensions (height, then width). */
+static void grid_of(const lp_onnx_tensor *t, size_t *w, size_t *h)
+{
+    *w = t->ndims >= 1 ? (size_t)t->shape[t->ndims - 1] : t->count;
+    *h = t->ndims >= 2 ? (size_t)t->shape[t->ndims - 2] : 1;
+}
+
+static const lp_onnx_tensor *need(const lp_onnx_tensor *outs, size_t nouts, const char *name, size_t n,
+                                  const char *role, lp_error *err)
+{
+    const lp_onnx_tensor *t = output(outs, nouts, name, n);
+    if (!t)
+        lp_error_set(err, LP_E_INVALID, "the model has no output \"%s\" (output.names.%s)", name ? name : "#",
+                     role);
+    return t;
+}
+
+static long decode_masks(const lp_model_spec *spec, const lp_model_fit *fit, const lp_onnx_tensor *outs,
+                         size_t nouts, lp_arena *a, lp_model_det **dets, lp_error *err)
+{
+    const lp_model_output *o = &spec->output;
+    const lp_onnx_tensor *m, *b, *s, *c = o->classes ? lp_onnx_tensor_find(outs, nouts, o->classes)
+                                                     : nouts > 3 ? &outs[3] : NULL, *p = NULL;
+    lp_model_mask_outputs in = {0};
+    if (!(m = need(outs, nouts, o->masks, 0, "masks", err)) || !(b = need(outs, nouts, o->boxes, 1, "boxes", err)) ||
+        !(s = need(outs, nouts, o->scores, 2, "scores", err)) ||
+        (o->mask_layout == LP_MASK_PROTOTYPES && !(p = need(outs, nouts, o->prototypes, 4, "prototypes", err))))
+        return -1;
+    in.n = s->count;
+    if (b->count != 4 * in.n || (c && c->count != in.n))
+        return lp_error_set(err, LP_E_INVALID, "the model gives %zu box values, %zu scores and %zu classes", b->count,
+                            in.n, c ? c->count : 0);
+    in.boxes = b->data;
+    in.scores = s->data;
+    in.classes = c ? c->data : NULL;
+    in.masks = m->data;
+    in.masks_count = m->count;
+    grid_of(p ? p : m, &in.mask_w, &in.mask_h);
+    if (p) {
+        in.prototypes = p->data;
+        in.nprotos = in.mask_w * in.mask_h ? p->count / (in.mask_w * in.mask_h) : 0;
+    }
+    return lp_model_decode_masks(spec, fit, &in, a, dets, err);
+}
+
 static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_onnx_tensor *outs, size_t nouts,
                    lp_arena *a, lp_model_det **dets, lp_error *err)
 {
     const lp_model_output *o = &spec->output;
-    if (o->decoder == LP_DEC_SSD_ANCHORS) {
+    const lp_onnx_tensor *t, *b, *s;
+    size_t w, h;
+    switch (o->decoder) {
+    case LP_DEC_MASKS: return decode_masks(spec, fit, outs, nouts, a, dets, err);
+    case LP_DEC_KEYPOINTS:
+        if (!(t = need(outs, nouts, o->keypoints, 0, "keypoints", err)) ||
+            !(b = need(outs, nouts, o->boxes, 1, "boxes", err)) || !(s = need(outs, nouts, o->scores, 2, "scores", err)))
+            return -1;
+        if (b->count != 4 * s->count)
+            return lp_error_set(err, LP_E_INVALID, "the model gives %zu box values for %zu scores", b->count,
+                                s->count);
+        return lp_model_decode_keypoints(spec, fit, b->data, s->data, s->count, t->data, t->count, a, dets, err);
+    case LP_DEC_TEXT_POLYGONS:
+        if (!(t = need(outs, nouts, o->probability_map, 0, "probability_map", err)))
+            return -1;
+        grid_of(t, &w, &h);
+        if (w * h != t->count)
+            return lp_error_set(err, LP_E_INVALID, "the model's probability map holds %zu values, not one %zu × %zu map",
+                                t->count, w, h);
+        return lp_model_decode_text(spec, fit, t->data, w, h, a, dets, err);
+    case LP_DEC_LOGITS:
+        if (!(t = need(outs, nouts, o->logits, 0, "logits", err)))
+            return -1;
+        return lp_model_decode_logits(spec, fit, t->data, t->count, a, dets, err);
+    case LP_DEC_SSD_ANCHORS: {
         const float *boxes, *scores;
         size_t box_len, n;
         if (ssd_inputs(o, outs, nouts, a, &boxes, &box_len, &scores, &n, err) != 0)
@@ -275,7 +379,10 @@ static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_
             return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
         return lp_model_decode_ssd(spec, fit, boxes, box_len, scores, n, *dets, err);
     }
-    const lp_onnx_tensor *b = output(outs, nouts, o->boxes, 0), *s = output(outs, nouts, o->scores, 1);
+    case LP_DEC_BOXES_SCORES_CLASSES: break;
+    }
+    b = output(outs, nouts, o->boxes, 0);
+    s = output(outs, nouts, o->scores, 1);
     const lp_onnx_tensor *c = o->classes ? lp_onnx_tensor_find(outs, nouts, o->classes) : nouts > 2 ? &outs[2] : NULL;
     if (!b || !s)
         return lp_error_set(err, LP_E_INVALID, "the model has no %s output (output.names)", b ? "scores" : "boxes");
@@ -286,6 +393,23 @@ static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_
     if (!(*dets = lp_arena_calloc(a, n ? n : 1, sizeof **dets)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
     return lp_model_decode_bsc(spec, fit, b->data, s->data, c ? c->data : NULL, n, *dets, err);
+}
+
+/* keypoints: each skeleton's nodes named after its class's skeleton (arrays in a). */
+static int name_nodes(const lp_model_loaded *m, lp_model_det *dets, size_t n, lp_arena *a, lp_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *cls = lp_model_class_of(&m->spec, dets[i].label);
+        json_t *nodes = json_object_get(json_object_get(m->skeletons, cls ? cls : ""), "nodes");
+        size_t k = json_array_size(nodes);
+        const char **names = lp_arena_alloc(a, (k ? k : 1) * sizeof *names);
+        if (!names)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory naming keypoints");
+        for (size_t j = 0; j < k; j++)
+            names[j] = json_string_value(json_object_get(json_array_get(nodes, j), "name"));
+        lp_model_keypoints_name(&dets[i], names, k);
+    }
+    return 0;
 }
 
 int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
@@ -325,12 +449,10 @@ int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_
         goto done;
     /* from the decoded image's pixels to the slot's */
     double sx = slot->width > 0 ? (double)slot->width / w : 1, sy = slot->height > 0 ? (double)slot->height / h : 1;
-    for (long i = 0; i < k; i++) {
-        (*dets)[i].x *= sx;
-        (*dets)[i].w *= sx;
-        (*dets)[i].y *= sy;
-        (*dets)[i].h *= sy;
-    }
+    for (long i = 0; i < k; i++)
+        lp_model_det_scale(&(*dets)[i], sx, sy);
+    if (spec->output.decoder == LP_DEC_KEYPOINTS && name_nodes(m, *dets, (size_t)k, a, err) != 0)
+        goto done;
     *n = (size_t)k;
     rc = 0;
 
@@ -342,32 +464,67 @@ done:
     return rc;
 }
 
+/* A detection's shape as annotations store it (arrays borrowed from d). */
+static void det_geom(const lp_model_det *d, lp_ann_geom *g)
+{
+    memset(g, 0, sizeof *g);
+    g->shape = d->shape;
+    g->type = (int)d->shape.type;
+    if (d->shape.type == LP_GEOM_BOUNDING_BOX)
+        g->shape.u.bbox = (lp_geom_bbox){d->x, d->y, d->w, d->h};
+    else if (d->shape.type == LP_GEOM_TAG) {
+        g->raw = "{}";
+        g->raw_len = 2;
+    }
+}
+
+/* {"label", "class_id", "score", "<type>": <shape as annotations show it>}; with blob, the shape's
+ * stored form in hex as "geom" and its "type". New reference, NULL out of memory. */
+static json_t *det_json(const lp_model_loaded *m, const lp_model_det *d, int blob)
+{
+    lp_ann_geom g;
+    lp_buf o;
+    json_t *doc = NULL;
+    char *hex = NULL;
+
+    det_geom(d, &g);
+    lp_buf_init(&o, 64u << 20);
+    if (blob) {
+        if (lp_ann_geom_encode(&g, &o) != 0 || !(hex = malloc(2 * o.len + 1)))
+            goto done;
+        for (size_t i = 0; i < o.len; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)o.data[i]);
+        hex[2 * o.len] = '\0';
+        lp_buf_free(&o);
+        lp_buf_init(&o, 64u << 20);
+    }
+    if (lp_buf_puts(&o, "{") != 0 || lp_darwin_write_geom(&o, &g) != 0 || lp_buf_puts(&o, "}") != 0 ||
+        !(doc = json_loadb(o.data, o.len, 0, NULL)))
+        goto done;
+    json_object_set_new(doc, "label", json_string(json_string_value(json_array_get(m->spec.labels, (size_t)d->label))));
+    const char *cls = lp_model_class_of(&m->spec, d->label);
+    json_object_set_new(doc, "class_id", cls ? json_string(cls) : json_null());
+    json_object_set_new(doc, "score", json_real(d->score));
+    if (blob) {
+        json_object_set_new(doc, "type", json_string(lp_ann_type_name(g.type)));
+        json_object_set_new(doc, "geom", json_string(hex));
+    }
+done:
+    free(hex);
+    lp_buf_free(&o);
+    return doc;
+}
+
 json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
                                 const lp_model_det *d)
 {
-    lp_ann_geom g;
-    lp_buf blob;
-    json_t *doc = NULL;
-    char *hex = NULL;
-    const char *cls = lp_model_class_of(&m->spec, d->label);
-
-    memset(&g, 0, sizeof g);
-    g.type = LP_GEOM_BOUNDING_BOX;
-    g.shape.type = LP_GEOM_BOUNDING_BOX;
-    g.shape.u.bbox = (lp_geom_bbox){d->x, d->y, d->w, d->h};
-    lp_buf_init(&blob, 4096);
-    if (lp_ann_geom_encode(&g, &blob) == 0 && (hex = malloc(2 * blob.len + 1))) {
-        for (size_t i = 0; i < blob.len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)blob.data[i]);
-        hex[2 * blob.len] = '\0';
-        doc = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s, s:s, s:f, s:{s:f, s:f, s:f, s:f}}", "item_id", item_id,
-                        "slot", slot, "ordinal", ordinal, "label",
-                        json_string_value(json_array_get(m->spec.labels, (size_t)d->label)), "class_id", cls,
-                        "type", "bounding_box", "geom", hex, "score", (double)d->score, "bounding_box", "x", d->x,
-                        "y", d->y, "w", d->w, "h", d->h);
+    json_t *doc = det_json(m, d, 1);
+    if (doc && (json_object_set_new(doc, "item_id", json_string(item_id)) != 0 ||
+                json_object_set_new(doc, "slot", json_string(slot)) != 0 ||
+                json_object_set_new(doc, "ordinal", json_integer(ordinal)) != 0)) {
+        json_decref(doc);
+        return NULL;
     }
-    free(hex);
-    lp_buf_free(&blob);
     return doc;
 }
 
@@ -417,14 +574,8 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
         answer = error_answer(&err);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        const lp_model_det *d = &dets[i];
-        const char *cls = lp_model_class_of(&m->spec, d->label);
-        json_array_append_new(preds, json_pack("{s:s?, s:s?, s:f, s:{s:f, s:f, s:f, s:f}}", "label",
-                                               json_string_value(json_array_get(m->spec.labels, (size_t)d->label)),
-                                               "class_id", cls, "score", (double)d->score, "bounding_box", "x",
-                                               d->x, "y", d->y, "w", d->w, "h", d->h));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(preds, det_json(m, &dets[i], 0));
     answer = json_pack("{s:O, s:I}", "predictions", preds, "infer_ms", (json_int_t)(lp_now_mono_ms() - start));
 
 done:

@@ -94,7 +94,9 @@ long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, con
         lp_model_box_to_xyxy(spec->output.box_format, boxes + 4 * i, fit->dst_w, fit->dst_h, xyxy);
         double b[4];
         if (unmap_box(fit, xyxy, b))
-            out[m++] = (lp_model_det){b[0], b[1], b[2] - b[0], b[3] - b[1], s > 1 ? 1 : s, (int)c};
+            out[m++] = (lp_model_det){
+                .x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1], .score = s > 1 ? 1 : s, .label = (int)c,
+                .index = i};
     }
     return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)spec->output.max_detections);
 }
@@ -144,12 +146,39 @@ long lp_model_decode_ssd(const lp_model_spec *spec, const lp_model_fit *fit, con
                                       (ccx + w / 2) * fit->dst_w, (ccy + h / 2) * fit->dst_h};
                     double b[4];
                     if (unmap_box(fit, xyxy, b))
-                        out[m++] = (lp_model_det){b[0], b[1], b[2] - b[0], b[3] - b[1], (float)(s > 1 ? 1 : s), 0};
+                        out[m++] = (lp_model_det){.x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1],
+                                                  .score = (float)(s > 1 ? 1 : s), .index = a};
                 }
             }
         }
     }
     return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)o->max_detections);
+}
+
+static void scale_point(double *x, double *y, double sx, double sy)
+{
+    *x *= sx;
+    *y *= sy;
+}
+
+void lp_model_det_scale(lp_model_det *d, double sx, double sy)
+{
+    lp_geom_shape *s = &d->shape;
+    scale_point(&d->x, &d->y, sx, sy);
+    scale_point(&d->w, &d->h, sx, sy);
+    switch (s->type) {
+    case LP_GEOM_POLYGON:
+        for (size_t i = 0; i < s->u.polygon.npaths; i++)
+            for (size_t k = 0; k < s->u.polygon.paths[i].npoints; k++)
+                scale_point(&s->u.polygon.paths[i].points[k].x, &s->u.polygon.paths[i].points[k].y, sx, sy);
+        break;
+    case LP_GEOM_SKELETON:
+        for (size_t i = 0; i < s->u.skeleton.nnodes; i++)
+            scale_point(&s->u.skeleton.nodes[i].x, &s->u.skeleton.nodes[i].y, sx, sy);
+        break;
+    case LP_GEOM_KEYPOINT: scale_point(&s->u.keypoint.x, &s->u.keypoint.y, sx, sy); break;
+    default: break; /* a box is d's own; tags have no geometry */
+    }
 }
 
 const char *lp_model_class_of(const lp_model_spec *spec, int label)

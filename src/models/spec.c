@@ -16,6 +16,7 @@ const char *const lp_model_queue_names[] = {"cpu", "gpu", NULL};
 const char *const lp_model_decoder_names[] = {"boxes_scores_classes", "ssd_anchors", "masks", "keypoints",
                                               "text_polygons", "logits", NULL};
 const char *const lp_model_box_format_names[] = {"xyxy", "xyxy_norm", "cxcywh_norm", NULL};
+const char *const lp_model_mask_layout_names[] = {"image", "box", "prototypes", NULL};
 
 /* The decoders each task may use. */
 static int decoder_fits(lp_model_task t, lp_model_decoder d)
@@ -34,15 +35,18 @@ static int decoder_fits(lp_model_task t, lp_model_decoder d)
 static const char *const OPT_BSC[] = {"decoder", "names", "box_format", "max_detections", NULL};
 static const char *const OPT_SSD[] = {"decoder", "names", "box_format", "max_detections", "strides",
                                       "anchors_per_cell", "box_scale", "score_sigmoid", NULL};
-static const char *const OPT_MASKS[] = {"decoder", "names", "box_format", "max_detections", "mask_threshold", NULL};
-static const char *const OPT_KP[] = {"decoder", "names", "box_format", "max_detections", "keypoints_count", NULL};
-static const char *const OPT_TEXT[] = {"decoder", "names", "binary_threshold", "unclip_ratio", "min_size", NULL};
-static const char *const OPT_LOGITS[] = {"decoder", "names", "softmax", NULL};
+static const char *const OPT_MASKS[] = {"decoder",        "names",       "box_format",   "max_detections",
+                                        "mask_threshold", "mask_layout", "mask_sigmoid", NULL};
+static const char *const OPT_KP[] = {"decoder",         "names",              "box_format", "max_detections",
+                                     "keypoints_count", "keypoint_threshold", NULL};
+static const char *const OPT_TEXT[] = {"decoder",   "names",    "binary_threshold", "unclip_ratio",
+                                       "min_size", "max_detections", NULL};
+static const char *const OPT_LOGITS[] = {"decoder", "names", "softmax", "top_k", NULL};
 static const char *const *const DECODER_OPTIONS[] = {OPT_BSC, OPT_SSD, OPT_MASKS, OPT_KP, OPT_TEXT, OPT_LOGITS};
 
 static const char *const NAMES_BSC[] = {"boxes", "scores", "classes", "embedding", NULL};
 static const char *const NAMES_SSD[] = {"boxes", "scores", "embedding", NULL};
-static const char *const NAMES_MASKS[] = {"masks", "boxes", "scores", "classes", "embedding", NULL};
+static const char *const NAMES_MASKS[] = {"masks", "boxes", "scores", "classes", "prototypes", "embedding", NULL};
 static const char *const NAMES_KP[] = {"keypoints", "boxes", "scores", "embedding", NULL};
 static const char *const NAMES_TEXT[] = {"probability_map", NULL};
 static const char *const NAMES_LOGITS[] = {"logits", "embedding", NULL};
@@ -281,9 +285,9 @@ static void read_input(const json_t *doc, lp_model_input *in, lp_error *err)
 
 static const char **name_slot(lp_model_output *o, const char *key)
 {
-    const char *const keys[] = {"boxes", "scores", "classes", "masks", "keypoints", "probability_map", "logits",
-                                "embedding"};
-    const char **slots[] = {&o->boxes,     &o->scores,          &o->classes, &o->masks,
+    const char *const keys[] = {"boxes",     "scores",          "classes", "masks",    "prototypes",
+                                "keypoints", "probability_map", "logits",  "embedding"};
+    const char **slots[] = {&o->boxes,     &o->scores,          &o->classes, &o->masks,    &o->prototypes,
                             &o->keypoints, &o->probability_map, &o->logits,  &o->embedding};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (strcmp(keys[i], key) == 0)
@@ -331,6 +335,8 @@ static void read_output(const json_t *doc, lp_model_task task, lp_model_output *
     out->binary_threshold = 0.3;
     out->unclip_ratio = 1.5;
     out->min_size = 3;
+    out->keypoint_threshold = 0.5;
+    out->top_k = 1;
     if (!o || choice(o, "output.", "decoder", 1, lp_model_decoder_names, &d, err) != 0)
         return;
     out->decoder = (lp_model_decoder)d;
@@ -377,11 +383,17 @@ static void read_output(const json_t *doc, lp_model_task task, lp_model_output *
     number(o, "output.", "box_scale", 0, 1e6, 0, &out->box_scale, err);
     boolean(o, "output.", "score_sigmoid", &out->score_sigmoid, err);
     number(o, "output.", "mask_threshold", 0, 1, 0, &out->mask_threshold, err);
+    c = 0;
+    if (choice(o, "output.", "mask_layout", 0, lp_model_mask_layout_names, &c, err) == 0)
+        out->mask_layout = (lp_model_mask_layout)c;
+    boolean(o, "output.", "mask_sigmoid", &out->mask_sigmoid, err);
     integer(o, "output.", "keypoints_count", out->decoder == LP_DEC_KEYPOINTS, 1, 1000, &out->keypoints_count, err);
+    number(o, "output.", "keypoint_threshold", 0, 1, 0, &out->keypoint_threshold, err);
     number(o, "output.", "binary_threshold", 0, 1, 0, &out->binary_threshold, err);
     number(o, "output.", "unclip_ratio", 0, 100, 1, &out->unclip_ratio, err);
     integer(o, "output.", "min_size", 0, 0, LP_MODEL_SIDE_MAX, &out->min_size, err);
     boolean(o, "output.", "softmax", &out->softmax, err);
+    integer(o, "output.", "top_k", 0, 1, 1000, &out->top_k, err);
 }
 
 static void read_labels(const json_t *doc, size_t labels_max, lp_model_spec *s, lp_error *err)
@@ -506,19 +518,24 @@ static json_t *output_json(const lp_model_output *o)
         json_object_set_new(doc, "box_format", json_string(lp_model_box_format_names[o->box_format]));
         json_object_set_new(doc, "max_detections", json_integer(o->max_detections));
         json_object_set_new(doc, "mask_threshold", json_real(o->mask_threshold));
+        json_object_set_new(doc, "mask_layout", json_string(lp_model_mask_layout_names[o->mask_layout]));
+        json_object_set_new(doc, "mask_sigmoid", json_boolean(o->mask_sigmoid));
         break;
     case LP_DEC_KEYPOINTS:
         json_object_set_new(doc, "box_format", json_string(lp_model_box_format_names[o->box_format]));
         json_object_set_new(doc, "max_detections", json_integer(o->max_detections));
         json_object_set_new(doc, "keypoints_count", json_integer(o->keypoints_count));
+        json_object_set_new(doc, "keypoint_threshold", json_real(o->keypoint_threshold));
         break;
     case LP_DEC_TEXT_POLYGONS:
         json_object_set_new(doc, "binary_threshold", json_real(o->binary_threshold));
         json_object_set_new(doc, "unclip_ratio", json_real(o->unclip_ratio));
         json_object_set_new(doc, "min_size", json_integer(o->min_size));
+        json_object_set_new(doc, "max_detections", json_integer(o->max_detections));
         break;
     case LP_DEC_LOGITS:
         json_object_set_new(doc, "softmax", json_boolean(o->softmax));
+        json_object_set_new(doc, "top_k", json_integer(o->top_k));
         break;
     }
     return doc;

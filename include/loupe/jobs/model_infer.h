@@ -8,8 +8,9 @@
  *   the image   the slot's original, decoded in the sandbox
  *               (lp_decoder_pixels, longest side model_image_max_side)
  *   the tensor  fit and packing of loupe/models/tensor.h
- *   the shapes  the model's decoder (loupe/models/detect.h), in the slot's
- *               pixels
+ *   the shapes  the model's decoder (loupe/models/detect.h, shapes.h), in
+ *               the slot's pixels; keypoints named after the skeleton of
+ *               their class (read when the model is loaded)
  *
  * DESIGN (threads): one thread at a time (the worker runs one job at a
  * time); a loaded model stays valid until the next lp_model_infer_load. */
@@ -47,10 +48,10 @@ const lp_model_spec *lp_model_infer_spec(const lp_model_loaded *m);
 int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
                         int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_error *err);
 
-/* One detection as a prediction row of lp_db_predictions_insert (and as
- * live inference answers it): {"item_id", "slot", "ordinal", "label",
- * "class_id", "type": "bounding_box", "geom" (hex blob), "score",
- * "bounding_box": {x, y, w, h}}. New reference, NULL out of memory. */
+/* One detection as a prediction row of lp_db_predictions_insert: {"item_id",
+ * "slot", "ordinal", "label", "class_id", "type", "geom" (hex blob),
+ * "score", "<type>": <the shape as annotations show it>}. New reference,
+ * NULL out of memory. */
 json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
                                 const lp_model_det *d);
 
@@ -60,7 +61,7 @@ json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, c
  *   request {"v": 1, "rpc": "models.infer", "team_id", "model_id",
  *            "item_id", "slot", "expires_at_ms"}   (wall-clock ms)
  *   answer  {"predictions": [{"label", "class_id", "score",
- *            "bounding_box": {x, y, w, h}}], "infer_ms"}
+ *            "<type>": <shape>}], "infer_ms"}  (e.g. "bounding_box": {x, y, w, h})
  *           or {"error": {"code": "<lp_code_name>", "message"}}
  *
  * lp_model_infer_is_request: 1 when body (len bytes) is such a request.

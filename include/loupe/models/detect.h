@@ -12,13 +12,20 @@
 #include <stddef.h>
 
 #include "loupe/core/error.h"
+#include "loupe/geometry/shape.h"
 #include "loupe/models/spec.h"
 #include "loupe/models/tensor.h"
 
+/* One thing a model found. Every decoder fills the box (the extent of what
+ * it found; a classification's is the whole image) and, for shapes other than
+ * a box, shape: a polygon (masks, text_polygons), a skeleton (keypoints) or
+ * a tag (logits), its arrays in the decoder's arena. */
 typedef struct lp_model_det {
-    double x, y, w, h; /* pixels of the image the coordinates are in */
+    double x, y, w, h;   /* pixels of the image the coordinates are in */
     float score;
-    int label;         /* index into the model's labels */
+    int label;           /* index into the model's labels */
+    lp_geom_shape shape; /* type LP_GEOM_BOUNDING_BOX (0): the box above is the shape */
+    size_t index;        /* the candidate (row of the outputs) it was decoded from */
 } lp_model_det;
 
 /* One box of a box_format as xyxy in tensor pixels (w × h the tensor's size). */
@@ -51,6 +58,10 @@ size_t lp_model_ssd_anchor_count(const lp_model_spec *spec);
  * decoder's anchor count. Returns the number of detections, or -1. */
 long lp_model_decode_ssd(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, size_t box_len,
                          const float *scores, size_t n, lp_model_det *out, lp_error *err);
+
+/* Scales a detection (box and shape) by sx, sy: from the pixels of the
+ * image the model ran on to those of the slot. */
+void lp_model_det_scale(lp_model_det *d, double sx, double sy);
 
 /* The Loupe class id the model's label i maps to through class_map
  * (borrowed), or NULL when it maps to none. */

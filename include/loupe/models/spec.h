@@ -43,6 +43,10 @@ typedef enum lp_model_decoder {
 
 typedef enum lp_model_box_format { LP_BOX_XYXY = 0, LP_BOX_XYXY_NORM, LP_BOX_CXCYWH_NORM } lp_model_box_format;
 
+/* What a masks decoder's masks cover: the whole input tensor, each instance's box, or the input
+ * tensor through prototypes mixed by per-instance coefficients (YOLO-seg). */
+typedef enum lp_model_mask_layout { LP_MASK_IMAGE = 0, LP_MASK_BOX, LP_MASK_PROTOTYPES } lp_model_mask_layout;
+
 /* The names of the choices, NULL-terminated, indexed by the enums above. */
 extern const char *const lp_model_task_names[];
 extern const char *const lp_model_runtime_names[];
@@ -52,6 +56,7 @@ extern const char *const lp_model_resize_names[];
 extern const char *const lp_model_queue_names[];
 extern const char *const lp_model_decoder_names[];
 extern const char *const lp_model_box_format_names[];
+extern const char *const lp_model_mask_layout_names[];
 
 typedef struct lp_model_input {
     int width, height;
@@ -67,7 +72,7 @@ typedef struct lp_model_input {
  * where the decoder's default (the model's outputs in order) applies. */
 typedef struct lp_model_output {
     lp_model_decoder decoder;
-    const char *boxes, *scores, *classes, *masks, *keypoints, *probability_map, *logits, *embedding;
+    const char *boxes, *scores, *classes, *masks, *prototypes, *keypoints, *probability_map, *logits, *embedding;
     lp_model_box_format box_format;
     int max_detections;           /* boxes_scores_classes, ssd_anchors, masks, keypoints */
     int strides[LP_MODEL_STRIDES_MAX]; /* ssd_anchors: one feature map per stride */
@@ -79,11 +84,15 @@ typedef struct lp_model_output {
      * given as arrays), concatenated in stride order; boxes/scores then name the first. */
     const char *boxes_parts[LP_MODEL_STRIDES_MAX], *scores_parts[LP_MODEL_STRIDES_MAX];
     size_t nboxes_parts, nscores_parts;
-    double mask_threshold;        /* masks */
+    double mask_threshold;        /* masks: a mask pixel is the instance's at or over it */
+    lp_model_mask_layout mask_layout; /* masks */
+    int mask_sigmoid;             /* masks: mask values are logits */
     int keypoints_count;          /* keypoints */
+    double keypoint_threshold;    /* keypoints: a point scored under it is occluded */
     double binary_threshold, unclip_ratio; /* text_polygons */
-    int min_size;                 /* text_polygons: smallest side kept, in pixels */
+    int min_size;                 /* text_polygons: smallest side kept, in pixels of the map */
     int softmax;                  /* logits: apply softmax first */
+    int top_k;                    /* logits: labels kept, best first */
 } lp_model_output;
 
 typedef struct lp_model_spec {

@@ -29,11 +29,13 @@ static void test_nms(void **state)
 {
     (void)state;
     lp_model_det d[] = {
-        {0, 0, 10, 10, 0.6f, 0},   /* IoU with the 0.9 box: 81/119 = 0.68 → dropped */
-        {1, 1, 10, 10, 0.9f, 0},
-        {1, 1, 10, 10, 0.8f, 1},   /* same place, other label: kept */
-        {20, 20, 5, 5, 0.7f, 0},   /* apart: kept */
-        {5, 0, 10, 10, 0.5f, 0},   /* IoU with 0.9: 54/146 = 0.37 → kept at 0.45, dropped at 0.3 */
+        /* IoU with the 0.9 box: 81/119 = 0.68 → dropped */
+        {.x = 0, .y = 0, .w = 10, .h = 10, .score = 0.6f},
+        {.x = 1, .y = 1, .w = 10, .h = 10, .score = 0.9f},
+        {.x = 1, .y = 1, .w = 10, .h = 10, .score = 0.8f, .label = 1}, /* same place, other label: kept */
+        {.x = 20, .y = 20, .w = 5, .h = 5, .score = 0.7f},             /* apart: kept */
+        /* IoU with 0.9: 54/146 = 0.37 → kept at 0.45, dropped at 0.3 */
+        {.x = 5, .y = 0, .w = 10, .h = 10, .score = 0.5f},
     };
     lp_model_det e[5];
     memcpy(e, d, sizeof d);
@@ -73,6 +75,8 @@ static void test_decode_bsc(void **state)
     assert_int_equal(n, 2);
     assert_true(out[0].x == 200 && out[0].y == 200 && out[0].w == 200 && out[0].h == 200 && out[0].label == 1);
     assert_true(out[1].x == 1200 && out[1].y == 520 && out[1].w == 80 && out[1].h == 200 && out[1].label == 0);
+    assert_true(out[0].index == 0 && out[1].index == 3); /* the rows they came from */
+    assert_int_equal(out[0].shape.type, LP_GEOM_BOUNDING_BOX);
     assert_string_equal(lp_model_class_of(&s, out[0].label), "7a0f0f0e-0000-4000-8000-000000000001");
     assert_null(lp_model_class_of(&s, out[1].label));
     assert_null(lp_model_class_of(&s, 5));
@@ -121,6 +125,22 @@ static void test_decode_ssd(void **state)
     json_decref(labels);
 }
 
+/* From the image the model ran on to the slot: the box and every point of the shape. */
+static void test_det_scale(void **state)
+{
+    (void)state;
+    lp_geom_point pts[3] = {{1, 2}, {3, 4}, {5, 6}};
+    lp_geom_path path = {pts, 3};
+    lp_model_det d = {.x = 1, .y = 2, .w = 4, .h = 4, .shape = {.type = LP_GEOM_POLYGON, .u.polygon = {&path, 1}}};
+    lp_model_det_scale(&d, 2, 0.5);
+    assert_true(d.x == 2 && d.y == 1 && d.w == 8 && d.h == 2);
+    assert_true(pts[0].x == 2 && pts[0].y == 1 && pts[2].x == 10 && pts[2].y == 3);
+    lp_geom_skeleton_node nodes[1] = {{.x = 3, .y = 3}};
+    lp_model_det k = {.shape = {.type = LP_GEOM_SKELETON, .u.skeleton = {nodes, 1}}};
+    lp_model_det_scale(&k, 2, 3);
+    assert_true(nodes[0].x == 6 && nodes[0].y == 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_nms),
         cmocka_unit_test(test_decode_bsc),
         cmocka_unit_test(test_decode_ssd),
+        cmocka_unit_test(test_det_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,70 @@ static void test_runtime_http(void **state)
     json_decref(doc);
 }
 
+/* The options of the masks, keypoints, text_polygons and logits decoders: read, written back with
+ * their defaults, and refused (naming the member) on a decoder that does not have them. */
+static void test_shape_decoder_options(void **state)
+{
+    (void)state;
+    lp_model_spec s, t;
+    lp_error err;
+    lp_error_clear(&err);
+    json_t *doc = parse("{\"name\": \"seg\", \"task\": \"segment\", \"runtime\": \"onnx\", "
+                        "\"input\": {\"width\": 640, \"height\": 640}, \"labels\": [\"cat\"], "
+                        "\"output\": {\"decoder\": \"masks\", \"mask_layout\": \"prototypes\", \"mask_sigmoid\": true, "
+                        "\"names\": {\"masks\": \"coef\", \"prototypes\": \"protos\"}}}");
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    assert_int_equal(s.output.mask_layout, LP_MASK_PROTOTYPES);
+    assert_true(s.output.mask_sigmoid && s.output.mask_threshold == 0.5);
+    assert_string_equal(s.output.prototypes, "protos");
+    json_t *stored = lp_model_spec_json(&s);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(stored, "output"), "mask_layout")),
+                        "prototypes");
+    assert_int_equal(lp_model_spec_read(stored, 100, &t, &err), 0);
+    assert_string_equal(t.output.prototypes, "protos");
+    json_decref(stored);
+    json_decref(doc);
+
+    doc = parse("{\"name\": \"pose\", \"task\": \"keypoints\", \"runtime\": \"onnx\", "
+                "\"input\": {\"width\": 640, \"height\": 640}, \"labels\": [\"person\"], "
+                "\"output\": {\"decoder\": \"keypoints\", \"keypoints_count\": 17, \"keypoint_threshold\": 0.3}}");
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    assert_true(s.output.keypoints_count == 17 && s.output.keypoint_threshold == 0.3);
+    json_decref(doc);
+
+    doc = parse("{\"name\": \"cls\", \"task\": \"classify\", \"runtime\": \"onnx\", "
+                "\"input\": {\"width\": 224, \"height\": 224}, \"labels\": [\"a\", \"b\"], "
+                "\"output\": {\"decoder\": \"logits\", \"softmax\": true, \"top_k\": 2}}");
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    assert_true(s.output.softmax && s.output.top_k == 2);
+    stored = lp_model_spec_json(&s);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(stored, "output"), "top_k")), 2);
+    json_decref(stored);
+    json_decref(doc);
+
+    doc = parse("{\"name\": \"ocr\", \"task\": \"text_detect\", \"runtime\": \"onnx\", "
+                "\"input\": {\"width\": 640, \"height\": 640}, \"labels\": [\"text\"], "
+                "\"output\": {\"decoder\": \"text_polygons\", \"max_detections\": 500}}");
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    assert_int_equal(s.output.max_detections, 500);
+    assert_int_equal(s.output.top_k, 1);
+    json_decref(doc);
+
+    /* Options of other decoders, a bad layout, and out-of-range values, each named. */
+    doc = parse("{\"name\": \"seg\", \"task\": \"segment\", \"runtime\": \"onnx\", "
+                "\"input\": {\"width\": 640, \"height\": 640}, \"labels\": [\"cat\"], "
+                "\"output\": {\"decoder\": \"masks\", \"mask_layout\": \"rle\", \"top_k\": 3, "
+                "\"keypoint_threshold\": 0.2, \"mask_threshold\": 2, \"names\": {\"logits\": \"x\"}}}");
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), -1);
+    const char *want[] = {"output.mask_layout", "output.top_k", "output.keypoint_threshold", "output.mask_threshold",
+                          "output.names.logits"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        if (!has_field(&err, want[i]))
+            fail_msg("no field error %s", want[i]);
+    }
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_ssd_split_outputs),
         cmocka_unit_test(test_bad_members_named),
         cmocka_unit_test(test_runtime_http),
+        cmocka_unit_test(test_shape_decoder_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
