@@ -16,6 +16,7 @@ import subprocess
 import unittest
 
 import loupe_harness as lh
+from test_models_infer import iou
 
 lh.require_services(binaries=("louped", "loupe-worker"))
 
@@ -99,15 +100,6 @@ def text_image(work, lines, width, height):
         return f.read(), boxes
 
 
-def iou(a, b):
-    ix = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
-    iy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
-    if ix <= 0 or iy <= 0:
-        return 0.0
-    inter = ix * iy
-    return inter / (a["w"] * a["h"] + b["w"] * b["h"] - inter)
-
-
 def polygon_box(polygon):
     xs = [p["x"] for path in polygon["paths"] for p in path]
     ys = [p["y"] for path in polygon["paths"] for p in path]
@@ -189,12 +181,13 @@ class ModelsShapesTest(lh.LoupeTestCase):
         png, lines = text_image(self.sandbox.work_dir, [("QUICK BROWN FOX", 40, 60), ("Loupe 2026", 300, 200),
                                                         ("jumps over the lazy dog", 60, 360)], 640, 480)
         page = self.item("page.png", png)
+        with open(PPOCR, "rb") as f:
+            onnx = f.read()
         m = self.model({"name": "PP-OCR det", "task": "text_detect", "runtime": "onnx",
                         "input": {"width": 640, "height": 480, "mean": [0.485, 0.456, 0.406],
                                   "std": [0.229, 0.224, 0.225]},
                         "output": {"decoder": "text_polygons", "binary_threshold": 0.3, "unclip_ratio": 1.5},
-                        "labels": ["text"], "class_map": {"text": text}, "score_threshold": 0.6},
-                       open(PPOCR, "rb").read())
+                        "labels": ["text"], "class_map": {"text": text}, "score_threshold": 0.6}, onnx)
         preds = self.run_model(m["id"], page)
         self.assertEqual(len(preds), len(lines), preds)
         for line in lines:
