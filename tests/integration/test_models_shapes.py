@@ -278,6 +278,34 @@ class ModelsShapesTest(lh.LoupeTestCase):
         ann = self.c.get("/api/v1/items/%s/annotations" % item).json()["annotations"]
         self.assertEqual([(a["tag"], a["class_id"]) for a in ann], [({}, night)])
 
+    def test_decoder_options_registered(self):
+        """Each decoder's options are written out with their defaults; another decoder's option, or a
+        role it does not have, is a 422 naming it."""
+        base = {"name": "m", "runtime": "onnx", "input": {"width": 64, "height": 64}, "labels": ["x"]}
+        defaults = {
+            ("segment", "masks"): {"mask_layout": "image", "mask_threshold": 0.5, "mask_sigmoid": False,
+                                   "box_format": "xyxy", "max_detections": 100},
+            ("keypoints", "keypoints"): {"keypoints_count": 17, "keypoint_threshold": 0.5},
+            ("text_detect", "text_polygons"): {"binary_threshold": 0.3, "unclip_ratio": 1.5, "min_size": 3,
+                                               "max_detections": 100},
+            ("classify", "logits"): {"softmax": False, "top_k": 1},
+        }
+        for (task, decoder), want in defaults.items():
+            output = {"decoder": decoder}
+            if decoder == "keypoints":
+                output["keypoints_count"] = 17
+            r = self.c.post("/api/v1/models", json=dict(base, task=task, output=output))
+            self.assertEqual(r.status, 201, r.text)
+            got = r.json()["output"]
+            self.assertEqual({k: got[k] for k in want}, want, got)
+        bad = dict(base, task="segment", output={"decoder": "masks", "top_k": 2, "mask_layout": "rle",
+                                                 "names": {"probability_map": "p"}})
+        for field in ("output.top_k", "output.mask_layout", "output.names.probability_map"):
+            self.assertProblem(self.c.post("/api/v1/models", json=bad), 422, field)
+        self.assertProblem(self.c.post("/api/v1/models", json=dict(base, task="keypoints",
+                                                                   output={"decoder": "keypoints"})),
+                           422, "output.keypoints_count")
+
     def test_outputs_that_do_not_fit_fail_the_run(self):
         item = self.blank("x", 8, 8)
         onnx = constant_model([1, 3, 4, 4], [("logits", [1, 2], [1, 2])])

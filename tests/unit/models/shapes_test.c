@@ -122,6 +122,35 @@ static void test_masks_hole(void **state)
     teardown(&f);
 }
 
+/* Cells touching only at a corner are apart: two loops through the shared corner, each closed on its
+ * own (and one region of 8-connected cells where a chequer of them meets). */
+static void test_masks_corner_touch(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f, "[\"cat\"]", 3, 3, LP_MODEL_STRETCH, 3, 3);
+    f.spec.output.decoder = LP_DEC_MASKS;
+    const float boxes[] = {0, 0, 3, 3};
+    const float scores[] = {0.9f};
+    const float masks[] = {1, 0, 1, 0, 1, 0, 1, 0, 1}; /* a chequer: five cells meeting at four corners */
+    lp_model_mask_outputs o = {.boxes = boxes, .scores = scores, .n = 1, .masks = masks, .masks_count = 9,
+                               .mask_w = 3, .mask_h = 3};
+    lp_model_det *d;
+    assert_int_equal(lp_model_decode_masks(&f.spec, &f.fit, &o, f.a, &d, &f.err), 1);
+    const lp_geom_polygon *p = &d[0].shape.u.polygon;
+    assert_int_equal(p->npaths, 5);
+    const double c00[] = {0, 0, 1, 0, 1, 1, 0, 1}, c20[] = {2, 0, 3, 0, 3, 1, 2, 1}, c11[] = {1, 1, 2, 1, 2, 2, 1, 2};
+    assert_path(&p->paths[0], c00, 4); /* in the order of their first corners, row by row */
+    assert_path(&p->paths[1], c20, 4);
+    assert_path(&p->paths[2], c11, 4);
+
+    /* the text decoder joins them: one 8-connected region */
+    f.spec.output.decoder = LP_DEC_TEXT_POLYGONS;
+    f.spec.output.min_size = 1;
+    assert_int_equal(lp_model_decode_text(&f.spec, &f.fit, masks, 3, 3, f.a, &d, &f.err), 1);
+    teardown(&f);
+}
+
 /* Masks covering each candidate's box (Mask R-CNN's head): a 2 × 2 mask over the box (2,2)-(6,6). */
 static void test_masks_box_layout(void **state)
 {
@@ -339,6 +368,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_masks_image_layout), cmocka_unit_test(test_masks_hole),
+        cmocka_unit_test(test_masks_corner_touch),
         cmocka_unit_test(test_masks_box_layout),   cmocka_unit_test(test_masks_prototypes),
         cmocka_unit_test(test_keypoints),          cmocka_unit_test(test_text_regions),
         cmocka_unit_test(test_text_rotated),       cmocka_unit_test(test_text_letterbox),
