@@ -75,6 +75,7 @@ base() { # name, then dcm2niix's options
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc
 }
+echo "volume_bench: load average before (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
 raw=$(base raw -z n)
 gz=$(base gz -z y)
 
@@ -151,8 +152,18 @@ if steps and more:
     f, d, st_, rec = (int(x) / 1000 for x in more.groups())
     chk, conv = (int(x) / 1000 for x in steps.groups())
     print("    its steps: original fetched %.2f s; decoded %.2f s = checked and de-identified %.2f s + dcm2niix %.2f s"
-          " + NIfTI read, RAS+, histogram, compressed volume and posters %.2f s; stored %.2f s; recorded %.2f s"
+          " + NIfTI read, RAS+, histogram, volume and posters %.2f s; stored %.2f s; recorded %.2f s"
           % (f, d, chk, conv, d - chk - conv, st_, rec))
+deid = re.search(r"files read, checked and written in (\d+) ms, ordered in (\d+) ms", log)
+vol = re.search(r"volume read in (\d+) ms, turned RAS\+ in (\d+) ms, histogram and windows in (\d+) ms, "
+                r"written in (\d+) ms, posters in (\d+) ms", log)
+if deid:
+    print("    de-identification: files unpacked, checked and written %.2f s, ordered and numbered %.2f s"
+          % tuple(int(x) / 1000 for x in deid.groups()))
+if vol:
+    print("    the volume: NIfTI read %.2f s, RAS+ %.2f s, histogram and windows %.2f s, written %.2f s, posters %.2f s"
+          % tuple(int(x) / 1000 for x in vol.groups()))
+print("  load average (1, 5, 15 min) after the ingest: %.2f %.2f %.2f" % os.getloadavg())
 
 rnd = random.Random(14)
 planes = meta["slices"]

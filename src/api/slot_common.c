@@ -69,11 +69,16 @@ int lp_slot_from_route(lp_req *req, lp_db *db, int for_update, lp_slot_row *out)
 
 json_t *lp_slot_upload_json(const lp_media_upload *u)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:o, s:s}", "id", u->id, "kind", u->kind, "state",
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:o, s:s}", "id", u->id, "kind", u->kind, "state",
                      u->state, "key", u->key, "size", u->size >= 0 ? json_integer(u->size) : json_null(), "sha256",
                      u->sha256[0] ? json_string(u->sha256) : json_null(), "content_type", u->content_type, "job_id",
                      u->job_id[0] ? json_string(u->job_id) : json_null(), "expires_at",
                      u->expires_at[0] ? json_string(u->expires_at) : json_null(), "created_at", u->created_at);
+    if (doc && u->files > 0 && json_object_set_new(doc, "files", json_integer(u->files)) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 int lp_slot_load(lp_req *req, lp_slot_row *slot, json_t **storage)

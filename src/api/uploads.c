@@ -3,6 +3,7 @@
  *   PUT  /api/v1/items/{id}/slots/{slot}/file       the file as the body, streamed into storage
  *   POST /api/v1/items/{id}/slots/{slot}/upload     → a presigned PUT URL (S3, or a signed /files URL)
  *   POST /api/v1/items/{id}/slots/{slot}/confirm    checks the object is there
+ *   POST /api/v1/items/{id}/slots/{slot}/files      a multi-file upload (upload_files.c)
  *   POST /api/v1/datasets/{id}/items/register-external   items whose files already are in the bucket
  *
  * register-external takes only keys under one of the team's storage
@@ -33,25 +34,21 @@
 #include "loupe/db/datasets_sql.h"
 #include "slot_common_int.h"
 #include "storage_locations_int.h"
+#include "uploads_int.h"
 
 #define REGISTER_MAX_ITEMS 1000
 #define REGISTER_MAX_SLOTS 64
 
-/* A slot with media to serve (ready, or an earlier file being processed)
- * keeps its status while a new file uploads, so its media stay online; only
- * an empty or failed slot shows "uploading". 0 or -1. */
-static int mark_uploading(lp_req *req, lp_db *db, const lp_slot_row *slot)
+int lp_upload_mark_uploading(lp_req *req, lp_db *db, const lp_slot_row *slot)
 {
     if (strcmp(slot->status, "ready") == 0 || strcmp(slot->status, "processing") == 0)
         return 0;
     return lp_db_media_slot_set_status(db, slot->id, "uploading", slot->error, &req->err);
 }
 
-/* In the caller's transaction: the slot names the stored original, the job
- * is enqueued and the upload marked stored. job_id receives the job. */
-static int start_normalize(lp_req *req, lp_db *db, const char *item_id, const char *slot_id, const char *upload_id,
-                           const char *key, int64_t size, const char *sha256, const char *content_type, int external,
-                           char job_id[37])
+int lp_upload_start_normalize(lp_req *req, lp_db *db, const char *item_id, const char *slot_id, const char *upload_id,
+                              const char *key, int64_t size, const char *sha256, const char *content_type, int external,
+                              char job_id[37])
 {
     lp_normalize_start ns = {.team_id = req->who.team_id,
                              .created_by = req->who.user_id[0] ? req->who.user_id : NULL,
@@ -66,9 +63,8 @@ static int start_normalize(lp_req *req, lp_db *db, const char *item_id, const ch
     return lp_jobs_start_normalize(db, req->svc->cfg, &ns, job_id, &req->err);
 }
 
-/* 202 {"item_id", "slot", "status": "processing", "upload": {…}, "job": {id, kind, status, url}}. */
-static int respond_started(lp_req *req, lp_db *db, const char *item_id, const char *slot_name, const char *slot_id,
-                           const char *upload_id)
+int lp_upload_respond_started(lp_req *req, lp_db *db, const char *item_id, const char *slot_name, const char *slot_id,
+                              const char *upload_id)
 {
     lp_media_upload u;
     char url[96];
@@ -119,11 +115,11 @@ static int direct_end(lp_req *req, void *cls)
     if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 &&
-        start_normalize(req, db, u->item_id, u->slot_id, u->upload_id, u->key, (int64_t)obj.size, obj.sha256,
+        lp_upload_start_normalize(req, db, u->item_id, u->slot_id, u->upload_id, u->key, (int64_t)obj.size, obj.sha256,
                         u->content_type, 0, job_id) == 0 &&
         lp_db_commit(db, &req->err) == 0) {
         u->done = 1;
-        rc = respond_started(req, db, u->item_id, u->slot_name, u->slot_id, u->upload_id);
+        rc = lp_upload_respond_started(req, db, u->item_id, u->slot_name, u->slot_id, u->upload_id);
     }
     lp_req_db_release(req);
     return rc;
@@ -180,7 +176,7 @@ int lp_api_slot_file_put(lp_req *req)
         lp_storage_key_original(req->who.team_id, slot.item_id, u->upload_id, u->key, sizeof u->key);
         if (lp_db_media_upload_create(db, req->arena, u->upload_id, req->who.team_id, slot.item_id, slot.id, "direct",
                                       u->key, ctype, -1, 0, slot.status, NULL, &req->err) == 0 &&
-            mark_uploading(req, db, &slot) == 0 &&
+            lp_upload_mark_uploading(req, db, &slot) == 0 &&
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
@@ -264,7 +260,7 @@ int lp_api_slot_upload_create(lp_req *req)
         if (lp_storage_presign(s, LP_STORAGE_PUT, key, lp_now_wall_ms(), 0, url, &req->err) == 0 &&
             lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, slot.item_id, slot.id, "presigned",
                                       key, ctype, size, url->expires * 1000, slot.status, &u, &req->err) == 0 &&
-            mark_uploading(req, db, &slot) == 0 &&
+            lp_upload_mark_uploading(req, db, &slot) == 0 &&
             lp_db_commit(db, &req->err) == 0)
             rc = 0;
     }
@@ -319,7 +315,7 @@ int lp_api_slot_upload_confirm(lp_req *req)
     }
     if (strcmp(u.state, "stored") == 0) { /* confirmed before: same answer */
         lp_db_rollback(db);
-        rc = respond_started(req, db, slot.item_id, slot.name, slot.id, u.id);
+        rc = lp_upload_respond_started(req, db, slot.item_id, slot.name, slot.id, u.id);
         goto cleanup;
     }
     if (strcmp(u.state, "pending") != 0) {
@@ -351,11 +347,11 @@ int lp_api_slot_upload_confirm(lp_req *req)
                          (unsigned long long)info.size, (long long)u.size);
         goto cleanup;
     }
-    if (start_normalize(req, db, slot.item_id, slot.id, u.id, u.key, (int64_t)info.size, NULL, u.content_type, 0,
+    if (lp_upload_start_normalize(req, db, slot.item_id, slot.id, u.id, u.key, (int64_t)info.size, NULL, u.content_type, 0,
                         job_id) != 0 ||
         lp_db_commit(db, &req->err) != 0)
         goto cleanup;
-    rc = respond_started(req, db, slot.item_id, slot.name, slot.id, u.id);
+    rc = lp_upload_respond_started(req, db, slot.item_id, slot.name, slot.id, u.id);
 cleanup:
     lp_req_db_release(req);
     return rc;
@@ -555,7 +551,7 @@ int lp_api_items_register_external(lp_req *req)
             if (lp_uuid_v4(upload_id) != 0 ||
                 lp_db_media_upload_create(db, req->arena, upload_id, req->who.team_id, row.id, row.slots[j].id,
                                           "external", es->key, NULL, -1, 0, NULL, NULL, &req->err) != 0 ||
-                start_normalize(req, db, row.id, row.slots[j].id, upload_id, es->key, (int64_t)es->info.size, NULL,
+                lp_upload_start_normalize(req, db, row.id, row.slots[j].id, upload_id, es->key, (int64_t)es->info.size, NULL,
                                 NULL, 1, job_id) != 0)
                 goto cleanup;
             json_array_append_new(slots, json_pack("{s:s, s:s, s:s, s:s}", "name", row.slots[j].name, "key", es->key,

@@ -12,7 +12,8 @@
 
 #define UPLOAD_COLUMNS                                                                                           \
     "u.id, u.item_id, u.slot_id, u.kind, u.key, u.state, u.size, u.sha256, u.content_type, u.job_id, "            \
-    "CASE WHEN u.expires_at IS NULL THEN NULL ELSE " LP_SQL_TS("u.expires_at") " END, " LP_SQL_TS("u.created_at")
+    "CASE WHEN u.expires_at IS NULL THEN NULL ELSE " LP_SQL_TS("u.expires_at") " END, " LP_SQL_TS("u.created_at") ", "  \
+    "u.files"
 
 int lp_db_slot_read(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
@@ -219,26 +220,29 @@ static int read_upload(lp_arena *a, const PGresult *r, int row, void *dst, lp_er
     lp_db_text_copy(out->job_id, sizeof out->job_id, r, row, 9);
     lp_db_text_copy(out->expires_at, sizeof out->expires_at, r, row, 10);
     lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 11);
+    out->files = lp_db_int_or(r, row, 12, 0);
     if (!out->kind || !out->key || !out->state)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading upload %s", out->id);
     return 0;
 }
 
-int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
-                              const char *slot_id, const char *kind, const char *key, const char *content_type,
-                              int64_t size, int64_t expires_ms, const char *slot_status_before, lp_media_upload *out,
-                              lp_error *err)
+/* One new upload row; files 0 = not a multi-file upload. */
+static int upload_insert(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                         const char *slot_id, const char *kind, const char *key, const char *content_type, int64_t size,
+                         int64_t expires_ms, const char *slot_status_before, int64_t files, lp_media_upload *out,
+                         lp_error *err)
 {
-    char exp[24], sz[24];
+    char exp[24], sz[24], nf[24];
     snprintf(exp, sizeof exp, "%lld", (long long)expires_ms);
     snprintf(sz, sizeof sz, "%lld", (long long)size);
-    const char *p[10] = {id, team_id, item_id, slot_id, kind, key, content_type, expires_ms > 0 ? exp : NULL,
-                         size >= 0 ? sz : NULL, slot_status_before};
+    snprintf(nf, sizeof nf, "%lld", (long long)files);
+    const char *p[11] = {id, team_id, item_id, slot_id, kind, key, content_type, expires_ms > 0 ? exp : NULL,
+                         size >= 0 ? sz : NULL, slot_status_before, files > 0 ? nf : NULL};
     PGresult *r = lp_db_query(db,
                               "INSERT INTO uploads AS u (id, team_id, item_id, slot_id, kind, key, content_type, "
-                              "expires_at, size, slot_status_before) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                              "to_timestamp($8::bigint / 1000.0), $9::bigint, $10) RETURNING " UPLOAD_COLUMNS,
-                              10, p, err);
+                              "expires_at, size, slot_status_before, files) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                              "to_timestamp($8::bigint / 1000.0), $9::bigint, $10, $11::integer) RETURNING " UPLOAD_COLUMNS,
+                              11, p, err);
     if (!r)
         return -1;
     if (!out) {
@@ -246,6 +250,23 @@ int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char
         return 0;
     }
     return lp_db_one_found(a, r, read_upload, out, err, "upload not found");
+}
+
+int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                              const char *slot_id, const char *kind, const char *key, const char *content_type,
+                              int64_t size, int64_t expires_ms, const char *slot_status_before, lp_media_upload *out,
+                              lp_error *err)
+{
+    return upload_insert(db, a, id, team_id, item_id, slot_id, kind, key, content_type, size, expires_ms,
+                         slot_status_before, 0, out, err);
+}
+
+int lp_db_media_upload_create_files(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                                    const char *slot_id, const char *key, int64_t files, int64_t expires_ms,
+                                    const char *slot_status_before, lp_media_upload *out, lp_error *err)
+{
+    return upload_insert(db, a, id, team_id, item_id, slot_id, "files", key, "application/zip", -1, expires_ms,
+                         slot_status_before, files, out, err);
 }
 
 int lp_db_media_upload_get(lp_db *db, lp_arena *a, const char *slot_id, const char *upload_id, lp_media_upload *out,

@@ -1,10 +1,15 @@
 /* The DICOM step of a volume slot (transform of type "dicom"): the upload —
  * one DICOM file or a zip of a series — is checked file by file, every file
- * is written de-identified into out_dir, the series is checked and its
+ * is written de-identified into out_dir (several files at once, each by a
+ * thread of its own; the pixel data straight from the file read, never
+ * copied), the series is checked and its
  * slices numbered by position along the normal. dcm2niix (started by the
  * worker, never from here) then reads only these files. */
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,68 +25,92 @@
 
 #define MAX_RATIO 2000 /* a CT slice of air deflates well; a zip bomb far better */
 
+/* The upload's files: members of a zip, or one DICOM file. Each file is
+ * taken by one of several threads (dicom_threads; file i by thread i mod
+ * n), which keeps one file in memory at a time. */
 typedef struct series {
     const char *out_dir;
     const uint8_t *key;
     lp_volume_limits vl;
-    lp_dicom_info *info; /* one per written file */
-    size_t *instance_at; /* where each written file's Instance Number is */
-    size_t n, cap, skipped;
-    lp_buf file, deid;
+    lp_unzip *z;           /* NULL: the upload is the one file in `single` */
+    const lp_buf *single;
+    size_t count;          /* files of the upload */
+    lp_dicom_info *info;   /* per file of the upload, then per written file (compact) */
+    size_t *instance_at;   /* where each written file's Instance Number is */
+    size_t *member;        /* per written file: its place in the upload (its name) */
+    unsigned char *kind;   /* per file of the upload: FILE_* */
+    atomic_size_t taken;   /* DICOM files taken so far (the voxel limit) */
+    atomic_size_t failed;  /* the first file (index + 1) a thread failed on; 0 none */
+    size_t n, skipped;     /* written files, files without the DICOM marker */
 } series;
 
-static int grow(series *s, lp_error *err)
+enum { FILE_LEFT = 0, FILE_WRITTEN, FILE_SKIPPED };
+
+typedef struct taker {
+    series *s;
+    size_t first, step;
+    lp_buf file, head;
+    size_t failed_at;      /* index of the file this thread failed on, SIZE_MAX none */
+    lp_error err;
+} taker;
+
+static int put_all(int fd, const char *p, size_t n)
 {
-    if (s->n < s->cap)
-        return 0;
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    lp_dicom_info *p = realloc(s->info, cap * sizeof *p);
-    if (p)
-        s->info = p;
-    size_t *at = p ? realloc(s->instance_at, cap * sizeof *at) : NULL;
-    if (!at)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory reading the series");
-    s->instance_at = at;
-    s->cap = cap;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
     return 0;
 }
 
-static int write_all(const char *path, const void *p, size_t n, lp_error *err)
+/* Writes head, then the tail's bytes of file and its pad, as path. */
+static int write_copy(const char *path, const lp_buf *head, const lp_buf *file, const lp_dicom_tail *t, lp_error *err)
 {
+    static const char zero = 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ssize_t w = fd >= 0 ? write(fd, p, n) : -1;
-    if (fd < 0 || w != (ssize_t)n || close(fd) != 0)
+    int bad = fd < 0 || put_all(fd, head->data, head->len) || put_all(fd, file->data + t->offset, t->len) ||
+              (t->pad && put_all(fd, &zero, 1));
+    if ((fd >= 0 && close(fd) != 0) || bad)
         return lp_error_set(err, LP_E_IO, "cannot write a de-identified DICOM file");
     return 0;
 }
 
-/* Checks the file held in s->file (the index-th of the upload, from 1) and
- * writes it de-identified; files that are not DICOM are counted and left. */
-static int take(series *s, size_t index, lp_error *err)
+/* Checks file i of the upload (held in t->file) and writes it de-identified;
+ * files that are not DICOM are counted and left. */
+static int take(taker *t, size_t i, lp_error *err)
 {
+    series *s = t->s;
     char path[LP_MEDIA_PATH_MAX], why[sizeof(((lp_error *)0)->message)];
-    if (!lp_dicom_sniff(s->file.data, s->file.len)) {
-        s->skipped++;
+    lp_dicom_tail tail;
+    if (!lp_dicom_sniff(t->file.data, t->file.len)) {
+        s->kind[i] = FILE_SKIPPED;
         return 0;
     }
-    if (grow(s, err))
-        return -1;
-    lp_dicom_info *info = &s->info[s->n];
-    if (lp_dicom_parse(s->file.data, s->file.len, &s->vl, info, err) != 0) {
+    if (lp_dicom_is_directory(t->file.data, t->file.len)) /* the index of a DICOM medium holds no image */
+        return 0;
+    lp_dicom_info *info = &s->info[i];
+    if (lp_dicom_parse(t->file.data, t->file.len, &s->vl, info, err) != 0) {
         lp_strlcpy(why, err->message, sizeof why);
-        return lp_error_set(err, err->code, "file %zu of the upload is refused: %s", index, why);
+        return lp_error_set(err, err->code, "file %zu of the upload is refused: %s", i + 1, why);
     }
-    if (s->n > 0 && (s->n + 1) * (uint64_t)(info->rows * info->cols) > (uint64_t)s->vl.max_voxels)
+    size_t before = atomic_fetch_add(&s->taken, 1);
+    if (before > 0 && (before + 1) * (uint64_t)(info->rows * info->cols) > (uint64_t)s->vl.max_voxels)
         return lp_error_set(err, LP_E_TOO_LARGE, "the series holds more than volume_max_voxels (%lld) voxels",
                             (long long)s->vl.max_voxels);
-    lp_buf_reset(&s->deid);
-    /* the instance number is written once the order is known (number_slices) */
-    if (lp_dicom_deidentify(s->file.data, s->file.len, s->key, 0, &s->deid, &s->instance_at[s->n], err) != 0)
+    lp_buf_reset(&t->head);
+    /* the instance number is written once the order is known (number_slices); the
+     * pixel data go from the file as it is, never copied */
+    if (lp_dicom_deidentify_head(t->file.data, t->file.len, s->key, 0, &t->head, &s->instance_at[i], &tail, err) != 0)
         return -1;
-    snprintf(path, sizeof path, "%s/in-%06zu.dcm", s->out_dir, s->n);
-    if (write_all(path, s->deid.data, s->deid.len, err))
+    snprintf(path, sizeof path, "%s/in-%06zu.dcm", s->out_dir, i);
+    if (write_copy(path, &t->head, &t->file, &tail, err))
         return -1;
-    s->n++;
+    s->kind[i] = FILE_WRITTEN;
     return 0;
 }
 
@@ -102,8 +131,8 @@ static int read_fd(int fd, lp_buf *b, lp_error *err)
 
 static int member_sink(void *ud, const void *p, size_t n, lp_error *err)
 {
-    series *s = ud;
-    if (lp_buf_append(&s->file, p, n) != 0)
+    taker *t = ud;
+    if (lp_buf_append(&t->file, p, n) != 0)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading a file of the series");
     return 0;
 }
@@ -122,6 +151,122 @@ static void without_names(const char *in, char *out, size_t cap)
         memmove(m, m + 7, strlen(m + 7) + 1);
 }
 
+/* One file of the upload into t->file: member i of the zip, or the single file. */
+static int load(taker *t, size_t i, lp_error *err)
+{
+    char why[sizeof(((lp_error *)0)->message)];
+    series *s = t->s;
+    lp_buf_reset(&t->file);
+    if (!s->z)
+        return lp_buf_append(&t->file, s->single->data, s->single->len) != 0
+                   ? lp_error_set(err, LP_E_NOMEM, "out of memory reading a DICOM file")
+                   : 0;
+    if (lp_unzip_read(s->z, i, member_sink, t, err) != 0) {
+        without_names(err->message, why, sizeof why);
+        return lp_error_set(err, err->code, "file %zu of the zip cannot be read: %s", i + 1, why);
+    }
+    return 0;
+}
+
+/* A thread's share of the files; stops at its first failure, or once
+ * another thread failed on an earlier file. */
+static void *take_files(void *arg)
+{
+    taker *t = arg;
+    series *s = t->s;
+    for (size_t i = t->first; i < s->count; i += t->step) {
+        size_t failed = atomic_load(&s->failed);
+        if (failed && failed <= i)
+            break;
+        if (s->z) {
+            const lp_unzip_member *m = lp_unzip_at(s->z, i);
+            const char *base = strrchr(m->name, '/');
+            base = base ? base + 1 : m->name;
+            if (m->folder || !strcmp(base, "DICOMDIR")) /* the index of a DICOM medium holds no image */
+                continue;
+        }
+        if (load(t, i, &t->err) != 0 || take(t, i, &t->err) != 0) {
+            t->failed_at = i;
+            size_t mine = i + 1, seen = atomic_load(&s->failed);
+            while ((!seen || mine < seen) && !atomic_compare_exchange_weak(&s->failed, &seen, mine))
+                ;
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Every file of the upload taken, by up to `threads` threads at once; then
+ * the written ones listed in upload order (info, instance_at, member). */
+static int take_all(series *s, int threads, size_t file_max, lp_error *err)
+{
+    size_t n = (size_t)(threads < 1 ? 1 : threads), started = 0;
+    if (n > s->count)
+        n = s->count ? s->count : 1;
+    taker *t = calloc(n, sizeof *t);
+    pthread_t *tid = calloc(n, sizeof *tid);
+    int rc = -1;
+    if (!t || !tid) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory reading the series");
+        goto cleanup;
+    }
+    for (size_t k = 0; k < n; k++) {
+        t[k] = (taker){.s = s, .first = k, .step = n, .failed_at = SIZE_MAX};
+        lp_buf_init(&t[k].file, file_max);
+        lp_buf_init(&t[k].head, 1u << 20);
+        lp_error_clear(&t[k].err);
+    }
+    for (started = 1; started < n; started++)
+        if (pthread_create(&tid[started], NULL, take_files, &t[started]) != 0)
+            break; /* fewer threads: the files of those not started are left */
+    take_files(&t[0]);
+    for (size_t k = 1; k < started; k++)
+        pthread_join(tid[k], NULL);
+    if (started < n) {
+        lp_error_set(err, LP_E_NOMEM, "cannot start the threads that read the series");
+        goto cleanup;
+    }
+    size_t first = SIZE_MAX, who = 0;
+    for (size_t k = 0; k < n; k++)
+        if (t[k].failed_at < first)
+            first = t[k].failed_at, who = k;
+    if (first != SIZE_MAX) {
+        *err = t[who].err;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < s->count; i++) {
+        if (s->kind[i] == FILE_SKIPPED)
+            s->skipped++;
+        if (s->kind[i] != FILE_WRITTEN)
+            continue;
+        s->info[s->n] = s->info[i];
+        s->instance_at[s->n] = s->instance_at[i];
+        s->member[s->n++] = i;
+    }
+    rc = 0;
+cleanup:
+    for (size_t k = 0; t && k < n; k++) {
+        lp_buf_free(&t[k].file);
+        lp_buf_free(&t[k].head);
+    }
+    free(t);
+    free(tid);
+    return rc;
+}
+
+/* Room for count files' records. */
+static int series_alloc(series *s, size_t count, lp_error *err)
+{
+    s->count = count;
+    s->info = calloc(count ? count : 1, sizeof *s->info);
+    s->instance_at = calloc(count ? count : 1, sizeof *s->instance_at);
+    s->member = calloc(count ? count : 1, sizeof *s->member);
+    s->kind = calloc(count ? count : 1, 1);
+    if (!s->info || !s->instance_at || !s->member || !s->kind)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reading the series");
+    return 0;
+}
+
 static int read_zip(series *s, int fd, uint64_t size, const lp_media_limits *l, lp_error *err)
 {
     char why[sizeof(((lp_error *)0)->message)];
@@ -130,29 +275,17 @@ static int read_zip(series *s, int fd, uint64_t size, const lp_media_limits *l, 
                           .max_total_bytes = (uint64_t)l->dicom_max_bytes,
                           .max_ratio = MAX_RATIO};
     lp_unzip *z = lp_unzip_open(fd, size, &zl, err);
-    int rc = -1;
     if (!z) {
         without_names(err->message, why, sizeof why);
         return lp_error_set(err, err->code, "the zip is refused: %s%s", why,
                             err->code == LP_E_TOO_LARGE ? " (dicom_max_files, dicom_max_bytes)" : "");
     }
-    for (size_t i = 0; i < lp_unzip_count(z); i++) {
-        const lp_unzip_member *m = lp_unzip_at(z, i);
-        const char *base = strrchr(m->name, '/');
-        base = base ? base + 1 : m->name;
-        if (m->folder || !strcmp(base, "DICOMDIR")) /* the index of a DICOM medium holds no image */
-            continue;
-        lp_buf_reset(&s->file);
-        if (lp_unzip_read(z, i, member_sink, s, err) != 0) {
-            without_names(err->message, why, sizeof why);
-            lp_error_set(err, err->code, "file %zu of the zip cannot be read: %s", i + 1, why);
-            goto cleanup;
-        }
-        if (take(s, i + 1, err))
-            goto cleanup;
-    }
-    rc = 0;
-cleanup:
+    s->z = z;
+    int rc = series_alloc(s, lp_unzip_count(z), err) == 0 &&
+                     take_all(s, l->dicom_threads, (size_t)l->dicom_max_bytes, err) == 0
+                 ? 0
+                 : -1;
+    s->z = NULL;
     lp_unzip_free(z);
     return rc;
 }
@@ -170,7 +303,7 @@ static int number_slices(series *s, lp_error *err)
         goto cleanup;
     for (size_t rank = 0; rank < s->n; rank++) {
         size_t i = order[rank];
-        snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, i);
+        snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, s->member[i]);
         snprintf(to, sizeof to, "%s/slice-%06zu.dcm", s->out_dir, rank);
         snprintf(value, sizeof value, "%-*zu", LP_DICOM_INSTANCE_WIDTH, rank + 1);
         int fd = open(from, O_WRONLY | O_CLOEXEC);
@@ -195,10 +328,10 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
     json_t *doc = NULL, *windows = NULL;
     uint8_t head[132];
     struct stat st;
+    lp_buf single;
     int fd = -1;
 
-    lp_buf_init(&s.file, (size_t)a->limits.dicom_max_bytes);
-    lp_buf_init(&s.deid, (size_t)a->limits.dicom_max_bytes + 4096);
+    lp_buf_init(&single, (size_t)a->limits.dicom_max_bytes);
     if (!a->key || lp_hex_decode(a->key, strlen(a->key), key, sizeof key) != LP_DICOM_KEY_LEN) {
         lp_error_set(err, LP_E_INTERNAL, "the decoder received no de-identification key");
         goto cleanup;
@@ -207,6 +340,7 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
         lp_error_set(err, LP_E_IO, "cannot open the upload");
         goto cleanup;
     }
+    int64_t t0 = lp_now_mono_ms();
     ssize_t got = pread(fd, head, sizeof head, 0);
     if (got >= 4 && memcmp(head, "PK\3\4", 4) == 0) {
         if (read_zip(&s, fd, (uint64_t)st.st_size, &a->limits, err))
@@ -216,7 +350,8 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
             lp_error_set(err, LP_E_TOO_LARGE, "the DICOM file is larger than dicom_max_bytes");
             goto cleanup;
         }
-        if (read_fd(fd, &s.file, err) || take(&s, 1, err))
+        s.single = &single;
+        if (read_fd(fd, &single, err) || series_alloc(&s, 1, err) || take_all(&s, 1, single.len, err))
             goto cleanup;
     } else {
         lp_error_set(err, LP_E_INVALID, "the file is neither NIfTI, DICOM nor a zip of DICOM files");
@@ -226,16 +361,19 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
         lp_error_set(err, LP_E_INVALID, "the upload holds no DICOM file (%zu files without the DICOM marker)", s.skipped);
         goto cleanup;
     }
+    int64_t t_files = lp_now_mono_ms();
     if (number_slices(&s, err))
         goto cleanup;
+    int64_t t_order = lp_now_mono_ms();
     lp_volume_window w[LP_DICOM_MAX_WINDOWS];
     int nw = lp_dicom_windows(&s.info[0], w);
     windows = json_array();
     for (int i = 0; windows && i < nw; i++)
         json_array_append_new(windows, json_pack("{s:s, s:f, s:f}", "name", w[i].name, "center", w[i].center, "width",
                                                  w[i].width));
-    doc = json_pack("{s:b, s:I, s:I, s:s, s:O}", "ok", 1, "files", (json_int_t)s.n, "skipped", (json_int_t)s.skipped,
-                    "modality", s.info[0].modality, "windows", windows);
+    doc = json_pack("{s:b, s:I, s:I, s:s, s:O, s:{s:I, s:I}}", "ok", 1, "files", (json_int_t)s.n, "skipped",
+                    (json_int_t)s.skipped, "modality", s.info[0].modality, "windows", windows, "timings", "files_ms",
+                    (json_int_t)(t_files - t0), "order_ms", (json_int_t)(t_order - t_files));
     if (!doc)
         lp_error_set(err, LP_E_NOMEM, "out of memory describing the series");
 cleanup:
@@ -244,7 +382,8 @@ cleanup:
     json_decref(windows);
     free(s.info);
     free(s.instance_at);
-    lp_buf_free(&s.file);
-    lp_buf_free(&s.deid);
+    free(s.member);
+    free(s.kind);
+    lp_buf_free(&single);
     return doc;
 }

@@ -80,21 +80,29 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
     lp_volume_window presets[LP_VOLUME_MAX_WINDOWS];
     char path[LP_MEDIA_PATH_MAX], thumb[LP_MEDIA_PATH_MAX], preview[LP_MEDIA_PATH_MAX], variant[64], pvariant[64];
     json_t *doc = NULL, *meta = NULL, *files = NULL;
+    int64_t t0 = lp_now_mono_ms();
     lp_volume *v = lp_volume_read_nifti(a->src, &vl, err);
+    int64_t t_read = lp_now_mono_ms();
     if (!v || lp_volume_to_ras(v, err) != 0)
         goto cleanup;
+    int64_t t_ras = lp_now_mono_ms();
     lp_volume_window declared[LP_VOLUME_MAX_WINDOWS];
     int ndeclared = hints_read(a->hints, v, declared);
     lp_volume_histogram_compute(v, &h);
     int n = lp_volume_presets(v, &h, declared, ndeclared, presets);
+    int64_t t_hist = lp_now_mono_ms();
     /* gzip or not (volume_gzip_level): the 3D viewer reads either; the name says which */
     const char *name = a->limits.volume_gzip_level > 0 ? "volume.nii.gz" : "volume.nii";
     snprintf(path, sizeof path, "%s/%s", a->out_dir, name);
     snprintf(thumb, sizeof thumb, "%s/thumbnail.jpg", a->out_dir);
     snprintf(preview, sizeof preview, "%s/preview.jpg", a->out_dir);
-    if (lp_volume_write_nifti(v, path, a->limits.volume_gzip_level, err) != 0 || poster(v, &presets[0], a->limits.thumbnail_size, thumb, err) ||
+    if (lp_volume_write_nifti(v, path, a->limits.volume_gzip_level, err) != 0)
+        goto cleanup;
+    int64_t t_write = lp_now_mono_ms();
+    if (poster(v, &presets[0], a->limits.thumbnail_size, thumb, err) ||
         poster(v, &presets[0], a->limits.preview_size, preview, err))
         goto cleanup;
+    int64_t t_posters = lp_now_mono_ms();
     snprintf(variant, sizeof variant, "slice-%d.jpg", a->limits.thumbnail_size);
     snprintf(pvariant, sizeof pvariant, "slice-%d.jpg", a->limits.preview_size);
     files = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "volume", "file", name,
@@ -115,9 +123,13 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
                                       json_object_get(a->hints, "files"), "deidentified", 1, "profile",
                                       LP_DICOM_PROFILE));
     /* width × height and frames: the primary (axial) plane, whose slice index is an annotation's frame */
-    doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:O, s:O}", "ok", 1, "width", (json_int_t)v->dim[0], "height",
-                    (json_int_t)v->dim[1], "rotation", 0, "format", a->hints ? "dicom" : "nifti", "frame_count", (json_int_t)v->dim[2],
-                    "media", meta, "files", files);
+    /* how long each step took (the worker logs them at debug level) */
+    doc = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:O, s:O, s:{s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "width",
+                    (json_int_t)v->dim[0], "height", (json_int_t)v->dim[1], "rotation", 0, "format",
+                    a->hints ? "dicom" : "nifti", "frame_count", (json_int_t)v->dim[2], "media", meta, "files", files,
+                    "timings", "read_ms", (json_int_t)(t_read - t0), "ras_ms", (json_int_t)(t_ras - t_read),
+                    "histogram_ms", (json_int_t)(t_hist - t_ras), "write_ms", (json_int_t)(t_write - t_hist),
+                    "posters_ms", (json_int_t)(t_posters - t_write));
     if (!doc)
         lp_error_set(err, LP_E_NOMEM, "out of memory describing the volume");
 cleanup:

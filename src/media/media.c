@@ -32,6 +32,7 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     out->volume_gzip_level = (int)cfg->volume_gzip_level;
     out->dicom_max_files = cfg->dicom_max_files;
     out->dicom_max_bytes = cfg->dicom_max_bytes;
+    out->dicom_threads = (int)cfg->dicom_threads;
 }
 
 /* FFmpeg and libvips talk on stderr; their words go to the debug log

@@ -343,6 +343,11 @@ void lp_storage_key_original(const char *team_id, const char *item_id, const cha
     snprintf(out, cap, LP_STORAGE_PREFIX_ORIGINALS "%s/%s/%s", team_id, item_id, upload_id);
 }
 
+void lp_storage_key_original_file(const char *original_key, int64_t n, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s.files/%06lld", original_key, (long long)n);
+}
+
 void lp_storage_key_export(const char *team_id, const char *export_id, char *out, size_t cap)
 {
     snprintf(out, cap, LP_STORAGE_PREFIX_EXPORTS "%s/%s.zip", team_id, export_id);

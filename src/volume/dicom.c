@@ -236,6 +236,24 @@ static int read_meta(reader *r, char *ts, size_t cap, lp_error *err)
     return 0;
 }
 
+int lp_dicom_is_directory(const void *file, size_t len)
+{
+    reader r = {.p = file, .len = len, .pos = 132};
+    char sop_class[65] = "";
+    lp_error err;
+    if (!lp_dicom_sniff(file, len))
+        return 0;
+    while (r.len - r.pos >= 2 && u16(r.p + r.pos) == 0x0002) {
+        element e = {0};
+        if (read_header(&r, &e, &err) || e.len == UNDEFINED)
+            return 0;
+        if (e.tag == TAG(0x0002, 0x0002))
+            string_value(&r, &e, sop_class, sizeof sop_class);
+        r.pos += e.len;
+    }
+    return !strcmp(sop_class, "1.2.840.10008.1.3.10"); /* Media Storage Directory Storage */
+}
+
 /* ---- Parsing ------------------------------------------------------------------------------ */
 
 int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp_dicom_info *out, lp_error *err)
@@ -444,13 +462,11 @@ static int replace_uid(const uint8_t key[LP_DICOM_KEY_LEN], const char *uid, cha
     return 0;
 }
 
-/* One explicit VR little endian element. */
-static int put_element(lp_buf *out, uint32_t tag, const char *vr, const void *value, size_t len)
+/* The header of one explicit VR little endian element whose value (padded) is plen bytes. */
+static int put_header(lp_buf *out, uint32_t tag, const char *vr, size_t plen)
 {
     uint8_t h[12];
     size_t hl;
-    bool pad = len % 2 != 0;
-    size_t plen = len + (pad ? 1 : 0);
     h[0] = (uint8_t)(tag >> 16);
     h[1] = (uint8_t)(tag >> 24);
     h[2] = (uint8_t)tag;
@@ -471,8 +487,16 @@ static int put_element(lp_buf *out, uint32_t tag, const char *vr, const void *va
         h[7] = (uint8_t)(plen >> 8);
         hl = 8;
     }
+    return lp_buf_append(out, h, hl) ? -1 : 0;
+}
+
+/* One explicit VR little endian element. */
+static int put_element(lp_buf *out, uint32_t tag, const char *vr, const void *value, size_t len)
+{
+    bool pad = len % 2 != 0;
+    size_t plen = len + (pad ? 1 : 0);
     char padc = !strcmp(vr, "UI") ? '\0' : !strcmp(vr, "OB") || !strcmp(vr, "OW") ? '\0' : ' ';
-    if (lp_buf_append(out, h, hl) || lp_buf_append(out, value, len) || (pad && lp_buf_append(out, &padc, 1)))
+    if (put_header(out, tag, vr, plen) || lp_buf_append(out, value, len) || (pad && lp_buf_append(out, &padc, 1)))
         return -1;
     return 0;
 }
@@ -502,8 +526,9 @@ static int by_tag(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
-                        lp_buf *out, size_t *instance_at, lp_error *err)
+/* lp_dicom_deidentify, or with tail (not NULL) lp_dicom_deidentify_head. */
+static int deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance, lp_buf *out,
+                      size_t *instance_at, lp_dicom_tail *tail, lp_error *err)
 {
     size_t begin = out->len;
     reader r = {.p = file, .len = len};
@@ -596,6 +621,13 @@ int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM
                 *instance_at = out->len - LP_DICOM_INSTANCE_WIDTH - begin;
             break;
         default:
+            if (tail && w->tag == TAG(0x7FE0, 0x0010)) { /* the last element: its value stays where it is */
+                rc = put_header(out, w->tag, bits == 8 ? "OB" : w->vr, e->len + e->len % 2);
+                tail->offset = e->value;
+                tail->len = e->len;
+                tail->pad = e->len % 2 != 0;
+                break;
+            }
             rc = put_element(out, w->tag, w->tag == TAG(0x7FE0, 0x0010) && bits == 8 ? "OB" : w->vr, r.p + e->value,
                              e->len);
             break;
@@ -606,6 +638,19 @@ int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM
     return 0;
 nomem:
     return lp_error_set(err, LP_E_NOMEM, "out of memory writing the de-identified DICOM file");
+}
+
+int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
+                        lp_buf *out, size_t *instance_at, lp_error *err)
+{
+    return deidentify(file, len, key, instance, out, instance_at, NULL, err);
+}
+
+int lp_dicom_deidentify_head(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
+                             lp_buf *out, size_t *instance_at, lp_dicom_tail *tail, lp_error *err)
+{
+    memset(tail, 0, sizeof *tail);
+    return deidentify(file, len, key, instance, out, instance_at, tail, err);
 }
 
 /* ---- Series ------------------------------------------------------------------------------- */

@@ -198,11 +198,11 @@ static double sample(const void *data, int datatype, size_t n)
     }
 }
 
-/* Copies nifticlib's samples into v's storage: int16 when every value is an
- * integer that fits and no scaling applies, else float32 scaled. */
-/* The samples of data (nifticlib's buffer: *owned is taken over instead of
- * copied when it already holds unscaled int16, so a CT is never in memory
- * twice). */
+/* The samples of data (nifticlib's buffer) into v's storage: int16 when every
+ * value is an integer that fits once scaled (no scaling, or an integer slope
+ * and intercept, as a CT's rescale of -1024 is), else float32 scaled. *owned
+ * is taken over instead of copied when it holds int16 already (scaled in
+ * place), so a CT is never in memory twice. */
 static int convert(lp_volume *v, const nifti_image *nim, void **owned, lp_error *err)
 {
     const void *data = *owned;
@@ -217,9 +217,32 @@ static int convert(lp_volume *v, const nifti_image *nim, void **owned, lp_error 
         *owned = NULL;
         return 0;
     }
-    int as_i16 = !scaled && nim->datatype != DT_FLOAT32 && nim->datatype != DT_FLOAT64;
+    int whole = !scaled || (slope == floor(slope) && inter == floor(inter) && fabs(slope) <= 65536 && fabs(inter) <= 65536);
+    if (!scaled)
+        slope = 1, inter = 0;
+    int as_i16 = whole && nim->datatype != DT_FLOAT32 && nim->datatype != DT_FLOAT64;
+    if (as_i16 && nim->datatype == DT_INT16) { /* the range of int16 samples scaled: from its two ends */
+        const int16_t *p = data;
+        int16_t lo = INT16_MAX, hi = INT16_MIN;
+        for (size_t i = 0; i < n; i++) {
+            lo = p[i] < lo ? p[i] : lo;
+            hi = p[i] > hi ? p[i] : hi;
+        }
+        double a = lo * slope + inter, b = hi * slope + inter;
+        as_i16 = n == 0 || (a >= INT16_MIN && a <= INT16_MAX && b >= INT16_MIN && b <= INT16_MAX);
+        if (as_i16) {
+            int16_t *o = *owned;
+            int ia = (int)slope, ib = (int)inter;
+            for (size_t i = 0; i < n; i++)
+                o[i] = (int16_t)(o[i] * ia + ib);
+            v->type = LP_VOLUME_I16;
+            v->voxels = *owned;
+            *owned = NULL;
+            return 0;
+        }
+    }
     for (size_t i = 0; as_i16 && i < n; i++) {
-        double s = sample(data, nim->datatype, i);
+        double s = sample(data, nim->datatype, i) * slope + inter;
         as_i16 = s >= INT16_MIN && s <= INT16_MAX;
     }
     v->type = as_i16 ? LP_VOLUME_I16 : LP_VOLUME_F32;
@@ -229,7 +252,7 @@ static int convert(lp_volume *v, const nifti_image *nim, void **owned, lp_error 
     if (as_i16) {
         int16_t *o = v->voxels;
         for (size_t i = 0; i < n; i++)
-            o[i] = (int16_t)sample(data, nim->datatype, i);
+            o[i] = (int16_t)(sample(data, nim->datatype, i) * slope + inter);
     } else {
         float *o = v->voxels;
         for (size_t i = 0; i < n; i++) {

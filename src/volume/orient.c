@@ -1,5 +1,6 @@
 /* Orientation codes and reorientation to RAS+. See orient.h. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,28 +48,49 @@ int lp_volume_axcodes(const double affine[4][4], char out[4])
     return 0;
 }
 
-/* Axes reversed where flip says, without a second copy of the voxels:
- * reversing is its own inverse, so each voxel swaps with its mirror once. */
-static int flip_in_place(lp_volume *v, const int flip[3])
+/* n samples of size bytes from src to dst (distinct), reversed when rev. */
+static void copy_row(unsigned char *dst, const unsigned char *src, int64_t n, size_t size, int rev)
+{
+    if (!rev) {
+        memcpy(dst, src, (size_t)n * size);
+    } else if (size == 2) { /* int16 samples */
+        const int16_t *s = (const int16_t *)src;
+        int16_t *d = (int16_t *)dst;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = s[n - 1 - i];
+    } else { /* float32 samples */
+        const float *s = (const float *)src;
+        float *d = (float *)dst;
+        for (int64_t i = 0; i < n; i++)
+            d[i] = s[n - 1 - i];
+    }
+}
+
+/* Axes reversed where flip says, row by row with one row of scratch: each
+ * row swaps with its mirror row once (reversing is its own inverse), its
+ * samples reversed on the way when x flips. */
+static int flip_in_place(lp_volume *v, const int flip[3], lp_error *err)
 {
     const int64_t *d = v->dim;
-    size_t size = lp_volume_sample_size(v->type);
-    unsigned char *p = v->voxels, tmp[4];
+    size_t size = lp_volume_sample_size(v->type), row_bytes = (size_t)d[0] * size;
+    unsigned char *p = v->voxels, *tmp = malloc(row_bytes);
+    if (!tmp)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory reorienting a volume");
     for (int64_t k = 0; k < d[2]; k++) {
         int64_t mk = flip[2] ? d[2] - 1 - k : k;
         for (int64_t j = 0; j < d[1]; j++) {
             int64_t mj = flip[1] ? d[1] - 1 - j : j;
-            int64_t row = (k * d[1] + j) * d[0], mrow = (mk * d[1] + mj) * d[0];
-            for (int64_t i = 0; i < d[0]; i++) {
-                int64_t a = row + i, b = mrow + (flip[0] ? d[0] - 1 - i : i);
-                if (a >= b)
-                    continue;
-                memcpy(tmp, p + a * (int64_t)size, size);
-                memcpy(p + a * (int64_t)size, p + b * (int64_t)size, size);
-                memcpy(p + b * (int64_t)size, tmp, size);
-            }
+            int64_t row = k * d[1] + j, mrow = mk * d[1] + mj;
+            unsigned char *a = p + (size_t)row * row_bytes, *b = p + (size_t)mrow * row_bytes;
+            if (row > mrow || (row == mrow && !flip[0]))
+                continue;
+            memcpy(tmp, a, row_bytes);
+            copy_row(a, b == a ? tmp : b, d[0], size, flip[0]);
+            if (b != a)
+                copy_row(b, tmp, d[0], size, flip[0]);
         }
     }
+    free(tmp);
     for (int c = 0; c < 3; c++) {
         if (!flip[c])
             continue;
@@ -96,7 +118,7 @@ int lp_volume_to_ras(lp_volume *v, lp_error *err)
         return 0;
     int64_t od[3] = {v->dim[0], v->dim[1], v->dim[2]}, nd[3];
     if (src_of[0] == 0 && src_of[1] == 1 && src_of[2] == 2)
-        return flip_in_place(v, flip);
+        return flip_in_place(v, flip, err);
     for (int r = 0; r < 3; r++)
         nd[r] = od[src_of[r]];
     size_t size = lp_volume_sample_size(v->type), n = (size_t)lp_volume_count(v);

@@ -6,10 +6,42 @@
 
 #include "loupe/volume/window.h"
 
+/* int16 samples: one pass counting each of the 65536 values, then the bins
+ * from those counts (the same bins as the general loop below gives). */
+static int histogram_i16(const lp_volume *v, lp_volume_histogram *h)
+{
+    uint64_t *count = calloc(65536, sizeof *count);
+    const int16_t *s = v->voxels;
+    int64_t n = lp_volume_count(v);
+    if (!count)
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        count[(uint16_t)s[i]]++;
+    int lo = INT16_MAX, hi = INT16_MIN;
+    for (int x = INT16_MIN; x <= INT16_MAX; x++)
+        if (count[(uint16_t)x]) {
+            lo = x < lo ? x : lo;
+            hi = x;
+        }
+    h->min = lo, h->max = hi;
+    double scale = hi > lo ? LP_VOLUME_HIST_BINS / ((double)hi - lo) : 0;
+    for (int x = lo; x <= hi; x++) {
+        uint64_t c = count[(uint16_t)x];
+        if (!c)
+            continue;
+        int b = (int)(((double)x - lo) * scale);
+        h->counts[b >= LP_VOLUME_HIST_BINS ? LP_VOLUME_HIST_BINS - 1 : b] += c;
+    }
+    free(count);
+    return 0;
+}
+
 void lp_volume_histogram_compute(const lp_volume *v, lp_volume_histogram *h)
 {
     int64_t n = lp_volume_count(v);
     memset(h, 0, sizeof *h);
+    if (v->type == LP_VOLUME_I16 && n > 0 && histogram_i16(v, h) == 0)
+        return;
     double lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         double s = v->type == LP_VOLUME_I16 ? ((const int16_t *)v->voxels)[i] : ((const float *)v->voxels)[i];

@@ -10,7 +10,9 @@
 // the display range follow it; scroll axial slices with the keys and the wheel; paint with the
 // brush on an axial slice, see it saved through the annotations API as a mask and a raster layer
 // frame on that slice; erase part of it; draw a polygon on a coronal slice and see it land, filled,
-// on every axial slice it crosses (a raster layer frame each); reload: every painted voxel is back.
+// on every axial slice it crosses (a raster layer frame each); undo and redo it, each saved; paint
+// while the server cannot be reached, reload, and see the stroke kept and saved once it can;
+// reload: every painted voxel is back.
 
 import assert from 'node:assert/strict'
 import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, VIEWPORTS, waitUntil } from './lib.mjs'
@@ -195,16 +197,56 @@ async function run(cfg, chromium) {
     log(`ok - a polygon on coronal slice ${j} filled ${all - left} voxels on ${slices.length} axial slices (row ${row} of each)`)
     await shots(page, cfg.artifacts, 'volume-coronal-polygon')
 
+    // undo and redo: the polygon is one step of the editor's command stack; each state is saved
+    const layerSlices = async () => {
+      const now = await api('GET', `/api/v1/items/${cfg.item}/annotations?slot=0`)
+      const l = now.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.raster_layer))
+      return l ? Object.keys(l.frames).map(Number).sort((a, b) => a - b) : []
+    }
+    assert.ok((await state(page)).canUndo, 'the strokes can be undone')
+    await page.keyboard.press('Control+z')
+    await waitUntil(page, (n) => window.loupeVolume().labelled === n, left)
+    await saved(page)
+    assert.deepEqual(await layerSlices(), [k], 'after the undo only the brush stroke is stored')
+    await page.locator('button[data-action="redo"]').click()
+    await waitUntil(page, (n) => window.loupeVolume().labelled === n, all)
+    await saved(page)
+    assert.deepEqual(await layerSlices(), slices.sort((a, b) => a - b), 'after the redo the polygon is stored again')
+    log(`ok - undo took the polygon away (${left} voxels left, saved) and redo brought it back (${all}, saved)`)
+
+    // saves are not lost: a stroke made while the server cannot be reached is journaled on this
+    // device, survives a reload and is saved once the server answers again
+    await page.route('**/annotations/batch', (route) => route.abort('internetdisconnected'))
+    await page.locator('button[data-layout="axial"]').click()
+    await page.locator('button[data-tool="brush"]').click()
+    await drag(page, { x: mid.x - 30, y: mid.y - 60 }, { x: mid.x + 30, y: mid.y - 50 })
+    await waitUntil(page, (n) => window.loupeVolume().labelled > n, all)
+    await waitUntil(page, () => window.loupeVolume().saveState === 'offline')
+    const offline = (await state(page)).labelled
+    await openVolume(page, cfg) // a reload while the server is still unreachable
+    await waitUntil(page, (n) => window.loupeVolume().labelled === n, offline)
+    await page.unroute('**/annotations/batch')
+    await saved(page)
+    const set3 = await api('GET', `/api/v1/items/${cfg.item}/annotations?slot=0`)
+    const layer3 = set3.annotations.find((a) => a.frames && Object.values(a.frames).some((f) => f.raster_layer))
+    let stored = 0
+    for (const f of Object.values(layer3.frames)) {
+      const r = f.raster_layer.dense_rle
+      for (let i = 0; i + 1 < r.length; i += 2) if (r[i]) stored += r[i + 1]
+    }
+    assert.equal(stored, offline, 'every voxel painted offline is stored once the server answers')
+    log(`ok - a stroke made offline (${offline - all} voxels) was kept through a reload and saved afterwards`)
+
     // back in planes + 3D for the record, then a reload keeps the painted voxels
     await page.locator('button[data-layout="planes"]').click()
     await planesFit(page, { 0: [sx, sy], 1: [sx, sz], 2: [sy, sz] })
     await shots(page, cfg.artifacts, 'volume-planes-mask')
     await openVolume(page, cfg)
-    await waitUntil(page, (n) => window.loupeVolume().labelled === n, all)
-    log(`ok - after a reload the ${all} painted voxels are back`)
+    await waitUntil(page, (n) => window.loupeVolume().labelled === n, offline)
+    log(`ok - after a reload the ${offline} painted voxels are back`)
   } finally {
     await b.close()
   }
 }
 
-process.exitCode = await main(config, run, 'the volume viewer: planes and 3D, windows, slices, brush and eraser kept')
+process.exitCode = await main(config, run, 'the volume viewer: planes and 3D, windows, slices, brush and eraser kept, undo, redo and the journal')

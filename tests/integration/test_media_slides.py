@@ -39,7 +39,70 @@ def add_description(path, text):
         f.write(data)
 
 
+def add_associated(path, name, width, height, rgb):
+    """Appends to a little-endian classic TIFF an uncompressed RGB strip directory of one colour,
+    described as Aperio describes its associated images ("…\r\n<name> <w>x<h>"), chained after
+    the last directory: OpenSlide lists it as the associated image `name`."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    while True:  # the last directory's "next" field
+        n = struct.unpack_from("<H", data, ifd)[0]
+        link = ifd + 2 + 12 * n
+        ifd = struct.unpack_from("<I", data, link)[0]
+        if ifd == 0:
+            break
+    data += b"\0" * (len(data) % 2)
+    pixels_at = len(data)
+    data += bytes(rgb) * (width * height)
+    text = ("Aperio Image Library v10.0.51\n%s %dx%d" % (name, width, height)).encode() + b"\0"
+    data += b"\0" * (len(data) % 2)
+    text_at = len(data)
+    data += text + b"\0" * (len(text) % 2)
+    bits_at = len(data)
+    data += struct.pack("<HHH", 8, 8, 8)
+    data += b"\0" * (len(data) % 2)
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 3, bits_at), (259, 3, 1, 1), (262, 3, 1, 2),
+               (270, 2, len(text), text_at), (273, 4, 1, pixels_at), (277, 3, 1, 3), (278, 4, 1, height),
+               (279, 4, 1, width * height * 3), (284, 3, 1, 1)]
+    new_ifd = len(data)
+    data += struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        data += struct.pack("<HHI", tag, kind, count)
+        data += struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+    data += struct.pack("<I", 0)
+    struct.pack_into("<I", data, link, new_ifd)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 class SlideTest(mt.MediaTestCase):
+    def test_svs_label_and_macro_kept(self):
+        """A slide's associated label and macro images become derived files of their own, as they are."""
+        self.start_stack(settings={"image_pyramid_pixels": "1000000"})
+        src = self.path("scan.png")
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=%dx%d" % (W, H), "-frames:v", "1", src)
+        slide = self.path("labelled.svs")
+        mt.run("vips", "tiffsave", src, slide, "--tile", "--pyramid", "--compression", "jpeg", "--Q", "95",
+               "--tile-width", "256", "--tile-height", "256")
+        add_description(slide, "Aperio Image Library v10.0.51\r\n%dx%d [0,0 %dx%d] (256x256) JPEG/RGB Q=95|AppMag = 20|"
+                               "MPP = 0.2500" % (W, H, W, H))
+        add_associated(slide, "label", 120, 80, (220, 30, 30))
+        add_associated(slide, "macro", 200, 60, (30, 30, 220))
+        item_id, item = self.upload_and_wait("labelled.svs", slide)
+        self.assertEqual(item["status"], "ready", item)
+        media = self.slot_media(item_id)
+        self.assertEqual(media["media"]["vendor"], "aperio", media)
+        self.assertAlmostEqual(media["media"]["mpp_x"], 0.25, places=4)
+        for name, size, colour in (("label", (120, 80), (220, 30, 30)), ("macro", (200, 60), (30, 30, 220))):
+            self.assertIsNotNone(media["files"][name], (name, media["files"]))
+            got = mt.fetch(media["files"][name]["url"])
+            self.assertEqual(got.status, 200, name)
+            path = mt.save(self.sandbox.work_dir, name + ".jpg", got.body)
+            self.assertEqual((int(mt.header(path, "width")), int(mt.header(path, "height"))), size, name)
+            self.assertLess(max(abs(a - b) for a, b in zip(mt.pixel(path, size[0] // 2, size[1] // 2), colour)), 24, name)
+
+
     def test_slides_tile_at_every_level(self):
         self.start_stack(settings={"image_pyramid_pixels": "1000000"})
         src = self.path("scan.png")

@@ -4,8 +4,10 @@
 tests/e2e/volume.spec.mjs on a generated 96×80×48 CT-like phantom (an elliptic body of soft tissue,
 two lungs, a bone ring, stored L→R with anisotropic spacing): opens it in NiiVue's three planes
 and 3D render, sets each window preset, scrolls axial slices, paints with the brush and erases,
-sees the mask and its raster layer frame saved through the annotations API, and after a reload
-finds the painted voxels back. Screenshots (1280×720 and 1920×1080) are kept under the build
+sees the mask and its raster layer frame saved through the annotations API, undoes and redoes a
+polygon (each state saved), keeps a stroke made while the annotations API is unreachable through a
+reload (the editor's journal) and saves it once it answers, and after a reload finds the painted
+voxels back. Screenshots (1280×720 and 1920×1080) are kept under the build
 directory (e2e-screenshots/volume)."""
 
 import gzip

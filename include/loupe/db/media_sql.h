@@ -81,7 +81,7 @@ typedef struct lp_media_upload {
     char id[LP_DB_UUID_LEN];
     char item_id[LP_DB_UUID_LEN];
     char slot_id[LP_DB_UUID_LEN];
-    char *kind;            /* arena: direct | presigned | external | fetch */
+    char *kind;            /* arena: direct | presigned | external | fetch | files */
     char *key;             /* arena */
     char *state;           /* arena: pending | stored | failed */
     int64_t size;          /* -1 = unknown; while pending, the size declared (presigned) */
@@ -90,6 +90,7 @@ typedef struct lp_media_upload {
     char job_id[LP_DB_UUID_LEN];      /* "" = none */
     char expires_at[LP_DB_TIME_LEN];  /* "" = none */
     char created_at[LP_DB_TIME_LEN];
+    int64_t files;         /* kind "files": how many files it takes; else 0 */
 } lp_media_upload;
 
 /* Records a new pending upload with the given id (a UUID the caller made,
@@ -101,6 +102,12 @@ int lp_db_media_upload_create(lp_db *db, lp_arena *a, const char *id, const char
                               const char *slot_id, const char *kind, const char *key, const char *content_type,
                               int64_t size, int64_t expires_ms, const char *slot_status_before, lp_media_upload *out,
                               lp_error *err);
+
+/* Records a new pending multi-file upload (kind "files") that takes files
+ * files; key is the archive they become. As lp_db_media_upload_create. */
+int lp_db_media_upload_create_files(lp_db *db, lp_arena *a, const char *id, const char *team_id, const char *item_id,
+                                    const char *slot_id, const char *key, int64_t files, int64_t expires_ms,
+                                    const char *slot_status_before, lp_media_upload *out, lp_error *err);
 
 /* Expires at most limit pending uploads older than older_than_ms (abandoned:
  * never completed or confirmed): marks them failed and puts a slot still

@@ -38,6 +38,7 @@ typedef struct lp_media_limits {
     int volume_gzip_level;        /* the normalized volume: 0 uncompressed .nii, 1..9 .nii.gz */
     int64_t dicom_max_files;      /* files of one DICOM series upload */
     int64_t dicom_max_bytes;      /* bytes of one DICOM series upload, unpacked */
+    int dicom_threads;            /* threads that unpack, check and de-identify a series' files */
 } lp_media_limits;
 
 /* Copies the media settings of cfg (borrowed) into out. */

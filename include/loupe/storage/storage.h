@@ -104,6 +104,11 @@ int lp_storage_key_derived(const char *source_sha256, const char *variant, char 
  * file of an earlier one). */
 void lp_storage_key_original(const char *team_id, const char *item_id, const char *upload_id, char *out, size_t cap);
 
+/* Writes the key of file n (1, 2, …) of a multi-file upload whose files
+ * become the original original_key into out (cap bytes):
+ * "<original_key>.files/<n, six digits or more>". */
+void lp_storage_key_original_file(const char *original_key, int64_t n, char *out, size_t cap);
+
 /* Writes the key of an export's archive into out (cap bytes):
  * "exports/<team>/<export id>.zip". */
 void lp_storage_key_export(const char *team_id, const char *export_id, char *out, size_t cap);

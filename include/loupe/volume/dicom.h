@@ -72,6 +72,20 @@ int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp
 int lp_dicom_deidentify(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
                         lp_buf *out, size_t *instance_at, lp_error *err);
 
+/* The same copy without its pixel data's bytes: out receives everything up to
+ * and including the Pixel Data element's header, and *tail says where that
+ * element's value lies in file (offset, len) and whether one zero byte of
+ * padding follows it in the copy. out, the len bytes at file + offset, then
+ * the pad, are lp_dicom_deidentify's copy, byte for byte — so a caller can
+ * write the pixels straight from the file (writev) instead of copying them.
+ * A file without pixel data leaves *tail zero. 0, or -1 with err. */
+typedef struct lp_dicom_tail {
+    size_t offset, len;
+    bool pad;
+} lp_dicom_tail;
+int lp_dicom_deidentify_head(const void *file, size_t len, const uint8_t key[LP_DICOM_KEY_LEN], int64_t instance,
+                             lp_buf *out, size_t *instance_at, lp_dicom_tail *tail, lp_error *err);
+
 /* Checks that the n files (borrowed) form one volume — one series, one
  * size, pixel type and orientation, no gantry tilt, every file placed, no
  * two slices at one position and evenly spaced slices (no slice missing) —
@@ -83,6 +97,10 @@ int lp_dicom_series_order(const lp_dicom_info *files, size_t n, size_t *order, l
 /* The windows the file declares as presets ("source", "source_2", …);
  * returns how many (at most LP_DICOM_MAX_WINDOWS). */
 int lp_dicom_windows(const lp_dicom_info *info, lp_volume_window *out);
+
+/* 1 when the n bytes at p are a DICOMDIR (a medium's index, Media Storage
+ * SOP Class 1.2.840.10008.1.3.10): it holds no image and is skipped. */
+int lp_dicom_is_directory(const void *p, size_t n);
 
 /* 1 when the n bytes at p start like a DICOM Part 10 file ("DICM" at 128). */
 int lp_dicom_sniff(const void *p, size_t n);

@@ -363,8 +363,13 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
     int64_t t1 = lp_now_mono_ms();
     if (lp_dcm2niix_run(&spec, &res, &ctx->err) != 0)
         return -1;
-    LP_DEBUG("media", "job %s: DICOM series checked and de-identified in %lld ms, converted in %lld ms", ctx->id,
-             (long long)(t1 - t0), (long long)res.elapsed_ms);
+    const json_t *tm = json_object_get(*hints, "timings");
+    LP_DEBUG("media",
+             "job %s: DICOM series checked and de-identified in %lld ms, converted in %lld ms (its files read, "
+             "checked and written in %lld ms, ordered in %lld ms)",
+             ctx->id, (long long)(t1 - t0), (long long)res.elapsed_ms,
+             (long long)json_integer_value(json_object_get(tm, "files_ms")),
+             (long long)json_integer_value(json_object_get(tm, "order_ms")));
     remove_tree(series, 1);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->dicom_timeout / 1000));
     int made = nifti_files(out, nifti, cap);
@@ -613,6 +618,15 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     lp_job_progress(ctx, 0.8);
     int64_t t_decoded = lp_now_mono_ms();
+    const json_t *tm = json_object_get(doc, "timings");
+    if (tm)
+        LP_DEBUG("media", "job %s: volume read in %lld ms, turned RAS+ in %lld ms, histogram and windows in %lld ms, "
+                 "written in %lld ms, posters in %lld ms",
+                 ctx->id, (long long)json_integer_value(json_object_get(tm, "read_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "ras_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "histogram_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "write_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "posters_ms")));
     merge = json_object();
     if (!merge || json_object_set_new(merge, "sha256", json_string(sha)) ||
         json_object_set_new(merge, "size", json_integer((json_int_t)size))) {

@@ -193,6 +193,17 @@ static void test_deidentify(void **state)
     assert_int_equal(lp_dicom_parse(a.data, a.len, &limits, &info, &err), 0);
     assert_string_equal(info.transfer_syntax, "1.2.840.10008.1.2.1");
     assert_true(info.position[2] == 3 && info.rows == 3 && info.cols == 4 && info.nwindows == 2);
+    /* without its pixel data: the head, the pixels where they are in the file and the pad are the same copy */
+    lp_dicom_tail tail;
+    size_t at2 = 0;
+    lp_buf_reset(&b);
+    assert_int_equal(lp_dicom_deidentify_head(f.b, f.n, key, 12, &b, &at2, &tail, &err), 0);
+    assert_true(tail.len > 0 && tail.offset + tail.len <= f.n);
+    assert_int_equal(at2, at);
+    assert_int_equal(b.len + tail.len + (tail.pad ? 1 : 0), a.len);
+    assert_memory_equal(b.data, a.data, b.len);
+    assert_memory_equal(a.data + b.len, f.b + tail.offset, tail.len);
+    assert_false(lp_dicom_is_directory(f.b, f.n));
     /* another key: other UIDs */
     lp_buf_reset(&b);
     uint8_t other[LP_DICOM_KEY_LEN] = {9};
@@ -200,6 +211,27 @@ static void test_deidentify(void **state)
     assert_false(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
     lp_buf_free(&a);
     lp_buf_free(&b);
+}
+
+/* A DICOMDIR is known by its Media Storage SOP Class, whatever its name. */
+static void test_directory(void **state)
+{
+    (void)state;
+    static const char uid[] = "1.2.840.10008.1.3.10"; /* 20 characters: no padding */
+    static const uint8_t h[8] = {0x02, 0x00, 0x02, 0x00, 'U', 'I', 20, 0};
+    uint8_t f[192] = {0};
+    size_t n = 128;
+    memcpy(f + n, "DICM", 4);
+    n += 4;
+    memcpy(f + n, h, sizeof h);
+    n += sizeof h;
+    memcpy(f + n, uid, 20);
+    n += 20;
+    assert_true(lp_dicom_is_directory(f, n));
+    f[n - 1] = '1'; /* another class */
+    assert_false(lp_dicom_is_directory(f, n));
+    assert_false(lp_dicom_is_directory(f, n - 10)); /* cut inside the element */
+    assert_false(lp_dicom_is_directory(f, 100));
 }
 
 static void parse_into(lp_dicom_info *info, spec s)
@@ -259,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_deidentify),
+        cmocka_unit_test(test_directory),
         cmocka_unit_test(test_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

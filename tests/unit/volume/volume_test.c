@@ -121,16 +121,14 @@ static void test_to_ras_keeps_positions(void **state)
 
 /* Flips alone (LPI: no axis changes place) are done in place; every voxel
  * still keeps its value and patient coordinate, odd and even sizes alike. */
-static void test_to_ras_flips_in_place(void **state)
+static void flips_in_place(const double before[4][4])
 {
-    (void)state;
     int64_t dim[3] = {5, 4, 3};
     lp_error err;
     lp_error_clear(&err);
     lp_volume *v = lp_volume_new(dim, LP_VOLUME_I16, &err);
     assert_non_null(v);
-    double before[4][4] = {{-1, 0, 0, 7}, {0, -2, 0, 8}, {0, 0, -3, 9}, {0, 0, 0, 1}};
-    memcpy(v->affine, before, sizeof before);
+    memcpy(v->affine, before, sizeof v->affine);
     int16_t *s = v->voxels;
     for (int k = 0; k < 3; k++)
         for (int j = 0; j < 4; j++)
@@ -153,6 +151,17 @@ static void test_to_ras_flips_in_place(void **state)
                     assert_true(fabs(a[r] - b[r]) < 1e-9);
             }
     lp_volume_free(v);
+}
+
+static void test_to_ras_flips_in_place(void **state)
+{
+    (void)state;
+    const double lpi[4][4] = {{-1, 0, 0, 7}, {0, -2, 0, 8}, {0, 0, -3, 9}, {0, 0, 0, 1}};
+    const double las[4][4] = {{-1, 0, 0, 7}, {0, 2, 0, 8}, {0, 0, 3, 9}, {0, 0, 0, 1}}; /* x alone: each row reversed */
+    const double rps[4][4] = {{1, 0, 0, 7}, {0, -2, 0, 8}, {0, 0, 3, 9}, {0, 0, 0, 1}};  /* y alone: rows swapped */
+    flips_in_place(lpi);
+    flips_in_place(las);
+    flips_in_place(rps);
 }
 
 static void test_nifti_round_trip(void **state)
@@ -192,6 +201,41 @@ static void put16(const char *p, long at, int16_t value)
     assert_int_equal(fseek(f, at, SEEK_SET), 0);
     assert_int_equal(fwrite(&value, 2, 1, f), 1);
     fclose(f);
+}
+
+static void putf(const char *p, long at, float value)
+{
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    assert_int_equal(fwrite(&value, 4, 1, f), 1);
+    fclose(f);
+}
+
+/* int16 samples with an integer rescale (a CT's intercept of -1024) stay int16, scaled; a
+ * fractional one makes float32; both give the scaled values. */
+static void test_nifti_scaled(void **state)
+{
+    (void)state;
+    const float inters[] = {-1024, 0.5f};
+    for (int t = 0; t < 2; t++) {
+        lp_volume *v = lsp_volume();
+        lp_error err;
+        lp_error_clear(&err);
+        const char *p = path("scaled.nii");
+        assert_int_equal(lp_volume_write_nifti(v, p, 0, &err), 0);
+        putf(p, 112, 1);         /* scl_slope */
+        putf(p, 116, inters[t]); /* scl_inter */
+        lp_volume *r = lp_volume_read_nifti(p, &limits, &err);
+        assert_non_null(r);
+        assert_int_equal(r->type, t == 0 ? LP_VOLUME_I16 : LP_VOLUME_F32);
+        for (int64_t k = 0; k < v->dim[2]; k++)
+            for (int64_t j = 0; j < v->dim[1]; j++)
+                for (int64_t i = 0; i < v->dim[0]; i++)
+                    assert_true(lp_volume_at(r, i, j, k) == lp_volume_at(v, i, j, k) + inters[t]);
+        lp_volume_free(r);
+        lp_volume_free(v);
+    }
 }
 
 /* Huge declared dimensions are refused from the header, before any data is read. */
@@ -366,6 +410,33 @@ static void test_slices(void **state)
     lp_volume_free(v);
 }
 
+/* The int16 histogram (a count per value) gives the bins of the general loop (float samples). */
+static void test_histogram_int16_as_float(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    int64_t dim[3] = {37, 11, 5};
+    lp_volume *a = lp_volume_new(dim, LP_VOLUME_I16, &err), *b = lp_volume_new(dim, LP_VOLUME_F32, &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint32_t x = 12345;
+    for (int64_t i = 0; i < lp_volume_count(a); i++) {
+        x = x * 1103515245u + 12345u;
+        int16_t v = (int16_t)((int)(x >> 16) % 3001 - 1024);
+        ((int16_t *)a->voxels)[i] = v;
+        ((float *)b->voxels)[i] = v;
+    }
+    ((int16_t *)a->voxels)[7] = INT16_MIN, ((float *)b->voxels)[7] = INT16_MIN;
+    lp_volume_histogram ha, hb;
+    lp_volume_histogram_compute(a, &ha);
+    lp_volume_histogram_compute(b, &hb);
+    assert_true(ha.min == hb.min && ha.max == hb.max && ha.min == INT16_MIN);
+    assert_memory_equal(ha.counts, hb.counts, sizeof ha.counts);
+    lp_volume_free(a);
+    lp_volume_free(b);
+}
+
 static void test_windows_and_metadata(void **state)
 {
     (void)state;
@@ -442,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_axcodes),
         cmocka_unit_test(test_to_ras_keeps_positions),
         cmocka_unit_test(test_to_ras_flips_in_place),
+        cmocka_unit_test(test_histogram_int16_as_float),
+        cmocka_unit_test(test_nifti_scaled),
         cmocka_unit_test(test_nifti_round_trip),
         cmocka_unit_test(test_limits_and_truncation),
         cmocka_unit_test(test_header_parse),

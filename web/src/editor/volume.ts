@@ -152,19 +152,22 @@ function ranges(on: boolean[]): [number, number][] {
 }
 
 /**
- * The batch that stores a label volume as the slot's masks: the brush's earlier annotations
- * (`previous`) deleted, one mask per class painted (its class from `classOf`, label → class id)
- * and one raster layer of class `layerClass` created. `newId` makes annotation ids.
+ * The brush's annotations holding a label volume: one mask per class painted (its class from
+ * `classOf`, label → class id) framed on the axial slices where it has voxels, and one raster layer
+ * of class `layerClass` with a frame per such slice. Ids are kept from `current` (the brush's
+ * annotations as they are): a class's mask keeps its id while the class stays painted, and the
+ * layer keeps its id — so a stroke is an update of the same annotations, one undoable step for the
+ * editor's command stack, journal and saver. `newId` makes the ids of what is new.
  */
-export function labelsToBatch(
+export function labelsToShapes(
   labels: Uint8Array,
   shape: [number, number, number],
   slot: string,
   classOf: (label: number) => string | undefined,
   layerClass: string,
-  previous: VolumeAnnotation[],
+  current: VolumeAnnotation[],
   newId: () => string,
-): { create: Record<string, unknown>[]; delete: string[] } {
+): VolumeAnnotation[] {
   const [nx, ny, nz] = shape
   const present: boolean[][] = Array.from({ length: 256 }, () => new Array<boolean>(nz).fill(false))
   for (let k = 0; k < nz; k++)
@@ -172,24 +175,27 @@ export function labelsToBatch(
       const v = labels[i]!
       if (v) present[v]![k] = true
     }
-  const create: Record<string, unknown>[] = []
+  const mine = brushAnnotations(current, slot)
+  const maskIds = new Map(mine.filter(isMask).map((a) => [a.class_id, a.id]))
+  const out: VolumeAnnotation[] = []
   const maskOf = new Map<number, { id: string; layerLabel: number }>()
   for (let v = 1; v < 256; v++) {
     const cls = classOf(v)
     const on = present[v]!
     if (!cls || !on.some(Boolean)) continue
-    const id = newId()
+    const id = maskIds.get(cls) ?? newId()
+    maskIds.delete(cls)
     maskOf.set(v, { id, layerLabel: maskOf.size + 1 })
-    const frames: Record<string, unknown> = {}
+    const frames: Record<string, Record<string, unknown>> = {}
     on.forEach((x, k) => {
       if (x) frames[String(k)] = { keyframe: true, mask: {} }
     })
-    create.push({ id, class_id: cls, slot, frames, ranges: ranges(on) })
+    out.push({ id, class_id: cls, slot, frames, ranges: ranges(on) })
   }
   if (maskOf.size) {
     const mapping = Object.fromEntries([...maskOf.values()].map((m) => [m.id, m.layerLabel]))
     const any = new Array<boolean>(nz).fill(false)
-    const frames: Record<string, unknown> = {}
+    const frames: Record<string, Record<string, unknown>> = {}
     const slice = new RasterLayer(nx, ny)
     for (let k = 0; k < nz; k++) {
       let painted = false
@@ -208,9 +214,42 @@ export function labelsToBatch(
         raster_layer: { dense_rle: slice.encode(), mask_annotation_ids_mapping: mapping, total_pixels: nx * ny },
       }
     }
-    create.push({ id: newId(), class_id: layerClass, slot, frames, ranges: ranges(any) })
+    out.push({ id: mine.find(isLayer)?.id ?? newId(), class_id: layerClass, slot, frames, ranges: ranges(any) })
   }
-  return { create, delete: previous.map((a) => a.id) }
+  return out
+}
+
+/**
+ * The batch that stores a label volume as new annotations (labelsToShapes with new ids): the
+ * brush's earlier annotations (`previous`) deleted, the masks and raster layer created.
+ */
+export function labelsToBatch(
+  labels: Uint8Array,
+  shape: [number, number, number],
+  slot: string,
+  classOf: (label: number) => string | undefined,
+  layerClass: string,
+  previous: VolumeAnnotation[],
+  newId: () => string,
+): { create: Record<string, unknown>[]; delete: string[] } {
+  return { create: labelsToShapes(labels, shape, slot, classOf, layerClass, [], newId), delete: previous.map((a) => a.id) }
+}
+
+/**
+ * One stroke as a step on the brush's annotations: those whose content changed (`after` new or
+ * different from `current`) and the ids of those no longer painted.
+ */
+export function brushStep(
+  current: VolumeAnnotation[],
+  after: VolumeAnnotation[],
+  same: (a: unknown, b: unknown) => boolean,
+): { changed: VolumeAnnotation[]; removed: string[] } {
+  const now = new Map(current.map((a) => [a.id, a]))
+  const kept = new Set(after.map((a) => a.id))
+  return {
+    changed: after.filter((a) => !same(a, now.get(a.id))),
+    removed: current.filter((a) => !kept.has(a.id)).map((a) => a.id),
+  }
 }
 
 /** How many voxels hold a label. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { labelColors, labelsFromAnnotations, labelsToBatch, parseColor, readVolumeMeta, windowRange, type VolumeAnnotation } from '../../src/editor/volume'
+import { sameJson } from '../../src/editor/saver'
+import { brushStep, labelColors, labelsFromAnnotations, labelsToBatch, labelsToShapes, parseColor, readVolumeMeta, windowRange, type VolumeAnnotation } from '../../src/editor/volume'
 
 const SHAPE: [number, number, number] = [4, 3, 2]
 const at = (i: number, j: number, k: number) => i + 4 * (j + 3 * k)
@@ -50,5 +51,32 @@ describe('volume slots', () => {
   it('writes nothing but the deletions when nothing is painted', () => {
     const batch = labelsToBatch(new Uint8Array(24), SHAPE, '0', () => 'cat', 'layer', [], () => 'x')
     expect(batch).toEqual({ create: [], delete: [] })
+  })
+
+  it('keeps the ids of the brush annotations from stroke to stroke, so a stroke is one undoable update', () => {
+    const classOf = (v: number) => (v === 1 ? 'cat' : v === 2 ? 'dog' : undefined)
+    let n = 0
+    const newId = () => `new${++n}`
+    const labels = new Uint8Array(24)
+    labels[at(0, 0, 0)] = 1
+    const first = labelsToShapes(labels, SHAPE, '0', classOf, 'layer', [], newId)
+    expect(first.map((a) => a.id)).toEqual(['new1', 'new2'])
+    // another voxel of the same class, and a second class: the cat mask and the layer keep their ids
+    labels[at(1, 0, 1)] = 1
+    labels[at(2, 0, 1)] = 2
+    const second = labelsToShapes(labels, SHAPE, '0', classOf, 'layer', first, newId)
+    expect(second.map((a) => [a.id, a.class_id])).toEqual([['new1', 'cat'], ['new3', 'dog'], ['new2', 'layer']])
+    const step = brushStep(first, second, sameJson)
+    expect(step.changed.map((a) => a.id)).toEqual(['new1', 'new3', 'new2'])
+    expect(step.removed).toEqual([])
+    // the dog voxel erased: its mask goes, the rest is unchanged but the layer
+    labels[at(2, 0, 1)] = 0
+    const third = labelsToShapes(labels, SHAPE, '0', classOf, 'layer', second, newId)
+    const back = brushStep(second, third, sameJson)
+    expect(back.removed).toEqual(['new3'])
+    expect(back.changed.map((a) => a.id)).toEqual(['new2'])
+    expect([...labelsFromAnnotations(third, '0', SHAPE, (c) => (c === 'cat' ? 1 : 2))]).toEqual([...labels])
+    // nothing changed: an empty step
+    expect(brushStep(third, labelsToShapes(labels, SHAPE, '0', classOf, 'layer', third, newId), sameJson)).toEqual({ changed: [], removed: [] })
   })
 })
