@@ -2,7 +2,10 @@
  * preview and pyramid. See image.h for the contract and docs/MEDIA.md. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openslide.h>
 
 #include "loupe/core/util.h"
 #include "loupe/media/deepzoom.h"
@@ -252,23 +255,63 @@ cleanup:
     return rc;
 }
 
-/* A slide's associated image `name` as fmt into path. */
-static int save_associated(const char *path, const char *name, lp_media_format fmt, const char *out_path,
-                           lp_error *err)
+/* A slide's associated image `name` (at most max_pixels) as fmt into out_path.
+ * Read through OpenSlide itself: libvips 8.14's openslideload crashes on
+ * associated images. OpenSlide gives premultiplied ARGB; the saved image is
+ * RGB (un-premultiplied; associated images are opaque in practice). */
+static int save_associated(const char *path, const char *name, int64_t max_pixels, lp_media_format fmt,
+                           const char *out_path, lp_error *err)
 {
-    VipsImage *img = NULL, *srgb = NULL;
+    openslide_t *osr = openslide_open(path);
+    uint32_t *argb = NULL;
+    uint8_t *rgb = NULL;
+    VipsImage *img = NULL;
+    int64_t w = -1, h = -1;
     int rc = -1;
-    if (vips_openslideload(path, &img, "associated", name, "fail_on", VIPS_FAIL_ON_ERROR, NULL)) {
-        lp_media_vips_fail(err, LP_E_INVALID, "the slide's %s image cannot be read", name);
+    if (!osr || openslide_get_error(osr)) {
+        lp_error_set(err, LP_E_INVALID, "the slide's %s image cannot be read", name);
         goto cleanup;
     }
-    if (to_srgb8(img, &srgb, err) == 0)
-        rc = lp_media_save_file(srgb, fmt, 85, out_path, err);
+    openslide_get_associated_image_dimensions(osr, name, &w, &h);
+    if (w < 1 || h < 1 || w > max_pixels / h) {
+        lp_error_set(err, w < 1 || h < 1 ? LP_E_INVALID : LP_E_TOO_LARGE,
+                     "the slide's %s image is missing or larger than image_max_pixels", name);
+        goto cleanup;
+    }
+    size_t n = (size_t)w * (size_t)h;
+    if (!(argb = malloc(n * 4)) || !(rgb = malloc(n * 3))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory for the slide's %s image", name);
+        goto cleanup;
+    }
+    openslide_read_associated_image(osr, name, argb);
+    if (openslide_get_error(osr)) {
+        lp_error_set(err, LP_E_INVALID, "the slide's %s image cannot be read", name);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = argb[i], a = p >> 24;
+        for (int c = 0; c < 3; c++) {
+            uint32_t v = (p >> (16 - 8 * c)) & 0xFF; /* R, G, B */
+            if (a == 0)
+                v = 255; /* transparent: white, as a slide's background */
+            else if (a < 255)
+                v = (v * 255 + a / 2) / a > 255 ? 255 : (v * 255 + a / 2) / a;
+            rgb[3 * i + (size_t)c] = (uint8_t)v;
+        }
+    }
+    if (!(img = vips_image_new_from_memory(rgb, n * 3, (int)w, (int)h, 3, VIPS_FORMAT_UCHAR))) {
+        lp_media_vips_fail(err, LP_E_NOMEM, "the slide's %s image cannot be made", name);
+        goto cleanup;
+    }
+    img->Type = VIPS_INTERPRETATION_sRGB;
+    rc = lp_media_save_file(img, fmt, 85, out_path, err);
 cleanup:
-    if (srgb)
-        g_object_unref(srgb);
     if (img)
         g_object_unref(img);
+    free(rgb);
+    free(argb);
+    if (osr)
+        openslide_close(osr);
     return rc;
 }
 
@@ -325,11 +368,13 @@ int lp_image_process(const char *path, const char *out_dir, const lp_media_limit
     }
     snprintf(name, sizeof name, "label.%s", lp_media_format_suffix(fmt));
     if (info->has_label &&
-        (lp_media_join(files->label, out_dir, name, err) || save_associated(path, "label", fmt, files->label, err)))
+        (lp_media_join(files->label, out_dir, name, err) ||
+         save_associated(path, "label", limits->image_max_pixels, fmt, files->label, err)))
         goto cleanup;
     snprintf(name, sizeof name, "macro.%s", lp_media_format_suffix(fmt));
     if (info->has_macro &&
-        (lp_media_join(files->macro, out_dir, name, err) || save_associated(path, "macro", fmt, files->macro, err)))
+        (lp_media_join(files->macro, out_dir, name, err) ||
+         save_associated(path, "macro", limits->image_max_pixels, fmt, files->macro, err)))
         goto cleanup;
     rc = 0;
 cleanup:
