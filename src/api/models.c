@@ -12,6 +12,9 @@
  *   POST   /api/v1/models/{id}/infer {"item_id", "slot"?}: live inference — a worker of the model's
  *                                    queue answers over RabbitMQ within model_infer_timeout → 200
  *                                    {"predictions"}, 504 past it (MANAGE)
+ *   GET    /api/v1/models/{id}/runs/{run}/ranking?strategy=least_confidence|margin|entropy|novelty
+ *                                    the run's items in the strategy's rank order, keyset-paged;
+ *                                    409 until the run has succeeded (MANAGE)
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
 #include <pthread.h>
@@ -29,6 +32,7 @@
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/db/model_runs_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
 #include "loupe/jobs/model_infer.h"
@@ -514,4 +518,64 @@ done:
     free(text);
     json_decref(msg);
     return rc;
+}
+
+/* ---- GET /api/v1/models/{id}/runs/{run}/ranking ------------------------------------------ */
+
+static int digits_only(const char *key)
+{
+    size_t n = strspn(key, "0123456789");
+    return n > 0 && n < 19 && key[n] == '\0';
+}
+
+static json_t *rank_at(const void *rows, size_t i)
+{
+    const lp_model_rank_row *r = (const lp_model_rank_row *)rows + i;
+    return json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:s}", "item_id", r->item_id, "slot", r->slot, "rank",
+                     (json_int_t)r->rank, "detections", (json_int_t)r->detections, "least_confidence",
+                     r->least_confidence, "margin", r->margin, "entropy", r->entropy, "novelty", r->novelty,
+                     "embedding_source", r->embedding_source);
+}
+
+static void rank_cursor(lp_req *req, const void *rows, size_t i, const void *ctx, const char **key, const char **id)
+{
+    const lp_model_rank_row *r = (const lp_model_rank_row *)rows + i;
+    (void)ctx;
+    *key = lp_arena_printf(req->arena, "%lld", (long long)r->rank);
+    *id = r->item_id;
+}
+
+int lp_api_models_ranking(lp_req *req)
+{
+    const char *id = lp_identity_uuid_param(req, "id", "model"), *run = NULL;
+    const char *strategy = lp_req_query(req, "strategy");
+    lp_db_rank_by by = LP_DB_RANK_ENTROPY;
+    lp_model_rank_row *rows = NULL;
+    char status[32];
+    lp_page page;
+    size_t n = 0;
+    lp_db *db;
+    int rc;
+
+    if (!id || !(run = lp_identity_uuid_param(req, "run", "run")))
+        return -1;
+    if (!strategy || lp_db_rank_by_from_name(strategy, &by) != 0)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "strategy",
+                              "%s one of least_confidence, margin, entropy, novelty", strategy ? "must be" : "is required:");
+    if (lp_page_read_checked(req, &page, digits_only) != 0 || !(db = lp_req_db(req)))
+        return -1;
+    rc = lp_db_model_run_status(db, req->who.team_id, id, run, status, sizeof status, &req->err);
+    if (rc == 0 && strcmp(status, "succeeded") != 0) {
+        lp_error_set(&req->err, LP_E_CONFLICT, "run %s is %s: it is ranked when it has succeeded", run, status);
+        lp_error_hint(&req->err, "wait for GET /api/v1/jobs/%s to say succeeded", run);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = lp_db_model_ranking(db, req->arena, req->who.team_id, run, by,
+                                 page.after_key ? strtoll(page.after_key, NULL, 10) : 0, page.size + 1, &rows, &n,
+                                 &req->err);
+    lp_req_db_release(req);
+    if (rc != 0)
+        return -1;
+    return lp_api_respond_keyset(req, "ranking", &page, rows, n, rank_at, rank_cursor, NULL);
 }

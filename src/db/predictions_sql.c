@@ -59,10 +59,13 @@ int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *mod
     const char *p[4] = {team_id, model_id, run_id, rows_json};
     return lp_db_exec(db,
                       "INSERT INTO predictions (team_id, item_id, slot, model_id, run_id, ordinal, label, class_id, "
-                      "type, geom, score) "
+                      "type, geom, score, probabilities) "
                       "SELECT $1, r.item_id, r.slot, $2, $3, r.ordinal, r.label, c.id, r.type, decode(r.geom, 'hex'), "
-                      "r.score FROM jsonb_to_recordset($4::jsonb) AS r(item_id uuid, slot text, ordinal int, "
-                      "label text, class_id uuid, type text, geom text, score real) "
+                      "r.score, CASE WHEN jsonb_typeof(r.probabilities) = 'array' THEN "
+                      "ARRAY(SELECT e::real FROM jsonb_array_elements_text(r.probabilities) WITH ORDINALITY AS t(e, k) "
+                      "ORDER BY k) END "
+                      "FROM jsonb_to_recordset($4::jsonb) AS r(item_id uuid, slot text, ordinal int, "
+                      "label text, class_id uuid, type text, geom text, score real, probabilities jsonb) "
                       "LEFT JOIN classes c ON c.id = r.class_id AND c.team_id = $1 "
                       "ON CONFLICT (run_id, item_id, slot, ordinal) WHERE run_id IS NOT NULL DO NOTHING",
                       4, p, err);

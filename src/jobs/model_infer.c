@@ -22,6 +22,7 @@
 #include "loupe/jobs/decoder.h"
 #include "loupe/media/image.h"
 #include "loupe/models/shapes.h"
+#include "loupe/models/score.h"
 #include "loupe/models/tensor.h"
 
 /* Models a worker keeps loaded. */
@@ -384,15 +385,23 @@ static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_
     }
     b = output(outs, nouts, o->boxes, 0);
     s = output(outs, nouts, o->scores, 1);
-    const lp_onnx_tensor *c = o->classes ? lp_onnx_tensor_find(outs, nouts, o->classes) : nouts > 2 ? &outs[2] : NULL;
     if (!b || !s)
         return lp_error_set(err, LP_E_INVALID, "the model has no %s output (output.names)", b ? "scores" : "boxes");
-    size_t n = s->count;
-    if (b->count != 4 * n || (c && c->count != n))
+    size_t n = b->count / 4, nlabels = json_array_size(spec->labels);
+    int per_class = nlabels > 1 && b->count == 4 * n && s->count == n * nlabels && s->count != n;
+    /* classes: named, else the third output unless that is the named embedding */
+    int third = nouts > 2 && !(o->embedding && outs[2].name && strcmp(outs[2].name, o->embedding) == 0);
+    const lp_onnx_tensor *c = per_class    ? NULL
+                              : o->classes ? lp_onnx_tensor_find(outs, nouts, o->classes)
+                              : third      ? &outs[2]
+                                           : NULL;
+    if (!per_class && (b->count != 4 * s->count || (c && c->count != s->count)))
         return lp_error_set(err, LP_E_INVALID, "the model gives %zu box values, %zu scores and %zu classes", b->count,
-                            n, c ? c->count : 0);
+                            s->count, c ? c->count : 0);
     if (!(*dets = lp_arena_calloc(a, n ? n : 1, sizeof **dets)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
+    if (per_class)
+        return lp_model_decode_bsc_probs(spec, fit, b->data, s->data, n, *dets, err);
     return lp_model_decode_bsc(spec, fit, b->data, s->data, c ? c->data : NULL, n, *dets, err);
 }
 
@@ -413,8 +422,48 @@ static int name_nodes(const lp_model_loaded *m, lp_model_det *dets, size_t n, lp
     return 0;
 }
 
+/* The detections' probabilities copied into a (they point into the outputs, freed next). */
+static int keep_probs(lp_model_det *dets, long k, lp_arena *a, lp_error *err)
+{
+    for (long i = 0; i < k; i++) {
+        if (!dets[i].probs)
+            continue;
+        float *p = lp_arena_alloc(a, dets[i].nprobs * sizeof *p);
+        if (!p)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's outputs");
+        memcpy(p, dets[i].probs, dets[i].nprobs * sizeof *p);
+        dets[i].probs = p;
+    }
+    return 0;
+}
+
+/* The item's embedding: the model's output.names.embedding tensor, else the built-in descriptor
+ * of the image; L2-normalised, in a. */
+static int embedding_of(const lp_config *cfg, const lp_model_spec *spec, const lp_onnx_tensor *outs, size_t nouts,
+                        const uint8_t *pixels, int w, int h, lp_arena *a, lp_model_embedding *emb, lp_error *err)
+{
+    const lp_onnx_tensor *t = spec->output.embedding ? lp_onnx_tensor_find(outs, nouts, spec->output.embedding) : NULL;
+    size_t dims = t ? t->count : LP_MODEL_DESCRIPTOR_DIMS;
+    if (spec->output.embedding && !t)
+        return lp_error_set(err, LP_E_INVALID, "the model has no output \"%s\" (output.names.embedding)",
+                            spec->output.embedding);
+    if (dims == 0 || dims > (size_t)cfg->model_embedding_max)
+        return lp_error_set(err, LP_E_INVALID, "the model's embedding has %zu values; at most %lld are kept "
+                            "(model_embedding_max)", dims, (long long)cfg->model_embedding_max);
+    if (!(emb->v = lp_arena_alloc(a, dims * sizeof *emb->v)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory keeping an embedding");
+    if (t)
+        memcpy(emb->v, t->data, dims * sizeof *emb->v);
+    else
+        lp_model_descriptor(pixels, w, h, (size_t)w * 3, emb->v);
+    lp_model_l2_normalise(emb->v, dims);
+    emb->dims = dims;
+    emb->from_model = t != NULL;
+    return 0;
+}
+
 int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
-                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_error *err)
+                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb, lp_error *err)
 {
     const lp_model_spec *spec = &m->spec;
     lp_media_blob ppm = {0};
@@ -446,7 +495,8 @@ int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_
     }
     if (lp_onnx_run(m->session, spec->input.name, tensor, shape, 4, outs, err) != 0)
         goto done;
-    if ((k = decode(spec, &fit, outs, nouts, a, dets, err)) < 0)
+    if ((k = decode(spec, &fit, outs, nouts, a, dets, err)) < 0 || keep_probs(*dets, k, a, err) != 0 ||
+        (emb && embedding_of(cfg, spec, outs, nouts, pixels, w, h, a, emb, err) != 0))
         goto done;
     /* from the decoded image's pixels to the slot's */
     double sx = slot->width > 0 ? (double)slot->width / w : 1, sy = slot->height > 0 ? (double)slot->height / h : 1;
@@ -479,7 +529,8 @@ static void det_geom(const lp_model_det *d, lp_ann_geom *g)
     }
 }
 
-/* {"label", "class_id", "score", "<type>": <shape as annotations show it>}; with blob, the shape's
+/* {"label", "class_id", "score", "probabilities"? (when the model gives them), "<type>": <shape as annotations
+ * show it>}; with blob, the shape's
  * stored form in hex as "geom" and its "type". New reference, NULL out of memory. */
 static json_t *det_json(const lp_model_loaded *m, const lp_model_det *d, int blob)
 {
@@ -506,6 +557,12 @@ static json_t *det_json(const lp_model_loaded *m, const lp_model_det *d, int blo
     const char *cls = lp_model_class_of(&m->spec, d->label);
     json_object_set_new(doc, "class_id", cls ? json_string(cls) : json_null());
     json_object_set_new(doc, "score", json_real(d->score));
+    if (d->probs) {
+        json_t *probs = json_array();
+        for (size_t i = 0; probs && i < d->nprobs; i++)
+            json_array_append_new(probs, json_real(d->probs[i]));
+        json_object_set_new(doc, "probabilities", probs);
+    }
     if (blob) {
         json_object_set_new(doc, "type", json_string(lp_ann_type_name(g.type)));
         json_object_set_new(doc, "geom", json_string(hex));
@@ -569,7 +626,7 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     int64_t deadline = start + (expires - lp_now_wall_ms());
     if (lp_model_infer_load(db, cfg, team, model, &m, &err) != 0 ||
         lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, &err) != 0 ||
-        lp_model_infer_slot(cfg, m, &slot, a, deadline, &dets, &n, &err) != 0 || !(preds = json_array())) {
+        lp_model_infer_slot(cfg, m, &slot, a, deadline, &dets, &n, NULL, &err) != 0 || !(preds = json_array())) {
         if (err.code == LP_OK)
             lp_error_set(&err, LP_E_NOMEM, "out of memory answering a live inference");
         answer = error_answer(&err);

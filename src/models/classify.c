@@ -10,11 +10,12 @@ long lp_model_decode_logits(const lp_model_spec *spec, const lp_model_fit *fit, 
     double *p = lp_arena_alloc(a, (n ? n : 1) * sizeof *p), top = -INFINITY, sum = 0;
     lp_model_det *dets = lp_arena_calloc(a, n ? n : 1, sizeof *dets);
     char *taken = lp_arena_calloc(a, n ? n : 1, 1);
+    float *probs = lp_arena_alloc(a, (n ? n : 1) * sizeof *probs); /* every tag's per-class probabilities */
 
     *out = NULL;
     if (n != nlabels)
         return lp_error_set(err, LP_E_INVALID, "the model gives %zu class values; it has %zu labels", n, nlabels);
-    if (!p || !dets || !taken)
+    if (!p || !dets || !taken || !probs)
         return lp_error_set(err, LP_E_NOMEM, "out of memory decoding the model's classes");
     for (size_t i = 0; i < n; i++)
         top = fmax(top, logits[i]);
@@ -22,6 +23,8 @@ long lp_model_decode_logits(const lp_model_spec *spec, const lp_model_fit *fit, 
         p[i] = spec->output.softmax ? exp((double)logits[i] - top) : fmin(fmax(logits[i], 0), 1);
         sum += p[i];
     }
+    for (size_t i = 0; i < n; i++)
+        probs[i] = (float)(spec->output.softmax ? (sum > 0 ? p[i] / sum : 0) : p[i]);
     while (kept < (size_t)spec->output.top_k) {
         size_t best = n;
         for (size_t i = 0; i < n; i++) /* the best not taken yet; ties: the first label */
@@ -34,7 +37,7 @@ long lp_model_decode_logits(const lp_model_spec *spec, const lp_model_fit *fit, 
             break;
         taken[best] = 1;
         dets[kept++] = (lp_model_det){.w = fit->src_w, .h = fit->src_h, .score = (float)score, .label = (int)best,
-                                      .shape = {.type = LP_GEOM_TAG}, .index = best};
+                                      .shape = {.type = LP_GEOM_TAG}, .index = best, .probs = probs, .nprobs = n};
     }
     *out = dets;
     return (long)kept;

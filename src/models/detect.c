@@ -79,26 +79,49 @@ static int unmap_box(const lp_model_fit *fit, const double xyxy[4], double b[4])
     return b[2] > b[0] && b[3] > b[1]; /* else empty, or wholly in the letterbox bars */
 }
 
-long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
-                         const float *classes, size_t n, lp_model_det *out, lp_error *err)
+/* Candidates to detections: scores holds per values a candidate — one score (its label from
+ * classes), or one per label (the label the highest, its row the probabilities). */
+static long decode_candidates(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes,
+                              const float *scores, size_t per, const float *classes, size_t n, lp_model_det *out,
+                              lp_error *err)
 {
     size_t m = 0, nlabels = json_array_size(spec->labels);
     for (size_t i = 0; i < n; i++) {
-        float s = scores[i];
+        const float *row = scores + per * i;
+        size_t best = 0;
+        for (size_t k = 1; k < per; k++)
+            if (row[k] > row[best])
+                best = k;
+        float s = row[best];
         if (!(s >= spec->score_threshold))
             continue;
-        double c = classes ? classes[i] : 0, xyxy[4];
+        double c = per > 1 ? (double)best : classes ? classes[i] : 0, xyxy[4];
         if (!(c >= 0 && c < (double)nlabels) || c != floor(c))
             return lp_error_set(err, LP_E_INVALID, "detection %zu has class %g; the model has %zu labels", i, c,
                                 nlabels);
         lp_model_box_to_xyxy(spec->output.box_format, boxes + 4 * i, fit->dst_w, fit->dst_h, xyxy);
         double b[4];
         if (unmap_box(fit, xyxy, b))
-            out[m++] = (lp_model_det){
-                .x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1], .score = s > 1 ? 1 : s, .label = (int)c,
-                .index = i};
+            out[m++] = (lp_model_det){.x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1],
+                                      .score = s > 1 ? 1 : s, .label = (int)c, .index = i,
+                                      .probs = per > 1 ? row : NULL, .nprobs = per > 1 ? per : 0};
     }
     return (long)lp_model_nms(out, m, spec->nms_iou, (size_t)spec->output.max_detections);
+}
+
+long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
+                         const float *classes, size_t n, lp_model_det *out, lp_error *err)
+{
+    return decode_candidates(spec, fit, boxes, scores, 1, classes, n, out, err);
+}
+
+long lp_model_decode_bsc_probs(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes,
+                               const float *probs, size_t n, lp_model_det *out, lp_error *err)
+{
+    size_t nlabels = json_array_size(spec->labels);
+    if (nlabels < 2)
+        return lp_error_set(err, LP_E_INVALID, "per-class scores need at least two labels");
+    return decode_candidates(spec, fit, boxes, probs, nlabels, NULL, n, out, err);
 }
 
 static int cells(int side, int stride)

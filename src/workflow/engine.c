@@ -8,9 +8,11 @@
 #include "loupe/workflow/engine.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
 
 #include "loupe/core/util.h"
+#include "loupe/db/model_runs_sql.h"
 #include "loupe/db/workflows_sql.h"
 #include "loupe/formats/json_text.h"
 #include "loupe/workflow/graph_cache.h"
@@ -74,6 +76,40 @@ int lp_wf_load_head(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workf
 }
 
 /* ---- Facts ------------------------------------------------------------------ */
+
+/* The model scores the graph's top sampling stages rank by (docs/WORKFLOWS.md "sampling"): per
+ * such stage, one statement reads the latest finished score of each of the n items. */
+static int model_scores(lp_db *db, lp_arena *a, const lp_wf *wf, lp_wf_facts *facts, size_t n, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    const char **ids = NULL;
+    double *scores = NULL, *all = NULL;
+    for (size_t s = 0; s < g->nstages; s++) {
+        const lp_wf_stage *st = &g->stages[s];
+        if (st->type != LP_WF_SAMPLING || st->sampling != LP_WF_SAMPLE_TOP || st->score == LP_WF_SCORE_PRIORITY ||
+            !st->model_id || n == 0)
+            continue;
+        if (!all) {
+            ids = lp_arena_calloc(a, n, sizeof *ids);
+            scores = lp_arena_calloc(a, n, sizeof *scores);
+            all = lp_arena_calloc(a, n * g->nstages, sizeof *all);
+            if (!ids || !scores || !all)
+                return lp_error_set(err, LP_E_NOMEM, "out of memory reading model scores of %zu items", n);
+            for (size_t k = 0; k < n; k++) {
+                ids[k] = facts[k].item_id;
+                for (size_t t = 0; t < g->nstages; t++)
+                    all[k * g->nstages + t] = NAN;
+                facts[k].stage_scores = all + k * g->nstages;
+            }
+        }
+        if (lp_db_model_scores_latest(db, wf->team_id, st->model_id, (lp_db_rank_by)(st->score - 1), ids, n, scores,
+                                      err) != 0)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            all[k * g->nstages + s] = scores[k];
+    }
+    return 0;
+}
 
 /* The optional facts the graph's logic rules read. */
 static unsigned facts_wanted(const lp_wf_graph *g)
@@ -393,7 +429,7 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
     size_t *distinct = lp_arena_calloc(a, n, sizeof *distinct); /* task index of each distinct route */
     lp_wf_entry_route *er = lp_arena_calloc(a, n, sizeof *er);
     lp_wf_facts *facts = facts_of(a, rows, n, err);
-    if (!facts)
+    if (!facts || model_scores(db, a, wf, facts, n, err) != 0)
         return -1;
     if (!from || !port || !routes || !item_ids || !route_nos || !task_ids || !event_ids || !ids || !distinct ||
         !er || lp_uuid_v7(ids, 2 * n) != 0)
@@ -548,7 +584,7 @@ static int route_tasks(lp_db *db, lp_arena *a, const lp_wf *wf, const char *cons
     if (!known && lp_db_wf_items_by_tasks(db, a, wf->id, task_ids, n, facts_wanted(g), rows, err) != 0)
         return -1;
     lp_wf_facts *facts = facts_of(a, rows, n, err);
-    if (!facts || lp_wf_route_batch(&wf->graph, wf->seed, from, port, facts, n, a, routes, err) != 0)
+    if (!facts || (!known && model_scores(db, a, wf, facts, n, err) != 0) || lp_wf_route_batch(&wf->graph, wf->seed, from, port, facts, n, a, routes, err) != 0)
         return -1;
     *rows_out = rows;
     *routes_out = routes;

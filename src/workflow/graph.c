@@ -29,18 +29,26 @@ static const char *const fixed_ports[LP_WF_STAGE_TYPE_COUNT][2] = {
 };
 
 /* Members each type's config may hold (NULL-terminated). */
-static const char *const config_members[LP_WF_STAGE_TYPE_COUNT][6] = {
+static const char *const config_members[LP_WF_STAGE_TYPE_COUNT][8] = {
     [LP_WF_DATASET] = {"states"},
     [LP_WF_ANNOTATE] = {"states", "assignees", "max_open_tasks"},
     [LP_WF_REVIEW] = {"states", "reviewers"},
     [LP_WF_CONSENSUS] = {"states", "annotators", "iou_threshold", "agreement_threshold", "assignees"},
     [LP_WF_LOGIC] = {"states", "rules"},
-    [LP_WF_SAMPLING] = {"states", "percent", "top", "score"},
+    [LP_WF_SAMPLING] = {"states", "percent", "top", "score", "model_id", "random_share"},
     [LP_WF_MODEL] = {"states"},
     [LP_WF_WEBHOOK] = {"states", "wait"},
     [LP_WF_COMPLETE] = {"states"},
     [LP_WF_DISCARD] = {"states"},
 };
+
+static const char *const score_names[LP_WF_SCORE_COUNT] = {"priority", "least_confidence", "margin", "entropy",
+                                                             "novelty"};
+
+const char *lp_wf_score_name(lp_wf_score s)
+{
+    return (unsigned)s < LP_WF_SCORE_COUNT ? score_names[s] : NULL;
+}
 
 static const char *const default_states[] = {"new"};
 
@@ -527,13 +535,15 @@ static void read_rules(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
 
 static void read_sampling(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
 {
+    static const char *const top_only[] = {"top", "score", "model_id", "random_share", NULL};
     const json_t *percent = json_object_get(cfg, "percent"), *top = json_object_get(cfg, "top");
-    const json_t *score = json_object_get(cfg, "score");
-    if (percent && (top || score)) {
-        bad(r, at(r, "stages[%zu].config.%s", i, top ? "top" : "score"),
-            "a sampling stage takes either \"percent\" or \"top\" (with \"score\"), not both");
-        return;
-    }
+    const json_t *score = json_object_get(cfg, "score"), *model = json_object_get(cfg, "model_id");
+    for (size_t k = 0; percent && top_only[k]; k++)
+        if (json_object_get(cfg, top_only[k])) {
+            bad(r, at(r, "stages[%zu].config.%s", i, top_only[k]),
+                "a sampling stage takes either \"percent\" or \"top\" (with \"score\"), not both");
+            return;
+        }
     if (!percent && !top) {
         bad(r, at(r, "stages[%zu].config.percent", i), "is required (0 to 100), or \"top\" with \"score\"");
         return;
@@ -545,8 +555,30 @@ static void read_sampling(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
     }
     st->sampling = LP_WF_SAMPLE_TOP;
     read_int(r, i, cfg, "top", 1, INT64_MAX, true, &st->top);
-    if (score && !(json_is_string(score) && strcmp(json_string_value(score), "priority") == 0))
-        bad(r, at(r, "stages[%zu].config.score", i), "must be \"priority\" (the only score until models land)");
+    read_number(r, i, cfg, "random_share", 0, false, 1, 0, &st->random_share);
+    st->score = LP_WF_SCORE_PRIORITY;
+    if (score) {
+        size_t k = 0;
+        while (k < LP_WF_SCORE_COUNT && !(json_is_string(score) && strcmp(json_string_value(score), score_names[k]) == 0))
+            k++;
+        if (k == LP_WF_SCORE_COUNT) {
+            bad(r, at(r, "stages[%zu].config.score", i),
+                "must be one of priority, least_confidence, margin, entropy, novelty");
+            return;
+        }
+        st->score = (lp_wf_score)k;
+    }
+    if (st->score == LP_WF_SCORE_PRIORITY) {
+        if (model)
+            bad(r, at(r, "stages[%zu].config.model_id", i), "is only for a model's score (score \"%s\" is the item's)",
+                score_names[st->score]);
+        return;
+    }
+    if (!model) {
+        bad(r, at(r, "stages[%zu].config.model_id", i), "is required: the model whose runs scored the items");
+        return;
+    }
+    st->model_id = uuid(r, model, at(r, "stages[%zu].config.model_id", i));
 }
 
 /* The type-specific part of a stage's config (cfg is an object, possibly empty). */

@@ -5,6 +5,7 @@
 
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,22 +172,39 @@ static int carry(const lp_wf_graph *g, int64_t seed, walk *w, const lp_wf_facts 
 }
 
 typedef struct ranked {
-    int64_t score;
+    double score;     /* NAN: none */
     uint32_t bucket;
     const char *item_id;
     size_t task;
 } ranked;
 
-/* Highest score first, then lowest bucket, then item id. */
-static int ranked_cmp(const void *x, const void *y)
+/* Lowest bucket first, then item id. */
+static int bucket_cmp(const void *x, const void *y)
 {
     const ranked *a = x, *b = y;
-    if (a->score != b->score)
-        return a->score > b->score ? -1 : 1;
     if (a->bucket != b->bucket)
         return a->bucket < b->bucket ? -1 : 1;
     int c = strcmp(a->item_id ? a->item_id : "", b->item_id ? b->item_id : "");
     return c ? c : (a->task > b->task) - (a->task < b->task);
+}
+
+/* Highest score first (none last), then lowest bucket, then item id. */
+static int ranked_cmp(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (isnan(a->score) != isnan(b->score))
+        return isnan(a->score) ? 1 : -1;
+    if (!isnan(a->score) && a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return bucket_cmp(x, y);
+}
+
+/* A task's score on top stage s: its priority, or the model score routing was given. */
+static double top_score(const lp_wf_stage *st, size_t s, const lp_wf_facts *f)
+{
+    if (st->score == LP_WF_SCORE_PRIORITY)
+        return (double)f->priority;
+    return f->stage_scores ? f->stage_scores[s] : NAN;
 }
 
 /* The stages in an order where no routing stage comes after one it leads to (Kahn's
@@ -241,13 +259,17 @@ static int judge_top(const lp_wf_graph *g, int64_t seed, size_t s, walk *w, cons
             uint32_t b = bucket_of(&w[i], seed, &facts[i]);
             if (b == LP_WF_BUCKET_FAILED)
                 return lp_error_set(err, LP_E_NOMEM, "out of memory computing a sample bucket");
-            scratch[m++] = (ranked){facts[i].priority, b, facts[i].item_id, i};
+            scratch[m++] = (ranked){top_score(st, s, &facts[i]), b, facts[i].item_id, i};
         }
     qsort(scratch, m, sizeof *scratch, ranked_cmp);
+    /* the best top − r by score, then r of the rest by bucket: a random share */
+    size_t top = st->top < 0 || (uint64_t)st->top > m ? m : (size_t)st->top;
+    size_t r_share = (size_t)floor((double)top * st->random_share + 0.5), best = top - (r_share > top ? top : r_share);
+    qsort(scratch + best, m - best, sizeof *scratch, bucket_cmp);
     for (size_t r = 0; r < m; r++) {
         walk *t = &w[scratch[r].task];
         t->parked = false;
-        if (hop(g, t, s, (int64_t)r < st->top ? 0 : 1, a, err) != 0)
+        if (hop(g, t, s, r < top ? 0 : 1, a, err) != 0)
             return -1;
     }
     return 0;

@@ -28,7 +28,8 @@ int lp_db_predictions_list(lp_db *db, lp_arena *a, const char *team_id, const ch
 
 /* Stores a run's predictions, given as a JSON array of
  * {"item_id", "slot", "ordinal", "label", "class_id" (or null), "type",
- * "geom" (the shape blob in hex), "score"}, with one statement. A row whose
+ * "geom" (the shape blob in hex), "score", "probabilities"? (an array of
+ * one per label, when the model gives them)}, with one statement. A row whose
  * (run_id, item_id, slot, ordinal) is stored already is left as it is (a
  * redelivered run stores nothing twice); a class_id that is not a class of
  * the team is stored as null. Returns the rows inserted, or -1. */

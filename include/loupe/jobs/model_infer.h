@@ -41,17 +41,31 @@ int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, co
 /* The loaded model's spec (borrowed). */
 const lp_model_spec *lp_model_infer_spec(const lp_model_loaded *m);
 
+/* An item's embedding (active learning's novelty): the model's
+ * output.names.embedding tensor, else the built-in image descriptor
+ * (loupe/models/score.h); L2-normalised. */
+typedef struct lp_model_embedding {
+    float *v;       /* dims values (arena) */
+    size_t dims;
+    int from_model; /* 1: the model's, 0: the descriptor */
+} lp_model_embedding;
+
 /* Runs m on the image of slot (an image slot whose original is stored):
- * the detections in the slot's pixels into *dets (arena a), their number in
- * *n. Fails past deadline_ms (LP_E_TIMEOUT). LP_E_INVALID when the slot has
- * no image to run on. */
+ * the detections in the slot's pixels into *dets (arena a; their probs
+ * copied there too), their number in *n, and, when emb is not NULL, the
+ * image's embedding into *emb (an embedding over model_embedding_max
+ * values, or a named embedding output the model lacks, is LP_E_INVALID).
+ * Fails past deadline_ms (LP_E_TIMEOUT). LP_E_INVALID when the slot has no
+ * image to run on. */
 int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
-                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_error *err);
+                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb,
+                        lp_error *err);
 
 /* One detection as a prediction row of lp_db_predictions_insert: {"item_id",
  * "slot", "ordinal", "label", "class_id", "type", "geom" (hex blob),
- * "score", "<type>": <the shape as annotations show it>}. New reference,
- * NULL out of memory. */
+ * "score", "<type>": <the shape as annotations show it>, "probabilities"?:
+ * [one per label] (when the model gives them)}. New reference, NULL out of
+ * memory. */
 json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, const char *slot, int ordinal,
                                 const lp_model_det *d);
 

@@ -26,6 +26,9 @@ typedef struct lp_model_det {
     int label;           /* index into the model's labels */
     lp_geom_shape shape; /* type LP_GEOM_BOUNDING_BOX (0): the box above is the shape */
     size_t index;        /* the candidate (row of the outputs) it was decoded from */
+    const float *probs;  /* per-class probabilities in labels order, nprobs of them; NULL when the model gives
+                          * one score per detection (borrowed: from the output tensor, or the caller's copy) */
+    size_t nprobs;
 } lp_model_det;
 
 /* One box of a box_format as xyxy in tensor pixels (w × h the tensor's size). */
@@ -43,6 +46,14 @@ size_t lp_model_nms(lp_model_det *dets, size_t n, double iou, size_t max);
  * Returns the number of detections, or -1 with err set. */
 long lp_model_decode_bsc(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes, const float *scores,
                          const float *classes, size_t n, lp_model_det *out, lp_error *err);
+
+/* lp_model_decode_bsc for a model that gives a score per label: probs
+ * holds n rows of one value per label (labels order); a candidate's label
+ * is its highest value (the first of equals), its score that value, and
+ * its detection's probs its row (borrowed from probs). LP_E_INVALID with
+ * fewer than two labels. */
+long lp_model_decode_bsc_probs(const lp_model_spec *spec, const lp_model_fit *fit, const float *boxes,
+                               const float *probs, size_t n, lp_model_det *out, lp_error *err);
 
 /* Anchors of an ssd_anchors decoder: Σ over strides of (width/stride) ×
  * (height/stride) cells × anchors_per_cell (cell sides rounded up). */

@@ -97,8 +97,23 @@ typedef struct lp_wf_rule {
 
 typedef enum lp_wf_sampling_mode {
     LP_WF_SAMPLE_PERCENT = 0,     /* {"percent": 0..100}: deterministic per item from the seed */
-    LP_WF_SAMPLE_TOP              /* {"top": N, "score": "priority"}: the N best of each batch */
+    LP_WF_SAMPLE_TOP              /* {"top": N, "score"?, "model_id"?, "random_share"?}: the N best of each batch */
 } lp_wf_sampling_mode;
+
+/* What a top sampling stage ranks by: the item's priority, or a model's
+ * active-learning score of the item (the strategies of
+ * loupe/db/model_runs_sql.h, in that order after priority). */
+typedef enum lp_wf_score {
+    LP_WF_SCORE_PRIORITY = 0,
+    LP_WF_SCORE_LEAST_CONFIDENCE,
+    LP_WF_SCORE_MARGIN,
+    LP_WF_SCORE_ENTROPY,
+    LP_WF_SCORE_NOVELTY,
+    LP_WF_SCORE_COUNT
+} lp_wf_score;
+
+/* "priority", "least_confidence", "margin", "entropy", "novelty"; NULL when out of range. */
+const char *lp_wf_score_name(lp_wf_score s);
 
 /* A stage. ports[k] is joined by an edge to stage index next[k]. */
 typedef struct lp_wf_stage {
@@ -126,6 +141,9 @@ typedef struct lp_wf_stage {
     lp_wf_sampling_mode sampling;
     double percent;               /* 0..100 */
     int64_t top;                  /* >= 1 */
+    lp_wf_score score;            /* top: what ranks the batch */
+    const char *model_id;         /* top with a model's score: the model (lower-case UUID) */
+    double random_share;          /* top: 0..1, the share of top taken at random from the rest */
     /* webhook */
     bool wait;                    /* wait for POST /tasks/{id}/continue */
 } lp_wf_stage;

@@ -38,6 +38,8 @@ typedef struct lp_wf_facts {
     const json_t *metadata;       /* object; NULL = {} */
     const char *const *slot_types;
     size_t nslot_types;
+    const double *stage_scores;   /* per stage index: the item's model score for a top sampling stage ranked by
+                                   * one (NAN: no finished run of the model scored it); NULL when none */
 } lp_wf_facts;
 
 /* Where in [0, 10000) an item falls for percent sampling: the first 32 bits
@@ -77,8 +79,10 @@ typedef struct lp_wf_route {
 /* Routes n tasks: task i leaves stage from[i] through port port[i] (an
  * index into that stage's ports) and is carried through routing stages
  * until it reaches a stage that rests. Tasks that reach a sampling stage in
- * top mode together are ranked together (score, then sample bucket, then
- * item id), so a batch is judged as a batch: a top stage is judged once
+ * top mode together are ranked together (score highest first — priority, or
+ * stage_scores with items lacking one last — then sample bucket, then item
+ * id); round(top × random_share) of the stage's top are instead the ranked
+ * rest's lowest sample buckets. A batch is judged as a batch: a top stage is judged once
  * every task of the batch that can still reach it has arrived. facts[i]
  * describes task i's item. out[i] receives task i's route. A route longer
  * than the number of stages (only possible for a graph that was not

@@ -10,7 +10,13 @@
  * model (loupe/jobs/model_infer.h) and the batch's predictions are stored
  * with one statement. A prediction is keyed by (run, item, slot, ordinal),
  * so an attempt that runs again after a worker died stores nothing twice.
- * Items without a ready image slot are skipped and counted. */
+ * Items without a ready image slot are skipped and counted.
+ *
+ * Active learning: with each page, each item run gets its row of
+ * model_run_items (uncertainty scores of loupe/models/score.h, the
+ * embedding: the model's or the image descriptor); when every page is
+ * stored, k-center greedy over the run's embeddings gives novelty, and the
+ * ranks of every strategy are written with one statement. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +25,10 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
+#include "loupe/db/model_runs_sql.h"
 #include "loupe/db/predictions_sql.h"
 #include "loupe/jobs/model_infer.h"
+#include "loupe/models/score.h"
 
 static const char *const MEMBERS[] = {"model_id", "filters", "slot", "requested_by", NULL};
 
@@ -71,20 +79,63 @@ typedef struct run_totals {
     int64_t items, skipped, predictions;
 } run_totals;
 
-/* Runs the model on one page of items and stores their predictions. */
-static int run_page(lp_job_ctx *ctx, lp_model_loaded *m, const char *slot_name, lp_item_row *rows, size_t n,
-                    run_totals *t)
+/* The item's row of model_run_items: its scores and embedding. New reference, NULL out of memory. */
+static json_t *run_item_json(const char *item_id, const char *slot, const lp_model_det *dets, size_t n,
+                             const lp_model_embedding *emb)
 {
-    json_t *preds = json_array();
-    char *text = NULL;
+    lp_model_uncertainty u;
+    json_t *v = json_array();
+    lp_model_item_uncertainty(dets, n, &u);
+    for (size_t i = 0; v && i < emb->dims; i++)
+        if (json_array_append_new(v, json_real(emb->v[i])) != 0) {
+            json_decref(v);
+            return NULL;
+        }
+    return v ? json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:o, s:s}", "item_id", item_id, "slot", slot, "detections",
+                         (json_int_t)n, "least_confidence", u.least_confidence, "margin", u.margin, "entropy",
+                         u.entropy, "embedding", v, "embedding_source", emb->from_model ? "model" : "descriptor")
+             : NULL;
+}
+
+/* Stores rows (a JSON array) with store; adds the rows inserted to *count. */
+static int store_rows(lp_job_ctx *ctx, json_t *rows,
+                      int64_t (*store)(lp_db *, const char *, const char *, const char *, const char *, lp_error *),
+                      int64_t *count)
+{
+    char *text;
+    int64_t stored;
+    if (json_array_size(rows) == 0)
+        return 0;
+    if (!(text = json_dumps(rows, JSON_COMPACT)))
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
+    stored = store(ctx->db, ctx->team_id, json_string_value(json_object_get(ctx->payload, "model_id")), ctx->id, text,
+                   &ctx->err);
+    free(text);
+    if (stored < 0)
+        return -1;
+    if (count)
+        *count += stored;
+    return 0;
+}
+
+/* Runs the model on one page of items and stores their predictions and run items. */
+static int run_page(lp_job_ctx *ctx, lp_arena *page, lp_model_loaded *m, const char *slot_name, lp_item_row *rows,
+                    size_t n, run_totals *t)
+{
+    json_t *preds = json_array(), *items = json_array();
     int rc = -1;
 
-    if (!preds)
+    if (!preds || !items) {
+        json_decref(preds);
+        json_decref(items);
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
+    }
     for (size_t i = 0; i < n; i++) {
         const lp_slot_row *slot = pick_slot(&rows[i], slot_name);
+        lp_model_embedding emb;
         lp_model_det *dets;
         size_t k;
+        json_t *item;
         if (lp_job_check(ctx) != 0)
             goto done;
         t->items++;
@@ -92,7 +143,7 @@ static int run_page(lp_job_ctx *ctx, lp_model_loaded *m, const char *slot_name, 
             t->skipped++;
             continue;
         }
-        if (lp_model_infer_slot(ctx->cfg, m, slot, ctx->arena, ctx->deadline_ms, &dets, &k, &ctx->err) != 0) {
+        if (lp_model_infer_slot(ctx->cfg, m, slot, page, ctx->deadline_ms, &dets, &k, &emb, &ctx->err) != 0) {
             if (ctx->err.code != LP_E_INVALID && ctx->err.code != LP_E_TOO_LARGE && ctx->err.code != LP_E_MEDIA_TYPE)
                 goto done;
             LP_WARN("models", "job %s: item %s skipped: %s", ctx->id, rows[i].id, ctx->err.message);
@@ -107,25 +158,54 @@ static int run_page(lp_job_ctx *ctx, lp_model_loaded *m, const char *slot_name, 
                 goto done;
             }
         }
-    }
-    if (json_array_size(preds) > 0) {
-        int64_t stored;
-        if (!(text = json_dumps(preds, JSON_COMPACT))) {
+        if (!(item = run_item_json(rows[i].id, slot->name, dets, k, &emb)) ||
+            json_array_append_new(items, item) != 0) {
             lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
             goto done;
         }
-        stored = lp_db_predictions_insert(ctx->db, ctx->team_id, json_string_value(json_object_get(ctx->payload,
-                                                                                                   "model_id")),
-                                          ctx->id, text, &ctx->err);
-        if (stored < 0)
-            goto done;
-        t->predictions += stored;
     }
+    if (store_rows(ctx, preds, lp_db_predictions_insert, &t->predictions) != 0 ||
+        store_rows(ctx, items, lp_db_model_run_items_insert, NULL) != 0)
+        goto done;
     rc = 0;
 
 done:
-    free(text);
     json_decref(preds);
+    json_decref(items);
+    return rc;
+}
+
+/* When every page is stored: novelty by k-center greedy over the run's embeddings, and every rank. */
+static int rank_run(lp_job_ctx *ctx)
+{
+    /* every embedding of the run at once: items × dims floats */
+    lp_arena *a = lp_arena_new(1u << 20, (size_t)1 << 40);
+    const char **ids;
+    float *x;
+    size_t n, dims, *order = NULL, *rank = NULL;
+    double *novelty = NULL;
+    int rc = -1;
+
+    if (!a)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking run %s", ctx->id);
+    if (lp_db_model_run_embeddings(ctx->db, a, ctx->id, &ids, &x, &n, &dims, &ctx->err) != 0)
+        goto done;
+    if (!(order = calloc(n ? n : 1, sizeof *order)) || !(rank = calloc(n ? n : 1, sizeof *rank)) ||
+        !(novelty = calloc(n ? n : 1, sizeof *novelty))) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking the %zu items of run %s", n, ctx->id);
+        goto done;
+    }
+    if (lp_model_kcenter(x, n, dims, (size_t)ctx->cfg->model_novelty_picks, order, novelty, &ctx->err) != 0)
+        goto done;
+    for (size_t r = 0; r < n; r++)
+        rank[order[r]] = r + 1;
+    rc = lp_db_model_run_rank(ctx->db, ctx->id, ids, novelty, rank, n, &ctx->err);
+
+done:
+    free(order);
+    free(rank);
+    free(novelty);
+    lp_arena_free(a);
     return rc;
 }
 
@@ -160,7 +240,7 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
         if (rc == 0 && n > 0)
             rc = lp_db_items_load_slots(ctx->db, page, rows, n, &ctx->err);
         if (rc == 0 && n > 0)
-            rc = run_page(ctx, m, slot_name, rows, n, &t);
+            rc = run_page(ctx, page, m, slot_name, rows, n, &t);
         if (rc == 0 && n > 0) {
             lp_strlcpy(last_key, rows[n - 1].created_at, sizeof last_key);
             lp_strlcpy(last_id, rows[n - 1].id, sizeof last_id);
@@ -175,6 +255,8 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
         if (n < (size_t)ctx->cfg->model_run_batch)
             break;
     }
+    if (rank_run(ctx) != 0)
+        return -1;
     lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I}", "model_id", model_id, "items", (json_int_t)t.items,
                                      "skipped", (json_int_t)t.skipped, "predictions", (json_int_t)t.predictions));
     if (!ctx->result)

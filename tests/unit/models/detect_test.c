@@ -88,6 +88,38 @@ static void test_decode_bsc(void **state)
     json_decref(map);
 }
 
+/* A score per label: the label is the highest, the score its value, the probabilities the row. */
+static void test_decode_bsc_probs(void **state)
+{
+    (void)state;
+    json_t *labels = json_pack("[s, s, s]", "red", "green", "blue");
+    lp_model_spec s = {.labels = labels, .score_threshold = 0.5, .nms_iou = 0.45};
+    s.input = (lp_model_input){.width = 10, .height = 10, .resize = LP_MODEL_STRETCH};
+    s.output.box_format = LP_BOX_XYXY;
+    s.output.max_detections = 10;
+    lp_model_fit fit;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_fit_compute(&s.input, 10, 10, &fit, &err), 0);
+    const float boxes[] = {0, 0, 5, 5, 5, 5, 10, 10, 0, 5, 5, 10};
+    const float probs[] = {0.1f, 0.7f, 0.2f, /* green */
+                           0.6f, 0.2f, 0.2f, /* red */
+                           0.4f, 0.3f, 0.3f /* under the threshold */};
+    lp_model_det out[3];
+    assert_int_equal(lp_model_decode_bsc_probs(&s, &fit, boxes, probs, 3, out, &err), 2);
+    assert_true(out[0].label == 1 && fabs(out[0].score - 0.7f) < 1e-6 && out[0].probs == probs && out[0].nprobs == 3);
+    assert_true(out[1].label == 0 && out[1].x == 5 && out[1].probs == probs + 3);
+    /* one score per detection: no probabilities */
+    const float scores[] = {0.9f};
+    assert_int_equal(lp_model_decode_bsc(&s, &fit, boxes, scores, NULL, 1, out, &err), 1);
+    assert_null(out[0].probs);
+    json_t *one = json_pack("[s]", "face");
+    s.labels = one;
+    assert_int_equal(lp_model_decode_bsc_probs(&s, &fit, boxes, probs, 1, out, &err), -1);
+    json_decref(one);
+    json_decref(labels);
+}
+
 /* Anchors stride by stride, cells row by row; offsets in box_scale pixels; logits through the sigmoid. */
 static void test_decode_ssd(void **state)
 {
@@ -147,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_box_formats),
         cmocka_unit_test(test_nms),
         cmocka_unit_test(test_decode_bsc),
+        cmocka_unit_test(test_decode_bsc_probs),
         cmocka_unit_test(test_decode_ssd),
         cmocka_unit_test(test_det_scale),
     };

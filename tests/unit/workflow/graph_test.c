@@ -347,6 +347,16 @@ static const rule_case CASES[] = {
     {"sampling_both", SAMPLE("{'percent':30,'top':5}"), "stages[1].config.top", "not both", {0}},
     {"sampling_top_zero", SAMPLE("{'top':0,'score':'priority'}"), "stages[1].config.top", NULL, {0}},
     {"sampling_score", SAMPLE("{'top':5,'score':'uncertainty'}"), "stages[1].config.score", "priority", {0}},
+    {"sampling_score_needs_model", SAMPLE("{'top':5,'score':'entropy'}"), "stages[1].config.model_id", "required",
+     {0}},
+    {"sampling_model_id", SAMPLE("{'top':5,'score':'margin','model_id':'m1'}"), "stages[1].config.model_id", "UUID",
+     {0}},
+    {"sampling_model_for_priority", SAMPLE("{'top':5,'model_id':" U1 "}"), "stages[1].config.model_id",
+     "only for a model's score", {0}},
+    {"sampling_random_share", SAMPLE("{'top':5,'random_share':1.5}"), "stages[1].config.random_share", "0 to 1",
+     {0}},
+    {"sampling_share_of_percent", SAMPLE("{'percent':5,'random_share':0.5}"), "stages[1].config.random_share",
+     "not both", {0}},
     /* webhook */
     {"webhook_wait", MID("{'id':'x','type':'webhook','config':{'wait':'yes'}}", X_NEXT), "stages[1].config.wait",
      NULL, {0}},
@@ -413,11 +423,36 @@ static void run_case(void **state)
     lp_arena_free(fx.a);
 }
 
+/* A top stage ranked by a model's score: the score, the model (lower case) and the random share. */
+static void test_sampling_by_model_score(void **state)
+{
+    wf_fixture *fx = *state;
+    int rc = wf_read(fx, SAMPLE("{'top':100,'score':'entropy','model_id':'6A52A094-D998-4E6E-81B3-6BEEEBFAAE0B',"
+                                "'random_share':0.2}"),
+                     &WF_LIM);
+    print_fields(&fx->err);
+    assert_int_equal(rc, 0);
+    const lp_wf_stage *x = &fx->g.stages[lp_wf_graph_find(&fx->g, "x")];
+    assert_int_equal(x->sampling, LP_WF_SAMPLE_TOP);
+    assert_int_equal(x->top, 100);
+    assert_int_equal(x->score, LP_WF_SCORE_ENTROPY);
+    assert_string_equal(lp_wf_score_name(x->score), "entropy");
+    assert_string_equal(x->model_id, "6a52a094-d998-4e6e-81b3-6beeebfaae0b");
+    assert_true(x->random_share == 0.2);
+    assert_int_equal(wf_read(fx, SAMPLE("{'top':3}"), &WF_LIM), 0);
+    x = &fx->g.stages[lp_wf_graph_find(&fx->g, "x")];
+    assert_int_equal(x->score, LP_WF_SCORE_PRIORITY);
+    assert_null(x->model_id);
+    assert_true(x->random_share == 0);
+    assert_null(lp_wf_score_name(LP_WF_SCORE_COUNT));
+}
+
 int main(void)
 {
     const struct CMUnitTest fixed[] = {
         cmocka_unit_test_setup_teardown(test_minimal, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_every_type, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_sampling_by_model_score, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_upper_case_uuids_read_lower, wf_setup, wf_teardown),
         cmocka_unit_test(test_names_and_types),
         cmocka_unit_test(test_limits_from_config),

@@ -1,6 +1,7 @@
 /* Routing (src/workflow/route.c): the sample bucket, logic rules, routes
  * through routing stages, deterministic sampling over 10,000 items, and
  * top-N batches. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,6 +379,70 @@ static void test_top_n_by_priority(void **state)
     assert_int_equal(again[1].stage, ann);
 }
 
+#define TOP_SCORE_DEF(n, share)                                                                               \
+    "{'stages':[{'id':'in','type':'dataset'},{'id':'top','type':'sampling','config':{'top':" #n               \
+    ",'score':'entropy','model_id':'6a52a094-d998-4e6e-81b3-6beeebfaae0b','random_share':" #share "}},"        \
+    "{'id':'ann','type':'annotate','config':{'assignees':'any'}},"                                              \
+    "{'id':'rest','type':'discard'},{'id':'done','type':'complete'}],"                                          \
+    "'edges':[{'from':'in','port':'next','to':'top'},{'from':'top','port':'sampled','to':'ann'},"              \
+    "{'from':'top','port':'rest','to':'rest'},{'from':'ann','port':'done','to':'done'}]}"
+
+/* A model's score ranks the batch (items without one last, whatever their priority); a random
+ * share of the top comes from the rest by lowest bucket. */
+static void test_top_n_by_model_score(void **state)
+{
+    wf_fixture *fx = *state;
+    const double score[8] = {0.1, 0.9, 0.5, 0.7, NAN, 0.3, 0.2, NAN};
+    double per_stage[8][5];
+    char ids[8][37];
+    lp_wf_facts f[8];
+    lp_wf_route r[8];
+    load(fx, TOP_SCORE_DEF(4, 0));
+    size_t top = stage(fx, "top"), ann = stage(fx, "ann");
+    assert_true(fx->g.nstages <= 5);
+    for (unsigned i = 0; i < 8; i++) {
+        item_id(ids[i], i);
+        for (size_t s = 0; s < 5; s++)
+            per_stage[i][s] = NAN;
+        per_stage[i][top] = score[i];
+        f[i] = (lp_wf_facts){.item_id = ids[i], .priority = 100 - i, .stage_scores = per_stage[i]};
+    }
+    /* random share 0: exactly the four best scores */
+    route_from_entry(fx, 7, f, 8, r);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(r[i].stage == ann, i == 1 || i == 3 || i == 2 || i == 5);
+    /* seven of eight: the unscored go last, the lower bucket of the two passes */
+    load(fx, TOP_SCORE_DEF(7, 0));
+    route_from_entry(fx, 7, f, 8, r);
+    size_t out = lp_wf_sample_bucket(7, ids[4]) < lp_wf_sample_bucket(7, ids[7]) ? 7 : 4;
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(r[i].stage == ann, i != out);
+    /* share 0.5 of 4: the two best (1, 3), then the two lowest buckets of the rest */
+    load(fx, TOP_SCORE_DEF(4, 0.5));
+    route_from_entry(fx, 7, f, 8, r);
+    unsigned rest[6] = {0, 2, 4, 5, 6, 7};
+    for (unsigned a = 0; a < 6; a++) /* sort the rest by bucket */
+        for (unsigned b = a + 1; b < 6; b++)
+            if (lp_wf_sample_bucket(7, ids[rest[b]]) < lp_wf_sample_bucket(7, ids[rest[a]])) {
+                unsigned t = rest[a];
+                rest[a] = rest[b];
+                rest[b] = t;
+            }
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(r[i].stage == ann, i == 1 || i == 3 || i == rest[0] || i == rest[1]);
+    /* no scores at all (routing given none): by bucket alone */
+    for (unsigned i = 0; i < 8; i++)
+        f[i].stage_scores = NULL;
+    load(fx, TOP_SCORE_DEF(1, 0));
+    route_from_entry(fx, 7, f, 8, r);
+    unsigned low = 0;
+    for (unsigned i = 1; i < 8; i++)
+        if (lp_wf_sample_bucket(7, ids[i]) < lp_wf_sample_bucket(7, ids[low]))
+            low = i;
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(r[i].stage == ann, i == low);
+}
+
 /* Ties on score and bucket fall to the item id: the same item twice in a batch. */
 static void test_top_n_ties(void **state)
 {
@@ -439,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sampling_share_and_stability, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_top_n_by_priority, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_top_n_ties, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_top_n_by_model_score, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_top_n_batches_in_series, wf_setup, wf_teardown),
     };
     return cmocka_run_group_tests_name("workflow_route", tests, NULL, NULL);
