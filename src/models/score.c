@@ -25,7 +25,7 @@ void lp_model_uncertainty_of(const double *q, size_t n, lp_model_uncertainty *ou
     }
     out->least_confidence = 1 - p1;
     out->margin = 1 - (p1 - p2);
-    out->entropy = n > 1 ? h / log((double)n) : 0;
+    out->entropy = n > 1 ? fmin(1, h / log((double)n)) : 0; /* rounding could pass 1 for a uniform p */
 }
 
 void lp_model_det_uncertainty(const lp_model_det *d, lp_model_uncertainty *out)
