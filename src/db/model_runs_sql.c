@@ -68,7 +68,7 @@ int lp_db_model_run_embeddings(lp_db *db, lp_arena *a, const char *run_id, const
     *n = rows;
     *dims = d;
     *ids = lp_arena_calloc(a, rows ? rows : 1, sizeof **ids);
-    *x = lp_arena_alloc(a, (rows * d ? rows * d : 1) * sizeof **x);
+    *x = lp_arena_alloc(a, (rows * d > 0 ? rows * d : 1) * sizeof **x);
     if (!*ids || !*x) {
         lp_error_set(err, LP_E_NOMEM, "out of memory reading the embeddings of run %s", run_id);
         goto done;

@@ -219,17 +219,19 @@ class ModelsRankingTest(lh.LoupeTestCase):
                        "names": {"boxes": "boxes", "scores": "scores", "embedding": "mean"}},
             "labels": LABELS, "score_threshold": 0, "nms_iou": 0.5}, colour_model())
 
-    COLOURS = {"red": (255, 0, 0), "olive": (200, 150, 0), "grey": (100, 100, 100), "blue": (0, 0, 255),
+    COLOURS = {"red": (255, 0, 0), "olive": (200, 150, 0), "grey": (100, 100, 100), "blue": (20, 50, 255),
                "orange": (255, 128, 0), "dusk": (60, 60, 90), "teal": (0, 140, 120)}
 
     def test_ranking_by_each_strategy(self):
+        first = self.worker()
         items = {name: self.item(name + ".png", colour_png(rgb)) for name, rgb in self.COLOURS.items()}
         self.item("no-file.png")
         for it in items.values():
             self.wait_ready(it)
         m = self.colour_model()
+        first.kill()
         run = self.start_run(m["id"])
-        # queued: no ranking yet
+        # queued (no worker): no ranking yet
         self.assertProblem(self.c.get("/api/v1/models/%s/runs/%s/ranking" % (m["id"], run),
                                       query={"strategy": "entropy"}), 409)
         self.worker()
