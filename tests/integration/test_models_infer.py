@@ -57,20 +57,16 @@ def iou(a, b):
     return inter / (a["w"] * a["h"] + b["w"] * b["h"] - inter)
 
 
-class ModelsInferTest(lh.LoupeTestCase):
-    def setUp(self):
-        super().setUp()
+class ImageItems:
+    """A team with the model test files and a dataset (self.ds), and items of one image slot in it
+    (a LoupeTestCase mixin, shared by the model tests)."""
+
+    def start_model_team(self, dataset_name):
         for path in (ORT, BLAZEFACE, ASTRONAUT):
             if not os.path.isfile(path):
                 lh.skip("%s is missing (the fixture integration/model_files_setup fetches it)" % path)
         self.start_team()
-        self.ds = self.c.post("/api/v1/datasets", json={"name": "Crew"}).json()
-        self.face = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
-
-    def worker(self, ort=ORT, **settings):
-        s = {"worker_queues": "system,media,cpu", "onnx_runtime_path": ort}
-        s.update(settings)
-        return self.start_worker(s)
+        self.ds = self.c.post("/api/v1/datasets", json={"name": dataset_name}).json()
 
     def item(self, name, data=None):
         it = self.c.post("/api/v1/datasets/%s/items" % self.ds["id"],
@@ -87,6 +83,18 @@ class ModelsInferTest(lh.LoupeTestCase):
             self.assertNotEqual(body["status"], "error", body)
             return body if body["status"] == "ready" else None
         return lh.wait_until(ready, timeout=60, interval=0.2, message="item %s to be ready" % item_id)
+
+
+class ModelsInferTest(ImageItems, lh.LoupeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.start_model_team("Crew")
+        self.face = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
+
+    def worker(self, ort=ORT, **settings):
+        s = {"worker_queues": "system,media,cpu", "onnx_runtime_path": ort}
+        s.update(settings)
+        return self.start_worker(s)
 
     def model(self, **over):
         m = self.c.post("/api/v1/models", json=blazeface(self.face["id"], **over))

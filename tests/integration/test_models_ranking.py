@@ -10,19 +10,15 @@ N. Bad strategies, unfinished runs, other models' runs, another team and too low
 # ctest-timeout: 300
 
 import math
-import os
 import struct
 import unittest
 import zlib
 
 import loupe_harness as lh
+from test_models_infer import ASTRONAUT, BLAZEFACE, ORT, ImageItems, blazeface
 
 lh.require_services(binaries=("louped", "loupe-worker"))
 
-FILES = os.environ.get("LOUPE_MODEL_FILES") or ""
-ORT = os.path.join(FILES, "lib", "libonnxruntime.so.1")
-BLAZEFACE = os.path.join(FILES, "blazeface.onnx")
-ASTRONAUT = os.path.join(FILES, "astronaut.png")
 LABELS = ["red", "green", "blue"]
 GAIN = 4.0  # logits = GAIN × mean colour (0–1)
 
@@ -145,33 +141,13 @@ def sampling_workflow(dataset_id, config):
                       {"from": "label", "port": "done", "to": "done"}]}
 
 
-class ModelsRankingTest(lh.LoupeTestCase):
+class ModelsRankingTest(ImageItems, lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
-        for path in (ORT, BLAZEFACE, ASTRONAUT):
-            if not os.path.isfile(path):
-                lh.skip("%s is missing (the fixture integration/model_files_setup fetches it)" % path)
-        self.start_team()
-        self.ds = self.c.post("/api/v1/datasets", json={"name": "Colours"}).json()
+        self.start_model_team("Colours")
 
     def worker(self):
         return self.start_worker({"worker_queues": "system,media,cpu", "onnx_runtime_path": ORT})
-
-    def item(self, name, data=None):
-        it = self.c.post("/api/v1/datasets/%s/items" % self.ds["id"],
-                         json={"name": name, "slots": [{"name": "0", "type": "image"}]}).json()
-        if data is not None:
-            r = self.c.put("/api/v1/items/%s/slots/0/file" % it["id"], data=data,
-                           headers={"Content-Type": "application/octet-stream"})
-            self.assertEqual(r.status, 202, r.text)
-        return it["id"]
-
-    def wait_ready(self, item_id):
-        def ready():
-            body = self.c.get("/api/v1/items/" + item_id).json()
-            self.assertNotEqual(body["status"], "error", body)
-            return body if body["status"] == "ready" else None
-        lh.wait_until(ready, timeout=60, interval=0.2, message="item %s to be ready" % item_id)
 
     def model(self, body, onnx):
         m = self.c.post("/api/v1/models", json=body)
@@ -327,15 +303,8 @@ class ModelsRankingTest(lh.LoupeTestCase):
         red = self.item("red.png", colour_png((250, 10, 10), 64, 48))
         for it in (astronaut, grey, red):
             self.wait_ready(it)
-        m = self.model({
-            "name": "BlazeFace", "task": "detect", "runtime": "onnx",
-            "input": {"width": 128, "height": 128, "layout": "NHWC", "resize": "letterbox",
-                      "scale": 2 / 255, "mean": [1], "std": [1]},
-            "output": {"decoder": "ssd_anchors",
-                       "names": {"boxes": ["Identity_2:0", "Identity_3:0"], "scores": ["Identity:0", "Identity_1:0"]},
-                       "strides": [8, 16], "anchors_per_cell": [2, 6], "box_scale": 128, "score_sigmoid": True},
-            "labels": ["face"], "class_map": {"face": face["id"]}, "score_threshold": 0.75, "nms_iou": 0.3},
-            open(BLAZEFACE, "rb").read())
+        with open(BLAZEFACE, "rb") as f:
+            m = self.model(blazeface(face["id"]), f.read())
         run = self.start_run(m["id"])
         self.finish(run)
         preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
