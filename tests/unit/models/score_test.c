@@ -53,15 +53,15 @@ static void test_detections_and_items(void **state)
     (void)state;
     lp_model_uncertainty u;
     /* one score: (0.75, 0.25) → 0.25, 0.5, −(0.75 ln 0.75 + 0.25 ln 0.25) / ln 2 */
-    lp_model_det face = {0, 0, 1, 1, 0.75f, 0, NULL, 0};
+    lp_model_det face = {.w = 1, .h = 1, .score = 0.75f};
     lp_model_det_uncertainty(&face, &u);
     expect(&u, 0.25, 0.5, 0.8112781245);
     const float probs[] = {0.5f, 0.3f, 0.2f};
-    lp_model_det cat = {0, 0, 1, 1, 0.5f, 0, probs, 3};
+    lp_model_det cat = {.w = 1, .h = 1, .score = 0.5f, .probs = probs, .nprobs = 3};
     lp_model_det_uncertainty(&cat, &u);
     expect(&u, 0.5, 0.8, 0.9372305632);
     /* the item: the most uncertain of each (0.9 alone: 0.1, 0.2, 0.468996) */
-    lp_model_det dets[] = {{0, 0, 1, 1, 0.9f, 0, NULL, 0}, cat};
+    lp_model_det dets[] = {{.w = 1, .h = 1, .score = 0.9f}, cat};
     lp_model_item_uncertainty(dets, 2, &u);
     expect(&u, 0.5, 0.8, 0.9372305632);
     lp_model_item_uncertainty(dets, 1, &u);
