@@ -25,6 +25,7 @@
 #include "loupe/api/input.h"
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
+#include "loupe/db/models_sql.h"
 #include "loupe/db/workflows_sql.h"
 #include "loupe/http/etag.h"
 #include "loupe/workflow/engine.h"
@@ -182,6 +183,27 @@ static int check_datasets(lp_req *req, lp_db *db, const char *workflow_id, const
     return req->err.code == LP_OK ? 0 : -1;
 }
 
+/* Checks that each sampling stage ranked by a model's score names a live model of the team
+ * (another team's is no such model: 422 naming stages[i].config.model_id). 0 or -1. */
+static int check_models(lp_req *req, lp_db *db, const wf_input *in)
+{
+    for (size_t s = 0; s < in->graph.nstages; s++) {
+        const lp_wf_stage *st = &in->graph.stages[s];
+        lp_model_row m;
+        lp_error e;
+        if (st->type != LP_WF_SAMPLING || !st->model_id)
+            continue;
+        lp_error_clear(&e);
+        if (lp_db_model_get(db, req->arena, req->who.team_id, st->model_id, &m, &e) == 0)
+            continue;
+        if (e.code != LP_E_NOT_FOUND)
+            return lp_error_set(&req->err, e.code, "%s", e.message);
+        lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "stages[%zu].config.model_id", s),
+                       "no such model in the team");
+    }
+    return req->err.code == LP_OK ? 0 : -1;
+}
+
 /* ---- CRUD ------------------------------------------------------------------------ */
 
 int lp_api_workflows_create(lp_req *req)
@@ -201,6 +223,7 @@ int lp_api_workflows_create(lp_req *req)
     if (!(db = lp_req_db(req)))
         return -1;
     if (lp_db_begin(db, &req->err) == 0 && check_datasets(req, db, NULL, &in) == 0 &&
+        check_models(req, db, &in) == 0 &&
         lp_db_workflow_create(db, req->arena, req->who.team_id, in.name, seed, in.definition,
                               req->who.user_id[0] ? req->who.user_id : NULL, in.dataset_ids, in.ndatasets, &w,
                               &req->err) == 0 &&
@@ -369,7 +392,8 @@ int lp_api_workflows_replace(lp_req *req)
                       old.version);
         goto cleanup;
     }
-    if (check_datasets(req, db, id, &in) != 0 || check_moves(req, db, &old, &in) != 0 ||
+    if (check_datasets(req, db, id, &in) != 0 || check_models(req, db, &in) != 0 ||
+        check_moves(req, db, &old, &in) != 0 ||
         lp_db_workflow_update(db, req->arena, req->who.team_id, id, in.name, in.definition,
                               req->who.user_id[0] ? req->who.user_id : NULL, in.dataset_ids, in.ndatasets, &w,
                               &req->err) != 0)

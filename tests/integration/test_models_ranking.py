@@ -130,6 +130,14 @@ def kcenter(embeddings):
     return order
 
 
+def colour_body(name):
+    return {"name": name, "task": "detect", "runtime": "onnx",
+            "input": {"width": 8, "height": 8, "resize": "stretch"},
+            "output": {"decoder": "boxes_scores_classes",
+                       "names": {"boxes": "boxes", "scores": "scores", "embedding": "mean"}},
+            "labels": LABELS, "score_threshold": 0, "nms_iou": 0.5}
+
+
 def sampling_workflow(dataset_id, config):
     return {"name": "Unsure first", "dataset_ids": [dataset_id],
             "stages": [{"id": "in", "type": "dataset"}, {"id": "pick", "type": "sampling", "config": config},
@@ -188,12 +196,7 @@ class ModelsRankingTest(ImageItems, lh.LoupeTestCase):
             after = body["next"].split("page%5Bafter%5D=")[1]
 
     def colour_model(self, name="colours"):
-        return self.model({
-            "name": name, "task": "detect", "runtime": "onnx",
-            "input": {"width": 8, "height": 8, "resize": "stretch"},
-            "output": {"decoder": "boxes_scores_classes",
-                       "names": {"boxes": "boxes", "scores": "scores", "embedding": "mean"}},
-            "labels": LABELS, "score_threshold": 0, "nms_iou": 0.5}, colour_model())
+        return self.model(colour_body(name), colour_model())
 
     COLOURS = {"red": (255, 0, 0), "olive": (200, 150, 0), "grey": (100, 100, 100), "blue": (20, 50, 255),
                "orange": (255, 128, 0), "dusk": (60, 60, 90), "teal": (0, 140, 120)}
@@ -292,6 +295,13 @@ class ModelsRankingTest(ImageItems, lh.LoupeTestCase):
                               ({"top": 3, "model_id": m["id"]}, "stages[1].config.model_id")):
             self.assertProblem(self.c.post("/api/v1/workflows", json=sampling_workflow(self.ds["id"], config)), 422,
                                field)
+        # a model that is not the team's: another team's, or none
+        theirs = rival.post("/api/v1/models", json=colour_body("theirs"))
+        self.assertEqual(theirs.status, 201, theirs.text)
+        spare = self.c.post("/api/v1/datasets", json={"name": "Spare"}).json()["id"]
+        for model_id in (theirs.json()["id"], "00000000-0000-4000-8000-000000000000"):
+            body = sampling_workflow(spare, {"top": 3, "score": "entropy", "model_id": model_id})
+            self.assertProblem(self.c.post("/api/v1/workflows", json=body), 422, "stages[1].config.model_id")
 
     def test_blazeface_ranks_with_the_descriptor(self):
         """One score per face: p = (s, 1 − s); no embedding output: the built-in descriptor."""
