@@ -9,9 +9,10 @@
 # Environment: BENCH_IMAGES (1000), BENCH_LIVE (200 live requests), BENCH_MODEL_FILES (the
 # directory tests/integration/models/install.sh fills; default BUILD_DIR/tests/integration/model-files,
 # filled when missing).
-# Prints the batch rate (images/s), the baseline's rate and the ratio (goal >= 0.7x), the model's
-# own time per image (ONNX Runtime's run, p50 of the baseline) and live p50/p99 (goal: p50 <=
-# 2 x the model's time + 10 ms).
+# Prints the batch rate (images/s) with where its time went per image (the run's stages_ms), the
+# baseline's rate and the ratio (goal >= 0.7x), the model's own time per image (ONNX Runtime's
+# run, p50 of the baseline), live p50/p99 (goal: p50 <= 2 x the model's time + 10 ms) and the
+# load average at the end.
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
 bench_init infer_bench
@@ -40,6 +41,8 @@ import json, os, statistics, subprocess, sys, time, urllib.request
 port, key, n, live, files, work, baseline, ort = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 base = "http://127.0.0.1:%s" % port
 
+timings = []  # the worker's share of each live answer (Server-Timing)
+
 def call(method, path, body=None, data=None, ctype="application/json"):
     if body is not None:
         data = json.dumps(body).encode()
@@ -47,6 +50,9 @@ def call(method, path, body=None, data=None, ctype="application/json"):
                                  headers={"Authorization": "ApiKey " + key, "Content-Type": ctype})
     with urllib.request.urlopen(req, timeout=600) as r:
         text = r.read()
+        st = r.headers.get("Server-Timing") or ""
+        if st.startswith("worker;dur="):
+            timings.append(float(st.split("=", 1)[1]))
         return json.loads(text) if text else None
 
 spec = {"name": "BlazeFace", "task": "detect", "runtime": "onnx",
@@ -114,6 +120,7 @@ out = subprocess.run([baseline, ort, os.path.join(files, "blazeface.onnx"), os.p
 b = json.loads(out)
 
 lat = []
+del timings[:]
 for i in range(live):
     s = time.time()
     r = call("POST", "/api/v1/models/%s/infer" % m["id"], {"item_id": ids[i % n]})
@@ -123,8 +130,18 @@ lat.sort()
 p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
 goal = 2 * b["model_ms_p50"] + 10
 print("batch run:   %d images in %.2f s = %.1f images/s (predictions stored: %s)" % (n, batch_s, batch_rate, j["result"]["predictions"]))
+st = j["result"].get("stages_ms") or {}
+if st:
+    print("  stages:    per image, ms: fetch %.2f, decode %.2f (decoding thread); wait %.2f, pack %.2f, run %.2f, "
+          "outputs %.2f, store %.2f (model thread; %d runs)" % tuple(
+              [st[k] / max(1, n) for k in ("fetch", "decode", "wait", "pack", "run", "outputs", "store")] + [st["runs"]]))
 print("baseline:    %d images in %.2f s = %.1f images/s (detections: %d)" % (b["images"], b["seconds"], b["images_per_s"], b["detections"]))
 print("ratio:       %.2fx (goal >= 0.7x)" % (batch_rate / b["images_per_s"]))
 print("model:       %.2f ms per image (ONNX Runtime's run, p50)" % b["model_ms_p50"])
 print("live:        p50 %.1f ms, p99 %.1f ms over %d requests (goal p50 <= %.1f ms)" % (p50, p99, live, goal))
+if timings:
+    timings.sort()
+    print("  worker:    p50 %.1f ms of it (Server-Timing: the worker's own time; the rest is HTTP, louped, RabbitMQ)"
+          % timings[len(timings) // 2])
+print("load:        %s (1, 5, 15 min; the machine's other work counts)" % " ".join(open("/proc/loadavg").read().split()[:3]))
 PY

@@ -1,11 +1,14 @@
 /* Jobs and the worker fleet:
  *   POST /api/v1/system/echo   create a system.echo job (MANAGE) → 202 + the job
- *   GET  /api/v1/jobs/{id}     a job of the caller's team (another team's → 404)
+ *   GET  /api/v1/jobs/{id}     a job of the caller's team (another team's → 404);
+ *                              a queued one says what it waits for when no
+ *                              live worker consumes its queue ("waiting_for")
  *   GET  /api/v1/workers       the live workers (READ); ?include_dead=true adds
  *                              the recently dead ones
  * Creating a job writes the job row and its outbox message in one statement;
  * the outbox relay publishes it (docs/JOBS.md). */
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "handlers_int.h"
@@ -13,6 +16,7 @@
 #include "loupe/core/config.h"
 #include "loupe/db/jobs_sql.h"
 #include "loupe/jobs/enqueue.h"
+#include "loupe/queue/topology.h"
 
 /* A timestamp member: the text, or null when empty. */
 static json_t *time_or_null(const char *t)
@@ -39,11 +43,14 @@ static json_t *job_json(const lp_job_row *j)
                      j->updated_at, "eta", time_or_null(j->eta));
 }
 
-static int respond_job(lp_req *req, int status, const lp_job_row *j)
+/* waiting (may be NULL): GET's "waiting_for" (JSON null when it is ""). */
+static int respond_job(lp_req *req, int status, const lp_job_row *j, const char *waiting)
 {
     json_t *doc = job_json(j);
-    if (!doc)
+    if (!doc || (waiting && json_object_set_new(doc, "waiting_for", waiting[0] ? json_string(waiting) : json_null()))) {
+        json_decref(doc);
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory rendering job %s", j->id);
+    }
     if (status == 202) {
         const char *loc = lp_arena_printf(req->arena, "/api/v1/jobs/%s", j->id);
         if (!loc || lp_res_header(req, "Location", loc) != 0) {
@@ -87,12 +94,29 @@ int lp_api_system_echo_create(lp_req *req)
 cleanup:
     lp_req_db_release(req);
     json_decref(payload);
-    return rc != 0 ? -1 : respond_job(req, 202, &row);
+    return rc != 0 ? -1 : respond_job(req, 202, &row, NULL);
+}
+
+/* Why a queued job of queue does not start, into out ("" when a live worker consumes its queue). */
+static int waiting_for(lp_req *req, lp_db *db, const char *queue, char *out, size_t cap)
+{
+    const char *gpu = req->svc->cfg->worker_gpu_queue;
+    int64_t n = lp_db_workers_of_queue(db, queue, 3 * req->svc->cfg->worker_heartbeat, &req->err);
+    if (n < 0)
+        return -1;
+    if (n > 0)
+        out[0] = '\0';
+    else if (gpu && strcmp(queue, gpu) == 0)
+        snprintf(out, cap, "no GPU worker is alive (no live worker consumes queue %s)", queue);
+    else
+        snprintf(out, cap, "no worker of queue %s is alive", queue);
+    return 0;
 }
 
 int lp_api_jobs_get(lp_req *req)
 {
     const char *id = lp_req_param(req, "id");
+    char waiting[LP_QUEUE_NAME_MAX + 80] = "";
     lp_job_row row;
     lp_db *db;
     int rc;
@@ -100,8 +124,10 @@ int lp_api_jobs_get(lp_req *req)
     if (!(db = lp_req_db(req)))
         return -1;
     rc = lp_db_job_get(db, req->arena, req->who.team_id, id, &row, &req->err);
+    if (rc == 0 && strcmp(row.status, "queued") == 0)
+        rc = waiting_for(req, db, row.queue, waiting, sizeof waiting);
     lp_req_db_release(req);
-    return rc != 0 ? -1 : respond_job(req, 200, &row);
+    return rc != 0 ? -1 : respond_job(req, 200, &row, waiting);
 }
 
 static json_t *worker_json(const lp_worker_row *w)

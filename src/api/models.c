@@ -454,7 +454,13 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     const json_t *e = json_object_get(doc, "error");
     int rc;
     if (json_is_array(preds)) {
-        rc = lp_res_json(req, 200, json_pack("{s:O}", "predictions", preds));
+        const json_t *ms = json_object_get(doc, "infer_ms");
+        char timing[64];
+        /* the worker's own time, for clients that want the queue's share (Server-Timing) */
+        snprintf(timing, sizeof timing, "worker;dur=%.3f", json_number_value(ms));
+        rc = json_is_number(ms) && lp_res_header(req, "Server-Timing", timing) != 0
+                 ? -1
+                 : lp_res_json(req, 200, json_pack("{s:O}", "predictions", preds));
     } else {
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -477,7 +483,7 @@ int lp_api_models_infer(lp_req *req)
     lp_model_row m;
     lp_item_row item;
     lp_amqp_rpc *pool;
-    char queue[LP_QUEUE_FULL_NAME_MAX], *text = NULL, *answer = NULL;
+    char queue[LP_QUEUE_FULL_NAME_MAX], live[LP_QUEUE_FULL_NAME_MAX], *text = NULL, *answer = NULL;
     size_t len = 0;
     lp_db *db;
     int rc = -1;
@@ -498,6 +504,7 @@ int lp_api_models_infer(lp_req *req)
         return -1;
     rc = -1;
     lp_queue_work_name(m.queue, queue);
+    lp_queue_live_name(m.queue, live);
     msg = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id",
                     req->who.team_id, "model_id", m.id, "item_id", item.id, "slot", slot->name, "expires_at_ms",
                     (json_int_t)(lp_now_wall_ms() + req->svc->cfg->model_infer_timeout));
@@ -505,7 +512,8 @@ int lp_api_models_infer(lp_req *req)
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
         goto done;
     }
-    if (lp_amqp_rpc_call(pool, queue, text, req->svc->cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
+    /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
+    if (lp_amqp_rpc_call(pool, live, queue, text, req->svc->cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
         if (req->err.code == LP_E_TIMEOUT)
             lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
                           m.queue);

@@ -335,6 +335,22 @@ static int read_worker(lp_arena *a, const PGresult *r, int row, void *dst, lp_er
     return 0;
 }
 
+int64_t lp_db_workers_of_queue(lp_db *db, const char *queue, int64_t alive_ms, lp_error *err)
+{
+    char ms[24];
+    snprintf(ms, sizeof ms, "%" PRId64, alive_ms);
+    const char *p[2] = {queue, ms};
+    PGresult *r = lp_db_query(db,
+                              "SELECT count(*) FROM workers WHERE $1 = ANY(queues) "
+                              "AND last_seen_at >= now() - make_interval(secs => $2::bigint / 1000.0)",
+                              2, p, err);
+    if (!r)
+        return -1;
+    int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
 int lp_db_workers_list(lp_db *db, lp_arena *a, const char *team_id, int64_t alive_ms, int include_dead,
                        lp_worker_row **rows, size_t *n, lp_error *err)
 {

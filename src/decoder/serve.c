@@ -213,16 +213,20 @@ static int transform(json_t *req, lp_buf *reply, lp_error *err)
 
 static int pixels(json_t *req, lp_buf *reply, lp_error *err)
 {
-    const char *file, *op;
+    const char *file, *op, *mode = NULL;
     int max_side;
-    json_t *limits;
+    json_t *limits, *fit_doc = NULL;
     lp_media_limits l;
     lp_media_blob blob = {0};
+    lp_image_fit fit = {0, 0, 0};
     json_error_t jerr;
-    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:i, s:o}", "op", &op, "file", &file, "max_side",
-                       &max_side, "limits", &limits) != 0)
+    if (json_unpack_ex(req, &jerr, JSON_STRICT, "{s:s, s:s, s:i, s:o, s?o}", "op", &op, "file", &file, "max_side",
+                       &max_side, "limits", &limits, "fit", &fit_doc) != 0 ||
+        (fit_doc && json_unpack_ex(fit_doc, &jerr, JSON_STRICT, "{s:i, s:i, s:s}", "width", &fit.width, "height",
+                                   &fit.height, "mode", &mode) != 0))
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received a malformed pixels request: %s", jerr.text);
-    if (limits_parse(limits, &l, err) || lp_image_pixels(file, &l, max_side, &blob, err) != 0)
+    fit.cover = mode && strcmp(mode, "cover") == 0;
+    if (limits_parse(limits, &l, err) || lp_image_pixels(file, &l, max_side, fit_doc ? &fit : NULL, &blob, err) != 0)
         return -1;
     int rc = lp_buf_append(reply, blob.data, blob.len);
     lp_media_blob_free(&blob);

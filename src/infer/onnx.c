@@ -14,6 +14,7 @@ struct lp_onnx {
     OrtEnv *env;
     OrtMemoryInfo *cpu;
     int threads;
+    int spin;                /* intra-op threads spin between runs (the library's default) */
     int cuda;
 };
 
@@ -23,6 +24,7 @@ struct lp_onnx_session {
     char *input0;            /* the first input's name */
     char **outputs;          /* names, in order */
     size_t noutputs;
+    int64_t batch;           /* the first input's first dimension: > 0 fixed, -1 free */
 };
 
 #define API(rt, name) ORT_FN((rt)->api, ort_##name, ORT_FN_##name)
@@ -67,6 +69,7 @@ lp_onnx *lp_onnx_load(const char *path, int intra_threads, lp_error *err)
         return NULL;
     }
     rt->threads = intra_threads;
+    rt->spin = 1;
     if (!path || !*path || !(rt->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
         const char *why = path && *path ? dlerror() : "onnx_runtime_path is empty";
         lp_error_set(err, LP_E_UNAVAILABLE, "onnx runtime not installed: %s", why ? why : "dlopen failed");
@@ -115,6 +118,11 @@ int lp_onnx_has_cuda(const lp_onnx *rt)
     return rt && rt->cuda;
 }
 
+void lp_onnx_set_spinning(lp_onnx *rt, int spin)
+{
+    rt->spin = spin != 0;
+}
+
 static int session_options(lp_onnx *rt, int cuda, OrtSessionOptions **out, lp_error *err)
 {
     OrtSessionOptions *so = NULL;
@@ -124,7 +132,9 @@ static int session_options(lp_onnx *rt, int cuda, OrtSessionOptions **out, lp_er
     if (check(rt, API(rt, SetSessionGraphOptimizationLevel)(so, ORT_ENABLE_ALL), LP_E_INTERNAL, "optimization level",
               err) != 0 ||
         (rt->threads > 0 &&
-         check(rt, API(rt, SetIntraOpNumThreads)(so, rt->threads), LP_E_INTERNAL, "threads", err) != 0))
+         check(rt, API(rt, SetIntraOpNumThreads)(so, rt->threads), LP_E_INTERNAL, "threads", err) != 0) ||
+        (!rt->spin && check(rt, API(rt, AddSessionConfigEntry)(so, "session.intra_op.allow_spinning", "0"),
+                            LP_E_INTERNAL, "thread spinning", err) != 0))
         goto fail;
     if (cuda) {
         if (!rt->cuda) {
@@ -147,6 +157,38 @@ fail:
     return -1;
 }
 
+/* The first input's first dimension into s->batch (-1: free, or no dimension). */
+static int input_batch(lp_onnx_session *s, lp_error *err)
+{
+    lp_onnx *rt = s->rt;
+    OrtTypeInfo *type = NULL;
+    const OrtTensorTypeAndShapeInfo *info = NULL;
+    size_t ndims = 0;
+    int64_t dims[LP_ONNX_DIMS_MAX];
+    int rc = -1;
+
+    s->batch = -1;
+    if (check(rt, API(rt, SessionGetInputTypeInfo)(s->session, 0, &type), LP_E_INTERNAL, "input type", err) != 0)
+        return -1;
+    if (check(rt, API(rt, CastTypeInfoToTensorInfo)(type, &info), LP_E_INTERNAL, "input type", err) != 0)
+        goto done;
+    if (!info) { /* not a tensor: the run refuses it */
+        rc = 0;
+        goto done;
+    }
+    if (check(rt, API(rt, GetDimensionsCount)(info, &ndims), LP_E_INTERNAL, "input shape", err) != 0 ||
+        (ndims > 0 && ndims <= LP_ONNX_DIMS_MAX &&
+         check(rt, API(rt, GetDimensions)(info, dims, ndims), LP_E_INTERNAL, "input shape", err) != 0))
+        goto done;
+    if (ndims > 0 && ndims <= LP_ONNX_DIMS_MAX && dims[0] > 0)
+        s->batch = dims[0];
+    rc = 0;
+
+done:
+    RELEASE(rt, TypeInfo, type);
+    return rc;
+}
+
 static int session_names(lp_onnx_session *s, lp_error *err)
 {
     lp_onnx *rt = s->rt;
@@ -167,6 +209,8 @@ static int session_names(lp_onnx_session *s, lp_error *err)
         return -1;
     s->input0 = strdup(name);
     ORT_FN(rt->api, ort_AllocatorFree, ORT_FN_AllocatorFree)(al, name);
+    if (input_batch(s, err) != 0)
+        return -1;
     if (!s->input0 || !(s->outputs = calloc(s->noutputs, sizeof *s->outputs)))
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading a model's names");
     for (size_t i = 0; i < s->noutputs; i++) {
@@ -217,6 +261,11 @@ void lp_onnx_session_free(lp_onnx_session *s)
         free(s->outputs[i]);
     free(s->outputs);
     free(s);
+}
+
+int64_t lp_onnx_session_batch(const lp_onnx_session *s)
+{
+    return s->batch;
 }
 
 const char *const *lp_onnx_session_outputs(const lp_onnx_session *s, size_t *n)

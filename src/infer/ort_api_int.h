@@ -17,6 +17,7 @@ typedef struct OrtValue OrtValue;
 typedef struct OrtMemoryInfo OrtMemoryInfo;
 typedef struct OrtAllocator OrtAllocator;
 typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
+typedef struct OrtTypeInfo OrtTypeInfo;
 typedef struct OrtCUDAProviderOptionsV2 OrtCUDAProviderOptionsV2;
 
 typedef struct OrtApiBase {
@@ -60,6 +61,8 @@ typedef OrtStatus *(*ort_SetIntraOpNumThreads)(OrtSessionOptions *, int n);
 #define ORT_FN_SessionGetInputCount 30
 #define ORT_FN_SessionGetOutputCount 31
 typedef OrtStatus *(*ort_SessionGetCount)(const OrtSession *, size_t *out);
+#define ORT_FN_SessionGetInputTypeInfo 33
+typedef OrtStatus *(*ort_SessionGetInputTypeInfo)(const OrtSession *, size_t index, OrtTypeInfo **out);
 #define ORT_FN_SessionGetInputName 36
 #define ORT_FN_SessionGetOutputName 37
 typedef OrtStatus *(*ort_SessionGetName)(const OrtSession *, size_t index, OrtAllocator *, char **out);
@@ -68,6 +71,8 @@ typedef OrtStatus *(*ort_CreateTensorWithDataAsOrtValue)(const OrtMemoryInfo *, 
                                                          const int64_t *shape, size_t ndims, int type, OrtValue **out);
 #define ORT_FN_GetTensorMutableData 51
 typedef OrtStatus *(*ort_GetTensorMutableData)(OrtValue *, void **out);
+#define ORT_FN_CastTypeInfoToTensorInfo 55
+typedef OrtStatus *(*ort_CastTypeInfoToTensorInfo)(const OrtTypeInfo *, const OrtTensorTypeAndShapeInfo **out);
 #define ORT_FN_GetTensorElementType 60
 typedef OrtStatus *(*ort_GetTensorElementType)(const OrtTensorTypeAndShapeInfo *, int *out);
 #define ORT_FN_GetDimensionsCount 61
@@ -89,6 +94,7 @@ typedef OrtStatus *(*ort_GetAllocatorWithDefaultOptions)(OrtAllocator **out);
 #define ORT_FN_ReleaseMemoryInfo 94
 #define ORT_FN_ReleaseSession 95
 #define ORT_FN_ReleaseValue 96
+#define ORT_FN_ReleaseTypeInfo 98
 #define ORT_FN_ReleaseTensorTypeAndShapeInfo 99
 #define ORT_FN_ReleaseSessionOptions 100
 #define ORT_FN_ReleaseCUDAProviderOptions 208
@@ -97,6 +103,8 @@ typedef void (*ort_Release)(void *);
 typedef OrtStatus *(*ort_GetAvailableProviders)(char ***out, int *n);
 #define ORT_FN_ReleaseAvailableProviders 126
 typedef OrtStatus *(*ort_ReleaseAvailableProviders)(char **list, int n);
+#define ORT_FN_AddSessionConfigEntry 130
+typedef OrtStatus *(*ort_AddSessionConfigEntry)(OrtSessionOptions *, const char *key, const char *value);
 #define ORT_FN_SessionOptionsAppendExecutionProvider_CUDA_V2 204
 typedef OrtStatus *(*ort_AppendCudaV2)(OrtSessionOptions *, const OrtCUDAProviderOptionsV2 *);
 #define ORT_FN_CreateCUDAProviderOptions 205

@@ -241,12 +241,15 @@ int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int
     return image_reply(&r, "a tile", out, err);
 }
 
-int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_media_limits *limits,
-                      int64_t deadline_ms, lp_media_blob *out, lp_error *err)
+int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_image_fit *fit,
+                      const lp_media_limits *limits, int64_t deadline_ms, lp_media_blob *out, lp_error *err)
 {
     lp_decoder_result r;
-    json_t *req = json_pack("{s:s, s:s, s:i, s:o}", "op", "pixels", "file", file, "max_side", max_side, "limits",
-                            limits_json(limits));
+    json_t *req = json_pack("{s:s, s:s, s:i, s:o, s:o*}", "op", "pixels", "file", file, "max_side", max_side, "limits",
+                            limits_json(limits), "fit",
+                            fit ? json_pack("{s:i, s:i, s:s}", "width", fit->width, "height", fit->height, "mode",
+                                            fit->cover ? "cover" : "contain")
+                                : NULL);
     if (call_json(d, affinity_of(file), req, deadline_ms, &r, err) != 0)
         return -1;
     return image_reply(&r, "an image", out, err);

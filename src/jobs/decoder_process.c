@@ -184,6 +184,19 @@ static void retire(lp_decoder_process *sb)
     sb->served = 0;
 }
 
+/* Retires a healthy child that has served its time and starts its
+ * successor at once, so that it starts up while the caller does other work
+ * and the next request finds it ready. A failure to start is left to the
+ * next request (send_request starts one when none runs). */
+static void replace_now(lp_decoder_process *sb)
+{
+    lp_error ignored;
+    retire(sb);
+    lp_error_clear(&ignored);
+    if (spawn(sb, &ignored) != 0)
+        LP_DEBUG("decoder", "%s; the next request tries again", ignored.message);
+}
+
 /* The child has closed its socket (it is ending): reaps it, killing it
  * once deadline passes. Sets out->end and out->status. */
 static void reap_ended(lp_decoder_process *sb, int64_t deadline, lp_decoder_result *out)
@@ -360,11 +373,11 @@ static int call_locked(lp_decoder_process *sb, const void *req, size_t req_len, 
         sb->served++;
         if (sb->spec.max_requests > 0 && sb->served >= sb->spec.max_requests) {
             LP_DEBUG("decoder", "decoding process %d served %d requests; replacing it", (int)sb->pid, sb->served);
-            retire(sb);
+            replace_now(sb);
         } else if (sb->spec.max_rss_bytes > 0 && resident_bytes(sb->pid) > sb->spec.max_rss_bytes) {
             LP_DEBUG("decoder", "decoding process %d holds more than %lld bytes; replacing it", (int)sb->pid,
                      (long long)sb->spec.max_rss_bytes);
-            retire(sb);
+            replace_now(sb);
         }
         return 0;
     case IO_TIMEOUT:

@@ -16,7 +16,9 @@
  * A process that died between requests is replaced before the next request
  * is sent: a request is only blamed for a death it could have caused. A
  * process is also replaced after max_requests requests, or once its
- * resident set passes max_rss_bytes after a reply.
+ * resident set passes max_rss_bytes after a reply; that successor is
+ * started right away (it starts up while the caller works, so the next
+ * request does not wait for it).
  *
  * CPU time: there is no RLIMIT_CPU (it is cumulative per process, so it
  * cannot bound one request of a long-lived process); the wall-clock

@@ -35,6 +35,8 @@ struct lp_model_loaded {
     lp_model_spec spec;
     lp_onnx_session *session;
     json_t *skeletons;          /* keypoints: class id → the class's skeleton, when it has one */
+    int batch;                  /* images one run takes (the model's fixed batch, else infer_batch) */
+    int batch_fixed;            /* the model takes exactly batch images a run */
     uint64_t used;              /* last use, for eviction */
 };
 
@@ -43,14 +45,28 @@ static lp_onnx *runtime;
 static lp_model_loaded *loaded[LOADED_MAX];
 static uint64_t uses;
 
+int lp_model_infer_threads(int64_t setting, long cpus)
+{
+    if (setting > 0)
+        return (int)setting;
+    /* one core is left to the decoder, which decodes the next images meanwhile */
+    return cpus > 2 ? (int)(cpus - 1) : cpus > 0 ? (int)cpus : 1;
+}
+
 /* The process's ONNX Runtime, loaded on first use (a failure is tried again next time). */
 static lp_onnx *onnx_runtime(const lp_config *cfg, lp_error *err)
 {
     lp_onnx *rt;
     pthread_mutex_lock(&runtime_lock);
-    if (!runtime && (runtime = lp_onnx_load(cfg->onnx_runtime_path, (int)cfg->infer_threads, err)))
-        LP_INFO("models", "ONNX Runtime loaded from %s%s", cfg->onnx_runtime_path,
-                lp_onnx_has_cuda(runtime) ? " (with CUDA)" : "");
+    if (!runtime) {
+        int threads = lp_model_infer_threads(cfg->infer_threads, sysconf(_SC_NPROCESSORS_ONLN));
+        if ((runtime = lp_onnx_load(cfg->onnx_runtime_path, threads, err))) {
+            /* idle threads sleep: the cores they would spin on decode the next images */
+            lp_onnx_set_spinning(runtime, 0);
+            LP_INFO("models", "ONNX Runtime loaded from %s%s, %d threads per run", cfg->onnx_runtime_path,
+                    lp_onnx_has_cuda(runtime) ? " (with CUDA)" : "", threads);
+        }
+    }
     rt = runtime;
     pthread_mutex_unlock(&runtime_lock);
     return rt;
@@ -148,6 +164,9 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_i
         goto fail;
     if (!(m->session = lp_onnx_session_new(rt, file.data, file.len, m->spec.queue == LP_MODEL_GPU, err)))
         goto fail;
+    int64_t fixed = lp_onnx_session_batch(m->session);
+    m->batch_fixed = fixed > 0;
+    m->batch = fixed > 0 ? (int)fixed : (int)cfg->infer_batch;
     lp_buf_free(&file);
     LP_INFO("models", "model %s (version %lld) loaded", row->id, (long long)row->version);
     return m;
@@ -207,18 +226,29 @@ const lp_model_spec *lp_model_infer_spec(const lp_model_loaded *m)
     return &m->spec;
 }
 
-/* The slot's image as RGB pixels (ppm: the decoder's reply) of *w × *h at *pixels. */
-static int slot_pixels(const lp_config *cfg, const lp_slot_row *slot, int64_t deadline_ms, lp_media_blob *ppm,
-                       const uint8_t **pixels, int *w, int *h, lp_error *err)
+/* An image decoded for the model: the decoder's PPM reply, its pixels and size. */
+typedef struct decoded {
+    lp_media_blob ppm;
+    const uint8_t *pixels;
+    int w, h;
+} decoded;
+
+/* The slot's image as RGB pixels (the decoder's reply) into *out, decoded no larger than the
+ * model's input box needs; the time spent copying the original and decoding it added to
+ * *fetch_us and *decode_us. */
+static int slot_pixels(const lp_config *cfg, const lp_model_spec *spec, const lp_slot_row *slot, int64_t deadline_ms,
+                       decoded *out, int64_t *fetch_us, int64_t *decode_us, lp_error *err)
 {
     json_t *storage = json_loads(slot->storage ? slot->storage : "{}", 0, NULL);
     const char *key = json_string_value(json_object_get(storage, "original"));
+    lp_image_fit box = {spec->input.width, spec->input.height, spec->input.resize == LP_MODEL_STRETCH};
     lp_decoder *dec = NULL;
     lp_storage *st = NULL;
     lp_media_limits limits;
-    char path[4096];
+    char path[4096] = "";
     size_t offset = 0;
     int fd = -1, rc = -1;
+    int64_t t0 = lp_now_mono_us(), t1;
 
     if (strcmp(slot->type, "image") != 0 || !key) {
         lp_error_set(err, LP_E_INVALID, "slot \"%s\" of item %s has no image to run a model on", slot->name,
@@ -236,17 +266,22 @@ static int slot_pixels(const lp_config *cfg, const lp_slot_row *slot, int64_t de
         goto done;
     close(fd);
     fd = -1;
+    t1 = lp_now_mono_us();
+    *fetch_us += t1 - t0;
     lp_media_limits_from_config(&limits, cfg);
-    if (lp_decoder_pixels(dec, path, (int)cfg->model_image_max_side, &limits, deadline_ms, ppm, err) != 0 ||
-        lp_image_ppm_parse(ppm->data, ppm->len, w, h, &offset, err) != 0)
+    rc = lp_decoder_pixels(dec, path, (int)cfg->model_image_max_side, &box, &limits, deadline_ms, &out->ppm, err);
+    *decode_us += lp_now_mono_us() - t1;
+    if (rc != 0 || lp_image_ppm_parse(out->ppm.data, out->ppm.len, &out->w, &out->h, &offset, err) != 0) {
+        rc = -1;
         goto done;
-    *pixels = (const uint8_t *)ppm->data + offset;
+    }
+    out->pixels = (const uint8_t *)out->ppm.data + offset;
     rc = 0;
 
 done:
     if (fd >= 0)
         close(fd);
-    if (key)
+    if (path[0])
         unlink(path);
     json_decref(storage);
     return rc;
@@ -462,57 +497,287 @@ static int embedding_of(const lp_config *cfg, const lp_model_spec *spec, const l
     return 0;
 }
 
-int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
-                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb, lp_error *err)
+/* ---- Running images, decoded ahead, batch at a time --------------------------------------- */
+
+/* How far the decoding thread may run ahead of the model, in batches. */
+#define AHEAD_BATCHES 2
+
+/* A run over items: the decoding thread (produce) fills decoded[i] and items[i].err in order;
+ * the model's thread takes them batch at a time. */
+typedef struct pipeline {
+    const lp_config *cfg;
+    const lp_model_spec *spec;
+    lp_model_infer_item *items;
+    decoded *img;
+    size_t n, ahead;
+    int64_t deadline_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    size_t ready;               /* under mu: items [0, ready) are decoded or failed */
+    size_t taken;               /* under mu: items [0, taken) are the model's */
+    int stop;                   /* under mu */
+    int64_t fetch_us, decode_us; /* the decoding thread's */
+} pipeline;
+
+static void decode_one(pipeline *p, size_t i)
+{
+    lp_error_clear(&p->items[i].err);
+    if (p->deadline_ms > 0 && lp_now_mono_ms() > p->deadline_ms)
+        lp_error_set(&p->items[i].err, LP_E_TIMEOUT, "the run passed its deadline before this image was decoded");
+    else
+        slot_pixels(p->cfg, p->spec, p->items[i].slot, p->deadline_ms, &p->img[i], &p->fetch_us, &p->decode_us,
+                    &p->items[i].err);
+}
+
+static void *produce(void *arg)
+{
+    pipeline *p = arg;
+    for (size_t i = 0; i < p->n; i++) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && i >= p->taken + p->ahead)
+            pthread_cond_wait(&p->cond, &p->mu);
+        int stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        decode_one(p, i);
+        pthread_mutex_lock(&p->mu);
+        p->ready = i + 1;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+/* Waits until item i is decoded (or failed), and marks it taken. */
+static void take(pipeline *p, size_t i, int threaded, int64_t *wait_us)
+{
+    int64_t t0 = lp_now_mono_us();
+    if (!threaded) {
+        decode_one(p, i);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (p->ready <= i)
+        pthread_cond_wait(&p->cond, &p->mu);
+    p->taken = i + 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    *wait_us += lp_now_mono_us() - t0;
+}
+
+/* The tensor shape of a batch of k images. */
+static void batch_shape(const lp_model_input *in, int64_t k, int64_t shape[4])
+{
+    shape[0] = k;
+    if (in->layout == LP_MODEL_NHWC) {
+        shape[1] = in->height, shape[2] = in->width, shape[3] = 3;
+    } else {
+        shape[1] = 3, shape[2] = in->height, shape[3] = in->width;
+    }
+}
+
+/* Image j's part of the outputs of a batch of k (views into outs: nothing owned), or -1 when an
+ * output does not have the batch as its first dimension. */
+static int batch_part(const lp_onnx_tensor *outs, size_t nouts, size_t k, size_t j, lp_onnx_tensor *view)
+{
+    for (size_t o = 0; o < nouts; o++) {
+        view[o] = outs[o];
+        if (k == 1)
+            continue;
+        if (outs[o].ndims == 0 || outs[o].shape[0] != (int64_t)k || outs[o].count % k != 0)
+            return -1;
+        view[o].count = outs[o].count / k;
+        view[o].data = outs[o].data + j * view[o].count;
+        view[o].shape[0] = 1;
+    }
+    return 0;
+}
+
+/* Decodes image i's outputs into its detections (their probabilities kept), in the slot's pixels,
+ * and its embedding when asked. */
+static void detections(const lp_config *cfg, const lp_model_loaded *m, lp_model_infer_item *it, const decoded *img,
+                       const lp_model_fit *fit, const lp_onnx_tensor *outs, size_t nouts, lp_arena *a)
 {
     const lp_model_spec *spec = &m->spec;
-    lp_media_blob ppm = {0};
-    const uint8_t *pixels = NULL;
-    size_t nouts = 0;
-    lp_onnx_tensor *outs = NULL;
-    lp_model_fit fit;
-    float *tensor = NULL;
-    int w = 0, h = 0, rc = -1;
-    long k;
-
-    *dets = NULL;
-    *n = 0;
-    if (slot_pixels(cfg, slot, deadline_ms, &ppm, &pixels, &w, &h, err) != 0 ||
-        lp_model_fit_compute(&spec->input, w, h, &fit, err) != 0)
-        goto done;
-    lp_onnx_session_outputs(m->session, &nouts);
-    if (!(tensor = malloc(lp_model_tensor_len(&spec->input) * sizeof *tensor)) ||
-        !(outs = calloc(nouts, sizeof *outs))) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory making the input tensor");
-        goto done;
-    }
-    lp_model_tensor_pack(&spec->input, &fit, pixels, (size_t)w * 3, tensor);
-    int64_t shape[4] = {1, 3, spec->input.height, spec->input.width};
-    if (spec->input.layout == LP_MODEL_NHWC) {
-        shape[1] = spec->input.height;
-        shape[2] = spec->input.width;
-        shape[3] = 3;
-    }
-    if (lp_onnx_run(m->session, spec->input.name, tensor, shape, 4, outs, err) != 0)
-        goto done;
-    if ((k = decode(spec, &fit, outs, nouts, a, dets, err)) < 0 || keep_probs(*dets, k, a, err) != 0 ||
-        (emb && embedding_of(cfg, spec, outs, nouts, pixels, w, h, a, emb, err) != 0))
-        goto done;
+    const lp_slot_row *slot = it->slot;
+    long k = decode(spec, fit, outs, nouts, a, &it->dets, &it->err);
+    if (k < 0 || keep_probs(it->dets, k, a, &it->err) != 0 ||
+        (it->embed && embedding_of(cfg, spec, outs, nouts, img->pixels, img->w, img->h, a, &it->emb, &it->err) != 0))
+        goto fail;
     /* from the decoded image's pixels to the slot's */
-    double sx = slot->width > 0 ? (double)slot->width / w : 1, sy = slot->height > 0 ? (double)slot->height / h : 1;
+    double sx = slot->width > 0 ? (double)slot->width / img->w : 1;
+    double sy = slot->height > 0 ? (double)slot->height / img->h : 1;
     for (long i = 0; i < k; i++)
-        lp_model_det_scale(&(*dets)[i], sx, sy);
-    if (spec->output.decoder == LP_DEC_KEYPOINTS && name_nodes(m, *dets, (size_t)k, a, err) != 0)
+        lp_model_det_scale(&it->dets[i], sx, sy);
+    if (spec->output.decoder == LP_DEC_KEYPOINTS && name_nodes(m, it->dets, (size_t)k, a, &it->err) != 0)
+        goto fail;
+    it->n = (size_t)k;
+    return;
+
+fail:
+    it->dets = NULL;
+    it->n = 0;
+}
+
+/* Runs the batch idx[0..k) (decoded images; a fixed-batch model gets the rest of its batch
+ * blank) and decodes each image's outputs; a failed run is each image's error. 1 when the
+ * outputs cannot be split by image (the caller runs them one by one), else 0. */
+static int run_batch(lp_model_loaded *m, pipeline *p, const size_t *idx, size_t k, size_t rows, float *tensor,
+                     lp_onnx_tensor *outs, lp_onnx_tensor *view, size_t nouts, lp_arena *a, lp_model_infer_stats *st)
+{
+    const lp_model_spec *spec = &m->spec;
+    size_t len = lp_model_tensor_len(&spec->input);
+    lp_model_fit fit[LP_MODEL_INFER_BATCH_MAX];
+    int64_t shape[4], t0 = lp_now_mono_us();
+    lp_error err;
+    int split = 0;
+
+    lp_error_clear(&err);
+    for (size_t j = 0; j < k; j++) {
+        lp_model_infer_item *it = &p->items[idx[j]];
+        const decoded *img = &p->img[idx[j]];
+        if (lp_model_fit_compute(&spec->input, img->w, img->h, &fit[j], &it->err) == 0)
+            lp_model_tensor_pack(&spec->input, &fit[j], img->pixels, (size_t)img->w * 3, tensor + j * len);
+    }
+    if (rows > k)
+        memset(tensor + k * len, 0, (rows - k) * len * sizeof *tensor);
+    int64_t t1 = lp_now_mono_us();
+    st->pack_us += t1 - t0;
+    batch_shape(&spec->input, (int64_t)rows, shape);
+    int rc = lp_onnx_run(m->session, spec->input.name, tensor, shape, 4, outs, &err);
+    int64_t t2 = lp_now_mono_us();
+    st->run_us += t2 - t1;
+    st->runs++;
+    for (size_t j = 0; j < k; j++) {
+        lp_model_infer_item *it = &p->items[idx[j]];
+        if (it->err.code != LP_OK)
+            continue;
+        if (rc != 0) {
+            it->err = err;
+        } else if (batch_part(outs, nouts, rows, j, view) != 0) {
+            split = 1;
+            break;
+        } else {
+            detections(p->cfg, m, it, &p->img[idx[j]], &fit[j], view, nouts, a);
+            st->images++;
+        }
+    }
+    if (rc == 0)
+        lp_onnx_tensors_free(outs, nouts);
+    st->outputs_us += lp_now_mono_us() - t2;
+    return split;
+}
+
+int lp_model_infer_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *items, size_t n, lp_arena *a,
+                         int64_t deadline_ms, lp_model_infer_stats *stats, lp_error *err)
+{
+    size_t nouts = 0, batch = m->batch > 0 ? (size_t)m->batch : 1, idx[LP_MODEL_INFER_BATCH_MAX];
+    lp_onnx_tensor *outs = NULL, *view = NULL;
+    float *tensor = NULL;
+    pthread_t thread;
+    int threaded = 0, synced = 0, rc = -1;
+    pipeline p;
+
+    memset(&thread, 0, sizeof thread);
+    if (batch > LP_MODEL_INFER_BATCH_MAX)
+        batch = m->batch_fixed ? 0 : LP_MODEL_INFER_BATCH_MAX;
+    memset(&p, 0, sizeof p);
+    for (size_t i = 0; i < n; i++) {
+        items[i].dets = NULL;
+        items[i].n = 0;
+        lp_error_clear(&items[i].err);
+    }
+    if (n == 0)
+        return 0;
+    if (batch == 0)
+        return lp_error_set(err, LP_E_INVALID, "model %s takes batches of %d images (at most %d are run at once)",
+                            m->id, m->batch, LP_MODEL_INFER_BATCH_MAX);
+    lp_onnx_session_outputs(m->session, &nouts);
+    p.cfg = cfg;
+    p.spec = &m->spec;
+    p.items = items;
+    p.n = n;
+    p.ahead = AHEAD_BATCHES * batch;
+    p.deadline_ms = deadline_ms;
+    if (!(p.img = calloc(n, sizeof *p.img)) || !(outs = calloc(nouts, sizeof *outs)) ||
+        !(view = calloc(nouts, sizeof *view)) ||
+        !(tensor = malloc(batch * lp_model_tensor_len(&m->spec.input) * sizeof *tensor))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory running model %s", m->id);
         goto done;
-    *n = (size_t)k;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cond, NULL);
+    synced = 1;
+    /* one image (live inference) is decoded here; more on a second thread, ahead of the model */
+    threaded = n > 1 && pthread_create(&thread, NULL, produce, &p) == 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        while (i < n && k < batch) {
+            take(&p, i, threaded, &stats->wait_us);
+            if (items[i].err.code == LP_OK)
+                idx[k++] = i;
+            i++;
+        }
+        if (k == 0)
+            continue;
+        size_t rows = m->batch_fixed ? batch : k;
+        if (run_batch(m, &p, idx, k, rows, tensor, outs, view, nouts, a, stats) != 0) {
+            /* its outputs do not split by image: this model runs one image at a time from now on */
+            LP_INFO("models", "model %s: its outputs do not follow a batch of %zu images; running it one image "
+                              "at a time", m->id, rows);
+            m->batch = 1;
+            batch = 1;
+            for (size_t j = 0; j < k; j++)
+                run_batch(m, &p, &idx[j], 1, 1, tensor, outs, view, nouts, a, stats);
+        }
+        for (size_t j = 0; j < k; j++)
+            lp_media_blob_free(&p.img[idx[j]].ppm);
+    }
     rc = 0;
 
 done:
-    lp_onnx_tensors_free(outs, nouts);
+    if (threaded) {
+        pthread_mutex_lock(&p.mu);
+        p.stop = 1;
+        pthread_cond_broadcast(&p.cond);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(thread, NULL);
+    }
+    if (synced) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.cond);
+    }
+    for (size_t i = 0; p.img && i < n; i++)
+        lp_media_blob_free(&p.img[i].ppm);
+    stats->fetch_us += p.fetch_us;
+    stats->decode_us += p.decode_us;
+    free(p.img);
     free(outs);
+    free(view);
     free(tensor);
-    lp_media_blob_free(&ppm);
     return rc;
+}
+
+int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
+                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb, lp_error *err)
+{
+    lp_model_infer_item it = {.slot = slot, .embed = emb != NULL};
+    lp_model_infer_stats st;
+    memset(&st, 0, sizeof st);
+    *dets = NULL;
+    *n = 0;
+    if (lp_model_infer_slots(cfg, m, &it, 1, a, deadline_ms, &st, err) != 0)
+        return -1;
+    if (it.err.code != LP_OK) {
+        *err = it.err;
+        return -1;
+    }
+    *dets = it.dets;
+    *n = it.n;
+    if (emb)
+        *emb = it.emb;
+    return 0;
 }
 
 /* A detection's shape as annotations store it (arrays borrowed from d). */
@@ -611,7 +876,7 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     lp_model_det *dets;
     size_t n;
     lp_error err;
-    int64_t start = lp_now_mono_ms();
+    int64_t start = lp_now_mono_ms(), start_us = lp_now_mono_us();
 
     lp_error_clear(&err);
     if (!req || json_unpack(req, "{s:s, s:s, s:s, s:s, s:I}", "team_id", &team, "model_id", &model, "item_id",
@@ -634,7 +899,7 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     }
     for (size_t i = 0; i < n; i++)
         json_array_append_new(preds, det_json(m, &dets[i], 0));
-    answer = json_pack("{s:O, s:I}", "predictions", preds, "infer_ms", (json_int_t)(lp_now_mono_ms() - start));
+    answer = json_pack("{s:O, s:f}", "predictions", preds, "infer_ms", (double)(lp_now_mono_us() - start_us) / 1000.0);
 
 done:
     json_decref(preds);

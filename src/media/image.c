@@ -1,6 +1,7 @@
 /* Images: allow-listed loaders, header checks before decoding, thumbnail,
  * preview and pyramid. See image.h for the contract and docs/MEDIA.md. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,7 +388,23 @@ cleanup:
     return rc;
 }
 
-int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, lp_media_blob *out, lp_error *err)
+int64_t lp_image_fit_side(int64_t width, int64_t height, int max_side, const lp_image_fit *fit)
+{
+    int64_t longest = width > height ? width : height, side = longest;
+    if (max_side > 0 && max_side < side)
+        side = max_side;
+    if (fit && fit->width > 0 && fit->height > 0 && width > 0 && height > 0) {
+        double sx = (double)fit->width / (double)width, sy = (double)fit->height / (double)height;
+        double s = fit->cover ? (sx > sy ? sx : sy) : (sx < sy ? sx : sy);
+        double need = ceil(s * (double)longest - 1e-9);
+        if (need < (double)side)
+            side = need < 1 ? 1 : (int64_t)need;
+    }
+    return side;
+}
+
+int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, const lp_image_fit *fit,
+                    lp_media_blob *out, lp_error *err)
 {
     const struct loader *ld = NULL;
     lp_image_info info;
@@ -399,8 +416,7 @@ int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_sid
     memset(out, 0, sizeof *out);
     if (probe(path, limits, &info, &ld, err))
         return -1;
-    int64_t longest = info.width > info.height ? info.width : info.height;
-    if (shrink(path, ld, &info, max_side > 0 && max_side < longest ? max_side : (int)longest, &img, err))
+    if (shrink(path, ld, &info, (int)lp_image_fit_side(info.width, info.height, max_side, fit), &img, err))
         return -1;
     if (vips_image_hasalpha(img) ? vips_flatten(img, &flat, NULL) : vips_copy(img, &flat, NULL)) {
         lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be flattened", ld->label, lp_media_basename(path));

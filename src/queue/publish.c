@@ -147,7 +147,7 @@ int lp_amqp_publish(lp_amqp *c, const lp_amqp_msg *msgs, size_t n, unsigned char
         memset(&props, 0, sizeof(props));
         props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
         props.content_type = lp_amqp_cstr("application/json");
-        props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+        props.delivery_mode = m->transient ? AMQP_DELIVERY_NONPERSISTENT : AMQP_DELIVERY_PERSISTENT;
         if (m->message_id) {
             props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
             props.message_id = lp_amqp_cstr(m->message_id);

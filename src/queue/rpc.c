@@ -76,8 +76,8 @@ static void give_back(lp_amqp_rpc *p, lp_amqp *c)
     lp_amqp_close(c);
 }
 
-int lp_amqp_rpc_call(lp_amqp_rpc *p, const char *queue, const char *body, int64_t timeout_ms, char **answer,
-                     size_t *len, lp_error *err)
+int lp_amqp_rpc_call(lp_amqp_rpc *p, const char *queue, const char *fallback, const char *body, int64_t timeout_ms,
+                     char **answer, size_t *len, lp_error *err)
 {
     int64_t deadline = lp_now_mono_ms() + timeout_ms;
     char id[37];
@@ -90,10 +90,17 @@ int lp_amqp_rpc_call(lp_amqp_rpc *p, const char *queue, const char *body, int64_
         return lp_error_set(err, LP_E_INTERNAL, "cannot make a correlation id");
     if (!(c = take(p, err)))
         return -1;
-    lp_amqp_msg m = {"", queue, body, strlen(body), id, LP_AMQP_REPLY_TO, id};
-    if (lp_amqp_publish(c, &m, 1, NULL, timeout_ms, err) != 0) {
+    lp_amqp_msg m = {"", queue, body, strlen(body), id, LP_AMQP_REPLY_TO, id, 1};
+    int sent = lp_amqp_publish(c, &m, 1, NULL, timeout_ms, err);
+    if (sent != 0 && err->code == LP_E_INTERNAL && fallback) { /* returned: nobody declared queue */
+        lp_error_clear(err);
+        m.routing_key = fallback;
+        m.transient = 0;
+        sent = lp_amqp_publish(c, &m, 1, NULL, timeout_ms, err);
+    }
+    if (sent != 0) {
         if (err->code == LP_E_INTERNAL) /* returned: no such queue */
-            lp_error_set(err, LP_E_UNAVAILABLE, "RabbitMQ took no request for queue %s", queue);
+            lp_error_set(err, LP_E_UNAVAILABLE, "RabbitMQ took no request for queue %s", m.routing_key);
         goto done;
     }
     for (;;) {

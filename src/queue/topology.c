@@ -65,6 +65,14 @@ int lp_queue_retry_name(const char *q, size_t tier, char out[LP_QUEUE_FULL_NAME_
     return 0;
 }
 
+int lp_queue_live_name(const char *q, char out[LP_QUEUE_FULL_NAME_MAX])
+{
+    if (!lp_queue_name_valid(q))
+        return -1;
+    snprintf(out, LP_QUEUE_FULL_NAME_MAX, LP_QUEUE_PREFIX "%s.live", q);
+    return 0;
+}
+
 /* Arguments of a queue declaration: a small fixed-size table. */
 typedef struct qargs {
     amqp_table_entry_t e[6];
@@ -164,6 +172,25 @@ static int declare_one(lp_amqp *c, const char *q, lp_error *err)
             return -1;
     }
     return 0;
+}
+
+int lp_queue_declare_live(lp_amqp *c, const char *q, lp_error *err)
+{
+    char name[LP_QUEUE_FULL_NAME_MAX], what[LP_QUEUE_FULL_NAME_MAX + 32];
+    qargs a;
+
+    if (lp_queue_live_name(q, name))
+        return lp_error_set(err, LP_E_INVALID, "queue name \"%s\" is invalid: use 1 to %d of a-z, 0-9, '_', '-'", q,
+                            LP_QUEUE_NAME_MAX);
+    if (!lp_amqp_ok(c))
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the connection to RabbitMQ at %s is broken", lp_amqp_where(c));
+    a.n = 0;
+    arg_str(&a, "x-queue-type", "classic");
+    amqp_table_t t = {a.n, a.e};
+    /* not durable, not exclusive (every worker of q shares it), deleted with its last consumer */
+    amqp_queue_declare(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(name), 0, 0, 0, 1, t);
+    snprintf(what, sizeof(what), "declaring queue %s", name);
+    return lp_amqp_check_reply(c, amqp_get_rpc_reply(c->conn), what, err) ? -1 : 0;
 }
 
 int lp_queue_declare_topology(lp_amqp *c, const char *const *queues, size_t n, lp_error *err)

@@ -3,7 +3,9 @@
  * DESIGN (threads):
  *   main thread   owns the consuming RabbitMQ connection: connects (with
  *                 backoff), declares the topology, consumes worker_queues with
- *                 prefetch amqp_prefetch (webhooks: webhook_prefetch), and acks or rejects each delivery
+ *                 prefetch amqp_prefetch (webhooks: webhook_prefetch) and
+ *                 their live queues (live inference requests,
+ *                 loupe/queue/topology.h), and acks or rejects each delivery
  *                 once its job thread has finished. While a job runs it keeps
  *                 servicing the connection (heartbeats; further deliveries of
  *                 the prefetch window are buffered in order).
@@ -38,6 +40,7 @@
 #include "loupe/db/db.h"
 #include "loupe/core/util.h"
 #include "loupe/worker/heartbeat.h"
+#include "loupe/worker/nvml.h"
 #include "loupe/jobs/job.h"
 #include "loupe/jobs/model_infer.h"
 #include "loupe/worker/runner.h"
@@ -160,12 +163,17 @@ static int connect_broker(dispatcher *w)
     if (w->mq && lp_queue_declare_topology(w->mq, w->topology, w->ntopology, &err) == 0) {
         size_t i;
         for (i = 0; i < w->nqueues; i++) {
-            char name[LP_QUEUE_FULL_NAME_MAX];
+            char name[LP_QUEUE_FULL_NAME_MAX], live[LP_QUEUE_FULL_NAME_MAX];
+            int webhooks;
             lp_queue_work_name(w->queues[i], name);
-            if (lp_amqp_consume(w->mq, name,
-                                (int)(w->sender && strcmp(name, w->webhooks_queue) == 0 ? w->cfg->webhook_prefetch
-                                                                                         : w->cfg->amqp_prefetch),
+            webhooks = w->sender && strcmp(name, w->webhooks_queue) == 0;
+            if (lp_amqp_consume(w->mq, name, (int)(webhooks ? w->cfg->webhook_prefetch : w->cfg->amqp_prefetch),
                                 &err) != 0)
+                break;
+            /* requests answered at once (live inference) come on the queue's live queue */
+            lp_queue_live_name(w->queues[i], live);
+            if (!webhooks && (lp_queue_declare_live(w->mq, w->queues[i], &err) != 0 ||
+                              lp_amqp_consume(w->mq, live, (int)w->cfg->amqp_prefetch, &err) != 0))
                 break;
         }
         if (i == w->nqueues) {
@@ -399,6 +407,42 @@ cleanup:
     free(settles);
 }
 
+int lp_worker_gpu_queue(const char **queues, size_t n, size_t cap, size_t ngpus, const char *gpu_queue,
+                        lp_error *err)
+{
+    if (!gpu_queue || !*gpu_queue || ngpus == 0)
+        return (int)n;
+    if (!lp_queue_name_valid(gpu_queue))
+        return lp_error_field(err, LP_E_INVALID, "worker_gpu_queue",
+                              "\"%s\" is not a queue name (1 to %d of a-z, 0-9, '_', '-')", gpu_queue,
+                              LP_QUEUE_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(queues[i], gpu_queue) == 0)
+            return (int)n;
+    }
+    if (n == cap)
+        return lp_error_field(err, LP_E_INVALID, "worker_gpu_queue", "worker_queues leaves no room for \"%s\"",
+                              gpu_queue);
+    queues[n] = gpu_queue;
+    return (int)n + 1;
+}
+
+/* A worker with a GPU consumes worker_gpu_queue too. */
+static int add_gpu_queue(dispatcher *w, const lp_config *cfg, lp_error *err)
+{
+    lp_gpu_info gpus[LP_HOST_GPUS_MAX];
+    lp_nvml *nvml = lp_nvml_open(cfg->nvml_library);
+    size_t ngpus = lp_nvml_read(nvml, gpus, LP_HOST_GPUS_MAX);
+    lp_nvml_close(nvml);
+    int n = lp_worker_gpu_queue(w->queues, w->nqueues, LP_WORKER_QUEUES_MAX, ngpus, cfg->worker_gpu_queue, err);
+    if (n < 0)
+        return -1;
+    if ((size_t)n > w->nqueues)
+        LP_INFO("worker", "%zu GPU(s) (%s): consuming queue %s too", ngpus, gpus[0].name, cfg->worker_gpu_queue);
+    w->nqueues = (size_t)n;
+    return 0;
+}
+
 static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
 {
     lp_error err;
@@ -419,6 +463,10 @@ static int setup(dispatcher *w, const lp_config *cfg, char *qbuf, size_t qcap)
         return -1;
     }
     w->nqueues = (size_t)n;
+    if (add_gpu_queue(w, cfg, &err) != 0) {
+        LP_ERROR("worker", "worker_gpu_queue: %s", err.nfields ? err.fields[0].message : err.message);
+        return -1;
+    }
     nreg = lp_job_queues(reg, LP_WORKER_QUEUES_MAX);
     if (nreg > LP_WORKER_QUEUES_MAX)
         nreg = LP_WORKER_QUEUES_MAX;

@@ -2,7 +2,8 @@
  *
  * DESIGN (thread): the heartbeat thread owns its database connection; it
  * reads the runner's current job through lp_job_runner_current (locked) and
- * sleeps on a condition variable so that stop is immediate. */
+ * sleeps on a condition variable so that stop is immediate. GPUs are read
+ * again at every beat (memory used and free) through NVML, kept open. */
 #include "loupe/worker/heartbeat.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "loupe/core/util.h"
 #include "loupe/db/jobs_sql.h"
 #include "loupe/worker/host_info.h"
+#include "loupe/worker/nvml.h"
 
 #ifndef LOUPE_VERSION
 #define LOUPE_VERSION "0.1.0"
@@ -34,6 +36,7 @@ struct lp_heartbeat {
     char *queues_json;      /* owned */
     char gpus_json[4096];
     lp_host_info host;
+    lp_nvml *nvml;          /* NULL without GPUs; the thread's once started */
     int64_t started_ms;
 };
 
@@ -51,6 +54,11 @@ static int beat(lp_heartbeat *hb, lp_db **db)
             LP_WARN("worker", "heartbeat: %s", err.message);
             return -1;
         }
+    }
+    if (hb->nvml) { /* memory used and free as of now */
+        hb->host.ngpus = lp_nvml_read(hb->nvml, hb->host.gpus, LP_HOST_GPUS_MAX);
+        if (lp_host_gpus_json(&hb->host, hb->gpus_json, sizeof(hb->gpus_json)) < 0)
+            lp_strlcpy(hb->gpus_json, "[]", sizeof(hb->gpus_json));
     }
     memset(&w, 0, sizeof(w));
     w.id = hb->id;
@@ -123,7 +131,9 @@ lp_heartbeat *lp_heartbeat_start(const lp_config *cfg, const char *const *queues
     hb->cfg = cfg;
     hb->runner = runner;
     hb->started_ms = lp_now_wall_ms();
-    lp_host_info_read(&hb->host);
+    lp_host_info_read(&hb->host, cfg->nvml_library);
+    if (hb->host.ngpus > 0)
+        hb->nvml = lp_nvml_open(cfg->nvml_library);
     if (lp_host_gpus_json(&hb->host, hb->gpus_json, sizeof(hb->gpus_json)) < 0)
         lp_strlcpy(hb->gpus_json, "[]", sizeof(hb->gpus_json));
     /* a host name is at most 64 bytes (HOST_NAME_MAX); the id fits 128 */
@@ -140,6 +150,7 @@ lp_heartbeat *lp_heartbeat_start(const lp_config *cfg, const char *const *queues
         lp_error_set(err, LP_E_INTERNAL, "cannot start the heartbeat thread: %s", strerror(rc));
         pthread_mutex_destroy(&hb->mu);
         pthread_cond_destroy(&hb->cond);
+        lp_nvml_close(hb->nvml);
         free(hb->queues_json);
         free(hb);
         return NULL;
@@ -168,6 +179,7 @@ void lp_heartbeat_stop(lp_heartbeat *hb)
     pthread_join(hb->thread, NULL);
     pthread_mutex_destroy(&hb->mu);
     pthread_cond_destroy(&hb->cond);
+    lp_nvml_close(hb->nvml);
     free(hb->queues_json);
     free(hb);
 }

@@ -1,7 +1,6 @@
 /* Host facts a worker announces. See loupe/worker/host_info.h. */
 #include "loupe/worker/host_info.h"
 
-#include <dlfcn.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
+#include "loupe/worker/nvml.h"
 
 #define MEMINFO_MAX 16384
 
@@ -53,68 +53,9 @@ static int64_t read_memory(void)
     return total < 0 ? 0 : total;
 }
 
-/* NVML, declared here with the few types we use (the header is not needed at
- * build time; the library is optional at run time). */
-typedef int nvml_return;
-typedef void *nvml_device;
-typedef struct nvml_memory {
-    unsigned long long total, free, used;
-} nvml_memory;
-
-static void read_gpus(lp_host_info *out)
+void lp_host_info_read(lp_host_info *out, const char *nvml_library)
 {
-    void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-    nvml_return (*init)(void);
-    nvml_return (*shutdown)(void);
-    nvml_return (*count)(unsigned *);
-    nvml_return (*by_index)(unsigned, nvml_device *);
-    nvml_return (*get_name)(nvml_device, char *, unsigned);
-    nvml_return (*get_memory)(nvml_device, nvml_memory *);
-    unsigned n = 0;
-
-    if (!lib)
-        return;
-    /* dlsym returns void *; copying the pointer converts it to a function pointer without a cast ISO C forbids. */
-#define LOAD(var, sym)                                                                                              \
-    do {                                                                                                             \
-        void *p_ = dlsym(lib, sym);                                                                                  \
-        memcpy(&var, &p_, sizeof(var));                                                                              \
-    } while (0)
-    LOAD(init, "nvmlInit_v2");
-    LOAD(shutdown, "nvmlShutdown");
-    LOAD(count, "nvmlDeviceGetCount_v2");
-    LOAD(by_index, "nvmlDeviceGetHandleByIndex_v2");
-    LOAD(get_name, "nvmlDeviceGetName");
-    LOAD(get_memory, "nvmlDeviceGetMemoryInfo");
-#undef LOAD
-    if (!init || !shutdown || !count || !by_index || !get_name || !get_memory || init() != 0) {
-        LP_DEBUG("worker", "NVML present but unusable; reporting no GPUs");
-        dlclose(lib);
-        return;
-    }
-    if (count(&n) == 0) {
-        for (unsigned i = 0; i < n && out->ngpus < LP_HOST_GPUS_MAX; i++) {
-            nvml_device dev;
-            nvml_memory mem;
-            lp_gpu_info *g = &out->gpus[out->ngpus];
-            memset(g, 0, sizeof(*g));
-            if (by_index(i, &dev) != 0)
-                continue;
-            g->index = i;
-            if (get_name(dev, g->name, sizeof(g->name)) != 0)
-                snprintf(g->name, sizeof(g->name), "GPU %u", i);
-            g->name[sizeof(g->name) - 1] = '\0';
-            if (get_memory(dev, &mem) == 0)
-                g->memory_bytes = (int64_t)mem.total;
-            out->ngpus++;
-        }
-    }
-    shutdown();
-    dlclose(lib);
-}
-
-void lp_host_info_read(lp_host_info *out)
-{
+    lp_nvml *nvml;
     long cpus;
     memset(out, 0, sizeof(*out));
     if (gethostname(out->host, sizeof(out->host) - 1) != 0)
@@ -122,7 +63,9 @@ void lp_host_info_read(lp_host_info *out)
     cpus = sysconf(_SC_NPROCESSORS_ONLN);
     out->cpus = cpus > 0 ? (int)cpus : 0;
     out->memory_bytes = read_memory();
-    read_gpus(out);
+    nvml = lp_nvml_open(nvml_library);
+    out->ngpus = lp_nvml_read(nvml, out->gpus, LP_HOST_GPUS_MAX);
+    lp_nvml_close(nvml);
 }
 
 int lp_host_gpus_json(const lp_host_info *h, char *out, size_t cap)
@@ -135,9 +78,11 @@ int lp_host_gpus_json(const lp_host_info *h, char *out, size_t cap)
         return -1;
     for (size_t i = 0; i < h->ngpus; i++) {
         const char *name = h->gpus[i].name;
-        json_t *g = json_pack("{s:i, s:s, s:I}", "index", (int)h->gpus[i].index, "name",
+        json_t *g = json_pack("{s:i, s:s, s:I, s:I, s:I}", "index", (int)h->gpus[i].index, "name",
                               lp_utf8_valid(name, strlen(name)) ? name : "?", "memory_bytes",
-                              (json_int_t)h->gpus[i].memory_bytes);
+                              (json_int_t)h->gpus[i].memory_bytes, "memory_used_bytes",
+                              (json_int_t)h->gpus[i].memory_used_bytes, "memory_free_bytes",
+                              (json_int_t)h->gpus[i].memory_free_bytes);
         if (!g || json_array_append_new(arr, g) != 0)
             goto cleanup;
     }

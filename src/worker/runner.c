@@ -131,7 +131,7 @@ static int publish_msg(lp_job_runner *r, const lp_amqp_msg *msg, lp_error *err);
 static int publish(lp_job_runner *r, const char *exchange, const char *routing_key, const char *body,
                    const char *message_id, lp_error *err)
 {
-    lp_amqp_msg m = {exchange, routing_key, body, strlen(body), message_id, NULL, NULL};
+    lp_amqp_msg m = {exchange, routing_key, body, strlen(body), message_id, NULL, NULL, 0};
     return publish_msg(r, &m, err);
 }
 
@@ -427,7 +427,7 @@ lp_delivery_outcome lp_job_runner_answer(lp_job_runner *r, const char *body, siz
         answer = lp_model_infer_answer(r->db, r->cfg, r->arena, body, len);
     }
     if (answer && (text = json_dumps(answer, JSON_COMPACT))) {
-        lp_amqp_msg m = {"", reply_to, text, strlen(text), NULL, NULL, correlation_id};
+        lp_amqp_msg m = {"", reply_to, text, strlen(text), NULL, NULL, correlation_id, 1};
         if (publish_msg(r, &m, &err) != 0)
             LP_WARN("worker", "a live inference answer was not delivered (its caller may have gone): %s",
                     err.message);

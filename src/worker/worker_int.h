@@ -13,6 +13,12 @@
  * error on "worker_queues" (empty, bad name, too many). */
 int lp_worker_parse_queues(const char *text, char *buf, size_t bufcap, const char **out, size_t cap, lp_error *err);
 
+/* With ngpus > 0, adds gpu_queue (worker_gpu_queue; NULL or "": none) to
+ * queues[0..n) unless there already (room for cap). Returns the new count,
+ * or -1 with a field error on "worker_gpu_queue" (a bad name, no room). */
+int lp_worker_gpu_queue(const char **queues, size_t n, size_t cap, size_t ngpus, const char *gpu_queue,
+                        lp_error *err);
+
 /* Runs the worker until SIGTERM/SIGINT: finishes the job in hand, then
  * returns 0. Returns 1 when it cannot start (bad settings). Connection
  * failures are retried with backoff, never fatal. */

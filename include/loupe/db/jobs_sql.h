@@ -154,6 +154,10 @@ int lp_db_worker_heartbeat(lp_db *db, const lp_worker_info *w, lp_error *err);
 /* Removes the worker's row (clean shutdown). 0 or -1. */
 int lp_db_worker_delete(lp_db *db, const char *id, lp_error *err);
 
+/* How many workers seen within alive_ms consume queue (a queue name Q), or
+ * -1 with err. */
+int64_t lp_db_workers_of_queue(lp_db *db, const char *queue, int64_t alive_ms, lp_error *err);
+
 /* Workers ordered by host, pid. alive = seen within alive_ms; with
  * include_dead 0 only those. current_job_id is shown only when that job
  * belongs to team_id (another team's work is not the caller's business).

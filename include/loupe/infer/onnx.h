@@ -45,17 +45,28 @@ void lp_onnx_free(lp_onnx *rt);
 /* 1 when the library was built with the CUDA execution provider. */
 int lp_onnx_has_cuda(const lp_onnx *rt);
 
+/* Whether sessions made from now on keep their intra-op threads spinning
+ * between runs (the library's default, spin = 1: lowest latency when the
+ * process has the cores to itself) or let them sleep (0: the cores stay
+ * free for other work, e.g. decoding the next images). */
+void lp_onnx_set_spinning(lp_onnx *rt, int spin);
+
 /* Loads a model from memory (model: len bytes, copied by the library); with
  * cuda, on the CUDA execution provider (device 0). LP_E_INVALID when the
  * bytes are not a model this library runs. */
 lp_onnx_session *lp_onnx_session_new(lp_onnx *rt, const void *model, size_t len, int cuda, lp_error *err);
 void lp_onnx_session_free(lp_onnx_session *s);
 
+/* The first dimension of the model's first input: the batch it takes.
+ * > 0 when the model fixes it (BlazeFace: 1), -1 when any batch runs. */
+int64_t lp_onnx_session_batch(const lp_onnx_session *s);
+
 /* The session's output names in order (borrowed; n set). */
 const char *const *lp_onnx_session_outputs(const lp_onnx_session *s, size_t *n);
 
 /* Runs the model on one float input: input_name NULL = the model's first
- * input; shape (ndims entries) e.g. {batch, 3, height, width}. Fills
+ * input; shape (ndims entries) e.g. {batch, 3, height, width} (a batch of
+ * several images one after the other in input). Fills
  * outs[0..n) with every output in order (n = lp_onnx_session_outputs);
  * free them with lp_onnx_tensors_free. LP_E_INVALID when the library
  * refuses the input (wrong name or shape). */

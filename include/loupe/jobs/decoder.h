@@ -28,9 +28,11 @@
  *       decoding forward; loupe/media/video_thumbs.h)
  *   {"op": "tile", "file", "level", "col", "row", "format"}
  *       LP_DECODER_OK with one DeepZoom tile of the pyramidal TIFF file
- *   {"op": "pixels", "file", "max_side", "limits"}
+ *   {"op": "pixels", "file", "max_side", "limits", "fit"?: {"width",
+ *    "height", "mode": "contain" | "cover"}}
  *       LP_DECODER_OK with the image's pixels as a binary PPM, upright
- *       8-bit sRGB, longest side at most max_side (models run on them)
+ *       8-bit sRGB, longest side at most max_side and no more than the
+ *       fit box needs (models run on them; lp_image_fit_side)
  *   {"op": "slice", "file", "plane", "index", "center", "width", "format",
  *    "quality", "limits"}
  *       LP_DECODER_OK with slice index of plane (axial, coronal, sagittal)
@@ -76,6 +78,7 @@
 
 #include "loupe/core/config.h"
 #include "loupe/core/error.h"
+#include "loupe/media/image.h"
 #include "loupe/media/media.h"
 #include "loupe/media/video_thumbs.h"
 
@@ -193,9 +196,10 @@ int lp_decoder_tile(lp_decoder *d, const char *file, int level, int64_t col, int
 
 /* The pixels of the image file (under the work directory) as a binary PPM
  * (loupe/media/image.h, lp_image_pixels): upright 8-bit sRGB, longest side
- * at most max_side (0: as it is); as lp_decoder_frame. */
-int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_media_limits *limits,
-                      int64_t deadline_ms, lp_media_blob *out, lp_error *err);
+ * at most max_side (0: as it is) and no larger than fit (NULL: none; a
+ * model's input box) needs; as lp_decoder_frame. */
+int lp_decoder_pixels(lp_decoder *d, const char *file, int max_side, const lp_image_fit *fit,
+                      const lp_media_limits *limits, int64_t deadline_ms, lp_media_blob *out, lp_error *err);
 
 /* Slice index of plane ("axial", "coronal", "sagittal") of the normalized
  * volume file (under the work directory), windowed at center/width, as fmt

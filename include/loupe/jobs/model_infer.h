@@ -6,14 +6,22 @@
  *               session (loupe/infer/onnx.h) — kept per process, by model id
  *               and version, for the next item and the next job
  *   the image   the slot's original, decoded in the sandbox
- *               (lp_decoder_pixels, longest side model_image_max_side)
- *   the tensor  fit and packing of loupe/models/tensor.h
+ *               (lp_decoder_pixels, longest side model_image_max_side,
+ *               and no larger than the model's input box needs: JPEGs
+ *               shrink while they are decoded)
+ *   the tensor  fit and packing of loupe/models/tensor.h; several images
+ *               in one run when the model's input takes a batch
  *   the shapes  the model's decoder (loupe/models/detect.h, shapes.h), in
  *               the slot's pixels; keypoints named after the skeleton of
  *               their class (read when the model is loaded)
  *
- * DESIGN (threads): one thread at a time (the worker runs one job at a
- * time); a loaded model stays valid until the next lp_model_infer_load. */
+ * ONNX Runtime runs with infer_threads threads (0: one per core, less one
+ * for the decoder when there are more than two), its idle threads asleep.
+ *
+ * DESIGN (threads): one caller at a time (the worker runs one job at a
+ * time); a loaded model stays valid until the next lp_model_infer_load.
+ * lp_model_infer_slots decodes on a thread of its own, ahead of the model,
+ * and joins it before it returns. */
 #ifndef LOUPE_JOBS_MODEL_INFER_H
 #define LOUPE_JOBS_MODEL_INFER_H
 
@@ -60,6 +68,45 @@ typedef struct lp_model_embedding {
 int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
                         int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb,
                         lp_error *err);
+
+/* Most images one model run takes (infer_batch is at most this). */
+#define LP_MODEL_INFER_BATCH_MAX 64
+
+/* One image of lp_model_infer_slots. */
+typedef struct lp_model_infer_item {
+    const lp_slot_row *slot;  /* in (borrowed): an image slot whose original is stored */
+    int embed;                /* in: 1 to have its embedding in emb */
+    lp_model_det *dets;       /* out: its detections (in the arena), in the slot's pixels */
+    size_t n;                 /* out */
+    lp_model_embedding emb;   /* out, when embed (as lp_model_infer_slot) */
+    lp_error err;             /* out: LP_OK, or why it has none (as lp_model_infer_slot fails) */
+} lp_model_infer_item;
+
+/* Where the time of lp_model_infer_slots went, in microseconds (added to). */
+typedef struct lp_model_infer_stats {
+    int64_t images;           /* run and decoded */
+    int64_t runs;             /* model runs (batches) */
+    int64_t fetch_us;         /* originals copied from storage   } on the decoding thread, */
+    int64_t decode_us;        /* sandboxed decode and shrink     } beside the model's */
+    int64_t wait_us;          /* the model waiting for decoded images */
+    int64_t pack_us;          /* input tensors */
+    int64_t run_us;           /* ONNX Runtime */
+    int64_t outputs_us;       /* output decoding */
+} lp_model_infer_stats;
+
+/* Runs m on the images of items[0..n): a second thread fetches and decodes
+ * them in order, at most two batches ahead of the model, which runs them a
+ * batch at a time (the model's fixed batch, the rest of it blank; else up
+ * to infer_batch). A model whose outputs turn out not to follow the batch
+ * is run one image at a time from then on. Each item's result or error is
+ * in it (an image past deadline_ms: LP_E_TIMEOUT). 0, or -1 with err when
+ * nothing could be run (out of memory). stats must not be NULL. */
+int lp_model_infer_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *items, size_t n, lp_arena *a,
+                         int64_t deadline_ms, lp_model_infer_stats *stats, lp_error *err);
+
+/* ONNX Runtime's threads per run: setting (infer_threads) when > 0, else
+ * the worker's cpus, less one (left to the decoder) when more than two. */
+int lp_model_infer_threads(int64_t setting, long cpus);
 
 /* One detection as a prediction row of lp_db_predictions_insert: {"item_id",
  * "slot", "ordinal", "label", "class_id", "type", "geom" (hex blob),

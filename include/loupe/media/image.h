@@ -75,12 +75,27 @@ typedef struct lp_image_result {
 int lp_image_process(const char *path, const char *out_dir, const lp_media_limits *limits, lp_media_format fmt,
                      lp_image_result *result, lp_error *err);
 
+/* The box a model's input is cut from (lp_image_pixels): the image is
+ * decoded no larger than needed to fill width × height — contain: the
+ * whole image inside the box (a letterboxed input), cover: the box inside
+ * the image (a stretched input, each side at least the box's). */
+typedef struct lp_image_fit {
+    int width, height; /* > 0 */
+    int cover;         /* 0 contain, 1 cover */
+} lp_image_fit;
+
+/* The longest side lp_image_pixels decodes a width × height (upright)
+ * image at: the image's own, at most max_side (when > 0), at most what fit
+ * (may be NULL) needs (rounded up; at least 1). Never more than the image's. */
+int64_t lp_image_fit_side(int64_t width, int64_t height, int max_side, const lp_image_fit *fit);
+
 /* The pixels of path (an allowed image, probed as lp_image_probe does):
- * upright per EXIF, 8-bit sRGB, alpha flattened on black, shrunk to a
- * longest side of at most max_side (0 or more than the image: as it is;
- * never enlarged), as a binary PPM ("P6\n<w> <h>\n255\n" then w × h × 3
+ * upright per EXIF, 8-bit sRGB, alpha flattened on black, shrunk to the
+ * longest side lp_image_fit_side gives (never enlarged; JPEGs shrink while
+ * they are decoded), as a binary PPM ("P6\n<w> <h>\n255\n" then w × h × 3
  * bytes) in out (new; free with lp_media_blob_free). 0, or -1 with err. */
-int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, lp_media_blob *out, lp_error *err);
+int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_side, const lp_image_fit *fit,
+                    lp_media_blob *out, lp_error *err);
 
 /* Reads the header of a PPM that lp_image_pixels wrote: width, height and
  * the offset of the pixels. 0, or -1 (LP_E_INVALID) when data is not one. */

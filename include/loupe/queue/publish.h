@@ -24,6 +24,7 @@ typedef struct lp_amqp_msg {
     /* Request and reply (RPC): NULL = none. */
     const char *reply_to;    /* where the answer goes (LP_AMQP_REPLY_TO for a direct reply) */
     const char *correlation_id;
+    int transient;           /* 1: not persisted (a live request: worth nothing after its caller gave up) */
 } lp_amqp_msg;
 
 /* Publishes msgs[0..n) and waits up to timeout_ms for their confirms.

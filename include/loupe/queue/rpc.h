@@ -25,11 +25,14 @@ typedef struct lp_amqp_rpc lp_amqp_rpc;
 lp_amqp_rpc *lp_amqp_rpc_new(const char *url, int size);
 void lp_amqp_rpc_free(lp_amqp_rpc *p);
 
-/* Publishes body (JSON) to queue (a full broker queue name) and waits up to
- * timeout_ms for the answer: 0 with *answer (malloc'ed, NUL-terminated,
- * *len bytes), or -1 with LP_E_TIMEOUT (no answer in time) or
- * LP_E_UNAVAILABLE (the broker cannot be reached, or took no request). */
-int lp_amqp_rpc_call(lp_amqp_rpc *p, const char *queue, const char *body, int64_t timeout_ms, char **answer,
-                     size_t *len, lp_error *err);
+/* Publishes body (JSON) to queue (a full broker queue name; a live queue,
+ * loupe/queue/topology.h) as a transient message — or, when no such queue
+ * exists (no consumer has declared it) and fallback (a full name) is not
+ * NULL, to fallback as a persistent one — and waits up to timeout_ms for
+ * the answer: 0 with *answer (malloc'ed, NUL-terminated, *len bytes), or -1
+ * with LP_E_TIMEOUT (no answer in time) or LP_E_UNAVAILABLE (the broker
+ * cannot be reached, or took no request). */
+int lp_amqp_rpc_call(lp_amqp_rpc *p, const char *queue, const char *fallback, const char *body, int64_t timeout_ms,
+                     char **answer, size_t *len, lp_error *err);
 
 #endif

@@ -9,7 +9,14 @@
  *
  * All queues are durable quorum queues with at-least-once dead-lettering, so a
  * message survives broker restarts and is never dropped between a retry queue
- * and its work queue. Declaring is idempotent: every start declares the same
+ * and its work queue.
+ *
+ * Requests a worker answers at once (live inference, loupe/queue/rpc.h) take
+ * another way: loupe.Q.live, a classic queue that is neither durable nor
+ * replicated and goes away with its last consumer, declared and consumed by
+ * every worker of Q (lp_queue_declare_live). Such a request is worthless
+ * once its caller has given up, so it is never written to disk: no fsync
+ * lies between the caller and the worker. Declaring is idempotent: every start declares the same
  * topology. Changing a queue's arguments later needs the old queue deleted
  * first (the broker refuses a redeclare with different arguments). */
 #ifndef LOUPE_QUEUE_TOPOLOGY_H
@@ -49,11 +56,16 @@ int lp_queue_name_valid(const char *q);
 int lp_queue_work_name(const char *q, char out[LP_QUEUE_FULL_NAME_MAX]);
 int lp_queue_dead_name(const char *q, char out[LP_QUEUE_FULL_NAME_MAX]);
 int lp_queue_retry_name(const char *q, size_t tier, char out[LP_QUEUE_FULL_NAME_MAX]);
+int lp_queue_live_name(const char *q, char out[LP_QUEUE_FULL_NAME_MAX]);
 
 /* Declares the exchanges and, for each of queues[0..n), the work, dead and
  * retry queues with their bindings. Returns 0, or -1 with err naming the
  * object the broker refused (the connection is then broken). */
 int lp_queue_declare_topology(lp_amqp *c, const char *const *queues, size_t n, lp_error *err);
+
+/* Declares Q's live queue loupe.Q.live (classic, not durable, deleted with
+ * its last consumer). 0, or -1 with err (the connection is then broken). */
+int lp_queue_declare_live(lp_amqp *c, const char *q, lp_error *err);
 
 /* Messages ready in the broker queue `name` (a full name, "loupe.media") and
  * its consumers, by a passive declare (no plugin needed; creates nothing).

@@ -1,5 +1,6 @@
 /* A worker's heartbeat: a thread that upserts the worker's row (host, pid,
- * queues, CPUs, memory, GPUs, current job) every worker_heartbeat, and
+ * queues, CPUs, memory, GPUs with their memory used and free as of that
+ * beat, current job) every worker_heartbeat, and
  * refreshes the current job's heartbeat_at. It owns its own database
  * connection and reconnects after failures. Stopping deletes the row. */
 #ifndef LOUPE_WORKER_HEARTBEAT_H

@@ -3,12 +3,16 @@
  * /api/v1/models/{id}/runs), its predictions stored apart from annotations.
  *
  * payload  {"model_id", "filters": {…item filter…}, "slot"?, "requested_by"?}
- * result   {"model_id", "items", "skipped", "predictions"}
+ * result   {"model_id", "items", "skipped", "predictions", "stages_ms": {"images",
+ *           "runs", "fetch", "decode", "wait", "pack", "run", "outputs", "store"}}
  *
- * The items are read in creation order, model_run_batch at a time; each
- * item's slot (the named one, else its first image slot) is run through the
- * model (loupe/jobs/model_infer.h) and the batch's predictions are stored
- * with one statement. A prediction is keyed by (run, item, slot, ordinal),
+ * The items are read in creation order, model_run_batch at a time; the
+ * page's slots (each item's named one, else its first image slot) are run
+ * through the model together (lp_model_infer_slots: decoded on a second
+ * thread ahead of the model, run in batches) and the page's predictions
+ * are stored with one statement; stages_ms says where the time went
+ * (milliseconds; fetch and decode overlap the model's run, wait is the
+ * model's time waiting for them). A prediction is keyed by (run, item, slot, ordinal),
  * so an attempt that runs again after a worker died stores nothing twice.
  * Items without a ready image slot are skipped and counted.
  *
@@ -77,6 +81,8 @@ static const lp_slot_row *pick_slot(const lp_item_row *item, const char *name)
 
 typedef struct run_totals {
     int64_t items, skipped, predictions;
+    int64_t store_us;
+    lp_model_infer_stats stages;
 } run_totals;
 
 /* The item's row of model_run_items: its scores and embedding. New reference, NULL out of memory. */
@@ -118,61 +124,81 @@ static int store_rows(lp_job_ctx *ctx, json_t *rows,
     return 0;
 }
 
-/* Runs the model on one page of items and stores their predictions and run items. */
+/* Runs the model on one page of items (lp_model_infer_slots: decoded ahead, batched) and stores
+ * their predictions and run items. */
 static int run_page(lp_job_ctx *ctx, lp_arena *page, lp_model_loaded *m, const char *slot_name, lp_item_row *rows,
                     size_t n, run_totals *t)
 {
     json_t *preds = json_array(), *items = json_array();
+    lp_model_infer_item *run = lp_arena_calloc(page, n ? n : 1, sizeof *run);
+    size_t *row_of = lp_arena_calloc(page, n ? n : 1, sizeof *row_of), k = 0;
     int rc = -1;
 
-    if (!preds || !items) {
-        json_decref(preds);
-        json_decref(items);
-        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
+    if (!preds || !items || !run || !row_of) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
+        goto done;
     }
     for (size_t i = 0; i < n; i++) {
         const lp_slot_row *slot = pick_slot(&rows[i], slot_name);
-        lp_model_embedding emb;
-        lp_model_det *dets;
-        size_t k;
-        json_t *item;
-        if (lp_job_check(ctx) != 0)
-            goto done;
         t->items++;
         if (!slot) {
             t->skipped++;
             continue;
         }
-        if (lp_model_infer_slot(ctx->cfg, m, slot, page, ctx->deadline_ms, &dets, &k, &emb, &ctx->err) != 0) {
-            if (ctx->err.code != LP_E_INVALID && ctx->err.code != LP_E_TOO_LARGE && ctx->err.code != LP_E_MEDIA_TYPE)
+        run[k].slot = slot;
+        run[k].embed = 1;
+        row_of[k++] = i;
+    }
+    if (lp_job_check(ctx) != 0 ||
+        lp_model_infer_slots(ctx->cfg, m, run, k, page, ctx->deadline_ms, &t->stages, &ctx->err) != 0)
+        goto done;
+    for (size_t i = 0; i < k; i++) {
+        const lp_item_row *row = &rows[row_of[i]];
+        lp_model_infer_item *it = &run[i];
+        json_t *item;
+        if (it->err.code != LP_OK) {
+            if (it->err.code != LP_E_INVALID && it->err.code != LP_E_TOO_LARGE && it->err.code != LP_E_MEDIA_TYPE) {
+                ctx->err = it->err;
                 goto done;
-            LP_WARN("models", "job %s: item %s skipped: %s", ctx->id, rows[i].id, ctx->err.message);
-            lp_error_clear(&ctx->err);
+            }
+            LP_WARN("models", "job %s: item %s skipped: %s", ctx->id, row->id, it->err.message);
             t->skipped++;
             continue;
         }
-        for (size_t j = 0; j < k; j++) {
-            json_t *p = lp_model_infer_det_json(m, rows[i].id, slot->name, (int)j, &dets[j]);
+        for (size_t j = 0; j < it->n; j++) {
+            json_t *p = lp_model_infer_det_json(m, row->id, it->slot->name, (int)j, &it->dets[j]);
             if (!p || json_array_append_new(preds, p) != 0) {
                 lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
                 goto done;
             }
         }
-        if (!(item = run_item_json(rows[i].id, slot->name, dets, k, &emb)) ||
+        if (!(item = run_item_json(row->id, it->slot->name, it->dets, it->n, &it->emb)) ||
             json_array_append_new(items, item) != 0) {
             lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
             goto done;
         }
     }
+    int64_t t0 = lp_now_mono_us();
     if (store_rows(ctx, preds, lp_db_predictions_insert, &t->predictions) != 0 ||
         store_rows(ctx, items, lp_db_model_run_items_insert, NULL) != 0)
         goto done;
+    t->store_us += lp_now_mono_us() - t0;
     rc = 0;
 
 done:
     json_decref(preds);
     json_decref(items);
     return rc;
+}
+
+/* The result's "stages_ms": where the run's time went. */
+static json_t *stages_json(const run_totals *t)
+{
+    const lp_model_infer_stats *s = &t->stages;
+    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "images", (json_int_t)s->images, "runs",
+                     (json_int_t)s->runs, "fetch", s->fetch_us / 1000.0, "decode", s->decode_us / 1000.0, "wait",
+                     s->wait_us / 1000.0, "pack", s->pack_us / 1000.0, "run", s->run_us / 1000.0, "outputs",
+                     s->outputs_us / 1000.0, "store", t->store_us / 1000.0);
 }
 
 /* When every page is stored: novelty by k-center greedy over the run's embeddings, and every rank. */
@@ -214,10 +240,11 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
     const char *model_id, *slot_name, *after_key = NULL, *after_id = NULL;
     lp_model_loaded *m;
     lp_item_filter f;
-    run_totals t = {0, 0, 0};
+    run_totals t;
     int64_t total;
     char last_key[LP_DB_TIME_LEN], last_id[LP_DB_UUID_LEN];
 
+    memset(&t, 0, sizeof t);
     if (!ctx->team_id)
         return lp_error_set(&ctx->err, LP_E_INVALID, "job %s: models.run needs a team", ctx->id);
     if (lp_job_models_run_validate(ctx->payload, ctx->cfg, &ctx->err) != 0 ||
@@ -257,8 +284,9 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
     }
     if (rank_run(ctx) != 0)
         return -1;
-    lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I}", "model_id", model_id, "items", (json_int_t)t.items,
-                                     "skipped", (json_int_t)t.skipped, "predictions", (json_int_t)t.predictions));
+    lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o}", "model_id", model_id, "items", (json_int_t)t.items,
+                                     "skipped", (json_int_t)t.skipped, "predictions", (json_int_t)t.predictions,
+                                     "stages_ms", stages_json(&t)));
     if (!ctx->result)
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory building the result of job %s", ctx->id);
     return 0;

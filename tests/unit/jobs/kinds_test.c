@@ -11,7 +11,21 @@
 #include "loupe/core/util.h"
 #include "loupe/jobs/job.h"
 #include "loupe/jobs/message.h"
+#include "loupe/jobs/model_infer.h"
 #include "loupe/queue/topology.h"
+
+/* ONNX Runtime's threads per run: the setting, else sized to the worker's cores, one left to the
+ * decoder that decodes the next images meanwhile when there are more than two. */
+static void test_infer_threads(void **state)
+{
+    (void)state;
+    assert_int_equal(lp_model_infer_threads(3, 16), 3);
+    assert_int_equal(lp_model_infer_threads(0, 16), 15);
+    assert_int_equal(lp_model_infer_threads(0, 4), 3);
+    assert_int_equal(lp_model_infer_threads(0, 2), 2);
+    assert_int_equal(lp_model_infer_threads(0, 1), 1);
+    assert_int_equal(lp_model_infer_threads(0, -1), 1); /* unknown */
+}
 
 static void test_registry(void **state)
 {
@@ -131,6 +145,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_infer_threads),
         cmocka_unit_test(test_retryable),      cmocka_unit_test(test_echo_validator),
         cmocka_unit_test(test_echo_runs_and_fails_on_purpose), cmocka_unit_test(test_deadline),
     };

@@ -471,7 +471,7 @@ static void test_pixels_for_models(void **state)
     int w = 0, h = 0;
     size_t off = 0;
     lp_error_clear(&err);
-    assert_int_equal(lp_image_pixels(in, &l, 30, &ppm, &err), 0);
+    assert_int_equal(lp_image_pixels(in, &l, 30, NULL, &ppm, &err), 0);
     assert_int_equal(lp_image_ppm_parse(ppm.data, ppm.len, &w, &h, &off, &err), 0);
     assert_int_equal(w, 20);
     assert_int_equal(h, 30);
@@ -487,6 +487,39 @@ static void test_pixels_for_models(void **state)
     assert_int_equal(lp_image_ppm_parse(grey, sizeof grey - 2, &w, &h, &off, &err), -1); /* one byte short */
     assert_int_equal(err.code, LP_E_INVALID);
     assert_int_equal(lp_image_ppm_parse("P5\n2 1\n255\n", 11, &w, &h, &off, &err), -1);
+
+    /* decoded no larger than a model's input box needs: 40 × 60 upright into 10 × 10 (contain:
+     * longest side 10) or 10 × 5 (cover: both sides at least the box's) */
+    lp_image_fit box = {10, 10, 0};
+    assert_int_equal(lp_image_pixels(in, &l, 30, &box, &ppm, &err), 0);
+    assert_int_equal(lp_image_ppm_parse(ppm.data, ppm.len, &w, &h, &off, &err), 0);
+    assert_int_equal(h, 10);
+    assert_true(w >= 6 && w <= 7);
+    px = (const uint8_t *)ppm.data + off;
+    assert_true(px[(1 * w + w / 2) * 3] > 200);     /* still red on top */
+    assert_true(px[(8 * w + w / 2) * 3 + 2] > 200); /* and blue below */
+    lp_media_blob_free(&ppm);
+    lp_image_fit wide = {10, 5, 1};
+    assert_int_equal(lp_image_pixels(in, &l, 0, &wide, &ppm, &err), 0);
+    assert_int_equal(lp_image_ppm_parse(ppm.data, ppm.len, &w, &h, &off, &err), 0);
+    assert_true(w >= 10 && h >= 5 && h == 15);
+    lp_media_blob_free(&ppm);
+}
+
+/* The longest side an image is decoded at for a model: its own, max_side, and what the box needs. */
+static void test_fit_side(void **state)
+{
+    (void)state;
+    lp_image_fit square = {128, 128, 0}, cover = {128, 128, 1}, stretch = {300, 100, 1};
+    assert_int_equal(lp_image_fit_side(480, 480, 2048, NULL), 480);   /* as it is */
+    assert_int_equal(lp_image_fit_side(4000, 3000, 2048, NULL), 2048); /* max_side */
+    assert_int_equal(lp_image_fit_side(4000, 3000, 2048, &square), 128);
+    assert_int_equal(lp_image_fit_side(480, 480, 0, &square), 128);
+    assert_int_equal(lp_image_fit_side(100, 50, 2048, &square), 100);  /* never enlarged */
+    assert_int_equal(lp_image_fit_side(4000, 2000, 2048, &cover), 256); /* the short side reaches 128 */
+    assert_int_equal(lp_image_fit_side(4000, 2000, 0, &stretch), 300);  /* width 300 (height 150 >= 100) */
+    assert_int_equal(lp_image_fit_side(1000, 3000, 0, &stretch), 900);  /* width 300 needs 3000 × 0.3 */
+    assert_int_equal(lp_image_fit_side(3, 3, 0, &(lp_image_fit){1, 1, 0}), 1);
 }
 
 static void test_formats(void **state)
@@ -527,6 +560,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_fit_side),
         cmocka_unit_test(test_jpeg_orientation_6),
         cmocka_unit_test(test_pixels_for_models),
         cmocka_unit_test(test_png16_to_srgb8),

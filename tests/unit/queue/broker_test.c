@@ -1,7 +1,7 @@
 /* loupe_queue against a real RabbitMQ (LOUPE_TEST_AMQP_URL; skipped without):
  * topology declaration, publisher confirms (batches, returns), consume with
- * ack/reject, retry queues that send messages back after their TTL, and
- * dead-lettering. */
+ * ack/reject, retry queues that send messages back after their TTL,
+ * dead-lettering, and requests answered over a live queue (rpc). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "test_skip.h"
 
@@ -18,11 +19,12 @@
 #include "loupe/queue/connection.h"
 #include "loupe/queue/consume.h"
 #include "loupe/queue/publish.h"
+#include "loupe/queue/rpc.h"
 #include "loupe/queue/topology.h"
 
 /* One queue per test: a message acked just before its consumer's connection
  * closes may come back (at-least-once), and must not leak into another test. */
-static const char *const QUEUES[] = {"unit_a", "unit_b", "unit_c", "unit_d"};
+static const char *const QUEUES[] = {"unit_a", "unit_b", "unit_c", "unit_d", "unit_e"};
 #define NQUEUES (sizeof(QUEUES) / sizeof(QUEUES[0]))
 
 static lp_amqp *connect_or_fail(void)
@@ -106,7 +108,7 @@ static void test_batch_confirms_and_order(void **state)
     lp_amqp *pub = connect_or_fail();
     for (int i = 0; i < N; i++) {
         snprintf(bodies[i], 32, "{\"n\":%d}", i);
-        msgs[i] = (lp_amqp_msg){LP_QUEUE_EXCHANGE, "unit_a", bodies[i], strlen(bodies[i]), NULL, NULL, NULL};
+        msgs[i] = (lp_amqp_msg){LP_QUEUE_EXCHANGE, "unit_a", bodies[i], strlen(bodies[i]), NULL, NULL, NULL, 0};
     }
     assert_int_equal(lp_amqp_publish(pub, msgs, N, ok, 10000, &err), 0);
     for (int i = 0; i < N; i++)
@@ -140,9 +142,9 @@ static void test_unroutable_is_not_confirmed(void **state)
     lp_error_clear(&err);
     lp_amqp *pub = connect_or_fail();
     lp_amqp_msg msgs[3] = {
-        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":1}", 7, "m-1", NULL, NULL},
-        {LP_QUEUE_EXCHANGE, "no_such_queue", "{\"x\":2}", 7, "m-2", NULL, NULL},
-        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":3}", 7, "m-3", NULL, NULL},
+        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":1}", 7, "m-1", NULL, NULL, 0},
+        {LP_QUEUE_EXCHANGE, "no_such_queue", "{\"x\":2}", 7, "m-2", NULL, NULL, 0},
+        {LP_QUEUE_EXCHANGE, "unit_b", "{\"x\":3}", 7, "m-3", NULL, NULL, 0},
     };
     assert_int_equal(lp_amqp_publish(pub, msgs, 3, ok, 10000, &err), -1);
     assert_int_equal(err.code, LP_E_INTERNAL);
@@ -171,7 +173,7 @@ static void test_retry_queue_returns_after_ttl(void **state)
     lp_error_clear(&err);
     lp_queue_retry_name("unit_c", 0, retry);
     lp_amqp *pub = connect_or_fail();
-    lp_amqp_msg m = {"", retry, "{\"retry\":true}", 14, "r-1", NULL, NULL};
+    lp_amqp_msg m = {"", retry, "{\"retry\":true}", 14, "r-1", NULL, NULL, 0};
     int64_t t0 = lp_now_mono_ms();
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
@@ -194,7 +196,7 @@ static void test_reject_dead_letters(void **state)
     NEED_BROKER();
     lp_error_clear(&err);
     lp_amqp *pub = connect_or_fail();
-    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_d", "not json", 8, "d-1", NULL, NULL};
+    lp_amqp_msg m = {LP_QUEUE_EXCHANGE, "unit_d", "not json", 8, "d-1", NULL, NULL, 0};
     assert_int_equal(lp_amqp_publish(pub, &m, 1, NULL, 10000, &err), 0);
 
     lp_amqp *con = connect_or_fail();
@@ -212,6 +214,83 @@ static void test_reject_dead_letters(void **state)
     free(b);
     lp_amqp_close(dead);
     lp_amqp_close(pub);
+}
+
+/* The answering side of a request: takes one from its live queue and answers "re: <body>". */
+static void *answer_one(void *arg)
+{
+    lp_amqp *c = arg;
+    lp_amqp_delivery d;
+    lp_error err;
+    lp_error_clear(&err);
+    for (int i = 0; i < 100; i++) {
+        int got = lp_amqp_next(c, 100, &d, &err);
+        if (got < 0)
+            return NULL;
+        if (got == 0)
+            continue;
+        char text[256];
+        snprintf(text, sizeof text, "re: %s", d.body);
+        lp_amqp_msg m = {"", d.reply_to, text, strlen(text), NULL, NULL, d.correlation_id, 1};
+        lp_amqp_publish(c, &m, 1, NULL, 5000, &err);
+        lp_amqp_ack(c, d.tag, &err);
+        lp_amqp_delivery_free(&d);
+        return c;
+    }
+    return NULL;
+}
+
+/* A live queue (not durable, gone with its last consumer) carries a request to whoever consumes it
+ * and the answer comes back; once no consumer declares it, a request goes to the fallback (the
+ * durable work queue, where it waits), or without one is refused at once. */
+static void test_live_queue_requests(void **state)
+{
+    char live[LP_QUEUE_FULL_NAME_MAX], work[LP_QUEUE_FULL_NAME_MAX], *answer = NULL;
+    size_t len = 0;
+    lp_error err;
+    pthread_t th;
+    void *answered = NULL;
+    (void)state;
+    NEED_BROKER();
+    lp_error_clear(&err);
+    lp_queue_live_name("unit_e", live);
+    lp_queue_work_name("unit_e", work);
+    assert_string_equal(live, "loupe.unit_e.live");
+
+    lp_amqp *w = connect_or_fail();
+    assert_int_equal(lp_queue_declare_live(w, "unit_e", &err), 0);
+    assert_int_equal(lp_queue_declare_live(w, "unit_e", &err), 0); /* idempotent */
+    assert_int_equal(lp_amqp_consume(w, live, 1, &err), 0);
+    lp_amqp_rpc *p = lp_amqp_rpc_new(getenv("LOUPE_TEST_AMQP_URL"), 1);
+    assert_non_null(p);
+    assert_int_equal(pthread_create(&th, NULL, answer_one, w), 0);
+    assert_int_equal(lp_amqp_rpc_call(p, live, work, "{\"q\":1}", 5000, &answer, &len, &err), 0);
+    assert_int_equal(pthread_join(th, &answered), 0);
+    assert_ptr_equal(answered, w);
+    assert_string_equal(answer, "re: {\"q\":1}");
+    free(answer);
+    answer = NULL;
+    lp_amqp_close(w); /* its last consumer gone, the live queue goes */
+
+    /* the broker deletes it a moment after the close */
+    for (int i = 0; i < 50; i++) {
+        lp_error_clear(&err);
+        assert_int_equal(lp_amqp_rpc_call(p, live, NULL, "{\"q\":2}", 100, &answer, &len, &err), -1);
+        if (err.code != LP_E_TIMEOUT)
+            break;
+    }
+    assert_int_equal(err.code, LP_E_UNAVAILABLE);
+    lp_error_clear(&err);
+    assert_int_equal(lp_amqp_rpc_call(p, live, work, "{\"q\":3}", 300, &answer, &len, &err), -1);
+    assert_int_equal(err.code, LP_E_TIMEOUT); /* nobody consumes the work queue here */
+    lp_amqp *c = connect_or_fail();
+    assert_int_equal(lp_amqp_consume(c, work, 1, &err), 0);
+    char *body = take_one(c, 5000, 1, NULL);
+    assert_non_null(body);
+    assert_string_equal(body, "{\"q\":3}");
+    free(body);
+    lp_amqp_close(c);
+    lp_amqp_rpc_free(p);
 }
 
 static void test_unreachable_and_bad_vhost(void **state)
@@ -241,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_unroutable_is_not_confirmed),
         cmocka_unit_test(test_retry_queue_returns_after_ttl),
         cmocka_unit_test(test_reject_dead_letters),
+        cmocka_unit_test(test_live_queue_requests),
         cmocka_unit_test(test_unreachable_and_bad_vhost),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

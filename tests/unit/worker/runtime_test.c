@@ -55,7 +55,7 @@ static void test_host_info(void **state)
     lp_host_info h;
     char json[2048];
     (void)state;
-    lp_host_info_read(&h);
+    lp_host_info_read(&h, "libnvidia-ml.so.1");
     assert_true(h.cpus >= 1);
     assert_true(h.memory_bytes > 0);
     assert_true(h.host[0] != '\0');
@@ -66,8 +66,11 @@ static void test_host_info(void **state)
     h.ngpus = 1;
     strcpy(h.gpus[0].name, "NVIDIA H100 80GB HBM3");
     h.gpus[0].memory_bytes = 85520809984LL;
+    h.gpus[0].memory_used_bytes = 1048576;
+    h.gpus[0].memory_free_bytes = 85520809984LL - 1048576;
     assert_true(lp_host_gpus_json(&h, json, sizeof(json)) > 0);
-    assert_string_equal(json, "[{\"index\":0,\"name\":\"NVIDIA H100 80GB HBM3\",\"memory_bytes\":85520809984}]");
+    assert_string_equal(json, "[{\"index\":0,\"name\":\"NVIDIA H100 80GB HBM3\",\"memory_bytes\":85520809984,"
+                              "\"memory_used_bytes\":1048576,\"memory_free_bytes\":85519761408}]");
     assert_int_equal(lp_host_gpus_json(&h, json, 10), -1);
 }
 
