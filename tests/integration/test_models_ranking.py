@@ -15,6 +15,7 @@ import unittest
 import zlib
 
 import loupe_harness as lh
+import onnx_writer as ow
 from test_models_infer import ASTRONAUT, BLAZEFACE, ORT, ImageItems, blazeface
 
 lh.require_services(binaries=("louped", "loupe-worker"))
@@ -23,67 +24,18 @@ LABELS = ["red", "green", "blue"]
 GAIN = 4.0  # logits = GAIN × mean colour (0–1)
 
 
-# ---- a tiny ONNX model, written as protobuf by hand ----------------------------------------
-
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def _ld(field, data):
-    return _varint(field << 3 | 2) + _varint(len(data)) + data
-
-
-def _int(field, n):
-    return _varint(field << 3) + _varint(n)
-
-
-def _str(field, s):
-    return _ld(field, s.encode())
-
-
-def _tensor(name, dims, values):
-    return (b"".join(_int(1, d) for d in dims) + _int(2, 1) + _str(8, name) +
-            _ld(9, struct.pack("<%df" % len(values), *values)))
-
-
-def _value_info(name, dims):
-    shape = b"".join(_ld(1, _int(1, d)) for d in dims)
-    return _str(1, name) + _ld(2, _ld(1, _int(1, 1) + _ld(2, shape)))
-
-
-def _node(op, inputs, outputs, attrs=b""):
-    return b"".join(_str(1, i) for i in inputs) + b"".join(_str(2, o) for o in outputs) + _str(4, op) + attrs
-
-
-def _attr_ints(name, values):
-    return _ld(5, _str(1, name) + b"".join(_int(8, v) for v in values) + _int(20, 7))
-
-
-def _attr_int(name, value):
-    return _ld(5, _str(1, name) + _int(3, value) + _int(20, 2))
-
+# ---- a tiny ONNX model ----------------------------------------------------------------------
 
 def colour_model():
     """x [1, 3, 8, 8] → boxes [1, 4] (the whole tensor), scores [1, 3] = softmax(GAIN × mean colour),
-    mean [1, 3] (the embedding). Opset 13."""
-    graph = (_ld(1, _node("ReduceMean", ["x"], ["mean"], _attr_ints("axes", [2, 3]) + _attr_int("keepdims", 0))) +
-             _ld(1, _node("Mul", ["mean", "gain"], ["logits"])) +
-             _ld(1, _node("Softmax", ["logits"], ["scores"], _attr_int("axis", 1))) +
-             _ld(1, _node("Identity", ["box"], ["boxes"])) +
-             _str(2, "colour") +
-             _ld(5, _tensor("gain", [1], [GAIN])) +
-             _ld(5, _tensor("box", [1, 4], [0, 0, 8, 8])) +
-             _ld(11, _value_info("x", [1, 3, 8, 8])) +
-             _ld(12, _value_info("boxes", [1, 4])) + _ld(12, _value_info("scores", [1, 3])) +
-             _ld(12, _value_info("mean", [1, 3])))
-    return _int(1, 7) + _str(2, "loupe-tests") + _ld(7, graph) + _ld(8, _str(1, "") + _int(2, 13))
+    mean [1, 3] (the embedding)."""
+    reduce = ow.attr_ints("axes", [2, 3]) + ow.attr_int("keepdims", 0)
+    return ow.model([ow.node("ReduceMean", ["x"], ["mean"], reduce),
+                     ow.node("Mul", ["mean", "gain"], ["logits"]),
+                     ow.node("Softmax", ["logits"], ["scores"], ow.attr_int("axis", 1)),
+                     ow.node("Identity", ["box"], ["boxes"])],
+                    "colour", [ow.tensor("gain", [1], [GAIN]), ow.tensor("box", [1, 4], [0, 0, 8, 8])],
+                    [("x", [1, 3, 8, 8])], [("boxes", [1, 4]), ("scores", [1, 3]), ("mean", [1, 3])])
 
 
 def colour_png(rgb, width=16, height=12):

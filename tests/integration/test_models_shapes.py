@@ -11,11 +11,11 @@ integration/model_files_setup (tests/integration/models/install.sh)."""
 
 import os
 import shutil
-import struct
 import subprocess
 import unittest
 
 import loupe_harness as lh
+from onnx_writer import constant_model
 from test_models_infer import iou
 
 lh.require_services(binaries=("louped", "loupe-worker"))
@@ -23,52 +23,6 @@ lh.require_services(binaries=("louped", "loupe-worker"))
 FILES = os.environ.get("LOUPE_MODEL_FILES") or ""
 ORT = os.path.join(FILES, "lib", "libonnxruntime.so.1")
 PPOCR = os.path.join(FILES, "ppocr_det.onnx")
-
-# ---- a minimal ONNX writer: a graph that gives constant outputs whatever its input ---------------
-
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(number, data):
-    """A length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
-
-
-def _int(number, n):
-    return _varint(number << 3) + _varint(n)
-
-
-def _str(number, s):
-    return _field(number, s.encode())
-
-
-def _value_info(name, dims):
-    shape = b"".join(_field(1, _int(1, d)) for d in dims)  # TensorShapeProto.dim{dim_value}
-    return _str(1, name) + _field(2, _field(1, _int(1, 1) + _field(2, shape)))  # float tensor of shape
-
-
-def constant_model(input_dims, outputs):
-    """The bytes of an ONNX model with one float input of input_dims and, for each (name, dims,
-    values) of outputs, an output giving those values."""
-    graph = b""
-    for name, dims, values in outputs:
-        graph += _field(1, _str(1, name + "_value") + _str(2, name) + _str(3, name + "_node") + _str(4, "Identity"))
-    graph += _str(2, "constant")
-    for name, dims, values in outputs:
-        tensor = b"".join(_int(1, d) for d in dims) + _int(2, 1) + _str(8, name + "_value")
-        graph += _field(5, tensor + _field(9, struct.pack("<%df" % len(values), *values)))
-    graph += _field(11, _value_info("image", input_dims))
-    for name, dims, _ in outputs:
-        graph += _field(12, _value_info(name, dims))
-    return _int(1, 8) + _field(8, _str(1, "") + _int(2, 13)) + _field(7, graph)
-
 
 # ---- images -------------------------------------------------------------------------------------
 
