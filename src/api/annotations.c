@@ -45,6 +45,7 @@
 #include "loupe/db/tasks_sql.h"
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
+#include "loupe/geometry/interpolate.h"
 #include "loupe/geometry/measure.h"
 #include "loupe/geometry/track.h"
 #include "loupe/http/etag.h"
@@ -309,6 +310,13 @@ static void item_read_free(void *cls)
 
 /* ---- GET with frames=a..b: every shape on every frame --------------------------- */
 
+/* A raster layer keyframe's mask_annotation_ids_mapping: mask n has label labels[n]. */
+typedef struct label_map {
+    const char **ids;
+    uint8_t *labels;
+    size_t n;
+} label_map;
+
 typedef struct track {
     char id[LP_ANN_ID_MAX + 1];
     char class_id[37];
@@ -319,6 +327,7 @@ typedef struct track {
     const char **data;       /* per keyframe: its sub-types ("{…}"), for the keyframe itself */
     const char **held;       /* per keyframe: the same without bounding_box, for the frames it holds */
     bool *boxed;             /* per keyframe: it has a companion bounding_box (recomputed on other frames) */
+    label_map *maps;         /* raster layer: per keyframe, its masks' labels */
 } track;
 
 typedef struct frame_stream {
@@ -329,6 +338,9 @@ typedef struct frame_stream {
     size_t ntracks;
     int64_t from, to, next;
     int64_t version;
+    bool raster;             /* raster_layer=true: the slot's raster layer comes along */
+    uint32_t width, height;  /* the slot's frames (0: unknown: a raster layer is then held) */
+    uint64_t max_pixels;
 } frame_stream;
 
 static void frame_stream_free(void *cls)
@@ -355,6 +367,41 @@ static size_t held_index(const lp_geom_track *t, int64_t f)
     return lo ? lo - 1 : 0;
 }
 
+/* Pixels a dense RLE covers. */
+static uint64_t dense_pixels(const lp_ann_geom *g)
+{
+    uint64_t n = 0;
+    for (size_t i = 1; i < g->ndense; i += 2)
+        n += g->dense[i];
+    return n;
+}
+
+/* The raster layer of track tr at frame f (not absent) into *g: keyframe k0's,
+ * or between keyframes k0 and k1 every mask blended by signed distance, the
+ * masks paired by annotation id (lp_geom_dense_interpolate); held when the
+ * slot's size is unknown or is not the layers'. */
+static int raster_at(frame_stream *s, const track *tr, size_t k0, size_t k1, double pos, lp_ann_geom *g,
+                     lp_error *err)
+{
+    *g = tr->geoms[k0];
+    const lp_ann_geom *b = &tr->geoms[k1];
+    uint64_t px = (uint64_t)s->width * s->height;
+    if (k1 == k0 || px == 0 || dense_pixels(g) != px || dense_pixels(b) != px)
+        return 0;
+    const label_map *ma = &tr->maps[k0], *mb = &tr->maps[k1];
+    lp_geom_label_pair *pairs = lp_arena_calloc(s->frame_arena, ma->n ? ma->n : 1, sizeof *pairs);
+    if (!pairs)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory blending a raster layer");
+    for (size_t i = 0; i < ma->n; i++) {
+        pairs[i].a = ma->labels[i];
+        for (size_t j = 0; j < mb->n && !pairs[i].b; j++)
+            if (strcmp(ma->ids[i], mb->ids[j]) == 0)
+                pairs[i].b = mb->labels[j];
+    }
+    return lp_geom_dense_interpolate(g->dense, g->ndense, b->dense, b->ndense, s->width, s->height, pairs, ma->n, pos,
+                                     s->max_pixels, s->frame_arena, &g->dense, &g->ndense, err);
+}
+
 static int write_frame(frame_stream *s, int64_t f, lp_error *err)
 {
     lp_buf *o = &s->so.out;
@@ -366,8 +413,17 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
         track *tr = &s->tracks[i];
         lp_geom_shape shape;
         lp_geom_frame_kind kind;
-        if (lp_geom_track_at(&tr->t, f, s->frame_arena, &shape, &kind, err) != 0)
+        lp_ann_geom layer = {.type = -1};
+        bool raster = tr->type == LP_ANN_RASTER_LAYER;
+        if (raster) {
+            size_t k0 = 0, k1 = 0;
+            double pos = 0;
+            lp_geom_track_locate(&tr->t, f, &kind, &k0, &k1, &pos);
+            if (kind != LP_GEOM_FRAME_ABSENT && raster_at(s, tr, k0, k1, pos, &layer, err) != 0)
+                return -1;
+        } else if (lp_geom_track_at(&tr->t, f, s->frame_arena, &shape, &kind, err) != 0) {
             return -1;
+        }
         if (kind == LP_GEOM_FRAME_ABSENT)
             continue;
         if ((any && lp_buf_append(o, ",", 1) != 0) ||
@@ -380,7 +436,9 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
          * the computed shape */
         size_t k = held_index(&tr->t, f);
         const lp_ann_geom *g = &tr->geoms[k];
-        int rc = lp_ann_type_is_text(tr->type) ? lp_darwin_write_geom(o, g) : lp_darwin_write_computed(o, g, &shape);
+        int rc = raster                            ? lp_darwin_write_geom(o, &layer)
+                 : lp_ann_type_is_text(tr->type) ? lp_darwin_write_geom(o, g)
+                                                   : lp_darwin_write_computed(o, g, &shape);
         if (rc != 0)
             return -1;
         if (kind == LP_GEOM_FRAME_KEYFRAME) {
@@ -388,7 +446,7 @@ static int write_frame(frame_stream *s, int64_t f, lp_error *err)
         } else {
             lp_geom_bbox box;
             rc = lp_json_write_members(o, tr->held[k], strlen(tr->held[k]));
-            if (rc == 0 && tr->boxed[k]) {
+            if (rc == 0 && tr->boxed[k] && !raster) {
                 lp_geom_shape b = {.type = LP_GEOM_BOUNDING_BOX};
                 if (lp_geom_shape_bbox(&shape, &box, err) != 0)
                     return -1;
@@ -441,11 +499,39 @@ static int keyframe_data(lp_arena *a, const char *const *data, size_t len, track
     return tr->held[k] ? 0 : -1;
 }
 
+/* The mask_annotation_ids_mapping among a raster layer's other members
+ * (g->raw, "" when none) into *m (new in a); a mapping that is missing or
+ * names labels outside 1 … 255 leaves those masks out (held). 0 or -1 (out of memory). */
+static int read_label_map(lp_arena *a, const lp_ann_geom *g, label_map *m)
+{
+    memset(m, 0, sizeof *m);
+    char *text = lp_arena_printf(a, "{%.*s}", (int)g->raw_len, g->raw ? g->raw : "");
+    if (!text)
+        return -1;
+    json_t *doc = json_loads(text, 0, NULL), *map = json_object_get(doc, "mask_annotation_ids_mapping"), *v;
+    const char *id;
+    size_t n = json_object_size(map);
+    m->ids = lp_arena_calloc(a, n ? n : 1, sizeof *m->ids);
+    m->labels = lp_arena_calloc(a, n ? n : 1, 1);
+    int rc = m->ids && m->labels ? 0 : -1;
+    json_object_foreach(map, id, v) {
+        json_int_t label = json_integer_value(v);
+        if (rc != 0 || !json_is_integer(v) || label < 1 || label > 255)
+            continue;
+        if (!(m->ids[m->n] = lp_arena_strdup(a, id)))
+            rc = -1;
+        else
+            m->labels[m->n++] = (uint8_t)label;
+    }
+    json_decref(doc);
+    return rc;
+}
+
 /* Reads the keyframes for [from, to] into s (single-row mode, one track at a time). */
 static int load_tracks(lp_db *db, const char *item_id, const char *slot, const lp_geom_bbox *view, frame_stream *s,
                        lp_error *err)
 {
-    lp_db_ann_cursor *cur = lp_db_ann_open_keyframes(db, item_id, slot, s->from, s->to, view, err);
+    lp_db_ann_cursor *cur = lp_db_ann_open_keyframes(db, item_id, slot, s->from, s->to, view, s->raster, err);
     size_t cap = 16, kcap = 0;
     lp_geom_keyframe *kf = NULL;
     lp_db_ann_out row;
@@ -492,7 +578,8 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, const l
             const char **nd = lp_arena_calloc(s->tracks_arena, nc, sizeof *nd);
             const char **nh = lp_arena_calloc(s->tracks_arena, nc, sizeof *nh);
             bool *nb = lp_arena_calloc(s->tracks_arena, nc, sizeof *nb);
-            if (!nk || !ng || !nd || !nh || !nb)
+            label_map *nm = lp_arena_calloc(s->tracks_arena, nc, sizeof *nm);
+            if (!nk || !ng || !nd || !nh || !nb || !nm)
                 goto toolarge;
             if (kcap) {
                 memcpy(nk, kf, kcap * sizeof *nk);
@@ -500,12 +587,14 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, const l
                 memcpy(nd, tr->data, kcap * sizeof *nd);
                 memcpy(nh, tr->held, kcap * sizeof *nh);
                 memcpy(nb, tr->boxed, kcap * sizeof *nb);
+                memcpy(nm, tr->maps, kcap * sizeof *nm);
             }
             kf = nk;
             tr->geoms = ng;
             tr->data = nd;
             tr->held = nh;
             tr->boxed = nb;
+            tr->maps = nm;
             kcap = nc;
             tr->t.keyframes = kf;
         }
@@ -526,7 +615,8 @@ static int load_tracks(lp_db *db, const char *item_id, const char *slot, const l
             copy[g->raw_len] = '\0';
             g->raw = copy;
         }
-        if (keyframe_data(s->tracks_arena, &fb->data, fb->data_len, tr, tr->t.nkeyframes) != 0)
+        if (keyframe_data(s->tracks_arena, &fb->data, fb->data_len, tr, tr->t.nkeyframes) != 0 ||
+            (g->type == LP_ANN_RASTER_LAYER && read_label_map(s->tracks_arena, g, &tr->maps[tr->t.nkeyframes]) != 0))
             goto toolarge;
         kf[tr->t.nkeyframes].frame = row.frame.frame;
         kf[tr->t.nkeyframes].shape = g->shape;
@@ -584,13 +674,41 @@ static int read_bbox_param(lp_req *req, lp_geom_bbox *box, const lp_geom_bbox **
     return 0;
 }
 
+/* The size of the slot's frames into s (0 × 0 when the slot is not known or not measured yet). */
+static int slot_size(lp_req *req, lp_db *db, const char *item_id, const char *slot, frame_stream *s)
+{
+    lp_slot_row *slots;
+    size_t n;
+    if (lp_db_ann_slots(db, req->arena, item_id, &slots, &n, &req->err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(slots[i].name, slot) == 0 && slots[i].width > 0 && slots[i].height > 0 &&
+            slots[i].width <= UINT32_MAX && slots[i].height <= UINT32_MAX) {
+            s->width = (uint32_t)slots[i].width;
+            s->height = (uint32_t)slots[i].height;
+        }
+    s->max_pixels = (uint64_t)req->svc->cfg->image_max_pixels;
+    return 0;
+}
+
+/* raster_layer=true|false (absent: false). */
+static int read_raster_param(lp_req *req, bool *out)
+{
+    const char *v = lp_req_query(req, "raster_layer");
+    *out = v && strcmp(v, "true") == 0;
+    if (v && !*out && strcmp(v, "false") != 0)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "raster_layer", "must be true or false");
+    return 0;
+}
+
 static int get_frames(lp_req *req, const char *item_id, const char *slot, const char *frames,
                       const lp_geom_bbox *view)
 {
     int64_t from = 0, to = 0, version = 0;
+    bool raster;
     lp_db *db;
     int rc = -1;
-    if (read_frames_param(req, frames, &from, &to) != 0)
+    if (read_frames_param(req, frames, &from, &to) != 0 || read_raster_param(req, &raster) != 0)
         return -1;
     if (!slot)
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "is required with frames");
@@ -603,6 +721,7 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
     lp_buf_init(&s->so.out, 16 * STREAM_CHUNK);
     s->from = s->next = from;
     s->to = to;
+    s->raster = raster;
     if (!s->tracks_arena || !s->frame_arena) {
         frame_stream_free(s);
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
@@ -612,7 +731,7 @@ static int get_frames(lp_req *req, const char *item_id, const char *slot, const 
         return -1;
     }
     if (lp_db_ann_read_begin(db, req->who.team_id, item_id, &version, &req->err) == 0 &&
-        load_tracks(db, item_id, slot, view, s, &req->err) == 0)
+        (!raster || slot_size(req, db, item_id, slot, s) == 0) && load_tracks(db, item_id, slot, view, s, &req->err) == 0)
         rc = 0;
     lp_db_rollback(db);
     lp_req_db_release(req);

@@ -571,17 +571,17 @@ lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, c
 }
 
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
-                                           const lp_geom_bbox *view, lp_error *err)
+                                           const lp_geom_bbox *view, bool raster_layer, lp_error *err)
 {
     char f[24], t[24], box[128];
     snprintf(f, sizeof f, "%lld", (long long)from);
     snprintf(t, sizeof t, "%lld", (long long)to);
-    const char *p[5] = {item_id, slot, f, t, view_param(view, box)};
+    const char *p[6] = {item_id, slot, f, t, view_param(view, box), raster_layer ? "true" : "false"};
     return cursor_open(db,
                        "SELECT " ANN_COLUMNS ", f.frame, f.keyframe, f.geom, f.data, NULL::jsonb" ANN_TAIL " "
                        "FROM annotations a JOIN classes c ON c.id = a.class_id "
                        "JOIN annotation_frames f ON f.item_id = a.item_id AND f.annotation_id = a.id AND f.keyframe "
-                       "WHERE a.item_id = $1 AND a.slot = $2 AND a.ranges IS NOT NULL AND a.type <> 'raster_layer' "
+                       "WHERE a.item_id = $1 AND a.slot = $2 AND a.ranges IS NOT NULL AND (a.type <> 'raster_layer' OR $6::bool) "
                        "AND " IN_VIEW("$5") " "
                        "AND f.frame >= coalesce((SELECT max(g.frame) FROM annotation_frames g "
                        "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
@@ -590,7 +590,7 @@ lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const
                        "WHERE g.item_id = a.item_id AND g.annotation_id = a.id AND g.keyframe "
                        "AND g.frame >= $4::int), $4::int) "
                        "ORDER BY a.id, f.frame",
-                       5, p, err);
+                       6, p, err);
 }
 
 /* ---- decoding a row (binary results) ---------------------------------------------- */

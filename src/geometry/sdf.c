@@ -16,6 +16,9 @@
 #include "loupe/geometry/interpolate.h"
 #include "loupe/geometry/rle.h"
 
+/* Arena blocks of the scratch masks of a raster layer's blend. */
+#define SCRATCH_BLOCK (64 * 1024)
+
 typedef struct window {
     uint32_t x0, y0, w, h; /* in image pixels */
 } window;
@@ -247,5 +250,91 @@ cleanup:
     free(v);
     free(z);
     free(d);
+    return rc;
+}
+
+/* ---- raster layers: every mask of a label map blended ------------------------- */
+
+/* The label map of a dense RLE (values as stored) into labels (width x height). */
+static int labels_of(const uint32_t *v, size_t n, uint64_t px, uint8_t *labels, lp_error *err)
+{
+    uint64_t at = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (v[i] > 255 || v[i + 1] > px - at)
+            return lp_error_field(err, LP_E_INVALID, "dense_rle",
+                                  "is not a label map of the frame's %llu pixels", (unsigned long long)px);
+        memset(labels + at, (int)v[i], v[i + 1]);
+        at += v[i + 1];
+    }
+    if (n % 2 != 0 || at != px)
+        return lp_error_field(err, LP_E_INVALID, "dense_rle", "counts add up to %llu pixels, not %llu",
+                              (unsigned long long)at, (unsigned long long)px);
+    return 0;
+}
+
+/* Sets to label the pixels of r's foreground (row-major, checked) in map. */
+static void paint_label(const lp_geom_rle *r, uint8_t label, uint8_t *map)
+{
+    uint64_t pos = 0;
+    for (size_t k = 0; k < r->ncounts; k++) {
+        if (k % 2 == 1)
+            memset(map + pos, label, r->counts[k]);
+        pos += r->counts[k];
+    }
+}
+
+static bool has_label(const uint8_t *map, uint64_t n, uint8_t label)
+{
+    return memchr(map, label, n) != NULL;
+}
+
+int lp_geom_dense_interpolate(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t width,
+                              uint32_t height, const lp_geom_label_pair *pairs, size_t npairs, double t,
+                              uint64_t max_pixels, lp_arena *ar, uint32_t **out, size_t *nout, lp_error *err)
+{
+    uint64_t px = (uint64_t)width * height;
+    if (px == 0 || px > max_pixels || px > SIZE_MAX)
+        return lp_error_set(err, LP_E_TOO_LARGE, "A raster layer of %ux%u pixels is over the limit of %llu pixels.",
+                            width, height, (unsigned long long)max_pixels);
+    if (!isfinite(t))
+        return lp_error_set(err, LP_E_INVALID, "The interpolation position must be a finite number.");
+    uint8_t *la = malloc(px), *lb = malloc(px), *res = malloc(px);
+    bool *blended = calloc(npairs ? npairs : 1, sizeof *blended);
+    lp_arena *scratch = lp_arena_new(SCRATCH_BLOCK, SIZE_MAX);
+    int rc = -1;
+    if (!la || !lb || !res || !blended || !scratch) {
+        nomem(err);
+        goto cleanup;
+    }
+    if (labels_of(a, na, px, la, err) != 0 || labels_of(b, nb, px, lb, err) != 0)
+        goto cleanup;
+    memcpy(res, la, px);
+    /* the blended masks leave their place in a first: only the blend puts them back */
+    for (size_t i = 0; i < npairs; i++) {
+        if (pairs[i].a == 0 || pairs[i].b == 0 || !has_label(la, px, pairs[i].a) || !has_label(lb, px, pairs[i].b))
+            continue;
+        blended[i] = true;
+        for (uint64_t p = 0; p < px; p++)
+            if (res[p] == pairs[i].a)
+                res[p] = 0;
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        lp_geom_rle ra, rb, mid;
+        if (!blended[i])
+            continue;
+        lp_arena_reset(scratch);
+        if (lp_geom_rle_encode(la, width, height, pairs[i].a, LP_GEOM_RLE_ROW_MAJOR, max_pixels, scratch, &ra, err) ||
+            lp_geom_rle_encode(lb, width, height, pairs[i].b, LP_GEOM_RLE_ROW_MAJOR, max_pixels, scratch, &rb, err) ||
+            lp_geom_mask_interpolate(&ra, &rb, t, scratch, &mid, err))
+            goto cleanup;
+        paint_label(&mid, pairs[i].a, res);
+    }
+    rc = lp_geom_dense_rle_encode(res, width, height, max_pixels, ar, out, nout, err) == 0 ? 0 : -1;
+cleanup:
+    free(la);
+    free(lb);
+    free(res);
+    free(blended);
+    lp_arena_free(scratch);
     return rc;
 }

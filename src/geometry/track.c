@@ -63,38 +63,49 @@ static size_t lower_bound(const lp_geom_track *t, int64_t f)
     return lo;
 }
 
-int lp_geom_track_at(const lp_geom_track *t, int64_t f, lp_arena *ar, lp_geom_shape *out,
-                     lp_geom_frame_kind *kind, lp_error *err)
+void lp_geom_track_locate(const lp_geom_track *t, int64_t f, lp_geom_frame_kind *kind, size_t *k0, size_t *k1,
+                          double *pos)
 {
     *kind = LP_GEOM_FRAME_ABSENT;
     const lp_geom_frame_range *range = find_range(t->ranges, t->nranges, f);
     if (!range || find_range(t->hidden, t->nhidden, f) || t->nkeyframes == 0)
-        return 0;
+        return;
     size_t lo = lower_bound(t, range->start), hi = lower_bound(t, range->end), j = lower_bound(t, f);
     const lp_geom_keyframe *kf = t->keyframes;
+    *pos = 0;
     if (j < t->nkeyframes && kf[j].frame == f) {
         *kind = LP_GEOM_FRAME_KEYFRAME;
-        return lp_geom_shape_copy(ar, out, &kf[j].shape, err);
+        *k0 = *k1 = j;
+        return;
     }
-    size_t held;
+    *kind = LP_GEOM_FRAME_INTERPOLATED;
     if (lo == hi) /* no keyframe in this range: the last before f, else the first after */
-        held = j > 0 ? j - 1 : j;
+        *k0 = j > 0 ? j - 1 : j;
     else if (j <= lo) /* before the range's first keyframe */
-        held = lo;
+        *k0 = lo;
     else if (j >= hi) /* after its last */
-        held = hi - 1;
+        *k0 = hi - 1;
     else if (!t->interpolate)
-        held = j - 1;
+        *k0 = j - 1;
     else {
         /* in double: frame differences may not fit in 64 bits */
-        double pos = ((double)f - (double)kf[j - 1].frame) / ((double)kf[j].frame - (double)kf[j - 1].frame);
-        if (lp_geom_interpolate(&kf[j - 1].shape, &kf[j].shape, pos, ar, out, err) < 0)
-            return -1;
-        *kind = LP_GEOM_FRAME_INTERPOLATED;
-        return 0;
+        *pos = ((double)f - (double)kf[j - 1].frame) / ((double)kf[j].frame - (double)kf[j - 1].frame);
+        *k0 = j - 1;
+        *k1 = j;
+        return;
     }
-    if (lp_geom_shape_copy(ar, out, &kf[held].shape, err) < 0)
-        return -1;
-    *kind = LP_GEOM_FRAME_INTERPOLATED;
-    return 0;
+    *k1 = *k0;
+}
+
+int lp_geom_track_at(const lp_geom_track *t, int64_t f, lp_arena *ar, lp_geom_shape *out,
+                     lp_geom_frame_kind *kind, lp_error *err)
+{
+    size_t k0 = 0, k1 = 0;
+    double pos = 0;
+    lp_geom_track_locate(t, f, kind, &k0, &k1, &pos);
+    if (*kind == LP_GEOM_FRAME_ABSENT)
+        return 0;
+    if (k1 != k0)
+        return lp_geom_interpolate(&t->keyframes[k0].shape, &t->keyframes[k1].shape, pos, ar, out, err) < 0 ? -1 : 0;
+    return lp_geom_shape_copy(ar, out, &t->keyframes[k0].shape, err) < 0 ? -1 : 0;
 }

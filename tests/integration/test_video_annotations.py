@@ -192,7 +192,8 @@ class InterpolationTest(VideoCase):
                              ({"slot": "cam", "frames": "0..10000"}, "frames"),
                              ({"slot": "cam", "frames": "-1..3"}, "frames"),
                              ({"slot": "cam", "frames": "abc"}, "frames"),
-                             ({"frames": "0..3"}, "slot")]:
+                             ({"frames": "0..3"}, "slot"),
+                             ({"slot": "cam", "frames": "0..3", "raster_layer": "yes"}, "raster_layer")]:
             with self.subTest(query=query):
                 self.assertProblem(self.frames(query, status=400), 400, field)
         head, rows = self.frames({"slot": "cam", "frames": "0..9999"})
@@ -200,6 +201,84 @@ class InterpolationTest(VideoCase):
         head, rows = self.frames({"slot": "nope", "frames": "0..1"})
         self.assertEqual(rows, [{"frame": 0, "annotations": []}, {"frame": 1, "annotations": []}])
 
+
+def label_map(w, h, discs):
+    """A w x h label map (row-major list) with discs (label, cx, cy, r), later ones on top."""
+    px = [0] * (w * h)
+    for label, cx, cy, r in discs:
+        for y in range(h):
+            for x in range(w):
+                if (x - cx) ** 2 + (y - cy) ** 2 <= r * r:
+                    px[y * w + x] = label
+    return px
+
+
+def dense_rle(px):
+    out = []
+    for v in px:
+        if out and out[-2] == v:
+            out[-1] += 1
+        else:
+            out += [v, 1]
+    return out
+
+
+def undense(values):
+    px = []
+    for i in range(0, len(values), 2):
+        px += [values[i]] * values[i + 1]
+    return px
+
+
+def iou(a, b):
+    inter = sum(1 for x, y in zip(a, b) if x and y)
+    union = sum(1 for x, y in zip(a, b) if x or y)
+    return inter / union if union else 1.0
+
+
+class RasterLayerTest(VideoCase):
+    def test_raster_layer_masks_interpolate(self):
+        w, h = 120, 80
+        item = self.make_item("masks.mp4", slots=[{"name": "cam", "type": "video", "width": w, "height": h,
+                                                   "frame_count": 20, "fps": 25}])
+        disc, gone = "0b6c7a36-1c5e-4a61-9a3c-6f2a1d8e0c01", "0b6c7a36-1c5e-4a61-9a3c-6f2a1d8e0c02"
+        masks = [self.ann(id=i, slot="cam", frames={"0": {"keyframe": True, "mask": {}},
+                                                    "10": {"keyframe": True, "mask": {}}},
+                          ranges=[[0, 11]], interpolated=True) for i in (disc, gone)]
+        # frame 0: the disc (label 1) of radius 8 at (40, 40) and a small one (label 2) at (100, 20);
+        # frame 10: the same disc as label 2, radius 24; the other mask is not in the later layer
+        first = label_map(w, h, [(1, 40, 40, 8), (2, 100, 20, 5)])
+        last = label_map(w, h, [(2, 40, 40, 24)])
+        layer = self.ann(slot="cam", ranges=[[0, 11]], interpolated=True, frames={
+            "0": {"keyframe": True, "raster_layer": {"dense_rle": dense_rle(first), "total_pixels": w * h,
+                                                     "mask_annotation_ids_mapping": {disc: 1, gone: 2}}},
+            "10": {"keyframe": True, "raster_layer": {"dense_rle": dense_rle(last), "total_pixels": w * h,
+                                                      "mask_annotation_ids_mapping": {disc: 2}}}})
+        layer_id = self.create(*masks, layer, item=item).json()["created"][2]
+
+        head, rows = self.frames({"slot": "cam", "frames": "0..12", "raster_layer": "true"}, item=item)
+        self.assertEqual(self.at(rows, 0, layer_id)["raster_layer"]["dense_rle"], dense_rle(first))
+        self.assertTrue(self.at(rows, 0, layer_id)["keyframe"])
+        mid = self.at(rows, 5, layer_id)
+        self.assertFalse(mid["keyframe"])
+        # the layer keeps the earlier keyframe's mapping and size; its pixels are computed
+        self.assertEqual(mid["raster_layer"]["mask_annotation_ids_mapping"], {disc: 1, gone: 2})
+        self.assertEqual(mid["raster_layer"]["total_pixels"], w * h)
+        px = undense(mid["raster_layer"]["dense_rle"])
+        self.assertEqual(len(px), w * h)
+        # midway between radius 8 and radius 24: the disc of radius 16 (signed-distance blend)
+        want = label_map(w, h, [(1, 40, 40, 16)])
+        self.assertGreaterEqual(iou([p == 1 for p in px], [p == 1 for p in want]), 0.95)
+        # the mask missing from the later layer is held where it was
+        self.assertEqual([p == 2 for p in px], [p == 2 for p in first])
+        self.assertEqual(self.at(rows, 10, layer_id)["raster_layer"]["dense_rle"], dense_rle(last))
+        self.assertIsNone(self.at(rows, 11, layer_id))
+        # the masks themselves carry no pixels: they come held, as before
+        self.assertEqual(self.at(rows, 5, disc)["mask"], {})
+
+        # without raster_layer=true the layer is left out, as before
+        head, rows = self.frames({"slot": "cam", "frames": "4..5"}, item=item)
+        self.assertIsNone(self.at(rows, 5, layer_id))
 
 class VideoValidationTest(VideoCase):
     def test_bad_frames(self):

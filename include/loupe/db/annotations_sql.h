@@ -132,12 +132,12 @@ lp_db_ann_cursor *lp_db_ann_open_item(lp_db *db, const char *item_id, const char
 lp_db_ann_cursor *lp_db_ann_open_items(lp_db *db, const char *const *item_ids, const char *const *slots, size_t n,
                                        lp_error *err);
 
-/* The keyframes of the slot's video annotations (raster layers excepted;
- * those that may show in view, as above, when it is not NULL) needed to
- * compute frames [from, to]: those inside the window plus the nearest one
- * on each side. Ordered by annotation id, frame. */
+/* The keyframes of the slot's video annotations (raster layers only when
+ * raster_layer is set; those that may show in view, as above, when it is
+ * not NULL) needed to compute frames [from, to]: those inside the window
+ * plus the nearest one on each side. Ordered by annotation id, frame. */
 lp_db_ann_cursor *lp_db_ann_open_keyframes(lp_db *db, const char *item_id, const char *slot, int64_t from, int64_t to,
-                                           const lp_geom_bbox *view, lp_error *err);
+                                           const lp_geom_bbox *view, bool raster_layer, lp_error *err);
 
 /* 1 with *row filled, 0 at the end, -1 on error (LP_E_INTERNAL for a row
  * whose columns are not of the expected types or lengths). */

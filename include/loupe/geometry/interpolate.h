@@ -51,4 +51,25 @@ int lp_geom_path_resample(const lp_geom_path *p, size_t n, bool closed, lp_arena
 int lp_geom_mask_interpolate(const lp_geom_rle *a, const lp_geom_rle *b, double t, lp_arena *ar, lp_geom_rle *out,
                              lp_error *err);
 
+/* One mask of a raster layer in two keyframes: label a of the earlier
+ * layer is label b of the later one (0: the later layer has no such mask). */
+typedef struct lp_geom_label_pair {
+    uint8_t a, b;
+} lp_geom_label_pair;
+
+/* The raster layer at t between two label maps of width x height pixels,
+ * each a Darwin dense RLE (values [label, count, ...] walking rows; a and b
+ * borrowed, na and nb values): every pair whose two masks are both there is
+ * blended by lp_geom_mask_interpolate and painted with label a, in the order
+ * of pairs (where two blended masks claim a pixel, the later pair has it);
+ * every other label of a is held where it is. Labels only in b are absent,
+ * so t = 0 gives a exactly. *out (new in ar, *nout values) is a dense RLE of
+ * maximal runs. LP_E_INVALID when a map's counts do not add up to
+ * width x height ("dense_rle"), LP_E_TOO_LARGE over max_pixels, LP_E_NOMEM.
+ * Scratch: two label maps and one of each blend's windows, from the heap.
+ * 0 or -1. */
+int lp_geom_dense_interpolate(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t width,
+                              uint32_t height, const lp_geom_label_pair *pairs, size_t npairs, double t,
+                              uint64_t max_pixels, lp_arena *ar, uint32_t **out, size_t *nout, lp_error *err);
+
 #endif

@@ -68,4 +68,12 @@ int lp_geom_track_check(const lp_geom_track *t, lp_error *err);
 int lp_geom_track_at(const lp_geom_track *t, int64_t f, lp_arena *ar, lp_geom_shape *out,
                      lp_geom_frame_kind *kind, lp_error *err);
 
+/* Where frame f lies in a checked track, by the rules of lp_geom_track_at,
+ * for shapes it cannot compute itself (a raster layer's label map): the
+ * kind; for a keyframe or a held frame *k0 = *k1 = the keyframe's index and
+ * *t = 0; between two keyframes their indexes (*k1 = *k0 + 1) and the
+ * position *t in (0, 1). Nothing is set but *kind when absent. */
+void lp_geom_track_locate(const lp_geom_track *t, int64_t f, lp_geom_frame_kind *kind, size_t *k0, size_t *k1,
+                          double *pos);
+
 #endif

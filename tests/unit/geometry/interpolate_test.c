@@ -368,6 +368,99 @@ static void test_mask_signed_distance(void **state)
     assert_true(mask_iou(&out.u.mask, &corner) == 1);
 }
 
+/* A label map of w x h with discs (label, cx, cy, r; later ones on top), as a dense RLE in ar. */
+typedef struct disc_spec {
+    uint8_t label;
+    double cx, cy, r;
+} disc_spec;
+
+static uint32_t *label_discs(lp_arena *ar, uint32_t w, uint32_t h, const disc_spec *d, size_t n, size_t *nvalues)
+{
+    uint8_t *px = calloc((size_t)w * h, 1);
+    assert_non_null(px);
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t y = 0; y < h; y++)
+            for (uint32_t x = 0; x < w; x++)
+                if (hypot(x - d[i].cx, y - d[i].cy) <= d[i].r)
+                    px[(size_t)y * w + x] = d[i].label;
+    uint32_t *v;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_dense_rle_encode(px, w, h, (uint64_t)w * h, ar, &v, nvalues, &err), 0);
+    free(px);
+    return v;
+}
+
+/* The pixels of one label of a dense RLE as a binary RLE. */
+static lp_geom_rle label_mask(lp_arena *ar, const uint32_t *v, size_t n, uint32_t w, uint32_t h, uint8_t label)
+{
+    int64_t *values = calloc(n ? n : 1, sizeof *values);
+    uint8_t *px = malloc((size_t)w * h);
+    lp_geom_rle out;
+    lp_error err;
+    lp_error_clear(&err);
+    assert_non_null(values);
+    assert_non_null(px);
+    for (size_t i = 0; i < n; i++)
+        values[i] = v[i];
+    assert_int_equal(lp_geom_dense_rle_decode(values, n, w, h, (uint64_t)w * h, px, (size_t)w * h, &err), 0);
+    assert_int_equal(lp_geom_rle_encode(px, w, h, label, LP_GEOM_RLE_ROW_MAJOR, (uint64_t)w * h, ar, &out, &err), 0);
+    free(values);
+    free(px);
+    return out;
+}
+
+/* A raster layer's masks interpolate like masks: paired by the caller (the
+ * same annotation under another label in the later layer), each blended by
+ * signed distance — midway between discs of radius 10 and 30 the disc of
+ * radius 20 — while a mask missing from the later layer is held and one only
+ * in the later layer is absent; t = 0 and t = 1 give the layers. */
+static void test_raster_layer_masks(void **state)
+{
+    lp_arena *ar = *state;
+    const uint32_t w = 200, h = 120;
+    /* earlier: mask A (label 1) r 10 at (60, 60), mask B (label 2) r 15 at (160, 40) */
+    disc_spec ea[2] = {{1, 60, 60, 10}, {2, 160, 40, 15}};
+    /* later: mask A as label 3, r 30; mask C (label 1) at (160, 100); B is gone */
+    disc_spec eb[2] = {{3, 60, 60, 30}, {1, 160, 100, 12}};
+    size_t na, nb, nout;
+    uint32_t *a = label_discs(ar, w, h, ea, 2, &na), *b = label_discs(ar, w, h, eb, 2, &nb), *out;
+    lp_geom_label_pair pairs[2] = {{1, 3}, {2, 0}};
+    lp_error err;
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_dense_interpolate(a, na, b, nb, w, h, pairs, 2, 0.5, (uint64_t)w * h, ar, &out, &nout,
+                                               &err), 0);
+    disc_spec want_a = {1, 60, 60, 20};
+    size_t nw;
+    uint32_t *want = label_discs(ar, w, h, &want_a, 1, &nw);
+    lp_geom_rle got1 = label_mask(ar, out, nout, w, h, 1), exp1 = label_mask(ar, want, nw, w, h, 1);
+    assert_true(mask_iou(&got1, &exp1) >= 0.95);
+    lp_geom_rle got2 = label_mask(ar, out, nout, w, h, 2), held2 = label_mask(ar, a, na, w, h, 2);
+    assert_true(mask_iou(&got2, &held2) == 1);
+    lp_geom_rle got3 = label_mask(ar, out, nout, w, h, 3);
+    assert_int_equal(lp_geom_rle_area(&got3), 0);
+    /* mask C of the later layer only is not there yet: label 1 is mask A alone, nothing near (160, 100) */
+    lp_geom_bbox box;
+    assert_int_equal(lp_geom_rle_bbox(&got1, (uint64_t)w * h, &box, &err), 0);
+    assert_true(box.x + box.w <= 90);
+    /* the ends: t = 0 is the earlier layer exactly; t = 1 has A at its later size (under its earlier label) */
+    assert_int_equal(lp_geom_dense_interpolate(a, na, b, nb, w, h, pairs, 2, 0, (uint64_t)w * h, ar, &out, &nout, &err),
+                     0);
+    assert_int_equal(nout, na);
+    assert_memory_equal(out, a, na * sizeof *a);
+    assert_int_equal(lp_geom_dense_interpolate(a, na, b, nb, w, h, pairs, 2, 1, (uint64_t)w * h, ar, &out, &nout, &err),
+                     0);
+    lp_geom_rle end1 = label_mask(ar, out, nout, w, h, 1), later3 = label_mask(ar, b, nb, w, h, 3);
+    assert_true(mask_iou(&end1, &later3) == 1);
+    /* a map whose counts do not add up to the frame, and a frame over the limit */
+    assert_int_equal(lp_geom_dense_interpolate(a, na, b, nb, w, h + 1, pairs, 2, 0.5, (uint64_t)w * (h + 1), ar, &out,
+                                               &nout, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    lp_error_clear(&err);
+    assert_int_equal(lp_geom_dense_interpolate(a, na, b, nb, w, h, pairs, 2, 0.5, 100, ar, &out, &nout, &err), -1);
+    assert_int_equal(err.code, LP_E_TOO_LARGE);
+}
+
 static void test_path_count_mismatch(void **state)
 {
     lp_arena *ar = *state;
@@ -444,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_polygon_large_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_polygon_does_not_twist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mask_signed_distance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raster_layer_masks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_count_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_held_types_and_errors, setup, teardown),
     };
