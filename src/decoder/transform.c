@@ -168,9 +168,11 @@ static json_t *video_doc(const lp_decoder_transform_args *a, lp_error *err)
     snprintf(path, sizeof path, "%s/frames.lpvidx", a->out_dir);
     if (lp_video_index_save(mix, path, err))
         goto cleanup;
-    snprintf(variant, sizeof variant, "mezzanine-g%d.%s", mz.gop, strcmp(mz.codec, "h264") ? "mkv" : "mp4");
+    /* the variant names the recipe (fragmented MP4 since "g12f"), and the index goes with its file */
+    snprintf(variant, sizeof variant, "mezzanine-g%d%s", mz.gop, strcmp(mz.codec, "h264") ? ".mkv" : "f.mp4");
     add_file(files, "mezzanine", mz.path, variant, strcmp(mz.codec, "h264") ? "video/x-matroska" : "video/mp4");
-    add_file(files, "frames_index", path, "mezzanine.lpvidx", "application/octet-stream");
+    snprintf(variant, sizeof variant, "mezzanine-g%d%s.lpvidx", mz.gop, strcmp(mz.codec, "h264") ? "" : "f");
+    add_file(files, "frames_index", path, variant, "application/octet-stream");
     json_decref(mezz);
     mezz = json_pack("{s:s, s:i, s:s?}", "codec", mz.codec, "gop", mz.gop, "audio",
                      in->mezzanine_audio[0] ? in->mezzanine_audio : NULL);

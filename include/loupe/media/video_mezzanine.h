@@ -7,9 +7,10 @@
  * served from it only, so no original ever reaches the decoders that cut
  * frames (lp_video_needs_mezzanine tells whether the source itself has
  * GOPs longer than LP_VIDEO_MEZZANINE_THRESHOLD frames). The mezzanine is
- * H.264 (libx264) in MP4 with closed GOPs of LP_VIDEO_MEZZANINE_GOP frames
- * and no B-frames; where FFmpeg lacks libx264 it is intra-only Motion JPEG
- * in Matroska. Every decoded frame is encoded
+ * H.264 (libx264) in fragmented MP4 (one fragment per GOP, written as it is
+ * cut, so memory stays flat however long the video) with closed GOPs of
+ * LP_VIDEO_MEZZANINE_GOP frames and no B-frames; where FFmpeg lacks libx264
+ * it is intra-only Motion JPEG in Matroska. Every decoded frame is encoded
  * once, in order, with its original timestamp, so frame n of the mezzanine is
  * frame n of the source; the rotation is carried over as metadata. The
  * audio stream is kept: copied when the container takes its codec, else
