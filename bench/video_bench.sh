@@ -2,7 +2,7 @@
 # Video benchmark.
 #
 #   bench/video_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
-#   BENCH_PARTS="a b d" (default all three) picks the parts.
+#   BENCH_PARTS="a b c d" (default all four) picks the parts.
 #
 # (a) Ingest of a long 720p H.264 video: BENCH_INGEST_FRAMES frames (default 100000, the figure of
 #     record; a few thousand for a quick run) at 30 fps, GOP 250, with a stereo AAC track, generated
@@ -20,6 +20,10 @@
 #     (GET …/frames?from=&count=&size=1920), and, in the same run, frame by frame through
 #     GET …/frames/{n}. Frames/s of each against the video's own rate; goal: windows >= 4x real time.
 #
+# (c) Random exact frames: on the video of (b), BENCH_RANDOM (30) frames at random fetched warm through
+#     GET …/frames/{n}, against the ffmpeg tool cutting the same frames from the same file in the same
+#     run (ffmpeg -ss T -i FILE -frames:v 1). Goal: <= 0.3x the tool's time.
+#
 # (d) Playback in the browser: the web app's video editor in headless Chromium (tests/e2e/video.spec.mjs
 #     with LOUPE_E2E_PLAY_ONLY) plays BENCH_PLAY_SECONDS (60) of a 1280x720 30 fps H.264 video with
 #     BENCH_TRACKS (20) box tracks drawn over it (keyframes every 50 frames, interpolated), frames
@@ -35,7 +39,7 @@ seconds=${BENCH_SECONDS:-20}
 window=${BENCH_WINDOW:-32}
 size=${BENCH_SIZE:-1920}
 
-parts=${BENCH_PARTS:-a b d}
+parts=${BENCH_PARTS:-a b c d}
 ingest_frames=${BENCH_INGEST_FRAMES:-100000}
 
 command -v ffmpeg >/dev/null || bench_die "ffmpeg is not installed"
@@ -82,7 +86,7 @@ print("  one pass vs the ffmpeg tool's decode alone (CPU): %.2fx" % (f["one_pass
 print("  peak resident memory of the whole run: %.0f MiB" % f["max_rss_mib"])
 PY
 fi
-[[ " $parts " == *" b "* || " $parts " == *" d "* ]] || exit 0
+[[ " $parts " == *" b "* || " $parts " == *" c "* || " $parts " == *" d "* ]] || exit 0
 for b in "$build/src/app/louped" "$build/src/worker/loupe-worker" "$build/src/decoder/loupe-decoder"; do
     [ -x "$b" ] || bench_die "$b is not built (cmake --build $build)"
 done
@@ -97,15 +101,16 @@ key=$(echo "$password" | "$build/src/app/louped" admin bootstrap --team bench --
 bench_start "$build/src/app/louped" serve
 bench_start "$build/src/worker/loupe-worker"
 
-if [[ " $parts " == *" b "* ]]; then
+if [[ " $parts " == *" b "* || " $parts " == *" c "* ]]; then
 echo "video_bench: making a ${seconds} s 1080p H.264 video (30 fps, GOP 60) ..." >&2
 video=$work/video.mp4
 ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=1920x1080:rate=30" -t "$seconds" -c:v libx264 \
     -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p "$video"
 
-python3 - "$port" "$key" "$video" "$window" "$size" <<'PY'
-import http.client, json, sys, time
+python3 - "$port" "$key" "$video" "$window" "$size" "$parts" "${BENCH_RANDOM:-30}" "$work" <<'PY'
+import http.client, json, random, subprocess, sys, time
 port, key, video, window, size = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+parts, nrandom, work = sys.argv[6].split(), int(sys.argv[7]), sys.argv[8]
 H = {"Authorization": "ApiKey " + key}
 def conn():
     for _ in range(200):
@@ -140,6 +145,24 @@ count, fps = slot["frame_count"], slot["fps"]
 base = "/api/v1/items/%s/slots/0/frames" % item
 st, _, _ = call("GET", base + "/0?format=jpeg")  # warm: file cached, reader open
 assert st == 200
+if "c" in parts:
+    picks = random.Random(7).sample(range(count), min(nrandom, count))
+    api = cli = 0.0
+    for n in picks:
+        t = time.perf_counter()
+        st, data, _ = call("GET", "%s/%d?format=jpeg" % (base, n))
+        api += time.perf_counter() - t
+        assert st == 200 and data[:2] == b"\xff\xd8", (st, data[:300])
+        t = time.perf_counter()
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", "%.6f" % (n / fps), "-i", video, "-frames:v", "1",
+                        work + "/cli.jpg"], check=True)
+        cli += time.perf_counter() - t
+    print("== (c) %d random exact frames of a %dx%d video (GOP 60), warm" % (len(picks), slot["width"], slot["height"]))
+    print("  GET …/frames/{n}: %.1f ms per frame; ffmpeg -ss T -i FILE -frames:v 1: %.1f ms per frame"
+          % (1000 * api / len(picks), 1000 * cli / len(picks)))
+    print("  API / tool = %.2fx (goal <= 0.3x: %s)" % (api / cli, "met" if api / cli <= 0.3 else "NOT met"))
+    if "b" not in parts:
+        sys.exit(0)
 t = time.perf_counter()
 n = 0
 while n < count:
