@@ -3,6 +3,10 @@
 //
 //   LOUPE_E2E_URL, LOUPE_E2E_EMAIL, LOUPE_E2E_PASSWORD, LOUPE_E2E_API_KEY   as in app.spec.mjs
 //   LOUPE_E2E_VIDEO_ITEM     a ready item with one video slot of at least 100 frames
+//   LOUPE_E2E_WATCH_ITEM     optional: a ready item with one 30 fps video slot of at least 20 s whose
+//                            shorter side is over 360 pixels (two renditions, 1080p and 360p), with
+//                            sound: watched by the keyboard, a quality picked while playing, and
+//                            through the browser's own HLS (hls.js kept out)
 //   LOUPE_E2E_PLAY_SECONDS   how long to play (default 10)
 //   LOUPE_E2E_TRACKS         optional: tracks made through the API before opening (the overlay
 //                            played over; default 0) — the benchmark plays with some
@@ -18,13 +22,17 @@
 // inside the frame only; the track is hidden from frame 60 and shown again from 80 (a hidden area,
 // saved); watch mode plays the HLS renditions through hls.js (segments fetched, the time advancing,
 // the shapes following the picture, a quality picked, the sound decoded when the video has some),
-// and back in annotate mode the playhead is on the frame that was showing.
+// and back in annotate mode the playhead is on the frame that was showing. With LOUPE_E2E_WATCH_ITEM:
+// watching driven by the keyboard alone (W, Space, the arrows: a step pauses on the exact next frame,
+// and W lands the annotator on it), the other quality picked by hand while the video plays (its
+// segments fetched and playing), and the same video through the browser's own HLS where hls.js
+// cannot run (no Media Source Extensions in the page).
 
 import assert from 'node:assert/strict'
 import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, screenshot, shots, signIn, waitUntil } from './lib.mjs'
 
 function config() {
-  const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true] })
+  const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true], watchItem: ['LOUPE_E2E_WATCH_ITEM', false] })
   cfg.playSeconds = Number(process.env.LOUPE_E2E_PLAY_SECONDS ?? '10')
   cfg.tracks = Number(process.env.LOUPE_E2E_TRACKS ?? '0')
   cfg.playOnly = process.env.LOUPE_E2E_PLAY_ONLY === '1'
@@ -236,6 +244,157 @@ async function watchAndBack(page, cfg, api) {
   log(`ok - back to annotating on frame ${back} (watched ${watched.frame})`)
 }
 
+/** The state of watch mode, as the page reports it. */
+function watchState(page) {
+  return page.evaluate(() => {
+    const v = window.loupeVideo()
+    return { mode: v.mode, frame: v.frame, ...(v.watch ?? {}) }
+  })
+}
+
+/** Frame at time t of a 30 fps video whose timestamps start at 0. */
+function frameAtTime(t) {
+  return Math.floor(t * 30 + 1e-3)
+}
+
+/**
+ * Watching by the keyboard on a video with two renditions: W opens watch mode, Space plays and
+ * pauses, a quality is picked by hand while the video plays (hls.js then fetches and plays that
+ * rendition's segments), the arrows pause on the exact next (previous, tenth) frame, and W takes the
+ * annotator to exactly that frame.
+ */
+async function watchByKeyboard(page, cfg, api) {
+  const media = await api('GET', `/api/v1/items/${cfg.watchItem}/slots/0/media`)
+  const names = media.playback.renditions.map((r) => r.name)
+  assert.deepEqual([...names].sort(), ['1080p', '360p'], 'the watch video has both renditions')
+  const files = Object.fromEntries(media.playback.renditions.map((r) => [r.name, `hls-${r.name}`]))
+  await openVideo(page, { ...cfg, item: cfg.watchItem })
+  await page.locator('canvas.editor-canvas').focus()
+  await page.keyboard.press('w')
+  await waitUntil(page, () => {
+    const v = window.loupeVideo()
+    return v.mode === 'watch' && v.watch?.engine === 'hls.js' && v.watch.qualities.length === 2
+  })
+  assert.deepEqual([...(await watchState(page)).qualities].sort(), [...names].sort(), 'the qualities offered are the renditions')
+  await page.keyboard.press('Space')
+  await waitUntil(page, () => window.loupeVideo().watch.playing && window.loupeVideo().watch.time > 0.5)
+  await waitUntil(page, () => window.loupeVideo().watch.level >= 0)
+  // pick, by hand and while playing, the rendition that is not playing
+  const before = await watchState(page)
+  const other = before.level === 0 ? 1 : 0
+  const otherName = before.qualities[other]
+  const urlsBefore = before.fragmentUrls.length
+  await page.locator('select[data-field="quality"]').selectOption({ label: otherName })
+  await waitUntil(page, (n) => window.loupeVideo().watch.picked === n, other)
+  assert.ok((await watchState(page)).playing, 'picking a quality stopped the video')
+  // hls.js switches from the segment after the one playing: the picked rendition plays within seconds
+  await waitUntil(page, ([n, t]) => {
+    const w = window.loupeVideo().watch
+    return w.level === n && w.playing && w.time > t + 1
+  }, [other, before.time], { timeout: 20000 })
+  const picked = await watchState(page)
+  const fetched = picked.fragmentUrls.slice(urlsBefore)
+  assert.ok(fetched.some((u) => u.includes(files[otherName])), `no ${otherName} segment fetched after picking it: ${fetched.join(' ')}`)
+  assert.ok(picked.decoded > before.decoded, 'no frame decoded after the quality was picked')
+  const label = await page.locator('select[data-field="quality"] option:checked').innerText()
+  assert.equal(label, otherName)
+  await shots(page, cfg.artifacts, 'video-watch-quality')
+  log(`ok - ${otherName} picked by hand while playing (from ${before.qualities[before.level]}): its segments fetched, playing at ${picked.time.toFixed(2)} s`)
+  await page.locator('select[data-field="quality"]').selectOption({ index: 0 })
+  await waitUntil(page, () => window.loupeVideo().watch.picked === -1)
+  await page.locator('canvas.editor-canvas').focus() // out of the select: keys are shortcuts again
+
+  // Space pauses and plays
+  await page.keyboard.press('Space')
+  await waitUntil(page, () => !window.loupeVideo().watch.playing)
+  await page.keyboard.press('Space')
+  await waitUntil(page, () => window.loupeVideo().watch.playing)
+  // an arrow while playing: paused on the frame after the one showing, exactly
+  await page.keyboard.press('ArrowRight')
+  await waitUntil(page, () => !window.loupeVideo().watch.playing)
+  await page.waitForTimeout(300) // frames presented before the pause have been reported
+  const stepped = await watchState(page)
+  assert.equal(stepped.mode, 'watch', 'a step left watch mode')
+  const steps = [['ArrowRight', 1], ['ArrowRight', 1], ['ArrowLeft', -1], ['Shift+ArrowRight', 10]]
+  let expected = stepped.frame
+  for (const [key, d] of steps) {
+    await page.keyboard.press(key)
+    expected += d
+    await waitUntil(page, (f) => {
+      const w = window.loupeVideo().watch
+      return window.loupeVideo().frame === f && w.frame === f && !w.playing
+    }, expected)
+    // the element shows that frame: its clock lies inside it
+    await waitUntil(page, (f) => Math.floor(window.loupeVideo().watch.time * 30 + 1e-3) === f, expected)
+  }
+  assert.equal(frameAtTime((await watchState(page)).time), expected)
+  log(`ok - Space played and paused, the arrows stepped to frame ${expected} while watching`)
+  // W: annotating on exactly that frame (paused: no ±1), its exact pixels drawn
+  await page.keyboard.press('w')
+  await waitUntil(page, (f) => {
+    const v = window.loupeVideo()
+    return v.mode === 'annotate' && v.frame === f && v.ready(f) && v.editor.drawn
+  }, expected)
+  assert.equal(Number(await page.locator('input[data-field="frame"]').inputValue()), expected)
+  // and W again watches from there
+  await page.keyboard.press('w')
+  await waitUntil(page, (f) => {
+    const v = window.loupeVideo()
+    return v.mode === 'watch' && v.watch.frame === f && Math.floor(v.watch.time * 30 + 1e-3) === f
+  }, expected)
+  await page.keyboard.press('w')
+  await waitUntil(page, (f) => window.loupeVideo().mode === 'annotate' && window.loupeVideo().frame === f, expected)
+  log(`ok - W took the annotator to frame ${expected} exactly, and back to watching from it`)
+}
+
+/**
+ * The browser's own HLS: a page without Media Source Extensions (hls.js cannot run there) plays the
+ * renditions through the <video> element alone when the browser can (canPlayType of HLS), and
+ * otherwise says so and stays on the exact frames.
+ */
+async function watchNative(browser, cfg) {
+  const context = await browser.newContext()
+  context.setDefaultTimeout(cfg.timeout)
+  await context.addInitScript(() => {
+    for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource']) {
+      Object.defineProperty(window, name, { value: undefined, configurable: true })
+    }
+  })
+  const page = await context.newPage()
+  try {
+    await signIn(page, cfg.origin, cfg.email, cfg.password)
+    await openVideo(page, { ...cfg, item: cfg.watchItem })
+    const native = await page.evaluate(() => document.createElement('video').canPlayType('application/vnd.apple.mpegurl'))
+    await page.locator('canvas.editor-canvas').focus()
+    await page.keyboard.press('w')
+    if (!native) {
+      // this Chromium has no HLS of its own: the page says why and the exact frames stay
+      await page.getByText('this browser plays neither HLS nor Media Source Extensions').waitFor()
+      assert.equal((await watchState(page)).mode, 'annotate')
+      log('ok - without Media Source Extensions and without native HLS the page says so and stays on the exact frames')
+      return
+    }
+    await waitUntil(page, () => window.loupeVideo().mode === 'watch' && window.loupeVideo().watch?.engine === 'native')
+    const w0 = await watchState(page)
+    assert.deepEqual(w0.qualities, [], 'the browser picks the quality itself')
+    await page.keyboard.press('Space')
+    await waitUntil(page, () => window.loupeVideo().watch.playing && window.loupeVideo().watch.time > 1)
+    await page.keyboard.press('ArrowRight')
+    await waitUntil(page, () => !window.loupeVideo().watch.playing)
+    const w = await watchState(page)
+    assert.ok(w.frame > 0 && w.decoded > 0, `native HLS showed nothing: ${JSON.stringify(w)}`)
+    await shots(page, cfg.artifacts, 'video-watch-native')
+    await page.keyboard.press('w')
+    await waitUntil(page, (f) => {
+      const v = window.loupeVideo()
+      return v.mode === 'annotate' && v.frame === f && v.ready(f)
+    }, w.frame)
+    log(`ok - the browser's own HLS (${native}) played without hls.js; annotating on frame ${w.frame}`)
+  } finally {
+    await context.close()
+  }
+}
+
 async function run(cfg, chromium) {
   const api = apiClient(cfg.origin, cfg.apiKey)
   const have = (await api('GET', '/api/v1/classes?page[size]=200')).classes
@@ -266,6 +425,7 @@ async function run(cfg, chromium) {
     await shots(page, cfg.artifacts, 'video-open')
     try {
       canvas = await steps(page, cfg, api, canvas, frameCount)
+      if (cfg.watchItem && !cfg.playOnly) await watchByKeyboard(page, cfg, api)
     } catch (e) {
       await shots(page, cfg.artifacts, 'video-failed')
       if (errors.length) log(`# errors on the page: ${errors.join('; ')}`)
@@ -273,6 +433,7 @@ async function run(cfg, chromium) {
     }
     assert.deepEqual(errors, [], `errors on the page: ${errors.join('; ')}`)
     await context.close()
+    if (cfg.watchItem && !cfg.playOnly) await watchNative(b, cfg)
   } finally {
     await b.close()
   }

@@ -7,7 +7,9 @@ keyframes), sees the box on frame 25 interpolated, drags a keyframe on the timel
 following live, drags a box past the frame's edge (drawn inside the frame only), splits and merges
 the track, undoes, hides the track from frame 60 and shows it again from 80, watches the HLS
 renditions through hls.js (with sound) and returns to the frame watched, and after a reload finds
-everything kept. Screenshots
+everything kept. On a second, 20 s 854×480 video (two renditions): watch mode by the keyboard (W,
+Space, arrows pausing on exact frames, W back to annotating that frame), the other quality picked
+by hand while playing, and the browser's own HLS in a page without Media Source Extensions. Screenshots
 (1280×720 and 1920×1080) are kept under the build directory (e2e-screenshots/video)."""
 
 import os
@@ -45,12 +47,27 @@ class VideoEditorEndToEndTest(lh.LoupeTestCase):
         got = client.get("/api/v1/items/" + item).json()
         self.assertEqual(got["status"], "ready", got)
         self.assertEqual(got["slots"][0]["frame_count"], 600)
+        # a second video to watch: 20 s at 854×480, so it has both renditions (1080p and 360p)
+        watch = os.path.join(self.sandbox.work_dir, "tram.mp4")
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
+                  "-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", watch)
+        r = client.post("/api/v1/datasets/%s/items" % got["dataset_id"],
+                        json={"name": "tram.mp4", "slots": [{"name": "0", "type": "video"}]})
+        self.assertEqual(r.status, 201, r.text)
+        watch_item = r.json()["id"]
+        with open(watch, "rb") as f:
+            r = client.put("/api/v1/items/%s/slots/0/file" % watch_item, data=f.read(), headers={"Content-Type": "video/mp4"})
+        self.assertEqual(r.status, 202, r.text)
+        lh.wait_until(lambda: client.get("/api/v1/items/" + watch_item).json()["status"] in ("ready", "error"), timeout=300,
+                      message="the second video processed")
+        self.assertEqual(client.get("/api/v1/items/" + watch_item).json()["status"], "ready")
         env = {
             "LOUPE_E2E_URL": "http://127.0.0.1:%d" % d.port,
             "LOUPE_E2E_EMAIL": boot["email"],
             "LOUPE_E2E_PASSWORD": boot["password"],
             "LOUPE_E2E_API_KEY": boot["api_key"],
             "LOUPE_E2E_VIDEO_ITEM": item,
+            "LOUPE_E2E_WATCH_ITEM": watch_item,
             "LOUPE_E2E_ARTIFACTS": we.artifacts_dir("video"),
         }
         out = we.run_spec(self, "video.spec.mjs", env)
