@@ -24,43 +24,36 @@ mt.require_tools("ffmpeg")
 
 
 class VideoEditorEndToEndTest(lh.LoupeTestCase):
+    def video_item(self, client, dataset, name, size, preset):
+        """A ready item of a 20 s 30 fps H.264 video of size with an AAC track (GOP 60); the item."""
+        video = os.path.join(self.sandbox.work_dir, name)
+        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=%s:rate=30" % size, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                  "-t", "20", "-c:v", "libx264", "-preset", preset, "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", video)
+        r = client.post("/api/v1/datasets/%s/items" % dataset, json={"name": name, "slots": [{"name": "0", "type": "video"}]})
+        self.assertEqual(r.status, 201, r.text)
+        item = r.json()["id"]
+        with open(video, "rb") as f:
+            r = client.put("/api/v1/items/%s/slots/0/file" % item, data=f.read(), headers={"Content-Type": "video/mp4"})
+        self.assertEqual(r.status, 202, r.text)
+        lh.wait_until(lambda: client.get("/api/v1/items/" + item).json()["status"] in ("ready", "error"), timeout=300,
+                      message="%s processed" % name)
+        got = client.get("/api/v1/items/" + item).json()
+        self.assertEqual(got["status"], "ready", got)
+        self.assertEqual(got["slots"][0]["frame_count"], 600)
+        return item
+
     def test_video_editor(self):
         we.require_browser_test()
         boot = self.bootstrap(team="Vision Lab", email="ada@example.com", password="correct horse battery")
         d = self.start_louped(settings={"web_dir": we.DIST})
         self.start_workers(1)
         client = d.client(api_key=boot["api_key"])
-        video = os.path.join(self.sandbox.work_dir, "street.mp4")
-        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                  "-t", "20", "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", video)
         r = client.post("/api/v1/datasets", json={"name": "Videos"})
         self.assertEqual(r.status, 201, r.text)
-        r = client.post("/api/v1/datasets/%s/items" % r.json()["id"],
-                        json={"name": "street.mp4", "slots": [{"name": "0", "type": "video"}]})
-        self.assertEqual(r.status, 201, r.text)
-        item = r.json()["id"]
-        with open(video, "rb") as f:
-            r = client.put("/api/v1/items/%s/slots/0/file" % item, data=f.read(), headers={"Content-Type": "video/mp4"})
-        self.assertEqual(r.status, 202, r.text)
-        lh.wait_until(lambda: client.get("/api/v1/items/" + item).json()["status"] in ("ready", "error"), timeout=240,
-                      message="the video processed")
-        got = client.get("/api/v1/items/" + item).json()
-        self.assertEqual(got["status"], "ready", got)
-        self.assertEqual(got["slots"][0]["frame_count"], 600)
-        # a second video to watch: 20 s at 854×480, so it has both renditions (1080p and 360p)
-        watch = os.path.join(self.sandbox.work_dir, "tram.mp4")
-        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000",
-                  "-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", watch)
-        r = client.post("/api/v1/datasets/%s/items" % got["dataset_id"],
-                        json={"name": "tram.mp4", "slots": [{"name": "0", "type": "video"}]})
-        self.assertEqual(r.status, 201, r.text)
-        watch_item = r.json()["id"]
-        with open(watch, "rb") as f:
-            r = client.put("/api/v1/items/%s/slots/0/file" % watch_item, data=f.read(), headers={"Content-Type": "video/mp4"})
-        self.assertEqual(r.status, 202, r.text)
-        lh.wait_until(lambda: client.get("/api/v1/items/" + watch_item).json()["status"] in ("ready", "error"), timeout=300,
-                      message="the second video processed")
-        self.assertEqual(client.get("/api/v1/items/" + watch_item).json()["status"], "ready")
+        dataset = r.json()["id"]
+        item = self.video_item(client, dataset, "street.mp4", "640x360", "veryfast")
+        # a second video to watch: 854×480, so it has both renditions (1080p and 360p)
+        watch_item = self.video_item(client, dataset, "tram.mp4", "854x480", "ultrafast")
         env = {
             "LOUPE_E2E_URL": "http://127.0.0.1:%d" % d.port,
             "LOUPE_E2E_EMAIL": boot["email"],
