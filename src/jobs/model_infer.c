@@ -408,8 +408,8 @@ static long decode(const lp_model_spec *spec, const lp_model_fit *fit, const lp_
             return -1;
         return lp_model_decode_logits(spec, fit, t->data, t->count, a, dets, err);
     case LP_DEC_SSD_ANCHORS: {
-        const float *boxes, *scores;
-        size_t box_len, n;
+        const float *boxes = NULL, *scores = NULL;
+        size_t box_len = 0, n = 0;
         if (ssd_inputs(o, outs, nouts, a, &boxes, &box_len, &scores, &n, err) != 0)
             return -1;
         if (!(*dets = lp_arena_calloc(a, n ? n : 1, sizeof **dets)))

@@ -137,12 +137,60 @@ int lp_image_probe(const char *path, const lp_media_limits *limits, lp_image_inf
     return probe(path, limits, info, &ld, err);
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int lp_icc_is_srgb(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (!p || len < 132 || memcmp(p + 16, "RGB ", 4) != 0)
+        return 0;
+    uint32_t n = be32(p + 128);
+    for (uint32_t i = 0; i < n && 132 + 12 * (size_t)(i + 1) <= len; i++) {
+        const unsigned char *e = p + 132 + 12 * (size_t)i;
+        uint32_t at = be32(e + 4), size = be32(e + 8);
+        if (memcmp(e, "desc", 4) != 0 || at > len || size > len - at || size < 12)
+            continue;
+        const unsigned char *t = p + at;
+        if (memcmp(t, "desc", 4) == 0) { /* ICC v2 textDescriptionType: ASCII */
+            uint32_t count = be32(t + 8);
+            for (size_t k = 12; count <= size - 12 && k + 4 <= 12 + (size_t)count; k++)
+                if (memcmp(t + k, "sRGB", 4) == 0)
+                    return 1;
+        } else if (memcmp(t, "mluc", 4) == 0 && size >= 16) { /* ICC v4: UTF-16BE records */
+            uint32_t records = be32(t + 8), rsize = be32(t + 12);
+            for (uint32_t r = 0; rsize >= 12 && r < records && 16 + (size_t)rsize * (r + 1) <= size; r++) {
+                const unsigned char *rec = t + 16 + (size_t)rsize * r;
+                uint32_t slen = be32(rec + 4), soff = be32(rec + 8);
+                if (soff > size || slen > size - soff)
+                    continue;
+                for (size_t k = soff; k + 8 <= (size_t)soff + slen; k += 2)
+                    if (memcmp(t + k, "\0s\0R\0G\0B", 8) == 0)
+                        return 1;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
 /* Any image → 8-bit sRGB (1 band grey stays grey only via sRGB: 3 bands),
- * alpha kept, ICC profile applied and then dropped. *out is new. */
-static int to_srgb8(VipsImage *in, VipsImage **out, lp_error *err)
+ * alpha kept, ICC profile applied and then dropped — unless trust_srgb and
+ * the profile says it is sRGB: then the pixels are taken as they are (no
+ * colour transform to build). *out is new. */
+static int to_srgb8(VipsImage *in, int trust_srgb, VipsImage **out, lp_error *err)
 {
     VipsImage *t = NULL;
     int icc = vips_image_get_typeof(in, VIPS_META_ICC_NAME) != 0;
+    if (icc && trust_srgb) {
+        const void *blob = NULL;
+        size_t len = 0;
+        if (vips_image_get_blob(in, VIPS_META_ICC_NAME, &blob, &len) == 0 && lp_icc_is_srgb(blob, len))
+            icc = 0;
+        vips_error_clear();
+    }
     if (in->Type == VIPS_INTERPRETATION_CMYK) {
         if (vips_icc_transform(in, &t, "srgb", "input_profile", "cmyk", "embedded", TRUE, "depth", 8, NULL))
             return lp_media_vips_fail(err, LP_E_INVALID, "converting CMYK to sRGB failed");
@@ -182,8 +230,8 @@ static VipsAccess access_for(const lp_image_info *info)
 
 /* Upright image of longest side at most size, shrinking on load when
  * libvips would open path with the same loader we allow. *out is new. */
-static int shrink(const char *path, const struct loader *ld, const lp_image_info *info, int size, VipsImage **out,
-                  lp_error *err)
+static int shrink(const char *path, const struct loader *ld, const lp_image_info *info, int size, int trust_srgb,
+                  VipsImage **out, lp_error *err)
 {
     VipsImage *t = NULL;
     /* vips_foreign_find_load names a class; compare its nickname ("jpegload") */
@@ -206,7 +254,7 @@ static int shrink(const char *path, const struct loader *ld, const lp_image_info
             return lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label,
                                       lp_media_basename(path));
     }
-    int rc = to_srgb8(t, out, err);
+    int rc = to_srgb8(t, trust_srgb, out, err);
     g_object_unref(t);
     return rc;
 }
@@ -222,7 +270,7 @@ static int make_pyramid(const char *path, const struct loader *ld, const lp_imag
         lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be rotated upright", ld->label, lp_media_basename(path));
         goto cleanup;
     }
-    if (to_srgb8(up, &srgb, err))
+    if (to_srgb8(up, 0, &srgb, err))
         goto cleanup;
     if (vips_image_hasalpha(srgb)) {
         VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
@@ -330,7 +378,7 @@ int lp_image_process(const char *path, const char *out_dir, const lp_media_limit
     lp_image_outputs *files = &result->files;
 
     /* Preview first, kept in memory: the thumbnail is cut from it. */
-    if (shrink(path, ld, info, limits->preview_size, &preview, err))
+    if (shrink(path, ld, info, limits->preview_size, 0, &preview, err))
         goto cleanup;
     if (!(preview_mem = vips_image_copy_memory(preview))) {
         lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label, lp_media_basename(path));
@@ -349,7 +397,7 @@ int lp_image_process(const char *path, const char *out_dir, const lp_media_limit
             lp_media_vips_fail(err, LP_E_INTERNAL, "making the thumbnail of \"%s\" failed", lp_media_basename(path));
             goto cleanup;
         }
-    } else if (shrink(path, ld, info, limits->thumbnail_size, &thumb, err)) {
+    } else if (shrink(path, ld, info, limits->thumbnail_size, 0, &thumb, err)) {
         goto cleanup;
     }
     snprintf(name, sizeof name, "thumbnail.%s", lp_media_format_suffix(fmt));
@@ -416,7 +464,9 @@ int lp_image_pixels(const char *path, const lp_media_limits *limits, int max_sid
     memset(out, 0, sizeof *out);
     if (probe(path, limits, &info, &ld, err))
         return -1;
-    if (shrink(path, ld, &info, (int)lp_image_fit_side(info.width, info.height, max_side, fit), &img, err))
+    /* an sRGB-tagged image (most photographs) needs no colour transform to be sRGB: building one
+     * per image cost more than decoding it */
+    if (shrink(path, ld, &info, (int)lp_image_fit_side(info.width, info.height, max_side, fit), 1, &img, err))
         return -1;
     if (vips_image_hasalpha(img) ? vips_flatten(img, &flat, NULL) : vips_copy(img, &flat, NULL)) {
         lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be flattened", ld->label, lp_media_basename(path));

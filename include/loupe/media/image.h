@@ -89,8 +89,14 @@ typedef struct lp_image_fit {
  * (may be NULL) needs (rounded up; at least 1). Never more than the image's. */
 int64_t lp_image_fit_side(int64_t width, int64_t height, int max_side, const lp_image_fit *fit);
 
+/* 1 when the ICC profile data (len bytes) is an RGB profile whose
+ * description names sRGB ("sRGB IEC61966-2.1", …; v2 text or v4
+ * multi-language), else 0. Pure; reads within len only. */
+int lp_icc_is_srgb(const void *data, size_t len);
+
 /* The pixels of path (an allowed image, probed as lp_image_probe does):
- * upright per EXIF, 8-bit sRGB, alpha flattened on black, shrunk to the
+ * upright per EXIF, 8-bit sRGB (an embedded sRGB profile is taken as is,
+ * lp_icc_is_srgb; any other is applied), alpha flattened on black, shrunk to the
  * longest side lp_image_fit_side gives (never enlarged; JPEGs shrink while
  * they are decoded), as a binary PPM ("P6\n<w> <h>\n255\n" then w × h × 3
  * bytes) in out (new; free with lp_media_blob_free). 0, or -1 with err. */

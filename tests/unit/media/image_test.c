@@ -506,6 +506,55 @@ static void test_pixels_for_models(void **state)
     lp_media_blob_free(&ppm);
 }
 
+/* An ICC profile of colour space space with one description tag (type "desc" or "mluc") saying text:
+ * its length. */
+static size_t icc_profile(unsigned char *p, const char *space, const char *type, const char *text)
+{
+    size_t n = strlen(text), at = 144, size;
+    memset(p, 0, 512);
+    memcpy(p + 16, space, 4);
+    p[131] = 1; /* one tag */
+    memcpy(p + 132, "desc", 4);
+    p[139] = (unsigned char)at;
+    memcpy(p + at, type, 4);
+    if (strcmp(type, "desc") == 0) { /* v2: ASCII count, then the text */
+        p[at + 11] = (unsigned char)n;
+        memcpy(p + at + 12, text, n);
+        size = 12 + n;
+    } else { /* v4: one record of 12 bytes at 16, the UTF-16BE text at 28 */
+        p[at + 11] = 1;
+        p[at + 15] = 12;
+        p[at + 23] = (unsigned char)(2 * n);
+        p[at + 27] = 28;
+        for (size_t i = 0; i < n; i++)
+            p[at + 28 + 2 * i + 1] = (unsigned char)text[i];
+        size = 28 + 2 * n;
+    }
+    p[143] = (unsigned char)size;
+    return at + size;
+}
+
+/* sRGB profiles are known by their description, in either version; others, and broken ones, are not. */
+static void test_icc_is_srgb(void **state)
+{
+    unsigned char p[512];
+    size_t n;
+    (void)state;
+    n = icc_profile(p, "RGB ", "desc", "sRGB IEC61966-2.1");
+    assert_int_equal(lp_icc_is_srgb(p, n), 1);
+    assert_int_equal(lp_icc_is_srgb(p, n - 10), 0); /* the text cut off: not read past the end */
+    assert_int_equal(lp_icc_is_srgb(p, 100), 0);
+    n = icc_profile(p, "RGB ", "mluc", "sRGB built-in");
+    assert_int_equal(lp_icc_is_srgb(p, n), 1);
+    n = icc_profile(p, "RGB ", "desc", "Display P3");
+    assert_int_equal(lp_icc_is_srgb(p, n), 0);
+    n = icc_profile(p, "RGB ", "mluc", "Adobe RGB (1998)");
+    assert_int_equal(lp_icc_is_srgb(p, n), 0);
+    n = icc_profile(p, "CMYK", "desc", "sRGB");
+    assert_int_equal(lp_icc_is_srgb(p, n), 0);
+    assert_int_equal(lp_icc_is_srgb(NULL, 0), 0);
+}
+
 /* The longest side an image is decoded at for a model: its own, max_side, and what the box needs. */
 static void test_fit_side(void **state)
 {
@@ -561,6 +610,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_fit_side),
+        cmocka_unit_test(test_icc_is_srgb),
         cmocka_unit_test(test_jpeg_orientation_6),
         cmocka_unit_test(test_pixels_for_models),
         cmocka_unit_test(test_png16_to_srgb8),
