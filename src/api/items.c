@@ -282,9 +282,9 @@ static int split_bracket(lp_req *req, const char *param, const char **key, const
 
 static int add_query_param(void *cls, const char *param, const char *value)
 {
-    static const char *const plain[] = {"dataset_id", "path",  "name_contains", "has_class", "lacks_class",
-                                        "stage",      "state", "assignee",      NULL};
-    static const char *const ranged[] = {"annotation_count", "metadata", "created", "updated", NULL};
+    static const char *const plain[] = {"dataset_id", "path",     "name_contains", "has_class",        "lacks_class",
+                                        "stage",      "state",    "assignee",      "disagreement_run", NULL};
+    static const char *const ranged[] = {"annotation_count", "metadata", "created", "updated", "disagreement", NULL};
     query_doc *q = cls;
     const char *key, *sub;
 
@@ -315,7 +315,8 @@ static int add_query_param(void *cls, const char *param, const char *value)
             }
     lp_error_field(&q->req->err, LP_E_MALFORMED, param,
                    "is not a parameter of this list (filters: dataset_id, path, name_contains, status, has_class, "
-                   "lacks_class, annotation_count[gte|lte], metadata[key], created[gte|lte], updated[gte|lte], stage, state, assignee)");
+                   "lacks_class, annotation_count[gte|lte], metadata[key], created[gte|lte], updated[gte|lte], stage, state, assignee, "
+                   "disagreement[gte|lte], disagreement_run)");
     return 0;
 }
 

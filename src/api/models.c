@@ -36,6 +36,7 @@
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
 #include "loupe/jobs/model_infer.h"
+#include "loupe/jobs/model_stage.h"
 #include "loupe/models/spec.h"
 #include "loupe/queue/rpc.h"
 #include "loupe/queue/topology.h"
@@ -354,7 +355,7 @@ int lp_api_models_file(lp_req *req)
 /* The job kind that runs a model on its queue's workers. */
 static const char *run_kind(const lp_model_row *m)
 {
-    return strcmp(m->queue, "gpu") == 0 ? "models.run.gpu" : "models.run";
+    return lp_model_run_kind(m->queue);
 }
 
 /* A model that runs here: an onnx model with its file (else 409). */

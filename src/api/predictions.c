@@ -20,6 +20,7 @@
 #include "loupe/db/items_sql.h"
 #include "loupe/db/predictions_sql.h"
 #include "loupe/formats/darwin.h"
+#include "loupe/jobs/model_stage.h"
 #include "respond_int.h"
 
 static int hex_digit(char c)
@@ -107,31 +108,6 @@ int lp_api_item_predictions_list(lp_req *req)
                                     offsetof(lp_prediction_row, id), prediction_json);
 }
 
-/* The predictions as annotations of the item (source model, confidence = score). */
-static lp_ann *as_annotations(lp_req *req, const lp_prediction_row *rows, size_t n)
-{
-    lp_ann *anns = lp_arena_calloc(req->arena, n ? n : 1, sizeof *anns);
-    if (!anns) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory accepting predictions");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        lp_ann *a = &anns[i];
-        if (geom_of(req->arena, rows[i].geom_hex, &a->body.geom, &req->err) != 0)
-            return NULL;
-        a->class_id = rows[i].class_id;
-        a->slot = rows[i].slot;
-        a->has_source = true;
-        a->source = LP_ANN_MODEL;
-        a->has_confidence = true;
-        a->confidence = rows[i].score;
-        a->type = a->body.geom.type;
-        a->body.data = "{}";
-        a->body.data_len = 2;
-    }
-    return anns;
-}
-
 int lp_api_item_predictions_accept(lp_req *req)
 {
     static const char *const allowed[] = {"ids", "min_score", "model_id", "run_id", NULL};
@@ -173,7 +149,7 @@ int lp_api_item_predictions_accept(lp_req *req)
                                      model_id, run_id, &rows, &n, &req->err) != 0)
         goto done;
     if (n > 0) {
-        if (!(anns = as_annotations(req, rows, n)) || lp_api_ann_append(req, db, item_id, anns, n, &ann_ids) != 0)
+        if (!(anns = lp_predictions_as_annotations(req->arena, rows, n, &req->err)) || lp_api_ann_append(req, db, item_id, anns, n, &ann_ids) != 0)
             goto done;
         for (i = 0; i < n; i++) {
             json_array_append_new(pairs, json_pack("{s:s, s:s}", "id", rows[i].id, "annotation_id", ann_ids[i]));

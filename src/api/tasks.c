@@ -8,7 +8,7 @@
  * POST /api/v1/tasks/{id}/approve {"comment"?}         REVIEW
  * POST /api/v1/tasks/{id}/reject {"comment"}           REVIEW
  * POST /api/v1/tasks/{id}/state {"state"}              ANNOTATE  the assignee or a manager
- * POST /api/v1/tasks/{id}/continue                     MANAGE    a webhook stage that waits
+ * POST /api/v1/tasks/{id}/continue                     MANAGE    a webhook stage that waits, or a model stage
  * POST /api/v1/tasks/bulk                              MANAGE    by filter, inline or as a tasks.bulk job
  *
  * Every action runs in one transaction: the task's workflow is read FOR
@@ -30,6 +30,7 @@
 #include "loupe/api/input.h"
 #include "loupe/db/annotations_sql.h"
 #include "loupe/db/memberships_sql.h"
+#include "loupe/db/model_stage_sql.h"
 #include "loupe/db/task_filter.h"
 #include "loupe/db/tasks_sql.h"
 #include "loupe/identity/role.h"
@@ -230,13 +231,19 @@ int lp_api_tasks_get(lp_req *req)
 
     if (!id || !(db = lp_req_db(req)))
         return -1;
+    char run_id[LP_DB_UUID_LEN];
+    const char *run_status = NULL, *run_error = NULL;
+    int waits = 0;
     if (lp_db_task_get(db, req->arena, req->who.team_id, id, 0, &t, &req->err) != 0 ||
         lp_db_task_history(db, req->arena, t.id, &hist, &nhist, &req->err) != 0 ||
-        lp_db_task_consensus_list(db, req->arena, t.id, &seats, &nseats, &req->err) != 0)
+        lp_db_task_consensus_list(db, req->arena, t.id, &seats, &nseats, &req->err) != 0 ||
+        (waits = lp_db_model_stage_run_of(db, req->arena, t.id, run_id, &run_status, &run_error, &req->err)) < 0)
         return -1;
     lp_req_db_release(req);
     if (!(doc = task_json(&t)) || json_object_set_new(doc, "history", history_json(hist, nhist)) != 0 ||
-        (nseats && json_object_set_new(doc, "consensus", consensus_json(seats, nseats)) != 0)) {
+        (nseats && json_object_set_new(doc, "consensus", consensus_json(seats, nseats)) != 0) ||
+        (waits && json_object_set_new(doc, "model_run", json_pack("{s:s, s:s?, s:s?}", "job_id", run_id, "status",
+                                                                  run_status, "error", run_error)) != 0)) {
         json_decref(doc);
         return lp_error_set(&req->err, LP_E_NOMEM, "out of memory answering with task %s", id);
     }
@@ -579,8 +586,10 @@ int lp_api_tasks_reject(lp_req *req)
 static int act_continue(lp_req *req, task_ctx *c, const void *arg)
 {
     (void)arg;
+    if (c->st->type == LP_WF_MODEL) /* on without waiting for its run (one that failed, say) */
+        return advance(req, c, "continue", "done", NULL, NULL);
     if (c->st->type != LP_WF_WEBHOOK || !c->st->wait)
-        return wrong_stage(req, c, "a webhook stage that waits");
+        return wrong_stage(req, c, "a webhook stage that waits, or a model stage");
     return advance(req, c, "continue", "next", NULL, NULL);
 }
 
@@ -611,6 +620,10 @@ static int bulk_check(lp_req *req, lp_db *db, const lp_wf *wf, const lp_task_fil
             return -1;
         if ((k = lp_wf_graph_find(&wf->graph, name)) < 0)
             return lp_error_field(&req->err, LP_E_INVALID, "stage", "workflow %s has no stage \"%.64s\"", wf->id, name);
+        if (wf->graph.stages[k].type == LP_WF_MODEL)
+            return lp_error_field(&req->err, LP_E_INVALID, "stage",
+                                  "stage \"%s\" is a model stage: tasks reach it along an edge, which starts its run",
+                                  name);
         if (!lp_wf_stage_rests(&wf->graph.stages[k]))
             return lp_error_field(&req->err, LP_E_INVALID, "stage",
                                   "stage \"%s\" is a %s stage, which routes tasks on by itself: send them to a stage "

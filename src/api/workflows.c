@@ -183,15 +183,16 @@ static int check_datasets(lp_req *req, lp_db *db, const char *workflow_id, const
     return req->err.code == LP_OK ? 0 : -1;
 }
 
-/* Checks that each sampling stage ranked by a model's score names a live model of the team
- * (another team's is no such model: 422 naming stages[i].config.model_id). 0 or -1. */
+/* Checks that every stage naming a model — a model stage, a sampling stage ranked by a model's
+ * score — names a live model of the team (another team's is no such model: 422 naming
+ * stages[i].config.model_id). 0 or -1. */
 static int check_models(lp_req *req, lp_db *db, const wf_input *in)
 {
     for (size_t s = 0; s < in->graph.nstages; s++) {
         const lp_wf_stage *st = &in->graph.stages[s];
         lp_model_row m;
         lp_error e;
-        if (st->type != LP_WF_SAMPLING || !st->model_id)
+        if (!st->model_id)
             continue;
         lp_error_clear(&e);
         if (lp_db_model_get(db, req->arena, req->who.team_id, st->model_id, &m, &e) == 0)
@@ -199,7 +200,7 @@ static int check_models(lp_req *req, lp_db *db, const wf_input *in)
         if (e.code != LP_E_NOT_FOUND)
             return lp_error_set(&req->err, e.code, "%s", e.message);
         lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "stages[%zu].config.model_id", s),
-                       "no such model in the team");
+                       "no model of the team has the id %s", st->model_id);
     }
     return req->err.code == LP_OK ? 0 : -1;
 }
@@ -398,7 +399,7 @@ int lp_api_workflows_replace(lp_req *req)
                               req->who.user_id[0] ? req->who.user_id : NULL, in.dataset_ids, in.ndatasets, &w,
                               &req->err) != 0)
         goto cleanup;
-    lp_wf wf = {.version = w.version, .seed = w.seed, .graph = in.graph};
+    lp_wf wf = {.version = w.version, .seed = w.seed, .graph = in.graph, .cfg = req->svc->cfg};
     memcpy(wf.id, w.id, sizeof wf.id);
     memcpy(wf.team_id, w.team_id, sizeof wf.team_id);
     moves_doc = json_object_get(body, "moves");

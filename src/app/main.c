@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "loupe/core/cli.h"
+#include "loupe/jobs/model_stage.h"
 
 static void usage(FILE *out)
 {
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
     int cargc = argc - first;
     char **cargv = argv + first;
     const char *cmd = cargc > 0 ? cargv[0] : "serve";
+    lp_wf_set_model_starter(lp_model_stage_start); /* tasks arriving on a model stage start its run */
     if (strcmp(cmd, "serve") == 0)
         rc = lp_app_serve(&cfg);
     else if (strcmp(cmd, "migrate") == 0)

@@ -152,6 +152,23 @@ static int read_text(reader *r, const json_t *v, const char *key, size_t max, co
     return 0;
 }
 
+/* A share from 0 to 1 (a number; in QUERY style also its decimal text), as text. */
+static int read_share(reader *r, const json_t *v, const char *key, const char *sub, const char **out)
+{
+    double d;
+    char *end = NULL;
+    if (json_is_number(v))
+        d = json_number_value(v);
+    else if (r->style == LP_FILTER_QUERY && json_is_string(v) && *json_string_value(v))
+        d = strtod(json_string_value(v), &end);
+    else
+        return bad(r, key, sub, "must be a number from 0 to 1");
+    if ((end && *end) || !(d >= 0 && d <= 1))
+        return bad(r, key, sub, "must be a number from 0 to 1");
+    *out = lp_arena_printf(r->a, "%.9g", d);
+    return *out ? 0 : lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a filter");
+}
+
 static int read_count(reader *r, const json_t *v, const char *key, const char *sub, int64_t *out)
 {
     if (json_is_integer(v)) {
@@ -328,6 +345,22 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
             rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->state);
         else if (strcmp(key, "assignee") == 0)
             rc |= read_uuid(&r, v, key, NULL, &out->assignee_id);
+        else if (strcmp(key, "disagreement") == 0) {
+            const char *k;
+            json_t *x;
+            if (!json_is_object(v) || json_object_size(v) == 0)
+                rc |= bad(&r, key, NULL, "must be an object with \"gte\" and/or \"lte\"");
+            else
+                json_object_foreach(v, k, x) {
+                    if (strcmp(k, "gte") == 0)
+                        rc |= read_share(&r, x, key, k, &out->disagreement_gte);
+                    else if (strcmp(k, "lte") == 0)
+                        rc |= read_share(&r, x, key, k, &out->disagreement_lte);
+                    else
+                        rc |= bad(&r, key, k, "is not a known bound (use gte or lte)");
+                }
+        } else if (strcmp(key, "disagreement_run") == 0)
+            rc |= read_uuid(&r, v, key, NULL, &out->disagreement_run);
         else
             rc |= bad(&r, key, NULL, "is not a known filter");
     }

@@ -63,6 +63,18 @@ void lp_sqlb_item_filter(lp_sqlb *b, const lp_item_filter *f)
     if (f->slot_type)
         lp_sqlb_add(b, " AND EXISTS (SELECT 1 FROM slots s WHERE s.item_id = i.id AND s.type = $%d::text)",
                     lp_sqlb_param(b, f->slot_type));
+    if (f->disagreement_gte || f->disagreement_lte || f->disagreement_run) {
+        /* A fresh row: computed from the item's current annotation version. */
+        lp_sqlb_add(b, " AND EXISTS (SELECT 1 FROM item_disagreements d WHERE d.item_id = i.id AND d.annotation_version"
+                       " = COALESCE((SELECT v.version FROM item_annotation_versions v WHERE v.item_id = i.id), 0)");
+        if (f->disagreement_run)
+            lp_sqlb_add(b, " AND d.run_id = $%d::uuid", lp_sqlb_param(b, f->disagreement_run));
+        if (f->disagreement_gte)
+            lp_sqlb_add(b, " AND d.disagreement >= $%d::real", lp_sqlb_param(b, f->disagreement_gte));
+        if (f->disagreement_lte)
+            lp_sqlb_add(b, " AND d.disagreement <= $%d::real", lp_sqlb_param(b, f->disagreement_lte));
+        lp_sqlb_add(b, ")");
+    }
     if (f->stage || f->state || f->assignee_id) {
         /* The item's task (tasks.item_id is unique: one probe of its index). */
         lp_sqlb_add(b, " AND EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id");

@@ -9,7 +9,7 @@
 /* What read_prediction reads, in its order. */
 #define PREDICTION_COLUMNS                                                                                         \
     "SELECT p.id, p.slot, p.model_id, p.run_id, p.label, p.class_id, p.type, encode(p.geom, 'hex'), p.data::text, " \
-    "p.score::float8, to_jsonb(p.probabilities)::text, " LP_SQL_TS("p.created_at") " "
+    "p.score::float8, to_jsonb(p.probabilities)::text, " LP_SQL_TS("p.created_at") ", p.item_id "
 
 static const char *text_or_null(lp_arena *a, const PGresult *r, int row, int col)
 {
@@ -31,6 +31,7 @@ static int read_prediction(lp_arena *a, const PGresult *r, int row, void *dst, l
     out->score = strtod(PQgetvalue(r, row, 9), NULL);
     out->probabilities = text_or_null(a, r, row, 10);
     lp_db_text_copy(out->created_at, sizeof out->created_at, r, row, 11);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 12);
     if (!out->slot || !out->model_id || !out->label || !out->type || !out->data)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading prediction %s", out->id);
     return 0;
@@ -89,6 +90,27 @@ int lp_db_predictions_acceptable(lp_db *db, lp_arena *a, const char *team_id, co
                                   "AND p.score >= $4::float8 AND ($5::uuid IS NULL OR p.model_id = $5) "
                                   "AND ($6::uuid IS NULL OR p.run_id = $6) ORDER BY p.id FOR UPDATE OF p",
                                   6, p, err),
+                      sizeof **out, read_prediction, "predictions", n, err);
+    return *out ? 0 : -1;
+}
+
+int lp_db_predictions_acceptable_run(lp_db *db, lp_arena *a, const char *team_id, const char *run_id,
+                                     const char *item_ids_json, double min_score, lp_prediction_row **out, size_t *n,
+                                     lp_error *err)
+{
+    char score[32];
+    snprintf(score, sizeof score, "%.9g", min_score);
+    const char *p[4] = {team_id, run_id, item_ids_json, score};
+    *out = lp_db_rows(a,
+                      lp_db_query(db,
+                                  PREDICTION_COLUMNS
+                                  "FROM predictions p JOIN models m ON m.id = p.model_id AND m.deleted_at IS NULL "
+                                  "JOIN classes c ON c.id = p.class_id AND p.type = ANY (c.annotation_types) "
+                                  "WHERE p.team_id = $1 AND p.run_id = $2 AND p.geom IS NOT NULL "
+                                  "AND p.item_id IN (SELECT e::uuid FROM jsonb_array_elements_text($3::jsonb) e) "
+                                  "AND NOT p.data ? 'annotation_id' AND p.score >= $4::float8 "
+                                  "ORDER BY p.item_id, p.id FOR UPDATE OF p",
+                                  4, p, err),
                       sizeof **out, read_prediction, "predictions", n, err);
     return *out ? 0 : -1;
 }

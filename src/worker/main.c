@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "loupe/core/cli.h"
+#include "loupe/jobs/model_stage.h"
 #include "worker_int.h"
 
 static void usage(FILE *out)
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
         lp_config_free(&cfg);
         return 2;
     }
+    lp_wf_set_model_starter(lp_model_stage_start); /* a run's tasks may move on to another model stage */
     int rc = lp_worker_run(&cfg);
     lp_config_free(&cfg);
     return rc;

@@ -37,6 +37,7 @@ static int load_graph(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_wor
 
     memcpy(out->id, head->id, sizeof out->id);
     memcpy(out->team_id, head->team_id, sizeof out->team_id);
+    out->cfg = cfg;
     out->version = head->version;
     out->seed = head->seed;
     if (hit != 0)
@@ -73,6 +74,42 @@ int lp_wf_load_head(lp_db *db, lp_arena *a, const lp_config *cfg, const lp_workf
 {
     memset(out, 0, sizeof *out);
     return load_graph(db, a, cfg, head, out, err);
+}
+
+/* ---- Model stages ----------------------------------------------------------- */
+
+static lp_wf_model_starter model_starter;
+
+void lp_wf_set_model_starter(lp_wf_model_starter fn)
+{
+    model_starter = fn;
+}
+
+/* Starts the runs of the tasks just placed on model stages: task k rests
+ * on stage ends[k]; one call per model stage for all of its tasks. */
+static int start_models(lp_db *db, lp_arena *a, const lp_wf *wf, const char *const *task_ids, const size_t *ends,
+                        size_t n, const char *actor_id, lp_error *err)
+{
+    const lp_wf_graph *g = &wf->graph;
+    const char **ids = NULL;
+    for (size_t s = 0; s < g->nstages; s++) {
+        size_t m = 0;
+        for (size_t k = 0; g->stages[s].type == LP_WF_MODEL && k < n; k++) {
+            if (ends[k] != s)
+                continue;
+            if (!ids && !(ids = lp_arena_calloc(a, n, sizeof *ids)))
+                return lp_error_set(err, LP_E_NOMEM, "out of memory starting model runs");
+            ids[m++] = task_ids[k];
+        }
+        if (m == 0)
+            continue;
+        if (!model_starter)
+            return lp_error_set(err, LP_E_INTERNAL, "tasks reached model stage "%s" in a process that starts no "
+                                "model runs", g->stages[s].id);
+        if (model_starter(db, a, wf, &g->stages[s], ids, m, actor_id, err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- Facts ------------------------------------------------------------------ */
@@ -459,8 +496,16 @@ static int64_t enter_rows(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_i
     lp_buf_free(&b.data);
     if (b.failed)
         return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
-    return lp_db_wf_tasks_enter(db, wf->team_id, wf->id, actor_id, entry->id, entry->states[0], task_ids, item_ids,
-                                route_nos, event_ids, n, er, nroutes, err);
+    int64_t entered = lp_db_wf_tasks_enter(db, wf->team_id, wf->id, actor_id, entry->id, entry->states[0], task_ids,
+                                           item_ids, route_nos, event_ids, n, er, nroutes, err);
+    if (entered <= 0)
+        return entered;
+    size_t *ends = lp_arena_calloc(a, n, sizeof *ends);
+    if (!ends)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory entering %zu items", n);
+    for (size_t k = 0; k < n; k++)
+        ends[k] = routes[k].stage;
+    return start_models(db, a, wf, task_ids, ends, n, actor_id, err) == 0 ? entered : -1;
 }
 
 int64_t lp_wf_enter_filter(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_item_filter *f, int64_t limit,
@@ -554,7 +599,14 @@ static int write_legs(lp_db *db, lp_arena *a, const lp_wf *wf, const char *actio
         route_events(&b, l->task_id, rows[k].item_id, r, arrive, l->first_hop);
     }
     lp_wf_writes place = {.task_ids = ids, .stages = stages, .states = states, .nplace = n};
-    return batch_write(db, &b, &place, placed, err);
+    size_t *ends = lp_arena_calloc(a, n + 1, sizeof *ends);
+    if (!ends)
+        b.failed = 1;
+    for (size_t k = 0; ends && k < n; k++)
+        ends[k] = legs[k].route.stage;
+    if (batch_write(db, &b, &place, placed, err) != 0)
+        return -1;
+    return start_models(db, a, wf, ids, ends, n, actor_id, err);
 }
 
 /* Reads the tasks' items (unless moves, when not NULL, say all routing

@@ -36,7 +36,7 @@ static const char *const config_members[LP_WF_STAGE_TYPE_COUNT][8] = {
     [LP_WF_CONSENSUS] = {"states", "annotators", "iou_threshold", "agreement_threshold", "assignees"},
     [LP_WF_LOGIC] = {"states", "rules"},
     [LP_WF_SAMPLING] = {"states", "percent", "top", "score", "model_id", "random_share"},
-    [LP_WF_MODEL] = {"states"},
+    [LP_WF_MODEL] = {"states", "model_id", "slot", "min_score", "accept"},
     [LP_WF_WEBHOOK] = {"states", "wait"},
     [LP_WF_COMPLETE] = {"states"},
     [LP_WF_DISCARD] = {"states"},
@@ -581,6 +581,23 @@ static void read_sampling(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
     st->model_id = uuid(r, model, at(r, "stages[%zu].config.model_id", i));
 }
 
+/* A model stage: {"model_id", "slot"?, "min_score"?, "accept"?}. */
+static void read_model(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
+{
+    const json_t *id = json_object_get(cfg, "model_id"), *slot = json_object_get(cfg, "slot");
+    const json_t *accept = json_object_get(cfg, "accept");
+    if (!id)
+        bad(r, at(r, "stages[%zu].config.model_id", i), "is required: the id of a model of the team");
+    else
+        st->model_id = uuid(r, id, at(r, "stages[%zu].config.model_id", i));
+    if (slot && !json_is_null(slot))
+        st->model_slot = text(r, slot, at(r, "stages[%zu].config.slot", i));
+    read_number(r, i, cfg, "min_score", 0, false, 1, 0.5, &st->min_score);
+    if (accept && !json_is_boolean(accept))
+        bad(r, at(r, "stages[%zu].config.accept", i), "must be true or false");
+    st->accept = json_is_true(accept);
+}
+
 /* The type-specific part of a stage's config (cfg is an object, possibly empty). */
 static void read_config(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
 {
@@ -615,6 +632,9 @@ static void read_config(rd *r, size_t i, const json_t *cfg, lp_wf_stage *st)
         break;
     case LP_WF_SAMPLING:
         read_sampling(r, i, cfg, st);
+        break;
+    case LP_WF_MODEL:
+        read_model(r, i, cfg, st);
         break;
     case LP_WF_WEBHOOK:
         if ((v = json_object_get(cfg, "wait")) && !json_is_boolean(v))
@@ -676,8 +696,6 @@ static void read_stage(rd *r, size_t i, const json_t *js, lp_wf_stage *st, bool 
                                              "model, webhook, complete, discard");
         return;
     }
-    if (st->type == LP_WF_MODEL)
-        bad(r, at(r, "stages[%zu].type", i), "no model is configured: a model stage cannot run yet");
     const json_t *cfg = json_object_get(js, "config");
     if (cfg && !json_is_null(cfg) && !json_is_object(cfg)) {
         bad(r, at(r, "stages[%zu].config", i), "must be an object");

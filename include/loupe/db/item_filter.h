@@ -21,6 +21,9 @@
  *   created, updated  {"gte": RFC 3339, "lte": RFC 3339}
  *   stage, state      the item's workflow task is on this stage / in this state
  *   assignee          user UUID: the item's task is assigned to them
+ *   disagreement      {"gte": x, "lte": x} (0..1): the item's fresh disagreement with a
+ *                     model run (docs/MODELS.md, "Disagreement")
+ *   disagreement_run  run (job) UUID: … with this run (any run when absent)
  *
  * Strings in the results are borrowed from the JSON document or copied into
  * the arena: keep both alive while the result is used. */

@@ -44,6 +44,11 @@ typedef struct lp_item_filter {
     const char *state;                   /* … in this state */
     const char *assignee_id;             /* … assigned to this user */
     const char *slot_type;               /* has a slot of this type (set by code, not read from requests) */
+    /* The item's disagreement with a model run (item_disagreements), only
+     * where it is fresh (computed from the item's current annotations):
+     * bounds as numeric text, inclusive, and the run (any run when NULL). */
+    const char *disagreement_gte, *disagreement_lte;
+    const char *disagreement_run;
 } lp_item_filter;
 
 typedef enum lp_item_sort {

@@ -12,6 +12,7 @@
 
 typedef struct lp_prediction_row {
     char id[LP_DB_UUID_LEN];
+    char item_id[LP_DB_UUID_LEN];
     const char *slot, *model_id, *label, *type;
     const char *run_id, *class_id;  /* NULL when unset */
     const char *geom_hex;           /* the stored shape blob in hex; NULL when none */
@@ -45,6 +46,12 @@ int64_t lp_db_predictions_insert(lp_db *db, const char *team_id, const char *mod
 int lp_db_predictions_acceptable(lp_db *db, lp_arena *a, const char *team_id, const char *item_id,
                                  const char *ids_json, double min_score, const char *model_id, const char *run_id,
                                  lp_prediction_row **out, size_t *n, lp_error *err);
+
+/* As lp_db_predictions_acceptable for run_id's predictions of the items in
+ * item_ids_json (a JSON array of item ids), in (item, id) order. */
+int lp_db_predictions_acceptable_run(lp_db *db, lp_arena *a, const char *team_id, const char *run_id,
+                                     const char *item_ids_json, double min_score, lp_prediction_row **out, size_t *n,
+                                     lp_error *err);
 
 /* Records which annotation each prediction became: pairs_json is a JSON
  * array of {"id", "annotation_id"}; each prediction's data gets

@@ -29,7 +29,22 @@ typedef struct lp_wf {
     int version;
     int64_t seed;
     lp_wf_graph graph;            /* arena */
+    const lp_config *cfg;         /* borrowed: the configuration it was loaded with */
 } lp_wf;
+
+/* What starts the model runs of a model stage (docs/WORKFLOWS.md, "model"):
+ * called by the engine in the caller's transaction, once per model stage
+ * and batch, with the ids of the tasks it has just placed on stage (task
+ * ids whose item already had another task were not placed: the starter
+ * runs only the tasks it finds resting there). 0 or -1; a failure fails
+ * the transition, so no task rests on a model stage without its run. */
+typedef int (*lp_wf_model_starter)(lp_db *db, lp_arena *a, const lp_wf *wf, const lp_wf_stage *stage,
+                                   const char *const *task_ids, size_t n, const char *actor_id, lp_error *err);
+
+/* Sets the process's starter (at start-up, before any transition). A
+ * transition that places tasks on a model stage in a process without one
+ * fails with LP_E_INTERNAL. */
+void lp_wf_set_model_starter(lp_wf_model_starter fn);
 
 /* Reads the current version of a workflow of the team (404 when none) and
  * its graph. lock: 1 takes FOR SHARE on the workflow row, so that a PUT of

@@ -48,7 +48,7 @@ typedef enum lp_wf_stage_type {
     LP_WF_CONSENSUS,   /* agree, disagree */
     LP_WF_LOGIC,       /* one per rule name, then default */
     LP_WF_SAMPLING,    /* sampled, rest */
-    LP_WF_MODEL,       /* done (refused on save until a model runner exists) */
+    LP_WF_MODEL,       /* done: a model run over the arriving tasks' items */
     LP_WF_WEBHOOK,     /* next */
     LP_WF_COMPLETE,    /* none */
     LP_WF_DISCARD,     /* none */
@@ -142,10 +142,17 @@ typedef struct lp_wf_stage {
     double percent;               /* 0..100 */
     int64_t top;                  /* >= 1 */
     lp_wf_score score;            /* top: what ranks the batch */
-    const char *model_id;         /* top with a model's score: the model (lower-case UUID) */
+    const char *model_id;         /* sampling top with a model's score, and a model stage: the model (lower-case UUID) */
     double random_share;          /* top: 0..1, the share of top taken at random from the rest */
     /* webhook */
     bool wait;                    /* wait for POST /tasks/{id}/continue */
+    /* model: the arriving tasks' items run through model_id (its team is
+     * checked where the definition is saved) on the slot (NULL: the item's
+     * first image slot), and, with accept, the predictions scoring at least
+     * min_score become annotations before the task moves on */
+    const char *model_slot;
+    double min_score;             /* 0..1, default 0.5 */
+    bool accept;
 } lp_wf_stage;
 
 typedef struct lp_wf_graph {
@@ -168,7 +175,8 @@ typedef struct lp_wf_graph {
  *     discard; at most nstages * (rules_max + 1) edges;
  *   - a cycle must pass through a human stage (annotate, review, consensus):
  *     review loops are fine, an automatic loop is refused;
- *   - model stages are refused ("no model is configured").
+ *   - a model stage names a model (model_id, a UUID); that it is a model
+ *     of the team is the caller's to check.
  * 0 with out filled, or -1 with LP_E_INVALID and a field error per rule
  * broken. */
 int lp_wf_graph_read(const json_t *doc, const lp_wf_limits *lim, lp_arena *a, lp_wf_graph *out, lp_error *err);

@@ -2,7 +2,8 @@
  * registered model over the items a filter selects (POST
  * /api/v1/models/{id}/runs), its predictions stored apart from annotations.
  *
- * payload  {"model_id", "filters": {…item filter…}, "slot"?, "requested_by"?}
+ * payload  {"model_id", "filters": {…item filter…}, "slot"?, "requested_by"?,
+ *          "stage"?: {"workflow_id", "stage_id"}}
  * result   {"model_id", "items", "skipped", "predictions", "stages_ms": {"images",
  *           "runs", "fetch", "decode", "wait", "pack", "run", "outputs", "store"}}
  *
@@ -20,7 +21,12 @@
  * model_run_items (uncertainty scores of loupe/models/score.h, the
  * embedding: the model's or the image descriptor); when every page is
  * stored, k-center greedy over the run's embeddings gives novelty, and the
- * ranks of every strategy are written with one statement. */
+ * ranks of every strategy are written with one statement.
+ *
+ * Hard-example mining: each page's items that were run are compared with
+ * their human annotations (loupe/jobs/disagreement.h). A run of a workflow
+ * model stage ("stage") moves its tasks on at the end, once the ranks are
+ * written (loupe/jobs/model_stage.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +37,12 @@
 #include "loupe/db/item_filter.h"
 #include "loupe/db/model_runs_sql.h"
 #include "loupe/db/predictions_sql.h"
+#include "loupe/jobs/disagreement.h"
 #include "loupe/jobs/model_infer.h"
+#include "loupe/jobs/model_stage.h"
 #include "loupe/models/score.h"
 
-static const char *const MEMBERS[] = {"model_id", "filters", "slot", "requested_by", NULL};
+static const char *const MEMBERS[] = {"model_id", "filters", "slot", "requested_by", "stage", NULL};
 
 int lp_job_models_run_validate(const json_t *payload, const lp_config *cfg, lp_error *err)
 {
@@ -56,13 +64,15 @@ int lp_job_models_run_validate(const json_t *payload, const lp_config *cfg, lp_e
         rc = -1;
     if (slot && (!json_is_string(slot) || json_string_length(slot) == 0))
         rc = lp_error_field(err, LP_E_INVALID, "slot", "must be a slot name");
+    if (json_object_get(payload, "stage") && lp_model_stage_payload_check(json_object_get(payload, "stage"), err) != 0)
+        rc = -1;
     json_object_foreach((json_t *)payload, key, v) {
         int known = 0;
         for (size_t i = 0; MEMBERS[i]; i++)
             known |= strcmp(MEMBERS[i], key) == 0;
         if (!known)
             rc = lp_error_field(err, LP_E_INVALID, key, "is not a member of a models.run payload "
-                                                        "(model_id, filters, slot, requested_by)");
+                                                        "(model_id, filters, slot, requested_by, stage)");
     }
     lp_arena_free(a);
     return rc ? -1 : 0;
@@ -235,6 +245,19 @@ done:
     return rc;
 }
 
+/* Compares the page's items that had a slot to run on with their human annotations. */
+static int compare_page(lp_job_ctx *ctx, const char *model_id, const char *slot_name, const lp_item_row *rows, size_t n)
+{
+    const char **ids = lp_arena_calloc(ctx->arena, n + 1, sizeof *ids);
+    size_t k = 0;
+    if (!ids)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory running job %s", ctx->id);
+    for (size_t i = 0; i < n; i++)
+        if (pick_slot(&rows[i], slot_name))
+            ids[k++] = rows[i].id;
+    return lp_disagreement_store(ctx->db, ctx->cfg, ctx->team_id, model_id, ctx->id, ids, k, &ctx->err);
+}
+
 int lp_job_models_run_run(lp_job_ctx *ctx)
 {
     const char *model_id, *slot_name, *after_key = NULL, *after_id = NULL;
@@ -268,6 +291,8 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
             rc = lp_db_items_load_slots(ctx->db, page, rows, n, &ctx->err);
         if (rc == 0 && n > 0)
             rc = run_page(ctx, page, m, slot_name, rows, n, &t);
+        if (rc == 0 && n > 0)
+            rc = compare_page(ctx, model_id, slot_name, rows, n);
         if (rc == 0 && n > 0) {
             lp_strlcpy(last_key, rows[n - 1].created_at, sizeof last_key);
             lp_strlcpy(last_id, rows[n - 1].id, sizeof last_id);
@@ -282,7 +307,7 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
         if (n < (size_t)ctx->cfg->model_run_batch)
             break;
     }
-    if (rank_run(ctx) != 0)
+    if (rank_run(ctx) != 0 || lp_model_stage_finish(ctx) != 0)
         return -1;
     lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o}", "model_id", model_id, "items", (json_int_t)t.items,
                                      "skipped", (json_int_t)t.skipped, "predictions", (json_int_t)t.predictions,

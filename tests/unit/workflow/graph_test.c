@@ -217,6 +217,31 @@ static void test_not_an_object(void **state)
     assert_int_equal(fx->err.code, LP_E_INVALID);
 }
 
+static void test_model_stage(void **state)
+{
+    wf_fixture *fx = *state;
+    int rc = wf_read(fx, MID("{'id':'x','type':'model','config':{'model_id':" U1 ",'slot':'0','min_score':0.8,"
+                                 "'accept':true}}",
+                                 X_DONE),
+                     &WF_LIM);
+    print_fields(&fx->err);
+    assert_int_equal(rc, 0);
+    const lp_wf_stage *m = &fx->g.stages[1];
+    assert_int_equal(m->type, LP_WF_MODEL);
+    assert_string_equal(m->model_id, "6a52a094-d998-4e6e-81b3-6beeebfaae0b");
+    assert_string_equal(m->model_slot, "0");
+    assert_true(m->min_score == 0.8);
+    assert_true(m->accept);
+    assert_true(lp_wf_stage_rests(m));
+    assert_false(lp_wf_stage_human(m));
+    assert_int_equal(lp_wf_stage_port(m, "done"), 0);
+    /* defaults */
+    assert_int_equal(wf_read(fx, MID("{'id':'x','type':'model','config':{'model_id':" U1 "}}", X_DONE), &WF_LIM), 0);
+    assert_null(fx->g.stages[1].model_slot);
+    assert_true(fx->g.stages[1].min_score == 0.5);
+    assert_false(fx->g.stages[1].accept);
+}
+
 /* ---- one case per rule ------------------------------------------------------------------- */
 
 typedef struct rule_case {
@@ -252,7 +277,17 @@ static const rule_case CASES[] = {
      "at most 4", SMALL(.name_max, 4)},
     {"stage_type_unknown", MID("{'id':'x','type':'filter'}", X_DONE), "stages[1].type", "one of", {0}},
     {"stage_type_missing", MID("{'id':'x'}", X_DONE), "stages[1].type", NULL, {0}},
-    {"stage_type_model", MID("{'id':'x','type':'model'}", X_DONE), "stages[1].type", "no model is configured", {0}},
+    {"model_id_missing", MID("{'id':'x','type':'model'}", X_DONE), "stages[1].config.model_id", "required", {0}},
+    {"model_id_not_uuid", MID("{'id':'x','type':'model','config':{'model_id':'faces'}}", X_DONE),
+     "stages[1].config.model_id", "UUID", {0}},
+    {"model_min_score", MID("{'id':'x','type':'model','config':{'model_id':" U1 ",'min_score':1.5}}", X_DONE),
+     "stages[1].config.min_score", "0 to 1", {0}},
+    {"model_accept", MID("{'id':'x','type':'model','config':{'model_id':" U1 ",'accept':'yes'}}", X_DONE),
+     "stages[1].config.accept", "true or false", {0}},
+    {"model_slot", MID("{'id':'x','type':'model','config':{'model_id':" U1 ",'slot':7}}", X_DONE),
+     "stages[1].config.slot", "string", {0}},
+    {"model_unknown_member", MID("{'id':'x','type':'model','config':{'model_id':" U1 ",'top':7}}", X_DONE),
+     "stages[1].config.top", "model", {0}},
     {"config_not_object", MID("{'id':'x','type':'webhook','config':[]}", X_NEXT), "stages[1].config", "object", {0}},
     {"config_unknown_member", ANN("{'assignees':'any','percent':5}"), "stages[1].config.percent", "annotate", {0}},
     {"config_member_of_other_type", MID("{'id':'x','type':'webhook','config':{'assignees':'any'}}", X_NEXT),
@@ -458,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_limits_from_config),
         cmocka_unit_test_setup_teardown(test_errors_listed_together, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_not_an_object, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_model_stage, wf_setup, wf_teardown),
     };
     size_t nfixed = sizeof fixed / sizeof *fixed, ncases = sizeof CASES / sizeof *CASES;
     struct CMUnitTest *tests = calloc(nfixed + ncases, sizeof *tests);
