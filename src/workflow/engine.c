@@ -104,7 +104,7 @@ static int start_models(lp_db *db, lp_arena *a, const lp_wf *wf, const char *con
         if (m == 0)
             continue;
         if (!model_starter)
-            return lp_error_set(err, LP_E_INTERNAL, "tasks reached model stage "%s" in a process that starts no "
+            return lp_error_set(err, LP_E_INTERNAL, "tasks reached model stage \"%s\" in a process that starts no "
                                 "model runs", g->stages[s].id);
         if (model_starter(db, a, wf, &g->stages[s], ids, m, actor_id, err) != 0)
             return -1;
