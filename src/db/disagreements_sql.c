@@ -15,13 +15,13 @@ static int read_input(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
 {
     lp_dis_input_row *out = dst;
     lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 0);
-    lp_db_text_copy(out->id, sizeof out->id, r, row, 1);
+    out->id = lp_db_text(a, r, row, 1);
     out->human = strcmp(PQgetvalue(r, row, 2), "h") == 0;
     out->slot = lp_db_text(a, r, row, 3);
     out->class_id = PQgetisnull(r, row, 4) ? NULL : lp_db_text(a, r, row, 4);
     out->geom_hex = lp_db_text(a, r, row, 5);
     out->score = strtod(PQgetvalue(r, row, 6), NULL);
-    if (!out->slot || !out->geom_hex || (!PQgetisnull(r, row, 4) && !out->class_id))
+    if (!out->id || !out->slot || !out->geom_hex || (!PQgetisnull(r, row, 4) && !out->class_id))
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading shapes");
     return 0;
 }
@@ -38,12 +38,12 @@ int lp_db_disagreement_inputs(lp_db *db, lp_arena *a, const char *team_id, const
     PGresult *r = lp_db_query(
         db,
         "SELECT x.item_id, x.id, x.kind, x.slot, x.class_id, x.geom, x.score FROM ("
-        "SELECT i.id AS item_id, NULL::uuid AS id, 'v' AS kind, COALESCE(v.version, 0)::text AS slot, "
+        "SELECT i.id AS item_id, NULL::text AS id, 'v' AS kind, COALESCE(v.version, 0)::text AS slot, "
         "NULL::uuid AS class_id, '' AS geom, 0::float8 AS score "
         "FROM unnest($3::uuid[]) AS i(id) LEFT JOIN item_annotation_versions v ON v.item_id = i.id "
-        "UNION ALL SELECT a.item_id, a.id, 'h', a.slot, a.class_id, encode(a.geom, 'hex'), 0 FROM annotations a "
+        "UNION ALL SELECT a.item_id, a.id::text, 'h', a.slot, a.class_id, encode(a.geom, 'hex'), 0 FROM annotations a "
         "WHERE a.team_id = $1 AND a.item_id = ANY($3::uuid[]) AND a.source <> 'model' AND a.geom IS NOT NULL "
-        "UNION ALL SELECT p.item_id, p.id, 'p', p.slot, p.class_id, encode(p.geom, 'hex'), p.score FROM predictions p "
+        "UNION ALL SELECT p.item_id, p.id::text, 'p', p.slot, p.class_id, encode(p.geom, 'hex'), p.score FROM predictions p "
         "WHERE p.team_id = $1 AND p.run_id = $2 AND p.item_id = ANY($3::uuid[]) AND p.geom IS NOT NULL"
         ") x ORDER BY x.item_id, x.kind DESC, x.id",
         3, p, err);

@@ -85,6 +85,7 @@ class ModelStageTest(lh.LoupeTestCase):
         return r.json()["created"]
 
     def test_tasks_reach_annotate_with_predictions_stored(self):
+        media = self.worker(worker_queues="system,media")  # no model runs yet
         astronaut = self.item("astronaut.png", self.photo)
         grey = self.item("grey.png", mi.grey_png(320, 240))
         self.wait_ready(astronaut)
@@ -103,6 +104,7 @@ class ModelStageTest(lh.LoupeTestCase):
         t = self.c.get("/api/v1/tasks/" + task).json()
         self.assertEqual((t["stage"], t["model_run"]["job_id"], t["model_run"]["status"]), ("detect", job_id, "queued"))
 
+        media.stop()
         self.worker()
         self.wait_stage(wf, (astronaut, grey), "label")
         preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
@@ -122,10 +124,10 @@ class ModelStageTest(lh.LoupeTestCase):
         self.assertEqual(ev[0][0], "2")
 
     def test_accept_turns_predictions_into_annotations(self):
+        self.worker()
         astronaut = self.item("astronaut.png", self.photo)
         self.wait_ready(astronaut)
         m = self.model()
-        self.worker()
         wf = self.workflow(m["id"], accept=True, min_score=0.5, slot="0")
         self.enter(wf)
         self.wait_stage(wf, (astronaut,), "label")
@@ -209,13 +211,13 @@ class ModelStageTest(lh.LoupeTestCase):
         b = self.item("b.png", self.photo)  # the face only: 0
         c = self.item("c.png", mi.grey_png(320, 240))  # a box where the model finds nothing: 1 missed → 1
         d = self.item("d.png", self.photo)  # nothing drawn: no value
+        self.worker()
         for it in (a, b, c, d):
             self.wait_ready(it)
         a_face, a_else = self.box(a, mi.FACE, ELSEWHERE)
         self.box(b, mi.FACE)
         (c_box,) = self.box(c, GREY_BOX)
         m = self.model()
-        self.worker()
         run = self.run_job(m["id"], {"filters": {"dataset_id": self.ds["id"]}})["id"]
 
         body = self.c.get("/api/v1/items/%s/disagreement" % a).json()

@@ -17,7 +17,7 @@
 /* One shape of either side, as stored. */
 typedef struct lp_dis_input_row {
     char item_id[LP_DB_UUID_LEN];
-    char id[LP_DB_UUID_LEN];
+    const char *id;               /* the annotation's or the prediction's id (arena) */
     int human;                    /* 1: a human (or imported) annotation; 0: a prediction of the run */
     const char *slot;             /* arena */
     const char *class_id;         /* arena; NULL when none */

@@ -146,6 +146,44 @@ static void test_filter_read(void **state)
     json_decref(d);
 }
 
+/* The disagreement bounds: numbers from 0 to 1 (as text in query style), and a run. */
+static void test_disagreement_filter(void **state)
+{
+    (void)state;
+    lp_item_filter f;
+    lp_error err;
+    json_t *d = doc("{\"disagreement\": {\"gte\": 0.25, \"lte\": 1}, \"disagreement_run\": \"" DS2 "\"}");
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, "team", arena, &f, &err), 0);
+    assert_string_equal(f.disagreement_gte, "0.25");
+    assert_string_equal(f.disagreement_lte, "1");
+    assert_string_equal(f.disagreement_run, DS2);
+    json_decref(d);
+
+    d = doc("{\"disagreement\": {\"gte\": \"0.5\"}}");
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_QUERY, NULL, arena, &f, &err), 0);
+    assert_string_equal(f.disagreement_gte, "0.5");
+    assert_null(f.disagreement_lte);
+    assert_null(f.disagreement_run);
+    json_decref(d);
+
+    d = doc("{\"disagreement\": {\"gte\": \"x\", \"lte\": \"1.5\", \"most\": \"1\"}, \"disagreement_run\": \"r\"}");
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_QUERY, NULL, arena, &f, &err), -1);
+    assert_true(lp_test_has_field(&err, "disagreement[gte]"));
+    assert_true(lp_test_has_field(&err, "disagreement[lte]"));
+    assert_true(lp_test_has_field(&err, "disagreement[most]"));
+    assert_true(lp_test_has_field(&err, "disagreement_run"));
+    json_decref(d);
+
+    d = doc("{\"disagreement\": {\"gte\": \"0.5\"}}"); /* JSON style: a number, not text */
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, NULL, arena, &f, &err), -1);
+    assert_true(lp_test_has_field(&err, "filters.disagreement.gte"));
+    json_decref(d);
+}
+
 static void test_bulk_read_and_payload(void **state)
 {
     (void)state;
@@ -204,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_time_valid),
         cmocka_unit_test(test_path_normalize),
         cmocka_unit_test(test_filter_read),
+        cmocka_unit_test(test_disagreement_filter),
         cmocka_unit_test(test_bulk_read_and_payload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
