@@ -153,8 +153,9 @@ static int read_text(reader *r, const json_t *v, const char *key, size_t max, co
 }
 
 /* A share from 0 to 1 (a number; in QUERY style also its decimal text), as text. */
-static int read_share(reader *r, const json_t *v, const char *key, const char *sub, const char **out)
+static int share_bound(reader *r, const json_t *v, const char *key, const char *sub, void *dst)
 {
+    const char **out = dst;
     double d;
     char *end = NULL;
     if (json_is_number(v))
@@ -169,8 +170,10 @@ static int read_share(reader *r, const json_t *v, const char *key, const char *s
     return *out ? 0 : lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a filter");
 }
 
-static int read_count(reader *r, const json_t *v, const char *key, const char *sub, int64_t *out)
+/* A count from 0 to 2^31 − 1 (in QUERY style also its decimal text). */
+static int count_bound(reader *r, const json_t *v, const char *key, const char *sub, void *dst)
 {
+    int64_t *out = dst;
     if (json_is_integer(v)) {
         *out = (int64_t)json_integer_value(v);
     } else if (r->style == LP_FILTER_QUERY && json_is_string(v)) {
@@ -286,6 +289,30 @@ static int read_metadata(reader *r, const json_t *v, lp_item_filter *out)
     return 0;
 }
 
+/* Bounds {"gte"?, "lte"?} at key (at least one), each read by one into gte or lte; has_gte and
+ * has_lte (may be NULL) say which were given. */
+static int read_bounds(reader *r, const json_t *v, const char *key,
+                       int (*one)(reader *, const json_t *, const char *, const char *, void *), void *gte, void *lte,
+                       int *has_gte, int *has_lte)
+{
+    const char *k;
+    json_t *x;
+    int rc = 0;
+    if (!json_is_object(v) || json_object_size(v) == 0)
+        return bad(r, key, NULL, "must be an object with \"gte\" and/or \"lte\"");
+    json_object_foreach((json_t *)v, k, x) {
+        int is_gte = strcmp(k, "gte") == 0;
+        if (!is_gte && strcmp(k, "lte") != 0) {
+            rc |= bad(r, key, k, "is not a known bound (use gte or lte)");
+            continue;
+        }
+        if (is_gte ? has_gte : has_lte)
+            *(is_gte ? has_gte : has_lte) = 1;
+        rc |= one(r, x, key, k, is_gte ? gte : lte);
+    }
+    return rc;
+}
+
 int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *team_id, lp_arena *a,
                         lp_item_filter *out, lp_error *err)
 {
@@ -318,21 +345,8 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
         else if (strcmp(key, "lacks_class") == 0)
             rc |= read_uuid(&r, v, key, NULL, &out->lacks_class);
         else if (strcmp(key, "annotation_count") == 0) {
-            const char *k;
-            json_t *x;
-            if (!json_is_object(v) || json_object_size(v) == 0)
-                rc |= bad(&r, key, NULL, "must be an object with \"gte\" and/or \"lte\"");
-            else
-                json_object_foreach(v, k, x) {
-                    if (strcmp(k, "gte") == 0) {
-                        out->has_count_gte = 1;
-                        rc |= read_count(&r, x, key, k, &out->count_gte);
-                    } else if (strcmp(k, "lte") == 0) {
-                        out->has_count_lte = 1;
-                        rc |= read_count(&r, x, key, k, &out->count_lte);
-                    } else
-                        rc |= bad(&r, key, k, "is not a known bound (use gte or lte)");
-                }
+            rc |= read_bounds(&r, v, key, count_bound, &out->count_gte, &out->count_lte, &out->has_count_gte,
+                              &out->has_count_lte);
         } else if (strcmp(key, "metadata") == 0)
             rc |= read_metadata(&r, v, out);
         else if (strcmp(key, "created") == 0)
@@ -346,19 +360,7 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
         else if (strcmp(key, "assignee") == 0)
             rc |= read_uuid(&r, v, key, NULL, &out->assignee_id);
         else if (strcmp(key, "disagreement") == 0) {
-            const char *k;
-            json_t *x;
-            if (!json_is_object(v) || json_object_size(v) == 0)
-                rc |= bad(&r, key, NULL, "must be an object with \"gte\" and/or \"lte\"");
-            else
-                json_object_foreach(v, k, x) {
-                    if (strcmp(k, "gte") == 0)
-                        rc |= read_share(&r, x, key, k, &out->disagreement_gte);
-                    else if (strcmp(k, "lte") == 0)
-                        rc |= read_share(&r, x, key, k, &out->disagreement_lte);
-                    else
-                        rc |= bad(&r, key, k, "is not a known bound (use gte or lte)");
-                }
+            rc |= read_bounds(&r, v, key, share_bound, &out->disagreement_gte, &out->disagreement_lte, NULL, NULL);
         } else if (strcmp(key, "disagreement_run") == 0)
             rc |= read_uuid(&r, v, key, NULL, &out->disagreement_run);
         else
