@@ -11,7 +11,6 @@ integration/model_files_setup (tests/integration/models/install.sh)."""
 # ctest-fixtures: model_files
 # ctest-timeout: 400
 
-import os
 import unittest
 
 import loupe_harness as lh
@@ -41,21 +40,15 @@ def model_workflow(model_id, dataset_id, **config):
                       {"from": "check", "port": "reject", "to": "label"}]}
 
 
-class ModelStageTest(lh.LoupeTestCase):
-    # the model fixtures' helpers (plain methods of theirs, without its tests)
+class ModelStageTest(mi.ImageItems, lh.LoupeTestCase):
+    # the inference tests' helpers (plain methods of theirs, without their tests)
     worker = mi.ModelsInferTest.worker
-    item = mi.ModelsInferTest.item
-    wait_ready = mi.ModelsInferTest.wait_ready
     model = mi.ModelsInferTest.model
     run_job = mi.ModelsInferTest.run_job
 
     def setUp(self):
         super().setUp()
-        for path in (mi.ORT, mi.BLAZEFACE, mi.ASTRONAUT):
-            if not os.path.isfile(path):
-                lh.skip("%s is missing (the fixture integration/model_files_setup fetches it)" % path)
-        self.start_team()
-        self.ds = self.c.post("/api/v1/datasets", json={"name": "Crew"}).json()
+        self.start_model_team("Crew")
         self.face = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
         with open(mi.ASTRONAUT, "rb") as f:
             self.photo = f.read()
