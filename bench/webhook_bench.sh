@@ -12,8 +12,9 @@
 # Prints: the backlog rate (the events recorded before the workers start: deliveries/s from the
 # first receipt to the last: sending alone), the burst rate (the events recorded while
 # the workers run: deliveries/s from the first commit to the last receipt, so recording and
-# fan-out count too), the latency from commit to receipt (p50/p99) at BENCH_RATE, wrk's rate and
-# the ratios. Goals: >= 1000 deliveries/s, p99 < 1 s at 1000/s, >= 0.3x the raw POST rate.
+# fan-out count too), the latency from commit to receipt (p50/p99) at BENCH_RATE, wrk's rate, the
+# rate of the same POSTs sent by libcurl (curl -Z: curl's own parallel transfers through libcurl's
+# multi interface, keep-alive, as many connections; BENCH_CURL_REQUESTS, 20000) and the ratios. Goals: >= 1000 deliveries/s, p99 < 1 s at 1000/s, >= 0.3x the raw POST rate.
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
 bench_init webhook_bench
@@ -88,9 +89,21 @@ wrk.headers["webhook-timestamp"] = "1765000000"
 wrk.headers["webhook-signature"] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 LUA
 raw=$(wrk -t1 -c"$((workers * conns))" -d5s -s "$work/post.lua" "http://127.0.0.1:$rport/raw" | awk '/Requests\/sec/ {print $2}')
+
+# 4. the raw rate by libcurl: curl's own parallel transfers (its multi interface) POST the same body
+# and headers over as many keep-alive connections; BENCH_CURL_REQUESTS (20000) of them, timed whole
+ncurl=${BENCH_CURL_REQUESTS:-20000}
+printf '%s' '{"type":"item.ready","timestamp":"2026-12-06T03:12:45.120Z","data":{"n":1,"name":"cam1-1.jpg"}}' > "$work/body.json"
+curl_start=$(now_ms)
+curl -sS -Z --parallel-max "$((workers * conns))" -H 'Content-Type: application/json' \
+    -H 'webhook-id: 0193a2b4-0000-7000-8000-000000000000' -H 'webhook-timestamp: 1765000000' \
+    -H 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' --data-binary @"$work/body.json" \
+    "http://127.0.0.1:$rport/raw?n=[1-$ncurl]" >/dev/null
+curl_rate=$(python3 -c 'import sys; print(int(sys.argv[1]) / ((int(sys.argv[3]) - int(sys.argv[2])) / 1000.0))' \
+    "$ncurl" "$curl_start" "$(now_ms)")
 failed=$(psql "$db_url" -Atc "SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'")
 
-python3 - "$work/burst.stats" "$work/paced.stats" "$start_ms" "$raw" "$n" "$rate" "$workers" "$failed" "$((workers * conns))" "$work/backlog.stats" "$backlog_ms" <<'PY'
+python3 - "$work/burst.stats" "$work/paced.stats" "$start_ms" "$raw" "$n" "$rate" "$workers" "$failed" "$((workers * conns))" "$work/backlog.stats" "$backlog_ms" "$curl_rate" <<'PY'
 import sys
 burst = sys.argv[1]; paced = sys.argv[2]; start = float(sys.argv[3]); raw = float(sys.argv[4])
 n, rate, workers, failed, conns = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8], sys.argv[9]
@@ -105,6 +118,8 @@ print(f"Webhook deliveries, {n} events, {workers} loupe-worker processes, keep-a
 print(f"  backlog (sending alone)        {backlog_rate:8.0f} deliveries/s   first to last receipt ({backlog_start:.2f} s from the workers' start to the first)")
 print(f"  burst (recording + sending)    {burst_rate:8.0f} deliveries/s   (goal >= 1000)   p50 {b[3]:7.0f} ms  p99 {b[4]:7.0f} ms (queueing included)")
 print(f"  paced at {rate}/s                {paced_rate:8.0f} deliveries/s   p50 {p[3]:7.1f} ms  p99 {p[4]:7.1f} ms  (goal p99 < 1000 ms)")
+curl_rate = float(sys.argv[12])
 print(f"  wrk, same POSTs, {conns} connections  {raw:8.0f} req/s          Loupe backlog {backlog_rate / raw:.2f}x, burst {burst_rate / raw:.2f}x (goal >= 0.30x)")
+print(f"  curl -Z (libcurl multi), {conns} conns {curl_rate:8.0f} req/s          Loupe backlog {backlog_rate / curl_rate:.2f}x, burst {burst_rate / curl_rate:.2f}x")
 print(f"  deliveries not delivered: {failed}")
 PY

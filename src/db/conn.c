@@ -11,6 +11,7 @@
 
 #include "db_int.h"
 #include "loupe/core/log.h"
+#include "loupe/core/trace.h"
 
 /* ---- SQLSTATE mapping ---------------------------------------------------- */
 
@@ -396,17 +397,19 @@ static int flush_begin(lp_db *db, lp_error *err)
     if (!db->begin_pending)
         return 0;
     db->begin_pending = 0;
-    if (db->tx_timeout[0]) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "BEGIN; %s", db->tx_timeout);
+    if (db->tx_timeout[0] || db->trace_set[0]) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "BEGIN; %s%s%s", db->tx_timeout, db->tx_timeout[0] && db->trace_set[0] ? "; " : "",
+                 db->trace_set);
         return lp_db_script(db, sql, err);
     }
     return lp_db_script(db, "BEGIN", err);
 }
 
-/* The commands sent before a statement in its round trip (at most 2 in
- * before): the BEGIN lp_db_begin left pending, and under a transaction
- * pooler the statement_timeout of the transaction the statement opens.
+/* The commands sent before a statement in its round trip (at most 3 in
+ * before): the BEGIN lp_db_begin left pending with the trace it noted, and
+ * under a transaction pooler the statement_timeout of the transaction the
+ * statement opens.
  * After a BEGIN that is SET LOCAL, which takes no snapshot, so that the
  * transaction's first statement may still be SET TRANSACTION ISOLATION
  * LEVEL; for the implicit transaction of a lone statement's pipeline it is
@@ -422,6 +425,8 @@ static size_t preamble(lp_db *db, const char **before, int *open)
     db->begin_pending = 0;
     if (pending)
         before[n++] = "BEGIN";
+    if (pending && db->trace_set[0])
+        before[n++] = db->trace_set;
     if (pending && db->tx_timeout[0])
         before[n++] = db->tx_timeout;
     else if (!in_tx && db->local_timeout[0])
@@ -432,7 +437,7 @@ static size_t preamble(lp_db *db, const char **before, int *open)
 
 PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const *params, lp_error *err)
 {
-    const char *before[2];
+    const char *before[3];
     size_t nbefore;
     char name[16];
     PGresult *res;
@@ -466,7 +471,7 @@ PGresult *lp_db_query(lp_db *db, const char *sql, int nparams, const char *const
 static PGresult *query_set(lp_db *db, const char *set, const char *const *reset, size_t nreset, const char *sql,
                            int nparams, const char *const *params, lp_error *err)
 {
-    const char *before[3];
+    const char *before[4];
     size_t nbefore;
     char name[16];
     PGresult *res;
@@ -548,6 +553,16 @@ int lp_db_begin(lp_db *db, lp_error *err)
     if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
         return lp_error_set(err, LP_E_UNAVAILABLE, "the database connection was lost; try again");
     db->begin_pending = 1; /* sent with the first statement (exec_pipeline) */
+    {
+        /* the events the transaction writes record the current trace
+         * (column events.traceparent, default from loupe.traceparent): a
+         * literal, since SET takes no parameter; lp_trace_format writes only
+         * "00-", hex digits and dashes */
+        char tp[LP_TRACEPARENT_LEN + 1];
+        db->trace_set[0] = '\0';
+        if (lp_trace_format(lp_trace_current(), tp) == 0 && strspn(tp, "0123456789abcdef-") == strlen(tp))
+            snprintf(db->trace_set, sizeof db->trace_set, "SET LOCAL loupe.traceparent = '%s'", tp);
+    }
     return 0;
 }
 

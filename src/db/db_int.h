@@ -44,6 +44,8 @@ struct lp_db {
     char local_timeout[96];    /* under a transaction pooler, the commands setting statement_timeout for */
     char tx_timeout[64];       /* a lone statement's implicit transaction and for an explicit one; "" when
                                 * there is none (it is set once per session) */
+    char trace_set[96];        /* "SET LOCAL loupe.traceparent = '…'" sent with lp_db_begin's BEGIN: the trace
+                                * of the thread that began the transaction (events record it); "" when none */
     lp_db *next_free;          /* pool free list */
 };
 

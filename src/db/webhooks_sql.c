@@ -329,22 +329,25 @@ static int read_claim(lp_arena *a, const PGresult *r, int row, void *dst, lp_err
     out->secret = lp_db_text(a, r, row, 8);
     out->previous_secret = lp_db_text(a, r, row, 9);
     out->body = lp_db_text(a, r, row, 10);
+    out->traceparent = lp_db_text(a, r, row, 11);
     if (!out->url || !out->secret || !out->body)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reading delivery %s", out->id);
     return 0;
 }
 
 /* What sending a delivery d (with its row address tid) of subscription w
- * needs, the body built from its event (looked up by key, row by row,
- * whatever the planner thinks of the tables). */
+ * needs; e: its event (see the claim). */
 #define CLAIM_COLUMNS                                                                                                  \
     "d.id, d.webhook_id, d.tid, d.attempts, d.retry_base, w.url, w.active, w.ordered, w.secret, "                     \
-    "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, "                                      \
-    "(SELECT jsonb_build_object('type', e.type, 'timestamp', " LP_SQL_TS("e.created_at") ", "                          \
-    "'data', jsonb_strip_nulls(jsonb_build_object('workflow_id', e.workflow_id, "                                      \
-    "'item_id', e.item_id, 'task_id', e.task_id)) || e.data)::text FROM events e WHERE e.id = d.event_id) "
+    "CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END, e.body, e.traceparent "
 #define CLAIM_DUE(d) d ".status = 'pending' AND " d ".next_attempt_at <= now() + $2::bigint * interval '1 millisecond' "
 #define CLAIM_ROW(f) f ".ctid AS tid, " f ".id, " f ".webhook_id, " f ".event_id, " f ".attempts, " f ".retry_base "
+/* The session advisory lock that marks a delivery as being sent (two keys:
+ * a class of its own, and the delivery id's hash), taken only when cond
+ * holds (a CASE: the planner orders plain conditions by their cost, and
+ * would try the lock first). */
+#define SENDING_LOCK "1464353355"
+#define CLAIM_LOCK(f, cond) "CASE WHEN " cond "THEN pg_try_advisory_lock(" SENDING_LOCK ", uuid_hash(" f ".id)) END "
 
 int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
                             size_t *nout, lp_error *err)
@@ -353,30 +356,48 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
     snprintf(slack, sizeof slack, "%lld", (long long)slack_ms);
     const char *p[2] = {lim, slack};
-    /* free: the rows alone, locked, before anything is joined or built, in
-     * no particular order: a scan of webhook_deliveries_due_idx (which holds
-     * no held delivery) that stops at the limit whatever the planner thinks
-     * of a table that has just grown. heads: webhook_deliveries_pending_idx,
-     * the first pending row of each ordered subscription, its subscription
-     * locked; held: then that row itself, by key (nobody else claims it, but
-     * a redelivery may be rewriting it: the lock waits for that and reads the
-     * row's latest address). */
+    /* free: the rows alone, before anything is joined or built, in no
+     * particular order: a scan of webhook_deliveries_due_idx (which holds no
+     * held delivery) that stops at the limit whatever the planner thinks of
+     * a table that has just grown; a row being sent by another session (its
+     * sending lock taken) is passed over; FOR UPDATE (held only for this
+     * statement) reads each row's latest version, so that a row recorded
+     * meanwhile is not sent again. heads: webhook_deliveries_pending_idx,
+     * the first pending row of each ordered subscription when it is due and
+     * nobody sends it (its lock), so one sender at a time sends a
+     * subscription's deliveries, in event order; held: then that row itself
+     * by key, its latest version (FOR UPDATE waits for a record under way,
+     * and sees whether it is still due). A lock taken for a row that is then
+     * passed over stays with the session until the sender's rounds end
+     * (lp_db_webhook_release); it only keeps other senders off that row.
+     * e: the body built from the event and its trace, looked up by key, row
+     * by row, whatever the planner thinks of the tables. */
     *out = lp_db_rows(a,
                       lp_db_query(db,
                                   "WITH free AS (SELECT " CLAIM_ROW("f") "FROM webhook_deliveries f "
-                                  "WHERE " CLAIM_DUE("f") "AND NOT f.held LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
-                                  "heads AS (SELECT d.webhook_id, d.id FROM webhooks w CROSS JOIN LATERAL "
+                                  "WHERE " CLAIM_DUE("f") "AND NOT f.held AND " CLAIM_LOCK("f", CLAIM_DUE("f") "AND NOT f.held ")
+                                  "LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
+                                  "heads AS MATERIALIZED (SELECT d.webhook_id, d.id FROM webhooks w CROSS JOIN LATERAL "
                                   "(SELECT h.webhook_id, h.id, h.status, h.next_attempt_at FROM webhook_deliveries h "
                                   "WHERE h.webhook_id = w.id AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "
-                                  "WHERE w.ordered AND " CLAIM_DUE("d") "FOR NO KEY UPDATE OF w SKIP LOCKED), "
+                                  "WHERE w.ordered AND " CLAIM_DUE("d") "AND " CLAIM_LOCK("d", CLAIM_DUE("d")) "), "
                                   "held AS (SELECT l.* FROM heads CROSS JOIN LATERAL (SELECT " CLAIM_ROW("f")
                                   "FROM webhook_deliveries f WHERE f.webhook_id = heads.webhook_id AND f.id = heads.id "
-                                  "AND f.status = 'pending' FOR UPDATE) l) "
+                                  "AND " CLAIM_DUE("f") "FOR UPDATE) l) "
                                   "SELECT " CLAIM_COLUMNS "FROM (SELECT * FROM free UNION ALL SELECT * FROM held) d "
-                                  "JOIN webhooks w ON w.id = d.webhook_id",
+                                  "JOIN webhooks w ON w.id = d.webhook_id "
+                                  "LEFT JOIN LATERAL (SELECT jsonb_build_object('type', e.type, 'timestamp', "
+                                  LP_SQL_TS("e.created_at") ", 'data', jsonb_strip_nulls(jsonb_build_object("
+                                  "'workflow_id', e.workflow_id, 'item_id', e.item_id, 'task_id', e.task_id)) "
+                                  "|| e.data)::text AS body, e.traceparent FROM events e WHERE e.id = d.event_id) e ON true",
                                   2, p, err),
                       sizeof **out, read_claim, "deliveries", nout, err);
     return *out ? 0 : -1;
+}
+
+int lp_db_webhook_release(lp_db *db, lp_error *err)
+{
+    return lp_db_exec(db, "SELECT pg_advisory_unlock_all()", 0, NULL, err) < 0 ? -1 : 0;
 }
 
 int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err)
@@ -419,12 +440,9 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
     snprintf(disable, sizeof disable, "%lld", (long long)ats[0].disable_after_ms);
     const char *p[4] = {text, disable, ats[0].disable_reason, ids.data};
     if (lp_db_exec(db,
-                   "WITH a AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, webhook_id uuid, tid tid, n integer, "
+                   "WITH a AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid, webhook_id uuid, tid tid, n integer, "
                    "started bigint, code integer, duration integer, body text, error text, outcome text, delay bigint, "
                    "queue text)), "
-                   "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
-                   "response_body, error) SELECT id, n, to_timestamp(started / 1000.0), code, duration, body, error "
-                   "FROM a WHERE outcome <> 'abandoned'), "
                    "d AS (UPDATE webhook_deliveries wd SET attempts = a.n, "
                    "status = CASE a.outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'pending' "
                    "ELSE 'failed' END, "
@@ -433,25 +451,37 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
                    "last_status_code = CASE WHEN a.outcome = 'abandoned' THEN wd.last_status_code ELSE a.code END, "
                    "last_error = a.error, updated_at = now(), "
                    "delivered_at = CASE WHEN a.outcome = 'delivered' THEN now() END FROM a "
-                   /* the rows by their addresses (they are locked since the claim, so they
-                    * have not moved), again as an array: the planner then fetches them
-                    * directly (it cannot count the rows of a, and would scan the table) */
-                   "WHERE wd.ctid = a.tid AND wd.id = a.id AND wd.ctid = ANY ($4::tid[])), "
+                   /* the rows by their addresses (unchanged since the claim unless a
+                    * redelivery or a change of ordered rewrote the row meanwhile: its outcome
+                    * is then not recorded, and the row is sent again), again as an array:
+                    * the planner then fetches them directly (it cannot count the rows of a,
+                    * and would scan the table) */
+                   "WHERE wd.ctid = a.tid AND wd.id = a.id AND wd.ctid = ANY ($4::tid[]) RETURNING wd.id), "
+                   /* what is recorded: the attempts of rows that still exist (a deleted
+                    * subscription's are gone with it) */
+                   "r AS (SELECT a.* FROM a JOIN d ON d.id = a.id), "
+                   "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
+                   "response_body, error) SELECT id, n, to_timestamp(started / 1000.0), code, duration, body, error "
+                   "FROM r WHERE outcome <> 'abandoned'), "
                    /* one wake-up per retry queue and 250 ms of due time, when the last of them is due */
                    "o AS (INSERT INTO outbox (exchange, routing_key, body) "
-                   "SELECT '', r.queue, jsonb_build_object('v', 1, 'due_at', max(r.due_at)) "
-                   "FROM (SELECT queue, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + delay AS due_at FROM a "
-                   "WHERE outcome = 'retry') r GROUP BY r.queue, r.due_at / 250), "
+                   "SELECT '', q.queue, jsonb_build_object('v', 1, 'due_at', max(q.due_at)) "
+                   "FROM (SELECT queue, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + delay AS due_at FROM r "
+                   "WHERE outcome = 'retry') q GROUP BY q.queue, q.due_at / 250), "
                    "s AS (SELECT webhook_id, bool_or(outcome = 'delivered') AS ok, bool_or(outcome = 'gone') AS gone "
-                   "FROM a WHERE outcome <> 'abandoned' GROUP BY webhook_id) "
-                   "UPDATE webhooks w SET "
+                   "FROM r WHERE outcome <> 'abandoned' GROUP BY webhook_id), "
+                   "w AS (UPDATE webhooks w SET "
                    "failing_since = CASE WHEN s.ok THEN NULL ELSE coalesce(w.failing_since, now()) END, "
                    "active = w.active AND NOT s.gone AND (s.ok "
                    "OR coalesce(w.failing_since, now()) > now() - $2::bigint * interval '1 millisecond'), "
                    "disabled_reason = CASE WHEN s.gone THEN 'the receiver answered 410 Gone' "
                    "WHEN NOT s.ok AND coalesce(w.failing_since, now()) <= now() - $2::bigint * interval "
                    "'1 millisecond' THEN $3 ELSE w.disabled_reason END, updated_at = now() "
-                   "FROM s WHERE w.id = s.webhook_id AND (NOT s.ok OR s.gone OR w.failing_since IS NOT NULL)",
+                   "FROM s WHERE w.id = s.webhook_id AND (NOT s.ok OR s.gone OR w.failing_since IS NOT NULL)) "
+                   /* then (d has run to its end: the rows are locked by this statement
+                    * until it commits) the sending locks of the claim go */
+                   "SELECT count(pg_advisory_unlock(" SENDING_LOCK ", uuid_hash(a.id))) FROM a "
+                   "WHERE (SELECT count(*) FROM d) >= 0",
                    4, p, err) >= 0)
         rc = 0;
     goto cleanup;

@@ -271,8 +271,9 @@ typedef enum xfer_state { XFER_WAITING, XFER_RUNNING, XFER_DONE } xfer_state;
 typedef struct xfer {
     transfer tr;
     target tg;             /* of the current hop, checked */
-    char key[HOST_MAX + 24]; /* "host:port" of the current hop: the per-host limit */
+    size_t host;           /* the current hop's entry in the call's host table (per-host limit) */
     xfer_state state;
+    int reported;          /* handed to the progress callback */
     char *url;             /* the current hop's (new) */
     const char *method;
     int with_body, hop;
@@ -322,15 +323,75 @@ static void xfer_finish(lp_net_client *c, xfer *x, int rc)
     x->url = NULL;
 }
 
-/* Checks the current hop's URL (resolving its host) and names its host and
- * port. 0, or -1 with x finished. */
-static int hop_target(lp_net_client *c, xfer *x)
+/* The hosts of one lp_net_fetch_many call: the per-host limit, and each
+ * host name resolved and checked once for the whole call (every hop is
+ * still pinned to the checked address and checked again at connect). */
+typedef struct host_entry {
+    char key[HOST_MAX + 24]; /* "host:port" */
+    int running;             /* hops running now */
+    int resolved;            /* a host name: rc, ip and err hold its resolution */
+    int rc;
+    lp_net_ip ip;
+    lp_error err;
+} host_entry;
+
+typedef struct host_table {
+    host_entry *e;
+    size_t n, cap;
+} host_table;
+
+/* The entry of t->host:port in ht, added when missing; NULL when out of memory. */
+static host_entry *host_of(host_table *ht, const target *t, size_t *index)
 {
-    if (parse_target(x->tr.p, x->url, 1, &x->tg, x->err) != 0) {
+    char key[HOST_MAX + 24];
+    snprintf(key, sizeof(key), "%s:%ld", t->host, t->port);
+    for (size_t j = 0; j < ht->n; j++) {
+        if (strcmp(ht->e[j].key, key) == 0) {
+            *index = j;
+            return &ht->e[j];
+        }
+    }
+    if (ht->n == ht->cap) {
+        size_t cap = ht->cap ? 2 * ht->cap : 4;
+        host_entry *e = realloc(ht->e, cap * sizeof(*e));
+        if (!e)
+            return NULL;
+        ht->e = e;
+        ht->cap = cap;
+    }
+    memset(&ht->e[ht->n], 0, sizeof(ht->e[ht->n]));
+    lp_strlcpy(ht->e[ht->n].key, key, sizeof(ht->e[ht->n].key));
+    *index = ht->n;
+    return &ht->e[ht->n++];
+}
+
+/* Checks the current hop's URL (its host resolved once per call) and finds
+ * its host entry. 0, or -1 with x finished. */
+static int hop_target(lp_net_client *c, host_table *ht, xfer *x)
+{
+    host_entry *h;
+    if (parse_target(x->tr.p, x->url, 0, &x->tg, x->err) != 0) {
         xfer_finish(c, x, -1);
         return -1;
     }
-    snprintf(x->key, sizeof(x->key), "%s:%ld", x->tg.host, x->tg.port);
+    if (!(h = host_of(ht, &x->tg, &x->host))) {
+        lp_error_set(x->err, LP_E_NOMEM, "out of memory");
+        xfer_finish(c, x, -1);
+        return -1;
+    }
+    if (!x->tg.literal) {
+        if (!h->resolved) {
+            h->rc = resolve_and_check(x->tr.p, &x->tg, &h->err);
+            h->ip = x->tg.ip;
+            h->resolved = 1;
+        }
+        if (h->rc != 0) {
+            *x->err = h->err;
+            xfer_finish(c, x, -1);
+            return -1;
+        }
+        x->tg.ip = h->ip;
+    }
     return 0;
 }
 
@@ -410,7 +471,7 @@ nomem:
 
 /* The current hop of x ended with cc: finishes x, or sets it waiting for
  * its next hop (a redirect). */
-static void hop_done(lp_net_client *c, xfer *x, CURLcode cc)
+static void hop_done(lp_net_client *c, host_table *ht, xfer *x, CURLcode cc)
 {
     long status = 0;
     char *redirect = NULL, *next;
@@ -447,33 +508,18 @@ static void hop_done(lp_net_client *c, xfer *x, CURLcode cc)
         x->with_body = 0;
     }
     x->state = XFER_WAITING;
-    hop_target(c, x);
+    hop_target(c, ht, x);
 }
 
-/* Hops running per host key, for the per-host limit: counted once per pass
- * of the transfer loop (a pass is O(n x hosts), not O(n x n)). */
-typedef struct host_count {
-    const char *key;
-    int running;
-} host_count;
-
-/* The entry of key k in hs[0..*nh), added (with 0) when missing. */
-static host_count *host_of(host_count *hs, size_t *nh, const char *k)
-{
-    for (size_t j = 0; j < *nh; j++) {
-        if (strcmp(hs[j].key, k) == 0)
-            return &hs[j];
-    }
-    hs[*nh] = (host_count){k, 0};
-    return &hs[(*nh)++];
-}
-
-int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
-                      lp_net_response *outs, int *rcs, lp_error *errs)
+int lp_net_fetch_many_progress(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n,
+                               int per_host, lp_net_response *outs, int *rcs, lp_error *errs,
+                               const lp_net_progress *progress)
 {
     xfer *xs = calloc(n ? n : 1, sizeof(*xs));
-    host_count *hs = calloc(n ? n : 1, sizeof(*hs));
+    size_t *done = calloc(n ? n : 1, sizeof(*done));
+    host_table ht = {0};
     size_t left = n;
+    int64_t wait_ms = -1;
 
     if (per_host < 1)
         per_host = 1;
@@ -482,7 +528,7 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
         memset(&outs[i], 0, sizeof(outs[i]));
         lp_error_clear(&errs[i]);
         rcs[i] = -1;
-        if (!xs || !hs) {
+        if (!xs || !done) {
             lp_error_set(&errs[i], LP_E_NOMEM, "out of memory preparing an HTTP request");
             continue;
         }
@@ -501,28 +547,29 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
             xfer_finish(c, x, -1);
             continue;
         }
-        hop_target(c, x);
+        hop_target(c, &ht, x);
     }
-    if (!xs || !hs) {
+    if (!xs || !done) {
         free(xs);
-        free(hs);
+        free(done);
         return -1;
     }
     while (left > 0) {
         CURLMsg *m;
         int running = 0, queued;
-        size_t nh = 0;
+        size_t ndone = 0;
         /* start what the per-host limit lets through, in order */
+        for (size_t j = 0; j < ht.n; j++)
+            ht.e[j].running = 0;
         for (size_t i = 0; i < n; i++) {
             if (xs[i].state == XFER_RUNNING)
-                host_of(hs, &nh, xs[i].key)->running++;
+                ht.e[xs[i].host].running++;
         }
         for (size_t i = 0; i < n; i++) {
-            host_count *h;
-            if (xs[i].state != XFER_WAITING || (h = host_of(hs, &nh, xs[i].key))->running >= per_host)
+            if (xs[i].state != XFER_WAITING || ht.e[xs[i].host].running >= per_host)
                 continue;
             if (hop_start(c, &xs[i]) == 0)
-                h->running++;
+                ht.e[xs[i].host].running++;
         }
         curl_multi_perform(c->multi, &running);
         while ((m = curl_multi_info_read(c->multi, &queued))) {
@@ -531,17 +578,32 @@ int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_req
                 continue;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             if (x)
-                hop_done(c, x, m->data.result);
+                hop_done(c, &ht, x, m->data.result);
         }
         left = 0;
-        for (size_t i = 0; i < n; i++)
-            left += xs[i].state != XFER_DONE;
+        for (size_t i = 0; i < n; i++) {
+            if (xs[i].state != XFER_DONE)
+                left++;
+            else if (!xs[i].reported) {
+                xs[i].reported = 1;
+                done[ndone++] = i;
+            }
+        }
+        if (progress && progress->fn)
+            wait_ms = progress->fn(progress->ctx, done, ndone);
         if (left > 0 && running > 0)
-            curl_multi_poll(c->multi, NULL, 0, 100, NULL);
+            curl_multi_poll(c->multi, NULL, 0, wait_ms >= 0 && wait_ms < 100 ? (int)wait_ms : 100, NULL);
     }
     free(xs);
-    free(hs);
+    free(done);
+    free(ht.e);
     return 0;
+}
+
+int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
+                      lp_net_response *outs, int *rcs, lp_error *errs)
+{
+    return lp_net_fetch_many_progress(c, p, reqs, n, per_host, outs, rcs, errs, NULL);
 }
 
 int lp_net_fetch(lp_net_client *c, const lp_net_policy *p, const lp_net_request *req, lp_net_response *out,

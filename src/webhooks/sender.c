@@ -8,6 +8,7 @@
 
 #include "loupe/core/arena.h"
 #include "loupe/core/log.h"
+#include "loupe/core/trace.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/webhook_sig.h"
 #include "loupe/db/db.h"
@@ -31,13 +32,31 @@ struct lp_webhook_sender {
     int per_host;         /* webhook_host_connections */
 };
 
+
 /* What one attempt's request holds (headers, texts the attempt points to). */
 typedef struct outgoing {
-    char h_id[64], h_ts[48], h_sig[2 * LP_WEBHOOK_SIG_LEN + 32];
-    const char *headers[5];
+    char h_id[64], h_ts[48], h_sig[2 * LP_WEBHOOK_SIG_LEN + 32], h_trace[16 + LP_TRACEPARENT_LEN];
+    const char *headers[6];
     char errbuf[512];
     char queue[LP_QUEUE_FULL_NAME_MAX];
 } outgoing;
+
+/* One round's attempts on their way: sent, then recorded in small groups
+ * as they finish (see send_all). */
+typedef struct flight {
+    lp_webhook_sender *s;
+    lp_webhook_attempt *ats;   /* the round's attempts */
+    outgoing *o;               /* of ats, by index */
+    lp_net_response *resps;    /* by request */
+    int *rcs;
+    lp_error *errs;
+    size_t *which;             /* request j is the attempt ats[which[j]] */
+    lp_webhook_attempt *ready; /* finished, not recorded yet */
+    size_t nready;
+    int64_t first_ready_ms;    /* when the oldest of them finished (mono) */
+    int failed;                /* a record failed: nothing more is recorded */
+    lp_error err;
+} flight;
 
 lp_webhook_sender *lp_webhook_sender_new(const lp_config *cfg, lp_error *err)
 {
@@ -130,6 +149,17 @@ static int prepare(lp_webhook_attempt *at, outgoing *o, lp_net_request *req)
     o->headers[2] = o->h_ts;
     o->headers[3] = o->h_sig;
     o->headers[4] = NULL;
+    {
+        /* the event's trace continues: a span of its own for this attempt */
+        lp_trace parent, t;
+        char tp[LP_TRACEPARENT_LEN + 1];
+        if (lp_trace_parse(c->traceparent, &parent) == 0 && lp_trace_child(&parent, &t) == 0 &&
+            lp_trace_format(&t, tp) == 0) {
+            snprintf(o->h_trace, sizeof o->h_trace, "traceparent: %s", tp);
+            o->headers[4] = o->h_trace;
+            o->headers[5] = NULL;
+        }
+    }
     *req = (lp_net_request){.method = "POST",
                             .url = c->url,
                             .headers = o->headers,
@@ -185,33 +215,92 @@ static void decide(lp_webhook_sender *s, lp_webhook_attempt *at, char *queue)
     at->retry_queue = queue;
 }
 
-/* The attempts ats[0..n) (c, n and the disabling set) are signed and POSTed
- * at once through the SSRF guard (at most per_host at a time to one host),
- * and their outcomes decided. 0, or -1 when out of memory (nothing sent). */
-static int send_all(lp_webhook_sender *s, lp_webhook_attempt *ats, size_t n)
-{
-    outgoing *o = lp_arena_calloc(s->arena, n, sizeof *o);
-    lp_net_request *reqs = lp_arena_calloc(s->arena, n, sizeof *reqs);
-    lp_net_response *resps = lp_arena_calloc(s->arena, n, sizeof *resps);
-    lp_error *errs = lp_arena_calloc(s->arena, n, sizeof *errs);
-    int *rcs = lp_arena_calloc(s->arena, n, sizeof *rcs);
-    size_t *which = lp_arena_calloc(s->arena, n, sizeof *which), m = 0;
+static void log_attempt(const lp_webhook_attempt *at);
 
-    if (!o || !reqs || !resps || !errs || !rcs || !which)
+/* Records the finished attempts of r in one statement (committed at once),
+ * which releases their sending locks. After a failure nothing more is
+ * recorded (those deliveries are sent again later). */
+static void flush(flight *r)
+{
+    if (r->nready == 0)
+        return;
+    if (!r->failed && lp_db_webhook_record_many(r->s->db, r->ready, r->nready, &r->err) != 0)
+        r->failed = 1;
+    if (!r->failed) {
+        for (size_t j = 0; j < r->nready; j++)
+            log_attempt(&r->ready[j]);
+    }
+    r->nready = 0;
+}
+
+/* at has finished (or failed unsent): it joins the group to record. */
+static void finished(flight *r, const lp_webhook_attempt *at)
+{
+    if (r->nready == 0)
+        r->first_ready_ms = lp_now_mono_ms();
+    r->ready[r->nready++] = *at;
+}
+
+/* Flushes the group when it is full or its oldest has waited
+ * webhook_record_every; the ms until that is due (-1: nothing waits). */
+static int64_t flush_due(flight *r)
+{
+    const lp_config *cfg = r->s->cfg;
+    int64_t waited;
+    if (r->nready == 0)
+        return -1;
+    waited = lp_now_mono_ms() - r->first_ready_ms;
+    if (r->nready >= (size_t)cfg->webhook_record_max || waited >= cfg->webhook_record_every) {
+        flush(r);
+        return -1;
+    }
+    return cfg->webhook_record_every - waited;
+}
+
+/* lp_net_progress: requests done[0..ndone) have their answers. */
+static int64_t on_progress(void *ctx, const size_t *done, size_t ndone)
+{
+    flight *r = ctx;
+    for (size_t k = 0; k < ndone; k++) {
+        size_t j = done[k], i = r->which[j];
+        conclude(r->s, &r->ats[i], &r->o[i], r->rcs[j], &r->resps[j], &r->errs[j]);
+        lp_net_response_free(&r->resps[j]);
+        decide(r->s, &r->ats[i], r->o[i].queue);
+        finished(r, &r->ats[i]);
+    }
+    return flush_due(r);
+}
+
+/* The attempts r->ats[0..n) (c, n and the disabling set) are signed and
+ * POSTed at once through the SSRF guard (at most per_host at a time to one
+ * host); each one's outcome is decided as its answer arrives and recorded
+ * within webhook_record_every (or once webhook_record_max are waiting), so
+ * that a worker killed mid-round sends again only what was in flight. 0, or
+ * -1 when out of memory (nothing sent). */
+static int send_all(flight *r, size_t n)
+{
+    lp_webhook_sender *s = r->s;
+    lp_net_progress progress = {on_progress, r};
+    size_t m = 0;
+
+    r->o = lp_arena_calloc(s->arena, n, sizeof *r->o);
+    lp_net_request *reqs = lp_arena_calloc(s->arena, n, sizeof *reqs);
+    r->resps = lp_arena_calloc(s->arena, n, sizeof *r->resps);
+    r->errs = lp_arena_calloc(s->arena, n, sizeof *r->errs);
+    r->rcs = lp_arena_calloc(s->arena, n, sizeof *r->rcs);
+    r->which = lp_arena_calloc(s->arena, n, sizeof *r->which);
+    if (!r->o || !reqs || !r->resps || !r->errs || !r->rcs || !r->which)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (prepare(&ats[i], &o[i], &reqs[m]) == 0)
-            which[m++] = i; /* else: a bad secret, the attempt fails unsent */
+        if (prepare(&r->ats[i], &r->o[i], &reqs[m]) == 0) {
+            r->which[m++] = i;
+        } else { /* a bad secret: the attempt fails unsent */
+            decide(s, &r->ats[i], r->o[i].queue);
+            finished(r, &r->ats[i]);
+        }
     }
-    if (lp_net_fetch_many(s->http, &s->policy, reqs, m, s->per_host, resps, rcs, errs) != 0)
-        return -1;
-    for (size_t j = 0; j < m; j++) {
-        conclude(s, &ats[which[j]], &o[which[j]], rcs[j], &resps[j], &errs[j]);
-        lp_net_response_free(&resps[j]);
-    }
-    for (size_t i = 0; i < n; i++)
-        decide(s, &ats[i], o[i].queue);
-    return 0;
+    return lp_net_fetch_many_progress(s->http, &s->policy, reqs, m, s->per_host, r->resps, r->rcs, r->errs,
+                                      &progress);
 }
 
 /* The attempt of claim c, before it is sent. */
@@ -250,63 +339,62 @@ static int ensure_db(lp_webhook_sender *s, lp_error *err)
     if (s->db && lp_db_ok(s->db))
         return 0;
     lp_db_close(s->db);
-    s->db = lp_db_connect(s->cfg->db_url, 0, err);
+    /* a session of its own (db_direct_url under a transaction pooler): the
+     * claims' sending locks belong to it */
+    s->db = lp_db_connect(lp_db_session_url(s->cfg->db_url, s->cfg->db_direct_url), 0, err);
     return s->db ? 0 : -1;
 }
 
-/* One round, in one transaction: claims the due deliveries (at most
- * webhook_batch), sends those of active subscriptions at once, and records
- * every outcome in one statement. *claimed is how many it claimed (0: none
- * was due and free). 0, or -1 with err (rolled back; nothing recorded). */
+/* One round: claims the due deliveries (at most webhook_batch, one
+ * statement), sends those of active subscriptions at once and records
+ * their outcomes in small groups as they finish (those of a disabled
+ * subscription's deliveries, failed unsent, with the first group).
+ * *claimed is how many it claimed (0: none was due and free). 0, or -1
+ * with err (what was not recorded is sent again later). */
 static int send_round(lp_webhook_sender *s, size_t *claimed, lp_error *err)
 {
     lp_webhook_claim *cs;
-    lp_webhook_attempt *ats;
     size_t nc, m = 0;
     char reason[160];
+    flight r;
 
     *claimed = 0;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    lp_error_clear(&r.err);
     lp_arena_reset(s->arena);
-    if (lp_db_begin(s->db, err) != 0 ||
-        lp_db_webhook_claim_due(s->db, s->arena, s->cfg->webhook_batch, lp_webhook_due_slack_ms(), &cs, &nc, err) !=
-            0)
-        goto failed;
-    if (nc == 0) {
-        lp_db_rollback(s->db);
+    if (lp_db_webhook_claim_due(s->db, s->arena, s->cfg->webhook_batch, lp_webhook_due_slack_ms(), &cs, &nc, err) !=
+        0)
+        return -1;
+    if (nc == 0)
         return 0;
-    }
-    if (!(ats = lp_arena_calloc(s->arena, nc, sizeof *ats))) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", nc);
-        goto failed;
-    }
+    *claimed = nc;
+    if (!(r.ats = lp_arena_calloc(s->arena, nc, sizeof *r.ats)) ||
+        !(r.ready = lp_arena_calloc(s->arena, nc, sizeof *r.ready)))
+        return lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", nc);
     disable_reason(s, reason, sizeof reason);
-    /* the active subscriptions' first, sent together; then the abandoned */
     for (size_t i = 0; i < nc; i++) {
-        if (cs[i].active)
-            attempt_init(s, &cs[i], &ats[m++], reason);
-    }
-    if (m > 0 && send_all(s, ats, m) != 0) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory sending %zu deliveries", m);
-        goto failed;
-    }
-    for (size_t i = 0, k = m; i < nc; i++) {
         if (!cs[i].active) {
-            attempt_init(s, &cs[i], &ats[k], reason);
-            ats[k].n = cs[i].attempts;
-            ats[k].outcome = LP_WEBHOOK_ABANDONED;
-            ats[k++].error = "the subscription is disabled";
+            lp_webhook_attempt at;
+            attempt_init(s, &cs[i], &at, reason);
+            at.n = cs[i].attempts;
+            at.outcome = LP_WEBHOOK_ABANDONED;
+            at.error = "the subscription is disabled";
+            finished(&r, &at);
+        } else {
+            attempt_init(s, &cs[i], &r.ats[m++], reason);
         }
     }
-    if (lp_db_webhook_record_many(s->db, ats, nc, err) != 0 || lp_db_commit(s->db, err) != 0)
-        goto failed;
-    for (size_t j = 0; j < nc; j++)
-        log_attempt(&ats[j]);
-    *claimed = nc;
+    if (m > 0 && send_all(&r, m) != 0 && !r.failed) { /* nothing was sent */
+        lp_error_set(&r.err, LP_E_NOMEM, "out of memory sending %zu deliveries", m);
+        r.failed = 1;
+    }
+    flush(&r);
+    if (r.failed) {
+        *err = r.err;
+        return -1;
+    }
     return 0;
-
-failed:
-    lp_db_rollback(s->db);
-    return -1;
 }
 
 /* Rounds until none finds a due, free delivery. After ROUNDS_MS it stops
@@ -317,13 +405,19 @@ static int send_due(lp_webhook_sender *s, lp_error *err)
     int64_t until = lp_now_mono_ms() + ROUNDS_MS;
     size_t claimed;
     char queue[LP_QUEUE_FULL_NAME_MAX];
+    lp_error ignored;
+    int rc;
 
     do {
-        if (send_round(s, &claimed, err) != 0)
-            return -1;
-    } while (claimed > 0 && lp_now_mono_ms() < until);
-    if (claimed == 0)
-        return 0;
+        rc = send_round(s, &claimed, err);
+    } while (rc == 0 && claimed > 0 && lp_now_mono_ms() < until);
+    /* nothing claimed is unrecorded now: the sending locks of rows a claim
+     * passed over go too (those of what a failure left unrecorded with them,
+     * for another sender to send) */
+    lp_error_clear(&ignored);
+    lp_db_webhook_release(s->db, &ignored);
+    if (rc != 0 || claimed == 0)
+        return rc;
     lp_queue_work_name(LP_WEBHOOK_QUEUE, queue);
     return lp_db_webhook_wake(s->db, queue, "{\"v\": 1}", err);
 }

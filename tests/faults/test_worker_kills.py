@@ -4,8 +4,10 @@ and webhook deliveries to a receiver on loopback. Each killed worker is replaced
 0 jobs lost (every job accepted succeeded; every delivery delivered) and 0 results recorded twice,
 counted by the database (one success per job, one audit row per bulk move, one stored upload per
 item, one delivery per event) and by the receiver (one delivery per webhook-id; a repeat of an id
-after a kill mid-request is the at-least-once redelivery a receiver dedupes by that id)."""
+after a kill mid-request is the at-least-once redelivery a receiver dedupes by that id); every
+delivery the receiver accepted is verified by the npm package standardwebhooks."""
 # ctest-timeout: 420
+# ctest-fixtures: standardwebhooks
 
 import collections
 import os
@@ -39,6 +41,7 @@ KILLS_PER_JOB = 2    # spreads the kills over the stream (job_max_attempts, 5, i
 class WorkerKillTest(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
+        wr.verifier()
         self.start_team(SETTINGS)
         self.rx = wr.Receiver()
         self.addCleanup(self.rx.close)
@@ -46,6 +49,7 @@ class WorkerKillTest(lh.LoupeTestCase):
         self.rx.plan(*[("sleep", 0.15, 200)] * 5000)
         r = self.c.post("/api/v1/webhooks", json={"url": self.rx.url, "events": ["item.created"]})
         self.assertEqual(r.status, 201, r.text)
+        self.secret = r.json()["secret"]
         self.media_ds = self.dataset("media")
         self.line_ds = self.dataset("line")
         with open(mt.two_band_jpeg(os.path.join(self.sandbox.work_dir, "s.jpg"), 64, 48), "rb") as f:
@@ -198,6 +202,7 @@ class WorkerKillTest(lh.LoupeTestCase):
         self.assertEqual(len(deliveries), events)
         self.assertEqual(per_event, [])
         self.assertEqual(set(got), deliveries)
+        wr.verify(self, self.secret, [r for r in self.rx.requests if r["answered"] == 200])
         self.assertTrue(self.d.alive())
 
 

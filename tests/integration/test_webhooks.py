@@ -255,6 +255,7 @@ class DeliveryTest(WebhookCase):
         self.assertIsNone(d["attempt_log"][0]["response_code"])
         self.assertIn("no complete answer within 2000 ms", d["attempt_log"][0]["error"])
         self.assertEqual(d["attempt_log"][1]["response_code"], 200)
+        wr.verify(self, hook["secret"], list(self.rx.requests))
 
     def test_410_disables_the_subscription(self):
         hook = self.subscribe(["*"])
@@ -266,6 +267,7 @@ class DeliveryTest(WebhookCase):
         got = self.c.get("/api/v1/webhooks/" + hook["id"]).json()
         self.assertFalse(got["active"])
         self.assertIn("410", got["disabled_reason"])
+        wr.verify(self, hook["secret"], self.rx.requests)
         # nothing more goes to it
         self.item(self.dataset(), "after.jpg")
         time.sleep(1.5)
@@ -355,6 +357,7 @@ class FailingStreakTest(WebhookCase):
             self.c.get("/api/v1/webhooks/" + hook["id"]).json()), timeout=60, message="the subscription to be disabled")
         self.assertIn("every delivery failed for 1 s", got["disabled_reason"])
         self.assertGreaterEqual(len(self.rx.requests), 2)
+        wr.verify(self, hook["secret"], list(self.rx.requests))
 
 
 class WorkerKillTest(WebhookCase):
@@ -370,6 +373,64 @@ class WorkerKillTest(WebhookCase):
         ids = [q for q in self.rx.started]
         self.assertGreaterEqual(len(ids), 2)
         self.assertEqual(set(ids), {delivery_id})  # the same webhook-id both times
+        wr.verify(self, hook["secret"], self.rx.requests)
+
+
+class BatchKillTest(WebhookCase):
+    settings = {"webhook_timeout": "30s"}  # the held requests stay in flight until the kill
+
+    def test_worker_killed_mid_batch_sends_again_only_what_was_in_flight(self):
+        """40 deliveries claimed in one batch; the receiver answers 24 at once and holds the next ones.
+        The worker is killed while those are held: the 24 answered were recorded as they finished, so
+        the next worker sends only the rest — at most webhook_host_connections (8) ids arrive twice,
+        where recording the batch at its end sent all 32 that had gone out again."""
+        hook = self.subscribe(["item.ready"])
+        self.rx.plan(*([200] * 24 + [("sleep", 10.0, 200)] * 8))
+        self.psql("INSERT INTO events (team_id, type, data) SELECT '%s', 'item.ready', jsonb_build_object('n', g) "
+                  "FROM generate_series(1, 40) g" % self.team)
+        lh.wait_until(lambda: len(self.rx.requests) >= 24 and len(self.rx.started) >= 32, timeout=30,
+                      message="24 deliveries answered and 8 held")
+        recorded = "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"
+        lh.wait_until(lambda: self.query(recorded) == [["24"]], timeout=5, interval=0.02,
+                      message="the 24 answered deliveries to be recorded while the batch is still out")
+        self.workers[0].kill()
+        self.start_workers(1, self.s)
+        pending = "SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'"
+        lh.wait_until(lambda: self.query(pending) == [["0"]], timeout=60, message="every delivery to be delivered")
+        ids = {row[0] for row in self.query("SELECT id FROM webhook_deliveries WHERE webhook_id = '%s'" % hook["id"])}
+        arrived = list(self.rx.started)
+        repeats = len(arrived) - len(set(arrived))
+        self.assertEqual(len(ids), 40)
+        self.assertEqual(set(arrived), ids)
+        self.assertLessEqual(repeats, 8, "ids sent twice: %d" % repeats)
+        self.assertGreaterEqual(repeats, 1)  # the held ones were in flight when the worker died
+        once = self.query("SELECT count(*) FROM webhook_attempts t JOIN webhook_deliveries d ON d.id = t.delivery_id "
+                          "WHERE d.webhook_id = '%s' GROUP BY t.delivery_id HAVING count(*) > 1" % hook["id"])
+        self.assertEqual(once, [])  # one attempt recorded per delivery: a sending killed leaves none
+        wr.verify(self, hook["secret"], list(self.rx.requests))
+
+
+class TraceTest(WebhookCase):
+    def test_delivery_continues_the_trace_of_the_change(self):
+        hook = self.subscribe(["item.created"])
+        ds = self.dataset()
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        r = self.c.post("/api/v1/datasets/%s/items" % ds["id"], json={"name": "a.jpg", "slots": [{"name": "0", "type": "image"}]},
+                        headers={"traceparent": "00-%s-00f067aa0ba902b7-01" % trace_id})
+        self.assertEqual(r.status, 201, r.text)
+        r2 = self.c.post("/api/v1/datasets/%s/items" % ds["id"], json={"name": "b.jpg", "slots": [{"name": "0", "type": "image"}]})
+        self.assertEqual(r2.status, 201, r2.text)
+        own = r2.header("traceparent").split("-")[1]  # a request without one starts a trace of its own
+        self.rx.wait_for(2)
+        by_item = {json.loads(q["body"])["data"]["item_id"]: q["headers"].get("traceparent") for q in self.rx.requests}
+        for item_id, want in ((r.json()["id"], trace_id), (r2.json()["id"], own)):
+            tp = by_item[item_id]
+            self.assertRegex(tp or "", r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+            version, got_trace, span, flags = tp.split("-")
+            self.assertEqual(got_trace, want)
+            self.assertNotEqual(span, "00f067aa0ba902b7")  # a span of its own, child of the request's
+        self.assertEqual(by_item[r.json()["id"]].split("-")[3], "01")  # the caller's flags go on
+        self.assertNotEqual(trace_id, own)
         wr.verify(self, hook["secret"], self.rx.requests)
 
 
@@ -423,6 +484,7 @@ class SsrfTest(WebhookCase):
         self.assertEqual(a["error"], "address 127.0.0.1 is not allowed (loopback)")
         self.assertEqual(len(self.rx.requests), 1)
         self.assertEqual(self.refused.connections, 0)
+        wr.verify(self, hook["secret"], self.rx.requests)
 
     def test_every_literal_form_is_refused_at_delivery_too(self):
         # A subscription stored before the allow-list changed is checked again at delivery.

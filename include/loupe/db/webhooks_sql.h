@@ -129,19 +129,23 @@ typedef struct lp_webhook_claim {
     char *secret;           /* arena */
     char *previous_secret;  /* arena; NULL unless still valid */
     char *body;             /* arena: the JSON body {"type", "timestamp", "data"} */
+    char *traceparent;      /* arena: the trace of the change that raised the event; NULL when none */
 } lp_webhook_claim;
 
-/* In the caller's transaction: claims at most limit due deliveries (their
- * next_attempt_at at most slack_ms away) that no other session holds, in one
- * statement, and reads what sending them needs:
- *   - of unordered subscriptions: any due ones (no order is promised), each
- *     row locked (FOR UPDATE SKIP LOCKED), found through an index that holds
- *     no delivery of an ordered subscription (however large its backlog);
- *   - of each ordered subscription no other session holds: only its
- *     earliest pending delivery, when that one is due, with the subscription
- *     locked (FOR NO KEY UPDATE SKIP LOCKED) and then the row (FOR UPDATE),
- *     so that one sender at a time sends its deliveries, one after another,
- *     in event order (a disabled one's are failed unsent, one per round).
+/* In one statement of its own (no transaction open): claims at most limit
+ * due deliveries (their next_attempt_at at most slack_ms away) that no
+ * other session is sending, and reads what sending them needs. A claimed
+ * delivery is marked as being sent by a session advisory lock of this
+ * connection, which lp_db_webhook_record_many releases once its outcome is
+ * committed, and which goes with the session when the process dies (the
+ * delivery is then claimed and sent again by another sender):
+ *   - of unordered subscriptions: any due ones (no order is promised),
+ *     found through an index that holds no delivery of an ordered
+ *     subscription (however large its backlog);
+ *   - of each ordered subscription: only its earliest pending delivery, when
+ *     that one is due and no session is sending it, so that one sender at a
+ *     time sends its deliveries, one after another, in event order (a
+ *     disabled one's are failed unsent, one per round).
  * An arena array of *nout rows (in no particular order). 0 or -1. */
 int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack_ms, lp_webhook_claim **out,
                             size_t *nout, lp_error *err);
@@ -169,14 +173,23 @@ typedef struct lp_webhook_attempt {
     const char *disable_reason; /* the reason then */
 } lp_webhook_attempt;
 
-/* In the caller's transaction, one statement for n attempts: their log
+/* One statement for n attempts of deliveries this connection claimed (in
+ * the caller's transaction, or in its own when none is open): their log
  * rows (none for LP_WEBHOOK_ABANDONED), the deliveries' new states, the
  * retries' wake-up messages (to their retry_queue, {"v":1,"due_at":ms}; one
  * per queue and 250 ms of due time, due_at the latest of them), and per
  * subscription the failing streak (a success in the batch ends it) and
  * disabling (410, or a streak past disable_after_ms of the first attempt,
- * with its disable_reason). 0 or -1. */
+ * with its disable_reason); then releases the deliveries' sending locks. A
+ * delivery rewritten since its claim (redelivered, or its subscription's
+ * ordered changed) or deleted with its subscription is left as it is (no
+ * attempt row). 0 or -1. */
 int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err);
+
+/* Releases every sending lock the connection's session still holds (those
+ * of claims whose row was passed over); call when nothing claimed is
+ * unrecorded. 0 or -1. */
+int lp_db_webhook_release(lp_db *db, lp_error *err);
 
 /* In the caller's transaction: queues the wake-up message body (JSON text,
  * borrowed) in the broker queue `queue` (a retry queue, where it waits for

@@ -93,4 +93,22 @@ void lp_net_response_free(lp_net_response *r);
 int lp_net_fetch_many(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n, int per_host,
                       lp_net_response *outs, int *rcs, lp_error *errs);
 
+/* Told by lp_net_fetch_many_progress how its requests go. fn is called
+ * after each pass of its loop with the indices done[0..ndone) of the
+ * requests that finished since the last call (ndone may be 0): their outs,
+ * rcs and errs are final, and the caller may use them (and free the
+ * responses) at once. fn returns how long the client may wait for network
+ * events before it calls fn again, in ms (-1: as long as it likes, at most
+ * 100 ms). */
+typedef struct lp_net_progress {
+    int64_t (*fn)(void *ctx, const size_t *done, size_t ndone);
+    void *ctx;
+} lp_net_progress;
+
+/* lp_net_fetch_many, telling progress (may be NULL) as requests finish. A
+ * host name is resolved and checked once per call. */
+int lp_net_fetch_many_progress(lp_net_client *c, const lp_net_policy *p, const lp_net_request *reqs, size_t n,
+                               int per_host, lp_net_response *outs, int *rcs, lp_error *errs,
+                               const lp_net_progress *progress);
+
 #endif

@@ -5,18 +5,21 @@
  * epoch ms}) and is parked again in a retry queue while it is early.
  *
  * Awake, a sender works in rounds until a round finds nothing to do (or for
- * a few seconds, then it queues a wake-up for the rest). One round is one
- * transaction: claim the due deliveries straight from the table
- * (lp_db_webhook_claim_due: at most webhook_batch, FOR UPDATE SKIP LOCKED;
- * an ordered subscription only its earliest pending one, with the
- * subscription locked), sign and POST them at once through the SSRF guard
- * (webhook_host_connections at a time per receiver host, keep-alive), and
- * record every attempt, the deliveries' next states and the retries'
- * wake-ups in one statement. Deliveries of a disabled subscription fail
- * unsent. The row locks are held during the POSTs, so a worker killed
- * mid-round releases them with nothing recorded, and the broker's
- * redelivery of its message sends the same deliveries (same webhook-id)
- * again. A message is acknowledged only after its rounds are committed.
+ * a few seconds, then it queues a wake-up for the rest). One round: claim
+ * the due deliveries straight from the table in one statement
+ * (lp_db_webhook_claim_due: at most webhook_batch, each marked as being
+ * sent by a session advisory lock; an ordered subscription only its
+ * earliest pending one), sign and POST them at once through the SSRF guard
+ * (webhook_host_connections at a time per receiver host, keep-alive), with
+ * a traceparent continuing the event's trace, and record the outcomes as
+ * they arrive, in small groups (webhook_record_every, webhook_record_max):
+ * each group's attempts, the deliveries' next states and the retries'
+ * wake-ups in one statement of its own, which releases their locks.
+ * Deliveries of a disabled subscription fail unsent. A worker killed
+ * mid-round loses only what it had not recorded (what was in flight): its
+ * locks go with its database session, and the broker's redelivery of its
+ * message sends those deliveries (same webhook-id) again. A message is
+ * acknowledged only after its rounds are recorded.
  *
  * DESIGN (threads): a sender belongs to one thread at a time; it owns its
  * database connection and its HTTP client (keep-alive per host, several

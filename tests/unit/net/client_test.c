@@ -265,6 +265,58 @@ static void test_many_at_once(void **state)
     assert_int_equal(server_stop(&hop), 1);
 }
 
+/* What a progress callback saw. */
+typedef struct seen {
+    int times[5];      /* how often each request was reported */
+    int final_ok;      /* reported requests whose answer was already complete */
+    int calls;
+    const int *rcs;
+    const lp_net_response *rs;
+} seen;
+
+static int64_t on_progress(void *ctx, const size_t *done, size_t ndone)
+{
+    seen *v = ctx;
+    v->calls++;
+    for (size_t k = 0; k < ndone; k++) {
+        v->times[done[k]]++;
+        if (v->rcs[done[k]] == 0 && v->rs[done[k]].status == 201 && strcmp(v->rs[done[k]].body, "ok") == 0)
+            v->final_ok++;
+    }
+    return 5;
+}
+
+/* lp_net_fetch_many_progress reports each request once, when its answer
+ * (or its refusal) is final. */
+static void test_progress_reports_each_request_once(void **state)
+{
+    fixture *f = *state;
+    server ok;
+    char ok_url[128], refused_url[128];
+    lp_net_request reqs[5];
+    lp_net_response rs[5];
+    lp_error errs[5];
+    int rcs[5];
+    seen v = {.rcs = rcs, .rs = rs};
+    lp_net_progress pg = {on_progress, &v};
+    server_start(&ok, "127.0.0.2", "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    snprintf(ok_url, sizeof(ok_url), "http://127.0.0.2:%d/hook", ok.port);
+    snprintf(refused_url, sizeof(refused_url), "http://127.0.0.1:%d/", f->refused.port);
+    for (int i = 0; i < 5; i++)
+        reqs[i] = (lp_net_request){.method = "POST", .url = ok_url, .body = "{}", .body_len = 2, .keep_bytes = 16};
+    reqs[1].url = refused_url;
+    assert_int_equal(lp_net_fetch_many_progress(f->c, &f->p, reqs, 5, 2, rs, rcs, errs, &pg), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(v.times[i], 1);
+        lp_net_response_free(&rs[i]);
+    }
+    assert_int_equal(v.final_ok, 4);
+    assert_int_equal(rcs[1], -1);
+    assert_int_equal(errs[1].code, LP_E_FORBIDDEN);
+    assert_true(v.calls >= 1);
+    assert_int_equal(server_stop(&ok), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_redirect_limit),
         cmocka_unit_test(test_size_and_time_caps),
         cmocka_unit_test(test_many_at_once),
+        cmocka_unit_test(test_progress_reports_each_request_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
