@@ -2,13 +2,13 @@
  * loupe/db/webhooks_sql.h and migrations/0011_webhooks.sql. */
 #include "loupe/db/webhooks_sql.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_int.h"
 #include "loupe/core/buf.h"
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
 
 #define WEBHOOK_COLUMNS                                                                                             \
@@ -370,8 +370,10 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
      * and sees whether it is still due). A lock taken for a row that is then
      * passed over stays with the session until the sender's rounds end
      * (lp_db_webhook_release); it only keeps other senders off that row.
-     * e: the body built from the event and its trace, looked up by key, row
-     * by row, whatever the planner thinks of the tables. */
+     * e: the body built from the event ({"type", "timestamp", "data"}: the
+     * text put together, the event's ids merged into data only when it has
+     * any) and its trace, looked up by key, row by row, whatever the planner
+     * thinks of the tables. */
     *out = lp_db_rows(a,
                       lp_db_query(db,
                                   "WITH free AS (SELECT " CLAIM_ROW("f") "FROM webhook_deliveries f "
@@ -386,10 +388,12 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
                                   "AND " CLAIM_DUE("f") "FOR UPDATE) l) "
                                   "SELECT " CLAIM_COLUMNS "FROM (SELECT * FROM free UNION ALL SELECT * FROM held) d "
                                   "JOIN webhooks w ON w.id = d.webhook_id "
-                                  "LEFT JOIN LATERAL (SELECT jsonb_build_object('type', e.type, 'timestamp', "
-                                  LP_SQL_TS("e.created_at") ", 'data', jsonb_strip_nulls(jsonb_build_object("
-                                  "'workflow_id', e.workflow_id, 'item_id', e.item_id, 'task_id', e.task_id)) "
-                                  "|| e.data)::text AS body, e.traceparent FROM events e WHERE e.id = d.event_id) e ON true",
+                                  "LEFT JOIN LATERAL (SELECT '{\"type\":' || to_json(e.type)::text || ',\"timestamp\":\"' || "
+                                  LP_SQL_TS("e.created_at") " || '\",\"data\":' || (CASE WHEN e.workflow_id IS NULL "
+                                  "AND e.item_id IS NULL AND e.task_id IS NULL THEN e.data ELSE jsonb_strip_nulls("
+                                  "jsonb_build_object('workflow_id', e.workflow_id, 'item_id', e.item_id, 'task_id', "
+                                  "e.task_id)) || e.data END)::text || '}' AS body, e.traceparent "
+                                  "FROM events e WHERE e.id = d.event_id) e ON true",
                                   2, p, err),
                       sizeof **out, read_claim, "deliveries", nout, err);
     return *out ? 0 : -1;
@@ -400,37 +404,55 @@ int lp_db_webhook_release(lp_db *db, lp_error *err)
     return lp_db_exec(db, "SELECT pg_advisory_unlock_all()", 0, NULL, err) < 0 ? -1 : 0;
 }
 
+/* Appends s as a JSON string (or null when NULL) to b. 0, or not 0 when out
+ * of memory. */
+static int put_json_str(lp_buf *b, const char *s)
+{
+    char stack[1024], *tmp = stack;
+    size_t need;
+    int rc;
+    if (!s)
+        return lp_buf_puts(b, "null");
+    need = lp_json_escape(NULL, 0, s) + 1;
+    if (need > sizeof stack && !(tmp = malloc(need)))
+        return -1;
+    lp_json_escape(tmp, need, s);
+    rc = lp_buf_printf(b, "\"%s\"", tmp);
+    if (tmp != stack)
+        free(tmp);
+    return rc;
+}
+
 int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n, lp_error *err)
 {
     static const char *const outcomes[] = {"delivered", "retry", "failed", "gone", "abandoned"};
-    json_t *rows = json_array();
-    char *text = NULL, disable[24];
-    lp_buf ids;
+    char disable[24];
+    lp_buf rows, ids;
     int rc = -1;
 
-    if (n == 0) {
-        json_decref(rows);
+    if (n == 0)
         return 0;
-    }
-    for (size_t i = 0; rows && i < n; i++) {
-        const lp_webhook_attempt *at = &ats[i];
-        if (json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:i, s:I, s:o, s:I, s:s?, s:s?, s:s, s:I, s:s?}",
-                                                  "id", at->c->id, "webhook_id", at->c->webhook_id, "tid",
-                                                  at->c->tid, "n", at->n, "started",
-                                                  (json_int_t)at->started_wall_ms, "code",
-                                                  at->response_code ? json_integer(at->response_code) : json_null(),
-                                                  "duration", (json_int_t)at->duration_ms, "body", at->response_body,
-                                                  "error", at->error, "outcome", outcomes[at->outcome], "delay",
-                                                  (json_int_t)at->delay_ms, "queue", at->retry_queue)) != 0) {
-            json_decref(rows);
-            rows = NULL;
-        }
-    }
-    if (!rows || !(text = json_dumps(rows, JSON_COMPACT))) {
-        json_decref(rows);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
-    }
+    /* the attempts as a JSON array (put together here: jansson's objects
+     * cost more than the statement's share) */
+    lp_buf_init(&rows, n * 16384 + 2); /* an escaped 2 KiB excerpt and error fit in 16 KiB */
     lp_buf_init(&ids, n * (LP_WEBHOOK_TID_LEN + 2) + 2);
+    for (size_t i = 0; i < n; i++) {
+        const lp_webhook_attempt *at = &ats[i];
+        if (lp_buf_printf(&rows, "%c{\"id\":\"%s\",\"webhook_id\":\"%s\",\"tid\":\"%s\",\"n\":%d,\"started\":%lld,"
+                                 "\"code\":",
+                          i ? ',' : '[', at->c->id, at->c->webhook_id, at->c->tid, at->n,
+                          (long long)at->started_wall_ms) != 0 ||
+            (at->response_code ? lp_buf_printf(&rows, "%ld", at->response_code) : lp_buf_puts(&rows, "null")) != 0 ||
+            lp_buf_printf(&rows, ",\"duration\":%lld,\"body\":", (long long)at->duration_ms) != 0 ||
+            put_json_str(&rows, at->response_body) != 0 || lp_buf_puts(&rows, ",\"error\":") != 0 ||
+            put_json_str(&rows, at->error) != 0 ||
+            lp_buf_printf(&rows, ",\"outcome\":\"%s\",\"delay\":%lld,\"queue\":", outcomes[at->outcome],
+                          (long long)at->delay_ms) != 0 ||
+            put_json_str(&rows, at->retry_queue) != 0 || lp_buf_puts(&rows, "}") != 0)
+            goto nomem;
+    }
+    if (lp_buf_puts(&rows, "]") != 0)
+        goto nomem;
     for (size_t i = 0; i < n; i++) {
         if (lp_buf_printf(&ids, "%c\"%s\"", i ? ',' : '{', ats[i].c->tid) != 0)
             goto nomem;
@@ -438,7 +460,7 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
     if (lp_buf_puts(&ids, "}") != 0)
         goto nomem;
     snprintf(disable, sizeof disable, "%lld", (long long)ats[0].disable_after_ms);
-    const char *p[4] = {text, disable, ats[0].disable_reason, ids.data};
+    const char *p[4] = {rows.data, disable, ats[0].disable_reason, ids.data};
     if (lp_db_exec(db,
                    "WITH a AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid, webhook_id uuid, tid tid, n integer, "
                    "started bigint, code integer, duration integer, body text, error text, outcome text, delay bigint, "
@@ -490,8 +512,7 @@ nomem:
     lp_error_set(err, LP_E_NOMEM, "out of memory recording %zu attempts", n);
 cleanup:
     lp_buf_free(&ids);
-    free(text);
-    json_decref(rows);
+    lp_buf_free(&rows);
     return rc;
 }
 
