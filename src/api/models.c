@@ -9,12 +9,14 @@
  *   PUT    /api/v1/models/{id}/file  an onnx model's file as the body, streamed into storage (MANAGE)
  *   POST   /api/v1/models/{id}/runs  {"filters", "slot"?}: a batch run over the items the filter
  *                                    selects, a models.run job on the model's queue → 202 (MANAGE)
- *   POST   /api/v1/models/{id}/infer {"item_id", "slot"?}: live inference — a worker of the model's
- *                                    queue answers over RabbitMQ within model_infer_timeout → 200
- *                                    {"predictions"}, 504 past it (MANAGE)
+ *   POST   /api/v1/models/{id}/infer {"item_id", "slot"?}, or an image body (an image type, streamed to
+ *                                    storage for the worker): live inference — a worker of the
+ *                                    model's queue answers over RabbitMQ within model_infer_timeout
+ *                                    → 200 {"predictions"}, 504 past it (MANAGE)
  *   GET    /api/v1/models/{id}/runs/{run}/ranking?strategy=least_confidence|margin|entropy|novelty
  *                                    the run's items in the strategy's rank order, keyset-paged;
  *                                    409 until the run has succeeded (MANAGE)
+ * An http model's endpoint.url is checked by the outbound guard (net_allow) when it is written.
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "classes_int.h"
 #include "handlers_int.h"
@@ -29,17 +32,21 @@
 #include "items_int.h"
 #include "loupe/api/audit.h"
 #include "loupe/api/input.h"
+#include "loupe/core/buf.h"
+#include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/db/model_runs_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
+#include "loupe/infer/http.h"
 #include "loupe/jobs/model_infer.h"
 #include "loupe/jobs/model_stage.h"
 #include "loupe/models/spec.h"
 #include "loupe/queue/rpc.h"
 #include "loupe/queue/topology.h"
+#include "loupe/storage/storage.h"
 #include "respond_int.h"
 #include "slot_common_int.h"
 
@@ -104,6 +111,9 @@ static int read_model(lp_req *req, const json_t *doc, lp_model_values *v, char *
     if (lp_model_spec_read(doc, (size_t)req->svc->cfg->model_labels_max, &s, &req->err) != 0)
         return -1;
     if (lp_identity_name(s.name, "name", (size_t)req->svc->cfg->string_max_length, &req->err) != 0)
+        return -1;
+    /* the guard's rule now, for an address given as such; a host name is checked each time it is called */
+    if (s.runtime == LP_MODEL_HTTP && lp_infer_http_url_check(req->svc->cfg->net_allow, s.endpoint_url, 0, &req->err) != 0)
         return -1;
     if (!(j = lp_model_spec_json(&s)) || !(*norm = json_dumps(j, JSON_COMPACT))) {
         json_decref(j);
@@ -358,12 +368,10 @@ static const char *run_kind(const lp_model_row *m)
     return lp_model_run_kind(m->queue);
 }
 
-/* A model that runs here: an onnx model with its file (else 409). */
+/* A model that runs: served over HTTP, or an onnx model with its file (else 409). */
 static int runnable(lp_req *req, const lp_model_row *m)
 {
-    if (strcmp(m->runtime, "onnx") != 0)
-        return lp_error_set(&req->err, LP_E_CONFLICT, "model %s is served over HTTP; onnx models run, so far", m->id);
-    if (!m->file_key) {
+    if (strcmp(m->runtime, "onnx") == 0 && !m->file_key) {
         lp_error_set(&req->err, LP_E_CONFLICT, "model %s has no .onnx file yet", m->id);
         return lp_error_hint(&req->err, "PUT the file to the model's upload_url first");
     }
@@ -461,7 +469,8 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
         snprintf(timing, sizeof timing, "worker;dur=%.3f", json_number_value(ms));
         rc = json_is_number(ms) && lp_res_header(req, "Server-Timing", timing) != 0
                  ? -1
-                 : lp_res_json(req, 200, json_pack("{s:O}", "predictions", preds));
+                 : lp_res_json(req, 200, json_pack("{s:O, s:O*}", "predictions", preds, "image",
+                                                   json_object_get(doc, "image")));
     } else {
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -474,22 +483,56 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     return rc;
 }
 
-int lp_api_models_infer(lp_req *req)
+/* Asks a worker of m's queue to run m on what fields name (an item's slot, or an image_id) and answers with
+ * what it says. */
+static int ask_worker(lp_req *req, const lp_model_row *m, const char *k1, const char *v1, const char *k2,
+                      const char *v2)
 {
-    static const char *const allowed[] = {"item_id", "slot", NULL};
-    const char *id = lp_identity_uuid_param(req, "id", "model");
-    const char *item_id = NULL, *slot_name = NULL;
-    const lp_slot_row *slot;
-    json_t *body, *msg = NULL;
-    lp_model_row m;
-    lp_item_row item;
+    const lp_config *cfg = req->svc->cfg;
+    json_t *msg;
     lp_amqp_rpc *pool;
     char queue[LP_QUEUE_FULL_NAME_MAX], live[LP_QUEUE_FULL_NAME_MAX], *text = NULL, *answer = NULL;
     size_t len = 0;
-    lp_db *db;
     int rc = -1;
 
-    if (!id || !(body = lp_req_json(req, 1)))
+    lp_queue_work_name(m->queue, queue);
+    lp_queue_live_name(m->queue, live);
+    msg = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s*, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id",
+                    req->who.team_id, "model_id", m->id, k1, v1, k2, v2, "expires_at_ms",
+                    (json_int_t)(lp_now_wall_ms() + cfg->model_infer_timeout));
+    if (!msg || !(text = json_dumps(msg, JSON_COMPACT)) || !(pool = rpc(cfg))) {
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
+        goto done;
+    }
+    /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
+    if (lp_amqp_rpc_call(pool, live, queue, text, cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
+        if (req->err.code == LP_E_TIMEOUT)
+            lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
+                          m->queue);
+        goto done;
+    }
+    rc = respond_answer(req, answer, len);
+
+done:
+    free(answer);
+    free(text);
+    json_decref(msg);
+    return rc;
+}
+
+/* {"item_id", "slot"?}: the model on an item's slot. */
+static int infer_item(lp_req *req, const char *id)
+{
+    static const char *const allowed[] = {"item_id", "slot", NULL};
+    const char *item_id = NULL, *slot_name = NULL;
+    const lp_slot_row *slot;
+    json_t *body;
+    lp_model_row m;
+    lp_item_row item;
+    lp_db *db;
+    int rc;
+
+    if (!(body = lp_req_json(req, 1)))
         return -1;
     lp_in_only(req, body, NULL, allowed);
     lp_in_uuid(req, body, NULL, "item_id", LP_IN_REQUIRED, &item_id);
@@ -503,30 +546,131 @@ int lp_api_models_infer(lp_req *req)
     lp_req_db_release(req); /* no connection held while a worker answers */
     if (rc != 0 || !(slot = infer_slot(req, &item, slot_name)))
         return -1;
-    rc = -1;
-    lp_queue_work_name(m.queue, queue);
-    lp_queue_live_name(m.queue, live);
-    msg = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id",
-                    req->who.team_id, "model_id", m.id, "item_id", item.id, "slot", slot->name, "expires_at_ms",
-                    (json_int_t)(lp_now_wall_ms() + req->svc->cfg->model_infer_timeout));
-    if (!msg || !(text = json_dumps(msg, JSON_COMPACT)) || !(pool = rpc(req->svc->cfg))) {
-        lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
-        goto done;
-    }
-    /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
-    if (lp_amqp_rpc_call(pool, live, queue, text, req->svc->cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
-        if (req->err.code == LP_E_TIMEOUT)
-            lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
-                          m.queue);
-        goto done;
-    }
-    rc = respond_answer(req, answer, len);
+    return ask_worker(req, &m, "item_id", item.id, "slot", slot->name);
+}
 
-done:
-    free(answer);
-    free(text);
-    json_decref(msg);
-    return rc;
+/* The body of a live inference, streamed: JSON kept whole (http_body_limit), an image written to
+ * storage (model_infer_image_max) for the worker to read. */
+typedef struct infer_body {
+    char id[37];
+    int image;
+    lp_buf json;                    /* JSON */
+    lp_model_row m;                 /* image: the model, read before the body */
+    lp_storage_writer *w;           /* image */
+    lp_storage *st;
+    char image_id[37], key[LP_STORAGE_KEY_MAX + 1];
+    uint64_t bytes, max;
+    int stored;                     /* the image is in storage: delete it when done */
+} infer_body;
+
+static int infer_chunk(lp_req *req, void *cls, const char *data, size_t len)
+{
+    infer_body *b = cls;
+    if (!b->image) {
+        if (lp_buf_append(&b->json, data, len) != 0)
+            return lp_error_set(&req->err, lp_buf_failure(&b->json), "the request body is over %zu bytes "
+                                                                     "(http_body_limit)", b->json.max);
+        return 0;
+    }
+    if ((b->bytes += len) > b->max)
+        return lp_error_set(&req->err, LP_E_TOO_LARGE, "the image is over %llu bytes (model_infer_image_max)",
+                            (unsigned long long)b->max);
+    return lp_storage_writer_write(b->w, data, len, &req->err);
+}
+
+static int infer_end(lp_req *req, void *cls)
+{
+    infer_body *b = cls;
+    lp_storage_object obj;
+    if (!b->image) {
+        req->body = b->json.data ? b->json.data : "";
+        req->body_len = b->json.len;
+        return infer_item(req, b->id);
+    }
+    lp_storage_writer *w = b->w;
+    b->w = NULL;
+    if (b->bytes == 0) {
+        lp_storage_writer_abort(w);
+        return lp_error_set(&req->err, LP_E_MALFORMED, "the request body is empty; send an image");
+    }
+    if (lp_storage_writer_commit(w, &obj, &req->err) != 0)
+        return -1;
+    b->stored = 1;
+    return ask_worker(req, &b->m, "image_id", b->image_id, "slot", NULL);
+}
+
+static void infer_cleanup(void *cls)
+{
+    infer_body *b = cls;
+    lp_error err;
+    lp_storage_writer_abort(b->w);
+    lp_error_clear(&err);
+    if (b->stored && lp_storage_delete(b->st, b->key, &err) != 0)
+        LP_WARN("models", "the live inference image %s was not deleted: %s", b->key, err.message);
+    lp_buf_free(&b->json);
+    free(b);
+}
+
+/* 1 when the content type is image/<something>. */
+static int is_image_type(const char *ct)
+{
+    return ct && strncasecmp(ct, "image/", 6) == 0 && ct[6] && ct[6] != ';' && ct[6] != ' ';
+}
+
+int lp_api_models_infer(lp_req *req)
+{
+    const lp_config *cfg = req->svc->cfg;
+    const char *id = lp_identity_uuid_param(req, "id", "model");
+    const char *ct = lp_req_header(req, "Content-Type"), *clen = lp_req_header(req, "Content-Length");
+    infer_body *b;
+    lp_db *db;
+    int rc;
+
+    if (!id)
+        return -1;
+    if (!lp_http_is_json_type(ct) && !is_image_type(ct)) {
+        lp_error_set(&req->err, LP_E_MEDIA_TYPE, "live inference takes a JSON object {item_id, slot} or an image");
+        return lp_error_hint(&req->err, "send Content-Type: application/json, or the image with its own type "
+                                        "(image/jpeg, image/png, …)");
+    }
+    if (!(b = calloc(1, sizeof *b)))
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    lp_strlcpy(b->id, id, sizeof b->id);
+    lp_buf_init(&b->json, (size_t)cfg->http_body_limit);
+    b->image = is_image_type(ct);
+    b->max = (uint64_t)(b->image ? cfg->model_infer_image_max : cfg->http_body_limit);
+    if (clen && strtoull(clen, NULL, 10) > b->max) {
+        lp_error_set(&req->err, LP_E_TOO_LARGE, "the body is %s bytes; the limit is %llu bytes (%s)", clen,
+                     (unsigned long long)b->max, b->image ? "model_infer_image_max" : "http_body_limit");
+        goto fail;
+    }
+    if (b->image) {
+        if (!(db = lp_req_db(req)))
+            goto fail;
+        rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &b->m, &req->err) == 0 &&
+                     runnable(req, &b->m) == 0
+                 ? 0
+                 : -1;
+        lp_req_db_release(req);
+        if (rc != 0)
+            goto fail;
+        /* the row's strings live in the request's arena, which outlives the body */
+        if (!(b->st = lp_slot_storage(req)) || lp_uuid_v4(b->image_id) != 0)
+            goto fail;
+        lp_storage_key_model_input(req->who.team_id, b->image_id, b->key, sizeof b->key);
+        if (!(b->w = lp_storage_writer_open(b->st, b->key, "application/octet-stream", &req->err)))
+            goto fail;
+    }
+    lp_body_sink sink = {.chunk = infer_chunk, .end = infer_end, .cleanup = infer_cleanup, .cls = b};
+    if (lp_req_stream_body(req, &sink) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    if (req->err.code == LP_OK)
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    infer_cleanup(b);
+    return -1;
 }
 
 /* ---- GET /api/v1/models/{id}/runs/{run}/ranking ------------------------------------------ */

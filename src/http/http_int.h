@@ -34,10 +34,6 @@ struct lp_req_internal {
     struct lp_db *db_read;     /* lp_req_db_read's replica connection (NULL: none, or the primary's above) */
 };
 
-/* 1 if the Content-Type value is application/json or application/<x>+json
- * (parameters such as charset allowed). The one rule for JSON bodies. */
-int lp_http_is_json_type(const char *content_type);
-
 /* MHD_OPTION_UNESCAPE_CALLBACK: decodes %XX in place except %00, which stays
  * as it is so a NUL never cuts a path or a query value short. Returns the new
  * length. */

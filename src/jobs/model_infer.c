@@ -18,12 +18,14 @@
 #include "loupe/db/media_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/formats/darwin.h"
+#include "loupe/infer/http.h"
 #include "loupe/infer/onnx.h"
 #include "loupe/jobs/decoder.h"
 #include "loupe/media/image.h"
 #include "loupe/models/shapes.h"
 #include "loupe/models/score.h"
 #include "loupe/models/tensor.h"
+#include "loupe/storage/storage.h"
 
 /* Models a worker keeps loaded. */
 #define LOADED_MAX 4
@@ -33,7 +35,8 @@ struct lp_model_loaded {
     int64_t version;
     json_t *doc;                /* the stored spec: spec borrows its strings */
     lp_model_spec spec;
-    lp_onnx_session *session;
+    lp_onnx_session *session;   /* runtime onnx */
+    lp_infer_http *http;        /* runtime http (one image a call) */
     json_t *skeletons;          /* keypoints: class id → the class's skeleton, when it has one */
     int batch;                  /* images one run takes (the model's fixed batch, else infer_batch) */
     int batch_fixed;            /* the model takes exactly batch images a run */
@@ -77,6 +80,7 @@ static void loaded_free(lp_model_loaded *m)
     if (!m)
         return;
     lp_onnx_session_free(m->session);
+    lp_infer_http_free(m->http);
     json_decref(m->skeletons);
     json_decref(m->doc);
     free(m);
@@ -125,6 +129,18 @@ done:
     return rc;
 }
 
+/* A model served over HTTP: its server asked about it (loupe/infer/http.h). */
+static int open_http(const lp_config *cfg, lp_model_loaded *m, lp_error *err)
+{
+    lp_infer_http_settings s = {cfg->net_allow, cfg->model_http_timeout, (int)cfg->model_http_retries,
+                                cfg->model_http_max_response};
+    if (!(m->http = lp_infer_http_open(&m->spec, &s, lp_now_mono_ms() + cfg->model_http_timeout, err)))
+        return -1;
+    m->batch = 1;
+    LP_INFO("models", "model %s (version %lld) served by %s", m->id, (long long)m->version, m->spec.endpoint_url);
+    return 0;
+}
+
 static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_id, const lp_model_row *row,
                              lp_error *err)
 {
@@ -147,14 +163,19 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_i
             lp_error_set(err, LP_E_INTERNAL, "model %s: its stored spec is not JSON", row->id);
         goto fail;
     }
-    if (m->spec.runtime != LP_MODEL_ONNX) {
-        lp_error_set(err, LP_E_INVALID, "model %s runs on an HTTP model server; this worker runs onnx models",
-                     row->id);
+    if (m->spec.runtime == LP_MODEL_HTTP && m->spec.protocol == LP_MODEL_V7_BYOM &&
+        m->spec.task != LP_MODEL_DETECT) { /* the server answers shapes itself: boxes so far */
+        lp_error_set(err, LP_E_INVALID, "model %s: V7-style servers run detect models so far (boxes)", row->id);
         goto fail;
     }
     if (m->spec.output.decoder == LP_DEC_KEYPOINTS && m->spec.class_map &&
         load_skeletons(db, team_id, m, err) != 0)
         goto fail;
+    if (m->spec.runtime == LP_MODEL_HTTP) {
+        if (open_http(cfg, m, err) != 0)
+            goto fail;
+        return m;
+    }
     if (!row->file_key) {
         lp_error_set(err, LP_E_INVALID, "model %s has no .onnx file: PUT it to its upload_url first", row->id);
         goto fail;
@@ -242,6 +263,7 @@ static int slot_pixels(const lp_config *cfg, const lp_model_spec *spec, const lp
     json_t *storage = json_loads(slot->storage ? slot->storage : "{}", 0, NULL);
     const char *key = json_string_value(json_object_get(storage, "original"));
     lp_image_fit box = {spec->input.width, spec->input.height, spec->input.resize == LP_MODEL_STRETCH};
+    int whole = spec->runtime == LP_MODEL_HTTP && spec->protocol == LP_MODEL_V7_BYOM; /* the server gets the image */
     lp_decoder *dec = NULL;
     lp_storage *st = NULL;
     lp_media_limits limits;
@@ -269,7 +291,7 @@ static int slot_pixels(const lp_config *cfg, const lp_model_spec *spec, const lp
     t1 = lp_now_mono_us();
     *fetch_us += t1 - t0;
     lp_media_limits_from_config(&limits, cfg);
-    rc = lp_decoder_pixels(dec, path, (int)cfg->model_image_max_side, &box, &limits, deadline_ms, &out->ppm, err);
+    rc = lp_decoder_pixels(dec, path, (int)cfg->model_image_max_side, whole ? NULL : &box, &limits, deadline_ms, &out->ppm, err);
     *decode_us += lp_now_mono_us() - t1;
     if (rc != 0 || lp_image_ppm_parse(out->ppm.data, out->ppm.len, &out->w, &out->h, &offset, err) != 0) {
         rc = -1;
@@ -602,6 +624,8 @@ static void detections(const lp_config *cfg, const lp_model_loaded *m, lp_model_
     const lp_model_spec *spec = &m->spec;
     const lp_slot_row *slot = it->slot;
     long k = decode(spec, fit, outs, nouts, a, &it->dets, &it->err);
+    it->width = img->w;
+    it->height = img->h;
     if (k < 0 || keep_probs(it->dets, k, a, &it->err) != 0 ||
         (it->embed && embedding_of(cfg, spec, outs, nouts, img->pixels, img->w, img->h, a, &it->emb, &it->err) != 0))
         goto fail;
@@ -669,6 +693,74 @@ static int run_batch(lp_model_loaded *m, pipeline *p, const size_t *idx, size_t 
     return split;
 }
 
+/* A model server runs image i (decoded): KServe gets its tensor and the decoders read the outputs; a
+ * V7-style server gets the image and answers shapes in its pixels. */
+static void http_one(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *it, const decoded *img,
+                     lp_arena *a, int64_t deadline_ms, lp_model_infer_stats *st)
+{
+    const lp_model_spec *spec = &m->spec;
+    lp_onnx_tensor *outs = NULL;
+    size_t nouts = 0, k = 0;
+    lp_model_fit fit;
+    float *tensor = NULL;
+    int64_t shape[4], t0 = lp_now_mono_us();
+
+    st->runs++;
+    if (spec->protocol == LP_MODEL_V7_BYOM) {
+        lp_model_det *d = lp_arena_calloc(a, LP_INFER_HTTP_RESULTS_MAX, sizeof *d);
+        if (!d) {
+            lp_error_set(&it->err, LP_E_NOMEM, "out of memory running model %s", m->id);
+            return;
+        }
+        if (lp_infer_http_image(m->http, img->pixels, img->w, img->h, (size_t)img->w * 3, deadline_ms, d,
+                                LP_INFER_HTTP_RESULTS_MAX, &k, &it->err) != 0 ||
+            (it->embed && embedding_of(cfg, spec, NULL, 0, img->pixels, img->w, img->h, a, &it->emb, &it->err) != 0))
+            return;
+        double sx = it->slot->width > 0 ? (double)it->slot->width / img->w : 1;
+        double sy = it->slot->height > 0 ? (double)it->slot->height / img->h : 1;
+        for (size_t i = 0; i < k; i++)
+            lp_model_det_scale(&d[i], sx, sy);
+        it->dets = d;
+        it->n = k;
+        it->width = img->w;
+        it->height = img->h;
+        st->images++;
+        st->run_us += lp_now_mono_us() - t0;
+        return;
+    }
+    if (lp_model_fit_compute(&spec->input, img->w, img->h, &fit, &it->err) != 0)
+        return;
+    if (!(tensor = malloc(lp_model_tensor_len(&spec->input) * sizeof *tensor))) {
+        lp_error_set(&it->err, LP_E_NOMEM, "out of memory running model %s", m->id);
+        return;
+    }
+    lp_model_tensor_pack(&spec->input, &fit, img->pixels, (size_t)img->w * 3, tensor);
+    batch_shape(&spec->input, 1, shape);
+    if (lp_infer_http_tensor(m->http, tensor, shape, 4, deadline_ms, &outs, &nouts, &it->err) == 0) {
+        st->run_us += lp_now_mono_us() - t0;
+        detections(cfg, m, it, img, &fit, outs, nouts, a);
+        st->images++;
+    }
+    lp_onnx_tensors_free(outs, nouts);
+    free(outs);
+    free(tensor);
+}
+
+/* A model served over HTTP: the images one by one (each call waits on the server). */
+static int http_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *items, size_t n, lp_arena *a,
+                      int64_t deadline_ms, lp_model_infer_stats *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        decoded img;
+        memset(&img, 0, sizeof img);
+        if (slot_pixels(cfg, &m->spec, items[i].slot, deadline_ms, &img, &st->fetch_us, &st->decode_us,
+                        &items[i].err) == 0)
+            http_one(cfg, m, &items[i], &img, a, deadline_ms, st);
+        lp_media_blob_free(&img.ppm);
+    }
+    return 0;
+}
+
 int lp_model_infer_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *items, size_t n, lp_arena *a,
                          int64_t deadline_ms, lp_model_infer_stats *stats, lp_error *err)
 {
@@ -690,6 +782,8 @@ int lp_model_infer_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infe
     }
     if (n == 0)
         return 0;
+    if (m->http)
+        return http_slots(cfg, m, items, n, a, deadline_ms, stats);
     if (batch == 0)
         return lp_error_set(err, LP_E_INVALID, "model %s takes batches of %d images (at most %d are run at once)",
                             m->id, m->batch, LP_MODEL_INFER_BATCH_MAX);
@@ -866,23 +960,78 @@ static json_t *error_answer(const lp_error *err)
                      err->message[0] ? err->message : "inference failed without a message");
 }
 
+/* The detections of a live request's image: an item's slot, or an image sent with the request (image_id:
+ * stored by louped at lp_storage_key_model_input, run as a slot of unknown size: *w × *h its decoded
+ * size, the pixels its shapes are in). */
+static int live_run(lp_db *db, const lp_config *cfg, lp_arena *a, const json_t *req, const char *team,
+                    lp_model_loaded *m, int64_t deadline, lp_model_det **dets, size_t *n, int *w, int *h,
+                    lp_error *err)
+{
+    const char *image = json_string_value(json_object_get(req, "image_id"));
+    const char *item = json_string_value(json_object_get(req, "item_id"));
+    const char *slot_name = json_string_value(json_object_get(req, "slot"));
+    lp_model_infer_item it;
+    lp_model_infer_stats st;
+    lp_slot_row slot;
+    char key[LP_STORAGE_KEY_MAX + 1];
+    json_t *storage;
+
+    if (!image) {
+        if (!item || !slot_name)
+            return lp_error_set(err, LP_E_MALFORMED, "a live inference request names no item_id and slot, nor an "
+                                                     "image_id");
+        if (lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, err) != 0)
+            return -1;
+        return lp_model_infer_slot(cfg, m, &slot, a, deadline, dets, n, NULL, err);
+    }
+    if (!lp_is_uuid(image))
+        return lp_error_set(err, LP_E_MALFORMED, "a live inference request's image_id is not a UUID");
+    lp_storage_key_model_input(team, image, key, sizeof key);
+    memset(&slot, 0, sizeof slot);
+    lp_strlcpy(slot.id, image, sizeof slot.id);
+    lp_strlcpy(slot.item_id, image, sizeof slot.item_id);
+    slot.name = (char *)"image";
+    slot.type = (char *)"image";
+    slot.width = slot.height = -1;
+    if (!(storage = json_pack("{s:s}", "original", key)) || !(slot.storage = json_dumps(storage, JSON_COMPACT))) {
+        json_decref(storage);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory answering a live inference");
+    }
+    json_decref(storage);
+    memset(&it, 0, sizeof it);
+    memset(&st, 0, sizeof st);
+    it.slot = &slot;
+    int rc = lp_model_infer_slots(cfg, m, &it, 1, a, deadline, &st, err);
+    free(slot.storage);
+    if (rc != 0)
+        return -1;
+    if (it.err.code != LP_OK) {
+        *err = it.err;
+        return -1;
+    }
+    *dets = it.dets;
+    *n = it.n;
+    *w = it.width;
+    *h = it.height;
+    return 0;
+}
+
 json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, const char *body, size_t len)
 {
     json_t *req = json_loadb(body, len, 0, NULL), *preds = NULL, *answer = NULL;
-    const char *team, *model, *item, *slot_name;
+    const char *team, *model;
     json_int_t expires = 0;
     lp_model_loaded *m;
-    lp_slot_row slot;
     lp_model_det *dets;
     size_t n;
+    int w = 0, h = 0;
     lp_error err;
     int64_t start = lp_now_mono_ms(), start_us = lp_now_mono_us();
 
     lp_error_clear(&err);
-    if (!req || json_unpack(req, "{s:s, s:s, s:s, s:s, s:I}", "team_id", &team, "model_id", &model, "item_id",
-                            &item, "slot", &slot_name, "expires_at_ms", &expires) != 0) {
-        lp_error_set(&err, LP_E_MALFORMED, "a live inference request lacks team_id, model_id, item_id, slot or "
-                                           "expires_at_ms");
+    if (!req || json_unpack(req, "{s:s, s:s, s:I}", "team_id", &team, "model_id", &model, "expires_at_ms",
+                            &expires) != 0) {
+        lp_error_set(&err, LP_E_MALFORMED, "a live inference request lacks team_id, model_id or expires_at_ms");
         answer = error_answer(&err);
         goto done;
     }
@@ -890,8 +1039,7 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
         goto done; /* its caller gave up */
     int64_t deadline = start + (expires - lp_now_wall_ms());
     if (lp_model_infer_load(db, cfg, team, model, &m, &err) != 0 ||
-        lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, &err) != 0 ||
-        lp_model_infer_slot(cfg, m, &slot, a, deadline, &dets, &n, NULL, &err) != 0 || !(preds = json_array())) {
+        live_run(db, cfg, a, req, team, m, deadline, &dets, &n, &w, &h, &err) != 0 || !(preds = json_array())) {
         if (err.code == LP_OK)
             lp_error_set(&err, LP_E_NOMEM, "out of memory answering a live inference");
         answer = error_answer(&err);
@@ -900,6 +1048,8 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     for (size_t i = 0; i < n; i++)
         json_array_append_new(preds, det_json(m, &dets[i], 0));
     answer = json_pack("{s:O, s:f}", "predictions", preds, "infer_ms", (double)(lp_now_mono_us() - start_us) / 1000.0);
+    if (answer && w > 0 && h > 0) /* an image sent with the request: the size its shapes are in */
+        json_object_set_new(answer, "image", json_pack("{s:i, s:i}", "width", w, "height", h));
 
 done:
     json_decref(preds);

@@ -363,6 +363,11 @@ void lp_storage_key_model(const char *team_id, const char *model_id, char *out, 
     snprintf(out, cap, LP_STORAGE_PREFIX_MODELS "%s/%s.onnx", team_id, model_id);
 }
 
+void lp_storage_key_model_input(const char *team_id, const char *input_id, char *out, size_t cap)
+{
+    snprintf(out, cap, LP_STORAGE_PREFIX_MODELS "%s/inputs/%s", team_id, input_id);
+}
+
 int lp_storage_key_team_is(const char *key, const char *team_id)
 {
     const char *rest = NULL;

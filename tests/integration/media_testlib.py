@@ -61,6 +61,15 @@ def with_exif_orientation(jpeg, orientation):
     return jpeg[:2] + app1 + jpeg[2:]
 
 
+def png_grey(width, height, value=128):
+    """A uniform grey PNG (RGB, every channel value)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes([value]) * (3 * width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def png_header_only(width, height):
     """A PNG whose IHDR (correct CRC) declares width × height, with one tiny IDAT: a decompression bomb's header."""
     def chunk(kind, data):

@@ -47,7 +47,7 @@ def kserve(**over):
 class ModelsTest(lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
-        self.start_team()
+        self.start_team({"net_allow": "127.0.0.2/32"})  # the model servers below are on 127.0.0.2
 
     def fields(self, r, status=422):
         body = self.assertProblem(r, status)

@@ -9,11 +9,10 @@ integration/model_files_setup (tests/integration/models/install.sh)."""
 # ctest-timeout: 300
 
 import os
-import struct
 import unittest
-import zlib
 
 import loupe_harness as lh
+from media_testlib import png_grey as grey_png
 
 lh.require_services(binaries=("louped", "loupe-worker"))
 
@@ -37,15 +36,6 @@ def blazeface(class_id, **over):
     }
     body.update(over)
     return body
-
-
-def grey_png(width, height, value=128):
-    """A uniform grey PNG (no face in it)."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + bytes([value]) * (3 * width) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def iou(a, b):
@@ -258,6 +248,26 @@ class ModelsInferTest(ImageItems, lh.LoupeTestCase):
         quick = self.start_louped({"model_infer_timeout": "1s"}).client(api_key=self.boot["api_key"])
         body = self.assertProblem(quick.post("/api/v1/models/%s/infer" % m["id"], json={"item_id": astronaut}), 504)
         self.assertIn("gpu", body.get("hint", "") + body["detail"])
+
+    def test_live_inference_on_an_image_body(self):
+        """The astronaut photograph sent as the body (no item): BlazeFace finds the face in its pixels; a body
+        that is not an image is refused."""
+        self.worker()
+        m = self.model()
+        path = "/api/v1/models/%s/infer" % m["id"]
+        with open(ASTRONAUT, "rb") as f:
+            photo = f.read()
+        r = self.c.post(path, data=photo, headers={"Content-Type": "image/png"})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.json()["image"], {"width": 512, "height": 512})
+        live = r.json()["predictions"]
+        self.assertEqual(len(live), 1, live)
+        self.assertEqual((live[0]["label"], live[0]["class_id"]), ("face", self.face["id"]))
+        self.assertGreaterEqual(iou(live[0]["bounding_box"], FACE), 0.5, live[0]["bounding_box"])
+        self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "0")
+        self.assertProblem(self.c.post(path, data=b"<svg/>", headers={"Content-Type": "text/xml"}), 415)
+        r = self.c.post(path, data=b"GIF89a but not really", headers={"Content-Type": "image/gif"})
+        self.assertIn(r.status, (415, 422), r.text)
 
     def test_bad_runs_roles_and_teams(self):
         m = self.model()

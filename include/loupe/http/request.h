@@ -122,6 +122,10 @@ const char *lp_req_cookie(const lp_req *req, const char *name);
  * unknown. This is the TCP peer: behind a proxy, the proxy's address. */
 void lp_req_client_address(const lp_req *req, char *out, size_t cap);
 
+/* 1 when a Content-Type is JSON: application/json or application/<x>+json
+ * (parameters ignored); 0 otherwise (NULL too). */
+int lp_http_is_json_type(const char *content_type);
+
 /* The body parsed as JSON (borrowed, owned by the request). On failure
  * returns NULL and sets req->err: 415 if Content-Type is not JSON, 400 naming
  * line, column and byte position of the syntax error, 422 if the top level is

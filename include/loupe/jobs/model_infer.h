@@ -3,8 +3,10 @@
  *
  *   the model   read from the registry, its spec checked again, its .onnx
  *               file fetched from storage and loaded into an ONNX Runtime
- *               session (loupe/infer/onnx.h) — kept per process, by model id
- *               and version, for the next item and the next job
+ *               session (loupe/infer/onnx.h), or its model server asked
+ *               about it (runtime http, loupe/infer/http.h) — kept per
+ *               process, by model id and version, for the next item and the
+ *               next job
  *   the image   the slot's original, decoded in the sandbox
  *               (lp_decoder_pixels, longest side model_image_max_side,
  *               and no larger than the model's input box needs: JPEGs
@@ -40,9 +42,10 @@
 typedef struct lp_model_loaded lp_model_loaded;
 
 /* The team's model model_id, ready to run (borrowed; see DESIGN). Errors:
- * LP_E_NOT_FOUND (no such live model), LP_E_INVALID (not an onnx model,
- * no file uploaded, a decoder not run yet, a file the runtime refuses),
- * LP_E_UNAVAILABLE ("onnx runtime not installed: …"). */
+ * LP_E_NOT_FOUND (no such live model), LP_E_INVALID (no file uploaded, a
+ * decoder not run yet, a file the runtime refuses, a model server whose
+ * model does not fit the spec), LP_E_UNAVAILABLE ("onnx runtime not
+ * installed: …", a model server that cannot be reached), LP_E_TIMEOUT. */
 int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, const char *model_id,
                         lp_model_loaded **out, lp_error *err);
 
@@ -80,6 +83,7 @@ typedef struct lp_model_infer_item {
     size_t n;                 /* out */
     lp_model_embedding emb;   /* out, when embed (as lp_model_infer_slot) */
     lp_error err;             /* out: LP_OK, or why it has none (as lp_model_infer_slot fails) */
+    int width, height;        /* out: the size of the image as decoded for the model */
 } lp_model_infer_item;
 
 /* Where the time of lp_model_infer_slots went, in microseconds (added to). */
@@ -121,8 +125,13 @@ json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, c
  *
  *   request {"v": 1, "rpc": "models.infer", "team_id", "model_id",
  *            "item_id", "slot", "expires_at_ms"}   (wall-clock ms)
+ *           or, for an image sent with the request, "image_id" instead of
+ *           item_id and slot: the image louped stored at
+ *           lp_storage_key_model_input(team_id, image_id)
  *   answer  {"predictions": [{"label", "class_id", "score",
- *            "<type>": <shape>}], "infer_ms"}  (e.g. "bounding_box": {x, y, w, h})
+ *            "<type>": <shape>}], "infer_ms",  (e.g. "bounding_box": {x, y, w, h})
+ *            "image": {width, height}}   (image: for an image_id only — the
+ *           decoded image the shapes are in)
  *           or {"error": {"code": "<lp_code_name>", "message"}}
  *
  * lp_model_infer_is_request: 1 when body (len bytes) is such a request.

@@ -125,6 +125,11 @@ int lp_storage_key_team_is(const char *key, const char *team_id);
  * "models/<team>/<model id>.onnx". */
 void lp_storage_key_model(const char *team_id, const char *model_id, char *out, size_t cap);
 
+/* Writes the key of an image sent to live inference into out (cap bytes):
+ * "models/<team>/inputs/<input id>" (louped writes it, a worker reads it,
+ * louped deletes it once answered). */
+void lp_storage_key_model_input(const char *team_id, const char *input_id, char *out, size_t cap);
+
 /* Who owns a key's name. */
 typedef enum lp_storage_key_kind {
     LP_STORAGE_KEY_EXTERNAL = 0, /* named by a client (register-external) */

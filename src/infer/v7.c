@@ -1,0 +1,250 @@
+/* A V7-style bring-your-own-model server, in JSON. See loupe/infer/v7.h. */
+#include "loupe/infer/v7.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "loupe/crypto/encode.h"
+
+static json_t *load(const char *text, size_t len, const char *what, lp_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    if (!doc)
+        lp_error_set(err, LP_E_UNAVAILABLE, "the model server's %s is not JSON: %s", what, jerr.text);
+    return doc;
+}
+
+/* The class name of a /classes entry (an object with "name", or a string), or NULL. */
+static const char *class_name(const json_t *c)
+{
+    return json_is_string(c) ? json_string_value(c) : json_string_value(json_object_get(c, "name"));
+}
+
+int lp_v7_classes_check(const char *text, size_t len, const lp_model_spec *spec, lp_error *err)
+{
+    json_t *doc = load(text, len, "list of classes", err), *list, *label;
+    size_t i;
+    int rc = 0;
+
+    if (!doc)
+        return -1;
+    list = json_is_array(doc) ? doc : json_object_get(doc, "classes");
+    if (!json_is_array(list)) {
+        json_decref(doc);
+        return lp_error_set(err, LP_E_UNAVAILABLE, "the model server's /classes answer is not a list of classes");
+    }
+    json_array_foreach(spec->labels, i, label) {
+        size_t k;
+        const json_t *c;
+        int found = 0;
+        json_array_foreach(list, k, c) {
+            const char *name = class_name(c);
+            found |= name && strcmp(name, json_string_value(label)) == 0;
+        }
+        if (!found) {
+            char f[32];
+            snprintf(f, sizeof f, "labels[%zu]", i);
+            rc = lp_error_field(err, LP_E_INVALID, f, "\"%s\" is not one of the model server's classes (GET /classes)",
+                                json_string_value(label));
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- the request: the image as PNG ------------------------------------------------------- */
+
+static int chunk(lp_buf *out, const char *type, const unsigned char *data, size_t n)
+{
+    unsigned char head[8] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                             (unsigned char)n, (unsigned char)type[0], (unsigned char)type[1],
+                             (unsigned char)type[2], (unsigned char)type[3]};
+    uLong crc = crc32(0L, head + 4, 4);
+    if (n)
+        crc = crc32(crc, data, (uInt)n);
+    unsigned char tail[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
+                             (unsigned char)crc};
+    return lp_buf_append(out, head, 8) || (n && lp_buf_append(out, data, n)) || lp_buf_append(out, tail, 4) ? -1
+                                                                                                                : 0;
+}
+
+/* The pixels as an 8-bit RGB PNG (one IDAT, every row filter 0) into png. */
+static int png_rgb(const uint8_t *rgb, int w, int h, size_t stride, lp_buf *png, lp_error *err)
+{
+    static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16), (unsigned char)(w >> 8),
+                              (unsigned char)w,         (unsigned char)(h >> 24), (unsigned char)(h >> 16),
+                              (unsigned char)(h >> 8),  (unsigned char)h,         8, 2, 0, 0, 0};
+    size_t row = 1 + 3 * (size_t)w, raw_len = row * (size_t)h;
+    uLongf zlen = compressBound((uLong)raw_len);
+    unsigned char *raw = malloc(raw_len ? raw_len : 1), *z = malloc(zlen);
+    int rc = -1;
+
+    if (!raw || !z) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory encoding an image for the model server");
+        goto done;
+    }
+    for (int y = 0; y < h; y++) {
+        raw[(size_t)y * row] = 0;
+        memcpy(raw + (size_t)y * row + 1, rgb + (size_t)y * stride, 3 * (size_t)w);
+    }
+    if (compress2(z, &zlen, raw, (uLong)raw_len, 1) != Z_OK) {
+        lp_error_set(err, LP_E_INTERNAL, "zlib failed encoding an image for the model server");
+        goto done;
+    }
+    if (lp_buf_append(png, sig, 8) || chunk(png, "IHDR", ihdr, 13) || chunk(png, "IDAT", z, zlen) ||
+        chunk(png, "IEND", NULL, 0)) {
+        lp_error_set(err, lp_buf_failure(png), "the image for the model server is too large or out of memory");
+        goto done;
+    }
+    rc = 0;
+
+done:
+    free(raw);
+    free(z);
+    return rc;
+}
+
+int lp_v7_request_write(lp_buf *out, const uint8_t *rgb, int w, int h, size_t stride, lp_error *err)
+{
+    lp_buf png;
+    char *b64 = NULL;
+    int rc = -1;
+
+    lp_buf_init(&png, out->max);
+    if (png_rgb(rgb, w, h, stride, &png, err) != 0)
+        goto done;
+    size_t n = lp_base64_len(png.len);
+    if (!(b64 = malloc(n + 1)) || lp_base64_encode(png.data, png.len, b64, n + 1) < 0) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory encoding an image for the model server");
+        goto done;
+    }
+    if (lp_buf_puts(out, "{\"image\":{\"base64\":\"") || lp_buf_append(out, b64, n) || lp_buf_puts(out, "\"}}")) {
+        lp_error_set(err, lp_buf_failure(out), "the request to the model server is too large or out of memory");
+        goto done;
+    }
+    rc = 0;
+
+done:
+    free(b64);
+    lp_buf_free(&png);
+    return rc;
+}
+
+/* ---- the answer -------------------------------------------------------------------------- */
+
+static int finite_num(const json_t *v, double *out)
+{
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return -1;
+    *out = json_number_value(v);
+    return 0;
+}
+
+/* The box of a result, xyxy: its bounding_box, else its polygon's extent. */
+static int result_box(const json_t *r, double b[4])
+{
+    const json_t *bb = json_object_get(r, "bounding_box"), *path, *p;
+    double x, y, w, hh;
+    size_t i;
+    if (json_is_object(bb)) {
+        if (finite_num(json_object_get(bb, "x"), &x) || finite_num(json_object_get(bb, "y"), &y) ||
+            finite_num(json_object_get(bb, "w"), &w) || finite_num(json_object_get(bb, "h"), &hh) || w < 0 || hh < 0)
+            return -1;
+        b[0] = x;
+        b[1] = y;
+        b[2] = x + w;
+        b[3] = y + hh;
+        return 0;
+    }
+    path = json_object_get(json_object_get(r, "polygon"), "path");
+    if (!json_is_array(path) || json_array_size(path) == 0)
+        return -1;
+    b[0] = b[1] = INFINITY;
+    b[2] = b[3] = -INFINITY;
+    json_array_foreach(path, i, p) {
+        if (finite_num(json_object_get(p, "x"), &x) || finite_num(json_object_get(p, "y"), &y))
+            return -1;
+        b[0] = fmin(b[0], x);
+        b[1] = fmin(b[1], y);
+        b[2] = fmax(b[2], x);
+        b[3] = fmax(b[3], y);
+    }
+    return 0;
+}
+
+static int label_of(const lp_model_spec *spec, const char *name)
+{
+    size_t i;
+    const json_t *l;
+    json_array_foreach(spec->labels, i, l) {
+        if (strcmp(json_string_value(l), name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, int w, int h, lp_model_det *out,
+                       size_t cap, size_t *n, lp_error *err)
+{
+    json_t *doc = load(text, len, "answer", err), *results, *r;
+    const char *status;
+    size_t i, k = 0;
+    int rc = -1;
+
+    *n = 0;
+    if (!doc)
+        return -1;
+    status = json_string_value(json_object_get(doc, "status"));
+    results = json_object_get(doc, "results");
+    if (status && strcmp(status, "succeeded") != 0) {
+        const char *why = json_string_value(json_object_get(doc, "error"));
+        lp_error_set(err, LP_E_UNAVAILABLE, "the model server answered status \"%.40s\"%s%.200s", status,
+                     why ? ": " : "", why ? why : "");
+        goto done;
+    }
+    if (!json_is_array(results)) {
+        lp_error_set(err, LP_E_UNAVAILABLE, "the model server's answer has no results list");
+        goto done;
+    }
+    json_array_foreach(results, i, r) {
+        const json_t *name = json_object_get(r, "name");
+        double conf = 1, b[4];
+        int label;
+        if (!json_is_string(name))
+            name = json_object_get(r, "label");
+        if (!json_is_object(r) || !json_is_string(name) ||
+            (json_object_get(r, "confidence") && finite_num(json_object_get(r, "confidence"), &conf)) ||
+            result_box(r, b) != 0) {
+            lp_error_set(err, LP_E_UNAVAILABLE, "the model server's results[%zu] is not a named shape (name, "
+                                                "confidence, bounding_box or polygon)", i);
+            goto done;
+        }
+        if ((label = label_of(spec, json_string_value(name))) < 0 || conf < spec->score_threshold)
+            continue;
+        b[0] = fmin(fmax(b[0], 0), w);
+        b[2] = fmin(fmax(b[2], 0), w);
+        b[1] = fmin(fmax(b[1], 0), h);
+        b[3] = fmin(fmax(b[3], 0), h);
+        if (b[2] <= b[0] || b[3] <= b[1])
+            continue;
+        if (k == cap) {
+            lp_error_set(err, LP_E_UNAVAILABLE, "the model server answered over %zu shapes", cap);
+            goto done;
+        }
+        out[k++] = (lp_model_det){.x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1], .score = (float)conf,
+                                  .label = label, .index = i};
+    }
+    /* best first, at most max_detections (an IoU is never over 1: nothing is suppressed) */
+    *n = lp_model_nms(out, k, 1.0, (size_t)spec->output.max_detections);
+    rc = 0;
+
+done:
+    json_decref(doc);
+    return rc;
+}
