@@ -253,10 +253,11 @@ class ModelsInferTest(ImageItems, lh.LoupeTestCase):
         """The astronaut photograph sent as the body (no item): BlazeFace finds the face in its pixels; a body
         that is not an image is refused."""
         self.worker()
-        m = self.model()
-        path = "/api/v1/models/%s/infer" % m["id"]
         with open(ASTRONAUT, "rb") as f:
             photo = f.read()
+        self.wait_ready(self.item("astronaut.png", photo))  # the worker is up and consuming
+        m = self.model()
+        path = "/api/v1/models/%s/infer" % m["id"]
         r = self.c.post(path, data=photo, headers={"Content-Type": "image/png"})
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual(r.json()["image"], {"width": 512, "height": 512})
