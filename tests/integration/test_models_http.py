@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import loupe_harness as lh
 from media_testlib import png_grey
+from test_models_infer import ImageItems
 
 lh.require_services(binaries=("louped", "loupe-worker"))
 
@@ -118,7 +119,7 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
-class ModelsHttpTest(lh.LoupeTestCase):
+class ModelsHttpTest(ImageItems, lh.LoupeTestCase):
     def setUp(self):
         super().setUp()
         self.server = ModelServer()
@@ -133,19 +134,10 @@ class ModelsHttpTest(lh.LoupeTestCase):
         s.update(settings)
         return self.start_worker(s)
 
-    def item(self, name="grey.png"):
-        it = self.c.post("/api/v1/datasets/%s/items" % self.ds["id"],
-                         json={"name": name, "slots": [{"name": "0", "type": "image"}]}).json()
-        r = self.c.put("/api/v1/items/%s/slots/0/file" % it["id"], data=png_grey(W, H),
-                       headers={"Content-Type": "application/octet-stream"})
-        self.assertEqual(r.status, 202, r.text)
-
-        def ready():
-            body = self.c.get("/api/v1/items/" + it["id"]).json()
-            self.assertNotEqual(body["status"], "error", body)
-            return body if body["status"] == "ready" else None
-        lh.wait_until(ready, timeout=60, interval=0.2, message="item %s to be ready" % it["id"])
-        return it["id"]
+    def grey_item(self, name="grey.png"):
+        item_id = self.item(name, png_grey(W, H))
+        self.wait_ready(item_id)
+        return item_id
 
     def kserve(self, **over):
         body = {"name": "det", "task": "detect", "runtime": "http",
@@ -185,7 +177,7 @@ class ModelsHttpTest(lh.LoupeTestCase):
 
     def test_kserve_batch_and_live(self):
         self.worker()
-        item = self.item()
+        item = self.grey_item()
         m = self.kserve()
         self.assertIsNone(m["upload_url"])
         job = self.run_job(m["id"], item)
@@ -236,7 +228,7 @@ class ModelsHttpTest(lh.LoupeTestCase):
 
     def test_v7_batch_and_live(self):
         self.worker()
-        item = self.item()
+        item = self.grey_item()
         m = self.v7()
         job = self.run_job(m["id"], item)
         preds = self.predictions(item)
@@ -269,7 +261,7 @@ class ModelsHttpTest(lh.LoupeTestCase):
 
     def test_slow_server_times_out(self):
         self.worker(model_http_timeout="1s", model_http_retries=0)
-        item = self.item()
+        item = self.grey_item()
         m = self.kserve()
         once = self.start_louped(dict(NET, job_max_attempts=1)).client(api_key=self.boot["api_key"])
         self.server.plan(("sleep", 3))
@@ -285,7 +277,7 @@ class ModelsHttpTest(lh.LoupeTestCase):
 
     def test_server_refusing_and_misfits(self):
         self.worker(model_http_retries=1)
-        item = self.item()
+        item = self.grey_item()
         once = self.start_louped(dict(NET, job_max_attempts=1)).client(api_key=self.boot["api_key"])
         # 500 on every try: the run fails saying so, after the retry.
         m = self.kserve()
@@ -324,7 +316,7 @@ class ModelsHttpTest(lh.LoupeTestCase):
 
     def test_image_bodies_roles_and_teams(self):
         self.worker()
-        self.item()  # the broker's queues are declared and the worker consumes
+        self.grey_item()  # the broker's queues are declared and the worker consumes
         m = self.kserve()
         path = "/api/v1/models/%s/infer" % m["id"]
         self.assertProblem(self.c.post(path, data=b"hello", headers={"Content-Type": "text/plain"}), 415)
