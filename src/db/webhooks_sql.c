@@ -356,12 +356,10 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
     snprintf(lim, sizeof lim, "%lld", (long long)limit);
     snprintf(slack, sizeof slack, "%lld", (long long)slack_ms);
     const char *p[2] = {lim, slack};
-    /* free: the rows alone, before anything is joined or built, the
-     * longest due first: a scan of webhook_deliveries_due_idx (which holds no
-     * held delivery) in its order, which stops at the limit whatever the
-     * planner thinks of a table that has just grown (without the order it
-     * may read the whole table, delivered rows included, for a few rows that
-     * pass the lock's condition); a row being sent by another session (its
+    /* free: the rows alone, before anything is joined or built, in no
+     * particular order: a scan of webhook_deliveries_due_idx (which holds no
+     * held delivery) that stops at the limit whatever the planner thinks of
+     * a table that has just grown; a row being sent by another session (its
      * sending lock taken) is passed over; FOR UPDATE (held only for this
      * statement) reads each row's latest version, so that a row recorded
      * meanwhile is not sent again. heads: webhook_deliveries_pending_idx,
@@ -380,7 +378,7 @@ int lp_db_webhook_claim_due(lp_db *db, lp_arena *a, int64_t limit, int64_t slack
                       lp_db_query(db,
                                   "WITH free AS (SELECT " CLAIM_ROW("f") "FROM webhook_deliveries f "
                                   "WHERE " CLAIM_DUE("f") "AND NOT f.held AND " CLAIM_LOCK("f", CLAIM_DUE("f") "AND NOT f.held ")
-                                  "ORDER BY f.next_attempt_at LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
+                                  "LIMIT $1::bigint FOR UPDATE OF f SKIP LOCKED), "
                                   "heads AS MATERIALIZED (SELECT d.webhook_id, d.id FROM webhooks w CROSS JOIN LATERAL "
                                   "(SELECT h.webhook_id, h.id, h.status, h.next_attempt_at FROM webhook_deliveries h "
                                   "WHERE h.webhook_id = w.id AND h.status = 'pending' ORDER BY h.event_seq LIMIT 1) d "

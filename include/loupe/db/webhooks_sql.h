@@ -139,7 +139,7 @@ typedef struct lp_webhook_claim {
  * connection, which lp_db_webhook_record_many releases once its outcome is
  * committed, and which goes with the session when the process dies (the
  * delivery is then claimed and sent again by another sender):
- *   - of unordered subscriptions: the longest due first (no order is promised),
+ *   - of unordered subscriptions: any due ones (no order is promised),
  *     found through an index that holds no delivery of an ordered
  *     subscription (however large its backlog);
  *   - of each ordered subscription: only its earliest pending delivery, when
