@@ -465,8 +465,9 @@ def harness_check(method, url, status, headers, body):
 
 
 def lint(doc):
-    """Problems of the document itself: dangling $refs and schema keywords the checker does not
-    understand. Returns a list of strings."""
+    """Problems of the document itself: dangling $refs, schema keywords the checker does not
+    understand, and operations taking a credential that leave out the 429 of the request limit.
+    Returns a list of strings."""
     problems = []
 
     def walk_schema(s, where):
@@ -523,6 +524,9 @@ def lint(doc):
                 continue
             if not op.get("responses"):
                 problems.append("%s %s: no responses" % (method.upper(), template))
+            elif op.get("security") != [] and "429" not in op["responses"]:
+                problems.append("%s %s: a credential's requests are rate limited: document 429 "
+                                "(#/components/responses/TooManyRequests)" % (method.upper(), template))
     return problems
 
 
