@@ -12,4 +12,10 @@
 int lp_db_audit(lp_db *db, const char *team_id, const char *user_id, const char *action, const char *object_type,
                 const char *object_id, const char *data_json, lp_error *err);
 
+/* lp_db_audit for the job job_id, whose data holds "job_id": job_id: appends the row unless the
+ * job already wrote one with this action (an attempt that ended before its success was recorded
+ * — a killed worker — and is now run again). 0 or -1. */
+int lp_db_audit_job(lp_db *db, const char *team_id, const char *user_id, const char *action, const char *object_type,
+                    const char *object_id, const char *data_json, const char *job_id, lp_error *err);
+
 #endif

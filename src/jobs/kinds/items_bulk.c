@@ -62,8 +62,8 @@ static int write_audit(lp_job_ctx *ctx, const lp_items_bulk *b, int64_t count)
     if (!text)
         lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory writing the audit record of job %s", ctx->id);
     else
-        rc = lp_db_audit(ctx->db, ctx->team_id, json_is_string(by) ? json_string_value(by) : NULL, action, "dataset",
-                         b->filter.dataset_id, text, &ctx->err);
+        rc = lp_db_audit_job(ctx->db, ctx->team_id, json_is_string(by) ? json_string_value(by) : NULL, action,
+                             "dataset", b->filter.dataset_id, text, ctx->id, &ctx->err);
     free(text);
     json_decref(data);
     return rc;

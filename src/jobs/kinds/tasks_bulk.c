@@ -11,7 +11,8 @@
  * set-based statement and one transaction per batch, with progress recorded
  * after each. Every action is idempotent (tasks already as asked are left
  * alone), so a retried attempt simply starts again. The audit row is written
- * with the final count when the last batch is done. */
+ * with the final count when the last batch is done, once per job (a retried
+ * attempt does not write it again). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,8 +59,8 @@ static int write_audit(lp_job_ctx *ctx, const lp_task_filter *f, const lp_tasks_
     if (!text)
         lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory writing the audit record of job %s", ctx->id);
     else
-        rc = lp_db_audit(ctx->db, ctx->team_id, c->actor_id, "tasks.bulk", "workflow", f->workflow_id, text,
-                         &ctx->err);
+        rc = lp_db_audit_job(ctx->db, ctx->team_id, c->actor_id, "tasks.bulk", "workflow", f->workflow_id, text,
+                             ctx->id, &ctx->err);
     free(text);
     json_decref(data);
     return rc;

@@ -107,8 +107,8 @@ int lp_job_workflow_enter_run(lp_job_ctx *ctx)
                              (json_int_t)done, "job_id", ctx->id);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    int rc = text ? lp_db_audit(ctx->db, ctx->team_id, actor, "workflow.enter", "workflow", workflow_id, text,
-                                &ctx->err)
+    int rc = text ? lp_db_audit_job(ctx->db, ctx->team_id, actor, "workflow.enter", "workflow", workflow_id, text,
+                                    ctx->id, &ctx->err)
                   : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory writing the audit record of job %s", ctx->id);
     free(text);
     if (rc != 0)

@@ -3,7 +3,8 @@
  * claims open again, the open-task limit, concurrent claimers on their own
  * connections never sharing a task, consensus seats, assignment, states,
  * claim renewal and bulk changes in batches — each with its history rows and
- * events. Rows are set up with raw SQL (db_int.h). */
+ * events — and a bulk job's audit row written once however often it runs.
+ * Rows are set up with raw SQL (db_int.h). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "loupe/core/arena.h"
+#include "loupe/db/audit_sql.h"
 #include "loupe/db/db.h"
 #include "loupe/db/task_filter.h"
 #include "loupe/db/tasks_sql.h"
@@ -438,6 +440,33 @@ static void test_assign_state_renew_and_bulk(void **state)
     lp_arena_reset(g_arena);
 }
 
+/* A bulk job's audit row, written again by an attempt run after a killed one, stays one row. */
+static void test_audit_of_a_job_once(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    script("INSERT INTO jobs (id, team_id, kind, queue, max_attempts) VALUES "
+           "('cccccccc-0000-4000-8000-000000000001', '" TEAM "', 'tasks.bulk', 'default', 3), "
+           "('cccccccc-0000-4000-8000-000000000002', '" TEAM "', 'tasks.bulk', 'default', 3)");
+    const char *one = "cccccccc-0000-4000-8000-000000000001", *two = "cccccccc-0000-4000-8000-000000000002";
+    for (int attempt = 0; attempt < 2; attempt++) {
+        assert_int_equal(lp_db_audit_job(g_db, TEAM, NULL, "tasks.bulk", "workflow", WF,
+                                         "{\"count\": 3, \"job_id\": \"cccccccc-0000-4000-8000-000000000001\"}", one,
+                                         &err),
+                         0);
+    }
+    assert_int_equal(count("SELECT count(*) FROM audit_log WHERE data->>'job_id' = '%s'", one), 1);
+    /* another job, or another action of the same job, has its own row */
+    assert_int_equal(lp_db_audit_job(g_db, TEAM, NULL, "tasks.bulk", "workflow", WF,
+                                     "{\"job_id\": \"cccccccc-0000-4000-8000-000000000002\"}", two, &err),
+                     0);
+    assert_int_equal(lp_db_audit_job(g_db, TEAM, NULL, "workflow.enter", "workflow", WF,
+                                     "{\"job_id\": \"cccccccc-0000-4000-8000-000000000001\"}", one, &err),
+                     0);
+    assert_int_equal(count("SELECT count(*) FROM audit_log WHERE data->>'job_id' IN ('%s', '%s')", one, two), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_claimers_never_share),
         cmocka_unit_test(test_consensus_seats),
         cmocka_unit_test(test_assign_state_renew_and_bulk),
+        cmocka_unit_test(test_audit_of_a_job_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
