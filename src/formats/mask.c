@@ -8,16 +8,16 @@
  * Shapes are drawn in the item's order: a pixel belongs to a polygon (an
  * ellipse as a 64-point polygon) or a box when its centre lies inside
  * (src/geometry/raster.c); a mask takes its pixels from the raster layer.
- * The PNG is written by this file (zlib), row by row. */
+ * The PNG is written row by row (loupe/formats/png.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "export_int.h"
 #include "loupe/geometry/measure.h"
+#include "loupe/formats/png.h"
 #include "loupe/geometry/raster.h"
 
 typedef struct mask {
@@ -47,81 +47,19 @@ static int mask_begin(lp_fmt_writer *w, lp_error *err)
 
 /* ---- PNG --------------------------------------------------------------------------- */
 
-static int png_chunk(lp_fmt_writer *w, const char *type, const unsigned char *data, size_t n, lp_error *err)
-{
-    unsigned char head[8] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                             (unsigned char)n, (unsigned char)type[0], (unsigned char)type[1],
-                             (unsigned char)type[2], (unsigned char)type[3]};
-    uLong crc = crc32(0L, head + 4, 4);
-    if (n)
-        crc = crc32(crc, data, (uInt)n);
-    unsigned char tail[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
-                             (unsigned char)crc};
-    if (lp_buf_append(&w->buf, head, 8) || (n && lp_buf_append(&w->buf, data, n)) || lp_buf_append(&w->buf, tail, 4))
-        return fmt_nomem(w, err);
-    return fmt_flush(w, false, err);
-}
-
-#define IDAT_CAP (64u * 1024u)
-
-/* Writes labels (width x height) as a palette PNG with pal (256 RGB entries). */
+/* Writes labels (width x height) as a palette PNG with npal entries of pal, draining the
+ * file's buffer row by row. */
 static int png_write(lp_fmt_writer *w, const uint8_t *labels, uint32_t width, uint32_t height,
                      const unsigned char pal[768], int npal, lp_error *err)
 {
-    static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    unsigned char ihdr[13] = {(unsigned char)(width >> 24), (unsigned char)(width >> 16), (unsigned char)(width >> 8),
-                              (unsigned char)width, (unsigned char)(height >> 24), (unsigned char)(height >> 16),
-                              (unsigned char)(height >> 8), (unsigned char)height, 8, 3, 0, 0, 0};
-    if (lp_buf_append(&w->buf, sig, 8))
-        return fmt_nomem(w, err);
-    if (png_chunk(w, "IHDR", ihdr, 13, err) || png_chunk(w, "PLTE", pal, (size_t)npal * 3, err))
-        return -1;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    unsigned char *out = malloc(IDAT_CAP);
-    if (!out || deflateInit(&zs, 6) != Z_OK) {
-        free(out);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory writing a PNG");
-    }
-    int rc = 0;
-    unsigned char filter = 0;
-    for (uint32_t y = 0; y <= height && rc == 0; y++) {
-        /* each row: filter type 0, then the row; after the last, finish */
-        for (int part = 0; part < 2 && rc == 0; part++) {
-            int flush = y == height ? Z_FINISH : Z_NO_FLUSH;
-            if (y == height && part == 1)
-                break;
-            if (y == height) {
-                zs.next_in = NULL;
-                zs.avail_in = 0;
-            } else if (part == 0) {
-                zs.next_in = &filter;
-                zs.avail_in = 1;
-            } else {
-                zs.next_in = (Bytef *)(uintptr_t)(labels + (size_t)y * width);
-                zs.avail_in = width;
-            }
-            for (;;) {
-                zs.next_out = out;
-                zs.avail_out = IDAT_CAP;
-                int zr = deflate(&zs, flush);
-                size_t made = IDAT_CAP - zs.avail_out;
-                if (made && png_chunk(w, "IDAT", out, made, err) != 0) {
-                    rc = -1;
-                    break;
-                }
-                if (zr == Z_STREAM_ERROR) {
-                    rc = lp_error_set(err, LP_E_INTERNAL, "deflate failed writing a PNG");
-                    break;
-                }
-                if (flush == Z_FINISH ? zr == Z_STREAM_END : zs.avail_in == 0 && zs.avail_out != 0)
-                    break;
-            }
-        }
-    }
-    deflateEnd(&zs);
-    free(out);
-    return rc ? -1 : png_chunk(w, "IEND", NULL, 0, err);
+    lp_png *png = lp_png_begin(&w->buf, width, height, LP_PNG_PALETTE, pal, npal, 6, err);
+    int rc = png ? 0 : -1;
+    for (uint32_t y = 0; y < height && rc == 0; y++)
+        rc = lp_png_row(png, labels + (size_t)y * width, err) || fmt_flush(w, false, err) ? -1 : 0;
+    if (rc == 0)
+        rc = lp_png_end(png, err) || fmt_flush(w, false, err) ? -1 : 0;
+    lp_png_free(png);
+    return rc;
 }
 
 /* ---- drawing --------------------------------------------------------------------------- */

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "loupe/crypto/encode.h"
+#include "loupe/formats/png.h"
 
 static json_t *load(const char *text, size_t len, const char *what, lp_error *err)
 {
@@ -59,54 +59,16 @@ int lp_v7_classes_check(const char *text, size_t len, const lp_model_spec *spec,
 
 /* ---- the request: the image as PNG ------------------------------------------------------- */
 
-static int chunk(lp_buf *out, const char *type, const unsigned char *data, size_t n)
-{
-    unsigned char head[8] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
-                             (unsigned char)n, (unsigned char)type[0], (unsigned char)type[1],
-                             (unsigned char)type[2], (unsigned char)type[3]};
-    uLong crc = crc32(0L, head + 4, 4);
-    if (n)
-        crc = crc32(crc, data, (uInt)n);
-    unsigned char tail[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
-                             (unsigned char)crc};
-    return lp_buf_append(out, head, 8) || (n && lp_buf_append(out, data, n)) || lp_buf_append(out, tail, 4) ? -1
-                                                                                                                : 0;
-}
-
-/* The pixels as an 8-bit RGB PNG (one IDAT, every row filter 0) into png. */
+/* The pixels as an 8-bit RGB PNG into png (fast compression: it is sent once and decoded once). */
 static int png_rgb(const uint8_t *rgb, int w, int h, size_t stride, lp_buf *png, lp_error *err)
 {
-    static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    unsigned char ihdr[13] = {(unsigned char)(w >> 24), (unsigned char)(w >> 16), (unsigned char)(w >> 8),
-                              (unsigned char)w,         (unsigned char)(h >> 24), (unsigned char)(h >> 16),
-                              (unsigned char)(h >> 8),  (unsigned char)h,         8, 2, 0, 0, 0};
-    size_t row = 1 + 3 * (size_t)w, raw_len = row * (size_t)h;
-    uLongf zlen = compressBound((uLong)raw_len);
-    unsigned char *raw = malloc(raw_len ? raw_len : 1), *z = malloc(zlen);
-    int rc = -1;
-
-    if (!raw || !z) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory encoding an image for the model server");
-        goto done;
-    }
-    for (int y = 0; y < h; y++) {
-        raw[(size_t)y * row] = 0;
-        memcpy(raw + (size_t)y * row + 1, rgb + (size_t)y * stride, 3 * (size_t)w);
-    }
-    if (compress2(z, &zlen, raw, (uLong)raw_len, 1) != Z_OK) {
-        lp_error_set(err, LP_E_INTERNAL, "zlib failed encoding an image for the model server");
-        goto done;
-    }
-    if (lp_buf_append(png, sig, 8) || chunk(png, "IHDR", ihdr, 13) || chunk(png, "IDAT", z, zlen) ||
-        chunk(png, "IEND", NULL, 0)) {
-        lp_error_set(err, lp_buf_failure(png), "the image for the model server is too large or out of memory");
-        goto done;
-    }
-    rc = 0;
-
-done:
-    free(raw);
-    free(z);
+    lp_png *p = lp_png_begin(png, (uint32_t)w, (uint32_t)h, LP_PNG_RGB, NULL, 0, 1, err);
+    int rc = p ? 0 : -1;
+    for (int y = 0; y < h && rc == 0; y++)
+        rc = lp_png_row(p, rgb + (size_t)y * stride, err);
+    if (rc == 0)
+        rc = lp_png_end(p, err);
+    lp_png_free(p);
     return rc;
 }
 
