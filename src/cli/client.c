@@ -291,24 +291,33 @@ void lp_cli_pause_ms(long ms)
     }
 }
 
-/* Runs c's reused handle, set up by prepare, and reads its answer; sends it again (body emptied,
- * upload rewound to its start) while the server refuses it for load. */
-static int perform(lp_cli_client *c, lp_buf *body, FILE *upload, json_t **answer, lp_cli_error *err)
+/* Runs c's reused handle, set up by prepare, and sends it again (the collected body emptied, an
+ * upload rewound to its start) while the server refuses it for load and retries are left
+ * (lp_cli_retry_wait_ms). Returns the last attempt's result; its answer is in the handle. */
+static CURLcode perform_retrying(lp_cli_client *c, lp_buf *body, FILE *upload)
 {
-    curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, keep_cookie);
-    curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
-    for (int attempt = 0;; attempt++) {
-        CURLcode rc = curl_easy_perform(c->easy);
-        if (rc == CURLE_WRITE_ERROR && body->len > 0)
-            return lp_cli_error_set(err, LP_CLI_FAILED, "the server's answer is larger than %zu bytes", body->max);
-        long wait = rc == CURLE_OK ? lp_cli_retry_wait_ms(c->easy, attempt) : -1;
-        if (wait < 0)
-            return lp_cli_finish(c->easy, rc, body, answer, err);
+    CURLcode rc;
+    long wait;
+    for (int attempt = 0;
+         (rc = curl_easy_perform(c->easy)) == CURLE_OK && (wait = lp_cli_retry_wait_ms(c->easy, attempt)) >= 0;
+         attempt++) {
         lp_buf_reset(body);
         if (upload)
             rewind(upload);
         lp_cli_pause_ms(wait);
     }
+    return rc;
+}
+
+/* Runs c's reused handle (perform_retrying) and reads its JSON answer into body and answer. */
+static int perform(lp_cli_client *c, lp_buf *body, FILE *upload, json_t **answer, lp_cli_error *err)
+{
+    curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, keep_cookie);
+    curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+    CURLcode rc = perform_retrying(c, body, upload);
+    if (rc == CURLE_WRITE_ERROR && body->len > 0)
+        return lp_cli_error_set(err, LP_CLI_FAILED, "the server's answer is larger than %zu bytes", body->max);
+    return lp_cli_finish(c->easy, rc, body, answer, err);
 }
 
 int lp_cli_request(lp_cli_client *c, const char *method, const char *path, const json_t *body, json_t **answer,
@@ -449,14 +458,7 @@ int lp_cli_download(lp_cli_client *c, const char *path, FILE *out, lp_cli_error 
         curl_easy_setopt(c->easy, CURLOPT_MAXREDIRS, 5L);
         curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, save);
         curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &d);
-        CURLcode res;
-        long wait;
-        for (int attempt = 0; (res = curl_easy_perform(c->easy)) == CURLE_OK &&
-                              (wait = lp_cli_retry_wait_ms(c->easy, attempt)) >= 0;
-             attempt++) {
-            lp_buf_reset(&problem); /* a refusal's body; nothing reached out */
-            lp_cli_pause_ms(wait);
-        }
+        CURLcode res = perform_retrying(c, &problem, NULL); /* a refusal's body went to problem, not out */
         if (res == CURLE_WRITE_ERROR && ferror(out))
             rc = lp_cli_error_set(err, LP_CLI_FAILED, "cannot write the download: %s", strerror(errno));
         else
