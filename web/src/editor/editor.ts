@@ -6,6 +6,8 @@ import { CommandStack } from './commands'
 import type { Background } from './background'
 import { byZ, ShapeDocument } from './document'
 import {
+  angleOf,
+  angleToward,
   bounds,
   type Rect,
   boxFromCorners,
@@ -14,9 +16,13 @@ import {
   insertVertex,
   kindOf,
   moveVertex,
+  normalAngle,
+  rotatedCenter,
+  rotationHandle,
   translate,
   vertexAt,
   vertices,
+  withAngle,
   type Point,
   type Shape,
   type SkeletonNode,
@@ -24,7 +30,7 @@ import {
 import { RasterLayer } from './raster'
 import { View } from './view'
 
-export type ToolName = 'select' | 'box' | 'polygon' | 'line' | 'keypoint' | 'skeleton' | 'ellipse' | 'cuboid' | 'brush' | 'eraser'
+export type ToolName = 'select' | 'box' | 'rotated_box' | 'polygon' | 'line' | 'keypoint' | 'skeleton' | 'ellipse' | 'cuboid' | 'brush' | 'eraser'
 
 /** What the editor needs to know about a class. */
 export interface EditorClass {
@@ -45,6 +51,10 @@ export interface EditorEvents {
 
 const HANDLE_PX = 5
 const HIT_PX = 6
+/** How far above a rotated box's top edge its rotation handle sits (screen pixels). */
+const ROTATE_HANDLE_PX = 22
+/** The step a rotation snaps to with Shift held. */
+const ROTATE_SNAP = Math.PI / 12
 const FREEHAND_PX = 4
 /** How long the view must rest before the shape layer is redrawn sharp at the new zoom. */
 const LAYER_REST_MS = 120
@@ -53,6 +63,7 @@ type Drag =
   | { kind: 'pan'; last: Point }
   | { kind: 'move'; start: Point; originals: Shape[] }
   | { kind: 'vertex'; id: string; index: number; original: Shape }
+  | { kind: 'rotate'; id: string; original: Shape }
   | { kind: 'create'; start: Point; now: Point }
   | { kind: 'paint'; last: Point; changed: boolean }
   | { kind: 'freehand'; points: Point[] }
@@ -189,6 +200,12 @@ export class Editor {
         p.rect(b.x, b.y, b.w, b.h)
         break
       }
+      case 'rotated_box':
+        vertices(s)
+          .slice(0, 4)
+          .forEach((q, i) => (i ? p.lineTo(q.x, q.y) : p.moveTo(q.x, q.y)))
+        p.closePath()
+        break
       case 'polygon':
         for (const path of s.polygon!.paths) {
           path.forEach((q, i) => (i ? p.lineTo(q.x, q.y) : p.moveTo(q.x, q.y)))
@@ -403,6 +420,21 @@ export class Editor {
       ctx.fillStyle = '#ffffff'
       ctx.strokeStyle = '#1c1f24'
       ctx.lineWidth = 1 * px
+      if (s.rotated_box && !this.doc.state(id).locked) {
+        // the rotation handle: a round knob on a stem above the middle of the top edge
+        const top = vertices(s)[4]!
+        const knob = rotationHandle(s.rotated_box, ROTATE_HANDLE_PX * px)
+        ctx.strokeStyle = '#ffffff'
+        ctx.beginPath()
+        ctx.moveTo(top.x, top.y)
+        ctx.lineTo(knob.x, knob.y)
+        ctx.stroke()
+        ctx.strokeStyle = '#1c1f24'
+        ctx.beginPath()
+        ctx.arc(knob.x, knob.y, (HANDLE_PX / 2 + 1) * px, 0, Math.PI * 2)
+        ctx.fill()
+        ctx.stroke()
+      }
       vertices(s).forEach((q, i) => {
         const h = (i === this.selectedVertex ? HANDLE_PX + 2 : HANDLE_PX) * px
         ctx.fillRect(q.x - h / 2, q.y - h / 2, h, h)
@@ -638,6 +670,11 @@ export class Editor {
     switch (this.tool) {
       case 'select':
         return this.downSelect(e, sp, p)
+      case 'rotated_box':
+        // right after drawing, the box's handles turn and resize it without leaving the tool
+        if (this.grabHandle(p, e, (s) => !!s.rotated_box)) return
+        this.drag = { kind: 'create', start: p, now: p }
+        return
       case 'box':
       case 'ellipse':
       case 'cuboid':
@@ -672,27 +709,43 @@ export class Editor {
     return layer?.raster_layer?.mask_annotation_ids_mapping[this.paintMaskId]
   }
 
-  private downSelect(e: PointerEvent, sp: Point, p: Point): void {
+  /** The drag of the handle of shape s under p: a rotated box's rotation handle, else a vertex; null when none is there. */
+  private handleDrag(s: Shape, p: Point): Drag | null {
     const tol = HIT_PX / this.view.scale
-    // a vertex of a selected shape first
+    if (s.rotated_box) {
+      const knob = rotationHandle(s.rotated_box, ROTATE_HANDLE_PX / this.view.scale)
+      if (Math.hypot(knob.x - p.x, knob.y - p.y) <= tol) return { kind: 'rotate', id: s.id, original: s }
+    }
+    const i = vertexAt(s, p, tol)
+    return i >= 0 ? { kind: 'vertex', id: s.id, index: i, original: s } : null
+  }
+
+  /** Starts dragging a handle of a selected, unlocked shape that `only` accepts, when p is on one. */
+  private grabHandle(p: Point, e: PointerEvent, only: (s: Shape) => boolean = () => true): boolean {
     for (const id of this.selected) {
       const s = this.doc.get(id)
-      if (!s || this.doc.state(id).locked) continue
+      if (!s || this.doc.state(id).locked || !only(s)) continue
       if (e.altKey) {
-        const more = insertVertex(s, p, tol)
+        const more = insertVertex(s, p, HIT_PX / this.view.scale)
         if (more) {
           this.stack.apply('Add vertex', [more])
-          return
+          return true
         }
       }
-      const i = vertexAt(s, p, tol)
-      if (i >= 0) {
-        this.selectedVertex = i
-        this.drag = { kind: 'vertex', id, index: i, original: s }
+      const d = this.handleDrag(s, p)
+      if (d) {
+        if (d.kind === 'vertex') this.selectedVertex = d.index
+        this.drag = d
         this.invalidate()
-        return
+        return true
       }
     }
+    return false
+  }
+
+  private downSelect(e: PointerEvent, sp: Point, p: Point): void {
+    // a handle of a selected shape first
+    if (this.grabHandle(p, e)) return
     const hit = this.shapeAt(sp)
     if (!hit) {
       if (!e.shiftKey) this.select([])
@@ -742,6 +795,12 @@ export class Editor {
         if (!this.live.size) this.setLive([d.id])
         this.doc.put(d.id, moveVertex(d.original, d.index, p))
         break
+      case 'rotate': {
+        if (!this.live.size) this.setLive([d.id])
+        const a = angleToward(rotatedCenter(d.original.rotated_box!), p)
+        this.doc.put(d.id, withAngle(d.original, normalAngle(a, e.shiftKey ? ROTATE_SNAP : 0)))
+        break
+      }
       case 'create':
         d.now = p
         break
@@ -784,10 +843,11 @@ export class Editor {
         if (after.some((s, i) => s !== d.originals[i])) this.stack.apply('Move', after)
         break
       }
-      case 'vertex': {
+      case 'vertex':
+      case 'rotate': {
         const after = this.doc.get(d.id)!
         this.doc.put(d.id, d.original)
-        if (after !== d.original) this.stack.apply('Move vertex', [after])
+        if (after !== d.original) this.stack.apply(d.kind === 'rotate' ? 'Rotate' : 'Move vertex', [after])
         break
       }
       case 'create':
@@ -820,6 +880,7 @@ export class Editor {
     const minPx = 3 / this.view.scale
     if (Math.abs(a.x - b.x) < minPx && Math.abs(a.y - b.y) < minPx) return
     if (this.tool === 'box') this.create({ bounding_box: boxFromCorners(a, b) })
+    else if (this.tool === 'rotated_box') this.create({ rotated_box: { ...boxFromCorners(a, b), angle: 0 } })
     else if (this.tool === 'ellipse') {
       this.create({ ellipse: { center: { x: a.x, y: a.y }, radius: { x: Math.abs(b.x - a.x), y: Math.abs(b.y - a.y) }, angle: 0 } })
     } else if (this.tool === 'cuboid') {
@@ -933,7 +994,8 @@ export class Editor {
     else if (this.tool === 'skeleton') {
       const def = this.classes.get(this.classId)?.skeleton
       h = def ? `Click "${def.nodes[this.draft.length]?.name ?? ''}" (${this.draft.length + 1} of ${def.nodes.length})` : 'Pick a class with a skeleton'
-    } else if (this.tool === 'box' || this.tool === 'ellipse' || this.tool === 'cuboid') h = 'Drag to draw'
+    } else if (this.tool === 'rotated_box') h = 'Drag to draw, then turn it by the knob above its top edge (Shift: 15° steps)'
+    else if (this.tool === 'box' || this.tool === 'ellipse' || this.tool === 'cuboid') h = 'Drag to draw'
     else if (this.tool === 'brush' || this.tool === 'eraser') h = `Paint with the pointer; [ and ] change the size (${this.brushRadius} px)`
     else h = 'Click to select, drag to move; Alt+click an edge adds a vertex'
     this.events.tool?.(this.tool, h)
@@ -993,10 +1055,15 @@ export class Editor {
     this.stack.apply(dir > 0 ? 'Bring to front' : 'Send to back', ids.map((id, i) => ({ ...this.doc.get(id)!, z: base + i })))
   }
 
+  /** Turns the selected rotated boxes and ellipses by `degrees` (clockwise); false when none is selected. */
   rotateSelected(degrees: number): boolean {
-    const e = [...this.selected].map((id) => this.doc.get(id)).find((s) => s?.ellipse)
-    if (!e) return false
-    this.stack.apply('Rotate', [{ ...e, ellipse: { ...e.ellipse!, angle: e.ellipse!.angle + (degrees * Math.PI) / 180 } }])
+    const turned = [...this.selected]
+      .filter((id) => !this.doc.state(id).locked)
+      .map((id) => this.doc.get(id))
+      .map((s) => s && angleOf(s) !== null && withAngle(s, angleOf(s)! + (degrees * Math.PI) / 180))
+      .filter((s): s is Shape => !!s)
+    if (!turned.length) return false
+    this.stack.apply('Rotate', turned)
     return true
   }
 

@@ -27,15 +27,23 @@ export interface EllipseGeom {
   angle: number
 }
 
+/**
+ * A rotated box: the box before rotation (top-left x, y and size w, h) turned by `angle` radians
+ * about its centre, positive clockwise on screen (y down), like the ellipse's angle.
+ */
+export interface RotatedBoxGeom extends BoxGeom {
+  angle: number
+}
+
 export interface SkeletonNode extends Point {
   name: string
   occluded?: boolean
 }
 
 /** The geometry keys the editor draws and edits, in the API's spelling. */
-export type Kind = 'bounding_box' | 'polygon' | 'line' | 'keypoint' | 'skeleton' | 'ellipse' | 'cuboid' | 'tag' | 'mask' | 'raster_layer'
+export type Kind = 'bounding_box' | 'rotated_box' | 'polygon' | 'line' | 'keypoint' | 'skeleton' | 'ellipse' | 'cuboid' | 'tag' | 'mask' | 'raster_layer'
 
-export const KINDS: Kind[] = ['bounding_box', 'polygon', 'line', 'keypoint', 'skeleton', 'ellipse', 'cuboid', 'tag', 'mask', 'raster_layer']
+export const KINDS: Kind[] = ['bounding_box', 'rotated_box', 'polygon', 'line', 'keypoint', 'skeleton', 'ellipse', 'cuboid', 'tag', 'mask', 'raster_layer']
 
 /** One annotation: the API's object (unknown members kept), with the members the editor uses typed. */
 export interface Shape {
@@ -44,6 +52,7 @@ export interface Shape {
   slot?: string
   z?: number
   bounding_box?: BoxGeom
+  rotated_box?: RotatedBoxGeom
   polygon?: { paths: Point[][] }
   line?: { path: Point[] }
   keypoint?: Point
@@ -85,6 +94,76 @@ function boxPoints(b: BoxGeom): Point[] {
   ]
 }
 
+/** A box's handles in its own frame (−1 … 1 on each axis): corners in boxPoints order, then the edges' midpoints (top, right, bottom, left). */
+const BOX_HANDLES: readonly (readonly [number, number])[] = [
+  [-1, -1],
+  [1, -1],
+  [1, 1],
+  [-1, 1],
+  [0, -1],
+  [1, 0],
+  [0, 1],
+  [-1, 0],
+]
+
+/** The rotated box's centre. */
+export function rotatedCenter(r: RotatedBoxGeom): Point {
+  return { x: r.x + r.w / 2, y: r.y + r.h / 2 }
+}
+
+/** The image point at (u, v) of the rotated box's own frame (origin at its centre, axes along its edges). */
+function fromRotated(r: RotatedBoxGeom, u: number, v: number): Point {
+  const c = rotatedCenter(r)
+  const cos = Math.cos(r.angle)
+  const sin = Math.sin(r.angle)
+  return { x: c.x + u * cos - v * sin, y: c.y + u * sin + v * cos }
+}
+
+/** Image point p in the rotated box's own frame (the inverse of fromRotated). */
+function toRotated(r: RotatedBoxGeom, p: Point): Point {
+  const c = rotatedCenter(r)
+  const cos = Math.cos(r.angle)
+  const sin = Math.sin(r.angle)
+  const dx = p.x - c.x
+  const dy = p.y - c.y
+  return { x: dx * cos + dy * sin, y: -dx * sin + dy * cos }
+}
+
+/** The rotated box's corners (in boxPoints order, turned) and its edges' midpoints (top, right, bottom, left). */
+export function rotatedHandles(r: RotatedBoxGeom): Point[] {
+  return BOX_HANDLES.map(([u, v]) => fromRotated(r, (u * r.w) / 2, (v * r.h) / 2))
+}
+
+/** Where the rotation handle is: `offset` image pixels above the middle of the box's top edge, turned with the box. */
+export function rotationHandle(r: RotatedBoxGeom, offset: number): Point {
+  return fromRotated(r, 0, -r.h / 2 - offset)
+}
+
+/** The angle that points the rotation handle of a box centred at c toward p, in (−π, π]. */
+export function angleToward(c: Point, p: Point): number {
+  return Math.atan2(p.x - c.x, c.y - p.y)
+}
+
+/** The angle a in (−π, π]; with `step` (radians), snapped to the nearest multiple of it first. */
+export function normalAngle(a: number, step = 0): number {
+  const snapped = step > 0 ? Math.round(a / step) * step : a
+  const r = snapped - 2 * Math.PI * Math.floor((snapped + Math.PI) / (2 * Math.PI))
+  return r === -Math.PI ? Math.PI : r
+}
+
+/** A copy of a rotated box or an ellipse turned to `angle` (null for other shapes). */
+export function withAngle(s: Shape, angle: number): Shape | null {
+  const a = normalAngle(angle)
+  if (s.rotated_box) return { ...s, rotated_box: { ...s.rotated_box, angle: a } }
+  if (s.ellipse) return { ...s, ellipse: { ...s.ellipse, angle: a } }
+  return null
+}
+
+/** The angle of a rotated box or an ellipse (null for other shapes). */
+export function angleOf(s: Shape): number | null {
+  return s.rotated_box?.angle ?? s.ellipse?.angle ?? null
+}
+
 /** The corners of an ellipse's bounding box, rotation included. */
 function ellipseRect(e: EllipseGeom): Rect {
   const c = Math.cos(e.angle)
@@ -107,6 +186,8 @@ export function vertices(s: Shape): Point[] {
       return [s.keypoint!]
     case 'skeleton':
       return s.skeleton!.nodes
+    case 'rotated_box':
+      return rotatedHandles(s.rotated_box!)
     case 'cuboid':
       return [...boxPoints(s.cuboid!.front), ...boxPoints(s.cuboid!.back)]
     case 'ellipse':
@@ -120,6 +201,7 @@ export function vertices(s: Shape): Point[] {
 export function bounds(s: Shape): Rect | null {
   const k = kindOf(s)
   if (k === 'ellipse') return ellipseRect(s.ellipse!)
+  if (k === 'rotated_box') return rectOfPoints(rotatedHandles(s.rotated_box!).slice(0, 4))
   const v = vertices(s)
   return v.length ? rectOfPoints(v) : null
 }
@@ -165,6 +247,11 @@ export function hitTest(s: Shape, p: Point, tol: number): boolean {
       const b = s.bounding_box!
       return p.x >= b.x - tol && p.x <= b.x + b.w + tol && p.y >= b.y - tol && p.y <= b.y + b.h + tol
     }
+    case 'rotated_box': {
+      const r = s.rotated_box!
+      const q = toRotated(r, p)
+      return Math.abs(q.x) <= r.w / 2 + tol && Math.abs(q.y) <= r.h / 2 + tol
+    }
     case 'polygon':
       return insidePaths(p, s.polygon!.paths) || s.polygon!.paths.some((path) => nearPath(p, path, tol, true))
     case 'line':
@@ -209,6 +296,10 @@ export function translate(s: Shape, dx: number, dy: number): Shape {
     out.bounding_box.y += dy
   }
   switch (kindOf(out)) {
+    case 'rotated_box':
+      out.rotated_box!.x += dx
+      out.rotated_box!.y += dy
+      break
     case 'polygon':
       out.polygon!.paths.forEach((path) => path.forEach(mv))
       break
@@ -256,13 +347,38 @@ export function boxFromCorners(a: Point, b: Point): BoxGeom {
   return { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), w: Math.abs(a.x - b.x), h: Math.abs(a.y - b.y) }
 }
 
-/** A copy with vertex i (in `vertices` order) at p. A box keeps its opposite corner. */
+/**
+ * The rotated box with handle i (rotatedHandles order) at p, resized in its own frame: a corner
+ * keeps the opposite corner where it is, an edge the opposite edge; the angle stays.
+ */
+function resizeRotated(r: RotatedBoxGeom, i: number, p: Point): RotatedBoxGeom {
+  const [hu, hv] = BOX_HANDLES[i] ?? [0, 0]
+  const q = toRotated(r, p)
+  let u0 = -r.w / 2
+  let u1 = r.w / 2
+  let v0 = -r.h / 2
+  let v1 = r.h / 2
+  if (hu < 0) u0 = q.x
+  if (hu > 0) u1 = q.x
+  if (hv < 0) v0 = q.y
+  if (hv > 0) v1 = q.y
+  const w = Math.abs(u1 - u0)
+  const h = Math.abs(v1 - v0)
+  const c = fromRotated(r, (u0 + u1) / 2, (v0 + v1) / 2)
+  return { x: c.x - w / 2, y: c.y - h / 2, w, h, angle: r.angle }
+}
+
+/** A copy with vertex i (in `vertices` order) at p. A box keeps its opposite corner (a rotated box also its opposite edge). */
 export function moveVertex(s: Shape, i: number, p: Point): Shape {
   const out = clone(s)
   const k = kindOf(out)
   if (k === 'bounding_box') {
     const corners = boxPoints(out.bounding_box!)
     out.bounding_box = boxFromCorners(corners[(i + 2) % 4]!, p)
+    return out
+  }
+  if (k === 'rotated_box') {
+    out.rotated_box = resizeRotated(out.rotated_box!, i, p)
     return out
   }
   if (k === 'ellipse') {

@@ -14,6 +14,7 @@ export interface ToolDef {
 export const TOOLS: readonly ToolDef[] = [
   { name: 'select', label: 'Select', keys: 'v', type: '' },
   { name: 'box', label: 'Box', keys: 'b', type: 'bounding_box' },
+  { name: 'rotated_box', label: 'Rotated box', keys: 'r', type: 'rotated_box' },
   { name: 'polygon', label: 'Polygon', keys: 'p', type: 'polygon' },
   { name: 'line', label: 'Polyline', keys: 'l', type: 'line' },
   { name: 'keypoint', label: 'Keypoint', keys: 'k', type: 'keypoint' },
@@ -25,4 +26,4 @@ export const TOOLS: readonly ToolDef[] = [
 ]
 
 /** The tools whose shapes a video track interpolates. */
-export const VIDEO_TOOLS: readonly ToolDef[] = TOOLS.filter((t) => ['select', 'box', 'polygon', 'line', 'keypoint', 'ellipse'].includes(t.name))
+export const VIDEO_TOOLS: readonly ToolDef[] = TOOLS.filter((t) => ['select', 'box', 'rotated_box', 'polygon', 'line', 'keypoint', 'ellipse'].includes(t.name))

@@ -55,13 +55,25 @@ export function visibleAt(t: Track, f: number): boolean {
   return spans(t).some((s) => inSpan(f, s)) && !(t.hidden_areas ?? []).some((s) => inSpan(f, s))
 }
 
-/** a and b mixed at u (0 … 1): numbers, and arrays and objects of the same form, are blended; anything else is a's. */
-export function blend(a: unknown, b: unknown, u: number): unknown {
-  if (typeof a === 'number' && typeof b === 'number') return a + (b - a) * u
+/** b − a as the shorter turn, in [−π, π] (C's remainder(b − a, 2π), as the server turns angles). */
+export function angleDelta(a: number, b: number): number {
+  const d = b - a
+  const q = d / (2 * Math.PI)
+  // the nearest whole turn, a tie to the even one (a half turn goes clockwise, as remainder() does)
+  const n = Math.abs(q % 1) === 0.5 ? 2 * Math.round(q / 2) : Math.round(q)
+  return d - 2 * Math.PI * n
+}
+
+/**
+ * a and b mixed at u (0 … 1): numbers, and arrays and objects of the same form, are blended; anything
+ * else is a's. A member named `angle` (rotated boxes, ellipses) turns the shorter way round.
+ */
+export function blend(a: unknown, b: unknown, u: number, key = ''): unknown {
+  if (typeof a === 'number' && typeof b === 'number') return a + (key === 'angle' ? angleDelta(a, b) : b - a) * u
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length ? a.map((v, i) => blend(v, b[i], u)) : a
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(a)) out[k] = k in b ? blend(v, (b as Record<string, unknown>)[k], u) : v
+    for (const [k, v] of Object.entries(a)) out[k] = k in b ? blend(v, (b as Record<string, unknown>)[k], u, k) : v
     return out
   }
   return a

@@ -96,3 +96,83 @@ describe('RasterLayer', () => {
     expect(r.count(3)).toBeLessThan(painted)
   })
 })
+
+import { angleToward, normalAngle, rotatedHandles, rotationHandle, withAngle } from '../../src/editor/geometry'
+
+describe('rotated boxes', () => {
+  // 100 × 40 centred at (100, 100), a quarter turn clockwise: it stands 40 wide and 100 tall
+  const quarter: Shape = { id: 'r', class_id: 'c', rotated_box: { x: 50, y: 80, w: 100, h: 40, angle: Math.PI / 2 } }
+  const close = (p: { x: number; y: number }, x: number, y: number) => {
+    expect(p.x).toBeCloseTo(x)
+    expect(p.y).toBeCloseTo(y)
+  }
+
+  it('is its own kind, with corners turned clockwise on screen about the centre', () => {
+    expect(kindOf(quarter)).toBe('rotated_box')
+    expect(kindOf({ ...quarter, bounding_box: { x: 80, y: 50, w: 40, h: 100 } })).toBe('rotated_box')
+    const [tl, tr, br, bl, top] = rotatedHandles(quarter.rotated_box!)
+    // the top-left corner (−50, −20 from the centre) turns to (+20, −50): y down, clockwise
+    close(tl!, 120, 50)
+    close(tr!, 120, 150)
+    close(br!, 80, 150)
+    close(bl!, 80, 50)
+    close(top!, 120, 100) // the top edge's middle now faces right
+    close(rotationHandle(quarter.rotated_box!, 10), 130, 100)
+    expect(rotatedHandles({ x: 0, y: 0, w: 10, h: 10, angle: 0 })[0]).toEqual({ x: 0, y: 0 })
+  })
+
+  it('bounds the turned corners and hit-tests inside the turned rectangle only', () => {
+    const b = bounds(quarter)!
+    expect(b.x0).toBeCloseTo(80)
+    expect(b.x1).toBeCloseTo(120)
+    expect(b.y0).toBeCloseTo(50)
+    expect(b.y1).toBeCloseTo(150)
+    expect(hitTest(quarter, { x: 100, y: 140 }, 0)).toBe(true) // inside the standing box
+    expect(hitTest(quarter, { x: 140, y: 100 }, 0)).toBe(false) // inside the box before turning only
+    expect(hitTest(quarter, { x: 122, y: 100 }, 3)).toBe(true) // within the tolerance of an edge
+    // 45°: the corner of the axis-aligned bounds is outside the diamond
+    const diamond: Shape = { id: 'd', class_id: 'c', rotated_box: { x: 0, y: 0, w: 100, h: 100, angle: Math.PI / 4 } }
+    expect(hitTest(diamond, { x: 50, y: 50 }, 0)).toBe(true)
+    expect(hitTest(diamond, { x: 0, y: 5 }, 0)).toBe(false)
+    expect(hitTest(diamond, { x: 50, y: -19 }, 0)).toBe(true) // the top corner reaches y = 50 − 70.7
+  })
+
+  it('moves, and resizes by a corner or an edge in its own frame, keeping the opposite side and the angle', () => {
+    expect(translate(quarter, 5, -5).rotated_box).toEqual({ x: 55, y: 75, w: 100, h: 40, angle: Math.PI / 2 })
+    // the top-left corner (now at 120, 50) dragged to (130, 30): 10 wider along the box's own y
+    // (screen x) and 20 longer along its own x (screen −y); the bottom-right corner stays
+    const corner = moveVertex(quarter, 0, { x: 130, y: 30 }).rotated_box!
+    expect(corner.w).toBeCloseTo(120)
+    expect(corner.h).toBeCloseTo(50)
+    expect(corner.angle).toBe(Math.PI / 2)
+    close(rotatedHandles(corner)[2]!, 80, 150)
+    close(rotatedHandles(corner)[0]!, 130, 30)
+    // the right edge's middle (now at 100, 150) dragged along and across the edge: only the length changes
+    const edge = moveVertex(quarter, 5, { x: 140, y: 170 }).rotated_box!
+    expect(edge.w).toBeCloseTo(120)
+    expect(edge.h).toBeCloseTo(40)
+    close(rotatedHandles(edge)[7]!, 100, 50) // the left edge stays where it was
+    // dragged past the opposite edge: the box flips, its size stays positive
+    const flipped = moveVertex(quarter, 4, { x: 60, y: 100 }).rotated_box! // top edge across the bottom one
+    expect(flipped.h).toBeCloseTo(20)
+    expect(flipped.w).toBeCloseTo(100)
+    expect(deleteVertex(quarter, 0)).toBeNull()
+    expect(insertVertex(quarter, { x: 120, y: 100 }, 3)).toBeNull()
+  })
+
+  it('turns toward the pointer, snaps to a step and keeps angles in (−π, π]', () => {
+    const c = { x: 100, y: 100 }
+    expect(angleToward(c, { x: 100, y: 0 })).toBeCloseTo(0) // straight up: unturned
+    expect(angleToward(c, { x: 200, y: 100 })).toBeCloseTo(Math.PI / 2) // right: a quarter turn clockwise
+    expect(angleToward(c, { x: 0, y: 100 })).toBeCloseTo(-Math.PI / 2)
+    const step = Math.PI / 12
+    expect(normalAngle((47 * Math.PI) / 180, step)).toBeCloseTo(Math.PI / 4) // 47° snaps to 45°
+    expect(normalAngle((53 * Math.PI) / 180, step)).toBeCloseTo(Math.PI / 3) // 53° snaps to 60°
+    expect(normalAngle(3 * Math.PI)).toBeCloseTo(Math.PI)
+    expect(normalAngle(-Math.PI)).toBe(Math.PI)
+    expect(normalAngle((-200 * Math.PI) / 180)).toBeCloseTo((160 * Math.PI) / 180)
+    expect(withAngle(quarter, 2 * Math.PI + 0.5)!.rotated_box!.angle).toBeCloseTo(0.5)
+    expect(withAngle(ellipse, 1)!.ellipse!.angle).toBe(1)
+    expect(withAngle(box, 1)).toBeNull()
+  })
+})

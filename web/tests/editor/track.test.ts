@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { blend, hiddenFrom, keyframes, merge, movedKeyframe, newTrack, shapeAt, shownFrom, spans, split, visibleAt, withKeyframe, withoutKeyframe, type Track } from '../../src/editor/track'
+import { angleDelta, blend, hiddenFrom, keyframes, merge, movedKeyframe, newTrack, shapeAt, shownFrom, spans, split, visibleAt, withKeyframe, withoutKeyframe, type Track } from '../../src/editor/track'
 
 function box(x: number, y = 0, w = 10, h = 10) {
   return { bounding_box: { x, y, w, h } }
@@ -56,6 +56,30 @@ describe('shapeAt', () => {
   it('blends arrays of the same length and holds anything else', () => {
     expect(blend([{ x: 0, name: 'a' }], [{ x: 10, name: 'b' }], 0.5)).toEqual([{ x: 5, name: 'a' }])
     expect(blend([1, 2], [1, 2, 3], 0.5)).toEqual([1, 2])
+  })
+  it('turns a rotated box between keyframes the shorter way round, as the server does', () => {
+    const deg = Math.PI / 180
+    const rbox = (angle: number) => ({ keyframe: true, rotated_box: { x: 10, y: 20, w: 100, h: 40, angle } })
+    // keyframes at 0 and 50 with angles 0 and 90°: frame 25 shows 45°, the box itself unchanged
+    const t = track({ frames: { '0': rbox(0), '50': rbox(90 * deg) }, ranges: [[0, 60]], hidden_areas: [] })
+    const mid = shapeAt(t, 25)!.rotated_box!
+    expect(mid.angle).toBeCloseTo(45 * deg)
+    expect({ ...mid, angle: 0 }).toEqual({ x: 10, y: 20, w: 100, h: 40, angle: 0 })
+    // 170° to −170° is 20° across ±180°, not 340° back through 0
+    const across = track({ frames: { '0': rbox(170 * deg), '10': rbox(-170 * deg) }, ranges: [[0, 11]], hidden_areas: [] })
+    expect(shapeAt(across, 5)!.rotated_box!.angle).toBeCloseTo(180 * deg)
+    expect(shapeAt(across, 2)!.rotated_box!.angle).toBeCloseTo(174 * deg)
+    // ellipses' angles turn the same way; other numbers blend straight
+    expect(blend({ angle: -3, x: -3 }, { angle: 3, x: 3 }, 0.5)).toEqual({ angle: expect.closeTo(-3 - (2 * Math.PI - 6) / 2), x: 0 })
+  })
+  it('measures turns like C remainder(b − a, 2π): the shorter one, a half turn clockwise', () => {
+    expect(angleDelta(0, Math.PI / 2)).toBeCloseTo(Math.PI / 2)
+    expect(angleDelta(0, (3 * Math.PI) / 2)).toBeCloseTo(-Math.PI / 2)
+    expect(angleDelta(0, 2 * Math.PI + 0.25)).toBeCloseTo(0.25)
+    expect(angleDelta(0.1, -0.1)).toBeCloseTo(-0.2)
+    expect(angleDelta(0, Math.PI)).toBe(Math.PI)
+    expect(angleDelta(0, -Math.PI)).toBe(-Math.PI)
+    expect(angleDelta(Math.PI / 2, (3 * Math.PI) / 2)).toBe(Math.PI) // a tie goes to the even turn: +π, not −π
   })
 })
 
