@@ -171,6 +171,14 @@ async function run(cfg, chromium) {
     await page.locator('button[data-layout="coronal"]').click()
     await page.locator('button[data-tool="polygon"]').click()
     const j = (await state(page)).voxel[1]
+    // the Slices panel names the plane shown and the arrow keys step through it
+    await page.getByText(`Coronal ${j} of ${ny}`).waitFor()
+    await page.keyboard.press('ArrowUp')
+    await waitUntil(page, (j) => window.loupeVolume().voxel[1] === j + 1, j)
+    await page.getByText(`Coronal ${j + 1} of ${ny}`).waitFor()
+    await page.keyboard.press('ArrowDown')
+    await waitUntil(page, (j) => window.loupeVolume().voxel[1] === j, j)
+    log(`ok - on the coronal plane the panel says "Coronal ${j} of ${ny}" and the arrow keys step coronal slices`)
     const pts = [[-60, -50], [60, -50], [60, 50], [-60, 50], [-60, -50]].map(([dx, dy]) => ({ x: mid.x + dx, y: mid.y + dy }))
     await page.mouse.move(pts[0].x, pts[0].y)
     await page.mouse.down()
@@ -208,7 +216,11 @@ async function run(cfg, chromium) {
     await waitUntil(page, (n) => window.loupeVolume().labelled === n, left)
     await saved(page)
     assert.deepEqual(await layerSlices(), [k], 'after the undo only the brush stroke is stored')
-    await page.locator('button[data-action="redo"]').click()
+    // undo and redo are the ↶/↷ glyphs of the other editors, named for assistive technology
+    const redoButton = page.getByRole('button', { name: 'Redo', exact: true })
+    assert.equal(await redoButton.textContent(), '↷')
+    assert.equal(await page.getByRole('button', { name: 'Undo', exact: true }).textContent(), '↶')
+    await redoButton.click()
     await waitUntil(page, (n) => window.loupeVolume().labelled === n, all)
     await saved(page)
     assert.deepEqual(await layerSlices(), slices.sort((a, b) => a - b), 'after the redo the polygon is stored again')

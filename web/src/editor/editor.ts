@@ -776,6 +776,7 @@ export class Editor {
     this.pointer = p
     const d = this.drag
     if (!d) {
+      this.setCursor(p)
       if (this.draft.length || this.tool === 'brush' || this.tool === 'eraser') this.invalidate()
       return
     }
@@ -973,8 +974,18 @@ export class Editor {
   setTool(tool: ToolName): void {
     this.cancelDraft()
     this.tool = tool
-    this.canvas.style.cursor = tool === 'select' ? 'default' : 'crosshair'
+    this.setCursor()
     this.hint()
+  }
+
+  /** The tool's cursor, or a hand over the rotation knob of a selected rotated box (at image point p). */
+  private setCursor(p?: Point): void {
+    const knob = p && [...this.selected].some((id) => {
+      const s = this.doc.get(id)
+      return !!s?.rotated_box && !this.doc.state(id).locked && this.handleDrag(s, p)?.kind === 'rotate'
+    })
+    const cursor = knob ? 'grab' : this.tool === 'select' ? 'default' : 'crosshair'
+    if (this.canvas.style.cursor !== cursor) this.canvas.style.cursor = cursor
   }
 
   /** Starts drawing a hole in the selected polygon (the polygon tool's next path). */
