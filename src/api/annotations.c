@@ -49,6 +49,7 @@
 #include "loupe/geometry/measure.h"
 #include "loupe/geometry/track.h"
 #include "loupe/http/etag.h"
+#include "loupe/jobs/disagreement.h"
 
 /* Most frames one frame-range read may cover. */
 #define LP_ANN_FRAMES_MAX 10000
@@ -1390,6 +1391,18 @@ static int write_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
                  : lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
 }
 
+/* After a write: bumps the item's annotation version into *version and computes again, in the
+ * same transaction, what model runs' disagreements with it the write made stale. */
+static int commit_item(lp_req *req, lp_db *db, const char *item_id, int64_t *version)
+{
+    const char *ids = lp_arena_printf(req->arena, "[\"%s\"]", item_id);
+    if (lp_db_ann_item_commit(db, item_id, version, &req->err) != 0)
+        return -1;
+    if (!ids)
+        return lp_error_set(&req->err, LP_E_NOMEM, "out of memory");
+    return lp_disagreement_refresh_items(db, req->svc->cfg, req->who.team_id, ids, &req->err) < 0 ? -1 : 0;
+}
+
 /* ---- shared with consensus work (annotations_int.h) ------------------------------- */
 
 int lp_api_ann_read_list(lp_req *req, lp_jscan *s, const char *name, lp_ann **out, size_t *n)
@@ -1440,7 +1453,7 @@ static int add_all(lp_req *req, lp_db *db, const char *item_id, const lp_ann *an
     b.ndel = nids;
     lp_buf_init(&blobs, (size_t)req->svc->cfg->http_bulk_body_limit * 2);
     if (check_ids(req, item_id, &b) == 0 && check_against_db(req, db, item_id, &b, &slots, &nslots) == 0 &&
-        write_batch(req, db, item_id, &b, &blobs) == 0 && lp_db_ann_item_commit(db, item_id, &version, &req->err) == 0)
+        write_batch(req, db, item_id, &b, &blobs) == 0 && commit_item(req, db, item_id, &version) == 0)
         rc = 0;
     lp_buf_free(&blobs);
     if (rc == 0 && ids_out) {
@@ -1504,7 +1517,7 @@ static int apply_batch(lp_req *req, lp_db *db, const char *item_id, batch *b, lp
     lp_slot_row *slots = NULL;
     size_t nslots = 0;
     if (check_against_db(req, db, item_id, b, &slots, &nslots) != 0 || write_batch(req, db, item_id, b, blobs) != 0 ||
-        lp_db_ann_item_commit(db, item_id, version, &req->err) != 0)
+        commit_item(req, db, item_id, version) != 0)
         return -1;
     if (lp_buf_printf(resp, "{\"version\":%lld", (long long)*version) != 0 ||
         put_id_list(resp, "created", b->create, b->ncreate, NULL) != 0 ||

@@ -157,7 +157,7 @@ int lp_api_item_predictions_accept(lp_req *req)
                                   json_pack("{s:s, s:s}", "prediction_id", rows[i].id, "annotation_id", ann_ids[i]));
         }
         if (!(pairs_text = json_dumps(pairs, JSON_COMPACT)) ||
-            lp_db_predictions_mark_accepted(db, req->who.team_id, pairs_text, &req->err) != 0)
+            lp_db_predictions_mark_accepted(db, req->who.team_id, req->who.user_id, NULL, pairs_text, &req->err) != 0)
             goto done;
     }
     if (lp_db_commit(db, &req->err) != 0)

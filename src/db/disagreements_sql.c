@@ -126,6 +126,32 @@ int lp_db_disagreement_stale(lp_db *db, lp_arena *a, const char *team_id, const 
     return 0;
 }
 
+static int read_stale(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
+{
+    lp_dis_stale *out = dst;
+    (void)a;
+    (void)err;
+    lp_db_text_copy(out->run_id, sizeof out->run_id, r, row, 0);
+    lp_db_text_copy(out->model_id, sizeof out->model_id, r, row, 1);
+    lp_db_text_copy(out->item_id, sizeof out->item_id, r, row, 2);
+    return 0;
+}
+
+int lp_db_disagreement_stale_items(lp_db *db, lp_arena *a, const char *team_id, const char *item_ids_json,
+                                   lp_dis_stale **rows, size_t *n, lp_error *err)
+{
+    const char *p[2] = {team_id, item_ids_json};
+    *rows = lp_db_rows(a,
+                       lp_db_query(db,
+                                   "SELECT d.run_id, d.model_id, d.item_id FROM item_disagreements d "
+                                   "WHERE d.item_id IN (SELECT e::uuid FROM jsonb_array_elements_text($2::jsonb) e) "
+                                   "AND d.team_id = $1 AND d.annotation_version <> " CURRENT_VERSION " "
+                                   "ORDER BY d.run_id, d.item_id",
+                                   2, p, err),
+                       sizeof **rows, read_stale, "disagreements", n, err);
+    return *rows ? 0 : -1;
+}
+
 static int read_row(lp_arena *a, const PGresult *r, int row, void *dst, lp_error *err)
 {
     lp_dis_row *out = dst;

@@ -115,14 +115,26 @@ int lp_db_predictions_acceptable_run(lp_db *db, lp_arena *a, const char *team_id
     return *out ? 0 : -1;
 }
 
-int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *pairs_json, lp_error *err)
+int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *actor_id, const char *job_id,
+                                    const char *pairs_json, lp_error *err)
 {
-    const char *p[2] = {team_id, pairs_json};
+    const char *p[4] = {team_id, pairs_json, actor_id && *actor_id ? actor_id : NULL, job_id};
+    /* one statement: the marks, then one audit row per item from the rows marked (the item's
+     * annotation version is already the one its new annotations gave it) */
     return lp_db_exec(db,
-                      "UPDATE predictions p SET data = p.data || jsonb_build_object('annotation_id', r.annotation_id) "
+                      "WITH m AS (UPDATE predictions p "
+                      "SET data = p.data || jsonb_build_object('annotation_id', r.annotation_id) "
                       "FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, annotation_id text) "
-                      "WHERE p.id = r.id AND p.team_id = $1",
-                      2, p, err) < 0
+                      "WHERE p.id = r.id AND p.team_id = $1 RETURNING p.id, p.item_id, r.annotation_id) "
+                      "INSERT INTO audit_log (team_id, user_id, action, object_type, object_id, data) "
+                      "SELECT $1, (SELECT u.id FROM users u WHERE u.id = $3::uuid), 'predictions.accept', 'item', "
+                      "m.item_id::text, jsonb_build_object('version', coalesce(v.version, 0), "
+                      "'created', jsonb_agg(m.annotation_id ORDER BY m.id), "
+                      "'predictions', jsonb_agg(m.id ORDER BY m.id)) "
+                      "|| jsonb_strip_nulls(jsonb_build_object('job_id', $4::uuid)) "
+                      "FROM m LEFT JOIN item_annotation_versions v ON v.item_id = m.item_id "
+                      "GROUP BY m.item_id, v.version",
+                      4, p, err) < 0
                ? -1
                : 0;
 }

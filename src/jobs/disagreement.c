@@ -204,3 +204,37 @@ int64_t lp_disagreement_refresh(lp_db *db, const lp_config *cfg, const char *tea
             return total;
     }
 }
+
+int64_t lp_disagreement_refresh_items(lp_db *db, const lp_config *cfg, const char *team_id,
+                                      const char *item_ids_json, lp_error *err)
+{
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_dis_stale *rows;
+    const char **ids;
+    size_t n = 0;
+    int rc = -1;
+
+    if (!a)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory comparing predictions");
+    if (lp_db_disagreement_stale_items(db, a, team_id, item_ids_json, &rows, &n, err) != 0)
+        goto done;
+    if (!(ids = lp_arena_calloc(a, n + 1, sizeof *ids))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory comparing predictions");
+        goto done;
+    }
+    /* the rows come in run order: each run's items at once, a batch at a time */
+    for (size_t at = 0; at < n;) {
+        size_t k = 0;
+        while (at + k < n && k < LP_DISAGREEMENT_BATCH && strcmp(rows[at + k].run_id, rows[at].run_id) == 0) {
+            ids[k] = rows[at + k].item_id;
+            k++;
+        }
+        if (store_batch(db, cfg, team_id, rows[at].model_id, rows[at].run_id, ids, k, err) != 0)
+            goto done;
+        at += k;
+    }
+    rc = 0;
+done:
+    lp_arena_free(a);
+    return rc == 0 ? (int64_t)n : -1;
+}

@@ -15,6 +15,7 @@
 #include "loupe/db/item_filter.h"
 #include "loupe/db/model_stage_sql.h"
 #include "loupe/db/models_sql.h"
+#include "loupe/jobs/disagreement.h"
 #include "loupe/jobs/enqueue.h"
 
 lp_ann *lp_predictions_as_annotations(lp_arena *a, const lp_prediction_row *rows, size_t n, lp_error *err)
@@ -151,10 +152,12 @@ static const char *item_ids_json(lp_arena *a, const lp_model_stage_task *t, size
 
 /* The stage's accept: the run's predictions of the tasks' items scoring at least min_score become
  * annotations (new rows of their items, counts and versions refreshed, each prediction marked with
- * its annotation), all with a few set-based statements. */
+ * its annotation, an audit row per item, their disagreements computed again), all with a few
+ * set-based statements. */
 static int accept_run(lp_job_ctx *ctx, lp_arena *a, const lp_wf_stage *st, const lp_model_stage_task *t, size_t n)
 {
     const char *ids = item_ids_json(a, t, n), **items;
+    const char *actor = json_string_value(json_object_get(ctx->payload, "requested_by"));
     lp_prediction_row *rows;
     lp_ann_row *arows;
     lp_ann_frame_row *frames;
@@ -205,7 +208,8 @@ static int accept_run(lp_job_ctx *ctx, lp_arena *a, const lp_wf_stage *st, const
     if (lp_ann_store(ptrs, np, a, &blobs, &arows, &frames, &nframes, &ctx->err) != 0 ||
         lp_db_ann_insert_items(ctx->db, ctx->team_id, items, NULL, arows, np, &ctx->err) != 0 ||
         lp_db_import_items_commit(ctx->db, ids, &ctx->err) != 0 ||
-        lp_db_predictions_mark_accepted(ctx->db, ctx->team_id, pairs_text, &ctx->err) != 0)
+        lp_disagreement_refresh_items(ctx->db, ctx->cfg, ctx->team_id, ids, &ctx->err) < 0 ||
+        lp_db_predictions_mark_accepted(ctx->db, ctx->team_id, actor, ctx->id, pairs_text, &ctx->err) != 0)
         goto done;
     rc = 0;
 done:

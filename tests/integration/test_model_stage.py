@@ -11,6 +11,7 @@ integration/model_files_setup (tests/integration/models/install.sh)."""
 # ctest-fixtures: model_files
 # ctest-timeout: 400
 
+import json
 import unittest
 
 import loupe_harness as lh
@@ -129,6 +130,18 @@ class ModelStageTest(mi.ImageItems, lh.LoupeTestCase):
         preds = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
         self.assertEqual(preds[0]["data"]["annotation_id"], anns[0]["id"])
         self.assertEqual(self.c.get("/api/v1/items/" + astronaut).json()["annotation_count"], 1)
+        # Audited like any annotation write: one row for the item, naming the run's job.
+        job_id = self.query("SELECT id FROM jobs WHERE kind = 'models.run'")[0][0]
+        audit = self.query("SELECT user_id, object_type, object_id, data::text FROM audit_log "
+                           "WHERE action = 'predictions.accept'")
+        self.assertEqual(len(audit), 1, audit)
+        user_id, object_type, object_id, data = audit[0]
+        self.assertEqual((user_id, object_type, object_id), (self.boot["user_id"], "item", astronaut))
+        data = json.loads(data)
+        self.assertEqual(data, {"version": data["version"], "created": [anns[0]["id"]],
+                                "predictions": [preds[0]["id"]], "job_id": job_id})
+        self.assertEqual(str(data["version"]), self.query("SELECT version FROM item_annotation_versions "
+                                                     "WHERE item_id = '%s'" % astronaut)[0][0])
 
     def test_worker_killed_mid_run_moves_each_task_once(self):
         first = self.worker(model_run_batch=2, worker_heartbeat="200ms")
@@ -244,14 +257,22 @@ class ModelStageTest(mi.ImageItems, lh.LoupeTestCase):
         self.assertProblem(self.c.get("/api/v1/items?dataset_id=%s&disagreement[most]=1" % self.ds["id"]), 422,
                            "disagreement[most]")
 
-        # b's annotations change: its stored value is stale and filters leave it out until computed again.
+        # b's annotations change: its stored value is computed again as they are saved (the items list
+        # computes nothing), so the filters see it at once.
         self.box(b, ELSEWHERE)
-        self.assertEqual(listed("disagreement[gte]=0.3"), sorted([a, c]))
+        self.assertEqual(listed("disagreement[gte]=0.3"), sorted([a, b, c]))
         self.assertAlmostEqual(self.c.get("/api/v1/items/%s/disagreement" % b).json()["disagreements"][0]
                                ["disagreement"], 1 / 3, places=5)
-        self.assertEqual(listed("disagreement[gte]=0.3"), sorted([a, b, c]))
+        # a's box that the model missed is deleted: nothing is missed on a any more, at once.
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % a, json={"delete": [a_else]})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(listed("disagreement[gte]=0.3"), sorted([b, c]))
+        self.assertEqual(listed("disagreement[lte]=0"), [a])
+        stale = "SELECT count(*) FROM item_disagreements d JOIN item_annotation_versions v USING (item_id) " \
+                "WHERE d.annotation_version <> v.version"
+        self.assertEqual(self.query(stale)[0][0], "0")
 
-        # The top two go to review: c (1), then a (1/3, before b by id) or b — whichever id sorts first.
+        # The top two go to review: c and d (1 each; b is 1/3, a 0).
         wf = self.c.post("/api/v1/workflows", json={
             "name": "Review", "dataset_ids": [self.ds["id"]],
             "stages": [{"id": "in", "type": "dataset"}, {"id": "label", "type": "annotate", "config": {"assignees": "any"}},
@@ -260,7 +281,7 @@ class ModelStageTest(mi.ImageItems, lh.LoupeTestCase):
                       {"from": "check", "port": "approve", "to": "done"},
                       {"from": "check", "port": "reject", "to": "label"}]}).json()["id"]
         self.enter(wf)
-        d_after = self.box(d, ELSEWHERE)  # d: stale until computed again; send-to-review does it first
+        d_after = self.box(d, ELSEWHERE)  # d: computed again as it is saved (1: nothing matched)
         self.assertEqual(len(d_after), 1)
         path = "/api/v1/models/%s/runs/%s/send-to-review" % (m["id"], run)
         r = self.c.post(path, json={"workflow_id": wf, "stage_id": "check", "top": 2})

@@ -46,6 +46,19 @@ int lp_db_disagreement_stale(lp_db *db, lp_arena *a, const char *team_id, const 
                              const char *after_item, int64_t limit, const char ***item_ids, size_t *n,
                              const char **model_id, lp_error *err);
 
+/* A stale row, by its key. */
+typedef struct lp_dis_stale {
+    char run_id[LP_DB_UUID_LEN];
+    char model_id[LP_DB_UUID_LEN];
+    char item_id[LP_DB_UUID_LEN];
+} lp_dis_stale;
+
+/* The stale rows of the items of item_ids_json (a JSON array of item ids),
+ * every run's, in (run, item) order: one probe of the primary key per item.
+ * *rows in a. 0 or -1. */
+int lp_db_disagreement_stale_items(lp_db *db, lp_arena *a, const char *team_id, const char *item_ids_json,
+                                   lp_dis_stale **rows, size_t *n, lp_error *err);
+
 /* A stored row. */
 typedef struct lp_dis_row {
     char run_id[LP_DB_UUID_LEN];

@@ -53,9 +53,15 @@ int lp_db_predictions_acceptable_run(lp_db *db, lp_arena *a, const char *team_id
                                      const char *item_ids_json, double min_score, lp_prediction_row **out, size_t *n,
                                      lp_error *err);
 
-/* Records which annotation each prediction became: pairs_json is a JSON
- * array of {"id", "annotation_id"}; each prediction's data gets
- * "annotation_id". 0 or -1. */
-int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *pairs_json, lp_error *err);
+/* Records which annotation each prediction became, and audits it: pairs_json
+ * is a JSON array of {"id", "annotation_id"}; each prediction's data gets
+ * "annotation_id", and each item of those predictions one audit_log row
+ * (action "predictions.accept", object the item, data {"version",
+ * "created": [annotation ids], "predictions": [ids], "job_id"?}), by
+ * actor_id (NULL or empty: none; a user gone since is none) and for job_id
+ * (NULL: a request). Call it after the items' annotation versions were
+ * bumped. All borrowed. 0 or -1. */
+int lp_db_predictions_mark_accepted(lp_db *db, const char *team_id, const char *actor_id, const char *job_id,
+                                    const char *pairs_json, lp_error *err);
 
 #endif

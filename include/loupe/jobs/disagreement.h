@@ -33,4 +33,13 @@ int lp_disagreement_store(lp_db *db, const lp_config *cfg, const char *team_id, 
 int64_t lp_disagreement_refresh(lp_db *db, const lp_config *cfg, const char *team_id, const char *run_id,
                                 const char *item_id, lp_error *err);
 
+/* Computes again the stale rows of the items of item_ids_json (a JSON
+ * array of item ids), of every run: called where annotations are saved,
+ * after the items' annotation versions were bumped, in the saving
+ * transaction, so that filters by disagreement are right once it commits.
+ * Costs one probe per item when no run compared them. The number of rows
+ * computed, or -1. */
+int64_t lp_disagreement_refresh_items(lp_db *db, const lp_config *cfg, const char *team_id,
+                                      const char *item_ids_json, lp_error *err);
+
 #endif

@@ -49,6 +49,7 @@
 #include "loupe/db/imports_sql.h"
 #include "loupe/formats/import.h"
 #include "loupe/formats/unzip.h"
+#include "loupe/jobs/disagreement.h"
 
 #define CLASS_PAGE 1000
 #define BATCH_MAX_ITEMS 2000
@@ -964,7 +965,8 @@ static int flush(imp *m)
             goto done;
     if (write_batch(m, acc, acc_item, nacc, ids) != 0 || write_properties(m, pl) != 0)
         goto done;
-    if (lp_db_import_items_commit(ctx->db, ij, &ctx->err) != 0)
+    if (lp_db_import_items_commit(ctx->db, ij, &ctx->err) != 0 ||
+        lp_disagreement_refresh_items(ctx->db, ctx->cfg, ctx->team_id, ij, &ctx->err) < 0)
         goto done;
     rc = 0;
 done:
