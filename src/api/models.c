@@ -31,12 +31,14 @@
 #include "identity_int.h"
 #include "items_int.h"
 #include "loupe/api/audit.h"
+#include "loupe/api/models.h"
 #include "loupe/api/input.h"
 #include "loupe/core/buf.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/item_filter.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/db/model_inputs_sql.h"
 #include "loupe/db/model_runs_sql.h"
 #include "loupe/db/models_sql.h"
 #include "loupe/http/etag.h"
@@ -558,8 +560,10 @@ typedef struct infer_body {
     lp_model_row m;                 /* image: the model, read before the body */
     lp_storage_writer *w;           /* image */
     lp_storage *st;
+    const lp_services *svc;         /* image: its pool, to forget the input when done */
     char image_id[37], key[LP_STORAGE_KEY_MAX + 1];
     uint64_t bytes, max;
+    int noted;                      /* the image has its row of model_inputs */
     int stored;                     /* the image is in storage: delete it when done */
 } infer_body;
 
@@ -603,12 +607,58 @@ static void infer_cleanup(void *cls)
 {
     infer_body *b = cls;
     lp_error err;
+    lp_db *db;
     lp_storage_writer_abort(b->w);
     lp_error_clear(&err);
-    if (b->stored && lp_storage_delete(b->st, b->key, &err) != 0)
-        LP_WARN("models", "the live inference image %s was not deleted: %s", b->key, err.message);
+    if (b->stored && lp_storage_delete(b->st, b->key, &err) != 0 && err.code != LP_E_NOT_FOUND)
+        LP_WARN("models", "the live inference image %s was not deleted (the sweep will): %s", b->key, err.message);
+    else if (b->noted && (db = b->svc->db_acquire(b->svc->db, &err))) {
+        if (lp_db_model_input_remove(db, b->image_id, &err) != 0)
+            LP_WARN("models", "live inference image %s: %s", b->image_id, err.message);
+        b->svc->db_release(db);
+    }
     lp_buf_free(&b->json);
     free(b);
+}
+
+int lp_api_models_sweep_inputs(const lp_config *cfg, lp_db *db, lp_storage *st, lp_error *err)
+{
+    /* a request still waiting for its answer keeps its image */
+    int64_t age = cfg->model_input_max_age > cfg->model_infer_timeout ? cfg->model_input_max_age
+                                                                        : cfg->model_infer_timeout;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_model_input_row *rows;
+    const char **gone;
+    size_t n = 0, k = 0;
+    int rc = -1;
+
+    if (!a)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory sweeping live inference images");
+    if (lp_db_begin(db, err) != 0 ||
+        lp_db_model_inputs_stale(db, a, age, 500, &rows, &n, err) != 0)
+        goto done;
+    if (!(gone = lp_arena_calloc(a, n + 1, sizeof *gone))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory sweeping live inference images");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char key[LP_STORAGE_KEY_MAX + 1];
+        lp_error e;
+        lp_error_clear(&e);
+        lp_storage_key_model_input(rows[i].team_id, rows[i].id, key, sizeof key);
+        if (lp_storage_delete(st, key, &e) == 0 || e.code == LP_E_NOT_FOUND)
+            gone[k++] = rows[i].id;
+        else
+            LP_WARN("models", "the live inference image %s was not deleted: %s", key, e.message);
+    }
+    if ((k > 0 && lp_db_model_inputs_remove(db, a, gone, k, err) != 0) || lp_db_commit(db, err) != 0)
+        goto done;
+    rc = (int)k;
+done:
+    if (rc < 0 && lp_db_in_transaction(db))
+        lp_db_rollback(db);
+    lp_arena_free(a);
+    return rc;
 }
 
 /* 1 when the content type is image/<something>. */
@@ -647,15 +697,19 @@ int lp_api_models_infer(lp_req *req)
     if (b->image) {
         if (!(db = lp_req_db(req)))
             goto fail;
+        /* the image is noted before it is written, so that a louped stopped meanwhile leaves it to the sweep */
         rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &b->m, &req->err) == 0 &&
-                     runnable(req, &b->m) == 0
+                     runnable(req, &b->m) == 0 && lp_uuid_v4(b->image_id) == 0 &&
+                     lp_db_model_input_add(db, req->who.team_id, b->image_id, &req->err) == 0
                  ? 0
                  : -1;
         lp_req_db_release(req);
         if (rc != 0)
             goto fail;
+        b->svc = req->svc;
+        b->noted = 1;
         /* the row's strings live in the request's arena, which outlives the body */
-        if (!(b->st = lp_slot_storage(req)) || lp_uuid_v4(b->image_id) != 0)
+        if (!(b->st = lp_slot_storage(req)))
             goto fail;
         lp_storage_key_model_input(req->who.team_id, b->image_id, b->key, sizeof b->key);
         if (!(b->w = lp_storage_writer_open(b->st, b->key, "application/octet-stream", &req->err)))

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "loupe/api/admin.h"
+#include "loupe/api/models.h"
 #include "loupe/api/routes.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
@@ -226,12 +227,34 @@ static void expire_abandoned_uploads(const lp_config *cfg, lp_db_pool *pool, int
     lp_db_release(db);
 }
 
+/* Deletes the live inference images that a louped stopped mid-request left in storage
+ * (model_input_max_age), at start and then every model_input_max_age / 4, at least once a
+ * minute. Safe on several nodes at once. */
+static void sweep_model_inputs(const lp_config *cfg, lp_db_pool *pool, lp_storage *storage, int64_t *next_ms)
+{
+    int64_t now = lp_now_mono_ms(), every = cfg->model_input_max_age / 4;
+    lp_error err;
+    lp_db *db;
+    int n;
+    if (now < *next_ms)
+        return;
+    *next_ms = now + (every < 1000 ? 1000 : every > 60000 ? 60000 : every);
+    lp_error_clear(&err);
+    if (!storage || !(db = lp_db_acquire(pool, &err)))
+        return;
+    if ((n = lp_api_models_sweep_inputs(cfg, db, storage, &err)) < 0)
+        LP_WARN("models", "cannot sweep live inference images: %s", err.message);
+    else if (n > 0)
+        LP_INFO("models", "deleted %d live inference image(s) left behind (model_input_max_age)", n);
+    lp_db_release(db);
+}
+
 /* Waits for SIGTERM/SIGINT, feeding the watchdog and doing the periodic
  * housekeeping meanwhile. Returns the signal. */
-static int wait_for_stop(const sigset_t *set, const lp_config *cfg, lp_db_pool *pool)
+static int wait_for_stop(const sigset_t *set, const lp_config *cfg, lp_db_pool *pool, lp_storage *storage)
 {
     int64_t wd = lp_app_watchdog_interval_ms();
-    int64_t tick = wd && wd < 1000 ? wd : 1000, next_expiry = 0;
+    int64_t tick = wd && wd < 1000 ? wd : 1000, next_expiry = 0, next_sweep = 0;
     for (;;) {
         struct timespec ts = {(time_t)(tick / 1000), (long)(tick % 1000) * 1000000L};
         int sig = sigtimedwait(set, NULL, &ts);
@@ -240,6 +263,7 @@ static int wait_for_stop(const sigset_t *set, const lp_config *cfg, lp_db_pool *
         if (wd)
             lp_app_notify("WATCHDOG=1");
         expire_abandoned_uploads(cfg, pool, &next_expiry);
+        sweep_model_inputs(cfg, pool, storage, &next_sweep);
     }
 }
 
@@ -339,7 +363,7 @@ int lp_app_serve(lp_config *cfg)
     lp_log_fields(LP_LOG_INFO, "app", "listening", extra);
     lp_app_notify("READY=1");
 
-    int sig = wait_for_stop(&set, cfg, pool);
+    int sig = wait_for_stop(&set, cfg, pool, storage);
     LP_INFO("app", "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
     lp_app_notify("STOPPING=1");
     lp_http_server_quiesce(srv);

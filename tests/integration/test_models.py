@@ -3,7 +3,9 @@ If-Match), deleted; every member of a bad body named in the 422; unknown decoder
 an onnx model's file uploaded to its upload_url; audit rows; manage role; team isolation."""
 
 import hashlib
+import os
 import unittest
+import uuid
 
 import loupe_harness as lh
 
@@ -263,6 +265,24 @@ class ModelsTest(lh.LoupeTestCase):
         rival = self.d.client(api_key=self.bootstrap(team="Rivals", email="r@example.com")["api_key"])
         self.assertProblem(rival.get(path), 404)
         self.assertProblem(self.c.get("/api/v1/items/00000000-0000-4000-8000-000000000000/predictions"), 404)
+
+    def test_live_inference_images_left_behind_are_swept(self):
+        """An image of live inference whose louped stopped mid-request (its row of model_inputs and its
+        object in storage, planted here) is deleted when a louped starts, once older than
+        model_input_max_age; a younger one is kept."""
+        old, young = str(uuid.uuid4()), str(uuid.uuid4())
+        folder = os.path.join(self.sandbox.storage_dir, "models", self.team, "inputs")
+        os.makedirs(folder, exist_ok=True)
+        for name in (old, young):
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(b"\x89PNG left behind")
+        self.psql("INSERT INTO model_inputs (id, team_id, created_at) VALUES ('%s', '%s', now() - interval '2 hours'), "
+                  "('%s', '%s', now())" % (old, self.team, young, self.team))
+        self.start_louped({"model_input_max_age": "1h"})
+        lh.wait_until(lambda: not os.path.exists(os.path.join(folder, old)), timeout=30, interval=0.1,
+                      message="the old image to be swept")
+        self.assertTrue(os.path.exists(os.path.join(folder, young)))
+        self.assertEqual(self.query("SELECT id FROM model_inputs"), [[young]])
 
 
 if __name__ == "__main__":

@@ -188,6 +188,13 @@ class ModelsInferTest(ImageItems, lh.LoupeTestCase):
         listed = self.c.get("/api/v1/items/%s/predictions" % astronaut).json()["predictions"]
         self.assertEqual(sorted(q["data"]["annotation_id"] for q in listed),
                          sorted([got[0]["annotation_id"], r.json()["accepted"][0]["annotation_id"]]))
+        # Each accept is audited like any annotation write: a row per item, by the caller.
+        audit = self.query("SELECT user_id, object_id, data ->> 'created', data ->> 'predictions', data ? 'job_id' "
+                           "FROM audit_log WHERE action = 'predictions.accept' ORDER BY id")
+        self.assertEqual(audit, [[self.boot["user_id"], astronaut, '["%s"]' % got[0]["annotation_id"],
+                                  '["%s"]' % first["id"], "f"],
+                                 [self.boot["user_id"], astronaut, '["%s"]' % r.json()["accepted"][0]["annotation_id"],
+                                  '["%s"]' % second["id"], "f"]])
 
     def test_worker_killed_during_a_run(self):
         """kill -9 of the worker mid-run: another worker takes the job over, the run completes, and
@@ -269,6 +276,12 @@ class ModelsInferTest(ImageItems, lh.LoupeTestCase):
         box = {k: v * 512 / size["width"] for k, v in live[0]["bounding_box"].items()}
         self.assertGreaterEqual(iou(box, FACE), 0.5, box)
         self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "0")
+        # Once answered, the image is gone from storage, and its note with it.
+        inputs = os.path.join(self.sandbox.storage_dir, "models", self.team, "inputs")
+        lh.wait_until(lambda: self.query("SELECT count(*) FROM model_inputs") == [["0"]], timeout=10, interval=0.1,
+                      message="the image's note to go")
+        self.assertEqual([n for n in os.listdir(inputs) if not n.startswith(".")] if os.path.isdir(inputs) else [],
+                         [])
         self.assertProblem(self.c.post(path, data=b"<svg/>", headers={"Content-Type": "text/xml"}), 415)
         r = self.c.post(path, data=b"GIF89a but not really", headers={"Content-Type": "image/gif"})
         self.assertIn(r.status, (415, 422), r.text)
