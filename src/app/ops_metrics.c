@@ -282,19 +282,21 @@ static int render_webhooks(lp_ops_metrics *m, lp_db *db, lp_buf *out)
     lp_error_clear(&err);
     if (lp_now_mono_ms() >= m->next_totals_ms) {
         m->next_totals_ms = lp_now_mono_ms() + m->cfg->metrics_totals_refresh;
-        if (lp_db_ops_webhooks_done(db, &m->wh_delivered, &m->wh_failed, &err) == 0)
-            m->wh_known = 1;
-        else
-            failed(m, "webhook delivery totals", &err);
+        if (lp_db_ops_webhooks_fold(db, &err) != 0)
+            failed(m, "folding the webhook delivery totals", &err);
     }
+    lp_error_clear(&err);
+    if (lp_db_ops_webhooks_done(db, &m->wh_delivered, &m->wh_failed, &err) == 0)
+        m->wh_known = 1;
+    else
+        failed(m, "webhook delivery totals", &err);
     lp_error_clear(&err);
     if (lp_db_ops_webhooks_pending(db, &fresh, &retrying, &age, &err) != 0) {
         failed(m, "pending webhook deliveries", &err);
         return 0;
     }
     rc = head(out, "loupe_webhook_deliveries", "gauge",
-              "Webhook deliveries by status: pending (not tried yet), retrying, delivered, failed (given up); "
-              "delivered and failed are counted every metrics_totals_refresh.");
+              "Webhook deliveries by status: pending (not tried yet), retrying, delivered, failed (given up).");
     rc |= lp_buf_printf(out, "loupe_webhook_deliveries{status=\"pending\"} %" PRId64 "\n"
                              "loupe_webhook_deliveries{status=\"retrying\"} %" PRId64 "\n",
                         fresh, retrying);

@@ -255,10 +255,16 @@ int lp_db_webhook_delivery_redeliver(lp_db *db, const char *team_id, const char 
                     * of ordered under way (FOR UPDATE) is waited for, or waits and sees this row */
                    "WITH w AS MATERIALIZED (SELECT id, ordered FROM webhooks WHERE team_id = $1 AND id = $2 "
                    "AND active FOR KEY SHARE), "
+                   /* the row's status before (locked first, so no record changes it meanwhile),
+                    * which leaves the totals */
+                   "prev AS MATERIALIZED (SELECT status FROM webhook_deliveries WHERE team_id = $1 "
+                   "AND webhook_id = $2 AND id = $3 FOR UPDATE), "
                    "d AS (UPDATE webhook_deliveries d SET status = 'pending', retry_base = d.attempts, "
-                   "held = w.ordered, next_attempt_at = now(), updated_at = now() FROM w "
+                   "held = w.ordered, next_attempt_at = now(), updated_at = now() FROM w, prev "
                    "WHERE d.team_id = $1 AND d.webhook_id = $2 AND d.id = $3 AND w.id = d.webhook_id "
-                   "RETURNING d.id) "
+                   "RETURNING d.id, prev.status AS was), "
+                   "t AS (INSERT INTO webhook_delivery_totals (delivered, failed) "
+                   "SELECT -(was = 'delivered')::int, -(was = 'failed')::int FROM d WHERE was <> 'pending') "
                    "INSERT INTO outbox (exchange, routing_key, body) "
                    "SELECT 'loupe.jobs', '" LP_WEBHOOK_QUEUE "', '{\"v\": 1}' FROM d",
                    3, p, err);
@@ -482,6 +488,11 @@ int lp_db_webhook_record_many(lp_db *db, const lp_webhook_attempt *ats, size_t n
                    /* what is recorded: the attempts of rows that still exist (a deleted
                     * subscription's are gone with it) */
                    "r AS (SELECT a.* FROM a JOIN d ON d.id = a.id), "
+                   /* the rows that were pending and are now delivered or failed, into the totals */
+                   "t AS (INSERT INTO webhook_delivery_totals (delivered, failed) "
+                   "SELECT count(*) FILTER (WHERE outcome = 'delivered'), "
+                   "count(*) FILTER (WHERE outcome NOT IN ('delivered', 'retry')) FROM r "
+                   "HAVING count(*) FILTER (WHERE outcome <> 'retry') > 0), "
                    "ins AS (INSERT INTO webhook_attempts (delivery_id, n, started_at, response_code, duration_ms, "
                    "response_body, error) SELECT id, n, to_timestamp(started / 1000.0), code, duration, body, error "
                    "FROM r WHERE outcome <> 'abandoned'), "

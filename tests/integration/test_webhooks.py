@@ -346,6 +346,51 @@ class DeliveryTest(WebhookCase):
         wr.verify(self, hook["secret"], self.rx.requests)
 
 
+class TotalsTest(WebhookCase):
+    """The totals of delivered and failed deliveries (webhook_delivery_totals, read by /metrics)
+    follow every change: a delivery, a failure for good, a redelivery, a deleted subscription,
+    and the folds of the metrics reader."""
+    settings = {"metrics_refresh": "500ms", "metrics_totals_refresh": "1s"}
+
+    def totals(self):
+        return [int(v) for v in self.query("SELECT coalesce(sum(delivered), 0), coalesce(sum(failed), 0) "
+                                           "FROM webhook_delivery_totals")[0]]
+
+    def counted(self):
+        return [int(v) for v in self.query("SELECT count(*) FILTER (WHERE status = 'delivered'), "
+                                           "count(*) FILTER (WHERE status = 'failed') FROM webhook_deliveries")[0]]
+
+    def settled(self, expected):
+        lh.wait_until(lambda: self.counted() == expected, timeout=40, message="deliveries %s" % expected)
+        self.assertEqual(self.totals(), expected)
+
+    def test_totals_follow_the_deliveries(self):
+        a, b = self.subscribe(["item.ready"]), self.subscribe(["item.ready"])
+        first = self.c.post("/api/v1/webhooks/%s/test" % a["id"]).json()["delivery_id"]
+        self.wait_delivery(a, first)
+        self.settled([1, 0])
+        self.rx.plan(410)  # gone: failed for good at once
+        self.c.post("/api/v1/webhooks/%s/test" % b["id"])
+        self.settled([1, 1])
+        self.c.post("/api/v1/webhooks/%s/test" % a["id"])
+        self.settled([2, 1])
+        # a redelivery takes the delivery out of delivered until it is delivered again
+        r = self.c.post("/api/v1/webhooks/%s/deliveries/%s/redeliver" % (a["id"], first))
+        self.assertEqual(r.status, 202, r.text)
+        self.rx.wait_for(4)
+        lh.wait_until(lambda: self.delivery(a, first)["attempts"] == 2, timeout=20, message="the redelivery")
+        self.settled([2, 1])
+        # a deleted subscription takes its deliveries with it
+        self.assertEqual(self.c.delete("/api/v1/webhooks/" + a["id"]).status, 204)
+        self.settled([0, 1])
+        self.assertEqual(self.c.delete("/api/v1/webhooks/" + b["id"]).status, 204)
+        self.settled([0, 0])
+        # the metrics reader folds the rows into one, the sums kept
+        lh.wait_until(lambda: self.query("SELECT count(*) FROM webhook_delivery_totals") == [["1"]], timeout=20,
+                      message="the totals folded")
+        self.assertEqual(self.totals(), [0, 0])
+
+
 class FailingStreakTest(WebhookCase):
     settings = {"webhook_disable_after": "1s"}
 

@@ -1,7 +1,6 @@
 /* What /metrics reads from PostgreSQL about the whole installation: the
  * age of the outbox backlog, jobs by kind, the worker fleet, webhook deliveries. Each
- * statement is one round trip that an index answers (the full counts of
- * finished webhook deliveries excepted, see lp_db_ops_webhooks_done), so the
+ * statement is one round trip that an index (or a small table) answers, so the
  * outbox relay thread can run them every metrics_refresh. */
 #ifndef LOUPE_DB_OPS_SQL_H
 #define LOUPE_DB_OPS_SQL_H
@@ -57,8 +56,14 @@ int lp_db_ops_workers(lp_db *db, lp_arena *a, int max, lp_ops_worker **rows, siz
  * deliveries' partial indexes. */
 int lp_db_ops_webhooks_pending(lp_db *db, int64_t *fresh, int64_t *retrying, double *oldest_age_s, lp_error *err);
 
-/* Finished webhook deliveries: delivered, and failed for good. A full count
- * of the table: call it rarely (metrics_totals_refresh). */
+/* Finished webhook deliveries: delivered, and failed for good. The sums of
+ * webhook_delivery_totals (migration 0044), whose rows each statement that
+ * changes them appends: as many rows as were appended since the last fold. */
 int lp_db_ops_webhooks_done(lp_db *db, int64_t *delivered, int64_t *failed, lp_error *err);
+
+/* Folds the rows of webhook_delivery_totals into one (the sums unchanged, also
+ * when several nodes fold at once): call it now and then
+ * (metrics_totals_refresh). */
+int lp_db_ops_webhooks_fold(lp_db *db, lp_error *err);
 
 #endif
