@@ -24,11 +24,21 @@ _Static_assert(LP_ANN_TYPE_COUNT <= 255, "annotation types fit the blob's type b
 /* ---- stored geometry --------------------------------------------------------------- */
 
 #define BLOB_VERSION LP_ANN_BLOB_VERSION
-/* The type byte of a polygon sent in Darwin's legacy single-path form: the
- * polygon layout, written back as {"path": [points]}. Type bytes below it are
- * annotation types. */
-#define BLOB_POLYGON_PATH LP_ANN_TYPE_COUNT
-_Static_assert(BLOB_POLYGON_PATH <= 255, "the legacy polygon form fits the blob's type byte");
+/* The type byte is fixed per type and never renumbered, whatever the order
+ * of the types in memory: 0 … 9 the geometry types up to text, 10 … 15
+ * raster_layer … graph, 16 a polygon sent in Darwin's legacy single-path
+ * form (the polygon layout, written back as {"path": [points]}), 17
+ * rotated_box. */
+#define BLOB_POLYGON_PATH 16
+#define BLOB_TYPE_BYTES 18
+static const unsigned char type_byte_of[LP_ANN_TYPE_COUNT] = {
+    [LP_GEOM_BOUNDING_BOX] = 0, [LP_GEOM_POLYGON] = 1, [LP_GEOM_LINE] = 2, [LP_GEOM_KEYPOINT] = 3,
+    [LP_GEOM_SKELETON] = 4, [LP_GEOM_ELLIPSE] = 5, [LP_GEOM_CUBOID] = 6, [LP_GEOM_TAG] = 7,
+    [LP_GEOM_MASK] = 8, [LP_GEOM_TEXT] = 9, [LP_ANN_RASTER_LAYER] = 10, [LP_ANN_COMPLEX_POLYGON] = 11,
+    [LP_ANN_TABLE] = 12, [LP_ANN_SIMPLE_TABLE] = 13, [LP_ANN_STRING] = 14, [LP_ANN_GRAPH] = 15,
+    [LP_GEOM_ROTATED_BOX] = 17,
+};
+_Static_assert(LP_ANN_TYPE_COUNT == 17, "a fixed type byte for every annotation type");
 
 static int put_u8(lp_buf *o, unsigned v)
 {
@@ -90,7 +100,7 @@ static int put_bbox(lp_buf *o, const lp_geom_bbox *b)
 
 int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
 {
-    unsigned type_byte = g->type == LP_GEOM_POLYGON && g->legacy_path ? BLOB_POLYGON_PATH : (unsigned)g->type;
+    unsigned type_byte = g->type == LP_GEOM_POLYGON && g->legacy_path ? BLOB_POLYGON_PATH : type_byte_of[g->type];
     if (put_u8(o, BLOB_VERSION) != 0 || put_u8(o, type_byte) != 0)
         return -1;
     const lp_geom_shape *s = &g->shape;
@@ -103,6 +113,10 @@ int lp_ann_geom_encode(const lp_ann_geom *g, lp_buf *o)
         return put_f64s(o, v, 5);
     }
     case LP_GEOM_CUBOID: return put_bbox(o, &s->u.cuboid.front) || put_bbox(o, &s->u.cuboid.back) ? -1 : 0;
+    case LP_GEOM_ROTATED_BOX: {
+        double v[5] = {s->u.rbox.x, s->u.rbox.y, s->u.rbox.w, s->u.rbox.h, s->u.rbox.angle};
+        return put_f64s(o, v, 5);
+    }
     case LP_GEOM_LINE: return put_points(o, &s->u.line);
     case LP_GEOM_POLYGON:
     case LP_ANN_COMPLEX_POLYGON:
@@ -213,12 +227,14 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
 {
     blob_rd b = {.p = blob, .end = (const unsigned char *)blob + len};
     memset(g, 0, sizeof *g);
-    if (len < 2 || b.p[0] != BLOB_VERSION || b.p[1] > BLOB_POLYGON_PATH)
+    if (len < 2 || b.p[0] != BLOB_VERSION || b.p[1] >= BLOB_TYPE_BYTES)
         return lp_error_set(err, LP_E_INTERNAL, "a stored annotation shape is damaged (unknown layout)");
-    g->type = b.p[1];
-    if (g->type == BLOB_POLYGON_PATH) {
+    if (b.p[1] == BLOB_POLYGON_PATH) {
         g->type = LP_GEOM_POLYGON;
         g->legacy_path = true;
+    } else {
+        for (g->type = 0; type_byte_of[g->type] != b.p[1]; g->type++)
+            ; /* every byte but BLOB_POLYGON_PATH below BLOB_TYPE_BYTES is some type's */
     }
     b.p += 2;
     g->shape.type = lp_ann_geom_type(g->type);
@@ -233,6 +249,12 @@ int lp_ann_geom_decode(const void *blob, size_t len, lp_arena *a, lp_ann_geom *g
         break;
     }
     case LP_GEOM_CUBOID: get_f64s(&b, &s->u.cuboid.front.x, 4); get_f64s(&b, &s->u.cuboid.back.x, 4); break;
+    case LP_GEOM_ROTATED_BOX: {
+        double v[5];
+        get_f64s(&b, v, 5);
+        s->u.rbox = (lp_geom_rbox){v[0], v[1], v[2], v[3], v[4]};
+        break;
+    }
     case LP_GEOM_LINE:
         if (get_points(&b, a, &s->u.line) != 0 && !b.bad)
             goto nomem;
@@ -334,8 +356,34 @@ static int store_body(const lp_ann_body *body, lp_ann_stored *st, lp_buf *blobs,
     return 0;
 }
 
-/* Grows row's box by body's shape, when that shape has an extent. */
-static void bbox_add(lp_ann_row *row, const lp_ann_body *body)
+/* The box a turning shape of a track keeps to between keyframes: the box of
+ * the disc about its centre through its farthest points (a rotated box's
+ * corners, an ellipse's longer semi-axis). Interpolation moves that centre
+ * on a straight line and the disc's radius never exceeds the lerp of the
+ * keyframes' radii, so every computed frame stays inside the union of the
+ * keyframes' discs — which its exact extent at a keyframe would not. false
+ * for the other types (their points move on straight lines). */
+static bool turning_box(const lp_geom_shape *s, lp_geom_bbox *b)
+{
+    double cx, cy, r;
+    if (s->type == LP_GEOM_ROTATED_BOX) {
+        cx = s->u.rbox.x + s->u.rbox.w / 2;
+        cy = s->u.rbox.y + s->u.rbox.h / 2;
+        r = hypot(s->u.rbox.w, s->u.rbox.h) / 2;
+    } else if (s->type == LP_GEOM_ELLIPSE) {
+        cx = s->u.ellipse.center.x;
+        cy = s->u.ellipse.center.y;
+        r = fmax(s->u.ellipse.radius.x, s->u.ellipse.radius.y);
+    } else {
+        return false;
+    }
+    *b = (lp_geom_bbox){cx - r, cy - r, 2 * r, 2 * r};
+    return isfinite(b->x) && isfinite(b->y) && isfinite(b->w);
+}
+
+/* Grows row's box by body's shape, when that shape has an extent (a frame
+ * of a track: the box it keeps to while turning, turning_box). */
+static void bbox_add(lp_ann_row *row, const lp_ann_body *body, bool frame)
 {
     lp_geom_bbox b;
     lp_error ignored;
@@ -347,7 +395,7 @@ static void bbox_add(lp_ann_row *row, const lp_ann_body *body)
     if (t == LP_ANN_COMPLEX_POLYGON)
         shape.type = t = LP_GEOM_POLYGON;
     if (t < 0 || t >= (int)LP_GEOM_TYPE_COUNT || t == LP_GEOM_TAG || t == LP_GEOM_TEXT || t == LP_GEOM_MASK ||
-        lp_geom_shape_bbox(&shape, &b, &ignored) != 0)
+        (!(frame && turning_box(&shape, &b)) && lp_geom_shape_bbox(&shape, &b, &ignored) != 0))
         return;
     if (row->has_bbox) {
         double x1 = fmax(row->bbox.x + row->bbox.w, b.x + b.w), y1 = fmax(row->bbox.y + row->bbox.h, b.y + b.h);
@@ -389,7 +437,7 @@ int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs
         if (store_body(&an->body, &r->body, blobs, &offs[i]) != 0)
             goto full;
         if (!an->video) {
-            bbox_add(r, &an->body);
+            bbox_add(r, &an->body, false);
             continue;
         }
         r->video = true;
@@ -404,7 +452,7 @@ int lp_ann_store(const lp_ann *const *anns, size_t n, lp_arena *a, lp_buf *blobs
             fr->annotation_id = an->id;
             fr->frame = an->frames[k].frame;
             fr->keyframe = an->frames[k].keyframe;
-            bbox_add(r, &an->frames[k].body);
+            bbox_add(r, &an->frames[k].body, true);
             if (store_body(&an->frames[k].body, &fr->body, blobs, &offs[n + fi]) != 0)
                 goto full;
         }

@@ -392,8 +392,8 @@ static void read_skeleton(lp_req *req, json_t *doc, int allowed, const char **ou
 /* Validates a whole class document into v. Field errors go to req->err. */
 static void read_class(lp_req *req, json_t *doc, lp_class_values *v)
 {
-    static const char *const type_want = "an annotation type (bounding_box, polygon, complex_polygon, line, keypoint, "
-                                         "skeleton, ellipse, cuboid, tag, mask, text, raster_layer, table, "
+    static const char *const type_want = "an annotation type (bounding_box, rotated_box, polygon, complex_polygon, line, "
+                                         "keypoint, skeleton, ellipse, cuboid, tag, mask, text, raster_layer, table, "
                                          "simple_table, string, graph)";
     const char *color = NULL, *darwin_type = NULL;
     memset(v, 0, sizeof *v);

@@ -162,6 +162,18 @@ static int write_ann(lp_fmt_writer *w, coco *c, const lp_fmt_ann *ann, const fmt
         area = box.w * box.h;
         rc = put_box_polygon(b, &box);
         break;
+    case LP_GEOM_ROTATED_BOX: {
+        /* the 4 corners, the extent as bbox, the exact box under a key of its own */
+        const lp_geom_rbox *rb = &g->shape.u.rbox;
+        if (lp_geom_shape_bbox(&g->shape, &box, err) != 0 || fmt_rbox_polygon(rb, a, &poly, err) != 0)
+            return -1;
+        area = rb->w * rb->h;
+        rc = put_polygon(b, &poly) || lp_buf_puts(b, ",\"loupe_rotated_box\":{\"x\":") || fmt_num(b, rb->x) ||
+             lp_buf_puts(b, ",\"y\":") || fmt_num(b, rb->y) || lp_buf_puts(b, ",\"w\":") || fmt_num(b, rb->w) ||
+             lp_buf_puts(b, ",\"h\":") || fmt_num(b, rb->h) || lp_buf_puts(b, ",\"angle\":") ||
+             fmt_num(b, rb->angle) || lp_buf_puts(b, "}");
+        break;
+    }
     case LP_GEOM_CUBOID:
     case LP_GEOM_POLYGON:
     case LP_GEOM_ELLIPSE:

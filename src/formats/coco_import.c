@@ -21,9 +21,15 @@
  *   - keypoints [x, y, v, …] → a skeleton whose nodes are the category's
  *     keypoint names (v = 0: node absent, 1: occluded, 2: visible), or a
  *     keypoint when the category's one keypoint is named as the category;
+ *   - "loupe_rotated_box" (Loupe's own exports: the exact {x, y, w, h,
+ *     angle}) → a rotated_box, its segmentation (the 4 corners) aside; else
+ *     a non-zero CVAT "attributes": {"rotation": degrees} → a rotated_box of
+ *     bbox (the box before rotation, as CVAT writes it) turned about its
+ *     centre;
  *   - the class is the category's name; "loupe_id" (Loupe's own exports)
  *     is kept as the annotation id, COCO's numeric ids are not.
  * See docs/FORMATS.md. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +383,9 @@ typedef struct coco_ann {
     bool has_category;
     const char *loupe_id;
     const char *loupe_type;      /* Loupe's own exports: the annotation's type */
+    const char *rotated_box;     /* Loupe's own exports: "loupe_rotated_box"'s JSON text, else NULL */
+    size_t rotated_box_len;
+    double rotation;             /* CVAT's attributes.rotation: degrees clockwise of the bbox about its centre */
     double bbox[4];
     bool has_bbox;
     /* polygons: paths of numbers */
@@ -499,6 +508,26 @@ static int read_segmentation(lp_jscan *s, lp_arena *a, coco_ann *c)
     return 0;
 }
 
+/* attributes: CVAT's "rotation" (degrees) when it is a number; the rest is skipped. */
+static int read_rotation(lp_jscan *s, coco_ann *c)
+{
+    lp_jstr key;
+    int more;
+    if (lp_jscan_peek(s) != LP_JT_OBJECT)
+        return lp_jscan_skip(s, NULL, NULL);
+    lp_jscan_object_begin(s);
+    while ((more = lp_jscan_object_next(s, &key)) == 1) {
+        bool is_int;
+        int64_t ival;
+        int rc = lp_jstr_eq(&key, "rotation") && lp_jscan_peek(s) == LP_JT_NUMBER
+                     ? lp_jscan_number(s, &c->rotation, &is_int, &ival)
+                     : lp_jscan_skip(s, NULL, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return more < 0 ? -1 : 0;
+}
+
 static int read_coco_ann(lp_jscan *s, lp_arena *a, coco_ann *c)
 {
     lp_jstr key;
@@ -526,6 +555,10 @@ static int read_coco_ann(lp_jscan *s, lp_arena *a, coco_ann *c)
                 c->bad = "must be [x, y, width, height]";
                 c->bad_where = "bbox";
             }
+        } else if (lp_jstr_eq(&key, "loupe_rotated_box")) {
+            rc = lp_jscan_skip(s, &c->rotated_box, &c->rotated_box_len);
+        } else if (lp_jstr_eq(&key, "attributes")) {
+            rc = read_rotation(s, c);
         } else if (lp_jstr_eq(&key, "segmentation")) {
             rc = read_segmentation(s, a, c);
         } else if (lp_jstr_eq(&key, "keypoints")) {
@@ -741,6 +774,20 @@ static int convert(item_build *ib, const ann_ref *ref, lp_buf *b)
     }
     /* the region */
     lp_buf_reset(b);
+    if (c.rotated_box || (c.has_bbox && c.rotation != 0 && isfinite(c.rotation))) {
+        /* Loupe's exact box (checked by the annotation reader), else CVAT's bbox turned by its rotation */
+        if (put_head(b, id, cat->name) || lp_buf_puts(b, "\"rotated_box\":"))
+            return lp_error_set(f->err, LP_E_NOMEM, "out of memory"), sink_stopped(f);
+        if (c.rotated_box ? lp_buf_append(b, c.rotated_box, c.rotated_box_len)
+                          : lp_buf_puts(b, "{\"x\":") || put_num(b, c.bbox[0]) || lp_buf_puts(b, ",\"y\":") ||
+                                put_num(b, c.bbox[1]) || lp_buf_puts(b, ",\"w\":") || put_num(b, c.bbox[2]) ||
+                                lp_buf_puts(b, ",\"h\":") || put_num(b, c.bbox[3]) || lp_buf_puts(b, ",\"angle\":") ||
+                                put_num(b, c.rotation * M_PI / 180.0) || lp_buf_puts(b, "}"))
+            return lp_error_set(f->err, LP_E_NOMEM, "out of memory"), sink_stopped(f);
+        if (lp_buf_puts(b, "}"))
+            return lp_error_set(f->err, LP_E_NOMEM, "out of memory"), sink_stopped(f);
+        return add_darwin(ib, b, where);
+    }
     if (c.rle) {
         if (!id) {
             if (lp_uuid_v4(idbuf) != 0)

@@ -1,6 +1,7 @@
 /* CVAT XML out.
  *   annotations.xml — CVAT for images 1.1: one <image> per image item with
- *     <box>, <polygon>, <polyline>, <points>, <ellipse>, <skeleton>, <tag>,
+ *     <box> (a rotated_box with rotation="degrees"), <polygon>, <polyline>,
+ *     <points>, <ellipse>, <skeleton>, <tag>,
  *     <cuboid> (two rectangular faces) and <mask> (CVAT's RLE of the mask's
  *     box) elements;
  *   videos/<path>/<stem>.xml — CVAT for video 1.1, one per video item: a
@@ -95,6 +96,13 @@ static int put_box_attrs(lp_buf *b, const lp_geom_bbox *x)
            fmt_num(b, x->y + x->h) || lp_buf_puts(b, "\"");
 }
 
+/* An angle in radians as CVAT's rotation: degrees in [0, 360). */
+static double degrees(double angle)
+{
+    double deg = fmod(angle * 180.0 / M_PI, 360.0);
+    return deg < 0 ? deg + 360.0 : deg;
+}
+
 /* A cuboid's eight corners: face n (1 front, 2 back), each a rectangle. */
 static int put_cuboid_attrs(lp_buf *b, const lp_geom_cuboid *c)
 {
@@ -166,15 +174,18 @@ static int put_shape(lp_buf *b, const lp_fmt_ann *ann, const lp_geom_shape *s, i
     case LP_GEOM_KEYPOINT:
         return OPEN("points") || put_points(b, &s->u.keypoint, 1) ||
                lp_buf_printf(b, " z_order=\"%d\"/>\n", ann->row.z);
+    case LP_GEOM_ROTATED_BOX: {
+        const lp_geom_rbox *rb = &s->u.rbox;
+        return OPEN("box") || put_box_attrs(b, &(lp_geom_bbox){rb->x, rb->y, rb->w, rb->h}) ||
+               lp_buf_puts(b, " rotation=\"") || fmt_num(b, degrees(rb->angle)) ||
+               lp_buf_printf(b, "\" z_order=\"%d\"/>\n", ann->row.z);
+    }
     case LP_GEOM_ELLIPSE: {
         const lp_geom_ellipse *e = &s->u.ellipse;
-        double deg = fmod(e->angle * 180.0 / M_PI, 360.0);
-        if (deg < 0)
-            deg += 360.0;
         return OPEN("ellipse") || lp_buf_puts(b, " cx=\"") || fmt_num(b, e->center.x) ||
                lp_buf_puts(b, "\" cy=\"") || fmt_num(b, e->center.y) || lp_buf_puts(b, "\" rx=\"") ||
                fmt_num(b, e->radius.x) || lp_buf_puts(b, "\" ry=\"") || fmt_num(b, e->radius.y) ||
-               lp_buf_puts(b, "\" rotation=\"") || fmt_num(b, deg) ||
+               lp_buf_puts(b, "\" rotation=\"") || fmt_num(b, degrees(e->angle)) ||
                lp_buf_printf(b, "\" z_order=\"%d\"/>\n", ann->row.z);
     }
     case LP_GEOM_SKELETON:
@@ -304,7 +315,7 @@ static int put_track(lp_fmt_writer *w, const lp_fmt_ann *ann, uint64_t id, lp_ar
         return lp_error_set(err, LP_E_NOMEM, "out of memory writing a CVAT track");
     int type = kf[0].shape.type;
     if (type != LP_GEOM_BOUNDING_BOX && type != LP_GEOM_POLYGON && type != LP_GEOM_LINE && type != LP_GEOM_KEYPOINT &&
-        type != LP_GEOM_ELLIPSE)
+        type != LP_GEOM_ELLIPSE && type != LP_GEOM_ROTATED_BOX)
         return 1;
     for (size_t i = 0; i < nk; i++)
         if (in_ranges(t.ranges, t.nranges, kf[i].frame) && !in_ranges(t.hidden, t.nhidden, kf[i].frame))

@@ -137,8 +137,13 @@ static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_g
     if (strcmp(el, "box") == 0) {
         double x0 = num_attr(attrs, "xtl", &bad), y0 = num_attr(attrs, "ytl", &bad);
         double x1 = num_attr(attrs, "xbr", &bad), y1 = num_attr(attrs, "ybr", &bad);
-        s->type = LP_GEOM_BOUNDING_BOX;
-        s->u.bbox = (lp_geom_bbox){x0, y0, x1 - x0, y1 - y0};
+        /* rotation: degrees clockwise about the centre; a turned box is a rotated_box */
+        double deg = imp_xml_attr(attrs, "rotation") ? num_attr(attrs, "rotation", &bad) : 0;
+        s->type = deg != 0 ? LP_GEOM_ROTATED_BOX : LP_GEOM_BOUNDING_BOX;
+        if (deg != 0)
+            s->u.rbox = (lp_geom_rbox){x0, y0, x1 - x0, y1 - y0, deg * M_PI / 180.0};
+        else
+            s->u.bbox = (lp_geom_bbox){x0, y0, x1 - x0, y1 - y0};
     } else if (strcmp(el, "ellipse") == 0) {
         s->type = LP_GEOM_ELLIPSE;
         s->u.ellipse.center = (lp_geom_point){num_attr(attrs, "cx", &bad), num_attr(attrs, "cy", &bad)};

@@ -647,6 +647,17 @@ static int ellipse_member(reader *r, int i, void *ctx)
     return read_number(r, &e->angle);
 }
 
+/* rotated_box: the box before rotation and its angle, every member required */
+static const char *const rbox_names[] = {"x", "y", "w", "h", "angle", NULL};
+
+static int read_rbox(reader *r, lp_geom_rbox *b)
+{
+    double v[5] = {0, 0, 0, 0, 0};
+    int rc = read_members(r, rbox_names, 31, number_member, v);
+    *b = (lp_geom_rbox){v[0], v[1], v[2], v[3], v[4]};
+    return rc;
+}
+
 static const char *const cuboid_names[] = {"front", "back", NULL};
 
 static int cuboid_member(reader *r, int i, void *ctx)
@@ -835,6 +846,7 @@ static int read_geom_value(reader *r, int t, found_geom *f)
     case LP_GEOM_SKELETON: rc = read_members(r, skeleton_names, 1, skeleton_member, &g->shape.u.skeleton); break;
     case LP_GEOM_ELLIPSE: rc = read_members(r, ellipse_names, 7, ellipse_member, &g->shape.u.ellipse); break;
     case LP_GEOM_CUBOID: rc = read_members(r, cuboid_names, 3, cuboid_member, &g->shape.u.cuboid); break;
+    case LP_GEOM_ROTATED_BOX: rc = read_rbox(r, &g->shape.u.rbox); break;
     case LP_ANN_RASTER_LAYER: rc = read_raster(r, g); break;
     case LP_GEOM_TEXT: {
         const char *txt = NULL;
@@ -1101,8 +1113,8 @@ static int settle_body(reader *r, body_state *st, bool shape_required)
     b->geom.type = -1;
     if (primary < 0) {
         if (shape_required)
-            rc = ferr(r, "", "needs a shape: one of bounding_box, polygon, complex_polygon, line, keypoint, skeleton, "
-                             "ellipse, cuboid, tag, mask, text, raster_layer, table, simple_table, string or graph");
+            rc = ferr(r, "", "needs a shape: one of bounding_box, rotated_box, polygon, complex_polygon, line, keypoint, "
+                             "skeleton, ellipse, cuboid, tag, mask, text, raster_layer, table, simple_table, string or graph");
     } else {
         found_geom *f = &st->geo[primary];
         b->geom = f->g;
@@ -1536,6 +1548,13 @@ int lp_darwin_write_shape(lp_buf *o, const lp_geom_shape *s)
         return lp_buf_puts(o, "{\"center\":") || put_xy(o, s->u.ellipse.center.x, s->u.ellipse.center.y) ||
                        lp_buf_puts(o, ",\"radius\":") || put_xy(o, s->u.ellipse.radius.x, s->u.ellipse.radius.y) ||
                        lp_buf_puts(o, ",\"angle\":") || put_num(o, s->u.ellipse.angle) || lp_buf_puts(o, "}")
+                   ? -1
+                   : 0;
+    case LP_GEOM_ROTATED_BOX:
+        return lp_buf_puts(o, "{\"x\":") || put_num(o, s->u.rbox.x) || lp_buf_puts(o, ",\"y\":") ||
+                       put_num(o, s->u.rbox.y) || lp_buf_puts(o, ",\"w\":") || put_num(o, s->u.rbox.w) ||
+                       lp_buf_puts(o, ",\"h\":") || put_num(o, s->u.rbox.h) || lp_buf_puts(o, ",\"angle\":") ||
+                       put_num(o, s->u.rbox.angle) || lp_buf_puts(o, "}")
                    ? -1
                    : 0;
     case LP_GEOM_CUBOID:

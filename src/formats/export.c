@@ -421,6 +421,18 @@ int fmt_ellipse_polygon(const lp_geom_ellipse *e, lp_arena *a, lp_geom_polygon *
     return 0;
 }
 
+int fmt_rbox_polygon(const lp_geom_rbox *b, lp_arena *a, lp_geom_polygon *out, lp_error *err)
+{
+    lp_geom_path *path = lp_arena_alloc(a, sizeof *path);
+    lp_geom_point *pts = lp_arena_alloc(a, 4 * sizeof *pts);
+    if (!path || !pts)
+        return nomem(err);
+    lp_geom_rbox_corners(b, pts);
+    *path = (lp_geom_path){pts, 4};
+    *out = (lp_geom_polygon){path, 1};
+    return 0;
+}
+
 /* The members of a raster layer other than dense_rle, as a JSON object. */
 static json_t *raster_members(const lp_ann_geom *g)
 {

@@ -71,6 +71,10 @@ int fmt_xml(lp_buf *b, const char *s);
 /* An ellipse as a polygon of FMT_ELLIPSE_POINTS points (new in a). */
 int fmt_ellipse_polygon(const lp_geom_ellipse *e, lp_arena *a, lp_geom_polygon *out, lp_error *err);
 
+/* A rotated box as a polygon of its four corners (lp_geom_rbox_corners'
+ * order; new in a). */
+int fmt_rbox_polygon(const lp_geom_rbox *b, lp_arena *a, lp_geom_polygon *out, lp_error *err);
+
 /* The item's mask pixels: its raster layer on the exported slot decoded
  * into one label per pixel, and which label is which mask annotation. */
 typedef struct fmt_raster {
@@ -104,7 +108,8 @@ int fmt_ann_bbox(const lp_fmt_ann *ann, const lp_ann_geom *g, const fmt_raster *
 
 /* Draws annotation ann's shape (ann->geom; a mask through r) into lab (W × H
  * labels, row-major) with value v, as the mask export does: a pixel whose
- * centre lies inside a polygon, ellipse (as a polygon) or box; a mask's
+ * centre lies inside a polygon, ellipse (as a polygon), rotated box (its
+ * corners) or box; a mask's
  * pixels. 0, 1 when it has no area to draw, -1. */
 int fmt_draw(const lp_fmt_ann *ann, const fmt_raster *r, uint8_t *lab, uint32_t W, uint32_t H, uint8_t v,
              lp_arena *a, lp_error *err);

@@ -6,7 +6,8 @@
  *             the last shape covering it in that image; instances.csv maps
  *             image, number, class and annotation id.
  * Shapes are drawn in the item's order: a pixel belongs to a polygon (an
- * ellipse as a 64-point polygon) or a box when its centre lies inside
+ * ellipse as a 64-point polygon, a rotated box as its 4 corners) or a box
+ * when its centre lies inside
  * (src/geometry/raster.c); a mask takes its pixels from the raster layer.
  * The PNG is written row by row (loupe/formats/png.h). */
 #include <errno.h>
@@ -91,6 +92,10 @@ int fmt_draw(const lp_fmt_ann *ann, const fmt_raster *r, uint8_t *lab, uint32_t 
             return -1;
         fill_box(lab, W, H, &box, v);
         return 0;
+    case LP_GEOM_ROTATED_BOX:
+        if (fmt_rbox_polygon(&g->shape.u.rbox, a, &poly, err) != 0)
+            return -1;
+        return lp_geom_polygon_rasterize(&poly, W, H, px, v, lab, (size_t)px, err);
     case LP_GEOM_ELLIPSE:
         if (fmt_ellipse_polygon(&g->shape.u.ellipse, a, &poly, err) != 0)
             return -1;

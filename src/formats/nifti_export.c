@@ -10,8 +10,8 @@
  * Annotations on a volume slot live on axial slices (frame = k, the
  * primary plane; loupe/volume/slice.h): pixel (x, y) of axial slice k is
  * voxel (x, ny - 1 - y, k) of the RAS+ grid. Each slice is drawn as the
- * semantic mask export draws an image (fmt_draw): polygons, boxes and
- * ellipses at that slice as the server computes them (lp_geom_track_at, so
+ * semantic mask export draws an image (fmt_draw): polygons, boxes, rotated
+ * boxes and ellipses at that slice as the server computes them (lp_geom_track_at, so
  * interpolated slices are filled too), masks through the raster layer's
  * frame of that slice. docs/FORMATS.md (NIfTI). */
 #include <jansson.h>

@@ -1,6 +1,8 @@
 /* Pascal VOC out: Annotations/<path>/<stem>.xml per image with one <object>
  * per shape that has an extent (its box; polygons, ellipses, cuboids,
- * skeletons and masks are converted to their boxes), and labelmap.txt.
+ * skeletons and masks are converted to their boxes; a rotated box has its
+ * extent in <bndbox> and the box itself in roLabelImg's <robndbox>), and
+ * labelmap.txt.
  * VOC boxes are 1-based inclusive pixel indices: a box covering pixel
  * columns x .. x + w - 1 (0-based) is written xmin = floor(x) + 1,
  * xmax = ceil(x + w), clipped to the image (docs/FORMATS.md). */
@@ -23,18 +25,31 @@ static long long clampll(double v, long long lo, long long hi)
     return x < lo ? lo : x > hi ? hi : x;
 }
 
+/* roLabelImg's rotated box: <robndbox> with the centre, size and angle
+ * (radians, clockwise on screen as Loupe's), exact numbers. */
+static int put_robndbox(lp_buf *b, const lp_geom_rbox *r)
+{
+    return lp_buf_puts(b, "    <robndbox>\n      <cx>") || fmt_num(b, r->x + r->w / 2) ||
+           lp_buf_puts(b, "</cx>\n      <cy>") || fmt_num(b, r->y + r->h / 2) || lp_buf_puts(b, "</cy>\n      <w>") ||
+           fmt_num(b, r->w) || lp_buf_puts(b, "</w>\n      <h>") || fmt_num(b, r->h) ||
+           lp_buf_puts(b, "</h>\n      <angle>") || fmt_num(b, r->angle) || lp_buf_puts(b, "</angle>\n    </robndbox>\n");
+}
+
 static int put_object(lp_buf *b, const lp_fmt_ann *ann, const lp_geom_bbox *x, const lp_fmt_item *it)
 {
+    bool rotated = ann->geom.type == LP_GEOM_ROTATED_BOX;
     long long W = it->width, H = it->height;
     long long xmin = clampll(floor(x->x) + 1, 1, W), ymin = clampll(floor(x->y) + 1, 1, H);
     long long xmax = clampll(ceil(x->x + x->w), xmin, W), ymax = clampll(ceil(x->y + x->h), ymin, H);
-    return lp_buf_puts(b, "  <object>\n    <name>") || fmt_xml(b, ann->cls->name) ||
+    return lp_buf_puts(b, rotated ? "  <object>\n    <type>robndbox</type>\n    <name>" : "  <object>\n    <name>") ||
+           fmt_xml(b, ann->cls->name) ||
            lp_buf_printf(b,
                          "</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n"
                          "    <difficult>0</difficult>\n    <bndbox>\n      <xmin>%lld</xmin>\n      <ymin>%lld</ymin>\n"
-                         "      <xmax>%lld</xmax>\n      <ymax>%lld</ymax>\n    </bndbox>\n"
-                         "    <loupe_id>%s</loupe_id>\n  </object>\n",
-                         xmin, ymin, xmax, ymax, ann->row.id);
+                         "      <xmax>%lld</xmax>\n      <ymax>%lld</ymax>\n    </bndbox>\n",
+                         xmin, ymin, xmax, ymax) ||
+           (rotated && put_robndbox(b, &ann->geom.shape.u.rbox)) ||
+           lp_buf_printf(b, "    <loupe_id>%s</loupe_id>\n  </object>\n", ann->row.id);
 }
 
 static int voc_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch *b, lp_arena *a, lp_error *err)
@@ -75,7 +90,7 @@ static int voc_item(lp_fmt_writer *w, const lp_fmt_item *it, const lp_fmt_batch 
         }
         if (put_object(o, ann, &box, it))
             return fmt_nomem(w, err);
-        if (ann->geom.type == LP_GEOM_BOUNDING_BOX)
+        if (ann->geom.type == LP_GEOM_BOUNDING_BOX || ann->geom.type == LP_GEOM_ROTATED_BOX)
             FMT_WRITTEN(w, ann->geom.type);
         else
             FMT_CONVERTED(w, ann->geom.type);

@@ -8,7 +8,9 @@
  * inclusive, so x = xmin - 1, y = ymin - 1, w = xmax - xmin + 1,
  * h = ymax - ymin + 1 (fractional values are read the same way) — the
  * inverse of the export's rule, so a box written by Loupe reads back as the
- * pixels it covered. <loupe_id> gives the annotation its id back; <pose>,
+ * pixels it covered. An object with a complete <robndbox> (roLabelImg:
+ * <cx> <cy> <w> <h> <angle>, radians clockwise on screen) is a rotated_box
+ * of those exact numbers, its <bndbox> aside. <loupe_id> gives the annotation its id back; <pose>,
  * <truncated>, <difficult> and <part> are not kept. docs/FORMATS.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +90,12 @@ typedef struct vfile {
     const char *obj_where, *obj_name, *obj_id, *obj_bad;
     double box[4];
     unsigned have;               /* bit per box value read */
+    double rbox[5];              /* <robndbox>: cx cy w h angle */
+    unsigned rhave;              /* bit per value read */
 } vfile;
 
 static const char *const BOX_NAMES[] = {"xmin", "ymin", "xmax", "ymax"};
+static const char *const RBOX_NAMES[] = {"cx", "cy", "w", "h", "angle"};
 
 static int obj_start(imp_xml *x, const char **attrs)
 {
@@ -102,7 +107,7 @@ static int obj_start(imp_xml *x, const char **attrs)
     }
     if (strcmp(x->path, "/annotation/object") == 0) {
         f->obj_name = f->obj_id = f->obj_bad = NULL;
-        f->have = 0;
+        f->have = f->rhave = 0;
         if (!(f->obj_where = imp_xml_where(x)))
             return lp_error_set(x->err, LP_E_NOMEM, "out of memory reading %s", x->file);
     }
@@ -114,15 +119,22 @@ static int obj_end(imp_xml *x, vfile *f)
 {
     lp_imp_reader *r = x->r;
     const char *why = f->obj_bad;
+    bool rotated = f->rhave == 0x1f;
     if (!why && !f->obj_name)
         why = "has no <name>: no class";
-    if (!why && f->have != 0xf)
+    if (!why && f->rhave && !rotated)
+        why = "has a <robndbox> without all of cx, cy, w, h and angle";
+    if (!why && !rotated && f->have != 0xf)
         why = "has no <bndbox> with xmin, ymin, xmax and ymax";
-    if (!why && (f->box[XMAX] < f->box[XMIN] || f->box[YMAX] < f->box[YMIN]))
+    if (!why && !rotated && (f->box[XMAX] < f->box[XMIN] || f->box[YMAX] < f->box[YMIN]))
         why = "<bndbox> ends before it starts (xmax < xmin or ymax < ymin)";
     lp_geom_shape s = {.type = LP_GEOM_BOUNDING_BOX,
                        .u.bbox = {f->box[XMIN] - 1, f->box[YMIN] - 1, f->box[XMAX] - f->box[XMIN] + 1,
                                   f->box[YMAX] - f->box[YMIN] + 1}};
+    if (rotated) {
+        const double *v = f->rbox;
+        s = (lp_geom_shape){.type = LP_GEOM_ROTATED_BOX, .u.rbox = {v[0] - v[2] / 2, v[1] - v[3] / 2, v[2], v[3], v[4]}};
+    }
     lp_error ge;
     lp_error_clear(&ge);
     if (!why && lp_geom_validate(&s, &r->opt.lim->geom, &ge) != 0)
@@ -142,8 +154,8 @@ static int obj_end(imp_xml *x, vfile *f)
         return lp_error_set(x->err, LP_E_NOMEM, "out of memory reading %s", x->file);
     ann->id = f->obj_id;
     ann->class_name = f->obj_name;
-    ann->type = LP_GEOM_BOUNDING_BOX;
-    ann->body.geom.type = LP_GEOM_BOUNDING_BOX;
+    ann->type = (int)s.type;
+    ann->body.geom.type = (int)s.type;
     ann->body.geom.shape = s;
     ann->body.data = "{}";
     ann->body.data_len = 2;
@@ -191,6 +203,13 @@ static int voc_end_el(imp_xml *x)
             if (imp_xml_number(x, &f->box[k]) != 0)
                 f->obj_bad = lp_arena_printf(x->a, "has a <%s> that is not a number", BOX_NAMES[k]);
             f->have |= 1u << k;
+            return 0;
+        }
+    for (int k = 0; k < 5; k++)
+        if (strncmp(p, "/robndbox/", 10) == 0 && strcmp(p + 10, RBOX_NAMES[k]) == 0) {
+            if (imp_xml_number(x, &f->rbox[k]) != 0)
+                f->obj_bad = lp_arena_printf(x->a, "has a <%s> that is not a number", RBOX_NAMES[k]);
+            f->rhave |= 1u << k;
             return 0;
         }
     return 0;

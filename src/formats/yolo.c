@@ -1,10 +1,14 @@
 /* YOLO out, in the Ultralytics layout: data.yaml and labels/<path>/<stem>.txt
  * beside images/<path>/<name> (the images themselves are not part of the
- * label export). Three variants:
+ * label export). Four variants:
  *   detect   "class cx cy w h" per shape with an extent (boxes of polygons,
  *            ellipses, cuboids, skeletons, masks);
- *   segment  "class x1 y1 x2 y2 …" per polygon path (boxes and ellipses as
- *            polygons);
+ *   segment  "class x1 y1 x2 y2 …" per polygon path (boxes, rotated boxes
+ *            and ellipses as polygons);
+ *   obb      "class x1 y1 x2 y2 x3 y3 x4 y4", the four corners of an
+ *            oriented box: a rotated_box's (lp_geom_rbox_corners' order),
+ *            an axis-aligned box's, and the extent of the other shapes
+ *            with one, as detect writes them;
  *   pose     "class cx cy w h x1 y1 v1 …" per skeleton, padded to kpt_shape;
  *            data.yaml names each skeleton class's nodes (kpt_names) and
  *            edges (kpt_edges), which the YOLO reader reads back.
@@ -18,14 +22,14 @@
 #include "loupe/formats/json_text.h"
 #include "loupe/geometry/measure.h"
 
-typedef enum { DETECT = 0, SEGMENT, POSE } yolo_task;
+typedef enum { DETECT = 0, SEGMENT, POSE, OBB } yolo_task;
 
 typedef struct yolo {
     yolo_task task;
     size_t kpts;       /* pose: nodes per line (the largest skeleton) */
 } yolo;
 
-static const char *const VARIANTS[] = {"detect", "segment", "pose", NULL};
+static const char *const VARIANTS[] = {"detect", "segment", "pose", "obb", NULL};
 
 static int yolo_begin(lp_fmt_writer *w, lp_error *err)
 {
@@ -33,7 +37,10 @@ static int yolo_begin(lp_fmt_writer *w, lp_error *err)
     if (!y)
         return lp_error_set(err, LP_E_NOMEM, "out of memory starting a YOLO export");
     w->state = y;
-    y->task = strcmp(w->opt.variant, "segment") == 0 ? SEGMENT : strcmp(w->opt.variant, "pose") == 0 ? POSE : DETECT;
+    y->task = strcmp(w->opt.variant, "segment") == 0 ? SEGMENT
+              : strcmp(w->opt.variant, "pose") == 0  ? POSE
+              : strcmp(w->opt.variant, "obb") == 0   ? OBB
+                                                     : DETECT;
     for (size_t i = 0; i < w->classes->n; i++)
         if (w->classes->v[i].nnodes > y->kpts)
             y->kpts = w->classes->v[i].nnodes;
@@ -78,13 +85,29 @@ static int write_ann(lp_fmt_writer *w, yolo *y, const lp_fmt_ann *ann, const fmt
     if (!ann->cls || ann->row.video)
         return 1;
     uint32_t cls = ann->cls->index;
-    if (y->task == DETECT) {
+    if (y->task == OBB && g->type == LP_GEOM_ROTATED_BOX) {
+        lp_geom_polygon poly;
+        if (fmt_rbox_polygon(&g->shape.u.rbox, a, &poly, err) != 0)
+            return -1;
+        if (put_path(b, cls, &poly.paths[0], W, H))
+            return fmt_nomem(w, err);
+        FMT_WRITTEN(w, g->type);
+        return 0;
+    }
+    if (y->task == DETECT || y->task == OBB) {
         if ((rc = fmt_ann_bbox(ann, g, r, a, &box, err)) != 0)
             return rc;
         if (g->type == LP_GEOM_KEYPOINT || g->type == LP_GEOM_LINE)
             return 1;
-        if (lp_buf_printf(b, "%u", cls) || put_box(b, &box, W, H) || lp_buf_puts(b, "\n"))
+        if (y->task == OBB) {
+            lp_geom_polygon poly;
+            if (fmt_rbox_polygon(&(lp_geom_rbox){box.x, box.y, box.w, box.h, 0}, a, &poly, err) != 0)
+                return -1;
+            if (put_path(b, cls, &poly.paths[0], W, H))
+                return fmt_nomem(w, err);
+        } else if (lp_buf_printf(b, "%u", cls) || put_box(b, &box, W, H) || lp_buf_puts(b, "\n")) {
             return fmt_nomem(w, err);
+        }
         if (g->type == LP_GEOM_BOUNDING_BOX)
             FMT_WRITTEN(w, g->type);
         else
@@ -97,6 +120,9 @@ static int write_ann(lp_fmt_writer *w, yolo *y, const lp_fmt_ann *ann, const fmt
             poly = g->shape.u.polygon;
         } else if (g->type == LP_GEOM_ELLIPSE) {
             if (fmt_ellipse_polygon(&g->shape.u.ellipse, a, &poly, err) != 0)
+                return -1;
+        } else if (g->type == LP_GEOM_ROTATED_BOX) {
+            if (fmt_rbox_polygon(&g->shape.u.rbox, a, &poly, err) != 0)
                 return -1;
         } else if (g->type == LP_GEOM_BOUNDING_BOX) {
             const lp_geom_bbox *x = &g->shape.u.bbox;

@@ -6,7 +6,8 @@
  * skeleton of the class's nodes — as many as data.yaml's kpt_names lists for
  * the class (the export writes them, with kpt_edges), else K, named by
  * kpt_names when given —, a node occluded when its v is below 2 (the box is
- * not kept: a skeleton's box is its nodes').
+ * not kept: a skeleton's box is its nodes'), or, for obb (variant obb, or
+ * data.yaml's task: obb), "class x1 y1 x2 y2 x3 y3 x4 y4": a rotated_box.
  *
  * YOLO's numbers are fractions of the image's width and height, and a
  * label file does not say the image's size or extension: the reader asks
@@ -39,13 +40,13 @@ typedef struct kpt_class {
 typedef struct yolo_in {
     char **names;                /* by class id; NULL where data.yaml gave none */
     size_t nnames;
-    bool segment, pose;
+    bool segment, pose, obb;
     size_t kpts, kdims;          /* pose: kpt_shape [kpts, kdims]; 0 when not given */
     kpt_class *kc;               /* by class id, nkc of them */
     size_t nkc;
 } yolo_in;
 
-static const char *const VARIANTS[] = {"detect", "segment", "pose", NULL};
+static const char *const VARIANTS[] = {"detect", "segment", "pose", "obb", NULL};
 
 static lp_imp_role yolo_role(const lp_imp_reader *r, const char *name)
 {
@@ -72,6 +73,7 @@ static yolo_in *state(lp_imp_reader *r, lp_error *err)
     }
     y->segment = strcmp(r->opt.variant, "segment") == 0;
     y->pose = strcmp(r->opt.variant, "pose") == 0;
+    y->obb = strcmp(r->opt.variant, "obb") == 0;
     return r->state = y;
 }
 
@@ -335,6 +337,8 @@ static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char 
                 char *task = scalar(t + 5, n - 5);
                 if (task && strcmp(task, "segment") == 0)
                     y->segment = true;
+                if (task && strcmp(task, "obb") == 0)
+                    y->obb = true;
                 if (task && strcmp(task, "pose") == 0)
                     y->pose = true;
                 free(task);
@@ -387,6 +391,7 @@ static int read_yaml(lp_imp_reader *r, yolo_in *y, const char *file, const char 
         }
     }
     unsigned types = y->pose      ? 1u << LP_GEOM_SKELETON
+                     : y->obb     ? 1u << LP_GEOM_ROTATED_BOX
                      : y->segment ? 1u << LP_GEOM_POLYGON
                                   : 1u << LP_GEOM_BOUNDING_BOX;
     for (size_t i = 0; i < y->nnames; i++) {
@@ -440,6 +445,24 @@ static long numbers(const char *s, size_t n, double *v, size_t cap)
         i = j;
     }
     return (long)k;
+}
+
+/* An OBB line's four corners (v: class first, then x1 y1 … x4 y4 as
+ * fractions) as a rotated box: the first edge gives its width and angle, the
+ * second its height, the corners' mean its centre — the exact inverse of the
+ * export's corners (lp_geom_rbox_corners), angle in (-pi, pi]. */
+static lp_geom_rbox obb_box(const double *v, double W, double H)
+{
+    lp_geom_point p[4];
+    double cx = 0, cy = 0;
+    for (int i = 0; i < 4; i++) {
+        p[i] = (lp_geom_point){v[1 + 2 * i] * W, v[2 + 2 * i] * H};
+        cx += p[i].x / 4;
+        cy += p[i].y / 4;
+    }
+    double w = hypot(p[1].x - p[0].x, p[1].y - p[0].y), h = hypot(p[2].x - p[1].x, p[2].y - p[1].y);
+    double angle = w > 0 ? atan2(p[1].y - p[0].y, p[1].x - p[0].x) : 0;
+    return (lp_geom_rbox){cx - w / 2, cy - h / 2, w, h, angle};
 }
 
 /* A pose line's skeleton (v: its n numbers, class first): the class's nodes
@@ -521,10 +544,17 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
             why = "holds something that is not a number (or too many numbers)";
         else if (v[0] < 0 || v[0] != floor(v[0]) || cls >= y->nnames || !y->names[cls])
             why = "names a class that data.yaml does not name";
+        else if (y->obb && n != 9)
+            why = "is not an oriented box (class x1 y1 x2 y2 x3 y3 x4 y4)";
         else if (!y->pose && n != 5 && (n < 7 || n % 2 == 0))
             why = "is neither a box (class cx cy w h) nor a polygon (class x1 y1 … of 3 or more points)";
-        lp_geom_shape sh = {.type = y->pose ? LP_GEOM_SKELETON : n == 5 ? LP_GEOM_BOUNDING_BOX : LP_GEOM_POLYGON};
-        if (!why && y->pose) {
+        lp_geom_shape sh = {.type = y->pose  ? LP_GEOM_SKELETON
+                                    : y->obb ? LP_GEOM_ROTATED_BOX
+                                    : n == 5 ? LP_GEOM_BOUNDING_BOX
+                                             : LP_GEOM_POLYGON};
+        if (!why && y->obb) {
+            sh.u.rbox = obb_box(v, (double)W, (double)H);
+        } else if (!why && y->pose) {
             sh.u.skeleton.nodes = pose_nodes(y, v, n, cls, (double)W, (double)H, a, &sh.u.skeleton.nnodes, &why);
             if (!sh.u.skeleton.nodes && !why)
                 return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);

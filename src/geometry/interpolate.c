@@ -288,6 +288,14 @@ int lp_geom_interpolate(const lp_geom_shape *a, const lp_geom_shape *b, double t
                                            lerp_angle(ea->angle, eb->angle, t)};
         return 0;
     }
+    case LP_GEOM_ROTATED_BOX: {
+        /* corner and size lerp, so the centre lerps too; the angle by the shorter arc */
+        const lp_geom_rbox *ra = &a->u.rbox, *rb = &b->u.rbox;
+        lp_geom_bbox box = lerp_bbox(&(lp_geom_bbox){ra->x, ra->y, ra->w, ra->h},
+                                     &(lp_geom_bbox){rb->x, rb->y, rb->w, rb->h}, t);
+        out->u.rbox = (lp_geom_rbox){box.x, box.y, box.w, box.h, lerp_angle(ra->angle, rb->angle, t)};
+        return 0;
+    }
     case LP_GEOM_CUBOID:
         out->u.cuboid.front = lerp_bbox(&a->u.cuboid.front, &b->u.cuboid.front, t);
         out->u.cuboid.back = lerp_bbox(&a->u.cuboid.back, &b->u.cuboid.back, t);

@@ -77,6 +77,16 @@ int lp_geom_shape_bbox(const lp_geom_shape *s, lp_geom_bbox *out, lp_error *err)
         extent_add(&e, el->center.x + hx, el->center.y + hy);
         break;
     }
+    case LP_GEOM_ROTATED_BOX: {
+        /* the extent of the corners: half-sizes |w/2 cos| + |h/2 sin| and |w/2 sin| + |h/2 cos| about the centre */
+        const lp_geom_rbox *r = &s->u.rbox;
+        double c = fabs(cos(r->angle)), sn = fabs(sin(r->angle));
+        double hx = r->w / 2 * c + r->h / 2 * sn, hy = r->w / 2 * sn + r->h / 2 * c;
+        double cx = r->x + r->w / 2, cy = r->y + r->h / 2;
+        extent_add(&e, cx - hx, cy - hy);
+        extent_add(&e, cx + hx, cy + hy);
+        break;
+    }
     case LP_GEOM_CUBOID:
         extent_add_bbox(&e, &s->u.cuboid.front);
         extent_add_bbox(&e, &s->u.cuboid.back);
@@ -149,6 +159,9 @@ int lp_geom_shape_area(const lp_geom_shape *s, double *out, lp_error *err)
     case LP_GEOM_BOUNDING_BOX:
         *out = s->u.bbox.w * s->u.bbox.h;
         return 0;
+    case LP_GEOM_ROTATED_BOX:
+        *out = s->u.rbox.w * s->u.rbox.h;
+        return 0;
     case LP_GEOM_POLYGON:
         *out = lp_geom_polygon_area(&s->u.polygon);
         return 0;
@@ -177,6 +190,20 @@ int lp_geom_shape_area(const lp_geom_shape *s, double *out, lp_error *err)
     default:
         return no_geometry(s, err);
     }
+}
+
+bool lp_geom_shape_region(const lp_geom_shape *s, lp_geom_quad *q, lp_geom_polygon *out)
+{
+    if (s->type == LP_GEOM_POLYGON) {
+        *out = s->u.polygon;
+        return true;
+    }
+    if (s->type != LP_GEOM_ROTATED_BOX)
+        return false;
+    lp_geom_rbox_corners(&s->u.rbox, q->points);
+    q->path = (lp_geom_path){q->points, 4};
+    *out = (lp_geom_polygon){&q->path, 1};
+    return true;
 }
 
 double lp_geom_bbox_iou(const lp_geom_bbox *a, const lp_geom_bbox *b)

@@ -19,6 +19,7 @@ static const char *const type_names[LP_GEOM_TYPE_COUNT] = {
     [LP_GEOM_TAG] = "tag",
     [LP_GEOM_MASK] = "mask",
     [LP_GEOM_TEXT] = "text",
+    [LP_GEOM_ROTATED_BOX] = "rotated_box",
 };
 
 const char *lp_geom_type_name(lp_geom_type t)
@@ -44,6 +45,15 @@ int lp_geom_type_from_name(const char *name, lp_geom_type *out)
 bool lp_geom_type_has_geometry(lp_geom_type t)
 {
     return (unsigned)t < LP_GEOM_TYPE_COUNT && t != LP_GEOM_TAG && t != LP_GEOM_TEXT;
+}
+
+void lp_geom_rbox_corners(const lp_geom_rbox *b, lp_geom_point out[4])
+{
+    double c = cos(b->angle), sn = sin(b->angle);
+    double cx = b->x + b->w / 2, cy = b->y + b->h / 2, hw = b->w / 2, hh = b->h / 2;
+    const double dx[4] = {-hw, hw, hw, -hw}, dy[4] = {-hh, -hh, hh, hh};
+    for (int i = 0; i < 4; i++)
+        out[i] = (lp_geom_point){cx + dx[i] * c - dy[i] * sn, cy + dx[i] * sn + dy[i] * c};
 }
 
 /* ---- copy ---- */
@@ -259,6 +269,12 @@ int lp_geom_validate(const lp_geom_shape *s, const lp_geom_limits *lim, lp_error
             problem(&v, "ellipse.radius.x", "must be at least 0 (got %g)", e->radius.x);
         if (e->radius.y < 0)
             problem(&v, "ellipse.radius.y", "must be at least 0 (got %g)", e->radius.y);
+        break;
+    }
+    case LP_GEOM_ROTATED_BOX: {
+        const lp_geom_rbox *r = &s->u.rbox;
+        check_bbox(&v, &(lp_geom_bbox){r->x, r->y, r->w, r->h}, "rotated_box");
+        check_number(&v, r->angle, "rotated_box.angle");
         break;
     }
     case LP_GEOM_CUBOID:

@@ -44,10 +44,12 @@ static double box_iou(const lp_geom_bbox *a, const lp_geom_bbox *b)
 
 static int iou_of(const side *h, const side *p, size_t max_crossings, double *out, lp_error *err)
 {
+    lp_geom_quad qh, qp;
+    lp_geom_polygon ph, pp;
     *out = box_iou(&h->box, &p->box);
-    if (*out <= 0 || h->s->shape->type != LP_GEOM_POLYGON || p->s->shape->type != LP_GEOM_POLYGON)
+    if (*out <= 0 || !lp_geom_shape_region(h->s->shape, &qh, &ph) || !lp_geom_shape_region(p->s->shape, &qp, &pp))
         return 0;
-    return lp_geom_polygon_iou(&h->s->shape->u.polygon, &p->s->shape->u.polygon, max_crossings, out, err);
+    return lp_geom_polygon_iou(&ph, &pp, max_crossings, out, err);
 }
 
 static int match_cmp(const void *x, const void *y)

@@ -18,7 +18,7 @@ typedef struct shape {
     size_t who;                /* annotator */
     bool has_box;
     lp_geom_bbox box;
-    double area;               /* polygons: their area, to skip pairs that cannot reach the threshold */
+    double area;               /* polygons, rotated boxes: their area, to skip pairs that cannot reach the threshold */
 } shape;
 
 /* A pair of shapes that match well enough, one from each annotator. */
@@ -84,19 +84,20 @@ static int similarity(const shape *x, const shape *y, double thr, size_t max_cro
     }
     if (!x->has_box || !y->has_box)
         return 0;
-    if (tx != LP_GEOM_POLYGON || ty != LP_GEOM_POLYGON) {
+    lp_geom_quad qx, qy;
+    lp_geom_polygon px, py;
+    if (!lp_geom_shape_region(&x->body->geom.shape, &qx, &px) || !lp_geom_shape_region(&y->body->geom.shape, &qy, &py)) {
         *out = box_iou(&x->box, &y->box);
         return 0;
     }
-    /* Two polygons: their overlap is at most that of their boxes, their union at least the larger. */
+    /* Two regions (polygons, rotated boxes): their overlap is at most that of their boxes, their union at least the larger. */
     lp_geom_bbox i = {fmax(x->box.x, y->box.x), fmax(x->box.y, y->box.y), 0, 0};
     i.w = fmin(x->box.x + x->box.w, y->box.x + y->box.w) - i.x;
     i.h = fmin(x->box.y + x->box.h, y->box.y + y->box.h) - i.y;
     double larger = fmax(x->area, y->area);
     if (i.w <= 0 || i.h <= 0 || larger <= 0 || i.w * i.h / larger < thr)
         return 0;
-    return lp_geom_polygon_iou(&x->body->geom.shape.u.polygon, &y->body->geom.shape.u.polygon, max_crossings, out,
-                               err);
+    return lp_geom_polygon_iou(&px, &py, max_crossings, out, err);
 }
 
 static int cand_cmp(const void *p, const void *q)
@@ -197,8 +198,9 @@ int lp_wf_consensus(const lp_wf_work *work, size_t n, double iou_threshold, doub
             if (sh->cls == nclasses)
                 class_ids[nclasses++] = ann->class_id;
             sh->has_box = box_of(sh->body, &sh->box);
-            if (sh->has_box && sh->body->geom.type == LP_GEOM_POLYGON)
-                sh->area = lp_geom_polygon_area(&sh->body->geom.shape.u.polygon);
+            lp_error ignored;
+            if (sh->has_box && (sh->body->geom.type == LP_GEOM_POLYGON || sh->body->geom.type == LP_GEOM_ROTATED_BOX))
+                lp_geom_shape_area(&sh->body->geom.shape, &sh->area, &ignored);
         }
     nshapes = m;
 

@@ -1,8 +1,11 @@
 /* Interpolation between two keyframe shapes (the rules and formulas are in
  * docs/GEOMETRY.md; tracks over frames are in track.h). At t in [0, 1]:
- * - boxes, keypoints, cuboids, ellipse centres and radii, skeleton nodes
- *   (matched by name, else by index): linear, (1 - t) a + t b;
- * - ellipse angle: along the shorter arc;
+ * - boxes, keypoints, cuboids, ellipse centres and radii, rotated box
+ *   corners and sizes (so their centres), skeleton nodes (matched by name,
+ *   else by index): linear, (1 - t) a + t b;
+ * - ellipse and rotated box angles: along the shorter arc (a rotated box
+ *   whose w and h swap between keyframes is not re-paired: it turns by the
+ *   angles given and its sides grow and shrink);
  * - lines and polygon paths with equal point counts: point by point; with
  *   different counts both are resampled by arc length to the larger count,
  *   a polygon path of b turned to a's orientation and started at the

@@ -14,7 +14,8 @@
 
 /* Smallest axis-aligned box holding the shape: every point of polygons,
  * lines and skeletons (occluded nodes included); a keypoint gives w = h = 0;
- * an ellipse its exact rotated extent; a cuboid both faces; a mask the
+ * an ellipse and a rotated box their exact rotated extent; a cuboid both
+ * faces; a mask the
  * pixel box of its RLE (lp_geom_rle_bbox). Fails with LP_E_INVALID for
  * tag, text, an empty path or a mask without attached counts. 0 or -1. */
 int lp_geom_shape_bbox(const lp_geom_shape *s, lp_geom_bbox *out, lp_error *err);
@@ -29,12 +30,24 @@ double lp_geom_path_signed_area(const lp_geom_path *p);
  * number (holes), whatever the paths' orientations. */
 double lp_geom_polygon_area(const lp_geom_polygon *p);
 
-/* Area of the region a shape covers, in square pixels: w*h for a box,
- * lp_geom_polygon_area, pi*rx*ry for an ellipse, the foreground pixel count
+/* Area of the region a shape covers, in square pixels: w*h for a box and a
+ * rotated box, lp_geom_polygon_area, pi*rx*ry for an ellipse, the foreground pixel count
  * of a mask, the area of the bounding box of both faces for a cuboid, and 0
  * for lines, keypoints and skeletons. LP_E_INVALID for tag and text and a
  * mask without counts. 0 or -1. */
 int lp_geom_shape_area(const lp_geom_shape *s, double *out, lp_error *err);
+
+/* Room for the polygon of a rotated box (lp_geom_shape_region). */
+typedef struct lp_geom_quad {
+    lp_geom_point points[4];
+    lp_geom_path path;
+} lp_geom_quad;
+
+/* The region of a shape as a polygon, for exact overlaps: a polygon as it
+ * is (out borrows s), a rotated box as the polygon of its 4 corners (out
+ * borrows q, which the caller keeps alive). false, out untouched, for every
+ * other type (their overlaps go by bounding box). */
+bool lp_geom_shape_region(const lp_geom_shape *s, lp_geom_quad *q, lp_geom_polygon *out);
 
 /* Intersection over union of two boxes; 0 when both are empty. */
 double lp_geom_bbox_iou(const lp_geom_bbox *a, const lp_geom_bbox *b);

@@ -30,6 +30,7 @@ typedef enum lp_geom_type {
     LP_GEOM_TAG,
     LP_GEOM_MASK,
     LP_GEOM_TEXT,
+    LP_GEOM_ROTATED_BOX,
     LP_GEOM_TYPE_COUNT
 } lp_geom_type;
 
@@ -64,6 +65,20 @@ typedef struct lp_geom_ellipse {
     lp_geom_point radius;
     double angle;
 } lp_geom_ellipse;
+
+/* Rotated box: the box before rotation (top-left x,y, width w, height h,
+ * w,h >= 0, like lp_geom_bbox) turned by angle radians about its centre
+ * (x + w/2, y + h/2); as y points down, a positive angle turns clockwise on
+ * screen, as for the ellipse. Any finite angle is kept as given (no
+ * normalisation); angle 0 covers exactly the bounding box x,y,w,h. */
+typedef struct lp_geom_rbox {
+    double x, y, w, h, angle;
+} lp_geom_rbox;
+
+/* The four corners of a rotated box: the unrotated box's top-left,
+ * top-right, bottom-right and bottom-left corners, turned about the centre
+ * (clockwise on screen for a positive angle, like the box's own edges). */
+void lp_geom_rbox_corners(const lp_geom_rbox *b, lp_geom_point out[4]);
 
 /* A 2D cuboid: the front and back faces as boxes. */
 typedef struct lp_geom_cuboid {
@@ -113,6 +128,7 @@ typedef struct lp_geom_shape {
         lp_geom_ellipse ellipse;   /* LP_GEOM_ELLIPSE */
         lp_geom_cuboid cuboid;     /* LP_GEOM_CUBOID */
         lp_geom_rle mask;          /* LP_GEOM_MASK */
+        lp_geom_rbox rbox;         /* LP_GEOM_ROTATED_BOX */
     } u;
 } lp_geom_shape;
 
@@ -126,7 +142,8 @@ typedef struct lp_geom_limits {
 } lp_geom_limits;
 
 /* Darwin JSON name of a type ("bounding_box", "polygon", "line", "keypoint",
- * "skeleton", "ellipse", "cuboid", "tag", "mask", "text"); NULL when t is out
+ * "skeleton", "ellipse", "cuboid", "tag", "mask", "text", "rotated_box");
+ * NULL when t is out
  * of range. The returned string is static. */
 const char *lp_geom_type_name(lp_geom_type t);
 
@@ -138,7 +155,8 @@ int lp_geom_type_from_name(const char *name, lp_geom_type *out);
 bool lp_geom_type_has_geometry(lp_geom_type t);
 
 /* Checks a shape against the rules of its type and the limits:
- * every coordinate finite; bounding box and cuboid faces with w,h >= 0;
+ * every coordinate finite; bounding box, rotated box and cuboid faces with
+ * w,h >= 0 (a rotated box's angle any finite number);
  * ellipse radii >= 0 and a finite angle; polygons with 1..max_paths paths of
  * 3..max_points points; lines with 2..max_points points; skeletons with
  * 1..max_points nodes; masks with width*height <= max_pixels and, when counts

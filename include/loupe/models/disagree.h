@@ -5,8 +5,8 @@
  * IoU (ties: the earlier human shape, then the earlier prediction), counting
  * only pairs at IoU >= iou_threshold: boxes and every other geometric type
  * by the IoU of their bounding boxes (two boxes without area, as of
- * keypoints, match only when equal), two polygons by their exact polygon
- * IoU. A human shape left unmatched is missed, a prediction left unmatched
+ * keypoints, match only when equal), two polygons or rotated boxes by
+ * their exact polygon IoU (lp_geom_shape_region). A human shape left unmatched is missed, a prediction left unmatched
  * is extra. Per class and over the item:
  *   F1 = 2·matched / (2·matched + missed + extra)   (1 when there is nothing)
  *   disagreement = 1 − F1 over the item (matched, missed and extra summed

@@ -3,8 +3,8 @@
  *
  * For each class and each pair of annotators, their shapes of that class
  * are matched one to one, greedily by decreasing IoU, counting only pairs
- * with IoU >= iou_threshold (boxes by box IoU, polygons by exact polygon
- * IoU, every other geometric type by the IoU of its bounding box — two boxes
+ * with IoU >= iou_threshold (boxes by box IoU, polygons and rotated boxes
+ * by exact polygon IoU (lp_geom_shape_region), every other geometric type by the IoU of its bounding box — two boxes
  * without area, as of keypoints, match only when equal; a tag matches a tag,
  * a text the same text; shapes on different slots never match; a video
  * annotation is compared by its first keyframe; raster layers are left out,

@@ -27,6 +27,19 @@ static const unsigned char POLYGON_BLOB[] = {
     0, 0, 0, 0, 0, 0, 0x10, 0x40, 0, 0, 0, 0, 0, 0, 0x10, 0x40,  /* (4, 4) */
 };
 
+/* Type bytes are fixed per type: rotated_box, added after the others, is 17
+ * and a table (whose type number in memory moved) stays 12. */
+static const unsigned char RBOX_BLOB[] = {
+    1, 17,                                         /* version 1, rotated_box */
+    0, 0, 0, 0, 0, 0, 0x25, 0x40,                  /* x = 10.5 */
+    0, 0, 0, 0, 0, 0, 0,    0xc0,                  /* y = -2 */
+    0, 0, 0, 0, 0, 0, 0x0a, 0x40,                  /* w = 3.25 */
+    0, 0, 0, 0, 0, 0, 0x10, 0x40,                  /* h = 4 */
+    0, 0, 0, 0, 0, 0, 0xe0, 0x3f,                  /* angle = 0.5 */
+};
+
+static const unsigned char TABLE_BLOB[] = {1, 12, 2, 0, 0, 0, '{', '}'};
+
 static void encode_is(const lp_ann_geom *g, const unsigned char *want, size_t n)
 {
     lp_buf b;
@@ -52,6 +65,35 @@ static void test_pinned_bytes(void **state)
     poly.shape.u.polygon.paths = &path;
     poly.shape.u.polygon.npaths = 1;
     encode_is(&poly, POLYGON_BLOB, sizeof POLYGON_BLOB);
+
+    lp_ann_geom rbox = {.type = LP_GEOM_ROTATED_BOX};
+    rbox.shape.type = LP_GEOM_ROTATED_BOX;
+    rbox.shape.u.rbox = (lp_geom_rbox){.x = 10.5, .y = -2, .w = 3.25, .h = 4, .angle = 0.5};
+    encode_is(&rbox, RBOX_BLOB, sizeof RBOX_BLOB);
+
+    lp_ann_geom table = {.type = LP_ANN_TABLE, .raw = "{}", .raw_len = 2};
+    encode_is(&table, TABLE_BLOB, sizeof TABLE_BLOB);
+}
+
+static void test_rotated_box_and_table_decode(void **state)
+{
+    (void)state;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_ann_geom g;
+    lp_error err;
+    assert_int_equal(lp_ann_geom_decode(RBOX_BLOB, sizeof RBOX_BLOB, a, &g, &err), 0);
+    assert_int_equal(g.type, LP_GEOM_ROTATED_BOX);
+    assert_int_equal(g.shape.type, LP_GEOM_ROTATED_BOX);
+    assert_true(g.shape.u.rbox.x == 10.5 && g.shape.u.rbox.y == -2 && g.shape.u.rbox.w == 3.25 &&
+                g.shape.u.rbox.h == 4 && g.shape.u.rbox.angle == 0.5);
+    for (size_t cut = 0; cut < sizeof RBOX_BLOB; cut++)
+        assert_int_equal(lp_ann_geom_decode(RBOX_BLOB, cut, a, &g, &err), -1);
+    assert_int_equal(lp_ann_geom_decode(TABLE_BLOB, sizeof TABLE_BLOB, a, &g, &err), 0);
+    assert_int_equal(g.type, LP_ANN_TABLE);
+    assert_int_equal(g.raw_len, 2);
+    unsigned char unknown[2] = {1, 18};
+    assert_int_equal(lp_ann_geom_decode(unknown, sizeof unknown, a, &g, &err), -1);
+    lp_arena_free(a);
 }
 
 static void test_decode_and_truncation(void **state)
@@ -129,6 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pinned_bytes),
         cmocka_unit_test(test_decode_and_truncation),
+        cmocka_unit_test(test_rotated_box_and_table_decode),
         cmocka_unit_test(test_store_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,7 +301,7 @@ static void test_yolo(void **state)
     files_free(&out);
     lp_error err;
     lp_error_clear(&err);
-    lp_fmt_options bad = {.variant = "obb"};
+    lp_fmt_options bad = {.variant = "classify"};
     lp_fmt_out o = {.open = mem_open, .write = mem_write, .ud = &out};
     assert_null(lp_fmt_writer_new("yolo", &o, &CLS, &bad, &err));
     assert_string_equal(err.fields[0].field, "options.variant");

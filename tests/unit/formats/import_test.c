@@ -661,7 +661,8 @@ static void test_yolo_problems(void **state)
     lp_error err;
     lp_error_clear(&err);
     assert_true(lp_imp_format_valid("yolo", "pose"));
-    assert_false(lp_imp_format_valid("yolo", "obb"));
+    assert_false(lp_imp_format_valid("yolo", "classify"));
+    assert_true(lp_imp_format_valid("yolo", "obb"));
     assert_true(lp_imp_format_valid("yolo", "segment"));
 }
 

@@ -25,7 +25,7 @@ static void test_type_names(void **state)
 {
     (void)state;
     const char *names[] = {"bounding_box", "polygon", "line", "keypoint", "skeleton",
-                           "ellipse", "cuboid", "tag", "mask", "text"};
+                           "ellipse", "cuboid", "tag", "mask", "text", "rotated_box"};
     for (int i = 0; i < LP_GEOM_TYPE_COUNT; i++) {
         lp_geom_type t;
         assert_string_equal(lp_geom_type_name((lp_geom_type)i), names[i]);
