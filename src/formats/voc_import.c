@@ -173,6 +173,22 @@ static int obj_text(imp_xml *x, const char **out)
     return 0;
 }
 
+/* When p (an object's element path) is <box>/<names[k]>: that value into
+ * v[k], its bit in *have, 0; else -1. */
+static int box_value(imp_xml *x, vfile *f, const char *p, const char *box, const char *const *names, int n, double *v,
+                     unsigned *have)
+{
+    size_t len = strlen(box);
+    for (int k = 0; k < n && strncmp(p, box, len) == 0; k++)
+        if (strcmp(p + len, names[k]) == 0) {
+            if (imp_xml_number(x, &v[k]) != 0)
+                f->obj_bad = lp_arena_printf(x->a, "has a <%s> that is not a number", names[k]);
+            *have |= 1u << k;
+            return 0;
+        }
+    return -1;
+}
+
 static int voc_end_el(imp_xml *x)
 {
     vfile *f = x->ud;
@@ -198,20 +214,9 @@ static int voc_end_el(imp_xml *x)
         return obj_text(x, &f->obj_name);
     if (strcmp(p, "/loupe_id") == 0)
         return obj_text(x, &f->obj_id);
-    for (int k = 0; k < 4; k++)
-        if (strncmp(p, "/bndbox/", 8) == 0 && strcmp(p + 8, BOX_NAMES[k]) == 0) {
-            if (imp_xml_number(x, &f->box[k]) != 0)
-                f->obj_bad = lp_arena_printf(x->a, "has a <%s> that is not a number", BOX_NAMES[k]);
-            f->have |= 1u << k;
-            return 0;
-        }
-    for (int k = 0; k < 5; k++)
-        if (strncmp(p, "/robndbox/", 10) == 0 && strcmp(p + 10, RBOX_NAMES[k]) == 0) {
-            if (imp_xml_number(x, &f->rbox[k]) != 0)
-                f->obj_bad = lp_arena_printf(x->a, "has a <%s> that is not a number", RBOX_NAMES[k]);
-            f->rhave |= 1u << k;
-            return 0;
-        }
+    if (box_value(x, f, p, "/bndbox/", BOX_NAMES, 4, f->box, &f->have) == 0)
+        return 0;
+    box_value(x, f, p, "/robndbox/", RBOX_NAMES, 5, f->rbox, &f->rhave);
     return 0;
 }
 

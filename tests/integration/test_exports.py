@@ -301,7 +301,7 @@ class FormatsTest(ExportCase):
         self.assertIsNotNone(listed["exports"][0]["download_url"])
 
         bad = [({"format": "tfrecord", "filters": {"dataset_id": self.ds}}, 422, "format"),
-               ({"format": "yolo", "filters": {"dataset_id": self.ds}, "options": {"variant": "obb"}}, 422,
+               ({"format": "yolo", "filters": {"dataset_id": self.ds}, "options": {"variant": "classify"}}, 422,
                 "options.variant"),
                ({"format": "coco", "filters": {}}, 422, "filters.dataset_id"),
                ({"format": "coco", "filters": {"dataset_id": self.ds, "status": "bogus"}}, 422, "filters.status"),

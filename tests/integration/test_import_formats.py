@@ -16,31 +16,20 @@ def pt(x, y):
     return {"x": x, "y": y}
 
 
-class ImportFormatsTest(lh.LoupeTestCase):
+class RoundTripCase(lh.LoupeTestCase):
+    """A team with a worker, a source dataset holding item a.jpg (self.a) and a target dataset holding
+    the same item to import into; self.cat is a class of `types`."""
+    types = ["bounding_box", "polygon", "ellipse", "line", "keypoint", "tag", "mask", "raster_layer"]
+
     def setUp(self):
         super().setUp()
         self.start_team()
         self.worker = self.start_worker()
         self.src = self.dataset("Source")
         self.dst = self.dataset("Again")
-        self.cat = self.klass("cat", ["bounding_box", "polygon", "ellipse", "line", "keypoint", "tag", "mask",
-                                      "raster_layer"])
+        self.cat = self.klass("cat", self.types)
         self.a = self.item(self.src, "a.jpg", "/p")
         self.item(self.dst, "a.jpg", "/p")  # the items to import into, with their sizes
-        c = self.cat
-        self.dense = [0, 10 * W + 20, 1, 10, 0, W - 10, 1, 10, 0, W * H - (11 * W + 30)]
-        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a, json={"create": [
-            {"class_id": c, "bounding_box": {"x": 2, "y": 3, "w": 10, "h": 20}},
-            {"class_id": c, "polygon": {"paths": [[pt(30, 5), pt(50, 5), pt(50, 25), pt(30, 25)]]}},
-            {"class_id": c, "ellipse": {"center": pt(40, 30), "radius": pt(8, 4), "angle": 0.5}},
-            {"class_id": c, "line": {"path": [pt(0, 0), pt(9, 7)]}},
-            {"class_id": c, "keypoint": {"x": 3, "y": 4}},
-            {"class_id": c, "tag": {}},
-            {"id": "4f58cca2-e174-4564-b242-1d17042f1b01", "class_id": c, "mask": {}},
-            {"class_id": c, "raster_layer": {"dense_rle": self.dense, "total_pixels": W * H,
-                                             "mask_annotation_ids_mapping": {
-                                                 "4f58cca2-e174-4564-b242-1d17042f1b01": 1}}}]})
-        self.assertEqual(r.status, 200, r.text)
 
     def dataset(self, name):
         r = self.c.post("/api/v1/datasets", json={"name": name})
@@ -89,6 +78,25 @@ class ImportFormatsTest(lh.LoupeTestCase):
 
     def kinds(self, anns, kind):
         return [a[kind] for a in anns if kind in a]
+
+
+class ImportFormatsTest(RoundTripCase):
+    def setUp(self):
+        super().setUp()
+        c = self.cat
+        self.dense = [0, 10 * W + 20, 1, 10, 0, W - 10, 1, 10, 0, W * H - (11 * W + 30)]
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a, json={"create": [
+            {"class_id": c, "bounding_box": {"x": 2, "y": 3, "w": 10, "h": 20}},
+            {"class_id": c, "polygon": {"paths": [[pt(30, 5), pt(50, 5), pt(50, 25), pt(30, 25)]]}},
+            {"class_id": c, "ellipse": {"center": pt(40, 30), "radius": pt(8, 4), "angle": 0.5}},
+            {"class_id": c, "line": {"path": [pt(0, 0), pt(9, 7)]}},
+            {"class_id": c, "keypoint": {"x": 3, "y": 4}},
+            {"class_id": c, "tag": {}},
+            {"id": "4f58cca2-e174-4564-b242-1d17042f1b01", "class_id": c, "mask": {}},
+            {"class_id": c, "raster_layer": {"dense_rle": self.dense, "total_pixels": W * H,
+                                             "mask_annotation_ids_mapping": {
+                                                 "4f58cca2-e174-4564-b242-1d17042f1b01": 1}}}]})
+        self.assertEqual(r.status, 200, r.text)
 
     def test_voc_yolo_cvat_mask(self):
         # VOC: every shape with an extent as the pixels its box covers (1-based inclusive read back)

@@ -112,25 +112,13 @@ class VideoTest(tv.VideoCase):
         self.assertEqual(doc["annotations"], [])
 
 
-class FormatsTest(lh.LoupeTestCase):
-    dataset = tif.ImportFormatsTest.dataset
-    klass = tif.ImportFormatsTest.klass
-    item = tif.ImportFormatsTest.item
-    round_trip = tif.ImportFormatsTest.round_trip
-    kinds = tif.ImportFormatsTest.kinds
-
+class FormatsTest(tif.RoundTripCase):
+    types = TYPES
     BOX = {"x": 20, "y": 12, "w": 16, "h": 8, "angle": 0.5}     # inside the 64 x 48 image
     FLAT = {"x": 2, "y": 30, "w": 10, "h": 6, "angle": 0}       # a rotated box that is not turned
 
     def setUp(self):
         super().setUp()
-        self.start_team()
-        self.worker = self.start_worker()
-        self.src = self.dataset("Source")
-        self.dst = self.dataset("Again")
-        self.cat = self.klass("plate", TYPES)
-        self.a = self.item(self.src, "a.jpg", "/p")
-        self.item(self.dst, "a.jpg", "/p")
         r = self.c.post("/api/v1/items/%s/annotations/batch" % self.a, json={"create": [
             {"class_id": self.cat, "rotated_box": self.BOX}, {"class_id": self.cat, "rotated_box": self.FLAT}]})
         self.assertEqual(r.status, 200, r.text)
