@@ -144,14 +144,29 @@ static const char *read_object_text(lp_req *req, json_t *obj, const char *prefix
     return out;
 }
 
+/* The JSON object text obj (NULL: {}) with member name set to value, as
+ * compact text (arena); NULL with req->err on failure. */
+static const char *with_member(lp_req *req, const char *obj, const char *name, const char *value)
+{
+    json_t *o = obj ? json_loads(obj, 0, NULL) : json_object();
+    char *text = o && json_object_set_new(o, name, json_string(value)) == 0 ? json_dumps(o, JSON_COMPACT) : NULL;
+    const char *out = text ? lp_arena_strdup(req->arena, text) : NULL;
+    free(text);
+    json_decref(o);
+    if (!out)
+        lp_error_set(&req->err, LP_E_NOMEM, "out of memory reading %s", name);
+    return out;
+}
+
 static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
 {
-    static const char *const fields[] = {"name",     "type",   "width",  "height",   "frame_count",
-                                         "fps",      "rotation", "format", "metadata", NULL};
+    static const char *const fields[] = {"name",     "type",   "width",    "height",       "frame_count",
+                                         "fps",      "rotation", "format", "metadata", "dicom_series", NULL};
+    static const char *const series_modes[] = {"slots", "items", NULL};
     static const char *const types[] = {"image", "video", "volume", "dicom", "pdf", "audio", NULL};
     const lp_config *cfg = req->svc->cfg;
     const char *prefix = lp_arena_printf(req->arena, "slots[%zu].", k);
-    int type = -1;
+    int type = -1, mode = -1;
     double fps = -1;
     int64_t rot = 0;
 
@@ -181,6 +196,14 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
     out->rotation = (int)rot;
     lp_in_string(req, s, prefix, "format", LP_IN_OPTIONAL, SLOT_FORMAT_MAX, &out->format);
     out->metadata = read_object_text(req, s, prefix, "metadata");
+    /* kept in the slot's metadata, where the worker reads it (media.normalize) */
+    if (lp_in_enum(req, s, prefix, "dicom_series", LP_IN_OPTIONAL, series_modes, &mode) == 0 && mode >= 0) {
+        if (out->type && strcmp(out->type, "volume") != 0)
+            lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%sdicom_series", prefix),
+                           "applies to volume slots only");
+        else if (req->err.code == LP_OK)
+            out->metadata = with_member(req, out->metadata, "dicom_series", series_modes[mode]);
+    }
     if (out->width > 0 && out->height > 0 && out->type) {
         int64_t limit = strcmp(out->type, "video") == 0 ? cfg->video_max_pixels : cfg->image_max_pixels;
         if (out->width > limit / out->height)

@@ -1,6 +1,8 @@
 /* loupe push DIR --dataset SLUG: every media file under DIR becomes an item at the same folder
  * and name (under --path), uploaded N at a time through one curl multi handle; a file whose
- * item already holds the same bytes is skipped (loupe/cli/plan.h), so a push resumes.
+ * item already holds the same bytes is skipped (loupe/cli/plan.h), so a push resumes. The .dcm
+ * files of a folder are one DICOM upload instead: one item named after the folder, its files
+ * sent as one multi-file upload (skipped when the item holds a file already, unless --replace).
  *
  * Steps: read the folder, hash each file, list the dataset's items with their slots' checksums,
  * plan, then run the transfers — per file a POST registering its item when it has none, then a
@@ -9,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "loupe/cli/commands.h"
@@ -417,6 +420,154 @@ static void run_transfers(push *p, const char *dataset_id)
     curl_multi_cleanup(m);
 }
 
+/* ---- DICOM folders: one item each, its .dcm files one multi-file upload ---------------------- */
+
+static int is_dicom(const char *rel)
+{
+    size_t n = strlen(rel);
+    return n > 4 && strcasecmp(rel + n - 4, ".dcm") == 0;
+}
+
+/* The length of rel's folder ("a/b" of "a/b/c.dcm"; 0 for a file at the top). */
+static size_t folder_len(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    return slash ? (size_t)(slash - rel) : 0;
+}
+
+/* Every file of the folder (members, k of them) ends as action. */
+static void folder_done(push *p, const size_t *members, size_t k, const char *action, const char *item_id,
+                        const char *job_id, const char *error)
+{
+    for (size_t j = 0; j < k; j++) {
+        file_result *r = &p->res[members[j]];
+        lp_strlcpy(r->item_id, item_id ? item_id : "", sizeof r->item_id);
+        lp_strlcpy(r->job_id, job_id ? job_id : "", sizeof r->job_id);
+        if (strcmp(action, "uploaded") == 0)
+            p->prog.bytes_done += p->fs.v[members[j]].size;
+        else if (strcmp(action, "skipped") == 0)
+            p->prog.bytes_total -= p->fs.v[members[j]].size;
+        done(p, members[j], action, error);
+    }
+}
+
+/* The item of a DICOM folder: the one at its path and name (*slot its first slot), else a new one
+ * with a volume slot "0". Writes its id into item_id; 1 when it holds a stored file already and
+ * --replace was not given (nothing to send), 0 to send, -1 with err. */
+static int folder_item(push *p, const char *dataset_id, const char *path, const char *name,
+                       const lp_cli_remote_item *remote, size_t nremote, char item_id[40], const char **slot,
+                       lp_cli_error *err)
+{
+    char url[128];
+    json_t *answer = NULL;
+    for (size_t i = 0; i < nremote; i++) {
+        if (strcmp(remote[i].path, path) != 0 || strcmp(remote[i].name, name) != 0)
+            continue;
+        lp_strlcpy(item_id, remote[i].item_id, 40);
+        *slot = remote[i].slot;
+        return remote[i].sha256 && !p->ctx->args->replace ? 1 : 0;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "name", name, "path", path, "slots", "name", "0", "type",
+                             "volume");
+    snprintf(url, sizeof url, "/api/v1/datasets/%s/items", dataset_id);
+    int rc = body ? lp_cli_request(p->ctx->client, "POST", url, body, &answer, err)
+                  : lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");
+    const char *id = json_string_value(json_object_get(answer, "id"));
+    if (rc == 0 && !id)
+        rc = lp_cli_error_set(err, LP_CLI_FAILED, "the server answered without the item's id");
+    if (rc == 0) {
+        lp_strlcpy(item_id, id, 40);
+        *slot = "0";
+    }
+    json_decref(body);
+    json_decref(answer);
+    return rc;
+}
+
+/* Sends the k files of one folder as one multi-file upload (POST …/files, a PUT per file, POST
+ * …/complete) into the folder's item; its name is the folder's (top: DIR's own), its path the
+ * folder's parent under --path. Every file of the folder ends counted. */
+static void push_folder(push *p, const char *dataset_id, const char *dir, const lp_cli_remote_item *remote,
+                        size_t nremote, const size_t *members, size_t k)
+{
+    char rel[1024], path[1100], url[1400], item_id[40] = "", job_id[40] = "";
+    const char *name, *slot = "0", *first = p->fs.v[members[0]].rel, *base = strrchr(dir, '/');
+    size_t flen = folder_len(first);
+    lp_cli_error err = {0};
+    json_t *body = NULL, *answer = NULL;
+    int t;
+
+    snprintf(rel, sizeof rel, "%.*s", (int)(flen ? flen : strlen(base ? base + 1 : dir)),
+             flen ? first : base ? base + 1 : dir);
+    if (lp_cli_remote_location(p->ctx->args->path ? p->ctx->args->path : "/", rel, path, sizeof path, &name) != 0 ||
+        !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        folder_done(p, members, k, "failed", NULL, NULL, "the folder's name cannot name an item");
+        return;
+    }
+    if ((t = folder_item(p, dataset_id, path, name, remote, nremote, item_id, &slot, &err)) != 0) {
+        folder_done(p, members, k, t > 0 ? "skipped" : "failed", item_id, NULL, t > 0 ? NULL : err.message);
+        goto cleanup;
+    }
+    char *esc = curl_easy_escape(NULL, slot, 0);
+    snprintf(url, sizeof url, "/api/v1/items/%s/slots/%s/files", item_id, esc ? esc : "0");
+    curl_free(esc);
+    body = json_pack("{s:I}", "files", (json_int_t)k);
+    if (lp_cli_request(p->ctx->client, "POST", url, body, &answer, &err) != 0)
+        goto failed;
+    const char *file_url = json_string_value(json_object_get(answer, "file_url"));
+    const char *complete = json_string_value(json_object_get(answer, "complete_url"));
+    const char *hole = file_url ? strstr(file_url, "{n}") : NULL;
+    if (!hole || !complete) {
+        lp_cli_error_set(&err, LP_CLI_FAILED, "the server answered without the upload's URLs");
+        goto failed;
+    }
+    for (size_t j = 0; j < k; j++) {
+        char part[1400];
+        snprintf(part, sizeof part, "%.*s%zu%s", (int)(hole - file_url), file_url, j + 1, hole + 3);
+        if (lp_cli_upload(p->ctx->client, "PUT", part, disk_path(&p->fs, members[j]), NULL, &err) != 0)
+            goto failed;
+    }
+    snprintf(url, sizeof url, "%s", complete);
+    json_decref(answer);
+    answer = NULL;
+    if (lp_cli_request(p->ctx->client, "POST", url, NULL, &answer, &err) != 0)
+        goto failed;
+    const char *job = json_string_value(json_object_get(json_object_get(answer, "job"), "id"));
+    lp_strlcpy(job_id, job ? job : "", sizeof job_id);
+    folder_done(p, members, k, "uploaded", item_id, job_id, NULL);
+    goto cleanup;
+failed:
+    folder_done(p, members, k, "failed", item_id, NULL, err.message);
+cleanup:
+    json_decref(body);
+    json_decref(answer);
+    lp_cli_error_clear(&err);
+}
+
+/* Every folder holding .dcm files is pushed as one item (push_folder), before the other files. */
+static void push_dicom_folders(push *p, const char *dataset_id, const char *dir, const lp_cli_remote_item *remote,
+                               size_t nremote)
+{
+    size_t *members = malloc((p->fs.n + 1) * sizeof *members);
+    for (size_t i = 0; i < p->fs.n; i++) {
+        const char *rel = p->fs.v[i].rel;
+        if (p->res[i].action || !is_dicom(rel))
+            continue;
+        if (!members) {
+            done(p, i, "failed", "out of memory");
+            continue;
+        }
+        size_t k = 0, flen = folder_len(rel);
+        for (size_t j = i; j < p->fs.n; j++) {
+            const char *other = p->fs.v[j].rel;
+            if (!p->res[j].action && is_dicom(other) && folder_len(other) == flen && strncmp(other, rel, flen) == 0)
+                members[k++] = j;
+        }
+        push_folder(p, dataset_id, dir, remote, nremote, members, k);
+    }
+    free(members);
+}
+
 static json_t *summary_json(push *p, const char *slug)
 {
     json_t *list = json_array();
@@ -481,9 +632,11 @@ int lp_cli_cmd_push(lp_cli_ctx *ctx)
     }
     p.prog.files_total = p.fs.n;
     for (size_t i = 0; i < p.fs.n; i++)
-        if (p.plan[i].action == LP_CLI_CREATE || p.plan[i].action == LP_CLI_UPLOAD)
+        if (p.plan[i].action == LP_CLI_CREATE || p.plan[i].action == LP_CLI_UPLOAD || is_dicom(p.fs.v[i].rel))
             p.prog.bytes_total += p.fs.v[i].size;
     for (size_t i = 0; i < p.fs.n; i++) {
+        if (is_dicom(p.fs.v[i].rel))
+            continue; /* by folder, below */
         if (p.plan[i].action == LP_CLI_SKIP) {
             lp_strlcpy(p.res[i].item_id, p.plan[i].item->item_id, sizeof p.res[i].item_id);
             done(&p, i, "skipped", NULL);
@@ -494,6 +647,7 @@ int lp_cli_cmd_push(lp_cli_ctx *ctx)
     }
     for (size_t k = 0; k < (size_t)ctx->args->parallel; k++)
         lp_buf_init(&p.slots[k].answer, ANSWER_MAX);
+    push_dicom_folders(&p, dataset_id, dir, remote, nremote);
     run_transfers(&p, dataset_id);
     for (size_t k = 0; k < (size_t)ctx->args->parallel; k++)
         lp_buf_free(&p.slots[k].answer);

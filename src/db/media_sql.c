@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "db_int.h"
+#include "loupe/core/util.h"
 
 #define SLOT_COLUMNS LP_DB_SLOT_COLUMNS
 
@@ -200,6 +203,116 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
                        "WHERE id = $1 AND (storage->>'upload_id' = $2 OR storage->'next'->>'upload_id' = $2) "
                        "RETURNING item_id",
                        3, p, err);
+}
+
+/* ---- DICOM series beyond the first ------------------------------------- */
+
+/* The item of in->source named after it with suffix, made (or found, when
+ * made for this rank before) beside it. 1 with item_id and *name, 0 when
+ * the name is held by another item, -1. */
+static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, const char *rank, const char *suffix,
+                       char item_id[LP_DB_UUID_LEN], char **name, lp_error *err)
+{
+    const char *p[4] = {in->source->item_id, suffix, in->source->id, rank};
+    PGresult *r = lp_db_query(db,
+                              "INSERT INTO items AS i (team_id, dataset_id, name, path, priority, metadata) "
+                              "SELECT team_id, dataset_id, name || $2, path, priority, "
+                              "  jsonb_build_object('series_of', jsonb_build_object('item', id, 'slot', $3::text, "
+                              "  'rank', $4::integer)) "
+                              "FROM items WHERE id = $1 "
+                              "ON CONFLICT (dataset_id, path, name) DO UPDATE SET updated_at = now() "
+                              "WHERE i.metadata->'series_of'->>'slot' = $3 AND i.metadata->'series_of'->'rank' = to_jsonb($4::integer) "
+                              "RETURNING id, name",
+                              4, p, err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found) {
+        lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
+        *name = lp_db_text(a, r, 0, 1);
+    }
+    PQclear(r);
+    if (found && !*name)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    return found;
+}
+
+/* The series' slot called name in item_id, made or found as series_item. 1,
+ * 0 when the name is held by another slot, -1. */
+static int series_slot(lp_db *db, const lp_media_series_put *in, const char *rank, const char *item_id,
+                       const char *name, lp_error *err)
+{
+    const lp_media_slot_result *res = in->res;
+    char w[24], h[24], fc[24];
+    char *storage = NULL;
+    int rc = -1;
+    json_t *st = res && res->storage_merge ? json_loads(res->storage_merge, 0, NULL) : json_object();
+    if (!st || json_object_set_new(st, "upload_id", json_string(in->upload_id)) != 0 ||
+        !(storage = json_dumps(st, JSON_COMPACT))) {
+        json_decref(st);
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    }
+    json_decref(st);
+    if (res) {
+        snprintf(w, sizeof w, "%lld", (long long)res->width);
+        snprintf(h, sizeof h, "%lld", (long long)res->height);
+        snprintf(fc, sizeof fc, "%lld", (long long)res->frame_count);
+    }
+    const char *p[12] = {item_id, name, res ? "ready" : "error", res ? NULL : in->reason,
+                         res && res->width > 0 ? w : NULL, res && res->height > 0 ? h : NULL,
+                         res && res->frame_count > 0 ? fc : NULL, res ? res->format : NULL, storage,
+                         res && res->media_json ? res->media_json : NULL, in->source->id, rank};
+    PGresult *r = lp_db_query(db,
+                              "INSERT INTO slots AS s (item_id, name, type, position, status, error, width, height, "
+                              "  frame_count, format, storage, metadata) "
+                              "VALUES ($1, $2, 'volume', (SELECT coalesce(max(position) + 1, 0) FROM slots "
+                              "  WHERE item_id = $1), $3, $4, $5::integer, $6::integer, $7::integer, $8, $9::jsonb, "
+                              "  jsonb_build_object('series_of', jsonb_build_object('slot', $11::text, "
+                              "  'rank', $12::integer)) || "
+                              "  CASE WHEN $10::jsonb IS NULL THEN '{}' ELSE jsonb_build_object('media', $10::jsonb) END) "
+                              "ON CONFLICT (item_id, name) DO UPDATE SET status = EXCLUDED.status, "
+                              "  error = EXCLUDED.error, width = EXCLUDED.width, height = EXCLUDED.height, "
+                              "  frame_count = EXCLUDED.frame_count, format = EXCLUDED.format, "
+                              "  storage = EXCLUDED.storage, metadata = (s.metadata - 'media') || EXCLUDED.metadata "
+                              "WHERE s.metadata->'series_of'->>'slot' = $11 AND s.metadata->'series_of'->'rank' = to_jsonb($12::integer) "
+                              "RETURNING id",
+                              12, p, err);
+    if (r) {
+        rc = PQntuples(r) > 0;
+        PQclear(r);
+    }
+    free(storage);
+    return rc;
+}
+
+int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in, char item_id[LP_DB_UUID_LEN],
+                           char **name, lp_error *err)
+{
+    char rank[16], suffix[32];
+    int got = 0;
+    snprintf(rank, sizeof rank, "%d", in->rank);
+    for (int n = 1; n <= 100 && got == 0; n++) {
+        if (n == 1)
+            snprintf(suffix, sizeof suffix, "-%d", in->rank);
+        else
+            snprintf(suffix, sizeof suffix, "-%d-%d", in->rank, n);
+        if (in->own_item) {
+            got = series_item(db, a, in, rank, suffix, item_id, name, err);
+            if (got == 1)
+                got = series_slot(db, in, rank, item_id, in->source->name, err);
+        } else {
+            lp_strlcpy(item_id, in->source->item_id, LP_DB_UUID_LEN);
+            *name = lp_arena_printf(a, "%s%s", in->source->name, suffix);
+            got = *name ? series_slot(db, in, rank, item_id, *name, err)
+                        : lp_error_set(err, LP_E_NOMEM, "out of memory");
+        }
+    }
+    if (got < 0)
+        return -1;
+    if (got == 0)
+        return lp_error_set(err, LP_E_CONFLICT, "no free name for DICOM series %d of slot \"%s\"", in->rank,
+                            in->source->name);
+    return lp_db_media_item_refresh(db, item_id, err);
 }
 
 /* ---- Uploads ----------------------------------------------------------- */

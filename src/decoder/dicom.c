@@ -2,9 +2,12 @@
  * one DICOM file or a zip of a series — is checked file by file, every file
  * is written de-identified into out_dir (several files at once, each by a
  * thread of its own; the pixel data straight from the file read, never
- * copied), the series is checked and its
- * slices numbered by position along the normal. dcm2niix (started by the
- * worker, never from here) then reads only these files. */
+ * copied), the files are grouped by Series Instance UID, and each series is
+ * checked and its slices numbered by position along its own normal into
+ * out_dir/<n> (n = 1, 2 … in the order of lp_dicom_series_group). A series
+ * that is not one volume is described with its error and left out; the
+ * others carry on. dcm2niix (started by the worker, never from here) then
+ * reads only these files, one series directory at a time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -290,21 +293,50 @@ static int read_zip(series *s, int fd, uint64_t size, const lp_media_limits *l, 
     return rc;
 }
 
-/* Numbers the slices by position along the normal: in-N.dcm becomes
- * slice-<rank>.dcm with Instance Number rank + 1, written in place. */
-static int number_slices(series *s, lp_error *err)
+/* The windows of a series (those of its first file) as a JSON array (new). */
+static json_t *windows_json(const lp_dicom_info *first)
 {
-    size_t *order = malloc(s->n * sizeof *order);
+    lp_volume_window w[LP_DICOM_MAX_WINDOWS];
+    int nw = lp_dicom_windows(first, w);
+    json_t *windows = json_array();
+    for (int i = 0; windows && i < nw; i++)
+        json_array_append_new(windows, json_pack("{s:s, s:f, s:f}", "name", w[i].name, "center", w[i].center, "width",
+                                                 w[i].width));
+    return windows;
+}
+
+/* Numbers the m slices of one series (written files at[0..m-1]) by position
+ * along its own normal: in-N.dcm becomes <dir>/slice-<rank>.dcm with Instance
+ * Number rank + 1, written in place. 0, 1 when the files do not form one
+ * volume (err says why; they are removed), -1 with err. */
+static int number_series(series *s, const size_t *at, size_t m, const char *dir, lp_error *err)
+{
+    size_t *order = malloc(m * sizeof *order);
+    lp_dicom_info *info = malloc(m * sizeof *info);
     char from[LP_MEDIA_PATH_MAX], to[LP_MEDIA_PATH_MAX], value[32];
     int rc = -1;
-    if (!order)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory ordering the slices");
-    if (lp_dicom_series_order(s->info, s->n, order, err) != 0)
+    if (!order || !info) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory ordering the slices");
         goto cleanup;
-    for (size_t rank = 0; rank < s->n; rank++) {
-        size_t i = order[rank];
+    }
+    for (size_t k = 0; k < m; k++)
+        info[k] = s->info[at[k]];
+    if (lp_dicom_series_order(info, m, order, err) != 0) {
+        for (size_t k = 0; k < m; k++) {
+            snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, s->member[at[k]]);
+            unlink(from);
+        }
+        rc = err->code == LP_E_INVALID ? 1 : -1;
+        goto cleanup;
+    }
+    if (mkdir(dir, 0700) != 0) {
+        lp_error_set(err, LP_E_IO, "cannot make a directory for a DICOM series");
+        goto cleanup;
+    }
+    for (size_t rank = 0; rank < m; rank++) {
+        size_t i = at[order[rank]];
         snprintf(from, sizeof from, "%s/in-%06zu.dcm", s->out_dir, s->member[i]);
-        snprintf(to, sizeof to, "%s/slice-%06zu.dcm", s->out_dir, rank);
+        snprintf(to, sizeof to, "%s/slice-%06zu.dcm", dir, rank);
         snprintf(value, sizeof value, "%-*zu", LP_DICOM_INSTANCE_WIDTH, rank + 1);
         int fd = open(from, O_WRONLY | O_CLOEXEC);
         ssize_t w = fd >= 0 ? pwrite(fd, value, LP_DICOM_INSTANCE_WIDTH, (off_t)s->instance_at[i]) : -1;
@@ -317,7 +349,58 @@ static int number_slices(series *s, lp_error *err)
     rc = 0;
 cleanup:
     free(order);
+    free(info);
     return rc;
+}
+
+/* Groups the written files by series and numbers each series into its own
+ * directory out_dir/<rank + 1>; returns the series' descriptions (new JSON
+ * array: files, modality, windows, number, dir — or error for a series that
+ * does not form one volume, its files removed), or NULL with err. */
+static json_t *split_series(series *s, int64_t max_series, lp_error *err)
+{
+    size_t *group = malloc(s->n * sizeof *group), *at = malloc(s->n * sizeof *at), nseries = 0;
+    char dir[LP_MEDIA_PATH_MAX], name[32];
+    json_t *list = json_array(), *out = NULL;
+    lp_error why;
+    if (!group || !at || !list) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory grouping the series");
+        goto cleanup;
+    }
+    if (lp_dicom_series_group(s->info, s->n, (size_t)max_series, group, &nseries, err) != 0)
+        goto cleanup;
+    for (size_t g = 0; g < nseries; g++) {
+        size_t m = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (group[i] == g)
+                at[m++] = i;
+        const lp_dicom_info *first = &s->info[at[0]];
+        snprintf(name, sizeof name, "%zu", g + 1);
+        snprintf(dir, sizeof dir, "%s/%s", s->out_dir, name);
+        lp_error_clear(&why);
+        int t = number_series(s, at, m, dir, &why);
+        if (t < 0) {
+            *err = why;
+            goto cleanup;
+        }
+        json_t *one = json_pack("{s:I, s:s, s:o, s:s}", "files", (json_int_t)m, "modality", first->modality, "windows",
+                                windows_json(first), "dir", name);
+        if (one && first->series_number >= 0)
+            json_object_set_new(one, "number", json_integer((json_int_t)first->series_number));
+        if (one && t > 0)
+            json_object_set_new(one, "error", json_string(why.message));
+        if (!one || json_array_append_new(list, one) != 0) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory describing the series");
+            goto cleanup;
+        }
+    }
+    out = list;
+    list = NULL;
+cleanup:
+    json_decref(list);
+    free(group);
+    free(at);
+    return out;
 }
 
 json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
@@ -325,7 +408,7 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
     uint8_t key[LP_DICOM_KEY_LEN];
     series s = {.out_dir = a->out_dir, .key = key,
                 .vl = {.max_voxels = a->limits.volume_max_voxels, .max_side = a->limits.volume_max_side}};
-    json_t *doc = NULL, *windows = NULL;
+    json_t *doc = NULL, *list = NULL;
     uint8_t head[132];
     struct stat st;
     lp_buf single;
@@ -362,24 +445,21 @@ json_t *lp_decoder_dicom_doc(const lp_decoder_transform_args *a, lp_error *err)
         goto cleanup;
     }
     int64_t t_files = lp_now_mono_ms();
-    if (number_slices(&s, err))
+    if (!(list = split_series(&s, a->limits.dicom_max_series, err)))
         goto cleanup;
     int64_t t_order = lp_now_mono_ms();
-    lp_volume_window w[LP_DICOM_MAX_WINDOWS];
-    int nw = lp_dicom_windows(&s.info[0], w);
-    windows = json_array();
-    for (int i = 0; windows && i < nw; i++)
-        json_array_append_new(windows, json_pack("{s:s, s:f, s:f}", "name", w[i].name, "center", w[i].center, "width",
-                                                 w[i].width));
-    doc = json_pack("{s:b, s:I, s:I, s:s, s:O, s:{s:I, s:I}}", "ok", 1, "files", (json_int_t)s.n, "skipped",
-                    (json_int_t)s.skipped, "modality", s.info[0].modality, "windows", windows, "timings", "files_ms",
+    /* the first series' modality and windows also at the top, as for one series */
+    const json_t *first = json_array_get(list, 0);
+    doc = json_pack("{s:b, s:I, s:I, s:O, s:O, s:O, s:{s:I, s:I}}", "ok", 1, "files", (json_int_t)s.n, "skipped",
+                    (json_int_t)s.skipped, "modality", json_object_get(first, "modality"), "windows",
+                    json_object_get(first, "windows"), "series", list, "timings", "files_ms",
                     (json_int_t)(t_files - t0), "order_ms", (json_int_t)(t_order - t_files));
     if (!doc)
         lp_error_set(err, LP_E_NOMEM, "out of memory describing the series");
 cleanup:
     if (fd >= 0)
         close(fd);
-    json_decref(windows);
+    json_decref(list);
     free(s.info);
     free(s.instance_at);
     free(s.member);

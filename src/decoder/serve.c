@@ -57,7 +57,7 @@ static int limits_parse(json_t *o, lp_media_limits *l, lp_error *err)
     json_error_t jerr;
     const char *codecs = NULL;
     memset(l, 0, sizeof *l);
-    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:i, s:I, s:I, s:i}", "image_max_pixels",
+    if (json_unpack_ex(o, &jerr, JSON_STRICT, "{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:i, s:I, s:I, s:i, s:I}", "image_max_pixels",
                        &l->image_max_pixels, "image_pyramid_pixels", &l->image_pyramid_pixels, "thumbnail_size",
                        &l->thumbnail_size, "preview_size", &l->preview_size, "video_max_duration_ms",
                        &l->video_max_duration_ms, "video_max_frames", &l->video_max_frames, "video_max_pixels",
@@ -65,7 +65,7 @@ static int limits_parse(json_t *o, lp_media_limits *l, lp_error *err)
                        "volume_max_voxels", &l->volume_max_voxels, "volume_max_side", &l->volume_max_side,
                        "volume_gzip_level", &l->volume_gzip_level,
                        "dicom_max_files", &l->dicom_max_files, "dicom_max_bytes", &l->dicom_max_bytes,
-                       "dicom_threads", &l->dicom_threads) != 0)
+                       "dicom_threads", &l->dicom_threads, "dicom_max_series", &l->dicom_max_series) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: %s", jerr.text);
     if (strlen(codecs) >= sizeof l->video_codecs)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder received malformed limits: video_codecs is too long");

@@ -128,7 +128,7 @@ void lp_decoder_free(lp_decoder *d)
 
 static json_t *limits_json(const lp_media_limits *l)
 {
-    return json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:i, s:I, s:I, s:i}", "image_max_pixels",
+    return json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:i, s:I, s:I, s:i, s:I}", "image_max_pixels",
                      (json_int_t)l->image_max_pixels, "image_pyramid_pixels", (json_int_t)l->image_pyramid_pixels,
                      "thumbnail_size", l->thumbnail_size, "preview_size", l->preview_size, "video_max_duration_ms",
                      (json_int_t)l->video_max_duration_ms, "video_max_frames", (json_int_t)l->video_max_frames,
@@ -137,7 +137,8 @@ static json_t *limits_json(const lp_media_limits *l)
                      (json_int_t)l->volume_max_voxels, "volume_max_side", (json_int_t)l->volume_max_side,
                      "volume_gzip_level", l->volume_gzip_level,
                      "dicom_max_files", (json_int_t)l->dicom_max_files, "dicom_max_bytes",
-                     (json_int_t)l->dicom_max_bytes, "dicom_threads", l->dicom_threads);
+                     (json_int_t)l->dicom_max_bytes, "dicom_threads", l->dicom_threads, "dicom_max_series",
+                     (json_int_t)l->dicom_max_series);
 }
 
 /* Sends req (stolen) with affinity. */

@@ -33,6 +33,7 @@ void lp_media_limits_from_config(lp_media_limits *out, const lp_config *cfg)
     out->dicom_max_files = cfg->dicom_max_files;
     out->dicom_max_bytes = cfg->dicom_max_bytes;
     out->dicom_threads = (int)cfg->dicom_threads;
+    out->dicom_max_series = cfg->dicom_max_series;
 }
 
 /* FFmpeg and libvips talk on stderr; their words go to the debug log

@@ -267,6 +267,7 @@ int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp
     int ncenters = 0, nwidths = 0;
 
     memset(out, 0, sizeof *out);
+    out->series_number = -1;
     if (read_meta(&r, out->transfer_syntax, sizeof out->transfer_syntax, err))
         return -1;
     while (r.pos < r.len) {
@@ -292,6 +293,12 @@ int lp_dicom_parse(const void *file, size_t len, const lp_volume_limits *lim, lp
         case TAG(0x0020, 0x000E):
             string_value(&r, &e, out->series_uid, sizeof out->series_uid);
             break;
+        case TAG(0x0020, 0x0011): {
+            double number; /* a series without a usable number sorts after the numbered ones */
+            if (numbers_value(&r, &e, &number, 1) == 1 && number >= 0 && number <= 2147483647)
+                out->series_number = (int64_t)number;
+            break;
+        }
         case TAG(0x0020, 0x0032):
             if (numbers_value(&r, &e, out->position, 3) != 3)
                 return malformed(err, "Image Position (Patient)");
@@ -669,6 +676,55 @@ static int by_position(const void *a, const void *b)
 static bool near(double a, double b, double tol)
 {
     return fabs(a - b) <= tol;
+}
+
+/* 1 when series a (first seen at file fa) comes before series b (at fb). */
+static bool series_before(int64_t a, size_t fa, int64_t b, size_t fb)
+{
+    if ((a < 0) != (b < 0))
+        return a >= 0; /* numbered series first */
+    return a != b ? a < b : fa < fb;
+}
+
+int lp_dicom_series_group(const lp_dicom_info *f, size_t n, size_t max_series, size_t *group, size_t *nseries,
+                          lp_error *err)
+{
+    size_t *first = malloc((max_series + 1) * sizeof *first), *rank = NULL, count = 0;
+    int rc = -1;
+    if (!first)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory grouping the series");
+    for (size_t i = 0; i < n; i++) {
+        size_t g = 0;
+        while (g < count && strcmp(f[first[g]].series_uid, f[i].series_uid) != 0)
+            g++;
+        if (g == count) {
+            if (count == max_series) {
+                lp_error_set(err, LP_E_TOO_LARGE, "the upload holds more than %zu DICOM series (dicom_max_series)",
+                             max_series);
+                goto cleanup;
+            }
+            first[count++] = i;
+        }
+        group[i] = g; /* by first appearance for now */
+    }
+    if (!(rank = malloc((count ? count : 1) * sizeof *rank))) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory grouping the series");
+        goto cleanup;
+    }
+    for (size_t g = 0; g < count; g++) {
+        rank[g] = 0;
+        for (size_t h = 0; h < count; h++)
+            if (h != g && series_before(f[first[h]].series_number, first[h], f[first[g]].series_number, first[g]))
+                rank[g]++;
+    }
+    for (size_t i = 0; i < n; i++)
+        group[i] = rank[group[i]];
+    *nseries = count;
+    rc = 0;
+cleanup:
+    free(first);
+    free(rank);
+    return rc;
 }
 
 int lp_dicom_series_order(const lp_dicom_info *f, size_t n, size_t *order, lp_error *err)

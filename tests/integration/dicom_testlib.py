@@ -54,7 +54,7 @@ def ds(*numbers):
 
 def slice_file(pixels, rows, cols, position, orientation=(1, 0, 0, 0, 1, 0), spacing=(0.7, 0.7), instance=1,
                series="1.2.826.0.1.3680043.9.7777.1", study="1.2.826.0.1.3680043.9.7777.2", phi=None,
-               syntax=EXPLICIT, window=(40, 400), modality="CT", tilt=None, extra=b""):
+               syntax=EXPLICIT, window=(40, 400), modality="CT", tilt=None, extra=b"", series_number=3):
     """A CT slice: pixels are rows×cols little-endian int16 bytes; phi maps attribute names
     (PatientName, PatientID, PatientBirthDate, InstitutionName, ReferringPhysicianName,
     AccessionNumber, StudyDescription) to values put in the file."""
@@ -72,7 +72,7 @@ def slice_file(pixels, rows, cols, position, orientation=(1, 0, 0, 0, 1, 0), spa
         g, e, vr = tags[name]
         els.append((g, e, vr, value))
     els += [(0x18, 0x50, "DS", ds(1.0)), (0x20, 0xD, "UI", study), (0x20, 0xE, "UI", series),
-            (0x20, 0x11, "IS", "3"), (0x20, 0x13, "IS", str(1000 - instance)),
+            (0x20, 0x11, "IS", str(series_number)), (0x20, 0x13, "IS", str(1000 - instance)),
             (0x20, 0x32, "DS", ds(*position)), (0x20, 0x37, "DS", ds(*orientation)),
             (0x20, 0x52, "UI", study + ".9"), (0x28, 2, "US", 1), (0x28, 4, "CS", "MONOCHROME2"),
             (0x28, 0x10, "US", rows), (0x28, 0x11, "US", cols), (0x28, 0x30, "DS", ds(*spacing)),

@@ -5,7 +5,8 @@ lines off a terminal and a live bar on one), then again with everything skipped 
 changed file refused unless --replace, an interrupted push resumed; pull of a COCO archive through
 the export API; import of it back; jobs watch; --json parsed everywhere; LOUPE_URL and
 LOUPE_API_KEY overriding the stored login; the exit statuses and the server's problem detail; a
-push through a node's request limit (429 waited out and sent again)."""
+push through a node's request limit (429 waited out and sent again); a push of DICOM folders (each
+folder's .dcm files one item through one multi-file upload)."""
 # ctest-timeout: 600
 
 import hashlib
@@ -253,6 +254,40 @@ class CliTest(lh.LoupeTestCase):
         ds = self.loupe_json("datasets", "list")["datasets"][0]
         got = self.items(ds["id"])
         self.assertEqual(len(got), 6)
+
+    def test_push_dicom_folders(self):
+        """A folder's .dcm files are one item named after the folder, sent as one multi-file upload:
+        a folder of one series is one volume, a folder of two series two volume slots; other media
+        files stay one item each; a second push skips the folders already sent."""
+        if not mt.have("dcm2niix"):
+            self.skipTest("dcm2niix is needed to convert the DICOM series")
+        import test_volume_series as vs
+        root = os.path.join(self.sandbox.work_dir, "scans")
+        for folder, files in (("ct", vs.axial()), ("visit/both", vs.axial() + vs.sagittal())):
+            os.makedirs(os.path.join(root, folder))
+            for i, (_, data) in enumerate(files):
+                with open(os.path.join(root, folder, "%03d.dcm" % (i * 37 % 100)), "wb") as f:
+                    f.write(data)
+        mt.two_band_jpeg(os.path.join(root, "visit", "photo.jpg"), 32, 24, "red", "blue")
+        self.login()
+        ds = self.loupe_json("datasets", "create", "Scans")
+        out = self.loupe_json("push", root, "--dataset", ds["slug"])
+        self.assertEqual((out["uploaded"], out["skipped"], out["failed"]), (18, 0, 0), out)
+        by_file = {f["file"]: f for f in out["files"]}
+        self.assertEqual(len({by_file[f]["item_id"] for f in by_file if f.startswith("ct/")}), 1)
+        self.assertEqual(len({by_file[f]["job_id"] for f in by_file if f.startswith("visit/both/")}), 1)
+        items = self.wait_ready(ds["id"], 3)
+        self.assertEqual(sorted(items), [("/", "ct"), ("/visit", "both"), ("/visit", "photo.jpg")])
+        r = self.api.get("/api/v1/items/%s" % items[("/", "ct")]["id"])
+        self.assertEqual([(s["name"], s["type"]) for s in r.json()["slots"]], [("0", "volume")])
+        media = self.api.get("/api/v1/items/%s/slots/0/media" % items[("/", "ct")]["id"]).json()["media"]
+        self.assertEqual(media["source"]["files"], 6)
+        r = self.api.get("/api/v1/items/%s" % items[("/visit", "both")]["id"])
+        self.assertEqual([s["name"] for s in r.json()["slots"]], ["0", "0-2"])
+
+        again = self.loupe_json("push", root, "--dataset", ds["slug"])
+        self.assertEqual((again["uploaded"], again["skipped"], again["failed"]), (0, 18, 0), again)
+        self.assertEqual(len(self.items(ds["id"])), 3)
 
     def test_login_with_password_and_live_progress(self):
         # a server whose pages hold at most 3: the client falls back to the server's own page size

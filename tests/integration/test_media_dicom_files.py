@@ -118,10 +118,13 @@ class DicomFilesTest(mt.MediaTestCase):
             meta = self.slot_media(item_id)["media"]
             self.assertEqual(meta["modality"], name[:2], name)
             self.assertEqual(meta["source"]["files"], 1)
-        # two series in one upload: grouped by Series Instance UID, refused as the zip path refuses them
-        _, item = self.send_series([("a", pydicom_file("CT_small.dcm")), ("b", pydicom_file("MR_small.dcm"))])
-        self.assertEqual(item["status"], "error", item)
-        self.assertIn("mixes 2 DICOM series", item["error"])
+        # two series in one upload: grouped by Series Instance UID into two slots (both Series Number 1:
+        # ranked by their place in the upload)
+        item_id, item = self.send_series([("a", pydicom_file("CT_small.dcm")), ("b", pydicom_file("MR_small.dcm"))])
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual([s["name"] for s in item["slots"]], ["0", "0-2"])
+        self.assertEqual(self.slot_media(item_id, "0")["media"]["modality"], "CT")
+        self.assertEqual(self.slot_media(item_id, "0-2")["media"]["modality"], "MR")
         for name, phrase in (("MR_small_RLE.dcm", "RLE compression"), ("MR_small_jpeg_ls_lossless.dcm", "JPEG-family"),
                              ("JPEG2000.dcm", "JPEG-family"), ("MR_small_bigendian.dcm", "big endian")):
             _, item = self.send_series([(name, pydicom_file(name))])

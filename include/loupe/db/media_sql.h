@@ -75,6 +75,31 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
  * (nothing changes when they already agree). 0 or -1. */
 int lp_db_media_item_refresh(lp_db *db, const char *item_id, lp_error *err);
 
+/* ---- DICOM series beyond the first ------------------------------------- */
+
+/* Where series `rank` (2, 3 …) of a DICOM upload into slot source goes. */
+typedef struct lp_media_series_put {
+    const lp_slot_row *source;        /* the slot the upload went to (borrowed) */
+    int own_item;                     /* 0: a slot of source's item; 1: an item of its own */
+    int rank;
+    const char *upload_id;
+    const lp_media_slot_result *res;  /* the converted series, or NULL: error with reason */
+    const char *reason;
+} lp_media_series_put;
+
+/* Records one series of a DICOM upload beyond the first (docs/VOLUMES.md):
+ * a volume slot of the source slot's item named "<slot>-<rank>", or (own_item)
+ * an item beside the source item (same dataset, folder and priority) named
+ * "<item>-<rank>" whose slot has the source slot's name. When that name is
+ * held by a slot or item that no upload into the source slot made for this
+ * rank, "-2", "-3" … is appended (at most 100 tries); one that an earlier
+ * upload made is reused, its media replaced. The slot becomes ready with
+ * res, or error with reason; its item is refreshed. item_id receives the
+ * item's id, *name (arena) the slot's or the new item's name. Call inside
+ * a transaction. 0 or -1. */
+int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in, char item_id[LP_DB_UUID_LEN],
+                           char **name, lp_error *err);
+
 /* ---- Uploads ----------------------------------------------------------- */
 
 typedef struct lp_media_upload {

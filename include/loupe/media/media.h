@@ -39,6 +39,7 @@ typedef struct lp_media_limits {
     int64_t dicom_max_files;      /* files of one DICOM series upload */
     int64_t dicom_max_bytes;      /* bytes of one DICOM series upload, unpacked */
     int dicom_threads;            /* threads that unpack, check and de-identify a series' files */
+    int64_t dicom_max_series;     /* series of one DICOM upload */
 } lp_media_limits;
 
 /* Copies the media settings of cfg (borrowed) into out. */

@@ -19,7 +19,8 @@
  * Basic Application Level Confidentiality Profile applied as a retain list
  * (no "Retain" option), so a tag the profile's table misses cannot leak.
  *
- * lp_dicom_series_order checks that files form one volume and orders them
+ * lp_dicom_series_group sorts an upload's files into series by Series
+ * Instance UID; lp_dicom_series_order checks that one series' files form one volume and orders them
  * by position along the slice normal (never by file name or
  * InstanceNumber).
  *
@@ -44,6 +45,7 @@
 typedef struct lp_dicom_info {
     char transfer_syntax[65];
     char series_uid[65];    /* as in the file: compare only, never log or store */
+    int64_t series_number;  /* Series Number (kept by de-identification), -1 when absent */
     char modality[17];      /* upper-case letters and digits only, "" when absent */
     int64_t rows, cols;
     int bits_allocated, pixel_rep;
@@ -93,6 +95,14 @@ int lp_dicom_deidentify_head(const void *file, size_t len, const uint8_t key[LP_
  * along the slice normal to the highest. 0, or -1 with err (LP_E_INVALID)
  * saying what is wrong, naming files by their index + 1. */
 int lp_dicom_series_order(const lp_dicom_info *files, size_t n, size_t *order, lp_error *err);
+
+/* Groups the n files (borrowed) by Series Instance UID: group[i] (n
+ * entries) receives the rank of file i's series, series ordered by Series
+ * Number (absent last), then by where their first file is in the upload, so
+ * the same upload always ranks its series alike. *nseries receives how many.
+ * 0, or -1 with err (LP_E_TOO_LARGE past max_series). */
+int lp_dicom_series_group(const lp_dicom_info *files, size_t n, size_t max_series, size_t *group, size_t *nseries,
+                          lp_error *err);
 
 /* The windows the file declares as presets ("source", "source_2", …);
  * returns how many (at most LP_DICOM_MAX_WINDOWS). */

@@ -1,7 +1,15 @@
 /* media.normalize: turns a slot's uploaded original into what Loupe serves.
  *
  * payload {"item_id": uuid, "slot_id": uuid, "upload_id": uuid}
- * result  {"item_id", "slot_id", "upload_id", "status": "ready"|"error", "error"?, "skipped"?}
+ * result  {"item_id", "slot_id", "upload_id", "status": "ready"|"error", "error"?, "skipped"?,
+ *          "series"?: [{"rank", "item_id", "slot"|"item_name", "status", "error"?}]}
+ *
+ * A DICOM upload holding several series (grouped by Series Instance UID)
+ * becomes one volume per series: the first fills the slot, each further one
+ * a slot "<slot>-<rank>" of the item, or an item "<item>-<rank>" of its own
+ * when the slot was created with dicom_series "items" (docs/VOLUMES.md). All
+ * are recorded in one transaction, so a redelivery finds the slot finished
+ * and adds nothing.
  *
  * Steps: read the slot (a newer upload, a deleted item or a slot already
  * finished for this upload: nothing to do) → fetch the original from storage
@@ -315,23 +323,18 @@ static void log_tail(lp_job_ctx *ctx, const char *path)
     LP_INFO("media", "job %s: dcm2niix: %s", ctx->id, line ? line + 1 : buf);
 }
 
-/* A volume slot's DICOM upload, step by step: the decoder checks and
- * de-identifies it into dir/series, dcm2niix (confined, loupe/jobs/dcm2niix.h)
- * makes dir/nifti/volume.nii of that, and args then describe the volume
- * transform of that file with the series' hints (*hints, new). As
- * transform(): 0, 1 with *reason (a file problem), -1 with ctx->err. */
-static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform_args *args, json_t **hints,
-                          char **reason, char *nifti, size_t cap)
+/* A volume slot's DICOM upload, first step: the decoder checks and
+ * de-identifies it into dir/series/<n>, one directory per series
+ * (decoder/dicom.c); *split (new) describes the series. As transform(): 0,
+ * 1 with *reason (a problem of the whole upload), -1 with ctx->err. */
+static int dicom_split(lp_job_ctx *ctx, const char *dir, const lp_decoder_transform_args *args, json_t **split,
+                       char **reason)
 {
-    char series[600], out[600], log_path[600], program[512], key_hex[2 * LP_DICOM_KEY_LEN + 1], limit_s[32];
+    char series[600], out[600], key_hex[2 * LP_DICOM_KEY_LEN + 1];
     uint8_t key[LP_DICOM_KEY_LEN];
-    lp_dcm2niix_result res;
-    int t;
 
-    *hints = NULL;
     snprintf(series, sizeof series, "%s/series", dir);
     snprintf(out, sizeof out, "%s/nifti", dir);
-    snprintf(log_path, sizeof log_path, "%s/dcm2niix.log", dir);
     if (mkdir(series, 0700) != 0 || mkdir(out, 0700) != 0)
         return lp_error_set(&ctx->err, LP_E_IO, "cannot create a directory in %s: %s", dir, strerror(errno));
     if (lp_random_bytes(key, sizeof key) != 0)
@@ -342,14 +345,36 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
     step.type = "dicom";
     step.out_dir = series;
     step.key = key_hex;
-    t = transform(ctx, &step, hints, reason);
+    int t = transform(ctx, &step, split, reason);
     memset(key_hex, 0, sizeof key_hex);
     memset(key, 0, sizeof key);
     unlink(args->src); /* the original, patient data and all, is not needed here any more */
-    if (t != 0)
-        return t;
-    lp_job_progress(ctx, 0.3);
+    if (t == 0) {
+        const json_t *tm = json_object_get(*split, "timings");
+        LP_DEBUG("media",
+                 "job %s: DICOM upload checked, de-identified and split into %zu series in %lld ms (its files read, "
+                 "checked and written in %lld ms, ordered in %lld ms)",
+                 ctx->id, json_array_size(json_object_get(*split, "series")), (long long)(lp_now_mono_ms() - t0),
+                 (long long)json_integer_value(json_object_get(tm, "files_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "order_ms")));
+        lp_job_progress(ctx, 0.3);
+    }
+    return t;
+}
 
+/* Second step, for one series (its directory dir/series/<sub>): dcm2niix
+ * (confined, loupe/jobs/dcm2niix.h) makes dir/nifti/<sub>/….nii, whose path
+ * goes into nifti. As transform(): 0, 1 with *reason, -1 with ctx->err. */
+static int dicom_convert(lp_job_ctx *ctx, const char *dir, const char *sub, char **reason, char *nifti, size_t cap)
+{
+    char series[600], out[600], log_path[600], program[512], limit_s[32];
+    lp_dcm2niix_result res;
+
+    snprintf(series, sizeof series, "%s/series/%s", dir, sub);
+    snprintf(out, sizeof out, "%s/nifti/%s", dir, sub);
+    snprintf(log_path, sizeof log_path, "%s/dcm2niix-%s.log", dir, sub);
+    if (mkdir(out, 0700) != 0)
+        return lp_error_set(&ctx->err, LP_E_IO, "cannot create a directory in %s: %s", dir, strerror(errno));
     if (lp_dcm2niix_find(ctx->cfg->dicom_converter, program, sizeof program, &ctx->err) != 0)
         return -1;
     int64_t deadline = lp_now_mono_ms() + ctx->cfg->dicom_timeout;
@@ -360,16 +385,9 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
                              .memory_bytes = ctx->cfg->worker_memory_limit,
                              .file_bytes = ctx->cfg->volume_max_voxels * 8 + (1 << 20),
                              .deadline_ms = deadline < ctx->deadline_ms ? deadline : ctx->deadline_ms};
-    int64_t t1 = lp_now_mono_ms();
     if (lp_dcm2niix_run(&spec, &res, &ctx->err) != 0)
         return -1;
-    const json_t *tm = json_object_get(*hints, "timings");
-    LP_DEBUG("media",
-             "job %s: DICOM series checked and de-identified in %lld ms, converted in %lld ms (its files read, "
-             "checked and written in %lld ms, ordered in %lld ms)",
-             ctx->id, (long long)(t1 - t0), (long long)res.elapsed_ms,
-             (long long)json_integer_value(json_object_get(tm, "files_ms")),
-             (long long)json_integer_value(json_object_get(tm, "order_ms")));
+    LP_DEBUG("media", "job %s: DICOM series %s converted in %lld ms", ctx->id, sub, (long long)res.elapsed_ms);
     remove_tree(series, 1);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->dicom_timeout / 1000));
     int made = nifti_files(out, nifti, cap);
@@ -391,11 +409,8 @@ static int dicom_to_nifti(lp_job_ctx *ctx, const char *dir, lp_decoder_transform
                                   made);
     if (res.end != LP_DCM2NIIX_EXITED || res.status != 0 || made != 1)
         log_tail(ctx, log_path);
-    if (made == 1 && res.end == LP_DCM2NIIX_EXITED && res.status == 0) {
-        args->src = nifti;
-        args->hints = *hints;
+    if (made == 1 && res.end == LP_DCM2NIIX_EXITED && res.status == 0)
         return 0;
-    }
     if (!*reason)
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
     return 1;
@@ -415,15 +430,16 @@ static void drop_original(lp_job_ctx *ctx, lp_storage *s, const char *key)
 
 /* ---- Storing results ------------------------------------------------------ */
 
-/* Stores every file of doc.files under derived keys; fills merge (slot
- * storage members). 0 or -1 with ctx->err. */
-static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, json_t *doc,
-                         json_t *merge)
+/* Stores every file of doc.files (in out_dir) under derived keys, their
+ * variants after prefix ("" or "series-<n>/": a DICOM upload's further
+ * series); fills merge (slot storage members). 0 or -1 with ctx->err. */
+static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *out_dir, const char *prefix, const char *sha,
+                         json_t *doc, json_t *merge)
 {
     json_t *files = json_object_get(doc, "files");
     const char *name;
     json_t *f;
-    char key[LP_STORAGE_KEY_MAX + 1], path[LP_MEDIA_PATH_MAX];
+    char key[LP_STORAGE_KEY_MAX + 1], path[LP_MEDIA_PATH_MAX], full[LP_STORAGE_KEY_MAX + 1];
 
     json_object_foreach(files, name, f) {
         const char *file = json_string_value(json_object_get(f, "file"));
@@ -431,9 +447,10 @@ static int store_outputs(lp_job_ctx *ctx, lp_storage *s, const char *dir, const 
         const char *type = json_string_value(json_object_get(f, "content_type"));
         if (!file || !variant || strchr(file, '/'))
             return lp_error_set(&ctx->err, LP_E_INTERNAL, "the decoder described an unusable output file");
-        if (lp_storage_key_derived(sha, variant, key, sizeof key, &ctx->err))
+        snprintf(full, sizeof full, "%s%s", prefix, variant);
+        if (lp_storage_key_derived(sha, full, key, sizeof key, &ctx->err))
             return -1;
-        snprintf(path, sizeof path, "%s/out/%s", dir, file);
+        snprintf(path, sizeof path, "%s/%s", out_dir, file);
         if (lp_storage_put_file(s, key, path, type, NULL, &ctx->err))
             return -1;
         json_object_set_new(merge, name, json_string(key));
@@ -480,30 +497,40 @@ static int fail_slot(lp_job_ctx *ctx, const lp_slot_row *slot, const char *uploa
     return finish(ctx, slot, upload_id, "error", reason);
 }
 
+/* The slot result of doc (a transform's description) and merge (storage
+ * members); *storage and *media (new, free()) hold its JSON texts. 0 or -1
+ * with ctx->err. */
+static int slot_result(lp_job_ctx *ctx, json_t *doc, json_t *merge, lp_media_slot_result *res, char **storage,
+                       char **media)
+{
+    json_t *fps = json_object_get(doc, "fps");
+    *storage = json_dumps(merge, JSON_COMPACT);
+    *media = json_dumps(json_object_get(doc, "media"), JSON_COMPACT);
+    memset(res, 0, sizeof *res);
+    res->width = json_integer_value(json_object_get(doc, "width"));
+    res->height = json_integer_value(json_object_get(doc, "height"));
+    res->frame_count = json_is_integer(json_object_get(doc, "frame_count"))
+                           ? json_integer_value(json_object_get(doc, "frame_count"))
+                           : -1;
+    res->fps = json_is_number(fps) ? json_number_value(fps) : -1;
+    res->rotation = (int)json_integer_value(json_object_get(doc, "rotation"));
+    res->format = json_string_value(json_object_get(doc, "format"));
+    res->storage_merge = *storage;
+    res->media_json = *media;
+    if (!*storage || !*media)
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    return 0;
+}
+
 static int apply_result(lp_job_ctx *ctx, const lp_slot_row *slot, const char *upload_id, json_t *doc,
                         json_t *merge)
 {
     lp_media_slot_result res;
-    char *storage_text = json_dumps(merge, JSON_COMPACT);
-    char *media_text = json_dumps(json_object_get(doc, "media"), JSON_COMPACT);
-    json_t *fps = json_object_get(doc, "fps");
+    char *storage_text = NULL, *media_text = NULL;
     int rc = -1, changed = 0;
 
-    memset(&res, 0, sizeof res);
-    res.width = json_integer_value(json_object_get(doc, "width"));
-    res.height = json_integer_value(json_object_get(doc, "height"));
-    res.frame_count = json_is_integer(json_object_get(doc, "frame_count"))
-                          ? json_integer_value(json_object_get(doc, "frame_count"))
-                          : -1;
-    res.fps = json_is_number(fps) ? json_number_value(fps) : -1;
-    res.rotation = (int)json_integer_value(json_object_get(doc, "rotation"));
-    res.format = json_string_value(json_object_get(doc, "format"));
-    res.storage_merge = storage_text;
-    res.media_json = media_text;
-    if (!storage_text || !media_text) {
-        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    if (slot_result(ctx, doc, merge, &res, &storage_text, &media_text) != 0)
         goto cleanup;
-    }
     if (lp_db_begin(ctx->db, &ctx->err) ||
         (changed = lp_db_media_slot_finish(ctx->db, slot->id, upload_id, &res, &ctx->err)) < 0 ||
         lp_db_commit(ctx->db, &ctx->err)) {
@@ -521,6 +548,156 @@ cleanup:
     return rc;
 }
 
+/* ---- DICOM uploads: one volume per series ---------------------------------- */
+
+/* What became of one series of a DICOM upload. */
+typedef struct series_outcome {
+    json_t *doc;   /* the volume transform's description (new); NULL: not usable */
+    json_t *merge; /* its slot's storage members (new) */
+    char *reason;  /* arena: why the series is not usable */
+} series_outcome;
+
+/* Series n (1, 2 …; split's entry `series`) converted, normalized and
+ * stored: its derived files under "series-<n>/" variants past the first.
+ * base: the storage members every series' slot gets. 0 with out->doc or
+ * out->reason, or -1 with ctx->err. */
+static int dicom_series(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, const json_t *base,
+                        size_t n, json_t *series, const lp_decoder_transform_args *args, series_outcome *out)
+{
+    const char *error = json_string_value(json_object_get(series, "error"));
+    char sub[24], nifti[700], out_dir[600], prefix[32];
+    int t;
+
+    if (error)
+        return (out->reason = lp_arena_strdup(ctx->arena, error)) ? 0
+                                                                   : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    snprintf(sub, sizeof sub, "%zu", n);
+    if ((t = dicom_convert(ctx, dir, sub, &out->reason, nifti, sizeof nifti)) != 0)
+        return t < 0 ? -1 : 0;
+    snprintf(out_dir, sizeof out_dir, n == 1 ? "%s/out" : "%s/out-%s", dir, sub);
+    if (n > 1 && mkdir(out_dir, 0700) != 0)
+        return lp_error_set(&ctx->err, LP_E_IO, "cannot create %s: %s", out_dir, strerror(errno));
+    lp_decoder_transform_args step = *args;
+    step.src = nifti;
+    step.out_dir = out_dir;
+    step.hints = series;
+    if ((t = transform(ctx, &step, &out->doc, &out->reason)) != 0)
+        return t < 0 ? -1 : 0;
+    snprintf(prefix, sizeof prefix, n == 1 ? "" : "series-%s/", sub);
+    if (!(out->merge = json_deep_copy(base)))
+        return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    return store_outputs(ctx, s, out_dir, prefix, sha, out->doc, out->merge);
+}
+
+/* 1 when the slot asks for one item per series (slots[].dicom_series "items"). */
+static int series_as_items(const lp_slot_row *slot)
+{
+    json_t *meta = slot->metadata ? json_loads(slot->metadata, 0, NULL) : NULL;
+    const char *mode = json_string_value(json_object_get(meta, "dicom_series"));
+    int items = mode && strcmp(mode, "items") == 0;
+    json_decref(meta);
+    return items;
+}
+
+/* Records all n series in one transaction: the first fills the slot, the
+ * others become slots or items of their own (lp_db_media_series_put), each
+ * ready or in error with its reason; a redelivered job finds the slot
+ * finished and records nothing twice. 0 or -1 with ctx->err. */
+static int dicom_record(lp_job_ctx *ctx, const lp_slot_row *slot, const char *upload_id, series_outcome *o, size_t n)
+{
+    lp_media_slot_result res;
+    char *storage_text = NULL, *media_text = NULL, *name;
+    char item_id[LP_DB_UUID_LEN];
+    json_t *list = json_array();
+    int rc = -1, changed = 0, own_item = series_as_items(slot);
+
+    if (!list || (o[0].doc && slot_result(ctx, o[0].doc, o[0].merge, &res, &storage_text, &media_text) != 0))
+        goto cleanup;
+    if (lp_db_begin(ctx->db, &ctx->err) ||
+        (changed = o[0].doc ? lp_db_media_slot_finish(ctx->db, slot->id, upload_id, &res, &ctx->err)
+                            : lp_db_media_slot_fail(ctx->db, slot->id, upload_id, o[0].reason, &ctx->err)) < 0)
+        goto rollback;
+    if (!changed) {
+        lp_db_rollback(ctx->db);
+        rc = finish(ctx, slot, upload_id, "superseded", NULL);
+        goto cleanup;
+    }
+    for (size_t k = 1; k < n; k++) {
+        lp_media_slot_result more;
+        char *st = NULL, *md = NULL;
+        lp_media_series_put put = {.source = slot, .own_item = own_item, .rank = (int)k + 1, .upload_id = upload_id,
+                                   .reason = o[k].reason};
+        int bad = o[k].doc && slot_result(ctx, o[k].doc, o[k].merge, &more, &st, &md) != 0;
+        put.res = o[k].doc ? &more : NULL;
+        bad = bad || lp_db_media_series_put(ctx->db, ctx->arena, &put, item_id, &name, &ctx->err) != 0;
+        free(st);
+        free(md);
+        if (bad)
+            goto rollback;
+        json_array_append_new(list, json_pack("{s:i, s:s, s:s, s:s, s:s?}", "rank", (int)k + 1, "item_id", item_id,
+                                              own_item ? "item_name" : "slot", name, "status",
+                                              o[k].doc ? "ready" : "error", "error", o[k].reason));
+    }
+    if (lp_db_commit(ctx->db, &ctx->err))
+        goto rollback;
+    if (!o[0].doc)
+        LP_INFO("media", "job %s: slot %s of item %s: %s", ctx->id, slot->id, slot->item_id, o[0].reason);
+    if ((rc = finish(ctx, slot, upload_id, o[0].doc ? "ready" : "error", o[0].reason)) == 0)
+        json_object_set(ctx->result, "series", list);
+    goto cleanup;
+rollback:
+    lp_db_rollback(ctx->db);
+cleanup:
+    json_decref(list);
+    free(storage_text);
+    free(media_text);
+    return rc;
+}
+
+/* A volume slot's DICOM upload (the original fetched to args->src): split
+ * into series, each converted and normalized, all recorded at once; the
+ * original is deleted once recorded unless dicom_keep_original. 0 or -1
+ * with ctx->err (retried). */
+static int dicom_run(lp_job_ctx *ctx, lp_storage *s, const lp_slot_row *slot, const char *upload_id,
+                     const char *key, const char *dir, const json_t *base, const char *sha,
+                     const lp_decoder_transform_args *args)
+{
+    json_t *split = NULL, *list;
+    series_outcome *o = NULL;
+    char *reason = NULL;
+    size_t n = 0;
+    int rc = -1, t = dicom_split(ctx, dir, args, &split, &reason);
+
+    if (t != 0) {
+        rc = t < 0 ? -1 : fail_slot(ctx, slot, upload_id, reason);
+        goto cleanup;
+    }
+    list = json_object_get(split, "series");
+    n = json_array_size(list);
+    if (n == 0 || !(o = calloc(n, sizeof *o))) {
+        lp_error_set(&ctx->err, n ? LP_E_NOMEM : LP_E_INTERNAL, n ? "out of memory" : "the decoder found no series");
+        goto cleanup;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (dicom_series(ctx, s, dir, sha, base, k + 1, json_array_get(list, k), args, &o[k]) != 0 ||
+            lp_job_progress(ctx, 0.3 + 0.5 * (double)(k + 1) / (double)n) != 0)
+            goto cleanup;
+    }
+    if (o[0].doc && !ctx->cfg->dicom_keep_original)
+        json_object_set_new(o[0].merge, "original", json_null()); /* deleted below, once the slot no longer names it */
+    rc = dicom_record(ctx, slot, upload_id, o, n);
+cleanup:
+    if (rc == 0)
+        drop_original(ctx, s, key);
+    for (size_t k = 0; o && k < n; k++) {
+        json_decref(o[k].doc);
+        json_decref(o[k].merge);
+    }
+    free(o);
+    json_decref(split);
+    return rc;
+}
+
 /* 1 if obj is a storage object naming upload_id. */
 static int names_upload(const json_t *obj, const char *upload_id)
 {
@@ -533,10 +710,9 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     const char *item_id, *slot_id, *upload_id, *key;
     lp_slot_row slot;
     lp_storage *s;
-    json_t *storage = NULL, *current, *doc = NULL, *merge = NULL, *hints = NULL;
+    json_t *storage = NULL, *current, *doc = NULL, *merge = NULL;
     json_error_t jerr;
-    char dir[512], src[600], out_dir[600], nifti[700], sha[LP_SHA256_HEX_LEN + 1];
-    int dicom = 0;
+    char dir[512], src[600], out_dir[600], sha[LP_SHA256_HEX_LEN + 1];
     char *reason = NULL;
     uint64_t size = 0;
     int rc = -1, t;
@@ -604,16 +780,19 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
 
     lp_decoder_transform_args args = {.src = src, .out_dir = out_dir, .type = slot.type};
     lp_media_limits_from_config(&args.limits, ctx->cfg);
-    dicom = strcmp(slot.type, "volume") == 0 && dicom_upload(src);
-    t = dicom ? dicom_to_nifti(ctx, dir, &args, &hints, &reason, nifti, sizeof nifti) : 0;
-    if (t == 0)
-        t = transform(ctx, &args, &doc, &reason);
-    if (t < 0)
+    merge = json_pack("{s:s, s:I}", "sha256", sha, "size", (json_int_t)size);
+    if (!merge) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (strcmp(slot.type, "volume") == 0 && dicom_upload(src)) {
+        rc = dicom_run(ctx, s, &slot, upload_id, key, dir, merge, sha, &args);
+        goto cleanup;
+    }
+    if ((t = transform(ctx, &args, &doc, &reason)) < 0)
         goto cleanup;
     if (t > 0) {
         rc = fail_slot(ctx, &slot, upload_id, reason);
-        if (rc == 0 && dicom)
-            drop_original(ctx, s, key);
         goto cleanup;
     }
     lp_job_progress(ctx, 0.8);
@@ -627,20 +806,10 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
                  (long long)json_integer_value(json_object_get(tm, "histogram_ms")),
                  (long long)json_integer_value(json_object_get(tm, "write_ms")),
                  (long long)json_integer_value(json_object_get(tm, "posters_ms")));
-    merge = json_object();
-    if (!merge || json_object_set_new(merge, "sha256", json_string(sha)) ||
-        json_object_set_new(merge, "size", json_integer((json_int_t)size))) {
-        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    if (store_outputs(ctx, s, out_dir, "", sha, doc, merge) != 0)
         goto cleanup;
-    }
-    if (store_outputs(ctx, s, dir, sha, doc, merge) != 0)
-        goto cleanup;
-    if (dicom && !ctx->cfg->dicom_keep_original)
-        json_object_set_new(merge, "original", json_null()); /* deleted below, once the slot no longer names it */
     int64_t t_stored = lp_now_mono_ms();
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
-    if (rc == 0 && dicom)
-        drop_original(ctx, s, key);
     LP_DEBUG("media", "job %s: original fetched in %lld ms, decoded in %lld ms, stored in %lld ms, recorded in %lld ms",
              ctx->id, (long long)(t_fetched - t_start), (long long)(t_decoded - t_fetched),
              (long long)(t_stored - t_decoded), (long long)(lp_now_mono_ms() - t_stored));
@@ -664,7 +833,6 @@ cleanup:
         remove_tree(dir, 0);
     json_decref(merge);
     json_decref(doc);
-    json_decref(hints);
     json_decref(storage);
     return rc;
 }

@@ -68,6 +68,7 @@ static void us(file *f, uint16_t g, uint16_t e, uint16_t v)
 
 typedef struct spec {
     const char *syntax, *series, *orientation, *photometric;
+    const char *number; /* Series Number; NULL: none */
     double z;
     int rows, cols, pixel_bytes;
     const char *tilt;
@@ -91,6 +92,8 @@ static void make(file *f, spec s)
         str(f, 0x18, 0x1120, "DS", s.tilt);
     str(f, 0x20, 0x0D, "UI", "1.2.3.9");
     str(f, 0x20, 0x0E, "UI", s.series ? s.series : "1.2.3.10");
+    if (s.number)
+        str(f, 0x20, 0x11, "IS", s.number);
     snprintf(pos, sizeof pos, "-10\\20\\%g", s.z);
     str(f, 0x20, 0x32, "DS", pos);
     str(f, 0x20, 0x37, "DS", s.orientation ? s.orientation : "1\\0\\0\\0\\1\\0");
@@ -285,6 +288,39 @@ static void test_series(void **state)
     expect_series(f, 0, "no DICOM image");
 }
 
+/* Files grouped by Series Instance UID; series ranked by Series Number
+ * (absent last), ties by first appearance; dicom_max_series enforced. */
+static void test_series_group(void **state)
+{
+    (void)state;
+    lp_dicom_info f[6];
+    size_t group[6], n = 0;
+    lp_error err;
+    lp_error_clear(&err);
+    parse_into(&f[0], (spec){.z = 1, .series = "1.2.3.20"});                /* no number: last */
+    parse_into(&f[1], (spec){.z = 1, .series = "1.2.3.21", .number = "7"});
+    parse_into(&f[2], (spec){.z = 2, .series = "1.2.3.20"});
+    parse_into(&f[3], (spec){.z = 1, .series = "1.2.3.22", .number = "3"});
+    parse_into(&f[4], (spec){.z = 1, .series = "1.2.3.23", .number = "7"}); /* ties 1.2.3.21: after it */
+    parse_into(&f[5], (spec){.z = 2, .series = "1.2.3.21", .number = "7"});
+    assert_int_equal(f[0].series_number, -1);
+    assert_int_equal(f[1].series_number, 7);
+    assert_int_equal(lp_dicom_series_group(f, 6, 16, group, &n, &err), 0);
+    assert_int_equal(n, 4);
+    size_t want[6] = {3, 1, 3, 0, 2, 1};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(group[i], want[i]);
+    /* one series: every file in group 0 */
+    assert_int_equal(lp_dicom_series_group(f + 1, 1, 1, group, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(group[0], 0);
+    /* more series than allowed */
+    assert_int_equal(lp_dicom_series_group(f, 6, 3, group, &n, &err), -1);
+    assert_int_equal(err.code, LP_E_TOO_LARGE);
+    if (!strstr(err.message, "more than 3 DICOM series (dicom_max_series)"))
+        fail_msg("unexpected: %s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_deidentify),
         cmocka_unit_test(test_directory),
         cmocka_unit_test(test_series),
+        cmocka_unit_test(test_series_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
