@@ -4,6 +4,7 @@
 //   LOUPE_E2E_URL, LOUPE_E2E_EMAIL, LOUPE_E2E_PASSWORD, LOUPE_E2E_API_KEY   as in app.spec.mjs
 //   LOUPE_E2E_VOLUME_ITEM    a ready item with one volume slot "0"
 //   LOUPE_E2E_CLASS          a class allowing mask and raster_layer
+//   LOUPE_E2E_VOLUME_PAIR    a ready item with two volume slots "0" (32×24×16) and "0-2" (20×28×12)
 //   LOUPE_E2E_ARTIFACTS      where screenshots go
 //
 // Steps: open the volume (NiiVue: three planes and the 3D render); pick each window preset and see
@@ -12,13 +13,17 @@
 // frame on that slice; erase part of it; draw a polygon on a coronal slice and see it land, filled,
 // on every axial slice it crosses (a raster layer frame each); undo and redo it, each saved; paint
 // while the server cannot be reached, reload, and see the stroke kept and saved once it can;
-// reload: every painted voxel is back.
+// reload: every painted voxel is back. On the pair: the slot tabs switch the viewer between slots.
 
 import assert from 'node:assert/strict'
 import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, VIEWPORTS, waitUntil } from './lib.mjs'
 
 function config() {
-  return readSpecConfig('volume.spec.mjs', { item: ['LOUPE_E2E_VOLUME_ITEM', true], cls: ['LOUPE_E2E_CLASS', true] })
+  return readSpecConfig('volume.spec.mjs', {
+    item: ['LOUPE_E2E_VOLUME_ITEM', true],
+    cls: ['LOUPE_E2E_CLASS', true],
+    pair: ['LOUPE_E2E_VOLUME_PAIR', true],
+  })
 }
 
 async function openVolume(page, cfg) {
@@ -256,6 +261,18 @@ async function run(cfg, chromium) {
     await openVolume(page, cfg)
     await waitUntil(page, (n) => window.loupeVolume().labelled === n, offline)
     log(`ok - after a reload the ${offline} painted voxels are back`)
+
+    // an item with two volume slots: a tab per slot; picking the other opens its volume
+    await openVolume(page, { ...cfg, item: cfg.pair })
+    const first = await state(page)
+    assert.equal(first.slot, '0')
+    assert.deepEqual(first.shape, [32, 24, 16], 'the first slot is open')
+    await page.locator('nav[aria-label="Slots"] button[data-slot="0-2"]').click()
+    await waitUntil(page, () => window.loupeVolume?.().ready && window.loupeVolume().slot === '0-2')
+    assert.deepEqual((await state(page)).shape, [20, 28, 12], 'the second slot is open')
+    await page.locator('nav[aria-label="Slots"] button[data-slot="0"]').click()
+    await waitUntil(page, () => window.loupeVolume?.().ready && window.loupeVolume().slot === '0')
+    log('ok - the slot tabs switch the viewer between the two volume slots')
   } finally {
     await b.close()
   }

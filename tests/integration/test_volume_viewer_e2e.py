@@ -7,7 +7,7 @@ and 3D render, sets each window preset, scrolls axial slices, paints with the br
 sees the mask and its raster layer frame saved through the annotations API, undoes and redoes a
 polygon (each state saved), keeps a stroke made while the annotations API is unreachable through a
 reload (the editor's journal) and saves it once it answers, and after a reload finds the painted
-voxels back. Screenshots (1280×720 and 1920×1080) are kept under the build
+voxels back; on an item with two volume slots it switches from one to the other. Screenshots (1280×720 and 1920×1080) are kept under the build
 directory (e2e-screenshots/volume)."""
 
 import gzip
@@ -22,7 +22,7 @@ lh.require_services(("louped", "loupe-worker"))
 NX, NY, NZ = 96, 80, 48
 
 
-def phantom():
+def phantom(NX=NX, NY=NY, NZ=NZ):
     """A NIfTI-1 int16 CT-like volume: air -1000, body 40, lungs -800, a bone ring 900."""
     h = bytearray(348)
     struct.pack_into("<i", h, 0, 348)
@@ -75,12 +75,24 @@ class VolumeViewerEndToEndTest(lh.LoupeTestCase):
                       message="the volume processed")
         got = client.get("/api/v1/items/" + item).json()
         self.assertEqual(got["status"], "ready", got)
+        # an item with two volume slots (as a DICOM upload of two series makes): the viewer switches
+        r = client.post("/api/v1/datasets/%s/items" % got["dataset_id"],
+                        json={"name": "pair", "slots": [{"name": "0", "type": "volume"}, {"name": "0-2", "type": "volume"}]})
+        self.assertEqual(r.status, 201, r.text)
+        pair = r.json()["id"]
+        for slot, data in (("0", phantom(32, 24, 16)), ("0-2", phantom(20, 28, 12))):
+            r = client.put("/api/v1/items/%s/slots/%s/file" % (pair, slot), data=gzip.compress(data),
+                           headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(r.status, 202, r.text)
+        lh.wait_until(lambda: client.get("/api/v1/items/" + pair).json()["status"] in ("ready", "error"), timeout=240,
+                      message="the pair processed")
         env = {
             "LOUPE_E2E_URL": "http://127.0.0.1:%d" % d.port,
             "LOUPE_E2E_EMAIL": boot["email"],
             "LOUPE_E2E_PASSWORD": boot["password"],
             "LOUPE_E2E_API_KEY": boot["api_key"],
             "LOUPE_E2E_VOLUME_ITEM": item,
+            "LOUPE_E2E_VOLUME_PAIR": pair,
             "LOUPE_E2E_CLASS": cls,
             "LOUPE_E2E_ARTIFACTS": we.artifacts_dir("volume"),
         }
