@@ -744,7 +744,7 @@ int lp_dicom_series_order(const lp_dicom_info *f, size_t n, size_t *order, lp_er
             series++;
     }
     if (series > 1)
-        return lp_error_set(err, LP_E_INVALID, "the upload mixes %zu DICOM series; upload one series per item", series);
+        return lp_error_set(err, LP_E_INVALID, "the files mix %zu DICOM series; a volume is one series", series);
     for (size_t i = 0; i < n; i++) {
         if (!f[i].has_position || !f[i].has_orientation || !f[i].has_spacing)
             return lp_error_set(err, LP_E_INVALID,

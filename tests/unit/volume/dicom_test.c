@@ -276,7 +276,7 @@ static void test_series(void **state)
     parse_into(&f[2], (spec){.z = 5});
     expect_series(f, 4, "mixes orientations");
     parse_into(&f[2], (spec){.z = 4, .series = "1.2.3.11", .orientation = "1\\0\\0\\0\\-1\\0"});
-    expect_series(f, 4, "mixes 2 DICOM series");
+    expect_series(f, 4, "mix 2 DICOM series");
     parse_into(&f[2], (spec){.z = 12, .orientation = "1\\0\\0\\0\\-1\\0"});
     expect_series(f, 4, "missing");
     parse_into(&f[2], (spec){.z = 8, .orientation = "1\\0\\0\\0\\-1\\0"});
