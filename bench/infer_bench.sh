@@ -11,8 +11,8 @@
 # filled when missing).
 # Prints the batch rate (images/s) with where its time went per image (the run's stages_ms), the
 # baseline's rate and the ratio (goal >= 0.7x), the model's own time per image (ONNX Runtime's
-# run, p50 of the baseline), live p50/p99 (goal: p50 <= 2 x the model's time + 10 ms) and the
-# load average at the end.
+# run, p50 of the baseline), live p50/p99 (goal: p50 <= 2 x the model's time + 10 ms) with the
+# p50 of the worker's share and of its stages (Server-Timing), and the load average at the end.
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
 bench_init infer_bench
@@ -41,7 +41,7 @@ import json, os, statistics, subprocess, sys, time, urllib.request
 port, key, n, live, files, work, baseline, ort = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 base = "http://127.0.0.1:%s" % port
 
-timings = []  # the worker's share of each live answer (Server-Timing)
+timings = {}  # the worker's share of each live answer and its stages (Server-Timing: name -> [ms])
 
 def call(method, path, body=None, data=None, ctype="application/json"):
     if body is not None:
@@ -50,9 +50,10 @@ def call(method, path, body=None, data=None, ctype="application/json"):
                                  headers={"Authorization": "ApiKey " + key, "Content-Type": ctype})
     with urllib.request.urlopen(req, timeout=600) as r:
         text = r.read()
-        st = r.headers.get("Server-Timing") or ""
-        if st.startswith("worker;dur="):
-            timings.append(float(st.split("=", 1)[1]))
+        for metric in (r.headers.get("Server-Timing") or "").split(","):
+            name, _, dur = metric.strip().partition(";dur=")
+            if dur:
+                timings.setdefault(name, []).append(float(dur))
         return json.loads(text) if text else None
 
 spec = {"name": "BlazeFace", "task": "detect", "runtime": "onnx",
@@ -120,7 +121,7 @@ out = subprocess.run([baseline, ort, os.path.join(files, "blazeface.onnx"), os.p
 b = json.loads(out)
 
 lat = []
-del timings[:]
+timings.clear()
 for i in range(live):
     s = time.time()
     r = call("POST", "/api/v1/models/%s/infer" % m["id"], {"item_id": ids[i % n]})
@@ -139,9 +140,14 @@ print("baseline:    %d images in %.2f s = %.1f images/s (detections: %d)" % (b["
 print("ratio:       %.2fx (goal >= 0.7x)" % (batch_rate / b["images_per_s"]))
 print("model:       %.2f ms per image (ONNX Runtime's run, p50)" % b["model_ms_p50"])
 print("live:        p50 %.1f ms, p99 %.1f ms over %d requests (goal p50 <= %.1f ms)" % (p50, p99, live, goal))
-if timings:
-    timings.sort()
+def p50_of(values):
+    return sorted(values)[len(values) // 2]
+if timings.get("worker"):
     print("  worker:    p50 %.1f ms of it (Server-Timing: the worker's own time; the rest is HTTP, louped, RabbitMQ)"
-          % timings[len(timings) // 2])
+          % p50_of(timings["worker"]))
+    stages = [k for k in ("lookup", "fetch", "decode", "model") if timings.get(k)]
+    if stages:
+        print("  stages:    p50, ms: " + ", ".join("%s %.2f" % (k, p50_of(timings[k])) for k in stages) +
+              " (the worker's rows read, file copied, sandboxed decode, model)")
 print("load:        %s (1, 5, 15 min; the machine's other work counts)" % " ".join(open("/proc/loadavg").read().split()[:3]))
 PY

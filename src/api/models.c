@@ -465,10 +465,18 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     const json_t *e = json_object_get(doc, "error");
     int rc;
     if (json_is_array(preds)) {
-        const json_t *ms = json_object_get(doc, "infer_ms");
-        char timing[64];
-        /* the worker's own time, for clients that want the queue's share (Server-Timing) */
-        snprintf(timing, sizeof timing, "worker;dur=%.3f", json_number_value(ms));
+        const json_t *ms = json_object_get(doc, "infer_ms"), *v;
+        const char *stage;
+        char timing[256];
+        /* the worker's own time, then its stages, for clients that want the queue's share (Server-Timing) */
+        int at = snprintf(timing, sizeof timing, "worker;dur=%.3f", json_number_value(ms));
+        json_object_foreach(json_object_get(doc, "stages_ms"), stage, v) {
+            if (json_is_number(v) && at > 0 && (size_t)at < sizeof timing && strspn(stage, "abcdefghijklmnopqrstuvwxyz") ==
+                                                                                   strlen(stage))
+                at += snprintf(timing + at, sizeof timing - (size_t)at, ", %s;dur=%.3f", stage, json_number_value(v));
+        }
+        if (at <= 0 || (size_t)at >= sizeof timing) /* cut short: the worker's time alone */
+            snprintf(timing, sizeof timing, "worker;dur=%.3f", json_number_value(ms));
         rc = json_is_number(ms) && lp_res_header(req, "Server-Timing", timing) != 0
                  ? -1
                  : lp_res_json(req, 200, json_pack("{s:O, s:O*}", "predictions", preds, "image",

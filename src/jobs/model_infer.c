@@ -254,16 +254,48 @@ typedef struct decoded {
     int w, h;
 } decoded;
 
+/* The derived images a model may decode instead of the original: storage member, media's size members. */
+static const struct {
+    const char *key, *width, *height;
+} DERIVED[] = {
+    {"thumbnail", "thumbnail_width", "thumbnail_height"},
+    {"preview", "preview_width", "preview_height"},
+};
+
+const char *lp_model_infer_source(const json_t *storage, const json_t *media, int64_t width, int64_t height,
+                                  int max_side, const lp_image_fit *fit)
+{
+    const char *original = json_string_value(json_object_get(storage, "original")), *best = NULL;
+    int64_t need, longest = width > height ? width : height, best_side = 0;
+
+    if (!original || width <= 0 || height <= 0 || !json_is_false(json_object_get(media, "has_alpha")))
+        return original;
+    need = lp_image_fit_side(width, height, max_side, fit);
+    for (size_t i = 0; i < sizeof DERIVED / sizeof DERIVED[0]; i++) {
+        const char *key = json_string_value(json_object_get(storage, DERIVED[i].key));
+        json_int_t w = json_integer_value(json_object_get(media, DERIVED[i].width));
+        json_int_t h = json_integer_value(json_object_get(media, DERIVED[i].height));
+        int64_t side = w > h ? w : h;
+        if (key && w > 0 && h > 0 && side >= need && side < longest && (!best || side < best_side)) {
+            best = key;
+            best_side = side;
+        }
+    }
+    return best ? best : original;
+}
+
 /* The slot's image as RGB pixels (the decoder's reply) into *out, decoded no larger than the
- * model's input box needs; the time spent copying the original and decoding it added to
- * *fetch_us and *decode_us. */
+ * model's input box needs, from the smallest stored file that holds that (lp_model_infer_source);
+ * the time spent copying the file and decoding it added to *fetch_us and *decode_us. */
 static int slot_pixels(const lp_config *cfg, const lp_model_spec *spec, const lp_slot_row *slot, int64_t deadline_ms,
                        decoded *out, int64_t *fetch_us, int64_t *decode_us, lp_error *err)
 {
     json_t *storage = json_loads(slot->storage ? slot->storage : "{}", 0, NULL);
-    const char *key = json_string_value(json_object_get(storage, "original"));
+    json_t *meta = slot->metadata ? json_loads(slot->metadata, 0, NULL) : NULL;
     lp_image_fit box = {spec->input.width, spec->input.height, spec->input.resize == LP_MODEL_STRETCH};
     int whole = spec->runtime == LP_MODEL_HTTP && spec->protocol == LP_MODEL_V7_BYOM; /* the server gets the image */
+    const char *key = lp_model_infer_source(storage, json_object_get(meta, "media"), slot->width, slot->height,
+                                            (int)cfg->model_image_max_side, whole ? NULL : &box);
     lp_decoder *dec = NULL;
     lp_storage *st = NULL;
     lp_media_limits limits;
@@ -305,6 +337,7 @@ done:
         close(fd);
     if (path[0])
         unlink(path);
+    json_decref(meta);
     json_decref(storage);
     return rc;
 }
@@ -853,27 +886,6 @@ done:
     return rc;
 }
 
-int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
-                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb, lp_error *err)
-{
-    lp_model_infer_item it = {.slot = slot, .embed = emb != NULL};
-    lp_model_infer_stats st;
-    memset(&st, 0, sizeof st);
-    *dets = NULL;
-    *n = 0;
-    if (lp_model_infer_slots(cfg, m, &it, 1, a, deadline_ms, &st, err) != 0)
-        return -1;
-    if (it.err.code != LP_OK) {
-        *err = it.err;
-        return -1;
-    }
-    *dets = it.dets;
-    *n = it.n;
-    if (emb)
-        *emb = it.emb;
-    return 0;
-}
-
 /* A detection's shape as annotations store it (arrays borrowed from d). */
 static void det_geom(const lp_model_det *d, lp_ann_geom *g)
 {
@@ -965,44 +977,46 @@ static json_t *error_answer(const lp_error *err)
  * size, the pixels its shapes are in). */
 static int live_run(lp_db *db, const lp_config *cfg, lp_arena *a, const json_t *req, const char *team,
                     lp_model_loaded *m, int64_t deadline, lp_model_det **dets, size_t *n, int *w, int *h,
-                    lp_error *err)
+                    lp_model_infer_stats *st, int64_t *lookup_us, lp_error *err)
 {
     const char *image = json_string_value(json_object_get(req, "image_id"));
     const char *item = json_string_value(json_object_get(req, "item_id"));
     const char *slot_name = json_string_value(json_object_get(req, "slot"));
     lp_model_infer_item it;
-    lp_model_infer_stats st;
     lp_slot_row slot;
     char key[LP_STORAGE_KEY_MAX + 1];
-    json_t *storage;
+    json_t *storage = NULL;
+    int64_t t0 = lp_now_mono_us();
 
+    memset(&slot, 0, sizeof slot);
     if (!image) {
         if (!item || !slot_name)
             return lp_error_set(err, LP_E_MALFORMED, "a live inference request names no item_id and slot, nor an "
                                                      "image_id");
         if (lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, err) != 0)
             return -1;
-        return lp_model_infer_slot(cfg, m, &slot, a, deadline, dets, n, NULL, err);
+        *lookup_us += lp_now_mono_us() - t0;
+    } else {
+        if (!lp_is_uuid(image))
+            return lp_error_set(err, LP_E_MALFORMED, "a live inference request's image_id is not a UUID");
+        lp_storage_key_model_input(team, image, key, sizeof key);
+        lp_strlcpy(slot.id, image, sizeof slot.id);
+        lp_strlcpy(slot.item_id, image, sizeof slot.item_id);
+        slot.name = (char *)"image";
+        slot.type = (char *)"image";
+        slot.width = slot.height = -1;
+        if (!(storage = json_pack("{s:s}", "original", key)) || !(slot.storage = json_dumps(storage, JSON_COMPACT))) {
+            json_decref(storage);
+            return lp_error_set(err, LP_E_NOMEM, "out of memory answering a live inference");
+        }
     }
-    if (!lp_is_uuid(image))
-        return lp_error_set(err, LP_E_MALFORMED, "a live inference request's image_id is not a UUID");
-    lp_storage_key_model_input(team, image, key, sizeof key);
-    memset(&slot, 0, sizeof slot);
-    lp_strlcpy(slot.id, image, sizeof slot.id);
-    lp_strlcpy(slot.item_id, image, sizeof slot.item_id);
-    slot.name = (char *)"image";
-    slot.type = (char *)"image";
-    slot.width = slot.height = -1;
-    if (!(storage = json_pack("{s:s}", "original", key)) || !(slot.storage = json_dumps(storage, JSON_COMPACT))) {
-        json_decref(storage);
-        return lp_error_set(err, LP_E_NOMEM, "out of memory answering a live inference");
-    }
-    json_decref(storage);
     memset(&it, 0, sizeof it);
-    memset(&st, 0, sizeof st);
     it.slot = &slot;
-    int rc = lp_model_infer_slots(cfg, m, &it, 1, a, deadline, &st, err);
-    free(slot.storage);
+    int rc = lp_model_infer_slots(cfg, m, &it, 1, a, deadline, st, err);
+    if (storage) {
+        free(slot.storage);
+        json_decref(storage);
+    }
     if (rc != 0)
         return -1;
     if (it.err.code != LP_OK) {
@@ -1011,9 +1025,21 @@ static int live_run(lp_db *db, const lp_config *cfg, lp_arena *a, const json_t *
     }
     *dets = it.dets;
     *n = it.n;
-    *w = it.width;
-    *h = it.height;
+    if (image) { /* an image sent with the request: the size its shapes are in */
+        *w = it.width;
+        *h = it.height;
+    }
     return 0;
+}
+
+/* {"lookup", "fetch", "decode", "model"}: where a live answer's time went, in milliseconds (lookup: the
+ * model's and the slot's rows read, and the model loaded when it was not). New reference. */
+static json_t *live_stages(const lp_model_infer_stats *st, int64_t lookup_us)
+{
+    return json_pack("{s:f, s:f, s:f, s:f}", "lookup", (double)lookup_us / 1000.0, "fetch",
+                     (double)st->fetch_us / 1000.0,
+                     "decode", (double)st->decode_us / 1000.0, "model",
+                     (double)(st->pack_us + st->run_us + st->outputs_us) / 1000.0);
 }
 
 json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, const char *body, size_t len)
@@ -1023,10 +1049,12 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     json_int_t expires = 0;
     lp_model_loaded *m;
     lp_model_det *dets;
+    lp_model_infer_stats st;
     size_t n;
     int w = 0, h = 0;
     lp_error err;
-    int64_t start = lp_now_mono_ms(), start_us = lp_now_mono_us();
+    int64_t start = lp_now_mono_ms(), start_us = lp_now_mono_us(), lookup_us = 0;
+    int rc;
 
     lp_error_clear(&err);
     if (!req || json_unpack(req, "{s:s, s:s, s:I}", "team_id", &team, "model_id", &model, "expires_at_ms",
@@ -1038,8 +1066,11 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     if (lp_now_wall_ms() >= expires)
         goto done; /* its caller gave up */
     int64_t deadline = start + (expires - lp_now_wall_ms());
-    if (lp_model_infer_load(db, cfg, team, model, &m, &err) != 0 ||
-        live_run(db, cfg, a, req, team, m, deadline, &dets, &n, &w, &h, &err) != 0 || !(preds = json_array())) {
+    memset(&st, 0, sizeof st);
+    rc = lp_model_infer_load(db, cfg, team, model, &m, &err);
+    lookup_us = lp_now_mono_us() - start_us;
+    if (rc != 0 || live_run(db, cfg, a, req, team, m, deadline, &dets, &n, &w, &h, &st, &lookup_us, &err) != 0 ||
+        !(preds = json_array())) {
         if (err.code == LP_OK)
             lp_error_set(&err, LP_E_NOMEM, "out of memory answering a live inference");
         answer = error_answer(&err);
@@ -1047,8 +1078,9 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
     }
     for (size_t i = 0; i < n; i++)
         json_array_append_new(preds, det_json(m, &dets[i], 0));
-    answer = json_pack("{s:O, s:f}", "predictions", preds, "infer_ms", (double)(lp_now_mono_us() - start_us) / 1000.0);
-    if (answer && w > 0 && h > 0) /* an image sent with the request: the size its shapes are in */
+    answer = json_pack("{s:O, s:f, s:o}", "predictions", preds, "infer_ms", (double)(lp_now_mono_us() - start_us) / 1000.0,
+                       "stages_ms", live_stages(&st, lookup_us));
+    if (answer && w > 0 && h > 0)
         json_object_set_new(answer, "image", json_pack("{s:i, s:i}", "width", w, "height", h));
 
 done:

@@ -7,7 +7,9 @@
  *               about it (runtime http, loupe/infer/http.h) — kept per
  *               process, by model id and version, for the next item and the
  *               next job
- *   the image   the slot's original, decoded in the sandbox
+ *   the image   the slot's smallest derived image that still holds what
+ *               the model needs, else its original
+ *               (lp_model_infer_source), decoded in the sandbox
  *               (lp_decoder_pixels, longest side model_image_max_side,
  *               and no larger than the model's input box needs: JPEGs
  *               shrink while they are decoded)
@@ -36,6 +38,7 @@
 #include "loupe/core/error.h"
 #include "loupe/db/db.h"
 #include "loupe/db/items_sql.h"
+#include "loupe/media/image.h"
 #include "loupe/models/detect.h"
 #include "loupe/models/spec.h"
 
@@ -61,17 +64,6 @@ typedef struct lp_model_embedding {
     int from_model; /* 1: the model's, 0: the descriptor */
 } lp_model_embedding;
 
-/* Runs m on the image of slot (an image slot whose original is stored):
- * the detections in the slot's pixels into *dets (arena a; their probs
- * copied there too), their number in *n, and, when emb is not NULL, the
- * image's embedding into *emb (an embedding over model_embedding_max
- * values, or a named embedding output the model lacks, is LP_E_INVALID).
- * Fails past deadline_ms (LP_E_TIMEOUT). LP_E_INVALID when the slot has no
- * image to run on. */
-int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_row *slot, lp_arena *a,
-                        int64_t deadline_ms, lp_model_det **dets, size_t *n, lp_model_embedding *emb,
-                        lp_error *err);
-
 /* Most images one model run takes (infer_batch is at most this). */
 #define LP_MODEL_INFER_BATCH_MAX 64
 
@@ -79,10 +71,13 @@ int lp_model_infer_slot(const lp_config *cfg, lp_model_loaded *m, const lp_slot_
 typedef struct lp_model_infer_item {
     const lp_slot_row *slot;  /* in (borrowed): an image slot whose original is stored */
     int embed;                /* in: 1 to have its embedding in emb */
-    lp_model_det *dets;       /* out: its detections (in the arena), in the slot's pixels */
+    lp_model_det *dets;       /* out: its detections (in the arena; their probs copied there too), in the
+                               * slot's pixels */
     size_t n;                 /* out */
-    lp_model_embedding emb;   /* out, when embed (as lp_model_infer_slot) */
-    lp_error err;             /* out: LP_OK, or why it has none (as lp_model_infer_slot fails) */
+    lp_model_embedding emb;   /* out, when embed: an embedding over model_embedding_max values, or a named
+                               * embedding output the model lacks, is LP_E_INVALID in err */
+    lp_error err;             /* out: LP_OK, or why it has none (LP_E_TIMEOUT past the deadline,
+                               * LP_E_INVALID when the slot has no image to run on) */
     int width, height;        /* out: the size of the image as decoded for the model */
 } lp_model_infer_item;
 
@@ -107,6 +102,20 @@ typedef struct lp_model_infer_stats {
  * nothing could be run (out of memory). stats must not be NULL. */
 int lp_model_infer_slots(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_item *items, size_t n, lp_arena *a,
                          int64_t deadline_ms, lp_model_infer_stats *stats, lp_error *err);
+
+/* The stored file a model decodes for an image slot of width × height
+ * (upright): of the derived images the ingest made (storage members
+ * "thumbnail" and "preview": upright 8-bit sRGB JPEGs, sized by media's
+ * thumbnail_width/height and preview_width/height), the smallest whose
+ * longest side still holds the lp_image_fit_side(width, height, max_side,
+ * fit) pixels the model needs and is shorter than the original's — fewer
+ * pixels to decode, the same picture; else storage's "original". An image
+ * with alpha (media.has_alpha: derived images are flattened on white, the
+ * model's pixels on black) or of unknown size decodes its original. NULL
+ * when storage names no original. Borrowed from storage; media may be NULL.
+ * Pure. */
+const char *lp_model_infer_source(const json_t *storage, const json_t *media, int64_t width, int64_t height,
+                                  int max_side, const lp_image_fit *fit);
 
 /* ONNX Runtime's threads per run: setting (infer_threads) when > 0, else
  * the worker's cpus, less one (left to the decoder) when more than two. */
