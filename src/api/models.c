@@ -493,10 +493,10 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     return rc;
 }
 
-/* Asks a worker of m's queue to run m on what fields name (an item's slot, or an image_id) and answers with
- * what it says. */
-static int ask_worker(lp_req *req, const lp_model_row *m, const char *k1, const char *v1, const char *k2,
-                      const char *v2)
+/* Asks a worker of m's queue to run m (at the version read) on what target names — {"item_id", "slot", and
+ * the slot's row as read: "slot_id", "width", "height", "storage", "media"}, or {"image_id"}; stolen — and
+ * answers with what it says. */
+static int ask_worker(lp_req *req, const lp_model_row *m, json_t *target)
 {
     const lp_config *cfg = req->svc->cfg;
     json_t *msg;
@@ -507,10 +507,11 @@ static int ask_worker(lp_req *req, const lp_model_row *m, const char *k1, const 
 
     lp_queue_work_name(m->queue, queue);
     lp_queue_live_name(m->queue, live);
-    msg = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s*, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id",
-                    req->who.team_id, "model_id", m->id, k1, v1, k2, v2, "expires_at_ms",
+    msg = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id", req->who.team_id,
+                    "model_id", m->id, "model_version", (json_int_t)m->version, "expires_at_ms",
                     (json_int_t)(lp_now_wall_ms() + cfg->model_infer_timeout));
-    if (!msg || !(text = json_dumps(msg, JSON_COMPACT)) || !(pool = rpc(cfg))) {
+    if (!msg || !target || json_object_update(msg, target) != 0 || !(text = json_dumps(msg, JSON_COMPACT)) ||
+        !(pool = rpc(cfg))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
         goto done;
     }
@@ -526,8 +527,24 @@ static int ask_worker(lp_req *req, const lp_model_row *m, const char *k1, const 
 done:
     free(answer);
     free(text);
+    json_decref(target);
     json_decref(msg);
     return rc;
+}
+
+/* The request's target for an item's slot: its ids and its row as read, so that the worker reads nothing
+ * again. New reference, NULL out of memory (or a slot whose storage is not JSON, which the database
+ * does not hold). */
+static json_t *slot_target(const lp_item_row *item, const lp_slot_row *slot)
+{
+    json_t *storage = json_loads(slot->storage ? slot->storage : "{}", 0, NULL);
+    json_t *meta = slot->metadata ? json_loads(slot->metadata, 0, NULL) : NULL;
+    json_t *t = json_pack("{s:s, s:s, s:s, s:I, s:I, s:O, s:O*}", "item_id", item->id, "slot", slot->name, "slot_id",
+                          slot->id, "width", (json_int_t)slot->width, "height", (json_int_t)slot->height, "storage",
+                          storage, "media", json_object_get(meta, "media"));
+    json_decref(meta);
+    json_decref(storage);
+    return t;
 }
 
 /* {"item_id", "slot"?}: the model on an item's slot. */
@@ -556,7 +573,7 @@ static int infer_item(lp_req *req, const char *id)
     lp_req_db_release(req); /* no connection held while a worker answers */
     if (rc != 0 || !(slot = infer_slot(req, &item, slot_name)))
         return -1;
-    return ask_worker(req, &m, "item_id", item.id, "slot", slot->name);
+    return ask_worker(req, &m, slot_target(&item, slot));
 }
 
 /* The body of a live inference, streamed: JSON kept whole (http_body_limit), an image written to
@@ -608,7 +625,7 @@ static int infer_end(lp_req *req, void *cls)
     if (lp_storage_writer_commit(w, &obj, &req->err) != 0)
         return -1;
     b->stored = 1;
-    return ask_worker(req, &b->m, "image_id", b->image_id, "slot", NULL);
+    return ask_worker(req, &b->m, json_pack("{s:s}", "image_id", b->image_id));
 }
 
 static void infer_cleanup(void *cls)

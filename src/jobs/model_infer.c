@@ -198,6 +198,18 @@ fail:
     return NULL;
 }
 
+/* The model this process holds as model_id at version (marked used), else NULL. */
+static lp_model_loaded *held(const char *model_id, int64_t version)
+{
+    for (size_t i = 0; i < LOADED_MAX; i++) {
+        if (loaded[i] && loaded[i]->version == version && strcmp(loaded[i]->id, model_id) == 0) {
+            loaded[i]->used = ++uses;
+            return loaded[i];
+        }
+    }
+    return NULL;
+}
+
 int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, const char *model_id,
                         lp_model_loaded **out, lp_error *err)
 {
@@ -210,14 +222,12 @@ int lp_model_infer_load(lp_db *db, const lp_config *cfg, const char *team_id, co
         return lp_error_set(err, LP_E_NOMEM, "out of memory loading model %s", model_id);
     if (lp_db_model_get(db, a, team_id, model_id, &row, err) != 0)
         goto done;
+    if ((*out = held(row.id, row.version))) {
+        rc = 0;
+        goto done;
+    }
     for (size_t i = 0; i < LOADED_MAX; i++) {
         if (loaded[i] && strcmp(loaded[i]->id, row.id) == 0) {
-            if (loaded[i]->version == row.version) {
-                loaded[i]->used = ++uses;
-                *out = loaded[i];
-                rc = 0;
-                goto done;
-            }
             loaded_free(loaded[i]); /* changed since: load it again */
             loaded[i] = NULL;
         }
@@ -972,6 +982,39 @@ static json_t *error_answer(const lp_error *err)
                      err->message[0] ? err->message : "inference failed without a message");
 }
 
+/* The slot row louped read and sent with a live request (slot_id, width, height, storage, media: the slot
+ * is a ready image), into *slot (strings in a): 1, 0 when the request has none (the slot is read
+ * then), -1 out of memory. */
+static int slot_of_request(const json_t *req, lp_arena *a, lp_slot_row *slot, lp_error *err)
+{
+    const char *id = json_string_value(json_object_get(req, "slot_id"));
+    const json_t *storage = json_object_get(req, "storage"), *w = json_object_get(req, "width"),
+                 *h = json_object_get(req, "height");
+    json_t *meta;
+    char *st = NULL, *md = NULL;
+
+    if (!id || !lp_is_uuid(id) || !json_is_object(storage) || !json_is_integer(w) || !json_is_integer(h))
+        return 0;
+    meta = json_pack("{s:O*}", "media", json_object_get(req, "media"));
+    st = json_dumps(storage, JSON_COMPACT);
+    md = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    lp_strlcpy(slot->id, id, sizeof slot->id);
+    lp_strlcpy(slot->item_id, json_string_value(json_object_get(req, "item_id")), sizeof slot->item_id);
+    slot->name = lp_arena_strdup(a, json_string_value(json_object_get(req, "slot")));
+    slot->type = (char *)"image";
+    slot->status = (char *)"ready";
+    slot->width = json_integer_value(w);
+    slot->height = json_integer_value(h);
+    slot->storage = st ? lp_arena_strdup(a, st) : NULL;
+    slot->metadata = md ? lp_arena_strdup(a, md) : NULL;
+    free(st);
+    free(md);
+    if (!slot->name || !slot->storage || !slot->metadata)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory answering a live inference");
+    return 1;
+}
+
 /* The detections of a live request's image: an item's slot, or an image sent with the request (image_id:
  * stored by louped at lp_storage_key_model_input, run as a slot of unknown size: *w × *h its decoded
  * size, the pixels its shapes are in). */
@@ -993,7 +1036,8 @@ static int live_run(lp_db *db, const lp_config *cfg, lp_arena *a, const json_t *
         if (!item || !slot_name)
             return lp_error_set(err, LP_E_MALFORMED, "a live inference request names no item_id and slot, nor an "
                                                      "image_id");
-        if (lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, err) != 0)
+        int got = slot_of_request(req, a, &slot, err);
+        if (got < 0 || (got == 0 && lp_db_media_slot_get(db, a, team, item, slot_name, 0, &slot, err) != 0))
             return -1;
         *lookup_us += lp_now_mono_us() - t0;
     } else {
@@ -1044,7 +1088,7 @@ static json_t *live_stages(const lp_model_infer_stats *st, int64_t lookup_us)
 
 json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, const char *body, size_t len)
 {
-    json_t *req = json_loadb(body, len, 0, NULL), *preds = NULL, *answer = NULL;
+    json_t *req = json_loadb(body, len, 0, NULL), *preds = NULL, *answer = NULL, *version;
     const char *team, *model;
     json_int_t expires = 0;
     lp_model_loaded *m;
@@ -1067,7 +1111,11 @@ json_t *lp_model_infer_answer(lp_db *db, const lp_config *cfg, lp_arena *a, cons
         goto done; /* its caller gave up */
     int64_t deadline = start + (expires - lp_now_wall_ms());
     memset(&st, 0, sizeof st);
-    rc = lp_model_infer_load(db, cfg, team, model, &m, &err);
+    /* the model at the version louped read, when this process holds it: nothing to read again */
+    version = json_object_get(req, "model_version");
+    rc = json_is_integer(version) && (m = held(model, json_integer_value(version)))
+             ? 0
+             : lp_model_infer_load(db, cfg, team, model, &m, &err);
     lookup_us = lp_now_mono_us() - start_us;
     if (rc != 0 || live_run(db, cfg, a, req, team, m, deadline, &dets, &n, &w, &h, &st, &lookup_us, &err) != 0 ||
         !(preds = json_array())) {

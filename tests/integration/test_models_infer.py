@@ -328,6 +328,15 @@ class ModelsInferTest(ImageItems, lh.LoupeTestCase):
         for k in ("x", "y", "w", "h"):
             self.assertAlmostEqual(preds[0]["bounding_box"][k], live[0]["bounding_box"][k], places=3)
 
+        # the worker keeps the model by version: a change is seen by the next request
+        etag = self.c.get("/api/v1/models/" + m["id"]).headers["ETag"]
+        r = self.c.patch("/api/v1/models/" + m["id"], json={"score_threshold": 0.99}, headers={"If-Match": etag})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(self.c.post(path, json={"item_id": astronaut}).json()["predictions"], [])
+        r = self.c.patch("/api/v1/models/" + m["id"], json={"score_threshold": 0.75},
+                         headers={"If-Match": r.headers["ETag"]})
+        self.assertEqual(len(self.c.post(path, json={"item_id": astronaut}).json()["predictions"]), 1)
+
     def test_bad_runs_roles_and_teams(self):
         m = self.model()
         path = "/api/v1/models/%s/runs" % m["id"]

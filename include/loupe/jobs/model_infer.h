@@ -133,12 +133,18 @@ json_t *lp_model_infer_det_json(const lp_model_loaded *m, const char *item_id, c
  * sends over RabbitMQ to the model's queue, and the worker's answer.
  *
  *   request {"v": 1, "rpc": "models.infer", "team_id", "model_id",
- *            "item_id", "slot", "expires_at_ms"}   (wall-clock ms)
+ *            "model_version"?, "item_id", "slot", "slot_id"?, "width"?,
+ *            "height"?, "storage"?, "media"?, "expires_at_ms"}
+ *           (wall-clock ms) — the model's version and the slot's row
+ *           (its id, size, storage object and metadata.media) as louped
+ *           read them: a worker that holds the model at that version reads
+ *           neither row again (without them it reads both);
  *           or, for an image sent with the request, "image_id" instead of
  *           item_id and slot: the image louped stored at
  *           lp_storage_key_model_input(team_id, image_id)
  *   answer  {"predictions": [{"label", "class_id", "score",
  *            "<type>": <shape>}], "infer_ms",  (e.g. "bounding_box": {x, y, w, h})
+ *            "stages_ms": {"lookup", "fetch", "decode", "model"},
  *            "image": {width, height}}   (image: for an image_id only — the
  *           decoded image the shapes are in)
  *           or {"error": {"code": "<lp_code_name>", "message"}}
