@@ -228,12 +228,45 @@ static VipsAccess access_for(const lp_image_info *info)
     return info->orientation <= 2 ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM;
 }
 
+/* The factor a JPEG of longest side `longest` is shrunk by while it is decoded (libjpeg scales its
+ * blocks: 8, 4 or 2) for a longest side of at least size: the largest that keeps that many pixels,
+ * 1 when none does. */
+static int jpeg_shrink(int64_t longest, int size)
+{
+    int k = 8;
+    while (k > 1 && (longest + k - 1) / k < size)
+        k /= 2;
+    return k;
+}
+
 /* Upright image of longest side at most size, shrinking on load when
- * libvips would open path with the same loader we allow. *out is new. */
+ * libvips would open path with the same loader we allow. A model's pixels
+ * (trust_srgb) of a JPEG are shrunk by the JPEG decoder as far as size
+ * allows (vips_thumbnail leaves a factor of 2 to 4 to its own resampling,
+ * decoding a 480 × 480 JPEG whole for a 128 × 128 input); the rest as
+ * vips_thumbnail would. *out is new. */
 static int shrink(const char *path, const struct loader *ld, const lp_image_info *info, int size, int trust_srgb,
                   VipsImage **out, lp_error *err)
 {
     VipsImage *t = NULL;
+    int k = trust_srgb && strcmp(ld->name, "jpegload") == 0
+                ? jpeg_shrink(info->stored_width > info->stored_height ? info->stored_width : info->stored_height, size)
+                : 1;
+    if (k > 1) {
+        VipsImage *img = NULL;
+        if (vips_jpegload(path, &img, "shrink", k, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                          NULL))
+            return lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label,
+                                      lp_media_basename(path));
+        int rc = vips_thumbnail_image(img, &t, size, "height", size, "size", VIPS_SIZE_DOWN, NULL);
+        g_object_unref(img);
+        if (rc)
+            return lp_media_vips_fail(err, LP_E_INVALID, "%s \"%s\" cannot be decoded", ld->label,
+                                      lp_media_basename(path));
+        rc = to_srgb8(t, trust_srgb, out, err);
+        g_object_unref(t);
+        return rc;
+    }
     /* vips_foreign_find_load names a class; compare its nickname ("jpegload") */
     const char *vips_choice = vips_foreign_find_load(path);
     if (vips_choice)
