@@ -198,7 +198,7 @@ int lp_infer_http_tensor(lp_infer_http *h, const float *input, const int64_t *sh
     *outs = NULL;
     *n_out = 0;
     lp_buf_init(&body, SIZE_MAX / 2);
-    if (lp_kserve_request_write(&body, h->model.input, input, shape, ndims, err) != 0 ||
+    if (lp_kserve_request_write(&body, &h->model, input, shape, ndims, err) != 0 ||
         call(h, "POST", h->infer_url, &body, deadline_ms, &resp, err) != 0) {
         lp_buf_free(&body);
         return -1;
@@ -211,7 +211,7 @@ int lp_infer_http_tensor(lp_infer_http *h, const float *input, const int64_t *sh
 }
 
 int lp_infer_http_image(lp_infer_http *h, const uint8_t *rgb, int w, int hh, size_t stride, int64_t deadline_ms,
-                        lp_model_det *out, size_t cap, size_t *n, lp_error *err)
+                        lp_arena *a, lp_model_det *out, size_t cap, size_t *n, lp_error *err)
 {
     lp_net_response resp;
     lp_buf body;
@@ -225,7 +225,7 @@ int lp_infer_http_image(lp_infer_http *h, const uint8_t *rgb, int w, int hh, siz
         return -1;
     }
     lp_buf_free(&body);
-    rc = lp_v7_results_read(resp.body ? resp.body : "", resp.body_len, h->spec, w, hh, out, cap, n, err);
+    rc = lp_v7_results_read(resp.body ? resp.body : "", resp.body_len, h->spec, w, hh, a, out, cap, n, err);
     lp_net_response_free(&resp);
     return rc;
 }

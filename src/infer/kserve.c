@@ -61,11 +61,16 @@ static size_t spec_output_names(const lp_model_output *o, const char *roles[], c
     return n;
 }
 
-/* The input's shape against the tensor Loupe sends: [1, 3, H, W] (NCHW) or [1, H, W, 3]; -1 is any. */
-static int check_shape(const json_t *shape, const char *name, const lp_model_input *in, lp_error *err)
+static const char *const DATATYPES[] = {"FP32", "FP16", "UINT8", NULL};
+
+/* The input's shape against the tensor Loupe sends: [1, 3, H, W] (NCHW) or [1, H, W, 3], or the same
+ * without the batch (rank 3); -1 is any. Sets m->batched. */
+static int check_shape(const json_t *shape, const char *name, const lp_model_input *in, lp_kserve_model *m,
+                       lp_error *err)
 {
     int64_t want[4] = {1, 3, in->height, in->width};
     const char *field[4] = {"input", "input.layout", "input.height", "input.width"};
+    size_t rank = json_array_size(shape), skip = rank == 3;
     if (in->layout == LP_MODEL_NHWC) {
         want[1] = in->height;
         want[2] = in->width;
@@ -74,13 +79,14 @@ static int check_shape(const json_t *shape, const char *name, const lp_model_inp
         field[2] = "input.width";
         field[3] = "input.layout";
     }
-    if (!json_is_array(shape) || json_array_size(shape) != 4)
+    if (!json_is_array(shape) || (rank != 4 && rank != 3))
         return lp_error_field(err, LP_E_INVALID, "input",
-                              "the server's input \"%s\" is not of rank 4; Loupe sends one image as [1, 3, H, W] "
-                              "(NCHW) or [1, H, W, 3] (NHWC)",
+                              "the server's input \"%s\" is not of rank 4 or 3; Loupe sends one image as "
+                              "[1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC), or either without the batch",
                               name);
-    for (size_t i = 0; i < 4; i++) {
-        const json_t *d = json_array_get(shape, i);
+    m->batched = !skip;
+    for (size_t i = skip; i < 4; i++) {
+        const json_t *d = json_array_get(shape, i - skip);
         if (!json_is_integer(d))
             return lp_error_set(err, LP_E_UNAVAILABLE, "the model server's metadata gives input \"%s\" a shape "
                                                        "that is not integers", name);
@@ -123,13 +129,24 @@ int lp_kserve_metadata_check(const char *text, size_t len, const lp_model_spec *
         goto done;
     }
     lp_strlcpy(m->input, json_string_value(json_object_get(input, "name")), sizeof m->input);
-    if (!json_is_string(json_object_get(input, "datatype")) ||
-        strcmp(json_string_value(json_object_get(input, "datatype")), "FP32") != 0) {
-        lp_error_field(err, LP_E_INVALID, "input", "the server's input \"%s\" is not FP32 (Loupe sends FP32)",
-                       m->input);
+    const char *type = json_string_value(json_object_get(input, "datatype"));
+    size_t t = 0;
+    while (DATATYPES[t] && (!type || strcmp(type, DATATYPES[t]) != 0))
+        t++;
+    if (!DATATYPES[t]) {
+        lp_error_field(err, LP_E_INVALID, "input", "the server's input \"%s\" is %.20s; Loupe sends FP32, FP16 "
+                       "or UINT8", m->input, type ? type : "of no datatype");
         goto done;
     }
-    if (check_shape(json_object_get(input, "shape"), m->input, &spec->input, err) != 0)
+    m->datatype = (lp_kserve_datatype)t;
+    if (m->datatype == LP_KSERVE_UINT8 &&
+        (spec->input.scale != 1 || spec->input.mean[0] != 0 || spec->input.mean[1] != 0 || spec->input.mean[2] != 0 ||
+         spec->input.std[0] != 1 || spec->input.std[1] != 1 || spec->input.std[2] != 1)) {
+        lp_error_field(err, LP_E_INVALID, "input.scale", "the server's input \"%s\" is UINT8: it takes the pixels "
+                       "as they are; give \"scale\": 1, \"mean\": [0], \"std\": [1]", m->input);
+        goto done;
+    }
+    if (check_shape(json_object_get(input, "shape"), m->input, &spec->input, m, err) != 0)
         goto done;
     json_array_foreach(outputs, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
@@ -166,26 +183,29 @@ done:
 
 /* ---- the request --------------------------------------------------------------------------- */
 
-int lp_kserve_request_write(lp_buf *out, const char *input, const float *data, const int64_t *shape, size_t ndims,
-                            lp_error *err)
+int lp_kserve_request_write(lp_buf *out, const lp_kserve_model *m, const float *data, const int64_t *shape,
+                            size_t ndims, lp_error *err)
 {
-    json_t *name = json_string(input);
+    json_t *name = json_string(m->input);
     char *quoted = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
-    size_t count = 1;
-    int rc = quoted ? lp_buf_printf(out, "{\"inputs\":[{\"name\":%s,\"datatype\":\"FP32\",\"shape\":[", quoted)
+    size_t count = 1, first = !m->batched && ndims > 1; /* an unbatched input: the batch of one left out */
+    int rc = quoted ? lp_buf_printf(out, "{\"inputs\":[{\"name\":%s,\"datatype\":\"%s\",\"shape\":[", quoted,
+                                    DATATYPES[m->datatype])
                     : LP_BUF_NOMEM;
 
     free(quoted);
     json_decref(name);
     for (size_t i = 0; rc == 0 && i < ndims; i++) {
-        rc = lp_buf_printf(out, "%s%lld", i ? "," : "", (long long)shape[i]);
+        if (i >= first)
+            rc = lp_buf_printf(out, "%s%lld", i > first ? "," : "", (long long)shape[i]);
         count *= (size_t)shape[i];
     }
     if (rc == 0)
         rc = lp_buf_puts(out, "],\"data\":[");
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        float f = data[i];
-        rc = lp_buf_printf(out, "%s%.7g", i ? "," : "", isfinite(f) ? (double)f : 0.0);
+        double f = isfinite(data[i]) ? (double)data[i] : 0.0;
+        rc = m->datatype == LP_KSERVE_UINT8 ? lp_buf_printf(out, "%s%d", i ? "," : "", (int)lround(fmin(fmax(f, 0), 255)))
+                                            : lp_buf_printf(out, "%s%.7g", i ? "," : "", f);
     }
     if (rc == 0)
         rc = lp_buf_puts(out, "]}]}");

@@ -9,6 +9,7 @@
 
 #include "loupe/crypto/encode.h"
 #include "loupe/formats/png.h"
+#include "loupe/geometry/measure.h"
 
 static json_t *load(const char *text, size_t len, const char *what, lp_error *err)
 {
@@ -151,8 +152,89 @@ static int label_of(const lp_model_spec *spec, const char *name)
     return -1;
 }
 
-int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, int w, int h, lp_model_det *out,
-                       size_t cap, size_t *n, lp_error *err)
+/* A segment model's result as a polygon of one path (points in a), clipped to the image; a box
+ * becomes its rectangle. 1 with d's shape and box set, 0 when nothing is left, -1 when it is not a
+ * shape. */
+static int result_polygon(const json_t *r, int w, int h, lp_arena *a, lp_model_det *d)
+{
+    const json_t *path = json_object_get(json_object_get(r, "polygon"), "path"), *p;
+    double b[4];
+    size_t n = json_is_array(path) ? json_array_size(path) : 4, i;
+    lp_geom_bbox box;
+    lp_error ignored;
+    lp_geom_point *pts;
+    lp_geom_path *one;
+    if ((json_is_array(path) && n < 3) || result_box(r, b) != 0)
+        return -1;
+    if (!(pts = lp_arena_calloc(a, n, sizeof *pts)) || !(one = lp_arena_alloc(a, sizeof *one)))
+        return -2;
+    if (json_is_array(path)) {
+        json_array_foreach(path, i, p) {
+            pts[i].x = json_number_value(json_object_get(p, "x")); /* finite: result_box read them */
+            pts[i].y = json_number_value(json_object_get(p, "y"));
+        }
+    } else {
+        pts[0] = (lp_geom_point){b[0], b[1]};
+        pts[1] = (lp_geom_point){b[2], b[1]};
+        pts[2] = (lp_geom_point){b[2], b[3]};
+        pts[3] = (lp_geom_point){b[0], b[3]};
+    }
+    for (i = 0; i < n; i++) {
+        pts[i].x = fmin(fmax(pts[i].x, 0), w);
+        pts[i].y = fmin(fmax(pts[i].y, 0), h);
+    }
+    *one = (lp_geom_path){pts, n};
+    d->shape = (lp_geom_shape){.type = LP_GEOM_POLYGON, .u.polygon = {one, 1}};
+    lp_error_clear(&ignored);
+    if (lp_geom_shape_bbox(&d->shape, &box, &ignored) != 0 || !(box.w > 0 && box.h > 0))
+        return 0;
+    d->x = box.x;
+    d->y = box.y;
+    d->w = box.w;
+    d->h = box.h;
+    return 1;
+}
+
+/* A detect model's result as its box clipped to the image: 1, 0 when nothing is left, -1 when it is
+ * not a shape. */
+static int result_bbox(const json_t *r, int w, int h, lp_model_det *d)
+{
+    double b[4];
+    if (result_box(r, b) != 0)
+        return -1;
+    b[0] = fmin(fmax(b[0], 0), w);
+    b[2] = fmin(fmax(b[2], 0), w);
+    b[1] = fmin(fmax(b[1], 0), h);
+    b[3] = fmin(fmax(b[3], 0), h);
+    if (b[2] <= b[0] || b[3] <= b[1])
+        return 0;
+    d->x = b[0];
+    d->y = b[1];
+    d->w = b[2] - b[0];
+    d->h = b[3] - b[1];
+    return 1;
+}
+
+/* A classify model's result as a tag of the image: its shape, if any, is not read. Another tag of the
+ * same label already in out[0..k) keeps the better confidence: 0 when d is not needed. */
+static int result_tag(lp_model_det *out, size_t k, int w, int h, lp_model_det *d)
+{
+    for (size_t j = 0; j < k; j++)
+        if (out[j].label == d->label) {
+            if (d->score > out[j].score) {
+                out[j].score = d->score;
+                out[j].index = d->index;
+            }
+            return 0;
+        }
+    d->w = w;
+    d->h = h;
+    d->shape.type = LP_GEOM_TAG;
+    return 1;
+}
+
+int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, int w, int h, lp_arena *a,
+                       lp_model_det *out, size_t cap, size_t *n, lp_error *err)
 {
     json_t *doc = load(text, len, "answer", err), *results, *r;
     const char *status;
@@ -176,34 +258,42 @@ int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, 
     }
     json_array_foreach(results, i, r) {
         const json_t *name = json_object_get(r, "name");
-        double conf = 1, b[4];
-        int label;
+        double conf = 1;
+        int label, got;
+        lp_model_det d;
         if (!json_is_string(name))
             name = json_object_get(r, "label");
         if (!json_is_object(r) || !json_is_string(name) ||
-            (json_object_get(r, "confidence") && finite_num(json_object_get(r, "confidence"), &conf)) ||
-            result_box(r, b) != 0) {
-            lp_error_set(err, LP_E_UNAVAILABLE, "the model server's results[%zu] is not a named shape (name, "
-                                                "confidence, bounding_box or polygon)", i);
+            (json_object_get(r, "confidence") && finite_num(json_object_get(r, "confidence"), &conf))) {
+            lp_error_set(err, LP_E_UNAVAILABLE, "the model server's results[%zu] is not a named result (name, "
+                                                "confidence)", i);
             goto done;
         }
-        if ((label = label_of(spec, json_string_value(name))) < 0 || conf < spec->score_threshold)
-            continue;
-        b[0] = fmin(fmax(b[0], 0), w);
-        b[2] = fmin(fmax(b[2], 0), w);
-        b[1] = fmin(fmax(b[1], 0), h);
-        b[3] = fmin(fmax(b[3], 0), h);
-        if (b[2] <= b[0] || b[3] <= b[1])
+        label = label_of(spec, json_string_value(name));
+        d = (lp_model_det){.score = (float)conf, .label = label, .index = i};
+        got = spec->task == LP_MODEL_CLASSIFY  ? (label < 0 ? 0 : result_tag(out, k, w, h, &d))
+              : spec->task == LP_MODEL_SEGMENT ? result_polygon(r, w, h, a, &d)
+                                               : result_bbox(r, w, h, &d);
+        if (got == -2) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory reading the model server's answer");
+            goto done;
+        }
+        if (got < 0) {
+            lp_error_set(err, LP_E_UNAVAILABLE, "the model server's results[%zu] is not a named shape (name, "
+                                                "confidence, bounding_box or polygon of 3 points or more)", i);
+            goto done;
+        }
+        if (!got || label < 0 || conf < spec->score_threshold)
             continue;
         if (k == cap) {
             lp_error_set(err, LP_E_UNAVAILABLE, "the model server answered over %zu shapes", cap);
             goto done;
         }
-        out[k++] = (lp_model_det){.x = b[0], .y = b[1], .w = b[2] - b[0], .h = b[3] - b[1], .score = (float)conf,
-                                  .label = label, .index = i};
+        out[k++] = d;
     }
-    /* best first, at most max_detections (an IoU is never over 1: nothing is suppressed) */
-    *n = lp_model_nms(out, k, 1.0, (size_t)spec->output.max_detections);
+    /* best first, at most max_detections (top_k tags); an IoU is never over 1: nothing is suppressed */
+    *n = lp_model_nms(out, k, 1.0,
+                      (size_t)(spec->task == LP_MODEL_CLASSIFY ? spec->output.top_k : spec->output.max_detections));
     rc = 0;
 
 done:

@@ -164,8 +164,10 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_i
         goto fail;
     }
     if (m->spec.runtime == LP_MODEL_HTTP && m->spec.protocol == LP_MODEL_V7_BYOM &&
-        m->spec.task != LP_MODEL_DETECT) { /* the server answers shapes itself: boxes so far */
-        lp_error_set(err, LP_E_INVALID, "model %s: V7-style servers run detect models so far (boxes)", row->id);
+        m->spec.task != LP_MODEL_DETECT && m->spec.task != LP_MODEL_SEGMENT && m->spec.task != LP_MODEL_CLASSIFY) {
+        /* the server answers shapes itself: boxes, polygons or tags */
+        lp_error_set(err, LP_E_INVALID, "model %s: V7-style servers run detect, segment and classify models "
+                                        "(boxes, polygons, tags)", row->id);
         goto fail;
     }
     if (m->spec.output.decoder == LP_DEC_KEYPOINTS && m->spec.class_map &&
@@ -755,7 +757,7 @@ static void http_one(const lp_config *cfg, lp_model_loaded *m, lp_model_infer_it
             lp_error_set(&it->err, LP_E_NOMEM, "out of memory running model %s", m->id);
             return;
         }
-        if (lp_infer_http_image(m->http, img->pixels, img->w, img->h, (size_t)img->w * 3, deadline_ms, d,
+        if (lp_infer_http_image(m->http, img->pixels, img->w, img->h, (size_t)img->w * 3, deadline_ms, a, d,
                                 LP_INFER_HTTP_RESULTS_MAX, &k, &it->err) != 0 ||
             (it->embed && embedding_of(cfg, spec, NULL, 0, img->pixels, img->w, img->h, a, &it->emb, &it->err) != 0))
             return;

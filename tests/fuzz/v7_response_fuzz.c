@@ -31,7 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lp_error_clear(&err);
     (void)lp_v7_classes_check((const char *)data, size, &spec, &err);
     lp_error_clear(&err);
-    if (lp_v7_results_read((const char *)data, size, &spec, 640, 480, d, 64, &n, &err) == 0) {
+    lp_arena *a = lp_arena_new(0, 0);
+    if (!a)
+        abort();
+    if (lp_v7_results_read((const char *)data, size, &spec, 640, 480, a, d, 64, &n, &err) == 0) {
         if (n > 5)
             abort();
         for (size_t i = 0; i < n; i++) {
@@ -42,5 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err.code == LP_OK) {
         abort();
     }
+    lp_arena_free(a);
     return 0;
 }

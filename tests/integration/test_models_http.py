@@ -28,6 +28,12 @@ W, H = 320, 240  # the items' image
 SIDE = 64        # the model's input
 
 
+# The KServe models the server has: each one's input (the outputs and answers are the same).
+INPUTS = {"/v2/models/det": {"name": "images", "datatype": "FP32", "shape": [-1, 3, SIDE, SIDE]},
+          "/v2/models/det8": {"name": "images", "datatype": "UINT8", "shape": [SIDE, SIDE, 3]},
+          "/v2/models/det16": {"name": "images", "datatype": "FP16", "shape": [-1, 3, SIDE, SIDE]}}
+
+
 class ModelServer:
     """A model server on HOST speaking KServe v2 (/v2/models/det…) and V7-style (/v7/classes,
     /v7/infer). plan(...) scripts the next infer answers: a status, or ("sleep", seconds)."""
@@ -58,13 +64,13 @@ class ModelServer:
             def do_GET(self):
                 with server._lock:
                     server.requests.append(("GET", self.path, None))
-                if self.path == "/v2/models/det":
-                    self.answer(200, {"name": "det", "versions": ["1"], "platform": "test",
-                                      "inputs": [{"name": "images", "datatype": "FP32", "shape": [-1, 3, SIDE, SIDE]}],
+                if self.path in INPUTS:
+                    self.answer(200, {"name": self.path.split("/")[-1], "versions": ["1"], "platform": "test",
+                                      "inputs": [INPUTS[self.path]],
                                       "outputs": [{"name": "boxes", "datatype": "FP32", "shape": [-1, 4]},
                                                   {"name": "scores", "datatype": "FP32", "shape": [-1]},
                                                   {"name": "classes", "datatype": "INT64", "shape": [-1]}]})
-                elif self.path == "/v7/classes":
+                elif self.path in ("/v7/classes", "/v7seg/classes", "/v7tag/classes"):
                     self.answer(200, [{"name": "face", "type": "bounding_box"}, {"name": "hat", "type": "polygon"}])
                 else:
                     self.answer(404, {"error": "no model at " + self.path})
@@ -80,7 +86,7 @@ class ModelServer:
                     step = 200
                 if step != 200:
                     return self.answer(step, {"error": "the model server is having a bad day"})
-                if self.path == "/v2/models/det/infer":
+                if self.path[:-len("/infer")] in INPUTS:
                     # two candidates: a box in normalized xyxy (kept) and one under the threshold
                     self.answer(200, {"model_name": "det", "outputs": [
                         {"name": "scores", "shape": [2], "datatype": "FP32", "data": [0.9, 0.1]},
@@ -93,6 +99,15 @@ class ModelServer:
                          "bounding_box": {"x": 40, "y": 30, "w": 100, "h": 50}},
                         {"name": "hat", "confidence": 0.99, "polygon": {"path": [{"x": 1, "y": 1}, {"x": 9, "y": 9}]}},
                         {"name": "face", "confidence": 0.2, "bounding_box": {"x": 0, "y": 0, "w": 5, "h": 5}}]})
+                elif self.path == "/v7seg/infer":
+                    self.answer(200, {"status": "succeeded", "results": [
+                        {"name": "hat", "confidence": 0.9,
+                         "polygon": {"path": [{"x": 10, "y": 20}, {"x": 400, "y": 20}, {"x": 50, "y": 80}]}},
+                        {"name": "face", "confidence": 0.8, "bounding_box": {"x": 40, "y": 30, "w": 100, "h": 50}}]})
+                elif self.path == "/v7tag/infer":
+                    self.answer(200, {"status": "succeeded", "results": [
+                        {"name": "face", "confidence": 0.4, "tag": {}}, {"name": "hat", "confidence": 0.7},
+                        {"name": "face", "confidence": 0.9}]})
                 else:
                     self.answer(404, {"error": "no model at " + self.path})
 
@@ -263,6 +278,78 @@ class ModelsHttpTest(ImageItems, lh.LoupeTestCase):
             "labels": ["cat"]}).json()
         j = self.run_job(bad["id"], item, status="failed")
         self.assertIn("\"cat\" is not one of the model server's classes", j["error"])
+
+    def test_kserve_uint8_and_fp16_inputs(self):
+        """A UINT8 input without a batch (Triton's image models) gets the pixels as they are, in the
+        layout it names; an FP16 input the tensor as FP32 would; a UINT8 model whose spec scales the
+        pixels fails naming input.scale."""
+        self.worker()
+        item = self.grey_item()
+        raw = {"width": SIDE, "height": SIDE, "resize": "stretch", "name": "images", "layout": "NHWC",
+               "scale": 1, "mean": [0], "std": [1]}
+        m8 = self.kserve(name="u8", endpoint={"protocol": "kserve_v2", "url": self.server.url, "model_name": "det8"},
+                         input=raw)
+        job = self.run_job(m8["id"], item)
+        self.assertEqual(job["result"]["predictions"], 1, job)
+        inp = self.server.posts("/v2/models/det8/infer")[0]["inputs"][0]
+        self.assertEqual((inp["datatype"], inp["shape"]), ("UINT8", [SIDE, SIDE, 3]))
+        self.assertEqual(len(inp["data"]), 3 * SIDE * SIDE)
+        self.assertEqual(set(inp["data"]), {128})  # the grey image's pixels, whole numbers
+        box = [p for p in self.predictions(item) if p["run_id"] == job["id"]][0]["bounding_box"]
+        for k, v in {"x": 80, "y": 120, "w": 160, "h": 120}.items():
+            self.assertAlmostEqual(box[k], v, places=3)
+
+        m16 = self.kserve(name="f16", endpoint={"protocol": "kserve_v2", "url": self.server.url,
+                                                "model_name": "det16"})
+        job = self.run_job(m16["id"], item)
+        self.assertEqual(job["result"]["predictions"], 1, job)
+        inp = self.server.posts("/v2/models/det16/infer")[0]["inputs"][0]
+        self.assertEqual((inp["datatype"], inp["shape"]), ("FP16", [1, 3, SIDE, SIDE]))
+        self.assertAlmostEqual(inp["data"][0], 128 / 255, places=4)
+
+        scaled = self.kserve(name="u8 scaled", endpoint={"protocol": "kserve_v2", "url": self.server.url,
+                                                        "model_name": "det8"}, input=dict(raw, scale=1 / 255))
+        j = self.run_job(scaled["id"], item, status="failed")
+        self.assertIn("UINT8", j["error"])
+        self.assertIn("scale", j["error"])
+
+    def test_v7_segment_and_classify(self):
+        """V7-style servers for segment (polygons, a box as its rectangle) and classify (tags) models."""
+        self.worker()
+        item = self.grey_item()
+        hat = self.c.post("/api/v1/classes", json={"name": "Hat", "annotation_types": ["polygon"]}).json()
+        tagged = self.c.post("/api/v1/classes", json={"name": "Scene", "annotation_types": ["tag"]}).json()
+        seg = self.c.post("/api/v1/models", json={
+            "name": "byom seg", "task": "segment", "runtime": "http",
+            "endpoint": {"protocol": "v7_byom", "url": self.server.url + "/v7seg"},
+            "input": {"width": SIDE, "height": SIDE}, "output": {"decoder": "masks"},
+            "labels": ["hat", "face"], "class_map": {"hat": hat["id"], "face": hat["id"]}, "score_threshold": 0.5})
+        self.assertEqual(seg.status, 201, seg.text)
+        job = self.run_job(seg.json()["id"], item)
+        preds = sorted(self.predictions(item), key=lambda p: -p["score"])
+        self.assertEqual([(p["label"], p["type"]) for p in preds], [("hat", "polygon"), ("face", "polygon")])
+        self.assertEqual(preds[0]["run_id"], job["id"])
+        self.assertEqual(preds[0]["polygon"]["paths"], [[{"x": 10, "y": 20}, {"x": W, "y": 20}, {"x": 50, "y": 80}]])
+        self.assertEqual(preds[1]["polygon"]["paths"], [[{"x": 40, "y": 30}, {"x": 140, "y": 30}, {"x": 140, "y": 80},
+                                                          {"x": 40, "y": 80}]])
+        # accepted, a predicted polygon is a polygon annotation
+        r = self.c.post("/api/v1/items/%s/predictions/accept" % item, json={"ids": [preds[0]["id"]]})
+        self.assertEqual(r.status, 200, r.text)
+        anns = self.c.get("/api/v1/items/%s/annotations" % item).json()["annotations"]
+        self.assertEqual([(a["class_id"], a["polygon"]["paths"]) for a in anns], [(hat["id"], preds[0]["polygon"]["paths"])])
+
+        cls = self.c.post("/api/v1/models", json={
+            "name": "byom tags", "task": "classify", "runtime": "http",
+            "endpoint": {"protocol": "v7_byom", "url": self.server.url + "/v7tag"},
+            "input": {"width": SIDE, "height": SIDE}, "output": {"decoder": "logits", "top_k": 5},
+            "labels": ["face", "hat"], "class_map": {"face": tagged["id"]}, "score_threshold": 0.5})
+        self.assertEqual(cls.status, 201, cls.text)
+        r = self.c.post("/api/v1/models/%s/infer" % cls.json()["id"], json={"item_id": item})
+        self.assertEqual(r.status, 200, r.text)
+        live = r.json()["predictions"]
+        self.assertEqual([(p["label"], p["class_id"], round(p["score"], 5)) for p in live],
+                         [("face", tagged["id"], 0.9), ("hat", None, 0.7)])
+        self.assertIn("tag", live[0])
 
     def test_slow_server_times_out(self):
         self.worker(model_http_timeout="1s", model_http_retries=0)

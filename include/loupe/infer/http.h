@@ -62,8 +62,8 @@ int lp_infer_http_tensor(lp_infer_http *h, const float *input, const int64_t *sh
 
 /* V7: sends the image (w × hh RGB pixels, rows of stride bytes) and reads
  * the shapes of the answer in its pixels into out (cap entries, at least
- * LP_INFER_HTTP_RESULTS_MAX), as lp_v7_results_read. */
+ * LP_INFER_HTTP_RESULTS_MAX; polygons' points in a), as lp_v7_results_read. */
 int lp_infer_http_image(lp_infer_http *h, const uint8_t *rgb, int w, int hh, size_t stride, int64_t deadline_ms,
-                        lp_model_det *out, size_t cap, size_t *n, lp_error *err);
+                        lp_arena *a, lp_model_det *out, size_t cap, size_t *n, lp_error *err);
 
 #endif

@@ -6,7 +6,8 @@
  *   POST {url}/infer     {"image": {"base64": "<PNG>"}}
  *                      → {"status": "succeeded", "results": [{"name" (or
  *                         "label"), "confidence", "bounding_box": {x, y, w,
- *                         h} | "polygon": {"path": [{x, y}, …]}}, …]}
+ *                         h} | "polygon": {"path": [{x, y}, …]} | "tag":
+ *                         {}}, …]}
  *
  * The server answers shapes in the pixels of the image it was sent. Readers
  * take any bytes (a server's answer is untrusted; fuzzed in
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loupe/core/arena.h"
 #include "loupe/core/buf.h"
 #include "loupe/core/error.h"
 #include "loupe/models/detect.h"
@@ -34,11 +36,16 @@ int lp_v7_request_write(lp_buf *out, const uint8_t *rgb, int w, int h, size_t st
 
 /* Reads an /infer answer about an image of w × h pixels into out (cap
  * entries): each result whose name is one of spec's labels and whose
- * confidence (1 when absent) is at least score_threshold, its box (a
- * polygon's bounding box) clipped to the image; a box left empty is
- * dropped; the best output.max_detections by confidence are kept, best
- * first. *n the number kept. */
-int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, int w, int h, lp_model_det *out,
-                       size_t cap, size_t *n, lp_error *err);
+ * confidence (1 when absent) is at least score_threshold, as spec's task
+ * takes it:
+ *   detect    its box (a polygon's bounding box) clipped to the image;
+ *   segment   its polygon (a path of 3 points or more; a box becomes its
+ *             rectangle), the points clipped to the image, points in a;
+ *   classify  a tag of the image (its shape, if any, not read; a label
+ *             answered twice keeps its best confidence);
+ * a shape left empty is dropped; the best output.max_detections (classify:
+ * output.top_k) by confidence are kept, best first. *n the number kept. */
+int lp_v7_results_read(const char *text, size_t len, const lp_model_spec *spec, int w, int h, lp_arena *a,
+                       lp_model_det *out, size_t cap, size_t *n, lp_error *err);
 
 #endif

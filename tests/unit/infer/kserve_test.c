@@ -76,13 +76,32 @@ static void test_metadata(void **state)
                            &m, &err),
                      -1);
     assert_true(has_field(&err, "output.names.boxes"));
-    /* not FP32, not rank 4, not metadata at all */
+    /* UINT8 takes the pixels as they are: refused while the spec scales them (the default 1/255) */
     assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"UINT8\", \"shape\": [1, 3, 32, 64]}],"
                                " \"outputs\": []}",
                            &m, &err),
                      -1);
+    assert_true(has_field(&err, "input.scale"));
+    /* FP16 of rank 3 (no batch: one image) */
+    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"FP16\", \"shape\": [3, 32, 64]}],"
+                               " \"outputs\": [{\"name\": \"b\"}, {\"name\": \"s\"}]}",
+                           &m, &err),
+                     0);
+    assert_int_equal(m.datatype, LP_KSERVE_FP16);
+    assert_int_equal(m.batched, 0);
+    lp_kserve_model_free(&m);
+    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"FP32\", \"shape\": [3, 320, 64]}],"
+                               " \"outputs\": [{\"name\": \"b\"}, {\"name\": \"s\"}]}",
+                           &m, &err),
+                     -1);
+    assert_true(has_field(&err, "input.height"));
+    /* other datatypes, other ranks */
+    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"INT64\", \"shape\": [1, 3, 32, 64]}],"
+                               " \"outputs\": []}",
+                           &m, &err),
+                     -1);
     assert_true(has_field(&err, "input"));
-    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"FP32\", \"shape\": [3, 32, 64]}],"
+    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"FP32\", \"shape\": [32, 64]}],"
                                " \"outputs\": []}",
                            &m, &err),
                      -1);
@@ -111,6 +130,20 @@ static void test_metadata(void **state)
                      -1);
     assert_true(has_field(&err, "input.name"));
     json_decref(f.doc);
+
+    /* UINT8 with the pixels left as they are (scale 1, mean 0, std 1), batched */
+    spec_of(&f, "{\"name\": \"d\", \"task\": \"detect\", \"runtime\": \"http\", \"endpoint\": {\"protocol\": "
+                "\"kserve_v2\", \"url\": \"http://10.0.0.5\", \"model_name\": \"det\"}, \"input\": {\"width\": 64, "
+                "\"height\": 32, \"scale\": 1, \"mean\": [0], \"std\": [1]}, \"output\": {\"decoder\": "
+                "\"boxes_scores_classes\"}, \"labels\": [\"cat\"]}");
+    assert_int_equal(check(&f, "{\"inputs\": [{\"name\": \"x\", \"datatype\": \"UINT8\", \"shape\": [-1, 3, 32, 64]}],"
+                               " \"outputs\": []}",
+                           &m, &err),
+                     0);
+    assert_int_equal(m.datatype, LP_KSERVE_UINT8);
+    assert_int_equal(m.batched, 1);
+    lp_kserve_model_free(&m);
+    json_decref(f.doc);
 }
 
 static void test_request(void **state)
@@ -120,10 +153,11 @@ static void test_request(void **state)
     lp_buf b;
     lp_error err;
     json_t *doc, *in;
+    lp_kserve_model m = {.input = "in\"put", .datatype = LP_KSERVE_FP32, .batched = 1};
     (void)state;
     lp_error_clear(&err);
     lp_buf_init(&b, 1 << 20);
-    assert_int_equal(lp_kserve_request_write(&b, "in\"put", data, shape, 4, &err), 0);
+    assert_int_equal(lp_kserve_request_write(&b, &m, data, shape, 4, &err), 0);
     doc = json_loads(b.data, 0, NULL);
     assert_non_null(doc);
     in = json_array_get(json_object_get(doc, "inputs"), 0);
@@ -136,9 +170,28 @@ static void test_request(void **state)
     json_decref(doc);
     lp_buf_free(&b);
 
+    /* UINT8 without the batch: whole pixels 0–255, shape [3, 1, 2] */
+    m.datatype = LP_KSERVE_UINT8;
+    m.batched = 0;
+    const float pixels[6] = {0.4f, 254.6f, 300, -5, 17, 128.5f};
+    lp_buf_init(&b, 1 << 20);
+    assert_int_equal(lp_kserve_request_write(&b, &m, pixels, shape, 4, &err), 0);
+    doc = json_loads(b.data, 0, NULL);
+    assert_non_null(doc);
+    in = json_array_get(json_object_get(doc, "inputs"), 0);
+    assert_string_equal(json_string_value(json_object_get(in, "datatype")), "UINT8");
+    assert_int_equal(json_array_size(json_object_get(in, "shape")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(in, "shape"), 0)), 3);
+    const json_int_t want[6] = {0, 255, 255, 0, 17, 129};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(json_integer_value(json_array_get(json_object_get(in, "data"), i)), want[i]);
+    json_decref(doc);
+    lp_buf_free(&b);
+
     /* over the buffer's maximum: refused, not truncated */
+    m.datatype = LP_KSERVE_FP32;
     lp_buf_init(&b, 16);
-    assert_int_equal(lp_kserve_request_write(&b, "x", data, shape, 4, &err), -1);
+    assert_int_equal(lp_kserve_request_write(&b, &m, data, shape, 4, &err), -1);
     assert_int_equal(err.code, LP_E_TOO_LARGE);
     lp_buf_free(&b);
 }

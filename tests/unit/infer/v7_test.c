@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -109,10 +110,97 @@ static void test_request_is_a_png(void **state)
     lp_buf_free(&b);
 }
 
-static int results(const char *text, lp_model_det *out, size_t *n, lp_error *err)
+static lp_arena *arena;
+
+static int results_of(const lp_model_spec *sp, const char *text, lp_model_det *out, size_t *n, lp_error *err)
 {
     lp_error_clear(err);
-    return lp_v7_results_read(text, strlen(text), &spec, 100, 50, out, 8, n, err);
+    lp_arena_free(arena);
+    arena = lp_arena_new(0, 0);
+    return lp_v7_results_read(text, strlen(text), sp, 100, 50, arena, out, 8, n, err);
+}
+
+static int results(const char *text, lp_model_det *out, size_t *n, lp_error *err)
+{
+    return results_of(&spec, text, out, n, err);
+}
+
+/* A spec of task (its decoder, its limit) over labels cat and dog. */
+static json_t *spec_of(const char *task, const char *output, lp_model_spec *out)
+{
+    lp_error err;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\": \"v\", \"task\": \"%s\", \"runtime\": \"http\", \"endpoint\": {\"protocol\": "
+             "\"v7_byom\", \"url\": \"http://10.0.0.5\"}, \"input\": {\"width\": 64, \"height\": 64}, "
+             "\"output\": %s, \"labels\": [\"cat\", \"dog\"], \"score_threshold\": 0.5}",
+             task, output);
+    json_t *d = json_loads(text, 0, NULL);
+    lp_error_clear(&err);
+    assert_non_null(d);
+    assert_int_equal(lp_model_spec_read(d, 100, out, &err), 0);
+    return d;
+}
+
+static void test_segment_and_classify(void **state)
+{
+    lp_model_det d[8];
+    lp_model_spec sp;
+    size_t n;
+    lp_error err;
+    (void)state;
+    /* segment: polygons as they are (clipped to 100 × 50), a box as its rectangle */
+    json_t *sd = spec_of("segment", "{\"decoder\": \"masks\", \"max_detections\": 5}", &sp);
+    assert_int_equal(results_of(&sp, "{\"status\": \"succeeded\", \"results\": ["
+                                      "{\"name\": \"cat\", \"confidence\": 0.9, \"polygon\": {\"path\": [{\"x\": 10, "
+                                      "\"y\": 5}, {\"x\": 130, \"y\": 5}, {\"x\": 20, \"y\": 25}]}},"
+                                      "{\"name\": \"dog\", \"confidence\": 0.7, \"bounding_box\": {\"x\": 1, \"y\": 2, "
+                                      "\"w\": 3, \"h\": 4}},"
+                                      "{\"name\": \"dog\", \"confidence\": 0.3, \"polygon\": {\"path\": [{\"x\": 1, "
+                                      "\"y\": 1}, {\"x\": 9, \"y\": 1}, {\"x\": 9, \"y\": 9}]}}]}",
+                                d, &n, &err),
+                     0);
+    assert_int_equal(n, 2);
+    assert_int_equal(d[0].shape.type, LP_GEOM_POLYGON);
+    assert_int_equal(d[0].shape.u.polygon.npaths, 1);
+    assert_int_equal(d[0].shape.u.polygon.paths[0].npoints, 3);
+    assert_true(d[0].shape.u.polygon.paths[0].points[1].x == 100 && d[0].shape.u.polygon.paths[0].points[1].y == 5);
+    assert_true(d[0].x == 10 && d[0].y == 5 && d[0].w == 90 && d[0].h == 20);
+    assert_int_equal(d[1].label, 1);
+    assert_int_equal(d[1].shape.u.polygon.paths[0].npoints, 4);
+    assert_true(d[1].shape.u.polygon.paths[0].points[2].x == 4 && d[1].shape.u.polygon.paths[0].points[2].y == 6);
+    /* a path of two points is not a polygon */
+    assert_int_equal(results_of(&sp, "{\"results\": [{\"name\": \"cat\", \"polygon\": {\"path\": [{\"x\": 1, "
+                                      "\"y\": 1}, {\"x\": 9, \"y\": 9}]}}]}",
+                                d, &n, &err),
+                     -1);
+    assert_int_equal(err.code, LP_E_UNAVAILABLE);
+    json_decref(sd);
+
+    /* classify: tags of the image, best first, one per label (its best confidence), top_k of them */
+    sd = spec_of("classify", "{\"decoder\": \"logits\", \"top_k\": 1}", &sp);
+    assert_int_equal(results_of(&sp, "{\"results\": [{\"name\": \"cat\", \"confidence\": 0.6, \"tag\": {}}, "
+                                      "{\"name\": \"dog\", \"confidence\": 0.7}, {\"name\": \"cat\", \"confidence\": "
+                                      "0.95}, {\"name\": \"cow\", \"confidence\": 0.99}]}",
+                                d, &n, &err),
+                     0);
+    assert_int_equal(n, 1);
+    assert_int_equal(d[0].label, 0);
+    assert_int_equal(d[0].shape.type, LP_GEOM_TAG);
+    assert_true(d[0].score > 0.94f);
+    assert_true(d[0].w == 100 && d[0].h == 50);
+    json_decref(sd);
+    sd = spec_of("classify", "{\"decoder\": \"logits\", \"top_k\": 5}", &sp);
+    assert_int_equal(results_of(&sp, "{\"results\": [{\"name\": \"cat\", \"confidence\": 0.6}, "
+                                      "{\"name\": \"dog\", \"confidence\": 0.4}, {\"name\": \"dog\", \"confidence\": "
+                                      "0.8}]}",
+                                d, &n, &err),
+                     0);
+    assert_int_equal(n, 2);
+    assert_true(d[0].label == 1 && d[0].score > 0.79f && d[1].label == 0);
+    json_decref(sd);
+    lp_arena_free(arena);
+    arena = NULL;
 }
 
 static void test_results(void **state)
@@ -172,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_classes),
         cmocka_unit_test(test_request_is_a_png),
         cmocka_unit_test(test_results),
+        cmocka_unit_test(test_segment_and_classify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
