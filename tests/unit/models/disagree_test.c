@@ -134,6 +134,35 @@ static void test_polygons(void **state)
     lp_arena_free(a);
 }
 
+static lp_geom_shape rbox(double x, double y, double w, double h, double angle)
+{
+    lp_geom_shape s = {.type = LP_GEOM_ROTATED_BOX};
+    s.u.rbox = (lp_geom_rbox){x, y, w, h, angle};
+    return s;
+}
+
+/* Rotated boxes are compared by their exact overlap, not by their extents. */
+static void test_rotated_boxes(void **state)
+{
+    (void)state;
+    lp_arena *a = lp_arena_new(0, 0);
+    lp_disagreement d;
+    lp_error err;
+    lp_error_clear(&err);
+    /* a square and the same square turned 45 degrees: IoU 0.707 (their extents: 0.5) */
+    lp_geom_shape sq = rbox(0, 0, 10, 10, 0), turned = rbox(0, 0, 10, 10, M_PI / 4);
+    lp_dis_shape human[1] = {{"h", C1, "0", &sq}}, pred[1] = {{"p", C1, "0", &turned}};
+    assert_int_equal(lp_disagreement_compute(human, 1, pred, 1, 0.6, 1000, a, &d, &err), 0);
+    assert_int_equal(d.matched, 1);
+    assert_true(fabs(d.matches[0].iou - (M_SQRT2 - 1) / (2 - M_SQRT2)) < 1e-9);
+    /* two thin boxes crossing at right angles: the same extent, but they share only 2 x 2 */
+    lp_geom_shape up = rbox(0, 9, 20, 2, M_PI / 4), down = rbox(0, 9, 20, 2, -M_PI / 4);
+    lp_dis_shape h2[1] = {{"h", C1, "0", &up}}, p2[1] = {{"p", C1, "0", &down}};
+    assert_int_equal(lp_disagreement_compute(h2, 1, p2, 1, 0.5, 1000, a, &d, &err), 0);
+    assert_int_equal(d.matched, 0);
+    lp_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_classes_slots_threshold),
         cmocka_unit_test(test_greedy_and_agreement),
         cmocka_unit_test(test_polygons),
+        cmocka_unit_test(test_rotated_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,6 +256,32 @@ static void test_polygons(void **state)
     near(run(mixed, 2, 0.9, 1).score, 1);
 }
 
+static lp_ann rbox(const char *cls, double x, double y, double w, double h, double angle)
+{
+    lp_ann a = shape(cls, LP_GEOM_ROTATED_BOX);
+    a.body.geom.shape.u.rbox = (lp_geom_rbox){x, y, w, h, angle};
+    return a;
+}
+
+/* Rotated boxes overlap exactly (as polygons), with each other and with polygons. */
+static void test_rotated_boxes(void **state)
+{
+    (void)state;
+    static const double square[] = {0, 0, 10, 0, 10, 10, 0, 10};
+    lp_ann u0[] = {rbox(CARS, 0, 0, 10, 10, 0)};
+    lp_ann u1[] = {rbox(CARS, 0, 0, 10, 10, M_PI / 4)}; /* IoU 0.707; their extents' 0.5 */
+    lp_ann u2[] = {polygon(CARS, square, 4)};
+    lp_wf_work turned[] = {WORK("u0", u0), WORK("u1", u1)};
+    near(run(turned, 2, 0.7, 1).score, 1);
+    near(run(turned, 2, 0.71, 1).score, 0);
+    lp_wf_work as_polygon[] = {WORK("u0", u0), WORK("u2", u2)};
+    near(run(as_polygon, 2, 0.999, 1).score, 1);
+    /* two thin boxes crossing at right angles: one extent, 4 of 76 square pixels shared */
+    lp_ann u3[] = {rbox(CARS, 0, 9, 20, 2, M_PI / 4)}, u4[] = {rbox(CARS, 0, 9, 20, 2, -M_PI / 4)};
+    lp_wf_work crossing[] = {WORK("u3", u3), WORK("u4", u4)};
+    near(run(crossing, 2, 0.1, 1).score, 0);
+}
+
 /* Keypoints match only where equal; shapes on other slots never match. */
 static void test_keypoints_and_slots(void **state)
 {
@@ -311,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_tags_and_texts),
         cmocka_unit_test(test_nobody_annotated),
         cmocka_unit_test(test_polygons),
+        cmocka_unit_test(test_rotated_boxes),
         cmocka_unit_test(test_keypoints_and_slots),
         cmocka_unit_test(test_refusals),
     };
