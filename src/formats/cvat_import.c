@@ -444,7 +444,18 @@ static int track_end(imp_xml *x, cfile *f)
         qsort(f->shapes, f->nshapes, sizeof *f->shapes, by_frame);
     size_t nkey = 0, nr = 0;
     int type = -1;
-    bool mixed = false;
+    bool mixed = false, turned = false;
+    for (size_t i = 0; i < f->nshapes; i++)
+        turned |= f->shapes[i].body.geom.type == LP_GEOM_ROTATED_BOX;
+    for (size_t i = 0; i < f->nshapes && turned; i++) {
+        /* a turning box's keyframes at rotation 0 are rotated boxes too */
+        lp_ann_geom *g = &f->shapes[i].body.geom;
+        if (g->type == LP_GEOM_BOUNDING_BOX) {
+            lp_geom_bbox b = g->shape.u.bbox;
+            g->type = LP_GEOM_ROTATED_BOX;
+            g->shape = (lp_geom_shape){.type = LP_GEOM_ROTATED_BOX, .u.rbox = {b.x, b.y, b.w, b.h, 0}};
+        }
+    }
     for (size_t i = 0; i < f->nshapes; i++)
         if (f->shapes[i].keyframe && !f->shapes[i].outside) {
             mixed |= type >= 0 && f->shapes[i].body.geom.type != type;

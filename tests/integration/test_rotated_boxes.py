@@ -159,6 +159,28 @@ class FormatsTest(tif.RoundTripCase):
         # CVAT's angle-0 box is an ordinary box
         self.assertEqual(self.kinds(anns, "bounding_box"), [{k: self.FLAT[k] for k in "xywh"}])
 
+    def test_cvat_video_track(self):
+        # a turning box in a CVAT <track>: <box rotation> per keyframe, the keyframe at rotation 0
+        # read back as a rotated box too (a track has one type)
+        slots = [{"name": "0", "type": "video", "width": W, "height": H, "frame_count": 20, "fps": 25}]
+        clips = []
+        for ds in (self.src, self.dst):
+            r = self.c.post("/api/v1/datasets/%s/items" % ds, json={"name": "clip.mp4", "path": "/v", "slots": slots})
+            self.assertEqual(r.status, 201, r.text)
+            clips.append(r.json()["id"])
+        a, b = dict(self.BOX, angle=0), dict(self.BOX, x=30, angle=1.25)
+        r = self.c.post("/api/v1/items/%s/annotations/batch" % clips[0], json={"create": [
+            {"class_id": self.cat, "ranges": [[0, 11]], "interpolated": True,
+             "frames": {"0": {"keyframe": True, "rotated_box": a}, "10": {"keyframe": True, "rotated_box": b}}}]})
+        self.assertEqual(r.status, 200, r.text)
+        m, _ = self.round_trip("cvat")
+        self.assertEqual(m["problems"], [])
+        got = self.c.get("/api/v1/items/%s/annotations" % clips[1]).json()["annotations"]
+        self.assertEqual(len(got), 1, got)
+        frames = got[0]["frames"]
+        self.assertRbox(frames["0"]["rotated_box"], a)
+        self.assertRbox(frames["10"]["rotated_box"], b, places=12)
+
     def test_masks_draw_the_corners(self):
         m, anns = self.round_trip("mask", class_map={"__raster_layer__": self.cat})
         self.assertEqual(m["problems"], [])
