@@ -172,6 +172,22 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertIn("slices are missing", self.slot_media(item_id, "0-2")["error"])
         self.assertSameVolume(self.volume(item_id, "0"), self.alone(ax))
 
+        # one item per series: the broken series' own item says why, the first item is ready
+        r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
+                             json={"name": "split", "slots": [{"name": "0", "type": "volume", "dicom_series": "items"}]})
+        self.assertEqual(r.status, 201, r.text)
+        split_id = r.json()["id"]
+        self.put_file(split_id, dt.zip_bytes(mixed(ax, broken)))
+        self.assertEqual(self.wait_item(split_id)["status"], "ready")
+        r = self.client.get("/api/v1/items", query={"dataset_id": self.dataset_id})
+        other = [i for i in r.json()["items"] if i["name"] == "split-2"]
+        self.assertEqual(len(other), 1, r.json())
+        other = self.wait_item(other[0]["id"])
+        self.assertEqual(other["status"], "error", other)
+        self.assertIn("slices are missing", other["error"])
+        self.assertEqual(other["metadata"]["series_of"], {"item": split_id, "slot": self.slots_of(split_id)["0"]["id"],
+                                                          "rank": 2})
+
         # past dicom_max_series: the whole upload is refused and says which limit
         third = tagged("t-", dt.axial_series(6, 6, 3, origin=(0, 0, 300), series="1.2.826.0.1.3680043.9.7777.603"))
         _, item = self.upload_and_wait("three.zip", dt.zip_bytes(ax + sagittal() + third), slot_type="volume")
