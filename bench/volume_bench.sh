@@ -152,11 +152,12 @@ print("  Loupe, upload to ready:                   %6.2f s = %.2fx dcm2niix -z n
       % (total, total / raw, total / gz, "met" if total <= 1.5 * raw else "NOT met"))
 print("  Loupe, the media.normalize job alone:     %6.2f s = %.2fx dcm2niix -z n" % (job, job / raw))
 log = open(sys.argv[12]).read()
-steps = re.search(r"checked and de-identified in (\d+) ms, converted in (\d+) ms", log)
+steps = re.search(r"checked and de-identified in (\d+) ms", log)
+converted = re.findall(r"DICOM series \d+ converted in (\d+) ms", log)  # one line per series
 more = re.search(r"fetched in (\d+) ms, decoded in (\d+) ms, stored in (\d+) ms, recorded in (\d+) ms", log)
-if steps and more:
+if steps and converted and more:
     f, d, st_, rec = (int(x) / 1000 for x in more.groups())
-    chk, conv = (int(x) / 1000 for x in steps.groups())
+    chk, conv = int(steps.group(1)) / 1000, sum(int(x) for x in converted) / 1000
     print("    its steps: original fetched %.2f s; decoded %.2f s = checked and de-identified %.2f s + dcm2niix %.2f s"
           " + NIfTI read, RAS+, histogram, volume and posters %.2f s; stored %.2f s; recorded %.2f s"
           % (f, d, chk, conv, d - chk - conv, st_, rec))

@@ -467,8 +467,8 @@ static int folder_item(push *p, const char *dataset_id, const char *path, const 
         *slot = remote[i].slot;
         return remote[i].sha256 && !p->ctx->args->replace ? 1 : 0;
     }
-    json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "name", name, "path", path, "slots", "name", "0", "type",
-                             "volume");
+    json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s*}]}", "name", name, "path", path, "slots", "name", "0",
+                             "type", "volume", "dicom_series", p->ctx->args->dicom_series);
     snprintf(url, sizeof url, "/api/v1/datasets/%s/items", dataset_id);
     int rc = body ? lp_cli_request(p->ctx->client, "POST", url, body, &answer, err)
                   : lp_cli_error_set(err, LP_CLI_FAILED, "out of memory");

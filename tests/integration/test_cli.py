@@ -289,6 +289,13 @@ class CliTest(lh.LoupeTestCase):
         self.assertEqual((again["uploaded"], again["skipped"], again["failed"]), (0, 18, 0), again)
         self.assertEqual(len(self.items(ds["id"])), 3)
 
+        # --dicom-series items: the folder of two series becomes two items
+        ds2 = self.loupe_json("datasets", "create", "Split")
+        out = self.loupe_json("push", os.path.join(root, "visit"), "--dataset", ds2["slug"], "--dicom-series", "items")
+        self.assertEqual((out["uploaded"], out["failed"]), (12, 0), out)
+        items = self.wait_ready(ds2["id"], 3)
+        self.assertEqual(sorted(items), [("/", "both"), ("/", "both-2"), ("/", "photo.jpg")])
+
     def test_login_with_password_and_live_progress(self):
         # a server whose pages hold at most 3: the client falls back to the server's own page size
         self.daemon = self.start_louped({"page_size_max": "3"})

@@ -28,6 +28,7 @@ typedef struct lp_cli_args {
     int include_media, create_classes, create_items, skip_invalid, dry_run;
     int key_stdin, password_stdin;
     const char *url, *email, *dataset, *format, *output, *slug, *path, *variant, *frames, *mode;
+    const char *dicom_series; /* push: what a DICOM folder of several series becomes (slots | items) */
     long parallel;         /* push: uploads at once (1 … 32), default 4 */
     long interval_ms;      /* how often a wait polls (100 … 60000), default 500 */
 } lp_cli_args;

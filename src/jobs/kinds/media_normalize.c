@@ -352,9 +352,9 @@ static int dicom_split(lp_job_ctx *ctx, const char *dir, const lp_decoder_transf
     if (t == 0) {
         const json_t *tm = json_object_get(*split, "timings");
         LP_DEBUG("media",
-                 "job %s: DICOM upload checked, de-identified and split into %zu series in %lld ms (its files read, "
-                 "checked and written in %lld ms, ordered in %lld ms)",
-                 ctx->id, json_array_size(json_object_get(*split, "series")), (long long)(lp_now_mono_ms() - t0),
+                 "job %s: DICOM upload checked and de-identified in %lld ms, %zu series (its files read, checked "
+                 "and written in %lld ms, ordered in %lld ms)",
+                 ctx->id, (long long)(lp_now_mono_ms() - t0), json_array_size(json_object_get(*split, "series")),
                  (long long)json_integer_value(json_object_get(tm, "files_ms")),
                  (long long)json_integer_value(json_object_get(tm, "order_ms")));
         lp_job_progress(ctx, 0.3);
@@ -548,6 +548,27 @@ cleanup:
     return rc;
 }
 
+/* The debug line of a volume transform's own steps (doc.timings), if any. */
+static void log_volume_steps(lp_job_ctx *ctx, const json_t *doc)
+{
+    const json_t *tm = json_object_get(doc, "timings");
+    if (tm)
+        LP_DEBUG("media", "job %s: volume read in %lld ms, turned RAS+ in %lld ms, histogram and windows in %lld ms, "
+                 "written in %lld ms, posters in %lld ms",
+                 ctx->id, (long long)json_integer_value(json_object_get(tm, "read_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "ras_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "histogram_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "write_ms")),
+                 (long long)json_integer_value(json_object_get(tm, "posters_ms")));
+}
+
+/* The debug line of a job's phases, in ms. */
+static void log_phases(lp_job_ctx *ctx, int64_t fetched, int64_t decoded, int64_t stored, int64_t recorded)
+{
+    LP_DEBUG("media", "job %s: original fetched in %lld ms, decoded in %lld ms, stored in %lld ms, recorded in %lld ms",
+             ctx->id, (long long)fetched, (long long)decoded, (long long)stored, (long long)recorded);
+}
+
 /* ---- DICOM uploads: one volume per series ---------------------------------- */
 
 /* What became of one series of a DICOM upload. */
@@ -562,7 +583,8 @@ typedef struct series_outcome {
  * base: the storage members every series' slot gets. 0 with out->doc or
  * out->reason, or -1 with ctx->err. */
 static int dicom_series(lp_job_ctx *ctx, lp_storage *s, const char *dir, const char *sha, const json_t *base,
-                        size_t n, json_t *series, const lp_decoder_transform_args *args, series_outcome *out)
+                        size_t n, json_t *series, const lp_decoder_transform_args *args, series_outcome *out,
+                        int64_t *stored_ms)
 {
     const char *error = json_string_value(json_object_get(series, "error"));
     char sub[24], nifti[700], out_dir[600], prefix[32];
@@ -583,10 +605,14 @@ static int dicom_series(lp_job_ctx *ctx, lp_storage *s, const char *dir, const c
     step.hints = series;
     if ((t = transform(ctx, &step, &out->doc, &out->reason)) != 0)
         return t < 0 ? -1 : 0;
+    log_volume_steps(ctx, out->doc);
     snprintf(prefix, sizeof prefix, n == 1 ? "" : "series-%s/", sub);
     if (!(out->merge = json_deep_copy(base)))
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
-    return store_outputs(ctx, s, out_dir, prefix, sha, out->doc, out->merge);
+    int64_t t0 = lp_now_mono_ms();
+    t = store_outputs(ctx, s, out_dir, prefix, sha, out->doc, out->merge);
+    *stored_ms += lp_now_mono_ms() - t0;
+    return t;
 }
 
 /* 1 when the slot asks for one item per series (slots[].dicom_series "items"). */
@@ -656,12 +682,14 @@ cleanup:
 
 /* A volume slot's DICOM upload (the original fetched to args->src): split
  * into series, each converted and normalized, all recorded at once; the
- * original is deleted once recorded unless dicom_keep_original. 0 or -1
- * with ctx->err (retried). */
+ * original is deleted once recorded unless dicom_keep_original. fetched_ms:
+ * how long fetching the original took (for the debug line of the phases).
+ * 0 or -1 with ctx->err (retried). */
 static int dicom_run(lp_job_ctx *ctx, lp_storage *s, const lp_slot_row *slot, const char *upload_id,
                      const char *key, const char *dir, const json_t *base, const char *sha,
-                     const lp_decoder_transform_args *args)
+                     const lp_decoder_transform_args *args, int64_t fetched_ms)
 {
+    int64_t t0 = lp_now_mono_ms(), stored_ms = 0;
     json_t *split = NULL, *list;
     series_outcome *o = NULL;
     char *reason = NULL;
@@ -679,13 +707,15 @@ static int dicom_run(lp_job_ctx *ctx, lp_storage *s, const lp_slot_row *slot, co
         goto cleanup;
     }
     for (size_t k = 0; k < n; k++) {
-        if (dicom_series(ctx, s, dir, sha, base, k + 1, json_array_get(list, k), args, &o[k]) != 0 ||
+        if (dicom_series(ctx, s, dir, sha, base, k + 1, json_array_get(list, k), args, &o[k], &stored_ms) != 0 ||
             lp_job_progress(ctx, 0.3 + 0.5 * (double)(k + 1) / (double)n) != 0)
             goto cleanup;
     }
     if (o[0].doc && !ctx->cfg->dicom_keep_original)
         json_object_set_new(o[0].merge, "original", json_null()); /* deleted below, once the slot no longer names it */
-    rc = dicom_record(ctx, slot, upload_id, o, n);
+    int64_t t_done = lp_now_mono_ms();
+    if ((rc = dicom_record(ctx, slot, upload_id, o, n)) == 0)
+        log_phases(ctx, fetched_ms, t_done - t0 - stored_ms, stored_ms, lp_now_mono_ms() - t_done);
 cleanup:
     if (rc == 0)
         drop_original(ctx, s, key);
@@ -786,7 +816,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         goto cleanup;
     }
     if (strcmp(slot.type, "volume") == 0 && dicom_upload(src)) {
-        rc = dicom_run(ctx, s, &slot, upload_id, key, dir, merge, sha, &args);
+        rc = dicom_run(ctx, s, &slot, upload_id, key, dir, merge, sha, &args, t_fetched - t_start);
         goto cleanup;
     }
     if ((t = transform(ctx, &args, &doc, &reason)) < 0)
@@ -797,22 +827,12 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     }
     lp_job_progress(ctx, 0.8);
     int64_t t_decoded = lp_now_mono_ms();
-    const json_t *tm = json_object_get(doc, "timings");
-    if (tm)
-        LP_DEBUG("media", "job %s: volume read in %lld ms, turned RAS+ in %lld ms, histogram and windows in %lld ms, "
-                 "written in %lld ms, posters in %lld ms",
-                 ctx->id, (long long)json_integer_value(json_object_get(tm, "read_ms")),
-                 (long long)json_integer_value(json_object_get(tm, "ras_ms")),
-                 (long long)json_integer_value(json_object_get(tm, "histogram_ms")),
-                 (long long)json_integer_value(json_object_get(tm, "write_ms")),
-                 (long long)json_integer_value(json_object_get(tm, "posters_ms")));
+    log_volume_steps(ctx, doc);
     if (store_outputs(ctx, s, out_dir, "", sha, doc, merge) != 0)
         goto cleanup;
     int64_t t_stored = lp_now_mono_ms();
     rc = apply_result(ctx, &slot, upload_id, doc, merge);
-    LP_DEBUG("media", "job %s: original fetched in %lld ms, decoded in %lld ms, stored in %lld ms, recorded in %lld ms",
-             ctx->id, (long long)(t_fetched - t_start), (long long)(t_decoded - t_fetched),
-             (long long)(t_stored - t_decoded), (long long)(lp_now_mono_ms() - t_stored));
+    log_phases(ctx, t_fetched - t_start, t_decoded - t_fetched, t_stored - t_decoded, lp_now_mono_ms() - t_stored);
 
 cleanup:
     if (rc != 0 && ctx->err.code != LP_OK &&

@@ -41,6 +41,9 @@ static void test_push_with_options_anywhere(void **state)
     assert_int_equal(a.parallel, 8);
     assert_true(a.json);
     assert_int_equal(a.interval_ms, 500);
+    assert_null(a.dicom_series);
+    assert_int_equal(parse(&a, "push", "scans/", "-d", "ct", "--dicom-series", "items", NULL), 0);
+    assert_string_equal(a.dicom_series, "items");
 }
 
 static void test_subcommands(void **state)
