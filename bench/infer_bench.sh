@@ -3,7 +3,10 @@
 # items through a batch run — POST /api/v1/models/{id}/runs, loupe-worker with ONNX Runtime, end to
 # end from the job's creation to its last stored prediction — against the same model on the same
 # files run by a minimal C program with ONNX Runtime (bench/infer_baseline.c) in the same run; then
-# live inference (POST /api/v1/models/{id}/infer) one request at a time, p50/p99.
+# live inference (POST /api/v1/models/{id}/infer) one request at a time, p50/p99; and the colour
+# transform's cost per image beside the plain shrink (bench/icc_bench, on up to 64 of the images,
+# at the model's 128 px: libvips alone as the baseline, the same with the embedded sRGB profile
+# applied, and Loupe's model decode, which takes an sRGB profile as it is).
 #
 #   bench/infer_bench.sh [BUILD_DIR]     (default build/dev)
 # Environment: BENCH_IMAGES (1000), BENCH_LIVE (200 live requests), BENCH_MODEL_FILES (the
@@ -20,7 +23,8 @@ build=${1:-$root/build/dev}
 n=${BENCH_IMAGES:-1000}
 live=${BENCH_LIVE:-200}
 files=${BENCH_MODEL_FILES:-$build/tests/integration/model-files}
-[ -x "$build/bench/infer_baseline" ] || bench_die "build the benchmarks first ($build/bench/infer_baseline)"
+[ -x "$build/bench/infer_baseline" ] && [ -x "$build/bench/icc_bench" ] ||
+    bench_die "build the benchmarks first ($build/bench/infer_baseline, $build/bench/icc_bench)"
 if [ ! -f "$files/blazeface.onnx" ]; then
     "$root/tests/integration/models/install.sh" "$files" >&2 || bench_die "cannot fetch ONNX Runtime and the model"
 fi
@@ -35,10 +39,11 @@ LOUPE_HTTP_PORT=$port bench_start "$build/src/app/louped" serve
 bench_wait_http "http://127.0.0.1:$port/healthz"
 bench_start "$build/src/worker/loupe-worker"
 
-python3 - "$port" "$key" "$n" "$live" "$files" "$work" "$build/bench/infer_baseline" "$ort" <<'PY'
+python3 - "$port" "$key" "$n" "$live" "$files" "$work" "$build/bench/infer_baseline" "$ort" "$build/bench/icc_bench" <<'PY'
 import json, os, statistics, subprocess, sys, time, urllib.request
 
 port, key, n, live, files, work, baseline, ort = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+icc_bench = sys.argv[9]
 base = "http://127.0.0.1:%s" % port
 
 timings = {}  # the worker's share of each live answer and its stages (Server-Timing: name -> [ms])
@@ -149,5 +154,10 @@ if timings.get("worker"):
     if stages:
         print("  stages:    p50, ms: " + ", ".join("%s %.2f" % (k, p50_of(timings[k])) for k in stages) +
               " (the worker's rows read, file copied, sandboxed decode, model)")
+icc = json.loads(subprocess.run([icc_bench, "128"] + paths[:64], capture_output=True, text=True, check=True).stdout)
+print("colour:      per image at %d px (median of %d, %d with an ICC profile): plain shrink %.2f ms (libvips alone, "
+      "the baseline); profile applied %.2f ms (%.2fx); Loupe's model decode %.2f ms (%.2fx)"
+      % (icc["side"], icc["images"], icc["with_profile"], icc["shrink_ms"], icc["transform_ms"],
+         icc["transform_ms"] / icc["shrink_ms"], icc["loupe_ms"], icc["loupe_ms"] / icc["shrink_ms"]))
 print("load:        %s (1, 5, 15 min; the machine's other work counts)" % " ".join(open("/proc/loadavg").read().split()[:3]))
 PY

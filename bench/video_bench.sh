@@ -2,7 +2,7 @@
 # Video benchmark.
 #
 #   bench/video_bench.sh [BUILD_DIR]     (default build/dev; use build/release for figures)
-#   BENCH_PARTS="a b c d" (default all four) picks the parts.
+#   BENCH_PARTS="a b c d e" (default all five) picks the parts.
 #
 # (a) Ingest of a long 720p H.264 video: BENCH_INGEST_FRAMES frames (default 100000, the figure of
 #     record; a few thousand for a quick run) at 30 fps, GOP 250, with a stereo AAC track, generated
@@ -31,6 +31,16 @@
 #     shown, late (due before their pixels were loaded), the stalls and their time, and the frames the
 #     screen skipped (a refresh rate below the video's). Goal: 0 stalls. Needs web/dist (make web),
 #     /usr/bin/chromium and tests/e2e's npm packages; skipped with a message otherwise.
+#
+# (e) The mezzanine's memory and open time: 256x144 30 fps H.264 videos with AAC (small frames, so
+#     that the encoders' fixed buffers stay small and the growth shows) of BENCH_OPEN_FRAMES
+#     ("3000 12000") frames, generated (untimed). For each length the whole run of (a)
+#     (video_ingest_bench: peak resident memory), and, as the baseline in the same run, the ffmpeg
+#     tool making the same mezzanine (libx264 veryfast, CRF 18, GOP 12, no B-frames, audio copied) as
+#     a plain MP4 and as a fragmented one (peak resident memory by /usr/bin/time): the growth per
+#     frame between the lengths of each. Then the longest video's mezzanine opened for frame access
+#     as louped opens it (video_open_bench: median open time, memory one open reader holds) against
+#     the same mezzanine remuxed into a plain MP4 (ffmpeg -c copy).
 set -euo pipefail
 . "$(dirname "$0")/lib/bench.sh"
 bench_init video_bench
@@ -39,7 +49,7 @@ seconds=${BENCH_SECONDS:-20}
 window=${BENCH_WINDOW:-32}
 size=${BENCH_SIZE:-1920}
 
-parts=${BENCH_PARTS:-a b c d}
+parts=${BENCH_PARTS:-a b c d e}
 ingest_frames=${BENCH_INGEST_FRAMES:-100000}
 
 command -v ffmpeg >/dev/null || bench_die "ffmpeg is not installed"
@@ -84,6 +94,54 @@ print("  packet index: %.2f s, %.2f s per 100,000 frames (goal <= 15 s: %s)" % (
       "met" if idx <= 15 else "NOT met"))
 print("  one pass vs the ffmpeg tool's decode alone (CPU): %.2fx" % (f["one_pass_without_1080p_cpu"] / decode_cpu))
 print("  peak resident memory of the whole run: %.0f MiB" % f["max_rss_mib"])
+PY
+fi
+if [[ " $parts " == *" e "* ]]; then
+    for b in video_ingest_bench video_open_bench; do
+        [ -x "$build/bench/$b" ] || bench_die "$build/bench/$b is not built"
+    done
+    read -r -a lengths <<< "${BENCH_OPEN_FRAMES:-3000 12000}"
+    : > "$work/memory.txt"
+    for n in "${lengths[@]}"; do
+        echo "video_bench: (e) a ${n}-frame 256x144 H.264 video with AAC: ingest, and the ffmpeg tool's mezzanines ..." >&2
+        src=$work/small$n.mp4
+        ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=256x144:rate=30" \
+            -f lavfi -i "sine=frequency=440:sample_rate=48000" -frames:v "$n" -ac 2 -c:a aac \
+            -c:v libx264 -preset ultrafast -g 250 -pix_fmt yuv420p -shortest "$src"
+        mkdir -p "$work/ingest$n"
+        "$build/bench/video_ingest_bench" "$src" "$work/ingest$n" > "$work/ingest$n.txt"
+        for kind in plain fragmented; do
+            flags=()
+            [ "$kind" = fragmented ] && flags=(-movflags +frag_keyframe+empty_moov+default_base_moof)
+            /usr/bin/time -f %M -o "$work/$kind$n.kib" ffmpeg -nostdin -v error -y -i "$src" -map 0:v -map 0:a \
+                -c:v libx264 -preset veryfast -crf 18 -g 12 -bf 0 -sc_threshold 0 -c:a copy "${flags[@]}" "$work/$kind$n.mp4"
+        done
+        echo "$n $(sed -n 's/^max_rss_mib=//p' "$work/ingest$n.txt") $(cat "$work/plain$n.kib") $(cat "$work/fragmented$n.kib")" \
+            >> "$work/memory.txt"
+    done
+    mezz=$work/ingest${lengths[-1]}/without-1080p/mezzanine.mp4
+    ffmpeg -nostdin -v error -y -i "$mezz" -map 0 -c copy "$work/mezzanine-plain.mp4"
+    "$build/bench/video_open_bench" "$mezz" > "$work/open-fragmented.json"
+    "$build/bench/video_open_bench" "$work/mezzanine-plain.mp4" > "$work/open-plain.json"
+    python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+rows = [[float(x) for x in line.split()] for line in open(os.path.join(work, "memory.txt")) if line.strip()]
+print("== (e) the mezzanine: memory per frame and open time (256x144 30 fps H.264 with AAC)")
+print("  %8s %18s %24s %24s" % ("frames", "ingest peak MiB", "ffmpeg plain MP4 MiB", "ffmpeg fragmented MiB"))
+for n, ingest, plain, frag in rows:
+    print("  %8d %18.1f %24.1f %24.1f" % (n, ingest, plain / 1024, frag / 1024))
+if len(rows) >= 2:
+    (n0, i0, p0, f0), (n1, i1, p1, f1) = rows[0], rows[-1]
+    per = lambda a, b: (b - a) / (n1 - n0)
+    print("  growth per frame, %d -> %d frames: ingest (fragmented mezzanine) %.2f KB; ffmpeg tool: plain MP4 %.2f KB, "
+          "fragmented %.2f KB" % (n0, n1, per(i0, i1) * 1024, per(p0, p1), per(f0, f1)))
+fr = json.load(open(os.path.join(work, "open-fragmented.json")))
+pl = json.load(open(os.path.join(work, "open-plain.json")))
+print("  open for frame access, %d frames: fragmented mezzanine %.1f ms (first %.1f ms, holds %d KiB); "
+      "its plain-MP4 remux %.1f ms (first %.1f ms, holds %d KiB): %.2fx" % (
+          fr["frames"], fr["open_ms"], fr["first_open_ms"], fr["held_kib"], pl["open_ms"], pl["first_open_ms"],
+          pl["held_kib"], fr["open_ms"] / pl["open_ms"]))
 PY
 fi
 [[ " $parts " == *" b "* || " $parts " == *" c "* || " $parts " == *" d "* ]] || exit 0
