@@ -228,3 +228,40 @@ export async function drag(page, a, b) {
   await page.mouse.move(b.x, b.y, { steps: 6 })
   await page.mouse.up()
 }
+
+/** Opens the video editor on item and waits until its frame and shapes are drawn; the canvas' box. */
+export async function openVideoEditor(page, origin, item) {
+  await openUntil(
+    page,
+    `${origin}/items/${item}`,
+    `the video editor did not open ${item}`,
+    () => {
+      const v = window.loupeVideo?.()
+      return v && v.player && v.ready(v.frame) && v.editor.drawn
+    },
+    () => {
+      const v = window.loupeVideo?.()
+      return window.loupeVideo ? (v ? { player: !!v.player, frame: v.frame, ready: v.player ? v.ready(v.frame) : null, drawn: v.editor?.drawn } : null) : 'not published'
+    },
+  )
+  return page.locator('canvas.editor-canvas').boundingBox()
+}
+
+/** Waits until the video editor has saved every change. */
+export async function videoSaved(page) {
+  await waitUntil(page, () => {
+    const s = window.loupeVideo?.().saver
+    return s && s.state === 'saved' && s.pendingCount === 0
+  })
+}
+
+/** Goes to frame n through the video editor's frame field, and waits until it is drawn. */
+export async function goToFrame(page, n) {
+  const field = page.locator('input[data-field="frame"]')
+  await field.fill(String(n))
+  await field.press('Enter')
+  await waitUntil(page, (n) => {
+    const v = window.loupeVideo()
+    return v.frame === n && v.ready(n) && v.editor.drawn
+  }, n)
+}

@@ -15,7 +15,7 @@
 // shows it at 45° (the server's interpolation once saved), also after a reload.
 
 import assert from 'node:assert/strict'
-import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, shots, signIn, waitUntil } from './lib.mjs'
+import { apiClient, drag, goToFrame as goTo, launch, log, main, openUntil, openVideoEditor, readSpecConfig, shots, signIn, videoSaved, waitUntil } from './lib.mjs'
 
 function config() {
   return readSpecConfig('rotated.spec.mjs', { item: ['LOUPE_E2E_ITEM', true], videoItem: ['LOUPE_E2E_VIDEO_ITEM', true] })
@@ -95,38 +95,6 @@ async function imageSaved(page) {
     const s = window.loupeSaver?.()
     return s && s.state === 'saved' && s.pendingCount === 0
   })
-}
-
-async function openVideo(page, cfg) {
-  await openUntil(
-    page,
-    `${cfg.origin}/items/${cfg.videoItem}`,
-    `the video editor did not open ${cfg.videoItem}`,
-    () => {
-      const v = window.loupeVideo?.()
-      return v && v.player && v.ready(v.frame) && v.editor.drawn
-    },
-    () => ({ video: !!window.loupeVideo?.() }),
-  )
-  return page.locator('canvas.editor-canvas').boundingBox()
-}
-
-async function videoSaved(page) {
-  await waitUntil(page, () => {
-    const s = window.loupeVideo?.().saver
-    return s && s.state === 'saved' && s.pendingCount === 0
-  })
-}
-
-/** Goes to frame n through the frame field, and waits until it is drawn. */
-async function goTo(page, n) {
-  const field = page.locator('input[data-field="frame"]')
-  await field.fill(String(n))
-  await field.press('Enter')
-  await waitUntil(page, (n) => {
-    const v = window.loupeVideo()
-    return v.frame === n && v.ready(n) && v.editor.drawn
-  }, n)
 }
 
 async function clearItem(api, item) {
@@ -220,7 +188,7 @@ async function image(page, cfg, api) {
 }
 
 async function video(page, cfg) {
-  let canvas = await openVideo(page, cfg)
+  let canvas = await openVideoEditor(page, cfg.origin, cfg.videoItem)
   const dragImage = async (from, to) => drag(page, await screenOf(page, canvas, 'video', ...from), await screenOf(page, canvas, 'video', ...to))
   const clickImage = async (x, y) => {
     const p = await screenOf(page, canvas, 'video', x, y)
@@ -263,7 +231,7 @@ async function video(page, cfg) {
   await shots(page, cfg.artifacts, 'rotated-box-video-25')
 
   // reload: kept
-  canvas = await openVideo(page, cfg)
+  canvas = await openVideoEditor(page, cfg.origin, cfg.videoItem)
   const again = await at25()
   log(`ok - after a reload frame 25 still shows ${(again.angle / DEG).toFixed(1)}°`)
 }

@@ -29,7 +29,7 @@
 // cannot run (no Media Source Extensions in the page).
 
 import assert from 'node:assert/strict'
-import { apiClient, drag, launch, log, main, openUntil, readSpecConfig, screenshot, shots, signIn, waitUntil } from './lib.mjs'
+import { apiClient, drag, goToFrame as goTo, launch, log, main, openVideoEditor, readSpecConfig, screenshot, shots, signIn, videoSaved as saved, waitUntil } from './lib.mjs'
 
 function config() {
   const cfg = readSpecConfig('video.spec.mjs', { item: ['LOUPE_E2E_VIDEO_ITEM', true], watchItem: ['LOUPE_E2E_WATCH_ITEM', false] })
@@ -41,39 +41,8 @@ function config() {
 
 const CLASS = { name: 'car', annotation_types: ['bounding_box', 'polygon'], color: '#e4572e' }
 
-async function openVideo(page, cfg) {
-  await openUntil(
-    page,
-    `${cfg.origin}/items/${cfg.item}`,
-    `the video editor did not open ${cfg.item}`,
-    () => {
-      const v = window.loupeVideo?.()
-      return v && v.player && v.ready(v.frame) && v.editor.drawn
-    },
-    () => {
-      const v = window.loupeVideo?.()
-      return window.loupeVideo ? (v ? { player: !!v.player, frame: v.frame, ready: v.player ? v.ready(v.frame) : null, drawn: v.editor?.drawn } : null) : 'not published'
-    },
-  )
-  return page.locator('canvas.editor-canvas').boundingBox()
-}
-
-async function saved(page) {
-  await waitUntil(page, () => {
-    const s = window.loupeVideo?.().saver
-    return s && s.state === 'saved' && s.pendingCount === 0
-  })
-}
-
-/** Goes to frame n through the frame field, and waits until it is drawn. */
-async function goTo(page, n) {
-  const field = page.locator('input[data-field="frame"]')
-  await field.fill(String(n))
-  await field.press('Enter')
-  await waitUntil(page, (n) => {
-    const v = window.loupeVideo()
-    return v.frame === n && v.ready(n) && v.editor.drawn
-  }, n)
+function openVideo(page, cfg) {
+  return openVideoEditor(page, cfg.origin, cfg.item)
 }
 
 async function screenOf(page, canvas, x, y) {
