@@ -53,22 +53,39 @@ static long parse_reals(const char *s, float *x, size_t cap)
     return *s == '}' ? (long)n : -1;
 }
 
-int lp_db_model_run_embeddings(lp_db *db, lp_arena *a, const char *run_id, const char ***ids, float **x,
-                               size_t *n, size_t *dims, lp_error *err)
+int lp_db_model_run_embedding_size(lp_db *db, const char *run_id, size_t *n, size_t *dims, lp_error *err)
 {
     const char *p[1] = {run_id};
-    PGresult *r = lp_db_query_batch(db,
-                                    "SELECT item_id, embedding::text, cardinality(embedding) FROM model_run_items "
-                                    "WHERE run_id = $1 ORDER BY item_id",
-                                    1, p, err);
+    PGresult *r = lp_db_query(db,
+                              "SELECT count(*), coalesce(max(cardinality(embedding)), 0) FROM model_run_items "
+                              "WHERE run_id = $1",
+                              1, p, err);
+    if (!r)
+        return -1;
+    *n = (size_t)lp_db_int_or(r, 0, 0, 0);
+    *dims = (size_t)lp_db_int_or(r, 0, 1, 0);
+    PQclear(r);
+    return 0;
+}
+
+int lp_db_model_run_embeddings_page(lp_db *db, lp_arena *a, const char *run_id, const char *after_item, size_t limit,
+                                    size_t dims, const char ***ids, float **x, size_t *n, lp_error *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%zu", limit);
+    const char *p[3] = {run_id, after_item, lim};
+    PGresult *r = lp_db_query(db,
+                              "SELECT item_id, embedding::text, cardinality(embedding) FROM model_run_items "
+                              "WHERE run_id = $1 AND ($2::uuid IS NULL OR item_id > $2::uuid) "
+                              "ORDER BY item_id LIMIT $3::bigint",
+                              3, p, err);
     int rc = -1;
     if (!r)
         return -1;
-    size_t rows = (size_t)PQntuples(r), d = rows ? (size_t)lp_db_int_or(r, 0, 2, 0) : 0;
+    size_t rows = (size_t)PQntuples(r);
     *n = rows;
-    *dims = d;
     *ids = lp_arena_calloc(a, rows ? rows : 1, sizeof **ids);
-    *x = lp_arena_alloc(a, (rows * d > 0 ? rows * d : 1) * sizeof **x);
+    *x = lp_arena_alloc(a, (rows * dims > 0 ? rows * dims : 1) * sizeof **x);
     if (!*ids || !*x) {
         lp_error_set(err, LP_E_NOMEM, "out of memory reading the embeddings of run %s", run_id);
         goto done;
@@ -78,9 +95,9 @@ int lp_db_model_run_embeddings(lp_db *db, lp_arena *a, const char *run_id, const
             lp_error_set(err, LP_E_NOMEM, "out of memory reading the embeddings of run %s", run_id);
             goto done;
         }
-        if (parse_reals(PQgetvalue(r, (int)i, 1), *x + i * d, d) != (long)d) {
-            lp_error_set(err, LP_E_INVALID, "run %s: the embedding of item %s has %lld values, item %s's %zu", run_id,
-                         (*ids)[i], (long long)lp_db_int_or(r, (int)i, 2, 0), (*ids)[0], d);
+        if (parse_reals(PQgetvalue(r, (int)i, 1), *x + i * dims, dims) != (long)dims) {
+            lp_error_set(err, LP_E_INVALID, "run %s: the embedding of item %s has %lld values, not %zu like the "
+                         "others", run_id, (*ids)[i], (long long)lp_db_int_or(r, (int)i, 2, 0), dims);
             goto done;
         }
     }

@@ -2,6 +2,7 @@
 #include "loupe/models/score.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,28 @@ static int rest_cmp(const void *x, const void *y)
     if (a->novelty != b->novelty)
         return a->novelty > b->novelty ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
+}
+
+/* splitmix64: a fixed, well-mixed hash of one 64-bit value. */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void lp_model_project(const float *v, size_t d, float *out, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        double sum = 0;
+        for (size_t i = 0; i < d; i++) {
+            uint64_t bits = mix64(((uint64_t)j << 32) ^ (uint64_t)i);
+            sum += (bits >> 63) ? v[i] : -v[i];
+        }
+        out[j] = (float)sum;
+    }
+    lp_model_l2_normalise(out, k);
 }
 
 int lp_model_kcenter(const float *x, size_t n, size_t d, size_t picks, size_t *order, double *novelty,

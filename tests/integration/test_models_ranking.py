@@ -82,6 +82,22 @@ def kcenter(embeddings):
     return order
 
 
+def mix64(z):
+    """splitmix64, as the worker's random projection hashes (i, j)."""
+    m = (1 << 64) - 1
+    z = (z + 0x9e3779b97f4a7c15) & m
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & m
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & m
+    return z ^ (z >> 31)
+
+
+def project(v, k):
+    """v projected to k values with the ±1 signs of mix64((j << 32) ^ i), scaled to unit length."""
+    out = [sum(x if mix64((j << 32) ^ i) >> 63 else -x for i, x in enumerate(v)) for j in range(k)]
+    norm = math.sqrt(sum(x * x for x in out))
+    return [x / norm for x in out] if norm > 0 else out
+
+
 def colour_body(name):
     return {"name": name, "task": "detect", "runtime": "onnx",
             "input": {"width": 8, "height": 8, "resize": "stretch"},
@@ -290,6 +306,32 @@ class ModelsRankingTest(ImageItems, lh.LoupeTestCase):
         ranked = self.ranking(m["id"], run, "novelty")
         self.assertEqual(sorted(r["item_id"] for r in ranked), sorted([astronaut, grey, red]))
         self.assertEqual(sorted((r["novelty"] for r in ranked), reverse=True), [r["novelty"] for r in ranked])
+        self.assertEqual(self.c.get("/api/v1/jobs/" + run).json()["result"]["novelty"],
+                         {"items": 3, "dims": 72, "embedding_dims": 72})
+
+    def test_novelty_memory_is_bounded(self):
+        """Embeddings over model_novelty_max_bytes are ranked on a random projection of them to fewer values:
+        5 descriptors of 72 values (1,440 bytes) within 1,024 bytes are 51 values each; the run's result says so
+        and the novelty order is k-center greedy over those projections."""
+        self.start_worker({"worker_queues": "system,media,cpu", "onnx_runtime_path": ORT,
+                           "model_novelty_max_bytes": "1k"})
+        face = self.c.post("/api/v1/classes", json={"name": "Face", "annotation_types": ["bounding_box"]}).json()
+        colours = [(250, 10, 10), (10, 250, 10), (128, 128, 128), (200, 150, 0), (20, 50, 255)]
+        items = [self.item("c%d.png" % i, colour_png(rgb, 64, 48)) for i, rgb in enumerate(colours)]
+        for it in items:
+            self.wait_ready(it)
+        with open(BLAZEFACE, "rb") as f:
+            m = self.model(blazeface(face["id"]), f.read())
+        run = self.start_run(m["id"])
+        job = self.finish(run)
+        self.assertEqual(job["result"]["novelty"], {"items": 5, "dims": 51, "embedding_dims": 72})
+        stored = {r[0]: [float(v) for v in r[1].strip("{}").split(",")] for r in self.query(
+            "SELECT item_id, embedding::text FROM model_run_items WHERE run_id = '%s'" % run)}
+        order = kcenter({i: project(v, 51) for i, v in stored.items()})
+        ranked = self.ranking(m["id"], run, "novelty")
+        self.assertEqual([r["item_id"] for r in ranked], [i for i, _ in order])
+        for r, (_, novelty) in zip(ranked, order):
+            self.assertAlmostEqual(r["novelty"], novelty, places=4)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,16 @@ int lp_db_rank_by_from_name(const char *name, lp_db_rank_by *out);
 int64_t lp_db_model_run_items_insert(lp_db *db, const char *team_id, const char *model_id, const char *run_id,
                                      const char *rows_json, lp_error *err);
 
-/* The run's embeddings in item id order: n item ids (ids, arena strings)
- * and n × *dims floats (*x, arena). LP_E_INVALID when two differ in length.
+/* How many items run_id scored (*n) and the longest of their embeddings
+ * (*dims). 0 or -1. */
+int lp_db_model_run_embedding_size(lp_db *db, const char *run_id, size_t *n, size_t *dims, lp_error *err);
+
+/* One page of the run's embeddings in item id order: up to limit items
+ * after after_item (NULL: from the first), their ids (arena strings) and
+ * n × dims floats (*x, arena). LP_E_INVALID when one is not dims long.
  * 0 or -1. */
-int lp_db_model_run_embeddings(lp_db *db, lp_arena *a, const char *run_id, const char ***ids, float **x,
-                               size_t *n, size_t *dims, lp_error *err);
+int lp_db_model_run_embeddings_page(lp_db *db, lp_arena *a, const char *run_id, const char *after_item, size_t limit,
+                                    size_t dims, const char ***ids, float **x, size_t *n, lp_error *err);
 
 /* Writes the run's ranks with one statement: novelty[i] and novelty_rank
  * rank[i] for item ids[i], and the ranks of least confidence, margin and

@@ -51,6 +51,13 @@ void lp_model_item_uncertainty(const lp_model_det *dets, size_t n, lp_model_unce
 /* Scales v (n values) to unit length; a zero vector stays zero. */
 void lp_model_l2_normalise(float *v, size_t n);
 
+/* A random projection of v (d floats) to k values into out (k < d): out_j =
+ * Σ_i s(i, j)·v_i, with s(i, j) = ±1 drawn from a fixed hash of (i, j)
+ * (the same every time), then scaled to unit length. Distances between
+ * unit vectors are kept up to a factor near 1 ± 1/√k (Johnson–Lindenstrauss
+ * with Achlioptas' signs). */
+void lp_model_project(const float *v, size_t d, float *out, size_t k);
+
 /* k-center greedy over n embeddings of d floats (x, row after row): order
  * receives the n indices in rank order, novelty[i] item i's novelty (see
  * above); at most picks greedy picks (0: all n). LP_E_NOMEM, else 0. */

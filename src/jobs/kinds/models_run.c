@@ -5,7 +5,8 @@
  * payload  {"model_id", "filters": {…item filter…}, "slot"?, "requested_by"?,
  *          "stage"?: {"workflow_id", "stage_id"}}
  * result   {"model_id", "items", "skipped", "predictions", "stages_ms": {"images",
- *           "runs", "fetch", "decode", "wait", "pack", "run", "outputs", "store"}}
+ *           "runs", "fetch", "decode", "wait", "pack", "run", "outputs", "store"},
+ *           "novelty": {"items", "dims", "embedding_dims"}}
  *
  * The items are read in creation order, model_run_batch at a time; the
  * page's slots (each item's named one, else its first image slot) are run
@@ -20,8 +21,10 @@
  * Active learning: with each page, each item run gets its row of
  * model_run_items (uncertainty scores of loupe/models/score.h, the
  * embedding: the model's or the image descriptor); when every page is
- * stored, k-center greedy over the run's embeddings gives novelty, and the
- * ranks of every strategy are written with one statement.
+ * stored, k-center greedy over the run's embeddings (read a page at a time,
+ * at most model_novelty_max_bytes of them: projected to fewer values when
+ * larger) gives novelty, and the ranks of every strategy are written with
+ * one statement.
  *
  * Hard-example mining: each page's items that were run are compared with
  * their human annotations (loupe/jobs/disagreement.h). A run of a workflow
@@ -211,33 +214,91 @@ static json_t *stages_json(const run_totals *t)
                      s->outputs_us / 1000.0, "store", t->store_us / 1000.0);
 }
 
-/* When every page is stored: novelty by k-center greedy over the run's embeddings, and every rank. */
-static int rank_run(lp_job_ctx *ctx)
+/* Embeddings read per statement while ranking. */
+#define EMBEDDINGS_PAGE 1000
+
+/* The run's embeddings, a page at a time, into x (n × k floats, row after row), each projected to k
+ * values when k < dims; ids (a) in the same order. */
+static int read_embeddings(lp_job_ctx *ctx, lp_arena *a, size_t n, size_t dims, size_t k, const char **ids, float *x)
 {
-    /* every embedding of the run at once: items × dims floats */
+    const char *after = NULL;
+    size_t at = 0;
+    while (at < n) {
+        lp_arena *page = lp_arena_new(0, 0);
+        const char **pids;
+        float *px;
+        size_t got = 0;
+        int rc = page ? lp_db_model_run_embeddings_page(ctx->db, page, ctx->id, after, EMBEDDINGS_PAGE, dims, &pids,
+                                                        &px, &got, &ctx->err)
+                      : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking run %s", ctx->id);
+        for (size_t i = 0; rc == 0 && i < got && at < n; i++, at++) {
+            if (!(ids[at] = lp_arena_strdup(a, pids[i])))
+                rc = lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking run %s", ctx->id);
+            else if (k < dims)
+                lp_model_project(px + i * dims, dims, x + at * k, k);
+            else
+                memcpy(x + at * k, px + i * dims, k * sizeof *x);
+        }
+        after = at > 0 ? ids[at - 1] : NULL;
+        lp_arena_free(page);
+        if (rc != 0)
+            return -1;
+        if (got < EMBEDDINGS_PAGE)
+            break;
+    }
+    if (at != n)
+        return lp_error_set(&ctx->err, LP_E_CONFLICT, "run %s: its items changed while it was ranked", ctx->id);
+    return 0;
+}
+
+/* When every page is stored: novelty by k-center greedy over the run's embeddings (at most
+ * model_novelty_max_bytes of them: projected to fewer values when they are larger), and every rank.
+ * *out receives {"items", "dims", "embedding_dims"} (new). */
+static int rank_run(lp_job_ctx *ctx, json_t **out)
+{
     lp_arena *a = lp_arena_new(1u << 20, (size_t)1 << 40);
-    const char **ids;
-    float *x;
-    size_t n, dims, *order = NULL, *rank = NULL;
+    const char **ids = NULL;
+    float *x = NULL;
+    size_t n = 0, dims = 0, k, *order = NULL, *rank = NULL;
     double *novelty = NULL;
     int rc = -1;
 
+    *out = NULL;
     if (!a)
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking run %s", ctx->id);
-    if (lp_db_model_run_embeddings(ctx->db, a, ctx->id, &ids, &x, &n, &dims, &ctx->err) != 0)
+    if (lp_db_model_run_embedding_size(ctx->db, ctx->id, &n, &dims, &ctx->err) != 0)
         goto done;
-    if (!(order = calloc(n ? n : 1, sizeof *order)) || !(rank = calloc(n ? n : 1, sizeof *rank)) ||
+    k = dims;
+    if (n > 0 && (size_t)ctx->cfg->model_novelty_max_bytes / n / sizeof *x < k)
+        k = (size_t)ctx->cfg->model_novelty_max_bytes / n / sizeof *x;
+    if (n > 0 && dims > 0 && k == 0) {
+        lp_error_set(&ctx->err, LP_E_TOO_LARGE, "run %s has %zu items: model_novelty_max_bytes cannot hold even "
+                     "one value of each item's embedding", ctx->id, n);
+        lp_error_hint(&ctx->err, "raise model_novelty_max_bytes to %zu bytes at least", n * sizeof *x);
+        goto done;
+    }
+    if (!(ids = lp_arena_calloc(a, n ? n : 1, sizeof *ids)) || !(x = malloc((n * k > 0 ? n * k : 1) * sizeof *x)) ||
+        !(order = calloc(n ? n : 1, sizeof *order)) || !(rank = calloc(n ? n : 1, sizeof *rank)) ||
         !(novelty = calloc(n ? n : 1, sizeof *novelty))) {
         lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking the %zu items of run %s", n, ctx->id);
         goto done;
     }
-    if (lp_model_kcenter(x, n, dims, (size_t)ctx->cfg->model_novelty_picks, order, novelty, &ctx->err) != 0)
+    if (read_embeddings(ctx, a, n, dims, k, ids, x) != 0 ||
+        lp_model_kcenter(x, n, k, (size_t)ctx->cfg->model_novelty_picks, order, novelty, &ctx->err) != 0)
         goto done;
     for (size_t r = 0; r < n; r++)
         rank[order[r]] = r + 1;
-    rc = lp_db_model_run_rank(ctx->db, ctx->id, ids, novelty, rank, n, &ctx->err);
+    if (lp_db_model_run_rank(ctx->db, ctx->id, ids, novelty, rank, n, &ctx->err) != 0)
+        goto done;
+    if (!(*out = json_pack("{s:I, s:I, s:I}", "items", (json_int_t)n, "dims", (json_int_t)k, "embedding_dims",
+                           (json_int_t)dims))) {
+        lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory ranking run %s", ctx->id);
+        goto done;
+    }
+    rc = 0;
 
 done:
+    free(x);
     free(order);
     free(rank);
     free(novelty);
@@ -307,11 +368,16 @@ int lp_job_models_run_run(lp_job_ctx *ctx)
         if (n < (size_t)ctx->cfg->model_run_batch)
             break;
     }
-    if (rank_run(ctx) != 0 || lp_model_stage_finish(ctx) != 0)
+    json_t *novelty;
+    if (rank_run(ctx, &novelty) != 0)
         return -1;
-    lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o}", "model_id", model_id, "items", (json_int_t)t.items,
-                                     "skipped", (json_int_t)t.skipped, "predictions", (json_int_t)t.predictions,
-                                     "stages_ms", stages_json(&t)));
+    if (lp_model_stage_finish(ctx) != 0) {
+        json_decref(novelty);
+        return -1;
+    }
+    lp_job_set_result(ctx, json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "model_id", model_id, "items",
+                                     (json_int_t)t.items, "skipped", (json_int_t)t.skipped, "predictions",
+                                     (json_int_t)t.predictions, "stages_ms", stages_json(&t), "novelty", novelty));
     if (!ctx->result)
         return lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory building the result of job %s", ctx->id);
     return 0;

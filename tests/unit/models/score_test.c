@@ -215,6 +215,45 @@ static void test_l2(void **state)
     NEAR(z[0], 0);
 }
 
+/* The projection: the same every time, of unit length, its signs those of the documented hash, and
+ * distances between unit vectors kept within a loose Johnson–Lindenstrauss bound. */
+static void test_project(void **state)
+{
+    enum { N = 6, D = 256, K = 64 };
+    float v[N][D], p[N][K], again[K];
+    uint32_t seed = 12345;
+    (void)state;
+    for (size_t a = 0; a < N; a++) {
+        for (size_t i = 0; i < D; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            v[a][i] = (float)((seed >> 8) & 0xffff) / 65535.0f - 0.5f;
+        }
+        lp_model_l2_normalise(v[a], D);
+        lp_model_project(v[a], D, p[a], K);
+        double norm = 0;
+        for (size_t j = 0; j < K; j++)
+            norm += (double)p[a][j] * p[a][j];
+        assert_true(fabs(norm - 1) < 1e-5);
+    }
+    lp_model_project(v[0], D, again, K);
+    assert_memory_equal(again, p[0], sizeof again);
+    /* one input value: each output is ±1/√K by its sign alone */
+    float e[D] = {0}, q[K];
+    e[3] = 1;
+    lp_model_project(e, D, q, K);
+    for (size_t j = 0; j < K; j++)
+        assert_true(fabsf(fabsf(q[j]) - 1 / sqrtf(K)) < 1e-6f);
+    for (size_t a = 0; a < N; a++)
+        for (size_t b = a + 1; b < N; b++) {
+            double dv = 0, dp = 0;
+            for (size_t i = 0; i < D; i++)
+                dv += ((double)v[a][i] - v[b][i]) * ((double)v[a][i] - v[b][i]);
+            for (size_t j = 0; j < K; j++)
+                dp += ((double)p[a][j] - p[b][j]) * ((double)p[a][j] - p[b][j]);
+            assert_true(sqrt(dp) > 0.6 * sqrt(dv) && sqrt(dp) < 1.4 * sqrt(dv));
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_kcenter_brute_force),
         cmocka_unit_test(test_descriptor),
         cmocka_unit_test(test_l2),
+        cmocka_unit_test(test_project),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
