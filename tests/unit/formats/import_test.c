@@ -666,6 +666,64 @@ static void test_yolo_problems(void **state)
     assert_true(lp_imp_format_valid("yolo", "segment"));
 }
 
+/* Rotated boxes: YOLO OBB corners (variant or data.yaml's task), CVAT's
+ * <box rotation>, VOC's <robndbox>. */
+static void test_rotated_box_readers(void **state)
+{
+    (void)state;
+    got g;
+    /* a 4 x 2 box about (4, 3) turned a quarter: corners (5,1) (5,5) (3,5) (3,1) of the 10 x 8 image */
+    static const char obb[] = "0 0.5 0.125 0.5 0.625 0.3 0.625 0.3 0.125\n0 0.5 0.5 0.2 0.2\n";
+    for (int by_task = 0; by_task <= 1; by_task++) {
+        got_init(&g);
+        lp_imp_reader *r = by_task ? reader("yolo", &g) : reader_v("yolo", "obb", &g);
+        feed_one(r, "data.yaml", by_task ? "task: obb\nnames: [cat]\n" : "names: [cat]\n", g.a);
+        feed_one(r, "labels/a/b/cat.txt", obb, g.a);
+        assert_int_equal(g.last.nanns, 1);
+        assert_int_equal(g.last.anns[0].type, LP_GEOM_ROTATED_BOX);
+        const lp_geom_rbox *b = &g.last.anns[0].body.geom.shape.u.rbox;
+        assert_true(fabs(b->x - 2) < 1e-12 && fabs(b->y - 2) < 1e-12 && fabs(b->w - 4) < 1e-12 &&
+                    fabs(b->h - 2) < 1e-12 && fabs(b->angle - M_PI / 2) < 1e-12);
+        assert_non_null(strstr(g.problems[0], "|line 2|the line is not an oriented box"));
+        lp_imp_reader_free(r);
+        got_free(&g);
+    }
+
+    got_init(&g);
+    lp_imp_reader *r = reader("cvat", &g);
+    feed_one(r, "annotations.xml",
+             "<annotations><image id=\"0\" name=\"a/b/cat.jpg\" width=\"10\" height=\"8\">\n"
+             "<box label=\"cat\" xtl=\"2\" ytl=\"2\" xbr=\"6\" ybr=\"4\" rotation=\"350\"/>\n"
+             "<box label=\"cat\" xtl=\"2\" ytl=\"2\" xbr=\"6\" ybr=\"4\" rotation=\"0\"/>\n"
+             "</image></annotations>",
+             g.a);
+    assert_int_equal(g.last.nanns, 2);
+    assert_int_equal(g.last.anns[0].type, LP_GEOM_ROTATED_BOX);
+    const lp_geom_rbox *rb = &g.last.anns[0].body.geom.shape.u.rbox;
+    assert_true(rb->x == 2 && rb->y == 2 && rb->w == 4 && rb->h == 2 && fabs(rb->angle - 350 * M_PI / 180) < 1e-12);
+    assert_int_equal(g.last.anns[1].type, LP_GEOM_BOUNDING_BOX);
+    lp_imp_reader_free(r);
+    got_free(&g);
+
+    got_init(&g);
+    r = reader("voc", &g);
+    feed_one(r, "Annotations/a/b/cat.xml",
+             "<annotation><filename>cat.jpg</filename><size><width>10</width><height>8</height></size>\n"
+             "<object><type>robndbox</type><name>cat</name><bndbox><xmin>2</xmin><ymin>1</ymin><xmax>6</xmax>"
+             "<ymax>5</ymax></bndbox><robndbox><cx>4</cx><cy>3</cy><w>4</w><h>2</h><angle>1.5</angle></robndbox>"
+             "</object>\n"
+             "<object><name>cat</name><robndbox><cx>4</cx><cy>3</cy></robndbox></object>\n"
+             "</annotation>",
+             g.a);
+    assert_int_equal(g.last.nanns, 1);
+    assert_int_equal(g.last.anns[0].type, LP_GEOM_ROTATED_BOX);
+    rb = &g.last.anns[0].body.geom.shape.u.rbox;
+    assert_true(rb->x == 2 && rb->y == 2 && rb->w == 4 && rb->h == 2 && rb->angle == 1.5);
+    assert_non_null(strstr(g.problems[0], "has a <robndbox> without all of cx, cy, w, h and angle"));
+    lp_imp_reader_free(r);
+    got_free(&g);
+}
+
 /* ---- CVAT -------------------------------------------------------------------------------- */
 
 /* s without its lines holding needle (new with malloc). */
@@ -1213,6 +1271,7 @@ int main(void)
         cmocka_unit_test(test_voc_problems),
         cmocka_unit_test(test_yolo_round_trip),
         cmocka_unit_test(test_yolo_problems),
+        cmocka_unit_test(test_rotated_box_readers),
         cmocka_unit_test(test_yolo_pose),
         cmocka_unit_test(test_cvat_round_trip),
         cmocka_unit_test(test_cvat_problems),
