@@ -53,7 +53,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (sandbox ? !(decoder = lp_decoder_new_from_config(&cfg, argv[first - 1], 1, &err))
+    if (sandbox ? !(decoder = lp_decoder_new_from_config(&cfg, argv[first - 1], NULL, 1, &err))
                 : lp_media_init(argv[0], &err) != 0) {
         fprintf(stderr, "media_normalize_bench: %s\n", err.message);
         return 1;

@@ -15,8 +15,11 @@
 #     decoder's check and de-identification, dcm2niix, the NIfTI read, RAS+ reordering, the
 #     compressed normalized volume, posters, storage and the database), and the job's own time
 #     (jobs.started_at → finished_at), against dcm2niix alone on the same series unpacked in a
-#     directory, in the same run (-z n, an uncompressed .nii; and -z y, gzip). Goal: total
-#     <= 1.5x dcm2niix alone.
+#     directory, in the same run (-z n, an uncompressed .nii; and -z y, gzip; BENCH_GZ=0 skips
+#     the gzip run). Goal: total <= 1.5x dcm2niix alone. The total is also split into the upload
+#     (the HTTP body into storage, until the PUT's answer) and the processing (the job's own
+#     time), each with its ratio, so that what the ingest itself costs reads apart from the
+#     transfer; what is left of the total is the wait for the job to start and to be seen ready.
 # (2) Random slices, warm: BENCH_SLICES (200) GETs of …/volume/{plane}/{index}?window=soft_tissue,
 #     plane and index drawn at random (seeded), after one request has opened the volume; median,
 #     95th percentile and mean. Goal: <= 20 ms.
@@ -30,6 +33,7 @@ nx=${BENCH_NX:-512}
 ny=${BENCH_NY:-512}
 nz=${BENCH_NZ:-300}
 slices=${BENCH_SLICES:-200}
+gz_baseline=${BENCH_GZ:-1}
 zip_method=${BENCH_ZIP:-deflate} # deflate (level 1), or stored: the zip a multi-file upload becomes
 
 command -v dcm2niix >/dev/null || bench_die "dcm2niix is not installed"
@@ -82,7 +86,8 @@ base() { # name, then dcm2niix's options
 }
 echo "volume_bench: load average before (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
 raw=$(base raw -z n)
-gz=$(base gz -z y)
+gz=0
+[ "$gz_baseline" = 0 ] || gz=$(base gz -z y)
 
 bench_services
 port=$(bench_free_port)
@@ -124,6 +129,7 @@ with open(work + "/series.zip", "rb") as f:
 t0 = time.perf_counter()
 st, d = call("PUT", "/api/v1/items/%s/slots/0/file" % item, body, {"Content-Type": "application/zip"})
 assert st == 202, d
+upload = time.perf_counter() - t0
 while True:
     st, d = call("GET", "/api/v1/items/%s" % item)
     it = json.loads(d)
@@ -147,10 +153,15 @@ print("== (1) ingest of a %s 16-bit CT series, %d files (zip %.0f MiB, %s; volum
       % ("x".join(map(str, meta["shape"])), meta["source"]["files"], zip_bytes / 2**20, sys.argv[13],
          volume_bytes / 2**20))
 print("  dcm2niix alone, -z n (uncompressed .nii):  %6.2f s   (peak RSS %.0f MiB)" % (raw, raw_rss_kib / 1024))
-print("  dcm2niix alone, -z y (gzip):              %6.2f s" % gz)
-print("  Loupe, upload to ready:                   %6.2f s = %.2fx dcm2niix -z n, %.2fx dcm2niix -z y (goal <= 1.5x: %s)"
-      % (total, total / raw, total / gz, "met" if total <= 1.5 * raw else "NOT met"))
-print("  Loupe, the media.normalize job alone:     %6.2f s = %.2fx dcm2niix -z n" % (job, job / raw))
+if gz > 0:
+    print("  dcm2niix alone, -z y (gzip):              %6.2f s" % gz)
+print("  Loupe, upload to ready:                   %6.2f s = %.2fx dcm2niix -z n%s (goal <= 1.5x: %s)"
+      % (total, total / raw, ", %.2fx dcm2niix -z y" % (total / gz) if gz > 0 else "",
+         "met" if total <= 1.5 * raw else "NOT met"))
+print("    upload (HTTP body into storage):        %6.2f s = %.2fx dcm2niix -z n" % (upload, upload / raw))
+print("    processing (the media.normalize job):   %6.2f s = %.2fx dcm2niix -z n (goal <= 1.5x: %s)"
+      % (job, job / raw, "met" if job <= 1.5 * raw else "NOT met"))
+print("    the rest (job queued, ready seen):      %6.2f s" % (total - upload - job))
 log = open(sys.argv[12]).read()
 steps = re.search(r"checked and de-identified in (\d+) ms", log)
 converted = re.findall(r"DICOM series \d+ converted in (\d+) ms", log)  # one line per series

@@ -79,7 +79,7 @@ static int media_ready(lp_req *req, lp_storage *s)
         node.cache = lp_media_cache_new(&spec, &req->err);
     }
     if (node.cache && !node.decoders)
-        node.decoders = lp_decoder_new_from_config(cfg, lp_media_cache_dir(node.cache), (int)cfg->media_decoders,
+        node.decoders = lp_decoder_new_from_config(cfg, lp_media_cache_dir(node.cache), NULL, (int)cfg->media_decoders,
                                                     &req->err);
     if (!node.cache || !node.decoders) {
         LP_ERROR("media", "frames and tiles cannot be served: %s", req->err.message);

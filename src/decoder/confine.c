@@ -1,5 +1,5 @@
 /* The decoder's confinement: no new privileges, Landlock (file access only
- * beneath the work directory) and a seccomp allow-list. See decoder_int.h
+ * beneath the work and scratch directories) and a seccomp allow-list. See decoder_int.h
  * and README.md.
  *
  * The allow-list is what libvips, FFmpeg, glib and glibc need to decode,
@@ -175,7 +175,7 @@ static __u64 handled_rights(int abi)
 }
 
 /* 0 with *abi_out the ABI used (0: none in this kernel), or -1 with err. */
-static int install_landlock(int dirfd, int *abi_out, lp_error *err)
+static int install_landlock(int dirfd, int scratchfd, int *abi_out, lp_error *err)
 {
     int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
     *abi_out = 0;
@@ -195,6 +195,9 @@ static int install_landlock(int dirfd, int *abi_out, lp_error *err)
     int rc = 0;
     if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
         rc = lp_error_set(err, LP_E_INTERNAL, "cannot allow the work directory in Landlock: %s", strerror(errno));
+    else if ((beneath.parent_fd = scratchfd) >= 0 &&
+             syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
+        rc = lp_error_set(err, LP_E_INTERNAL, "cannot allow the scratch directory in Landlock: %s", strerror(errno));
     else if (syscall(SYS_landlock_restrict_self, rs, 0) != 0)
         rc = lp_error_set(err, LP_E_INTERNAL, "cannot enter Landlock: %s", strerror(errno));
     close(rs);
@@ -219,7 +222,7 @@ static int single_threaded(void)
     return threads == 1;
 }
 
-int lp_decoder_confine(int dirfd, int *landlock_out, lp_error *err)
+int lp_decoder_confine(int dirfd, int scratchfd, int *landlock_out, lp_error *err)
 {
     int abi = 0;
     if (landlock_out)
@@ -228,7 +231,7 @@ int lp_decoder_confine(int dirfd, int *landlock_out, lp_error *err)
         return lp_error_set(err, LP_E_INTERNAL, "the decoder must confine itself before it starts a thread");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return lp_error_set(err, LP_E_INTERNAL, "cannot set no_new_privs: %s", strerror(errno));
-    if (install_landlock(dirfd, &abi, err) != 0 || install_seccomp(err) != 0)
+    if (install_landlock(dirfd, scratchfd, &abi, err) != 0 || install_seccomp(err) != 0)
         return -1;
     if (landlock_out)
         *landlock_out = abi;

@@ -2,9 +2,10 @@
  *
  * The process: started by the worker or louped with exec (lp_decoder_new in
  * include/loupe/jobs/decoder.h), an empty environment, no arguments that
- * configure anything, and four descriptors: 0 the requests, 1 the replies,
- * 2 diagnostics, 3 its work directory (the only part of the file system it
- * may use). It confines itself (lp_decoder_confine), then answers requests
+ * configure anything, and five descriptors: 0 the requests, 1 the replies,
+ * 2 diagnostics, 3 its work directory and 4 its scratch directory (a
+ * memory-backed one, or the work directory again: the only parts of the file
+ * system it may use). It confines itself (lp_decoder_confine), then answers requests
  * one at a time until its input ends. */
 #ifndef LOUPE_DECODER_DECODER_INT_H
 #define LOUPE_DECODER_DECODER_INT_H
@@ -16,15 +17,17 @@
 
 /* The descriptor of the work directory the parent passes. */
 #define LP_DECODER_DIR_FD 3
+/* The descriptor of the scratch directory the parent passes. */
+#define LP_DECODER_SCRATCH_FD 4
 
 /* Confines the calling process for good, before it reads its first
- * request: no new privileges, file access only beneath the directory open
- * as dirfd (Landlock), and the seccomp allow-list of confine.c (no socket,
+ * request: no new privileges, file access only beneath the directories open
+ * as dirfd and scratchfd (Landlock), and the seccomp allow-list of confine.c (no socket,
  * no exec, threads but no new processes). 0, or -1 with err set: the
  * decoder must not serve then. landlock_out (may be NULL) is set to the
  * Landlock ABI used, 0 when the kernel has none (file access is then
  * confined by nothing but the directory's permissions: reported on stderr). */
-int lp_decoder_confine(int dirfd, int *landlock_out, lp_error *err);
+int lp_decoder_confine(int dirfd, int scratchfd, int *landlock_out, lp_error *err);
 
 /* Answers one request (req_len bytes, borrowed, NUL-terminated): appends the
  * reply to reply and returns the status sent with it (LP_DECODER_OK or

@@ -81,8 +81,8 @@ int main(void)
     /* Temporary files of libvips go to the work directory, the only place
      * it may write. */
     if ((n = readlink("/proc/self/fd/3", dir, sizeof dir - 1)) <= 0 || fchdir(LP_DECODER_DIR_FD) != 0) {
-        fprintf(stderr, "loupe-decoder: descriptor 3 must be its work directory; it is started by loupe-worker "
-                        "and louped, not by hand\n");
+        fprintf(stderr, "loupe-decoder: descriptor 3 must be its work directory (and 4 its scratch directory); it "
+                        "is started by loupe-worker and louped, not by hand\n");
         return 2;
     }
     dir[n] = '\0';
@@ -90,7 +90,7 @@ int main(void)
     /* libvips loads its modules now, while it may still read them. */
     if (lp_media_init("loupe-decoder", &err) != 0)
         return die("cannot start libvips", &err);
-    if (lp_decoder_confine(LP_DECODER_DIR_FD, &landlock, &err) != 0)
+    if (lp_decoder_confine(LP_DECODER_DIR_FD, LP_DECODER_SCRATCH_FD, &landlock, &err) != 0)
         return die("cannot confine itself", &err);
     if (!landlock)
         fprintf(stderr, "loupe-decoder: this kernel has no Landlock: file access is not confined to %s\n", dir);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "decoder_int.h"
 #include "loupe/core/util.h"
@@ -83,6 +84,11 @@ json_t *lp_decoder_volume_doc(const lp_decoder_transform_args *a, lp_error *err)
     int64_t t0 = lp_now_mono_ms();
     lp_volume *v = lp_volume_read_nifti(a->src, &vl, err);
     int64_t t_read = lp_now_mono_ms();
+    /* A DICOM series' NIfTI is the converter's intermediate file (in the
+     * memory-backed scratch directory): gone once read, so that it and the
+     * normalized volume never take room there at once. */
+    if (a->hints)
+        unlink(a->src);
     if (!v || lp_volume_to_ras(v, err) != 0)
         goto cleanup;
     int64_t t_ras = lp_now_mono_ms();

@@ -14,6 +14,7 @@
 
 struct lp_decoder {
     char *work_dir;
+    char *scratch_dir; /* NULL: none */
     int n;
     lp_decoder_process *procs[]; /* n of them */
 };
@@ -73,6 +74,14 @@ lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err)
         return NULL;
     }
     abs_spec.work_dir = d->work_dir;
+    if (spec->scratch_dir && !(d->scratch_dir = realpath(spec->scratch_dir, NULL))) {
+        lp_error_set(err, LP_E_IO, "cannot find the decoder's scratch directory %s: %s", spec->scratch_dir,
+                     strerror(errno));
+        free(d->work_dir);
+        free(d);
+        return NULL;
+    }
+    abs_spec.scratch_dir = d->scratch_dir;
     for (d->n = 0; d->n < n; d->n++) {
         if (!(d->procs[d->n] = lp_decoder_process_new(&abs_spec, err))) {
             lp_decoder_free(d);
@@ -82,13 +91,15 @@ lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err)
     return d;
 }
 
-lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, int processes, lp_error *err)
+lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, const char *scratch_dir,
+                                       int processes, lp_error *err)
 {
     char program[PATH_MAX];
     if (lp_decoder_find_program(cfg, program, sizeof program, err) != 0)
         return NULL;
     lp_decoder_spec spec = {.program = program,
                             .work_dir = work_dir,
+                            .scratch_dir = scratch_dir,
                             .processes = processes,
                             .memory_bytes = cfg->worker_memory_limit,
                             .max_requests = LP_DECODER_MAX_JOBS,
@@ -101,6 +112,11 @@ lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_di
 const char *lp_decoder_work_dir(const lp_decoder *d)
 {
     return d->work_dir;
+}
+
+const char *lp_decoder_scratch_dir(const lp_decoder *d)
+{
+    return d->scratch_dir ? d->scratch_dir : d->work_dir;
 }
 
 int lp_decoder_call(lp_decoder *d, uint64_t affinity, const void *req, size_t req_len, int64_t deadline_ms,
@@ -121,6 +137,7 @@ void lp_decoder_free(lp_decoder *d)
     for (int i = 0; i < d->n; i++)
         lp_decoder_process_free(d->procs[i]);
     free(d->work_dir);
+    free(d->scratch_dir);
     free(d);
 }
 

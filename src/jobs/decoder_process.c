@@ -25,6 +25,7 @@
 #define CHILD_SOCKET_IN 0
 #define CHILD_SOCKET_OUT 1
 #define CHILD_DIR_FD 3
+#define CHILD_SCRATCH_FD 4
 
 enum { SPAWN_IDLE = 0, SPAWN_WANTED, SPAWN_STOP };
 
@@ -32,6 +33,7 @@ struct lp_decoder_process {
     lp_decoder_spec spec;
     char *program;      /* spec.program, owned */
     int dir_fd;         /* the work directory, O_PATH */
+    int scratch_fd;     /* the scratch directory (or the work directory again), O_PATH */
     pthread_mutex_t mu; /* one call at a time; guards pid, fd, served */
     pid_t pid;          /* the serving child, 0 when none */
     int fd;             /* our end of its socket, -1 when none */
@@ -69,13 +71,16 @@ static void child_exec(const lp_decoder_process *sb, int sock, pid_t parent)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    /* 0 and 1 the socket, 2 stderr, 3 the work directory; nothing else. */
+    /* 0 and 1 the socket, 2 stderr, 3 the work directory, 4 the scratch
+     * directory; nothing else. */
     int dir = fcntl(sb->dir_fd, F_DUPFD_CLOEXEC, 10), s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
-    if (dir < 0 || s < 0 || dup2(s, CHILD_SOCKET_IN) != CHILD_SOCKET_IN ||
-        dup2(s, CHILD_SOCKET_OUT) != CHILD_SOCKET_OUT || dup2(dir, CHILD_DIR_FD) != CHILD_DIR_FD)
+    int scratch = fcntl(sb->scratch_fd, F_DUPFD_CLOEXEC, 10);
+    if (dir < 0 || s < 0 || scratch < 0 || dup2(s, CHILD_SOCKET_IN) != CHILD_SOCKET_IN ||
+        dup2(s, CHILD_SOCKET_OUT) != CHILD_SOCKET_OUT || dup2(dir, CHILD_DIR_FD) != CHILD_DIR_FD ||
+        dup2(scratch, CHILD_SCRATCH_FD) != CHILD_SCRATCH_FD)
         _exit(125);
-    if (close_range(CHILD_DIR_FD + 1, ~0U, 0) != 0) {
-        for (int i = CHILD_DIR_FD + 1; i < 65536; i++)
+    if (close_range(CHILD_SCRATCH_FD + 1, ~0U, 0) != 0) {
+        for (int i = CHILD_SCRATCH_FD + 1; i < 65536; i++)
             close(i);
     }
 
@@ -410,6 +415,7 @@ static void destroy(lp_decoder_process *sb)
     pthread_mutex_destroy(&sb->spawn_mu);
     pthread_mutex_destroy(&sb->mu);
     close(sb->dir_fd);
+    close(sb->scratch_fd);
     free(sb->program);
     free(sb);
 }
@@ -432,12 +438,22 @@ lp_decoder_process *lp_decoder_process_new(const lp_decoder_spec *spec, lp_error
     sb->program = strdup(spec->program ? spec->program : "");
     sb->spec.program = sb->program;
     sb->spec.work_dir = NULL;
+    sb->spec.scratch_dir = NULL;
     sb->dir_fd = open(spec->work_dir ? spec->work_dir : "", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (!sb->program || sb->dir_fd < 0) {
-        lp_error_set(err, sb->program ? LP_E_IO : LP_E_NOMEM, "cannot open the decoder's work directory %s: %s",
-                     spec->work_dir ? spec->work_dir : "(none)", strerror(errno));
+    sb->scratch_fd = sb->dir_fd < 0       ? -1
+                     : spec->scratch_dir ? open(spec->scratch_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                         : fcntl(sb->dir_fd, F_DUPFD_CLOEXEC, 0);
+    if (!sb->program || sb->dir_fd < 0 || sb->scratch_fd < 0) {
+        lp_error_set(err, sb->program ? LP_E_IO : LP_E_NOMEM, "cannot open the decoder's %s directory %s: %s",
+                     sb->dir_fd < 0 ? "work" : "scratch",
+                     sb->dir_fd < 0    ? (spec->work_dir ? spec->work_dir : "(none)")
+                     : spec->scratch_dir ? spec->scratch_dir
+                                         : "(the work directory)",
+                     strerror(errno));
         if (sb->dir_fd >= 0)
             close(sb->dir_fd);
+        if (sb->scratch_fd >= 0)
+            close(sb->scratch_fd);
         free(sb->program);
         free(sb);
         return NULL;

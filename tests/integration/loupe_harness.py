@@ -794,8 +794,12 @@ class Sandbox:
         self.work_dir = tempfile.mkdtemp(prefix=self.name + ".", dir=root or None)
         self.storage_dir = os.path.join(self.work_dir, "storage")
         self.web_dir = os.path.join(self.work_dir, "web")
+        # the workers' scratch directory (worker_scratch_dir): here, not in /dev/shm, so that
+        # every test's files go with its sandbox
+        self.scratch_dir = os.path.join(self.work_dir, "scratch")
         os.makedirs(self.storage_dir)
         os.makedirs(self.web_dir)
+        os.makedirs(self.scratch_dir)
         self.secret_key = secrets.token_hex(32)
         self.processes = []
         self._cleanups = []
@@ -834,6 +838,7 @@ class Sandbox:
             "amqp_url": self.amqp_url,
             "storage_dir": self.storage_dir,
             "web_dir": self.web_dir,
+            "worker_scratch_dir": self.scratch_dir,
             "secret_key": self.secret_key,
             "log_level": "debug",
             "http_threads": "2",

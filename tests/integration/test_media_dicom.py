@@ -138,6 +138,13 @@ class DicomTest(mt.MediaTestCase):
             self.assert_no_phi("\n".join(r[0] for r in rows).encode(), "table " + t)
         self.assert_no_phi(self.client.get("/api/v1/items/%s" % item_id).body, "the item")
         self.assert_no_phi(self.client.get("/api/v1/items/%s/slots/0/media" % item_id).body, "the slot media")
+        # the intermediate files (the upload, the de-identified copies, dcm2niix's output, the
+        # volume before it was stored) went through the worker's scratch directory and are gone
+        pools = os.listdir(self.sandbox.scratch_dir)
+        self.assertEqual(len(pools), 1, pools)
+        self.assertTrue(pools[0].startswith("loupe-decoder-"), pools)
+        left = [os.path.join(root, n) for root, dirs, names in os.walk(self.sandbox.scratch_dir) for n in dirs + names]
+        self.assertEqual(left, [os.path.join(self.sandbox.scratch_dir, pools[0])])
         self.assert_no_phi(self.daemon.log().encode(), "louped's log")
         self.assert_no_phi(self.workers[0].log().encode(), "the worker's log")
 

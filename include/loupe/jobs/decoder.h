@@ -109,7 +109,9 @@
 
 typedef struct lp_decoder_spec {
     const char *program;   /* path of the loupe-decoder executable (copied) */
-    const char *work_dir;  /* existing directory; the only one its processes may use (copied) */
+    const char *work_dir;  /* existing directory; its processes run in it and may use it (copied) */
+    const char *scratch_dir; /* NULL, or an existing directory its processes may use too: a memory-backed
+                              * one for the intermediate files of a job (copied) */
     int processes;         /* pool size, >= 1 */
     int64_t memory_bytes;  /* RLIMIT_AS of each process; 0 = none */
     int max_requests;      /* a process serves at most this many, then is replaced; 0 = no limit */
@@ -148,11 +150,16 @@ lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err);
  * lp_decoder_find_program, RLIMIT_AS = worker_memory_limit, replaced after
  * LP_DECODER_MAX_JOBS requests or once its resident set passes
  * LP_DECODER_MAX_RSS (or half of worker_memory_limit, if less). */
-lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, int processes, lp_error *err);
+lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, const char *scratch_dir,
+                                       int processes, lp_error *err);
 
 /* The pool's work directory as an absolute path (borrowed): build the paths
  * of requests from it, since its processes run in it. */
 const char *lp_decoder_work_dir(const lp_decoder *d);
+
+/* The pool's scratch directory as an absolute path (borrowed), or its work
+ * directory when the pool has none. */
+const char *lp_decoder_scratch_dir(const lp_decoder *d);
 
 /* Sends req (req_len bytes, borrowed) to the process affinity picks and
  * waits for the reply until deadline_ms (lp_now_mono_ms() time). 0 when the

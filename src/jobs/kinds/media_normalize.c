@@ -163,23 +163,35 @@ cleanup:
 /* ---- The sandboxed run ---------------------------------------------------- */
 
 /* One decoder per worker process, prepared on first use with its own work
- * directory <worker_tmp_dir>/loupe-decoder-XXXXXX (each job's directory is
- * made inside it); its process starts with the first transform and is
- * replaced after a crash or a timeout (loupe/jobs/decoder.h). Declared in
- * jobs_int.h: exports decode the frames they put in archives with it too. */
+ * directory <worker_tmp_dir>/loupe-decoder-XXXXXX and, when worker_scratch_dir
+ * can be used, a scratch directory <worker_scratch_dir>/loupe-decoder-XXXXXX
+ * in memory (each job's directory is made inside one of them: the scratch
+ * one for a volume, whose intermediate files are read and written several
+ * times); its process starts with the first transform and is replaced after
+ * a crash or a timeout (loupe/jobs/decoder.h). Declared in jobs_int.h:
+ * exports decode the frames they put in archives with it too. */
 static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
 static lp_decoder *decoder_handle;
 
 lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
 {
     lp_decoder *d;
-    char dir[400];
+    char dir[400], scratch[400];
+    lp_error serr;
+    lp_error_clear(&serr);
     pthread_mutex_lock(&decoder_lock);
     if (!decoder_handle) {
         const char *tmp = cfg->worker_tmp_dir && *cfg->worker_tmp_dir ? cfg->worker_tmp_dir : getenv("TMPDIR");
+        int scratched = cfg->worker_scratch_dir && *cfg->worker_scratch_dir &&
+                        make_dir_in(cfg->worker_scratch_dir, "loupe-decoder", scratch, sizeof scratch, &serr) == 0;
+        if (cfg->worker_scratch_dir && *cfg->worker_scratch_dir && !scratched)
+            LP_WARN("media", "worker_scratch_dir %s cannot be used (%s); intermediate files go to worker_tmp_dir",
+                    cfg->worker_scratch_dir, serr.message);
         if (make_dir_in(tmp && *tmp ? tmp : "/tmp", "loupe-decoder", dir, sizeof dir, err) == 0 &&
-            !(decoder_handle = lp_decoder_new_from_config(cfg, dir, 1, err)))
+            !(decoder_handle = lp_decoder_new_from_config(cfg, dir, scratched ? scratch : NULL, 1, err)))
             rmdir(dir);
+        if (!decoder_handle && scratched)
+            rmdir(scratch);
     }
     d = decoder_handle;
     pthread_mutex_unlock(&decoder_lock);
@@ -784,7 +796,13 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     if (!(s = lp_job_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
     lp_decoder *decoder = lp_job_decoder(ctx->cfg, &ctx->err);
-    if (!decoder || make_dir_in(lp_decoder_work_dir(decoder), "loupe-media", dir, sizeof dir, &ctx->err))
+    /* A volume's files — the original, a DICOM series' de-identified copies,
+     * dcm2niix's output and the normalized volume — each pass through here
+     * once or twice whole: in the memory-backed scratch directory they cost
+     * no disk writes (the store writes the volume to storage once). */
+    if (!decoder || make_dir_in(strcmp(slot.type, "volume") == 0 ? lp_decoder_scratch_dir(decoder)
+                                                                  : lp_decoder_work_dir(decoder),
+                                "loupe-media", dir, sizeof dir, &ctx->err))
         goto cleanup;
     /* nifticlib goes by the name; zlib reads a plain .nii through the .gz name unchanged */
     snprintf(src, sizeof src, "%s/original%s", dir, strcmp(slot.type, "volume") == 0 ? ".nii.gz" : "");

@@ -259,7 +259,7 @@ static void test_child_killed_while_idle_is_replaced_without_blame(void **state)
     lp_decoder_process_free(sb);
 }
 
-static void test_child_keeps_only_its_socket_stdio_and_directory(void **state)
+static void test_child_keeps_only_its_socket_stdio_and_directories(void **state)
 {
     (void)state;
     int null = open("/dev/null", O_RDONLY);
@@ -269,7 +269,7 @@ static void test_child_keeps_only_its_socket_stdio_and_directory(void **state)
     lp_decoder_process *sb = new_sandbox(0, 0, 0);
     lp_decoder_result r = call(sb, "fds", 10000);
     assert_int_equal(r.end, LP_DECODER_REPLIED);
-    assert_string_equal(r.output, "0 1 2 3 ");
+    assert_string_equal(r.output, "0 1 2 3 4 "); /* 3 the work, 4 the scratch directory */
     lp_decoder_result_free(&r);
     lp_decoder_process_free(sb);
     close(extra);
@@ -381,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_memory_limit_applies_to_the_child_only),
         cmocka_unit_test(test_child_is_replaced_after_max_requests_or_rss),
         cmocka_unit_test(test_child_killed_while_idle_is_replaced_without_blame),
-        cmocka_unit_test(test_child_keeps_only_its_socket_stdio_and_directory),
+        cmocka_unit_test(test_child_keeps_only_its_socket_stdio_and_directories),
         cmocka_unit_test(test_bounds_of_the_wire_format),
         cmocka_unit_test(test_child_dies_with_its_parent),
     };

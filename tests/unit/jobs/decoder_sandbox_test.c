@@ -4,8 +4,9 @@
  * while this process — standing in for a worker — holds secrets in its
  * environment and its memory, a decoder process:
  *   - cannot open a socket, fork, or exec (exec kills it: SIGSYS);
- *   - can read and create files in its work directory, and cannot read or
- *     create any outside it (Landlock; skipped only on a kernel without it);
+ *   - can read and create files in its work directory and its scratch
+ *     directory, and cannot read or create any outside them (Landlock;
+ *     skipped only on a kernel without it);
  *   - has an empty environment (/proc/PID/environ, read from outside) and
  *     no byte of the secrets anywhere in its memory (every readable mapping
  *     of /proc/PID/mem scanned, but AddressSanitizer's shadow in sanitizer
@@ -36,6 +37,7 @@
 #include "loupe/jobs/decoder.h"
 
 static char work_dir[] = "/tmp/loupe-decoder-sandbox-XXXXXX";
+static char scratch_dir[] = "/tmp/loupe-decoder-scratch-XXXXXX";
 static char outside_dir[] = "/tmp/loupe-decoder-outside-XXXXXX";
 static char secret_env[64], secret_mem[64];
 static char *secret_heap;
@@ -70,14 +72,15 @@ static int setup(void **state)
 {
     (void)state;
     lp_error err;
-    if (!mkdtemp(work_dir) || !mkdtemp(outside_dir))
+    if (!mkdtemp(work_dir) || !mkdtemp(scratch_dir) || !mkdtemp(outside_dir))
         return -1;
     /* Secrets as a worker holds them: in its environment and its memory. */
     snprintf(secret_env, sizeof secret_env, "s3-secret-%ld-%08x", (long)getpid(), (unsigned)lp_now_wall_ms());
     snprintf(secret_mem, sizeof secret_mem, "signing-key-%ld-%08x", (long)getpid(), (unsigned)lp_now_mono_ms());
     setenv("LOUPE_S3_SECRET_KEY", secret_env, 1);
     secret_heap = strdup(secret_mem);
-    lp_decoder_spec spec = {.program = LOUPE_DECODER_PROBE_PATH, .work_dir = work_dir, .processes = 1};
+    lp_decoder_spec spec = {
+        .program = LOUPE_DECODER_PROBE_PATH, .work_dir = work_dir, .scratch_dir = scratch_dir, .processes = 1};
     lp_error_clear(&err);
     dec = lp_decoder_new(&spec, &err);
     return dec ? 0 : -1;
@@ -89,7 +92,7 @@ static int teardown(void **state)
     char cmd[256];
     lp_decoder_free(dec);
     free(secret_heap);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", work_dir, outside_dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", work_dir, scratch_dir, outside_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -109,17 +112,22 @@ static void test_no_socket_no_fork_no_exec(void **state)
     assert_int_not_equal(lp_decoder_pid(dec, 0), before);
 }
 
-static void test_files_only_under_the_work_directory(void **state)
+static void test_files_only_under_the_work_and_scratch_directories(void **state)
 {
     (void)state;
-    char inside[512], outside[512], made_in[512], made_out[512];
+    char inside[512], outside[512], made_in[512], made_out[512], scratch_in[512], made_scratch[512];
     if (syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 0)
         LP_TEST_SKIP("this kernel has no Landlock (Linux 5.13+ with landlock in the lsm= list)");
     snprintf(inside, sizeof inside, "%s/input.bin", work_dir);
     snprintf(outside, sizeof outside, "%s/worker.conf", outside_dir);
     snprintf(made_in, sizeof made_in, "%s/made.bin", work_dir);
     snprintf(made_out, sizeof made_out, "%s/made.bin", outside_dir);
+    snprintf(scratch_in, sizeof scratch_in, "%s/series.dcm", scratch_dir);
+    snprintf(made_scratch, sizeof made_scratch, "%s/volume.nii", scratch_dir);
     FILE *f = fopen(inside, "w");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(scratch_in, "w");
     assert_non_null(f);
     fclose(f);
     f = fopen(outside, "w");
@@ -130,6 +138,9 @@ static void test_files_only_under_the_work_directory(void **state)
     assert_string_equal(answer("open", inside), "allowed");
     assert_string_equal(answer("create", made_in), "allowed");
     assert_int_equal(access(made_in, F_OK), 0);
+    assert_string_equal(answer("open", scratch_in), "allowed");
+    assert_string_equal(answer("create", made_scratch), "allowed");
+    assert_int_equal(access(made_scratch, F_OK), 0);
     assert_string_equal(answer("open", outside), "denied");
     assert_string_equal(answer("open", "/etc/passwd"), "denied");
     assert_string_equal(answer("create", made_out), "denied");
@@ -231,7 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_socket_no_fork_no_exec),
-        cmocka_unit_test(test_files_only_under_the_work_directory),
+        cmocka_unit_test(test_files_only_under_the_work_and_scratch_directories),
         cmocka_unit_test(test_no_secret_in_its_environment_or_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
