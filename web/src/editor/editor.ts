@@ -735,6 +735,7 @@ export class Editor {
       const d = this.handleDrag(s, p)
       if (d) {
         if (d.kind === 'vertex') this.selectedVertex = d.index
+        else this.canvas.style.cursor = 'grabbing'
         this.drag = d
         this.invalidate()
         return true
@@ -849,6 +850,7 @@ export class Editor {
         const after = this.doc.get(d.id)!
         this.doc.put(d.id, d.original)
         if (after !== d.original) this.stack.apply(d.kind === 'rotate' ? 'Rotate' : 'Move vertex', [after])
+        if (d.kind === 'rotate') this.setCursor(this.pointer)
         break
       }
       case 'create':
