@@ -161,11 +161,13 @@ int lp_mezz_out_open(lp_mezz_out **out, const char *out_dir, const AVStream *ist
     /* Fragmented MP4, one fragment per GOP (an empty moov, then moof + mdat
      * as each GOP is cut): the muxer keeps the sample table of the open
      * fragment only, where a plain MP4 holds every sample's entry until the
-     * trailer — memory that grew with the video's length. Readers index all
-     * fragments when they open the file, so seeking is unchanged. */
+     * trailer — memory that grew with the video's length. A global sidx (one
+     * index of every fragment, put after the moov by the trailer) lets a
+     * reader open the file without reading every fragment's header; it finds
+     * the fragment of a seek through it. */
     AVDictionary *mux_opts = NULL;
     if (h264)
-        av_dict_set(&mux_opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0);
+        av_dict_set(&mux_opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof+global_sidx", 0);
     r = avformat_write_header(m->oc, &mux_opts);
     av_dict_free(&mux_opts);
     if (r < 0) {
