@@ -15,7 +15,7 @@ PACKAGES=(
     build-essential pkg-config cmake
     libmicrohttpd-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libargon2-dev
     libvips-dev libopenslide-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev librabbitmq-dev
-    libcmocka-dev zlib1g-dev libexpat1-dev libnifti2-dev libjpeg62-turbo-dev
+    libcmocka-dev zlib1g-dev libdeflate-dev libexpat1-dev libnifti2-dev libjpeg62-turbo-dev
     # services and tools the daemon, the workers and the tests run
     postgresql pgbouncer rabbitmq-server ffmpeg libvips-tools python3 procps iproute2 util-linux ca-certificates
     curl jq

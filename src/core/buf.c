@@ -65,6 +65,16 @@ int lp_buf_append(lp_buf *b, const void *p, size_t n)
     return 0;
 }
 
+char *lp_buf_extend(lp_buf *b, size_t n)
+{
+    if (buf_reserve(b, n) != 0)
+        return NULL;
+    char *at = b->data + b->len;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return at;
+}
+
 int lp_buf_puts(lp_buf *b, const char *s)
 {
     return lp_buf_append(b, s, strlen(s));

@@ -132,14 +132,6 @@ static int read_fd(int fd, lp_buf *b, lp_error *err)
     return got < 0 ? lp_error_set(err, LP_E_IO, "cannot read a DICOM file") : 0;
 }
 
-static int member_sink(void *ud, const void *p, size_t n, lp_error *err)
-{
-    taker *t = ud;
-    if (lp_buf_append(&t->file, p, n) != 0)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory reading a file of the series");
-    return 0;
-}
-
 /* The message of an unzip error without any member name (names may carry
  * patient data): the quoted part is left out. */
 static void without_names(const char *in, char *out, size_t cap)
@@ -164,7 +156,11 @@ static int load(taker *t, size_t i, lp_error *err)
         return lp_buf_append(&t->file, s->single->data, s->single->len) != 0
                    ? lp_error_set(err, LP_E_NOMEM, "out of memory reading a DICOM file")
                    : 0;
-    if (lp_unzip_read(s->z, i, member_sink, t, err) != 0) {
+    /* whole, in place: the member's size is checked against the limits already */
+    char *at = lp_buf_extend(&t->file, (size_t)lp_unzip_at(s->z, i)->size);
+    if (!at)
+        return lp_error_set(err, lp_buf_failure(&t->file), "file %zu of the zip is larger than a file may be", i + 1);
+    if (lp_unzip_read_all(s->z, i, at, err) != 0) {
         without_names(err->message, why, sizeof why);
         return lp_error_set(err, err->code, "file %zu of the zip cannot be read: %s", i + 1, why);
     }

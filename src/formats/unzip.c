@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "loupe/core/util.h"
@@ -414,5 +415,53 @@ done:
         inflateEnd(&zs);
     free(in);
     free(out);
+    return rc;
+}
+
+int lp_unzip_read_all(lp_unzip *z, size_t i, void *out, lp_error *err)
+{
+    const lp_unzip_member *m = lp_unzip_at(z, i);
+    struct libdeflate_decompressor *d = NULL;
+    unsigned char *in = NULL;
+    size_t got = 0;
+    int rc = -1;
+    if (!m)
+        return lp_error_set(err, LP_E_INTERNAL, "no member %zu", i);
+    if (m->method != 8) { /* stored: its bytes are its data */
+        if (m->csize != m->size) {
+            bad(err, m->name, strlen(m->name), "its data do not have the size its header says");
+            goto done;
+        }
+        if (read_at(z->fd, z->data_offset[i], out, (size_t)m->size, err) != 0)
+            goto done;
+    } else {
+        if (!(in = malloc(m->csize ? (size_t)m->csize : 1)) || !(d = libdeflate_alloc_decompressor())) {
+            lp_error_set(err, LP_E_NOMEM, "out of memory inflating member \"%s\"", m->name);
+            goto done;
+        }
+        if (read_at(z->fd, z->data_offset[i], in, (size_t)m->csize, err) != 0)
+            goto done;
+        enum libdeflate_result r = libdeflate_deflate_decompress(d, in, (size_t)m->csize, out, (size_t)m->size, &got);
+        if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+            bad(err, m->name, strlen(m->name), "it inflates to more bytes than its header says (a zip bomb?)");
+            goto done;
+        }
+        if (r != LIBDEFLATE_SUCCESS) {
+            bad(err, m->name, strlen(m->name), "its deflate stream is damaged or truncated");
+            goto done;
+        }
+        if (got != m->size) {
+            bad(err, m->name, strlen(m->name), "its data do not have the size its header says");
+            goto done;
+        }
+    }
+    if ((uint32_t)libdeflate_crc32(0, out, (size_t)m->size) != m->crc) {
+        bad(err, m->name, strlen(m->name), "its CRC does not match (the archive is damaged)");
+        goto done;
+    }
+    rc = 0;
+done:
+    libdeflate_free_decompressor(d);
+    free(in);
     return rc;
 }

@@ -33,6 +33,12 @@ int lp_buf_puts(lp_buf *b, const char *s);
 int lp_buf_printf(lp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int lp_buf_vprintf(lp_buf *b, const char *fmt, va_list ap);
 
+/* Makes room for n more bytes at the end of b for the caller to fill and returns where they
+ * start (len grows by n at once; a NUL follows them), or NULL with the contents unchanged: over
+ * max or out of memory (lp_buf_failure says which). For a producer that writes in place, such as
+ * a whole-buffer inflater, so that nothing is copied twice. */
+char *lp_buf_extend(lp_buf *b, size_t n);
+
 /* The error code for the last failed append on b: LP_E_NOMEM (503, "out of memory": not the
  * client's fault) when memory ran out, else LP_E_TOO_LARGE (413). Use it where a failed append
  * becomes an answer, so an allocation failure never reads as an over-long request. */

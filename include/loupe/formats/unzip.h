@@ -66,6 +66,14 @@ typedef int (*lp_unzip_sink)(void *ud, const void *p, size_t n, lp_error *err);
  * damaged deflate stream). */
 int lp_unzip_read(lp_unzip *z, size_t i, lp_unzip_sink sink, void *ud, lp_error *err);
 
+/* Member i whole into out, which has room for its size (lp_unzip_at(z,
+ * i)->size bytes, already checked against the limits): one read of its
+ * compressed data and one pass of a whole-buffer inflater (libdeflate, about
+ * three times zlib's streaming inflate with its CRC), for a caller that
+ * wants the whole member in memory anyway. Nothing is written past out's
+ * size, whatever the data say. 0, or -1 with err as lp_unzip_read. */
+int lp_unzip_read_all(lp_unzip *z, size_t i, void *out, lp_error *err);
+
 /* NULL is a no-op. */
 void lp_unzip_free(lp_unzip *z);
 

@@ -132,10 +132,31 @@ static void ids_and_utf8(void **state)
     assert_string_equal(ts, "1970-01-02T00:00:01.234Z");
 }
 
+/* lp_buf_extend: room filled in place, within the maximum only. */
+static void extend_in_place(void **state)
+{
+    (void)state;
+    lp_buf b;
+    lp_buf_init(&b, 8);
+    assert_int_equal(lp_buf_append(&b, "ab", 2), 0);
+    char *at = lp_buf_extend(&b, 4);
+    assert_non_null(at);
+    assert_ptr_equal(at, b.data + 2);
+    memcpy(at, "cdef", 4);
+    assert_int_equal(b.len, 6);
+    assert_string_equal(b.data, "abcdef");
+    assert_null(lp_buf_extend(&b, 3)); /* 9 bytes: over the maximum */
+    assert_int_equal(lp_buf_failure(&b), LP_E_TOO_LARGE);
+    assert_int_equal(b.len, 6);
+    assert_string_equal(b.data, "abcdef");
+    lp_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bounded_growth),
+        cmocka_unit_test(extend_in_place),
         cmocka_unit_test(over_limit_is_not_out_of_memory),
         cmocka_unit_test(json_escape),
         cmocka_unit_test(ids_and_utf8),

@@ -183,6 +183,88 @@ static void test_paths_links_and_nesting(void **state)
     refused(&b, NULL, LP_E_INVALID, "twice");
 }
 
+/* lp_unzip_read_all: the very bytes lp_unzip_read gives, for a deflated
+ * member and a stored one; a header that lies about the size, or a CRC that
+ * does not match, is refused without a byte written past the declared size. */
+static void test_read_whole_members(void **state)
+{
+    (void)state;
+    const char *names[] = {"slice-1.dcm", "empty.txt", "slice-2.dcm"};
+    const char *texts[] = {"DICM and some pixels, DICM and some pixels", "", "the last member, then zeros"};
+    lp_buf b, got;
+    lp_error err;
+    int fd;
+    make(&b, names, texts, 3, 256u << 10);
+    lp_unzip *z = open_buf(&b, &LIM, &err, &fd);
+    if (!z)
+        fail_msg("%s", err.message);
+    for (size_t i = 0; i < 3; i++) {
+        size_t size = (size_t)lp_unzip_at(z, i)->size;
+        char *whole = malloc(size + 1);
+        assert_non_null(whole);
+        lp_buf_init(&got, 4u << 20);
+        assert_int_equal(lp_unzip_read(z, i, to_buf, &got, &err), 0);
+        assert_int_equal(lp_unzip_read_all(z, i, whole, &err), 0);
+        assert_int_equal(got.len, size);
+        assert_memory_equal(whole, got.data ? got.data : "", size);
+        lp_buf_free(&got);
+        free(whole);
+    }
+    lp_unzip_free(z);
+    close(fd);
+    lp_buf_free(&b);
+
+    /* a stored member (what a multi-file upload becomes) */
+    {
+        lp_zip *zw;
+        lp_buf_init(&b, 1 << 20);
+        zw = lp_zip_new(to_buf, &b, 0, &err);
+        assert_non_null(zw);
+        assert_int_equal(lp_zip_begin(zw, "stored.dcm", LP_ZIP_STORE, 0, &err), 0);
+        assert_int_equal(lp_zip_write(zw, "stored bytes", 12, &err), 0);
+        assert_int_equal(lp_zip_finish(zw, &err), 0);
+        lp_zip_free(zw);
+    }
+    z = open_buf(&b, &LIM, &err, &fd);
+    if (!z)
+        fail_msg("%s", err.message);
+    char stored[13] = {0};
+    assert_int_equal(lp_unzip_at(z, 0)->method, 0);
+    assert_int_equal(lp_unzip_read_all(z, 0, stored, &err), 0);
+    assert_string_equal(stored, "stored bytes");
+    lp_unzip_free(z);
+    close(fd);
+    lp_buf_free(&b);
+
+    /* declared 4 bytes, inflates to 15: refused, nothing past the 4 bytes touched */
+    const char *liar[] = {"small.txt"}, *tl[] = {"fifteen bytes!!"};
+    make(&b, liar, tl, 1, 0);
+    put32(central(&b, "small.txt") + 24, 4);
+    z = open_buf(&b, &LIM, &err, &fd);
+    assert_non_null(z);
+    char out[16];
+    memset(out, '#', sizeof out);
+    assert_int_equal(lp_unzip_read_all(z, 0, out, &err), -1);
+    assert_int_equal(err.code, LP_E_INVALID);
+    assert_non_null(strstr(err.message, "more bytes than its header says"));
+    for (size_t k = 4; k < sizeof out; k++)
+        assert_int_equal(out[k], '#');
+    lp_unzip_free(z);
+    close(fd);
+    lp_buf_free(&b);
+
+    /* a CRC that does not match */
+    make(&b, liar, tl, 1, 0);
+    put32(central(&b, "small.txt") + 16, 0x12345678);
+    z = open_buf(&b, &LIM, &err, &fd);
+    assert_non_null(z);
+    assert_int_equal(lp_unzip_read_all(z, 0, out, &err), -1);
+    assert_non_null(strstr(err.message, "CRC does not match"));
+    lp_unzip_free(z);
+    close(fd);
+    lp_buf_free(&b);
+}
+
 static void test_bombs(void **state)
 {
     (void)state;
@@ -259,6 +341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_archive),
         cmocka_unit_test(test_paths_links_and_nesting),
+        cmocka_unit_test(test_read_whole_members),
         cmocka_unit_test(test_bombs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
