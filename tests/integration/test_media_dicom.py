@@ -148,6 +148,18 @@ class DicomTest(mt.MediaTestCase):
         self.assert_no_phi(self.daemon.log().encode(), "louped's log")
         self.assert_no_phi(self.workers[0].log().encode(), "the worker's log")
 
+    def test_a_scratch_directory_without_room_is_passed_over(self):
+        # worker_scratch_room asks for more free room than any disk has: the job works in
+        # worker_tmp_dir, says so in the worker's log, and the volume is made all the same
+        self.start_stack(worker_settings={"worker_scratch_room": "1000000000"})
+        item_id, item = self.upload_and_wait("series.zip", dt.zip_bytes(series()), slot_type="volume")
+        self.assertEqual(item["status"], "ready", item)
+        self.assertEqual(sorted(self.slot_media(item_id)["media"]["shape"]), sorted([NX, NY, NZ]))
+        self.assertIn("worker_scratch_dir has less than 1000000000 times the upload's", self.workers[0].log())
+        pools = os.listdir(self.sandbox.scratch_dir)
+        self.assertEqual(len(pools), 1, pools)
+        self.assertEqual(os.listdir(os.path.join(self.sandbox.scratch_dir, pools[0])), [])
+
     def test_single_file_and_kept_original(self):
         self.start_stack(worker_settings={"dicom_keep_original": "true", "volume_gzip_level": "1"})
         one = dt.axial_series(6, 4, 1, phi=PHI, syntax=dt.IMPLICIT)[0][1]

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../jobs_int.h"
@@ -196,6 +197,36 @@ lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
     d = decoder_handle;
     pthread_mutex_unlock(&decoder_lock);
     return d;
+}
+
+/* Where a job's directory goes. A volume's files — the original, a DICOM
+ * series' de-identified copies, dcm2niix's output and the normalized volume —
+ * each pass through it once or twice whole: in the memory-backed scratch
+ * directory they cost no disk writes (the store writes the volume to storage
+ * once). The scratch directory is taken only while it has worker_scratch_room
+ * times the upload's size free, so that a large upload, or several at once,
+ * cannot fill the memory it lives in: then the job works on disk, as every
+ * other job does. */
+static const char *job_parent_dir(lp_job_ctx *ctx, lp_storage *s, const char *key, lp_decoder *decoder, bool volume)
+{
+    const char *scratch = lp_decoder_scratch_dir(decoder);
+    const char *work = lp_decoder_work_dir(decoder);
+    lp_storage_info info;
+    struct statvfs fs;
+    lp_error serr;
+
+    if (!volume || strcmp(scratch, work) == 0)
+        return work;
+    lp_error_clear(&serr);
+    if (lp_storage_stat(s, key, &info, &serr) != 0)
+        return work; /* the fetch that follows says what is wrong */
+    if (statvfs(scratch, &fs) != 0 ||
+        (uint64_t)fs.f_bavail * fs.f_frsize / (uint64_t)ctx->cfg->worker_scratch_room < info.size) {
+        LP_INFO("media", "job %s: worker_scratch_dir has less than %lld times the upload's %llu bytes free; working in "
+                "worker_tmp_dir", ctx->id, (long long)ctx->cfg->worker_scratch_room, (unsigned long long)info.size);
+        return work;
+    }
+    return scratch;
 }
 
 static const char *signal_name(int sig)
@@ -796,13 +827,8 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     if (!(s = lp_job_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
     lp_decoder *decoder = lp_job_decoder(ctx->cfg, &ctx->err);
-    /* A volume's files — the original, a DICOM series' de-identified copies,
-     * dcm2niix's output and the normalized volume — each pass through here
-     * once or twice whole: in the memory-backed scratch directory they cost
-     * no disk writes (the store writes the volume to storage once). */
-    if (!decoder || make_dir_in(strcmp(slot.type, "volume") == 0 ? lp_decoder_scratch_dir(decoder)
-                                                                  : lp_decoder_work_dir(decoder),
-                                "loupe-media", dir, sizeof dir, &ctx->err))
+    if (!decoder || make_dir_in(job_parent_dir(ctx, s, key, decoder, strcmp(slot.type, "volume") == 0), "loupe-media",
+                                dir, sizeof dir, &ctx->err))
         goto cleanup;
     /* nifticlib goes by the name; zlib reads a plain .nii through the .gz name unchanged */
     snprintf(src, sizeof src, "%s/original%s", dir, strcmp(slot.type, "volume") == 0 ? ".nii.gz" : "");
