@@ -193,6 +193,9 @@ static int on_item(void *ud, const lp_imp_item *it, lp_error *err)
         g->done[g->nitems] = it->done;
     g->nitems++;
     g->last = *it;
+    /* the reader's slots live only as long as this call: keep a copy */
+    if (it->nslots)
+        g->last.slots = lp_arena_memdup(g->a, it->slots, it->nslots * sizeof *it->slots);
     if (!g->w)
         return 0;
     lp_fmt_batch b = {.arena = g->a, .classes = &CLS};
