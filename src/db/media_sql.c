@@ -211,7 +211,7 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
  * made for this rank before) beside it. 1 with item_id and *name, 0 when
  * the name is held by another item, -1. */
 static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, const char *rank, const char *suffix,
-                       char item_id[LP_DB_UUID_LEN], char **name, lp_error *err)
+                       char item_id[LP_DB_UUID_LEN], char **name, int *made, lp_error *err)
 {
     const char *p[4] = {in->source->item_id, suffix, in->source->id, rank};
     PGresult *r = lp_db_query(db,
@@ -222,7 +222,7 @@ static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, co
                               "FROM items WHERE id = $1 "
                               "ON CONFLICT (dataset_id, path, name) DO UPDATE SET updated_at = now() "
                               "WHERE i.metadata->'series_of'->>'slot' = $3 AND i.metadata->'series_of'->'rank' = to_jsonb($4::integer) "
-                              "RETURNING id, name",
+                              "RETURNING id, name, xmax = 0",
                               4, p, err);
     if (!r)
         return -1;
@@ -230,6 +230,7 @@ static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, co
     if (found) {
         lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
         *name = lp_db_text(a, r, 0, 1);
+        *made = PQgetvalue(r, 0, 2)[0] == 't';
     }
     PQclear(r);
     if (found && !*name)
@@ -286,10 +287,11 @@ static int series_slot(lp_db *db, const lp_media_series_put *in, const char *ran
 }
 
 int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in, char item_id[LP_DB_UUID_LEN],
-                           char **name, lp_error *err)
+                           char **name, int *item_made, lp_error *err)
 {
     char rank[16], suffix[32];
     int got = 0;
+    *item_made = 0;
     snprintf(rank, sizeof rank, "%d", in->rank);
     for (int n = 1; n <= 100 && got == 0; n++) {
         if (n == 1)
@@ -297,7 +299,7 @@ int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in
         else
             snprintf(suffix, sizeof suffix, "-%d-%d", in->rank, n);
         if (in->own_item) {
-            got = series_item(db, a, in, rank, suffix, item_id, name, err);
+            got = series_item(db, a, in, rank, suffix, item_id, name, item_made, err);
             if (got == 1)
                 got = series_slot(db, in, rank, item_id, in->source->name, err);
         } else {

@@ -6,6 +6,7 @@ be converted says why on its own slot while the others are kept; more series tha
 are refused; a worker killed midway and the job redelivered leaves no duplicate slot or item."""
 # ctest-timeout: 600
 
+import json
 import os
 
 import loupe_harness as lh
@@ -156,6 +157,22 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertSameVolume(self.volume(item_id, "vol"), self.alone(sag))
         self.assertSameVolume(self.volume(other, "vol"), self.alone(ax))
         self.assertEqual(self.slots_of(names["study-2"])["vol"]["status"], "empty")
+        # the item made for the series is audited like one registered through the API, once:
+        # uploading the study again reuses it and writes no second row
+        audit = "SELECT data::text FROM audit_log WHERE action = 'item.create' AND object_id = '%s'" % other
+        rows = self.query(audit)
+        self.assertEqual(len(rows), 1, rows)
+        data = json.loads(rows[0][0])
+        self.assertEqual(data["name"], "study-2-2")
+        self.assertEqual(data["series_of"], {"item": item_id, "slot": "vol", "rank": 2})
+        self.assertTrue(data["job_id"])
+        self.put_file(item_id, dt.zip_bytes(mixed(ax, sag)), slot="vol")
+        mt.wait(lambda: len(mt.jobs_of(self, item_id)) == 2 and self.wait_item(item_id)["status"] == "ready"
+                and all(j[1] == "succeeded" for j in mt.jobs_of(self, item_id)), timeout=120,
+                message="the second upload to be processed")
+        job = self.job(mt.jobs_of(self, item_id)[-1][0])
+        self.assertEqual([(s["rank"], s["item_id"]) for s in job["result"]["series"]], [(2, other)])
+        self.assertEqual(len(self.query(audit)), 1)
 
     def test_a_broken_series_errs_on_its_own_slot(self):
         self.start_stack(settings={"dicom_max_series": "2"})

@@ -95,10 +95,11 @@ typedef struct lp_media_series_put {
  * rank, "-2", "-3" … is appended (at most 100 tries); one that an earlier
  * upload made is reused, its media replaced. The slot becomes ready with
  * res, or error with reason; its item is refreshed. item_id receives the
- * item's id, *name (arena) the slot's or the new item's name. Call inside
- * a transaction. 0 or -1. */
+ * item's id, *name (arena) the slot's or the new item's name, *item_made 1
+ * when this call made the item (own_item, not found from an earlier upload).
+ * Call inside a transaction. 0 or -1. */
 int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in, char item_id[LP_DB_UUID_LEN],
-                           char **name, lp_error *err);
+                           char **name, int *item_made, lp_error *err);
 
 /* ---- Uploads ----------------------------------------------------------- */
 

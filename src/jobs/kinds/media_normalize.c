@@ -44,6 +44,7 @@
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
+#include "loupe/db/audit_sql.h"
 #include "loupe/db/media_sql.h"
 #include "loupe/crypto/encode.h"
 #include "loupe/jobs/dcm2niix.h"
@@ -668,6 +669,23 @@ static int series_as_items(const lp_slot_row *slot)
     return items;
 }
 
+/* The audit row of an item made for series rank of slot's upload, written
+ * in the transaction that makes it (so a redelivered job, which makes
+ * nothing, writes none): item.create, by this job, as louped writes it for an
+ * item registered through the API. 0 or -1 with ctx->err. */
+static int audit_series_item(lp_job_ctx *ctx, const lp_slot_row *slot, int rank, const char *item_id,
+                             const char *name)
+{
+    json_t *data = json_pack("{s:s, s:{s:s, s:s, s:i}, s:s}", "name", name, "series_of", "item", slot->item_id,
+                             "slot", slot->name, "rank", rank, "job_id", ctx->id);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    int rc = text ? lp_db_audit(ctx->db, ctx->team_id, NULL, "item.create", "item", item_id, text, &ctx->err)
+                  : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
+    free(text);
+    json_decref(data);
+    return rc;
+}
+
 /* Records all n series in one transaction: the first fills the slot, the
  * others become slots or items of their own (lp_db_media_series_put), each
  * ready or in error with its reason; a redelivered job finds the slot
@@ -694,11 +712,13 @@ static int dicom_record(lp_job_ctx *ctx, const lp_slot_row *slot, const char *up
     for (size_t k = 1; k < n; k++) {
         lp_media_slot_result more;
         char *st = NULL, *md = NULL;
+        int made = 0;
         lp_media_series_put put = {.source = slot, .own_item = own_item, .rank = (int)k + 1, .upload_id = upload_id,
                                    .reason = o[k].reason};
         int bad = o[k].doc && slot_result(ctx, o[k].doc, o[k].merge, &more, &st, &md) != 0;
         put.res = o[k].doc ? &more : NULL;
-        bad = bad || lp_db_media_series_put(ctx->db, ctx->arena, &put, item_id, &name, &ctx->err) != 0;
+        bad = bad || lp_db_media_series_put(ctx->db, ctx->arena, &put, item_id, &name, &made, &ctx->err) != 0 ||
+              (made && audit_series_item(ctx, slot, (int)k + 1, item_id, name) != 0);
         free(st);
         free(md);
         if (bad)
