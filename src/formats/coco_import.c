@@ -901,7 +901,8 @@ static int yield_images(cfile *f)
     lp_buf text;
     int rc = 0;
     lp_buf_init(&text, (size_t)1 << 31);
-    qsort(d->refs, d->nrefs, sizeof *d->refs, cmp_ref);
+    if (d->nrefs) /* qsort takes no NULL, even for no elements */
+        qsort(d->refs, d->nrefs, sizeof *d->refs, cmp_ref);
     /* images by id, to find an annotation's image and duplicates */
     const image **byid = calloc(d->nimages + 1, sizeof *byid);
     if (!byid) {

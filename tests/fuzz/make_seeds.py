@@ -288,6 +288,9 @@ SEEDS = {
         "empty": b"",
     },
     "annotation_fuzz": {
+        "rotated-box": ('{%s,"rotated_box":{"x":1,"y":2,"w":30,"h":10,"angle":0.5},"frames":{"0":{"rotated_box":'
+                        '{"x":1,"y":2,"w":30,"h":10,"angle":-3},"keyframe":true},"9":{"rotated_box":{"x":1,"y":2,'
+                        '"w":-1,"h":1e400,"angle":"x"}}}}' % CLS).encode(),
         "polygon-box": ('{%s,"polygon":{"paths":[[{"x":1,"y":2},{"x":3,"y":4},{"x":5,"y":0}]]},'
                         '"bounding_box":{"x":1,"y":0,"w":4,"h":4},"text":{"text":"hi"},"z":-2,'
                         '"instance_id":{"value":3},"name":"kept"}' % CLS).encode(),
@@ -341,6 +344,10 @@ SEEDS = {
         "deep-nesting": b'{"stages":' + b"[" * 100 + b"]" * 100 + b"}",
     },
     "voc_import_fuzz": {
+        "robndbox": b"<annotation><filename>a.jpg</filename><size><width>100</width><height>80</height></size>"
+                    b"<object><name>cat</name><bndbox><xmin>10</xmin><ymin>20</ymin><xmax>50</xmax><ymax>60</ymax>"
+                    b"</bndbox><robndbox><cx>30</cx><cy>40</cy><w>30</w><h>10</h><angle>0.5</angle></robndbox>"
+                    b"</object><object><name>c</name><robndbox><cx>nan</cx><w>-1</w></robndbox></object></annotation>",
         "voc": b"<annotation><folder>x</folder><filename>a.jpg</filename><size><width>10</width><height>8</height>"
                b"<depth>3</depth></size><object><name>cat</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>5</xmax>"
                b"<ymax>8</ymax></bndbox><loupe_id>a1</loupe_id></object></annotation>",
@@ -351,6 +358,8 @@ SEEDS = {
         "deep": b"<annotation>" + b"<object>" * 40 + b"</object>" * 40 + b"</annotation>",
     },
     "yolo_import_fuzz": {
+        "obb": b"task: obb\nnames: [a, b]\n0 0.1 0.1 0.5 0.1 0.5 0.3 0.1 0.3\n1 0.2 0.1 0.5 0.4 0.2 0.7 -0.1 0.4\n"
+               b"0 0.1 0.1 0.5 0.1 0.5 0.3\n0 nan 0 0 0 0 0 0 0\n",
         "data-yaml": b"path: .\ntrain: images\ntask: detect\nnc: 2\nnames:\n  0: \"cat\"\n  1: \"d\\u00e9g\"\n",
         "names-inline": b"names: ['a', \"b\", c]\nnames: {0: x, 1: 'y''s'}\n",
         "names-list": b"names:\n  - a\n  -\n  - 'b\n",
@@ -364,6 +373,12 @@ SEEDS = {
         "pose-2d": b"task: pose\nkpt_shape: [2, 2]\nnames:\n  0: p\n0 0.5 0.5 0.2 0.2 0.1 0.1 0.2 0.2\n",
     },
     "cvat_import_fuzz": {
+        "rotated": b'<annotations><image id="0" name="r.jpg" width="100" height="80">'
+                   b'<box label="c" xtl="10" ytl="20" xbr="50" ybr="30" rotation="30.5"/>'
+                   b'<box label="c" xtl="1" ytl="2" xbr="3" ybr="4" rotation="-1e400"/></image>'
+                   b'<track id="0" label="c"><box frame="0" keyframe="1" outside="0" xtl="0" ytl="0" xbr="2" ybr="2" '
+                   b'rotation="0"/><box frame="5" keyframe="1" outside="0" xtl="0" ytl="0" xbr="2" ybr="2" '
+                   b'rotation="90"/></track></annotations>',
         "images": b'<annotations><version>1.1</version><image id="0" name="a/b.jpg" width="10" height="8">'
                   b'<box label="c" xtl="1" ytl="2" xbr="3" ybr="4" z_order="1" source="auto"/>'
                   b'<polygon label="c" points="0,0;4,0;4,4"/><polyline label="c" points="0,0;1,1"/>'
