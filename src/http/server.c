@@ -176,6 +176,15 @@ json_t *lp_http_problem(const lp_error *err, const char *instance)
 }
 
 /* Replaces whatever response the handler built with the problem for req->err. */
+/* Runs a streamed body's cleanup once: early, before a failed upload is
+ * answered, or when the request is done. */
+static void sink_release(struct lp_req_internal *in)
+{
+    if (in->has_sink && in->sink.cleanup)
+        in->sink.cleanup(in->sink.cls);
+    in->sink.cleanup = NULL;
+}
+
 static void respond_problem(lp_req *req)
 {
     struct lp_req_internal *in = req->in;
@@ -494,8 +503,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         dispatch(req);
     }
     log_enter(req);
-    if (in->failed)
+    if (in->failed) {
+        sink_release(in); /* undo a failed upload's partial write before the client hears of it */
         respond_problem(req);
+    }
     enum MHD_Result r = queue(req);
     log_leave();
     return r;
@@ -531,8 +542,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         access_log(req, status, us);
         log_leave();
     }
-    if (in->has_sink && in->sink.cleanup)
-        in->sink.cleanup(in->sink.cls);
+    sink_release(in);
     lp_req_db_release(req);
     if (in->response)
         MHD_destroy_response(in->response);

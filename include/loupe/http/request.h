@@ -139,8 +139,11 @@ json_t *lp_req_json(lp_req *req, int want_object);
  * sink->chunk as it arrives (never buffering the body), then calls
  * sink->end, which sets the response. A chunk or end callback that fails
  * sets req->err and returns -1: the rest of the body is discarded and the
- * error answered. sink->cleanup(cls) runs exactly once when the request is
- * done, whatever happened (client gone, error, success). The sink is copied. */
+ * error answered. sink->cleanup(cls) runs exactly once, whatever happened:
+ * when a chunk or end callback failed (or the body went over its limit),
+ * before the error is answered, so that what it undoes (a partial file, an
+ * upload left pending) is undone before the client hears of it; otherwise
+ * when the request is done (client gone, success). The sink is copied. */
 typedef struct lp_body_sink {
     int (*chunk)(lp_req *req, void *cls, const char *data, size_t len);
     int (*end)(lp_req *req, void *cls);
