@@ -190,30 +190,16 @@ static int count_bound(reader *r, const json_t *v, const char *key, const char *
     return 0;
 }
 
-/* {"gte": …, "lte": …} of timestamps. Dates become midnight UTC. */
-static int read_time_range(reader *r, const json_t *v, const char *key, const char **gte, const char **lte)
+/* One bound of a time range into *(const char **)dst: an RFC 3339 timestamp,
+ * or a date, which becomes midnight UTC. */
+static int time_bound(reader *r, const json_t *x, const char *key, const char *k, void *dst)
 {
-    const char *k;
-    json_t *x;
-    int rc = 0;
-    if (!json_is_object(v) || json_object_size(v) == 0)
-        return bad(r, key, NULL, "must be an object with \"gte\" and/or \"lte\"");
-    json_object_foreach((json_t *)v, k, x) {
-        const char **dst = strcmp(k, "gte") == 0 ? gte : strcmp(k, "lte") == 0 ? lte : NULL;
-        if (!dst) {
-            rc = bad(r, key, k, "is not a known bound (use gte or lte)");
-            continue;
-        }
-        if (!json_is_string(x) || !lp_item_time_valid(json_string_value(x))) {
-            rc = bad(r, key, k, "must be an RFC 3339 timestamp like 2026-01-02T03:04:05Z, or a date");
-            continue;
-        }
-        const char *s = json_string_value(x);
-        *dst = strlen(s) == 10 ? lp_arena_printf(r->a, "%sT00:00:00Z", s) : s;
-        if (!*dst)
-            rc = lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a filter");
-    }
-    return rc;
+    const char **out = dst;
+    if (!json_is_string(x) || !lp_item_time_valid(json_string_value(x)))
+        return bad(r, key, k, "must be an RFC 3339 timestamp like 2026-01-02T03:04:05Z, or a date");
+    const char *s = json_string_value(x);
+    *out = strlen(s) == 10 ? lp_arena_printf(r->a, "%sT00:00:00Z", s) : s;
+    return *out ? 0 : lp_error_set(r->err, LP_E_NOMEM, "out of memory reading a filter");
 }
 
 static int read_statuses(reader *r, const json_t *v, lp_item_filter *out)
@@ -350,9 +336,9 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
         } else if (strcmp(key, "metadata") == 0)
             rc |= read_metadata(&r, v, out);
         else if (strcmp(key, "created") == 0)
-            rc |= read_time_range(&r, v, key, &out->created_gte, &out->created_lte);
+            rc |= read_bounds(&r, v, key, time_bound, &out->created_gte, &out->created_lte, NULL, NULL);
         else if (strcmp(key, "updated") == 0)
-            rc |= read_time_range(&r, v, key, &out->updated_gte, &out->updated_lte);
+            rc |= read_bounds(&r, v, key, time_bound, &out->updated_gte, &out->updated_lte, NULL, NULL);
         else if (strcmp(key, "stage") == 0)
             rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->stage);
         else if (strcmp(key, "state") == 0)
