@@ -7,6 +7,7 @@ its signed URL) is the frame the manifest says. Limits on codec and frame size a
 the reason on the item."""
 # ctest-timeout: 600
 
+import struct
 import json
 import os
 import re
@@ -41,6 +42,22 @@ def streams(path):
     out = mt.run("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height", "-of",
                  "json", path)
     return json.loads(out)["streams"]
+
+
+
+def top_level_boxes(path):
+    """The types of an MP4 file's top-level boxes, in order."""
+    out = []
+    with open(path, "rb") as f:
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return out
+            size, kind = struct.unpack(">I4s", head)
+            if size == 1:
+                size = struct.unpack(">Q", f.read(8))[0] - 8
+            out.append(kind.decode("latin-1"))
+            f.seek(size - 8, 1)
 
 
 class IngestTest(mt.MediaTestCase):
@@ -150,6 +167,11 @@ class IngestTest(mt.MediaTestCase):
         mezz = streams(self.storage_path(item_id, "mezzanine"))
         self.assertEqual(sorted(s["codec_type"] for s in mezz), ["audio", "video"])
         self.assertEqual(self.slot_media(item_id)["media"]["mezzanine"]["audio"], "copy")
+        # and one global index (sidx) ahead of its fragments, so a reader opens it without
+        # reading every fragment's header
+        boxes = top_level_boxes(self.storage_path(item_id, "mezzanine"))
+        self.assertIn("sidx", boxes, boxes)
+        self.assertLess(boxes.index("sidx"), boxes.index("moof"), boxes)
         # the audio track of the renditions and its playlist
         r = self.client.get(pb["audio"]["playlist"])
         self.assertEqual(r.status, 200, r.text)
