@@ -270,6 +270,7 @@ async function run(cfg, chromium) {
     await page.locator('nav[aria-label="Slots"] button[data-slot="0-2"]').click()
     await waitUntil(page, () => window.loupeVolume?.().ready && window.loupeVolume().slot === '0-2')
     assert.deepEqual((await state(page)).shape, [20, 28, 12], 'the second slot is open')
+    await shots(page, cfg.artifacts, 'volume-slots')
     await page.locator('nav[aria-label="Slots"] button[data-slot="0"]').click()
     await waitUntil(page, () => window.loupeVolume?.().ready && window.loupeVolume().slot === '0')
     log('ok - the slot tabs switch the viewer between the two volume slots')
