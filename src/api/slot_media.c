@@ -23,8 +23,9 @@
  * requests for one file go to one process, which keeps that video's reader
  * (or that volume) open, so n, n+1, … cost one decode each. An HTTP thread holds cache
  * references while its decoder works, so the files it names stay. The
- * cache and the pool are made on first use and live as long as the
- * process. */
+ * cache and the pool are made on first use and live until
+ * lp_api_slot_media_free, once the HTTP server has stopped: the decoders
+ * stop and the cache's directory goes with its copies. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 
 #include "handlers_int.h"
 #include "loupe/api/input.h"
+#include "loupe/api/slot_media.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/http/etag.h"
@@ -57,6 +59,17 @@ static struct {
     lp_storage *storage;
 } node = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+void lp_api_slot_media_free(void)
+{
+    pthread_mutex_lock(&node.lock);
+    lp_decoder_free(node.decoders); /* first: its processes work in the cache's directory */
+    lp_media_cache_free(node.cache);
+    node.decoders = NULL;
+    node.cache = NULL;
+    node.storage = NULL;
+    pthread_mutex_unlock(&node.lock);
+}
+
 /* lp_media_cache_fetch_fn: the whole object, on a fetcher thread. */
 static int fetch_object(void *ud, const char *key, int fd, lp_error *err)
 {
@@ -71,6 +84,7 @@ static int media_ready(lp_req *req, lp_storage *s)
     pthread_mutex_lock(&node.lock);
     if (!node.cache) {
         lp_media_cache_spec spec = {.dir = cfg->media_cache_dir,
+                                    .stale_ms = cfg->stale_dir_age,
                                     .max_bytes = (uint64_t)cfg->media_cache_bytes,
                                     .fetchers = CACHE_FETCHERS,
                                     .fetch = fetch_object,

@@ -31,6 +31,7 @@
 #include "loupe/api/admin.h"
 #include "loupe/api/models.h"
 #include "loupe/api/routes.h"
+#include "loupe/api/slot_media.h"
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
 #include "loupe/db/db.h"
@@ -374,6 +375,7 @@ int lp_app_serve(lp_config *cfg)
 
 cleanup:
     lp_http_server_stop(srv);
+    lp_api_slot_media_free(); /* the media cache's directory removed */
     lp_storage_free(storage);
     lp_auth_free(auth);
     lp_workflow_router_stop(st.router);

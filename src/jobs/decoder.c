@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "decoder_process_int.h"
+#include "loupe/core/tmpdir.h"
 #include "loupe/core/util.h"
 
 struct lp_decoder {
     char *work_dir;
     char *scratch_dir; /* NULL: none */
+    lp_tmpdir *owned[2]; /* lp_decoder_own_dirs: removed by lp_decoder_free */
     int n;
     lp_decoder_process *procs[]; /* n of them */
 };
@@ -109,6 +111,14 @@ lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_di
     return lp_decoder_new(&spec, err);
 }
 
+void lp_decoder_own_dirs(lp_decoder *d, lp_tmpdir *work, lp_tmpdir *scratch)
+{
+    lp_tmpdir_free(d->owned[0]);
+    lp_tmpdir_free(d->owned[1]);
+    d->owned[0] = work;
+    d->owned[1] = scratch;
+}
+
 const char *lp_decoder_work_dir(const lp_decoder *d)
 {
     return d->work_dir;
@@ -136,6 +146,8 @@ void lp_decoder_free(lp_decoder *d)
         return;
     for (int i = 0; i < d->n; i++)
         lp_decoder_process_free(d->procs[i]);
+    lp_tmpdir_free(d->owned[0]);
+    lp_tmpdir_free(d->owned[1]);
     free(d->work_dir);
     free(d->scratch_dir);
     free(d);

@@ -13,9 +13,11 @@ lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err);
 
 /* The worker process's decoder (a pool of one loupe-decoder process),
  * prepared on first use with its own work directory
- * <worker_tmp_dir>/loupe-decoder-XXXXXX (thread-safe); borrowed: it lives
- * as long as the process. Every file it is to read goes under its work
- * directory (lp_decoder_work_dir). NULL with err. */
+ * <worker_tmp_dir>/loupe-decoder-XXXXXX and scratch directory
+ * <worker_scratch_dir>/loupe-decoder-XXXXXX (thread-safe); borrowed: it
+ * lives until lp_job_process_end, which removes its directories. Every
+ * file it is to read goes under its work or scratch directory
+ * (lp_decoder_work_dir, lp_decoder_scratch_dir). NULL with err. */
 struct lp_decoder;
 struct lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err);
 

@@ -2,12 +2,10 @@
  * background. See loupe/storage/media_cache.h. */
 #include "loupe/storage/media_cache.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 #include <unistd.h>
 
 #include "loupe/core/log.h"
+#include "loupe/core/tmpdir.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/storage/storage.h"
@@ -39,7 +38,7 @@ struct lp_media_cache_file {
 
 struct lp_media_cache {
     lp_media_cache_spec spec;
-    char dir[PATH_CAP];
+    lp_tmpdir *dir;
     pthread_mutex_t lock;
     pthread_cond_t done;  /* a fetch ended */
     pthread_cond_t work;  /* the queue has an entry, or stopping */
@@ -54,50 +53,21 @@ struct lp_media_cache {
 
 /* ---- Directories ------------------------------------------------------------ */
 
-static void remove_flat_dir(const char *dir)
+/* Creates <parent>/node-XXXXXX, held for this process's lifetime, after
+ * removing those of processes that are gone (loupe/core/tmpdir.h). */
+static int make_dir(lp_media_cache *c, const char *parent, int64_t stale_ms, lp_error *err)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[PATH_CAP];
-    if (d) {
-        while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-/* Creates <parent>/node-<pid>, removing the directories of processes that
- * are gone (and a stale one of this pid). */
-static int make_dir(lp_media_cache *c, const char *parent, lp_error *err)
-{
-    DIR *d;
-    struct dirent *e;
-    char path[PATH_CAP];
+    char abs[PATH_MAX];
+    lp_tmpdir_swept swept;
     if (lp_mkdir_p(parent, 0700) != 0)
         return lp_error_set(err, LP_E_IO, "cannot create media_cache_dir %s: %s", parent, strerror(errno));
-    if ((d = opendir(parent))) {
-        while ((e = readdir(d))) {
-            char *end;
-            if (strncmp(e->d_name, "node-", 5) != 0)
-                continue;
-            long pid = strtol(e->d_name + 5, &end, 10);
-            if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH) || pid == (long)getpid()) {
-                if (snprintf(path, sizeof path, "%s/%s", parent, e->d_name) < (int)sizeof path)
-                    remove_flat_dir(path);
-            }
-        }
-        closedir(d);
-    }
     /* Absolute: the paths are handed to processes in other directories. */
-    char abs[PATH_MAX];
-    if (!realpath(parent, abs) ||
-        snprintf(c->dir, sizeof c->dir, "%s/node-%ld", abs, (long)getpid()) >= (int)sizeof c->dir ||
-        lp_mkdir_p(c->dir, 0700) != 0)
-        return lp_error_set(err, LP_E_IO, "cannot create a directory in media_cache_dir %s", parent);
+    if (!realpath(parent, abs))
+        return lp_error_set(err, LP_E_IO, "cannot find media_cache_dir %s: %s", parent, strerror(errno));
+    if (lp_tmpdir_sweep(abs, "node", stale_ms, &swept) != 0)
+        LP_WARN("media_cache", "cannot look for directories stopped processes left in media_cache_dir %s", abs);
+    if (!(c->dir = lp_tmpdir_new(abs, "node", err)))
+        return lp_error_hint(err, "media_cache_dir must be a directory this process can write");
     return 0;
 }
 
@@ -242,7 +212,7 @@ lp_media_cache *lp_media_cache_new(const lp_media_cache_spec *spec, lp_error *er
     }
     c->spec = *spec;
     c->spec.dir = NULL;
-    if (make_dir(c, spec->dir, err) != 0) {
+    if (make_dir(c, spec->dir, spec->stale_ms, err) != 0) {
         free(c);
         return NULL;
     }
@@ -265,7 +235,7 @@ lp_media_cache *lp_media_cache_new(const lp_media_cache_spec *spec, lp_error *er
 
 const char *lp_media_cache_dir(const lp_media_cache *c)
 {
-    return c->dir;
+    return lp_tmpdir_path(c->dir);
 }
 
 /* The suffix of key's last part from its first dot (".nii.gz", ".tif"), or
@@ -295,7 +265,7 @@ static lp_media_cache_file *find_or_queue(lp_media_cache *c, const char *key, co
      * being deleted (outside the lock) while this one is fetched. A cache
      * directory too long to hold the name gets no entry. The key's suffix
      * is kept (".nii.gz"): some readers go by the name. */
-    if ((size_t)snprintf(f->path, sizeof f->path, "%s/%s-%llu%s", c->dir, hex, (unsigned long long)++c->serial,
+    if ((size_t)snprintf(f->path, sizeof f->path, "%s/%s-%llu%s", lp_tmpdir_path(c->dir), hex, (unsigned long long)++c->serial,
                          key_suffix(key)) >= sizeof f->path) {
         free(f);
         return NULL;
@@ -410,7 +380,7 @@ void lp_media_cache_free(lp_media_cache *c)
         free(f);
         f = next;
     }
-    rmdir(c->dir);
+    lp_tmpdir_free(c->dir);
     pthread_cond_destroy(&c->done);
     pthread_cond_destroy(&c->work);
     pthread_mutex_destroy(&c->lock);

@@ -22,10 +22,14 @@
  *
  * Signals: SIGTERM/SIGINT set a flag; the job in hand finishes and is
  * acknowledged, buffered deliveries go back to their queue when the
- * connection closes, and the process exits 0. A job past job_timeout plus a
- * grace period that ignores its deadline ends the process (exit 70): its
- * delivery returns to the queue and the next worker records the abandoned
- * attempt. */
+ * connection closes, the decoder stops and its temporary directories are
+ * removed (lp_job_process_end), and the process exits 0. A job past
+ * job_timeout plus a grace period that ignores its deadline ends the
+ * process (exit 70): its delivery returns to the queue and the next worker
+ * records the abandoned attempt. A worker that ends that way, or by
+ * kill -9 or the OOM killer, leaves its temporary directories; the next
+ * worker to start removes them (lp_job_dirs_sweep: only those whose lock no
+ * running worker holds). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -506,6 +510,7 @@ int lp_worker_run(const lp_config *cfg)
 
     if (setup(&w, cfg, qbuf, sizeof(qbuf)) != 0)
         return 1;
+    lp_job_dirs_sweep(cfg); /* what workers that died left in worker_tmp_dir and worker_scratch_dir */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -552,6 +557,7 @@ int lp_worker_run(const lp_config *cfg)
     lp_heartbeat_stop(hb);
     lp_webhook_sender_free(w.sender);
     lp_job_runner_free(w.runner);
+    lp_job_process_end(); /* the decoder stopped, its directories removed */
     LP_INFO("worker", "stopped");
     return 0;
 }

@@ -143,8 +143,10 @@ class DicomTest(mt.MediaTestCase):
         pools = os.listdir(self.sandbox.scratch_dir)
         self.assertEqual(len(pools), 1, pools)
         self.assertTrue(pools[0].startswith("loupe-decoder-"), pools)
-        left = [os.path.join(root, n) for root, dirs, names in os.walk(self.sandbox.scratch_dir) for n in dirs + names]
-        self.assertEqual(left, [os.path.join(self.sandbox.scratch_dir, pools[0])])
+        left = sorted(os.path.join(root, n) for root, dirs, names in os.walk(self.sandbox.scratch_dir)
+                      for n in dirs + names)
+        pool = os.path.join(self.sandbox.scratch_dir, pools[0])
+        self.assertEqual(left, [pool, os.path.join(pool, ".loupe-lock")])  # the worker's lock on it, nothing else
         self.assert_no_phi(self.daemon.log().encode(), "louped's log")
         self.assert_no_phi(self.workers[0].log().encode(), "the worker's log")
 
@@ -158,7 +160,7 @@ class DicomTest(mt.MediaTestCase):
         self.assertIn("worker_scratch_dir has less than 1000000000 times the upload's", self.workers[0].log())
         pools = os.listdir(self.sandbox.scratch_dir)
         self.assertEqual(len(pools), 1, pools)
-        self.assertEqual(os.listdir(os.path.join(self.sandbox.scratch_dir, pools[0])), [])
+        self.assertEqual(os.listdir(os.path.join(self.sandbox.scratch_dir, pools[0])), [".loupe-lock"])
 
     def test_single_file_and_kept_original(self):
         self.start_stack(worker_settings={"dicom_keep_original": "true", "volume_gzip_level": "1"})

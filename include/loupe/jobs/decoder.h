@@ -153,6 +153,12 @@ lp_decoder *lp_decoder_new(const lp_decoder_spec *spec, lp_error *err);
 lp_decoder *lp_decoder_new_from_config(const lp_config *cfg, const char *work_dir, const char *scratch_dir,
                                        int processes, lp_error *err);
 
+/* d takes work and scratch (stolen; either may be NULL), the directories
+ * it was made with: lp_decoder_free removes them, whatever jobs left in
+ * them, once its processes have stopped. */
+struct lp_tmpdir;
+void lp_decoder_own_dirs(lp_decoder *d, struct lp_tmpdir *work, struct lp_tmpdir *scratch);
+
 /* The pool's work directory as an absolute path (borrowed): build the paths
  * of requests from it, since its processes run in it. */
 const char *lp_decoder_work_dir(const lp_decoder *d);

@@ -68,6 +68,16 @@ const lp_job_kind *lp_job_kind_find(const char *name);
  * ("webhooks"): fills out[0..cap) and returns how many there are. */
 size_t lp_job_queues(const char **out, size_t cap);
 
+/* A worker process's temporary directories (loupe/core/tmpdir.h). At
+ * start, lp_job_dirs_sweep removes the loupe-decoder-* directories that
+ * stopped workers left in worker_tmp_dir and worker_scratch_dir — those
+ * whose lock no running worker holds — and logs how many. At a normal
+ * end, once no job runs, lp_job_process_end stops the process's decoder,
+ * removes its own directories with whatever jobs left in them, and closes
+ * the storage handle its jobs shared. */
+void lp_job_dirs_sweep(const lp_config *cfg);
+void lp_job_process_end(void);
+
 /* Records progress (clamped to 0..1; written at most every 250 ms, and
  * always when 1; on progress_db when set, else on db). Returns 0, or -1 with ctx->err = LP_E_TIMEOUT when the
  * attempt is past its deadline. A failed database write is only logged. */

@@ -16,8 +16,11 @@
  * pass max_bytes while more than max_bytes are held at once. An object
  * larger than max_bytes is refused (LP_E_TOO_LARGE) once its size is known.
  *
- * Files live in <dir>/node-<pid>/ (one directory per process); directories
- * of processes that no longer run are removed when a cache starts.
+ * Files live in <dir>/node-XXXXXX/, one directory per cache, locked while
+ * the cache lives and removed by lp_media_cache_free; those that processes
+ * which stopped without freeing their cache left are removed when a cache
+ * starts (loupe/core/tmpdir.h: only those whose lock no running process
+ * holds, on this host or in another container sharing dir).
  *
  * DESIGN (threads): one mutex guards the table, the LRU order and the
  * queue; a condition variable wakes waiters when a fetch ends. `fetchers`
@@ -34,7 +37,9 @@
 typedef int (*lp_media_cache_fetch_fn)(void *ud, const char *key, int fd, lp_error *err);
 
 typedef struct lp_media_cache_spec {
-    const char *dir;            /* parent of node-<pid>/ (created if missing; copied) */
+    const char *dir;            /* parent of node-XXXXXX/ (created if missing; copied) */
+    int64_t stale_ms;           /* a node-* directory without a lock file is stale once unchanged this long
+                                 * (stale_dir_age; 0: at once) */
     uint64_t max_bytes;         /* bound on the copies nobody holds */
     int fetchers;               /* background threads, >= 1 */
     lp_media_cache_fetch_fn fetch;
@@ -76,8 +81,9 @@ void lp_media_cache_release(lp_media_cache *c, lp_media_cache_file *f);
 
 void lp_media_cache_get_stats(lp_media_cache *c, lp_media_cache_stats *out);
 
-/* Stops the fetchers (a fetch in progress is finished first), removes the
- * files and frees c. No copy may be held. NULL is a no-op. */
+/* Stops the fetchers (a fetch in progress is finished first), removes its
+ * directory with the files and frees c. No copy may be held. NULL is a
+ * no-op. */
 void lp_media_cache_free(lp_media_cache *c);
 
 #endif

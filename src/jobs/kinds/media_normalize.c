@@ -31,7 +31,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,7 @@
 
 #include "../jobs_int.h"
 #include "loupe/core/log.h"
+#include "loupe/core/tmpdir.h"
 #include "loupe/core/util.h"
 #include "loupe/crypto/sha256.h"
 #include "loupe/db/audit_sql.h"
@@ -75,39 +75,6 @@ int lp_job_media_normalize_validate(const json_t *payload, const lp_config *cfg,
                                 "is not a member of a media.normalize payload (item_id, slot_id, upload_id)");
     }
     return rc ? -1 : 0;
-}
-
-/* ---- Temporary directory ------------------------------------------------ */
-
-/* A new directory name_XXXXXX in dir, into out. */
-static int make_dir_in(const char *dir, const char *name, char *out, size_t cap, lp_error *err)
-{
-    if (snprintf(out, cap, "%s/%s-XXXXXX", dir, name) >= (int)cap)
-        return lp_error_field(err, LP_E_INVALID, "worker_tmp_dir", "is too long");
-    if (!mkdtemp(out))
-        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s (worker_tmp_dir): %s", dir,
-                            strerror(errno));
-    return 0;
-}
-
-/* Removes dir and the files in it and in its subdirectories (one level deep
- * is all the transforms make). */
-static void remove_tree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[LP_MEDIA_PATH_MAX];
-    if (d) {
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (unlink(path) != 0 && errno == EISDIR && depth < 2)
-                remove_tree(path, depth + 1);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 /* ---- Fetching the original ---------------------------------------------- */
@@ -164,40 +131,20 @@ cleanup:
 
 /* ---- The sandboxed run ---------------------------------------------------- */
 
-/* One decoder per worker process, prepared on first use with its own work
- * directory <worker_tmp_dir>/loupe-decoder-XXXXXX and, when worker_scratch_dir
- * can be used, a scratch directory <worker_scratch_dir>/loupe-decoder-XXXXXX
- * in memory (each job's directory is made inside one of them: the scratch
- * one for a volume, whose intermediate files are read and written several
- * times); its process starts with the first transform and is replaced after
- * a crash or a timeout (loupe/jobs/decoder.h). Declared in jobs_int.h:
- * exports decode the frames they put in archives with it too. */
-static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
-static lp_decoder *decoder_handle;
-
-lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
+/* The job's own directory <parent>/loupe-media-XXXXXX, into out: inside
+ * the decoder's work or scratch directory, so whatever an interrupted job
+ * leaves in it goes with them (loupe/core/tmpdir.h). */
+static int make_job_dir(const char *parent, char *out, size_t cap, lp_error *err)
 {
-    lp_decoder *d;
-    char dir[400], scratch[400];
-    lp_error serr;
-    lp_error_clear(&serr);
-    pthread_mutex_lock(&decoder_lock);
-    if (!decoder_handle) {
-        const char *tmp = cfg->worker_tmp_dir && *cfg->worker_tmp_dir ? cfg->worker_tmp_dir : getenv("TMPDIR");
-        int scratched = cfg->worker_scratch_dir && *cfg->worker_scratch_dir &&
-                        make_dir_in(cfg->worker_scratch_dir, "loupe-decoder", scratch, sizeof scratch, &serr) == 0;
-        if (cfg->worker_scratch_dir && *cfg->worker_scratch_dir && !scratched)
-            LP_WARN("media", "worker_scratch_dir %s cannot be used (%s); intermediate files go to worker_tmp_dir",
-                    cfg->worker_scratch_dir, serr.message);
-        if (make_dir_in(tmp && *tmp ? tmp : "/tmp", "loupe-decoder", dir, sizeof dir, err) == 0 &&
-            !(decoder_handle = lp_decoder_new_from_config(cfg, dir, scratched ? scratch : NULL, 1, err)))
-            rmdir(dir);
-        if (!decoder_handle && scratched)
-            rmdir(scratch);
+    if (snprintf(out, cap, "%s/loupe-media-XXXXXX", parent) >= (int)cap) {
+        out[0] = '\0';
+        return lp_error_field(err, LP_E_INVALID, "worker_tmp_dir", "is too long");
     }
-    d = decoder_handle;
-    pthread_mutex_unlock(&decoder_lock);
-    return d;
+    if (!mkdtemp(out)) {
+        out[0] = '\0';
+        return lp_error_set(err, LP_E_IO, "cannot create a temporary directory in %s: %s", parent, strerror(errno));
+    }
+    return 0;
 }
 
 /* Where a job's directory goes. A volume's files — the original, a DICOM
@@ -432,7 +379,7 @@ static int dicom_convert(lp_job_ctx *ctx, const char *dir, const char *sub, char
     if (lp_dcm2niix_run(&spec, &res, &ctx->err) != 0)
         return -1;
     LP_DEBUG("media", "job %s: DICOM series %s converted in %lld ms", ctx->id, sub, (long long)res.elapsed_ms);
-    remove_tree(series, 1);
+    lp_rmtree(series, LP_TMPDIR_MAX_DEPTH, NULL);
     snprintf(limit_s, sizeof limit_s, "%llds", (long long)(ctx->cfg->dicom_timeout / 1000));
     int made = nifti_files(out, nifti, cap);
     if (res.end == LP_DCM2NIIX_TIMED_OUT)
@@ -847,8 +794,8 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
     if (!(s = lp_job_storage(ctx->cfg, &ctx->err)))
         goto cleanup;
     lp_decoder *decoder = lp_job_decoder(ctx->cfg, &ctx->err);
-    if (!decoder || make_dir_in(job_parent_dir(ctx, s, key, decoder, strcmp(slot.type, "volume") == 0), "loupe-media",
-                                dir, sizeof dir, &ctx->err))
+    if (!decoder || make_job_dir(job_parent_dir(ctx, s, key, decoder, strcmp(slot.type, "volume") == 0), dir,
+                                 sizeof dir, &ctx->err) != 0)
         goto cleanup;
     /* nifticlib goes by the name; zlib reads a plain .nii through the .gz name unchanged */
     snprintf(src, sizeof src, "%s/original%s", dir, strcmp(slot.type, "volume") == 0 ? ".nii.gz" : "");
@@ -914,7 +861,7 @@ cleanup:
         ctx->err = saved;
     }
     if (dir[0])
-        remove_tree(dir, 0);
+        lp_rmtree(dir, LP_TMPDIR_MAX_DEPTH, NULL);
     json_decref(merge);
     json_decref(doc);
     json_decref(storage);
