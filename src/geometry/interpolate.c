@@ -26,10 +26,15 @@ static lp_geom_bbox lerp_bbox(const lp_geom_bbox *a, const lp_geom_bbox *b, doub
     return (lp_geom_bbox){lerp(a->x, b->x, t), lerp(a->y, b->y, t), lerp(a->w, b->w, t), lerp(a->h, b->h, t)};
 }
 
-/* a moved by t of the way to b along the shorter arc (ties turn positive). */
+/* a moved by t of the way to b along the shorter arc (ties turn positive).
+ * Any finite angles: when b - a overflows, each is taken modulo a turn first,
+ * so the turn stays finite (never remainder(inf) = NaN). */
 static double lerp_angle(double a, double b, double t)
 {
-    double d = remainder(b - a, 2 * M_PI); /* in [-pi, pi] */
+    double diff = b - a;
+    if (!isfinite(diff))
+        diff = remainder(b, 2 * M_PI) - remainder(a, 2 * M_PI);
+    double d = remainder(diff, 2 * M_PI); /* in [-pi, pi] */
     if (d == -M_PI)
         d = M_PI;
     return a + t * d;

@@ -6,6 +6,7 @@ angle along the shorter arc), and an export + import round trip in every format 
 Darwin, COCO, Pascal VOC (roLabelImg's robndbox), YOLO OBB, CVAT XML (rotation in degrees) and the
 semantic masks (drawn from the corners)."""
 
+import json
 import math
 
 import loupe_harness as lh
@@ -92,6 +93,26 @@ class VideoTest(tv.VideoCase):
         self.assertAlmostEqual(mid["angle"], math.radians(-85), places=9)
         self.assertAlmostEqual(self.at(rows, 4, aid)["rotated_box"]["angle"], math.radians(-68), places=9)
 
+
+    def test_keyframes_of_extreme_angles_interpolate_to_finite_numbers(self):
+        # any finite angle is kept as sent; keyframes whose difference overflows a double still
+        # interpolate to numbers (the NDJSON once carried "angle":-nan), every line strict JSON
+        cls = self.make_class("plate", types=["rotated_box"])
+        a = {"x": 0, "y": 0, "w": 10, "h": 20, "angle": 1.7e308}
+        b = {"x": 100, "y": 0, "w": 10, "h": 20, "angle": -1.7e308}
+        r = self.create({"class_id": cls["id"], "slot": "cam", "ranges": [[0, 11]], "interpolated": True,
+                         "frames": {"0": {"keyframe": True, "rotated_box": a}, "10": {"keyframe": True, "rotated_box": b}}},
+                        item=self.video)
+        aid = r.json()["created"][0]
+        r = self.c.get("/api/v1/items/%s/annotations" % self.video["id"], query={"slot": "cam", "frames": "0..10"})
+        self.assertEqual(r.status, 200, r.text)
+
+        def refuse(constant):
+            raise ValueError("not a number in the answer: %s" % constant)
+        rows = [json.loads(line, parse_constant=refuse) for line in r.text.splitlines()[1:]]
+        for frame in range(11):
+            box = self.at(rows, frame, aid)["rotated_box"]
+            self.assertTrue(all(math.isfinite(box[k]) for k in ("x", "y", "w", "h", "angle")), (frame, box))
 
     def test_viewport_meets_a_turning_box(self):
         # a 10 x 10 square turning a quarter turn: both keyframes cover [95, 105]^2, but half-way its

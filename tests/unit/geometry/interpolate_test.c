@@ -102,6 +102,23 @@ static void test_ellipse_shorter_arc(void **state)
     assert_near(out.u.ellipse.angle, 0.3, EPS);
 }
 
+/* Keyframe angles whose difference overflows a double (any finite angle is
+ * valid): the turn between them is still the shorter arc, a finite number. */
+static void test_angles_far_apart_stay_finite(void **state)
+{
+    lp_arena *ar = *state;
+    lp_geom_shape out;
+    lp_geom_shape a = {.type = LP_GEOM_ROTATED_BOX, .u.rbox = {0, 0, 10, 20, 1.7e308}};
+    lp_geom_shape b = {.type = LP_GEOM_ROTATED_BOX, .u.rbox = {10, 0, 10, 20, -1.7e308}};
+    interp(ar, &a, &b, 0.5, &out);
+    assert_true(isfinite(out.u.rbox.angle));
+    assert_near(out.u.rbox.x, 5, EPS);
+    lp_geom_shape e = {.type = LP_GEOM_ELLIPSE, .u.ellipse = {{0, 0}, {2, 4}, -1.7e308}};
+    lp_geom_shape f = {.type = LP_GEOM_ELLIPSE, .u.ellipse = {{0, 0}, {2, 4}, 1.7e308}};
+    interp(ar, &e, &f, 0.25, &out);
+    assert_true(isfinite(out.u.ellipse.angle));
+}
+
 static void test_skeleton_by_name_and_index(void **state)
 {
     lp_arena *ar = *state;
@@ -530,6 +547,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_simple_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ellipse_shorter_arc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_angles_far_apart_stay_finite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skeleton_by_name_and_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resample, setup, teardown),
