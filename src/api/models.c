@@ -12,7 +12,8 @@
  *   POST   /api/v1/models/{id}/infer {"item_id", "slot"?}, or an image body (an image type, streamed to
  *                                    storage for the worker): live inference — a worker of the
  *                                    model's queue answers over RabbitMQ within model_infer_timeout
- *                                    → 200 {"predictions"}, 504 past it (MANAGE)
+ *                                    → 200 {"predictions"}, 504 past it, 503 while
+ *                                    model_infer_max_waiting others wait on this node (MANAGE)
  *   GET    /api/v1/models/{id}/runs/{run}/ranking?strategy=least_confidence|margin|entropy|novelty
  *                                    the run's items in the strategy's rank order, keyset-paged;
  *                                    409 until the run has succeeded (MANAGE)
@@ -20,11 +21,13 @@
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "classes_int.h"
 #include "handlers_int.h"
@@ -434,6 +437,19 @@ static lp_amqp_rpc *rpc(const lp_config *cfg)
     return rpc_pool;
 }
 
+/* Live inferences of this node waiting for a worker's answer. Each blocks its
+ * HTTP thread, and every connection that thread serves, until the answer or
+ * model_infer_timeout; the cap keeps the rest of the threads for everything else. */
+static atomic_int live_waiting;
+
+/* model_infer_max_waiting, or half of the HTTP threads (as the server counts them), at least 1. */
+static int live_waiting_max(const lp_config *cfg)
+{
+    long threads = cfg->http_threads ? (long)cfg->http_threads : sysconf(_SC_NPROCESSORS_ONLN);
+    long max = cfg->model_infer_max_waiting ? (long)cfg->model_infer_max_waiting : threads / 2;
+    return max < 1 ? 1 : (int)max;
+}
+
 /* The slot of item to run on: the named one, else the first image slot; it must be a ready image. */
 static const lp_slot_row *infer_slot(lp_req *req, const lp_item_row *item, const char *name)
 {
@@ -515,8 +531,20 @@ static int ask_worker(lp_req *req, const lp_model_row *m, json_t *target)
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
         goto done;
     }
+    int max = live_waiting_max(cfg);
+    if (atomic_fetch_add(&live_waiting, 1) >= max) {
+        atomic_fetch_sub(&live_waiting, 1);
+        lp_res_header(req, "Retry-After", "1");
+        lp_error_set(&req->err, LP_E_UNAVAILABLE,
+                     "%d live inferences are already waiting for a worker on this node (model_infer_max_waiting)", max);
+        lp_error_hint(&req->err, "retry after a moment; for many items start a batch run (POST /api/v1/models/%s/runs)",
+                      m->id);
+        goto done;
+    }
     /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
-    if (lp_amqp_rpc_call(pool, live, queue, text, cfg->model_infer_timeout, &answer, &len, &req->err) != 0) {
+    int called = lp_amqp_rpc_call(pool, live, queue, text, cfg->model_infer_timeout, &answer, &len, &req->err);
+    atomic_fetch_sub(&live_waiting, 1);
+    if (called != 0) {
         if (req->err.code == LP_E_TIMEOUT)
             lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
                           m->queue);

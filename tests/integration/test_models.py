@@ -4,6 +4,8 @@ an onnx model's file uploaded to its upload_url; audit rows; manage role; team i
 
 import hashlib
 import os
+import threading
+import time
 import unittest
 import uuid
 
@@ -283,6 +285,51 @@ class ModelsTest(lh.LoupeTestCase):
                       message="the old image to be swept")
         self.assertTrue(os.path.exists(os.path.join(folder, young)))
         self.assertEqual(self.query("SELECT id FROM model_inputs"), [[young]])
+
+    def test_live_inferences_waiting_at_once_are_capped(self):
+        """Live inference holds its HTTP thread while it waits for a worker: a model whose queue has no
+        worker, and more requests at once than model_infer_max_waiting, get 503 with Retry-After at
+        once instead of holding every thread (and the connections those serve) until
+        model_infer_timeout; the node answers other requests meanwhile."""
+        d = self.start_louped({"net_allow": "127.0.0.2/32", "http_threads": "4", "model_infer_timeout": "3s",
+                               "model_infer_max_waiting": "2"})
+        c = d.client(api_key=self.boot["api_key"])
+        m = c.post("/api/v1/models", json=kserve(queue="gpu")).json()  # no worker consumes gpu here
+        path = "/api/v1/models/%s/infer" % m["id"]
+        png = b"\x89PNG\r\n\x1a\n not decoded by louped"
+        # the broker's topology is declared once louped is up: the first answer is the timeout
+        lh.wait_until(lambda: c.post(path, data=png, headers={"Content-Type": "image/png"}).status == 504,
+                      timeout=30, interval=0.5, message="live inference to reach the broker")
+        answers = []
+
+        def infer():
+            r = d.client(api_key=self.boot["api_key"], timeout=60).post(path, data=png,
+                                                                          headers={"Content-Type": "image/png"})
+            answers.append((r.status, time.monotonic() - t0, r))
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=infer) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        t = time.monotonic()
+        self.assertEqual(d.client().get("/healthz").status, 200)
+        self.assertLess(time.monotonic() - t, 1.0)
+        for t in threads:
+            t.join()
+        self.assertEqual(len(answers), 6)
+        self.assertTrue(set(a[0] for a in answers) <= {503, 504}, answers)
+        refused = [(at, r) for status, at, r in answers if status == 503]
+        self.assertTrue(refused, answers)
+        for _, r in refused:
+            self.assertEqual(r.header("Retry-After"), "1")
+            self.assertIn("model_infer_max_waiting", r.json()["detail"])
+        self.assertLess(min(at for at, _ in refused), 2.0)
+        # never more than two waited at once: any three timeouts end a whole wait (3 s) apart
+        ends = sorted(at for status, at, _ in answers if status == 504)
+        self.assertTrue(all(ends[i + 2] - ends[i] > 2.5 for i in range(len(ends) - 2)), answers)
+        # the images of the refused requests are gone with them
+        lh.wait_until(lambda: self.query("SELECT count(*) FROM model_inputs") == [["0"]], timeout=10, interval=0.1,
+                      message="the images' notes to go")
 
 
 if __name__ == "__main__":
