@@ -42,6 +42,7 @@
 #include "loupe/db/annotations_sql.h"
 #include "loupe/db/audit_sql.h"
 #include "loupe/db/classes_sql.h"
+#include "loupe/db/item_filter.h"
 #include "loupe/db/tasks_sql.h"
 #include "loupe/formats/darwin.h"
 #include "loupe/formats/json_text.h"
@@ -765,7 +766,7 @@ int lp_api_annotations_get(lp_req *req)
 
     if (!item_id)
         return -1;
-    if (slot && (!*slot || strlen(slot) > 255))
+    if (slot && (!*slot || strlen(slot) > LP_SLOT_NAME_MAX))
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
     if (read_bbox_param(req, &box, &view) != 0)
         return -1;

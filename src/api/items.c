@@ -23,7 +23,6 @@
 
 /* Most slots one item may have. */
 #define ITEM_SLOTS_MAX 256
-#define SLOT_NAME_MAX 255
 #define SLOT_FORMAT_MAX 32
 #define PRIORITY_MAX 2147483647
 
@@ -182,7 +181,7 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
         return;
     }
     lp_in_only(req, s, prefix, fields);
-    lp_in_string(req, s, prefix, "name", LP_IN_REQUIRED, SLOT_NAME_MAX, &out->name);
+    lp_in_string(req, s, prefix, "name", LP_IN_REQUIRED, LP_SLOT_NAME_MAX, &out->name);
     if (lp_in_enum(req, s, prefix, "type", LP_IN_REQUIRED, types, &type) == 0 && type >= 0)
         out->type = types[type];
     lp_in_int(req, s, prefix, "width", LP_IN_OPTIONAL, 1, 2147483647, &out->width);

@@ -10,6 +10,7 @@
 
 #include "db_int.h"
 #include "loupe/core/util.h"
+#include "loupe/db/item_filter.h"
 
 #define SLOT_COLUMNS LP_DB_SLOT_COLUMNS
 
@@ -207,16 +208,30 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
 
 /* ---- DICOM series beyond the first ------------------------------------- */
 
-/* The item of in->source named after it with suffix, made (or found, when
- * made for this rank before) beside it. 1 with item_id and *name, 0 when
- * the name is held by another item, -1. */
-static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, const char *rank, const char *suffix,
+/* base followed by suffix, base cut short (at a character boundary) when
+ * the whole would be over max bytes, so that the name made for a series is
+ * one the API takes. NULL out of memory. */
+static char *series_name(lp_arena *a, const char *base, const char *suffix, size_t max)
+{
+    size_t n = strlen(base), k = strlen(suffix);
+    if (n + k > max) {
+        n = max > k ? max - k : 0;
+        while (n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return lp_arena_printf(a, "%.*s%s", (int)n, base, suffix);
+}
+
+/* The item of in->source called want, made (or found, when made for this
+ * rank before) beside it. 1 with item_id and *name, 0 when the name is held
+ * by another item, -1. */
+static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, const char *rank, const char *want,
                        char item_id[LP_DB_UUID_LEN], char **name, int *made, lp_error *err)
 {
-    const char *p[4] = {in->source->item_id, suffix, in->source->id, rank};
+    const char *p[4] = {in->source->item_id, want, in->source->id, rank};
     PGresult *r = lp_db_query(db,
                               "INSERT INTO items AS i (team_id, dataset_id, name, path, priority, metadata) "
-                              "SELECT team_id, dataset_id, name || $2, path, priority, "
+                              "SELECT team_id, dataset_id, $2, path, priority, "
                               "  jsonb_build_object('series_of', jsonb_build_object('item', id, 'slot', $3::text, "
                               "  'rank', $4::integer)) "
                               "FROM items WHERE id = $1 "
@@ -289,24 +304,37 @@ static int series_slot(lp_db *db, const lp_media_series_put *in, const char *ran
 int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in, char item_id[LP_DB_UUID_LEN],
                            char **name, int *item_made, lp_error *err)
 {
-    char rank[16], suffix[32];
+    char rank[16], suffix[32], *base = NULL, *want;
     int got = 0;
     *item_made = 0;
     snprintf(rank, sizeof rank, "%d", in->rank);
+    if (in->own_item) {
+        const char *p[1] = {in->source->item_id};
+        PGresult *r = lp_db_query(db, "SELECT name FROM items WHERE id = $1", 1, p, err);
+        if (!r)
+            return -1;
+        base = PQntuples(r) > 0 ? lp_db_text(a, r, 0, 0) : NULL;
+        PQclear(r);
+        if (!base)
+            return lp_error_set(err, LP_E_NOT_FOUND, "item %s of the DICOM upload not found", in->source->item_id);
+    }
     for (int n = 1; n <= 100 && got == 0; n++) {
         if (n == 1)
             snprintf(suffix, sizeof suffix, "-%d", in->rank);
         else
             snprintf(suffix, sizeof suffix, "-%d-%d", in->rank, n);
+        want = in->own_item ? series_name(a, base, suffix, LP_ITEM_NAME_MAX)
+                            : series_name(a, in->source->name, suffix, LP_SLOT_NAME_MAX);
+        if (!want)
+            return lp_error_set(err, LP_E_NOMEM, "out of memory");
         if (in->own_item) {
-            got = series_item(db, a, in, rank, suffix, item_id, name, item_made, err);
+            got = series_item(db, a, in, rank, want, item_id, name, item_made, err);
             if (got == 1)
                 got = series_slot(db, in, rank, item_id, in->source->name, err);
         } else {
             lp_strlcpy(item_id, in->source->item_id, LP_DB_UUID_LEN);
-            *name = lp_arena_printf(a, "%s%s", in->source->name, suffix);
-            got = *name ? series_slot(db, in, rank, item_id, *name, err)
-                        : lp_error_set(err, LP_E_NOMEM, "out of memory");
+            *name = want;
+            got = series_slot(db, in, rank, item_id, *name, err);
         }
     }
     if (got < 0)

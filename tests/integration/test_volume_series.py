@@ -174,6 +174,38 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertEqual([(s["rank"], s["item_id"]) for s in job["result"]["series"]], [(2, other)])
         self.assertEqual(len(self.query(audit)), 1)
 
+    def test_names_made_for_series_stay_within_the_name_limits(self):
+        """A slot named with the longest name a slot may have (255 bytes) and an item with the longest
+        item name (1024 bytes, multi-byte characters up to its end): the series' slot and item are
+        named with the base cut short at a character boundary so that "-2" fits, and the API takes
+        those names (an annotation read by slot; a 257-byte slot name was refused)."""
+        self.start_stack()
+        upload = dt.zip_bytes(mixed(tagged("a-", axial()), tagged("s-", sagittal())))
+        slot = "s" * 255
+        slot_item = self.make_item("long-slot", slots=((slot, "volume"),))
+        self.put_file(slot_item, upload, slot=slot)
+        self.assertEqual(self.wait_item(slot_item)["status"], "ready")
+        self.assertEqual(sorted(self.slots_of(slot_item)), ["s" * 253 + "-2", slot])
+        for name in self.slots_of(slot_item):
+            r = self.client.get("/api/v1/items/%s/annotations" % slot_item, query={"slot": name})
+            self.assertEqual(r.status, 200, r.text)
+
+        name = "a" + "\u00e9" * 511  # 1023 bytes; byte 1022 is inside a character
+        self.assertEqual(len(name.encode()), 1023)
+        r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
+                             json={"name": name, "slots": [{"name": "v", "type": "volume", "dicom_series": "items"}]})
+        self.assertEqual(r.status, 201, r.text)
+        item_id = r.json()["id"]
+        self.put_file(item_id, upload, slot="v")
+        self.assertEqual(self.wait_item(item_id)["status"], "ready")
+        job = self.job(mt.jobs_of(self, item_id)[-1][0])
+        made = [s["item_name"] for s in job["result"]["series"]]
+        self.assertEqual(made, ["a" + "\u00e9" * 510 + "-2"])
+        other = job["result"]["series"][0]["item_id"]
+        self.assertEqual(self.wait_item(other)["status"], "ready")
+        r = self.client.patch("/api/v1/items/%s" % other, json={"name": made[0], "priority": 3})
+        self.assertEqual(r.status, 200, r.text)
+
     def test_a_broken_series_errs_on_its_own_slot(self):
         self.start_stack(settings={"dicom_max_series": "2"})
         ax = tagged("a-", axial())

@@ -43,9 +43,10 @@
 #define LP_ITEMS_IDS_MAX LP_ITEMS_BULK_INLINE_MAX
 /* Items one batch of an items.bulk job changes in one transaction. */
 #define LP_ITEMS_BULK_BATCH 50000
-/* Longest item name and folder path, in bytes. */
+/* Longest item name, folder path and slot name, in bytes. */
 #define LP_ITEM_NAME_MAX 1024
 #define LP_ITEM_PATH_MAX 4096
+#define LP_SLOT_NAME_MAX 255
 
 /* How field errors are named: FILTER_JSON gives "filters.created.gte",
  * FILTER_QUERY gives "created[gte]" (the list's query parameters). */
