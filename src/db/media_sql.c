@@ -222,6 +222,34 @@ static char *series_name(lp_arena *a, const char *base, const char *suffix, size
     return lp_arena_printf(a, "%.*s%s", (int)n, base, suffix);
 }
 
+/* The item an earlier upload into in->source made for this rank, found by its
+ * metadata.series_of in the source item's dataset and team (an item renamed
+ * since included; the oldest when copies claim it), locked. 1 with item_id
+ * and *name, 0 when there is none, -1. */
+static int series_item_made(lp_db *db, lp_arena *a, const lp_media_series_put *in, const char *rank,
+                            char item_id[LP_DB_UUID_LEN], char **name, lp_error *err)
+{
+    const char *p[3] = {in->source->item_id, in->source->id, rank};
+    PGresult *r = lp_db_query(db,
+                              "SELECT i.id, i.name FROM items s JOIN items i ON i.dataset_id = s.dataset_id "
+                              "AND i.team_id = s.team_id "
+                              "WHERE s.id = $1 AND i.metadata ? 'series_of' AND i.metadata->'series_of'->>'slot' = $2 "
+                              "AND i.metadata->'series_of'->>'rank' = $3 AND i.id <> s.id "
+                              "ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE OF i",
+                              3, p, err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found) {
+        lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
+        *name = lp_db_text(a, r, 0, 1);
+    }
+    PQclear(r);
+    if (found && !*name)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    return found;
+}
+
 /* The item of in->source called want, made (or found, when made for this
  * rank before) beside it. 1 with item_id and *name, 0 when the name is held
  * by another item, -1. */
@@ -317,6 +345,10 @@ int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in
         PQclear(r);
         if (!base)
             return lp_error_set(err, LP_E_NOT_FOUND, "item %s of the DICOM upload not found", in->source->item_id);
+        if ((got = series_item_made(db, a, in, rank, item_id, name, err)) == 1)
+            got = series_slot(db, in, rank, item_id, in->source->name, err);
+        if (got < 0)
+            return -1;
     }
     for (int n = 1; n <= 100 && got == 0; n++) {
         if (n == 1)

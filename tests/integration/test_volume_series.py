@@ -174,6 +174,22 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertEqual([(s["rank"], s["item_id"]) for s in job["result"]["series"]], [(2, other)])
         self.assertEqual(len(self.query(audit)), 1)
 
+        # renamed, the study and its series' item: the next upload still finds that item by its
+        # metadata.series_of and makes no second one (it made "exam-2" beside "series two")
+        for renamed, name in ((item_id, "exam"), (other, "series two")):
+            r = self.client.patch("/api/v1/items/%s" % renamed, json={"name": name})
+            self.assertEqual(r.status, 200, r.text)
+        self.put_file(item_id, dt.zip_bytes(mixed(ax, sag)), slot="vol")
+        mt.wait(lambda: len(mt.jobs_of(self, item_id)) == 3 and self.wait_item(item_id)["status"] == "ready"
+                and all(j[1] == "succeeded" for j in mt.jobs_of(self, item_id)), timeout=120,
+                message="the third upload to be processed")
+        job = self.job(mt.jobs_of(self, item_id)[-1][0])
+        self.assertEqual([(s["rank"], s["item_id"], s["item_name"]) for s in job["result"]["series"]],
+                         [(2, other, "series two")])
+        r = self.client.get("/api/v1/items", query={"dataset_id": self.dataset_id, "path": "/ct"})
+        self.assertEqual(sorted(i["name"] for i in r.json()["items"]), ["exam", "series two", "study-2"])
+        self.assertEqual(len(self.query(audit)), 1)
+
     def test_names_made_for_series_stay_within_the_name_limits(self):
         """A slot named with the longest name a slot may have (255 bytes) and an item with the longest
         item name (1024 bytes, multi-byte characters up to its end): the series' slot and item are

@@ -93,7 +93,8 @@ typedef struct lp_media_series_put {
  * "<item>-<rank>" whose slot has the source slot's name. When that name is
  * held by a slot or item that no upload into the source slot made for this
  * rank, "-2", "-3" … is appended (at most 100 tries); one that an earlier
- * upload made is reused, its media replaced. The slot's or item's name is cut
+ * upload made is reused, its media replaced (an item is first looked for by
+ * its metadata.series_of in the source item's dataset, whatever its name). The slot's or item's name is cut
  * short (at a character boundary) when the suffix would take the name past
  * LP_SLOT_NAME_MAX or LP_ITEM_NAME_MAX. The slot becomes ready with
  * res, or error with reason; its item is refreshed. item_id receives the
