@@ -161,6 +161,22 @@ static void check_bbox(vctx *v, const lp_geom_bbox *b, const char *prefix)
             problem(v, f, "must be a finite number");
         else if (i >= 2 && vals[i] < 0)
             problem(v, f, "must be at least 0 (got %g)", vals[i]);
+        else if (i >= 2 && isfinite(vals[i - 2]) && !isfinite(vals[i - 2] + vals[i]))
+            problem(v, f, "takes the box's far edge (%s + %s) past the largest number; make it smaller", names[i - 2],
+                    names[i]);
+    }
+}
+
+/* A rotated box whose members are all finite but a corner is not. */
+static void check_rbox_corners(vctx *v, const lp_geom_rbox *r)
+{
+    lp_geom_point c[4];
+    lp_geom_rbox_corners(r, c);
+    for (int i = 0; i < 4; i++) {
+        if (!isfinite(c[i].x) || !isfinite(c[i].y)) {
+            problem(v, "rotated_box", "its corners lie past the largest number; make x, y, w or h smaller");
+            return;
+        }
     }
 }
 
@@ -275,6 +291,8 @@ int lp_geom_validate(const lp_geom_shape *s, const lp_geom_limits *lim, lp_error
         const lp_geom_rbox *r = &s->u.rbox;
         check_bbox(&v, &(lp_geom_bbox){r->x, r->y, r->w, r->h}, "rotated_box");
         check_number(&v, r->angle, "rotated_box.angle");
+        if (v.problems == 0)
+            check_rbox_corners(&v, r);
         break;
     }
     case LP_GEOM_CUBOID:

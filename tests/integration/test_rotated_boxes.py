@@ -62,6 +62,9 @@ class ApiTest(ta.AnnCase):
             ({"rotated_box": dict(good, h=-0.5)}, "create[0].rotated_box.h"),
             ({"rotated_box": {k: v for k, v in good.items() if k != "angle"}}, "create[0].rotated_box.angle"),
             ({"rotated_box": dict(good, angle="0")}, "create[0].rotated_box.angle"),
+            # finite members whose far edge or turned corner is not a number (exports wrote 0 there)
+            ({"rotated_box": dict(good, x=1.7e308, w=1.7e308)}, "create[0].rotated_box.w"),
+            ({"rotated_box": dict(good, x=0.5e308, w=1.2e308, h=1.7e308, angle=math.pi / 4)}, "create[0].rotated_box"),
             # a class of axis-aligned boxes does not take a rotated one, and the other way round
             ({"class_id": boxes_only["id"], "rotated_box": good}, "create[0].rotated_box"),
             ({"bounding_box": {"x": 0, "y": 0, "w": 1, "h": 1}}, "create[0].bounding_box"),

@@ -66,6 +66,31 @@ static void test_validation_names_fields(void **state)
     assert_non_null(strstr(err.message, "rotated_box"));
 }
 
+/* Every member finite, but the far edge or a corner past the largest double:
+ * refused, naming the member that reaches it, so no export meets an
+ * infinite coordinate (an axis-aligned box too). */
+static void test_extent_must_be_finite(void **state)
+{
+    (void)state;
+    lp_error err;
+    lp_error_clear(&err);
+    lp_geom_shape edge = rbox(1.7e308, 0, 1.7e308, 1, 0);
+    assert_int_equal(lp_geom_validate(&edge, &limits, &err), -1);
+    assert_true(has_field(&err, "rotated_box.w"));
+    assert_false(has_field(&err, "rotated_box.h"));
+    lp_error_clear(&err);
+    lp_geom_shape corner = rbox(0.5e308, 0, 1.2e308, 1.7e308, M_PI / 4); /* x + w, y + h finite; a turned corner not */
+    assert_int_equal(lp_geom_validate(&corner, &limits, &err), -1);
+    assert_true(has_field(&err, "rotated_box"));
+    lp_error_clear(&err);
+    lp_geom_shape box = {.type = LP_GEOM_BOUNDING_BOX, .u.bbox = {0, 1.7e308, 1, 1.7e308}};
+    assert_int_equal(lp_geom_validate(&box, &limits, &err), -1);
+    assert_true(has_field(&err, "bounding_box.h"));
+    lp_error_clear(&err);
+    lp_geom_shape big = rbox(-1e307, 1e307, 1e308, 1e308, 1e300); /* large, but every corner finite */
+    assert_int_equal(lp_geom_validate(&big, &limits, &err), 0);
+}
+
 static void test_corners_turn_clockwise_on_screen(void **state)
 {
     (void)state;
@@ -203,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type_is_its_own),
         cmocka_unit_test(test_validation_names_fields),
+        cmocka_unit_test(test_extent_must_be_finite),
         cmocka_unit_test(test_corners_turn_clockwise_on_screen),
         cmocka_unit_test(test_extent_and_area_exact),
         cmocka_unit_test(test_interpolate_shorter_arc),
