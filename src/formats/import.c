@@ -106,6 +106,12 @@ int imp_problem(lp_imp_reader *r, const char *file, const char *where, lp_imp_sk
     return r->sink.problem(r->sink.ud, &p, err);
 }
 
+const char *imp_geom_why(lp_arena *a, const lp_error *ge)
+{
+    return ge->nfields ? lp_arena_printf(a, "has an invalid %s: %s", ge->fields[0].field, ge->fields[0].message)
+                       : lp_arena_printf(a, "has an invalid shape: %s", ge->message);
+}
+
 int imp_field_problems(lp_imp_reader *r, const char *file, const char *prefix, const lp_error *fe,
                        lp_imp_skip skip, lp_error *err)
 {

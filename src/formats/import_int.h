@@ -38,6 +38,10 @@ extern const lp_imp_ops lp_imp_nifti_ops;
  * sink says stop. */
 int imp_problem(lp_imp_reader *r, const char *file, const char *where, lp_imp_skip skip, lp_error *err,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Why a shape that lp_geom_validate refused (ge) is left out, for a problem
+ * message of a format without field paths: "has an invalid <field>: <message>"
+ * of its first field error (new in a; NULL on NOMEM). */
+const char *imp_geom_why(lp_arena *a, const lp_error *ge);
 /* Reports the field errors of fe as problems located at "<prefix><field>"
  * (prefix "annotations[3]." — its dot dropped before a "[…]" field), the
  * first with skip and the rest as notes; fe's message when it has no field

@@ -137,8 +137,8 @@ static int obj_end(imp_xml *x, vfile *f)
     }
     lp_error ge;
     lp_error_clear(&ge);
-    if (!why && lp_geom_validate(&s, &r->opt.lim->geom, &ge) != 0)
-        why = ge.message;
+    if (!why && lp_geom_validate(&s, &r->opt.lim->geom, &ge) != 0 && !(why = imp_geom_why(x->a, &ge)))
+        return lp_error_set(x->err, LP_E_NOMEM, "out of memory reading %s", x->file);
     if (why)
         return imp_problem(r, x->file, f->obj_where, LP_IMP_SKIP_ANNOTATION, x->err, "object %s; it was not read",
                            why);

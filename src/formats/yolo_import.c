@@ -574,8 +574,8 @@ static int yolo_file(lp_imp_reader *r, const char *file, const char *data, size_
         }
         lp_error ge;
         lp_error_clear(&ge);
-        if (!why && lp_geom_validate(&sh, &r->opt.lim->geom, &ge) != 0)
-            why = ge.message;
+        if (!why && lp_geom_validate(&sh, &r->opt.lim->geom, &ge) != 0 && !(why = imp_geom_why(a, &ge)))
+            return lp_error_set(err, LP_E_NOMEM, "out of memory reading %s", file);
         if (why) {
             if (imp_problem(r, file, at, LP_IMP_SKIP_ANNOTATION, err, "the line %s; it was not read", why) != 0)
                 return -1;

@@ -494,6 +494,12 @@ static void test_voc_problems(void **state)
     assert_int_equal(g.nclasses, 1);
     assert_string_equal(g.classes[0], "dog");
     assert_non_null(strstr(g.problems[8], "labelmap.txt|line 4|not a label line"));
+    /* a rotated box the geometry checks refuse: the problem names the member and why */
+    feed_one(r, "Annotations/q.xml",
+             "<annotation>\n<object><name>cat</name><robndbox><cx>1.7e308</cx><cy>5</cy><w>1.7e308</w><h>2</h>"
+             "<angle>0</angle></robndbox></object></annotation>",
+             g.a);
+    assert_non_null(strstr(g.problems[9], "|line 2, column 1|object has an invalid rotated_box.w: takes the box's far edge"));
     lp_imp_reader_free(r);
     got_free(&g);
 }
@@ -659,6 +665,9 @@ static void test_yolo_problems(void **state)
     assert_int_equal(g.nitems, 1);
     assert_int_equal(g.skipped[LP_IMP_SKIP_ITEM], 1);
     assert_non_null(strstr(g.problems[3], "labels/dog.txt||no item at / named dog.* with a known width"));
+    /* a shape the geometry checks refuse: the line says which member and why */
+    feed_one(r, "labels/a/b/cat.txt", "1 0.5 0.5 -0.1 0.1\n", g.a);
+    assert_non_null(strstr(g.problems[4], "|line 1|the line has an invalid bounding_box.w: must be at least 0"));
     lp_imp_reader_free(r);
     got_free(&g);
     lp_error err;
