@@ -15,6 +15,7 @@
 
 #include "loupe/core/log.h"
 #include "loupe/core/util.h"
+#include "loupe/queue/consume.h"
 #include "queue_int.h"
 
 enum { PENDING = 0, ACKED = 1, NACKED = 2 };
@@ -63,6 +64,18 @@ static void mark_returned(batch *b, const amqp_basic_properties_t *p)
         }
     }
     b->unmatched_return = 1;
+}
+
+/* 1 when msg answers a direct reply-to address (amq.rabbitmq.reply-to.…).
+ * The broker delivers such a message without routing it to a queue, so it
+ * returns it as unroutable when it is mandatory although its caller got it
+ * (rabbitmq-server issue 6124); it is published not mandatory, and a caller
+ * that has gone is simply not answered. */
+static int direct_reply(const lp_amqp_msg *msg)
+{
+    static const char prefix[] = LP_AMQP_REPLY_TO ".";
+    return (!msg->exchange || !msg->exchange[0]) && msg->routing_key &&
+           strncmp(msg->routing_key, prefix, sizeof prefix - 1) == 0;
 }
 
 /* Reads one frame (waiting at most timeout_ms) and applies it. Returns 1 when
@@ -163,7 +176,8 @@ int lp_amqp_publish(lp_amqp *c, const lp_amqp_msg *msgs, size_t n, unsigned char
         body.bytes = (void *)m->body;
         body.len = m->body_len;
         status = amqp_basic_publish(c->conn, LP_AMQP_CHANNEL, lp_amqp_cstr(m->exchange ? m->exchange : ""),
-                                    lp_amqp_cstr(m->routing_key ? m->routing_key : ""), 1, 0, &props, body);
+                                    lp_amqp_cstr(m->routing_key ? m->routing_key : ""), !direct_reply(m), 0, &props,
+                                    body);
         if (status != AMQP_STATUS_OK) {
             lp_amqp_fail_status(c, status, "basic.publish", err);
             goto cleanup;

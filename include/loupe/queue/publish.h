@@ -34,7 +34,10 @@ typedef struct lp_amqp_msg {
  * failed or the confirms did not arrive in time (the connection is then
  * broken), LP_E_INTERNAL when the broker nacked or returned a message (the
  * connection stays usable). A message not confirmed may still have been
- * delivered: consumers must be idempotent. */
+ * delivered: consumers must be idempotent. A direct reply (the default
+ * exchange, routing key LP_AMQP_REPLY_TO ".…") is published not mandatory,
+ * since the broker returns it as unroutable although it delivers it; it is
+ * confirmed once acked. */
 int lp_amqp_publish(lp_amqp *c, const lp_amqp_msg *msgs, size_t n, unsigned char *confirmed, int64_t timeout_ms,
                     lp_error *err);
 
