@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/landlock.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -32,6 +31,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "loupe/core/landlock.h"
 
 #if defined(__x86_64__)
 #define LP_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -154,55 +155,24 @@ static int install_seccomp(lp_error *err)
 
 /* ---- Landlock -------------------------------------------------------------- */
 
-/* The file-system rights of Landlock ABI abi (1..): all of them are
- * handled, so whatever is not granted by a rule is denied. */
-static __u64 handled_rights(int abi)
-{
-    __u64 r = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
-              LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-              LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
-              LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
-              LANDLOCK_ACCESS_FS_MAKE_SYM;
-#ifdef LANDLOCK_ACCESS_FS_REFER
-    if (abi >= 2)
-        r |= LANDLOCK_ACCESS_FS_REFER;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
-    if (abi >= 3)
-        r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-#endif
-    return r;
-}
-
-/* 0 with *abi_out the ABI used (0: none in this kernel), or -1 with err. */
+/* Beneath the work and scratch directories: reading, writing, listing,
+ * making and removing files and directories; nothing anywhere else. 0 with
+ * *abi_out the ABI used (0: none in this kernel), or -1 with err. */
 static int install_landlock(int dirfd, int scratchfd, int *abi_out, lp_error *err)
 {
-    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    const uint64_t rights = LP_LANDLOCK_READ | LP_LANDLOCK_WRITE | LP_LANDLOCK_LIST | LP_LANDLOCK_CREATE;
+    lp_landlock ll;
     *abi_out = 0;
-    if (abi < 0) {
-        /* Not built in, disabled at boot, or refused by a supervisor's own
-         * system-call filter (EPERM): the decoder runs on without it. */
-        if (errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM)
-            return 0;
-        return lp_error_set(err, LP_E_INTERNAL, "cannot ask the kernel for Landlock: %s", strerror(errno));
-    }
-    struct landlock_ruleset_attr attr = {.handled_access_fs = handled_rights(abi)};
-    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
-    if (rs < 0)
-        return lp_error_set(err, LP_E_INTERNAL, "cannot create a Landlock ruleset: %s", strerror(errno));
-    struct landlock_path_beneath_attr beneath = {
-        .allowed_access = attr.handled_access_fs & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE, .parent_fd = dirfd};
+    if (lp_landlock_new(&ll, err) != 0)
+        return -1;
     int rc = 0;
-    if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
-        rc = lp_error_set(err, LP_E_INTERNAL, "cannot allow the work directory in Landlock: %s", strerror(errno));
-    else if ((beneath.parent_fd = scratchfd) >= 0 &&
-             syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
-        rc = lp_error_set(err, LP_E_INTERNAL, "cannot allow the scratch directory in Landlock: %s", strerror(errno));
-    else if (syscall(SYS_landlock_restrict_self, rs, 0) != 0)
+    if (lp_landlock_allow(&ll, dirfd, rights, err) != 0 || (scratchfd >= 0 && lp_landlock_allow(&ll, scratchfd, rights, err) != 0))
+        rc = -1;
+    else if (lp_landlock_enter(&ll) != 0)
         rc = lp_error_set(err, LP_E_INTERNAL, "cannot enter Landlock: %s", strerror(errno));
-    close(rs);
     if (rc == 0)
-        *abi_out = abi;
+        *abi_out = ll.abi;
+    lp_landlock_free(&ll);
     return rc;
 }
 

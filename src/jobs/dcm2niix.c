@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loupe/core/landlock.h"
 #include "loupe/core/util.h"
 
 #if defined(__x86_64__)
@@ -113,7 +116,8 @@ static void limit(int resource, rlim_t value)
 }
 
 /* In the forked child: only async-signal-safe calls until exec. */
-static void child_exec(const lp_dcm2niix_spec *s, char *const argv[], int log_fd, pid_t parent, rlim_t cpu_s)
+static void child_exec(const lp_dcm2niix_spec *s, char *const argv[], int log_fd, const lp_landlock *ll, pid_t parent,
+                       rlim_t cpu_s)
 {
     static char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
     struct sock_fprog prog = {.len = sizeof filter / sizeof *filter, .filter = filter};
@@ -133,13 +137,15 @@ static void child_exec(const lp_dcm2niix_spec *s, char *const argv[], int log_fd
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) != 0 || dup2(log_fd, 1) != 1 || dup2(log_fd, 2) != 2)
         _exit(125);
+    if (chdir(s->out_dir) != 0)
+        _exit(125);
+    own_network(); /* writes /proc/self's maps: before Landlock */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || lp_landlock_enter(ll) != 0)
+        _exit(126);
     if (close_range(3, ~0U, 0) != 0) {
         for (int i = 3; i < 65536; i++)
             close(i);
     }
-    if (chdir(s->out_dir) != 0)
-        _exit(125);
-    own_network();
     limit(RLIMIT_CORE, 0);
     limit(RLIMIT_NOFILE, 64);
     limit(RLIMIT_CPU, cpu_s);
@@ -147,10 +153,68 @@ static void child_exec(const lp_dcm2niix_spec *s, char *const argv[], int log_fd
         limit(RLIMIT_FSIZE, (rlim_t)s->file_bytes);
     if (s->memory_bytes > 0)
         limit(RLIMIT_AS, (rlim_t)s->memory_bytes);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
         _exit(126);
     execve(s->program, argv, envp);
     _exit(127);
+}
+
+/* What the converter may touch: run its program and read the system's
+ * programs and libraries (and the loader's cache), read its input
+ * directory, and read, write, make and remove files in its output
+ * directory; nothing else (another job's files, storage, configuration,
+ * keys). */
+static int files_ruleset(const lp_dcm2niix_spec *s, lp_landlock *ll, lp_error *err)
+{
+    static const char *const system_dirs[] = {"/usr", "/lib", "/lib64", "/bin", "/sbin"};
+    const uint64_t run = LP_LANDLOCK_EXECUTE | LP_LANDLOCK_READ | LP_LANDLOCK_LIST;
+    if (lp_landlock_new(ll, err) != 0)
+        return -1;
+    int rc = lp_landlock_allow_path(ll, s->program, LP_LANDLOCK_EXECUTE | LP_LANDLOCK_READ, err);
+    for (size_t i = 0; rc == 0 && i < sizeof system_dirs / sizeof *system_dirs; i++)
+        rc = lp_landlock_allow_path(ll, system_dirs[i], run, err);
+    if (rc == 0)
+        rc = lp_landlock_allow_path(ll, "/etc/ld.so.cache", LP_LANDLOCK_READ, err);
+    if (rc == 0)
+        rc = lp_landlock_allow_path(ll, s->in_dir, LP_LANDLOCK_READ | LP_LANDLOCK_LIST, err);
+    if (rc == 0)
+        rc = lp_landlock_allow_path(ll, s->out_dir,
+                                    LP_LANDLOCK_READ | LP_LANDLOCK_LIST | LP_LANDLOCK_WRITE | LP_LANDLOCK_CREATE, err);
+    if (rc != 0)
+        lp_landlock_free(ll);
+    return rc;
+}
+
+/* Waits for child pid to end, until deadline_ms: pid (its status in
+ * *status), 0 at the deadline, or -1 (errno). Woken by its exit through a
+ * pidfd where the kernel has them, else by polling (1 ms at first, then up
+ * to 20 ms). */
+static pid_t wait_until(pid_t pid, int *status, int64_t deadline_ms)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    pid_t got;
+    for (long nap_us = 1000;;) {
+        got = waitpid(pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            break;
+        int64_t left = deadline_ms - lp_now_mono_ms();
+        if (left <= 0) {
+            got = 0;
+            break;
+        }
+        if (pfd >= 0) {
+            struct pollfd p = {.fd = pfd, .events = POLLIN};
+            (void)poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+            continue;
+        }
+        struct timespec ts = {0, nap_us * 1000};
+        nanosleep(&ts, NULL);
+        if (nap_us < 20000)
+            nap_us *= 2;
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return got;
 }
 
 int lp_dcm2niix_run(const lp_dcm2niix_spec *s, lp_dcm2niix_result *out, lp_error *err)
@@ -167,33 +231,30 @@ int lp_dcm2niix_run(const lp_dcm2niix_spec *s, lp_dcm2niix_result *out, lp_error
     memset(out, 0, sizeof *out);
     if (left <= 0)
         return lp_error_set(err, LP_E_TIMEOUT, "no time is left to convert the series");
+    lp_landlock ll;
+    if (files_ruleset(s, &ll, err) != 0)
+        return -1;
     log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (log_fd < 0)
+    if (log_fd < 0) {
+        lp_landlock_free(&ll);
         return lp_error_set(err, LP_E_IO, "cannot create %s: %s", s->log_path, strerror(errno));
+    }
     pid = fork();
     if (pid == 0)
-        child_exec(s, argv, log_fd, parent, cpu_s);
+        child_exec(s, argv, log_fd, &ll, parent, cpu_s);
     close(log_fd);
+    lp_landlock_free(&ll);
     if (pid < 0)
         return lp_error_set(err, LP_E_UNAVAILABLE, "cannot start dcm2niix: %s", strerror(errno));
-    /* wait, polling: 1 ms at first, then up to 20 ms */
-    for (long nap_us = 1000;;) {
-        got = waitpid(pid, &status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
-            break;
-        if (lp_now_mono_ms() >= s->deadline_ms) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            out->end = LP_DCM2NIIX_TIMED_OUT;
-            out->elapsed_ms = lp_now_mono_ms() - start;
-            return 0;
-        }
-        struct timespec ts = {0, nap_us * 1000};
-        nanosleep(&ts, NULL);
-        if (nap_us < 20000)
-            nap_us *= 2;
+    got = wait_until(pid, &status, s->deadline_ms);
+    if (got == 0) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        out->end = LP_DCM2NIIX_TIMED_OUT;
+        out->elapsed_ms = lp_now_mono_ms() - start;
+        return 0;
     }
     kill(-pid, SIGKILL); /* anything it left behind in its group */
     out->elapsed_ms = lp_now_mono_ms() - start;

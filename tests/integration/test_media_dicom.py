@@ -5,6 +5,7 @@ in any stored file, the metadata, the database or a log; hostile uploads end in 
 sentence and the worker carries on."""
 # ctest-timeout: 600
 
+import ctypes
 import gzip
 import math
 import os
@@ -206,38 +207,53 @@ class DicomTest(mt.MediaTestCase):
         self.assertTrue(all(w.alive() for w in self.workers))
 
     def test_converter_deadline_crash_and_no_network(self):
-        """The converter runs confined: killed at dicom_timeout, a crash is an item error, and it cannot
-        open a socket. A stand-in converter does what a control file says and reports on its last line."""
-        script, control = self.path("converter.sh"), self.path("control")
-        with open(script, "w") as f:
-            f.write("#!/bin/bash\n"
-                    "case \"$(ls \"${@: -1}\" | head -1)\" in\n"
-                    "  slice-000000.dcm) ;;\n  *) echo 'input: not the de-identified series'; exit 3 ;;\n"
-                    "esac\n"
-                    "case \"$(cat %s)\" in\n"
-                    "  hang) sleep 60 ;;\n  crash) kill -SEGV $$ ;;\n"
-                    "esac\n"
-                    "if exec 3<>/dev/tcp/127.0.0.1/%d 2>/dev/null; then echo 'network: open'; "
-                    "else echo 'network: refused'; fi\n"
-                    "exit 1\n" % (control, self.daemon_port()))
-        os.chmod(script, 0o755)
+        """The converter runs confined: killed at dicom_timeout, a crash is an item error, it cannot
+        open a socket, and (Landlock) it can read no file of the worker's and write nowhere but its
+        output directory. A stand-in converter, written afresh for each case, reports what it could
+        do on its last line, which the worker logs."""
+        script, secret = self.path("converter.sh"), self.path("worker-secret")
+        outside = self.path("written-by-the-converter")
+        with open(secret, "w") as f:
+            f.write("not for the converter\n")
         self.start_stack(worker_settings={"dicom_converter": script, "dicom_timeout": "1s"})
         upload = dt.zip_bytes(series(phi=None))
         for mode, phrase in (("network", "could not convert this series (exit status 1)"),
                              ("hang", "longer than dicom_timeout (1s)"), ("crash", "crashed on this series (signal 11)")):
-            with open(control, "w") as f:
-                f.write(mode)
+            with open(script, "w") as f:
+                f.write("#!/bin/bash\n"
+                        "case \"$(ls \"${@: -1}\" | head -1)\" in\n"
+                        "  slice-000000.dcm) ;;\n  *) echo 'input: not the de-identified series'; exit 3 ;;\n"
+                        "esac\n"
+                        "case %s in\n  hang) sleep 60 ;;\n  crash) kill -SEGV $$ ;;\nesac\n"
+                        # errors go into its own directory (/dev/null is not among what it may open)
+                        "if exec 3<>/dev/tcp/127.0.0.1/%d 2>net.err; then net=open; else net=refused; fi\n"
+                        "if cat %s >read.out 2>read.err; then rd=open; else rd=refused; fi\n"
+                        "if echo x 2>write.err >%s; then wr=open; else wr=refused; fi\n"
+                        "if echo x >out.txt; then own=open; else own=refused; fi\n"
+                        "echo \"network: $net; reading the worker's files: $rd; writing them: $wr; "
+                        "its own directory: $own\"\n"
+                        "exit 1\n" % (mode, self.daemon_port(), secret, outside))
+            os.chmod(script, 0o755)
             _, item = self.upload_and_wait(mode + ".zip", upload, slot_type="volume")
             self.assertEqual(item["status"], "error", item)
             self.assertIn(phrase, item["error"])
         log = self.workers[0].log()
-        self.assertIn("network: refused", log)
-        self.assertNotIn("network: open", log)
+        files = "refused" if landlock_enabled() else "open"  # a kernel without Landlock: seccomp only
+        self.assertIn("network: refused; reading the worker's files: %s; writing them: %s; its own directory: open"
+                      % (files, files), log)
+        self.assertEqual(os.path.exists(outside), files == "open")
         self.assertNotIn("input: not", log)
         self.assertTrue(self.workers[0].alive())
 
     def daemon_port(self):
         return 9  # the discard port: whether anything listens does not matter, socket() itself is refused
+
+
+def landlock_enabled():
+    """Whether this kernel has Landlock (the converter is confined by it then): the ruleset call's
+    ABI query (landlock_create_ruleset, 444 on every architecture, with LANDLOCK_CREATE_RULESET_VERSION)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)) > 0
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@
  * worker instead, started with exec and confined before it: a new process
  * group; death with the calling thread (PR_SET_PDEATHSIG); no new
  * privileges; a new network namespace when the kernel lets us create one
- * (unprivileged user namespaces or root), and always a seccomp filter that
- * refuses socket() and socketpair() (EACCES), ptrace and execveat; rlimits:
+ * (unprivileged user namespaces or root); Landlock (loupe/core/landlock.h,
+ * where the kernel has it): it may run its program and read the system's
+ * programs and libraries, read in_dir and write out_dir, and touch no other
+ * file; and always a seccomp filter that refuses socket() and socketpair()
+ * (EACCES), ptrace and execveat; rlimits:
  * address space (memory_bytes), CPU seconds (the deadline's, plus one), the
  * size of a written file (file_bytes), 64 descriptors, no core; an empty
  * environment but PATH; stdin /dev/null, stdout and stderr into log_path;
