@@ -135,6 +135,14 @@ int lp_decoder_call(lp_decoder *d, uint64_t affinity, const void *req, size_t re
     return lp_decoder_process_call(d->procs[affinity % (uint64_t)d->n], req, req_len, deadline_ms, out, err);
 }
 
+int lp_decoder_start(lp_decoder *d, lp_error *err)
+{
+    for (int i = 0; i < d->n; i++)
+        if (lp_decoder_process_start(d->procs[i], err) != 0)
+            return -1;
+    return 0;
+}
+
 pid_t lp_decoder_pid(lp_decoder *d, int i)
 {
     return i >= 0 && i < d->n ? lp_decoder_process_pid(d->procs[i]) : 0;

@@ -494,6 +494,14 @@ int lp_decoder_process_call(lp_decoder_process *sb, const void *req, size_t req_
     return rc;
 }
 
+int lp_decoder_process_start(lp_decoder_process *sb, lp_error *err)
+{
+    pthread_mutex_lock(&sb->mu);
+    int rc = sb->pid > 0 ? 0 : spawn(sb, err);
+    pthread_mutex_unlock(&sb->mu);
+    return rc;
+}
+
 pid_t lp_decoder_process_pid(lp_decoder_process *sb)
 {
     pthread_mutex_lock(&sb->mu);

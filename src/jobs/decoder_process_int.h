@@ -56,6 +56,9 @@ typedef struct lp_decoder_process lp_decoder_process;
  * when the thread cannot start or the work directory cannot be opened. */
 lp_decoder_process *lp_decoder_process_new(const lp_decoder_spec *spec, lp_error *err);
 
+/* Starts the process now if none runs (see lp_decoder_start). */
+int lp_decoder_process_start(lp_decoder_process *p, lp_error *err);
+
 /* See lp_decoder_call. */
 int lp_decoder_process_call(lp_decoder_process *p, const void *req, size_t req_len, int64_t deadline_ms,
                             lp_decoder_result *out, lp_error *err);

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "jobs_int.h"
@@ -99,8 +100,9 @@ lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err)
  * both (lp_decoder_own_dirs): they are locked for the process's lifetime
  * and removed by lp_job_process_end, or by the next worker's
  * lp_job_dirs_sweep when this one dies (loupe/core/tmpdir.h). Its process
- * starts with the first transform and is replaced after a crash or a
- * timeout (loupe/jobs/decoder.h). */
+ * starts with the first transform (or as the worker starts:
+ * lp_job_decoder_warm) and is replaced after a crash or a timeout
+ * (loupe/jobs/decoder.h). */
 #define DECODER_DIR_PREFIX "loupe-decoder"
 
 static pthread_mutex_t decoder_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,6 +146,22 @@ lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
     d = decoder_handle;
     pthread_mutex_unlock(&decoder_lock);
     return d;
+}
+
+void lp_job_decoder_warm(const lp_config *cfg, const char *const *queues, size_t n)
+{
+    static const char *const decoding[] = {"media.normalize", "models.run", "models.run.gpu", "exports.write"};
+    int wanted = 0;
+    for (size_t k = 0; k < sizeof decoding / sizeof *decoding; k++) {
+        const lp_job_kind *kind = lp_job_kind_find(decoding[k]);
+        for (size_t i = 0; kind && i < n; i++)
+            wanted |= strcmp(queues[i], kind->queue) == 0;
+    }
+    lp_error err;
+    lp_error_clear(&err);
+    lp_decoder *d = wanted ? lp_job_decoder(cfg, &err) : NULL;
+    if (wanted && (!d || lp_decoder_start(d, &err) != 0))
+        LP_WARN("media", "the decoder could not be started ahead of the first job: %s", err.message);
 }
 
 void lp_job_dirs_sweep(const lp_config *cfg)

@@ -511,6 +511,7 @@ int lp_worker_run(const lp_config *cfg)
     if (setup(&w, cfg, qbuf, sizeof(qbuf)) != 0)
         return 1;
     lp_job_dirs_sweep(cfg); /* what workers that died left in worker_tmp_dir and worker_scratch_dir */
+    lp_job_decoder_warm(cfg, w.queues, w.nqueues); /* starting up while the broker connects */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

@@ -167,6 +167,13 @@ const char *lp_decoder_work_dir(const lp_decoder *d);
  * directory when the pool has none. */
 const char *lp_decoder_scratch_dir(const lp_decoder *d);
 
+/* Starts every process of the pool that is not running yet, without
+ * waiting for it to be ready: it starts up (exec, libraries, confinement)
+ * while the caller goes on, so that the first request does not wait for
+ * that. 0, or -1 with err when one could not be started (the next request
+ * tries again). */
+int lp_decoder_start(lp_decoder *d, lp_error *err);
+
 /* Sends req (req_len bytes, borrowed) to the process affinity picks and
  * waits for the reply until deadline_ms (lp_now_mono_ms() time). 0 when the
  * request ran, however it ended (see out; free with lp_decoder_result_free),

@@ -78,6 +78,13 @@ size_t lp_job_queues(const char **out, size_t cap);
 void lp_job_dirs_sweep(const lp_config *cfg);
 void lp_job_process_end(void);
 
+/* Starts the worker's decoder process (lp_job_decoder) now when one of the
+ * n queues carries a kind that decodes media (media.normalize, models.run,
+ * models.run.gpu, exports.write), so that its first job does not wait for
+ * the process to start up. A failure is only logged: the first job tries
+ * again. */
+void lp_job_decoder_warm(const lp_config *cfg, const char *const *queues, size_t n);
+
 /* Records progress (clamped to 0..1; written at most every 250 ms, and
  * always when 1; on progress_db when set, else on db). Returns 0, or -1 with ctx->err = LP_E_TIMEOUT when the
  * attempt is past its deadline. A failed database write is only logged. */
