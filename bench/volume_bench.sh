@@ -34,6 +34,7 @@ ny=${BENCH_NY:-512}
 nz=${BENCH_NZ:-300}
 slices=${BENCH_SLICES:-200}
 gz_baseline=${BENCH_GZ:-1}
+runs=${BENCH_RUNS:-3}  # dcm2niix runs and ingests measured; each figure is the median
 zip_method=${BENCH_ZIP:-deflate} # deflate (level 1), or stored: the zip a multi-file upload becomes
 
 command -v dcm2niix >/dev/null || bench_die "dcm2niix is not installed"
@@ -73,16 +74,18 @@ PY
 volume_bytes=$((nx * ny * nz * 2))
 zip_bytes=$(stat -c %s "$work/series.zip")
 
-# dcm2niix alone, twice each (the first warms the page cache); the second is the figure
+# dcm2niix alone: one run to warm the page cache, then BENCH_RUNS runs; the median is the figure
 base() { # name, then dcm2niix's options
-    local name=$1 t0 t1; shift
+    local name=$1 t0 t1 r; shift
     rm -rf "$work/$name"; mkdir -p "$work/$name"
     dcm2niix "$@" -b n -f base -o "$work/$name" "$work/series" >/dev/null
-    rm -rf "$work/$name"; mkdir -p "$work/$name"
-    t0=$(date +%s.%N)
-    /usr/bin/time -f "%M" -o "$work/$name.rss" dcm2niix "$@" -b n -f base -o "$work/$name" "$work/series" >/dev/null
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc
+    for ((r = 0; r < runs; r++)); do
+        rm -rf "$work/$name"; mkdir -p "$work/$name"
+        t0=$(date +%s.%N)
+        /usr/bin/time -f "%M" -o "$work/$name.rss" dcm2niix "$@" -b n -f base -o "$work/$name" "$work/series" >/dev/null
+        t1=$(date +%s.%N)
+        echo "$t1 - $t0" | bc
+    done | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
 echo "volume_bench: load average before (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
 raw=$(base raw -z n)
@@ -100,7 +103,7 @@ LOUPE_LOG_LEVEL=debug bench_start "$build/src/worker/loupe-worker"  # its debug 
 worker_pid=${pids[-1]}
 
 python3 - "$port" "$key" "$work" "$slices" "$raw" "$gz" "$(cat "$work/raw.rss")" "$volume_bytes" "$zip_bytes" \
-    "$worker_pid" "$db_url" "$work/loupe-worker.log" "$zip_method" <<'PY'
+    "$worker_pid" "$db_url" "$work/loupe-worker.log" "$zip_method" "$runs" <<'PY'
 import http.client, json, os, random, re, statistics, subprocess, sys, time
 port, key, work, nslices = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 raw, gz, raw_rss_kib = float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
@@ -121,37 +124,47 @@ def call(method, path, body=None, headers=None):
     return r.status, data
 st, d = call("POST", "/api/v1/datasets", json.dumps({"name": "bench", "slug": "bench"}), {"Content-Type": "application/json"})
 ds = json.loads(d)["id"]
-st, d = call("POST", "/api/v1/datasets/%s/items" % ds, json.dumps({"name": "ct.zip", "slots": [{"name": "0", "type": "volume"}]}),
-             {"Content-Type": "application/json"})
-item = json.loads(d)["id"]
+runs = int(sys.argv[14])
 with open(work + "/series.zip", "rb") as f:
     body = f.read()
-t0 = time.perf_counter()
-st, d = call("PUT", "/api/v1/items/%s/slots/0/file" % item, body, {"Content-Type": "application/zip"})
-assert st == 202, d
-upload = time.perf_counter() - t0
-while True:
-    st, d = call("GET", "/api/v1/items/%s" % item)
-    it = json.loads(d)
-    if it["status"] in ("ready", "error"):
-        break
-    time.sleep(0.05)
-total = time.perf_counter() - t0
-assert it["status"] == "ready", it
-for _ in range(600):  # the job row is finished just after the slot
-    job = subprocess.run(["psql", db_url, "-tAc", "SELECT extract(epoch FROM finished_at - started_at) FROM jobs "
-                          "WHERE kind = 'media.normalize' ORDER BY created_at DESC LIMIT 1"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    if job:
-        break
-    time.sleep(0.1)
-job = float(job)
+def job_seconds(item):  # the item's job row is finished just after its slot
+    for _ in range(600):
+        job = subprocess.run(["psql", db_url, "-tAc", "SELECT extract(epoch FROM finished_at - started_at) FROM jobs "
+                              "WHERE kind = 'media.normalize' AND payload->>'item_id' = '%s' "
+                              "AND finished_at IS NOT NULL" % item],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        if job:
+            return float(job)
+        time.sleep(0.1)
+    sys.exit("volume_bench: the job of item %s did not finish" % item)
+# BENCH_RUNS ingests one after the other, each into an item of its own; every figure is the median
+totals, uploads, jobs = [], [], []
+for r in range(runs):
+    st, d = call("POST", "/api/v1/datasets/%s/items" % ds,
+                 json.dumps({"name": "ct-%d.zip" % r, "slots": [{"name": "0", "type": "volume"}]}),
+                 {"Content-Type": "application/json"})
+    item = json.loads(d)["id"]
+    t0 = time.perf_counter()
+    st, d = call("PUT", "/api/v1/items/%s/slots/0/file" % item, body, {"Content-Type": "application/zip"})
+    assert st == 202, d
+    uploads.append(time.perf_counter() - t0)
+    while True:
+        st, d = call("GET", "/api/v1/items/%s" % item)
+        it = json.loads(d)
+        if it["status"] in ("ready", "error"):
+            break
+        time.sleep(0.05)
+    totals.append(time.perf_counter() - t0)
+    assert it["status"] == "ready", it
+    jobs.append(job_seconds(item))
+total, upload, job = statistics.median(totals), statistics.median(uploads), statistics.median(jobs)
 slot = it["slots"][0]
 st, d = call("GET", "/api/v1/items/%s/slots/0/media" % item)
 meta = json.loads(d)["media"]
-print("== (1) ingest of a %s 16-bit CT series, %d files (zip %.0f MiB, %s; volume %.0f MiB)"
+print("== (1) ingest of a %s 16-bit CT series, %d files (zip %.0f MiB, %s; volume %.0f MiB); medians of %d runs"
       % ("x".join(map(str, meta["shape"])), meta["source"]["files"], zip_bytes / 2**20, sys.argv[13],
-         volume_bytes / 2**20))
+         volume_bytes / 2**20, runs))
+print("  each run, upload to ready: %s s" % ", ".join("%.2f" % t for t in totals))
 print("  dcm2niix alone, -z n (uncompressed .nii):  %6.2f s   (peak RSS %.0f MiB)" % (raw, raw_rss_kib / 1024))
 if gz > 0:
     print("  dcm2niix alone, -z y (gzip):              %6.2f s" % gz)
@@ -163,24 +176,26 @@ print("    processing (answer to ready):           %6.2f s = %.2fx dcm2niix -z n
       % (total - upload, (total - upload) / raw, "met" if total - upload <= 1.5 * raw else "NOT met"))
 print("  Loupe, the media.normalize job alone:     %6.2f s = %.2fx dcm2niix -z n" % (job, job / raw))
 log = open(sys.argv[12]).read()
-steps = re.search(r"checked and de-identified in (\d+) ms", log)
-converted = re.findall(r"DICOM series \d+ converted in (\d+) ms", log)  # one line per series
-more = re.search(r"fetched in (\d+) ms, decoded in (\d+) ms, stored in (\d+) ms, recorded in (\d+) ms", log)
+def medians(pattern):  # the median of each group over the runs' log lines, in seconds; None if absent
+    found = [[int(x) for x in (m if isinstance(m, tuple) else (m,))] for m in re.findall(pattern, log)]
+    return [statistics.median(col) / 1000 for col in zip(*found)] if found else None
+steps = medians(r"checked and de-identified in (\d+) ms")
+converted = medians(r"DICOM series \d+ converted in (\d+) ms")
+more = medians(r"fetched in (\d+) ms, decoded in (\d+) ms, stored in (\d+) ms, recorded in (\d+) ms")
 if steps and converted and more:
-    f, d, st_, rec = (int(x) / 1000 for x in more.groups())
-    chk, conv = int(steps.group(1)) / 1000, sum(int(x) for x in converted) / 1000
+    f, d, st_, rec = more
+    chk, conv = steps[0], converted[0]
     print("    its steps: original fetched %.2f s; decoded %.2f s = checked and de-identified %.2f s + dcm2niix %.2f s"
           " + NIfTI read, RAS+, histogram, volume and posters %.2f s; stored %.2f s; recorded %.2f s"
           % (f, d, chk, conv, d - chk - conv, st_, rec))
-deid = re.search(r"files read, checked and written in (\d+) ms, ordered in (\d+) ms", log)
-vol = re.search(r"volume read in (\d+) ms, turned RAS\+ in (\d+) ms, histogram and windows in (\d+) ms, "
-                r"written in (\d+) ms, posters in (\d+) ms", log)
+deid = medians(r"files read, checked and written in (\d+) ms, ordered in (\d+) ms")
+vol = medians(r"volume read in (\d+) ms, turned RAS\+ in (\d+) ms, histogram and windows in (\d+) ms, "
+              r"written in (\d+) ms, posters in (\d+) ms")
 if deid:
-    print("    de-identification: files unpacked, checked and written %.2f s, ordered and numbered %.2f s"
-          % tuple(int(x) / 1000 for x in deid.groups()))
+    print("    de-identification: files unpacked, checked and written %.2f s, ordered and numbered %.2f s" % tuple(deid))
 if vol:
-    print("    the volume: NIfTI read %.2f s, RAS+ %.2f s, histogram and windows %.2f s, written %.2f s, posters %.2f s"
-          % tuple(int(x) / 1000 for x in vol.groups()))
+    print("    the volume: NIfTI read %.2f s, RAS+ %.2f s, histogram and windows %.2f s (beside the write), written %.2f s,"
+          " posters %.2f s" % tuple(vol))
 print("  load average (1, 5, 15 min) after the ingest: %.2f %.2f %.2f" % os.getloadavg())
 
 rnd = random.Random(14)

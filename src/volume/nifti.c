@@ -1,9 +1,13 @@
 /* NIfTI reading and writing through nifticlib, behind a header check of our
  * own. See volume.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nifti2_io.h>
 #include <zlib.h>
@@ -327,7 +331,9 @@ static int same_dims(const nifti_image *nim, const lp_volume_nifti_header *hdr)
            (nim->ndim < 3 || nim->nz == hdr->dim[2]);
 }
 
-lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits, lp_error *err)
+/* A .nii.gz through nifticlib: the header checked from the inflated prefix,
+ * then the first 3D volume inflated by nifticlib. */
+static lp_volume *read_gzip(const char *path, const lp_volume_limits *limits, lp_error *err)
 {
     unsigned char head[N2_SIZE + 4];
     size_t got = 0;
@@ -355,6 +361,106 @@ lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits
 cleanup:
     free(data);
     nifti_image_free(nim);
+    return v;
+}
+
+/* nifticlib's description of the header bytes file (hdr checked them), or
+ * NULL with err when nifticlib disagrees with the check. */
+static nifti_image *nim_of_header(const lp_volume_nifti_header *hdr, const unsigned char *file, lp_error *err)
+{
+    nifti_image *nim;
+    nifti_set_debug_level(0);
+    if (hdr->version == 1) {
+        nifti_1_header h1;
+        memcpy(&h1, file, sizeof h1);
+        nim = nifti_convert_n1hdr2nim(h1, NULL);
+    } else {
+        nifti_2_header h2;
+        memcpy(&h2, file, sizeof h2);
+        nim = nifti_convert_n2hdr2nim(h2, NULL);
+    }
+    if (!nim || !same_dims(nim, hdr) || nim->nbyper != type_bits(hdr->datatype) / 8) {
+        nifti_image_free(nim);
+        lp_error_set(err, LP_E_INVALID, "the NIfTI header is not valid");
+        return NULL;
+    }
+    return nim;
+}
+
+/* Bytes of the first 3D volume's samples of hdr, or 0 when they would not fit
+ * in memory. */
+static size_t sample_bytes(const lp_volume_nifti_header *hdr)
+{
+    uint64_t voxels = (uint64_t)hdr->dim[0] * (uint64_t)hdr->dim[1] * (uint64_t)hdr->dim[2];
+    size_t bytes = (size_t)(type_bits(hdr->datatype) / 8);
+    return voxels > (SIZE_MAX - (size_t)hdr->vox_offset) / 8 ? 0 : (size_t)voxels * bytes;
+}
+
+/* A plain .nii (fd, size bytes; head: its first got bytes): the samples read
+ * straight into the volume's buffer, one copy and no file layer between. */
+static lp_volume *read_plain(int fd, uint64_t size, const unsigned char *head, size_t got,
+                             const lp_volume_limits *limits, lp_error *err)
+{
+    lp_volume_nifti_header hdr;
+    if (lp_volume_nifti_header_parse(head, got, limits, &hdr, err) != 0)
+        return NULL;
+    size_t off = (size_t)hdr.vox_offset, n = sample_bytes(&hdr);
+    if (n == 0 || size < off || size - off < n) {
+        lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
+        return NULL;
+    }
+    nifti_image *nim = nim_of_header(&hdr, head, err);
+    if (!nim)
+        return NULL;
+    lp_volume *v = NULL;
+    unsigned char *samples = malloc(n);
+    size_t done = 0;
+    if (!samples) {
+        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
+        goto cleanup;
+    }
+    while (done < n) {
+        ssize_t r = pread(fd, samples + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            lp_error_set(err, r < 0 ? LP_E_IO : LP_E_INVALID, r < 0 ? "the volume file cannot be read"
+                                                                     : "the NIfTI file ends before its voxel data does");
+            goto cleanup;
+        }
+        done += (size_t)r;
+    }
+    if (nim->nbyper > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes(n / (size_t)nim->nbyper, nim->nbyper, samples);
+    void *owned = samples;
+    v = from_nim(&hdr, nim, &owned, err);
+    samples = owned;
+cleanup:
+    free(samples);
+    nifti_image_free(nim);
+    return v;
+}
+
+lp_volume *lp_volume_read_nifti(const char *path, const lp_volume_limits *limits, lp_error *err)
+{
+    unsigned char head[N2_SIZE + 4];
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        lp_error_set(err, LP_E_IO, "the volume file cannot be opened");
+        return NULL;
+    }
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    lp_volume *v = NULL;
+    if (got < 0)
+        lp_error_set(err, LP_E_IO, "the volume file cannot be read");
+    else if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+        v = read_gzip(path, limits, err);
+    else
+        v = read_plain(fd, (uint64_t)st.st_size, head, (size_t)got, limits, err);
+    close(fd);
     return v;
 }
 
@@ -403,12 +509,10 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
     }
     if (lp_volume_nifti_header_parse(head, got, limits, &hdr, err) != 0)
         return NULL;
-    int bytes = type_bits(hdr.datatype) / 8;
-    uint64_t voxels = (uint64_t)hdr.dim[0] * (uint64_t)hdr.dim[1] * (uint64_t)hdr.dim[2];
-    size_t off = (size_t)hdr.vox_offset, need = off + (size_t)voxels * (size_t)bytes;
+    size_t off = (size_t)hdr.vox_offset, n = sample_bytes(&hdr), need = off + n;
     /* what the bytes given could hold at most (deflate's ratio is below 1032:1) */
     uint64_t most = gz ? (uint64_t)len * 1032u + 1024u : (uint64_t)len;
-    if (voxels > (SIZE_MAX - off) / 8 || need > most) {
+    if (n == 0 || need > most) {
         lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
         return NULL;
     }
@@ -420,8 +524,8 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
             lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", need);
             return NULL;
         }
-        int64_t n = gunzip_prefix(data, len, whole, need);
-        flen = n < 0 ? 0 : (size_t)n;
+        int64_t made = gunzip_prefix(data, len, whole, need);
+        flen = made < 0 ? 0 : (size_t)made;
         file = whole;
     }
     lp_volume *v = NULL;
@@ -431,28 +535,15 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
         lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
         goto cleanup;
     }
-    nifti_set_debug_level(0);
-    if (hdr.version == 1) {
-        nifti_1_header h1;
-        memcpy(&h1, file, sizeof h1);
-        nim = nifti_convert_n1hdr2nim(h1, NULL);
-    } else {
-        nifti_2_header h2;
-        memcpy(&h2, file, sizeof h2);
-        nim = nifti_convert_n2hdr2nim(h2, NULL);
-    }
-    if (!nim || !same_dims(nim, &hdr) || nim->nbyper != bytes) {
-        lp_error_set(err, LP_E_INVALID, "the NIfTI header is not valid");
+    if (!(nim = nim_of_header(&hdr, file, err)))
         goto cleanup;
-    }
-    size_t n = need - off;
-    if (!(samples = malloc(n ? n : 1))) {
+    if (!(samples = malloc(n))) {
         lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
         goto cleanup;
     }
     memcpy(samples, file + off, n);
-    if (bytes > 1 && nim->byteorder != nifti_short_order())
-        nifti_swap_Nbytes(n / (size_t)bytes, bytes, samples);
+    if (nim->nbyper > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes(n / (size_t)nim->nbyper, nim->nbyper, samples);
     v = from_nim(&hdr, nim, &samples, err);
 cleanup:
     free(samples);

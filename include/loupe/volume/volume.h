@@ -52,8 +52,10 @@ typedef struct lp_volume_nifti_header {
 int lp_volume_nifti_header_parse(const void *buf, size_t len, const lp_volume_limits *limits,
                                  lp_volume_nifti_header *out, lp_error *err);
 
-/* Reads a .nii or .nii.gz: the header is checked first (above), then the data
- * of the first 3D volume is read by nifticlib and converted (see the top).
+/* Reads a .nii or .nii.gz (told apart by their first bytes, not the name):
+ * the header is checked first (above), then the samples of the first 3D
+ * volume are read — a .nii's straight into the volume's buffer, a .nii.gz's
+ * inflated by nifticlib — and converted (see the top).
  * The affine is the sform when its code is set, else the qform, else the
  * Analyze-style default nibabel also uses (x flipped, centred). Returns a new
  * volume (lp_volume_free) or NULL. */

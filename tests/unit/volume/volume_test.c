@@ -486,24 +486,57 @@ static void test_windows_and_metadata(void **state)
 }
 
 /* Real files: nibabel's test data, when the package is there. */
+/* The sum of v's samples, and v at (i, j, k). */
+static double volume_sum(const lp_volume *v)
+{
+    double sum = 0;
+    for (int64_t k = 0; k < v->dim[2]; k++)
+        for (int64_t j = 0; j < v->dim[1]; j++)
+            for (int64_t i = 0; i < v->dim[0]; i++)
+                sum += lp_volume_at(v, i, j, k);
+    return sum;
+}
+
+/* nibabel's own test files, against the values nibabel reads from them
+ * (get_fdata): a big-endian int16 .nii, a little-endian 4D .nii with a
+ * float scaling (its first volume, as float32) and a 4D .nii.gz. */
 static void test_nibabel_files(void **state)
 {
     (void)state;
     const char *d = getenv("LOUPE_NIBABEL_DATA");
     char p[512];
-    snprintf(p, sizeof p, "%s/anatomical.nii", d && *d ? d : "/usr/lib/python3/dist-packages/nibabel/tests/data");
+    d = d && *d ? d : "/usr/lib/python3/dist-packages/nibabel/tests/data";
+    snprintf(p, sizeof p, "%s/anatomical.nii", d);
     if (access(p, R_OK) != 0)
         LP_TEST_SKIP("nibabel's test data is not installed (python3-nibabel)");
     lp_error err;
     lp_error_clear(&err);
     lp_volume *v = lp_volume_read_nifti(p, &limits, &err);
     assert_non_null(v);
-    assert_true(v->dim[0] > 1 && v->dim[1] > 1 && v->dim[2] > 1);
+    assert_int_equal(v->type, LP_VOLUME_I16);
+    assert_true(v->dim[0] == 33 && v->dim[1] == 41 && v->dim[2] == 25);
+    assert_float_equal(lp_volume_at(v, 10, 20, 12), 10872.0, 0);
+    assert_float_equal(lp_volume_at(v, 32, 40, 24), 2971.0, 0);
+    assert_float_equal(volume_sum(v), 284166082.0, 0);
     assert_int_equal(lp_volume_to_ras(v, &err), 0);
     lp_volume_free(v);
-    snprintf(p, sizeof p, "%s/example4d.nii.gz", d && *d ? d : "/usr/lib/python3/dist-packages/nibabel/tests/data");
+
+    snprintf(p, sizeof p, "%s/functional.nii", d);
+    v = lp_volume_read_nifti(p, &limits, &err);
+    assert_non_null(v);
+    assert_int_equal(v->type, LP_VOLUME_F32);
+    assert_true(v->dim[0] == 17 && v->dim[1] == 21 && v->dim[2] == 3);
+    assert_float_equal(lp_volume_at(v, 5, 7, 1), 3839.674604, 1e-3);
+    assert_float_equal(lp_volume_at(v, 16, 20, 2), 3142.838807, 1e-3);
+    assert_float_equal(volume_sum(v), 3883746.552330, 0.5);
+    lp_volume_free(v);
+
+    snprintf(p, sizeof p, "%s/example4d.nii.gz", d);
     v = lp_volume_read_nifti(p, &limits, &err);
     assert_non_null(v); /* the first of its volumes */
+    assert_true(v->dim[0] == 128 && v->dim[1] == 96 && v->dim[2] == 24);
+    assert_float_equal(lp_volume_at(v, 50, 60, 10), 437.0, 0);
+    assert_float_equal(volume_sum(v), 50994397.0, 0);
     lp_volume_free(v);
 }
 
