@@ -62,12 +62,17 @@ class TmpDirsTest(mt.MediaTestCase):
         with open(os.path.join(scratch, "series.nii"), "wb") as f:
             f.write(b"y" * 100)
 
-        # a second worker starting beside the first sweeps both directories, and keeps the first's
+        # a second worker starting beside the first sweeps both directories, and keeps the first's;
+        # it makes its own pair as it starts (its decoder starts ahead of its first job) and
+        # removes them when it stops
         second = self.start_worker(self.settings)
         self.wait_consuming(second)
-        self.assertEqual(self.pool_pair(), (work, scratch))
+        self.assertIn(os.path.basename(work), self.pools(self.tmp_dir))
+        self.assertIn(os.path.basename(scratch), self.pools(self.sandbox.scratch_dir))
+        self.assertEqual((len(self.pools(self.tmp_dir)), len(self.pools(self.sandbox.scratch_dir))), (2, 2))
         self.assertNotIn("stopped processes left", second.log())
         self.assertEqual(second.stop(), 0)
+        self.assertEqual(self.pool_pair(), (work, scratch))
 
         self.assertEqual(self.workers[0].stop(), 0)
         self.assertEqual(os.listdir(self.tmp_dir), [])
