@@ -40,7 +40,7 @@ struct lp_storage {
 struct lp_storage_writer {
     lp_storage *s;
     char key[LP_STORAGE_KEY_MAX + 1];
-    lp_sha256_ctx *sha;
+    lp_sha256_ctx *sha;    /* NULL: nobody wants the digest (put_file, put_mem without out) */
     uint64_t size;
     int failed;            /* a write failed: only abort is allowed */
 };

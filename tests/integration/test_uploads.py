@@ -252,7 +252,9 @@ class LocalUploadTest(UploadFlows, UploadCase):
         self.put_file(item_id, big, content_type="image/jpeg")
         worker = self.workers[0]
 
-        def decoding():
+        def decoding():  # the job started, and the worker's decoder (started with the worker) runs
+            if "(media.normalize) attempt 1 of" not in worker.log():
+                return None
             out = mt.run("ps", "-eo", "ppid=,pid=").decode().split()
             kids = [out[i + 1] for i in range(0, len(out), 2) if out[i] == str(worker.pid)]
             return kids or None

@@ -169,11 +169,13 @@ int lp_storage_writer_commit(lp_storage_writer *w, lp_storage_object *out, lp_er
 void lp_storage_writer_abort(lp_storage_writer *w);
 
 /* The whole content of the file at path as object key (a writer fed from
- * the file). Returns 0 or -1 with err set (LP_E_IO naming path). */
+ * the file). out may be NULL: then the bytes are not hashed at all.
+ * Returns 0 or -1 with err set (LP_E_IO naming path). */
 int lp_storage_put_file(lp_storage *s, const char *key, const char *path, const char *content_type,
                         lp_storage_object *out, lp_error *err);
 
-/* n bytes at p as object key. Returns 0 or -1 with err set. */
+/* n bytes at p as object key (out may be NULL, as for lp_storage_put_file).
+ * Returns 0 or -1 with err set. */
 int lp_storage_put_mem(lp_storage *s, const char *key, const void *p, size_t n, const char *content_type,
                        lp_storage_object *out, lp_error *err);
 

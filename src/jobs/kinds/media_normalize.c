@@ -81,7 +81,7 @@ int lp_job_media_normalize_validate(const json_t *payload, const lp_config *cfg,
 
 typedef struct fetch_sink {
     int fd;
-    lp_sha256_ctx *sha;
+    lp_sha256_ctx *sha; /* NULL: the digest is known */
     uint64_t size;
 } fetch_sink;
 
@@ -89,7 +89,7 @@ static int fetch_chunk(void *ud, const void *p, size_t n, lp_error *err)
 {
     fetch_sink *f = ud;
     const char *c = p;
-    if (lp_sha256_update(f->sha, p, n) != 0)
+    if (f->sha && lp_sha256_update(f->sha, p, n) != 0)
         return lp_error_set(err, LP_E_NOMEM, "cannot hash the original");
     f->size += n;
     while (n > 0) {
@@ -104,19 +104,46 @@ static int fetch_chunk(void *ud, const void *p, size_t n, lp_error *err)
     return 0;
 }
 
-static int fetch_original(lp_storage *s, const char *key, const char *path, char sha_hex[LP_SHA256_HEX_LEN + 1],
-                          uint64_t *size, lp_error *err)
+/* What louped recorded of the upload it stored itself (a streamed or
+ * multi-file upload: slot storage members sha256 and size): its digest, or
+ * NULL when it recorded none (an upload URL's file, an external object). */
+static const char *recorded_sha(const json_t *current)
+{
+    const char *sha = json_string_value(json_object_get(current, "sha256"));
+    return sha && strlen(sha) == LP_SHA256_HEX_LEN && strspn(sha, "0123456789abcdef") == LP_SHA256_HEX_LEN &&
+                   json_is_integer(json_object_get(current, "size"))
+               ? sha
+               : NULL;
+}
+
+/* The original at key copied to path, with its size and SHA-256 (which
+ * names its derived files). Where current records both (recorded_sha),
+ * the digest is taken from there — louped computed it as it wrote the
+ * object, which nothing writes again: an original's key is its upload's —
+ * and only the size is checked. */
+static int fetch_original(lp_storage *s, const char *key, const json_t *current, const char *path,
+                          char sha_hex[LP_SHA256_HEX_LEN + 1], uint64_t *size, lp_error *err)
 {
     uint8_t digest[LP_SHA256_LEN];
-    fetch_sink f = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), .sha = lp_sha256_new()};
+    const char *known = recorded_sha(current);
+    fetch_sink f = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+                    .sha = known ? NULL : lp_sha256_new()};
     int rc = -1;
-    if (f.fd < 0 || !f.sha) {
+    if (f.fd < 0 || (!known && !f.sha)) {
         lp_error_set(err, LP_E_IO, "cannot create the temporary file %s: %s", path, strerror(errno));
         goto cleanup;
     }
     if (lp_storage_get(s, key, 0, LP_STORAGE_TO_END, fetch_chunk, &f, err) != 0)
         goto cleanup;
-    if (lp_sha256_final(f.sha, digest, sha_hex) != 0) {
+    if (known) {
+        json_int_t recorded = json_integer_value(json_object_get(current, "size"));
+        if ((uint64_t)recorded != f.size) {
+            lp_error_set(err, LP_E_IO, "the original in storage has %llu bytes where its upload stored %lld",
+                         (unsigned long long)f.size, (long long)recorded);
+            goto cleanup;
+        }
+        memcpy(sha_hex, known, LP_SHA256_HEX_LEN + 1);
+    } else if (lp_sha256_final(f.sha, digest, sha_hex) != 0) {
         lp_error_set(err, LP_E_NOMEM, "cannot hash the original");
         goto cleanup;
     }
@@ -805,7 +832,7 @@ int lp_job_media_normalize_run(lp_job_ctx *ctx)
         goto cleanup;
     }
     int64_t t_start = lp_now_mono_ms();
-    if (fetch_original(s, key, src, sha, &size, &ctx->err) != 0) {
+    if (fetch_original(s, key, current, src, sha, &size, &ctx->err) != 0) {
         if (ctx->err.code == LP_E_NOT_FOUND)
             rc = fail_slot(ctx, &slot, upload_id,
                            lp_arena_printf(ctx->arena, "the uploaded file (%s) is missing from storage; upload it again",

@@ -274,6 +274,18 @@ static void test_files_and_sink_errors(void **state)
     lp_error_clear(&err);
     assert_int_equal(lp_storage_put_file(f->s, "files/source.bin", src, NULL, &obj, &err), 0);
     assert_int_equal(obj.size, sizeof data);
+    char want[LP_SHA256_HEX_LEN + 1];
+    assert_int_equal(lp_sha256_hex(data, sizeof data, want), 0);
+    assert_string_equal(obj.sha256, want);
+    /* without out, nothing is hashed, and the object is the same */
+    assert_int_equal(lp_storage_put_file(f->s, "files/unhashed.bin", src, NULL, NULL, &err), 0);
+    assert_true((fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+    assert_int_equal(lp_storage_get_fd(f->s, "files/unhashed.bin", 0, LP_STORAGE_TO_END, fd, &err), 0);
+    close(fd);
+    assert_non_null(fp = fopen(dst, "rb"));
+    assert_int_equal(fread(back, 1, sizeof back, fp), sizeof data);
+    fclose(fp);
+    assert_memory_equal(back, data, sizeof data);
     assert_true((fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
     assert_int_equal(lp_storage_get_fd(f->s, "files/source.bin", 100, 60000, fd, &err), 0);
     close(fd);
