@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,6 +142,18 @@ size_t lp_volume_sample_size(lp_volume_type type)
     return type == LP_VOLUME_I16 ? sizeof(int16_t) : sizeof(float);
 }
 
+void *lp_volume_voxels_alloc(size_t bytes)
+{
+    enum { HUGE_PAGE = 2 << 20 };
+    void *p = NULL;
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes ? bytes : 1);
+    if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+        return NULL;
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, ordinary pages */
+    return p;
+}
+
 int64_t lp_volume_count(const lp_volume *v)
 {
     return v->dim[0] * v->dim[1] * v->dim[2];
@@ -250,7 +263,7 @@ static int convert(lp_volume *v, const nifti_image *nim, void **owned, lp_error 
         as_i16 = s >= INT16_MIN && s <= INT16_MAX;
     }
     v->type = as_i16 ? LP_VOLUME_I16 : LP_VOLUME_F32;
-    v->voxels = malloc(n * lp_volume_sample_size(v->type));
+    v->voxels = lp_volume_voxels_alloc(n * lp_volume_sample_size(v->type));
     if (!v->voxels)
         return lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu voxels", n);
     if (as_i16) {
@@ -413,7 +426,7 @@ static lp_volume *read_plain(int fd, uint64_t size, const unsigned char *head, s
     if (!nim)
         return NULL;
     lp_volume *v = NULL;
-    unsigned char *samples = malloc(n);
+    unsigned char *samples = lp_volume_voxels_alloc(n);
     size_t done = 0;
     if (!samples) {
         lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
@@ -537,7 +550,7 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
     }
     if (!(nim = nim_of_header(&hdr, file, err)))
         goto cleanup;
-    if (!(samples = malloc(n))) {
+    if (!(samples = lp_volume_voxels_alloc(n))) {
         lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
         goto cleanup;
     }

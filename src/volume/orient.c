@@ -122,7 +122,7 @@ int lp_volume_to_ras(lp_volume *v, lp_error *err)
     for (int r = 0; r < 3; r++)
         nd[r] = od[src_of[r]];
     size_t size = lp_volume_sample_size(v->type), n = (size_t)lp_volume_count(v);
-    unsigned char *out = malloc(n * size);
+    unsigned char *out = lp_volume_voxels_alloc(n * size);
     if (!out)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reorienting a volume of %zu voxels", n);
     /* Old strides per old axis; walking the new order, each new axis r steps
@@ -188,7 +188,7 @@ int lp_volume_from_ras(lp_volume *v, lp_error *err)
             start += (od[c] - 1) * rstride[world[c]];
     }
     size_t size = lp_volume_sample_size(v->type), n = (size_t)lp_volume_count(v);
-    unsigned char *out = malloc(n * size);
+    unsigned char *out = lp_volume_voxels_alloc(n * size);
     if (!out)
         return lp_error_set(err, LP_E_NOMEM, "out of memory reorienting a volume of %zu voxels", n);
     const unsigned char *in = v->voxels;
