@@ -222,6 +222,26 @@ static char *series_name(lp_arena *a, const char *base, const char *suffix, size
     return lp_arena_printf(a, "%.*s%s", (int)n, base, suffix);
 }
 
+/* The first row of r (id, name[, made]) into item_id, *name (in a) and, when
+ * made is not NULL, *made; r is cleared. 1, 0 when r has no row, or -1 (r
+ * NULL: the query failed, err set). */
+static int item_row(PGresult *r, lp_arena *a, char item_id[LP_DB_UUID_LEN], char **name, int *made, lp_error *err)
+{
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found) {
+        lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
+        *name = lp_db_text(a, r, 0, 1);
+        if (made)
+            *made = PQgetvalue(r, 0, 2)[0] == 't';
+    }
+    PQclear(r);
+    if (found && !*name)
+        return lp_error_set(err, LP_E_NOMEM, "out of memory");
+    return found;
+}
+
 /* The item an earlier upload into in->source made for this rank, found by its
  * metadata.series_of in the source item's dataset and team (an item renamed
  * since included; the oldest when copies claim it), locked. 1 with item_id
@@ -237,17 +257,7 @@ static int series_item_made(lp_db *db, lp_arena *a, const lp_media_series_put *i
                               "AND i.metadata->'series_of'->>'rank' = $3 AND i.id <> s.id "
                               "ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE OF i",
                               3, p, err);
-    if (!r)
-        return -1;
-    int found = PQntuples(r) > 0;
-    if (found) {
-        lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
-        *name = lp_db_text(a, r, 0, 1);
-    }
-    PQclear(r);
-    if (found && !*name)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory");
-    return found;
+    return item_row(r, a, item_id, name, NULL, err);
 }
 
 /* The item of in->source called want, made (or found, when made for this
@@ -267,18 +277,7 @@ static int series_item(lp_db *db, lp_arena *a, const lp_media_series_put *in, co
                               "WHERE i.metadata->'series_of'->>'slot' = $3 AND i.metadata->'series_of'->'rank' = to_jsonb($4::integer) "
                               "RETURNING id, name, xmax = 0",
                               4, p, err);
-    if (!r)
-        return -1;
-    int found = PQntuples(r) > 0;
-    if (found) {
-        lp_db_text_copy(item_id, LP_DB_UUID_LEN, r, 0, 0);
-        *name = lp_db_text(a, r, 0, 1);
-        *made = PQgetvalue(r, 0, 2)[0] == 't';
-    }
-    PQclear(r);
-    if (found && !*name)
-        return lp_error_set(err, LP_E_NOMEM, "out of memory");
-    return found;
+    return item_row(r, a, item_id, name, made, err);
 }
 
 /* The series' slot called name in item_id, made or found as series_item. 1,
