@@ -129,6 +129,17 @@ static lp_geom_bbox face_box(const char **attrs, int face, const char **bad)
     return (lp_geom_bbox){x0, y0, x1 - x0, y1 - y0};
 }
 
+/* Why a rotation whose degrees are finite but whose radians are not (past
+ * about 5.7e307 degrees) is refused, naming the attribute as the other
+ * reasons do. */
+static const char *too_turned(imp_xml *x, const char **attrs, bool *oom)
+{
+    const char *why = lp_arena_printf(x->a, "has an invalid rotation=\"%.40s\": must be a number of degrees within "
+                                      "±5e307", imp_xml_attr(attrs, "rotation"));
+    *oom = !why;
+    return why ? why : "";
+}
+
 /* The shape of a CVAT element (box, polygon, …), or a reason it has none. */
 static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_geom_shape *s, bool *oom)
 {
@@ -139,6 +150,8 @@ static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_g
         double x1 = num_attr(attrs, "xbr", &bad), y1 = num_attr(attrs, "ybr", &bad);
         /* rotation: degrees clockwise about the centre; a turned box is a rotated_box */
         double deg = imp_xml_attr(attrs, "rotation") ? num_attr(attrs, "rotation", &bad) : 0;
+        if (!bad && !isfinite(deg * M_PI / 180.0))
+            return too_turned(x, attrs, oom);
         s->type = deg != 0 ? LP_GEOM_ROTATED_BOX : LP_GEOM_BOUNDING_BOX;
         if (deg != 0)
             s->u.rbox = (lp_geom_rbox){x0, y0, x1 - x0, y1 - y0, deg * M_PI / 180.0};
@@ -150,6 +163,8 @@ static const char *shape_of(imp_xml *x, const char *el, const char **attrs, lp_g
         s->u.ellipse.radius = (lp_geom_point){num_attr(attrs, "rx", &bad), num_attr(attrs, "ry", &bad)};
         const char *rot = imp_xml_attr(attrs, "rotation");
         s->u.ellipse.angle = rot ? num_attr(attrs, "rotation", &bad) * M_PI / 180.0 : 0;
+        if (!bad && !isfinite(s->u.ellipse.angle))
+            return too_turned(x, attrs, oom);
     } else if (strcmp(el, "polygon") == 0 || strcmp(el, "polyline") == 0 || strcmp(el, "points") == 0) {
         const char *text = imp_xml_attr(attrs, "points");
         size_t n = 0;

@@ -806,6 +806,8 @@ static void test_cvat_problems(void **state)
              "<polygon label=\"cat\" points=\"0,0;4,0;x\"/>\n"
              "<points label=\"cat\" points=\"1,1;2,2\"/>\n"
              "<cuboid label=\"cat\" xtl1=\"1\"/>\n"
+             "<box label=\"cat\" xtl=\"1\" ytl=\"2\" xbr=\"4\" ybr=\"6\" rotation=\"1e308\"/>\n"
+             "<ellipse label=\"cat\" cx=\"4\" cy=\"4\" rx=\"2\" ry=\"1\" rotation=\"-1e308\"/>\n"
              "</image>\n<image id=\"1\" width=\"3\"/></annotations>",
              g.a);
     assert_int_equal(g.nitems, 1);
@@ -817,13 +819,17 @@ static void test_cvat_problems(void **state)
     assert_true(g.last.anns[0].has_z && g.last.anns[0].z == 2);
     const lp_geom_bbox *b = &g.last.anns[0].body.geom.shape.u.bbox;
     assert_true(b->x == 1 && b->y == 2 && b->w == 3 && b->h == 4);
-    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 4);
+    assert_int_equal(g.skipped[LP_IMP_SKIP_ANNOTATION], 6);
     assert_int_equal(g.skipped[LP_IMP_SKIP_ITEM], 1);
     assert_non_null(strstr(g.problems[0], "annotations.xml|line 4, column 1|<box> has no label"));
     assert_non_null(strstr(g.problems[1], "|line 5, column 1|<polygon> has no points"));
     assert_non_null(strstr(g.problems[2], "|line 6, column 1|<points> holds more than one point"));
     assert_non_null(strstr(g.problems[3], "|line 7, column 1|<cuboid> has no number in ytl1"));
-    assert_non_null(strstr(g.problems[4], "|line 9, column 1|<image> has no name"));
+    /* a finite rotation whose radians are not is refused naming the attribute */
+    assert_non_null(strstr(g.problems[4], "|line 8, column 1|<box> has an invalid rotation=\"1e308\": must be a number "
+                                          "of degrees within ±5e307"));
+    assert_non_null(strstr(g.problems[5], "|line 9, column 1|<ellipse> has an invalid rotation=\"-1e308\""));
+    assert_non_null(strstr(g.problems[6], "|line 11, column 1|<image> has no name"));
     /* a video: outside closes a range; one without a name is left out */
     feed_one(r, "videos/v/clip.xml",
              "<annotations><meta><task><name>clip.mp4</name><size>30</size></task></meta>"
@@ -843,8 +849,8 @@ static void test_cvat_problems(void **state)
     assert_true(t->video && t->interpolated && t->nframes == 2 && t->nranges == 2);
     assert_true(t->ranges[0].start == 2 && t->ranges[0].end == 5 && t->ranges[1].start == 9 && t->ranges[1].end == 30);
     assert_int_equal(t->frames[1].frame, 9);
-    assert_non_null(strstr(g.problems[5], "videos/v/clip.xml|"));
-    assert_non_null(strstr(g.problems[5], "<track> has no visible keyframe"));
+    assert_non_null(strstr(g.problems[7], "videos/v/clip.xml|"));
+    assert_non_null(strstr(g.problems[7], "<track> has no visible keyframe"));
     feed_one(r, "videos/anon.xml", "<annotations><track label=\"cat\"/></annotations>", g.a);
     feed_one(r, "voc.xml", "<annotation/>", g.a);
     assert_int_equal(g.nitems, 2);
