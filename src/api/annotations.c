@@ -766,8 +766,12 @@ int lp_api_annotations_get(lp_req *req)
 
     if (!item_id)
         return -1;
-    if (slot && (!*slot || strlen(slot) > LP_SLOT_NAME_MAX))
+    if (slot && !*slot)
         return lp_error_field(&req->err, LP_E_MALFORMED, "slot", "must be a slot name");
+    if (slot && strlen(slot) > (size_t)cfg->slot_name_max)
+        return lp_error_field(&req->err, LP_E_MALFORMED, "slot",
+                              "is %zu bytes long, over the limit of %lld (slot_name_max)", strlen(slot),
+                              (long long)cfg->slot_name_max);
     if (read_bbox_param(req, &box, &view) != 0)
         return -1;
     if (frames)

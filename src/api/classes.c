@@ -19,7 +19,8 @@
 #include "loupe/core/util.h"
 #include "loupe/db/classes_sql.h"
 
-#define CLASS_NAME_MAX 255
+/* Class, property, option and skeleton node names: class_name_max bytes. */
+#define CLASS_NAME_LIMIT (size_t)req->svc->cfg->class_name_max, "class_name_max"
 #define CLASS_MAX_PROPERTIES 100
 #define CLASS_MAX_OPTIONS 1000
 #define CLASS_MAX_NODES 1000
@@ -148,7 +149,7 @@ static void read_nesting(lp_req *req, json_t *props, size_t i, const char *prefi
     const char *parent_name = NULL;
     size_t k;
     int ttype = -1;
-    lp_in_string(req, p, prefix, "parent_name", LP_IN_OPTIONAL, CLASS_NAME_MAX, &parent_name);
+    lp_in_string_limit(req, p, prefix, "parent_name", LP_IN_OPTIONAL, CLASS_NAME_LIMIT, &parent_name);
     lp_in_object(req, p, prefix, "trigger_condition", LP_IN_OPTIONAL, &trig);
     if (!parent_name) {
         if (trig)
@@ -203,7 +204,7 @@ static void read_property_values(lp_req *req, json_t *p, const char *prefix, int
                            "must be an object like {\"value\": \"red\"}");
             continue;
         }
-        lp_in_string(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_MAX, &value);
+        lp_in_string_limit(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_LIMIT, &value);
         const char *color = json_string_value(json_object_get(o, "color"));
         if (color && !is_color(color))
             lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%scolor", op), COLOR_WANT);
@@ -264,7 +265,7 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
         normalise_property(p);
         lp_in_only(req, p, prefix, property_members);
         lp_in_uuid(req, p, prefix, "id", LP_IN_OPTIONAL, &id);
-        lp_in_string(req, p, prefix, "name", LP_IN_REQUIRED, CLASS_NAME_MAX, &name);
+        lp_in_string_limit(req, p, prefix, "name", LP_IN_REQUIRED, CLASS_NAME_LIMIT, &name);
         lp_in_enum(req, p, prefix, "type", LP_IN_REQUIRED, property_types, &type);
         lp_in_enum(req, p, prefix, "granularity", LP_IN_OPTIONAL, granularities, &gran);
         lp_in_bool(req, p, prefix, "required", LP_IN_OPTIONAL, &required);
@@ -293,7 +294,7 @@ static void read_properties(lp_req *req, json_t *doc, const char **out)
                     continue;
                 }
                 lp_in_only(req, o, op, option_members);
-                lp_in_string(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_MAX, &value);
+                lp_in_string_limit(req, o, op, "value", LP_IN_REQUIRED, CLASS_NAME_LIMIT, &value);
                 read_option_color(req, o, op);
                 for (size_t j = 0; j < k && value; j++) {
                     const char *other = json_string_value(json_object_get(json_array_get(opts, j), "value"));
@@ -362,7 +363,7 @@ static void read_skeleton(lp_req *req, json_t *doc, int allowed, const char **ou
             continue;
         }
         lp_in_only(req, v, prefix, node_members);
-        lp_in_string(req, v, prefix, "name", LP_IN_REQUIRED, CLASS_NAME_MAX, &name);
+        lp_in_string_limit(req, v, prefix, "name", LP_IN_REQUIRED, CLASS_NAME_LIMIT, &name);
         for (size_t j = 0; j < i && name; j++) {
             const char *other = json_string_value(json_object_get(json_array_get(nodes, j), "name"));
             if (other && strcmp(other, name) == 0)
@@ -398,7 +399,7 @@ static void read_class(lp_req *req, json_t *doc, lp_class_values *v)
     const char *color = NULL, *darwin_type = NULL;
     memset(v, 0, sizeof *v);
     lp_in_only(req, doc, "", class_members);
-    lp_in_string(req, doc, "", "name", LP_IN_REQUIRED, CLASS_NAME_MAX, &v->name);
+    lp_in_string_limit(req, doc, "", "name", LP_IN_REQUIRED, CLASS_NAME_LIMIT, &v->name);
     if (lp_in_string(req, doc, "", "type", LP_IN_OPTIONAL, 64, &darwin_type) == 0 && darwin_type &&
         !type_ok(darwin_type))
         lp_error_field(&req->err, LP_E_INVALID, "type", "must be %s", type_want);

@@ -35,18 +35,28 @@ static json_t *member(lp_req *req, json_t *obj, const char *prefix, const char *
 int lp_in_string(lp_req *req, json_t *obj, const char *prefix, const char *name, int flags, size_t max,
                  const char **out)
 {
+    if (!max)
+        return lp_in_string_limit(req, obj, prefix, name, flags, (size_t)req->svc->cfg->string_max_length,
+                                  "string_max_length", out);
+    return lp_in_string_limit(req, obj, prefix, name, flags, max, NULL, out);
+}
+
+int lp_in_string_limit(lp_req *req, json_t *obj, const char *prefix, const char *name, int flags, size_t max,
+                       const char *setting, const char **out)
+{
     int e;
     json_t *v = member(req, obj, prefix, name, flags, &e);
     if (!v)
         return e ? -1 : 0;
-    if (!max)
-        max = (size_t)req->svc->cfg->string_max_length;
     if (!json_is_string(v))
         return lp_error_field(&req->err, LP_E_INVALID, path_of(req, prefix, name), "must be a string");
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len == 0)
         return lp_error_field(&req->err, LP_E_INVALID, path_of(req, prefix, name), "must not be empty");
+    if (len > max && setting)
+        return lp_error_field(&req->err, LP_E_INVALID, path_of(req, prefix, name),
+                              "is %zu bytes long, over the limit of %zu (%s)", len, max, setting);
     if (len > max)
         return lp_error_field(&req->err, LP_E_INVALID, path_of(req, prefix, name), "is %zu bytes long; the limit is %zu",
                               len, max);

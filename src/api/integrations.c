@@ -29,6 +29,7 @@
 #include "loupe/crypto/encode.h"
 #include "loupe/crypto/webhook_sig.h"
 #include "loupe/db/integrations_sql.h"
+#include "loupe/db/item_filter.h"
 #include "loupe/db/items_sql.h"
 #include "loupe/db/media_sql.h"
 #include "loupe/jobs/enqueue.h"
@@ -36,7 +37,6 @@
 #include "loupe/net/client.h"
 #include "loupe/storage/storage.h"
 
-#define NAME_MAX_LEN 200
 #define TOLERANCE_S 300
 #define PRIORITY_LIMIT 2147483647
 
@@ -61,7 +61,8 @@ int lp_api_integrations_create(lp_req *req)
     if (!body)
         return -1;
     lp_in_only(req, body, NULL, members);
-    lp_in_string(req, body, NULL, "name", LP_IN_REQUIRED, NAME_MAX_LEN, &name);
+    lp_in_string_limit(req, body, NULL, "name", LP_IN_REQUIRED, (size_t)req->svc->cfg->integration_name_max,
+                       "integration_name_max", &name);
     if (req->err.code != LP_OK)
         return -1;
     if (lp_webhook_secret_new(secret, sizeof secret) != 0)
@@ -206,8 +207,9 @@ static const char *import_item(lp_req *req, lp_db *db, json_t *data)
 
     lp_in_uuid(req, data, "data.", "item_id", LP_IN_OPTIONAL, &item_id);
     lp_in_uuid(req, data, "data.", "dataset_id", LP_IN_OPTIONAL, &dataset_id);
-    lp_in_string(req, data, "data.", "path", LP_IN_OPTIONAL, 4096, &path);
-    lp_in_string(req, data, "data.", "name", LP_IN_OPTIONAL, 4096, &name);
+    /* a look-up: any item, whatever item_path_max and item_name_max were when it was made */
+    lp_in_string(req, data, "data.", "path", LP_IN_OPTIONAL, LP_ITEM_FILTER_TEXT_MAX, &path);
+    lp_in_string(req, data, "data.", "name", LP_IN_OPTIONAL, LP_ITEM_FILTER_TEXT_MAX, &name);
     if (req->err.code != LP_OK)
         return NULL;
     if (item_id) {

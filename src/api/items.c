@@ -100,7 +100,9 @@ json_t *lp_api_item_json(const lp_item_row *it)
 /* A file name: non-empty, no "/", no control characters. */
 static void read_name(lp_req *req, json_t *body, int flags, const char **name)
 {
-    if (lp_in_string(req, body, NULL, "name", flags, LP_ITEM_NAME_MAX, name) != 0 || !*name)
+    if (lp_in_string_limit(req, body, NULL, "name", flags, (size_t)req->svc->cfg->item_name_max, "item_name_max",
+                           name) != 0 ||
+        !*name)
         return;
     if (!lp_utf8_valid(*name, strlen(*name)))
         lp_error_field(&req->err, LP_E_INVALID, "name", "must be valid UTF-8");
@@ -124,7 +126,8 @@ static void read_path(lp_req *req, json_t *body, const char **path)
     if (!json_is_string(v))
         lp_error_field(&req->err, LP_E_INVALID, "path", "must be a folder path starting with \"/\"");
     else
-        lp_item_path_normalize(json_string_value(v), req->arena, "path", path, &req->err);
+        lp_item_path_normalize(json_string_value(v), (size_t)req->svc->cfg->item_path_max, "item_path_max", req->arena,
+                               "path", path, &req->err);
 }
 
 /* An object member as compact JSON text (arena), or NULL when absent. */
@@ -181,7 +184,7 @@ static void read_slot(lp_req *req, json_t *s, size_t k, lp_slot_input *out)
         return;
     }
     lp_in_only(req, s, prefix, fields);
-    lp_in_string(req, s, prefix, "name", LP_IN_REQUIRED, LP_SLOT_NAME_MAX, &out->name);
+    lp_in_string_limit(req, s, prefix, "name", LP_IN_REQUIRED, (size_t)cfg->slot_name_max, "slot_name_max", &out->name);
     if (lp_in_enum(req, s, prefix, "type", LP_IN_REQUIRED, types, &type) == 0 && type >= 0)
         out->type = types[type];
     lp_in_int(req, s, prefix, "width", LP_IN_OPTIONAL, 1, 2147483647, &out->width);

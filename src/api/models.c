@@ -113,7 +113,10 @@ static int read_model(lp_req *req, const json_t *doc, lp_model_values *v, char *
     lp_model_spec s;
     json_t *j;
     *norm = NULL;
-    if (lp_model_spec_read(doc, (size_t)req->svc->cfg->model_labels_max, &s, &req->err) != 0)
+    const lp_config *cfg = req->svc->cfg;
+    lp_model_spec_limits lim = {(size_t)cfg->model_labels_max, (size_t)cfg->model_name_max,
+                                (size_t)cfg->model_label_max};
+    if (lp_model_spec_read_limits(doc, &lim, &s, &req->err) != 0)
         return -1;
     if (lp_identity_name(s.name, "name", (size_t)req->svc->cfg->string_max_length, &req->err) != 0)
         return -1;
@@ -399,7 +402,8 @@ int lp_api_models_runs_create(lp_req *req)
         return -1;
     lp_in_only(req, body, NULL, allowed);
     lp_in_object(req, body, NULL, "filters", LP_IN_REQUIRED, &filters);
-    lp_in_string(req, body, NULL, "slot", LP_IN_OPTIONAL, 200, &slot);
+    lp_in_string_limit(req, body, NULL, "slot", LP_IN_OPTIONAL, (size_t)req->svc->cfg->slot_name_max, "slot_name_max",
+                       &slot);
     if (req->err.code != LP_OK ||
         lp_item_filter_read(filters, LP_FILTER_JSON, req->who.team_id, req->arena, &f, &req->err) != 0)
         return -1;
@@ -591,7 +595,8 @@ static int infer_item(lp_req *req, const char *id)
         return -1;
     lp_in_only(req, body, NULL, allowed);
     lp_in_uuid(req, body, NULL, "item_id", LP_IN_REQUIRED, &item_id);
-    lp_in_string(req, body, NULL, "slot", LP_IN_OPTIONAL, 200, &slot_name);
+    lp_in_string_limit(req, body, NULL, "slot", LP_IN_OPTIONAL, (size_t)req->svc->cfg->slot_name_max, "slot_name_max",
+                       &slot_name);
     if (req->err.code != LP_OK || !(db = lp_req_db(req)))
         return -1;
     rc = lp_db_model_get(db, req->arena, req->who.team_id, id, &m, &req->err) == 0 && runnable(req, &m) == 0 &&

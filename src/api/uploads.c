@@ -413,9 +413,11 @@ static int read_external(lp_req *req, lp_storage *s, const lp_storage_location_r
             continue;
         }
         lp_in_only(req, it, prefix, item_fields);
-        lp_in_string(req, it, prefix, "name", LP_IN_REQUIRED, 0, &list[i].name);
+        lp_in_string_limit(req, it, prefix, "name", LP_IN_REQUIRED, (size_t)req->svc->cfg->item_name_max, "item_name_max",
+                           &list[i].name);
         list[i].path = "/";
-        lp_in_string(req, it, prefix, "path", LP_IN_OPTIONAL, 0, &list[i].path);
+        lp_in_string_limit(req, it, prefix, "path", LP_IN_OPTIONAL, (size_t)req->svc->cfg->item_path_max, "item_path_max",
+                           &list[i].path);
         if (list[i].name && strchr(list[i].name, '/'))
             lp_error_field(&req->err, LP_E_INVALID, lp_arena_printf(req->arena, "%sname", prefix),
                            "must not contain \"/\" (put folders in path)");
@@ -447,7 +449,8 @@ static int read_external(lp_req *req, lp_storage *s, const lp_storage_location_r
                 continue;
             }
             lp_in_only(req, sl, sp, slot_fields);
-            lp_in_string(req, sl, sp, "name", LP_IN_REQUIRED, 0, &es->in.name);
+            lp_in_string_limit(req, sl, sp, "name", LP_IN_REQUIRED, (size_t)req->svc->cfg->slot_name_max, "slot_name_max",
+                               &es->in.name);
             lp_in_enum(req, sl, sp, "type", LP_IN_REQUIRED, types, &type);
             lp_in_string(req, sl, sp, "key", LP_IN_REQUIRED, LP_STORAGE_KEY_MAX, &es->key);
             es->in.type = types[type];

@@ -30,6 +30,8 @@
 #include "loupe/http/etag.h"
 #include "loupe/workflow/engine.h"
 
+/* Not a setting: the workflows table holds names of 1 to 200 characters
+ * (a CHECK constraint, migration 0010); 200 bytes are never more. */
 #define WORKFLOW_NAME_MAX 200
 
 /* ---- Representation ------------------------------------------------------------- */

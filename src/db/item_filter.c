@@ -78,13 +78,16 @@ int lp_item_time_valid(const char *s)
            num(s + 1, 2) <= 23 && num(s + 4, 2) <= 59;
 }
 
-int lp_item_path_normalize(const char *in, lp_arena *a, const char *field, const char **out, lp_error *err)
+int lp_item_path_normalize(const char *in, size_t max, const char *setting, lp_arena *a, const char *field,
+                           const char **out, lp_error *err)
 {
     size_t n = strlen(in);
     if (n == 0 || in[0] != '/')
         return lp_error_field(err, LP_E_INVALID, field, "must be a folder path starting with \"/\" (e.g. \"/cars/red\")");
-    if (n > LP_ITEM_PATH_MAX)
-        return lp_error_field(err, LP_E_INVALID, field, "is %zu bytes long; the limit is %d", n, LP_ITEM_PATH_MAX);
+    if (n > max && setting)
+        return lp_error_field(err, LP_E_INVALID, field, "is %zu bytes long, over the limit of %zu (%s)", n, max, setting);
+    if (n > max)
+        return lp_error_field(err, LP_E_INVALID, field, "is %zu bytes long; the limit is %zu", n, max);
     if (!lp_utf8_valid(in, n))
         return lp_error_field(err, LP_E_INVALID, field, "must be valid UTF-8");
     if (strstr(in, "//"))
@@ -146,8 +149,11 @@ static int read_text(reader *r, const json_t *v, const char *key, size_t max, co
 {
     if (!json_is_string(v) || json_string_length(v) == 0)
         return bad(r, key, NULL, "must be a non-empty string");
-    if (json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v))
-        return bad(r, key, NULL, "is too long or contains NUL characters");
+    if (json_string_length(v) > max)
+        return lp_error_field(r->err, LP_E_INVALID, fname(r, key, NULL), "is %zu bytes long; the limit is %zu",
+                              json_string_length(v), max);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return bad(r, key, NULL, "must not contain NUL characters");
     *out = json_string_value(v);
     return 0;
 }
@@ -321,9 +327,10 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
             if (!json_is_string(v))
                 rc |= bad(&r, key, NULL, "must be a folder path starting with \"/\"");
             else
-                rc |= lp_item_path_normalize(json_string_value(v), a, fname(&r, key, NULL), &out->path, err);
+                rc |= lp_item_path_normalize(json_string_value(v), LP_ITEM_FILTER_TEXT_MAX, NULL, a, fname(&r, key, NULL),
+                                             &out->path, err);
         } else if (strcmp(key, "name_contains") == 0)
-            rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->name_contains);
+            rc |= read_text(&r, v, key, LP_ITEM_FILTER_TEXT_MAX, &out->name_contains);
         else if (strcmp(key, "status") == 0)
             rc |= read_statuses(&r, v, out);
         else if (strcmp(key, "has_class") == 0)
@@ -340,9 +347,9 @@ int lp_item_filter_read(const json_t *doc, lp_filter_style style, const char *te
         else if (strcmp(key, "updated") == 0)
             rc |= read_bounds(&r, v, key, time_bound, &out->updated_gte, &out->updated_lte, NULL, NULL);
         else if (strcmp(key, "stage") == 0)
-            rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->stage);
+            rc |= read_text(&r, v, key, LP_FILTER_STAGE_NAME_MAX, &out->stage);
         else if (strcmp(key, "state") == 0)
-            rc |= read_text(&r, v, key, LP_ITEM_NAME_MAX, &out->state);
+            rc |= read_text(&r, v, key, LP_FILTER_STAGE_NAME_MAX, &out->state);
         else if (strcmp(key, "assignee") == 0)
             rc |= read_uuid(&r, v, key, NULL, &out->assignee_id);
         else if (strcmp(key, "disagreement") == 0) {

@@ -208,10 +208,7 @@ int lp_db_media_slot_fail(lp_db *db, const char *slot_id, const char *upload_id,
 
 /* ---- DICOM series beyond the first ------------------------------------- */
 
-/* base followed by suffix, base cut short (at a character boundary) when
- * the whole would be over max bytes, so that the name made for a series is
- * one the API takes. NULL out of memory. */
-static char *series_name(lp_arena *a, const char *base, const char *suffix, size_t max)
+char *lp_media_series_name(lp_arena *a, const char *base, const char *suffix, size_t max)
 {
     size_t n = strlen(base), k = strlen(suffix);
     if (n + k > max) {
@@ -354,8 +351,8 @@ int lp_db_media_series_put(lp_db *db, lp_arena *a, const lp_media_series_put *in
             snprintf(suffix, sizeof suffix, "-%d", in->rank);
         else
             snprintf(suffix, sizeof suffix, "-%d-%d", in->rank, n);
-        want = in->own_item ? series_name(a, base, suffix, LP_ITEM_NAME_MAX)
-                            : series_name(a, in->source->name, suffix, LP_SLOT_NAME_MAX);
+        want = in->own_item ? lp_media_series_name(a, base, suffix, in->item_name_max)
+                            : lp_media_series_name(a, in->source->name, suffix, in->slot_name_max);
         if (!want)
             return lp_error_set(err, LP_E_NOMEM, "out of memory");
         if (in->own_item) {

@@ -6,12 +6,10 @@
 #include <string.h>
 
 #include "loupe/core/util.h"
+#include "loupe/db/item_filter.h"
 
 static const char *const OPS[] = {[LP_TASKS_SEND_TO_STAGE] = "send_to_stage", [LP_TASKS_SET_STATE] = "set_state",
                                   [LP_TASKS_ASSIGN] = "assign"};
-
-/* Longest stage id or state name a filter may name. */
-#define NAME_MAX_BYTES 256
 
 const char *lp_tasks_op_name(lp_tasks_op op)
 {
@@ -63,8 +61,9 @@ static const char *read_name(const json_t *doc, const char *name, lp_error *err)
     snprintf(field, sizeof field, "filters.%s", name);
     if (!v)
         return NULL;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > NAME_MAX_BYTES) {
-        lp_error_field(err, LP_E_INVALID, field, "must be a name of 1 to %d bytes", NAME_MAX_BYTES);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > LP_FILTER_STAGE_NAME_MAX) {
+        lp_error_field(err, LP_E_INVALID, field, "must be a stage id or state name of 1 to %d bytes",
+                       LP_FILTER_STAGE_NAME_MAX);
         return NULL;
     }
     return json_string_value(v);

@@ -157,8 +157,10 @@ static lp_model_loaded *load(lp_db *db, const lp_config *cfg, const char *team_i
     }
     lp_strlcpy(m->id, row->id, sizeof m->id);
     m->version = row->version;
-    if (!(m->doc = json_loads(row->spec, 0, &jerr)) ||
-        lp_model_spec_read(m->doc, (size_t)cfg->model_labels_max, &m->spec, err) != 0) {
+    /* the stored spec was checked against model_name_max and model_label_max
+     * as it was registered: a lower setting since then does not stop it */
+    lp_model_spec_limits lim = {(size_t)cfg->model_labels_max, LP_MODEL_NAME_CEIL, LP_MODEL_NAME_CEIL};
+    if (!(m->doc = json_loads(row->spec, 0, &jerr)) || lp_model_spec_read_limits(m->doc, &lim, &m->spec, err) != 0) {
         if (err->code == LP_OK)
             lp_error_set(err, LP_E_INTERNAL, "model %s: its stored spec is not JSON", row->id);
         goto fail;

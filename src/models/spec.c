@@ -396,7 +396,7 @@ static void read_output(const json_t *doc, lp_model_task task, lp_model_output *
     integer(o, "output.", "top_k", 0, 1, 1000, &out->top_k, err);
 }
 
-static void read_labels(const json_t *doc, size_t labels_max, lp_model_spec *s, lp_error *err)
+static void read_labels(const json_t *doc, size_t labels_max, size_t label_max, lp_model_spec *s, lp_error *err)
 {
     const json_t *labels = member(doc, "labels"), *map, *v;
     const char *key;
@@ -414,9 +414,13 @@ static void read_labels(const json_t *doc, size_t labels_max, lp_model_spec *s, 
     for (size_t i = 0; i < json_array_size(labels); i++) {
         const json_t *e = json_array_get(labels, i);
         snprintf(f, sizeof f, "labels[%zu]", i);
-        if (!json_is_string(e) || json_string_length(e) == 0 || json_string_length(e) > LP_MODEL_LABEL_MAX) {
-            lp_error_field(err, LP_E_INVALID, f, "must be a non-empty string of at most %d bytes",
-                           LP_MODEL_LABEL_MAX);
+        if (!json_is_string(e) || json_string_length(e) == 0) {
+            lp_error_field(err, LP_E_INVALID, f, "must be a non-empty string");
+            continue;
+        }
+        if (json_string_length(e) > label_max) {
+            lp_error_field(err, LP_E_INVALID, f, "is %zu bytes long, over the limit of %zu (model_label_max)",
+                           json_string_length(e), label_max);
             continue;
         }
         for (size_t k = 0; k < i; k++)
@@ -443,6 +447,12 @@ static void read_labels(const json_t *doc, size_t labels_max, lp_model_spec *s, 
 
 int lp_model_spec_read(const json_t *doc, size_t labels_max, lp_model_spec *out, lp_error *err)
 {
+    lp_model_spec_limits lim = {labels_max, LP_MODEL_NAME_MAX, LP_MODEL_LABEL_MAX};
+    return lp_model_spec_read_limits(doc, &lim, out, err);
+}
+
+int lp_model_spec_read_limits(const json_t *doc, const lp_model_spec_limits *lim, lp_model_spec *out, lp_error *err)
+{
     int c = 0;
     memset(out, 0, sizeof *out);
     out->score_threshold = 0.5;
@@ -451,7 +461,12 @@ int lp_model_spec_read(const json_t *doc, size_t labels_max, lp_model_spec *out,
         return lp_error_set(err, LP_E_INVALID, "the model must be a JSON object");
     size_t mark = err->nfields;
     only(doc, "", TOP, "is not a member of a model", err);
-    str(doc, "", "name", 1, LP_MODEL_NAME_MAX, &out->name, err);
+    const json_t *name = member(doc, "name");
+    if (json_is_string(name) && json_string_length(name) > lim->name_max)
+        lp_error_field(err, LP_E_INVALID, "name", "is %zu bytes long, over the limit of %zu (model_name_max)",
+                       json_string_length(name), lim->name_max);
+    else
+        str(doc, "", "name", 1, lim->name_max, &out->name, err);
     if (choice(doc, "", "task", 1, lp_model_task_names, &c, err) == 0)
         out->task = (lp_model_task)c;
     c = 0;
@@ -460,7 +475,7 @@ int lp_model_spec_read(const json_t *doc, size_t labels_max, lp_model_spec *out,
     read_endpoint(doc, out, err);
     read_input(doc, &out->input, err);
     read_output(doc, out->task, &out->output, err);
-    read_labels(doc, labels_max, out, err);
+    read_labels(doc, lim->labels_max, lim->label_max, out, err);
     number(doc, "", "score_threshold", 0, 1, 0, &out->score_threshold, err);
     number(doc, "", "nms_iou", 0, 1, 0, &out->nms_iou, err);
     c = 0;

@@ -232,7 +232,7 @@ static const char *text(rd *r, const json_t *v, const char *field)
     else if (!*s)
         bad(r, field, "must not be empty");
     else if (json_string_length(v) > r->lim->name_max)
-        bad(r, field, "must be at most %zu bytes", r->lim->name_max);
+        bad(r, field, "must be at most %zu bytes (string_max_length)", r->lim->name_max);
     else if (strlen(s) != json_string_length(v))
         bad(r, field, "must not contain NUL characters");
     else

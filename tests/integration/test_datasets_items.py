@@ -406,3 +406,86 @@ class AccessTest(DataCase):
                 self.assertProblem(viewer.request(method, path, **kw), 403)
         self.assertEqual(self.c.get(it_path).status, 200)
         self.assertEqual(self.c.get(ds_path).json()["name"], "Street scenes")
+
+
+class NameLimitsTest(DataCase):
+    """Every name limit is a setting: set small, a longer name answers 422 (400 for a query
+    parameter) naming the member and the setting; a name at the limit is taken."""
+
+    SETTINGS = {"item_name_max": "16", "item_path_max": "8", "slot_name_max": "16", "class_name_max": "5",
+                "integration_name_max": "6", "model_name_max": "7", "model_label_max": "4"}
+
+    def setUp(self):
+        lh.LoupeTestCase.setUp(self)
+        self.start_team(settings=self.SETTINGS)
+
+    def over(self, response, status, field, setting, limit, length):
+        body = self.assertProblem(response, status, field)
+        messages = [e["message"] for e in body["errors"] if e["field"] == field]
+        self.assertIn("is %d bytes long, over the limit of %d (%s)" % (length, limit, setting), messages, body)
+
+    def test_name_limits_are_settings(self):
+        ds = self.dataset()
+        items = "/api/v1/datasets/%s/items" % ds["id"]
+        # item name and folder path: 16 and 8 bytes are taken, one more is not
+        it = self.item(ds["id"], "n" * 16, path="/abcdefg", slots=[slot("s" * 16)])
+        self.assertEqual((it["name"], it["path"], it["slots"][0]["name"]), ("n" * 16, "/abcdefg", "s" * 16))
+        self.over(self.c.post(items, json={"name": "n" * 17, "slots": [slot()]}), 422, "name", "item_name_max", 16,
+                  17)
+        self.over(self.c.post(items, json={"name": "x.jpg", "path": "/abcdefgh", "slots": [slot()]}), 422, "path",
+                  "item_path_max", 8, 9)
+        self.over(self.c.post(items, json={"name": "x.jpg", "slots": [slot("s" * 17)]}), 422, "slots[0].name",
+                  "slot_name_max", 16, 17)
+        # a multi-byte name counts bytes: 8 × "é" is 16 bytes, 9 is 18
+        self.item(ds["id"], "\u00e9" * 8)
+        self.over(self.c.post(items, json={"name": "\u00e9" * 9, "slots": [slot()]}), 422, "name", "item_name_max",
+                  16, 18)
+        # renaming and moving read the same settings
+        self.over(self.c.patch("/api/v1/items/" + it["id"], json={"name": "m" * 17}), 422, "name", "item_name_max",
+                  16, 17)
+        self.over(self.c.patch("/api/v1/items/" + it["id"], json={"path": "/a/b/c/d/e"}), 422, "path",
+                  "item_path_max", 8, 10)
+        # items registered from the bucket too
+        reg = self.c.post(items + "/register-external", json={"items": [
+            {"name": "n" * 17, "path": "/abcdefghi", "slots": [{"name": "s" * 17, "type": "image", "key": "a/b.jpg"}]}]})
+        self.over(reg, 422, "items[0].name", "item_name_max", 16, 17)
+        self.over(reg, 422, "items[0].path", "item_path_max", 8, 10)
+        self.over(reg, 422, "items[0].slots[0].name", "slot_name_max", 16, 17)
+        # a slot named in a read of annotations is a query parameter: 400
+        self.over(self.c.get("/api/v1/items/%s/annotations" % it["id"], query={"slot": "s" * 17}), 400, "slot",
+                  "slot_name_max", 16, 17)
+        self.assertEqual(self.c.get("/api/v1/items/%s/annotations" % it["id"], query={"slot": "s" * 16}).status, 200)
+        # a filter finds a name of any length the setting may allow
+        r = self.c.get("/api/v1/items", query={"dataset_id": ds["id"], "name_contains": "n" * 16})
+        self.assertEqual([i["id"] for i in r.json()["items"]], [it["id"]])
+        self.assertEqual(self.c.get("/api/v1/items", query={"dataset_id": ds["id"],
+                                                            "name_contains": "n" * 2000}).status, 200)
+
+        # classes: the class's name, its properties' names and values, its skeleton's nodes
+        classes = "/api/v1/classes"
+        r = self.c.post(classes, json={"name": "Cat01", "annotation_types": ["tag"]})
+        self.assertEqual(r.status, 201, r.text)
+        self.over(self.c.post(classes, json={"name": "Cat012", "annotation_types": ["tag"]}), 422, "name",
+                  "class_name_max", 5, 6)
+        self.over(self.c.post(classes, json={"name": "Dog", "annotation_types": ["tag"], "properties": [
+            {"name": "colour", "type": "text"}]}), 422, "properties[0].name", "class_name_max", 5, 6)
+        self.over(self.c.post(classes, json={"name": "Dog", "annotation_types": ["tag"], "properties": [
+            {"name": "fur", "type": "single_select", "options": [{"value": "brown!"}]}]}), 422,
+            "properties[0].options[0].value", "class_name_max", 5, 6)
+
+        # an inbound integration's name, a model's name and labels
+        self.assertEqual(self.c.post("/api/v1/integrations", json={"name": "vendor"}).status, 201)
+        self.over(self.c.post("/api/v1/integrations", json={"name": "vendors"}), 422, "name", "integration_name_max",
+                  6, 7)
+        model = {"name": "faces12", "task": "detect", "runtime": "onnx", "input": {"width": 128, "height": 128},
+                 "output": {"decoder": "boxes_scores_classes"}, "labels": ["face"], "queue": "cpu"}
+        r = self.c.post("/api/v1/models", json=model)
+        self.assertEqual(r.status, 201, r.text)
+        model_id = r.json()["id"]
+        r = self.c.post("/api/v1/models", json=dict(model, name="faces123", labels=["face", "faces"]))
+        self.over(r, 422, "name", "model_name_max", 7, 8)
+        self.over(r, 422, "labels[1]", "model_label_max", 4, 5)
+        # a model run's slot is a slot name
+        self.over(self.c.post("/api/v1/models/%s/runs" % model_id,
+                              json={"filters": {"dataset_id": ds["id"]}, "slot": "s" * 17}), 422, "slot",
+                  "slot_name_max", 16, 17)

@@ -223,6 +223,39 @@ class VolumeSeriesTest(mt.MediaTestCase):
         r = self.client.patch("/api/v1/items/%s" % other, json={"name": made[0], "priority": 3})
         self.assertEqual(r.status, 200, r.text)
 
+    def test_names_made_for_series_follow_the_configured_limits(self):
+        """slot_name_max and item_name_max set small, for louped and the worker alike: the series'
+        slot and item names are cut to those limits (not the defaults), at a character boundary, and
+        the API refuses a longer name naming the setting."""
+        self.start_stack(settings={"slot_name_max": "20", "item_name_max": "24"})
+        upload = dt.zip_bytes(mixed(tagged("a-", axial()), tagged("s-", sagittal())))
+        r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
+                             json={"name": "x", "slots": [{"name": "s" * 21, "type": "volume"}]})
+        body = self.assertProblem(r, 422, "slots[0].name")
+        self.assertIn("over the limit of 20 (slot_name_max)", body["errors"][0]["message"])
+        slot = "s" * 20
+        slot_item = self.make_item("short-slot", slots=((slot, "volume"),))
+        self.put_file(slot_item, upload, slot=slot)
+        self.assertEqual(self.wait_item(slot_item)["status"], "ready")
+        self.assertEqual(sorted(self.slots_of(slot_item)), ["s" * 18 + "-2", slot])
+
+        name = "b" + "\u00e9" * 11  # 23 bytes; byte 22 is inside a character
+        self.assertEqual(len(name.encode()), 23)
+        r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
+                             json={"name": name, "slots": [{"name": "v", "type": "volume", "dicom_series": "items"}]})
+        self.assertEqual(r.status, 201, r.text)
+        item_id = r.json()["id"]
+        self.put_file(item_id, upload, slot="v")
+        self.assertEqual(self.wait_item(item_id)["status"], "ready")
+        job = self.job(mt.jobs_of(self, item_id)[-1][0])
+        made = [s["item_name"] for s in job["result"]["series"]]
+        self.assertEqual(made, ["b" + "\u00e9" * 10 + "-2"])
+        other = job["result"]["series"][0]["item_id"]
+        r = self.client.patch("/api/v1/items/%s" % other, json={"name": made[0], "priority": 3})
+        self.assertEqual(r.status, 200, r.text)
+        body = self.assertProblem(self.client.patch("/api/v1/items/%s" % other, json={"name": "c" * 25}), 422, "name")
+        self.assertIn("is 25 bytes long, over the limit of 24 (item_name_max)", body["errors"][0]["message"])
+
     def test_a_broken_series_errs_on_its_own_slot(self):
         self.start_stack(settings={"dicom_max_series": "2"})
         ax = tagged("a-", axial())

@@ -20,6 +20,11 @@ typedef enum lp_in_flags { LP_IN_OPTIONAL = 0, LP_IN_REQUIRED = 1, LP_IN_NULLABL
 /* Non-empty valid UTF-8 string of at most max bytes (0 = cfg->string_max_length). */
 int lp_in_string(lp_req *req, json_t *obj, const char *prefix, const char *name, int flags, size_t max,
                  const char **out);
+/* The same with the limit a setting gives: an over-long value is refused
+ * naming it ("is N bytes long, over the limit of M (setting)"). lp_in_string
+ * with max 0 names string_max_length. */
+int lp_in_string_limit(lp_req *req, json_t *obj, const char *prefix, const char *name, int flags, size_t max,
+                       const char *setting, const char **out);
 /* A UUID in canonical text form. */
 int lp_in_uuid(lp_req *req, json_t *obj, const char *prefix, const char *name, int flags, const char **out);
 /* An integer in [min, max]. */

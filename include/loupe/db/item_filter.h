@@ -43,10 +43,15 @@
 #define LP_ITEMS_IDS_MAX LP_ITEMS_BULK_INLINE_MAX
 /* Items one batch of an items.bulk job changes in one transaction. */
 #define LP_ITEMS_BULK_BATCH 50000
-/* Longest item name, folder path and slot name, in bytes. */
-#define LP_ITEM_NAME_MAX 1024
-#define LP_ITEM_PATH_MAX 4096
-#define LP_SLOT_NAME_MAX 255
+/* Item names, folder paths and slot names are bounded by the settings
+ * item_name_max, item_path_max and slot_name_max; what a filter looks for
+ * (path, name_contains) by LP_ITEM_FILTER_TEXT_MAX, the most
+ * item_name_max and item_path_max may be, so that any item can be found
+ * whatever the settings were when it was made. */
+#define LP_ITEM_FILTER_TEXT_MAX 16384
+/* A workflow stage or state a filter names (items and tasks): stage names
+ * are bounded by string_max_length, and this is the most it may be. */
+#define LP_FILTER_STAGE_NAME_MAX 1048576
 
 /* How field errors are named: FILTER_JSON gives "filters.created.gte",
  * FILTER_QUERY gives "created[gte]" (the list's query parameters). */
@@ -94,10 +99,11 @@ int lp_items_bulk_read_payload(const json_t *payload, const char *team_id, lp_ar
 json_t *lp_items_bulk_audit_data(const json_t *body, int64_t count, const char *job_id);
 
 /* Normalises a folder path: must start with "/", a trailing "/" is dropped,
- * no empty, "." or ".." segments, no control characters, at most
- * LP_ITEM_PATH_MAX bytes. Writes the result (arena) to *out; 0, or -1 with a
- * field error on field. */
-int lp_item_path_normalize(const char *in, lp_arena *a, const char *field, const char **out, lp_error *err);
+ * no empty, "." or ".." segments, no control characters, at most max bytes
+ * (setting, when not NULL, is named in the error: item_path_max). Writes the
+ * result (arena) to *out; 0, or -1 with a field error on field. */
+int lp_item_path_normalize(const char *in, size_t max, const char *setting, lp_arena *a, const char *field,
+                           const char **out, lp_error *err);
 
 /* 1 if s is an RFC 3339 timestamp ("2026-01-02T03:04:05Z", fraction and
  * numeric offset allowed) or a date ("2026-01-02", midnight UTC). */

@@ -85,7 +85,15 @@ typedef struct lp_media_series_put {
     const char *upload_id;
     const lp_media_slot_result *res;  /* the converted series, or NULL: error with reason */
     const char *reason;
+    size_t item_name_max;             /* the settings item_name_max and slot_name_max */
+    size_t slot_name_max;
 } lp_media_series_put;
+
+/* base followed by suffix (arena), base cut short at a character boundary
+ * when the whole would be over max bytes, so that the name made for a
+ * series is one the API takes (max: item_name_max or slot_name_max, at
+ * least 16, more than any suffix). NULL out of memory. */
+char *lp_media_series_name(lp_arena *a, const char *base, const char *suffix, size_t max);
 
 /* Records one series of a DICOM upload beyond the first (docs/VOLUMES.md):
  * a volume slot of the source slot's item named "<slot>-<rank>", or (own_item)
@@ -96,7 +104,7 @@ typedef struct lp_media_series_put {
  * upload made is reused, its media replaced (an item is first looked for by
  * its metadata.series_of in the source item's dataset, whatever its name). The slot's or item's name is cut
  * short (at a character boundary) when the suffix would take the name past
- * LP_SLOT_NAME_MAX or LP_ITEM_NAME_MAX. The slot becomes ready with
+ * in->slot_name_max or in->item_name_max. The slot becomes ready with
  * res, or error with reason; its item is refreshed. item_id receives the
  * item's id, *name (arena) the slot's or the new item's name, *item_made 1
  * when this call made the item (own_item, not found from an earlier upload).

@@ -11,10 +11,15 @@
 
 #include "loupe/core/error.h"
 
+/* A model's name and each of its labels: the settings model_name_max and
+ * model_label_max (these are their defaults, which lp_model_spec_read uses),
+ * never more than LP_MODEL_NAME_CEIL. Tensor names are a fixed bound: they
+ * are held in fixed buffers and in the URLs of a model server's calls. */
 #define LP_MODEL_NAME_MAX 200
+#define LP_MODEL_LABEL_MAX 200
+#define LP_MODEL_NAME_CEIL 4096
 #define LP_MODEL_URL_MAX 2048
 #define LP_MODEL_TENSOR_NAME_MAX 128
-#define LP_MODEL_LABEL_MAX 200
 #define LP_MODEL_SIDE_MAX 8192
 #define LP_MODEL_STRIDES_MAX 8
 
@@ -117,6 +122,18 @@ typedef struct lp_model_spec {
  * ("input.layout", "output.strides[1]", "class_map.face"), all of them
  * reported at once. 0, or -1 with err set. */
 int lp_model_spec_read(const json_t *doc, size_t labels_max, lp_model_spec *out, lp_error *err);
+
+/* The bounds a spec is read under (the settings model_labels_max,
+ * model_name_max and model_label_max). */
+typedef struct lp_model_spec_limits {
+    size_t labels_max; /* most labels */
+    size_t name_max;   /* longest name, in bytes */
+    size_t label_max;  /* longest label, in bytes */
+} lp_model_spec_limits;
+
+/* lp_model_spec_read under lim; an over-long name or label is refused
+ * naming the setting ("… over the limit of 200 (model_name_max)"). */
+int lp_model_spec_read_limits(const json_t *doc, const lp_model_spec_limits *lim, lp_model_spec *out, lp_error *err);
 
 /* The spec as the API shows it and the registry stores it: every member,
  * defaults written out. New reference, or NULL out of memory. */

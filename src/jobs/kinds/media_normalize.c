@@ -688,7 +688,8 @@ static int dicom_record(lp_job_ctx *ctx, const lp_slot_row *slot, const char *up
         char *st = NULL, *md = NULL;
         int made = 0;
         lp_media_series_put put = {.source = slot, .own_item = own_item, .rank = (int)k + 1, .upload_id = upload_id,
-                                   .reason = o[k].reason};
+                                   .reason = o[k].reason, .item_name_max = (size_t)ctx->cfg->item_name_max,
+                                   .slot_name_max = (size_t)ctx->cfg->slot_name_max};
         int bad = o[k].doc && slot_result(ctx, o[k].doc, o[k].merge, &more, &st, &md) != 0;
         put.res = o[k].doc ? &more : NULL;
         bad = bad || lp_db_media_series_put(ctx->db, ctx->arena, &put, item_id, &name, &made, &ctx->err) != 0 ||

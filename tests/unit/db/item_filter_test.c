@@ -64,7 +64,7 @@ static void path_ok(const char *in, const char *want)
     lp_error err;
     const char *out = NULL;
     lp_error_clear(&err);
-    assert_int_equal(lp_item_path_normalize(in, arena, "path", &out, &err), 0);
+    assert_int_equal(lp_item_path_normalize(in, 4096, "item_path_max", arena, "path", &out, &err), 0);
     assert_string_equal(out, want);
 }
 
@@ -73,7 +73,7 @@ static void path_bad(const char *in)
     lp_error err;
     const char *out = NULL;
     lp_error_clear(&err);
-    assert_int_equal(lp_item_path_normalize(in, arena, "path", &out, &err), -1);
+    assert_int_equal(lp_item_path_normalize(in, 4096, "item_path_max", arena, "path", &out, &err), -1);
     assert_true(lp_test_has_field(&err, "path"));
     assert_int_equal(err.code, LP_E_INVALID);
 }
@@ -93,6 +93,15 @@ static void test_path_normalize(void **state)
     path_bad("/a/..");
     path_bad("/a\tb");
     path_bad("/\xff");
+    /* the limit given (item_path_max) is named when a path is over it */
+    lp_error err;
+    const char *out = NULL;
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_path_normalize("/abcdefgh", 8, "item_path_max", arena, "path", &out, &err), -1);
+    assert_string_equal(err.fields[0].message, "is 9 bytes long, over the limit of 8 (item_path_max)");
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_path_normalize("/abcdefg", 8, "item_path_max", arena, "path", &out, &err), 0);
+    assert_string_equal(out, "/abcdefg");
 }
 
 static void test_filter_read(void **state)
@@ -143,6 +152,24 @@ static void test_filter_read(void **state)
     assert_true(lp_test_has_field(&err, "filters.item_ids[1]"));
     assert_true(lp_test_has_field(&err, "filters.created.lte"));
     assert_true(lp_test_has_field(&err, "filters.metadata.a"));
+    json_decref(d);
+
+    /* name_contains takes any name item_name_max may allow (up to 16384 bytes), no more */
+    char *text = lp_arena_alloc(arena, LP_ITEM_FILTER_TEXT_MAX + 2);
+    assert_non_null(text);
+    memset(text, 'n', LP_ITEM_FILTER_TEXT_MAX);
+    text[LP_ITEM_FILTER_TEXT_MAX] = '\0';
+    d = json_pack("{s:s}", "name_contains", text);
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, NULL, arena, &f, &err), 0);
+    assert_int_equal(strlen(f.name_contains), 16384);
+    json_decref(d);
+    strcat(text, "n");
+    d = json_pack("{s:s}", "name_contains", text);
+    lp_error_clear(&err);
+    assert_int_equal(lp_item_filter_read(d, LP_FILTER_JSON, NULL, arena, &f, &err), -1);
+    assert_true(lp_test_has_field(&err, "filters.name_contains"));
+    assert_string_equal(err.fields[0].message, "is 16385 bytes long; the limit is 16384");
     json_decref(d);
 }
 

@@ -176,6 +176,47 @@ static void test_runtime_http(void **state)
     json_decref(doc);
 }
 
+/* The name and each label are bounded by the limits given (model_name_max,
+ * model_label_max), named in the errors; the plain reader uses their defaults. */
+static void test_name_and_label_limits(void **state)
+{
+    (void)state;
+    lp_model_spec s;
+    lp_error err;
+    lp_model_spec_limits lim = {100, 8, 3};
+    json_t *doc = parse("{\"name\": \"a longer name\", \"task\": \"detect\", \"runtime\": \"onnx\", "
+                        "\"input\": {\"width\": 320, \"height\": 240}, \"labels\": [\"cat\", \"horse\"], "
+                        "\"output\": {\"decoder\": \"boxes_scores_classes\"}}");
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read_limits(doc, &lim, &s, &err), -1);
+    assert_int_equal(err.nfields, 2);
+    assert_string_equal(err.fields[0].field, "name");
+    assert_string_equal(err.fields[0].message, "is 13 bytes long, over the limit of 8 (model_name_max)");
+    assert_string_equal(err.fields[1].field, "labels[1]");
+    assert_string_equal(err.fields[1].message, "is 5 bytes long, over the limit of 3 (model_label_max)");
+    /* raised, the same model is read */
+    lim = (lp_model_spec_limits){100, 13, 5};
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read_limits(doc, &lim, &s, &err), 0);
+    assert_string_equal(s.name, "a longer name");
+    /* the defaults: 200 bytes each */
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), 0);
+    json_decref(doc);
+    char name[202];
+    memset(name, 'n', 201);
+    name[201] = '\0';
+    doc = json_pack("{s:s, s:s, s:s, s:{s:i, s:i}, s:[s], s:{s:s}}", "name", name, "task", "detect", "runtime", "onnx",
+                    "input", "width", 320, "height", 240, "labels", name + 1, "output", "decoder",
+                    "boxes_scores_classes");
+    assert_non_null(doc);
+    lp_error_clear(&err);
+    assert_int_equal(lp_model_spec_read(doc, 100, &s, &err), -1);
+    assert_true(has_field(&err, "name"));
+    assert_false(has_field(&err, "labels[0]"));
+    json_decref(doc);
+}
+
 /* The options of the masks, keypoints, text_polygons and logits decoders: read, written back with
  * their defaults, and refused (naming the member) on a decoder that does not have them. */
 static void test_shape_decoder_options(void **state)
@@ -244,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_name_and_label_limits),
         cmocka_unit_test(test_ssd_and_names),
         cmocka_unit_test(test_ssd_split_outputs),
         cmocka_unit_test(test_bad_members_named),
