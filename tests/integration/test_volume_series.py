@@ -165,7 +165,11 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertEqual(len(rows), 1, rows)
         data = json.loads(rows[0][0])
         self.assertEqual(data["name"], "study-2-2")
-        self.assertEqual(data["series_of"], {"item": item_id, "slot": "vol", "rank": 2})
+        # series_of names the slot by its id, as the item's metadata.series_of does, and by its name
+        vol_id = self.slots_of(item_id)["vol"]["id"]
+        self.assertEqual(data["series_of"], {"item": item_id, "slot": vol_id, "slot_name": "vol", "rank": 2})
+        r = self.client.get("/api/v1/items/%s" % other)
+        self.assertEqual(r.json()["metadata"]["series_of"]["slot"], data["series_of"]["slot"])
         self.assertTrue(data["job_id"])
         self.put_file(item_id, dt.zip_bytes(mixed(ax, sag)), slot="vol")
         mt.wait(lambda: len(mt.jobs_of(self, item_id)) == 2 and self.wait_item(item_id)["status"] == "ready"

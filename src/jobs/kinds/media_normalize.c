@@ -650,8 +650,8 @@ static int series_as_items(const lp_slot_row *slot)
 static int audit_series_item(lp_job_ctx *ctx, const lp_slot_row *slot, int rank, const char *item_id,
                              const char *name)
 {
-    json_t *data = json_pack("{s:s, s:{s:s, s:s, s:i}, s:s}", "name", name, "series_of", "item", slot->item_id,
-                             "slot", slot->name, "rank", rank, "job_id", ctx->id);
+    json_t *data = json_pack("{s:s, s:{s:s, s:s, s:s, s:i}, s:s}", "name", name, "series_of", "item", slot->item_id,
+                             "slot", slot->id, "slot_name", slot->name, "rank", rank, "job_id", ctx->id);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     int rc = text ? lp_db_audit(ctx->db, ctx->team_id, NULL, "item.create", "item", item_id, text, &ctx->err)
                   : lp_error_set(&ctx->err, LP_E_NOMEM, "out of memory");
