@@ -13,7 +13,9 @@
  *                                    storage for the worker): live inference — a worker of the
  *                                    model's queue answers over RabbitMQ within model_infer_timeout
  *                                    → 200 {"predictions"}, 504 past it, 503 while
- *                                    model_infer_max_waiting others wait on this node (MANAGE)
+ *                                    model_infer_max_waiting others wait on this node (MANAGE); the
+ *                                    request is suspended while it waits (lp_req_suspend), the HTTP
+ *                                    thread free for other connections
  *   GET    /api/v1/models/{id}/runs/{run}/ranking?strategy=least_confidence|margin|entropy|novelty
  *                                    the run's items in the strategy's rank order, keyset-paged;
  *                                    409 until the run has succeeded (MANAGE)
@@ -21,7 +23,6 @@
  * Every change writes an audit row in its transaction. */
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,7 +429,87 @@ done:
     return rc != 0 ? -1 : lp_api_respond_job_of(req, run_kind(&m), job_id);
 }
 
-/* louped's connections for live inference, made on first use. */
+/* Live inferences of this node waiting for a worker's answer, in all and per team. Each waits on a
+ * thread of its own with a broker connection of its own until the answer or model_infer_timeout (its
+ * HTTP connection suspended, the HTTP thread free): the node's cap bounds those threads and
+ * connections, a team's keeps room for the other teams. A team is in the table while one of its
+ * requests waits (at most the node's cap of them). */
+typedef struct live_team {
+    char team_id[37];
+    int waiting;
+} live_team;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static live_team *live_teams; /* live_teams_n (live_waiting_max) entries, made on first use */
+static int live_teams_n, live_waiting;
+
+/* model_infer_max_waiting, or LIVE_WAITING_DEFAULT. */
+#define LIVE_WAITING_DEFAULT 64
+static int live_waiting_max(const lp_config *cfg)
+{
+    return cfg->model_infer_max_waiting > 0 ? (int)cfg->model_infer_max_waiting : LIVE_WAITING_DEFAULT;
+}
+
+/* model_infer_max_waiting_team, or half of the node's cap (at least 1); never more than the node's. */
+static int live_waiting_team_max(const lp_config *cfg)
+{
+    int node = live_waiting_max(cfg);
+    int team = cfg->model_infer_max_waiting_team > 0 ? (int)cfg->model_infer_max_waiting_team : node / 2;
+    return team < 1 ? 1 : team > node ? node : team;
+}
+
+/* Counts one more live inference of team waiting: 0, or -1 with req->err (503, the cap named) when the
+ * node's or the team's cap is reached. */
+static int live_wait_begin(lp_req *req, const char *team_id)
+{
+    const lp_config *cfg = req->svc->cfg;
+    int max = live_waiting_max(cfg), team_max = live_waiting_team_max(cfg), rc = 0;
+    live_team *t = NULL, *free_slot = NULL;
+
+    pthread_mutex_lock(&live_lock);
+    if (!live_teams && (live_teams = calloc((size_t)max, sizeof *live_teams)))
+        live_teams_n = max;
+    for (int i = 0; i < live_teams_n && !t; i++) {
+        if (live_teams[i].waiting && strcmp(live_teams[i].team_id, team_id) == 0)
+            t = &live_teams[i];
+        else if (!live_teams[i].waiting && !free_slot)
+            free_slot = &live_teams[i];
+    }
+    if (!live_teams)
+        rc = lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
+    else if (live_waiting >= max || (!t && !free_slot))
+        rc = lp_error_set(&req->err, LP_E_UNAVAILABLE,
+                          "%d live inferences are already waiting for a worker on this node (model_infer_max_waiting)",
+                          max);
+    else if (t && t->waiting >= team_max)
+        rc = lp_error_set(&req->err, LP_E_UNAVAILABLE,
+                          "%d live inferences of this team are already waiting for a worker on this node "
+                          "(model_infer_max_waiting_team)", team_max);
+    else {
+        if (!t) {
+            t = free_slot;
+            lp_strlcpy(t->team_id, team_id, sizeof t->team_id);
+        }
+        t->waiting++;
+        live_waiting++;
+    }
+    pthread_mutex_unlock(&live_lock);
+    return rc;
+}
+
+static void live_wait_end(const char *team_id)
+{
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < live_teams_n; i++) {
+        if (live_teams[i].waiting && strcmp(live_teams[i].team_id, team_id) == 0) {
+            live_teams[i].waiting--;
+            live_waiting--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* louped's connections for live inference, made on first use: as many kept as may wait at once. */
 static pthread_mutex_t rpc_lock = PTHREAD_MUTEX_INITIALIZER;
 static lp_amqp_rpc *rpc_pool;
 
@@ -436,22 +517,9 @@ static lp_amqp_rpc *rpc(const lp_config *cfg)
 {
     pthread_mutex_lock(&rpc_lock);
     if (!rpc_pool)
-        rpc_pool = lp_amqp_rpc_new(cfg->amqp_url, cfg->http_threads > 0 ? (int)cfg->http_threads : 16);
+        rpc_pool = lp_amqp_rpc_new(cfg->amqp_url, live_waiting_max(cfg));
     pthread_mutex_unlock(&rpc_lock);
     return rpc_pool;
-}
-
-/* Live inferences of this node waiting for a worker's answer. Each blocks its
- * HTTP thread, and every connection that thread serves, until the answer or
- * model_infer_timeout; the cap keeps the rest of the threads for everything else. */
-static atomic_int live_waiting;
-
-/* model_infer_max_waiting, or half of the HTTP threads (as the server counts them), at least 1. */
-static int live_waiting_max(const lp_config *cfg)
-{
-    long threads = cfg->http_threads ? (long)cfg->http_threads : sysconf(_SC_NPROCESSORS_ONLN);
-    long max = cfg->model_infer_max_waiting ? (long)cfg->model_infer_max_waiting : threads / 2;
-    return max < 1 ? 1 : (int)max;
 }
 
 /* The slot of item to run on: the named one, else the first image slot; it must be a ready image. */
@@ -513,51 +581,103 @@ static int respond_answer(lp_req *req, const char *text, size_t len)
     return rc;
 }
 
+/* One live inference waiting for its answer, on a thread of its own, its request suspended. */
+typedef struct infer_wait {
+    lp_req *req;
+    char team_id[37];
+    lp_amqp_rpc *pool;
+    char queue[LP_QUEUE_FULL_NAME_MAX], live[LP_QUEUE_FULL_NAME_MAX];
+    const char *model_queue; /* the request's arena */
+    char *text;              /* the request */
+} infer_wait;
+
+static void *infer_wait_run(void *cls)
+{
+    infer_wait *w = cls;
+    lp_req *req = w->req;
+    char *answer = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    lp_req_enter(req);
+    /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
+    if (lp_amqp_rpc_call(w->pool, w->live, w->queue, w->text, req->svc->cfg->model_infer_timeout, &answer, &len,
+                         &req->err) == 0)
+        rc = respond_answer(req, answer, len);
+    else if (req->err.code == LP_E_TIMEOUT)
+        lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
+                      w->model_queue);
+    live_wait_end(w->team_id);
+    free(answer);
+    free(w->text);
+    free(w);
+    lp_req_resume(req, rc);
+    return NULL;
+}
+
+/* lp_req_suspend's start: the waiting thread, detached (it resumes the request before it ends). */
+static int infer_wait_start(lp_req *req, void *cls)
+{
+    infer_wait *w = cls;
+    pthread_attr_t attr;
+    pthread_t t;
+    int e = pthread_attr_init(&attr);
+    if (e == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        e = pthread_create(&t, &attr, infer_wait_run, w);
+        pthread_attr_destroy(&attr);
+    }
+    if (e == 0)
+        return 0;
+    live_wait_end(w->team_id);
+    free(w->text);
+    free(w);
+    lp_res_header(req, "Retry-After", "1");
+    return lp_error_set(&req->err, LP_E_UNAVAILABLE, "cannot start a thread to wait for a worker's answer: %s",
+                        strerror(e));
+}
+
 /* Asks a worker of m's queue to run m (at the version read) on what target names — {"item_id", "slot", and
  * the slot's row as read: "slot_id", "width", "height", "storage", "media"}, or {"image_id"}; stolen — and
- * answers with what it says. */
+ * suspends the request until it answers (infer_wait_run answers with what it says). */
 static int ask_worker(lp_req *req, const lp_model_row *m, json_t *target)
 {
     const lp_config *cfg = req->svc->cfg;
     json_t *msg;
     lp_amqp_rpc *pool;
-    char queue[LP_QUEUE_FULL_NAME_MAX], live[LP_QUEUE_FULL_NAME_MAX], *text = NULL, *answer = NULL;
-    size_t len = 0;
+    infer_wait *w = NULL;
+    char *text = NULL;
     int rc = -1;
-
-    lp_queue_work_name(m->queue, queue);
-    lp_queue_live_name(m->queue, live);
     msg = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I}", "v", 1, "rpc", LP_MODEL_INFER_RPC, "team_id", req->who.team_id,
                     "model_id", m->id, "model_version", (json_int_t)m->version, "expires_at_ms",
                     (json_int_t)(lp_now_wall_ms() + cfg->model_infer_timeout));
     if (!msg || !target || json_object_update(msg, target) != 0 || !(text = json_dumps(msg, JSON_COMPACT)) ||
-        !(pool = rpc(cfg))) {
+        !(pool = rpc(cfg)) || !(w = calloc(1, sizeof *w))) {
         lp_error_set(&req->err, LP_E_NOMEM, "out of memory asking for an inference");
         goto done;
     }
-    int max = live_waiting_max(cfg);
-    if (atomic_fetch_add(&live_waiting, 1) >= max) {
-        atomic_fetch_sub(&live_waiting, 1);
-        lp_res_header(req, "Retry-After", "1");
-        lp_error_set(&req->err, LP_E_UNAVAILABLE,
-                     "%d live inferences are already waiting for a worker on this node (model_infer_max_waiting)", max);
-        lp_error_hint(&req->err, "retry after a moment; for many items start a batch run (POST /api/v1/models/%s/runs)",
-                      m->id);
+    if (live_wait_begin(req, req->who.team_id) != 0) {
+        if (req->err.code == LP_E_UNAVAILABLE) {
+            lp_res_header(req, "Retry-After", "1");
+            lp_error_hint(&req->err, "retry after a moment; for many items start a batch run "
+                                     "(POST /api/v1/models/%s/runs)", m->id);
+        }
         goto done;
     }
-    /* the workers' live queue (nothing written to disk on the way); without one, the work queue */
-    int called = lp_amqp_rpc_call(pool, live, queue, text, cfg->model_infer_timeout, &answer, &len, &req->err);
-    atomic_fetch_sub(&live_waiting, 1);
-    if (called != 0) {
-        if (req->err.code == LP_E_TIMEOUT)
-            lp_error_hint(&req->err, "no worker of queue %s answered within model_infer_timeout; is one running?",
-                          m->queue);
-        goto done;
-    }
-    rc = respond_answer(req, answer, len);
+    w->req = req;
+    lp_strlcpy(w->team_id, req->who.team_id, sizeof w->team_id);
+    w->pool = pool;
+    w->model_queue = m->queue;
+    lp_queue_work_name(m->queue, w->queue);
+    lp_queue_live_name(m->queue, w->live);
+    w->text = text;
+    text = NULL;
+    lp_req_suspend(req, infer_wait_start, w);
+    w = NULL;
+    rc = 0;
 
 done:
-    free(answer);
+    free(w);
     free(text);
     json_decref(target);
     json_decref(msg);

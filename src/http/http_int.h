@@ -32,6 +32,9 @@ struct lp_req_internal {
     lp_body_sink sink;
     struct lp_db *db;          /* lp_req_db's connection; released at the end of the handler's turn */
     struct lp_db *db_read;     /* lp_req_db_read's replica connection (NULL: none, or the primary's above) */
+    int (*suspend_start)(lp_req *req, void *cls); /* lp_req_suspend's, until the server calls it */
+    void *suspend_cls;
+    int suspended;             /* suspended, or resumed and not yet answered (the HTTP thread's) */
 };
 
 /* MHD_OPTION_UNESCAPE_CALLBACK: decodes %XX in place except %00, which stays

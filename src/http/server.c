@@ -10,6 +10,10 @@
  *   2. body chunks — append to the bounded body buffer (or note it is too big);
  *   3. body done   — authenticate, check the route's permission, run the
  *                    handler, and queue its response or its problem+json.
+ * A handler (or a streamed body's end) may instead suspend the request
+ * (lp_req_suspend): the connection is suspended, start hands the request to
+ * a finisher, and lp_req_resume from the finisher's thread resumes it; the
+ * library then calls on_request once more, which answers.
  * on_completed records metrics and the access log and frees everything. */
 #include "loupe/http/server.h"
 
@@ -40,6 +44,11 @@ struct lp_http_server {
     char id_prefix[9];
     pthread_mutex_t idle_mu;
     pthread_cond_t idle_cv;
+    /* requests suspended and not yet resumed; lp_req_resume resumes under susp_mu, so that
+     * lp_http_server_stop, waiting here for none, never stops the daemon in the middle of one */
+    long suspended;
+    pthread_mutex_t susp_mu;
+    pthread_cond_t susp_cv;
 };
 
 static size_t body_limit(const lp_http_server *srv, lp_body_kind kind)
@@ -278,6 +287,53 @@ static void dispatch(lp_req *req)
     lp_req_db_release(req);
 }
 
+void lp_req_suspend(lp_req *req, int (*start)(lp_req *req, void *cls), void *cls)
+{
+    req->in->suspend_start = start;
+    req->in->suspend_cls = cls;
+}
+
+void lp_req_enter(const lp_req *req) { log_enter(req); }
+
+void lp_req_resume(lp_req *req, int rc)
+{
+    struct lp_req_internal *in = req->in;
+    lp_http_server *srv = in->srv;
+    struct MHD_Connection *conn = in->conn;
+    if (rc != 0)
+        in->failed = 1;
+    lp_req_db_release(req); /* the finisher's turn is over as a handler's is */
+    log_leave();
+    /* req is the connection's HTTP thread's again once resumed: touch nothing of it below */
+    pthread_mutex_lock(&srv->susp_mu);
+    MHD_resume_connection(conn);
+    srv->suspended--;
+    pthread_cond_broadcast(&srv->susp_cv);
+    pthread_mutex_unlock(&srv->susp_mu);
+}
+
+/* The handler's turn is over and it asked to answer later: suspends the
+ * connection and hands the request to its finisher (lp_req_suspend). */
+static enum MHD_Result suspend(lp_req *req)
+{
+    struct lp_req_internal *in = req->in;
+    lp_http_server *srv = in->srv;
+    int (*start)(lp_req *, void *) = in->suspend_start;
+    in->suspend_start = NULL;
+    in->suspended = 1;
+    pthread_mutex_lock(&srv->susp_mu);
+    srv->suspended++;
+    pthread_mutex_unlock(&srv->susp_mu);
+    MHD_suspend_connection(in->conn);
+    log_leave();
+    if (start(req, in->suspend_cls) != 0) {
+        if (req->err.code == LP_OK)
+            lp_error_set(&req->err, LP_E_INTERNAL, "the request could not be handed over to be answered later");
+        lp_req_resume(req, -1);
+    }
+    return MHD_YES;
+}
+
 typedef struct header_size {
     size_t bytes;
 } header_size;
@@ -450,6 +506,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (!in->failed && req->route->body == LP_BODY_STREAM) {
             dispatch(req); /* authenticates, then the handler registers its sink */
+            if (!in->failed && in->suspend_start) {
+                lp_error_set(&req->err, LP_E_INTERNAL, "a streamed body's handler suspends from the body's end");
+                in->suspend_start = NULL;
+                in->failed = 1;
+            }
             if (!in->failed && !in->has_sink && !in->response) {
                 lp_error_set(&req->err, LP_E_INTERNAL, "the upload handler registered no body sink");
                 in->failed = 1;
@@ -490,6 +551,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (in->suspended) {
+        /* lp_req_resume was called (a suspended connection gets no calls): answer what the finisher left */
+        in->suspended = 0;
+        goto answer;
+    }
     if (in->status) /* already answered (early refusal) */
         return MHD_YES;
     if (!in->failed && in->has_sink) {
@@ -502,6 +568,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->body_len = in->body.len;
         dispatch(req);
     }
+    if (!in->failed && in->suspend_start)
+        return suspend(req);
+answer:
     log_enter(req);
     if (in->failed) {
         sink_release(in); /* undo a failed upload's partial write before the client hears of it */
@@ -578,6 +647,8 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
     srv->routes = routes;
     srv->nroutes = nroutes;
     pthread_mutex_init(&srv->idle_mu, NULL);
+    pthread_mutex_init(&srv->susp_mu, NULL);
+    pthread_cond_init(&srv->susp_cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -590,7 +661,7 @@ lp_http_server *lp_http_server_start(const lp_services *svc, const lp_route *rou
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO |
-                         MHD_USE_ERROR_LOG;
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, cfg->http_bind, &v4->sin_addr) == 1) {
@@ -675,8 +746,19 @@ void lp_http_server_stop(lp_http_server *srv)
 {
     if (!srv)
         return;
-    if (srv->daemon)
+    if (srv->daemon) {
+        /* stopping the library with a suspended connection would free a request its finisher holds;
+         * finishers resume in bounded time (lp_req_suspend) */
+        pthread_mutex_lock(&srv->susp_mu);
+        if (srv->suspended > 0)
+            LP_INFO("http", "waiting for %ld suspended request(s) to be answered", srv->suspended);
+        while (srv->suspended > 0)
+            pthread_cond_wait(&srv->susp_cv, &srv->susp_mu);
+        pthread_mutex_unlock(&srv->susp_mu);
         MHD_stop_daemon(srv->daemon);
+    }
+    pthread_mutex_destroy(&srv->susp_mu);
+    pthread_cond_destroy(&srv->susp_cv);
     pthread_mutex_destroy(&srv->idle_mu);
     pthread_cond_destroy(&srv->idle_cv);
     free(srv);

@@ -287,47 +287,59 @@ class ModelsTest(lh.LoupeTestCase):
         self.assertEqual(self.query("SELECT id FROM model_inputs"), [[young]])
 
     def test_live_inferences_waiting_at_once_are_capped(self):
-        """Live inference holds its HTTP thread while it waits for a worker: a model whose queue has no
-        worker, and more requests at once than model_infer_max_waiting, get 503 with Retry-After at
-        once instead of holding every thread (and the connections those serve) until
-        model_infer_timeout; the node answers other requests meanwhile."""
-        d = self.start_louped({"net_allow": "127.0.0.2/32", "http_threads": "4", "model_infer_timeout": "3s",
-                               "model_infer_max_waiting": "2"})
-        c = d.client(api_key=self.boot["api_key"])
-        m = c.post("/api/v1/models", json=kserve(queue="gpu")).json()  # no worker consumes gpu here
-        path = "/api/v1/models/%s/infer" % m["id"]
+        """Live inferences waiting for a worker at once are capped per node (model_infer_max_waiting) and
+        per team (model_infer_max_waiting_team): to a model whose queue has no worker, a team's requests
+        past its share, and anyone's past the node's, get 503 with Retry-After at once naming the cap;
+        the rest wait, side by side, until model_infer_timeout. The one HTTP thread serves other
+        requests meanwhile (the waits are suspended), and the images of every request are deleted."""
+        d = self.start_louped({"net_allow": "127.0.0.2/32", "http_threads": "1", "model_infer_timeout": "3s",
+                               "model_infer_max_waiting": "3", "model_infer_max_waiting_team": "2"})
+        rival = self.bootstrap(team="Rivals", email="r@example.com")["api_key"]
+        paths = {}
+        for key in (self.boot["api_key"], rival):
+            m = d.client(api_key=key).post("/api/v1/models", json=kserve(queue="gpu")).json()  # no gpu worker
+            paths[key] = "/api/v1/models/%s/infer" % m["id"]
         png = b"\x89PNG\r\n\x1a\n not decoded by louped"
+        c = d.client(api_key=self.boot["api_key"])
         # the broker's topology is declared once louped is up: the first answer is the timeout
-        lh.wait_until(lambda: c.post(path, data=png, headers={"Content-Type": "image/png"}).status == 504,
-                      timeout=30, interval=0.5, message="live inference to reach the broker")
+        lh.wait_until(lambda: c.post(paths[self.boot["api_key"]], data=png, headers={"Content-Type": "image/png"})
+                      .status == 504, timeout=30, interval=0.5, message="live inference to reach the broker")
         answers = []
 
-        def infer():
-            r = d.client(api_key=self.boot["api_key"], timeout=60).post(path, data=png,
-                                                                          headers={"Content-Type": "image/png"})
-            answers.append((r.status, time.monotonic() - t0, r))
+        def infer(key):
+            r = d.client(api_key=key, timeout=60).post(paths[key], data=png, headers={"Content-Type": "image/png"})
+            answers.append((key, r.status, time.monotonic() - t0, r))
         t0 = time.monotonic()
-        threads = [threading.Thread(target=infer) for _ in range(6)]
+        threads = [threading.Thread(target=infer, args=(self.boot["api_key"],)) for _ in range(4)]
         for t in threads:
             t.start()
-        time.sleep(1)
-        t = time.monotonic()
-        self.assertEqual(d.client().get("/healthz").status, 200)
-        self.assertLess(time.monotonic() - t, 1.0)
+        time.sleep(1)  # the team's share waits; then the rival team comes
+        threads += [threading.Thread(target=infer, args=(rival,)) for _ in range(2)]
+        for t in threads[4:]:
+            t.start()
+        time.sleep(0.5)
+        for _ in range(3):
+            t = time.monotonic()
+            self.assertEqual(d.client().get("/healthz").status, 200)
+            self.assertEqual(c.get("/api/v1/models").status, 200)
+            self.assertLess(time.monotonic() - t, 0.5)
         for t in threads:
             t.join()
         self.assertEqual(len(answers), 6)
-        self.assertTrue(set(a[0] for a in answers) <= {503, 504}, answers)
-        refused = [(at, r) for status, at, r in answers if status == 503]
-        self.assertTrue(refused, answers)
-        for _, r in refused:
-            self.assertEqual(r.header("Retry-After"), "1")
-            self.assertIn("model_infer_max_waiting", r.json()["detail"])
-        self.assertLess(min(at for at, _ in refused), 2.0)
-        # never more than two waited at once: any three timeouts end a whole wait (3 s) apart
-        ends = sorted(at for status, at, _ in answers if status == 504)
-        self.assertTrue(all(ends[i + 2] - ends[i] > 2.5 for i in range(len(ends) - 2)), answers)
-        # the images of the refused requests are gone with them
+
+        def got(key, status):
+            return [(at, r) for k, s, at, r in answers if k == key and s == status]
+        self.assertEqual((len(got(self.boot["api_key"], 504)), len(got(self.boot["api_key"], 503))), (2, 2), answers)
+        self.assertEqual((len(got(rival, 504)), len(got(rival, 503))), (1, 1), answers)
+        for key, cap in ((self.boot["api_key"], "(model_infer_max_waiting_team)"), (rival, "(model_infer_max_waiting)")):
+            for at, r in got(key, 503):
+                self.assertEqual(r.header("Retry-After"), "1")
+                self.assertIn(cap, r.json()["detail"])
+                self.assertLess(at, 2.0)
+        # the waits ran side by side: each ended a whole wait after it began
+        for at, r in got(self.boot["api_key"], 504):
+            self.assertTrue(2.8 < at < 4.5, (at, r.text))
+        # the images of every request are gone with them
         lh.wait_until(lambda: self.query("SELECT count(*) FROM model_inputs") == [["0"]], timeout=10, interval=0.1,
                       message="the images' notes to go")
 

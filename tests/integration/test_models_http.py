@@ -4,11 +4,16 @@ boxes_scores_classes decoder turns into a known box, stored by a batch run and a
 inference (on an item and on an image body); a V7-style server gets the image as a PNG and answers
 the box itself; a 500 then a 200 is retried; a slow server fails the run and the live inference with
 a sentence naming it and model_http_timeout; a model the server does not have is refused naming the
-spec member; an endpoint on a refused address is a 422 naming endpoint.url at registration."""
+spec member; an endpoint on a refused address is a 422 naming endpoint.url at registration. Live
+inferences waiting on a slow server, or on a queue no worker consumes, hold no HTTP thread (other
+requests answer at once), a client gone while its request waits leaves nothing behind, and louped
+stops with requests waiting."""
 # ctest-timeout: 300
 
 import base64
 import json
+import os
+import socket
 import struct
 import threading
 import time
@@ -426,6 +431,141 @@ class ModelsHttpTest(ImageItems, lh.LoupeTestCase):
         self.assertProblem(s.post(path, data=png_grey(8, 8), headers={"Content-Type": "image/png"}), 403)
         # Live inference stores nothing.
         self.assertEqual(self.query("SELECT count(*) FROM predictions")[0][0], "0")
+
+    def inputs_left(self):
+        """Live inference images still noted (model_inputs) and still in storage."""
+        folder = os.path.join(self.sandbox.storage_dir, "models", self.team, "inputs")
+        files = os.listdir(folder) if os.path.isdir(folder) else []
+        return int(self.query("SELECT count(*) FROM model_inputs")[0][0]), len(files)
+
+    def assert_fast(self, d, model_id):
+        """/healthz and an API read answer within half a second."""
+        for path, client in (("/healthz", d.client()), ("/api/v1/models/" + model_id,
+                                                        d.client(api_key=self.boot["api_key"]))):
+            t = time.monotonic()
+            r = client.get(path, timeout=5)
+            self.assertEqual(r.status, 200, r.text)
+            self.assertLess(time.monotonic() - t, 0.5, path)
+
+    def test_live_inference_waits_without_an_http_thread(self):
+        """A live inference is suspended while it waits for the worker's answer, its HTTP thread free:
+        with two HTTP threads, eight inferences (items and image bodies) waiting on a slow model
+        server, then sixteen on a queue no worker consumes, leave /healthz and the API answering
+        within half a second; the answers are as before (200 with Server-Timing, the worker's own
+        errors, 504 past
+        model_infer_timeout, every wait ending about model_infer_timeout after it began rather than
+        one after another) and the images are deleted."""
+        self.worker(model_http_timeout="20s")
+        item = self.grey_item()
+        m = self.kserve()
+        nobody = self.kserve(name="nobody", queue="gpu")  # no worker consumes gpu here
+        d = self.start_louped(dict(NET, http_threads="2", model_infer_timeout="4s", model_infer_max_waiting="32"))
+        key = self.boot["api_key"]
+        r = d.client(api_key=key).post("/api/v1/models/%s/infer" % m["id"], json={"item_id": item})
+        self.assertEqual(r.status, 200, r.text)  # the live queue is declared and consumed
+
+        def burst(model_id, n):
+            answers, path = [], "/api/v1/models/%s/infer" % model_id
+
+            def infer(i):
+                c, t = d.client(api_key=key, timeout=60), time.monotonic()
+                if i % 4:
+                    r = c.post(path, json={"item_id": item})
+                else:
+                    r = c.post(path, data=png_grey(W, H), headers={"Content-Type": "image/png"})
+                answers.append((r.status, time.monotonic() - t, r))
+            threads = [threading.Thread(target=infer, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            return threads, answers
+
+        n = 8
+        before = len(self.server.posts("/v2/models/det/infer"))
+        self.server.plan(*[("sleep", 1)] * n)
+        threads, answers = burst(m["id"], n)
+        lh.wait_until(lambda: len(self.server.posts("/v2/models/det/infer")) > before, timeout=10, interval=0.05,
+                      message="the model server to be asked")
+        while any(t.is_alive() for t in threads):
+            self.assert_fast(d, m["id"])
+            time.sleep(0.2)
+        self.assertEqual(len(answers), n)
+        # what the worker answered (200; or, behind its own backlog of a slow server, a deadline it
+        # passed: a 504 or 503 "inference failed: …"), or the wait's own 504: never the cap's 503
+        self.assertTrue(set(a[0] for a in answers) <= {200, 503, 504}, [(a[0], a[2].text) for a in answers])
+        for status, _, r in answers:
+            if status == 503:
+                self.assertTrue(r.json()["detail"].startswith("inference failed: "), r.text)
+        done = [r for status, _, r in answers if status == 200]
+        self.assertTrue(done, [(a[0], a[2].text) for a in answers])
+        for r in done:
+            self.assertEqual(len(r.json()["predictions"]), 1, r.text)
+            self.assertRegex(r.header("Server-Timing") or "", r"^worker;dur=[0-9.]+")
+        for status, took, r in answers:
+            self.assertLess(took, 6.5, (status, r.text))
+            if status == 504:  # the wait's own, or the worker's model server past the request's deadline
+                self.assertTrue("model_infer_timeout" in r.json().get("hint", "") or
+                                "(model_http_timeout)" in r.json()["detail"], r.text)
+
+        n = 16
+        threads, answers = burst(nobody["id"], n)
+        time.sleep(0.5)
+        while any(t.is_alive() for t in threads):
+            self.assert_fast(d, m["id"])
+            time.sleep(0.2)
+        self.assertEqual([a[0] for a in answers], [504] * n, [a[2].text for a in answers])
+        for _, took, r in answers:
+            self.assertGreater(took, 3.5)
+            self.assertLess(took, 6.5)  # side by side, not one after another
+            self.assertIn("no worker of queue gpu answered within model_infer_timeout", r.json().get("hint", ""))
+        lh.wait_until(lambda: self.inputs_left() == (0, 0), timeout=10, interval=0.1, message="the images to go")
+
+    def test_suspended_client_leaving_and_shutdown(self):
+        """A client that disconnects while its live inference waits leaves nothing behind once the
+        wait ends (its image deleted, louped serving); louped stopped with inferences waiting answers
+        or closes them, deletes their images and exits cleanly."""
+        nobody = self.kserve(name="nobody", queue="gpu")
+        path = "/api/v1/models/%s/infer" % nobody["id"]
+        key = self.boot["api_key"]
+        d = self.start_louped(dict(NET, http_threads="1", model_infer_timeout="3s", shutdown_grace="1s"))
+        lh.wait_until(lambda: d.client(api_key=key).post(path, data=b"x", headers={"Content-Type": "image/png"})
+                      .status == 504, timeout=30, interval=0.5, message="live inference to reach the broker")
+
+        body = png_grey(16, 16)
+        socks = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: ApiKey %s\r\nContent-Type: image/png\r\n"
+                       "Content-Length: %d\r\n\r\n" % (path, key, len(body))).encode() + body)
+            socks.append(s)
+        lh.wait_until(lambda: self.inputs_left() == (3, 3), timeout=10, interval=0.05, message="the images to be in")
+        for s in socks:
+            s.close()
+        self.assert_fast(d, nobody["id"])  # one HTTP thread, three suspended requests
+        lh.wait_until(lambda: self.inputs_left() == (0, 0), timeout=10, interval=0.1,
+                      message="the images of the clients gone to be deleted")
+        self.assert_fast(d, nobody["id"])
+
+        answers = []
+
+        def infer():
+            try:
+                r = d.client(api_key=key, timeout=30).post(path, data=body, headers={"Content-Type": "image/png"})
+                answers.append(r.status)
+            except OSError as e:  # closed at shutdown
+                answers.append(type(e).__name__)
+        threads = [threading.Thread(target=infer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        lh.wait_until(lambda: self.inputs_left() == (4, 4), timeout=10, interval=0.05, message="the images to be in")
+        t = time.monotonic()
+        self.assertEqual(d.stop(timeout=20), 0)
+        self.assertLess(time.monotonic() - t, 8)
+        for t in threads:
+            t.join()
+        self.assertEqual(len(answers), 4)
+        self.assertTrue(all(a == 504 or isinstance(a, str) for a in answers), answers)
+        self.assertEqual(self.inputs_left(), (0, 0))
+        self.assertNotIn("AddressSanitizer", d.log())
 
 
 if __name__ == "__main__":

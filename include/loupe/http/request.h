@@ -152,6 +152,32 @@ typedef struct lp_body_sink {
 } lp_body_sink;
 int lp_req_stream_body(lp_req *req, const lp_body_sink *sink);
 
+/* Answering later, from another thread. A handler, or a streamed body's end (sink->end), that would
+ * otherwise block its HTTP thread while it waits (a worker's answer over the broker) calls
+ * lp_req_suspend(req, start, cls) as its last step and returns 0 without a response. When the handler's
+ * turn is over (its database connection released) the server suspends the connection — its HTTP thread
+ * goes on serving its other connections — and calls start(req, cls) on that thread. start hands req to
+ * whoever will finish it (a thread it starts) and returns 0; or it returns -1 with req->err set, and the
+ * request is answered with that error at once.
+ *
+ * From then on req belongs to that finisher alone: it may call lp_req_enter first (so that its log lines
+ * carry the request's id and trace), builds the answer as a handler would (lp_res_*, lp_res_header; or
+ * req->err), and calls lp_req_resume(req, rc) exactly once, from any thread, with rc as a handler's
+ * return; after that it touches req no more. The server then answers on the connection's HTTP thread
+ * (Server-Timing and every other header as the finisher set them; an error as problem+json, after a
+ * streamed body's cleanup ran).
+ *
+ * While suspended the request counts as in flight (lp_http_server_wait_idle waits for it); its
+ * connection is neither read nor timed out, so a client that leaves is noticed only after the resume,
+ * and the request then completes as any other (the sink's cleanup, the access log: 499).
+ * lp_http_server_stop waits for every suspended request to be resumed before it closes connections:
+ * a finisher must resume within a bounded time. A handler that returns -1 after lp_req_suspend is
+ * answered with its error and start is never called. */
+void lp_req_suspend(lp_req *req, int (*start)(lp_req *req, void *cls), void *cls);
+void lp_req_resume(lp_req *req, int rc);
+/* Makes the calling thread log as the request (its id and trace), for a finisher's thread. */
+void lp_req_enter(const lp_req *req);
+
 /* Fails with 403 unless the caller holds perm. */
 int lp_req_require(lp_req *req, lp_perm perm);
 

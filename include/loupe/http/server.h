@@ -6,10 +6,14 @@
  * lives in the request's arena, created when the headers arrive and freed in
  * MHD's completion callback. Nothing on the request path takes a global lock:
  * metrics are atomic counters, the pool has its own short critical section.
+ * A handler that would wait for another process instead suspends its request
+ * (lp_req_suspend, loupe/http/request.h; MHD_ALLOW_SUSPEND_RESUME): the
+ * thread serves its other connections until a finisher resumes it.
  *
  * Shutdown: lp_http_server_quiesce stops accepting new connections;
- * lp_http_server_wait_idle waits for requests already begun to complete;
- * lp_http_server_stop closes what is left. */
+ * lp_http_server_wait_idle waits for requests already begun (suspended ones
+ * too) to complete; lp_http_server_stop waits for every suspended request to
+ * be resumed, then closes what is left. */
 #ifndef LOUPE_HTTP_SERVER_H
 #define LOUPE_HTTP_SERVER_H
 
