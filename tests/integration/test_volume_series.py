@@ -195,24 +195,21 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertEqual(sorted(i["name"] for i in r.json()["items"]), ["exam", "series two", "study-2"])
         self.assertEqual(len(self.query(audit)), 1)
 
-    def test_names_made_for_series_stay_within_the_name_limits(self):
-        """A slot named with the longest name a slot may have (255 bytes) and an item with the longest
-        item name (1024 bytes, multi-byte characters up to its end): the series' slot and item are
-        named with the base cut short at a character boundary so that "-2" fits, and the API takes
-        those names (an annotation read by slot; a 257-byte slot name was refused)."""
-        self.start_stack()
-        upload = dt.zip_bytes(mixed(tagged("a-", axial()), tagged("s-", sagittal())))
-        slot = "s" * 255
-        slot_item = self.make_item("long-slot", slots=((slot, "volume"),))
+    def series_slot_named(self, upload, item_name, length):
+        """An item whose volume slot is named with length bytes, given upload (two series): its
+        second series' slot is named with the base cut by two bytes, so that "-2" fits. The item."""
+        slot = "s" * length
+        slot_item = self.make_item(item_name, slots=((slot, "volume"),))
         self.put_file(slot_item, upload, slot=slot)
         self.assertEqual(self.wait_item(slot_item)["status"], "ready")
-        self.assertEqual(sorted(self.slots_of(slot_item)), ["s" * 253 + "-2", slot])
-        for name in self.slots_of(slot_item):
-            r = self.client.get("/api/v1/items/%s/annotations" % slot_item, query={"slot": name})
-            self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(sorted(self.slots_of(slot_item)), ["s" * (length - 2) + "-2", slot])
+        return slot_item
 
-        name = "a" + "\u00e9" * 511  # 1023 bytes; byte 1022 is inside a character
-        self.assertEqual(len(name.encode()), 1023)
+    def series_item_named(self, upload, first, accents):
+        """An item named first + accents two-byte characters (its last byte but one inside a
+        character), one item per series: the second series' item is named with the base cut at
+        the character boundary before "-2", and the API takes that name. Its id."""
+        name = first + "\u00e9" * accents
         r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
                              json={"name": name, "slots": [{"name": "v", "type": "volume", "dicom_series": "items"}]})
         self.assertEqual(r.status, 201, r.text)
@@ -221,11 +218,25 @@ class VolumeSeriesTest(mt.MediaTestCase):
         self.assertEqual(self.wait_item(item_id)["status"], "ready")
         job = self.job(mt.jobs_of(self, item_id)[-1][0])
         made = [s["item_name"] for s in job["result"]["series"]]
-        self.assertEqual(made, ["a" + "\u00e9" * 510 + "-2"])
+        self.assertEqual(made, [first + "\u00e9" * (accents - 1) + "-2"])
         other = job["result"]["series"][0]["item_id"]
-        self.assertEqual(self.wait_item(other)["status"], "ready")
         r = self.client.patch("/api/v1/items/%s" % other, json={"name": made[0], "priority": 3})
         self.assertEqual(r.status, 200, r.text)
+        return other
+
+    def test_names_made_for_series_stay_within_the_name_limits(self):
+        """A slot named with the longest name a slot may have (255 bytes) and an item with the longest
+        item name (1024 bytes, multi-byte characters up to its end): the series' slot and item are
+        named with the base cut short at a character boundary so that "-2" fits, and the API takes
+        those names (an annotation read by slot; a 257-byte slot name was refused)."""
+        self.start_stack()
+        upload = dt.zip_bytes(mixed(tagged("a-", axial()), tagged("s-", sagittal())))
+        slot_item = self.series_slot_named(upload, "long-slot", 255)
+        for name in self.slots_of(slot_item):
+            r = self.client.get("/api/v1/items/%s/annotations" % slot_item, query={"slot": name})
+            self.assertEqual(r.status, 200, r.text)
+        other = self.series_item_named(upload, "a", 511)  # 1023 bytes; byte 1022 is inside a character
+        self.assertEqual(self.wait_item(other)["status"], "ready")
 
     def test_names_made_for_series_follow_the_configured_limits(self):
         """slot_name_max and item_name_max set small, for louped and the worker alike: the series'
@@ -237,26 +248,8 @@ class VolumeSeriesTest(mt.MediaTestCase):
                              json={"name": "x", "slots": [{"name": "s" * 21, "type": "volume"}]})
         body = self.assertProblem(r, 422, "slots[0].name")
         self.assertIn("over the limit of 20 (slot_name_max)", body["errors"][0]["message"])
-        slot = "s" * 20
-        slot_item = self.make_item("short-slot", slots=((slot, "volume"),))
-        self.put_file(slot_item, upload, slot=slot)
-        self.assertEqual(self.wait_item(slot_item)["status"], "ready")
-        self.assertEqual(sorted(self.slots_of(slot_item)), ["s" * 18 + "-2", slot])
-
-        name = "b" + "\u00e9" * 11  # 23 bytes; byte 22 is inside a character
-        self.assertEqual(len(name.encode()), 23)
-        r = self.client.post("/api/v1/datasets/%s/items" % self.dataset_id,
-                             json={"name": name, "slots": [{"name": "v", "type": "volume", "dicom_series": "items"}]})
-        self.assertEqual(r.status, 201, r.text)
-        item_id = r.json()["id"]
-        self.put_file(item_id, upload, slot="v")
-        self.assertEqual(self.wait_item(item_id)["status"], "ready")
-        job = self.job(mt.jobs_of(self, item_id)[-1][0])
-        made = [s["item_name"] for s in job["result"]["series"]]
-        self.assertEqual(made, ["b" + "\u00e9" * 10 + "-2"])
-        other = job["result"]["series"][0]["item_id"]
-        r = self.client.patch("/api/v1/items/%s" % other, json={"name": made[0], "priority": 3})
-        self.assertEqual(r.status, 200, r.text)
+        self.series_slot_named(upload, "short-slot", 20)
+        other = self.series_item_named(upload, "b", 11)  # 23 bytes; byte 22 is inside a character
         body = self.assertProblem(self.client.patch("/api/v1/items/%s" % other, json={"name": "c" * 25}), 422, "name")
         self.assertIn("is 25 bytes long, over the limit of 24 (item_name_max)", body["errors"][0]["message"])
 
