@@ -158,6 +158,15 @@ class MediaTestCase(lh.LoupeTestCase):
             return body if body["status"] in ("ready", "error") else None
         return lh.wait_until(done, timeout=timeout, interval=0.2, message="item %s to be ready or error" % item_id)
 
+    def put_slow_image(self, name="big.jpg"):
+        """A 7000 x 5000 JPEG uploaded into a new item: its normalization takes seconds, long enough
+        to kill a worker in the middle of it. The item's id."""
+        big = self.path(name)
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=7000x5000", "-frames:v", "1", "-q:v", "4", big)
+        item_id = self.make_item(name)
+        self.put_file(item_id, big, content_type="image/jpeg")
+        return item_id
+
     def upload_and_wait(self, name, data, slot_type="image", content_type="application/octet-stream", timeout=120):
         item_id = self.make_item(name, slots=(("0", slot_type),))
         self.put_file(item_id, data, content_type=content_type)

@@ -80,10 +80,7 @@ class TmpDirsTest(mt.MediaTestCase):
 
     def test_killed_worker_directories_removed_by_the_next(self):
         self.stack()
-        big = self.path("big.jpg")
-        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=7000x5000", "-frames:v", "1", "-q:v", "4", big)
-        item_id = self.make_item("big.jpg")
-        self.put_file(item_id, big, content_type="image/jpeg")
+        item_id = self.put_slow_image()
         worker = self.workers[0]
 
         def mid_job():

@@ -246,10 +246,7 @@ class LocalUploadTest(UploadFlows, UploadCase):
 
     def test_worker_killed_mid_normalization_is_redelivered(self):
         self.start_stack()
-        big = self.path("big.jpg")
-        mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=7000x5000", "-frames:v", "1", "-q:v", "4", big)
-        item_id = self.make_item("big.jpg")
-        self.put_file(item_id, big, content_type="image/jpeg")
+        item_id = self.put_slow_image()
         worker = self.workers[0]
 
         def decoding():  # the job started, and the worker's decoder (started with the worker) runs
