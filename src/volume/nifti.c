@@ -400,6 +400,29 @@ static nifti_image *nim_of_header(const lp_volume_nifti_header *hdr, const unsig
     return nim;
 }
 
+/* Room for n bytes of samples (lp_volume_voxels_alloc), or NULL with err. */
+static void *samples_alloc(size_t n, lp_error *err)
+{
+    void *p = lp_volume_voxels_alloc(n);
+    if (!p)
+        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
+    return p;
+}
+
+/* The volume of hdr (nim: nifticlib's view of the same header) from the n
+ * bytes of its first 3D volume's samples as the file holds them (taken
+ * over: freed, or kept as the voxels): put in this machine's byte order,
+ * then converted (from_nim). NULL with err. */
+static lp_volume *from_samples(const lp_volume_nifti_header *hdr, const nifti_image *nim, void *samples, size_t n,
+                               lp_error *err)
+{
+    if (nim->nbyper > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes(n / (size_t)nim->nbyper, nim->nbyper, samples);
+    lp_volume *v = from_nim(hdr, nim, &samples, err);
+    free(samples);
+    return v;
+}
+
 /* Bytes of the first 3D volume's samples of hdr, or 0 when they would not fit
  * in memory. */
 static size_t sample_bytes(const lp_volume_nifti_header *hdr)
@@ -426,30 +449,23 @@ static lp_volume *read_plain(int fd, uint64_t size, const unsigned char *head, s
     if (!nim)
         return NULL;
     lp_volume *v = NULL;
-    unsigned char *samples = lp_volume_voxels_alloc(n);
+    unsigned char *samples = samples_alloc(n, err);
     size_t done = 0;
-    if (!samples) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
-        goto cleanup;
-    }
-    while (done < n) {
+    while (samples && done < n) {
         ssize_t r = pread(fd, samples + done, n - done, (off_t)(off + done));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
             lp_error_set(err, r < 0 ? LP_E_IO : LP_E_INVALID, r < 0 ? "the volume file cannot be read"
                                                                      : "the NIfTI file ends before its voxel data does");
-            goto cleanup;
+            break;
         }
         done += (size_t)r;
     }
-    if (nim->nbyper > 1 && nim->byteorder != nifti_short_order())
-        nifti_swap_Nbytes(n / (size_t)nim->nbyper, nim->nbyper, samples);
-    void *owned = samples;
-    v = from_nim(&hdr, nim, &owned, err);
-    samples = owned;
-cleanup:
-    free(samples);
+    if (samples && done == n)
+        v = from_samples(&hdr, nim, samples, n, err);
+    else
+        free(samples);
     nifti_image_free(nim);
     return v;
 }
@@ -548,18 +564,11 @@ lp_volume *lp_volume_read_nifti_mem(const void *data, size_t len, const lp_volum
         lp_error_set(err, LP_E_INVALID, "the NIfTI file ends before its voxel data does");
         goto cleanup;
     }
-    if (!(nim = nim_of_header(&hdr, file, err)))
+    if (!(nim = nim_of_header(&hdr, file, err)) || !(samples = samples_alloc(n, err)))
         goto cleanup;
-    if (!(samples = lp_volume_voxels_alloc(n))) {
-        lp_error_set(err, LP_E_NOMEM, "out of memory for a volume of %zu bytes", n);
-        goto cleanup;
-    }
     memcpy(samples, file + off, n);
-    if (nim->nbyper > 1 && nim->byteorder != nifti_short_order())
-        nifti_swap_Nbytes(n / (size_t)nim->nbyper, nim->nbyper, samples);
-    v = from_nim(&hdr, nim, &samples, err);
+    v = from_samples(&hdr, nim, samples, n, err);
 cleanup:
-    free(samples);
     free(whole);
     nifti_image_free(nim);
     return v;
