@@ -6,6 +6,7 @@ or tampered URLs refused; and a worker killed with SIGKILL mid-normalization."""
 # ctest-timeout: 900
 # ctest-fixtures: s3rver
 
+import glob
 import hashlib
 import os
 import time
@@ -243,6 +244,24 @@ class LocalUploadTest(UploadFlows, UploadCase):
         time.sleep(max(0.0, int(q["expires"]) - time.time()) + 1.1)
         body = self.assertProblem(self.client.get(rel), 403)
         self.assertIn("expired", body["detail"])
+
+    def test_an_original_changed_in_storage_since_its_upload_is_refused(self):
+        """The job takes the original's SHA-256 from what louped recorded as it stored the upload
+        (the digest names the derived files) and checks the size: an original that changed in
+        storage since is an error, not derived files named for other bytes."""
+        self.start_stack(settings={"job_max_attempts": "1"}, workers=0)
+        item_id = self.make_item("changed.jpg")
+        self.put_file(item_id, self.jpeg(), content_type="image/jpeg")
+        # the local backend keeps object KEY at storage_dir/KEY
+        [path] = glob.glob(os.path.join(self.sandbox.storage_dir, "originals", "*", item_id, "*"))
+        size = os.path.getsize(path)
+        with open(path, "ab") as f:
+            f.write(b"x")
+        self.workers.append(self.start_worker({"job_max_attempts": "1"}))
+        item = self.wait_item(item_id)
+        self.assertEqual(item["status"], "error", item)
+        self.assertIn("the original in storage has %d bytes where its upload stored %d" % (size + 1, size),
+                      item["error"])
 
     def test_worker_killed_mid_normalization_is_redelivered(self):
         self.start_stack()
