@@ -150,13 +150,12 @@ lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err)
 
 void lp_job_decoder_warm(const lp_config *cfg, const char *const *queues, size_t n)
 {
-    static const char *const decoding[] = {"media.normalize", "models.run", "models.run.gpu", "exports.write"};
+    size_t nkinds;
+    const lp_job_kind *kinds = lp_job_kinds(&nkinds);
     int wanted = 0;
-    for (size_t k = 0; k < sizeof decoding / sizeof *decoding; k++) {
-        const lp_job_kind *kind = lp_job_kind_find(decoding[k]);
-        for (size_t i = 0; kind && i < n; i++)
-            wanted |= strcmp(queues[i], kind->queue) == 0;
-    }
+    for (size_t k = 0; k < nkinds; k++)
+        for (size_t i = 0; kinds[k].decodes && i < n; i++)
+            wanted |= strcmp(queues[i], kinds[k].queue) == 0;
     lp_error err;
     lp_error_clear(&err);
     lp_decoder *d = wanted ? lp_job_decoder(cfg, &err) : NULL;

@@ -21,7 +21,7 @@ lp_storage *lp_job_storage(const lp_config *cfg, lp_error *err);
 struct lp_decoder;
 struct lp_decoder *lp_job_decoder(const lp_config *cfg, lp_error *err);
 
-#define LP_JOB_KIND(name, queue, max_attempts, validate, run)                                                        \
+#define LP_JOB_KIND(name, queue, max_attempts, decodes, validate, run)                                               \
     int validate(const json_t *payload, const lp_config *cfg, lp_error *err);                                        \
     int run(lp_job_ctx *ctx);
 #include "kinds.def"

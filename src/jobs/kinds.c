@@ -5,7 +5,7 @@
 #include "loupe/jobs/job.h"
 
 static const lp_job_kind KINDS[] = {
-#define LP_JOB_KIND(name, queue, max_attempts, validate, run) {name, queue, max_attempts, validate, run},
+#define LP_JOB_KIND(name, queue, max_attempts, decodes, validate, run) {name, queue, max_attempts, decodes, validate, run},
 #include "kinds.def"
 #undef LP_JOB_KIND
 };

@@ -1,7 +1,7 @@
 /* Job kinds and the context a job's handler runs in.
  *
  * Every kind of job is one row of src/jobs/kinds.def:
- *   LP_JOB_KIND("media.normalize", "media", 0, lp_job_media_normalize_validate, lp_job_media_normalize_run)
+ *   LP_JOB_KIND("media.normalize", "media", 0, 1, lp_job_media_normalize_validate, lp_job_media_normalize_run)
  * plus its handler file src/jobs/kinds/<name>.c. The registry maps the kind to
  * its queue, its attempt limit, a payload validator (run by louped when the
  * job is created, so bad input is a 422 and never reaches a worker) and the
@@ -49,6 +49,7 @@ typedef struct lp_job_kind {
     const char *name;         /* "system.echo" */
     const char *queue;        /* "system": consumed from broker queue loupe.system */
     int max_attempts;         /* 0 = the job_max_attempts setting */
+    int decodes;              /* 1: its jobs use the worker's decoder (lp_job_decoder_warm) */
     /* Checks a payload (a JSON object); field errors name payload members
      * ("sleep_ms"). NULL = any object. */
     int (*validate)(const json_t *payload, const lp_config *cfg, lp_error *err);
@@ -79,9 +80,8 @@ void lp_job_dirs_sweep(const lp_config *cfg);
 void lp_job_process_end(void);
 
 /* Starts the worker's decoder process (lp_job_decoder) now when one of the
- * n queues carries a kind that decodes media (media.normalize, models.run,
- * models.run.gpu, exports.write), so that its first job does not wait for
- * the process to start up. A failure is only logged: the first job tries
+ * n queues carries a kind that decodes media (lp_job_kind.decodes), so that
+ * its first job does not wait for the process to start up. A failure is only logged: the first job tries
  * again. */
 void lp_job_decoder_warm(const lp_config *cfg, const char *const *queues, size_t n);
 
